@@ -1,0 +1,123 @@
+//! The one error type of `matcher-core`.
+//!
+//! Every variant says *where* (file, line, column or key) and *what* (the value and the
+//! reason), so that the binary can print it as it is and a job-centre operator can fix the
+//! input without reading code. HTTP status codes and exit codes are assigned at the edge,
+//! never here.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// One bad value in an input file: the place and the reason.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InputProblem {
+    /// File name as the user gave it (or a logical name such as `candidates.csv`).
+    pub file: String,
+    /// 1-based line in the file; 0 when the problem concerns the whole file.
+    pub line: u64,
+    /// Column (CSV header name) or JSON field path; empty when the whole row is meant.
+    pub column: String,
+    /// The offending value as it was read, truncated to 80 characters.
+    pub value: String,
+    /// What is wrong with it, in plain words.
+    pub reason: String,
+}
+
+impl InputProblem {
+    /// Builds a problem, truncating the echoed value so that a huge field cannot flood a log.
+    pub fn new(
+        file: impl Into<String>,
+        line: u64,
+        column: impl Into<String>,
+        value: impl AsRef<str>,
+        reason: impl Into<String>,
+    ) -> Self {
+        let value = value.as_ref();
+        let value = match value.char_indices().nth(80) {
+            Some((cut, _)) => format!("{}…", &value[..cut]),
+            None => value.to_string(),
+        };
+        Self { file: file.into(), line, column: column.into(), value, reason: reason.into() }
+    }
+}
+
+impl fmt::Display for InputProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if self.line > 0 {
+            write!(f, ":{}", self.line)?;
+        }
+        if !self.column.is_empty() {
+            write!(f, ": column `{}`", self.column)?;
+        }
+        if !self.value.is_empty() {
+            write!(f, " = `{}`", self.value)?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+/// The list of problems found in a data set, in file and line order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InputProblems(pub Vec<InputProblem>);
+
+impl fmt::Display for InputProblems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.as_slice() {
+            [] => write!(f, "no problems"),
+            [one] => write!(f, "{one}"),
+            [first, rest @ ..] => write!(f, "{first} (and {} more problems)", rest.len()),
+        }
+    }
+}
+
+/// Everything that can go wrong in `matcher-core`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// One bad value in an input file.
+    #[error("{0}")]
+    Input(InputProblem),
+    /// A data set with one or more bad rows; nothing of it was accepted.
+    #[error("invalid data: {0}")]
+    InvalidData(InputProblems),
+    /// A policy file that cannot be used.
+    #[error("policy {file}: key `{key}`: {reason}")]
+    Policy {
+        /// The policy file (or `<embedded default>`).
+        file: String,
+        /// Dotted key path, e.g. `weights.distance`.
+        key: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A snapshot that is not ours, of another version, or damaged.
+    #[error("snapshot {}: {reason}", path.display())]
+    Snapshot {
+        /// The snapshot file.
+        path: PathBuf,
+        /// Why it cannot be read.
+        reason: String,
+    },
+    /// An assignment problem that cannot be solved as stated (contradictory constraints,
+    /// weights that would overflow, indices out of range).
+    #[error("assignment problem: {0}")]
+    Problem(String),
+}
+
+/// Shorthand used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+}

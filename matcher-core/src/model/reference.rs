@@ -1,0 +1,362 @@
+//! Reference data: municipalities, postcodes, the ISCO-08 hierarchy, target groups and
+//! benefit kinds. Groups and benefit kinds are data with validity dates, not enums, because
+//! the law changes them (13 target groups today, 5 planned from 2027).
+//!
+//! The files under `data/reference/` are embedded in the binary, so a fresh machine needs no
+//! set-up; [`ReferenceData::from_texts`] reads replacements of the same shape.
+
+use super::{Date, GroupId, LatLon, MunicipalityCode, Occupation};
+use crate::dataset::table::Table;
+use crate::error::{Error, InputProblem, InputProblems, Result};
+use serde::{Deserialize, Serialize};
+
+/// One of the 98 municipalities.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Municipality {
+    /// Official code.
+    pub code: MunicipalityCode,
+    /// Short name, e.g. "København".
+    pub name: String,
+    /// Region code (1081–1085).
+    pub region_code: u16,
+    /// Region name.
+    pub region: String,
+    /// Population (Eurostat LAU 2020).
+    pub population: u32,
+    /// Mean of the municipality's postcode points (a stand-in for its centre).
+    pub centre: LatLon,
+}
+
+/// A Danish postcode with a place point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Postcode {
+    /// Postcode (postnummer).
+    pub code: u16,
+    /// Town name.
+    pub town: String,
+    /// Primary municipality.
+    pub municipality: MunicipalityCode,
+    /// Place point.
+    pub location: LatLon,
+    /// Codes below 1000 are non-geographic (PO boxes, bulk mail); never used for distances.
+    pub special: bool,
+}
+
+/// A target group, as defined by law for a period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetGroup {
+    /// Code used in data files, e.g. `youth_psychosocial`.
+    pub code: String,
+    /// Danish name.
+    pub name_da: String,
+    /// English name.
+    pub name_en: String,
+    /// First day the group exists.
+    pub valid_from: Date,
+    /// Last day, if the group has been abolished or replaced.
+    pub valid_to: Option<Date>,
+    /// Youngest age of programme eligibility, if any.
+    pub min_age: Option<u8>,
+    /// Oldest age of programme eligibility, if any.
+    pub max_age: Option<u8>,
+    /// Prior mean success rate of offers for this group (the shrinkage target).
+    pub prior_success_rate: f64,
+    /// Weight of the prior, in pseudo-trials.
+    pub prior_strength: f64,
+}
+
+/// A kind of benefit and its weekly rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenefitKind {
+    /// Code used in data files, e.g. `sickness_benefit`.
+    pub code: String,
+    /// Danish name.
+    pub name_da: String,
+    /// English name.
+    pub name_en: String,
+    /// Weekly rate in DKK (used for expected effects).
+    pub weekly_rate_dkk: u32,
+    /// The benefit has a legal end date.
+    pub has_end_date: bool,
+    /// First day of validity.
+    pub valid_from: Date,
+    /// Last day of validity.
+    pub valid_to: Option<Date>,
+}
+
+/// All reference tables.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceData {
+    /// Municipalities, sorted by code.
+    pub municipalities: Vec<Municipality>,
+    /// Postcodes, sorted by code.
+    pub postcodes: Vec<Postcode>,
+    /// ISCO-08 groups at every level with their English titles, sorted.
+    pub occupations: Vec<(Occupation, String)>,
+    /// Target groups; a [`GroupId`] is an index into this list.
+    pub target_groups: Vec<TargetGroup>,
+    /// Benefit kinds; [`crate::model::Benefit::kind`] is an index into this list.
+    pub benefit_kinds: Vec<BenefitKind>,
+}
+
+/// The text of each reference file, with the name used in error messages.
+#[derive(Debug, Clone, Copy)]
+pub struct ReferenceTexts<'a> {
+    /// `municipalities.csv`.
+    pub municipalities: &'a str,
+    /// `postcodes.csv`.
+    pub postcodes: &'a str,
+    /// `isco08_groups.csv`.
+    pub occupations: &'a str,
+    /// `target_groups.csv`.
+    pub target_groups: &'a str,
+    /// `benefit_kinds.csv`.
+    pub benefit_kinds: &'a str,
+}
+
+impl ReferenceTexts<'static> {
+    /// The files shipped in `data/reference/`, embedded at build time.
+    pub const EMBEDDED: ReferenceTexts<'static> = ReferenceTexts {
+        municipalities: include_str!("../../../data/reference/municipalities.csv"),
+        postcodes: include_str!("../../../data/reference/postcodes.csv"),
+        occupations: include_str!("../../../data/reference/isco08_groups.csv"),
+        target_groups: include_str!("../../../data/reference/target_groups.csv"),
+        benefit_kinds: include_str!("../../../data/reference/benefit_kinds.csv"),
+    };
+}
+
+fn collect<T>(results: (Vec<(u64, T)>, Vec<InputProblem>), problems: &mut Vec<InputProblem>) -> Vec<T> {
+    problems.extend(results.1);
+    results.0.into_iter().map(|(_, v)| v).collect()
+}
+
+fn open<'a>(
+    name: &str,
+    text: &'a str,
+    required: &[&str],
+    problems: &mut Vec<InputProblem>,
+) -> Option<Table<&'a [u8]>> {
+    Table::new(name, text.as_bytes(), required).map_err(|p| problems.extend(p.0)).ok()
+}
+
+fn latlon(row: &crate::dataset::table::Row<'_>, lat: &str, lon: &str) -> Result<LatLon, InputProblem> {
+    let (la, lo) = (row.number(lat, -90.0..=90.0)?, row.number(lon, -180.0..=180.0)?);
+    LatLon::new(la, lo).map_err(|reason| row.problem(lat, reason))
+}
+
+fn kommunekode(row: &crate::dataset::table::Row<'_>, column: &str) -> Result<MunicipalityCode, InputProblem> {
+    let code: u16 = row.parse(column, "a municipality code")?;
+    Ok(MunicipalityCode(code))
+}
+
+impl ReferenceData {
+    /// The reference data shipped with Brobygger.
+    ///
+    /// # Errors
+    /// Only if the embedded files were edited into something invalid (a test guards this).
+    pub fn embedded() -> Result<ReferenceData> {
+        Self::from_texts(&ReferenceTexts::EMBEDDED)
+    }
+
+    /// Parses the five reference tables.
+    ///
+    /// # Errors
+    /// [`Error::InvalidData`] listing every bad row of every table.
+    pub fn from_texts(texts: &ReferenceTexts<'_>) -> Result<ReferenceData> {
+        let mut problems = Vec::new();
+        let mut municipalities = Vec::new();
+        if let Some(t) = open(
+            "municipalities.csv",
+            texts.municipalities,
+            &[
+                "kommunekode",
+                "navn",
+                "regionskode",
+                "region",
+                "population_2020",
+                "postcode_mean_lat",
+                "postcode_mean_lon",
+            ],
+            &mut problems,
+        ) {
+            municipalities = collect(
+                t.for_each_row(|r| {
+                    Ok(Municipality {
+                        code: kommunekode(r, "kommunekode")?,
+                        name: r.text("navn")?.to_string(),
+                        region_code: r.parse("regionskode", "a region code")?,
+                        region: r.text("region")?.to_string(),
+                        population: r.count("population_2020")?,
+                        centre: latlon(r, "postcode_mean_lat", "postcode_mean_lon")?,
+                    })
+                }),
+                &mut problems,
+            );
+        }
+        let mut postcodes = Vec::new();
+        if let Some(t) = open(
+            "postcodes.csv",
+            texts.postcodes,
+            &["postnr", "by", "kommunekode", "lat", "lon", "special"],
+            &mut problems,
+        ) {
+            postcodes = collect(
+                t.for_each_row(|r| {
+                    Ok(Postcode {
+                        code: r.parse("postnr", "a postcode")?,
+                        town: r.text("by")?.to_string(),
+                        municipality: kommunekode(r, "kommunekode")?,
+                        location: latlon(r, "lat", "lon")?,
+                        special: r.flag("special", false)?,
+                    })
+                }),
+                &mut problems,
+            );
+        }
+        let mut occupations = Vec::new();
+        if let Some(t) =
+            open("isco08_groups.csv", texts.occupations, &["code", "level", "title_en"], &mut problems)
+        {
+            occupations = collect(
+                t.for_each_row(|r| {
+                    let code = Occupation::parse(r.text("code")?)
+                        .ok_or_else(|| r.problem("code", "expected an ISCO-08 code of 1 to 4 digits"))?;
+                    let level: u8 = r.parse("level", "a level from 1 to 4")?;
+                    if level != code.level {
+                        return Err(
+                            r.problem("level", "level does not match the number of digits in the code")
+                        );
+                    }
+                    Ok((code, r.text("title_en")?.to_string()))
+                }),
+                &mut problems,
+            );
+        }
+        let mut target_groups = Vec::new();
+        if let Some(t) = open(
+            "target_groups.csv",
+            texts.target_groups,
+            &["code", "name_da", "name_en", "valid_from", "valid_to", "prior_success_rate", "prior_strength"],
+            &mut problems,
+        ) {
+            target_groups = collect(
+                t.for_each_row(|r| {
+                    Ok(TargetGroup {
+                        code: r.text("code")?.to_string(),
+                        name_da: r.text("name_da")?.to_string(),
+                        name_en: r.text("name_en")?.to_string(),
+                        valid_from: r.date("valid_from")?,
+                        valid_to: r.opt_date("valid_to")?,
+                        min_age: r.opt_parse("min_age", "an age")?,
+                        max_age: r.opt_parse("max_age", "an age")?,
+                        prior_success_rate: r.number("prior_success_rate", 0.0..=1.0)?,
+                        prior_strength: r.number("prior_strength", 0.0..=1e6)?,
+                    })
+                }),
+                &mut problems,
+            );
+            if target_groups.len() > 64 {
+                problems.push(InputProblem::new(
+                    "target_groups.csv",
+                    0,
+                    "",
+                    "",
+                    "at most 64 target groups are supported",
+                ));
+            }
+        }
+        let mut benefit_kinds = Vec::new();
+        if let Some(t) = open(
+            "benefit_kinds.csv",
+            texts.benefit_kinds,
+            &["code", "name_da", "name_en", "weekly_rate_dkk", "has_end_date", "valid_from"],
+            &mut problems,
+        ) {
+            benefit_kinds = collect(
+                t.for_each_row(|r| {
+                    Ok(BenefitKind {
+                        code: r.text("code")?.to_string(),
+                        name_da: r.text("name_da")?.to_string(),
+                        name_en: r.text("name_en")?.to_string(),
+                        weekly_rate_dkk: r.count("weekly_rate_dkk")?,
+                        has_end_date: r.flag("has_end_date", false)?,
+                        valid_from: r.date("valid_from")?,
+                        valid_to: r.opt_date("valid_to")?,
+                    })
+                }),
+                &mut problems,
+            );
+            if benefit_kinds.len() > 255 {
+                problems.push(InputProblem::new(
+                    "benefit_kinds.csv",
+                    0,
+                    "",
+                    "",
+                    "at most 255 benefit kinds are supported",
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::InvalidData(InputProblems(problems)));
+        }
+        municipalities.sort_by_key(|m| m.code);
+        postcodes.sort_by_key(|p| p.code);
+        occupations.sort();
+        Ok(ReferenceData { municipalities, postcodes, occupations, target_groups, benefit_kinds })
+    }
+
+    /// The municipality with this code.
+    pub fn municipality(&self, code: MunicipalityCode) -> Option<&Municipality> {
+        self.municipalities.binary_search_by_key(&code, |m| m.code).ok().map(|i| &self.municipalities[i])
+    }
+
+    /// The postcode, if it exists.
+    pub fn postcode(&self, code: u16) -> Option<&Postcode> {
+        self.postcodes.binary_search_by_key(&code, |p| p.code).ok().map(|i| &self.postcodes[i])
+    }
+
+    /// True if the ISCO-08 group exists.
+    pub fn occupation_exists(&self, occupation: Occupation) -> bool {
+        self.occupations.binary_search_by_key(&occupation, |(o, _)| *o).is_ok()
+    }
+
+    /// The target group with this code.
+    pub fn group(&self, code: &str) -> Option<GroupId> {
+        self.target_groups.iter().position(|g| g.code == code).map(|i| GroupId(i as u8))
+    }
+
+    /// The benefit kind with this code.
+    pub fn benefit_kind(&self, code: &str) -> Option<u8> {
+        self.benefit_kinds.iter().position(|b| b.code == code).map(|i| i as u8)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_reference_data_is_complete() {
+        let r = ReferenceData::embedded().expect("embedded reference data parses");
+        assert_eq!(r.municipalities.len(), 98);
+        assert_eq!(r.municipalities.iter().map(|m| u64::from(m.population)).sum::<u64>(), 5_822_679);
+        assert_eq!(r.municipality(MunicipalityCode(101)).map(|m| m.name.as_str()), Some("København"));
+        assert_eq!(r.postcodes.len(), 1159);
+        assert_eq!(r.occupations.len(), 619);
+        assert!(r.occupation_exists(Occupation::parse("8322").unwrap()));
+        assert!(r.group("sickness").is_some());
+        assert_eq!(
+            r.benefit_kind("sickness_benefit").map(|k| r.benefit_kinds[k as usize].weekly_rate_dkk),
+            Some(4695)
+        );
+    }
+
+    #[test]
+    fn a_bad_reference_row_names_file_line_and_column() {
+        let mut texts = ReferenceTexts::EMBEDDED;
+        let broken = texts.target_groups.replace("0.55,20", "1.55,20");
+        texts.target_groups = &broken;
+        let err = ReferenceData::from_texts(&texts).unwrap_err().to_string();
+        assert!(err.contains("target_groups.csv:5: column `prior_success_rate` = `1.55`"), "{err}");
+    }
+}

@@ -1,0 +1,3 @@
+//! End-to-end tests: one binary (link time), one module per command.
+
+mod cli;
