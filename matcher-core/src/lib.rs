@@ -6,5 +6,6 @@
 pub mod dataset;
 pub mod error;
 pub mod model;
+pub mod policy;
 
 pub use error::{Error, InputProblem, InputProblems, Result};

@@ -1,0 +1,275 @@
+//! Scoring policy: factor weights and hard limits, one per municipality with a national
+//! default. Read from TOML; a bad file is refused with the file, the key and the reason.
+//!
+//! The policy is plain data; it knows nothing of how factors are computed ([`crate::score`]).
+
+use crate::error::{Error, Result};
+use crate::model::MunicipalityCode;
+use serde::{Deserialize, Serialize};
+
+/// The national default policy, embedded at build time.
+pub const NATIONAL_DEFAULT_TOML: &str = include_str!("../../data/policy/national.toml");
+
+/// Relative weight of each score factor (0 switches a factor off).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[allow(missing_docs)] // Each field is the weight of the factor of the same name in `score::Factor`.
+pub struct Weights {
+    pub group_fit: f64,
+    pub evidence: f64,
+    pub distance: f64,
+    pub occupation: f64,
+    pub urgency: f64,
+    pub effect: f64,
+    pub continuity: f64,
+    pub preference: f64,
+}
+
+/// Hard limits that remove a pair.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Never farther than this, km, whatever the candidate accepts.
+    pub max_distance_km: f64,
+    /// Jobs and work trials need at least this many shared ISCO-08 digits (0 turns it off).
+    pub job_min_shared_level: u8,
+    /// Pairs scoring fewer points are dropped.
+    pub min_score: i64,
+}
+
+/// How the expected effect in DKK is computed and scaled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EffectSettings {
+    /// Benefit weeks a success can avoid at most.
+    pub horizon_weeks: f64,
+    /// Effect (DKK) that maps to factor 1; minus this maps to 0.
+    pub scale_dkk: f64,
+}
+
+/// How urgency follows the benefit clock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UrgencySettings {
+    /// Weeks before the end or re-assessment date at which urgency starts to rise from 0.
+    pub horizon_weeks: f64,
+}
+
+/// A scoring policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    /// Name shown in reports.
+    pub name: String,
+    /// The municipality this policy is for; `None` for the national default.
+    pub municipality: Option<u16>,
+    /// Offers kept per candidate in the candidate graph.
+    pub top_k: usize,
+    /// Factor weights.
+    pub weights: Weights,
+    /// Hard limits.
+    pub limits: Limits,
+    /// Effect settings.
+    pub effect: EffectSettings,
+    /// Urgency settings.
+    pub urgency: UrgencySettings,
+}
+
+/// The national default in code. `data/policy/national.toml` documents the same values for
+/// people who write their own policy; a test keeps the two equal. (Parsing the file here
+/// would recurse: serde fills missing keys from `Default`, which is this function.)
+fn national() -> Policy {
+    Policy {
+        name: "national-default".into(),
+        municipality: None,
+        top_k: 64,
+        weights: Weights {
+            group_fit: 2.0,
+            evidence: 3.0,
+            distance: 1.5,
+            occupation: 1.5,
+            urgency: 1.0,
+            effect: 3.0,
+            continuity: 1.0,
+            preference: 0.5,
+        },
+        limits: Limits { max_distance_km: 60.0, job_min_shared_level: 1, min_score: 0 },
+        effect: EffectSettings { horizon_weeks: 52.0, scale_dkk: 100_000.0 },
+        urgency: UrgencySettings { horizon_weeks: 52.0 },
+    }
+}
+
+macro_rules! default_from_national {
+    ($($ty:ident => $field:ident),*) => {$(
+        impl Default for $ty {
+            fn default() -> Self {
+                national().$field
+            }
+        }
+    )*};
+}
+default_from_national!(Weights => weights, Limits => limits, EffectSettings => effect, UrgencySettings => urgency);
+
+impl Default for Policy {
+    fn default() -> Self {
+        national()
+    }
+}
+
+/// Largest weight accepted; keeps every score comfortably inside `i64` and the solver's
+/// scaled arithmetic.
+pub const MAX_WEIGHT: f64 = 1000.0;
+
+impl Policy {
+    /// The national default policy.
+    pub fn national_default() -> Policy {
+        national()
+    }
+
+    /// Parses and validates a policy; keys left out keep the national default.
+    ///
+    /// # Errors
+    /// [`Error::Policy`] naming `file`, the key and the reason (syntax errors carry the line).
+    pub fn from_toml(text: &str, file: &str) -> Result<Policy> {
+        let policy: Policy = toml::from_str(text).map_err(|e| {
+            let key = e.span().and_then(|s| text.get(s)).map(|k| k.trim().to_string()).unwrap_or_default();
+            let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+            let message = e.message().trim().to_string();
+            let reason = match line {
+                Some(line) => format!("line {line}: {message}"),
+                None => message,
+            };
+            Error::Policy { file: file.to_string(), key, reason }
+        })?;
+        policy.validate(file)?;
+        Ok(policy)
+    }
+
+    /// Checks ranges that TOML types cannot express.
+    ///
+    /// # Errors
+    /// [`Error::Policy`] naming the first bad key.
+    pub fn validate(&self, file: &str) -> Result<()> {
+        let bad = |key: &str, reason: String| Err(Error::Policy { file: file.into(), key: key.into(), reason });
+        let w = &self.weights;
+        for (key, value) in [
+            ("weights.group_fit", w.group_fit),
+            ("weights.evidence", w.evidence),
+            ("weights.distance", w.distance),
+            ("weights.occupation", w.occupation),
+            ("weights.urgency", w.urgency),
+            ("weights.effect", w.effect),
+            ("weights.continuity", w.continuity),
+            ("weights.preference", w.preference),
+        ] {
+            if !(0.0..=MAX_WEIGHT).contains(&value) {
+                return bad(key, format!("{value} is not a weight from 0 to {MAX_WEIGHT}"));
+            }
+        }
+        if !(1..=1024).contains(&self.top_k) {
+            return bad("top_k", format!("{} is not from 1 to 1024", self.top_k));
+        }
+        if !(self.limits.max_distance_km > 0.0 && self.limits.max_distance_km <= 1000.0) {
+            return bad("limits.max_distance_km", format!("{} is not from 0 to 1000 km", self.limits.max_distance_km));
+        }
+        if self.limits.job_min_shared_level > 4 {
+            return bad("limits.job_min_shared_level", "ISCO-08 codes have at most 4 levels".into());
+        }
+        if !(self.effect.horizon_weeks > 0.0 && self.effect.horizon_weeks <= 520.0) {
+            return bad("effect.horizon_weeks", format!("{} is not from 0 to 520", self.effect.horizon_weeks));
+        }
+        if !(self.effect.scale_dkk >= 1.0 && self.effect.scale_dkk <= 1e9) {
+            return bad("effect.scale_dkk", format!("{} is not from 1 to 1e9", self.effect.scale_dkk));
+        }
+        if !(self.urgency.horizon_weeks > 0.0 && self.urgency.horizon_weeks <= 520.0) {
+            return bad("urgency.horizon_weeks", format!("{} is not from 0 to 520", self.urgency.horizon_weeks));
+        }
+        if let Some(code) = self.municipality
+            && !(101..=999).contains(&code)
+        {
+            return bad("municipality", format!("{code} is not a municipality code"));
+        }
+        Ok(())
+    }
+
+    /// The municipality this policy is for.
+    pub fn municipality_code(&self) -> Option<MunicipalityCode> {
+        self.municipality.map(MunicipalityCode)
+    }
+}
+
+/// The national default plus any municipality's own policy.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PolicySet {
+    /// Used for every municipality without its own.
+    pub national: Policy,
+    /// Municipalities' own policies, sorted by code.
+    pub municipal: Vec<Policy>,
+}
+
+impl PolicySet {
+    /// The policy that applies in `municipality`, as an index: 0 is the national default,
+    /// `i + 1` is `municipal[i]`.
+    pub fn index_for(&self, municipality: MunicipalityCode) -> usize {
+        self.municipal.iter().position(|p| p.municipality_code() == Some(municipality)).map_or(0, |i| i + 1)
+    }
+
+    /// The policy at an index returned by [`PolicySet::index_for`].
+    pub fn get(&self, index: usize) -> &Policy {
+        if index == 0 { &self.national } else { &self.municipal[index - 1] }
+    }
+
+    /// Number of policies (national included).
+    pub fn len(&self) -> usize {
+        1 + self.municipal.len()
+    }
+
+    /// Always false: the national default is always there.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_parses_and_validates() {
+        let p = Policy::from_toml(NATIONAL_DEFAULT_TOML, "national.toml").expect("default policy");
+        assert_eq!(p.top_k, 64);
+        assert_eq!(p, Policy::national_default());
+    }
+
+    #[test]
+    fn partial_file_keeps_the_defaults() {
+        let p = Policy::from_toml("name = \"Aarhus\"\nmunicipality = 751\n[weights]\ndistance = 4.0\n", "aarhus.toml")
+            .expect("valid");
+        assert_eq!(p.weights.distance, 4.0);
+        assert_eq!(p.weights.evidence, 3.0);
+        assert_eq!(p.municipality_code(), Some(MunicipalityCode(751)));
+    }
+
+    #[test]
+    fn bad_files_name_file_key_and_reason() {
+        let cases = [
+            ("[weights]\ndistanse = 1.0\n", "distanse", "unknown field"),
+            ("[weights]\ndistance = -1.0\n", "weights.distance", "not a weight"),
+            ("top_k = 0\n", "top_k", "not from 1"),
+            ("top_k = \"many\"\n", "\"many\"", "line 1"),
+            ("[limits]\nmax_distance_km = nan\n", "limits.max_distance_km", "not from 0"),
+            ("municipality = 42\n", "municipality", "not a municipality"),
+            ("[weights\n", "", "line 1"),
+        ];
+        for (text, key, reason) in cases {
+            match Policy::from_toml(text, "p.toml") {
+                Err(Error::Policy { file, key: k, reason: r }) => {
+                    assert_eq!(file, "p.toml");
+                    assert!(k.contains(key), "{text:?}: key {k:?}, expected {key:?}");
+                    assert!(r.contains(reason), "{text:?}: reason {r:?}");
+                }
+                other => panic!("{text:?} gave {other:?}"),
+            }
+        }
+    }
+}
