@@ -7,5 +7,6 @@ pub mod dataset;
 pub mod error;
 pub mod model;
 pub mod policy;
+pub mod score;
 
 pub use error::{Error, InputProblem, InputProblems, Result};

@@ -150,7 +150,8 @@ impl Policy {
     /// # Errors
     /// [`Error::Policy`] naming the first bad key.
     pub fn validate(&self, file: &str) -> Result<()> {
-        let bad = |key: &str, reason: String| Err(Error::Policy { file: file.into(), key: key.into(), reason });
+        let bad =
+            |key: &str, reason: String| Err(Error::Policy { file: file.into(), key: key.into(), reason });
         let w = &self.weights;
         for (key, value) in [
             ("weights.group_fit", w.group_fit),
@@ -170,19 +171,28 @@ impl Policy {
             return bad("top_k", format!("{} is not from 1 to 1024", self.top_k));
         }
         if !(self.limits.max_distance_km > 0.0 && self.limits.max_distance_km <= 1000.0) {
-            return bad("limits.max_distance_km", format!("{} is not from 0 to 1000 km", self.limits.max_distance_km));
+            return bad(
+                "limits.max_distance_km",
+                format!("{} is not from 0 to 1000 km", self.limits.max_distance_km),
+            );
         }
         if self.limits.job_min_shared_level > 4 {
             return bad("limits.job_min_shared_level", "ISCO-08 codes have at most 4 levels".into());
         }
         if !(self.effect.horizon_weeks > 0.0 && self.effect.horizon_weeks <= 520.0) {
-            return bad("effect.horizon_weeks", format!("{} is not from 0 to 520", self.effect.horizon_weeks));
+            return bad(
+                "effect.horizon_weeks",
+                format!("{} is not from 0 to 520", self.effect.horizon_weeks),
+            );
         }
         if !(self.effect.scale_dkk >= 1.0 && self.effect.scale_dkk <= 1e9) {
             return bad("effect.scale_dkk", format!("{} is not from 1 to 1e9", self.effect.scale_dkk));
         }
         if !(self.urgency.horizon_weeks > 0.0 && self.urgency.horizon_weeks <= 520.0) {
-            return bad("urgency.horizon_weeks", format!("{} is not from 0 to 520", self.urgency.horizon_weeks));
+            return bad(
+                "urgency.horizon_weeks",
+                format!("{} is not from 0 to 520", self.urgency.horizon_weeks),
+            );
         }
         if let Some(code) = self.municipality
             && !(101..=999).contains(&code)
@@ -243,8 +253,11 @@ mod tests {
 
     #[test]
     fn partial_file_keeps_the_defaults() {
-        let p = Policy::from_toml("name = \"Aarhus\"\nmunicipality = 751\n[weights]\ndistance = 4.0\n", "aarhus.toml")
-            .expect("valid");
+        let p = Policy::from_toml(
+            "name = \"Aarhus\"\nmunicipality = 751\n[weights]\ndistance = 4.0\n",
+            "aarhus.toml",
+        )
+        .expect("valid");
         assert_eq!(p.weights.distance, 4.0);
         assert_eq!(p.weights.evidence, 3.0);
         assert_eq!(p.municipality_code(), Some(MunicipalityCode(751)));

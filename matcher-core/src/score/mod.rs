@@ -1,0 +1,664 @@
+//! Explainable scoring of candidate–offer pairs.
+//!
+//! Owns the factors, the hard limits and their explanations. A [`Scorer`] is built once per
+//! data set and policy set: it lays the offers and candidates out as flat arrays so that
+//! scoring a pair allocates nothing and touches a few cache lines. The hot path
+//! ([`Scorer::score`]) and [`Scorer::explain`] run the *same* factor code, so an explanation
+//! always matches the score the solver saw.
+//!
+//! Every factor is a number in [0, 1]. A factor's contribution is `round(weight × value ×
+//! 1000)` integer points and the total is the sum of the contributions, so explanations add
+//! up to the total exactly and the solver works on integers.
+//!
+//! Protected attributes (gender, origin) are not reachable from here: the scorer copies only
+//! the fields it needs and [`crate::model::AuditAttributes`] is not among them. Age enters only
+//! as programme eligibility of a target group, never as a factor.
+//!
+//! Must not: read files, know about HTTP, or call the solver.
+
+pub mod evidence;
+
+use crate::error::{Error, Result};
+use crate::model::{Candidate, Dataset, Date, GroupSet, Occupation, OfferKind, ReferenceData};
+use crate::policy::{Policy, PolicySet};
+use evidence::Posterior;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// The score factors, in the order they appear in explanations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Factor {
+    /// The offer specialises in the candidate's target group.
+    GroupFit,
+    /// Measured results of the offer for the candidate's group, relative to the group average.
+    Evidence,
+    /// Nearer is better; 0 at the travel limit.
+    Distance,
+    /// Wished occupations against the offer's, through the ISCO-08 hierarchy.
+    Occupation,
+    /// Closeness of the benefit's end or re-assessment date.
+    Urgency,
+    /// Expected effect in DKK.
+    Effect,
+    /// The offer is the candidate's current one.
+    Continuity,
+    /// The candidate asked for this kind of offer.
+    Preference,
+}
+
+impl Factor {
+    /// Every factor, in explanation order.
+    pub const ALL: [Factor; 8] = [
+        Factor::GroupFit,
+        Factor::Evidence,
+        Factor::Distance,
+        Factor::Occupation,
+        Factor::Urgency,
+        Factor::Effect,
+        Factor::Continuity,
+        Factor::Preference,
+    ];
+
+    /// The factor's key, as in policy files.
+    pub fn key(self) -> &'static str {
+        match self {
+            Factor::GroupFit => "group_fit",
+            Factor::Evidence => "evidence",
+            Factor::Distance => "distance",
+            Factor::Occupation => "occupation",
+            Factor::Urgency => "urgency",
+            Factor::Effect => "effect",
+            Factor::Continuity => "continuity",
+            Factor::Preference => "preference",
+        }
+    }
+
+    fn weight(self, policy: &Policy) -> f64 {
+        let w = &policy.weights;
+        match self {
+            Factor::GroupFit => w.group_fit,
+            Factor::Evidence => w.evidence,
+            Factor::Distance => w.distance,
+            Factor::Occupation => w.occupation,
+            Factor::Urgency => w.urgency,
+            Factor::Effect => w.effect,
+            Factor::Continuity => w.continuity,
+            Factor::Preference => w.preference,
+        }
+    }
+}
+
+/// Why a pair was removed: the hard limit it broke.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Removal {
+    /// The candidate's exclusion list names the offer.
+    Excluded,
+    /// The offer has no places.
+    NoCapacity,
+    /// The offer serves target groups the candidate (at the candidate's age) is not in.
+    GroupNotServed,
+    /// The offer serves only other municipalities.
+    OutsideServiceArea,
+    /// Farther than the candidate travels or the policy allows.
+    OutOfReach {
+        /// Distance, km.
+        distance_km: f64,
+        /// The limit that applied, km.
+        limit_km: f64,
+    },
+    /// The offer needs a driving licence the candidate does not hold.
+    DrivingLicence,
+    /// The candidate speaks none of the offer's languages.
+    Language,
+    /// The offer needs more hours a week than the candidate has.
+    Hours {
+        /// Hours the offer needs.
+        needed: u8,
+        /// Hours the candidate has.
+        available: u8,
+    },
+    /// A job or work trial too far from every wished occupation.
+    Occupation {
+        /// ISCO-08 digits shared at best.
+        shared_level: u8,
+        /// Digits the policy requires.
+        required: u8,
+    },
+    /// The score is below the policy's minimum.
+    BelowMinimumScore {
+        /// The score, points.
+        score: i64,
+        /// The minimum, points.
+        minimum: i64,
+    },
+}
+
+/// One factor's part of a score.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Contribution {
+    /// The factor.
+    pub factor: Factor,
+    /// Its value, from 0 to 1.
+    pub value: f64,
+    /// The policy's weight for it.
+    pub weight: f64,
+    /// `round(weight × value × 1000)`.
+    pub points: i64,
+}
+
+/// Everything behind one pair's score, in terms a caseworker can check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// Total score, points: exactly the sum of the contributions' points.
+    pub total: i64,
+    /// One per factor, in [`Factor::ALL`] order.
+    pub contributions: Vec<Contribution>,
+    /// Travel distance, km (equirectangular at the candidate's latitude; see [`distance_km`]).
+    pub distance_km: f64,
+    /// Expected effect: benefit weeks avoided × weekly rate − price (+ the poster's saving for
+    /// reciprocal help), DKK.
+    pub effect_dkk: f64,
+    /// Benefit weeks a success would avoid for this candidate.
+    pub weeks_avoidable: f64,
+    /// Success rate for each of the candidate's target groups the offer serves.
+    pub evidence: Vec<GroupEvidence>,
+    /// Name of the policy applied.
+    pub policy: String,
+}
+
+/// The evidence for one target group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupEvidence {
+    /// Target group code.
+    pub group: String,
+    /// The group's average success rate (the prior mean).
+    pub group_average: f64,
+    /// The offer's posterior.
+    pub posterior: Posterior,
+}
+
+/// Distance in km between two points: equirectangular projection at `lat_a`'s latitude,
+/// mean Earth radius. Within 0.5% of the great-circle distance for pairs up to 100 km apart in
+/// Denmark, and one cosine per candidate instead of several trigonometric calls per pair.
+#[inline]
+pub fn distance_km(lat_a: f64, lon_a: f64, cos_lat_a: f64, lat_b: f64, lon_b: f64) -> f64 {
+    const KM_PER_DEGREE: f64 = 6_371.0 * std::f64::consts::PI / 180.0;
+    let dy = (lat_b - lat_a) * KM_PER_DEGREE;
+    let dx = (lon_b - lon_a) * KM_PER_DEGREE * cos_lat_a;
+    (dx * dx + dy * dy).sqrt()
+}
+
+/// A candidate laid out for scoring: what every pair of this candidate shares.
+#[derive(Debug, Clone)]
+pub struct CandidateView {
+    /// Index of the candidate in the data set.
+    pub index: u32,
+    lat: f64,
+    lon: f64,
+    cos_lat: f64,
+    /// Travel limit, km: the smaller of the candidate's and the policy's.
+    pub reach_km: f64,
+    groups: GroupSet,
+    languages: u64,
+    driving_licence: bool,
+    hours: u8,
+    municipality: u16,
+    wishes: Vec<Occupation>,
+    urgency: f64,
+    weeks_avoidable: f64,
+    weekly_rate: f64,
+    current: Option<u32>,
+    /// Offers excluded, as sorted offer indices.
+    excluded: Vec<u32>,
+    preferred: u8,
+    /// Index of the policy in the scorer's [`PolicySet`].
+    pub policy: usize,
+}
+
+/// Offers as flat arrays (struct of arrays), indexed by offer index.
+struct OfferTable {
+    lat: Vec<f64>,
+    lon: Vec<f64>,
+    capacity: Vec<u32>,
+    kind: Vec<OfferKind>,
+    groups: Vec<GroupSet>,
+    group_fit: Vec<f64>,
+    languages: Vec<u64>,
+    licence: Vec<bool>,
+    min_hours: Vec<u8>,
+    price: Vec<f64>,
+    poster_saving_dkk: Vec<f64>,
+    serves: Vec<(u32, u32)>,
+    serves_flat: Vec<u16>,
+    occupations: Vec<(u32, u32)>,
+    occupations_flat: Vec<Occupation>,
+    /// Posterior mean success rate, `[offer * n_groups + group]`.
+    success: Vec<f64>,
+}
+
+/// Scores pairs of one data set under one policy set, as of one day.
+pub struct Scorer<'a> {
+    data: &'a Dataset,
+    reference: &'a ReferenceData,
+    policies: &'a PolicySet,
+    today: Date,
+    offers: OfferTable,
+    n_groups: usize,
+    group_prior: Vec<f64>,
+    group_active: GroupSet,
+    offer_index: HashMap<&'a str, u32>,
+    language_bits: HashMap<[u8; 2], u32>,
+}
+
+/// A pair's factor values before weighting.
+struct Values {
+    values: [f64; 8],
+    distance_km: f64,
+    effect_dkk: f64,
+}
+
+impl<'a> Scorer<'a> {
+    /// Lays out the offers for scoring.
+    ///
+    /// # Errors
+    /// [`Error::Problem`] when the offers use more than 64 distinct languages (the scorer keeps
+    /// languages as a bit set) or a candidate names a benefit kind that does not exist.
+    pub fn new(
+        data: &'a Dataset,
+        reference: &'a ReferenceData,
+        policies: &'a PolicySet,
+        today: Date,
+    ) -> Result<Scorer<'a>> {
+        let n_groups = reference.target_groups.len().max(1);
+        let group_prior: Vec<f64> = reference.target_groups.iter().map(|g| g.prior_success_rate).collect();
+        let mut group_active = GroupSet::EMPTY;
+        for (i, g) in reference.target_groups.iter().enumerate() {
+            if g.valid_from <= today && g.valid_to.is_none_or(|end| today <= end) {
+                group_active.insert(crate::model::GroupId(i as u8));
+            }
+        }
+        let mut language_bits = HashMap::new();
+        for offer in &data.offers {
+            for language in &offer.languages {
+                let next = language_bits.len() as u32;
+                language_bits.entry(language.0).or_insert(next);
+            }
+        }
+        if language_bits.len() > 64 {
+            return Err(Error::Problem(format!(
+                "offers use {} distinct languages; at most 64 are supported",
+                language_bits.len()
+            )));
+        }
+        let sickness_rate = reference
+            .benefit_kind("sickness_benefit")
+            .map_or(0.0, |k| f64::from(reference.benefit_kinds[k as usize].weekly_rate_dkk));
+        let n = data.offers.len();
+        let mut t = OfferTable {
+            lat: Vec::with_capacity(n),
+            lon: Vec::with_capacity(n),
+            capacity: Vec::with_capacity(n),
+            kind: Vec::with_capacity(n),
+            groups: Vec::with_capacity(n),
+            group_fit: Vec::with_capacity(n),
+            languages: Vec::with_capacity(n),
+            licence: Vec::with_capacity(n),
+            min_hours: Vec::with_capacity(n),
+            price: Vec::with_capacity(n),
+            poster_saving_dkk: Vec::with_capacity(n),
+            serves: Vec::with_capacity(n),
+            serves_flat: Vec::new(),
+            occupations: Vec::with_capacity(n),
+            occupations_flat: Vec::new(),
+            success: Vec::with_capacity(n * n_groups),
+        };
+        for offer in &data.offers {
+            t.lat.push(offer.location.lat);
+            t.lon.push(offer.location.lon);
+            t.capacity.push(offer.capacity);
+            t.kind.push(offer.kind);
+            t.groups.push(offer.target_groups);
+            // A specialist in exactly the candidate's group fits best; an offer open to
+            // everyone fits least among eligible ones.
+            t.group_fit.push(match offer.target_groups.len() {
+                0 => 0.4,
+                k => 0.6 + 0.4 / f64::from(k),
+            });
+            t.languages.push(offer.languages.iter().fold(0u64, |m, l| m | 1 << language_bits[&l.0]));
+            t.licence.push(offer.requires_driving_licence);
+            t.min_hours.push(offer.min_hours);
+            t.price.push(f64::from(offer.price_dkk));
+            t.poster_saving_dkk.push(if offer.kind == OfferKind::ReciprocalHelp {
+                f64::from(offer.poster_weeks_saved.max(0.0)) * sickness_rate
+            } else {
+                0.0
+            });
+            let start = t.serves_flat.len() as u32;
+            t.serves_flat.extend(offer.serves_municipalities.iter().map(|m| m.0));
+            t.serves.push((start, t.serves_flat.len() as u32));
+            let start = t.occupations_flat.len() as u32;
+            t.occupations_flat.extend_from_slice(&offer.occupations);
+            t.occupations.push((start, t.occupations_flat.len() as u32));
+            for (g, group) in reference.target_groups.iter().enumerate() {
+                let (s, n) = offer
+                    .evidence
+                    .iter()
+                    .filter(|e| usize::from(e.group.0) == g)
+                    .fold((0u32, 0u32), |(s, n), e| {
+                        (s.saturating_add(e.successes), n.saturating_add(e.trials))
+                    });
+                t.success.push(evidence::posterior_mean(
+                    s,
+                    n,
+                    group.prior_success_rate,
+                    group.prior_strength,
+                ));
+            }
+            if reference.target_groups.is_empty() {
+                t.success.push(0.0);
+            }
+        }
+        let offer_index = data.offers.iter().enumerate().map(|(i, o)| (o.id.as_str(), i as u32)).collect();
+        Ok(Scorer {
+            data,
+            reference,
+            policies,
+            today,
+            offers: t,
+            n_groups,
+            group_prior,
+            group_active,
+            offer_index,
+            language_bits,
+        })
+    }
+
+    /// Number of offers.
+    pub fn n_offers(&self) -> usize {
+        self.data.offers.len()
+    }
+
+    /// Number of candidates.
+    pub fn n_candidates(&self) -> usize {
+        self.data.candidates.len()
+    }
+
+    /// The policies in force.
+    pub fn policies(&self) -> &PolicySet {
+        self.policies
+    }
+
+    /// Offer locations (lat, lon) by offer index, for spatial indexing.
+    pub fn offer_locations(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.offers.lat.iter().copied().zip(self.offers.lon.iter().copied())
+    }
+
+    /// The offer index of an offer id.
+    pub fn offer_index(&self, id: &str) -> Option<u32> {
+        self.offer_index.get(id).copied()
+    }
+
+    /// Lays out one candidate for scoring against every offer.
+    ///
+    /// # Errors
+    /// [`Error::Problem`] if `index` is out of range or the benefit kind does not exist.
+    pub fn candidate(&self, index: usize) -> Result<CandidateView> {
+        let c: &Candidate = self
+            .data
+            .candidates
+            .get(index)
+            .ok_or_else(|| Error::Problem(format!("candidate index {index} out of range")))?;
+        let policy_index = self.policies.index_for(c.municipality);
+        let policy = self.policies.get(policy_index);
+        let kind = self.reference.benefit_kinds.get(usize::from(c.benefit.kind)).ok_or_else(|| {
+            Error::Problem(format!("candidate {}: benefit kind {} does not exist", c.id, c.benefit.kind))
+        })?;
+        let (age_low, age_high) = c.age_band.ages();
+        let mut groups = GroupSet::EMPTY;
+        for g in c.target_groups.iter() {
+            let Some(group) = self.reference.target_groups.get(usize::from(g.0)) else { continue };
+            let old_enough = group.min_age.is_none_or(|min| age_high >= min);
+            let young_enough = group.max_age.is_none_or(|max| age_low <= max);
+            if self.group_active.contains(g) && old_enough && young_enough {
+                groups.insert(g);
+            }
+        }
+        let clock = match (c.benefit.end, c.benefit.reassessment) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let urgency = match clock {
+            // A benefit without a legal clock is neither urgent nor relaxed.
+            None => 0.5,
+            Some(date) => {
+                let weeks_left = f64::from(self.today.days_until(date)) / 7.0;
+                (1.0 - weeks_left / policy.urgency.horizon_weeks).clamp(0.0, 1.0)
+            }
+        };
+        let weeks_avoidable = match c.benefit.end {
+            Some(end) => {
+                (f64::from(self.today.days_until(end)) / 7.0).clamp(0.0, policy.effect.horizon_weeks)
+            }
+            None => policy.effect.horizon_weeks,
+        };
+        let mut excluded: Vec<u32> =
+            c.excluded_offers.iter().filter_map(|id| self.offer_index.get(id.as_str()).copied()).collect();
+        excluded.sort_unstable();
+        Ok(CandidateView {
+            index: index as u32,
+            lat: c.home.lat,
+            lon: c.home.lon,
+            cos_lat: c.home.lat.to_radians().cos(),
+            reach_km: f64::from(c.max_travel_km).min(policy.limits.max_distance_km),
+            groups,
+            languages: c
+                .languages
+                .iter()
+                .filter_map(|l| self.language_bits.get(&l.0))
+                .fold(0, |m, b| m | 1 << b),
+            driving_licence: c.driving_licence,
+            hours: c.hours_available,
+            municipality: c.municipality.0,
+            wishes: c.wished_occupations.clone(),
+            urgency,
+            weeks_avoidable,
+            weekly_rate: f64::from(kind.weekly_rate_dkk),
+            current: c.current.as_ref().and_then(|a| self.offer_index.get(a.offer.as_str()).copied()),
+            excluded,
+            preferred: c.preferred_kinds.iter().fold(0u8, |m, k| m | 1 << (*k as u8)),
+            policy: policy_index,
+        })
+    }
+
+    /// The candidate's (lat, lon).
+    pub fn candidate_location(view: &CandidateView) -> (f64, f64) {
+        (view.lat, view.lon)
+    }
+
+    /// The candidate's current offer, if it is in the data set.
+    pub fn current_offer(view: &CandidateView) -> Option<u32> {
+        view.current
+    }
+
+    /// The factor values of a pair, or the first hard limit it breaks. The one place where
+    /// factors are computed.
+    #[inline]
+    fn values(&self, c: &CandidateView, o: usize, policy: &Policy) -> Result<Values, Removal> {
+        let t = &self.offers;
+        if !c.excluded.is_empty() && c.excluded.binary_search(&(o as u32)).is_ok() {
+            return Err(Removal::Excluded);
+        }
+        if t.capacity[o] == 0 {
+            return Err(Removal::NoCapacity);
+        }
+        let offer_groups = t.groups[o];
+        // The groups through which this candidate is eligible for this offer.
+        let shared = if offer_groups.is_empty() { c.groups } else { GroupSet(c.groups.0 & offer_groups.0) };
+        if !offer_groups.is_empty() && shared.is_empty() {
+            return Err(Removal::GroupNotServed);
+        }
+        let (s0, s1) = t.serves[o];
+        if s0 != s1 && !t.serves_flat[s0 as usize..s1 as usize].contains(&c.municipality) {
+            return Err(Removal::OutsideServiceArea);
+        }
+        let distance = distance_km(c.lat, c.lon, c.cos_lat, t.lat[o], t.lon[o]);
+        if distance > c.reach_km {
+            return Err(Removal::OutOfReach { distance_km: distance, limit_km: c.reach_km });
+        }
+        if t.licence[o] && !c.driving_licence {
+            return Err(Removal::DrivingLicence);
+        }
+        if t.languages[o] != 0 && t.languages[o] & c.languages == 0 {
+            return Err(Removal::Language);
+        }
+        if c.hours < t.min_hours[o] {
+            return Err(Removal::Hours { needed: t.min_hours[o], available: c.hours });
+        }
+        let (o0, o1) = t.occupations[o];
+        let occupation = if o0 == o1 || c.wishes.is_empty() {
+            0.5
+        } else {
+            let best = t.occupations_flat[o0 as usize..o1 as usize]
+                .iter()
+                .flat_map(|a| c.wishes.iter().map(move |b| a.shared_level(*b)))
+                .max()
+                .unwrap_or(0);
+            let required = policy.limits.job_min_shared_level;
+            if matches!(t.kind[o], OfferKind::Job | OfferKind::WorkTrial) && best < required {
+                return Err(Removal::Occupation { shared_level: best, required });
+            }
+            f64::from(best) / 4.0
+        };
+        // Success rate and lift over the group average, averaged over the shared groups.
+        let (mut success, mut lift, mut n) = (0.0, 0.0, 0.0);
+        let row = &t.success[o * self.n_groups..(o + 1) * self.n_groups];
+        let mut bits = shared.0;
+        while bits != 0 {
+            let g = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let (p, prior) = (row[g], self.group_prior[g]);
+            let span = if p >= prior { 1.0 - prior } else { prior };
+            lift += if span > 0.0 { 0.5 + 0.5 * (p - prior) / span } else { 0.5 };
+            success += p;
+            n += 1.0;
+        }
+        let (success, evidence) = if n > 0.0 { (success / n, lift / n) } else { (0.0, 0.5) };
+        let effect_dkk = success * c.weeks_avoidable * c.weekly_rate - t.price[o] + t.poster_saving_dkk[o];
+        let effect = (0.5 + effect_dkk / (2.0 * policy.effect.scale_dkk)).clamp(0.0, 1.0);
+        let continuity = if c.current == Some(o as u32) { 1.0 } else { 0.0 };
+        let preference = match c.preferred {
+            0 => 0.5,
+            mask if mask & (1 << (t.kind[o] as u8)) != 0 => 1.0,
+            _ => 0.0,
+        };
+        let nearness = if c.reach_km > 0.0 { (1.0 - distance / c.reach_km).clamp(0.0, 1.0) } else { 1.0 };
+        Ok(Values {
+            values: [
+                t.group_fit[o],
+                evidence,
+                nearness,
+                occupation,
+                c.urgency,
+                effect,
+                continuity,
+                preference,
+            ],
+            distance_km: distance,
+            effect_dkk,
+        })
+    }
+
+    #[inline]
+    fn points(values: &[f64; 8], policy: &Policy) -> [i64; 8] {
+        let w = &policy.weights;
+        let weights = [
+            w.group_fit,
+            w.evidence,
+            w.distance,
+            w.occupation,
+            w.urgency,
+            w.effect,
+            w.continuity,
+            w.preference,
+        ];
+        std::array::from_fn(|i| (weights[i] * values[i] * 1000.0).round() as i64)
+    }
+
+    /// The score of a pair in integer points, or the hard limit that removes it. The hot path:
+    /// no allocation.
+    #[inline]
+    pub fn score(&self, c: &CandidateView, offer: usize) -> Result<i64, Removal> {
+        let policy = self.policies.get(c.policy);
+        let v = self.values(c, offer, policy)?;
+        let total: i64 = Self::points(&v.values, policy).iter().sum();
+        if total < policy.limits.min_score {
+            return Err(Removal::BelowMinimumScore { score: total, minimum: policy.limits.min_score });
+        }
+        Ok(total)
+    }
+
+    /// Every factor behind a pair's score, or the hard limit that removes it.
+    ///
+    /// # Errors
+    /// [`Error::Problem`] when an index is out of range. A removed pair is `Ok(Err(removal))`.
+    pub fn explain(&self, candidate: usize, offer: usize) -> Result<Result<Explanation, Removal>> {
+        if offer >= self.n_offers() {
+            return Err(Error::Problem(format!("offer index {offer} out of range")));
+        }
+        let c = self.candidate(candidate)?;
+        let policy = self.policies.get(c.policy);
+        let total = match self.score(&c, offer) {
+            Ok(total) => total,
+            Err(removal) => return Ok(Err(removal)),
+        };
+        let v = match self.values(&c, offer, policy) {
+            Ok(v) => v,
+            Err(removal) => return Ok(Err(removal)),
+        };
+        let points = Self::points(&v.values, policy);
+        let contributions = Factor::ALL
+            .iter()
+            .zip(v.values.iter().zip(points))
+            .map(|(&factor, (&value, points))| Contribution {
+                factor,
+                value,
+                weight: factor.weight(policy),
+                points,
+            })
+            .collect();
+        let offer_groups = self.offers.groups[offer];
+        let shared = if offer_groups.is_empty() { c.groups } else { GroupSet(c.groups.0 & offer_groups.0) };
+        let evidence = shared
+            .iter()
+            .filter_map(|g| {
+                let group = self.reference.target_groups.get(usize::from(g.0))?;
+                let (s, n) = self.data.offers[offer]
+                    .evidence
+                    .iter()
+                    .filter(|e| e.group == g)
+                    .fold((0u32, 0u32), |(s, n), e| {
+                        (s.saturating_add(e.successes), n.saturating_add(e.trials))
+                    });
+                Some(GroupEvidence {
+                    group: group.code.clone(),
+                    group_average: group.prior_success_rate,
+                    posterior: evidence::posterior(s, n, group.prior_success_rate, group.prior_strength),
+                })
+            })
+            .collect();
+        Ok(Ok(Explanation {
+            total,
+            contributions,
+            distance_km: v.distance_km,
+            effect_dkk: v.effect_dkk,
+            weeks_avoidable: c.weeks_avoidable,
+            evidence,
+            policy: policy.name.clone(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests;

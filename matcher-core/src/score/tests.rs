@@ -1,0 +1,289 @@
+use super::*;
+use crate::model::*;
+use proptest::prelude::*;
+
+pub(crate) fn reference() -> ReferenceData {
+    static REFERENCE: std::sync::OnceLock<ReferenceData> = std::sync::OnceLock::new();
+    REFERENCE.get_or_init(|| ReferenceData::embedded().expect("embedded reference data")).clone()
+}
+
+type Change = Box<dyn Fn(&mut Candidate, &mut Offer)>;
+type Expect = Option<fn(&Removal) -> bool>;
+
+pub(crate) fn candidate(r: &ReferenceData, id: &str, lat: f64, lon: f64) -> Candidate {
+    let mut groups = GroupSet::EMPTY;
+    groups.insert(r.group("sickness").expect("group"));
+    Candidate {
+        id: CandidateId::new(id).expect("id"),
+        municipality: MunicipalityCode(101),
+        home: LatLon::new(lat, lon).expect("point"),
+        age_band: AgeBand::From40To49,
+        target_groups: groups,
+        benefit: Benefit {
+            kind: r.benefit_kind("sickness_benefit").expect("kind"),
+            start: Date::parse("2026-06-01").expect("date"),
+            end: Date::parse("2027-06-01"),
+            reassessment: Date::parse("2026-12-20"),
+        },
+        wished_occupations: vec![Occupation::parse("8322").expect("isco")],
+        max_travel_km: 30.0,
+        languages: vec![Language::parse("da").expect("lang")],
+        driving_licence: true,
+        hours_available: 37,
+        preferred_kinds: vec![],
+        current: None,
+        excluded_offers: vec![],
+        audit: AuditAttributes::default(),
+    }
+}
+
+pub(crate) fn offer(r: &ReferenceData, id: &str, kind: OfferKind, lat: f64, lon: f64) -> Offer {
+    let mut groups = GroupSet::EMPTY;
+    if kind == OfferKind::Provider {
+        groups.insert(r.group("sickness").expect("group"));
+    }
+    Offer {
+        id: OfferId::new(id).expect("id"),
+        kind,
+        name: format!("Offer {id}"),
+        provider: ProviderId::new("p1").expect("id"),
+        municipality: MunicipalityCode(101),
+        location: LatLon::new(lat, lon).expect("point"),
+        serves_municipalities: vec![],
+        capacity: 5,
+        price_dkk: if kind == OfferKind::Provider { 20_000 } else { 0 },
+        contract: (kind == OfferKind::Provider).then_some(ContractKind::Specialist),
+        guaranteed_volume: 0,
+        target_groups: groups,
+        occupations: if kind == OfferKind::Provider {
+            vec![]
+        } else {
+            vec![Occupation::parse("8322").expect("isco")]
+        },
+        languages: vec![],
+        requires_driving_licence: false,
+        min_hours: 0,
+        duration_weeks: 12,
+        poster_weeks_saved: 0.0,
+        evidence: vec![],
+    }
+}
+
+fn today() -> Date {
+    Date::parse("2026-11-22").expect("date")
+}
+
+fn scorer_for<'a>(data: &'a Dataset, r: &'a ReferenceData, p: &'a PolicySet) -> Scorer<'a> {
+    Scorer::new(data, r, p, today()).expect("scorer")
+}
+
+#[test]
+fn explanation_sums_to_the_score_and_names_every_factor() {
+    let r = reference();
+    let data = Dataset {
+        candidates: vec![candidate(&r, "c1", 55.68, 12.57)],
+        offers: vec![offer(&r, "o1", OfferKind::Provider, 55.70, 12.50)],
+        providers: vec![],
+    };
+    let policies = PolicySet::default();
+    let s = scorer_for(&data, &r, &policies);
+    let e = s.explain(0, 0).expect("indices").expect("feasible");
+    assert_eq!(e.contributions.len(), 8);
+    assert_eq!(e.contributions.iter().map(|c| c.points).sum::<i64>(), e.total);
+    assert_eq!(s.score(&s.candidate(0).expect("c"), 0), Ok(e.total));
+    assert!((4.0..6.0).contains(&e.distance_km), "{}", e.distance_km);
+    assert_eq!(e.evidence.len(), 1);
+    assert_eq!(e.evidence[0].group, "sickness");
+}
+
+#[test]
+fn each_hard_limit_removes_the_pair_and_says_which() {
+    let r = reference();
+    let base_c = candidate(&r, "c1", 55.68, 12.57);
+    let base_o = offer(&r, "o1", OfferKind::Job, 55.70, 12.50);
+    let policies = PolicySet::default();
+    // `None`: the change must leave the pair feasible (a control for the case after it).
+    let cases: Vec<(Change, Expect)> = vec![
+        (Box::new(|c, o| c.excluded_offers.push(o.id.clone())), Some(|r| matches!(r, Removal::Excluded))),
+        (Box::new(|_, o| o.capacity = 0), Some(|r| matches!(r, Removal::NoCapacity))),
+        (
+            Box::new(|c, _| c.home = LatLon::new(57.05, 9.92).expect("Aalborg")),
+            Some(|r| matches!(r, Removal::OutOfReach { limit_km, .. } if *limit_km == 30.0)),
+        ),
+        (Box::new(|c, _| c.driving_licence = false), None),
+        (
+            Box::new(|c, o| {
+                c.driving_licence = false;
+                o.requires_driving_licence = true;
+            }),
+            Some(|r| matches!(r, Removal::DrivingLicence)),
+        ),
+        (
+            Box::new(|_, o| o.languages = vec![Language::parse("de").expect("lang")]),
+            Some(|r| matches!(r, Removal::Language)),
+        ),
+        (
+            Box::new(|c, o| {
+                c.hours_available = 10;
+                o.min_hours = 20;
+            }),
+            Some(|r| matches!(r, Removal::Hours { needed: 20, available: 10 })),
+        ),
+        (
+            Box::new(|_, o| o.occupations = vec![Occupation::parse("2111").expect("isco")]),
+            Some(|r| matches!(r, Removal::Occupation { shared_level: 0, required: 1 })),
+        ),
+        (
+            Box::new(|_, o| o.serves_municipalities = vec![MunicipalityCode(751)]),
+            Some(|r| matches!(r, Removal::OutsideServiceArea)),
+        ),
+        (Box::new(|_, o| o.target_groups.insert(GroupId(0))), Some(|r| matches!(r, Removal::GroupNotServed))),
+    ];
+    for (i, (change, expected)) in cases.iter().enumerate() {
+        let (mut c, mut o) = (base_c.clone(), base_o.clone());
+        change(&mut c, &mut o);
+        let data = Dataset { candidates: vec![c], offers: vec![o], providers: vec![] };
+        let s = scorer_for(&data, &r, &policies);
+        let got = s.explain(0, 0).expect("indices");
+        match (got, expected) {
+            (Err(removal), Some(expected)) => assert!(expected(&removal), "case {i}: {removal:?}"),
+            (Err(removal), None) => panic!("case {i}: should stay feasible, removed by {removal:?}"),
+            (Ok(e), Some(_)) => panic!("case {i}: should be removed, scored {}", e.total),
+            (Ok(_), None) => {}
+        }
+    }
+}
+
+#[test]
+fn youth_group_eligibility_follows_age_not_score() {
+    let r = reference();
+    let youth = r.group("youth_psychosocial").expect("group");
+    let mut c = candidate(&r, "c1", 55.68, 12.57);
+    c.target_groups = GroupSet::EMPTY;
+    c.target_groups.insert(youth);
+    let mut o = offer(&r, "o1", OfferKind::Provider, 55.70, 12.50);
+    o.target_groups = GroupSet::EMPTY;
+    o.target_groups.insert(youth);
+    let policies = PolicySet::default();
+    c.age_band = AgeBand::From18To24;
+    let data = Dataset { candidates: vec![c.clone()], offers: vec![o.clone()], providers: vec![] };
+    assert!(scorer_for(&data, &r, &policies).explain(0, 0).expect("idx").is_ok());
+    c.age_band = AgeBand::From40To49;
+    let data = Dataset { candidates: vec![c], offers: vec![o], providers: vec![] };
+    assert_eq!(scorer_for(&data, &r, &policies).explain(0, 0).expect("idx"), Err(Removal::GroupNotServed));
+}
+
+#[test]
+fn strong_evidence_outscores_a_lucky_single_success() {
+    let r = reference();
+    let g = r.group("sickness").expect("group");
+    let mut lucky = offer(&r, "lucky", OfferKind::Provider, 55.70, 12.50);
+    lucky.evidence = vec![Evidence { group: g, trials: 1, successes: 1 }];
+    let mut proven = offer(&r, "proven", OfferKind::Provider, 55.70, 12.50);
+    proven.evidence = vec![Evidence { group: g, trials: 100, successes: 80 }];
+    let data = Dataset {
+        candidates: vec![candidate(&r, "c1", 55.68, 12.57)],
+        offers: vec![lucky, proven],
+        providers: vec![],
+    };
+    let policies = PolicySet::default();
+    let s = scorer_for(&data, &r, &policies);
+    let a = s.explain(0, 0).expect("idx").expect("ok");
+    let b = s.explain(0, 1).expect("idx").expect("ok");
+    let ev = |e: &Explanation| e.contributions[1].value;
+    assert!(ev(&b) > ev(&a), "80/100 {} vs 1/1 {}", ev(&b), ev(&a));
+    assert!(b.total > a.total);
+    assert!(
+        b.evidence[0].posterior.high - b.evidence[0].posterior.low
+            < a.evidence[0].posterior.high - a.evidence[0].posterior.low
+    );
+}
+
+#[test]
+fn protected_attributes_do_not_change_any_score() {
+    let r = reference();
+    let mut a = candidate(&r, "c1", 55.68, 12.57);
+    a.audit = AuditAttributes { gender: Some(Gender::Female), origin: Some(Origin::NonWestern) };
+    let mut b = a.clone();
+    b.audit = AuditAttributes { gender: Some(Gender::Male), origin: Some(Origin::Danish) };
+    let offers = vec![
+        offer(&r, "o1", OfferKind::Provider, 55.70, 12.50),
+        offer(&r, "o2", OfferKind::Job, 55.60, 12.40),
+    ];
+    let data = Dataset { candidates: vec![a, b], offers, providers: vec![] };
+    let policies = PolicySet::default();
+    let s = scorer_for(&data, &r, &policies);
+    for o in 0..2 {
+        assert_eq!(s.explain(0, o).expect("idx"), s.explain(1, o).expect("idx"));
+    }
+}
+
+#[test]
+fn equirectangular_distance_is_within_half_a_percent_of_great_circle() {
+    let points = [(54.9, 8.7), (55.68, 12.57), (57.45, 10.0), (56.16, 10.2), (55.1, 14.9)];
+    for &(la, lo) in &points {
+        for &(dla, dlo) in &[(0.3, 0.5), (-0.6, 0.2), (0.1, -0.9), (0.5, 0.5)] {
+            let a = LatLon::new(la, lo).expect("a");
+            let Ok(b) = LatLon::new(la + dla, lo + dlo) else { continue };
+            let exact = a.distance_km(b);
+            let approx = distance_km(la, lo, la.to_radians().cos(), b.lat, b.lon);
+            assert!(exact < 100.0 || (approx - exact).abs() / exact < 0.005, "{a:?} {b:?} {approx} {exact}");
+        }
+    }
+}
+
+fn arb_pair() -> impl Strategy<Value = (Candidate, Offer)> {
+    (
+        54.6f64..57.7,
+        8.1f64..15.0,
+        -0.5f64..0.5,
+        -0.5f64..0.5,
+        0usize..4,
+        0u32..200,
+        0u32..200,
+        0u32..200_000,
+        1.0f32..100.0,
+        0i32..800,
+        0usize..6,
+        proptest::bool::ANY,
+    )
+        .prop_map(|(lat, lon, dlat, dlon, kind, trials, succ, price, travel, days, group, pref)| {
+            let r = reference();
+            let mut c = candidate(&r, "c1", lat, lon);
+            c.max_travel_km = travel;
+            c.benefit.end = Some(Date::parse("2026-11-22").expect("d").plus_days(days - 100));
+            c.target_groups.insert(GroupId(group as u8));
+            if pref {
+                c.preferred_kinds = vec![OfferKind::Provider];
+            }
+            let olat = (lat + dlat).clamp(54.5, 57.8);
+            let olon = (lon + dlon).clamp(8.0, 15.2);
+            let mut o = offer(&r, "o1", OfferKind::ALL[kind], olat, olon);
+            o.price_dkk = price;
+            o.evidence = vec![Evidence { group: GroupId(group as u8), trials, successes: succ.min(trials) }];
+            (c, o)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn every_factor_is_in_unit_range_and_explanations_sum_exactly((c, o) in arb_pair()) {
+        let r = reference();
+        let data = Dataset { candidates: vec![c], offers: vec![o], providers: vec![] };
+        let policies = PolicySet::default();
+        let s = scorer_for(&data, &r, &policies);
+        let view = s.candidate(0).expect("c");
+        match s.explain(0, 0).expect("idx") {
+            Ok(e) => {
+                for c in &e.contributions {
+                    prop_assert!((0.0..=1.0).contains(&c.value), "{:?}", c);
+                }
+                prop_assert_eq!(e.contributions.iter().map(|c| c.points).sum::<i64>(), e.total);
+                prop_assert_eq!(s.score(&view, 0), Ok(e.total));
+            }
+            Err(removal) => prop_assert_eq!(s.score(&view, 0), Err(removal)),
+        }
+    }
+}
