@@ -5,6 +5,7 @@
 
 pub mod dataset;
 pub mod error;
+pub mod graph;
 pub mod model;
 pub mod policy;
 pub mod score;

@@ -210,6 +210,8 @@ pub struct CandidateView {
     weeks_avoidable: f64,
     weekly_rate: f64,
     current: Option<u32>,
+    /// The current offer is a course under way and must be kept.
+    pub locked: bool,
     /// Offers excluded, as sorted offer indices.
     excluded: Vec<u32>,
     preferred: u8,
@@ -466,6 +468,7 @@ impl<'a> Scorer<'a> {
             weeks_avoidable,
             weekly_rate: f64::from(kind.weekly_rate_dkk),
             current: c.current.as_ref().and_then(|a| self.offer_index.get(a.offer.as_str()).copied()),
+            locked: c.current.as_ref().is_some_and(|a| a.locked),
             excluded,
             preferred: c.preferred_kinds.iter().fold(0u8, |m, k| m | 1 << (*k as u8)),
             policy: policy_index,
@@ -487,6 +490,12 @@ impl<'a> Scorer<'a> {
     #[inline]
     fn values(&self, c: &CandidateView, o: usize, policy: &Policy) -> Result<Values, Removal> {
         let t = &self.offers;
+        // Distance first: it is the limit that removes most pairs the spatial index hands us,
+        // and it lets the graph count the offers in reach whatever else removes them.
+        let distance = distance_km(c.lat, c.lon, c.cos_lat, t.lat[o], t.lon[o]);
+        if distance > c.reach_km {
+            return Err(Removal::OutOfReach { distance_km: distance, limit_km: c.reach_km });
+        }
         if !c.excluded.is_empty() && c.excluded.binary_search(&(o as u32)).is_ok() {
             return Err(Removal::Excluded);
         }
@@ -502,10 +511,6 @@ impl<'a> Scorer<'a> {
         let (s0, s1) = t.serves[o];
         if s0 != s1 && !t.serves_flat[s0 as usize..s1 as usize].contains(&c.municipality) {
             return Err(Removal::OutsideServiceArea);
-        }
-        let distance = distance_km(c.lat, c.lon, c.cos_lat, t.lat[o], t.lon[o]);
-        if distance > c.reach_km {
-            return Err(Removal::OutOfReach { distance_km: distance, limit_km: c.reach_km });
         }
         if t.licence[o] && !c.driving_licence {
             return Err(Removal::DrivingLicence);
@@ -661,4 +666,4 @@ impl<'a> Scorer<'a> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,0 +1,348 @@
+//! The sparse candidate graph: for each candidate, the best `top_k` feasible offers by score,
+//! stored as a CSR bipartite graph with integer weights.
+//!
+//! Offers are bucketed in a uniform latitude/longitude grid, so a candidate only scores the
+//! offers in the cells that its travel circle touches: far offers are never scored. Rows are
+//! built in parallel (rayon) in fixed chunks and concatenated in candidate order, and within a
+//! row offers are ordered by (score descending, offer index ascending); the graph is therefore
+//! byte-identical for any number of threads.
+//!
+//! Must not: read files, or decide anything: the graph only says what is possible and how good.
+
+use crate::error::Result;
+use crate::score::{CandidateView, Removal, Scorer};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Why the pairs of one candidate were dropped, counted over the offers in reach. Feeds the
+/// "unmatched by reason" part of reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowCounts {
+    /// Offers within the candidate's travel limit.
+    pub in_reach: u32,
+    /// Of those, offers that pass every hard limit.
+    pub feasible: u32,
+    /// Of those in reach, offers with no places.
+    pub full: u32,
+    /// Of those in reach, offers the candidate is excluded from.
+    pub excluded: u32,
+}
+
+/// The candidate graph in compressed sparse row form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CandidateGraph {
+    /// Number of offers (right-hand nodes).
+    pub n_offers: usize,
+    /// Row starts: candidate `i`'s edges are `offsets[i]..offsets[i + 1]`.
+    pub offsets: Vec<usize>,
+    /// Offer index of each edge.
+    pub offers: Vec<u32>,
+    /// Score of each edge, points.
+    pub weights: Vec<i64>,
+    /// Per candidate, why pairs were dropped.
+    pub counts: Vec<RowCounts>,
+}
+
+impl CandidateGraph {
+    /// Number of candidates (rows).
+    pub fn n_candidates(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    /// Number of edges.
+    pub fn n_edges(&self) -> usize {
+        self.offers.len()
+    }
+
+    /// The edges of candidate `i`, best first, as (offer, weight).
+    pub fn row(&self, i: usize) -> impl Iterator<Item = (u32, i64)> + '_ {
+        let range = self.offsets[i]..self.offsets[i + 1];
+        self.offers[range.clone()].iter().copied().zip(self.weights[range].iter().copied())
+    }
+}
+
+/// Offers bucketed by grid cell (CSR over cells).
+struct Grid {
+    cell_start: Vec<u32>,
+    offers: Vec<u32>,
+    rows: usize,
+    cols: usize,
+}
+
+const LAT0: f64 = 54.4;
+const LON0: f64 = 7.9;
+const CELL_LAT: f64 = 0.1; // about 11 km
+const CELL_LON: f64 = 0.16; // about 10 km at 56° N
+const KM_PER_DEGREE: f64 = 6_371.0 * std::f64::consts::PI / 180.0;
+
+impl Grid {
+    fn new(locations: impl Iterator<Item = (f64, f64)>) -> Grid {
+        let rows = ((57.9 - LAT0) / CELL_LAT).ceil() as usize + 1;
+        let cols = ((15.3 - LON0) / CELL_LON).ceil() as usize + 1;
+        let cell_of = |lat: f64, lon: f64| {
+            let r = (((lat - LAT0) / CELL_LAT).floor().max(0.0) as usize).min(rows - 1);
+            let c = (((lon - LON0) / CELL_LON).floor().max(0.0) as usize).min(cols - 1);
+            r * cols + c
+        };
+        let cells: Vec<usize> = locations.map(|(lat, lon)| cell_of(lat, lon)).collect();
+        let mut cell_start = vec![0u32; rows * cols + 1];
+        for &cell in &cells {
+            cell_start[cell + 1] += 1;
+        }
+        for i in 0..rows * cols {
+            cell_start[i + 1] += cell_start[i];
+        }
+        let mut fill = cell_start.clone();
+        let mut offers = vec![0u32; cells.len()];
+        for (offer, &cell) in cells.iter().enumerate() {
+            offers[fill[cell] as usize] = offer as u32;
+            fill[cell] += 1;
+        }
+        Grid { cell_start, offers, rows, cols }
+    }
+
+    /// Calls `f` for every offer in the cells that the circle of `radius_km` around the point
+    /// touches. The box is widened at its poleward edge, where a degree of longitude is
+    /// shortest, so it always covers the circle.
+    fn for_each_near(&self, lat: f64, lon: f64, radius_km: f64, mut f: impl FnMut(usize)) {
+        let dlat = radius_km / KM_PER_DEGREE;
+        let poleward = (lat.abs() + dlat).min(89.0);
+        let dlon = radius_km / (KM_PER_DEGREE * poleward.to_radians().cos());
+        let row = |v: f64| ((v - LAT0) / CELL_LAT).floor().clamp(0.0, (self.rows - 1) as f64) as usize;
+        let col = |v: f64| ((v - LON0) / CELL_LON).floor().clamp(0.0, (self.cols - 1) as f64) as usize;
+        for r in row(lat - dlat)..=row(lat + dlat) {
+            let (c0, c1) = (r * self.cols + col(lon - dlon), r * self.cols + col(lon + dlon));
+            let (start, end) = (self.cell_start[c0] as usize, self.cell_start[c1 + 1] as usize);
+            for &offer in &self.offers[start..end] {
+                f(offer as usize);
+            }
+        }
+    }
+}
+
+/// Candidates per parallel task: large enough to amortise the scratch buffer, small enough to
+/// balance two cores when some regions are denser than others.
+const CHUNK: usize = 256;
+
+struct Chunk {
+    lengths: Vec<u32>,
+    offers: Vec<u32>,
+    weights: Vec<i64>,
+    counts: Vec<RowCounts>,
+}
+
+/// Builds the candidate graph on the current rayon pool.
+///
+/// A candidate whose current offer is locked (a course under way) gets exactly that one edge,
+/// with its score if the pair is still feasible and 0 if it is not: the solver keeps it either
+/// way. A candidate's current offer that is feasible but outside the top `k` is kept as an
+/// extra edge, so that the solver can weigh continuity.
+///
+/// # Errors
+/// Only if a candidate refers to reference data that does not exist (see [`Scorer::candidate`]).
+///
+/// # Complexity
+/// O(Σ offers in the cells each candidate's travel circle touches), plus O(k log k) per row.
+pub fn build(scorer: &Scorer<'_>) -> Result<CandidateGraph> {
+    let grid = Grid::new(scorer.offer_locations());
+    let n = scorer.n_candidates();
+    let starts: Vec<usize> = (0..n).step_by(CHUNK).collect();
+    let chunks: Vec<Chunk> = starts
+        .par_iter()
+        .map(|&start| build_chunk(scorer, &grid, start, (start + CHUNK).min(n)))
+        .collect::<Result<_>>()?;
+    let n_edges: usize = chunks.iter().map(|c| c.offers.len()).sum();
+    let mut graph = CandidateGraph {
+        n_offers: scorer.n_offers(),
+        offsets: Vec::with_capacity(n + 1),
+        offers: Vec::with_capacity(n_edges),
+        weights: Vec::with_capacity(n_edges),
+        counts: Vec::with_capacity(n),
+    };
+    graph.offsets.push(0);
+    for chunk in chunks {
+        for len in chunk.lengths {
+            let last = graph.offsets[graph.offsets.len() - 1];
+            graph.offsets.push(last + len as usize);
+        }
+        graph.offers.extend_from_slice(&chunk.offers);
+        graph.weights.extend_from_slice(&chunk.weights);
+        graph.counts.extend_from_slice(&chunk.counts);
+    }
+    Ok(graph)
+}
+
+fn build_chunk(scorer: &Scorer<'_>, grid: &Grid, start: usize, end: usize) -> Result<Chunk> {
+    let mut out = Chunk {
+        lengths: Vec::with_capacity(end - start),
+        offers: Vec::new(),
+        weights: Vec::new(),
+        counts: Vec::with_capacity(end - start),
+    };
+    let mut scratch: Vec<(i64, u32)> = Vec::new();
+    for i in start..end {
+        let view = scorer.candidate(i)?;
+        let before = out.offers.len();
+        let counts = build_row(scorer, grid, &view, &mut scratch);
+        for &(w, o) in &scratch {
+            out.offers.push(o);
+            out.weights.push(w);
+        }
+        out.lengths.push((out.offers.len() - before) as u32);
+        out.counts.push(counts);
+    }
+    Ok(out)
+}
+
+/// Best first; ties go to the lower offer index so that the order is total.
+fn better(a: &(i64, u32), b: &(i64, u32)) -> std::cmp::Ordering {
+    b.0.cmp(&a.0).then(a.1.cmp(&b.1))
+}
+
+fn build_row(
+    scorer: &Scorer<'_>,
+    grid: &Grid,
+    c: &CandidateView,
+    scratch: &mut Vec<(i64, u32)>,
+) -> RowCounts {
+    scratch.clear();
+    let mut counts = RowCounts::default();
+    let current = Scorer::current_offer(c);
+    if c.locked
+        && let Some(offer) = current
+    {
+        counts.in_reach = 1;
+        let weight = scorer.score(c, offer as usize).unwrap_or(0);
+        counts.feasible = u32::from(weight > 0);
+        scratch.push((weight, offer));
+        return counts;
+    }
+    let (lat, lon) = Scorer::candidate_location(c);
+    grid.for_each_near(lat, lon, c.reach_km, |o| match scorer.score(c, o) {
+        Ok(weight) => {
+            counts.in_reach += 1;
+            counts.feasible += 1;
+            scratch.push((weight, o as u32));
+        }
+        Err(Removal::OutOfReach { .. }) => {}
+        Err(Removal::NoCapacity) => {
+            counts.in_reach += 1;
+            counts.full += 1;
+        }
+        Err(Removal::Excluded) => {
+            counts.in_reach += 1;
+            counts.excluded += 1;
+        }
+        Err(_) => counts.in_reach += 1,
+    });
+    let k = scorer.policies().get(c.policy).top_k;
+    if scratch.len() > k {
+        let kept_current = current.and_then(|o| scratch.iter().find(|e| e.1 == o).copied());
+        scratch.select_nth_unstable_by(k - 1, better);
+        scratch.truncate(k);
+        if let Some(edge) = kept_current
+            && !scratch.iter().any(|e| e.1 == edge.1)
+        {
+            scratch.push(edge);
+        }
+    }
+    scratch.sort_unstable_by(better);
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+    use crate::policy::PolicySet;
+    use crate::score::tests::{candidate, offer, reference};
+
+    /// A deterministic little world: candidates and offers spread around Copenhagen and Aarhus.
+    fn world(n_candidates: usize, n_offers: usize) -> Dataset {
+        let r = reference();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let centres = [(55.68, 12.57), (56.16, 10.20)];
+        let mut data = Dataset::default();
+        for i in 0..n_candidates {
+            let (la, lo) = centres[i % 2];
+            let mut c = candidate(&r, &format!("c{i}"), la + next() * 0.4 - 0.2, lo + next() * 0.6 - 0.3);
+            c.max_travel_km = 5.0 + next() as f32 * 30.0;
+            data.candidates.push(c);
+        }
+        for j in 0..n_offers {
+            let (la, lo) = centres[j % 2];
+            let kind = OfferKind::ALL[j % 4];
+            let mut o = offer(&r, &format!("o{j}"), kind, la + next() * 0.4 - 0.2, lo + next() * 0.6 - 0.3);
+            o.capacity = (next() * 4.0) as u32;
+            data.offers.push(o);
+        }
+        data
+    }
+
+    #[test]
+    fn graph_is_identical_on_one_and_two_threads() {
+        let r = reference();
+        let data = world(1500, 400);
+        let policies = PolicySet::default();
+        let scorer =
+            Scorer::new(&data, &r, &policies, Date::parse("2026-11-22").expect("d")).expect("scorer");
+        let build_on = |threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool")
+                .install(|| build(&scorer))
+        };
+        let one = build_on(1).expect("graph");
+        let two = build_on(2).expect("graph");
+        assert!(one.n_edges() > 1000, "{} edges", one.n_edges());
+        assert_eq!(one, two);
+        assert_eq!(
+            bincode::serde::encode_to_vec(&one, bincode::config::standard()).expect("enc"),
+            bincode::serde::encode_to_vec(&two, bincode::config::standard()).expect("enc")
+        );
+    }
+
+    #[test]
+    fn rows_hold_the_top_k_feasible_offers_in_order() {
+        let r = reference();
+        let data = world(300, 400);
+        let mut policies = PolicySet::default();
+        policies.national.top_k = 8;
+        let scorer =
+            Scorer::new(&data, &r, &policies, Date::parse("2026-11-22").expect("d")).expect("scorer");
+        let graph = build(&scorer).expect("graph");
+        for i in 0..graph.n_candidates() {
+            let view = scorer.candidate(i).expect("c");
+            // Brute force over every offer, without the spatial index.
+            let mut all: Vec<(i64, u32)> = (0..scorer.n_offers())
+                .filter_map(|o| scorer.score(&view, o).ok().map(|w| (w, o as u32)))
+                .collect();
+            all.sort_by(better);
+            all.truncate(8);
+            let row: Vec<(i64, u32)> = graph.row(i).map(|(o, w)| (w, o)).collect();
+            assert_eq!(row, all, "candidate {i}");
+            assert_eq!(graph.counts[i].feasible as usize >= row.len(), true);
+        }
+    }
+
+    #[test]
+    fn locked_candidates_keep_exactly_their_course() {
+        let r = reference();
+        let mut data = world(10, 50);
+        data.offers[7].capacity = 0;
+        data.candidates[3].current =
+            Some(CurrentAssignment { offer: data.offers[7].id.clone(), locked: true });
+        let policies = PolicySet::default();
+        let scorer =
+            Scorer::new(&data, &r, &policies, Date::parse("2026-11-22").expect("d")).expect("scorer");
+        let graph = build(&scorer).expect("graph");
+        assert_eq!(graph.row(3).collect::<Vec<_>>(), vec![(7, 0)]);
+    }
+}
