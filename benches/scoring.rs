@@ -1,0 +1,127 @@
+//! Pair scoring throughput: every candidate against every offer, all within reach, so every
+//! pair runs the full factor code (nothing is cut early by the distance check).
+//!
+//! `cargo bench -p matcher-core --bench scoring`; the figure to read is "elements/s".
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use matcher_core::model::*;
+use matcher_core::policy::PolicySet;
+use matcher_core::score::Scorer;
+use rayon::prelude::*;
+
+fn world(n_candidates: usize, n_offers: usize) -> (Dataset, ReferenceData) {
+    let r = ReferenceData::embedded().expect("reference");
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let groups: Vec<GroupId> = (0..r.target_groups.len() as u8).map(GroupId).collect();
+    let occupations: Vec<Occupation> =
+        r.occupations.iter().map(|(o, _)| *o).filter(|o| o.level == 4).collect();
+    let mut data = Dataset::default();
+    for i in 0..n_candidates {
+        let mut g = GroupSet::EMPTY;
+        g.insert(groups[i % groups.len()]);
+        data.candidates.push(Candidate {
+            id: CandidateId::new(&format!("c{i}")).expect("id"),
+            municipality: MunicipalityCode(101),
+            home: LatLon::new(55.6 + next() * 0.2, 12.4 + next() * 0.3).expect("point"),
+            age_band: AgeBand::From25To29,
+            target_groups: g,
+            benefit: Benefit {
+                kind: (i % r.benefit_kinds.len()) as u8,
+                start: Date::parse("2026-01-05").expect("date"),
+                end: (i % 3 == 0).then(|| Date::parse("2027-03-01").expect("date")),
+                reassessment: None,
+            },
+            wished_occupations: vec![occupations[(next() * occupations.len() as f64) as usize]],
+            max_travel_km: 60.0,
+            languages: vec![Language::parse("da").expect("lang")],
+            driving_licence: i % 3 != 0,
+            hours_available: 37,
+            preferred_kinds: vec![],
+            current: None,
+            excluded_offers: vec![],
+            audit: AuditAttributes::default(),
+        });
+    }
+    for j in 0..n_offers {
+        let kind = OfferKind::ALL[j % 4];
+        let mut g = GroupSet::EMPTY;
+        if kind == OfferKind::Provider {
+            g.insert(groups[j % groups.len()]);
+        }
+        data.offers.push(Offer {
+            id: OfferId::new(&format!("o{j}")).expect("id"),
+            kind,
+            name: format!("offer {j}"),
+            provider: ProviderId::new("p").expect("id"),
+            municipality: MunicipalityCode(101),
+            location: LatLon::new(55.6 + next() * 0.2, 12.4 + next() * 0.3).expect("point"),
+            serves_municipalities: vec![],
+            capacity: 1 + (next() * 10.0) as u32,
+            price_dkk: (next() * 40_000.0) as u32,
+            contract: None,
+            guaranteed_volume: 0,
+            target_groups: g,
+            occupations: if kind == OfferKind::Provider {
+                vec![]
+            } else {
+                vec![occupations[(next() * occupations.len() as f64) as usize]]
+            },
+            languages: vec![],
+            requires_driving_licence: false,
+            min_hours: 0,
+            duration_weeks: 12,
+            poster_weeks_saved: 0.0,
+            evidence: vec![Evidence { group: groups[j % groups.len()], trials: 40, successes: 12 }],
+        });
+    }
+    (data, r)
+}
+
+fn scoring(c: &mut Criterion) {
+    let (mixed, r) = world(2_000, 5_000);
+    // The same world with every eligibility limit lifted, so that every pair runs every factor.
+    let mut feasible = mixed.clone();
+    for offer in &mut feasible.offers {
+        offer.target_groups = GroupSet::EMPTY;
+    }
+    let mut lifted = PolicySet::default();
+    lifted.national.limits.job_min_shared_level = 0;
+    let today = Date::parse("2026-11-22").expect("date");
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool");
+    let mut group = c.benchmark_group("score");
+    group.sample_size(10);
+    for (name, data, policies) in [
+        ("mixed_limits_2_threads", &mixed, PolicySet::default()),
+        ("all_feasible_2_threads", &feasible, lifted),
+    ] {
+        let scorer = Scorer::new(data, &r, &policies, today).expect("scorer");
+        let views: Vec<_> = (0..data.candidates.len()).map(|i| scorer.candidate(i).expect("view")).collect();
+        let removed: usize = views
+            .iter()
+            .map(|v| (0..scorer.n_offers()).filter(|&o| scorer.score(v, o).is_err()).count())
+            .sum();
+        let pairs = (views.len() * data.offers.len()) as u64;
+        eprintln!("{name}: {pairs} pairs, {removed} removed by a hard limit");
+        group.throughput(Throughput::Elements(pairs));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                pool.install(|| {
+                    views
+                        .par_iter()
+                        .map(|v| (0..scorer.n_offers()).map(|o| scorer.score(v, o).unwrap_or(0)).sum::<i64>())
+                        .sum::<i64>()
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, scoring);
+criterion_main!(benches);
