@@ -61,7 +61,7 @@ impl CandidateGraph {
     }
 }
 
-/// Offers bucketed by grid cell (CSR over cells).
+/// Offers bucketed by eligibility key and grid cell: CSR over `key × cell`.
 struct Grid {
     cell_start: Vec<u32>,
     offers: Vec<u32>,
@@ -76,45 +76,60 @@ const CELL_LON: f64 = 0.16; // about 10 km at 56° N
 const KM_PER_DEGREE: f64 = 6_371.0 * std::f64::consts::PI / 180.0;
 
 impl Grid {
-    fn new(locations: impl Iterator<Item = (f64, f64)>) -> Grid {
+    fn new(scorer: &Scorer<'_>) -> Grid {
         let rows = ((57.9 - LAT0) / CELL_LAT).ceil() as usize + 1;
         let cols = ((15.3 - LON0) / CELL_LON).ceil() as usize + 1;
+        let n_cells = rows * cols;
         let cell_of = |lat: f64, lon: f64| {
             let r = (((lat - LAT0) / CELL_LAT).floor().max(0.0) as usize).min(rows - 1);
             let c = (((lon - LON0) / CELL_LON).floor().max(0.0) as usize).min(cols - 1);
             r * cols + c
         };
-        let cells: Vec<usize> = locations.map(|(lat, lon)| cell_of(lat, lon)).collect();
-        let mut cell_start = vec![0u32; rows * cols + 1];
-        for &cell in &cells {
-            cell_start[cell + 1] += 1;
+        let mut slots: Vec<(usize, u32)> = Vec::with_capacity(scorer.n_offers());
+        for (offer, (lat, lon)) in scorer.offer_locations().enumerate() {
+            let cell = cell_of(lat, lon);
+            slots.extend(scorer.offer_keys(offer).map(|key| (key * n_cells + cell, offer as u32)));
         }
-        for i in 0..rows * cols {
+        let mut cell_start = vec![0u32; Scorer::N_KEYS * n_cells + 1];
+        for &(slot, _) in &slots {
+            cell_start[slot + 1] += 1;
+        }
+        for i in 0..Scorer::N_KEYS * n_cells {
             cell_start[i + 1] += cell_start[i];
         }
         let mut fill = cell_start.clone();
-        let mut offers = vec![0u32; cells.len()];
-        for (offer, &cell) in cells.iter().enumerate() {
-            offers[fill[cell] as usize] = offer as u32;
-            fill[cell] += 1;
+        let mut offers = vec![0u32; slots.len()];
+        // `slots` is in offer order, so each cell lists its offers in ascending order.
+        for &(slot, offer) in &slots {
+            offers[fill[slot] as usize] = offer;
+            fill[slot] += 1;
         }
         Grid { cell_start, offers, rows, cols }
     }
 
-    /// Calls `f` for every offer in the cells that the circle of `radius_km` around the point
-    /// touches. The box is widened at its poleward edge, where a degree of longitude is
-    /// shortest, so it always covers the circle.
-    fn for_each_near(&self, lat: f64, lon: f64, radius_km: f64, mut f: impl FnMut(usize)) {
+    /// Calls `f` for every offer under one of `keys` in the cells that the circle of
+    /// `radius_km` around the point touches. The box is widened at its poleward edge, where a
+    /// degree of longitude is shortest, so it always covers the circle. An offer under several
+    /// of the keys is passed once per key.
+    fn for_each_near(&self, lat: f64, lon: f64, radius_km: f64, keys: u128, mut f: impl FnMut(usize)) {
         let dlat = radius_km / KM_PER_DEGREE;
         let poleward = (lat.abs() + dlat).min(89.0);
         let dlon = radius_km / (KM_PER_DEGREE * poleward.to_radians().cos());
         let row = |v: f64| ((v - LAT0) / CELL_LAT).floor().clamp(0.0, (self.rows - 1) as f64) as usize;
         let col = |v: f64| ((v - LON0) / CELL_LON).floor().clamp(0.0, (self.cols - 1) as f64) as usize;
-        for r in row(lat - dlat)..=row(lat + dlat) {
-            let (c0, c1) = (r * self.cols + col(lon - dlon), r * self.cols + col(lon + dlon));
-            let (start, end) = (self.cell_start[c0] as usize, self.cell_start[c1 + 1] as usize);
-            for &offer in &self.offers[start..end] {
-                f(offer as usize);
+        let (r0, r1, c0, c1) = (row(lat - dlat), row(lat + dlat), col(lon - dlon), col(lon + dlon));
+        let n_cells = self.rows * self.cols;
+        let mut keys = keys;
+        while keys != 0 {
+            let key = keys.trailing_zeros() as usize;
+            keys &= keys - 1;
+            for r in r0..=r1 {
+                let base = key * n_cells + r * self.cols;
+                let (start, end) =
+                    (self.cell_start[base + c0] as usize, self.cell_start[base + c1 + 1] as usize);
+                for &offer in &self.offers[start..end] {
+                    f(offer as usize);
+                }
             }
         }
     }
@@ -144,7 +159,7 @@ struct Chunk {
 /// # Complexity
 /// O(Σ offers in the cells each candidate's travel circle touches), plus O(k log k) per row.
 pub fn build(scorer: &Scorer<'_>) -> Result<CandidateGraph> {
-    let grid = Grid::new(scorer.offer_locations());
+    let grid = Grid::new(scorer);
     let n = scorer.n_candidates();
     let starts: Vec<usize> = (0..n).step_by(CHUNK).collect();
     let chunks: Vec<Chunk> = starts
@@ -180,10 +195,12 @@ fn build_chunk(scorer: &Scorer<'_>, grid: &Grid, start: usize, end: usize) -> Re
         counts: Vec::with_capacity(end - start),
     };
     let mut scratch: Vec<(i64, u32)> = Vec::new();
+    // `seen[o] == i + 1` when candidate `i` has already met offer `o` under another key.
+    let mut seen = vec![0u32; scorer.n_offers()];
     for i in start..end {
         let view = scorer.candidate(i)?;
         let before = out.offers.len();
-        let counts = build_row(scorer, grid, &view, &mut scratch);
+        let counts = build_row(scorer, grid, &view, &mut scratch, &mut seen);
         for &(w, o) in &scratch {
             out.offers.push(o);
             out.weights.push(w);
@@ -204,6 +221,7 @@ fn build_row(
     grid: &Grid,
     c: &CandidateView,
     scratch: &mut Vec<(i64, u32)>,
+    seen: &mut [u32],
 ) -> RowCounts {
     scratch.clear();
     let mut counts = RowCounts::default();
@@ -218,22 +236,29 @@ fn build_row(
         return counts;
     }
     let (lat, lon) = Scorer::candidate_location(c);
-    grid.for_each_near(lat, lon, c.reach_km, |o| match scorer.score(c, o) {
-        Ok(weight) => {
-            counts.in_reach += 1;
-            counts.feasible += 1;
-            scratch.push((weight, o as u32));
+    let stamp = c.index + 1;
+    grid.for_each_near(lat, lon, c.reach_km, scorer.candidate_keys(c), |o| {
+        if seen[o] == stamp {
+            return;
         }
-        Err(Removal::OutOfReach { .. }) => {}
-        Err(Removal::NoCapacity) => {
-            counts.in_reach += 1;
-            counts.full += 1;
+        seen[o] = stamp;
+        match scorer.score(c, o) {
+            Ok(weight) => {
+                counts.in_reach += 1;
+                counts.feasible += 1;
+                scratch.push((weight, o as u32));
+            }
+            Err(Removal::OutOfReach { .. }) => {}
+            Err(Removal::NoCapacity) => {
+                counts.in_reach += 1;
+                counts.full += 1;
+            }
+            Err(Removal::Excluded) => {
+                counts.in_reach += 1;
+                counts.excluded += 1;
+            }
+            Err(_) => counts.in_reach += 1,
         }
-        Err(Removal::Excluded) => {
-            counts.in_reach += 1;
-            counts.excluded += 1;
-        }
-        Err(_) => counts.in_reach += 1,
     });
     let k = scorer.policies().get(c.policy).top_k;
     if scratch.len() > k {
@@ -257,7 +282,9 @@ mod tests {
     use crate::policy::PolicySet;
     use crate::score::tests::{candidate, offer, reference};
 
-    /// A deterministic little world: candidates and offers spread around Copenhagen and Aarhus.
+    /// A deterministic little world around Copenhagen and Aarhus that exercises every
+    /// eligibility key: candidates in one or two groups, with or without wished occupations;
+    /// providers restricted to zero, one or two groups; jobs with and without occupations.
     fn world(n_candidates: usize, n_offers: usize) -> Dataset {
         let r = reference();
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
@@ -267,29 +294,64 @@ mod tests {
             state ^= state << 17;
             (state >> 11) as f64 / (1u64 << 53) as f64
         };
-        let centres = [(55.68, 12.57), (56.16, 10.20)];
+        let n_groups = r.target_groups.len();
+        // A handful of occupations in three major groups, so that matches and misses both occur.
+        let occupations: Vec<Occupation> = ["8322", "8321", "8331", "5120", "5131", "2111"]
+            .iter()
+            .filter_map(|s| Occupation::parse(s))
+            .collect();
+        let centres = [(55.68, 12.57, 101u16), (56.16, 10.20, 751u16)];
         let mut data = Dataset::default();
         for i in 0..n_candidates {
-            let (la, lo) = centres[i % 2];
+            let (la, lo, code) = centres[i % 2];
             let mut c = candidate(&r, &format!("c{i}"), la + next() * 0.4 - 0.2, lo + next() * 0.6 - 0.3);
+            c.municipality = MunicipalityCode(code);
             c.max_travel_km = 5.0 + next() as f32 * 30.0;
+            c.target_groups = GroupSet::EMPTY;
+            c.target_groups.insert(GroupId((next() * n_groups as f64) as u8));
+            if next() < 0.3 {
+                c.target_groups.insert(GroupId((next() * n_groups as f64) as u8));
+            }
+            c.wished_occupations = match (next() * 3.0) as u32 {
+                0 => vec![],
+                1 => vec![occupations[(next() * 6.0) as usize]],
+                _ => vec![occupations[(next() * 6.0) as usize], occupations[(next() * 6.0) as usize]],
+            };
+            c.age_band = AgeBand::ALL[1 + (next() * 5.0) as usize];
             data.candidates.push(c);
         }
         for j in 0..n_offers {
-            let (la, lo) = centres[j % 2];
-            let kind = OfferKind::ALL[j % 4];
+            let (la, lo, _) = centres[j % 2];
+            let kind = OfferKind::ALL[(next() * 4.0) as usize];
             let mut o = offer(&r, &format!("o{j}"), kind, la + next() * 0.4 - 0.2, lo + next() * 0.6 - 0.3);
             o.capacity = (next() * 4.0) as u32;
+            o.target_groups = GroupSet::EMPTY;
+            for _ in 0..(next() * 3.0) as u32 {
+                o.target_groups.insert(GroupId((next() * n_groups as f64) as u8));
+            }
+            o.occupations = match (next() * 3.0) as u32 {
+                0 => vec![],
+                _ => vec![occupations[(next() * 6.0) as usize]],
+            };
             data.offers.push(o);
         }
         data
+    }
+
+    /// National default, plus Aarhus with the occupation limit switched off.
+    fn policies() -> PolicySet {
+        let mut aarhus = crate::policy::Policy::national_default();
+        aarhus.name = "aarhus".into();
+        aarhus.municipality = Some(751);
+        aarhus.limits.job_min_shared_level = 0;
+        PolicySet { national: crate::policy::Policy::national_default(), municipal: vec![aarhus] }
     }
 
     #[test]
     fn graph_is_identical_on_one_and_two_threads() {
         let r = reference();
         let data = world(1500, 400);
-        let policies = PolicySet::default();
+        let policies = policies();
         let scorer =
             Scorer::new(&data, &r, &policies, Date::parse("2026-11-22").expect("d")).expect("scorer");
         let build_on = |threads| {
@@ -312,12 +374,17 @@ mod tests {
     #[test]
     fn rows_hold_the_top_k_feasible_offers_in_order() {
         let r = reference();
-        let data = world(300, 400);
-        let mut policies = PolicySet::default();
+        let data = world(600, 500);
+        let mut policies = policies();
         policies.national.top_k = 8;
+        policies.municipal[0].top_k = 8;
         let scorer =
             Scorer::new(&data, &r, &policies, Date::parse("2026-11-22").expect("d")).expect("scorer");
         let graph = build(&scorer).expect("graph");
+        // The world must be rich enough for the comparison to mean something.
+        let rich = graph.counts.iter().filter(|c| c.feasible > 8).count();
+        let empty = graph.counts.iter().filter(|c| c.feasible == 0).count();
+        assert!(rich > 50 && empty > 0, "rich rows {rich}, empty rows {empty}");
         for i in 0..graph.n_candidates() {
             let view = scorer.candidate(i).expect("c");
             // Brute force over every offer, without the spatial index.

@@ -397,6 +397,51 @@ impl<'a> Scorer<'a> {
         self.offers.lat.iter().copied().zip(self.offers.lon.iter().copied())
     }
 
+    /// Number of eligibility keys (see [`Scorer::offer_keys`]).
+    pub const N_KEYS: usize = 64 + 10 + 1;
+
+    /// The eligibility keys of an offer: one per target group it is restricted to; else, for a
+    /// job or work trial with occupations, one per ISCO-08 major group; else the open key.
+    ///
+    /// Invariant (tested against brute force in `graph`): when a pair passes every hard
+    /// limit, the offer has a key in [`Scorer::candidate_keys`] of the candidate. The graph
+    /// uses this to skip offers a candidate cannot be eligible for without scoring them.
+    pub fn offer_keys(&self, offer: usize) -> impl Iterator<Item = usize> + '_ {
+        let t = &self.offers;
+        let groups = t.groups[offer];
+        let (o0, o1) = t.occupations[offer];
+        let occupations = &t.occupations_flat[o0 as usize..o1 as usize];
+        let by_occupation = groups.is_empty()
+            && matches!(t.kind[offer], OfferKind::Job | OfferKind::WorkTrial)
+            && !occupations.is_empty();
+        let mut majors = 0u16;
+        if by_occupation {
+            for o in occupations {
+                majors |= 1 << o.prefix(1).min(9);
+            }
+        }
+        let open = groups.is_empty() && !by_occupation;
+        groups
+            .iter()
+            .map(|g| usize::from(g.0))
+            .chain((0..10).filter(move |m| majors & (1 << m) != 0).map(|m| 64 + m))
+            .chain(open.then_some(64 + 10))
+    }
+
+    /// The eligibility keys a candidate can match, as a bit set over [`Scorer::N_KEYS`].
+    pub fn candidate_keys(&self, c: &CandidateView) -> u128 {
+        let mut keys = u128::from(c.groups.0) | 1u128 << (64 + 10);
+        let policy = self.policies.get(c.policy);
+        if policy.limits.job_min_shared_level >= 1 && !c.wishes.is_empty() {
+            for w in &c.wishes {
+                keys |= 1u128 << (64 + usize::from(w.prefix(1).min(9)));
+            }
+        } else {
+            keys |= ((1u128 << 10) - 1) << 64;
+        }
+        keys
+    }
+
     /// The offer index of an offer id.
     pub fn offer_index(&self, id: &str) -> Option<u32> {
         self.offer_index.get(id).copied()
