@@ -5,6 +5,10 @@
 
 pub mod dataset;
 pub mod error;
+// `gen` is a reserved word since edition 2024, hence the raw identifier; the two items most
+// callers need are re-exported below.
+pub mod r#gen;
 pub mod model;
 
 pub use error::{Error, InputProblem, InputProblems, Result};
+pub use r#gen::{Scale, generate};
