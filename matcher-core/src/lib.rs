@@ -5,9 +5,13 @@
 
 pub mod dataset;
 pub mod error;
+// `gen` is a reserved word since edition 2024, hence the raw identifier; the two items most
+// callers need are re-exported below.
+pub mod r#gen;
 pub mod graph;
 pub mod model;
 pub mod policy;
 pub mod score;
 
 pub use error::{Error, InputProblem, InputProblems, Result};
+pub use r#gen::{Scale, generate};

@@ -2,6 +2,99 @@
 //!
 //! This is the only module of `matcher-core` that touches files. It validates everything it
 //! reads and reports every bad row with its file, line, column and value; it never panics on
-//! input and accepts a data set only when all of it is valid.
+//! input and accepts a data set only when all of it is valid. It must not score, match or
+//! invent data (the generator lives in [`crate::gen`]).
+//!
+//! A data set directory holds four tables, each as `NAME.csv` or `NAME.json` (not both):
+//! `providers`, `offers`, `evidence` (optional) and `candidates`. `data/README.md` documents
+//! every column.
 
+mod json;
+mod read;
+pub mod snapshot;
 pub mod table;
+#[cfg(test)]
+mod tests;
+mod write;
+
+pub use read::load_dir;
+pub use snapshot::{read_snapshot, write_snapshot};
+pub use write::write_dir;
+
+use crate::error::Result;
+use crate::model::{Dataset, ReferenceData};
+use std::path::Path;
+
+/// Columns of `providers.csv`, in the order [`write_dir`] writes them.
+pub const PROVIDER_COLUMNS: &[&str] = &["id", "name", "municipality"];
+
+/// Columns of `offers.csv`, in the order [`write_dir`] writes them.
+pub const OFFER_COLUMNS: &[&str] = &[
+    "id",
+    "kind",
+    "name",
+    "provider_id",
+    "municipality",
+    "lat",
+    "lon",
+    "postcode",
+    "serves_municipalities",
+    "capacity",
+    "price_dkk",
+    "contract",
+    "guaranteed_volume",
+    "target_groups",
+    "occupations",
+    "languages",
+    "requires_driving_licence",
+    "min_hours",
+    "duration_weeks",
+    "poster_weeks_saved",
+];
+
+/// Columns of `evidence.csv`, in the order [`write_dir`] writes them.
+pub const EVIDENCE_COLUMNS: &[&str] = &["offer_id", "target_group", "trials", "successes"];
+
+/// Columns of `candidates.csv`, in the order [`write_dir`] writes them.
+pub const CANDIDATE_COLUMNS: &[&str] = &[
+    "id",
+    "municipality",
+    "lat",
+    "lon",
+    "postcode",
+    "age_band",
+    "target_groups",
+    "benefit_kind",
+    "benefit_start",
+    "benefit_end",
+    "reassessment_date",
+    "wished_occupations",
+    "max_travel_km",
+    "languages",
+    "driving_licence",
+    "hours_available",
+    "preferred_kinds",
+    "current_offer",
+    "current_locked",
+    "excluded_offers",
+    "gender",
+    "origin",
+];
+
+/// Loads a data set from a directory of tables or from a snapshot file, whichever `path` is.
+///
+/// A snapshot was validated when it was written; here it is only checked against `reference`
+/// (every group, benefit kind, municipality and occupation it names must exist), because its
+/// indices point into the reference tables.
+///
+/// # Errors
+/// [`crate::Error::InvalidData`] for bad rows, [`crate::Error::Snapshot`] for a damaged or
+/// foreign snapshot, [`crate::Error::Io`] when the path cannot be read.
+pub fn load(path: &Path, reference: &ReferenceData) -> Result<Dataset> {
+    if path.is_dir() {
+        return load_dir(path, reference);
+    }
+    let dataset = read_snapshot(path)?;
+    read::check_against_reference(&dataset, reference, path)?;
+    Ok(dataset)
+}

@@ -1,5 +1,7 @@
-//! A CSV table with named columns and typed getters that report the exact place of a bad
-//! value (file, line, column, value). Every CSV reader in the crate goes through it.
+//! A table with named columns and typed getters that report the exact place of a bad value
+//! (file, line, column, value). Every CSV reader in the crate goes through it, and so do JSON
+//! tables (an array of objects), which [`super::json`] turns into the same rows so that one set
+//! of getters and messages serves both formats.
 
 use crate::error::{InputProblem, InputProblems};
 use crate::model::Date;
@@ -7,11 +9,27 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::str::FromStr;
 
-/// An open CSV table: the header has been read and the required columns checked.
+/// An open table: the header has been read and the required columns checked.
 pub struct Table<R: Read> {
     file: String,
-    reader: csv::Reader<R>,
+    source: Source<R>,
     columns: HashMap<String, usize>,
+    /// Column names in header order with the line where each first appears (1 for CSV).
+    header: Vec<(String, u64)>,
+}
+
+enum Source<R: Read> {
+    Csv(csv::Reader<R>),
+    Rows(std::vec::IntoIter<ParsedRow>),
+}
+
+/// A row already split by another reader (JSON): its values in column order, the line of the
+/// row and of each value, or the problem that made the row unusable.
+pub(crate) struct ParsedRow {
+    pub(crate) line: u64,
+    pub(crate) record: csv::StringRecord,
+    pub(crate) field_lines: Vec<u64>,
+    pub(crate) problem: Option<InputProblem>,
 }
 
 impl<R: Read> Table<R> {
@@ -24,25 +42,38 @@ impl<R: Read> Table<R> {
         let headers = reader.headers().map_err(|e| {
             InputProblems(vec![InputProblem::new(file, 1, "", "", format!("cannot read the header: {e}"))])
         })?;
-        let columns: HashMap<String, usize> = headers
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (h.trim_start_matches('\u{feff}').to_string(), i))
-            .collect();
-        let missing: Vec<InputProblem> = required
-            .iter()
-            .filter(|c| !columns.contains_key(**c))
-            .map(|c| InputProblem::new(file, 1, *c, "", "required column is missing from the header"))
-            .collect();
-        if !missing.is_empty() {
-            return Err(InputProblems(missing));
-        }
-        Ok(Table { file: file.to_string(), reader, columns })
+        let header: Vec<(String, u64)> =
+            headers.iter().map(|h| (h.trim_start_matches('\u{feff}').to_string(), 1)).collect();
+        let columns = check_header(file, &header, required, true)?;
+        Ok(Table { file: file.to_string(), source: Source::Csv(reader), columns, header })
+    }
+
+    /// A table from rows split elsewhere (JSON). `header` holds the column names in order with
+    /// the line where each first appears. A required column may be absent when there are no
+    /// rows at all: an empty array is an empty table.
+    pub(crate) fn from_rows(
+        file: &str,
+        header: Vec<(String, u64)>,
+        rows: Vec<ParsedRow>,
+        required: &[&str],
+    ) -> Result<Self, InputProblems> {
+        let columns = check_header(file, &header, required, !rows.is_empty())?;
+        Ok(Table { file: file.to_string(), source: Source::Rows(rows.into_iter()), columns, header })
     }
 
     /// True if the header has this column.
     pub fn has_column(&self, column: &str) -> bool {
         self.columns.contains_key(column)
+    }
+
+    /// The column names in header order, each with the line where it first appears.
+    pub fn header(&self) -> &[(String, u64)] {
+        &self.header
+    }
+
+    /// The file name.
+    pub fn file(&self) -> &str {
+        &self.file
     }
 
     /// Reads every row, handing each to `f`. A row that `f` refuses, or that the CSV reader
@@ -54,12 +85,41 @@ impl<R: Read> Table<R> {
         let mut accepted = Vec::new();
         let mut problems = Vec::new();
         let mut record = csv::StringRecord::new();
+        let reader = match &mut self.source {
+            Source::Csv(reader) => reader,
+            Source::Rows(rows) => {
+                for parsed in rows {
+                    if let Some(problem) = parsed.problem {
+                        problems.push(problem);
+                        continue;
+                    }
+                    let row = Row {
+                        file: &self.file,
+                        line: parsed.line,
+                        record: &parsed.record,
+                        columns: &self.columns,
+                        field_lines: &parsed.field_lines,
+                    };
+                    match f(&row) {
+                        Ok(value) => accepted.push((parsed.line, value)),
+                        Err(problem) => problems.push(problem),
+                    }
+                }
+                return (accepted, problems);
+            }
+        };
         loop {
-            match self.reader.read_record(&mut record) {
+            match reader.read_record(&mut record) {
                 Ok(false) => break,
                 Ok(true) => {
                     let line = record.position().map_or(0, |p| p.line());
-                    let row = Row { file: &self.file, line, record: &record, columns: &self.columns };
+                    let row = Row {
+                        file: &self.file,
+                        line,
+                        record: &record,
+                        columns: &self.columns,
+                        field_lines: &[],
+                    };
                     match f(&row) {
                         Ok(value) => accepted.push((line, value)),
                         Err(problem) => problems.push(problem),
@@ -87,12 +147,38 @@ impl<R: Read> Table<R> {
     }
 }
 
+fn check_header(
+    file: &str,
+    header: &[(String, u64)],
+    required: &[&str],
+    check_required: bool,
+) -> Result<HashMap<String, usize>, InputProblems> {
+    let mut columns = HashMap::with_capacity(header.len());
+    let mut problems = Vec::new();
+    for (i, (name, line)) in header.iter().enumerate() {
+        if columns.insert(name.clone(), i).is_some() {
+            problems.push(InputProblem::new(file, *line, name, "", "column appears twice in the header"));
+        }
+    }
+    if check_required {
+        problems.extend(
+            required
+                .iter()
+                .filter(|c| !columns.contains_key(**c))
+                .map(|c| InputProblem::new(file, 1, *c, "", "required column is missing from the header")),
+        );
+    }
+    if problems.is_empty() { Ok(columns) } else { Err(InputProblems(problems)) }
+}
+
 /// One data row of a [`Table`].
 pub struct Row<'a> {
     file: &'a str,
     line: u64,
     record: &'a csv::StringRecord,
     columns: &'a HashMap<String, usize>,
+    /// Line of each value (JSON, where an object spans lines); empty for CSV.
+    field_lines: &'a [u64],
 }
 
 impl Row<'_> {
@@ -108,7 +194,9 @@ impl Row<'_> {
 
     /// A problem with the value in `column`.
     pub fn problem(&self, column: &str, reason: impl Into<String>) -> InputProblem {
-        InputProblem::new(self.file, self.line, column, self.raw(column), reason)
+        let line =
+            self.columns.get(column).and_then(|&i| self.field_lines.get(i)).copied().unwrap_or(self.line);
+        InputProblem::new(self.file, line, column, self.raw(column), reason)
     }
 
     fn raw(&self, column: &str) -> &str {

@@ -23,6 +23,8 @@ pub struct Municipality {
     pub region: String,
     /// Population (Eurostat LAU 2020).
     pub population: u32,
+    /// Area in km² (Eurostat LAU 2020); with the population it tells urban from rural.
+    pub area_km2: f64,
     /// Mean of the municipality's postcode points (a stand-in for its centre).
     pub centre: LatLon,
 }
@@ -174,6 +176,7 @@ impl ReferenceData {
                 "regionskode",
                 "region",
                 "population_2020",
+                "area_km2",
                 "postcode_mean_lat",
                 "postcode_mean_lon",
             ],
@@ -187,6 +190,7 @@ impl ReferenceData {
                         region_code: r.parse("regionskode", "a region code")?,
                         region: r.text("region")?.to_string(),
                         population: r.count("population_2020")?,
+                        area_km2: r.number("area_km2", 0.1..=1e5)?,
                         centre: latlon(r, "postcode_mean_lat", "postcode_mean_lon")?,
                     })
                 }),

@@ -1,0 +1,583 @@
+//! Reading a data set directory: every table, every row, every cross-file reference.
+//!
+//! Tables are read in dependency order (providers, offers, evidence, candidates) so that a
+//! reference can be checked on the row that makes it. An id is recorded before the rest of its
+//! row is checked: a row that is bad for another reason does not make every reference to it
+//! look unknown as well.
+
+use super::table::{Row, Table};
+use super::{CANDIDATE_COLUMNS, EVIDENCE_COLUMNS, OFFER_COLUMNS, PROVIDER_COLUMNS};
+use crate::error::{Error, InputProblem, InputProblems, Result};
+use crate::model::{
+    AgeBand, AuditAttributes, Benefit, Candidate, CandidateId, ContractKind, CurrentAssignment, Dataset,
+    Evidence, Gender, GroupId, GroupSet, Language, LatLon, MunicipalityCode, Occupation, Offer, OfferId,
+    OfferKind, Origin, Provider, ProviderId, ReferenceData,
+};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Ids seen so far in one table, with the line of their first row.
+type Seen = HashMap<String, u64>;
+
+/// Loads and validates a data set directory (see the module documentation of
+/// [`crate::dataset`] and `data/README.md` for the tables and their columns).
+///
+/// # Errors
+/// [`Error::InvalidData`] listing every bad row (the first problem of each), in file and line
+/// order; [`Error::Io`] when the directory or a file cannot be read.
+pub fn load_dir(dir: &Path, reference: &ReferenceData) -> Result<Dataset> {
+    if !dir.is_dir() {
+        return Err(Error::io(dir, std::io::Error::new(std::io::ErrorKind::NotFound, "not a directory")));
+    }
+    let mut problems = Vec::new();
+
+    let mut provider_ids = Seen::new();
+    let providers =
+        open(dir, "providers", PROVIDER_COLUMNS, &["id", "name", "municipality"], true, &mut problems)?
+            .map(|table| rows(table, &mut problems, |r| provider(r, reference, &mut provider_ids)));
+    let provider_ids = providers.as_ref().map(|_| provider_ids);
+
+    let mut offer_ids = Seen::new();
+    let required = &["id", "kind", "name", "provider_id", "municipality", "capacity", "duration_weeks"];
+    let offers = open(dir, "offers", OFFER_COLUMNS, required, true, &mut problems)?.map(|table| {
+        rows(table, &mut problems, |r| offer(r, reference, provider_ids.as_ref(), &mut offer_ids))
+    });
+    let offer_ids = offers.as_ref().map(|_| offer_ids);
+
+    let mut evidence_seen = Seen::new();
+    let evidence = match open(dir, "evidence", EVIDENCE_COLUMNS, EVIDENCE_COLUMNS, false, &mut problems)? {
+        Some(table) => {
+            rows(table, &mut problems, |r| evidence(r, reference, offer_ids.as_ref(), &mut evidence_seen))
+        }
+        None => Vec::new(),
+    };
+
+    let mut candidate_ids = Seen::new();
+    let required = &[
+        "id",
+        "municipality",
+        "age_band",
+        "target_groups",
+        "benefit_kind",
+        "benefit_start",
+        "max_travel_km",
+    ];
+    let candidates = match open(dir, "candidates", CANDIDATE_COLUMNS, required, true, &mut problems)? {
+        Some(table) => {
+            rows(table, &mut problems, |r| candidate(r, reference, offer_ids.as_ref(), &mut candidate_ids))
+        }
+        None => Vec::new(),
+    };
+
+    if !problems.is_empty() {
+        return Err(Error::InvalidData(InputProblems(problems)));
+    }
+    let mut offers = offers.unwrap_or_default();
+    let position: HashMap<&str, usize> = offers.iter().enumerate().map(|(i, o)| (o.id.as_str(), i)).collect();
+    let mut attached = vec![Vec::new(); offers.len()];
+    for (offer_id, item) in evidence {
+        // Every evidence row was checked against the offer ids above.
+        if let Some(&i) = position.get(offer_id.as_str()) {
+            attached[i].push(item);
+        }
+    }
+    for (offer, items) in offers.iter_mut().zip(attached) {
+        offer.evidence = items;
+    }
+    Ok(Dataset { candidates, offers, providers: providers.unwrap_or_default() })
+}
+
+/// Reads `NAME.csv` or `NAME.json`. `None` when the table is absent or its header is unusable
+/// (the reason is added to `problems`, unless the table is optional and simply absent).
+fn open(
+    dir: &Path,
+    stem: &str,
+    known: &[&str],
+    required: &[&str],
+    mandatory: bool,
+    problems: &mut Vec<InputProblem>,
+) -> Result<Option<Table<std::io::Cursor<Vec<u8>>>>> {
+    let csv_name = format!("{stem}.csv");
+    let json_name = format!("{stem}.json");
+    let (csv_path, json_path) = (dir.join(&csv_name), dir.join(&json_name));
+    let table = match (csv_path.is_file(), json_path.is_file()) {
+        (true, true) => {
+            problems.push(InputProblem::new(
+                &csv_name,
+                0,
+                "",
+                "",
+                format!("both {csv_name} and {json_name} exist; keep one of them"),
+            ));
+            return Ok(None);
+        }
+        (false, false) => {
+            if mandatory {
+                problems.push(InputProblem::new(
+                    &csv_name,
+                    0,
+                    "",
+                    "",
+                    format!("table is missing: expected {csv_name} or {json_name}"),
+                ));
+            }
+            return Ok(None);
+        }
+        (true, false) => {
+            let bytes = std::fs::read(&csv_path).map_err(|e| Error::io(&csv_path, e))?;
+            Table::new(&csv_name, std::io::Cursor::new(bytes), required)
+        }
+        (false, true) => {
+            let bytes = std::fs::read(&json_path).map_err(|e| Error::io(&json_path, e))?;
+            match String::from_utf8(bytes) {
+                Ok(text) => super::json::table(&json_name, &text, required),
+                Err(_) => {
+                    problems.push(InputProblem::new(&json_name, 0, "", "", "file is not UTF-8 text"));
+                    return Ok(None);
+                }
+            }
+        }
+    };
+    let table = match table {
+        Ok(table) => table,
+        Err(header_problems) => {
+            problems.extend(header_problems.0);
+            return Ok(None);
+        }
+    };
+    let unknown: Vec<InputProblem> = table
+        .header()
+        .iter()
+        .filter(|(name, _)| !known.contains(&name.as_str()))
+        .map(|(name, line)| {
+            InputProblem::new(
+                table.file(),
+                *line,
+                name,
+                "",
+                format!("unknown column; the columns are: {}", known.join(", ")),
+            )
+        })
+        .collect();
+    if !unknown.is_empty() {
+        problems.extend(unknown);
+        return Ok(None);
+    }
+    Ok(Some(table))
+}
+
+fn rows<R: std::io::Read, T>(
+    table: Table<R>,
+    problems: &mut Vec<InputProblem>,
+    f: impl FnMut(&Row<'_>) -> Result<T, InputProblem>,
+) -> Vec<T> {
+    let (accepted, bad) = table.for_each_row(f);
+    problems.extend(bad);
+    accepted.into_iter().map(|(_, v)| v).collect()
+}
+
+/// Validates the id in `column` and records it, refusing a second use.
+fn unique_id<T>(
+    r: &Row<'_>,
+    column: &str,
+    seen: &mut Seen,
+    new: fn(&str) -> Result<T, String>,
+) -> Result<T, InputProblem> {
+    let text = r.text(column)?;
+    let id = new(text).map_err(|reason| r.problem(column, reason))?;
+    if let Some(first) = seen.get(text) {
+        return Err(r.problem(column, format!("duplicate id; first used on line {first}")));
+    }
+    seen.insert(text.to_string(), r.line());
+    Ok(id)
+}
+
+/// An id that must name a row of another table (`None` when that table could not be read).
+fn reference_id<T>(
+    r: &Row<'_>,
+    column: &str,
+    text: &str,
+    known: Option<&Seen>,
+    table: &str,
+    new: fn(&str) -> Result<T, String>,
+) -> Result<T, InputProblem> {
+    let id = new(text).map_err(|reason| r.problem(column, format!("`{text}`: {reason}")))?;
+    if known.is_some_and(|ids| !ids.contains_key(text)) {
+        return Err(r.problem(column, format!("`{text}` is not an id in {table}")));
+    }
+    Ok(id)
+}
+
+fn municipality(
+    r: &Row<'_>,
+    column: &str,
+    reference: &ReferenceData,
+) -> Result<MunicipalityCode, InputProblem> {
+    let code: u16 = r.parse(column, "a municipality code (kommunekode), e.g. 0101")?;
+    let code = MunicipalityCode(code);
+    reference.municipality(code).map(|_| code).ok_or_else(|| r.problem(column, "unknown municipality code"))
+}
+
+/// `lat` and `lon`, or else the place point of `postcode`.
+fn location(r: &Row<'_>, reference: &ReferenceData) -> Result<LatLon, InputProblem> {
+    match (r.opt_text("lat"), r.opt_text("lon")) {
+        (Some(_), Some(_)) => {
+            let lat = finite(r, "lat")?;
+            if !LatLon::LAT_RANGE.contains(&lat) {
+                return Err(r.problem("lat", "latitude is outside Denmark (54.4 to 57.9)"));
+            }
+            let lon = finite(r, "lon")?;
+            LatLon::new(lat, lon).map_err(|reason| r.problem("lon", reason))
+        }
+        (Some(_), None) => Err(r.problem("lon", "lat is given, so lon is required too")),
+        (None, Some(_)) => Err(r.problem("lat", "lon is given, so lat is required too")),
+        (None, None) => {
+            let Some(text) = r.opt_text("postcode") else {
+                return Err(r.problem("postcode", "give lat and lon, or a postcode"));
+            };
+            let code: u16 = r.parse("postcode", "a four-digit postcode")?;
+            let postcode =
+                reference.postcode(code).ok_or_else(|| r.problem("postcode", "unknown postcode"))?;
+            if postcode.special {
+                return Err(r.problem(
+                    "postcode",
+                    format!("postcode {text} is a special (non-geographic) code and gives no location; give lat and lon"),
+                ));
+            }
+            Ok(postcode.location)
+        }
+    }
+}
+
+fn finite(r: &Row<'_>, column: &str) -> Result<f64, InputProblem> {
+    let value: f64 = r.parse(column, "a number")?;
+    if value.is_finite() { Ok(value) } else { Err(r.problem(column, "expected a finite number")) }
+}
+
+/// A finite `f32` in `range`. Parsed as `f32` directly so that the shortest text a writer
+/// prints reads back as the identical value.
+fn number_f32(r: &Row<'_>, column: &str, range: std::ops::RangeInclusive<f32>) -> Result<f32, InputProblem> {
+    let value: f32 = r.parse(column, "a number")?;
+    if !value.is_finite() {
+        return Err(r.problem(column, "expected a finite number"));
+    }
+    if !range.contains(&value) {
+        return Err(r.problem(column, format!("must be between {} and {}", range.start(), range.end())));
+    }
+    Ok(value)
+}
+
+fn opt_count(r: &Row<'_>, column: &str, default: u32) -> Result<u32, InputProblem> {
+    if r.opt_text(column).is_none() { Ok(default) } else { r.count(column) }
+}
+
+fn small<T: TryFrom<u32>>(r: &Row<'_>, column: &str, value: u32, max: u32) -> Result<T, InputProblem> {
+    if value > max {
+        return Err(r.problem(column, format!("must be at most {max}")));
+    }
+    T::try_from(value).map_err(|_| r.problem(column, format!("must be at most {max}")))
+}
+
+fn groups(r: &Row<'_>, column: &str, reference: &ReferenceData) -> Result<GroupSet, InputProblem> {
+    let list = r.list(column, "a known target group code", |s| reference.group(s))?;
+    let mut set = GroupSet::EMPTY;
+    list.into_iter().for_each(|g| set.insert(g));
+    Ok(set)
+}
+
+fn occupations(
+    r: &Row<'_>,
+    column: &str,
+    reference: &ReferenceData,
+) -> Result<Vec<Occupation>, InputProblem> {
+    r.list(column, "an ISCO-08 code in the reference data", |s| {
+        Occupation::parse(s).filter(|o| reference.occupation_exists(*o))
+    })
+}
+
+fn languages(r: &Row<'_>) -> Result<Vec<Language>, InputProblem> {
+    r.list("languages", "a two-letter ISO 639-1 language code", Language::parse)
+}
+
+fn provider(r: &Row<'_>, reference: &ReferenceData, seen: &mut Seen) -> Result<Provider, InputProblem> {
+    let id = unique_id(r, "id", seen, ProviderId::new)?;
+    Ok(Provider {
+        id,
+        name: r.text("name")?.to_string(),
+        municipality: municipality(r, "municipality", reference)?,
+    })
+}
+
+fn offer(
+    r: &Row<'_>,
+    reference: &ReferenceData,
+    providers: Option<&Seen>,
+    seen: &mut Seen,
+) -> Result<Offer, InputProblem> {
+    let id = unique_id(r, "id", seen, OfferId::new)?;
+    let kind = OfferKind::parse(r.text("kind")?)
+        .ok_or_else(|| r.problem("kind", "expected provider, job, work_trial or reciprocal_help"))?;
+    let name = r.text("name")?.to_string();
+    let provider =
+        reference_id(r, "provider_id", r.text("provider_id")?, providers, "providers", ProviderId::new)?;
+    let municipality = municipality(r, "municipality", reference)?;
+    let location = location(r, reference)?;
+    let serves_municipalities = r.list("serves_municipalities", "a known municipality code", |s| {
+        s.parse().ok().map(MunicipalityCode).filter(|&c| reference.municipality(c).is_some())
+    })?;
+    let capacity = r.count("capacity")?;
+    let price_dkk = opt_count(r, "price_dkk", 0)?;
+    let contract = match r.opt_text("contract") {
+        None => None,
+        Some(text) => Some(
+            ContractKind::parse(text)
+                .ok_or_else(|| r.problem("contract", "expected buffer, specialist or strategic_partner"))?,
+        ),
+    };
+    if contract.is_some() && kind != OfferKind::Provider {
+        return Err(r.problem("contract", "only provider offers have a contract"));
+    }
+    let guaranteed_volume = opt_count(r, "guaranteed_volume", 0)?;
+    if guaranteed_volume > 0 && contract != Some(ContractKind::StrategicPartner) {
+        return Err(
+            r.problem("guaranteed_volume", "only a strategic_partner contract has a guaranteed volume")
+        );
+    }
+    if guaranteed_volume > capacity {
+        return Err(
+            r.problem("guaranteed_volume", format!("guaranteed volume exceeds the capacity of {capacity}"))
+        );
+    }
+    let poster_weeks_saved = if r.opt_text("poster_weeks_saved").is_none() {
+        0.0
+    } else {
+        number_f32(r, "poster_weeks_saved", 0.0..=520.0)?
+    };
+    if poster_weeks_saved > 0.0 && kind != OfferKind::ReciprocalHelp {
+        return Err(
+            r.problem("poster_weeks_saved", "only reciprocal_help offers save the poster benefit weeks")
+        );
+    }
+    Ok(Offer {
+        id,
+        kind,
+        name,
+        provider,
+        municipality,
+        location,
+        serves_municipalities,
+        capacity,
+        price_dkk,
+        contract,
+        guaranteed_volume,
+        target_groups: groups(r, "target_groups", reference)?,
+        occupations: occupations(r, "occupations", reference)?,
+        languages: languages(r)?,
+        requires_driving_licence: r.flag("requires_driving_licence", false)?,
+        min_hours: small(r, "min_hours", opt_count(r, "min_hours", 0)?, 168)?,
+        duration_weeks: small(r, "duration_weeks", r.count("duration_weeks")?, 520)?,
+        poster_weeks_saved,
+        evidence: Vec::new(),
+    })
+}
+
+fn evidence(
+    r: &Row<'_>,
+    reference: &ReferenceData,
+    offers: Option<&Seen>,
+    seen: &mut Seen,
+) -> Result<(OfferId, Evidence), InputProblem> {
+    let offer = reference_id(r, "offer_id", r.text("offer_id")?, offers, "offers", OfferId::new)?;
+    let code = r.text("target_group")?;
+    let group =
+        reference.group(code).ok_or_else(|| r.problem("target_group", "unknown target group code"))?;
+    let key = format!("{offer}\u{0}{code}");
+    if let Some(first) = seen.get(&key) {
+        return Err(r.problem(
+            "target_group",
+            format!("duplicate evidence for this offer and group; first on line {first}"),
+        ));
+    }
+    seen.insert(key, r.line());
+    let trials = r.count("trials")?;
+    let successes = r.count("successes")?;
+    if successes > trials {
+        return Err(r.problem("successes", format!("more successes than the {trials} trials")));
+    }
+    Ok((offer, Evidence { group, trials, successes }))
+}
+
+fn candidate(
+    r: &Row<'_>,
+    reference: &ReferenceData,
+    offers: Option<&Seen>,
+    seen: &mut Seen,
+) -> Result<Candidate, InputProblem> {
+    let id = unique_id(r, "id", seen, CandidateId::new)?;
+    let municipality = municipality(r, "municipality", reference)?;
+    let home = location(r, reference)?;
+    let age_band = AgeBand::parse(r.text("age_band")?)
+        .ok_or_else(|| r.problem("age_band", "expected 15-17, 18-24, 25-29, 30-39, 40-49, 50-59 or 60+"))?;
+    let target_groups = groups(r, "target_groups", reference)?;
+    if target_groups.is_empty() {
+        return Err(r.problem("target_groups", "a candidate belongs to at least one target group"));
+    }
+    let (young, old) = age_band.ages();
+    for g in target_groups.iter() {
+        let group = &reference.target_groups[usize::from(g.0)];
+        let (min, max) = (group.min_age.unwrap_or(0), group.max_age.unwrap_or(u8::MAX));
+        if old < min || young > max {
+            return Err(r.problem(
+                "age_band",
+                format!("outside the ages {min} to {max} of target group {}", group.code),
+            ));
+        }
+    }
+    let kind_code = r.text("benefit_kind")?;
+    let kind = reference
+        .benefit_kind(kind_code)
+        .ok_or_else(|| r.problem("benefit_kind", "unknown benefit kind code"))?;
+    let start = r.date("benefit_start")?;
+    let end = r.opt_date("benefit_end")?;
+    if end.is_some_and(|end| end < start) {
+        return Err(r.problem("benefit_end", format!("benefit ends before it starts ({start})")));
+    }
+    let reassessment = r.opt_date("reassessment_date")?;
+    if reassessment.is_some_and(|d| d < start) {
+        return Err(
+            r.problem("reassessment_date", format!("re-assessment before the benefit starts ({start})"))
+        );
+    }
+    let wished_occupations = occupations(r, "wished_occupations", reference)?;
+    let max_travel_km = number_f32(r, "max_travel_km", 0.0..=500.0)?;
+    let languages = languages(r)?;
+    let driving_licence = r.flag("driving_licence", false)?;
+    let hours_available = small(r, "hours_available", opt_count(r, "hours_available", 37)?, 168)?;
+    let preferred_kinds =
+        r.list("preferred_kinds", "provider, job, work_trial or reciprocal_help", OfferKind::parse)?;
+    let current = match r.opt_text("current_offer") {
+        None => {
+            if r.flag("current_locked", false)? {
+                return Err(r.problem("current_locked", "locked, but current_offer is empty"));
+            }
+            None
+        }
+        Some(text) => Some(CurrentAssignment {
+            offer: reference_id(r, "current_offer", text, offers, "offers", OfferId::new)?,
+            locked: r.flag("current_locked", false)?,
+        }),
+    };
+    let mut excluded_offers = Vec::new();
+    if let Some(text) = r.opt_text("excluded_offers") {
+        for item in text.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            let offer = reference_id(r, "excluded_offers", item, offers, "offers", OfferId::new)?;
+            if current.as_ref().is_some_and(|c| c.offer == offer) {
+                return Err(r.problem("excluded_offers", format!("`{item}` is also the current_offer")));
+            }
+            excluded_offers.push(offer);
+        }
+    }
+    let gender = match r.opt_text("gender") {
+        None => None,
+        Some(text) => {
+            Some(parse_gender(text).ok_or_else(|| r.problem("gender", "expected female, male or other"))?)
+        }
+    };
+    let origin = match r.opt_text("origin") {
+        None => None,
+        Some(text) => Some(
+            parse_origin(text)
+                .ok_or_else(|| r.problem("origin", "expected danish, western or non_western"))?,
+        ),
+    };
+    Ok(Candidate {
+        id,
+        municipality,
+        home,
+        age_band,
+        target_groups,
+        benefit: Benefit { kind, start, end, reassessment },
+        wished_occupations,
+        max_travel_km,
+        languages,
+        driving_licence,
+        hours_available,
+        preferred_kinds,
+        current,
+        excluded_offers,
+        audit: AuditAttributes { gender, origin },
+    })
+}
+
+/// The label of a gender in data files.
+pub(crate) fn gender_label(gender: Gender) -> &'static str {
+    match gender {
+        Gender::Female => "female",
+        Gender::Male => "male",
+        Gender::Other => "other",
+    }
+}
+
+/// The label of an origin in data files.
+pub(crate) fn origin_label(origin: Origin) -> &'static str {
+    match origin {
+        Origin::Danish => "danish",
+        Origin::Western => "western",
+        Origin::NonWestern => "non_western",
+    }
+}
+
+fn parse_gender(text: &str) -> Option<Gender> {
+    [Gender::Female, Gender::Male, Gender::Other].into_iter().find(|g| gender_label(*g) == text)
+}
+
+fn parse_origin(text: &str) -> Option<Origin> {
+    [Origin::Danish, Origin::Western, Origin::NonWestern].into_iter().find(|o| origin_label(*o) == text)
+}
+
+/// Checks that every index and code of a data set (from a snapshot) exists in `reference`.
+///
+/// # Errors
+/// [`Error::Snapshot`] naming the first item that does not fit.
+pub(crate) fn check_against_reference(
+    dataset: &Dataset,
+    reference: &ReferenceData,
+    path: &Path,
+) -> Result<()> {
+    let groups = reference.target_groups.len();
+    let group_ok = |set: GroupSet| set.iter().all(|GroupId(g)| usize::from(g) < groups);
+    let municipality_ok = |code: MunicipalityCode| reference.municipality(code).is_some();
+    let occupations_ok = |list: &[Occupation]| list.iter().all(|o| reference.occupation_exists(*o));
+    let bad = |what: String| Error::Snapshot {
+        path: path.to_path_buf(),
+        reason: format!(
+            "{what} does not exist in the reference data; was the snapshot written with other reference tables?"
+        ),
+    };
+    for c in &dataset.candidates {
+        if !group_ok(c.target_groups)
+            || usize::from(c.benefit.kind) >= reference.benefit_kinds.len()
+            || !municipality_ok(c.municipality)
+            || !occupations_ok(&c.wished_occupations)
+        {
+            return Err(bad(format!(
+                "a group, benefit kind, municipality or occupation of candidate {}",
+                c.id
+            )));
+        }
+    }
+    for o in &dataset.offers {
+        if !group_ok(o.target_groups)
+            || o.evidence.iter().any(|e| usize::from(e.group.0) >= groups)
+            || !municipality_ok(o.municipality)
+            || !o.serves_municipalities.iter().all(|&m| municipality_ok(m))
+            || !occupations_ok(&o.occupations)
+        {
+            return Err(bad(format!("a group, municipality or occupation of offer {}", o.id)));
+        }
+    }
+    if let Some(p) = dataset.providers.iter().find(|p| !municipality_ok(p.municipality)) {
+        return Err(bad(format!("the municipality of provider {}", p.id)));
+    }
+    Ok(())
+}

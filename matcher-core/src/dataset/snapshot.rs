@@ -1,0 +1,123 @@
+//! The binary snapshot of a whole [`Dataset`]: fast to load, checked before it is trusted.
+//!
+//! Layout (all integers little-endian):
+//!
+//! | bytes | content |
+//! | --- | --- |
+//! | 8 | magic `BROBYGGR` |
+//! | 4 | format version ([`FORMAT_VERSION`]) |
+//! | 8 | payload length in bytes |
+//! | 8 | FNV-1a 64-bit hash of the payload |
+//! | n | payload: the data set, bincode 2 (serde, standard configuration) |
+//!
+//! The header is checked before bincode sees a byte, so a truncated, damaged or foreign file
+//! is refused with a reason instead of decoding into garbage or a huge allocation. bincode is
+//! not self-describing: snapshot types must not use `skip_serializing_if`, `flatten`, `tag` or
+//! `untagged` (see `shared/CONVENTIONS.md`), and any change to a snapshot type needs a new
+//! format version. This module must not validate rows; that is [`super::load_dir`]'s job.
+
+use crate::error::{Error, Result};
+use crate::model::Dataset;
+use std::path::Path;
+
+/// First eight bytes of every snapshot.
+pub const MAGIC: [u8; 8] = *b"BROBYGGR";
+/// Version of the layout and of the encoded types; bumped on any change to either.
+pub const FORMAT_VERSION: u32 = 1;
+const HEADER_LEN: usize = 8 + 4 + 8 + 8;
+
+/// FNV-1a, 64 bits. Not cryptographic: it detects truncation and flipped bytes, which is all a
+/// snapshot needs, and it is a dozen lines that can never change under us.
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    bytes.iter().fold(OFFSET, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(PRIME))
+}
+
+/// Encodes a data set as snapshot bytes.
+///
+/// # Errors
+/// [`Error::Snapshot`] if bincode refuses a value (not expected for the model types).
+pub fn encode(dataset: &Dataset) -> Result<Vec<u8>> {
+    let payload = bincode::serde::encode_to_vec(dataset, bincode::config::standard())
+        .map_err(|e| snapshot_error(Path::new("<memory>"), format!("cannot encode: {e}")))?;
+    let mut bytes = Vec::with_capacity(HEADER_LEN + payload.len());
+    bytes.extend_from_slice(&MAGIC);
+    bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&fnv1a64(&payload).to_le_bytes());
+    bytes.extend_from_slice(&payload);
+    Ok(bytes)
+}
+
+/// Decodes snapshot bytes; `path` is only used in error messages.
+///
+/// # Errors
+/// [`Error::Snapshot`] for a foreign file, another format version, a truncated or damaged
+/// file, or trailing bytes.
+pub fn decode(bytes: &[u8], path: &Path) -> Result<Dataset> {
+    let fail = |reason: String| snapshot_error(path, reason);
+    if bytes.len() < HEADER_LEN {
+        if bytes.len() >= 8 && bytes[..8] != MAGIC {
+            return Err(fail("not a Brobygger snapshot (wrong magic bytes)".into()));
+        }
+        return Err(fail(format!(
+            "truncated: {} bytes, shorter than the {HEADER_LEN}-byte header",
+            bytes.len()
+        )));
+    }
+    let (header, payload) = bytes.split_at(HEADER_LEN);
+    if header[..8] != MAGIC {
+        return Err(fail("not a Brobygger snapshot (wrong magic bytes)".into()));
+    }
+    let word = |range: std::ops::Range<usize>| -> [u8; 8] {
+        let mut out = [0; 8];
+        out[..range.len()].copy_from_slice(&header[range]);
+        out
+    };
+    let version = u64::from_le_bytes(word(8..12));
+    if version != u64::from(FORMAT_VERSION) {
+        return Err(fail(format!(
+            "format version {version}, but this build reads version {FORMAT_VERSION}; regenerate the snapshot from the data directory"
+        )));
+    }
+    let length = u64::from_le_bytes(word(12..20));
+    let checksum = u64::from_le_bytes(word(20..28));
+    if length != payload.len() as u64 {
+        return Err(fail(format!(
+            "truncated or padded: the header announces {length} payload bytes, the file holds {}",
+            payload.len()
+        )));
+    }
+    if fnv1a64(payload) != checksum {
+        return Err(fail("damaged: the payload checksum does not match".into()));
+    }
+    let (dataset, used) =
+        bincode::serde::decode_from_slice::<Dataset, _>(payload, bincode::config::standard())
+            .map_err(|e| fail(format!("cannot decode the payload: {e}")))?;
+    if used != payload.len() {
+        return Err(fail(format!("{} unexpected bytes after the data set", payload.len() - used)));
+    }
+    Ok(dataset)
+}
+
+/// Writes a snapshot to `path`, through a temporary file renamed into place.
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be written.
+pub fn write_snapshot(dataset: &Dataset, path: &Path) -> Result<()> {
+    super::write::replace(path, &encode(dataset)?)
+}
+
+/// Reads a snapshot written by [`write_snapshot`].
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be read; [`Error::Snapshot`] as in [`decode`].
+pub fn read_snapshot(path: &Path) -> Result<Dataset> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    decode(&bytes, path)
+}
+
+fn snapshot_error(path: &Path, reason: String) -> Error {
+    Error::Snapshot { path: path.to_path_buf(), reason }
+}

@@ -1,0 +1,412 @@
+//! Round trips of the CSV, JSON and snapshot forms, and one test per kind of bad input.
+
+use super::*;
+use crate::error::{Error, InputProblem};
+use crate::r#gen::{Scale, generate};
+use crate::model::{ContractKind, OfferKind};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A fresh, empty directory under the system's temporary directory.
+pub(crate) fn temp_dir(label: &str) -> PathBuf {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("brobygger-core-{label}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn reference() -> ReferenceData {
+    ReferenceData::embedded().unwrap()
+}
+
+/// A small valid data set: the demo with fewer rows.
+fn small(reference: &ReferenceData) -> Dataset {
+    let mut d = generate(Scale::Demo, 5, reference);
+    d.candidates.truncate(40);
+    let keep: std::collections::BTreeSet<_> = d
+        .candidates
+        .iter()
+        .flat_map(|c| c.current.iter().map(|a| a.offer.clone()).chain(c.excluded_offers.iter().cloned()))
+        .collect();
+    let mut kept = std::collections::BTreeMap::new();
+    d.offers.retain(|o| {
+        let n = kept.entry(o.kind).or_insert(0);
+        *n += 1;
+        *n <= 8 || keep.contains(&o.id)
+    });
+    let providers: std::collections::BTreeSet<_> = d.offers.iter().map(|o| o.provider.clone()).collect();
+    d.providers.retain(|p| providers.contains(&p.id));
+    d
+}
+
+#[test]
+fn csv_round_trip_is_exact_and_byte_stable() {
+    let r = reference();
+    let d = generate(Scale::Demo, 1, &r);
+    let (a, b) = (temp_dir("rt-a"), temp_dir("rt-b"));
+    write_dir(&d, &r, &a).unwrap();
+    let back = load_dir(&a, &r).unwrap();
+    assert_eq!(back, d);
+    write_dir(&back, &r, &b).unwrap();
+    for name in ["providers.csv", "offers.csv", "evidence.csv", "candidates.csv"] {
+        assert_eq!(std::fs::read(a.join(name)).unwrap(), std::fs::read(b.join(name)).unwrap(), "{name}");
+    }
+    assert!(
+        std::fs::read_dir(&a).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp"))
+    );
+}
+
+/// Rewrites a CSV table as a JSON array of objects, numbers as numbers where they parse.
+fn csv_to_json(dir: &Path, stem: &str) {
+    let csv_path = dir.join(format!("{stem}.csv"));
+    let mut reader = csv::Reader::from_path(&csv_path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.unwrap();
+        let mut object = serde_json::Map::new();
+        for (h, v) in headers.iter().zip(record.iter()) {
+            let value = match v.parse::<i64>() {
+                Ok(n) if !v.starts_with('0') || v == "0" => serde_json::Value::from(n),
+                _ => serde_json::Value::from(v),
+            };
+            object.insert(h.to_string(), value);
+        }
+        rows.push(serde_json::Value::Object(object));
+    }
+    std::fs::write(dir.join(format!("{stem}.json")), serde_json::to_string_pretty(&rows).unwrap()).unwrap();
+    std::fs::remove_file(csv_path).unwrap();
+}
+
+#[test]
+fn json_tables_load_like_csv_tables() {
+    let r = reference();
+    let d = small(&r);
+    let dir = temp_dir("json");
+    write_dir(&d, &r, &dir).unwrap();
+    for stem in ["providers", "offers", "evidence", "candidates"] {
+        csv_to_json(&dir, stem);
+    }
+    assert_eq!(load_dir(&dir, &r).unwrap(), d);
+}
+
+#[test]
+fn json_problems_name_the_line_of_the_field() {
+    let r = reference();
+    let dir = temp_dir("json-bad");
+    write_dir(&small(&r), &r, &dir).unwrap();
+    csv_to_json(&dir, "providers");
+    let text = std::fs::read_to_string(dir.join("providers.json")).unwrap();
+    let line = text.lines().position(|l| l.contains("\"municipality\"")).unwrap() as u64 + 1;
+    let bad = text.replacen("\"municipality\": ", "\"municipality\": 9999, \"x_\": ", 1);
+    std::fs::write(dir.join("providers.json"), bad).unwrap();
+    let problems = problems_of(&dir, &r);
+    let p = &problems[0];
+    assert_eq!((p.file.as_str(), p.line, p.column.as_str()), ("providers.json", line, "x_"), "{problems:?}");
+    std::fs::write(
+        dir.join("providers.json"),
+        text.replacen("\"municipality\": \"0", "\"municipality\": \"9", 1),
+    )
+    .unwrap();
+    let problems = problems_of(&dir, &r);
+    let p = &problems[0];
+    assert_eq!(
+        (p.line, p.column.as_str(), p.reason.as_str()),
+        (line, "municipality", "unknown municipality code")
+    );
+    std::fs::write(dir.join("providers.json"), "[{\"id\": \"a\",\n \"name\": \"x\",\n ]").unwrap();
+    let problems = problems_of(&dir, &r);
+    assert_eq!((problems[0].file.as_str(), problems[0].line), ("providers.json", 3), "{problems:?}");
+}
+
+fn problems_of(dir: &Path, r: &ReferenceData) -> Vec<InputProblem> {
+    match load_dir(dir, r) {
+        Err(Error::InvalidData(p)) => p.0,
+        other => panic!("expected invalid data, got {other:?}"),
+    }
+}
+
+/// Replaces one cell of a CSV table (row 0 is the first data row) and returns its line.
+fn set_cell(dir: &Path, file: &str, row: usize, column: &str, value: &str) -> u64 {
+    let path = dir.join(file);
+    let mut reader = csv::Reader::from_path(&path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let mut records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let at = headers.iter().position(|h| h == column).unwrap();
+    let mut fields: Vec<String> = records[row].iter().map(str::to_string).collect();
+    fields[at] = value.to_string();
+    records[row] = fields.into_iter().collect();
+    let mut writer = csv::Writer::from_path(&path).unwrap();
+    writer.write_record(&headers).unwrap();
+    records.iter().for_each(|r| writer.write_record(r).unwrap());
+    writer.flush().unwrap();
+    row as u64 + 2
+}
+
+#[test]
+fn every_kind_of_bad_value_is_reported_with_its_place() {
+    let r = reference();
+    let d = small(&r);
+    let locked_row = d.candidates.iter().position(|c| c.current.is_none()).unwrap();
+    let strategic = d.offers.iter().position(|o| o.contract == Some(ContractKind::StrategicPartner));
+    let provider_offer = d.offers.iter().position(|o| o.kind == OfferKind::Provider).unwrap();
+    let job = d.offers.iter().position(|o| o.kind == OfferKind::Job).unwrap();
+    let first_offer = d.offers[0].id.to_string();
+    let first_provider = d.providers[0].id.to_string();
+    let first_candidate = d.candidates[0].id.to_string();
+    // (file, row, column, value, expected words in the reason)
+    let mut cases: Vec<(&str, usize, &str, String, &str)> = vec![
+        ("candidates.csv", 1, "municipality", "9999".into(), "unknown municipality"),
+        ("candidates.csv", 1, "municipality", "abc".into(), "expected a municipality code"),
+        ("candidates.csv", 1, "lat", "400".into(), "outside Denmark"),
+        ("candidates.csv", 1, "lat", "NaN".into(), "finite"),
+        ("candidates.csv", 1, "lon", "12,5".into(), "expected a number"),
+        ("candidates.csv", 1, "id", "0101901234".into(), "CPR"),
+        ("candidates.csv", 1, "id", first_candidate.clone(), "first used on line 2"),
+        (
+            "candidates.csv",
+            1,
+            "target_groups",
+            "sickness;elves".into(),
+            "`elves` is not a known target group",
+        ),
+        ("candidates.csv", 1, "target_groups", "".into(), "at least one target group"),
+        ("candidates.csv", 1, "benefit_kind", "lottery".into(), "unknown benefit kind"),
+        ("candidates.csv", 1, "benefit_start", "2024-02-30".into(), "YYYY-MM-DD"),
+        ("candidates.csv", 1, "benefit_end", "1999-01-01".into(), "ends before it starts"),
+        ("candidates.csv", 1, "wished_occupations", "9999".into(), "not an ISCO-08 code"),
+        ("candidates.csv", 1, "max_travel_km", "-3".into(), "between 0 and 500"),
+        ("candidates.csv", 1, "hours_available", "200".into(), "at most 168"),
+        ("candidates.csv", 1, "age_band", "31-35".into(), "expected 15-17"),
+        ("candidates.csv", 1, "languages", "dansk".into(), "language code"),
+        ("candidates.csv", 1, "driving_licence", "maybe".into(), "true or false"),
+        ("candidates.csv", 1, "preferred_kinds", "cruise".into(), "`cruise` is not"),
+        ("candidates.csv", 1, "current_offer", "nope-1".into(), "not an id in offers"),
+        ("candidates.csv", 1, "current_offer", "010190-1234".into(), "CPR"),
+        ("candidates.csv", 1, "excluded_offers", format!("{first_offer};0101901234"), "CPR"),
+        ("candidates.csv", 1, "excluded_offers", "ghost".into(), "not an id in offers"),
+        ("candidates.csv", locked_row, "current_locked", "true".into(), "current_offer is empty"),
+        ("candidates.csv", 1, "gender", "f".into(), "female, male or other"),
+        ("candidates.csv", 1, "origin", "mars".into(), "danish, western or non_western"),
+        ("offers.csv", 1, "capacity", "-5".into(), "must not be negative"),
+        ("offers.csv", 1, "provider_id", "nobody".into(), "not an id in providers"),
+        ("offers.csv", 1, "id", first_offer.clone(), "first used on line 2"),
+        ("offers.csv", 1, "kind", "party".into(), "expected provider, job"),
+        ("offers.csv", 1, "serves_municipalities", "0101;12".into(), "`12` is not a known municipality"),
+        ("offers.csv", 1, "occupations", "12345".into(), "not an ISCO-08 code"),
+        ("offers.csv", job, "contract", "buffer".into(), "only provider offers"),
+        ("offers.csv", job, "poster_weeks_saved", "3".into(), "only reciprocal_help"),
+        ("offers.csv", provider_offer, "contract", "friends".into(), "expected buffer"),
+        ("offers.csv", 1, "duration_weeks", "9999".into(), "at most 520"),
+        ("offers.csv", 1, "lat", "".into(), "lon is given"),
+        ("providers.csv", 1, "id", first_provider, "first used on line 2"),
+        ("providers.csv", 1, "name", "".into(), "value is required"),
+        ("evidence.csv", 0, "successes", "1000000".into(), "more successes than"),
+        ("evidence.csv", 0, "target_group", "elves".into(), "unknown target group"),
+        ("evidence.csv", 0, "offer_id", "ghost".into(), "not an id in offers"),
+        ("evidence.csv", 0, "trials", "x".into(), "whole number"),
+    ];
+    if let Some(s) = strategic {
+        let over = (d.offers[s].capacity + 1).to_string();
+        cases.push(("offers.csv", s, "guaranteed_volume", over, "exceeds the capacity"));
+    }
+    let youth =
+        d.candidates.iter().position(|c| c.target_groups.contains(r.group("youth_psychosocial").unwrap()));
+    if let Some(y) = youth {
+        cases.push(("candidates.csv", y, "age_band", "40-49".into(), "outside the ages 15 to 29"));
+    }
+    for (file, row, column, value, reason) in cases {
+        let dir = temp_dir("bad");
+        write_dir(&d, &r, &dir).unwrap();
+        let line = set_cell(&dir, file, row, column, &value);
+        let problems = problems_of(&dir, &r);
+        let found = problems.iter().find(|p| p.file == file && p.line == line && p.column == column);
+        let Some(p) = found else {
+            panic!("{file}:{line} `{column}` = `{value}`: no problem reported in {problems:?}")
+        };
+        assert!(
+            p.reason.contains(reason),
+            "{file}:{line} `{column}`: reason {:?} lacks {reason:?}",
+            p.reason
+        );
+        if !value.is_empty() && column != "lat" {
+            assert_eq!(p.value, value, "{p}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn special_postcodes_are_refused_and_ordinary_ones_give_a_location() {
+    let r = reference();
+    let d = small(&r);
+    let dir = temp_dir("postcode");
+    write_dir(&d, &r, &dir).unwrap();
+    set_cell(&dir, "candidates.csv", 0, "lat", "");
+    set_cell(&dir, "candidates.csv", 0, "lon", "");
+    set_cell(&dir, "candidates.csv", 0, "postcode", "8000");
+    let loaded = load_dir(&dir, &r).unwrap();
+    assert_eq!(loaded.candidates[0].home, r.postcode(8000).unwrap().location);
+    set_cell(&dir, "candidates.csv", 0, "postcode", "0900");
+    let p = &problems_of(&dir, &r)[0];
+    assert!(p.reason.contains("special"), "{p}");
+    set_cell(&dir, "candidates.csv", 0, "postcode", "");
+    let p = &problems_of(&dir, &r)[0];
+    assert!(p.reason.contains("give lat and lon, or a postcode"), "{p}");
+}
+
+#[test]
+fn missing_and_unknown_columns_and_tables_are_reported() {
+    let r = reference();
+    let d = small(&r);
+    let dir = temp_dir("columns");
+    write_dir(&d, &r, &dir).unwrap();
+    let text = std::fs::read_to_string(dir.join("providers.csv")).unwrap();
+    std::fs::write(
+        dir.join("providers.csv"),
+        text.replacen("id,name,municipality", "id,nme,municipality", 1),
+    )
+    .unwrap();
+    let problems = problems_of(&dir, &r);
+    assert!(problems.iter().any(|p| p.line == 1 && p.column == "name" && p.reason.contains("missing")));
+    std::fs::write(
+        dir.join("providers.csv"),
+        text.replacen("id,name,municipality", "id,name,municipality,x", 1),
+    )
+    .unwrap();
+    let problems = problems_of(&dir, &r);
+    assert!(problems.iter().any(|p| p.column == "x" && p.reason.contains("unknown column")), "{problems:?}");
+    std::fs::remove_file(dir.join("providers.csv")).unwrap();
+    let problems = problems_of(&dir, &r);
+    assert!(problems[0].reason.contains("table is missing"), "{problems:?}");
+    // Without the providers table no offer is blamed for naming an unknown provider.
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    std::fs::write(dir.join("providers.csv"), &text).unwrap();
+    std::fs::write(dir.join("providers.json"), "[]").unwrap();
+    assert!(problems_of(&dir, &r)[0].reason.contains("keep one"));
+    std::fs::remove_file(dir.join("providers.json")).unwrap();
+    std::fs::remove_file(dir.join("evidence.csv")).unwrap();
+    let mut without = d.clone();
+    without.offers.iter_mut().for_each(|o| o.evidence.clear());
+    assert_eq!(load_dir(&dir, &r).unwrap(), without, "evidence is optional");
+}
+
+#[test]
+fn every_bad_row_is_reported_not_just_the_first() {
+    let r = reference();
+    let d = small(&r);
+    let dir = temp_dir("many");
+    write_dir(&d, &r, &dir).unwrap();
+    for row in [0, 3, 7] {
+        set_cell(&dir, "candidates.csv", row, "lat", "400");
+    }
+    set_cell(&dir, "offers.csv", 2, "capacity", "-1");
+    let problems = problems_of(&dir, &r);
+    let lines: Vec<(&str, u64)> = problems.iter().map(|p| (p.file.as_str(), p.line)).collect();
+    assert_eq!(
+        lines,
+        [("offers.csv", 4), ("candidates.csv", 2), ("candidates.csv", 5), ("candidates.csv", 9)]
+    );
+}
+
+#[test]
+fn garbage_files_give_problems_not_panics() {
+    let r = reference();
+    let d = small(&r);
+    for garbage in [&b"\xff\xfe\x00garbage"[..], b"", b"id\n\"unterminated", b"a,b\n1,2,3\n"] {
+        for file in ["providers.csv", "offers.csv", "evidence.csv", "candidates.csv"] {
+            let dir = temp_dir("garbage");
+            write_dir(&d, &r, &dir).unwrap();
+            std::fs::write(dir.join(file), garbage).unwrap();
+            let _ = load_dir(&dir, &r);
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}
+
+#[test]
+fn snapshot_round_trips_and_refuses_damage() {
+    let r = reference();
+    let d = generate(Scale::Demo, 1, &r);
+    let dir = temp_dir("snap");
+    let path = dir.join("demo.snapshot");
+    write_snapshot(&d, &path).unwrap();
+    assert_eq!(read_snapshot(&path).unwrap(), d);
+    assert_eq!(load(&path, &r).unwrap(), d);
+    let bytes = std::fs::read(&path).unwrap();
+    let reason = |bytes: &[u8]| match snapshot::decode(bytes, &path) {
+        Err(Error::Snapshot { reason, .. }) => reason,
+        other => panic!("expected a snapshot error, got {:?}", other.map(|d| d.candidates.len())),
+    };
+    assert!(reason(&bytes[..bytes.len() - 1]).contains("truncated"));
+    assert!(reason(&bytes[..10]).contains("truncated"));
+    assert!(reason(&[]).contains("truncated"));
+    let mut wrong = bytes.clone();
+    wrong[0] = b'X';
+    assert!(reason(&wrong).contains("magic"));
+    let mut wrong = bytes.clone();
+    wrong[8..12].copy_from_slice(&2u32.to_le_bytes());
+    assert!(reason(&wrong).contains("format version 2"));
+    let mut wrong = bytes.clone();
+    let middle = wrong.len() / 2;
+    wrong[middle] ^= 0x40;
+    assert!(reason(&wrong).contains("checksum"));
+    let mut wrong = bytes.clone();
+    wrong.push(0);
+    assert!(reason(&wrong).contains("padded"));
+    std::fs::write(&path, b"hello").unwrap();
+    assert!(matches!(load(&path, &r), Err(Error::Snapshot { .. })));
+}
+
+#[test]
+fn a_snapshot_with_indices_outside_the_reference_is_refused() {
+    let r = reference();
+    let mut d = small(&r);
+    d.candidates[0].target_groups = crate::model::GroupSet(1 << 40);
+    let dir = temp_dir("snap-ref");
+    let path = dir.join("x.snapshot");
+    write_snapshot(&d, &path).unwrap();
+    let err = load(&path, &r).unwrap_err().to_string();
+    assert!(err.contains("reference data"), "{err}");
+}
+
+mod props {
+    use super::*;
+    use crate::model::{Date, LatLon};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        /// Any text, coordinate, fraction or date the model allows survives the CSV form.
+        #[test]
+        fn csv_round_trip_keeps_arbitrary_values(
+            name in "[^\\s\u{0}][^\u{0}]{0,30}[^\\s\u{0}]",
+            lat in 54.4f64..57.9,
+            lon in 7.9f64..15.3,
+            travel in 0.0f32..500.0,
+            saved in 0.0f32..520.0,
+            days in -40_000i32..40_000,
+        ) {
+            let r = reference();
+            let mut d = small(&r);
+            d.providers[0].name = name.clone();
+            d.offers[0].name = name;
+            d.offers[0].location = LatLon::new(lat, lon).unwrap();
+            let help = d.offers.iter().position(|o| o.kind == OfferKind::ReciprocalHelp);
+            if let Some(h) = help { d.offers[h].poster_weeks_saved = saved; }
+            d.candidates[0].home = LatLon::new(lat, lon).unwrap();
+            d.candidates[0].max_travel_km = travel;
+            d.candidates[0].benefit.start = Date(days);
+            d.candidates[0].benefit.end = Some(Date(days + 10));
+            d.candidates[0].benefit.reassessment = None;
+            let dir = temp_dir("prop");
+            write_dir(&d, &r, &dir).unwrap();
+            let back = load_dir(&dir, &r);
+            let _ = std::fs::remove_dir_all(&dir);
+            prop_assert_eq!(back.unwrap(), d);
+        }
+    }
+}

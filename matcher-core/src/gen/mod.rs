@@ -1,0 +1,1106 @@
+//! Synthetic data sets for demos, tests and benchmarks, calibrated to the public figures in
+//! `shared/DOMAIN.md`.
+//!
+//! Owns the generator and its pseudo-random numbers ([`rng`]). It is pure: no I/O, no clock,
+//! no hash-map iteration, no random numbers but its own, so one seed gives one data set, byte
+//! for byte, on any machine and with any crate versions. It must not read files (that is
+//! [`crate::dataset`]) and must not hard-code what belongs to reference data: groups, benefit
+//! kinds and occupations are looked up by code and skipped when absent.
+//!
+//! Everything generated is invented: people, providers, employers, prices, results. Names of
+//! organisations end in `(invented)` so that nobody mistakes a demo for real data.
+
+pub mod rng;
+
+use crate::model::{
+    AgeBand, AuditAttributes, Benefit, Candidate, CandidateId, ContractKind, CurrentAssignment, Dataset,
+    Date, Evidence, Gender, GroupId, GroupSet, Language, LatLon, Municipality, MunicipalityCode, Occupation,
+    Offer, OfferId, OfferKind, Origin, Provider, ProviderId, ReferenceData,
+};
+use rng::{Cumulative, Rng};
+
+/// The size of a generated data set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    /// About 2,000 candidates and 200 offers in four municipalities of North Jutland (one city,
+    /// three rural neighbours): small enough to read.
+    Demo,
+    /// About 10,000 candidates and 1,500 offers: the stock of one large municipality (Aarhus).
+    Municipality,
+    /// About 250,000 candidates in all 98 municipalities, 3,000 provider offers, 25,000 jobs
+    /// and work trials and 5,000 reciprocal-help needs: a whole country's nightly run.
+    National,
+}
+
+impl Scale {
+    /// Every scale.
+    pub const ALL: [Scale; 3] = [Scale::Demo, Scale::Municipality, Scale::National];
+
+    /// The scale's name on the command line.
+    pub fn label(self) -> &'static str {
+        match self {
+            Scale::Demo => "demo",
+            Scale::Municipality => "municipality",
+            Scale::National => "national",
+        }
+    }
+
+    /// Parses `demo`, `municipality` or `national`.
+    pub fn parse(text: &str) -> Option<Scale> {
+        Scale::ALL.into_iter().find(|s| s.label() == text)
+    }
+
+    fn plan(self) -> Plan {
+        match self {
+            Scale::Demo => Plan {
+                municipalities: &[851, 860, 810, 849],
+                candidates: 2_000,
+                course_providers: 12,
+                courses: 40,
+                jobs: 80,
+                trials: 50,
+                help: 30,
+            },
+            Scale::Municipality => Plan {
+                municipalities: &[751],
+                candidates: 10_000,
+                course_providers: 45,
+                courses: 250,
+                jobs: 700,
+                trials: 350,
+                help: 200,
+            },
+            Scale::National => Plan {
+                municipalities: &[],
+                candidates: 250_000,
+                course_providers: 600,
+                courses: 3_000,
+                jobs: 15_000,
+                trials: 10_000,
+                help: 5_000,
+            },
+        }
+    }
+}
+
+struct Plan {
+    /// Municipality codes; empty for all.
+    municipalities: &'static [u16],
+    candidates: usize,
+    course_providers: usize,
+    courses: usize,
+    jobs: usize,
+    trials: usize,
+    help: usize,
+}
+
+/// The day the generated stock describes (a Monday). Benefit clocks are set relative to it.
+pub const AS_OF: Date = Date(20_759); // 2026-11-02
+
+/// Generates a data set. Pure and deterministic: the same `scale`, `seed` and `reference`
+/// give the identical data set.
+///
+/// Target groups, benefit kinds and occupations are looked up by code in `reference`; a
+/// segment whose group or benefit kind is missing is left out, so a reference without any of
+/// the known groups gives a data set without candidates rather than a panic.
+///
+/// # Complexity
+/// Linear in the number of candidates and offers.
+pub fn generate(scale: Scale, seed: u64, reference: &ReferenceData) -> Dataset {
+    let plan = scale.plan();
+    let areas = areas(reference, plan.municipalities);
+    if areas.is_empty() {
+        return Dataset::default();
+    }
+    let segments = segments(reference);
+    let occupations = OccupationPool::new(reference);
+    let mut providers = Vec::new();
+    let mut offers = Vec::new();
+    courses(&plan, seed, reference, &areas, &segments, &occupations, &mut providers, &mut offers);
+    workplaces(&plan, seed, reference, &areas, &segments, &occupations, &mut providers, &mut offers);
+    reciprocal_help(&plan, seed, &areas, &occupations, &mut providers, &mut offers);
+    let candidates = candidates(&plan, seed, reference, &areas, &segments, &occupations, &offers);
+    Dataset { candidates, offers, providers }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Geography
+
+/// A municipality as the generator sees it.
+struct Area<'r> {
+    municipality: &'r Municipality,
+    /// Non-special postcode points of the municipality.
+    points: Vec<LatLon>,
+    /// Radius of the jitter around a postcode point, km: the area each point stands for.
+    jitter_km: f64,
+    /// Range of `max_travel_km` of its candidates: short in dense cities, long in the country.
+    travel_km: (u32, u32),
+}
+
+fn areas<'r>(reference: &'r ReferenceData, codes: &[u16]) -> Vec<Area<'r>> {
+    let chosen: Vec<&Municipality> = if codes.is_empty() {
+        reference.municipalities.iter().collect()
+    } else {
+        let found: Vec<&Municipality> =
+            codes.iter().filter_map(|&c| reference.municipality(MunicipalityCode(c))).collect();
+        if found.is_empty() { reference.municipalities.iter().take(1).collect() } else { found }
+    };
+    chosen
+        .into_iter()
+        .map(|m| {
+            let mut points: Vec<LatLon> = reference
+                .postcodes
+                .iter()
+                .filter(|p| p.municipality == m.code && !p.special)
+                .map(|p| p.location)
+                .collect();
+            if points.is_empty() {
+                points.push(m.centre);
+            }
+            let radius = (m.area_km2.max(1.0) / std::f64::consts::PI).sqrt();
+            let jitter_km = (radius / (points.len() as f64).sqrt()).clamp(0.5, 6.0);
+            let density = f64::from(m.population) / m.area_km2.max(1.0);
+            let travel_km = if density >= 1_000.0 {
+                (8, 15)
+            } else if density >= 300.0 {
+                (12, 25)
+            } else {
+                (20, 40)
+            };
+            Area { municipality: m, points, jitter_km, travel_km }
+        })
+        .collect()
+}
+
+impl Area<'_> {
+    /// A point near one of the municipality's postcode points, rounded to 5 decimals (~1 m).
+    fn place(&self, rng: &mut Rng) -> LatLon {
+        let base = self.points[rng.below(self.points.len())];
+        let r = self.jitter_km * rng.unit().sqrt();
+        let angle = std::f64::consts::TAU * rng.unit();
+        let lat = base.lat + r * angle.sin() / 111.32;
+        let lon = base.lon + r * angle.cos() / (111.32 * base.lat.to_radians().cos());
+        let round = |x: f64| (x * 1e5).round() / 1e5;
+        LatLon::new(round(lat), round(lon)).unwrap_or(base)
+    }
+}
+
+/// Splits `total` over areas in proportion to population, by largest remainder, so that the
+/// counts add up exactly.
+fn apportion(areas: &[Area<'_>], total: usize) -> Vec<usize> {
+    let population: f64 = areas.iter().map(|a| f64::from(a.municipality.population)).sum::<f64>().max(1.0);
+    let shares: Vec<f64> =
+        areas.iter().map(|a| total as f64 * f64::from(a.municipality.population) / population).collect();
+    let mut counts: Vec<usize> = shares.iter().map(|s| s.floor() as usize).collect();
+    let mut order: Vec<usize> = (0..areas.len()).collect();
+    order.sort_by(|&a, &b| {
+        (shares[b] - shares[b].floor()).total_cmp(&(shares[a] - shares[a].floor())).then(a.cmp(&b))
+    });
+    let missing = total.saturating_sub(counts.iter().sum());
+    for &i in order.iter().cycle().take(missing) {
+        counts[i] += 1;
+    }
+    counts
+}
+
+// ---------------------------------------------------------------------------------------------
+// Target-group segments
+
+/// A slice of the benefit stock with one primary target group.
+struct Segment {
+    group: GroupId,
+    code: &'static str,
+    /// Share of the national stock (thousands of full-time persons, DOMAIN.md).
+    weight: f64,
+    benefit: u8,
+    clock: Clock,
+    /// Weights over [`AgeBand::ALL`].
+    ages: [f64; 7],
+    /// Probability of also belonging to the psychiatric group.
+    psychiatric: f64,
+    female: f64,
+    licence: f64,
+    /// Probabilities of Western and non-Western origin.
+    origin: (f64, f64),
+}
+
+#[derive(Clone, Copy)]
+enum Clock {
+    Sickness,
+    /// Years on benefit: minimum and mean of the exponential part.
+    Years(f64, f64),
+    JobClarification,
+    ResourceCourse,
+}
+
+fn segments(reference: &ReferenceData) -> Vec<Segment> {
+    // Stock figures (thousands): sickness benefit ~77, activity-ready cash benefit ~72 (80% of
+    // ~90), job clarification ~18; resource courses, young people with psychosocial needs and
+    // cash-benefit recipients whose main need is a psychiatric diagnosis are rounded estimates.
+    // One row per segment: group, benefit kind, stock, clock, age-band weights, psychiatric
+    // share, female share, driving-licence share, (Western, non-Western) origin shares.
+    type Row = (&'static str, &'static str, f64, Clock, [f64; 7], f64, f64, f64, (f64, f64));
+    let table: [Row; 6] = [
+        (
+            "sickness",
+            "sickness_benefit",
+            77.0,
+            Clock::Sickness,
+            [0.0, 5.0, 8.0, 20.0, 25.0, 30.0, 12.0],
+            0.18,
+            0.58,
+            0.82,
+            (0.05, 0.10),
+        ),
+        (
+            "cash_longterm",
+            "cash_benefit",
+            72.0,
+            Clock::Years(1.0, 4.0),
+            [0.0, 0.0, 8.0, 25.0, 28.0, 29.0, 10.0],
+            0.30,
+            0.48,
+            0.55,
+            (0.06, 0.30),
+        ),
+        (
+            "youth_psychosocial",
+            "education_benefit",
+            40.0,
+            Clock::Years(0.1, 1.5),
+            [0.0, 70.0, 30.0, 0.0, 0.0, 0.0, 0.0],
+            0.25,
+            0.47,
+            0.40,
+            (0.04, 0.22),
+        ),
+        (
+            "resource_course",
+            "resource_course_benefit",
+            28.0,
+            Clock::ResourceCourse,
+            [0.0, 0.0, 10.0, 25.0, 28.0, 30.0, 7.0],
+            0.45,
+            0.55,
+            0.60,
+            (0.05, 0.18),
+        ),
+        (
+            "job_clarification",
+            "job_clarification_benefit",
+            18.0,
+            Clock::JobClarification,
+            [0.0, 0.0, 0.0, 20.0, 30.0, 38.0, 12.0],
+            0.40,
+            0.60,
+            0.75,
+            (0.05, 0.12),
+        ),
+        (
+            "psychiatric",
+            "cash_benefit",
+            15.0,
+            Clock::Years(0.5, 2.5),
+            [0.0, 10.0, 15.0, 30.0, 25.0, 20.0, 0.0],
+            0.0,
+            0.50,
+            0.55,
+            (0.05, 0.15),
+        ),
+    ];
+    table
+        .into_iter()
+        .filter_map(|(code, benefit, weight, clock, ages, psychiatric, female, licence, origin)| {
+            Some(Segment {
+                group: reference.group(code)?,
+                code,
+                weight,
+                benefit: reference.benefit_kind(benefit)?,
+                clock,
+                ages,
+                psychiatric,
+                female,
+                licence,
+                origin,
+            })
+        })
+        .collect()
+}
+
+fn course_title(code: &str) -> &'static str {
+    match code {
+        "youth_psychosocial" => "Mentor course for young people",
+        "cash_longterm" => "Step-by-step work course",
+        "psychiatric" => "IPS employment support",
+        "sickness" => "Early return-to-work course",
+        "resource_course" => "Coordinated resource-course support",
+        "job_clarification" => "Job-clarification workshop",
+        _ => "Job-readiness course",
+    }
+}
+
+/// Invented price range per course (DKK) and duration range (weeks), by group.
+fn course_terms(code: &str) -> ((u32, u32), (u32, u32)) {
+    match code {
+        "youth_psychosocial" => ((18_000, 45_000), (13, 26)),
+        "cash_longterm" => ((12_000, 35_000), (13, 26)),
+        "psychiatric" => ((20_000, 50_000), (16, 39)),
+        "sickness" => ((8_000, 25_000), (6, 13)),
+        "resource_course" => ((25_000, 60_000), (26, 52)),
+        "job_clarification" => ((10_000, 30_000), (8, 20)),
+        _ => ((10_000, 30_000), (8, 20)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Occupations
+
+/// ISCO-08 unit groups, with the common jobs of this population drawn far more often.
+struct OccupationPool {
+    /// Unit groups in the reference data.
+    units: Vec<Occupation>,
+    /// Common unit groups present in the reference data, most common first.
+    common: Vec<Occupation>,
+    common_weights: Cumulative,
+    titles: Vec<(Occupation, String)>,
+}
+
+/// Unit groups that candidates on benefits often wish for or are offered, most common first.
+const COMMON_OCCUPATIONS: [&str; 30] = [
+    "9112", "5223", "8322", "9333", "5322", "9412", "5120", "9329", "4110", "5321", "9313", "7115", "5131",
+    "4321", "9214", "8332", "5311", "5230", "9622", "7231", "8344", "6113", "4222", "9111", "7212", "7411",
+    "9211", "4311", "7112", "8160",
+];
+
+impl OccupationPool {
+    fn new(reference: &ReferenceData) -> OccupationPool {
+        let units: Vec<Occupation> =
+            reference.occupations.iter().map(|(o, _)| *o).filter(|o| o.level == 4).collect();
+        let common: Vec<Occupation> = COMMON_OCCUPATIONS
+            .iter()
+            .filter_map(|c| Occupation::parse(c))
+            .filter(|o| reference.occupation_exists(*o))
+            .collect();
+        let common_weights = Cumulative::new((0..common.len()).map(|i| 1.0 / (i as f64 + 2.0)));
+        OccupationPool { units, common, common_weights, titles: reference.occupations.clone() }
+    }
+
+    /// A unit group: 80% from the common list (Zipf-like), 20% from all unit groups.
+    fn draw(&self, rng: &mut Rng) -> Option<Occupation> {
+        if rng.chance(0.8)
+            && let Some(i) = self.common_weights.pick(rng)
+        {
+            return Some(self.common[i]);
+        }
+        rng.pick(&self.units).copied()
+    }
+
+    /// The code if the reference data has it.
+    fn known(&self, code: &str) -> Option<Occupation> {
+        Occupation::parse(code).filter(|o| self.titles.binary_search_by_key(o, |(x, _)| *x).is_ok())
+    }
+
+    fn title(&self, occupation: Occupation) -> &str {
+        self.titles
+            .binary_search_by_key(&occupation, |(o, _)| *o)
+            .map_or("Unspecified occupation", |i| self.titles[i].1.as_str())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Offers
+
+fn id<T>(make: fn(&str) -> Result<T, String>, text: String) -> T {
+    // Generated ids are short letters, a dash and at most 6 digits: never CPR-like.
+    match make(&text) {
+        Ok(id) => id,
+        Err(reason) => unreachable!("generated id {text} refused: {reason}"),
+    }
+}
+
+fn languages(codes: &[&str]) -> Vec<Language> {
+    codes.iter().filter_map(|c| Language::parse(c)).collect()
+}
+
+const PROVIDER_WORDS: [&str; 16] = [
+    "Broen",
+    "Fyrtårnet",
+    "Kompasset",
+    "Trinvis",
+    "Nordlys",
+    "Havnen",
+    "Udsigten",
+    "Springbrættet",
+    "Ankerpladsen",
+    "Vejviseren",
+    "Rødderne",
+    "Milepælen",
+    "Horisont",
+    "Stifinderen",
+    "Bølgen",
+    "Lærkereden",
+];
+const PROVIDER_SUFFIXES: [&str; 8] = [
+    "Mentor ApS",
+    "Job & Trivsel",
+    "Uddannelse I/S",
+    "Kompetencecenter",
+    "Partners A/S",
+    "Netværk",
+    "Akademi",
+    "Rådgivning",
+];
+
+#[allow(clippy::too_many_arguments)]
+fn courses(
+    plan: &Plan,
+    seed: u64,
+    reference: &ReferenceData,
+    areas: &[Area<'_>],
+    segments: &[Segment],
+    occupations: &OccupationPool,
+    providers: &mut Vec<Provider>,
+    offers: &mut Vec<Offer>,
+) {
+    if segments.is_empty() {
+        return;
+    }
+    let mut rng = Rng::new(seed, 1);
+    let area_weights = Cumulative::new(areas.iter().map(|a| f64::from(a.municipality.population)));
+    let group_weights: Vec<f64> = segments.iter().map(|s| s.weight).collect();
+    struct CourseProvider {
+        index: usize,
+        area: usize,
+        groups: Vec<usize>,
+        quality: f64,
+        contract: ContractKind,
+    }
+    let mut own = Vec::with_capacity(plan.course_providers);
+    for n in 0..plan.course_providers {
+        let area = area_weights.pick(&mut rng).unwrap_or(0);
+        let first = rng.weighted(&group_weights);
+        let mut groups = vec![first];
+        if rng.chance(0.3) {
+            let second = rng.weighted(&group_weights);
+            if second != first {
+                groups.push(second);
+            }
+        }
+        let contract = match rng.weighted(&[0.7, 0.2, 0.1]) {
+            0 => ContractKind::Specialist,
+            1 => ContractKind::Buffer,
+            _ => ContractKind::StrategicPartner,
+        };
+        let name = format!(
+            "{} {} (invented)",
+            PROVIDER_WORDS[rng.below(PROVIDER_WORDS.len())],
+            PROVIDER_SUFFIXES[rng.below(PROVIDER_SUFFIXES.len())]
+        );
+        own.push(CourseProvider {
+            index: providers.len(),
+            area,
+            groups,
+            quality: 0.6 + 0.9 * rng.unit(),
+            contract,
+        });
+        providers.push(Provider {
+            id: id(ProviderId::new, format!("lev-{:04}", n + 1)),
+            name,
+            municipality: areas[area].municipality.code,
+        });
+    }
+    let mut number = 0;
+    for (a, count) in apportion(areas, plan.courses).into_iter().enumerate() {
+        let area = &areas[a];
+        let region = area.municipality.region_code;
+        let local: Vec<&CourseProvider> =
+            own.iter().filter(|p| areas[p.area].municipality.region_code == region).collect();
+        let same_region: Vec<&Area<'_>> =
+            areas.iter().filter(|x| x.municipality.region_code == region).collect();
+        for _ in 0..count {
+            let provider = if !local.is_empty() && rng.chance(0.85) {
+                local[rng.below(local.len())]
+            } else {
+                &own[rng.below(own.len())]
+            };
+            number += 1;
+            let main = &segments[provider.groups[0]];
+            let mut target_groups = GroupSet::EMPTY;
+            provider.groups.iter().for_each(|&g| target_groups.insert(segments[g].group));
+            let ((price_lo, price_hi), (weeks_lo, weeks_hi)) = course_terms(main.code);
+            let contract = provider.contract;
+            let capacity = match contract {
+                ContractKind::StrategicPartner => rng.between(30, 80),
+                ContractKind::Specialist => rng.between(6, 30),
+                ContractKind::Buffer => rng.between(5, 20),
+            };
+            let guaranteed_volume = match contract {
+                ContractKind::StrategicPartner => capacity * rng.between(30, 70) / 100,
+                _ => 0,
+            };
+            let mut serves = vec![area.municipality.code];
+            match rng.weighted(&[0.8, 0.15, 0.05]) {
+                0 => {}
+                1 => {
+                    for _ in 0..2 {
+                        if let Some(other) = rng.pick(&same_region)
+                            && !serves.contains(&other.municipality.code)
+                        {
+                            serves.push(other.municipality.code);
+                        }
+                    }
+                }
+                _ => serves.clear(),
+            }
+            let langs = match rng.weighted(&[0.85, 0.10, 0.03, 0.02]) {
+                0 => languages(&["da"]),
+                1 => languages(&["da", "en"]),
+                2 => languages(&["ar", "da"]),
+                _ => languages(&["da", "uk"]),
+            };
+            let course_occupations: Vec<Occupation> =
+                if rng.chance(0.2) { occupations.draw(&mut rng).into_iter().collect() } else { Vec::new() };
+            let evidence = provider
+                .groups
+                .iter()
+                .filter_map(|&g| {
+                    let segment = &segments[g];
+                    if !rng.chance(0.85) {
+                        return None;
+                    }
+                    let prior = reference.target_groups[usize::from(segment.group.0)].prior_success_rate;
+                    let rate = (prior * provider.quality * (0.8 + 0.4 * rng.unit())).clamp(0.0, 0.95);
+                    Some(evidence_for(&mut rng, segment.group, rate))
+                })
+                .collect();
+            let price = rng.between(price_lo / 500, price_hi / 500) * 500;
+            offers.push(Offer {
+                id: id(OfferId::new, format!("course-{number:05}")),
+                kind: OfferKind::Provider,
+                name: format!("{}, {}", course_title(main.code), providers[provider.index].name),
+                provider: providers[provider.index].id.clone(),
+                municipality: area.municipality.code,
+                location: area.place(&mut rng),
+                serves_municipalities: serves,
+                capacity,
+                price_dkk: price,
+                contract: Some(contract),
+                guaranteed_volume,
+                target_groups,
+                occupations: course_occupations,
+                languages: langs,
+                requires_driving_licence: rng.chance(0.03),
+                min_hours: rng.between(5, 15) as u8,
+                duration_weeks: rng.between(weeks_lo, weeks_hi) as u16,
+                poster_weeks_saved: 0.0,
+                evidence,
+            });
+        }
+    }
+}
+
+/// Results for one group: mostly tens of trials, but one in ten a tiny sample (1 to 3 trials,
+/// e.g. 1 of 1) that must not look better than it is.
+fn evidence_for(rng: &mut Rng, group: GroupId, rate: f64) -> Evidence {
+    let trials = if rng.chance(0.1) {
+        rng.between(1, 3)
+    } else {
+        // Roughly log-uniform from 4 to 200.
+        (4.0 * 50f64.powf(rng.unit())).round() as u32
+    };
+    let successes = (0..trials).filter(|_| rng.chance(rate)).count() as u32;
+    Evidence { group, trials, successes }
+}
+
+/// Sectors of the invented employers and the unit groups they hire for.
+const SECTORS: [(&str, &[&str], f64); 11] = [
+    ("Rengøring", &["9112", "9111"], 1.0),
+    ("Handel", &["5223", "5230", "4321"], 1.2),
+    ("Transport", &["8322", "8332", "9333"], 0.8),
+    ("Lager & Logistik", &["9333", "4321", "8344"], 0.9),
+    ("Køkken & Kantine", &["5120", "9412", "5131"], 0.9),
+    ("Pleje & Omsorg", &["5322", "5321", "5311"], 1.1),
+    ("Byg & Anlæg", &["7115", "9313", "7411", "7112"], 0.9),
+    ("Produktion", &["9329", "8160", "7212"], 0.8),
+    ("Gartneri & Park", &["9214", "6113", "9211"], 0.5),
+    ("Auto & Service", &["7231", "9622"], 0.4),
+    ("Kontor & Kundeservice", &["4110", "4222", "4311"], 0.6),
+];
+const TOWN_WORDS: [&str; 12] =
+    ["Nord", "Syd", "Øst", "Vest", "Midt", "By", "Havne", "Skov", "Eng", "Bakke", "Å", "Fjord"];
+
+#[allow(clippy::too_many_arguments)]
+fn workplaces(
+    plan: &Plan,
+    seed: u64,
+    reference: &ReferenceData,
+    areas: &[Area<'_>],
+    segments: &[Segment],
+    occupations: &OccupationPool,
+    providers: &mut Vec<Provider>,
+    offers: &mut Vec<Offer>,
+) {
+    let mut rng = Rng::new(seed, 2);
+    let sector_weights: Vec<f64> = SECTORS.iter().map(|s| s.2).collect();
+    let group = |code: &str| reference.group(code);
+    let mut jobs = 0;
+    let mut trials = 0;
+    let employer_share = 3; // workplaces per employer, on average
+    for (a, count) in apportion(areas, plan.jobs + plan.trials).into_iter().enumerate() {
+        let area = &areas[a];
+        let mut employer: Option<(usize, usize)> = None; // (provider index, sector)
+        for _ in 0..count {
+            if employer.is_none() || rng.below(employer_share) == 0 {
+                let sector = rng.weighted(&sector_weights);
+                let n = providers.len() + 1;
+                providers.push(Provider {
+                    id: id(ProviderId::new, format!("firm-{n:06}")),
+                    name: format!(
+                        "{}{} {} (invented)",
+                        TOWN_WORDS[rng.below(TOWN_WORDS.len())],
+                        if rng.chance(0.5) { "-" } else { "" },
+                        SECTORS[sector].0
+                    ),
+                    municipality: area.municipality.code,
+                });
+                employer = Some((providers.len() - 1, sector));
+            }
+            let Some((employer_index, sector)) = employer else { continue };
+            let codes = SECTORS[sector].1;
+            let occupation =
+                occupations.known(codes[rng.below(codes.len())]).or_else(|| occupations.draw(&mut rng));
+            let is_job = if jobs >= plan.jobs {
+                false
+            } else if trials >= plan.trials {
+                true
+            } else {
+                rng.below(plan.jobs + plan.trials) < plan.jobs
+            };
+            let title = occupation.map_or("General work", |o| occupations.title(o)).to_string();
+            let needs_licence = occupation.is_some_and(|o| o.prefix(2) == 83) || rng.chance(0.1);
+            let mut target_groups = GroupSet::EMPTY;
+            let (kind, name, capacity, langs, min_hours, weeks, evidence) = if is_job {
+                jobs += 1;
+                let subsidy = rng.chance(0.15);
+                if subsidy {
+                    if let Some(g) = group("cash_longterm") {
+                        target_groups.insert(g);
+                    }
+                    if let Some(g) = group("resource_course") {
+                        target_groups.insert(g);
+                    }
+                }
+                let langs = match rng.weighted(&[0.65, 0.30, 0.05]) {
+                    0 => languages(&["da"]),
+                    1 => Vec::new(),
+                    _ => languages(&["en"]),
+                };
+                (
+                    OfferKind::Job,
+                    format!("{title}{}", if subsidy { " (wage-subsidy job)" } else { " (job)" }),
+                    if rng.chance(0.8) { 1 } else { rng.between(2, 3) },
+                    langs,
+                    rng.between(15, 37) as u8,
+                    if subsidy { 26 } else { 52 },
+                    Vec::new(),
+                )
+            } else {
+                trials += 1;
+                if rng.chance(0.4)
+                    && let Some(s) = rng.pick(segments)
+                {
+                    target_groups.insert(s.group);
+                }
+                let evidence = if rng.chance(0.15) {
+                    let g = target_groups.iter().next().or_else(|| segments.first().map(|s| s.group));
+                    g.map(|g| {
+                        let prior = reference.target_groups[usize::from(g.0)].prior_success_rate;
+                        evidence_for(&mut rng, g, prior)
+                    })
+                    .into_iter()
+                    .collect()
+                } else {
+                    Vec::new()
+                };
+                (
+                    OfferKind::WorkTrial,
+                    format!("{title} (work trial)"),
+                    rng.between(1, 2),
+                    if rng.chance(0.5) { languages(&["da"]) } else { Vec::new() },
+                    rng.between(8, 20) as u8,
+                    rng.between(4, 13) as u16,
+                    evidence,
+                )
+            };
+            let (number, prefix) = if is_job { (jobs, "job") } else { (trials, "trial") };
+            offers.push(Offer {
+                id: id(OfferId::new, format!("{prefix}-{number:05}")),
+                kind,
+                name,
+                provider: providers[employer_index].id.clone(),
+                municipality: area.municipality.code,
+                location: area.place(&mut rng),
+                serves_municipalities: Vec::new(),
+                capacity,
+                price_dkk: 0,
+                contract: None,
+                guaranteed_volume: 0,
+                target_groups,
+                occupations: occupation.into_iter().collect(),
+                languages: langs,
+                requires_driving_licence: needs_licence,
+                min_hours,
+                duration_weeks: weeks,
+                poster_weeks_saved: 0.0,
+                evidence,
+            });
+        }
+    }
+}
+
+/// Needs that one citizen or firm has and a candidate can meet: (name, occupation, languages,
+/// driving licence, weeks, range of benefit weeks the poster saves, posted by a firm).
+type Need = (&'static str, &'static str, &'static [&'static str], bool, u16, (u32, u32), bool);
+const NEEDS: [Need; 8] = [
+    ("Driver for 3 months while the poster's broken arm heals", "8322", &["da"], true, 13, (8, 13), true),
+    ("Shop cover during the owner's rehabilitation", "5223", &["da"], false, 8, (4, 8), true),
+    ("Garden and snow clearing for an elderly neighbour", "9214", &[], false, 12, (0, 0), false),
+    ("Childminding so that a parent can attend treatment", "5311", &["da"], false, 10, (2, 6), false),
+    ("Bookkeeping help for a local sports association", "4311", &["da"], false, 8, (0, 0), false),
+    ("Language buddy (Arabic and Danish) for a newly arrived family", "", &["ar"], false, 12, (0, 0), false),
+    ("Warehouse help while an employee is on part-time sick leave", "9333", &["da"], false, 6, (3, 6), true),
+    ("Kitchen help in a community café", "9412", &[], false, 12, (0, 2), false),
+];
+
+fn reciprocal_help(
+    plan: &Plan,
+    seed: u64,
+    areas: &[Area<'_>],
+    occupations: &OccupationPool,
+    providers: &mut Vec<Provider>,
+    offers: &mut Vec<Offer>,
+) {
+    let mut rng = Rng::new(seed, 3);
+    let weights = [3.0, 2.0, 2.0, 1.5, 1.0, 1.0, 2.0, 1.5];
+    let mut number = 0;
+    for (a, count) in apportion(areas, plan.help).into_iter().enumerate() {
+        let area = &areas[a];
+        for _ in 0..count {
+            number += 1;
+            let (name, occupation, langs, licence, weeks, saved, firm) = NEEDS[rng.weighted(&weights)];
+            let poster = id(ProviderId::new, format!("poster-{number:05}"));
+            providers.push(Provider {
+                id: poster.clone(),
+                name: format!("{} {number} (invented)", if firm { "Local firm" } else { "Citizen" }),
+                municipality: area.municipality.code,
+            });
+            offers.push(Offer {
+                id: id(OfferId::new, format!("help-{number:05}")),
+                kind: OfferKind::ReciprocalHelp,
+                name: name.to_string(),
+                provider: poster,
+                municipality: area.municipality.code,
+                location: area.place(&mut rng),
+                serves_municipalities: Vec::new(),
+                capacity: 1,
+                price_dkk: 0,
+                contract: None,
+                guaranteed_volume: 0,
+                target_groups: GroupSet::EMPTY,
+                occupations: occupations.known(occupation).into_iter().collect(),
+                languages: languages(langs),
+                requires_driving_licence: licence,
+                min_hours: rng.between(4, 15) as u8,
+                duration_weeks: weeks,
+                poster_weeks_saved: rng.between(saved.0, saved.1) as f32,
+                evidence: Vec::new(),
+            });
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Candidates
+
+/// Languages other than Danish among immigrants and descendants (non-Western, Western).
+const NON_WESTERN_LANGUAGES: [&str; 7] = ["ar", "tr", "so", "fa", "ur", "ti", "ps"];
+const WESTERN_LANGUAGES: [&str; 5] = ["pl", "ro", "de", "uk", "lt"];
+const HOURS: [u8; 6] = [10, 15, 20, 25, 30, 37];
+const HOURS_WEIGHTS: [f64; 6] = [10.0, 15.0, 20.0, 15.0, 15.0, 25.0];
+
+fn candidates(
+    plan: &Plan,
+    seed: u64,
+    reference: &ReferenceData,
+    areas: &[Area<'_>],
+    segments: &[Segment],
+    occupations: &OccupationPool,
+    offers: &[Offer],
+) -> Vec<Candidate> {
+    if segments.is_empty() {
+        return Vec::new();
+    }
+    let mut rng = Rng::new(seed, 4);
+    let segment_weights: Vec<f64> = segments.iter().map(|s| s.weight).collect();
+    let psychiatric = reference.group("psychiatric");
+    let youth = reference.group("youth_psychosocial");
+    let youth_ok = |band: AgeBand| {
+        youth.is_some_and(|g| {
+            let t = &reference.target_groups[usize::from(g.0)];
+            let (lo, hi) = band.ages();
+            hi >= t.min_age.unwrap_or(0) && lo <= t.max_age.unwrap_or(u8::MAX)
+        })
+    };
+    // Offers by municipality, for current assignments and exclusions.
+    let mut local: Vec<Vec<usize>> = vec![Vec::new(); areas.len()];
+    let area_of = |code: MunicipalityCode| areas.iter().position(|a| a.municipality.code == code);
+    for (i, o) in offers.iter().enumerate() {
+        if let Some(a) = area_of(o.municipality) {
+            local[a].push(i);
+        }
+    }
+    let mut taken = vec![0u32; offers.len()];
+    let mut out = Vec::with_capacity(plan.candidates);
+    for (a, count) in apportion(areas, plan.candidates).into_iter().enumerate() {
+        let area = &areas[a];
+        for _ in 0..count {
+            let segment = &segments[rng.weighted(&segment_weights)];
+            let age_band = AgeBand::ALL[rng.weighted(&segment.ages)];
+            let mut target_groups = GroupSet::EMPTY;
+            target_groups.insert(segment.group);
+            if let Some(g) = psychiatric
+                && rng.chance(segment.psychiatric)
+            {
+                target_groups.insert(g);
+            }
+            if let Some(g) = youth
+                && segment.code == "cash_longterm"
+                && youth_ok(age_band)
+                && rng.chance(0.3)
+            {
+                target_groups.insert(g);
+            }
+            let benefit = benefit(&mut rng, segment);
+            let origin = match rng.weighted(&[
+                1.0 - segment.origin.0 - segment.origin.1,
+                segment.origin.0,
+                segment.origin.1,
+            ]) {
+                0 => Origin::Danish,
+                1 => Origin::Western,
+                _ => Origin::NonWestern,
+            };
+            let langs = candidate_languages(&mut rng, origin);
+            let gender = if rng.chance(0.005) {
+                Gender::Other
+            } else if rng.chance(segment.female) {
+                Gender::Female
+            } else {
+                Gender::Male
+            };
+            let mut wished: Vec<Occupation> = Vec::new();
+            for _ in 0..rng.weighted(&[15.0, 45.0, 30.0, 10.0]) {
+                if let Some(o) = occupations.draw(&mut rng)
+                    && !wished.contains(&o)
+                {
+                    wished.push(o);
+                }
+            }
+            let driving_licence = rng.chance(segment.licence);
+            let preferred_kinds = if rng.chance(0.7) {
+                Vec::new()
+            } else {
+                let mut kinds = Vec::new();
+                for _ in 0..rng.between(1, 2) {
+                    let k = OfferKind::ALL[rng.weighted(&[0.35, 0.35, 0.25, 0.05])];
+                    if !kinds.contains(&k) {
+                        kinds.push(k);
+                    }
+                }
+                kinds
+            };
+            let n = out.len() + 1;
+            let mut candidate = Candidate {
+                id: id(CandidateId::new, format!("cand-{n:06}")),
+                municipality: area.municipality.code,
+                home: area.place(&mut rng),
+                age_band,
+                target_groups,
+                benefit,
+                wished_occupations: wished,
+                max_travel_km: rng.between(area.travel_km.0, area.travel_km.1) as f32,
+                languages: langs,
+                driving_licence,
+                hours_available: HOURS[rng.weighted(&HOURS_WEIGHTS)],
+                preferred_kinds,
+                current: None,
+                excluded_offers: Vec::new(),
+                audit: AuditAttributes {
+                    gender: (!rng.chance(0.02)).then_some(gender),
+                    origin: (!rng.chance(0.03)).then_some(origin),
+                },
+            };
+            if rng.chance(0.15) {
+                candidate.current = current(&mut rng, &candidate, &local[a], offers, &mut taken);
+            }
+            if rng.chance(0.02) {
+                for _ in 0..rng.between(1, 2) {
+                    if let Some(&o) = rng.pick(&local[a]) {
+                        let offer = &offers[o].id;
+                        let is_current = candidate.current.as_ref().is_some_and(|c| &c.offer == offer);
+                        if !is_current && !candidate.excluded_offers.contains(offer) {
+                            candidate.excluded_offers.push(offer.clone());
+                        }
+                    }
+                }
+            }
+            out.push(candidate);
+        }
+    }
+    out
+}
+
+fn candidate_languages(rng: &mut Rng, origin: Origin) -> Vec<Language> {
+    let one = |rng: &mut Rng, list: &[&'static str]| -> &'static str { list[rng.below(list.len())] };
+    let codes: Vec<&str> = match origin {
+        Origin::Danish => {
+            if rng.chance(0.25) {
+                vec!["da", "en"]
+            } else {
+                vec!["da"]
+            }
+        }
+        Origin::Western => match rng.weighted(&[0.25, 0.40, 0.15, 0.20]) {
+            0 => vec!["da"],
+            1 => vec!["da", "en"],
+            2 => vec!["en"],
+            _ => vec![one(rng, &WESTERN_LANGUAGES), "da"],
+        },
+        Origin::NonWestern => match rng.weighted(&[0.45, 0.35, 0.10, 0.10]) {
+            0 => vec!["da"],
+            1 => vec![one(rng, &NON_WESTERN_LANGUAGES), "da"],
+            2 => vec![one(rng, &NON_WESTERN_LANGUAGES)],
+            _ => vec![one(rng, &NON_WESTERN_LANGUAGES), "en"],
+        },
+    };
+    languages(&codes)
+}
+
+fn end_of_month(date: Date) -> Date {
+    let (y, m, _) = date.ymd();
+    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    Date::from_ymd(ny, nm, 1).map_or(date, |first| first.plus_days(-1))
+}
+
+fn benefit(rng: &mut Rng, segment: &Segment) -> Benefit {
+    let days_ago = |rng: &mut Rng, years_min: f64, years_mean: f64| {
+        let years = (years_min - years_mean * (1.0 - rng.unit()).ln()).min(25.0);
+        (years * 365.25) as i32
+    };
+    let kind = segment.benefit;
+    match segment.clock {
+        Clock::Sickness => {
+            // Paid weeks so far: most within the first year, some on an extension.
+            let weeks = if rng.chance(0.9) { rng.between(0, 51) } else { rng.between(52, 120) } as i32;
+            let start = AS_OF.plus_days(-(weeks * 7 + rng.between(0, 6) as i32));
+            let (end, reassessment) = if weeks < 22 {
+                // The 22-week point: the benefit stops unless extended, assessed at month end.
+                (start.plus_days(22 * 7), end_of_month(start.plus_days(22 * 7)))
+            } else {
+                let extension = if weeks < 52 { 69 } else { 134 };
+                (start.plus_days(extension * 7), AS_OF.plus_days(7 * rng.between(1, 8) as i32))
+            };
+            Benefit { kind, start, end: Some(end), reassessment: Some(reassessment) }
+        }
+        Clock::Years(min, mean) => {
+            Benefit { kind, start: AS_OF.plus_days(-days_ago(rng, min, mean)), end: None, reassessment: None }
+        }
+        Clock::JobClarification => {
+            // Periods of about five months, renewed; the current period ends after AS_OF.
+            let start = AS_OF.plus_days(-(rng.between(0, 104) as i32 * 7));
+            let period = 22 * 7;
+            let periods = start.days_until(AS_OF) / period + 1;
+            let end = start.plus_days(periods * period);
+            Benefit { kind, start, end: Some(end), reassessment: Some(end.plus_days(-28)) }
+        }
+        Clock::ResourceCourse => {
+            let start = AS_OF.plus_days(-(rng.between(0, 5 * 365) as i32));
+            let years = start.days_until(AS_OF) / 365 + 1;
+            Benefit { kind, start, end: None, reassessment: Some(start.plus_days(years * 365)) }
+        }
+    }
+}
+
+/// A course or work trial under way for this candidate, within its capacity and compatible
+/// with the candidate's groups, languages and licence.
+fn current(
+    rng: &mut Rng,
+    candidate: &Candidate,
+    local: &[usize],
+    offers: &[Offer],
+    taken: &mut [u32],
+) -> Option<CurrentAssignment> {
+    for _ in 0..4 {
+        let &o = rng.pick(local)?;
+        let offer = &offers[o];
+        let fits = matches!(offer.kind, OfferKind::Provider | OfferKind::WorkTrial)
+            && taken[o] < offer.capacity
+            && (offer.target_groups.is_empty() || offer.target_groups.intersects(candidate.target_groups))
+            && (offer.languages.is_empty()
+                || offer.languages.iter().any(|l| candidate.languages.contains(l)))
+            && (!offer.requires_driving_licence || candidate.driving_licence)
+            && (offer.serves_municipalities.is_empty()
+                || offer.serves_municipalities.contains(&candidate.municipality));
+        if fits {
+            taken[o] += 1;
+            return Some(CurrentAssignment { offer: offer.id.clone(), locked: rng.chance(0.6) });
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn as_of_is_the_documented_day() {
+        assert_eq!(Date::from_ymd(2026, 11, 2), Some(AS_OF));
+    }
+
+    #[test]
+    fn same_seed_same_data_other_seed_other_data() {
+        let r = ReferenceData::embedded().unwrap();
+        let a = generate(Scale::Demo, 1, &r);
+        assert_eq!(a, generate(Scale::Demo, 1, &r));
+        assert_ne!(a, generate(Scale::Demo, 2, &r));
+        assert_eq!(a.candidates.len(), 2_000);
+        assert_eq!(a.offers.len(), 200);
+    }
+
+    #[test]
+    fn current_assignments_fit_capacity_and_guarantees_fit_capacity() {
+        let r = ReferenceData::embedded().unwrap();
+        let d = generate(Scale::Municipality, 3, &r);
+        let mut used = std::collections::BTreeMap::new();
+        for c in &d.candidates {
+            if let Some(cur) = &c.current {
+                *used.entry(cur.offer.clone()).or_insert(0u32) += 1;
+            }
+        }
+        for o in &d.offers {
+            assert!(used.get(&o.id).copied().unwrap_or(0) <= o.capacity, "{}", o.id);
+            assert!(o.guaranteed_volume <= o.capacity);
+        }
+        let locked = d.candidates.iter().filter(|c| c.current.as_ref().is_some_and(|x| x.locked)).count();
+        assert!(locked > 100, "{locked}");
+    }
+
+    #[test]
+    fn a_reference_without_the_known_groups_gives_no_candidates() {
+        let mut r = ReferenceData::embedded().unwrap();
+        r.target_groups.iter_mut().for_each(|g| g.code.push('x'));
+        let d = generate(Scale::Demo, 1, &r);
+        assert!(d.candidates.is_empty());
+    }
+}
