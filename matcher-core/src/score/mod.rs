@@ -168,6 +168,17 @@ pub struct Explanation {
     pub policy: String,
 }
 
+/// Points per factor of one pair, with distance and effect (see [`Scorer::breakdown`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Breakdown {
+    /// Points per factor, in [`Factor::ALL`] order; they sum to the pair's score.
+    pub points: [i64; 8],
+    /// Travel distance, km.
+    pub distance_km: f64,
+    /// Expected effect, DKK.
+    pub effect_dkk: f64,
+}
+
 /// The evidence for one target group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupEvidence {
@@ -525,6 +536,11 @@ impl<'a> Scorer<'a> {
         (view.lat, view.lon)
     }
 
+    /// The candidate's urgency factor (0 to 1): how close the benefit clock is to its date.
+    pub fn urgency(view: &CandidateView) -> f64 {
+        view.urgency
+    }
+
     /// The candidate's current offer, if it is in the data set.
     pub fn current_offer(view: &CandidateView) -> Option<u32> {
         view.current
@@ -647,6 +663,15 @@ impl<'a> Scorer<'a> {
             return Err(Removal::BelowMinimumScore { score: total, minimum: policy.limits.min_score });
         }
         Ok(total)
+    }
+
+    /// The points of each factor (in [`Factor::ALL`] order), the distance and the expected
+    /// effect in DKK of a feasible pair: what a proposal row shows, without the evidence
+    /// intervals of [`Scorer::explain`].
+    pub fn breakdown(&self, c: &CandidateView, offer: usize) -> Result<Breakdown, Removal> {
+        let policy = self.policies.get(c.policy);
+        let v = self.values(c, offer, policy)?;
+        Ok(Breakdown { points: Self::points(&v.values, policy), distance_km: v.distance_km, effect_dkk: v.effect_dkk })
     }
 
     /// Every factor behind a pair's score, or the hard limit that removes it.
