@@ -10,9 +10,11 @@
 //! Must not: read files, or decide anything: the graph only says what is possible and how good.
 
 use crate::error::Result;
-use crate::score::{CandidateView, Removal, Scorer};
+use crate::score::{CandidateView, Removal, Scan, Scorer};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 /// Why the pairs of one candidate were dropped, counted over the offers in reach. Feeds the
 /// "unmatched by reason" part of reports.
@@ -20,8 +22,11 @@ use serde::{Deserialize, Serialize};
 pub struct RowCounts {
     /// Offers within the candidate's travel limit.
     pub in_reach: u32,
-    /// Of those, offers that pass every hard limit.
+    /// Of those, offers scored: they pass every hard limit.
     pub feasible: u32,
+    /// Of those in reach, offers that pass the hard limits checked before scoring but were not
+    /// scored, because even their best case could not beat the `k`-th best already found.
+    pub pruned: u32,
     /// Of those in reach, offers with no places.
     pub full: u32,
     /// Of those in reach, offers the candidate is excluded from.
@@ -71,24 +76,31 @@ struct Grid {
 
 const LAT0: f64 = 54.4;
 const LON0: f64 = 7.9;
-const CELL_LAT: f64 = 0.1; // about 11 km
-const CELL_LON: f64 = 0.16; // about 10 km at 56° N
+// About 5.6 km × 5 km at 56° N: small against the usual travel limits (8–40 km), so the
+// cells a circle touches hold little beyond the circle itself.
+const CELL_LAT: f64 = 0.05;
+const CELL_LON: f64 = 0.08;
 const KM_PER_DEGREE: f64 = 6_371.0 * std::f64::consts::PI / 180.0;
 
+const ROWS: usize = 71; // ceil((57.9 - LAT0) / CELL_LAT) + 1
+const COLS: usize = 94; // ceil((15.3 - LON0) / CELL_LON) + 1
+
+/// The grid cell of a point, row-major. Also the scorer's spatial order of offers.
+pub(crate) fn cell_index(lat: f64, lon: f64) -> usize {
+    let r = (((lat - LAT0) / CELL_LAT).floor().max(0.0) as usize).min(ROWS - 1);
+    let c = (((lon - LON0) / CELL_LON).floor().max(0.0) as usize).min(COLS - 1);
+    r * COLS + c
+}
+
 impl Grid {
+    /// Buckets the scorer's offers, by internal (spatial) index.
     fn new(scorer: &Scorer<'_>) -> Grid {
-        let rows = ((57.9 - LAT0) / CELL_LAT).ceil() as usize + 1;
-        let cols = ((15.3 - LON0) / CELL_LON).ceil() as usize + 1;
+        let (rows, cols) = (ROWS, COLS);
         let n_cells = rows * cols;
-        let cell_of = |lat: f64, lon: f64| {
-            let r = (((lat - LAT0) / CELL_LAT).floor().max(0.0) as usize).min(rows - 1);
-            let c = (((lon - LON0) / CELL_LON).floor().max(0.0) as usize).min(cols - 1);
-            r * cols + c
-        };
         let mut slots: Vec<(usize, u32)> = Vec::with_capacity(scorer.n_offers());
-        for (offer, (lat, lon)) in scorer.offer_locations().enumerate() {
-            let cell = cell_of(lat, lon);
-            slots.extend(scorer.offer_keys(offer).map(|key| (key * n_cells + cell, offer as u32)));
+        for (k, (lat, lon)) in scorer.internal_locations().enumerate() {
+            let cell = cell_index(lat, lon);
+            slots.extend(scorer.internal_keys(k).map(|key| (key * n_cells + cell, k as u32)));
         }
         let mut cell_start = vec![0u32; Scorer::N_KEYS * n_cells + 1];
         for &(slot, _) in &slots {
@@ -108,23 +120,38 @@ impl Grid {
     }
 
     /// Calls `f` for every offer under one of `keys` in the cells that the circle of
-    /// `radius_km` around the point touches. The box is widened at its poleward edge, where a
-    /// degree of longitude is shortest, so it always covers the circle. An offer under several
-    /// of the keys is passed once per key.
+    /// `radius_km` around the point touches. For each row of cells only the circle's chord is
+    /// visited: its half-width is taken at the row's latitude nearest the centre, and converted
+    /// to degrees at the row's poleward edge, where a degree of longitude is shortest, so the
+    /// cells always cover the circle. An offer under several of the keys is passed once per key.
     fn for_each_near(&self, lat: f64, lon: f64, radius_km: f64, keys: u128, mut f: impl FnMut(usize)) {
         let dlat = radius_km / KM_PER_DEGREE;
-        let poleward = (lat.abs() + dlat).min(89.0);
-        let dlon = radius_km / (KM_PER_DEGREE * poleward.to_radians().cos());
         let row = |v: f64| ((v - LAT0) / CELL_LAT).floor().clamp(0.0, (self.rows - 1) as f64) as usize;
         let col = |v: f64| ((v - LON0) / CELL_LON).floor().clamp(0.0, (self.cols - 1) as f64) as usize;
-        let (r0, r1, c0, c1) = (row(lat - dlat), row(lat + dlat), col(lon - dlon), col(lon + dlon));
         let n_cells = self.rows * self.cols;
+        let (r0, r1) = (row(lat - dlat), row(lat + dlat));
+        let spans: Vec<(usize, usize, usize)> = (r0..=r1)
+            .map(|r| {
+                let (south, north) = (LAT0 + r as f64 * CELL_LAT, LAT0 + (r + 1) as f64 * CELL_LAT);
+                let dy_km = if lat < south {
+                    south - lat
+                } else if lat > north {
+                    lat - north
+                } else {
+                    0.0
+                } * KM_PER_DEGREE;
+                let half_km = (radius_km * radius_km - dy_km * dy_km).max(0.0).sqrt();
+                let poleward = south.abs().max(north.abs()).min(89.0);
+                let dlon = half_km / (KM_PER_DEGREE * poleward.to_radians().cos());
+                (r * self.cols, col(lon - dlon), col(lon + dlon))
+            })
+            .collect();
         let mut keys = keys;
         while keys != 0 {
             let key = keys.trailing_zeros() as usize;
             keys &= keys - 1;
-            for r in r0..=r1 {
-                let base = key * n_cells + r * self.cols;
+            for &(row_base, c0, c1) in &spans {
+                let base = key * n_cells + row_base;
                 let (start, end) =
                     (self.cell_start[base + c0] as usize, self.cell_start[base + c1 + 1] as usize);
                 for &offer in &self.offers[start..end] {
@@ -195,12 +222,14 @@ fn build_chunk(scorer: &Scorer<'_>, grid: &Grid, start: usize, end: usize) -> Re
         counts: Vec::with_capacity(end - start),
     };
     let mut scratch: Vec<(i64, u32)> = Vec::new();
-    // `seen[o] == i + 1` when candidate `i` has already met offer `o` under another key.
+    let mut heap = BinaryHeap::new();
+    // `seen[k] == i + 1` when candidate `i` has already met offer `k` (internal index) under
+    // another key.
     let mut seen = vec![0u32; scorer.n_offers()];
     for i in start..end {
         let view = scorer.candidate(i)?;
         let before = out.offers.len();
-        let counts = build_row(scorer, grid, &view, &mut scratch, &mut seen);
+        let counts = build_row(scorer, grid, &view, &mut scratch, &mut heap, &mut seen);
         for &(w, o) in &scratch {
             out.offers.push(o);
             out.weights.push(w);
@@ -216,14 +245,19 @@ fn better(a: &(i64, u32), b: &(i64, u32)) -> std::cmp::Ordering {
     b.0.cmp(&a.0).then(a.1.cmp(&b.1))
 }
 
+/// The row's kept edges, worst on top: lowest score, then highest offer index.
+type Kept = BinaryHeap<(Reverse<i64>, u32)>;
+
 fn build_row(
     scorer: &Scorer<'_>,
     grid: &Grid,
     c: &CandidateView,
     scratch: &mut Vec<(i64, u32)>,
+    kept: &mut Kept,
     seen: &mut [u32],
 ) -> RowCounts {
     scratch.clear();
+    kept.clear();
     let mut counts = RowCounts::default();
     let current = Scorer::current_offer(c);
     if c.locked
@@ -235,41 +269,62 @@ fn build_row(
         scratch.push((weight, offer));
         return counts;
     }
+    let k = scorer.policies().get(c.policy).top_k;
+    let current_internal = Scorer::current_internal(c);
+    let mut current_edge = None;
     let (lat, lon) = Scorer::candidate_location(c);
     let stamp = c.index + 1;
-    grid.for_each_near(lat, lon, c.reach_km, scorer.candidate_keys(c), |o| {
-        if seen[o] == stamp {
+    grid.for_each_near(lat, lon, c.reach_km, scorer.candidate_keys(c), |internal| {
+        if seen[internal] == stamp {
             return;
         }
-        seen[o] = stamp;
-        match scorer.score(c, o) {
-            Ok(weight) => {
+        seen[internal] = stamp;
+        // Once `k` edges are kept, a pair must beat the worst of them; the current offer is
+        // always scored, so that it can be kept for continuity.
+        let threshold = match kept.peek() {
+            Some(&(Reverse(worst), _)) if kept.len() == k && current_internal != Some(internal) => {
+                Some(worst)
+            }
+            _ => None,
+        };
+        match scorer.scan(c, internal, threshold) {
+            Scan::Scored(weight) => {
                 counts.in_reach += 1;
                 counts.feasible += 1;
-                scratch.push((weight, o as u32));
+                let edge = (weight, scorer.original(internal));
+                if current_internal == Some(internal) {
+                    current_edge = Some(edge);
+                }
+                if kept.len() < k {
+                    kept.push((Reverse(edge.0), edge.1));
+                } else if let Some(&(Reverse(w), o)) = kept.peek()
+                    && better(&edge, &(w, o)).is_lt()
+                {
+                    kept.pop();
+                    kept.push((Reverse(edge.0), edge.1));
+                }
             }
-            Err(Removal::OutOfReach { .. }) => {}
-            Err(Removal::NoCapacity) => {
+            Scan::Pruned => {
+                counts.in_reach += 1;
+                counts.pruned += 1;
+            }
+            Scan::Removed(Removal::OutOfReach { .. }) => {}
+            Scan::Removed(Removal::NoCapacity) => {
                 counts.in_reach += 1;
                 counts.full += 1;
             }
-            Err(Removal::Excluded) => {
+            Scan::Removed(Removal::Excluded) => {
                 counts.in_reach += 1;
                 counts.excluded += 1;
             }
-            Err(_) => counts.in_reach += 1,
+            Scan::Removed(_) => counts.in_reach += 1,
         }
     });
-    let k = scorer.policies().get(c.policy).top_k;
-    if scratch.len() > k {
-        let kept_current = current.and_then(|o| scratch.iter().find(|e| e.1 == o).copied());
-        scratch.select_nth_unstable_by(k - 1, better);
-        scratch.truncate(k);
-        if let Some(edge) = kept_current
-            && !scratch.iter().any(|e| e.1 == edge.1)
-        {
-            scratch.push(edge);
-        }
+    scratch.extend(kept.drain().map(|(Reverse(w), o)| (w, o)));
+    if let Some(edge) = current_edge
+        && !scratch.iter().any(|e| e.1 == edge.1)
+    {
+        scratch.push(edge);
     }
     scratch.sort_unstable_by(better);
     counts
@@ -385,6 +440,8 @@ mod tests {
         let rich = graph.counts.iter().filter(|c| c.feasible > 8).count();
         let empty = graph.counts.iter().filter(|c| c.feasible == 0).count();
         assert!(rich > 50 && empty > 0, "rich rows {rich}, empty rows {empty}");
+        // The bound must actually prune here, or this test would not guard it.
+        assert!(graph.counts.iter().map(|c| c.pruned).sum::<u32>() > 1000);
         for i in 0..graph.n_candidates() {
             let view = scorer.candidate(i).expect("c");
             // Brute force over every offer, without the spatial index.
@@ -392,11 +449,18 @@ mod tests {
                 .filter_map(|o| scorer.score(&view, o).ok().map(|w| (w, o as u32)))
                 .collect();
             all.sort_by(better);
-            assert_eq!(graph.counts[i].feasible as usize, all.len(), "candidate {i}");
+            let counts = graph.counts[i];
+            assert_eq!((counts.feasible + counts.pruned) as usize, all.len(), "candidate {i}");
             all.truncate(8);
             let row: Vec<(i64, u32)> = graph.row(i).map(|(o, w)| (w, o)).collect();
             assert_eq!(row, all, "candidate {i}");
         }
+    }
+
+    #[test]
+    fn grid_covers_denmark() {
+        assert_eq!(ROWS, ((57.9 - LAT0) / CELL_LAT).ceil() as usize + 1);
+        assert_eq!(COLS, ((15.3 - LON0) / CELL_LON).ceil() as usize + 1);
     }
 
     #[test]

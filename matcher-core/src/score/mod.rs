@@ -19,7 +19,7 @@
 pub mod evidence;
 
 use crate::error::{Error, Result};
-use crate::model::{Candidate, Dataset, Date, GroupSet, Occupation, OfferKind, ReferenceData};
+use crate::model::{Candidate, Dataset, Date, GroupSet, OfferKind, PackedOccupation, ReferenceData};
 use crate::policy::{Policy, PolicySet};
 use evidence::Posterior;
 use serde::{Deserialize, Serialize};
@@ -190,15 +190,48 @@ pub struct GroupEvidence {
     pub posterior: Posterior,
 }
 
+/// Kilometres per degree of latitude (mean Earth radius 6,371.0 km).
+const KM_PER_DEGREE: f64 = 6_371.0 * std::f64::consts::PI / 180.0;
+
 /// Distance in km between two points: equirectangular projection at `lat_a`'s latitude,
 /// mean Earth radius. Within 0.5% of the great-circle distance for pairs up to 100 km apart in
 /// Denmark, and one cosine per candidate instead of several trigonometric calls per pair.
 #[inline]
 pub fn distance_km(lat_a: f64, lon_a: f64, cos_lat_a: f64, lat_b: f64, lon_b: f64) -> f64 {
-    const KM_PER_DEGREE: f64 = 6_371.0 * std::f64::consts::PI / 180.0;
     let dy = (lat_b - lat_a) * KM_PER_DEGREE;
     let dx = (lon_b - lon_a) * KM_PER_DEGREE * cos_lat_a;
     (dx * dx + dy * dy).sqrt()
+}
+
+/// Evidence factor of a success rate against the group average: 0.5 at the average, 1 at
+/// certain success, 0 at certain failure, linear in between on each side.
+#[inline]
+fn lift(p: f64, prior: f64) -> f64 {
+    let span = if p >= prior { 1.0 - prior } else { prior };
+    if span > 0.0 { 0.5 + 0.5 * (p - prior) / span } else { 0.5 }
+}
+
+/// Why [`Scorer::values`] stopped early.
+enum Stop {
+    Removed(Removal),
+    /// The pair cannot score above the given threshold (graph building only).
+    Pruned,
+}
+
+impl From<Removal> for Stop {
+    fn from(r: Removal) -> Stop {
+        Stop::Removed(r)
+    }
+}
+
+/// What the graph learns about one visited pair.
+pub(crate) enum Scan {
+    /// Scored, points.
+    Scored(i64),
+    /// Removed by a hard limit.
+    Removed(Removal),
+    /// Skipped: it cannot beat the threshold it was given.
+    Pruned,
 }
 
 /// A candidate laid out for scoring: what every pair of this candidate shares.
@@ -216,39 +249,67 @@ pub struct CandidateView {
     driving_licence: bool,
     hours: u8,
     municipality: u16,
-    wishes: Vec<Occupation>,
+    wishes: Vec<PackedOccupation>,
     urgency: f64,
     weeks_avoidable: f64,
     weekly_rate: f64,
+    /// Current offer, internal index.
     current: Option<u32>,
+    /// Current offer, data-set index.
+    current_original: Option<u32>,
     /// The current offer is a course under way and must be kept.
     pub locked: bool,
-    /// Offers excluded, as sorted offer indices.
+    /// Offers excluded, as sorted internal indices.
     excluded: Vec<u32>,
     preferred: u8,
     /// Index of the policy in the scorer's [`PolicySet`].
     pub policy: usize,
 }
 
-/// Offers as flat arrays (struct of arrays), indexed by offer index.
+/// The fields of one offer that scoring a pair reads, packed into one cache line.
+///
+/// Offers are kept in *spatial order* (by grid cell, see [`crate::graph`]), not in data-set
+/// order: a candidate meets the offers of a few neighbouring cells, and in this order they sit
+/// side by side in memory. Profiles of the national graph showed scattered loads from a dozen
+/// per-field arrays dominating before this layout.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+struct HotOffer {
+    lat: f32,
+    lon: f32,
+    groups: GroupSet,
+    languages: u64,
+    /// Poster's saving minus price, DKK: the part of the effect that does not depend on the
+    /// candidate.
+    effect_base: f64,
+    group_fit: f32,
+    /// Highest evidence factor over the groups the offer can serve: a bound for pruning.
+    max_lift: f32,
+    /// Highest posterior success rate over those groups: a bound for pruning.
+    max_success: f32,
+    serves_start: u32,
+    occupations_start: u32,
+    serves_len: u16,
+    occupations_len: u16,
+    open: bool,
+    kind: OfferKind,
+    licence: bool,
+    min_hours: u8,
+}
+
+const _: () = assert!(std::mem::size_of::<HotOffer>() == 64, "one offer, one cache line");
+
+/// Offers laid out for scoring. Index `k` here is the *internal* (spatial) index.
 struct OfferTable {
-    lat: Vec<f64>,
-    lon: Vec<f64>,
-    capacity: Vec<u32>,
-    kind: Vec<OfferKind>,
-    groups: Vec<GroupSet>,
-    group_fit: Vec<f64>,
-    languages: Vec<u64>,
-    licence: Vec<bool>,
-    min_hours: Vec<u8>,
-    price: Vec<f64>,
-    poster_saving_dkk: Vec<f64>,
-    serves: Vec<(u32, u32)>,
+    hot: Vec<HotOffer>,
     serves_flat: Vec<u16>,
-    occupations: Vec<(u32, u32)>,
-    occupations_flat: Vec<Occupation>,
-    /// Posterior mean success rate, `[offer * n_groups + group]`.
+    occupations_flat: Vec<PackedOccupation>,
+    /// Posterior mean success rate, `[k * n_groups + group]`.
     success: Vec<f64>,
+    /// Internal index → data-set index.
+    original: Vec<u32>,
+    /// Data-set index → internal index.
+    internal: Vec<u32>,
 }
 
 /// Scores pairs of one data set under one policy set, as of one day.
@@ -309,51 +370,44 @@ impl<'a> Scorer<'a> {
             .benefit_kind("sickness_benefit")
             .map_or(0.0, |k| f64::from(reference.benefit_kinds[k as usize].weekly_rate_dkk));
         let n = data.offers.len();
+        let mut original: Vec<u32> = (0..n as u32).collect();
+        original.sort_by_key(|&i| {
+            let o = &data.offers[i as usize];
+            (crate::graph::cell_index(o.location.lat, o.location.lon), i)
+        });
+        let mut internal = vec![0u32; n];
+        for (k, &i) in original.iter().enumerate() {
+            internal[i as usize] = k as u32;
+        }
         let mut t = OfferTable {
-            lat: Vec::with_capacity(n),
-            lon: Vec::with_capacity(n),
-            capacity: Vec::with_capacity(n),
-            kind: Vec::with_capacity(n),
-            groups: Vec::with_capacity(n),
-            group_fit: Vec::with_capacity(n),
-            languages: Vec::with_capacity(n),
-            licence: Vec::with_capacity(n),
-            min_hours: Vec::with_capacity(n),
-            price: Vec::with_capacity(n),
-            poster_saving_dkk: Vec::with_capacity(n),
-            serves: Vec::with_capacity(n),
+            hot: Vec::with_capacity(n),
             serves_flat: Vec::new(),
-            occupations: Vec::with_capacity(n),
             occupations_flat: Vec::new(),
             success: Vec::with_capacity(n * n_groups),
+            original,
+            internal,
         };
-        for offer in &data.offers {
-            t.lat.push(offer.location.lat);
-            t.lon.push(offer.location.lon);
-            t.capacity.push(offer.capacity);
-            t.kind.push(offer.kind);
-            t.groups.push(offer.target_groups);
-            // A specialist in exactly the candidate's group fits best; an offer open to
-            // everyone fits least among eligible ones.
-            t.group_fit.push(match offer.target_groups.len() {
-                0 => 0.4,
-                k => 0.6 + 0.4 / f64::from(k),
-            });
-            t.languages.push(offer.languages.iter().fold(0u64, |m, l| m | 1 << language_bits[&l.0]));
-            t.licence.push(offer.requires_driving_licence);
-            t.min_hours.push(offer.min_hours);
-            t.price.push(f64::from(offer.price_dkk));
-            t.poster_saving_dkk.push(if offer.kind == OfferKind::ReciprocalHelp {
+        for &i in &t.original {
+            let offer = &data.offers[i as usize];
+            let serves_start = t.serves_flat.len() as u32;
+            t.serves_flat.extend(offer.serves_municipalities.iter().map(|m| m.0));
+            let occupations_start = t.occupations_flat.len() as u32;
+            t.occupations_flat.extend(offer.occupations.iter().map(|&o| PackedOccupation::from(o)));
+            let poster_saving = if offer.kind == OfferKind::ReciprocalHelp {
                 f64::from(offer.poster_weeks_saved.max(0.0)) * sickness_rate
             } else {
                 0.0
-            });
-            let start = t.serves_flat.len() as u32;
-            t.serves_flat.extend(offer.serves_municipalities.iter().map(|m| m.0));
-            t.serves.push((start, t.serves_flat.len() as u32));
-            let start = t.occupations_flat.len() as u32;
-            t.occupations_flat.extend_from_slice(&offer.occupations);
-            t.occupations.push((start, t.occupations_flat.len() as u32));
+            };
+            if offer.serves_municipalities.len() > usize::from(u16::MAX)
+                || offer.occupations.len() > usize::from(u16::MAX)
+            {
+                return Err(Error::Problem(format!(
+                    "offer {}: more than {} municipalities or occupations",
+                    offer.id,
+                    u16::MAX
+                )));
+            }
+            let first = t.success.len();
             for (g, group) in reference.target_groups.iter().enumerate() {
                 let (s, n) = offer
                     .evidence
@@ -372,6 +426,39 @@ impl<'a> Scorer<'a> {
             if reference.target_groups.is_empty() {
                 t.success.push(0.0);
             }
+            // Bounds over the groups through which a candidate can be eligible.
+            let (mut max_lift, mut max_success) = (0.5f64, 0.0f64);
+            for (g, &p) in t.success[first..].iter().enumerate() {
+                if offer.target_groups.is_empty()
+                    || offer.target_groups.contains(crate::model::GroupId(g as u8))
+                {
+                    max_lift = max_lift.max(lift(p, group_prior.get(g).copied().unwrap_or(0.0)));
+                    max_success = max_success.max(p);
+                }
+            }
+            t.hot.push(HotOffer {
+                lat: offer.location.lat as f32,
+                lon: offer.location.lon as f32,
+                groups: offer.target_groups,
+                languages: offer.languages.iter().fold(0u64, |m, l| m | 1 << language_bits[&l.0]),
+                effect_base: poster_saving - f64::from(offer.price_dkk),
+                // A specialist in exactly the candidate's group fits best; an offer open to
+                // everyone fits least among eligible ones.
+                group_fit: match offer.target_groups.len() {
+                    0 => 0.4,
+                    k => 0.6 + 0.4 / k as f32,
+                },
+                serves_start,
+                occupations_start,
+                max_lift: max_lift as f32,
+                max_success: max_success as f32,
+                serves_len: offer.serves_municipalities.len() as u16,
+                occupations_len: offer.occupations.len() as u16,
+                open: offer.capacity > 0,
+                kind: offer.kind,
+                licence: offer.requires_driving_licence,
+                min_hours: offer.min_hours,
+            });
         }
         let offer_index = data.offers.iter().enumerate().map(|(i, o)| (o.id.as_str(), i as u32)).collect();
         Ok(Scorer {
@@ -403,36 +490,42 @@ impl<'a> Scorer<'a> {
         self.policies
     }
 
-    /// Offer locations (lat, lon) by offer index, for spatial indexing.
-    pub fn offer_locations(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
-        self.offers.lat.iter().copied().zip(self.offers.lon.iter().copied())
+    /// Offer locations (lat, lon) by internal index, for spatial indexing.
+    pub(crate) fn internal_locations(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.offers.hot.iter().map(|h| (f64::from(h.lat), f64::from(h.lon)))
     }
 
-    /// Number of eligibility keys (see [`Scorer::offer_keys`]).
+    /// The data-set index of the offer at internal index `k`.
+    #[inline]
+    pub(crate) fn original(&self, k: usize) -> u32 {
+        self.offers.original[k]
+    }
+
+    /// Number of eligibility keys (see [`Scorer::internal_keys`]).
     pub const N_KEYS: usize = 64 + 10 + 1;
 
-    /// The eligibility keys of an offer: one per target group it is restricted to; else, for a
-    /// job or work trial with occupations, one per ISCO-08 major group; else the open key.
+    /// The eligibility keys of the offer at internal index `k`: one per target group it is
+    /// restricted to; else, for a job or work trial with occupations, one per ISCO-08 major
+    /// group; else the open key.
     ///
     /// Invariant (tested against brute force in `graph`): when a pair passes every hard
     /// limit, the offer has a key in [`Scorer::candidate_keys`] of the candidate. The graph
     /// uses this to skip offers a candidate cannot be eligible for without scoring them.
-    pub fn offer_keys(&self, offer: usize) -> impl Iterator<Item = usize> + '_ {
-        let t = &self.offers;
-        let groups = t.groups[offer];
-        let (o0, o1) = t.occupations[offer];
-        let occupations = &t.occupations_flat[o0 as usize..o1 as usize];
-        let by_occupation = groups.is_empty()
-            && matches!(t.kind[offer], OfferKind::Job | OfferKind::WorkTrial)
+    pub(crate) fn internal_keys(&self, k: usize) -> impl Iterator<Item = usize> + '_ {
+        let h = &self.offers.hot[k];
+        let start = h.occupations_start as usize;
+        let occupations = &self.offers.occupations_flat[start..start + h.occupations_len as usize];
+        let by_occupation = h.groups.is_empty()
+            && matches!(h.kind, OfferKind::Job | OfferKind::WorkTrial)
             && !occupations.is_empty();
         let mut majors = 0u16;
         if by_occupation {
             for o in occupations {
-                majors |= 1 << o.prefix(1).min(9);
+                majors |= 1 << o.major().min(9);
             }
         }
-        let open = groups.is_empty() && !by_occupation;
-        groups
+        let open = h.groups.is_empty() && !by_occupation;
+        h.groups
             .iter()
             .map(|g| usize::from(g.0))
             .chain((0..10).filter(move |m| majors & (1 << m) != 0).map(|m| 64 + m))
@@ -440,12 +533,12 @@ impl<'a> Scorer<'a> {
     }
 
     /// The eligibility keys a candidate can match, as a bit set over [`Scorer::N_KEYS`].
-    pub fn candidate_keys(&self, c: &CandidateView) -> u128 {
+    pub(crate) fn candidate_keys(&self, c: &CandidateView) -> u128 {
         let mut keys = u128::from(c.groups.0) | 1u128 << (64 + 10);
         let policy = self.policies.get(c.policy);
         if policy.limits.job_min_shared_level >= 1 && !c.wishes.is_empty() {
             for w in &c.wishes {
-                keys |= 1u128 << (64 + usize::from(w.prefix(1).min(9)));
+                keys |= 1u128 << (64 + usize::from(w.major().min(9)));
             }
         } else {
             keys |= ((1u128 << 10) - 1) << 64;
@@ -501,9 +594,14 @@ impl<'a> Scorer<'a> {
             }
             None => policy.effect.horizon_weeks,
         };
-        let mut excluded: Vec<u32> =
-            c.excluded_offers.iter().filter_map(|id| self.offer_index.get(id.as_str()).copied()).collect();
+        let mut excluded: Vec<u32> = c
+            .excluded_offers
+            .iter()
+            .filter_map(|id| self.offer_index.get(id.as_str()).map(|&i| self.offers.internal[i as usize]))
+            .collect();
         excluded.sort_unstable();
+        let current_original =
+            c.current.as_ref().and_then(|a| self.offer_index.get(a.offer.as_str()).copied());
         Ok(CandidateView {
             index: index as u32,
             lat: c.home.lat,
@@ -519,11 +617,12 @@ impl<'a> Scorer<'a> {
             driving_licence: c.driving_licence,
             hours: c.hours_available,
             municipality: c.municipality.0,
-            wishes: c.wished_occupations.clone(),
+            wishes: c.wished_occupations.iter().map(|&o| PackedOccupation::from(o)).collect(),
             urgency,
             weeks_avoidable,
             weekly_rate: f64::from(kind.weekly_rate_dkk),
-            current: c.current.as_ref().and_then(|a| self.offer_index.get(a.offer.as_str()).copied()),
+            current: current_original.map(|i| self.offers.internal[i as usize]),
+            current_original,
             locked: c.current.as_ref().is_some_and(|a| a.locked),
             excluded,
             preferred: c.preferred_kinds.iter().fold(0u8, |m, k| m | 1 << (*k as u8)),
@@ -541,88 +640,127 @@ impl<'a> Scorer<'a> {
         view.urgency
     }
 
+    /// The candidate's current offer by internal index (never pruned by the graph).
+    pub(crate) fn current_internal(view: &CandidateView) -> Option<usize> {
+        view.current.map(|k| k as usize)
+    }
+
     /// The candidate's current offer, if it is in the data set.
     pub fn current_offer(view: &CandidateView) -> Option<u32> {
-        view.current
+        view.current_original
     }
 
     /// The factor values of a pair, or the first hard limit it breaks. The one place where
     /// factors are computed.
     #[inline]
-    fn values(&self, c: &CandidateView, o: usize, policy: &Policy) -> Result<Values, Removal> {
+    ///
+    /// With `prune_below`, a pair whose upper bound (every factor computed so far exact, the
+    /// rest at their best for this offer) is below it stops with [`Stop::Pruned`] before the
+    /// costlier factors. Scores and explanations never prune.
+    fn values(
+        &self,
+        c: &CandidateView,
+        k: usize,
+        policy: &Policy,
+        prune_below: Option<i64>,
+    ) -> Result<Values, Stop> {
         let t = &self.offers;
+        let h = &t.hot[k];
         // Distance first: it is the limit that removes most pairs the spatial index hands us,
-        // and it lets the graph count the offers in reach whatever else removes them.
-        let distance = distance_km(c.lat, c.lon, c.cos_lat, t.lat[o], t.lon[o]);
-        if distance > c.reach_km {
-            return Err(Removal::OutOfReach { distance_km: distance, limit_km: c.reach_km });
+        // and it lets the graph count the offers in reach whatever else removes them. Squared
+        // comparison: no square root for the pairs out of reach.
+        let dy = (f64::from(h.lat) - c.lat) * KM_PER_DEGREE;
+        let dx = (f64::from(h.lon) - c.lon) * KM_PER_DEGREE * c.cos_lat;
+        let squared = dx * dx + dy * dy;
+        if squared > c.reach_km * c.reach_km {
+            return Err(Removal::OutOfReach { distance_km: squared.sqrt(), limit_km: c.reach_km }.into());
         }
-        if !c.excluded.is_empty() && c.excluded.binary_search(&(o as u32)).is_ok() {
-            return Err(Removal::Excluded);
+        let distance = squared.sqrt();
+        if !c.excluded.is_empty() && c.excluded.binary_search(&(k as u32)).is_ok() {
+            return Err(Removal::Excluded.into());
         }
-        if t.capacity[o] == 0 {
-            return Err(Removal::NoCapacity);
+        if !h.open {
+            return Err(Removal::NoCapacity.into());
         }
-        let offer_groups = t.groups[o];
         // The groups through which this candidate is eligible for this offer.
-        let shared = if offer_groups.is_empty() { c.groups } else { GroupSet(c.groups.0 & offer_groups.0) };
-        if !offer_groups.is_empty() && shared.is_empty() {
-            return Err(Removal::GroupNotServed);
+        let shared = if h.groups.is_empty() { c.groups } else { GroupSet(c.groups.0 & h.groups.0) };
+        if !h.groups.is_empty() && shared.is_empty() {
+            return Err(Removal::GroupNotServed.into());
         }
-        let (s0, s1) = t.serves[o];
-        if s0 != s1 && !t.serves_flat[s0 as usize..s1 as usize].contains(&c.municipality) {
-            return Err(Removal::OutsideServiceArea);
+        if h.serves_len > 0 {
+            let start = h.serves_start as usize;
+            if !t.serves_flat[start..start + h.serves_len as usize].contains(&c.municipality) {
+                return Err(Removal::OutsideServiceArea.into());
+            }
         }
-        if t.licence[o] && !c.driving_licence {
-            return Err(Removal::DrivingLicence);
+        if h.licence && !c.driving_licence {
+            return Err(Removal::DrivingLicence.into());
         }
-        if t.languages[o] != 0 && t.languages[o] & c.languages == 0 {
-            return Err(Removal::Language);
+        if h.languages != 0 && h.languages & c.languages == 0 {
+            return Err(Removal::Language.into());
         }
-        if c.hours < t.min_hours[o] {
-            return Err(Removal::Hours { needed: t.min_hours[o], available: c.hours });
+        if c.hours < h.min_hours {
+            return Err(Removal::Hours { needed: h.min_hours, available: c.hours }.into());
         }
-        let (o0, o1) = t.occupations[o];
-        let occupation = if o0 == o1 || c.wishes.is_empty() {
+        let occupation = if h.occupations_len == 0 || c.wishes.is_empty() {
             0.5
         } else {
-            let best = t.occupations_flat[o0 as usize..o1 as usize]
-                .iter()
-                .flat_map(|a| c.wishes.iter().map(move |b| a.shared_level(*b)))
-                .max()
-                .unwrap_or(0);
+            let start = h.occupations_start as usize;
+            let mut best = 0u8;
+            for a in &t.occupations_flat[start..start + h.occupations_len as usize] {
+                for b in &c.wishes {
+                    best = best.max(a.shared_level(*b));
+                }
+            }
             let required = policy.limits.job_min_shared_level;
-            if matches!(t.kind[o], OfferKind::Job | OfferKind::WorkTrial) && best < required {
-                return Err(Removal::Occupation { shared_level: best, required });
+            if matches!(h.kind, OfferKind::Job | OfferKind::WorkTrial) && best < required {
+                return Err(Removal::Occupation { shared_level: best, required }.into());
             }
             f64::from(best) / 4.0
         };
+        let continuity = if c.current == Some(k as u32) { 1.0 } else { 0.0 };
+        let preference = match c.preferred {
+            0 => 0.5,
+            mask if mask & (1 << (h.kind as u8)) != 0 => 1.0,
+            _ => 0.0,
+        };
+        let nearness = if c.reach_km > 0.0 { (1.0 - distance / c.reach_km).clamp(0.0, 1.0) } else { 1.0 };
+        if let Some(threshold) = prune_below {
+            let w = &policy.weights;
+            let best_effect = f64::from(h.max_success) * c.weeks_avoidable * c.weekly_rate + h.effect_base;
+            let bound = 1000.0
+                * (w.group_fit * f64::from(h.group_fit)
+                    + w.evidence * f64::from(h.max_lift)
+                    + w.distance * nearness
+                    + w.occupation * occupation
+                    + w.urgency * c.urgency
+                    + w.effect * (0.5 + best_effect / (2.0 * policy.effect.scale_dkk)).clamp(0.0, 1.0)
+                    + w.continuity * continuity
+                    + w.preference * preference);
+            // Each of the 8 rounded contributions exceeds its exact value by at most 0.5; the
+            // f32 bounds (relative error 6e-8) add far less than the remaining margin.
+            if bound + 8.0 < threshold as f64 {
+                return Err(Stop::Pruned);
+            }
+        }
         // Success rate and lift over the group average, averaged over the shared groups.
         let (mut success, mut lift, mut n) = (0.0, 0.0, 0.0);
-        let row = &t.success[o * self.n_groups..(o + 1) * self.n_groups];
+        let row = &t.success[k * self.n_groups..(k + 1) * self.n_groups];
         let mut bits = shared.0;
         while bits != 0 {
             let g = bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            let (p, prior) = (row[g], self.group_prior[g]);
-            let span = if p >= prior { 1.0 - prior } else { prior };
-            lift += if span > 0.0 { 0.5 + 0.5 * (p - prior) / span } else { 0.5 };
+            let p = row[g];
+            lift += self::lift(p, self.group_prior[g]);
             success += p;
             n += 1.0;
         }
         let (success, evidence) = if n > 0.0 { (success / n, lift / n) } else { (0.0, 0.5) };
-        let effect_dkk = success * c.weeks_avoidable * c.weekly_rate - t.price[o] + t.poster_saving_dkk[o];
+        let effect_dkk = success * c.weeks_avoidable * c.weekly_rate + h.effect_base;
         let effect = (0.5 + effect_dkk / (2.0 * policy.effect.scale_dkk)).clamp(0.0, 1.0);
-        let continuity = if c.current == Some(o as u32) { 1.0 } else { 0.0 };
-        let preference = match c.preferred {
-            0 => 0.5,
-            mask if mask & (1 << (t.kind[o] as u8)) != 0 => 1.0,
-            _ => 0.0,
-        };
-        let nearness = if c.reach_km > 0.0 { (1.0 - distance / c.reach_km).clamp(0.0, 1.0) } else { 1.0 };
         Ok(Values {
             values: [
-                t.group_fit[o],
+                f64::from(h.group_fit),
                 evidence,
                 nearness,
                 occupation,
@@ -649,20 +787,52 @@ impl<'a> Scorer<'a> {
             w.continuity,
             w.preference,
         ];
-        std::array::from_fn(|i| (weights[i] * values[i] * 1000.0).round() as i64)
+        // Round half up. Weights and values are never negative, so adding 0.5 and truncating
+        // is exact rounding, and unlike `f64::round` it needs no libm call on baseline x86-64.
+        std::array::from_fn(|i| {
+            debug_assert!(weights[i] >= 0.0 && values[i] >= 0.0);
+            (weights[i] * values[i] * 1000.0 + 0.5) as i64
+        })
     }
 
     /// The score of a pair in integer points, or the hard limit that removes it. The hot path:
     /// no allocation.
+    ///
+    /// # Panics
+    /// When `offer` is not an offer index of the data set.
     #[inline]
     pub fn score(&self, c: &CandidateView, offer: usize) -> Result<i64, Removal> {
+        self.score_internal(c, self.offers.internal[offer] as usize)
+    }
+
+    /// [`Scorer::score`] by internal index, for the graph's scan in spatial order.
+    #[inline]
+    pub(crate) fn score_internal(&self, c: &CandidateView, k: usize) -> Result<i64, Removal> {
+        match self.scan(c, k, None) {
+            Scan::Scored(total) => Ok(total),
+            Scan::Removed(removal) => Err(removal),
+            Scan::Pruned => unreachable!("nothing is pruned without a threshold"),
+        }
+    }
+
+    /// Scores the pair at internal index `k`, skipping it when it cannot reach `prune_below`
+    /// points. The graph's scan.
+    #[inline]
+    pub(crate) fn scan(&self, c: &CandidateView, k: usize, prune_below: Option<i64>) -> Scan {
         let policy = self.policies.get(c.policy);
-        let v = self.values(c, offer, policy)?;
+        let v = match self.values(c, k, policy, prune_below) {
+            Ok(v) => v,
+            Err(Stop::Removed(removal)) => return Scan::Removed(removal),
+            Err(Stop::Pruned) => return Scan::Pruned,
+        };
         let total: i64 = Self::points(&v.values, policy).iter().sum();
         if total < policy.limits.min_score {
-            return Err(Removal::BelowMinimumScore { score: total, minimum: policy.limits.min_score });
+            return Scan::Removed(Removal::BelowMinimumScore {
+                score: total,
+                minimum: policy.limits.min_score,
+            });
         }
-        Ok(total)
+        Scan::Scored(total)
     }
 
     /// The points of each factor (in [`Factor::ALL`] order), the distance and the expected
@@ -670,8 +840,16 @@ impl<'a> Scorer<'a> {
     /// intervals of [`Scorer::explain`].
     pub fn breakdown(&self, c: &CandidateView, offer: usize) -> Result<Breakdown, Removal> {
         let policy = self.policies.get(c.policy);
-        let v = self.values(c, offer, policy)?;
-        Ok(Breakdown { points: Self::points(&v.values, policy), distance_km: v.distance_km, effect_dkk: v.effect_dkk })
+        let v = match self.values(c, self.offers.internal[offer] as usize, policy, None) {
+            Ok(v) => v,
+            Err(Stop::Removed(removal)) => return Err(removal),
+            Err(Stop::Pruned) => unreachable!("nothing is pruned without a threshold"),
+        };
+        Ok(Breakdown {
+            points: Self::points(&v.values, policy),
+            distance_km: v.distance_km,
+            effect_dkk: v.effect_dkk,
+        })
     }
 
     /// Every factor behind a pair's score, or the hard limit that removes it.
@@ -688,9 +866,10 @@ impl<'a> Scorer<'a> {
             Ok(total) => total,
             Err(removal) => return Ok(Err(removal)),
         };
-        let v = match self.values(&c, offer, policy) {
+        let v = match self.values(&c, self.offers.internal[offer] as usize, policy, None) {
             Ok(v) => v,
-            Err(removal) => return Ok(Err(removal)),
+            Err(Stop::Removed(removal)) => return Ok(Err(removal)),
+            Err(Stop::Pruned) => unreachable!("nothing is pruned without a threshold"),
         };
         let points = Self::points(&v.values, policy);
         let contributions = Factor::ALL
@@ -703,7 +882,7 @@ impl<'a> Scorer<'a> {
                 points,
             })
             .collect();
-        let offer_groups = self.offers.groups[offer];
+        let offer_groups = self.offers.hot[self.offers.internal[offer] as usize].groups;
         let shared = if offer_groups.is_empty() { c.groups } else { GroupSet(c.groups.0 & offer_groups.0) };
         let evidence = shared
             .iter()
