@@ -173,6 +173,14 @@ fn areas<'r>(reference: &'r ReferenceData, codes: &[u16]) -> Vec<Area<'r>> {
 }
 
 impl Area<'_> {
+    /// A whole number of km in the area's range, skewed toward the short end: most people
+    /// want a short trip, and every km of reach adds offers to the candidate graph.
+    fn travel(&self, rng: &mut Rng) -> f32 {
+        let (lo, hi) = self.travel_km;
+        let u = rng.unit();
+        (f64::from(lo) + f64::from(hi - lo) * u * u).round() as f32
+    }
+
     /// A point near one of the municipality's postcode points, rounded to 5 decimals (~1 m).
     fn place(&self, rng: &mut Rng) -> LatLon {
         let base = self.points[rng.below(self.points.len())];
@@ -928,7 +936,7 @@ fn candidates(
                 target_groups,
                 benefit,
                 wished_occupations: wished,
-                max_travel_km: rng.between(area.travel_km.0, area.travel_km.1) as f32,
+                max_travel_km: area.travel(&mut rng),
                 languages: langs,
                 driving_licence,
                 hours_available: HOURS[rng.weighted(&HOURS_WEIGHTS)],
@@ -1004,8 +1012,10 @@ fn benefit(rng: &mut Rng, segment: &Segment) -> Benefit {
             let weeks = if rng.chance(0.9) { rng.between(0, 51) } else { rng.between(52, 120) } as i32;
             let start = AS_OF.plus_days(-(weeks * 7 + rng.between(0, 6) as i32));
             let (end, reassessment) = if weeks < 22 {
-                // The 22-week point: the benefit stops unless extended, assessed at month end.
-                (start.plus_days(22 * 7), end_of_month(start.plus_days(22 * 7)))
+                // Re-assessed at the end of the month in which 22 weeks are reached; the
+                // benefit stops then unless it is extended.
+                let month_end = end_of_month(start.plus_days(22 * 7));
+                (month_end, month_end)
             } else {
                 let extension = if weeks < 52 { 69 } else { 134 };
                 (start.plus_days(extension * 7), AS_OF.plus_days(7 * rng.between(1, 8) as i32))
@@ -1040,7 +1050,7 @@ fn current(
     offers: &[Offer],
     taken: &mut [u32],
 ) -> Option<CurrentAssignment> {
-    for _ in 0..4 {
+    for _ in 0..12 {
         let &o = rng.pick(local)?;
         let offer = &offers[o];
         let fits = matches!(offer.kind, OfferKind::Provider | OfferKind::WorkTrial)
