@@ -410,3 +410,59 @@ mod props {
         }
     }
 }
+
+/// Format version 1 must stay readable. The fixture is a small generated data set; if this
+/// test fails after a change to a model type, the snapshot layout changed: bump
+/// [`snapshot::FORMAT_VERSION`], keep a reader for version 1, and add a new fixture (write it
+/// with `BROBYGGER_WRITE_FIXTURES=1 cargo test -p matcher-core snapshot_fixture`).
+#[test]
+fn snapshot_fixture_of_version_1_still_reads_and_encodes_identically() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snapshot-v1.bin");
+    let r = reference();
+    if std::env::var_os("BROBYGGER_WRITE_FIXTURES").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        write_snapshot(&small(&r), &path).unwrap();
+    }
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes[8..12], 1u32.to_le_bytes());
+    let d = load(&path, &r).unwrap();
+    assert_eq!(d.candidates.len(), 40);
+    assert_eq!(snapshot::encode(&d).unwrap(), bytes, "the encoding of version 1 changed");
+    let dir = temp_dir("fixture");
+    write_dir(&d, &r, &dir).unwrap();
+    assert_eq!(load_dir(&dir, &r).unwrap(), d, "the fixture is a valid data set");
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Overwriting any part of any table with arbitrary bytes gives problems, never a panic.
+        #[test]
+        fn damaged_tables_never_panic(
+            table in 0usize..4,
+            at in 0.0f64..1.0,
+            junk in proptest::collection::vec(any::<u8>(), 1..40),
+            json in any::<bool>(),
+        ) {
+            let r = reference();
+            let dir = temp_dir("fuzz");
+            write_dir(&small(&r), &r, &dir).unwrap();
+            let stem = ["providers", "offers", "evidence", "candidates"][table];
+            if json {
+                csv_to_json(&dir, stem);
+            }
+            let path = dir.join(format!("{stem}.{}", if json { "json" } else { "csv" }));
+            let mut bytes = std::fs::read(&path).unwrap();
+            let start = ((bytes.len() as f64) * at) as usize;
+            let end = (start + junk.len()).min(bytes.len());
+            bytes.splice(start..end, junk);
+            std::fs::write(&path, bytes).unwrap();
+            let _ = load_dir(&dir, &r);
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}
