@@ -653,6 +653,7 @@ fn workplaces(
     let group = |code: &str| reference.group(code);
     let mut jobs = 0;
     let mut trials = 0;
+    let mut employers = 0;
     let employer_share = 3; // workplaces per employer, on average
     for (a, count) in apportion(areas, plan.jobs + plan.trials).into_iter().enumerate() {
         let area = &areas[a];
@@ -660,9 +661,9 @@ fn workplaces(
         for _ in 0..count {
             if employer.is_none() || rng.below(employer_share) == 0 {
                 let sector = rng.weighted(&sector_weights);
-                let n = providers.len() + 1;
+                employers += 1;
                 providers.push(Provider {
-                    id: id(ProviderId::new, format!("firm-{n:06}")),
+                    id: id(ProviderId::new, format!("firm-{employers:06}")),
                     name: format!(
                         "{}{} {} (invented)",
                         TOWN_WORDS[rng.below(TOWN_WORDS.len())],
@@ -687,9 +688,15 @@ fn workplaces(
             let title = occupation.map_or("General work", |o| occupations.title(o)).to_string();
             let needs_licence = occupation.is_some_and(|o| o.prefix(2) == 83) || rng.chance(0.1);
             let mut target_groups = GroupSet::EMPTY;
+            // Wage-subsidy jobs, work trials and half of the ordinary jobs come through the
+            // municipality's own company contacts and serve its candidates only; the rest are
+            // open to anyone in reach. This also keeps the candidate graph sparse in the
+            // capital region, where a 10 km circle holds a million people.
+            let local_only;
             let (kind, name, capacity, langs, min_hours, weeks, evidence) = if is_job {
                 jobs += 1;
                 let subsidy = rng.chance(0.15);
+                local_only = subsidy || rng.chance(0.5);
                 if subsidy {
                     if let Some(g) = group("cash_longterm") {
                         target_groups.insert(g);
@@ -714,6 +721,7 @@ fn workplaces(
                 )
             } else {
                 trials += 1;
+                local_only = rng.chance(0.8);
                 if rng.chance(0.4)
                     && let Some(s) = rng.pick(segments)
                 {
@@ -748,7 +756,7 @@ fn workplaces(
                 provider: providers[employer_index].id.clone(),
                 municipality: area.municipality.code,
                 location: area.place(&mut rng),
-                serves_municipalities: Vec::new(),
+                serves_municipalities: if local_only { vec![area.municipality.code] } else { Vec::new() },
                 capacity,
                 price_dkk: 0,
                 contract: None,
@@ -809,7 +817,12 @@ fn reciprocal_help(
                 provider: poster,
                 municipality: area.municipality.code,
                 location: area.place(&mut rng),
-                serves_municipalities: Vec::new(),
+                // Reciprocal help is arranged by the municipality, mostly among its own citizens.
+                serves_municipalities: if rng.chance(0.9) {
+                    vec![area.municipality.code]
+                } else {
+                    Vec::new()
+                },
                 capacity: 1,
                 price_dkk: 0,
                 contract: None,
