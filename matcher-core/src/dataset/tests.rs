@@ -58,6 +58,16 @@ fn csv_round_trip_is_exact_and_byte_stable() {
     );
 }
 
+#[test]
+fn the_municipality_scale_validates_clean_and_round_trips() {
+    let r = reference();
+    let d = generate(Scale::Municipality, 11, &r);
+    let dir = temp_dir("rt-municipality");
+    write_dir(&d, &r, &dir).unwrap();
+    assert_eq!(load_dir(&dir, &r).unwrap(), d);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Rewrites a CSV table as a JSON array of objects, numbers as numbers where they parse.
 fn csv_to_json(dir: &Path, stem: &str) {
     let csv_path = dir.join(format!("{stem}.csv"));
