@@ -249,6 +249,31 @@ fn every_kind_of_bad_value_is_reported_with_its_place() {
 }
 
 #[test]
+fn locked_assignments_beyond_capacity_are_refused() {
+    let r = reference();
+    let mut d = small(&r);
+    let offer = d.offers[0].id.clone();
+    d.offers[0].capacity = 2;
+    for c in d.candidates.iter_mut() {
+        c.current = None;
+        c.excluded_offers.clear();
+    }
+    for c in d.candidates.iter_mut().take(3) {
+        c.current = Some(crate::model::CurrentAssignment { offer: offer.clone(), locked: true });
+    }
+    d.candidates[0].current.as_mut().unwrap().locked = false;
+    let dir = temp_dir("locked");
+    write_dir(&d, &r, &dir).unwrap();
+    assert!(load_dir(&dir, &r).is_ok(), "two locked in two places is fine");
+    d.candidates[0].current.as_mut().unwrap().locked = true;
+    write_dir(&d, &r, &dir).unwrap();
+    let problems = problems_of(&dir, &r);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!((problems[0].line, problems[0].column.as_str()), (4, "current_locked"));
+    assert!(problems[0].reason.contains("has 2 places"), "{}", problems[0]);
+}
+
+#[test]
 fn special_postcodes_are_refused_and_ordinary_ones_give_a_location() {
     let r = reference();
     let d = small(&r);
