@@ -114,13 +114,26 @@ pub fn generate(scale: Scale, seed: u64, reference: &ReferenceData) -> Dataset {
     }
     let segments = segments(reference);
     let occupations = OccupationPool::new(reference);
+    let world =
+        World { plan: &plan, seed, reference, areas: &areas, segments: &segments, occupations: &occupations };
     let mut providers = Vec::new();
     let mut offers = Vec::new();
-    courses(&plan, seed, reference, &areas, &segments, &occupations, &mut providers, &mut offers);
-    workplaces(&plan, seed, reference, &areas, &segments, &occupations, &mut providers, &mut offers);
-    reciprocal_help(&plan, seed, &areas, &occupations, &mut providers, &mut offers);
-    let candidates = candidates(&plan, seed, reference, &areas, &segments, &occupations, &offers);
+    courses(world, &mut providers, &mut offers);
+    workplaces(world, &mut providers, &mut offers);
+    reciprocal_help(world, &mut providers, &mut offers);
+    let candidates = candidates(world, &offers);
     Dataset { candidates, offers, providers }
+}
+
+/// What every part of the generator reads.
+#[derive(Clone, Copy)]
+struct World<'a> {
+    plan: &'a Plan,
+    seed: u64,
+    reference: &'a ReferenceData,
+    areas: &'a [Area<'a>],
+    segments: &'a [Segment],
+    occupations: &'a OccupationPool,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -459,17 +472,8 @@ const PROVIDER_SUFFIXES: [&str; 8] = [
     "Rådgivning",
 ];
 
-#[allow(clippy::too_many_arguments)]
-fn courses(
-    plan: &Plan,
-    seed: u64,
-    reference: &ReferenceData,
-    areas: &[Area<'_>],
-    segments: &[Segment],
-    occupations: &OccupationPool,
-    providers: &mut Vec<Provider>,
-    offers: &mut Vec<Offer>,
-) {
+fn courses(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<Offer>) {
+    let World { plan, seed, reference, areas, segments, occupations } = world;
     if segments.is_empty() {
         return;
     }
@@ -637,17 +641,8 @@ const SECTORS: [(&str, &[&str], f64); 11] = [
 const TOWN_WORDS: [&str; 12] =
     ["Nord", "Syd", "Øst", "Vest", "Midt", "By", "Havne", "Skov", "Eng", "Bakke", "Å", "Fjord"];
 
-#[allow(clippy::too_many_arguments)]
-fn workplaces(
-    plan: &Plan,
-    seed: u64,
-    reference: &ReferenceData,
-    areas: &[Area<'_>],
-    segments: &[Segment],
-    occupations: &OccupationPool,
-    providers: &mut Vec<Provider>,
-    offers: &mut Vec<Offer>,
-) {
+fn workplaces(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<Offer>) {
+    let World { plan, seed, reference, areas, segments, occupations } = world;
     let mut rng = Rng::new(seed, 2);
     let sector_weights: Vec<f64> = SECTORS.iter().map(|s| s.2).collect();
     let group = |code: &str| reference.group(code);
@@ -788,14 +783,8 @@ const NEEDS: [Need; 8] = [
     ("Kitchen help in a community café", "9412", &[], false, 12, (0, 2), false),
 ];
 
-fn reciprocal_help(
-    plan: &Plan,
-    seed: u64,
-    areas: &[Area<'_>],
-    occupations: &OccupationPool,
-    providers: &mut Vec<Provider>,
-    offers: &mut Vec<Offer>,
-) {
+fn reciprocal_help(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<Offer>) {
+    let World { plan, seed, areas, occupations, .. } = world;
     let mut rng = Rng::new(seed, 3);
     let weights = [3.0, 2.0, 2.0, 1.5, 1.0, 1.0, 2.0, 1.5];
     let mut number = 0;
@@ -849,15 +838,8 @@ const WESTERN_LANGUAGES: [&str; 5] = ["pl", "ro", "de", "uk", "lt"];
 const HOURS: [u8; 6] = [10, 15, 20, 25, 30, 37];
 const HOURS_WEIGHTS: [f64; 6] = [10.0, 15.0, 20.0, 15.0, 15.0, 25.0];
 
-fn candidates(
-    plan: &Plan,
-    seed: u64,
-    reference: &ReferenceData,
-    areas: &[Area<'_>],
-    segments: &[Segment],
-    occupations: &OccupationPool,
-    offers: &[Offer],
-) -> Vec<Candidate> {
+fn candidates(world: World<'_>, offers: &[Offer]) -> Vec<Candidate> {
+    let World { plan, seed, reference, areas, segments, occupations } = world;
     if segments.is_empty() {
         return Vec::new();
     }
