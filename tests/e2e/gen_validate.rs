@@ -9,14 +9,42 @@ fn matcher() -> Command {
     Command::new(env!("CARGO_BIN_EXE_matcher"))
 }
 
-/// A fresh directory under the system's temporary directory, unique to this process and call.
-fn temp_dir(label: &str) -> PathBuf {
+/// A fresh, empty directory under the system's temporary directory, unique to this process
+/// and call, removed again when dropped.
+struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TempDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(label: &str) -> TempDir {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("brobygger-e2e-{label}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
+    TempDir(dir)
 }
 
 fn run(cmd: &mut Command) -> (Output, String, String) {
@@ -61,7 +89,7 @@ fn generated_data_and_its_snapshot_validate_clean() {
     let dir = temp_dir("clean");
     let snap = dir.join("demo.snapshot");
     gen_demo(1, &dir, Some(&snap));
-    for path in [dir.clone(), snap] {
+    for path in [dir.to_path_buf(), snap] {
         let (out, stdout, stderr) = run(matcher().arg("validate").arg(&path));
         assert!(out.status.success(), "{stdout}{stderr}");
         assert!(stdout.starts_with("valid: 2000 candidates, 200 offers"), "{stdout}");

@@ -7,14 +7,42 @@ use crate::model::{ContractKind, OfferKind};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// A fresh, empty directory under the system's temporary directory.
-pub(crate) fn temp_dir(label: &str) -> PathBuf {
+/// A fresh, empty directory under the system's temporary directory, unique to this process
+/// and call, removed again when dropped.
+pub(crate) struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TempDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub(crate) fn temp_dir(label: &str) -> TempDir {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("brobygger-core-{label}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    TempDir(dir)
 }
 
 fn reference() -> ReferenceData {
@@ -65,7 +93,6 @@ fn the_municipality_scale_validates_clean_and_round_trips() {
     let dir = temp_dir("rt-municipality");
     write_dir(&d, &r, &dir).unwrap();
     assert_eq!(load_dir(&dir, &r).unwrap(), d);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Rewrites a CSV table as a JSON array of objects, numbers as numbers where they parse.
@@ -244,7 +271,6 @@ fn every_kind_of_bad_value_is_reported_with_its_place() {
         if !value.is_empty() && column != "lat" {
             assert_eq!(p.value, value, "{p}");
         }
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
 
@@ -356,7 +382,6 @@ fn garbage_files_give_problems_not_panics() {
             write_dir(&d, &r, &dir).unwrap();
             std::fs::write(dir.join(file), garbage).unwrap();
             let _ = load_dir(&dir, &r);
-            let _ = std::fs::remove_dir_all(&dir);
         }
     }
 }
@@ -440,7 +465,6 @@ mod props {
             let dir = temp_dir("prop");
             write_dir(&d, &r, &dir).unwrap();
             let back = load_dir(&dir, &r);
-            let _ = std::fs::remove_dir_all(&dir);
             prop_assert_eq!(back.unwrap(), d);
         }
     }
@@ -497,7 +521,6 @@ mod fuzz {
             bytes.splice(start..end, junk);
             std::fs::write(&path, bytes).unwrap();
             let _ = load_dir(&dir, &r);
-            let _ = std::fs::remove_dir_all(&dir);
         }
     }
 }
