@@ -3,7 +3,7 @@
 //! This is the only module of `matcher-core` that touches files. It validates everything it
 //! reads and reports every bad row with its file, line, column and value; it never panics on
 //! input and accepts a data set only when all of it is valid. It must not score, match or
-//! invent data (the generator lives in [`crate::gen`]).
+//! invent data (the generator lives in [`crate::generate`]).
 //!
 //! A data set directory holds four tables, each as `NAME.csv` or `NAME.json` (not both):
 //! `providers`, `offers`, `evidence` (optional) and `candidates`. `data/README.md` documents

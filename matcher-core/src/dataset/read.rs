@@ -52,6 +52,10 @@ pub fn load_dir(dir: &Path, reference: &ReferenceData) -> Result<Dataset> {
         None => Vec::new(),
     };
 
+    // Locked assignments are kept by every run, so more of them than places is a contradiction
+    // no solver can resolve: refuse it here, on the row that overfills the offer.
+    let mut places: HashMap<&str, (u32, u32)> =
+        offers.iter().flatten().map(|o| (o.id.as_str(), (o.capacity, 0))).collect();
     let mut candidate_ids = Seen::new();
     let required = &[
         "id",
@@ -63,9 +67,24 @@ pub fn load_dir(dir: &Path, reference: &ReferenceData) -> Result<Dataset> {
         "max_travel_km",
     ];
     let candidates = match open(dir, "candidates", CANDIDATE_COLUMNS, required, true, &mut problems)? {
-        Some(table) => {
-            rows(table, &mut problems, |r| candidate(r, reference, offer_ids.as_ref(), &mut candidate_ids))
-        }
+        Some(table) => rows(table, &mut problems, |r| {
+            let candidate = candidate(r, reference, offer_ids.as_ref(), &mut candidate_ids)?;
+            if let Some(current) = candidate.current.as_ref().filter(|c| c.locked)
+                && let Some((capacity, locked)) = places.get_mut(current.offer.as_str())
+            {
+                *locked += 1;
+                if *locked > *capacity {
+                    return Err(r.problem(
+                        "current_locked",
+                        format!(
+                            "offer {} has {capacity} places, all held by other locked candidates",
+                            current.offer
+                        ),
+                    ));
+                }
+            }
+            Ok(candidate)
+        }),
         None => Vec::new(),
     };
 

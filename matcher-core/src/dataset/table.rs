@@ -1,6 +1,6 @@
 //! A table with named columns and typed getters that report the exact place of a bad value
 //! (file, line, column, value). Every CSV reader in the crate goes through it, and so do JSON
-//! tables (an array of objects), which [`super::json`] turns into the same rows so that one set
+//! tables (an array of objects), which the `json` module turns into the same rows so that one set
 //! of getters and messages serves both formats.
 
 use crate::error::{InputProblem, InputProblems};

@@ -7,14 +7,42 @@ use crate::model::{ContractKind, OfferKind};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// A fresh, empty directory under the system's temporary directory.
-pub(crate) fn temp_dir(label: &str) -> PathBuf {
+/// A fresh, empty directory under the system's temporary directory, unique to this process
+/// and call, removed again when dropped.
+pub(crate) struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TempDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub(crate) fn temp_dir(label: &str) -> TempDir {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("brobygger-core-{label}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    TempDir(dir)
 }
 
 fn reference() -> ReferenceData {
@@ -56,6 +84,15 @@ fn csv_round_trip_is_exact_and_byte_stable() {
     assert!(
         std::fs::read_dir(&a).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp"))
     );
+}
+
+#[test]
+fn the_municipality_scale_validates_clean_and_round_trips() {
+    let r = reference();
+    let d = generate(Scale::Municipality, 11, &r);
+    let dir = temp_dir("rt-municipality");
+    write_dir(&d, &r, &dir).unwrap();
+    assert_eq!(load_dir(&dir, &r).unwrap(), d);
 }
 
 /// Rewrites a CSV table as a JSON array of objects, numbers as numbers where they parse.
@@ -234,8 +271,32 @@ fn every_kind_of_bad_value_is_reported_with_its_place() {
         if !value.is_empty() && column != "lat" {
             assert_eq!(p.value, value, "{p}");
         }
-        let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+#[test]
+fn locked_assignments_beyond_capacity_are_refused() {
+    let r = reference();
+    let mut d = small(&r);
+    let offer = d.offers[0].id.clone();
+    d.offers[0].capacity = 2;
+    for c in d.candidates.iter_mut() {
+        c.current = None;
+        c.excluded_offers.clear();
+    }
+    for c in d.candidates.iter_mut().take(3) {
+        c.current = Some(crate::model::CurrentAssignment { offer: offer.clone(), locked: true });
+    }
+    d.candidates[0].current.as_mut().unwrap().locked = false;
+    let dir = temp_dir("locked");
+    write_dir(&d, &r, &dir).unwrap();
+    assert!(load_dir(&dir, &r).is_ok(), "two locked in two places is fine");
+    d.candidates[0].current.as_mut().unwrap().locked = true;
+    write_dir(&d, &r, &dir).unwrap();
+    let problems = problems_of(&dir, &r);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!((problems[0].line, problems[0].column.as_str()), (4, "current_locked"));
+    assert!(problems[0].reason.contains("has 2 places"), "{}", problems[0]);
 }
 
 #[test]
@@ -321,7 +382,6 @@ fn garbage_files_give_problems_not_panics() {
             write_dir(&d, &r, &dir).unwrap();
             std::fs::write(dir.join(file), garbage).unwrap();
             let _ = load_dir(&dir, &r);
-            let _ = std::fs::remove_dir_all(&dir);
         }
     }
 }
@@ -405,8 +465,62 @@ mod props {
             let dir = temp_dir("prop");
             write_dir(&d, &r, &dir).unwrap();
             let back = load_dir(&dir, &r);
-            let _ = std::fs::remove_dir_all(&dir);
             prop_assert_eq!(back.unwrap(), d);
+        }
+    }
+}
+
+/// Format version 1 must stay readable. The fixture is a small generated data set; if this
+/// test fails after a change to a model type, the snapshot layout changed: bump
+/// [`snapshot::FORMAT_VERSION`], keep a reader for version 1, and add a new fixture (write it
+/// with `BROBYGGER_WRITE_FIXTURES=1 cargo test -p matcher-core snapshot_fixture`).
+#[test]
+fn snapshot_fixture_of_version_1_still_reads_and_encodes_identically() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snapshot-v1.bin");
+    let r = reference();
+    if std::env::var_os("BROBYGGER_WRITE_FIXTURES").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        write_snapshot(&small(&r), &path).unwrap();
+    }
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes[8..12], 1u32.to_le_bytes());
+    let d = load(&path, &r).unwrap();
+    assert_eq!(d.candidates.len(), 40);
+    assert_eq!(snapshot::encode(&d).unwrap(), bytes, "the encoding of version 1 changed");
+    let dir = temp_dir("fixture");
+    write_dir(&d, &r, &dir).unwrap();
+    assert_eq!(load_dir(&dir, &r).unwrap(), d, "the fixture is a valid data set");
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Overwriting any part of any table with arbitrary bytes gives problems, never a panic.
+        #[test]
+        fn damaged_tables_never_panic(
+            table in 0usize..4,
+            at in 0.0f64..1.0,
+            junk in proptest::collection::vec(any::<u8>(), 1..40),
+            json in any::<bool>(),
+        ) {
+            let r = reference();
+            let dir = temp_dir("fuzz");
+            write_dir(&small(&r), &r, &dir).unwrap();
+            let stem = ["providers", "offers", "evidence", "candidates"][table];
+            if json {
+                csv_to_json(&dir, stem);
+            }
+            let path = dir.join(format!("{stem}.{}", if json { "json" } else { "csv" }));
+            let mut bytes = std::fs::read(&path).unwrap();
+            let start = ((bytes.len() as f64) * at) as usize;
+            let end = (start + junk.len()).min(bytes.len());
+            bytes.splice(start..end, junk);
+            std::fs::write(&path, bytes).unwrap();
+            let _ = load_dir(&dir, &r);
         }
     }
 }

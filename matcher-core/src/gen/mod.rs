@@ -114,13 +114,26 @@ pub fn generate(scale: Scale, seed: u64, reference: &ReferenceData) -> Dataset {
     }
     let segments = segments(reference);
     let occupations = OccupationPool::new(reference);
+    let world =
+        World { plan: &plan, seed, reference, areas: &areas, segments: &segments, occupations: &occupations };
     let mut providers = Vec::new();
     let mut offers = Vec::new();
-    courses(&plan, seed, reference, &areas, &segments, &occupations, &mut providers, &mut offers);
-    workplaces(&plan, seed, reference, &areas, &segments, &occupations, &mut providers, &mut offers);
-    reciprocal_help(&plan, seed, &areas, &occupations, &mut providers, &mut offers);
-    let candidates = candidates(&plan, seed, reference, &areas, &segments, &occupations, &offers);
+    courses(world, &mut providers, &mut offers);
+    workplaces(world, &mut providers, &mut offers);
+    reciprocal_help(world, &mut providers, &mut offers);
+    let candidates = candidates(world, &offers);
     Dataset { candidates, offers, providers }
+}
+
+/// What every part of the generator reads.
+#[derive(Clone, Copy)]
+struct World<'a> {
+    plan: &'a Plan,
+    seed: u64,
+    reference: &'a ReferenceData,
+    areas: &'a [Area<'a>],
+    segments: &'a [Segment],
+    occupations: &'a OccupationPool,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -173,6 +186,14 @@ fn areas<'r>(reference: &'r ReferenceData, codes: &[u16]) -> Vec<Area<'r>> {
 }
 
 impl Area<'_> {
+    /// A whole number of km in the area's range, skewed toward the short end: most people
+    /// want a short trip, and every km of reach adds offers to the candidate graph.
+    fn travel(&self, rng: &mut Rng) -> f32 {
+        let (lo, hi) = self.travel_km;
+        let u = rng.unit();
+        (f64::from(lo) + f64::from(hi - lo) * u * u).round() as f32
+    }
+
     /// A point near one of the municipality's postcode points, rounded to 5 decimals (~1 m).
     fn place(&self, rng: &mut Rng) -> LatLon {
         let base = self.points[rng.below(self.points.len())];
@@ -451,17 +472,8 @@ const PROVIDER_SUFFIXES: [&str; 8] = [
     "Rådgivning",
 ];
 
-#[allow(clippy::too_many_arguments)]
-fn courses(
-    plan: &Plan,
-    seed: u64,
-    reference: &ReferenceData,
-    areas: &[Area<'_>],
-    segments: &[Segment],
-    occupations: &OccupationPool,
-    providers: &mut Vec<Provider>,
-    offers: &mut Vec<Offer>,
-) {
+fn courses(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<Offer>) {
+    let World { plan, seed, reference, areas, segments, occupations } = world;
     if segments.is_empty() {
         return;
     }
@@ -629,22 +641,14 @@ const SECTORS: [(&str, &[&str], f64); 11] = [
 const TOWN_WORDS: [&str; 12] =
     ["Nord", "Syd", "Øst", "Vest", "Midt", "By", "Havne", "Skov", "Eng", "Bakke", "Å", "Fjord"];
 
-#[allow(clippy::too_many_arguments)]
-fn workplaces(
-    plan: &Plan,
-    seed: u64,
-    reference: &ReferenceData,
-    areas: &[Area<'_>],
-    segments: &[Segment],
-    occupations: &OccupationPool,
-    providers: &mut Vec<Provider>,
-    offers: &mut Vec<Offer>,
-) {
+fn workplaces(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<Offer>) {
+    let World { plan, seed, reference, areas, segments, occupations } = world;
     let mut rng = Rng::new(seed, 2);
     let sector_weights: Vec<f64> = SECTORS.iter().map(|s| s.2).collect();
     let group = |code: &str| reference.group(code);
     let mut jobs = 0;
     let mut trials = 0;
+    let mut employers = 0;
     let employer_share = 3; // workplaces per employer, on average
     for (a, count) in apportion(areas, plan.jobs + plan.trials).into_iter().enumerate() {
         let area = &areas[a];
@@ -652,9 +656,9 @@ fn workplaces(
         for _ in 0..count {
             if employer.is_none() || rng.below(employer_share) == 0 {
                 let sector = rng.weighted(&sector_weights);
-                let n = providers.len() + 1;
+                employers += 1;
                 providers.push(Provider {
-                    id: id(ProviderId::new, format!("firm-{n:06}")),
+                    id: id(ProviderId::new, format!("firm-{employers:06}")),
                     name: format!(
                         "{}{} {} (invented)",
                         TOWN_WORDS[rng.below(TOWN_WORDS.len())],
@@ -679,9 +683,15 @@ fn workplaces(
             let title = occupation.map_or("General work", |o| occupations.title(o)).to_string();
             let needs_licence = occupation.is_some_and(|o| o.prefix(2) == 83) || rng.chance(0.1);
             let mut target_groups = GroupSet::EMPTY;
+            // Wage-subsidy jobs, work trials and half of the ordinary jobs come through the
+            // municipality's own company contacts and serve its candidates only; the rest are
+            // open to anyone in reach. This also keeps the candidate graph sparse in the
+            // capital region, where a 10 km circle holds a million people.
+            let local_only;
             let (kind, name, capacity, langs, min_hours, weeks, evidence) = if is_job {
                 jobs += 1;
                 let subsidy = rng.chance(0.15);
+                local_only = subsidy || rng.chance(0.5);
                 if subsidy {
                     if let Some(g) = group("cash_longterm") {
                         target_groups.insert(g);
@@ -706,6 +716,7 @@ fn workplaces(
                 )
             } else {
                 trials += 1;
+                local_only = rng.chance(0.8);
                 if rng.chance(0.4)
                     && let Some(s) = rng.pick(segments)
                 {
@@ -740,7 +751,7 @@ fn workplaces(
                 provider: providers[employer_index].id.clone(),
                 municipality: area.municipality.code,
                 location: area.place(&mut rng),
-                serves_municipalities: Vec::new(),
+                serves_municipalities: if local_only { vec![area.municipality.code] } else { Vec::new() },
                 capacity,
                 price_dkk: 0,
                 contract: None,
@@ -772,14 +783,8 @@ const NEEDS: [Need; 8] = [
     ("Kitchen help in a community café", "9412", &[], false, 12, (0, 2), false),
 ];
 
-fn reciprocal_help(
-    plan: &Plan,
-    seed: u64,
-    areas: &[Area<'_>],
-    occupations: &OccupationPool,
-    providers: &mut Vec<Provider>,
-    offers: &mut Vec<Offer>,
-) {
+fn reciprocal_help(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<Offer>) {
+    let World { plan, seed, areas, occupations, .. } = world;
     let mut rng = Rng::new(seed, 3);
     let weights = [3.0, 2.0, 2.0, 1.5, 1.0, 1.0, 2.0, 1.5];
     let mut number = 0;
@@ -801,7 +806,12 @@ fn reciprocal_help(
                 provider: poster,
                 municipality: area.municipality.code,
                 location: area.place(&mut rng),
-                serves_municipalities: Vec::new(),
+                // Reciprocal help is arranged by the municipality, mostly among its own citizens.
+                serves_municipalities: if rng.chance(0.9) {
+                    vec![area.municipality.code]
+                } else {
+                    Vec::new()
+                },
                 capacity: 1,
                 price_dkk: 0,
                 contract: None,
@@ -828,15 +838,8 @@ const WESTERN_LANGUAGES: [&str; 5] = ["pl", "ro", "de", "uk", "lt"];
 const HOURS: [u8; 6] = [10, 15, 20, 25, 30, 37];
 const HOURS_WEIGHTS: [f64; 6] = [10.0, 15.0, 20.0, 15.0, 15.0, 25.0];
 
-fn candidates(
-    plan: &Plan,
-    seed: u64,
-    reference: &ReferenceData,
-    areas: &[Area<'_>],
-    segments: &[Segment],
-    occupations: &OccupationPool,
-    offers: &[Offer],
-) -> Vec<Candidate> {
+fn candidates(world: World<'_>, offers: &[Offer]) -> Vec<Candidate> {
+    let World { plan, seed, reference, areas, segments, occupations } = world;
     if segments.is_empty() {
         return Vec::new();
     }
@@ -928,7 +931,7 @@ fn candidates(
                 target_groups,
                 benefit,
                 wished_occupations: wished,
-                max_travel_km: rng.between(area.travel_km.0, area.travel_km.1) as f32,
+                max_travel_km: area.travel(&mut rng),
                 languages: langs,
                 driving_licence,
                 hours_available: HOURS[rng.weighted(&HOURS_WEIGHTS)],
@@ -1004,8 +1007,10 @@ fn benefit(rng: &mut Rng, segment: &Segment) -> Benefit {
             let weeks = if rng.chance(0.9) { rng.between(0, 51) } else { rng.between(52, 120) } as i32;
             let start = AS_OF.plus_days(-(weeks * 7 + rng.between(0, 6) as i32));
             let (end, reassessment) = if weeks < 22 {
-                // The 22-week point: the benefit stops unless extended, assessed at month end.
-                (start.plus_days(22 * 7), end_of_month(start.plus_days(22 * 7)))
+                // Re-assessed at the end of the month in which 22 weeks are reached; the
+                // benefit stops then unless it is extended.
+                let month_end = end_of_month(start.plus_days(22 * 7));
+                (month_end, month_end)
             } else {
                 let extension = if weeks < 52 { 69 } else { 134 };
                 (start.plus_days(extension * 7), AS_OF.plus_days(7 * rng.between(1, 8) as i32))
@@ -1040,7 +1045,7 @@ fn current(
     offers: &[Offer],
     taken: &mut [u32],
 ) -> Option<CurrentAssignment> {
-    for _ in 0..4 {
+    for _ in 0..12 {
         let &o = rng.pick(local)?;
         let offer = &offers[o];
         let fits = matches!(offer.kind, OfferKind::Provider | OfferKind::WorkTrial)
