@@ -66,12 +66,43 @@ impl CandidateGraph {
     }
 }
 
-/// Offers bucketed by eligibility key and grid cell: CSR over `key × cell`.
+/// Offers bucketed for a candidate's look-up.
+///
+/// Offers open to every municipality are bucketed by eligibility key and grid cell (CSR over
+/// `key × cell`). Offers restricted to some municipalities (most work trials, wage-subsidy
+/// jobs and reciprocal needs) are bucketed by municipality and key instead, so a candidate
+/// meets only those of its own municipality: in the dense capital area this removed most of
+/// the pairs that were in reach but could never be feasible.
 struct Grid {
     cell_start: Vec<u32>,
     offers: Vec<u32>,
     rows: usize,
     cols: usize,
+    /// CSR over `municipality code × key` of restricted offers.
+    local_start: Vec<u32>,
+    local: Vec<u32>,
+}
+
+/// Municipality codes are below 1000.
+const CODES: usize = 1000;
+
+/// Compressed rows from `(row, offer)` pairs: row `r` lists `offers[start[r]..start[r + 1]]`.
+/// The pairs come in offer order, so each row lists its offers in ascending order.
+fn csr(rows: usize, pairs: &[(usize, u32)]) -> (Vec<u32>, Vec<u32>) {
+    let mut start = vec![0u32; rows + 1];
+    for &(row, _) in pairs {
+        start[row + 1] += 1;
+    }
+    for i in 0..rows {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut offers = vec![0u32; pairs.len()];
+    for &(row, offer) in pairs {
+        offers[fill[row] as usize] = offer;
+        fill[row] += 1;
+    }
+    (start, offers)
 }
 
 const LAT0: f64 = 54.4;
@@ -98,25 +129,23 @@ impl Grid {
         let (rows, cols) = (ROWS, COLS);
         let n_cells = rows * cols;
         let mut slots: Vec<(usize, u32)> = Vec::with_capacity(scorer.n_offers());
+        let mut local_slots: Vec<(usize, u32)> = Vec::new();
         for (k, (lat, lon)) in scorer.internal_locations().enumerate() {
-            let cell = cell_index(lat, lon);
-            slots.extend(scorer.internal_keys(k).map(|key| (key * n_cells + cell, k as u32)));
+            let serves = scorer.internal_serves(k);
+            if serves.is_empty() {
+                let cell = cell_index(lat, lon);
+                slots.extend(scorer.internal_keys(k).map(|key| (key * n_cells + cell, k as u32)));
+            } else {
+                for &code in serves {
+                    let code = usize::from(code).min(CODES - 1);
+                    local_slots
+                        .extend(scorer.internal_keys(k).map(|key| (code * Scorer::N_KEYS + key, k as u32)));
+                }
+            }
         }
-        let mut cell_start = vec![0u32; Scorer::N_KEYS * n_cells + 1];
-        for &(slot, _) in &slots {
-            cell_start[slot + 1] += 1;
-        }
-        for i in 0..Scorer::N_KEYS * n_cells {
-            cell_start[i + 1] += cell_start[i];
-        }
-        let mut fill = cell_start.clone();
-        let mut offers = vec![0u32; slots.len()];
-        // `slots` is in offer order, so each cell lists its offers in ascending order.
-        for &(slot, offer) in &slots {
-            offers[fill[slot] as usize] = offer;
-            fill[slot] += 1;
-        }
-        Grid { cell_start, offers, rows, cols }
+        let (local_start, local) = csr(CODES * Scorer::N_KEYS, &local_slots);
+        let (cell_start, offers) = csr(Scorer::N_KEYS * n_cells, &slots);
+        Grid { cell_start, offers, rows, cols, local_start, local }
     }
 
     /// Calls `f` for every offer under one of `keys` in the cells that the circle of
@@ -124,13 +153,37 @@ impl Grid {
     /// visited: its half-width is taken at the row's latitude nearest the centre, and converted
     /// to degrees at the row's poleward edge, where a degree of longitude is shortest, so the
     /// cells always cover the circle. An offer under several of the keys is passed once per key.
-    fn for_each_near(&self, lat: f64, lon: f64, radius_km: f64, keys: u128, mut f: impl FnMut(usize)) {
+    fn for_each_near(
+        &self,
+        lat: f64,
+        lon: f64,
+        radius_km: f64,
+        municipality: u16,
+        keys: u128,
+        mut f: impl FnMut(usize),
+    ) {
+        let base = usize::from(municipality).min(CODES - 1) * Scorer::N_KEYS;
+        let mut local_keys = keys;
+        while local_keys != 0 {
+            let key = local_keys.trailing_zeros() as usize;
+            local_keys &= local_keys - 1;
+            let (start, end) =
+                (self.local_start[base + key] as usize, self.local_start[base + key + 1] as usize);
+            for &offer in &self.local[start..end] {
+                f(offer as usize);
+            }
+        }
         let dlat = radius_km / KM_PER_DEGREE;
         let row = |v: f64| ((v - LAT0) / CELL_LAT).floor().clamp(0.0, (self.rows - 1) as f64) as usize;
         let col = |v: f64| ((v - LON0) / CELL_LON).floor().clamp(0.0, (self.cols - 1) as f64) as usize;
         let n_cells = self.rows * self.cols;
-        let (r0, r1) = (row(lat - dlat), row(lat + dlat));
-        let spans: Vec<(usize, usize, usize)> = (r0..=r1)
+        let (r0, r1, centre) = (row(lat - dlat), row(lat + dlat), row(lat));
+        // The candidate's own row first, then outward: near offers tend to score best, so the
+        // row's `k`-th best rises early and more of the far ones are pruned unscored.
+        let mut order: Vec<usize> = (r0..=r1).collect();
+        order.sort_by_key(|&r| (r.abs_diff(centre), r));
+        let spans: Vec<(usize, usize, usize)> = order
+            .into_iter()
             .map(|r| {
                 let (south, north) = (LAT0 + r as f64 * CELL_LAT, LAT0 + (r + 1) as f64 * CELL_LAT);
                 let dy_km = if lat < south {
@@ -274,7 +327,8 @@ fn build_row(
     let mut current_edge = None;
     let (lat, lon) = Scorer::candidate_location(c);
     let stamp = c.index + 1;
-    grid.for_each_near(lat, lon, c.reach_km, scorer.candidate_keys(c), |internal| {
+    let municipality = Scorer::candidate_municipality(c);
+    grid.for_each_near(lat, lon, c.reach_km, municipality, scorer.candidate_keys(c), |internal| {
         if seen[internal] == stamp {
             return;
         }
@@ -308,7 +362,7 @@ fn build_row(
                 counts.in_reach += 1;
                 counts.pruned += 1;
             }
-            Scan::Removed(Removal::OutOfReach { .. }) => {}
+            Scan::OutOfReach | Scan::Removed(Removal::OutOfReach { .. }) => {}
             Scan::Removed(Removal::NoCapacity) => {
                 counts.in_reach += 1;
                 counts.full += 1;
@@ -387,6 +441,15 @@ mod tests {
             o.occupations = match (next() * 3.0) as u32 {
                 0 => vec![],
                 _ => vec![occupations[(next() * 6.0) as usize]],
+            };
+            // Some offers serve only their own municipality, a few only the other city, a few
+            // two municipalities.
+            let (own, other) = if j % 2 == 0 { (101, 751) } else { (751, 101) };
+            o.serves_municipalities = match (next() * 10.0) as u32 {
+                0..=2 => vec![MunicipalityCode(own)],
+                3 => vec![MunicipalityCode(other)],
+                4 => vec![MunicipalityCode(own), MunicipalityCode(147)],
+                _ => vec![],
             };
             data.offers.push(o);
         }

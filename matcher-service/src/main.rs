@@ -4,7 +4,10 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use matcher_core::dataset;
-use matcher_core::model::{Dataset, OfferKind, ReferenceData};
+use matcher_core::graph;
+use matcher_core::model::{Dataset, Date, OfferKind, ReferenceData};
+use matcher_core::policy::{Policy, PolicySet};
+use matcher_core::score::Scorer;
 use matcher_core::{Error, Scale};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +44,82 @@ enum Command {
         /// A directory of CSV/JSON tables, or a snapshot file.
         path: PathBuf,
     },
+    /// Build the candidate graph of a data set and print its size and build time as JSON.
+    Graph {
+        /// A directory of CSV/JSON tables, or a snapshot file.
+        path: PathBuf,
+        #[command(flatten)]
+        run: RunFlags,
+    },
+    /// Explain one candidate–offer pair: every factor, or the hard limit that removes it.
+    Explain {
+        /// A directory of CSV/JSON tables, or a snapshot file.
+        path: PathBuf,
+        /// Candidate id.
+        candidate: String,
+        /// Offer id.
+        offer: String,
+        #[command(flatten)]
+        run: RunFlags,
+    },
+}
+
+/// Flags shared by the commands that score.
+#[derive(clap::Args)]
+struct RunFlags {
+    /// Policy file (TOML). Repeat for several; a file with `municipality = CODE` applies there,
+    /// one without replaces the national default.
+    #[arg(long = "policy")]
+    policies: Vec<PathBuf>,
+    /// Day the benefit clocks are read against (YYYY-MM-DD); default: today (UTC).
+    #[arg(long, value_parser = parse_date)]
+    today: Option<Date>,
+    /// Worker threads (0 = one per core). Results do not depend on it.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+}
+
+impl RunFlags {
+    fn policy_set(&self) -> anyhow::Result<PolicySet> {
+        let mut set = PolicySet::default();
+        for path in &self.policies {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the policy {}", path.display()))?;
+            let policy = Policy::from_toml(&text, &path.display().to_string())?;
+            match policy.municipality_code() {
+                None => set.national = policy,
+                Some(code) => {
+                    if set.municipal.iter().any(|p| p.municipality_code() == Some(code)) {
+                        anyhow::bail!("{}: a second policy for municipality {code}", path.display());
+                    }
+                    set.municipal.push(policy);
+                }
+            }
+        }
+        set.municipal.sort_by_key(|p| p.municipality);
+        Ok(set)
+    }
+
+    fn today(&self) -> Date {
+        self.today.unwrap_or_else(|| {
+            let days = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() / 86_400);
+            Date(i32::try_from(days).unwrap_or(i32::MAX))
+        })
+    }
+
+    fn pool(&self) -> anyhow::Result<rayon::ThreadPool> {
+        rayon::ThreadPoolBuilder::new().num_threads(self.threads).build().context("starting worker threads")
+    }
+}
+
+fn parse_date(text: &str) -> Result<Date, String> {
+    Date::parse(text).ok_or_else(|| "expected a date as YYYY-MM-DD".to_string())
+}
+
+fn load(path: &std::path::Path, r: &ReferenceData) -> anyhow::Result<Dataset> {
+    dataset::load(path, r).with_context(|| format!("loading {}", path.display()))
 }
 
 fn parse_scale(text: &str) -> Result<Scale, String> {
@@ -98,6 +177,59 @@ fn main() -> anyhow::Result<ExitCode> {
                 }
                 Err(e) => return Err(e).with_context(|| format!("validating {}", path.display())),
             }
+        }
+        Command::Graph { path, run } => {
+            let r = reference()?;
+            let policies = run.policy_set()?;
+            let started = Instant::now();
+            let data = load(&path, &r)?;
+            let load_seconds = started.elapsed().as_secs_f64();
+            let pool = run.pool()?;
+            let started = Instant::now();
+            let scorer = Scorer::new(&data, &r, &policies, run.today())?;
+            let g = pool.install(|| graph::build(&scorer))?;
+            let graph_seconds = started.elapsed().as_secs_f64();
+            let sum = |f: fn(&graph::RowCounts) -> u32| g.counts.iter().map(|c| u64::from(f(c))).sum::<u64>();
+            println!(
+                "{}",
+                serde_json::json!({
+                    "candidates": g.n_candidates(),
+                    "offers": g.n_offers,
+                    "edges": g.n_edges(),
+                    "pairs_in_reach": sum(|c| c.in_reach),
+                    "pairs_scored": sum(|c| c.feasible),
+                    "pairs_pruned": sum(|c| c.pruned),
+                    "candidates_without_edges": g.counts.iter().filter(|c| c.feasible == 0).count(),
+                    "threads": pool.current_num_threads(),
+                    "load_seconds": load_seconds,
+                    "graph_seconds": graph_seconds,
+                })
+            );
+        }
+        Command::Explain { path, candidate, offer, run } => {
+            let r = reference()?;
+            let policies = run.policy_set()?;
+            let data = load(&path, &r)?;
+            let ci = data
+                .candidates
+                .iter()
+                .position(|c| c.id.as_str() == candidate)
+                .with_context(|| format!("no candidate `{candidate}` in {}", path.display()))?;
+            let oi = data
+                .offers
+                .iter()
+                .position(|o| o.id.as_str() == offer)
+                .with_context(|| format!("no offer `{offer}` in {}", path.display()))?;
+            let scorer = Scorer::new(&data, &r, &policies, run.today())?;
+            let answer = match scorer.explain(ci, oi)? {
+                Ok(explanation) => {
+                    serde_json::json!({ "candidate": candidate, "offer": offer, "explanation": explanation })
+                }
+                Err(removal) => {
+                    serde_json::json!({ "candidate": candidate, "offer": offer, "removed_by": removal })
+                }
+            };
+            println!("{}", serde_json::to_string_pretty(&answer)?);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -226,6 +226,8 @@ impl From<Removal> for Stop {
 
 /// What the graph learns about one visited pair.
 pub(crate) enum Scan {
+    /// Farther than the candidate's travel limit (distance not computed: no square root).
+    OutOfReach,
     /// Scored, points.
     Scored(i64),
     /// Removed by a hard limit.
@@ -495,6 +497,18 @@ impl<'a> Scorer<'a> {
         self.offers.hot.iter().map(|h| (f64::from(h.lat), f64::from(h.lon)))
     }
 
+    /// The municipalities the offer at internal index `k` is restricted to (empty: none).
+    pub(crate) fn internal_serves(&self, k: usize) -> &[u16] {
+        let h = &self.offers.hot[k];
+        let start = h.serves_start as usize;
+        &self.offers.serves_flat[start..start + h.serves_len as usize]
+    }
+
+    /// The candidate's municipality code.
+    pub(crate) fn candidate_municipality(view: &CandidateView) -> u16 {
+        view.municipality
+    }
+
     /// The data-set index of the offer at internal index `k`.
     #[inline]
     pub(crate) fn original(&self, k: usize) -> u32 {
@@ -667,15 +681,11 @@ impl<'a> Scorer<'a> {
         let t = &self.offers;
         let h = &t.hot[k];
         // Distance first: it is the limit that removes most pairs the spatial index hands us,
-        // and it lets the graph count the offers in reach whatever else removes them. Squared
-        // comparison: no square root for the pairs out of reach.
-        let dy = (f64::from(h.lat) - c.lat) * KM_PER_DEGREE;
-        let dx = (f64::from(h.lon) - c.lon) * KM_PER_DEGREE * c.cos_lat;
-        let squared = dx * dx + dy * dy;
+        // and it lets the graph count the offers in reach whatever else removes them.
+        let squared = Self::squared_distance(c, h);
         if squared > c.reach_km * c.reach_km {
             return Err(Removal::OutOfReach { distance_km: squared.sqrt(), limit_km: c.reach_km }.into());
         }
-        let distance = squared.sqrt();
         if !c.excluded.is_empty() && c.excluded.binary_search(&(k as u32)).is_ok() {
             return Err(Removal::Excluded.into());
         }
@@ -718,6 +728,8 @@ impl<'a> Scorer<'a> {
             }
             f64::from(best) / 4.0
         };
+        // The square root waits until every hard limit has passed: most pairs in reach fail one.
+        let distance = squared.sqrt();
         let continuity = if c.current == Some(k as u32) { 1.0 } else { 0.0 };
         let preference = match c.preferred {
             0 => 0.5,
@@ -811,6 +823,10 @@ impl<'a> Scorer<'a> {
         match self.scan(c, k, None) {
             Scan::Scored(total) => Ok(total),
             Scan::Removed(removal) => Err(removal),
+            Scan::OutOfReach => {
+                let distance_km = Self::squared_distance(c, &self.offers.hot[k]).sqrt();
+                Err(Removal::OutOfReach { distance_km, limit_km: c.reach_km })
+            }
             Scan::Pruned => unreachable!("nothing is pruned without a threshold"),
         }
     }
@@ -819,6 +835,11 @@ impl<'a> Scorer<'a> {
     /// points. The graph's scan.
     #[inline]
     pub(crate) fn scan(&self, c: &CandidateView, k: usize, prune_below: Option<i64>) -> Scan {
+        // Most visited pairs are out of reach; settle them by squared distance alone, before
+        // anything needs the distance itself.
+        if Self::squared_distance(c, &self.offers.hot[k]) > c.reach_km * c.reach_km {
+            return Scan::OutOfReach;
+        }
         let policy = self.policies.get(c.policy);
         let v = match self.values(c, k, policy, prune_below) {
             Ok(v) => v,
@@ -833,6 +854,14 @@ impl<'a> Scorer<'a> {
             });
         }
         Scan::Scored(total)
+    }
+
+    /// Squared distance in km², as [`distance_km`] computes it.
+    #[inline]
+    fn squared_distance(c: &CandidateView, h: &HotOffer) -> f64 {
+        let dy = (f64::from(h.lat) - c.lat) * KM_PER_DEGREE;
+        let dx = (f64::from(h.lon) - c.lon) * KM_PER_DEGREE * c.cos_lat;
+        dx * dx + dy * dy
     }
 
     /// The points of each factor (in [`Factor::ALL`] order), the distance and the expected
