@@ -16,6 +16,10 @@ use crate::error::{Error, Result};
 
 /// ε is divided by this factor between phases.
 const THETA: i64 = 7;
+/// Edges a person remembers between bids.
+const CACHE: usize = 4;
+/// Marks a person's cache as unusable.
+const STALE: i64 = i64::MAX;
 /// "No place left" price; far above any reachable price, far below overflow.
 const INF: i64 = i64::MAX / 4;
 
@@ -32,6 +36,8 @@ struct CompResult {
 }
 
 pub(crate) fn solve_exact(problem: &Problem, options: &SolveOptions) -> Result<Solution> {
+    let trace = std::env::var_os("BROBYGGER_TRACE").is_some();
+    let t0 = std::time::Instant::now();
     let red = Reduced::new(problem, options.continuity_bonus)?;
     let m = problem.n_offers();
     let warm: Option<Vec<i64>> = options.warm_start.as_ref().filter(|w| w.len() == m).map(|w| {
@@ -43,6 +49,9 @@ pub(crate) fn solve_exact(problem: &Problem, options: &SolveOptions) -> Result<S
         node_price
     });
     let comps = red.components(problem);
+    if trace {
+        eprintln!("reduce+components {:.4}s", t0.elapsed().as_secs_f64());
+    }
     let results: Vec<Result<CompResult>> =
         comps.par_iter().map(|c| solve_component(c, warm.as_deref())).collect();
 
@@ -106,8 +115,14 @@ fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<CompResult> {
         )));
     }
     let amax = amax as i64;
+    let t = std::time::Instant::now();
     let a: Vec<i64> = c.w.iter().map(|w| w * s).collect();
     let mut au = Auction::new(n, m, &c.off, &c.adj, &a, &c.cap);
+    if std::env::var_os("BROBYGGER_TRACE").is_some() {
+        eprintln!("auction setup {:.4}s", t.elapsed().as_secs_f64());
+    }
+    let theta: i64 = std::env::var("BROBYGGER_THETA").ok().and_then(|v| v.parse().ok()).unwrap_or(THETA);
+    let div0: i64 = std::env::var("BROBYGGER_DIV0").ok().and_then(|v| v.parse().ok()).unwrap_or(THETA);
     let mut eps = match warm {
         Some(w) => {
             for (l, &node) in c.offers.iter().enumerate() {
@@ -116,20 +131,30 @@ fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<CompResult> {
                 au.entry[l] = au.reserve[l];
             }
             // Yesterday's prices are exact up to the changes: start at one original unit.
-            s.min(amax / THETA).max(1)
+            s.min(amax / theta).max(1)
         }
-        None => (amax / THETA).max(1),
+        None => (amax / div0).max(1),
     };
     let mut phases = 0;
+    let trace = std::env::var_os("BROBYGGER_TRACE").is_some();
     loop {
-        au.phase(eps);
+        let t = std::time::Instant::now();
+        let it0 = au.iterations;
+        au.phase(eps, eps == 1 || std::env::var_os("BROBYGGER_REV_ALL").is_some());
+        if trace {
+            eprintln!("phase eps={eps} bids+rev={} {:.4}s n={n}", au.iterations - it0, t.elapsed().as_secs_f64());
+        }
         phases += 1;
         if eps == 1 {
             break;
         }
-        eps = (eps / THETA).max(1);
+        eps = (eps / theta).max(1);
     }
+    let t = std::time::Instant::now();
     let price = au.exact_prices(s)?;
+    if trace {
+        eprintln!("duals {:.4}s", t.elapsed().as_secs_f64());
+    }
     let profit = (0..n)
         .map(|i| match au.assigned[i] {
             NONE => 0,
@@ -137,6 +162,16 @@ fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<CompResult> {
         })
         .collect();
     Ok(CompResult { assigned: au.assigned, price, profit, phases, iterations: au.iterations })
+}
+
+/// A person's `CACHE` best edges at its last full scan (scaled weight, offer; NONE-padded)
+/// and an upper bound of the value of all its other edges (STALE = rescan). One cache line.
+#[derive(Clone, Copy)]
+#[repr(align(64))]
+struct BidCache {
+    a: [i64; CACHE],
+    j: [u32; CACHE],
+    bound: i64,
 }
 
 /// State of the auction on one component. Struct of arrays; offers hold their persons in a
@@ -167,6 +202,8 @@ struct Auction<'a> {
     /// Scaled weight of the edge every assigned person holds.
     paid: Vec<i64>,
     queue: VecDeque<u32>,
+    /// Per person: its best edges at its last full scan.
+    cache: Vec<BidCache>,
     iterations: u64,
 }
 
@@ -213,6 +250,7 @@ impl<'a> Auction<'a> {
             pos: vec![0; n],
             paid: vec![0; n],
             queue: VecDeque::with_capacity(n),
+            cache: vec![BidCache { a: [0; CACHE], j: [NONE; CACHE], bound: STALE }; n],
             iterations: 0,
         }
     }
@@ -251,46 +289,101 @@ impl<'a> Auction<'a> {
 
     /// One phase: everybody unassigned, forward auction until every person holds a place or
     /// prefers to stay unmatched, then the reverse repair.
-    fn phase(&mut self, eps: i64) {
+    fn phase(&mut self, eps: i64, repair: bool) {
         let m = self.cap.len();
         for j in 0..m {
             self.reserve[j] = self.entry[j];
             self.held[j] = 0;
         }
         self.assigned.fill(NONE);
+        // The reverse repair lowered prices: cached bounds are no longer bounds.
+        self.cache.iter_mut().for_each(|c| c.bound = STALE);
         self.queue.clear();
         self.queue.extend(0..self.assigned.len() as u32);
         while let Some(i) = self.queue.pop_front() {
             self.bid(i as usize, eps);
         }
-        self.reverse(eps);
+        let t = std::time::Instant::now();
+        let it = self.iterations;
+        if repair {
+            self.reverse(eps);
+        }
+        if std::env::var_os("BROBYGGER_TRACE").is_some() {
+            eprintln!("  reverse steps {} {:.4}s", self.iterations - it, t.elapsed().as_secs_f64());
+        }
     }
 
     /// Forward bid of unassigned person `i`.
+    ///
+    /// Within a phase prices only rise, so values only fall: a person caches its `CACHE` best
+    /// edges and an upper bound of all the others. While the best cached value still reaches
+    /// that bound, it is the true best and the bound is a valid (upper) second best: a bid
+    /// with a smaller increment, which keeps ε-CS. Most re-bids then touch one cache line
+    /// and the (small, hot) price array instead of `K` edges.
     #[inline]
     fn bid(&mut self, i: usize, eps: i64) {
         self.iterations += 1;
-        let (mut v1, mut v2, mut best) = (i64::MIN, 0i64, usize::MAX);
-        for e in self.off[i]..self.off[i + 1] {
-            let v = self.a[e] - self.entry[self.adj[e] as usize];
-            if v > v1 {
-                v2 = v2.max(v1);
-                v1 = v;
-                best = e;
-            } else if v > v2 {
-                v2 = v;
+        let (mut v1, mut v2, mut best) = (i64::MIN, i64::MIN, 0usize);
+        let c = &self.cache[i];
+        let cached = c.bound != STALE;
+        if cached {
+            for k in 0..CACHE {
+                if c.j[k] == NONE {
+                    break;
+                }
+                let v = c.a[k] - self.entry[c.j[k] as usize];
+                if v > v1 {
+                    v2 = v1;
+                    v1 = v;
+                    best = k;
+                } else if v > v2 {
+                    v2 = v;
+                }
             }
         }
+        if !cached || v1 < c.bound || v1 == i64::MIN {
+            // Full scan, keeping the CACHE best (sorted) and the best of the rest.
+            let mut top = [(i64::MIN, NONE, 0i64); CACHE];
+            let mut rest = i64::MIN;
+            for e in self.off[i]..self.off[i + 1] {
+                let j = self.adj[e];
+                let v = self.a[e] - self.entry[j as usize];
+                if v > top[CACHE - 1].0 {
+                    rest = rest.max(top[CACHE - 1].0);
+                    let mut k = CACHE - 1;
+                    while k > 0 && top[k - 1].0 < v {
+                        top[k] = top[k - 1];
+                        k -= 1;
+                    }
+                    top[k] = (v, j, self.a[e]);
+                } else {
+                    rest = rest.max(v);
+                }
+            }
+            let c = &mut self.cache[i];
+            for k in 0..CACHE {
+                (c.j[k], c.a[k]) = (top[k].1, top[k].2);
+            }
+            c.bound = rest;
+            if top[0].1 == NONE {
+                return; // no edges
+            }
+            (v1, best) = (top[0].0, 0);
+            v2 = top[1].0.max(rest);
+        } else {
+            v2 = v2.max(c.bound);
+        }
+        v2 = v2.max(0);
         if v1 <= 0 {
             return; // the dummy "unmatched" is at least as good: profit 0
         }
-        let j = self.adj[best] as usize;
+        let (j, a) = (self.cache[i].j[best] as usize, self.cache[i].a[best]);
         let sp = self.second_price(j);
         if sp < INF {
-            v2 = v2.max(self.a[best] - sp);
+            v2 = v2.max(a - sp);
         }
         let bid = self.entry[j] + (v1 - v2) + eps;
-        self.take(j, i, bid, self.a[best]);
+        self.take(j, i, bid, a);
     }
 
     /// Person `i` takes the cheapest place of `j` at `price`, evicting its holder if any.
@@ -394,7 +487,16 @@ impl<'a> Auction<'a> {
                 rq.push_back(j as u32);
             }
         }
-        let mut cand: Vec<(i64, u32)> = Vec::new();
+        let mut cand: Vec<(i64, u32, u32)> = Vec::new();
+        // (profit, offer) of every person, packed: the scan of an offer's bidders below reads
+        // one random entry per edge instead of four arrays.
+        let mut st: Vec<(i64, u32)> = (0..self.assigned.len()).map(|k| (self.profit(k), self.assigned[k])).collect();
+        // Profits only rise during the reverse phase, so an offer's reverse values
+        // `β_k = a_kj − π_k` only fall: the same caching as for forward bids. Per offer: its
+        // CACHE best outside persons `(person, edge)` at its last scan and a bound on the rest.
+        let mut rcache: Vec<([(u32, u32); CACHE], i64)> = vec![([(NONE, 0); CACHE], STALE); m];
+        // Best first, ties to the lower person index: deterministic.
+        let by_value = |x: &(i64, u32, u32), y: &(i64, u32, u32)| y.0.cmp(&x.0).then(x.1.cmp(&y.1));
         while let Some(j) = rq.pop_front() {
             let j = j as usize;
             in_queue[j] = false;
@@ -404,29 +506,66 @@ impl<'a> Auction<'a> {
             }
             self.iterations += 1;
             cand.clear();
-            for e in self.csc_off[j]..self.csc_off[j + 1] {
-                let k = self.csc_person[e] as usize;
-                if self.assigned[k] as usize != j {
-                    cand.push((self.csc_a[e] - self.profit(k), k as u32));
+            let (cached, bound) = rcache[j];
+            let mut next = i64::MIN; // upper bound of the best value not pulled
+            let mut hit = false;
+            if bound != STALE && free < CACHE {
+                for &(k, e) in cached.iter().take_while(|c| c.0 != NONE) {
+                    let (pi, at) = st[k as usize];
+                    if at as usize != j {
+                        cand.push((self.csc_a[e as usize] - pi, k, e));
+                    }
+                }
+                cand.sort_unstable_by(by_value);
+                if cand.len() >= free && cand[free - 1].0 >= bound {
+                    hit = true;
+                    // A stale bound may exceed today's prices; ε-CS caps every outside value
+                    // at entry + ε, so the cap is an upper bound too and keeps prices falling.
+                    next = cand.get(free).map_or(bound, |c| c.0.max(bound)).min(self.entry[j] + eps);
+                    cand.truncate(free);
+                } else {
+                    cand.clear();
                 }
             }
-            // Best first, ties to the lower person index: deterministic.
-            let by_value = |x: &(i64, u32), y: &(i64, u32)| y.0.cmp(&x.0).then(x.1.cmp(&y.1));
-            if cand.len() > free + 1 {
-                cand.select_nth_unstable_by(free, by_value);
-                cand.truncate(free + 1);
+            if !hit {
+                for e in self.csc_off[j]..self.csc_off[j + 1] {
+                    let k = self.csc_person[e] as usize;
+                    let (pi, at) = st[k];
+                    if at as usize != j {
+                        cand.push((self.csc_a[e] - pi, k as u32, e as u32));
+                    }
+                }
+                let keep = (free + 1).max(CACHE + 1);
+                if cand.len() > keep {
+                    cand.select_nth_unstable_by(keep - 1, by_value);
+                    cand.truncate(keep);
+                }
+                cand.sort_unstable_by(by_value);
+                let mut c = ([(NONE, 0); CACHE], i64::MIN);
+                for (slot, x) in c.0.iter_mut().zip(&cand) {
+                    *slot = (x.1, x.2);
+                }
+                if let Some(x) = cand.get(CACHE) {
+                    c.1 = x.0;
+                }
+                rcache[j] = c;
+                if let Some(x) = cand.get(free) {
+                    next = x.0;
+                }
+                cand.truncate(free);
             }
-            cand.sort_unstable_by(by_value);
-            let pulled = cand.iter().take(free).take_while(|c| c.0 - eps > 0).count();
-            let price = if pulled == free && cand.len() > free { (cand[free].0 - eps).max(0) } else { 0 };
+            let pulled = cand.iter().take_while(|c| c.0 - eps > 0).count();
+            let price = if pulled == free && next != i64::MIN { (next - eps).max(0) } else { 0 };
             debug_assert!(price <= self.entry[j], "reverse step would raise a price");
-            for &(_, k) in &cand[..pulled] {
-                let k = k as usize;
+            for &(_, k, e) in &cand[..pulled] {
+                let (k, e) = (k as usize, e as usize);
                 if self.assigned[k] != NONE {
                     let jo = self.assigned[k] as usize;
                     // The freed place keeps the offer's cheapest price: nobody's ε-CS changes.
                     let old_entry = self.entry[jo];
                     self.remove(k);
+                    // k is now an outside person of jo, unknown to jo's cache.
+                    rcache[jo].1 = STALE;
                     self.reserve[jo] = old_entry;
                     self.entry[jo] = self.compute_entry(jo);
                     if old_entry > 0 && !in_queue[jo] {
@@ -434,9 +573,6 @@ impl<'a> Auction<'a> {
                         rq.push_back(jo as u32);
                     }
                 }
-                let e = (self.csc_off[j]..self.csc_off[j + 1])
-                    .find(|&e| self.csc_person[e] as usize == k)
-                    .expect("pulled person has an edge to the offer");
                 let s = self.slot_start[j];
                 let h = self.held[j] as usize;
                 self.hp[s + h] = price;
@@ -449,6 +585,9 @@ impl<'a> Auction<'a> {
             let s = self.slot_start[j];
             let h = self.held[j] as usize;
             self.hp[s..s + h].fill(price);
+            for &k in &self.hi[s..s + h] {
+                st[k as usize] = (self.paid[k as usize] - price, j as u32);
+            }
             self.reserve[j] = price;
             self.entry[j] = price;
         }
