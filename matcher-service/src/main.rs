@@ -121,7 +121,12 @@ fn solve(args: &SolveArgs) -> anyhow::Result<()> {
         let warm: Solution = assign::solve(&changed, &warm_opts)?;
         let wc = assign::verify(&changed, &warm)?;
         if warm.objective != cold.objective || wc.gap != Some(0) {
-            bail!("warm start disagrees: warm {} (gap {:?}) vs cold {}", warm.objective, wc.gap, cold.objective);
+            bail!(
+                "warm start disagrees: warm {} (gap {:?}) vs cold {}",
+                warm.objective,
+                wc.gap,
+                cold.objective
+            );
         }
         out["warm_changed_fraction"] = json!(frac);
         out["warm_cold_seconds"] = json!(cold.stats.seconds);

@@ -121,8 +121,6 @@ fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<CompResult> {
     if std::env::var_os("BROBYGGER_TRACE").is_some() {
         eprintln!("auction setup {:.4}s", t.elapsed().as_secs_f64());
     }
-    let theta: i64 = std::env::var("BROBYGGER_THETA").ok().and_then(|v| v.parse().ok()).unwrap_or(THETA);
-    let div0: i64 = std::env::var("BROBYGGER_DIV0").ok().and_then(|v| v.parse().ok()).unwrap_or(THETA);
     let mut eps = match warm {
         Some(w) => {
             for (l, &node) in c.offers.iter().enumerate() {
@@ -131,29 +129,34 @@ fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<CompResult> {
                 au.entry[l] = au.reserve[l];
             }
             // Yesterday's prices are exact up to the changes: start at one original unit.
-            s.min(amax / theta).max(1)
+            s.min(amax / THETA).max(1)
         }
-        None => (amax / div0).max(1),
+        None => (amax / THETA).max(1),
     };
     let mut phases = 0;
     let trace = std::env::var_os("BROBYGGER_TRACE").is_some();
-    loop {
-        let t = std::time::Instant::now();
-        let it0 = au.iterations;
-        au.phase(eps, eps == 1 || std::env::var_os("BROBYGGER_REV_ALL").is_some());
-        if trace {
-            eprintln!("phase eps={eps} bids+rev={} {:.4}s n={n}", au.iterations - it0, t.elapsed().as_secs_f64());
-        }
-        phases += 1;
-        if eps == 1 {
-            break;
-        }
-        eps = (eps / theta).max(1);
-    }
+    // The offer-major copy is needed only by the final phase: build it on another worker
+    // while the coarse phases run (`join` runs both inline on a single thread).
+    let (csc, ()) = rayon::join(
+        || Csc::new(m, &c.off, &c.adj, &a),
+        || {
+            while eps > 1 {
+                let t = std::time::Instant::now();
+                au.phase(eps, None);
+                if trace {
+                    eprintln!("phase eps={eps} {:.4}s", t.elapsed().as_secs_f64());
+                }
+                phases += 1;
+                eps = (eps / THETA).max(1);
+            }
+        },
+    );
     let t = std::time::Instant::now();
-    let price = au.exact_prices(s)?;
+    au.phase(1, Some(&csc));
+    phases += 1;
+    let price = au.exact_prices(s, &csc)?;
     if trace {
-        eprintln!("duals {:.4}s", t.elapsed().as_secs_f64());
+        eprintln!("final phase + duals {:.4}s", t.elapsed().as_secs_f64());
     }
     let profit = (0..n)
         .map(|i| match au.assigned[i] {
@@ -162,6 +165,37 @@ fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<CompResult> {
         })
         .collect();
     Ok(CompResult { assigned: au.assigned, price, profit, phases, iterations: au.iterations })
+}
+
+/// Offer-major copy of a component's edges, for the reverse repair and the dual finish.
+struct Csc {
+    off: Vec<usize>,
+    person: Vec<u32>,
+    a: Vec<i64>,
+}
+
+impl Csc {
+    fn new(m: usize, off: &[usize], adj: &[u32], a: &[i64]) -> Self {
+        let mut coff = vec![0usize; m + 1];
+        for &j in adj {
+            coff[j as usize + 1] += 1;
+        }
+        for j in 0..m {
+            coff[j + 1] += coff[j];
+        }
+        let mut fill = coff.clone();
+        let mut person = vec![0u32; adj.len()];
+        let mut ca = vec![0i64; adj.len()];
+        for i in 0..off.len() - 1 {
+            for e in off[i]..off[i + 1] {
+                let j = adj[e] as usize;
+                person[fill[j]] = i as u32;
+                ca[fill[j]] = a[e];
+                fill[j] += 1;
+            }
+        }
+        Csc { off: coff, person, a: ca }
+    }
 }
 
 /// A person's `CACHE` best edges at its last full scan (scaled weight, offer; NONE-padded)
@@ -181,10 +215,6 @@ struct Auction<'a> {
     adj: &'a [u32],
     a: &'a [i64],
     cap: &'a [u32],
-    /// Offer-major copy of the edges (for reverse steps and the dual finish).
-    csc_off: Vec<usize>,
-    csc_person: Vec<u32>,
-    csc_a: Vec<i64>,
     slot_start: Vec<usize>,
     /// Slot price / person of every heap position.
     hp: Vec<i64>,
@@ -209,24 +239,6 @@ struct Auction<'a> {
 
 impl<'a> Auction<'a> {
     fn new(n: usize, m: usize, off: &'a [usize], adj: &'a [u32], a: &'a [i64], cap: &'a [u32]) -> Self {
-        let mut csc_off = vec![0usize; m + 1];
-        for &j in adj {
-            csc_off[j as usize + 1] += 1;
-        }
-        for j in 0..m {
-            csc_off[j + 1] += csc_off[j];
-        }
-        let mut fill = csc_off.clone();
-        let mut csc_person = vec![0u32; adj.len()];
-        let mut csc_a = vec![0i64; adj.len()];
-        for i in 0..n {
-            for e in off[i]..off[i + 1] {
-                let j = adj[e] as usize;
-                csc_person[fill[j]] = i as u32;
-                csc_a[fill[j]] = a[e];
-                fill[j] += 1;
-            }
-        }
         let mut slot_start = vec![0usize; m + 1];
         for j in 0..m {
             slot_start[j + 1] = slot_start[j] + cap[j] as usize;
@@ -237,9 +249,6 @@ impl<'a> Auction<'a> {
             adj,
             a,
             cap,
-            csc_off,
-            csc_person,
-            csc_a,
             slot_start,
             hp: vec![0; slots],
             hi: vec![NONE; slots],
@@ -289,7 +298,7 @@ impl<'a> Auction<'a> {
 
     /// One phase: everybody unassigned, forward auction until every person holds a place or
     /// prefers to stay unmatched, then the reverse repair.
-    fn phase(&mut self, eps: i64, repair: bool) {
+    fn phase(&mut self, eps: i64, repair: Option<&Csc>) {
         let m = self.cap.len();
         for j in 0..m {
             self.reserve[j] = self.entry[j];
@@ -303,13 +312,8 @@ impl<'a> Auction<'a> {
         while let Some(i) = self.queue.pop_front() {
             self.bid(i as usize, eps);
         }
-        let t = std::time::Instant::now();
-        let it = self.iterations;
-        if repair {
-            self.reverse(eps);
-        }
-        if std::env::var_os("BROBYGGER_TRACE").is_some() {
-            eprintln!("  reverse steps {} {:.4}s", self.iterations - it, t.elapsed().as_secs_f64());
+        if let Some(csc) = repair {
+            self.reverse(eps, csc);
         }
     }
 
@@ -477,7 +481,7 @@ impl<'a> Auction<'a> {
     /// Reverse auction: every offer with a free place at a positive price either pulls in the
     /// best outside persons or lowers its price to 0. Keeps ε-CS; afterwards every offer with
     /// spare capacity has price 0, so ε-CS implies ε-optimality of primal and dual together.
-    fn reverse(&mut self, eps: i64) {
+    fn reverse(&mut self, eps: i64, csc: &Csc) {
         let m = self.cap.len();
         let mut in_queue = vec![false; m];
         let mut rq: VecDeque<u32> = VecDeque::new();
@@ -490,7 +494,8 @@ impl<'a> Auction<'a> {
         let mut cand: Vec<(i64, u32, u32)> = Vec::new();
         // (profit, offer) of every person, packed: the scan of an offer's bidders below reads
         // one random entry per edge instead of four arrays.
-        let mut st: Vec<(i64, u32)> = (0..self.assigned.len()).map(|k| (self.profit(k), self.assigned[k])).collect();
+        let mut st: Vec<(i64, u32)> =
+            (0..self.assigned.len()).map(|k| (self.profit(k), self.assigned[k])).collect();
         // Profits only rise during the reverse phase, so an offer's reverse values
         // `β_k = a_kj − π_k` only fall: the same caching as for forward bids. Per offer: its
         // CACHE best outside persons `(person, edge)` at its last scan and a bound on the rest.
@@ -513,7 +518,7 @@ impl<'a> Auction<'a> {
                 for &(k, e) in cached.iter().take_while(|c| c.0 != NONE) {
                     let (pi, at) = st[k as usize];
                     if at as usize != j {
-                        cand.push((self.csc_a[e as usize] - pi, k, e));
+                        cand.push((csc.a[e as usize] - pi, k, e));
                     }
                 }
                 cand.sort_unstable_by(by_value);
@@ -528,11 +533,11 @@ impl<'a> Auction<'a> {
                 }
             }
             if !hit {
-                for e in self.csc_off[j]..self.csc_off[j + 1] {
-                    let k = self.csc_person[e] as usize;
+                for e in csc.off[j]..csc.off[j + 1] {
+                    let k = csc.person[e] as usize;
                     let (pi, at) = st[k];
                     if at as usize != j {
-                        cand.push((self.csc_a[e] - pi, k as u32, e as u32));
+                        cand.push((csc.a[e] - pi, k as u32, e as u32));
                     }
                 }
                 let keep = (free + 1).max(CACHE + 1);
@@ -580,7 +585,7 @@ impl<'a> Auction<'a> {
                 self.pos[k] = h as u32;
                 self.held[j] += 1;
                 self.assigned[k] = j as u32;
-                self.paid[k] = self.csc_a[e];
+                self.paid[k] = csc.a[e];
             }
             let s = self.slot_start[j];
             let h = self.held[j] as usize;
@@ -596,7 +601,7 @@ impl<'a> Auction<'a> {
     /// Exact integer prices (original units) from the final ε = 1 state, by Dijkstra on the
     /// difference constraints `p_a ≤ p_j + w'_ia − w'_ij` (person in `a`, edge to `j`) and
     /// `p_a ≤ w'_ia`, from a root with price 0, using the scaled prices as potentials.
-    fn exact_prices(&self, s: i64) -> Result<Vec<i64>> {
+    fn exact_prices(&self, s: i64, csc: &Csc) -> Result<Vec<i64>> {
         let m = self.cap.len();
         let pot = &self.entry;
         let mut dist = vec![INF; m];
@@ -625,14 +630,14 @@ impl<'a> Auction<'a> {
             if d > dist[x] {
                 continue;
             }
-            for e in self.csc_off[x]..self.csc_off[x + 1] {
-                let k = self.csc_person[e] as usize;
+            for e in csc.off[x]..csc.off[x + 1] {
+                let k = csc.person[e] as usize;
                 let y = self.assigned[k];
                 if y == NONE || y as usize == x {
                     continue;
                 }
                 let y = y as usize;
-                let c = self.paid[k] - self.csc_a[e] + 1 + pot[x] - pot[y];
+                let c = self.paid[k] - csc.a[e] + 1 + pot[x] - pot[y];
                 if c < 0 {
                     return Err(Error::Problem(format!("internal: ε-CS violated on arc {x} → {y} ({c})")));
                 }
