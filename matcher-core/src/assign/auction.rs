@@ -198,6 +198,34 @@ impl Csc {
     }
 }
 
+/// Scans all edges of person `i` at prices `entry`: its `CACHE` best edges and the best
+/// value of the rest.
+#[inline]
+fn full_scan(off: &[usize], adj: &[u32], a: &[i64], entry: &[i64], i: usize) -> BidCache {
+    let mut top = [(i64::MIN, NONE, 0i64); CACHE];
+    let mut rest = i64::MIN;
+    for e in off[i]..off[i + 1] {
+        let j = adj[e];
+        let v = a[e] - entry[j as usize];
+        if v > top[CACHE - 1].0 {
+            rest = rest.max(top[CACHE - 1].0);
+            let mut k = CACHE - 1;
+            while k > 0 && top[k - 1].0 < v {
+                top[k] = top[k - 1];
+                k -= 1;
+            }
+            top[k] = (v, j, a[e]);
+        } else {
+            rest = rest.max(v);
+        }
+    }
+    let mut c = BidCache { a: [0; CACHE], j: [NONE; CACHE], bound: rest };
+    for k in 0..CACHE {
+        (c.j[k], c.a[k]) = (top[k].1, top[k].2);
+    }
+    c
+}
+
 /// A person's `CACHE` best edges at its last full scan (scaled weight, offer; NONE-padded)
 /// and an upper bound of the value of all its other edges (STALE = rescan). One cache line.
 #[derive(Clone, Copy)]
@@ -306,7 +334,15 @@ impl<'a> Auction<'a> {
         }
         self.assigned.fill(NONE);
         // The reverse repair lowered prices: cached bounds are no longer bounds.
-        self.cache.iter_mut().for_each(|c| c.bound = STALE);
+        // Everybody bids at least once per phase, so the first full scans are done up front,
+        // in parallel: they only read today's prices, so the result is the same for every
+        // thread count.
+        let (off, adj, a, entry) = (self.off, self.adj, self.a, &self.entry);
+        self.cache.par_chunks_mut(4096).enumerate().for_each(|(chunk, caches)| {
+            for (k, c) in caches.iter_mut().enumerate() {
+                *c = full_scan(off, adj, a, entry, chunk * 4096 + k);
+            }
+        });
         self.queue.clear();
         self.queue.extend(0..self.assigned.len() as u32);
         while let Some(i) = self.queue.pop_front() {
@@ -322,62 +358,21 @@ impl<'a> Auction<'a> {
     /// Within a phase prices only rise, so values only fall: a person caches its `CACHE` best
     /// edges and an upper bound of all the others. While the best cached value still reaches
     /// that bound, it is the true best and the bound is a valid (upper) second best: a bid
-    /// with a smaller increment, which keeps ε-CS. Most re-bids then touch one cache line
-    /// and the (small, hot) price array instead of `K` edges.
+    /// with a smaller increment, which keeps ε-CS. Most bids then touch one cache line and the
+    /// (small, hot) price array instead of `K` edges.
     #[inline]
     fn bid(&mut self, i: usize, eps: i64) {
         self.iterations += 1;
-        let (mut v1, mut v2, mut best) = (i64::MIN, i64::MIN, 0usize);
-        let c = &self.cache[i];
-        let cached = c.bound != STALE;
-        if cached {
-            for k in 0..CACHE {
-                if c.j[k] == NONE {
-                    break;
-                }
-                let v = c.a[k] - self.entry[c.j[k] as usize];
-                if v > v1 {
-                    v2 = v1;
-                    v1 = v;
-                    best = k;
-                } else if v > v2 {
-                    v2 = v;
-                }
-            }
+        let (mut v1, mut v2, mut best) = self.cached_values(i);
+        let bound = self.cache[i].bound;
+        if bound == STALE || v1 < bound {
+            self.cache[i] = full_scan(self.off, self.adj, self.a, &self.entry, i);
+            (v1, v2, best) = self.cached_values(i);
         }
-        if !cached || v1 < c.bound || v1 == i64::MIN {
-            // Full scan, keeping the CACHE best (sorted) and the best of the rest.
-            let mut top = [(i64::MIN, NONE, 0i64); CACHE];
-            let mut rest = i64::MIN;
-            for e in self.off[i]..self.off[i + 1] {
-                let j = self.adj[e];
-                let v = self.a[e] - self.entry[j as usize];
-                if v > top[CACHE - 1].0 {
-                    rest = rest.max(top[CACHE - 1].0);
-                    let mut k = CACHE - 1;
-                    while k > 0 && top[k - 1].0 < v {
-                        top[k] = top[k - 1];
-                        k -= 1;
-                    }
-                    top[k] = (v, j, self.a[e]);
-                } else {
-                    rest = rest.max(v);
-                }
-            }
-            let c = &mut self.cache[i];
-            for k in 0..CACHE {
-                (c.j[k], c.a[k]) = (top[k].1, top[k].2);
-            }
-            c.bound = rest;
-            if top[0].1 == NONE {
-                return; // no edges
-            }
-            (v1, best) = (top[0].0, 0);
-            v2 = top[1].0.max(rest);
-        } else {
-            v2 = v2.max(c.bound);
+        if v1 == i64::MIN {
+            return; // no edges
         }
-        v2 = v2.max(0);
+        v2 = v2.max(self.cache[i].bound).max(0);
         if v1 <= 0 {
             return; // the dummy "unmatched" is at least as good: profit 0
         }
@@ -388,6 +383,31 @@ impl<'a> Auction<'a> {
         }
         let bid = self.entry[j] + (v1 - v2) + eps;
         self.take(j, i, bid, a);
+    }
+
+    /// Best and second-best current value among person `i`'s cached edges, and the slot of
+    /// the best (`i64::MIN` when none).
+    #[inline]
+    fn cached_values(&self, i: usize) -> (i64, i64, usize) {
+        let c = &self.cache[i];
+        let (mut v1, mut v2, mut best) = (i64::MIN, i64::MIN, 0usize);
+        if c.bound == STALE {
+            return (v1, v2, best);
+        }
+        for k in 0..CACHE {
+            if c.j[k] == NONE {
+                break;
+            }
+            let v = c.a[k] - self.entry[c.j[k] as usize];
+            if v > v1 {
+                v2 = v1;
+                v1 = v;
+                best = k;
+            } else if v > v2 {
+                v2 = v;
+            }
+        }
+        (v1, v2, best)
     }
 
     /// Person `i` takes the cheapest place of `j` at `price`, evicting its holder if any.
