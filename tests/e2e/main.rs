@@ -1,3 +1,4 @@
 //! End-to-end tests: one binary (link time), one module per command.
 
 mod cli;
+mod solve;
