@@ -3,6 +3,7 @@
 //! access is in [`dataset`]. See `ARCHITECTURE.md` for the map.
 #![warn(missing_docs)]
 
+pub mod assign;
 pub mod dataset;
 pub mod error;
 // `gen` is a reserved word since edition 2024, hence the raw identifier; the two items most

@@ -2,3 +2,4 @@
 
 mod cli;
 mod gen_validate;
+mod solve;

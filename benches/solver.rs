@@ -1,0 +1,78 @@
+//! Criterion benches of the assignment solvers on small generated instances (CONVENTIONS.md,
+//! item 9). `cargo test --benches` smoke-runs them; real figures come from `cargo bench` and
+//! from the peers harness on the large instances (see `docs/solver.md`).
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use matcher_core::assign::{Mode, Problem, SolveOptions, solve};
+
+/// A geo-like instance: `n` candidates, `m` offers on a line, each candidate linked to its `k`
+/// nearest offers with a weight that falls with distance plus noise; capacities 1..=4.
+fn geo(n: usize, m: usize, k: usize, seed: u64) -> Problem {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let capacity: Vec<u32> = (0..m).map(|_| 1 + (rnd() % 4) as u32).collect();
+    let mut offsets = vec![0];
+    let (mut offers, mut weights) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        let centre = i * m / n.max(1);
+        let lo = centre.saturating_sub(k / 2).min(m.saturating_sub(k));
+        for j in lo..(lo + k).min(m) {
+            let dist = centre.abs_diff(j) as i64;
+            offers.push(j as u32);
+            weights.push(1 + (10_000 - 400 * dist).max(0) + (rnd() % 2_000) as i64);
+        }
+        offsets.push(offers.len());
+    }
+    Problem::new(n, capacity, offsets, offers, weights).expect("valid instance")
+}
+
+/// A complete `n × n` instance with weights 0..=1000.
+fn dense(n: usize, seed: u64) -> Problem {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let offsets = (0..=n).map(|i| i * n).collect();
+    let offers = (0..n * n).map(|e| (e % n) as u32).collect();
+    let weights = (0..n * n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % 1001) as i64
+        })
+        .collect();
+    Problem::new(n, vec![1; n], offsets, offers, weights).expect("valid instance")
+}
+
+fn bench(c: &mut Criterion) {
+    let sparse = geo(5_000, 800, 16, 1);
+    let square = dense(200, 2);
+    let mut g = c.benchmark_group("solve");
+    g.sample_size(10);
+    for (name, mode) in [("exact", Mode::Exact), ("stable", Mode::Stable), ("greedy", Mode::Greedy)] {
+        let o = SolveOptions { mode, threads: 1, ..SolveOptions::default() };
+        g.bench_function(format!("geo_5k/{name}"), |b| b.iter(|| solve(black_box(&sparse), &o).unwrap()));
+    }
+    let o = SolveOptions { threads: 1, ..SolveOptions::default() };
+    g.bench_function("dense_200/exact", |b| b.iter(|| solve(black_box(&square), &o).unwrap()));
+    // Warm start: yesterday's prices, 1 % of the candidates changed.
+    let first = solve(&sparse, &o).unwrap();
+    let mut changed = sparse.clone();
+    for i in (0..changed.n_candidates).step_by(100) {
+        for w in &mut changed.weights[changed.offsets[i]..changed.offsets[i + 1]] {
+            *w = (*w * 7) % 12_000 + 1;
+        }
+    }
+    let warm = SolveOptions { warm_start: Some(first.offer_prices.clone()), ..o.clone() };
+    g.bench_function("geo_5k_1pct_changed/cold", |b| b.iter(|| solve(black_box(&changed), &o).unwrap()));
+    g.bench_function("geo_5k_1pct_changed/warm", |b| b.iter(|| solve(black_box(&changed), &warm).unwrap()));
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

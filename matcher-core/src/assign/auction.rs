@@ -1,0 +1,673 @@
+//! The exact solver: ε-scaling forward auction, reverse repair of offers with spare capacity,
+//! exact integer duals by one Dijkstra run. See the module header of `assign` for why.
+//!
+//! Terms: a *person* is an unlocked candidate of the component, an *offer* an offer node of the
+//! modified problem (regular or guaranteed places). All weights and prices inside the auction
+//! are *scaled*: `a = w'·S`.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use rayon::prelude::*;
+
+use super::reduce::{Component, Reduced};
+use super::{NONE, Problem, Solution, SolveOptions, SolveStats};
+use crate::error::{Error, Result};
+
+/// ε is divided by this factor between phases.
+const THETA: i64 = 7;
+/// Edges a person remembers between bids.
+const CACHE: usize = 4;
+/// Marks a person's cache as unusable.
+const STALE: i64 = i64::MAX;
+/// "No place left" price; far above any reachable price, far below overflow.
+const INF: i64 = i64::MAX / 4;
+
+/// Result of one component, in local indices and original units.
+struct CompResult {
+    /// Local offer of every person, or [`NONE`].
+    assigned: Vec<u32>,
+    /// Exact price of every local offer.
+    price: Vec<i64>,
+    /// Exact profit of every person.
+    profit: Vec<i64>,
+    phases: u64,
+    iterations: u64,
+}
+
+pub(crate) fn solve_exact(problem: &Problem, options: &SolveOptions) -> Result<Solution> {
+    let trace = std::env::var_os("BROBYGGER_TRACE").is_some();
+    let t0 = std::time::Instant::now();
+    let red = Reduced::new(problem, options.continuity_bonus)?;
+    let m = problem.n_offers();
+    let warm: Option<Vec<i64>> = options.warm_start.as_ref().filter(|w| w.len() == m).map(|w| {
+        // Guaranteed places start at their regular price plus M: the optimum has them there
+        // whenever both parts are in use.
+        let mut node_price: Vec<i64> = w.iter().map(|p| (*p).max(0)).collect();
+        node_price
+            .extend(red.guarantee_offer.iter().map(|&j| w[j as usize].max(0).saturating_add(red.big_m)));
+        node_price
+    });
+    let comps = red.components(problem);
+    if trace {
+        eprintln!("reduce+components {:.4}s", t0.elapsed().as_secs_f64());
+    }
+    let results: Vec<Result<CompResult>> =
+        comps.par_iter().map(|c| solve_component(c, warm.as_deref())).collect();
+
+    let n = problem.n_candidates;
+    let mut assignment: Vec<Option<u32>> = vec![None; n];
+    let mut profit = vec![0i64; n];
+    let mut node_price = vec![0i64; red.n_nodes()];
+    let mut stats = SolveStats { components: comps.len(), ..SolveStats::default() };
+    for i in (0..n).filter(|&i| problem.is_locked(i)) {
+        assignment[i] = problem.current_of(i);
+    }
+    for (c, r) in comps.iter().zip(results) {
+        let r = r?;
+        stats.phases += r.phases;
+        stats.iterations += r.iterations;
+        stats.largest_component = stats.largest_component.max(c.persons.len());
+        for (k, &i) in c.persons.iter().enumerate() {
+            profit[i as usize] = r.profit[k];
+            if r.assigned[k] != NONE {
+                let node = c.offers[r.assigned[k] as usize] as usize;
+                assignment[i as usize] =
+                    Some(if node >= m { red.guarantee_offer[node - m] } else { node as u32 });
+            }
+        }
+        for (l, &node) in c.offers.iter().enumerate() {
+            node_price[node as usize] = r.price[l];
+        }
+    }
+    // Nodes without places (all taken by locks, or all guaranteed) take no part in the
+    // auction; any price that covers their edges is a valid dual and costs nothing.
+    for i in 0..n {
+        red.for_each_edge_all(problem, i, |node, w| {
+            if red.cap[node as usize] == 0 {
+                let p = &mut node_price[node as usize];
+                *p = (*p).max(w - profit[i]);
+            }
+        });
+    }
+    let guarantee_prices = node_price.split_off(m);
+    Ok(Solution {
+        assignment,
+        objective: 0,
+        offer_prices: node_price,
+        guarantee_prices,
+        candidate_profits: profit,
+        stats,
+        ..Solution::default()
+    })
+}
+
+fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<CompResult> {
+    let n = c.persons.len();
+    let m = c.offers.len();
+    // S > n makes ε = 1 (scaled) exact; S > m + 1 keeps Dijkstra's hop count below one unit.
+    let s = (n.max(m + 1) + 1) as i64;
+    let wmax = c.w.iter().copied().max().unwrap_or(0);
+    let amax = i128::from(wmax) * i128::from(s);
+    if amax > i128::from(i64::MAX / 16) {
+        return Err(Error::Problem(format!(
+            "weights up to {wmax} scaled by {s} (component size) overflow i64; reduce the weight range"
+        )));
+    }
+    let amax = amax as i64;
+    let t = std::time::Instant::now();
+    let a: Vec<i64> = c.w.iter().map(|w| w * s).collect();
+    let mut au = Auction::new(n, m, &c.off, &c.adj, &a, &c.cap);
+    if std::env::var_os("BROBYGGER_TRACE").is_some() {
+        eprintln!("auction setup {:.4}s", t.elapsed().as_secs_f64());
+    }
+    let mut eps = match warm {
+        Some(w) => {
+            for (l, &node) in c.offers.iter().enumerate() {
+                let p = i128::from(w[node as usize]) * i128::from(s);
+                au.reserve[l] = p.clamp(0, i128::from(amax)) as i64;
+                au.entry[l] = au.reserve[l];
+            }
+            // Yesterday's prices are exact up to the changes: start at one original unit.
+            s.min(amax / THETA).max(1)
+        }
+        None => (amax / THETA).max(1),
+    };
+    let mut phases = 0;
+    let trace = std::env::var_os("BROBYGGER_TRACE").is_some();
+    // The offer-major copy is needed only by the final phase: build it on another worker
+    // while the coarse phases run (`join` runs both inline on a single thread).
+    let (csc, ()) = rayon::join(
+        || Csc::new(m, &c.off, &c.adj, &a),
+        || {
+            while eps > 1 {
+                let t = std::time::Instant::now();
+                au.phase(eps, None);
+                if trace {
+                    eprintln!("phase eps={eps} {:.4}s", t.elapsed().as_secs_f64());
+                }
+                phases += 1;
+                eps = (eps / THETA).max(1);
+            }
+        },
+    );
+    let t = std::time::Instant::now();
+    au.phase(1, Some(&csc));
+    phases += 1;
+    let price = au.exact_prices(s, &csc)?;
+    if trace {
+        eprintln!("final phase + duals {:.4}s", t.elapsed().as_secs_f64());
+    }
+    let profit = (0..n)
+        .map(|i| match au.assigned[i] {
+            NONE => 0,
+            j => au.paid[i] / s - price[j as usize],
+        })
+        .collect();
+    Ok(CompResult { assigned: au.assigned, price, profit, phases, iterations: au.iterations })
+}
+
+/// Offer-major copy of a component's edges, for the reverse repair and the dual finish.
+struct Csc {
+    off: Vec<usize>,
+    person: Vec<u32>,
+    a: Vec<i64>,
+}
+
+impl Csc {
+    fn new(m: usize, off: &[usize], adj: &[u32], a: &[i64]) -> Self {
+        let mut coff = vec![0usize; m + 1];
+        for &j in adj {
+            coff[j as usize + 1] += 1;
+        }
+        for j in 0..m {
+            coff[j + 1] += coff[j];
+        }
+        let mut fill = coff.clone();
+        let mut person = vec![0u32; adj.len()];
+        let mut ca = vec![0i64; adj.len()];
+        for i in 0..off.len() - 1 {
+            for e in off[i]..off[i + 1] {
+                let j = adj[e] as usize;
+                person[fill[j]] = i as u32;
+                ca[fill[j]] = a[e];
+                fill[j] += 1;
+            }
+        }
+        Csc { off: coff, person, a: ca }
+    }
+}
+
+/// Scans all edges of person `i` at prices `entry`: its `CACHE` best edges and the best
+/// value of the rest.
+#[inline]
+fn full_scan(off: &[usize], adj: &[u32], a: &[i64], entry: &[i64], i: usize) -> BidCache {
+    let mut top = [(i64::MIN, NONE, 0i64); CACHE];
+    let mut rest = i64::MIN;
+    for e in off[i]..off[i + 1] {
+        let j = adj[e];
+        let v = a[e] - entry[j as usize];
+        if v > top[CACHE - 1].0 {
+            rest = rest.max(top[CACHE - 1].0);
+            let mut k = CACHE - 1;
+            while k > 0 && top[k - 1].0 < v {
+                top[k] = top[k - 1];
+                k -= 1;
+            }
+            top[k] = (v, j, a[e]);
+        } else {
+            rest = rest.max(v);
+        }
+    }
+    let mut c = BidCache { a: [0; CACHE], j: [NONE; CACHE], bound: rest };
+    for k in 0..CACHE {
+        (c.j[k], c.a[k]) = (top[k].1, top[k].2);
+    }
+    c
+}
+
+/// A person's `CACHE` best edges at its last full scan (scaled weight, offer; NONE-padded)
+/// and an upper bound of the value of all its other edges (STALE = rescan). One cache line.
+#[derive(Clone, Copy)]
+#[repr(align(64))]
+struct BidCache {
+    a: [i64; CACHE],
+    j: [u32; CACHE],
+    bound: i64,
+}
+
+/// State of the auction on one component. Struct of arrays; offers hold their persons in a
+/// min-heap of slot prices stored in one flat array (`slot_start[j]..slot_start[j] + cap[j]`).
+struct Auction<'a> {
+    off: &'a [usize],
+    adj: &'a [u32],
+    a: &'a [i64],
+    cap: &'a [u32],
+    slot_start: Vec<usize>,
+    /// Slot price / person of every heap position.
+    hp: Vec<i64>,
+    hi: Vec<u32>,
+    /// Number of persons held by every offer.
+    held: Vec<u32>,
+    /// Price of every free place of an offer.
+    reserve: Vec<i64>,
+    /// Price of the cheapest place of every offer (what a newcomer must beat).
+    entry: Vec<i64>,
+    /// Offer of every person, or NONE.
+    assigned: Vec<u32>,
+    /// Heap position of every assigned person within its offer's heap.
+    pos: Vec<u32>,
+    /// Scaled weight of the edge every assigned person holds.
+    paid: Vec<i64>,
+    queue: VecDeque<u32>,
+    /// Per person: its best edges at its last full scan.
+    cache: Vec<BidCache>,
+    iterations: u64,
+}
+
+impl<'a> Auction<'a> {
+    fn new(n: usize, m: usize, off: &'a [usize], adj: &'a [u32], a: &'a [i64], cap: &'a [u32]) -> Self {
+        let mut slot_start = vec![0usize; m + 1];
+        for j in 0..m {
+            slot_start[j + 1] = slot_start[j] + cap[j] as usize;
+        }
+        let slots = slot_start[m];
+        Auction {
+            off,
+            adj,
+            a,
+            cap,
+            slot_start,
+            hp: vec![0; slots],
+            hi: vec![NONE; slots],
+            held: vec![0; m],
+            reserve: vec![0; m],
+            entry: vec![0; m],
+            assigned: vec![NONE; n],
+            pos: vec![0; n],
+            paid: vec![0; n],
+            queue: VecDeque::with_capacity(n),
+            cache: vec![BidCache { a: [0; CACHE], j: [NONE; CACHE], bound: STALE }; n],
+            iterations: 0,
+        }
+    }
+
+    /// Whether the cheapest place of `j` is a free one (else it is the heap root).
+    #[inline]
+    fn cheapest_is_free(&self, j: usize) -> bool {
+        let h = self.held[j];
+        h < self.cap[j] && (h == 0 || self.reserve[j] <= self.hp[self.slot_start[j]])
+    }
+
+    #[inline]
+    fn compute_entry(&self, j: usize) -> i64 {
+        let (h, c) = (self.held[j], self.cap[j]);
+        let root = if h > 0 { self.hp[self.slot_start[j]] } else { INF };
+        if h < c { self.reserve[j].min(root) } else { root }
+    }
+
+    /// Price of the second-cheapest place of `j` (what the bidder's second best within the
+    /// same offer costs), or INF.
+    #[inline]
+    fn second_price(&self, j: usize) -> i64 {
+        let (h, c, s) = (self.held[j], self.cap[j], self.slot_start[j]);
+        let free = c - h;
+        if self.cheapest_is_free(j) {
+            let r = if free >= 2 { self.reserve[j] } else { INF };
+            let root = if h >= 1 { self.hp[s] } else { INF };
+            r.min(root)
+        } else {
+            let r = if free >= 1 { self.reserve[j] } else { INF };
+            let c1 = if h > 1 { self.hp[s + 1] } else { INF };
+            let c2 = if h > 2 { self.hp[s + 2] } else { INF };
+            r.min(c1).min(c2)
+        }
+    }
+
+    /// One phase: everybody unassigned, forward auction until every person holds a place or
+    /// prefers to stay unmatched, then the reverse repair.
+    fn phase(&mut self, eps: i64, repair: Option<&Csc>) {
+        let m = self.cap.len();
+        for j in 0..m {
+            self.reserve[j] = self.entry[j];
+            self.held[j] = 0;
+        }
+        self.assigned.fill(NONE);
+        // The reverse repair lowered prices: cached bounds are no longer bounds.
+        // Everybody bids at least once per phase, so the first full scans are done up front,
+        // in parallel: they only read today's prices, so the result is the same for every
+        // thread count.
+        let (off, adj, a, entry) = (self.off, self.adj, self.a, &self.entry);
+        self.cache.par_chunks_mut(4096).enumerate().for_each(|(chunk, caches)| {
+            for (k, c) in caches.iter_mut().enumerate() {
+                *c = full_scan(off, adj, a, entry, chunk * 4096 + k);
+            }
+        });
+        self.queue.clear();
+        self.queue.extend(0..self.assigned.len() as u32);
+        while let Some(i) = self.queue.pop_front() {
+            self.bid(i as usize, eps);
+        }
+        if let Some(csc) = repair {
+            self.reverse(eps, csc);
+        }
+    }
+
+    /// Forward bid of unassigned person `i`.
+    ///
+    /// Within a phase prices only rise, so values only fall: a person caches its `CACHE` best
+    /// edges and an upper bound of all the others. While the best cached value still reaches
+    /// that bound, it is the true best and the bound is a valid (upper) second best: a bid
+    /// with a smaller increment, which keeps ε-CS. Most bids then touch one cache line and the
+    /// (small, hot) price array instead of `K` edges.
+    #[inline]
+    fn bid(&mut self, i: usize, eps: i64) {
+        self.iterations += 1;
+        let (mut v1, mut v2, mut best) = self.cached_values(i);
+        let bound = self.cache[i].bound;
+        if bound == STALE || v1 < bound {
+            self.cache[i] = full_scan(self.off, self.adj, self.a, &self.entry, i);
+            (v1, v2, best) = self.cached_values(i);
+        }
+        if v1 == i64::MIN {
+            return; // no edges
+        }
+        v2 = v2.max(self.cache[i].bound).max(0);
+        if v1 <= 0 {
+            return; // the dummy "unmatched" is at least as good: profit 0
+        }
+        let (j, a) = (self.cache[i].j[best] as usize, self.cache[i].a[best]);
+        let sp = self.second_price(j);
+        if sp < INF {
+            v2 = v2.max(a - sp);
+        }
+        let bid = self.entry[j] + (v1 - v2) + eps;
+        self.take(j, i, bid, a);
+    }
+
+    /// Best and second-best current value among person `i`'s cached edges, and the slot of
+    /// the best (`i64::MIN` when none).
+    #[inline]
+    fn cached_values(&self, i: usize) -> (i64, i64, usize) {
+        let c = &self.cache[i];
+        let (mut v1, mut v2, mut best) = (i64::MIN, i64::MIN, 0usize);
+        if c.bound == STALE {
+            return (v1, v2, best);
+        }
+        for k in 0..CACHE {
+            if c.j[k] == NONE {
+                break;
+            }
+            let v = c.a[k] - self.entry[c.j[k] as usize];
+            if v > v1 {
+                v2 = v1;
+                v1 = v;
+                best = k;
+            } else if v > v2 {
+                v2 = v;
+            }
+        }
+        (v1, v2, best)
+    }
+
+    /// Person `i` takes the cheapest place of `j` at `price`, evicting its holder if any.
+    fn take(&mut self, j: usize, i: usize, price: i64, a: i64) {
+        let s = self.slot_start[j];
+        if self.cheapest_is_free(j) {
+            let k = self.held[j] as usize;
+            self.held[j] += 1;
+            self.hp[s + k] = price;
+            self.hi[s + k] = i as u32;
+            self.pos[i] = k as u32;
+            self.sift_up(j, k);
+        } else {
+            let out = self.hi[s] as usize;
+            self.assigned[out] = NONE;
+            self.queue.push_back(out as u32);
+            self.hp[s] = price;
+            self.hi[s] = i as u32;
+            self.pos[i] = 0;
+            self.sift_down(j, 0);
+        }
+        self.assigned[i] = j as u32;
+        self.paid[i] = a;
+        self.entry[j] = self.compute_entry(j);
+    }
+
+    fn sift_up(&mut self, j: usize, mut k: usize) {
+        let s = self.slot_start[j];
+        while k > 0 {
+            let p = (k - 1) / 2;
+            if self.hp[s + p] <= self.hp[s + k] {
+                break;
+            }
+            self.swap_slots(s, p, k);
+            k = p;
+        }
+    }
+
+    fn sift_down(&mut self, j: usize, mut k: usize) {
+        let s = self.slot_start[j];
+        let h = self.held[j] as usize;
+        loop {
+            let (l, r) = (2 * k + 1, 2 * k + 2);
+            let mut min = k;
+            if l < h && self.hp[s + l] < self.hp[s + min] {
+                min = l;
+            }
+            if r < h && self.hp[s + r] < self.hp[s + min] {
+                min = r;
+            }
+            if min == k {
+                break;
+            }
+            self.swap_slots(s, k, min);
+            k = min;
+        }
+    }
+
+    #[inline]
+    fn swap_slots(&mut self, s: usize, x: usize, y: usize) {
+        self.hp.swap(s + x, s + y);
+        self.hi.swap(s + x, s + y);
+        self.pos[self.hi[s + x] as usize] = x as u32;
+        self.pos[self.hi[s + y] as usize] = y as u32;
+    }
+
+    /// Removes assigned person `i` from its offer's heap.
+    fn remove(&mut self, i: usize) {
+        let j = self.assigned[i] as usize;
+        let s = self.slot_start[j];
+        let k = self.pos[i] as usize;
+        let last = self.held[j] as usize - 1;
+        self.swap_slots(s, k, last);
+        self.held[j] -= 1;
+        if k < last {
+            self.sift_down(j, k);
+            self.sift_up(j, k);
+        }
+        self.assigned[i] = NONE;
+    }
+
+    /// Current profit of person `i` (0 when unmatched).
+    #[inline]
+    fn profit(&self, i: usize) -> i64 {
+        match self.assigned[i] {
+            NONE => 0,
+            j => self.paid[i] - self.hp[self.slot_start[j as usize] + self.pos[i] as usize],
+        }
+    }
+
+    /// Reverse auction: every offer with a free place at a positive price either pulls in the
+    /// best outside persons or lowers its price to 0. Keeps ε-CS; afterwards every offer with
+    /// spare capacity has price 0, so ε-CS implies ε-optimality of primal and dual together.
+    fn reverse(&mut self, eps: i64, csc: &Csc) {
+        let m = self.cap.len();
+        let mut in_queue = vec![false; m];
+        let mut rq: VecDeque<u32> = VecDeque::new();
+        for j in 0..m {
+            if self.held[j] < self.cap[j] && self.reserve[j] > 0 {
+                in_queue[j] = true;
+                rq.push_back(j as u32);
+            }
+        }
+        let mut cand: Vec<(i64, u32, u32)> = Vec::new();
+        // (profit, offer) of every person, packed: the scan of an offer's bidders below reads
+        // one random entry per edge instead of four arrays.
+        let mut st: Vec<(i64, u32)> =
+            (0..self.assigned.len()).map(|k| (self.profit(k), self.assigned[k])).collect();
+        // Profits only rise during the reverse phase, so an offer's reverse values
+        // `β_k = a_kj − π_k` only fall: the same caching as for forward bids. Per offer: its
+        // CACHE best outside persons `(person, edge)` at its last scan and a bound on the rest.
+        let mut rcache: Vec<([(u32, u32); CACHE], i64)> = vec![([(NONE, 0); CACHE], STALE); m];
+        // Best first, ties to the lower person index: deterministic.
+        let by_value = |x: &(i64, u32, u32), y: &(i64, u32, u32)| y.0.cmp(&x.0).then(x.1.cmp(&y.1));
+        while let Some(j) = rq.pop_front() {
+            let j = j as usize;
+            in_queue[j] = false;
+            let free = (self.cap[j] - self.held[j]) as usize;
+            if free == 0 || self.reserve[j] <= 0 {
+                continue;
+            }
+            self.iterations += 1;
+            cand.clear();
+            let (cached, bound) = rcache[j];
+            let mut next = i64::MIN; // upper bound of the best value not pulled
+            let mut hit = false;
+            if bound != STALE && free < CACHE {
+                for &(k, e) in cached.iter().take_while(|c| c.0 != NONE) {
+                    let (pi, at) = st[k as usize];
+                    if at as usize != j {
+                        cand.push((csc.a[e as usize] - pi, k, e));
+                    }
+                }
+                cand.sort_unstable_by(by_value);
+                if cand.len() >= free && cand[free - 1].0 >= bound {
+                    hit = true;
+                    // A stale bound may exceed today's prices; ε-CS caps every outside value
+                    // at entry + ε, so the cap is an upper bound too and keeps prices falling.
+                    next = cand.get(free).map_or(bound, |c| c.0.max(bound)).min(self.entry[j] + eps);
+                    cand.truncate(free);
+                } else {
+                    cand.clear();
+                }
+            }
+            if !hit {
+                for e in csc.off[j]..csc.off[j + 1] {
+                    let k = csc.person[e] as usize;
+                    let (pi, at) = st[k];
+                    if at as usize != j {
+                        cand.push((csc.a[e] - pi, k as u32, e as u32));
+                    }
+                }
+                let keep = (free + 1).max(CACHE + 1);
+                if cand.len() > keep {
+                    cand.select_nth_unstable_by(keep - 1, by_value);
+                    cand.truncate(keep);
+                }
+                cand.sort_unstable_by(by_value);
+                let mut c = ([(NONE, 0); CACHE], i64::MIN);
+                for (slot, x) in c.0.iter_mut().zip(&cand) {
+                    *slot = (x.1, x.2);
+                }
+                if let Some(x) = cand.get(CACHE) {
+                    c.1 = x.0;
+                }
+                rcache[j] = c;
+                if let Some(x) = cand.get(free) {
+                    next = x.0;
+                }
+                cand.truncate(free);
+            }
+            let pulled = cand.iter().take_while(|c| c.0 - eps > 0).count();
+            let price = if pulled == free && next != i64::MIN { (next - eps).max(0) } else { 0 };
+            debug_assert!(price <= self.entry[j], "reverse step would raise a price");
+            for &(_, k, e) in &cand[..pulled] {
+                let (k, e) = (k as usize, e as usize);
+                if self.assigned[k] != NONE {
+                    let jo = self.assigned[k] as usize;
+                    // The freed place keeps the offer's cheapest price: nobody's ε-CS changes.
+                    let old_entry = self.entry[jo];
+                    self.remove(k);
+                    // k is now an outside person of jo, unknown to jo's cache.
+                    rcache[jo].1 = STALE;
+                    self.reserve[jo] = old_entry;
+                    self.entry[jo] = self.compute_entry(jo);
+                    if old_entry > 0 && !in_queue[jo] {
+                        in_queue[jo] = true;
+                        rq.push_back(jo as u32);
+                    }
+                }
+                let s = self.slot_start[j];
+                let h = self.held[j] as usize;
+                self.hp[s + h] = price;
+                self.hi[s + h] = k as u32;
+                self.pos[k] = h as u32;
+                self.held[j] += 1;
+                self.assigned[k] = j as u32;
+                self.paid[k] = csc.a[e];
+            }
+            let s = self.slot_start[j];
+            let h = self.held[j] as usize;
+            self.hp[s..s + h].fill(price);
+            for &k in &self.hi[s..s + h] {
+                st[k as usize] = (self.paid[k as usize] - price, j as u32);
+            }
+            self.reserve[j] = price;
+            self.entry[j] = price;
+        }
+    }
+
+    /// Exact integer prices (original units) from the final ε = 1 state, by Dijkstra on the
+    /// difference constraints `p_a ≤ p_j + w'_ia − w'_ij` (person in `a`, edge to `j`) and
+    /// `p_a ≤ w'_ia`, from a root with price 0, using the scaled prices as potentials.
+    fn exact_prices(&self, s: i64, csc: &Csc) -> Result<Vec<i64>> {
+        let m = self.cap.len();
+        let pot = &self.entry;
+        let mut dist = vec![INF; m];
+        let mut heap = BinaryHeap::new();
+        // Arcs root → offer: length min over holders of w'_ia (0 if a place is free).
+        let mut root_len = vec![INF; m];
+        for (i, &j) in self.assigned.iter().enumerate() {
+            if j != NONE {
+                let r = &mut root_len[j as usize];
+                *r = (*r).min(self.paid[i]);
+            }
+        }
+        for j in 0..m {
+            if self.held[j] < self.cap[j] {
+                root_len[j] = 0;
+            }
+            let d = root_len[j] + 1 - pot[j];
+            if d < 0 {
+                return Err(Error::Problem(format!("internal: ε-CS violated at offer {j} (root arc {d})")));
+            }
+            dist[j] = d;
+            heap.push(Reverse((d, j as u32)));
+        }
+        while let Some(Reverse((d, x))) = heap.pop() {
+            let x = x as usize;
+            if d > dist[x] {
+                continue;
+            }
+            for e in csc.off[x]..csc.off[x + 1] {
+                let k = csc.person[e] as usize;
+                let y = self.assigned[k];
+                if y == NONE || y as usize == x {
+                    continue;
+                }
+                let y = y as usize;
+                let c = self.paid[k] - csc.a[e] + 1 + pot[x] - pot[y];
+                if c < 0 {
+                    return Err(Error::Problem(format!("internal: ε-CS violated on arc {x} → {y} ({c})")));
+                }
+                if d + c < dist[y] {
+                    dist[y] = d + c;
+                    heap.push(Reverse((d + c, y as u32)));
+                }
+            }
+        }
+        // dist = S·L + hops − pot, with 1 ≤ hops ≤ m < S: L is the floor.
+        Ok((0..m).map(|j| (dist[j] + pot[j]).div_euclid(s)).collect())
+    }
+}

@@ -1,0 +1,184 @@
+//! Reader of the neutral instance format of the peers harness (`shared/peers/FORMAT.md`):
+//!
+//! ```text
+//! p <n_left> <n_right> <n_edges>
+//! r <right_index> <capacity>            (zero or more; default capacity 1)
+//! e <left_index> <right_index> <weight> (exactly n_edges)
+//! ```
+//!
+//! Pure: text in, [`Problem`] out. Every error names the line (1-based), the token and why.
+
+use std::io::BufRead;
+
+use super::Problem;
+use crate::error::{Error, InputProblem, Result};
+
+/// Parses an instance held in memory. `name` is used in error messages only.
+///
+/// # Errors
+/// [`Error::Input`] with the line, the token (`n_left`, `right_index`, `weight`, ...) and the
+/// reason for a malformed line, an index out of range, a repeated pair, an `r` line after an
+/// `e` line or a wrong edge count; [`Error::Problem`] if the result fails
+/// [`Problem::validate`] (e.g. a weight beyond [`super::MAX_WEIGHT`]).
+///
+/// # Complexity
+/// `O(size of the text + n + m + E)`; edges grouped by left node (what the generator writes)
+/// are stored without a sort, other orders with one counting sort.
+///
+/// # Example
+/// ```
+/// let p = matcher_core::assign::parse_instance("ex.txt", "p 2 2 3\nr 1 2\ne 0 0 5\ne 0 1 3\ne 1 1 4\n").unwrap();
+/// assert_eq!(p.capacity, vec![1, 2]);
+/// assert_eq!(p.n_edges(), 3);
+/// ```
+pub fn parse_instance(name: &str, text: &str) -> Result<Problem> {
+    let mut lines =
+        text.split('\n').enumerate().map(|(k, l)| (k as u64 + 1, l.strip_suffix('\r').unwrap_or(l)));
+    let err = |line: u64, col: &str, val: &str, why: &str| {
+        Error::Input(InputProblem::new(name, line, col, val, why))
+    };
+    let (ln, header) = lines.next().ok_or_else(|| err(1, "p", "", "empty file, expected the `p` header"))?;
+    let mut t = header.split(' ');
+    if t.next() != Some("p") {
+        return Err(err(ln, "p", header, "the first line must be `p <n_left> <n_right> <n_edges>`"));
+    }
+    let n = num::<u32>(&mut t, ln, "n_left", name)? as usize;
+    let m = num::<u32>(&mut t, ln, "n_right", name)? as usize;
+    let n_edges = num::<u64>(&mut t, ln, "n_edges", name)?;
+    end(&mut t, ln, name)?;
+    if n_edges > n as u64 * m as u64 {
+        return Err(err(ln, "n_edges", &n_edges.to_string(), "more edges than pairs"));
+    }
+    let n_edges = n_edges as usize;
+    let mut capacity = vec![1u32; m];
+    let mut cap_set = vec![false; m];
+    let mut left = Vec::with_capacity(n_edges);
+    let mut offers = Vec::with_capacity(n_edges);
+    let mut weights = Vec::with_capacity(n_edges);
+    let mut grouped = true;
+    for (ln, line) in lines {
+        if line.is_empty() {
+            continue;
+        }
+        let mut t = line.split(' ');
+        match t.next() {
+            Some("r") => {
+                if !left.is_empty() {
+                    return Err(err(ln, "r", line, "`r` lines must come before all `e` lines"));
+                }
+                let j = index(&mut t, ln, "right_index", m, name)?;
+                if cap_set[j] {
+                    return Err(err(ln, "right_index", &j.to_string(), "capacity set twice"));
+                }
+                cap_set[j] = true;
+                capacity[j] = num::<u32>(&mut t, ln, "capacity", name)?;
+                end(&mut t, ln, name)?;
+            }
+            Some("e") => {
+                if left.len() == n_edges {
+                    return Err(err(
+                        ln,
+                        "e",
+                        line,
+                        &format!("more than the {n_edges} edges announced by the header"),
+                    ));
+                }
+                let i = index(&mut t, ln, "left_index", n, name)? as u32;
+                let j = index(&mut t, ln, "right_index", m, name)? as u32;
+                let w = num::<i64>(&mut t, ln, "weight", name)?;
+                end(&mut t, ln, name)?;
+                grouped &= left.last().is_none_or(|&l| l <= i);
+                left.push(i);
+                offers.push(j);
+                weights.push(w);
+            }
+            _ => {
+                return Err(err(
+                    ln,
+                    "kind",
+                    line.split(' ').next().unwrap_or(""),
+                    "expected a line `r ...` or `e ...`",
+                ));
+            }
+        }
+    }
+    if left.len() != n_edges {
+        return Err(err(
+            0,
+            "n_edges",
+            &n_edges.to_string(),
+            &format!("the header announces {n_edges} edges, the file has {}", left.len()),
+        ));
+    }
+    let mut offsets = vec![0usize; n + 1];
+    for &i in &left {
+        offsets[i as usize + 1] += 1;
+    }
+    for i in 0..n {
+        offsets[i + 1] += offsets[i];
+    }
+    if !grouped {
+        let mut fill = offsets.clone();
+        let mut o2 = vec![0u32; n_edges];
+        let mut w2 = vec![0i64; n_edges];
+        for k in 0..n_edges {
+            let i = left[k] as usize;
+            o2[fill[i]] = offers[k];
+            w2[fill[i]] = weights[k];
+            fill[i] += 1;
+        }
+        offers = o2;
+        weights = w2;
+    }
+    drop(left);
+    let p = Problem { n_candidates: n, capacity, offsets, offers, weights, ..Problem::default() };
+    p.validate().map_err(|e| match e {
+        Error::Problem(why) => Error::Input(InputProblem::new(name, 0, "", "", why)),
+        other => other,
+    })?;
+    Ok(p)
+}
+
+/// Reads and parses an instance from a reader (a file, stdin).
+///
+/// # Errors
+/// As [`parse_instance`], plus [`Error::Io`] when reading fails or the text is not UTF-8.
+pub fn read_instance(name: &str, mut reader: impl BufRead) -> Result<Problem> {
+    let mut text = String::new();
+    reader.read_to_string(&mut text).map_err(|e| Error::io(name, e))?;
+    parse_instance(name, &text)
+}
+
+fn num<T: std::str::FromStr>(
+    t: &mut std::str::Split<'_, char>,
+    line: u64,
+    col: &str,
+    name: &str,
+) -> Result<T> {
+    let tok = t.next().unwrap_or("");
+    tok.parse::<T>().map_err(|_| {
+        let why = if tok.is_empty() { "missing".to_string() } else { "not an integer in range".to_string() };
+        Error::Input(InputProblem::new(name, line, col, tok, why))
+    })
+}
+
+fn index(t: &mut std::str::Split<'_, char>, line: u64, col: &str, len: usize, name: &str) -> Result<usize> {
+    let v = num::<u64>(t, line, col, name)?;
+    if v >= len as u64 {
+        return Err(Error::Input(InputProblem::new(
+            name,
+            line,
+            col,
+            v.to_string(),
+            format!("out of range (0..{len})"),
+        )));
+    }
+    Ok(v as usize)
+}
+
+fn end(t: &mut std::str::Split<'_, char>, line: u64, name: &str) -> Result<()> {
+    match t.next() {
+        None => Ok(()),
+        Some(tok) => Err(Error::Input(InputProblem::new(name, line, "", tok, "unexpected extra token"))),
+    }
+}

@@ -1,0 +1,433 @@
+//! Weighted capacitated bipartite assignment: candidates (capacity 1) × offers (integer
+//! capacity), maximise the total integer weight; candidates may stay unmatched.
+//!
+//! # Algorithm choice
+//!
+//! [`Mode::Exact`] is an **ε-scaling forward auction with a reverse repair and an exact dual
+//! finish** (Bertsekas' auction for the asymmetric assignment problem, offers treated as
+//! `capacity` similar objects):
+//!
+//! * Weights are multiplied by `S = max(n, m + 1) + 1` (per connected component), so that
+//!   ε-complementary slackness with ε = 1 in scaled units (< 1/n in original units) implies an
+//!   optimal assignment for integer weights. Phases divide ε by a constant until ε = 1.
+//! * Each person bids for its best offer, paying `entry + (v1 − v2) + ε`; "stay unmatched" is a
+//!   private dummy object of value 0 that is never bid up. Offers hold their bidders in a
+//!   min-heap of slot prices, so an offer with spare capacity is one bid and one sift.
+//! * **The asymmetric subtlety.** ε-CS alone does not make the forward auction optimal when
+//!   offers keep spare capacity at a positive price (inherited from an earlier phase or from a
+//!   warm start). After each phase a *reverse auction* lowers every such offer: it pulls in the
+//!   best outside candidates at the `(free + 1)`-th best reverse bid, or drops its price to 0.
+//!   This keeps ε-CS and ends with "spare capacity ⇒ price 0".
+//! * **Exact integer duals.** Auction prices are fractional in original units. After the last
+//!   phase the prices are turned into exact integer duals by one Dijkstra run on the offer graph
+//!   (difference constraints `p_a ≤ p_j + w_ia − w_ij`), with the auction prices as
+//!   potentials: ε-CS makes every reduced arc cost non-negative after adding 1 per arc, and
+//!   `S` exceeds the number of hops, so the lexicographic key finds the true shortest paths.
+//!   The result has duality gap exactly 0, which [`verify`] checks independently.
+//!
+//! Why not the alternatives: successive shortest paths spend one Dijkstra per augmentation,
+//! which on the national shape (hundreds of thousands of augmentations through crowded towns)
+//! explores far too much; cost-scaling push-relabel and network simplex are what OR-Tools and
+//! LEMON already do, so they would at best tie. The auction, on the other hand, has tiny
+//! sequential bids that touch only one candidate's adjacency (`K` edges), restarts naturally
+//! from yesterday's prices (warm start = start the scaling at a small ε), and decomposes over
+//! connected components, which are solved in parallel with rayon.
+//!
+//! Determinism: every component is solved sequentially in a fixed order (Gauss–Seidel
+//! bidding, FIFO queue, ties broken by the lowest index), components are independent, and the
+//! results are merged by index, so the output is identical for every thread count.
+//!
+//! # Side constraints
+//!
+//! * **Locked** candidates are removed and their offer's capacity is reduced before solving.
+//! * **Continuity**: `continuity_bonus` is added to the weight of the edge to the candidate's
+//!   current offer.
+//! * **Minimum volume**: offer `j` with residual lower bound `L'_j = min_volume_j − locked_j` is
+//!   split into a *guaranteed* part (capacity `L'_j`, every edge weight + `M`) and a regular
+//!   part (capacity `capacity_j − locked_j − L'_j`). `M = 1 + 2·Σ_i max_j |w'_ij|` is larger
+//!   than any weight difference, so the optimum first fills as many guaranteed places as
+//!   possible (all of them when the bounds are feasible) and then maximises weight. What is
+//!   proven by the certificate is optimality for this modified problem; see [`verify`].
+//!
+//! [`Mode::Stable`] is candidate-proposing deferred acceptance; [`Mode::Greedy`] takes the
+//! heaviest edges first. Both are baselines: they fill no duals.
+
+// Struct-of-arrays code walks several arrays with one index; iterator zips would hide that.
+#![allow(clippy::needless_range_loop)]
+
+mod auction;
+mod format;
+mod greedy;
+mod reduce;
+mod stable;
+#[cfg(test)]
+mod tests;
+mod verify;
+
+use crate::error::{Error, Result};
+
+pub use format::{parse_instance, read_instance};
+pub use stable::blocking_pairs;
+pub use verify::{Certificate, verify};
+
+/// Marker for "no offer" in internal `u32` arrays.
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// A sparse bipartite assignment problem. Candidates have capacity 1, offers `capacity[j]`.
+///
+/// Edges are stored in CSR form: the edges of candidate `i` are
+/// `offers[offsets[i]..offsets[i + 1]]` with weights `weights[..]` at the same positions.
+/// Build it with [`Problem::new`] and the `with_*` methods, or fill the fields and call
+/// [`Problem::validate`] ([`solve`] validates again anyway).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Problem {
+    /// Number of candidates (left nodes).
+    pub n_candidates: usize,
+    /// Capacity of every offer; its length is the number of offers.
+    pub capacity: Vec<u32>,
+    /// CSR offsets, `n_candidates + 1` entries, starting at 0, non-decreasing.
+    pub offsets: Vec<usize>,
+    /// Offer index of every edge (`< capacity.len()`), at most one edge per pair.
+    pub offers: Vec<u32>,
+    /// Integer weight of every edge (higher is better). `|w| ≤ MAX_WEIGHT`.
+    pub weights: Vec<i64>,
+    /// Current offer of every candidate (empty = nobody has one).
+    pub current: Vec<Option<u32>>,
+    /// Per candidate: its current offer is locked (a course under way). Empty = no locks.
+    /// A locked pair must be an edge of the graph.
+    pub locked: Vec<bool>,
+    /// Guaranteed minimum number of candidates per offer, locked ones included (empty = none).
+    pub min_volume: Vec<u32>,
+}
+
+/// Largest accepted absolute edge weight (and continuity bonus): 2^40 ≈ 1.1·10^12, so that
+/// scaled weights and sums stay far from `i64` overflow; larger weights are refused.
+pub const MAX_WEIGHT: i64 = 1 << 40;
+
+impl Problem {
+    /// Builds and validates a problem without current offers, locks or minimum volumes.
+    ///
+    /// # Errors
+    /// [`Error::Problem`] when the CSR arrays are inconsistent, an index is out of range, a
+    /// pair is repeated or a weight exceeds [`MAX_WEIGHT`].
+    pub fn new(
+        n_candidates: usize,
+        capacity: Vec<u32>,
+        offsets: Vec<usize>,
+        offers: Vec<u32>,
+        weights: Vec<i64>,
+    ) -> Result<Self> {
+        let p = Problem { n_candidates, capacity, offsets, offers, weights, ..Problem::default() };
+        p.validate()?;
+        Ok(p)
+    }
+
+    /// Number of offers.
+    pub fn n_offers(&self) -> usize {
+        self.capacity.len()
+    }
+
+    /// Number of edges.
+    pub fn n_edges(&self) -> usize {
+        self.offers.len()
+    }
+
+    /// The offers and weights of candidate `i`.
+    ///
+    /// # Panics
+    /// When `i >= n_candidates` or the CSR arrays are invalid (call [`Problem::validate`]).
+    pub fn edges(&self, i: usize) -> (&[u32], &[i64]) {
+        let r = self.offsets[i]..self.offsets[i + 1];
+        (&self.offers[r.clone()], &self.weights[r])
+    }
+
+    /// Current offer of candidate `i`, if any.
+    pub fn current_of(&self, i: usize) -> Option<u32> {
+        self.current.get(i).copied().flatten()
+    }
+
+    /// Whether candidate `i` is locked to its current offer.
+    pub fn is_locked(&self, i: usize) -> bool {
+        self.locked.get(i).copied().unwrap_or(false)
+    }
+
+    /// Minimum volume of offer `j` (0 when none is set).
+    pub fn min_volume_of(&self, j: usize) -> u32 {
+        self.min_volume.get(j).copied().unwrap_or(0)
+    }
+
+    /// Checks every invariant listed on the fields.
+    ///
+    /// # Errors
+    /// [`Error::Problem`] naming the first offending candidate, offer or edge: inconsistent CSR
+    /// arrays, an offer index out of range, a repeated pair, a weight beyond [`MAX_WEIGHT`], a
+    /// lock without a current offer or whose pair is no edge, more locks on an offer than its
+    /// capacity, a minimum volume above the capacity.
+    ///
+    /// # Complexity
+    /// `O(n + m + E)` time, `O(m)` extra memory.
+    pub fn validate(&self) -> Result<()> {
+        let n = self.n_candidates;
+        let m = self.n_offers();
+        let bad = |s: String| Err(Error::Problem(s));
+        if m > NONE as usize {
+            return bad(format!("{m} offers: at most {} are supported", NONE - 1));
+        }
+        if self.offsets.len() != n + 1 {
+            return bad(format!(
+                "offsets has {} entries, expected n_candidates + 1 = {}",
+                self.offsets.len(),
+                n + 1
+            ));
+        }
+        if self.offsets[0] != 0 {
+            return bad(format!("offsets[0] = {}, expected 0", self.offsets[0]));
+        }
+        if self.offers.len() != self.weights.len() {
+            return bad(format!("{} offers but {} weights", self.offers.len(), self.weights.len()));
+        }
+        if self.offsets[n] != self.offers.len() {
+            return bad(format!(
+                "offsets[{n}] = {} but there are {} edges",
+                self.offsets[n],
+                self.offers.len()
+            ));
+        }
+        for i in 0..n {
+            if self.offsets[i] > self.offsets[i + 1] {
+                return bad(format!("offsets decrease at candidate {i}"));
+            }
+        }
+        let mut seen = vec![NONE; m];
+        for i in 0..n {
+            let (offs, ws) = self.edges(i);
+            for (&j, &w) in offs.iter().zip(ws) {
+                if j as usize >= m {
+                    return bad(format!("candidate {i}: offer {j} out of range (there are {m} offers)"));
+                }
+                if seen[j as usize] == i as u32 {
+                    return bad(format!("candidate {i}: offer {j} appears twice"));
+                }
+                seen[j as usize] = i as u32;
+                if w.unsigned_abs() > MAX_WEIGHT as u64 {
+                    return bad(format!("candidate {i}, offer {j}: weight {w} exceeds ±{MAX_WEIGHT}"));
+                }
+            }
+        }
+        if !self.current.is_empty() && self.current.len() != n {
+            return bad(format!("current has {} entries, expected 0 or {n}", self.current.len()));
+        }
+        if let Some((i, j)) =
+            self.current.iter().enumerate().find_map(|(i, c)| c.filter(|&j| j as usize >= m).map(|j| (i, j)))
+        {
+            return bad(format!("candidate {i}: current offer {j} out of range (there are {m} offers)"));
+        }
+        if !self.locked.is_empty() && self.locked.len() != n {
+            return bad(format!("locked has {} entries, expected 0 or {n}", self.locked.len()));
+        }
+        let mut locked_count = vec![0u64; m];
+        for i in (0..n).filter(|&i| self.is_locked(i)) {
+            let Some(j) = self.current_of(i) else {
+                return bad(format!("candidate {i} is locked but has no current offer"));
+            };
+            if !self.edges(i).0.contains(&j) {
+                return bad(format!("candidate {i} is locked to offer {j}, which is not one of its edges"));
+            }
+            locked_count[j as usize] += 1;
+        }
+        for (j, (&l, &c)) in locked_count.iter().zip(&self.capacity).enumerate() {
+            if l > u64::from(c) {
+                return bad(format!("offer {j}: {l} locked candidates exceed its capacity {c}"));
+            }
+        }
+        if !self.min_volume.is_empty() && self.min_volume.len() != m {
+            return bad(format!("min_volume has {} entries, expected 0 or {m}", self.min_volume.len()));
+        }
+        for (j, (&lo, &c)) in self.min_volume.iter().zip(&self.capacity).enumerate() {
+            if lo > c {
+                return bad(format!("offer {j}: minimum volume {lo} exceeds its capacity {c}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which algorithm [`solve`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Maximum total weight, proven by integer duals (gap 0).
+    #[default]
+    Exact,
+    /// Candidate-proposing deferred acceptance: no blocking pairs, no duals.
+    Stable,
+    /// Heaviest edge first: a fast baseline for reports and tests, no duals.
+    Greedy,
+}
+
+/// Options of [`solve`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SolveOptions {
+    /// The algorithm.
+    pub mode: Mode,
+    /// Worker threads; 0 = all available. The result does not depend on it.
+    pub threads: usize,
+    /// Added to the weight of the edge to a candidate's current offer (`>= 0`).
+    pub continuity_bonus: i64,
+    /// Offer prices of a previous solution of a similar problem (same offers), used by
+    /// [`Mode::Exact`] to start near the optimum. Ignored when its length is not the number of
+    /// offers.
+    pub warm_start: Option<Vec<i64>>,
+    /// [`Mode::Stable`] only: how offers rank candidates, one key per candidate (higher is
+    /// preferred, ties to the lower index). `None` = by the edge weight (with bonus).
+    pub offer_priority: Option<Vec<i64>>,
+}
+
+/// Counters of one solve.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SolveStats {
+    /// Connected components solved (after removing locked candidates and useless edges).
+    pub components: usize,
+    /// Number of candidates in the largest component.
+    pub largest_component: usize,
+    /// ε-scaling phases, summed over components (0 outside [`Mode::Exact`]).
+    pub phases: u64,
+    /// Forward bids plus reverse steps (exact), or proposals (stable), summed over components.
+    pub iterations: u64,
+    /// Wall-clock seconds of the solve, validation included.
+    pub seconds: f64,
+    /// Threads of the pool that ran it.
+    pub threads: usize,
+}
+
+/// The answer of [`solve`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Solution {
+    /// Offer of every candidate, `None` = unmatched. Locked candidates keep their offer.
+    pub assignment: Vec<Option<u32>>,
+    /// `Σ weight(i, assignment[i]) + continuity_bonus · #{i : assignment[i] = current[i]}`
+    /// over all assigned candidates, locked ones included. The minimum-volume bonus `M` is not
+    /// part of it.
+    pub objective: i64,
+    /// Dual price of every offer's regular places (empty outside [`Mode::Exact`]).
+    pub offer_prices: Vec<i64>,
+    /// Dual price of every offer's guaranteed (minimum-volume) places, empty when no offer has
+    /// a residual minimum volume or outside [`Mode::Exact`]. Includes the bonus `M`.
+    pub guarantee_prices: Vec<i64>,
+    /// Dual profit of every candidate; 0 for locked candidates (empty outside
+    /// [`Mode::Exact`]).
+    pub candidate_profits: Vec<i64>,
+    /// `(offer, missing places)` for every offer whose minimum volume is not met.
+    pub min_volume_shortfall: Vec<(u32, u32)>,
+    /// The algorithm that produced it; duals are present only for [`Mode::Exact`].
+    pub mode: Mode,
+    /// The continuity bonus the solution was computed with (needed by [`verify`]).
+    pub continuity_bonus: i64,
+    /// Counters.
+    pub stats: SolveStats,
+}
+
+impl Solution {
+    /// Number of matched candidates.
+    pub fn matched(&self) -> usize {
+        self.assignment.iter().filter(|a| a.is_some()).count()
+    }
+}
+
+/// Solves `problem` with the algorithm of `options.mode`.
+///
+/// # Errors
+/// [`Error::Problem`] when the problem is invalid (see [`Problem::validate`]), the continuity
+/// bonus is negative or too large, scaled weights would overflow `i64`, or the thread pool
+/// cannot be built.
+///
+/// # Complexity
+/// Exact: pseudo-polynomial in the worst case (`O(n·E·log(nC))` for the auction), in practice
+/// a few passes over the edges per scaling phase; one Dijkstra `O(E + m log m)` for the duals.
+/// Stable: `O(E log K)`. Greedy: `O(E log E)`.
+///
+/// # Example
+/// ```
+/// use matcher_core::assign::{solve, Problem, SolveOptions};
+/// // 2 candidates, 2 offers, offer 1 has 2 places.
+/// let p = Problem::new(2, vec![1, 2], vec![0, 2, 3], vec![0, 1, 1], vec![5, 3, 4]).unwrap();
+/// let s = solve(&p, &SolveOptions::default()).unwrap();
+/// assert_eq!(s.objective, 9);
+/// assert_eq!(s.assignment, vec![Some(0), Some(1)]);
+/// ```
+pub fn solve(problem: &Problem, options: &SolveOptions) -> Result<Solution> {
+    let start = std::time::Instant::now();
+    problem.validate()?;
+    if !(0..=MAX_WEIGHT).contains(&options.continuity_bonus) {
+        return Err(Error::Problem(format!(
+            "continuity bonus {} must be between 0 and {MAX_WEIGHT}",
+            options.continuity_bonus
+        )));
+    }
+    if let Some(prio) = &options.offer_priority
+        && prio.len() != problem.n_candidates
+    {
+        return Err(Error::Problem(format!(
+            "offer_priority has {} entries, expected one per candidate ({})",
+            prio.len(),
+            problem.n_candidates
+        )));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads)
+        .build()
+        .map_err(|e| Error::Problem(format!("cannot build a thread pool: {e}")))?;
+    let threads = pool.current_num_threads();
+    if std::env::var_os("BROBYGGER_TRACE").is_some() {
+        eprintln!("validate+pool {:.4}s", start.elapsed().as_secs_f64());
+    }
+    let mut sol = pool.install(|| match options.mode {
+        Mode::Exact => auction::solve_exact(problem, options),
+        Mode::Stable => stable::deferred_acceptance(problem, options),
+        Mode::Greedy => Ok(greedy::greedy(problem, options)),
+    })?;
+    sol.continuity_bonus = options.continuity_bonus;
+    sol.mode = options.mode;
+    sol.objective = objective(problem, options.continuity_bonus, &sol.assignment)?;
+    sol.min_volume_shortfall = shortfall(problem, &sol.assignment);
+    sol.stats.threads = threads;
+    if std::env::var_os("BROBYGGER_TRACE").is_some() {
+        eprintln!("total {:.4}s", start.elapsed().as_secs_f64());
+    }
+    sol.stats.seconds = start.elapsed().as_secs_f64();
+    Ok(sol)
+}
+
+/// Weight of edge `(i, j)` including the continuity bonus, `None` when it is no edge.
+pub(crate) fn edge_weight(problem: &Problem, bonus: i64, i: usize, j: u32) -> Option<i64> {
+    let (offs, ws) = problem.edges(i);
+    let k = offs.iter().position(|&o| o == j)?;
+    Some(ws[k] + if problem.current_of(i) == Some(j) { bonus } else { 0 })
+}
+
+/// The reported objective (see [`Solution::objective`]), with overflow checked.
+fn objective(problem: &Problem, bonus: i64, assignment: &[Option<u32>]) -> Result<i64> {
+    let mut total: i128 = 0;
+    for (i, a) in assignment.iter().enumerate() {
+        if let Some(j) = *a {
+            let w = edge_weight(problem, bonus, i, j)
+                .ok_or_else(|| Error::Problem(format!("internal: candidate {i} assigned to non-edge {j}")))?;
+            total += i128::from(w);
+        }
+    }
+    i64::try_from(total).map_err(|_| Error::Problem(format!("objective {total} overflows i64")))
+}
+
+/// Offers whose minimum volume is not reached, with the number of missing places.
+fn shortfall(problem: &Problem, assignment: &[Option<u32>]) -> Vec<(u32, u32)> {
+    if problem.min_volume.is_empty() {
+        return Vec::new();
+    }
+    let mut count = vec![0u32; problem.n_offers()];
+    for j in assignment.iter().flatten() {
+        count[*j as usize] += 1;
+    }
+    (0..problem.n_offers())
+        .filter(|&j| count[j] < problem.min_volume[j])
+        .map(|j| (j as u32, problem.min_volume[j] - count[j]))
+        .collect()
+}

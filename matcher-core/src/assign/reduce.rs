@@ -1,0 +1,232 @@
+//! The problem the exact solver really solves: locked candidates removed, their places taken
+//! from the offer's capacity, the continuity bonus added, minimum volumes turned into
+//! guaranteed places with the bonus `M`, useless edges dropped; then split into connected
+//! components with local indices.
+
+use rayon::prelude::*;
+
+use super::{NONE, Problem};
+use crate::error::{Error, Result};
+
+/// Offer-side view of the modified problem. Offer nodes `0..m` are the regular places of the
+/// original offers; nodes `m..m + g` are the guaranteed places of the offers with a residual
+/// minimum volume.
+pub(crate) struct Reduced {
+    /// Residual capacity of every offer node.
+    pub cap: Vec<u32>,
+    /// Original offer of every guarantee node (`index - m`).
+    pub guarantee_offer: Vec<u32>,
+    /// Guarantee node of every original offer, or [`NONE`].
+    pub guarantee_node: Vec<u32>,
+    /// Bonus of a guaranteed place (0 when there are none).
+    pub big_m: i64,
+    /// Continuity bonus.
+    pub bonus: i64,
+}
+
+/// Residual capacities `c'_j = capacity_j − locked_j` and lower bounds
+/// `L'_j = min(c'_j, max(0, min_volume_j − locked_j))`.
+pub(crate) fn residual(problem: &Problem) -> (Vec<u32>, Vec<u32>) {
+    let mut cap = problem.capacity.clone();
+    let mut locked = vec![0u32; problem.n_offers()];
+    for i in (0..problem.n_candidates).filter(|&i| problem.is_locked(i)) {
+        if let Some(j) = problem.current_of(i) {
+            locked[j as usize] += 1;
+        }
+    }
+    for (c, l) in cap.iter_mut().zip(&locked) {
+        *c = c.saturating_sub(*l);
+    }
+    let lower = (0..problem.n_offers())
+        .map(|j| problem.min_volume_of(j).saturating_sub(locked[j]).min(cap[j]))
+        .collect();
+    (cap, lower)
+}
+
+/// The minimum-volume bonus `M = 1 + 2·Σ_i max_j |w'_ij|` over unlocked candidates (0 when no
+/// offer has a residual minimum volume): larger than the weight difference of any two
+/// assignments, so filling one more guaranteed place always wins.
+///
+/// # Errors
+/// [`Error::Problem`] when `M` overflows `i64`.
+pub(crate) fn guarantee_bonus(problem: &Problem, bonus: i64, lower: &[u32]) -> Result<i64> {
+    if lower.iter().all(|&l| l == 0) {
+        return Ok(0);
+    }
+    let mut sum: i128 = 0;
+    for i in (0..problem.n_candidates).filter(|&i| !problem.is_locked(i)) {
+        let (_, ws) = problem.edges(i);
+        let max = ws.iter().map(|w| i128::from(*w).abs()).max().unwrap_or(0);
+        sum += max + if problem.current_of(i).is_some() { i128::from(bonus) } else { 0 };
+    }
+    i64::try_from(1 + 2 * sum)
+        .ok()
+        .filter(|m| *m <= i64::MAX / 4)
+        .ok_or_else(|| Error::Problem(format!("minimum-volume bonus 1 + 2·{sum} overflows i64")))
+}
+
+impl Reduced {
+    pub fn new(problem: &Problem, bonus: i64) -> Result<Self> {
+        let m = problem.n_offers();
+        let (mut cap, lower) = residual(problem);
+        let big_m = guarantee_bonus(problem, bonus, &lower)?;
+        let mut guarantee_offer = Vec::new();
+        let mut guarantee_node = vec![NONE; m];
+        for j in 0..m {
+            if lower[j] > 0 {
+                guarantee_node[j] = (m + guarantee_offer.len()) as u32;
+                guarantee_offer.push(j as u32);
+            }
+        }
+        for &j in &guarantee_offer {
+            cap.push(lower[j as usize]);
+            cap[j as usize] -= lower[j as usize];
+        }
+        Ok(Reduced { cap, guarantee_offer, guarantee_node, big_m, bonus })
+    }
+
+    /// Number of offer nodes.
+    pub fn n_nodes(&self) -> usize {
+        self.cap.len()
+    }
+
+    /// Calls `f(node, weight)` for every useful edge of candidate `i` (none when locked):
+    /// regular places with positive weight, guaranteed places with positive weight + `M`.
+    #[inline]
+    pub fn for_each_edge(&self, problem: &Problem, i: usize, mut f: impl FnMut(u32, i64)) {
+        if problem.is_locked(i) {
+            return;
+        }
+        let cur = problem.current_of(i).unwrap_or(NONE);
+        let (offs, ws) = problem.edges(i);
+        for (&j, &w) in offs.iter().zip(ws) {
+            let w = if j == cur { w + self.bonus } else { w };
+            if w > 0 && self.cap[j as usize] > 0 {
+                f(j, w);
+            }
+            let g = self.guarantee_node[j as usize];
+            if g != NONE && w + self.big_m > 0 {
+                f(g, w + self.big_m);
+            }
+        }
+    }
+
+    /// Calls `f(node, weight)` for every edge of unlocked candidate `i` in the modified
+    /// problem, useful or not (regular places with `w'`, guaranteed places with `w' + M`).
+    pub fn for_each_edge_all(&self, problem: &Problem, i: usize, mut f: impl FnMut(u32, i64)) {
+        if problem.is_locked(i) {
+            return;
+        }
+        let cur = problem.current_of(i).unwrap_or(NONE);
+        let (offs, ws) = problem.edges(i);
+        for (&j, &w) in offs.iter().zip(ws) {
+            let w = if j == cur { w + self.bonus } else { w };
+            f(j, w);
+            let g = self.guarantee_node[j as usize];
+            if g != NONE {
+                f(g, w + self.big_m);
+            }
+        }
+    }
+
+    /// Splits the modified problem into connected components that have at least one edge,
+    /// numbered by their smallest candidate.
+    ///
+    /// # Complexity
+    /// `O(E α(n))` for the union-find, then `O(E)` to copy the edges.
+    pub fn components(&self, problem: &Problem) -> Vec<Component> {
+        let n = problem.n_candidates;
+        let mut uf = UnionFind::new(n + self.n_nodes());
+        for i in 0..n {
+            self.for_each_edge(problem, i, |j, _| uf.union(i, n + j as usize));
+        }
+        // Component id per root, in order of first candidate; candidates without edges get none.
+        let mut comp_of_root = vec![NONE; n + self.n_nodes()];
+        let mut persons: Vec<Vec<u32>> = Vec::new();
+        for i in 0..n {
+            let mut has_edge = false;
+            self.for_each_edge(problem, i, |_, _| has_edge = true);
+            if !has_edge {
+                continue;
+            }
+            let r = uf.find(i);
+            if comp_of_root[r] == NONE {
+                comp_of_root[r] = persons.len() as u32;
+                persons.push(Vec::new());
+            }
+            persons[comp_of_root[r] as usize].push(i as u32);
+        }
+        let mut offers: Vec<Vec<u32>> = vec![Vec::new(); persons.len()];
+        let mut local = vec![NONE; self.n_nodes()];
+        for j in 0..self.n_nodes() {
+            let c = comp_of_root[uf.find(n + j)];
+            if c != NONE {
+                local[j] = offers[c as usize].len() as u32;
+                offers[c as usize].push(j as u32);
+            }
+        }
+        persons
+            .into_par_iter()
+            .zip(offers)
+            .map(|(persons, offers)| {
+                let mut off = Vec::with_capacity(persons.len() + 1);
+                off.push(0);
+                let mut adj = Vec::new();
+                let mut w = Vec::new();
+                for &i in &persons {
+                    self.for_each_edge(problem, i as usize, |j, wt| {
+                        adj.push(local[j as usize]);
+                        w.push(wt);
+                    });
+                    off.push(adj.len());
+                }
+                let cap = offers.iter().map(|&j| self.cap[j as usize]).collect();
+                Component { persons, offers, cap, off, adj, w }
+            })
+            .collect()
+    }
+}
+
+/// One connected component with local indices (persons `0..persons.len()`, offers
+/// `0..offers.len()`); `w` holds the modified weights (all positive).
+pub(crate) struct Component {
+    pub persons: Vec<u32>,
+    pub offers: Vec<u32>,
+    pub cap: Vec<u32>,
+    pub off: Vec<usize>,
+    pub adj: Vec<u32>,
+    pub w: Vec<i64>,
+}
+
+/// Union-find with path halving and union by size.
+struct UnionFind {
+    parent: Vec<u32>,
+    size: Vec<u32>,
+}
+
+impl UnionFind {
+    fn new(n: usize) -> Self {
+        UnionFind { parent: (0..n as u32).collect(), size: vec![1; n] }
+    }
+
+    fn find(&mut self, mut x: usize) -> usize {
+        while self.parent[x] as usize != x {
+            let p = self.parent[x] as usize;
+            self.parent[x] = self.parent[p];
+            x = self.parent[x] as usize;
+        }
+        x
+    }
+
+    fn union(&mut self, a: usize, b: usize) {
+        let (mut a, mut b) = (self.find(a), self.find(b));
+        if a == b {
+            return;
+        }
+        if self.size[a] < self.size[b] {
+            std::mem::swap(&mut a, &mut b);
+        }
+        self.parent[b] = a as u32;
+        self.size[a] += self.size[b];
+    }
+}

@@ -1,0 +1,292 @@
+//! Property tests of the solver invariants (CONVENTIONS.md, item 7) and regression tests of
+//! bad input.
+
+use proptest::prelude::*;
+
+use super::*;
+
+/// A tiny random instance with every side constraint.
+fn tiny(side: bool) -> impl Strategy<Value = (Problem, i64)> {
+    (0usize..=5, 0usize..=4).prop_flat_map(move |(n, m)| {
+        (
+            proptest::collection::vec(0u32..=3, m),
+            proptest::collection::vec(
+                proptest::collection::vec(proptest::option::weighted(0.6, -3i64..=12), m),
+                n,
+            ),
+            proptest::collection::vec(any::<u8>(), n),
+            proptest::collection::vec(0u32..=3, m),
+            0i64..=4,
+        )
+            .prop_map(move |(capacity, rows, seeds, minv, bonus)| {
+                let mut offsets = vec![0];
+                let (mut offers, mut weights) = (Vec::new(), Vec::new());
+                for row in &rows {
+                    for (j, w) in row.iter().enumerate() {
+                        if let Some(w) = w {
+                            offers.push(j as u32);
+                            weights.push(*w);
+                        }
+                    }
+                    offsets.push(offers.len());
+                }
+                let mut p =
+                    Problem { n_candidates: n, capacity, offsets, offers, weights, ..Problem::default() };
+                if side && m > 0 {
+                    let mut used = vec![0u32; m];
+                    p.current = vec![None; n];
+                    p.locked = vec![false; n];
+                    for i in 0..n {
+                        let (offs, _) = p.edges(i);
+                        if seeds[i] % 2 == 0 && !offs.is_empty() {
+                            let j = offs[seeds[i] as usize / 2 % offs.len()];
+                            p.current[i] = Some(j);
+                            if seeds[i] % 4 == 0 && used[j as usize] < p.capacity[j as usize] {
+                                used[j as usize] += 1;
+                                p.locked[i] = true;
+                            }
+                        }
+                    }
+                    p.min_volume = minv.iter().zip(&p.capacity).map(|(&l, &c)| l.min(c)).collect();
+                }
+                p.validate().expect("generated problems are valid");
+                (p, if side { bonus } else { 0 })
+            })
+    })
+}
+
+/// Best value of the modified problem (`Σ w' + M · guaranteed places filled`) by enumeration.
+fn brute_force(p: &Problem, bonus: i64) -> i128 {
+    let (cap, lower) = reduce::residual(p);
+    let big_m = i128::from(reduce::guarantee_bonus(p, bonus, &lower).unwrap());
+    let free: Vec<usize> = (0..p.n_candidates).filter(|&i| !p.is_locked(i)).collect();
+    #[allow(clippy::too_many_arguments)]
+    fn go(
+        p: &Problem,
+        bonus: i64,
+        free: &[usize],
+        k: usize,
+        used: &mut Vec<u32>,
+        cap: &[u32],
+        lower: &[u32],
+        big_m: i128,
+        acc: i128,
+    ) -> i128 {
+        if k == free.len() {
+            return acc + (0..cap.len()).map(|j| big_m * i128::from(lower[j].min(used[j]))).sum::<i128>();
+        }
+        let i = free[k];
+        let mut best = go(p, bonus, free, k + 1, used, cap, lower, big_m, acc);
+        let (offs, _) = p.edges(i);
+        for &j in offs {
+            if used[j as usize] < cap[j as usize] {
+                used[j as usize] += 1;
+                let w = edge_weight(p, bonus, i, j).unwrap();
+                best = best.max(go(p, bonus, free, k + 1, used, cap, lower, big_m, acc + i128::from(w)));
+                used[j as usize] -= 1;
+            }
+        }
+        best
+    }
+    go(p, bonus, &free, 0, &mut vec![0; cap.len()], &cap, &lower, big_m, 0)
+}
+
+fn opts(mode: Mode, threads: usize, bonus: i64) -> SolveOptions {
+    SolveOptions { mode, threads, continuity_bonus: bonus, ..SolveOptions::default() }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn exact_equals_brute_force_and_is_certified((p, bonus) in tiny(true)) {
+        let s = solve(&p, &opts(Mode::Exact, 1, bonus)).unwrap();
+        let c = verify(&p, &s).unwrap();
+        prop_assert_eq!(c.gap, Some(0));
+        prop_assert_eq!(c.modified_primal, brute_force(&p, bonus));
+    }
+
+    #[test]
+    fn exact_is_identical_across_thread_counts((p, bonus) in tiny(true)) {
+        let one = solve(&p, &opts(Mode::Exact, 1, bonus)).unwrap();
+        for t in [2, 4] {
+            let other = solve(&p, &opts(Mode::Exact, t, bonus)).unwrap();
+            prop_assert_eq!(&one.assignment, &other.assignment);
+            prop_assert_eq!(&one.offer_prices, &other.offer_prices);
+            prop_assert_eq!(&one.candidate_profits, &other.candidate_profits);
+        }
+    }
+
+    #[test]
+    fn greedy_and_stable_are_feasible_and_not_better((p, bonus) in tiny(false)) {
+        let exact = solve(&p, &opts(Mode::Exact, 1, bonus)).unwrap();
+        for mode in [Mode::Greedy, Mode::Stable] {
+            let s = solve(&p, &opts(mode, 2, bonus)).unwrap();
+            let c = verify(&p, &s).unwrap();
+            prop_assert!(c.gap.is_none());
+            prop_assert!(s.objective <= exact.objective);
+        }
+    }
+
+    #[test]
+    fn deferred_acceptance_has_no_blocking_pairs((p, bonus) in tiny(true), prio in proptest::collection::vec(-5i64..5, 5)) {
+        for priority in [None, Some(prio[..p.n_candidates].to_vec())] {
+            let o = SolveOptions { offer_priority: priority, ..opts(Mode::Stable, 1, bonus) };
+            let s = solve(&p, &o).unwrap();
+            verify(&p, &s).unwrap();
+            prop_assert_eq!(blocking_pairs(&p, &s.assignment, &o).unwrap(), 0);
+        }
+    }
+
+    #[test]
+    fn warm_start_gives_the_cold_objective((p, bonus) in tiny(true), delta in proptest::collection::vec(-6i64..=6, 20)) {
+        let first = solve(&p, &opts(Mode::Exact, 1, bonus)).unwrap();
+        let mut q = p.clone();
+        for (k, w) in q.weights.iter_mut().enumerate() {
+            *w += delta[k % delta.len()];
+        }
+        let cold = solve(&q, &opts(Mode::Exact, 1, bonus)).unwrap();
+        let warm = solve(&q, &SolveOptions { warm_start: Some(first.offer_prices.clone()), ..opts(Mode::Exact, 1, bonus) }).unwrap();
+        prop_assert_eq!(verify(&q, &warm).unwrap().gap, Some(0));
+        prop_assert_eq!(verify(&q, &warm).unwrap().modified_primal, verify(&q, &cold).unwrap().modified_primal);
+    }
+}
+
+/// A random medium instance: too big for enumeration, so the certificate is the oracle.
+fn medium(seed: u64, n: usize, m: usize, k: usize, wmax: i64) -> Problem {
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut rnd = move |r: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % r
+    };
+    let capacity: Vec<u32> = (0..m).map(|_| rnd(4) as u32).collect();
+    let mut offsets = vec![0];
+    let (mut offers, mut weights) = (Vec::new(), Vec::new());
+    for _ in 0..n {
+        let mut row: Vec<u32> = (0..k).map(|_| rnd(m as u64) as u32).collect();
+        row.sort_unstable();
+        row.dedup();
+        for j in row {
+            offers.push(j);
+            weights.push(rnd(wmax as u64) as i64 - 2);
+        }
+        offsets.push(offers.len());
+    }
+    Problem::new(n, capacity, offsets, offers, weights).unwrap()
+}
+
+#[test]
+fn medium_random_instances_are_certified_and_deterministic() {
+    for seed in 0..30 {
+        let p = medium(seed, 300, 40 + seed as usize, 6, if seed % 2 == 0 { 20 } else { 10_000 });
+        let s = solve(&p, &opts(Mode::Exact, 1, 0)).unwrap();
+        assert_eq!(verify(&p, &s).unwrap().gap, Some(0), "seed {seed}");
+        let s4 = solve(&p, &opts(Mode::Exact, 4, 0)).unwrap();
+        assert_eq!(s.assignment, s4.assignment);
+        let g = solve(&p, &opts(Mode::Greedy, 1, 0)).unwrap();
+        assert!(g.objective <= s.objective);
+        let warm =
+            solve(&p, &SolveOptions { warm_start: Some(s.offer_prices.clone()), ..opts(Mode::Exact, 1, 0) })
+                .unwrap();
+        assert_eq!(warm.objective, s.objective);
+    }
+}
+
+#[test]
+fn lock_on_a_full_offer_is_refused() {
+    let mut p = Problem::new(2, vec![1], vec![0, 1, 2], vec![0, 0], vec![3, 4]).unwrap();
+    p.current = vec![Some(0), Some(0)];
+    p.locked = vec![true, true];
+    let e = solve(&p, &SolveOptions::default()).unwrap_err().to_string();
+    assert!(e.contains("offer 0: 2 locked candidates exceed its capacity 1"), "{e}");
+}
+
+#[test]
+fn min_volume_above_capacity_is_refused() {
+    let mut p = Problem::new(1, vec![2], vec![0, 1], vec![0], vec![3]).unwrap();
+    p.min_volume = vec![3];
+    let e = solve(&p, &SolveOptions::default()).unwrap_err().to_string();
+    assert!(e.contains("minimum volume 3 exceeds its capacity 2"), "{e}");
+}
+
+#[test]
+fn out_of_range_and_overflowing_weights_are_refused() {
+    assert!(
+        Problem::new(1, vec![1], vec![0, 1], vec![1], vec![3])
+            .unwrap_err()
+            .to_string()
+            .contains("out of range")
+    );
+    assert!(
+        Problem::new(1, vec![1], vec![0, 1], vec![0], vec![i64::MAX])
+            .unwrap_err()
+            .to_string()
+            .contains("exceeds")
+    );
+    assert!(Problem::new(1, vec![1], vec![0, 2], vec![0, 0], vec![1, 1]).is_err());
+    let e = Problem::new(1, vec![1], vec![0, 1, 1], vec![0], vec![1]).unwrap_err().to_string();
+    assert!(e.contains("expected n_candidates + 1"), "{e}");
+}
+
+#[test]
+fn huge_weights_in_a_big_component_are_refused_not_wrong() {
+    // The minimum-volume bonus M ≈ 2·n·2^40, scaled by the component size, overflows the
+    // auction's range: a clear error.
+    let n = 20_000;
+    let offsets: Vec<usize> = (0..=n).collect();
+    let mut p = Problem::new(n, vec![n as u32], offsets, vec![0; n], vec![MAX_WEIGHT; n]).unwrap();
+    p.min_volume = vec![1];
+    let e = solve(&p, &SolveOptions::default()).unwrap_err().to_string();
+    assert!(e.contains("overflow"), "{e}");
+}
+
+#[test]
+fn min_volume_is_met_when_feasible_and_shortfall_reported() {
+    // Candidate 0 prefers offer 0, but offer 1 needs one candidate: 0 goes there.
+    let mut p = Problem::new(1, vec![1, 1], vec![0, 2], vec![0, 1], vec![10, 1]).unwrap();
+    p.min_volume = vec![0, 1];
+    let s = solve(&p, &SolveOptions::default()).unwrap();
+    assert_eq!(s.assignment, vec![Some(1)]);
+    assert!(s.min_volume_shortfall.is_empty());
+    assert_eq!(verify(&p, &s).unwrap().gap, Some(0));
+    // Two offers each need one, one candidate: one shortfall, reported.
+    p.min_volume = vec![1, 1];
+    let s = solve(&p, &SolveOptions::default()).unwrap();
+    assert_eq!(s.assignment, vec![Some(0)]);
+    assert_eq!(s.min_volume_shortfall, vec![(1, 1)]);
+}
+
+#[test]
+fn locked_pairs_stay_and_continuity_bonus_keeps_current() {
+    let mut p = Problem::new(2, vec![1, 1], vec![0, 2, 3], vec![0, 1, 0], vec![5, 4, 9]).unwrap();
+    p.current = vec![Some(1), None];
+    let s = solve(&p, &SolveOptions { continuity_bonus: 2, ..SolveOptions::default() }).unwrap();
+    assert_eq!(s.assignment, vec![Some(1), Some(0)]);
+    assert_eq!(s.objective, 4 + 2 + 9);
+    p.current = vec![Some(0), None];
+    p.locked = vec![true, false];
+    let s = solve(&p, &SolveOptions::default()).unwrap();
+    assert_eq!(s.assignment, vec![Some(0), None]);
+    assert_eq!(verify(&p, &s).unwrap().gap, Some(0));
+}
+
+#[test]
+fn parser_names_line_and_token() {
+    let e = parse_instance("x.txt", "p 2 2 1\ne 0 5 3\n").unwrap_err().to_string();
+    assert!(e.contains("x.txt:2") && e.contains("right_index") && e.contains("out of range"), "{e}");
+    let e = parse_instance("x.txt", "p 2 2 1\ne 0 1 abc\n").unwrap_err().to_string();
+    assert!(e.contains("x.txt:2") && e.contains("weight") && e.contains("abc"), "{e}");
+    let e = parse_instance("x.txt", "p 2 2 2\ne 0 1 3\n").unwrap_err().to_string();
+    assert!(e.contains("the file has 1"), "{e}");
+    let e = parse_instance("x.txt", "p 1 1 2\ne 0 0 3\ne 0 0 4\n").unwrap_err().to_string();
+    assert!(e.contains("more edges than pairs"), "{e}");
+    let e = parse_instance("x.txt", "p 2 1 2\ne 0 0 3\ne 0 0 4\n").unwrap_err().to_string();
+    assert!(e.contains("appears twice"), "{e}");
+    let e = parse_instance("x.txt", "q 1\n").unwrap_err().to_string();
+    assert!(e.contains("x.txt:1"), "{e}");
+    assert!(parse_instance("x.txt", "").is_err());
+    let p = parse_instance("x.txt", "p 2 2 3\nr 1 2\ne 1 1 4\ne 0 0 5\ne 0 1 3\n").unwrap();
+    assert_eq!(solve(&p, &SolveOptions::default()).unwrap().objective, 9);
+}
