@@ -4,6 +4,8 @@
 //! `cargo bench -p matcher-core --bench graph`. Under `cargo test --benches` (CI's smoke run)
 //! the demo scale is used instead, so that the smoke run stays quick.
 
+use std::sync::Arc;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use matcher_core::model::{Date, ReferenceData};
 use matcher_core::policy::PolicySet;
@@ -19,7 +21,8 @@ fn graph_build(c: &mut Criterion) {
     let policies = PolicySet::default();
     let today = Date::parse("2026-11-22").expect("date");
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool");
-    let scorer = Scorer::new(&data, &r, &policies, today).expect("scorer");
+    let scorer = Scorer::new(Arc::new(data.clone()), Arc::new(r.clone()), Arc::new(policies.clone()), today)
+        .expect("scorer");
     let g = pool.install(|| graph::build(&scorer)).expect("graph");
     let per_candidate = |f: fn(&graph::RowCounts) -> u32| {
         g.counts.iter().map(|c| f64::from(f(c))).sum::<f64>() / data.candidates.len().max(1) as f64

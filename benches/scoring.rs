@@ -3,6 +3,8 @@
 //!
 //! `cargo bench -p matcher-core --bench scoring`; the figure to read is "elements/s".
 
+use std::sync::Arc;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use matcher_core::model::*;
 use matcher_core::policy::PolicySet;
@@ -100,7 +102,9 @@ fn scoring(c: &mut Criterion) {
         ("mixed_limits_2_threads", &mixed, PolicySet::default()),
         ("all_feasible_2_threads", &feasible, lifted),
     ] {
-        let scorer = Scorer::new(data, &r, &policies, today).expect("scorer");
+        let scorer =
+            Scorer::new(Arc::new(data.clone()), Arc::new(r.clone()), Arc::new(policies.clone()), today)
+                .expect("scorer");
         let views: Vec<_> = (0..data.candidates.len()).map(|i| scorer.candidate(i).expect("view")).collect();
         let removed: usize = views
             .iter()

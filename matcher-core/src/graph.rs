@@ -125,7 +125,7 @@ pub(crate) fn cell_index(lat: f64, lon: f64) -> usize {
 
 impl Grid {
     /// Buckets the scorer's offers, by internal (spatial) index.
-    fn new(scorer: &Scorer<'_>) -> Grid {
+    fn new(scorer: &Scorer) -> Grid {
         let (rows, cols) = (ROWS, COLS);
         let n_cells = rows * cols;
         let mut slots: Vec<(usize, u32)> = Vec::with_capacity(scorer.n_offers());
@@ -238,7 +238,7 @@ struct Chunk {
 ///
 /// # Complexity
 /// O(Σ offers in the cells each candidate's travel circle touches), plus O(k log k) per row.
-pub fn build(scorer: &Scorer<'_>) -> Result<CandidateGraph> {
+pub fn build(scorer: &Scorer) -> Result<CandidateGraph> {
     let grid = Grid::new(scorer);
     let n = scorer.n_candidates();
     let starts: Vec<usize> = (0..n).step_by(CHUNK).collect();
@@ -267,23 +267,73 @@ pub fn build(scorer: &Scorer<'_>) -> Result<CandidateGraph> {
     Ok(graph)
 }
 
-fn build_chunk(scorer: &Scorer<'_>, grid: &Grid, start: usize, end: usize) -> Result<Chunk> {
+/// Reusable buffers for building rows: no allocation per candidate.
+struct RowScratch {
+    /// `seen[k] == stamp` when the current row has already met offer `k` (internal index)
+    /// under another key.
+    seen: Vec<u32>,
+    stamp: u32,
+    kept: Kept,
+    edges: Vec<(i64, u32)>,
+}
+
+impl RowScratch {
+    fn new(n_offers: usize) -> RowScratch {
+        RowScratch { seen: vec![0; n_offers], stamp: 0, kept: BinaryHeap::new(), edges: Vec::new() }
+    }
+
+    /// Starts a new row: a fresh stamp, so nothing counts as seen.
+    fn next_row(&mut self, n_offers: usize) -> u32 {
+        if self.seen.len() != n_offers || self.stamp == u32::MAX {
+            self.seen.clear();
+            self.seen.resize(n_offers, 0);
+            self.stamp = 0;
+        }
+        self.stamp += 1;
+        self.stamp
+    }
+}
+
+/// The spatial index of a scorer's offers, for looking up one candidate at a time (the
+/// service's suggestions). Build it once per [`Scorer`]; it is immutable and `Sync`.
+pub struct Index {
+    grid: Grid,
+}
+
+impl Index {
+    /// Buckets the scorer's offers.
+    pub fn new(scorer: &Scorer) -> Index {
+        Index { grid: Grid::new(scorer) }
+    }
+
+    /// The best `k` feasible offers for one candidate (see [`Scorer::view`]), best first, as
+    /// (offer index, score), with the counts behind them. Same rows as [`build`] gives.
+    pub fn top_k(&self, scorer: &Scorer, view: &CandidateView, k: usize) -> (Vec<(u32, i64)>, RowCounts) {
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<RowScratch> = std::cell::RefCell::new(RowScratch::new(0));
+        }
+        SCRATCH.with(|cell| {
+            let mut scratch = cell.borrow_mut();
+            let counts = build_row(scorer, &self.grid, view, k, &mut scratch);
+            (scratch.edges.iter().map(|&(w, o)| (o, w)).collect(), counts)
+        })
+    }
+}
+
+fn build_chunk(scorer: &Scorer, grid: &Grid, start: usize, end: usize) -> Result<Chunk> {
     let mut out = Chunk {
         lengths: Vec::with_capacity(end - start),
         offers: Vec::new(),
         weights: Vec::new(),
         counts: Vec::with_capacity(end - start),
     };
-    let mut scratch: Vec<(i64, u32)> = Vec::new();
-    let mut heap = BinaryHeap::new();
-    // `seen[k] == i + 1` when candidate `i` has already met offer `k` (internal index) under
-    // another key.
-    let mut seen = vec![0u32; scorer.n_offers()];
+    let mut scratch = RowScratch::new(scorer.n_offers());
     for i in start..end {
         let view = scorer.candidate(i)?;
         let before = out.offers.len();
-        let counts = build_row(scorer, grid, &view, &mut scratch, &mut heap, &mut seen);
-        for &(w, o) in &scratch {
+        let k = scorer.policies().get(view.policy).top_k;
+        let counts = build_row(scorer, grid, &view, k, &mut scratch);
+        for &(w, o) in &scratch.edges {
             out.offers.push(o);
             out.weights.push(w);
         }
@@ -302,13 +352,14 @@ fn better(a: &(i64, u32), b: &(i64, u32)) -> std::cmp::Ordering {
 type Kept = BinaryHeap<(Reverse<i64>, u32)>;
 
 fn build_row(
-    scorer: &Scorer<'_>,
+    scorer: &Scorer,
     grid: &Grid,
     c: &CandidateView,
-    scratch: &mut Vec<(i64, u32)>,
-    kept: &mut Kept,
-    seen: &mut [u32],
+    k: usize,
+    buffers: &mut RowScratch,
 ) -> RowCounts {
+    let stamp = buffers.next_row(scorer.n_offers());
+    let RowScratch { seen, kept, edges: scratch, .. } = buffers;
     scratch.clear();
     kept.clear();
     let mut counts = RowCounts::default();
@@ -322,11 +373,9 @@ fn build_row(
         scratch.push((weight, offer));
         return counts;
     }
-    let k = scorer.policies().get(c.policy).top_k;
     let current_internal = Scorer::current_internal(c);
     let mut current_edge = None;
     let (lat, lon) = Scorer::candidate_location(c);
-    let stamp = c.index + 1;
     let municipality = Scorer::candidate_municipality(c);
     grid.for_each_near(lat, lon, c.reach_km, municipality, scorer.candidate_keys(c), |internal| {
         if seen[internal] == stamp {
@@ -389,7 +438,7 @@ mod tests {
     use super::*;
     use crate::model::*;
     use crate::policy::PolicySet;
-    use crate::score::tests::{candidate, offer, reference};
+    use crate::score::tests::{candidate, offer, reference, scorer_for};
 
     /// A deterministic little world around Copenhagen and Aarhus that exercises every
     /// eligibility key: candidates in one or two groups, with or without wished occupations;
@@ -470,8 +519,7 @@ mod tests {
         let r = reference();
         let data = world(1500, 400);
         let policies = policies();
-        let scorer =
-            Scorer::new(&data, &r, &policies, Date::parse("2026-11-22").expect("d")).expect("scorer");
+        let scorer = scorer_for(&data, &r, &policies);
         let build_on = |threads| {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
@@ -496,8 +544,7 @@ mod tests {
         let mut policies = policies();
         policies.national.top_k = 8;
         policies.municipal[0].top_k = 8;
-        let scorer =
-            Scorer::new(&data, &r, &policies, Date::parse("2026-11-22").expect("d")).expect("scorer");
+        let scorer = scorer_for(&data, &r, &policies);
         let graph = build(&scorer).expect("graph");
         // The world must be rich enough for the comparison to mean something.
         let rich = graph.counts.iter().filter(|c| c.feasible > 8).count();
@@ -521,6 +568,22 @@ mod tests {
     }
 
     #[test]
+    fn index_gives_the_same_rows_as_the_graph_also_for_inline_candidates() {
+        let r = reference();
+        let data = world(300, 400);
+        let scorer = scorer_for(&data, &r, &policies());
+        let graph = build(&scorer).expect("graph");
+        let index = Index::new(&scorer);
+        for i in 0..data.candidates.len() {
+            let k = scorer.policies().get(scorer.candidate(i).expect("c").policy).top_k;
+            // An inline view of the same candidate, as the service builds one.
+            let view = scorer.view(&data.candidates[i]).expect("view");
+            let (row, _) = index.top_k(&scorer, &view, k);
+            assert_eq!(row, graph.row(i).collect::<Vec<_>>(), "candidate {i}");
+        }
+    }
+
+    #[test]
     fn grid_covers_denmark() {
         assert_eq!(ROWS, ((57.9 - LAT0) / CELL_LAT).ceil() as usize + 1);
         assert_eq!(COLS, ((15.3 - LON0) / CELL_LON).ceil() as usize + 1);
@@ -534,8 +597,7 @@ mod tests {
         data.candidates[3].current =
             Some(CurrentAssignment { offer: data.offers[7].id.clone(), locked: true });
         let policies = PolicySet::default();
-        let scorer =
-            Scorer::new(&data, &r, &policies, Date::parse("2026-11-22").expect("d")).expect("scorer");
+        let scorer = scorer_for(&data, &r, &policies);
         let graph = build(&scorer).expect("graph");
         assert_eq!(graph.row(3).collect::<Vec<_>>(), vec![(7, 0)]);
     }

@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod assign;
+pub mod batch;
 pub mod dataset;
 pub mod error;
 // `gen` is a reserved word since edition 2024, hence the raw identifier; the two items most

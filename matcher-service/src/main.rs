@@ -14,6 +14,7 @@ use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(Parser)]
@@ -221,7 +222,7 @@ fn main() -> anyhow::Result<ExitCode> {
             let load_seconds = started.elapsed().as_secs_f64();
             let pool = run.pool()?;
             let started = Instant::now();
-            let scorer = Scorer::new(&data, &r, &policies, run.today())?;
+            let scorer = Scorer::new(Arc::new(data), Arc::new(r), Arc::new(policies), run.today())?;
             let g = pool.install(|| graph::build(&scorer))?;
             let graph_seconds = started.elapsed().as_secs_f64();
             let sum = |f: fn(&graph::RowCounts) -> u32| g.counts.iter().map(|c| u64::from(f(c))).sum::<u64>();
@@ -255,7 +256,7 @@ fn main() -> anyhow::Result<ExitCode> {
                 .iter()
                 .position(|o| o.id.as_str() == offer)
                 .with_context(|| format!("no offer `{offer}` in {}", path.display()))?;
-            let scorer = Scorer::new(&data, &r, &policies, run.today())?;
+            let scorer = Scorer::new(Arc::new(data), Arc::new(r), Arc::new(policies), run.today())?;
             let answer = match scorer.explain(ci, oi)? {
                 Ok(explanation) => {
                     serde_json::json!({ "candidate": candidate, "offer": offer, "explanation": explanation })

@@ -24,6 +24,7 @@ use crate::policy::{Policy, PolicySet};
 use evidence::Posterior;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The score factors, in the order they appear in explanations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -315,16 +316,19 @@ struct OfferTable {
 }
 
 /// Scores pairs of one data set under one policy set, as of one day.
-pub struct Scorer<'a> {
-    data: &'a Dataset,
-    reference: &'a ReferenceData,
-    policies: &'a PolicySet,
+///
+/// It owns (shares) its inputs, so that a long-lived service can keep one and score single
+/// candidates against it cheaply; build a new one when the offers or policies change.
+pub struct Scorer {
+    data: Arc<Dataset>,
+    reference: Arc<ReferenceData>,
+    policies: Arc<PolicySet>,
     today: Date,
     offers: OfferTable,
     n_groups: usize,
     group_prior: Vec<f64>,
     group_active: GroupSet,
-    offer_index: HashMap<&'a str, u32>,
+    offer_index: HashMap<String, u32>,
     language_bits: HashMap<[u8; 2], u32>,
 }
 
@@ -335,18 +339,18 @@ struct Values {
     effect_dkk: f64,
 }
 
-impl<'a> Scorer<'a> {
+impl Scorer {
     /// Lays out the offers for scoring.
     ///
     /// # Errors
     /// [`Error::Problem`] when the offers use more than 64 distinct languages (the scorer keeps
     /// languages as a bit set) or a candidate names a benefit kind that does not exist.
     pub fn new(
-        data: &'a Dataset,
-        reference: &'a ReferenceData,
-        policies: &'a PolicySet,
+        data: Arc<Dataset>,
+        reference: Arc<ReferenceData>,
+        policies: Arc<PolicySet>,
         today: Date,
-    ) -> Result<Scorer<'a>> {
+    ) -> Result<Scorer> {
         let n_groups = reference.target_groups.len().max(1);
         let group_prior: Vec<f64> = reference.target_groups.iter().map(|g| g.prior_success_rate).collect();
         let mut group_active = GroupSet::EMPTY;
@@ -462,7 +466,8 @@ impl<'a> Scorer<'a> {
                 min_hours: offer.min_hours,
             });
         }
-        let offer_index = data.offers.iter().enumerate().map(|(i, o)| (o.id.as_str(), i as u32)).collect();
+        let offer_index =
+            data.offers.iter().enumerate().map(|(i, o)| (o.id.as_str().to_string(), i as u32)).collect();
         Ok(Scorer {
             data,
             reference,
@@ -489,7 +494,22 @@ impl<'a> Scorer<'a> {
 
     /// The policies in force.
     pub fn policies(&self) -> &PolicySet {
-        self.policies
+        &self.policies
+    }
+
+    /// The data set.
+    pub fn data(&self) -> &Dataset {
+        &self.data
+    }
+
+    /// The reference data.
+    pub fn reference(&self) -> &ReferenceData {
+        &self.reference
+    }
+
+    /// The day benefit clocks are read against.
+    pub fn today(&self) -> Date {
+        self.today
     }
 
     /// Offer locations (lat, lon) by internal index, for spatial indexing.
@@ -575,6 +595,18 @@ impl<'a> Scorer<'a> {
             .candidates
             .get(index)
             .ok_or_else(|| Error::Problem(format!("candidate index {index} out of range")))?;
+        let mut view = self.view(c)?;
+        view.index = index as u32;
+        Ok(view)
+    }
+
+    /// Lays out any candidate, in the data set or not (e.g. one sent inline to the service),
+    /// for scoring against every offer. Its [`CandidateView::index`] is `u32::MAX`.
+    ///
+    /// # Errors
+    /// [`Error::Problem`] if the benefit kind does not exist in the reference data.
+    pub fn view(&self, c: &Candidate) -> Result<CandidateView> {
+        let index = u32::MAX;
         let policy_index = self.policies.index_for(c.municipality);
         let policy = self.policies.get(policy_index);
         let kind = self.reference.benefit_kinds.get(usize::from(c.benefit.kind)).ok_or_else(|| {
@@ -617,7 +649,7 @@ impl<'a> Scorer<'a> {
         let current_original =
             c.current.as_ref().and_then(|a| self.offer_index.get(a.offer.as_str()).copied());
         Ok(CandidateView {
-            index: index as u32,
+            index,
             lat: c.home.lat,
             lon: c.home.lon,
             cos_lat: c.home.lat.to_radians().cos(),
@@ -886,10 +918,28 @@ impl<'a> Scorer<'a> {
     /// # Errors
     /// [`Error::Problem`] when an index is out of range. A removed pair is `Ok(Err(removal))`.
     pub fn explain(&self, candidate: usize, offer: usize) -> Result<Result<Explanation, Removal>> {
+        let c = self
+            .data
+            .candidates
+            .get(candidate)
+            .ok_or_else(|| Error::Problem(format!("candidate index {candidate} out of range")))?;
+        self.explain_candidate(c, offer)
+    }
+
+    /// [`Scorer::explain`] for any candidate, in the data set or not.
+    ///
+    /// # Errors
+    /// [`Error::Problem`] when the offer index is out of range or the candidate's benefit kind
+    /// does not exist. A removed pair is `Ok(Err(removal))`.
+    pub fn explain_candidate(
+        &self,
+        candidate: &Candidate,
+        offer: usize,
+    ) -> Result<Result<Explanation, Removal>> {
         if offer >= self.n_offers() {
             return Err(Error::Problem(format!("offer index {offer} out of range")));
         }
-        let c = self.candidate(candidate)?;
+        let c = self.view(candidate)?;
         let policy = self.policies.get(c.policy);
         let total = match self.score(&c, offer) {
             Ok(total) => total,

@@ -1,6 +1,7 @@
 use super::*;
 use crate::model::*;
 use proptest::prelude::*;
+use std::sync::Arc;
 
 pub(crate) fn reference() -> ReferenceData {
     static REFERENCE: std::sync::OnceLock<ReferenceData> = std::sync::OnceLock::new();
@@ -73,8 +74,9 @@ fn today() -> Date {
     Date::parse("2026-11-22").expect("date")
 }
 
-fn scorer_for<'a>(data: &'a Dataset, r: &'a ReferenceData, p: &'a PolicySet) -> Scorer<'a> {
-    Scorer::new(data, r, p, today()).expect("scorer")
+/// A scorer over copies of the inputs, as of 2026-11-22.
+pub(crate) fn scorer_for(data: &Dataset, r: &ReferenceData, p: &PolicySet) -> Scorer {
+    Scorer::new(Arc::new(data.clone()), Arc::new(r.clone()), Arc::new(p.clone()), today()).expect("scorer")
 }
 
 #[test]

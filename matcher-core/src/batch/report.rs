@@ -1,0 +1,376 @@
+//! The numbers of the morning report, computed from a run. Plain data (serialised to
+//! `report.json`); the binary renders it to HTML. Protected attributes appear here, in the
+//! fairness tables, and nowhere in scoring.
+
+use super::{BatchResult, Change, MethodSummary, UnmatchedReason};
+use crate::model::{AgeBand, Dataset, Gender, Origin, ReferenceData};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Counts and effect for one slice of the candidates (a group, a municipality, an age band).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Slice {
+    /// Code or label of the slice.
+    pub key: String,
+    /// Readable name.
+    pub name: String,
+    /// Candidates in the slice.
+    pub candidates: usize,
+    /// Of those, with a suggestion.
+    pub matched: usize,
+    /// `matched / candidates`.
+    pub match_rate: f64,
+    /// Total expected effect, DKK.
+    pub effect_dkk: f64,
+    /// Mean expected effect per matched candidate, DKK.
+    pub mean_effect_dkk: f64,
+}
+
+/// The certificate in the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CertificateSummary {
+    /// Total score of the assignment (with continuity bonuses), points.
+    pub objective: i64,
+    /// The dual bound of the modified problem (see `assign::verify`).
+    pub dual_bound: Option<i128>,
+    /// Dual bound minus primal; 0 proves optimality.
+    pub gap: Option<i128>,
+}
+
+/// Churn against the current assignment.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Churn {
+    /// Locked courses kept.
+    pub locked_kept: usize,
+    /// Candidates whose current offer is suggested again.
+    pub kept: usize,
+    /// Candidates suggested a different offer.
+    pub changed: usize,
+    /// Candidates without an offer who get one.
+    pub new: usize,
+    /// Candidates with a current offer who get no suggestion.
+    pub dropped: usize,
+    /// Candidates with neither.
+    pub unmatched: usize,
+}
+
+/// One offer's capacity line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OfferLine {
+    /// Offer id.
+    pub offer: String,
+    /// Offer name.
+    pub name: String,
+    /// Places.
+    pub capacity: u32,
+    /// Places given.
+    pub assigned: u32,
+    /// Value of one more place, points.
+    pub price: i64,
+}
+
+/// A strategic partner's guaranteed volume.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Guarantee {
+    /// Offer id.
+    pub offer: String,
+    /// Guaranteed minimum.
+    pub guaranteed: u32,
+    /// Given in this run.
+    pub assigned: u32,
+    /// Missing places (0 when met).
+    pub short: u32,
+}
+
+/// Capacity use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Capacity {
+    /// Places in all offers.
+    pub places: u64,
+    /// Places given.
+    pub assigned: u64,
+    /// Offers with at least one place.
+    pub open_offers: usize,
+    /// Of those, offers given nobody.
+    pub empty_offers: usize,
+    /// Offers with a waiting line: full, with a positive price; highest price first (top 20).
+    pub waiting_lines: Vec<OfferLine>,
+    /// Offers with a waiting line, in all.
+    pub offers_with_waiting_line: usize,
+    /// Guaranteed volumes, met or short.
+    pub guarantees: Vec<Guarantee>,
+    /// Utilisation per offer kind: (kind, places, assigned).
+    pub by_kind: Vec<(String, u64, u64)>,
+}
+
+/// Spend with one provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderSpend {
+    /// Provider id.
+    pub provider: String,
+    /// Provider name.
+    pub name: String,
+    /// Courses bought in this run.
+    pub courses: u32,
+    /// Places the provider offers.
+    pub places: u64,
+    /// Spend, DKK.
+    pub spend_dkk: u64,
+}
+
+/// The morning report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Day of the run.
+    pub date: String,
+    /// Candidates in the run.
+    pub candidates: usize,
+    /// Offers in the run.
+    pub offers: usize,
+    /// Edges in the candidate graph.
+    pub graph_edges: usize,
+    /// Candidates with a suggestion.
+    pub matched: usize,
+    /// Total expected effect of the suggestions, DKK.
+    pub effect_dkk: f64,
+    /// Total price of the suggested courses, DKK.
+    pub spend_dkk: u64,
+    /// Per target group (a candidate in two groups counts in both).
+    pub by_group: Vec<Slice>,
+    /// Per municipality.
+    pub by_municipality: Vec<Slice>,
+    /// The certificate.
+    pub certificate: CertificateSummary,
+    /// Optimal against the baselines.
+    pub methods: Vec<MethodSummary>,
+    /// Churn.
+    pub churn: Churn,
+    /// Capacity.
+    pub capacity: Capacity,
+    /// Spend per provider, largest first (top 25).
+    pub providers: Vec<ProviderSpend>,
+    /// Providers with any spend.
+    pub providers_with_spend: usize,
+    /// The fewest providers that carry 80% of the spend.
+    pub providers_for_80_percent: usize,
+    /// Unmatched candidates by reason.
+    pub unmatched_by_reason: Vec<(String, usize)>,
+    /// Fairness: match rate and mean effect by age band.
+    pub by_age_band: Vec<Slice>,
+    /// Fairness: by region.
+    pub by_region: Vec<Slice>,
+    /// Fairness (audit only): by gender, as recorded.
+    pub by_gender: Vec<Slice>,
+    /// Fairness (audit only): by origin, as recorded.
+    pub by_origin: Vec<Slice>,
+}
+
+#[derive(Default)]
+struct Acc {
+    name: String,
+    candidates: usize,
+    matched: usize,
+    effect: f64,
+}
+
+fn slices(map: BTreeMap<String, Acc>) -> Vec<Slice> {
+    map.into_iter()
+        .map(|(key, a)| Slice {
+            key,
+            name: a.name,
+            candidates: a.candidates,
+            matched: a.matched,
+            match_rate: if a.candidates > 0 { a.matched as f64 / a.candidates as f64 } else { 0.0 },
+            effect_dkk: a.effect,
+            mean_effect_dkk: if a.matched > 0 { a.effect / a.matched as f64 } else { 0.0 },
+        })
+        .collect()
+}
+
+fn add(map: &mut BTreeMap<String, Acc>, key: String, name: &str, matched: bool, effect: f64) {
+    let a = map.entry(key).or_insert_with(|| Acc { name: name.to_string(), ..Acc::default() });
+    a.candidates += 1;
+    a.matched += usize::from(matched);
+    a.effect += effect;
+}
+
+/// Computes the report of a run.
+pub fn build(data: &Dataset, reference: &ReferenceData, result: &BatchResult) -> Report {
+    let mut by_group = BTreeMap::new();
+    let mut by_municipality = BTreeMap::new();
+    let mut by_age = BTreeMap::new();
+    let mut by_region = BTreeMap::new();
+    let mut by_gender = BTreeMap::new();
+    let mut by_origin = BTreeMap::new();
+    let mut churn = Churn::default();
+    let mut reasons: BTreeMap<UnmatchedReason, usize> = BTreeMap::new();
+    let mut effect_total = 0.0;
+    let mut spend_by_provider: BTreeMap<&str, (u32, u64)> = BTreeMap::new();
+    let mut spend_total = 0u64;
+    for (p, c) in result.proposals.iter().zip(&data.candidates) {
+        let matched = p.offer.is_some();
+        let effect = p.effect_dkk;
+        effect_total += effect;
+        for g in c.target_groups.iter() {
+            if let Some(group) = reference.target_groups.get(usize::from(g.0)) {
+                add(&mut by_group, group.code.clone(), &group.name_en, matched, effect);
+            }
+        }
+        let m = reference.municipality(c.municipality);
+        add(
+            &mut by_municipality,
+            c.municipality.to_string(),
+            m.map_or("", |m| m.name.as_str()),
+            matched,
+            effect,
+        );
+        add(
+            &mut by_region,
+            m.map_or(String::new(), |m| m.region_code.to_string()),
+            m.map_or("", |m| m.region.as_str()),
+            matched,
+            effect,
+        );
+        let band = c.age_band;
+        add(
+            &mut by_age,
+            format!("{}", AgeBand::ALL.iter().position(|b| *b == band).unwrap_or(0)),
+            band.label(),
+            matched,
+            effect,
+        );
+        let gender = match c.audit.gender {
+            Some(Gender::Female) => "female",
+            Some(Gender::Male) => "male",
+            Some(Gender::Other) => "other",
+            None => "not_recorded",
+        };
+        add(&mut by_gender, gender.into(), gender, matched, effect);
+        let origin = match c.audit.origin {
+            Some(Origin::Danish) => "danish",
+            Some(Origin::Western) => "western",
+            Some(Origin::NonWestern) => "non_western",
+            None => "not_recorded",
+        };
+        add(&mut by_origin, origin.into(), origin, matched, effect);
+        match p.change {
+            Change::Locked => churn.locked_kept += 1,
+            Change::Kept => churn.kept += 1,
+            Change::Changed => churn.changed += 1,
+            Change::New => churn.new += 1,
+            Change::Unmatched if p.current.is_some() => churn.dropped += 1,
+            Change::Unmatched => churn.unmatched += 1,
+        }
+        if let Some(reason) = p.unmatched_reason {
+            *reasons.entry(reason).or_default() += 1;
+        }
+        if let Some(o) = p.offer {
+            let offer = &data.offers[o as usize];
+            let entry = spend_by_provider.entry(offer.provider.as_str()).or_default();
+            entry.0 += 1;
+            entry.1 += u64::from(offer.price_dkk);
+            spend_total += u64::from(offer.price_dkk);
+        }
+    }
+    let mut places_by_provider: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut by_kind: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    let mut waiting = Vec::new();
+    let mut guarantees = Vec::new();
+    let (mut places, mut assigned_total, mut open_offers, mut empty_offers) = (0u64, 0u64, 0usize, 0usize);
+    for (price, offer) in result.prices.iter().zip(&data.offers) {
+        *places_by_provider.entry(offer.provider.as_str()).or_default() += u64::from(offer.capacity);
+        let k = by_kind.entry(offer.kind.label()).or_default();
+        k.0 += u64::from(offer.capacity);
+        k.1 += u64::from(price.assigned);
+        places += u64::from(offer.capacity);
+        assigned_total += u64::from(price.assigned);
+        if offer.capacity > 0 {
+            open_offers += 1;
+            empty_offers += usize::from(price.assigned == 0);
+        }
+        if price.price > 0 {
+            waiting.push(OfferLine {
+                offer: offer.id.to_string(),
+                name: offer.name.clone(),
+                capacity: offer.capacity,
+                assigned: price.assigned,
+                price: price.price,
+            });
+        }
+        if offer.guaranteed_volume > 0 && offer.contract == Some(crate::model::ContractKind::StrategicPartner)
+        {
+            guarantees.push(Guarantee {
+                offer: offer.id.to_string(),
+                guaranteed: offer.guaranteed_volume,
+                assigned: price.assigned,
+                short: offer.guaranteed_volume.saturating_sub(price.assigned),
+            });
+        }
+    }
+    let offers_with_waiting_line = waiting.len();
+    waiting.sort_by(|a, b| b.price.cmp(&a.price).then_with(|| a.offer.cmp(&b.offer)));
+    waiting.truncate(20);
+    let names: BTreeMap<&str, &str> =
+        data.providers.iter().map(|p| (p.id.as_str(), p.name.as_str())).collect();
+    let mut providers: Vec<ProviderSpend> = spend_by_provider
+        .iter()
+        .filter(|(_, (_, spend))| *spend > 0)
+        .map(|(id, (courses, spend))| ProviderSpend {
+            provider: id.to_string(),
+            name: names.get(id).copied().unwrap_or_default().to_string(),
+            courses: *courses,
+            places: places_by_provider.get(id).copied().unwrap_or(0),
+            spend_dkk: *spend,
+        })
+        .collect();
+    providers.sort_by(|a, b| b.spend_dkk.cmp(&a.spend_dkk).then_with(|| a.provider.cmp(&b.provider)));
+    let providers_with_spend = providers.len();
+    let mut running = 0u64;
+    let providers_for_80_percent = providers
+        .iter()
+        .position(|p| {
+            running += p.spend_dkk;
+            running * 10 >= spend_total * 8
+        })
+        .map_or(0, |i| i + 1);
+    providers.truncate(25);
+    Report {
+        date: result.today.to_string(),
+        candidates: data.candidates.len(),
+        offers: data.offers.len(),
+        graph_edges: result.graph.n_edges(),
+        matched: result.solution.matched(),
+        effect_dkk: effect_total,
+        spend_dkk: spend_total,
+        by_group: slices(by_group),
+        by_municipality: slices(by_municipality),
+        certificate: CertificateSummary {
+            objective: result.certificate.objective,
+            dual_bound: result.certificate.dual,
+            gap: result.certificate.gap,
+        },
+        methods: result.methods.clone(),
+        churn,
+        capacity: Capacity {
+            places,
+            assigned: assigned_total,
+            open_offers,
+            empty_offers,
+            waiting_lines: waiting,
+            offers_with_waiting_line,
+            guarantees,
+            by_kind: by_kind.into_iter().map(|(k, (p, a))| (k.to_string(), p, a)).collect(),
+        },
+        providers,
+        providers_with_spend,
+        providers_for_80_percent,
+        unmatched_by_reason: UnmatchedReason::ALL
+            .iter()
+            .map(|r| (r.key().to_string(), reasons.get(r).copied().unwrap_or(0)))
+            .collect(),
+        by_age_band: slices(by_age),
+        by_region: slices(by_region),
+        by_gender: slices(by_gender),
+        by_origin: slices(by_origin),
+    }
+}
