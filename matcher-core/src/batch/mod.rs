@@ -328,17 +328,16 @@ fn run_in_pool(
                 (Some(_), None) => Change::New,
             };
             let counts = graph.counts[i];
-            let unmatched_reason = offer.is_none().then(|| {
-                if counts.in_reach == 0 {
-                    UnmatchedReason::NothingInReach
-                } else if counts.feasible > 0 || counts.full > 0 {
-                    UnmatchedReason::AllInReachFull
-                } else if counts.excluded == counts.in_reach {
-                    UnmatchedReason::Excluded
-                } else {
-                    UnmatchedReason::NoEligibleOffer
-                }
-            });
+            let reason = if counts.in_reach == 0 {
+                UnmatchedReason::NothingInReach
+            } else if counts.feasible > 0 || counts.pruned > 0 || counts.full > 0 {
+                UnmatchedReason::AllInReachFull
+            } else if counts.excluded == counts.in_reach {
+                UnmatchedReason::Excluded
+            } else {
+                UnmatchedReason::NoEligibleOffer
+            };
+            let unmatched_reason = offer.is_none().then_some(reason);
             Proposal {
                 candidate: i as u32,
                 offer,
