@@ -1,6 +1,10 @@
 //! `matcher`: the command line of Brobygger. Glue only: parsing flags, calling
 //! `matcher-core`, turning its typed errors into messages and exit codes.
 
+mod batch_cmd;
+mod report_html;
+mod run_dir;
+
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use matcher_core::assign::{self, Mode, Problem, Solution, SolveOptions};
@@ -68,6 +72,9 @@ enum Command {
     },
     /// Solve an assignment instance in the neutral peers format and print one JSON line.
     Solve(SolveArgs),
+    /// The nightly re-matching run: suggestions, offer prices and the morning report, written
+    /// atomically to a run directory.
+    Batch(batch_cmd::BatchArgs),
 }
 
 #[derive(clap::Args)]
@@ -102,7 +109,7 @@ enum CliMode {
 
 /// Flags shared by the commands that score.
 #[derive(clap::Args)]
-struct RunFlags {
+pub(crate) struct RunFlags {
     /// Policy file (TOML). Repeat for several; a file with `municipality = CODE` applies there,
     /// one without replaces the national default.
     #[arg(long = "policy")]
@@ -154,7 +161,7 @@ fn parse_date(text: &str) -> Result<Date, String> {
     Date::parse(text).ok_or_else(|| "expected a date as YYYY-MM-DD".to_string())
 }
 
-fn load(path: &std::path::Path, r: &ReferenceData) -> anyhow::Result<Dataset> {
+pub(crate) fn load(path: &std::path::Path, r: &ReferenceData) -> anyhow::Result<Dataset> {
     dataset::load(path, r).with_context(|| format!("loading {}", path.display()))
 }
 
@@ -268,6 +275,7 @@ fn main() -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&answer)?);
         }
         Command::Solve(args) => solve(&args)?,
+        Command::Batch(args) => batch_cmd::run(&args, reference()?)?,
     }
     Ok(ExitCode::SUCCESS)
 }

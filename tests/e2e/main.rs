@@ -1,5 +1,7 @@
 //! End-to-end tests: one binary (link time), one module per command.
 
+mod batch;
 mod cli;
+mod common;
 mod gen_validate;
 mod solve;

@@ -268,12 +268,15 @@ fn run_in_pool(
     let clock = Instant::now();
     let views: Vec<_> =
         (0..data.candidates.len()).into_par_iter().map(|i| scorer.candidate(i)).collect::<Result<_>>()?;
+    // Effects are computed in parallel but summed in candidate order: a floating-point sum
+    // in rayon's split order would differ in the last digits from run to run.
     let effect_of = |assignment: &[Option<u32>]| -> f64 {
-        views
+        let effects: Vec<f64> = views
             .par_iter()
             .zip(assignment.par_iter())
             .map(|(v, a)| a.and_then(|o| scorer.breakdown(v, o as usize).ok()).map_or(0.0, |b| b.effect_dkk))
-            .sum()
+            .collect();
+        effects.iter().sum()
     };
     let weight_of = |assignment: &[Option<u32>]| -> i64 {
         (0..assignment.len())

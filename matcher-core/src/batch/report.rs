@@ -31,7 +31,10 @@ pub struct Slice {
 pub struct CertificateSummary {
     /// Total score of the assignment (with continuity bonuses), points.
     pub objective: i64,
-    /// The dual bound of the modified problem (see `assign::verify`).
+    /// Primal value of the modified problem the certificate is about: the objective plus the
+    /// guarantee bonus for every guaranteed place filled (see `assign::verify`).
+    pub modified_primal: i128,
+    /// The dual bound of the modified problem.
     pub dual_bound: Option<i128>,
     /// Dual bound minus primal; 0 proves optimality.
     pub gap: Option<i128>,
@@ -346,6 +349,7 @@ pub fn build(data: &Dataset, reference: &ReferenceData, result: &BatchResult) ->
         by_municipality: slices(by_municipality),
         certificate: CertificateSummary {
             objective: result.certificate.objective,
+            modified_primal: result.certificate.modified_primal,
             dual_bound: result.certificate.dual,
             gap: result.certificate.gap,
         },

@@ -1,0 +1,317 @@
+//! `matcher batch`: the nightly re-matching run, end to end, with its files.
+//!
+//! Loads the data set, runs `matcher_core::batch`, and writes the run directory atomically
+//! (see `run_dir`). Every file but `run.json` is deterministic: the same inputs give the same
+//! bytes, whatever the number of threads. `run.json` holds what differs between runs of the
+//! same inputs: phase timings, threads, the program version.
+
+use crate::report_html::{self, Lang};
+use crate::run_dir::RunDir;
+use crate::{RunFlags, load};
+use anyhow::Context;
+use matcher_core::batch::{self, BatchOptions, BatchResult, Proposal, report};
+use matcher_core::model::{Dataset, ReferenceData};
+use matcher_core::score::Factor;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Flags of `matcher batch`.
+#[derive(clap::Args)]
+pub struct BatchArgs {
+    /// Data set: a directory of CSV/JSON tables, or a snapshot file.
+    #[arg(long)]
+    data: PathBuf,
+    /// Run directory to publish (a symbolic link to the newest complete run).
+    #[arg(long)]
+    out: PathBuf,
+    /// The previous run directory: its offer prices warm-start the solver.
+    #[arg(long)]
+    previous: Option<PathBuf>,
+    /// Language of report.html: da (default) or en.
+    #[arg(long, value_enum, default_value_t = Lang::Da)]
+    lang: Lang,
+    /// Extra points for keeping a candidate's current offer, on top of the policy's continuity
+    /// factor.
+    #[arg(long, default_value_t = 0)]
+    continuity_bonus: i64,
+    /// Skip the stable and greedy baselines (the report's comparison shows the optimum only).
+    #[arg(long)]
+    no_baselines: bool,
+    /// No progress or log lines on stderr; errors are still printed.
+    #[arg(long)]
+    quiet: bool,
+    #[command(flatten)]
+    run: RunFlags,
+}
+
+/// Phase lines on stderr: `key=value` pairs, one line per phase, unless `--quiet`.
+struct Log {
+    quiet: bool,
+    terminal: bool,
+}
+
+impl Log {
+    fn phase(&self, phase: &str, started: Instant, fields: &[(&str, String)]) {
+        if self.quiet {
+            return;
+        }
+        let mut line = format!("phase={phase} seconds={:.3}", started.elapsed().as_secs_f64());
+        for (k, v) in fields {
+            line.push_str(&format!(" {k}={v}"));
+        }
+        if self.terminal {
+            eprintln!("\r\x1b[2K{line}");
+        } else {
+            eprintln!("{line}");
+        }
+    }
+
+    /// Shows what is running now, on a terminal only (replaced by the phase line).
+    fn running(&self, what: &str) {
+        if !self.quiet && self.terminal {
+            eprint!("\r\x1b[2K… {what}");
+        }
+    }
+}
+
+/// Runs `matcher batch`.
+pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
+    let log = Log { quiet: args.quiet, terminal: std::io::stderr().is_terminal() };
+    let policies = args.run.policy_set()?;
+    let today = args.run.today();
+
+    log.running("loading the data set");
+    let started = Instant::now();
+    let data = load(&args.data, &reference)?;
+    log.phase(
+        "load",
+        started,
+        &[("candidates", data.candidates.len().to_string()), ("offers", data.offers.len().to_string())],
+    );
+    let warm_start = match &args.previous {
+        Some(previous) => {
+            let prices = read_prices(&previous.join("prices.csv"))?;
+            Some(batch::warm_start_prices(&data, &prices))
+        }
+        None => None,
+    };
+    let data = Arc::new(data);
+    let reference = Arc::new(reference);
+    let options = BatchOptions {
+        today: Some(today),
+        threads: args.run.threads,
+        continuity_bonus: args.continuity_bonus,
+        warm_start,
+        compare_baselines: !args.no_baselines,
+    };
+    log.running("scoring, building the graph, solving");
+    let started = Instant::now();
+    let result = batch::run(data.clone(), reference.clone(), Arc::new(policies), &options)?;
+    let t = &result.timings;
+    log.phase(
+        "match",
+        started,
+        &[
+            ("graph_seconds", format!("{:.3}", t.graph_seconds)),
+            ("solve_seconds", format!("{:.3}", t.solve_seconds)),
+            ("verify_seconds", format!("{:.3}", t.verify_seconds)),
+            ("baselines_seconds", format!("{:.3}", t.baselines_seconds)),
+            ("edges", result.graph.n_edges().to_string()),
+            ("matched", result.solution.matched().to_string()),
+            ("gap", format!("{:?}", result.certificate.gap)),
+        ],
+    );
+
+    log.running("writing the run");
+    let started = Instant::now();
+    let report = report::build(&data, &reference, &result);
+    let dir = RunDir::create(&args.out)?;
+    dir.write("proposals.csv", &proposals_csv(&data, &result)?)?;
+    dir.write("proposals.jsonl", &proposals_jsonl(&data, &result)?)?;
+    dir.write("prices.csv", &prices_csv(&data, &result)?)?;
+    dir.write("prices.json", &prices_json(&data, &result)?)?;
+    let mut report_json = serde_json::to_vec_pretty(&report)?;
+    report_json.push(b'\n');
+    dir.write("report.json", &report_json)?;
+    dir.write("report.html", report_html::render(&report, &reference, args.lang).as_bytes())?;
+    let run_json = serde_json::json!({
+        "program": concat!("matcher ", env!("CARGO_PKG_VERSION")),
+        "date": result.today.to_string(),
+        "threads": args.run.threads,
+        "warm_start": args.previous.as_ref().map(|p| p.display().to_string()),
+        "timings": result.timings,
+        "solver": {
+            "components": result.solution.stats.components,
+            "largest_component": result.solution.stats.largest_component,
+            "phases": result.solution.stats.phases,
+            "iterations": result.solution.stats.iterations,
+        },
+    });
+    dir.write("run.json", &serde_json::to_vec_pretty(&run_json)?)?;
+    let written = dir.publish()?;
+    log.phase(
+        "write",
+        started,
+        &[("out", args.out.display().to_string()), ("run", written.display().to_string())],
+    );
+    Ok(())
+}
+
+/// Reads `offer_id,price` from a previous run's `prices.csv`.
+fn read_prices(path: &Path) -> anyhow::Result<Vec<(String, i64)>> {
+    let mut reader = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let headers = reader.headers().with_context(|| format!("reading {}", path.display()))?.clone();
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .with_context(|| format!("{}: no column `{name}`", path.display()))
+    };
+    let (id, price) = (column("offer_id")?, column("price")?);
+    let mut prices = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.with_context(|| format!("{}:{}: malformed row", path.display(), i + 2))?;
+        let value = record.get(price).unwrap_or("");
+        let parsed: i64 = value.parse().with_context(|| {
+            format!("{}:{}: column `price` = `{value}`: expected a whole number", path.display(), i + 2)
+        })?;
+        prices.push((record.get(id).unwrap_or("").to_string(), parsed));
+    }
+    Ok(prices)
+}
+
+fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> anyhow::Result<Vec<u8>> {
+    let mut writer =
+        csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    writer.write_record(header)?;
+    for row in rows {
+        writer.write_record(&row)?;
+    }
+    writer.into_inner().context("finishing a CSV file")
+}
+
+fn change_label(p: &Proposal) -> &'static str {
+    match p.change {
+        batch::Change::Locked => "locked",
+        batch::Change::Kept => "kept",
+        batch::Change::Changed => "changed",
+        batch::Change::New => "new",
+        batch::Change::Unmatched => "unmatched",
+    }
+}
+
+fn offer_id(data: &Dataset, offer: Option<u32>) -> String {
+    offer.map(|o| data.offers[o as usize].id.to_string()).unwrap_or_default()
+}
+
+fn proposals_csv(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>> {
+    let mut header = vec!["candidate_id", "municipality", "offer_id", "offer_kind", "score"];
+    header.extend(Factor::ALL.iter().map(|f| f.key()));
+    header.extend([
+        "effect_dkk",
+        "distance_km",
+        "runner_up_offer_id",
+        "runner_up_score",
+        "score_difference",
+        "current_offer_id",
+        "change",
+        "unmatched_reason",
+    ]);
+    let rows = result.proposals.iter().map(|p| {
+        let c = &data.candidates[p.candidate as usize];
+        let mut row = vec![
+            c.id.to_string(),
+            c.municipality.to_string(),
+            offer_id(data, p.offer),
+            p.offer.map(|o| data.offers[o as usize].kind.label().to_string()).unwrap_or_default(),
+            p.offer.map(|_| p.score.to_string()).unwrap_or_default(),
+        ];
+        row.extend(p.points.iter().map(|v| if p.offer.is_some() { v.to_string() } else { String::new() }));
+        row.extend([
+            p.offer.map(|_| format!("{:.0}", p.effect_dkk)).unwrap_or_default(),
+            p.offer.map(|_| format!("{:.2}", p.distance_km)).unwrap_or_default(),
+            offer_id(data, p.runner_up),
+            p.runner_up.map(|_| p.runner_up_score.to_string()).unwrap_or_default(),
+            match (p.offer, p.runner_up) {
+                (Some(_), Some(_)) => (p.score - p.runner_up_score).to_string(),
+                _ => String::new(),
+            },
+            offer_id(data, p.current),
+            change_label(p).to_string(),
+            p.unmatched_reason.map(|r| r.key().to_string()).unwrap_or_default(),
+        ]);
+        row
+    });
+    csv_bytes(&header, rows)
+}
+
+fn proposals_jsonl(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for p in &result.proposals {
+        let c = &data.candidates[p.candidate as usize];
+        let factors: serde_json::Map<String, serde_json::Value> =
+            Factor::ALL.iter().zip(p.points).map(|(f, v)| (f.key().to_string(), v.into())).collect();
+        let line = serde_json::json!({
+            "candidate_id": c.id.as_str(),
+            "municipality": c.municipality.to_string(),
+            "status": "suggestion",
+            "offer_id": p.offer.map(|o| data.offers[o as usize].id.as_str()),
+            "offer_kind": p.offer.map(|o| data.offers[o as usize].kind.label()),
+            "score": p.offer.map(|_| p.score),
+            "factors": p.offer.map(|_| factors),
+            "effect_dkk": p.offer.map(|_| p.effect_dkk.round()),
+            "distance_km": p.offer.map(|_| (p.distance_km * 100.0).round() / 100.0),
+            "runner_up": p.runner_up.map(|o| serde_json::json!({
+                "offer_id": data.offers[o as usize].id.as_str(),
+                "score": p.runner_up_score,
+                "difference": p.offer.map(|_| p.score - p.runner_up_score),
+            })),
+            "current_offer_id": p.current.map(|o| data.offers[o as usize].id.as_str()),
+            "change": change_label(p),
+            "unmatched_reason": p.unmatched_reason.map(|r| r.key()),
+        });
+        serde_json::to_writer(&mut out, &line)?;
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
+fn prices_csv(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>> {
+    let rows = result.prices.iter().map(|p| {
+        let o = &data.offers[p.offer as usize];
+        vec![
+            o.id.to_string(),
+            o.kind.label().to_string(),
+            o.provider.to_string(),
+            p.capacity.to_string(),
+            p.assigned.to_string(),
+            p.price.to_string(),
+        ]
+    });
+    csv_bytes(&["offer_id", "offer_kind", "provider_id", "capacity", "assigned", "price"], rows)
+}
+
+fn prices_json(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>> {
+    let offers: Vec<_> = result
+        .prices
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "offer_id": data.offers[p.offer as usize].id.as_str(),
+                "capacity": p.capacity,
+                "assigned": p.assigned,
+                "price": p.price,
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "date": result.today.to_string(),
+        "unit": "score points: the rise of the night's optimum if the offer had one more place",
+        "offers": offers,
+    });
+    let mut bytes = serde_json::to_vec_pretty(&doc)?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}

@@ -1,0 +1,555 @@
+//! `report.html`: the morning report as one self-contained page (inline CSS and SVG charts, no
+//! external assets), in Danish or English. Rendering only: every number comes from
+//! `matcher_core::batch::report::Report`.
+
+use matcher_core::batch::report::{Report, Slice};
+use matcher_core::model::ReferenceData;
+use std::fmt::Write;
+
+/// Language of the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    /// Danish.
+    Da,
+    /// English.
+    En,
+}
+
+/// The words of the report, in both languages.
+fn t(lang: Lang, key: &str) -> &'static str {
+    let (da, en) = match key {
+        "title" => ("Brobygger: nattens forslag", "Brobygger: tonight's suggestions"),
+        "notice" => (
+            "Dette er forslag, ikke afgørelser. En sagsbehandler i kommunen træffer afgørelsen og registrerer hvem, hvornår og hvorfor.",
+            "These are suggestions, not decisions. A caseworker of the municipality decides and records who, when and why.",
+        ),
+        "date" => ("Kørselsdato", "Run date"),
+        "candidates" => ("Kandidater", "Candidates"),
+        "offers" => ("Tilbud", "Offers"),
+        "matched" => ("Med forslag", "With a suggestion"),
+        "effect" => ("Forventet effekt", "Expected effect"),
+        "spend" => ("Udgift til forløb", "Spend on courses"),
+        "effect_note" => (
+            "Forventet effekt = sparede ydelsesuger × ugesats − pris (+ det, den anden part sparer ved gensidig hjælp).",
+            "Expected effect = benefit weeks avoided × weekly rate − price (+ what the other party saves, for reciprocal help).",
+        ),
+        "by_group" => ("Effekt pr. målgruppe", "Effect per target group"),
+        "by_municipality" => ("Effekt pr. kommune", "Effect per municipality"),
+        "all_municipalities" => ("Alle kommuner", "All municipalities"),
+        "certificate" => ("Optimalitetsbevis", "Certificate of optimality"),
+        "objective" => ("Samlet score (primal)", "Total score (primal)"),
+        "modified" => (
+            "Samlet score inkl. bonus for garanterede pladser",
+            "Total score including the bonus for guaranteed places",
+        ),
+        "dual" => ("Dual grænse", "Dual bound"),
+        "gap" => ("Forskel (0 = bevist optimal)", "Gap (0 = proven optimal)"),
+        "certificate_note" => (
+            "Løsningen er kontrolleret uafhængigt af løseren: ingen fordeling kan score mere end den duale grænse, og forskellen er 0. Garanterede pladser hos strategiske partnere fyldes først (de tæller med en stor bonus i beviset). Tid og faser står i run.json.",
+            "The solution was checked independently of the solver: no assignment can score more than the dual bound, and the gap is 0. Guaranteed places at strategic partners are filled first (they count with a large bonus in the proof). Times and phases are in run.json.",
+        ),
+        "comparison" => {
+            ("Optimal, stabil og grådig fordeling samme nat", "Optimal, stable and greedy on the same night")
+        }
+        "method" => ("Metode", "Method"),
+        "total_weight" => ("Samlet score", "Total score"),
+        "blocking" => ("Blokerende par", "Blocking pairs"),
+        "optimal" => ("Optimal", "Optimal"),
+        "stable" => ("Stabil (udskudt accept)", "Stable (deferred acceptance)"),
+        "greedy" => ("Grådig", "Greedy"),
+        "churn" => ("Stabilitet over for i går", "Churn against the current assignment"),
+        "locked_kept" => ("Igangværende forløb bevaret", "Courses under way kept"),
+        "kept" => ("Beholder sit tilbud", "Keep their offer"),
+        "changed" => ("Foreslås et andet tilbud", "Suggested another offer"),
+        "new" => ("Får et tilbud for første gang", "Get an offer for the first time"),
+        "dropped" => ("Mister sit tilbud", "Lose their offer"),
+        "unmatched" => ("Uden tilbud før og nu", "Without an offer before and now"),
+        "capacity" => ("Kapacitet", "Capacity"),
+        "places" => ("Pladser", "Places"),
+        "assigned" => ("Besat", "Filled"),
+        "utilisation_by_kind" => ("Udnyttelse pr. type tilbud", "Utilisation per kind of offer"),
+        "waiting" => (
+            "Tilbud med venteliste (værdi af én plads mere)",
+            "Offers with a waiting line (value of one more place)",
+        ),
+        "waiting_count" => ("Tilbud med venteliste", "Offers with a waiting line"),
+        "empty" => ("Tomme tilbud", "Empty offers"),
+        "price" => ("Værdi af én plads mere (point)", "Value of one more place (points)"),
+        "guarantees" => {
+            ("Garanteret volumen (strategiske partnere)", "Guaranteed volumes (strategic partners)")
+        }
+        "guaranteed" => ("Garanteret", "Guaranteed"),
+        "short" => ("Mangler", "Short"),
+        "none" => ("Ingen", "None"),
+        "providers" => ("Udgift pr. leverandør", "Spend per provider"),
+        "provider" => ("Leverandør", "Provider"),
+        "courses" => ("Forløb", "Courses"),
+        "tail" => ("Leverandører der bærer 80 % af udgiften", "Providers carrying 80% of the spend"),
+        "with_spend" => ("Leverandører med udgift", "Providers with spend"),
+        "unmatched_reasons" => {
+            ("Kandidater uden forslag, efter årsag", "Candidates without a suggestion, by reason")
+        }
+        "nothing_in_reach" => ("Intet tilbud inden for rejseafstand", "No offer within travel distance"),
+        "excluded" => ("Alle tilbud i nærheden fravalgt", "Every offer in reach excluded"),
+        "no_eligible_offer" => ("Ingen tilbud i nærheden passer", "No eligible offer in reach"),
+        "all_in_reach_full" => ("Alle pladser i nærheden er besat", "All places in reach are taken"),
+        "fairness" => (
+            "Ligebehandling: andel med forslag og gennemsnitlig effekt",
+            "Fairness: share with a suggestion and mean effect",
+        ),
+        "fairness_note" => (
+            "Køn og oprindelse indgår aldrig i scoren; de vises kun her, så forskelle ses med det samme.",
+            "Gender and origin never enter a score; they appear only here, so that a disparity is seen at once.",
+        ),
+        "age_band" => ("Aldersgruppe", "Age band"),
+        "region" => ("Region", "Region"),
+        "gender" => ("Køn", "Gender"),
+        "origin" => ("Oprindelse", "Origin"),
+        "group" => ("Målgruppe", "Target group"),
+        "municipality" => ("Kommune", "Municipality"),
+        "match_rate" => ("Andel med forslag", "Share with a suggestion"),
+        "mean_effect" => ("Gns. effekt pr. forslag", "Mean effect per suggestion"),
+        "female" => ("Kvinder", "Women"),
+        "male" => ("Mænd", "Men"),
+        "other" => ("Andet", "Other"),
+        "not_recorded" => ("Ikke registreret", "Not recorded"),
+        "danish" => ("Dansk oprindelse", "Danish origin"),
+        "western" => ("Vestlig oprindelse", "Western origin"),
+        "non_western" => ("Ikke-vestlig oprindelse", "Non-Western origin"),
+        "provider_kind" => ("Specialiseret forløb", "Specialist course"),
+        "job" => ("Job", "Job"),
+        "work_trial" => ("Praktik / arbejdsprøvning", "Work trial"),
+        "reciprocal_help" => ("Gensidig hjælp", "Reciprocal help"),
+        _ => ("?", "?"),
+    };
+    match lang {
+        Lang::Da => da,
+        Lang::En => en,
+    }
+}
+
+fn esc(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// A whole number with thousands separators: `1.234.567` in Danish, `1,234,567` in English.
+fn int(value: i128, lang: Lang) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let sep = if lang == Lang::Da { '.' } else { ',' };
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(sep);
+        }
+        out.push(c);
+    }
+    if value < 0 { format!("−{out}") } else { out }
+}
+
+fn dkk(value: f64, lang: Lang) -> String {
+    let n = int(value.round() as i128, lang);
+    match lang {
+        Lang::Da => format!("{n} kr."),
+        Lang::En => format!("DKK {n}"),
+    }
+}
+
+fn pct(value: f64, lang: Lang) -> String {
+    let text = format!("{:.1}", value * 100.0);
+    match lang {
+        Lang::Da => format!("{} %", text.replace('.', ",")),
+        Lang::En => format!("{text}%"),
+    }
+}
+
+/// A horizontal bar chart as inline SVG. `rows` are (label, value, shown value).
+fn bars(title: &str, rows: &[(String, f64, String)]) -> String {
+    let max = rows.iter().map(|r| r.1).fold(0.0f64, f64::max);
+    let (label_w, bar_w, row_h) = (230.0, 330.0, 22.0);
+    let height = row_h * rows.len() as f64 + 8.0;
+    let mut svg = format!(
+        r#"<svg class="chart" role="img" aria-label="{}" viewBox="0 0 680 {height}" width="100%" preserveAspectRatio="xMinYMin meet">"#,
+        esc(title)
+    );
+    for (i, (label, value, shown)) in rows.iter().enumerate() {
+        let y = 4.0 + row_h * i as f64;
+        let w = if max > 0.0 { (value.max(0.0) / max) * bar_w } else { 0.0 };
+        let _ = write!(
+            svg,
+            r#"<text x="{lx}" y="{ty}" text-anchor="end">{label}</text><rect x="{bx}" y="{y}" width="{w:.1}" height="{bh}" rx="2"/><text x="{vx:.1}" y="{ty}">{shown}</text>"#,
+            lx = label_w - 8.0,
+            ty = y + 15.0,
+            label = esc(label),
+            bx = label_w,
+            bh = row_h - 6.0,
+            vx = label_w + w + 6.0,
+            shown = esc(shown),
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+fn table(head: &[&str], rows: &[Vec<String>]) -> String {
+    let mut html = String::from("<table><thead><tr>");
+    for h in head {
+        let _ = write!(html, "<th scope=\"col\">{}</th>", esc(h));
+    }
+    html.push_str("</tr></thead><tbody>");
+    for row in rows {
+        html.push_str("<tr>");
+        for (i, cell) in row.iter().enumerate() {
+            if i == 0 {
+                let _ = write!(html, "<th scope=\"row\">{}</th>", esc(cell));
+            } else {
+                let _ = write!(html, "<td>{}</td>", esc(cell));
+            }
+        }
+        html.push_str("</tr>");
+    }
+    html.push_str("</tbody></table>");
+    html
+}
+
+fn slice_rows(slices: &[Slice], lang: Lang, name: impl Fn(&Slice) -> String) -> Vec<Vec<String>> {
+    slices
+        .iter()
+        .map(|s| {
+            vec![
+                name(s),
+                int(s.candidates as i128, lang),
+                int(s.matched as i128, lang),
+                pct(s.match_rate, lang),
+                dkk(s.effect_dkk, lang),
+                dkk(s.mean_effect_dkk, lang),
+            ]
+        })
+        .collect()
+}
+
+const STYLE: &str = r#"
+:root{--ink:#1b1f24;--muted:#4a5560;--line:#d0d7de;--bar:#1f5f8b;--bg:#ffffff;--panel:#f6f8fa}
+*{box-sizing:border-box}body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);background:var(--bg);margin:0}
+main{max-width:980px;margin:0 auto;padding:24px}h1{font-size:1.6rem;margin:0 0 4px}h2{font-size:1.2rem;margin:32px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}
+.notice{background:#fff8c5;border:1px solid #d4a72c;padding:8px 12px;border-radius:6px}.muted{color:var(--muted)}
+.kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:12px;margin:16px 0}.kpi{background:var(--panel);border:1px solid var(--line);border-radius:8px;padding:10px 12px}
+.kpi b{display:block;font-size:1.3rem}table{border-collapse:collapse;width:100%;margin:8px 0;font-size:.92rem}th,td{border-bottom:1px solid var(--line);padding:4px 8px;text-align:right}
+th:first-child,td:first-child{text-align:left}thead th{background:var(--panel)}.chart{max-width:680px;display:block;margin:8px 0}.chart rect{fill:var(--bar)}.chart text{font-size:12px;fill:var(--ink)}
+details summary{cursor:pointer;color:var(--bar)}@media print{.notice{border-color:#000}}
+"#;
+
+/// Renders the report.
+pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String {
+    let mut h = String::new();
+    let lang_code = if lang == Lang::Da { "da" } else { "en" };
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"{lang_code}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} {}</title><style>{STYLE}</style></head><body><main>",
+        t(lang, "title"),
+        report.date
+    );
+    let _ =
+        write!(h, "<h1>{}</h1><p class=\"muted\">{}: {}</p>", t(lang, "title"), t(lang, "date"), report.date);
+    let _ = write!(h, "<p class=\"notice\" role=\"note\">{}</p>", t(lang, "notice"));
+
+    // Headline figures.
+    let _ = write!(h, "<section id=\"summary\"><div class=\"kpis\">");
+    for (label, value) in [
+        (t(lang, "candidates"), int(report.candidates as i128, lang)),
+        (
+            t(lang, "matched"),
+            format!(
+                "{} ({})",
+                int(report.matched as i128, lang),
+                pct(report.matched as f64 / report.candidates.max(1) as f64, lang)
+            ),
+        ),
+        (t(lang, "effect"), dkk(report.effect_dkk, lang)),
+        (t(lang, "spend"), dkk(report.spend_dkk as f64, lang)),
+        (t(lang, "offers"), int(report.offers as i128, lang)),
+    ] {
+        let _ = write!(h, "<div class=\"kpi\"><span>{}</span><b>{}</b></div>", esc(label), esc(&value));
+    }
+    let _ = write!(h, "</div><p class=\"muted\">{}</p></section>", t(lang, "effect_note"));
+
+    // Effect per target group.
+    let group_name = |s: &Slice| -> String {
+        match (lang, reference.target_groups.iter().find(|g| g.code == s.key)) {
+            (Lang::Da, Some(g)) => g.name_da.clone(),
+            (Lang::En, Some(g)) => g.name_en.clone(),
+            _ => s.key.clone(),
+        }
+    };
+    let _ = write!(h, "<section id=\"effect-by-group\"><h2>{}</h2>", t(lang, "by_group"));
+    let rows: Vec<_> =
+        report.by_group.iter().map(|s| (group_name(s), s.effect_dkk, dkk(s.effect_dkk, lang))).collect();
+    h.push_str(&bars(t(lang, "by_group"), &rows));
+    let head = [
+        t(lang, "group"),
+        t(lang, "candidates"),
+        t(lang, "matched"),
+        t(lang, "match_rate"),
+        t(lang, "effect"),
+        t(lang, "mean_effect"),
+    ];
+    h.push_str(&table(&head, &slice_rows(&report.by_group, lang, group_name)));
+    h.push_str("</section>");
+
+    // Effect per municipality: the 15 largest as a chart, all in a table.
+    let _ = write!(h, "<section id=\"effect-by-municipality\"><h2>{}</h2>", t(lang, "by_municipality"));
+    let mut largest: Vec<&Slice> = report.by_municipality.iter().collect();
+    largest.sort_by(|a, b| b.effect_dkk.total_cmp(&a.effect_dkk).then_with(|| a.key.cmp(&b.key)));
+    let rows: Vec<_> =
+        largest.iter().take(15).map(|s| (s.name.clone(), s.effect_dkk, dkk(s.effect_dkk, lang))).collect();
+    h.push_str(&bars(t(lang, "by_municipality"), &rows));
+    let head = [
+        t(lang, "municipality"),
+        t(lang, "candidates"),
+        t(lang, "matched"),
+        t(lang, "match_rate"),
+        t(lang, "effect"),
+        t(lang, "mean_effect"),
+    ];
+    let _ = write!(h, "<details><summary>{}</summary>", t(lang, "all_municipalities"));
+    h.push_str(&table(
+        &head,
+        &slice_rows(&report.by_municipality, lang, |s| format!("{} ({})", s.name, s.key)),
+    ));
+    h.push_str("</details></section>");
+
+    // Certificate.
+    let c = &report.certificate;
+    let _ = write!(h, "<section id=\"certificate\"><h2>{}</h2>", t(lang, "certificate"));
+    let show = |v: Option<i128>| v.map_or_else(|| "—".to_string(), |v| int(v, lang));
+    h.push_str(&table(
+        &[t(lang, "certificate"), ""],
+        &[
+            vec![t(lang, "objective").into(), int(i128::from(c.objective), lang)],
+            vec![t(lang, "modified").into(), int(c.modified_primal, lang)],
+            vec![t(lang, "dual").into(), show(c.dual_bound)],
+            vec![t(lang, "gap").into(), show(c.gap)],
+        ],
+    ));
+    let _ = write!(h, "<p class=\"muted\">{}</p></section>", t(lang, "certificate_note"));
+
+    // Methods compared.
+    let _ = write!(h, "<section id=\"comparison\"><h2>{}</h2>", t(lang, "comparison"));
+    let method_name = |m: &str| t(lang, m).to_string();
+    let rows: Vec<_> = report
+        .methods
+        .iter()
+        .map(|m| (method_name(&m.method), m.effect_dkk, dkk(m.effect_dkk, lang)))
+        .collect();
+    h.push_str(&bars(t(lang, "effect"), &rows));
+    let rows: Vec<Vec<String>> = report
+        .methods
+        .iter()
+        .map(|m| {
+            vec![
+                method_name(&m.method),
+                int(i128::from(m.total_weight), lang),
+                dkk(m.effect_dkk, lang),
+                int(m.matched as i128, lang),
+                int(m.blocking_pairs as i128, lang),
+            ]
+        })
+        .collect();
+    h.push_str(&table(
+        &[
+            t(lang, "method"),
+            t(lang, "total_weight"),
+            t(lang, "effect"),
+            t(lang, "matched"),
+            t(lang, "blocking"),
+        ],
+        &rows,
+    ));
+    h.push_str("</section>");
+
+    // Churn.
+    let ch = &report.churn;
+    let _ = write!(h, "<section id=\"churn\"><h2>{}</h2>", t(lang, "churn"));
+    let rows: Vec<_> = [
+        ("locked_kept", ch.locked_kept),
+        ("kept", ch.kept),
+        ("changed", ch.changed),
+        ("new", ch.new),
+        ("dropped", ch.dropped),
+        ("unmatched", ch.unmatched),
+    ]
+    .iter()
+    .map(|(k, v)| (t(lang, k).to_string(), *v as f64, int(*v as i128, lang)))
+    .collect();
+    h.push_str(&bars(t(lang, "churn"), &rows));
+    h.push_str("</section>");
+
+    // Capacity.
+    let cap = &report.capacity;
+    let _ = write!(h, "<section id=\"capacity\"><h2>{}</h2>", t(lang, "capacity"));
+    let kind_name = |k: &str| t(lang, if k == "provider" { "provider_kind" } else { k }).to_string();
+    let rows: Vec<_> = cap
+        .by_kind
+        .iter()
+        .map(|(k, places, assigned)| {
+            let share = if *places > 0 { *assigned as f64 / *places as f64 } else { 0.0 };
+            (
+                kind_name(k),
+                share,
+                format!(
+                    "{} / {} ({})",
+                    int(*assigned as i128, lang),
+                    int(*places as i128, lang),
+                    pct(share, lang)
+                ),
+            )
+        })
+        .collect();
+    let _ = write!(h, "<h3>{}</h3>", t(lang, "utilisation_by_kind"));
+    h.push_str(&bars(t(lang, "utilisation_by_kind"), &rows));
+    h.push_str(&table(
+        &[t(lang, "capacity"), ""],
+        &[
+            vec![t(lang, "places").into(), int(cap.places as i128, lang)],
+            vec![t(lang, "assigned").into(), int(cap.assigned as i128, lang)],
+            vec![t(lang, "waiting_count").into(), int(cap.offers_with_waiting_line as i128, lang)],
+            vec![
+                t(lang, "empty").into(),
+                format!("{} / {}", int(cap.empty_offers as i128, lang), int(cap.open_offers as i128, lang)),
+            ],
+        ],
+    ));
+    let _ = write!(h, "<h3>{}</h3>", t(lang, "waiting"));
+    let rows: Vec<Vec<String>> = cap
+        .waiting_lines
+        .iter()
+        .map(|w| {
+            vec![
+                format!("{} ({})", w.name, w.offer),
+                int(i128::from(w.capacity), lang),
+                int(i128::from(w.assigned), lang),
+                int(i128::from(w.price), lang),
+            ]
+        })
+        .collect();
+    h.push_str(&table(&[t(lang, "offers"), t(lang, "places"), t(lang, "assigned"), t(lang, "price")], &rows));
+    let _ = write!(h, "<h3>{}</h3>", t(lang, "guarantees"));
+    if cap.guarantees.is_empty() {
+        let _ = write!(h, "<p>{}</p>", t(lang, "none"));
+    } else {
+        let rows: Vec<Vec<String>> = cap
+            .guarantees
+            .iter()
+            .map(|g| {
+                vec![
+                    g.offer.clone(),
+                    int(i128::from(g.guaranteed), lang),
+                    int(i128::from(g.assigned), lang),
+                    int(i128::from(g.short), lang),
+                ]
+            })
+            .collect();
+        h.push_str(&table(
+            &[t(lang, "offers"), t(lang, "guaranteed"), t(lang, "assigned"), t(lang, "short")],
+            &rows,
+        ));
+    }
+    h.push_str("</section>");
+
+    // Spend and the supplier tail.
+    let _ = write!(h, "<section id=\"providers\"><h2>{}</h2>", t(lang, "providers"));
+    let _ = write!(
+        h,
+        "<p>{}: <b>{}</b> / {}: {}</p>",
+        t(lang, "tail"),
+        int(report.providers_for_80_percent as i128, lang),
+        t(lang, "with_spend"),
+        int(report.providers_with_spend as i128, lang)
+    );
+    let rows: Vec<_> = report
+        .providers
+        .iter()
+        .take(15)
+        .map(|p| (p.name.clone(), p.spend_dkk as f64, dkk(p.spend_dkk as f64, lang)))
+        .collect();
+    h.push_str(&bars(t(lang, "providers"), &rows));
+    let rows: Vec<Vec<String>> = report
+        .providers
+        .iter()
+        .map(|p| {
+            vec![
+                format!("{} ({})", p.name, p.provider),
+                int(i128::from(p.courses), lang),
+                int(p.places as i128, lang),
+                dkk(p.spend_dkk as f64, lang),
+            ]
+        })
+        .collect();
+    h.push_str(&table(
+        &[t(lang, "provider"), t(lang, "courses"), t(lang, "places"), t(lang, "spend")],
+        &rows,
+    ));
+    h.push_str("</section>");
+
+    // Unmatched by reason.
+    let _ = write!(h, "<section id=\"unmatched\"><h2>{}</h2>", t(lang, "unmatched_reasons"));
+    let rows: Vec<_> = report
+        .unmatched_by_reason
+        .iter()
+        .map(|(k, v)| (t(lang, k).to_string(), *v as f64, int(*v as i128, lang)))
+        .collect();
+    h.push_str(&bars(t(lang, "unmatched_reasons"), &rows));
+    h.push_str("</section>");
+
+    // Fairness.
+    let _ = write!(
+        h,
+        "<section id=\"fairness\"><h2>{}</h2><p class=\"muted\">{}</p>",
+        t(lang, "fairness"),
+        t(lang, "fairness_note")
+    );
+    let head = [
+        t(lang, "group"),
+        t(lang, "candidates"),
+        t(lang, "matched"),
+        t(lang, "match_rate"),
+        t(lang, "effect"),
+        t(lang, "mean_effect"),
+    ];
+    for (title, slices, named) in [
+        (t(lang, "group"), &report.by_group, 0),
+        (t(lang, "age_band"), &report.by_age_band, 1),
+        (t(lang, "region"), &report.by_region, 1),
+        (t(lang, "gender"), &report.by_gender, 2),
+        (t(lang, "origin"), &report.by_origin, 2),
+    ] {
+        let name = |s: &Slice| match named {
+            0 => group_name(s),
+            1 => s.name.clone(),
+            _ => t(lang, &s.key).to_string(),
+        };
+        let _ = write!(h, "<h3>{}</h3>", esc(title));
+        let rows: Vec<_> = slices.iter().map(|s| (name(s), s.match_rate, pct(s.match_rate, lang))).collect();
+        h.push_str(&bars(&format!("{title}: {}", t(lang, "match_rate")), &rows));
+        let mut head = head;
+        head[0] = title;
+        h.push_str(&table(&head, &slice_rows(slices, lang, name)));
+    }
+    h.push_str("</section></main></body></html>\n");
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_written_the_local_way() {
+        assert_eq!(int(1_234_567, Lang::Da), "1.234.567");
+        assert_eq!(int(1_234_567, Lang::En), "1,234,567");
+        assert_eq!(int(-1_000, Lang::En), "−1,000");
+        assert_eq!(int(999, Lang::Da), "999");
+        assert_eq!(dkk(2500.4, Lang::Da), "2.500 kr.");
+        assert_eq!(pct(0.1234, Lang::Da), "12,3 %");
+        assert_eq!(esc("<a&\"b\">"), "&lt;a&amp;&quot;b&quot;&gt;");
+    }
+}

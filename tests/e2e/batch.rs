@@ -1,0 +1,254 @@
+//! `matcher batch`: the real binary on the committed demo data set. Outputs exist, parse and
+//! agree with each other; locked courses are kept; runs are deterministic and atomic; bad
+//! input stops the run before anything is written.
+
+use crate::common::{TempDir, matcher, run, temp_dir};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+const TODAY: &str = "2026-11-22";
+const OUTPUTS: [&str; 6] =
+    ["proposals.csv", "proposals.jsonl", "prices.csv", "prices.json", "report.json", "report.html"];
+
+fn demo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/demo")
+}
+
+fn batch(data: &Path, out: &Path, extra: &[&str]) -> (Output, String, String) {
+    let mut cmd = matcher();
+    cmd.args(["batch", "--today", TODAY, "--quiet", "--data"]).arg(data).arg("--out").arg(out).args(extra);
+    run(&mut cmd)
+}
+
+fn batch_ok(data: &Path, out: &Path, extra: &[&str]) {
+    let (status, stdout, stderr) = batch(data, out, extra);
+    assert!(status.status.success(), "batch failed: {stdout}{stderr}");
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).expect("read")).expect("valid JSON")
+}
+
+fn csv_rows(path: &Path) -> Vec<HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).expect("open CSV");
+    let headers = reader.headers().expect("header").clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("row");
+            headers.iter().zip(r.iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect()
+        })
+        .collect()
+}
+
+/// Checks that every element opened is closed in order (HTML void elements aside), and
+/// returns the number of `<svg>` elements.
+fn well_formed(html: &str) -> usize {
+    const VOID: [&str; 6] = ["meta", "br", "img", "input", "link", "hr"];
+    let mut stack: Vec<String> = Vec::new();
+    let mut svgs = 0;
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        rest = &rest[start + 1..];
+        let end = rest.find('>').expect("unclosed tag");
+        let tag = &rest[..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('!') {
+            continue;
+        }
+        let self_closing = tag.ends_with('/');
+        let name: String =
+            tag.trim_start_matches('/').chars().take_while(|c| c.is_ascii_alphanumeric()).collect::<String>();
+        if tag.starts_with('/') {
+            assert_eq!(stack.pop().as_deref(), Some(name.as_str()), "mismatched </{name}>");
+        } else if !self_closing && !VOID.contains(&name.as_str()) {
+            if name == "svg" {
+                svgs += 1;
+            }
+            stack.push(name);
+        }
+    }
+    assert!(stack.is_empty(), "unclosed elements: {stack:?}");
+    svgs
+}
+
+#[test]
+fn outputs_exist_parse_and_agree_with_each_other() {
+    let dir = temp_dir("batch-agree");
+    let out = dir.join("tonight");
+    batch_ok(&demo(), &out, &[]);
+    for name in OUTPUTS.iter().chain(&["run.json"]) {
+        assert!(out.join(name).is_file(), "{name} missing");
+    }
+    let report = read_json(&out.join("report.json"));
+    let lines: Vec<Value> = std::fs::read_to_string(out.join("proposals.jsonl"))
+        .expect("read")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let csv = csv_rows(&out.join("proposals.csv"));
+    let candidates = csv_rows(&demo().join("candidates.csv"));
+    assert_eq!(lines.len(), candidates.len());
+    assert_eq!(csv.len(), candidates.len());
+    assert_eq!(report["candidates"], candidates.len());
+
+    // The certificate proves the optimum.
+    assert_eq!(report["certificate"]["gap"], 0);
+    assert_eq!(report["certificate"]["dual_bound"], report["certificate"]["modified_primal"]);
+
+    // Sums in the report equal sums over the proposals.
+    let matched = lines.iter().filter(|l| !l["offer_id"].is_null()).count();
+    assert!(matched > 100, "only {matched} matched");
+    assert_eq!(report["matched"], matched);
+    let effect: f64 = lines.iter().filter_map(|l| l["effect_dkk"].as_f64()).sum();
+    let reported = report["effect_dkk"].as_f64().expect("effect");
+    assert!((effect - reported).abs() <= matched as f64 * 0.5 + 1.0, "{effect} vs {reported}");
+    let unmatched: u64 = report["unmatched_by_reason"]
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .map(|r| r[1].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(unmatched as usize, candidates.len() - matched);
+    let churn = &report["churn"];
+    let churn_total: u64 = ["locked_kept", "kept", "changed", "new", "dropped", "unmatched"]
+        .iter()
+        .map(|k| churn[k].as_u64().expect("churn count"))
+        .sum();
+    assert_eq!(churn_total as usize, candidates.len());
+    let prices = csv_rows(&out.join("prices.csv"));
+    let assigned: usize = prices.iter().map(|p| p["assigned"].parse::<usize>().expect("assigned")).sum();
+    assert_eq!(assigned, matched);
+    for p in &prices {
+        assert!(
+            p["assigned"].parse::<u32>().unwrap() <= p["capacity"].parse::<u32>().unwrap(),
+            "overbooked {p:?}"
+        );
+    }
+    // The CSV and the JSON lines say the same.
+    for (row, line) in csv.iter().zip(&lines) {
+        assert_eq!(row["candidate_id"], line["candidate_id"].as_str().expect("id"));
+        assert_eq!(row["offer_id"], line["offer_id"].as_str().unwrap_or(""));
+        assert_eq!(line["status"], "suggestion");
+    }
+
+    // Locked courses under way are kept.
+    let by_id: HashMap<&str, &Value> =
+        lines.iter().map(|l| (l["candidate_id"].as_str().expect("id"), l)).collect();
+    let locked: Vec<_> = candidates.iter().filter(|c| c["current_locked"] == "true").collect();
+    assert!(!locked.is_empty(), "the demo data should have courses under way");
+    for c in locked {
+        let line = by_id[c["id"].as_str()];
+        assert_eq!(line["offer_id"], c["current_offer"].as_str(), "{}", c["id"]);
+        assert_eq!(line["change"], "locked");
+    }
+
+    // The report page is well-formed, self-contained, and has its charts and sections.
+    let html = std::fs::read_to_string(out.join("report.html")).expect("read");
+    assert!(well_formed(&html) >= 8, "too few charts");
+    for id in [
+        "summary",
+        "effect-by-group",
+        "certificate",
+        "comparison",
+        "churn",
+        "capacity",
+        "providers",
+        "unmatched",
+        "fairness",
+    ] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "section {id} missing");
+    }
+    assert!(!html.contains("src=") && !html.contains("http"), "report.html must not load anything");
+    assert!(html.contains("lang=\"da\"") && html.contains("forslag, ikke afgørelser"));
+}
+
+#[test]
+fn english_report_on_request() {
+    let dir = temp_dir("batch-en");
+    let out = dir.join("tonight");
+    batch_ok(&demo(), &out, &["--lang", "en", "--no-baselines"]);
+    let html = std::fs::read_to_string(out.join("report.html")).expect("read");
+    assert!(html.contains("lang=\"en\"") && html.contains("suggestions, not decisions"));
+    well_formed(&html);
+}
+
+#[test]
+fn same_inputs_give_the_same_bytes_on_any_thread_count() {
+    let dir = temp_dir("batch-determinism");
+    let (one, two) = (dir.join("one"), dir.join("two"));
+    batch_ok(&demo(), &one, &["--threads", "1"]);
+    batch_ok(&demo(), &two, &["--threads", "2"]);
+    for name in OUTPUTS {
+        assert_eq!(
+            std::fs::read(one.join(name)).unwrap(),
+            std::fs::read(two.join(name)).unwrap(),
+            "{name} differs"
+        );
+    }
+}
+
+#[test]
+fn warm_start_from_the_previous_run_reaches_the_same_optimum() {
+    let dir = temp_dir("batch-warm");
+    let (cold, warm) = (dir.join("cold"), dir.join("warm"));
+    batch_ok(&demo(), &cold, &["--no-baselines"]);
+    batch_ok(&demo(), &warm, &["--no-baselines", "--previous", cold.to_str().expect("utf-8")]);
+    let (a, b) = (read_json(&cold.join("report.json")), read_json(&warm.join("report.json")));
+    assert_eq!(a["certificate"]["objective"], b["certificate"]["objective"]);
+    assert_eq!(b["certificate"]["gap"], 0);
+    let run = read_json(&warm.join("run.json"));
+    assert!(run["warm_start"].is_string());
+}
+
+fn snapshot_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    OUTPUTS.iter().map(|n| (n.to_string(), std::fs::read(dir.join(n)).expect("read"))).collect()
+}
+
+#[test]
+fn a_run_killed_midway_leaves_the_previous_run_intact() {
+    let dir: TempDir = temp_dir("batch-kill");
+    let out = dir.join("tonight");
+    batch_ok(&demo(), &out, &["--no-baselines"]);
+    let before = snapshot_of(&out);
+    let target_before = std::fs::read_link(&out).expect("a link");
+    // Start a second run and kill it while it solves.
+    let mut child = matcher()
+        .args(["batch", "--today", "2026-11-23", "--quiet", "--data"])
+        .arg(demo())
+        .arg("--out")
+        .arg(&out)
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    child.kill().expect("kill");
+    let _ = child.wait();
+    assert_eq!(std::fs::read_link(&out).expect("still a link"), target_before);
+    assert_eq!(snapshot_of(&out), before, "the previous run changed");
+    // The next run succeeds, and cleans up what the killed one left.
+    batch_ok(&demo(), &out, &["--no-baselines"]);
+    let runs = std::fs::read_dir(dir.join(".tonight.runs")).expect("runs").count();
+    assert!(runs <= 2, "{runs} run directories kept");
+}
+
+#[test]
+fn bad_input_stops_the_run_before_anything_is_written() {
+    let dir = temp_dir("batch-bad");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).expect("mkdir");
+    for name in ["providers.csv", "offers.csv", "evidence.csv", "candidates.csv"] {
+        std::fs::copy(demo().join(name), data.join(name)).expect("copy");
+    }
+    let text = std::fs::read_to_string(data.join("candidates.csv")).expect("read");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[3] = lines[3].replacen(",0851,", ",9999,", 1);
+    std::fs::write(data.join("candidates.csv"), lines.join("\n") + "\n").expect("write");
+    let out = dir.join("tonight");
+    let (status, stdout, stderr) = batch(&data, &out, &[]);
+    assert!(!status.status.success());
+    assert!(stderr.contains("candidates.csv:4: column `municipality` = `9999`"), "{stdout}{stderr}");
+    assert!(!out.exists(), "nothing may be written");
+    assert!(!dir.join(".tonight.runs").exists());
+}
