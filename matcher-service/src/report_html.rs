@@ -162,10 +162,19 @@ fn pct(value: f64, lang: Lang) -> String {
     }
 }
 
+/// A label cut to `max` characters with an ellipsis, so that it fits left of the bars.
+fn short(label: &str, max: usize) -> String {
+    if label.chars().count() <= max {
+        label.to_string()
+    } else {
+        format!("{}…", label.chars().take(max - 1).collect::<String>())
+    }
+}
+
 /// A horizontal bar chart as inline SVG. `rows` are (label, value, shown value).
 fn bars(title: &str, rows: &[(String, f64, String)]) -> String {
     let max = rows.iter().map(|r| r.1).fold(0.0f64, f64::max);
-    let (label_w, bar_w, row_h) = (230.0, 330.0, 22.0);
+    let (label_w, bar_w, row_h) = (250.0, 310.0, 22.0);
     let height = row_h * rows.len() as f64 + 8.0;
     let mut svg = format!(
         r#"<svg class="chart" role="img" aria-label="{}" viewBox="0 0 680 {height}" width="100%" preserveAspectRatio="xMinYMin meet">"#,
@@ -176,10 +185,11 @@ fn bars(title: &str, rows: &[(String, f64, String)]) -> String {
         let w = if max > 0.0 { (value.max(0.0) / max) * bar_w } else { 0.0 };
         let _ = write!(
             svg,
-            r#"<text x="{lx}" y="{ty}" text-anchor="end">{label}</text><rect x="{bx}" y="{y}" width="{w:.1}" height="{bh}" rx="2"/><text x="{vx:.1}" y="{ty}">{shown}</text>"#,
+            r#"<text x="{lx}" y="{ty}" text-anchor="end"><title>{full}</title>{label}</text><rect x="{bx}" y="{y}" width="{w:.1}" height="{bh}" rx="2"/><text x="{vx:.1}" y="{ty}">{shown}</text>"#,
             lx = label_w - 8.0,
             ty = y + 15.0,
-            label = esc(label),
+            full = esc(label),
+            label = esc(&short(label, 34)),
             bx = label_w,
             bh = row_h - 6.0,
             vx = label_w + w + 6.0,
