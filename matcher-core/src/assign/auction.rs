@@ -38,8 +38,6 @@ struct CompResult {
 }
 
 pub(crate) fn solve_exact(problem: &Problem, options: &SolveOptions) -> Result<Solution> {
-    let trace = std::env::var_os("BROBYGGER_TRACE").is_some();
-    let t0 = std::time::Instant::now();
     let red = Reduced::new(problem, options.continuity_bonus)?;
     let m = problem.n_offers();
     let warm: Option<Vec<i64>> = options.warm_start.as_ref().filter(|w| w.len() == m).map(|w| {
@@ -51,9 +49,6 @@ pub(crate) fn solve_exact(problem: &Problem, options: &SolveOptions) -> Result<S
         node_price
     });
     let comps = red.components(problem);
-    if trace {
-        eprintln!("reduce+components {:.4}s", t0.elapsed().as_secs_f64());
-    }
     let results: Vec<Result<CompResult>> =
         comps.par_iter().map(|c| solve_component(c, warm.as_deref())).collect();
 
@@ -117,12 +112,8 @@ fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<CompResult> {
         )));
     }
     let amax = amax as i64;
-    let t = std::time::Instant::now();
     let a: Vec<i64> = c.w.iter().map(|w| w * s).collect();
     let mut au = Auction::new(n, m, &c.off, &c.adj, &a, &c.cap);
-    if std::env::var_os("BROBYGGER_TRACE").is_some() {
-        eprintln!("auction setup {:.4}s", t.elapsed().as_secs_f64());
-    }
     let mut eps = match warm {
         Some(w) => {
             for (l, &node) in c.offers.iter().enumerate() {
@@ -136,32 +127,36 @@ fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<CompResult> {
         None => (amax / THETA).max(1),
     };
     let mut phases = 0;
-    let trace = std::env::var_os("BROBYGGER_TRACE").is_some();
     let keep = warm.is_some();
     let theta = if keep { WARM_THETA } else { THETA };
     // The offer-major copy is needed only by the final phase: build it on another worker
     // while the coarse phases run (`join` runs both inline on a single thread).
+    // The reverse repair needs the offer-major copy; it runs in the phases below 1/64 of an
+    // original unit (and always in the last one). Reverse steps lower prices by about ε, so
+    // running them only at ε = 1 invites long "reverse price wars" when many offers were left
+    // with spare places (e.g. a night where candidates left); scaling them too avoids that.
+    // The copy is built on another worker while the coarse phases run (`join` runs both
+    // inline on a single thread).
+    let rev_from = (s / 64).max(1);
+    let run = |au: &mut Auction<'_>, eps: i64, csc: Option<&Csc>| au.phase(eps, csc, keep, &c.current);
     let (csc, ()) = rayon::join(
         || Csc::new(m, &c.off, &c.adj, &a),
         || {
-            while eps > 1 {
-                let t = std::time::Instant::now();
-                au.phase(eps, None, keep);
-                if trace {
-                    eprintln!("phase eps={eps} {:.4}s", t.elapsed().as_secs_f64());
-                }
+            while eps > rev_from {
+                run(&mut au, eps, None);
                 phases += 1;
                 eps = (eps / theta).max(1);
             }
         },
     );
-    let t = std::time::Instant::now();
-    au.phase(1, Some(&csc), keep);
+    while eps > 1 {
+        run(&mut au, eps, Some(&csc));
+        phases += 1;
+        eps = (eps / theta).max(1);
+    }
+    au.phase(1, Some(&csc), keep, &c.current);
     phases += 1;
     let price = au.exact_prices(s, &csc)?;
-    if trace {
-        eprintln!("final phase + duals {:.4}s", t.elapsed().as_secs_f64());
-    }
     let profit = (0..n)
         .map(|i| match au.assigned[i] {
             NONE => 0,
@@ -333,7 +328,7 @@ impl<'a> Auction<'a> {
 
     /// One phase: everybody unassigned, forward auction until every person holds a place or
     /// prefers to stay unmatched, then the reverse repair.
-    fn phase(&mut self, eps: i64, repair: Option<&Csc>, keep: bool) {
+    fn phase(&mut self, eps: i64, repair: Option<&Csc>, keep: bool, current: &[u32]) {
         let m = self.cap.len();
         if !keep {
             for j in 0..m {
@@ -350,7 +345,7 @@ impl<'a> Auction<'a> {
         }
         self.queue.clear();
         if keep {
-            self.keep_or_requeue(eps);
+            self.keep_or_requeue(eps, current);
         } else {
             self.queue.extend(0..self.assigned.len() as u32);
         }
@@ -412,7 +407,7 @@ impl<'a> Auction<'a> {
     /// it *at its current price* (a valid move: their profit is then the best value, and no
     /// price changes); everybody else is unassigned and queued for bidding. Removing a person
     /// only raises prices, so the persons checked before stay valid.
-    fn keep_or_requeue(&mut self, eps: i64) {
+    fn keep_or_requeue(&mut self, eps: i64, current: &[u32]) {
         for i in 0..self.assigned.len() {
             let (mut v1, _, mut best) = self.cached_values(i);
             if self.cache[i].bound == STALE || v1 < self.cache[i].bound {
@@ -424,10 +419,21 @@ impl<'a> Auction<'a> {
                     if v1 <= 0 || v1 == i64::MIN {
                         continue; // unmatched is optimal for it
                     }
-                    let j = self.cache[i].j[best] as usize;
+                    let (mut j, mut a) = (self.cache[i].j[best] as usize, self.cache[i].a[best]);
+                    // Exact prices make many best offers ties; keeping the current one among
+                    // them (continuity) avoids a cascade of needless evictions.
+                    let cur = current.get(i).copied().unwrap_or(NONE);
+                    if cur != NONE && cur as usize != j {
+                        let e = (self.off[i]..self.off[i + 1]).find(|&e| self.adj[e] == cur);
+                        if let Some(e) = e
+                            && self.a[e] - self.entry[cur as usize] >= v1
+                        {
+                            (j, a) = (cur as usize, self.a[e]);
+                        }
+                    }
                     if self.cheapest_is_free(j) {
                         let price = self.reserve[j];
-                        self.take(j, i, price, self.cache[i].a[best]);
+                        self.take(j, i, price, a);
                     } else if v1 > eps {
                         self.queue.push_back(i as u32);
                     }

@@ -181,7 +181,14 @@ impl Reduced {
                     off.push(adj.len());
                 }
                 let cap = offers.iter().map(|&j| self.cap[j as usize]).collect();
-                Component { persons, offers, cap, off, adj, w }
+                let current = persons
+                    .iter()
+                    .map(|&i| match problem.current_of(i as usize) {
+                        Some(j) if !problem.is_locked(i as usize) => local[j as usize],
+                        _ => NONE,
+                    })
+                    .collect();
+                Component { persons, offers, cap, off, adj, w, current }
             })
             .collect()
     }
@@ -196,6 +203,9 @@ pub(crate) struct Component {
     pub off: Vec<usize>,
     pub adj: Vec<u32>,
     pub w: Vec<i64>,
+    /// Local current offer of every person (regular places), or NONE: the tie-break of warm
+    /// starts.
+    pub current: Vec<u32>,
 }
 
 /// Union-find with path halving and union by size.
