@@ -137,16 +137,25 @@ impl Reduced {
     pub fn components(&self, problem: &Problem) -> Vec<Component> {
         let n = problem.n_candidates;
         let mut uf = UnionFind::new(n + self.n_nodes());
+        let mut has_edge = vec![false; n];
         for i in 0..n {
-            self.for_each_edge(problem, i, |j, _| uf.union(i, n + j as usize));
+            // Union every offer with the candidate's first one: one find per edge.
+            let mut first = usize::MAX;
+            self.for_each_edge(problem, i, |j, _| {
+                if first == usize::MAX {
+                    first = uf.find(n + j as usize);
+                    uf.union(i, first);
+                } else {
+                    uf.union(first, n + j as usize);
+                }
+            });
+            has_edge[i] = first != usize::MAX;
         }
         // Component id per root, in order of first candidate; candidates without edges get none.
         let mut comp_of_root = vec![NONE; n + self.n_nodes()];
         let mut persons: Vec<Vec<u32>> = Vec::new();
         for i in 0..n {
-            let mut has_edge = false;
-            self.for_each_edge(problem, i, |_, _| has_edge = true);
-            if !has_edge {
+            if !has_edge[i] {
                 continue;
             }
             let r = uf.find(i);
