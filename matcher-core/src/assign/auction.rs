@@ -138,7 +138,7 @@ fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<CompResult> {
     // with spare places (e.g. a night where candidates left); scaling them too avoids that.
     // The copy is built on another worker while the coarse phases run (`join` runs both
     // inline on a single thread).
-    let rev_from: i64 = std::env::var("RF").ok().and_then(|v| v.parse().ok()).unwrap_or((s / 64).max(1));
+    let rev_from = (s / 64).max(1);
     let run = |au: &mut Auction<'_>, eps: i64, csc: Option<&Csc>| au.phase(eps, csc, keep, &c.current);
     let (csc, ()) = rayon::join(
         || Csc::new(m, &c.off, &c.adj, &a),
