@@ -92,7 +92,8 @@ struct SolveArgs {
     #[arg(long, default_value_t = 0)]
     bonus: i64,
     /// Also measure a warm start: change this fraction of the candidates (new random weights),
-    /// solve the changed instance cold and warm (from the first solution's prices).
+    /// make the first solution the current offers, and solve the changed instance cold and warm
+    /// (from the first solution's prices).
     #[arg(long)]
     warm_check: Option<f64>,
     /// With `--warm-check`: write the changed instance here, for the peers.
@@ -334,7 +335,9 @@ fn solve(args: &SolveArgs) -> anyhow::Result<()> {
         if !(0.0..=1.0).contains(&frac) || mode != Mode::Exact {
             bail!("--warm-check needs a fraction in 0..=1 and --mode exact");
         }
-        let changed = change_candidates(&problem, frac);
+        let mut changed = change_candidates(&problem, frac);
+        // Tonight's current offers are last night's result (continuity bonus as given).
+        changed.current = sol.assignment.clone();
         if let Some(path) = &args.write_changed {
             write_instance(&changed, path)?;
         }

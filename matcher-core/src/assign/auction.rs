@@ -16,6 +16,8 @@ use crate::error::{Error, Result};
 
 /// ε is divided by this factor between phases.
 const THETA: i64 = 7;
+/// ε divisor of warm starts, whose phases keep the assignment and so cost little.
+const WARM_THETA: i64 = 7;
 /// Edges a person remembers between bids.
 const CACHE: usize = 4;
 /// Marks a person's cache as unusable.
@@ -36,8 +38,6 @@ struct CompResult {
 }
 
 pub(crate) fn solve_exact(problem: &Problem, options: &SolveOptions) -> Result<Solution> {
-    let trace = std::env::var_os("BROBYGGER_TRACE").is_some();
-    let t0 = std::time::Instant::now();
     let red = Reduced::new(problem, options.continuity_bonus)?;
     let m = problem.n_offers();
     let warm: Option<Vec<i64>> = options.warm_start.as_ref().filter(|w| w.len() == m).map(|w| {
@@ -49,9 +49,6 @@ pub(crate) fn solve_exact(problem: &Problem, options: &SolveOptions) -> Result<S
         node_price
     });
     let comps = red.components(problem);
-    if trace {
-        eprintln!("reduce+components {:.4}s", t0.elapsed().as_secs_f64());
-    }
     let results: Vec<Result<CompResult>> =
         comps.par_iter().map(|c| solve_component(c, warm.as_deref())).collect();
 
@@ -82,7 +79,8 @@ pub(crate) fn solve_exact(problem: &Problem, options: &SolveOptions) -> Result<S
     }
     // Nodes without places (all taken by locks, or all guaranteed) take no part in the
     // auction; any price that covers their edges is a valid dual and costs nothing.
-    for i in 0..n {
+    let any_closed = red.cap.iter().any(|&c| c == 0);
+    for i in (0..n).filter(|_| any_closed) {
         red.for_each_edge_all(problem, i, |node, w| {
             if red.cap[node as usize] == 0 {
                 let p = &mut node_price[node as usize];
@@ -115,12 +113,8 @@ fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<CompResult> {
         )));
     }
     let amax = amax as i64;
-    let t = std::time::Instant::now();
     let a: Vec<i64> = c.w.iter().map(|w| w * s).collect();
     let mut au = Auction::new(n, m, &c.off, &c.adj, &a, &c.cap);
-    if std::env::var_os("BROBYGGER_TRACE").is_some() {
-        eprintln!("auction setup {:.4}s", t.elapsed().as_secs_f64());
-    }
     let mut eps = match warm {
         Some(w) => {
             for (l, &node) in c.offers.iter().enumerate() {
@@ -134,30 +128,36 @@ fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<CompResult> {
         None => (amax / THETA).max(1),
     };
     let mut phases = 0;
-    let trace = std::env::var_os("BROBYGGER_TRACE").is_some();
+    let keep = warm.is_some();
+    let theta = if keep { WARM_THETA } else { THETA };
     // The offer-major copy is needed only by the final phase: build it on another worker
     // while the coarse phases run (`join` runs both inline on a single thread).
+    // The reverse repair needs the offer-major copy; it runs in the phases below 1/64 of an
+    // original unit (and always in the last one). Reverse steps lower prices by about ε, so
+    // running them only at ε = 1 invites long "reverse price wars" when many offers were left
+    // with spare places (e.g. a night where candidates left); scaling them too avoids that.
+    // The copy is built on another worker while the coarse phases run (`join` runs both
+    // inline on a single thread).
+    let rev_from = (s / 64).max(1);
+    let run = |au: &mut Auction<'_>, eps: i64, csc: Option<&Csc>| au.phase(eps, csc, keep, &c.current);
     let (csc, ()) = rayon::join(
         || Csc::new(m, &c.off, &c.adj, &a),
         || {
-            while eps > 1 {
-                let t = std::time::Instant::now();
-                au.phase(eps, None);
-                if trace {
-                    eprintln!("phase eps={eps} {:.4}s", t.elapsed().as_secs_f64());
-                }
+            while eps > rev_from {
+                run(&mut au, eps, None);
                 phases += 1;
-                eps = (eps / THETA).max(1);
+                eps = (eps / theta).max(1);
             }
         },
     );
-    let t = std::time::Instant::now();
-    au.phase(1, Some(&csc));
+    while eps > 1 {
+        run(&mut au, eps, Some(&csc));
+        phases += 1;
+        eps = (eps / theta).max(1);
+    }
+    au.phase(1, Some(&csc), keep, &c.current);
     phases += 1;
     let price = au.exact_prices(s, &csc)?;
-    if trace {
-        eprintln!("final phase + duals {:.4}s", t.elapsed().as_secs_f64());
-    }
     let profit = (0..n)
         .map(|i| match au.assigned[i] {
             NONE => 0,
@@ -260,6 +260,8 @@ struct Auction<'a> {
     /// Scaled weight of the edge every assigned person holds.
     paid: Vec<i64>,
     queue: VecDeque<u32>,
+    /// Whether prices fell since the caches were filled (then they are no bounds).
+    prices_fell: bool,
     /// Per person: its best edges at its last full scan.
     cache: Vec<BidCache>,
     iterations: u64,
@@ -287,6 +289,7 @@ impl<'a> Auction<'a> {
             pos: vec![0; n],
             paid: vec![0; n],
             queue: VecDeque::with_capacity(n),
+            prices_fell: true,
             cache: vec![BidCache { a: [0; CACHE], j: [NONE; CACHE], bound: STALE }; n],
             iterations: 0,
         }
@@ -326,30 +329,33 @@ impl<'a> Auction<'a> {
 
     /// One phase: everybody unassigned, forward auction until every person holds a place or
     /// prefers to stay unmatched, then the reverse repair.
-    fn phase(&mut self, eps: i64, repair: Option<&Csc>) {
+    fn phase(&mut self, eps: i64, repair: Option<&Csc>, keep: bool, current: &[u32]) {
         let m = self.cap.len();
-        for j in 0..m {
-            self.reserve[j] = self.entry[j];
-            self.held[j] = 0;
-        }
-        self.assigned.fill(NONE);
-        // The reverse repair lowered prices: cached bounds are no longer bounds.
-        // Everybody bids at least once per phase, so the first full scans are done up front,
-        // in parallel: they only read today's prices, so the result is the same for every
-        // thread count.
-        let (off, adj, a, entry) = (self.off, self.adj, self.a, &self.entry);
-        self.cache.par_chunks_mut(4096).enumerate().for_each(|(chunk, caches)| {
-            for (k, c) in caches.iter_mut().enumerate() {
-                *c = full_scan(off, adj, a, entry, chunk * 4096 + k);
+        if !keep {
+            for j in 0..m {
+                self.reserve[j] = self.entry[j];
+                self.held[j] = 0;
             }
-        });
+            self.assigned.fill(NONE);
+        }
+        // Prices never fall between phases (only the final reverse repair lowers them, and a
+        // warm start brings new ones), so the caches of the last phase stay valid bounds:
+        // scan everybody up front only when prices fell.
+        if self.prices_fell {
+            self.prescan();
+        }
         self.queue.clear();
-        self.queue.extend(0..self.assigned.len() as u32);
+        if keep {
+            self.keep_or_requeue(eps, current);
+        } else {
+            self.queue.extend(0..self.assigned.len() as u32);
+        }
         while let Some(i) = self.queue.pop_front() {
             self.bid(i as usize, eps);
         }
         if let Some(csc) = repair {
             self.reverse(eps, csc);
+            self.prices_fell = true;
         }
     }
 
@@ -383,6 +389,69 @@ impl<'a> Auction<'a> {
         }
         let bid = self.entry[j] + (v1 - v2) + eps;
         self.take(j, i, bid, a);
+    }
+
+    /// Full scan of every person at today's prices, in parallel: it only reads prices, so the
+    /// result is the same for every thread count.
+    fn prescan(&mut self) {
+        let (off, adj, a, entry) = (self.off, self.adj, self.a, &self.entry);
+        self.cache.par_chunks_mut(4096).enumerate().for_each(|(chunk, caches)| {
+            for (k, c) in caches.iter_mut().enumerate() {
+                *c = full_scan(off, adj, a, entry, chunk * 4096 + k);
+            }
+        });
+        self.prices_fell = false;
+    }
+
+    /// Start of a phase that keeps the assignment (warm starts): persons that satisfy ε-CS at
+    /// the new ε keep their place; unassigned persons whose best offer has a free place take
+    /// it *at its current price* (a valid move: their profit is then the best value, and no
+    /// price changes); everybody else is unassigned and queued for bidding. Removing a person
+    /// only raises prices, so the persons checked before stay valid.
+    fn keep_or_requeue(&mut self, eps: i64, current: &[u32]) {
+        for i in 0..self.assigned.len() {
+            let (mut v1, _, mut best) = self.cached_values(i);
+            if self.cache[i].bound == STALE || v1 < self.cache[i].bound {
+                self.cache[i] = full_scan(self.off, self.adj, self.a, &self.entry, i);
+                (v1, _, best) = self.cached_values(i);
+            }
+            match self.assigned[i] {
+                NONE => {
+                    if v1 <= 0 || v1 == i64::MIN {
+                        continue; // unmatched is optimal for it
+                    }
+                    let (mut j, mut a) = (self.cache[i].j[best] as usize, self.cache[i].a[best]);
+                    // Exact prices make many best offers ties; keeping the current one among
+                    // them (continuity) avoids a cascade of needless evictions.
+                    let cur = current.get(i).copied().unwrap_or(NONE);
+                    if cur != NONE && cur as usize != j {
+                        let e = (self.off[i]..self.off[i + 1]).find(|&e| self.adj[e] == cur);
+                        if let Some(e) = e
+                            && self.a[e] - self.entry[cur as usize] >= v1
+                        {
+                            (j, a) = (cur as usize, self.a[e]);
+                        }
+                    }
+                    if self.cheapest_is_free(j) {
+                        let price = self.reserve[j];
+                        self.take(j, i, price, a);
+                    } else if v1 > eps {
+                        self.queue.push_back(i as u32);
+                    }
+                }
+                j => {
+                    let slot = self.hp[self.slot_start[j as usize] + self.pos[i] as usize];
+                    if self.paid[i] - slot < v1.max(0) - eps {
+                        let j = j as usize;
+                        let free_before = self.held[j] < self.cap[j];
+                        self.remove(i);
+                        self.reserve[j] = if free_before { self.reserve[j].max(slot) } else { slot };
+                        self.entry[j] = self.compute_entry(j);
+                        self.queue.push_back(i as u32);
+                    }
+                }
+            }
+        }
     }
 
     /// Best and second-best current value among person `i`'s cached edges, and the slot of

@@ -377,9 +377,6 @@ pub fn solve(problem: &Problem, options: &SolveOptions) -> Result<Solution> {
         .build()
         .map_err(|e| Error::Problem(format!("cannot build a thread pool: {e}")))?;
     let threads = pool.current_num_threads();
-    if std::env::var_os("BROBYGGER_TRACE").is_some() {
-        eprintln!("validate+pool {:.4}s", start.elapsed().as_secs_f64());
-    }
     let mut sol = pool.install(|| match options.mode {
         Mode::Exact => auction::solve_exact(problem, options),
         Mode::Stable => stable::deferred_acceptance(problem, options),
@@ -390,9 +387,6 @@ pub fn solve(problem: &Problem, options: &SolveOptions) -> Result<Solution> {
     sol.objective = objective(problem, options.continuity_bonus, &sol.assignment)?;
     sol.min_volume_shortfall = shortfall(problem, &sol.assignment);
     sol.stats.threads = threads;
-    if std::env::var_os("BROBYGGER_TRACE").is_some() {
-        eprintln!("total {:.4}s", start.elapsed().as_secs_f64());
-    }
     sol.stats.seconds = start.elapsed().as_secs_f64();
     Ok(sol)
 }

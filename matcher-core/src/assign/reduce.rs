@@ -137,16 +137,25 @@ impl Reduced {
     pub fn components(&self, problem: &Problem) -> Vec<Component> {
         let n = problem.n_candidates;
         let mut uf = UnionFind::new(n + self.n_nodes());
+        let mut has_edge = vec![false; n];
         for i in 0..n {
-            self.for_each_edge(problem, i, |j, _| uf.union(i, n + j as usize));
+            // Union every offer with the candidate's first one: one find per edge.
+            let mut first = usize::MAX;
+            self.for_each_edge(problem, i, |j, _| {
+                if first == usize::MAX {
+                    first = uf.find(n + j as usize);
+                    uf.union(i, first);
+                } else {
+                    uf.union(first, n + j as usize);
+                }
+            });
+            has_edge[i] = first != usize::MAX;
         }
         // Component id per root, in order of first candidate; candidates without edges get none.
         let mut comp_of_root = vec![NONE; n + self.n_nodes()];
         let mut persons: Vec<Vec<u32>> = Vec::new();
         for i in 0..n {
-            let mut has_edge = false;
-            self.for_each_edge(problem, i, |_, _| has_edge = true);
-            if !has_edge {
+            if !has_edge[i] {
                 continue;
             }
             let r = uf.find(i);
@@ -181,7 +190,14 @@ impl Reduced {
                     off.push(adj.len());
                 }
                 let cap = offers.iter().map(|&j| self.cap[j as usize]).collect();
-                Component { persons, offers, cap, off, adj, w }
+                let current = persons
+                    .iter()
+                    .map(|&i| match problem.current_of(i as usize) {
+                        Some(j) if !problem.is_locked(i as usize) => local[j as usize],
+                        _ => NONE,
+                    })
+                    .collect();
+                Component { persons, offers, cap, off, adj, w, current }
             })
             .collect()
     }
@@ -196,6 +212,9 @@ pub(crate) struct Component {
     pub off: Vec<usize>,
     pub adj: Vec<u32>,
     pub w: Vec<i64>,
+    /// Local current offer of every person (regular places), or NONE: the tie-break of warm
+    /// starts.
+    pub current: Vec<u32>,
 }
 
 /// Union-find with path halving and union by size.
