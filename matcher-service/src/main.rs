@@ -56,6 +56,9 @@ enum Command {
     Graph {
         /// A directory of CSV/JSON tables, or a snapshot file.
         path: PathBuf,
+        /// Also write the assignment instance in the peers' neutral format to this file.
+        #[arg(long)]
+        instance: Option<PathBuf>,
         #[command(flatten)]
         run: RunFlags,
     },
@@ -222,7 +225,7 @@ fn main() -> anyhow::Result<ExitCode> {
                 Err(e) => return Err(e).with_context(|| format!("validating {}", path.display())),
             }
         }
-        Command::Graph { path, run } => {
+        Command::Graph { path, instance, run } => {
             let r = reference()?;
             let policies = run.policy_set()?;
             let started = Instant::now();
@@ -233,6 +236,14 @@ fn main() -> anyhow::Result<ExitCode> {
             let scorer = Scorer::new(Arc::new(data), Arc::new(r), Arc::new(policies), run.today())?;
             let g = pool.install(|| graph::build(&scorer))?;
             let graph_seconds = started.elapsed().as_secs_f64();
+            if let Some(file) = &instance {
+                let problem = matcher_core::batch::problem_of(scorer.data(), &scorer, &g);
+                let writer = std::io::BufWriter::new(
+                    std::fs::File::create(file).with_context(|| format!("creating {}", file.display()))?,
+                );
+                assign::write_instance(&problem, writer)
+                    .with_context(|| format!("writing {}", file.display()))?;
+            }
             let sum = |f: fn(&graph::RowCounts) -> u32| g.counts.iter().map(|c| u64::from(f(c))).sum::<u64>();
             println!(
                 "{}",

@@ -182,3 +182,24 @@ fn end(t: &mut std::str::Split<'_, char>, line: u64, name: &str) -> Result<()> {
         Some(tok) => Err(Error::Input(InputProblem::new(name, line, "", tok, "unexpected extra token"))),
     }
 }
+
+/// Writes a problem in the neutral format (`shared/peers/FORMAT.md`), so that the peers'
+/// solvers can be run on the very graph a night produced. The format has no current offers,
+/// locks or minimum volumes: those are left out (a locked candidate keeps its single edge).
+///
+/// # Errors
+/// The writer's I/O errors.
+pub fn write_instance(problem: &Problem, mut out: impl std::io::Write) -> std::io::Result<()> {
+    writeln!(out, "p {} {} {}", problem.n_candidates, problem.capacity.len(), problem.offers.len())?;
+    for (j, &c) in problem.capacity.iter().enumerate() {
+        if c != 1 {
+            writeln!(out, "r {j} {c}")?;
+        }
+    }
+    for i in 0..problem.n_candidates {
+        for e in problem.offsets[i]..problem.offsets[i + 1] {
+            writeln!(out, "e {i} {} {}", problem.offers[e], problem.weights[e])?;
+        }
+    }
+    out.flush()
+}

@@ -66,7 +66,7 @@ mod verify;
 
 use crate::error::{Error, Result};
 
-pub use format::{parse_instance, read_instance};
+pub use format::{parse_instance, read_instance, write_instance};
 pub use stable::blocking_pairs;
 pub use verify::{Certificate, verify};
 

@@ -290,3 +290,13 @@ fn parser_names_line_and_token() {
     let p = parse_instance("x.txt", "p 2 2 3\nr 1 2\ne 1 1 4\ne 0 0 5\ne 0 1 3\n").unwrap();
     assert_eq!(solve(&p, &SolveOptions::default()).unwrap().objective, 9);
 }
+
+#[test]
+fn written_instances_read_back_the_same() {
+    // Capacities of 1 are left implicit by the format, a capacity of 0 must survive.
+    let text = "p 3 3 4\nr 1 2\nr 2 0\ne 0 0 5\ne 0 1 3\ne 1 1 4\ne 2 2 7\n";
+    let p = parse_instance("a.txt", text).unwrap();
+    let mut out = Vec::new();
+    write_instance(&p, &mut out).unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), text);
+}
