@@ -211,26 +211,50 @@ fn snapshot_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
 fn a_run_killed_midway_leaves_the_previous_run_intact() {
     let dir: TempDir = temp_dir("batch-kill");
     let out = dir.join("tonight");
+    let runs = dir.join(".tonight.runs");
     batch_ok(&demo(), &out, &["--no-baselines"]);
     let before = snapshot_of(&out);
     let target_before = std::fs::read_link(&out).expect("a link");
-    // Start a second run and kill it while it solves.
-    let mut child = matcher()
-        .args(["batch", "--today", "2026-11-23", "--quiet", "--data"])
-        .arg(demo())
-        .arg("--out")
-        .arg(&out)
-        .spawn()
-        .expect("spawn");
-    std::thread::sleep(std::time::Duration::from_millis(700));
-    child.kill().expect("kill");
-    let _ = child.wait();
-    assert_eq!(std::fs::read_link(&out).expect("still a link"), target_before);
-    assert_eq!(snapshot_of(&out), before, "the previous run changed");
-    // The next run succeeds, and cleans up what the killed one left.
+    let mut killed_before_publishing = 0;
+    for _ in 0..5 {
+        let entries = std::fs::read_dir(&runs).expect("runs").count();
+        // Another day, so that the new run's files differ from the previous run's.
+        let mut child = matcher()
+            .args(["batch", "--today", "2026-11-23", "--quiet", "--no-baselines", "--data"])
+            .arg(demo())
+            .arg("--out")
+            .arg(&out)
+            .spawn()
+            .expect("spawn");
+        // Kill it as soon as it starts writing its run directory.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::fs::read_dir(&runs).expect("runs").count() == entries
+            && child.try_wait().expect("wait").is_none()
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        // Whenever the kill landed, the published run is whole: the previous one as it was,
+        // or the new one complete.
+        let target = std::fs::read_link(&out).expect("still a link");
+        if target == target_before {
+            killed_before_publishing += 1;
+            assert_eq!(snapshot_of(&out), before, "the previous run changed");
+        } else {
+            for name in OUTPUTS {
+                assert!(out.join(name).is_file(), "{name} missing from a published run");
+            }
+            assert_eq!(read_json(&out.join("report.json"))["date"], "2026-11-23");
+            break;
+        }
+    }
+    assert!(killed_before_publishing > 0, "no kill landed before the run was published");
+    // The next run succeeds, and cleans up what the killed ones left.
     batch_ok(&demo(), &out, &["--no-baselines"]);
-    let runs = std::fs::read_dir(dir.join(".tonight.runs")).expect("runs").count();
-    assert!(runs <= 2, "{runs} run directories kept");
+    let kept = std::fs::read_dir(&runs).expect("runs").count();
+    assert!(kept <= 2, "{kept} run directories kept");
 }
 
 #[test]
