@@ -2,4 +2,5 @@
 
 mod cli;
 mod gen_validate;
+mod service;
 mod solve;
