@@ -88,6 +88,10 @@ struct ServeArgs {
     /// Load a generated municipality-scale data set (invented) and print demo tokens.
     #[arg(long, env = "MATCHER_DEMO")]
     demo: bool,
+    /// Load the offers (with their evidence) of a data set directory or snapshot at start,
+    /// without its candidates; e.g. `matcher gen --scale national` output for load tests.
+    #[arg(long, env = "MATCHER_OFFERS_FROM")]
+    offers_from: Option<PathBuf>,
     /// Origin allowed by CORS; repeat for several (comma-separated in the variable).
     #[arg(long = "cors-origin", env = "MATCHER_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
@@ -371,6 +375,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         for (m, role, user, token) in tokens {
             println!("demo token  municipality={m:04} role={} user={user}  {token}", role.name());
         }
+    }
+    if let Some(path) = &args.offers_from {
+        let started = Instant::now();
+        let mut data = load(path, state.catalogues.reference())?;
+        data.candidates.clear();
+        matcher_service::load_dataset(&state, &data).context("storing the offers")?;
+        eprintln!("{} offers loaded in {} ms", data.offers.len(), started.elapsed().as_millis());
     }
     runtime.block_on(async move {
         let (listener, addr) =

@@ -656,3 +656,28 @@ fn kill_9_loses_no_acknowledged_decision() {
     let offer = call(addr, "GET", "/v1/offers/course-1", Some(&cw), None);
     assert_eq!(offer.body["reserved"].as_u64(), Some(ids.len() as u64), "{}", offer.body);
 }
+
+#[test]
+fn sigterm_stops_the_server_cleanly_and_data_survives_a_restart() {
+    let dir = temp_dir("sigterm");
+    let db = dir.0.join("matcher.db");
+    let system = cli_token(&db, "0851", "system");
+    let (mut child, addr) = spawn_server(&db);
+    let offers = json!([offer("course-1", 5)]).to_string();
+    assert_eq!(call(addr, "POST", "/v1/offers", Some(&system), Some(&offers)).status, 200);
+    let pid = child.0.id().to_string();
+    let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
+    assert!(killed.success());
+    let mut exited = None;
+    for _ in 0..100 {
+        if let Ok(Some(status)) = child.0.try_wait() {
+            exited = Some(status);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(exited.is_some_and(|s| s.success()), "{exited:?}");
+    let (_child, addr) = spawn_server(&db);
+    let r = call(addr, "GET", "/v1/offers/course-1", Some(&system), None);
+    assert_eq!(r.body["capacity"], 5, "{}", r.body);
+}
