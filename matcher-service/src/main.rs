@@ -78,6 +78,64 @@ enum Command {
     /// The nightly re-matching run: suggestions, offer prices and the morning report, written
     /// atomically to a run directory.
     Batch(batch_cmd::BatchArgs),
+    /// Run the HTTP service (see docs/service.md).
+    Serve(ServeArgs),
+    /// Manage bearer tokens of the service.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "MATCHER_BIND", default_value = "127.0.0.1:8080")]
+    bind: std::net::SocketAddr,
+    /// SQLite database file (WAL), created on first start.
+    #[arg(long, env = "MATCHER_DB", default_value = "matcher.db")]
+    db: PathBuf,
+    /// Load a generated municipality-scale data set (invented) and print demo tokens.
+    #[arg(long, env = "MATCHER_DEMO")]
+    demo: bool,
+    /// Load the offers (with their evidence) of a data set directory or snapshot at start,
+    /// without its candidates; e.g. `matcher gen --scale national` output for load tests.
+    #[arg(long, env = "MATCHER_OFFERS_FROM")]
+    offers_from: Option<PathBuf>,
+    /// Origin allowed by CORS; repeat for several (comma-separated in the variable).
+    #[arg(long = "cors-origin", env = "MATCHER_CORS_ORIGINS", value_delimiter = ',')]
+    cors_origins: Vec<String>,
+    /// Largest request body in bytes.
+    #[arg(long, env = "MATCHER_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Request timeout in seconds.
+    #[arg(long, env = "MATCHER_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    request_timeout_secs: u64,
+    /// Day the benefit clocks are read against (YYYY-MM-DD); default: today (UTC).
+    #[arg(long, env = "MATCHER_TODAY", value_parser = parse_date)]
+    today: Option<Date>,
+    /// Async worker threads (0 = one per core).
+    #[arg(long, env = "MATCHER_WORKERS", default_value_t = 0)]
+    workers: usize,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it (it is stored only as a hash: this is the one time it shows).
+    Create {
+        /// Municipality code (kommunekode), e.g. 0101.
+        #[arg(long)]
+        municipality: String,
+        /// system, caseworker, provider or admin.
+        #[arg(long)]
+        role: String,
+        /// Who holds the token (recorded on decisions).
+        #[arg(long, default_value = "unnamed")]
+        user: String,
+        /// SQLite database file of the service.
+        #[arg(long, env = "MATCHER_DB", default_value = "matcher.db")]
+        db: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -288,8 +346,74 @@ fn main() -> anyhow::Result<ExitCode> {
         }
         Command::Solve(args) => solve(&args)?,
         Command::Batch(args) => batch_cmd::run(&args, reference()?)?,
+        Command::Serve(args) => serve(args)?,
+        Command::Token { command: TokenCommand::Create { municipality, role, user, db } } => {
+            let r = reference()?;
+            let code: u16 =
+                municipality.trim().parse().context("municipality: expected a kommunekode such as 0101")?;
+            if r.municipality(matcher_core::model::MunicipalityCode(code)).is_none() {
+                bail!("municipality {municipality}: not one of the 98 municipality codes");
+            }
+            let role = matcher_service::auth::Role::parse(&role)
+                .with_context(|| format!("role {role}: expected system, caseworker, provider or admin"))?;
+            if user.trim().is_empty() || user.len() > 100 || matcher_core::model::looks_like_cpr(&user) {
+                bail!("user: 1 to 100 characters, never a CPR number");
+            }
+            let store = matcher_service::store::Store::open(&db)
+                .with_context(|| format!("opening {}", db.display()))?;
+            let token = matcher_service::auth::create_token(&store, code, role, user.trim())?;
+            println!("{token}");
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(false).init();
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all();
+    if args.workers > 0 {
+        runtime.worker_threads(args.workers);
+    }
+    let runtime = runtime.build().context("starting the async runtime")?;
+    let config = matcher_service::Config {
+        db: args.db.clone(),
+        max_body_bytes: args.max_body_bytes,
+        request_timeout: std::time::Duration::from_secs(args.request_timeout_secs.max(1)),
+        cors_origins: args.cors_origins.clone(),
+        today: args.today,
+    };
+    let state =
+        matcher_service::AppState::open(config).with_context(|| format!("opening {}", args.db.display()))?;
+    if args.demo {
+        let started = Instant::now();
+        let tokens = matcher_service::load_demo(&state).context("loading the demo data set")?;
+        eprintln!(
+            "demo data set loaded in {} ms (everything in it is invented)",
+            started.elapsed().as_millis()
+        );
+        for (m, role, user, token) in tokens {
+            println!("demo token  municipality={m:04} role={} user={user}  {token}", role.name());
+        }
+    }
+    if let Some(path) = &args.offers_from {
+        let started = Instant::now();
+        let mut data = load(path, state.catalogues.reference())?;
+        data.candidates.clear();
+        matcher_service::load_dataset(&state, &data).context("storing the offers")?;
+        eprintln!("{} offers loaded in {} ms", data.offers.len(), started.elapsed().as_millis());
+    }
+    runtime.block_on(async move {
+        let (listener, addr) =
+            matcher_service::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
+        // Scripts and tests read this line to learn the port (with --bind 127.0.0.1:0).
+        println!("listening on http://{addr}");
+        let _ = std::io::stdout().flush();
+        tracing::info!(%addr, db = %args.db.display(), "matcher serve started");
+        matcher_service::serve(state, listener, matcher_service::shutdown_signal()).await;
+        tracing::info!("stopped");
+        anyhow::Ok(())
+    })
 }
 
 fn summary(data: &Dataset) -> String {

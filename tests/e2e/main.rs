@@ -4,4 +4,5 @@ mod batch;
 mod cli;
 mod common;
 mod gen_validate;
+mod service;
 mod solve;

@@ -17,9 +17,9 @@ pub mod table;
 mod tests;
 mod write;
 
-pub use read::load_dir;
+pub use read::{candidates_from_json, load_dir, offers_from_json};
 pub use snapshot::{read_snapshot, write_snapshot};
-pub use write::write_dir;
+pub use write::{csv_tables, write_dir};
 
 use crate::error::Result;
 use crate::model::{Dataset, ReferenceData};

@@ -600,3 +600,74 @@ pub(crate) fn check_against_reference(
     }
     Ok(())
 }
+
+/// Reads a JSON table that arrives as text rather than as a file (a request body), refusing
+/// unknown fields exactly as [`load_dir`] refuses unknown columns.
+fn json_text_table<'a>(
+    file: &str,
+    text: &str,
+    known: &[&str],
+    required: &[&str],
+) -> std::result::Result<Table<&'a [u8]>, InputProblems> {
+    let table = super::json::table(file, text, required)?;
+    let unknown: Vec<InputProblem> = table
+        .header()
+        .iter()
+        .filter(|(name, _)| !known.contains(&name.as_str()))
+        .map(|(name, line)| {
+            InputProblem::new(
+                file,
+                *line,
+                name,
+                "",
+                format!("unknown field; the fields are: {}", known.join(", ")),
+            )
+        })
+        .collect();
+    if unknown.is_empty() { Ok(table) } else { Err(InputProblems(unknown)) }
+}
+
+/// Validates offers given as the text of a JSON table (the `offers.json` format of
+/// `data/README.md`), e.g. a request body. Returns each offer with the line of its object.
+/// `provider_id` is checked as an id but not against a providers table; evidence is empty.
+///
+/// # Errors
+/// Every bad object (its first problem), with line, field and value; duplicate ids included.
+pub fn offers_from_json(
+    file: &str,
+    text: &str,
+    reference: &ReferenceData,
+) -> std::result::Result<Vec<(u64, Offer)>, InputProblems> {
+    let required = &["id", "kind", "name", "provider_id", "municipality", "capacity", "duration_weeks"];
+    let table = json_text_table(file, text, OFFER_COLUMNS, required)?;
+    let mut seen = Seen::new();
+    let (accepted, problems) = table.for_each_row(|r| offer(r, reference, None, &mut seen));
+    if problems.is_empty() { Ok(accepted) } else { Err(InputProblems(problems)) }
+}
+
+/// Validates candidates given as the text of a JSON table (the `candidates.json` format of
+/// `data/README.md`), e.g. a request body. Returns each candidate with the line of its object.
+/// `current_offer` and `excluded_offers` are checked as ids but not against the offers: the
+/// caller knows its offers.
+///
+/// # Errors
+/// Every bad object (its first problem), with line, field and value; duplicate ids included.
+pub fn candidates_from_json(
+    file: &str,
+    text: &str,
+    reference: &ReferenceData,
+) -> std::result::Result<Vec<(u64, Candidate)>, InputProblems> {
+    let required = &[
+        "id",
+        "municipality",
+        "age_band",
+        "target_groups",
+        "benefit_kind",
+        "benefit_start",
+        "max_travel_km",
+    ];
+    let table = json_text_table(file, text, CANDIDATE_COLUMNS, required)?;
+    let mut seen = Seen::new();
+    let (accepted, problems) = table.for_each_row(|r| candidate(r, reference, None, &mut seen));
+    if problems.is_empty() { Ok(accepted) } else { Err(InputProblems(problems)) }
+}

@@ -524,3 +524,19 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn json_bodies_parse_like_json_tables_and_refuse_unknown_fields() {
+    let r = ReferenceData::embedded().unwrap();
+    let offers = "[\n{\"id\": \"o-1\", \"kind\": \"job\", \"name\": \"Driver\", \"provider_id\": \"p-1\", \"municipality\": 851, \"postcode\": \"9000\", \"capacity\": 2, \"duration_weeks\": 4}\n]";
+    let parsed = offers_from_json("body", offers, &r).unwrap();
+    assert_eq!((parsed[0].0, parsed[0].1.capacity), (2, 2));
+    let unknown = offers.replace("\"capacity\"", "\"colour\": 1, \"capacity\"");
+    let err = offers_from_json("body", &unknown, &r).unwrap_err();
+    assert_eq!((err.0[0].line, err.0[0].column.as_str()), (2, "colour"));
+    let candidates = "[\n{\"id\": \"c-1\", \"municipality\": \"0851\", \"lat\": \"NaN\", \"lon\": 10, \"age_band\": \"30-39\", \"target_groups\": [\"sickness\"], \"benefit_kind\": \"sickness_benefit\", \"benefit_start\": \"2026-01-01\", \"max_travel_km\": 20, \"current_offer\": \"not-checked-here\"}\n]";
+    let err = candidates_from_json("body", candidates, &r).unwrap_err();
+    assert_eq!(err.0[0].column, "lat");
+    let ok = candidates.replace("\"NaN\"", "57.0");
+    assert_eq!(candidates_from_json("body", &ok, &r).unwrap().len(), 1);
+}

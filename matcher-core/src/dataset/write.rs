@@ -33,16 +33,25 @@ pub fn write_dir(dataset: &Dataset, reference: &ReferenceData, dir: &Path) -> Re
             ));
         }
     }
-    let tables = [
+    for (name, bytes) in csv_tables(dataset, reference)? {
+        replace(&dir.join(name), &bytes)?;
+    }
+    Ok(())
+}
+
+/// The four tables as CSV text, named as [`write_dir`] names their files. The service uses
+/// them to show stored records in the documented column shape.
+///
+/// # Errors
+/// [`Error::InvalidData`] when the data set names a target group or benefit kind that
+/// `reference` does not have.
+pub fn csv_tables(dataset: &Dataset, reference: &ReferenceData) -> Result<[(&'static str, Vec<u8>); 4]> {
+    Ok([
         ("providers.csv", providers(dataset)?),
         ("offers.csv", offers(dataset, reference)?),
         ("evidence.csv", evidence(dataset, reference)?),
         ("candidates.csv", candidates(dataset, reference)?),
-    ];
-    for (name, bytes) in tables {
-        replace(&dir.join(name), &bytes)?;
-    }
-    Ok(())
+    ])
 }
 
 /// Writes `bytes` to a temporary file next to `path` and renames it over `path`.

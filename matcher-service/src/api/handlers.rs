@@ -1,0 +1,769 @@
+//! The route handlers. Each one: check input (ids, bodies), call the store or the core off the
+//! async workers, shape the answer. Tenant isolation is in the store's queries; roles were
+//! checked before dispatch from the route table.
+
+use super::{Op, Reply, Request, blocking};
+use crate::AppState;
+use crate::catalogue::{Catalogue, StoredCandidate};
+use crate::error::{ApiError, FieldError};
+use crate::store::NewDecision;
+use matcher_core::dataset;
+use matcher_core::model::{Candidate, Offer, check_id};
+use matcher_core::score::evidence::posterior;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+/// Largest number of records in one bulk body.
+const MAX_RECORDS: usize = 50_000;
+
+pub(super) async fn dispatch(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    match req.route.op {
+        Op::Healthz => Ok(Reply::Json(200, json!({"status": "ok"}))),
+        Op::Readyz => readyz(state).await,
+        Op::Metrics => Ok(Reply::Text(state.metrics.render())),
+        Op::OpenApi => Ok(Reply::Json(200, super::openapi::document())),
+        Op::OffersUpsert => offers_upsert(state, req).await,
+        Op::OffersList => offers_list(state, req).await,
+        Op::OfferGet => offer_get(state, req).await,
+        Op::OfferRetire => offer_retire(state, req).await,
+        Op::OfferQuality => offer_quality(state, req).await,
+        Op::ProviderQuality => provider_quality(state, req).await,
+        Op::CandidatesUpsert => candidates_upsert(state, req).await,
+        Op::CandidatesList => candidates_list(state, req).await,
+        Op::CandidateGet => candidate_get(state, req).await,
+        Op::CandidateDelete => candidate_delete(state, req).await,
+        Op::Suggestions => suggestions(state, req).await,
+        Op::DecisionCreate => decision_create(state, req).await,
+        Op::DecisionsList => decisions_list(state, req).await,
+        Op::DecisionGet => decision_get(state, req).await,
+        Op::OutcomeCreate => outcome_create(state, req).await,
+        Op::BatchStart => batch_start(state, req).await,
+        Op::BatchGet => batch_get(state, req).await,
+        Op::BatchProposals => batch_proposals(state, req).await,
+    }
+}
+
+// ----- input helpers -----
+
+/// A path id: the documented id rules, CPR-like ids refused before anything is looked up.
+fn path_id(req: &Request, i: usize) -> Result<String, ApiError> {
+    let name = req.route.path.split('/').filter(|s| s.starts_with('{')).nth(i).unwrap_or("{id}");
+    let text = req.params.get(i).map(String::as_str).unwrap_or("");
+    let text = percent_decode(text);
+    check_id(&text).map_err(|reason| {
+        ApiError::field(format!("/path/{}", name.trim_matches(['{', '}'])), truncate(&text), reason)
+    })?;
+    Ok(text)
+}
+
+fn path_number(req: &Request, i: usize) -> Result<i64, ApiError> {
+    let text = req.params.get(i).map(String::as_str).unwrap_or("");
+    text.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ApiError::field("/path/id", truncate(text), "expected a positive whole number"))
+}
+
+fn percent_decode(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let Some(v) = b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn truncate(text: &str) -> String {
+    match text.char_indices().nth(80) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+/// Query parameters as pairs (values percent-decoded; `+` is not special here).
+fn query_params(req: &Request) -> Vec<(String, String)> {
+    req.query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn paging(req: &Request) -> Result<(u32, u32), ApiError> {
+    let (mut limit, mut offset) = (100u32, 0u32);
+    for (k, v) in query_params(req) {
+        match k.as_str() {
+            "limit" => {
+                limit = v.parse().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
+                    ApiError::field("/query/limit", truncate(&v), "expected a whole number from 1 to 1000")
+                })?
+            }
+            "offset" => {
+                offset = v.parse().map_err(|_| {
+                    ApiError::field("/query/offset", truncate(&v), "expected a whole number ≥ 0")
+                })?
+            }
+            _ => {}
+        }
+    }
+    Ok((limit, offset))
+}
+
+/// The body as JSON, then as `T`, with the JSON Pointer of the first bad field.
+fn typed_body<T: serde::de::DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    let value = json_value(req)?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let mut path = String::new();
+        for segment in e.path().iter() {
+            match segment {
+                serde_path_to_error::Segment::Seq { index } => path.push_str(&format!("/{index}")),
+                serde_path_to_error::Segment::Map { key } => path.push_str(&format!("/{key}")),
+                serde_path_to_error::Segment::Enum { variant } => path.push_str(&format!("/{variant}")),
+                serde_path_to_error::Segment::Unknown => {}
+            }
+        }
+        ApiError::Validation(vec![FieldError::new(path, "", e.into_inner().to_string())])
+    })
+}
+
+fn json_value(req: &Request) -> Result<Value, ApiError> {
+    if req.body.is_empty() {
+        return Err(ApiError::MalformedJson("the body is empty; expected a JSON document".into()));
+    }
+    serde_json::from_slice(&req.body).map_err(|e| ApiError::MalformedJson(e.to_string()))
+}
+
+/// Turns JSON objects into the text of a JSON table with one object per line, so that the
+/// core's line numbers (object `i` is on line `i + 2`) give back the array index.
+fn one_per_line(objects: &[&Map<String, Value>]) -> String {
+    let mut text = String::from("[\n");
+    for (i, o) in objects.iter().enumerate() {
+        if i > 0 {
+            text.push_str(",\n");
+        }
+        text.push_str(&serde_json::to_string(o).unwrap_or_default());
+    }
+    text.push_str("\n]");
+    text
+}
+
+fn problems_to_fields(problems: matcher_core::InputProblems, prefix: impl Fn(u64) -> String) -> ApiError {
+    let errors = problems
+        .0
+        .into_iter()
+        .map(|p| {
+            let base = prefix(p.line.saturating_sub(2));
+            let path = if p.column.is_empty() { base } else { format!("{base}/{}", p.column) };
+            FieldError::new(path, p.value, p.reason)
+        })
+        .collect();
+    ApiError::Validation(errors)
+}
+
+/// The body as an array of record objects (the documented data columns).
+fn record_array(req: &Request) -> Result<Vec<Map<String, Value>>, ApiError> {
+    let Value::Array(items) = json_value(req)? else {
+        return Err(ApiError::field("", "", "expected a JSON array of records"));
+    };
+    if items.is_empty() || items.len() > MAX_RECORDS {
+        return Err(ApiError::field("", "", format!("expected 1 to {MAX_RECORDS} records")));
+    }
+    let mut errors = Vec::new();
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        match item {
+            Value::Object(o) => out.push(o),
+            other => errors.push(FieldError::new(
+                format!("/{i}"),
+                truncate(&other.to_string()),
+                "expected an object",
+            )),
+        }
+    }
+    if errors.is_empty() { Ok(out) } else { Err(ApiError::Validation(errors)) }
+}
+
+/// Checks references to offers against the catalogue (the core leaves that to the caller).
+fn check_offer_refs(cat: &Catalogue, c: &Candidate, base: &str, errors: &mut Vec<FieldError>) {
+    if let Some(current) = &c.current
+        && cat.scorer.offer_index(current.offer.as_str()).is_none()
+    {
+        errors.push(FieldError::new(
+            format!("{base}/current_offer"),
+            current.offer.as_str(),
+            "not an offer id",
+        ));
+    }
+    for o in &c.excluded_offers {
+        if cat.scorer.offer_index(o.as_str()).is_none() {
+            errors.push(FieldError::new(format!("{base}/excluded_offers"), o.as_str(), "not an offer id"));
+        }
+    }
+}
+
+fn stored(c: &Candidate, state: &AppState) -> StoredCandidate {
+    let reference = state.catalogues.reference();
+    let group_codes = c
+        .target_groups
+        .iter()
+        .filter_map(|g| reference.target_groups.get(usize::from(g.0)).map(|t| t.code.clone()))
+        .collect();
+    StoredCandidate { candidate: c.clone(), group_codes }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, ApiError> {
+    serde_json::to_string(value).map_err(|e| ApiError::Internal(format!("serialising: {e}")))
+}
+
+fn parse_record(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
+// ----- health -----
+
+async fn readyz(state: Arc<AppState>) -> Result<Reply, ApiError> {
+    let s = state.clone();
+    let ok = blocking(move || Ok(s.store.ping())).await?;
+    if ok && !state.shutting_down.load(std::sync::atomic::Ordering::Relaxed) {
+        Ok(Reply::Json(200, json!({"status": "ready", "offers_version": state.catalogues.current().version})))
+    } else {
+        Err(ApiError::Unavailable)
+    }
+}
+
+// ----- offers -----
+
+async fn offers_upsert(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let objects = record_array(&req)?;
+    let s = state.clone();
+    let n = blocking(move || {
+        let refs: Vec<&Map<String, Value>> = objects.iter().collect();
+        let text = one_per_line(&refs);
+        let offers = dataset::offers_from_json("body", &text, s.catalogues.reference())
+            .map_err(|p| problems_to_fields(p, |i| format!("/{i}")))?;
+        let mut rows = Vec::with_capacity(offers.len());
+        for ((_, offer), object) in offers.iter().zip(&objects) {
+            rows.push((
+                offer.id.to_string(),
+                offer.provider.to_string(),
+                to_json(object)?,
+                to_json(offer)?,
+                offer.capacity,
+            ));
+        }
+        s.store.upsert_offers(&rows)?;
+        s.catalogues.rebuild(&s.store).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(rows.len())
+    })
+    .await?;
+    Ok(Reply::Json(200, json!({"upserted": n, "offers_version": state.catalogues.current().version})))
+}
+
+fn offer_view(record: &str, capacity: u32, reserved: u32, retired: bool) -> Value {
+    json!({
+        "record": parse_record(record),
+        "capacity": capacity,
+        "reserved": reserved,
+        "remaining_places": if retired { 0 } else { capacity.saturating_sub(reserved) },
+        "retired": retired,
+    })
+}
+
+async fn offers_list(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let (limit, offset) = paging(&req)?;
+    let rows = blocking(move || Ok(state.store.list_offers(limit, offset)?)).await?;
+    let items: Vec<Value> = rows.iter().map(|(r, c, res, ret)| offer_view(r, *c, *res, *ret)).collect();
+    Ok(Reply::Json(200, json!({"offers": items, "limit": limit, "offset": offset})))
+}
+
+async fn offer_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let id = path_id(&req, 0)?;
+    let (r, c, res, ret) = blocking(move || Ok(state.store.offer(&id)?)).await?;
+    Ok(Reply::Json(200, offer_view(&r, c, res, ret)))
+}
+
+async fn offer_retire(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let id = path_id(&req, 0)?;
+    let (r, c, res, ret) = blocking(move || {
+        state.store.retire_offer(&id)?;
+        state.catalogues.rebuild(&state.store).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(state.store.offer(&id)?)
+    })
+    .await?;
+    Ok(Reply::Json(200, offer_view(&r, c, res, ret)))
+}
+
+fn group_quality(state: &AppState, rows: &[(String, u32, u32)]) -> Vec<Value> {
+    let reference = state.catalogues.reference();
+    rows.iter()
+        .map(|(code, trials, successes)| {
+            let (prior, strength) = reference
+                .group(code)
+                .and_then(|g| reference.target_groups.get(usize::from(g.0)))
+                .map_or((0.5, 0.0), |g| (g.prior_success_rate, g.prior_strength));
+            let p = posterior(*successes, *trials, prior, strength);
+            json!({
+                "target_group": code,
+                "trials": trials,
+                "successes": successes,
+                "raw_rate": if *trials > 0 { f64::from(*successes) / f64::from(*trials) } else { 0.0 },
+                "group_average": prior,
+                "posterior_mean": p.mean,
+                "interval_90": [p.low, p.high],
+            })
+        })
+        .collect()
+}
+
+fn scarcity_price(state: &AppState, municipality: u16, offer: &str) -> Value {
+    state.prices_for(municipality).map_or(Value::Null, |p| json!(p.by_offer.get(offer).copied().unwrap_or(0)))
+}
+
+async fn offer_quality(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let id = path_id(&req, 0)?;
+    let m = req.principal()?.municipality;
+    let s = state.clone();
+    let oid = id.clone();
+    let ((record, capacity, reserved, retired), evidence) =
+        blocking(move || Ok((s.store.offer(&oid)?, s.store.offer_evidence(&oid)?))).await?;
+    let record = parse_record(&record);
+    Ok(Reply::Json(
+        200,
+        json!({
+            "offer_id": id,
+            "provider_id": record.get("provider_id"),
+            "price_dkk": record.get("price_dkk").cloned().unwrap_or(json!(0)),
+            "capacity": capacity,
+            "reserved": reserved,
+            "retired": retired,
+            "utilisation": if capacity > 0 { f64::from(reserved) / f64::from(capacity) } else { 0.0 },
+            "scarcity_price": scarcity_price(&state, m, &id),
+            "groups": group_quality(&state, &evidence),
+        }),
+    ))
+}
+
+async fn provider_quality(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let id = path_id(&req, 0)?;
+    let s = state.clone();
+    let pid = id.clone();
+    let (offers, evidence) = blocking(move || {
+        let offers = s.store.provider_offers(&pid)?;
+        let mut evidence: std::collections::BTreeMap<String, (u32, u32)> = Default::default();
+        for (offer, _, _) in &offers {
+            for (g, t, k) in s.store.offer_evidence(offer)? {
+                let e = evidence.entry(g).or_default();
+                e.0 = e.0.saturating_add(t);
+                e.1 = e.1.saturating_add(k);
+            }
+        }
+        Ok((offers, evidence))
+    })
+    .await?;
+    if offers.is_empty() {
+        return Err(ApiError::NotFound("provider"));
+    }
+    let capacity: u32 = offers.iter().map(|o| o.1).sum();
+    let reserved: u32 = offers.iter().map(|o| o.2).sum();
+    let rows: Vec<(String, u32, u32)> = evidence.into_iter().map(|(g, (t, k))| (g, t, k)).collect();
+    Ok(Reply::Json(
+        200,
+        json!({
+            "provider_id": id,
+            "offers": offers.iter().map(|o| &o.0).collect::<Vec<_>>(),
+            "capacity": capacity,
+            "reserved": reserved,
+            "utilisation": if capacity > 0 { f64::from(reserved) / f64::from(capacity) } else { 0.0 },
+            "groups": group_quality(&state, &rows),
+        }),
+    ))
+}
+
+// ----- candidates -----
+
+async fn candidates_upsert(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let m = req.principal()?.municipality;
+    let objects = record_array(&req)?;
+    let s = state.clone();
+    let n = blocking(move || {
+        let refs: Vec<&Map<String, Value>> = objects.iter().collect();
+        let candidates =
+            dataset::candidates_from_json("body", &one_per_line(&refs), s.catalogues.reference())
+                .map_err(|p| problems_to_fields(p, |i| format!("/{i}")))?;
+        let cat = s.catalogues.current();
+        let mut errors = Vec::new();
+        let mut rows = Vec::with_capacity(candidates.len());
+        for (i, ((_, c), object)) in candidates.iter().zip(&objects).enumerate() {
+            if c.municipality.0 != m {
+                errors.push(FieldError::new(
+                    format!("/{i}/municipality"),
+                    c.municipality.to_string(),
+                    format!("your token is for municipality {m:04}"),
+                ));
+                continue;
+            }
+            check_offer_refs(&cat, c, &format!("/{i}"), &mut errors);
+            rows.push((c.id.to_string(), to_json(object)?, to_json(&stored(c, &s))?));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        s.store.upsert_candidates(m, &rows)?;
+        Ok(rows.len())
+    })
+    .await?;
+    Ok(Reply::Json(200, json!({"upserted": n})))
+}
+
+async fn candidates_list(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let m = req.principal()?.municipality;
+    let (limit, offset) = paging(&req)?;
+    let rows = blocking(move || Ok(state.store.list_candidates(m, limit, offset)?)).await?;
+    let items: Vec<Value> = rows.iter().map(|r| parse_record(r)).collect();
+    Ok(Reply::Json(200, json!({"candidates": items, "limit": limit, "offset": offset})))
+}
+
+async fn candidate_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let m = req.principal()?.municipality;
+    let id = path_id(&req, 0)?;
+    let (record, _) = blocking(move || Ok(state.store.candidate(m, &id)?)).await?;
+    Ok(Reply::Json(200, parse_record(&record)))
+}
+
+async fn candidate_delete(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let m = req.principal()?.municipality;
+    let id = path_id(&req, 0)?;
+    let echo = id.clone();
+    blocking(move || Ok(state.store.delete_candidate(m, &id)?)).await?;
+    Ok(Reply::Json(200, json!({"deleted": echo})))
+}
+
+// ----- suggestions -----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuggestionRequest {
+    candidate_id: Option<String>,
+    candidate: Option<Map<String, Value>>,
+    k: Option<u32>,
+}
+
+async fn suggestions(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let m = req.principal()?.municipality;
+    let body: SuggestionRequest = typed_body(&req)?;
+    let k = body.k.unwrap_or(5);
+    if !(1..=50).contains(&k) {
+        return Err(ApiError::field("/k", k.to_string(), "expected 1 to 50"));
+    }
+    if let Some(id) = &body.candidate_id {
+        check_id(id).map_err(|reason| ApiError::field("/candidate_id", truncate(id), reason))?;
+    }
+    let s = state.clone();
+    let answer = blocking(move || {
+        let cat = s.catalogues.current();
+        let candidate = match (body.candidate_id, body.candidate) {
+            (Some(id), None) => {
+                let (_, model) = s.store.candidate(m, &id)?;
+                let stored: StoredCandidate = serde_json::from_str(&model)
+                    .map_err(|e| ApiError::Internal(format!("stored candidate: {e}")))?;
+                stored.candidate
+            }
+            (None, Some(object)) => {
+                let mut list = dataset::candidates_from_json(
+                    "candidate",
+                    &one_per_line(&[&object]),
+                    s.catalogues.reference(),
+                )
+                .map_err(|p| problems_to_fields(p, |_| "/candidate".to_string()))?;
+                let (_, c) = list.pop().ok_or_else(|| ApiError::field("/candidate", "", "no candidate"))?;
+                if c.municipality.0 != m {
+                    return Err(ApiError::field(
+                        "/candidate/municipality",
+                        c.municipality.to_string(),
+                        format!("your token is for municipality {m:04}"),
+                    ));
+                }
+                let mut errors = Vec::new();
+                check_offer_refs(&cat, &c, "/candidate", &mut errors);
+                if !errors.is_empty() {
+                    return Err(ApiError::Validation(errors));
+                }
+                c
+            }
+            _ => return Err(ApiError::field("", "", "give exactly one of candidate_id and candidate")),
+        };
+        suggest(&s, &cat, m, &candidate, k as usize)
+    })
+    .await?;
+    Ok(Reply::Json(200, answer))
+}
+
+fn suggest(
+    state: &AppState,
+    cat: &Catalogue,
+    m: u16,
+    candidate: &Candidate,
+    k: usize,
+) -> Result<Value, ApiError> {
+    let scorer = &cat.scorer;
+    let view = scorer.view(candidate).map_err(|e| ApiError::Internal(e.to_string()))?;
+    // Ask for more than k: full offers are dropped and the price may reorder the rest.
+    let (top, counts) = cat.index.top_k(scorer, &view, k * 2 + 8);
+    let prices = state.prices_for(m);
+    let mut rows: Vec<(u32, i64, i64, i64)> = top
+        .into_iter()
+        .filter(|&(o, _)| cat.remaining(o as usize) > 0)
+        .map(|(o, score)| {
+            let offer = &cat.offers()[o as usize];
+            let price = prices.as_ref().and_then(|p| p.by_offer.get(offer.id.as_str()).copied()).unwrap_or(0);
+            (o, score, price, score - price)
+        })
+        .collect();
+    if prices.is_some() {
+        // Scarcity-aware order: score minus the offer's dual price from the last batch.
+        rows.sort_by(|a, b| b.3.cmp(&a.3).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0)));
+    }
+    rows.truncate(k);
+    let mut out = Vec::with_capacity(rows.len());
+    for (rank, (o, score, price, adjusted)) in rows.into_iter().enumerate() {
+        let offer: &Offer = &cat.offers()[o as usize];
+        let explanation = match scorer.explain_candidate(candidate, o as usize) {
+            Ok(Ok(e)) => e,
+            Ok(Err(_)) => continue,
+            Err(e) => return Err(ApiError::Internal(e.to_string())),
+        };
+        out.push(json!({
+            "rank": rank + 1,
+            "offer_id": offer.id.as_str(),
+            "name": offer.name,
+            "kind": offer.kind.label(),
+            "provider_id": offer.provider.as_str(),
+            "score": score,
+            "scarcity_price": prices.as_ref().map(|_| price),
+            "adjusted_score": prices.as_ref().map(|_| adjusted),
+            "factors": explanation.contributions,
+            "effect_dkk": explanation.effect_dkk,
+            "weeks_avoidable": explanation.weeks_avoidable,
+            "distance_km": explanation.distance_km,
+            "evidence": explanation.evidence.iter().map(|e| json!({
+                "target_group": e.group,
+                "group_average": e.group_average,
+                "trials": e.posterior.trials,
+                "successes": e.posterior.successes,
+                "posterior_mean": e.posterior.mean,
+                "interval_90": [e.posterior.low, e.posterior.high],
+            })).collect::<Vec<_>>(),
+            "remaining_places": cat.remaining(o as usize),
+            "capacity": offer.capacity,
+            "price_dkk": offer.price_dkk,
+            "policy": explanation.policy,
+        }));
+    }
+    Ok(json!({
+        "candidate_id": candidate.id.as_str(),
+        "offers_version": cat.version,
+        "batch_run_id": prices.as_ref().map(|p| p.run_id),
+        "offers_in_reach": counts.in_reach,
+        "offers_feasible": counts.feasible + counts.pruned,
+        "suggestions": out,
+    }))
+}
+
+// ----- decisions -----
+
+#[derive(Deserialize, Clone, Copy, PartialEq)]
+#[serde(rename_all = "snake_case")]
+enum Action {
+    Accept,
+    Decline,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionRequest {
+    candidate_id: String,
+    offer_id: String,
+    action: Action,
+    reason: String,
+    #[serde(default)]
+    suggested_offer_ids: Vec<String>,
+}
+
+async fn decision_create(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let p = req.principal()?.clone();
+    let body: DecisionRequest = typed_body(&req)?;
+    let mut errors = Vec::new();
+    if let Err(reason) = check_id(&body.candidate_id) {
+        errors.push(FieldError::new("/candidate_id", truncate(&body.candidate_id), reason));
+    }
+    if let Err(reason) = check_id(&body.offer_id) {
+        errors.push(FieldError::new("/offer_id", truncate(&body.offer_id), reason));
+    }
+    for (i, id) in body.suggested_offer_ids.iter().enumerate() {
+        if let Err(reason) = check_id(id) {
+            errors.push(FieldError::new(format!("/suggested_offer_ids/{i}"), truncate(id), reason));
+        }
+    }
+    if body.suggested_offer_ids.len() > 100 {
+        errors.push(FieldError::new("/suggested_offer_ids", "", "at most 100 ids"));
+    }
+    let reason = body.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        errors.push(FieldError::new(
+            "/reason",
+            truncate(reason),
+            "a reason of 1 to 2000 characters is required",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let decision = NewDecision {
+        municipality: p.municipality,
+        candidate_id: body.candidate_id,
+        offer_id: body.offer_id,
+        accept: body.action == Action::Accept,
+        reason: reason.to_string(),
+        decided_by: p.user.clone(),
+        role: p.role.name().to_string(),
+        suggested: body.suggested_offer_ids,
+    };
+    let s = state.clone();
+    let (row, remaining) = blocking(move || Ok(s.store.decide(&decision)?)).await?;
+    if row.action == "accept" {
+        let cat = state.catalogues.current();
+        if let Some(i) = cat.scorer.offer_index(&row.offer_id)
+            && let Some(r) = cat.reserved.get(i as usize)
+        {
+            r.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        state.metrics.event("decisions_accepted");
+    } else {
+        state.metrics.event("decisions_declined");
+    }
+    let mut value = serde_json::to_value(&row).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Value::Object(o) = &mut value {
+        o.insert("employer".into(), json!(format!("municipality {}", row.municipality)));
+        o.insert("remaining_places".into(), json!(remaining));
+    }
+    Ok(Reply::Json(201, value))
+}
+
+async fn decisions_list(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let m = req.principal()?.municipality;
+    let mut candidate = None;
+    for (k, v) in query_params(&req) {
+        if k == "candidate_id" {
+            check_id(&v).map_err(|reason| ApiError::field("/query/candidate_id", truncate(&v), reason))?;
+            candidate = Some(v);
+        }
+    }
+    let rows = blocking(move || Ok(state.store.decisions(m, candidate.as_deref(), None)?)).await?;
+    Ok(Reply::Json(200, json!({"decisions": rows})))
+}
+
+async fn decision_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let m = req.principal()?.municipality;
+    let id = path_number(&req, 0)?;
+    let mut rows = blocking(move || Ok(state.store.decisions(m, None, Some(id))?)).await?;
+    let row = rows.pop().ok_or(ApiError::NotFound("decision"))?;
+    Ok(Reply::Json(200, serde_json::to_value(&row).map_err(|e| ApiError::Internal(e.to_string()))?))
+}
+
+// ----- outcomes -----
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum OutcomeKind {
+    InWork,
+    InEducation,
+    BackAtWork,
+    DroppedOut,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutcomeRequest {
+    decision_id: i64,
+    result: OutcomeKind,
+}
+
+async fn outcome_create(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let p = req.principal()?.clone();
+    let body: OutcomeRequest = typed_body(&req)?;
+    let (label, success) = match body.result {
+        OutcomeKind::InWork => ("in_work", true),
+        OutcomeKind::InEducation => ("in_education", true),
+        OutcomeKind::BackAtWork => ("back_at_work", true),
+        OutcomeKind::DroppedOut => ("dropped_out", false),
+    };
+    let s = state.clone();
+    let offer = blocking(move || {
+        let offer = s.store.record_outcome(p.municipality, body.decision_id, label, success, &p.user)?;
+        s.catalogues.rebuild(&s.store).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(offer)
+    })
+    .await?;
+    state.metrics.event("outcomes");
+    Ok(Reply::Json(
+        201,
+        json!({"decision_id": body.decision_id, "offer_id": offer, "result": label, "success": success}),
+    ))
+}
+
+// ----- batch runs -----
+
+async fn batch_start(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let m = req.principal()?.municipality;
+    if !req.body.is_empty() {
+        let _: Map<String, Value> = typed_body(&req)?;
+    }
+    let s = state.clone();
+    let id = blocking(move || Ok(s.store.start_batch(m)?)).await?;
+    state.metrics.event("batch_runs");
+    tokio::spawn(crate::batch::run(state.clone(), m, id));
+    Ok(Reply::Json(202, json!({"id": id, "status": "running"})))
+}
+
+async fn batch_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let m = req.principal()?.municipality;
+    let id = path_number(&req, 0)?;
+    let row = blocking(move || Ok(state.store.batch(m, id)?)).await?;
+    Ok(Reply::Json(
+        200,
+        json!({
+            "id": row.id,
+            "status": row.status,
+            "started_at": row.started_at,
+            "finished_at": row.finished_at,
+            "error": row.error,
+            "summary": row.summary.as_deref().map(parse_record),
+        }),
+    ))
+}
+
+async fn batch_proposals(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let m = req.principal()?.municipality;
+    let id = path_number(&req, 0)?;
+    let row = blocking(move || Ok(state.store.batch(m, id)?)).await?;
+    match row.proposals {
+        Some(p) => Ok(Reply::Json(200, json!({"id": row.id, "proposals": parse_record(&p)}))),
+        None => Err(ApiError::Conflict(format!("batch run {} is {}", row.id, row.status))),
+    }
+}

@@ -1,0 +1,600 @@
+//! HTTP: one warp filter that reads the request (with the body limit), then a small router
+//! over [`ROUTES`], the single table that both dispatches requests and generates
+//! `/openapi.json`, so the document cannot drift from the routes.
+//!
+//! Every request gets an id (`x-request-id`), runs in its own task (a panic becomes a logged
+//! 500, never a dropped connection) under the request timeout, and answers errors as RFC 9457
+//! problem details.
+
+mod handlers;
+pub mod openapi;
+
+use crate::AppState;
+use crate::auth::{Principal, Role};
+use crate::error::ApiError;
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+use warp::Filter;
+use warp::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use warp::hyper::body::Buf;
+use warp::reply::Response;
+
+/// Which handler a route runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// Liveness.
+    Healthz,
+    /// Readiness (database answers, catalogue loaded).
+    Readyz,
+    /// Prometheus metrics.
+    Metrics,
+    /// The OpenAPI document.
+    OpenApi,
+    /// Bulk create or update offers.
+    OffersUpsert,
+    /// List offers.
+    OffersList,
+    /// Read one offer.
+    OfferGet,
+    /// Retire an offer.
+    OfferRetire,
+    /// Quality of an offer.
+    OfferQuality,
+    /// Quality of a provider.
+    ProviderQuality,
+    /// Bulk create or update candidates.
+    CandidatesUpsert,
+    /// List candidates.
+    CandidatesList,
+    /// Read a candidate.
+    CandidateGet,
+    /// Erase a candidate.
+    CandidateDelete,
+    /// Suggestions for one candidate.
+    Suggestions,
+    /// Record a decision.
+    DecisionCreate,
+    /// List decisions.
+    DecisionsList,
+    /// Read a decision.
+    DecisionGet,
+    /// Record an outcome.
+    OutcomeCreate,
+    /// Start a batch run.
+    BatchStart,
+    /// Status of a batch run.
+    BatchGet,
+    /// Proposals of a batch run.
+    BatchProposals,
+}
+
+/// One route: what dispatch and the OpenAPI document need to know.
+#[derive(Debug)]
+pub struct Route {
+    /// Handler.
+    pub op: Op,
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path pattern; `{name}` is one segment.
+    pub path: &'static str,
+    /// Summary line.
+    pub summary: &'static str,
+    /// Roles admitted; empty for a public route (no token needed).
+    pub roles: &'static [Role],
+    /// Request body schema name, if the route takes a body.
+    pub request: Option<&'static str>,
+    /// Success status and its schema name.
+    pub success: (u16, &'static str),
+    /// Error statuses the route can answer (besides 500 and 503).
+    pub errors: &'static [u16],
+}
+
+const ALL: &[Role] = &[Role::System, Role::Caseworker, Role::Provider, Role::Admin];
+const OFFER_WRITERS: &[Role] = &[Role::System, Role::Admin];
+const TENANT_DATA: &[Role] = &[Role::System, Role::Caseworker, Role::Admin];
+const DECIDERS: &[Role] = &[Role::Caseworker, Role::Admin];
+
+/// Every route of the service.
+pub const ROUTES: &[Route] = &[
+    Route {
+        op: Op::Healthz,
+        method: "GET",
+        path: "/healthz",
+        summary: "Liveness",
+        roles: &[],
+        request: None,
+        success: (200, "Health"),
+        errors: &[],
+    },
+    Route {
+        op: Op::Readyz,
+        method: "GET",
+        path: "/readyz",
+        summary: "Readiness: database answers and offers are loaded",
+        roles: &[],
+        request: None,
+        success: (200, "Health"),
+        errors: &[],
+    },
+    Route {
+        op: Op::Metrics,
+        method: "GET",
+        path: "/metrics",
+        summary: "Prometheus metrics (text format)",
+        roles: &[],
+        request: None,
+        success: (200, "PrometheusText"),
+        errors: &[],
+    },
+    Route {
+        op: Op::OpenApi,
+        method: "GET",
+        path: "/openapi.json",
+        summary: "This document",
+        roles: &[],
+        request: None,
+        success: (200, "OpenApi"),
+        errors: &[],
+    },
+    Route {
+        op: Op::OffersUpsert,
+        method: "POST",
+        path: "/v1/offers",
+        summary: "Create or update offers in bulk (shared by all municipalities)",
+        roles: OFFER_WRITERS,
+        request: Some("OfferRecords"),
+        success: (200, "UpsertResult"),
+        errors: &[400, 401, 403, 413, 415, 422],
+    },
+    Route {
+        op: Op::OffersList,
+        method: "GET",
+        path: "/v1/offers",
+        summary: "List offers (limit, offset)",
+        roles: ALL,
+        request: None,
+        success: (200, "OfferList"),
+        errors: &[401, 422],
+    },
+    Route {
+        op: Op::OfferGet,
+        method: "GET",
+        path: "/v1/offers/{id}",
+        summary: "Read an offer with its remaining places",
+        roles: ALL,
+        request: None,
+        success: (200, "OfferView"),
+        errors: &[401, 404, 422],
+    },
+    Route {
+        op: Op::OfferRetire,
+        method: "POST",
+        path: "/v1/offers/{id}/retire",
+        summary: "Retire an offer: it takes no one new; decisions keep pointing at it",
+        roles: OFFER_WRITERS,
+        request: None,
+        success: (200, "OfferView"),
+        errors: &[401, 403, 404, 422],
+    },
+    Route {
+        op: Op::OfferQuality,
+        method: "GET",
+        path: "/v1/offers/{id}/quality",
+        summary: "Success rate per target group with a 90% interval, utilisation, price",
+        roles: ALL,
+        request: None,
+        success: (200, "Quality"),
+        errors: &[401, 404, 422],
+    },
+    Route {
+        op: Op::ProviderQuality,
+        method: "GET",
+        path: "/v1/providers/{id}/quality",
+        summary: "A provider's success rate per target group over its offers",
+        roles: ALL,
+        request: None,
+        success: (200, "Quality"),
+        errors: &[401, 404, 422],
+    },
+    Route {
+        op: Op::CandidatesUpsert,
+        method: "POST",
+        path: "/v1/candidates",
+        summary: "Create or update the tenant's candidates in bulk",
+        roles: TENANT_DATA,
+        request: Some("CandidateRecords"),
+        success: (200, "UpsertResult"),
+        errors: &[400, 401, 403, 413, 415, 422],
+    },
+    Route {
+        op: Op::CandidatesList,
+        method: "GET",
+        path: "/v1/candidates",
+        summary: "List the tenant's candidates (limit, offset)",
+        roles: TENANT_DATA,
+        request: None,
+        success: (200, "CandidateList"),
+        errors: &[401, 403, 422],
+    },
+    Route {
+        op: Op::CandidateGet,
+        method: "GET",
+        path: "/v1/candidates/{id}",
+        summary: "Read one of the tenant's candidates",
+        roles: TENANT_DATA,
+        request: None,
+        success: (200, "CandidateRecord"),
+        errors: &[401, 403, 404, 422],
+    },
+    Route {
+        op: Op::CandidateDelete,
+        method: "DELETE",
+        path: "/v1/candidates/{id}",
+        summary: "Erase a candidate (right to erasure); decisions keep the pseudonymous id",
+        roles: TENANT_DATA,
+        request: None,
+        success: (200, "Deleted"),
+        errors: &[401, 403, 404, 422],
+    },
+    Route {
+        op: Op::Suggestions,
+        method: "POST",
+        path: "/v1/suggestions",
+        summary: "Top-k offers for a stored or inline candidate, explained",
+        roles: TENANT_DATA,
+        request: Some("SuggestionRequest"),
+        success: (200, "Suggestions"),
+        errors: &[400, 401, 403, 404, 413, 415, 422],
+    },
+    Route {
+        op: Op::DecisionCreate,
+        method: "POST",
+        path: "/v1/decisions",
+        summary: "A caseworker accepts (reserving a place atomically) or declines an offer",
+        roles: DECIDERS,
+        request: Some("DecisionRequest"),
+        success: (201, "Decision"),
+        errors: &[400, 401, 403, 404, 409, 413, 415, 422],
+    },
+    Route {
+        op: Op::DecisionsList,
+        method: "GET",
+        path: "/v1/decisions",
+        summary: "The tenant's decisions (candidate_id filter)",
+        roles: TENANT_DATA,
+        request: None,
+        success: (200, "DecisionList"),
+        errors: &[401, 403, 422],
+    },
+    Route {
+        op: Op::DecisionGet,
+        method: "GET",
+        path: "/v1/decisions/{id}",
+        summary: "One of the tenant's decisions",
+        roles: TENANT_DATA,
+        request: None,
+        success: (200, "Decision"),
+        errors: &[401, 403, 404, 422],
+    },
+    Route {
+        op: Op::OutcomeCreate,
+        method: "POST",
+        path: "/v1/outcomes",
+        summary: "Result of an accepted offer; updates the evidence behind quality figures",
+        roles: TENANT_DATA,
+        request: Some("OutcomeRequest"),
+        success: (201, "Outcome"),
+        errors: &[400, 401, 403, 404, 409, 413, 415, 422],
+    },
+    Route {
+        op: Op::BatchStart,
+        method: "POST",
+        path: "/v1/batch-runs",
+        summary: "Start re-matching the tenant's candidates",
+        roles: TENANT_DATA,
+        request: None,
+        success: (202, "BatchRun"),
+        errors: &[401, 403],
+    },
+    Route {
+        op: Op::BatchGet,
+        method: "GET",
+        path: "/v1/batch-runs/{id}",
+        summary: "Status and summary of a batch run",
+        roles: TENANT_DATA,
+        request: None,
+        success: (200, "BatchRun"),
+        errors: &[401, 403, 404, 422],
+    },
+    Route {
+        op: Op::BatchProposals,
+        method: "GET",
+        path: "/v1/batch-runs/{id}/proposals",
+        summary: "Proposals of a finished batch run",
+        roles: TENANT_DATA,
+        request: None,
+        success: (200, "Proposals"),
+        errors: &[401, 403, 404, 409, 422],
+    },
+];
+
+/// A routed request, as a handler sees it.
+pub struct Request {
+    /// The route.
+    pub route: &'static Route,
+    /// Path parameters, in pattern order.
+    pub params: Vec<String>,
+    /// Raw query string.
+    pub query: String,
+    /// The body (already size-checked).
+    pub body: Bytes,
+    /// The caller (for routes with roles).
+    pub principal: Option<Principal>,
+}
+
+impl Request {
+    /// The caller; routes with roles always have one.
+    ///
+    /// # Errors
+    /// [`ApiError::Unauthorized`] on a public route.
+    pub fn principal(&self) -> Result<&Principal, ApiError> {
+        self.principal.as_ref().ok_or(ApiError::Unauthorized)
+    }
+}
+
+/// What a handler answers.
+pub enum Reply {
+    /// JSON with a status.
+    Json(u16, serde_json::Value),
+    /// Plain text (metrics).
+    Text(String),
+}
+
+enum Matched {
+    Route(&'static Route, Vec<String>),
+    WrongMethod,
+    None,
+}
+
+fn route(method: &Method, path: &str) -> Matched {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let mut path_matched = false;
+    for r in ROUTES {
+        let pattern: Vec<&str> = r.path.split('/').collect();
+        if pattern.len() != segments.len() {
+            continue;
+        }
+        let mut params = Vec::new();
+        let ok = pattern.iter().zip(&segments).all(|(p, s)| {
+            if p.starts_with('{') {
+                params.push((*s).to_string());
+                !s.is_empty()
+            } else {
+                p == s
+            }
+        });
+        if !ok {
+            continue;
+        }
+        if r.method == method.as_str() {
+            return Matched::Route(r, params);
+        }
+        path_matched = true;
+    }
+    if path_matched { Matched::WrongMethod } else { Matched::None }
+}
+
+/// The whole service as one boxed warp filter.
+pub fn filter(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
+    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
+    let app = warp::any()
+        .map(move || state.clone())
+        .and(warp::method())
+        .and(warp::path::full())
+        .and(query)
+        .and(warp::header::headers_cloned())
+        .and(warp::body::stream())
+        .then(
+            |state: Arc<AppState>,
+             method: Method,
+             path: warp::path::FullPath,
+             query: String,
+             headers: HeaderMap,
+             body| async move {
+                handle(state, method, path.as_str().to_string(), query, headers, body).await
+            },
+        );
+    app.boxed()
+}
+
+/// Wraps the app in CORS for the configured origins (none: no CORS headers at all, and the
+/// browser's same-origin rule applies).
+pub fn with_cors(
+    app: warp::filters::BoxedFilter<(Response,)>,
+    origins: &[String],
+) -> warp::filters::BoxedFilter<(Response,)> {
+    if origins.is_empty() {
+        return app;
+    }
+    let cors = warp::cors()
+        .allow_origins(origins.iter().map(String::as_str))
+        .allow_methods(["GET", "POST", "DELETE"])
+        .allow_headers(["authorization", "content-type"])
+        .max_age(600)
+        .build();
+    app.with(cors)
+        .map(warp::Reply::into_response)
+        .recover(|rejection: warp::Rejection| async move {
+            // The only rejection left is CORS refusing an origin or a preflight.
+            let status = if rejection.is_not_found() { 404 } else { 403 };
+            let detail = if status == 403 { "origin or method not allowed by CORS" } else { "not found" };
+            let body = serde_json::json!({
+                "type": "/problems/forbidden", "title": "Forbidden", "status": status, "detail": detail
+            });
+            Ok::<_, std::convert::Infallible>(json_response(status, &body, "application/problem+json", "-"))
+        })
+        .unify()
+        .boxed()
+}
+
+async fn read_body<S, B>(state: &AppState, headers: &HeaderMap, body: S) -> Result<Bytes, ApiError>
+where
+    S: futures_util::Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    let limit = state.config.max_body_bytes;
+    // Refuse early when the client announces too much; otherwise count while reading, which
+    // also covers chunked bodies without Content-Length (warp's own limit answers those 411).
+    if let Some(len) =
+        headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
+        && len > limit as u64
+    {
+        return Err(ApiError::PayloadTooLarge(limit));
+    }
+    let mut body = std::pin::pin!(body);
+    let mut out = BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let mut chunk =
+            chunk.map_err(|e| ApiError::MalformedJson(format!("the body could not be read: {e}")))?;
+        if out.len() + chunk.remaining() > limit {
+            return Err(ApiError::PayloadTooLarge(limit));
+        }
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            out.extend_from_slice(part);
+            let n = part.len();
+            chunk.advance(n);
+        }
+    }
+    Ok(out.freeze())
+}
+
+async fn handle<S, B>(
+    state: Arc<AppState>,
+    method: Method,
+    path: String,
+    query: String,
+    headers: HeaderMap,
+    body: S,
+) -> Response
+where
+    S: futures_util::Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    let started = Instant::now();
+    let seq = state.request_seq.fetch_add(1, Ordering::Relaxed);
+    let request_id = format!("{}-{seq}", state.instance);
+    let (route_label, result) = match route(&method, &path) {
+        Matched::None => ("unmatched", Err(ApiError::NotFound("route"))),
+        Matched::WrongMethod => ("unmatched", Err(ApiError::MethodNotAllowed)),
+        Matched::Route(r, params) => {
+            let result = match read_body(&state, &headers, body).await {
+                Err(e) => Err(e),
+                Ok(body) => run(state.clone(), r, params, query, headers, body, &request_id).await,
+            };
+            (r.path, result)
+        }
+    };
+    let response = match result {
+        Ok(Reply::Json(status, value)) => json_response(status, &value, "application/json", &request_id),
+        Ok(Reply::Text(text)) => {
+            let mut r = Response::new(text.into());
+            r.headers_mut().insert("content-type", HeaderValue::from_static("text/plain; version=0.0.4"));
+            set_request_id(&mut r, &request_id);
+            r
+        }
+        Err(e) => {
+            if let ApiError::Internal(detail) = &e {
+                tracing::error!(request_id, path, detail, "internal error");
+            }
+            let status = e.status();
+            let problem = e.problem(&path, &request_id);
+            let value = serde_json::to_value(&problem).unwrap_or_default();
+            json_response(status, &value, "application/problem+json", &request_id)
+        }
+    };
+    state.metrics.observe(route_label, response.status().as_u16(), started.elapsed().as_secs_f64());
+    response
+}
+
+/// Authenticates, then runs the handler in its own task under the timeout.
+async fn run(
+    state: Arc<AppState>,
+    route: &'static Route,
+    params: Vec<String>,
+    query: String,
+    headers: HeaderMap,
+    body: Bytes,
+    request_id: &str,
+) -> Result<Reply, ApiError> {
+    // Authentication comes first: a caller without a valid token learns nothing else.
+    let not_json = !body.is_empty()
+        && headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| !ct.trim_start().to_ascii_lowercase().starts_with("application/json"));
+    let timeout = state.config.request_timeout;
+    let task_state = state.clone();
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let task = tokio::spawn(async move {
+        let principal = if route.roles.is_empty() {
+            None
+        } else {
+            let p = match task_state.tokens.cached(auth.as_deref()) {
+                Some(p) => p,
+                None => {
+                    let s = task_state.clone();
+                    blocking(move || s.tokens.authenticate(&s.store, auth.as_deref())).await?
+                }
+            };
+            p.require(route.roles, "use this route")?;
+            Some(p)
+        };
+        if not_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let request = Request { route, params, query, body, principal };
+        handlers::dispatch(task_state, request).await
+    });
+    match tokio::time::timeout(timeout, task).await {
+        Err(_) => Err(ApiError::Timeout(timeout.as_secs())),
+        Ok(Ok(result)) => result,
+        Ok(Err(join)) => {
+            tracing::error!(request_id, error = %join, "handler panicked");
+            Err(ApiError::Internal(format!("handler task failed: {join}")))
+        }
+    }
+}
+
+/// Runs blocking work (SQLite, scoring) off the async workers; a panic becomes an error.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r,
+        Err(e) => Err(ApiError::Internal(format!("blocking task failed: {e}"))),
+    }
+}
+
+fn set_request_id(r: &mut Response, request_id: &str) {
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        r.headers_mut().insert("x-request-id", v);
+    }
+}
+
+fn json_response(
+    status: u16,
+    value: &serde_json::Value,
+    content_type: &'static str,
+    request_id: &str,
+) -> Response {
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    let mut r = Response::new(body.into());
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut().insert("content-type", HeaderValue::from_static(content_type));
+    set_request_id(&mut r, request_id);
+    r
+}

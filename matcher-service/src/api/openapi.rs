@@ -1,0 +1,169 @@
+//! `/openapi.json`, generated from [`super::ROUTES`] (paths, methods, roles, statuses) and the
+//! schemas below. A golden-file test keeps the published document and the routes equal.
+
+use super::ROUTES;
+use matcher_core::dataset::{CANDIDATE_COLUMNS, OFFER_COLUMNS};
+use serde_json::{Map, Value, json};
+
+fn record_schema(columns: &[&str], required: &[&str], doc: &str) -> Value {
+    let properties: Map<String, Value> = columns
+        .iter()
+        .map(|c| {
+            (c.to_string(), json!({"description": format!("column `{c}` of {doc}"), "type": ["string", "number", "boolean", "array", "null"]}))
+        })
+        .collect();
+    json!({"type": "object", "additionalProperties": false, "properties": properties, "required": required,
+           "description": format!("One record with the columns of {doc} (data/README.md)")})
+}
+
+fn schemas() -> Value {
+    let offer = record_schema(
+        OFFER_COLUMNS,
+        &["id", "kind", "name", "provider_id", "municipality", "capacity", "duration_weeks"],
+        "`offers`",
+    );
+    let candidate = record_schema(
+        CANDIDATE_COLUMNS,
+        &[
+            "id",
+            "municipality",
+            "age_band",
+            "target_groups",
+            "benefit_kind",
+            "benefit_start",
+            "max_travel_km",
+        ],
+        "`candidates`",
+    );
+    json!({
+        "Problem": {"type": "object", "description": "RFC 9457 problem details", "required": ["type", "title", "status", "detail", "instance", "request_id"],
+            "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                "detail": {"type": "string"}, "instance": {"type": "string"}, "request_id": {"type": "string"},
+                "errors": {"type": "array", "items": {"type": "object", "required": ["path", "reason"],
+                    "properties": {"path": {"type": "string", "description": "JSON Pointer"}, "value": {"type": "string"}, "reason": {"type": "string"}}}}}},
+        "OfferRecord": offer,
+        "OfferRecords": {"type": "array", "items": {"$ref": "#/components/schemas/OfferRecord"}, "minItems": 1, "maxItems": 50000},
+        "CandidateRecord": candidate,
+        "CandidateRecords": {"type": "array", "items": {"$ref": "#/components/schemas/CandidateRecord"}, "minItems": 1, "maxItems": 50000},
+        "UpsertResult": {"type": "object", "properties": {"upserted": {"type": "integer"}, "offers_version": {"type": "integer"}}},
+        "OfferView": {"type": "object", "properties": {"record": {"$ref": "#/components/schemas/OfferRecord"}, "capacity": {"type": "integer"},
+            "reserved": {"type": "integer"}, "remaining_places": {"type": "integer"}, "retired": {"type": "boolean"}}},
+        "OfferList": {"type": "object", "properties": {"offers": {"type": "array", "items": {"$ref": "#/components/schemas/OfferView"}},
+            "limit": {"type": "integer"}, "offset": {"type": "integer"}}},
+        "CandidateList": {"type": "object", "properties": {"candidates": {"type": "array", "items": {"$ref": "#/components/schemas/CandidateRecord"}},
+            "limit": {"type": "integer"}, "offset": {"type": "integer"}}},
+        "Deleted": {"type": "object", "properties": {"deleted": {"type": "string"}}},
+        "Quality": {"type": "object", "properties": {"utilisation": {"type": "number"}, "capacity": {"type": "integer"}, "reserved": {"type": "integer"},
+            "scarcity_price": {"type": ["integer", "null"]}, "price_dkk": {"type": "integer"},
+            "groups": {"type": "array", "items": {"type": "object", "properties": {"target_group": {"type": "string"}, "trials": {"type": "integer"},
+                "successes": {"type": "integer"}, "raw_rate": {"type": "number"}, "group_average": {"type": "number"}, "posterior_mean": {"type": "number"},
+                "interval_90": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}}}}}},
+        "SuggestionRequest": {"type": "object", "additionalProperties": false, "description": "Exactly one of candidate_id and candidate",
+            "properties": {"candidate_id": {"type": "string"}, "candidate": {"$ref": "#/components/schemas/CandidateRecord"},
+                "k": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5}}},
+        "Suggestions": {"type": "object", "properties": {"candidate_id": {"type": "string"}, "offers_version": {"type": "integer"},
+            "batch_run_id": {"type": ["integer", "null"]}, "offers_in_reach": {"type": "integer"}, "offers_feasible": {"type": "integer"},
+            "suggestions": {"type": "array", "items": {"type": "object", "properties": {
+                "rank": {"type": "integer"}, "offer_id": {"type": "string"}, "name": {"type": "string"}, "kind": {"type": "string"},
+                "provider_id": {"type": "string"}, "score": {"type": "integer"},
+                "scarcity_price": {"type": ["integer", "null"], "description": "dual price of the offer in the tenant's last batch run"},
+                "adjusted_score": {"type": ["integer", "null"], "description": "score − scarcity_price"},
+                "factors": {"type": "array", "items": {"type": "object", "properties": {"factor": {"type": "string"}, "value": {"type": "number"},
+                    "weight": {"type": "number"}, "points": {"type": "integer"}}}},
+                "effect_dkk": {"type": "number"}, "weeks_avoidable": {"type": "number"}, "distance_km": {"type": "number"},
+                "evidence": {"type": "array", "items": {"type": "object"}}, "remaining_places": {"type": "integer"},
+                "capacity": {"type": "integer"}, "price_dkk": {"type": "integer"}, "policy": {"type": "string"}}}}}},
+        "DecisionRequest": {"type": "object", "additionalProperties": false, "required": ["candidate_id", "offer_id", "action", "reason"],
+            "properties": {"candidate_id": {"type": "string"}, "offer_id": {"type": "string"}, "action": {"type": "string", "enum": ["accept", "decline"]},
+                "reason": {"type": "string", "minLength": 1, "maxLength": 2000}, "suggested_offer_ids": {"type": "array", "items": {"type": "string"}, "maxItems": 100}}},
+        "Decision": {"type": "object", "properties": {"id": {"type": "integer"}, "municipality": {"type": "string"}, "employer": {"type": "string"},
+            "candidate_id": {"type": "string"}, "offer_id": {"type": "string"}, "action": {"type": "string"}, "reason": {"type": "string"},
+            "decided_by": {"type": "string"}, "role": {"type": "string"}, "suggested_offer_ids": {"type": "array", "items": {"type": "string"}},
+            "decided_at": {"type": "string", "format": "date-time"}, "remaining_places": {"type": "integer"}}},
+        "DecisionList": {"type": "object", "properties": {"decisions": {"type": "array", "items": {"$ref": "#/components/schemas/Decision"}}}},
+        "OutcomeRequest": {"type": "object", "additionalProperties": false, "required": ["decision_id", "result"],
+            "properties": {"decision_id": {"type": "integer"}, "result": {"type": "string", "enum": ["in_work", "in_education", "back_at_work", "dropped_out"]}}},
+        "Outcome": {"type": "object", "properties": {"decision_id": {"type": "integer"}, "offer_id": {"type": "string"}, "result": {"type": "string"}, "success": {"type": "boolean"}}},
+        "BatchRun": {"type": "object", "properties": {"id": {"type": "integer"}, "status": {"type": "string", "enum": ["running", "finished", "failed"]},
+            "started_at": {"type": "string"}, "finished_at": {"type": ["string", "null"]}, "error": {"type": ["string", "null"]}, "summary": {"type": ["object", "null"]}}},
+        "Proposals": {"type": "object", "properties": {"id": {"type": "integer"}, "proposals": {"type": "array", "items": {"type": "object"}}}},
+        "Health": {"type": "object", "properties": {"status": {"type": "string"}}},
+        "PrometheusText": {"type": "string"},
+        "OpenApi": {"type": "object"},
+    })
+}
+
+fn status_text(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        400 => "Malformed JSON",
+        401 => "No or unknown bearer token",
+        403 => "The token's role may not use this route",
+        404 => "Not found (also for another municipality's data)",
+        409 => "Conflict with the current state",
+        413 => "Body larger than the limit",
+        415 => "Body is not application/json",
+        422 => "Invalid field(s), each with a JSON Pointer",
+        500 => "Internal error (logged with the request id)",
+        503 => "Not ready, shutting down or timed out",
+        _ => "Response",
+    }
+}
+
+/// The OpenAPI 3.1 document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for r in ROUTES {
+        let mut op = Map::new();
+        op.insert("summary".into(), json!(r.summary));
+        op.insert("operationId".into(), json!(format!("{:?}", r.op)));
+        let params: Vec<Value> = r
+            .path
+            .split('/')
+            .filter(|s| s.starts_with('{'))
+            .map(|s| json!({"name": s.trim_matches(['{', '}']), "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        if !params.is_empty() {
+            op.insert("parameters".into(), json!(params));
+        }
+        if r.roles.is_empty() {
+            op.insert("security".into(), json!([]));
+        } else {
+            op.insert("x-roles".into(), json!(r.roles.iter().map(|r| r.name()).collect::<Vec<_>>()));
+        }
+        if let Some(schema) = r.request {
+            op.insert(
+                "requestBody".into(),
+                json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}}),
+            );
+        }
+        let mut responses = Map::new();
+        let (status, schema) = r.success;
+        let media = if schema == "PrometheusText" { "text/plain" } else { "application/json" };
+        responses.insert(
+            status.to_string(),
+            json!({"description": status_text(status), "content": {media: {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}}),
+        );
+        for e in r.errors.iter().chain([500u16, 503].iter()) {
+            responses.insert(
+                e.to_string(),
+                json!({"description": status_text(*e), "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}),
+            );
+        }
+        op.insert("responses".into(), Value::Object(responses));
+        let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
+        if let Value::Object(methods) = entry {
+            methods.insert(r.method.to_ascii_lowercase(), Value::Object(op));
+        }
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Brobygger matcher service", "version": env!("CARGO_PKG_VERSION"),
+            "description": "Suggestions, decisions and quality for Danish job centres. Every /v1 route needs a bearer token scoped to one municipality and one role (x-roles)."},
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {"schemas": schemas(), "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    })
+}

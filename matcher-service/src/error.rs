@@ -1,0 +1,168 @@
+//! The service's one error type and its single HTTP shape: RFC 9457 problem details.
+//!
+//! Status codes are assigned here and nowhere else. Messages never name another tenant's
+//! data: a candidate, decision or batch run of another municipality is simply "not found",
+//! exactly like one that does not exist, and no error carries a count.
+
+use serde::Serialize;
+
+/// One field that failed validation, as a JSON Pointer into the request body.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldError {
+    /// JSON Pointer (RFC 6901) to the field, e.g. `/0/lat`; empty for the whole body.
+    pub path: String,
+    /// The value as received, truncated; empty when absent.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub value: String,
+    /// What is wrong, in plain words.
+    pub reason: String,
+}
+
+impl FieldError {
+    /// A field error.
+    pub fn new(path: impl Into<String>, value: impl Into<String>, reason: impl Into<String>) -> Self {
+        FieldError { path: path.into(), value: value.into(), reason: reason.into() }
+    }
+}
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No bearer token, or one the service does not know.
+    #[error("a valid bearer token is required")]
+    Unauthorized,
+    /// The token's role may not use this route.
+    #[error("the role `{role}` may not {action}")]
+    Forbidden {
+        /// The caller's role.
+        role: &'static str,
+        /// What was attempted, e.g. "decide".
+        action: &'static str,
+    },
+    /// No such resource for this tenant (also for another tenant's resource).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The path exists but not with this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The body is not JSON.
+    #[error("the body is not valid JSON: {0}")]
+    MalformedJson(String),
+    /// The body is JSON but some fields are wrong.
+    #[error("the request has {} invalid field(s)", .0.len())]
+    Validation(Vec<FieldError>),
+    /// The body is larger than the configured limit.
+    #[error("the body exceeds the limit of {0} bytes")]
+    PayloadTooLarge(usize),
+    /// A body of another media type than JSON.
+    #[error("the body must be application/json")]
+    UnsupportedMediaType,
+    /// The request conflicts with the current state (e.g. no places left).
+    #[error("{0}")]
+    Conflict(String),
+    /// The request took longer than the configured timeout.
+    #[error("the request took longer than {0} seconds")]
+    Timeout(u64),
+    /// The service is starting or stopping.
+    #[error("the service is not ready")]
+    Unavailable,
+    /// A bug or an unexpected storage failure; details are logged with the request id only.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::NotFound(what) => ApiError::NotFound(what),
+            crate::store::StoreError::Conflict(why) => ApiError::Conflict(why),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// The problem-details body (RFC 9457), with the service's extension members.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    /// A relative URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short, fixed summary of the kind.
+    pub title: &'static str,
+    /// The HTTP status.
+    pub status: u16,
+    /// This occurrence, in plain words.
+    pub detail: String,
+    /// The request path.
+    pub instance: String,
+    /// The request id, also in the `x-request-id` header and the log.
+    pub request_id: String,
+    /// Each invalid field; empty unless the body failed validation.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl ApiError {
+    /// The HTTP status code.
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::Unauthorized => 401,
+            ApiError::Forbidden { .. } => 403,
+            ApiError::NotFound(_) => 404,
+            ApiError::MethodNotAllowed => 405,
+            ApiError::MalformedJson(_) => 400,
+            ApiError::Validation(_) => 422,
+            ApiError::PayloadTooLarge(_) => 413,
+            ApiError::UnsupportedMediaType => 415,
+            ApiError::Conflict(_) => 409,
+            ApiError::Timeout(_) => 503,
+            ApiError::Unavailable => 503,
+            ApiError::Internal(_) => 500,
+        }
+    }
+
+    fn kind_and_title(&self) -> (&'static str, &'static str) {
+        match self {
+            ApiError::Unauthorized => ("unauthorized", "Unauthorized"),
+            ApiError::Forbidden { .. } => ("forbidden", "Forbidden"),
+            ApiError::NotFound(_) => ("not-found", "Not found"),
+            ApiError::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
+            ApiError::MalformedJson(_) => ("malformed-json", "Malformed JSON"),
+            ApiError::Validation(_) => ("validation", "Invalid request"),
+            ApiError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
+            ApiError::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
+            ApiError::Conflict(_) => ("conflict", "Conflict"),
+            ApiError::Timeout(_) => ("timeout", "Request timed out"),
+            ApiError::Unavailable => ("unavailable", "Service unavailable"),
+            ApiError::Internal(_) => ("internal", "Internal error"),
+        }
+    }
+
+    /// The problem body. Internal details stay in the log: the client sees the request id.
+    pub fn problem(self, instance: &str, request_id: &str) -> Problem {
+        let status = self.status();
+        let (kind, title) = self.kind_and_title();
+        let detail = match &self {
+            ApiError::Internal(_) => format!("internal error; quote request id {request_id}"),
+            other => other.to_string(),
+        };
+        let errors = match self {
+            ApiError::Validation(errors) => errors,
+            _ => Vec::new(),
+        };
+        Problem {
+            kind: format!("/problems/{kind}"),
+            title,
+            status,
+            detail,
+            instance: instance.to_string(),
+            request_id: request_id.to_string(),
+            errors,
+        }
+    }
+
+    /// A single-field validation error.
+    pub fn field(path: impl Into<String>, value: impl Into<String>, reason: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError::new(path, value, reason)])
+    }
+}

@@ -1,0 +1,814 @@
+//! SQLite storage: one file, WAL, one writer connection behind a mutex and a small pool of
+//! reader connections. Every function here blocks: callers reach it through
+//! `tokio::task::spawn_blocking` (see [`Store::run`]).
+//!
+//! Durability: `synchronous = FULL` on the writer, so a commit is on disk (the WAL is
+//! fsynced) before the call returns and therefore before a client sees a 2xx. WAL with
+//! `NORMAL` would only lose the last commits on power loss, not on `kill -9`, but decisions
+//! are legal records and the measured cost of FULL is acceptable (`docs/service.md`).
+//!
+//! Tenancy: candidate, decision, outcome and batch-run rows carry the municipality, and every
+//! query of them filters on it, so another tenant's row is indistinguishable from a missing
+//! one. Decisions are append-only, enforced by triggers as well as by the absence of routes.
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Storage failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite refused or failed.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored JSON column could not be read back.
+    #[error("stored JSON in {table}: {source}")]
+    Json {
+        /// The table.
+        table: &'static str,
+        /// The parse error.
+        source: serde_json::Error,
+    },
+    /// No such row for this tenant.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The write conflicts with the state (e.g. no places left).
+    #[error("{0}")]
+    Conflict(String),
+    /// A mutex was poisoned by a panic in another request.
+    #[error("storage lock poisoned")]
+    Poisoned,
+}
+
+/// Shorthand.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS tokens (
+    hash TEXT PRIMARY KEY,
+    municipality INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    user TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS offers (
+    id TEXT PRIMARY KEY,
+    provider_id TEXT NOT NULL,
+    record TEXT NOT NULL,
+    model TEXT NOT NULL,
+    capacity INTEGER NOT NULL,
+    reserved INTEGER NOT NULL DEFAULT 0,
+    retired INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS offers_provider ON offers (provider_id);
+CREATE TABLE IF NOT EXISTS evidence (
+    offer_id TEXT NOT NULL,
+    target_group TEXT NOT NULL,
+    trials INTEGER NOT NULL,
+    successes INTEGER NOT NULL,
+    PRIMARY KEY (offer_id, target_group)
+);
+CREATE TABLE IF NOT EXISTS candidates (
+    municipality INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    record TEXT NOT NULL,
+    model TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (municipality, id)
+);
+CREATE TABLE IF NOT EXISTS decisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    municipality INTEGER NOT NULL,
+    candidate_id TEXT NOT NULL,
+    offer_id TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('accept', 'decline')),
+    reason TEXT NOT NULL,
+    decided_by TEXT NOT NULL,
+    role TEXT NOT NULL,
+    suggested TEXT NOT NULL,
+    target_groups TEXT NOT NULL,
+    decided_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS decisions_candidate ON decisions (municipality, candidate_id);
+CREATE TRIGGER IF NOT EXISTS decisions_no_update BEFORE UPDATE ON decisions
+BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS decisions_no_delete BEFORE DELETE ON decisions
+BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+CREATE TABLE IF NOT EXISTS outcomes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    municipality INTEGER NOT NULL,
+    decision_id INTEGER NOT NULL UNIQUE,
+    result TEXT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batch_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    municipality INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    error TEXT,
+    summary TEXT,
+    proposals TEXT,
+    prices TEXT
+);
+"#;
+
+/// The database: a writer behind a mutex and reusable readers.
+pub struct Store {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+/// A bearer token's row.
+#[derive(Debug, Clone)]
+pub struct TokenRow {
+    /// Municipality code.
+    pub municipality: u16,
+    /// Role name.
+    pub role: String,
+    /// Who holds it (a caseworker's initials, a system's name).
+    pub user: String,
+}
+
+/// A stored offer as the catalogue needs it.
+#[derive(Debug, Clone)]
+pub struct OfferRow {
+    /// Offer id.
+    pub id: String,
+    /// The core model (serde JSON of `matcher_core::model::Offer`).
+    pub model: String,
+    /// Places taken by accepted decisions.
+    pub reserved: u32,
+    /// Retired offers stay (decisions point at them) but take no one new.
+    pub retired: bool,
+}
+
+/// One decision as recorded.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DecisionRow {
+    /// Decision id.
+    pub id: i64,
+    /// Employer of the decider: the municipality (kommunekode).
+    pub municipality: String,
+    /// Candidate id.
+    pub candidate_id: String,
+    /// The offer chosen (accepted or declined).
+    pub offer_id: String,
+    /// `accept` or `decline`.
+    pub action: String,
+    /// Why.
+    pub reason: String,
+    /// Who decided (the token's user).
+    pub decided_by: String,
+    /// The decider's role.
+    pub role: String,
+    /// The offers that were suggested, in the order shown.
+    pub suggested_offer_ids: Vec<String>,
+    /// When (UTC, RFC 3339).
+    pub decided_at: String,
+}
+
+/// A new decision.
+#[derive(Debug, Clone)]
+pub struct NewDecision {
+    /// Tenant.
+    pub municipality: u16,
+    /// Candidate id.
+    pub candidate_id: String,
+    /// Offer id.
+    pub offer_id: String,
+    /// Accept reserves a place.
+    pub accept: bool,
+    /// Why.
+    pub reason: String,
+    /// Who.
+    pub decided_by: String,
+    /// The decider's role.
+    pub role: String,
+    /// What was suggested.
+    pub suggested: Vec<String>,
+}
+
+/// A batch run's row.
+#[derive(Debug, Clone)]
+pub struct BatchRow {
+    /// Run id.
+    pub id: i64,
+    /// `running`, `finished` or `failed`.
+    pub status: String,
+    /// Start time.
+    pub started_at: String,
+    /// End time.
+    pub finished_at: Option<String>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Summary JSON.
+    pub summary: Option<String>,
+    /// Proposals JSON.
+    pub proposals: Option<String>,
+}
+
+fn open(path: &Path, write: bool) -> Result<Connection> {
+    let flags = if write {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    if write {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+    }
+    Ok(conn)
+}
+
+/// Current UTC time as RFC 3339 with seconds.
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = i32::try_from(secs / 86_400).unwrap_or(i32::MAX);
+    let rem = secs % 86_400;
+    let date = matcher_core::model::Date(days);
+    format!("{date}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+impl Store {
+    /// Opens (creating if needed) the database file and its schema.
+    ///
+    /// # Errors
+    /// When the file cannot be opened or the schema cannot be created.
+    pub fn open(path: &Path) -> Result<Store> {
+        let writer = open(path, true)?;
+        writer.execute_batch(SCHEMA)?;
+        Ok(Store { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+    }
+
+    /// Runs `f` on the writer connection.
+    fn write<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer.lock().map_err(|_| StoreError::Poisoned)?;
+        f(&mut conn)
+    }
+
+    /// Runs `f` on a reader connection, opening one when none is free.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.readers.lock().map_err(|_| StoreError::Poisoned)?.pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => open(&self.path, false)?,
+        };
+        let out = f(&conn);
+        if let Ok(mut pool) = self.readers.lock()
+            && pool.len() < 16
+        {
+            pool.push(conn);
+        }
+        out
+    }
+
+    // ----- tokens -----
+
+    /// Stores a token hash.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn insert_token(&self, hash: &str, municipality: u16, role: &str, user: &str) -> Result<()> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO tokens (hash, municipality, role, user, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![hash, municipality, role, user, now_rfc3339()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Looks a token hash up.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn token(&self, hash: &str) -> Result<Option<TokenRow>> {
+        self.read(|c| {
+            Ok(c.query_row("SELECT municipality, role, user FROM tokens WHERE hash = ?1", [hash], |r| {
+                Ok(TokenRow { municipality: r.get(0)?, role: r.get(1)?, user: r.get(2)? })
+            })
+            .optional()?)
+        })
+    }
+
+    // ----- offers -----
+
+    /// Inserts or replaces offers: (id, provider id, record JSON, model JSON, capacity).
+    /// Places already reserved are kept; an update un-retires nothing.
+    ///
+    /// # Errors
+    /// On storage failure; nothing is written then.
+    pub fn upsert_offers(&self, offers: &[(String, String, String, String, u32)]) -> Result<()> {
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut stmt = tx.prepare(
+                    "INSERT INTO offers (id, provider_id, record, model, capacity, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (id) DO UPDATE SET provider_id = excluded.provider_id,
+                        record = excluded.record, model = excluded.model,
+                        capacity = excluded.capacity, updated_at = excluded.updated_at",
+                )?;
+                let now = now_rfc3339();
+                for (id, provider, record, model, capacity) in offers {
+                    stmt.execute(params![id, provider, record, model, capacity, now])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    /// Adds evidence counts (used by the demo loader and by outcomes).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn add_evidence(&self, rows: &[(String, String, u32, u32)]) -> Result<()> {
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            add_evidence_in(&tx, rows)?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    /// Marks an offer retired.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown offer.
+    pub fn retire_offer(&self, id: &str) -> Result<()> {
+        self.write(|c| {
+            let n = c.execute(
+                "UPDATE offers SET retired = 1, updated_at = ?2 WHERE id = ?1",
+                params![id, now_rfc3339()],
+            )?;
+            if n == 0 { Err(StoreError::NotFound("offer")) } else { Ok(()) }
+        })
+    }
+
+    /// Every offer, in id order, for building the catalogue.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn all_offers(&self) -> Result<Vec<OfferRow>> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT id, model, reserved, retired FROM offers ORDER BY id")?;
+            let rows = stmt.query_map([], |r| {
+                Ok(OfferRow { id: r.get(0)?, model: r.get(1)?, reserved: r.get(2)?, retired: r.get(3)? })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// Every evidence row: (offer id, group code, trials, successes).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn all_evidence(&self) -> Result<Vec<(String, String, u32, u32)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT offer_id, target_group, trials, successes FROM evidence")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// An offer's record and state: (record JSON, capacity, reserved, retired).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown offer.
+    pub fn offer(&self, id: &str) -> Result<(String, u32, u32, bool)> {
+        self.read(|c| {
+            c.query_row("SELECT record, capacity, reserved, retired FROM offers WHERE id = ?1", [id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()?
+            .ok_or(StoreError::NotFound("offer"))
+        })
+    }
+
+    /// A page of offer records in id order, with remaining places and retired flag.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn list_offers(&self, limit: u32, offset: u32) -> Result<Vec<(String, u32, u32, bool)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT record, capacity, reserved, retired FROM offers ORDER BY id LIMIT ?1 OFFSET ?2",
+            )?;
+            let rows =
+                stmt.query_map(params![limit, offset], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// Offers of a provider: (offer id, capacity, reserved).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn provider_offers(&self, provider: &str) -> Result<Vec<(String, u32, u32)>> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare("SELECT id, capacity, reserved FROM offers WHERE provider_id = ?1 ORDER BY id")?;
+            let rows = stmt.query_map([provider], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// Evidence of one offer: (group code, trials, successes).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn offer_evidence(&self, offer: &str) -> Result<Vec<(String, u32, u32)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT target_group, trials, successes FROM evidence WHERE offer_id = ?1 ORDER BY target_group",
+            )?;
+            let rows = stmt.query_map([offer], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    // ----- candidates -----
+
+    /// Inserts or replaces a tenant's candidates: (id, record JSON, model JSON).
+    ///
+    /// # Errors
+    /// On storage failure; nothing is written then.
+    pub fn upsert_candidates(&self, municipality: u16, rows: &[(String, String, String)]) -> Result<()> {
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut stmt = tx.prepare(
+                    "INSERT INTO candidates (municipality, id, record, model, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (municipality, id) DO UPDATE SET record = excluded.record,
+                        model = excluded.model, updated_at = excluded.updated_at",
+                )?;
+                let now = now_rfc3339();
+                for (id, record, model) in rows {
+                    stmt.execute(params![municipality, id, record, model, now])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    /// A tenant's candidate: (record JSON, model JSON).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the tenant has no such candidate.
+    pub fn candidate(&self, municipality: u16, id: &str) -> Result<(String, String)> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT record, model FROM candidates WHERE municipality = ?1 AND id = ?2",
+                params![municipality, id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .ok_or(StoreError::NotFound("candidate"))
+        })
+    }
+
+    /// A page of a tenant's candidate records.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn list_candidates(&self, municipality: u16, limit: u32, offset: u32) -> Result<Vec<String>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT record FROM candidates WHERE municipality = ?1 ORDER BY id LIMIT ?2 OFFSET ?3",
+            )?;
+            let rows = stmt.query_map(params![municipality, limit, offset], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// Every candidate model of a tenant, for a batch run.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn candidate_models(&self, municipality: u16) -> Result<Vec<String>> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT model FROM candidates WHERE municipality = ?1 ORDER BY id")?;
+            let rows = stmt.query_map([municipality], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// Erases a tenant's candidate. Decisions about the candidate stay: they are the
+    /// authority's record and hold only the pseudonymous id.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the tenant has no such candidate.
+    pub fn delete_candidate(&self, municipality: u16, id: &str) -> Result<()> {
+        self.write(|c| {
+            let n = c.execute(
+                "DELETE FROM candidates WHERE municipality = ?1 AND id = ?2",
+                params![municipality, id],
+            )?;
+            if n == 0 { Err(StoreError::NotFound("candidate")) } else { Ok(()) }
+        })
+    }
+
+    // ----- decisions -----
+
+    /// Records a decision. An accept takes one place in the same transaction: the place is
+    /// taken only if one is left (`reserved < capacity`), so concurrent accepts never
+    /// overbook. Returns the decision and the offer's remaining places.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown candidate (of this tenant) or offer;
+    /// [`StoreError::Conflict`] when no place is left or the offer is retired.
+    pub fn decide(&self, d: &NewDecision) -> Result<(DecisionRow, u32)> {
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let model: String = tx
+                .query_row(
+                    "SELECT model FROM candidates WHERE municipality = ?1 AND id = ?2",
+                    params![d.municipality, d.candidate_id],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .ok_or(StoreError::NotFound("candidate"))?;
+            let (capacity, reserved, retired): (u32, u32, bool) = tx
+                .query_row(
+                    "SELECT capacity, reserved, retired FROM offers WHERE id = ?1",
+                    [&d.offer_id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?
+                .ok_or(StoreError::NotFound("offer"))?;
+            let mut remaining = capacity.saturating_sub(reserved);
+            if d.accept {
+                if retired {
+                    return Err(StoreError::Conflict(format!("offer {} is retired", d.offer_id)));
+                }
+                // The guard in the WHERE clause is what prevents overbooking; the read above
+                // only gives the message. Both happen under the same write lock anyway.
+                let n = tx.execute(
+                    "UPDATE offers SET reserved = reserved + 1 WHERE id = ?1 AND retired = 0 AND reserved < capacity",
+                    [&d.offer_id],
+                )?;
+                if n == 0 {
+                    return Err(StoreError::Conflict(format!("offer {} has no places left", d.offer_id)));
+                }
+                remaining -= 1;
+            }
+            let groups = target_group_codes(&model)?;
+            let now = now_rfc3339();
+            let suggested = serde_json::to_string(&d.suggested)
+                .map_err(|source| StoreError::Json { table: "decisions", source })?;
+            tx.execute(
+                "INSERT INTO decisions (municipality, candidate_id, offer_id, action, reason, decided_by, role,
+                    suggested, target_groups, decided_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    d.municipality,
+                    d.candidate_id,
+                    d.offer_id,
+                    if d.accept { "accept" } else { "decline" },
+                    d.reason,
+                    d.decided_by,
+                    d.role,
+                    suggested,
+                    groups,
+                    now
+                ],
+            )?;
+            let id = tx.last_insert_rowid();
+            tx.commit()?;
+            let row = DecisionRow {
+                id,
+                municipality: format!("{:04}", d.municipality),
+                candidate_id: d.candidate_id.clone(),
+                offer_id: d.offer_id.clone(),
+                action: if d.accept { "accept" } else { "decline" }.into(),
+                reason: d.reason.clone(),
+                decided_by: d.decided_by.clone(),
+                role: d.role.clone(),
+                suggested_offer_ids: d.suggested.clone(),
+                decided_at: now,
+            };
+            Ok((row, remaining))
+        })
+    }
+
+    /// A tenant's decisions, newest last, optionally for one candidate.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn decisions(
+        &self,
+        municipality: u16,
+        candidate: Option<&str>,
+        id: Option<i64>,
+    ) -> Result<Vec<DecisionRow>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, municipality, candidate_id, offer_id, action, reason, decided_by, role, suggested, decided_at
+                 FROM decisions WHERE municipality = ?1 AND (?2 IS NULL OR candidate_id = ?2)
+                 AND (?3 IS NULL OR id = ?3) ORDER BY id LIMIT 10000",
+            )?;
+            let rows = stmt.query_map(params![municipality, candidate, id], |r| {
+                let m: u16 = r.get(1)?;
+                let suggested: String = r.get(8)?;
+                Ok(DecisionRow {
+                    id: r.get(0)?,
+                    municipality: format!("{m:04}"),
+                    candidate_id: r.get(2)?,
+                    offer_id: r.get(3)?,
+                    action: r.get(4)?,
+                    reason: r.get(5)?,
+                    decided_by: r.get(6)?,
+                    role: r.get(7)?,
+                    suggested_offer_ids: serde_json::from_str(&suggested).unwrap_or_default(),
+                    decided_at: r.get(9)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    // ----- outcomes -----
+
+    /// Records the outcome of an accepted decision and adds it to the evidence of the offer
+    /// for each of the candidate's target groups (as they were when the decision was made).
+    /// Returns the offer id.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for another tenant's or an unknown decision;
+    /// [`StoreError::Conflict`] for a declined decision or a second outcome.
+    pub fn record_outcome(
+        &self,
+        municipality: u16,
+        decision: i64,
+        result: &str,
+        success: bool,
+        user: &str,
+    ) -> Result<String> {
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let (offer, action, groups): (String, String, String) = tx
+                .query_row(
+                    "SELECT offer_id, action, target_groups FROM decisions WHERE municipality = ?1 AND id = ?2",
+                    params![municipality, decision],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?
+                .ok_or(StoreError::NotFound("decision"))?;
+            if action != "accept" {
+                return Err(StoreError::Conflict("only an accepted decision has an outcome".into()));
+            }
+            let n = tx.execute(
+                "INSERT INTO outcomes (municipality, decision_id, result, recorded_by, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (decision_id) DO NOTHING",
+                params![municipality, decision, result, user, now_rfc3339()],
+            )?;
+            if n == 0 {
+                return Err(StoreError::Conflict("this decision already has an outcome".into()));
+            }
+            let rows: Vec<(String, String, u32, u32)> = groups
+                .split(';')
+                .filter(|g| !g.is_empty())
+                .map(|g| (offer.clone(), g.to_string(), 1, u32::from(success)))
+                .collect();
+            add_evidence_in(&tx, &rows)?;
+            tx.commit()?;
+            Ok(offer)
+        })
+    }
+
+    // ----- batch runs -----
+
+    /// Starts a batch run row.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn start_batch(&self, municipality: u16) -> Result<i64> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO batch_runs (municipality, status, started_at) VALUES (?1, 'running', ?2)",
+                params![municipality, now_rfc3339()],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+    }
+
+    /// Finishes a batch run with its result or its error.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn finish_batch(
+        &self,
+        id: i64,
+        outcome: std::result::Result<(String, String, String), String>,
+    ) -> Result<()> {
+        self.write(|c| {
+            let now = now_rfc3339();
+            match outcome {
+                Ok((summary, proposals, prices)) => c.execute(
+                    "UPDATE batch_runs SET status = 'finished', finished_at = ?2, summary = ?3, proposals = ?4,
+                        prices = ?5 WHERE id = ?1",
+                    params![id, now, summary, proposals, prices],
+                )?,
+                Err(error) => c.execute(
+                    "UPDATE batch_runs SET status = 'failed', finished_at = ?2, error = ?3 WHERE id = ?1",
+                    params![id, now, error],
+                )?,
+            };
+            Ok(())
+        })
+    }
+
+    /// A tenant's batch run.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for another tenant's or an unknown run.
+    pub fn batch(&self, municipality: u16, id: i64) -> Result<BatchRow> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT id, status, started_at, finished_at, error, summary, proposals FROM batch_runs
+                 WHERE municipality = ?1 AND id = ?2",
+                params![municipality, id],
+                |r| {
+                    Ok(BatchRow {
+                        id: r.get(0)?,
+                        status: r.get(1)?,
+                        started_at: r.get(2)?,
+                        finished_at: r.get(3)?,
+                        error: r.get(4)?,
+                        summary: r.get(5)?,
+                        proposals: r.get(6)?,
+                    })
+                },
+            )
+            .optional()?
+            .ok_or(StoreError::NotFound("batch run"))
+        })
+    }
+
+    /// The offer prices of each tenant's latest finished run: (municipality, run id, prices JSON).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn latest_prices(&self) -> Result<Vec<(u16, i64, String)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT municipality, id, prices FROM batch_runs b WHERE status = 'finished'
+                 AND id = (SELECT max(id) FROM batch_runs WHERE municipality = b.municipality AND status = 'finished')",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// Marks runs left `running` by a previous process as failed (they died with it).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn fail_interrupted_batches(&self) -> Result<()> {
+        self.write(|c| {
+            c.execute(
+                "UPDATE batch_runs SET status = 'failed', error = 'interrupted by a restart', finished_at = ?1
+                 WHERE status = 'running'",
+                [now_rfc3339()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// True when the database answers.
+    pub fn ping(&self) -> bool {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).is_ok()
+    }
+}
+
+fn add_evidence_in(tx: &rusqlite::Transaction<'_>, rows: &[(String, String, u32, u32)]) -> Result<()> {
+    let mut stmt = tx.prepare(
+        "INSERT INTO evidence (offer_id, target_group, trials, successes) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (offer_id, target_group) DO UPDATE SET trials = trials + excluded.trials,
+            successes = successes + excluded.successes",
+    )?;
+    for (offer, group, trials, successes) in rows {
+        stmt.execute(params![offer, group, trials, successes])?;
+    }
+    Ok(())
+}
+
+/// The `target_groups` of a stored candidate record, `;`-separated. Read from the record
+/// JSON (its documented column) so the decision keeps the codes, not reference indices.
+fn target_group_codes(model: &str) -> Result<String> {
+    #[derive(serde::Deserialize)]
+    struct Groups {
+        group_codes: Vec<String>,
+    }
+    let g: Groups =
+        serde_json::from_str(model).map_err(|source| StoreError::Json { table: "candidates", source })?;
+    Ok(g.group_codes.join(";"))
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Load figures for `matcher serve` on loopback (not a test: the numbers depend on the machine).
+#
+#   scripts/load.sh [DURATION_SECONDS]
+#
+# Needs `wrk` (Debian: apt-get install -y wrk), python3 and a release build
+# (cargo build --release -p matcher-service). Generates the national data set, loads its
+# offers (with evidence) into a fresh database, stores 2,000 candidates of one municipality,
+# then measures POST /v1/suggestions (stored candidates, k=5) and POST /v1/decisions
+# (durable accepts). Prints wrk's summaries; docs/service.md records what we measured.
+set -euo pipefail
+DURATION=${1:-15}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${MATCHER_BIN:-$ROOT/target/release/matcher}
+WORK=$(mktemp -d /tmp/brobygger-load.XXXXXX)
+PORT=${PORT:-18181}
+cleanup() { [[ -n "${PID:-}" ]] && kill "$PID" 2>/dev/null; wait "${PID:-}" 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+echo "== generating the national data set (invented) in $WORK"
+"$BIN" gen --scale national --seed 1 --out "$WORK/national" | tail -1
+DB="$WORK/load.db"
+SYS=$("$BIN" token create --municipality 0101 --role system --user load-system --db "$DB")
+CW=$("$BIN" token create --municipality 0101 --role caseworker --user load-caseworker --db "$DB")
+
+echo "== starting matcher serve with the national offers"
+"$BIN" serve --bind "127.0.0.1:$PORT" --db "$DB" --offers-from "$WORK/national" --today 2026-09-01 \
+  >"$WORK/serve.out" 2>"$WORK/serve.err" &
+PID=$!
+for _ in $(seq 1 600); do
+  curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+curl -s "http://127.0.0.1:$PORT/readyz"; echo
+
+echo "== storing 2,000 candidates of municipality 0101 and one large offer for decisions"
+python3 - "$WORK" <<'PY'
+import csv, json, sys
+work = sys.argv[1]
+rows = []
+with open(f"{work}/national/candidates.csv") as f:
+    for r in csv.DictReader(f):
+        if r["municipality"] in ("0101", "101") and not r["current_offer"] and not r["excluded_offers"]:
+            rows.append({k: v for k, v in r.items() if v != ""})
+        if len(rows) == 2000:
+            break
+json.dump(rows, open(f"{work}/candidates.json", "w"))
+ids = [r["id"] for r in rows]
+with open(f"{work}/suggest.lua", "w") as f:
+    f.write("ids = {" + ",".join(f'"{i}"' for i in ids) + "}\n")
+    f.write("n = 0\nrequest = function()\n  n = n + 1\n  local id = ids[(n % #ids) + 1]\n")
+    f.write("  return wrk.format('POST', '/v1/suggestions', nil, '{\"candidate_id\":\"' .. id .. '\",\"k\":5}')\nend\n")
+offer = [{"id": "load-offer-1", "kind": "provider", "name": "Load test course (invented)", "provider_id": "lev-load",
+          "municipality": "0101", "postcode": "1000", "capacity": 1000000000, "duration_weeks": 10}]
+json.dump(offer, open(f"{work}/offer.json", "w"))
+with open(f"{work}/decide.lua", "w") as f:
+    f.write("ids = {" + ",".join(f'"{i}"' for i in ids) + "}\n")
+    f.write("n = 0\nrequest = function()\n  n = n + 1\n  local id = ids[(n % #ids) + 1]\n")
+    f.write("  return wrk.format('POST', '/v1/decisions', nil, '{\"candidate_id\":\"' .. id .. '\",\"offer_id\":\"load-offer-1\",\"action\":\"accept\",\"reason\":\"load test\"}')\nend\n")
+PY
+H=(-H "content-type: application/json")
+curl -sf "${H[@]}" -H "authorization: Bearer $CW" --data-binary @"$WORK/candidates.json" "http://127.0.0.1:$PORT/v1/candidates"; echo
+curl -sf "${H[@]}" -H "authorization: Bearer $SYS" --data-binary @"$WORK/offer.json" "http://127.0.0.1:$PORT/v1/offers"; echo
+
+LUA_REPORT='done = function(summary, latency, requests)
+  io.write(string.format("p50 %.2f ms  p99 %.2f ms  max %.2f ms  non-2xx/errors %d\n",
+    latency:percentile(50)/1000, latency:percentile(99)/1000, latency.max/1000,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end'
+echo "$LUA_REPORT" >> "$WORK/suggest.lua"
+echo "$LUA_REPORT" >> "$WORK/decide.lua"
+
+echo "== POST /v1/suggestions (national offers, stored candidates, k=5), ${DURATION}s"
+wrk -t2 -c32 -d"${DURATION}s" -s "$WORK/suggest.lua" -H "authorization: Bearer $CW" -H "content-type: application/json" \
+  "http://127.0.0.1:$PORT"
+echo "== POST /v1/decisions (durable accepts), ${DURATION}s"
+wrk -t2 -c16 -d"${DURATION}s" -s "$WORK/decide.lua" -H "authorization: Bearer $CW" -H "content-type: application/json" \
+  "http://127.0.0.1:$PORT"
+curl -s "http://127.0.0.1:$PORT/v1/offers/load-offer-1" -H "authorization: Bearer $CW" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("reserved places after the run:", d["reserved"])'

@@ -1,0 +1,683 @@
+//! `matcher serve`: a real server on an ephemeral port with a real SQLite file. Tenancy and
+//! roles on every route, atomic reservation under 200 concurrent accepts, durability across
+//! `kill -9` of the real binary, problem details for bad input, and the OpenAPI golden file.
+
+use matcher_service::api::ROUTES;
+use matcher_service::auth::{Role, create_token};
+use matcher_service::{AppState, Config};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(label: &str) -> TempDir {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("brobygger-svc-{label}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    TempDir(dir)
+}
+
+// ----- a tiny HTTP/1.1 client (one connection per request) -----
+
+struct Answer {
+    status: u16,
+    headers: String,
+    body: Value,
+}
+
+fn raw(addr: SocketAddr, request: &[u8]) -> (u16, String, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
+    // The server may answer (413) and close before the whole body is sent: ignore that.
+    let _ = s.write_all(request);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let split = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(out.len());
+    let head = String::from_utf8_lossy(&out[..split]).to_string();
+    let body = out.get(split + 4..).unwrap_or(&[]).to_vec();
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, head.to_ascii_lowercase(), body)
+}
+
+fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Answer {
+    let mut req = format!("{method} {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\n");
+    if let Some(t) = token {
+        req.push_str(&format!("authorization: Bearer {t}\r\n"));
+    }
+    if let Some(b) = body {
+        req.push_str(&format!("content-type: application/json\r\ncontent-length: {}\r\n\r\n{b}", b.len()));
+    } else {
+        req.push_str("\r\n");
+    }
+    let (status, headers, body) = raw(addr, req.as_bytes());
+    let body = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into()));
+    Answer { status, headers, body }
+}
+
+// ----- an in-process server -----
+
+struct Server {
+    addr: SocketAddr,
+    tokens: Tokens,
+    state: std::sync::Arc<AppState>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _dir: TempDir,
+}
+
+#[derive(Clone)]
+struct Tokens {
+    a_caseworker: String,
+    a_admin: String,
+    a_system: String,
+    a_provider: String,
+    b_caseworker: String,
+}
+
+impl Tokens {
+    fn for_role(&self, role: Role) -> &str {
+        match role {
+            Role::Caseworker => &self.a_caseworker,
+            Role::Admin => &self.a_admin,
+            Role::System => &self.a_system,
+            Role::Provider => &self.a_provider,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+const A: u16 = 851;
+const B: u16 = 101;
+
+fn start(label: &str) -> Server {
+    let dir = temp_dir(label);
+    let config = Config {
+        db: dir.0.join("matcher.db"),
+        max_body_bytes: 1024 * 1024,
+        today: matcher_core::model::Date::parse("2026-09-01"),
+        ..Config::default()
+    };
+    let state = AppState::open(config).expect("open state");
+    let t = |m, role, user| create_token(&state.store, m, role, user).expect("token");
+    let tokens = Tokens {
+        a_caseworker: t(A, Role::Caseworker, "cw-a"),
+        a_admin: t(A, Role::Admin, "admin-a"),
+        a_system: t(A, Role::System, "sys-a"),
+        a_provider: t(A, Role::Provider, "prov-a"),
+        b_caseworker: t(B, Role::Caseworker, "cw-b"),
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let serve_state = state.clone();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let (listener, addr) =
+                matcher_service::bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
+            addr_tx.send(addr).expect("send addr");
+            matcher_service::serve(serve_state, listener, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+    });
+    let addr = addr_rx.recv().expect("server address");
+    Server { addr, tokens, state, stop: Some(tx), thread: Some(thread), _dir: dir }
+}
+
+fn offer(id: &str, capacity: u32) -> Value {
+    json!({"id": id, "kind": "provider", "name": format!("Course {id} (invented)"), "provider_id": "lev-0001",
+           "municipality": "0851", "lat": 57.01, "lon": 9.94, "capacity": capacity, "price_dkk": 12000,
+           "contract": "specialist", "target_groups": ["sickness", "cash_longterm"], "languages": "da",
+           "min_hours": 5, "duration_weeks": 12})
+}
+
+fn candidate(id: &str, municipality: &str) -> Value {
+    json!({"id": id, "municipality": municipality, "lat": 57.05, "lon": 10.0, "age_band": "40-49",
+           "target_groups": "sickness", "benefit_kind": "sickness_benefit", "benefit_start": "2026-07-01",
+           "benefit_end": "2027-03-01", "max_travel_km": 40, "languages": ["da"]})
+}
+
+/// Offers course-1 (10 places) and course-2 (3 places); candidates a1, a2 in A and b1 in B.
+fn seed(s: &Server) {
+    let offers = json!([offer("course-1", 10), offer("course-2", 3)]).to_string();
+    let r = call(s.addr, "POST", "/v1/offers", Some(&s.tokens.a_system), Some(&offers));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let a = json!([candidate("cand-a1", "0851"), candidate("cand-a2", "0851")]).to_string();
+    let r = call(s.addr, "POST", "/v1/candidates", Some(&s.tokens.a_caseworker), Some(&a));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let b_token = create_token(&s.state.store, B, Role::System, "sys-b").expect("token");
+    let b = json!([candidate("cand-b1", "0101")]).to_string();
+    let r = call(s.addr, "POST", "/v1/candidates", Some(&b_token), Some(&b));
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+fn decide(s: &Server, token: &str, candidate: &str, offer: &str, action: &str) -> Answer {
+    let body = json!({"candidate_id": candidate, "offer_id": offer, "action": action, "reason": "fits the plan",
+                      "suggested_offer_ids": [offer]});
+    call(s.addr, "POST", "/v1/decisions", Some(token), Some(&body.to_string()))
+}
+
+fn assert_problem(r: &Answer, status: u16) {
+    assert_eq!(r.status, status, "{}", r.body);
+    assert!(r.headers.contains("content-type: application/problem+json"), "{}", r.headers);
+    assert_eq!(r.body["status"], status, "{}", r.body);
+    assert!(r.body["type"].as_str().is_some_and(|t| t.starts_with("/problems/")), "{}", r.body);
+    assert!(r.body["request_id"].is_string(), "{}", r.body);
+}
+
+fn concrete(path: &str) -> String {
+    path.replace("{id}", "1")
+}
+
+#[test]
+fn every_route_refuses_missing_and_unknown_tokens_and_wrong_roles() {
+    let s = start("roles");
+    for route in ROUTES {
+        let path = concrete(route.path);
+        let body = (route.method == "POST").then_some("{}");
+        if route.roles.is_empty() {
+            let r = call(s.addr, route.method, &path, None, body);
+            assert_eq!(r.status, 200, "{} {path}: {}", route.method, r.body);
+            continue;
+        }
+        assert_problem(&call(s.addr, route.method, &path, None, body), 401);
+        assert_problem(&call(s.addr, route.method, &path, Some("bro_not-a-token"), body), 401);
+        for role in Role::ALL {
+            let r = call(s.addr, route.method, &path, Some(s.tokens.for_role(role)), body);
+            if route.roles.contains(&role) {
+                assert!(
+                    r.status != 401 && r.status != 403,
+                    "{} {path} as {}: {}",
+                    route.method,
+                    role.name(),
+                    r.body
+                );
+            } else {
+                assert_problem(&r, 403);
+            }
+        }
+    }
+    // Role-specific rules spelled out: a provider never decides, a system never decides.
+    seed(&s);
+    assert_problem(&decide(&s, &s.tokens.a_provider, "cand-a1", "course-1", "accept"), 403);
+    assert_problem(&decide(&s, &s.tokens.a_system, "cand-a1", "course-1", "accept"), 403);
+}
+
+#[test]
+fn another_municipality_sees_nothing_of_a_tenant() {
+    let s = start("tenants");
+    seed(&s);
+    let (a, b) = (s.tokens.a_caseworker.clone(), s.tokens.b_caseworker.clone());
+    let accepted = decide(&s, &a, "cand-a1", "course-1", "accept");
+    assert_eq!(accepted.status, 201, "{}", accepted.body);
+    let decision = accepted.body["id"].as_i64().expect("decision id");
+    let run = call(s.addr, "POST", "/v1/batch-runs", Some(&a), None);
+    assert_eq!(run.status, 202, "{}", run.body);
+    let run_id = run.body["id"].as_i64().expect("run id");
+
+    // Each of A's resources answers B exactly as a resource that does not exist.
+    let same_as_missing = |method: &str, path: &str, missing: &str, body: Option<&str>| {
+        let theirs = call(s.addr, method, path, Some(&b), body);
+        let none = call(s.addr, method, missing, Some(&b), body);
+        assert_problem(&theirs, 404);
+        assert_problem(&none, 404);
+        assert_eq!(theirs.body["detail"], none.body["detail"], "{path}");
+        assert!(!theirs.body.to_string().contains("0851"), "{}", theirs.body);
+    };
+    same_as_missing("GET", "/v1/candidates/cand-a1", "/v1/candidates/cand-zz", None);
+    same_as_missing("DELETE", "/v1/candidates/cand-a1", "/v1/candidates/cand-zz", None);
+    same_as_missing("GET", &format!("/v1/decisions/{decision}"), "/v1/decisions/999999", None);
+    same_as_missing("GET", &format!("/v1/batch-runs/{run_id}"), "/v1/batch-runs/999999", None);
+    same_as_missing(
+        "GET",
+        &format!("/v1/batch-runs/{run_id}/proposals"),
+        "/v1/batch-runs/999999/proposals",
+        None,
+    );
+    let by_id = |id: &str| json!({"candidate_id": id}).to_string();
+    let theirs = call(s.addr, "POST", "/v1/suggestions", Some(&b), Some(&by_id("cand-a1")));
+    assert_problem(&theirs, 404);
+    let theirs = decide(&s, &b, "cand-a1", "course-1", "accept");
+    assert_problem(&theirs, 404);
+    let outcome = json!({"decision_id": decision, "result": "in_work"}).to_string();
+    assert_problem(&call(s.addr, "POST", "/v1/outcomes", Some(&b), Some(&outcome)), 404);
+    // Lists hold only B's own rows.
+    let list = call(s.addr, "GET", "/v1/candidates", Some(&b), None);
+    assert_eq!(list.body["candidates"].as_array().map(Vec::len), Some(1), "{}", list.body);
+    let list = call(s.addr, "GET", "/v1/decisions?candidate_id=cand-a1", Some(&b), None);
+    assert_eq!(list.body["decisions"], json!([]), "{}", list.body);
+    // B cannot write a candidate into A, and the same id in B is another candidate.
+    let into_a = json!([candidate("cand-x", "0851")]).to_string();
+    let r = call(s.addr, "POST", "/v1/candidates", Some(&b), Some(&into_a));
+    assert_problem(&r, 422);
+    assert_eq!(r.body["errors"][0]["path"], "/0/municipality");
+    let same_id = json!([candidate("cand-a1", "0101")]).to_string();
+    assert_eq!(call(s.addr, "POST", "/v1/candidates", Some(&b), Some(&same_id)).status, 200);
+    let mine = call(s.addr, "GET", "/v1/candidates/cand-a1", Some(&a), None);
+    assert_eq!(mine.body["municipality"], "0851", "{}", mine.body);
+}
+
+#[test]
+fn two_hundred_concurrent_accepts_on_ten_places_give_exactly_ten() {
+    let s = start("overbook");
+    seed(&s);
+    let addr = s.addr;
+    let token = s.tokens.a_caseworker.clone();
+    let threads: Vec<_> = (0..200)
+        .map(|i| {
+            let token = token.clone();
+            std::thread::spawn(move || {
+                let candidate = if i % 2 == 0 { "cand-a1" } else { "cand-a2" };
+                let body = json!({"candidate_id": candidate, "offer_id": "course-1", "action": "accept", "reason": "race"});
+                call(addr, "POST", "/v1/decisions", Some(&token), Some(&body.to_string())).status
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = threads.into_iter().map(|t| t.join().expect("thread")).collect();
+    assert_eq!(statuses.iter().filter(|&&s| s == 201).count(), 10, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|&&s| s == 409).count(), 190, "{statuses:?}");
+    let offer = call(s.addr, "GET", "/v1/offers/course-1", Some(&token), None);
+    assert_eq!(offer.body["reserved"], 10, "{}", offer.body);
+    assert_eq!(offer.body["remaining_places"], 0, "{}", offer.body);
+    let list = call(s.addr, "GET", "/v1/decisions", Some(&token), None);
+    assert_eq!(list.body["decisions"].as_array().map(Vec::len), Some(10));
+    // A full offer is no longer suggested.
+    let r =
+        call(s.addr, "POST", "/v1/suggestions", Some(&token), Some(r#"{"candidate_id": "cand-a1", "k": 5}"#));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let ids: Vec<&str> = r.body["suggestions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x["offer_id"].as_str())
+        .collect();
+    assert_eq!(ids, ["course-2"], "{}", r.body);
+}
+
+#[test]
+fn suggestions_decisions_outcomes_quality_and_batch_runs_work_together() {
+    let s = start("flow");
+    seed(&s);
+    let a = s.tokens.a_caseworker.clone();
+    let r = call(s.addr, "POST", "/v1/suggestions", Some(&a), Some(r#"{"candidate_id": "cand-a1", "k": 2}"#));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let first = &r.body["suggestions"][0];
+    for key in ["score", "factors", "effect_dkk", "evidence", "distance_km", "remaining_places", "offer_id"] {
+        assert!(!first[key].is_null(), "{key} missing: {first}");
+    }
+    assert!(first["scarcity_price"].is_null(), "no batch ran yet: {first}");
+    let total: i64 =
+        first["factors"].as_array().expect("factors").iter().map(|f| f["points"].as_i64().unwrap_or(0)).sum();
+    assert_eq!(Some(total), first["score"].as_i64(), "factors add up to the score");
+    // Inline, without storing.
+    let inline = json!({"candidate": candidate("walk-in-1", "0851"), "k": 1}).to_string();
+    let r = call(s.addr, "POST", "/v1/suggestions", Some(&a), Some(&inline));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_problem(&call(s.addr, "GET", "/v1/candidates/walk-in-1", Some(&a), None), 404);
+
+    // Accept, then record the outcome: the evidence behind quality grows by one trial.
+    let before = call(s.addr, "GET", "/v1/offers/course-2/quality", Some(&s.tokens.a_provider), None);
+    assert_eq!(before.status, 200, "{}", before.body);
+    let d = decide(&s, &a, "cand-a1", "course-2", "accept");
+    assert_eq!(d.status, 201, "{}", d.body);
+    assert_eq!(d.body["decided_by"], "cw-a");
+    assert_eq!(d.body["employer"], "municipality 0851");
+    assert_eq!(d.body["remaining_places"], 2);
+    let declined = decide(&s, &a, "cand-a2", "course-2", "decline");
+    assert_eq!(declined.status, 201, "{}", declined.body);
+    let outcome = json!({"decision_id": d.body["id"], "result": "in_work"}).to_string();
+    assert_eq!(call(s.addr, "POST", "/v1/outcomes", Some(&a), Some(&outcome)).status, 201);
+    assert_problem(&call(s.addr, "POST", "/v1/outcomes", Some(&a), Some(&outcome)), 409);
+    let on_declined = json!({"decision_id": declined.body["id"], "result": "in_work"}).to_string();
+    assert_problem(&call(s.addr, "POST", "/v1/outcomes", Some(&a), Some(&on_declined)), 409);
+    let after = call(s.addr, "GET", "/v1/offers/course-2/quality", Some(&a), None);
+    let sickness = after.body["groups"]
+        .as_array()
+        .and_then(|g| g.iter().find(|g| g["target_group"] == "sickness"))
+        .cloned();
+    let sickness = sickness.expect("sickness evidence");
+    assert_eq!((sickness["trials"].clone(), sickness["successes"].clone()), (json!(1), json!(1)));
+    let interval = sickness["interval_90"].as_array().expect("interval");
+    assert!(
+        interval[0].as_f64() < sickness["posterior_mean"].as_f64()
+            && sickness["posterior_mean"].as_f64() < interval[1].as_f64()
+    );
+    assert_eq!(after.body["reserved"], 1);
+    let provider = call(s.addr, "GET", "/v1/providers/lev-0001/quality", Some(&a), None);
+    assert_eq!(provider.status, 200, "{}", provider.body);
+    assert_eq!(provider.body["capacity"], 13);
+
+    // A batch run; afterwards suggestions carry its prices.
+    let run = call(s.addr, "POST", "/v1/batch-runs", Some(&a), None);
+    assert_eq!(run.status, 202, "{}", run.body);
+    let id = run.body["id"].as_i64().expect("id");
+    let mut status = String::new();
+    for _ in 0..300 {
+        let r = call(s.addr, "GET", &format!("/v1/batch-runs/{id}"), Some(&a), None);
+        status = r.body["status"].as_str().unwrap_or("").to_string();
+        if status != "running" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(status, "finished");
+    let p = call(s.addr, "GET", &format!("/v1/batch-runs/{id}/proposals"), Some(&a), None);
+    assert_eq!(p.body["proposals"].as_array().map(Vec::len), Some(2), "{}", p.body);
+    let r = call(s.addr, "POST", "/v1/suggestions", Some(&a), Some(r#"{"candidate_id": "cand-a2"}"#));
+    assert_eq!(r.body["batch_run_id"], id, "{}", r.body);
+    let first = &r.body["suggestions"][0];
+    assert_eq!(
+        first["adjusted_score"].as_i64(),
+        Some(first["score"].as_i64().unwrap_or(0) - first["scarcity_price"].as_i64().unwrap_or(0))
+    );
+
+    // Retire and erase.
+    let r = call(s.addr, "POST", "/v1/offers/course-2/retire", Some(&s.tokens.a_admin), None);
+    assert_eq!(r.body["retired"], true, "{}", r.body);
+    assert_problem(&decide(&s, &a, "cand-a1", "course-2", "accept"), 409);
+    assert_eq!(call(s.addr, "DELETE", "/v1/candidates/cand-a2", Some(&a), None).status, 200);
+    assert_problem(&call(s.addr, "GET", "/v1/candidates/cand-a2", Some(&a), None), 404);
+    // The decision about the erased candidate stays (the authority's record).
+    let list = call(s.addr, "GET", "/v1/decisions?candidate_id=cand-a2", Some(&a), None);
+    assert_eq!(list.body["decisions"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn decisions_are_append_only_in_the_database_too() {
+    let s = start("append-only");
+    seed(&s);
+    assert_eq!(decide(&s, &s.tokens.a_caseworker, "cand-a1", "course-1", "accept").status, 201);
+    let db = rusqlite::Connection::open(s._dir.0.join("matcher.db")).expect("open");
+    let update = db.execute("UPDATE decisions SET reason = 'changed'", []);
+    assert!(update.is_err_and(|e| e.to_string().contains("append-only")));
+    let delete = db.execute("DELETE FROM decisions", []);
+    assert!(delete.is_err_and(|e| e.to_string().contains("append-only")));
+}
+
+#[test]
+fn bad_input_gets_a_clear_problem_with_a_field_path() {
+    let s = start("bad-input");
+    seed(&s);
+    let (sys, cw) = (s.tokens.a_system.clone(), s.tokens.a_caseworker.clone());
+    // Malformed JSON.
+    let r = call(s.addr, "POST", "/v1/offers", Some(&sys), Some("[{\"id\": "));
+    assert_problem(&r, 400);
+    // Unknown field, in a record and in a request object.
+    let mut o = offer("course-9", 1);
+    o["colour"] = json!("red");
+    let r =
+        call(s.addr, "POST", "/v1/offers", Some(&sys), Some(&json!([offer("course-8", 1), o]).to_string()));
+    assert_problem(&r, 422);
+    assert_eq!(r.body["errors"][0]["path"], "/1/colour", "{}", r.body);
+    let r = call(
+        s.addr,
+        "POST",
+        "/v1/decisions",
+        Some(&cw),
+        Some(r#"{"candidate_id":"cand-a1","offer_id":"course-1","action":"accept","reason":"x","extra":1}"#),
+    );
+    assert_problem(&r, 422);
+    assert_eq!(r.body["errors"][0]["path"], "/extra", "{}", r.body);
+    // NaN and out-of-country coordinates.
+    let mut c = candidate("cand-nan", "0851");
+    c["lat"] = json!("NaN");
+    let r = call(s.addr, "POST", "/v1/candidates", Some(&cw), Some(&json!([c]).to_string()));
+    assert_problem(&r, 422);
+    assert_eq!(r.body["errors"][0]["path"], "/0/lat", "{}", r.body);
+    let mut c = candidate("cand-far", "0851");
+    c["lon"] = json!(1e300);
+    let r = call(s.addr, "POST", "/v1/candidates", Some(&cw), Some(&json!([c]).to_string()));
+    assert_problem(&r, 422);
+    assert_eq!(r.body["errors"][0]["path"], "/0/lon", "{}", r.body);
+    // CPR-like ids: in a record, in a request field, in a path, in a query.
+    let r = call(
+        s.addr,
+        "POST",
+        "/v1/candidates",
+        Some(&cw),
+        Some(&json!([candidate("010190-1234", "0851")]).to_string()),
+    );
+    assert_problem(&r, 422);
+    assert_eq!(r.body["errors"][0]["path"], "/0/id", "{}", r.body);
+    assert!(!r.body.to_string().contains("stored"));
+    let r = call(s.addr, "POST", "/v1/suggestions", Some(&cw), Some(r#"{"candidate_id": "x0101901234"}"#));
+    assert_problem(&r, 422);
+    assert_problem(&call(s.addr, "GET", "/v1/candidates/0101901234", Some(&cw), None), 422);
+    assert_problem(&call(s.addr, "GET", "/v1/decisions?candidate_id=010190-1234", Some(&cw), None), 422);
+    let r = decide(&s, &cw, "cand-a1", "0101901234", "accept");
+    assert_problem(&r, 422);
+    assert_eq!(r.body["errors"][0]["path"], "/offer_id");
+    // Huge bodies: announced, and chunked without Content-Length.
+    let huge = format!("[{}]", "1,".repeat(600_000) + "1");
+    assert_problem(&call(s.addr, "POST", "/v1/offers", Some(&sys), Some(&huge)), 413);
+    let mut req = format!(
+        "POST /v1/offers HTTP/1.1\r\nhost: t\r\nconnection: close\r\nauthorization: Bearer {sys}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+    )
+    .into_bytes();
+    for _ in 0..40 {
+        req.extend_from_slice(format!("{:x}\r\n{}\r\n", 40_000, "1".repeat(40_000)).as_bytes());
+    }
+    req.extend_from_slice(b"0\r\n\r\n");
+    let (status, headers, _) = raw(s.addr, &req);
+    assert_eq!(status, 413, "{headers}");
+    // No body where one is needed; wrong media type; wrong method; unknown route.
+    assert_problem(&call(s.addr, "POST", "/v1/decisions", Some(&cw), None), 400);
+    let req = format!(
+        "POST /v1/decisions HTTP/1.1\r\nhost: t\r\nconnection: close\r\nauthorization: Bearer {cw}\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nhi"
+    );
+    assert_eq!(raw(s.addr, req.as_bytes()).0, 415);
+    assert_problem(&call(s.addr, "PUT", "/v1/decisions", Some(&cw), None), 405);
+    assert_problem(&call(s.addr, "GET", "/v1/nothing", Some(&cw), None), 404);
+    // Missing reason, bad action, bad k.
+    let r = call(
+        s.addr,
+        "POST",
+        "/v1/decisions",
+        Some(&cw),
+        Some(r#"{"candidate_id":"cand-a1","offer_id":"course-1","action":"accept","reason":" "}"#),
+    );
+    assert_eq!(r.body["errors"][0]["path"], "/reason", "{}", r.body);
+    let r = call(
+        s.addr,
+        "POST",
+        "/v1/decisions",
+        Some(&cw),
+        Some(r#"{"candidate_id":"cand-a1","offer_id":"course-1","action":"maybe","reason":"x"}"#),
+    );
+    assert_problem(&r, 422);
+    assert_eq!(r.body["errors"][0]["path"], "/action", "{}", r.body);
+    assert_problem(
+        &call(s.addr, "POST", "/v1/suggestions", Some(&cw), Some(r#"{"candidate_id":"cand-a1","k":0}"#)),
+        422,
+    );
+    // Nothing of the refused writes was stored.
+    let list = call(s.addr, "GET", "/v1/offers", Some(&cw), None);
+    assert_eq!(list.body["offers"].as_array().map(Vec::len), Some(2), "{}", list.body);
+}
+
+#[test]
+fn openapi_document_matches_the_golden_file_and_the_routes() {
+    let s = start("openapi");
+    let r = call(s.addr, "GET", "/openapi.json", None, None);
+    assert_eq!(r.status, 200);
+    let golden_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/e2e/golden/openapi.json");
+    let text = serde_json::to_string_pretty(&r.body).expect("json") + "\n";
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&golden_path, &text).expect("write golden");
+    }
+    let golden = std::fs::read_to_string(&golden_path).expect("golden file (UPDATE_GOLDEN=1 writes it)");
+    assert_eq!(text, golden, "openapi.json changed: review and rerun with UPDATE_GOLDEN=1");
+    // Every documented operation is served (never 404/405), and every route is documented.
+    let paths = r.body["paths"].as_object().expect("paths");
+    let mut documented = 0;
+    for (path, methods) in paths {
+        for method in methods.as_object().expect("methods").keys() {
+            documented += 1;
+            let method = method.to_ascii_uppercase();
+            let r = call(s.addr, &method, &concrete(path), None, (method == "POST").then_some("{}"));
+            assert!(r.status == 200 || r.status == 401, "{method} {path}: {}", r.status);
+        }
+    }
+    assert_eq!(documented, ROUTES.len());
+}
+
+#[test]
+fn metrics_and_health_answer() {
+    let s = start("metrics");
+    assert_eq!(call(s.addr, "GET", "/healthz", None, None).status, 200);
+    assert_eq!(call(s.addr, "GET", "/readyz", None, None).status, 200);
+    let m = call(s.addr, "GET", "/metrics", None, None);
+    let text = m.body.as_str().unwrap_or("");
+    assert!(text.contains("brobygger_http_requests_total{route=\"/healthz\",status=\"200\"} 1"), "{text}");
+    assert!(text.contains("# TYPE brobygger_http_request_duration_seconds histogram"), "{text}");
+}
+
+// ----- the real binary: kill -9 and restart -----
+
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_server(db: &Path) -> (Child, SocketAddr) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_matcher"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--today", "2026-09-01", "--db"])
+        .arg(db)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn matcher serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
+    let addr = line.trim().trim_start_matches("listening on http://").parse().expect("address");
+    (Child(child), addr)
+}
+
+fn cli_token(db: &Path, municipality: &str, role: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_matcher"))
+        .args(["token", "create", "--municipality", municipality, "--role", role, "--user", "e2e", "--db"])
+        .arg(db)
+        .output()
+        .expect("token create");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn kill_9_loses_no_acknowledged_decision() {
+    let dir = temp_dir("kill9");
+    let db = dir.0.join("matcher.db");
+    let system = cli_token(&db, "0851", "system");
+    let cw = cli_token(&db, "851", "caseworker");
+    let (mut child, addr) = spawn_server(&db);
+    let offers = json!([offer("course-1", 100_000)]).to_string();
+    assert_eq!(call(addr, "POST", "/v1/offers", Some(&system), Some(&offers)).status, 200);
+    let cands = json!([candidate("cand-a1", "0851")]).to_string();
+    assert_eq!(call(addr, "POST", "/v1/candidates", Some(&cw), Some(&cands)).status, 200);
+
+    // Four writers send decisions until the server dies under them.
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<i64>::new()));
+    let writers: Vec<_> = (0..4)
+        .map(|_| {
+            let (acked, cw) = (acked.clone(), cw.clone());
+            std::thread::spawn(move || {
+                let body = json!({"candidate_id": "cand-a1", "offer_id": "course-1", "action": "accept", "reason": "stream"}).to_string();
+                for _ in 0..2000 {
+                    let r = call(addr, "POST", "/v1/decisions", Some(&cw), Some(&body));
+                    if r.status != 201 {
+                        break;
+                    }
+                    if let Some(id) = r.body["id"].as_i64()
+                        && let Ok(mut a) = acked.lock()
+                    {
+                        a.push(id);
+                    }
+                }
+            })
+        })
+        .collect();
+    while acked.lock().map(|a| a.len()).unwrap_or(0) < 60 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.0.kill().expect("kill -9");
+    let _ = child.0.wait();
+    for w in writers {
+        w.join().expect("writer");
+    }
+    let acked = acked.lock().expect("acked").clone();
+    drop(child);
+
+    let (_child, addr) = spawn_server(&db);
+    let list = call(addr, "GET", "/v1/decisions?candidate_id=cand-a1", Some(&cw), None);
+    let ids: Vec<i64> = list.body["decisions"]
+        .as_array()
+        .expect("decisions")
+        .iter()
+        .filter_map(|d| d["id"].as_i64())
+        .collect();
+    for id in &acked {
+        assert_eq!(ids.iter().filter(|i| *i == id).count(), 1, "acknowledged decision {id} present once");
+    }
+    assert!(ids.len() >= acked.len());
+    // Places taken equal accepted decisions: the reservation and the record commit together.
+    let offer = call(addr, "GET", "/v1/offers/course-1", Some(&cw), None);
+    assert_eq!(offer.body["reserved"].as_u64(), Some(ids.len() as u64), "{}", offer.body);
+}
+
+#[test]
+fn sigterm_stops_the_server_cleanly_and_data_survives_a_restart() {
+    let dir = temp_dir("sigterm");
+    let db = dir.0.join("matcher.db");
+    let system = cli_token(&db, "0851", "system");
+    let (mut child, addr) = spawn_server(&db);
+    let offers = json!([offer("course-1", 5)]).to_string();
+    assert_eq!(call(addr, "POST", "/v1/offers", Some(&system), Some(&offers)).status, 200);
+    let pid = child.0.id().to_string();
+    let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
+    assert!(killed.success());
+    let mut exited = None;
+    for _ in 0..100 {
+        if let Ok(Some(status)) = child.0.try_wait() {
+            exited = Some(status);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(exited.is_some_and(|s| s.success()), "{exited:?}");
+    let (_child, addr) = spawn_server(&db);
+    let r = call(addr, "GET", "/v1/offers/course-1", Some(&system), None);
+    assert_eq!(r.body["capacity"], 5, "{}", r.body);
+}
