@@ -43,10 +43,13 @@ fn t(lang: Lang, key: &str) -> &'static str {
             "Total score including the bonus for guaranteed places",
         ),
         "dual" => ("Dual grænse", "Dual bound"),
+        "g_contracted" => ("Garanterede pladser i kontrakterne", "Guaranteed places in the contracts"),
+        "g_fillable" => ("Heraf mulige at fylde (bevist maksimum)", "Of those, fillable at most (proven)"),
+        "g_filled" => ("Fyldt i nat", "Filled tonight"),
         "gap" => ("Forskel (0 = bevist optimal)", "Gap (0 = proven optimal)"),
         "certificate_note" => (
-            "Løsningen er kontrolleret uafhængigt af løseren: ingen fordeling kan score mere end den duale grænse, og forskellen er 0. Garanterede pladser hos strategiske partnere fyldes først (de tæller med en stor bonus i beviset). Tid og faser står i run.json.",
-            "The solution was checked independently of the solver: no assignment can score more than the dual bound, and the gap is 0. Guaranteed places at strategic partners are filled first (they count with a large bonus in the proof). Times and phases are in run.json.",
+            "Løsningen er kontrolleret uafhængigt af løseren: ingen fordeling kan score mere end den duale grænse, og forskellen er 0. Garanterede pladser hos strategiske partnere fyldes så langt det overhovedet kan lade sig gøre (bevist maksimum), og blandt de fordelinger vælges den med den højeste score; den duale grænse gælder scoren med en bonus pr. fyldt garanteret plads. Tid og faser står i run.json.",
+            "The solution was checked independently of the solver: no assignment can score more than the dual bound, and the gap is 0. Guaranteed places at strategic partners are filled as far as at all possible (a proven maximum), and among those assignments the one with the highest score is chosen; the dual bound is for the score plus a bonus per filled guaranteed place. Times and phases are in run.json.",
         ),
         "comparison" => {
             ("Optimal, stabil og grådig fordeling samme nat", "Optimal, stable and greedy on the same night")
@@ -340,6 +343,16 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
             vec![t(lang, "gap").into(), show(c.gap)],
         ],
     ));
+    if let Some(g) = &c.guarantees {
+        h.push_str(&table(
+            &[t(lang, "guarantees"), ""],
+            &[
+                vec![t(lang, "g_contracted").into(), int(i128::from(g.guaranteed), lang)],
+                vec![t(lang, "g_fillable").into(), int(i128::from(g.fillable), lang)],
+                vec![t(lang, "g_filled").into(), int(i128::from(g.filled), lang)],
+            ],
+        ));
+    }
     let _ = write!(h, "<p class=\"muted\">{}</p></section>", t(lang, "certificate_note"));
 
     // Methods compared.

@@ -38,7 +38,7 @@ struct CompResult {
 }
 
 pub(crate) fn solve_exact(problem: &Problem, options: &SolveOptions) -> Result<Solution> {
-    let red = Reduced::new(problem, options.continuity_bonus)?;
+    let red = Reduced::new(problem, options.continuity_bonus, options.guarantee_bonus)?;
     let m = problem.n_offers();
     let warm: Option<Vec<i64>> = options.warm_start.as_ref().filter(|w| w.len() == m).map(|w| {
         // Guaranteed places start at their regular price plus M: the optimum has them there
@@ -95,6 +95,7 @@ pub(crate) fn solve_exact(problem: &Problem, options: &SolveOptions) -> Result<S
         offer_prices: node_price,
         guarantee_prices,
         candidate_profits: profit,
+        guarantee_bonus: red.big_m,
         stats,
         ..Solution::default()
     })

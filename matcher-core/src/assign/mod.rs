@@ -70,6 +70,16 @@ pub use format::{parse_instance, read_instance, write_instance};
 pub use stable::blocking_pairs;
 pub use verify::{Certificate, verify};
 
+/// The bonus per filled guaranteed place that makes [`solve`] fill as many guaranteed places
+/// as possible whatever the weights: `1 + 2·Σ_i max_j |w_ij|` (with the continuity bonus).
+///
+/// # Errors
+/// [`Error::Problem`] when it would overflow.
+pub fn safe_guarantee_bonus(problem: &Problem, continuity_bonus: i64) -> Result<i64> {
+    let (_, lower) = reduce::residual(problem);
+    reduce::guarantee_bonus(problem, continuity_bonus, &lower)
+}
+
 /// Marker for "no offer" in internal `u32` arrays.
 pub(crate) const NONE: u32 = u32::MAX;
 
@@ -280,6 +290,12 @@ pub struct SolveOptions {
     /// [`Mode::Stable`] only: how offers rank candidates, one key per candidate (higher is
     /// preferred, ties to the lower index). `None` = by the edge weight (with bonus).
     pub offer_priority: Option<Vec<i64>>,
+    /// [`Mode::Exact`] with minimum volumes: the bonus per filled guaranteed place. `None`
+    /// uses the safe bonus of [`safe_guarantee_bonus`], which fills as many guaranteed places
+    /// as possible whatever the weights; a smaller one is much faster (the auction's price
+    /// range shrinks with it) and gives the same answer whenever its solution fills that
+    /// many, which the caller can check (see `batch`).
+    pub guarantee_bonus: Option<i64>,
 }
 
 /// Counters of one solve.
@@ -322,6 +338,9 @@ pub struct Solution {
     pub mode: Mode,
     /// The continuity bonus the solution was computed with (needed by [`verify`]).
     pub continuity_bonus: i64,
+    /// The bonus per filled guaranteed place the solution was computed with (0 without
+    /// minimum volumes or outside [`Mode::Exact`]); [`verify`] proves optimality for it.
+    pub guarantee_bonus: i64,
     /// Counters.
     pub stats: SolveStats,
 }
@@ -361,6 +380,14 @@ pub fn solve(problem: &Problem, options: &SolveOptions) -> Result<Solution> {
         return Err(Error::Problem(format!(
             "continuity bonus {} must be between 0 and {MAX_WEIGHT}",
             options.continuity_bonus
+        )));
+    }
+    if let Some(lambda) = options.guarantee_bonus
+        && !(1..=i64::MAX / 4).contains(&lambda)
+    {
+        return Err(Error::Problem(format!(
+            "guarantee bonus {lambda} must be between 1 and {}",
+            i64::MAX / 4
         )));
     }
     if let Some(prio) = &options.offer_priority

@@ -66,10 +66,13 @@ pub(crate) fn guarantee_bonus(problem: &Problem, bonus: i64, lower: &[u32]) -> R
 }
 
 impl Reduced {
-    pub fn new(problem: &Problem, bonus: i64) -> Result<Self> {
+    pub fn new(problem: &Problem, bonus: i64, guarantee: Option<i64>) -> Result<Self> {
         let m = problem.n_offers();
         let (mut cap, lower) = residual(problem);
-        let big_m = guarantee_bonus(problem, bonus, &lower)?;
+        let big_m = match guarantee {
+            Some(lambda) if lower.iter().any(|&l| l > 0) => lambda,
+            _ => guarantee_bonus(problem, bonus, &lower)?,
+        };
         let mut guarantee_offer = Vec::new();
         let mut guarantee_node = vec![NONE; m];
         for j in 0..m {

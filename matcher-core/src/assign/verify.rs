@@ -51,7 +51,15 @@ pub fn verify(problem: &Problem, solution: &Solution) -> Result<Certificate> {
         return bad(format!("assignment has {} entries, expected {n}", solution.assignment.len()));
     }
     let (cap, lower) = residual(problem);
-    let big_m = guarantee_bonus(problem, bonus, &lower)?;
+    // The certificate is for the bonus the solution was computed with; without one (stable,
+    // greedy) the primal value is stated with the safe bonus.
+    let big_m = if lower.iter().all(|&l| l == 0) {
+        0
+    } else if solution.guarantee_bonus > 0 {
+        solution.guarantee_bonus
+    } else {
+        guarantee_bonus(problem, bonus, &lower)?
+    };
 
     // Primal feasibility and value.
     let mut total = vec![0u64; m];

@@ -38,6 +38,8 @@ pub struct CertificateSummary {
     pub dual_bound: Option<i128>,
     /// Dual bound minus primal; 0 proves optimality.
     pub gap: Option<i128>,
+    /// Guaranteed places: contracted, fillable at most, filled.
+    pub guarantees: Option<super::GuaranteeProof>,
 }
 
 /// Churn against the current assignment.
@@ -352,6 +354,7 @@ pub fn build(data: &Dataset, reference: &ReferenceData, result: &BatchResult) ->
             modified_primal: result.certificate.modified_primal,
             dual_bound: result.certificate.dual,
             gap: result.certificate.gap,
+            guarantees: result.guarantees,
         },
         methods: result.methods.clone(),
         churn,
