@@ -132,13 +132,13 @@ fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<CompResult> {
     let theta = if keep { WARM_THETA } else { THETA };
     // The offer-major copy is needed only by the final phase: build it on another worker
     // while the coarse phases run (`join` runs both inline on a single thread).
-    // The reverse repair needs the offer-major copy; it runs in the phases below 1/64 of an
+    // The reverse repair needs the offer-major copy; it runs in the phases below 1/1024 of an
     // original unit (and always in the last one). Reverse steps lower prices by about ε, so
     // running them only at ε = 1 invites long "reverse price wars" when many offers were left
     // with spare places (e.g. a night where candidates left); scaling them too avoids that.
     // The copy is built on another worker while the coarse phases run (`join` runs both
     // inline on a single thread).
-    let rev_from = (s / 64).max(1);
+    let rev_from = (s / 1024).max(1);
     let run = |au: &mut Auction<'_>, eps: i64, csc: Option<&Csc>| au.phase(eps, csc, keep, &c.current);
     let (csc, ()) = rayon::join(
         || Csc::new(m, &c.off, &c.adj, &a),
