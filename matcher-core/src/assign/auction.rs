@@ -79,7 +79,7 @@ pub(crate) fn solve_exact(problem: &Problem, options: &SolveOptions) -> Result<S
     }
     // Nodes without places (all taken by locks, or all guaranteed) take no part in the
     // auction; any price that covers their edges is a valid dual and costs nothing.
-    let any_closed = red.cap.iter().any(|&c| c == 0);
+    let any_closed = red.cap.contains(&0);
     for i in (0..n).filter(|_| any_closed) {
         red.for_each_edge_all(problem, i, |node, w| {
             if red.cap[node as usize] == 0 {
