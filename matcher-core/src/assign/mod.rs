@@ -182,8 +182,12 @@ impl Problem {
         let n = self.n_candidates;
         let m = self.n_offers();
         let bad = |s: String| Err(Error::Problem(s));
-        if m > NONE as usize {
-            return bad(format!("{m} offers: at most {} are supported", NONE - 1));
+        // Candidates, offers and guaranteed-place nodes share one `u32` index space inside.
+        if (n as u64) + 2 * (m as u64) >= u64::from(NONE) {
+            return bad(format!("{n} candidates and {m} offers: n + 2m must stay below {NONE}"));
+        }
+        if self.offers.len() >= NONE as usize {
+            return bad(format!("{} edges: at most {} are supported", self.offers.len(), NONE - 1));
         }
         if self.offsets.len() != n + 1 {
             return bad(format!(
