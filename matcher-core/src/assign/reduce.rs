@@ -193,7 +193,14 @@ impl Reduced {
                 let current = persons
                     .iter()
                     .map(|&i| match problem.current_of(i as usize) {
-                        Some(j) if !problem.is_locked(i as usize) => local[j as usize],
+                        // Only when the current offer is in this component (its edge may
+                        // have been dropped, leaving the offer to another component).
+                        Some(j)
+                            if !problem.is_locked(i as usize)
+                                && offers.get(local[j as usize] as usize) == Some(&j) =>
+                        {
+                            local[j as usize]
+                        }
                         _ => NONE,
                     })
                     .collect();
