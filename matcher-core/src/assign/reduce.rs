@@ -93,7 +93,7 @@ impl Reduced {
     }
 
     /// Calls `f(node, weight)` for every useful edge of candidate `i` (none when locked):
-    /// regular places with positive weight, guaranteed places with positive weight + `M`.
+    /// regular places with non-negative weight, guaranteed places with positive weight + `M`.
     #[inline]
     pub fn for_each_edge(&self, problem: &Problem, i: usize, mut f: impl FnMut(u32, i64)) {
         if problem.is_locked(i) {
@@ -103,7 +103,9 @@ impl Reduced {
         let (offs, ws) = problem.edges(i);
         for (&j, &w) in offs.iter().zip(ws) {
             let w = if j == cur { w + self.bonus } else { w };
-            if w > 0 && self.cap[j as usize] > 0 {
+            // Zero-weight edges are never chosen (the dummy is as good) but are kept, so that
+            // a complete input (dense instances have zeros) is still borrowed, not copied.
+            if w >= 0 && self.cap[j as usize] > 0 {
                 f(j, w);
             }
             let g = self.guarantee_node[j as usize];
@@ -252,7 +254,7 @@ impl Reduced {
 }
 
 /// One connected component with local indices (persons `0..persons.len()`, offers
-/// `0..offers.len()`); `w` holds the modified weights (all positive).
+/// `0..offers.len()`); `w` holds the modified weights (all non-negative).
 pub(crate) struct Component<'p> {
     pub persons: Vec<u32>,
     pub offers: Vec<u32>,
