@@ -456,7 +456,19 @@ impl<'a> Auction<'a> {
                     }
                 }
                 j => {
-                    let slot = self.hp[self.slot_start[j as usize] + self.pos[i] as usize];
+                    let ju = j as usize;
+                    let at = self.slot_start[ju] + self.pos[i] as usize;
+                    let slot = self.hp[at];
+                    // A holder that pays more than it must can get its price lowered instead
+                    // of being evicted: down to no less than the offer's cheapest place, which
+                    // leaves everybody else's ε-CS untouched (it depends only on that
+                    // cheapest price) and avoids a cascade of evictions.
+                    let fair = (self.paid[i] - (v1.max(0) - eps)).max(self.entry[ju]);
+                    if fair < slot {
+                        self.hp[at] = fair;
+                        self.sift_up(ju, self.pos[i] as usize);
+                    }
+                    let slot = self.hp[self.slot_start[ju] + self.pos[i] as usize];
                     if self.paid[i] - slot < v1.max(0) - eps {
                         let j = j as usize;
                         let free_before = self.held[j] < self.cap[j];
