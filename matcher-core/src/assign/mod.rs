@@ -29,8 +29,9 @@
 //!   `S` exceeds the number of hops, so the lexicographic key finds the true shortest paths.
 //!   The result has duality gap exactly 0, which [`verify`] checks independently.
 //! * **Warm start** ([`SolveOptions::warm_start`]): the scaling starts at ε = one original unit
-//!   from yesterday's prices; phases keep the assignment (only persons violating ε-CS rebid) and
-//!   unassigned persons whose best offer has a free place take it at its current price,
+//!   from yesterday's prices; phases keep the assignment (a holder paying more than it must has
+//!   its price lowered, never below the offer's cheapest place; only real ε-CS violators rebid)
+//!   and unassigned persons whose best offer has a free place take it at its current price,
 //!   preferring their current offer among ties.
 //!
 //! Why not the alternatives: successive shortest paths spend one Dijkstra per augmentation,
