@@ -114,8 +114,9 @@ fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<CompResult> {
         )));
     }
     let amax = amax as i64;
-    let a: Vec<i64> = c.w.iter().map(|w| w * s).collect();
-    let mut au = Auction::new(n, m, &c.off, &c.adj, &a, &c.cap);
+    // Weights are scaled on the fly (one multiply per scanned edge) rather than copied: a
+    // national instance would otherwise hold another 8 bytes per edge.
+    let mut au = Auction::new(n, m, &c.off, &c.adj, Scaled { w: &c.w, s }, &c.cap);
     let mut eps = match warm {
         Some(w) => {
             for (l, &node) in c.offers.iter().enumerate() {
@@ -133,16 +134,16 @@ fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<CompResult> {
     let theta = if keep { WARM_THETA } else { THETA };
     // The offer-major copy is needed only by the final phase: build it on another worker
     // while the coarse phases run (`join` runs both inline on a single thread).
-    // The reverse repair needs the offer-major copy; it runs in the phases below 1/64 of an
+    // The reverse repair needs the offer-major copy; it runs in the phases below 1/1024 of an
     // original unit (and always in the last one). Reverse steps lower prices by about ε, so
     // running them only at ε = 1 invites long "reverse price wars" when many offers were left
     // with spare places (e.g. a night where candidates left); scaling them too avoids that.
     // The copy is built on another worker while the coarse phases run (`join` runs both
     // inline on a single thread).
-    let rev_from = (s / 64).max(1);
+    let rev_from = (s / 1024).max(1);
     let run = |au: &mut Auction<'_>, eps: i64, csc: Option<&Csc>| au.phase(eps, csc, keep, &c.current);
     let (csc, ()) = rayon::join(
-        || Csc::new(m, &c.off, &c.adj, &a),
+        || Csc::new(m, &c.off, &c.adj, Scaled { w: &c.w, s }),
         || {
             while eps > rev_from {
                 run(&mut au, eps, None);
@@ -176,7 +177,7 @@ struct Csc {
 }
 
 impl Csc {
-    fn new(m: usize, off: &[usize], adj: &[u32], a: &[i64]) -> Self {
+    fn new(m: usize, off: &[usize], adj: &[u32], a: Scaled<'_>) -> Self {
         let mut coff = vec![0usize; m + 1];
         for &j in adj {
             coff[j as usize + 1] += 1;
@@ -191,7 +192,7 @@ impl Csc {
             for e in off[i]..off[i + 1] {
                 let j = adj[e] as usize;
                 person[fill[j]] = i as u32;
-                ca[fill[j]] = a[e];
+                ca[fill[j]] = a.at(e);
                 fill[j] += 1;
             }
         }
@@ -199,15 +200,30 @@ impl Csc {
     }
 }
 
+/// A component's modified weights seen scaled by `S`.
+#[derive(Clone, Copy)]
+struct Scaled<'a> {
+    w: &'a [i64],
+    s: i64,
+}
+
+impl Scaled<'_> {
+    #[inline]
+    fn at(self, e: usize) -> i64 {
+        self.w[e] * self.s
+    }
+}
+
 /// Scans all edges of person `i` at prices `entry`: its `CACHE` best edges and the best
 /// value of the rest.
 #[inline]
-fn full_scan(off: &[usize], adj: &[u32], a: &[i64], entry: &[i64], i: usize) -> BidCache {
+fn full_scan(off: &[usize], adj: &[u32], a: Scaled<'_>, entry: &[i64], i: usize) -> BidCache {
     let mut top = [(i64::MIN, NONE, 0i64); CACHE];
     let mut rest = i64::MIN;
     for e in off[i]..off[i + 1] {
         let j = adj[e];
-        let v = a[e] - entry[j as usize];
+        let ae = a.at(e);
+        let v = ae - entry[j as usize];
         if v > top[CACHE - 1].0 {
             rest = rest.max(top[CACHE - 1].0);
             let mut k = CACHE - 1;
@@ -215,7 +231,7 @@ fn full_scan(off: &[usize], adj: &[u32], a: &[i64], entry: &[i64], i: usize) -> 
                 top[k] = top[k - 1];
                 k -= 1;
             }
-            top[k] = (v, j, a[e]);
+            top[k] = (v, j, ae);
         } else {
             rest = rest.max(v);
         }
@@ -242,7 +258,7 @@ struct BidCache {
 struct Auction<'a> {
     off: &'a [usize],
     adj: &'a [u32],
-    a: &'a [i64],
+    a: Scaled<'a>,
     cap: &'a [u32],
     slot_start: Vec<usize>,
     /// Slot price / person of every heap position.
@@ -269,7 +285,7 @@ struct Auction<'a> {
 }
 
 impl<'a> Auction<'a> {
-    fn new(n: usize, m: usize, off: &'a [usize], adj: &'a [u32], a: &'a [i64], cap: &'a [u32]) -> Self {
+    fn new(n: usize, m: usize, off: &'a [usize], adj: &'a [u32], a: Scaled<'a>, cap: &'a [u32]) -> Self {
         let mut slot_start = vec![0usize; m + 1];
         for j in 0..m {
             slot_start[j + 1] = slot_start[j] + cap[j] as usize;
@@ -428,9 +444,9 @@ impl<'a> Auction<'a> {
                     if cur != NONE && cur as usize != j {
                         let e = (self.off[i]..self.off[i + 1]).find(|&e| self.adj[e] == cur);
                         if let Some(e) = e
-                            && self.a[e] - self.entry[cur as usize] >= v1
+                            && self.a.at(e) - self.entry[cur as usize] >= v1
                         {
-                            (j, a) = (cur as usize, self.a[e]);
+                            (j, a) = (cur as usize, self.a.at(e));
                         }
                     }
                     if self.cheapest_is_free(j) {
@@ -441,7 +457,19 @@ impl<'a> Auction<'a> {
                     }
                 }
                 j => {
-                    let slot = self.hp[self.slot_start[j as usize] + self.pos[i] as usize];
+                    let ju = j as usize;
+                    let at = self.slot_start[ju] + self.pos[i] as usize;
+                    let slot = self.hp[at];
+                    // A holder that pays more than it must can get its price lowered instead
+                    // of being evicted: down to no less than the offer's cheapest place, which
+                    // leaves everybody else's ε-CS untouched (it depends only on that
+                    // cheapest price) and avoids a cascade of evictions.
+                    let fair = (self.paid[i] - (v1.max(0) - eps)).max(self.entry[ju]);
+                    if fair < slot {
+                        self.hp[at] = fair;
+                        self.sift_up(ju, self.pos[i] as usize);
+                    }
+                    let slot = self.hp[self.slot_start[ju] + self.pos[i] as usize];
                     if self.paid[i] - slot < v1.max(0) - eps {
                         let j = j as usize;
                         let free_before = self.held[j] < self.cap[j];

@@ -3,6 +3,8 @@
 //! guaranteed places with the bonus `M`, useless edges dropped; then split into connected
 //! components with local indices.
 
+use std::borrow::Cow;
+
 use rayon::prelude::*;
 
 use super::{NONE, Problem};
@@ -94,7 +96,7 @@ impl Reduced {
     }
 
     /// Calls `f(node, weight)` for every useful edge of candidate `i` (none when locked):
-    /// regular places with positive weight, guaranteed places with positive weight + `M`.
+    /// regular places with non-negative weight, guaranteed places with positive weight + `M`.
     #[inline]
     pub fn for_each_edge(&self, problem: &Problem, i: usize, mut f: impl FnMut(u32, i64)) {
         if problem.is_locked(i) {
@@ -104,7 +106,9 @@ impl Reduced {
         let (offs, ws) = problem.edges(i);
         for (&j, &w) in offs.iter().zip(ws) {
             let w = if j == cur { w + self.bonus } else { w };
-            if w > 0 && self.cap[j as usize] > 0 {
+            // Zero-weight edges are never chosen (the dummy is as good) but are kept, so that
+            // a complete input (dense instances have zeros) is still borrowed, not copied.
+            if w >= 0 && self.cap[j as usize] > 0 {
                 f(j, w);
             }
             let g = self.guarantee_node[j as usize];
@@ -137,14 +141,21 @@ impl Reduced {
     ///
     /// # Complexity
     /// `O(E α(n))` for the union-find, then `O(E)` to copy the edges.
-    pub fn components(&self, problem: &Problem) -> Vec<Component> {
+    pub fn components<'p>(&self, problem: &'p Problem) -> Vec<Component<'p>> {
         let n = problem.n_candidates;
         let mut uf = UnionFind::new(n + self.n_nodes());
         let mut has_edge = vec![false; n];
+        // Whether the modified problem is the input itself (every edge kept, no weight
+        // changed): then a single all-covering component borrows the input's arrays.
+        let mut kept = 0usize;
+        let mut changed = false;
         for i in 0..n {
             // Union every offer with the candidate's first one: one find per edge.
             let mut first = usize::MAX;
+            let cur = problem.current_of(i);
             self.for_each_edge(problem, i, |j, _| {
+                kept += 1;
+                changed |= self.bonus != 0 && cur == Some(j);
                 if first == usize::MAX {
                     first = uf.find(n + j as usize);
                     uf.union(i, first);
@@ -177,6 +188,30 @@ impl Reduced {
                 offers[c as usize].push(j as u32);
             }
         }
+        let identity = persons.len() == 1
+            && persons[0].len() == n
+            && offers[0].len() == self.n_nodes()
+            && kept == problem.n_edges()
+            && !changed
+            && self.guarantee_offer.is_empty();
+        if identity {
+            let (persons, offers) = (persons.pop().expect("one"), offers.pop().expect("one"));
+            let current = (0..n)
+                .map(|i| match problem.current_of(i) {
+                    Some(j) if !problem.is_locked(i) => j,
+                    _ => NONE,
+                })
+                .collect();
+            return vec![Component {
+                persons,
+                offers,
+                cap: self.cap.clone(),
+                off: Cow::Borrowed(&problem.offsets),
+                adj: Cow::Borrowed(&problem.offers),
+                w: Cow::Borrowed(&problem.weights),
+                current,
+            }];
+        }
         persons
             .into_par_iter()
             .zip(offers)
@@ -196,25 +231,40 @@ impl Reduced {
                 let current = persons
                     .iter()
                     .map(|&i| match problem.current_of(i as usize) {
-                        Some(j) if !problem.is_locked(i as usize) => local[j as usize],
+                        // Only when the current offer is in this component (its edge may
+                        // have been dropped, leaving the offer to another component).
+                        Some(j)
+                            if !problem.is_locked(i as usize)
+                                && offers.get(local[j as usize] as usize) == Some(&j) =>
+                        {
+                            local[j as usize]
+                        }
                         _ => NONE,
                     })
                     .collect();
-                Component { persons, offers, cap, off, adj, w, current }
+                Component {
+                    persons,
+                    offers,
+                    cap,
+                    off: Cow::Owned(off),
+                    adj: Cow::Owned(adj),
+                    w: Cow::Owned(w),
+                    current,
+                }
             })
             .collect()
     }
 }
 
 /// One connected component with local indices (persons `0..persons.len()`, offers
-/// `0..offers.len()`); `w` holds the modified weights (all positive).
-pub(crate) struct Component {
+/// `0..offers.len()`); `w` holds the modified weights (all non-negative).
+pub(crate) struct Component<'p> {
     pub persons: Vec<u32>,
     pub offers: Vec<u32>,
     pub cap: Vec<u32>,
-    pub off: Vec<usize>,
-    pub adj: Vec<u32>,
-    pub w: Vec<i64>,
+    pub off: Cow<'p, [usize]>,
+    pub adj: Cow<'p, [u32]>,
+    pub w: Cow<'p, [i64]>,
     /// Local current offer of every person (regular places), or NONE: the tie-break of warm
     /// starts.
     pub current: Vec<u32>,

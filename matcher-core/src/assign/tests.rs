@@ -107,6 +107,17 @@ proptest! {
     }
 
     #[test]
+    fn exact_on_positive_single_component_inputs_borrows_and_is_exact((mut p, _) in tiny(false)) {
+        // All weights positive and (usually) one component: the no-copy path of `components`.
+        for w in &mut p.weights {
+            *w = w.abs() + 1;
+        }
+        let s = solve(&p, &opts(Mode::Exact, 1, 0)).unwrap();
+        prop_assert_eq!(verify(&p, &s).unwrap().gap, Some(0));
+        prop_assert_eq!(i128::from(s.objective), brute_force(&p, 0));
+    }
+
+    #[test]
     fn exact_is_identical_across_thread_counts((p, bonus) in tiny(true)) {
         let one = solve(&p, &opts(Mode::Exact, 1, bonus)).unwrap();
         for t in [2, 4] {
