@@ -113,11 +113,16 @@ const A: u16 = 851;
 const B: u16 = 101;
 
 fn start(label: &str) -> Server {
+    start_with(label, Vec::new())
+}
+
+fn start_with(label: &str, cors_origins: Vec<String>) -> Server {
     let dir = temp_dir(label);
     let config = Config {
         db: dir.0.join("matcher.db"),
         max_body_bytes: 1024 * 1024,
         today: matcher_core::model::Date::parse("2026-09-01"),
+        cors_origins,
         ..Config::default()
     };
     let state = AppState::open(config).expect("open state");
@@ -558,6 +563,27 @@ fn metrics_and_health_answer() {
     let text = m.body.as_str().unwrap_or("");
     assert!(text.contains("brobygger_http_requests_total{route=\"/healthz\",status=\"200\"} 1"), "{text}");
     assert!(text.contains("# TYPE brobygger_http_request_duration_seconds histogram"), "{text}");
+}
+
+#[test]
+fn cors_admits_only_configured_origins() {
+    let s = start_with("cors", vec!["https://app.example".into()]);
+    let get = |origin: &str| {
+        let req =
+            format!("GET /healthz HTTP/1.1\r\nhost: t\r\nconnection: close\r\norigin: {origin}\r\n\r\n");
+        raw(s.addr, req.as_bytes())
+    };
+    let (status, headers, _) = get("https://app.example");
+    assert_eq!(status, 200);
+    assert!(headers.contains("access-control-allow-origin: https://app.example"), "{headers}");
+    let (status, headers, _) = get("https://evil.example");
+    assert_eq!(status, 403, "{headers}");
+    assert!(!headers.contains("access-control-allow-origin"), "{headers}");
+    let preflight = "OPTIONS /v1/suggestions HTTP/1.1\r\nhost: t\r\nconnection: close\r\norigin: https://app.example\r\n\
+                     access-control-request-method: POST\r\naccess-control-request-headers: authorization, content-type\r\n\r\n";
+    let (status, headers, _) = raw(s.addr, preflight.as_bytes());
+    assert_eq!(status, 200, "{headers}");
+    assert!(headers.contains("access-control-allow-methods"), "{headers}");
 }
 
 // ----- the real binary: kill -9 and restart -----
