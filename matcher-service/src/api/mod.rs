@@ -349,6 +349,8 @@ impl Request {
 pub enum Reply {
     /// JSON with a status.
     Json(u16, serde_json::Value),
+    /// JSON already serialised (hot paths skip building a `Value`).
+    Raw(u16, Vec<u8>),
     /// Plain text (metrics).
     Text(String),
 }
@@ -500,6 +502,13 @@ where
     };
     let response = match result {
         Ok(Reply::Json(status, value)) => json_response(status, &value, "application/json", &request_id),
+        Ok(Reply::Raw(status, bytes)) => {
+            let mut r = Response::new(bytes.into());
+            *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            r.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+            set_request_id(&mut r, &request_id);
+            r
+        }
         Ok(Reply::Text(text)) => {
             let mut r = Response::new(text.into());
             r.headers_mut().insert("content-type", HeaderValue::from_static("text/plain; version=0.0.4"));
