@@ -74,6 +74,9 @@ echo "== load average before measuring (the machine is shared): $(cut -d' ' -f1-
 echo "== POST /v1/suggestions (national offers, stored candidates, k=5), ${DURATION}s"
 wrk -t2 -c32 -d"${DURATION}s" -s "$WORK/suggest.lua" -H "authorization: Bearer $CW" -H "content-type: application/json" \
   "http://127.0.0.1:$PORT"
+echo "== POST /v1/suggestions at 8 connections, ${DURATION}s"
+wrk -t2 -c8 -d"${DURATION}s" -s "$WORK/suggest.lua" -H "authorization: Bearer $CW" -H "content-type: application/json" \
+  "http://127.0.0.1:$PORT"
 echo "== POST /v1/suggestions at 2 connections (latency when not saturated), ${DURATION}s"
 wrk -t1 -c2 -d"${DURATION}s" -s "$WORK/suggest.lua" -H "authorization: Bearer $CW" -H "content-type: application/json" \
   "http://127.0.0.1:$PORT"
