@@ -607,3 +607,31 @@ fn json_response(
     set_request_id(&mut r, request_id);
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_match_by_method_and_segments() {
+        let get = Method::GET;
+        assert!(
+            matches!(route(&get, "/v1/offers/course-1"), Matched::Route(r, p) if r.op == Op::OfferGet && p == ["course-1"])
+        );
+        assert!(
+            matches!(route(&get, "/v1/offers/course-1/quality"), Matched::Route(r, _) if r.op == Op::OfferQuality)
+        );
+        assert!(matches!(route(&Method::PUT, "/v1/offers"), Matched::WrongMethod));
+        assert!(matches!(route(&get, "/v1/offers//quality"), Matched::WrongMethod | Matched::None));
+        assert!(matches!(route(&get, "/v2/offers"), Matched::None));
+    }
+
+    #[test]
+    fn every_route_is_unique() {
+        for (i, a) in ROUTES.iter().enumerate() {
+            for b in &ROUTES[i + 1..] {
+                assert!(a.method != b.method || a.path != b.path, "{} {}", a.method, a.path);
+            }
+        }
+    }
+}
