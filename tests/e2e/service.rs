@@ -118,14 +118,18 @@ fn start(label: &str) -> Server {
 }
 
 fn start_with(label: &str, cors_origins: Vec<String>) -> Server {
+    start_config(label, |c| c.cors_origins = cors_origins)
+}
+
+fn start_config(label: &str, tweak: impl FnOnce(&mut Config)) -> Server {
     let dir = temp_dir(label);
-    let config = Config {
+    let mut config = Config {
         db: dir.0.join("matcher.db"),
         max_body_bytes: 1024 * 1024,
         today: matcher_core::model::Date::parse("2026-09-01"),
-        cors_origins,
         ..Config::default()
     };
+    tweak(&mut config);
     let state = AppState::open(config).expect("open state");
     let t = |m, role, user| create_token(&state.store, m, role, user).expect("token");
     let tokens = Tokens {
@@ -593,6 +597,19 @@ fn cors_admits_only_configured_origins() {
     let (status, headers, _) = raw(s.addr, preflight.as_bytes());
     assert_eq!(status, 200, "{headers}");
     assert!(headers.contains("access-control-allow-methods"), "{headers}");
+}
+
+#[test]
+fn a_request_over_the_timeout_gets_a_503_problem() {
+    let s = start_config("timeout", |c| {
+        c.request_timeout = Duration::from_millis(1);
+        c.max_body_bytes = 16 * 1024 * 1024;
+    });
+    // Validating and indexing 5,000 offers takes far longer than a millisecond.
+    let offers: Vec<Value> = (0..5000).map(|i| offer(&format!("course-{i}"), 1)).collect();
+    let r = call(s.addr, "POST", "/v1/offers", Some(&s.tokens.a_system), Some(&json!(offers).to_string()));
+    assert_problem(&r, 503);
+    assert_eq!(r.body["type"], "/problems/timeout", "{}", r.body);
 }
 
 // ----- the real binary: kill -9 and restart -----
