@@ -51,7 +51,7 @@ with open(f"{work}/suggest.lua", "w") as f:
     f.write("n = 0\nrequest = function()\n  n = n + 1\n  local id = ids[(n % #ids) + 1]\n")
     f.write("  return wrk.format('POST', '/v1/suggestions', nil, '{\"candidate_id\":\"' .. id .. '\",\"k\":5}')\nend\n")
 offer = [{"id": "load-offer-1", "kind": "provider", "name": "Load test course (invented)", "provider_id": "lev-load",
-          "municipality": "0101", "postcode": "1000", "capacity": 1000000000, "duration_weeks": 10}]
+          "municipality": "0101", "lat": 55.68, "lon": 12.57, "capacity": 1000000000, "duration_weeks": 10}]
 json.dump(offer, open(f"{work}/offer.json", "w"))
 with open(f"{work}/decide.lua", "w") as f:
     f.write("ids = {" + ",".join(f'"{i}"' for i in ids) + "}\n")
@@ -59,8 +59,8 @@ with open(f"{work}/decide.lua", "w") as f:
     f.write("  return wrk.format('POST', '/v1/decisions', nil, '{\"candidate_id\":\"' .. id .. '\",\"offer_id\":\"load-offer-1\",\"action\":\"accept\",\"reason\":\"load test\"}')\nend\n")
 PY
 H=(-H "content-type: application/json")
-curl -sf "${H[@]}" -H "authorization: Bearer $CW" --data-binary @"$WORK/candidates.json" "http://127.0.0.1:$PORT/v1/candidates"; echo
-curl -sf "${H[@]}" -H "authorization: Bearer $SYS" --data-binary @"$WORK/offer.json" "http://127.0.0.1:$PORT/v1/offers"; echo
+curl -s --fail-with-body "${H[@]}" -H "authorization: Bearer $CW" --data-binary @"$WORK/candidates.json" "http://127.0.0.1:$PORT/v1/candidates"; echo
+curl -s --fail-with-body "${H[@]}" -H "authorization: Bearer $SYS" --data-binary @"$WORK/offer.json" "http://127.0.0.1:$PORT/v1/offers"; echo
 
 LUA_REPORT='done = function(summary, latency, requests)
   io.write(string.format("p50 %.2f ms  p99 %.2f ms  max %.2f ms  non-2xx/errors %d\n",
@@ -70,8 +70,15 @@ end'
 echo "$LUA_REPORT" >> "$WORK/suggest.lua"
 echo "$LUA_REPORT" >> "$WORK/decide.lua"
 
+echo "== load average before measuring (the machine is shared): $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== POST /v1/suggestions (national offers, stored candidates, k=5), ${DURATION}s"
 wrk -t2 -c32 -d"${DURATION}s" -s "$WORK/suggest.lua" -H "authorization: Bearer $CW" -H "content-type: application/json" \
+  "http://127.0.0.1:$PORT"
+echo "== POST /v1/suggestions at 8 connections, ${DURATION}s"
+wrk -t2 -c8 -d"${DURATION}s" -s "$WORK/suggest.lua" -H "authorization: Bearer $CW" -H "content-type: application/json" \
+  "http://127.0.0.1:$PORT"
+echo "== POST /v1/suggestions at 2 connections (latency when not saturated), ${DURATION}s"
+wrk -t1 -c2 -d"${DURATION}s" -s "$WORK/suggest.lua" -H "authorization: Bearer $CW" -H "content-type: application/json" \
   "http://127.0.0.1:$PORT"
 echo "== POST /v1/decisions (durable accepts), ${DURATION}s"
 wrk -t2 -c16 -d"${DURATION}s" -s "$WORK/decide.lua" -H "authorization: Bearer $CW" -H "content-type: application/json" \

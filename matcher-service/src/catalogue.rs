@@ -74,7 +74,7 @@ pub struct Catalogues {
     rebuild: Mutex<u64>,
     reference: Arc<ReferenceData>,
     policies: Arc<PolicySet>,
-    today: Date,
+    today: RwLock<Date>,
 }
 
 impl Catalogues {
@@ -94,7 +94,7 @@ impl Catalogues {
             rebuild: Mutex::new(1),
             reference,
             policies,
-            today,
+            today: RwLock::new(today),
         })
     }
 
@@ -115,7 +115,7 @@ impl Catalogues {
     pub fn rebuild(&self, store: &Store) -> Result<(), CatalogueError> {
         let mut version = self.rebuild.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         *version += 1;
-        let next = Arc::new(build(store, &self.reference, &self.policies, self.today, *version)?);
+        let next = Arc::new(build(store, &self.reference, &self.policies, self.today(), *version)?);
         match self.current.write() {
             Ok(mut c) => *c = next,
             Err(poisoned) => *poisoned.into_inner() = next,
@@ -135,7 +135,27 @@ impl Catalogues {
 
     /// The day benefit clocks are read against.
     pub fn today(&self) -> Date {
-        self.today
+        match self.today.read() {
+            Ok(d) => *d,
+            Err(poisoned) => *poisoned.into_inner(),
+        }
+    }
+
+    /// Moves to a new day and rebuilds (urgency and group validity depend on the day).
+    /// Blocking. Returns whether the day changed.
+    ///
+    /// # Errors
+    /// When the rebuild fails; the old catalogue keeps serving then.
+    pub fn set_today(&self, store: &Store, day: Date) -> Result<bool, CatalogueError> {
+        if self.today() == day {
+            return Ok(false);
+        }
+        match self.today.write() {
+            Ok(mut d) => *d = day,
+            Err(poisoned) => *poisoned.into_inner() = day,
+        }
+        self.rebuild(store)?;
+        Ok(true)
     }
 }
 
@@ -186,4 +206,25 @@ fn build(
     let scorer = Scorer::new(Arc::new(data), reference.clone(), policies.clone(), today)?;
     let index = graph::Index::new(&scorer);
     Ok(Catalogue { version, scorer, index, reserved, retired })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_day_rebuilds_the_catalogue_once() {
+        let dir = std::env::temp_dir().join(format!("brobygger-catalogue-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(&dir.join("m.db")).unwrap();
+        let day = Date::parse("2026-09-01").unwrap();
+        let reference = Arc::new(ReferenceData::embedded().unwrap());
+        let c = Catalogues::load(&store, reference, Arc::new(PolicySet::default()), day).unwrap();
+        assert!(!c.set_today(&store, day).unwrap());
+        assert_eq!(c.current().version, 1);
+        assert!(c.set_today(&store, day.plus_days(1)).unwrap());
+        assert_eq!((c.current().version, c.today()), (2, day.plus_days(1)));
+        assert_eq!(c.current().scorer.today(), day.plus_days(1));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

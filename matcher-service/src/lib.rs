@@ -162,6 +162,25 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
     let app = api::with_cors(api::filter(state.clone()), &state.config.cors_origins);
+    if state.config.today.is_none() {
+        // Benefit clocks are read against the scorer's day: move it on at midnight (UTC).
+        let s = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                let s = s.clone();
+                let moved =
+                    tokio::task::spawn_blocking(move || s.catalogues.set_today(&s.store, today_utc())).await;
+                match moved {
+                    Ok(Ok(true)) => tracing::info!(today = %today_utc(), "new day: offers rebuilt"),
+                    Ok(Ok(false)) => {}
+                    Ok(Err(e)) => tracing::error!(error = %e, "rebuilding for a new day failed"),
+                    Err(e) => tracing::error!(error = %e, "rebuilding for a new day panicked"),
+                }
+            }
+        });
+    }
     let flag = state.clone();
     let shutdown = async move {
         shutdown.await;

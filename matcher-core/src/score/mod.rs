@@ -330,6 +330,10 @@ pub struct Scorer {
     group_active: GroupSet,
     offer_index: HashMap<String, u32>,
     language_bits: HashMap<[u8; 2], u32>,
+    /// 90% intervals already computed, by (offer, group): a Beta quantile costs a few
+    /// microseconds of bisection, and a service explaining suggestions asks for the same
+    /// few hundred pairs again and again. The counts behind them never change in a scorer.
+    posteriors: std::sync::RwLock<HashMap<(u32, u8), evidence::Posterior>>,
 }
 
 /// A pair's factor values before weighting.
@@ -479,6 +483,7 @@ impl Scorer {
             group_active,
             offer_index,
             language_bits,
+            posteriors: std::sync::RwLock::new(HashMap::new()),
         })
     }
 
@@ -974,10 +979,19 @@ impl Scorer {
                     .fold((0u32, 0u32), |(s, n), e| {
                         (s.saturating_add(e.successes), n.saturating_add(e.trials))
                     });
+                let key = (offer as u32, g.0);
+                let cached = self.posteriors.read().ok().and_then(|m| m.get(&key).copied());
+                let posterior = cached.unwrap_or_else(|| {
+                    let p = evidence::posterior(s, n, group.prior_success_rate, group.prior_strength);
+                    if let Ok(mut m) = self.posteriors.write() {
+                        m.insert(key, p);
+                    }
+                    p
+                });
                 Some(GroupEvidence {
                     group: group.code.clone(),
                     group_average: group.prior_success_rate,
-                    posterior: evidence::posterior(s, n, group.prior_success_rate, group.prior_strength),
+                    posterior,
                 })
             })
             .collect();

@@ -349,6 +349,8 @@ impl Request {
 pub enum Reply {
     /// JSON with a status.
     Json(u16, serde_json::Value),
+    /// JSON already serialised (hot paths skip building a `Value`).
+    Raw(u16, Vec<u8>),
     /// Plain text (metrics).
     Text(String),
 }
@@ -500,6 +502,13 @@ where
     };
     let response = match result {
         Ok(Reply::Json(status, value)) => json_response(status, &value, "application/json", &request_id),
+        Ok(Reply::Raw(status, bytes)) => {
+            let mut r = Response::new(bytes.into());
+            *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            r.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+            set_request_id(&mut r, &request_id);
+            r
+        }
         Ok(Reply::Text(text)) => {
             let mut r = Response::new(text.into());
             r.headers_mut().insert("content-type", HeaderValue::from_static("text/plain; version=0.0.4"));
@@ -597,4 +606,32 @@ fn json_response(
     r.headers_mut().insert("content-type", HeaderValue::from_static(content_type));
     set_request_id(&mut r, request_id);
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_match_by_method_and_segments() {
+        let get = Method::GET;
+        assert!(
+            matches!(route(&get, "/v1/offers/course-1"), Matched::Route(r, p) if r.op == Op::OfferGet && p == ["course-1"])
+        );
+        assert!(
+            matches!(route(&get, "/v1/offers/course-1/quality"), Matched::Route(r, _) if r.op == Op::OfferQuality)
+        );
+        assert!(matches!(route(&Method::PUT, "/v1/offers"), Matched::WrongMethod));
+        assert!(matches!(route(&get, "/v1/offers//quality"), Matched::WrongMethod | Matched::None));
+        assert!(matches!(route(&get, "/v2/offers"), Matched::None));
+    }
+
+    #[test]
+    fn every_route_is_unique() {
+        for (i, a) in ROUTES.iter().enumerate() {
+            for b in &ROUTES[i + 1..] {
+                assert!(a.method != b.method || a.path != b.path, "{} {}", a.method, a.path);
+            }
+        }
+    }
 }
