@@ -52,6 +52,10 @@ pub const OFFER_COLUMNS: &[&str] = &[
     "poster_weeks_saved",
 ];
 
+/// Columns every offer must have (in a file header, and in each JSON object).
+pub const OFFER_REQUIRED: &[&str] =
+    &["id", "kind", "name", "provider_id", "municipality", "capacity", "duration_weeks"];
+
 /// Columns of `evidence.csv`, in the order [`write_dir`] writes them.
 pub const EVIDENCE_COLUMNS: &[&str] = &["offer_id", "target_group", "trials", "successes"];
 
@@ -80,6 +84,10 @@ pub const CANDIDATE_COLUMNS: &[&str] = &[
     "gender",
     "origin",
 ];
+
+/// Columns every candidate must have (in a file header, and in each JSON object).
+pub const CANDIDATE_REQUIRED: &[&str] =
+    &["id", "municipality", "age_band", "target_groups", "benefit_kind", "benefit_start", "max_travel_km"];
 
 /// Loads a data set from a directory of tables or from a snapshot file, whichever `path` is.
 ///

@@ -38,7 +38,7 @@ pub fn load_dir(dir: &Path, reference: &ReferenceData) -> Result<Dataset> {
     let provider_ids = providers.as_ref().map(|_| provider_ids);
 
     let mut offer_ids = Seen::new();
-    let required = &["id", "kind", "name", "provider_id", "municipality", "capacity", "duration_weeks"];
+    let required = super::OFFER_REQUIRED;
     let offers = open(dir, "offers", OFFER_COLUMNS, required, true, &mut problems)?.map(|table| {
         rows(table, &mut problems, |r| offer(r, reference, provider_ids.as_ref(), &mut offer_ids))
     });
@@ -57,15 +57,7 @@ pub fn load_dir(dir: &Path, reference: &ReferenceData) -> Result<Dataset> {
     let mut places: HashMap<&str, (u32, u32)> =
         offers.iter().flatten().map(|o| (o.id.as_str(), (o.capacity, 0))).collect();
     let mut candidate_ids = Seen::new();
-    let required = &[
-        "id",
-        "municipality",
-        "age_band",
-        "target_groups",
-        "benefit_kind",
-        "benefit_start",
-        "max_travel_km",
-    ];
+    let required = super::CANDIDATE_REQUIRED;
     let candidates = match open(dir, "candidates", CANDIDATE_COLUMNS, required, true, &mut problems)? {
         Some(table) => rows(table, &mut problems, |r| {
             let candidate = candidate(r, reference, offer_ids.as_ref(), &mut candidate_ids)?;
@@ -638,7 +630,7 @@ pub fn offers_from_json(
     text: &str,
     reference: &ReferenceData,
 ) -> std::result::Result<Vec<(u64, Offer)>, InputProblems> {
-    let required = &["id", "kind", "name", "provider_id", "municipality", "capacity", "duration_weeks"];
+    let required = super::OFFER_REQUIRED;
     let table = json_text_table(file, text, OFFER_COLUMNS, required)?;
     let mut seen = Seen::new();
     let (accepted, problems) = table.for_each_row(|r| offer(r, reference, None, &mut seen));
@@ -657,15 +649,7 @@ pub fn candidates_from_json(
     text: &str,
     reference: &ReferenceData,
 ) -> std::result::Result<Vec<(u64, Candidate)>, InputProblems> {
-    let required = &[
-        "id",
-        "municipality",
-        "age_band",
-        "target_groups",
-        "benefit_kind",
-        "benefit_start",
-        "max_travel_km",
-    ];
+    let required = super::CANDIDATE_REQUIRED;
     let table = json_text_table(file, text, CANDIDATE_COLUMNS, required)?;
     let mut seen = Seen::new();
     let (accepted, problems) = table.for_each_row(|r| candidate(r, reference, None, &mut seen));

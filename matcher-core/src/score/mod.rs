@@ -946,16 +946,16 @@ impl Scorer {
         }
         let c = self.view(candidate)?;
         let policy = self.policies.get(c.policy);
-        let total = match self.score(&c, offer) {
-            Ok(total) => total,
-            Err(removal) => return Ok(Err(removal)),
-        };
         let v = match self.values(&c, self.offers.internal[offer] as usize, policy, None) {
             Ok(v) => v,
             Err(Stop::Removed(removal)) => return Ok(Err(removal)),
             Err(Stop::Pruned) => unreachable!("nothing is pruned without a threshold"),
         };
         let points = Self::points(&v.values, policy);
+        let total: i64 = points.iter().sum();
+        if total < policy.limits.min_score {
+            return Ok(Err(Removal::BelowMinimumScore { score: total, minimum: policy.limits.min_score }));
+        }
         let contributions = Factor::ALL
             .iter()
             .zip(v.values.iter().zip(points))

@@ -17,24 +17,9 @@ fn record_schema(columns: &[&str], required: &[&str], doc: &str) -> Value {
 }
 
 fn schemas() -> Value {
-    let offer = record_schema(
-        OFFER_COLUMNS,
-        &["id", "kind", "name", "provider_id", "municipality", "capacity", "duration_weeks"],
-        "`offers`",
-    );
-    let candidate = record_schema(
-        CANDIDATE_COLUMNS,
-        &[
-            "id",
-            "municipality",
-            "age_band",
-            "target_groups",
-            "benefit_kind",
-            "benefit_start",
-            "max_travel_km",
-        ],
-        "`candidates`",
-    );
+    let offer = record_schema(OFFER_COLUMNS, matcher_core::dataset::OFFER_REQUIRED, "`offers`");
+    let candidate =
+        record_schema(CANDIDATE_COLUMNS, matcher_core::dataset::CANDIDATE_REQUIRED, "`candidates`");
     json!({
         "Problem": {"type": "object", "description": "RFC 9457 problem details", "required": ["type", "title", "status", "detail", "instance", "request_id"],
             "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
