@@ -19,9 +19,9 @@
 //!   offers keep spare capacity at a positive price (inherited from an earlier phase or from a
 //!   warm start). A *reverse auction* lowers every such offer: it pulls in the best outside
 //!   candidates at the `(free + 1)`-th best reverse bid, or drops its price to 0. It keeps
-//!   ε-CS and ends with "spare capacity ⇒ price 0". It runs after every phase whose ε is below
-//!   1/1024 of an original unit: run only at ε = 1 it can degenerate into a long "reverse price
-//!   war" (measured: 658 000 steps, 2.9 s on a changed national instance).
+//!   ε-CS and ends with "spare capacity ⇒ price 0". It runs after every phase but a cold
+//!   start's first: deferred to small ε it degenerates into a long "reverse price war"
+//!   (measured: 1.9 M steps, 4.7 s instead of 0.015 s on the demo night with guaranteed places).
 //! * **Exact integer duals.** Auction prices are fractional in original units. After the last
 //!   phase the prices are turned into exact integer duals by one Dijkstra run on the offer graph
 //!   (difference constraints `p_a ≤ p_j + w_ia − w_ij`), with the auction prices as
