@@ -16,4 +16,4 @@ pub mod policy;
 pub mod score;
 
 pub use error::{Error, InputProblem, InputProblems, Result};
-pub use r#gen::{Scale, generate};
+pub use r#gen::{Scale, generate, next_night};

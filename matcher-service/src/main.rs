@@ -46,6 +46,10 @@ enum Command {
         /// Also write a binary snapshot of the data set to this file.
         #[arg(long)]
         snapshot: Option<PathBuf>,
+        /// Write the next night instead: the same data set with this fraction of the
+        /// candidates changed (e.g. 0.01), for measuring a warm re-run with `batch --previous`.
+        #[arg(long, value_parser = parse_fraction)]
+        changed: Option<f64>,
     },
     /// Check a data set directory or snapshot; list every bad row. Exit code 1 if any.
     Validate {
@@ -227,6 +231,13 @@ pub(crate) fn load(path: &std::path::Path, r: &ReferenceData) -> anyhow::Result<
     dataset::load(path, r).with_context(|| format!("loading {}", path.display()))
 }
 
+fn parse_fraction(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err(format!("expected a fraction between 0 and 1, got {text:?}")),
+    }
+}
+
 fn parse_scale(text: &str) -> Result<Scale, String> {
     Scale::parse(text).ok_or_else(|| "expected demo, municipality or national".to_string())
 }
@@ -246,10 +257,13 @@ fn main() -> anyhow::Result<ExitCode> {
                 r.benefit_kinds.len()
             );
         }
-        Command::Gen { scale, seed, out, snapshot } => {
+        Command::Gen { scale, seed, out, snapshot, changed } => {
             let r = reference()?;
             let started = Instant::now();
-            let data = matcher_core::generate(scale, seed, &r);
+            let mut data = matcher_core::generate(scale, seed, &r);
+            if let Some(fraction) = changed {
+                data = matcher_core::next_night(&data, scale, seed, fraction, &r);
+            }
             let generated = started.elapsed();
             dataset::write_dir(&data, &r, &out)
                 .with_context(|| format!("writing the data set to {}", out.display()))?;

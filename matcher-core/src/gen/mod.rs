@@ -125,6 +125,35 @@ pub fn generate(scale: Scale, seed: u64, reference: &ReferenceData) -> Dataset {
     Dataset { candidates, offers, providers }
 }
 
+/// The next night of a generated data set: the same offers and providers, and the same
+/// candidates except every `1/fraction`-th one (`ceil(n·fraction)` in all, spread evenly),
+/// whose circumstances changed: home, wishes, groups and limits are drawn afresh (from the data
+/// set of seed `seed + 1` at the same scale), the id stays, and any current offer has ended.
+/// This is the input of the warm re-run figure: last night's prices, 1% of candidates changed.
+///
+/// Pure and deterministic; `fraction` is clamped to `0..=1`.
+pub fn next_night(
+    data: &Dataset,
+    scale: Scale,
+    seed: u64,
+    fraction: f64,
+    reference: &ReferenceData,
+) -> Dataset {
+    let mut next = data.clone();
+    let n = next.candidates.len();
+    let changed = ((n as f64) * fraction.clamp(0.0, 1.0)).ceil() as usize;
+    if changed == 0 {
+        return next;
+    }
+    let fresh = generate(scale, seed.wrapping_add(1), reference);
+    let stride = (n / changed).max(1);
+    for (i, new) in (0..n).step_by(stride).take(changed).zip(fresh.candidates.into_iter().step_by(stride)) {
+        let id = next.candidates[i].id.clone();
+        next.candidates[i] = Candidate { id, current: None, excluded_offers: Vec::new(), ..new };
+    }
+    next
+}
+
 /// What every part of the generator reads.
 #[derive(Clone, Copy)]
 struct World<'a> {
@@ -1067,6 +1096,21 @@ fn current(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_next_night_changes_the_given_share_of_candidates_only() {
+        let r = ReferenceData::embedded().unwrap();
+        let a = generate(Scale::Demo, 1, &r);
+        let b = next_night(&a, Scale::Demo, 1, 0.01, &r);
+        assert_eq!(b, next_night(&a, Scale::Demo, 1, 0.01, &r));
+        assert_eq!(a.offers, b.offers);
+        assert_eq!(a.providers, b.providers);
+        assert_eq!(a.candidates.len(), b.candidates.len());
+        let changed = a.candidates.iter().zip(&b.candidates).filter(|(x, y)| x != y).count();
+        assert_eq!(changed, 20);
+        assert!(a.candidates.iter().zip(&b.candidates).all(|(x, y)| x.id == y.id));
+        assert_eq!(next_night(&a, Scale::Demo, 1, 0.0, &r), a);
+    }
 
     #[test]
     fn as_of_is_the_documented_day() {
