@@ -90,12 +90,16 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
         started,
         &[("candidates", data.candidates.len().to_string()), ("offers", data.offers.len().to_string())],
     );
-    let warm_start = match &args.previous {
+    let (warm_start, warm_assignment) = match &args.previous {
         Some(previous) => {
             let prices = read_prices(&previous.join("prices.csv"))?;
-            Some(batch::warm_start_prices(&data, &prices))
+            let suggestions = read_suggestions(&previous.join("proposals.csv"))?;
+            (
+                Some(batch::warm_start_prices(&data, &prices)),
+                Some(batch::warm_start_assignment(&data, &suggestions)),
+            )
         }
-        None => None,
+        None => (None, None),
     };
     let data = Arc::new(data);
     let reference = Arc::new(reference);
@@ -104,6 +108,7 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
         threads: args.run.threads,
         continuity_bonus: args.continuity_bonus,
         warm_start,
+        warm_assignment,
         compare_baselines: !args.no_baselines,
     };
     log.running("scoring, building the graph, solving");
@@ -180,6 +185,29 @@ fn read_prices(path: &Path) -> anyhow::Result<Vec<(String, i64)>> {
         prices.push((record.get(id).unwrap_or("").to_string(), parsed));
     }
     Ok(prices)
+}
+
+/// `(candidate id, offer id)` of every candidate with a suggestion in a previous run's
+/// `proposals.csv`.
+fn read_suggestions(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let mut reader = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let headers = reader.headers().with_context(|| format!("reading {}", path.display()))?.clone();
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .with_context(|| format!("{}: no column `{name}`", path.display()))
+    };
+    let (candidate, offer) = (column("candidate_id")?, column("offer_id")?);
+    let mut suggestions = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.with_context(|| format!("{}:{}: malformed row", path.display(), i + 2))?;
+        match (record.get(candidate), record.get(offer)) {
+            (Some(c), Some(o)) if !o.is_empty() => suggestions.push((c.to_string(), o.to_string())),
+            _ => {}
+        }
+    }
+    Ok(suggestions)
 }
 
 fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> anyhow::Result<Vec<u8>> {

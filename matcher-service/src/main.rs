@@ -491,7 +491,11 @@ fn solve(args: &SolveArgs) -> anyhow::Result<()> {
             write_instance(&changed, path)?;
         }
         let cold = assign::solve(&changed, &options)?;
-        let warm_opts = SolveOptions { warm_start: Some(sol.offer_prices.clone()), ..options.clone() };
+        let warm_opts = SolveOptions {
+            warm_start: Some(sol.offer_prices.clone()),
+            warm_assignment: Some(sol.assignment.clone()),
+            ..options.clone()
+        };
         let warm: Solution = assign::solve(&changed, &warm_opts)?;
         let wc = assign::verify(&changed, &warm)?;
         if warm.objective != cold.objective || wc.gap != Some(0) {

@@ -48,7 +48,8 @@ pub(crate) fn solve_exact(problem: &Problem, options: &SolveOptions) -> Result<S
             .extend(red.guarantee_offer.iter().map(|&j| w[j as usize].max(0).saturating_add(red.big_m)));
         node_price
     });
-    let comps = red.components(problem);
+    let start = if warm.is_some() { options.warm_assignment.as_deref() } else { None };
+    let comps = red.components(problem, start);
     let results: Vec<Result<CompResult>> =
         comps.par_iter().map(|c| solve_component(c, warm.as_deref())).collect();
 
@@ -124,6 +125,7 @@ fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<CompResult> {
                 au.reserve[l] = p.clamp(0, i128::from(amax)) as i64;
                 au.entry[l] = au.reserve[l];
             }
+            au.seed(&c.start);
             // Yesterday's prices are exact up to the changes: start at one original unit.
             s.min(amax / THETA).max(1)
         }
@@ -307,6 +309,27 @@ impl<'a> Auction<'a> {
             prices_fell: true,
             cache: vec![BidCache { a: [0; CACHE], j: [NONE; CACHE], bound: STALE }; n],
             iterations: 0,
+        }
+    }
+
+    /// Warm start: every person takes a place at its previous offer (guaranteed places
+    /// first) at the offer's current price while places are free. Every offer's places then
+    /// cost the same, so the first phase's ε-CS check (`keep_or_requeue`) sees a consistent
+    /// state: it keeps those still near their best and requeues the rest.
+    fn seed(&mut self, start: &[[u32; 2]]) {
+        for (i, nodes) in start.iter().enumerate() {
+            for &j in nodes.iter().filter(|&&j| j != NONE) {
+                let j = j as usize;
+                if self.held[j] >= self.cap[j] {
+                    continue;
+                }
+                let Some(e) = (self.off[i]..self.off[i + 1]).find(|&e| self.adj[e] as usize == j) else {
+                    continue;
+                };
+                let price = self.reserve[j];
+                self.take(j, i, price, self.a.at(e));
+                break;
+            }
         }
     }
 

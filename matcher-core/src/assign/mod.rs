@@ -304,6 +304,11 @@ pub struct SolveOptions {
     /// [`Mode::Exact`] to start near the optimum. Ignored when its length is not the number of
     /// offers.
     pub warm_start: Option<Vec<i64>>,
+    /// With [`SolveOptions::warm_start`]: the previous solution's offer of every candidate.
+    /// Candidates start at it (where it is still an edge with a free place) instead of bidding
+    /// anew, so that a night where few candidates changed costs few bids. Ignored when its
+    /// length is not the number of candidates; never changes the optimum, only the work.
+    pub warm_assignment: Option<Vec<Option<u32>>>,
     /// [`Mode::Stable`] only: how offers rank candidates, one key per candidate (higher is
     /// preferred, ties to the lower index). `None` = by the edge weight (with bonus).
     pub offer_priority: Option<Vec<i64>>,

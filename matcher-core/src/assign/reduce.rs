@@ -141,7 +141,7 @@ impl Reduced {
     ///
     /// # Complexity
     /// `O(E α(n))` for the union-find, then `O(E)` to copy the edges.
-    pub fn components<'p>(&self, problem: &'p Problem) -> Vec<Component<'p>> {
+    pub fn components<'p>(&self, problem: &'p Problem, warm: Option<&[Option<u32>]>) -> Vec<Component<'p>> {
         let n = problem.n_candidates;
         let mut uf = UnionFind::new(n + self.n_nodes());
         let mut has_edge = vec![false; n];
@@ -202,6 +202,7 @@ impl Reduced {
                     _ => NONE,
                 })
                 .collect();
+            let start = self.start_nodes(problem, warm, &persons, &offers, &local);
             return vec![Component {
                 persons,
                 offers,
@@ -210,6 +211,7 @@ impl Reduced {
                 adj: Cow::Borrowed(&problem.offers),
                 w: Cow::Borrowed(&problem.weights),
                 current,
+                start,
             }];
         }
         persons
@@ -242,6 +244,7 @@ impl Reduced {
                         _ => NONE,
                     })
                     .collect();
+                let start = self.start_nodes(problem, warm, &persons, &offers, &local);
                 Component {
                     persons,
                     offers,
@@ -250,6 +253,7 @@ impl Reduced {
                     adj: Cow::Owned(adj),
                     w: Cow::Owned(w),
                     current,
+                    start,
                 }
             })
             .collect()
@@ -268,6 +272,40 @@ pub(crate) struct Component<'p> {
     /// Local current offer of every person (regular places), or NONE: the tie-break of warm
     /// starts.
     pub current: Vec<u32>,
+    /// Warm starts with a previous assignment: per person, the local guaranteed and regular
+    /// node of its previous offer (NONE where absent), tried in that order. Empty otherwise.
+    pub start: Vec<[u32; 2]>,
+}
+
+impl Reduced {
+    /// [`Component::start`]: the local nodes of every person's previous offer, when they
+    /// belong to this component (`local` maps a node to its index within its component).
+    fn start_nodes(
+        &self,
+        problem: &Problem,
+        warm: Option<&[Option<u32>]>,
+        persons: &[u32],
+        offers: &[u32],
+        local: &[u32],
+    ) -> Vec<[u32; 2]> {
+        let Some(warm) = warm.filter(|w| w.len() == problem.n_candidates) else {
+            return Vec::new();
+        };
+        let here = |node: u32| match local.get(node as usize) {
+            Some(&l) if offers.get(l as usize) == Some(&node) => l,
+            _ => NONE,
+        };
+        persons
+            .iter()
+            .map(|&i| match warm[i as usize] {
+                Some(j) if (j as usize) < problem.n_offers() && !problem.is_locked(i as usize) => {
+                    let g = self.guarantee_node[j as usize];
+                    [if g == NONE { NONE } else { here(g) }, here(j)]
+                }
+                _ => [NONE, NONE],
+            })
+            .collect()
+    }
 }
 
 /// Union-find with path halving and union by size.

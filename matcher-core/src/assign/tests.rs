@@ -160,6 +160,23 @@ proptest! {
         let warm = solve(&q, &SolveOptions { warm_start: Some(first.offer_prices.clone()), ..opts(Mode::Exact, 1, bonus) }).unwrap();
         prop_assert_eq!(verify(&q, &warm).unwrap().gap, Some(0));
         prop_assert_eq!(verify(&q, &warm).unwrap().modified_primal, verify(&q, &cold).unwrap().modified_primal);
+        // Starting from yesterday's assignment as well (some of it no longer optimal, some
+        // of it on offers that lost places) changes the work, never the optimum.
+        let mut r = q.clone();
+        for (k, c) in r.capacity.iter_mut().enumerate() {
+            *c = c.saturating_sub(u32::from(delta[k % delta.len()] > 3));
+        }
+        r.locked.clear();
+        r.min_volume.iter_mut().zip(&r.capacity).for_each(|(l, c)| *l = (*l).min(*c));
+        let cold = solve(&r, &opts(Mode::Exact, 1, bonus)).unwrap();
+        let seeded = SolveOptions {
+            warm_start: Some(first.offer_prices.clone()),
+            warm_assignment: Some(first.assignment.clone()),
+            ..opts(Mode::Exact, 1, bonus)
+        };
+        let warm = solve(&r, &seeded).unwrap();
+        prop_assert_eq!(verify(&r, &warm).unwrap().gap, Some(0));
+        prop_assert_eq!(verify(&r, &warm).unwrap().modified_primal, verify(&r, &cold).unwrap().modified_primal);
     }
 }
 

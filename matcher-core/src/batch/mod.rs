@@ -31,6 +31,9 @@ pub struct BatchOptions {
     pub continuity_bonus: i64,
     /// Offer prices of the previous run, by offer index (see [`warm_start_prices`]).
     pub warm_start: Option<Vec<i64>>,
+    /// The previous run's suggested offer of every candidate, by index (see
+    /// [`warm_start_assignment`]); used with `warm_start`.
+    pub warm_assignment: Option<Vec<Option<u32>>>,
     /// Also solve the stable and greedy baselines for the report's comparison.
     pub compare_baselines: bool,
 }
@@ -187,6 +190,16 @@ pub fn warm_start_prices(data: &Dataset, previous: &[(String, i64)]) -> Vec<i64>
     data.offers.iter().map(|o| by_id.get(o.id.as_str()).copied().unwrap_or(0).max(0)).collect()
 }
 
+/// Maps the previous run's suggestions `(candidate id, offer id)` onto this run's indices;
+/// candidates and offers that are new tonight, or not found, start without one.
+pub fn warm_start_assignment(data: &Dataset, previous: &[(String, String)]) -> Vec<Option<u32>> {
+    let offers: std::collections::HashMap<&str, u32> =
+        data.offers.iter().enumerate().map(|(j, o)| (o.id.as_str(), j as u32)).collect();
+    let suggested: std::collections::HashMap<&str, u32> =
+        previous.iter().filter_map(|(c, o)| offers.get(o.as_str()).map(|&j| (c.as_str(), j))).collect();
+    data.candidates.iter().map(|c| suggested.get(c.id.as_str()).copied()).collect()
+}
+
 /// The assignment problem of a candidate graph: capacities, current offers, locks and the
 /// strategic partners' guaranteed volumes.
 pub fn problem_of(data: &Dataset, scorer: &Scorer, graph: &CandidateGraph) -> Problem {
@@ -252,6 +265,7 @@ fn run_in_pool(
         threads: options.threads,
         continuity_bonus: options.continuity_bonus,
         warm_start: options.warm_start.clone(),
+        warm_assignment: options.warm_assignment.clone(),
         offer_priority: None,
         guarantee_bonus: None,
     };
@@ -589,6 +603,7 @@ fn solve_with_guarantees(
             return Ok((solution, certificate, Some(proof)));
         }
         options.warm_start = Some(solution.offer_prices.clone());
+        options.warm_assignment = Some(solution.assignment.clone());
         bonus = bonus.saturating_mul(16).min(safe);
     }
 }
@@ -694,6 +709,7 @@ mod tests {
             threads: 1,
             continuity_bonus: 0,
             warm_start: None,
+            warm_assignment: None,
             compare_baselines: false,
         };
         let night = run(data, reference, Arc::new(PolicySet::default()), &options).expect("the night runs");
