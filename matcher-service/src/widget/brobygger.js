@@ -197,6 +197,11 @@ ul.factors li { display: grid; grid-template-columns: minmax(6rem, 10rem) 1fr 3.
 .track { height: .7rem; background: var(--brobygger-track, #e3e7ec); border-radius: 2px; overflow: hidden; }
 .bar { display: block; height: 100%; background: var(--brobygger-bar, #0b57d0); }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
+.card { container-type: inline-size; }
+@container (max-width: 24rem) {
+  ul.factors li { grid-template-columns: 1fr 3.5rem; gap: 0 .5rem; }
+  ul.factors li .track { grid-column: 1 / -1; grid-row: 2; }
+}
 button, select, textarea { font: inherit; }
 button { min-height: 2.5rem; padding: .35rem .9rem; border-radius: var(--brobygger-radius, 6px); cursor: pointer;
   border: 1px solid var(--brobygger-accent, #0b57d0); background: var(--brobygger-bg, #ffffff); color: var(--brobygger-accent, #0b57d0); }
