@@ -68,7 +68,8 @@ fn widget_works_in_a_real_browser() {
     // Demo tokens come first, then the line with the port.
     let mut admin = None;
     let mut addr = None;
-    for line in BufReader::new(stdout).lines() {
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
         let line = line.expect("read the server's stdout");
         if line.contains("role=admin") {
             admin = line.split_whitespace().last().map(str::to_string);
@@ -78,6 +79,8 @@ fn widget_works_in_a_real_browser() {
             break;
         }
     }
+    // Keep reading what the server prints, so that its stdout never closes under it.
+    std::thread::spawn(move || lines.for_each(drop));
     let addr = addr.expect("the server printed its address");
     let admin = admin.expect("the server printed a demo admin token");
     let output = root().join("test-output/widget");

@@ -54,7 +54,7 @@
       points: (v) => `${v} point`,
       effect: 'Forventet effekt',
       success: (g) => `Succesrate, ${g}`,
-      successValue: (p, lo, hi, k, n) => `${p} (90 %-interval ${lo}–${hi}; ${k} af ${n} forløb)`,
+      successDetail: (lo, hi, k, n) => `90 %-interval ${lo}–${hi}; ${k} af ${n} forløb`,
       noEvidence: 'Ingen data for borgerens målgruppe',
       score: 'Score',
       factorsCaption: 'Det, der giver scoren (point pr. faktor)',
@@ -119,7 +119,7 @@
       points: (v) => `${v} points`,
       effect: 'Expected effect',
       success: (g) => `Success rate, ${g}`,
-      successValue: (p, lo, hi, k, n) => `${p} (90% interval ${lo}–${hi}; ${k} of ${n} courses)`,
+      successDetail: (lo, hi, k, n) => `90% interval ${lo}–${hi}; ${k} of ${n} courses`,
       noEvidence: 'No data for the citizen\'s target group',
       score: 'Score',
       factorsCaption: 'What makes up the score (points per factor)',
@@ -220,6 +220,7 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
 [aria-invalid="true"] { border-color: var(--brobygger-danger, #b3261e); border-width: 2px; }
 .hint { font-size: .85em; color: var(--brobygger-muted, #4a525c); }
 .form-error, .decision-error { color: var(--brobygger-danger, #b3261e); font-weight: 600; }
+.sub { display: block; font-weight: 400; font-size: .85em; color: var(--brobygger-muted, #4a525c); }
 .recorded { color: var(--brobygger-success, #1e6b34); font-weight: 600; }
 .recorded:focus { outline: none; }
 .recorded:focus-visible { outline: 3px solid var(--brobygger-focus, #6a1b9a); }
@@ -501,9 +502,8 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
       if (s.evidence && s.evidence.length) {
         for (const e of s.evidence) {
           const group = t === TEXT.en ? e.target_group_name_en : e.target_group_name_da;
-          fact(t.success(group || e.target_group),
-            t.successValue(this._pct(e.posterior_mean), this._pct(e.interval_90[0]), this._pct(e.interval_90[1]),
-              this._num(e.successes), this._num(e.trials)));
+          fact(t.success(group || e.target_group), [this._pct(e.posterior_mean), ' ', h('span', { class: 'sub' },
+            t.successDetail(this._pct(e.interval_90[0]), this._pct(e.interval_90[1]), this._num(e.successes), this._num(e.trials)))]);
         }
       } else {
         fact(t.success(''), t.noEvidence);
