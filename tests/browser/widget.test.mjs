@@ -5,10 +5,14 @@
 //   BROBYGGER_SERVER_PID   stopped at the end to see the widget's "server down" state
 //   BROBYGGER_OUTPUT       folder for screenshots
 //   BROBYGGER_CHROMIUM     the browser (default /usr/bin/chromium)
+//   BROBYGGER_CASEWORKER_TOKEN, BROBYGGER_HOST_PORT
+//                          a host case system on another origin (this port, which the server
+//                          admits with --cors-origin) embeds the widget with a token callback
 // Prints one line per check; exits 1 on the first failure (with a screenshot of the moment).
 import { chromium } from 'playwright-core';
 import { createRequire } from 'node:module';
 import { readFileSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 
@@ -18,8 +22,10 @@ const ADMIN = process.env.BROBYGGER_ADMIN_TOKEN;
 const SERVER_PID = Number(process.env.BROBYGGER_SERVER_PID || 0);
 const OUT = process.env.BROBYGGER_OUTPUT || 'test-output/widget';
 const CHROMIUM = process.env.BROBYGGER_CHROMIUM || '/usr/bin/chromium';
-if (!BASE || !ADMIN) {
-  console.error('BROBYGGER_URL and BROBYGGER_ADMIN_TOKEN are required (run through `cargo test --test e2e widget`)');
+const CASEWORKER = process.env.BROBYGGER_CASEWORKER_TOKEN;
+const HOST_PORT = Number(process.env.BROBYGGER_HOST_PORT || 0);
+if (!BASE || !ADMIN || !CASEWORKER || !HOST_PORT) {
+  console.error('BROBYGGER_URL, BROBYGGER_ADMIN_TOKEN, BROBYGGER_CASEWORKER_TOKEN and BROBYGGER_HOST_PORT are required (run through `cargo test --test e2e widget`)');
   process.exit(2);
 }
 mkdirSync(OUT, { recursive: true });
@@ -118,6 +124,43 @@ async function tabTo(page, predicate, max = 60) {
     if (f && predicate(f)) return f;
   }
   throw new Error('Tab never reached the wanted element');
+}
+
+
+// A case system on its own origin: its page allows scripts and API calls only from itself and
+// the Brobygger service, and hands the widget its token through a callback, never the DOM.
+function hostSystem(port) {
+  const csp = `default-src 'none'; script-src 'self' ${BASE}; connect-src 'self' ${BASE}; style-src 'self'; base-uri 'none'`;
+  const page = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Host case system</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<script src="${BASE}/widget/v1/brobygger.js" defer></script><script src="/host.js" defer></script></head>
+<body><main><h1>Case of a citizen</h1><brobygger-suggestions candidate-id="CANDIDATE" lang="en"></brobygger-suggestions>
+<p id="log" role="status"></p></main></body></html>`;
+  const script = `'use strict';
+const w = document.querySelector('brobygger-suggestions');
+let calls = 0;
+w.tokenProvider = async () => { calls++; document.body.dataset.tokenCalls = String(calls); return (await fetch('/session-token')).text(); };
+w.addEventListener('brobygger-decision', (e) => { document.getElementById('log').textContent = 'saved decision ' + e.detail.id; });`;
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, 'http://host');
+    if (url.pathname === '/') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp });
+      res.end(page.replace('CANDIDATE', url.searchParams.get('candidate') || ''));
+    } else if (url.pathname === '/host.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      res.end(script);
+    } else if (url.pathname === '/session-token') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(CASEWORKER);
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
 }
 
 let page;
@@ -347,6 +390,38 @@ await step('loading, empty, not-found and expired-token states are shown, never 
   // A host callback that hands out a fresh token: the retry button recovers.
   await widget(page).evaluate((el, t) => { el.tokenProvider = () => Promise.resolve(t); }, realToken);
   await waitState(page, 'ready');
+});
+
+await step('a case system on another origin embeds it: CORS, the host\'s strict CSP, a token callback', async () => {
+  const allowed = await hostSystem(HOST_PORT);
+  const refused = await hostSystem(0);
+  try {
+    const candidate = await page.locator('.case').nth(3).getAttribute('data-candidate');
+    const host = await open({ width: 1024, height: 900 }, '');
+    await host.goto(`http://127.0.0.1:${HOST_PORT}/?candidate=${candidate}`);
+    await waitState(host, 'ready');
+    assert.ok(Number(await host.locator('body').getAttribute('data-token-calls')) >= 1, 'the widget asked the host for a token');
+    assert.equal(await widget(host).getAttribute('token'), null, 'no token in the DOM');
+    const card = widget(host).locator('li.card').first();
+    const offer = await card.getAttribute('data-offer');
+    await card.getByRole('button', { name: 'Accept', exact: true }).click();
+    await card.getByRole('button', { name: 'Record acceptance' }).click();
+    await card.locator('[data-role="recorded"]').waitFor({ state: 'visible' });
+    assert.match(await host.locator('#log').innerText(), /saved decision \d+/);
+    const list = await api('GET', `/v1/decisions?candidate_id=${candidate}`);
+    assert.deepEqual(list.body.decisions.map((d) => [d.offer_id, d.action]), [[offer, 'accept']]);
+    await host.context().close();
+    // An origin the service was not told about gets nothing, and the widget says so.
+    const other = await open({ width: 1024, height: 900 }, '');
+    await other.goto(`http://127.0.0.1:${refused.address().port}/?candidate=${candidate}`);
+    await waitState(other, 'error');
+    assert.match(await state(other).locator('[role="alert"]').innerText(), /not answering/);
+    await other.context().close();
+    current = page;
+  } finally {
+    allowed.close();
+    refused.close();
+  }
 });
 
 await step('a server that is down gives a clear error with a retry, reachable by keyboard', async () => {

@@ -672,6 +672,20 @@ fn cors_admits_only_configured_origins() {
     let (status, headers, _) = raw(s.addr, preflight.as_bytes());
     assert_eq!(status, 200, "{headers}");
     assert!(headers.contains("access-control-allow-methods"), "{headers}");
+    // A same-origin POST carries Origin too (the demo page): it is not a cross-origin request.
+    let same = format!(
+        "POST /v1/suggestions HTTP/1.1\r\nhost: {0}\r\nconnection: close\r\norigin: http://{0}\r\n\
+         content-type: application/json\r\ncontent-length: 2\r\n\r\n{{}}",
+        s.addr
+    );
+    let (status, headers, _) = raw(s.addr, same.as_bytes());
+    assert_eq!(status, 401, "same origin reaches the API (and its token check): {headers}");
+    let forged = format!(
+        "POST /v1/suggestions HTTP/1.1\r\nhost: {0}\r\nconnection: close\r\norigin: http://evil.example\r\n\
+         content-type: application/json\r\ncontent-length: 2\r\n\r\n{{}}",
+        s.addr
+    );
+    assert_eq!(raw(s.addr, forged.as_bytes()).0, 403);
 }
 
 #[test]

@@ -24,7 +24,8 @@ impl Drop for Server {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
 }
 
 fn chromium() -> PathBuf {
@@ -56,9 +57,16 @@ fn widget_works_in_a_real_browser() {
     let browser_dir = root().join("tests/browser");
     require_tools(&browser_dir);
     let dir = temp_dir("widget");
+    // A port for the mock host case system on another origin, admitted by CORS.
+    let host_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
     let mut child = matcher()
         .args(["serve", "--demo", "--bind", "127.0.0.1:0", "--db"])
         .arg(dir.join("matcher.db"))
+        .arg("--cors-origin")
+        .arg(format!("http://127.0.0.1:{host_port}"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -67,12 +75,16 @@ fn widget_works_in_a_real_browser() {
     let server = Server(child);
     // Demo tokens come first, then the line with the port.
     let mut admin = None;
+    let mut caseworker = None;
     let mut addr = None;
     let mut lines = BufReader::new(stdout).lines();
     for line in lines.by_ref() {
         let line = line.expect("read the server's stdout");
         if line.contains("role=admin") {
             admin = line.split_whitespace().last().map(str::to_string);
+        }
+        if line.contains("user=demo-caseworker ") {
+            caseworker = line.split_whitespace().last().map(str::to_string);
         }
         if let Some(a) = line.strip_prefix("listening on ") {
             addr = Some(a.trim().to_string());
@@ -83,6 +95,7 @@ fn widget_works_in_a_real_browser() {
     std::thread::spawn(move || lines.for_each(drop));
     let addr = addr.expect("the server printed its address");
     let admin = admin.expect("the server printed a demo admin token");
+    let caseworker = caseworker.expect("the server printed a demo caseworker token");
     let output = root().join("test-output/widget");
     let started = SystemTime::now();
     // The script has its own 90 s deadline, after which it exits (and playwright closes chromium).
@@ -91,6 +104,8 @@ fn widget_works_in_a_real_browser() {
         .current_dir(&browser_dir)
         .env("BROBYGGER_URL", &addr)
         .env("BROBYGGER_ADMIN_TOKEN", &admin)
+        .env("BROBYGGER_CASEWORKER_TOKEN", &caseworker)
+        .env("BROBYGGER_HOST_PORT", host_port.to_string())
         .env("BROBYGGER_SERVER_PID", server.0.id().to_string())
         .env("BROBYGGER_OUTPUT", &output)
         .env("BROBYGGER_CHROMIUM", chromium())
