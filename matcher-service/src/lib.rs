@@ -3,7 +3,8 @@
 //!
 //! Map: [`api`] (routes, dispatch, OpenAPI), [`store`] (SQLite), [`auth`] (tokens, roles),
 //! [`catalogue`] (the scorer and spatial index per version of the offers), [`batch`] (re-matching
-//! runs), [`error`] (the one error type and its HTTP shape), [`metrics`] (Prometheus text).
+//! runs), [`error`] (the one error type and its HTTP shape), [`metrics`] (Prometheus text),
+//! [`widget`] (the caseworker widget script and the demo case screen).
 //! `docs/service.md` documents running, configuring and measuring it.
 //!
 //! Architecture invariant: the core does the matching; this crate only stores, authorises,
@@ -19,6 +20,7 @@ pub mod catalogue;
 pub mod error;
 pub mod metrics;
 pub mod store;
+pub mod widget;
 
 use crate::auth::{Role, TokenCache};
 use crate::batch::Prices;
@@ -30,8 +32,9 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
+use warp::Filter;
 
 /// Service settings (flags and environment variables of `matcher serve`).
 #[derive(Debug, Clone)]
@@ -95,6 +98,8 @@ pub struct AppState {
     pub request_seq: AtomicU64,
     /// Random prefix of this process's request ids.
     pub instance: String,
+    /// The demo case screen at `/`, set only by `matcher serve --demo`.
+    pub demo: OnceLock<widget::DemoPage>,
     prices: RwLock<HashMap<u16, Arc<Prices>>>,
 }
 
@@ -129,6 +134,7 @@ impl AppState {
             shutting_down: AtomicBool::new(false),
             request_seq: AtomicU64::new(1),
             instance,
+            demo: OnceLock::new(),
             prices: RwLock::new(prices),
         }))
     }
@@ -161,7 +167,9 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
-    let app = api::with_cors(api::filter(state.clone()), &state.config.cors_origins);
+    // Static assets first: whatever they do not serve falls through to the API (and its 404).
+    let app = widget::filter(state.clone()).or(api::filter(state.clone())).unify().boxed();
+    let app = api::with_cors(app, &state.config.cors_origins);
     if state.config.today.is_none() {
         // Benefit clocks are read against the scorer's day: move it on at midnight (UTC).
         let s = state.clone();
@@ -227,7 +235,8 @@ pub type DemoTokens = Vec<(u16, Role, String, String)>;
 
 /// Loads the generated municipality-scale data set (offers shared, candidates under their
 /// municipality) and creates one token per role for its main municipality, plus a caseworker
-/// of another municipality to try tenant isolation with. Blocking.
+/// of another municipality to try tenant isolation with. Sets the demo case screen at `/`,
+/// which hands the demo caseworker's token to the widget. Blocking.
 ///
 /// # Errors
 /// On storage failure.
@@ -251,6 +260,30 @@ pub fn load_demo(state: &AppState) -> Result<DemoTokens, ServiceError> {
     ] {
         let token = auth::create_token(&state.store, m, role, user)?;
         tokens.push((m, role, user.to_string(), token));
+    }
+    let caseworker = tokens.iter().find(|t| t.0 == main && t.1 == Role::Caseworker).map(|t| t.3.clone());
+    let describe = |c: &matcher_core::model::Candidate| {
+        let benefit =
+            reference.benefit_kinds.get(usize::from(c.benefit.kind)).map_or("", |b| b.name_da.as_str());
+        let groups: Vec<&str> = c
+            .target_groups
+            .iter()
+            .filter_map(|g| reference.target_groups.get(usize::from(g.0)).map(|t| t.name_da.as_str()))
+            .collect();
+        format!("{} år · {benefit} · {}", c.age_band.label(), groups.join(", "))
+    };
+    let candidates = data
+        .candidates
+        .iter()
+        .filter(|c| c.municipality.0 == main)
+        .take(8)
+        .map(|c| (c.id.to_string(), describe(c)))
+        .collect();
+    let municipality_name = reference
+        .municipality(matcher_core::model::MunicipalityCode(main))
+        .map_or_else(String::new, |m| m.name.clone());
+    if let Some(token) = caseworker {
+        let _ = state.demo.set(widget::DemoPage { token, municipality: main, municipality_name, candidates });
     }
     Ok(tokens)
 }

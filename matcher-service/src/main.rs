@@ -422,6 +422,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             matcher_service::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
         // Scripts and tests read this line to learn the port (with --bind 127.0.0.1:0).
         println!("listening on http://{addr}");
+        if args.demo {
+            // Whoever read the line above may have closed stdout since: that must not stop us.
+            let _ =
+                writeln!(std::io::stdout(), "demo case screen with the caseworker widget: http://{addr}/");
+        }
         let _ = std::io::stdout().flush();
         tracing::info!(%addr, db = %args.db.display(), "matcher serve started");
         matcher_service::serve(state, listener, matcher_service::shutdown_signal()).await;

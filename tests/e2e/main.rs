@@ -6,3 +6,4 @@ mod common;
 mod gen_validate;
 mod service;
 mod solve;
+mod widget;

@@ -579,6 +579,81 @@ fn metrics_and_health_answer() {
 }
 
 #[test]
+fn each_suggestion_says_how_far_it_is_ahead_of_the_next() {
+    let s = start("runner-up");
+    seed(&s);
+    let a = s.tokens.a_caseworker.clone();
+    let r = call(s.addr, "POST", "/v1/suggestions", Some(&a), Some(r#"{"candidate_id": "cand-a1", "k": 2}"#));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (first, second) = (&r.body["suggestions"][0], &r.body["suggestions"][1]);
+    let ru = &first["runner_up"];
+    assert_eq!(ru["offer_id"], second["offer_id"], "{ru}");
+    assert_eq!(ru["name"], second["name"]);
+    let gap = first["score"].as_i64().unwrap_or(0) - second["score"].as_i64().unwrap_or(0);
+    assert_eq!(ru["difference"].as_i64(), Some(gap));
+    let per_factor = ru["factor_differences"].as_array().expect("factor differences");
+    assert_eq!(per_factor.len(), 8);
+    assert_eq!(per_factor.iter().map(|f| f["points"].as_i64().unwrap_or(0)).sum::<i64>(), gap, "{ru}");
+    // Only two offers exist: the second has no runner-up.
+    assert!(second["runner_up"].is_null(), "{second}");
+    // k = 1 still names the runner-up (one more offer is ranked than shown).
+    let r = call(s.addr, "POST", "/v1/suggestions", Some(&a), Some(r#"{"candidate_id": "cand-a1", "k": 1}"#));
+    assert_eq!(r.body["suggestions"].as_array().map(Vec::len), Some(1));
+    assert_eq!(r.body["suggestions"][0]["runner_up"]["offer_id"], second["offer_id"]);
+    let evidence = &first["evidence"][0];
+    assert_eq!(evidence["target_group"], "sickness");
+    assert!(
+        evidence["target_group_name_da"].as_str().is_some_and(|n| !n.is_empty() && n != "sickness"),
+        "{evidence}"
+    );
+}
+
+#[test]
+fn the_widget_script_is_served_and_the_demo_page_only_with_demo() {
+    let s = start_with("widget", vec!["https://case.example".into()]);
+    // A classic <script> sends no Origin: CORS must not get in its way.
+    let (status, headers, body) =
+        raw(s.addr, b"GET /widget/v1/brobygger.js HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n");
+    assert_eq!(status, 200, "{headers}");
+    assert!(headers.contains("content-type: text/javascript"), "{headers}");
+    assert!(headers.contains("x-content-type-options: nosniff"), "{headers}");
+    assert!(String::from_utf8_lossy(&body).contains("customElements.define(TAG"), "the widget script");
+    let etag = headers
+        .lines()
+        .find_map(|l| l.strip_prefix("etag: "))
+        .map(|e| e.trim().to_string())
+        .expect("an etag");
+    let again = format!(
+        "GET /widget/v1/brobygger.js HTTP/1.1\r\nhost: t\r\nconnection: close\r\nif-none-match: {etag}\r\n\r\n"
+    );
+    let (status, _, body) = raw(s.addr, again.as_bytes());
+    assert_eq!((status, body.len()), (304, 0));
+    // Without --demo there is no page at / (a production service shows no token to anyone).
+    assert_problem(&call(s.addr, "GET", "/", None, None), 404);
+    assert_problem(&call(s.addr, "GET", "/demo/demo.js", None, None), 404);
+    let demo = matcher_service::widget::DemoPage {
+        token: s.tokens.a_caseworker.clone(),
+        municipality: A,
+        municipality_name: "Aalborg".into(),
+        candidates: vec![("cand-a1".into(), "40-49".into())],
+    };
+    assert!(s.state.demo.set(demo).is_ok());
+    let page = call(s.addr, "GET", "/", None, None);
+    assert_eq!(page.status, 200);
+    assert!(
+        page.headers.contains("content-security-policy: default-src 'none'; script-src 'self'"),
+        "{}",
+        page.headers
+    );
+    assert!(page.headers.contains("cache-control: no-store"), "{}", page.headers);
+    let html = page.body.as_str().unwrap_or("");
+    assert!(html.contains("<brobygger-suggestions id=\"widget\" candidate-id=\"cand-a1\""), "{html}");
+    assert_eq!(call(s.addr, "GET", "/demo/demo.js", None, None).status, 200);
+    // The API is still the API beside the static routes.
+    assert_problem(&call(s.addr, "GET", "/v1/candidates", None, None), 401);
+}
+
+#[test]
 fn cors_admits_only_configured_origins() {
     let s = start_with("cors", vec!["https://app.example".into()]);
     let get = |origin: &str| {
@@ -597,6 +672,20 @@ fn cors_admits_only_configured_origins() {
     let (status, headers, _) = raw(s.addr, preflight.as_bytes());
     assert_eq!(status, 200, "{headers}");
     assert!(headers.contains("access-control-allow-methods"), "{headers}");
+    // A same-origin POST carries Origin too (the demo page): it is not a cross-origin request.
+    let same = format!(
+        "POST /v1/suggestions HTTP/1.1\r\nhost: {0}\r\nconnection: close\r\norigin: http://{0}\r\n\
+         content-type: application/json\r\ncontent-length: 2\r\n\r\n{{}}",
+        s.addr
+    );
+    let (status, headers, _) = raw(s.addr, same.as_bytes());
+    assert_eq!(status, 401, "same origin reaches the API (and its token check): {headers}");
+    let forged = format!(
+        "POST /v1/suggestions HTTP/1.1\r\nhost: {0}\r\nconnection: close\r\norigin: http://evil.example\r\n\
+         content-type: application/json\r\ncontent-length: 2\r\n\r\n{{}}",
+        s.addr
+    );
+    assert_eq!(raw(s.addr, forged.as_bytes()).0, 403);
 }
 
 #[test]

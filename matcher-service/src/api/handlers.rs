@@ -517,6 +517,9 @@ async fn suggestions(state: Arc<AppState>, req: Request) -> Result<Reply, ApiErr
 #[derive(Serialize)]
 struct EvidenceOut {
     target_group: String,
+    /// The group's names from the reference data, so a client need not keep its own list.
+    target_group_name_da: String,
+    target_group_name_en: String,
     group_average: f64,
     trials: u32,
     successes: u32,
@@ -543,6 +546,25 @@ struct SuggestionOut<'a> {
     capacity: u32,
     price_dkk: u32,
     policy: String,
+    runner_up: Option<RunnerUpOut<'a>>,
+}
+
+/// The next offer in the ranking, and why this one is ahead of it.
+#[derive(Serialize)]
+struct RunnerUpOut<'a> {
+    offer_id: &'a str,
+    name: &'a str,
+    /// Ranking key of this suggestion minus the runner-up's (the adjusted score when prices
+    /// from a batch run apply, the score otherwise); never negative.
+    difference: i64,
+    /// This suggestion's points minus the runner-up's, per factor in the core's order.
+    factor_differences: Vec<FactorDifference>,
+}
+
+#[derive(Serialize)]
+struct FactorDifference {
+    factor: matcher_core::score::Factor,
+    points: i64,
 }
 
 #[derive(Serialize)]
@@ -582,44 +604,76 @@ fn suggest(
         // Scarcity-aware order: score minus the offer's dual price from the last batch.
         rows.sort_by(|a, b| b.3.cmp(&a.3).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0)));
     }
-    rows.truncate(k);
-    let mut out = Vec::with_capacity(rows.len());
+    // One more than shown: the last suggestion's runner-up.
+    rows.truncate(k + 1);
+    let reference = state.catalogues.reference();
+    let mut explained = Vec::with_capacity(rows.len());
     for (o, score, price, adjusted) in rows {
-        let offer: &Offer = &cat.offers()[o as usize];
-        let explanation = match scorer.explain_candidate(candidate, o as usize) {
-            Ok(Ok(e)) => e,
+        match scorer.explain_candidate(candidate, o as usize) {
+            Ok(Ok(e)) => explained.push((o, score, price, adjusted, e)),
             Ok(Err(_)) => continue,
             Err(e) => return Err(ApiError::Internal(e.to_string())),
-        };
+        }
+    }
+    let ranking_key = |score: i64, adjusted: i64| if prices.is_some() { adjusted } else { score };
+    let shown = explained.len().min(k);
+    let mut out = Vec::with_capacity(shown);
+    for (i, (o, score, price, adjusted, explanation)) in explained.iter().take(shown).enumerate() {
+        let offer: &Offer = &cat.offers()[*o as usize];
+        let runner_up = explained.get(i + 1).map(|(next_o, next_score, _, next_adjusted, next_e)| {
+            let next: &Offer = &cat.offers()[*next_o as usize];
+            RunnerUpOut {
+                offer_id: next.id.as_str(),
+                name: &next.name,
+                difference: ranking_key(*score, *adjusted) - ranking_key(*next_score, *next_adjusted),
+                factor_differences: explanation
+                    .contributions
+                    .iter()
+                    .zip(&next_e.contributions)
+                    .map(|(a, b)| FactorDifference { factor: a.factor, points: a.points - b.points })
+                    .collect(),
+            }
+        });
         out.push(SuggestionOut {
-            rank: out.len() + 1,
+            rank: i + 1,
             offer_id: offer.id.as_str(),
             name: &offer.name,
             kind: offer.kind.label(),
             provider_id: offer.provider.as_str(),
-            score,
-            scarcity_price: prices.as_ref().map(|_| price),
-            adjusted_score: prices.as_ref().map(|_| adjusted),
-            factors: explanation.contributions,
+            score: *score,
+            scarcity_price: prices.as_ref().map(|_| *price),
+            adjusted_score: prices.as_ref().map(|_| *adjusted),
+            factors: explanation.contributions.clone(),
             effect_dkk: explanation.effect_dkk,
             weeks_avoidable: explanation.weeks_avoidable,
             distance_km: explanation.distance_km,
             evidence: explanation
                 .evidence
-                .into_iter()
-                .map(|e| EvidenceOut {
-                    target_group: e.group,
-                    group_average: e.group_average,
-                    trials: e.posterior.trials,
-                    successes: e.posterior.successes,
-                    posterior_mean: e.posterior.mean,
-                    interval_90: [e.posterior.low, e.posterior.high],
+                .iter()
+                .map(|e| {
+                    let names = reference
+                        .group(&e.group)
+                        .and_then(|g| reference.target_groups.get(usize::from(g.0)))
+                        .map_or((e.group.clone(), e.group.clone()), |g| {
+                            (g.name_da.clone(), g.name_en.clone())
+                        });
+                    EvidenceOut {
+                        target_group: e.group.clone(),
+                        target_group_name_da: names.0,
+                        target_group_name_en: names.1,
+                        group_average: e.group_average,
+                        trials: e.posterior.trials,
+                        successes: e.posterior.successes,
+                        posterior_mean: e.posterior.mean,
+                        interval_90: [e.posterior.low, e.posterior.high],
+                    }
                 })
                 .collect(),
-            remaining_places: cat.remaining(o as usize),
+            remaining_places: cat.remaining(*o as usize),
             capacity: offer.capacity,
             price_dkk: offer.price_dkk,
-            policy: explanation.policy,
+            policy: explanation.policy.clone(),
+            runner_up,
         });
     }
     let answer = SuggestionsOut {

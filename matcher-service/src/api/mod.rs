@@ -427,7 +427,20 @@ pub fn with_cors(
         .allow_headers(["authorization", "content-type"])
         .max_age(600)
         .build();
-    app.with(cors)
+    // Browsers send Origin on a same-origin POST too (the demo page, a widget served beside the
+    // API): warp's CORS would refuse it for not being listed, so same-origin skips CORS.
+    let same_origin = warp::header::optional::<String>("origin")
+        .and(warp::header::optional::<String>("host"))
+        .and_then(|origin: Option<String>, host: Option<String>| async move {
+            match (origin, host) {
+                (Some(o), Some(h)) if o == format!("http://{h}") || o == format!("https://{h}") => Ok(()),
+                _ => Err(warp::reject::not_found()),
+            }
+        })
+        .untuple_one()
+        .and(app.clone());
+    let app = app
+        .with(cors)
         .map(warp::Reply::into_response)
         .recover(|rejection: warp::Rejection| async move {
             // The only rejection left is CORS refusing an origin or a preflight.
@@ -438,8 +451,8 @@ pub fn with_cors(
             });
             Ok::<_, std::convert::Infallible>(json_response(status, &body, "application/problem+json", "-"))
         })
-        .unify()
-        .boxed()
+        .unify();
+    same_origin.or(app).unify().boxed()
 }
 
 async fn read_body<S, B>(state: &AppState, headers: &HeaderMap, body: S) -> Result<Bytes, ApiError>

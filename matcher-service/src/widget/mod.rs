@@ -1,0 +1,199 @@
+//! The caseworker widget and the demo case screen: static assets compiled into the binary
+//! (`include_str!`, nothing read at run time), served beside the API.
+//!
+//! `/widget/v1/brobygger.js` is one script without dependencies that defines the
+//! `<brobygger-suggestions>` element; a case system embeds it (see `docs/service.md`). The `v1`
+//! in the path is the element's contract (attributes, events, CSS custom properties): a breaking
+//! change gets a new path so embedded pages keep working. With `--demo`, `/` is a mock case
+//! screen embedding the widget, so a new user sees it working at once.
+
+use crate::AppState;
+use sha2::Digest;
+use std::sync::{Arc, OnceLock};
+use warp::Filter;
+use warp::http::{HeaderValue, StatusCode};
+use warp::reply::Response;
+
+/// The widget script.
+pub const WIDGET_JS: &str = include_str!("brobygger.js");
+const DEMO_HTML: &str = include_str!("demo.html");
+const DEMO_JS: &str = include_str!("demo.js");
+const DEMO_CSS: &str = include_str!("demo.css");
+
+/// The demo page's policy: only this origin's scripts, styles and API; no inline script, no
+/// framing. The widget's styles are a constructed stylesheet, which `style-src` admits.
+pub const DEMO_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
+     img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// What the demo case screen shows: the demo caseworker's token and a few of the tenant's
+/// candidates. Only set by `matcher serve --demo`, whose data and tokens are invented.
+#[derive(Debug, Clone)]
+pub struct DemoPage {
+    /// Bearer token of the demo caseworker (handed to the widget, as a case system would).
+    pub token: String,
+    /// Municipality code of the demo tenant.
+    pub municipality: u16,
+    /// Its name.
+    pub municipality_name: String,
+    /// Candidates listed on the case screen: (id, short description).
+    pub candidates: Vec<(String, String)>,
+}
+
+/// Serves the widget script, and with a demo page set, `/` and its assets. Other requests are
+/// rejected (not found) so that they fall through to the API.
+pub fn filter(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
+    static WIDGET_ETAG: OnceLock<String> = OnceLock::new();
+    let widget = warp::get()
+        .and(warp::path!("widget" / "v1" / "brobygger.js"))
+        .and(warp::header::optional::<String>("if-none-match"))
+        .map(|if_none_match: Option<String>| {
+            let etag = WIDGET_ETAG.get_or_init(|| etag(WIDGET_JS));
+            if if_none_match.as_deref() == Some(etag.as_str()) {
+                let mut r = Response::new(Vec::new().into());
+                *r.status_mut() = StatusCode::NOT_MODIFIED;
+                set(&mut r, "etag", etag);
+                return r;
+            }
+            let mut r = asset(WIDGET_JS, "text/javascript; charset=utf-8");
+            set(&mut r, "etag", etag);
+            // A classic script needs no CORS; this lets a host load it with `crossorigin` (for
+            // subresource integrity) too. The script is public and carries no data.
+            set(&mut r, "access-control-allow-origin", "*");
+            r
+        });
+    let demo_state = state.clone();
+    let page = warp::get().and(warp::path::end()).and_then(move || {
+        let state = demo_state.clone();
+        async move {
+            match state.demo.get() {
+                Some(demo) => {
+                    let mut r = asset(render_demo(demo), "text/html; charset=utf-8");
+                    set(&mut r, "content-security-policy", DEMO_CSP);
+                    set(&mut r, "referrer-policy", "no-referrer");
+                    // The page holds a token: never keep it in a shared cache.
+                    set(&mut r, "cache-control", "no-store");
+                    Ok(r)
+                }
+                None => Err(warp::reject::not_found()),
+            }
+        }
+    });
+    let demo_asset = move |name: &'static str, body: &'static str, content_type: &'static str| {
+        let state = state.clone();
+        warp::get().and(warp::path("demo")).and(warp::path(name)).and(warp::path::end()).and_then(move || {
+            let present = state.demo.get().is_some();
+            async move {
+                if present { Ok(asset(body, content_type)) } else { Err(warp::reject::not_found()) }
+            }
+        })
+    };
+    widget
+        .or(page)
+        .unify()
+        .or(demo_asset("demo.js", DEMO_JS, "text/javascript; charset=utf-8"))
+        .unify()
+        .or(demo_asset("demo.css", DEMO_CSS, "text/css; charset=utf-8"))
+        .unify()
+        .boxed()
+}
+
+fn asset(body: impl Into<warp::hyper::body::Bytes>, content_type: &'static str) -> Response {
+    let body: warp::hyper::body::Bytes = body.into();
+    let mut r = Response::new(body.into());
+    set(&mut r, "content-type", content_type);
+    set(&mut r, "x-content-type-options", "nosniff");
+    set(&mut r, "cache-control", "public, max-age=300");
+    r
+}
+
+fn set(r: &mut Response, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        r.headers_mut().insert(name, v);
+    }
+}
+
+fn etag(body: &str) -> String {
+    let digest = sha2::Sha256::digest(body.as_bytes());
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+/// Escapes text for HTML element content and double-quoted attributes.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn render_demo(demo: &DemoPage) -> String {
+    let first = demo.candidates.first().map_or("", |(id, _)| id.as_str());
+    let mut items = String::new();
+    for (i, (id, description)) in demo.candidates.iter().enumerate() {
+        items.push_str(&format!(
+            "<li><button type=\"button\" class=\"case\" data-candidate=\"{id}\" aria-pressed=\"{pressed}\">\
+             <span class=\"case-id\">{id}</span> <span class=\"case-desc\">{description}</span></button></li>\n",
+            id = escape(id),
+            description = escape(description),
+            pressed = if i == 0 { "true" } else { "false" },
+        ));
+    }
+    DEMO_HTML
+        .replace("{{municipality}}", &format!("{:04}", demo.municipality))
+        .replace("{{municipality_name}}", &escape(&demo.municipality_name))
+        .replace("{{candidates}}", &items)
+        .replace("{{first_candidate}}", &escape(first))
+        .replace("{{token}}", &escape(&demo.token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_neutralises_markup() {
+        assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    }
+
+    #[test]
+    fn demo_page_fills_every_placeholder_and_escapes_its_data() {
+        let demo = DemoPage {
+            token: "bro_abc".into(),
+            municipality: 751,
+            municipality_name: "Aarhus".into(),
+            candidates: vec![("cand-1".into(), "<b>25-29</b>".into()), ("cand-2".into(), "x".into())],
+        };
+        let html = render_demo(&demo);
+        assert!(!html.contains("{{"), "a placeholder is left: {html}");
+        assert!(html.contains("candidate-id=\"cand-1\""));
+        assert!(html.contains("&lt;b&gt;25-29&lt;/b&gt;"));
+        assert!(html.contains("0751"));
+        assert!(!html.contains("<script>"), "the page must not need inline script");
+    }
+
+    #[test]
+    fn the_widget_uses_no_eval_and_no_inline_handlers() {
+        for needle in ["eval(", "new Function", "innerHTML", "onclick=", "document.write"] {
+            assert!(!WIDGET_JS.contains(needle), "brobygger.js contains {needle}");
+        }
+        for page in [DEMO_HTML, WIDGET_JS, DEMO_JS] {
+            let lower = page.to_ascii_lowercase();
+            for (i, _) in lower.match_indices(" on") {
+                let rest = &lower[i + 3..];
+                let name_len = rest.bytes().take_while(u8::is_ascii_lowercase).count();
+                assert!(
+                    name_len == 0 || rest.as_bytes().get(name_len) != Some(&b'='),
+                    "an inline event handler at byte {i}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,460 @@
+// The caseworker widget in a real browser (Debian's chromium, driven by playwright-core) against
+// a real `matcher serve --demo`. Started by tests/e2e/widget.rs, which passes:
+//   BROBYGGER_URL          the server, e.g. http://127.0.0.1:40123
+//   BROBYGGER_ADMIN_TOKEN  the demo admin token (to check through the API what the widget did)
+//   BROBYGGER_SERVER_PID   stopped at the end to see the widget's "server down" state
+//   BROBYGGER_OUTPUT       folder for screenshots
+//   BROBYGGER_CHROMIUM     the browser (default /usr/bin/chromium)
+//   BROBYGGER_CASEWORKER_TOKEN, BROBYGGER_HOST_PORT
+//                          a host case system on another origin (this port, which the server
+//                          admits with --cors-origin) embeds the widget with a token callback
+// Prints one line per check; exits 1 on the first failure (with a screenshot of the moment).
+import { chromium } from 'playwright-core';
+import { createRequire } from 'node:module';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+
+const require = createRequire(import.meta.url);
+const BASE = process.env.BROBYGGER_URL;
+const ADMIN = process.env.BROBYGGER_ADMIN_TOKEN;
+const SERVER_PID = Number(process.env.BROBYGGER_SERVER_PID || 0);
+const OUT = process.env.BROBYGGER_OUTPUT || 'test-output/widget';
+const CHROMIUM = process.env.BROBYGGER_CHROMIUM || '/usr/bin/chromium';
+const CASEWORKER = process.env.BROBYGGER_CASEWORKER_TOKEN;
+const HOST_PORT = Number(process.env.BROBYGGER_HOST_PORT || 0);
+if (!BASE || !ADMIN || !CASEWORKER || !HOST_PORT) {
+  console.error('BROBYGGER_URL, BROBYGGER_ADMIN_TOKEN, BROBYGGER_CASEWORKER_TOKEN and BROBYGGER_HOST_PORT are required (run through `cargo test --test e2e widget`)');
+  process.exit(2);
+}
+mkdirSync(OUT, { recursive: true });
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+// Nothing in here may hang CI: the whole run has one deadline.
+const deadline = setTimeout(() => {
+  console.error('not ok - the browser test exceeded 90 s');
+  process.exit(1);
+}, 90_000);
+
+const started = Date.now();
+let current = null;
+const step = async (name, fn) => {
+  const t = Date.now();
+  try {
+    await fn();
+    console.log(`ok - ${name} (${Date.now() - t} ms)`);
+  } catch (e) {
+    console.error(`not ok - ${name}\n${e && e.stack ? e.stack : e}`);
+    if (current) await current.screenshot({ path: join(OUT, 'failure.png'), fullPage: true }).catch(() => {});
+    process.exit(1);
+  }
+};
+
+async function api(method, path, body) {
+  const res = await fetch(BASE + path, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  // playwright-core gives each launch a fresh user-data-dir.
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
+
+const problems = [];
+async function open(viewport, query = '') {
+  const context = await browser.newContext({ viewport, locale: 'da-DK', reducedMotion: 'reduce' });
+  context.setDefaultTimeout(10_000);
+  const page = await context.newPage();
+  // Injected over CDP, so the page's CSP does not apply to this listener itself.
+  await page.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
+  });
+  await page.goto(`${BASE}/${query}`);
+  current = page;
+  return page;
+}
+
+const widget = (page) => page.locator('brobygger-suggestions');
+const state = (page) => widget(page).locator('section.root');
+async function waitState(page, wanted) {
+  await page.waitForFunction((w) => {
+    const root = document.querySelector('brobygger-suggestions')?.shadowRoot?.querySelector('section.root');
+    return root && root.dataset.state === w;
+  }, wanted, { timeout: 10_000 });
+}
+async function axe(page, label) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE);
+  const result = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+  }));
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join('; ')})`), [],
+    `axe found serious violations (${label})`);
+  return result;
+}
+// The element focused inside the widget's shadow root, described.
+const focused = (page) => page.evaluate(() => {
+  const host = document.activeElement;
+  const el = host && host.shadowRoot ? host.shadowRoot.activeElement : host;
+  if (!el) return null;
+  const style = getComputedStyle(el);
+  return {
+    tag: el.tagName.toLowerCase(), text: (el.textContent || '').trim().slice(0, 80), action: el.dataset.action || null,
+    role: el.dataset.role || null, candidate: el.dataset.candidate || null, inWidget: !!(host && host.shadowRoot),
+    outline: `${style.outlineStyle} ${style.outlineWidth}`,
+  };
+});
+async function tabTo(page, predicate, max = 60) {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    const f = await focused(page);
+    if (f && predicate(f)) return f;
+  }
+  throw new Error('Tab never reached the wanted element');
+}
+
+
+// A case system on its own origin: its page allows scripts and API calls only from itself and
+// the Brobygger service, and hands the widget its token through a callback, never the DOM.
+function hostSystem(port) {
+  const csp = `default-src 'none'; script-src 'self' ${BASE}; connect-src 'self' ${BASE}; style-src 'self'; base-uri 'none'`;
+  const page = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Host case system</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<script src="${BASE}/widget/v1/brobygger.js" defer></script><script src="/host.js" defer></script></head>
+<body><main><h1>Case of a citizen</h1><brobygger-suggestions candidate-id="CANDIDATE" lang="en"></brobygger-suggestions>
+<p id="log" role="status"></p></main></body></html>`;
+  const script = `'use strict';
+const w = document.querySelector('brobygger-suggestions');
+let calls = 0;
+w.tokenProvider = async () => { calls++; document.body.dataset.tokenCalls = String(calls); return (await fetch('/session-token')).text(); };
+w.addEventListener('brobygger-decision', (e) => { document.getElementById('log').textContent = 'saved decision ' + e.detail.id; });`;
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, 'http://host');
+    if (url.pathname === '/') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp });
+      res.end(page.replace('CANDIDATE', url.searchParams.get('candidate') || ''));
+    } else if (url.pathname === '/host.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' });
+      res.end(script);
+    } else if (url.pathname === '/session-token') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(CASEWORKER);
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+let page;
+let firstCandidate;
+let acceptedOffer;
+
+await step('the demo page loads with a strict CSP and shows suggestions in Danish', async () => {
+  page = await open({ width: 1280, height: 1000 });
+  const csp = (await page.request.get(`${BASE}/`)).headers()['content-security-policy'];
+  assert.match(csp, /script-src 'self'/);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+  await waitState(page, 'ready');
+  firstCandidate = await widget(page).getAttribute('candidate-id');
+  const cards = widget(page).locator('li.card');
+  assert.ok((await cards.count()) >= 2, 'at least two suggestions');
+  await assert.doesNotReject(widget(page).getByRole('heading', { name: 'Forslag til indsats' }).waitFor());
+  const notice = await widget(page).locator('.notice').innerText();
+  assert.match(notice, /forslag, ikke afgørelser/);
+  assert.match(notice, /du som sagsbehandler/);
+  const first = cards.first();
+  const facts = await first.locator('dl').innerText();
+  for (const label of ['Afstand', 'Ledige pladser', 'Pris', 'Forventet effekt', 'Succesrate', '90 %-interval', 'Score']) {
+    assert.ok(facts.includes(label), `the first card shows ${label}: ${facts}`);
+  }
+  assert.match(facts, /\d+,\d km/, 'distance in Danish number format');
+  assert.match(facts, /kr\./);
+  assert.equal(await first.locator('ul.factors li').count(), 8, 'eight factor bars');
+  const widths = await first.locator('.bar').evaluateAll((bars) => bars.map((b) => b.getBoundingClientRect().width));
+  assert.ok(widths.some((w) => w > 10), `bars are drawn: ${widths}`);
+  // The API gives the same first offer the widget shows.
+  const answer = await api('POST', '/v1/suggestions', { candidate_id: firstCandidate, k: 3 });
+  assert.equal(answer.status, 200);
+  assert.equal(await first.getAttribute('data-offer'), answer.body.suggestions[0].offer_id);
+  assert.equal(await first.locator('h3').innerText(), answer.body.suggestions[0].name);
+});
+
+await step('the runner-up difference opens on demand', async () => {
+  const first = widget(page).locator('li.card').first();
+  const toggle = first.getByRole('button', { name: 'Hvorfor før nr. 2?' });
+  assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+  assert.ok(!(await first.locator('.diff').isVisible()));
+  await toggle.click();
+  assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+  const text = await first.locator('.diff').innerText();
+  const second = await widget(page).locator('li.card').nth(1).locator('h3').innerText();
+  assert.ok(text.includes('point foran næste forslag') && text.includes(second), text);
+});
+
+await step('no serious accessibility violations (axe-core, WCAG 2.1 A/AA), Danish desktop', async () => {
+  await axe(page, 'ready, desktop');
+  await page.screenshot({ path: join(OUT, 'widget-da-desktop.png'), fullPage: true });
+  await page.screenshot({ path: join(OUT, 'widget-da-desktop-top.png') });
+});
+
+await step('accepting a suggestion records it, and the API has it', async () => {
+  const first = widget(page).locator('li.card').first();
+  acceptedOffer = await first.getAttribute('data-offer');
+  const before = await api('GET', `/v1/offers/${acceptedOffer}`);
+  await first.getByRole('button', { name: 'Accepter', exact: true }).click();
+  const form = first.locator('form[data-form="accept"]');
+  assert.ok(await form.isVisible());
+  assert.notEqual(await form.locator('select').inputValue(), '', 'accepting comes with a proposed reason');
+  await form.getByRole('button', { name: 'Registrér accept' }).click();
+  const recorded = first.locator('[data-role="recorded"]');
+  await recorded.waitFor({ state: 'visible' });
+  assert.match(await recorded.innerText(), /Afgørelse nr\. \d+ registreret: accepteret af demo-caseworker/);
+  const list = await api('GET', `/v1/decisions?candidate_id=${firstCandidate}`);
+  const mine = list.body.decisions.filter((d) => d.offer_id === acceptedOffer);
+  assert.equal(mine.length, 1, 'exactly one decision stored');
+  assert.equal(mine[0].action, 'accept');
+  assert.equal(mine[0].decided_by, 'demo-caseworker');
+  assert.ok(mine[0].suggested_offer_ids.includes(acceptedOffer), 'the shown suggestions are recorded');
+  assert.equal(await recorded.getAttribute('data-decision'), String(mine[0].id));
+  const after = await api('GET', `/v1/offers/${acceptedOffer}`);
+  assert.equal(after.body.reserved, before.body.reserved + 1, 'the accept reserved a place');
+  assert.equal(await first.getByRole('button', { name: 'Accepter', exact: true }).count(), 0, 'no second decision offered');
+  assert.match(await page.locator('#event-log').innerText(), /afgørelse nr\. \d+/i, 'the host page got the event');
+});
+
+await step('a reload shows the recorded decision (it is persisted, not kept in the page)', async () => {
+  await page.reload();
+  await waitState(page, 'ready');
+  const card = widget(page).locator(`li.card[data-offer="${acceptedOffer}"]`);
+  assert.match(await card.locator('[data-role="recorded"]').innerText(), /accepteret af demo-caseworker/);
+});
+
+await step('declining asks for a reason before anything is sent', async () => {
+  const second = widget(page).locator('li.card').nth(1);
+  const offer = await second.getAttribute('data-offer');
+  await second.getByRole('button', { name: 'Afvis', exact: true }).click();
+  const form = second.locator('form[data-form="decline"]');
+  assert.equal(await form.locator('select').inputValue(), '', 'no reason is chosen for the caseworker');
+  await form.getByRole('button', { name: 'Registrér afvisning' }).click();
+  assert.equal(await form.locator('.form-error').innerText(), 'Vælg en begrundelse.');
+  assert.equal(await form.locator('select').getAttribute('aria-invalid'), 'true');
+  const none = await api('GET', `/v1/decisions?candidate_id=${firstCandidate}`);
+  assert.equal(none.body.decisions.filter((d) => d.offer_id === offer).length, 0, 'nothing was sent');
+  // "Other" needs words of its own.
+  await form.locator('select').selectOption({ index: 5 });
+  await form.getByRole('button', { name: 'Registrér afvisning' }).click();
+  assert.match(await form.locator('.form-error').innerText(), /uddybning/);
+  await form.locator('textarea').fill('Borgeren starter på uddannelse i januar');
+  await form.getByRole('button', { name: 'Registrér afvisning' }).click();
+  await second.locator('[data-role="recorded"]').waitFor({ state: 'visible' });
+  const list = await api('GET', `/v1/decisions?candidate_id=${firstCandidate}`);
+  const mine = list.body.decisions.filter((d) => d.offer_id === offer);
+  assert.equal(mine.length, 1);
+  assert.equal(mine[0].action, 'decline');
+  assert.equal(mine[0].reason, 'Borgeren starter på uddannelse i januar');
+});
+
+await step('keyboard only: choose a case, open the difference, accept with a reason, focus always visible', async () => {
+  await page.goto(`${BASE}/`);
+  await waitState(page, 'ready');
+  await page.locator('body').focus();
+  const target = await page.locator('.case').nth(2).getAttribute('data-candidate');
+  let f = await tabTo(page, (x) => x.candidate === target);
+  assert.notEqual(f.outline.split(' ')[0], 'none', `focus is visible on the case button: ${f.outline}`);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((t) => document.querySelector('brobygger-suggestions').getAttribute('candidate-id') === t, target);
+  await waitState(page, 'ready');
+  f = await tabTo(page, (x) => x.inWidget && x.text.startsWith('Hvorfor før nr. 2'));
+  assert.notEqual(f.outline.split(' ')[0], 'none', `focus is visible in the widget: ${f.outline}`);
+  await page.keyboard.press('Enter');
+  assert.ok(await widget(page).locator('li.card').first().locator('.diff').isVisible(), 'Enter opened the difference');
+  f = await tabTo(page, (x) => x.inWidget && x.action === 'accept');
+  // Escape closes the form and gives focus back to the button that opened it.
+  await page.keyboard.press('Enter');
+  f = await focused(page);
+  assert.equal(f.tag, 'select', 'the form takes focus');
+  await page.keyboard.press('Escape');
+  f = await focused(page);
+  assert.equal(f.action, 'accept', 'Escape returns focus to Accept');
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('ArrowDown'); // the second standard reason
+  await page.keyboard.press('Tab');
+  f = await focused(page);
+  assert.equal(f.tag, 'textarea');
+  await page.keyboard.type('Aftalt ved samtale');
+  await page.keyboard.press('Tab');
+  f = await focused(page);
+  assert.equal(f.text, 'Registrér accept');
+  await page.keyboard.press('Enter');
+  await widget(page).locator('li.card').first().locator('[data-role="recorded"]').waitFor({ state: 'visible' });
+  f = await focused(page);
+  assert.equal(f.role, 'recorded', 'focus moves to the recorded decision');
+  const list = await api('GET', `/v1/decisions?candidate_id=${target}`);
+  assert.equal(list.body.decisions.length, 1);
+  assert.equal(list.body.decisions[0].reason, 'Borgeren ønsker tilbuddet: Aftalt ved samtale');
+});
+
+await step('English with lang="en"', async () => {
+  await page.goto(`${BASE}/?lang=en`);
+  await waitState(page, 'ready');
+  assert.equal(await widget(page).getAttribute('lang'), 'en');
+  await widget(page).getByRole('heading', { name: 'Suggested offers' }).waitFor();
+  assert.match(await widget(page).locator('.notice').innerText(), /suggestions, not decisions/);
+  const facts = await widget(page).locator('li.card').last().locator('dl').innerText();
+  for (const label of ['Distance', 'Places left', 'Price', 'Expected effect', 'Success rate', '90% interval']) {
+    assert.ok(facts.includes(label), `English card shows ${label}: ${facts}`);
+  }
+  await axe(page, 'English desktop');
+  await page.screenshot({ path: join(OUT, 'widget-en-desktop.png'), fullPage: true });
+});
+
+await step('usable at 320 px wide, Danish and English: nothing scrolls sideways', async () => {
+  for (const [lang, query] of [['da', ''], ['en', '?lang=en']]) {
+    const narrow = await open({ width: 320, height: 900 }, query);
+    await waitState(narrow, 'ready');
+    const overflow = await narrow.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `${lang}: the page scrolls ${overflow} px sideways at 320 px`);
+    const box = await widget(narrow).boundingBox();
+    assert.ok(box.x >= 0 && box.x + box.width <= 320, `${lang}: the widget fits: ${JSON.stringify(box)}`);
+    const card = widget(narrow).locator('li.card:not(.decided)').first();
+    await card.getByRole('button', { name: lang === 'da' ? 'Afvis' : 'Decline', exact: true }).click();
+    const formBox = await card.locator('form').boundingBox();
+    assert.ok(formBox.x + formBox.width <= 320, `${lang}: the form fits`);
+    await axe(narrow, `${lang} 320 px`);
+    await narrow.screenshot({ path: join(OUT, `widget-${lang}-320.png`), fullPage: true });
+    // The screen a caseworker sees with the widget scrolled to its top, for the README.
+    await narrow.evaluate(() => document.querySelector('brobygger-suggestions').scrollIntoView());
+    await narrow.screenshot({ path: join(OUT, `widget-${lang}-320-widget.png`) });
+    await narrow.context().close();
+  }
+  current = page;
+});
+
+await step('loading, empty, not-found and expired-token states are shown, never a blank box', async () => {
+  await page.goto(`${BASE}/`);
+  await waitState(page, 'ready');
+  const realToken = await widget(page).getAttribute('token');
+  // Loading: hold the real server's answer back for a moment.
+  await page.route('**/v1/suggestions', async (route) => {
+    await new Promise((r) => setTimeout(r, 700));
+    await route.continue();
+  });
+  await widget(page).evaluate((el) => el.reload());
+  await waitState(page, 'loading');
+  assert.match(await state(page).locator('[role="status"]').first().innerText(), /Henter forslag/);
+  assert.equal(await state(page).getAttribute('aria-busy'), 'true');
+  await waitState(page, 'ready');
+  await page.unroute('**/v1/suggestions');
+
+  // Empty: a stored candidate with no offer in reach.
+  const record = (await api('GET', `/v1/candidates/${firstCandidate}`)).body;
+  const lonely = { ...record, id: 'cand-widget-empty', max_travel_km: '1', lat: '55.3', lon: '15.1', excluded_offers: '' };
+  delete lonely.excluded_offers;
+  delete lonely.current_offer;
+  const put = await api('POST', '/v1/candidates', [lonely]);
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  await widget(page).evaluate((el) => el.setAttribute('candidate-id', 'cand-widget-empty'));
+  await waitState(page, 'empty');
+  assert.match(await state(page).innerText(), /Ingen forslag/);
+
+  await widget(page).evaluate((el) => el.setAttribute('candidate-id', 'cand-nobody-here'));
+  await waitState(page, 'error');
+  assert.match(await state(page).locator('[role="alert"]').innerText(), /findes ikke/);
+
+  await widget(page).evaluate((el) => {
+    el.setAttribute('candidate-id', el.ownerDocument.querySelector('.case').dataset.candidate);
+    el.setAttribute('token', 'bro_00000000000000000000000000000000000000000000000000000000000000ff');
+  });
+  await waitState(page, 'expired');
+  assert.match(await state(page).locator('[role="alert"]').innerText(), /udløbet/);
+  assert.match(await page.locator('#event-log').innerText(), /udløbet/, 'the host heard brobygger-token-expired');
+  await axe(page, 'expired token');
+  // A host callback that hands out a fresh token: the retry button recovers.
+  await widget(page).evaluate((el, t) => { el.tokenProvider = () => Promise.resolve(t); }, realToken);
+  await waitState(page, 'ready');
+});
+
+await step('a case system on another origin embeds it: CORS, the host\'s strict CSP, a token callback', async () => {
+  const allowed = await hostSystem(HOST_PORT);
+  const refused = await hostSystem(0);
+  try {
+    const candidate = await page.locator('.case').nth(3).getAttribute('data-candidate');
+    const host = await open({ width: 1024, height: 900 }, '');
+    await host.goto(`http://127.0.0.1:${HOST_PORT}/?candidate=${candidate}`);
+    await waitState(host, 'ready');
+    assert.ok(Number(await host.locator('body').getAttribute('data-token-calls')) >= 1, 'the widget asked the host for a token');
+    assert.equal(await widget(host).getAttribute('token'), null, 'no token in the DOM');
+    const card = widget(host).locator('li.card').first();
+    const offer = await card.getAttribute('data-offer');
+    await card.getByRole('button', { name: 'Accept', exact: true }).click();
+    await card.getByRole('button', { name: 'Record acceptance' }).click();
+    await card.locator('[data-role="recorded"]').waitFor({ state: 'visible' });
+    assert.match(await host.locator('#log').innerText(), /saved decision \d+/);
+    const list = await api('GET', `/v1/decisions?candidate_id=${candidate}`);
+    assert.deepEqual(list.body.decisions.map((d) => [d.offer_id, d.action]), [[offer, 'accept']]);
+    await host.context().close();
+    // An origin the service was not told about gets nothing, and the widget says so.
+    const other = await open({ width: 1024, height: 900 }, '');
+    await other.goto(`http://127.0.0.1:${refused.address().port}/?candidate=${candidate}`);
+    await waitState(other, 'error');
+    assert.match(await state(other).locator('[role="alert"]').innerText(), /not answering/);
+    await other.context().close();
+    current = page;
+  } finally {
+    allowed.close();
+    refused.close();
+  }
+});
+
+await step('a server that is down gives a clear error with a retry, reachable by keyboard', async () => {
+  assert.ok(SERVER_PID > 0, 'BROBYGGER_SERVER_PID is needed for this step');
+  process.kill(SERVER_PID, 'SIGTERM');
+  // Wait until the port refuses connections.
+  for (let i = 0; ; i++) {
+    try {
+      await fetch(`${BASE}/healthz`);
+    } catch (_) {
+      break;
+    }
+    assert.ok(i < 100, 'the server did not stop');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await widget(page).evaluate((el) => el.reload());
+  await waitState(page, 'error');
+  const alert = state(page).locator('[role="alert"]');
+  assert.match(await alert.innerText(), /svarer ikke/);
+  const retry = state(page).getByRole('button', { name: 'Prøv igen' });
+  await retry.focus();
+  await page.keyboard.press('Enter');
+  await waitState(page, 'error');
+  await axe(page, 'server down');
+  await page.screenshot({ path: join(OUT, 'widget-da-server-down.png') });
+});
+
+await step('no Content-Security-Policy violations and no script errors on any page', async () => {
+  const csp = await page.evaluate(() => window.__csp);
+  assert.deepEqual(csp, []);
+  assert.deepEqual(problems, []);
+});
+
+await browser.close();
+clearTimeout(deadline);
+console.log(`browser test passed in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${OUT}`);
