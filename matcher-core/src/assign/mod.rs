@@ -28,8 +28,10 @@
 //!   potentials: ε-CS makes every reduced arc cost non-negative after adding 1 per arc, and
 //!   `S` exceeds the number of hops, so the lexicographic key finds the true shortest paths.
 //!   The result has duality gap exactly 0, which [`verify`] checks independently.
-//! * **Warm start** ([`SolveOptions::warm_start`]): the scaling starts at ε = one original unit
-//!   from yesterday's prices; phases keep the assignment (a holder paying more than it must has
+//! * **Warm start** ([`SolveOptions::warm_start`]): the scaling starts at ε = 16 original units
+//!   from yesterday's prices and, when given ([`SolveOptions::warm_assignment`]), yesterday's
+//!   assignment (each candidate starts at its offer while places are free); phases keep the
+//!   assignment (a holder paying more than it must has
 //!   its price lowered, never below the offer's cheapest place; only real ε-CS violators rebid)
 //!   and unassigned persons whose best offer has a free place take it at its current price,
 //!   preferring their current offer among ties.
