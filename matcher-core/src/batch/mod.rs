@@ -6,6 +6,7 @@
 //!
 //! Proposals are *suggestions* for a caseworker, never decisions.
 
+pub mod caseload;
 pub mod report;
 
 use crate::assign::{self, Certificate, Mode, Problem, Solution, SolveOptions};
