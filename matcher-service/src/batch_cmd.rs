@@ -9,8 +9,9 @@ use crate::report_html::{self, Lang};
 use crate::run_dir::RunDir;
 use crate::{RunFlags, load};
 use anyhow::Context;
-use matcher_core::batch::{self, BatchOptions, BatchResult, Proposal, report};
-use matcher_core::model::{Dataset, ReferenceData};
+use matcher_core::batch::{self, BatchOptions, BatchResult, Proposal, caseload, report};
+use matcher_core::dataset;
+use matcher_core::model::{Caseworker, Dataset, ReferenceData};
 use matcher_core::score::Factor;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,10 @@ pub struct BatchArgs {
     /// Skip the stable and greedy baselines (the report's comparison shows the optimum only).
     #[arg(long)]
     no_baselines: bool,
+    /// Caseworkers (CSV, or JSON when the name ends in .json): also propose which caseworker
+    /// takes each new candidate, balancing caseloads under the caps (`caseloads.csv`).
+    #[arg(long)]
+    caseworkers: Option<PathBuf>,
     /// No progress or log lines on stderr; errors are still printed.
     #[arg(long)]
     quiet: bool,
@@ -90,6 +95,14 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
         started,
         &[("candidates", data.candidates.len().to_string()), ("offers", data.offers.len().to_string())],
     );
+    // Read before any work: a bad caseworkers file stops the run before anything is written.
+    let caseworkers = match &args.caseworkers {
+        Some(path) => Some(
+            dataset::load_caseworkers(path, &data, &reference)
+                .with_context(|| format!("loading {}", path.display()))?,
+        ),
+        None => None,
+    };
     let warm_start = match &args.previous {
         Some(previous) => {
             let prices = read_prices(&previous.join("prices.csv"))?;
@@ -124,14 +137,41 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
         ],
     );
 
+    let caseloads = match &caseworkers {
+        Some(caseworkers) => {
+            log.running("proposing caseworkers");
+            let started = Instant::now();
+            let plan = caseload::plan(&data, caseworkers, args.run.threads)?;
+            let seconds = started.elapsed().as_secs_f64();
+            let summary = caseload::report(&data, caseworkers, &plan);
+            log.phase(
+                "caseloads",
+                started,
+                &[
+                    ("caseworkers", caseworkers.len().to_string()),
+                    ("new_candidates", plan.proposals.len().to_string()),
+                    ("assigned", summary.total.assigned.to_string()),
+                    ("edges", plan.edges.to_string()),
+                    ("gap", format!("{:?}", plan.certificate.gap)),
+                ],
+            );
+            Some((caseworkers, plan, summary, seconds))
+        }
+        None => None,
+    };
+
     log.running("writing the run");
     let started = Instant::now();
-    let report = report::build(&data, &reference, &result);
+    let mut report = report::build(&data, &reference, &result);
+    report.caseloads = caseloads.as_ref().map(|(_, _, summary, _)| summary.clone());
     let dir = RunDir::create(&args.out)?;
     dir.write("proposals.csv", &proposals_csv(&data, &result)?)?;
     dir.write("proposals.jsonl", &proposals_jsonl(&data, &result)?)?;
     dir.write("prices.csv", &prices_csv(&data, &result)?)?;
     dir.write("prices.json", &prices_json(&data, &result)?)?;
+    if let Some((caseworkers, plan, _, _)) = &caseloads {
+        dir.write("caseloads.csv", &caseloads_csv(&data, caseworkers, plan)?)?;
+    }
     let mut report_json = serde_json::to_vec_pretty(&report)?;
     report_json.push(b'\n');
     dir.write("report.json", &report_json)?;
@@ -142,6 +182,7 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
         "threads": args.run.threads,
         "warm_start": args.previous.as_ref().map(|p| p.display().to_string()),
         "timings": result.timings,
+        "caseload_seconds": caseloads.as_ref().map(|(_, _, _, seconds)| seconds),
         "solver": {
             "components": result.solution.stats.components,
             "largest_component": result.solution.stats.largest_component,
@@ -314,4 +355,39 @@ fn prices_json(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>> 
     let mut bytes = serde_json::to_vec_pretty(&doc)?;
     bytes.push(b'\n');
     Ok(bytes)
+}
+
+/// One row per new candidate: the proposed caseworker and the caseload it gives them.
+fn caseloads_csv(
+    data: &Dataset,
+    caseworkers: &[Caseworker],
+    plan: &caseload::CaseloadPlan,
+) -> anyhow::Result<Vec<u8>> {
+    let rows = plan.proposals.iter().map(|p| {
+        let c = &data.candidates[p.candidate as usize];
+        let w = p.caseworker.map(|w| &caseworkers[w as usize]);
+        vec![
+            c.id.to_string(),
+            c.municipality.to_string(),
+            w.map(|w| w.id.to_string()).unwrap_or_default(),
+            w.map(|w| w.caseload.to_string()).unwrap_or_default(),
+            w.map(|_| p.load_after.to_string()).unwrap_or_default(),
+            w.map(|w| w.cap.to_string()).unwrap_or_default(),
+            w.map(|_| p.speciality.to_string()).unwrap_or_default(),
+            p.reason.map(|r| r.key().to_string()).unwrap_or_default(),
+        ]
+    });
+    csv_bytes(
+        &[
+            "candidate_id",
+            "municipality",
+            "caseworker_id",
+            "caseload_before",
+            "caseload_with_candidate",
+            "cap",
+            "speciality",
+            "no_caseworker_reason",
+        ],
+        rows,
+    )
 }
