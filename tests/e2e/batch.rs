@@ -283,8 +283,32 @@ fn caseworkers_get_the_new_candidates_balanced_under_their_caps() {
     let (one, two) = (dir.join("one"), dir.join("two"));
     let file = demo().join("caseworkers.csv");
     let file = file.to_str().expect("utf-8");
-    batch_ok(&demo(), &one, &["--no-baselines", "--threads", "1", "--caseworkers", file]);
-    batch_ok(&demo(), &two, &["--no-baselines", "--threads", "2", "--caseworkers", file]);
+    let (quiet, _, stderr) =
+        batch(&demo(), &one, &["--no-baselines", "--threads", "1", "--caseworkers", file]);
+    assert!(quiet.status.success(), "{stderr}");
+    assert_eq!(stderr, "", "--quiet prints nothing on success");
+    // Not quiet, stderr a pipe: structured log lines, and no progress bar drawing.
+    let mut cmd = matcher();
+    cmd.args([
+        "batch",
+        "--today",
+        TODAY,
+        "--no-baselines",
+        "--threads",
+        "2",
+        "--caseworkers",
+        file,
+        "--data",
+    ])
+    .arg(demo())
+    .arg("--out")
+    .arg(&two);
+    let (status, _, stderr) = run(&mut cmd);
+    assert!(status.status.success(), "{stderr}");
+    for phase in ["load", "match", "caseloads", "write"] {
+        assert!(stderr.contains(&format!(" phase={phase} seconds=")), "{phase}: {stderr}");
+    }
+    assert!(!stderr.contains('\r') && !stderr.contains('\x1b'), "progress drawn into a pipe: {stderr:?}");
     for name in ["caseloads.csv", "report.json", "report.html"] {
         assert_eq!(std::fs::read(one.join(name)).unwrap(), std::fs::read(two.join(name)).unwrap(), "{name}");
     }

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::graph::{self, CandidateGraph};
 use crate::model::{ContractKind, Dataset, Date, ReferenceData};
 use crate::policy::PolicySet;
+use crate::progress::{self, Phase, Progress};
 use crate::score::{Factor, Scorer};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,8 @@ pub struct BatchOptions {
     pub warm_start: Option<Vec<i64>>,
     /// Also solve the stable and greedy baselines for the report's comparison.
     pub compare_baselines: bool,
+    /// Where to count the run's progress (see [`crate::progress`]).
+    pub progress: Option<Arc<Progress>>,
 }
 
 /// What changed for a candidate compared with the current assignment.
@@ -242,8 +245,10 @@ fn run_in_pool(
 ) -> Result<BatchResult> {
     let mut timings = Timings::default();
     let clock = Instant::now();
+    let counter = options.progress.as_deref();
+    progress::start(counter, Phase::Graph, data.candidates.len() as u64);
     let scorer = Scorer::new(data.clone(), reference, policies, today)?;
-    let graph = graph::build(&scorer)?;
+    let graph = graph::build_counted(&scorer, counter)?;
     let problem = problem_of(&data, &scorer, &graph);
     timings.graph_seconds = clock.elapsed().as_secs_f64();
 
@@ -255,7 +260,9 @@ fn run_in_pool(
         offer_priority: None,
         guarantee_bonus: None,
     };
+    progress::start(counter, Phase::Solve, 0);
     let (solution, certificate, guarantees) = solve_with_guarantees(&problem, &exact, &mut timings)?;
+    progress::start(counter, Phase::Proposals, 0);
 
     let clock = Instant::now();
     let views: Vec<_> =
