@@ -1090,10 +1090,10 @@ pub fn caseworkers(data: &Dataset, seed: u64) -> Vec<Caseworker> {
             let mut specialities = GroupSet::EMPTY;
             let draws = rng.weighted(&[0.45, 0.4, 0.15]);
             for _ in 0..draws {
-                if let Some(&i) = rng.pick(&members) {
-                    if let Some(g) = data.candidates[i].target_groups.iter().next() {
-                        specialities.insert(g);
-                    }
+                if let Some(&i) = rng.pick(&members)
+                    && let Some(g) = data.candidates[i].target_groups.iter().next()
+                {
+                    specialities.insert(g);
                 }
             }
             out.push(Caseworker {
