@@ -11,12 +11,13 @@
 //!
 //! A caseworker who holds `c` cases and may hold `cap` offers the places `c + 1 ..= cap`;
 //! taking the place at *level* `L` means holding `L` cases afterwards. The place at level
-//! `L` is worth `LOAD_UNIT · (MAX_CAP + 1 − L)` points, plus [`SPECIALITY_BONUS`] when one of
-//! the caseworker's specialities is a target group of the candidate. The marginal value
-//! falls with every case a caseworker already holds (a convex cost of load), so the optimum
-//! fills the least-loaded places first: it is water-filling, the most balanced loads the
-//! caps allow. The bonus is half a level, so a speciality decides between caseworkers of
-//! equal load but never buys a less balanced result.
+//! `L` is worth `LOAD_UNIT · (top + 1 − L)` points (`top` is the municipality's highest level
+//! on offer), plus [`SPECIALITY_BONUS`] when one of the caseworker's specialities is a target
+//! group of the candidate. The marginal value falls with every case a caseworker already
+//! holds (a convex cost of load), so the optimum fills the least-loaded places first: it is
+//! water-filling, the most balanced loads the caps allow. The bonus is half a level, so a
+//! speciality decides between caseworkers of equal load but never buys a less balanced
+//! result.
 //!
 //! Caseworkers of one municipality with the same specialities are interchangeable except
 //! for their load, so their places at one level are one offer with a capacity (how many of
@@ -129,6 +130,54 @@ pub fn plan(data: &Dataset, caseworkers: &[Caseworker], threads: usize) -> Resul
     for (w, c) in caseworkers.iter().enumerate() {
         classes.entry((c.municipality, c.specialities.0)).or_default().push(w);
     }
+    // Per class, the levels some of its caseworkers can go to, with how many can.
+    let class_members: Vec<&Vec<usize>> = classes.values().collect();
+    let open_levels: Vec<Vec<(u32, u32)>> = class_members
+        .iter()
+        .map(|members| {
+            let lowest = members.iter().map(|&w| caseworkers[w].caseload).min().unwrap_or(0);
+            let highest = members.iter().map(|&w| caseworkers[w].cap).max().unwrap_or(0);
+            (lowest.saturating_add(1)..=highest)
+                .map(|level| {
+                    let open = members
+                        .iter()
+                        .filter(|&&w| caseworkers[w].caseload < level && level <= caseworkers[w].cap)
+                        .count();
+                    (level, open as u32)
+                })
+                .filter(|&(_, open)| open > 0)
+                .collect()
+        })
+        .collect();
+    // The highest level worth offering per municipality. If the places up to level `T` can
+    // take every new candidate, no optimum puts anyone at level `T + 2` or above: a place at
+    // `T` or below would be free, and moving there gains at least two levels (4 points)
+    // against at most the bonus (1 point). Leaving those levels out changes no optimum, and
+    // keeps the weights within a few points of each other: the auction's prices then never
+    // need to climb far, which is what keeps it fast when many candidates are alike.
+    let mut need: BTreeMap<MunicipalityCode, u64> = BTreeMap::new();
+    for &i in &new {
+        *need.entry(data.candidates[i].municipality).or_default() += 1;
+    }
+    let mut places: BTreeMap<MunicipalityCode, BTreeMap<u32, u64>> = BTreeMap::new();
+    for (((municipality, _), _), open) in classes.iter().zip(&open_levels) {
+        for &(level, n) in open {
+            *places.entry(*municipality).or_default().entry(level).or_default() += u64::from(n);
+        }
+    }
+    let limit: BTreeMap<MunicipalityCode, u32> = places
+        .iter()
+        .map(|(m, by_level)| {
+            let wanted = need.get(m).copied().unwrap_or(0);
+            let mut filled = 0;
+            let enough = by_level.iter().find_map(|(&level, &n)| {
+                filled += n;
+                (filled >= wanted).then_some(level)
+            });
+            (*m, enough.map_or(u32::MAX, |t| t.saturating_add(1)))
+        })
+        .collect();
+
     // Offers: (class, level) with the number of its caseworkers that can go to that level.
     struct Level {
         class: usize,
@@ -137,33 +186,31 @@ pub fn plan(data: &Dataset, caseworkers: &[Caseworker], threads: usize) -> Resul
     let mut levels = Vec::new();
     let mut capacity = Vec::new();
     let mut by_municipality: BTreeMap<MunicipalityCode, Vec<(u32, GroupSet)>> = BTreeMap::new();
-    let class_members: Vec<&Vec<usize>> = classes.values().collect();
-    for (k, ((municipality, specialities), members)) in classes.iter().enumerate() {
-        let lowest = members.iter().map(|&w| caseworkers[w].caseload).min().unwrap_or(0);
-        let highest = members.iter().map(|&w| caseworkers[w].cap).max().unwrap_or(0);
-        for level in lowest.saturating_add(1)..=highest {
-            let open = members
-                .iter()
-                .filter(|&&w| caseworkers[w].caseload < level && level <= caseworkers[w].cap)
-                .count();
-            if open > 0 {
-                by_municipality
-                    .entry(*municipality)
-                    .or_default()
-                    .push((levels.len() as u32, GroupSet(*specialities)));
-                levels.push(Level { class: k, level });
-                capacity.push(open as u32);
-            }
+    for (k, ((municipality, specialities), open)) in classes.keys().zip(&open_levels).enumerate() {
+        if !need.contains_key(municipality) {
+            continue;
+        }
+        let top = limit.get(municipality).copied().unwrap_or(u32::MAX);
+        for &(level, n) in open.iter().filter(|&&(level, _)| level <= top) {
+            by_municipality
+                .entry(*municipality)
+                .or_default()
+                .push((levels.len() as u32, GroupSet(*specialities)));
+            levels.push(Level { class: k, level });
+            capacity.push(n);
         }
     }
     let (mut offsets, mut offers, mut weights) = (vec![0usize], Vec::new(), Vec::new());
     for &i in &new {
         let candidate = &data.candidates[i];
-        for &(j, specialities) in by_municipality.get(&candidate.municipality).map_or(&[][..], Vec::as_slice)
-        {
+        let row = by_municipality.get(&candidate.municipality).map_or(&[][..], Vec::as_slice);
+        // Weights count down from the municipality's highest offered level, so the lowest is
+        // still worth taking (an unplaced candidate with a free place would gain).
+        let top = row.iter().map(|&(j, _)| levels[j as usize].level).max().unwrap_or(0);
+        for &(j, specialities) in row {
             let bonus = if specialities.intersects(candidate.target_groups) { SPECIALITY_BONUS } else { 0 };
             offers.push(j);
-            weights.push(LOAD_UNIT * (i64::from(MAX_CAP) + 1 - i64::from(levels[j as usize].level)) + bonus);
+            weights.push(LOAD_UNIT * i64::from(top + 1 - levels[j as usize].level) + bonus);
         }
         offsets.push(offers.len());
     }
