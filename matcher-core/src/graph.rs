@@ -239,12 +239,30 @@ struct Chunk {
 /// # Complexity
 /// O(Σ offers in the cells each candidate's travel circle touches), plus O(k log k) per row.
 pub fn build(scorer: &Scorer) -> Result<CandidateGraph> {
+    build_counted(scorer, None)
+}
+
+/// [`build`], counting the candidates done on `progress`.
+///
+/// # Errors
+/// As [`build`].
+pub fn build_counted(
+    scorer: &Scorer,
+    progress: Option<&crate::progress::Progress>,
+) -> Result<CandidateGraph> {
     let grid = Grid::new(scorer);
     let n = scorer.n_candidates();
     let starts: Vec<usize> = (0..n).step_by(CHUNK).collect();
     let chunks: Vec<Chunk> = starts
         .par_iter()
-        .map(|&start| build_chunk(scorer, &grid, start, (start + CHUNK).min(n)))
+        .map(|&start| {
+            let end = (start + CHUNK).min(n);
+            let chunk = build_chunk(scorer, &grid, start, end);
+            if let Some(p) = progress {
+                p.advance((end - start) as u64);
+            }
+            chunk
+        })
         .collect::<Result<_>>()?;
     let n_edges: usize = chunks.iter().map(|c| c.offers.len()).sum();
     let mut graph = CandidateGraph {

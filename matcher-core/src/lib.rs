@@ -13,6 +13,7 @@ pub mod r#gen;
 pub mod graph;
 pub mod model;
 pub mod policy;
+pub mod progress;
 pub mod score;
 
 pub use error::{Error, InputProblem, InputProblems, Result};

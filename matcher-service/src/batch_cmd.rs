@@ -9,12 +9,15 @@ use crate::report_html::{self, Lang};
 use crate::run_dir::RunDir;
 use crate::{RunFlags, load};
 use anyhow::Context;
-use matcher_core::batch::{self, BatchOptions, BatchResult, Proposal, report};
-use matcher_core::model::{Dataset, ReferenceData};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use matcher_core::batch::{self, BatchOptions, BatchResult, Proposal, caseload, report};
+use matcher_core::dataset;
+use matcher_core::model::{Caseworker, Dataset, ReferenceData};
+use matcher_core::progress::{Phase, Progress};
 use matcher_core::score::Factor;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// Flags of `matcher batch`.
@@ -39,6 +42,10 @@ pub struct BatchArgs {
     /// Skip the stable and greedy baselines (the report's comparison shows the optimum only).
     #[arg(long)]
     no_baselines: bool,
+    /// Caseworkers (CSV, or JSON when the name ends in .json): also propose which caseworker
+    /// takes each new candidate, balancing caseloads under the caps (`caseloads.csv`).
+    #[arg(long)]
+    caseworkers: Option<PathBuf>,
     /// No progress or log lines on stderr; errors are still printed.
     #[arg(long)]
     quiet: bool,
@@ -46,50 +53,128 @@ pub struct BatchArgs {
     run: RunFlags,
 }
 
-/// Phase lines on stderr: `key=value` pairs, one line per phase, unless `--quiet`.
-struct Log {
-    quiet: bool,
-    terminal: bool,
+/// Progress bars and log lines on stderr.
+///
+/// The core counts its progress in a [`Progress`]; a thread polls it and draws one bar (a
+/// spinner for phases that are not counted). indicatif draws nothing when stderr is not a
+/// terminal, and `--quiet` hides the bar and the info lines (warnings and errors still show).
+/// Log lines are structured (`tracing`) and are written with the bar suspended, so the two
+/// never garble each other.
+struct Console {
+    bar: ProgressBar,
+    progress: Arc<Progress>,
+    stop: Arc<AtomicBool>,
+    poller: Option<std::thread::JoinHandle<()>>,
 }
 
-impl Log {
-    fn phase(&self, phase: &str, started: Instant, fields: &[(&str, String)]) {
-        if self.quiet {
-            return;
-        }
-        let mut line = format!("phase={phase} seconds={:.3}", started.elapsed().as_secs_f64());
-        for (k, v) in fields {
-            line.push_str(&format!(" {k}={v}"));
-        }
-        if self.terminal {
-            eprintln!("\r\x1b[2K{line}");
-        } else {
-            eprintln!("{line}");
-        }
+/// Writes one log line with the progress bar out of the way.
+struct BarWriter(ProgressBar);
+
+impl std::io::Write for BarWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.suspend(|| std::io::stderr().write_all(buf))?;
+        Ok(buf.len())
     }
 
-    /// Shows what is running now, on a terminal only (replaced by the phase line).
-    fn running(&self, what: &str) {
-        if !self.quiet && self.terminal {
-            eprint!("\r\x1b[2K… {what}");
-        }
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
     }
+}
+
+impl Console {
+    fn start(quiet: bool) -> Console {
+        let target = if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() };
+        let bar = ProgressBar::with_draw_target(None, target);
+        bar.set_style(style(SPINNER));
+        let writer = bar.clone();
+        let level = if quiet { tracing::Level::WARN } else { tracing::Level::INFO };
+        // Fails only when a subscriber is already set (never in the `matcher` binary).
+        let _ = tracing_subscriber::fmt()
+            .with_writer(move || BarWriter(writer.clone()))
+            .with_target(false)
+            .with_max_level(level)
+            .try_init();
+        let progress = Arc::new(Progress::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let poller = (!quiet && !bar.is_hidden()).then(|| {
+            let (bar, progress, stop) = (bar.clone(), progress.clone(), stop.clone());
+            std::thread::spawn(move || draw(&bar, &progress, &stop))
+        });
+        Console { bar, progress, stop, poller }
+    }
+}
+
+impl Drop for Console {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(poller) = self.poller.take() {
+            poller.thread().unpark();
+            let _ = poller.join();
+        }
+        self.bar.finish_and_clear();
+    }
+}
+
+const SPINNER: &str = "{spinner} {msg} {elapsed}";
+const COUNTED: &str = "{spinner} {msg} [{bar:30}] {human_pos}/{human_len} {elapsed}";
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
+/// Follows `progress` on `bar` until `stop`.
+fn draw(bar: &ProgressBar, progress: &Progress, stop: &AtomicBool) {
+    let (counted, spinner) = (style(COUNTED), style(SPINNER));
+    let mut shown = None;
+    while !stop.load(Ordering::Relaxed) {
+        let now = progress.snapshot();
+        if now.phase != shown {
+            shown = now.phase;
+            bar.reset();
+            bar.set_style(if now.total > 0 { counted.clone() } else { spinner.clone() });
+            bar.set_length(now.total);
+            bar.set_message(now.phase.map_or("", Phase::label));
+        }
+        bar.set_position(now.done);
+        bar.tick();
+        std::thread::park_timeout(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Seconds since `started`, rounded to milliseconds, for log fields.
+fn seconds(started: Instant) -> f64 {
+    round3(started.elapsed().as_secs_f64())
+}
+
+fn round3(seconds: f64) -> f64 {
+    (seconds * 1000.0).round() / 1000.0
 }
 
 /// Runs `matcher batch`.
 pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
-    let log = Log { quiet: args.quiet, terminal: std::io::stderr().is_terminal() };
+    let console = Console::start(args.quiet);
+    let progress = console.progress.clone();
     let policies = args.run.policy_set()?;
     let today = args.run.today();
 
-    log.running("loading the data set");
+    console.bar.set_message("loading the data set");
     let started = Instant::now();
     let data = load(&args.data, &reference)?;
-    log.phase(
-        "load",
-        started,
-        &[("candidates", data.candidates.len().to_string()), ("offers", data.offers.len().to_string())],
+    tracing::info!(
+        phase = %"load",
+        seconds = seconds(started),
+        candidates = data.candidates.len(),
+        offers = data.offers.len(),
+        "data set loaded"
     );
+    // Read before any work: a bad caseworkers file stops the run before anything is written.
+    let caseworkers = match &args.caseworkers {
+        Some(path) => Some(
+            dataset::load_caseworkers(path, &data, &reference)
+                .with_context(|| format!("loading {}", path.display()))?,
+        ),
+        None => None,
+    };
     let (warm_start, warm_assignment) = match &args.previous {
         Some(previous) => {
             let prices = read_prices(&previous.join("prices.csv"))?;
@@ -110,43 +195,74 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
         warm_start,
         warm_assignment,
         compare_baselines: !args.no_baselines,
+        progress: Some(progress.clone()),
     };
-    log.running("scoring, building the graph, solving");
     let started = Instant::now();
     let result = batch::run(data.clone(), reference.clone(), Arc::new(policies), &options)?;
     let t = &result.timings;
-    log.phase(
-        "match",
-        started,
-        &[
-            ("graph_seconds", format!("{:.3}", t.graph_seconds)),
-            ("solve_seconds", format!("{:.3}", t.solve_seconds)),
-            ("verify_seconds", format!("{:.3}", t.verify_seconds)),
-            ("baselines_seconds", format!("{:.3}", t.baselines_seconds)),
-            ("edges", result.graph.n_edges().to_string()),
-            ("matched", result.solution.matched().to_string()),
-            ("gap", format!("{:?}", result.certificate.gap)),
-        ],
+    tracing::info!(
+        phase = %"match",
+        seconds = seconds(started),
+        graph_seconds = round3(t.graph_seconds),
+        solve_seconds = round3(t.solve_seconds),
+        verify_seconds = round3(t.verify_seconds),
+        baselines_seconds = round3(t.baselines_seconds),
+        edges = result.graph.n_edges(),
+        matched = result.solution.matched(),
+        gap = ?result.certificate.gap,
+        "night matched"
     );
 
-    log.running("writing the run");
+    let caseloads = match &caseworkers {
+        Some(caseworkers) => {
+            progress.start(Phase::Caseloads, 0);
+            let started = Instant::now();
+            let plan = caseload::plan(&data, caseworkers, args.run.threads)?;
+            let elapsed = started.elapsed().as_secs_f64();
+            let summary = caseload::report(&data, caseworkers, &plan);
+            tracing::info!(
+                phase = %"caseloads",
+                seconds = seconds(started),
+                caseworkers = caseworkers.len(),
+                new_candidates = plan.proposals.len(),
+                assigned = summary.total.assigned,
+                edges = plan.edges,
+                gap = ?plan.certificate.gap,
+                "caseworkers proposed"
+            );
+            Some((caseworkers, plan, summary, elapsed))
+        }
+        None => None,
+    };
+
+    progress.start(Phase::Writing, 7 + u64::from(caseloads.is_some()));
     let started = Instant::now();
-    let report = report::build(&data, &reference, &result);
+    let mut report = report::build(&data, &reference, &result);
+    report.caseloads = caseloads.as_ref().map(|(_, _, summary, _)| summary.clone());
     let dir = RunDir::create(&args.out)?;
-    dir.write("proposals.csv", &proposals_csv(&data, &result)?)?;
-    dir.write("proposals.jsonl", &proposals_jsonl(&data, &result)?)?;
-    dir.write("prices.csv", &prices_csv(&data, &result)?)?;
-    dir.write("prices.json", &prices_json(&data, &result)?)?;
+    let write = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
+        dir.write(name, bytes)?;
+        progress.advance(1);
+        Ok(())
+    };
+    write("proposals.csv", &proposals_csv(&data, &result)?)?;
+    write("proposals.jsonl", &proposals_jsonl(&data, &result)?)?;
+    write("prices.csv", &prices_csv(&data, &result)?)?;
+    write("prices.json", &prices_json(&data, &result)?)?;
+    if let Some((caseworkers, plan, _, _)) = &caseloads {
+        write("caseloads.csv", &caseloads_csv(&data, caseworkers, plan)?)?;
+    }
     let mut report_json = serde_json::to_vec_pretty(&report)?;
     report_json.push(b'\n');
-    dir.write("report.json", &report_json)?;
-    dir.write("report.html", report_html::render(&report, &reference, args.lang).as_bytes())?;
+    write("report.json", &report_json)?;
+    write("report.html", report_html::render(&report, &reference, args.lang).as_bytes())?;
     let run_json = serde_json::json!({
         "program": concat!("matcher ", env!("CARGO_PKG_VERSION")),
         "date": result.today.to_string(),
         "threads": args.run.threads,
         "warm_start": args.previous.as_ref().map(|p| p.display().to_string()),
         "timings": result.timings,
+        "caseload_seconds": caseloads.as_ref().map(|(_, _, _, seconds)| seconds),
         "solver": {
             "components": result.solution.stats.components,
             "largest_component": result.solution.stats.largest_component,
@@ -154,12 +270,14 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
             "iterations": result.solution.stats.iterations,
         },
     });
-    dir.write("run.json", &serde_json::to_vec_pretty(&run_json)?)?;
+    write("run.json", &serde_json::to_vec_pretty(&run_json)?)?;
     let written = dir.publish()?;
-    log.phase(
-        "write",
-        started,
-        &[("out", args.out.display().to_string()), ("run", written.display().to_string())],
+    tracing::info!(
+        phase = %"write",
+        seconds = seconds(started),
+        out = %args.out.display(),
+        run = %written.display(),
+        "run published"
     );
     Ok(())
 }
@@ -342,4 +460,39 @@ fn prices_json(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>> 
     let mut bytes = serde_json::to_vec_pretty(&doc)?;
     bytes.push(b'\n');
     Ok(bytes)
+}
+
+/// One row per new candidate: the proposed caseworker and the caseload it gives them.
+fn caseloads_csv(
+    data: &Dataset,
+    caseworkers: &[Caseworker],
+    plan: &caseload::CaseloadPlan,
+) -> anyhow::Result<Vec<u8>> {
+    let rows = plan.proposals.iter().map(|p| {
+        let c = &data.candidates[p.candidate as usize];
+        let w = p.caseworker.map(|w| &caseworkers[w as usize]);
+        vec![
+            c.id.to_string(),
+            c.municipality.to_string(),
+            w.map(|w| w.id.to_string()).unwrap_or_default(),
+            w.map(|w| w.caseload.to_string()).unwrap_or_default(),
+            w.map(|_| p.load_after.to_string()).unwrap_or_default(),
+            w.map(|w| w.cap.to_string()).unwrap_or_default(),
+            w.map(|_| p.speciality.to_string()).unwrap_or_default(),
+            p.reason.map(|r| r.key().to_string()).unwrap_or_default(),
+        ]
+    });
+    csv_bytes(
+        &[
+            "candidate_id",
+            "municipality",
+            "caseworker_id",
+            "caseload_before",
+            "caseload_with_candidate",
+            "cap",
+            "speciality",
+            "no_caseworker_reason",
+        ],
+        rows,
+    )
 }

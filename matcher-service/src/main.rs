@@ -267,6 +267,10 @@ fn main() -> anyhow::Result<ExitCode> {
             let generated = started.elapsed();
             dataset::write_dir(&data, &r, &out)
                 .with_context(|| format!("writing the data set to {}", out.display()))?;
+            let caseworkers = matcher_core::r#gen::caseworkers(&data, seed);
+            let path = out.join("caseworkers.csv");
+            std::fs::write(&path, dataset::caseworkers_csv(&caseworkers, &r)?)
+                .with_context(|| format!("writing {}", path.display()))?;
             if let Some(path) = &snapshot {
                 dataset::write_snapshot(&data, path)
                     .with_context(|| format!("writing the snapshot {}", path.display()))?;

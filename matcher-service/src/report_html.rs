@@ -2,8 +2,9 @@
 //! external assets), in Danish or English. Rendering only: every number comes from
 //! `matcher_core::batch::report::Report`.
 
+use matcher_core::batch::caseload::{CaseloadReport, MunicipalityCaseload};
 use matcher_core::batch::report::{Report, Slice};
-use matcher_core::model::ReferenceData;
+use matcher_core::model::{MunicipalityCode, ReferenceData};
 use std::fmt::Write;
 
 /// Language of the report.
@@ -123,6 +124,21 @@ fn t(lang: Lang, key: &str) -> &'static str {
         "job" => ("Job", "Job"),
         "work_trial" => ("Praktik / arbejdsprøvning", "Work trial"),
         "reciprocal_help" => ("Gensidig hjælp", "Reciprocal help"),
+        "caseloads" => ("Sagsstammer: fordeling af nye borgere", "Caseloads: who takes the new candidates"),
+        "caseloads_note" => (
+            "Forslag til, hvilken sagsbehandler der tager hver ny borger (en borger, der ikke står på nogen sagsstamme): de mindst belastede først, aldrig over loftet, og ved lige belastning den med speciale i borgerens målgruppe. Samme eksakte løser som tilbuddene (forskel 0 = bevist optimal). Hver ny borger står i caseloads.csv.",
+            "Proposals for which caseworker takes each new candidate (one on no caseload): the least loaded first, never above the cap, and between equal loads the one who specialises in the candidate's target group. The same exact solver as the offers (gap 0 = proven optimal). Every new candidate is in caseloads.csv.",
+        ),
+        "caseworkers" => ("Sagsbehandlere", "Caseworkers"),
+        "new_candidates" => ("Nye borgere", "New candidates"),
+        "with_caseworker" => ("Med sagsbehandler", "With a caseworker"),
+        "speciality_matches" => ("Med speciale i målgruppen", "With a specialist"),
+        "mean_before" => ("Gns. sagsstamme før", "Mean caseload before"),
+        "mean_after" => ("Gns. sagsstamme efter", "Mean caseload after"),
+        "max_before" => ("Største før", "Largest before"),
+        "max_after" => ("Største efter", "Largest after"),
+        "over_cap_before" => ("Over loftet før", "Over the cap before"),
+        "over_cap_after" => ("Over loftet efter", "Over the cap after"),
         _ => ("?", "?"),
     };
     match lang {
@@ -523,6 +539,10 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
     h.push_str(&bars(t(lang, "unmatched_reasons"), &rows));
     h.push_str("</section>");
 
+    if let Some(caseloads) = &report.caseloads {
+        h.push_str(&caseload_section(caseloads, reference, lang));
+    }
+
     // Fairness.
     let _ = write!(
         h,
@@ -558,6 +578,68 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
         h.push_str(&table(&head, &slice_rows(slices, lang, name)));
     }
     h.push_str("</section></main></body></html>\n");
+    h
+}
+
+/// Caseloads before and after, per municipality and in all.
+fn caseload_section(caseloads: &CaseloadReport, reference: &ReferenceData, lang: Lang) -> String {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<section id=\"caseloads\"><h2>{}</h2><p class=\"muted\">{}</p>",
+        t(lang, "caseloads"),
+        t(lang, "caseloads_note")
+    );
+    let one = |m: &MunicipalityCaseload, name: String| {
+        let mean = |v: f64| match lang {
+            Lang::Da => format!("{v:.1}").replace('.', ","),
+            Lang::En => format!("{v:.1}"),
+        };
+        vec![
+            name,
+            int(m.caseworkers as i128, lang),
+            int(m.new_candidates as i128, lang),
+            int(m.assigned as i128, lang),
+            int(m.speciality_matches as i128, lang),
+            mean(m.before_mean),
+            mean(m.after_mean),
+            int(i128::from(m.before_max), lang),
+            int(i128::from(m.after_max), lang),
+            int(m.before_over_cap as i128, lang),
+            int(m.after_over_cap as i128, lang),
+        ]
+    };
+    let mut rows: Vec<Vec<String>> = caseloads
+        .by_municipality
+        .iter()
+        .map(|m| {
+            let name = m
+                .municipality
+                .parse::<u16>()
+                .ok()
+                .and_then(|code| reference.municipality(MunicipalityCode(code)))
+                .map_or_else(|| m.municipality.clone(), |r| format!("{} ({})", r.name, m.municipality));
+            one(m, name)
+        })
+        .collect();
+    rows.push(one(&caseloads.total, t(lang, "all_municipalities").to_string()));
+    h.push_str(&table(
+        &[
+            t(lang, "municipality"),
+            t(lang, "caseworkers"),
+            t(lang, "new_candidates"),
+            t(lang, "with_caseworker"),
+            t(lang, "speciality_matches"),
+            t(lang, "mean_before"),
+            t(lang, "mean_after"),
+            t(lang, "max_before"),
+            t(lang, "max_after"),
+            t(lang, "over_cap_before"),
+            t(lang, "over_cap_after"),
+        ],
+        &rows,
+    ));
+    h.push_str("</section>");
     h
 }
 

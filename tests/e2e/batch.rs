@@ -276,3 +276,118 @@ fn bad_input_stops_the_run_before_anything_is_written() {
     assert!(!out.exists(), "nothing may be written");
     assert!(!dir.join(".tonight.runs").exists());
 }
+
+#[test]
+fn caseworkers_get_the_new_candidates_balanced_under_their_caps() {
+    let dir = temp_dir("batch-caseloads");
+    let (one, two) = (dir.join("one"), dir.join("two"));
+    let file = demo().join("caseworkers.csv");
+    let file = file.to_str().expect("utf-8");
+    let (quiet, _, stderr) =
+        batch(&demo(), &one, &["--no-baselines", "--threads", "1", "--caseworkers", file]);
+    assert!(quiet.status.success(), "{stderr}");
+    assert_eq!(stderr, "", "--quiet prints nothing on success");
+    // Not quiet, stderr a pipe: structured log lines, and no progress bar drawing.
+    let mut cmd = matcher();
+    cmd.args([
+        "batch",
+        "--today",
+        TODAY,
+        "--no-baselines",
+        "--threads",
+        "2",
+        "--caseworkers",
+        file,
+        "--data",
+    ])
+    .arg(demo())
+    .arg("--out")
+    .arg(&two);
+    let (status, _, stderr) = run(&mut cmd);
+    assert!(status.status.success(), "{stderr}");
+    for phase in ["load", "match", "caseloads", "write"] {
+        assert!(stderr.contains(&format!(" phase={phase} seconds=")), "{phase}: {stderr}");
+    }
+    assert!(!stderr.contains('\r') && !stderr.contains('\x1b'), "progress drawn into a pipe: {stderr:?}");
+    for name in ["caseloads.csv", "report.json", "report.html"] {
+        assert_eq!(std::fs::read(one.join(name)).unwrap(), std::fs::read(two.join(name)).unwrap(), "{name}");
+    }
+    let rows = csv_rows(&one.join("caseloads.csv"));
+    let workers = csv_rows(&demo().join("caseworkers.csv"));
+    let report = read_json(&one.join("report.json"));
+    let total = &report["caseloads"]["total"];
+
+    // The new candidates are exactly those on no caseload.
+    let held: std::collections::HashSet<&str> =
+        workers.iter().flat_map(|w| w["cases"].split(';')).filter(|s| !s.is_empty()).collect();
+    let candidates = csv_rows(&demo().join("candidates.csv"));
+    let new: Vec<&str> =
+        candidates.iter().map(|c| c["id"].as_str()).filter(|id| !held.contains(id)).collect();
+    assert!(!new.is_empty());
+    assert_eq!(rows.iter().map(|r| r["candidate_id"].as_str()).collect::<Vec<_>>(), new);
+    assert_eq!(total["new_candidates"], rows.len());
+    let assigned = rows.iter().filter(|r| !r["caseworker_id"].is_empty()).count();
+    assert_eq!(total["assigned"], assigned);
+    assert_eq!(report["caseloads"]["gap"], 0);
+
+    // Loads after: the file's caseload plus the rows; never above a cap; the report agrees.
+    let mut after_sum = 0u64;
+    let mut per_municipality: HashMap<String, (u64, u64)> = HashMap::new();
+    for w in &workers {
+        let before: u32 = w["caseload"].parse().unwrap();
+        let cap: u32 = w["cap"].parse().unwrap();
+        let mine: Vec<_> = rows.iter().filter(|r| r["caseworker_id"] == w["id"]).collect();
+        let after = before + mine.len() as u32;
+        if !mine.is_empty() {
+            assert!(after <= cap, "{} ends at {after}, cap {cap}", w["id"]);
+            let highest = mine.iter().map(|r| r["caseload_with_candidate"].parse::<u32>().unwrap()).max();
+            assert_eq!(highest, Some(after));
+            assert!(mine.iter().all(|r| r["municipality"] == w["municipality"]));
+        }
+        after_sum += u64::from(after);
+        let entry = per_municipality.entry(w["municipality"].clone()).or_default();
+        entry.0 += 1;
+        entry.1 += u64::from(after);
+    }
+    let mean_after = total["after_mean"].as_f64().unwrap();
+    assert!((mean_after * workers.len() as f64 - after_sum as f64).abs() < 1e-6);
+    for m in report["caseloads"]["by_municipality"].as_array().unwrap() {
+        let (n, sum) = per_municipality[m["municipality"].as_str().unwrap()];
+        assert_eq!(m["caseworkers"], n);
+        assert!((m["after_mean"].as_f64().unwrap() * n as f64 - sum as f64).abs() < 1e-6);
+    }
+    let html = std::fs::read_to_string(one.join("report.html")).expect("html");
+    assert!(html.contains("id=\"caseloads\"") && html.contains("Sagsstammer"), "caseload section missing");
+    well_formed(&html);
+    let run = read_json(&one.join("run.json"));
+    assert!(run["caseload_seconds"].as_f64().is_some());
+}
+
+#[test]
+fn a_bad_caseworkers_file_stops_the_run_before_anything_is_written() {
+    let dir = temp_dir("batch-bad-caseworkers");
+    let text = std::fs::read_to_string(demo().join("caseworkers.csv")).expect("read");
+    for (line, from, to, expected) in [
+        (
+            2,
+            "sb-0810-002",
+            "sb-0101901234",
+            "caseworkers.csv:3: column `id` = `sb-0101901234`: id looks like a CPR",
+        ),
+        (1, ",55,", ",-5,", "caseworkers.csv:2: column `cap` = `-5`: must not be negative"),
+        (3, "cand-", "nobody-", "caseworkers.csv:4: column `cases`"),
+    ] {
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        assert!(lines[line].contains(from), "fixture line {line} lacks {from}");
+        lines[line] = lines[line].replacen(from, to, 1);
+        let file = dir.join("caseworkers.csv");
+        std::fs::write(&file, lines.join("\n") + "\n").expect("write");
+        let out = dir.join("tonight");
+        let (status, stdout, stderr) =
+            batch(&demo(), &out, &["--caseworkers", file.to_str().expect("utf-8")]);
+        assert!(!status.status.success());
+        assert!(stderr.contains(expected), "expected {expected}: {stdout}{stderr}");
+        assert!(!out.exists(), "nothing may be written");
+        assert!(!dir.join(".tonight.runs").exists());
+    }
+}

@@ -6,6 +6,7 @@
 //!
 //! Proposals are *suggestions* for a caseworker, never decisions.
 
+pub mod caseload;
 pub mod report;
 
 use crate::assign::{self, Certificate, Mode, Problem, Solution, SolveOptions};
@@ -13,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::graph::{self, CandidateGraph};
 use crate::model::{ContractKind, Dataset, Date, ReferenceData};
 use crate::policy::PolicySet;
+use crate::progress::{self, Phase, Progress};
 use crate::score::{Factor, Scorer};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -36,6 +38,8 @@ pub struct BatchOptions {
     pub warm_assignment: Option<Vec<Option<u32>>>,
     /// Also solve the stable and greedy baselines for the report's comparison.
     pub compare_baselines: bool,
+    /// Where to count the run's progress (see [`crate::progress`]).
+    pub progress: Option<Arc<Progress>>,
 }
 
 /// What changed for a candidate compared with the current assignment.
@@ -255,8 +259,10 @@ fn run_in_pool(
 ) -> Result<BatchResult> {
     let mut timings = Timings::default();
     let clock = Instant::now();
+    let counter = options.progress.as_deref();
+    progress::start(counter, Phase::Graph, data.candidates.len() as u64);
     let scorer = Scorer::new(data.clone(), reference, policies, today)?;
-    let graph = graph::build(&scorer)?;
+    let graph = graph::build_counted(&scorer, counter)?;
     let problem = problem_of(&data, &scorer, &graph);
     timings.graph_seconds = clock.elapsed().as_secs_f64();
 
@@ -269,6 +275,7 @@ fn run_in_pool(
         offer_priority: None,
         guarantee_bonus: None,
     };
+    progress::start(counter, Phase::Solve, 0);
     let clock = Instant::now();
     let views: Vec<_> =
         (0..data.candidates.len()).into_par_iter().map(|i| scorer.candidate(i)).collect::<Result<_>>()?;
@@ -296,6 +303,7 @@ fn run_in_pool(
         },
     );
     let ((solution, certificate, guarantees), solve_timings) = exact_result?;
+    progress::start(counter, Phase::Proposals, 0);
     let (baselines, baselines_seconds) = baselines?;
     timings.solve_seconds = solve_timings.solve_seconds;
     timings.verify_seconds = solve_timings.verify_seconds;
@@ -711,6 +719,7 @@ mod tests {
             warm_start: None,
             warm_assignment: None,
             compare_baselines: false,
+            progress: None,
         };
         let night = run(data, reference, Arc::new(PolicySet::default()), &options).expect("the night runs");
         assert_eq!(night.certificate.gap, Some(0));

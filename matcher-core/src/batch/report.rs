@@ -168,6 +168,9 @@ pub struct Report {
     pub by_gender: Vec<Slice>,
     /// Fairness (audit only): by origin, as recorded.
     pub by_origin: Vec<Slice>,
+    /// Caseloads before and after, when caseworkers were given (see `batch::caseload`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caseloads: Option<super::caseload::CaseloadReport>,
 }
 
 #[derive(Default)]
@@ -379,5 +382,6 @@ pub fn build(data: &Dataset, reference: &ReferenceData, result: &BatchResult) ->
         by_region: slices(by_region),
         by_gender: slices(by_gender),
         by_origin: slices(by_origin),
+        caseloads: None,
     }
 }

@@ -9,6 +9,7 @@
 //! `providers`, `offers`, `evidence` (optional) and `candidates`. `data/README.md` documents
 //! every column.
 
+pub mod caseworkers;
 mod json;
 mod read;
 pub mod snapshot;
@@ -17,6 +18,7 @@ pub mod table;
 mod tests;
 mod write;
 
+pub use caseworkers::{CASEWORKER_COLUMNS, CASEWORKER_REQUIRED, MAX_CAP, caseworkers_csv, load_caseworkers};
 pub use read::{candidates_from_json, load_dir, offers_from_json};
 pub use snapshot::{read_snapshot, write_snapshot};
 pub use write::{csv_tables, write_dir};

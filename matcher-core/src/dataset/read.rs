@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// Ids seen so far in one table, with the line of their first row.
-type Seen = HashMap<String, u64>;
+pub(super) type Seen = HashMap<String, u64>;
 
 /// Loads and validates a data set directory (see the module documentation of
 /// [`crate::dataset`] and `data/README.md` for the tables and their columns).
@@ -188,7 +188,7 @@ fn rows<R: std::io::Read, T>(
 }
 
 /// Validates the id in `column` and records it, refusing a second use.
-fn unique_id<T>(
+pub(super) fn unique_id<T>(
     r: &Row<'_>,
     column: &str,
     seen: &mut Seen,
@@ -219,7 +219,7 @@ fn reference_id<T>(
     Ok(id)
 }
 
-fn municipality(
+pub(super) fn municipality(
     r: &Row<'_>,
     column: &str,
     reference: &ReferenceData,
@@ -289,7 +289,7 @@ fn small<T: TryFrom<u32>>(r: &Row<'_>, column: &str, value: u32, max: u32) -> Re
     T::try_from(value).map_err(|_| r.problem(column, format!("must be at most {max}")))
 }
 
-fn groups(r: &Row<'_>, column: &str, reference: &ReferenceData) -> Result<GroupSet, InputProblem> {
+pub(super) fn groups(r: &Row<'_>, column: &str, reference: &ReferenceData) -> Result<GroupSet, InputProblem> {
     let list = r.list(column, "a known target group code", |s| reference.group(s))?;
     let mut set = GroupSet::EMPTY;
     list.into_iter().for_each(|g| set.insert(g));

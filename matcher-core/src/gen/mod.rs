@@ -13,9 +13,9 @@
 pub mod rng;
 
 use crate::model::{
-    AgeBand, AuditAttributes, Benefit, Candidate, CandidateId, ContractKind, CurrentAssignment, Dataset,
-    Date, Evidence, Gender, GroupId, GroupSet, Language, LatLon, Municipality, MunicipalityCode, Occupation,
-    Offer, OfferId, OfferKind, Origin, Provider, ProviderId, ReferenceData,
+    AgeBand, AuditAttributes, Benefit, Candidate, CandidateId, Caseworker, CaseworkerId, ContractKind,
+    CurrentAssignment, Dataset, Date, Evidence, Gender, GroupId, GroupSet, Language, LatLon, Municipality,
+    MunicipalityCode, Occupation, Offer, OfferId, OfferKind, Origin, Provider, ProviderId, ReferenceData,
 };
 use rng::{Cumulative, Rng};
 
@@ -1091,6 +1091,51 @@ fn current(
         }
     }
     None
+}
+
+/// Caseworkers for a generated data set: in every municipality with candidates, about one
+/// caseworker per 52 candidates, each holding a random share of them (so caseloads are
+/// uneven, some over their cap of 55 to 65), a few citizens outside the data set, and up to
+/// two specialities among the municipality's target groups. About 6% of the candidates are on
+/// no caseload: the new ones a caseload plan assigns. Deterministic in `data` and `seed`,
+/// and drawn from its own stream, so the data set itself does not change.
+pub fn caseworkers(data: &Dataset, seed: u64) -> Vec<Caseworker> {
+    let mut rng = Rng::new(seed, 0xCA5E_10AD);
+    let mut by_municipality: std::collections::BTreeMap<MunicipalityCode, Vec<usize>> =
+        std::collections::BTreeMap::new();
+    for (i, c) in data.candidates.iter().enumerate() {
+        by_municipality.entry(c.municipality).or_default().push(i);
+    }
+    let mut out = Vec::new();
+    for (municipality, members) in by_municipality {
+        let listed: Vec<usize> = members.iter().copied().filter(|_| !rng.chance(0.06)).collect();
+        let n = listed.len().div_ceil(52).max(1);
+        let share = Cumulative::new((0..n).map(|_| 0.75 + 0.5 * rng.unit()));
+        let mut cases = vec![Vec::new(); n];
+        for &i in &listed {
+            cases[share.pick(&mut rng).unwrap_or(0)].push(data.candidates[i].id.clone());
+        }
+        for (k, cases) in cases.into_iter().enumerate() {
+            let mut specialities = GroupSet::EMPTY;
+            let draws = rng.weighted(&[0.45, 0.4, 0.15]);
+            for _ in 0..draws {
+                if let Some(&i) = rng.pick(&members)
+                    && let Some(g) = data.candidates[i].target_groups.iter().next()
+                {
+                    specialities.insert(g);
+                }
+            }
+            out.push(Caseworker {
+                id: id(CaseworkerId::new, format!("sb-{municipality}-{:03}", k + 1)),
+                municipality,
+                caseload: cases.len() as u32 + rng.between(0, 12),
+                cap: *rng.pick(&[55, 60, 65]).unwrap_or(&60),
+                specialities,
+                cases,
+            });
+        }
+    }
+    out
 }
 
 #[cfg(test)]

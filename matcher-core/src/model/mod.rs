@@ -565,6 +565,31 @@ pub struct Dataset {
     pub providers: Vec<Provider>,
 }
 
+/// A caseworker (sagsbehandler) of a municipality's job centre, with the cases they hold.
+///
+/// Not part of a [`Dataset`]: caseworkers come from their own file and are used only to
+/// propose who takes each new candidate (see `batch::caseload`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caseworker {
+    /// Pseudonymous id, unique within the file.
+    pub id: CaseworkerId,
+    /// The municipality whose candidates the caseworker takes.
+    pub municipality: MunicipalityCode,
+    /// Cases held now, including citizens outside this data set (other programmes).
+    pub caseload: u32,
+    /// The most cases the caseworker should hold; no new case is proposed beyond it.
+    pub cap: u32,
+    /// Target groups the caseworker specialises in.
+    pub specialities: GroupSet,
+    /// Candidates of the data set on the caseload now; every other candidate is new.
+    pub cases: Vec<CandidateId>,
+}
+
+id_type!(
+    /// Pseudonymous id of a caseworker.
+    CaseworkerId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
