@@ -397,8 +397,8 @@ impl<'a> Auction<'a> {
             self.bid(i as usize, eps);
         }
         if let Some(csc) = repair {
-            self.reverse(eps, csc);
-            self.prices_fell = true;
+            // A repair that lowered no price leaves the caches valid: no rescan next phase.
+            self.prices_fell |= self.reverse(eps, csc);
         }
     }
 
@@ -625,7 +625,9 @@ impl<'a> Auction<'a> {
     /// Reverse auction: every offer with a free place at a positive price either pulls in the
     /// best outside persons or lowers its price to 0. Keeps ε-CS; afterwards every offer with
     /// spare capacity has price 0, so ε-CS implies ε-optimality of primal and dual together.
-    fn reverse(&mut self, eps: i64, csc: &Csc) {
+    ///
+    /// Returns whether it lowered any price.
+    fn reverse(&mut self, eps: i64, csc: &Csc) -> bool {
         let m = self.cap.len();
         let mut in_queue = vec![false; m];
         let mut rq: VecDeque<u32> = VecDeque::new();
@@ -634,6 +636,9 @@ impl<'a> Auction<'a> {
                 in_queue[j] = true;
                 rq.push_back(j as u32);
             }
+        }
+        if rq.is_empty() {
+            return false;
         }
         let mut cand: Vec<(i64, u32, u32)> = Vec::new();
         // (profit, offer) of every person, packed: the scan of an offer's bidders below reads
@@ -740,6 +745,7 @@ impl<'a> Auction<'a> {
             self.reserve[j] = price;
             self.entry[j] = price;
         }
+        true
     }
 
     /// Exact integer prices (original units) from the final ε = 1 state, by Dijkstra on the
