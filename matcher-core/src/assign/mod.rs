@@ -69,6 +69,7 @@
 #![allow(clippy::needless_range_loop)]
 
 mod auction;
+mod dense;
 mod format;
 mod greedy;
 mod reduce;
