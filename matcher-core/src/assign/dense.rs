@@ -210,34 +210,41 @@ impl Lap {
     #[allow(clippy::mut_range_bound)]
     fn augment(&mut self, a: &[i64], free: &[u32]) {
         let cols = self.p.len();
-        let mut d = vec![0i64; cols];
         let mut pred = vec![0u32; cols];
+        // The columns in scan order (`list`), with their distance and price at the same
+        // position: the inner loop then reads them sequentially and gathers only the weight.
         let mut list: Vec<u32> = vec![0; cols];
+        let mut d = vec![0i64; cols];
+        let mut lp = vec![0i64; cols];
         for &f in free {
             let af = row(a, cols, f as usize);
             for j in 0..cols {
+                list[j] = j as u32;
+                lp[j] = self.p[j];
                 d[j] = self.p[j] - af[j];
                 pred[j] = f;
-                list[j] = j as u32;
             }
-            // list[..low] scanned, list[low..up] at the current minimum distance, list[up..]
-            // not reached at the minimum.
+            let swap = |list: &mut [u32], d: &mut [i64], lp: &mut [i64], x: usize, y: usize| {
+                list.swap(x, y);
+                d.swap(x, y);
+                lp.swap(x, y);
+            };
+            // Positions ..low scanned, low..up at the current minimum distance, up.. not
+            // reached at the minimum.
             let (mut low, mut up) = (0usize, 0usize);
             let mut min = 0i64;
             let end = 'search: loop {
                 if up == low {
-                    min = d[list[up] as usize];
+                    min = d[up];
                     up += 1;
                     for k in up..cols {
-                        let j = list[k];
-                        let h = d[j as usize];
+                        let h = d[k];
                         if h <= min {
                             if h < min {
                                 up = low;
                                 min = h;
                             }
-                            list[k] = list[up];
-                            list[up] = j;
+                            swap(&mut list, &mut d, &mut lp, k, up);
                             up += 1;
                         }
                     }
@@ -246,31 +253,30 @@ impl Lap {
                     }
                 }
                 let j1 = list[low] as usize;
-                low += 1;
                 let r = self.row_of_col[j1];
                 let ar = row(a, cols, r as usize);
                 // Distance to row r minus its implicit dual: d(j) via r = h + p_j − a_rj.
-                let h = min - (self.p[j1] - ar[j1]);
+                let h = min - (lp[low] - ar[j1]);
+                low += 1;
                 self.steps += (cols - up) as u64;
                 for k in up..cols {
                     let j = list[k] as usize;
-                    let v2 = h + self.p[j] - ar[j];
-                    if v2 < d[j] {
+                    let v2 = h + lp[k] - ar[j];
+                    if v2 < d[k] {
                         pred[j] = r;
+                        d[k] = v2;
                         if v2 == min {
                             if self.row_of_col[j] == NONE {
                                 break 'search j;
                             }
-                            list[k] = list[up];
-                            list[up] = j as u32;
+                            swap(&mut list, &mut d, &mut lp, k, up);
                             up += 1;
                         }
-                        d[j] = v2;
                     }
                 }
             };
-            for &j in &list[..low] {
-                self.p[j as usize] += min - d[j as usize];
+            for k in 0..low {
+                self.p[list[k] as usize] += min - d[k];
             }
             let mut j = end;
             loop {
