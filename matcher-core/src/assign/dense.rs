@@ -1,12 +1,13 @@
 //! The exact solver for complete components with unit capacities: Jonker–Volgenant shortest
-//! augmenting paths on a row-major dense cost matrix (column reduction, augmenting row
-//! reduction, then Dijkstra-like augmentation). See the `assign` module header for when it is
-//! taken and why.
+//! augmenting paths on a row-major weight matrix (column reduction, augmenting row reduction,
+//! then Dijkstra-like augmentation). See the `assign` module header for when it is taken and
+//! why.
 //!
-//! Internally it minimises `c = −w` over a rectangular matrix with `rows ≤ cols` (persons ×
-//! offers, or transposed when there are more persons than offers), every row assigned. With
-//! all weights `≥ 0` and a complete graph, a maximum-weight matching may as well match every
-//! row, so this is the max-weight (not necessarily perfect) problem the auction solves.
+//! It assigns every row of a rectangular matrix with `rows ≤ cols` (persons × offers, or
+//! transposed when there are more persons than offers) at maximum weight, i.e. JV's
+//! minimisation of `c = −w` written with prices `p = −v`. With all weights `≥ 0` and a
+//! complete graph, a maximum-weight matching may as well match every row, so this is the
+//! max-weight (not necessarily perfect) problem the auction solves.
 
 use std::borrow::Cow;
 
@@ -18,7 +19,7 @@ use super::reduce::Component;
 /// a few times the weight range) far from `i64` overflow.
 const MAX_DENSE_WEIGHT: i64 = 1 << 50;
 /// Augmenting-row-reduction steps allowed per row before the rest go to the augmentation:
-/// with integer ties a reduction step can lower a price by as little as 1, and a long series
+/// with integer ties a reduction step can raise a price by as little as 1, and a long series
 /// of such steps ("price war") is slower than one shortest path.
 const ARR_STEPS_PER_ROW: usize = 8;
 
@@ -37,8 +38,8 @@ pub(super) fn solve(c: &Component) -> Option<CompResult> {
     let transpose = n > m;
     let (rows, cols) = if transpose { (m, n) } else { (n, m) };
     // No pair repeats, so `n·m` edges are all pairs. A complete input usually lists every
-    // candidate's offers in order: then the weights already are the row-major matrix (a copy
-    // of 4 M weights costs as much as a third of the solve).
+    // candidate's offers in order: then the weights already are the row-major matrix (the
+    // copy of 4 M weights measured 41 ms of a 0.19 s solve on a loaded machine).
     let in_order =
         !transpose && (0..n).all(|i| c.adj[c.off[i]..c.off[i + 1]].iter().zip(0u32..).all(|(&j, k)| j == k));
     let a: Cow<'_, [i64]> = if in_order {
