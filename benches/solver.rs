@@ -33,12 +33,12 @@ fn geo(n: usize, m: usize, k: usize, seed: u64) -> Problem {
     Problem::new(n, capacity, offsets, offers, weights).expect("valid instance")
 }
 
-/// A complete `n × n` instance with weights 0..=1000.
-fn dense(n: usize, seed: u64) -> Problem {
+/// A complete `n × m` instance with weights 0..=1000 (the dense Jonker–Volgenant path).
+fn dense(n: usize, m: usize, seed: u64) -> Problem {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let offsets = (0..=n).map(|i| i * n).collect();
-    let offers = (0..n * n).map(|e| (e % n) as u32).collect();
-    let weights = (0..n * n)
+    let offsets = (0..=n).map(|i| i * m).collect();
+    let offers = (0..n * m).map(|e| (e % m) as u32).collect();
+    let weights = (0..n * m)
         .map(|_| {
             x ^= x << 13;
             x ^= x >> 7;
@@ -46,12 +46,14 @@ fn dense(n: usize, seed: u64) -> Problem {
             (x % 1001) as i64
         })
         .collect();
-    Problem::new(n, vec![1; n], offsets, offers, weights).expect("valid instance")
+    Problem::new(n, vec![1; m], offsets, offers, weights).expect("valid instance")
 }
 
 fn bench(c: &mut Criterion) {
     let sparse = geo(5_000, 800, 16, 1);
-    let square = dense(200, 2);
+    let square = dense(200, 200, 2);
+    let wide = dense(200, 400, 3);
+    let tall = dense(400, 200, 4);
     let mut g = c.benchmark_group("solve");
     g.sample_size(10);
     for (name, mode) in [("exact", Mode::Exact), ("stable", Mode::Stable), ("greedy", Mode::Greedy)] {
@@ -60,6 +62,8 @@ fn bench(c: &mut Criterion) {
     }
     let o = SolveOptions { threads: 1, ..SolveOptions::default() };
     g.bench_function("dense_200/exact", |b| b.iter(|| solve(black_box(&square), &o).unwrap()));
+    g.bench_function("dense_200x400/exact", |b| b.iter(|| solve(black_box(&wide), &o).unwrap()));
+    g.bench_function("dense_400x200/exact", |b| b.iter(|| solve(black_box(&tall), &o).unwrap()));
     // Warm start: yesterday's prices, 1 % of the candidates changed.
     let first = solve(&sparse, &o).unwrap();
     let mut changed = sparse.clone();

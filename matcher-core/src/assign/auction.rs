@@ -28,15 +28,15 @@ const STALE: i64 = i64::MAX;
 const INF: i64 = i64::MAX / 4;
 
 /// Result of one component, in local indices and original units.
-struct CompResult {
+pub(super) struct CompResult {
     /// Local offer of every person, or [`NONE`].
-    assigned: Vec<u32>,
+    pub assigned: Vec<u32>,
     /// Exact price of every local offer.
-    price: Vec<i64>,
+    pub price: Vec<i64>,
     /// Exact profit of every person.
-    profit: Vec<i64>,
-    phases: u64,
-    iterations: u64,
+    pub profit: Vec<i64>,
+    pub phases: u64,
+    pub iterations: u64,
 }
 
 pub(crate) fn solve_exact(problem: &Problem, options: &SolveOptions) -> Result<Solution> {
@@ -105,6 +105,9 @@ pub(crate) fn solve_exact(problem: &Problem, options: &SolveOptions) -> Result<S
 }
 
 fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<CompResult> {
+    if let Some(r) = super::dense::solve(c) {
+        return Ok(r);
+    }
     let n = c.persons.len();
     let m = c.offers.len();
     // S > n makes ε = 1 (scaled) exact; S > m + 1 keeps Dijkstra's hop count below one unit.

@@ -36,6 +36,23 @@
 //!   and unassigned persons whose best offer has a free place take it at its current price,
 //!   preferring their current offer among ties.
 //!
+//! **Dense components** go to Jonker–Volgenant shortest augmenting paths instead (`dense`):
+//! column reduction, two passes of augmenting row reduction, then one Dijkstra per remaining
+//! free row on a row-major weight matrix (the input's own weight array when it already lists
+//! every candidate's offers in order; copied, or transposed to keep rows ≤ columns,
+//! otherwise). It is taken when a component is complete (every person has an edge to every
+//! offer node), every offer node has one place and weights are in `0..=2^50`. Then some
+//! maximum-weight matching saturates the smaller side, so the perfect rectangular assignment
+//! is the max-weight (not necessarily perfect) optimum, and its duals are exact integers with
+//! no scaling: free columns keep price 0 (prices start at 0 and rise only on assigned
+//! columns), and a square solve subtracts the smallest price from every price and adds it to
+//! every profit. On complete components the auction has nothing to exploit: its bids read all
+//! `m` edges, ties (weights 0..1000 over 2,000 offers) make long bidding wars, and it needs an
+//! offer-major copy; JV's augmentations are few and scan contiguous rows (measured on
+//! 2,000 × 2,000: 0.1 s instead of 0.37 s, see `docs/solver.md`). A complete input also skips
+//! the union-find (one component by definition). Sparse or capacitated components stay with
+//! the auction: there, shortest paths would explore far more (next paragraph).
+//!
 //! Why not the alternatives: successive shortest paths spend one Dijkstra per augmentation,
 //! which on the national shape (hundreds of thousands of augmentations through crowded towns)
 //! explores far too much; cost-scaling push-relabel and network simplex are what OR-Tools and
@@ -71,6 +88,7 @@
 #![allow(clippy::needless_range_loop)]
 
 mod auction;
+mod dense;
 mod format;
 mod greedy;
 mod reduce;

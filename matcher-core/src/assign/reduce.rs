@@ -143,6 +143,16 @@ impl Reduced {
     /// `O(E α(n))` for the union-find, then `O(E)` to copy the edges.
     pub fn components<'p>(&self, problem: &'p Problem, warm: Option<&[Option<u32>]>) -> Vec<Component<'p>> {
         let n = problem.n_candidates;
+        if self.is_complete_input(problem) {
+            // One component, the input itself: the union-find below costs one find per edge,
+            // as much as the dense solve of a complete 2,000 × 2,000 component.
+            return vec![self.whole(
+                problem,
+                (0..n as u32).collect(),
+                (0..self.n_nodes() as u32).collect(),
+                warm,
+            )];
+        }
         let mut uf = UnionFind::new(n + self.n_nodes());
         let mut has_edge = vec![false; n];
         // Whether the modified problem is the input itself (every edge kept, no weight
@@ -196,23 +206,7 @@ impl Reduced {
             && self.guarantee_offer.is_empty();
         if identity {
             let (persons, offers) = (persons.pop().expect("one"), offers.pop().expect("one"));
-            let current = (0..n)
-                .map(|i| match problem.current_of(i) {
-                    Some(j) if !problem.is_locked(i) => j,
-                    _ => NONE,
-                })
-                .collect();
-            let start = self.start_nodes(problem, warm, &persons, &offers, &local);
-            return vec![Component {
-                persons,
-                offers,
-                cap: self.cap.clone(),
-                off: Cow::Borrowed(&problem.offsets),
-                adj: Cow::Borrowed(&problem.offers),
-                w: Cow::Borrowed(&problem.weights),
-                current,
-                start,
-            }];
+            return vec![self.whole(problem, persons, offers, warm)];
         }
         persons
             .into_par_iter()
@@ -257,6 +251,51 @@ impl Reduced {
                 }
             })
             .collect()
+    }
+}
+
+impl Reduced {
+    /// Whether the modified problem is the input itself and a complete bipartite graph (every
+    /// candidate has an edge to every offer, which without repeated pairs is a degree count):
+    /// no locks, no guaranteed places, no weight changed by the bonus, no edge dropped.
+    fn is_complete_input(&self, problem: &Problem) -> bool {
+        let (n, m) = (problem.n_candidates, problem.n_offers());
+        n > 0
+            && m > 0
+            && self.guarantee_offer.is_empty()
+            && !problem.locked.contains(&true)
+            && (self.bonus == 0 || problem.current.iter().all(Option::is_none))
+            && self.cap.iter().all(|&c| c > 0)
+            && problem.offsets.windows(2).all(|o| o[1] - o[0] == m)
+            && problem.weights.iter().all(|&w| w >= 0)
+    }
+
+    /// The single component that borrows the input's arrays.
+    fn whole<'p>(
+        &self,
+        problem: &'p Problem,
+        persons: Vec<u32>,
+        offers: Vec<u32>,
+        warm: Option<&[Option<u32>]>,
+    ) -> Component<'p> {
+        let current = (0..problem.n_candidates)
+            .map(|i| match problem.current_of(i) {
+                Some(j) if !problem.is_locked(i) => j,
+                _ => NONE,
+            })
+            .collect();
+        // Every node is its own local index here.
+        let start = self.start_nodes(problem, warm, &persons, &offers, &offers);
+        Component {
+            persons,
+            offers,
+            cap: self.cap.clone(),
+            off: Cow::Borrowed(&problem.offsets),
+            adj: Cow::Borrowed(&problem.offers),
+            w: Cow::Borrowed(&problem.weights),
+            current,
+            start,
+        }
     }
 }
 

@@ -328,3 +328,103 @@ fn written_instances_read_back_the_same() {
     write_instance(&p, &mut out).unwrap();
     assert_eq!(String::from_utf8(out).unwrap(), text);
 }
+
+/// A complete `n × m` instance with unit capacities (the dense path's shape).
+fn complete(n: usize, m: usize, weights: &[i64]) -> Problem {
+    let offsets = (0..=n).map(|i| i * m).collect();
+    let offers = (0..n * m).map(|e| (e % m) as u32).collect();
+    Problem::new(n, vec![1; m], offsets, offers, weights[..n * m].to_vec()).unwrap()
+}
+
+/// The same problem plus an offer with two places and weight-0 edges from everybody: the
+/// optimum is unchanged (a weight-0 place is as good as none), but the component no longer
+/// has unit capacities, so the auction solves it.
+fn with_auction_offer(p: &Problem) -> Problem {
+    let m = p.n_offers();
+    let mut offsets = vec![0];
+    let (mut offers, mut weights) = (Vec::new(), Vec::new());
+    for i in 0..p.n_candidates {
+        let (offs, ws) = p.edges(i);
+        offers.extend_from_slice(offs);
+        weights.extend_from_slice(ws);
+        offers.push(m as u32);
+        weights.push(0);
+        offsets.push(offers.len());
+    }
+    let mut capacity = p.capacity.clone();
+    capacity.push(2);
+    Problem::new(p.n_candidates, capacity, offsets, offers, weights).unwrap()
+}
+
+/// Solves a complete unit-capacity instance, checks that the dense path took it (no auction
+/// phases), that it is certified and that it agrees with the auction and across threads.
+fn check_dense(p: &Problem) -> Solution {
+    let s = solve(p, &opts(Mode::Exact, 1, 0)).unwrap();
+    assert_eq!(s.stats.phases, 0, "the dense path solves complete unit-capacity components");
+    assert_eq!(verify(p, &s).unwrap().gap, Some(0));
+    let q = with_auction_offer(p);
+    let a = solve(&q, &opts(Mode::Exact, 1, 0)).unwrap();
+    assert!(a.stats.phases > 0, "the auction solves the variant");
+    assert_eq!(verify(&q, &a).unwrap().gap, Some(0));
+    assert_eq!(s.objective, a.objective);
+    // Rows ≤ columns: the smaller side is fully matched.
+    assert_eq!(s.matched(), p.n_candidates.min(p.n_offers()));
+    let s2 = solve(p, &opts(Mode::Exact, 3, 0)).unwrap();
+    assert_eq!(
+        (&s.assignment, &s.offer_prices, &s.candidate_profits),
+        (&s2.assignment, &s2.offer_prices, &s2.candidate_profits)
+    );
+    s
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn dense_path_equals_brute_force_and_the_auction(
+        n in 1usize..=6, m in 1usize..=6, wmax in prop_oneof![Just(0i64), Just(1), Just(3), Just(1000)],
+        seeds in proptest::collection::vec(any::<u64>(), 36),
+    ) {
+        // Small weight ranges give many ties (and all-zero matrices); both shapes appear.
+        let weights: Vec<i64> = seeds.iter().map(|s| (*s % (wmax as u64 + 1)) as i64).collect();
+        let p = complete(n, m, &weights);
+        let s = check_dense(&p);
+        prop_assert_eq!(i128::from(s.objective), brute_force(&p, 0));
+    }
+}
+
+#[test]
+fn dense_path_on_medium_square_and_rectangular_instances() {
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut rnd = move |r: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % r) as i64
+    };
+    for (n, m) in [(60, 60), (40, 90), (90, 40), (1, 50), (50, 1), (120, 121)] {
+        for wmax in [1i64, 6, 1000, 1 << 40] {
+            let weights: Vec<i64> = (0..n * m).map(|_| rnd(wmax as u64 + 1)).collect();
+            let p = complete(n, m, &weights);
+            let s = check_dense(&p);
+            // The same instance with every candidate's offers listed backwards: the matrix is
+            // built from the edges instead of borrowed, same optimum.
+            let mut q = p.clone();
+            for i in 0..n {
+                q.offers[i * m..(i + 1) * m].reverse();
+                q.weights[i * m..(i + 1) * m].reverse();
+            }
+            assert_eq!(check_dense(&q).objective, s.objective);
+        }
+    }
+}
+
+#[test]
+fn dense_path_is_not_taken_with_a_negative_weight() {
+    // The negative edge is dropped (never worth taking): the component is no longer complete.
+    let p = complete(2, 2, &[5, -1, 3, 4]);
+    let s = solve(&p, &opts(Mode::Exact, 1, 0)).unwrap();
+    assert!(s.stats.phases > 0);
+    assert_eq!(s.objective, 9);
+    assert_eq!(verify(&p, &s).unwrap().gap, Some(0));
+}
