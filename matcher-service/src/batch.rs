@@ -21,6 +21,8 @@ pub struct Prices {
 
 /// Runs batch `id` for municipality `m` and records its result; never panics the server.
 pub async fn run(state: Arc<AppState>, m: u16, id: i64) {
+    // The semaphore is never closed, so `acquire` fails only if it were; then run anyway.
+    let _slot = state.batch_slot.acquire().await.ok();
     let s = state.clone();
     let outcome = tokio::task::spawn_blocking(move || compute(&s, m)).await;
     let outcome = match outcome {

@@ -100,6 +100,8 @@ pub struct AppState {
     pub instance: String,
     /// The demo case screen at `/`, set only by `matcher serve --demo`.
     pub demo: OnceLock<widget::DemoPage>,
+    /// Batch runs compute one at a time (each uses every core); the others wait their turn.
+    pub batch_slot: tokio::sync::Semaphore,
     prices: RwLock<HashMap<u16, Arc<Prices>>>,
 }
 
@@ -135,6 +137,7 @@ impl AppState {
             request_seq: AtomicU64::new(1),
             instance,
             demo: OnceLock::new(),
+            batch_slot: tokio::sync::Semaphore::new(1),
             prices: RwLock::new(prices),
         }))
     }

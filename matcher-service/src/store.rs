@@ -689,9 +689,22 @@ impl Store {
     /// Starts a batch run row.
     ///
     /// # Errors
-    /// On storage failure.
+    /// [`StoreError::Conflict`] when a run of this municipality is still running; on storage
+    /// failure.
     pub fn start_batch(&self, municipality: u16) -> Result<i64> {
         self.write(|c| {
+            // One run per municipality at a time: a second start while one runs would only
+            // queue the same work again (and a client retrying in a loop could fill the CPU).
+            let running: Option<i64> = c
+                .query_row(
+                    "SELECT id FROM batch_runs WHERE municipality = ?1 AND status = 'running' LIMIT 1",
+                    params![municipality],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(id) = running {
+                return Err(StoreError::Conflict(format!("batch run {id} is still running")));
+            }
             c.execute(
                 "INSERT INTO batch_runs (municipality, status, started_at) VALUES (?1, 'running', ?2)",
                 params![municipality, now_rfc3339()],
@@ -811,4 +824,28 @@ fn target_group_codes(model: &str) -> Result<String> {
     let g: Groups =
         serde_json::from_str(model).map_err(|source| StoreError::Json { table: "candidates", source })?;
     Ok(g.group_codes.join(";"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_batch_run_per_municipality_at_a_time() {
+        let dir = std::env::temp_dir().join(format!("brobygger-store-batch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let db = dir.join("batch.db");
+        let _ = std::fs::remove_file(&db);
+        let store = Store::open(&db).expect("open");
+        let first = store.start_batch(101).expect("first run starts");
+        match store.start_batch(101) {
+            Err(StoreError::Conflict(text)) => assert!(text.contains(&first.to_string()), "{text}"),
+            other => panic!("a second run of 101 while the first runs: {other:?}"),
+        }
+        // Another municipality is not held up; once the first run ends, 101 may start again.
+        store.start_batch(147).expect("another municipality starts");
+        store.finish_batch(first, Err("stopped by the test".into())).expect("finish");
+        store.start_batch(101).expect("101 starts again");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

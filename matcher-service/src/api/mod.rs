@@ -297,7 +297,7 @@ pub const ROUTES: &[Route] = &[
         roles: TENANT_DATA,
         request: None,
         success: (202, "BatchRun"),
-        errors: &[401, 403],
+        errors: &[401, 403, 409],
     },
     Route {
         op: Op::BatchGet,
