@@ -72,7 +72,11 @@ fn bench(c: &mut Criterion) {
             *w = (*w * 7) % 12_000 + 1;
         }
     }
-    let warm = SolveOptions { warm_start: Some(first.offer_prices.clone()), ..o.clone() };
+    let warm = SolveOptions {
+        warm_start: Some(first.offer_prices.clone()),
+        warm_assignment: Some(first.assignment.clone()),
+        ..o.clone()
+    };
     g.bench_function("geo_5k_1pct_changed/cold", |b| b.iter(|| solve(black_box(&changed), &o).unwrap()));
     g.bench_function("geo_5k_1pct_changed/warm", |b| b.iter(|| solve(black_box(&changed), &warm).unwrap()));
     g.finish();

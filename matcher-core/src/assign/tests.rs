@@ -128,6 +128,17 @@ proptest! {
         }
     }
 
+    /// Greedy sorts by counting when the weights span few values and by comparison
+    /// otherwise; scaling every weight by 2^23 forces the second without changing the order.
+    #[test]
+    fn greedy_counting_and_comparison_sorts_agree((p, bonus) in tiny(true)) {
+        let mut wide = p.clone();
+        wide.weights.iter_mut().for_each(|w| *w <<= 23);
+        let narrow = solve(&p, &opts(Mode::Greedy, 1, bonus)).unwrap();
+        let spread = solve(&wide, &opts(Mode::Greedy, 1, bonus << 23)).unwrap();
+        prop_assert_eq!(narrow.assignment, spread.assignment);
+    }
+
     #[test]
     fn greedy_and_stable_are_feasible_and_not_better((p, bonus) in tiny(false)) {
         let exact = solve(&p, &opts(Mode::Exact, 1, bonus)).unwrap();
