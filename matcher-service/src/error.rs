@@ -61,11 +61,16 @@ pub enum ApiError {
     #[error("{0}")]
     Conflict(String),
     /// The request took longer than the configured timeout.
-    #[error("the request took longer than {0} seconds")]
+    #[error(
+        "the request took longer than {0} seconds; a write may still complete, so read it back before retrying"
+    )]
     Timeout(u64),
     /// The service is starting or stopping.
     #[error("the service is not ready")]
     Unavailable,
+    /// More requests are in flight than the service takes at once.
+    #[error("the service is at capacity ({0} requests in flight); retry after the Retry-After header")]
+    Overloaded(usize),
     /// A bug or an unexpected storage failure; details are logged with the request id only.
     #[error("internal error")]
     Internal(String),
@@ -117,6 +122,7 @@ impl ApiError {
             ApiError::Conflict(_) => 409,
             ApiError::Timeout(_) => 503,
             ApiError::Unavailable => 503,
+            ApiError::Overloaded(_) => 503,
             ApiError::Internal(_) => 500,
         }
     }
@@ -134,6 +140,7 @@ impl ApiError {
             ApiError::Conflict(_) => ("conflict", "Conflict"),
             ApiError::Timeout(_) => ("timeout", "Request timed out"),
             ApiError::Unavailable => ("unavailable", "Service unavailable"),
+            ApiError::Overloaded(_) => ("overloaded", "Service overloaded"),
             ApiError::Internal(_) => ("internal", "Internal error"),
         }
     }
@@ -158,6 +165,15 @@ impl ApiError {
             instance: instance.to_string(),
             request_id: request_id.to_string(),
             errors,
+        }
+    }
+
+    /// Seconds a client should wait before retrying, for the `Retry-After` header.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            ApiError::Overloaded(_) | ApiError::Unavailable => Some(1),
+            ApiError::Timeout(_) => Some(5),
+            _ => None,
         }
     }
 

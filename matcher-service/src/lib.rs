@@ -29,7 +29,7 @@ use matcher_core::policy::PolicySet;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -42,6 +42,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Longest a request may take before it is answered 503.
     pub request_timeout: Duration,
+    /// Requests handled at once; one more is answered 503 with `Retry-After` at once, so an
+    /// overload gives fast refusals instead of a queue that times everyone out.
+    pub max_in_flight: usize,
     /// Origins allowed by CORS (none: no CORS headers).
     pub cors_origins: Vec<String>,
     /// The day benefit clocks are read against; default today (UTC) at start.
@@ -54,6 +57,7 @@ impl Default for Config {
             db: PathBuf::from("matcher.db"),
             max_body_bytes: 8 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            max_in_flight: 256,
             cors_origins: Vec::new(),
             today: None,
         }
@@ -93,6 +97,8 @@ pub struct AppState {
     pub shutting_down: AtomicBool,
     /// Request counter, for request ids.
     pub request_seq: AtomicU64,
+    /// Requests being handled now (probes excluded), bounded by `Config::max_in_flight`.
+    pub in_flight: AtomicUsize,
     /// Random prefix of this process's request ids.
     pub instance: String,
     prices: RwLock<HashMap<u16, Arc<Prices>>>,
@@ -128,6 +134,7 @@ impl AppState {
             config,
             shutting_down: AtomicBool::new(false),
             request_seq: AtomicU64::new(1),
+            in_flight: AtomicUsize::new(0),
             instance,
             prices: RwLock::new(prices),
         }))

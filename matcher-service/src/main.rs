@@ -111,6 +111,9 @@ struct ServeArgs {
     /// Request timeout in seconds.
     #[arg(long, env = "MATCHER_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     request_timeout_secs: u64,
+    /// Requests handled at once; more are answered 503 with Retry-After immediately.
+    #[arg(long, env = "MATCHER_MAX_IN_FLIGHT", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    max_in_flight: u64,
     /// Day the benefit clocks are read against (YYYY-MM-DD); default: today (UTC).
     #[arg(long, env = "MATCHER_TODAY", value_parser = parse_date)]
     today: Option<Date>,
@@ -380,6 +383,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         db: args.db.clone(),
         max_body_bytes: args.max_body_bytes,
         request_timeout: std::time::Duration::from_secs(args.request_timeout_secs.max(1)),
+        max_in_flight: usize::try_from(args.max_in_flight).unwrap_or(usize::MAX),
         cors_origins: args.cors_origins.clone(),
         today: args.today,
     };

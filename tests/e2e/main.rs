@@ -4,5 +4,6 @@ mod batch;
 mod cli;
 mod common;
 mod gen_validate;
+mod reliability;
 mod service;
 mod solve;

@@ -9,6 +9,9 @@
 mod handlers;
 pub mod openapi;
 
+/// The HTTP types of [`respond`], for callers that do not depend on warp themselves.
+pub use warp::http;
+
 use crate::AppState;
 use crate::auth::{Principal, Role};
 use crate::error::ApiError;
@@ -442,6 +445,21 @@ pub fn with_cors(
         .boxed()
 }
 
+/// Answers one request held in memory, exactly as the server would (routing, body limit,
+/// authentication, roles, handler, problem details). For in-process callers such as the fuzz
+/// targets; the server itself goes through [`filter`].
+pub async fn respond(
+    state: Arc<AppState>,
+    method: Method,
+    path: &str,
+    query: &str,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body = futures_util::stream::once(async move { Ok::<Bytes, warp::Error>(body) });
+    handle(state, method, path.to_string(), query.to_string(), headers, body).await
+}
+
 async fn read_body<S, B>(state: &AppState, headers: &HeaderMap, body: S) -> Result<Bytes, ApiError>
 where
     S: futures_util::Stream<Item = Result<B, warp::Error>>,
@@ -493,9 +511,12 @@ where
         Matched::None => ("unmatched", Err(ApiError::NotFound("route"))),
         Matched::WrongMethod => ("unmatched", Err(ApiError::MethodNotAllowed)),
         Matched::Route(r, params) => {
-            let result = match read_body(&state, &headers, body).await {
+            let result = match InFlight::enter(&state, r) {
                 Err(e) => Err(e),
-                Ok(body) => run(state.clone(), r, params, query, headers, body, &request_id).await,
+                Ok(slot) => match read_body(&state, &headers, body).await {
+                    Err(e) => Err(e),
+                    Ok(body) => run(state.clone(), r, params, query, headers, body, slot, &request_id).await,
+                },
             };
             (r.path, result)
         }
@@ -520,16 +541,53 @@ where
                 tracing::error!(request_id, path, detail, "internal error");
             }
             let status = e.status();
+            let retry_after = e.retry_after();
             let problem = e.problem(&path, &request_id);
             let value = serde_json::to_value(&problem).unwrap_or_default();
-            json_response(status, &value, "application/problem+json", &request_id)
+            let mut r = json_response(status, &value, "application/problem+json", &request_id);
+            if let Some(seconds) = retry_after {
+                r.headers_mut().insert("retry-after", HeaderValue::from(seconds));
+            }
+            r
         }
     };
     state.metrics.observe(route_label, response.status().as_u16(), started.elapsed().as_secs_f64());
     response
 }
 
+/// One admitted request. The slot travels into the handler's task, so a request that timed
+/// out but still runs keeps counting: the bound is on work, not on open answers.
+struct InFlight(Arc<AppState>);
+
+impl InFlight {
+    /// Admits a request, or refuses it at once when `max_in_flight` are being handled. The
+    /// probes are always admitted: an overloaded instance is alive, and says so.
+    fn enter(state: &Arc<AppState>, route: &Route) -> Result<Option<InFlight>, ApiError> {
+        if matches!(route.op, Op::Healthz | Op::Readyz | Op::Metrics) {
+            return Ok(None);
+        }
+        let limit = state.config.max_in_flight;
+        let admitted = state
+            .in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < limit).then_some(n + 1))
+            .is_ok();
+        if admitted {
+            Ok(Some(InFlight(state.clone())))
+        } else {
+            state.metrics.event("requests_refused_overload");
+            Err(ApiError::Overloaded(limit))
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// Authenticates, then runs the handler in its own task under the timeout.
+#[allow(clippy::too_many_arguments)]
 async fn run(
     state: Arc<AppState>,
     route: &'static Route,
@@ -537,6 +595,7 @@ async fn run(
     query: String,
     headers: HeaderMap,
     body: Bytes,
+    slot: Option<InFlight>,
     request_id: &str,
 ) -> Result<Reply, ApiError> {
     // Authentication comes first: a caller without a valid token learns nothing else.
@@ -549,6 +608,7 @@ async fn run(
     let task_state = state.clone();
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
     let task = tokio::spawn(async move {
+        let _slot = slot;
         let principal = if route.roles.is_empty() {
             None
         } else {

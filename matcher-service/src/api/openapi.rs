@@ -92,7 +92,7 @@ fn status_text(status: u16) -> &'static str {
         415 => "Body is not application/json",
         422 => "Invalid field(s), each with a JSON Pointer",
         500 => "Internal error (logged with the request id)",
-        503 => "Not ready, shutting down or timed out",
+        503 => "Not ready, shutting down, at capacity or timed out; Retry-After says when to retry",
         _ => "Response",
     }
 }
@@ -132,10 +132,11 @@ pub fn document() -> Value {
             json!({"description": status_text(status), "content": {media: {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}}),
         );
         for e in r.errors.iter().chain([500u16, 503].iter()) {
-            responses.insert(
-                e.to_string(),
-                json!({"description": status_text(*e), "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}),
-            );
+            let mut response = json!({"description": status_text(*e), "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}});
+            if *e == 503 {
+                response["headers"] = json!({"Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}}});
+            }
+            responses.insert(e.to_string(), response);
         }
         op.insert("responses".into(), Value::Object(responses));
         let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
