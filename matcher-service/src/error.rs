@@ -21,8 +21,38 @@ pub struct FieldError {
 impl FieldError {
     /// A field error.
     pub fn new(path: impl Into<String>, value: impl Into<String>, reason: impl Into<String>) -> Self {
-        FieldError { path: path.into(), value: value.into(), reason: reason.into() }
+        // A refused personal number is not echoed back (answers and their logs would hold it).
+        FieldError { path: path.into(), value: mask_cpr(&value.into()), reason: mask_cpr(&reason.into()) }
     }
+}
+
+/// The text with every CPR-like run of digits (ten in a row, or six-dash-four) starred out.
+fn mask_cpr(text: &str) -> String {
+    if !matcher_core::model::looks_like_cpr(text) {
+        return text.to_string();
+    }
+    let mut b = text.as_bytes().to_vec();
+    let digits =
+        |b: &[u8], at: usize, n: usize| b.get(at..at + n).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    let mut i = 0;
+    while i < b.len() {
+        let span = if digits(&b, i, 10) {
+            10
+        } else if digits(&b, i, 6) && b.get(i + 6) == Some(&b'-') && digits(&b, i + 7, 4) {
+            11
+        } else {
+            i += 1;
+            continue;
+        };
+        for c in &mut b[i..i + span] {
+            if c.is_ascii_digit() {
+                *c = b'*';
+            }
+        }
+        i += span;
+    }
+    // Only ASCII digits were replaced by an ASCII star: still UTF-8.
+    String::from_utf8(b).unwrap_or_default()
 }
 
 /// Everything a request can fail with.
@@ -162,7 +192,7 @@ impl ApiError {
             title,
             status,
             detail,
-            instance: instance.to_string(),
+            instance: mask_cpr(instance),
             request_id: request_id.to_string(),
             errors,
         }
@@ -180,5 +210,18 @@ impl ApiError {
     /// A single-field validation error.
     pub fn field(path: impl Into<String>, value: impl Into<String>, reason: impl Into<String>) -> Self {
         ApiError::Validation(vec![FieldError::new(path, value, reason)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_cpr;
+
+    #[test]
+    fn cpr_like_runs_are_starred_and_other_numbers_kept() {
+        assert_eq!(mask_cpr("`0101901234`: id looks like"), "`**********`: id looks like");
+        assert_eq!(mask_cpr("a 010190-1234 b 64"), "a ******-**** b 64");
+        assert_eq!(mask_cpr("longer than 64 characters"), "longer than 64 characters");
+        assert_eq!(mask_cpr("æøå 12345678901 x"), "æøå **********1 x");
     }
 }

@@ -261,3 +261,211 @@ fn beyond_capacity_requests_get_a_fast_503_with_retry_after_and_the_service_reco
     // Probes are never refused, so an overloaded instance is not taken for a dead one.
     assert_eq!(call(s.addr, "GET", "/healthz", None, None).status, 200);
 }
+
+// ----- hostile input and tenant leaks -----
+
+/// Every field that could carry a personal number refuses a CPR-like value with a 422 that
+/// names the field and does not echo the number.
+#[test]
+fn cpr_like_values_are_refused_in_every_field_that_could_hold_one() {
+    let s = super::service::start_config("cpr", |_| {});
+    let (cw, sys) = (s.tokens.a_caseworker.clone(), s.tokens.a_system.clone());
+    let r = call(s.addr, "POST", "/v1/offers", Some(&sys), Some(&json!([offer("course-1", 5)]).to_string()));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = call(
+        s.addr,
+        "POST",
+        "/v1/candidates",
+        Some(&cw),
+        Some(&json!([candidate("cand-1", "0851")]).to_string()),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let accepted = call(
+        s.addr,
+        "POST",
+        "/v1/decisions",
+        Some(&cw),
+        Some(
+            &json!({"candidate_id": "cand-1", "offer_id": "course-1", "action": "accept", "reason": "fits"})
+                .to_string(),
+        ),
+    );
+    assert_eq!(accepted.status, 201, "{}", accepted.body);
+    for cpr in ["0101901234", "010190-1234"] {
+        let with = |mut v: Value, field: &str, value: Value| {
+            v[field] = value;
+            v
+        };
+        let decision =
+            json!({"candidate_id": "cand-1", "offer_id": "course-1", "action": "decline", "reason": "no"});
+        // (method, path, token, body, JSON Pointer of the refused field)
+        let cases: Vec<(&str, String, &str, Option<Value>, &str)> = vec![
+            ("POST", "/v1/candidates".into(), &cw, Some(json!([candidate(cpr, "0851")])), "/0/id"),
+            (
+                "POST",
+                "/v1/candidates".into(),
+                &cw,
+                Some(json!([with(candidate("cand-2", "0851"), "current_offer", json!(cpr))])),
+                "/0/current_offer",
+            ),
+            (
+                "POST",
+                "/v1/candidates".into(),
+                &cw,
+                Some(json!([with(candidate("cand-2", "0851"), "excluded_offers", json!([cpr]))])),
+                "/0/excluded_offers",
+            ),
+            ("POST", "/v1/offers".into(), &sys, Some(json!([offer(cpr, 5)])), "/0/id"),
+            (
+                "POST",
+                "/v1/offers".into(),
+                &sys,
+                Some(json!([with(offer("course-2", 5), "name", json!(format!("Course for {cpr}")))])),
+                "/0/name",
+            ),
+            (
+                "POST",
+                "/v1/offers".into(),
+                &sys,
+                Some(json!([with(offer("course-2", 5), "provider_id", json!(cpr))])),
+                "/0/provider_id",
+            ),
+            (
+                "POST",
+                "/v1/decisions".into(),
+                &cw,
+                Some(with(decision.clone(), "candidate_id", json!(cpr))),
+                "/candidate_id",
+            ),
+            (
+                "POST",
+                "/v1/decisions".into(),
+                &cw,
+                Some(with(decision.clone(), "offer_id", json!(cpr))),
+                "/offer_id",
+            ),
+            (
+                "POST",
+                "/v1/decisions".into(),
+                &cw,
+                Some(with(decision.clone(), "suggested_offer_ids", json!([cpr]))),
+                "/suggested_offer_ids/0",
+            ),
+            (
+                "POST",
+                "/v1/decisions".into(),
+                &cw,
+                Some(with(decision.clone(), "reason", json!(format!("citizen {cpr} agreed")))),
+                "/reason",
+            ),
+            ("POST", "/v1/suggestions".into(), &cw, Some(json!({"candidate_id": cpr})), "/candidate_id"),
+            (
+                "POST",
+                "/v1/suggestions".into(),
+                &cw,
+                Some(json!({"candidate": candidate(cpr, "0851")})),
+                "/candidate/id",
+            ),
+            ("GET", format!("/v1/candidates/{cpr}"), &cw, None, "/path/id"),
+            ("DELETE", format!("/v1/candidates/{cpr}"), &cw, None, "/path/id"),
+            ("GET", format!("/v1/offers/{cpr}"), &cw, None, "/path/id"),
+            ("GET", format!("/v1/offers/{cpr}/quality"), &cw, None, "/path/id"),
+            ("POST", format!("/v1/offers/{cpr}/retire"), &sys, None, "/path/id"),
+            ("GET", format!("/v1/providers/{cpr}/quality"), &cw, None, "/path/id"),
+            ("GET", format!("/v1/decisions?candidate_id={cpr}"), &cw, None, "/query/candidate_id"),
+        ];
+        for (method, path, token, body, field) in cases {
+            let text = body.as_ref().map(Value::to_string);
+            let r = call(s.addr, method, &path, Some(token), text.as_deref());
+            super::service::assert_problem(&r, 422);
+            let paths: Vec<&str> = r.body["errors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e["path"].as_str())
+                .collect();
+            assert!(paths.contains(&field), "{method} {path} with {cpr}: {}", r.body);
+            assert!(!r.body.to_string().contains(cpr), "{method} {path} echoes the number: {}", r.body);
+        }
+    }
+    // Nothing of it was stored.
+    let list = call(s.addr, "GET", "/v1/candidates", Some(&cw), None);
+    assert_eq!(list.body["candidates"].as_array().map(Vec::len), Some(1), "{}", list.body);
+    let list = call(s.addr, "GET", "/v1/decisions?candidate_id=cand-1", Some(&cw), None);
+    assert_eq!(list.body["decisions"].as_array().map(Vec::len), Some(1), "{}", list.body);
+}
+
+/// Decisions are the authority's record: no method changes or removes one, not even through
+/// routes meant for other things, and an outcome cannot be replaced.
+#[test]
+fn the_decision_record_cannot_be_edited_through_the_api() {
+    let s = super::service::start_config("audit", |_| {});
+    let (cw, admin, sys) =
+        (s.tokens.a_caseworker.clone(), s.tokens.a_admin.clone(), s.tokens.a_system.clone());
+    let r = call(s.addr, "POST", "/v1/offers", Some(&sys), Some(&json!([offer("course-1", 5)]).to_string()));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = call(
+        s.addr,
+        "POST",
+        "/v1/candidates",
+        Some(&cw),
+        Some(&json!([candidate("cand-1", "0851")]).to_string()),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let body =
+        json!({"candidate_id": "cand-1", "offer_id": "course-1", "action": "accept", "reason": "fits"});
+    let made = call(s.addr, "POST", "/v1/decisions", Some(&cw), Some(&body.to_string()));
+    assert_eq!(made.status, 201, "{}", made.body);
+    let id = made.body["id"].as_i64().expect("id");
+    let before = call(s.addr, "GET", &format!("/v1/decisions/{id}"), Some(&cw), None);
+    let edit =
+        json!({"candidate_id": "cand-1", "offer_id": "course-1", "action": "decline", "reason": "changed"})
+            .to_string();
+    for token in [&cw, &admin] {
+        for method in ["PUT", "PATCH", "DELETE", "POST"] {
+            for path in [format!("/v1/decisions/{id}"), "/v1/decisions".to_string()] {
+                if method == "POST" && path == "/v1/decisions" {
+                    continue; // that is recording a new decision
+                }
+                let r = call(s.addr, method, &path, Some(token), Some(&edit));
+                super::service::assert_problem(&r, 405);
+                let allow = if path == "/v1/decisions" { "allow: post, get" } else { "allow: get\r" };
+                assert!(r.headers.contains(allow), "{method} {path}: {}", r.headers);
+            }
+        }
+    }
+    let outcome = |result: &str| json!({"decision_id": id, "result": result}).to_string();
+    assert_eq!(call(s.addr, "POST", "/v1/outcomes", Some(&cw), Some(&outcome("in_work"))).status, 201);
+    let again = call(s.addr, "POST", "/v1/outcomes", Some(&admin), Some(&outcome("dropped_out")));
+    super::service::assert_problem(&again, 409);
+    // Erasing the candidate leaves the decision (it holds only the pseudonymous id).
+    assert_eq!(call(s.addr, "DELETE", "/v1/candidates/cand-1", Some(&cw), None).status, 200);
+    let after = call(s.addr, "GET", &format!("/v1/decisions/{id}"), Some(&cw), None);
+    assert_eq!(after.body, before.body, "the decision changed");
+    let quality = call(s.addr, "GET", "/v1/offers/course-1/quality", Some(&cw), None);
+    let trials: u64 =
+        quality.body["groups"].as_array().into_iter().flatten().filter_map(|g| g["trials"].as_u64()).sum();
+    assert_eq!(trials, 1, "the refused second outcome counted: {}", quality.body);
+}
+
+/// Request ids are unique but do not count requests: consecutive ids say nothing about
+/// how many requests other tenants made in between.
+#[test]
+fn request_ids_are_unique_and_do_not_count_requests() {
+    let s = super::service::start_config("ids", |_| {});
+    let ids: Vec<String> = (0..50)
+        .map(|_| {
+            let r = call(s.addr, "GET", "/v1/candidates/none", Some(&s.tokens.b_caseworker), None);
+            r.body["request_id"].as_str().expect("request id").to_string()
+        })
+        .collect();
+    let unique: HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len());
+    let numbers: Vec<u64> = ids
+        .iter()
+        .filter_map(|id| id.rsplit('-').next().and_then(|n| u64::from_str_radix(n, 16).ok()))
+        .collect();
+    assert_eq!(numbers.len(), ids.len(), "{ids:?}");
+    let ascending = numbers.windows(2).filter(|w| w[1] > w[0]).count();
+    assert!(ascending < 45, "request ids still look like a counter: {ids:?}");
+}

@@ -360,13 +360,14 @@ pub enum Reply {
 
 enum Matched {
     Route(&'static Route, Vec<String>),
-    WrongMethod,
+    /// The path exists with these methods (for the `Allow` header RFC 9110 asks of a 405).
+    WrongMethod(Vec<&'static str>),
     None,
 }
 
 fn route(method: &Method, path: &str) -> Matched {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    let mut path_matched = false;
+    let mut allowed = Vec::new();
     for r in ROUTES {
         let pattern: Vec<&str> = r.path.split('/').collect();
         if pattern.len() != segments.len() {
@@ -387,9 +388,9 @@ fn route(method: &Method, path: &str) -> Matched {
         if r.method == method.as_str() {
             return Matched::Route(r, params);
         }
-        path_matched = true;
+        allowed.push(r.method);
     }
-    if path_matched { Matched::WrongMethod } else { Matched::None }
+    if allowed.is_empty() { Matched::None } else { Matched::WrongMethod(allowed) }
 }
 
 /// The whole service as one boxed warp filter.
@@ -505,11 +506,14 @@ where
     B: Buf,
 {
     let started = Instant::now();
-    let seq = state.request_seq.fetch_add(1, Ordering::Relaxed);
-    let request_id = format!("{}-{seq}", state.instance);
+    let request_id = state.next_request_id();
+    let mut allow = None;
     let (route_label, result) = match route(&method, &path) {
         Matched::None => ("unmatched", Err(ApiError::NotFound("route"))),
-        Matched::WrongMethod => ("unmatched", Err(ApiError::MethodNotAllowed)),
+        Matched::WrongMethod(methods) => {
+            allow = Some(methods.join(", "));
+            ("unmatched", Err(ApiError::MethodNotAllowed))
+        }
         Matched::Route(r, params) => {
             let result = match InFlight::enter(&state, r) {
                 Err(e) => Err(e),
@@ -547,6 +551,9 @@ where
             let mut r = json_response(status, &value, "application/problem+json", &request_id);
             if let Some(seconds) = retry_after {
                 r.headers_mut().insert("retry-after", HeaderValue::from(seconds));
+            }
+            if let Some(v) = allow.and_then(|a| HeaderValue::from_str(&a).ok()) {
+                r.headers_mut().insert("allow", v);
             }
             r
         }
@@ -681,8 +688,8 @@ mod tests {
         assert!(
             matches!(route(&get, "/v1/offers/course-1/quality"), Matched::Route(r, _) if r.op == Op::OfferQuality)
         );
-        assert!(matches!(route(&Method::PUT, "/v1/offers"), Matched::WrongMethod));
-        assert!(matches!(route(&get, "/v1/offers//quality"), Matched::WrongMethod | Matched::None));
+        assert!(matches!(route(&Method::PUT, "/v1/offers"), Matched::WrongMethod(m) if m == ["POST", "GET"]));
+        assert!(matches!(route(&get, "/v1/offers//quality"), Matched::WrongMethod(_) | Matched::None));
         assert!(matches!(route(&get, "/v2/offers"), Matched::None));
     }
 

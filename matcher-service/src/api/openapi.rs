@@ -1,15 +1,35 @@
 //! `/openapi.json`, generated from [`super::ROUTES`] (paths, methods, roles, statuses) and the
 //! schemas below. A golden-file test keeps the published document and the routes equal.
 
-use super::ROUTES;
+use super::{Op, ROUTES};
 use matcher_core::dataset::{CANDIDATE_COLUMNS, OFFER_COLUMNS};
 use serde_json::{Map, Value, json};
+
+/// An external id as `matcher_core::model::check_id` accepts it (the CPR-like refusal is in
+/// the description only: generators of test data cannot all read look-ahead patterns).
+fn id_schema() -> Value {
+    json!({"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$",
+           "description": "1–64 characters from A–Z a–z 0–9 - _ . : and never CPR-like (10 digits, or 6-dash-4)"})
+}
+
+/// Columns whose values are ids.
+const ID_COLUMNS: &[&str] = &["id", "provider_id", "current_offer"];
 
 fn record_schema(columns: &[&str], required: &[&str], doc: &str) -> Value {
     let properties: Map<String, Value> = columns
         .iter()
         .map(|c| {
-            (c.to_string(), json!({"description": format!("column `{c}` of {doc}"), "type": ["string", "number", "boolean", "array", "null"]}))
+            let description = format!("column `{c}` of {doc}");
+            let schema = if ID_COLUMNS.contains(c) {
+                let mut id = id_schema();
+                id["description"] = json!(description);
+                id
+            } else if required.contains(c) {
+                json!({"description": description, "type": ["string", "number", "boolean", "array"]})
+            } else {
+                json!({"description": description, "type": ["string", "number", "boolean", "array", "null"]})
+            };
+            (c.to_string(), schema)
         })
         .collect();
     json!({"type": "object", "additionalProperties": false, "properties": properties, "required": required,
@@ -43,8 +63,10 @@ fn schemas() -> Value {
             "groups": {"type": "array", "items": {"type": "object", "properties": {"target_group": {"type": "string"}, "trials": {"type": "integer"},
                 "successes": {"type": "integer"}, "raw_rate": {"type": "number"}, "group_average": {"type": "number"}, "posterior_mean": {"type": "number"},
                 "interval_90": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}}}}}},
+        "Id": id_schema(),
         "SuggestionRequest": {"type": "object", "additionalProperties": false, "description": "Exactly one of candidate_id and candidate",
-            "properties": {"candidate_id": {"type": "string"}, "candidate": {"$ref": "#/components/schemas/CandidateRecord"},
+            "oneOf": [{"required": ["candidate_id"]}, {"required": ["candidate"]}],
+            "properties": {"candidate_id": {"$ref": "#/components/schemas/Id"}, "candidate": {"$ref": "#/components/schemas/CandidateRecord"},
                 "k": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5}}},
         "Suggestions": {"type": "object", "properties": {"candidate_id": {"type": "string"}, "offers_version": {"type": "integer"},
             "batch_run_id": {"type": ["integer", "null"]}, "offers_in_reach": {"type": "integer"}, "offers_feasible": {"type": "integer"},
@@ -59,15 +81,15 @@ fn schemas() -> Value {
                 "evidence": {"type": "array", "items": {"type": "object"}}, "remaining_places": {"type": "integer"},
                 "capacity": {"type": "integer"}, "price_dkk": {"type": "integer"}, "policy": {"type": "string"}}}}}},
         "DecisionRequest": {"type": "object", "additionalProperties": false, "required": ["candidate_id", "offer_id", "action", "reason"],
-            "properties": {"candidate_id": {"type": "string"}, "offer_id": {"type": "string"}, "action": {"type": "string", "enum": ["accept", "decline"]},
-                "reason": {"type": "string", "minLength": 1, "maxLength": 2000}, "suggested_offer_ids": {"type": "array", "items": {"type": "string"}, "maxItems": 100}}},
+            "properties": {"candidate_id": {"$ref": "#/components/schemas/Id"}, "offer_id": {"$ref": "#/components/schemas/Id"}, "action": {"type": "string", "enum": ["accept", "decline"]},
+                "reason": {"type": "string", "minLength": 1, "maxLength": 2000}, "suggested_offer_ids": {"type": "array", "items": {"$ref": "#/components/schemas/Id"}, "maxItems": 100}}},
         "Decision": {"type": "object", "properties": {"id": {"type": "integer"}, "municipality": {"type": "string"}, "employer": {"type": "string"},
             "candidate_id": {"type": "string"}, "offer_id": {"type": "string"}, "action": {"type": "string"}, "reason": {"type": "string"},
             "decided_by": {"type": "string"}, "role": {"type": "string"}, "suggested_offer_ids": {"type": "array", "items": {"type": "string"}},
             "decided_at": {"type": "string", "format": "date-time"}, "remaining_places": {"type": "integer"}}},
         "DecisionList": {"type": "object", "properties": {"decisions": {"type": "array", "items": {"$ref": "#/components/schemas/Decision"}}}},
         "OutcomeRequest": {"type": "object", "additionalProperties": false, "required": ["decision_id", "result"],
-            "properties": {"decision_id": {"type": "integer"}, "result": {"type": "string", "enum": ["in_work", "in_education", "back_at_work", "dropped_out"]}}},
+            "properties": {"decision_id": {"type": "integer", "minimum": 1, "maximum": i64::MAX}, "result": {"type": "string", "enum": ["in_work", "in_education", "back_at_work", "dropped_out"]}}},
         "Outcome": {"type": "object", "properties": {"decision_id": {"type": "integer"}, "offer_id": {"type": "string"}, "result": {"type": "string"}, "success": {"type": "boolean"}}},
         "BatchRun": {"type": "object", "properties": {"id": {"type": "integer"}, "status": {"type": "string", "enum": ["running", "finished", "failed"]},
             "started_at": {"type": "string"}, "finished_at": {"type": ["string", "null"]}, "error": {"type": ["string", "null"]}, "summary": {"type": ["object", "null"]}}},
@@ -108,7 +130,15 @@ pub fn document() -> Value {
             .path
             .split('/')
             .filter(|s| s.starts_with('{'))
-            .map(|s| json!({"name": s.trim_matches(['{', '}']), "in": "path", "required": true, "schema": {"type": "string"}}))
+            .map(|s| {
+                // Batch runs and decisions are numbered by the database; everything else has an external id.
+                let schema = if matches!(r.op, Op::BatchGet | Op::BatchProposals | Op::DecisionGet) {
+                    json!({"type": "integer", "minimum": 1, "maximum": i64::MAX})
+                } else {
+                    json!({"$ref": "#/components/schemas/Id"})
+                };
+                json!({"name": s.trim_matches(['{', '}']), "in": "path", "required": true, "schema": schema})
+            })
             .collect();
         if !params.is_empty() {
             op.insert("parameters".into(), json!(params));
