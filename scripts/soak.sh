@@ -99,4 +99,5 @@ line=$(wrk -t2 -c"$CONNS" -d60s -s "$WORK/paced.lua" "${H[@]}" "$BASE" | grep '^
 read -r _ n rate p50 p99 max errors status <<<"$line"
 printf '%-8s %10s %9s %9s %9s %7s %9s\n' after "$rate" "$p50" "$p99" "$max" "$errors" "$(rss)"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "server log lines with errors: $(grep -ci 'error\|panicked' "$WORK/serve.err" || true)"
+echo "server log lines with errors: $(grep -ci 'error\|panicked' "$WORK/serve.err" || true); the kinds:"
+grep -i 'error\|panicked' "$WORK/serve.err" | sed -E 's/[0-9a-f]{6}-[0-9a-f]{16}/ID/g; s/[0-9]+/N/g' | sort | uniq -c | sort -rn | head -5 || true

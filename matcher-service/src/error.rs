@@ -6,6 +6,9 @@
 
 use serde::Serialize;
 
+/// Most field errors listed in one problem body.
+pub const MAX_LISTED_ERRORS: usize = 1000;
+
 /// One field that failed validation, as a JSON Pointer into the request body.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FieldError {
@@ -79,7 +82,7 @@ pub enum ApiError {
     #[error("the body is not valid JSON: {0}")]
     MalformedJson(String),
     /// The body is JSON but some fields are wrong.
-    #[error("the request has {} invalid field(s)", .0.len())]
+    #[error("the request has {} invalid field(s){}", .0.len(), if .0.len() > MAX_LISTED_ERRORS { "; the first 1000 are listed" } else { "" })]
     Validation(Vec<FieldError>),
     /// The body is larger than the configured limit.
     #[error("the body exceeds the limit of {0} bytes")]
@@ -184,7 +187,12 @@ impl ApiError {
             other => other.to_string(),
         };
         let errors = match self {
-            ApiError::Validation(errors) => errors,
+            // `detail` keeps the full count; the list is capped so that the answer to a huge
+            // bulk body stays small.
+            ApiError::Validation(mut errors) => {
+                errors.truncate(MAX_LISTED_ERRORS);
+                errors
+            }
             _ => Vec::new(),
         };
         Problem {

@@ -51,6 +51,9 @@ enum Command {
     Validate {
         /// A directory of CSV/JSON tables, or a snapshot file.
         path: PathBuf,
+        /// List at most this many bad rows (0: all); the total is always counted.
+        #[arg(long, default_value_t = 1000)]
+        max_problems: usize,
     },
     /// Build the candidate graph of a data set and print its size and build time as JSON.
     Graph {
@@ -267,7 +270,7 @@ fn main() -> anyhow::Result<ExitCode> {
                 (started.elapsed() - generated).as_millis()
             );
         }
-        Command::Validate { path } => {
+        Command::Validate { path, max_problems } => {
             let r = reference()?;
             let started = Instant::now();
             match dataset::load(&path, &r) {
@@ -276,10 +279,14 @@ fn main() -> anyhow::Result<ExitCode> {
                     eprintln!("checked in {} ms", started.elapsed().as_millis());
                 }
                 Err(Error::InvalidData(problems)) => {
-                    for problem in &problems.0 {
+                    let n = problems.0.len();
+                    let shown = if max_problems == 0 { n } else { n.min(max_problems) };
+                    for problem in &problems.0[..shown] {
                         println!("{problem}");
                     }
-                    let n = problems.0.len();
+                    if shown < n {
+                        println!("… {} more not listed (--max-problems 0 lists all)", n - shown);
+                    }
                     println!("{n} {} in {}", if n == 1 { "problem" } else { "problems" }, path.display());
                     return Ok(ExitCode::FAILURE);
                 }
