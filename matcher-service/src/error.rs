@@ -6,6 +6,9 @@
 
 use serde::Serialize;
 
+/// Most field errors listed in one problem body.
+pub const MAX_LISTED_ERRORS: usize = 1000;
+
 /// One field that failed validation, as a JSON Pointer into the request body.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FieldError {
@@ -21,8 +24,38 @@ pub struct FieldError {
 impl FieldError {
     /// A field error.
     pub fn new(path: impl Into<String>, value: impl Into<String>, reason: impl Into<String>) -> Self {
-        FieldError { path: path.into(), value: value.into(), reason: reason.into() }
+        // A refused personal number is not echoed back (answers and their logs would hold it).
+        FieldError { path: path.into(), value: mask_cpr(&value.into()), reason: mask_cpr(&reason.into()) }
     }
+}
+
+/// The text with every CPR-like run of digits (ten in a row, or six-dash-four) starred out.
+fn mask_cpr(text: &str) -> String {
+    if !matcher_core::model::looks_like_cpr(text) {
+        return text.to_string();
+    }
+    let mut b = text.as_bytes().to_vec();
+    let digits =
+        |b: &[u8], at: usize, n: usize| b.get(at..at + n).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    let mut i = 0;
+    while i < b.len() {
+        let span = if digits(&b, i, 10) {
+            10
+        } else if digits(&b, i, 6) && b.get(i + 6) == Some(&b'-') && digits(&b, i + 7, 4) {
+            11
+        } else {
+            i += 1;
+            continue;
+        };
+        for c in &mut b[i..i + span] {
+            if c.is_ascii_digit() {
+                *c = b'*';
+            }
+        }
+        i += span;
+    }
+    // Only ASCII digits were replaced by an ASCII star: still UTF-8.
+    String::from_utf8(b).unwrap_or_default()
 }
 
 /// Everything a request can fail with.
@@ -49,7 +82,7 @@ pub enum ApiError {
     #[error("the body is not valid JSON: {0}")]
     MalformedJson(String),
     /// The body is JSON but some fields are wrong.
-    #[error("the request has {} invalid field(s)", .0.len())]
+    #[error("the request has {} invalid field(s){}", .0.len(), if .0.len() > MAX_LISTED_ERRORS { "; the first 1000 are listed" } else { "" })]
     Validation(Vec<FieldError>),
     /// The body is larger than the configured limit.
     #[error("the body exceeds the limit of {0} bytes")]
@@ -61,11 +94,16 @@ pub enum ApiError {
     #[error("{0}")]
     Conflict(String),
     /// The request took longer than the configured timeout.
-    #[error("the request took longer than {0} seconds")]
+    #[error(
+        "the request took longer than {0} seconds; a write may still complete, so read it back before retrying"
+    )]
     Timeout(u64),
     /// The service is starting or stopping.
     #[error("the service is not ready")]
     Unavailable,
+    /// More requests are in flight than the service takes at once.
+    #[error("the service is at capacity ({0} requests in flight); retry after the Retry-After header")]
+    Overloaded(usize),
     /// A bug or an unexpected storage failure; details are logged with the request id only.
     #[error("internal error")]
     Internal(String),
@@ -117,6 +155,7 @@ impl ApiError {
             ApiError::Conflict(_) => 409,
             ApiError::Timeout(_) => 503,
             ApiError::Unavailable => 503,
+            ApiError::Overloaded(_) => 503,
             ApiError::Internal(_) => 500,
         }
     }
@@ -134,6 +173,7 @@ impl ApiError {
             ApiError::Conflict(_) => ("conflict", "Conflict"),
             ApiError::Timeout(_) => ("timeout", "Request timed out"),
             ApiError::Unavailable => ("unavailable", "Service unavailable"),
+            ApiError::Overloaded(_) => ("overloaded", "Service overloaded"),
             ApiError::Internal(_) => ("internal", "Internal error"),
         }
     }
@@ -147,7 +187,12 @@ impl ApiError {
             other => other.to_string(),
         };
         let errors = match self {
-            ApiError::Validation(errors) => errors,
+            // `detail` keeps the full count; the list is capped so that the answer to a huge
+            // bulk body stays small.
+            ApiError::Validation(mut errors) => {
+                errors.truncate(MAX_LISTED_ERRORS);
+                errors
+            }
             _ => Vec::new(),
         };
         Problem {
@@ -155,14 +200,36 @@ impl ApiError {
             title,
             status,
             detail,
-            instance: instance.to_string(),
+            instance: mask_cpr(instance),
             request_id: request_id.to_string(),
             errors,
+        }
+    }
+
+    /// Seconds a client should wait before retrying, for the `Retry-After` header.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            ApiError::Overloaded(_) | ApiError::Unavailable => Some(1),
+            ApiError::Timeout(_) => Some(5),
+            _ => None,
         }
     }
 
     /// A single-field validation error.
     pub fn field(path: impl Into<String>, value: impl Into<String>, reason: impl Into<String>) -> Self {
         ApiError::Validation(vec![FieldError::new(path, value, reason)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_cpr;
+
+    #[test]
+    fn cpr_like_runs_are_starred_and_other_numbers_kept() {
+        assert_eq!(mask_cpr("`0101901234`: id looks like"), "`**********`: id looks like");
+        assert_eq!(mask_cpr("a 010190-1234 b 64"), "a ******-**** b 64");
+        assert_eq!(mask_cpr("longer than 64 characters"), "longer than 64 characters");
+        assert_eq!(mask_cpr("æøå 12345678901 x"), "æøå **********1 x");
     }
 }

@@ -31,7 +31,7 @@ use matcher_core::policy::PolicySet;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 use warp::Filter;
@@ -45,6 +45,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Longest a request may take before it is answered 503.
     pub request_timeout: Duration,
+    /// Requests handled at once; one more is answered 503 with `Retry-After` at once, so an
+    /// overload gives fast refusals instead of a queue that times everyone out.
+    pub max_in_flight: usize,
     /// Origins allowed by CORS (none: no CORS headers).
     pub cors_origins: Vec<String>,
     /// The day benefit clocks are read against; default today (UTC) at start.
@@ -57,6 +60,7 @@ impl Default for Config {
             db: PathBuf::from("matcher.db"),
             max_body_bytes: 8 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            max_in_flight: 256,
             cors_origins: Vec::new(),
             today: None,
         }
@@ -96,6 +100,11 @@ pub struct AppState {
     pub shutting_down: AtomicBool,
     /// Request counter, for request ids.
     pub request_seq: AtomicU64,
+    /// Secret mixed into request ids, so that they are unique but not a count of everyone's
+    /// requests (another tenant's traffic must not show through the ids a caller sees).
+    request_key: u64,
+    /// Requests being handled now (probes excluded), bounded by `Config::max_in_flight`.
+    pub in_flight: AtomicUsize,
     /// Random prefix of this process's request ids.
     pub instance: String,
     /// The demo case screen at `/`, set only by `matcher serve --demo`.
@@ -122,10 +131,14 @@ impl AppState {
             let by_offer: HashMap<String, i64> = serde_json::from_str(&json).unwrap_or_default();
             prices.insert(m, Arc::new(Prices { run_id, by_offer }));
         }
-        let mut nonce = [0u8; 3];
-        let instance = match getrandom::fill(&mut nonce) {
-            Ok(()) => nonce.iter().map(|b| format!("{b:02x}")).collect(),
-            Err(_) => "000000".into(),
+        let mut nonce = [0u8; 11];
+        let (instance, request_key) = match getrandom::fill(&mut nonce) {
+            Ok(()) => {
+                let mut key = [0u8; 8];
+                key.copy_from_slice(&nonce[3..]);
+                (nonce[..3].iter().map(|b| format!("{b:02x}")).collect(), u64::from_le_bytes(key))
+            }
+            Err(_) => ("000000".into(), 0x9e37_79b9_7f4a_7c15),
         };
         Ok(Arc::new(AppState {
             store,
@@ -135,11 +148,25 @@ impl AppState {
             config,
             shutting_down: AtomicBool::new(false),
             request_seq: AtomicU64::new(1),
+            request_key,
+            in_flight: AtomicUsize::new(0),
             instance,
             demo: OnceLock::new(),
             batch_slot: tokio::sync::Semaphore::new(1),
             prices: RwLock::new(prices),
         }))
+    }
+
+    /// The id of the next request: unique in this process (a bijection of a counter), but
+    /// unordered, so consecutive ids tell nothing of the requests between them.
+    pub fn next_request_id(&self) -> String {
+        let seq = self.request_seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // splitmix64's finaliser is a bijection on u64; the key makes the order unguessable.
+        let mut z = seq ^ self.request_key;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        format!("{}-{z:016x}", self.instance)
     }
 
     /// A tenant's prices from its last finished batch run.

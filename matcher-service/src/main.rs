@@ -55,6 +55,9 @@ enum Command {
     Validate {
         /// A directory of CSV/JSON tables, or a snapshot file.
         path: PathBuf,
+        /// List at most this many bad rows (0: all); the total is always counted.
+        #[arg(long, default_value_t = 1000)]
+        max_problems: usize,
     },
     /// Build the candidate graph of a data set and print its size and build time as JSON.
     Graph {
@@ -115,6 +118,9 @@ struct ServeArgs {
     /// Request timeout in seconds.
     #[arg(long, env = "MATCHER_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     request_timeout_secs: u64,
+    /// Requests handled at once; more are answered 503 with Retry-After immediately.
+    #[arg(long, env = "MATCHER_MAX_IN_FLIGHT", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    max_in_flight: u64,
     /// Day the benefit clocks are read against (YYYY-MM-DD); default: today (UTC).
     #[arg(long, env = "MATCHER_TODAY", value_parser = parse_date)]
     today: Option<Date>,
@@ -282,7 +288,7 @@ fn main() -> anyhow::Result<ExitCode> {
                 (started.elapsed() - generated).as_millis()
             );
         }
-        Command::Validate { path } => {
+        Command::Validate { path, max_problems } => {
             let r = reference()?;
             let started = Instant::now();
             match dataset::load(&path, &r) {
@@ -291,10 +297,14 @@ fn main() -> anyhow::Result<ExitCode> {
                     eprintln!("checked in {} ms", started.elapsed().as_millis());
                 }
                 Err(Error::InvalidData(problems)) => {
-                    for problem in &problems.0 {
+                    let n = problems.0.len();
+                    let shown = if max_problems == 0 { n } else { n.min(max_problems) };
+                    for problem in &problems.0[..shown] {
                         println!("{problem}");
                     }
-                    let n = problems.0.len();
+                    if shown < n {
+                        println!("… {} more not listed (--max-problems 0 lists all)", n - shown);
+                    }
                     println!("{n} {} in {}", if n == 1 { "problem" } else { "problems" }, path.display());
                     return Ok(ExitCode::FAILURE);
                 }
@@ -398,6 +408,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         db: args.db.clone(),
         max_body_bytes: args.max_body_bytes,
         request_timeout: std::time::Duration::from_secs(args.request_timeout_secs.max(1)),
+        max_in_flight: usize::try_from(args.max_in_flight).unwrap_or(usize::MAX),
         cors_origins: args.cors_origins.clone(),
         today: args.today,
     };

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(pub(crate) PathBuf);
 
 impl Drop for TempDir {
     fn drop(&mut self) {
@@ -20,7 +20,7 @@ impl Drop for TempDir {
     }
 }
 
-fn temp_dir(label: &str) -> TempDir {
+pub(crate) fn temp_dir(label: &str) -> TempDir {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("brobygger-svc-{label}-{}-{n}", std::process::id()));
@@ -31,13 +31,13 @@ fn temp_dir(label: &str) -> TempDir {
 
 // ----- a tiny HTTP/1.1 client (one connection per request) -----
 
-struct Answer {
-    status: u16,
-    headers: String,
-    body: Value,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) headers: String,
+    pub(crate) body: Value,
 }
 
-fn raw(addr: SocketAddr, request: &[u8]) -> (u16, String, Vec<u8>) {
+pub(crate) fn raw(addr: SocketAddr, request: &[u8]) -> (u16, String, Vec<u8>) {
     // Status 0 stands for "no answer" (the kill -9 test connects to a dead server).
     let Ok(mut s) = TcpStream::connect(addr) else { return (0, String::new(), Vec::new()) };
     let _ = s.set_read_timeout(Some(Duration::from_secs(60)));
@@ -52,7 +52,13 @@ fn raw(addr: SocketAddr, request: &[u8]) -> (u16, String, Vec<u8>) {
     (status, head.to_ascii_lowercase(), body)
 }
 
-fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Answer {
+pub(crate) fn call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Answer {
     let mut req = format!("{method} {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\n");
     if let Some(t) = token {
         req.push_str(&format!("authorization: Bearer {t}\r\n"));
@@ -70,22 +76,22 @@ fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: O
 
 // ----- an in-process server -----
 
-struct Server {
-    addr: SocketAddr,
-    tokens: Tokens,
-    state: std::sync::Arc<AppState>,
+pub(crate) struct Server {
+    pub(crate) addr: SocketAddr,
+    pub(crate) tokens: Tokens,
+    pub(crate) state: std::sync::Arc<AppState>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     _dir: TempDir,
 }
 
 #[derive(Clone)]
-struct Tokens {
-    a_caseworker: String,
-    a_admin: String,
-    a_system: String,
-    a_provider: String,
-    b_caseworker: String,
+pub(crate) struct Tokens {
+    pub(crate) a_caseworker: String,
+    pub(crate) a_admin: String,
+    pub(crate) a_system: String,
+    pub(crate) a_provider: String,
+    pub(crate) b_caseworker: String,
 }
 
 impl Tokens {
@@ -121,7 +127,7 @@ fn start_with(label: &str, cors_origins: Vec<String>) -> Server {
     start_config(label, |c| c.cors_origins = cors_origins)
 }
 
-fn start_config(label: &str, tweak: impl FnOnce(&mut Config)) -> Server {
+pub(crate) fn start_config(label: &str, tweak: impl FnOnce(&mut Config)) -> Server {
     let dir = temp_dir(label);
     let mut config = Config {
         db: dir.0.join("matcher.db"),
@@ -162,14 +168,14 @@ fn start_config(label: &str, tweak: impl FnOnce(&mut Config)) -> Server {
     Server { addr, tokens, state, stop: Some(tx), thread: Some(thread), _dir: dir }
 }
 
-fn offer(id: &str, capacity: u32) -> Value {
+pub(crate) fn offer(id: &str, capacity: u32) -> Value {
     json!({"id": id, "kind": "provider", "name": format!("Course {id} (invented)"), "provider_id": "lev-0001",
            "municipality": "0851", "lat": 57.01, "lon": 9.94, "capacity": capacity, "price_dkk": 12000,
            "contract": "specialist", "target_groups": ["sickness", "cash_longterm"], "languages": "da",
            "min_hours": 5, "duration_weeks": 12})
 }
 
-fn candidate(id: &str, municipality: &str) -> Value {
+pub(crate) fn candidate(id: &str, municipality: &str) -> Value {
     json!({"id": id, "municipality": municipality, "lat": 57.05, "lon": 10.0, "age_band": "40-49",
            "target_groups": "sickness", "benefit_kind": "sickness_benefit", "benefit_start": "2026-07-01",
            "benefit_end": "2027-03-01", "max_travel_km": 40, "languages": ["da"]})
@@ -195,7 +201,7 @@ fn decide(s: &Server, token: &str, candidate: &str, offer: &str, action: &str) -
     call(s.addr, "POST", "/v1/decisions", Some(token), Some(&body.to_string()))
 }
 
-fn assert_problem(r: &Answer, status: u16) {
+pub(crate) fn assert_problem(r: &Answer, status: u16) {
     assert_eq!(r.status, status, "{}", r.body);
     assert!(r.headers.contains("content-type: application/problem+json"), "{}", r.headers);
     assert_eq!(r.body["status"], status, "{}", r.body);
@@ -703,7 +709,7 @@ fn a_request_over_the_timeout_gets_a_503_problem() {
 
 // ----- the real binary: kill -9 and restart -----
 
-struct Child(std::process::Child);
+pub(crate) struct Child(pub(crate) std::process::Child);
 
 impl Drop for Child {
     fn drop(&mut self) {
@@ -712,7 +718,7 @@ impl Drop for Child {
     }
 }
 
-fn spawn_server(db: &Path) -> (Child, SocketAddr) {
+pub(crate) fn spawn_server(db: &Path) -> (Child, SocketAddr) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_matcher"))
         .args(["serve", "--bind", "127.0.0.1:0", "--today", "2026-09-01", "--db"])
         .arg(db)
@@ -727,7 +733,7 @@ fn spawn_server(db: &Path) -> (Child, SocketAddr) {
     (Child(child), addr)
 }
 
-fn cli_token(db: &Path, municipality: &str, role: &str) -> String {
+pub(crate) fn cli_token(db: &Path, municipality: &str, role: &str) -> String {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_matcher"))
         .args(["token", "create", "--municipality", municipality, "--role", role, "--user", "e2e", "--db"])
         .arg(db)

@@ -13,6 +13,10 @@ use std::io::BufRead;
 use super::Problem;
 use crate::error::{Error, InputProblem, Result};
 
+/// Most left or right nodes an instance may announce (a country's caseload is ~250,000
+/// candidates and ~35,000 offers).
+pub const MAX_NODES: usize = 1 << 24;
+
 /// Parses an instance held in memory. `name` is used in error messages only.
 ///
 /// # Errors
@@ -46,8 +50,25 @@ pub fn parse_instance(name: &str, text: &str) -> Result<Problem> {
     let m = num::<u32>(&mut t, ln, "n_right", name)? as usize;
     let n_edges = num::<u64>(&mut t, ln, "n_edges", name)?;
     end(&mut t, ln, name)?;
+    // Arrays are sized from the header before the lines are read: bound them by what any
+    // caseload needs and by what the text can hold (found by `fuzz/`, target `peers_instance`:
+    // a header alone could ask for gigabytes).
+    for (col, count) in [("n_left", n), ("n_right", m)] {
+        if count > MAX_NODES {
+            return Err(err(ln, col, &count.to_string(), &format!("more than {MAX_NODES} nodes")));
+        }
+    }
     if n_edges > n as u64 * m as u64 {
         return Err(err(ln, "n_edges", &n_edges.to_string(), "more edges than pairs"));
+    }
+    // Each edge line is at least 8 bytes (`e 0 0 0` and its newline).
+    if n_edges > text.len() as u64 / 7 {
+        return Err(err(
+            ln,
+            "n_edges",
+            &n_edges.to_string(),
+            &format!("more edges than a text of {} bytes can hold", text.len()),
+        ));
     }
     let n_edges = n_edges as usize;
     let mut capacity = vec![1u32; m];

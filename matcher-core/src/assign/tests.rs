@@ -330,6 +330,20 @@ fn parser_names_line_and_token() {
     assert_eq!(solve(&p, &SolveOptions::default()).unwrap().objective, 9);
 }
 
+/// Found by `fuzz/` (target `peers_instance`): a header alone sized arrays of gigabytes.
+#[test]
+fn a_header_cannot_ask_for_huge_arrays() {
+    let e = parse_instance("x.txt", "p 2 244444444 3\nr 1 2\ne 0 0 5\n").unwrap_err().to_string();
+    assert!(e.contains("n_right") && e.contains("more than"), "{e}");
+    let e = parse_instance("x.txt", "p 4294967295 1 0\n").unwrap_err().to_string();
+    assert!(e.contains("n_left"), "{e}");
+    let e = parse_instance("x.txt", "p 100000 100000 9999999999\ne 0 0 1\n").unwrap_err().to_string();
+    assert!(e.contains("n_edges") && e.contains("bytes can hold"), "{e}");
+    // The tightest valid text still parses: eight bytes per edge, the last without newline.
+    let p = parse_instance("x.txt", "p 1 2 2\ne 0 0 1\ne 0 1 1").unwrap();
+    assert_eq!(p.n_edges(), 2);
+}
+
 #[test]
 fn written_instances_read_back_the_same() {
     // Capacities of 1 are left implicit by the format, a capacity of 0 must survive.

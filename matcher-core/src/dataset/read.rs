@@ -310,11 +310,21 @@ fn languages(r: &Row<'_>) -> Result<Vec<Language>, InputProblem> {
     r.list("languages", "a two-letter ISO 639-1 language code", Language::parse)
 }
 
+/// A required free-text value. Names are shown to caseworkers and kept in run files, so a
+/// personal number typed into one is refused like one in an id.
+fn free_text(r: &Row<'_>, column: &str) -> Result<String, InputProblem> {
+    let text = r.text(column)?;
+    if crate::model::looks_like_cpr(text) {
+        return Err(r.problem(column, "looks like it holds a CPR number; remove the personal number"));
+    }
+    Ok(text.to_string())
+}
+
 fn provider(r: &Row<'_>, reference: &ReferenceData, seen: &mut Seen) -> Result<Provider, InputProblem> {
     let id = unique_id(r, "id", seen, ProviderId::new)?;
     Ok(Provider {
         id,
-        name: r.text("name")?.to_string(),
+        name: free_text(r, "name")?,
         municipality: municipality(r, "municipality", reference)?,
     })
 }
@@ -328,7 +338,7 @@ fn offer(
     let id = unique_id(r, "id", seen, OfferId::new)?;
     let kind = OfferKind::parse(r.text("kind")?)
         .ok_or_else(|| r.problem("kind", "expected provider, job, work_trial or reciprocal_help"))?;
-    let name = r.text("name")?.to_string();
+    let name = free_text(r, "name")?;
     let provider =
         reference_id(r, "provider_id", r.text("provider_id")?, providers, "providers", ProviderId::new)?;
     let municipality = municipality(r, "municipality", reference)?;

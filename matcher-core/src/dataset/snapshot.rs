@@ -25,6 +25,11 @@ pub const MAGIC: [u8; 8] = *b"BROBYGGR";
 /// Version of the layout and of the encoded types; bumped on any change to either.
 pub const FORMAT_VERSION: u32 = 1;
 const HEADER_LEN: usize = 8 + 4 + 8 + 8;
+/// Most memory a payload may claim while it decodes. A length prefix is trusted by bincode
+/// before the bytes behind it are read, so without a limit a crafted (or checksum-colliding)
+/// file could ask for any allocation and abort the process (found by `fuzz/`, target
+/// `snapshot`). A national data set claims well under a tenth of this.
+pub const DECODE_LIMIT: usize = 1 << 30;
 
 /// FNV-1a, 64 bits. Not cryptographic: it detects truncation and flipped bytes, which is all a
 /// snapshot needs, and it is a dozen lines that can never change under us.
@@ -92,9 +97,11 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Dataset> {
     if fnv1a64(payload) != checksum {
         return Err(fail("damaged: the payload checksum does not match".into()));
     }
-    let (dataset, used) =
-        bincode::serde::decode_from_slice::<Dataset, _>(payload, bincode::config::standard())
-            .map_err(|e| fail(format!("cannot decode the payload: {e}")))?;
+    let (dataset, used) = bincode::serde::decode_from_slice::<Dataset, _>(
+        payload,
+        bincode::config::standard().with_limit::<DECODE_LIMIT>(),
+    )
+    .map_err(|e| fail(format!("cannot decode the payload: {e}")))?;
     if used != payload.len() {
         return Err(fail(format!("{} unexpected bytes after the data set", payload.len() - used)));
     }

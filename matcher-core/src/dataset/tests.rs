@@ -420,6 +420,23 @@ fn snapshot_round_trips_and_refuses_damage() {
     assert!(matches!(load(&path, &r), Err(Error::Snapshot { .. })));
 }
 
+/// Found by `fuzz/` (target `snapshot`): a payload behind a valid header whose length prefix
+/// claims `u64::MAX` bytes aborted the process with "capacity overflow".
+#[test]
+fn a_snapshot_payload_cannot_claim_any_allocation() {
+    let mut payload = vec![0x18, 0xfd];
+    payload.extend([0xff; 19]);
+    let mut bytes = snapshot::MAGIC.to_vec();
+    bytes.extend_from_slice(&snapshot::FORMAT_VERSION.to_le_bytes());
+    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&snapshot::fnv1a64(&payload).to_le_bytes());
+    bytes.extend_from_slice(&payload);
+    match snapshot::decode(&bytes, std::path::Path::new("crafted.snapshot")) {
+        Err(Error::Snapshot { reason, .. }) => assert!(reason.contains("cannot decode"), "{reason}"),
+        other => panic!("expected a snapshot error, got {:?}", other.map(|d| d.candidates.len())),
+    }
+}
+
 #[test]
 fn a_snapshot_with_indices_outside_the_reference_is_refused() {
     let r = reference();

@@ -231,6 +231,15 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, ApiError> {
     serde_json::to_string(value).map_err(|e| ApiError::Internal(format!("serialising: {e}")))
 }
 
+/// A record's whole-number field, whether it was sent as a number or as text; 0 if absent.
+fn whole_number(value: Option<&Value>) -> i64 {
+    match value {
+        Some(Value::Number(n)) => n.as_i64().unwrap_or(0),
+        Some(Value::String(s)) => s.trim().parse().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 fn parse_record(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or(Value::Null)
 }
@@ -348,7 +357,8 @@ async fn offer_quality(state: Arc<AppState>, req: Request) -> Result<Reply, ApiE
         json!({
             "offer_id": id,
             "provider_id": record.get("provider_id"),
-            "price_dkk": record.get("price_dkk").cloned().unwrap_or(json!(0)),
+            // A record loaded from CSV holds numbers as text: answer the documented integer.
+            "price_dkk": whole_number(record.get("price_dkk")),
             "capacity": capacity,
             "reserved": reserved,
             "retired": retired,
@@ -731,6 +741,13 @@ async fn decision_create(state: Arc<AppState>, req: Request) -> Result<Reply, Ap
             "/reason",
             truncate(reason),
             "a reason of 1 to 2000 characters is required",
+        ));
+    } else if matcher_core::model::looks_like_cpr(reason) {
+        // Decisions are append-only: a personal number written here could never be removed.
+        errors.push(FieldError::new(
+            "/reason",
+            truncate(reason),
+            "looks like it holds a CPR number; refer to the candidate by its pseudonymous id",
         ));
     }
     if !errors.is_empty() {

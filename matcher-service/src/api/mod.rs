@@ -9,6 +9,9 @@
 mod handlers;
 pub mod openapi;
 
+/// The HTTP types of [`respond`], for callers that do not depend on warp themselves.
+pub use warp::http;
+
 use crate::AppState;
 use crate::auth::{Principal, Role};
 use crate::error::ApiError;
@@ -357,13 +360,14 @@ pub enum Reply {
 
 enum Matched {
     Route(&'static Route, Vec<String>),
-    WrongMethod,
+    /// The path exists with these methods (for the `Allow` header RFC 9110 asks of a 405).
+    WrongMethod(Vec<&'static str>),
     None,
 }
 
 fn route(method: &Method, path: &str) -> Matched {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    let mut path_matched = false;
+    let mut allowed = Vec::new();
     for r in ROUTES {
         let pattern: Vec<&str> = r.path.split('/').collect();
         if pattern.len() != segments.len() {
@@ -384,9 +388,9 @@ fn route(method: &Method, path: &str) -> Matched {
         if r.method == method.as_str() {
             return Matched::Route(r, params);
         }
-        path_matched = true;
+        allowed.push(r.method);
     }
-    if path_matched { Matched::WrongMethod } else { Matched::None }
+    if allowed.is_empty() { Matched::None } else { Matched::WrongMethod(allowed) }
 }
 
 /// The whole service as one boxed warp filter.
@@ -455,6 +459,21 @@ pub fn with_cors(
     same_origin.or(app).unify().boxed()
 }
 
+/// Answers one request held in memory, exactly as the server would (routing, body limit,
+/// authentication, roles, handler, problem details). For in-process callers such as the fuzz
+/// targets; the server itself goes through [`filter`].
+pub async fn respond(
+    state: Arc<AppState>,
+    method: Method,
+    path: &str,
+    query: &str,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body = futures_util::stream::once(async move { Ok::<Bytes, warp::Error>(body) });
+    handle(state, method, path.to_string(), query.to_string(), headers, body).await
+}
+
 async fn read_body<S, B>(state: &AppState, headers: &HeaderMap, body: S) -> Result<Bytes, ApiError>
 where
     S: futures_util::Stream<Item = Result<B, warp::Error>>,
@@ -500,15 +519,21 @@ where
     B: Buf,
 {
     let started = Instant::now();
-    let seq = state.request_seq.fetch_add(1, Ordering::Relaxed);
-    let request_id = format!("{}-{seq}", state.instance);
+    let request_id = state.next_request_id();
+    let mut allow = None;
     let (route_label, result) = match route(&method, &path) {
         Matched::None => ("unmatched", Err(ApiError::NotFound("route"))),
-        Matched::WrongMethod => ("unmatched", Err(ApiError::MethodNotAllowed)),
+        Matched::WrongMethod(methods) => {
+            allow = Some(methods.join(", "));
+            ("unmatched", Err(ApiError::MethodNotAllowed))
+        }
         Matched::Route(r, params) => {
-            let result = match read_body(&state, &headers, body).await {
+            let result = match InFlight::enter(&state, r) {
                 Err(e) => Err(e),
-                Ok(body) => run(state.clone(), r, params, query, headers, body, &request_id).await,
+                Ok(slot) => match read_body(&state, &headers, body).await {
+                    Err(e) => Err(e),
+                    Ok(body) => run(state.clone(), r, params, query, headers, body, slot, &request_id).await,
+                },
             };
             (r.path, result)
         }
@@ -533,16 +558,56 @@ where
                 tracing::error!(request_id, path, detail, "internal error");
             }
             let status = e.status();
+            let retry_after = e.retry_after();
             let problem = e.problem(&path, &request_id);
             let value = serde_json::to_value(&problem).unwrap_or_default();
-            json_response(status, &value, "application/problem+json", &request_id)
+            let mut r = json_response(status, &value, "application/problem+json", &request_id);
+            if let Some(seconds) = retry_after {
+                r.headers_mut().insert("retry-after", HeaderValue::from(seconds));
+            }
+            if let Some(v) = allow.and_then(|a| HeaderValue::from_str(&a).ok()) {
+                r.headers_mut().insert("allow", v);
+            }
+            r
         }
     };
     state.metrics.observe(route_label, response.status().as_u16(), started.elapsed().as_secs_f64());
     response
 }
 
+/// One admitted request. The slot travels into the handler's task, so a request that timed
+/// out but still runs keeps counting: the bound is on work, not on open answers.
+struct InFlight(Arc<AppState>);
+
+impl InFlight {
+    /// Admits a request, or refuses it at once when `max_in_flight` are being handled. The
+    /// probes are always admitted: an overloaded instance is alive, and says so.
+    fn enter(state: &Arc<AppState>, route: &Route) -> Result<Option<InFlight>, ApiError> {
+        if matches!(route.op, Op::Healthz | Op::Readyz | Op::Metrics) {
+            return Ok(None);
+        }
+        let limit = state.config.max_in_flight;
+        let admitted = state
+            .in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < limit).then_some(n + 1))
+            .is_ok();
+        if admitted {
+            Ok(Some(InFlight(state.clone())))
+        } else {
+            state.metrics.event("requests_refused_overload");
+            Err(ApiError::Overloaded(limit))
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// Authenticates, then runs the handler in its own task under the timeout.
+#[allow(clippy::too_many_arguments)]
 async fn run(
     state: Arc<AppState>,
     route: &'static Route,
@@ -550,6 +615,7 @@ async fn run(
     query: String,
     headers: HeaderMap,
     body: Bytes,
+    slot: Option<InFlight>,
     request_id: &str,
 ) -> Result<Reply, ApiError> {
     // Authentication comes first: a caller without a valid token learns nothing else.
@@ -562,6 +628,7 @@ async fn run(
     let task_state = state.clone();
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
     let task = tokio::spawn(async move {
+        let _slot = slot;
         let principal = if route.roles.is_empty() {
             None
         } else {
@@ -634,8 +701,8 @@ mod tests {
         assert!(
             matches!(route(&get, "/v1/offers/course-1/quality"), Matched::Route(r, _) if r.op == Op::OfferQuality)
         );
-        assert!(matches!(route(&Method::PUT, "/v1/offers"), Matched::WrongMethod));
-        assert!(matches!(route(&get, "/v1/offers//quality"), Matched::WrongMethod | Matched::None));
+        assert!(matches!(route(&Method::PUT, "/v1/offers"), Matched::WrongMethod(m) if m == ["POST", "GET"]));
+        assert!(matches!(route(&get, "/v1/offers//quality"), Matched::WrongMethod(_) | Matched::None));
         assert!(matches!(route(&get, "/v2/offers"), Matched::None));
     }
 

@@ -1,15 +1,35 @@
 //! `/openapi.json`, generated from [`super::ROUTES`] (paths, methods, roles, statuses) and the
 //! schemas below. A golden-file test keeps the published document and the routes equal.
 
-use super::ROUTES;
+use super::{Op, ROUTES};
 use matcher_core::dataset::{CANDIDATE_COLUMNS, OFFER_COLUMNS};
 use serde_json::{Map, Value, json};
+
+/// An external id as `matcher_core::model::check_id` accepts it (the CPR-like refusal is in
+/// the description only: generators of test data cannot all read look-ahead patterns).
+fn id_schema() -> Value {
+    json!({"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$",
+           "description": "1–64 characters from A–Z a–z 0–9 - _ . : and never CPR-like (10 digits, or 6-dash-4)"})
+}
+
+/// Columns whose values are ids.
+const ID_COLUMNS: &[&str] = &["id", "provider_id", "current_offer"];
 
 fn record_schema(columns: &[&str], required: &[&str], doc: &str) -> Value {
     let properties: Map<String, Value> = columns
         .iter()
         .map(|c| {
-            (c.to_string(), json!({"description": format!("column `{c}` of {doc}"), "type": ["string", "number", "boolean", "array", "null"]}))
+            let description = format!("column `{c}` of {doc}");
+            let schema = if ID_COLUMNS.contains(c) {
+                let mut id = id_schema();
+                id["description"] = json!(description);
+                id
+            } else if required.contains(c) {
+                json!({"description": description, "type": ["string", "number", "boolean", "array"]})
+            } else {
+                json!({"description": description, "type": ["string", "number", "boolean", "array", "null"]})
+            };
+            (c.to_string(), schema)
         })
         .collect();
     json!({"type": "object", "additionalProperties": false, "properties": properties, "required": required,
@@ -43,8 +63,10 @@ fn schemas() -> Value {
             "groups": {"type": "array", "items": {"type": "object", "properties": {"target_group": {"type": "string"}, "trials": {"type": "integer"},
                 "successes": {"type": "integer"}, "raw_rate": {"type": "number"}, "group_average": {"type": "number"}, "posterior_mean": {"type": "number"},
                 "interval_90": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}}}}}},
+        "Id": id_schema(),
         "SuggestionRequest": {"type": "object", "additionalProperties": false, "description": "Exactly one of candidate_id and candidate",
-            "properties": {"candidate_id": {"type": "string"}, "candidate": {"$ref": "#/components/schemas/CandidateRecord"},
+            "oneOf": [{"required": ["candidate_id"]}, {"required": ["candidate"]}],
+            "properties": {"candidate_id": {"$ref": "#/components/schemas/Id"}, "candidate": {"$ref": "#/components/schemas/CandidateRecord"},
                 "k": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5}}},
         "Suggestions": {"type": "object", "properties": {"candidate_id": {"type": "string"}, "offers_version": {"type": "integer"},
             "batch_run_id": {"type": ["integer", "null"]}, "offers_in_reach": {"type": "integer"}, "offers_feasible": {"type": "integer"},
@@ -69,15 +91,15 @@ fn schemas() -> Value {
                         "factor_differences": {"type": "array", "items": {"type": "object", "properties": {
                             "factor": {"type": "string"}, "points": {"type": "integer"}}}}}}}}}}},
         "DecisionRequest": {"type": "object", "additionalProperties": false, "required": ["candidate_id", "offer_id", "action", "reason"],
-            "properties": {"candidate_id": {"type": "string"}, "offer_id": {"type": "string"}, "action": {"type": "string", "enum": ["accept", "decline"]},
-                "reason": {"type": "string", "minLength": 1, "maxLength": 2000}, "suggested_offer_ids": {"type": "array", "items": {"type": "string"}, "maxItems": 100}}},
+            "properties": {"candidate_id": {"$ref": "#/components/schemas/Id"}, "offer_id": {"$ref": "#/components/schemas/Id"}, "action": {"type": "string", "enum": ["accept", "decline"]},
+                "reason": {"type": "string", "minLength": 1, "maxLength": 2000}, "suggested_offer_ids": {"type": "array", "items": {"$ref": "#/components/schemas/Id"}, "maxItems": 100}}},
         "Decision": {"type": "object", "properties": {"id": {"type": "integer"}, "municipality": {"type": "string"}, "employer": {"type": "string"},
             "candidate_id": {"type": "string"}, "offer_id": {"type": "string"}, "action": {"type": "string"}, "reason": {"type": "string"},
             "decided_by": {"type": "string"}, "role": {"type": "string"}, "suggested_offer_ids": {"type": "array", "items": {"type": "string"}},
             "decided_at": {"type": "string", "format": "date-time"}, "remaining_places": {"type": "integer"}}},
         "DecisionList": {"type": "object", "properties": {"decisions": {"type": "array", "items": {"$ref": "#/components/schemas/Decision"}}}},
         "OutcomeRequest": {"type": "object", "additionalProperties": false, "required": ["decision_id", "result"],
-            "properties": {"decision_id": {"type": "integer"}, "result": {"type": "string", "enum": ["in_work", "in_education", "back_at_work", "dropped_out"]}}},
+            "properties": {"decision_id": {"type": "integer", "minimum": 1, "maximum": i64::MAX}, "result": {"type": "string", "enum": ["in_work", "in_education", "back_at_work", "dropped_out"]}}},
         "Outcome": {"type": "object", "properties": {"decision_id": {"type": "integer"}, "offer_id": {"type": "string"}, "result": {"type": "string"}, "success": {"type": "boolean"}}},
         "BatchRun": {"type": "object", "properties": {"id": {"type": "integer"}, "status": {"type": "string", "enum": ["running", "finished", "failed"]},
             "started_at": {"type": "string"}, "finished_at": {"type": ["string", "null"]}, "error": {"type": ["string", "null"]}, "summary": {"type": ["object", "null"]}}},
@@ -102,7 +124,7 @@ fn status_text(status: u16) -> &'static str {
         415 => "Body is not application/json",
         422 => "Invalid field(s), each with a JSON Pointer",
         500 => "Internal error (logged with the request id)",
-        503 => "Not ready, shutting down or timed out",
+        503 => "Not ready, shutting down, at capacity or timed out; Retry-After says when to retry",
         _ => "Response",
     }
 }
@@ -118,7 +140,15 @@ pub fn document() -> Value {
             .path
             .split('/')
             .filter(|s| s.starts_with('{'))
-            .map(|s| json!({"name": s.trim_matches(['{', '}']), "in": "path", "required": true, "schema": {"type": "string"}}))
+            .map(|s| {
+                // Batch runs and decisions are numbered by the database; everything else has an external id.
+                let schema = if matches!(r.op, Op::BatchGet | Op::BatchProposals | Op::DecisionGet) {
+                    json!({"type": "integer", "minimum": 1, "maximum": i64::MAX})
+                } else {
+                    json!({"$ref": "#/components/schemas/Id"})
+                };
+                json!({"name": s.trim_matches(['{', '}']), "in": "path", "required": true, "schema": schema})
+            })
             .collect();
         if !params.is_empty() {
             op.insert("parameters".into(), json!(params));
@@ -142,10 +172,11 @@ pub fn document() -> Value {
             json!({"description": status_text(status), "content": {media: {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}}),
         );
         for e in r.errors.iter().chain([500u16, 503].iter()) {
-            responses.insert(
-                e.to_string(),
-                json!({"description": status_text(*e), "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}),
-            );
+            let mut response = json!({"description": status_text(*e), "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}});
+            if *e == 503 {
+                response["headers"] = json!({"Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}}});
+            }
+            responses.insert(e.to_string(), response);
         }
         op.insert("responses".into(), Value::Object(responses));
         let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));

@@ -1,0 +1,21 @@
+//! The peers' neutral instance format, through both readers (whole text and streaming). They
+//! must agree, and an accepted instance must survive a write and a second read unchanged.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use matcher_core::assign::{parse_instance, read_instance, write_instance};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let parsed = parse_instance("fuzz.txt", text);
+    let streamed = read_instance("fuzz.txt", text.as_bytes());
+    assert_eq!(parsed.is_ok(), streamed.is_ok(), "the two readers disagree on {text:?}");
+    if let Ok(problem) = parsed {
+        let mut out = Vec::new();
+        write_instance(&problem, &mut out).expect("write to memory");
+        let again = parse_instance("again.txt", std::str::from_utf8(&out).expect("written text is UTF-8"))
+            .expect("a written instance reads back");
+        assert_eq!(again.capacity, problem.capacity);
+        assert_eq!(again.n_edges(), problem.n_edges());
+    }
+});
