@@ -282,8 +282,8 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads `offer_id,price` from a previous run's `prices.csv`.
-fn read_prices(path: &Path) -> anyhow::Result<Vec<(String, i64)>> {
+/// Opens a previous run's CSV file and finds the positions of two named columns.
+fn previous_csv(path: &Path, names: [&str; 2]) -> anyhow::Result<(csv::Reader<std::fs::File>, [usize; 2])> {
     let mut reader = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
     let headers = reader.headers().with_context(|| format!("reading {}", path.display()))?.clone();
     let column = |name: &str| {
@@ -292,7 +292,13 @@ fn read_prices(path: &Path) -> anyhow::Result<Vec<(String, i64)>> {
             .position(|h| h == name)
             .with_context(|| format!("{}: no column `{name}`", path.display()))
     };
-    let (id, price) = (column("offer_id")?, column("price")?);
+    let columns = [column(names[0])?, column(names[1])?];
+    Ok((reader, columns))
+}
+
+/// Reads `offer_id,price` from a previous run's `prices.csv`.
+fn read_prices(path: &Path) -> anyhow::Result<Vec<(String, i64)>> {
+    let (mut reader, [id, price]) = previous_csv(path, ["offer_id", "price"])?;
     let mut prices = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let record = record.with_context(|| format!("{}:{}: malformed row", path.display(), i + 2))?;
@@ -308,15 +314,7 @@ fn read_prices(path: &Path) -> anyhow::Result<Vec<(String, i64)>> {
 /// `(candidate id, offer id)` of every candidate with a suggestion in a previous run's
 /// `proposals.csv`.
 fn read_suggestions(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
-    let mut reader = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
-    let headers = reader.headers().with_context(|| format!("reading {}", path.display()))?.clone();
-    let column = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .with_context(|| format!("{}: no column `{name}`", path.display()))
-    };
-    let (candidate, offer) = (column("candidate_id")?, column("offer_id")?);
+    let (mut reader, [candidate, offer]) = previous_csv(path, ["candidate_id", "offer_id"])?;
     let mut suggestions = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let record = record.with_context(|| format!("{}:{}: malformed row", path.display(), i + 2))?;
