@@ -372,6 +372,13 @@ fn suggestions_decisions_outcomes_quality_and_batch_runs_work_together() {
     let outcome = json!({"decision_id": d.body["id"], "result": "in_work"}).to_string();
     assert_eq!(call(s.addr, "POST", "/v1/outcomes", Some(&a), Some(&outcome)).status, 201);
     assert_problem(&call(s.addr, "POST", "/v1/outcomes", Some(&a), Some(&outcome)), 409);
+    // JSON Schema counts 7.0 as an integer: the same decision (already has its outcome), while
+    // 7.5 names no decision at all.
+    let id = d.body["id"].as_i64().expect("decision id");
+    let float_form = format!(r#"{{"decision_id": {id}.0, "result": "in_work"}}"#);
+    assert_problem(&call(s.addr, "POST", "/v1/outcomes", Some(&a), Some(&float_form)), 409);
+    let fraction = format!(r#"{{"decision_id": {id}.5, "result": "in_work"}}"#);
+    assert_problem(&call(s.addr, "POST", "/v1/outcomes", Some(&a), Some(&fraction)), 422);
     let on_declined = json!({"decision_id": declined.body["id"], "result": "in_work"}).to_string();
     assert_problem(&call(s.addr, "POST", "/v1/outcomes", Some(&a), Some(&on_declined)), 409);
     let after = call(s.addr, "GET", "/v1/offers/course-2/quality", Some(&a), None);

@@ -819,8 +819,23 @@ enum OutcomeKind {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OutcomeRequest {
+    #[serde(deserialize_with = "integer_id")]
     decision_id: i64,
     result: OutcomeKind,
+}
+
+/// An integer as JSON Schema counts them: `73584` or `73584.0` (found by schemathesis: the
+/// document says `integer`, and a client may well send the float form), never `73584.5`.
+fn integer_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    if let Some(i) = n.as_i64() {
+        return Ok(i);
+    }
+    match n.as_f64() {
+        // 2^53: beyond it a float no longer holds every integer exactly.
+        Some(f) if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 => Ok(f as i64),
+        _ => Err(serde::de::Error::custom(format!("expected a whole number, got {n}"))),
+    }
 }
 
 async fn outcome_create(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
