@@ -95,6 +95,16 @@ CREATE TRIGGER IF NOT EXISTS decisions_no_update BEFORE UPDATE ON decisions
 BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS decisions_no_delete BEFORE DELETE ON decisions
 BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+CREATE TABLE IF NOT EXISTS decision_keys (
+    municipality INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    decision_id INTEGER NOT NULL REFERENCES decisions (id),
+    PRIMARY KEY (municipality, key)
+);
+CREATE TRIGGER IF NOT EXISTS decision_keys_no_update BEFORE UPDATE ON decision_keys
+BEGIN SELECT RAISE(ABORT, 'decision keys are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS decision_keys_no_delete BEFORE DELETE ON decision_keys
+BEGIN SELECT RAISE(ABORT, 'decision keys are append-only'); END;
 CREATE TABLE IF NOT EXISTS outcomes (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     municipality INTEGER NOT NULL,
@@ -191,6 +201,9 @@ pub struct NewDecision {
     pub role: String,
     /// What was suggested.
     pub suggested: Vec<String>,
+    /// The client's `Idempotency-Key`: a retry with the same key gets the decision already
+    /// recorded instead of a second one.
+    pub key: Option<String>,
 }
 
 /// A batch run's row.
@@ -526,9 +539,37 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown candidate (of this tenant) or offer;
     /// [`StoreError::Conflict`] when no place is left or the offer is retired.
-    pub fn decide(&self, d: &NewDecision) -> Result<(DecisionRow, u32)> {
+    pub fn decide(&self, d: &NewDecision) -> Result<(DecisionRow, u32, bool)> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if let Some(key) = &d.key {
+                let earlier: Option<i64> = tx
+                    .query_row(
+                        "SELECT decision_id FROM decision_keys WHERE municipality = ?1 AND key = ?2",
+                        params![d.municipality, key],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if let Some(id) = earlier {
+                    let row = decision_rows(&tx, d.municipality, None, Some(id))?
+                        .pop()
+                        .ok_or(StoreError::NotFound("decision"))?;
+                    let same = row.candidate_id == d.candidate_id
+                        && row.offer_id == d.offer_id
+                        && (row.action == "accept") == d.accept;
+                    if !same {
+                        return Err(StoreError::Conflict(format!(
+                            "idempotency key already used for decision {id}, which is not this one"
+                        )));
+                    }
+                    let (capacity, reserved): (u32, u32) = tx.query_row(
+                        "SELECT capacity, reserved FROM offers WHERE id = ?1",
+                        [&d.offer_id],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )?;
+                    return Ok((row, capacity.saturating_sub(reserved), true));
+                }
+            }
             let model: String = tx
                 .query_row(
                     "SELECT model FROM candidates WHERE municipality = ?1 AND id = ?2",
@@ -582,6 +623,12 @@ impl Store {
                 ],
             )?;
             let id = tx.last_insert_rowid();
+            if let Some(key) = &d.key {
+                tx.execute(
+                    "INSERT INTO decision_keys (municipality, key, decision_id) VALUES (?1, ?2, ?3)",
+                    params![d.municipality, key, id],
+                )?;
+            }
             tx.commit()?;
             let row = DecisionRow {
                 id,
@@ -595,7 +642,7 @@ impl Store {
                 suggested_offer_ids: d.suggested.clone(),
                 decided_at: now,
             };
-            Ok((row, remaining))
+            Ok((row, remaining, false))
         })
     }
 
@@ -609,30 +656,7 @@ impl Store {
         candidate: Option<&str>,
         id: Option<i64>,
     ) -> Result<Vec<DecisionRow>> {
-        self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT id, municipality, candidate_id, offer_id, action, reason, decided_by, role, suggested, decided_at
-                 FROM decisions WHERE municipality = ?1 AND (?2 IS NULL OR candidate_id = ?2)
-                 AND (?3 IS NULL OR id = ?3) ORDER BY id LIMIT 10000",
-            )?;
-            let rows = stmt.query_map(params![municipality, candidate, id], |r| {
-                let m: u16 = r.get(1)?;
-                let suggested: String = r.get(8)?;
-                Ok(DecisionRow {
-                    id: r.get(0)?,
-                    municipality: format!("{m:04}"),
-                    candidate_id: r.get(2)?,
-                    offer_id: r.get(3)?,
-                    action: r.get(4)?,
-                    reason: r.get(5)?,
-                    decided_by: r.get(6)?,
-                    role: r.get(7)?,
-                    suggested_offer_ids: serde_json::from_str(&suggested).unwrap_or_default(),
-                    decided_at: r.get(9)?,
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
+        self.read(|c| decision_rows(c, municipality, candidate, id))
     }
 
     // ----- outcomes -----
@@ -824,6 +848,37 @@ fn target_group_codes(model: &str) -> Result<String> {
     let g: Groups =
         serde_json::from_str(model).map_err(|source| StoreError::Json { table: "candidates", source })?;
     Ok(g.group_codes.join(";"))
+}
+
+/// A tenant's decisions, newest last, optionally for one candidate or one id.
+fn decision_rows(
+    c: &Connection,
+    municipality: u16,
+    candidate: Option<&str>,
+    id: Option<i64>,
+) -> Result<Vec<DecisionRow>> {
+    let mut stmt = c.prepare(
+        "SELECT id, municipality, candidate_id, offer_id, action, reason, decided_by, role, suggested, decided_at
+         FROM decisions WHERE municipality = ?1 AND (?2 IS NULL OR candidate_id = ?2)
+         AND (?3 IS NULL OR id = ?3) ORDER BY id LIMIT 10000",
+    )?;
+    let rows = stmt.query_map(params![municipality, candidate, id], |r| {
+        let m: u16 = r.get(1)?;
+        let suggested: String = r.get(8)?;
+        Ok(DecisionRow {
+            id: r.get(0)?,
+            municipality: format!("{m:04}"),
+            candidate_id: r.get(2)?,
+            offer_id: r.get(3)?,
+            action: r.get(4)?,
+            reason: r.get(5)?,
+            decided_by: r.get(6)?,
+            role: r.get(7)?,
+            suggested_offer_ids: serde_json::from_str(&suggested).unwrap_or_default(),
+            decided_at: r.get(9)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 #[cfg(test)]

@@ -338,6 +338,50 @@ fn two_hundred_concurrent_accepts_on_ten_places_give_exactly_ten() {
     assert_eq!(ids, ["course-2"], "{}", r.body);
 }
 
+/// A client that lost the answer (timeout, dropped connection) retries with the same
+/// `Idempotency-Key`: one decision and one place, however often it retries.
+#[test]
+fn a_retried_decision_with_the_same_key_is_recorded_once() {
+    let s = start("idempotency");
+    seed(&s);
+    let send = |token: &str, key: &str, candidate: &str| {
+        let body = json!({"candidate_id": candidate, "offer_id": "course-2", "action": "accept",
+                          "reason": "fits the plan", "suggested_offer_ids": ["course-2"]})
+        .to_string();
+        let request = format!(
+            "POST /v1/decisions HTTP/1.1\r\nhost: test\r\nconnection: close\r\nauthorization: Bearer {token}\r\n\
+             idempotency-key: {key}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let (status, _, bytes) = raw(s.addr, request.as_bytes());
+        (status, serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null))
+    };
+    let a = s.tokens.a_caseworker.clone();
+    let (status, first) = send(&a, "retry-7f3a", "cand-a1");
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["remaining_places"], 2);
+    for _ in 0..3 {
+        let (status, again) = send(&a, "retry-7f3a", "cand-a1");
+        assert_eq!(status, 200, "{again}");
+        assert_eq!(again["id"], first["id"]);
+        assert_eq!(again["remaining_places"], 2, "a replay takes no place: {again}");
+    }
+    let listed = call(s.addr, "GET", "/v1/decisions?candidate_id=cand-a1", Some(&a), None);
+    assert_eq!(listed.body["decisions"].as_array().map(Vec::len), Some(1), "{}", listed.body);
+    // The same key for another decision is a client bug, not a retry.
+    let (status, other) = send(&a, "retry-7f3a", "cand-a2");
+    assert_eq!(status, 409, "{other}");
+    // Keys are ids: a CPR-like key is refused and not echoed.
+    let (status, cpr) = send(&a, "0101901234", "cand-a2");
+    assert_eq!(status, 422, "{cpr}");
+    assert!(!cpr.to_string().contains("0101901234"), "{cpr}");
+    // Keys belong to a tenant: another municipality's identical key is its own.
+    let b = s.tokens.b_caseworker.clone();
+    let (status, theirs) = send(&b, "retry-7f3a", "cand-b1");
+    assert_eq!(status, 201, "{theirs}");
+    assert_ne!(theirs["id"], first["id"]);
+}
+
 #[test]
 fn suggestions_decisions_outcomes_quality_and_batch_runs_work_together() {
     let s = start("flow");

@@ -750,6 +750,20 @@ async fn decision_create(state: Arc<AppState>, req: Request) -> Result<Reply, Ap
             "looks like it holds a CPR number; refer to the candidate by its pseudonymous id",
         ));
     }
+    // Same alphabet and length as ids (a UUID fits), so that a key can never carry a CPR number.
+    let key = match req.idempotency_key.clone() {
+        None => None,
+        Some(Err(())) => {
+            errors.push(FieldError::new("/header/Idempotency-Key", "", "not valid text"));
+            None
+        }
+        Some(Ok(key)) => {
+            if let Err(reason) = check_id(&key) {
+                errors.push(FieldError::new("/header/Idempotency-Key", truncate(&key), reason));
+            }
+            Some(key)
+        }
+    };
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
@@ -762,10 +776,13 @@ async fn decision_create(state: Arc<AppState>, req: Request) -> Result<Reply, Ap
         decided_by: p.user.clone(),
         role: p.role.name().to_string(),
         suggested: body.suggested_offer_ids,
+        key,
     };
     let s = state.clone();
-    let (row, remaining) = blocking(move || Ok(s.store.decide(&decision)?)).await?;
-    if row.action == "accept" {
+    let (row, remaining, replayed) = blocking(move || Ok(s.store.decide(&decision)?)).await?;
+    if replayed {
+        // Nothing new was written: no place taken, no event counted.
+    } else if row.action == "accept" {
         let cat = state.catalogues.current();
         if let Some(i) = cat.scorer.offer_index(&row.offer_id)
             && let Some(r) = cat.reserved.get(i as usize)
@@ -781,7 +798,8 @@ async fn decision_create(state: Arc<AppState>, req: Request) -> Result<Reply, Ap
         o.insert("employer".into(), json!(format!("municipality {}", row.municipality)));
         o.insert("remaining_places".into(), json!(remaining));
     }
-    Ok(Reply::Json(201, value))
+    // A replay answers 200 with the decision recorded the first time.
+    Ok(Reply::Json(if replayed { 200 } else { 201 }, value))
 }
 
 async fn decisions_list(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {

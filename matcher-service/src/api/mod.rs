@@ -336,6 +336,9 @@ pub struct Request {
     pub body: Bytes,
     /// The caller (for routes with roles).
     pub principal: Option<Principal>,
+    /// The `Idempotency-Key` header, when sent (`None` also when it is not valid UTF-8, which
+    /// the handler reports).
+    pub idempotency_key: Option<Result<String, ()>>,
 }
 
 impl Request {
@@ -428,7 +431,7 @@ pub fn with_cors(
     let cors = warp::cors()
         .allow_origins(origins.iter().map(String::as_str))
         .allow_methods(["GET", "POST", "DELETE"])
-        .allow_headers(["authorization", "content-type"])
+        .allow_headers(["authorization", "content-type", "idempotency-key"])
         .max_age(600)
         .build();
     // Browsers send Origin on a same-origin POST too (the demo page, a widget served beside the
@@ -627,6 +630,8 @@ async fn run(
     let timeout = state.config.request_timeout;
     let task_state = state.clone();
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let idempotency_key =
+        headers.get("idempotency-key").map(|v| v.to_str().map(str::to_string).map_err(|_| ()));
     let task = tokio::spawn(async move {
         let _slot = slot;
         let principal = if route.roles.is_empty() {
@@ -645,7 +650,7 @@ async fn run(
         if not_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let request = Request { route, params, query, body, principal };
+        let request = Request { route, params, query, body, principal, idempotency_key };
         handlers::dispatch(task_state, request).await
     });
     match tokio::time::timeout(timeout, task).await {

@@ -136,7 +136,7 @@ pub fn document() -> Value {
         let mut op = Map::new();
         op.insert("summary".into(), json!(r.summary));
         op.insert("operationId".into(), json!(format!("{:?}", r.op)));
-        let params: Vec<Value> = r
+        let mut params: Vec<Value> = r
             .path
             .split('/')
             .filter(|s| s.starts_with('{'))
@@ -150,6 +150,13 @@ pub fn document() -> Value {
                 json!({"name": s.trim_matches(['{', '}']), "in": "path", "required": true, "schema": schema})
             })
             .collect();
+        if r.op == Op::DecisionCreate {
+            params.push(json!({
+                "name": "Idempotency-Key", "in": "header", "required": false,
+                "description": "Retry safely: a second request with the same key (same candidate, offer and action) gets the decision recorded the first time, with 200; the same key with another decision gets 409.",
+                "schema": {"$ref": "#/components/schemas/Id"}
+            }));
+        }
         if !params.is_empty() {
             op.insert("parameters".into(), json!(params));
         }
@@ -171,6 +178,12 @@ pub fn document() -> Value {
             status.to_string(),
             json!({"description": status_text(status), "content": {media: {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}}),
         );
+        if r.op == Op::DecisionCreate {
+            responses.insert(
+                "200".into(),
+                json!({"description": "The decision recorded earlier with this Idempotency-Key", "content": {media: {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}}),
+            );
+        }
         for e in r.errors.iter().chain([500u16, 503].iter()) {
             let mut response = json!({"description": status_text(*e), "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}});
             if *e == 503 {
