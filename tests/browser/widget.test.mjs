@@ -223,7 +223,11 @@ await step('accepting a suggestion records it, and the API has it', async () => 
   const form = first.locator('form[data-form="accept"]');
   assert.ok(await form.isVisible());
   assert.notEqual(await form.locator('select').inputValue(), '', 'accepting comes with a proposed reason');
+  const sent = page.waitForRequest((r) => r.url().endsWith('/v1/decisions') && r.method() === 'POST');
   await form.getByRole('button', { name: 'Registrér accept' }).click();
+  const request = await sent;
+  const headers = await request.allHeaders();
+  assert.match(headers['idempotency-key'] ?? '', /^w-[0-9a-f]{4}(-[0-9a-f]{4}){7}$/, 'the widget sends an idempotency key');
   const recorded = first.locator('[data-role="recorded"]');
   await recorded.waitFor({ state: 'visible' });
   assert.match(await recorded.innerText(), /Afgørelse nr\. \d+ registreret: accepteret af demo-caseworker/);
@@ -236,6 +240,16 @@ await step('accepting a suggestion records it, and the API has it', async () => 
   assert.equal(await recorded.getAttribute('data-decision'), String(mine[0].id));
   const after = await api('GET', `/v1/offers/${acceptedOffer}`);
   assert.equal(after.body.reserved, before.body.reserved + 1, 'the accept reserved a place');
+  // The same request sent again (a retry after a lost answer) records nothing new.
+  const replay = await fetch(BASE + '/v1/decisions', {
+    method: 'POST',
+    headers: { authorization: headers.authorization, 'content-type': 'application/json', 'idempotency-key': headers['idempotency-key'] },
+    body: request.postData(),
+  });
+  assert.equal(replay.status, 200, 'a replay answers 200');
+  assert.equal((await replay.json()).id, mine[0].id, 'a replay answers with the first decision');
+  const again = await api('GET', `/v1/offers/${acceptedOffer}`);
+  assert.equal(again.body.reserved, after.body.reserved, 'a replay takes no second place');
   assert.equal(await first.getByRole('button', { name: 'Accepter', exact: true }).count(), 0, 'no second decision offered');
   assert.match(await page.locator('#event-log').innerText(), /afgørelse nr\. \d+/i, 'the host page got the event');
 });

@@ -359,11 +359,12 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
       return this.getAttribute('token') || '';
     }
 
-    async _api(method, path, body, signal, retried) {
+    async _api(method, path, body, signal, retried, idempotencyKey) {
       const token = await this._token(retried);
       if (!token) throw new ApiFailure('token', 401);
       const headers = { authorization: `Bearer ${token}`, accept: 'application/json' };
       if (body) headers['content-type'] = 'application/json';
+      if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
       let res;
       try {
         res = await fetch(this._base + path, {
@@ -380,7 +381,7 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
         data = null;
       }
       if (res.status === 401) {
-        if (this._tokenProvider && !retried) return this._api(method, path, body, signal, true);
+        if (this._tokenProvider && !retried) return this._api(method, path, body, signal, true, idempotencyKey);
         this.dispatchEvent(new CustomEvent('brobygger-token-expired', { bubbles: true, composed: true }));
         throw new ApiFailure('token', 401, data);
       }
@@ -593,6 +594,8 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
     }
 
     _form(action, s, shown, candidateId, nameId, on) {
+      // One key per form: sending again after a lost answer cannot record the decision twice.
+      const key = decisionKey();
       const t = this._t;
       const fid = `${this._id}-s${s.rank}-${action}`;
       const reasons = action === 'accept' ? t.acceptReasons : t.declineReasons;
@@ -642,7 +645,7 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
         try {
           const row = await this._api('POST', '/v1/decisions', {
             candidate_id: candidateId, offer_id: s.offer_id, action, reason, suggested_offer_ids: shown,
-          });
+          }, undefined, false, key);
           this.dispatchEvent(new CustomEvent('brobygger-decision', { bubbles: true, composed: true, detail: row }));
           this._announce(t.recorded(row.action === 'accept' ? t.accepted : t.declined, row.decided_by, '', row.id));
           on.done(row);
@@ -657,6 +660,17 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
       });
       return form;
     }
+  }
+
+  /**
+   * 128 random bits as an id the service accepts as an Idempotency-Key. Groups of four hex
+   * digits: a longer run of digits could look like a CPR number, which ids never may.
+   */
+  function decisionKey() {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+    return `w-${hex.match(/.{4}/g).join('-')}`;
   }
 
   customElements.define(TAG, BrobyggerSuggestions);
