@@ -25,7 +25,8 @@ cargo fuzz build -O --sanitizer "$SANITIZER"
 echo "load average before fuzzing: $(cut -d' ' -f1-3 /proc/loadavg)"
 status=0
 for t in "${TARGETS[@]}"; do
-  mkdir -p "corpus/$t" "artifacts/$t"
+  # seeds/TARGET may be absent (git keeps no empty folder): libFuzzer refuses a missing one.
+  mkdir -p "corpus/$t" "artifacts/$t" "seeds/$t"
   log=$(mktemp)
   # rss/malloc limits turn a huge allocation driven by the input into a reported crash.
   if cargo fuzz run -O --sanitizer "$SANITIZER" "$t" "corpus/$t" "seeds/$t" -- \
