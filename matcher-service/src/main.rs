@@ -532,6 +532,7 @@ fn solve(args: &SolveArgs) -> anyhow::Result<()> {
         out["warm_objective"] = json!(warm.objective);
         out["warm_iterations"] = json!(warm.stats.iterations);
         out["warm_cold_iterations"] = json!(cold.stats.iterations);
+        out["warm_repair"] = json!(warm.stats.warm_repair);
     }
     out["peak_rss_mb"] = json!(peak_rss_mb());
     println!("{out}");

@@ -11,6 +11,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use rayon::prelude::*;
 
 use super::reduce::{Component, Reduced};
+use super::repair::WarmRepair;
 use super::{NONE, Problem, Solution, SolveOptions, SolveStats};
 use crate::error::{Error, Result};
 
@@ -39,7 +40,7 @@ pub(super) struct CompResult {
     pub iterations: u64,
 }
 
-pub(crate) fn solve_exact(problem: &Problem, options: &SolveOptions) -> Result<Solution> {
+pub(crate) fn solve_exact(problem: &Problem, options: &SolveOptions, policy: WarmRepair) -> Result<Solution> {
     let red = Reduced::new(problem, options.continuity_bonus, options.guarantee_bonus)?;
     let m = problem.n_offers();
     let warm: Option<Vec<i64>> = options.warm_start.as_ref().filter(|w| w.len() == m).map(|w| {
@@ -51,11 +52,26 @@ pub(crate) fn solve_exact(problem: &Problem, options: &SolveOptions) -> Result<S
         node_price
     });
     let start = if warm.is_some() { options.warm_assignment.as_deref() } else { None };
+    let n = problem.n_candidates;
+    if let (Some(price), Some(start)) = (warm.as_deref(), start)
+        && let Some(r) = super::repair::repair(problem, &red, price, start, policy)
+    {
+        let mut assignment: Vec<Option<u32>> = vec![None; n];
+        for i in 0..n {
+            if problem.is_locked(i) {
+                assignment[i] = problem.current_of(i);
+            } else if r.assigned[i] != NONE {
+                let node = r.assigned[i] as usize;
+                assignment[i] = Some(if node >= m { red.guarantee_offer[node - m] } else { node as u32 });
+            }
+        }
+        let stats = SolveStats { iterations: r.searches, warm_repair: true, ..SolveStats::default() };
+        return Ok(finish(problem, &red, assignment, r.profit, r.price, stats));
+    }
     let comps = red.components(problem, start);
     let results: Vec<Result<CompResult>> =
         comps.par_iter().map(|c| solve_component(c, warm.as_deref())).collect();
 
-    let n = problem.n_candidates;
     let mut assignment: Vec<Option<u32>> = vec![None; n];
     let mut profit = vec![0i64; n];
     let mut node_price = vec![0i64; red.n_nodes()];
@@ -80,6 +96,19 @@ pub(crate) fn solve_exact(problem: &Problem, options: &SolveOptions) -> Result<S
             node_price[node as usize] = r.price[l];
         }
     }
+    Ok(finish(problem, &red, assignment, profit, node_price, stats))
+}
+
+/// The solution from global results: prices of nodes without places, split of the prices.
+fn finish(
+    problem: &Problem,
+    red: &Reduced,
+    assignment: Vec<Option<u32>>,
+    profit: Vec<i64>,
+    mut node_price: Vec<i64>,
+    stats: SolveStats,
+) -> Solution {
+    let (n, m) = (problem.n_candidates, problem.n_offers());
     // Nodes without places (all taken by locks, or all guaranteed) take no part in the
     // auction; any price that covers their edges is a valid dual and costs nothing.
     let any_closed = red.cap.contains(&0);
@@ -92,7 +121,7 @@ pub(crate) fn solve_exact(problem: &Problem, options: &SolveOptions) -> Result<S
         });
     }
     let guarantee_prices = node_price.split_off(m);
-    Ok(Solution {
+    Solution {
         assignment,
         objective: 0,
         offer_prices: node_price,
@@ -101,7 +130,7 @@ pub(crate) fn solve_exact(problem: &Problem, options: &SolveOptions) -> Result<S
         guarantee_bonus: red.big_m,
         stats,
         ..Solution::default()
-    })
+    }
 }
 
 fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<CompResult> {

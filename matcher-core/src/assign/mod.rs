@@ -92,6 +92,7 @@ mod dense;
 mod format;
 mod greedy;
 mod reduce;
+mod repair;
 mod stable;
 #[cfg(test)]
 mod tests;
@@ -355,6 +356,9 @@ pub struct SolveStats {
     pub seconds: f64,
     /// Threads of the pool that ran it.
     pub threads: usize,
+    /// A warm start was repaired by shortest augmenting paths from the previous duals (then
+    /// `iterations` counts those searches and `components` is 0: nothing was split).
+    pub warm_repair: bool,
 }
 
 /// The answer of [`solve`].
@@ -416,6 +420,11 @@ impl Solution {
 /// assert_eq!(s.assignment, vec![Some(0), Some(1)]);
 /// ```
 pub fn solve(problem: &Problem, options: &SolveOptions) -> Result<Solution> {
+    solve_with(problem, options, repair::WarmRepair::Auto)
+}
+
+/// [`solve`] with a choice of warm-start path (tests force each path).
+fn solve_with(problem: &Problem, options: &SolveOptions, policy: repair::WarmRepair) -> Result<Solution> {
     let start = std::time::Instant::now();
     problem.validate()?;
     if !(0..=MAX_WEIGHT).contains(&options.continuity_bonus) {
@@ -447,7 +456,7 @@ pub fn solve(problem: &Problem, options: &SolveOptions) -> Result<Solution> {
         .map_err(|e| Error::Problem(format!("cannot build a thread pool: {e}")))?;
     let threads = pool.current_num_threads();
     let mut sol = pool.install(|| match options.mode {
-        Mode::Exact => auction::solve_exact(problem, options),
+        Mode::Exact => auction::solve_exact(problem, options, policy),
         Mode::Stable => stable::deferred_acceptance(problem, options),
         Mode::Greedy => Ok(greedy::greedy(problem, options)),
     })?;

@@ -191,6 +191,93 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(600))]
+
+    /// The shortest-path repair must be exact from any start, not only from yesterday's duals:
+    /// forced on, it is checked against enumeration from yesterday's prices and assignment,
+    /// from random prices and from a random assignment, with every side constraint.
+    #[test]
+    fn warm_repair_is_exact_from_any_start(
+        (p, bonus) in tiny(true),
+        delta in proptest::collection::vec(-6i64..=6, 20),
+        noise in proptest::collection::vec(0i64..=30, 20),
+    ) {
+        let first = solve(&p, &opts(Mode::Exact, 1, bonus)).unwrap();
+        let mut q = p.clone();
+        for (k, w) in q.weights.iter_mut().enumerate() {
+            *w += delta[k % delta.len()];
+        }
+        let best = brute_force(&q, bonus);
+        let random_prices: Vec<i64> = (0..q.n_offers()).map(|j| noise[j % noise.len()]).collect();
+        let random_assignment: Vec<Option<u32>> = (0..q.n_candidates)
+            .map(|i| q.edges(i).0.get(noise[i % noise.len()] as usize % 3).copied())
+            .collect();
+        let starts = [
+            (first.offer_prices.clone(), first.assignment.clone()),
+            (random_prices.clone(), first.assignment.clone()),
+            (first.offer_prices.clone(), random_assignment),
+            (random_prices, vec![None; q.n_candidates]),
+        ];
+        for (prices, assignment) in starts {
+            let o = SolveOptions {
+                warm_start: Some(prices),
+                warm_assignment: Some(assignment),
+                ..opts(Mode::Exact, 1, bonus)
+            };
+            let repaired = solve_with(&q, &o, repair::WarmRepair::Always).unwrap();
+            prop_assert!(repaired.stats.warm_repair);
+            let c = verify(&q, &repaired).unwrap();
+            prop_assert_eq!(c.gap, Some(0));
+            prop_assert_eq!(c.modified_primal, best);
+            let auction = solve_with(&q, &o, repair::WarmRepair::Never).unwrap();
+            prop_assert!(!auction.stats.warm_repair);
+            prop_assert_eq!(verify(&q, &auction).unwrap().modified_primal, best);
+        }
+    }
+}
+
+/// A night where 1% of the candidates changed takes the repair path (not the auction) and
+/// reaches the cold optimum with gap 0, with and without continuity bonus and guarantees.
+#[test]
+fn a_night_with_few_changes_is_repaired_exactly() {
+    for seed in 0..12 {
+        let mut p = medium(seed, 2000, 150, 8, if seed % 2 == 0 { 30 } else { 10_000 });
+        let bonus = if seed % 3 == 0 { 0 } else { 5 };
+        if seed % 4 == 1 {
+            p.min_volume = p.capacity.iter().map(|&c| c / 2).collect();
+        }
+        let first = solve(&p, &opts(Mode::Exact, 1, bonus)).unwrap();
+        let mut q = p.clone();
+        q.current = first.assignment.clone();
+        // Every 100th candidate gets new weights; one offer loses a place.
+        for i in (0..q.n_candidates).step_by(100) {
+            for e in q.offsets[i]..q.offsets[i + 1] {
+                q.weights[e] = (q.weights[e] * 7 + 13) % 31 - 2;
+            }
+        }
+        if let Some(c) = q.capacity.iter_mut().find(|c| **c > 1) {
+            *c -= 1;
+        }
+        q.min_volume.iter_mut().zip(&q.capacity).for_each(|(l, c)| *l = (*l).min(*c));
+        let cold = solve(&q, &opts(Mode::Exact, 1, bonus)).unwrap();
+        let warm = solve(
+            &q,
+            &SolveOptions {
+                warm_start: Some(first.offer_prices.clone()),
+                warm_assignment: Some(first.assignment.clone()),
+                ..opts(Mode::Exact, 2, bonus)
+            },
+        )
+        .unwrap();
+        assert!(warm.stats.warm_repair, "seed {seed}: the repair declined");
+        let (wc, cc) = (verify(&q, &warm).unwrap(), verify(&q, &cold).unwrap());
+        assert_eq!(wc.gap, Some(0), "seed {seed}");
+        assert_eq!(wc.modified_primal, cc.modified_primal, "seed {seed}");
+        assert_eq!(warm.objective, cold.objective, "seed {seed}");
+    }
+}
+
 /// A random medium instance: too big for enumeration, so the certificate is the oracle.
 fn medium(seed: u64, n: usize, m: usize, k: usize, wmax: i64) -> Problem {
     let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
