@@ -102,13 +102,24 @@ pub(super) fn repair(
     // so that a defect shows as a declined repair, not as a hang.
     let scale = if auto { 2 } else { 1000 };
     r.budget = scale * (problem.n_edges() as u64 + 32 * n as u64);
-    for i in free {
-        if !r.forward(i as usize) {
-            return None;
-        }
+    let forward_all = |r: &mut Repair<'_>| free.iter().all(|&i| r.forward(i as usize));
+    // The in-edges are needed only if vacancies survive the forward searches. With a second
+    // thread they are built meanwhile (the largest fixed cost); alone, only when needed.
+    let placed = if vacant > 0 && rayon::current_num_threads() > 1 {
+        let (ins, placed) = rayon::join(|| InEdges::build(problem, red), || forward_all(&mut r));
+        r.in_edges = ins;
+        placed
+    } else {
+        forward_all(&mut r)
+    };
+    if !placed {
+        return None;
     }
     if (0..red.n_nodes()).any(|x| r.is_vacant(x)) {
-        if !r.build_in_edges() {
+        if r.in_edges.is_none() {
+            r.in_edges = InEdges::build(problem, red);
+        }
+        if r.in_edges.is_none() {
             return None;
         }
         for x in 0..red.n_nodes() {
@@ -133,6 +144,47 @@ struct InEdges {
 }
 
 impl InEdges {
+    /// Builds the in-edges of the modified problem's useful candidates; `None` when a weight
+    /// does not fit beside the person index.
+    fn build(p: &Problem, red: &Reduced) -> Option<Self> {
+        let m = p.n_offers();
+        let shift = usize::BITS - p.n_candidates.leading_zeros();
+        // Weights with the bonus reach 2^41; beyond 2^22 candidates they may not fit.
+        let limit = 1i64 << (62 - shift.min(62));
+        let unlocked = |i: &usize| !p.is_locked(*i);
+        let mut off = vec![0usize; m + 1];
+        if p.locked.is_empty() {
+            for &j in &p.offers {
+                off[j as usize + 1] += 1;
+            }
+        } else {
+            for i in (0..p.n_candidates).filter(unlocked) {
+                for &j in p.edges(i).0 {
+                    off[j as usize + 1] += 1;
+                }
+            }
+        }
+        for j in 0..m {
+            off[j + 1] += off[j];
+        }
+        let mut fill = off.clone();
+        let mut packed = vec![0u64; off[m]];
+        for i in (0..p.n_candidates).filter(unlocked) {
+            let cur = p.current_of(i).unwrap_or(NONE);
+            let (offs, ws) = p.edges(i);
+            for (&j, &w) in offs.iter().zip(ws) {
+                let w = if j == cur { w + red.bonus } else { w };
+                if !(-limit..limit).contains(&w) {
+                    return None;
+                }
+                let f = &mut fill[j as usize];
+                packed[*f] = ((w << shift) as u64) | i as u64;
+                *f += 1;
+            }
+        }
+        Some(InEdges { off, packed, shift })
+    }
+
     #[inline]
     fn unpack(&self, k: usize) -> (usize, i64) {
         let v = self.packed[k];
@@ -157,6 +209,12 @@ struct Repair<'a> {
     held: Vec<u32>,
     /// Position of every assigned person among its node's holders.
     pos: Vec<u32>,
+    /// Forward searches: a lower bound on the slack of every assigned person's edges other
+    /// than its own. A person reached at `d` with `d + gap ≥ bound` cannot improve the search,
+    /// so its edges are not read (they are the search's cache misses). Only forward searches
+    /// keep it valid: prices only rise there, and a settled person's profit falls by
+    /// `D − d`, which is subtracted.
+    gap: Vec<i64>,
     in_edges: Option<InEdges>,
     // Search scratch, valid where the stamp matches the current search.
     stamp: u32,
@@ -199,6 +257,7 @@ impl<'a> Repair<'a> {
             slot_start,
             held: vec![0; nodes],
             pos: vec![0; n],
+            gap: vec![0; n],
             in_edges: None,
             stamp: 0,
             dist_p: vec![0; n],
@@ -229,30 +288,49 @@ impl<'a> Repair<'a> {
     fn seed(&mut self, start: &[Option<u32>]) -> Vec<u32> {
         let (problem, red, price) = (self.problem, self.red, &self.price);
         let m = problem.n_offers();
-        // Best value and the tight one of the previous offer's nodes (guaranteed first), in
-        // parallel: it is one pass over every edge.
-        let scanned: Vec<(i64, u32)> = (0..problem.n_candidates)
+        // Best and second-best value and the tight one of the previous offer's nodes
+        // (guaranteed first), in parallel: it is one pass over every edge.
+        let scanned: Vec<(i64, i64, u32)> = (0..problem.n_candidates)
             .into_par_iter()
             .map(|i| {
-                let mut best = 0i64;
-                red.for_each_edge(problem, i, |x, w| best = best.max(w - price[x as usize]));
-                let mut tight = NONE;
-                if let Some(j) = start[i].filter(|&j| (j as usize) < m) {
-                    let g = red.guarantee_node[j as usize];
-                    red.for_each_edge(problem, i, |x, w| {
-                        if (x == j || x == g) && w - price[x as usize] == best && (tight == NONE || x == g) {
-                            tight = x;
-                        }
-                    });
-                }
-                (best, tight)
+                let (j, g) = match start[i].filter(|&j| (j as usize) < m) {
+                    Some(j) => (j, red.guarantee_node[j as usize]),
+                    None => (NONE, NONE),
+                };
+                let (mut top, mut second) = (i64::MIN, i64::MIN);
+                let (mut at_j, mut at_g) = (i64::MIN, i64::MIN);
+                red.for_each_edge(problem, i, |x, w| {
+                    let v = w - price[x as usize];
+                    if v > top {
+                        second = top;
+                        top = v;
+                    } else if v > second {
+                        second = v;
+                    }
+                    if x == j {
+                        at_j = v;
+                    } else if x == g {
+                        at_g = v;
+                    }
+                });
+                let best = top.max(0);
+                let tight = if at_g == best {
+                    g
+                } else if at_j == best {
+                    j
+                } else {
+                    NONE
+                };
+                (best, second, tight)
             })
             .collect();
         let mut free = Vec::new();
-        for (i, &(best, tight)) in scanned.iter().enumerate() {
+        for (i, &(best, second, tight)) in scanned.iter().enumerate() {
             self.profit[i] = best;
             if tight != NONE && self.held[tight as usize] < red.cap[tight as usize] {
                 self.assign(i, tight as usize);
+                // Held at its best value, so every other edge has slack ≥ best − second.
+                self.gap[i] = if second == i64::MIN { i64::MAX } else { best - second };
             } else if best > 0 {
                 free.push(i as u32);
             }
@@ -383,6 +461,9 @@ impl<'a> Repair<'a> {
                 PERSON => {
                     let pi = self.profit[v];
                     self.terminal(d + pi, TERM_PERSON, v);
+                    if v != i0 && d.saturating_add(self.gap[v]) >= self.bound {
+                        continue;
+                    }
                     let own = self.assigned[v];
                     let mut work = 0u64;
                     red.for_each_edge(problem, v, |x, w| {
@@ -412,7 +493,9 @@ impl<'a> Repair<'a> {
         };
         for k in 0..self.settled_p.len() {
             let i = self.settled_p[k] as usize;
-            self.profit[i] -= big_d - self.dist_p[i];
+            let fall = big_d - self.dist_p[i];
+            self.profit[i] -= fall;
+            self.gap[i] = (self.gap[i] - fall).max(0);
         }
         for k in 0..self.settled_x.len() {
             let x = self.settled_x[k] as usize;
@@ -434,54 +517,13 @@ impl<'a> Repair<'a> {
                 self.unassign(i);
             }
             self.assign(i, x);
+            // Its previous node (if any) is as tight as the new one now.
+            self.gap[i] = 0;
             if i == i0 {
                 return true;
             }
             x = old as usize;
         }
-    }
-
-    /// Builds [`InEdges`]; `false` when a weight does not fit beside the person index.
-    #[inline(never)]
-    fn build_in_edges(&mut self) -> bool {
-        let p = self.problem;
-        let m = p.n_offers();
-        let shift = usize::BITS - p.n_candidates.leading_zeros();
-        // Weights with the bonus reach 2^41; beyond 2^22 candidates they may not fit.
-        let limit = 1i64 << (62 - shift.min(62));
-        let unlocked = |i: &usize| !p.is_locked(*i);
-        let mut off = vec![0usize; m + 1];
-        if p.locked.is_empty() {
-            for &j in &p.offers {
-                off[j as usize + 1] += 1;
-            }
-        } else {
-            for i in (0..p.n_candidates).filter(unlocked) {
-                for &j in p.edges(i).0 {
-                    off[j as usize + 1] += 1;
-                }
-            }
-        }
-        for j in 0..m {
-            off[j + 1] += off[j];
-        }
-        let mut fill = off.clone();
-        let mut packed = vec![0u64; off[m]];
-        for i in (0..p.n_candidates).filter(unlocked) {
-            let cur = p.current_of(i).unwrap_or(NONE);
-            let (offs, ws) = p.edges(i);
-            for (&j, &w) in offs.iter().zip(ws) {
-                let w = if j == cur { w + self.red.bonus } else { w };
-                if !(-limit..limit).contains(&w) {
-                    return false;
-                }
-                let f = &mut fill[j as usize];
-                packed[*f] = ((w << shift) as u64) | i as u64;
-                *f += 1;
-            }
-        }
-        self.in_edges = Some(InEdges { off, packed, shift });
-        true
     }
 
     /// Fills one vacant place of node `x0` along a shortest path, or drops its price to 0.
