@@ -117,10 +117,8 @@ pub(super) fn repair(
     }
     if (0..red.n_nodes()).any(|x| r.is_vacant(x)) {
         if r.in_edges.is_none() {
-            r.in_edges = InEdges::build(problem, red);
-        }
-        if r.in_edges.is_none() {
-            return None;
+            // Alone (or not needed before): built now. `None` = a weight too wide to pack.
+            r.in_edges = Some(InEdges::build(problem, red)?);
         }
         for x in 0..red.n_nodes() {
             while r.is_vacant(x) {
