@@ -210,6 +210,7 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
         edges = result.graph.n_edges(),
         matched = result.solution.matched(),
         gap = ?result.certificate.gap,
+        warm_repair = result.solution.stats.warm_repair,
         "night matched"
     );
 
