@@ -102,28 +102,18 @@ pub(super) fn repair(
     // so that a defect shows as a declined repair, not as a hang.
     let scale = if auto { 2 } else { 1000 };
     r.budget = scale * (problem.n_edges() as u64 + 32 * n as u64);
-    let forward_all = |r: &mut Repair<'_>| free.iter().all(|&i| r.forward(i as usize));
-    // The in-edges are needed only if vacancies survive the forward searches. With a second
-    // thread they are built meanwhile (the largest fixed cost); alone, only when needed.
-    let placed = if vacant > 0 && rayon::current_num_threads() > 1 {
-        let (ins, placed) = rayon::join(|| InEdges::build(problem, red), || forward_all(&mut r));
-        r.in_edges = ins;
-        placed
-    } else {
-        forward_all(&mut r)
-    };
-    if !placed {
+    if !free.iter().all(|&i| r.forward(i as usize)) {
         return None;
     }
     if (0..red.n_nodes()).any(|x| r.is_vacant(x)) {
-        if r.in_edges.is_none() {
-            // Alone (or not needed before): built now. `None` = a weight too wide to pack.
-            r.in_edges = Some(InEdges::build(problem, red)?);
-        }
+        r.build_in_edges(None)?;
         for x in 0..red.n_nodes() {
             while r.is_vacant(x) {
-                if !r.reverse(x) {
-                    return None;
+                match r.reverse(x) {
+                    Fill::Done => {}
+                    Fill::OverBudget => return None,
+                    // Nothing was changed: rebuild with a limit the search is known to need.
+                    Fill::NeedsSlack(limit) => r.build_in_edges(Some(limit))?,
                 }
             }
         }
@@ -131,33 +121,60 @@ pub(super) fn repair(
     Some(Repaired { assigned: r.assigned, price: r.price, profit: r.profit, searches: r.searches })
 }
 
-/// Offer-major copy of the unlocked candidates' edges (original offers), each packed into
-/// one `u64`: the weight with the continuity bonus in the high bits, the person in the low
-/// `shift` bits. A reverse search reads one sequential stream per offer, and the build writes
-/// one stream per offer instead of two (it is the largest fixed cost of a repair).
+/// Offer-major copy of the unlocked candidates' edges (original offers) whose reduced cost
+/// was below `limit` when it was built, each packed into one `u64`: the weight with the
+/// continuity bonus in the high bits, the person in the low `shift` bits.
+///
+/// Why the limit: a full copy (12 M edges on the peers' national shape) costs more than all
+/// the searches together, and almost all of it is never useful: reverse searches end at
+/// small distances (median 21, maximum 961 weight units on the geo 200k night with 1%
+/// changed) while the median reduced cost of an edge is 3,161. An edge left out is only
+/// needed by a search that settles a node `v` at `d` with `d + limit − fall_v < D` (`fall_v`
+/// = how far `v`'s price fell since the build, the most its edges' reduced costs can have
+/// fallen); every search checks that before it changes anything and asks for a rebuild with
+/// a larger limit otherwise. So the result is exact whatever the limit.
 struct InEdges {
     off: Vec<usize>,
     packed: Vec<u64>,
     shift: u32,
+    limit: i64,
 }
 
+/// Outcome of one reverse search.
+enum Fill {
+    Done,
+    OverBudget,
+    /// The in-edges left out an edge this search may need; rebuild with this limit.
+    NeedsSlack(i64),
+}
+
+/// The in-edges first keep about this fraction of the edges (by reduced cost).
+const IN_EDGE_FRACTION: f64 = 0.08;
+
 impl InEdges {
-    /// Builds the in-edges of the modified problem's useful candidates; `None` when a weight
-    /// does not fit beside the person index.
-    fn build(p: &Problem, red: &Reduced) -> Option<Self> {
+    /// Builds the in-edges whose reduced cost (at `profit` and `price`, for the regular or
+    /// the guaranteed node of the offer) is below `limit`; `None` when a weight does not fit
+    /// beside the person index.
+    fn build(p: &Problem, red: &Reduced, profit: &[i64], price: &[i64], limit: i64) -> Option<Self> {
         let m = p.n_offers();
         let shift = usize::BITS - p.n_candidates.leading_zeros();
         // Weights with the bonus reach 2^41; beyond 2^22 candidates they may not fit.
-        let limit = 1i64 << (62 - shift.min(62));
+        let wide = 1i64 << (62 - shift.min(62));
         let unlocked = |i: &usize| !p.is_locked(*i);
-        let mut off = vec![0usize; m + 1];
-        if p.locked.is_empty() {
-            for &j in &p.offers {
-                off[j as usize + 1] += 1;
+        let keep = |i: usize, j: u32, w: i64| {
+            let j = j as usize;
+            if profit[i] + price[j] - w < limit {
+                return true;
             }
-        } else {
-            for i in (0..p.n_candidates).filter(unlocked) {
-                for &j in p.edges(i).0 {
+            let g = red.guarantee_node[j];
+            g != NONE && profit[i] + price[g as usize] - (w + red.big_m) < limit
+        };
+        let mut off = vec![0usize; m + 1];
+        for i in (0..p.n_candidates).filter(unlocked) {
+            let cur = p.current_of(i).unwrap_or(NONE);
+            let (offs, ws) = p.edges(i);
+            for (&j, &w) in offs.iter().zip(ws) {
+                if keep(i, j, if j == cur { w + red.bonus } else { w }) {
                     off[j as usize + 1] += 1;
                 }
             }
@@ -172,7 +189,10 @@ impl InEdges {
             let (offs, ws) = p.edges(i);
             for (&j, &w) in offs.iter().zip(ws) {
                 let w = if j == cur { w + red.bonus } else { w };
-                if !(-limit..limit).contains(&w) {
+                if !keep(i, j, w) {
+                    continue;
+                }
+                if !(-wide..wide).contains(&w) {
                     return None;
                 }
                 let f = &mut fill[j as usize];
@@ -180,7 +200,7 @@ impl InEdges {
                 *f += 1;
             }
         }
-        Some(InEdges { off, packed, shift })
+        Some(InEdges { off, packed, shift, limit })
     }
 
     #[inline]
@@ -214,6 +234,8 @@ struct Repair<'a> {
     /// `D − d`, which is subtracted.
     gap: Vec<i64>,
     in_edges: Option<InEdges>,
+    /// How far every node's price fell since the in-edges were built.
+    fall: Vec<i64>,
     // Search scratch, valid where the stamp matches the current search.
     stamp: u32,
     dist_p: Vec<i64>,
@@ -257,6 +279,7 @@ impl<'a> Repair<'a> {
             pos: vec![0; n],
             gap: vec![0; n],
             in_edges: None,
+            fall: vec![0; nodes],
             stamp: 0,
             dist_p: vec![0; n],
             seen_p: vec![0; n],
@@ -524,14 +547,33 @@ impl<'a> Repair<'a> {
         }
     }
 
+    /// (Re)builds the in-edges at today's duals: with `limit`, or with a limit that keeps
+    /// about [`IN_EDGE_FRACTION`] of a sample of the edges. `None` when a weight is too wide.
+    fn build_in_edges(&mut self, limit: Option<i64>) -> Option<()> {
+        let (p, red) = (self.problem, self.red);
+        let limit = limit.unwrap_or_else(|| {
+            let mut sample = Vec::new();
+            for i in (0..p.n_candidates).step_by(16) {
+                red.for_each_edge(p, i, |x, w| sample.push(self.profit[i] + self.price[x as usize] - w));
+            }
+            if sample.is_empty() {
+                return i64::MAX;
+            }
+            let k = ((sample.len() as f64 * IN_EDGE_FRACTION) as usize).min(sample.len() - 1);
+            sample.select_nth_unstable(k).1.saturating_add(1).max(1)
+        });
+        self.in_edges = Some(InEdges::build(p, red, &self.profit, &self.price, limit)?);
+        self.fall.fill(0);
+        Some(())
+    }
+
     /// Fills one vacant place of node `x0` along a shortest path, or drops its price to 0.
-    /// `false` when over budget.
     #[inline(never)]
-    fn reverse(&mut self, x0: usize) -> bool {
+    fn reverse(&mut self, x0: usize) -> Fill {
         self.begin();
         let (problem, red) = (self.problem, self.red);
         let Some(ins) = self.in_edges.take() else {
-            return false;
+            return Fill::OverBudget; // unreachable: built before any reverse search
         };
         let m = problem.n_offers();
         self.reach_node(x0, 0, NONE);
@@ -544,6 +586,13 @@ impl<'a> Repair<'a> {
                 OFFER => {
                     let p = self.price[v];
                     self.terminal(d + p, TERM_OFFER, v);
+                    // Holders first, from the holder list: the in-edges may leave them out
+                    // (after a rebuild), and their profits must rise with this price's fall.
+                    let s0 = self.slot_start[v];
+                    for k in s0..s0 + self.held[v] as usize {
+                        let h = self.holder[k] as usize;
+                        self.reach_person(h, d, v as u32);
+                    }
                     let (j, extra) =
                         if v < m { (v, 0) } else { (red.guarantee_offer[v - m] as usize, red.big_m) };
                     let range = ins.off[j]..ins.off[j + 1];
@@ -583,10 +632,24 @@ impl<'a> Repair<'a> {
                 break None;
             }
         };
+        let limit = ins.limit;
         self.in_edges = Some(ins);
         let Some((big_d, terminal)) = found else {
-            return false;
+            return Fill::OverBudget;
         };
+        // Exact only if no edge left out of the in-edges could have reached below `big_d`.
+        let mut needed = i64::MIN;
+        for &x in &self.settled_x {
+            let x = x as usize;
+            if self.dist_x[x].saturating_add(limit).saturating_sub(self.fall[x]) < big_d {
+                needed = needed.max(big_d - self.dist_x[x]);
+            }
+        }
+        if needed > i64::MIN {
+            // After a rebuild `fall` is 0 and the search can only get shorter, so a limit
+            // above `big_d` is enough; doubling keeps the number of rebuilds logarithmic.
+            return Fill::NeedsSlack(limit.saturating_mul(2).max(needed + 1).max(big_d + 1));
+        }
         for k in 0..self.settled_p.len() {
             let i = self.settled_p[k] as usize;
             self.profit[i] += big_d - self.dist_p[i];
@@ -594,13 +657,14 @@ impl<'a> Repair<'a> {
         for k in 0..self.settled_x.len() {
             let x = self.settled_x[k] as usize;
             self.price[x] -= big_d - self.dist_x[x];
+            self.fall[x] += big_d - self.dist_x[x];
         }
         // The chain of moves, from the terminal towards x0; applied from x0's end, where the
         // vacant place is, so no node ever holds more than its capacity.
         let mut chain = Vec::new();
         let mut i = match terminal {
             Terminal::Person(i) => i,
-            Terminal::Offer(y) if y == x0 => return true,
+            Terminal::Offer(y) if y == x0 => return Fill::Done,
             Terminal::Offer(y) => self.via[y] as usize,
         };
         loop {
@@ -619,6 +683,6 @@ impl<'a> Repair<'a> {
             let x = self.into[i] as usize;
             self.assign(i, x);
         }
-        true
+        Fill::Done
     }
 }
