@@ -170,33 +170,57 @@ impl InEdges {
             g != NONE && profit[i] + price[g as usize] - (w + red.big_m) < limit
         };
         let mut off = vec![0usize; m + 1];
-        for i in (0..p.n_candidates).filter(unlocked) {
-            let cur = p.current_of(i).unwrap_or(NONE);
-            let (offs, ws) = p.edges(i);
-            for (&j, &w) in offs.iter().zip(ws) {
-                if keep(i, j, if j == cur { w + red.bonus } else { w }) {
+        let mut packed;
+        if limit == i64::MAX {
+            // Everything: count, then scatter (no staging copy of 12 M edges).
+            for i in (0..p.n_candidates).filter(unlocked) {
+                for &j in p.edges(i).0 {
                     off[j as usize + 1] += 1;
                 }
             }
-        }
-        for j in 0..m {
-            off[j + 1] += off[j];
-        }
-        let mut fill = off.clone();
-        let mut packed = vec![0u64; off[m]];
-        for i in (0..p.n_candidates).filter(unlocked) {
-            let cur = p.current_of(i).unwrap_or(NONE);
-            let (offs, ws) = p.edges(i);
-            for (&j, &w) in offs.iter().zip(ws) {
-                let w = if j == cur { w + red.bonus } else { w };
-                if !keep(i, j, w) {
-                    continue;
+            for j in 0..m {
+                off[j + 1] += off[j];
+            }
+            let mut fill = off.clone();
+            packed = vec![0u64; off[m]];
+            for i in (0..p.n_candidates).filter(unlocked) {
+                let cur = p.current_of(i).unwrap_or(NONE);
+                let (offs, ws) = p.edges(i);
+                for (&j, &w) in offs.iter().zip(ws) {
+                    let w = if j == cur { w + red.bonus } else { w };
+                    if !(-wide..wide).contains(&w) {
+                        return None;
+                    }
+                    let f = &mut fill[j as usize];
+                    packed[*f] = ((w << shift) as u64) | i as u64;
+                    *f += 1;
                 }
-                if !(-wide..wide).contains(&w) {
-                    return None;
+            }
+        } else {
+            // A few percent: one pass over the edges stages the kept ones, then they scatter.
+            let mut kept: Vec<(u32, u64)> = Vec::new();
+            for i in (0..p.n_candidates).filter(unlocked) {
+                let cur = p.current_of(i).unwrap_or(NONE);
+                let (offs, ws) = p.edges(i);
+                for (&j, &w) in offs.iter().zip(ws) {
+                    let w = if j == cur { w + red.bonus } else { w };
+                    if keep(i, j, w) {
+                        if !(-wide..wide).contains(&w) {
+                            return None;
+                        }
+                        off[j as usize + 1] += 1;
+                        kept.push((j, ((w << shift) as u64) | i as u64));
+                    }
                 }
+            }
+            for j in 0..m {
+                off[j + 1] += off[j];
+            }
+            let mut fill = off.clone();
+            packed = vec![0u64; off[m]];
+            for (j, v) in kept {
                 let f = &mut fill[j as usize];
-                packed[*f] = ((w << shift) as u64) | i as u64;
+                packed[*f] = v;
                 *f += 1;
             }
         }
@@ -236,6 +260,8 @@ struct Repair<'a> {
     in_edges: Option<InEdges>,
     /// How far every node's price fell since the in-edges were built.
     fall: Vec<i64>,
+    /// Sorted sample of the edges' reduced costs at the first build: how much a limit keeps.
+    sample: Vec<i64>,
     // Search scratch, valid where the stamp matches the current search.
     stamp: u32,
     dist_p: Vec<i64>,
@@ -280,6 +306,7 @@ impl<'a> Repair<'a> {
             gap: vec![0; n],
             in_edges: None,
             fall: vec![0; nodes],
+            sample: Vec::new(),
             stamp: 0,
             dist_p: vec![0; n],
             seen_p: vec![0; n],
@@ -547,21 +574,29 @@ impl<'a> Repair<'a> {
         }
     }
 
-    /// (Re)builds the in-edges at today's duals: with `limit`, or with a limit that keeps
-    /// about [`IN_EDGE_FRACTION`] of a sample of the edges. `None` when a weight is too wide.
-    fn build_in_edges(&mut self, limit: Option<i64>) -> Option<()> {
+    /// (Re)builds the in-edges at today's duals. The first build keeps about
+    /// [`IN_EDGE_FRACTION`] of a sample of the edges; a rebuild asked for `needed` keeps
+    /// everything once that would be a large share anyway (then it is the last one).
+    fn build_in_edges(&mut self, needed: Option<i64>) -> Option<()> {
         let (p, red) = (self.problem, self.red);
-        let limit = limit.unwrap_or_else(|| {
-            let mut sample = Vec::new();
+        if needed.is_none() {
+            self.sample.clear();
             for i in (0..p.n_candidates).step_by(16) {
-                red.for_each_edge(p, i, |x, w| sample.push(self.profit[i] + self.price[x as usize] - w));
+                red.for_each_edge(p, i, |x, w| self.sample.push(self.profit[i] + self.price[x as usize] - w));
             }
-            if sample.is_empty() {
-                return i64::MAX;
+            self.sample.sort_unstable();
+        }
+        let share =
+            |limit: i64| self.sample.partition_point(|&s| s < limit) as f64 / self.sample.len() as f64;
+        let limit = match needed {
+            _ if self.sample.is_empty() => i64::MAX,
+            None => {
+                let k = ((self.sample.len() as f64 * IN_EDGE_FRACTION) as usize).min(self.sample.len() - 1);
+                self.sample[k].saturating_add(1).max(1)
             }
-            let k = ((sample.len() as f64 * IN_EDGE_FRACTION) as usize).min(sample.len() - 1);
-            sample.select_nth_unstable(k).1.saturating_add(1).max(1)
-        });
+            Some(limit) if share(limit) > 0.4 => i64::MAX,
+            Some(limit) => limit,
+        };
         self.in_edges = Some(InEdges::build(p, red, &self.profit, &self.price, limit)?);
         self.fall.fill(0);
         Some(())
