@@ -26,6 +26,8 @@ const WARM_START_UNITS: i64 = 16;
 /// the third phase replaces two (8.3 M iterations instead of 9.2 M). Later deferral is what
 /// turns into a reverse price war on nights with guaranteed places (see `solve_component`).
 const COLD_PHASES_WITHOUT_REPAIR: u64 = 2;
+/// Persons taken from the bid queue at a time, whose caches are loaded before they bid.
+const TOUCH_AHEAD: usize = 16;
 /// Edges a person remembers between bids.
 const CACHE: usize = 4;
 /// The reverse repair's price cuts are patched into the bid caches (instead of rescanning
@@ -407,8 +409,20 @@ impl<'a> Auction<'a> {
         } else {
             self.queue.extend(0..self.assigned.len() as u32);
         }
-        while let Some(i) = self.queue.pop_front() {
-            self.bid(i as usize, eps);
+        // The queue is FIFO, so the next persons to bid are known: their cache lines (random
+        // in a 64-byte-per-person array, mostly a miss) are loaded together, overlapping the
+        // misses, and then they bid one by one in the same order as before. Measured on geo
+        // 200k, 1 thread: a load per bid cost about as much as the rest of the bid.
+        let mut next = [0u32; TOUCH_AHEAD];
+        while !self.queue.is_empty() {
+            let n = TOUCH_AHEAD.min(self.queue.len());
+            for (slot, i) in next.iter_mut().zip(self.queue.drain(..n)) {
+                *slot = i;
+                std::hint::black_box(self.cache[i as usize].bound);
+            }
+            for &i in &next[..n] {
+                self.bid(i as usize, eps);
+            }
         }
         if let Some(csc) = repair {
             // A repair that lowered no price leaves the caches valid: no rescan next phase.
