@@ -191,10 +191,19 @@ fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<CompResult> {
 }
 
 /// Offer-major copy of a component's edges, for the reverse repair and the dual finish.
+/// Column `j` is `edge[off[j]..off[j + 1]]`, its persons in increasing order.
 struct Csc {
     off: Vec<usize>,
-    person: Vec<u32>,
-    a: Vec<i64>,
+    edge: Vec<InEdge>,
+}
+
+/// One in-edge of an offer: the bidder and the scaled weight, side by side (12 bytes): the
+/// build writes one stream per offer instead of two, and every scan reads one.
+#[derive(Clone, Copy)]
+#[repr(C, packed(4))]
+struct InEdge {
+    a: i64,
+    person: u32,
 }
 
 impl Csc {
@@ -207,17 +216,15 @@ impl Csc {
             coff[j + 1] += coff[j];
         }
         let mut fill = coff.clone();
-        let mut person = vec![0u32; adj.len()];
-        let mut ca = vec![0i64; adj.len()];
+        let mut edge = vec![InEdge { a: 0, person: 0 }; adj.len()];
         for i in 0..off.len() - 1 {
             for e in off[i]..off[i + 1] {
                 let j = adj[e] as usize;
-                person[fill[j]] = i as u32;
-                ca[fill[j]] = a.at(e);
+                edge[fill[j]] = InEdge { a: a.at(e), person: i as u32 };
                 fill[j] += 1;
             }
         }
-        Csc { off: coff, person, a: ca }
+        Csc { off: coff, edge }
     }
 }
 
@@ -427,10 +434,13 @@ impl<'a> Auction<'a> {
         if let Some(csc) = repair {
             // A repair that lowered no price leaves the caches valid: no rescan next phase.
             // One that lowered a few offers raises the bounds of their bidders instead (a
-            // random access per in-edge, so only while that is well below a rescan).
+            // random access per in-edge, so only while that is well below a rescan). The last
+            // phase (ε = 1) leaves no caches to anybody: the duals are computed next.
             let fell = self.reverse(eps, csc);
             let fell_edges: usize = fell.iter().map(|&j| csc.off[j as usize + 1] - csc.off[j as usize]).sum();
-            if fell_edges * RAISE_FRACTION > csc.person.len() {
+            if eps == 1 {
+                self.prices_fell |= !fell.is_empty();
+            } else if fell_edges * RAISE_FRACTION > csc.edge.len() {
                 self.prices_fell = true;
             } else {
                 self.raise_bounds(csc, &fell);
@@ -490,9 +500,10 @@ impl<'a> Auction<'a> {
             let j = j as usize;
             let p = self.entry[j];
             for e in csc.off[j]..csc.off[j + 1] {
-                let c = &mut self.cache[csc.person[e] as usize];
+                let InEdge { a, person } = csc.edge[e];
+                let c = &mut self.cache[person as usize];
                 if c.bound != STALE && !c.j.contains(&(j as u32)) {
-                    c.bound = c.bound.max(csc.a[e] - p);
+                    c.bound = c.bound.max(a - p);
                 }
             }
         }
@@ -722,7 +733,7 @@ impl<'a> Auction<'a> {
                 for &(k, e) in cached.iter().take_while(|c| c.0 != NONE) {
                     let (pi, at) = st[k as usize];
                     if at as usize != j {
-                        cand.push((csc.a[e as usize] - pi, k, e));
+                        cand.push((csc.edge[e as usize].a - pi, k, e));
                     }
                 }
                 cand.sort_unstable_by(by_value);
@@ -741,9 +752,10 @@ impl<'a> Auction<'a> {
                 // floored at 0); the others are bounded by ε.
                 let mut low = false;
                 for e in csc.off[j]..csc.off[j + 1] {
-                    let k = csc.person[e] as usize;
+                    let InEdge { a, person } = csc.edge[e];
+                    let k = person as usize;
                     let (pi, at) = st[k];
-                    let v = csc.a[e] - pi;
+                    let v = a - pi;
                     if v <= eps {
                         low = true;
                     } else if at as usize != j {
@@ -800,7 +812,7 @@ impl<'a> Auction<'a> {
                 self.pos[k] = h as u32;
                 self.held[j] += 1;
                 self.assigned[k] = j as u32;
-                self.paid[k] = csc.a[e];
+                self.paid[k] = csc.edge[e].a;
             }
             let s = self.slot_start[j];
             let h = self.held[j] as usize;
@@ -816,11 +828,11 @@ impl<'a> Auction<'a> {
                 let jo = jo as usize;
                 let col = csc.off[jo]..csc.off[jo + 1];
                 // Columns list their persons in increasing order (`Csc::new`).
-                let Ok(at) = csc.person[col.clone()].binary_search(&k) else {
+                let Ok(at) = csc.edge[col.clone()].binary_search_by_key(&k, |x| x.person) else {
                     rcache[jo].1 = STALE;
                     continue;
                 };
-                let value = |(p, e): (u32, u32)| csc.a[e as usize] - st[p as usize].0;
+                let value = |(p, e): (u32, u32)| csc.edge[e as usize].a - st[p as usize].0;
                 let c = &mut rcache[jo];
                 let mut new = (k, (col.start + at) as u32);
                 for slot in &mut c.0 {
@@ -881,13 +893,14 @@ impl<'a> Auction<'a> {
                 continue;
             }
             for e in csc.off[x]..csc.off[x + 1] {
-                let k = csc.person[e] as usize;
+                let InEdge { a, person } = csc.edge[e];
+                let k = person as usize;
                 let y = self.assigned[k];
                 if y == NONE || y as usize == x {
                     continue;
                 }
                 let y = y as usize;
-                let c = self.paid[k] - csc.a[e] + 1 + pot[x] - pot[y];
+                let c = self.paid[k] - a + 1 + pot[x] - pot[y];
                 if c < 0 {
                     return Err(Error::Problem(format!("internal: ε-CS violated on arc {x} → {y} ({c})")));
                 }
