@@ -22,8 +22,8 @@ const WARM_THETA: i64 = 7;
 const WARM_START_UNITS: i64 = 16;
 /// Phases of a cold start without the reverse repair. The first cannot leave a free place at
 /// a positive price; after the second, the repair at ε/7 lowers nearly every offer (measured
-/// on geo 200k: 19,992 of 20,000) and the third phase bids most of it back, so one repair at
-/// the third phase replaces two (8.3 M iterations instead of 9.2 M). Later deferral is what
+/// on geo 200k: 19,835 of 20,000) and the third phase bids most of it back, so one repair at
+/// the third phase replaces two (8.5 M iterations instead of 9.2 M). Later deferral is what
 /// turns into a reverse price war on nights with guaranteed places (see `solve_component`).
 const COLD_PHASES_WITHOUT_REPAIR: u64 = 2;
 /// Persons taken from the bid queue at a time, whose caches are loaded before they bid.
