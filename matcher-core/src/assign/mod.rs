@@ -29,13 +29,21 @@
 //!   potentials: ε-CS makes every reduced arc cost non-negative after adding 1 per arc, and
 //!   `S` exceeds the number of hops, so the lexicographic key finds the true shortest paths.
 //!   The result has duality gap exactly 0, which [`verify`] checks independently.
-//! * **Warm start** ([`SolveOptions::warm_start`]): the scaling starts at ε = 16 original units
-//!   from yesterday's prices and, when given ([`SolveOptions::warm_assignment`]), yesterday's
-//!   assignment (each candidate starts at its offer while places are free); phases keep the
-//!   assignment (a holder paying more than it must has
-//!   its price lowered, never below the offer's cheapest place; only real ε-CS violators rebid)
-//!   and unassigned persons whose best offer has a free place take it at its current price,
-//!   preferring their current offer among ties.
+//! * **Warm start** ([`SolveOptions::warm_start`] with [`SolveOptions::warm_assignment`]):
+//!   a night where few candidates changed is *repaired* rather than re-solved (`repair`):
+//!   yesterday's assignment is kept wherever it is still tight at yesterday's exact integer
+//!   prices, and each broken condition is fixed by one Dijkstra search over reduced costs
+//!   (successive shortest paths with yesterday's duals as potentials): a forward search per
+//!   changed candidate, a reverse search per place left vacant at a positive price. Every
+//!   unchanged candidate sits at reduced cost 0, so the searches stay local (about 2,600
+//!   searches and 0.3 s on the geo 200k night with 1 % changed, instead of 3.4 s cold). The
+//!   duals come out exact, with no scaling and no dual pass. When too much is broken at the
+//!   start (more than 1/8 of the candidates) or the searches exceed a work budget, it declines
+//!   and the auction runs instead: the scaling then starts at ε = 16 original units from
+//!   yesterday's prices and assignment, phases keep the assignment (a holder paying more than
+//!   it must has its price lowered, never below the offer's cheapest place; only real ε-CS
+//!   violators rebid), and unassigned persons whose best offer has a free place take it at
+//!   its current price, preferring their current offer among ties.
 //!
 //! **Dense components** go to Jonker–Volgenant shortest augmenting paths instead (`dense`):
 //! column reduction, two passes of augmenting row reduction, then one Dijkstra per remaining
@@ -54,9 +62,10 @@
 //! the union-find (one component by definition). Sparse or capacitated components stay with
 //! the auction: there, shortest paths would explore far more (next paragraph).
 //!
-//! Why not the alternatives: successive shortest paths spend one Dijkstra per augmentation,
-//! which on the national shape (hundreds of thousands of augmentations through crowded towns)
-//! explores far too much; cost-scaling push-relabel and network simplex are what OR-Tools and
+//! Why not the alternatives for a cold solve: successive shortest paths spend one Dijkstra
+//! per augmentation, which on the national shape (hundreds of thousands of augmentations
+//! through crowded towns, from prices of 0) explores far too much (from yesterday's exact
+//! prices it is the other way round, hence the warm repair); cost-scaling push-relabel and network simplex are what OR-Tools and
 //! LEMON already do, so they would at best tie. The auction, on the other hand, has tiny
 //! sequential bids that touch only one candidate's adjacency (`K` edges), restarts naturally
 //! from yesterday's prices (warm start = start the scaling at a small ε), and decomposes over

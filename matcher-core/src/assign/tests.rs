@@ -271,6 +271,17 @@ fn a_night_with_few_changes_is_repaired_exactly() {
         )
         .unwrap();
         assert!(warm.stats.warm_repair, "seed {seed}: the repair declined");
+        let one_thread = solve(
+            &q,
+            &SolveOptions {
+                warm_start: Some(first.offer_prices.clone()),
+                warm_assignment: Some(first.assignment.clone()),
+                ..opts(Mode::Exact, 1, bonus)
+            },
+        )
+        .unwrap();
+        assert_eq!(warm.assignment, one_thread.assignment, "seed {seed}: thread count changed the answer");
+        assert_eq!(warm.offer_prices, one_thread.offer_prices, "seed {seed}");
         let (wc, cc) = (verify(&q, &warm).unwrap(), verify(&q, &cold).unwrap());
         assert_eq!(wc.gap, Some(0), "seed {seed}");
         assert_eq!(wc.modified_primal, cc.modified_primal, "seed {seed}");
