@@ -90,7 +90,10 @@ pub(super) fn repair(
     if price.len() != red.n_nodes() || start.len() != n || price.iter().any(|&p| p < 0) {
         return None;
     }
-    let mut r = Repair::new(problem, red, price.to_vec());
+    // Prices come from outside (yesterday's run files): above every weight a price only
+    // means "nobody wants it", and capping it there keeps every sum far from overflow.
+    let cap = (2 * super::MAX_WEIGHT).saturating_add(red.big_m);
+    let mut r = Repair::new(problem, red, price.iter().map(|&p| p.min(cap)).collect());
     let free = r.seed(start);
     let vacant: usize =
         (0..red.n_nodes()).filter(|&x| r.price[x] > 0).map(|x| (red.cap[x] - r.held[x]) as usize).sum();

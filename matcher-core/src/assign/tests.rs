@@ -237,6 +237,30 @@ proptest! {
     }
 }
 
+/// Warm prices come from run files: absurd ones must give the optimum, not an overflow.
+#[test]
+fn absurd_warm_prices_still_give_the_optimum() {
+    let mut p = medium(7, 300, 40, 6, 10_000);
+    p.min_volume = p.capacity.iter().map(|&c| c / 2).collect();
+    let cold = solve(&p, &opts(Mode::Exact, 1, 3)).unwrap();
+    let best = verify(&p, &cold).unwrap().modified_primal;
+    for price in [i64::MAX, i64::MAX / 2, MAX_WEIGHT * 4, -5] {
+        // Every third offer absurd, the others at their right price: searches cross both.
+        let prices =
+            cold.offer_prices.iter().enumerate().map(|(j, &q)| if j % 3 == 0 { price } else { q }).collect();
+        let o = SolveOptions {
+            warm_start: Some(prices),
+            warm_assignment: Some(cold.assignment.clone()),
+            ..opts(Mode::Exact, 1, 3)
+        };
+        for policy in [repair::WarmRepair::Always, repair::WarmRepair::Auto, repair::WarmRepair::Never] {
+            let s = solve_with(&p, &o, policy).unwrap();
+            let c = verify(&p, &s).unwrap();
+            assert_eq!((c.gap, c.modified_primal), (Some(0), best), "price {price}, {policy:?}");
+        }
+    }
+}
+
 /// A night where 1% of the candidates changed takes the repair path (not the auction) and
 /// reaches the cold optimum with gap 0, with and without continuity bonus and guarantees.
 #[test]
