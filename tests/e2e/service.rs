@@ -1017,3 +1017,43 @@ fn another_tenants_decision_id_as_cursor_is_only_a_position() {
     };
     assert_eq!(filtered(a1), filtered(b1));
 }
+
+#[test]
+fn static_assets_answer_head_with_the_headers_of_get() {
+    let s = start("head");
+    let demo = matcher_service::widget::DemoPage {
+        token: s.tokens.a_caseworker.clone(),
+        municipality: A,
+        municipality_name: "Aalborg".into(),
+        candidates: vec![("cand-a1".into(), "40-49".into())],
+    };
+    assert!(s.state.demo.set(demo).is_ok());
+    for path in ["/widget/v1/brobygger.js", "/", "/demo/demo.js", "/demo/demo.css"] {
+        let req = |method: &str| format!("{method} {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n");
+        let (get_status, get_headers, get_body) = raw(s.addr, req("GET").as_bytes());
+        let (status, headers, body) = raw(s.addr, req("HEAD").as_bytes());
+        assert_eq!((get_status, status), (200, 200), "{path}: {headers}");
+        assert!(body.is_empty(), "{path}: HEAD sent a body of {} bytes", body.len());
+        assert!(!get_body.is_empty(), "{path}");
+        let header = |all: &str, name: &str| {
+            all.lines().find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string())).unwrap_or_default()
+        };
+        assert_eq!(header(&headers, "content-length:"), get_body.len().to_string(), "{path}: {headers}");
+        for name in [
+            "content-type:",
+            "cache-control:",
+            "x-content-type-options:",
+            "etag:",
+            "content-security-policy:",
+        ] {
+            assert_eq!(header(&headers, name), header(&get_headers, name), "{path} {name}");
+        }
+        assert!(!header(&headers, "content-type:").is_empty(), "{path}: {headers}");
+    }
+    // Other methods on an asset are still not served.
+    let (status, _, _) = raw(
+        s.addr,
+        b"PUT /widget/v1/brobygger.js HTTP/1.1\r\nhost: t\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+    );
+    assert!(status == 404 || status == 405, "{status}");
+}
