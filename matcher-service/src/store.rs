@@ -91,6 +91,7 @@ CREATE TABLE IF NOT EXISTS decisions (
     decided_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS decisions_candidate ON decisions (municipality, candidate_id);
+CREATE INDEX IF NOT EXISTS decisions_tenant ON decisions (municipality, id);
 CREATE TRIGGER IF NOT EXISTS decisions_no_update BEFORE UPDATE ON decisions
 BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS decisions_no_delete BEFORE DELETE ON decisions
@@ -180,6 +181,16 @@ pub struct DecisionRow {
     pub suggested_offer_ids: Vec<String>,
     /// When (UTC, RFC 3339).
     pub decided_at: String,
+}
+
+/// One page of decisions.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DecisionPage {
+    /// The rows, in id order.
+    pub decisions: Vec<DecisionRow>,
+    /// The id to pass as `after` for the next page; `None` on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<i64>,
 }
 
 /// A new decision.
@@ -551,9 +562,7 @@ impl Store {
                     )
                     .optional()?;
                 if let Some(id) = earlier {
-                    let row = decision_rows(&tx, d.municipality, None, Some(id))?
-                        .pop()
-                        .ok_or(StoreError::NotFound("decision"))?;
+                    let row = decision_row(&tx, d.municipality, id)?.ok_or(StoreError::NotFound("decision"))?;
                     let same = row.candidate_id == d.candidate_id
                         && row.offer_id == d.offer_id
                         && (row.action == "accept") == d.accept;
@@ -646,7 +655,11 @@ impl Store {
         })
     }
 
-    /// A tenant's decisions, newest last, optionally for one candidate.
+    /// One page of a tenant's decisions in id order (newest last), optionally for one
+    /// candidate: at most `limit` rows with an id above `after`.
+    ///
+    /// `after` is only a position: it is never looked up, so another tenant's decision id
+    /// answers exactly like an id that was never issued (the isolation invariant).
     ///
     /// # Errors
     /// On storage failure.
@@ -654,9 +667,18 @@ impl Store {
         &self,
         municipality: u16,
         candidate: Option<&str>,
-        id: Option<i64>,
-    ) -> Result<Vec<DecisionRow>> {
-        self.read(|c| decision_rows(c, municipality, candidate, id))
+        after: i64,
+        limit: u32,
+    ) -> Result<DecisionPage> {
+        self.read(|c| decision_page(c, municipality, candidate, after, limit))
+    }
+
+    /// One of a tenant's decisions; `None` also for another tenant's.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn decision(&self, municipality: u16, id: i64) -> Result<Option<DecisionRow>> {
+        self.read(|c| decision_row(c, municipality, id))
     }
 
     // ----- outcomes -----
@@ -850,35 +872,70 @@ fn target_group_codes(model: &str) -> Result<String> {
     Ok(g.group_codes.join(";"))
 }
 
-/// A tenant's decisions, newest last, optionally for one candidate or one id.
-fn decision_rows(
+const DECISION_COLUMNS: &str =
+    "id, municipality, candidate_id, offer_id, action, reason, decided_by, role, suggested, decided_at";
+
+fn decision_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<DecisionRow> {
+    let m: u16 = r.get(1)?;
+    let suggested: String = r.get(8)?;
+    Ok(DecisionRow {
+        id: r.get(0)?,
+        municipality: format!("{m:04}"),
+        candidate_id: r.get(2)?,
+        offer_id: r.get(3)?,
+        action: r.get(4)?,
+        reason: r.get(5)?,
+        decided_by: r.get(6)?,
+        role: r.get(7)?,
+        suggested_offer_ids: serde_json::from_str(&suggested).unwrap_or_default(),
+        decided_at: r.get(9)?,
+    })
+}
+
+/// One of a tenant's decisions by id.
+fn decision_row(c: &Connection, municipality: u16, id: i64) -> Result<Option<DecisionRow>> {
+    let sql = format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE municipality = ?1 AND id = ?2");
+    Ok(c.query_row(&sql, params![municipality, id], decision_from).optional()?)
+}
+
+/// Keyset paging: one row more than asked tells whether a next page exists, so the last page
+/// never points at an empty one. Each filter has its own statement so that SQLite ranges over
+/// the matching index, (municipality, candidate_id, id) or (municipality, id), from `after`.
+fn decision_page(
     c: &Connection,
     municipality: u16,
     candidate: Option<&str>,
-    id: Option<i64>,
-) -> Result<Vec<DecisionRow>> {
-    let mut stmt = c.prepare(
-        "SELECT id, municipality, candidate_id, offer_id, action, reason, decided_by, role, suggested, decided_at
-         FROM decisions WHERE municipality = ?1 AND (?2 IS NULL OR candidate_id = ?2)
-         AND (?3 IS NULL OR id = ?3) ORDER BY id LIMIT 10000",
-    )?;
-    let rows = stmt.query_map(params![municipality, candidate, id], |r| {
-        let m: u16 = r.get(1)?;
-        let suggested: String = r.get(8)?;
-        Ok(DecisionRow {
-            id: r.get(0)?,
-            municipality: format!("{m:04}"),
-            candidate_id: r.get(2)?,
-            offer_id: r.get(3)?,
-            action: r.get(4)?,
-            reason: r.get(5)?,
-            decided_by: r.get(6)?,
-            role: r.get(7)?,
-            suggested_offer_ids: serde_json::from_str(&suggested).unwrap_or_default(),
-            decided_at: r.get(9)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    after: i64,
+    limit: u32,
+) -> Result<DecisionPage> {
+    let asked = i64::from(limit) + 1;
+    let mut rows = match candidate {
+        Some(candidate) => {
+            let sql = format!(
+                "SELECT {DECISION_COLUMNS} FROM decisions
+                 WHERE municipality = ?1 AND candidate_id = ?2 AND id > ?3 ORDER BY id LIMIT ?4"
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![municipality, candidate, after, asked], decision_from)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()?
+        }
+        None => {
+            let sql = format!(
+                "SELECT {DECISION_COLUMNS} FROM decisions
+                 WHERE municipality = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![municipality, after, asked], decision_from)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()?
+        }
+    };
+    let next = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    Ok(DecisionPage { decisions: rows, next })
 }
 
 #[cfg(test)]

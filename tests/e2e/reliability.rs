@@ -46,9 +46,17 @@ struct Acked {
 fn decisions_of(addr: SocketAddr, token: &str) -> Vec<Value> {
     let mut all = Vec::new();
     for c in 0..CANDIDATES {
-        let r = call(addr, "GET", &format!("/v1/decisions?candidate_id=cand-{c}"), Some(token), None);
-        assert_eq!(r.status, 200, "{}", r.body);
-        all.extend(r.body["decisions"].as_array().cloned().unwrap_or_default());
+        let mut after = String::new();
+        loop {
+            let path = format!("/v1/decisions?candidate_id=cand-{c}&limit=1000{after}");
+            let r = call(addr, "GET", &path, Some(token), None);
+            assert_eq!(r.status, 200, "{}", r.body);
+            all.extend(r.body["decisions"].as_array().cloned().unwrap_or_default());
+            match r.body["next"].as_i64() {
+                Some(next) => after = format!("&after={next}"),
+                None => break,
+            }
+        }
     }
     all
 }

@@ -883,3 +883,177 @@ fn sigterm_stops_the_server_cleanly_and_data_survives_a_restart() {
     let r = call(addr, "GET", "/v1/offers/course-1", Some(&system), None);
     assert_eq!(r.body["capacity"], 5, "{}", r.body);
 }
+
+/// Records a decline through the store (the same transaction as the API's), for volume.
+fn decline(s: &Server, municipality: u16, candidate: &str) -> i64 {
+    let d = matcher_service::store::NewDecision {
+        municipality,
+        candidate_id: candidate.into(),
+        offer_id: "course-1".into(),
+        accept: false,
+        reason: "volume for paging".into(),
+        decided_by: "cw".into(),
+        role: "caseworker".into(),
+        suggested: vec!["course-1".into()],
+        key: None,
+    };
+    s.state.store.decide(&d).expect("decide").0.id
+}
+
+/// Follows `next` from the first page; the ids read and the number of pages.
+fn read_all_decisions(s: &Server, token: &str, filter: &str, limit: u32) -> (Vec<i64>, usize) {
+    let (mut ids, mut pages, mut after) = (Vec::new(), 0, String::new());
+    loop {
+        let r =
+            call(s.addr, "GET", &format!("/v1/decisions?limit={limit}{filter}{after}"), Some(token), None);
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["limit"], limit, "{}", r.body);
+        let rows = r.body["decisions"].as_array().expect("decisions");
+        assert!(rows.len() <= limit as usize);
+        ids.extend(rows.iter().map(|d| d["id"].as_i64().expect("id")));
+        pages += 1;
+        match r.body.get("next") {
+            None => return (ids, pages),
+            Some(next) => {
+                // The cursor is the last id of the page, and a page with a next page is full.
+                assert_eq!(next, &rows[rows.len() - 1]["id"], "{}", r.body);
+                assert_eq!(rows.len(), limit as usize);
+                after = format!("&after={next}");
+            }
+        }
+        assert!(pages <= 100, "paging does not end");
+    }
+}
+
+#[test]
+fn decisions_beyond_ten_thousand_rows_are_read_in_pages() {
+    let s = start("paging");
+    seed(&s);
+    let a = s.tokens.a_caseworker.clone();
+    // 2,500 in A (alternating candidates) with B's decisions interleaved, which A never sees.
+    let (mut all, mut a1) = (Vec::new(), Vec::new());
+    for i in 0..2500 {
+        let candidate = if i % 2 == 0 { "cand-a1" } else { "cand-a2" };
+        let id = decline(&s, A, candidate);
+        all.push(id);
+        if i % 2 == 0 {
+            a1.push(id);
+        }
+        if i % 100 == 0 {
+            decline(&s, B, "cand-b1");
+        }
+    }
+    let (ids, pages) = read_all_decisions(&s, &a, "", 1000);
+    assert_eq!(pages, 3);
+    assert_eq!(ids, all, "every id exactly once, in order");
+    // The candidate filter pages the same way.
+    let (ids, pages) = read_all_decisions(&s, &a, "&candidate_id=cand-a1", 1000);
+    assert_eq!((ids, pages), (a1, 2));
+    // An exact multiple of the limit ends without an empty page.
+    let (ids, pages) = read_all_decisions(&s, &a, "", 500);
+    assert_eq!((ids.len(), pages), (2500, 5));
+    // Without parameters: the first 100, and where to go on.
+    let r = call(s.addr, "GET", "/v1/decisions", Some(&a), None);
+    assert_eq!(r.body["decisions"].as_array().map(Vec::len), Some(100), "{}", r.body);
+    assert_eq!(r.body["next"], all[99]);
+}
+
+#[test]
+fn a_bad_page_parameter_is_named_with_its_value() {
+    let s = start("paging-bad");
+    seed(&s);
+    let a = s.tokens.a_caseworker.clone();
+    for (query, path, value) in [
+        ("limit=0", "/query/limit", "0"),
+        ("limit=1001", "/query/limit", "1001"),
+        ("limit=abc", "/query/limit", "abc"),
+        ("limit=", "/query/limit", ""),
+        ("after=abc", "/query/after", "abc"),
+        ("after=0", "/query/after", "0"),
+        ("after=-3", "/query/after", "-3"),
+        ("after=1.5", "/query/after", "1.5"),
+    ] {
+        let r = call(s.addr, "GET", &format!("/v1/decisions?{query}"), Some(&a), None);
+        assert_problem(&r, 422);
+        assert_eq!(r.body["errors"][0]["path"], path, "{query}: {}", r.body);
+        assert_eq!(r.body["errors"][0]["value"].as_str().unwrap_or(""), value, "{query}: {}", r.body);
+    }
+    for query in ["limit=1", "limit=1000", "after=9223372036854775807"] {
+        assert_eq!(
+            call(s.addr, "GET", &format!("/v1/decisions?{query}"), Some(&a), None).status,
+            200,
+            "{query}"
+        );
+    }
+}
+
+#[test]
+fn another_tenants_decision_id_as_cursor_is_only_a_position() {
+    let s = start("paging-tenants");
+    seed(&s);
+    let b = s.tokens.b_caseworker.clone();
+    let b1 = decline(&s, B, "cand-b1");
+    let a1 = decline(&s, A, "cand-a1");
+    let b2 = decline(&s, B, "cand-b1");
+    let a2 = decline(&s, A, "cand-a1");
+    assert!(b1 < a1 && a1 < b2 && b2 < a2);
+    let page =
+        |after: i64| call(s.addr, "GET", &format!("/v1/decisions?limit=1&after={after}"), Some(&b), None);
+    // A's id answers exactly as B's own id at the same position, and A's last id exactly as
+    // an id never issued: same status, same bytes, nothing of A in them.
+    let (theirs, own) = (page(a1), page(b1));
+    assert_eq!(theirs.status, 200, "{}", theirs.body);
+    assert_eq!(theirs.body, own.body);
+    assert_eq!(theirs.body["decisions"][0]["id"], b2, "{}", theirs.body);
+    assert!(theirs.body.get("next").is_none(), "{}", theirs.body);
+    let (theirs, unknown) = (page(a2), page(a2 + 1_000_000));
+    assert_eq!(theirs.status, 200, "{}", theirs.body);
+    assert_eq!(theirs.body, unknown.body);
+    assert_eq!(theirs.body["decisions"], json!([]));
+    assert!(!theirs.body.to_string().contains("0851"), "{}", theirs.body);
+    // With the candidate filter as well.
+    let filtered = |after: i64| {
+        call(s.addr, "GET", &format!("/v1/decisions?candidate_id=cand-b1&after={after}"), Some(&b), None).body
+    };
+    assert_eq!(filtered(a1), filtered(b1));
+}
+
+#[test]
+fn static_assets_answer_head_with_the_headers_of_get() {
+    let s = start("head");
+    let demo = matcher_service::widget::DemoPage {
+        token: s.tokens.a_caseworker.clone(),
+        municipality: A,
+        municipality_name: "Aalborg".into(),
+        candidates: vec![("cand-a1".into(), "40-49".into())],
+    };
+    assert!(s.state.demo.set(demo).is_ok());
+    for path in ["/widget/v1/brobygger.js", "/", "/demo/demo.js", "/demo/demo.css"] {
+        let req = |method: &str| format!("{method} {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n");
+        let (get_status, get_headers, get_body) = raw(s.addr, req("GET").as_bytes());
+        let (status, headers, body) = raw(s.addr, req("HEAD").as_bytes());
+        assert_eq!((get_status, status), (200, 200), "{path}: {headers}");
+        assert!(body.is_empty(), "{path}: HEAD sent a body of {} bytes", body.len());
+        assert!(!get_body.is_empty(), "{path}");
+        let header = |all: &str, name: &str| {
+            all.lines().find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string())).unwrap_or_default()
+        };
+        assert_eq!(header(&headers, "content-length:"), get_body.len().to_string(), "{path}: {headers}");
+        for name in [
+            "content-type:",
+            "cache-control:",
+            "x-content-type-options:",
+            "etag:",
+            "content-security-policy:",
+        ] {
+            assert_eq!(header(&headers, name), header(&get_headers, name), "{path} {name}");
+        }
+        assert!(!header(&headers, "content-type:").is_empty(), "{path}: {headers}");
+    }
+    // Other methods on an asset are still not served.
+    let (status, _, _) = raw(
+        s.addr,
+        b"PUT /widget/v1/brobygger.js HTTP/1.1\r\nhost: t\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+    );
+    assert!(status == 404 || status == 405, "{status}");
+}

@@ -802,24 +802,48 @@ async fn decision_create(state: Arc<AppState>, req: Request) -> Result<Reply, Ap
     Ok(Reply::Json(if replayed { 200 } else { 201 }, value))
 }
 
+/// Keyset paging, not offsets: an offset page shifts when decisions are added between two
+/// reads, while `after` (the last id of the previous page) gives every decision exactly once.
 async fn decisions_list(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let m = req.principal()?.municipality;
-    let mut candidate = None;
+    let (mut candidate, mut after, mut limit) = (None, 0i64, 100u32);
     for (k, v) in query_params(&req) {
-        if k == "candidate_id" {
-            check_id(&v).map_err(|reason| ApiError::field("/query/candidate_id", truncate(&v), reason))?;
-            candidate = Some(v);
+        match k.as_str() {
+            "candidate_id" => {
+                check_id(&v)
+                    .map_err(|reason| ApiError::field("/query/candidate_id", truncate(&v), reason))?;
+                candidate = Some(v);
+            }
+            "limit" => {
+                limit = v.parse().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
+                    ApiError::field("/query/limit", truncate(&v), "expected a whole number from 1 to 1000")
+                })?
+            }
+            "after" => {
+                after = v.parse().ok().filter(|n: &i64| *n > 0).ok_or_else(|| {
+                    ApiError::field(
+                        "/query/after",
+                        truncate(&v),
+                        "expected a decision id (a positive whole number), as in `next`",
+                    )
+                })?
+            }
+            _ => {}
         }
     }
-    let rows = blocking(move || Ok(state.store.decisions(m, candidate.as_deref(), None)?)).await?;
-    Ok(Reply::Json(200, json!({"decisions": rows})))
+    let page = blocking(move || Ok(state.store.decisions(m, candidate.as_deref(), after, limit)?)).await?;
+    let mut value = serde_json::to_value(&page).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Value::Object(o) = &mut value {
+        o.insert("limit".into(), json!(limit));
+    }
+    Ok(Reply::Json(200, value))
 }
 
 async fn decision_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let m = req.principal()?.municipality;
     let id = path_number(&req, 0)?;
-    let mut rows = blocking(move || Ok(state.store.decisions(m, None, Some(id))?)).await?;
-    let row = rows.pop().ok_or(ApiError::NotFound("decision"))?;
+    let row =
+        blocking(move || Ok(state.store.decision(m, id)?)).await?.ok_or(ApiError::NotFound("decision"))?;
     Ok(Reply::Json(200, serde_json::to_value(&row).map_err(|e| ApiError::Internal(e.to_string()))?))
 }
 

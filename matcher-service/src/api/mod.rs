@@ -266,7 +266,7 @@ pub const ROUTES: &[Route] = &[
         op: Op::DecisionsList,
         method: "GET",
         path: "/v1/decisions",
-        summary: "The tenant's decisions (candidate_id filter)",
+        summary: "The tenant's decisions in id order, a page at a time (limit, after; candidate_id filter)",
         roles: TENANT_DATA,
         request: None,
         success: (200, "DecisionList"),

@@ -97,7 +97,10 @@ fn schemas() -> Value {
             "candidate_id": {"type": "string"}, "offer_id": {"type": "string"}, "action": {"type": "string"}, "reason": {"type": "string"},
             "decided_by": {"type": "string"}, "role": {"type": "string"}, "suggested_offer_ids": {"type": "array", "items": {"type": "string"}},
             "decided_at": {"type": "string", "format": "date-time"}, "remaining_places": {"type": "integer"}}},
-        "DecisionList": {"type": "object", "properties": {"decisions": {"type": "array", "items": {"$ref": "#/components/schemas/Decision"}}}},
+        "DecisionList": {"type": "object", "required": ["decisions", "limit"], "properties": {
+            "decisions": {"type": "array", "items": {"$ref": "#/components/schemas/Decision"}, "description": "In id order, at most `limit`"},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+            "next": {"type": "integer", "minimum": 1, "description": "Pass as `after` for the next page; absent on the last page"}}},
         "OutcomeRequest": {"type": "object", "additionalProperties": false, "required": ["decision_id", "result"],
             "properties": {"decision_id": {"type": "integer", "minimum": 1, "maximum": i64::MAX}, "result": {"type": "string", "enum": ["in_work", "in_education", "back_at_work", "dropped_out"]}}},
         "Outcome": {"type": "object", "properties": {"decision_id": {"type": "integer"}, "offer_id": {"type": "string"}, "result": {"type": "string"}, "success": {"type": "boolean"}}},
@@ -150,6 +153,16 @@ pub fn document() -> Value {
                 json!({"name": s.trim_matches(['{', '}']), "in": "path", "required": true, "schema": schema})
             })
             .collect();
+        if r.op == Op::DecisionsList {
+            params.push(json!({"name": "candidate_id", "in": "query", "required": false,
+                "description": "Only this candidate's decisions", "schema": {"$ref": "#/components/schemas/Id"}}));
+            params
+                .push(json!({"name": "limit", "in": "query", "required": false, "description": "Page size",
+                "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}));
+            params.push(json!({"name": "after", "in": "query", "required": false,
+                "description": "The `next` of the previous page: only decisions with a larger id. Never looked up, so any id is accepted and another municipality's id is just a position",
+                "schema": {"type": "integer", "minimum": 1, "maximum": i64::MAX}}));
+        }
         if r.op == Op::DecisionCreate {
             params.push(json!({
                 "name": "Idempotency-Key", "in": "header", "required": false,

@@ -359,6 +359,19 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
       return this.getAttribute('token') || '';
     }
 
+    // Every decision on the candidate: the list is paged, and `next` is absent on the last page.
+    async _decisionsOf(candidate, signal) {
+      const all = [];
+      let after = null;
+      do {
+        const query = `candidate_id=${encodeURIComponent(candidate)}&limit=1000` + (after ? `&after=${after}` : '');
+        const page = await this._api('GET', `/v1/decisions?${query}`, null, signal);
+        if (page && Array.isArray(page.decisions)) all.push(...page.decisions);
+        after = page && Number.isInteger(page.next) ? page.next : null;
+      } while (after);
+      return all;
+    }
+
     async _api(method, path, body, signal, retried, idempotencyKey) {
       const token = await this._token(retried);
       if (!token) throw new ApiFailure('token', 401);
@@ -436,10 +449,10 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
       try {
         const [answer, decisions] = await Promise.all([
           this._api('POST', '/v1/suggestions', { candidate_id: candidate, k }, abort.signal),
-          this._api('GET', `/v1/decisions?candidate_id=${encodeURIComponent(candidate)}`, null, abort.signal),
+          this._decisionsOf(candidate, abort.signal),
         ]);
         if (seq !== this._seq) return;
-        this._render(answer, decisions && decisions.decisions ? decisions.decisions : []);
+        this._render(answer, decisions);
       } catch (e) {
         if (seq !== this._seq || (e && e.name === 'AbortError')) return;
         const kind = e instanceof ApiFailure ? e.kind : 'server';

@@ -11,7 +11,7 @@ use crate::AppState;
 use sha2::Digest;
 use std::sync::{Arc, OnceLock};
 use warp::Filter;
-use warp::http::{HeaderValue, StatusCode};
+use warp::http::{HeaderValue, Method, StatusCode};
 use warp::reply::Response;
 
 /// The widget script.
@@ -43,10 +43,10 @@ pub struct DemoPage {
 /// rejected (not found) so that they fall through to the API.
 pub fn filter(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
     static WIDGET_ETAG: OnceLock<String> = OnceLock::new();
-    let widget = warp::get()
+    let widget = get_or_head()
         .and(warp::path!("widget" / "v1" / "brobygger.js"))
         .and(warp::header::optional::<String>("if-none-match"))
-        .map(|if_none_match: Option<String>| {
+        .map(|head: bool, if_none_match: Option<String>| {
             let etag = WIDGET_ETAG.get_or_init(|| etag(WIDGET_JS));
             if if_none_match.as_deref() == Some(etag.as_str()) {
                 let mut r = Response::new(Vec::new().into());
@@ -54,7 +54,7 @@ pub fn filter(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
                 set(&mut r, "etag", etag);
                 return r;
             }
-            let mut r = asset(WIDGET_JS, "text/javascript; charset=utf-8");
+            let mut r = asset(WIDGET_JS, "text/javascript; charset=utf-8", head);
             set(&mut r, "etag", etag);
             // A classic script needs no CORS; this lets a host load it with `crossorigin` (for
             // subresource integrity) too. The script is public and carries no data.
@@ -62,12 +62,12 @@ pub fn filter(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
             r
         });
     let demo_state = state.clone();
-    let page = warp::get().and(warp::path::end()).and_then(move || {
+    let page = get_or_head().and(warp::path::end()).and_then(move |head: bool| {
         let state = demo_state.clone();
         async move {
             match state.demo.get() {
                 Some(demo) => {
-                    let mut r = asset(render_demo(demo), "text/html; charset=utf-8");
+                    let mut r = asset(render_demo(demo), "text/html; charset=utf-8", head);
                     set(&mut r, "content-security-policy", DEMO_CSP);
                     set(&mut r, "referrer-policy", "no-referrer");
                     // The page holds a token: never keep it in a shared cache.
@@ -80,12 +80,14 @@ pub fn filter(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
     });
     let demo_asset = move |name: &'static str, body: &'static str, content_type: &'static str| {
         let state = state.clone();
-        warp::get().and(warp::path("demo")).and(warp::path(name)).and(warp::path::end()).and_then(move || {
-            let present = state.demo.get().is_some();
-            async move {
-                if present { Ok(asset(body, content_type)) } else { Err(warp::reject::not_found()) }
-            }
-        })
+        get_or_head().and(warp::path("demo")).and(warp::path(name)).and(warp::path::end()).and_then(
+            move |head: bool| {
+                let present = state.demo.get().is_some();
+                async move {
+                    if present { Ok(asset(body, content_type, head)) } else { Err(warp::reject::not_found()) }
+                }
+            },
+        )
     };
     widget
         .or(page)
@@ -97,9 +99,24 @@ pub fn filter(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
         .boxed()
 }
 
-fn asset(body: impl Into<warp::hyper::body::Bytes>, content_type: &'static str) -> Response {
+/// GET and HEAD (true for HEAD). Any other method is left to the API, which answers 405 or 404.
+fn get_or_head() -> impl Filter<Extract = (bool,), Error = warp::Rejection> + Clone {
+    warp::method().and_then(|method: Method| async move {
+        match method {
+            Method::GET => Ok(false),
+            Method::HEAD => Ok(true),
+            _ => Err(warp::reject::not_found()),
+        }
+    })
+}
+
+/// A static answer; to HEAD the same headers (Content-Length of the GET body too) and no body,
+/// as RFC 9110 asks, so caches and link checkers can probe the script.
+fn asset(body: impl Into<warp::hyper::body::Bytes>, content_type: &'static str, head: bool) -> Response {
     let body: warp::hyper::body::Bytes = body.into();
-    let mut r = Response::new(body.into());
+    let length = body.len();
+    let mut r = Response::new(if head { warp::hyper::body::Bytes::new().into() } else { body.into() });
+    r.headers_mut().insert("content-length", HeaderValue::from(length));
     set(&mut r, "content-type", content_type);
     set(&mut r, "x-content-type-options", "nosniff");
     set(&mut r, "cache-control", "public, max-age=300");
