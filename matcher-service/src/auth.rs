@@ -1,12 +1,27 @@
 //! Bearer tokens: random, shown once, stored only as their SHA-256, each scoped to one
 //! municipality (the tenant) and one role. Every route names the roles it admits; the tenant
 //! filter is applied in the store's queries.
+//!
+//! A token may expire (an absolute UTC time chosen at creation) and may be revoked (by
+//! `matcher token revoke`, another process). Both are read from the store: a running
+//! service re-reads a token at most [`RECHECK`] after it last did, so a revocation takes
+//! effect within that bound; an expiry takes effect on the exact second, cached or not.
 
 use crate::error::ApiError;
 use crate::store::{Store, StoreError};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::time::{Duration, Instant, SystemTime};
+
+/// How long a token read from the store is trusted before it is read again: the most a
+/// revocation waits to take effect in a running service. Re-reading on every request
+/// would cost a blocking database read each time; a few seconds is well inside the time it
+/// takes anyone to notice a leaked token and run `matcher token revoke`.
+pub const RECHECK: Duration = Duration::from_secs(5);
+
+/// Longest lifetime `matcher token create --expires-in` accepts, in days (ten years).
+pub const MAX_EXPIRES_IN_DAYS: u32 = 3650;
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,52 +98,128 @@ pub fn new_token() -> Result<String, getrandom::Error> {
     Ok(format!("bro_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
 }
 
-/// Creates and stores a token; returns it (the only time it is seen).
+/// When a token made now with a lifetime of `days` stops working; 0 means never.
+///
+/// # Errors
+/// The value, for more than [`MAX_EXPIRES_IN_DAYS`].
+pub fn expiry_after_days(days: u32) -> Result<Option<SystemTime>, u32> {
+    if days > MAX_EXPIRES_IN_DAYS {
+        return Err(days);
+    }
+    Ok((days > 0).then(|| SystemTime::now() + Duration::from_secs(u64::from(days) * 86_400)))
+}
+
+/// Creates and stores a token that never expires; returns it (the only time it is seen).
+/// For demo data and tests; `matcher token create` gives tokens a lifetime.
 ///
 /// # Errors
 /// On storage failure or lack of randomness.
 pub fn create_token(store: &Store, municipality: u16, role: Role, user: &str) -> Result<String, StoreError> {
-    let token = new_token().map_err(|e| StoreError::Conflict(format!("no randomness: {e}")))?;
-    store.insert_token(&hash_token(&token), municipality, role.name(), user)?;
-    Ok(token)
+    issue_token(store, municipality, role, user, None).map(|(token, _)| token)
 }
 
-/// Known tokens by hash. Tokens are never revoked in this version, so a positive answer can
-/// be kept; an unknown hash is asked of the database each time (a token made by
-/// `matcher token create` while the service runs works at once).
+/// Creates and stores a token that stops working at `expires_at` (`None`: never); returns
+/// it (the only time it is seen) and its id.
+///
+/// # Errors
+/// On storage failure or lack of randomness.
+pub fn issue_token(
+    store: &Store,
+    municipality: u16,
+    role: Role,
+    user: &str,
+    expires_at: Option<SystemTime>,
+) -> Result<(String, i64), StoreError> {
+    let token = new_token().map_err(|e| StoreError::Conflict(format!("no randomness: {e}")))?;
+    let expires_at = expires_at.map(crate::store::rfc3339);
+    let id =
+        store.insert_token(&hash_token(&token), municipality, role.name(), user, expires_at.as_deref())?;
+    Ok((token, id))
+}
+
+/// A token as last read from the store.
+struct Known {
+    principal: Principal,
+    expires_at: Option<String>,
+    read_at: Instant,
+}
+
+impl Known {
+    /// Usable without asking the store: read recently and not yet expired.
+    fn fresh(&self, now: &str) -> bool {
+        self.read_at.elapsed() < RECHECK && self.expires_at.as_deref().is_none_or(|at| at > now)
+    }
+}
+
+/// Tokens read from the store by hash, each trusted for [`RECHECK`]. An unknown hash is
+/// asked of the database each time (a token made by `matcher token create` while the
+/// service runs works at once).
 #[derive(Default)]
 pub struct TokenCache {
-    known: RwLock<HashMap<String, Principal>>,
+    known: RwLock<HashMap<String, Known>>,
+}
+
+fn bearer(header: Option<&str>) -> Option<&str> {
+    header
+        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 200)
 }
 
 impl TokenCache {
     /// The principal of an `Authorization` header value. Blocking (may read the database).
     ///
     /// # Errors
-    /// [`ApiError::Unauthorized`] for a missing, malformed or unknown token.
+    /// [`ApiError::Unauthorized`] for a missing, malformed or unknown token,
+    /// [`ApiError::TokenExpired`] and [`ApiError::TokenRevoked`] for a known one that no
+    /// longer works.
     pub fn authenticate(&self, store: &Store, header: Option<&str>) -> Result<Principal, ApiError> {
-        let token = header
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
-            .map(str::trim)
-            .filter(|t| !t.is_empty() && t.len() <= 200)
-            .ok_or(ApiError::Unauthorized)?;
+        let token = bearer(header).ok_or(ApiError::Unauthorized)?;
         let hash = hash_token(token);
-        if let Some(p) = self.known.read().ok().and_then(|k| k.get(&hash).cloned()) {
+        let now = crate::store::now_rfc3339();
+        if let Some(p) = self
+            .known
+            .read()
+            .ok()
+            .and_then(|k| k.get(&hash).filter(|k| k.fresh(&now)).map(|k| k.principal.clone()))
+        {
             return Ok(p);
         }
-        let row = store.token(&hash).map_err(ApiError::from)?.ok_or(ApiError::Unauthorized)?;
+        let forget = || {
+            if let Ok(mut known) = self.known.write() {
+                known.remove(&hash);
+            }
+        };
+        let Some(row) = store.token(&hash).map_err(ApiError::from)? else {
+            forget();
+            return Err(ApiError::Unauthorized);
+        };
+        if row.revoked_at.is_some() {
+            forget();
+            return Err(ApiError::TokenRevoked);
+        }
+        if let Some(at) = row.expires_at.as_deref().filter(|at| *at <= now.as_str()) {
+            forget();
+            return Err(ApiError::TokenExpired(at.to_string()));
+        }
         let role =
             Role::parse(&row.role).ok_or_else(|| ApiError::Internal(format!("stored role {}", row.role)))?;
         let principal = Principal { municipality: row.municipality, role, user: row.user };
         if let Ok(mut known) = self.known.write() {
-            known.insert(hash, principal.clone());
+            known.insert(
+                hash,
+                Known { principal: principal.clone(), expires_at: row.expires_at, read_at: Instant::now() },
+            );
         }
         Ok(principal)
     }
 
-    /// The principal if the token is already known, without touching the database.
+    /// The principal if the token was read from the store recently and has not expired,
+    /// without touching the database; `None` sends the caller to [`Self::authenticate`].
     pub fn cached(&self, header: Option<&str>) -> Option<Principal> {
-        let token = header?.strip_prefix("Bearer ")?.trim();
-        self.known.read().ok()?.get(&hash_token(token)).cloned()
+        let hash = hash_token(bearer(header)?);
+        let now = crate::store::now_rfc3339();
+        let known = self.known.read().ok()?;
+        known.get(&hash).filter(|k| k.fresh(&now)).map(|k| k.principal.clone())
     }
 }

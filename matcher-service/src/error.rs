@@ -64,6 +64,13 @@ pub enum ApiError {
     /// No bearer token, or one the service does not know.
     #[error("a valid bearer token is required")]
     Unauthorized,
+    /// A known token past its expiry time (given, UTC). Says nothing the holder of the
+    /// token does not already know.
+    #[error("the bearer token expired at {0}; ask for a new one")]
+    TokenExpired(String),
+    /// A known token that was revoked.
+    #[error("the bearer token was revoked; ask for a new one")]
+    TokenRevoked,
     /// The token's role may not use this route.
     #[error("the role `{role}` may not {action}")]
     Forbidden {
@@ -144,7 +151,7 @@ impl ApiError {
     /// The HTTP status code.
     pub fn status(&self) -> u16 {
         match self {
-            ApiError::Unauthorized => 401,
+            ApiError::Unauthorized | ApiError::TokenExpired(_) | ApiError::TokenRevoked => 401,
             ApiError::Forbidden { .. } => 403,
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed => 405,
@@ -163,6 +170,8 @@ impl ApiError {
     fn kind_and_title(&self) -> (&'static str, &'static str) {
         match self {
             ApiError::Unauthorized => ("unauthorized", "Unauthorized"),
+            ApiError::TokenExpired(_) => ("token-expired", "Token expired"),
+            ApiError::TokenRevoked => ("token-revoked", "Token revoked"),
             ApiError::Forbidden { .. } => ("forbidden", "Forbidden"),
             ApiError::NotFound(_) => ("not-found", "Not found"),
             ApiError::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),

@@ -49,7 +49,10 @@ CREATE TABLE IF NOT EXISTS tokens (
     municipality INTEGER NOT NULL,
     role TEXT NOT NULL,
     user TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    id INTEGER,
+    expires_at TEXT,
+    revoked_at TEXT
 );
 CREATE TABLE IF NOT EXISTS offers (
     id TEXT PRIMARY KEY,
@@ -143,6 +146,29 @@ pub struct TokenRow {
     pub role: String,
     /// Who holds it (a caseworker's initials, a system's name).
     pub user: String,
+    /// When it stops working (UTC, `YYYY-MM-DDTHH:MM:SSZ`); `None`: never.
+    pub expires_at: Option<String>,
+    /// When it was revoked; `None`: it was not.
+    pub revoked_at: Option<String>,
+}
+
+/// A token as `matcher token list` shows it: everything but the secret and its hash.
+#[derive(Debug, Clone)]
+pub struct TokenInfo {
+    /// The id `matcher token revoke` takes.
+    pub id: i64,
+    /// Municipality code.
+    pub municipality: u16,
+    /// Role name.
+    pub role: String,
+    /// Who holds it.
+    pub user: String,
+    /// When it was created.
+    pub created_at: String,
+    /// When it stops working; `None`: never.
+    pub expires_at: Option<String>,
+    /// When it was revoked; `None`: it was not.
+    pub revoked_at: Option<String>,
 }
 
 /// A stored offer as the catalogue needs it.
@@ -251,9 +277,41 @@ fn open(path: &Path, write: bool) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Brings a `tokens` table made before ids, expiry and revocation up to date:
+/// `CREATE TABLE IF NOT EXISTS` leaves an existing table as it is. Old tokens get ids in
+/// their creation (rowid) order and no expiry, so an upgrade never locks an integration out
+/// on a date nobody chose; `matcher token list` shows them as `never` to be replaced.
+/// One immediate transaction: a server and a `matcher token` command opening the same old
+/// file at once migrate it once, and a failure leaves the file as it was.
+fn migrate_tokens(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let present: Vec<String> = {
+        let mut stmt = tx.prepare("SELECT name FROM pragma_table_info('tokens')")?;
+        stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
+    };
+    let has = |name: &str| present.iter().any(|c| c == name);
+    if !has("id") {
+        tx.execute_batch("ALTER TABLE tokens ADD COLUMN id INTEGER; UPDATE tokens SET id = rowid;")?;
+    }
+    for column in ["expires_at", "revoked_at"] {
+        if !has(column) {
+            tx.execute_batch(&format!("ALTER TABLE tokens ADD COLUMN {column} TEXT;"))?;
+        }
+    }
+    tx.execute_batch("CREATE UNIQUE INDEX IF NOT EXISTS tokens_id ON tokens (id);")?;
+    tx.commit()?;
+    Ok(())
+}
+
 /// Current UTC time as RFC 3339 with seconds.
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    rfc3339(std::time::SystemTime::now())
+}
+
+/// A UTC time as RFC 3339 with seconds (`YYYY-MM-DDTHH:MM:SSZ`). The width is fixed for years
+/// up to 9999, so stored times compare correctly as text.
+pub fn rfc3339(at: std::time::SystemTime) -> String {
+    let secs = at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let days = i32::try_from(secs / 86_400).unwrap_or(i32::MAX);
     let rem = secs % 86_400;
     let date = matcher_core::model::Date(days);
@@ -266,8 +324,9 @@ impl Store {
     /// # Errors
     /// When the file cannot be opened or the schema cannot be created.
     pub fn open(path: &Path) -> Result<Store> {
-        let writer = open(path, true)?;
+        let mut writer = open(path, true)?;
         writer.execute_batch(SCHEMA)?;
+        migrate_tokens(&mut writer)?;
         Ok(Store { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
     }
 
@@ -295,17 +354,29 @@ impl Store {
 
     // ----- tokens -----
 
-    /// Stores a token hash.
+    /// Stores a token hash that stops working at `expires_at` (`None`: never); returns the
+    /// token's id.
     ///
     /// # Errors
     /// On storage failure.
-    pub fn insert_token(&self, hash: &str, municipality: u16, role: &str, user: &str) -> Result<()> {
+    pub fn insert_token(
+        &self,
+        hash: &str,
+        municipality: u16,
+        role: &str,
+        user: &str,
+        expires_at: Option<&str>,
+    ) -> Result<i64> {
         self.write(|c| {
-            c.execute(
-                "INSERT INTO tokens (hash, municipality, role, user, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![hash, municipality, role, user, now_rfc3339()],
-            )?;
-            Ok(())
+            // Ids are handed out here, not by rowid: a VACUUM may renumber rowids, and an id
+            // written down for a later `token revoke` must keep naming the same token. The
+            // statement runs under SQLite's write lock, so two processes cannot take one id.
+            Ok(c.query_row(
+                "INSERT INTO tokens (id, hash, municipality, role, user, created_at, expires_at) \
+                 VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM tokens), ?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+                params![hash, municipality, role, user, now_rfc3339(), expires_at],
+                |r| r.get(0),
+            )?)
         })
     }
 
@@ -315,10 +386,69 @@ impl Store {
     /// On storage failure.
     pub fn token(&self, hash: &str) -> Result<Option<TokenRow>> {
         self.read(|c| {
-            Ok(c.query_row("SELECT municipality, role, user FROM tokens WHERE hash = ?1", [hash], |r| {
-                Ok(TokenRow { municipality: r.get(0)?, role: r.get(1)?, user: r.get(2)? })
-            })
+            Ok(c.query_row(
+                "SELECT municipality, role, user, expires_at, revoked_at FROM tokens WHERE hash = ?1",
+                [hash],
+                |r| {
+                    Ok(TokenRow {
+                        municipality: r.get(0)?,
+                        role: r.get(1)?,
+                        user: r.get(2)?,
+                        expires_at: r.get(3)?,
+                        revoked_at: r.get(4)?,
+                    })
+                },
+            )
             .optional()?)
+        })
+    }
+
+    /// Every token (of one municipality when given), by id; never the hash.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn list_tokens(&self, municipality: Option<u16>) -> Result<Vec<TokenInfo>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, municipality, role, user, created_at, expires_at, revoked_at FROM tokens \
+                 WHERE ?1 IS NULL OR municipality = ?1 ORDER BY id",
+            )?;
+            let rows = stmt.query_map([municipality], |r| {
+                Ok(TokenInfo {
+                    id: r.get(0)?,
+                    municipality: r.get(1)?,
+                    role: r.get(2)?,
+                    user: r.get(3)?,
+                    created_at: r.get(4)?,
+                    expires_at: r.get(5)?,
+                    revoked_at: r.get(6)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// Revokes the token `id` now; returns when it was revoked and whether this call did it
+    /// (a second revoke keeps the first time).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown id.
+    pub fn revoke_token(&self, id: i64) -> Result<(String, bool)> {
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let before: Option<Option<String>> =
+                tx.query_row("SELECT revoked_at FROM tokens WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+            let out = match before {
+                None => return Err(StoreError::NotFound("token")),
+                Some(Some(at)) => (at, false),
+                Some(None) => {
+                    let at = now_rfc3339();
+                    tx.execute("UPDATE tokens SET revoked_at = ?1 WHERE id = ?2", params![at, id])?;
+                    (at, true)
+                }
+            };
+            tx.commit()?;
+            Ok(out)
         })
     }
 

@@ -24,8 +24,10 @@ const OUT = process.env.BROBYGGER_OUTPUT || 'test-output/widget';
 const CHROMIUM = process.env.BROBYGGER_CHROMIUM || '/usr/bin/chromium';
 const CASEWORKER = process.env.BROBYGGER_CASEWORKER_TOKEN;
 const HOST_PORT = Number(process.env.BROBYGGER_HOST_PORT || 0);
-if (!BASE || !ADMIN || !CASEWORKER || !HOST_PORT) {
-  console.error('BROBYGGER_URL, BROBYGGER_ADMIN_TOKEN, BROBYGGER_CASEWORKER_TOKEN and BROBYGGER_HOST_PORT are required (run through `cargo test --test e2e widget`)');
+// A caseworker token past its expiry time.
+const EXPIRED = process.env.BROBYGGER_EXPIRED_TOKEN;
+if (!BASE || !ADMIN || !CASEWORKER || !HOST_PORT || !EXPIRED) {
+  console.error('BROBYGGER_URL, BROBYGGER_ADMIN_TOKEN, BROBYGGER_CASEWORKER_TOKEN, BROBYGGER_EXPIRED_TOKEN and BROBYGGER_HOST_PORT are required (run through `cargo test --test e2e widget`)');
   process.exit(2);
 }
 mkdirSync(OUT, { recursive: true });
@@ -393,10 +395,14 @@ await step('loading, empty, not-found and expired-token states are shown, never 
   await waitState(page, 'error');
   assert.match(await state(page).locator('[role="alert"]').innerText(), /findes ikke/);
 
-  await widget(page).evaluate((el) => {
+  // The service says this token expired (not merely unknown); the widget shows the same state.
+  const refused = await fetch(BASE + '/v1/candidates', { headers: { authorization: `Bearer ${EXPIRED}` } });
+  assert.equal(refused.status, 401);
+  assert.equal((await refused.json()).type, '/problems/token-expired');
+  await widget(page).evaluate((el, t) => {
     el.setAttribute('candidate-id', el.ownerDocument.querySelector('.case').dataset.candidate);
-    el.setAttribute('token', 'bro_00000000000000000000000000000000000000000000000000000000000000ff');
-  });
+    el.setAttribute('token', t);
+  }, EXPIRED);
   await waitState(page, 'expired');
   assert.match(await state(page).locator('[role="alert"]').innerText(), /udløbet/);
   assert.match(await page.locator('#event-log').innerText(), /udløbet/, 'the host heard brobygger-token-expired');

@@ -7,4 +7,5 @@ mod gen_validate;
 mod reliability;
 mod service;
 mod solve;
+mod tokens;
 mod widget;

@@ -96,6 +96,19 @@ fn widget_works_in_a_real_browser() {
     let addr = addr.expect("the server printed its address");
     let admin = admin.expect("the server printed a demo admin token");
     let caseworker = caseworker.expect("the server printed a demo caseworker token");
+    // A caseworker token that expired an hour ago, written to the running server's file: the
+    // widget's expired state is checked against a really expired token, not only an unknown one.
+    let store = matcher_service::store::Store::open(&dir.join("matcher.db")).expect("open the server's db");
+    let an_hour_ago = SystemTime::now() - std::time::Duration::from_secs(3600);
+    let (expired, _) = matcher_service::auth::issue_token(
+        &store,
+        101,
+        matcher_service::auth::Role::Caseworker,
+        "widget-expired",
+        Some(an_hour_ago),
+    )
+    .expect("an expired token");
+    drop(store);
     let output = root().join("test-output/widget");
     let started = SystemTime::now();
     // The script has its own 90 s deadline, after which it exits (and playwright closes chromium).
@@ -105,6 +118,7 @@ fn widget_works_in_a_real_browser() {
         .env("BROBYGGER_URL", &addr)
         .env("BROBYGGER_ADMIN_TOKEN", &admin)
         .env("BROBYGGER_CASEWORKER_TOKEN", &caseworker)
+        .env("BROBYGGER_EXPIRED_TOKEN", &expired)
         .env("BROBYGGER_HOST_PORT", host_port.to_string())
         .env("BROBYGGER_SERVER_PID", server.0.id().to_string())
         .env("BROBYGGER_OUTPUT", &output)

@@ -119,7 +119,9 @@ fn status_text(status: u16) -> &'static str {
         201 => "Created",
         202 => "Accepted",
         400 => "Malformed JSON",
-        401 => "No or unknown bearer token",
+        401 => {
+            "No, unknown, expired or revoked bearer token (type /problems/unauthorized, /problems/token-expired or /problems/token-revoked)"
+        }
         403 => "The token's role may not use this route",
         404 => "Not found (also for another municipality's data)",
         409 => "Conflict with the current state",
