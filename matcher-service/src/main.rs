@@ -302,8 +302,19 @@ fn parse_scale(text: &str) -> Result<Scale, String> {
     Scale::parse(text).ok_or_else(|| "expected demo, municipality or national".to_string())
 }
 
-fn main() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
+fn main() -> ExitCode {
+    // The error and its causes, one line, whatever RUST_BACKTRACE says: this is what an
+    // operator reads in a cron mail, not a stack trace.
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let reference = || ReferenceData::embedded().context("embedded reference data");
     match cli.command {
         Command::Reference => {
