@@ -237,6 +237,34 @@ impl InEdges {
     }
 }
 
+/// Dijkstra labels of one side (persons or nodes), valid where `seen` holds the current
+/// search's stamp (so nothing is cleared between searches).
+struct Labels {
+    dist: Vec<i64>,
+    seen: Vec<u32>,
+    /// Settled in the search with this stamp.
+    done: Vec<u32>,
+    from: Vec<u32>,
+}
+
+impl Labels {
+    fn new(len: usize) -> Self {
+        Labels { dist: vec![0; len], seen: vec![0; len], done: vec![0; len], from: vec![NONE; len] }
+    }
+
+    /// Records `d` (reached from `from`) when `k` is unsettled and this is shorter.
+    #[inline]
+    fn improve(&mut self, k: usize, d: i64, from: u32, stamp: u32) -> bool {
+        if self.done[k] == stamp || (self.seen[k] == stamp && d >= self.dist[k]) {
+            return false;
+        }
+        self.seen[k] = stamp;
+        self.dist[k] = d;
+        self.from[k] = from;
+        true
+    }
+}
+
 enum Terminal {
     Person(usize),
     Offer(usize),
@@ -267,16 +295,10 @@ struct Repair<'a> {
     sample: Vec<i64>,
     // Search scratch, valid where the stamp matches the current search.
     stamp: u32,
-    dist_p: Vec<i64>,
-    seen_p: Vec<u32>,
-    done_p: Vec<u32>,
-    /// Reverse search: the node every reached person would move into.
-    into: Vec<u32>,
-    dist_x: Vec<i64>,
-    seen_x: Vec<u32>,
-    done_x: Vec<u32>,
-    /// The person through whom every reached node was reached.
-    via: Vec<u32>,
+    /// Labels of the persons; `from`: (reverse searches) the node each would move into.
+    person: Labels,
+    /// Labels of the nodes; `from`: the person through whom each was reached.
+    node: Labels,
     settled_p: Vec<u32>,
     settled_x: Vec<u32>,
     heap: BinaryHeap<Reverse<(i64, u64)>>,
@@ -311,14 +333,8 @@ impl<'a> Repair<'a> {
             fall: vec![0; nodes],
             sample: Vec::new(),
             stamp: 0,
-            dist_p: vec![0; n],
-            seen_p: vec![0; n],
-            done_p: vec![0; n],
-            into: vec![NONE; n],
-            dist_x: vec![0; nodes],
-            seen_x: vec![0; nodes],
-            done_x: vec![0; nodes],
-            via: vec![NONE; nodes],
+            person: Labels::new(n),
+            node: Labels::new(nodes),
             settled_p: Vec::new(),
             settled_x: Vec::new(),
             heap: BinaryHeap::new(),
@@ -420,26 +436,14 @@ impl<'a> Repair<'a> {
 
     #[inline]
     fn reach_person(&mut self, i: usize, d: i64, from: u32) {
-        if d < self.bound
-            && self.done_p[i] != self.stamp
-            && (self.seen_p[i] != self.stamp || d < self.dist_p[i])
-        {
-            self.seen_p[i] = self.stamp;
-            self.dist_p[i] = d;
-            self.into[i] = from;
+        if d < self.bound && self.person.improve(i, d, from, self.stamp) {
             self.heap.push(Reverse((d, (PERSON << 32) | i as u64)));
         }
     }
 
     #[inline]
     fn reach_node(&mut self, x: usize, d: i64, from: u32) {
-        if d < self.bound
-            && self.done_x[x] != self.stamp
-            && (self.seen_x[x] != self.stamp || d < self.dist_x[x])
-        {
-            self.seen_x[x] = self.stamp;
-            self.dist_x[x] = d;
-            self.via[x] = from;
+        if d < self.bound && self.node.improve(x, d, from, self.stamp) {
             self.heap.push(Reverse((d, (OFFER << 32) | x as u64)));
         }
     }
@@ -459,18 +463,18 @@ impl<'a> Repair<'a> {
         while let Some(Reverse((d, key))) = self.heap.pop() {
             let (kind, v) = (key >> 32, (key & 0xFFFF_FFFF) as usize);
             let live = match kind {
-                PERSON => self.done_p[v] != self.stamp && d == self.dist_p[v],
-                OFFER => self.done_x[v] != self.stamp && d == self.dist_x[v],
+                PERSON => self.person.done[v] != self.stamp && d == self.person.dist[v],
+                OFFER => self.node.done[v] != self.stamp && d == self.node.dist[v],
                 _ => true,
             };
             if live {
                 match kind {
                     PERSON => {
-                        self.done_p[v] = self.stamp;
+                        self.person.done[v] = self.stamp;
                         self.settled_p.push(v as u32);
                     }
                     OFFER => {
-                        self.done_x[v] = self.stamp;
+                        self.node.done[v] = self.stamp;
                         self.settled_x.push(v as u32);
                     }
                     _ => {}
@@ -526,8 +530,8 @@ impl<'a> Repair<'a> {
                             let nd = d + reduced;
                             self.reach_node(x, nd, v as u32);
                             if self.held[x] < red.cap[x]
-                                && self.seen_x[x] == self.stamp
-                                && self.dist_x[x] == nd
+                                && self.node.seen[x] == self.stamp
+                                && self.node.dist[x] == nd
                             {
                                 // Reaching a free place ends the search at `nd` at the latest.
                                 self.bound = self.bound.min(nd + 1);
@@ -544,13 +548,13 @@ impl<'a> Repair<'a> {
         };
         for k in 0..self.settled_p.len() {
             let i = self.settled_p[k] as usize;
-            let fall = big_d - self.dist_p[i];
+            let fall = big_d - self.person.dist[i];
             self.profit[i] -= fall;
             self.gap[i] = (self.gap[i] - fall).max(0);
         }
         for k in 0..self.settled_x.len() {
             let x = self.settled_x[k] as usize;
-            self.price[x] += big_d - self.dist_x[x];
+            self.price[x] += big_d - self.node.dist[x];
         }
         let mut x = match terminal {
             Terminal::Offer(x) => x,
@@ -562,7 +566,7 @@ impl<'a> Repair<'a> {
             }
         };
         loop {
-            let i = self.via[x] as usize;
+            let i = self.node.from[x] as usize;
             let old = self.assigned[i];
             if old != NONE {
                 self.unassign(i);
@@ -649,8 +653,8 @@ impl<'a> Repair<'a> {
                         debug_assert!(reduced >= 0, "dual infeasible at ({i}, {v}): {reduced}");
                         self.reach_person(i, d + reduced, v as u32);
                         if self.assigned[i] == NONE
-                            && self.seen_p[i] == self.stamp
-                            && self.dist_p[i] == d + reduced
+                            && self.person.seen[i] == self.stamp
+                            && self.person.dist[i] == d + reduced
                         {
                             self.bound = self.bound.min(d + reduced + 1);
                         }
@@ -679,8 +683,8 @@ impl<'a> Repair<'a> {
         let mut needed = i64::MIN;
         for &x in &self.settled_x {
             let x = x as usize;
-            if self.dist_x[x].saturating_add(limit).saturating_sub(self.fall[x]) < big_d {
-                needed = needed.max(big_d - self.dist_x[x]);
+            if self.node.dist[x].saturating_add(limit).saturating_sub(self.fall[x]) < big_d {
+                needed = needed.max(big_d - self.node.dist[x]);
             }
         }
         if needed > i64::MIN {
@@ -690,12 +694,12 @@ impl<'a> Repair<'a> {
         }
         for k in 0..self.settled_p.len() {
             let i = self.settled_p[k] as usize;
-            self.profit[i] += big_d - self.dist_p[i];
+            self.profit[i] += big_d - self.person.dist[i];
         }
         for k in 0..self.settled_x.len() {
             let x = self.settled_x[k] as usize;
-            self.price[x] -= big_d - self.dist_x[x];
-            self.fall[x] += big_d - self.dist_x[x];
+            self.price[x] -= big_d - self.node.dist[x];
+            self.fall[x] += big_d - self.node.dist[x];
         }
         // The chain of moves, from the terminal towards x0; applied from x0's end, where the
         // vacant place is, so no node ever holds more than its capacity.
@@ -703,22 +707,22 @@ impl<'a> Repair<'a> {
         let mut i = match terminal {
             Terminal::Person(i) => i,
             Terminal::Offer(y) if y == x0 => return Fill::Done,
-            Terminal::Offer(y) => self.via[y] as usize,
+            Terminal::Offer(y) => self.node.from[y] as usize,
         };
         loop {
             chain.push(i as u32);
-            let x = self.into[i] as usize;
+            let x = self.person.from[i] as usize;
             if x == x0 {
                 break;
             }
-            i = self.via[x] as usize;
+            i = self.node.from[x] as usize;
         }
         for &i in chain.iter().rev() {
             let i = i as usize;
             if self.assigned[i] != NONE {
                 self.unassign(i);
             }
-            let x = self.into[i] as usize;
+            let x = self.person.from[i] as usize;
             self.assign(i, x);
         }
         Fill::Done
