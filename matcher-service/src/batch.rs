@@ -13,14 +13,15 @@ use std::sync::atomic::Ordering;
 /// Offer prices of a tenant's last finished batch run.
 #[derive(Debug, Clone, Default)]
 pub struct Prices {
-    /// The run they come from.
+    /// The run they come from: the tenant's number for it.
     pub run_id: i64,
     /// Dual price (score points) by offer id; offers not listed have price 0.
     pub by_offer: HashMap<String, i64>,
 }
 
-/// Runs batch `id` for municipality `m` and records its result; never panics the server.
-pub async fn run(state: Arc<AppState>, m: u16, id: i64) {
+/// Runs batch `id` (row id; the tenant knows it as `number`) for municipality `m` and records
+/// its result; never panics the server.
+pub async fn run(state: Arc<AppState>, m: u16, id: i64, number: i64) {
     // The semaphore is never closed, so `acquire` fails only if it were; then run anyway.
     let _slot = state.batch_slot.acquire().await.ok();
     let s = state.clone();
@@ -32,14 +33,14 @@ pub async fn run(state: Arc<AppState>, m: u16, id: i64) {
     let prices = outcome.as_ref().ok().map(|(_, _, by_offer, _)| by_offer.clone());
     let stored = outcome.map(|(summary, proposals, _, prices_json)| (summary, proposals, prices_json));
     if let Err(e) = &stored {
-        tracing::warn!(run = id, error = %e, "batch run failed");
+        tracing::warn!(run = id, municipality = m, number, error = %e, "batch run failed");
     }
     let s = state.clone();
     let written = tokio::task::spawn_blocking(move || s.store.finish_batch(id, stored)).await;
     match written {
         Ok(Ok(())) => {
             if let Some(by_offer) = prices {
-                state.set_prices(m, Prices { run_id: id, by_offer });
+                state.set_prices(m, Prices { run_id: number, by_offer });
             }
         }
         Ok(Err(e)) => tracing::error!(run = id, error = %e, "recording the batch run failed"),

@@ -9,7 +9,9 @@
 //!
 //! Tenancy: candidate, decision, outcome and batch-run rows carry the municipality, and every
 //! query of them filters on it, so another tenant's row is indistinguishable from a missing
-//! one. Decisions are append-only, enforced by triggers as well as by the absence of routes.
+//! one. Decisions and batch runs are shown by a per-tenant `number`, never by the row id,
+//! whose sequence is shared by all tenants. Decisions are append-only, enforced by triggers as
+//! well as by the absence of routes.
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
@@ -83,6 +85,7 @@ CREATE TABLE IF NOT EXISTS candidates (
 CREATE TABLE IF NOT EXISTS decisions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     municipality INTEGER NOT NULL,
+    number INTEGER NOT NULL DEFAULT 0,
     candidate_id TEXT NOT NULL,
     offer_id TEXT NOT NULL,
     action TEXT NOT NULL CHECK (action IN ('accept', 'decline')),
@@ -93,10 +96,6 @@ CREATE TABLE IF NOT EXISTS decisions (
     target_groups TEXT NOT NULL,
     decided_at TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS decisions_candidate ON decisions (municipality, candidate_id);
-CREATE INDEX IF NOT EXISTS decisions_tenant ON decisions (municipality, id);
-CREATE TRIGGER IF NOT EXISTS decisions_no_update BEFORE UPDATE ON decisions
-BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS decisions_no_delete BEFORE DELETE ON decisions
 BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
 CREATE TABLE IF NOT EXISTS decision_keys (
@@ -120,6 +119,7 @@ CREATE TABLE IF NOT EXISTS outcomes (
 CREATE TABLE IF NOT EXISTS batch_runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     municipality INTEGER NOT NULL,
+    number INTEGER NOT NULL DEFAULT 0,
     status TEXT NOT NULL,
     started_at TEXT NOT NULL,
     finished_at TEXT,
@@ -129,6 +129,11 @@ CREATE TABLE IF NOT EXISTS batch_runs (
     prices TEXT
 );
 "#;
+
+/// Kept out of [`SCHEMA`] because [`migrate_numbers`] must drop it for a moment.
+const DECISIONS_NO_UPDATE: &str =
+    "CREATE TRIGGER IF NOT EXISTS decisions_no_update BEFORE UPDATE ON decisions
+BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;";
 
 /// The database: a writer behind a mutex and reusable readers.
 pub struct Store {
@@ -187,7 +192,7 @@ pub struct OfferRow {
 /// One decision as recorded.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct DecisionRow {
-    /// Decision id.
+    /// Decision id: the tenant's number for it (1, 2, 3, … within the municipality).
     pub id: i64,
     /// Employer of the decider: the municipality (kommunekode).
     pub municipality: String,
@@ -246,7 +251,7 @@ pub struct NewDecision {
 /// A batch run's row.
 #[derive(Debug, Clone)]
 pub struct BatchRow {
-    /// Run id.
+    /// Run id: the tenant's number for it.
     pub id: i64,
     /// `running`, `finished` or `failed`.
     pub status: String,
@@ -303,6 +308,46 @@ fn migrate_tokens(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
+/// Gives decisions and batch runs their per-tenant `number`, the id the API shows. The row
+/// id is one sequence for all municipalities, so its gaps would tell a caseworker how many
+/// decisions other municipalities made meanwhile (ARCHITECTURE.md, isolation); the number
+/// counts only the tenant's own rows. Internal references (`decision_keys`, `outcomes`)
+/// keep the row id.
+///
+/// A file from before numbers gets `number = id` for its existing rows: ids that clients
+/// stored (decision ids, outcome references, `after` cursors, run ids) keep naming the same
+/// row, which a renumbering from 1 would silently point at another decision of the same
+/// tenant. Their gaps were already visible to that tenant; new rows continue from the
+/// tenant's largest number, so nothing new is revealed. One immediate transaction, as in
+/// [`migrate_tokens`]; the append-only trigger is dropped and recreated inside it.
+fn migrate_numbers(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for table in ["decisions", "batch_runs"] {
+        let has: bool = tx.query_row(
+            "SELECT count(*) > 0 FROM pragma_table_info(?1) WHERE name = 'number'",
+            [table],
+            |r| r.get(0),
+        )?;
+        if !has {
+            tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN number INTEGER NOT NULL DEFAULT 0;"))?;
+            if table == "decisions" {
+                tx.execute_batch("DROP TRIGGER IF EXISTS decisions_no_update;")?;
+            }
+            tx.execute_batch(&format!("UPDATE {table} SET number = id;"))?;
+        }
+    }
+    tx.execute_batch(DECISIONS_NO_UPDATE)?;
+    tx.execute_batch(
+        "DROP INDEX IF EXISTS decisions_candidate;
+         DROP INDEX IF EXISTS decisions_tenant;
+         CREATE UNIQUE INDEX IF NOT EXISTS decisions_number ON decisions (municipality, number);
+         CREATE INDEX IF NOT EXISTS decisions_candidate_number ON decisions (municipality, candidate_id, number);
+         CREATE UNIQUE INDEX IF NOT EXISTS batch_runs_number ON batch_runs (municipality, number);",
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
 /// Current UTC time as RFC 3339 with seconds.
 pub fn now_rfc3339() -> String {
     rfc3339(std::time::SystemTime::now())
@@ -327,6 +372,7 @@ impl Store {
         let mut writer = open(path, true)?;
         writer.execute_batch(SCHEMA)?;
         migrate_tokens(&mut writer)?;
+        migrate_numbers(&mut writer)?;
         Ok(Store { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
     }
 
@@ -684,21 +730,24 @@ impl Store {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if let Some(key) = &d.key {
-                let earlier: Option<i64> = tx
+                let earlier: Option<DecisionRow> = tx
                     .query_row(
-                        "SELECT decision_id FROM decision_keys WHERE municipality = ?1 AND key = ?2",
+                        &format!(
+                            "SELECT {DECISION_COLUMNS} FROM decisions WHERE municipality = ?1 AND id =
+                                (SELECT decision_id FROM decision_keys WHERE municipality = ?1 AND key = ?2)"
+                        ),
                         params![d.municipality, key],
-                        |r| r.get(0),
+                        decision_from,
                     )
                     .optional()?;
-                if let Some(id) = earlier {
-                    let row = decision_row(&tx, d.municipality, id)?.ok_or(StoreError::NotFound("decision"))?;
+                if let Some(row) = earlier {
                     let same = row.candidate_id == d.candidate_id
                         && row.offer_id == d.offer_id
                         && (row.action == "accept") == d.accept;
                     if !same {
                         return Err(StoreError::Conflict(format!(
-                            "idempotency key already used for decision {id}, which is not this one"
+                            "idempotency key already used for decision {}, which is not this one",
+                            row.id
                         )));
                     }
                     let (capacity, reserved): (u32, u32) = tx.query_row(
@@ -745,9 +794,13 @@ impl Store {
             let now = now_rfc3339();
             let suggested = serde_json::to_string(&d.suggested)
                 .map_err(|source| StoreError::Json { table: "decisions", source })?;
-            tx.execute(
-                "INSERT INTO decisions (municipality, candidate_id, offer_id, action, reason, decided_by, role,
-                    suggested, target_groups, decided_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            // The number is taken under the write lock of this transaction, so two decisions of
+            // one tenant cannot get the same one (the unique index would refuse it anyway).
+            let (rowid, number): (i64, i64) = tx.query_row(
+                "INSERT INTO decisions (municipality, number, candidate_id, offer_id, action, reason, decided_by,
+                    role, suggested, target_groups, decided_at)
+                 VALUES (?1, (SELECT COALESCE(MAX(number), 0) + 1 FROM decisions WHERE municipality = ?1),
+                    ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id, number",
                 params![
                     d.municipality,
                     d.candidate_id,
@@ -760,17 +813,17 @@ impl Store {
                     groups,
                     now
                 ],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            let id = tx.last_insert_rowid();
             if let Some(key) = &d.key {
                 tx.execute(
                     "INSERT INTO decision_keys (municipality, key, decision_id) VALUES (?1, ?2, ?3)",
-                    params![d.municipality, key, id],
+                    params![d.municipality, key, rowid],
                 )?;
             }
             tx.commit()?;
             let row = DecisionRow {
-                id,
+                id: number,
                 municipality: format!("{:04}", d.municipality),
                 candidate_id: d.candidate_id.clone(),
                 offer_id: d.offer_id.clone(),
@@ -788,8 +841,7 @@ impl Store {
     /// One page of a tenant's decisions in id order (newest last), optionally for one
     /// candidate: at most `limit` rows with an id above `after`.
     ///
-    /// `after` is only a position: it is never looked up, so another tenant's decision id
-    /// answers exactly like an id that was never issued (the isolation invariant).
+    /// `after` is only a position among the tenant's own numbers: it is never looked up.
     ///
     /// # Errors
     /// On storage failure.
@@ -803,7 +855,8 @@ impl Store {
         self.read(|c| decision_page(c, municipality, candidate, after, limit))
     }
 
-    /// One of a tenant's decisions; `None` also for another tenant's.
+    /// A tenant's decision by its number; another tenant's decision of that number is never
+    /// found.
     ///
     /// # Errors
     /// On storage failure.
@@ -830,11 +883,11 @@ impl Store {
     ) -> Result<String> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let (offer, action, groups): (String, String, String) = tx
+            let (rowid, offer, action, groups): (i64, String, String, String) = tx
                 .query_row(
-                    "SELECT offer_id, action, target_groups FROM decisions WHERE municipality = ?1 AND id = ?2",
+                    "SELECT id, offer_id, action, target_groups FROM decisions WHERE municipality = ?1 AND number = ?2",
                     params![municipality, decision],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )
                 .optional()?
                 .ok_or(StoreError::NotFound("decision"))?;
@@ -844,7 +897,7 @@ impl Store {
             let n = tx.execute(
                 "INSERT INTO outcomes (municipality, decision_id, result, recorded_by, recorded_at)
                  VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (decision_id) DO NOTHING",
-                params![municipality, decision, result, user, now_rfc3339()],
+                params![municipality, rowid, result, user, now_rfc3339()],
             )?;
             if n == 0 {
                 return Err(StoreError::Conflict("this decision already has an outcome".into()));
@@ -862,18 +915,22 @@ impl Store {
 
     // ----- batch runs -----
 
-    /// Starts a batch run row.
+    /// Starts a batch run row; returns its row id (for [`Store::finish_batch`]) and the
+    /// tenant's number for it (the id the API shows).
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when a run of this municipality is still running; on storage
     /// failure.
-    pub fn start_batch(&self, municipality: u16) -> Result<i64> {
+    pub fn start_batch(&self, municipality: u16) -> Result<(i64, i64)> {
         self.write(|c| {
+            // Immediate: the check and the number are taken under one write lock, also against
+            // another process on the same file.
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             // One run per municipality at a time: a second start while one runs would only
             // queue the same work again (and a client retrying in a loop could fill the CPU).
-            let running: Option<i64> = c
+            let running: Option<i64> = tx
                 .query_row(
-                    "SELECT id FROM batch_runs WHERE municipality = ?1 AND status = 'running' LIMIT 1",
+                    "SELECT number FROM batch_runs WHERE municipality = ?1 AND status = 'running' LIMIT 1",
                     params![municipality],
                     |r| r.get(0),
                 )
@@ -881,15 +938,19 @@ impl Store {
             if let Some(id) = running {
                 return Err(StoreError::Conflict(format!("batch run {id} is still running")));
             }
-            c.execute(
-                "INSERT INTO batch_runs (municipality, status, started_at) VALUES (?1, 'running', ?2)",
+            let ids = tx.query_row(
+                "INSERT INTO batch_runs (municipality, number, status, started_at)
+                 VALUES (?1, (SELECT COALESCE(MAX(number), 0) + 1 FROM batch_runs WHERE municipality = ?1),
+                    'running', ?2) RETURNING id, number",
                 params![municipality, now_rfc3339()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            Ok(c.last_insert_rowid())
+            tx.commit()?;
+            Ok(ids)
         })
     }
 
-    /// Finishes a batch run with its result or its error.
+    /// Finishes a batch run (by row id) with its result or its error.
     ///
     /// # Errors
     /// On storage failure.
@@ -915,15 +976,15 @@ impl Store {
         })
     }
 
-    /// A tenant's batch run.
+    /// A tenant's batch run by its number.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`] for another tenant's or an unknown run.
+    /// [`StoreError::NotFound`] for an unknown number (another tenant's run is never found).
     pub fn batch(&self, municipality: u16, id: i64) -> Result<BatchRow> {
         self.read(|c| {
             c.query_row(
-                "SELECT id, status, started_at, finished_at, error, summary, proposals FROM batch_runs
-                 WHERE municipality = ?1 AND id = ?2",
+                "SELECT number, status, started_at, finished_at, error, summary, proposals FROM batch_runs
+                 WHERE municipality = ?1 AND number = ?2",
                 params![municipality, id],
                 |r| {
                     Ok(BatchRow {
@@ -942,15 +1003,16 @@ impl Store {
         })
     }
 
-    /// The offer prices of each tenant's latest finished run: (municipality, run id, prices JSON).
+    /// The offer prices of each tenant's latest finished run: (municipality, run number, prices
+    /// JSON).
     ///
     /// # Errors
     /// On storage failure.
     pub fn latest_prices(&self) -> Result<Vec<(u16, i64, String)>> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT municipality, id, prices FROM batch_runs b WHERE status = 'finished'
-                 AND id = (SELECT max(id) FROM batch_runs WHERE municipality = b.municipality AND status = 'finished')",
+                "SELECT municipality, number, prices FROM batch_runs b WHERE status = 'finished'
+                 AND number = (SELECT max(number) FROM batch_runs WHERE municipality = b.municipality AND status = 'finished')",
             )?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -1002,8 +1064,9 @@ fn target_group_codes(model: &str) -> Result<String> {
     Ok(g.group_codes.join(";"))
 }
 
+/// `number` first: it is the id a tenant sees.
 const DECISION_COLUMNS: &str =
-    "id, municipality, candidate_id, offer_id, action, reason, decided_by, role, suggested, decided_at";
+    "number, municipality, candidate_id, offer_id, action, reason, decided_by, role, suggested, decided_at";
 
 fn decision_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<DecisionRow> {
     let m: u16 = r.get(1)?;
@@ -1022,15 +1085,16 @@ fn decision_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<DecisionRow> {
     })
 }
 
-/// One of a tenant's decisions by id.
-fn decision_row(c: &Connection, municipality: u16, id: i64) -> Result<Option<DecisionRow>> {
-    let sql = format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE municipality = ?1 AND id = ?2");
-    Ok(c.query_row(&sql, params![municipality, id], decision_from).optional()?)
+/// One of a tenant's decisions by its number.
+fn decision_row(c: &Connection, municipality: u16, number: i64) -> Result<Option<DecisionRow>> {
+    let sql = format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE municipality = ?1 AND number = ?2");
+    Ok(c.query_row(&sql, params![municipality, number], decision_from).optional()?)
 }
 
 /// Keyset paging: one row more than asked tells whether a next page exists, so the last page
 /// never points at an empty one. Each filter has its own statement so that SQLite ranges over
-/// the matching index, (municipality, candidate_id, id) or (municipality, id), from `after`.
+/// the matching index, (municipality, candidate_id, number) or (municipality, number), from
+/// `after`.
 fn decision_page(
     c: &Connection,
     municipality: u16,
@@ -1043,7 +1107,7 @@ fn decision_page(
         Some(candidate) => {
             let sql = format!(
                 "SELECT {DECISION_COLUMNS} FROM decisions
-                 WHERE municipality = ?1 AND candidate_id = ?2 AND id > ?3 ORDER BY id LIMIT ?4"
+                 WHERE municipality = ?1 AND candidate_id = ?2 AND number > ?3 ORDER BY number LIMIT ?4"
             );
             let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt.query_map(params![municipality, candidate, after, asked], decision_from)?;
@@ -1052,7 +1116,7 @@ fn decision_page(
         None => {
             let sql = format!(
                 "SELECT {DECISION_COLUMNS} FROM decisions
-                 WHERE municipality = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+                 WHERE municipality = ?1 AND number > ?2 ORDER BY number LIMIT ?3"
             );
             let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt.query_map(params![municipality, after, asked], decision_from)?;
@@ -1079,9 +1143,9 @@ mod tests {
         let db = dir.join("batch.db");
         let _ = std::fs::remove_file(&db);
         let store = Store::open(&db).expect("open");
-        let first = store.start_batch(101).expect("first run starts");
+        let (first, number) = store.start_batch(101).expect("first run starts");
         match store.start_batch(101) {
-            Err(StoreError::Conflict(text)) => assert!(text.contains(&first.to_string()), "{text}"),
+            Err(StoreError::Conflict(text)) => assert!(text.contains(&number.to_string()), "{text}"),
             other => panic!("a second run of 101 while the first runs: {other:?}"),
         }
         // Another municipality is not held up; once the first run ends, 101 may start again.

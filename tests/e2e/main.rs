@@ -4,6 +4,7 @@ mod batch;
 mod cli;
 mod common;
 mod gen_validate;
+mod ids;
 mod reliability;
 mod service;
 mod solve;

@@ -911,10 +911,10 @@ async fn batch_start(state: Arc<AppState>, req: Request) -> Result<Reply, ApiErr
         let _: Map<String, Value> = typed_body(&req)?;
     }
     let s = state.clone();
-    let id = blocking(move || Ok(s.store.start_batch(m)?)).await?;
+    let (id, number) = blocking(move || Ok(s.store.start_batch(m)?)).await?;
     state.metrics.event("batch_runs");
-    tokio::spawn(crate::batch::run(state.clone(), m, id));
-    Ok(Reply::Json(202, json!({"id": id, "status": "running"})))
+    tokio::spawn(crate::batch::run(state.clone(), m, id, number));
+    Ok(Reply::Json(202, json!({"id": number, "status": "running"})))
 }
 
 async fn batch_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {

@@ -69,7 +69,7 @@ fn schemas() -> Value {
             "properties": {"candidate_id": {"$ref": "#/components/schemas/Id"}, "candidate": {"$ref": "#/components/schemas/CandidateRecord"},
                 "k": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5}}},
         "Suggestions": {"type": "object", "properties": {"candidate_id": {"type": "string"}, "offers_version": {"type": "integer"},
-            "batch_run_id": {"type": ["integer", "null"]}, "offers_in_reach": {"type": "integer"}, "offers_feasible": {"type": "integer"},
+            "batch_run_id": {"type": ["integer", "null"], "description": "The batch run the scarcity prices come from: the municipality's own number for it"}, "offers_in_reach": {"type": "integer"}, "offers_feasible": {"type": "integer"},
             "suggestions": {"type": "array", "items": {"type": "object", "properties": {
                 "rank": {"type": "integer"}, "offer_id": {"type": "string"}, "name": {"type": "string"}, "kind": {"type": "string"},
                 "provider_id": {"type": "string"}, "score": {"type": "integer"},
@@ -93,7 +93,7 @@ fn schemas() -> Value {
         "DecisionRequest": {"type": "object", "additionalProperties": false, "required": ["candidate_id", "offer_id", "action", "reason"],
             "properties": {"candidate_id": {"$ref": "#/components/schemas/Id"}, "offer_id": {"$ref": "#/components/schemas/Id"}, "action": {"type": "string", "enum": ["accept", "decline"]},
                 "reason": {"type": "string", "minLength": 1, "maxLength": 2000}, "suggested_offer_ids": {"type": "array", "items": {"$ref": "#/components/schemas/Id"}, "maxItems": 100}}},
-        "Decision": {"type": "object", "properties": {"id": {"type": "integer"}, "municipality": {"type": "string"}, "employer": {"type": "string"},
+        "Decision": {"type": "object", "properties": {"id": {"type": "integer", "description": "Numbered per municipality (1, 2, 3, …): the numbers say nothing about other municipalities"}, "municipality": {"type": "string"}, "employer": {"type": "string"},
             "candidate_id": {"type": "string"}, "offer_id": {"type": "string"}, "action": {"type": "string"}, "reason": {"type": "string"},
             "decided_by": {"type": "string"}, "role": {"type": "string"}, "suggested_offer_ids": {"type": "array", "items": {"type": "string"}},
             "decided_at": {"type": "string", "format": "date-time"}, "remaining_places": {"type": "integer"}}},
@@ -102,9 +102,9 @@ fn schemas() -> Value {
             "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
             "next": {"type": "integer", "minimum": 1, "description": "Pass as `after` for the next page; absent on the last page"}}},
         "OutcomeRequest": {"type": "object", "additionalProperties": false, "required": ["decision_id", "result"],
-            "properties": {"decision_id": {"type": "integer", "minimum": 1, "maximum": i64::MAX}, "result": {"type": "string", "enum": ["in_work", "in_education", "back_at_work", "dropped_out"]}}},
+            "properties": {"decision_id": {"type": "integer", "minimum": 1, "maximum": i64::MAX, "description": "The decision's `id`, the municipality's own number for it"}, "result": {"type": "string", "enum": ["in_work", "in_education", "back_at_work", "dropped_out"]}}},
         "Outcome": {"type": "object", "properties": {"decision_id": {"type": "integer"}, "offer_id": {"type": "string"}, "result": {"type": "string"}, "success": {"type": "boolean"}}},
-        "BatchRun": {"type": "object", "properties": {"id": {"type": "integer"}, "status": {"type": "string", "enum": ["running", "finished", "failed"]},
+        "BatchRun": {"type": "object", "properties": {"id": {"type": "integer", "description": "Numbered per municipality (1, 2, 3, …)"}, "status": {"type": "string", "enum": ["running", "finished", "failed"]},
             "started_at": {"type": "string"}, "finished_at": {"type": ["string", "null"]}, "error": {"type": ["string", "null"]}, "summary": {"type": ["object", "null"]}}},
         "Proposals": {"type": "object", "properties": {"id": {"type": "integer"}, "proposals": {"type": "array", "items": {"type": "object"}}}},
         "Health": {"type": "object", "properties": {"status": {"type": "string"}}},
@@ -146,13 +146,17 @@ pub fn document() -> Value {
             .split('/')
             .filter(|s| s.starts_with('{'))
             .map(|s| {
-                // Batch runs and decisions are numbered by the database; everything else has an external id.
+                // Batch runs and decisions are numbered per municipality; everything else has an external id.
                 let schema = if matches!(r.op, Op::BatchGet | Op::BatchProposals | Op::DecisionGet) {
                     json!({"type": "integer", "minimum": 1, "maximum": i64::MAX})
                 } else {
                     json!({"$ref": "#/components/schemas/Id"})
                 };
-                json!({"name": s.trim_matches(['{', '}']), "in": "path", "required": true, "schema": schema})
+                let mut param = json!({"name": s.trim_matches(['{', '}']), "in": "path", "required": true, "schema": schema});
+                if matches!(r.op, Op::BatchGet | Op::BatchProposals | Op::DecisionGet) {
+                    param["description"] = json!("The `id` this municipality was given: its own number, so the same number in another municipality is another row, never reachable from here");
+                }
+                param
             })
             .collect();
         if r.op == Op::DecisionsList {
@@ -162,7 +166,7 @@ pub fn document() -> Value {
                 .push(json!({"name": "limit", "in": "query", "required": false, "description": "Page size",
                 "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}));
             params.push(json!({"name": "after", "in": "query", "required": false,
-                "description": "The `next` of the previous page: only decisions with a larger id. Never looked up, so any id is accepted and another municipality's id is just a position",
+                "description": "The `next` of the previous page: only decisions with a larger id. Ids are the municipality's own numbers, and this one is never looked up, so any number is accepted",
                 "schema": {"type": "integer", "minimum": 1, "maximum": i64::MAX}}));
         }
         if r.op == Op::DecisionCreate {
