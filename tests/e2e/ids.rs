@@ -3,8 +3,7 @@
 //! the other's row, concurrent decisions never share a number, and a database file from
 //! before the numbers keeps every id its clients stored.
 
-use crate::service::{Answer, Server, assert_problem, call, candidate, offer, start_config, temp_dir};
-use matcher_service::auth::{Role, create_token};
+use crate::service::{Answer, Server, assert_problem, call, seed_offers, start_config, temp_dir};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -13,16 +12,7 @@ const B: u16 = 101;
 
 /// Offers course-1 (1,000 places); candidates a1, a2 in A and b1 in B.
 fn seed(s: &Server) {
-    let offers = json!([offer("course-1", 1000)]).to_string();
-    let r = call(s.addr, "POST", "/v1/offers", Some(&s.tokens.a_system), Some(&offers));
-    assert_eq!(r.status, 200, "{}", r.body);
-    let a = json!([candidate("cand-a1", "0851"), candidate("cand-a2", "0851")]).to_string();
-    let r = call(s.addr, "POST", "/v1/candidates", Some(&s.tokens.a_caseworker), Some(&a));
-    assert_eq!(r.status, 200, "{}", r.body);
-    let b_token = create_token(&s.state.store, B, Role::System, "sys-b").expect("token");
-    let b = json!([candidate("cand-b1", "0101")]).to_string();
-    let r = call(s.addr, "POST", "/v1/candidates", Some(&b_token), Some(&b));
-    assert_eq!(r.status, 200, "{}", r.body);
+    seed_offers(s, &[("course-1", 1000)]);
 }
 
 fn decide(s: &Server, token: &str, candidate: &str, action: &str) -> Answer {

@@ -183,7 +183,12 @@ pub(crate) fn candidate(id: &str, municipality: &str) -> Value {
 
 /// Offers course-1 (10 places) and course-2 (3 places); candidates a1, a2 in A and b1 in B.
 fn seed(s: &Server) {
-    let offers = json!([offer("course-1", 10), offer("course-2", 3)]).to_string();
+    seed_offers(s, &[("course-1", 10), ("course-2", 3)]);
+}
+
+/// The given offers (id, places); candidates a1, a2 in A and b1 in B.
+pub(crate) fn seed_offers(s: &Server, places: &[(&str, u32)]) {
+    let offers = Value::Array(places.iter().map(|&(id, c)| offer(id, c)).collect()).to_string();
     let r = call(s.addr, "POST", "/v1/offers", Some(&s.tokens.a_system), Some(&offers));
     assert_eq!(r.status, 200, "{}", r.body);
     let a = json!([candidate("cand-a1", "0851"), candidate("cand-a2", "0851")]).to_string();
