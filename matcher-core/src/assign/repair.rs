@@ -357,7 +357,7 @@ impl<'a> Repair<'a> {
         let m = problem.n_offers();
         // Best and second-best value and the tight one of the previous offer's nodes
         // (guaranteed first), in parallel: it is one pass over every edge.
-        let scanned: Vec<(i64, i64, u32)> = (0..problem.n_candidates)
+        let scanned: Vec<(i64, i64, [u32; 2])> = (0..problem.n_candidates)
             .into_par_iter()
             .map(|i| {
                 let (j, g) = match start[i].filter(|&j| (j as usize) < m) {
@@ -381,21 +381,19 @@ impl<'a> Repair<'a> {
                     }
                 });
                 let best = top.max(0);
-                let tight = if at_g == best {
-                    g
-                } else if at_j == best {
-                    j
-                } else {
-                    NONE
-                };
+                // Both nodes of the offer, guaranteed first, where the edge is tight.
+                let tight = [if at_g == best { g } else { NONE }, if at_j == best { j } else { NONE }];
                 (best, second, tight)
             })
             .collect();
         let mut free = Vec::new();
         for (i, &(best, second, tight)) in scanned.iter().enumerate() {
             self.profit[i] = best;
-            if tight != NONE && self.held[tight as usize] < red.cap[tight as usize] {
-                self.assign(i, tight as usize);
+            // The guaranteed part may be full while the regular one is not (yesterday the
+            // candidate held a regular place): take whichever tight node has room.
+            let room = tight.into_iter().find(|&x| x != NONE && self.held[x as usize] < red.cap[x as usize]);
+            if let Some(x) = room {
+                self.assign(i, x as usize);
                 // Held at its best value, so every other edge has slack ≥ best − second.
                 self.gap[i] = if second == i64::MIN { i64::MAX } else { best - second };
             } else if best > 0 {
