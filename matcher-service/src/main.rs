@@ -466,12 +466,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!(
                     "{}\t{:04}\t{}\t{}\t{}\t{}\t{}",
                     t.id,
-                    t.municipality,
-                    t.role,
-                    t.user,
+                    t.row.municipality,
+                    t.row.role,
+                    t.row.user,
                     t.created_at,
-                    t.expires_at.as_deref().unwrap_or("never"),
-                    t.revoked_at.as_deref().unwrap_or("-"),
+                    t.row.expires_at.as_deref().unwrap_or("never"),
+                    t.row.revoked_at.as_deref().unwrap_or("-"),
                 );
             }
         }

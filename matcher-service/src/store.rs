@@ -162,18 +162,24 @@ pub struct TokenRow {
 pub struct TokenInfo {
     /// The id `matcher token revoke` takes.
     pub id: i64,
-    /// Municipality code.
-    pub municipality: u16,
-    /// Role name.
-    pub role: String,
-    /// Who holds it.
-    pub user: String,
     /// When it was created.
     pub created_at: String,
-    /// When it stops working; `None`: never.
-    pub expires_at: Option<String>,
-    /// When it was revoked; `None`: it was not.
-    pub revoked_at: Option<String>,
+    /// Whose it is, until when, and whether it was revoked.
+    pub row: TokenRow,
+}
+
+impl TokenRow {
+    /// The row from the columns `municipality, role, user, expires_at, revoked_at`, starting
+    /// at column `at`.
+    fn from_columns(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self> {
+        Ok(TokenRow {
+            municipality: r.get(at)?,
+            role: r.get(at + 1)?,
+            user: r.get(at + 2)?,
+            expires_at: r.get(at + 3)?,
+            revoked_at: r.get(at + 4)?,
+        })
+    }
 }
 
 /// A stored offer as the catalogue needs it.
@@ -435,15 +441,7 @@ impl Store {
             Ok(c.query_row(
                 "SELECT municipality, role, user, expires_at, revoked_at FROM tokens WHERE hash = ?1",
                 [hash],
-                |r| {
-                    Ok(TokenRow {
-                        municipality: r.get(0)?,
-                        role: r.get(1)?,
-                        user: r.get(2)?,
-                        expires_at: r.get(3)?,
-                        revoked_at: r.get(4)?,
-                    })
-                },
+                |r| TokenRow::from_columns(r, 0),
             )
             .optional()?)
         })
@@ -456,19 +454,11 @@ impl Store {
     pub fn list_tokens(&self, municipality: Option<u16>) -> Result<Vec<TokenInfo>> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT id, municipality, role, user, created_at, expires_at, revoked_at FROM tokens \
+                "SELECT id, created_at, municipality, role, user, expires_at, revoked_at FROM tokens \
                  WHERE ?1 IS NULL OR municipality = ?1 ORDER BY id",
             )?;
             let rows = stmt.query_map([municipality], |r| {
-                Ok(TokenInfo {
-                    id: r.get(0)?,
-                    municipality: r.get(1)?,
-                    role: r.get(2)?,
-                    user: r.get(3)?,
-                    created_at: r.get(4)?,
-                    expires_at: r.get(5)?,
-                    revoked_at: r.get(6)?,
-                })
+                Ok(TokenInfo { id: r.get(0)?, created_at: r.get(1)?, row: TokenRow::from_columns(r, 2)? })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
