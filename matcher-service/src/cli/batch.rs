@@ -5,9 +5,9 @@
 //! bytes, whatever the number of threads. `run.json` holds what differs between runs of the
 //! same inputs: phase timings, threads, the program version.
 
-use crate::report_html::{self, Lang};
-use crate::run_dir::RunDir;
-use crate::{RunFlags, load};
+use crate::cli::flags::{RunFlags, load};
+use crate::cli::report_html::{self, Lang};
+use crate::cli::run_dir::RunDir;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use matcher_core::batch::{self, BatchOptions, BatchResult, Proposal, caseload, report};

@@ -1,8 +1,8 @@
 //! Batch runs: the core's nightly re-matching for one tenant's candidates, started over HTTP
 //! and run on a blocking thread (the solver uses its own rayon pool inside).
 
-use crate::AppState;
-use crate::catalogue::StoredCandidate;
+use crate::server::AppState;
+use crate::server::catalogue::StoredCandidate;
 use matcher_core::batch::{self, BatchOptions};
 use matcher_core::model::Dataset;
 use serde_json::json;
