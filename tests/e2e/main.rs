@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod gen_validate;
 mod ids;
+mod policy;
 mod reliability;
 mod service;
 mod solve;

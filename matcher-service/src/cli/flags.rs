@@ -3,8 +3,9 @@
 
 use anyhow::Context;
 use matcher_core::model::{Dataset, Date, ReferenceData};
-use matcher_core::policy::{Policy, PolicySet};
+use matcher_core::policy::PolicySet;
 use matcher_core::{Scale, dataset};
+use std::path::Path;
 use std::path::PathBuf;
 
 /// Flags shared by the commands that score.
@@ -24,23 +25,7 @@ pub(crate) struct RunFlags {
 
 impl RunFlags {
     pub(crate) fn policy_set(&self) -> anyhow::Result<PolicySet> {
-        let mut set = PolicySet::default();
-        for path in &self.policies {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading the policy {}", path.display()))?;
-            let policy = Policy::from_toml(&text, &path.display().to_string())?;
-            match policy.municipality_code() {
-                None => set.national = policy,
-                Some(code) => {
-                    if set.municipal.iter().any(|p| p.municipality_code() == Some(code)) {
-                        anyhow::bail!("{}: a second policy for municipality {code}", path.display());
-                    }
-                    set.municipal.push(policy);
-                }
-            }
-        }
-        set.municipal.sort_by_key(|p| p.municipality);
-        Ok(set)
+        read_policies(&self.policies)
     }
 
     pub(crate) fn today(&self) -> Date {
@@ -61,7 +46,7 @@ pub(crate) fn parse_date(text: &str) -> Result<Date, String> {
     Date::parse(text).ok_or_else(|| "expected a date as YYYY-MM-DD".to_string())
 }
 
-pub(crate) fn load(path: &std::path::Path, r: &ReferenceData) -> anyhow::Result<Dataset> {
+pub(crate) fn load(path: &Path, r: &ReferenceData) -> anyhow::Result<Dataset> {
     dataset::load(path, r).with_context(|| format!("loading {}", path.display()))
 }
 
@@ -74,4 +59,17 @@ pub(crate) fn parse_fraction(text: &str) -> Result<f64, String> {
 
 pub(crate) fn parse_scale(text: &str) -> Result<Scale, String> {
     Scale::parse(text).ok_or_else(|| "expected demo, municipality or national".to_string())
+}
+
+/// The policy set of `--policy` files (read here; assembled by [`PolicySet::from_files`]).
+pub(crate) fn read_policies(paths: &[PathBuf]) -> anyhow::Result<PolicySet> {
+    let files = paths
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the policy {}", path.display()))?;
+            Ok((path.display().to_string(), text))
+        })
+        .collect::<anyhow::Result<Vec<(String, String)>>>()?;
+    Ok(PolicySet::from_files(files.iter().map(|(n, t)| (n.as_str(), t.as_str())))?)
 }

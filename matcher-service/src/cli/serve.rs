@@ -1,6 +1,6 @@
 //! `matcher serve`: starts the HTTP service of [`crate::server`] with its flags.
 
-use super::flags::{load, parse_date};
+use super::flags::{load, parse_date, read_policies};
 use crate::server;
 use anyhow::Context;
 use matcher_core::model::Date;
@@ -38,6 +38,10 @@ pub struct ServeArgs {
     /// Day the benefit clocks are read against (YYYY-MM-DD); default: today (UTC).
     #[arg(long, env = "MATCHER_TODAY", value_parser = parse_date)]
     today: Option<Date>,
+    /// Policy file (TOML) for suggestions and batch runs. Repeat for several; a file with
+    /// `municipality = CODE` applies there, one without replaces the national default.
+    #[arg(long = "policy", env = "MATCHER_POLICIES", value_delimiter = ',')]
+    policies: Vec<PathBuf>,
     /// Async worker threads (0 = one per core).
     #[arg(long, env = "MATCHER_WORKERS", default_value_t = 0)]
     workers: usize,
@@ -58,6 +62,7 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
         max_in_flight: usize::try_from(args.max_in_flight).unwrap_or(usize::MAX),
         cors_origins: args.cors_origins.clone(),
         today: args.today,
+        policies: read_policies(&args.policies)?,
     };
     let state = server::AppState::open(config).with_context(|| format!("opening {}", args.db.display()))?;
     if args.demo {

@@ -50,6 +50,8 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// The day benefit clocks are read against; default today (UTC) at start.
     pub today: Option<Date>,
+    /// Scoring policies of suggestions and batch runs (national default plus municipalities').
+    pub policies: PolicySet,
 }
 
 impl Default for Config {
@@ -61,6 +63,7 @@ impl Default for Config {
             max_in_flight: 256,
             cors_origins: Vec::new(),
             today: None,
+            policies: PolicySet::default(),
         }
     }
 }
@@ -123,7 +126,7 @@ impl AppState {
         let reference = Arc::new(ReferenceData::embedded()?);
         let today = config.today.unwrap_or_else(today_utc);
         let catalogues =
-            Arc::new(Catalogues::load(&store, reference, Arc::new(PolicySet::default()), today)?);
+            Arc::new(Catalogues::load(&store, reference, Arc::new(config.policies.clone()), today)?);
         let mut prices = HashMap::new();
         for (m, run_id, json) in store.latest_prices()? {
             let by_offer: HashMap<String, i64> = serde_json::from_str(&json).unwrap_or_default();
