@@ -596,51 +596,32 @@ fn suggest(
     candidate: &Candidate,
     k: usize,
 ) -> Result<Vec<u8>, ApiError> {
-    let scorer = &cat.scorer;
-    let view = scorer.view(candidate).map_err(|e| ApiError::Internal(e.to_string()))?;
-    // Ask for more than k: full offers are dropped and the price may reorder the rest.
-    let (top, counts) = cat.index.top_k(scorer, &view, k * 2 + 8);
     let prices = state.prices_for(m);
-    let mut rows: Vec<(u32, i64, i64, i64)> = top
-        .into_iter()
-        .filter(|&(o, _)| cat.remaining(o as usize) > 0)
-        .map(|(o, score)| {
-            let offer = &cat.offers()[o as usize];
-            let price = prices.as_ref().and_then(|p| p.by_offer.get(offer.id.as_str()).copied()).unwrap_or(0);
-            (o, score, price, score - price)
-        })
-        .collect();
-    if prices.is_some() {
-        // Scarcity-aware order: score minus the offer's dual price from the last batch.
-        rows.sort_by(|a, b| b.3.cmp(&a.3).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0)));
-    }
-    // One more than shown: the last suggestion's runner-up.
-    rows.truncate(k + 1);
-    let reference = state.catalogues.reference();
-    let mut explained = Vec::with_capacity(rows.len());
-    for (o, score, price, adjusted) in rows {
-        match scorer.explain_candidate(candidate, o as usize) {
-            Ok(Ok(e)) => explained.push((o, score, price, adjusted, e)),
-            Ok(Err(_)) => continue,
-            Err(e) => return Err(ApiError::Internal(e.to_string())),
+    let price = prices.as_ref().map(|p| {
+        move |o: usize| {
+            cat.offers().get(o).and_then(|offer| p.by_offer.get(offer.id.as_str()).copied()).unwrap_or(0)
         }
-    }
-    let ranking_key = |score: i64, adjusted: i64| if prices.is_some() { adjusted } else { score };
-    let shown = explained.len().min(k);
-    let mut out = Vec::with_capacity(shown);
-    for (i, (o, score, price, adjusted, explanation)) in explained.iter().take(shown).enumerate() {
+    });
+    let ranking =
+        matcher_core::graph::rank(&cat.index, &cat.scorer, candidate, k, |o| cat.remaining(o), price)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let counts = ranking.counts;
+    let reference = state.catalogues.reference();
+    let mut out = Vec::with_capacity(ranking.ranked.len());
+    for (i, ranked) in ranking.ranked.iter().enumerate() {
+        let (o, score, price, adjusted, explanation) =
+            (&ranked.offer, &ranked.score, &ranked.price, &ranked.adjusted, &ranked.explanation);
         let offer: &Offer = &cat.offers()[*o as usize];
-        let runner_up = explained.get(i + 1).map(|(next_o, next_score, _, next_adjusted, next_e)| {
-            let next: &Offer = &cat.offers()[*next_o as usize];
+        let runner_up = ranked.runner_up.as_ref().map(|up| {
+            let next: &Offer = &cat.offers()[up.offer as usize];
             RunnerUpOut {
                 offer_id: next.id.as_str(),
                 name: &next.name,
-                difference: ranking_key(*score, *adjusted) - ranking_key(*next_score, *next_adjusted),
-                factor_differences: explanation
-                    .contributions
+                difference: up.difference,
+                factor_differences: up
+                    .factor_differences
                     .iter()
-                    .zip(&next_e.contributions)
-                    .map(|(a, b)| FactorDifference { factor: a.factor, points: a.points - b.points })
+                    .map(|&(factor, points)| FactorDifference { factor, points })
                     .collect(),
             }
         });
