@@ -451,13 +451,8 @@ mod tests {
     /// providers restricted to zero, one or two groups; jobs with and without occupations.
     fn world(n_candidates: usize, n_offers: usize) -> Dataset {
         let r = reference();
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rng = crate::r#gen::rng::Rng::new(0x9e37_79b9_7f4a_7c15, 0);
+        let mut next = move || rng.unit();
         let n_groups = r.target_groups.len();
         // A handful of occupations in three major groups, so that matches and misses both occur.
         let occupations: Vec<Occupation> = ["8322", "8321", "8331", "5120", "5131", "2111"]
