@@ -9,7 +9,7 @@ use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct SolveArgs {
-    /// Instance file (`shared/peers/FORMAT.md`).
+    /// Instance file in the peers' neutral format (`p`/`r`/`e` lines; see `matcher_core::assign::format`).
     file: PathBuf,
     /// Worker threads (0 = all cores).
     #[arg(long, default_value_t = 0)]

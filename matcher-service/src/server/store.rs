@@ -1,6 +1,6 @@
 //! SQLite storage: one file, WAL, one writer connection behind a mutex and a small pool of
 //! reader connections. Every function here blocks: callers reach it through
-//! `tokio::task::spawn_blocking` (see [`Store::run`]).
+//! `tokio::task::spawn_blocking` (the API's `blocking` helper in `server/api/mod.rs`).
 //!
 //! Durability: `synchronous = FULL` on the writer, so a commit is on disk (the WAL is
 //! fsynced) before the call returns and therefore before a client sees a 2xx. WAL with
