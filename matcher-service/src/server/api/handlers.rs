@@ -65,25 +65,9 @@ fn path_number(req: &Request, i: usize) -> Result<i64, ApiError> {
         .ok_or_else(|| ApiError::field("/path/id", truncate(text), "expected a positive whole number"))
 }
 
+/// `%XX` sequences decoded (invalid ones kept as written), invalid UTF-8 replaced.
 fn percent_decode(text: &str) -> String {
-    let b = text.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && let Some(v) = b
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(text).decode_utf8_lossy().into_owned()
 }
 
 fn truncate(text: &str) -> String {
