@@ -9,5 +9,6 @@ mod policy;
 mod reliability;
 mod service;
 mod solve;
+mod store_compat;
 mod tokens;
 mod widget;

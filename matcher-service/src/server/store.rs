@@ -37,6 +37,14 @@ pub enum StoreError {
     /// The write conflicts with the state (e.g. no places left).
     #[error("{0}")]
     Conflict(String),
+    /// A database file of a newer schema than this program knows.
+    #[error("database schema version {found}; this matcher knows up to {known}: use a newer matcher")]
+    NewerSchema {
+        /// `PRAGMA user_version` of the file.
+        found: i64,
+        /// The newest version this program migrates to.
+        known: i64,
+    },
     /// A mutex was poisoned by a panic in another request.
     #[error("storage lock poisoned")]
     Poisoned,
@@ -369,16 +377,48 @@ pub fn rfc3339(at: std::time::SystemTime) -> String {
     format!("{date}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
+/// The schema's migrations, numbered by `PRAGMA user_version`: `MIGRATIONS[v]` brings a file
+/// at version `v` to `v + 1`. Append only; never change a migration that has shipped.
+///
+/// Version 0 is a new, empty file or a file from before versions were kept (which of three
+/// historical shapes it has is told by its columns); `to_v1` creates what is missing and
+/// brings any of those shapes to the schema of version 1. Every migration is idempotent, so a
+/// crash between a migration and the version update only repeats it.
+const MIGRATIONS: &[fn(&mut Connection) -> Result<()>] = &[to_v1];
+
+/// The schema version this program writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Version 0 → 1: the tables, then the column probes of the files made before versions.
+fn to_v1(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(SCHEMA)?;
+    migrate_tokens(conn)?;
+    migrate_numbers(conn)
+}
+
+/// Runs the migrations a file needs, each followed by its version number.
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema { found, known: SCHEMA_VERSION });
+    }
+    for (version, step) in MIGRATIONS.iter().enumerate().skip(usize::try_from(found).unwrap_or(0)) {
+        step(conn)?;
+        conn.pragma_update(None, "user_version", version as i64 + 1)?;
+    }
+    Ok(())
+}
+
 impl Store {
-    /// Opens (creating if needed) the database file and its schema.
+    /// Opens (creating if needed) the database file and brings its schema to
+    /// [`SCHEMA_VERSION`].
     ///
     /// # Errors
-    /// When the file cannot be opened or the schema cannot be created.
+    /// When the file cannot be opened, its schema cannot be migrated, or it is newer than
+    /// this program.
     pub fn open(path: &Path) -> Result<Store> {
         let mut writer = open(path, true)?;
-        writer.execute_batch(SCHEMA)?;
-        migrate_tokens(&mut writer)?;
-        migrate_numbers(&mut writer)?;
+        migrate(&mut writer)?;
         Ok(Store { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
     }
 
