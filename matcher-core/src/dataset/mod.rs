@@ -22,7 +22,10 @@ pub mod table;
 mod tests;
 mod write;
 
-pub use caseworkers::{CASEWORKER_COLUMNS, CASEWORKER_REQUIRED, MAX_CAP, caseworkers_csv, load_caseworkers};
+pub use caseworkers::{
+    CASEWORKER_COLUMNS, CASEWORKER_REQUIRED, MAX_CAP, caseworkers_csv, load_caseworkers,
+    load_caseworkers_with,
+};
 pub use encoding::Encoding;
 pub use read::{candidates_from_json, load_dir, load_dir_with, offers_from_json};
 pub use reference_dir::{REFERENCE_FILES, load_reference};

@@ -261,11 +261,15 @@ impl Table<std::io::Cursor<Vec<u8>>> {
         }
         let delimiter = sniff_delimiter(&decoded.text);
         let dialect = Dialect { delimiter, encoding: decoded.encoding, bom: decoded.bom };
+        // Excel ends lines with CRLF, and the csv crate (1.3) then counts record lines one
+        // short; with LF the line of every message is that of the file.
+        let text =
+            if decoded.text.contains('\r') { decoded.text.replace("\r\n", "\n") } else { decoded.text };
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .trim(csv::Trim::All)
             .flexible(false)
-            .from_reader(std::io::Cursor::new(decoded.text.into_bytes()));
+            .from_reader(std::io::Cursor::new(text.into_bytes()));
         let headers = reader.headers().map_err(|e| one(1, format!("cannot read the header: {e}")))?;
         let header: Vec<(String, u64)> = headers.iter().map(|h| (h.to_string(), 1)).collect();
         if let [(only, _)] = header.as_slice()
@@ -501,5 +505,98 @@ fn why_not(year: i32, month: u32) -> String {
             let days = (28..=31).rev().find(|&d| Date::from_ymd(year, month, d).is_some()).unwrap_or(28);
             format!("{name} {year} has {days} days")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(
+        bytes: &[u8],
+        column: &str,
+        f: fn(&Row<'_>, &str) -> Result<String, InputProblem>,
+    ) -> Vec<String> {
+        let table =
+            Table::from_bytes("t.csv", bytes, &["id"], Encoding::Utf8).map_err(|p| p.to_string()).unwrap();
+        let (ok, bad) = table.for_each_row(|r| f(r, column));
+        ok.into_iter().map(|(_, v)| v).chain(bad.into_iter().map(|p| p.to_string())).collect()
+    }
+
+    #[test]
+    fn danish_excel_csv_reads_decimal_commas_and_danish_dates() {
+        let text =
+            "\u{feff}id;lat;d\r\n1;57,01027;30-01-2026\r\n2;57.5;2026-01-31\r\n3;1.057,5;31.12.2026\r\n";
+        let number = |r: &Row<'_>, c: &str| r.decimal::<f64>(c).map(|v| v.to_string());
+        assert_eq!(
+            read(text.as_bytes(), "lat", number),
+            [
+                "57.01027",
+                "57.5",
+                "t.csv:4: column `lat` = `1.057,5`: expected a number without thousands separators, e.g. 57,01027"
+            ]
+        );
+        let date = |r: &Row<'_>, c: &str| r.date(c).map(|d| d.to_string());
+        assert_eq!(read(text.as_bytes(), "d", date), ["2026-01-30", "2026-01-31", "2026-12-31"]);
+        let table = Table::from_bytes("t.csv", text.as_bytes(), &["id"], Encoding::Utf8).ok().unwrap();
+        assert_eq!(
+            table.dialect().describe(),
+            "`;`-separated (Danish Excel: decimal comma read), UTF-8 with BOM"
+        );
+        let tabs = "id\tlat\n1\t55,5\n";
+        assert_eq!(read(tabs.as_bytes(), "lat", number), ["55.5"]);
+    }
+
+    #[test]
+    fn a_comma_file_refuses_decimal_commas_and_danish_dates_with_the_reason() {
+        let text = "id,lat,d\n1,\"57,01\",30-01-2026\n2,57.1,2026-02-30\n3,57.1,2026-13-01\n";
+        let number = |r: &Row<'_>, c: &str| r.decimal::<f64>(c).map(|v| v.to_string());
+        assert_eq!(
+            read(text.as_bytes(), "lat", number),
+            [
+                "57.1",
+                "57.1",
+                "t.csv:2: column `lat` = `57,01`: decimal comma in a `,`-separated file; write a decimal point (57.01027), or save the file `;`-separated as Danish Excel does"
+            ]
+        );
+        let date = |r: &Row<'_>, c: &str| r.date(c).map(|d| d.to_string());
+        assert_eq!(
+            read(text.as_bytes(), "d", date),
+            [
+                "t.csv:2: column `d` = `30-01-2026`: expected a date as YYYY-MM-DD",
+                "t.csv:3: column `d` = `2026-02-30`: not a date that exists: February 2026 has 28 days",
+                "t.csv:4: column `d` = `2026-13-01`: not a date that exists: there is no month 13",
+            ]
+        );
+        let split = "id,lat\n1,57,01\n";
+        let text = |r: &Row<'_>, c: &str| r.text(c).map(str::to_string);
+        assert_eq!(
+            read(split.as_bytes(), "lat", text),
+            [
+                "t.csv:2: row has 3 values, the header has 2 columns; a comma inside a value (a decimal comma such as 57,01027?) splits it: quote the value, use a decimal point, or save the file `;`-separated"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_read_is_one_message() {
+        let open = |bytes: &[u8]| {
+            Table::from_bytes("c.csv", bytes, &["id", "name"], Encoding::Utf8).err().map(|p| p.to_string())
+        };
+        assert_eq!(
+            open(b"").as_deref(),
+            Some("c.csv: file is empty; expected a header line with the columns: id, name")
+        );
+        assert_eq!(
+            open(b"\xEF\xBB\xBF\r\n\r\n").as_deref(),
+            Some("c.csv: file holds only blank lines; expected a header line with the columns: id, name")
+        );
+        assert_eq!(
+            open(b"id|name\n1|a\n").as_deref(),
+            Some(
+                "c.csv:1 = `id|name`: the header is one column, separated by `|`; columns must be separated by `,`, `;` or a tab"
+            )
+        );
+        assert_eq!(open(b"id;name\n1;a\n"), None);
     }
 }
