@@ -4,16 +4,17 @@
 mod batch_cmd;
 mod report_html;
 mod run_dir;
+mod validate_explain;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use matcher_core::Scale;
 use matcher_core::assign::{self, Mode, Problem, Solution, SolveOptions};
 use matcher_core::dataset;
 use matcher_core::graph;
 use matcher_core::model::{Dataset, Date, OfferKind, ReferenceData};
 use matcher_core::policy::{Policy, PolicySet};
 use matcher_core::score::Scorer;
-use matcher_core::{Error, Scale};
 use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -58,6 +59,12 @@ enum Command {
         /// List at most this many bad rows (0: all); the total is always counted.
         #[arg(long, default_value_t = 1000)]
         max_problems: usize,
+        /// Also say what the data set holds: how each file reads, counts per table,
+        /// municipality and target group, date ranges; problems grouped by kind.
+        #[arg(long)]
+        explain: bool,
+        #[command(flatten)]
+        input: validate_explain::DataFlags,
     },
     /// Build the candidate graph of a data set and print its size and build time as JSON.
     Graph {
@@ -68,6 +75,8 @@ enum Command {
         instance: Option<PathBuf>,
         #[command(flatten)]
         run: RunFlags,
+        #[command(flatten)]
+        input: validate_explain::DataFlags,
     },
     /// Explain one candidate–offer pair: every factor, or the hard limit that removes it.
     Explain {
@@ -79,6 +88,8 @@ enum Command {
         offer: String,
         #[command(flatten)]
         run: RunFlags,
+        #[command(flatten)]
+        input: validate_explain::DataFlags,
     },
     /// Solve an assignment instance in the neutral peers format and print one JSON line.
     Solve(SolveArgs),
@@ -127,6 +138,8 @@ struct ServeArgs {
     /// Async worker threads (0 = one per core).
     #[arg(long, env = "MATCHER_WORKERS", default_value_t = 0)]
     workers: usize,
+    #[command(flatten)]
+    input: validate_explain::DataFlags,
 }
 
 #[derive(Subcommand)]
@@ -287,8 +300,12 @@ fn parse_date(text: &str) -> Result<Date, String> {
     Date::parse(text).ok_or_else(|| "expected a date as YYYY-MM-DD".to_string())
 }
 
-pub(crate) fn load(path: &std::path::Path, r: &ReferenceData) -> anyhow::Result<Dataset> {
-    dataset::load(path, r).with_context(|| format!("loading {}", path.display()))
+pub(crate) fn load(
+    path: &std::path::Path,
+    r: &ReferenceData,
+    input: &validate_explain::DataFlags,
+) -> anyhow::Result<Dataset> {
+    validate_explain::load_data(path, r, input)
 }
 
 fn parse_fraction(text: &str) -> Result<f64, String> {
@@ -353,34 +370,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 (started.elapsed() - generated).as_millis()
             );
         }
-        Command::Validate { path, max_problems } => {
-            let r = reference()?;
-            let started = Instant::now();
-            match dataset::load(&path, &r) {
-                Ok(data) => {
-                    println!("valid: {}", summary(&data));
-                    eprintln!("checked in {} ms", started.elapsed().as_millis());
-                }
-                Err(Error::InvalidData(problems)) => {
-                    let n = problems.0.len();
-                    let shown = if max_problems == 0 { n } else { n.min(max_problems) };
-                    for problem in &problems.0[..shown] {
-                        println!("{problem}");
-                    }
-                    if shown < n {
-                        println!("… {} more not listed (--max-problems 0 lists all)", n - shown);
-                    }
-                    println!("{n} {} in {}", if n == 1 { "problem" } else { "problems" }, path.display());
-                    return Ok(ExitCode::FAILURE);
-                }
-                Err(e) => return Err(e).with_context(|| format!("validating {}", path.display())),
-            }
+        Command::Validate { path, max_problems, explain, input } => {
+            return validate_explain::validate(&path, max_problems, explain, &input, summary);
         }
-        Command::Graph { path, instance, run } => {
-            let r = reference()?;
+        Command::Graph { path, instance, run, input } => {
+            let r = input.reference()?;
             let policies = run.policy_set()?;
             let started = Instant::now();
-            let data = load(&path, &r)?;
+            let data = load(&path, &r, &input)?;
             let load_seconds = started.elapsed().as_secs_f64();
             let pool = run.pool()?;
             let started = Instant::now();
@@ -412,10 +409,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 })
             );
         }
-        Command::Explain { path, candidate, offer, run } => {
-            let r = reference()?;
+        Command::Explain { path, candidate, offer, run, input } => {
+            let r = input.reference()?;
             let policies = run.policy_set()?;
-            let data = load(&path, &r)?;
+            let data = load(&path, &r, &input)?;
             let ci = data
                 .candidates
                 .iter()
@@ -438,7 +435,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&answer)?);
         }
         Command::Solve(args) => solve(&args)?,
-        Command::Batch(args) => batch_cmd::run(&args, reference()?)?,
+        Command::Batch(args) => {
+            let r = args.input.reference()?;
+            batch_cmd::run(&args, r)?
+        }
         Command::Serve(args) => serve(args)?,
         Command::Token { command: TokenCommand::Create { municipality, role, user, expires_in, db } } => {
             let code = municipality_code(&municipality)?;
@@ -508,6 +508,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_in_flight: usize::try_from(args.max_in_flight).unwrap_or(usize::MAX),
         cors_origins: args.cors_origins.clone(),
         today: args.today,
+        reference: match &args.input.reference {
+            Some(_) => Some(Arc::new(args.input.reference()?)),
+            None => None,
+        },
     };
     let state =
         matcher_service::AppState::open(config).with_context(|| format!("opening {}", args.db.display()))?;
@@ -524,7 +528,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(path) = &args.offers_from {
         let started = Instant::now();
-        let mut data = load(path, state.catalogues.reference())?;
+        let mut data = load(path, state.catalogues.reference(), &args.input)?;
         data.candidates.clear();
         matcher_service::load_dataset(&state, &data).context("storing the offers")?;
         eprintln!("{} offers loaded in {} ms", data.offers.len(), started.elapsed().as_millis());

@@ -14,8 +14,10 @@ pub enum Encoding {
     /// UTF-8, with or without a byte order mark (Excel's "CSV UTF-8").
     #[default]
     Utf8,
-    /// Windows-1252 (what Danish Excel's plain "CSV" writes). A file that starts with a UTF-8
-    /// byte order mark is still read as UTF-8: the mark says so explicitly.
+    /// Windows-1252 (what Danish Excel's plain "CSV" writes) for every file that is not UTF-8.
+    /// A file that starts with a UTF-8 byte order mark, or that is valid UTF-8, is still read
+    /// as UTF-8: Windows-1252 text with æ, ø or å is never valid UTF-8, so a directory where
+    /// only some files were saved by Excel reads whole. [`Decoded::encoding`] says which.
     Windows1252,
 }
 
@@ -57,8 +59,7 @@ pub struct Decoded {
 ///
 /// # Errors
 /// One problem for the whole file (line of the first bad byte): not UTF-8 (with the encoding it
-/// looks like and how to save it as UTF-8), UTF-16, or UTF-8 text that was said to be
-/// Windows-1252.
+/// looks like and how to save it as UTF-8), or UTF-16.
 pub fn decode(file: &str, bytes: &[u8], encoding: Encoding) -> Result<Decoded, InputProblem> {
     if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") || looks_like_utf16(bytes) {
         return Err(InputProblem::new(
@@ -80,18 +81,10 @@ pub fn decode(file: &str, bytes: &[u8], encoding: Encoding) -> Result<Decoded, I
     match (encoding, std::str::from_utf8(bytes)) {
         (Encoding::Utf8, Ok(text)) => Ok(Decoded { text: text.to_string(), encoding, bom: false }),
         (Encoding::Utf8, Err(e)) => Err(not_utf8(file, bytes, e.valid_up_to(), "")),
-        (Encoding::Windows1252, Ok(text)) if !text.is_ascii() => {
-            let at = text.bytes().position(|b| !b.is_ascii()).unwrap_or(0);
-            let ch = text[at..].chars().next().unwrap_or('?');
-            Err(InputProblem::new(
-                file,
-                line_of(bytes, at),
-                "",
-                "",
-                format!(
-                    "file is UTF-8 (`{ch}`), but --encoding windows-1252 was given; drop the flag, or save the file in Excel as “CSV UTF-8” (it then starts with a byte order mark and is read as UTF-8 whatever the flag)"
-                ),
-            ))
+        // Windows-1252 text with æ, ø or å is never valid UTF-8, so a valid UTF-8 file in a
+        // directory read with the flag is one that was saved as UTF-8: read it as such.
+        (Encoding::Windows1252, Ok(text)) => {
+            Ok(Decoded { text: text.to_string(), encoding: Encoding::Utf8, bom: false })
         }
         (Encoding::Windows1252, _) => {
             Ok(Decoded { text: bytes.iter().map(|&b| windows_1252(b)).collect(), encoding, bom: false })
@@ -171,8 +164,8 @@ mod tests {
     fn a_bom_is_dropped_and_wins_over_the_flag() {
         let ok = decode("a.csv", b"\xEF\xBB\xBFid\n\xC3\xB8\n", Encoding::Windows1252).unwrap();
         assert_eq!((ok.text.as_str(), ok.bom, ok.encoding), ("id\nø\n", true, Encoding::Utf8));
-        let err = decode("a.csv", "id\nø\n".as_bytes(), Encoding::Windows1252).unwrap_err();
-        assert!(err.reason.contains("file is UTF-8 (`ø`)"), "{err}");
+        let utf8 = decode("a.csv", "id\nø\n".as_bytes(), Encoding::Windows1252).unwrap();
+        assert_eq!((utf8.text.as_str(), utf8.encoding), ("id\nø\n", Encoding::Utf8));
         let ascii = decode("a.csv", b"id\nx\n", Encoding::Windows1252).unwrap();
         assert_eq!(ascii.text, "id\nx\n");
     }
