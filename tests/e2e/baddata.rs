@@ -279,3 +279,30 @@ fn a_bad_reference_directory_names_file_line_column_and_value() {
         )
     );
 }
+
+#[test]
+fn the_service_uses_the_reference_directory_and_refuses_a_bad_one_before_it_listens() {
+    let reference = matcher_core::dataset::load_reference(&example_reference(), &Default::default()).unwrap();
+    let dir = temp_dir("serve-ref");
+    let config = matcher_service::Config {
+        db: dir.join("matcher.db"),
+        today: matcher_core::model::Date::parse("2027-01-04"),
+        reference: Some(std::sync::Arc::new(reference)),
+        ..matcher_service::Config::default()
+    };
+    let state = matcher_service::AppState::open(config).unwrap();
+    let r = state.catalogues.reference();
+    let young = r.group("young_2027").expect("the example's group");
+    assert!(r.group_valid_on(young, matcher_core::model::Date::parse("2027-01-04").unwrap()));
+
+    let bad = temp_dir("serve-badref");
+    std::fs::write(bad.join("municipalities.csv"), "kommunekode\n").unwrap();
+    let (out, stdout, stderr) = run(matcher()
+        .args(["serve", "--bind", "127.0.0.1:0", "--db"])
+        .arg(dir.join("other.db"))
+        .arg("--reference")
+        .arg(&bad));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!stdout.contains("listening"), "{stdout}");
+    assert!(stderr.contains("municipalities.csv: not a reference table that can be replaced"), "{stderr}");
+}
