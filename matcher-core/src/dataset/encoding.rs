@@ -107,7 +107,14 @@ fn not_utf8(file: &str, bytes: &[u8], at: usize, prefix: &str) -> InputProblem {
     let byte = bytes.get(at).copied().unwrap_or(0);
     let line = line_of(bytes, at);
     let letter = windows_1252(byte);
-    let reason = if letter.is_alphabetic() && !letter.is_ascii() {
+    let reason = if !file.to_ascii_lowercase().ends_with(".csv") {
+        let looks = if letter.is_alphabetic() && !letter.is_ascii() {
+            format!("it looks like Windows-1252 (byte 0x{byte:02X} is `{letter}` there); ")
+        } else {
+            String::new()
+        };
+        format!("file is not UTF-8: {prefix}{looks}save it as UTF-8")
+    } else if letter.is_alphabetic() && !letter.is_ascii() {
         format!(
             "file is not UTF-8: {prefix}it looks like Windows-1252 (Latin-1), which Danish Excel writes as “CSV (semikolonsepareret)”: byte 0x{byte:02X} is `{letter}` in Windows-1252. Save it in Excel as “CSV UTF-8”, or read it as it is with --encoding windows-1252"
         )
@@ -168,6 +175,15 @@ mod tests {
         assert_eq!((utf8.text.as_str(), utf8.encoding), ("id\nø\n", Encoding::Utf8));
         let ascii = decode("a.csv", b"id\nx\n", Encoding::Windows1252).unwrap();
         assert_eq!(ascii.text, "id\nx\n");
+    }
+
+    #[test]
+    fn a_json_file_is_not_told_about_excel() {
+        let err = decode("offers.json", b"[{\"name\": \"\xF8\"}]", Encoding::Utf8).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "offers.json:1: file is not UTF-8: it looks like Windows-1252 (byte 0xF8 is `ø` there); save it as UTF-8"
+        );
     }
 
     #[test]

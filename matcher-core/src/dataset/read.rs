@@ -168,10 +168,11 @@ fn open(
         }
         (false, true) => {
             let bytes = std::fs::read(&json_path).map_err(|e| Error::io(&json_path, e))?;
-            match String::from_utf8(bytes) {
-                Ok(text) => super::json::table(&json_name, &text, required),
-                Err(_) => {
-                    problems.push(InputProblem::new(&json_name, 0, "", "", "file is not UTF-8 text"));
+            // JSON is UTF-8 by definition (RFC 8259): the flag does not apply, a BOM is dropped.
+            match super::encoding::decode(&json_name, &bytes, Encoding::Utf8) {
+                Ok(decoded) => super::json::table(&json_name, &decoded.text, required),
+                Err(problem) => {
+                    problems.push(problem);
                     return Ok(None);
                 }
             }
