@@ -50,6 +50,8 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// The day benefit clocks are read against; default today (UTC) at start.
     pub today: Option<Date>,
+    /// Reference data to use instead of the embedded tables (`matcher serve --reference`).
+    pub reference: Option<Arc<ReferenceData>>,
     /// Scoring policies of suggestions and batch runs (national default plus municipalities').
     pub policies: PolicySet,
 }
@@ -63,6 +65,7 @@ impl Default for Config {
             max_in_flight: 256,
             cors_origins: Vec::new(),
             today: None,
+            reference: None,
             policies: PolicySet::default(),
         }
     }
@@ -123,7 +126,10 @@ impl AppState {
     pub fn open(config: Config) -> Result<Arc<AppState>, ServiceError> {
         let store = Arc::new(Store::open(&config.db)?);
         store.fail_interrupted_batches()?;
-        let reference = Arc::new(ReferenceData::embedded()?);
+        let reference = match &config.reference {
+            Some(reference) => reference.clone(),
+            None => Arc::new(ReferenceData::embedded()?),
+        };
         let today = config.today.unwrap_or_else(today_utc);
         let catalogues =
             Arc::new(Catalogues::load(&store, reference, Arc::new(config.policies.clone()), today)?);
