@@ -3,6 +3,7 @@
 
 use crate::server::AppState;
 use crate::server::catalogue::StoredCandidate;
+use crate::server::store::NewSuggestionLogEntry;
 use matcher_core::batch::{self, BatchOptions, ProposalRecord};
 use matcher_core::model::Dataset;
 use serde_json::json;
@@ -20,8 +21,9 @@ pub struct Prices {
 }
 
 /// Runs batch `id` (row id; the tenant knows it as `number`) for municipality `m` and records
-/// its result; never panics the server.
-pub async fn run(state: Arc<AppState>, m: u16, id: i64, number: i64) {
+/// its result, and each proposal in the suggestion log as asked by `by` (user, role); never
+/// panics the server.
+pub async fn run(state: Arc<AppState>, m: u16, id: i64, number: i64, by: (String, &'static str)) {
     // The semaphore is never closed, so `acquire` fails only if it were; then run anyway.
     let _slot = state.batch_slot.acquire().await.ok();
     let s = state.clone();
@@ -30,8 +32,9 @@ pub async fn run(state: Arc<AppState>, m: u16, id: i64, number: i64) {
         Ok(r) => r,
         Err(e) => Err(format!("batch task failed: {e}")),
     };
-    let prices = outcome.as_ref().ok().map(|(_, _, by_offer, _)| by_offer.clone());
-    let stored = outcome.map(|(summary, proposals, _, prices_json)| (summary, proposals, prices_json));
+    let prices = outcome.as_ref().ok().map(|c| c.by_offer.clone());
+    let logged = outcome.as_ref().ok().map(|c| (c.offers_version, c.log.clone()));
+    let stored = outcome.map(|c| (c.summary, c.proposals, c.prices));
     if let Err(e) = &stored {
         tracing::warn!(run = id, municipality = m, number, error = %e, "batch run failed");
     }
@@ -42,13 +45,70 @@ pub async fn run(state: Arc<AppState>, m: u16, id: i64, number: i64) {
             if let Some(by_offer) = prices {
                 state.set_prices(m, Prices { run_id: number, by_offer });
             }
+            if let Some(entries) = logged {
+                log_proposals(&state, m, number, by, entries).await;
+            }
         }
         Ok(Err(e)) => tracing::error!(run = id, error = %e, "recording the batch run failed"),
         Err(e) => tracing::error!(run = id, error = %e, "recording the batch run panicked"),
     }
 }
 
-type Computed = (String, String, HashMap<String, i64>, String);
+/// What a finished computation hands back to be stored.
+struct Computed {
+    summary: String,
+    proposals: String,
+    by_offer: HashMap<String, i64>,
+    prices: String,
+    /// Per proposal: candidate id and the proposal's JSON, for the suggestion log.
+    log: Arc<Vec<(String, String)>>,
+    offers_version: u64,
+}
+
+/// Appends one suggestion-log row per proposal of run `number`, in one transaction.
+async fn log_proposals(
+    state: &Arc<AppState>,
+    m: u16,
+    number: i64,
+    (user, role): (String, &'static str),
+    (offers_version, proposals): (u64, Arc<Vec<(String, String)>>),
+) {
+    let s = state.clone();
+    let written = tokio::task::spawn_blocking(move || {
+        let log = &s.suggestion_log;
+        let (policy_name, policy_hash) = log.versions.policy(s.catalogues.policies(), m);
+        let shown_at = crate::server::suggestion_log::now_millis();
+        let entries: Vec<NewSuggestionLogEntry> = proposals
+            .iter()
+            .map(|(candidate_id, answer)| NewSuggestionLogEntry {
+                municipality: m,
+                shown_at: shown_at.clone(),
+                source: "batch",
+                requested_by: user.clone(),
+                role: role.to_string(),
+                candidate_id: candidate_id.clone(),
+                offers_version: i64::try_from(offers_version).unwrap_or(i64::MAX),
+                batch_run_id: Some(number),
+                engine_version: crate::server::suggestion_log::ENGINE_VERSION.to_string(),
+                policy_name: policy_name.clone(),
+                policy_hash: policy_hash.clone(),
+                reference_hash: log.versions.reference_hash.clone(),
+                answer: answer.clone(),
+            })
+            .collect();
+        s.store.append_suggestions(&entries)
+    })
+    .await;
+    match written {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::error!(run = number, municipality = m, error = %e, "logging the batch proposals failed")
+        }
+        Err(e) => {
+            tracing::error!(run = number, municipality = m, error = %e, "logging the batch proposals panicked")
+        }
+    }
+}
 
 fn compute(state: &AppState, m: u16) -> Result<Computed, String> {
     let cat = state.catalogues.current();
@@ -105,5 +165,16 @@ fn compute(state: &AppState, m: u16) -> Result<Computed, String> {
     let to = |v: &serde_json::Value| serde_json::to_string(v).map_err(|e| e.to_string());
     let prices_json = serde_json::to_string(&by_offer).map_err(|e| e.to_string())?;
     let proposals_json = serde_json::to_string(&proposals).map_err(|e| e.to_string())?;
-    Ok((to(&summary)?, proposals_json, by_offer, prices_json))
+    let log = proposals
+        .iter()
+        .map(|p| Ok((p.candidate_id.clone(), serde_json::to_string(p).map_err(|e| e.to_string())?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(Computed {
+        summary: to(&summary)?,
+        proposals: proposals_json,
+        by_offer,
+        prices: prices_json,
+        log: Arc::new(log),
+        offers_version: cat.version,
+    })
 }

@@ -18,6 +18,7 @@ pub mod catalogue;
 pub mod error;
 pub mod metrics;
 pub mod store;
+pub mod suggestion_log;
 pub mod widget;
 
 use crate::server::auth::{Role, TokenCache};
@@ -86,6 +87,9 @@ pub enum ServiceError {
     /// Serialising demo data.
     #[error("demo data: {0}")]
     Demo(String),
+    /// The suggestion log's writer thread could not start.
+    #[error("starting the suggestion log writer: {0}")]
+    LogWriter(std::io::Error),
 }
 
 /// Everything a request needs, shared by all of them.
@@ -116,6 +120,8 @@ pub struct AppState {
     /// Batch runs compute one at a time (each uses every core); the others wait their turn.
     pub batch_slot: tokio::sync::Semaphore,
     prices: RwLock<HashMap<u16, Arc<Prices>>>,
+    /// The suggestion log's background writer and the versions it records.
+    pub suggestion_log: suggestion_log::SuggestionLog,
 }
 
 impl AppState {
@@ -131,6 +137,9 @@ impl AppState {
             None => Arc::new(ReferenceData::embedded()?),
         };
         let today = config.today.unwrap_or_else(today_utc);
+        let versions = suggestion_log::LogVersions::new(&reference, &config.policies);
+        let suggestion_log =
+            suggestion_log::SuggestionLog::start(store.clone(), versions).map_err(ServiceError::LogWriter)?;
         let catalogues =
             Arc::new(Catalogues::load(&store, reference, Arc::new(config.policies.clone()), today)?);
         let mut prices = HashMap::new();
@@ -161,6 +170,7 @@ impl AppState {
             demo: OnceLock::new(),
             batch_slot: tokio::sync::Semaphore::new(1),
             prices: RwLock::new(prices),
+            suggestion_log,
         }))
     }
 
@@ -227,6 +237,9 @@ pub async fn serve(
         tracing::info!("shutting down: draining in-flight requests");
     };
     warp::serve(app).incoming(listener).graceful(shutdown).run().await;
+    // Every answer served is in the log before the process may end.
+    let s = state.clone();
+    let _ = tokio::task::spawn_blocking(move || s.suggestion_log.flush()).await;
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

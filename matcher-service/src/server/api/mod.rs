@@ -72,6 +72,8 @@ pub enum Op {
     BatchGet,
     /// Proposals of a batch run.
     BatchProposals,
+    /// The suggestion log of a candidate.
+    AuditSuggestions,
 }
 
 /// One route: what dispatch and the OpenAPI document need to know.
@@ -99,6 +101,7 @@ const ALL: &[Role] = &[Role::System, Role::Caseworker, Role::Provider, Role::Adm
 const OFFER_WRITERS: &[Role] = &[Role::System, Role::Admin];
 const TENANT_DATA: &[Role] = &[Role::System, Role::Caseworker, Role::Admin];
 const DECIDERS: &[Role] = &[Role::Caseworker, Role::Admin];
+const AUDITORS: &[Role] = &[Role::Admin];
 
 /// Every route of the service.
 pub const ROUTES: &[Route] = &[
@@ -321,6 +324,16 @@ pub const ROUTES: &[Route] = &[
         request: None,
         success: (200, "Proposals"),
         errors: &[401, 403, 404, 409, 422],
+    },
+    Route {
+        op: Op::AuditSuggestions,
+        method: "GET",
+        path: "/v1/audit/suggestions",
+        summary: "What was suggested to a candidate (candidate_id; date, after, limit), exactly as it was shown",
+        roles: AUDITORS,
+        request: None,
+        success: (200, "SuggestionLog"),
+        errors: &[401, 403, 422],
     },
 ];
 

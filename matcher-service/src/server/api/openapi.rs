@@ -107,6 +107,16 @@ fn schemas() -> Value {
         "BatchRun": {"type": "object", "properties": {"id": {"type": "integer", "description": "Numbered per municipality (1, 2, 3, …)"}, "status": {"type": "string", "enum": ["running", "finished", "failed"]},
             "started_at": {"type": "string"}, "finished_at": {"type": ["string", "null"]}, "error": {"type": ["string", "null"]}, "summary": {"type": ["object", "null"]}}},
         "Proposals": {"type": "object", "properties": {"id": {"type": "integer"}, "proposals": {"type": "array", "items": {"type": "object"}}}},
+        "SuggestionLog": {"type": "object", "required": ["candidate_id", "entries", "next"], "properties": {
+            "candidate_id": {"type": "string"},
+            "entries": {"type": "array", "description": "Oldest first", "items": {"type": "object", "properties": {
+                "number": {"type": "integer", "description": "Numbered per municipality"}, "shown_at": {"type": "string", "format": "date-time"},
+                "source": {"type": "string", "enum": ["api", "batch"]}, "requested_by": {"type": "string"}, "role": {"type": "string"},
+                "candidate_id": {"type": "string"}, "offers_version": {"type": "integer"}, "batch_run_id": {"type": ["integer", "null"]},
+                "engine_version": {"type": "string"}, "policy_name": {"type": "string"}, "policy_hash": {"type": "string", "description": "SHA-256 of the policy's JSON"},
+                "reference_hash": {"type": "string", "description": "SHA-256 of the reference data's JSON"},
+                "answer": {"type": "object", "description": "The suggestions answer (`source` api) or the batch proposal (`source` batch), exactly as it was served"}}}},
+            "next": {"type": ["integer", "null"], "description": "Pass as `after` for the next page; null on the last page"}}},
         "Health": {"type": "object", "properties": {"status": {"type": "string"}}},
         "PrometheusText": {"type": "string"},
         "OpenApi": {"type": "object"},
@@ -169,6 +179,17 @@ pub fn document() -> Value {
                 "description": "The `next` of the previous page: only decisions with a larger id. Ids are the municipality's own numbers, and this one is never looked up, so any number is accepted",
                 "schema": {"type": "integer", "minimum": 1, "maximum": i64::MAX}}));
         }
+        if r.op == Op::AuditSuggestions {
+            params.push(json!({"name": "candidate_id", "in": "query", "required": true,
+                "description": "The candidate", "schema": {"$ref": "#/components/schemas/Id"}}));
+            params.push(json!({"name": "date", "in": "query", "required": false,
+                "description": "Only what was shown on this day (UTC)", "schema": {"type": "string", "format": "date"}}));
+            params
+                .push(json!({"name": "limit", "in": "query", "required": false, "description": "Page size",
+                "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}));
+            params.push(json!({"name": "after", "in": "query", "required": false, "description": "The `next` of the previous page",
+                "schema": {"type": "integer", "minimum": 1, "maximum": i64::MAX}}));
+        }
         if r.op == Op::DecisionCreate {
             params.push(json!({
                 "name": "Idempotency-Key", "in": "header", "required": false,
@@ -197,6 +218,17 @@ pub fn document() -> Value {
             status.to_string(),
             json!({"description": status_text(status), "content": {media: {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}}),
         );
+        if r.op == Op::AuditSuggestions {
+            params.push(json!({"name": "candidate_id", "in": "query", "required": true,
+                "description": "The candidate", "schema": {"$ref": "#/components/schemas/Id"}}));
+            params.push(json!({"name": "date", "in": "query", "required": false,
+                "description": "Only what was shown on this day (UTC)", "schema": {"type": "string", "format": "date"}}));
+            params
+                .push(json!({"name": "limit", "in": "query", "required": false, "description": "Page size",
+                "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}));
+            params.push(json!({"name": "after", "in": "query", "required": false, "description": "The `next` of the previous page",
+                "schema": {"type": "integer", "minimum": 1, "maximum": i64::MAX}}));
+        }
         if r.op == Op::DecisionCreate {
             responses.insert(
                 "200".into(),

@@ -59,6 +59,7 @@ mod decisions;
 mod offers;
 mod outcomes;
 mod schema;
+mod suggestion_log;
 mod tokens;
 
 pub use batch_runs::BatchRow;
@@ -66,6 +67,7 @@ pub use decisions::{DecisionPage, DecisionRow, NewDecision};
 pub use offers::OfferRow;
 pub use schema::SCHEMA_VERSION;
 use schema::migrate;
+pub use suggestion_log::{NewSuggestionLogEntry, SuggestionLogRow};
 pub use tokens::{TokenInfo, TokenRow};
 
 /// The database: a writer behind a mutex and reusable readers.

@@ -166,7 +166,7 @@ pub(super) fn migrate_numbers(conn: &mut Connection) -> Result<()> {
 /// historical shapes it has is told by its columns); `to_v1` creates what is missing and
 /// brings any of those shapes to the schema of version 1. Every migration is idempotent, so a
 /// crash between a migration and the version update only repeats it.
-pub(super) const MIGRATIONS: &[fn(&mut Connection) -> Result<()>] = &[to_v1];
+pub(super) const MIGRATIONS: &[fn(&mut Connection) -> Result<()>] = &[to_v1, to_v2];
 
 /// The schema version this program writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -176,6 +176,37 @@ pub(super) fn to_v1(conn: &mut Connection) -> Result<()> {
     conn.execute_batch(SCHEMA)?;
     migrate_tokens(conn)?;
     migrate_numbers(conn)
+}
+
+/// Version 1 → 2: the suggestion log (`store::suggestion_log`), append-only by triggers.
+/// Rows are numbered per tenant, as decisions are.
+pub(super) fn to_v2(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS suggestion_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            municipality INTEGER NOT NULL,
+            number INTEGER NOT NULL,
+            shown_at TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('api', 'batch')),
+            requested_by TEXT NOT NULL,
+            role TEXT NOT NULL,
+            candidate_id TEXT NOT NULL,
+            offers_version INTEGER NOT NULL,
+            batch_run_id INTEGER,
+            engine_version TEXT NOT NULL,
+            policy_name TEXT NOT NULL,
+            policy_hash TEXT NOT NULL,
+            reference_hash TEXT NOT NULL,
+            answer TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS suggestion_log_number ON suggestion_log (municipality, number);
+        CREATE INDEX IF NOT EXISTS suggestion_log_candidate ON suggestion_log (municipality, candidate_id, number);
+        CREATE TRIGGER IF NOT EXISTS suggestion_log_no_update BEFORE UPDATE ON suggestion_log
+        BEGIN SELECT RAISE(ABORT, 'the suggestion log is append-only'); END;
+        CREATE TRIGGER IF NOT EXISTS suggestion_log_no_delete BEFORE DELETE ON suggestion_log
+        BEGIN SELECT RAISE(ABORT, 'the suggestion log is append-only'); END;",
+    )?;
+    Ok(())
 }
 
 /// Runs the migrations a file needs, each followed by its version number.

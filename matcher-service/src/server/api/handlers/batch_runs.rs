@@ -5,14 +5,15 @@ use super::*;
 // ----- batch runs -----
 
 pub(super) async fn batch_start(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
-    let m = req.principal()?.municipality;
+    let principal = req.principal()?;
+    let (m, by) = (principal.municipality, (principal.user.clone(), principal.role.name()));
     if !req.body.is_empty() {
         let _: Map<String, Value> = typed_body(&req)?;
     }
     let s = state.clone();
     let (id, number) = blocking(move || Ok(s.store.start_batch(m)?)).await?;
     state.metrics.event("batch_runs");
-    tokio::spawn(crate::server::batch::run(state.clone(), m, id, number));
+    tokio::spawn(crate::server::batch::run(state.clone(), m, id, number, by));
     Ok(Reply::Json(202, json!({"id": number, "status": "running"})))
 }
 

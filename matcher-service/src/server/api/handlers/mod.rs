@@ -2,6 +2,7 @@
 //! async workers, shape the answer. Tenant isolation is in the store's queries; roles were
 //! checked before dispatch from the route table.
 
+mod audit;
 mod batch_runs;
 mod candidates;
 mod decisions;
@@ -14,6 +15,7 @@ use crate::server::AppState;
 use crate::server::catalogue::{Catalogue, StoredCandidate};
 use crate::server::error::{ApiError, FieldError};
 use crate::server::store::NewDecision;
+use audit::*;
 use batch_runs::*;
 use candidates::*;
 use decisions::*;
@@ -54,6 +56,7 @@ pub(super) async fn dispatch(state: Arc<AppState>, req: Request) -> Result<Reply
         Op::BatchStart => batch_start(state, req).await,
         Op::BatchGet => batch_get(state, req).await,
         Op::BatchProposals => batch_proposals(state, req).await,
+        Op::AuditSuggestions => audit_suggestions(state, req).await,
     }
 }
 

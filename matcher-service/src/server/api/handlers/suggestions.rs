@@ -1,6 +1,7 @@
 //! Suggestions for one candidate: the core's ranking (`graph::rank`) shaped into the answer.
 
 use super::*;
+use crate::server::store::NewSuggestionLogEntry;
 
 // ----- suggestions -----
 
@@ -13,7 +14,9 @@ struct SuggestionRequest {
 }
 
 pub(super) async fn suggestions(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
-    let m = req.principal()?.municipality;
+    let principal = req.principal()?;
+    let m = principal.municipality;
+    let (asker, role) = (principal.user.clone(), principal.role.name());
     let body: SuggestionRequest = typed_body(&req)?;
     let k = body.k.unwrap_or(5);
     if !(1..=50).contains(&k) {
@@ -56,10 +59,44 @@ pub(super) async fn suggestions(state: Arc<AppState>, req: Request) -> Result<Re
             }
             _ => return Err(ApiError::field("", "", "give exactly one of candidate_id and candidate")),
         };
-        suggest(&s, &cat, m, &candidate, k as usize)
+        let prices = s.prices_for(m);
+        let answer = suggest(&s, &cat, prices.as_deref(), &candidate, k as usize)?;
+        let run_id = prices.map(|p| p.run_id);
+        log_answer(&s, &cat, m, &candidate, (asker, role), run_id, &answer);
+        Ok(answer)
     })
     .await?;
     Ok(Reply::Raw(200, answer))
+}
+
+/// Hands the answer, exactly as it will be sent, to the suggestion log's writer.
+fn log_answer(
+    state: &AppState,
+    cat: &Catalogue,
+    m: u16,
+    candidate: &Candidate,
+    (requested_by, role): (String, &str),
+    batch_run_id: Option<i64>,
+    answer: &[u8],
+) {
+    let log = &state.suggestion_log;
+    let (policy_name, policy_hash) = log.versions.policy(state.catalogues.policies(), m);
+    log.record(NewSuggestionLogEntry {
+        municipality: m,
+        shown_at: crate::server::suggestion_log::now_millis(),
+        source: "api",
+        requested_by,
+        role: role.to_string(),
+        candidate_id: candidate.id.to_string(),
+        offers_version: i64::try_from(cat.version).unwrap_or(i64::MAX),
+        batch_run_id,
+        engine_version: crate::server::suggestion_log::ENGINE_VERSION.to_string(),
+        policy_name,
+        policy_hash,
+        reference_hash: log.versions.reference_hash.clone(),
+        // The answer is serde_json's output, so UTF-8.
+        answer: String::from_utf8_lossy(answer).into_owned(),
+    });
 }
 
 #[derive(Serialize)]
@@ -126,15 +163,15 @@ struct SuggestionsOut<'a> {
 }
 
 /// The top-k answer, serialised straight from typed rows: this is the hot path, and building
-/// a `serde_json::Value` tree first cost a third of its time in allocations.
+/// a `serde_json::Value` tree first cost a third of its time in allocations. `prices` are the
+/// tenant's batch prices read once by the caller, so the log records the run that applied.
 pub(super) fn suggest(
     state: &AppState,
     cat: &Catalogue,
-    m: u16,
+    prices: Option<&crate::server::batch::Prices>,
     candidate: &Candidate,
     k: usize,
 ) -> Result<Vec<u8>, ApiError> {
-    let prices = state.prices_for(m);
     let price = prices.as_ref().map(|p| {
         move |o: usize| {
             cat.offers().get(o).and_then(|offer| p.by_offer.get(offer.id.as_str()).copied()).unwrap_or(0)

@@ -1,0 +1,71 @@
+//! Audit routes: what the system showed, read back from the suggestion log exactly as it was
+//! served. Admin only (the municipality's auditor uses an admin token). Reads only; the log is
+//! written by `server::suggestion_log`.
+
+use super::*;
+
+/// `GET /v1/audit/suggestions?candidate_id=X[&date=YYYY-MM-DD][&after=N][&limit=N]`: every
+/// suggestion list and batch proposal logged for candidate X (on day D, UTC), oldest first.
+/// Each entry's `answer` is the stored JSON text spliced in unchanged, so it is byte for byte
+/// the body that was sent.
+pub(super) async fn audit_suggestions(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let m = req.principal()?.municipality;
+    let (mut candidate, mut date, mut after, mut limit) = (None, None, 0i64, 100u32);
+    for (k, v) in query_params(&req) {
+        match k.as_str() {
+            "candidate_id" => {
+                check_id(&v)
+                    .map_err(|reason| ApiError::field("/query/candidate_id", truncate(&v), reason))?;
+                candidate = Some(v);
+            }
+            "date" => {
+                let day = matcher_core::model::Date::parse(&v).ok_or_else(|| {
+                    ApiError::field("/query/date", truncate(&v), "expected a date YYYY-MM-DD")
+                })?;
+                date = Some(day.to_string());
+            }
+            "limit" => {
+                limit = v.parse().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
+                    ApiError::field("/query/limit", truncate(&v), "expected a whole number from 1 to 1000")
+                })?
+            }
+            "after" => {
+                after = v.parse().ok().filter(|n: &i64| *n > 0).ok_or_else(|| {
+                    ApiError::field("/query/after", truncate(&v), "expected an entry number, as in `next`")
+                })?
+            }
+            _ => {}
+        }
+    }
+    let candidate = candidate.ok_or_else(|| ApiError::field("/query/candidate_id", "", "required"))?;
+    let body = blocking(move || {
+        // Answers still in the writer's queue are committed first, so the log is complete up
+        // to this request.
+        state.suggestion_log.flush();
+        let rows = state.store.suggestion_log(m, &candidate, date.as_deref(), after, limit)?;
+        let mut out = Vec::with_capacity(256 + rows.iter().map(|r| r.answer.len() + 512).sum::<usize>());
+        out.extend_from_slice(b"{\"candidate_id\":");
+        out.extend_from_slice(to_json(&candidate)?.as_bytes());
+        out.extend_from_slice(b",\"entries\":[");
+        for (i, row) in rows.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let meta = to_json(row)?;
+            // `{...}` without its closing brace, then the answer as stored.
+            out.extend_from_slice(meta.trim_end_matches('}').as_bytes());
+            out.extend_from_slice(b",\"answer\":");
+            out.extend_from_slice(row.answer.as_bytes());
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"],\"next\":");
+        match rows.last().filter(|_| rows.len() == limit as usize) {
+            Some(last) => out.extend_from_slice(last.number.to_string().as_bytes()),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.push(b'}');
+        Ok(out)
+    })
+    .await?;
+    Ok(Reply::Raw(200, body))
+}

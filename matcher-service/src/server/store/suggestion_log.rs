@@ -1,0 +1,160 @@
+//! The suggestion log (EU AI Act Art. 12, automatic logging): one append-only row per
+//! suggestion list served (`POST /v1/suggestions`, which the widget uses) and per batch
+//! proposal, with who asked, when, for which candidate (the pseudonymous case id, never a CPR
+//! number: ids are checked at the boundary), the answer exactly as it was served, and the
+//! versions it was made with. Owns the `suggestion_log` table's rows; must not log anything a
+//! tenant did not itself ask for, and never updates or deletes a row (triggers refuse it).
+
+use super::*;
+use serde::Serialize;
+
+/// One suggestion list or batch proposal to append.
+#[derive(Debug, Clone)]
+pub struct NewSuggestionLogEntry {
+    /// The tenant.
+    pub municipality: u16,
+    /// When it was shown (RFC 3339, milliseconds, UTC).
+    pub shown_at: String,
+    /// `api` (a suggestion list served) or `batch` (a batch run's proposal).
+    pub source: &'static str,
+    /// Who asked: the caller's user (token holder or verified person).
+    pub requested_by: String,
+    /// The caller's role.
+    pub role: String,
+    /// The candidate's pseudonymous id.
+    pub candidate_id: String,
+    /// The offers' version the answer was scored on.
+    pub offers_version: i64,
+    /// The batch run whose prices applied (the tenant's number), if any.
+    pub batch_run_id: Option<i64>,
+    /// The engine: `matcher` and its version.
+    pub engine_version: String,
+    /// The policy in force for the candidate: its name.
+    pub policy_name: String,
+    /// SHA-256 of that policy's canonical JSON.
+    pub policy_hash: String,
+    /// SHA-256 of the reference data's canonical JSON.
+    pub reference_hash: String,
+    /// The answer exactly as served (JSON text): offers with score, factors, expected effect.
+    pub answer: String,
+}
+
+/// One row of the log, as the audit route shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SuggestionLogRow {
+    /// The tenant's number for the row (ids of other tenants' rows never show).
+    pub number: i64,
+    /// When it was shown.
+    pub shown_at: String,
+    /// `api` or `batch`.
+    pub source: String,
+    /// Who asked.
+    pub requested_by: String,
+    /// Their role.
+    pub role: String,
+    /// The candidate's pseudonymous id.
+    pub candidate_id: String,
+    /// Offers' version.
+    pub offers_version: i64,
+    /// Batch run whose prices applied.
+    pub batch_run_id: Option<i64>,
+    /// Engine version.
+    pub engine_version: String,
+    /// Policy name.
+    pub policy_name: String,
+    /// Policy hash.
+    pub policy_hash: String,
+    /// Reference data hash.
+    pub reference_hash: String,
+    /// The answer as served, JSON text (not re-serialised, so it is byte for byte what was
+    /// sent).
+    #[serde(skip)]
+    pub answer: String,
+}
+
+impl Store {
+    /// Appends entries in one transaction (one fsync for the lot: the background writer of
+    /// `server::suggestion_log` batches the hot path's entries this way).
+    ///
+    /// # Errors
+    /// On storage failure; then nothing of the lot is written.
+    pub fn append_suggestions(&self, entries: &[NewSuggestionLogEntry]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO suggestion_log (municipality, number, shown_at, source, requested_by, role,
+                        candidate_id, offers_version, batch_run_id, engine_version, policy_name, policy_hash,
+                        reference_hash, answer)
+                     VALUES (?1, (SELECT COALESCE(MAX(number), 0) + 1 FROM suggestion_log WHERE municipality = ?1),
+                        ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                )?;
+                for e in entries {
+                    stmt.execute(params![
+                        e.municipality,
+                        e.shown_at,
+                        e.source,
+                        e.requested_by,
+                        e.role,
+                        e.candidate_id,
+                        e.offers_version,
+                        e.batch_run_id,
+                        e.engine_version,
+                        e.policy_name,
+                        e.policy_hash,
+                        e.reference_hash,
+                        e.answer,
+                    ])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    /// The tenant's log rows for a candidate, in the order they were written, optionally only
+    /// those shown on `date` (`YYYY-MM-DD`, UTC), at most `limit` after row `after`.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn suggestion_log(
+        &self,
+        municipality: u16,
+        candidate_id: &str,
+        date: Option<&str>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<SuggestionLogRow>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT number, shown_at, source, requested_by, role, candidate_id, offers_version, batch_run_id,
+                        engine_version, policy_name, policy_hash, reference_hash, answer
+                 FROM suggestion_log
+                 WHERE municipality = ?1 AND candidate_id = ?2 AND number > ?3
+                   AND (?4 IS NULL OR substr(shown_at, 1, 10) = ?4)
+                 ORDER BY number LIMIT ?5",
+            )?;
+            let rows = stmt.query_map(params![municipality, candidate_id, after, date, limit], |r| {
+                Ok(SuggestionLogRow {
+                    number: r.get(0)?,
+                    shown_at: r.get(1)?,
+                    source: r.get(2)?,
+                    requested_by: r.get(3)?,
+                    role: r.get(4)?,
+                    candidate_id: r.get(5)?,
+                    offers_version: r.get(6)?,
+                    batch_run_id: r.get(7)?,
+                    engine_version: r.get(8)?,
+                    policy_name: r.get(9)?,
+                    policy_hash: r.get(10)?,
+                    reference_hash: r.get(11)?,
+                    answer: r.get(12)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+}
