@@ -157,3 +157,219 @@ fn the_suggestion_log_is_for_admins_of_the_tenant_and_append_only() {
     let delete = db.execute("DELETE FROM suggestion_log", []);
     assert!(delete.is_err_and(|e| e.to_string().contains("append-only")));
 }
+
+// ----- persons, not labels: identity-provider tokens -----
+
+mod jwt {
+    use super::*;
+    use jsonwebtoken::jwk::{Jwk, JwkSet};
+    use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+    use matcher_service::server::oidc::OidcConfig;
+    use std::path::{Path, PathBuf};
+
+    const ISSUER: &str = "https://idp.test.invalid/realms/aalborg";
+    const AUDIENCE: &str = "brobygger";
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/e2e/fixtures/jwt-test-keys").join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    fn rsa() -> EncodingKey {
+        EncodingKey::from_rsa_pem(&fixture("test-only-rsa-private.pem")).expect("test RSA key")
+    }
+
+    fn ec() -> EncodingKey {
+        EncodingKey::from_ec_pem(&fixture("test-only-ec-private.pem")).expect("test EC key")
+    }
+
+    fn forger() -> EncodingKey {
+        EncodingKey::from_rsa_pem(&fixture("test-only-rsa-other-private.pem")).expect("other RSA key")
+    }
+
+    /// A JWKS of the identity provider's two public keys (kid idp-rsa, idp-ec).
+    fn jwks(dir: &Path) -> PathBuf {
+        let mut keys = Vec::new();
+        for (key, alg, kid) in [(rsa(), Algorithm::RS256, "idp-rsa"), (ec(), Algorithm::ES256, "idp-ec")] {
+            let mut jwk = Jwk::from_encoding_key(&key, alg).expect("jwk");
+            jwk.common.key_id = Some(kid.into());
+            keys.push(jwk);
+        }
+        let path = dir.join("jwks.json");
+        std::fs::write(&path, serde_json::to_string(&JwkSet { keys }).expect("json")).expect("write jwks");
+        path
+    }
+
+    fn now() -> i64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    }
+
+    fn claims() -> Value {
+        json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "cw-7f3a91", "exp": now() + 300, "iat": now(),
+               "roles": ["caseworker"], "municipality": "0851", "employer": "Jobcenter Aalborg"})
+    }
+
+    fn token(alg: Algorithm, kid: Option<&str>, key: &EncodingKey, claims: &Value) -> String {
+        let mut header = Header::new(alg);
+        header.kid = kid.map(str::to_string);
+        encode(&header, claims, key).expect("sign")
+    }
+
+    fn b64url(bytes: &[u8]) -> String {
+        const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+            for i in 0..=chunk.len() {
+                out.push(char::from(ABC[(n >> (18 - 6 * i) & 63) as usize]));
+            }
+        }
+        out
+    }
+
+    fn server(label: &str) -> (Server, TempDir) {
+        let keys = temp_dir(&format!("{label}-keys"));
+        let path = jwks(&keys.0);
+        let s = start_config(label, |c| c.oidc = Some(OidcConfig::new(path, ISSUER.into(), AUDIENCE.into())));
+        seed(&s);
+        (s, keys)
+    }
+
+    #[test]
+    fn a_person_from_the_identity_provider_decides_and_is_named_on_the_decision() {
+        let (s, _keys) = server("jwt-decides");
+        let jwt = token(Algorithm::RS256, Some("idp-rsa"), &rsa(), &claims());
+        let d = decide(&s, &jwt, "cand-a1", "course-1", "accept");
+        assert_eq!(d.status, 201, "{}", d.body);
+        assert_eq!(
+            (d.body["decided_by"].as_str(), d.body["employer"].as_str()),
+            (Some("cw-7f3a91"), Some("Jobcenter Aalborg"))
+        );
+        // ES256 from the same provider, without an employer claim: the municipality stands in.
+        let mut other = claims();
+        other["sub"] = json!("cw-22b0c4");
+        other.as_object_mut().map(|o| o.remove("employer"));
+        let jwt_ec = token(Algorithm::ES256, Some("idp-ec"), &ec(), &other);
+        assert_eq!(decide(&s, &jwt_ec, "cand-a2", "course-1", "decline").status, 201);
+        // A local token still works beside them.
+        assert_eq!(decide(&s, &s.tokens.a_caseworker, "cand-a2", "course-2", "decline").status, 201);
+        let list = call(s.addr, "GET", "/v1/decisions", Some(&s.tokens.a_admin), None);
+        let shown: Vec<(String, String)> = list.body["decisions"]
+            .as_array()
+            .expect("decisions")
+            .iter()
+            .map(|d| {
+                (d["decided_by"].as_str().unwrap_or("").into(), d["employer"].as_str().unwrap_or("").into())
+            })
+            .collect();
+        let expected = [
+            ("cw-7f3a91", "Jobcenter Aalborg"),
+            ("cw-22b0c4", "municipality 0851"),
+            ("cw-a", "municipality 0851"),
+        ];
+        assert_eq!(shown, expected.map(|(a, b)| (a.to_string(), b.to_string())), "{}", list.body);
+        // Stored, not made up when answering.
+        s.state.suggestion_log.flush();
+        let db = rusqlite::Connection::open(s._dir.0.join("matcher.db")).expect("open");
+        let stored: (String, String, String) = db
+            .query_row("SELECT decided_by, employer, role FROM decisions ORDER BY id LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .expect("row");
+        assert_eq!(stored, ("cw-7f3a91".into(), "Jobcenter Aalborg".into(), "caseworker".into()));
+        // The person's municipality is the tenant: another municipality's candidate is unknown.
+        let mut b = claims();
+        b["municipality"] = json!(101);
+        let jwt_b = token(Algorithm::RS256, Some("idp-rsa"), &rsa(), &b);
+        assert_problem(&call(s.addr, "GET", "/v1/candidates/cand-a1", Some(&jwt_b), None), 404);
+        // A provider role from the token may not decide.
+        let mut p = claims();
+        p["roles"] = json!("provider");
+        let jwt_p = token(Algorithm::RS256, Some("idp-rsa"), &rsa(), &p);
+        assert_problem(&decide(&s, &jwt_p, "cand-a1", "course-1", "accept"), 403);
+    }
+
+    #[test]
+    fn bad_identity_tokens_are_refused_with_a_problem_and_nothing_leaks() {
+        let (s, _keys) = server("jwt-refused");
+        let base = claims();
+        let with = |key: &str, value: Value| {
+            let mut c = base.clone();
+            c[key] = value;
+            c
+        };
+        let none_token = format!(
+            "{}.{}.",
+            b64url(br#"{"alg":"none","typ":"JWT","kid":"idp-rsa"}"#),
+            b64url(base.to_string().as_bytes())
+        );
+        let public = String::from_utf8(fixture("test-only-rsa-public.pem")).expect("pem");
+        let confused = encode(
+            &{
+                let mut h = Header::new(Algorithm::HS256);
+                h.kid = Some("idp-rsa".into());
+                h
+            },
+            &base,
+            &EncodingKey::from_secret(public.as_bytes()).expect("hmac"),
+        )
+        .expect("sign");
+        let cases: Vec<(&str, String, &str)> = vec![
+            (
+                "expired",
+                token(Algorithm::RS256, Some("idp-rsa"), &rsa(), &with("exp", json!(now() - 120))),
+                "expired",
+            ),
+            ("wrongly signed", token(Algorithm::RS256, Some("idp-rsa"), &forger(), &base), "signature"),
+            ("forged kid", token(Algorithm::RS256, Some("forged-key"), &forger(), &base), "key id"),
+            ("alg none", none_token, "algorithm"),
+            ("HS256 with the public key as secret", confused, "algorithm"),
+            (
+                "not yet valid",
+                token(Algorithm::RS256, Some("idp-rsa"), &rsa(), &with("nbf", json!(now() + 600))),
+                "not valid yet",
+            ),
+            (
+                "other issuer",
+                token(Algorithm::RS256, Some("idp-rsa"), &rsa(), &with("iss", json!("https://evil.invalid"))),
+                "issuer",
+            ),
+            (
+                "other audience",
+                token(Algorithm::RS256, Some("idp-rsa"), &rsa(), &with("aud", json!("another-app"))),
+                "audience",
+            ),
+            (
+                "no role",
+                token(Algorithm::RS256, Some("idp-rsa"), &rsa(), &with("roles", json!(["reader"]))),
+                "roles",
+            ),
+            (
+                "CPR as user",
+                token(Algorithm::RS256, Some("idp-rsa"), &rsa(), &with("sub", json!("0101901234"))),
+                "CPR",
+            ),
+        ];
+        for (what, jwt, says) in cases {
+            let r = decide(&s, &jwt, "cand-a1", "course-1", "accept");
+            assert_problem(&r, 401);
+            assert_eq!(r.body["type"], "/problems/identity-token-refused", "{what}: {}", r.body);
+            let text = r.body.to_string();
+            assert!(text.contains(says), "{what}: {text}");
+            assert!(!text.contains(&jwt[..20]) && !text.contains("0101901234"), "{what} leaks: {text}");
+        }
+        // A little clock skew is tolerated (30 s), as the issue asks.
+        let skewed = token(Algorithm::RS256, Some("idp-rsa"), &rsa(), &with("exp", json!(now() - 10)));
+        assert_eq!(decide(&s, &skewed, "cand-a1", "course-1", "accept").status, 201);
+        // Nothing refused was recorded.
+        let list = call(s.addr, "GET", "/v1/decisions", Some(&s.tokens.a_admin), None);
+        assert_eq!(list.body["decisions"].as_array().map(Vec::len), Some(1), "{}", list.body);
+        // Without --jwt-keys a JWT is refused, saying why.
+        let plain = start("jwt-off");
+        let jwt = token(Algorithm::RS256, Some("idp-rsa"), &rsa(), &base);
+        let r = call(plain.addr, "GET", "/v1/decisions", Some(&jwt), None);
+        assert_problem(&r, 401);
+        assert!(r.body["detail"].as_str().is_some_and(|d| d.contains("--jwt-keys")), "{}", r.body);
+    }
+}

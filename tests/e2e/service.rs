@@ -662,6 +662,7 @@ fn decline(s: &Server, municipality: u16, candidate: &str) -> i64 {
         accept: false,
         reason: "volume for paging".into(),
         decided_by: "cw".into(),
+        employer: "municipality 0851".into(),
         role: "caseworker".into(),
         suggested: vec!["course-1".into()],
         key: None,

@@ -45,6 +45,28 @@ pub struct ServeArgs {
     /// Async worker threads (0 = one per core).
     #[arg(long, env = "MATCHER_WORKERS", default_value_t = 0)]
     workers: usize,
+    /// Public keys of the municipality's identity provider (PEM file of RSA/P-256 public keys,
+    /// or a JWKS file): accept its JWTs (RS256, ES256) beside local tokens.
+    #[arg(long, env = "MATCHER_JWT_KEYS", requires_all = ["jwt_issuer", "jwt_audience"])]
+    jwt_keys: Option<PathBuf>,
+    /// The `iss` every JWT must carry.
+    #[arg(long, env = "MATCHER_JWT_ISSUER", requires = "jwt_keys")]
+    jwt_issuer: Option<String>,
+    /// The `aud` every JWT must include (this service's client id).
+    #[arg(long, env = "MATCHER_JWT_AUDIENCE", requires = "jwt_keys")]
+    jwt_audience: Option<String>,
+    /// JWT claim naming the person (a stable pseudonymous id), recorded as `decided_by`.
+    #[arg(long, env = "MATCHER_JWT_USER_CLAIM", default_value = "sub")]
+    jwt_user_claim: String,
+    /// JWT claim with the role (system, caseworker, provider, admin; string or array).
+    #[arg(long, env = "MATCHER_JWT_ROLE_CLAIM", default_value = "roles")]
+    jwt_role_claim: String,
+    /// JWT claim with the municipality code.
+    #[arg(long, env = "MATCHER_JWT_MUNICIPALITY_CLAIM", default_value = "municipality")]
+    jwt_municipality_claim: String,
+    /// JWT claim with the person's employer, recorded on decisions.
+    #[arg(long, env = "MATCHER_JWT_EMPLOYER_CLAIM", default_value = "employer")]
+    jwt_employer_claim: String,
     #[command(flatten)]
     input: super::validate_explain::DataFlags,
 }
@@ -65,6 +87,15 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
         cors_origins: args.cors_origins.clone(),
         today: args.today,
         policies: read_policies(&args.policies)?,
+        oidc: args.jwt_keys.clone().map(|keys_file| server::oidc::OidcConfig {
+            keys_file,
+            issuer: args.jwt_issuer.clone().unwrap_or_default(),
+            audience: args.jwt_audience.clone().unwrap_or_default(),
+            user_claim: args.jwt_user_claim.clone(),
+            role_claim: args.jwt_role_claim.clone(),
+            municipality_claim: args.jwt_municipality_claim.clone(),
+            employer_claim: args.jwt_employer_claim.clone(),
+        }),
         reference: match &args.input.reference {
             Some(_) => Some(std::sync::Arc::new(args.input.reference()?)),
             None => None,

@@ -63,8 +63,12 @@ pub struct Principal {
     pub municipality: u16,
     /// The role.
     pub role: Role,
-    /// Who holds the token; recorded on decisions.
+    /// Who holds the token (a local token's label, or the person an identity-provider token
+    /// names); recorded on decisions as `decided_by`.
     pub user: String,
+    /// The caller's employer, recorded on decisions: the identity provider's claim, or
+    /// "municipality NNNN" for a local token.
+    pub employer: String,
 }
 
 impl Principal {
@@ -204,7 +208,8 @@ impl TokenCache {
         }
         let role =
             Role::parse(&row.role).ok_or_else(|| ApiError::Internal(format!("stored role {}", row.role)))?;
-        let principal = Principal { municipality: row.municipality, role, user: row.user };
+        let employer = format!("municipality {:04}", row.municipality);
+        let principal = Principal { municipality: row.municipality, role, user: row.user, employer };
         if let Ok(mut known) = self.known.write() {
             known.insert(
                 hash,

@@ -71,6 +71,9 @@ pub enum ApiError {
     /// A known token that was revoked.
     #[error("the bearer token was revoked; ask for a new one")]
     TokenRevoked,
+    /// An identity-provider token (JWT) that failed a check: which one, never its content.
+    #[error("the identity token was refused: {0}")]
+    IdentityToken(String),
     /// The token's role may not use this route.
     #[error("the role `{role}` may not {action}")]
     Forbidden {
@@ -151,7 +154,10 @@ impl ApiError {
     /// The HTTP status code.
     pub fn status(&self) -> u16 {
         match self {
-            ApiError::Unauthorized | ApiError::TokenExpired(_) | ApiError::TokenRevoked => 401,
+            ApiError::Unauthorized
+            | ApiError::TokenExpired(_)
+            | ApiError::TokenRevoked
+            | ApiError::IdentityToken(_) => 401,
             ApiError::Forbidden { .. } => 403,
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed => 405,
@@ -172,6 +178,7 @@ impl ApiError {
             ApiError::Unauthorized => ("unauthorized", "Unauthorized"),
             ApiError::TokenExpired(_) => ("token-expired", "Token expired"),
             ApiError::TokenRevoked => ("token-revoked", "Token revoked"),
+            ApiError::IdentityToken(_) => ("identity-token-refused", "Identity token refused"),
             ApiError::Forbidden { .. } => ("forbidden", "Forbidden"),
             ApiError::NotFound(_) => ("not-found", "Not found"),
             ApiError::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),

@@ -17,6 +17,7 @@ pub mod batch;
 pub mod catalogue;
 pub mod error;
 pub mod metrics;
+pub mod oidc;
 pub mod store;
 pub mod suggestion_log;
 pub mod widget;
@@ -55,6 +56,9 @@ pub struct Config {
     pub reference: Option<Arc<ReferenceData>>,
     /// Scoring policies of suggestions and batch runs (national default plus municipalities').
     pub policies: PolicySet,
+    /// Identity-provider tokens (JWT) accepted beside local tokens (`--jwt-keys`); none by
+    /// default.
+    pub oidc: Option<oidc::OidcConfig>,
 }
 
 impl Default for Config {
@@ -68,6 +72,7 @@ impl Default for Config {
             today: None,
             reference: None,
             policies: PolicySet::default(),
+            oidc: None,
         }
     }
 }
@@ -87,6 +92,9 @@ pub enum ServiceError {
     /// Serialising demo data.
     #[error("demo data: {0}")]
     Demo(String),
+    /// The identity provider's key file.
+    #[error(transparent)]
+    Keys(#[from] oidc::KeyFileError),
     /// The suggestion log's writer thread could not start.
     #[error("starting the suggestion log writer: {0}")]
     LogWriter(std::io::Error),
@@ -122,6 +130,8 @@ pub struct AppState {
     prices: RwLock<HashMap<u16, Arc<Prices>>>,
     /// The suggestion log's background writer and the versions it records.
     pub suggestion_log: suggestion_log::SuggestionLog,
+    /// Verifier of identity-provider tokens, when configured.
+    pub oidc: Option<oidc::Verifier>,
 }
 
 impl AppState {
@@ -130,6 +140,7 @@ impl AppState {
     /// # Errors
     /// When the database cannot be opened or its offers cannot be scored.
     pub fn open(config: Config) -> Result<Arc<AppState>, ServiceError> {
+        let oidc = config.oidc.clone().map(oidc::Verifier::load).transpose()?;
         let store = Arc::new(Store::open(&config.db)?);
         store.fail_interrupted_batches()?;
         let reference = match &config.reference {
@@ -171,6 +182,7 @@ impl AppState {
             batch_slot: tokio::sync::Semaphore::new(1),
             prices: RwLock::new(prices),
             suggestion_log,
+            oidc,
         }))
     }
 

@@ -650,9 +650,23 @@ async fn run(
         let principal = if route.roles.is_empty() {
             None
         } else {
-            let p = match task_state.tokens.cached(auth.as_deref()) {
-                Some(p) => p,
-                None => {
+            let jwt = auth
+                .as_deref()
+                .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+                .map(str::trim)
+                .filter(|t| crate::server::oidc::looks_like_jwt(t));
+            let p = match (jwt, task_state.tokens.cached(auth.as_deref())) {
+                // An identity-provider token: verified here (one signature check).
+                (Some(token), _) => match &task_state.oidc {
+                    Some(verifier) => verifier.verify(token)?,
+                    None => {
+                        return Err(ApiError::IdentityToken(
+                            "this service accepts no identity-provider tokens (no --jwt-keys)".into(),
+                        ));
+                    }
+                },
+                (None, Some(p)) => p,
+                (None, None) => {
                     let s = task_state.clone();
                     blocking(move || s.tokens.authenticate(&s.store, auth.as_deref())).await?
                 }

@@ -130,7 +130,7 @@ fn status_text(status: u16) -> &'static str {
         202 => "Accepted",
         400 => "Malformed JSON",
         401 => {
-            "No, unknown, expired or revoked bearer token (type /problems/unauthorized, /problems/token-expired or /problems/token-revoked)"
+            "No, unknown, expired or revoked bearer token, or a refused identity-provider JWT (type /problems/unauthorized, /problems/token-expired, /problems/token-revoked or /problems/identity-token-refused)"
         }
         403 => "The token's role may not use this route",
         404 => "Not found (also for another municipality's data)",

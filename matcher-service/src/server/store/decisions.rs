@@ -17,8 +17,11 @@ pub struct DecisionRow {
     pub action: String,
     /// Why.
     pub reason: String,
-    /// Who decided (the token's user).
+    /// Who decided (the token's user, or the person a verified identity-provider token names).
     pub decided_by: String,
+    /// The decider's employer, as the verified identity said when deciding (rows from before
+    /// schema version 2 did not store it and show the municipality, as they did then).
+    pub employer: String,
     /// The decider's role.
     pub role: String,
     /// The offers that were suggested, in the order shown.
@@ -52,6 +55,8 @@ pub struct NewDecision {
     pub reason: String,
     /// Who.
     pub decided_by: String,
+    /// The decider's employer.
+    pub employer: String,
     /// The decider's role.
     pub role: String,
     /// What was suggested.
@@ -141,9 +146,9 @@ impl Store {
             // one tenant cannot get the same one (the unique index would refuse it anyway).
             let (rowid, number): (i64, i64) = tx.query_row(
                 "INSERT INTO decisions (municipality, number, candidate_id, offer_id, action, reason, decided_by,
-                    role, suggested, target_groups, decided_at)
+                    role, suggested, target_groups, decided_at, employer)
                  VALUES (?1, (SELECT COALESCE(MAX(number), 0) + 1 FROM decisions WHERE municipality = ?1),
-                    ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id, number",
+                    ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id, number",
                 params![
                     d.municipality,
                     d.candidate_id,
@@ -154,7 +159,8 @@ impl Store {
                     d.role,
                     suggested,
                     groups,
-                    now
+                    now,
+                    d.employer
                 ],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
@@ -173,6 +179,7 @@ impl Store {
                 action: if d.accept { "accept" } else { "decline" }.into(),
                 reason: d.reason.clone(),
                 decided_by: d.decided_by.clone(),
+                employer: d.employer.clone(),
                 role: d.role.clone(),
                 suggested_offer_ids: d.suggested.clone(),
                 decided_at: now,
@@ -221,8 +228,7 @@ fn target_group_codes(model: &str) -> Result<String> {
 }
 
 /// `number` first: it is the id a tenant sees.
-const DECISION_COLUMNS: &str =
-    "number, municipality, candidate_id, offer_id, action, reason, decided_by, role, suggested, decided_at";
+const DECISION_COLUMNS: &str = "number, municipality, candidate_id, offer_id, action, reason, decided_by, role, suggested, decided_at, employer";
 
 fn decision_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<DecisionRow> {
     let m: u16 = r.get(1)?;
@@ -235,6 +241,7 @@ fn decision_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<DecisionRow> {
         action: r.get(4)?,
         reason: r.get(5)?,
         decided_by: r.get(6)?,
+        employer: r.get::<_, Option<String>>(10)?.unwrap_or_else(|| format!("municipality {m:04}")),
         role: r.get(7)?,
         suggested_offer_ids: serde_json::from_str(&suggested).unwrap_or_default(),
         decided_at: r.get(9)?,

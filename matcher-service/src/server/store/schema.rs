@@ -178,10 +178,22 @@ pub(super) fn to_v1(conn: &mut Connection) -> Result<()> {
     migrate_numbers(conn)
 }
 
-/// Version 1 → 2: the suggestion log (`store::suggestion_log`), append-only by triggers.
-/// Rows are numbered per tenant, as decisions are.
+/// Version 1 → 2: the suggestion log (`store::suggestion_log`), append-only by triggers, its
+/// rows numbered per tenant as decisions are; and the decider's `employer` stored on each
+/// decision (from the verified identity; before, it was made up from the token's
+/// municipality when answering). One immediate transaction; the column is probed first, so
+/// the step is idempotent.
 pub(super) fn to_v2(conn: &mut Connection) -> Result<()> {
-    conn.execute_batch(
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let has_employer: bool = tx.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info('decisions') WHERE name = 'employer'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_employer {
+        tx.execute_batch("ALTER TABLE decisions ADD COLUMN employer TEXT;")?;
+    }
+    tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS suggestion_log (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             municipality INTEGER NOT NULL,
@@ -206,6 +218,7 @@ pub(super) fn to_v2(conn: &mut Connection) -> Result<()> {
         CREATE TRIGGER IF NOT EXISTS suggestion_log_no_delete BEFORE DELETE ON suggestion_log
         BEGIN SELECT RAISE(ABORT, 'the suggestion log is append-only'); END;",
     )?;
+    tx.commit()?;
     Ok(())
 }
 

@@ -79,6 +79,7 @@ pub(super) async fn decision_create(state: Arc<AppState>, req: Request) -> Resul
         accept: body.action == Action::Accept,
         reason: reason.to_string(),
         decided_by: p.user.clone(),
+        employer: p.employer.clone(),
         role: p.role.name().to_string(),
         suggested: body.suggested_offer_ids,
         key,
@@ -100,7 +101,6 @@ pub(super) async fn decision_create(state: Arc<AppState>, req: Request) -> Resul
     }
     let mut value = serde_json::to_value(&row).map_err(|e| ApiError::Internal(e.to_string()))?;
     if let Value::Object(o) = &mut value {
-        o.insert("employer".into(), json!(format!("municipality {}", row.municipality)));
         o.insert("remaining_places".into(), json!(remaining));
     }
     // A replay answers 200 with the decision recorded the first time.
