@@ -148,7 +148,7 @@ fn the_suggestion_log_is_for_admins_of_the_tenant_and_append_only() {
         assert!(!r.body.to_string().contains("0101901234"), "a CPR-like value is never echoed: {}", r.body);
     }
     // Append-only in the file, whatever a process with the file does.
-    s.state.suggestion_log.flush();
+    s.state.audit_log.flush();
     let db = rusqlite::Connection::open(s._dir.0.join("matcher.db")).expect("open");
     let rows: i64 = db.query_row("SELECT count(*) FROM suggestion_log", [], |r| r.get(0)).expect("count");
     assert_eq!(rows, 1);
@@ -270,7 +270,7 @@ mod jwt {
         ];
         assert_eq!(shown, expected.map(|(a, b)| (a.to_string(), b.to_string())), "{}", list.body);
         // Stored, not made up when answering.
-        s.state.suggestion_log.flush();
+        s.state.audit_log.flush();
         let db = rusqlite::Connection::open(s._dir.0.join("matcher.db")).expect("open");
         let stored: (String, String, String) = db
             .query_row("SELECT decided_by, employer, role FROM decisions ORDER BY id LIMIT 1", [], |r| {
@@ -372,4 +372,90 @@ mod jwt {
         assert_problem(&r, 401);
         assert!(r.body["detail"].as_str().is_some_and(|d| d.contains("--jwt-keys")), "{}", r.body);
     }
+}
+
+// ----- protected attributes and the access log -----
+
+#[test]
+fn protected_attributes_reach_the_auditor_only_and_every_access_is_logged() {
+    let s = start("protected");
+    seed(&s);
+    let mut record = candidate("cand-a3", "0851");
+    record["gender"] = json!("female");
+    record["origin"] = json!("non_western");
+    let body = json!([record]).to_string();
+    let r = call(s.addr, "POST", "/v1/candidates", Some(&s.tokens.a_system), Some(&body));
+    assert_eq!(r.status, 200, "{}", r.body);
+    for (who, token) in
+        [("caseworker", &s.tokens.a_caseworker), ("admin", &s.tokens.a_admin), ("system", &s.tokens.a_system)]
+    {
+        let one = call(s.addr, "GET", "/v1/candidates/cand-a3", Some(token), None);
+        assert_eq!(one.status, 200, "{who}: {}", one.body);
+        assert!(one.body.get("gender").is_none() && one.body.get("origin").is_none(), "{who}: {}", one.body);
+        assert_eq!(one.body["age_band"], "40-49", "the rest is there: {}", one.body);
+        let list = call(s.addr, "GET", "/v1/candidates", Some(token), None);
+        let text = list.body.to_string();
+        assert!(!text.contains("gender") && !text.contains("non_western"), "{who}: {text}");
+    }
+    // A provider never sees candidates at all.
+    assert_problem(&call(s.addr, "GET", "/v1/candidates/cand-a3", Some(&s.tokens.a_provider), None), 403);
+    let audit = call(s.addr, "GET", "/v1/candidates/cand-a3", Some(&s.tokens.a_auditor), None);
+    assert_eq!(
+        (audit.body["gender"].as_str(), audit.body["origin"].as_str()),
+        (Some("female"), Some("non_western"))
+    );
+    // The auditor reads, never writes or decides.
+    assert_problem(&call(s.addr, "POST", "/v1/candidates", Some(&s.tokens.a_auditor), Some(&body)), 403);
+    assert_problem(&decide(&s, &s.tokens.a_auditor, "cand-a3", "course-1", "accept"), 403);
+
+    // Suggest, decide, erase: each is in the access log with who, role, action and request id.
+    let (status, _) =
+        raw_call(&s, "POST", "/v1/suggestions", &s.tokens.a_caseworker, r#"{"candidate_id": "cand-a3"}"#);
+    assert_eq!(status, 200);
+    assert_eq!(decide(&s, &s.tokens.a_caseworker, "cand-a3", "course-1", "decline").status, 201);
+    assert_eq!(call(s.addr, "DELETE", "/v1/candidates/cand-a3", Some(&s.tokens.a_admin), None).status, 200);
+    let log = call(s.addr, "GET", "/v1/audit/access?candidate_id=cand-a3", Some(&s.tokens.a_auditor), None);
+    assert_eq!(log.status, 200, "{}", log.body);
+    let seen: Vec<(String, String)> = log.body["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| (e["user"].as_str().unwrap_or("").into(), e["action"].as_str().unwrap_or("").into()))
+        .collect();
+    let want = [
+        ("sys-a", "write"),
+        ("cw-a", "read"),
+        ("cw-a", "list"),
+        ("admin-a", "read"),
+        ("admin-a", "list"),
+        ("sys-a", "read"),
+        ("sys-a", "list"),
+        ("auditor-a", "read"),
+        ("cw-a", "suggest"),
+        ("cw-a", "decide"),
+        ("admin-a", "erase"),
+    ];
+    assert_eq!(seen, want.map(|(u, a)| (u.to_string(), a.to_string())), "{}", log.body);
+    let first = &log.body["entries"][0];
+    assert_eq!(
+        (first["role"].as_str(), first["employer"].as_str()),
+        (Some("system"), Some("municipality 0851"))
+    );
+    assert!(first["request_id"].as_str().is_some_and(|r| !r.is_empty()), "{first}");
+    // The whole log is exportable; another municipality's auditor sees none of it.
+    let all = call(s.addr, "GET", "/v1/audit/access", Some(&s.tokens.a_admin), None);
+    assert!(all.body["entries"].as_array().map_or(0, Vec::len) > want.len(), "{}", all.body);
+    assert_problem(&call(s.addr, "GET", "/v1/audit/access", Some(&s.tokens.a_caseworker), None), 403);
+    let b_auditor = matcher_service::server::auth::create_token(
+        &s.state.store,
+        B,
+        matcher_service::server::auth::Role::Auditor,
+        "auditor-b",
+    )
+    .expect("token");
+    let other = call(s.addr, "GET", "/v1/audit/access?candidate_id=cand-a3", Some(&b_auditor), None);
+    assert_eq!(other.body["entries"], json!([]), "{}", other.body);
+    let db = rusqlite::Connection::open(s._dir.0.join("matcher.db")).expect("open");
+    let delete = db.execute("DELETE FROM access_log", []);
+    assert!(delete.is_err_and(|e| e.to_string().contains("append-only")));
 }

@@ -34,11 +34,14 @@ pub enum Role {
     Provider,
     /// The municipality's administrator.
     Admin,
+    /// The municipality's auditor or data protection officer: reads candidates with their
+    /// protected attributes, decisions and the audit logs; changes nothing, never decides.
+    Auditor,
 }
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 4] = [Role::System, Role::Caseworker, Role::Provider, Role::Admin];
+    pub const ALL: [Role; 5] = [Role::System, Role::Caseworker, Role::Provider, Role::Admin, Role::Auditor];
 
     /// The role's name in tokens and the API.
     pub fn name(self) -> &'static str {
@@ -47,6 +50,7 @@ impl Role {
             Role::Caseworker => "caseworker",
             Role::Provider => "provider",
             Role::Admin => "admin",
+            Role::Auditor => "auditor",
         }
     }
 

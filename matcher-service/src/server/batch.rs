@@ -75,9 +75,9 @@ async fn log_proposals(
 ) {
     let s = state.clone();
     let written = tokio::task::spawn_blocking(move || {
-        let log = &s.suggestion_log;
+        let log = &s.audit_log;
         let (policy_name, policy_hash) = log.versions.policy(s.catalogues.policies(), m);
-        let shown_at = crate::server::suggestion_log::now_millis();
+        let shown_at = crate::server::audit_log::now_millis();
         let entries: Vec<NewSuggestionLogEntry> = proposals
             .iter()
             .map(|(candidate_id, answer)| NewSuggestionLogEntry {
@@ -89,7 +89,7 @@ async fn log_proposals(
                 candidate_id: candidate_id.clone(),
                 offers_version: i64::try_from(offers_version).unwrap_or(i64::MAX),
                 batch_run_id: Some(number),
-                engine_version: crate::server::suggestion_log::ENGINE_VERSION.to_string(),
+                engine_version: crate::server::audit_log::ENGINE_VERSION.to_string(),
                 policy_name: policy_name.clone(),
                 policy_hash: policy_hash.clone(),
                 reference_hash: log.versions.reference_hash.clone(),

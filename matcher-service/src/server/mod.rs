@@ -12,6 +12,7 @@
 //! errors only) and knows nothing of the command line in [`crate::cli`].
 
 pub mod api;
+pub mod audit_log;
 pub mod auth;
 pub mod batch;
 pub mod catalogue;
@@ -19,7 +20,6 @@ pub mod error;
 pub mod metrics;
 pub mod oidc;
 pub mod store;
-pub mod suggestion_log;
 pub mod widget;
 
 use crate::server::auth::{Role, TokenCache};
@@ -129,7 +129,7 @@ pub struct AppState {
     pub batch_slot: tokio::sync::Semaphore,
     prices: RwLock<HashMap<u16, Arc<Prices>>>,
     /// The suggestion log's background writer and the versions it records.
-    pub suggestion_log: suggestion_log::SuggestionLog,
+    pub audit_log: audit_log::AuditLog,
     /// Verifier of identity-provider tokens, when configured.
     pub oidc: Option<oidc::Verifier>,
 }
@@ -148,9 +148,9 @@ impl AppState {
             None => Arc::new(ReferenceData::embedded()?),
         };
         let today = config.today.unwrap_or_else(today_utc);
-        let versions = suggestion_log::LogVersions::new(&reference, &config.policies);
-        let suggestion_log =
-            suggestion_log::SuggestionLog::start(store.clone(), versions).map_err(ServiceError::LogWriter)?;
+        let versions = audit_log::LogVersions::new(&reference, &config.policies);
+        let audit_log =
+            audit_log::AuditLog::start(store.clone(), versions).map_err(ServiceError::LogWriter)?;
         let catalogues =
             Arc::new(Catalogues::load(&store, reference, Arc::new(config.policies.clone()), today)?);
         let mut prices = HashMap::new();
@@ -181,7 +181,7 @@ impl AppState {
             demo: OnceLock::new(),
             batch_slot: tokio::sync::Semaphore::new(1),
             prices: RwLock::new(prices),
-            suggestion_log,
+            audit_log,
             oidc,
         }))
     }
@@ -251,7 +251,7 @@ pub async fn serve(
     warp::serve(app).incoming(listener).graceful(shutdown).run().await;
     // Every answer served is in the log before the process may end.
     let s = state.clone();
-    let _ = tokio::task::spawn_blocking(move || s.suggestion_log.flush()).await;
+    let _ = tokio::task::spawn_blocking(move || s.audit_log.flush()).await;
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -90,6 +90,7 @@ pub(crate) struct Tokens {
     pub(crate) a_admin: String,
     pub(crate) a_system: String,
     pub(crate) a_provider: String,
+    pub(crate) a_auditor: String,
     pub(crate) b_caseworker: String,
 }
 
@@ -100,6 +101,7 @@ impl Tokens {
             Role::Admin => &self.a_admin,
             Role::System => &self.a_system,
             Role::Provider => &self.a_provider,
+            Role::Auditor => &self.a_auditor,
         }
     }
 }
@@ -142,6 +144,7 @@ pub(crate) fn start_config(label: &str, tweak: impl FnOnce(&mut Config)) -> Serv
         a_admin: t(A, Role::Admin, "admin-a"),
         a_system: t(A, Role::System, "sys-a"),
         a_provider: t(A, Role::Provider, "prov-a"),
+        a_auditor: t(A, Role::Auditor, "auditor-a"),
         b_caseworker: t(B, Role::Caseworker, "cw-b"),
     };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

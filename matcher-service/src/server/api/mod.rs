@@ -74,6 +74,8 @@ pub enum Op {
     BatchProposals,
     /// The suggestion log of a candidate.
     AuditSuggestions,
+    /// The access log.
+    AuditAccess,
 }
 
 /// One route: what dispatch and the OpenAPI document need to know.
@@ -97,11 +99,12 @@ pub struct Route {
     pub errors: &'static [u16],
 }
 
-const ALL: &[Role] = &[Role::System, Role::Caseworker, Role::Provider, Role::Admin];
+const ALL: &[Role] = &[Role::System, Role::Caseworker, Role::Provider, Role::Admin, Role::Auditor];
 const OFFER_WRITERS: &[Role] = &[Role::System, Role::Admin];
 const TENANT_DATA: &[Role] = &[Role::System, Role::Caseworker, Role::Admin];
 const DECIDERS: &[Role] = &[Role::Caseworker, Role::Admin];
-const AUDITORS: &[Role] = &[Role::Admin];
+const AUDITORS: &[Role] = &[Role::Admin, Role::Auditor];
+const TENANT_READERS: &[Role] = &[Role::System, Role::Caseworker, Role::Admin, Role::Auditor];
 
 /// Every route of the service.
 pub const ROUTES: &[Route] = &[
@@ -220,7 +223,7 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: "/v1/candidates",
         summary: "List the tenant's candidates (limit, offset)",
-        roles: TENANT_DATA,
+        roles: TENANT_READERS,
         request: None,
         success: (200, "CandidateList"),
         errors: &[401, 403, 422],
@@ -230,7 +233,7 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: "/v1/candidates/{id}",
         summary: "Read one of the tenant's candidates",
-        roles: TENANT_DATA,
+        roles: TENANT_READERS,
         request: None,
         success: (200, "CandidateRecord"),
         errors: &[401, 403, 404, 422],
@@ -270,7 +273,7 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: "/v1/decisions",
         summary: "The tenant's decisions in id order, a page at a time (limit, after; candidate_id filter)",
-        roles: TENANT_DATA,
+        roles: TENANT_READERS,
         request: None,
         success: (200, "DecisionList"),
         errors: &[401, 403, 422],
@@ -280,7 +283,7 @@ pub const ROUTES: &[Route] = &[
         method: "GET",
         path: "/v1/decisions/{id}",
         summary: "One of the tenant's decisions",
-        roles: TENANT_DATA,
+        roles: TENANT_READERS,
         request: None,
         success: (200, "Decision"),
         errors: &[401, 403, 404, 422],
@@ -335,6 +338,16 @@ pub const ROUTES: &[Route] = &[
         success: (200, "SuggestionLog"),
         errors: &[401, 403, 422],
     },
+    Route {
+        op: Op::AuditAccess,
+        method: "GET",
+        path: "/v1/audit/access",
+        summary: "Who read or changed which candidate, oldest first (candidate_id; after, limit)",
+        roles: AUDITORS,
+        request: None,
+        success: (200, "AccessLog"),
+        errors: &[401, 403, 422],
+    },
 ];
 
 /// A routed request, as a handler sees it.
@@ -352,6 +365,8 @@ pub struct Request {
     /// The `Idempotency-Key` header, when sent (`None` also when it is not valid UTF-8, which
     /// the handler reports).
     pub idempotency_key: Option<Result<String, ()>>,
+    /// The request's id (`x-request-id`), recorded in the access log.
+    pub request_id: String,
 }
 
 impl Request {
@@ -645,6 +660,7 @@ async fn run(
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
     let idempotency_key =
         headers.get("idempotency-key").map(|v| v.to_str().map(str::to_string).map_err(|_| ()));
+    let task_request_id = request_id.to_string();
     let task = tokio::spawn(async move {
         let _slot = slot;
         let principal = if route.roles.is_empty() {
@@ -677,7 +693,8 @@ async fn run(
         if not_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let request = Request { route, params, query, body, principal, idempotency_key };
+        let request =
+            Request { route, params, query, body, principal, idempotency_key, request_id: task_request_id };
         handlers::dispatch(task_state, request).await
     });
     match tokio::time::timeout(timeout, task).await {

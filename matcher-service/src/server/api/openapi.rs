@@ -117,6 +117,12 @@ fn schemas() -> Value {
                 "reference_hash": {"type": "string", "description": "SHA-256 of the reference data's JSON"},
                 "answer": {"type": "object", "description": "The suggestions answer (`source` api) or the batch proposal (`source` batch), exactly as it was served"}}}},
             "next": {"type": ["integer", "null"], "description": "Pass as `after` for the next page; null on the last page"}}},
+        "AccessLog": {"type": "object", "required": ["entries", "next", "limit"], "properties": {
+            "entries": {"type": "array", "description": "Oldest first", "items": {"type": "object", "properties": {
+                "number": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "user": {"type": "string"}, "role": {"type": "string"},
+                "employer": {"type": "string"}, "action": {"type": "string", "enum": ["read", "list", "write", "erase", "suggest", "decide"]},
+                "candidate_id": {"type": "string"}, "request_id": {"type": "string"}}}},
+            "next": {"type": ["integer", "null"]}, "limit": {"type": "integer"}}},
         "Health": {"type": "object", "properties": {"status": {"type": "string"}}},
         "PrometheusText": {"type": "string"},
         "OpenApi": {"type": "object"},
@@ -187,6 +193,15 @@ pub fn document() -> Value {
             params
                 .push(json!({"name": "limit", "in": "query", "required": false, "description": "Page size",
                 "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}));
+            params.push(json!({"name": "after", "in": "query", "required": false, "description": "The `next` of the previous page",
+                "schema": {"type": "integer", "minimum": 1, "maximum": i64::MAX}}));
+        }
+        if r.op == Op::AuditAccess {
+            params.push(json!({"name": "candidate_id", "in": "query", "required": false,
+                "description": "Only this candidate", "schema": {"$ref": "#/components/schemas/Id"}}));
+            params
+                .push(json!({"name": "limit", "in": "query", "required": false, "description": "Page size",
+                "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000}}));
             params.push(json!({"name": "after", "in": "query", "required": false, "description": "The `next` of the previous page",
                 "schema": {"type": "integer", "minimum": 1, "maximum": i64::MAX}}));
         }

@@ -53,6 +53,7 @@ pub enum StoreError {
 /// Shorthand.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+mod access_log;
 mod batch_runs;
 mod candidates;
 mod decisions;
@@ -62,6 +63,7 @@ mod schema;
 mod suggestion_log;
 mod tokens;
 
+pub use access_log::{AccessRow, NewAccess};
 pub use batch_runs::BatchRow;
 pub use decisions::{DecisionPage, DecisionRow, NewDecision};
 pub use offers::OfferRow;

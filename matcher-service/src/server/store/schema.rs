@@ -178,7 +178,8 @@ pub(super) fn to_v1(conn: &mut Connection) -> Result<()> {
     migrate_numbers(conn)
 }
 
-/// Version 1 → 2: the suggestion log (`store::suggestion_log`), append-only by triggers, its
+/// Version 1 → 2: the suggestion log (`store::suggestion_log`) and the access log
+/// (`store::access_log`), append-only by triggers, their
 /// rows numbered per tenant as decisions are; and the decider's `employer` stored on each
 /// decision (from the verified identity; before, it was made up from the token's
 /// municipality when answering). One immediate transaction; the column is probed first, so
@@ -216,7 +217,25 @@ pub(super) fn to_v2(conn: &mut Connection) -> Result<()> {
         CREATE TRIGGER IF NOT EXISTS suggestion_log_no_update BEFORE UPDATE ON suggestion_log
         BEGIN SELECT RAISE(ABORT, 'the suggestion log is append-only'); END;
         CREATE TRIGGER IF NOT EXISTS suggestion_log_no_delete BEFORE DELETE ON suggestion_log
-        BEGIN SELECT RAISE(ABORT, 'the suggestion log is append-only'); END;",
+        BEGIN SELECT RAISE(ABORT, 'the suggestion log is append-only'); END;
+        CREATE TABLE IF NOT EXISTS access_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            municipality INTEGER NOT NULL,
+            number INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            user TEXT NOT NULL,
+            role TEXT NOT NULL,
+            employer TEXT NOT NULL,
+            action TEXT NOT NULL,
+            candidate_id TEXT NOT NULL,
+            request_id TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS access_log_number ON access_log (municipality, number);
+        CREATE INDEX IF NOT EXISTS access_log_candidate ON access_log (municipality, candidate_id, number);
+        CREATE TRIGGER IF NOT EXISTS access_log_no_update BEFORE UPDATE ON access_log
+        BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
+        CREATE TRIGGER IF NOT EXISTS access_log_no_delete BEFORE DELETE ON access_log
+        BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;",
     )?;
     tx.commit()?;
     Ok(())

@@ -73,46 +73,12 @@ pub struct SuggestionLogRow {
 }
 
 impl Store {
-    /// Appends entries in one transaction (one fsync for the lot: the background writer of
-    /// `server::suggestion_log` batches the hot path's entries this way).
+    /// Appends entries in one transaction.
     ///
     /// # Errors
     /// On storage failure; then nothing of the lot is written.
     pub fn append_suggestions(&self, entries: &[NewSuggestionLogEntry]) -> Result<()> {
-        if entries.is_empty() {
-            return Ok(());
-        }
-        self.write(|c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            {
-                let mut stmt = tx.prepare_cached(
-                    "INSERT INTO suggestion_log (municipality, number, shown_at, source, requested_by, role,
-                        candidate_id, offers_version, batch_run_id, engine_version, policy_name, policy_hash,
-                        reference_hash, answer)
-                     VALUES (?1, (SELECT COALESCE(MAX(number), 0) + 1 FROM suggestion_log WHERE municipality = ?1),
-                        ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                )?;
-                for e in entries {
-                    stmt.execute(params![
-                        e.municipality,
-                        e.shown_at,
-                        e.source,
-                        e.requested_by,
-                        e.role,
-                        e.candidate_id,
-                        e.offers_version,
-                        e.batch_run_id,
-                        e.engine_version,
-                        e.policy_name,
-                        e.policy_hash,
-                        e.reference_hash,
-                        e.answer,
-                    ])?;
-                }
-            }
-            tx.commit()?;
-            Ok(())
-        })
+        self.append_audit(entries, &[])
     }
 
     /// The tenant's log rows for a candidate, in the order they were written, optionally only
@@ -157,4 +123,33 @@ impl Store {
             Ok(rows.collect::<Result<_, _>>()?)
         })
     }
+}
+
+/// Inserts entries inside the caller's transaction.
+pub(super) fn insert(tx: &rusqlite::Transaction<'_>, entries: &[NewSuggestionLogEntry]) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO suggestion_log (municipality, number, shown_at, source, requested_by, role,
+            candidate_id, offers_version, batch_run_id, engine_version, policy_name, policy_hash,
+            reference_hash, answer)
+         VALUES (?1, (SELECT COALESCE(MAX(number), 0) + 1 FROM suggestion_log WHERE municipality = ?1),
+            ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?;
+    for e in entries {
+        stmt.execute(params![
+            e.municipality,
+            e.shown_at,
+            e.source,
+            e.requested_by,
+            e.role,
+            e.candidate_id,
+            e.offers_version,
+            e.batch_run_id,
+            e.engine_version,
+            e.policy_name,
+            e.policy_hash,
+            e.reference_hash,
+            e.answer,
+        ])?;
+    }
+    Ok(())
 }

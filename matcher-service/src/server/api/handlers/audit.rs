@@ -1,6 +1,6 @@
 //! Audit routes: what the system showed, read back from the suggestion log exactly as it was
 //! served. Admin only (the municipality's auditor uses an admin token). Reads only; the log is
-//! written by `server::suggestion_log`.
+//! written by `server::audit_log`.
 
 use super::*;
 
@@ -41,7 +41,7 @@ pub(super) async fn audit_suggestions(state: Arc<AppState>, req: Request) -> Res
     let body = blocking(move || {
         // Answers still in the writer's queue are committed first, so the log is complete up
         // to this request.
-        state.suggestion_log.flush();
+        state.audit_log.flush();
         let rows = state.store.suggestion_log(m, &candidate, date.as_deref(), after, limit)?;
         let mut out = Vec::with_capacity(256 + rows.iter().map(|r| r.answer.len() + 512).sum::<usize>());
         out.extend_from_slice(b"{\"candidate_id\":");
@@ -68,4 +68,38 @@ pub(super) async fn audit_suggestions(state: Arc<AppState>, req: Request) -> Res
     })
     .await?;
     Ok(Reply::Raw(200, body))
+}
+
+/// `GET /v1/audit/access[?candidate_id=X][&after=N][&limit=N]`: the tenant's access log
+/// (who read or changed which candidate), oldest first, for the municipality's auditor.
+pub(super) async fn audit_access(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let m = req.principal()?.municipality;
+    let (mut candidate, mut after, mut limit) = (None, 0i64, 1000u32);
+    for (k, v) in query_params(&req) {
+        match k.as_str() {
+            "candidate_id" => {
+                check_id(&v)
+                    .map_err(|reason| ApiError::field("/query/candidate_id", truncate(&v), reason))?;
+                candidate = Some(v);
+            }
+            "limit" => {
+                limit = v.parse().ok().filter(|n| (1..=10_000).contains(n)).ok_or_else(|| {
+                    ApiError::field("/query/limit", truncate(&v), "expected a whole number from 1 to 10000")
+                })?
+            }
+            "after" => {
+                after = v.parse().ok().filter(|n: &i64| *n > 0).ok_or_else(|| {
+                    ApiError::field("/query/after", truncate(&v), "expected an entry number, as in `next`")
+                })?
+            }
+            _ => {}
+        }
+    }
+    let rows = blocking(move || {
+        state.audit_log.flush();
+        Ok(state.store.access_log(m, candidate.as_deref(), after, limit)?)
+    })
+    .await?;
+    let next = rows.last().filter(|_| rows.len() == limit as usize).map(|r| r.number);
+    Ok(Reply::Json(200, json!({"entries": rows, "next": next, "limit": limit})))
 }

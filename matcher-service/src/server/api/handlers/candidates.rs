@@ -1,11 +1,32 @@
-//! A municipality's candidates: bulk upsert, list, read, delete.
+//! A municipality's candidates: bulk upsert, list, read, delete. Every read and change is
+//! recorded in the access log; the protected attributes (`gender`, `origin`, for fairness
+//! audits only) are returned to the auditor role alone.
 
 use super::*;
+use crate::server::auth::Role;
+
+/// Fields of a candidate record only the auditor role reads: they never reach a score
+/// (ARCHITECTURE.md) and a caseworker has no need of them.
+const PROTECTED: [&str; 2] = ["gender", "origin"];
+
+/// The stored record as `role` may see it.
+fn visible(record: &str, role: Role) -> Value {
+    let mut value = parse_record(record);
+    if role != Role::Auditor
+        && let Value::Object(o) = &mut value
+    {
+        for field in PROTECTED {
+            o.remove(field);
+        }
+    }
+    value
+}
 
 // ----- candidates -----
 
 pub(super) async fn candidates_upsert(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let m = req.principal()?.municipality;
+    let who = Who::of(&req)?;
     let objects = record_array(&req)?;
     let s = state.clone();
     let n = blocking(move || {
@@ -32,6 +53,7 @@ pub(super) async fn candidates_upsert(state: Arc<AppState>, req: Request) -> Res
             return Err(ApiError::Validation(errors));
         }
         s.store.upsert_candidates(m, &rows)?;
+        who.accessed(&s, "write", rows.iter().map(|r| r.0.as_str()));
         Ok(rows.len())
     })
     .await?;
@@ -39,24 +61,42 @@ pub(super) async fn candidates_upsert(state: Arc<AppState>, req: Request) -> Res
 }
 
 pub(super) async fn candidates_list(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
-    let m = req.principal()?.municipality;
+    let (m, role) = (req.principal()?.municipality, req.principal()?.role);
+    let who = Who::of(&req)?;
     let (limit, offset) = paging(&req)?;
-    let rows = blocking(move || Ok(state.store.list_candidates(m, limit, offset)?)).await?;
-    let items: Vec<Value> = rows.iter().map(|r| parse_record(r)).collect();
+    let items = blocking(move || {
+        let rows = state.store.list_candidates(m, limit, offset)?;
+        let items: Vec<Value> = rows.iter().map(|r| visible(r, role)).collect();
+        who.accessed(&state, "list", items.iter().filter_map(|v| v["id"].as_str()));
+        Ok(items)
+    })
+    .await?;
     Ok(Reply::Json(200, json!({"candidates": items, "limit": limit, "offset": offset})))
 }
 
 pub(super) async fn candidate_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
-    let m = req.principal()?.municipality;
+    let (m, role) = (req.principal()?.municipality, req.principal()?.role);
+    let who = Who::of(&req)?;
     let id = path_id(&req, 0)?;
-    let (record, _) = blocking(move || Ok(state.store.candidate(m, &id)?)).await?;
-    Ok(Reply::Json(200, parse_record(&record)))
+    let record = blocking(move || {
+        let (record, _) = state.store.candidate(m, &id)?;
+        who.accessed(&state, "read", [id.as_str()]);
+        Ok(record)
+    })
+    .await?;
+    Ok(Reply::Json(200, visible(&record, role)))
 }
 
 pub(super) async fn candidate_delete(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let m = req.principal()?.municipality;
+    let who = Who::of(&req)?;
     let id = path_id(&req, 0)?;
     let echo = id.clone();
-    blocking(move || Ok(state.store.delete_candidate(m, &id)?)).await?;
+    blocking(move || {
+        state.store.delete_candidate(m, &id)?;
+        who.accessed(&state, "erase", [id.as_str()]);
+        Ok(())
+    })
+    .await?;
     Ok(Reply::Json(200, json!({"deleted": echo})))
 }

@@ -85,7 +85,13 @@ pub(super) async fn decision_create(state: Arc<AppState>, req: Request) -> Resul
         key,
     };
     let s = state.clone();
-    let (row, remaining, replayed) = blocking(move || Ok(s.store.decide(&decision)?)).await?;
+    let who = Who::of(&req)?;
+    let (row, remaining, replayed) = blocking(move || {
+        let decided = s.store.decide(&decision)?;
+        who.accessed(&s, "decide", [decision.candidate_id.as_str()]);
+        Ok(decided)
+    })
+    .await?;
     if replayed {
         // Nothing new was written: no place taken, no event counted.
     } else if row.action == "accept" {

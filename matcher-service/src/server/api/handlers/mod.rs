@@ -14,7 +14,7 @@ use super::{Op, Reply, Request, blocking};
 use crate::server::AppState;
 use crate::server::catalogue::{Catalogue, StoredCandidate};
 use crate::server::error::{ApiError, FieldError};
-use crate::server::store::NewDecision;
+use crate::server::store::{NewAccess, NewDecision};
 use audit::*;
 use batch_runs::*;
 use candidates::*;
@@ -57,6 +57,55 @@ pub(super) async fn dispatch(state: Arc<AppState>, req: Request) -> Result<Reply
         Op::BatchGet => batch_get(state, req).await,
         Op::BatchProposals => batch_proposals(state, req).await,
         Op::AuditSuggestions => audit_suggestions(state, req).await,
+        Op::AuditAccess => audit_access(state, req).await,
+    }
+}
+
+// ----- the access log -----
+
+/// Who is asking, for the access log: taken from the request before a blocking closure.
+#[derive(Clone)]
+struct Who {
+    municipality: u16,
+    user: String,
+    role: &'static str,
+    employer: String,
+    request_id: String,
+}
+
+impl Who {
+    fn of(req: &Request) -> Result<Who, ApiError> {
+        let p = req.principal()?;
+        Ok(Who {
+            municipality: p.municipality,
+            user: p.user.clone(),
+            role: p.role.name(),
+            employer: p.employer.clone(),
+            request_id: req.request_id.clone(),
+        })
+    }
+
+    /// Records in the access log that this caller did `action` to each candidate. Blocking
+    /// (waits only when the log writer's queue is full): call inside `blocking`.
+    fn accessed<'a>(
+        &self,
+        state: &AppState,
+        action: &'static str,
+        candidates: impl IntoIterator<Item = &'a str>,
+    ) {
+        let at = crate::server::audit_log::now_millis();
+        for id in candidates {
+            state.audit_log.record_access(NewAccess {
+                municipality: self.municipality,
+                at: at.clone(),
+                user: self.user.clone(),
+                role: self.role,
+                employer: self.employer.clone(),
+                action,
+                candidate_id: id.to_string(),
+                request_id: self.request_id.clone(),
+            });
+        }
     }
 }
 

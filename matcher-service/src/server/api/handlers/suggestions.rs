@@ -17,6 +17,7 @@ pub(super) async fn suggestions(state: Arc<AppState>, req: Request) -> Result<Re
     let principal = req.principal()?;
     let m = principal.municipality;
     let (asker, role) = (principal.user.clone(), principal.role.name());
+    let who = Who::of(&req)?;
     let body: SuggestionRequest = typed_body(&req)?;
     let k = body.k.unwrap_or(5);
     if !(1..=50).contains(&k) {
@@ -61,6 +62,7 @@ pub(super) async fn suggestions(state: Arc<AppState>, req: Request) -> Result<Re
         };
         let prices = s.prices_for(m);
         let answer = suggest(&s, &cat, prices.as_deref(), &candidate, k as usize)?;
+        who.accessed(&s, "suggest", [candidate.id.as_str()]);
         let run_id = prices.map(|p| p.run_id);
         log_answer(&s, &cat, m, &candidate, (asker, role), run_id, &answer);
         Ok(answer)
@@ -79,18 +81,18 @@ fn log_answer(
     batch_run_id: Option<i64>,
     answer: &[u8],
 ) {
-    let log = &state.suggestion_log;
+    let log = &state.audit_log;
     let (policy_name, policy_hash) = log.versions.policy(state.catalogues.policies(), m);
     log.record(NewSuggestionLogEntry {
         municipality: m,
-        shown_at: crate::server::suggestion_log::now_millis(),
+        shown_at: crate::server::audit_log::now_millis(),
         source: "api",
         requested_by,
         role: role.to_string(),
         candidate_id: candidate.id.to_string(),
         offers_version: i64::try_from(cat.version).unwrap_or(i64::MAX),
         batch_run_id,
-        engine_version: crate::server::suggestion_log::ENGINE_VERSION.to_string(),
+        engine_version: crate::server::audit_log::ENGINE_VERSION.to_string(),
         policy_name,
         policy_hash,
         reference_hash: log.versions.reference_hash.clone(),

@@ -1,16 +1,19 @@
-//! Writing the suggestion log off the hot path. `POST /v1/suggestions` hands each answer to a
+//! Writing the suggestion log and the access log off the hot path. `POST /v1/suggestions` hands each answer to a
 //! bounded channel; one background thread drains it and appends what has gathered in one
 //! transaction (one fsync for many answers), so logging costs the request a copy of its answer
 //! and a channel send. A full channel makes the sender wait (backpressure) rather than drop an
 //! entry: an answer that was served is logged. What is not guaranteed: an answer served in the
 //! last moment before a crash (`kill -9`, power loss) may be missing, since the answer is sent
-//! before its batch commits; a clean shutdown flushes (`serve` calls [`SuggestionLog::flush`]).
+//! before its batch commits; a clean shutdown flushes (`serve` calls [`AuditLog::flush`]).
+//!
+//! The access log (`store::access_log`: who read or changed which candidate) goes the same
+//! way, in the same transactions.
 //!
 //! Owns the versions an entry records (engine, policy hash per policy, reference data hash),
 //! computed once at start. Must not decide what is logged beyond the caller's entry, and never
 //! reads the log (the audit route reads through the store).
 
-use crate::server::store::{NewSuggestionLogEntry, Store};
+use crate::server::store::{NewAccess, NewSuggestionLogEntry, Store};
 use matcher_core::model::{MunicipalityCode, ReferenceData};
 use matcher_core::policy::PolicySet;
 use sha2::{Digest, Sha256};
@@ -60,11 +63,12 @@ impl LogVersions {
 
 enum Message {
     Entry(Box<NewSuggestionLogEntry>),
+    Access(Box<NewAccess>),
     Flush(std::sync::mpsc::Sender<()>),
 }
 
 /// The background writer of the suggestion log.
-pub struct SuggestionLog {
+pub struct AuditLog {
     sender: Mutex<Option<SyncSender<Message>>>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     failed: Arc<AtomicU64>,
@@ -72,24 +76,19 @@ pub struct SuggestionLog {
     pub versions: LogVersions,
 }
 
-impl SuggestionLog {
+impl AuditLog {
     /// Starts the writer thread over `store`.
     ///
     /// # Errors
     /// When the thread cannot be started.
-    pub fn start(store: Arc<Store>, versions: LogVersions) -> std::io::Result<SuggestionLog> {
+    pub fn start(store: Arc<Store>, versions: LogVersions) -> std::io::Result<AuditLog> {
         let (sender, receiver) = sync_channel(QUEUE);
         let failed = Arc::new(AtomicU64::new(0));
         let counter = failed.clone();
         let thread = std::thread::Builder::new()
             .name("suggestion-log".into())
             .spawn(move || write_loop(&store, &receiver, &counter))?;
-        Ok(SuggestionLog {
-            sender: Mutex::new(Some(sender)),
-            thread: Mutex::new(Some(thread)),
-            failed,
-            versions,
-        })
+        Ok(AuditLog { sender: Mutex::new(Some(sender)), thread: Mutex::new(Some(thread)), failed, versions })
     }
 
     /// Queues an entry; waits while the queue is full. Blocking: call from blocking code.
@@ -99,6 +98,17 @@ impl SuggestionLog {
         if !sent {
             self.failed.fetch_add(1, Ordering::Relaxed);
             tracing::error!("suggestion log writer has stopped: an entry was not logged");
+        }
+    }
+
+    /// Queues an access-log row; waits while the queue is full. Blocking: call from blocking
+    /// code.
+    pub fn record_access(&self, access: NewAccess) {
+        let sender = self.sender.lock().ok().and_then(|s| s.clone());
+        let sent = sender.is_some_and(|s| s.send(Message::Access(Box::new(access))).is_ok());
+        if !sent {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            tracing::error!("audit log writer has stopped: an access was not logged");
         }
     }
 
@@ -127,7 +137,7 @@ impl SuggestionLog {
     }
 }
 
-impl Drop for SuggestionLog {
+impl Drop for AuditLog {
     fn drop(&mut self) {
         self.close();
     }
@@ -135,26 +145,29 @@ impl Drop for SuggestionLog {
 
 fn write_loop(store: &Store, receiver: &Receiver<Message>, failed: &AtomicU64) {
     let mut entries = Vec::with_capacity(BATCH);
+    let mut accesses = Vec::new();
     let mut flushes = Vec::new();
     while let Ok(first) = receiver.recv() {
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
                 Message::Entry(e) => entries.push(*e),
+                Message::Access(a) => accesses.push(*a),
                 Message::Flush(done) => flushes.push(done),
             }
-            if entries.len() < BATCH {
+            if entries.len() + accesses.len() < BATCH {
                 next = match receiver.try_recv() {
                     Ok(m) => Some(m),
                     Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
                 };
             }
         }
-        if let Err(e) = store.append_suggestions(&entries) {
-            failed.fetch_add(entries.len() as u64, Ordering::Relaxed);
-            tracing::error!(error = %e, entries = entries.len(), "writing the suggestion log failed");
+        if let Err(e) = store.append_audit(&entries, &accesses) {
+            failed.fetch_add((entries.len() + accesses.len()) as u64, Ordering::Relaxed);
+            tracing::error!(error = %e, entries = entries.len(), accesses = accesses.len(), "writing the audit logs failed");
         }
         entries.clear();
+        accesses.clear();
         for done in flushes.drain(..) {
             let _ = done.send(());
         }
