@@ -84,3 +84,25 @@ echo "== POST /v1/decisions (durable accepts), ${DURATION}s"
 wrk -t2 -c16 -d"${DURATION}s" -s "$WORK/decide.lua" -H "authorization: Bearer $CW" -H "content-type: application/json" \
   "http://127.0.0.1:$PORT"
 curl -s "http://127.0.0.1:$PORT/v1/offers/load-offer-1" -H "authorization: Bearer $CW" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("reserved places after the run:", d["reserved"])'
+# The audit logs the runs above wrote (issue 17): rows and bytes per row on disk (table and
+# indexes, from SQLite's dbstat), for the size of a national year. An older binary without
+# the logs prints only the file size.
+python3 - "$DB" <<'PY' || true
+import os, sqlite3, sys
+db = sys.argv[1]
+c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+for table in ("suggestion_log", "access_log"):
+    if table not in tables:
+        continue
+    rows = c.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    try:
+        size = c.execute("SELECT sum(pgsize) FROM dbstat WHERE name IN (SELECT name FROM sqlite_master WHERE tbl_name = ?)", (table,)).fetchone()[0]
+    except sqlite3.Error:
+        size = None
+    if size is None:
+        size = c.execute(f"SELECT sum(length(CAST(answer AS BLOB))) FROM {table}").fetchone()[0] if table == "suggestion_log" else 0
+    print(f"{table}: {rows} rows, {size / max(rows, 1):.0f} bytes per row on disk")
+total = sum(os.path.getsize(f) for f in (db, db + "-wal") if os.path.exists(f))
+print(f"database file with its WAL after the runs: {total / 1e6:.1f} MB")
+PY

@@ -459,3 +459,104 @@ fn protected_attributes_reach_the_auditor_only_and_every_access_is_logged() {
     let delete = db.execute("DELETE FROM access_log", []);
     assert!(delete.is_err_and(|e| e.to_string().contains("append-only")));
 }
+
+// ----- citizens' rights -----
+
+#[test]
+fn the_access_export_holds_everything_and_the_erasure_removes_the_record_from_the_file() {
+    let s = start("citizen");
+    seed(&s);
+    let mut record = candidate("cand-a3", "0851");
+    record["gender"] = json!("male");
+    record["origin"] = json!("western");
+    let body = json!([record]).to_string();
+    assert_eq!(call(s.addr, "POST", "/v1/candidates", Some(&s.tokens.a_system), Some(&body)).status, 200);
+    let (status, shown) = raw_call(
+        &s,
+        "POST",
+        "/v1/suggestions",
+        &s.tokens.a_caseworker,
+        r#"{"candidate_id": "cand-a3", "k": 2}"#,
+    );
+    assert_eq!(status, 200);
+    let d = decide(&s, &s.tokens.a_caseworker, "cand-a3", "course-1", "accept");
+    assert_eq!(d.status, 201, "{}", d.body);
+    let outcome = json!({"decision_id": d.body["id"], "result": "in_work"}).to_string();
+    assert_eq!(
+        call(s.addr, "POST", "/v1/outcomes", Some(&s.tokens.a_caseworker), Some(&outcome)).status,
+        201
+    );
+
+    let export = call(s.addr, "GET", "/v1/candidates/cand-a3/export", Some(&s.tokens.a_auditor), None);
+    assert_eq!(export.status, 200, "{}", export.body);
+    let e = &export.body;
+    assert_eq!(e["data"]["gender"], "male", "the citizen gets all their data: {e}");
+    let shown: Value = serde_json::from_slice(&shown).expect("json");
+    assert_eq!(e["suggestions_shown"][0]["answer"], shown);
+    assert_eq!(e["decisions"][0]["decided_by"], "cw-a");
+    assert_eq!(
+        (e["outcomes"][0]["result"].as_str(), e["outcomes"][0]["decision_id"].clone()),
+        (Some("in_work"), d.body["id"].clone())
+    );
+    assert!(e["accesses"].as_array().is_some_and(|a| a.iter().any(|x| x["action"] == "decide")), "{e}");
+    assert!(e["explanation"]["da"]["decisions"].is_string());
+    // Caseworkers do not export; another tenant's export of the id is an unknown id.
+    assert_problem(
+        &call(s.addr, "GET", "/v1/candidates/cand-a3/export", Some(&s.tokens.a_caseworker), None),
+        403,
+    );
+    let b_admin = matcher_service::server::auth::create_token(
+        &s.state.store,
+        B,
+        matcher_service::server::auth::Role::Admin,
+        "admin-b",
+    )
+    .expect("token");
+    let other = call(s.addr, "GET", "/v1/candidates/cand-a3/export", Some(&b_admin), None);
+    assert_problem(&other, 404);
+    assert!(!other.body.to_string().contains("male"), "{}", other.body);
+    assert_problem(&call(s.addr, "GET", "/v1/candidates/nobody/export", Some(&s.tokens.a_admin), None), 404);
+
+    // Erasure: the record goes, the legal records stay, and the answer says which and why.
+    let erased = call(s.addr, "DELETE", "/v1/candidates/cand-a3", Some(&s.tokens.a_admin), None);
+    assert_eq!(erased.status, 200, "{}", erased.body);
+    let kept: Vec<&str> =
+        erased.body["kept"].as_array().expect("kept").iter().filter_map(|k| k["record"].as_str()).collect();
+    assert_eq!(kept, ["decisions", "suggestion_log", "access_log"], "{}", erased.body);
+    assert!(
+        erased.body["kept"]
+            .as_array()
+            .expect("kept")
+            .iter()
+            .all(|k| k["why"].as_str().is_some_and(|w| !w.is_empty()))
+    );
+    assert_problem(&call(s.addr, "DELETE", "/v1/candidates/cand-a3", Some(&s.tokens.a_admin), None), 404);
+    // In the database file: no row holds the record's personal fields any more.
+    s.state.audit_log.flush();
+    let db = rusqlite::Connection::open(s._dir.0.join("matcher.db")).expect("open");
+    let left: i64 = db
+        .query_row("SELECT count(*) FROM candidates WHERE id = 'cand-a3'", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(left, 0);
+    for table in ["decisions", "suggestion_log", "access_log", "outcomes", "batch_runs"] {
+        let mut stmt = db.prepare(&format!("SELECT * FROM {table}")).expect("select");
+        let columns = stmt.column_count();
+        let rows: Vec<String> = stmt
+            .query_map([], |r| {
+                Ok((0..columns)
+                    .map(|i| format!("{:?}", r.get_ref(i).map(|v| format!("{v:?}"))))
+                    .collect::<String>())
+            })
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("read");
+        for row in rows {
+            assert!(
+                !row.contains("\"western\"") && !row.contains("\"male\""),
+                "{table} keeps personal data: {row}"
+            );
+        }
+    }
+    let after = call(s.addr, "GET", "/v1/candidates/cand-a3/export", Some(&s.tokens.a_auditor), None);
+    assert_eq!((after.status, after.body["data"].clone()), (200, Value::Null), "{}", after.body);
+}

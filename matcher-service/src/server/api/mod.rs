@@ -76,6 +76,8 @@ pub enum Op {
     AuditSuggestions,
     /// The access log.
     AuditAccess,
+    /// Everything held about a candidate (right of access).
+    CandidateExport,
 }
 
 /// One route: what dispatch and the OpenAPI document need to know.
@@ -347,6 +349,16 @@ pub const ROUTES: &[Route] = &[
         request: None,
         success: (200, "AccessLog"),
         errors: &[401, 403, 422],
+    },
+    Route {
+        op: Op::CandidateExport,
+        method: "GET",
+        path: "/v1/candidates/{id}/export",
+        summary: "Right of access: everything held about a candidate (data, suggestions shown, decisions, outcomes, accesses)",
+        roles: AUDITORS,
+        request: None,
+        success: (200, "CandidateExport"),
+        errors: &[401, 403, 404, 422],
     },
 ];
 

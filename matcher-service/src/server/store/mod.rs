@@ -56,6 +56,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 mod access_log;
 mod batch_runs;
 mod candidates;
+mod citizen;
 mod decisions;
 mod offers;
 mod outcomes;
@@ -65,6 +66,7 @@ mod tokens;
 
 pub use access_log::{AccessRow, NewAccess};
 pub use batch_runs::BatchRow;
+pub use citizen::CandidateOutcome;
 pub use decisions::{DecisionPage, DecisionRow, NewDecision};
 pub use offers::OfferRow;
 pub use schema::SCHEMA_VERSION;

@@ -92,11 +92,25 @@ pub(super) async fn candidate_delete(state: Arc<AppState>, req: Request) -> Resu
     let who = Who::of(&req)?;
     let id = path_id(&req, 0)?;
     let echo = id.clone();
-    blocking(move || {
+    let kept = blocking(move || {
         state.store.delete_candidate(m, &id)?;
         who.accessed(&state, "erase", [id.as_str()]);
-        Ok(())
+        state.audit_log.flush();
+        let decisions = state.store.decisions(m, Some(&id), 0, 1000)?.decisions.len();
+        let shown = state.store.suggestion_log(m, &id, None, 0, 100_000)?.len();
+        let accesses = state.store.access_log(m, Some(&id), 0, 100_000)?.len();
+        Ok(json!([
+            {"record": "decisions", "count": decisions,
+             "why": "the authority's record of its decisions (who decided what, when and why); kept under the municipality's duty to keep records, with the pseudonymous id only"},
+            {"record": "suggestion_log", "count": shown,
+             "why": "automatic logging of what the system suggested (EU AI Act Art. 12); pseudonymous id and the offers shown, no personal data of the record"},
+            {"record": "access_log", "count": accesses,
+             "why": "who read or changed the candidate's data, for the municipality's auditor; pseudonymous id only"}
+        ]))
     })
     .await?;
-    Ok(Reply::Json(200, json!({"deleted": echo})))
+    Ok(Reply::Json(
+        200,
+        json!({"deleted": echo, "erased": ["the candidate record: every field received about the person, protected attributes included"], "kept": kept}),
+    ))
 }

@@ -5,6 +5,7 @@
 mod audit;
 mod batch_runs;
 mod candidates;
+mod citizen;
 mod decisions;
 mod offers;
 mod outcomes;
@@ -18,6 +19,7 @@ use crate::server::store::{NewAccess, NewDecision};
 use audit::*;
 use batch_runs::*;
 use candidates::*;
+use citizen::*;
 use decisions::*;
 use matcher_core::dataset;
 use matcher_core::model::{Candidate, Offer, check_id};
@@ -58,6 +60,7 @@ pub(super) async fn dispatch(state: Arc<AppState>, req: Request) -> Result<Reply
         Op::BatchProposals => batch_proposals(state, req).await,
         Op::AuditSuggestions => audit_suggestions(state, req).await,
         Op::AuditAccess => audit_access(state, req).await,
+        Op::CandidateExport => candidate_export(state, req).await,
     }
 }
 

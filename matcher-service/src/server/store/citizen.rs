@@ -1,0 +1,63 @@
+//! What is held about one candidate, for the citizen's right of access (GDPR Art. 15): the
+//! rows of other modules' tables that name the candidate and that no query there returns by
+//! candidate. Reads only; the tenant filter is in every query.
+
+use super::*;
+use serde::Serialize;
+
+/// An outcome recorded for one of the candidate's decisions.
+#[derive(Debug, Clone, Serialize)]
+pub struct CandidateOutcome {
+    /// The decision's number (its id in the API).
+    pub decision_id: i64,
+    /// The offer.
+    pub offer_id: String,
+    /// `in_work`, `in_education`, `back_at_work` or `dropped_out`.
+    pub result: String,
+    /// Who recorded it.
+    pub recorded_by: String,
+    /// When.
+    pub recorded_at: String,
+}
+
+impl Store {
+    /// The outcomes of a tenant's candidate's decisions, in decision order.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn candidate_outcomes(&self, municipality: u16, candidate_id: &str) -> Result<Vec<CandidateOutcome>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT d.number, d.offer_id, o.result, o.recorded_by, o.recorded_at
+                 FROM outcomes o JOIN decisions d ON d.id = o.decision_id
+                 WHERE d.municipality = ?1 AND o.municipality = ?1 AND d.candidate_id = ?2
+                 ORDER BY d.number",
+            )?;
+            let rows = stmt.query_map(params![municipality, candidate_id], |r| {
+                Ok(CandidateOutcome {
+                    decision_id: r.get(0)?,
+                    offer_id: r.get(1)?,
+                    result: r.get(2)?,
+                    recorded_by: r.get(3)?,
+                    recorded_at: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// The tenant's stored record of a candidate, if any (`None` after erasure).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn candidate_record(&self, municipality: u16, candidate_id: &str) -> Result<Option<String>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT record FROM candidates WHERE municipality = ?1 AND id = ?2",
+                params![municipality, candidate_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+    }
+}
