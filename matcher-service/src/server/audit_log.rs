@@ -18,7 +18,7 @@ use matcher_core::model::{MunicipalityCode, ReferenceData};
 use matcher_core::policy::PolicySet;
 use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
 /// Entries waiting at most; more make the request threads wait for the writer.
@@ -156,10 +156,7 @@ fn write_loop(store: &Store, receiver: &Receiver<Message>, failed: &AtomicU64) {
                 Message::Flush(done) => flushes.push(done),
             }
             if entries.len() + accesses.len() < BATCH {
-                next = match receiver.try_recv() {
-                    Ok(m) => Some(m),
-                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
-                };
+                next = receiver.try_recv().ok();
             }
         }
         if let Err(e) = store.append_audit(&entries, &accesses) {
