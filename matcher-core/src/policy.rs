@@ -132,9 +132,17 @@ impl Policy {
     /// [`Error::Policy`] naming `file`, the key and the reason (syntax errors carry the line).
     pub fn from_toml(text: &str, file: &str) -> Result<Policy> {
         let policy: Policy = toml::from_str(text).map_err(|e| {
-            let key = e.span().and_then(|s| text.get(s)).map(|k| k.trim().to_string()).unwrap_or_default();
+            // The span is the bad value (or an unknown key): name the key of its line.
+            let key = e
+                .span()
+                .and_then(|s| {
+                    let start = text.get(..s.start)?.rfind('\n').map_or(0, |i| i + 1);
+                    let line = text.get(start..)?.lines().next()?;
+                    Some(line.split_once('=').map_or(line, |(k, _)| k).trim().to_string())
+                })
+                .unwrap_or_default();
             let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
-            let message = e.message().trim().to_string();
+            let message = crate::error::plain_words(e.message().trim());
             let reason = match line {
                 Some(line) => format!("line {line}: {message}"),
                 None => message,

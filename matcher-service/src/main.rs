@@ -2,9 +2,11 @@
 //! `matcher-core`, turning its typed errors into messages and exit codes.
 
 mod batch_cmd;
+mod out;
 mod report_html;
 mod run_dir;
 
+use crate::out::say;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use matcher_core::assign::{self, Mode, Problem, Solution, SolveOptions};
@@ -127,6 +129,17 @@ struct ServeArgs {
     /// Async worker threads (0 = one per core).
     #[arg(long, env = "MATCHER_WORKERS", default_value_t = 0)]
     workers: usize,
+    /// Seconds a client may take to send a request's headers, and again its body.
+    #[arg(long, env = "MATCHER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    read_timeout_secs: u64,
+    /// Bearer token of the metrics scraper; without it `/metrics` shows only `brobygger_up`.
+    /// Prefer the variable: a flag shows in the process list.
+    #[arg(long, env = "MATCHER_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
+    /// Another name clients reach this server by (Host header), e.g. behind a proxy; repeat
+    /// for several. The bound address and, on loopback, localhost are always accepted.
+    #[arg(long = "allowed-host", env = "MATCHER_ALLOWED_HOSTS", value_delimiter = ',')]
+    allowed_hosts: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -319,7 +332,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Reference => {
             let r = reference()?;
-            println!(
+            say!(
                 "{} municipalities, {} postcodes, {} ISCO-08 groups, {} target groups, {} benefit kinds",
                 r.municipalities.len(),
                 r.postcodes.len(),
@@ -346,7 +359,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 dataset::write_snapshot(&data, path)
                     .with_context(|| format!("writing the snapshot {}", path.display()))?;
             }
-            println!("{} to {}", summary(&data), out.display());
+            say!("{} to {}", summary(&data), out.display());
             eprintln!(
                 "generated in {} ms, written in {} ms",
                 generated.as_millis(),
@@ -358,19 +371,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let started = Instant::now();
             match dataset::load(&path, &r) {
                 Ok(data) => {
-                    println!("valid: {}", summary(&data));
+                    say!("valid: {}", summary(&data));
                     eprintln!("checked in {} ms", started.elapsed().as_millis());
                 }
                 Err(Error::InvalidData(problems)) => {
                     let n = problems.0.len();
                     let shown = if max_problems == 0 { n } else { n.min(max_problems) };
                     for problem in &problems.0[..shown] {
-                        println!("{problem}");
+                        say!("{problem}");
                     }
                     if shown < n {
-                        println!("… {} more not listed (--max-problems 0 lists all)", n - shown);
+                        say!("… {} more not listed (--max-problems 0 lists all)", n - shown);
                     }
-                    println!("{n} {} in {}", if n == 1 { "problem" } else { "problems" }, path.display());
+                    say!("{n} {} in {}", if n == 1 { "problem" } else { "problems" }, path.display());
                     return Ok(ExitCode::FAILURE);
                 }
                 Err(e) => return Err(e).with_context(|| format!("validating {}", path.display())),
@@ -396,7 +409,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .with_context(|| format!("writing {}", file.display()))?;
             }
             let sum = |f: fn(&graph::RowCounts) -> u32| g.counts.iter().map(|c| u64::from(f(c))).sum::<u64>();
-            println!(
+            say!(
                 "{}",
                 serde_json::json!({
                     "candidates": g.n_candidates(),
@@ -435,7 +448,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     serde_json::json!({ "candidate": candidate, "offer": offer, "removed_by": removal })
                 }
             };
-            println!("{}", serde_json::to_string_pretty(&answer)?);
+            say!("{}", serde_json::to_string_pretty(&answer)?);
         }
         Command::Solve(args) => solve(&args)?,
         Command::Batch(args) => batch_cmd::run(&args, reference()?)?,
@@ -456,14 +469,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // stdout is the token alone (scripts read it); what it is goes to stderr.
             let expires = expires_at.map_or_else(|| "never".to_string(), matcher_service::store::rfc3339);
             eprintln!("token {id}: municipality {code:04}, role {}, expires {expires}", role.name());
-            println!("{token}");
+            say!("{token}");
         }
         Command::Token { command: TokenCommand::List { municipality, db } } => {
             let code = municipality.as_deref().map(municipality_code).transpose()?;
             let store = existing_store(&db)?;
-            println!("id\tmunicipality\trole\tuser\tcreated\texpires\trevoked");
+            say!("id\tmunicipality\trole\tuser\tcreated\texpires\trevoked");
             for t in store.list_tokens(code)? {
-                println!(
+                say!(
                     "{}\t{:04}\t{}\t{}\t{}\t{}\t{}",
                     t.id,
                     t.row.municipality,
@@ -508,6 +521,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_in_flight: usize::try_from(args.max_in_flight).unwrap_or(usize::MAX),
         cors_origins: args.cors_origins.clone(),
         today: args.today,
+        read_timeout: std::time::Duration::from_secs(args.read_timeout_secs),
+        metrics_token: args.metrics_token.clone(),
+        allowed_hosts: args.allowed_hosts.clone(),
     };
     let state =
         matcher_service::AppState::open(config).with_context(|| format!("opening {}", args.db.display()))?;
@@ -519,7 +535,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             started.elapsed().as_millis()
         );
         for (m, role, user, token) in tokens {
-            println!("demo token  municipality={m:04} role={} user={user}  {token}", role.name());
+            say!("demo token  municipality={m:04} role={} user={user}  {token}", role.name());
         }
     }
     if let Some(path) = &args.offers_from {
@@ -533,7 +549,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let (listener, addr) =
             matcher_service::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
         // Scripts and tests read this line to learn the port (with --bind 127.0.0.1:0).
-        println!("listening on http://{addr}");
+        say!("listening on http://{addr}");
         if args.demo {
             // Whoever read the line above may have closed stdout since: that must not stop us.
             let _ =
@@ -632,7 +648,7 @@ fn solve(args: &SolveArgs) -> anyhow::Result<()> {
         out["warm_repair"] = json!(warm.stats.warm_repair);
     }
     out["peak_rss_mb"] = json!(peak_rss_mb());
-    println!("{out}");
+    say!("{out}");
     Ok(())
 }
 

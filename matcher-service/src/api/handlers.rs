@@ -21,7 +21,7 @@ pub(super) async fn dispatch(state: Arc<AppState>, req: Request) -> Result<Reply
     match req.route.op {
         Op::Healthz => Ok(Reply::Json(200, json!({"status": "ok"}))),
         Op::Readyz => readyz(state).await,
-        Op::Metrics => Ok(Reply::Text(state.metrics.render())),
+        Op::Metrics => Ok(Reply::Text(state.metrics.render(req.scraper))),
         Op::OpenApi => Ok(Reply::Json(200, super::openapi::document())),
         Op::OffersUpsert => offers_upsert(state, req).await,
         Op::OffersList => offers_list(state, req).await,
@@ -138,7 +138,8 @@ fn typed_body<T: serde::de::DeserializeOwned>(req: &Request) -> Result<T, ApiErr
                 serde_path_to_error::Segment::Unknown => {}
             }
         }
-        ApiError::Validation(vec![FieldError::new(path, "", e.into_inner().to_string())])
+        let reason = matcher_core::error::plain_words(&e.into_inner().to_string());
+        ApiError::Validation(vec![FieldError::new(path, "", reason)])
     })
 }
 
@@ -259,6 +260,7 @@ async fn readyz(state: Arc<AppState>) -> Result<Reply, ApiError> {
 // ----- offers -----
 
 async fn offers_upsert(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let municipality = req.principal()?.municipality;
     let objects = record_array(&req)?;
     let s = state.clone();
     let n = blocking(move || {
@@ -266,6 +268,7 @@ async fn offers_upsert(state: Arc<AppState>, req: Request) -> Result<Reply, ApiE
         let text = one_per_line(&refs);
         let offers = dataset::offers_from_json("body", &text, s.catalogues.reference())
             .map_err(|p| problems_to_fields(p, |i| format!("/{i}")))?;
+        owned_by(municipality, offers.iter().map(|(_, o)| o))?;
         let mut rows = Vec::with_capacity(offers.len());
         for ((_, offer), object) in offers.iter().zip(&objects) {
             rows.push((
@@ -276,12 +279,34 @@ async fn offers_upsert(state: Arc<AppState>, req: Request) -> Result<Reply, ApiE
                 offer.capacity,
             ));
         }
-        s.store.upsert_offers(&rows)?;
+        s.store.upsert_offers_as(municipality, &rows)?;
         s.catalogues.rebuild(&s.store).map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(rows.len())
     })
     .await?;
     Ok(Reply::Json(200, json!({"upserted": n, "offers_version": state.catalogues.current().version})))
+}
+
+/// Offers are shared to read but owned to change: a municipality writes only offers it
+/// contracts (the record's `municipality`); the store checks the same of stored ones.
+fn owned_by<'a>(
+    municipality: u16,
+    offers: impl Iterator<Item = &'a matcher_core::model::Offer>,
+) -> Result<(), ApiError> {
+    let errors: Vec<FieldError> = offers
+        .enumerate()
+        .filter(|(_, o)| o.municipality.0 != municipality)
+        .map(|(i, o)| {
+            FieldError::new(
+                format!("/{i}/municipality"),
+                format!("{:04}", o.municipality.0),
+                format!(
+                    "an offer is owned by the municipality that contracts it; yours is {municipality:04}"
+                ),
+            )
+        })
+        .collect();
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }
 }
 
 fn offer_view(record: &str, capacity: u32, reserved: u32, retired: bool) -> Value {
@@ -309,8 +334,14 @@ async fn offer_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError
 
 async fn offer_retire(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let id = path_id(&req, 0)?;
+    let municipality = req.principal()?.municipality;
+    // The route takes no body; one that is sent must at least be JSON (a malformed one was
+    // ignored, issue 15, item 11), so a client's mistake is not silently taken as consent.
+    if !req.body.is_empty() {
+        json_value(&req)?;
+    }
     let (r, c, res, ret) = blocking(move || {
-        state.store.retire_offer(&id)?;
+        state.store.retire_offer_as(Some(municipality), &id)?;
         state.catalogues.rebuild(&state.store).map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(state.store.offer(&id)?)
     })

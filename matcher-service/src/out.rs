@@ -1,0 +1,31 @@
+//! Standard output of the `matcher` command line, for output a reader may stop reading.
+//!
+//! `println!` panics when stdout is a closed pipe (`matcher explain … | head -1`, `| true`):
+//! exit 101 and a panic message (issue 15, item 11). [`say!`] writes the line, and when the
+//! reader has gone away it stops the process quietly with exit 0, as `head` expects; any other
+//! write failure is an error message and exit 1. Everything the command had to do is done by
+//! then: output comes after the work.
+
+use std::io::Write;
+
+/// Writes one line to stdout (like `println!`), stopping quietly on a closed pipe.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::out::line(format_args!($($arg)*))
+    };
+}
+pub(crate) use say;
+
+/// The body of [`say!`].
+pub fn line(args: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    let written = out.write_fmt(args).and_then(|()| out.write_all(b"\n")).and_then(|()| out.flush());
+    match written {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => {
+            eprintln!("error: writing to stdout: {}", matcher_core::error::io_words(&e));
+            std::process::exit(1);
+        }
+    }
+}
