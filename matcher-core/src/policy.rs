@@ -277,7 +277,12 @@ mod tests {
             ("[weights]\ndistanse = 1.0\n", "distanse", "unknown field"),
             ("[weights]\ndistance = -1.0\n", "weights.distance", "not a weight"),
             ("top_k = 0\n", "top_k", "not from 1"),
-            ("top_k = \"many\"\n", "\"many\"", "line 1"),
+            // Issue 15, item 11: the key, not the value, and no Rust type name ("usize").
+            (
+                "top_k = \"many\"\n",
+                "top_k",
+                "line 1: invalid type: string \"many\", expected a whole number, 0 or more",
+            ),
             ("[limits]\nmax_distance_km = nan\n", "limits.max_distance_km", "not from 0"),
             ("municipality = 42\n", "municipality", "not a municipality"),
             ("[weights\n", "", "line 1"),
