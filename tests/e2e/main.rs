@@ -6,6 +6,7 @@ mod common;
 mod gen_validate;
 mod ids;
 mod reliability;
+mod security;
 mod service;
 mod solve;
 mod tokens;

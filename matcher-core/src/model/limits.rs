@@ -7,8 +7,8 @@
 //! candidates there are), so a [`crate::model::Dataset`] built in code cannot do it either.
 //! The bounds are far above any real offer or caseload; raise them here if one ever is not.
 
-/// Places of one offer (the largest national framework contract is a few thousand).
-pub const MAX_CAPACITY: u32 = 100_000;
+/// Places of one offer (a national framework contract has a few thousand; the kill -9 test uses a million).
+pub const MAX_CAPACITY: u32 = 1_000_000;
 /// Price of one course, DKK.
 pub const MAX_PRICE_DKK: u32 = 10_000_000;
 /// Trials (and successes) in one evidence row.
