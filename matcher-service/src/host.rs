@@ -45,7 +45,7 @@ impl AllowedHosts {
     /// Whether `host` (a `Host` header) names this server. A missing header does not.
     pub fn allows(&self, host: Option<&str>) -> bool {
         let Some(host) = host.map(str::to_ascii_lowercase) else { return false };
-        self.hosts.iter().any(|h| *h == host)
+        self.hosts.contains(&host)
     }
 }
 
