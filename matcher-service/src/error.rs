@@ -39,6 +39,32 @@ pub fn mask_cpr(text: &str) -> String {
     matcher_core::model::cpr::mask(text)
 }
 
+/// A request path with CPR-like numbers starred out, also when written percent-encoded
+/// (`/v1/candidates/010203%201234`): then the decoded path, starred, is what is shown.
+pub fn mask_path(path: &str) -> String {
+    if !path.contains('%') {
+        return mask_cpr(path);
+    }
+    let b = path.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    let decoded = String::from_utf8_lossy(&out);
+    if matcher_core::model::looks_like_cpr(&decoded) { mask_cpr(&decoded) } else { path.to_string() }
+}
+
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -200,7 +226,7 @@ impl ApiError {
             title,
             status,
             detail,
-            instance: mask_cpr(instance),
+            instance: mask_path(instance),
             request_id: request_id.to_string(),
             errors,
         }
@@ -223,7 +249,7 @@ impl ApiError {
 
 #[cfg(test)]
 mod tests {
-    use super::mask_cpr;
+    use super::{mask_cpr, mask_path};
 
     #[test]
     fn cpr_like_runs_are_starred_and_other_numbers_kept() {
@@ -232,5 +258,8 @@ mod tests {
         assert_eq!(mask_cpr("longer than 64 characters"), "longer than 64 characters");
         assert_eq!(mask_cpr("æøå 12345678901 x"), "æøå *********** x");
         assert_eq!(mask_cpr("/01 02 03 12 34/reason"), "/** ** ** ** **/reason");
+        assert_eq!(mask_path("/v1/candidates/010203%201234"), "/v1/candidates/****** ****");
+        assert_eq!(mask_path("/v1/candidates/010203%E2%80%911234"), "/v1/candidates/******\u{2011}****");
+        assert_eq!(mask_path("/v1/offers/a%20b"), "/v1/offers/a%20b");
     }
 }

@@ -598,7 +598,7 @@ where
         }
         Err(e) => {
             if let ApiError::Internal(detail) = &e {
-                let path = crate::error::mask_cpr(&path);
+                let path = crate::error::mask_path(&path);
                 tracing::error!(request_id, path, detail, "internal error");
             }
             let status = e.status();
