@@ -261,6 +261,32 @@ mod tests {
         assert_eq!(mask("/0102031234/reason"), "/**********/reason");
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// What the answers rely on: a masked text holds no CPR number any more, spans are
+        /// whole characters, and the two entry points agree.
+        #[test]
+        fn masked_text_holds_no_cpr_number(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "0", "1", "2", "3", "9", "01", "12", "31", "010203", "1234", " ", "-", ".", "/", "_",
+                    "\u{2011}", "\u{200B}", "\u{00A0}", "\u{FF10}", "\u{FF11}", "\u{0661}", "a", ":", "é",
+                ]),
+                0..40,
+            )
+        ) {
+            let text: String = parts.concat();
+            let found = find(&text);
+            proptest::prop_assert_eq!(looks_like_cpr(&text), !found.is_empty());
+            for r in &found {
+                proptest::prop_assert!(text.is_char_boundary(r.start) && text.is_char_boundary(r.end));
+            }
+            let masked = mask(&text);
+            proptest::prop_assert!(!looks_like_cpr(&masked), "{:?} masked to {:?}", text, masked);
+        }
+    }
+
     #[test]
     fn digits_of_every_script_have_their_value() {
         assert_eq!(digit_value('7'), Some(7));
