@@ -13,6 +13,7 @@ SLOW=${1:-260}
 SECONDS_=${2:-30}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${MATCHER_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/matcher}
+[[ -x "$BIN" ]] || { echo "no release binary at $BIN (cargo build --release, or set MATCHER_BIN)" >&2; exit 2; }
 PORT=${PORT:-18415}
 WORK=$(mktemp -d /tmp/brobygger-attack.XXXXXX)
 cleanup() { [[ -n "${PID:-}" ]] && kill "$PID" 2>/dev/null; wait "${PID:-}" 2>/dev/null || true; rm -rf "$WORK"; }
