@@ -90,15 +90,17 @@ pub enum Error {
         /// Why it was refused.
         reason: String,
     },
-    /// A file could not be read or written. The operating system's error is part of the
-    /// message, not a separate cause, so a chain of causes prints it once (issue 15, item 11:
-    /// "No such file or directory (os error 2): No such file or directory (os error 2)").
-    #[error("{}: {}", path.display(), io_words(error))]
+    /// A file could not be read or written.
+    ///
+    /// The operating system's error is part of the message and deliberately not a `source()`:
+    /// a caller that prints the chain of causes would otherwise say it twice. It is said in
+    /// words, without "(os error 2)" (issue 15, item 11).
+    #[error("{}: {}", path.display(), io_words(reason))]
     Io {
         /// The file.
         path: PathBuf,
         /// The operating system's error.
-        error: std::io::Error,
+        reason: std::io::Error,
     },
     /// A snapshot that is not ours, of another version, or damaged.
     #[error("snapshot {}: {reason}", path.display())]
@@ -120,7 +122,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), error: source }
+        Error::Io { path: path.into(), reason: source }
     }
 }
 

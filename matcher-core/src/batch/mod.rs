@@ -7,7 +7,10 @@
 //! Proposals are *suggestions* for a caseworker, never decisions.
 
 pub mod caseload;
+mod record;
 pub mod report;
+
+pub use record::{ProposalRecord, ProposalStatus, RunnerUp};
 
 use crate::assign::{self, Certificate, Mode, Problem, Solution, SolveOptions};
 use crate::error::{Error, Result};

@@ -12,9 +12,9 @@ pub mod openapi;
 /// The HTTP types of [`respond`], for callers that do not depend on warp themselves.
 pub use warp::http;
 
-use crate::AppState;
-use crate::auth::{Principal, Role};
-use crate::error::ApiError;
+use crate::server::AppState;
+use crate::server::auth::{Principal, Role};
+use crate::server::error::ApiError;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use std::sync::Arc;
@@ -598,7 +598,7 @@ where
         }
         Err(e) => {
             if let ApiError::Internal(detail) = &e {
-                let path = crate::error::mask_path(&path);
+                let path = crate::server::error::mask_path(&path);
                 tracing::error!(request_id, path, detail, "internal error");
             }
             let status = e.status();
@@ -697,7 +697,7 @@ async fn run(
     let idempotency_key =
         headers.get("idempotency-key").map(|v| v.to_str().map(str::to_string).map_err(|_| ()));
     let scraper = route.op == Op::Metrics
-        && crate::metrics::is_scraper(state.config.metrics_token.as_deref(), auth.as_deref());
+        && crate::server::metrics::is_scraper(state.config.metrics_token.as_deref(), auth.as_deref());
     let task = tokio::spawn(async move {
         let _slot = slot;
         let principal = if route.roles.is_empty() {

@@ -11,7 +11,7 @@ use std::io::Write;
 /// Writes one line to stdout (like `println!`), stopping quietly on a closed pipe.
 macro_rules! say {
     ($($arg:tt)*) => {
-        $crate::out::line(format_args!($($arg)*))
+        $crate::cli::out::line(format_args!($($arg)*))
     };
 }
 pub(crate) use say;
