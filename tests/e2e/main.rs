@@ -11,5 +11,6 @@ mod reliability;
 mod security;
 mod service;
 mod solve;
+mod store_compat;
 mod tokens;
 mod widget;

@@ -1,7 +1,7 @@
 //! Issue 15 (security round two): one regression test per finding, each named after it, over a
 //! real loopback socket. `scripts/attack.sh` runs the same attacks at full size and measures.
 
-use crate::service::{Server, assert_problem, call, candidate, offer, raw, seed_offers, start_config};
+use crate::common::server::{Server, assert_problem, call, candidate, offer, raw, seed_offers, start_config};
 use matcher_service::server::auth::{Role, create_token};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 /// Municipalities of the test server (A owns the seeded offers, B is another tenant).
 const B: u16 = 101;
 
-fn decide(s: &Server, token: &str, candidate: &str, offer: &str) -> crate::service::Answer {
+fn decide(s: &Server, token: &str, candidate: &str, offer: &str) -> crate::common::server::Answer {
     let body =
         json!({"candidate_id": candidate, "offer_id": offer, "action": "accept", "reason": "fits the plan"});
     call(s.addr, "POST", "/v1/decisions", Some(token), Some(&body.to_string()))
@@ -207,7 +207,7 @@ fn issue_15_written_cpr_forms_are_refused_everywhere_and_never_echoed() {
     seed_offers(&s, &[("course-1", 10)]);
     let cw = s.tokens.a_caseworker.clone();
     let sys = s.tokens.a_system.clone();
-    let answers = |form: &str| -> Vec<(String, crate::service::Answer)> {
+    let answers = |form: &str| -> Vec<(String, crate::common::server::Answer)> {
         let reason = json!({"candidate_id": "cand-a1", "offer_id": "course-1", "action": "decline",
                             "reason": format!("ringede {form} i dag")});
         let mut named = offer("course-x", 1);

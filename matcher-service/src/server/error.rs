@@ -45,23 +45,7 @@ pub fn mask_path(path: &str) -> String {
     if !path.contains('%') {
         return mask_cpr(path);
     }
-    let b = path.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
-            (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            (c, _, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    let decoded = String::from_utf8_lossy(&out);
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
     if matcher_core::model::looks_like_cpr(&decoded) { mask_cpr(&decoded) } else { path.to_string() }
 }
 
