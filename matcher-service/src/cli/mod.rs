@@ -97,7 +97,7 @@ enum Command {
     /// atomically to a run directory.
     Batch(batch::BatchArgs),
     /// Run the HTTP service (see docs/service.md).
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Manage bearer tokens of the service.
     Token {
         #[command(subcommand)]
@@ -130,7 +130,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let r = args.input.reference()?;
             batch::run(&args, r)?
         }
-        Command::Serve(args) => serve::run(args)?,
+        Command::Serve(args) => serve::run(*args)?,
         Command::Token { command } => token::run(command)?,
     }
     Ok(ExitCode::SUCCESS)
