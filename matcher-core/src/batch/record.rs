@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 /// What a proposal record is: always a suggestion for a caseworker, never a decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProposalStatus {
     /// A suggestion.
@@ -22,6 +23,7 @@ pub enum ProposalStatus {
 
 /// The best other offer of a candidate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct RunnerUp {
     /// How many points the suggestion is ahead of it (absent without a suggestion).
     pub difference: Option<i64>,
@@ -33,6 +35,7 @@ pub struct RunnerUp {
 
 /// One candidate's proposal, by id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ProposalRecord {
     /// Candidate id.
     pub candidate_id: String,
