@@ -9,9 +9,13 @@ the first failed check).
 
 import datetime
 import sys
+import time
 
 from matcher_client import AuthenticatedClient
 from matcher_client.api.default import (
+    batch_get,
+    batch_proposals,
+    batch_start,
     candidate_get,
     candidates_upsert,
     decision_create,
@@ -23,6 +27,9 @@ from matcher_client.api.default import (
 )
 from matcher_client.models import (
     AgeBandLabel,
+    BatchRun,
+    BatchStarted,
+    BatchStatus,
     CandidateRecord,
     Decision,
     DecisionAction,
@@ -35,6 +42,7 @@ from matcher_client.models import (
     Outcome,
     OutcomeKind,
     OutcomeRequest,
+    Proposals,
     Role,
     SuggestionRequest,
     Suggestions,
@@ -117,6 +125,23 @@ def main():
     view = answer(offer_get.sync_detailed(id=best.offer_id, client=caseworker), 200, OfferView, "offer read")
     check(view.reserved == 1 and view.remaining_places == view.capacity - 1,
           f"offer reserved {view.reserved}, remaining {view.remaining_places} of {view.capacity}")
+
+    # The night's re-matching, read back as the core's proposal records.
+    started = answer(batch_start.sync_detailed(client=system), 202, BatchStarted, "batch start")
+    check(started.status == BatchStatus.RUNNING, f"batch status {started.status!r}")
+    deadline = time.monotonic() + 120
+    while True:
+        run = batch_get.sync_detailed(id=started.id, client=system).parsed
+        check(isinstance(run, BatchRun), f"batch run parsed as {type(run).__name__}")
+        if run.status != BatchStatus.RUNNING or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    check(run.status == BatchStatus.FINISHED, f"batch run {run.status!r}: {run.error!r}")
+    print("batch run: finished")
+    proposals = answer(batch_proposals.sync_detailed(id=started.id, client=system), 200, Proposals, "proposals")
+    mine = [p for p in proposals.proposals if p.candidate_id == "cand-client-1"]
+    check(len(mine) == 1, f"{len(mine)} proposals for the candidate")
+    check(mine[0].municipality == "0851", f"proposal municipality {mine[0].municipality!r}")
     print("ok")
 
 

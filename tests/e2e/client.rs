@@ -1,8 +1,9 @@
 //! A real client generated from the live `/openapi.json`: `openapi-python-client` (pinned in
 //! `tests/client/requirements.txt`) generates a Python package from the document the real
 //! `matcher serve` answers (loopback, real SQLite file), and `tests/client/flow.py` runs
-//! suggestions → decision (accept) → outcome through it, parsing every answer into the
-//! generated models. A document that is wrong for the answers fails here.
+//! suggestions → decision (accept) → outcome, then a batch run and its proposals, through it,
+//! parsing every answer into the generated models. A document that is wrong for the answers
+//! fails here.
 //!
 //! A missing generator fails the test with how to install it (`.ci/run` does), never skips.
 
@@ -62,7 +63,7 @@ fn a_client_generated_from_openapi_json_runs_suggestion_decision_outcome() {
         .expect("run tests/client/flow.py");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "flow.py failed:\n{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    for step in ["suggestions: 200", "decision: 201", "outcome: 201", "ok"] {
+    for step in ["suggestions: 200", "decision: 201", "outcome: 201", "proposals: 200", "ok"] {
         assert!(stdout.lines().any(|l| l == step), "no `{step}` in:\n{stdout}");
     }
 }

@@ -420,6 +420,7 @@ pub struct Quality {
     /// reserved / capacity.
     pub utilisation: f64,
     /// Dual price from the municipality's last batch run (null without one).
+    #[schema(required = true)]
     pub scarcity_price: Option<i64>,
     /// Per target group.
     pub groups: Vec<GroupQuality>,
@@ -498,8 +499,10 @@ pub struct SuggestionOut<'a> {
     /// Score, points: the sum of the factors' points.
     pub score: i64,
     /// Dual price of the offer in the municipality's last batch run.
+    #[schema(required = true)]
     pub scarcity_price: Option<i64>,
     /// score − scarcity_price.
+    #[schema(required = true)]
     pub adjusted_score: Option<i64>,
     /// One per factor.
     pub factors: Vec<Contribution>,
@@ -520,6 +523,7 @@ pub struct SuggestionOut<'a> {
     /// The policy that weighed the factors.
     pub policy: String,
     /// The next offer in the ranking and how far this one is ahead of it.
+    #[schema(required = true)]
     pub runner_up: Option<RunnerUpOut<'a>>,
 }
 
@@ -556,6 +560,7 @@ pub struct SuggestionsOut<'a> {
     /// The offers' version ranked.
     pub offers_version: u64,
     /// The batch run the scarcity prices come from: the municipality's own number for it.
+    #[schema(required = true)]
     pub batch_run_id: Option<i64>,
     /// Offers within the travel limit.
     pub offers_in_reach: u32,
@@ -782,11 +787,13 @@ pub struct BatchRun {
     /// Start time (UTC).
     pub started_at: String,
     /// End time (UTC).
+    #[schema(required = true)]
     pub finished_at: Option<String>,
     /// Why it failed.
+    #[schema(required = true)]
     pub error: Option<String>,
     /// The run's summary (counts, timings), as the run wrote it.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Object>, required = true)]
     pub summary: Option<Value>,
 }
 
