@@ -451,13 +451,13 @@ pub struct ProviderQuality {
 #[schema(example = json!({"candidate_id": "cand-000001", "k": 5}))]
 pub struct SuggestionRequest {
     /// A stored candidate of this municipality.
-    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$")]
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$", nullable = false)]
     pub candidate_id: Option<String>,
     /// A candidate not stored (checked like a posted record, not kept).
-    #[schema(value_type = Option<CandidateRecord>)]
+    #[schema(value_type = CandidateRecord, required = false)]
     pub candidate: Option<Map<String, Value>>,
     /// How many suggestions.
-    #[schema(minimum = 1, maximum = 50, default = 5)]
+    #[schema(minimum = 1, maximum = 50, default = 5, nullable = false)]
     pub k: Option<u32>,
 }
 

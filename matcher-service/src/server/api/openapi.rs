@@ -62,6 +62,22 @@ fn schemas() -> Value {
             );
         }
         map.insert("Id".into(), id_schema());
+        // What a derive cannot say: list items that are ids, and "exactly one of" two fields.
+        if let Some(items) = map
+            .get_mut("DecisionRequest")
+            .and_then(|d| d.pointer_mut("/properties/suggested_offer_ids/items"))
+        {
+            *items = json!({"$ref": "#/components/schemas/Id"});
+        }
+        if let Some(Value::Object(request)) = map.get_mut("SuggestionRequest") {
+            // not (both or neither), rather than `oneOf`: openapi-python-client turns an object
+            // with `oneOf` into an untyped body, and ignores `not`.
+            let (both, either) = (
+                json!({"required": ["candidate_id", "candidate"]}),
+                json!({"anyOf": [{"required": ["candidate_id"]}, {"required": ["candidate"]}]}),
+            );
+            request.insert("not".into(), json!({"anyOf": [both, {"not": either}]}));
+        }
         map.insert("PrometheusText".into(), json!({"type": "string"}));
         map.insert("OpenApi".into(), json!({"type": "object", "description": "This document (OpenAPI 3.1)"}));
     }
