@@ -457,7 +457,7 @@ pub struct SuggestionRequest {
     #[schema(value_type = CandidateRecord, required = false)]
     pub candidate: Option<Map<String, Value>>,
     /// How many suggestions.
-    #[schema(minimum = 1, maximum = 50, default = 5, nullable = false)]
+    #[schema(minimum = 1, maximum = 50, default = 5)]
     pub k: Option<u32>,
 }
 
