@@ -90,6 +90,8 @@ def main():
     check(stored.max_travel_km == 40 and isinstance(stored.max_travel_km, (int, float)),
           f"max_travel_km read back as {stored.max_travel_km!r}")
     check(stored.municipality == "0851", f"municipality read back as {stored.municipality!r}")
+    check(isinstance(stored.benefit_start, datetime.date) and isinstance(stored.age_band, AgeBandLabel),
+          f"benefit_start {stored.benefit_start!r}, age_band {stored.age_band!r}")
 
     ranked = answer(suggestions.sync_detailed(client=caseworker, body=SuggestionRequest(candidate_id="cand-client-1", k=2)),
                     200, Suggestions, "suggestions")
@@ -107,8 +109,12 @@ def main():
                                suggested_offer_ids=[s.offer_id for s in ranked.suggestions])
     recorded = answer(decision_create.sync_detailed(client=caseworker, body=decision), 201, DecisionRecorded,
                       "decision")
-    check(recorded.action == DecisionAction.ACCEPT, f"action {recorded.action!r}")
-    check(recorded.role == Role.CASEWORKER, f"role {recorded.role!r}")
+    # StrEnum members equal their text: check the types too, so a document that types an enum
+    # as a plain string (or anything else) fails here.
+    check(isinstance(recorded.action, DecisionAction) and recorded.action == DecisionAction.ACCEPT,
+          f"action {recorded.action!r}")
+    check(isinstance(recorded.role, Role) and recorded.role == Role.CASEWORKER, f"role {recorded.role!r}")
+    check(isinstance(recorded.decided_at, datetime.datetime), f"decided_at {recorded.decided_at!r}")
     check(recorded.offer_id == best.offer_id, f"decided offer {recorded.offer_id}")
     check(recorded.remaining_places == places_before - 1,
           f"remaining places {recorded.remaining_places} after an accept, {places_before} before")
@@ -119,7 +125,7 @@ def main():
                                                   body=OutcomeRequest(decision_id=recorded.id, result=OutcomeKind.IN_WORK)),
                      201, Outcome, "outcome")
     check(outcome.decision_id == recorded.id, f"outcome of decision {outcome.decision_id}")
-    check(outcome.result == OutcomeKind.IN_WORK and outcome.success is True, f"outcome {outcome.result!r} {outcome.success!r}")
+    check(isinstance(outcome.result, OutcomeKind) and outcome.result == OutcomeKind.IN_WORK and outcome.success is True, f"outcome {outcome.result!r} {outcome.success!r}")
     check(outcome.offer_id == best.offer_id, f"outcome offer {outcome.offer_id}")
 
     view = answer(offer_get.sync_detailed(id=best.offer_id, client=caseworker), 200, OfferView, "offer read")
@@ -128,7 +134,7 @@ def main():
 
     # The night's re-matching, read back as the core's proposal records.
     started = answer(batch_start.sync_detailed(client=system), 202, BatchStarted, "batch start")
-    check(started.status == BatchStatus.RUNNING, f"batch status {started.status!r}")
+    check(isinstance(started.status, BatchStatus) and started.status == BatchStatus.RUNNING, f"batch status {started.status!r}")
     deadline = time.monotonic() + 120
     while True:
         run = batch_get.sync_detailed(id=started.id, client=system).parsed
