@@ -326,6 +326,11 @@ pub struct UpsertResult {
 
 /// An offer with its places.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"record": {"id": "course-00001", "kind": "provider", "name": "Early return-to-work course",
+    "provider_id": "lev-0003", "municipality": "0851", "lat": 57.01027, "lon": 9.94486, "serves_municipalities": [],
+    "capacity": 12, "price_dkk": 21000, "contract": "specialist", "guaranteed_volume": 0, "target_groups": ["sickness"],
+    "occupations": [], "languages": ["da"], "requires_driving_licence": false, "min_hours": 0, "duration_weeks": 13,
+    "poster_weeks_saved": 0.0}, "capacity": 12, "reserved": 3, "remaining_places": 9, "retired": false}))]
 pub struct OfferView {
     /// The offer.
     pub record: OfferRecord,
@@ -554,6 +559,17 @@ pub struct FactorDifference {
 /// The top-k answer.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = Suggestions)]
+#[schema(example = json!({"candidate_id": "cand-000001", "offers_version": 3, "batch_run_id": null,
+    "offers_in_reach": 14, "offers_feasible": 9, "suggestions": [{"rank": 1, "offer_id": "course-00001",
+    "name": "Early return-to-work course", "kind": "provider", "provider_id": "lev-0003", "score": 612,
+    "scarcity_price": null, "adjusted_score": null,
+    "factors": [{"factor": "group_fit", "value": 1.0, "weight": 0.3, "points": 300},
+                {"factor": "distance", "value": 0.78, "weight": 0.4, "points": 312}],
+    "effect_dkk": 18400.0, "weeks_avoidable": 6.5, "distance_km": 4.4,
+    "evidence": [{"target_group": "sickness", "target_group_name_da": "Sygedagpenge",
+        "target_group_name_en": "Sickness benefit", "group_average": 0.4, "trials": 72, "successes": 32,
+        "posterior_mean": 0.44, "interval_90": [0.35, 0.53]}],
+    "remaining_places": 9, "capacity": 12, "price_dkk": 21000, "policy": "national default", "runner_up": null}]}))]
 pub struct SuggestionsOut<'a> {
     /// The candidate.
     pub candidate_id: &'a str,

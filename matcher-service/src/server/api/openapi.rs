@@ -55,11 +55,13 @@ fn schemas() -> Value {
     let mut schemas = components.get_mut("schemas").map(Value::take).unwrap_or_else(|| json!({}));
     if let Value::Object(map) = &mut schemas {
         for (name, item) in [("OfferRecords", "OfferRecord"), ("CandidateRecords", "CandidateRecord")] {
-            map.insert(
-                name.into(),
-                json!({"type": "array", "items": {"$ref": format!("#/components/schemas/{item}")},
-                "minItems": 1, "maxItems": 50000}),
-            );
+            let example = map.get(item).and_then(|record| record.get("example")).cloned();
+            let mut array = json!({"type": "array", "items": {"$ref": format!("#/components/schemas/{item}")},
+                "minItems": 1, "maxItems": 50000});
+            if let Some(example) = example {
+                array["example"] = json!([example]);
+            }
+            map.insert(name.into(), array);
         }
         map.insert("Id".into(), id_schema());
         // What a derive cannot say: list items that are ids, and "exactly one of" two fields.
@@ -89,6 +91,9 @@ fn schemas() -> Value {
 /// is type-checked.
 fn example(op: Op) -> Option<Value> {
     let value = match op {
+        Op::OpenApi => {
+            json!({"openapi": "3.1.0", "info": {"title": "Brobygger matcher service"}, "paths": {}})
+        }
         Op::Metrics => json!("# TYPE matcher_requests_total counter\nmatcher_requests_total 1\n"),
         Op::Healthz => {
             serde_json::to_value(Health { status: HealthStatus::Ok, offers_version: None }).ok()?
