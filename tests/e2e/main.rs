@@ -4,6 +4,7 @@ mod accountability;
 mod baddata;
 mod batch;
 mod cli;
+mod client;
 mod common;
 mod gen_validate;
 mod ids;

@@ -6,8 +6,8 @@ use super::*;
 
 /// `GET /v1/audit/suggestions?candidate_id=X[&date=YYYY-MM-DD][&after=N][&limit=N]`: every
 /// suggestion list and batch proposal logged for candidate X (on day D, UTC), oldest first.
-/// Each entry's `answer` is the stored JSON text spliced in unchanged, so it is byte for byte
-/// the body that was sent.
+/// Each entry's `answer` is the stored JSON text passed through unchanged (`RawValue`), so it
+/// is byte for byte the body that was sent.
 pub(super) async fn audit_suggestions(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let m = req.principal()?.municipality;
     let (mut candidate, mut date, mut after, mut limit) = (None, None, 0i64, 100u32);
@@ -38,36 +38,17 @@ pub(super) async fn audit_suggestions(state: Arc<AppState>, req: Request) -> Res
         }
     }
     let candidate = candidate.ok_or_else(|| ApiError::field("/query/candidate_id", "", "required"))?;
-    let body = blocking(move || {
+    let asked = candidate.clone();
+    let rows = blocking(move || {
         // Answers still in the writer's queue are committed first, so the log is complete up
         // to this request.
         state.audit_log.flush();
-        let rows = state.store.suggestion_log(m, &candidate, date.as_deref(), after, limit)?;
-        let mut out = Vec::with_capacity(256 + rows.iter().map(|r| r.answer.len() + 512).sum::<usize>());
-        out.extend_from_slice(b"{\"candidate_id\":");
-        out.extend_from_slice(to_json(&candidate)?.as_bytes());
-        out.extend_from_slice(b",\"entries\":[");
-        for (i, row) in rows.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            let meta = to_json(row)?;
-            // `{...}` without its closing brace, then the answer as stored.
-            out.extend_from_slice(meta.trim_end_matches('}').as_bytes());
-            out.extend_from_slice(b",\"answer\":");
-            out.extend_from_slice(row.answer.as_bytes());
-            out.push(b'}');
-        }
-        out.extend_from_slice(b"],\"next\":");
-        match rows.last().filter(|_| rows.len() == limit as usize) {
-            Some(last) => out.extend_from_slice(last.number.to_string().as_bytes()),
-            None => out.extend_from_slice(b"null"),
-        }
-        out.push(b'}');
-        Ok(out)
+        Ok(state.store.suggestion_log(m, &asked, date.as_deref(), after, limit)?)
     })
     .await?;
-    Ok(Reply::Raw(200, body))
+    let next = rows.last().filter(|_| rows.len() == limit as usize).map(|r| r.number);
+    let entries = rows.into_iter().map(SuggestionLogEntry::new).collect::<Result<_, _>>()?;
+    answers::json_bytes(200, &SuggestionLog { candidate_id: candidate, entries, next })
 }
 
 /// `GET /v1/audit/access[?candidate_id=X][&after=N][&limit=N]`: the tenant's access log
@@ -101,5 +82,6 @@ pub(super) async fn audit_access(state: Arc<AppState>, req: Request) -> Result<R
     })
     .await?;
     let next = rows.last().filter(|_| rows.len() == limit as usize).map(|r| r.number);
-    Ok(Reply::Json(200, json!({"entries": rows, "next": next, "limit": limit})))
+    let entries = rows.into_iter().map(AccessEntry::new).collect::<Result<_, _>>()?;
+    answers::json(200, &AccessLog { entries, next, limit })
 }

@@ -5,21 +5,16 @@
 use super::*;
 use crate::server::auth::Role;
 
-/// Fields of a candidate record only the auditor role reads: they never reach a score
-/// (ARCHITECTURE.md) and a caseworker has no need of them.
-const PROTECTED: [&str; 2] = ["gender", "origin"];
-
-/// The stored record as `role` may see it.
-fn visible(record: &str, role: Role) -> Value {
-    let mut value = parse_record(record);
-    if role != Role::Auditor
-        && let Value::Object(o) = &mut value
-    {
-        for field in PROTECTED {
-            o.remove(field);
-        }
+/// The stored record as `role` may see it: the protected attributes (`gender`, `origin`) only
+/// the auditor role reads; they never reach a score (ARCHITECTURE.md) and a caseworker has no
+/// need of them.
+fn visible(record: &str, role: Role) -> Result<CandidateRecord, ApiError> {
+    let mut record = CandidateRecord::from_stored(record)?;
+    if role != Role::Auditor {
+        record.gender = None;
+        record.origin = None;
     }
-    value
+    Ok(record)
 }
 
 // ----- candidates -----
@@ -57,21 +52,22 @@ pub(super) async fn candidates_upsert(state: Arc<AppState>, req: Request) -> Res
         Ok(rows.len())
     })
     .await?;
-    Ok(Reply::Json(200, json!({"upserted": n})))
+    answers::json(200, &UpsertResult { upserted: n, offers_version: None })
 }
 
 pub(super) async fn candidates_list(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let (m, role) = (req.principal()?.municipality, req.principal()?.role);
     let who = Who::of(&req)?;
     let (limit, offset) = paging(&req)?;
-    let items = blocking(move || {
+    let candidates = blocking(move || {
         let rows = state.store.list_candidates(m, limit, offset)?;
-        let items: Vec<Value> = rows.iter().map(|r| visible(r, role)).collect();
-        who.accessed(&state, "list", items.iter().filter_map(|v| v["id"].as_str()));
-        Ok(items)
+        let candidates =
+            rows.iter().map(|r| visible(r, role)).collect::<Result<Vec<CandidateRecord>, ApiError>>()?;
+        who.accessed(&state, "list", candidates.iter().map(|c| c.id.as_str()));
+        Ok(candidates)
     })
     .await?;
-    Ok(Reply::Json(200, json!({"candidates": items, "limit": limit, "offset": offset})))
+    answers::json(200, &CandidateList { candidates, limit, offset })
 }
 
 pub(super) async fn candidate_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
@@ -84,7 +80,7 @@ pub(super) async fn candidate_get(state: Arc<AppState>, req: Request) -> Result<
         Ok(record)
     })
     .await?;
-    Ok(Reply::Json(200, visible(&record, role)))
+    answers::json(200, &visible(&record, role)?)
 }
 
 pub(super) async fn candidate_delete(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
@@ -99,18 +95,26 @@ pub(super) async fn candidate_delete(state: Arc<AppState>, req: Request) -> Resu
         let decisions = state.store.decisions(m, Some(&id), 0, 1000)?.decisions.len();
         let shown = state.store.suggestion_log(m, &id, None, 0, 100_000)?.len();
         let accesses = state.store.access_log(m, Some(&id), 0, 100_000)?.len();
-        Ok(json!([
-            {"record": "decisions", "count": decisions,
-             "why": "the authority's record of its decisions (who decided what, when and why); kept under the municipality's duty to keep records, with the pseudonymous id only"},
-            {"record": "suggestion_log", "count": shown,
-             "why": "automatic logging of what the system suggested (EU AI Act Art. 12); pseudonymous id and the offers shown, no personal data of the record"},
-            {"record": "access_log", "count": accesses,
-             "why": "who read or changed the candidate's data, for the municipality's auditor; pseudonymous id only"}
-        ]))
+        Ok(vec![
+            KeptRecord {
+                record: KeptKind::Decisions,
+                count: decisions,
+                why: "the authority's record of its decisions (who decided what, when and why); kept under the municipality's duty to keep records, with the pseudonymous id only",
+            },
+            KeptRecord {
+                record: KeptKind::SuggestionLog,
+                count: shown,
+                why: "automatic logging of what the system suggested (EU AI Act Art. 12); pseudonymous id and the offers shown, no personal data of the record",
+            },
+            KeptRecord {
+                record: KeptKind::AccessLog,
+                count: accesses,
+                why: "who read or changed the candidate's data, for the municipality's auditor; pseudonymous id only",
+            },
+        ])
     })
     .await?;
-    Ok(Reply::Json(
-        200,
-        json!({"deleted": echo, "erased": ["the candidate record: every field received about the person, protected attributes included"], "kept": kept}),
-    ))
+    let erased =
+        vec!["the candidate record: every field received about the person, protected attributes included"];
+    answers::json(200, &Erasure { deleted: echo, erased, kept })
 }

@@ -23,43 +23,29 @@ pub(super) async fn candidate_export(state: Arc<AppState>, req: Request) -> Resu
         if record.is_none() && shown.is_empty() && decisions.is_empty() && accesses.is_empty() {
             return Err(ApiError::NotFound("candidate"));
         }
-        let shown: Vec<Value> = shown
-            .iter()
-            .map(|row| {
-                let mut v = serde_json::to_value(row).unwrap_or(Value::Null);
-                v["answer"] = serde_json::from_str(&row.answer).unwrap_or(Value::Null);
-                v
-            })
-            .collect();
-        let document = json!({
-            "candidate_id": id,
-            "exported_at": crate::server::audit_log::now_millis(),
-            "exported_by": who.user,
-            "data": record.as_deref().map(parse_record),
-            "suggestions_shown": shown,
-            "decisions": decisions,
-            "outcomes": outcomes,
-            "accesses": accesses,
-            "explanation": {
-                "da": {
-                    "data": "Oplysningerne om dig, som kommunen har registreret i Brobygger (tom efter sletning).",
-                    "suggestions_shown": "Hvert forslag, systemet har vist din sagsbehandler, præcis som det blev vist: tilbud, point pr. faktor, forventet effekt og hvilke versioner af regler og data der blev brugt.",
-                    "decisions": "Beslutninger om tilbud, truffet af en sagsbehandler (navngivet) med begrundelse. Systemet foreslår; det beslutter ikke.",
-                    "outcomes": "Resultatet af et tilbud, du har fået.",
-                    "accesses": "Hvem der har læst eller ændret dine oplysninger, og hvornår."
-                },
-                "en": {
-                    "data": "The data the municipality registered about you in Brobygger (empty after erasure).",
-                    "suggestions_shown": "Every suggestion the system showed your caseworker, exactly as shown: offers, points per factor, expected effect, and the versions of policy and data used.",
-                    "decisions": "Decisions on offers, made by a named caseworker with a reason. The system suggests; it does not decide.",
-                    "outcomes": "The result of an offer you took.",
-                    "accesses": "Who read or changed your data, and when."
-                }
-            }
-        });
+        let document = CandidateExport {
+            candidate_id: id.clone(),
+            exported_at: crate::server::audit_log::now_millis(),
+            exported_by: who.user.clone(),
+            data: record.as_deref().map(CandidateRecord::from_stored).transpose()?,
+            suggestions_shown: shown.into_iter().map(SuggestionLogEntry::new).collect::<Result<_, _>>()?,
+            decisions: decisions.into_iter().map(Decision::new).collect(),
+            outcomes: outcomes
+                .into_iter()
+                .map(|o| ExportedOutcome {
+                    decision_id: o.decision_id,
+                    offer_id: o.offer_id,
+                    result: o.result,
+                    recorded_by: o.recorded_by,
+                    recorded_at: o.recorded_at,
+                })
+                .collect(),
+            accesses: accesses.into_iter().map(AccessEntry::new).collect::<Result<_, _>>()?,
+            explanation: ExportExplanation::texts(),
+        };
         who.accessed(&state, "export", [id.as_str()]);
         Ok(document)
     })
     .await?;
-    Ok(Reply::Json(200, document))
+    answers::json_bytes(200, &document)
 }
