@@ -5,12 +5,14 @@
 //! input and accepts a data set only when all of it is valid. It must not score, match or
 //! invent data (the generator lives in [`crate::generate`]).
 //!
-//! A data set directory holds four tables, each as `NAME.csv` or `NAME.json` (not both):
-//! `providers`, `offers`, `evidence` (optional) and `candidates`. `data/README.md` documents
+//! A data set directory holds up to five tables, each as `NAME.csv` or `NAME.json` (not both):
+//! `providers`, `offers`, `evidence` (optional), `candidates` and `outcomes` (optional, the
+//! episode history). `data/README.md` documents
 //! every column.
 
 pub mod caseworkers;
 mod json;
+pub mod outcomes;
 mod read;
 pub mod snapshot;
 pub mod table;
@@ -19,9 +21,10 @@ mod tests;
 mod write;
 
 pub use caseworkers::{CASEWORKER_COLUMNS, CASEWORKER_REQUIRED, MAX_CAP, caseworkers_csv, load_caseworkers};
+pub use outcomes::{OUTCOME_COLUMNS, OUTCOME_REQUIRED};
 pub use read::{candidates_from_json, load_dir, offers_from_json};
 pub use snapshot::{read_snapshot, write_snapshot};
-pub use write::{csv_tables, write_dir};
+pub use write::{csv_tables, outcomes_csv, write_dir};
 
 use crate::error::Result;
 use crate::model::{Dataset, ReferenceData};
