@@ -87,17 +87,17 @@ fn national() -> Policy {
         municipality: None,
         top_k: 64,
         weights: Weights {
-            group_fit: 2.0,
+            group_fit: 1.0,
             evidence: 3.0,
-            distance: 1.5,
+            distance: 1.0,
             occupation: 1.5,
             urgency: 1.0,
-            effect: 3.0,
+            effect: 6.0,
             continuity: 1.0,
             preference: 0.5,
         },
         limits: Limits { max_distance_km: 60.0, job_min_shared_level: 1, min_score: 0, min_effect_dkk: None },
-        effect: EffectSettings { horizon_weeks: 52.0, scale_dkk: 100_000.0 },
+        effect: EffectSettings { horizon_weeks: 52.0, scale_dkk: 50_000.0 },
         urgency: UrgencySettings { horizon_weeks: 8.0 },
     }
 }

@@ -155,6 +155,15 @@ impl Comparison {
         self.expected += other.expected;
     }
 
+    /// These counts without `part` (a subset of them).
+    fn without(&self, part: &Comparison) -> Comparison {
+        Comparison {
+            episodes: self.episodes.saturating_sub(part.episodes),
+            observed: (self.observed - part.observed).max(0.0),
+            expected: (self.expected - part.expected).max(0.0),
+        }
+    }
+
     /// The raw uplift `(S − E) / n` and its variance (binomial, on the observed rate smoothed
     /// by half a success), or `None` without episodes.
     pub fn raw_uplift(&self) -> Option<(f64, f64)> {
@@ -347,12 +356,10 @@ impl EffectModel {
         for (o, offer) in data.offers.iter().enumerate() {
             let p = provider_of[offer.provider.as_str()];
             for g in 0..n_groups {
-                let mut estimate = observe(
-                    provider_level[p * n_groups + g].widen(spread.offer),
-                    &by_offer[o * n_groups + g],
-                );
+                let mut offer_prior = provider_level[p * n_groups + g].widen(spread.offer);
                 // The old evidence counts: a success rate without case mix, read as an uplift
-                // over the group's prior rate with an extra bias variance.
+                // over the group's prior rate with an extra bias variance. Prior information:
+                // the history below refines it.
                 let (s, n) = offer
                     .evidence
                     .iter()
@@ -364,14 +371,16 @@ impl EffectModel {
                     let rate = prior.get(g).map_or(0.0, |p| p.0);
                     let p_hat = (f64::from(s) + 0.5) / (f64::from(n) + 1.0);
                     let variance = p_hat * (1.0 - p_hat) / f64::from(n) + spread.evidence_bias.powi(2);
-                    estimate = estimate.update(f64::from(s) / f64::from(n) - rate, variance);
+                    offer_prior = offer_prior.update(f64::from(s) / f64::from(n) - rate, variance);
                 }
+                let estimate = observe(offer_prior, &by_offer[o * n_groups + g]);
                 offer_level.push(estimate);
                 for b in 0..N_BANDS {
-                    uplift.push(observe(
-                        estimate.widen(spread.band),
-                        &by_band[(o * n_groups + g) * N_BANDS + b],
-                    ));
+                    // The band's prior is the offer estimated from its *other* bands, so that
+                    // the band's own episodes are not counted twice.
+                    let band = &by_band[(o * n_groups + g) * N_BANDS + b];
+                    let others = observe(offer_prior, &by_offer[o * n_groups + g].without(band));
+                    uplift.push(observe(others.widen(spread.band), band));
                 }
             }
         }
