@@ -27,9 +27,9 @@ use crate::batch::{self, BatchOptions};
 use crate::error::Result;
 use crate::r#gen::rng::Rng;
 use crate::model::{
-    AgeBand, AuditAttributes, Benefit, Candidate, CandidateId, ContractKind, Dataset, Date, Episode, EpisodeId,
-    Evidence, GroupId, GroupSet, LatLon, MunicipalityCode, Offer, OfferId, OfferKind, Provider, ProviderId,
-    ReferenceData,
+    AgeBand, AuditAttributes, Benefit, Candidate, CandidateId, ContractKind, Dataset, Date, Episode,
+    EpisodeId, Evidence, GroupId, GroupSet, LatLon, MunicipalityCode, Offer, OfferId, OfferKind, Provider,
+    ProviderId, ReferenceData,
 };
 use crate::policy::PolicySet;
 use crate::score::Scorer;
@@ -145,13 +145,9 @@ fn plan(variant: Variant) -> Plan {
         Variant::Noisy => {
             Plan { episodes: 1_200, two_groups: 0.25, confounding: 0.9, middle_peak: true, ..base }
         }
-        Variant::Large => Plan {
-            candidates: 2_400,
-            providers: 30,
-            episodes: 12_000,
-            cream_price: (18_000, 26_000),
-            ..base
-        },
+        Variant::Large => {
+            Plan { candidates: 2_400, providers: 30, episodes: 12_000, cream_price: (18_000, 26_000), ..base }
+        }
     }
 }
 
@@ -336,11 +332,7 @@ pub fn generate(variant: Variant, seed: u64, reference: &ReferenceData) -> Resul
             None
         } else {
             let wanted = if rng.chance(plan.confounding) {
-                if band <= 1 {
-                    Some(Type::Cream)
-                } else {
-                    Some(Type::Specialist(who.groups[0]))
-                }
+                if band <= 1 { Some(Type::Cream) } else { Some(Type::Specialist(who.groups[0])) }
             } else {
                 None
             };
@@ -397,7 +389,8 @@ pub fn generate(variant: Variant, seed: u64, reference: &ReferenceData) -> Resul
             let who = person(&mut rng, plan.two_groups);
             let start = today.plus_days(-(who.weeks * 7.0).round() as i32);
             let sickness = GROUPS[who.groups[0]].0 == "sickness";
-            let end = sickness.then(|| start.plus_days(7 * (22 + rng.below(31) as i32)).max(today.plus_days(7)));
+            let end =
+                sickness.then(|| start.plus_days(7 * (22 + rng.below(31) as i32)).max(today.plus_days(7)));
             Candidate {
                 id: id(CandidateId::new, format!("c-{i:06}")),
                 municipality,
@@ -480,8 +473,8 @@ pub fn evaluate(
         let mut row = Vec::new();
         for o in 0..without.offers.len() {
             let Ok(b) = scorer.breakdown(&view, o) else { continue };
-            let uplift =
-                groups.iter().map(|&g| world.truth.uplift(o, g, band)).sum::<f64>() / groups.len().max(1) as f64;
+            let uplift = groups.iter().map(|&g| world.truth.uplift(o, g, band)).sum::<f64>()
+                / groups.len().max(1) as f64;
             row.push((o as u32, uplift * b.weeks_avoided, b.distance_km));
         }
         pairs.push(row);
@@ -513,7 +506,8 @@ pub fn evaluate(
         let options = SolveOptions { threads: 1, ..SolveOptions::default() };
         Ok(value(&assign::solve(&problem, &options)?.assignment))
     };
-    let truth: Vec<Vec<(u32, f64)>> = pairs.iter().map(|row| row.iter().map(|p| (p.0, p.1)).collect()).collect();
+    let truth: Vec<Vec<(u32, f64)>> =
+        pairs.iter().map(|row| row.iter().map(|p| (p.0, p.1)).collect()).collect();
     let oracle = best(&truth)?;
     let learned = Scorer::new(Arc::new(world.data.clone()), reference.clone(), policies.clone(), today)?;
     let mut estimates = Vec::with_capacity(n);
@@ -521,7 +515,9 @@ pub fn evaluate(
         let view = learned.candidate(i)?;
         estimates.push(
             row.iter()
-                .filter_map(|p| learned.breakdown(&view, p.0 as usize).ok().map(|b| (p.0, b.uplift * b.weeks_avoided)))
+                .filter_map(|p| {
+                    learned.breakdown(&view, p.0 as usize).ok().map(|b| (p.0, b.uplift * b.weeks_avoided))
+                })
                 .collect::<Vec<_>>(),
         );
     }
