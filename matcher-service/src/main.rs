@@ -2,6 +2,7 @@
 //! `matcher-core`, turning its typed errors into messages and exit codes.
 
 mod batch_cmd;
+mod effects_cmd;
 mod report_html;
 mod run_dir;
 
@@ -85,6 +86,14 @@ enum Command {
     /// The nightly re-matching run: suggestions, offer prices and the morning report, written
     /// atomically to a run directory.
     Batch(batch_cmd::BatchArgs),
+    /// Measure the effect estimates on generated worlds with a known truth: the share of the
+    /// oracle's avoided benefit weeks the engine reaches, against random and nearest offers.
+    Evaluate(effects_cmd::EvaluateArgs),
+    /// Print a data set's episode history (the `outcomes` table) as CSV.
+    History {
+        /// A directory of CSV/JSON tables, or a snapshot file.
+        path: PathBuf,
+    },
     /// Run the HTTP service (see docs/service.md).
     Serve(ServeArgs),
     /// Manage bearer tokens of the service.
@@ -439,6 +448,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Solve(args) => solve(&args)?,
         Command::Batch(args) => batch_cmd::run(&args, reference()?)?,
+        Command::Evaluate(args) => effects_cmd::evaluate(&args, reference()?)?,
+        Command::History { path } => effects_cmd::history(&path, &reference()?)?,
         Command::Serve(args) => serve(args)?,
         Command::Token { command: TokenCommand::Create { municipality, role, user, expires_in, db } } => {
             let code = municipality_code(&municipality)?;

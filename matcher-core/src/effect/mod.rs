@@ -61,7 +61,7 @@ pub fn band_label(band: usize) -> &'static str {
 }
 
 /// Beta prior strength (pseudo-episodes) of a no-offer cell toward the level above.
-const BASELINE_STRENGTH: f64 = 10.0;
+const BASELINE_STRENGTH: f64 = 4.0;
 
 /// How far each level of the hierarchy may lie from the one above: the prior standard
 /// deviations of the normal–normal shrinkage, as shares (0.05 = 5 percentage points).
@@ -473,6 +473,49 @@ fn quality_rows(
         }
     }
     rows
+}
+
+/// Columns of `quality.csv`, in the order [`quality_csv`] writes them.
+pub const QUALITY_COLUMNS: &[&str] = &[
+    "level",
+    "id",
+    "name",
+    "target_group",
+    "episodes",
+    "observed_rate",
+    "expected_rate",
+    "adjusted_rate",
+    "uplift",
+    "uplift_low",
+    "uplift_high",
+];
+
+/// The quality rows as `quality.csv` (rates and uplifts as shares with 4 decimals).
+///
+/// # Errors
+/// [`crate::Error::Io`] only if the in-memory CSV writer fails.
+pub fn quality_csv(rows: &[QualityRow]) -> crate::Result<Vec<u8>> {
+    let fail = |e: csv::Error| crate::Error::io("quality.csv", std::io::Error::other(e.to_string()));
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    w.write_record(QUALITY_COLUMNS).map_err(fail)?;
+    for q in rows {
+        let share = |x: f64| format!("{x:.4}");
+        w.write_record([
+            q.level.clone(),
+            q.id.clone(),
+            q.name.clone(),
+            q.group.clone(),
+            q.episodes.to_string(),
+            share(q.observed_rate),
+            share(q.expected_rate),
+            share(q.adjusted_rate),
+            share(q.uplift),
+            share(q.uplift_low),
+            share(q.uplift_high),
+        ])
+        .map_err(fail)?;
+    }
+    w.into_inner().map_err(|e| crate::Error::io("quality.csv", std::io::Error::other(e.to_string())))
 }
 
 /// The group set's member indices below `n`.

@@ -194,6 +194,10 @@ pub struct Breakdown {
     pub uplift: f64,
     /// Benefit weeks a success would avoid.
     pub weeks_avoided: f64,
+    /// The effect at the upper end of the uplift's 90 % interval, DKK: when even this is
+    /// negative, the effect is too small for the price; otherwise a negative expected effect
+    /// is a matter of uncertainty.
+    pub effect_high_dkk: f64,
 }
 
 /// The evidence for one target group.
@@ -339,9 +343,9 @@ struct OfferTable {
     hot: Vec<HotOffer>,
     serves_flat: Vec<u16>,
     occupations_flat: Vec<PackedOccupation>,
-    /// Uplift over no offer, mean and lower end of its 90 % interval,
+    /// Uplift over no offer: mean and the ends of its 90 % interval,
     /// `[(k * n_groups + group) * N_BANDS + band]`.
-    uplift: Vec<[f32; 2]>,
+    uplift: Vec<[f32; 3]>,
     /// Internal index → data-set index.
     original: Vec<u32>,
     /// Data-set index → internal index.
@@ -381,6 +385,7 @@ struct Values {
     effect_dkk: f64,
     uplift: f64,
     weeks_avoided: f64,
+    effect_high_dkk: f64,
 }
 
 impl Scorer {
@@ -463,7 +468,7 @@ impl Scorer {
             for g in 0..n_groups {
                 for band in 0..crate::effect::N_BANDS {
                     let u = effects.uplift(i as usize, g, band);
-                    t.uplift.push([u.mean as f32, u.low() as f32]);
+                    t.uplift.push([u.mean as f32, u.low() as f32, u.high() as f32]);
                     if offer.target_groups.is_empty()
                         || offer.target_groups.contains(crate::model::GroupId(g as u8))
                     {
@@ -838,7 +843,7 @@ impl Scorer {
         }
         // Uplift over no offer for the candidate's weeks band, and how well it is documented,
         // averaged over the shared groups.
-        let (mut uplift, mut evidence, mut n) = (0.0, 0.0, 0.0);
+        let (mut uplift, mut evidence, mut high, mut n) = (0.0, 0.0, 0.0, 0.0);
         let bands = crate::effect::N_BANDS;
         let row = &t.uplift[k * self.n_groups * bands..(k + 1) * self.n_groups * bands];
         let band = usize::from(c.band);
@@ -846,12 +851,14 @@ impl Scorer {
         while bits != 0 {
             let g = bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            let [mean, low] = row[g * bands + band];
+            let [mean, low, top] = row[g * bands + band];
             evidence += documented(f64::from(low));
             uplift += f64::from(mean);
+            high += f64::from(top);
             n += 1.0;
         }
-        let (uplift, evidence) = if n > 0.0 { (uplift / n, evidence / n) } else { (0.0, 0.0) };
+        let (uplift, evidence, uplift_high) =
+            if n > 0.0 { (uplift / n, evidence / n, high / n) } else { (0.0, 0.0, 0.0) };
         let weeks_avoided = Self::weeks_avoided(c, h);
         let effect_dkk = uplift * weeks_avoided * c.weekly_rate + h.effect_base;
         if let Some(minimum) = policy.limits.min_effect_dkk
@@ -875,6 +882,7 @@ impl Scorer {
             effect_dkk,
             uplift,
             weeks_avoided,
+            effect_high_dkk: uplift_high * weeks_avoided * c.weekly_rate + h.effect_base,
         })
     }
 
@@ -979,6 +987,7 @@ impl Scorer {
             effect_dkk: v.effect_dkk,
             uplift: v.uplift,
             weeks_avoided: v.weeks_avoided,
+            effect_high_dkk: v.effect_high_dkk,
         })
     }
 
