@@ -555,3 +555,78 @@ fn json_bodies_parse_like_json_tables_and_refuse_unknown_fields() {
     let ok = candidates.replace("\"NaN\"", "57.0");
     assert_eq!(candidates_from_json("body", &ok, &r).unwrap().len(), 1);
 }
+
+/// A small data set with an episode history: two episodes without an offer, one with.
+fn with_history(r: &ReferenceData) -> Dataset {
+    let mut d = small(r);
+    let text = format!(
+        "id,municipality,target_groups,age_band,benefit_kind,weeks_on_benefit,offer_id,started,success,weeks_to_exit\n\
+         e-1,0101,sickness,40-49,sickness_benefit,3,,2025-01-06,yes,12\n\
+         e-2,0101,sickness;psychiatric,30-39,sickness_benefit,20.5,,2025-02-03,no,\n\
+         e-3,0101,cash_longterm,50-59,cash_benefit,120,{},2025-03-03,no,30\n",
+        d.offers[0].id
+    );
+    let dir = temp_dir("history-src");
+    write_dir(&d, r, &dir).unwrap();
+    std::fs::write(dir.join("outcomes.csv"), text).unwrap();
+    d = load_dir(&dir, r).unwrap();
+    d
+}
+
+#[test]
+fn outcomes_round_trip_through_csv_and_the_snapshot() {
+    let r = reference();
+    let d = with_history(&r);
+    assert_eq!(d.outcomes.len(), 3);
+    assert_eq!(d.outcomes[1].target_groups.len(), 2);
+    assert_eq!(d.outcomes[0].offer, None);
+    assert_eq!(d.outcomes[2].offer.as_ref(), Some(&d.offers[0].id));
+    assert_eq!(d.outcomes[1].weeks_on_benefit, 20.5);
+    let dir = temp_dir("history");
+    write_dir(&d, &r, &dir).unwrap();
+    assert_eq!(load_dir(&dir, &r).unwrap(), d);
+    let bytes = snapshot::encode(&d).unwrap();
+    assert_eq!(snapshot::decode(&bytes, Path::new("x.bin")).unwrap(), d);
+    // A data set without a history writes no outcomes table.
+    let dir = temp_dir("no-history");
+    write_dir(&small(&r), &r, &dir).unwrap();
+    assert!(!dir.join("outcomes.csv").exists());
+}
+
+#[test]
+fn bad_outcome_rows_are_reported_with_their_place_and_refuse_the_data_set() {
+    let r = reference();
+    let d = with_history(&r);
+    let cases: [(usize, &str, &str, &str); 6] = [
+        (0, "offer_id", "no-such-offer", "not an id in offers"),
+        (0, "weeks_to_exit", "60", "within the follow-up"),
+        (0, "weeks_on_benefit", "-2", "must not be negative"),
+        (2, "weeks_to_exit", "-1", "must not be negative"),
+        (0, "success", "", "required"),
+        (1, "target_groups", "", "at least one"),
+    ];
+    for (row, column, value, reason) in cases {
+        let dir = temp_dir("bad-outcome");
+        write_dir(&d, &r, &dir).unwrap();
+        let line = set_cell(&dir, "outcomes.csv", row, column, value);
+        let problems = problems_of(&dir, &r);
+        assert_eq!(problems.len(), 1, "{column}={value}: {problems:?}");
+        let p = &problems[0];
+        assert_eq!((p.file.as_str(), p.line, p.column.as_str()), ("outcomes.csv", line, column));
+        assert_eq!(p.value, value);
+        assert!(p.reason.contains(reason), "{column}={value}: {}", p.reason);
+    }
+    // A success without its exit week is refused too.
+    let dir = temp_dir("bad-outcome");
+    write_dir(&d, &r, &dir).unwrap();
+    set_cell(&dir, "outcomes.csv", 0, "weeks_to_exit", "");
+    assert!(problems_of(&dir, &r)[0].reason.contains("weeks_to_exit is required"));
+    // A CPR-like id is refused and its digits are not echoed.
+    let dir = temp_dir("bad-outcome");
+    write_dir(&d, &r, &dir).unwrap();
+    set_cell(&dir, "outcomes.csv", 1, "id", "0101901234");
+    let p = &problems_of(&dir, &r)[0];
+    assert_eq!(p.column, "id");
+    assert!(p.reason.contains("CPR"));
+    assert!(!p.value.contains("0101901234") && !p.to_string().contains("0101901234"), "{p}");
+}
