@@ -1,10 +1,12 @@
 //! End-to-end tests: one binary (link time), one module per command.
 
+mod baddata;
 mod batch;
 mod cli;
 mod common;
 mod gen_validate;
 mod ids;
+mod policy;
 mod reliability;
 mod service;
 mod solve;

@@ -7,7 +7,10 @@
 //! Proposals are *suggestions* for a caseworker, never decisions.
 
 pub mod caseload;
+mod record;
 pub mod report;
+
+pub use record::{ProposalRecord, ProposalStatus, RunnerUp};
 
 use crate::assign::{self, Certificate, Mode, Problem, Solution, SolveOptions};
 use crate::error::{Error, Result};
@@ -129,6 +132,7 @@ pub struct Proposal {
 #[serde(rename_all = "snake_case")]
 pub enum EffectFlag {
     /// Even the upper end of the uplift's 90 % interval does not pay for the price.
+    #[serde(rename = "small_effect_for_price")]
     SmallForPrice,
     /// The expected effect does not pay, but the interval reaches effects that would: the
     /// record is too thin to say.

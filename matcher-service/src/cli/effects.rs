@@ -86,8 +86,12 @@ pub fn evaluate(args: &EvaluateArgs, reference: ReferenceData) -> anyhow::Result
 }
 
 /// Runs `matcher history PATH`: the data set's `outcomes` table as CSV on stdout.
-pub fn history(path: &std::path::Path, reference: &ReferenceData) -> anyhow::Result<()> {
-    let data = crate::load(path, reference)?;
+pub fn history(
+    path: &std::path::Path,
+    reference: &ReferenceData,
+    input: &super::validate_explain::DataFlags,
+) -> anyhow::Result<()> {
+    let data = super::flags::load(path, reference, input)?;
     let bytes = dataset::outcomes_csv(&data, reference)?;
     use std::io::Write;
     std::io::stdout().write_all(&bytes).context("writing to stdout")

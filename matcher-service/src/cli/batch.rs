@@ -5,12 +5,12 @@
 //! bytes, whatever the number of threads. `run.json` holds what differs between runs of the
 //! same inputs: phase timings, threads, the program version.
 
-use crate::report_html::{self, Lang};
-use crate::run_dir::RunDir;
-use crate::{RunFlags, load};
+use crate::cli::flags::{RunFlags, load};
+use crate::cli::report_html::{self, Lang};
+use crate::cli::run_dir::RunDir;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use matcher_core::batch::{self, BatchOptions, BatchResult, Proposal, caseload, report};
+use matcher_core::batch::{self, BatchOptions, BatchResult, Proposal, ProposalRecord, caseload, report};
 use matcher_core::dataset;
 use matcher_core::effect::{EffectModel, Spread, quality_csv};
 use matcher_core::model::{Caseworker, Dataset, ReferenceData};
@@ -50,8 +50,14 @@ pub struct BatchArgs {
     /// No progress or log lines on stderr; errors are still printed.
     #[arg(long)]
     quiet: bool,
+    /// Also write the proposals, prices, caseloads and the report's overview tables as Danish
+    /// Excel CSV (`NAME.excel.csv`: `;`, decimal comma, UTF-8 with BOM).
+    #[arg(long)]
+    excel: bool,
     #[command(flatten)]
     run: RunFlags,
+    #[command(flatten)]
+    pub(crate) input: super::validate_explain::DataFlags,
 }
 
 /// Progress bars and log lines on stderr.
@@ -160,7 +166,7 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
 
     console.bar.set_message("loading the data set");
     let started = Instant::now();
-    let data = load(&args.data, &reference)?;
+    let data = load(&args.data, &reference, &args.input)?;
     tracing::info!(
         phase = %"load",
         seconds = seconds(started),
@@ -171,7 +177,7 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
     // Read before any work: a bad caseworkers file stops the run before anything is written.
     let caseworkers = match &args.caseworkers {
         Some(path) => Some(
-            dataset::load_caseworkers(path, &data, &reference)
+            dataset::load_caseworkers_with(path, &data, &reference, &args.input.options())
                 .with_context(|| format!("loading {}", path.display()))?,
         ),
         None => None,
@@ -248,12 +254,27 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
         progress.advance(1);
         Ok(())
     };
-    write("proposals.csv", &proposals_csv(&data, &result)?)?;
+    let proposals = proposals_csv(&data, &result)?;
+    let prices = prices_csv(&data, &result)?;
+    write("proposals.csv", &proposals)?;
     write("proposals.jsonl", &proposals_jsonl(&data, &result)?)?;
-    write("prices.csv", &prices_csv(&data, &result)?)?;
+    write("prices.csv", &prices)?;
     write("prices.json", &prices_json(&data, &result)?)?;
-    if let Some((caseworkers, plan, _, _)) = &caseloads {
-        write("caseloads.csv", &caseloads_csv(&data, caseworkers, plan)?)?;
+    let caseloads_file = match &caseloads {
+        Some((caseworkers, plan, _, _)) => Some(caseloads_csv(&data, caseworkers, plan)?),
+        None => None,
+    };
+    if let Some(bytes) = &caseloads_file {
+        write("caseloads.csv", bytes)?;
+    }
+    if args.excel {
+        let mut csv_files: Vec<(&str, &[u8])> = vec![("proposals.csv", &proposals), ("prices.csv", &prices)];
+        if let Some(bytes) = &caseloads_file {
+            csv_files.push(("caseloads.csv", bytes));
+        }
+        for (name, bytes) in super::validate_explain::excel_files(&csv_files, &report)? {
+            dir.write(&name, &bytes)?;
+        }
     }
     if with_history {
         let model = EffectModel::estimate(&data, &reference, Spread::default());
@@ -405,30 +426,7 @@ fn proposals_csv(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>
 fn proposals_jsonl(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>> {
     let mut out = Vec::new();
     for p in &result.proposals {
-        let c = &data.candidates[p.candidate as usize];
-        let factors: serde_json::Map<String, serde_json::Value> =
-            Factor::ALL.iter().zip(p.points).map(|(f, v)| (f.key().to_string(), v.into())).collect();
-        let line = serde_json::json!({
-            "candidate_id": c.id.as_str(),
-            "municipality": c.municipality.to_string(),
-            "status": "suggestion",
-            "offer_id": p.offer.map(|o| data.offers[o as usize].id.as_str()),
-            "offer_kind": p.offer.map(|o| data.offers[o as usize].kind.label()),
-            "score": p.offer.map(|_| p.score),
-            "factors": p.offer.map(|_| factors),
-            "effect_dkk": p.offer.map(|_| p.effect_dkk.round()),
-            "uplift": p.offer.map(|_| (p.uplift * 10_000.0).round() / 10_000.0),
-            "effect_flag": p.effect_flag.map(|f| f.key()),
-            "distance_km": p.offer.map(|_| (p.distance_km * 100.0).round() / 100.0),
-            "runner_up": p.runner_up.map(|o| serde_json::json!({
-                "offer_id": data.offers[o as usize].id.as_str(),
-                "score": p.runner_up_score,
-                "difference": p.offer.map(|_| p.score - p.runner_up_score),
-            })),
-            "current_offer_id": p.current.map(|o| data.offers[o as usize].id.as_str()),
-            "change": change_label(p),
-            "unmatched_reason": p.unmatched_reason.map(|r| r.key()),
-        });
+        let line = ProposalRecord::new(p, data);
         serde_json::to_writer(&mut out, &line)?;
         out.push(b'\n');
     }

@@ -116,11 +116,11 @@ pub enum ApiError {
     Internal(String),
 }
 
-impl From<crate::store::StoreError> for ApiError {
-    fn from(e: crate::store::StoreError) -> Self {
+impl From<crate::server::store::StoreError> for ApiError {
+    fn from(e: crate::server::store::StoreError) -> Self {
         match e {
-            crate::store::StoreError::NotFound(what) => ApiError::NotFound(what),
-            crate::store::StoreError::Conflict(why) => ApiError::Conflict(why),
+            crate::server::store::StoreError::NotFound(what) => ApiError::NotFound(what),
+            crate::server::store::StoreError::Conflict(why) => ApiError::Conflict(why),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -3,10 +3,10 @@
 //! checked before dispatch from the route table.
 
 use super::{Op, Reply, Request, blocking};
-use crate::AppState;
-use crate::catalogue::{Catalogue, StoredCandidate};
-use crate::error::{ApiError, FieldError};
-use crate::store::NewDecision;
+use crate::server::AppState;
+use crate::server::catalogue::{Catalogue, StoredCandidate};
+use crate::server::error::{ApiError, FieldError};
+use crate::server::store::NewDecision;
 use matcher_core::dataset;
 use matcher_core::model::{Candidate, Offer, check_id};
 use matcher_core::score::evidence::posterior;
@@ -913,7 +913,7 @@ async fn batch_start(state: Arc<AppState>, req: Request) -> Result<Reply, ApiErr
     let s = state.clone();
     let (id, number) = blocking(move || Ok(s.store.start_batch(m)?)).await?;
     state.metrics.event("batch_runs");
-    tokio::spawn(crate::batch::run(state.clone(), m, id, number));
+    tokio::spawn(crate::server::batch::run(state.clone(), m, id, number));
     Ok(Reply::Json(202, json!({"id": number, "status": "running"})))
 }
 
