@@ -343,8 +343,10 @@ struct OfferTable {
     hot: Vec<HotOffer>,
     serves_flat: Vec<u16>,
     occupations_flat: Vec<PackedOccupation>,
-    /// Uplift over no offer: mean and the ends of its 90 % interval,
-    /// `[(k * n_groups + group) * N_BANDS + band]`.
+    /// Uplift over no offer: its mean, the evidence factor of its interval's low end, and
+    /// the interval's high end, `[(band * n_offers + k) * n_groups + group]`. Band-major, so
+    /// that one candidate (one band) reads one slab of it, no larger than the success-rate
+    /// table of before.
     uplift: Vec<[f32; 3]>,
     /// Internal index → data-set index.
     original: Vec<u32>,
@@ -439,11 +441,11 @@ impl Scorer {
             hot: Vec::with_capacity(n),
             serves_flat: Vec::new(),
             occupations_flat: Vec::new(),
-            uplift: Vec::with_capacity(n * n_groups * crate::effect::N_BANDS),
+            uplift: vec![[0.0; 3]; n * n_groups * crate::effect::N_BANDS],
             original,
             internal,
         };
-        for &i in &t.original {
+        for (k, &i) in t.original.iter().enumerate() {
             let offer = &data.offers[i as usize];
             let serves_start = t.serves_flat.len() as u32;
             t.serves_flat.extend(offer.serves_municipalities.iter().map(|m| m.0));
@@ -468,7 +470,8 @@ impl Scorer {
             for g in 0..n_groups {
                 for band in 0..crate::effect::N_BANDS {
                     let u = effects.uplift(i as usize, g, band);
-                    t.uplift.push([u.mean as f32, u.low() as f32, u.high() as f32]);
+                    t.uplift[(band * n + k) * n_groups + g] =
+                        [u.mean as f32, documented(u.low()) as f32, u.high() as f32];
                     if offer.target_groups.is_empty()
                         || offer.target_groups.contains(crate::model::GroupId(g as u8))
                     {
@@ -847,15 +850,14 @@ impl Scorer {
         // Uplift over no offer for the candidate's weeks band, and how well it is documented,
         // averaged over the shared groups.
         let (mut uplift, mut evidence, mut high, mut n) = (0.0, 0.0, 0.0, 0.0);
-        let bands = crate::effect::N_BANDS;
-        let row = &t.uplift[k * self.n_groups * bands..(k + 1) * self.n_groups * bands];
-        let band = usize::from(c.band);
+        let first = (usize::from(c.band) * t.hot.len() + k) * self.n_groups;
+        let row = &t.uplift[first..first + self.n_groups];
         let mut bits = shared.0;
         while bits != 0 {
             let g = bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            let [mean, low, top] = row[g * bands + band];
-            evidence += documented(f64::from(low));
+            let [mean, documented, top] = row[g];
+            evidence += f64::from(documented);
             uplift += f64::from(mean);
             high += f64::from(top);
             n += 1.0;
