@@ -4,6 +4,7 @@ mod baddata;
 mod batch;
 mod cli;
 mod common;
+mod effects;
 mod gen_validate;
 mod ids;
 mod policy;
