@@ -339,13 +339,8 @@ fn a_night_with_few_changes_is_repaired_exactly() {
 
 /// A random medium instance: too big for enumeration, so the certificate is the oracle.
 fn medium(seed: u64, n: usize, m: usize, k: usize, wmax: i64) -> Problem {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    let mut rnd = move |r: u64| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % r
-    };
+    let mut rng = crate::r#gen::rng::Rng::new(seed, 0);
+    let mut rnd = move |r: u64| rng.next_u64() % r;
     let capacity: Vec<u32> = (0..m).map(|_| rnd(4) as u32).collect();
     let mut offsets = vec![0];
     let (mut offers, mut weights) = (Vec::new(), Vec::new());
@@ -566,13 +561,8 @@ proptest! {
 
 #[test]
 fn dense_path_on_medium_square_and_rectangular_instances() {
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut rnd = move |r: u64| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x % r) as i64
-    };
+    let mut rng = crate::r#gen::rng::Rng::new(0x2545_F491_4F6C_DD1D, 0);
+    let mut rnd = move |r: u64| (rng.next_u64() % r) as i64;
     for (n, m) in [(60, 60), (40, 90), (90, 40), (1, 50), (50, 1), (120, 121)] {
         for wmax in [1i64, 6, 1000, 1 << 40] {
             let weights: Vec<i64> = (0..n * m).map(|_| rnd(wmax as u64 + 1)).collect();
@@ -598,4 +588,26 @@ fn dense_path_is_not_taken_with_a_negative_weight() {
     assert!(s.stats.phases > 0);
     assert_eq!(s.objective, 9);
     assert_eq!(verify(&p, &s).unwrap().gap, Some(0));
+}
+
+/// Issue 15, item 2: a capacity (and a minimum volume) of `u32::MAX` sized the per-place arrays
+/// of the auction by the sum of capacities and aborted the process. The solver clamps at the
+/// number of candidates, which changes neither the optimum nor the prices.
+#[test]
+fn issue_15_a_capacity_of_u32_max_allocates_by_the_candidates() {
+    let mut huge = complete(3, 2, &[5, 1, 4, 2, 3, 3]);
+    huge.capacity = vec![u32::MAX, u32::MAX];
+    huge.min_volume = vec![u32::MAX, 0];
+    let mut small = huge.clone();
+    small.capacity = vec![4, 4];
+    small.min_volume = vec![4, 0];
+    for mode in [Mode::Exact, Mode::Stable, Mode::Greedy] {
+        let a = solve(&huge, &opts(mode, 1, 0)).unwrap();
+        let b = solve(&small, &opts(mode, 1, 0)).unwrap();
+        assert_eq!(a.assignment, b.assignment, "{mode:?}");
+        assert_eq!(a.objective, b.objective, "{mode:?}");
+        assert_eq!(a.offer_prices, b.offer_prices, "{mode:?}");
+    }
+    let s = solve(&huge, &opts(Mode::Exact, 1, 0)).unwrap();
+    assert_eq!(verify(&huge, &s).unwrap().gap, Some(0));
 }

@@ -6,6 +6,7 @@ pub mod batch;
 mod data;
 mod effects;
 pub mod flags;
+pub(crate) mod out;
 pub mod report_html;
 pub mod run_dir;
 mod serve;
