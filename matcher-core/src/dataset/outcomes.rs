@@ -6,10 +6,34 @@
 //! Like every table, a bad row is reported with file, line, column and value and refuses the
 //! whole data set. A CPR-like id is refused without echoing its digits.
 
-use super::read::{Seen, groups, municipality};
 use super::table::Row;
 use crate::error::InputProblem;
-use crate::model::{AgeBand, Episode, EpisodeId, FOLLOW_UP_WEEKS, OfferId, ReferenceData, looks_like_cpr};
+use crate::model::{
+    AgeBand, Episode, EpisodeId, FOLLOW_UP_WEEKS, GroupSet, MunicipalityCode, OfferId, ReferenceData,
+    looks_like_cpr,
+};
+use std::collections::HashMap;
+
+/// Ids seen so far in one table, with the line of their first row (as `read::Seen`; this
+/// module does not import `read`, which calls it, so that the module graph has no circle).
+pub(super) type Seen = HashMap<String, u64>;
+
+fn municipality(
+    r: &Row<'_>,
+    column: &str,
+    reference: &ReferenceData,
+) -> Result<MunicipalityCode, InputProblem> {
+    let code = MunicipalityCode(r.parse(column, "a municipality code (kommunekode), e.g. 0101")?);
+    reference.municipality(code).map(|_| code).ok_or_else(|| r.problem(column, "unknown municipality code"))
+}
+
+fn groups(r: &Row<'_>, column: &str, reference: &ReferenceData) -> Result<GroupSet, InputProblem> {
+    let mut set = GroupSet::EMPTY;
+    r.list(column, "a known target group code", |s| reference.group(s))?
+        .into_iter()
+        .for_each(|g| set.insert(g));
+    Ok(set)
+}
 
 /// Columns of `outcomes.csv`, in the order `write_dir` writes them.
 pub const OUTCOME_COLUMNS: &[&str] = &[
