@@ -130,6 +130,7 @@ pub struct Proposal {
 }
 
 /// Why a suggestion is expected to cost more than it saves.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EffectFlag {
