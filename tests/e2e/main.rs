@@ -6,6 +6,7 @@ mod batch;
 mod cli;
 mod client;
 mod common;
+mod effects;
 mod gen_validate;
 mod ids;
 mod policy;

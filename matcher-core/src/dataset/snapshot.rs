@@ -23,7 +23,19 @@ use std::path::Path;
 /// First eight bytes of every snapshot.
 pub const MAGIC: [u8; 8] = *b"BROBYGGR";
 /// Version of the layout and of the encoded types; bumped on any change to either.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// Version 2 added the episode history ([`Dataset::outcomes`]). Version 1 snapshots are still
+/// read (with an empty history); the committed fixture `tests/fixtures/snapshot-v1.bin` keeps
+/// that true.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// A data set as version 1 encoded it: the same tables without the history.
+#[derive(serde::Deserialize)]
+struct DatasetV1 {
+    candidates: Vec<crate::model::Candidate>,
+    offers: Vec<crate::model::Offer>,
+    providers: Vec<crate::model::Provider>,
+}
 const HEADER_LEN: usize = 8 + 4 + 8 + 8;
 /// Most memory a payload may claim while it decodes. A length prefix is trusted by bincode
 /// before the bytes behind it are read, so without a limit a crafted (or checksum-colliding)
@@ -81,7 +93,7 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Dataset> {
         out
     };
     let version = u64::from_le_bytes(word(8..12));
-    if version != u64::from(FORMAT_VERSION) {
+    if version != u64::from(FORMAT_VERSION) && version != 1 {
         return Err(fail(format!(
             "format version {version}, but this build reads version {FORMAT_VERSION}; regenerate the snapshot from the data directory"
         )));
@@ -97,11 +109,16 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Dataset> {
     if fnv1a64(payload) != checksum {
         return Err(fail("damaged: the payload checksum does not match".into()));
     }
-    let (dataset, used) = bincode::serde::decode_from_slice::<Dataset, _>(
-        payload,
-        bincode::config::standard().with_limit::<DECODE_LIMIT>(),
-    )
-    .map_err(|e| fail(format!("cannot decode the payload: {e}")))?;
+    let config = bincode::config::standard().with_limit::<DECODE_LIMIT>();
+    let (dataset, used) = if version == 1 {
+        let (v1, used) = bincode::serde::decode_from_slice::<DatasetV1, _>(payload, config)
+            .map_err(|e| fail(format!("cannot decode the payload: {e}")))?;
+        let DatasetV1 { candidates, offers, providers } = v1;
+        (Dataset { candidates, offers, providers, outcomes: Vec::new() }, used)
+    } else {
+        bincode::serde::decode_from_slice::<Dataset, _>(payload, config)
+            .map_err(|e| fail(format!("cannot decode the payload: {e}")))?
+    };
     if used != payload.len() {
         return Err(fail(format!("{} unexpected bytes after the data set", payload.len() - used)));
     }
