@@ -22,8 +22,11 @@ use std::path::Path;
 
 /// First eight bytes of every snapshot.
 pub const MAGIC: [u8; 8] = *b"BROBYGGR";
-/// Version of the layout and of the encoded types; bumped on any change to either.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the layout and of the encoded types; bumped on any change to either. Older
+/// versions stay readable (see [`v1`]).
+///
+/// 2: `Offer::time_and_place` (next start, address postcode, contact) appended to each offer.
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER_LEN: usize = 8 + 4 + 8 + 8;
 /// Most memory a payload may claim while it decodes. A length prefix is trusted by bincode
 /// before the bytes behind it are read, so without a limit a crafted (or checksum-colliding)
@@ -81,9 +84,9 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Dataset> {
         out
     };
     let version = u64::from_le_bytes(word(8..12));
-    if version != u64::from(FORMAT_VERSION) {
+    if version != u64::from(FORMAT_VERSION) && version != 1 {
         return Err(fail(format!(
-            "format version {version}, but this build reads version {FORMAT_VERSION}; regenerate the snapshot from the data directory"
+            "format version {version}, but this build reads versions 1 to {FORMAT_VERSION}; regenerate the snapshot from the data directory"
         )));
     }
     let length = u64::from_le_bytes(word(12..20));
@@ -97,11 +100,13 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Dataset> {
     if fnv1a64(payload) != checksum {
         return Err(fail("damaged: the payload checksum does not match".into()));
     }
-    let (dataset, used) = bincode::serde::decode_from_slice::<Dataset, _>(
-        payload,
-        bincode::config::standard().with_limit::<DECODE_LIMIT>(),
-    )
-    .map_err(|e| fail(format!("cannot decode the payload: {e}")))?;
+    let config = bincode::config::standard().with_limit::<DECODE_LIMIT>();
+    let decoded = if version == 1 {
+        bincode::serde::decode_from_slice::<v1::Dataset, _>(payload, config).map(|(d, used)| (d.into(), used))
+    } else {
+        bincode::serde::decode_from_slice::<Dataset, _>(payload, config)
+    };
+    let (dataset, used) = decoded.map_err(|e| fail(format!("cannot decode the payload: {e}")))?;
     if used != payload.len() {
         return Err(fail(format!("{} unexpected bytes after the data set", payload.len() - used)));
     }
@@ -127,4 +132,79 @@ pub fn read_snapshot(path: &Path) -> Result<Dataset> {
 
 fn snapshot_error(path: &Path, reason: String) -> Error {
     Error::Snapshot { path: path.to_path_buf(), reason }
+}
+
+/// The types of format version 1, as they were encoded, and their conversion to today's.
+/// Version 1 offers had no time and place; they read as continuous intake with no address or
+/// contact.
+pub mod v1 {
+    use crate::model::{
+        Candidate, ContractKind, Evidence, GroupSet, Language, LatLon, MunicipalityCode, Occupation, OfferId,
+        OfferKind, Provider, ProviderId, TimeAndPlace,
+    };
+    use serde::Deserialize;
+
+    /// A version-1 data set.
+    #[derive(Deserialize)]
+    pub struct Dataset {
+        candidates: Vec<Candidate>,
+        offers: Vec<Offer>,
+        providers: Vec<Provider>,
+    }
+
+    /// A version-1 offer: today's fields up to `evidence`, in the same order.
+    #[derive(Deserialize)]
+    struct Offer {
+        id: OfferId,
+        kind: OfferKind,
+        name: String,
+        provider: ProviderId,
+        municipality: MunicipalityCode,
+        location: LatLon,
+        serves_municipalities: Vec<MunicipalityCode>,
+        capacity: u32,
+        price_dkk: u32,
+        contract: Option<ContractKind>,
+        guaranteed_volume: u32,
+        target_groups: GroupSet,
+        occupations: Vec<Occupation>,
+        languages: Vec<Language>,
+        requires_driving_licence: bool,
+        min_hours: u8,
+        duration_weeks: u16,
+        poster_weeks_saved: f32,
+        evidence: Vec<Evidence>,
+    }
+
+    impl From<Dataset> for crate::model::Dataset {
+        fn from(d: Dataset) -> Self {
+            let offers = d
+                .offers
+                .into_iter()
+                .map(|o| crate::model::Offer {
+                    id: o.id,
+                    kind: o.kind,
+                    name: o.name,
+                    provider: o.provider,
+                    municipality: o.municipality,
+                    location: o.location,
+                    serves_municipalities: o.serves_municipalities,
+                    capacity: o.capacity,
+                    price_dkk: o.price_dkk,
+                    contract: o.contract,
+                    guaranteed_volume: o.guaranteed_volume,
+                    target_groups: o.target_groups,
+                    occupations: o.occupations,
+                    languages: o.languages,
+                    requires_driving_licence: o.requires_driving_licence,
+                    min_hours: o.min_hours,
+                    duration_weeks: o.duration_weeks,
+                    poster_weeks_saved: o.poster_weeks_saved,
+                    evidence: o.evidence,
+                    time_and_place: TimeAndPlace::default(),
+                })
+                .collect();
+            crate::model::Dataset { candidates: d.candidates, offers, providers: d.providers }
+        }
+    }
 }

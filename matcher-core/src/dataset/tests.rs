@@ -244,6 +244,11 @@ fn every_kind_of_bad_value_is_reported_with_its_place() {
         ("offers.csv", provider_offer, "contract", "friends".into(), "expected buffer"),
         ("offers.csv", 1, "duration_weeks", "9999".into(), "at most 520"),
         ("offers.csv", 1, "lat", "".into(), "lon is given"),
+        ("offers.csv", 1, "next_start", "2026-02-30".into(), "not a date that exists"),
+        ("offers.csv", 1, "address_postcode", "9999".into(), "unknown postcode"),
+        ("offers.csv", 1, "address_postcode", "0900".into(), "special"),
+        ("offers.csv", 1, "contact", "Ring til 010190-1234".into(), "CPR"),
+        ("offers.csv", 1, "contact", "x".repeat(71), "longer than 70"),
         ("providers.csv", 1, "id", first_provider, "first used on line 2"),
         ("providers.csv", 1, "name", "".into(), "value is required"),
         ("evidence.csv", 0, "successes", "1000000".into(), "more successes than"),
@@ -415,8 +420,8 @@ fn snapshot_round_trips_and_refuses_damage() {
     wrong[0] = b'X';
     assert!(reason(&wrong).contains("magic"));
     let mut wrong = bytes.clone();
-    wrong[8..12].copy_from_slice(&2u32.to_le_bytes());
-    assert!(reason(&wrong).contains("format version 2"));
+    wrong[8..12].copy_from_slice(&3u32.to_le_bytes());
+    assert!(reason(&wrong).contains("format version 3"));
     let mut wrong = bytes.clone();
     let middle = wrong.len() / 2;
     wrong[middle] ^= 0x40;
@@ -495,23 +500,42 @@ mod props {
     }
 }
 
-/// Format version 1 must stay readable. The fixture is a small generated data set; if this
+/// Format version 1 (before offers had a time and place) must stay readable: its offers read
+/// as continuous intake without address or contact.
+#[test]
+fn snapshot_fixture_of_version_1_still_reads() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snapshot-v1.bin");
+    let r = reference();
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes[8..12], 1u32.to_le_bytes());
+    let d = load(&path, &r).unwrap();
+    assert_eq!(d.candidates.len(), 40);
+    assert!(!d.offers.is_empty());
+    assert!(d.offers.iter().all(|o| o.time_and_place == crate::model::TimeAndPlace::default()));
+    let dir = temp_dir("fixture-v1");
+    write_dir(&d, &r, &dir).unwrap();
+    assert_eq!(load_dir(&dir, &r).unwrap(), d, "the fixture is a valid data set");
+}
+
+/// Format version 2 must stay readable. The fixture is a small generated data set; if this
 /// test fails after a change to a model type, the snapshot layout changed: bump
-/// [`snapshot::FORMAT_VERSION`], keep a reader for version 1, and add a new fixture (write it
+/// [`snapshot::FORMAT_VERSION`], keep a reader for version 2, and add a new fixture (write it
 /// with `BROBYGGER_WRITE_FIXTURES=1 cargo test -p matcher-core snapshot_fixture`).
 #[test]
-fn snapshot_fixture_of_version_1_still_reads_and_encodes_identically() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snapshot-v1.bin");
+fn snapshot_fixture_of_version_2_still_reads_and_encodes_identically() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snapshot-v2.bin");
     let r = reference();
     if std::env::var_os("BROBYGGER_WRITE_FIXTURES").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         write_snapshot(&small(&r), &path).unwrap();
     }
     let bytes = std::fs::read(&path).unwrap();
-    assert_eq!(bytes[8..12], 1u32.to_le_bytes());
+    assert_eq!(bytes[8..12], 2u32.to_le_bytes());
     let d = load(&path, &r).unwrap();
     assert_eq!(d.candidates.len(), 40);
-    assert_eq!(snapshot::encode(&d).unwrap(), bytes, "the encoding of version 1 changed");
+    assert!(d.offers.iter().any(|o| o.time_and_place.next_start.is_some()));
+    assert!(d.offers.iter().all(|o| o.time_and_place.address_postcode.is_some()));
+    assert_eq!(snapshot::encode(&d).unwrap(), bytes, "the encoding of version 2 changed");
     let dir = temp_dir("fixture");
     write_dir(&d, &r, &dir).unwrap();
     assert_eq!(load_dir(&dir, &r).unwrap(), d, "the fixture is a valid data set");

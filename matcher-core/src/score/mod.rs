@@ -245,7 +245,10 @@ pub struct CandidateView {
     municipality: u16,
     wishes: Vec<PackedOccupation>,
     urgency: f64,
+    /// Weeks a success can avoid if the offer starts today: the most any offer can avoid.
     weeks_avoidable: f64,
+    /// Weeks from today to the benefit's legal end, if it has one (may be negative).
+    benefit_weeks_left: Option<f64>,
     weekly_rate: f64,
     /// Current offer, internal index.
     current: Option<u32>,
@@ -289,6 +292,8 @@ struct HotOffer {
     kind: OfferKind,
     licence: bool,
     min_hours: u8,
+    /// Days from the scorer's day to the offer's next start (0: continuous intake).
+    start_delay_days: u32,
 }
 
 const _: () = assert!(std::mem::size_of::<HotOffer>() == 64, "one offer, one cache line");
@@ -459,6 +464,7 @@ impl Scorer {
                 kind: offer.kind,
                 licence: offer.requires_driving_licence,
                 min_hours: offer.min_hours,
+                start_delay_days: offer.time_and_place.days_until_start(today),
             });
         }
         let offer_index =
@@ -639,6 +645,7 @@ impl Scorer {
             }
             None => policy.effect.horizon_weeks,
         };
+        let benefit_weeks_left = c.benefit.end.map(|end| f64::from(self.today.days_until(end)) / 7.0);
         let mut excluded: Vec<u32> = c
             .excluded_offers
             .iter()
@@ -665,6 +672,7 @@ impl Scorer {
             wishes: c.wished_occupations.iter().map(|&o| PackedOccupation::from(o)).collect(),
             urgency,
             weeks_avoidable,
+            benefit_weeks_left,
             weekly_rate: f64::from(self.reference.weekly_rate_on(c.benefit.kind, self.today)),
             current: current_original.map(|i| self.offers.internal[i as usize]),
             current_original,
@@ -799,7 +807,7 @@ impl Scorer {
             n += 1.0;
         }
         let (success, evidence) = if n > 0.0 { (success / n, lift / n) } else { (0.0, 0.5) };
-        let effect_dkk = success * c.weeks_avoidable * c.weekly_rate + h.effect_base;
+        let effect_dkk = success * weeks_avoidable_after_start(c, h) * c.weekly_rate + h.effect_base;
         let effect = (0.5 + effect_dkk / (2.0 * policy.effect.scale_dkk)).clamp(0.0, 1.0);
         Ok(Values {
             values: [
@@ -994,10 +1002,27 @@ impl Scorer {
             contributions,
             distance_km: v.distance_km,
             effect_dkk: v.effect_dkk,
-            weeks_avoidable: c.weeks_avoidable,
+            weeks_avoidable: weeks_avoidable_after_start(
+                &c,
+                &self.offers.hot[self.offers.internal[offer] as usize],
+            ),
             evidence,
             policy: policy.name.clone(),
         }))
+    }
+}
+
+/// Benefit weeks a success can avoid when the offer starts at its next start: from that day to
+/// the benefit's legal end, so an offer that cannot start before the benefit ends avoids
+/// nothing. Never more than [`CandidateView::weeks_avoidable`] (starting today), which keeps
+/// that the pruning bound.
+#[inline]
+fn weeks_avoidable_after_start(c: &CandidateView, h: &HotOffer) -> f64 {
+    match c.benefit_weeks_left {
+        Some(left) if h.start_delay_days > 0 => {
+            (left - f64::from(h.start_delay_days) / 7.0).clamp(0.0, c.weeks_avoidable)
+        }
+        _ => c.weeks_avoidable,
     }
 }
 

@@ -30,38 +30,69 @@ pub(super) async fn offers_upsert(state: Arc<AppState>, req: Request) -> Result<
     Ok(Reply::Json(200, json!({"upserted": n, "offers_version": state.catalogues.current().version})))
 }
 
-pub(super) fn offer_view(record: &str, capacity: u32, reserved: u32, retired: bool) -> Value {
+/// An offer as the API shows it: the record as posted, its places, and the titles of its
+/// occupations and the town of its address from the reference data.
+pub(super) fn offer_view(
+    reference: &matcher_core::model::ReferenceData,
+    record: &str,
+    capacity: u32,
+    reserved: u32,
+    retired: bool,
+) -> Value {
+    let record = parse_record(record);
+    // The record was validated on the way in; a list is `a;b` text or a JSON array.
+    let codes: Vec<matcher_core::model::Occupation> = match record.get("occupations") {
+        Some(Value::String(s)) => {
+            s.split(';').filter_map(|c| matcher_core::model::Occupation::parse(c.trim())).collect()
+        }
+        Some(Value::Array(items)) => {
+            items.iter().filter_map(|v| v.as_str().and_then(matcher_core::model::Occupation::parse)).collect()
+        }
+        _ => Vec::new(),
+    };
+    let postcode = match record.get("address_postcode") {
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        Some(Value::Number(n)) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+        _ => None,
+    };
     json!({
-        "record": parse_record(record),
+        "record": record,
         "capacity": capacity,
         "reserved": reserved,
         "remaining_places": if retired { 0 } else { capacity.saturating_sub(reserved) },
         "retired": retired,
+        "occupations": super::suggestions::occupation_titles(reference, codes),
+        "address": super::suggestions::address(reference, postcode),
     })
 }
 
 pub(super) async fn offers_list(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let (limit, offset) = paging(&req)?;
-    let rows = blocking(move || Ok(state.store.list_offers(limit, offset)?)).await?;
-    let items: Vec<Value> = rows.iter().map(|(r, c, res, ret)| offer_view(r, *c, *res, *ret)).collect();
+    let s = state.clone();
+    let rows = blocking(move || Ok(s.store.list_offers(limit, offset)?)).await?;
+    let reference = state.catalogues.reference();
+    let items: Vec<Value> =
+        rows.iter().map(|(r, c, res, ret)| offer_view(reference, r, *c, *res, *ret)).collect();
     Ok(Reply::Json(200, json!({"offers": items, "limit": limit, "offset": offset})))
 }
 
 pub(super) async fn offer_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let id = path_id(&req, 0)?;
-    let (r, c, res, ret) = blocking(move || Ok(state.store.offer(&id)?)).await?;
-    Ok(Reply::Json(200, offer_view(&r, c, res, ret)))
+    let s = state.clone();
+    let (r, c, res, ret) = blocking(move || Ok(s.store.offer(&id)?)).await?;
+    Ok(Reply::Json(200, offer_view(state.catalogues.reference(), &r, c, res, ret)))
 }
 
 pub(super) async fn offer_retire(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let id = path_id(&req, 0)?;
+    let s = state.clone();
     let (r, c, res, ret) = blocking(move || {
-        state.store.retire_offer(&id)?;
-        state.catalogues.rebuild(&state.store).map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(state.store.offer(&id)?)
+        s.store.retire_offer(&id)?;
+        s.catalogues.rebuild(&s.store).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(s.store.offer(&id)?)
     })
     .await?;
-    Ok(Reply::Json(200, offer_view(&r, c, res, ret)))
+    Ok(Reply::Json(200, offer_view(state.catalogues.reference(), &r, c, res, ret)))
 }
 
 pub(super) fn group_quality(state: &AppState, rows: &[(String, u32, u32)]) -> Vec<Value> {

@@ -95,6 +95,68 @@ struct SuggestionOut<'a> {
     price_dkk: u32,
     policy: String,
     runner_up: Option<RunnerUpOut<'a>>,
+    /// Typical duration in weeks.
+    duration_weeks: u16,
+    /// When, where and whom to call.
+    start: StartOut,
+    address: Option<AddressOut>,
+    contact: Option<&'a str>,
+    /// The offer's occupations with Danish (DISCO-08) and English (ISCO-08) titles.
+    occupations: Vec<OccupationOut>,
+}
+
+/// When the offer can start, as of the scorer's day.
+#[derive(Serialize)]
+struct StartOut {
+    /// The next start date; `null` with continuous intake.
+    next_start: Option<String>,
+    continuous_intake: bool,
+    /// Whole weeks from today to the start (rounded up; 0 for continuous intake).
+    wait_weeks: u32,
+    /// The offer cannot start before the candidate's benefit ends: a success then avoids no
+    /// benefit weeks (`weeks_avoidable` is 0).
+    starts_after_benefit_end: bool,
+}
+
+/// The offer's address without street: postcode and town.
+#[derive(Serialize)]
+pub(super) struct AddressOut {
+    pub(super) postcode: String,
+    pub(super) town: String,
+}
+
+/// An ISCO-08 group with its titles: Danish from DISCO-08 (`null` for the 14 codes Denmark
+/// leaves out), English always.
+#[derive(Serialize)]
+pub(super) struct OccupationOut {
+    pub(super) code: String,
+    pub(super) title_da: Option<String>,
+    pub(super) title_en: String,
+}
+
+/// The titles of each occupation the reference data knows.
+pub(super) fn occupation_titles(
+    reference: &matcher_core::model::ReferenceData,
+    codes: impl IntoIterator<Item = matcher_core::model::Occupation>,
+) -> Vec<OccupationOut> {
+    codes
+        .into_iter()
+        .filter_map(|o| reference.occupation(o))
+        .map(|t| OccupationOut {
+            code: t.code.to_string(),
+            title_da: t.title_da.clone(),
+            title_en: t.title_en.clone(),
+        })
+        .collect()
+}
+
+/// The town of a postcode the reference data knows.
+pub(super) fn address(
+    reference: &matcher_core::model::ReferenceData,
+    postcode: Option<u16>,
+) -> Option<AddressOut> {
+    let p = reference.postcode(postcode?)?;
+    Some(AddressOut { postcode: format!("{:04}", p.code), town: p.town.clone() })
 }
 
 /// The next offer in the ranking, and why this one is ahead of it.
@@ -118,11 +180,29 @@ struct FactorDifference {
 #[derive(Serialize)]
 struct SuggestionsOut<'a> {
     candidate_id: &'a str,
+    /// The candidate's clocks, so a screen can set each start against them.
+    benefit_end: Option<String>,
+    reassessment_date: Option<String>,
     offers_version: u64,
     batch_run_id: Option<i64>,
     offers_in_reach: u32,
     offers_feasible: u32,
     suggestions: Vec<SuggestionOut<'a>>,
+}
+
+fn start_out(
+    t: &matcher_core::model::TimeAndPlace,
+    today: matcher_core::model::Date,
+    benefit_end: Option<matcher_core::model::Date>,
+) -> StartOut {
+    let days = t.days_until_start(today);
+    let starts = today.plus_days(days as i32);
+    StartOut {
+        next_start: t.next_start.map(|d| d.to_string()),
+        continuous_intake: t.next_start.is_none(),
+        wait_weeks: days.div_ceil(7),
+        starts_after_benefit_end: benefit_end.is_some_and(|end| starts > end),
+    }
 }
 
 /// The top-k answer, serialised straight from typed rows: this is the hot path, and building
@@ -144,6 +224,7 @@ pub(super) fn suggest(
         matcher_core::graph::rank(&cat.index, &cat.scorer, candidate, k, |o| cat.remaining(o), price)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
     let counts = ranking.counts;
+    let today = cat.scorer.today();
     let reference = state.catalogues.reference();
     let mut out = Vec::with_capacity(ranking.ranked.len());
     for (i, ranked) in ranking.ranked.iter().enumerate() {
@@ -203,10 +284,17 @@ pub(super) fn suggest(
             price_dkk: offer.price_dkk,
             policy: explanation.policy.clone(),
             runner_up,
+            duration_weeks: offer.duration_weeks,
+            start: start_out(&offer.time_and_place, today, candidate.benefit.end),
+            address: address(reference, offer.time_and_place.address_postcode),
+            contact: offer.time_and_place.contact.as_deref(),
+            occupations: occupation_titles(reference, offer.occupations.iter().copied()),
         });
     }
     let answer = SuggestionsOut {
         candidate_id: candidate.id.as_str(),
+        benefit_end: candidate.benefit.end.map(|d| d.to_string()),
+        reassessment_date: candidate.benefit.reassessment.map(|d| d.to_string()),
         offers_version: cat.version,
         batch_run_id: prices.as_ref().map(|p| p.run_id),
         offers_in_reach: counts.in_reach,
