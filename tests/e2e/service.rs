@@ -896,3 +896,23 @@ fn suggestions_carry_time_place_contact_and_danish_occupation_titles() {
     assert_eq!(r.status, 422, "{}", r.body);
     assert!(!r.body.to_string().contains("010190-1234"), "{}", r.body);
 }
+
+/// Issue 20: `serve --demo` shows the municipality and citizens of the README's demo batch
+/// (`data/demo`), so a newcomer can follow one citizen from the report into the widget.
+#[test]
+fn the_demo_service_shows_the_citizens_of_the_demo_batch() {
+    let s = start("demo-world");
+    matcher_service::server::load_demo(&s.state).expect("demo loads");
+    let page = s.state.demo.get().expect("demo page set");
+    assert_eq!((page.municipality, page.municipality_name.as_str()), (851, "Aalborg"));
+    let csv =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/demo/candidates.csv"))
+            .expect("data/demo/candidates.csv");
+    let batch_ids: std::collections::HashSet<&str> =
+        csv.lines().skip(1).filter_map(|l| l.split(',').next()).collect();
+    assert_eq!(batch_ids.len(), 2000);
+    assert!(!page.candidates.is_empty());
+    for (id, _) in &page.candidates {
+        assert!(batch_ids.contains(id.as_str()), "{id} is not a citizen of data/demo");
+    }
+}
