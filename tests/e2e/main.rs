@@ -8,6 +8,7 @@ mod gen_validate;
 mod ids;
 mod policy;
 mod reliability;
+mod security;
 mod service;
 mod solve;
 mod store_compat;

@@ -109,14 +109,16 @@ impl Store {
                 )
                 .optional()?
                 .ok_or(StoreError::NotFound("candidate"))?;
-            let (capacity, reserved, retired): (u32, u32, bool) = tx
+            let (capacity, reserved, retired, serves): (u32, u32, bool, Option<String>) = tx
                 .query_row(
-                    "SELECT capacity, reserved, retired FROM offers WHERE id = ?1",
+                    "SELECT capacity, reserved, retired, json_extract(model, '$.serves_municipalities')
+                     FROM offers WHERE id = ?1",
                     [&d.offer_id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )
                 .optional()?
                 .ok_or(StoreError::NotFound("offer"))?;
+            check_serves(&d.offer_id, d.municipality, serves.as_deref())?;
             let mut remaining = capacity.saturating_sub(reserved);
             if d.accept {
                 if retired {
@@ -286,4 +288,19 @@ fn decision_page(
         None
     };
     Ok(DecisionPage { decisions: rows, next })
+}
+
+/// An offer restricted to some municipalities (`serves_municipalities` not empty) takes
+/// decisions only from them, as the scorer only suggests it to them (issue 15, item 4).
+fn check_serves(offer: &str, municipality: u16, serves: Option<&str>) -> Result<()> {
+    let list: Vec<u16> = match serves {
+        None => Vec::new(),
+        Some(json) => {
+            serde_json::from_str(json).map_err(|source| StoreError::Json { table: "offers", source })?
+        }
+    };
+    if list.is_empty() || list.contains(&municipality) {
+        return Ok(());
+    }
+    Err(StoreError::NotServed(format!("offer {offer} does not serve municipality {municipality:04}")))
 }

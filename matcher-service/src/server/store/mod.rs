@@ -37,6 +37,12 @@ pub enum StoreError {
     /// The write conflicts with the state (e.g. no places left).
     #[error("{0}")]
     Conflict(String),
+    /// The offer belongs to another municipality (offers are shared to read, owned to change).
+    #[error("{0}")]
+    NotOwner(String),
+    /// The offer does not serve the deciding municipality (`serves_municipalities`).
+    #[error("{0}")]
+    NotServed(String),
     /// A database file of a newer schema than this program knows.
     #[error("database schema version {found}; this matcher knows up to {known}: use a newer matcher")]
     NewerSchema {
