@@ -10,7 +10,7 @@ use serde::Serialize;
 pub const MAX_LISTED_ERRORS: usize = 1000;
 
 /// One field that failed validation, as a JSON Pointer into the request body.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// JSON Pointer (RFC 6901) to the field, e.g. `/0/lat`; empty for the whole body.
     pub path: String,
@@ -126,7 +126,7 @@ impl From<crate::server::store::StoreError> for ApiError {
 }
 
 /// The problem-details body (RFC 9457), with the service's extension members.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// A relative URI naming the kind of problem.
     #[serde(rename = "type")]

@@ -4,24 +4,6 @@ use super::*;
 
 // ----- decisions -----
 
-#[derive(Deserialize, Clone, Copy, PartialEq)]
-#[serde(rename_all = "snake_case")]
-enum Action {
-    Accept,
-    Decline,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DecisionRequest {
-    candidate_id: String,
-    offer_id: String,
-    action: Action,
-    reason: String,
-    #[serde(default)]
-    suggested_offer_ids: Vec<String>,
-}
-
 pub(super) async fn decision_create(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let p = req.principal()?.clone();
     let body: DecisionRequest = typed_body(&req)?;
@@ -76,7 +58,7 @@ pub(super) async fn decision_create(state: Arc<AppState>, req: Request) -> Resul
         municipality: p.municipality,
         candidate_id: body.candidate_id,
         offer_id: body.offer_id,
-        accept: body.action == Action::Accept,
+        accept: body.action == DecisionAction::Accept,
         reason: reason.to_string(),
         decided_by: p.user.clone(),
         role: p.role.name().to_string(),
@@ -98,13 +80,10 @@ pub(super) async fn decision_create(state: Arc<AppState>, req: Request) -> Resul
     } else {
         state.metrics.event("decisions_declined");
     }
-    let mut value = serde_json::to_value(&row).map_err(|e| ApiError::Internal(e.to_string()))?;
-    if let Value::Object(o) = &mut value {
-        o.insert("employer".into(), json!(format!("municipality {}", row.municipality)));
-        o.insert("remaining_places".into(), json!(remaining));
-    }
+    let employer = format!("municipality {}", row.municipality);
+    let answer = DecisionRecorded { decision: Decision::new(row), employer, remaining_places: remaining };
     // A replay answers 200 with the decision recorded the first time.
-    Ok(Reply::Json(if replayed { 200 } else { 201 }, value))
+    answers::json(if replayed { 200 } else { 201 }, &answer)
 }
 
 /// Keyset paging, not offsets: an offset page shifts when decisions are added between two
@@ -137,11 +116,8 @@ pub(super) async fn decisions_list(state: Arc<AppState>, req: Request) -> Result
         }
     }
     let page = blocking(move || Ok(state.store.decisions(m, candidate.as_deref(), after, limit)?)).await?;
-    let mut value = serde_json::to_value(&page).map_err(|e| ApiError::Internal(e.to_string()))?;
-    if let Value::Object(o) = &mut value {
-        o.insert("limit".into(), json!(limit));
-    }
-    Ok(Reply::Json(200, value))
+    let decisions = page.decisions.into_iter().map(Decision::new).collect();
+    answers::json(200, &DecisionList { decisions, next: page.next, limit })
 }
 
 pub(super) async fn decision_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
@@ -149,5 +125,5 @@ pub(super) async fn decision_get(state: Arc<AppState>, req: Request) -> Result<R
     let id = path_number(&req, 0)?;
     let row =
         blocking(move || Ok(state.store.decision(m, id)?)).await?.ok_or(ApiError::NotFound("decision"))?;
-    Ok(Reply::Json(200, serde_json::to_value(&row).map_err(|e| ApiError::Internal(e.to_string()))?))
+    answers::json(200, &Decision::new(row))
 }

@@ -4,14 +4,6 @@ use super::*;
 
 // ----- suggestions -----
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SuggestionRequest {
-    candidate_id: Option<String>,
-    candidate: Option<Map<String, Value>>,
-    k: Option<u32>,
-}
-
 pub(super) async fn suggestions(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let m = req.principal()?.municipality;
     let body: SuggestionRequest = typed_body(&req)?;
@@ -62,149 +54,6 @@ pub(super) async fn suggestions(state: Arc<AppState>, req: Request) -> Result<Re
     Ok(Reply::Raw(200, answer))
 }
 
-#[derive(Serialize)]
-struct EvidenceOut {
-    target_group: String,
-    /// The group's names from the reference data, so a client need not keep its own list.
-    target_group_name_da: String,
-    target_group_name_en: String,
-    group_average: f64,
-    trials: u32,
-    successes: u32,
-    posterior_mean: f64,
-    interval_90: [f64; 2],
-}
-
-#[derive(Serialize)]
-struct SuggestionOut<'a> {
-    rank: usize,
-    offer_id: &'a str,
-    name: &'a str,
-    kind: &'static str,
-    provider_id: &'a str,
-    score: i64,
-    scarcity_price: Option<i64>,
-    adjusted_score: Option<i64>,
-    factors: Vec<matcher_core::score::Contribution>,
-    effect_dkk: f64,
-    weeks_avoidable: f64,
-    distance_km: f64,
-    evidence: Vec<EvidenceOut>,
-    remaining_places: u32,
-    capacity: u32,
-    price_dkk: u32,
-    policy: String,
-    runner_up: Option<RunnerUpOut<'a>>,
-    /// Typical duration in weeks.
-    duration_weeks: u16,
-    /// When, where and whom to call.
-    start: StartOut,
-    address: Option<AddressOut>,
-    contact: Option<&'a str>,
-    /// The offer's occupations with Danish (DISCO-08) and English (ISCO-08) titles.
-    occupations: Vec<OccupationOut>,
-}
-
-/// When the offer can start, as of the scorer's day.
-#[derive(Serialize)]
-struct StartOut {
-    /// The next start date; `null` with continuous intake.
-    next_start: Option<String>,
-    continuous_intake: bool,
-    /// Whole weeks from today to the start (rounded up; 0 for continuous intake).
-    wait_weeks: u32,
-    /// The offer cannot start before the candidate's benefit ends: a success then avoids no
-    /// benefit weeks (`weeks_avoidable` is 0).
-    starts_after_benefit_end: bool,
-}
-
-/// The offer's address without street: postcode and town.
-#[derive(Serialize)]
-pub(super) struct AddressOut {
-    pub(super) postcode: String,
-    pub(super) town: String,
-}
-
-/// An ISCO-08 group with its titles: Danish from DISCO-08 (`null` for the 14 codes Denmark
-/// leaves out), English always.
-#[derive(Serialize)]
-pub(super) struct OccupationOut {
-    pub(super) code: String,
-    pub(super) title_da: Option<String>,
-    pub(super) title_en: String,
-}
-
-/// The titles of each occupation the reference data knows.
-pub(super) fn occupation_titles(
-    reference: &matcher_core::model::ReferenceData,
-    codes: impl IntoIterator<Item = matcher_core::model::Occupation>,
-) -> Vec<OccupationOut> {
-    codes
-        .into_iter()
-        .filter_map(|o| reference.occupation(o))
-        .map(|t| OccupationOut {
-            code: t.code.to_string(),
-            title_da: t.title_da.clone(),
-            title_en: t.title_en.clone(),
-        })
-        .collect()
-}
-
-/// The town of a postcode the reference data knows.
-pub(super) fn address(
-    reference: &matcher_core::model::ReferenceData,
-    postcode: Option<u16>,
-) -> Option<AddressOut> {
-    let p = reference.postcode(postcode?)?;
-    Some(AddressOut { postcode: format!("{:04}", p.code), town: p.town.clone() })
-}
-
-/// The next offer in the ranking, and why this one is ahead of it.
-#[derive(Serialize)]
-struct RunnerUpOut<'a> {
-    offer_id: &'a str,
-    name: &'a str,
-    /// Ranking key of this suggestion minus the runner-up's (the adjusted score when prices
-    /// from a batch run apply, the score otherwise); never negative.
-    difference: i64,
-    /// This suggestion's points minus the runner-up's, per factor in the core's order.
-    factor_differences: Vec<FactorDifference>,
-}
-
-#[derive(Serialize)]
-struct FactorDifference {
-    factor: matcher_core::score::Factor,
-    points: i64,
-}
-
-#[derive(Serialize)]
-struct SuggestionsOut<'a> {
-    candidate_id: &'a str,
-    /// The candidate's clocks, so a screen can set each start against them.
-    benefit_end: Option<String>,
-    reassessment_date: Option<String>,
-    offers_version: u64,
-    batch_run_id: Option<i64>,
-    offers_in_reach: u32,
-    offers_feasible: u32,
-    suggestions: Vec<SuggestionOut<'a>>,
-}
-
-fn start_out(
-    t: &matcher_core::model::TimeAndPlace,
-    today: matcher_core::model::Date,
-    benefit_end: Option<matcher_core::model::Date>,
-) -> StartOut {
-    let days = t.days_until_start(today);
-    let starts = today.plus_days(days as i32);
-    StartOut {
-        next_start: t.next_start.map(|d| d.to_string()),
-        continuous_intake: t.next_start.is_none(),
-        wait_weeks: days.div_ceil(7),
-        starts_after_benefit_end: benefit_end.is_some_and(|end| starts > end),
-    }
-}
-
 /// The top-k answer, serialised straight from typed rows: this is the hot path, and building
 /// a `serde_json::Value` tree first cost a third of its time in allocations.
 pub(super) fn suggest(
@@ -248,7 +97,7 @@ pub(super) fn suggest(
             rank: i + 1,
             offer_id: offer.id.as_str(),
             name: &offer.name,
-            kind: offer.kind.label(),
+            kind: offer.kind,
             provider_id: offer.provider.as_str(),
             score: *score,
             scarcity_price: prices.as_ref().map(|_| *price),
@@ -285,7 +134,7 @@ pub(super) fn suggest(
             policy: explanation.policy.clone(),
             runner_up,
             duration_weeks: offer.duration_weeks,
-            start: start_out(&offer.time_and_place, today, candidate.benefit.end),
+            start: StartOut::new(&offer.time_and_place, today, candidate.benefit.end),
             address: address(reference, offer.time_and_place.address_postcode),
             contact: offer.time_and_place.contact.as_deref(),
             occupations: occupation_titles(reference, offer.occupations.iter().copied()),
