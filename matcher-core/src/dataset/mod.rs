@@ -5,8 +5,9 @@
 //! input and accepts a data set only when all of it is valid. It must not score, match or
 //! invent data (the generator lives in [`crate::generate`]).
 //!
-//! A data set directory holds four tables, each as `NAME.csv` or `NAME.json` (not both):
-//! `providers`, `offers`, `evidence` (optional) and `candidates`. `data/README.md` documents
+//! A data set directory holds up to five tables, each as `NAME.csv` or `NAME.json` (not both):
+//! `providers`, `offers`, `evidence` (optional), `candidates` and `outcomes` (optional, the
+//! episode history). `data/README.md` documents
 //! every column.
 
 pub mod caseworkers;
@@ -14,6 +15,7 @@ pub mod encoding;
 pub mod excel;
 pub mod explain;
 mod json;
+pub mod outcomes;
 mod read;
 mod reference_dir;
 pub mod snapshot;
@@ -27,10 +29,11 @@ pub use caseworkers::{
     load_caseworkers_with,
 };
 pub use encoding::Encoding;
+pub use outcomes::{OUTCOME_COLUMNS, OUTCOME_REQUIRED};
 pub use read::{candidates_from_json, load_dir, load_dir_with, offers_from_json};
 pub use reference_dir::{REFERENCE_FILES, load_reference};
 pub use snapshot::{read_snapshot, write_snapshot};
-pub use write::{csv_tables, write_dir};
+pub use write::{csv_tables, outcomes_csv, write_dir};
 
 use crate::error::Result;
 use crate::model::{Dataset, ReferenceData};

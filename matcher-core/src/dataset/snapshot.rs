@@ -23,10 +23,13 @@ use std::path::Path;
 /// First eight bytes of every snapshot.
 pub const MAGIC: [u8; 8] = *b"BROBYGGR";
 /// Version of the layout and of the encoded types; bumped on any change to either. Older
-/// versions stay readable (see [`v1`]).
+/// versions stay readable (see [`v1`] and [`v2`]); a committed fixture per version
+/// (`tests/fixtures/snapshot-vN.bin`) keeps that true.
 ///
-/// 2: `Offer::time_and_place` (next start, address postcode, contact) appended to each offer.
-pub const FORMAT_VERSION: u32 = 2;
+/// - 2: the episode history ([`Dataset::outcomes`]); version 1 reads with an empty history.
+/// - 3: `Offer::time_and_place` (next start, address postcode, contact) appended to each
+///   offer; versions 1 and 2 read as continuous intake without address or contact.
+pub const FORMAT_VERSION: u32 = 3;
 const HEADER_LEN: usize = 8 + 4 + 8 + 8;
 /// Most memory a payload may claim while it decodes. A length prefix is trusted by bincode
 /// before the bytes behind it are read, so without a limit a crafted (or checksum-colliding)
@@ -84,7 +87,7 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Dataset> {
         out
     };
     let version = u64::from_le_bytes(word(8..12));
-    if version != u64::from(FORMAT_VERSION) && version != 1 {
+    if !(1..=u64::from(FORMAT_VERSION)).contains(&version) {
         return Err(fail(format!(
             "format version {version}, but this build reads versions 1 to {FORMAT_VERSION}; regenerate the snapshot from the data directory"
         )));
@@ -101,10 +104,12 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Dataset> {
         return Err(fail("damaged: the payload checksum does not match".into()));
     }
     let config = bincode::config::standard().with_limit::<DECODE_LIMIT>();
-    let decoded = if version == 1 {
-        bincode::serde::decode_from_slice::<v1::Dataset, _>(payload, config).map(|(d, used)| (d.into(), used))
-    } else {
-        bincode::serde::decode_from_slice::<Dataset, _>(payload, config)
+    let decoded = match version {
+        1 => bincode::serde::decode_from_slice::<v1::Dataset, _>(payload, config)
+            .map(|(d, used)| (d.into(), used)),
+        2 => bincode::serde::decode_from_slice::<v2::Dataset, _>(payload, config)
+            .map(|(d, used)| (d.into(), used)),
+        _ => bincode::serde::decode_from_slice::<Dataset, _>(payload, config),
     };
     let (dataset, used) = decoded.map_err(|e| fail(format!("cannot decode the payload: {e}")))?;
     if used != payload.len() {
@@ -135,8 +140,8 @@ fn snapshot_error(path: &Path, reason: String) -> Error {
 }
 
 /// The types of format version 1, as they were encoded, and their conversion to today's.
-/// Version 1 offers had no time and place; they read as continuous intake with no address or
-/// contact.
+/// Version 1 had no episode history and offers without a time and place; they read as an
+/// empty history and continuous intake with no address or contact.
 pub mod v1 {
     use crate::model::{
         Candidate, ContractKind, Evidence, GroupSet, Language, LatLon, MunicipalityCode, Occupation, OfferId,
@@ -152,9 +157,9 @@ pub mod v1 {
         providers: Vec<Provider>,
     }
 
-    /// A version-1 offer: today's fields up to `evidence`, in the same order.
+    /// An offer of versions 1 and 2: today's fields up to `evidence`, in the same order.
     #[derive(Deserialize)]
-    struct Offer {
+    pub struct Offer {
         id: OfferId,
         kind: OfferKind,
         name: String,
@@ -176,35 +181,68 @@ pub mod v1 {
         evidence: Vec<Evidence>,
     }
 
+    impl From<Offer> for crate::model::Offer {
+        fn from(o: Offer) -> Self {
+            crate::model::Offer {
+                id: o.id,
+                kind: o.kind,
+                name: o.name,
+                provider: o.provider,
+                municipality: o.municipality,
+                location: o.location,
+                serves_municipalities: o.serves_municipalities,
+                capacity: o.capacity,
+                price_dkk: o.price_dkk,
+                contract: o.contract,
+                guaranteed_volume: o.guaranteed_volume,
+                target_groups: o.target_groups,
+                occupations: o.occupations,
+                languages: o.languages,
+                requires_driving_licence: o.requires_driving_licence,
+                min_hours: o.min_hours,
+                duration_weeks: o.duration_weeks,
+                poster_weeks_saved: o.poster_weeks_saved,
+                evidence: o.evidence,
+                time_and_place: TimeAndPlace::default(),
+            }
+        }
+    }
+
     impl From<Dataset> for crate::model::Dataset {
         fn from(d: Dataset) -> Self {
-            let offers = d
-                .offers
-                .into_iter()
-                .map(|o| crate::model::Offer {
-                    id: o.id,
-                    kind: o.kind,
-                    name: o.name,
-                    provider: o.provider,
-                    municipality: o.municipality,
-                    location: o.location,
-                    serves_municipalities: o.serves_municipalities,
-                    capacity: o.capacity,
-                    price_dkk: o.price_dkk,
-                    contract: o.contract,
-                    guaranteed_volume: o.guaranteed_volume,
-                    target_groups: o.target_groups,
-                    occupations: o.occupations,
-                    languages: o.languages,
-                    requires_driving_licence: o.requires_driving_licence,
-                    min_hours: o.min_hours,
-                    duration_weeks: o.duration_weeks,
-                    poster_weeks_saved: o.poster_weeks_saved,
-                    evidence: o.evidence,
-                    time_and_place: TimeAndPlace::default(),
-                })
-                .collect();
-            crate::model::Dataset { candidates: d.candidates, offers, providers: d.providers }
+            crate::model::Dataset {
+                candidates: d.candidates,
+                offers: d.offers.into_iter().map(Into::into).collect(),
+                providers: d.providers,
+                outcomes: Vec::new(),
+            }
+        }
+    }
+}
+
+/// The types of format version 2 (the episode history, offers still without a time and
+/// place), and their conversion to today's.
+pub mod v2 {
+    use crate::model::{Candidate, Episode, Provider};
+    use serde::Deserialize;
+
+    /// A version-2 data set.
+    #[derive(Deserialize)]
+    pub struct Dataset {
+        candidates: Vec<Candidate>,
+        offers: Vec<super::v1::Offer>,
+        providers: Vec<Provider>,
+        outcomes: Vec<Episode>,
+    }
+
+    impl From<Dataset> for crate::model::Dataset {
+        fn from(d: Dataset) -> Self {
+            crate::model::Dataset {
+                candidates: d.candidates,
+                offers: d.offers.into_iter().map(Into::into).collect(),
+                providers: d.providers,
+                outcomes: d.outcomes,
+            }
         }
     }
 }

@@ -427,8 +427,11 @@ fn snapshot_round_trips_and_refuses_damage() {
     wrong[0] = b'X';
     assert!(reason(&wrong).contains("magic"));
     let mut wrong = bytes.clone();
-    wrong[8..12].copy_from_slice(&3u32.to_le_bytes());
-    assert!(reason(&wrong).contains("format version 3"));
+    let next = snapshot::FORMAT_VERSION + 1;
+    wrong[8..12].copy_from_slice(&next.to_le_bytes());
+    assert!(reason(&wrong).contains(&format!("format version {next}")));
+    wrong[8..12].copy_from_slice(&0u32.to_le_bytes());
+    assert!(reason(&wrong).contains("format version 0"));
     let mut wrong = bytes.clone();
     let middle = wrong.len() / 2;
     wrong[middle] ^= 0x40;
@@ -507,45 +510,71 @@ mod props {
     }
 }
 
-/// Format version 1 (before offers had a time and place) must stay readable: its offers read
-/// as continuous intake without address or contact.
-#[test]
-fn snapshot_fixture_of_version_1_still_reads() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snapshot-v1.bin");
+/// Reads a committed snapshot fixture, checks its version word and that it is a valid data set
+/// (written as CSV and read back unchanged), and that writing it again gives the current
+/// version, which reads back to the same data set.
+fn read_fixture(name: &str, version: u32) -> (Vec<u8>, Dataset) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
     let r = reference();
     let bytes = std::fs::read(&path).unwrap();
-    assert_eq!(bytes[8..12], 1u32.to_le_bytes());
+    assert_eq!(bytes[8..12], version.to_le_bytes(), "{name}");
     let d = load(&path, &r).unwrap();
-    assert_eq!(d.candidates.len(), 40);
-    assert!(!d.offers.is_empty());
-    assert!(d.offers.iter().all(|o| o.time_and_place == crate::model::TimeAndPlace::default()));
-    let dir = temp_dir("fixture-v1");
+    let again = snapshot::encode(&d).unwrap();
+    assert_eq!(again[8..12], snapshot::FORMAT_VERSION.to_le_bytes());
+    assert_eq!(snapshot::decode(&again, &path).unwrap(), d);
+    let dir = temp_dir(&format!("fixture-v{version}"));
     write_dir(&d, &r, &dir).unwrap();
-    assert_eq!(load_dir(&dir, &r).unwrap(), d, "the fixture is a valid data set");
+    assert_eq!(load_dir(&dir, &r).unwrap(), d, "{name} is a valid data set");
+    (bytes, d)
 }
 
-/// Format version 2 must stay readable. The fixture is a small generated data set; if this
-/// test fails after a change to a model type, the snapshot layout changed: bump
-/// [`snapshot::FORMAT_VERSION`], keep a reader for version 2, and add a new fixture (write it
-/// with `BROBYGGER_WRITE_FIXTURES=1 cargo test -p matcher-core snapshot_fixture`).
+/// Format version 1 (no episode history, offers without a time and place) must stay
+/// readable: an empty history, offers as continuous intake without address or contact.
 #[test]
-fn snapshot_fixture_of_version_2_still_reads_and_encodes_identically() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snapshot-v2.bin");
-    let r = reference();
-    if std::env::var_os("BROBYGGER_WRITE_FIXTURES").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        write_snapshot(&small(&r), &path).unwrap();
-    }
-    let bytes = std::fs::read(&path).unwrap();
-    assert_eq!(bytes[8..12], 2u32.to_le_bytes());
-    let d = load(&path, &r).unwrap();
+fn snapshot_fixture_of_version_1_still_reads() {
+    let (_, d) = read_fixture("snapshot-v1.bin", 1);
     assert_eq!(d.candidates.len(), 40);
+    assert!(!d.offers.is_empty());
+    assert!(d.outcomes.is_empty());
+    assert!(d.offers.iter().all(|o| o.time_and_place == crate::model::TimeAndPlace::default()));
+}
+
+/// Format version 2 (the episode history; offers still without a time and place) must stay
+/// readable. Its fixture was written by main's encoder of version 2 (commit 36e6e46): 40
+/// candidates, 16 offers and 30 episodes of `effect::world`.
+#[test]
+fn snapshot_fixture_of_version_2_still_reads() {
+    let (_, d) = read_fixture("snapshot-v2.bin", 2);
+    assert_eq!((d.candidates.len(), d.offers.len(), d.outcomes.len()), (40, 16, 30));
+    assert!(d.offers.iter().all(|o| o.time_and_place == crate::model::TimeAndPlace::default()));
+}
+
+/// Format version 3 must stay readable and encode byte for byte as it did. The fixture is the
+/// version-2 one with a time and place on its offers; if this test fails after a change to a
+/// model type, the snapshot layout changed: bump [`snapshot::FORMAT_VERSION`], keep a reader for
+/// version 3, and add a new fixture (write this one again with
+/// `BROBYGGER_WRITE_FIXTURES=1 cargo test -p matcher-core snapshot_fixture`).
+#[test]
+fn snapshot_fixture_of_version_3_still_reads_and_encodes_identically() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    if std::env::var_os("BROBYGGER_WRITE_FIXTURES").is_some() {
+        let mut d = load(&fixtures.join("snapshot-v2.bin"), &reference()).unwrap();
+        for (i, o) in d.offers.iter_mut().enumerate() {
+            o.time_and_place = crate::model::TimeAndPlace {
+                next_start: (i % 2 == 1)
+                    .then(|| crate::model::Date::parse("2027-01-04").unwrap().plus_days(7 * i as i32)),
+                address_postcode: Some(8000),
+                contact: (i % 3 == 0).then(|| "Forløbskoordinator".to_string()),
+            };
+        }
+        write_snapshot(&d, &fixtures.join("snapshot-v3.bin")).unwrap();
+    }
+    let (bytes, d) = read_fixture("snapshot-v3.bin", 3);
+    assert_eq!((d.candidates.len(), d.outcomes.len()), (40, 30));
     assert!(d.offers.iter().any(|o| o.time_and_place.next_start.is_some()));
-    assert!(d.offers.iter().all(|o| o.time_and_place.address_postcode.is_some()));
-    assert_eq!(snapshot::encode(&d).unwrap(), bytes, "the encoding of version 2 changed");
-    let dir = temp_dir("fixture");
-    write_dir(&d, &r, &dir).unwrap();
-    assert_eq!(load_dir(&dir, &r).unwrap(), d, "the fixture is a valid data set");
+    assert!(d.offers.iter().any(|o| o.time_and_place.contact.is_some()));
+    assert!(d.offers.iter().all(|o| o.time_and_place.address_postcode == Some(8000)));
+    assert_eq!(snapshot::encode(&d).unwrap(), bytes, "the encoding of version 3 changed");
 }
 
 mod fuzz {
@@ -595,4 +624,79 @@ fn json_bodies_parse_like_json_tables_and_refuse_unknown_fields() {
     assert_eq!(err.0[0].column, "lat");
     let ok = candidates.replace("\"NaN\"", "57.0");
     assert_eq!(candidates_from_json("body", &ok, &r).unwrap().len(), 1);
+}
+
+/// A small data set with an episode history: two episodes without an offer, one with.
+fn with_history(r: &ReferenceData) -> Dataset {
+    let mut d = small(r);
+    let text = format!(
+        "id,municipality,target_groups,age_band,benefit_kind,weeks_on_benefit,offer_id,started,success,weeks_to_exit\n\
+         e-1,0101,sickness,40-49,sickness_benefit,3,,2025-01-06,yes,12\n\
+         e-2,0101,sickness;psychiatric,30-39,sickness_benefit,20.5,,2025-02-03,no,\n\
+         e-3,0101,cash_longterm,50-59,cash_benefit,120,{},2025-03-03,no,30\n",
+        d.offers[0].id
+    );
+    let dir = temp_dir("history-src");
+    write_dir(&d, r, &dir).unwrap();
+    std::fs::write(dir.join("outcomes.csv"), text).unwrap();
+    d = load_dir(&dir, r).unwrap();
+    d
+}
+
+#[test]
+fn outcomes_round_trip_through_csv_and_the_snapshot() {
+    let r = reference();
+    let d = with_history(&r);
+    assert_eq!(d.outcomes.len(), 3);
+    assert_eq!(d.outcomes[1].target_groups.len(), 2);
+    assert_eq!(d.outcomes[0].offer, None);
+    assert_eq!(d.outcomes[2].offer.as_ref(), Some(&d.offers[0].id));
+    assert_eq!(d.outcomes[1].weeks_on_benefit, 20.5);
+    let dir = temp_dir("history");
+    write_dir(&d, &r, &dir).unwrap();
+    assert_eq!(load_dir(&dir, &r).unwrap(), d);
+    let bytes = snapshot::encode(&d).unwrap();
+    assert_eq!(snapshot::decode(&bytes, Path::new("x.bin")).unwrap(), d);
+    // A data set without a history writes no outcomes table.
+    let dir = temp_dir("no-history");
+    write_dir(&small(&r), &r, &dir).unwrap();
+    assert!(!dir.join("outcomes.csv").exists());
+}
+
+#[test]
+fn bad_outcome_rows_are_reported_with_their_place_and_refuse_the_data_set() {
+    let r = reference();
+    let d = with_history(&r);
+    let cases: [(usize, &str, &str, &str); 6] = [
+        (0, "offer_id", "no-such-offer", "not an id in offers"),
+        (0, "weeks_to_exit", "60", "within the follow-up"),
+        (0, "weeks_on_benefit", "-2", "must not be negative"),
+        (2, "weeks_to_exit", "-1", "must not be negative"),
+        (0, "success", "", "required"),
+        (1, "target_groups", "", "at least one"),
+    ];
+    for (row, column, value, reason) in cases {
+        let dir = temp_dir("bad-outcome");
+        write_dir(&d, &r, &dir).unwrap();
+        let line = set_cell(&dir, "outcomes.csv", row, column, value);
+        let problems = problems_of(&dir, &r);
+        assert_eq!(problems.len(), 1, "{column}={value}: {problems:?}");
+        let p = &problems[0];
+        assert_eq!((p.file.as_str(), p.line, p.column.as_str()), ("outcomes.csv", line, column));
+        assert_eq!(p.value, value);
+        assert!(p.reason.contains(reason), "{column}={value}: {}", p.reason);
+    }
+    // A success without its exit week is refused too.
+    let dir = temp_dir("bad-outcome");
+    write_dir(&d, &r, &dir).unwrap();
+    set_cell(&dir, "outcomes.csv", 0, "weeks_to_exit", "");
+    assert!(problems_of(&dir, &r)[0].reason.contains("weeks_to_exit is required"));
+    // A CPR-like id is refused and its digits are not echoed.
+    let dir = temp_dir("bad-outcome");
+    write_dir(&d, &r, &dir).unwrap();
+    set_cell(&dir, "outcomes.csv", 1, "id", "0101901234");
+    let p = &problems_of(&dir, &r)[0];
+    assert_eq!(p.column, "id");
+    assert!(p.reason.contains("CPR"));
+    assert!(!p.value.contains("0101901234") && !p.to_string().contains("0101901234"), "{p}");
 }

@@ -21,7 +21,7 @@ use std::path::Path;
 /// the data set names a target group or benefit kind that `reference` does not have.
 pub fn write_dir(dataset: &Dataset, reference: &ReferenceData, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    for stem in ["providers", "offers", "evidence", "candidates"] {
+    for stem in ["providers", "offers", "evidence", "candidates", "outcomes"] {
         let json = dir.join(format!("{stem}.json"));
         if json.exists() {
             return Err(Error::io(
@@ -36,7 +36,26 @@ pub fn write_dir(dataset: &Dataset, reference: &ReferenceData, dir: &Path) -> Re
     for (name, bytes) in csv_tables(dataset, reference)? {
         replace(&dir.join(name), &bytes)?;
     }
+    // The history is optional: a data set without one keeps its four files.
+    if !dataset.outcomes.is_empty() {
+        replace(&dir.join("outcomes.csv"), &outcomes_csv(dataset, reference)?)?;
+    }
     Ok(())
+}
+
+/// The `outcomes` table (the episode history) as CSV text, header included.
+///
+/// # Errors
+/// [`Error::Io`] only if the CSV writer fails (not expected in memory).
+pub fn outcomes_csv(dataset: &Dataset, reference: &ReferenceData) -> Result<Vec<u8>> {
+    let mut csv = Csv::new(super::outcomes::OUTCOME_COLUMNS)?;
+    for row in super::outcomes::rows(&dataset.outcomes, reference) {
+        for value in row {
+            csv.push(value);
+        }
+        csv.end_row()?;
+    }
+    csv.finish()
 }
 
 /// The four tables as CSV text, named as [`write_dir`] names their files. The service uses
