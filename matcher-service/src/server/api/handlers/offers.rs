@@ -59,16 +59,21 @@ fn owned_by<'a>(
 
 pub(super) async fn offers_list(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let (limit, offset) = paging(&req)?;
-    let rows = blocking(move || Ok(state.store.list_offers(limit, offset)?)).await?;
-    let offers =
-        rows.iter().map(|(r, c, res, ret)| OfferView::new(r, *c, *res, *ret)).collect::<Result<_, _>>()?;
+    let s = state.clone();
+    let rows = blocking(move || Ok(s.store.list_offers(limit, offset)?)).await?;
+    let reference = state.catalogues.reference();
+    let offers = rows
+        .iter()
+        .map(|(r, c, res, ret)| OfferView::new(reference, r, *c, *res, *ret))
+        .collect::<Result<_, _>>()?;
     answers::json(200, &OfferList { offers, limit, offset })
 }
 
 pub(super) async fn offer_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let id = path_id(&req, 0)?;
-    let (r, c, res, ret) = blocking(move || Ok(state.store.offer(&id)?)).await?;
-    answers::json(200, &OfferView::new(&r, c, res, ret)?)
+    let s = state.clone();
+    let (r, c, res, ret) = blocking(move || Ok(s.store.offer(&id)?)).await?;
+    answers::json(200, &OfferView::new(state.catalogues.reference(), &r, c, res, ret)?)
 }
 
 pub(super) async fn offer_retire(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
@@ -79,13 +84,14 @@ pub(super) async fn offer_retire(state: Arc<AppState>, req: Request) -> Result<R
     if !req.body.is_empty() {
         json_value(&req)?;
     }
+    let s = state.clone();
     let (r, c, res, ret) = blocking(move || {
-        state.store.retire_offer_as(Some(municipality), &id)?;
-        state.catalogues.rebuild(&state.store).map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(state.store.offer(&id)?)
+        s.store.retire_offer_as(Some(municipality), &id)?;
+        s.catalogues.rebuild(&s.store).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(s.store.offer(&id)?)
     })
     .await?;
-    answers::json(200, &OfferView::new(&r, c, res, ret)?)
+    answers::json(200, &OfferView::new(state.catalogues.reference(), &r, c, res, ret)?)
 }
 
 pub(super) fn group_quality(state: &AppState, rows: &[(String, u32, u32)]) -> Vec<GroupQuality> {
