@@ -73,7 +73,8 @@ fn compute(state: &AppState, m: u16) -> Result<Computed, String> {
         o.capacity = left.max(locked.get(o.id.as_str()).copied().unwrap_or(0));
         o.guaranteed_volume = o.guaranteed_volume.min(o.capacity);
     }
-    let data = Dataset { candidates, offers, providers: cat.scorer.data().providers.clone() };
+    let data =
+        Dataset { candidates, offers, providers: cat.scorer.data().providers.clone(), declines: Vec::new() };
     let options =
         BatchOptions { today: Some(state.catalogues.today()), threads: 0, ..BatchOptions::default() };
     let data = Arc::new(data);

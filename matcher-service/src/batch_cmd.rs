@@ -12,10 +12,11 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use matcher_core::batch::{self, BatchOptions, BatchResult, Proposal, caseload, report};
 use matcher_core::dataset;
+use matcher_core::dataset::previous::fingerprint_text;
 use matcher_core::model::{Caseworker, Dataset, ReferenceData};
 use matcher_core::progress::{Phase, Progress};
 use matcher_core::score::Factor;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -29,7 +30,9 @@ pub struct BatchArgs {
     /// Run directory to publish (a symbolic link to the newest complete run).
     #[arg(long)]
     out: PathBuf,
-    /// The previous run directory: its offer prices warm-start the solver.
+    /// The previous run directory: each suggestion is compared with it (kept, changed and
+    /// why, new, dropped), yesterday's pairs carry the policy's `stability.least_gain_points`,
+    /// and its prices and suggestions warm-start the solver.
     #[arg(long)]
     previous: Option<PathBuf>,
     /// Language of report.html: da (default) or en.
@@ -175,16 +178,12 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let (warm_start, warm_assignment) = match &args.previous {
-        Some(previous) => {
-            let prices = read_prices(&previous.join("prices.csv"))?;
-            let suggestions = read_suggestions(&previous.join("proposals.csv"))?;
-            (
-                Some(batch::warm_start_prices(&data, &prices)),
-                Some(batch::warm_start_assignment(&data, &suggestions)),
-            )
-        }
-        None => (None, None),
+    let previous = match &args.previous {
+        Some(dir) => Some(Arc::new(
+            dataset::previous::load_previous_run(dir)
+                .with_context(|| format!("reading the previous run {}", dir.display()))?,
+        )),
+        None => None,
     };
     let data = Arc::new(data);
     let reference = Arc::new(reference);
@@ -192,8 +191,9 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
         today: Some(today),
         threads: args.run.threads,
         continuity_bonus: args.continuity_bonus,
-        warm_start,
-        warm_assignment,
+        warm_start: None,
+        warm_assignment: None,
+        previous,
         compare_baselines: !args.no_baselines,
         progress: Some(progress.clone()),
     };
@@ -283,50 +283,6 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens a previous run's CSV file and finds the positions of two named columns.
-fn previous_csv(path: &Path, names: [&str; 2]) -> anyhow::Result<(csv::Reader<std::fs::File>, [usize; 2])> {
-    let mut reader = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
-    let headers = reader.headers().with_context(|| format!("reading {}", path.display()))?.clone();
-    let column = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .with_context(|| format!("{}: no column `{name}`", path.display()))
-    };
-    let columns = [column(names[0])?, column(names[1])?];
-    Ok((reader, columns))
-}
-
-/// Reads `offer_id,price` from a previous run's `prices.csv`.
-fn read_prices(path: &Path) -> anyhow::Result<Vec<(String, i64)>> {
-    let (mut reader, [id, price]) = previous_csv(path, ["offer_id", "price"])?;
-    let mut prices = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let record = record.with_context(|| format!("{}:{}: malformed row", path.display(), i + 2))?;
-        let value = record.get(price).unwrap_or("");
-        let parsed: i64 = value.parse().with_context(|| {
-            format!("{}:{}: column `price` = `{value}`: expected a whole number", path.display(), i + 2)
-        })?;
-        prices.push((record.get(id).unwrap_or("").to_string(), parsed));
-    }
-    Ok(prices)
-}
-
-/// `(candidate id, offer id)` of every candidate with a suggestion in a previous run's
-/// `proposals.csv`.
-fn read_suggestions(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
-    let (mut reader, [candidate, offer]) = previous_csv(path, ["candidate_id", "offer_id"])?;
-    let mut suggestions = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let record = record.with_context(|| format!("{}:{}: malformed row", path.display(), i + 2))?;
-        match (record.get(candidate), record.get(offer)) {
-            (Some(c), Some(o)) if !o.is_empty() => suggestions.push((c.to_string(), o.to_string())),
-            _ => {}
-        }
-    }
-    Ok(suggestions)
-}
-
 fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> anyhow::Result<Vec<u8>> {
     let mut writer =
         csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
@@ -363,9 +319,14 @@ fn proposals_csv(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>
         "current_offer_id",
         "change",
         "unmatched_reason",
+        "previous_offer_id",
+        "since_previous",
+        "change_reason",
+        "candidate_fingerprint",
     ]);
     let rows = result.proposals.iter().map(|p| {
         let c = &data.candidates[p.candidate as usize];
+        let since = p.since_previous.as_ref();
         let mut row = vec![
             c.id.to_string(),
             c.municipality.to_string(),
@@ -386,6 +347,10 @@ fn proposals_csv(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>
             offer_id(data, p.current),
             change_label(p).to_string(),
             p.unmatched_reason.map(|r| r.key().to_string()).unwrap_or_default(),
+            since.and_then(|s| s.previous_offer.as_ref()).map(|o| o.to_string()).unwrap_or_default(),
+            since.map(|s| s.status.key().to_string()).unwrap_or_default(),
+            since.and_then(|s| s.reason).map(|r| r.key().to_string()).unwrap_or_default(),
+            fingerprint_text(result.fingerprints.candidates[p.candidate as usize]),
         ]);
         row
     });
@@ -416,6 +381,12 @@ fn proposals_jsonl(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u
             "current_offer_id": p.current.map(|o| data.offers[o as usize].id.as_str()),
             "change": change_label(p),
             "unmatched_reason": p.unmatched_reason.map(|r| r.key()),
+            "since_previous": p.since_previous.as_ref().map(|s| serde_json::json!({
+                "status": s.status.key(),
+                "reason": s.reason.map(|r| r.key()),
+                "previous_offer_id": s.previous_offer.as_ref().map(|o| o.as_str()),
+            })),
+            "candidate_fingerprint": fingerprint_text(result.fingerprints.candidates[p.candidate as usize]),
         });
         serde_json::to_writer(&mut out, &line)?;
         out.push(b'\n');
@@ -433,9 +404,13 @@ fn prices_csv(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>> {
             p.capacity.to_string(),
             p.assigned.to_string(),
             p.price.to_string(),
+            fingerprint_text(result.fingerprints.offers[p.offer as usize]),
         ]
     });
-    csv_bytes(&["offer_id", "offer_kind", "provider_id", "capacity", "assigned", "price"], rows)
+    csv_bytes(
+        &["offer_id", "offer_kind", "provider_id", "capacity", "assigned", "price", "offer_fingerprint"],
+        rows,
+    )
 }
 
 fn prices_json(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>> {

@@ -61,7 +61,44 @@ fn t(lang: Lang, key: &str) -> &'static str {
         "optimal" => ("Optimal", "Optimal"),
         "stable" => ("Stabil (udskudt accept)", "Stable (deferred acceptance)"),
         "greedy" => ("Grådig", "Greedy"),
-        "churn" => ("Stabilitet over for i går", "Churn against the current assignment"),
+        "churn" => ("Ændringer over for nuværende tilbud", "Changes against the current offers"),
+        "stability" => {
+            ("Stabilitet over for i går (forrige kørsel)", "Stability against yesterday (the previous run)")
+        }
+        "stability_none" => (
+            "Ingen forrige kørsel (--previous) var givet: der er intet at sammenligne med. Tallene ovenfor sammenligner med kandidaternes nuværende tilbud.",
+            "No previous run (--previous) was given: there is nothing to compare with. The counts above compare with the candidates' current offers.",
+        ),
+        "stability_note" => (
+            "Hver kandidats forslag i nat over for forslaget i forrige kørsel. Et forslag ændres kun, når nattens samlede score stiger med mindst den mindste gevinst pr. ændret forslag (politikkens stability.least_gain_points):",
+            "Each candidate's suggestion tonight against the previous run's. A suggestion changes only when the night's total score rises by at least the least gain per changed suggestion (the policy's stability.least_gain_points):",
+        ),
+        "since_kept" => ("Samme forslag som i går", "Same suggestion as yesterday"),
+        "since_changed" => ("Andet forslag end i går", "Another suggestion than yesterday"),
+        "since_new" => ("Forslag, hvor der i går ikke var et", "A suggestion where yesterday there was none"),
+        "since_dropped" => {
+            ("Intet forslag, hvor der i går var et", "No suggestion where yesterday there was one")
+        }
+        "since_unmatched" => ("Intet forslag i går eller i nat", "No suggestion yesterday or tonight"),
+        "why" => ("Hvorfor forslaget ændrede sig", "Why the suggestion changed"),
+        "not_in_previous_run" => {
+            ("Kandidaten var ikke med i går", "The candidate was not in yesterday's run")
+        }
+        "candidate_data" => ("Kandidatens egne data ændrede sig", "The candidate's own data changed"),
+        "offer" => ("Tilbuddet ændrede sig (eller er nyt/væk)", "The offer changed (or is new or gone)"),
+        "scoring" => (
+            "Samme data, anden score (ydelsesuret eller politikken)",
+            "Same data, another score (the benefit clock or the policy)",
+        ),
+        "competition" => {
+            ("Kun konkurrencen om pladserne ændrede sig", "Only the competition for places changed")
+        }
+        "unknown" => {
+            ("Ukendt (forrige kørsel uden fingeraftryk)", "Unknown (previous run without fingerprints)")
+        }
+        "gone" => {
+            ("Kandidater fra i går, der ikke er med i nat", "Candidates of yesterday not in tonight's data")
+        }
         "locked_kept" => ("Igangværende forløb bevaret", "Courses under way kept"),
         "kept" => ("Beholder sit tilbud", "Keep their offer"),
         "changed" => ("Foreslås et andet tilbud", "Suggested another offer"),
@@ -420,6 +457,41 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
     .map(|(k, v)| (t(lang, k).to_string(), *v as f64, int(*v as i128, lang)))
     .collect();
     h.push_str(&bars(t(lang, "churn"), &rows));
+    h.push_str("</section>");
+
+    // Stability against the previous run.
+    let _ = write!(h, "<section id=\"stability\"><h2>{}</h2>", t(lang, "stability"));
+    match &report.stability {
+        None => {
+            let _ = write!(h, "<p>{}</p>", t(lang, "stability_none"));
+        }
+        Some(st) => {
+            let gains: Vec<String> = st
+                .least_gain_points
+                .iter()
+                .map(|(name, points)| format!("{} {}", esc(name), int(i128::from(*points), lang)))
+                .collect();
+            let _ = write!(h, "<p>{} {}.</p>", t(lang, "stability_note"), gains.join(", "));
+            let rows: Vec<_> = ["kept", "changed", "new", "dropped", "unmatched"]
+                .iter()
+                .map(|k| {
+                    let v = st.by_status.get(*k).copied().unwrap_or(0);
+                    (t(lang, &format!("since_{k}")).to_string(), v as f64, int(v as i128, lang))
+                })
+                .collect();
+            h.push_str(&bars(t(lang, "stability"), &rows));
+            let rows: Vec<_> = matcher_core::batch::stability::ChangeReason::ALL
+                .iter()
+                .map(|r| {
+                    let v = st.by_reason.get(r.key()).copied().unwrap_or(0);
+                    (t(lang, r.key()).to_string(), v as f64, int(v as i128, lang))
+                })
+                .collect();
+            let _ = write!(h, "<h3>{}</h3>", t(lang, "why"));
+            h.push_str(&bars(t(lang, "why"), &rows));
+            let _ = write!(h, "<p>{}: {}</p>", t(lang, "gone"), int(st.gone as i128, lang));
+        }
+    }
     h.push_str("</section>");
 
     // Capacity.

@@ -5,12 +5,14 @@
 //! input and accepts a data set only when all of it is valid. It must not score, match or
 //! invent data (the generator lives in [`crate::generate`]).
 //!
-//! A data set directory holds four tables, each as `NAME.csv` or `NAME.json` (not both):
-//! `providers`, `offers`, `evidence` (optional) and `candidates`. `data/README.md` documents
-//! every column.
+//! A data set directory holds up to five tables, each as `NAME.csv` or `NAME.json` (not both):
+//! `providers`, `offers`, `evidence` (optional), `candidates` and `declines` (optional: live
+//! state, offers a caseworker declined for a candidate until a date). `data/README.md`
+//! documents every column. [`previous`] reads a previous run's files the same way.
 
 pub mod caseworkers;
 mod json;
+pub mod previous;
 mod read;
 pub mod snapshot;
 pub mod table;
@@ -21,7 +23,7 @@ mod write;
 pub use caseworkers::{CASEWORKER_COLUMNS, CASEWORKER_REQUIRED, MAX_CAP, caseworkers_csv, load_caseworkers};
 pub use read::{candidates_from_json, load_dir, offers_from_json};
 pub use snapshot::{read_snapshot, write_snapshot};
-pub use write::{csv_tables, write_dir};
+pub use write::{csv_tables, declines_csv, write_dir};
 
 use crate::error::Result;
 use crate::model::{Dataset, ReferenceData};
@@ -86,6 +88,12 @@ pub const CANDIDATE_COLUMNS: &[&str] = &[
     "gender",
     "origin",
 ];
+
+/// Columns of `declines.csv` (optional table), in the order [`write_dir`] writes them.
+pub const DECLINE_COLUMNS: &[&str] = &["candidate_id", "offer_id", "until", "reason"];
+
+/// Columns every decline must have.
+pub const DECLINE_REQUIRED: &[&str] = &["candidate_id", "offer_id", "until"];
 
 /// Columns every candidate must have (in a file header, and in each JSON object).
 pub const CANDIDATE_REQUIRED: &[&str] =

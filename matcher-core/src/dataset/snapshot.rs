@@ -15,15 +15,19 @@
 //! not self-describing: snapshot types must not use `skip_serializing_if`, `flatten`, `tag` or
 //! `untagged` (see `shared/CONVENTIONS.md`), and any change to a snapshot type needs a new
 //! format version. This module must not validate rows; that is [`super::load_dir`]'s job.
+//!
+//! Versions: 1 had no `declines`; 2 adds them after the providers. Version 1 files still
+//! read (with no declines); new files are always written as the current version.
 
 use crate::error::{Error, Result};
-use crate::model::Dataset;
+use crate::model::{Candidate, Dataset, Offer, Provider};
+use serde::Deserialize;
 use std::path::Path;
 
 /// First eight bytes of every snapshot.
 pub const MAGIC: [u8; 8] = *b"BROBYGGR";
 /// Version of the layout and of the encoded types; bumped on any change to either.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER_LEN: usize = 8 + 4 + 8 + 8;
 /// Most memory a payload may claim while it decodes. A length prefix is trusted by bincode
 /// before the bytes behind it are read, so without a limit a crafted (or checksum-colliding)
@@ -81,9 +85,9 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Dataset> {
         out
     };
     let version = u64::from_le_bytes(word(8..12));
-    if version != u64::from(FORMAT_VERSION) {
+    if version != 1 && version != u64::from(FORMAT_VERSION) {
         return Err(fail(format!(
-            "format version {version}, but this build reads version {FORMAT_VERSION}; regenerate the snapshot from the data directory"
+            "format version {version}, but this build reads versions 1 to {FORMAT_VERSION}; regenerate the snapshot from the data directory"
         )));
     }
     let length = u64::from_le_bytes(word(12..20));
@@ -97,15 +101,35 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Dataset> {
     if fnv1a64(payload) != checksum {
         return Err(fail("damaged: the payload checksum does not match".into()));
     }
-    let (dataset, used) = bincode::serde::decode_from_slice::<Dataset, _>(
-        payload,
-        bincode::config::standard().with_limit::<DECODE_LIMIT>(),
-    )
+    let config = bincode::config::standard().with_limit::<DECODE_LIMIT>();
+    let (dataset, used) = if version == 1 {
+        bincode::serde::decode_from_slice::<DatasetV1, _>(payload, config).map(|(v1, used)| {
+            (
+                Dataset {
+                    candidates: v1.candidates,
+                    offers: v1.offers,
+                    providers: v1.providers,
+                    declines: Vec::new(),
+                },
+                used,
+            )
+        })
+    } else {
+        bincode::serde::decode_from_slice::<Dataset, _>(payload, config)
+    }
     .map_err(|e| fail(format!("cannot decode the payload: {e}")))?;
     if used != payload.len() {
         return Err(fail(format!("{} unexpected bytes after the data set", payload.len() - used)));
     }
     Ok(dataset)
+}
+
+/// The payload of format version 1: a data set before declines existed.
+#[derive(Deserialize)]
+struct DatasetV1 {
+    candidates: Vec<Candidate>,
+    offers: Vec<Offer>,
+    providers: Vec<Provider>,
 }
 
 /// Writes a snapshot to `path`, through a temporary file renamed into place.

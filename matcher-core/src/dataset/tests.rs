@@ -407,8 +407,8 @@ fn snapshot_round_trips_and_refuses_damage() {
     wrong[0] = b'X';
     assert!(reason(&wrong).contains("magic"));
     let mut wrong = bytes.clone();
-    wrong[8..12].copy_from_slice(&2u32.to_le_bytes());
-    assert!(reason(&wrong).contains("format version 2"));
+    wrong[8..12].copy_from_slice(&3u32.to_le_bytes());
+    assert!(reason(&wrong).contains("format version 3"));
     let mut wrong = bytes.clone();
     let middle = wrong.len() / 2;
     wrong[middle] ^= 0x40;
@@ -487,26 +487,56 @@ mod props {
     }
 }
 
-/// Format version 1 must stay readable. The fixture is a small generated data set; if this
-/// test fails after a change to a model type, the snapshot layout changed: bump
-/// [`snapshot::FORMAT_VERSION`], keep a reader for version 1, and add a new fixture (write it
-/// with `BROBYGGER_WRITE_FIXTURES=1 cargo test -p matcher-core snapshot_fixture`).
+/// Old format versions must stay readable. Each fixture is a small generated data set; if a
+/// test here fails after a change to a model type, the snapshot layout changed: bump
+/// [`snapshot::FORMAT_VERSION`], keep a reader for the old versions, and add a new fixture
+/// (write it with `BROBYGGER_WRITE_FIXTURES=1 cargo test -p matcher-core snapshot_fixture`).
 #[test]
-fn snapshot_fixture_of_version_1_still_reads_and_encodes_identically() {
+fn snapshot_fixture_of_version_1_still_reads() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snapshot-v1.bin");
     let r = reference();
-    if std::env::var_os("BROBYGGER_WRITE_FIXTURES").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        write_snapshot(&small(&r), &path).unwrap();
-    }
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(bytes[8..12], 1u32.to_le_bytes());
     let d = load(&path, &r).unwrap();
     assert_eq!(d.candidates.len(), 40);
-    assert_eq!(snapshot::encode(&d).unwrap(), bytes, "the encoding of version 1 changed");
+    assert!(d.declines.is_empty(), "version 1 had no declines");
+    let again = snapshot::decode(&snapshot::encode(&d).unwrap(), &path).unwrap();
+    assert!(again == d, "a version 1 data set survives being written as the current version");
+    let dir = temp_dir("fixture-v1");
+    write_dir(&d, &r, &dir).unwrap();
+    assert!(load_dir(&dir, &r).unwrap() == d, "the fixture is a valid data set");
+}
+
+#[test]
+fn snapshot_fixture_of_version_2_still_reads_and_encodes_identically() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snapshot-v2.bin");
+    let r = reference();
+    if std::env::var_os("BROBYGGER_WRITE_FIXTURES").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        write_snapshot(&small_with_declines(&r), &path).unwrap();
+    }
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes[8..12], 2u32.to_le_bytes());
+    let d = load(&path, &r).unwrap();
+    assert_eq!(d.candidates.len(), 40);
+    assert_eq!(d.declines.len(), 2);
+    assert_eq!(snapshot::encode(&d).unwrap(), bytes, "the encoding of version 2 changed");
     let dir = temp_dir("fixture");
     write_dir(&d, &r, &dir).unwrap();
     assert_eq!(load_dir(&dir, &r).unwrap(), d, "the fixture is a valid data set");
+}
+
+/// [`small`] with two declines, one with a reason that needs CSV quoting.
+fn small_with_declines(r: &ReferenceData) -> Dataset {
+    let mut d = small(r);
+    let until = crate::model::Date::parse("2026-12-31").unwrap();
+    for (i, reason) in [(0usize, "Borgeren har prøvet forløbet, uden effekt"), (3, "")] {
+        let candidate = d.candidates[i].id.clone();
+        let current = d.candidates[i].current.as_ref().map(|a| a.offer.clone());
+        let offer = d.offers.iter().map(|o| o.id.clone()).find(|o| Some(o) != current.as_ref()).unwrap();
+        d.declines.push(crate::model::Decline { candidate, offer, until, reason: reason.into() });
+    }
+    d
 }
 
 mod fuzz {
@@ -556,4 +586,37 @@ fn json_bodies_parse_like_json_tables_and_refuse_unknown_fields() {
     assert_eq!(err.0[0].column, "lat");
     let ok = candidates.replace("\"NaN\"", "57.0");
     assert_eq!(candidates_from_json("body", &ok, &r).unwrap().len(), 1);
+}
+
+#[test]
+fn declines_round_trip_and_bad_rows_name_their_place() {
+    let r = reference();
+    let d = small_with_declines(&r);
+    let dir = temp_dir("declines");
+    write_dir(&d, &r, &dir).unwrap();
+    assert_eq!(load_dir(&dir, &r).unwrap(), d);
+    let cases: [(&str, &str, &str); 5] = [
+        ("candidate_id", "ghost-1", "not an id in candidates"),
+        ("offer_id", "ghost-2", "not an id in offers"),
+        ("until", "2026-13-01", "YYYY-MM-DD"),
+        ("until", "", "value is required"),
+        ("reason", "ring på 010190-1234", "CPR"),
+    ];
+    for (column, value, reason) in cases {
+        let dir = temp_dir("declines-bad");
+        write_dir(&d, &r, &dir).unwrap();
+        let line = set_cell(&dir, "declines.csv", 1, column, value);
+        let problems = problems_of(&dir, &r);
+        assert_eq!(problems.len(), 1, "{column} = {value}: {problems:?}");
+        let p = &problems[0];
+        assert_eq!((p.file.as_str(), p.line, p.column.as_str()), ("declines.csv", line, column));
+        assert!(p.reason.contains(reason), "{column} = {value}: {}", p.reason);
+        assert!(!p.to_string().contains("010190-1234"), "a CPR-like reason is never echoed: {p}");
+    }
+    // Writing a data set without declines removes an old declines.csv.
+    let mut none = d.clone();
+    none.declines.clear();
+    write_dir(&none, &r, &dir).unwrap();
+    assert!(!dir.join("declines.csv").exists());
+    assert_eq!(load_dir(&dir, &r).unwrap(), none);
 }

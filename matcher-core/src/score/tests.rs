@@ -86,6 +86,7 @@ fn explanation_sums_to_the_score_and_names_every_factor() {
         candidates: vec![candidate(&r, "c1", 55.68, 12.57)],
         offers: vec![offer(&r, "o1", OfferKind::Provider, 55.70, 12.50)],
         providers: vec![],
+        declines: vec![],
     };
     let policies = PolicySet::default();
     let s = scorer_for(&data, &r, &policies);
@@ -144,7 +145,7 @@ fn each_hard_limit_removes_the_pair_and_says_which() {
     for (i, (change, expected)) in cases.iter().enumerate() {
         let (mut c, mut o) = (base_c.clone(), base_o.clone());
         change(&mut c, &mut o);
-        let data = Dataset { candidates: vec![c], offers: vec![o], providers: vec![] };
+        let data = Dataset { candidates: vec![c], offers: vec![o], providers: vec![], declines: vec![] };
         let s = scorer_for(&data, &r, &policies);
         let got = s.explain(0, 0).expect("indices");
         match (got, expected) {
@@ -168,10 +169,11 @@ fn youth_group_eligibility_follows_age_not_score() {
     o.target_groups.insert(youth);
     let policies = PolicySet::default();
     c.age_band = AgeBand::From18To24;
-    let data = Dataset { candidates: vec![c.clone()], offers: vec![o.clone()], providers: vec![] };
+    let data =
+        Dataset { candidates: vec![c.clone()], offers: vec![o.clone()], providers: vec![], declines: vec![] };
     assert!(scorer_for(&data, &r, &policies).explain(0, 0).expect("idx").is_ok());
     c.age_band = AgeBand::From40To49;
-    let data = Dataset { candidates: vec![c], offers: vec![o], providers: vec![] };
+    let data = Dataset { candidates: vec![c], offers: vec![o], providers: vec![], declines: vec![] };
     assert_eq!(scorer_for(&data, &r, &policies).explain(0, 0).expect("idx"), Err(Removal::GroupNotServed));
 }
 
@@ -187,6 +189,7 @@ fn strong_evidence_outscores_a_lucky_single_success() {
         candidates: vec![candidate(&r, "c1", 55.68, 12.57)],
         offers: vec![lucky, proven],
         providers: vec![],
+        declines: vec![],
     };
     let policies = PolicySet::default();
     let s = scorer_for(&data, &r, &policies);
@@ -212,7 +215,7 @@ fn protected_attributes_do_not_change_any_score() {
         offer(&r, "o1", OfferKind::Provider, 55.70, 12.50),
         offer(&r, "o2", OfferKind::Job, 55.60, 12.40),
     ];
-    let data = Dataset { candidates: vec![a, b], offers, providers: vec![] };
+    let data = Dataset { candidates: vec![a, b], offers, providers: vec![], declines: vec![] };
     let policies = PolicySet::default();
     let s = scorer_for(&data, &r, &policies);
     for o in 0..2 {
@@ -273,7 +276,7 @@ proptest! {
     #[test]
     fn every_factor_is_in_unit_range_and_explanations_sum_exactly((c, o) in arb_pair()) {
         let r = reference();
-        let data = Dataset { candidates: vec![c], offers: vec![o], providers: vec![] };
+        let data = Dataset { candidates: vec![c], offers: vec![o], providers: vec![], declines: vec![] };
         let policies = PolicySet::default();
         let s = scorer_for(&data, &r, &policies);
         let view = s.candidate(0).expect("c");
@@ -286,6 +289,36 @@ proptest! {
                 prop_assert_eq!(s.score(&view, 0), Ok(e.total));
             }
             Err(removal) => prop_assert_eq!(s.score(&view, 0), Err(removal)),
+        }
+    }
+}
+
+#[test]
+fn a_decline_excludes_the_offer_until_its_last_day_only() {
+    let r = Arc::new(ReferenceData::embedded().expect("reference"));
+    let c = candidate(&r, "c1", 55.68, 12.57);
+    let o = offer(&r, "o1", OfferKind::Provider, 55.70, 12.50);
+    let until = crate::r#gen::AS_OF.plus_days(10);
+    let decline = crate::model::Decline {
+        candidate: c.id.clone(),
+        offer: o.id.clone(),
+        until,
+        reason: "for langt".into(),
+    };
+    let data = Dataset { candidates: vec![c], offers: vec![o], providers: vec![], declines: vec![decline] };
+    let policies = PolicySet::default();
+    for (day, excluded) in [(0, true), (10, true), (11, false)] {
+        let scorer = Scorer::new(
+            Arc::new(data.clone()),
+            r.clone(),
+            Arc::new(policies.clone()),
+            crate::r#gen::AS_OF.plus_days(day),
+        )
+        .expect("scorer");
+        let got = scorer.explain(0, 0).expect("indices");
+        assert_eq!(got.is_err(), excluded, "day +{day}: {got:?}");
+        if excluded {
+            assert_eq!(got, Err(Removal::Excluded));
         }
     }
 }
