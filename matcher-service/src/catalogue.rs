@@ -154,6 +154,8 @@ impl Catalogues {
             Ok(mut d) => *d = day,
             Err(poisoned) => *poisoned.into_inner() = day,
         }
+        // Courses that ended yesterday give their places back before the new day's counts.
+        store.sweep_ended(&day.to_string())?;
         self.rebuild(store)?;
         Ok(true)
     }

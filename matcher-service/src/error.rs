@@ -100,6 +100,12 @@ pub enum ApiError {
     /// The request conflicts with the current state (e.g. no places left).
     #[error("{0}")]
     Conflict(String),
+    /// An accept while the candidate holds a place on another course.
+    #[error(
+        "the candidate already has a running accepted offer: decision {} on offer {} until {}; withdraw or correct it first",
+        .0.decision_id, .0.offer_id, .0.ends_on
+    )]
+    Running(crate::ledger::RunningPlace),
     /// The request took longer than the configured timeout.
     #[error(
         "the request took longer than {0} seconds; a write may still complete, so read it back before retrying"
@@ -121,6 +127,7 @@ impl From<crate::store::StoreError> for ApiError {
         match e {
             crate::store::StoreError::NotFound(what) => ApiError::NotFound(what),
             crate::store::StoreError::Conflict(why) => ApiError::Conflict(why),
+            crate::store::StoreError::Running(place) => ApiError::Running(place),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -145,6 +152,12 @@ pub struct Problem {
     /// Each invalid field; empty unless the body failed validation.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// A refused second accept: the decision that holds the candidate's running course.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub running_decision_id: Option<i64>,
+    /// ... and its offer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub running_offer_id: Option<String>,
 }
 
 impl ApiError {
@@ -159,7 +172,7 @@ impl ApiError {
             ApiError::Validation(_) => 422,
             ApiError::PayloadTooLarge(_) => 413,
             ApiError::UnsupportedMediaType => 415,
-            ApiError::Conflict(_) => 409,
+            ApiError::Conflict(_) | ApiError::Running(_) => 409,
             ApiError::Timeout(_) => 503,
             ApiError::Unavailable => 503,
             ApiError::Overloaded(_) => 503,
@@ -180,6 +193,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
             ApiError::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
             ApiError::Conflict(_) => ("conflict", "Conflict"),
+            ApiError::Running(_) => ("running-course", "The candidate has a running course"),
             ApiError::Timeout(_) => ("timeout", "Request timed out"),
             ApiError::Unavailable => ("unavailable", "Service unavailable"),
             ApiError::Overloaded(_) => ("overloaded", "Service overloaded"),
@@ -194,6 +208,10 @@ impl ApiError {
         let detail = match &self {
             ApiError::Internal(_) => format!("internal error; quote request id {request_id}"),
             other => other.to_string(),
+        };
+        let running = match &self {
+            ApiError::Running(place) => Some((place.decision_id, place.offer_id.clone())),
+            _ => None,
         };
         let errors = match self {
             // `detail` keeps the full count; the list is capped so that the answer to a huge
@@ -212,6 +230,8 @@ impl ApiError {
             instance: mask_cpr(instance),
             request_id: request_id.to_string(),
             errors,
+            running_decision_id: running.as_ref().map(|r| r.0),
+            running_offer_id: running.map(|r| r.1),
         }
     }
 

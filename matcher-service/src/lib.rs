@@ -18,6 +18,7 @@ pub mod auth;
 pub mod batch;
 pub mod catalogue;
 pub mod error;
+pub mod ledger;
 pub mod metrics;
 pub mod store;
 pub mod widget;
@@ -124,6 +125,8 @@ impl AppState {
         store.fail_interrupted_batches()?;
         let reference = Arc::new(ReferenceData::embedded()?);
         let today = config.today.unwrap_or_else(today_utc);
+        // Courses that ended while the service was down give their places back first.
+        store.sweep_ended(&today.to_string())?;
         let catalogues =
             Arc::new(Catalogues::load(&store, reference, Arc::new(PolicySet::default()), today)?);
         let mut prices = HashMap::new();

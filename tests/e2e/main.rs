@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod gen_validate;
 mod ids;
+mod live_state;
 mod reliability;
 mod service;
 mod solve;

@@ -37,6 +37,7 @@ pub(super) async fn dispatch(state: Arc<AppState>, req: Request) -> Result<Reply
         Op::DecisionCreate => decision_create(state, req).await,
         Op::DecisionsList => decisions_list(state, req).await,
         Op::DecisionGet => decision_get(state, req).await,
+        Op::DecisionWithdraw => decision_withdraw(state, req).await,
         Op::OutcomeCreate => outcome_create(state, req).await,
         Op::BatchStart => batch_start(state, req).await,
         Op::BatchGet => batch_get(state, req).await,
@@ -294,6 +295,27 @@ fn offer_view(record: &str, capacity: u32, reserved: u32, retired: bool) -> Valu
     })
 }
 
+/// [`offer_view`] with the places as they add up today: reserved (course not started),
+/// running and free, from the ledger shared by every municipality.
+fn offer_view_with_places(
+    state: &AppState,
+    id: &str,
+    record: &str,
+    capacity: u32,
+    reserved: u32,
+    retired: bool,
+) -> Result<Value, ApiError> {
+    let mut view = offer_view(record, capacity, reserved, retired);
+    let places = state.store.offer_places(id, &state.catalogues.today().to_string())?;
+    if let Value::Object(o) = &mut view {
+        o.insert(
+            "places".into(),
+            serde_json::to_value(places).map_err(|e| ApiError::Internal(e.to_string()))?,
+        );
+    }
+    Ok(view)
+}
+
 async fn offers_list(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let (limit, offset) = paging(&req)?;
     let rows = blocking(move || Ok(state.store.list_offers(limit, offset)?)).await?;
@@ -303,8 +325,12 @@ async fn offers_list(state: Arc<AppState>, req: Request) -> Result<Reply, ApiErr
 
 async fn offer_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let id = path_id(&req, 0)?;
-    let (r, c, res, ret) = blocking(move || Ok(state.store.offer(&id)?)).await?;
-    Ok(Reply::Json(200, offer_view(&r, c, res, ret)))
+    let view = blocking(move || {
+        let (r, c, res, ret) = state.store.offer(&id)?;
+        offer_view_with_places(&state, &id, &r, c, res, ret)
+    })
+    .await?;
+    Ok(Reply::Json(200, view))
 }
 
 async fn offer_retire(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
@@ -460,8 +486,10 @@ async fn candidate_delete(state: Arc<AppState>, req: Request) -> Result<Reply, A
     let m = req.principal()?.municipality;
     let id = path_id(&req, 0)?;
     let echo = id.clone();
-    blocking(move || Ok(state.store.delete_candidate(m, &id)?)).await?;
-    Ok(Reply::Json(200, json!({"deleted": echo})))
+    let s = state.clone();
+    let released = blocking(move || Ok(s.store.delete_candidate(m, &id)?)).await?;
+    give_back(&state, &released);
+    Ok(Reply::Json(200, json!({"deleted": echo, "places_released": released.offers.len()})))
 }
 
 // ----- suggestions -----
@@ -518,7 +546,29 @@ async fn suggestions(state: Arc<AppState>, req: Request) -> Result<Reply, ApiErr
             }
             _ => return Err(ApiError::field("", "", "give exactly one of candidate_id and candidate")),
         };
-        suggest(&s, &cat, m, &candidate, k as usize)
+        // Live state: the course the candidate holds a place on, and the offers declined
+        // for it that are still kept out.
+        let today = s.catalogues.today().to_string();
+        let mut candidate = candidate;
+        let running = s.store.running_place(m, candidate.id.as_str(), &today)?;
+        for (_, decline) in s.store.active_declines(m, Some(candidate.id.as_str()), &today)? {
+            if let Ok(offer) = matcher_core::model::OfferId::new(&decline.offer_id)
+                && running.as_ref().is_none_or(|r| r.offer_id != decline.offer_id)
+                && !candidate.excluded_offers.contains(&offer)
+            {
+                candidate.excluded_offers.push(offer);
+            }
+        }
+        if let Some(r) = &running
+            && let Ok(offer) = matcher_core::model::OfferId::new(&r.offer_id)
+        {
+            // The current offer, not locked here: a locked candidate's row holds only its course,
+            // and the caseworker should still see the alternatives (the widget says that a
+            // course runs, and a second accept is refused). Batch runs lock it.
+            candidate.current = Some(matcher_core::model::CurrentAssignment { offer, locked: false });
+            candidate.excluded_offers.retain(|o| o.as_str() != r.offer_id);
+        }
+        suggest(&s, &cat, m, &candidate, k as usize, running.as_ref())
     })
     .await?;
     Ok(Reply::Raw(200, answer))
@@ -580,11 +630,23 @@ struct FactorDifference {
 #[derive(Serialize)]
 struct SuggestionsOut<'a> {
     candidate_id: &'a str,
+    /// The course the candidate holds a place on (accepted, not ended, not withdrawn): a
+    /// second accept is refused until it is withdrawn or corrected.
+    running: Option<RunningOut<'a>>,
     offers_version: u64,
     batch_run_id: Option<i64>,
     offers_in_reach: u32,
     offers_feasible: u32,
     suggestions: Vec<SuggestionOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct RunningOut<'a> {
+    decision_id: i64,
+    offer_id: &'a str,
+    offer_name: Option<&'a str>,
+    starts_on: &'a str,
+    ends_on: &'a str,
 }
 
 /// The top-k answer, serialised straight from typed rows: this is the hot path, and building
@@ -595,6 +657,7 @@ fn suggest(
     m: u16,
     candidate: &Candidate,
     k: usize,
+    running: Option<&crate::ledger::RunningPlace>,
 ) -> Result<Vec<u8>, ApiError> {
     let scorer = &cat.scorer;
     let view = scorer.view(candidate).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -688,6 +751,13 @@ fn suggest(
     }
     let answer = SuggestionsOut {
         candidate_id: candidate.id.as_str(),
+        running: running.map(|r| RunningOut {
+            decision_id: r.decision_id,
+            offer_id: &r.offer_id,
+            offer_name: scorer.offer_index(&r.offer_id).map(|i| cat.offers()[i as usize].name.as_str()),
+            starts_on: &r.starts_on,
+            ends_on: &r.ends_on,
+        }),
         offers_version: cat.version,
         batch_run_id: prices.as_ref().map(|p| p.run_id),
         offers_in_reach: counts.in_reach,
@@ -715,6 +785,78 @@ struct DecisionRequest {
     reason: String,
     #[serde(default)]
     suggested_offer_ids: Vec<String>,
+    /// An accept: the course's first day (default: today).
+    #[serde(default)]
+    starts_on: Option<String>,
+    /// This decision corrects an earlier one of the same candidate (its id).
+    #[serde(default, deserialize_with = "optional_integer_id")]
+    corrects: Option<i64>,
+}
+
+fn optional_integer_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    integer_id(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WithdrawalRequest {
+    reason: String,
+}
+
+/// A reason as decisions take it: 1 to 2000 characters, never CPR-like (decisions are
+/// append-only: a personal number written here could never be removed).
+fn check_reason(reason: &str, errors: &mut Vec<FieldError>) {
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        errors.push(FieldError::new(
+            "/reason",
+            truncate(reason),
+            "a reason of 1 to 2000 characters is required",
+        ));
+    } else if matcher_core::model::looks_like_cpr(reason) {
+        errors.push(FieldError::new(
+            "/reason",
+            "",
+            "looks like it holds a CPR number; refer to the candidate by its pseudonymous id",
+        ));
+    }
+}
+
+/// The request's `Idempotency-Key`, checked like an id.
+fn idempotency_key(req: &Request, errors: &mut Vec<FieldError>) -> Option<String> {
+    // Same alphabet and length as ids (a UUID fits), so that a key can never carry a CPR number.
+    match req.idempotency_key.clone() {
+        None => None,
+        Some(Err(())) => {
+            errors.push(FieldError::new("/header/Idempotency-Key", "", "not valid text"));
+            None
+        }
+        Some(Ok(key)) => {
+            if let Err(reason) = check_id(&key) {
+                errors.push(FieldError::new("/header/Idempotency-Key", truncate(&key), reason));
+            }
+            Some(key)
+        }
+    }
+}
+
+/// Places that came back go back into the catalogue's counters (the ledger already has them).
+fn give_back(state: &AppState, released: &crate::store::Released) {
+    if released.offers.is_empty() {
+        return;
+    }
+    let cat = state.catalogues.current();
+    for offer in &released.offers {
+        if let Some(i) = cat.scorer.offer_index(offer)
+            && let Some(r) = cat.reserved.get(i as usize)
+        {
+            let _ = r.fetch_update(
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+                |v| Some(v.saturating_sub(1)),
+            );
+        }
+    }
+    state.metrics.event("places_released");
 }
 
 async fn decision_create(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
@@ -736,37 +878,53 @@ async fn decision_create(state: Arc<AppState>, req: Request) -> Result<Reply, Ap
         errors.push(FieldError::new("/suggested_offer_ids", "", "at most 100 ids"));
     }
     let reason = body.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 2000 {
-        errors.push(FieldError::new(
-            "/reason",
-            truncate(reason),
-            "a reason of 1 to 2000 characters is required",
-        ));
-    } else if matcher_core::model::looks_like_cpr(reason) {
-        // Decisions are append-only: a personal number written here could never be removed.
-        errors.push(FieldError::new(
-            "/reason",
-            truncate(reason),
-            "looks like it holds a CPR number; refer to the candidate by its pseudonymous id",
-        ));
-    }
-    // Same alphabet and length as ids (a UUID fits), so that a key can never carry a CPR number.
-    let key = match req.idempotency_key.clone() {
-        None => None,
-        Some(Err(())) => {
-            errors.push(FieldError::new("/header/Idempotency-Key", "", "not valid text"));
-            None
-        }
-        Some(Ok(key)) => {
-            if let Err(reason) = check_id(&key) {
-                errors.push(FieldError::new("/header/Idempotency-Key", truncate(&key), reason));
+    check_reason(reason, &mut errors);
+    let today = state.catalogues.today();
+    if let Some(start) = &body.starts_on {
+        match matcher_core::model::Date::parse(start) {
+            _ if body.action != Action::Accept => errors.push(FieldError::new(
+                "/starts_on",
+                truncate(start),
+                "only an accept has a course start",
+            )),
+            Some(day) if (today.plus_days(-366)..=today.plus_days(366)).contains(&day) => {}
+            Some(_) => {
+                errors.push(FieldError::new("/starts_on", truncate(start), "must be within a year of today"))
             }
-            Some(key)
+            None => {
+                errors.push(FieldError::new("/starts_on", truncate(start), "expected a date as YYYY-MM-DD"))
+            }
         }
-    };
+    }
+    if body.corrects.is_some_and(|n| n < 1) {
+        errors.push(FieldError::new("/corrects", "", "expected a decision id from 1"));
+    }
+    let key = idempotency_key(&req, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
+    if body.action == Action::Accept
+        && let Some(start) = body.starts_on.as_deref().and_then(matcher_core::model::Date::parse)
+    {
+        let cat = state.catalogues.current();
+        let weeks = cat
+            .scorer
+            .offer_index(&body.offer_id)
+            .map_or(1, |i| cat.offers()[i as usize].duration_weeks.max(1));
+        let ends = start.plus_days(i32::from(weeks) * 7 - 1);
+        if ends < today {
+            return Err(ApiError::field(
+                "/starts_on",
+                start.to_string(),
+                format!("a course of {weeks} weeks from this day ended on {ends}, before today"),
+            ));
+        }
+    }
+    let policies = state.catalogues.policies();
+    let decline_days = policies
+        .get(policies.index_for(matcher_core::model::MunicipalityCode(p.municipality)))
+        .decisions
+        .decline_days;
     let decision = NewDecision {
         municipality: p.municipality,
         candidate_id: body.candidate_id,
@@ -777,9 +935,14 @@ async fn decision_create(state: Arc<AppState>, req: Request) -> Result<Reply, Ap
         role: p.role.name().to_string(),
         suggested: body.suggested_offer_ids,
         key,
+        today: today.to_string(),
+        starts_on: body.starts_on,
+        decline_days,
+        corrects: body.corrects,
     };
     let s = state.clone();
-    let (row, remaining, replayed) = blocking(move || Ok(s.store.decide(&decision)?)).await?;
+    let (row, remaining, replayed, released) = blocking(move || Ok(s.store.decide(&decision)?)).await?;
+    give_back(&state, &released);
     if replayed {
         // Nothing new was written: no place taken, no event counted.
     } else if row.action == "accept" {
@@ -831,7 +994,9 @@ async fn decisions_list(state: Arc<AppState>, req: Request) -> Result<Reply, Api
             _ => {}
         }
     }
-    let page = blocking(move || Ok(state.store.decisions(m, candidate.as_deref(), after, limit)?)).await?;
+    let today = state.catalogues.today().to_string();
+    let page =
+        blocking(move || Ok(state.store.decisions(m, candidate.as_deref(), after, limit, &today)?)).await?;
     let mut value = serde_json::to_value(&page).map_err(|e| ApiError::Internal(e.to_string()))?;
     if let Value::Object(o) = &mut value {
         o.insert("limit".into(), json!(limit));
@@ -842,9 +1007,43 @@ async fn decisions_list(state: Arc<AppState>, req: Request) -> Result<Reply, Api
 async fn decision_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let m = req.principal()?.municipality;
     let id = path_number(&req, 0)?;
-    let row =
-        blocking(move || Ok(state.store.decision(m, id)?)).await?.ok_or(ApiError::NotFound("decision"))?;
+    let row = blocking(move || Ok(state.store.decision(m, id, &state.catalogues.today().to_string())?))
+        .await?
+        .ok_or(ApiError::NotFound("decision"))?;
     Ok(Reply::Json(200, serde_json::to_value(&row).map_err(|e| ApiError::Internal(e.to_string()))?))
+}
+
+/// A caseworker withdraws an earlier decision with a reason; an accept's place comes back in
+/// the same transaction. Decisions stay append-only: the withdrawal is a decision of its own
+/// that names the one it withdraws.
+async fn decision_withdraw(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let p = req.principal()?.clone();
+    let id = path_number(&req, 0)?;
+    let body: WithdrawalRequest = typed_body(&req)?;
+    let mut errors = Vec::new();
+    let reason = body.reason.trim().to_string();
+    check_reason(&reason, &mut errors);
+    let key = idempotency_key(&req, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let w = crate::store::NewWithdrawal {
+        municipality: p.municipality,
+        decision: id,
+        reason,
+        decided_by: p.user.clone(),
+        role: p.role.name().to_string(),
+        key,
+        today: state.catalogues.today().to_string(),
+    };
+    let s = state.clone();
+    let (row, replayed, released) = blocking(move || Ok(s.store.withdraw(&w)?)).await?;
+    give_back(&state, &released);
+    if !replayed {
+        state.metrics.event("decisions_withdrawn");
+    }
+    let value = serde_json::to_value(&row).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Reply::Json(if replayed { 200 } else { 201 }, value))
 }
 
 // ----- outcomes -----
@@ -890,16 +1089,18 @@ async fn outcome_create(state: Arc<AppState>, req: Request) -> Result<Reply, Api
         OutcomeKind::DroppedOut => ("dropped_out", false),
     };
     let s = state.clone();
-    let offer = blocking(move || {
-        let offer = s.store.record_outcome(p.municipality, body.decision_id, label, success, &p.user)?;
+    let (offer, released) = blocking(move || {
+        let out = s.store.record_outcome(p.municipality, body.decision_id, label, success, &p.user)?;
+        // The rebuild reads the places held from the store: the released one included.
         s.catalogues.rebuild(&s.store).map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(offer)
+        Ok(out)
     })
     .await?;
     state.metrics.event("outcomes");
     Ok(Reply::Json(
         201,
-        json!({"decision_id": body.decision_id, "offer_id": offer, "result": label, "success": success}),
+        json!({"decision_id": body.decision_id, "offer_id": offer, "result": label, "success": success,
+            "place_released": released}),
     ))
 }
 

@@ -92,6 +92,7 @@
       running: (name, id, d) => `Borgeren er allerede i gang med et forløb: ${name} (afgørelse nr. ${id}, til ${d}). Ret eller afslut det, før et andet accepteres.`,
       runningConflict: (id) => `Borgeren er allerede i gang med et forløb (afgørelse nr. ${id}). Afgørelsen er ikke registreret.`,
       correct: 'Ret afgørelsen',
+      needWords: 'Skriv en begrundelse.',
       correctTitle: (id) => `Ret afgørelse nr. ${id}`,
       correctHint: 'Afgørelsen trækkes tilbage (den står stadig i loggen), og pladsen gives fri. Derefter kan du træffe en ny afgørelse.',
       submitCorrect: 'Træk afgørelsen tilbage',
@@ -169,6 +170,7 @@
       running: (name, id, d) => `The citizen already has a running course: ${name} (decision no. ${id}, until ${d}). Correct or end it before accepting another.`,
       runningConflict: (id) => `The citizen already has a running course (decision no. ${id}). The decision was not recorded.`,
       correct: 'Correct the decision',
+      needWords: 'Write a reason.',
       correctTitle: (id) => `Correct decision no. ${id}`,
       correctHint: 'The decision is withdrawn (it stays in the log) and its place is released. You can then make a new decision.',
       submitCorrect: 'Withdraw the decision',
@@ -699,7 +701,7 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
           reason.removeAttribute('aria-invalid');
           if (!reason.value.trim()) {
             reason.setAttribute('aria-invalid', 'true');
-            error.textContent = t.needReason;
+            error.textContent = t.needWords;
             reason.focus();
             return;
           }
