@@ -5,9 +5,9 @@
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use matcher_service::api::http::{HeaderMap, HeaderValue, Method};
-use matcher_service::auth::Role;
-use matcher_service::{AppState, Config, load_demo};
+use matcher_service::server::api::http::{HeaderMap, HeaderValue, Method};
+use matcher_service::server::auth::Role;
+use matcher_service::server::{AppState, Config, load_demo};
 use std::sync::{Arc, OnceLock};
 
 const ROUTES: [(&str, &str); 8] = [
@@ -56,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
     headers.insert("content-type", HeaderValue::from_static("application/json"));
     headers.insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).expect("token header"));
     let method = Method::from_bytes(method.as_bytes()).expect("method");
-    let response = setup.runtime.block_on(matcher_service::api::respond(
+    let response = setup.runtime.block_on(matcher_service::server::api::respond(
         setup.state.clone(),
         method,
         path,

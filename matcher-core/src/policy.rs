@@ -81,7 +81,9 @@ pub struct DecisionSettings {
 pub struct Policy {
     /// Name shown in reports.
     pub name: String,
-    /// The municipality this policy is for; `None` for the national default.
+    /// The municipality this policy is for; `None` for the national default. Written as
+    /// people write a kommunekode: `"0851"`, `851`, or `0851` (see [`Policy::from_toml`]).
+    #[serde(deserialize_with = "municipality_code")]
     pub municipality: Option<u16>,
     /// Offers kept per candidate in the candidate graph.
     pub top_k: usize,
@@ -165,9 +167,15 @@ impl Policy {
 
     /// Parses and validates a policy; keys left out keep the national default.
     ///
+    /// The top-level `municipality` may be written `0851` although a TOML integer cannot start
+    /// with 0: that one line is read as if it were quoted (see [`quote_leading_zero_code`]);
+    /// everything else is plain TOML.
+    ///
     /// # Errors
     /// [`Error::Policy`] naming `file`, the key and the reason (syntax errors carry the line).
     pub fn from_toml(text: &str, file: &str) -> Result<Policy> {
+        let fixed = quote_leading_zero_code(text);
+        let text = fixed.as_str();
         let policy: Policy = toml::from_str(text).map_err(|e| {
             let key = e.span().and_then(|s| text.get(s)).map(|k| k.trim().to_string()).unwrap_or_default();
             let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
@@ -257,6 +265,68 @@ impl Policy {
     }
 }
 
+/// Reads `municipality` as a number (`851`) or a string of 1 to 4 digits (`"0851"`, `"851"`).
+fn municipality_code<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<u16>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Code {
+        Number(i64),
+        Text(String),
+    }
+    let expected = "a municipality code such as \"0851\"";
+    match Code::deserialize(d)? {
+        Code::Number(n) => {
+            u16::try_from(n).map(Some).map_err(|_| serde::de::Error::custom(format!("{n} is not {expected}")))
+        }
+        Code::Text(t) => {
+            let digits = t.trim();
+            if (1..=4).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+                digits
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| serde::de::Error::custom(format!("{t:?} is not {expected}")))
+            } else {
+                Err(serde::de::Error::custom(format!("{t:?} is not {expected}")))
+            }
+        }
+    }
+}
+
+/// `text` with a top-level `municipality = 0NNN` line (before any `[table]`) written as
+/// `municipality = "0NNN"`. A kommunekode is written with its leading zero, which TOML refuses
+/// for integers; quoting that one value, on its own line, keeps line numbers of errors and
+/// changes nothing else. Any other value is left for the parser to judge.
+pub fn quote_leading_zero_code(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    let mut top_level = true;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[') {
+            top_level = false;
+        }
+        let fixed = top_level
+            .then(|| trimmed.strip_prefix("municipality"))
+            .flatten()
+            .and_then(|rest| rest.trim_start().strip_prefix('='))
+            .and_then(|value| {
+                let value = value.trim_start();
+                let digits = value.bytes().take_while(u8::is_ascii_digit).count();
+                let tail = &value[digits..];
+                let tail_ok = tail.trim().is_empty() || tail.trim_start().starts_with('#');
+                (digits >= 2 && value.starts_with('0') && tail_ok)
+                    .then(|| format!("municipality = \"{}\"{tail}", &value[..digits]))
+            });
+        match fixed {
+            Some(f) => {
+                out.push_str(&line[..line.len() - trimmed.len()]);
+                out.push_str(&f);
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
 /// The national default plus any municipality's own policy.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PolicySet {
@@ -287,6 +357,35 @@ impl PolicySet {
     pub fn is_empty(&self) -> bool {
         false
     }
+
+    /// Assembles a set from policy files, given as (name for messages, contents): a file with
+    /// a `municipality` applies there, one without replaces the national default (the last
+    /// such file wins). The caller reads the files; this does no I/O.
+    ///
+    /// # Errors
+    /// [`Error::Policy`] for a file that does not parse or validate, or a second policy for
+    /// one municipality.
+    pub fn from_files<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<PolicySet> {
+        let mut set = PolicySet::default();
+        for (name, text) in files {
+            let policy = Policy::from_toml(text, name)?;
+            match policy.municipality_code() {
+                None => set.national = policy,
+                Some(code) => {
+                    if set.municipal.iter().any(|p| p.municipality_code() == Some(code)) {
+                        return Err(Error::Policy {
+                            file: name.to_string(),
+                            key: "municipality".into(),
+                            reason: format!("a second policy for municipality {code}"),
+                        });
+                    }
+                    set.municipal.push(policy);
+                }
+            }
+        }
+        set.municipal.sort_by_key(|p| p.municipality);
+        Ok(set)
+    }
 }
 
 #[cfg(test)]
@@ -310,6 +409,53 @@ mod tests {
         assert_eq!(p.weights.distance, 4.0);
         assert_eq!(p.weights.evidence, 3.0);
         assert_eq!(p.municipality_code(), Some(MunicipalityCode(751)));
+    }
+
+    #[test]
+    fn municipality_codes_are_read_as_people_write_them() {
+        for text in [
+            "municipality = \"0851\"\n",
+            "municipality = 0851\n",
+            "municipality = 851\n",
+            "municipality = \"851\"\n",
+            "  municipality=0851 # Aalborg\n[weights]\ndistance = 2.0\n",
+        ] {
+            let p = Policy::from_toml(text, "p.toml").unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            assert_eq!(p.municipality_code(), Some(MunicipalityCode(851)), "{text:?}");
+        }
+        // Only the top-level key is touched: a leading zero elsewhere is still TOML's error.
+        assert!(Policy::from_toml("[weights]\ndistance = 01\n", "p.toml").is_err());
+        for bad in ["municipality = \"Aalborg\"\n", "municipality = \"08510\"\n", "municipality = -851\n"] {
+            match Policy::from_toml(bad, "p.toml") {
+                Err(Error::Policy { file, reason, .. }) => {
+                    assert_eq!(file, "p.toml");
+                    assert!(reason.contains("municipality code"), "{bad:?}: {reason}");
+                }
+                other => panic!("{bad:?} gave {other:?}"),
+            }
+        }
+        // 0999 is four digits but no municipality: the range check still speaks.
+        assert!(Policy::from_toml("municipality = 0042\n", "p.toml").is_err());
+    }
+
+    #[test]
+    fn a_set_is_assembled_from_files_and_refuses_a_second_policy_for_one_municipality() {
+        let national = "name = \"strict\"\ntop_k = 8\n";
+        let aalborg = "municipality = 0851\n[weights]\ndistance = 4.0\n";
+        let aarhus = "municipality = \"0751\"\n";
+        let set = PolicySet::from_files([("n.toml", national), ("a.toml", aalborg), ("b.toml", aarhus)])
+            .expect("valid set");
+        assert_eq!(set.national.top_k, 8);
+        assert_eq!(set.municipal.iter().map(|p| p.municipality).collect::<Vec<_>>(), [Some(751), Some(851)]);
+        assert_eq!(set.get(set.index_for(MunicipalityCode(851))).weights.distance, 4.0);
+        assert_eq!(set.index_for(MunicipalityCode(101)), 0);
+        match PolicySet::from_files([("a.toml", aalborg), ("again.toml", "municipality = 851\n")]) {
+            Err(Error::Policy { file, key, reason }) => {
+                assert_eq!((file.as_str(), key.as_str()), ("again.toml", "municipality"));
+                assert!(reason.contains("second policy"), "{reason}");
+            }
+            other => panic!("duplicate gave {other:?}"),
+        }
     }
 
     #[test]

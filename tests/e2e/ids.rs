@@ -298,7 +298,7 @@ fn a_file_from_before_numbers_keeps_every_stored_id() {
 
     // The migrated file: numbers unique per tenant by index, still append-only, and opening it
     // again changes nothing.
-    let store = matcher_service::store::Store::open(&db).expect("reopen");
+    let store = matcher_service::server::store::Store::open(&db).expect("reopen");
     drop(store);
     let c = rusqlite::Connection::open(&db).expect("open");
     let numbers: Vec<(u16, i64, i64)> = {

@@ -6,6 +6,7 @@ mod common;
 mod gen_validate;
 mod ids;
 mod live_state;
+mod policy;
 mod reliability;
 mod service;
 mod solve;

@@ -2,9 +2,9 @@
 //! roles on every route, atomic reservation under 200 concurrent accepts, durability across
 //! `kill -9` of the real binary, problem details for bad input, and the OpenAPI golden file.
 
-use matcher_service::api::ROUTES;
-use matcher_service::auth::{Role, create_token};
-use matcher_service::{AppState, Config};
+use matcher_service::server::api::ROUTES;
+use matcher_service::server::auth::{Role, create_token};
+use matcher_service::server::{AppState, Config};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -156,9 +156,9 @@ pub(crate) fn start_config(label: &str, tweak: impl FnOnce(&mut Config)) -> Serv
             .expect("runtime");
         rt.block_on(async move {
             let (listener, addr) =
-                matcher_service::bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
+                matcher_service::server::bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
             addr_tx.send(addr).expect("send addr");
-            matcher_service::serve(serve_state, listener, async {
+            matcher_service::server::serve(serve_state, listener, async {
                 let _ = rx.await;
             })
             .await;
@@ -709,7 +709,7 @@ fn the_widget_script_is_served_and_the_demo_page_only_with_demo() {
     // Without --demo there is no page at / (a production service shows no token to anyone).
     assert_problem(&call(s.addr, "GET", "/", None, None), 404);
     assert_problem(&call(s.addr, "GET", "/demo/demo.js", None, None), 404);
-    let demo = matcher_service::widget::DemoPage {
+    let demo = matcher_service::server::widget::DemoPage {
         token: s.tokens.a_caseworker.clone(),
         municipality: A,
         municipality_name: "Aalborg".into(),
@@ -907,7 +907,7 @@ fn sigterm_stops_the_server_cleanly_and_data_survives_a_restart() {
 
 /// Records a decline through the store (the same transaction as the API's), for volume.
 fn decline(s: &Server, municipality: u16, candidate: &str) -> i64 {
-    let d = matcher_service::store::NewDecision {
+    let d = matcher_service::server::store::NewDecision {
         municipality,
         candidate_id: candidate.into(),
         offer_id: "course-1".into(),
@@ -1048,7 +1048,7 @@ fn another_tenants_decision_id_as_cursor_is_only_a_position() {
 #[test]
 fn static_assets_answer_head_with_the_headers_of_get() {
     let s = start("head");
-    let demo = matcher_service::widget::DemoPage {
+    let demo = matcher_service::server::widget::DemoPage {
         token: s.tokens.a_caseworker.clone(),
         municipality: A,
         municipality_name: "Aalborg".into(),

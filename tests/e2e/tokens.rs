@@ -3,7 +3,7 @@
 //! files, the real binary for the commands, real HTTP on loopback.
 
 use super::service::{Answer, assert_problem, call, cli_token, spawn_server, start_config, temp_dir};
-use matcher_service::auth::{RECHECK, Role, hash_token, issue_token};
+use matcher_service::server::auth::{RECHECK, Role, hash_token, issue_token};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
@@ -145,8 +145,8 @@ fn token_list_shows_every_column_but_never_the_secret_or_its_hash() {
     }
     let rows = list(&db, &[]);
     assert_eq!(rows.len(), 2, "{rows:?}");
-    let today = matcher_service::store::now_rfc3339();
-    let in_90 = matcher_service::store::rfc3339(SystemTime::now() + Duration::from_secs(90 * 86_400));
+    let today = matcher_service::server::store::now_rfc3339();
+    let in_90 = matcher_service::server::store::rfc3339(SystemTime::now() + Duration::from_secs(90 * 86_400));
     assert_eq!(rows[0][..4], ["1", "0851", "caseworker", "e2e"]);
     // The default lifetime: 90 days from creation (same day, to the second within the test).
     assert_eq!(rows[0][5][..10], in_90[..10], "{rows:?}");

@@ -98,12 +98,13 @@ fn widget_works_in_a_real_browser() {
     let caseworker = caseworker.expect("the server printed a demo caseworker token");
     // A caseworker token that expired an hour ago, written to the running server's file: the
     // widget's expired state is checked against a really expired token, not only an unknown one.
-    let store = matcher_service::store::Store::open(&dir.join("matcher.db")).expect("open the server's db");
+    let store =
+        matcher_service::server::store::Store::open(&dir.join("matcher.db")).expect("open the server's db");
     let an_hour_ago = SystemTime::now() - std::time::Duration::from_secs(3600);
-    let (expired, _) = matcher_service::auth::issue_token(
+    let (expired, _) = matcher_service::server::auth::issue_token(
         &store,
         101,
-        matcher_service::auth::Role::Caseworker,
+        matcher_service::server::auth::Role::Caseworker,
         "widget-expired",
         Some(an_hour_ago),
     )

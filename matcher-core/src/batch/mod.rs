@@ -7,8 +7,11 @@
 //! Proposals are *suggestions* for a caseworker, never decisions.
 
 pub mod caseload;
+mod record;
 pub mod report;
 pub mod stability;
+
+pub use record::{ProposalRecord, ProposalStatus, RunnerUp};
 
 use crate::assign::{self, Certificate, Mode, Problem, Solution, SolveOptions};
 use crate::dataset::previous::PreviousRun;

@@ -13,7 +13,7 @@
 //! own; the store holds the write lock. Must not: parse HTTP or decide who may call it
 //! (that is the API's job), or read a clock (the day comes in).
 
-use crate::store::{Result, StoreError};
+use crate::server::store::{Result, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// The `places` table and its indices.

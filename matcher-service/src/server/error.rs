@@ -105,7 +105,7 @@ pub enum ApiError {
         "the candidate already has a running accepted offer: decision {} on offer {} until {}; withdraw or correct it first",
         .0.decision_id, .0.offer_id, .0.ends_on
     )]
-    Running(crate::ledger::RunningPlace),
+    Running(crate::server::ledger::RunningPlace),
     /// The request took longer than the configured timeout.
     #[error(
         "the request took longer than {0} seconds; a write may still complete, so read it back before retrying"
@@ -122,12 +122,12 @@ pub enum ApiError {
     Internal(String),
 }
 
-impl From<crate::store::StoreError> for ApiError {
-    fn from(e: crate::store::StoreError) -> Self {
+impl From<crate::server::store::StoreError> for ApiError {
+    fn from(e: crate::server::store::StoreError) -> Self {
         match e {
-            crate::store::StoreError::NotFound(what) => ApiError::NotFound(what),
-            crate::store::StoreError::Conflict(why) => ApiError::Conflict(why),
-            crate::store::StoreError::Running(place) => ApiError::Running(place),
+            crate::server::store::StoreError::NotFound(what) => ApiError::NotFound(what),
+            crate::server::store::StoreError::Conflict(why) => ApiError::Conflict(why),
+            crate::server::store::StoreError::Running(place) => ApiError::Running(place),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -5,12 +5,12 @@
 //! bytes, whatever the number of threads. `run.json` holds what differs between runs of the
 //! same inputs: phase timings, threads, the program version.
 
-use crate::report_html::{self, Lang};
-use crate::run_dir::RunDir;
-use crate::{RunFlags, load};
+use crate::cli::flags::{RunFlags, load};
+use crate::cli::report_html::{self, Lang};
+use crate::cli::run_dir::RunDir;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use matcher_core::batch::{self, BatchOptions, BatchResult, Proposal, caseload, report};
+use matcher_core::batch::{self, BatchOptions, BatchResult, Proposal, ProposalRecord, caseload, report};
 use matcher_core::dataset;
 use matcher_core::dataset::previous::fingerprint_text;
 use matcher_core::model::{Caseworker, Dataset, ReferenceData};
@@ -360,34 +360,7 @@ fn proposals_csv(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>
 fn proposals_jsonl(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>> {
     let mut out = Vec::new();
     for p in &result.proposals {
-        let c = &data.candidates[p.candidate as usize];
-        let factors: serde_json::Map<String, serde_json::Value> =
-            Factor::ALL.iter().zip(p.points).map(|(f, v)| (f.key().to_string(), v.into())).collect();
-        let line = serde_json::json!({
-            "candidate_id": c.id.as_str(),
-            "municipality": c.municipality.to_string(),
-            "status": "suggestion",
-            "offer_id": p.offer.map(|o| data.offers[o as usize].id.as_str()),
-            "offer_kind": p.offer.map(|o| data.offers[o as usize].kind.label()),
-            "score": p.offer.map(|_| p.score),
-            "factors": p.offer.map(|_| factors),
-            "effect_dkk": p.offer.map(|_| p.effect_dkk.round()),
-            "distance_km": p.offer.map(|_| (p.distance_km * 100.0).round() / 100.0),
-            "runner_up": p.runner_up.map(|o| serde_json::json!({
-                "offer_id": data.offers[o as usize].id.as_str(),
-                "score": p.runner_up_score,
-                "difference": p.offer.map(|_| p.score - p.runner_up_score),
-            })),
-            "current_offer_id": p.current.map(|o| data.offers[o as usize].id.as_str()),
-            "change": change_label(p),
-            "unmatched_reason": p.unmatched_reason.map(|r| r.key()),
-            "since_previous": p.since_previous.as_ref().map(|s| serde_json::json!({
-                "status": s.status.key(),
-                "reason": s.reason.map(|r| r.key()),
-                "previous_offer_id": s.previous_offer.as_ref().map(|o| o.as_str()),
-            })),
-            "candidate_fingerprint": fingerprint_text(result.fingerprints.candidates[p.candidate as usize]),
-        });
+        let line = ProposalRecord::new(p, data);
         serde_json::to_writer(&mut out, &line)?;
         out.push(b'\n');
     }

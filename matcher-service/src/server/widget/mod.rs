@@ -7,7 +7,7 @@
 //! change gets a new path so embedded pages keep working. With `--demo`, `/` is a mock case
 //! screen embedding the widget, so a new user sees it working at once.
 
-use crate::AppState;
+use crate::server::AppState;
 use sha2::Digest;
 use std::sync::{Arc, OnceLock};
 use warp::Filter;

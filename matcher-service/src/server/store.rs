@@ -42,7 +42,7 @@ pub enum StoreError {
         "the candidate already has a running accepted offer: decision {} on offer {} until {}; withdraw or correct it first",
         .0.decision_id, .0.offer_id, .0.ends_on
     )]
-    Running(crate::ledger::RunningPlace),
+    Running(crate::server::ledger::RunningPlace),
     /// A mutex was poisoned by a panic in another request.
     #[error("storage lock poisoned")]
     Poisoned,
@@ -438,7 +438,7 @@ impl Store {
         writer.execute_batch(SCHEMA)?;
         migrate_tokens(&mut writer)?;
         migrate_numbers(&mut writer)?;
-        crate::ledger::migrate(&mut writer, DECISIONS_NO_UPDATE)?;
+        crate::server::ledger::migrate(&mut writer, DECISIONS_NO_UPDATE)?;
         Ok(Store { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
     }
 
@@ -457,7 +457,7 @@ impl Store {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let offers = ended_offers(&tx, today)?;
-            crate::ledger::sweep_ended(&tx, today, &now_rfc3339())?;
+            crate::server::ledger::sweep_ended(&tx, today, &now_rfc3339())?;
             tx.commit()?;
             Ok(offers)
         })
@@ -790,11 +790,11 @@ impl Store {
             }
             // The places the candidate held come back with the deletion, not later.
             let offers = held_offers(&tx, municipality, id)?;
-            crate::ledger::release_candidate(
+            crate::server::ledger::release_candidate(
                 &tx,
                 municipality,
                 id,
-                crate::ledger::Release::CandidateDeleted,
+                crate::server::ledger::Release::CandidateDeleted,
                 &now_rfc3339(),
             )?;
             tx.commit()?;
@@ -847,7 +847,7 @@ impl Store {
             }
             let now = now_rfc3339();
             let mut released = Released { offers: ended_offers(&tx, &d.today)? };
-            crate::ledger::sweep_ended(&tx, &d.today, &now)?;
+            crate::server::ledger::sweep_ended(&tx, &d.today, &now)?;
             let model: String = tx
                 .query_row(
                     "SELECT model FROM candidates WHERE municipality = ?1 AND id = ?2",
@@ -874,7 +874,7 @@ impl Store {
                             "decision {number} is about another candidate; a correction must be about the same one"
                         )));
                     }
-                    if crate::ledger::release(&tx, target.rowid, crate::ledger::Release::Withdrawn, &now)? {
+                    if crate::server::ledger::release(&tx, target.rowid, crate::server::ledger::Release::Withdrawn, &now)? {
                         released.offers.push(target.offer_id.clone());
                     }
                     Some(target.rowid)
@@ -887,7 +887,7 @@ impl Store {
                 if retired {
                     return Err(StoreError::Conflict(format!("offer {} is retired", d.offer_id)));
                 }
-                if let Some(running) = crate::ledger::running_place(&tx, d.municipality, &d.candidate_id)? {
+                if let Some(running) = crate::server::ledger::running_place(&tx, d.municipality, &d.candidate_id)? {
                     return Err(StoreError::Running(running));
                 }
                 // The guard in the WHERE clause is what prevents overbooking; the read above
@@ -903,8 +903,8 @@ impl Store {
                 // offer) is counted in `reserved` again here.
                 remaining = tx.query_row("SELECT capacity - reserved FROM offers WHERE id = ?1", [&d.offer_id], |r| r.get(0))?;
                 let start = d.starts_on.clone().unwrap_or_else(|| d.today.clone());
-                let weeks = crate::ledger::duration_weeks(&offer_model);
-                ends_on = Some(crate::ledger::course_end(&start, weeks).ok_or_else(|| {
+                let weeks = crate::server::ledger::duration_weeks(&offer_model);
+                ends_on = Some(crate::server::ledger::course_end(&start, weeks).ok_or_else(|| {
                     StoreError::Conflict(format!("starts_on {start} is not a date as YYYY-MM-DD"))
                 })?);
                 starts_on = Some(start);
@@ -943,7 +943,7 @@ impl Store {
             if d.accept
                 && let (Some(start), Some(end)) = (&starts_on, &ends_on)
             {
-                crate::ledger::hold(&tx, rowid, d.municipality, &d.candidate_id, &d.offer_id, start, end)?;
+                crate::server::ledger::hold(&tx, rowid, d.municipality, &d.candidate_id, &d.offer_id, start, end)?;
             }
             if let Some(key) = &d.key {
                 tx.execute(
@@ -984,9 +984,9 @@ impl Store {
             }
             let now = now_rfc3339();
             let mut released = Released { offers: ended_offers(&tx, &w.today)? };
-            crate::ledger::sweep_ended(&tx, &w.today, &now)?;
+            crate::server::ledger::sweep_ended(&tx, &w.today, &now)?;
             let target = standing_decision(&tx, w.municipality, w.decision)?;
-            if crate::ledger::release(&tx, target.rowid, crate::ledger::Release::Withdrawn, &now)? {
+            if crate::server::ledger::release(&tx, target.rowid, crate::server::ledger::Release::Withdrawn, &now)? {
                 released.offers.push(target.offer_id.clone());
             }
             let (rowid, number): (i64, i64) = tx.query_row(
@@ -1014,8 +1014,8 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown offer.
-    pub fn offer_places(&self, offer: &str, today: &str) -> Result<crate::ledger::OfferPlaces> {
-        self.read(|c| crate::ledger::offer_places(c, offer, today))
+    pub fn offer_places(&self, offer: &str, today: &str) -> Result<crate::server::ledger::OfferPlaces> {
+        self.read(|c| crate::server::ledger::offer_places(c, offer, today))
     }
 
     /// The candidate's place that has not come back (a running or reserved course), if any.
@@ -1027,9 +1027,9 @@ impl Store {
         municipality: u16,
         candidate: &str,
         today: &str,
-    ) -> Result<Option<crate::ledger::RunningPlace>> {
+    ) -> Result<Option<crate::server::ledger::RunningPlace>> {
         self.read(|c| {
-            Ok(crate::ledger::running_place(c, municipality, candidate)?
+            Ok(crate::server::ledger::running_place(c, municipality, candidate)?
                 .filter(|p| p.ends_on.as_str() >= today))
         })
     }
@@ -1043,8 +1043,8 @@ impl Store {
         municipality: u16,
         candidate: Option<&str>,
         today: &str,
-    ) -> Result<Vec<(String, crate::ledger::ActiveDecline)>> {
-        self.read(|c| crate::ledger::active_declines(c, municipality, candidate, today))
+    ) -> Result<Vec<(String, crate::server::ledger::ActiveDecline)>> {
+        self.read(|c| crate::server::ledger::active_declines(c, municipality, candidate, today))
     }
 
     /// Places taken today per offer, over every tenant (the shared ledger).
@@ -1052,7 +1052,7 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn taken_by_offer(&self, today: &str) -> Result<std::collections::HashMap<String, u32>> {
-        self.read(|c| crate::ledger::taken_by_offer(c, today))
+        self.read(|c| crate::server::ledger::taken_by_offer(c, today))
     }
 
     /// One page of a tenant's decisions in id order (newest last), optionally for one
@@ -1129,7 +1129,7 @@ impl Store {
                 .collect();
             add_evidence_in(&tx, &rows)?;
             // The place comes back with the outcome, in the same transaction.
-            let released = crate::ledger::release(&tx, rowid, crate::ledger::Release::Outcome, &now_rfc3339())?;
+            let released = crate::server::ledger::release(&tx, rowid, crate::server::ledger::Release::Outcome, &now_rfc3339())?;
             tx.commit()?;
             Ok((offer, released))
         })
@@ -1390,7 +1390,7 @@ fn standing_decision(c: &Connection, municipality: u16, number: i64) -> Result<S
     Ok(Standing { rowid, candidate_id, offer_id })
 }
 
-/// The offers whose places [`crate::ledger::sweep_ended`] is about to release (one entry per
+/// The offers whose places [`crate::server::ledger::sweep_ended`] is about to release (one entry per
 /// place), read before the sweep so that the catalogue can follow.
 fn ended_offers(c: &Connection, today: &str) -> Result<Vec<String>> {
     let mut stmt =

@@ -7,8 +7,8 @@
 //! service re-reads a token at most [`RECHECK`] after it last did, so a revocation takes
 //! effect within that bound; an expiry takes effect on the exact second, cached or not.
 
-use crate::error::ApiError;
-use crate::store::{Store, StoreError};
+use crate::server::error::ApiError;
+use crate::server::store::{Store, StoreError};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -131,7 +131,7 @@ pub fn issue_token(
     expires_at: Option<SystemTime>,
 ) -> Result<(String, i64), StoreError> {
     let token = new_token().map_err(|e| StoreError::Conflict(format!("no randomness: {e}")))?;
-    let expires_at = expires_at.map(crate::store::rfc3339);
+    let expires_at = expires_at.map(crate::server::store::rfc3339);
     let id =
         store.insert_token(&hash_token(&token), municipality, role.name(), user, expires_at.as_deref())?;
     Ok((token, id))
@@ -176,7 +176,7 @@ impl TokenCache {
     pub fn authenticate(&self, store: &Store, header: Option<&str>) -> Result<Principal, ApiError> {
         let token = bearer(header).ok_or(ApiError::Unauthorized)?;
         let hash = hash_token(token);
-        let now = crate::store::now_rfc3339();
+        let now = crate::server::store::now_rfc3339();
         if let Some(p) = self
             .known
             .read()
@@ -218,7 +218,7 @@ impl TokenCache {
     /// without touching the database; `None` sends the caller to [`Self::authenticate`].
     pub fn cached(&self, header: Option<&str>) -> Option<Principal> {
         let hash = hash_token(bearer(header)?);
-        let now = crate::store::now_rfc3339();
+        let now = crate::server::store::now_rfc3339();
         let known = self.known.read().ok()?;
         known.get(&hash).filter(|k| k.fresh(&now)).map(|k| k.principal.clone())
     }

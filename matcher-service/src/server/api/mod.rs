@@ -12,9 +12,9 @@ pub mod openapi;
 /// The HTTP types of [`respond`], for callers that do not depend on warp themselves.
 pub use warp::http;
 
-use crate::AppState;
-use crate::auth::{Principal, Role};
-use crate::error::ApiError;
+use crate::server::AppState;
+use crate::server::auth::{Principal, Role};
+use crate::server::error::ApiError;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use std::sync::Arc;

@@ -1,9 +1,9 @@
 //! Batch runs: the core's nightly re-matching for one tenant's candidates, started over HTTP
 //! and run on a blocking thread (the solver uses its own rayon pool inside).
 
-use crate::AppState;
-use crate::catalogue::StoredCandidate;
-use matcher_core::batch::{self, BatchOptions};
+use crate::server::AppState;
+use crate::server::catalogue::StoredCandidate;
+use matcher_core::batch::{self, BatchOptions, ProposalRecord};
 use matcher_core::model::Dataset;
 use serde_json::json;
 use std::collections::HashMap;
@@ -85,24 +85,8 @@ fn compute(state: &AppState, m: u16) -> Result<Computed, String> {
         &options,
     )
     .map_err(|e| e.to_string())?;
-    let proposals: Vec<_> = result
-        .proposals
-        .iter()
-        .map(|p| {
-            let offer_id =
-                |o: Option<u32>| o.and_then(|o| data.offers.get(o as usize)).map(|o| o.id.to_string());
-            json!({
-                "candidate_id": data.candidates.get(p.candidate as usize).map(|c| c.id.to_string()),
-                "offer_id": offer_id(p.offer),
-                "score": p.score,
-                "effect_dkk": p.effect_dkk,
-                "distance_km": p.distance_km,
-                "current_offer_id": offer_id(p.current),
-                "change": p.change,
-                "unmatched_reason": p.unmatched_reason,
-            })
-        })
-        .collect();
+    let proposals: Vec<ProposalRecord> =
+        result.proposals.iter().map(|p| ProposalRecord::new(p, &data)).collect();
     let by_offer: HashMap<String, i64> = result
         .prices
         .iter()
@@ -121,5 +105,6 @@ fn compute(state: &AppState, m: u16) -> Result<Computed, String> {
     });
     let to = |v: &serde_json::Value| serde_json::to_string(v).map_err(|e| e.to_string());
     let prices_json = serde_json::to_string(&by_offer).map_err(|e| e.to_string())?;
-    Ok((to(&summary)?, to(&json!(proposals))?, by_offer, prices_json))
+    let proposals_json = serde_json::to_string(&proposals).map_err(|e| e.to_string())?;
+    Ok((to(&summary)?, proposals_json, by_offer, prices_json))
 }

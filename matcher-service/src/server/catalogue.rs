@@ -3,7 +3,7 @@
 //! after each write to offers or evidence. Places taken by decisions change far more often
 //! than offers, so they live in atomic counters beside the scorer rather than in it.
 
-use crate::store::{Store, StoreError};
+use crate::server::store::{Store, StoreError};
 use matcher_core::graph;
 use matcher_core::model::{Candidate, Dataset, Date, Evidence, Offer, Provider, ProviderId, ReferenceData};
 use matcher_core::policy::PolicySet;

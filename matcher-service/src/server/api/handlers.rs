@@ -3,10 +3,10 @@
 //! checked before dispatch from the route table.
 
 use super::{Op, Reply, Request, blocking};
-use crate::AppState;
-use crate::catalogue::{Catalogue, StoredCandidate};
-use crate::error::{ApiError, FieldError};
-use crate::store::NewDecision;
+use crate::server::AppState;
+use crate::server::catalogue::{Catalogue, StoredCandidate};
+use crate::server::error::{ApiError, FieldError};
+use crate::server::store::NewDecision;
 use matcher_core::dataset;
 use matcher_core::model::{Candidate, Offer, check_id};
 use matcher_core::score::evidence::posterior;
@@ -657,7 +657,7 @@ fn suggest(
     m: u16,
     candidate: &Candidate,
     k: usize,
-    running: Option<&crate::ledger::RunningPlace>,
+    running: Option<&crate::server::ledger::RunningPlace>,
 ) -> Result<Vec<u8>, ApiError> {
     let scorer = &cat.scorer;
     let view = scorer.view(candidate).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -840,7 +840,7 @@ fn idempotency_key(req: &Request, errors: &mut Vec<FieldError>) -> Option<String
 }
 
 /// Places that came back go back into the catalogue's counters (the ledger already has them).
-fn give_back(state: &AppState, released: &crate::store::Released) {
+fn give_back(state: &AppState, released: &crate::server::store::Released) {
     if released.offers.is_empty() {
         return;
     }
@@ -1027,7 +1027,7 @@ async fn decision_withdraw(state: Arc<AppState>, req: Request) -> Result<Reply, 
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let w = crate::store::NewWithdrawal {
+    let w = crate::server::store::NewWithdrawal {
         municipality: p.municipality,
         decision: id,
         reason,
@@ -1114,7 +1114,7 @@ async fn batch_start(state: Arc<AppState>, req: Request) -> Result<Reply, ApiErr
     let s = state.clone();
     let (id, number) = blocking(move || Ok(s.store.start_batch(m)?)).await?;
     state.metrics.event("batch_runs");
-    tokio::spawn(crate::batch::run(state.clone(), m, id, number));
+    tokio::spawn(crate::server::batch::run(state.clone(), m, id, number));
     Ok(Reply::Json(202, json!({"id": number, "status": "running"})))
 }
 

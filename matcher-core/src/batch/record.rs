@@ -1,0 +1,97 @@
+//! The one serialised shape of a proposal: a [`Proposal`] (indices into the night's data
+//! set) turned into ids and labels, as written to `proposals.jsonl` by `matcher batch` and
+//! answered by the service's `GET /v1/batch-runs/{id}/proposals`. Owns the field names; must
+//! not compute anything a [`Proposal`] does not already hold.
+//!
+//! Fields are declared in alphabetical order, so that the JSON lines keep the byte order they
+//! had when they were built as `serde_json` maps.
+
+use super::{Change, Proposal, UnmatchedReason};
+use crate::model::Dataset;
+use crate::score::Factor;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What a proposal record is: always a suggestion for a caseworker, never a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalStatus {
+    /// A suggestion.
+    Suggestion,
+}
+
+/// The best other offer of a candidate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunnerUp {
+    /// How many points the suggestion is ahead of it (absent without a suggestion).
+    pub difference: Option<i64>,
+    /// Its offer id.
+    pub offer_id: String,
+    /// Its score, points.
+    pub score: i64,
+}
+
+/// One candidate's proposal, by id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProposalRecord {
+    /// Candidate id.
+    pub candidate_id: String,
+    /// What changed against the current assignment.
+    pub change: Change,
+    /// Current offer id, if any.
+    pub current_offer_id: Option<String>,
+    /// Travel distance to the suggested offer, km, two decimals.
+    pub distance_km: Option<f64>,
+    /// Expected effect of the suggested pair, whole DKK.
+    pub effect_dkk: Option<f64>,
+    /// Points per factor (by policy key) of the suggested pair.
+    pub factors: Option<BTreeMap<String, i64>>,
+    /// The candidate's municipality code, four digits.
+    pub municipality: String,
+    /// Suggested offer id.
+    pub offer_id: Option<String>,
+    /// Kind of the suggested offer.
+    pub offer_kind: Option<String>,
+    /// The best other offer.
+    pub runner_up: Option<RunnerUp>,
+    /// Score of the suggested pair, points.
+    pub score: Option<i64>,
+    /// Against the previous run (`--previous`): kept, changed, new, dropped or unmatched, why,
+    /// and yesterday's offer; absent without a previous run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_previous: Option<super::stability::SincePrevious>,
+    /// Always a suggestion.
+    pub status: ProposalStatus,
+    /// Why there is no suggestion.
+    pub unmatched_reason: Option<UnmatchedReason>,
+}
+
+impl ProposalRecord {
+    /// The record of `p`, a proposal of a run over `data`.
+    pub fn new(p: &Proposal, data: &Dataset) -> ProposalRecord {
+        let offer = |o: Option<u32>| o.and_then(|o| data.offers.get(o as usize));
+        let suggested = offer(p.offer);
+        let candidate = data.candidates.get(p.candidate as usize);
+        ProposalRecord {
+            candidate_id: candidate.map(|c| c.id.to_string()).unwrap_or_default(),
+            change: p.change,
+            current_offer_id: offer(p.current).map(|o| o.id.to_string()),
+            distance_km: suggested.map(|_| (p.distance_km * 100.0).round() / 100.0),
+            effect_dkk: suggested.map(|_| p.effect_dkk.round()),
+            factors: suggested
+                .map(|_| Factor::ALL.iter().zip(p.points).map(|(f, v)| (f.key().to_string(), v)).collect()),
+            municipality: candidate.map(|c| c.municipality.to_string()).unwrap_or_default(),
+            offer_id: suggested.map(|o| o.id.to_string()),
+            offer_kind: suggested.map(|o| o.kind.label().to_string()),
+            runner_up: offer(p.runner_up).map(|o| RunnerUp {
+                difference: suggested.map(|_| p.score - p.runner_up_score),
+                offer_id: o.id.to_string(),
+                score: p.runner_up_score,
+            }),
+            score: suggested.map(|_| p.score),
+            since_previous: p.since_previous.clone(),
+            status: ProposalStatus::Suggestion,
+            unmatched_reason: p.unmatched_reason,
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! `matcher serve`: starts the HTTP service of [`crate::server`] with its flags.
+
+use super::flags::{load, parse_date, read_policies};
+use crate::server;
+use anyhow::Context;
+use matcher_core::model::Date;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "MATCHER_BIND", default_value = "127.0.0.1:8080")]
+    bind: std::net::SocketAddr,
+    /// SQLite database file (WAL), created on first start.
+    #[arg(long, env = "MATCHER_DB", default_value = "matcher.db")]
+    db: PathBuf,
+    /// Load a generated municipality-scale data set (invented) and print demo tokens.
+    #[arg(long, env = "MATCHER_DEMO")]
+    demo: bool,
+    /// Load the offers (with their evidence) of a data set directory or snapshot at start,
+    /// without its candidates; e.g. `matcher gen --scale national` output for load tests.
+    #[arg(long, env = "MATCHER_OFFERS_FROM")]
+    offers_from: Option<PathBuf>,
+    /// Origin allowed by CORS; repeat for several (comma-separated in the variable).
+    #[arg(long = "cors-origin", env = "MATCHER_CORS_ORIGINS", value_delimiter = ',')]
+    cors_origins: Vec<String>,
+    /// Largest request body in bytes.
+    #[arg(long, env = "MATCHER_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Request timeout in seconds.
+    #[arg(long, env = "MATCHER_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    request_timeout_secs: u64,
+    /// Requests handled at once; more are answered 503 with Retry-After immediately.
+    #[arg(long, env = "MATCHER_MAX_IN_FLIGHT", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    max_in_flight: u64,
+    /// Day the benefit clocks are read against (YYYY-MM-DD); default: today (UTC).
+    #[arg(long, env = "MATCHER_TODAY", value_parser = parse_date)]
+    today: Option<Date>,
+    /// Policy file (TOML) for suggestions and batch runs. Repeat for several; a file with
+    /// `municipality = CODE` applies there, one without replaces the national default.
+    #[arg(long = "policy", env = "MATCHER_POLICIES", value_delimiter = ',')]
+    policies: Vec<PathBuf>,
+    /// Async worker threads (0 = one per core).
+    #[arg(long, env = "MATCHER_WORKERS", default_value_t = 0)]
+    workers: usize,
+}
+
+pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(false).init();
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all();
+    if args.workers > 0 {
+        runtime.worker_threads(args.workers);
+    }
+    let runtime = runtime.build().context("starting the async runtime")?;
+    let config = server::Config {
+        db: args.db.clone(),
+        max_body_bytes: args.max_body_bytes,
+        request_timeout: std::time::Duration::from_secs(args.request_timeout_secs.max(1)),
+        max_in_flight: usize::try_from(args.max_in_flight).unwrap_or(usize::MAX),
+        cors_origins: args.cors_origins.clone(),
+        today: args.today,
+        policies: read_policies(&args.policies)?,
+    };
+    let state = server::AppState::open(config).with_context(|| format!("opening {}", args.db.display()))?;
+    if args.demo {
+        let started = Instant::now();
+        let tokens = server::load_demo(&state).context("loading the demo data set")?;
+        eprintln!(
+            "demo data set loaded in {} ms (everything in it is invented)",
+            started.elapsed().as_millis()
+        );
+        for (m, role, user, token) in tokens {
+            println!("demo token  municipality={m:04} role={} user={user}  {token}", role.name());
+        }
+    }
+    if let Some(path) = &args.offers_from {
+        let started = Instant::now();
+        let mut data = load(path, state.catalogues.reference())?;
+        data.candidates.clear();
+        server::load_dataset(&state, &data).context("storing the offers")?;
+        eprintln!("{} offers loaded in {} ms", data.offers.len(), started.elapsed().as_millis());
+    }
+    runtime.block_on(async move {
+        let (listener, addr) =
+            server::bind(args.bind).await.with_context(|| format!("binding {}", args.bind))?;
+        // Scripts and tests read this line to learn the port (with --bind 127.0.0.1:0).
+        println!("listening on http://{addr}");
+        if args.demo {
+            // Whoever read the line above may have closed stdout since: that must not stop us.
+            let _ =
+                writeln!(std::io::stdout(), "demo case screen with the caseworker widget: http://{addr}/");
+        }
+        let _ = std::io::stdout().flush();
+        tracing::info!(%addr, db = %args.db.display(), "matcher serve started");
+        server::serve(state, listener, server::shutdown_signal()).await;
+        tracing::info!("stopped");
+        anyhow::Ok(())
+    })
+}

@@ -1,0 +1,156 @@
+//! `matcher solve`: solves an instance in the peers' neutral format and prints one JSON line.
+
+use anyhow::{Context, bail};
+use clap::ValueEnum;
+use matcher_core::assign::{self, Mode, Problem, Solution, SolveOptions};
+use serde_json::json;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct SolveArgs {
+    /// Instance file (`shared/peers/FORMAT.md`).
+    file: PathBuf,
+    /// Worker threads (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Algorithm.
+    #[arg(long, value_enum, default_value_t = CliMode::Exact)]
+    mode: CliMode,
+    /// Continuity bonus (the format has no current offers, so it only matters with
+    /// `--warm-check`).
+    #[arg(long, default_value_t = 0)]
+    bonus: i64,
+    /// Also measure a warm start: change this fraction of the candidates (new random weights),
+    /// make the first solution the current offers, and solve the changed instance cold and warm
+    /// (from the first solution's prices).
+    #[arg(long)]
+    warm_check: Option<f64>,
+    /// With `--warm-check`: write the changed instance here, for the peers.
+    #[arg(long)]
+    write_changed: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CliMode {
+    Exact,
+    Stable,
+    Greedy,
+}
+
+pub(super) fn run(args: &SolveArgs) -> anyhow::Result<()> {
+    let name = args.file.display().to_string();
+    let t = Instant::now();
+    let text = std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {name}"))?;
+    let problem = assign::parse_instance(&name, &text)?;
+    drop(text);
+    let parse_seconds = t.elapsed().as_secs_f64();
+    let mode = match args.mode {
+        CliMode::Exact => Mode::Exact,
+        CliMode::Stable => Mode::Stable,
+        CliMode::Greedy => Mode::Greedy,
+    };
+    let options =
+        SolveOptions { mode, threads: args.threads, continuity_bonus: args.bonus, ..SolveOptions::default() };
+    let sol = assign::solve(&problem, &options)?;
+    let t = Instant::now();
+    let cert = assign::verify(&problem, &sol)?;
+    let verify_seconds = t.elapsed().as_secs_f64();
+    let mut out = json!({
+        "solver": "brobygger",
+        "instance": name,
+        "mode": format!("{mode:?}").to_lowercase(),
+        "objective": sol.objective,
+        "matched": sol.matched(),
+        "parse_seconds": parse_seconds,
+        "solve_seconds": sol.stats.seconds,
+        "verify_seconds": verify_seconds,
+        "gap": cert.gap.map(|g| g.to_string()),
+        "threads": sol.stats.threads,
+        "components": sol.stats.components,
+        "largest_component": sol.stats.largest_component,
+        "phases": sol.stats.phases,
+        "iterations": sol.stats.iterations,
+    });
+    if let Some(frac) = args.warm_check {
+        if !(0.0..=1.0).contains(&frac) || mode != Mode::Exact {
+            bail!("--warm-check needs a fraction in 0..=1 and --mode exact");
+        }
+        let mut changed = change_candidates(&problem, frac);
+        // Tonight's current offers are last night's result (continuity bonus as given).
+        changed.current = sol.assignment.clone();
+        if let Some(path) = &args.write_changed {
+            write_instance(&changed, path)?;
+        }
+        let cold = assign::solve(&changed, &options)?;
+        let warm_opts = SolveOptions {
+            warm_start: Some(sol.offer_prices.clone()),
+            warm_assignment: Some(sol.assignment.clone()),
+            ..options.clone()
+        };
+        let warm: Solution = assign::solve(&changed, &warm_opts)?;
+        let wc = assign::verify(&changed, &warm)?;
+        if warm.objective != cold.objective || wc.gap != Some(0) {
+            bail!(
+                "warm start disagrees: warm {} (gap {:?}) vs cold {}",
+                warm.objective,
+                wc.gap,
+                cold.objective
+            );
+        }
+        out["warm_changed_fraction"] = json!(frac);
+        out["warm_cold_seconds"] = json!(cold.stats.seconds);
+        out["warm_seconds"] = json!(warm.stats.seconds);
+        out["warm_objective"] = json!(warm.objective);
+        out["warm_iterations"] = json!(warm.stats.iterations);
+        out["warm_cold_iterations"] = json!(cold.stats.iterations);
+        out["warm_repair"] = json!(warm.stats.warm_repair);
+    }
+    out["peak_rss_mb"] = json!(peak_rss_mb());
+    println!("{out}");
+    Ok(())
+}
+
+/// A copy of `p` where every `1/frac`-th candidate gets fresh weights in `1..=10000` (the
+/// generator's range), deterministically.
+fn change_candidates(p: &Problem, frac: f64) -> Problem {
+    let mut q = p.clone();
+    let k = ((p.n_candidates as f64 * frac).ceil() as usize).max(1);
+    let stride = (p.n_candidates / k).max(1);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for i in (0..p.n_candidates).step_by(stride).take(k) {
+        for w in &mut q.weights[p.offsets[i]..p.offsets[i + 1]] {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *w = 1 + (x % 10_000) as i64;
+        }
+    }
+    q
+}
+
+fn write_instance(p: &Problem, path: &Path) -> anyhow::Result<()> {
+    let f = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut w = std::io::BufWriter::new(f);
+    writeln!(w, "p {} {} {}", p.n_candidates, p.n_offers(), p.n_edges())?;
+    for (j, c) in p.capacity.iter().enumerate().filter(|(_, c)| **c != 1) {
+        writeln!(w, "r {j} {c}")?;
+    }
+    for i in 0..p.n_candidates {
+        let (offs, ws) = p.edges(i);
+        for (j, wt) in offs.iter().zip(ws) {
+            writeln!(w, "e {i} {j} {wt}")?;
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), `None` elsewhere.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
