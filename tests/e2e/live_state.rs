@@ -271,3 +271,97 @@ fn bad_decisions_are_refused_with_a_problem_and_change_nothing() {
     assert_problem(&r, 422);
     assert_eq!(places(&s, "course-1"), (0, 1, 1), "only B's accept holds a place");
 }
+
+/// Starts a batch run and waits for it to finish; returns its number.
+fn batch_run(s: &Server, token: &str) -> i64 {
+    let r = call(s.addr, "POST", "/v1/batch-runs", Some(token), None);
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.body["id"].as_i64().expect("id");
+    for _ in 0..600 {
+        let r = call(s.addr, "GET", &format!("/v1/batch-runs/{id}"), Some(token), None);
+        if r.body["status"] != "running" {
+            assert_eq!(r.body["status"], "finished", "{}", r.body);
+            return id;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("batch run {id} did not finish");
+}
+
+/// Issue 14, item 4: one ledger of shared places. Two municipalities' runs over the same
+/// offers, with more demand than places, never propose beyond capacity together; the sums are
+/// read from the SQLite file (the runs' stored proposals and the places held), and each
+/// municipality gets its share.
+#[test]
+fn two_municipalities_runs_together_never_propose_beyond_capacity() {
+    let s = start("live-ledger");
+    seed_offers(&s, &[("course-1", 3), ("course-2", 2)]);
+    let more = |m: &str, prefix: &str| {
+        Value::Array((0..6).map(|i| crate::service::candidate(&format!("cand-{prefix}{i}"), m)).collect())
+            .to_string()
+    };
+    let r = call(s.addr, "POST", "/v1/candidates", Some(&s.tokens.a_system), Some(&more("0851", "ax")));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let b_system = matcher_service::server::auth::create_token(
+        &s.state.store,
+        101,
+        matcher_service::server::auth::Role::System,
+        "sys-b2",
+    )
+    .expect("token");
+    let r = call(s.addr, "POST", "/v1/candidates", Some(&b_system), Some(&more("0101", "bx")));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (a, b) = (s.tokens.a_caseworker.clone(), s.tokens.b_caseworker.clone());
+    // A holds one place of course-1 already.
+    assert_eq!(decide(&s, &a, "cand-a1", "course-1", "accept", json!({})).status, 201);
+    // Runs in any order, and again: each time, the latest runs of both together fit.
+    for token in [&a, &b, &a, &b] {
+        batch_run(&s, token);
+        let db = rusqlite::Connection::open(s.state.store.path()).expect("open the file");
+        for (offer, capacity) in [("course-1", 3i64), ("course-2", 2)] {
+            let held: i64 = db
+                .query_row(
+                    "SELECT count(*) FROM places WHERE offer_id = ?1 AND released_at IS NULL",
+                    [offer],
+                    |r| r.get(0),
+                )
+                .expect("held");
+            let proposed = |m: u16| -> i64 {
+                db.query_row(
+                    "SELECT count(*) FROM batch_runs b, json_each(b.proposals) j
+                     WHERE b.municipality = ?1 AND b.status = 'finished'
+                       AND b.id = (SELECT max(id) FROM batch_runs WHERE municipality = ?1 AND status = 'finished')
+                       AND json_extract(j.value, '$.offer_id') = ?2 AND json_extract(j.value, '$.change') != 'locked'",
+                    rusqlite::params![m, offer],
+                    |r| r.get(0),
+                )
+                .expect("proposed")
+            };
+            let (pa, pb) = (proposed(851), proposed(101));
+            assert!(
+                held + pa + pb <= capacity,
+                "{offer}: {held} held + {pa} (0851) + {pb} (0101) > {capacity}"
+            );
+        }
+    }
+    // With demand above the places, the free ones are all proposed and both municipalities
+    // get some: course-1 has 2 free, one each; course-2 has 2, one each.
+    let db = rusqlite::Connection::open(s.state.store.path()).expect("open the file");
+    let count = |m: u16, offer: &str| -> i64 {
+        db.query_row(
+            "SELECT count(*) FROM batch_runs b, json_each(b.proposals) j
+             WHERE b.municipality = ?1 AND b.id = (SELECT max(id) FROM batch_runs WHERE municipality = ?1)
+               AND json_extract(j.value, '$.offer_id') = ?2 AND json_extract(j.value, '$.change') != 'locked'",
+            rusqlite::params![m, offer],
+            |r| r.get(0),
+        )
+        .expect("count")
+    };
+    for offer in ["course-1", "course-2"] {
+        assert_eq!((count(851, offer), count(101, offer)), (1, 1), "{offer}");
+    }
+    // The locked course is proposed as kept, and the runs say how they compare with the
+    // municipality's previous run.
+    let r = call(s.addr, "GET", "/v1/batch-runs/2", Some(&a), None);
+    assert_eq!(r.body["summary"]["stability"]["against"], "previous_run", "{}", r.body);
+}

@@ -31,6 +31,10 @@ CREATE TABLE IF NOT EXISTS places (
 CREATE INDEX IF NOT EXISTS places_open_offer ON places (offer_id) WHERE released_at IS NULL;
 CREATE INDEX IF NOT EXISTS places_open_candidate ON places (municipality, candidate_id) WHERE released_at IS NULL;
 CREATE INDEX IF NOT EXISTS places_open_end ON places (ends_on) WHERE released_at IS NULL;
+CREATE TABLE IF NOT EXISTS batch_fingerprints (
+    run_id INTEGER PRIMARY KEY,
+    fingerprints TEXT NOT NULL
+);
 ";
 
 /// Why a place came back.
@@ -239,6 +243,40 @@ pub fn taken_by_offer(c: &Connection, today: &str) -> Result<std::collections::H
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// The candidates of a tenant holding a place today, as (candidate id, offer id): the
+/// courses a night must keep (locked).
+///
+/// # Errors
+/// On storage failure.
+pub fn held_places(c: &Connection, municipality: u16, today: &str) -> Result<Vec<(String, String)>> {
+    let mut stmt = c.prepare(
+        "SELECT candidate_id, offer_id FROM places WHERE municipality = ?1 AND released_at IS NULL AND ends_on >= ?2
+         ORDER BY candidate_id",
+    )?;
+    let rows = stmt.query_map(params![municipality, today], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The night's share of an offer's free places for municipality `m` — the one rule by which
+/// tenants' runs share places (`docs/service.md`, "One ledger of shared places").
+///
+/// The municipalities that may use the offer are the tenants (`tenants`: every municipality
+/// with candidates in the service, sorted) that it serves (`serves`; empty: all of them). Each
+/// gets `free / n` places; the `free % n` left over go one each to the next tenants in a
+/// rotation that starts at a point fixed by the offer's id, so no municipality always gets
+/// the spare place. The shares add up to `free` exactly, whatever the order the runs come
+/// in, so two runs together never propose more than is free, and no municipality's policy or
+/// timing can take another's share.
+pub fn night_share(free: u32, tenants: &[u16], serves: &[u16], offer_id: &str, m: u16) -> u32 {
+    let eligible: Vec<u16> =
+        tenants.iter().copied().filter(|t| serves.is_empty() || serves.contains(t)).collect();
+    let Some(k) = eligible.iter().position(|&t| t == m) else { return 0 };
+    let n = eligible.len() as u32;
+    let start = (matcher_core::dataset::snapshot::fnv1a64(offer_id.as_bytes()) % u64::from(n)) as u32;
+    let rank = (k as u32 + n - start) % n;
+    free / n + u32::from(rank < free % n)
+}
+
 /// A decline that still keeps its offer out of the candidate's suggestions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActiveDecline {
@@ -393,6 +431,35 @@ pub fn course_end(starts_on: &str, weeks: u16) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn night_shares_add_up_to_the_free_places_and_differ_by_at_most_one() {
+        let tenants = [101, 147, 751, 851];
+        for free in 0..40 {
+            for (offer, serves) in [("course-1", vec![]), ("course-22", vec![851, 751]), ("x", vec![999])] {
+                let shares: Vec<u32> =
+                    tenants.iter().map(|&m| night_share(free, &tenants, &serves, offer, m)).collect();
+                let eligible =
+                    if serves.is_empty() { 4 } else { serves.iter().filter(|s| tenants.contains(s)).count() };
+                let total: u32 = shares.iter().sum();
+                assert_eq!(total, if eligible == 0 { 0 } else { free }, "{offer} {free}: {shares:?}");
+                let given: Vec<u32> = tenants
+                    .iter()
+                    .zip(&shares)
+                    .filter(|(m, _)| serves.is_empty() || serves.contains(m))
+                    .map(|(_, s)| *s)
+                    .collect();
+                if let (Some(lo), Some(hi)) = (given.iter().min(), given.iter().max()) {
+                    assert!(hi - lo <= 1, "{offer} {free}: {shares:?}");
+                }
+                for (m, s) in tenants.iter().zip(&shares) {
+                    if !serves.is_empty() && !serves.contains(m) {
+                        assert_eq!(*s, 0, "an offer gives no share to a municipality it does not serve");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn a_course_ends_on_the_last_day_of_its_last_week() {

@@ -1047,6 +1047,64 @@ impl Store {
         self.read(|c| crate::server::ledger::active_declines(c, municipality, candidate, today))
     }
 
+    /// Every municipality with candidates in the service (the tenants that share places), sorted.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn tenants(&self) -> Result<Vec<u16>> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT DISTINCT municipality FROM candidates ORDER BY municipality")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// The tenant's candidates holding a place today: (candidate id, offer id).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn held_places(&self, municipality: u16, today: &str) -> Result<Vec<(String, String)>> {
+        self.read(|c| crate::server::ledger::held_places(c, municipality, today))
+    }
+
+    /// The tenant's latest finished batch run before run `before` (row id): its proposals,
+    /// prices and fingerprints (JSON), for comparing a new run with it.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn previous_run(
+        &self,
+        municipality: u16,
+        before: i64,
+    ) -> Result<Option<(String, String, Option<String>)>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT b.proposals, b.prices, f.fingerprints FROM batch_runs b
+                 LEFT JOIN batch_fingerprints f ON f.run_id = b.id
+                 WHERE b.municipality = ?1 AND b.status = 'finished' AND b.id < ?2 ORDER BY b.id DESC LIMIT 1",
+                params![municipality, before],
+                |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?, r.get(2)?)),
+            )
+            .optional()?
+            .and_then(|(p, q, f)| Some((p?, q?, f))))
+        })
+    }
+
+    /// Keeps a run's fingerprints (candidate and offer data as the run saw them), so that the
+    /// next run can tell which rows changed.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn save_fingerprints(&self, run: i64, fingerprints: &str) -> Result<()> {
+        self.write(|c| {
+            c.execute(
+                "INSERT OR REPLACE INTO batch_fingerprints (run_id, fingerprints) VALUES (?1, ?2)",
+                params![run, fingerprints],
+            )?;
+            Ok(())
+        })
+    }
+
     /// Places taken today per offer, over every tenant (the shared ledger).
     ///
     /// # Errors
