@@ -91,12 +91,15 @@ pub enum Error {
         reason: String,
     },
     /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
+    ///
+    /// The operating system's error is part of the message and deliberately not a `source()`:
+    /// a caller that prints the chain of causes would otherwise say it twice.
+    #[error("{}: {reason}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// The operating system's error.
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     /// A snapshot that is not ours, of another version, or damaged.
     #[error("snapshot {}: {reason}", path.display())]
@@ -118,6 +121,6 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io { path: path.into(), reason: source }
     }
 }

@@ -1,5 +1,6 @@
 //! End-to-end tests: one binary (link time), one module per command.
 
+mod baddata;
 mod batch;
 mod cli;
 mod common;

@@ -27,10 +27,23 @@ pub const MAX_CAP: u32 = 1_000;
 /// [`Error::InvalidData`] listing every bad row (the first problem of each); [`Error::Io`]
 /// when the file cannot be read.
 pub fn load_caseworkers(path: &Path, data: &Dataset, reference: &ReferenceData) -> Result<Vec<Caseworker>> {
+    load_caseworkers_with(path, data, reference, &super::ReadOptions::default())
+}
+
+/// As [`load_caseworkers`], reading a CSV file as `options` says (its encoding).
+///
+/// # Errors
+/// As [`load_caseworkers`].
+pub fn load_caseworkers_with(
+    path: &Path,
+    data: &Dataset,
+    reference: &ReferenceData,
+    options: &super::ReadOptions,
+) -> Result<Vec<Caseworker>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let file = path.display().to_string();
     let json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    caseworkers_from_bytes(&file, &bytes, json, data, reference)
+    caseworkers_from_bytes(&file, &bytes, json, data, reference, options.encoding)
 }
 
 /// Reads caseworkers from the bytes of a file named `file` (used in messages).
@@ -43,6 +56,7 @@ pub fn caseworkers_from_bytes(
     json: bool,
     data: &Dataset,
     reference: &ReferenceData,
+    encoding: super::Encoding,
 ) -> Result<Vec<Caseworker>> {
     let invalid = |problems: Vec<InputProblem>| Error::InvalidData(InputProblems(problems));
     let table = if json {
@@ -50,7 +64,7 @@ pub fn caseworkers_from_bytes(
             .map_err(|_| invalid(vec![InputProblem::new(file, 0, "", "", "file is not UTF-8 text")]))?;
         super::json::table(file, text, CASEWORKER_REQUIRED)
     } else {
-        Table::new(file, std::io::Cursor::new(bytes.to_vec()), CASEWORKER_REQUIRED)
+        Table::from_bytes(file, bytes, CASEWORKER_REQUIRED, encoding)
     }
     .map_err(|p| invalid(p.0))?;
     let unknown: Vec<InputProblem> = table

@@ -11,17 +11,26 @@
 //! documents every column. [`previous`] reads a previous run's files the same way.
 
 pub mod caseworkers;
+pub mod encoding;
+pub mod excel;
+pub mod explain;
 mod json;
 pub mod previous;
 mod read;
+mod reference_dir;
 pub mod snapshot;
 pub mod table;
 #[cfg(test)]
 mod tests;
 mod write;
 
-pub use caseworkers::{CASEWORKER_COLUMNS, CASEWORKER_REQUIRED, MAX_CAP, caseworkers_csv, load_caseworkers};
-pub use read::{candidates_from_json, load_dir, offers_from_json};
+pub use caseworkers::{
+    CASEWORKER_COLUMNS, CASEWORKER_REQUIRED, MAX_CAP, caseworkers_csv, load_caseworkers,
+    load_caseworkers_with,
+};
+pub use encoding::Encoding;
+pub use read::{candidates_from_json, load_dir, load_dir_with, offers_from_json};
+pub use reference_dir::{REFERENCE_FILES, load_reference};
 pub use snapshot::{read_snapshot, write_snapshot};
 pub use write::{csv_tables, declines_csv, write_dir};
 
@@ -109,10 +118,40 @@ pub const CANDIDATE_REQUIRED: &[&str] =
 /// [`crate::Error::InvalidData`] for bad rows, [`crate::Error::Snapshot`] for a damaged or
 /// foreign snapshot, [`crate::Error::Io`] when the path cannot be read.
 pub fn load(path: &Path, reference: &ReferenceData) -> Result<Dataset> {
+    load_with(path, reference, &ReadOptions::default())
+}
+
+/// How the files of a data set are to be read (what the user says; nothing is guessed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReadOptions {
+    /// The encoding of CSV files without a byte order mark.
+    pub encoding: Encoding,
+}
+
+/// As [`load`], reading CSV files as `options` says.
+///
+/// # Errors
+/// As [`load`]; a path that does not exist is one [`crate::Error::Input`] naming it.
+pub fn load_with(path: &Path, reference: &ReferenceData, options: &ReadOptions) -> Result<Dataset> {
     if path.is_dir() {
-        return load_dir(path, reference);
+        return load_dir_with(path, reference, options);
+    }
+    if !path.exists() {
+        return Err(not_found(path));
     }
     let dataset = read_snapshot(path)?;
     read::check_against_reference(&dataset, reference, path)?;
     Ok(dataset)
+}
+
+/// The error for a data set path that does not exist: said once, with the path.
+pub(crate) fn not_found(path: &Path) -> crate::Error {
+    let what = if path.exists() { "is not a directory" } else { "does not exist" };
+    crate::Error::Input(crate::error::InputProblem::new(
+        path.display().to_string(),
+        0,
+        "",
+        "",
+        format!("{what}; expected a data set directory or a snapshot file"),
+    ))
 }

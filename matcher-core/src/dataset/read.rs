@@ -5,6 +5,8 @@
 //! row is checked: a row that is bad for another reason does not make every reference to it
 //! look unknown as well.
 
+use super::ReadOptions;
+use super::encoding::Encoding;
 use super::table::{Row, Table};
 use super::{
     CANDIDATE_COLUMNS, DECLINE_COLUMNS, DECLINE_REQUIRED, EVIDENCE_COLUMNS, OFFER_COLUMNS, PROVIDER_COLUMNS,
@@ -28,27 +30,47 @@ pub(super) type Seen = HashMap<String, u64>;
 /// [`Error::InvalidData`] listing every bad row (the first problem of each), in file and line
 /// order; [`Error::Io`] when the directory or a file cannot be read.
 pub fn load_dir(dir: &Path, reference: &ReferenceData) -> Result<Dataset> {
+    load_dir_with(dir, reference, &ReadOptions::default())
+}
+
+/// As [`load_dir`], reading CSV files as `options` says (their encoding).
+///
+/// A table that cannot be read at all (not in the encoding, empty, a bad header) is one
+/// problem, and the references other tables make to it are not checked: instead of one
+/// knock-on error per row, one line says they were not checked and why.
+///
+/// # Errors
+/// As [`load_dir`].
+pub fn load_dir_with(dir: &Path, reference: &ReferenceData, options: &ReadOptions) -> Result<Dataset> {
     if !dir.is_dir() {
-        return Err(Error::io(dir, std::io::Error::new(std::io::ErrorKind::NotFound, "not a directory")));
+        return Err(super::not_found(dir));
     }
     let mut problems = Vec::new();
+    let enc = options.encoding;
 
     let mut provider_ids = Seen::new();
     let providers =
-        open(dir, "providers", PROVIDER_COLUMNS, &["id", "name", "municipality"], true, &mut problems)?
+        open(dir, "providers", PROVIDER_COLUMNS, &["id", "name", "municipality"], true, enc, &mut problems)?
             .map(|table| rows(table, &mut problems, |r| provider(r, reference, &mut provider_ids)));
     let provider_ids = providers.as_ref().map(|_| provider_ids);
 
     let mut offer_ids = Seen::new();
     let required = super::OFFER_REQUIRED;
-    let offers = open(dir, "offers", OFFER_COLUMNS, required, true, &mut problems)?.map(|table| {
+    let offers = open(dir, "offers", OFFER_COLUMNS, required, true, enc, &mut problems)?.map(|table| {
+        if provider_ids.is_none() {
+            problems.push(not_checked(table.file(), "provider_id", "providers"));
+        }
         rows(table, &mut problems, |r| offer(r, reference, provider_ids.as_ref(), &mut offer_ids))
     });
     let offer_ids = offers.as_ref().map(|_| offer_ids);
 
     let mut evidence_seen = Seen::new();
-    let evidence = match open(dir, "evidence", EVIDENCE_COLUMNS, EVIDENCE_COLUMNS, false, &mut problems)? {
+    let evidence = match open(dir, "evidence", EVIDENCE_COLUMNS, EVIDENCE_COLUMNS, false, enc, &mut problems)?
+    {
         Some(table) => {
+            if offer_ids.is_none() {
+                problems.push(not_checked(table.file(), "offer_id", "offers"));
+            }
             rows(table, &mut problems, |r| evidence(r, reference, offer_ids.as_ref(), &mut evidence_seen))
         }
         None => Vec::new(),
@@ -60,30 +82,35 @@ pub fn load_dir(dir: &Path, reference: &ReferenceData) -> Result<Dataset> {
         offers.iter().flatten().map(|o| (o.id.as_str(), (o.capacity, 0))).collect();
     let mut candidate_ids = Seen::new();
     let required = super::CANDIDATE_REQUIRED;
-    let candidates = match open(dir, "candidates", CANDIDATE_COLUMNS, required, true, &mut problems)? {
-        Some(table) => rows(table, &mut problems, |r| {
-            let candidate = candidate(r, reference, offer_ids.as_ref(), &mut candidate_ids)?;
-            if let Some(current) = candidate.current.as_ref().filter(|c| c.locked)
-                && let Some((capacity, locked)) = places.get_mut(current.offer.as_str())
-            {
-                *locked += 1;
-                if *locked > *capacity {
-                    return Err(r.problem(
-                        "current_locked",
-                        format!(
-                            "offer {} has {capacity} places, all held by other locked candidates",
-                            current.offer
-                        ),
-                    ));
-                }
+    let candidates = match open(dir, "candidates", CANDIDATE_COLUMNS, required, true, enc, &mut problems)? {
+        Some(table) => {
+            if offer_ids.is_none() {
+                problems.push(not_checked(table.file(), "current_offer and excluded_offers", "offers"));
             }
-            Ok(candidate)
-        }),
+            rows(table, &mut problems, |r| {
+                let candidate = candidate(r, reference, offer_ids.as_ref(), &mut candidate_ids)?;
+                if let Some(current) = candidate.current.as_ref().filter(|c| c.locked)
+                    && let Some((capacity, locked)) = places.get_mut(current.offer.as_str())
+                {
+                    *locked += 1;
+                    if *locked > *capacity {
+                        return Err(r.problem(
+                            "current_locked",
+                            format!(
+                                "offer {} has {capacity} places, all held by other locked candidates",
+                                current.offer
+                            ),
+                        ));
+                    }
+                }
+                Ok(candidate)
+            })
+        }
         None => Vec::new(),
     };
 
     let candidate_ids = Some(candidate_ids);
-    let declines = match open(dir, "declines", DECLINE_COLUMNS, DECLINE_REQUIRED, false, &mut problems)? {
+    let declines = match open(dir, "declines", DECLINE_COLUMNS, DECLINE_REQUIRED, false, enc, &mut problems)? {
         Some(table) => rows(table, &mut problems, |r| decline(r, candidate_ids.as_ref(), offer_ids.as_ref())),
         None => Vec::new(),
     };
@@ -146,6 +173,7 @@ fn open(
     known: &[&str],
     required: &[&str],
     mandatory: bool,
+    encoding: Encoding,
     problems: &mut Vec<InputProblem>,
 ) -> Result<Option<Table<std::io::Cursor<Vec<u8>>>>> {
     let csv_name = format!("{stem}.csv");
@@ -176,14 +204,15 @@ fn open(
         }
         (true, false) => {
             let bytes = std::fs::read(&csv_path).map_err(|e| Error::io(&csv_path, e))?;
-            Table::new(&csv_name, std::io::Cursor::new(bytes), required)
+            Table::from_bytes(&csv_name, &bytes, required, encoding)
         }
         (false, true) => {
             let bytes = std::fs::read(&json_path).map_err(|e| Error::io(&json_path, e))?;
-            match String::from_utf8(bytes) {
-                Ok(text) => super::json::table(&json_name, &text, required),
-                Err(_) => {
-                    problems.push(InputProblem::new(&json_name, 0, "", "", "file is not UTF-8 text"));
+            // JSON is UTF-8 by definition (RFC 8259): the flag does not apply, a BOM is dropped.
+            match super::encoding::decode(&json_name, &bytes, Encoding::Utf8) {
+                Ok(decoded) => super::json::table(&json_name, &decoded.text, required),
+                Err(problem) => {
+                    problems.push(problem);
                     return Ok(None);
                 }
             }
@@ -215,6 +244,19 @@ fn open(
         return Ok(None);
     }
     Ok(Some(table))
+}
+
+/// The line that says why the references `column` of `file` makes to `table` were not checked.
+fn not_checked(file: &str, column: &str, table: &str) -> InputProblem {
+    InputProblem::new(
+        file,
+        0,
+        "",
+        "",
+        format!(
+            "{column} not checked against {table}, because {table} could not be read (see above); errors they would give are suppressed"
+        ),
+    )
 }
 
 fn rows<R: std::io::Read, T>(
@@ -301,14 +343,14 @@ fn location(r: &Row<'_>, reference: &ReferenceData) -> Result<LatLon, InputProbl
 }
 
 fn finite(r: &Row<'_>, column: &str) -> Result<f64, InputProblem> {
-    let value: f64 = r.parse(column, "a number")?;
+    let value: f64 = r.decimal(column)?;
     if value.is_finite() { Ok(value) } else { Err(r.problem(column, "expected a finite number")) }
 }
 
 /// A finite `f32` in `range`. Parsed as `f32` directly so that the shortest text a writer
 /// prints reads back as the identical value.
 fn number_f32(r: &Row<'_>, column: &str, range: std::ops::RangeInclusive<f32>) -> Result<f32, InputProblem> {
-    let value: f32 = r.parse(column, "a number")?;
+    let value: f32 = r.decimal(column)?;
     if !value.is_finite() {
         return Err(r.problem(column, "expected a finite number"));
     }

@@ -2,7 +2,15 @@
 //! (file, line, column, value). Every CSV reader in the crate goes through it, and so do JSON
 //! tables (an array of objects), which the `json` module turns into the same rows so that one set
 //! of getters and messages serves both formats.
+//!
+//! A CSV file from bytes ([`Table::from_bytes`]) goes through [`super::encoding`] first and
+//! then gets its [`Dialect`] from the header line: `,` (the default), or `;` / tab, which is
+//! what Danish Excel writes; in those two a decimal comma (`57,01027`) and a Danish date
+//! (`30-01-2026`) are read as well. One message per file says what is wrong with a file as a
+//! whole (empty, not UTF-8, one column that looks like another separator) instead of one per
+//! column or row.
 
+use super::encoding::{self, Encoding};
 use crate::error::{InputProblem, InputProblems};
 use crate::model::Date;
 use std::collections::HashMap;
@@ -16,6 +24,63 @@ pub struct Table<R: Read> {
     columns: HashMap<String, usize>,
     /// Column names in header order with the line where each first appears (1 for CSV).
     header: Vec<(String, u64)>,
+    dialect: Dialect,
+}
+
+/// How the values of a CSV file are separated and written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dialect {
+    /// The field separator: `,`, `;` or tab.
+    pub delimiter: u8,
+    /// The file was read as [`Encoding`] (JSON and in-memory tables: UTF-8).
+    pub encoding: Encoding,
+    /// The file started with a UTF-8 byte order mark.
+    pub bom: bool,
+}
+
+impl Dialect {
+    /// Plain CSV: `,`, UTF-8, no byte order mark.
+    pub const PLAIN: Dialect = Dialect { delimiter: b',', encoding: Encoding::Utf8, bom: false };
+
+    /// Danish Excel's CSV: `;`-separated (or tab), so that `,` can be the decimal separator;
+    /// dates may be written `DD-MM-YYYY`.
+    pub fn danish(self) -> bool {
+        self.delimiter != b','
+    }
+
+    /// A short description for an operator, e.g. "`;`-separated, UTF-8 with BOM".
+    pub fn describe(self) -> String {
+        let separator = match self.delimiter {
+            b';' => "`;`-separated (Danish Excel: decimal comma read)",
+            b'\t' => "tab-separated (decimal comma read)",
+            _ => "`,`-separated",
+        };
+        let bom = if self.bom { " with BOM" } else { "" };
+        format!("{separator}, {}{bom}", self.encoding.label())
+    }
+}
+
+/// The separator of a CSV file from its header line: the most frequent of `,`, `;` and tab
+/// outside quotes (`,` on a tie or when there is none).
+pub fn sniff_delimiter(text: &str) -> u8 {
+    let line = text.lines().next().unwrap_or("");
+    let (mut quoted, mut counts) = (false, [0usize; 3]);
+    for b in line.bytes() {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => counts[0] += 1,
+            b';' if !quoted => counts[1] += 1,
+            b'\t' if !quoted => counts[2] += 1,
+            _ => {}
+        }
+    }
+    if counts[1] > counts[0] && counts[1] >= counts[2] {
+        b';'
+    } else if counts[2] > counts[0] && counts[2] > counts[1] {
+        b'\t'
+    } else {
+        b','
+    }
 }
 
 enum Source<R: Read> {
@@ -45,7 +110,13 @@ impl<R: Read> Table<R> {
         let header: Vec<(String, u64)> =
             headers.iter().map(|h| (h.trim_start_matches('\u{feff}').to_string(), 1)).collect();
         let columns = check_header(file, &header, required, true)?;
-        Ok(Table { file: file.to_string(), source: Source::Csv(reader), columns, header })
+        Ok(Table {
+            file: file.to_string(),
+            source: Source::Csv(reader),
+            columns,
+            header,
+            dialect: Dialect::PLAIN,
+        })
     }
 
     /// A table from rows split elsewhere (JSON). `header` holds the column names in order with
@@ -58,7 +129,18 @@ impl<R: Read> Table<R> {
         required: &[&str],
     ) -> Result<Self, InputProblems> {
         let columns = check_header(file, &header, required, !rows.is_empty())?;
-        Ok(Table { file: file.to_string(), source: Source::Rows(rows.into_iter()), columns, header })
+        Ok(Table {
+            file: file.to_string(),
+            source: Source::Rows(rows.into_iter()),
+            columns,
+            header,
+            dialect: Dialect::PLAIN,
+        })
+    }
+
+    /// How the file was read.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     /// True if the header has this column.
@@ -99,6 +181,7 @@ impl<R: Read> Table<R> {
                         record: &parsed.record,
                         columns: &self.columns,
                         field_lines: &parsed.field_lines,
+                        dialect: self.dialect,
                     };
                     match f(&row) {
                         Ok(value) => accepted.push((parsed.line, value)),
@@ -119,6 +202,7 @@ impl<R: Read> Table<R> {
                         record: &record,
                         columns: &self.columns,
                         field_lines: &[],
+                        dialect: self.dialect,
                     };
                     match f(&row) {
                         Ok(value) => accepted.push((line, value)),
@@ -127,13 +211,18 @@ impl<R: Read> Table<R> {
                 }
                 Err(e) => {
                     let line = e.position().map_or(0, |p| p.line());
-                    problems.push(InputProblem::new(
-                        &self.file,
-                        line,
-                        "",
-                        "",
-                        format!("malformed CSV row: {e}"),
-                    ));
+                    let reason = match e.kind() {
+                        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+                            let hint = if *len > *expected_len && self.dialect.delimiter == b',' {
+                                "; a comma inside a value (a decimal comma such as 57,01027?) splits it: quote the value, use a decimal point, or save the file `;`-separated"
+                            } else {
+                                ""
+                            };
+                            format!("row has {len} values, the header has {expected_len} columns{hint}")
+                        }
+                        _ => format!("malformed CSV row: {e}"),
+                    };
+                    problems.push(InputProblem::new(&self.file, line, "", "", reason));
                     if !matches!(
                         e.kind(),
                         csv::ErrorKind::UnequalLengths { .. } | csv::ErrorKind::Utf8 { .. }
@@ -144,6 +233,61 @@ impl<R: Read> Table<R> {
             }
         }
         (accepted, problems)
+    }
+}
+
+impl Table<std::io::Cursor<Vec<u8>>> {
+    /// Opens a CSV file from its bytes: decodes them as `encoding` says (a UTF-8 byte order
+    /// mark is dropped), finds the separator from the header line, reads the header and checks
+    /// the `required` columns.
+    ///
+    /// # Errors
+    /// One problem for the whole file when it is not in the encoding, is empty, or has a header
+    /// of one column that is separated by something else; otherwise one per missing column.
+    pub fn from_bytes(
+        file: &str,
+        bytes: &[u8],
+        required: &[&str],
+        encoding: Encoding,
+    ) -> Result<Self, InputProblems> {
+        let one =
+            |line: u64, reason: String| InputProblems(vec![InputProblem::new(file, line, "", "", reason)]);
+        let decoded = encoding::decode(file, bytes, encoding).map_err(|p| InputProblems(vec![p]))?;
+        if decoded.text.trim().is_empty() {
+            let what = if decoded.text.is_empty() { "file is empty" } else { "file holds only blank lines" };
+            let columns =
+                if required.is_empty() { String::new() } else { format!(": {}", required.join(", ")) };
+            return Err(one(0, format!("{what}; expected a header line with the columns{columns}")));
+        }
+        let delimiter = sniff_delimiter(&decoded.text);
+        let dialect = Dialect { delimiter, encoding: decoded.encoding, bom: decoded.bom };
+        // Excel ends lines with CRLF, and the csv crate (1.3) then counts record lines one
+        // short; with LF the line of every message is that of the file.
+        let text =
+            if decoded.text.contains('\r') { decoded.text.replace("\r\n", "\n") } else { decoded.text };
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .trim(csv::Trim::All)
+            .flexible(false)
+            .from_reader(std::io::Cursor::new(text.into_bytes()));
+        let headers = reader.headers().map_err(|e| one(1, format!("cannot read the header: {e}")))?;
+        let header: Vec<(String, u64)> = headers.iter().map(|h| (h.to_string(), 1)).collect();
+        if let [(only, _)] = header.as_slice()
+            && required.len() > 1
+            && let Some(other) = only.chars().find(|c| !(c.is_alphanumeric() || *c == '_' || *c == ' '))
+        {
+            return Err(InputProblems(vec![InputProblem::new(
+                file,
+                1,
+                "",
+                only,
+                format!(
+                    "the header is one column, separated by `{other}`; columns must be separated by `,`, `;` or a tab"
+                ),
+            )]));
+        }
+        let columns = check_header(file, &header, required, true)?;
+        Ok(Table { file: file.to_string(), source: Source::Csv(reader), columns, header, dialect })
     }
 }
 
@@ -179,6 +323,7 @@ pub struct Row<'a> {
     columns: &'a HashMap<String, usize>,
     /// Line of each value (JSON, where an object spans lines); empty for CSV.
     field_lines: &'a [u64],
+    dialect: Dialect,
 }
 
 impl Row<'_> {
@@ -228,9 +373,32 @@ impl Row<'_> {
         }
     }
 
+    /// Parses a required decimal number. In a `;`- or tab-separated file (Danish Excel) a
+    /// decimal comma is read; in a `,`-separated one it is refused with the reason, since there
+    /// the comma separates values.
+    pub fn decimal<T: FromStr>(&self, column: &str) -> Result<T, InputProblem> {
+        let text = self.text(column)?;
+        if let Ok(value) = text.parse() {
+            return Ok(value);
+        }
+        if !text.contains(',') {
+            return Err(self.problem(column, "expected a number"));
+        }
+        if !self.dialect.danish() {
+            return Err(self.problem(
+                column,
+                "decimal comma in a `,`-separated file; write a decimal point (57.01027), or save the file `;`-separated as Danish Excel does",
+            ));
+        }
+        if text.contains('.') || text.matches(',').count() > 1 {
+            return Err(self.problem(column, "expected a number without thousands separators, e.g. 57,01027"));
+        }
+        text.replace(',', ".").parse().map_err(|_| self.problem(column, "expected a number"))
+    }
+
     /// A finite number in `range`.
     pub fn number(&self, column: &str, range: std::ops::RangeInclusive<f64>) -> Result<f64, InputProblem> {
-        let value: f64 = self.parse(column, "a number")?;
+        let value: f64 = self.decimal(column)?;
         if !value.is_finite() {
             return Err(self.problem(column, "expected a finite number"));
         }
@@ -251,16 +419,42 @@ impl Row<'_> {
         text.parse().map_err(|_| self.problem(column, "expected a whole number from 0 to 4294967295"))
     }
 
-    /// A required `YYYY-MM-DD` date.
+    /// A required `YYYY-MM-DD` date (in a Danish Excel file also `DD-MM-YYYY` or
+    /// `DD.MM.YYYY`). A well-formed date that does not exist (2026-02-30) is called that.
     pub fn date(&self, column: &str) -> Result<Date, InputProblem> {
-        Date::parse(self.text(column)?).ok_or_else(|| self.problem(column, "expected a date as YYYY-MM-DD"))
+        self.date_of(column, self.text(column)?)
     }
 
-    /// An optional `YYYY-MM-DD` date.
+    /// An optional date, as [`Row::date`].
     pub fn opt_date(&self, column: &str) -> Result<Option<Date>, InputProblem> {
-        self.opt_text(column)
-            .map(|t| Date::parse(t).ok_or_else(|| self.problem(column, "expected a date as YYYY-MM-DD")))
-            .transpose()
+        self.opt_text(column).map(|t| self.date_of(column, t)).transpose()
+    }
+
+    fn date_of(&self, column: &str, text: &str) -> Result<Date, InputProblem> {
+        if let Some(date) = Date::parse(text) {
+            return Ok(date);
+        }
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let parts: Vec<&str> = text.split(['-', '.']).collect();
+        let (year, month, day) = match parts.as_slice() {
+            [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 && text.as_bytes()[4] == b'-' => {
+                (y, m, d)
+            }
+            [d, m, y] if self.dialect.danish() && y.len() == 4 && m.len() <= 2 && d.len() <= 2 => (y, m, d),
+            _ => {
+                let formats = if self.dialect.danish() { "YYYY-MM-DD or DD-MM-YYYY" } else { "YYYY-MM-DD" };
+                return Err(self.problem(column, format!("expected a date as {formats}")));
+            }
+        };
+        if ![year, month, day].iter().all(|s| digits(s)) {
+            return Err(self.problem(column, "expected a date as YYYY-MM-DD"));
+        }
+        let (y, m, d) = (year.parse::<i32>(), month.parse::<u32>(), day.parse::<u32>());
+        let (Ok(y), Ok(m), Ok(d)) = (y, m, d) else {
+            return Err(self.problem(column, "expected a date as YYYY-MM-DD"));
+        };
+        Date::from_ymd(y, m, d)
+            .ok_or_else(|| self.problem(column, format!("not a date that exists: {}", why_not(y, m))))
     }
 
     /// A yes/no value: `true`/`false`, `1`/`0`, `yes`/`no`, `ja`/`nej`. Empty means `default`.
@@ -286,5 +480,123 @@ impl Row<'_> {
             .filter(|s| !s.is_empty())
             .map(|s| item(s).ok_or_else(|| self.problem(column, format!("`{s}` is not {what}"))))
             .collect()
+    }
+}
+
+/// Why a day of `year`-`month` does not exist (the day is out of range or the month is).
+fn why_not(year: i32, month: u32) -> String {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    match MONTHS.get((month as usize).wrapping_sub(1)) {
+        None => format!("there is no month {month}"),
+        Some(name) => {
+            let days = (28..=31).rev().find(|&d| Date::from_ymd(year, month, d).is_some()).unwrap_or(28);
+            format!("{name} {year} has {days} days")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(
+        bytes: &[u8],
+        column: &str,
+        f: fn(&Row<'_>, &str) -> Result<String, InputProblem>,
+    ) -> Vec<String> {
+        let table =
+            Table::from_bytes("t.csv", bytes, &["id"], Encoding::Utf8).map_err(|p| p.to_string()).unwrap();
+        let (ok, bad) = table.for_each_row(|r| f(r, column));
+        ok.into_iter().map(|(_, v)| v).chain(bad.into_iter().map(|p| p.to_string())).collect()
+    }
+
+    #[test]
+    fn danish_excel_csv_reads_decimal_commas_and_danish_dates() {
+        let text =
+            "\u{feff}id;lat;d\r\n1;57,01027;30-01-2026\r\n2;57.5;2026-01-31\r\n3;1.057,5;31.12.2026\r\n";
+        let number = |r: &Row<'_>, c: &str| r.decimal::<f64>(c).map(|v| v.to_string());
+        assert_eq!(
+            read(text.as_bytes(), "lat", number),
+            [
+                "57.01027",
+                "57.5",
+                "t.csv:4: column `lat` = `1.057,5`: expected a number without thousands separators, e.g. 57,01027"
+            ]
+        );
+        let date = |r: &Row<'_>, c: &str| r.date(c).map(|d| d.to_string());
+        assert_eq!(read(text.as_bytes(), "d", date), ["2026-01-30", "2026-01-31", "2026-12-31"]);
+        let table = Table::from_bytes("t.csv", text.as_bytes(), &["id"], Encoding::Utf8).ok().unwrap();
+        assert_eq!(
+            table.dialect().describe(),
+            "`;`-separated (Danish Excel: decimal comma read), UTF-8 with BOM"
+        );
+        let tabs = "id\tlat\n1\t55,5\n";
+        assert_eq!(read(tabs.as_bytes(), "lat", number), ["55.5"]);
+    }
+
+    #[test]
+    fn a_comma_file_refuses_decimal_commas_and_danish_dates_with_the_reason() {
+        let text = "id,lat,d\n1,\"57,01\",30-01-2026\n2,57.1,2026-02-30\n3,57.1,2026-13-01\n";
+        let number = |r: &Row<'_>, c: &str| r.decimal::<f64>(c).map(|v| v.to_string());
+        assert_eq!(
+            read(text.as_bytes(), "lat", number),
+            [
+                "57.1",
+                "57.1",
+                "t.csv:2: column `lat` = `57,01`: decimal comma in a `,`-separated file; write a decimal point (57.01027), or save the file `;`-separated as Danish Excel does"
+            ]
+        );
+        let date = |r: &Row<'_>, c: &str| r.date(c).map(|d| d.to_string());
+        assert_eq!(
+            read(text.as_bytes(), "d", date),
+            [
+                "t.csv:2: column `d` = `30-01-2026`: expected a date as YYYY-MM-DD",
+                "t.csv:3: column `d` = `2026-02-30`: not a date that exists: February 2026 has 28 days",
+                "t.csv:4: column `d` = `2026-13-01`: not a date that exists: there is no month 13",
+            ]
+        );
+        let split = "id,lat\n1,57,01\n";
+        let text = |r: &Row<'_>, c: &str| r.text(c).map(str::to_string);
+        assert_eq!(
+            read(split.as_bytes(), "lat", text),
+            [
+                "t.csv:2: row has 3 values, the header has 2 columns; a comma inside a value (a decimal comma such as 57,01027?) splits it: quote the value, use a decimal point, or save the file `;`-separated"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_read_is_one_message() {
+        let open = |bytes: &[u8]| {
+            Table::from_bytes("c.csv", bytes, &["id", "name"], Encoding::Utf8).err().map(|p| p.to_string())
+        };
+        assert_eq!(
+            open(b"").as_deref(),
+            Some("c.csv: file is empty; expected a header line with the columns: id, name")
+        );
+        assert_eq!(
+            open(b"\xEF\xBB\xBF\r\n\r\n").as_deref(),
+            Some("c.csv: file holds only blank lines; expected a header line with the columns: id, name")
+        );
+        assert_eq!(
+            open(b"id|name\n1|a\n").as_deref(),
+            Some(
+                "c.csv:1 = `id|name`: the header is one column, separated by `|`; columns must be separated by `,`, `;` or a tab"
+            )
+        );
+        assert_eq!(open(b"id;name\n1;a\n"), None);
     }
 }

@@ -199,7 +199,7 @@ fn every_kind_of_bad_value_is_reported_with_its_place() {
         ("candidates.csv", 1, "municipality", "abc".into(), "expected a municipality code"),
         ("candidates.csv", 1, "lat", "400".into(), "outside Denmark"),
         ("candidates.csv", 1, "lat", "NaN".into(), "finite"),
-        ("candidates.csv", 1, "lon", "12,5".into(), "expected a number"),
+        ("candidates.csv", 1, "lon", "12,5".into(), "decimal comma in a `,`-separated file"),
         ("candidates.csv", 1, "id", "0101901234".into(), "CPR"),
         ("candidates.csv", 1, "id", first_candidate.clone(), "first used on line 2"),
         (
@@ -211,7 +211,13 @@ fn every_kind_of_bad_value_is_reported_with_its_place() {
         ),
         ("candidates.csv", 1, "target_groups", "".into(), "at least one target group"),
         ("candidates.csv", 1, "benefit_kind", "lottery".into(), "unknown benefit kind"),
-        ("candidates.csv", 1, "benefit_start", "2024-02-30".into(), "YYYY-MM-DD"),
+        (
+            "candidates.csv",
+            1,
+            "benefit_start",
+            "2024-02-30".into(),
+            "not a date that exists: February 2024 has 29 days",
+        ),
         ("candidates.csv", 1, "benefit_end", "1999-01-01".into(), "ends before it starts"),
         ("candidates.csv", 1, "wished_occupations", "9999".into(), "not an ISCO-08 code"),
         ("candidates.csv", 1, "max_travel_km", "-3".into(), "between 0 and 500"),
@@ -342,8 +348,10 @@ fn missing_and_unknown_columns_and_tables_are_reported() {
     std::fs::remove_file(dir.join("providers.csv")).unwrap();
     let problems = problems_of(&dir, &r);
     assert!(problems[0].reason.contains("table is missing"), "{problems:?}");
-    // Without the providers table no offer is blamed for naming an unknown provider.
-    assert_eq!(problems.len(), 1, "{problems:?}");
+    // Without the providers table no offer is blamed for naming an unknown provider: one line
+    // says those checks were suppressed.
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[1].reason.starts_with("provider_id not checked against providers"), "{problems:?}");
     std::fs::write(dir.join("providers.csv"), &text).unwrap();
     std::fs::write(dir.join("providers.json"), "[]").unwrap();
     assert!(problems_of(&dir, &r)[0].reason.contains("keep one"));

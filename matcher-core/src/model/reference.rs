@@ -127,6 +127,76 @@ impl ReferenceTexts<'static> {
     };
 }
 
+/// Required columns of `target_groups.csv`.
+pub const TARGET_GROUP_REQUIRED: &[&str] =
+    &["code", "name_da", "name_en", "valid_from", "valid_to", "prior_success_rate", "prior_strength"];
+
+/// Every column `target_groups.csv` may have (`note` is free text for the reader, not used).
+pub const TARGET_GROUP_COLUMNS: &[&str] = &[
+    "code",
+    "name_da",
+    "name_en",
+    "valid_from",
+    "valid_to",
+    "min_age",
+    "max_age",
+    "prior_success_rate",
+    "prior_strength",
+    "note",
+];
+
+/// Required columns of `benefit_kinds.csv`.
+pub const BENEFIT_KIND_REQUIRED: &[&str] =
+    &["code", "name_da", "name_en", "weekly_rate_dkk", "has_end_date", "valid_from"];
+
+/// Every column `benefit_kinds.csv` may have (`note` is free text for the reader, not used).
+pub const BENEFIT_KIND_COLUMNS: &[&str] =
+    &["code", "name_da", "name_en", "weekly_rate_dkk", "has_end_date", "valid_from", "valid_to", "note"];
+
+/// Reads the rows of a `target_groups.csv` table, each with its line.
+pub fn target_group_rows<R: std::io::Read>(table: Table<R>) -> (Vec<(u64, TargetGroup)>, Vec<InputProblem>) {
+    table.for_each_row(|r| {
+        Ok(TargetGroup {
+            code: code(r)?,
+            name_da: r.text("name_da")?.to_string(),
+            name_en: r.text("name_en")?.to_string(),
+            valid_from: r.date("valid_from")?,
+            valid_to: r.opt_date("valid_to")?,
+            min_age: r.opt_parse("min_age", "an age")?,
+            max_age: r.opt_parse("max_age", "an age")?,
+            prior_success_rate: r.number("prior_success_rate", 0.0..=1.0)?,
+            prior_strength: r.number("prior_strength", 0.0..=1e6)?,
+        })
+    })
+}
+
+/// Reads the rows of a `benefit_kinds.csv` table, each with its line.
+pub fn benefit_kind_rows<R: std::io::Read>(table: Table<R>) -> (Vec<(u64, BenefitKind)>, Vec<InputProblem>) {
+    table.for_each_row(|r| {
+        Ok(BenefitKind {
+            code: code(r)?,
+            name_da: r.text("name_da")?.to_string(),
+            name_en: r.text("name_en")?.to_string(),
+            weekly_rate_dkk: r.count("weekly_rate_dkk")?,
+            has_end_date: r.flag("has_end_date", false)?,
+            valid_from: r.date("valid_from")?,
+            valid_to: r.opt_date("valid_to")?,
+        })
+    })
+}
+
+/// A code of a group or benefit kind: lower-case letters, digits and `_`, as data files use.
+fn code(r: &crate::dataset::table::Row<'_>) -> Result<String, InputProblem> {
+    let text = r.text("code")?;
+    let ok = text.len() <= 40
+        && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && text.as_bytes()[0].is_ascii_lowercase();
+    if !ok {
+        return Err(r.problem("code", "expected a code of lower-case letters, digits and _, e.g. youth_2027"));
+    }
+    Ok(text.to_string())
+}
+
 fn collect<T>(results: (Vec<(u64, T)>, Vec<InputProblem>), problems: &mut Vec<InputProblem>) -> Vec<T> {
     problems.extend(results.1);
     results.0.into_iter().map(|(_, v)| v).collect()
@@ -237,76 +307,179 @@ impl ReferenceData {
             );
         }
         let mut target_groups = Vec::new();
-        if let Some(t) = open(
-            "target_groups.csv",
-            texts.target_groups,
-            &["code", "name_da", "name_en", "valid_from", "valid_to", "prior_success_rate", "prior_strength"],
-            &mut problems,
-        ) {
-            target_groups = collect(
-                t.for_each_row(|r| {
-                    Ok(TargetGroup {
-                        code: r.text("code")?.to_string(),
-                        name_da: r.text("name_da")?.to_string(),
-                        name_en: r.text("name_en")?.to_string(),
-                        valid_from: r.date("valid_from")?,
-                        valid_to: r.opt_date("valid_to")?,
-                        min_age: r.opt_parse("min_age", "an age")?,
-                        max_age: r.opt_parse("max_age", "an age")?,
-                        prior_success_rate: r.number("prior_success_rate", 0.0..=1.0)?,
-                        prior_strength: r.number("prior_strength", 0.0..=1e6)?,
-                    })
-                }),
-                &mut problems,
-            );
-            if target_groups.len() > 64 {
-                problems.push(InputProblem::new(
-                    "target_groups.csv",
-                    0,
-                    "",
-                    "",
-                    "at most 64 target groups are supported",
-                ));
-            }
+        if let Some(t) = open("target_groups.csv", texts.target_groups, TARGET_GROUP_REQUIRED, &mut problems)
+        {
+            let (rows, bad) = target_group_rows(t);
+            problems.extend(bad);
+            target_groups = rows;
         }
         let mut benefit_kinds = Vec::new();
-        if let Some(t) = open(
-            "benefit_kinds.csv",
-            texts.benefit_kinds,
-            &["code", "name_da", "name_en", "weekly_rate_dkk", "has_end_date", "valid_from"],
-            &mut problems,
-        ) {
-            benefit_kinds = collect(
-                t.for_each_row(|r| {
-                    Ok(BenefitKind {
-                        code: r.text("code")?.to_string(),
-                        name_da: r.text("name_da")?.to_string(),
-                        name_en: r.text("name_en")?.to_string(),
-                        weekly_rate_dkk: r.count("weekly_rate_dkk")?,
-                        has_end_date: r.flag("has_end_date", false)?,
-                        valid_from: r.date("valid_from")?,
-                        valid_to: r.opt_date("valid_to")?,
-                    })
-                }),
-                &mut problems,
-            );
-            if benefit_kinds.len() > 255 {
-                problems.push(InputProblem::new(
-                    "benefit_kinds.csv",
-                    0,
-                    "",
-                    "",
-                    "at most 255 benefit kinds are supported",
-                ));
-            }
+        if let Some(t) = open("benefit_kinds.csv", texts.benefit_kinds, BENEFIT_KIND_REQUIRED, &mut problems)
+        {
+            let (rows, bad) = benefit_kind_rows(t);
+            problems.extend(bad);
+            benefit_kinds = rows;
         }
+        let mut data = ReferenceData {
+            municipalities,
+            postcodes,
+            occupations,
+            target_groups: Vec::new(),
+            benefit_kinds: Vec::new(),
+        };
+        problems.extend(
+            data.apply_overrides(("target_groups.csv", target_groups), ("benefit_kinds.csv", benefit_kinds)),
+        );
         if !problems.is_empty() {
             return Err(Error::InvalidData(InputProblems(problems)));
         }
-        municipalities.sort_by_key(|m| m.code);
-        postcodes.sort_by_key(|p| p.code);
-        occupations.sort();
-        Ok(ReferenceData { municipalities, postcodes, occupations, target_groups, benefit_kinds })
+        data.municipalities.sort_by_key(|m| m.code);
+        data.postcodes.sort_by_key(|p| p.code);
+        data.occupations.sort();
+        Ok(data)
+    }
+
+    /// Replaces or extends the target groups and benefit kinds with rows read elsewhere (a
+    /// municipality's reference directory), each with its file name and lines.
+    ///
+    /// A target group whose code exists is replaced in place (its [`GroupId`] stays); a new
+    /// code is added at the end. The rows of a benefit-kind code replace every existing row of
+    /// that code: several rows of one code are that benefit's weekly rate in successive
+    /// periods (see [`ReferenceData::weekly_rate_on`]), and they must not overlap.
+    ///
+    /// Returns the problems found (validity periods that end before they start or overlap,
+    /// a group's ages the wrong way round, duplicate group codes, too many rows); nothing is
+    /// changed when there are any.
+    pub fn apply_overrides(
+        &mut self,
+        groups: (&str, Vec<(u64, TargetGroup)>),
+        kinds: (&str, Vec<(u64, BenefitKind)>),
+    ) -> Vec<InputProblem> {
+        let mut problems = Vec::new();
+        let (group_file, groups) = groups;
+        let (kind_file, kinds) = kinds;
+        let mut new_groups = self.target_groups.clone();
+        let mut seen: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+        for (line, g) in &groups {
+            let problem = |column: &str, value: String, reason: String| {
+                InputProblem::new(group_file, *line, column, value, reason)
+            };
+            if let Some(first) = seen.insert(&g.code, *line) {
+                problems.push(problem(
+                    "code",
+                    g.code.clone(),
+                    format!("duplicate code; first on line {first}"),
+                ));
+                continue;
+            }
+            if let Some(end) = g.valid_to.filter(|end| *end < g.valid_from) {
+                problems.push(problem(
+                    "valid_to",
+                    end.to_string(),
+                    format!("the group ends before it starts ({})", g.valid_from),
+                ));
+            }
+            if let (Some(min), Some(max)) = (g.min_age, g.max_age)
+                && min > max
+            {
+                problems.push(problem("max_age", max.to_string(), format!("below min_age {min}")));
+            }
+            match new_groups.iter_mut().find(|old| old.code == g.code) {
+                Some(old) => *old = g.clone(),
+                None => new_groups.push(g.clone()),
+            }
+        }
+        if new_groups.len() > 64 {
+            problems.push(InputProblem::new(
+                group_file,
+                0,
+                "",
+                "",
+                format!("{} target groups; at most 64 are supported", new_groups.len()),
+            ));
+        }
+        let mut new_kinds = self.benefit_kinds.clone();
+        let mut codes: Vec<&str> = kinds.iter().map(|(_, k)| k.code.as_str()).collect();
+        codes.dedup();
+        let mut done = std::collections::HashSet::new();
+        for code in codes {
+            if !done.insert(code) {
+                continue;
+            }
+            let rows: Vec<&(u64, BenefitKind)> = kinds.iter().filter(|(_, k)| k.code == code).collect();
+            for (i, (line, k)) in rows.iter().enumerate() {
+                if let Some(end) = k.valid_to.filter(|end| *end < k.valid_from) {
+                    problems.push(InputProblem::new(
+                        kind_file,
+                        *line,
+                        "valid_to",
+                        end.to_string(),
+                        format!("the period ends before it starts ({})", k.valid_from),
+                    ));
+                }
+                for (other_line, other) in &rows[..i] {
+                    let overlaps = k.valid_from <= other.valid_to.unwrap_or(Date(i32::MAX))
+                        && other.valid_from <= k.valid_to.unwrap_or(Date(i32::MAX));
+                    if overlaps {
+                        problems.push(InputProblem::new(
+                            kind_file,
+                            *line,
+                            "valid_from",
+                            k.valid_from.to_string(),
+                            format!("the period overlaps the one of `{code}` on line {other_line}"),
+                        ));
+                    }
+                }
+            }
+            let first = new_kinds.iter().position(|old| old.code == code);
+            let mut replacement = rows.iter().map(|(_, k)| k.clone());
+            match first {
+                Some(at) => {
+                    if let Some(k) = replacement.next() {
+                        new_kinds[at] = k;
+                    }
+                    let mut index = 0;
+                    new_kinds.retain(|old| {
+                        index += 1;
+                        index - 1 == at || old.code != code
+                    });
+                    new_kinds.extend(replacement);
+                }
+                None => new_kinds.extend(replacement),
+            }
+        }
+        if new_kinds.len() > 255 {
+            problems.push(InputProblem::new(
+                kind_file,
+                0,
+                "",
+                "",
+                format!("{} benefit-kind rows; at most 255 are supported", new_kinds.len()),
+            ));
+        }
+        if problems.is_empty() {
+            self.target_groups = new_groups;
+            self.benefit_kinds = new_kinds;
+        }
+        problems
+    }
+
+    /// The weekly rate of the benefit kind `kind` on `day`: the rate of the row of the same
+    /// code whose period holds the day, else the rate of the row `kind` itself.
+    pub fn weekly_rate_on(&self, kind: u8, day: Date) -> u32 {
+        let Some(base) = self.benefit_kinds.get(usize::from(kind)) else { return 0 };
+        self.benefit_kinds
+            .iter()
+            .find(|k| k.code == base.code && k.valid_from <= day && k.valid_to.is_none_or(|end| day <= end))
+            .unwrap_or(base)
+            .weekly_rate_dkk
+    }
+
+    /// True if the target group `group` exists on `day`.
+    pub fn group_valid_on(&self, group: GroupId, day: Date) -> bool {
+        self.target_groups
+            .get(usize::from(group.0))
+            .is_some_and(|g| g.valid_from <= day && g.valid_to.is_none_or(|end| day <= end))
     }
 
     /// The municipality with this code.

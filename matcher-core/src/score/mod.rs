@@ -382,7 +382,7 @@ impl Scorer {
         }
         let sickness_rate = reference
             .benefit_kind("sickness_benefit")
-            .map_or(0.0, |k| f64::from(reference.benefit_kinds[k as usize].weekly_rate_dkk));
+            .map_or(0.0, |k| f64::from(reference.weekly_rate_on(k, today)));
         let n = data.offers.len();
         let mut original: Vec<u32> = (0..n as u32).collect();
         original.sort_by_key(|&i| {
@@ -625,9 +625,12 @@ impl Scorer {
         let index = u32::MAX;
         let policy_index = self.policies.index_for(c.municipality);
         let policy = self.policies.get(policy_index);
-        let kind = self.reference.benefit_kinds.get(usize::from(c.benefit.kind)).ok_or_else(|| {
-            Error::Problem(format!("candidate {}: benefit kind {} does not exist", c.id, c.benefit.kind))
-        })?;
+        if self.reference.benefit_kinds.get(usize::from(c.benefit.kind)).is_none() {
+            return Err(Error::Problem(format!(
+                "candidate {}: benefit kind {} does not exist",
+                c.id, c.benefit.kind
+            )));
+        }
         let (age_low, age_high) = c.age_band.ages();
         let mut groups = GroupSet::EMPTY;
         for g in c.target_groups.iter() {
@@ -687,7 +690,7 @@ impl Scorer {
             wishes: c.wished_occupations.iter().map(|&o| PackedOccupation::from(o)).collect(),
             urgency,
             weeks_avoidable,
-            weekly_rate: f64::from(kind.weekly_rate_dkk),
+            weekly_rate: f64::from(self.reference.weekly_rate_on(c.benefit.kind, self.today)),
             current: current_original.map(|i| self.offers.internal[i as usize]),
             current_original,
             locked: c.current.as_ref().is_some_and(|a| a.locked),

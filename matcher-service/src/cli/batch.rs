@@ -52,8 +52,14 @@ pub struct BatchArgs {
     /// No progress or log lines on stderr; errors are still printed.
     #[arg(long)]
     quiet: bool,
+    /// Also write the proposals, prices, caseloads and the report's overview tables as Danish
+    /// Excel CSV (`NAME.excel.csv`: `;`, decimal comma, UTF-8 with BOM).
+    #[arg(long)]
+    excel: bool,
     #[command(flatten)]
     run: RunFlags,
+    #[command(flatten)]
+    pub(crate) input: super::validate_explain::DataFlags,
 }
 
 /// Progress bars and log lines on stderr.
@@ -162,7 +168,7 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
 
     console.bar.set_message("loading the data set");
     let started = Instant::now();
-    let data = load(&args.data, &reference)?;
+    let data = load(&args.data, &reference, &args.input)?;
     tracing::info!(
         phase = %"load",
         seconds = seconds(started),
@@ -173,7 +179,7 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
     // Read before any work: a bad caseworkers file stops the run before anything is written.
     let caseworkers = match &args.caseworkers {
         Some(path) => Some(
-            dataset::load_caseworkers(path, &data, &reference)
+            dataset::load_caseworkers_with(path, &data, &reference, &args.input.options())
                 .with_context(|| format!("loading {}", path.display()))?,
         ),
         None => None,
@@ -246,12 +252,27 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
         progress.advance(1);
         Ok(())
     };
-    write("proposals.csv", &proposals_csv(&data, &result)?)?;
+    let proposals = proposals_csv(&data, &result)?;
+    let prices = prices_csv(&data, &result)?;
+    write("proposals.csv", &proposals)?;
     write("proposals.jsonl", &proposals_jsonl(&data, &result)?)?;
-    write("prices.csv", &prices_csv(&data, &result)?)?;
+    write("prices.csv", &prices)?;
     write("prices.json", &prices_json(&data, &result)?)?;
-    if let Some((caseworkers, plan, _, _)) = &caseloads {
-        write("caseloads.csv", &caseloads_csv(&data, caseworkers, plan)?)?;
+    let caseloads_file = match &caseloads {
+        Some((caseworkers, plan, _, _)) => Some(caseloads_csv(&data, caseworkers, plan)?),
+        None => None,
+    };
+    if let Some(bytes) = &caseloads_file {
+        write("caseloads.csv", bytes)?;
+    }
+    if args.excel {
+        let mut csv_files: Vec<(&str, &[u8])> = vec![("proposals.csv", &proposals), ("prices.csv", &prices)];
+        if let Some(bytes) = &caseloads_file {
+            csv_files.push(("caseloads.csv", bytes));
+        }
+        for (name, bytes) in super::validate_explain::excel_files(&csv_files, &report)? {
+            dir.write(&name, &bytes)?;
+        }
     }
     let mut report_json = serde_json::to_vec_pretty(&report)?;
     report_json.push(b'\n');

@@ -1,15 +1,15 @@
 //! The data set commands: `reference`, `gen`, `validate`, `graph` and `explain`.
 
 use super::flags::{RunFlags, load};
+use super::validate_explain::DataFlags;
 use anyhow::Context;
+use matcher_core::Scale;
 use matcher_core::assign;
 use matcher_core::dataset;
 use matcher_core::graph;
 use matcher_core::model::{Dataset, OfferKind, ReferenceData};
 use matcher_core::score::Scorer;
-use matcher_core::{Error, Scale};
 use std::path::Path;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -59,41 +59,17 @@ pub(super) fn generate(
     Ok(())
 }
 
-/// `matcher validate`: lists every bad row; exit code 1 if any.
-pub(super) fn validate(r: &ReferenceData, path: &Path, max_problems: usize) -> anyhow::Result<ExitCode> {
-    let started = Instant::now();
-    match dataset::load(path, r) {
-        Ok(data) => {
-            println!("valid: {}", summary(&data));
-            eprintln!("checked in {} ms", started.elapsed().as_millis());
-        }
-        Err(Error::InvalidData(problems)) => {
-            let n = problems.0.len();
-            let shown = if max_problems == 0 { n } else { n.min(max_problems) };
-            for problem in &problems.0[..shown] {
-                println!("{problem}");
-            }
-            if shown < n {
-                println!("… {} more not listed (--max-problems 0 lists all)", n - shown);
-            }
-            println!("{n} {} in {}", if n == 1 { "problem" } else { "problems" }, path.display());
-            return Ok(ExitCode::FAILURE);
-        }
-        Err(e) => return Err(e).with_context(|| format!("validating {}", path.display())),
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 /// `matcher graph`: builds the candidate graph and prints its size and timings as JSON.
 pub(super) fn graph(
     r: ReferenceData,
     path: &Path,
     instance: Option<&Path>,
     run: &RunFlags,
+    input: &DataFlags,
 ) -> anyhow::Result<()> {
     let policies = run.policy_set()?;
     let started = Instant::now();
-    let data = load(path, &r)?;
+    let data = load(path, &r, input)?;
     let load_seconds = started.elapsed().as_secs_f64();
     let pool = run.pool()?;
     let started = Instant::now();
@@ -133,9 +109,10 @@ pub(super) fn explain(
     candidate: &str,
     offer: &str,
     run: &RunFlags,
+    input: &DataFlags,
 ) -> anyhow::Result<()> {
     let policies = run.policy_set()?;
-    let data = load(path, &r)?;
+    let data = load(path, &r, input)?;
     let ci = data
         .candidates
         .iter()

@@ -2,9 +2,9 @@
 //! its path in the error.
 
 use anyhow::Context;
+use matcher_core::Scale;
 use matcher_core::model::{Dataset, Date, ReferenceData};
 use matcher_core::policy::PolicySet;
-use matcher_core::{Scale, dataset};
 use std::path::Path;
 use std::path::PathBuf;
 
@@ -46,8 +46,12 @@ pub(crate) fn parse_date(text: &str) -> Result<Date, String> {
     Date::parse(text).ok_or_else(|| "expected a date as YYYY-MM-DD".to_string())
 }
 
-pub(crate) fn load(path: &Path, r: &ReferenceData) -> anyhow::Result<Dataset> {
-    dataset::load(path, r).with_context(|| format!("loading {}", path.display()))
+pub(crate) fn load(
+    path: &Path,
+    r: &ReferenceData,
+    input: &super::validate_explain::DataFlags,
+) -> anyhow::Result<Dataset> {
+    super::validate_explain::load_data(path, r, input)
 }
 
 pub(crate) fn parse_fraction(text: &str) -> Result<f64, String> {

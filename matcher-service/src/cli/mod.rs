@@ -10,6 +10,7 @@ pub mod run_dir;
 mod serve;
 mod solve;
 mod token;
+mod validate_explain;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -57,6 +58,12 @@ enum Command {
         /// List at most this many bad rows (0: all); the total is always counted.
         #[arg(long, default_value_t = 1000)]
         max_problems: usize,
+        /// Also say what the data set holds: how each file reads, counts per table,
+        /// municipality and target group, date ranges; problems grouped by kind.
+        #[arg(long)]
+        explain: bool,
+        #[command(flatten)]
+        input: validate_explain::DataFlags,
     },
     /// Build the candidate graph of a data set and print its size and build time as JSON.
     Graph {
@@ -67,6 +74,8 @@ enum Command {
         instance: Option<PathBuf>,
         #[command(flatten)]
         run: RunFlags,
+        #[command(flatten)]
+        input: validate_explain::DataFlags,
     },
     /// Explain one candidate–offer pair: every factor, or the hard limit that removes it.
     Explain {
@@ -78,6 +87,8 @@ enum Command {
         offer: String,
         #[command(flatten)]
         run: RunFlags,
+        #[command(flatten)]
+        input: validate_explain::DataFlags,
     },
     /// Solve an assignment instance in the neutral peers format and print one JSON line.
     Solve(solve::SolveArgs),
@@ -104,17 +115,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gen { scale, seed, out, snapshot, changed } => {
             data::generate(&reference()?, scale, seed, &out, snapshot.as_deref(), changed)?;
         }
-        Command::Validate { path, max_problems } => {
-            return data::validate(&reference()?, &path, max_problems);
+        Command::Validate { path, max_problems, explain, input } => {
+            return validate_explain::validate(&path, max_problems, explain, &input, data::summary);
         }
-        Command::Graph { path, instance, run } => {
-            data::graph(reference()?, &path, instance.as_deref(), &run)?
+        Command::Graph { path, instance, run, input } => {
+            data::graph(input.reference()?, &path, instance.as_deref(), &run, &input)?
         }
-        Command::Explain { path, candidate, offer, run } => {
-            data::explain(reference()?, &path, &candidate, &offer, &run)?;
+        Command::Explain { path, candidate, offer, run, input } => {
+            data::explain(input.reference()?, &path, &candidate, &offer, &run, &input)?;
         }
         Command::Solve(args) => solve::run(&args)?,
-        Command::Batch(args) => batch::run(&args, reference()?)?,
+        Command::Batch(args) => {
+            let r = args.input.reference()?;
+            batch::run(&args, r)?
+        }
         Command::Serve(args) => serve::run(args)?,
         Command::Token { command } => token::run(command)?,
     }

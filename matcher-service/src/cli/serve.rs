@@ -45,6 +45,8 @@ pub struct ServeArgs {
     /// Async worker threads (0 = one per core).
     #[arg(long, env = "MATCHER_WORKERS", default_value_t = 0)]
     workers: usize,
+    #[command(flatten)]
+    input: super::validate_explain::DataFlags,
 }
 
 pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -63,6 +65,10 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
         cors_origins: args.cors_origins.clone(),
         today: args.today,
         policies: read_policies(&args.policies)?,
+        reference: match &args.input.reference {
+            Some(_) => Some(std::sync::Arc::new(args.input.reference()?)),
+            None => None,
+        },
     };
     let state = server::AppState::open(config).with_context(|| format!("opening {}", args.db.display()))?;
     if args.demo {
@@ -78,7 +84,7 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(path) = &args.offers_from {
         let started = Instant::now();
-        let mut data = load(path, state.catalogues.reference())?;
+        let mut data = load(path, state.catalogues.reference(), &args.input)?;
         data.candidates.clear();
         server::load_dataset(&state, &data).context("storing the offers")?;
         eprintln!("{} offers loaded in {} ms", data.offers.len(), started.elapsed().as_millis());

@@ -51,6 +51,8 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// The day benefit clocks are read against; default today (UTC) at start.
     pub today: Option<Date>,
+    /// Reference data to use instead of the embedded tables (`matcher serve --reference`).
+    pub reference: Option<Arc<ReferenceData>>,
     /// Scoring policies of suggestions and batch runs (national default plus municipalities').
     pub policies: PolicySet,
 }
@@ -64,6 +66,7 @@ impl Default for Config {
             max_in_flight: 256,
             cors_origins: Vec::new(),
             today: None,
+            reference: None,
             policies: PolicySet::default(),
         }
     }
@@ -124,7 +127,10 @@ impl AppState {
     pub fn open(config: Config) -> Result<Arc<AppState>, ServiceError> {
         let store = Arc::new(Store::open(&config.db)?);
         store.fail_interrupted_batches()?;
-        let reference = Arc::new(ReferenceData::embedded()?);
+        let reference = match &config.reference {
+            Some(reference) => reference.clone(),
+            None => Arc::new(ReferenceData::embedded()?),
+        };
         let today = config.today.unwrap_or_else(today_utc);
         // Courses that ended while the service was down give their places back first.
         store.sweep_ended(&today.to_string())?;
