@@ -606,7 +606,7 @@ fn declines_round_trip_and_bad_rows_name_their_place() {
     let cases: [(&str, &str, &str); 5] = [
         ("candidate_id", "ghost-1", "not an id in candidates"),
         ("offer_id", "ghost-2", "not an id in offers"),
-        ("until", "2026-13-01", "YYYY-MM-DD"),
+        ("until", "2026-13-01", "month 13"),
         ("until", "", "value is required"),
         ("reason", "ring på 010190-1234", "CPR"),
     ];
