@@ -10,6 +10,7 @@ pub mod error;
 // `gen` is a reserved word since edition 2024, hence the raw identifier; the two items most
 // callers need are re-exported below.
 pub mod r#gen;
+pub mod geo;
 pub mod graph;
 pub mod model;
 pub mod policy;

@@ -5,10 +5,11 @@
 //!   here and only here (with `main.rs`).
 //! - [`server`]: the HTTP service (warp, SQLite, tokens, the widget), typed errors only.
 //!
-//! `server` never imports `cli`; `cli` calls `server` only to start it and to manage tokens.
+//! [`clock`] holds the one 'today in UTC' both use. `server` never imports `cli`; `cli` calls `server` only to start it and to manage tokens.
 
 // The OpenAPI schemas are one large `json!` literal.
 #![recursion_limit = "512"]
 
 pub mod cli;
+pub mod clock;
 pub mod server;

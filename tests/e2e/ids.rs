@@ -3,7 +3,7 @@
 //! the other's row, concurrent decisions never share a number, and a database file from
 //! before the numbers keeps every id its clients stored.
 
-use crate::service::{Answer, Server, assert_problem, call, seed_offers, start_config, temp_dir};
+use crate::common::server::{Answer, Server, assert_problem, call, seed_offers, start_config, temp_dir};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -132,7 +132,7 @@ fn two_tenants_each_number_their_own_decisions_and_batch_runs() {
              idempotency-key: key-1\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
             body.len()
         );
-        let (status, _, bytes) = crate::service::raw(s.addr, req.as_bytes());
+        let (status, _, bytes) = crate::common::server::raw(s.addr, req.as_bytes());
         (status, serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null)["id"].clone())
     };
     assert_eq!(keyed(&a, "cand-a1"), (201, json!(5)));
@@ -279,7 +279,7 @@ fn a_file_from_before_numbers_keeps_every_stored_id() {
          idempotency-key: old-key\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
         body.len()
     );
-    let (status, _, bytes) = crate::service::raw(s.addr, req.as_bytes());
+    let (status, _, bytes) = crate::common::server::raw(s.addr, req.as_bytes());
     let replay: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     assert_eq!((status, replay["id"].clone()), (200, json!(3)), "{replay}");
     // Old batch runs keep their ids too; the prices of A's run 2 are loaded at start.

@@ -5,21 +5,16 @@
 //! transaction of the event. After each step the offer's places add up, and the SQLite file
 //! agrees with what the API says.
 
-use crate::service::{Server, assert_problem, call, seed_offers, start_config};
+use crate::common::server::{
+    Answer, Server, assert_problem, call, candidate, seed_offers, start_config, temp_dir,
+};
 use serde_json::{Value, json};
 
 fn start(label: &str) -> Server {
     start_config(label, |_| {})
 }
 
-fn decide(
-    s: &Server,
-    token: &str,
-    candidate: &str,
-    offer: &str,
-    action: &str,
-    extra: Value,
-) -> crate::service::Answer {
+fn decide(s: &Server, token: &str, candidate: &str, offer: &str, action: &str, extra: Value) -> Answer {
     let mut body =
         json!({"candidate_id": candidate, "offer_id": offer, "action": action, "reason": "fits the plan"});
     if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
@@ -28,7 +23,7 @@ fn decide(
     call(s.addr, "POST", "/v1/decisions", Some(token), Some(&body.to_string()))
 }
 
-fn withdraw(s: &Server, token: &str, id: i64, reason: &str) -> crate::service::Answer {
+fn withdraw(s: &Server, token: &str, id: i64, reason: &str) -> Answer {
     let body = json!({"reason": reason}).to_string();
     call(s.addr, "POST", &format!("/v1/decisions/{id}/withdrawal"), Some(token), Some(&body))
 }
@@ -218,7 +213,7 @@ fn a_course_that_ended_gives_its_place_back() {
         let r = decide(&s, &cw, "cand-a1", "course-1", "accept", json!({}));
         assert_eq!(r.status, 201, "{}", r.body);
         assert_eq!(places(&s, "course-1"), (0, 1, 0));
-        let keep = crate::service::temp_dir("live-ended-db");
+        let keep = temp_dir("live-ended-db");
         let db = keep.0.join("kept.db");
         std::fs::copy(s.state.store.path(), &db).expect("copy the file");
         // WAL: the committed rows may still be in the -wal file.
@@ -297,8 +292,7 @@ fn two_municipalities_runs_together_never_propose_beyond_capacity() {
     let s = start("live-ledger");
     seed_offers(&s, &[("course-1", 3), ("course-2", 2)]);
     let more = |m: &str, prefix: &str| {
-        Value::Array((0..6).map(|i| crate::service::candidate(&format!("cand-{prefix}{i}"), m)).collect())
-            .to_string()
+        Value::Array((0..6).map(|i| candidate(&format!("cand-{prefix}{i}"), m)).collect()).to_string()
     };
     let r = call(s.addr, "POST", "/v1/candidates", Some(&s.tokens.a_system), Some(&more("0851", "ax")));
     assert_eq!(r.status, 200, "{}", r.body);

@@ -11,5 +11,6 @@ mod policy;
 mod reliability;
 mod service;
 mod solve;
+mod store_compat;
 mod tokens;
 mod widget;

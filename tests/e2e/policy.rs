@@ -1,7 +1,7 @@
 //! `matcher serve --policy`: a municipality's policy file changes the suggestions of that
 //! municipality, and only of that one.
 
-use super::service::{Child, call, candidate, cli_token, offer, temp_dir};
+use super::common::server::{Child, call, candidate, cli_token, offer, temp_dir};
 use serde_json::json;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

@@ -4,7 +4,7 @@
 //!
 //! CI runs a few kill cycles; `scripts/crash.sh` runs 50 through `BROBYGGER_CRASH_CYCLES`.
 
-use super::service::{Answer, Child, call, candidate, cli_token, offer, spawn_server, temp_dir};
+use super::common::server::{Answer, Child, call, candidate, cli_token, offer, spawn_server, temp_dir};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -231,7 +231,7 @@ fn kill_9_at_random_moments_keeps_acknowledged_writes_once_and_never_overbooks()
 
 #[test]
 fn beyond_capacity_requests_get_a_fast_503_with_retry_after_and_the_service_recovers() {
-    let s = super::service::start_config("overload", |c| {
+    let s = super::common::server::start_config("overload", |c| {
         c.max_in_flight = 2;
         c.max_body_bytes = 16 * 1024 * 1024;
     });
@@ -258,7 +258,7 @@ fn beyond_capacity_requests_get_a_fast_503_with_retry_after_and_the_service_reco
     );
     assert!(slowest_ok.is_some(), "no request was served");
     for (r, took) in &refused {
-        super::service::assert_problem(r, 503);
+        super::common::server::assert_problem(r, 503);
         assert_eq!(r.body["type"], "/problems/overloaded", "{}", r.body);
         assert!(r.headers.contains("retry-after: 1"), "{}", r.headers);
         // A refusal does not wait for the work it refuses.
@@ -281,7 +281,7 @@ fn beyond_capacity_requests_get_a_fast_503_with_retry_after_and_the_service_reco
 /// names the field and does not echo the number.
 #[test]
 fn cpr_like_values_are_refused_in_every_field_that_could_hold_one() {
-    let s = super::service::start_config("cpr", |_| {});
+    let s = super::common::server::start_config("cpr", |_| {});
     let (cw, sys) = (s.tokens.a_caseworker.clone(), s.tokens.a_system.clone());
     let r = call(s.addr, "POST", "/v1/offers", Some(&sys), Some(&json!([offer("course-1", 5)]).to_string()));
     assert_eq!(r.status, 200, "{}", r.body);
@@ -390,7 +390,7 @@ fn cpr_like_values_are_refused_in_every_field_that_could_hold_one() {
         for (method, path, token, body, field) in cases {
             let text = body.as_ref().map(Value::to_string);
             let r = call(s.addr, method, &path, Some(token), text.as_deref());
-            super::service::assert_problem(&r, 422);
+            super::common::server::assert_problem(&r, 422);
             let paths: Vec<&str> = r.body["errors"]
                 .as_array()
                 .into_iter()
@@ -412,7 +412,7 @@ fn cpr_like_values_are_refused_in_every_field_that_could_hold_one() {
 /// routes meant for other things, and an outcome cannot be replaced.
 #[test]
 fn the_decision_record_cannot_be_edited_through_the_api() {
-    let s = super::service::start_config("audit", |_| {});
+    let s = super::common::server::start_config("audit", |_| {});
     let (cw, admin, sys) =
         (s.tokens.a_caseworker.clone(), s.tokens.a_admin.clone(), s.tokens.a_system.clone());
     let r = call(s.addr, "POST", "/v1/offers", Some(&sys), Some(&json!([offer("course-1", 5)]).to_string()));
@@ -441,7 +441,7 @@ fn the_decision_record_cannot_be_edited_through_the_api() {
                     continue; // that is recording a new decision
                 }
                 let r = call(s.addr, method, &path, Some(token), Some(&edit));
-                super::service::assert_problem(&r, 405);
+                super::common::server::assert_problem(&r, 405);
                 let allow = if path == "/v1/decisions" { "allow: post, get" } else { "allow: get\r" };
                 assert!(r.headers.contains(allow), "{method} {path}: {}", r.headers);
             }
@@ -450,7 +450,7 @@ fn the_decision_record_cannot_be_edited_through_the_api() {
     let outcome = |result: &str| json!({"decision_id": id, "result": result}).to_string();
     assert_eq!(call(s.addr, "POST", "/v1/outcomes", Some(&cw), Some(&outcome("in_work"))).status, 201);
     let again = call(s.addr, "POST", "/v1/outcomes", Some(&admin), Some(&outcome("dropped_out")));
-    super::service::assert_problem(&again, 409);
+    super::common::server::assert_problem(&again, 409);
     // Erasing the candidate leaves the decision (it holds only the pseudonymous id).
     assert_eq!(call(s.addr, "DELETE", "/v1/candidates/cand-1", Some(&cw), None).status, 200);
     let after = call(s.addr, "GET", &format!("/v1/decisions/{id}"), Some(&cw), None);
@@ -476,7 +476,7 @@ fn the_decision_record_cannot_be_edited_through_the_api() {
 /// how many requests other tenants made in between.
 #[test]
 fn request_ids_are_unique_and_do_not_count_requests() {
-    let s = super::service::start_config("ids", |_| {});
+    let s = super::common::server::start_config("ids", |_| {});
     let ids: Vec<String> = (0..50)
         .map(|_| {
             let r = call(s.addr, "GET", "/v1/candidates/none", Some(&s.tokens.b_caseworker), None);

@@ -2,7 +2,7 @@
 //! opening a database file made before tokens had ids, expiry or revocation. Real SQLite
 //! files, the real binary for the commands, real HTTP on loopback.
 
-use super::service::{Answer, assert_problem, call, cli_token, spawn_server, start_config, temp_dir};
+use super::common::server::{Answer, assert_problem, call, cli_token, spawn_server, start_config, temp_dir};
 use matcher_service::server::auth::{RECHECK, Role, hash_token, issue_token};
 use std::path::Path;
 use std::process::Command;

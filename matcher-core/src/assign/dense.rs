@@ -12,8 +12,7 @@
 use std::borrow::Cow;
 
 use super::NONE;
-use super::auction::CompResult;
-use super::reduce::Component;
+use super::reduce::{CompResult, Component};
 
 /// Weights above this take the auction: keeps reduced costs, distances and prices (all within
 /// a few times the weight range) far from `i64` overflow.

@@ -1,4 +1,5 @@
-//! Reader of the neutral instance format of the peers harness (`shared/peers/FORMAT.md`):
+//! Reader of the neutral instance format of the peers harness (the external solvers the exact
+//! mode is measured against, `docs/solver.md`):
 //!
 //! ```text
 //! p <n_left> <n_right> <n_edges>
@@ -204,7 +205,7 @@ fn end(t: &mut std::str::Split<'_, char>, line: u64, name: &str) -> Result<()> {
     }
 }
 
-/// Writes a problem in the neutral format (`shared/peers/FORMAT.md`), so that the peers'
+/// Writes a problem in the neutral format (the module header), so that the peers'
 /// solvers can be run on the very graph a night produced. The format has no current offers,
 /// locks or minimum volumes: those are left out (a locked candidate keeps its single edge).
 ///

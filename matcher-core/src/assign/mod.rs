@@ -99,6 +99,7 @@
 
 mod auction;
 mod dense;
+mod exact;
 mod format;
 mod greedy;
 mod reduce;
@@ -466,7 +467,7 @@ fn solve_with(problem: &Problem, options: &SolveOptions, policy: repair::WarmRep
         .map_err(|e| Error::Problem(format!("cannot build a thread pool: {e}")))?;
     let threads = pool.current_num_threads();
     let mut sol = pool.install(|| match options.mode {
-        Mode::Exact => auction::solve_exact(problem, options, policy),
+        Mode::Exact => exact::solve_exact(problem, options, policy),
         Mode::Stable => stable::deferred_acceptance(problem, options),
         Mode::Greedy => Ok(greedy::greedy(problem, options)),
     })?;

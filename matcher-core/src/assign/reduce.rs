@@ -10,6 +10,18 @@ use rayon::prelude::*;
 use super::{NONE, Problem};
 use crate::error::{Error, Result};
 
+/// Result of one component, in local indices and original units.
+pub(crate) struct CompResult {
+    /// Local offer of every person, or [`NONE`].
+    pub assigned: Vec<u32>,
+    /// Exact price of every local offer.
+    pub price: Vec<i64>,
+    /// Exact profit of every person.
+    pub profit: Vec<i64>,
+    pub phases: u64,
+    pub iterations: u64,
+}
+
 /// Offer-side view of the modified problem. Offer nodes `0..m` are the regular places of the
 /// original offers; nodes `m..m + g` are the guaranteed places of the offers with a residual
 /// minimum volume.

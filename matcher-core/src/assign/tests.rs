@@ -339,13 +339,8 @@ fn a_night_with_few_changes_is_repaired_exactly() {
 
 /// A random medium instance: too big for enumeration, so the certificate is the oracle.
 fn medium(seed: u64, n: usize, m: usize, k: usize, wmax: i64) -> Problem {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    let mut rnd = move |r: u64| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % r
-    };
+    let mut rng = crate::r#gen::rng::Rng::new(seed, 0);
+    let mut rnd = move |r: u64| rng.next_u64() % r;
     let capacity: Vec<u32> = (0..m).map(|_| rnd(4) as u32).collect();
     let mut offsets = vec![0];
     let (mut offers, mut weights) = (Vec::new(), Vec::new());
@@ -566,13 +561,8 @@ proptest! {
 
 #[test]
 fn dense_path_on_medium_square_and_rectangular_instances() {
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut rnd = move |r: u64| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x % r) as i64
-    };
+    let mut rng = crate::r#gen::rng::Rng::new(0x2545_F491_4F6C_DD1D, 0);
+    let mut rnd = move |r: u64| (rng.next_u64() % r) as i64;
     for (n, m) in [(60, 60), (40, 90), (90, 40), (1, 50), (50, 1), (120, 121)] {
         for wmax in [1i64, 6, 1000, 1 << 40] {
             let weights: Vec<i64> = (0..n * m).map(|_| rnd(wmax as u64 + 1)).collect();

@@ -110,7 +110,8 @@ pub fn load_dir_with(dir: &Path, reference: &ReferenceData, options: &ReadOption
     };
 
     let candidate_ids = Some(candidate_ids);
-    let declines = match open(dir, "declines", DECLINE_COLUMNS, DECLINE_REQUIRED, false, enc, &mut problems)? {
+    let declines = match open(dir, "declines", DECLINE_COLUMNS, DECLINE_REQUIRED, false, enc, &mut problems)?
+    {
         Some(table) => rows(table, &mut problems, |r| decline(r, candidate_ids.as_ref(), offer_ids.as_ref())),
         None => Vec::new(),
     };

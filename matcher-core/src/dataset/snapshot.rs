@@ -13,7 +13,7 @@
 //! The header is checked before bincode sees a byte, so a truncated, damaged or foreign file
 //! is refused with a reason instead of decoding into garbage or a huge allocation. bincode is
 //! not self-describing: snapshot types must not use `skip_serializing_if`, `flatten`, `tag` or
-//! `untagged` (see `shared/CONVENTIONS.md`), and any change to a snapshot type needs a new
+//! `untagged` (bincode cannot decode them), and any change to a snapshot type needs a new
 //! format version. This module must not validate rows; that is [`super::load_dir`]'s job.
 //!
 //! Versions: 1 had no `declines`; 2 adds them after the providers. Version 1 files still

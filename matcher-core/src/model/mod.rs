@@ -105,9 +105,9 @@ pub struct LatLon {
 impl LatLon {
     /// Latitudes and longitudes a Danish candidate or offer can have (with a margin). A point
     /// outside is almost always swapped columns or a unit error in an export.
-    pub const LAT_RANGE: std::ops::RangeInclusive<f64> = 54.4..=57.9;
+    pub const LAT_RANGE: std::ops::RangeInclusive<f64> = crate::geo::LAT_RANGE;
     /// See [`LatLon::LAT_RANGE`].
-    pub const LON_RANGE: std::ops::RangeInclusive<f64> = 7.9..=15.3;
+    pub const LON_RANGE: std::ops::RangeInclusive<f64> = crate::geo::LON_RANGE;
 
     /// Validates a point: finite and inside Denmark.
     pub fn new(lat: f64, lon: f64) -> Result<LatLon, String> {
@@ -125,11 +125,7 @@ impl LatLon {
 
     /// Great-circle distance in km (haversine, mean Earth radius 6,371.0 km).
     pub fn distance_km(self, other: LatLon) -> f64 {
-        let (p1, p2) = (self.lat.to_radians(), other.lat.to_radians());
-        let dp = p2 - p1;
-        let dl = (other.lon - self.lon).to_radians();
-        let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
-        2.0 * 6_371.0 * a.sqrt().asin()
+        crate::geo::haversine_km(self.lat, self.lon, other.lat, other.lon)
     }
 }
 

@@ -19,6 +19,7 @@
 pub mod evidence;
 
 use crate::error::{Error, Result};
+use crate::geo::KM_PER_DEGREE;
 use crate::model::{Candidate, Dataset, Date, GroupSet, OfferKind, PackedOccupation, ReferenceData};
 use crate::policy::{Policy, PolicySet};
 use evidence::Posterior;
@@ -191,18 +192,8 @@ pub struct GroupEvidence {
     pub posterior: Posterior,
 }
 
-/// Kilometres per degree of latitude (mean Earth radius 6,371.0 km).
-const KM_PER_DEGREE: f64 = 6_371.0 * std::f64::consts::PI / 180.0;
-
-/// Distance in km between two points: equirectangular projection at `lat_a`'s latitude,
-/// mean Earth radius. Within 0.5% of the great-circle distance for pairs up to 100 km apart in
-/// Denmark, and one cosine per candidate instead of several trigonometric calls per pair.
-#[inline]
-pub fn distance_km(lat_a: f64, lon_a: f64, cos_lat_a: f64, lat_b: f64, lon_b: f64) -> f64 {
-    let dy = (lat_b - lat_a) * KM_PER_DEGREE;
-    let dx = (lon_b - lon_a) * KM_PER_DEGREE * cos_lat_a;
-    (dx * dx + dy * dy).sqrt()
-}
+/// Distance in km on the hot path (see [`crate::geo::equirectangular_km`]).
+pub use crate::geo::equirectangular_km as distance_km;
 
 /// Evidence factor of a success rate against the group average: 0.5 at the average, 1 at
 /// certain success, 0 at certain failure, linear in between on each side.
@@ -387,7 +378,7 @@ impl Scorer {
         let mut original: Vec<u32> = (0..n as u32).collect();
         original.sort_by_key(|&i| {
             let o = &data.offers[i as usize];
-            (crate::graph::cell_index(o.location.lat, o.location.lon), i)
+            (crate::geo::cell_index(o.location.lat, o.location.lon), i)
         });
         let mut internal = vec![0u32; n];
         for (k, &i) in original.iter().enumerate() {

@@ -29,12 +29,7 @@ impl RunFlags {
     }
 
     pub(crate) fn today(&self) -> Date {
-        self.today.unwrap_or_else(|| {
-            let days = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() / 86_400);
-            Date(i32::try_from(days).unwrap_or(i32::MAX))
-        })
+        self.today.unwrap_or_else(crate::clock::today_utc)
     }
 
     pub(crate) fn pool(&self) -> anyhow::Result<rayon::ThreadPool> {

@@ -16,172 +16,404 @@ pub enum Lang {
     En,
 }
 
+/// A word of the report: a mistyped key does not compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Title,
+    Notice,
+    Date,
+    Candidates,
+    Offers,
+    Matched,
+    Effect,
+    Spend,
+    EffectNote,
+    ByGroup,
+    ByMunicipality,
+    AllMunicipalities,
+    Certificate,
+    Objective,
+    Modified,
+    Dual,
+    GContracted,
+    GFillable,
+    GFilled,
+    Gap,
+    CertificateNote,
+    Comparison,
+    Method,
+    TotalWeight,
+    Blocking,
+    Optimal,
+    Stable,
+    Greedy,
+    Churn,
+    Stability,
+    StabilityNone,
+    StabilityNote,
+    SinceKept,
+    SinceChanged,
+    SinceNew,
+    SinceDropped,
+    SinceUnmatched,
+    Why,
+    NotInPreviousRun,
+    CandidateData,
+    OfferChanged,
+    Scoring,
+    Competition,
+    ReasonUnknown,
+    Gone,
+    LockedKept,
+    Kept,
+    Changed,
+    New,
+    Dropped,
+    Unmatched,
+    Capacity,
+    Places,
+    Assigned,
+    UtilisationByKind,
+    Waiting,
+    WaitingCount,
+    Empty,
+    Price,
+    Guarantees,
+    Guaranteed,
+    Short,
+    None,
+    Providers,
+    Provider,
+    Courses,
+    Tail,
+    WithSpend,
+    UnmatchedReasons,
+    NothingInReach,
+    Excluded,
+    NoEligibleOffer,
+    AllInReachFull,
+    Fairness,
+    FairnessNote,
+    AgeBand,
+    Region,
+    Gender,
+    Origin,
+    Group,
+    Municipality,
+    MatchRate,
+    MeanEffect,
+    Female,
+    Male,
+    Other,
+    NotRecorded,
+    Danish,
+    Western,
+    NonWestern,
+    ProviderKind,
+    Job,
+    WorkTrial,
+    ReciprocalHelp,
+    Caseloads,
+    CaseloadsNote,
+    Caseworkers,
+    NewCandidates,
+    WithCaseworker,
+    SpecialityMatches,
+    MeanBefore,
+    MeanAfter,
+    MaxBefore,
+    MaxAfter,
+    OverCapBefore,
+    OverCapAfter,
+}
+
+impl Key {
+    /// The key of a word the report's data names (a method, kind, reason or change).
+    fn parse(key: &str) -> Option<Key> {
+        Some(match key {
+            "title" => Key::Title,
+            "notice" => Key::Notice,
+            "date" => Key::Date,
+            "candidates" => Key::Candidates,
+            "offers" => Key::Offers,
+            "matched" => Key::Matched,
+            "effect" => Key::Effect,
+            "spend" => Key::Spend,
+            "effect_note" => Key::EffectNote,
+            "by_group" => Key::ByGroup,
+            "by_municipality" => Key::ByMunicipality,
+            "all_municipalities" => Key::AllMunicipalities,
+            "certificate" => Key::Certificate,
+            "objective" => Key::Objective,
+            "modified" => Key::Modified,
+            "dual" => Key::Dual,
+            "g_contracted" => Key::GContracted,
+            "g_fillable" => Key::GFillable,
+            "g_filled" => Key::GFilled,
+            "gap" => Key::Gap,
+            "certificate_note" => Key::CertificateNote,
+            "comparison" => Key::Comparison,
+            "method" => Key::Method,
+            "total_weight" => Key::TotalWeight,
+            "blocking" => Key::Blocking,
+            "optimal" => Key::Optimal,
+            "stable" => Key::Stable,
+            "greedy" => Key::Greedy,
+            "churn" => Key::Churn,
+            "since_kept" => Key::SinceKept,
+            "since_changed" => Key::SinceChanged,
+            "since_new" => Key::SinceNew,
+            "since_dropped" => Key::SinceDropped,
+            "since_unmatched" => Key::SinceUnmatched,
+            "not_in_previous_run" => Key::NotInPreviousRun,
+            "candidate_data" => Key::CandidateData,
+            "offer" => Key::OfferChanged,
+            "scoring" => Key::Scoring,
+            "competition" => Key::Competition,
+            "unknown" => Key::ReasonUnknown,
+            "locked_kept" => Key::LockedKept,
+            "kept" => Key::Kept,
+            "changed" => Key::Changed,
+            "new" => Key::New,
+            "dropped" => Key::Dropped,
+            "unmatched" => Key::Unmatched,
+            "capacity" => Key::Capacity,
+            "places" => Key::Places,
+            "assigned" => Key::Assigned,
+            "utilisation_by_kind" => Key::UtilisationByKind,
+            "waiting" => Key::Waiting,
+            "waiting_count" => Key::WaitingCount,
+            "empty" => Key::Empty,
+            "price" => Key::Price,
+            "guarantees" => Key::Guarantees,
+            "guaranteed" => Key::Guaranteed,
+            "short" => Key::Short,
+            "none" => Key::None,
+            "providers" => Key::Providers,
+            "provider" => Key::Provider,
+            "courses" => Key::Courses,
+            "tail" => Key::Tail,
+            "with_spend" => Key::WithSpend,
+            "unmatched_reasons" => Key::UnmatchedReasons,
+            "nothing_in_reach" => Key::NothingInReach,
+            "excluded" => Key::Excluded,
+            "no_eligible_offer" => Key::NoEligibleOffer,
+            "all_in_reach_full" => Key::AllInReachFull,
+            "fairness" => Key::Fairness,
+            "fairness_note" => Key::FairnessNote,
+            "age_band" => Key::AgeBand,
+            "region" => Key::Region,
+            "gender" => Key::Gender,
+            "origin" => Key::Origin,
+            "group" => Key::Group,
+            "municipality" => Key::Municipality,
+            "match_rate" => Key::MatchRate,
+            "mean_effect" => Key::MeanEffect,
+            "female" => Key::Female,
+            "male" => Key::Male,
+            "other" => Key::Other,
+            "not_recorded" => Key::NotRecorded,
+            "danish" => Key::Danish,
+            "western" => Key::Western,
+            "non_western" => Key::NonWestern,
+            "provider_kind" => Key::ProviderKind,
+            "job" => Key::Job,
+            "work_trial" => Key::WorkTrial,
+            "reciprocal_help" => Key::ReciprocalHelp,
+            "caseloads" => Key::Caseloads,
+            "caseloads_note" => Key::CaseloadsNote,
+            "caseworkers" => Key::Caseworkers,
+            "new_candidates" => Key::NewCandidates,
+            "with_caseworker" => Key::WithCaseworker,
+            "speciality_matches" => Key::SpecialityMatches,
+            "mean_before" => Key::MeanBefore,
+            "mean_after" => Key::MeanAfter,
+            "max_before" => Key::MaxBefore,
+            "max_after" => Key::MaxAfter,
+            "over_cap_before" => Key::OverCapBefore,
+            "over_cap_after" => Key::OverCapAfter,
+            _ => return None,
+        })
+    }
+}
+
 /// The words of the report, in both languages.
-fn t(lang: Lang, key: &str) -> &'static str {
+fn t(lang: Lang, key: Key) -> &'static str {
     let (da, en) = match key {
-        "title" => ("Brobygger: nattens forslag", "Brobygger: tonight's suggestions"),
-        "notice" => (
+        Key::Title => ("Brobygger: nattens forslag", "Brobygger: tonight's suggestions"),
+        Key::Notice => (
             "Dette er forslag, ikke afgørelser. En sagsbehandler i kommunen træffer afgørelsen og registrerer hvem, hvornår og hvorfor.",
             "These are suggestions, not decisions. A caseworker of the municipality decides and records who, when and why.",
         ),
-        "date" => ("Kørselsdato", "Run date"),
-        "candidates" => ("Kandidater", "Candidates"),
-        "offers" => ("Tilbud", "Offers"),
-        "matched" => ("Med forslag", "With a suggestion"),
-        "effect" => ("Forventet effekt", "Expected effect"),
-        "spend" => ("Udgift til forløb", "Spend on courses"),
-        "effect_note" => (
+        Key::Date => ("Kørselsdato", "Run date"),
+        Key::Candidates => ("Kandidater", "Candidates"),
+        Key::Offers => ("Tilbud", "Offers"),
+        Key::Matched => ("Med forslag", "With a suggestion"),
+        Key::Effect => ("Forventet effekt", "Expected effect"),
+        Key::Spend => ("Udgift til forløb", "Spend on courses"),
+        Key::EffectNote => (
             "Forventet effekt = sparede ydelsesuger × ugesats − pris (+ det, den anden part sparer ved gensidig hjælp).",
             "Expected effect = benefit weeks avoided × weekly rate − price (+ what the other party saves, for reciprocal help).",
         ),
-        "by_group" => ("Effekt pr. målgruppe", "Effect per target group"),
-        "by_municipality" => ("Effekt pr. kommune", "Effect per municipality"),
-        "all_municipalities" => ("Alle kommuner", "All municipalities"),
-        "certificate" => ("Optimalitetsbevis", "Certificate of optimality"),
-        "objective" => ("Samlet score (primal)", "Total score (primal)"),
-        "modified" => (
+        Key::ByGroup => ("Effekt pr. målgruppe", "Effect per target group"),
+        Key::ByMunicipality => ("Effekt pr. kommune", "Effect per municipality"),
+        Key::AllMunicipalities => ("Alle kommuner", "All municipalities"),
+        Key::Certificate => ("Optimalitetsbevis", "Certificate of optimality"),
+        Key::Objective => ("Samlet score (primal)", "Total score (primal)"),
+        Key::Modified => (
             "Samlet score inkl. bonus for garanterede pladser",
             "Total score including the bonus for guaranteed places",
         ),
-        "dual" => ("Dual grænse", "Dual bound"),
-        "g_contracted" => ("Garanterede pladser i kontrakterne", "Guaranteed places in the contracts"),
-        "g_fillable" => ("Heraf mulige at fylde (bevist maksimum)", "Of those, fillable at most (proven)"),
-        "g_filled" => ("Fyldt i nat", "Filled tonight"),
-        "gap" => ("Forskel (0 = bevist optimal)", "Gap (0 = proven optimal)"),
-        "certificate_note" => (
+        Key::Dual => ("Dual grænse", "Dual bound"),
+        Key::GContracted => ("Garanterede pladser i kontrakterne", "Guaranteed places in the contracts"),
+        Key::GFillable => ("Heraf mulige at fylde (bevist maksimum)", "Of those, fillable at most (proven)"),
+        Key::GFilled => ("Fyldt i nat", "Filled tonight"),
+        Key::Gap => ("Forskel (0 = bevist optimal)", "Gap (0 = proven optimal)"),
+        Key::CertificateNote => (
             "Løsningen er kontrolleret uafhængigt af løseren: ingen fordeling kan score mere end den duale grænse, og forskellen er 0. Garanterede pladser hos strategiske partnere fyldes så langt det overhovedet kan lade sig gøre (bevist maksimum), og blandt de fordelinger vælges den med den højeste score; den duale grænse gælder scoren med en bonus pr. fyldt garanteret plads. Tid og faser står i run.json.",
             "The solution was checked independently of the solver: no assignment can score more than the dual bound, and the gap is 0. Guaranteed places at strategic partners are filled as far as at all possible (a proven maximum), and among those assignments the one with the highest score is chosen; the dual bound is for the score plus a bonus per filled guaranteed place. Times and phases are in run.json.",
         ),
-        "comparison" => {
+        Key::Comparison => {
             ("Optimal, stabil og grådig fordeling samme nat", "Optimal, stable and greedy on the same night")
         }
-        "method" => ("Metode", "Method"),
-        "total_weight" => ("Samlet score", "Total score"),
-        "blocking" => ("Blokerende par", "Blocking pairs"),
-        "optimal" => ("Optimal", "Optimal"),
-        "stable" => ("Stabil (udskudt accept)", "Stable (deferred acceptance)"),
-        "greedy" => ("Grådig", "Greedy"),
-        "churn" => ("Ændringer over for nuværende tilbud", "Changes against the current offers"),
-        "stability" => {
+        Key::Method => ("Metode", "Method"),
+        Key::TotalWeight => ("Samlet score", "Total score"),
+        Key::Blocking => ("Blokerende par", "Blocking pairs"),
+        Key::Optimal => ("Optimal", "Optimal"),
+        Key::Stable => ("Stabil (udskudt accept)", "Stable (deferred acceptance)"),
+        Key::Greedy => ("Grådig", "Greedy"),
+        Key::Churn => ("Ændringer over for nuværende tilbud", "Changes against the current offers"),
+        Key::Stability => {
             ("Stabilitet over for i går (forrige kørsel)", "Stability against yesterday (the previous run)")
         }
-        "stability_none" => (
+        Key::StabilityNone => (
             "Ingen forrige kørsel (--previous) var givet: der er intet at sammenligne med. Tallene ovenfor sammenligner med kandidaternes nuværende tilbud.",
             "No previous run (--previous) was given: there is nothing to compare with. The counts above compare with the candidates' current offers.",
         ),
-        "stability_note" => (
+        Key::StabilityNote => (
             "Hver kandidats forslag i nat over for forslaget i forrige kørsel. Et forslag ændres kun, når nattens samlede score stiger med mindst den mindste gevinst pr. ændret forslag (politikkens stability.least_gain_points):",
             "Each candidate's suggestion tonight against the previous run's. A suggestion changes only when the night's total score rises by at least the least gain per changed suggestion (the policy's stability.least_gain_points):",
         ),
-        "since_kept" => ("Samme forslag som i går", "Same suggestion as yesterday"),
-        "since_changed" => ("Andet forslag end i går", "Another suggestion than yesterday"),
-        "since_new" => ("Forslag, hvor der i går ikke var et", "A suggestion where yesterday there was none"),
-        "since_dropped" => {
+        Key::SinceKept => ("Samme forslag som i går", "Same suggestion as yesterday"),
+        Key::SinceChanged => ("Andet forslag end i går", "Another suggestion than yesterday"),
+        Key::SinceNew => {
+            ("Forslag, hvor der i går ikke var et", "A suggestion where yesterday there was none")
+        }
+        Key::SinceDropped => {
             ("Intet forslag, hvor der i går var et", "No suggestion where yesterday there was one")
         }
-        "since_unmatched" => ("Intet forslag i går eller i nat", "No suggestion yesterday or tonight"),
-        "why" => ("Hvorfor forslaget ændrede sig", "Why the suggestion changed"),
-        "not_in_previous_run" => {
+        Key::SinceUnmatched => ("Intet forslag i går eller i nat", "No suggestion yesterday or tonight"),
+        Key::Why => ("Hvorfor forslaget ændrede sig", "Why the suggestion changed"),
+        Key::NotInPreviousRun => {
             ("Kandidaten var ikke med i går", "The candidate was not in yesterday's run")
         }
-        "candidate_data" => ("Kandidatens egne data ændrede sig", "The candidate's own data changed"),
-        "offer" => ("Tilbuddet ændrede sig (eller er nyt/væk)", "The offer changed (or is new or gone)"),
-        "scoring" => (
+        Key::CandidateData => ("Kandidatens egne data ændrede sig", "The candidate's own data changed"),
+        Key::OfferChanged => {
+            ("Tilbuddet ændrede sig (eller er nyt/væk)", "The offer changed (or is new or gone)")
+        }
+        Key::Scoring => (
             "Samme data, anden score (ydelsesuret eller politikken)",
             "Same data, another score (the benefit clock or the policy)",
         ),
-        "competition" => {
+        Key::Competition => {
             ("Kun konkurrencen om pladserne ændrede sig", "Only the competition for places changed")
         }
-        "unknown" => {
+        Key::ReasonUnknown => {
             ("Ukendt (forrige kørsel uden fingeraftryk)", "Unknown (previous run without fingerprints)")
         }
-        "gone" => {
+        Key::Gone => {
             ("Kandidater fra i går, der ikke er med i nat", "Candidates of yesterday not in tonight's data")
         }
-        "locked_kept" => ("Igangværende forløb bevaret", "Courses under way kept"),
-        "kept" => ("Beholder sit tilbud", "Keep their offer"),
-        "changed" => ("Foreslås et andet tilbud", "Suggested another offer"),
-        "new" => ("Får et tilbud for første gang", "Get an offer for the first time"),
-        "dropped" => ("Mister sit tilbud", "Lose their offer"),
-        "unmatched" => ("Uden tilbud før og nu", "Without an offer before and now"),
-        "capacity" => ("Kapacitet", "Capacity"),
-        "places" => ("Pladser", "Places"),
-        "assigned" => ("Besat", "Filled"),
-        "utilisation_by_kind" => ("Udnyttelse pr. type tilbud", "Utilisation per kind of offer"),
-        "waiting" => (
+        Key::LockedKept => ("Igangværende forløb bevaret", "Courses under way kept"),
+        Key::Kept => ("Beholder sit tilbud", "Keep their offer"),
+        Key::Changed => ("Foreslås et andet tilbud", "Suggested another offer"),
+        Key::New => ("Får et tilbud for første gang", "Get an offer for the first time"),
+        Key::Dropped => ("Mister sit tilbud", "Lose their offer"),
+        Key::Unmatched => ("Uden tilbud før og nu", "Without an offer before and now"),
+        Key::Capacity => ("Kapacitet", "Capacity"),
+        Key::Places => ("Pladser", "Places"),
+        Key::Assigned => ("Besat", "Filled"),
+        Key::UtilisationByKind => ("Udnyttelse pr. type tilbud", "Utilisation per kind of offer"),
+        Key::Waiting => (
             "Tilbud med venteliste (værdi af én plads mere)",
             "Offers with a waiting line (value of one more place)",
         ),
-        "waiting_count" => ("Tilbud med venteliste", "Offers with a waiting line"),
-        "empty" => ("Tomme tilbud", "Empty offers"),
-        "price" => ("Værdi af én plads mere (point)", "Value of one more place (points)"),
-        "guarantees" => {
+        Key::WaitingCount => ("Tilbud med venteliste", "Offers with a waiting line"),
+        Key::Empty => ("Tomme tilbud", "Empty offers"),
+        Key::Price => ("Værdi af én plads mere (point)", "Value of one more place (points)"),
+        Key::Guarantees => {
             ("Garanteret volumen (strategiske partnere)", "Guaranteed volumes (strategic partners)")
         }
-        "guaranteed" => ("Garanteret", "Guaranteed"),
-        "short" => ("Mangler", "Short"),
-        "none" => ("Ingen", "None"),
-        "providers" => ("Udgift pr. leverandør", "Spend per provider"),
-        "provider" => ("Leverandør", "Provider"),
-        "courses" => ("Forløb", "Courses"),
-        "tail" => ("Leverandører der bærer 80 % af udgiften", "Providers carrying 80% of the spend"),
-        "with_spend" => ("Leverandører med udgift", "Providers with spend"),
-        "unmatched_reasons" => {
+        Key::Guaranteed => ("Garanteret", "Guaranteed"),
+        Key::Short => ("Mangler", "Short"),
+        Key::None => ("Ingen", "None"),
+        Key::Providers => ("Udgift pr. leverandør", "Spend per provider"),
+        Key::Provider => ("Leverandør", "Provider"),
+        Key::Courses => ("Forløb", "Courses"),
+        Key::Tail => ("Leverandører der bærer 80 % af udgiften", "Providers carrying 80% of the spend"),
+        Key::WithSpend => ("Leverandører med udgift", "Providers with spend"),
+        Key::UnmatchedReasons => {
             ("Kandidater uden forslag, efter årsag", "Candidates without a suggestion, by reason")
         }
-        "nothing_in_reach" => ("Intet tilbud inden for rejseafstand", "No offer within travel distance"),
-        "excluded" => ("Alle tilbud i nærheden fravalgt", "Every offer in reach excluded"),
-        "no_eligible_offer" => ("Ingen tilbud i nærheden passer", "No eligible offer in reach"),
-        "all_in_reach_full" => ("Alle pladser i nærheden er besat", "All places in reach are taken"),
-        "fairness" => (
+        Key::NothingInReach => ("Intet tilbud inden for rejseafstand", "No offer within travel distance"),
+        Key::Excluded => ("Alle tilbud i nærheden fravalgt", "Every offer in reach excluded"),
+        Key::NoEligibleOffer => ("Ingen tilbud i nærheden passer", "No eligible offer in reach"),
+        Key::AllInReachFull => ("Alle pladser i nærheden er besat", "All places in reach are taken"),
+        Key::Fairness => (
             "Ligebehandling: andel med forslag og gennemsnitlig effekt",
             "Fairness: share with a suggestion and mean effect",
         ),
-        "fairness_note" => (
+        Key::FairnessNote => (
             "Køn og oprindelse indgår aldrig i scoren; de vises kun her, så forskelle ses med det samme.",
             "Gender and origin never enter a score; they appear only here, so that a disparity is seen at once.",
         ),
-        "age_band" => ("Aldersgruppe", "Age band"),
-        "region" => ("Region", "Region"),
-        "gender" => ("Køn", "Gender"),
-        "origin" => ("Oprindelse", "Origin"),
-        "group" => ("Målgruppe", "Target group"),
-        "municipality" => ("Kommune", "Municipality"),
-        "match_rate" => ("Andel med forslag", "Share with a suggestion"),
-        "mean_effect" => ("Gns. effekt pr. forslag", "Mean effect per suggestion"),
-        "female" => ("Kvinder", "Women"),
-        "male" => ("Mænd", "Men"),
-        "other" => ("Andet", "Other"),
-        "not_recorded" => ("Ikke registreret", "Not recorded"),
-        "danish" => ("Dansk oprindelse", "Danish origin"),
-        "western" => ("Vestlig oprindelse", "Western origin"),
-        "non_western" => ("Ikke-vestlig oprindelse", "Non-Western origin"),
-        "provider_kind" => ("Specialiseret forløb", "Specialist course"),
-        "job" => ("Job", "Job"),
-        "work_trial" => ("Praktik / arbejdsprøvning", "Work trial"),
-        "reciprocal_help" => ("Gensidig hjælp", "Reciprocal help"),
-        "caseloads" => ("Sagsstammer: fordeling af nye borgere", "Caseloads: who takes the new candidates"),
-        "caseloads_note" => (
+        Key::AgeBand => ("Aldersgruppe", "Age band"),
+        Key::Region => ("Region", "Region"),
+        Key::Gender => ("Køn", "Gender"),
+        Key::Origin => ("Oprindelse", "Origin"),
+        Key::Group => ("Målgruppe", "Target group"),
+        Key::Municipality => ("Kommune", "Municipality"),
+        Key::MatchRate => ("Andel med forslag", "Share with a suggestion"),
+        Key::MeanEffect => ("Gns. effekt pr. forslag", "Mean effect per suggestion"),
+        Key::Female => ("Kvinder", "Women"),
+        Key::Male => ("Mænd", "Men"),
+        Key::Other => ("Andet", "Other"),
+        Key::NotRecorded => ("Ikke registreret", "Not recorded"),
+        Key::Danish => ("Dansk oprindelse", "Danish origin"),
+        Key::Western => ("Vestlig oprindelse", "Western origin"),
+        Key::NonWestern => ("Ikke-vestlig oprindelse", "Non-Western origin"),
+        Key::ProviderKind => ("Specialiseret forløb", "Specialist course"),
+        Key::Job => ("Job", "Job"),
+        Key::WorkTrial => ("Praktik / arbejdsprøvning", "Work trial"),
+        Key::ReciprocalHelp => ("Gensidig hjælp", "Reciprocal help"),
+        Key::Caseloads => {
+            ("Sagsstammer: fordeling af nye borgere", "Caseloads: who takes the new candidates")
+        }
+        Key::CaseloadsNote => (
             "Forslag til, hvilken sagsbehandler der tager hver ny borger (en borger, der ikke står på nogen sagsstamme): de mindst belastede først, aldrig over loftet, og ved lige belastning den med speciale i borgerens målgruppe. Samme eksakte løser som tilbuddene (forskel 0 = bevist optimal). Hver ny borger står i caseloads.csv.",
             "Proposals for which caseworker takes each new candidate (one on no caseload): the least loaded first, never above the cap, and between equal loads the one who specialises in the candidate's target group. The same exact solver as the offers (gap 0 = proven optimal). Every new candidate is in caseloads.csv.",
         ),
-        "caseworkers" => ("Sagsbehandlere", "Caseworkers"),
-        "new_candidates" => ("Nye borgere", "New candidates"),
-        "with_caseworker" => ("Med sagsbehandler", "With a caseworker"),
-        "speciality_matches" => ("Med speciale i målgruppen", "With a specialist"),
-        "mean_before" => ("Gns. sagsstamme før", "Mean caseload before"),
-        "mean_after" => ("Gns. sagsstamme efter", "Mean caseload after"),
-        "max_before" => ("Største før", "Largest before"),
-        "max_after" => ("Største efter", "Largest after"),
-        "over_cap_before" => ("Over loftet før", "Over the cap before"),
-        "over_cap_after" => ("Over loftet efter", "Over the cap after"),
-        _ => ("?", "?"),
+        Key::Caseworkers => ("Sagsbehandlere", "Caseworkers"),
+        Key::NewCandidates => ("Nye borgere", "New candidates"),
+        Key::WithCaseworker => ("Med sagsbehandler", "With a caseworker"),
+        Key::SpecialityMatches => ("Med speciale i målgruppen", "With a specialist"),
+        Key::MeanBefore => ("Gns. sagsstamme før", "Mean caseload before"),
+        Key::MeanAfter => ("Gns. sagsstamme efter", "Mean caseload after"),
+        Key::MaxBefore => ("Største før", "Largest before"),
+        Key::MaxAfter => ("Største efter", "Largest after"),
+        Key::OverCapBefore => ("Over loftet før", "Over the cap before"),
+        Key::OverCapAfter => ("Over loftet efter", "Over the cap after"),
     };
     match lang {
         Lang::Da => da,
         Lang::En => en,
     }
+}
+
+/// The word for a key named by the data; a key without a word shows as itself (never a
+/// silent "?").
+fn t_data(lang: Lang, key: &str) -> String {
+    Key::parse(key).map_or_else(|| key.to_string(), |k| t(lang, k).to_string())
 }
 
 fn esc(text: &str) -> String {
@@ -311,32 +543,37 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"{lang_code}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} {}</title><style>{STYLE}</style></head><body><main>",
-        t(lang, "title"),
+        t(lang, Key::Title),
         report.date
     );
-    let _ =
-        write!(h, "<h1>{}</h1><p class=\"muted\">{}: {}</p>", t(lang, "title"), t(lang, "date"), report.date);
-    let _ = write!(h, "<p class=\"notice\" role=\"note\">{}</p>", t(lang, "notice"));
+    let _ = write!(
+        h,
+        "<h1>{}</h1><p class=\"muted\">{}: {}</p>",
+        t(lang, Key::Title),
+        t(lang, Key::Date),
+        report.date
+    );
+    let _ = write!(h, "<p class=\"notice\" role=\"note\">{}</p>", t(lang, Key::Notice));
 
     // Headline figures.
     let _ = write!(h, "<section id=\"summary\"><div class=\"kpis\">");
     for (label, value) in [
-        (t(lang, "candidates"), int(report.candidates as i128, lang)),
+        (t(lang, Key::Candidates), int(report.candidates as i128, lang)),
         (
-            t(lang, "matched"),
+            t(lang, Key::Matched),
             format!(
                 "{} ({})",
                 int(report.matched as i128, lang),
                 pct(report.matched as f64 / report.candidates.max(1) as f64, lang)
             ),
         ),
-        (t(lang, "effect"), dkk(report.effect_dkk, lang)),
-        (t(lang, "spend"), dkk(report.spend_dkk as f64, lang)),
-        (t(lang, "offers"), int(report.offers as i128, lang)),
+        (t(lang, Key::Effect), dkk(report.effect_dkk, lang)),
+        (t(lang, Key::Spend), dkk(report.spend_dkk as f64, lang)),
+        (t(lang, Key::Offers), int(report.offers as i128, lang)),
     ] {
         let _ = write!(h, "<div class=\"kpi\"><span>{}</span><b>{}</b></div>", esc(label), esc(&value));
     }
-    let _ = write!(h, "</div><p class=\"muted\">{}</p></section>", t(lang, "effect_note"));
+    let _ = write!(h, "</div><p class=\"muted\">{}</p></section>", t(lang, Key::EffectNote));
 
     // Effect per target group.
     let group_name = |s: &Slice| -> String {
@@ -346,37 +583,37 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
             _ => s.key.clone(),
         }
     };
-    let _ = write!(h, "<section id=\"effect-by-group\"><h2>{}</h2>", t(lang, "by_group"));
+    let _ = write!(h, "<section id=\"effect-by-group\"><h2>{}</h2>", t(lang, Key::ByGroup));
     let rows: Vec<_> =
         report.by_group.iter().map(|s| (group_name(s), s.effect_dkk, dkk(s.effect_dkk, lang))).collect();
-    h.push_str(&bars(t(lang, "by_group"), &rows));
+    h.push_str(&bars(t(lang, Key::ByGroup), &rows));
     let head = [
-        t(lang, "group"),
-        t(lang, "candidates"),
-        t(lang, "matched"),
-        t(lang, "match_rate"),
-        t(lang, "effect"),
-        t(lang, "mean_effect"),
+        t(lang, Key::Group),
+        t(lang, Key::Candidates),
+        t(lang, Key::Matched),
+        t(lang, Key::MatchRate),
+        t(lang, Key::Effect),
+        t(lang, Key::MeanEffect),
     ];
     h.push_str(&table(&head, &slice_rows(&report.by_group, lang, group_name)));
     h.push_str("</section>");
 
     // Effect per municipality: the 15 largest as a chart, all in a table.
-    let _ = write!(h, "<section id=\"effect-by-municipality\"><h2>{}</h2>", t(lang, "by_municipality"));
+    let _ = write!(h, "<section id=\"effect-by-municipality\"><h2>{}</h2>", t(lang, Key::ByMunicipality));
     let mut largest: Vec<&Slice> = report.by_municipality.iter().collect();
     largest.sort_by(|a, b| b.effect_dkk.total_cmp(&a.effect_dkk).then_with(|| a.key.cmp(&b.key)));
     let rows: Vec<_> =
         largest.iter().take(15).map(|s| (s.name.clone(), s.effect_dkk, dkk(s.effect_dkk, lang))).collect();
-    h.push_str(&bars(t(lang, "by_municipality"), &rows));
+    h.push_str(&bars(t(lang, Key::ByMunicipality), &rows));
     let head = [
-        t(lang, "municipality"),
-        t(lang, "candidates"),
-        t(lang, "matched"),
-        t(lang, "match_rate"),
-        t(lang, "effect"),
-        t(lang, "mean_effect"),
+        t(lang, Key::Municipality),
+        t(lang, Key::Candidates),
+        t(lang, Key::Matched),
+        t(lang, Key::MatchRate),
+        t(lang, Key::Effect),
+        t(lang, Key::MeanEffect),
     ];
-    let _ = write!(h, "<details><summary>{}</summary>", t(lang, "all_municipalities"));
+    let _ = write!(h, "<details><summary>{}</summary>", t(lang, Key::AllMunicipalities));
     h.push_str(&table(
         &head,
         &slice_rows(&report.by_municipality, lang, |s| format!("{} ({})", s.name, s.key)),
@@ -385,38 +622,38 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
 
     // Certificate.
     let c = &report.certificate;
-    let _ = write!(h, "<section id=\"certificate\"><h2>{}</h2>", t(lang, "certificate"));
+    let _ = write!(h, "<section id=\"certificate\"><h2>{}</h2>", t(lang, Key::Certificate));
     let show = |v: Option<i128>| v.map_or_else(|| "—".to_string(), |v| int(v, lang));
     h.push_str(&table(
-        &[t(lang, "certificate"), ""],
+        &[t(lang, Key::Certificate), ""],
         &[
-            vec![t(lang, "objective").into(), int(i128::from(c.objective), lang)],
-            vec![t(lang, "modified").into(), int(c.modified_primal, lang)],
-            vec![t(lang, "dual").into(), show(c.dual_bound)],
-            vec![t(lang, "gap").into(), show(c.gap)],
+            vec![t(lang, Key::Objective).into(), int(i128::from(c.objective), lang)],
+            vec![t(lang, Key::Modified).into(), int(c.modified_primal, lang)],
+            vec![t(lang, Key::Dual).into(), show(c.dual_bound)],
+            vec![t(lang, Key::Gap).into(), show(c.gap)],
         ],
     ));
     if let Some(g) = &c.guarantees {
         h.push_str(&table(
-            &[t(lang, "guarantees"), ""],
+            &[t(lang, Key::Guarantees), ""],
             &[
-                vec![t(lang, "g_contracted").into(), int(i128::from(g.guaranteed), lang)],
-                vec![t(lang, "g_fillable").into(), int(i128::from(g.fillable), lang)],
-                vec![t(lang, "g_filled").into(), int(i128::from(g.filled), lang)],
+                vec![t(lang, Key::GContracted).into(), int(i128::from(g.guaranteed), lang)],
+                vec![t(lang, Key::GFillable).into(), int(i128::from(g.fillable), lang)],
+                vec![t(lang, Key::GFilled).into(), int(i128::from(g.filled), lang)],
             ],
         ));
     }
-    let _ = write!(h, "<p class=\"muted\">{}</p></section>", t(lang, "certificate_note"));
+    let _ = write!(h, "<p class=\"muted\">{}</p></section>", t(lang, Key::CertificateNote));
 
     // Methods compared.
-    let _ = write!(h, "<section id=\"comparison\"><h2>{}</h2>", t(lang, "comparison"));
-    let method_name = |m: &str| t(lang, m).to_string();
+    let _ = write!(h, "<section id=\"comparison\"><h2>{}</h2>", t(lang, Key::Comparison));
+    let method_name = |m: &str| t_data(lang, m);
     let rows: Vec<_> = report
         .methods
         .iter()
         .map(|m| (method_name(&m.method), m.effect_dkk, dkk(m.effect_dkk, lang)))
         .collect();
-    h.push_str(&bars(t(lang, "effect"), &rows));
+    h.push_str(&bars(t(lang, Key::Effect), &rows));
     let rows: Vec<Vec<String>> = report
         .methods
         .iter()
@@ -432,11 +669,11 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
         .collect();
     h.push_str(&table(
         &[
-            t(lang, "method"),
-            t(lang, "total_weight"),
-            t(lang, "effect"),
-            t(lang, "matched"),
-            t(lang, "blocking"),
+            t(lang, Key::Method),
+            t(lang, Key::TotalWeight),
+            t(lang, Key::Effect),
+            t(lang, Key::Matched),
+            t(lang, Key::Blocking),
         ],
         &rows,
     ));
@@ -444,7 +681,7 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
 
     // Churn.
     let ch = &report.churn;
-    let _ = write!(h, "<section id=\"churn\"><h2>{}</h2>", t(lang, "churn"));
+    let _ = write!(h, "<section id=\"churn\"><h2>{}</h2>", t(lang, Key::Churn));
     let rows: Vec<_> = [
         ("locked_kept", ch.locked_kept),
         ("kept", ch.kept),
@@ -454,16 +691,16 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
         ("unmatched", ch.unmatched),
     ]
     .iter()
-    .map(|(k, v)| (t(lang, k).to_string(), *v as f64, int(*v as i128, lang)))
+    .map(|(k, v)| (t_data(lang, k), *v as f64, int(*v as i128, lang)))
     .collect();
-    h.push_str(&bars(t(lang, "churn"), &rows));
+    h.push_str(&bars(t(lang, Key::Churn), &rows));
     h.push_str("</section>");
 
     // Stability against the previous run.
-    let _ = write!(h, "<section id=\"stability\"><h2>{}</h2>", t(lang, "stability"));
+    let _ = write!(h, "<section id=\"stability\"><h2>{}</h2>", t(lang, Key::Stability));
     match &report.stability {
         None => {
-            let _ = write!(h, "<p>{}</p>", t(lang, "stability_none"));
+            let _ = write!(h, "<p>{}</p>", t(lang, Key::StabilityNone));
         }
         Some(st) => {
             let gains: Vec<String> = st
@@ -471,33 +708,33 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
                 .iter()
                 .map(|(name, points)| format!("{} {}", esc(name), int(i128::from(*points), lang)))
                 .collect();
-            let _ = write!(h, "<p>{} {}.</p>", t(lang, "stability_note"), gains.join(", "));
+            let _ = write!(h, "<p>{} {}.</p>", t(lang, Key::StabilityNote), gains.join(", "));
             let rows: Vec<_> = ["kept", "changed", "new", "dropped", "unmatched"]
                 .iter()
                 .map(|k| {
                     let v = st.by_status.get(*k).copied().unwrap_or(0);
-                    (t(lang, &format!("since_{k}")).to_string(), v as f64, int(v as i128, lang))
+                    (t_data(lang, &format!("since_{k}")), v as f64, int(v as i128, lang))
                 })
                 .collect();
-            h.push_str(&bars(t(lang, "stability"), &rows));
+            h.push_str(&bars(t(lang, Key::Stability), &rows));
             let rows: Vec<_> = matcher_core::batch::stability::ChangeReason::ALL
                 .iter()
                 .map(|r| {
                     let v = st.by_reason.get(r.key()).copied().unwrap_or(0);
-                    (t(lang, r.key()).to_string(), v as f64, int(v as i128, lang))
+                    (t_data(lang, r.key()), v as f64, int(v as i128, lang))
                 })
                 .collect();
-            let _ = write!(h, "<h3>{}</h3>", t(lang, "why"));
-            h.push_str(&bars(t(lang, "why"), &rows));
-            let _ = write!(h, "<p>{}: {}</p>", t(lang, "gone"), int(st.gone as i128, lang));
+            let _ = write!(h, "<h3>{}</h3>", t(lang, Key::Why));
+            h.push_str(&bars(t(lang, Key::Why), &rows));
+            let _ = write!(h, "<p>{}: {}</p>", t(lang, Key::Gone), int(st.gone as i128, lang));
         }
     }
     h.push_str("</section>");
 
     // Capacity.
     let cap = &report.capacity;
-    let _ = write!(h, "<section id=\"capacity\"><h2>{}</h2>", t(lang, "capacity"));
-    let kind_name = |k: &str| t(lang, if k == "provider" { "provider_kind" } else { k }).to_string();
+    let _ = write!(h, "<section id=\"capacity\"><h2>{}</h2>", t(lang, Key::Capacity));
+    let kind_name = |k: &str| t_data(lang, if k == "provider" { "provider_kind" } else { k });
     let rows: Vec<_> = cap
         .by_kind
         .iter()
@@ -515,21 +752,21 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
             )
         })
         .collect();
-    let _ = write!(h, "<h3>{}</h3>", t(lang, "utilisation_by_kind"));
-    h.push_str(&bars(t(lang, "utilisation_by_kind"), &rows));
+    let _ = write!(h, "<h3>{}</h3>", t(lang, Key::UtilisationByKind));
+    h.push_str(&bars(t(lang, Key::UtilisationByKind), &rows));
     h.push_str(&table(
-        &[t(lang, "capacity"), ""],
+        &[t(lang, Key::Capacity), ""],
         &[
-            vec![t(lang, "places").into(), int(cap.places as i128, lang)],
-            vec![t(lang, "assigned").into(), int(cap.assigned as i128, lang)],
-            vec![t(lang, "waiting_count").into(), int(cap.offers_with_waiting_line as i128, lang)],
+            vec![t(lang, Key::Places).into(), int(cap.places as i128, lang)],
+            vec![t(lang, Key::Assigned).into(), int(cap.assigned as i128, lang)],
+            vec![t(lang, Key::WaitingCount).into(), int(cap.offers_with_waiting_line as i128, lang)],
             vec![
-                t(lang, "empty").into(),
+                t(lang, Key::Empty).into(),
                 format!("{} / {}", int(cap.empty_offers as i128, lang), int(cap.open_offers as i128, lang)),
             ],
         ],
     ));
-    let _ = write!(h, "<h3>{}</h3>", t(lang, "waiting"));
+    let _ = write!(h, "<h3>{}</h3>", t(lang, Key::Waiting));
     let rows: Vec<Vec<String>> = cap
         .waiting_lines
         .iter()
@@ -542,10 +779,13 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
             ]
         })
         .collect();
-    h.push_str(&table(&[t(lang, "offers"), t(lang, "places"), t(lang, "assigned"), t(lang, "price")], &rows));
-    let _ = write!(h, "<h3>{}</h3>", t(lang, "guarantees"));
+    h.push_str(&table(
+        &[t(lang, Key::Offers), t(lang, Key::Places), t(lang, Key::Assigned), t(lang, Key::Price)],
+        &rows,
+    ));
+    let _ = write!(h, "<h3>{}</h3>", t(lang, Key::Guarantees));
     if cap.guarantees.is_empty() {
-        let _ = write!(h, "<p>{}</p>", t(lang, "none"));
+        let _ = write!(h, "<p>{}</p>", t(lang, Key::None));
     } else {
         let rows: Vec<Vec<String>> = cap
             .guarantees
@@ -560,20 +800,20 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
             })
             .collect();
         h.push_str(&table(
-            &[t(lang, "offers"), t(lang, "guaranteed"), t(lang, "assigned"), t(lang, "short")],
+            &[t(lang, Key::Offers), t(lang, Key::Guaranteed), t(lang, Key::Assigned), t(lang, Key::Short)],
             &rows,
         ));
     }
     h.push_str("</section>");
 
     // Spend and the supplier tail.
-    let _ = write!(h, "<section id=\"providers\"><h2>{}</h2>", t(lang, "providers"));
+    let _ = write!(h, "<section id=\"providers\"><h2>{}</h2>", t(lang, Key::Providers));
     let _ = write!(
         h,
         "<p>{}: <b>{}</b> / {}: {}</p>",
-        t(lang, "tail"),
+        t(lang, Key::Tail),
         int(report.providers_for_80_percent as i128, lang),
-        t(lang, "with_spend"),
+        t(lang, Key::WithSpend),
         int(report.providers_with_spend as i128, lang)
     );
     let rows: Vec<_> = report
@@ -582,7 +822,7 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
         .take(15)
         .map(|p| (p.name.clone(), p.spend_dkk as f64, dkk(p.spend_dkk as f64, lang)))
         .collect();
-    h.push_str(&bars(t(lang, "providers"), &rows));
+    h.push_str(&bars(t(lang, Key::Providers), &rows));
     let rows: Vec<Vec<String>> = report
         .providers
         .iter()
@@ -596,19 +836,19 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
         })
         .collect();
     h.push_str(&table(
-        &[t(lang, "provider"), t(lang, "courses"), t(lang, "places"), t(lang, "spend")],
+        &[t(lang, Key::Provider), t(lang, Key::Courses), t(lang, Key::Places), t(lang, Key::Spend)],
         &rows,
     ));
     h.push_str("</section>");
 
     // Unmatched by reason.
-    let _ = write!(h, "<section id=\"unmatched\"><h2>{}</h2>", t(lang, "unmatched_reasons"));
+    let _ = write!(h, "<section id=\"unmatched\"><h2>{}</h2>", t(lang, Key::UnmatchedReasons));
     let rows: Vec<_> = report
         .unmatched_by_reason
         .iter()
-        .map(|(k, v)| (t(lang, k).to_string(), *v as f64, int(*v as i128, lang)))
+        .map(|(k, v)| (t_data(lang, k), *v as f64, int(*v as i128, lang)))
         .collect();
-    h.push_str(&bars(t(lang, "unmatched_reasons"), &rows));
+    h.push_str(&bars(t(lang, Key::UnmatchedReasons), &rows));
     h.push_str("</section>");
 
     if let Some(caseloads) = &report.caseloads {
@@ -619,32 +859,32 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
     let _ = write!(
         h,
         "<section id=\"fairness\"><h2>{}</h2><p class=\"muted\">{}</p>",
-        t(lang, "fairness"),
-        t(lang, "fairness_note")
+        t(lang, Key::Fairness),
+        t(lang, Key::FairnessNote)
     );
     let head = [
-        t(lang, "group"),
-        t(lang, "candidates"),
-        t(lang, "matched"),
-        t(lang, "match_rate"),
-        t(lang, "effect"),
-        t(lang, "mean_effect"),
+        t(lang, Key::Group),
+        t(lang, Key::Candidates),
+        t(lang, Key::Matched),
+        t(lang, Key::MatchRate),
+        t(lang, Key::Effect),
+        t(lang, Key::MeanEffect),
     ];
     for (title, slices, named) in [
-        (t(lang, "group"), &report.by_group, 0),
-        (t(lang, "age_band"), &report.by_age_band, 1),
-        (t(lang, "region"), &report.by_region, 1),
-        (t(lang, "gender"), &report.by_gender, 2),
-        (t(lang, "origin"), &report.by_origin, 2),
+        (t(lang, Key::Group), &report.by_group, 0),
+        (t(lang, Key::AgeBand), &report.by_age_band, 1),
+        (t(lang, Key::Region), &report.by_region, 1),
+        (t(lang, Key::Gender), &report.by_gender, 2),
+        (t(lang, Key::Origin), &report.by_origin, 2),
     ] {
         let name = |s: &Slice| match named {
             0 => group_name(s),
             1 => s.name.clone(),
-            _ => t(lang, &s.key).to_string(),
+            _ => t_data(lang, &s.key),
         };
         let _ = write!(h, "<h3>{}</h3>", esc(title));
         let rows: Vec<_> = slices.iter().map(|s| (name(s), s.match_rate, pct(s.match_rate, lang))).collect();
-        h.push_str(&bars(&format!("{title}: {}", t(lang, "match_rate")), &rows));
+        h.push_str(&bars(&format!("{title}: {}", t(lang, Key::MatchRate)), &rows));
         let mut head = head;
         head[0] = title;
         h.push_str(&table(&head, &slice_rows(slices, lang, name)));
@@ -659,8 +899,8 @@ fn caseload_section(caseloads: &CaseloadReport, reference: &ReferenceData, lang:
     let _ = write!(
         h,
         "<section id=\"caseloads\"><h2>{}</h2><p class=\"muted\">{}</p>",
-        t(lang, "caseloads"),
-        t(lang, "caseloads_note")
+        t(lang, Key::Caseloads),
+        t(lang, Key::CaseloadsNote)
     );
     let one = |m: &MunicipalityCaseload, name: String| {
         let mean = |v: f64| match lang {
@@ -694,20 +934,20 @@ fn caseload_section(caseloads: &CaseloadReport, reference: &ReferenceData, lang:
             one(m, name)
         })
         .collect();
-    rows.push(one(&caseloads.total, t(lang, "all_municipalities").to_string()));
+    rows.push(one(&caseloads.total, t(lang, Key::AllMunicipalities).to_string()));
     h.push_str(&table(
         &[
-            t(lang, "municipality"),
-            t(lang, "caseworkers"),
-            t(lang, "new_candidates"),
-            t(lang, "with_caseworker"),
-            t(lang, "speciality_matches"),
-            t(lang, "mean_before"),
-            t(lang, "mean_after"),
-            t(lang, "max_before"),
-            t(lang, "max_after"),
-            t(lang, "over_cap_before"),
-            t(lang, "over_cap_after"),
+            t(lang, Key::Municipality),
+            t(lang, Key::Caseworkers),
+            t(lang, Key::NewCandidates),
+            t(lang, Key::WithCaseworker),
+            t(lang, Key::SpecialityMatches),
+            t(lang, Key::MeanBefore),
+            t(lang, Key::MeanAfter),
+            t(lang, Key::MaxBefore),
+            t(lang, Key::MaxAfter),
+            t(lang, Key::OverCapBefore),
+            t(lang, Key::OverCapAfter),
         ],
         &rows,
     ));

@@ -4,13 +4,12 @@ use anyhow::{Context, bail};
 use clap::ValueEnum;
 use matcher_core::assign::{self, Mode, Problem, Solution, SolveOptions};
 use serde_json::json;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct SolveArgs {
-    /// Instance file (`shared/peers/FORMAT.md`).
+    /// Instance file in the peers' neutral format (`p`/`r`/`e` lines; see `matcher_core::assign::format`).
     file: PathBuf,
     /// Worker threads (0 = all cores).
     #[arg(long, default_value_t = 0)]
@@ -118,32 +117,20 @@ fn change_candidates(p: &Problem, frac: f64) -> Problem {
     let mut q = p.clone();
     let k = ((p.n_candidates as f64 * frac).ceil() as usize).max(1);
     let stride = (p.n_candidates / k).max(1);
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut rng = matcher_core::r#gen::rng::Rng::new(0x9E37_79B9_7F4A_7C15, 0);
     for i in (0..p.n_candidates).step_by(stride).take(k) {
         for w in &mut q.weights[p.offsets[i]..p.offsets[i + 1]] {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            *w = 1 + (x % 10_000) as i64;
+            *w = i64::from(rng.between(1, 10_000));
         }
     }
     q
 }
 
+/// Writes `p` in the peers' neutral format (see [`assign::write_instance`]).
 fn write_instance(p: &Problem, path: &Path) -> anyhow::Result<()> {
     let f = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let mut w = std::io::BufWriter::new(f);
-    writeln!(w, "p {} {} {}", p.n_candidates, p.n_offers(), p.n_edges())?;
-    for (j, c) in p.capacity.iter().enumerate().filter(|(_, c)| **c != 1) {
-        writeln!(w, "r {j} {c}")?;
-    }
-    for i in 0..p.n_candidates {
-        let (offs, ws) = p.edges(i);
-        for (j, wt) in offs.iter().zip(ws) {
-            writeln!(w, "e {i} {j} {wt}")?;
-        }
-    }
-    w.flush()?;
+    assign::write_instance(p, std::io::BufWriter::new(f))
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 

@@ -192,13 +192,7 @@ impl AppState {
     }
 }
 
-/// Today in UTC.
-pub fn today_utc() -> Date {
-    let days = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 86_400);
-    Date(i32::try_from(days).unwrap_or(i32::MAX))
-}
+pub use crate::clock::today_utc;
 
 /// Serves on `listener` until `shutdown` completes, then stops accepting, lets in-flight
 /// requests finish and returns.

@@ -1,4 +1,7 @@
-//! Helpers shared by the end-to-end tests: the real `matcher` binary, temporary directories.
+//! Helpers shared by the end-to-end tests: the real `matcher` binary, temporary directories,
+//! and (in [`server`]) the service harness.
+
+pub mod server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -9,8 +9,14 @@
 //!
 //! Must not: read files, or decide anything: the graph only says what is possible and how good.
 
+mod rank;
+
 use crate::error::Result;
+use crate::geo::{
+    CELL_LAT, CELL_LON, COLS, KM_PER_DEGREE, LAT_MIN as LAT0, LON_MIN as LON0, ROWS, cell_index,
+};
 use crate::score::{CandidateView, Removal, Scan, Scorer};
+pub use rank::{Ranked, Ranking, RunnerUp, rank};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
@@ -103,24 +109,6 @@ fn csr(rows: usize, pairs: &[(usize, u32)]) -> (Vec<u32>, Vec<u32>) {
         fill[row] += 1;
     }
     (start, offers)
-}
-
-const LAT0: f64 = 54.4;
-const LON0: f64 = 7.9;
-// About 5.6 km × 5 km at 56° N: small against the usual travel limits (8–40 km), so the
-// cells a circle touches hold little beyond the circle itself.
-const CELL_LAT: f64 = 0.05;
-const CELL_LON: f64 = 0.08;
-const KM_PER_DEGREE: f64 = 6_371.0 * std::f64::consts::PI / 180.0;
-
-const ROWS: usize = 71; // ceil((57.9 - LAT0) / CELL_LAT) + 1
-const COLS: usize = 94; // ceil((15.3 - LON0) / CELL_LON) + 1
-
-/// The grid cell of a point, row-major. Also the scorer's spatial order of offers.
-pub(crate) fn cell_index(lat: f64, lon: f64) -> usize {
-    let r = (((lat - LAT0) / CELL_LAT).floor().max(0.0) as usize).min(ROWS - 1);
-    let c = (((lon - LON0) / CELL_LON).floor().max(0.0) as usize).min(COLS - 1);
-    r * COLS + c
 }
 
 impl Grid {
@@ -463,13 +451,8 @@ mod tests {
     /// providers restricted to zero, one or two groups; jobs with and without occupations.
     fn world(n_candidates: usize, n_offers: usize) -> Dataset {
         let r = reference();
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rng = crate::r#gen::rng::Rng::new(0x9e37_79b9_7f4a_7c15, 0);
+        let mut next = move || rng.unit();
         let n_groups = r.target_groups.len();
         // A handful of occupations in three major groups, so that matches and misses both occur.
         let occupations: Vec<Occupation> = ["8322", "8321", "8331", "5120", "5131", "2111"]
@@ -603,8 +586,8 @@ mod tests {
 
     #[test]
     fn grid_covers_denmark() {
-        assert_eq!(ROWS, ((57.9 - LAT0) / CELL_LAT).ceil() as usize + 1);
-        assert_eq!(COLS, ((15.3 - LON0) / CELL_LON).ceil() as usize + 1);
+        assert_eq!(ROWS, ((crate::geo::LAT_MAX - LAT0) / CELL_LAT).ceil() as usize + 1);
+        assert_eq!(COLS, ((crate::geo::LON_MAX - LON0) / CELL_LON).ceil() as usize + 1);
     }
 
     #[test]

@@ -1,0 +1,113 @@
+//! The exact mode's driver: reduces the problem, tries the warm repair, splits the rest into
+//! components and solves each by Jonker–Volgenant (`dense.rs`, complete unit-capacity
+//! components) or the auction (`auction.rs`), then joins the results into a [`Solution`].
+//! Owns the order of these attempts; holds no solver arithmetic of its own, so `dense` and
+//! `auction` need not know each other.
+
+use rayon::prelude::*;
+
+use super::reduce::{CompResult, Component, Reduced};
+use super::repair::WarmRepair;
+use super::{NONE, Problem, Solution, SolveOptions, SolveStats};
+use crate::error::Result;
+
+pub(crate) fn solve_exact(problem: &Problem, options: &SolveOptions, policy: WarmRepair) -> Result<Solution> {
+    let red = Reduced::new(problem, options.continuity_bonus, options.guarantee_bonus)?;
+    let m = problem.n_offers();
+    let warm: Option<Vec<i64>> = options.warm_start.as_ref().filter(|w| w.len() == m).map(|w| {
+        // Guaranteed places start at their regular price plus M: the optimum has them there
+        // whenever both parts are in use.
+        let mut node_price: Vec<i64> = w.iter().map(|p| (*p).max(0)).collect();
+        node_price
+            .extend(red.guarantee_offer.iter().map(|&j| w[j as usize].max(0).saturating_add(red.big_m)));
+        node_price
+    });
+    let start = if warm.is_some() { options.warm_assignment.as_deref() } else { None };
+    let n = problem.n_candidates;
+    if let (Some(price), Some(start)) = (warm.as_deref(), start)
+        && let Some(r) = super::repair::repair(problem, &red, price, start, policy)
+    {
+        let mut assignment: Vec<Option<u32>> = vec![None; n];
+        for i in 0..n {
+            if problem.is_locked(i) {
+                assignment[i] = problem.current_of(i);
+            } else if r.assigned[i] != NONE {
+                let node = r.assigned[i] as usize;
+                assignment[i] = Some(if node >= m { red.guarantee_offer[node - m] } else { node as u32 });
+            }
+        }
+        let stats = SolveStats { iterations: r.searches, warm_repair: true, ..SolveStats::default() };
+        return Ok(finish(problem, &red, assignment, r.profit, r.price, stats));
+    }
+    let comps = red.components(problem, start);
+    let results: Vec<Result<CompResult>> =
+        comps.par_iter().map(|c| solve_component(c, warm.as_deref())).collect();
+
+    let mut assignment: Vec<Option<u32>> = vec![None; n];
+    let mut profit = vec![0i64; n];
+    let mut node_price = vec![0i64; red.n_nodes()];
+    let mut stats = SolveStats { components: comps.len(), ..SolveStats::default() };
+    for i in (0..n).filter(|&i| problem.is_locked(i)) {
+        assignment[i] = problem.current_of(i);
+    }
+    for (c, r) in comps.iter().zip(results) {
+        let r = r?;
+        stats.phases += r.phases;
+        stats.iterations += r.iterations;
+        stats.largest_component = stats.largest_component.max(c.persons.len());
+        for (k, &i) in c.persons.iter().enumerate() {
+            profit[i as usize] = r.profit[k];
+            if r.assigned[k] != NONE {
+                let node = c.offers[r.assigned[k] as usize] as usize;
+                assignment[i as usize] =
+                    Some(if node >= m { red.guarantee_offer[node - m] } else { node as u32 });
+            }
+        }
+        for (l, &node) in c.offers.iter().enumerate() {
+            node_price[node as usize] = r.price[l];
+        }
+    }
+    Ok(finish(problem, &red, assignment, profit, node_price, stats))
+}
+
+/// The solution from global results: prices of nodes without places, split of the prices.
+fn finish(
+    problem: &Problem,
+    red: &Reduced,
+    assignment: Vec<Option<u32>>,
+    profit: Vec<i64>,
+    mut node_price: Vec<i64>,
+    stats: SolveStats,
+) -> Solution {
+    let (n, m) = (problem.n_candidates, problem.n_offers());
+    // Nodes without places (all taken by locks, or all guaranteed) take no part in the
+    // auction; any price that covers their edges is a valid dual and costs nothing.
+    let any_closed = red.cap.contains(&0);
+    for i in (0..n).filter(|_| any_closed) {
+        red.for_each_edge_all(problem, i, |node, w| {
+            if red.cap[node as usize] == 0 {
+                let p = &mut node_price[node as usize];
+                *p = (*p).max(w - profit[i]);
+            }
+        });
+    }
+    let guarantee_prices = node_price.split_off(m);
+    Solution {
+        assignment,
+        objective: 0,
+        offer_prices: node_price,
+        guarantee_prices,
+        candidate_profits: profit,
+        guarantee_bonus: red.big_m,
+        stats,
+        ..Solution::default()
+    }
+}
+
+/// One component: Jonker–Volgenant when it is complete with unit capacities, else the auction.
+fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<CompResult> {
+    match super::dense::solve(c) {
+        Some(r) => Ok(r),
+        None => super::auction::solve_component(c, warm),
+    }
+}

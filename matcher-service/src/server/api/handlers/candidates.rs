@@ -1,0 +1,64 @@
+//! A municipality's candidates: bulk upsert, list, read, delete.
+
+use super::*;
+
+// ----- candidates -----
+
+pub(super) async fn candidates_upsert(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let m = req.principal()?.municipality;
+    let objects = record_array(&req)?;
+    let s = state.clone();
+    let n = blocking(move || {
+        let refs: Vec<&Map<String, Value>> = objects.iter().collect();
+        let candidates =
+            dataset::candidates_from_json("body", &one_per_line(&refs), s.catalogues.reference())
+                .map_err(|p| problems_to_fields(p, |i| format!("/{i}")))?;
+        let cat = s.catalogues.current();
+        let mut errors = Vec::new();
+        let mut rows = Vec::with_capacity(candidates.len());
+        for (i, ((_, c), object)) in candidates.iter().zip(&objects).enumerate() {
+            if c.municipality.0 != m {
+                errors.push(FieldError::new(
+                    format!("/{i}/municipality"),
+                    c.municipality.to_string(),
+                    format!("your token is for municipality {m:04}"),
+                ));
+                continue;
+            }
+            check_offer_refs(&cat, c, &format!("/{i}"), &mut errors);
+            rows.push((c.id.to_string(), to_json(object)?, to_json(&stored(c, &s))?));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        s.store.upsert_candidates(m, &rows)?;
+        Ok(rows.len())
+    })
+    .await?;
+    Ok(Reply::Json(200, json!({"upserted": n})))
+}
+
+pub(super) async fn candidates_list(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let m = req.principal()?.municipality;
+    let (limit, offset) = paging(&req)?;
+    let rows = blocking(move || Ok(state.store.list_candidates(m, limit, offset)?)).await?;
+    let items: Vec<Value> = rows.iter().map(|r| parse_record(r)).collect();
+    Ok(Reply::Json(200, json!({"candidates": items, "limit": limit, "offset": offset})))
+}
+
+pub(super) async fn candidate_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let m = req.principal()?.municipality;
+    let id = path_id(&req, 0)?;
+    let (record, _) = blocking(move || Ok(state.store.candidate(m, &id)?)).await?;
+    Ok(Reply::Json(200, parse_record(&record)))
+}
+
+pub(super) async fn candidate_delete(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let m = req.principal()?.municipality;
+    let id = path_id(&req, 0)?;
+    let echo = id.clone();
+    let s = state.clone();
+    let released = blocking(move || Ok(s.store.delete_candidate(m, &id)?)).await?;
+    give_back(&state, &released);
+    Ok(Reply::Json(200, json!({"deleted": echo, "places_released": released.offers.len()})))
+}

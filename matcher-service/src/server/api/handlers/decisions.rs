@@ -1,0 +1,282 @@
+//! Decisions: record (an accept takes a place), list by key, read.
+
+use super::*;
+
+// ----- decisions -----
+
+#[derive(Deserialize, Clone, Copy, PartialEq)]
+#[serde(rename_all = "snake_case")]
+enum Action {
+    Accept,
+    Decline,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionRequest {
+    candidate_id: String,
+    offer_id: String,
+    action: Action,
+    reason: String,
+    #[serde(default)]
+    suggested_offer_ids: Vec<String>,
+    /// An accept: the course's first day (default: today).
+    #[serde(default)]
+    starts_on: Option<String>,
+    /// This decision corrects an earlier one of the same candidate (its id).
+    #[serde(default, deserialize_with = "optional_integer_id")]
+    corrects: Option<i64>,
+}
+
+fn optional_integer_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    integer_id(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WithdrawalRequest {
+    reason: String,
+}
+
+/// A reason as decisions take it: 1 to 2000 characters, never CPR-like (decisions are
+/// append-only: a personal number written here could never be removed).
+fn check_reason(reason: &str, errors: &mut Vec<FieldError>) {
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        errors.push(FieldError::new(
+            "/reason",
+            truncate(reason),
+            "a reason of 1 to 2000 characters is required",
+        ));
+    } else if matcher_core::model::looks_like_cpr(reason) {
+        errors.push(FieldError::new(
+            "/reason",
+            "",
+            "looks like it holds a CPR number; refer to the candidate by its pseudonymous id",
+        ));
+    }
+}
+
+/// The request's `Idempotency-Key`, checked like an id.
+fn idempotency_key(req: &Request, errors: &mut Vec<FieldError>) -> Option<String> {
+    // Same alphabet and length as ids (a UUID fits), so that a key can never carry a CPR number.
+    match req.idempotency_key.clone() {
+        None => None,
+        Some(Err(())) => {
+            errors.push(FieldError::new("/header/Idempotency-Key", "", "not valid text"));
+            None
+        }
+        Some(Ok(key)) => {
+            if let Err(reason) = check_id(&key) {
+                errors.push(FieldError::new("/header/Idempotency-Key", truncate(&key), reason));
+            }
+            Some(key)
+        }
+    }
+}
+
+/// Places that came back go back into the catalogue's counters (the ledger already has them).
+pub(super) fn give_back(state: &AppState, released: &crate::server::store::Released) {
+    if released.offers.is_empty() {
+        return;
+    }
+    let cat = state.catalogues.current();
+    for offer in &released.offers {
+        if let Some(i) = cat.scorer.offer_index(offer)
+            && let Some(r) = cat.reserved.get(i as usize)
+        {
+            let _ = r.fetch_update(
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+                |v| Some(v.saturating_sub(1)),
+            );
+        }
+    }
+    state.metrics.event("places_released");
+}
+
+pub(super) async fn decision_create(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let p = req.principal()?.clone();
+    let body: DecisionRequest = typed_body(&req)?;
+    let mut errors = Vec::new();
+    if let Err(reason) = check_id(&body.candidate_id) {
+        errors.push(FieldError::new("/candidate_id", truncate(&body.candidate_id), reason));
+    }
+    if let Err(reason) = check_id(&body.offer_id) {
+        errors.push(FieldError::new("/offer_id", truncate(&body.offer_id), reason));
+    }
+    for (i, id) in body.suggested_offer_ids.iter().enumerate() {
+        if let Err(reason) = check_id(id) {
+            errors.push(FieldError::new(format!("/suggested_offer_ids/{i}"), truncate(id), reason));
+        }
+    }
+    if body.suggested_offer_ids.len() > 100 {
+        errors.push(FieldError::new("/suggested_offer_ids", "", "at most 100 ids"));
+    }
+    let reason = body.reason.trim();
+    check_reason(reason, &mut errors);
+    let today = state.catalogues.today();
+    if let Some(start) = &body.starts_on {
+        match matcher_core::model::Date::parse(start) {
+            _ if body.action != Action::Accept => errors.push(FieldError::new(
+                "/starts_on",
+                truncate(start),
+                "only an accept has a course start",
+            )),
+            Some(day) if (today.plus_days(-366)..=today.plus_days(366)).contains(&day) => {}
+            Some(_) => {
+                errors.push(FieldError::new("/starts_on", truncate(start), "must be within a year of today"))
+            }
+            None => {
+                errors.push(FieldError::new("/starts_on", truncate(start), "expected a date as YYYY-MM-DD"))
+            }
+        }
+    }
+    if body.corrects.is_some_and(|n| n < 1) {
+        errors.push(FieldError::new("/corrects", "", "expected a decision id from 1"));
+    }
+    let key = idempotency_key(&req, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    if body.action == Action::Accept
+        && let Some(start) = body.starts_on.as_deref().and_then(matcher_core::model::Date::parse)
+    {
+        let cat = state.catalogues.current();
+        let weeks = cat
+            .scorer
+            .offer_index(&body.offer_id)
+            .map_or(1, |i| cat.offers()[i as usize].duration_weeks.max(1));
+        let ends = start.plus_days(i32::from(weeks) * 7 - 1);
+        if ends < today {
+            return Err(ApiError::field(
+                "/starts_on",
+                start.to_string(),
+                format!("a course of {weeks} weeks from this day ended on {ends}, before today"),
+            ));
+        }
+    }
+    let policies = state.catalogues.policies();
+    let decline_days = policies
+        .get(policies.index_for(matcher_core::model::MunicipalityCode(p.municipality)))
+        .decisions
+        .decline_days;
+    let decision = NewDecision {
+        municipality: p.municipality,
+        candidate_id: body.candidate_id,
+        offer_id: body.offer_id,
+        accept: body.action == Action::Accept,
+        reason: reason.to_string(),
+        decided_by: p.user.clone(),
+        role: p.role.name().to_string(),
+        suggested: body.suggested_offer_ids,
+        key,
+        today: today.to_string(),
+        starts_on: body.starts_on,
+        decline_days,
+        corrects: body.corrects,
+    };
+    let s = state.clone();
+    let (row, remaining, replayed, released) = blocking(move || Ok(s.store.decide(&decision)?)).await?;
+    give_back(&state, &released);
+    if replayed {
+        // Nothing new was written: no place taken, no event counted.
+    } else if row.action == "accept" {
+        let cat = state.catalogues.current();
+        if let Some(i) = cat.scorer.offer_index(&row.offer_id)
+            && let Some(r) = cat.reserved.get(i as usize)
+        {
+            r.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        state.metrics.event("decisions_accepted");
+    } else {
+        state.metrics.event("decisions_declined");
+    }
+    let mut value = serde_json::to_value(&row).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Value::Object(o) = &mut value {
+        o.insert("employer".into(), json!(format!("municipality {}", row.municipality)));
+        o.insert("remaining_places".into(), json!(remaining));
+    }
+    // A replay answers 200 with the decision recorded the first time.
+    Ok(Reply::Json(if replayed { 200 } else { 201 }, value))
+}
+
+/// Keyset paging, not offsets: an offset page shifts when decisions are added between two
+/// reads, while `after` (the last id of the previous page) gives every decision exactly once.
+pub(super) async fn decisions_list(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let m = req.principal()?.municipality;
+    let (mut candidate, mut after, mut limit) = (None, 0i64, 100u32);
+    for (k, v) in query_params(&req) {
+        match k.as_str() {
+            "candidate_id" => {
+                check_id(&v)
+                    .map_err(|reason| ApiError::field("/query/candidate_id", truncate(&v), reason))?;
+                candidate = Some(v);
+            }
+            "limit" => {
+                limit = v.parse().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
+                    ApiError::field("/query/limit", truncate(&v), "expected a whole number from 1 to 1000")
+                })?
+            }
+            "after" => {
+                after = v.parse().ok().filter(|n: &i64| *n > 0).ok_or_else(|| {
+                    ApiError::field(
+                        "/query/after",
+                        truncate(&v),
+                        "expected a decision id (a positive whole number), as in `next`",
+                    )
+                })?
+            }
+            _ => {}
+        }
+    }
+    let today = state.catalogues.today().to_string();
+    let page =
+        blocking(move || Ok(state.store.decisions(m, candidate.as_deref(), after, limit, &today)?)).await?;
+    let mut value = serde_json::to_value(&page).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Value::Object(o) = &mut value {
+        o.insert("limit".into(), json!(limit));
+    }
+    Ok(Reply::Json(200, value))
+}
+
+pub(super) async fn decision_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let m = req.principal()?.municipality;
+    let id = path_number(&req, 0)?;
+    let row = blocking(move || Ok(state.store.decision(m, id, &state.catalogues.today().to_string())?))
+        .await?
+        .ok_or(ApiError::NotFound("decision"))?;
+    Ok(Reply::Json(200, serde_json::to_value(&row).map_err(|e| ApiError::Internal(e.to_string()))?))
+}
+
+/// A caseworker withdraws an earlier decision with a reason; an accept's place comes back in
+/// the same transaction. Decisions stay append-only: the withdrawal is a decision of its own
+/// that names the one it withdraws.
+pub(super) async fn decision_withdraw(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let p = req.principal()?.clone();
+    let id = path_number(&req, 0)?;
+    let body: WithdrawalRequest = typed_body(&req)?;
+    let mut errors = Vec::new();
+    let reason = body.reason.trim().to_string();
+    check_reason(&reason, &mut errors);
+    let key = idempotency_key(&req, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let w = crate::server::store::NewWithdrawal {
+        municipality: p.municipality,
+        decision: id,
+        reason,
+        decided_by: p.user.clone(),
+        role: p.role.name().to_string(),
+        key,
+        today: state.catalogues.today().to_string(),
+    };
+    let s = state.clone();
+    let (row, replayed, released) = blocking(move || Ok(s.store.withdraw(&w)?)).await?;
+    give_back(&state, &released);
+    if !replayed {
+        state.metrics.event("decisions_withdrawn");
+    }
+    let value = serde_json::to_value(&row).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Reply::Json(if replayed { 200 } else { 201 }, value))
+}

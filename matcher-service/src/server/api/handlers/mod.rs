@@ -1,0 +1,255 @@
+//! The route handlers. Each one: check input (ids, bodies), call the store or the core off the
+//! async workers, shape the answer. Tenant isolation is in the store's queries; roles were
+//! checked before dispatch from the route table.
+
+mod batch_runs;
+mod candidates;
+mod decisions;
+mod offers;
+mod outcomes;
+mod suggestions;
+
+use super::{Op, Reply, Request, blocking};
+use crate::server::AppState;
+use crate::server::catalogue::{Catalogue, StoredCandidate};
+use crate::server::error::{ApiError, FieldError};
+use crate::server::store::NewDecision;
+use batch_runs::*;
+use candidates::*;
+use decisions::*;
+use matcher_core::dataset;
+use matcher_core::model::{Candidate, Offer, check_id};
+use matcher_core::score::evidence::posterior;
+use offers::*;
+use outcomes::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+use suggestions::*;
+
+/// Largest number of records in one bulk body.
+const MAX_RECORDS: usize = 50_000;
+
+pub(super) async fn dispatch(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    match req.route.op {
+        Op::Healthz => Ok(Reply::Json(200, json!({"status": "ok"}))),
+        Op::Readyz => readyz(state).await,
+        Op::Metrics => Ok(Reply::Text(state.metrics.render())),
+        Op::OpenApi => Ok(Reply::Json(200, super::openapi::document())),
+        Op::OffersUpsert => offers_upsert(state, req).await,
+        Op::OffersList => offers_list(state, req).await,
+        Op::OfferGet => offer_get(state, req).await,
+        Op::OfferRetire => offer_retire(state, req).await,
+        Op::OfferQuality => offer_quality(state, req).await,
+        Op::ProviderQuality => provider_quality(state, req).await,
+        Op::CandidatesUpsert => candidates_upsert(state, req).await,
+        Op::CandidatesList => candidates_list(state, req).await,
+        Op::CandidateGet => candidate_get(state, req).await,
+        Op::CandidateDelete => candidate_delete(state, req).await,
+        Op::Suggestions => suggestions(state, req).await,
+        Op::DecisionCreate => decision_create(state, req).await,
+        Op::DecisionsList => decisions_list(state, req).await,
+        Op::DecisionGet => decision_get(state, req).await,
+        Op::DecisionWithdraw => decision_withdraw(state, req).await,
+        Op::OutcomeCreate => outcome_create(state, req).await,
+        Op::BatchStart => batch_start(state, req).await,
+        Op::BatchGet => batch_get(state, req).await,
+        Op::BatchProposals => batch_proposals(state, req).await,
+    }
+}
+
+// ----- input helpers -----
+
+/// A path id: the documented id rules, CPR-like ids refused before anything is looked up.
+fn path_id(req: &Request, i: usize) -> Result<String, ApiError> {
+    let name = req.route.path.split('/').filter(|s| s.starts_with('{')).nth(i).unwrap_or("{id}");
+    let text = req.params.get(i).map(String::as_str).unwrap_or("");
+    let text = percent_decode(text);
+    check_id(&text).map_err(|reason| {
+        ApiError::field(format!("/path/{}", name.trim_matches(['{', '}'])), truncate(&text), reason)
+    })?;
+    Ok(text)
+}
+
+fn path_number(req: &Request, i: usize) -> Result<i64, ApiError> {
+    let text = req.params.get(i).map(String::as_str).unwrap_or("");
+    text.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ApiError::field("/path/id", truncate(text), "expected a positive whole number"))
+}
+
+/// `%XX` sequences decoded (invalid ones kept as written), invalid UTF-8 replaced.
+fn percent_decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(text).decode_utf8_lossy().into_owned()
+}
+
+fn truncate(text: &str) -> String {
+    match text.char_indices().nth(80) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+/// Query parameters as pairs (values percent-decoded; `+` is not special here).
+fn query_params(req: &Request) -> Vec<(String, String)> {
+    req.query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn paging(req: &Request) -> Result<(u32, u32), ApiError> {
+    let (mut limit, mut offset) = (100u32, 0u32);
+    for (k, v) in query_params(req) {
+        match k.as_str() {
+            "limit" => {
+                limit = v.parse().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
+                    ApiError::field("/query/limit", truncate(&v), "expected a whole number from 1 to 1000")
+                })?
+            }
+            "offset" => {
+                offset = v.parse().map_err(|_| {
+                    ApiError::field("/query/offset", truncate(&v), "expected a whole number ≥ 0")
+                })?
+            }
+            _ => {}
+        }
+    }
+    Ok((limit, offset))
+}
+
+/// The body as JSON, then as `T`, with the JSON Pointer of the first bad field.
+fn typed_body<T: serde::de::DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    let value = json_value(req)?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let mut path = String::new();
+        for segment in e.path().iter() {
+            match segment {
+                serde_path_to_error::Segment::Seq { index } => path.push_str(&format!("/{index}")),
+                serde_path_to_error::Segment::Map { key } => path.push_str(&format!("/{key}")),
+                serde_path_to_error::Segment::Enum { variant } => path.push_str(&format!("/{variant}")),
+                serde_path_to_error::Segment::Unknown => {}
+            }
+        }
+        ApiError::Validation(vec![FieldError::new(path, "", e.into_inner().to_string())])
+    })
+}
+
+fn json_value(req: &Request) -> Result<Value, ApiError> {
+    if req.body.is_empty() {
+        return Err(ApiError::MalformedJson("the body is empty; expected a JSON document".into()));
+    }
+    serde_json::from_slice(&req.body).map_err(|e| ApiError::MalformedJson(e.to_string()))
+}
+
+/// Turns JSON objects into the text of a JSON table with one object per line, so that the
+/// core's line numbers (object `i` is on line `i + 2`) give back the array index.
+fn one_per_line(objects: &[&Map<String, Value>]) -> String {
+    let mut text = String::from("[\n");
+    for (i, o) in objects.iter().enumerate() {
+        if i > 0 {
+            text.push_str(",\n");
+        }
+        text.push_str(&serde_json::to_string(o).unwrap_or_default());
+    }
+    text.push_str("\n]");
+    text
+}
+
+fn problems_to_fields(problems: matcher_core::InputProblems, prefix: impl Fn(u64) -> String) -> ApiError {
+    let errors = problems
+        .0
+        .into_iter()
+        .map(|p| {
+            let base = prefix(p.line.saturating_sub(2));
+            let path = if p.column.is_empty() { base } else { format!("{base}/{}", p.column) };
+            FieldError::new(path, p.value, p.reason)
+        })
+        .collect();
+    ApiError::Validation(errors)
+}
+
+/// The body as an array of record objects (the documented data columns).
+fn record_array(req: &Request) -> Result<Vec<Map<String, Value>>, ApiError> {
+    let Value::Array(items) = json_value(req)? else {
+        return Err(ApiError::field("", "", "expected a JSON array of records"));
+    };
+    if items.is_empty() || items.len() > MAX_RECORDS {
+        return Err(ApiError::field("", "", format!("expected 1 to {MAX_RECORDS} records")));
+    }
+    let mut errors = Vec::new();
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        match item {
+            Value::Object(o) => out.push(o),
+            other => errors.push(FieldError::new(
+                format!("/{i}"),
+                truncate(&other.to_string()),
+                "expected an object",
+            )),
+        }
+    }
+    if errors.is_empty() { Ok(out) } else { Err(ApiError::Validation(errors)) }
+}
+
+/// Checks references to offers against the catalogue (the core leaves that to the caller).
+fn check_offer_refs(cat: &Catalogue, c: &Candidate, base: &str, errors: &mut Vec<FieldError>) {
+    if let Some(current) = &c.current
+        && cat.scorer.offer_index(current.offer.as_str()).is_none()
+    {
+        errors.push(FieldError::new(
+            format!("{base}/current_offer"),
+            current.offer.as_str(),
+            "not an offer id",
+        ));
+    }
+    for o in &c.excluded_offers {
+        if cat.scorer.offer_index(o.as_str()).is_none() {
+            errors.push(FieldError::new(format!("{base}/excluded_offers"), o.as_str(), "not an offer id"));
+        }
+    }
+}
+
+fn stored(c: &Candidate, state: &AppState) -> StoredCandidate {
+    let reference = state.catalogues.reference();
+    let group_codes = c
+        .target_groups
+        .iter()
+        .filter_map(|g| reference.target_groups.get(usize::from(g.0)).map(|t| t.code.clone()))
+        .collect();
+    StoredCandidate { candidate: c.clone(), group_codes }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, ApiError> {
+    serde_json::to_string(value).map_err(|e| ApiError::Internal(format!("serialising: {e}")))
+}
+
+/// A record's whole-number field, whether it was sent as a number or as text; 0 if absent.
+fn whole_number(value: Option<&Value>) -> i64 {
+    match value {
+        Some(Value::Number(n)) => n.as_i64().unwrap_or(0),
+        Some(Value::String(s)) => s.trim().parse().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn parse_record(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
+// ----- health -----
+
+async fn readyz(state: Arc<AppState>) -> Result<Reply, ApiError> {
+    let s = state.clone();
+    let ok = blocking(move || Ok(s.store.ping())).await?;
+    if ok && !state.shutting_down.load(std::sync::atomic::Ordering::Relaxed) {
+        Ok(Reply::Json(200, json!({"status": "ready", "offers_version": state.catalogues.current().version})))
+    } else {
+        Err(ApiError::Unavailable)
+    }
+}

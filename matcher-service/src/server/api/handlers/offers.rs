@@ -1,0 +1,177 @@
+//! Offers: bulk upsert, list, read, retire, and the quality of offers and providers.
+
+use super::*;
+
+// ----- offers -----
+
+pub(super) async fn offers_upsert(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let objects = record_array(&req)?;
+    let s = state.clone();
+    let n = blocking(move || {
+        let refs: Vec<&Map<String, Value>> = objects.iter().collect();
+        let text = one_per_line(&refs);
+        let offers = dataset::offers_from_json("body", &text, s.catalogues.reference())
+            .map_err(|p| problems_to_fields(p, |i| format!("/{i}")))?;
+        let mut rows = Vec::with_capacity(offers.len());
+        for ((_, offer), object) in offers.iter().zip(&objects) {
+            rows.push((
+                offer.id.to_string(),
+                offer.provider.to_string(),
+                to_json(object)?,
+                to_json(offer)?,
+                offer.capacity,
+            ));
+        }
+        s.store.upsert_offers(&rows)?;
+        s.catalogues.rebuild(&s.store).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(rows.len())
+    })
+    .await?;
+    Ok(Reply::Json(200, json!({"upserted": n, "offers_version": state.catalogues.current().version})))
+}
+
+pub(super) fn offer_view(record: &str, capacity: u32, reserved: u32, retired: bool) -> Value {
+    json!({
+        "record": parse_record(record),
+        "capacity": capacity,
+        "reserved": reserved,
+        "remaining_places": if retired { 0 } else { capacity.saturating_sub(reserved) },
+        "retired": retired,
+    })
+}
+
+/// [`offer_view`] with the places as they add up today: reserved (course not started),
+/// running and free, from the ledger shared by every municipality.
+pub(super) fn offer_view_with_places(
+    state: &AppState,
+    id: &str,
+    record: &str,
+    capacity: u32,
+    reserved: u32,
+    retired: bool,
+) -> Result<Value, ApiError> {
+    let mut view = offer_view(record, capacity, reserved, retired);
+    let places = state.store.offer_places(id, &state.catalogues.today().to_string())?;
+    if let Value::Object(o) = &mut view {
+        o.insert(
+            "places".into(),
+            serde_json::to_value(places).map_err(|e| ApiError::Internal(e.to_string()))?,
+        );
+    }
+    Ok(view)
+}
+
+pub(super) async fn offers_list(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let (limit, offset) = paging(&req)?;
+    let rows = blocking(move || Ok(state.store.list_offers(limit, offset)?)).await?;
+    let items: Vec<Value> = rows.iter().map(|(r, c, res, ret)| offer_view(r, *c, *res, *ret)).collect();
+    Ok(Reply::Json(200, json!({"offers": items, "limit": limit, "offset": offset})))
+}
+
+pub(super) async fn offer_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let id = path_id(&req, 0)?;
+    let view = blocking(move || {
+        let (r, c, res, ret) = state.store.offer(&id)?;
+        offer_view_with_places(&state, &id, &r, c, res, ret)
+    })
+    .await?;
+    Ok(Reply::Json(200, view))
+}
+
+pub(super) async fn offer_retire(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let id = path_id(&req, 0)?;
+    let (r, c, res, ret) = blocking(move || {
+        state.store.retire_offer(&id)?;
+        state.catalogues.rebuild(&state.store).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(state.store.offer(&id)?)
+    })
+    .await?;
+    Ok(Reply::Json(200, offer_view(&r, c, res, ret)))
+}
+
+pub(super) fn group_quality(state: &AppState, rows: &[(String, u32, u32)]) -> Vec<Value> {
+    let reference = state.catalogues.reference();
+    rows.iter()
+        .map(|(code, trials, successes)| {
+            let (prior, strength) = reference
+                .group(code)
+                .and_then(|g| reference.target_groups.get(usize::from(g.0)))
+                .map_or((0.5, 0.0), |g| (g.prior_success_rate, g.prior_strength));
+            let p = posterior(*successes, *trials, prior, strength);
+            json!({
+                "target_group": code,
+                "trials": trials,
+                "successes": successes,
+                "raw_rate": if *trials > 0 { f64::from(*successes) / f64::from(*trials) } else { 0.0 },
+                "group_average": prior,
+                "posterior_mean": p.mean,
+                "interval_90": [p.low, p.high],
+            })
+        })
+        .collect()
+}
+
+pub(super) fn scarcity_price(state: &AppState, municipality: u16, offer: &str) -> Value {
+    state.prices_for(municipality).map_or(Value::Null, |p| json!(p.by_offer.get(offer).copied().unwrap_or(0)))
+}
+
+pub(super) async fn offer_quality(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let id = path_id(&req, 0)?;
+    let m = req.principal()?.municipality;
+    let s = state.clone();
+    let oid = id.clone();
+    let ((record, capacity, reserved, retired), evidence) =
+        blocking(move || Ok((s.store.offer(&oid)?, s.store.offer_evidence(&oid)?))).await?;
+    let record = parse_record(&record);
+    Ok(Reply::Json(
+        200,
+        json!({
+            "offer_id": id,
+            "provider_id": record.get("provider_id"),
+            // A record loaded from CSV holds numbers as text: answer the documented integer.
+            "price_dkk": whole_number(record.get("price_dkk")),
+            "capacity": capacity,
+            "reserved": reserved,
+            "retired": retired,
+            "utilisation": if capacity > 0 { f64::from(reserved) / f64::from(capacity) } else { 0.0 },
+            "scarcity_price": scarcity_price(&state, m, &id),
+            "groups": group_quality(&state, &evidence),
+        }),
+    ))
+}
+
+pub(super) async fn provider_quality(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let id = path_id(&req, 0)?;
+    let s = state.clone();
+    let pid = id.clone();
+    let (offers, evidence) = blocking(move || {
+        let offers = s.store.provider_offers(&pid)?;
+        let mut evidence: std::collections::BTreeMap<String, (u32, u32)> = Default::default();
+        for (offer, _, _) in &offers {
+            for (g, t, k) in s.store.offer_evidence(offer)? {
+                let e = evidence.entry(g).or_default();
+                e.0 = e.0.saturating_add(t);
+                e.1 = e.1.saturating_add(k);
+            }
+        }
+        Ok((offers, evidence))
+    })
+    .await?;
+    if offers.is_empty() {
+        return Err(ApiError::NotFound("provider"));
+    }
+    let capacity: u32 = offers.iter().map(|o| o.1).sum();
+    let reserved: u32 = offers.iter().map(|o| o.2).sum();
+    let rows: Vec<(String, u32, u32)> = evidence.into_iter().map(|(g, (t, k))| (g, t, k)).collect();
+    Ok(Reply::Json(
+        200,
+        json!({
+            "provider_id": id,
+            "offers": offers.iter().map(|o| &o.0).collect::<Vec<_>>(),
+            "capacity": capacity,
+            "reserved": reserved,
+            "utilisation": if capacity > 0 { f64::from(reserved) / f64::from(capacity) } else { 0.0 },
+            "groups": group_quality(&state, &rows),
+        }),
+    ))
+}

@@ -1,0 +1,61 @@
+//! Outcomes of accepted decisions.
+
+use super::*;
+
+// ----- outcomes -----
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum OutcomeKind {
+    InWork,
+    InEducation,
+    BackAtWork,
+    DroppedOut,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutcomeRequest {
+    #[serde(deserialize_with = "integer_id")]
+    decision_id: i64,
+    result: OutcomeKind,
+}
+
+/// An integer as JSON Schema counts them: `73584` or `73584.0` (found by schemathesis: the
+/// document says `integer`, and a client may well send the float form), never `73584.5`.
+pub(super) fn integer_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    if let Some(i) = n.as_i64() {
+        return Ok(i);
+    }
+    match n.as_f64() {
+        // 2^53: beyond it a float no longer holds every integer exactly.
+        Some(f) if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 => Ok(f as i64),
+        _ => Err(serde::de::Error::custom(format!("expected a whole number, got {n}"))),
+    }
+}
+
+pub(super) async fn outcome_create(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let p = req.principal()?.clone();
+    let body: OutcomeRequest = typed_body(&req)?;
+    let (label, success) = match body.result {
+        OutcomeKind::InWork => ("in_work", true),
+        OutcomeKind::InEducation => ("in_education", true),
+        OutcomeKind::BackAtWork => ("back_at_work", true),
+        OutcomeKind::DroppedOut => ("dropped_out", false),
+    };
+    let s = state.clone();
+    let (offer, released) = blocking(move || {
+        let out = s.store.record_outcome(p.municipality, body.decision_id, label, success, &p.user)?;
+        // The rebuild reads the places held from the store: the released one included.
+        s.catalogues.rebuild(&s.store).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(out)
+    })
+    .await?;
+    state.metrics.event("outcomes");
+    Ok(Reply::Json(
+        201,
+        json!({"decision_id": body.decision_id, "offer_id": offer, "result": label, "success": success,
+            "place_released": released}),
+    ))
+}

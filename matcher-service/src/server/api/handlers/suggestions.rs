@@ -1,0 +1,278 @@
+//! Suggestions for one candidate: the core's ranking (`graph::rank`) shaped into the answer.
+
+use super::*;
+
+// ----- suggestions -----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuggestionRequest {
+    candidate_id: Option<String>,
+    candidate: Option<Map<String, Value>>,
+    k: Option<u32>,
+}
+
+pub(super) async fn suggestions(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let m = req.principal()?.municipality;
+    let body: SuggestionRequest = typed_body(&req)?;
+    let k = body.k.unwrap_or(5);
+    if !(1..=50).contains(&k) {
+        return Err(ApiError::field("/k", k.to_string(), "expected 1 to 50"));
+    }
+    if let Some(id) = &body.candidate_id {
+        check_id(id).map_err(|reason| ApiError::field("/candidate_id", truncate(id), reason))?;
+    }
+    let s = state.clone();
+    let answer = blocking(move || {
+        let cat = s.catalogues.current();
+        let candidate = match (body.candidate_id, body.candidate) {
+            (Some(id), None) => {
+                let (_, model) = s.store.candidate(m, &id)?;
+                let stored: StoredCandidate = serde_json::from_str(&model)
+                    .map_err(|e| ApiError::Internal(format!("stored candidate: {e}")))?;
+                stored.candidate
+            }
+            (None, Some(object)) => {
+                let mut list = dataset::candidates_from_json(
+                    "candidate",
+                    &one_per_line(&[&object]),
+                    s.catalogues.reference(),
+                )
+                .map_err(|p| problems_to_fields(p, |_| "/candidate".to_string()))?;
+                let (_, c) = list.pop().ok_or_else(|| ApiError::field("/candidate", "", "no candidate"))?;
+                if c.municipality.0 != m {
+                    return Err(ApiError::field(
+                        "/candidate/municipality",
+                        c.municipality.to_string(),
+                        format!("your token is for municipality {m:04}"),
+                    ));
+                }
+                let mut errors = Vec::new();
+                check_offer_refs(&cat, &c, "/candidate", &mut errors);
+                if !errors.is_empty() {
+                    return Err(ApiError::Validation(errors));
+                }
+                c
+            }
+            _ => return Err(ApiError::field("", "", "give exactly one of candidate_id and candidate")),
+        };
+        // Live state: the course the candidate holds a place on, and the offers declined
+        // for it that are still kept out.
+        let today = s.catalogues.today().to_string();
+        let mut candidate = candidate;
+        let running = s.store.running_place(m, candidate.id.as_str(), &today)?;
+        for (_, decline) in s.store.active_declines(m, Some(candidate.id.as_str()), &today)? {
+            if let Ok(offer) = matcher_core::model::OfferId::new(&decline.offer_id)
+                && running.as_ref().is_none_or(|r| r.offer_id != decline.offer_id)
+                && !candidate.excluded_offers.contains(&offer)
+            {
+                candidate.excluded_offers.push(offer);
+            }
+        }
+        if let Some(r) = &running
+            && let Ok(offer) = matcher_core::model::OfferId::new(&r.offer_id)
+        {
+            // The current offer, not locked here: a locked candidate's row holds only its course,
+            // and the caseworker should still see the alternatives (the widget says that a
+            // course runs, and a second accept is refused). Batch runs lock it.
+            candidate.current = Some(matcher_core::model::CurrentAssignment { offer, locked: false });
+            candidate.excluded_offers.retain(|o| o.as_str() != r.offer_id);
+        }
+        suggest(&s, &cat, m, &candidate, k as usize, running.as_ref())
+    })
+    .await?;
+    Ok(Reply::Raw(200, answer))
+}
+
+#[derive(Serialize)]
+struct EvidenceOut {
+    target_group: String,
+    /// The group's names from the reference data, so a client need not keep its own list.
+    target_group_name_da: String,
+    target_group_name_en: String,
+    group_average: f64,
+    trials: u32,
+    successes: u32,
+    posterior_mean: f64,
+    interval_90: [f64; 2],
+}
+
+#[derive(Serialize)]
+struct SuggestionOut<'a> {
+    rank: usize,
+    offer_id: &'a str,
+    name: &'a str,
+    kind: &'static str,
+    provider_id: &'a str,
+    score: i64,
+    scarcity_price: Option<i64>,
+    adjusted_score: Option<i64>,
+    factors: Vec<matcher_core::score::Contribution>,
+    effect_dkk: f64,
+    weeks_avoidable: f64,
+    distance_km: f64,
+    evidence: Vec<EvidenceOut>,
+    remaining_places: u32,
+    capacity: u32,
+    price_dkk: u32,
+    policy: String,
+    runner_up: Option<RunnerUpOut<'a>>,
+}
+
+/// The next offer in the ranking, and why this one is ahead of it.
+#[derive(Serialize)]
+struct RunnerUpOut<'a> {
+    offer_id: &'a str,
+    name: &'a str,
+    /// Ranking key of this suggestion minus the runner-up's (the adjusted score when prices
+    /// from a batch run apply, the score otherwise); never negative.
+    difference: i64,
+    /// This suggestion's points minus the runner-up's, per factor in the core's order.
+    factor_differences: Vec<FactorDifference>,
+}
+
+#[derive(Serialize)]
+struct FactorDifference {
+    factor: matcher_core::score::Factor,
+    points: i64,
+}
+
+#[derive(Serialize)]
+struct SuggestionsOut<'a> {
+    candidate_id: &'a str,
+    /// The course the candidate holds a place on (accepted, not ended, not withdrawn): a
+    /// second accept is refused until it is withdrawn or corrected.
+    running: Option<RunningOut<'a>>,
+    offers_version: u64,
+    batch_run_id: Option<i64>,
+    offers_in_reach: u32,
+    offers_feasible: u32,
+    suggestions: Vec<SuggestionOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct RunningOut<'a> {
+    decision_id: i64,
+    offer_id: &'a str,
+    offer_name: Option<&'a str>,
+    starts_on: &'a str,
+    ends_on: &'a str,
+}
+
+/// The top-k answer, serialised straight from typed rows: this is the hot path, and building
+/// a `serde_json::Value` tree first cost a third of its time in allocations.
+pub(super) fn suggest(
+    state: &AppState,
+    cat: &Catalogue,
+    m: u16,
+    candidate: &Candidate,
+    k: usize,
+    running: Option<&crate::server::ledger::RunningPlace>,
+) -> Result<Vec<u8>, ApiError> {
+    let scorer = &cat.scorer;
+    let view = scorer.view(candidate).map_err(|e| ApiError::Internal(e.to_string()))?;
+    // Ask for more than k: full offers are dropped and the price may reorder the rest.
+    let (top, counts) = cat.index.top_k(scorer, &view, k * 2 + 8);
+    let prices = state.prices_for(m);
+    let mut rows: Vec<(u32, i64, i64, i64)> = top
+        .into_iter()
+        .filter(|&(o, _)| cat.remaining(o as usize) > 0)
+        .map(|(o, score)| {
+            let offer = &cat.offers()[o as usize];
+            let price = prices.as_ref().and_then(|p| p.by_offer.get(offer.id.as_str()).copied()).unwrap_or(0);
+            (o, score, price, score - price)
+        })
+        .collect();
+    if prices.is_some() {
+        // Scarcity-aware order: score minus the offer's dual price from the last batch.
+        rows.sort_by(|a, b| b.3.cmp(&a.3).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0)));
+    }
+    // One more than shown: the last suggestion's runner-up.
+    rows.truncate(k + 1);
+    let reference = state.catalogues.reference();
+    let mut explained = Vec::with_capacity(rows.len());
+    for (o, score, price, adjusted) in rows {
+        match scorer.explain_candidate(candidate, o as usize) {
+            Ok(Ok(e)) => explained.push((o, score, price, adjusted, e)),
+            Ok(Err(_)) => continue,
+            Err(e) => return Err(ApiError::Internal(e.to_string())),
+        }
+    }
+    let ranking_key = |score: i64, adjusted: i64| if prices.is_some() { adjusted } else { score };
+    let shown = explained.len().min(k);
+    let mut out = Vec::with_capacity(shown);
+    for (i, (o, score, price, adjusted, explanation)) in explained.iter().take(shown).enumerate() {
+        let offer: &Offer = &cat.offers()[*o as usize];
+        let runner_up = explained.get(i + 1).map(|(next_o, next_score, _, next_adjusted, next_e)| {
+            let next: &Offer = &cat.offers()[*next_o as usize];
+            RunnerUpOut {
+                offer_id: next.id.as_str(),
+                name: &next.name,
+                difference: ranking_key(*score, *adjusted) - ranking_key(*next_score, *next_adjusted),
+                factor_differences: explanation
+                    .contributions
+                    .iter()
+                    .zip(&next_e.contributions)
+                    .map(|(a, b)| FactorDifference { factor: a.factor, points: a.points - b.points })
+                    .collect(),
+            }
+        });
+        out.push(SuggestionOut {
+            rank: i + 1,
+            offer_id: offer.id.as_str(),
+            name: &offer.name,
+            kind: offer.kind.label(),
+            provider_id: offer.provider.as_str(),
+            score: *score,
+            scarcity_price: prices.as_ref().map(|_| *price),
+            adjusted_score: prices.as_ref().map(|_| *adjusted),
+            factors: explanation.contributions.clone(),
+            effect_dkk: explanation.effect_dkk,
+            weeks_avoidable: explanation.weeks_avoidable,
+            distance_km: explanation.distance_km,
+            evidence: explanation
+                .evidence
+                .iter()
+                .map(|e| {
+                    let names = reference
+                        .group(&e.group)
+                        .and_then(|g| reference.target_groups.get(usize::from(g.0)))
+                        .map_or((e.group.clone(), e.group.clone()), |g| {
+                            (g.name_da.clone(), g.name_en.clone())
+                        });
+                    EvidenceOut {
+                        target_group: e.group.clone(),
+                        target_group_name_da: names.0,
+                        target_group_name_en: names.1,
+                        group_average: e.group_average,
+                        trials: e.posterior.trials,
+                        successes: e.posterior.successes,
+                        posterior_mean: e.posterior.mean,
+                        interval_90: [e.posterior.low, e.posterior.high],
+                    }
+                })
+                .collect(),
+            remaining_places: cat.remaining(*o as usize),
+            capacity: offer.capacity,
+            price_dkk: offer.price_dkk,
+            policy: explanation.policy.clone(),
+            runner_up,
+        });
+    }
+    let answer = SuggestionsOut {
+        candidate_id: candidate.id.as_str(),
+        running: running.map(|r| RunningOut {
+            decision_id: r.decision_id,
+            offer_id: &r.offer_id,
+            offer_name: scorer.offer_index(&r.offer_id).map(|i| cat.offers()[i as usize].name.as_str()),
+            starts_on: &r.starts_on,
+            ends_on: &r.ends_on,
+        }),
+        offers_version: cat.version,
+        batch_run_id: prices.as_ref().map(|p| p.run_id),
+        offers_in_reach: counts.in_reach,
+        offers_feasible: counts.feasible + counts.pruned,
+        suggestions: out,
+    };
+    serde_json::to_vec(&answer).map_err(|e| ApiError::Internal(format!("serialising: {e}")))
+}

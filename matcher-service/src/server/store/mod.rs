@@ -1,0 +1,194 @@
+//! SQLite storage: one file, WAL, one writer connection behind a mutex and a small pool of
+//! reader connections. Every function here blocks: callers reach it through
+//! `tokio::task::spawn_blocking` (the API's `blocking` helper in `server/api/mod.rs`).
+//!
+//! Durability: `synchronous = FULL` on the writer, so a commit is on disk (the WAL is
+//! fsynced) before the call returns and therefore before a client sees a 2xx. WAL with
+//! `NORMAL` would only lose the last commits on power loss, not on `kill -9`, but decisions
+//! are legal records and the measured cost of FULL is acceptable (`docs/service.md`).
+//!
+//! Tenancy: candidate, decision, outcome and batch-run rows carry the municipality, and every
+//! query of them filters on it, so another tenant's row is indistinguishable from a missing
+//! one. Decisions and batch runs are shown by a per-tenant `number`, never by the row id,
+//! whose sequence is shared by all tenants. Decisions are append-only, enforced by triggers as
+//! well as by the absence of routes.
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Storage failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite refused or failed.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored JSON column could not be read back.
+    #[error("stored JSON in {table}: {source}")]
+    Json {
+        /// The table.
+        table: &'static str,
+        /// The parse error.
+        source: serde_json::Error,
+    },
+    /// No such row for this tenant.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The write conflicts with the state (e.g. no places left).
+    #[error("{0}")]
+    Conflict(String),
+    /// An accept for a candidate who already holds a place: the running one is named.
+    #[error(
+        "the candidate already has a running accepted offer: decision {} on offer {} until {}; withdraw or correct it first",
+        .0.decision_id, .0.offer_id, .0.ends_on
+    )]
+    Running(crate::server::ledger::RunningPlace),
+    /// A database file of a newer schema than this program knows.
+    #[error("database schema version {found}; this matcher knows up to {known}: use a newer matcher")]
+    NewerSchema {
+        /// `PRAGMA user_version` of the file.
+        found: i64,
+        /// The newest version this program migrates to.
+        known: i64,
+    },
+    /// A mutex was poisoned by a panic in another request.
+    #[error("storage lock poisoned")]
+    Poisoned,
+}
+
+/// Shorthand.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+mod batch_runs;
+mod candidates;
+mod decisions;
+mod offers;
+mod outcomes;
+mod schema;
+mod tokens;
+
+pub use batch_runs::BatchRow;
+pub use decisions::{DecisionPage, DecisionRow, NewDecision, NewWithdrawal, Released};
+use decisions::{ended_offers, held_offers};
+pub use offers::OfferRow;
+pub use schema::SCHEMA_VERSION;
+use schema::migrate;
+pub use tokens::{TokenInfo, TokenRow};
+
+/// The database: a writer behind a mutex and reusable readers.
+pub struct Store {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn open(path: &Path, write: bool) -> Result<Connection> {
+    let flags = if write {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    if write {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+    }
+    Ok(conn)
+}
+
+/// Current UTC time as RFC 3339 with seconds.
+pub fn now_rfc3339() -> String {
+    rfc3339(std::time::SystemTime::now())
+}
+
+/// A UTC time as RFC 3339 with seconds (`YYYY-MM-DDTHH:MM:SSZ`). The width is fixed for years
+/// up to 9999, so stored times compare correctly as text.
+pub fn rfc3339(at: std::time::SystemTime) -> String {
+    let secs = at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = i32::try_from(secs / 86_400).unwrap_or(i32::MAX);
+    let rem = secs % 86_400;
+    let date = matcher_core::model::Date(days);
+    format!("{date}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+impl Store {
+    /// Opens (creating if needed) the database file and brings its schema to
+    /// [`SCHEMA_VERSION`].
+    ///
+    /// # Errors
+    /// When the file cannot be opened, its schema cannot be migrated, or it is newer than
+    /// this program.
+    pub fn open(path: &Path) -> Result<Store> {
+        let mut writer = open(path, true)?;
+        migrate(&mut writer)?;
+        Ok(Store { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Gives back the places of courses that ended before `today` (`YYYY-MM-DD`); returns the
+    /// offers they were on. Run at start and when the day changes; every write that takes or
+    /// releases a place runs it too.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn sweep_ended(&self, today: &str) -> Result<Vec<String>> {
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let offers = ended_offers(&tx, today)?;
+            crate::server::ledger::sweep_ended(&tx, today, &now_rfc3339())?;
+            tx.commit()?;
+            Ok(offers)
+        })
+    }
+
+    /// Runs `f` on the writer connection.
+    fn write<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer.lock().map_err(|_| StoreError::Poisoned)?;
+        f(&mut conn)
+    }
+
+    /// Runs `f` on a reader connection, opening one when none is free.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.readers.lock().map_err(|_| StoreError::Poisoned)?.pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => open(&self.path, false)?,
+        };
+        let out = f(&conn);
+        if let Ok(mut pool) = self.readers.lock()
+            && pool.len() < 16
+        {
+            pool.push(conn);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_batch_run_per_municipality_at_a_time() {
+        let dir = std::env::temp_dir().join(format!("brobygger-store-batch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let db = dir.join("batch.db");
+        let _ = std::fs::remove_file(&db);
+        let store = Store::open(&db).expect("open");
+        let (first, number) = store.start_batch(101).expect("first run starts");
+        match store.start_batch(101) {
+            Err(StoreError::Conflict(text)) => assert!(text.contains(&number.to_string()), "{text}"),
+            other => panic!("a second run of 101 while the first runs: {other:?}"),
+        }
+        // Another municipality is not held up; once the first run ends, 101 may start again.
+        store.start_batch(147).expect("another municipality starts");
+        store.finish_batch(first, Err("stopped by the test".into())).expect("finish");
+        store.start_batch(101).expect("101 starts again");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

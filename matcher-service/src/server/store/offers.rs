@@ -1,0 +1,168 @@
+//! Offers and their evidence (shared by every municipality).
+
+use super::*;
+
+/// A stored offer as the catalogue needs it.
+#[derive(Debug, Clone)]
+pub struct OfferRow {
+    /// Offer id.
+    pub id: String,
+    /// The core model (serde JSON of `matcher_core::model::Offer`).
+    pub model: String,
+    /// Places taken by accepted decisions.
+    pub reserved: u32,
+    /// Retired offers stay (decisions point at them) but take no one new.
+    pub retired: bool,
+}
+
+impl Store {
+    /// Inserts or replaces offers: (id, provider id, record JSON, model JSON, capacity).
+    /// Places already reserved are kept; an update un-retires nothing.
+    ///
+    /// # Errors
+    /// On storage failure; nothing is written then.
+    pub fn upsert_offers(&self, offers: &[(String, String, String, String, u32)]) -> Result<()> {
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut stmt = tx.prepare(
+                    "INSERT INTO offers (id, provider_id, record, model, capacity, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (id) DO UPDATE SET provider_id = excluded.provider_id,
+                        record = excluded.record, model = excluded.model,
+                        capacity = excluded.capacity, updated_at = excluded.updated_at",
+                )?;
+                let now = now_rfc3339();
+                for (id, provider, record, model, capacity) in offers {
+                    stmt.execute(params![id, provider, record, model, capacity, now])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    /// Adds evidence counts (used by the demo loader and by outcomes).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn add_evidence(&self, rows: &[(String, String, u32, u32)]) -> Result<()> {
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            add_evidence_in(&tx, rows)?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    /// Marks an offer retired.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown offer.
+    pub fn retire_offer(&self, id: &str) -> Result<()> {
+        self.write(|c| {
+            let n = c.execute(
+                "UPDATE offers SET retired = 1, updated_at = ?2 WHERE id = ?1",
+                params![id, now_rfc3339()],
+            )?;
+            if n == 0 { Err(StoreError::NotFound("offer")) } else { Ok(()) }
+        })
+    }
+
+    /// Every offer, in id order, for building the catalogue.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn all_offers(&self) -> Result<Vec<OfferRow>> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT id, model, reserved, retired FROM offers ORDER BY id")?;
+            let rows = stmt.query_map([], |r| {
+                Ok(OfferRow { id: r.get(0)?, model: r.get(1)?, reserved: r.get(2)?, retired: r.get(3)? })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// Every evidence row: (offer id, group code, trials, successes).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn all_evidence(&self) -> Result<Vec<(String, String, u32, u32)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT offer_id, target_group, trials, successes FROM evidence")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// An offer's record and state: (record JSON, capacity, reserved, retired).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown offer.
+    pub fn offer(&self, id: &str) -> Result<(String, u32, u32, bool)> {
+        self.read(|c| {
+            c.query_row("SELECT record, capacity, reserved, retired FROM offers WHERE id = ?1", [id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()?
+            .ok_or(StoreError::NotFound("offer"))
+        })
+    }
+
+    /// A page of offer records in id order, with remaining places and retired flag.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn list_offers(&self, limit: u32, offset: u32) -> Result<Vec<(String, u32, u32, bool)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT record, capacity, reserved, retired FROM offers ORDER BY id LIMIT ?1 OFFSET ?2",
+            )?;
+            let rows =
+                stmt.query_map(params![limit, offset], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// Offers of a provider: (offer id, capacity, reserved).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn provider_offers(&self, provider: &str) -> Result<Vec<(String, u32, u32)>> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare("SELECT id, capacity, reserved FROM offers WHERE provider_id = ?1 ORDER BY id")?;
+            let rows = stmt.query_map([provider], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// Evidence of one offer: (group code, trials, successes).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn offer_evidence(&self, offer: &str) -> Result<Vec<(String, u32, u32)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT target_group, trials, successes FROM evidence WHERE offer_id = ?1 ORDER BY target_group",
+            )?;
+            let rows = stmt.query_map([offer], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+}
+
+pub(super) fn add_evidence_in(
+    tx: &rusqlite::Transaction<'_>,
+    rows: &[(String, String, u32, u32)],
+) -> Result<()> {
+    let mut stmt = tx.prepare(
+        "INSERT INTO evidence (offer_id, target_group, trials, successes) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (offer_id, target_group) DO UPDATE SET trials = trials + excluded.trials,
+            successes = successes + excluded.successes",
+    )?;
+    for (offer, group, trials, successes) in rows {
+        stmt.execute(params![offer, group, trials, successes])?;
+    }
+    Ok(())
+}

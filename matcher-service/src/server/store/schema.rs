@@ -1,0 +1,199 @@
+//! The schema and its migrations, numbered by `PRAGMA user_version`. Owns every `CREATE`
+//! and `ALTER`; no queries of rows.
+
+use super::*;
+
+pub(super) const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS tokens (
+    hash TEXT PRIMARY KEY,
+    municipality INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    user TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    id INTEGER,
+    expires_at TEXT,
+    revoked_at TEXT
+);
+CREATE TABLE IF NOT EXISTS offers (
+    id TEXT PRIMARY KEY,
+    provider_id TEXT NOT NULL,
+    record TEXT NOT NULL,
+    model TEXT NOT NULL,
+    capacity INTEGER NOT NULL,
+    reserved INTEGER NOT NULL DEFAULT 0,
+    retired INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS offers_provider ON offers (provider_id);
+CREATE TABLE IF NOT EXISTS evidence (
+    offer_id TEXT NOT NULL,
+    target_group TEXT NOT NULL,
+    trials INTEGER NOT NULL,
+    successes INTEGER NOT NULL,
+    PRIMARY KEY (offer_id, target_group)
+);
+CREATE TABLE IF NOT EXISTS candidates (
+    municipality INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    record TEXT NOT NULL,
+    model TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (municipality, id)
+);
+CREATE TABLE IF NOT EXISTS decisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    municipality INTEGER NOT NULL,
+    number INTEGER NOT NULL DEFAULT 0,
+    candidate_id TEXT NOT NULL,
+    offer_id TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('accept', 'decline')),
+    reason TEXT NOT NULL,
+    decided_by TEXT NOT NULL,
+    role TEXT NOT NULL,
+    suggested TEXT NOT NULL,
+    target_groups TEXT NOT NULL,
+    decided_at TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS decisions_no_delete BEFORE DELETE ON decisions
+BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+CREATE TABLE IF NOT EXISTS decision_keys (
+    municipality INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    decision_id INTEGER NOT NULL REFERENCES decisions (id),
+    PRIMARY KEY (municipality, key)
+);
+CREATE TRIGGER IF NOT EXISTS decision_keys_no_update BEFORE UPDATE ON decision_keys
+BEGIN SELECT RAISE(ABORT, 'decision keys are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS decision_keys_no_delete BEFORE DELETE ON decision_keys
+BEGIN SELECT RAISE(ABORT, 'decision keys are append-only'); END;
+CREATE TABLE IF NOT EXISTS outcomes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    municipality INTEGER NOT NULL,
+    decision_id INTEGER NOT NULL UNIQUE,
+    result TEXT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batch_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    municipality INTEGER NOT NULL,
+    number INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    error TEXT,
+    summary TEXT,
+    proposals TEXT,
+    prices TEXT
+);
+"#;
+
+/// Kept out of [`SCHEMA`] because [`migrate_numbers`] must drop it for a moment.
+pub(super) const DECISIONS_NO_UPDATE: &str =
+    "CREATE TRIGGER IF NOT EXISTS decisions_no_update BEFORE UPDATE ON decisions
+BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;";
+
+/// Brings a `tokens` table made before ids, expiry and revocation up to date:
+/// `CREATE TABLE IF NOT EXISTS` leaves an existing table as it is. Old tokens get ids in
+/// their creation (rowid) order and no expiry, so an upgrade never locks an integration out
+/// on a date nobody chose; `matcher token list` shows them as `never` to be replaced.
+/// One immediate transaction: a server and a `matcher token` command opening the same old
+/// file at once migrate it once, and a failure leaves the file as it was.
+pub(super) fn migrate_tokens(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let present: Vec<String> = {
+        let mut stmt = tx.prepare("SELECT name FROM pragma_table_info('tokens')")?;
+        stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?
+    };
+    let has = |name: &str| present.iter().any(|c| c == name);
+    if !has("id") {
+        tx.execute_batch("ALTER TABLE tokens ADD COLUMN id INTEGER; UPDATE tokens SET id = rowid;")?;
+    }
+    for column in ["expires_at", "revoked_at"] {
+        if !has(column) {
+            tx.execute_batch(&format!("ALTER TABLE tokens ADD COLUMN {column} TEXT;"))?;
+        }
+    }
+    tx.execute_batch("CREATE UNIQUE INDEX IF NOT EXISTS tokens_id ON tokens (id);")?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Gives decisions and batch runs their per-tenant `number`, the id the API shows. The row
+/// id is one sequence for all municipalities, so its gaps would tell a caseworker how many
+/// decisions other municipalities made meanwhile (ARCHITECTURE.md, isolation); the number
+/// counts only the tenant's own rows. Internal references (`decision_keys`, `outcomes`)
+/// keep the row id.
+///
+/// A file from before numbers gets `number = id` for its existing rows: ids that clients
+/// stored (decision ids, outcome references, `after` cursors, run ids) keep naming the same
+/// row, which a renumbering from 1 would silently point at another decision of the same
+/// tenant. Their gaps were already visible to that tenant; new rows continue from the
+/// tenant's largest number, so nothing new is revealed. One immediate transaction, as in
+/// [`migrate_tokens`]; the append-only trigger is dropped and recreated inside it.
+pub(super) fn migrate_numbers(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for table in ["decisions", "batch_runs"] {
+        let has: bool = tx.query_row(
+            "SELECT count(*) > 0 FROM pragma_table_info(?1) WHERE name = 'number'",
+            [table],
+            |r| r.get(0),
+        )?;
+        if !has {
+            tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN number INTEGER NOT NULL DEFAULT 0;"))?;
+            if table == "decisions" {
+                tx.execute_batch("DROP TRIGGER IF EXISTS decisions_no_update;")?;
+            }
+            tx.execute_batch(&format!("UPDATE {table} SET number = id;"))?;
+        }
+    }
+    tx.execute_batch(DECISIONS_NO_UPDATE)?;
+    tx.execute_batch(
+        "DROP INDEX IF EXISTS decisions_candidate;
+         DROP INDEX IF EXISTS decisions_tenant;
+         CREATE UNIQUE INDEX IF NOT EXISTS decisions_number ON decisions (municipality, number);
+         CREATE INDEX IF NOT EXISTS decisions_candidate_number ON decisions (municipality, candidate_id, number);
+         CREATE UNIQUE INDEX IF NOT EXISTS batch_runs_number ON batch_runs (municipality, number);",
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The schema's migrations, numbered by `PRAGMA user_version`: `MIGRATIONS[v]` brings a file
+/// at version `v` to `v + 1`. Append only; never change a migration that has shipped.
+///
+/// Version 0 is a new, empty file or a file from before versions were kept (which of three
+/// historical shapes it has is told by its columns); `to_v1` creates what is missing and
+/// brings any of those shapes to the schema of version 1. Every migration is idempotent, so a
+/// crash between a migration and the version update only repeats it.
+pub(super) const MIGRATIONS: &[fn(&mut Connection) -> Result<()>] = &[to_v1, to_v2];
+
+/// The schema version this program writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Version 0 → 1: the tables, then the column probes of the files made before versions.
+pub(super) fn to_v1(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(SCHEMA)?;
+    migrate_tokens(conn)?;
+    migrate_numbers(conn)
+}
+
+/// Version 1 → 2 (issue 14): decisions may be withdrawals and carry the chain, the course's
+/// days and a decline's end; the `places` ledger and the runs' fingerprints
+/// (`server::ledger::migrate`, idempotent like the others).
+pub(super) fn to_v2(conn: &mut Connection) -> Result<()> {
+    crate::server::ledger::migrate(conn, DECISIONS_NO_UPDATE)
+}
+
+/// Runs the migrations a file needs, each followed by its version number.
+pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema { found, known: SCHEMA_VERSION });
+    }
+    for (version, step) in MIGRATIONS.iter().enumerate().skip(usize::try_from(found).unwrap_or(0)) {
+        step(conn)?;
+        conn.pragma_update(None, "user_version", version as i64 + 1)?;
+    }
+    Ok(())
+}
