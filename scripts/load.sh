@@ -59,16 +59,16 @@ with open(f"{work}/suggest.lua", "w") as f:
 offer = [{"id": "load-offer-1", "kind": "provider", "name": "Load test course (invented)", "provider_id": "lev-load",
           "municipality": "0101", "lat": 55.68, "lon": 12.57, "capacity": 1000000, "duration_weeks": 10}]
 json.dump(offer, open(f"{work}/offer.json", "w"))
-# Distinct candidates for the accepts: copies of the 2,000 under new ids, stored in chunks.
+# Distinct candidates for the accepts: copies of the 2,000 under new ids, stored in chunks of 10,000 (the 8 MiB body limit).
 decide_ids = []
-for chunk in range(0, decide_n, 20000):
+for chunk in range(0, decide_n, 10000):
     copies = []
-    for k in range(chunk, min(decide_n, chunk + 20000)):
+    for k in range(chunk, min(decide_n, chunk + 10000)):
         row = dict(rows[k % len(rows)])
         row["id"] = f"load-d{k:06d}"
         copies.append(row)
         decide_ids.append(row["id"])
-    json.dump(copies, open(f"{work}/decide-candidates-{chunk // 20000}.json", "w"))
+    json.dump(copies, open(f"{work}/decide-candidates-{chunk // 10000:02d}.json", "w"))
 with open(f"{work}/decide.lua", "w") as f:
     f.write("ids = {" + ",".join(f'"{i}"' for i in decide_ids) + "}\n")
     # Thread t sends ids t+1, t+3, t+5, ...: no candidate is accepted twice.
