@@ -359,3 +359,76 @@ fn two_municipalities_runs_together_never_propose_beyond_capacity() {
     let r = call(s.addr, "GET", "/v1/batch-runs/2", Some(&a), None);
     assert_eq!(r.body["summary"]["stability"]["against"], "previous_run", "{}", r.body);
 }
+
+/// The nightly CLI batch runs on the service's live state: `matcher export-state` writes a
+/// municipality's candidates (running courses locked), declines in force (with their reasons)
+/// and offers (with its share of the free places) as a data set that `matcher validate` and
+/// `matcher batch` take, and the night keeps the course and leaves the declined offer out.
+#[test]
+fn the_cli_batch_runs_on_an_export_of_the_live_state() {
+    let s = start("live-export");
+    seed_offers(&s, &[("course-1", 3), ("course-2", 3)]);
+    let cw = s.tokens.a_caseworker.clone();
+    assert_eq!(decide(&s, &cw, "cand-a1", "course-1", "accept", json!({})).status, 201);
+    let d = decide(&s, &cw, "cand-a2", "course-2", "decline", json!({"reason": "too far, says the citizen"}));
+    assert_eq!(d.status, 201, "{}", d.body);
+    let dir = temp_dir("live-export-out");
+    let out = dir.0.join("state");
+    let run = |args: &[&str]| {
+        let mut cmd = crate::common::matcher();
+        cmd.args(args);
+        crate::common::run(&mut cmd)
+    };
+    let db = s.state.store.path().to_str().expect("utf-8").to_string();
+    let (o, stdout, stderr) = run(&[
+        "export-state",
+        "--db",
+        &db,
+        "--municipality",
+        "851",
+        "--today",
+        "2026-09-01",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("1 declines"), "{stdout}");
+    let declines = std::fs::read_to_string(out.join("declines.csv")).expect("declines.csv");
+    assert!(declines.contains("cand-a2,course-2,2026-11-29,\"too far, says the citizen\""), "{declines}");
+    let candidates = std::fs::read_to_string(out.join("candidates.csv")).expect("candidates.csv");
+    let a1 = candidates.lines().find(|l| l.starts_with("cand-a1,")).expect("cand-a1");
+    assert!(a1.contains(",course-1,true,"), "the running course is exported locked: {a1}");
+    let (o, stdout, stderr) = run(&["validate", out.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "{stdout}{stderr}");
+    let night = dir.0.join("night");
+    let (o, stdout, stderr) = run(&[
+        "batch",
+        "--data",
+        out.to_str().expect("utf-8"),
+        "--out",
+        night.to_str().expect("utf-8"),
+        "--today",
+        "2026-09-01",
+        "--quiet",
+        "--no-baselines",
+    ]);
+    assert!(o.status.success(), "{stdout}{stderr}");
+    let proposals = std::fs::read_to_string(night.join("proposals.csv")).expect("proposals");
+    let row = |id: &str| {
+        proposals
+            .lines()
+            .find(|l| l.starts_with(&format!("{id},")))
+            .unwrap_or_else(|| panic!("{id}"))
+            .to_string()
+    };
+    assert!(
+        row("cand-a1").contains(",course-1,") && row("cand-a1").contains(",locked,"),
+        "{}",
+        row("cand-a1")
+    );
+    let a2 = row("cand-a2");
+    assert!(
+        a2.split(',').nth(2).is_none_or(|offer| offer != "course-2"),
+        "the declined offer is not proposed: {a2}"
+    );
+}

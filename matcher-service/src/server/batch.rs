@@ -2,7 +2,9 @@
 //! and run on a blocking thread (the solver uses its own rayon pool inside).
 
 use crate::server::AppState;
+use crate::server::catalogue::Catalogues;
 use crate::server::catalogue::StoredCandidate;
+use crate::server::store::Store;
 use matcher_core::batch::{self, BatchOptions, ProposalRecord};
 use matcher_core::dataset::previous::{PreviousOffer, PreviousProposal, PreviousRun};
 use matcher_core::model::{CandidateId, CurrentAssignment, Dataset, Date, Decline, OfferId};
@@ -108,11 +110,16 @@ fn previous_run(state: &AppState, m: u16, run: i64) -> Result<Option<PreviousRun
     Ok(Some(PreviousRun { proposals, offers }))
 }
 
-fn compute(state: &AppState, m: u16, run: i64) -> Result<Computed, String> {
-    let cat = state.catalogues.current();
-    let today = state.catalogues.today();
-    let day = today.to_string();
-    let store = &state.store;
+/// The tenant's live state as a data set, exactly as its night run sees it: its candidates,
+/// each holding a place locked to that course, the declines in force, and every offer with
+/// the tenant's share of its free places (plus its own running courses). `matcher
+/// export-state` writes it out, so that the CLI batch can run on it.
+///
+/// # Errors
+/// A storage failure or a stored record that does not read back, as text.
+pub fn live_dataset(store: &Store, catalogues: &Catalogues, m: u16) -> Result<Dataset, String> {
+    let cat = catalogues.current();
+    let day = catalogues.today().to_string();
     let models = store.candidate_models(m).map_err(|e| e.to_string())?;
     let mut candidates = Vec::with_capacity(models.len());
     for model in models {
@@ -134,7 +141,11 @@ fn compute(state: &AppState, m: u16, run: i64) -> Result<Computed, String> {
         .active_declines(m, None, &day)
         .map_err(|e| e.to_string())?
         .into_iter()
-        .filter(|(c, d)| known.contains(c.as_str()) && held.get(c) != Some(&d.offer_id))
+        .filter(|(c, d)| {
+            known.contains(c.as_str())
+                && held.get(c) != Some(&d.offer_id)
+                && cat.scorer.offer_index(&d.offer_id).is_some()
+        })
         .filter_map(|(c, d)| {
             Some(Decline {
                 candidate: CandidateId::new(&c).ok()?,
@@ -166,7 +177,12 @@ fn compute(state: &AppState, m: u16, run: i64) -> Result<Computed, String> {
         o.capacity = share + locked.get(o.id.as_str()).copied().unwrap_or(0);
         o.guaranteed_volume = o.guaranteed_volume.min(o.capacity);
     }
-    let data = Dataset { candidates, offers, providers: cat.scorer.data().providers.clone(), declines };
+    Ok(Dataset { candidates, offers, providers: cat.scorer.data().providers.clone(), declines })
+}
+
+fn compute(state: &AppState, m: u16, run: i64) -> Result<Computed, String> {
+    let today = state.catalogues.today();
+    let data = live_dataset(&state.store, &state.catalogues, m)?;
     let previous = previous_run(state, m, run)?.map(Arc::new);
     let options = BatchOptions { today: Some(today), threads: 0, previous, ..BatchOptions::default() };
     let data = Arc::new(data);
