@@ -14,7 +14,7 @@ set -euo pipefail
 SECONDS_EACH=${1:-60}
 shift || true
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-ALL=(dataset_csv dataset_json policy_toml peers_instance snapshot api_bodies warm_solve)
+ALL=(dataset_csv dataset_json policy_toml peers_instance snapshot api_bodies warm_solve cpr_text)
 TARGETS=("${@:-${ALL[@]}}")
 export RUSTC_BOOTSTRAP=1
 # Its own target dir: the instrumented build must not evict the normal one.

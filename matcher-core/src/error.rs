@@ -93,8 +93,9 @@ pub enum Error {
     /// A file could not be read or written.
     ///
     /// The operating system's error is part of the message and deliberately not a `source()`:
-    /// a caller that prints the chain of causes would otherwise say it twice.
-    #[error("{}: {reason}", path.display())]
+    /// a caller that prints the chain of causes would otherwise say it twice. It is said in
+    /// words, without "(os error 2)" (issue 15, item 11).
+    #[error("{}: {}", path.display(), io_words(reason))]
     Io {
         /// The file.
         path: PathBuf,
@@ -122,5 +123,78 @@ impl Error {
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { path: path.into(), reason: source }
+    }
+}
+
+/// An I/O error as a person reads it: "No such file or directory", without "(os error 2)".
+pub fn io_words(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    match (text.rfind(" (os error "), text.ends_with(')')) {
+        (Some(at), true) => text[..at].to_string(),
+        _ => text,
+    }
+}
+
+/// A serde message in the reader's words: Rust type names (`expected u32`, `expected f64`)
+/// become what the value must be (issue 15, item 11). Other text is kept.
+pub fn plain_words(message: &str) -> String {
+    const WORDS: [(&str, &str); 14] = [
+        ("u8", "a whole number from 0 to 255"),
+        ("u16", "a whole number from 0 to 65535"),
+        ("u32", "a whole number from 0 to 4294967295"),
+        ("u64", "a whole number, 0 or more"),
+        ("usize", "a whole number, 0 or more"),
+        ("u128", "a whole number, 0 or more"),
+        ("i8", "a whole number"),
+        ("i16", "a whole number"),
+        ("i32", "a whole number"),
+        ("i64", "a whole number"),
+        ("isize", "a whole number"),
+        ("i128", "a whole number"),
+        ("f32", "a number"),
+        ("f64", "a number"),
+    ];
+    let mut out = message.to_string();
+    for (rust, plain) in WORDS {
+        for prefix in ["expected ", "expected `"] {
+            let tail = if prefix.ends_with('`') { "`" } else { "" };
+            let from = format!("{prefix}{rust}{tail}");
+            // Only whole words: `expected u32` but not `expected u32s`.
+            let mut at = 0;
+            while let Some(i) = out[at..].find(&from).map(|i| i + at) {
+                let end = i + from.len();
+                let boundary = out[end..].chars().next().is_none_or(|c| !c.is_alphanumeric() && c != '_');
+                if boundary {
+                    out.replace_range(i..end, &format!("expected {plain}"));
+                    at = i + "expected ".len() + plain.len();
+                } else {
+                    at = end;
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod plain_tests {
+    use super::plain_words;
+
+    #[test]
+    fn issue_15_no_rust_type_names_in_messages() {
+        assert_eq!(
+            plain_words("invalid type: string \"x\", expected u32 at line 1 column 9"),
+            "invalid type: string \"x\", expected a whole number from 0 to 4294967295 at line 1 column 9"
+        );
+        assert_eq!(
+            plain_words("invalid value: integer `-3`, expected usize"),
+            "invalid value: integer `-3`, expected a whole number, 0 or more"
+        );
+        assert_eq!(
+            plain_words("invalid type: boolean `true`, expected f64"),
+            "invalid type: boolean `true`, expected a number"
+        );
+        assert_eq!(plain_words("expected u32s here"), "expected u32s here");
+        assert_eq!(plain_words("missing field `id`"), "missing field `id`");
     }
 }

@@ -177,9 +177,17 @@ impl Policy {
         let fixed = quote_leading_zero_code(text);
         let text = fixed.as_str();
         let policy: Policy = toml::from_str(text).map_err(|e| {
-            let key = e.span().and_then(|s| text.get(s)).map(|k| k.trim().to_string()).unwrap_or_default();
+            // The span is the bad value (or an unknown key): name the key of its line.
+            let key = e
+                .span()
+                .and_then(|s| {
+                    let start = text.get(..s.start)?.rfind('\n').map_or(0, |i| i + 1);
+                    let line = text.get(start..)?.lines().next()?;
+                    Some(line.split_once('=').map_or(line, |(k, _)| k).trim().to_string())
+                })
+                .unwrap_or_default();
             let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
-            let message = e.message().trim().to_string();
+            let message = crate::error::plain_words(e.message().trim());
             let reason = match line {
                 Some(line) => format!("line {line}: {message}"),
                 None => message,
@@ -464,7 +472,12 @@ mod tests {
             ("[weights]\ndistanse = 1.0\n", "distanse", "unknown field"),
             ("[weights]\ndistance = -1.0\n", "weights.distance", "not a weight"),
             ("top_k = 0\n", "top_k", "not from 1"),
-            ("top_k = \"many\"\n", "\"many\"", "line 1"),
+            // Issue 15, item 11: the key, not the value, and no Rust type name ("usize").
+            (
+                "top_k = \"many\"\n",
+                "top_k",
+                "line 1: invalid type: string \"many\", expected a whole number, 0 or more",
+            ),
             ("[limits]\nmax_distance_km = nan\n", "limits.max_distance_km", "not from 0"),
             ("municipality = 42\n", "municipality", "not a municipality"),
             ("[stability]\nleast_gain_points = -5\n", "stability.least_gain_points", "not from 0"),

@@ -9,6 +9,7 @@ mod ids;
 mod live_state;
 mod policy;
 mod reliability;
+mod security;
 mod service;
 mod solve;
 mod store_compat;

@@ -442,10 +442,10 @@ fn openapi_document_matches_the_golden_file_and_the_routes() {
 
 #[test]
 fn metrics_and_health_answer() {
-    let s = start("metrics");
+    let s = start_config("metrics", |c| c.metrics_token = Some("scrape-e2e".into()));
     assert_eq!(call(s.addr, "GET", "/healthz", None, None).status, 200);
     assert_eq!(call(s.addr, "GET", "/readyz", None, None).status, 200);
-    let m = call(s.addr, "GET", "/metrics", None, None);
+    let m = call(s.addr, "GET", "/metrics", Some("scrape-e2e"), None);
     let text = m.body.as_str().unwrap_or("");
     assert!(text.contains("brobygger_http_requests_total{route=\"/healthz\",status=\"200\"} 1"), "{text}");
     assert!(text.contains("# TYPE brobygger_http_request_duration_seconds histogram"), "{text}");
@@ -815,7 +815,9 @@ fn static_assets_answer_head_with_the_headers_of_get() {
     };
     assert!(s.state.demo.set(demo).is_ok());
     for path in ["/widget/v1/brobygger.js", "/", "/demo/demo.js", "/demo/demo.css"] {
-        let req = |method: &str| format!("{method} {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n");
+        let req = |method: &str| {
+            format!("{method} {path} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n", s.addr)
+        };
         let (get_status, get_headers, get_body) = raw(s.addr, req("GET").as_bytes());
         let (status, headers, body) = raw(s.addr, req("HEAD").as_bytes());
         assert_eq!((get_status, status), (200, 200), "{path}: {headers}");

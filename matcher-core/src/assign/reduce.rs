@@ -38,9 +38,15 @@ pub(crate) struct Reduced {
     pub bonus: i64,
 }
 
-/// Residual capacities `c'_j = capacity_j − locked_j` and lower bounds
+/// Residual capacities `c'_j = min(capacity_j − locked_j, n + 1)` and lower bounds
 /// `L'_j = min(c'_j, max(0, min_volume_j − locked_j))`.
+///
+/// The clamp at `n + 1` (`n` candidates) changes no optimum and no price: such an offer can
+/// never be full, exactly like the unclamped one, so it keeps price 0. It is what keeps the
+/// per-place arrays of the auction and the repair sized by the candidates, not by whatever a
+/// record claims (issue 15: one offer of capacity 4,294,967,295 asked for 1.7 TB).
 pub(crate) fn residual(problem: &Problem) -> (Vec<u32>, Vec<u32>) {
+    let most = u32::try_from(problem.n_candidates).unwrap_or(u32::MAX).saturating_add(1);
     let mut cap = problem.capacity.clone();
     let mut locked = vec![0u32; problem.n_offers()];
     for i in (0..problem.n_candidates).filter(|&i| problem.is_locked(i)) {
@@ -49,7 +55,7 @@ pub(crate) fn residual(problem: &Problem) -> (Vec<u32>, Vec<u32>) {
         }
     }
     for (c, l) in cap.iter_mut().zip(&locked) {
-        *c = c.saturating_sub(*l);
+        *c = c.saturating_sub(*l).min(most);
     }
     let lower = (0..problem.n_offers())
         .map(|j| problem.min_volume_of(j).saturating_sub(locked[j]).min(cap[j]))

@@ -589,3 +589,25 @@ fn dense_path_is_not_taken_with_a_negative_weight() {
     assert_eq!(s.objective, 9);
     assert_eq!(verify(&p, &s).unwrap().gap, Some(0));
 }
+
+/// Issue 15, item 2: a capacity (and a minimum volume) of `u32::MAX` sized the per-place arrays
+/// of the auction by the sum of capacities and aborted the process. The solver clamps at the
+/// number of candidates, which changes neither the optimum nor the prices.
+#[test]
+fn issue_15_a_capacity_of_u32_max_allocates_by_the_candidates() {
+    let mut huge = complete(3, 2, &[5, 1, 4, 2, 3, 3]);
+    huge.capacity = vec![u32::MAX, u32::MAX];
+    huge.min_volume = vec![u32::MAX, 0];
+    let mut small = huge.clone();
+    small.capacity = vec![4, 4];
+    small.min_volume = vec![4, 0];
+    for mode in [Mode::Exact, Mode::Stable, Mode::Greedy] {
+        let a = solve(&huge, &opts(mode, 1, 0)).unwrap();
+        let b = solve(&small, &opts(mode, 1, 0)).unwrap();
+        assert_eq!(a.assignment, b.assignment, "{mode:?}");
+        assert_eq!(a.objective, b.objective, "{mode:?}");
+        assert_eq!(a.offer_prices, b.offer_prices, "{mode:?}");
+    }
+    let s = solve(&huge, &opts(Mode::Exact, 1, 0)).unwrap();
+    assert_eq!(verify(&huge, &s).unwrap().gap, Some(0));
+}

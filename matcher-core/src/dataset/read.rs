@@ -12,6 +12,7 @@ use super::{
     CANDIDATE_COLUMNS, DECLINE_COLUMNS, DECLINE_REQUIRED, EVIDENCE_COLUMNS, OFFER_COLUMNS, PROVIDER_COLUMNS,
 };
 use crate::error::{Error, InputProblem, InputProblems, Result};
+use crate::model::limits;
 use crate::model::{
     AgeBand, AuditAttributes, Benefit, Candidate, CandidateId, ContractKind, CurrentAssignment, Dataset,
     Decline, Evidence, Gender, GroupId, GroupSet, Language, LatLon, MunicipalityCode, Occupation, Offer,
@@ -361,8 +362,8 @@ fn number_f32(r: &Row<'_>, column: &str, range: std::ops::RangeInclusive<f32>) -
     Ok(value)
 }
 
-fn opt_count(r: &Row<'_>, column: &str, default: u32) -> Result<u32, InputProblem> {
-    if r.opt_text(column).is_none() { Ok(default) } else { r.count(column) }
+fn opt_count(r: &Row<'_>, column: &str, default: u32, max: u32) -> Result<u32, InputProblem> {
+    if r.opt_text(column).is_none() { Ok(default) } else { r.count_at_most(column, max) }
 }
 
 fn small<T: TryFrom<u32>>(r: &Row<'_>, column: &str, value: u32, max: u32) -> Result<T, InputProblem> {
@@ -429,8 +430,8 @@ fn offer(
     let serves_municipalities = r.list("serves_municipalities", "a known municipality code", |s| {
         s.parse().ok().map(MunicipalityCode).filter(|&c| reference.municipality(c).is_some())
     })?;
-    let capacity = r.count("capacity")?;
-    let price_dkk = opt_count(r, "price_dkk", 0)?;
+    let capacity = r.count_at_most("capacity", limits::MAX_CAPACITY)?;
+    let price_dkk = opt_count(r, "price_dkk", 0, limits::MAX_PRICE_DKK)?;
     let contract = match r.opt_text("contract") {
         None => None,
         Some(text) => Some(
@@ -441,7 +442,7 @@ fn offer(
     if contract.is_some() && kind != OfferKind::Provider {
         return Err(r.problem("contract", "only provider offers have a contract"));
     }
-    let guaranteed_volume = opt_count(r, "guaranteed_volume", 0)?;
+    let guaranteed_volume = opt_count(r, "guaranteed_volume", 0, limits::MAX_CAPACITY)?;
     if guaranteed_volume > 0 && contract != Some(ContractKind::StrategicPartner) {
         return Err(
             r.problem("guaranteed_volume", "only a strategic_partner contract has a guaranteed volume")
@@ -478,8 +479,13 @@ fn offer(
         occupations: occupations(r, "occupations", reference)?,
         languages: languages(r)?,
         requires_driving_licence: r.flag("requires_driving_licence", false)?,
-        min_hours: small(r, "min_hours", opt_count(r, "min_hours", 0)?, 168)?,
-        duration_weeks: small(r, "duration_weeks", r.count("duration_weeks")?, 520)?,
+        min_hours: small(r, "min_hours", opt_count(r, "min_hours", 0, limits::MAX_WEEKLY_HOURS)?, 168)?,
+        duration_weeks: small(
+            r,
+            "duration_weeks",
+            r.count_at_most("duration_weeks", limits::MAX_DURATION_WEEKS)?,
+            limits::MAX_DURATION_WEEKS,
+        )?,
         poster_weeks_saved,
         evidence: Vec::new(),
     })
@@ -503,8 +509,8 @@ fn evidence(
         ));
     }
     seen.insert(key, r.line());
-    let trials = r.count("trials")?;
-    let successes = r.count("successes")?;
+    let trials = r.count_at_most("trials", limits::MAX_TRIALS)?;
+    let successes = r.count_at_most("successes", limits::MAX_TRIALS)?;
     if successes > trials {
         return Err(r.problem("successes", format!("more successes than the {trials} trials")));
     }
@@ -556,7 +562,8 @@ fn candidate(
     let max_travel_km = number_f32(r, "max_travel_km", 0.0..=500.0)?;
     let languages = languages(r)?;
     let driving_licence = r.flag("driving_licence", false)?;
-    let hours_available = small(r, "hours_available", opt_count(r, "hours_available", 37)?, 168)?;
+    let hours_available =
+        small(r, "hours_available", opt_count(r, "hours_available", 37, limits::MAX_WEEKLY_HOURS)?, 168)?;
     let preferred_kinds =
         r.list("preferred_kinds", "provider, job, work_trial or reciprocal_help", OfferKind::parse)?;
     let current = match r.opt_text("current_offer") {
@@ -573,6 +580,9 @@ fn candidate(
     };
     let mut excluded_offers = Vec::new();
     if let Some(text) = r.opt_text("excluded_offers") {
+        if text.split(';').filter(|s| !s.trim().is_empty()).nth(limits::MAX_LIST_ITEMS).is_some() {
+            return Err(r.problem("excluded_offers", format!("more than {} items", limits::MAX_LIST_ITEMS)));
+        }
         for item in text.split(';').map(str::trim).filter(|s| !s.is_empty()) {
             let offer = reference_id(r, "excluded_offers", item, offers, "offers", OfferId::new)?;
             if current.as_ref().is_some_and(|c| c.offer == offer) {

@@ -419,6 +419,19 @@ impl Row<'_> {
         text.parse().map_err(|_| self.problem(column, "expected a whole number from 0 to 4294967295"))
     }
 
+    /// A required whole number from 0 to `max`, refused before anything is sized by it.
+    pub fn count_at_most(&self, column: &str, max: u32) -> Result<u32, InputProblem> {
+        let text = self.text(column)?;
+        if text.starts_with('-') {
+            return Err(self.problem(column, "must not be negative"));
+        }
+        match text.parse::<u64>() {
+            Ok(n) if n <= u64::from(max) => Ok(n as u32),
+            Ok(_) => Err(self.problem(column, format!("must be at most {max}"))),
+            Err(_) => Err(self.problem(column, format!("expected a whole number from 0 to {max}"))),
+        }
+    }
+
     /// A required `YYYY-MM-DD` date (in a Danish Excel file also `DD-MM-YYYY` or
     /// `DD.MM.YYYY`). A well-formed date that does not exist (2026-02-30) is called that.
     pub fn date(&self, column: &str) -> Result<Date, InputProblem> {
@@ -475,6 +488,10 @@ impl Row<'_> {
         item: impl Fn(&str) -> Option<T>,
     ) -> Result<Vec<T>, InputProblem> {
         let Some(text) = self.opt_text(column) else { return Ok(Vec::new()) };
+        let max = crate::model::limits::MAX_LIST_ITEMS;
+        if text.split(';').filter(|s| !s.trim().is_empty()).nth(max).is_some() {
+            return Err(self.problem(column, format!("more than {max} items")));
+        }
         text.split(';')
             .map(str::trim)
             .filter(|s| !s.is_empty())

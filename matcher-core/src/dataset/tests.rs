@@ -234,6 +234,13 @@ fn every_kind_of_bad_value_is_reported_with_its_place() {
         ("candidates.csv", 1, "gender", "f".into(), "female, male or other"),
         ("candidates.csv", 1, "origin", "mars".into(), "danish, western or non_western"),
         ("offers.csv", 1, "capacity", "-5".into(), "must not be negative"),
+        // Issue 15, item 2: this one row made `matcher batch` abort (exit 134).
+        ("offers.csv", 1, "capacity", "4294967295".into(), "at most 1000000"),
+        ("offers.csv", 1, "capacity", "99999999999999999999".into(), "whole number from 0 to 1000000"),
+        ("offers.csv", 1, "price_dkk", "4294967295".into(), "at most 10000000"),
+        ("evidence.csv", 0, "trials", "4294967295".into(), "at most 10000000"),
+        ("providers.csv", 1, "name", "Kursus 01.02.03-1234".into(), "CPR"),
+        ("offers.csv", 1, "name", "Forløb for 010203\u{2011}1234".into(), "CPR"),
         ("offers.csv", 1, "provider_id", "nobody".into(), "not an id in providers"),
         ("offers.csv", 1, "id", first_offer.clone(), "first used on line 2"),
         ("offers.csv", 1, "kind", "party".into(), "expected provider, job"),

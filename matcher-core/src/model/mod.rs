@@ -5,28 +5,17 @@
 //! scoring in [`crate::score`]. Protected attributes live in [`AuditAttributes`], which the
 //! scoring code never receives.
 
+pub mod cpr;
 mod date;
+pub mod limits;
 pub mod reference;
 
+pub use cpr::looks_like_cpr;
 pub use date::Date;
 pub use reference::{BenefitKind, Municipality, Postcode, ReferenceData, TargetGroup};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
-
-/// True when `text` holds something that looks like a Danish CPR number: ten digits in a row,
-/// or six digits, a dash and four digits, anywhere in the text.
-///
-/// Ids in Brobygger are pseudonymous; a CPR number in an id would put a civil registration
-/// number into logs, files and URLs, so it is refused everywhere.
-pub fn looks_like_cpr(text: &str) -> bool {
-    let b = text.as_bytes();
-    let digits_at =
-        |start: usize, n: usize| b.get(start..start + n).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
-    (0..b.len()).any(|i| {
-        (digits_at(i, 10)) || (digits_at(i, 6) && b.get(i + 6) == Some(&b'-') && digits_at(i + 7, 4))
-    })
-}
 
 /// Checks an external id: 1–64 characters from `A–Z a–z 0–9 - _ . :`, and not CPR-like.
 pub fn check_id(text: &str) -> Result<(), String> {
@@ -623,7 +612,8 @@ mod tests {
             assert!(looks_like_cpr(bad), "{bad}");
             assert!(CandidateId::new(bad).is_err(), "{bad}");
         }
-        for good in ["c-000123", "123456789", "12345-12345", "010190_1234", "K101-2026-00042"] {
+        assert!(looks_like_cpr("010190_1234"), "an underscore joins the groups like a dash");
+        for good in ["c-000123", "123456789", "12345-12345", "K101-2026-00042"] {
             assert!(!looks_like_cpr(good), "{good}");
         }
         assert!(CandidateId::new("c 1").is_err());

@@ -2,6 +2,7 @@
 
 use super::flags::{RunFlags, load};
 use super::validate_explain::DataFlags;
+use crate::cli::out::say;
 use anyhow::Context;
 use matcher_core::Scale;
 use matcher_core::assign;
@@ -15,7 +16,7 @@ use std::time::Instant;
 
 /// `matcher reference`: a one-line summary of the embedded reference data.
 pub(super) fn reference(r: &ReferenceData) {
-    println!(
+    say!(
         "{} municipalities, {} postcodes, {} ISCO-08 groups, {} target groups, {} benefit kinds",
         r.municipalities.len(),
         r.postcodes.len(),
@@ -50,7 +51,7 @@ pub(super) fn generate(
         dataset::write_snapshot(&data, path)
             .with_context(|| format!("writing the snapshot {}", path.display()))?;
     }
-    println!("{} to {}", summary(&data), out.display());
+    say!("{} to {}", summary(&data), out.display());
     eprintln!(
         "generated in {} ms, written in {} ms",
         generated.as_millis(),
@@ -84,7 +85,7 @@ pub(super) fn graph(
         assign::write_instance(&problem, writer).with_context(|| format!("writing {}", file.display()))?;
     }
     let sum = |f: fn(&graph::RowCounts) -> u32| g.counts.iter().map(|c| u64::from(f(c))).sum::<u64>();
-    println!(
+    say!(
         "{}",
         serde_json::json!({
             "candidates": g.n_candidates(),
@@ -132,7 +133,7 @@ pub(super) fn explain(
             serde_json::json!({ "candidate": candidate, "offer": offer, "removed_by": removal })
         }
     };
-    println!("{}", serde_json::to_string_pretty(&answer)?);
+    say!("{}", serde_json::to_string_pretty(&answer)?);
     Ok(())
 }
 

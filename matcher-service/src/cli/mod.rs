@@ -5,6 +5,7 @@
 pub mod batch;
 mod data;
 pub mod flags;
+pub(crate) mod out;
 pub mod report_html;
 pub mod run_dir;
 mod serve;

@@ -5,8 +5,11 @@
 //! `rename(2)`, which replaces the old link atomically. A reader following `tonight/` therefore
 //! always sees one whole run: the previous one until the swap, the new one after. A run that is
 //! killed midway leaves only an unreferenced directory, which the next run removes; two runs at
-//! once each write their own directory and the later swap wins, never a mix. The two newest
-//! runs are kept (the previous one is what `--previous` warm-starts from).
+//! once each write their own directory and the later swap wins, never a mix. Two runs are
+//! kept: the one just published and the one it replaced, the newest *complete* ones (the
+//! previous one is what `--previous` warm-starts from). Kept by what `out` pointed to, not by
+//! age: six runs killed while writing once left a one-file fragment as "the previous run" and
+//! removed the last complete one (issue 15, item 8).
 
 use anyhow::{Context, bail};
 use std::fs;
@@ -74,6 +77,8 @@ impl RunDir {
             std::process::id()
         ));
         let _ = fs::remove_file(&link);
+        // What readers saw until now: a whole run, published like this one.
+        let previous = fs::read_link(&self.out).ok().and_then(|t| t.file_name().map(|n| n.to_owned()));
         std::os::unix::fs::symlink(&target, &link).with_context(|| format!("linking {}", link.display()))?;
         fs::rename(&link, &self.out)
             .with_context(|| format!("publishing the run at {}", self.out.display()))?;
@@ -81,21 +86,25 @@ impl RunDir {
             let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
             let _ = fs::File::open(parent).and_then(|d| d.sync_all());
         }
-        self.prune();
+        self.prune(previous.as_deref());
         Ok(self.dir.clone())
     }
 
-    /// Removes all runs but the current one and the newest other one. Best effort: a run that
-    /// cannot be removed now is removed by a later one.
-    fn prune(&self) {
+    /// Removes every run but the published one (whatever `out` points to now), the one it
+    /// replaced (`previous`), and runs started after this one (another `matcher batch` may be
+    /// writing them). What is left is older and was never published: a killed run's fragment.
+    /// Best effort: a run that cannot be removed now is removed by a later one.
+    fn prune(&self, previous: Option<&std::ffi::OsStr>) {
         let current = fs::read_link(&self.out).ok().and_then(|t| t.file_name().map(|n| n.to_owned()));
+        let ours = self.dir.file_name().unwrap_or_default();
         let Ok(entries) = fs::read_dir(&self.runs) else { return };
-        let mut names: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
-        names.sort();
-        let keep_from = names.len().saturating_sub(2);
-        for (i, name) in names.iter().enumerate() {
-            if i < keep_from && Some(name) != current.as_ref() {
-                let _ = fs::remove_dir_all(self.runs.join(name));
+        for name in entries.filter_map(|e| e.ok()).map(|e| e.file_name()) {
+            let keep = Some(name.as_os_str()) == current.as_deref()
+                || Some(name.as_os_str()) == previous
+                || name.as_os_str() == ours
+                || name.as_os_str() > ours;
+            if !keep {
+                let _ = fs::remove_dir_all(self.runs.join(&name));
             }
         }
     }
@@ -108,5 +117,41 @@ impl Drop for RunDir {
         if !published {
             let _ = fs::remove_dir_all(&self.dir);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 15, item 8: runs killed while writing must not push the last complete run out.
+    #[test]
+    fn issue_15_clean_up_keeps_the_newest_complete_runs() {
+        let root = std::env::temp_dir().join(format!("brobygger-rundir-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        let out = root.join("tonight");
+        let complete = |day: &str| {
+            let run = RunDir::create(&out).unwrap();
+            run.write("report.json", day.as_bytes()).unwrap();
+            run.publish().unwrap()
+        };
+        let first = complete("1");
+        let second = complete("2");
+        // Six runs killed while writing: their directories stay behind, one file each.
+        for _ in 0..6 {
+            let run = RunDir::create(&out).unwrap();
+            run.write("proposals.csv", b"half").unwrap();
+            std::mem::forget(run);
+        }
+        let third = complete("3");
+        assert_eq!(fs::read_to_string(out.join("report.json")).unwrap(), "3");
+        let runs = root.join(".tonight.runs");
+        let mut left: Vec<_> =
+            fs::read_dir(&runs).unwrap().map(|e| runs.join(e.unwrap().file_name())).collect();
+        left.sort();
+        assert_eq!(left, vec![second.clone(), third], "the fragments and the oldest run are gone");
+        assert_eq!(fs::read_to_string(second.join("report.json")).unwrap(), "2");
+        assert!(!first.exists());
+        let _ = fs::remove_dir_all(&root);
     }
 }

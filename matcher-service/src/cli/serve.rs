@@ -45,6 +45,17 @@ pub struct ServeArgs {
     /// Async worker threads (0 = one per core).
     #[arg(long, env = "MATCHER_WORKERS", default_value_t = 0)]
     workers: usize,
+    /// Seconds a client may take to send a request's headers, and again its body.
+    #[arg(long, env = "MATCHER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    read_timeout_secs: u64,
+    /// Bearer token of the metrics scraper; without it `/metrics` shows only `brobygger_up`.
+    /// Prefer the variable: a flag shows in the process list.
+    #[arg(long, env = "MATCHER_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
+    /// Another name clients reach this server by (Host header), e.g. behind a proxy; repeat
+    /// for several. The bound address and, on loopback, localhost are always accepted.
+    #[arg(long = "allowed-host", env = "MATCHER_ALLOWED_HOSTS", value_delimiter = ',')]
+    allowed_hosts: Vec<String>,
     #[command(flatten)]
     input: super::validate_explain::DataFlags,
 }
@@ -69,6 +80,9 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
             Some(_) => Some(std::sync::Arc::new(args.input.reference()?)),
             None => None,
         },
+        read_timeout: std::time::Duration::from_secs(args.read_timeout_secs),
+        metrics_token: args.metrics_token.clone(),
+        allowed_hosts: args.allowed_hosts.clone(),
     };
     let state = server::AppState::open(config).with_context(|| format!("opening {}", args.db.display()))?;
     if args.demo {

@@ -1,5 +1,6 @@
 //! `matcher solve`: solves an instance in the peers' neutral format and prints one JSON line.
 
+use crate::cli::out::say;
 use anyhow::{Context, bail};
 use clap::ValueEnum;
 use matcher_core::assign::{self, Mode, Problem, Solution, SolveOptions};
@@ -41,7 +42,8 @@ enum CliMode {
 pub(super) fn run(args: &SolveArgs) -> anyhow::Result<()> {
     let name = args.file.display().to_string();
     let t = Instant::now();
-    let text = std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {name}"))?;
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| anyhow::anyhow!("cannot read {name}: {}", matcher_core::error::io_words(&e)))?;
     let problem = assign::parse_instance(&name, &text)?;
     drop(text);
     let parse_seconds = t.elapsed().as_secs_f64();
@@ -107,7 +109,7 @@ pub(super) fn run(args: &SolveArgs) -> anyhow::Result<()> {
         out["warm_repair"] = json!(warm.stats.warm_repair);
     }
     out["peak_rss_mb"] = json!(peak_rss_mb());
-    println!("{out}");
+    say!("{out}");
     Ok(())
 }
 

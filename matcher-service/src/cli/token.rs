@@ -1,5 +1,6 @@
 //! `matcher token`: creates, lists and revokes the service's bearer tokens in its database.
 
+use crate::cli::out::say;
 use crate::server;
 use anyhow::{Context, bail};
 use clap::Subcommand;
@@ -97,14 +98,14 @@ pub(super) fn run(command: TokenCommand) -> anyhow::Result<()> {
             // stdout is the token alone (scripts read it); what it is goes to stderr.
             let expires = expires_at.map_or_else(|| "never".to_string(), server::store::rfc3339);
             eprintln!("token {id}: municipality {code:04}, role {}, expires {expires}", role.name());
-            println!("{token}");
+            say!("{token}");
         }
         TokenCommand::List { municipality, db } => {
             let code = municipality.as_deref().map(municipality_code).transpose()?;
             let store = existing_store(&db)?;
-            println!("id\tmunicipality\trole\tuser\tcreated\texpires\trevoked");
+            say!("id\tmunicipality\trole\tuser\tcreated\texpires\trevoked");
             for t in store.list_tokens(code)? {
-                println!(
+                say!(
                     "{}\t{:04}\t{}\t{}\t{}\t{}\t{}",
                     t.id,
                     t.row.municipality,

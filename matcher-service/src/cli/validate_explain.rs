@@ -3,6 +3,7 @@
 //! writes. Glue only: reading, validating and re-writing CSV are `matcher_core::dataset`'s
 //! job; this file turns their answers into lines on a terminal and files in a run directory.
 
+use crate::cli::out::say;
 use anyhow::Context;
 use matcher_core::Error;
 use matcher_core::batch::report::{Report, Slice};
@@ -76,15 +77,15 @@ pub fn validate(
     let reference = flags.reference()?;
     let started = std::time::Instant::now();
     if explain && path.is_dir() {
-        println!("files in {}:", path.display());
+        say!("files in {}:", path.display());
         for f in explain::describe_files(path, &flags.options()) {
             let rows = f.rows.map_or_else(String::new, |n| format!(", {n} rows"));
-            println!("  {}: {}{rows}", f.file, f.format);
+            say!("  {}: {}{rows}", f.file, f.format);
         }
     }
     match dataset::load_with(path, &reference, &flags.options()) {
         Ok(data) => {
-            println!("valid: {}", summary(&data));
+            say!("valid: {}", summary(&data));
             if explain {
                 print_overview(&explain::overview(&data, &reference));
             }
@@ -95,25 +96,25 @@ pub fn validate(
             let n = problems.0.len();
             if explain {
                 let kinds = explain::problem_kinds(&problems.0, FIRST_OF_EACH_KIND);
-                println!("problems by kind ({} kinds):", kinds.len());
+                say!("problems by kind ({} kinds):", kinds.len());
                 for kind in &kinds {
                     for problem in &kind.first {
-                        println!("  {problem}");
+                        say!("  {problem}");
                     }
                     if kind.count > kind.first.len() {
-                        println!("    … and {} more of this kind", kind.count - kind.first.len());
+                        say!("    … and {} more of this kind", kind.count - kind.first.len());
                     }
                 }
             } else {
                 let shown = if max_problems == 0 { n } else { n.min(max_problems) };
                 for problem in &problems.0[..shown] {
-                    println!("{problem}");
+                    say!("{problem}");
                 }
                 if shown < n {
-                    println!("… {} more not listed (--max-problems 0 lists all)", n - shown);
+                    say!("… {} more not listed (--max-problems 0 lists all)", n - shown);
                 }
             }
-            println!("{n} {} in {}", if n == 1 { "problem" } else { "problems" }, path.display());
+            say!("{n} {} in {}", if n == 1 { "problem" } else { "problems" }, path.display());
             Ok(ExitCode::FAILURE)
         }
         Err(e) => Err(e.into()),
@@ -122,25 +123,25 @@ pub fn validate(
 
 fn print_overview(o: &explain::Overview) {
     let tables: Vec<String> = o.tables.iter().map(|(name, n)| format!("{name} {n}")).collect();
-    println!("rows: {}", tables.join(", "));
-    println!("by municipality (candidates, offers, places):");
+    say!("rows: {}", tables.join(", "));
+    say!("by municipality (candidates, offers, places):");
     for (code, (name, c)) in &o.by_municipality {
-        println!("  {code} {name}: {}, {}, {}", c.candidates, c.offers, c.places);
+        say!("  {code} {name}: {}, {}, {}", c.candidates, c.offers, c.places);
     }
-    println!("by target group (candidates, offers, places; valid from..to):");
+    say!("by target group (candidates, offers, places; valid from..to):");
     for (code, (period, c)) in &o.by_group {
-        println!("  {code}: {}, {}, {}; {period}", c.candidates, c.offers, c.places);
+        say!("  {code}: {}, {}, {}; {period}", c.candidates, c.offers, c.places);
     }
     let kinds: Vec<String> = o.by_benefit_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
-    println!("by benefit kind: {}", kinds.join(", "));
+    say!("by benefit kind: {}", kinds.join(", "));
     for (label, range) in [
         ("benefit_start", o.benefit_start),
         ("benefit_end", o.benefit_end),
         ("reassessment_date", o.reassessment),
     ] {
         match range {
-            Some(r) => println!("{label}: {} to {} ({} values)", r.first, r.last, r.count),
-            None => println!("{label}: none"),
+            Some(r) => say!("{label}: {} to {} ({} values)", r.first, r.last, r.count),
+            None => say!("{label}: none"),
         }
     }
 }

@@ -22,40 +22,31 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    /// A field error.
+    /// A field error. A CPR-like number is starred out of every part, the path too (a JSON
+    /// object keyed by a personal number would otherwise echo it there; issue 15, item 5).
     pub fn new(path: impl Into<String>, value: impl Into<String>, reason: impl Into<String>) -> Self {
-        // A refused personal number is not echoed back (answers and their logs would hold it).
-        FieldError { path: path.into(), value: mask_cpr(&value.into()), reason: mask_cpr(&reason.into()) }
+        FieldError {
+            path: mask_cpr(&path.into()),
+            value: mask_cpr(&value.into()),
+            reason: mask_cpr(&reason.into()),
+        }
     }
 }
 
-/// The text with every CPR-like run of digits (ten in a row, or six-dash-four) starred out.
-fn mask_cpr(text: &str) -> String {
-    if !matcher_core::model::looks_like_cpr(text) {
-        return text.to_string();
+/// The text with every CPR-like number starred out, in any of its written forms
+/// (`matcher_core::model::cpr`).
+pub fn mask_cpr(text: &str) -> String {
+    matcher_core::model::cpr::mask(text)
+}
+
+/// A request path with CPR-like numbers starred out, also when written percent-encoded
+/// (`/v1/candidates/010203%201234`): then the decoded path, starred, is what is shown.
+pub fn mask_path(path: &str) -> String {
+    if !path.contains('%') {
+        return mask_cpr(path);
     }
-    let mut b = text.as_bytes().to_vec();
-    let digits =
-        |b: &[u8], at: usize, n: usize| b.get(at..at + n).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
-    let mut i = 0;
-    while i < b.len() {
-        let span = if digits(&b, i, 10) {
-            10
-        } else if digits(&b, i, 6) && b.get(i + 6) == Some(&b'-') && digits(&b, i + 7, 4) {
-            11
-        } else {
-            i += 1;
-            continue;
-        };
-        for c in &mut b[i..i + span] {
-            if c.is_ascii_digit() {
-                *c = b'*';
-            }
-        }
-        i += span;
-    }
-    // Only ASCII digits were replaced by an ASCII star: still UTF-8.
-    String::from_utf8(b).unwrap_or_default()
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    if matcher_core::model::looks_like_cpr(&decoded) { mask_cpr(&decoded) } else { path.to_string() }
 }
 
 /// Everything a request can fail with.
@@ -79,6 +70,9 @@ pub enum ApiError {
         /// What was attempted, e.g. "decide".
         action: &'static str,
     },
+    /// The resource is shared but owned by another municipality (an offer).
+    #[error("{0}")]
+    NotOwner(String),
     /// No such resource for this tenant (also for another tenant's resource).
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -91,6 +85,9 @@ pub enum ApiError {
     /// The body is JSON but some fields are wrong.
     #[error("the request has {} invalid field(s){}", .0.len(), if .0.len() > MAX_LISTED_ERRORS { "; the first 1000 are listed" } else { "" })]
     Validation(Vec<FieldError>),
+    /// The client did not send its whole body within the read timeout.
+    #[error("the body did not arrive within {0} seconds")]
+    BodyTimeout(u64),
     /// The body is larger than the configured limit.
     #[error("the body exceeds the limit of {0} bytes")]
     PayloadTooLarge(usize),
@@ -128,6 +125,8 @@ impl From<crate::server::store::StoreError> for ApiError {
             crate::server::store::StoreError::NotFound(what) => ApiError::NotFound(what),
             crate::server::store::StoreError::Conflict(why) => ApiError::Conflict(why),
             crate::server::store::StoreError::Running(place) => ApiError::Running(place),
+            crate::server::store::StoreError::NotOwner(why) => ApiError::NotOwner(why),
+            crate::server::store::StoreError::NotServed(why) => ApiError::field("/offer_id", "", why),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -165,12 +164,13 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::Unauthorized | ApiError::TokenExpired(_) | ApiError::TokenRevoked => 401,
-            ApiError::Forbidden { .. } => 403,
+            ApiError::Forbidden { .. } | ApiError::NotOwner(_) => 403,
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed => 405,
             ApiError::MalformedJson(_) => 400,
             ApiError::Validation(_) => 422,
             ApiError::PayloadTooLarge(_) => 413,
+            ApiError::BodyTimeout(_) => 408,
             ApiError::UnsupportedMediaType => 415,
             ApiError::Conflict(_) | ApiError::Running(_) => 409,
             ApiError::Timeout(_) => 503,
@@ -185,12 +185,13 @@ impl ApiError {
             ApiError::Unauthorized => ("unauthorized", "Unauthorized"),
             ApiError::TokenExpired(_) => ("token-expired", "Token expired"),
             ApiError::TokenRevoked => ("token-revoked", "Token revoked"),
-            ApiError::Forbidden { .. } => ("forbidden", "Forbidden"),
+            ApiError::Forbidden { .. } | ApiError::NotOwner(_) => ("forbidden", "Forbidden"),
             ApiError::NotFound(_) => ("not-found", "Not found"),
             ApiError::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
             ApiError::MalformedJson(_) => ("malformed-json", "Malformed JSON"),
             ApiError::Validation(_) => ("validation", "Invalid request"),
             ApiError::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
+            ApiError::BodyTimeout(_) => ("body-timeout", "Request body too slow"),
             ApiError::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
             ApiError::Conflict(_) => ("conflict", "Conflict"),
             ApiError::Running(_) => ("running-course", "The candidate has a running course"),
@@ -207,7 +208,7 @@ impl ApiError {
         let (kind, title) = self.kind_and_title();
         let detail = match &self {
             ApiError::Internal(_) => format!("internal error; quote request id {request_id}"),
-            other => other.to_string(),
+            other => mask_cpr(&other.to_string()),
         };
         let running = match &self {
             ApiError::Running(place) => Some((place.decision_id, place.offer_id.clone())),
@@ -227,7 +228,7 @@ impl ApiError {
             title,
             status,
             detail,
-            instance: mask_cpr(instance),
+            instance: mask_path(instance),
             request_id: request_id.to_string(),
             errors,
             running_decision_id: running.as_ref().map(|r| r.0),
@@ -252,13 +253,17 @@ impl ApiError {
 
 #[cfg(test)]
 mod tests {
-    use super::mask_cpr;
+    use super::{mask_cpr, mask_path};
 
     #[test]
     fn cpr_like_runs_are_starred_and_other_numbers_kept() {
         assert_eq!(mask_cpr("`0101901234`: id looks like"), "`**********`: id looks like");
         assert_eq!(mask_cpr("a 010190-1234 b 64"), "a ******-**** b 64");
         assert_eq!(mask_cpr("longer than 64 characters"), "longer than 64 characters");
-        assert_eq!(mask_cpr("æøå 12345678901 x"), "æøå **********1 x");
+        assert_eq!(mask_cpr("æøå 12345678901 x"), "æøå *********** x");
+        assert_eq!(mask_cpr("/01 02 03 12 34/reason"), "/** ** ** ** **/reason");
+        assert_eq!(mask_path("/v1/candidates/010203%201234"), "/v1/candidates/****** ****");
+        assert_eq!(mask_path("/v1/candidates/010203%E2%80%911234"), "/v1/candidates/******\u{2011}****");
+        assert_eq!(mask_path("/v1/offers/a%20b"), "/v1/offers/a%20b");
     }
 }

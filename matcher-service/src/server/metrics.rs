@@ -1,6 +1,12 @@
 //! A few counters and one latency histogram, written in the Prometheus text format by hand
 //! (the exporter crates pull far more than these lines need). Labels are route patterns,
-//! never ids, so nothing of a tenant shows here.
+//! never ids.
+//!
+//! `/metrics` is public, but a count of `POST /v1/decisions` answers or of decision events,
+//! read every second, follows a municipality's caseworkers as they work (issue 15, item 7).
+//! So without the scraper's token ([`crate::Config::metrics_token`], `Authorization: Bearer …`)
+//! it shows only that the process is up; the traffic and events need the token. The token is
+//! the operator's, not a tenant's: the figures are over all municipalities.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -49,9 +55,15 @@ impl Metrics {
         }
     }
 
-    /// The Prometheus text exposition.
-    pub fn render(&self) -> String {
+    /// The Prometheus text exposition: everything for the scraper (`full`), otherwise only
+    /// what tells nothing of any tenant's activity.
+    pub fn render(&self, full: bool) -> String {
         let mut out = String::new();
+        out.push_str("# HELP brobygger_up The service answers.\n# TYPE brobygger_up gauge\nbrobygger_up 1\n");
+        if !full {
+            out.push_str("# Traffic and domain events need the scraper's bearer token (--metrics-token).\n");
+            return out;
+        }
         out.push_str("# HELP brobygger_http_requests_total HTTP requests by route pattern and status.\n");
         out.push_str("# TYPE brobygger_http_requests_total counter\n");
         if let Ok(r) = self.requests.lock() {
@@ -97,5 +109,39 @@ impl Metrics {
             }
         }
         out
+    }
+}
+
+/// Whether `authorization` (the header) carries the configured scraper token. Both sides are
+/// hashed before comparing, so the time taken tells nothing about the token.
+pub fn is_scraper(configured: Option<&str>, authorization: Option<&str>) -> bool {
+    use sha2::{Digest, Sha256};
+    let (Some(configured), Some(presented)) =
+        (configured.filter(|t| !t.is_empty()), authorization.and_then(|a| a.strip_prefix("Bearer ")))
+    else {
+        return false;
+    };
+    Sha256::digest(configured.as_bytes()) == Sha256::digest(presented.trim().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_15_anonymous_metrics_show_no_tenant_activity() {
+        let m = Metrics::default();
+        m.observe("/v1/decisions", 201, 0.01);
+        m.event("decisions_accepted");
+        let public = m.render(false);
+        assert!(public.contains("brobygger_up 1"));
+        assert!(!public.contains("decisions"), "{public}");
+        assert!(!public.contains("brobygger_http_requests_total{"), "{public}");
+        let full = m.render(true);
+        assert!(full.contains("decisions_accepted") && full.contains("route=\"/v1/decisions\""));
+        assert!(is_scraper(Some("s3cret"), Some("Bearer s3cret")));
+        assert!(!is_scraper(Some("s3cret"), Some("Bearer other")));
+        assert!(!is_scraper(None, Some("Bearer ")));
+        assert!(!is_scraper(Some(""), Some("Bearer ")));
     }
 }

@@ -16,7 +16,9 @@ pub mod auth;
 pub mod batch;
 pub mod catalogue;
 pub mod error;
+pub mod host;
 pub mod ledger;
+pub mod listen;
 pub mod metrics;
 pub mod store;
 pub mod widget;
@@ -55,6 +57,15 @@ pub struct Config {
     pub reference: Option<Arc<ReferenceData>>,
     /// Scoring policies of suggestions and batch runs (national default plus municipalities').
     pub policies: PolicySet,
+    /// Longest a client may take to send a request's headers, and again its body; then the
+    /// connection is closed (headers) or answered 408 (body). Reading holds no in-flight slot.
+    pub read_timeout: Duration,
+    /// Bearer secret of the metrics scraper: with it `/metrics` shows per-route traffic and
+    /// domain events; without it only what tells nothing of any tenant (see `metrics`).
+    pub metrics_token: Option<String>,
+    /// More `Host` names this server answers to as itself (e.g. its public name behind a
+    /// proxy), besides its bound address and loopback names (see `host`).
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for Config {
@@ -68,6 +79,9 @@ impl Default for Config {
             today: None,
             reference: None,
             policies: PolicySet::default(),
+            read_timeout: Duration::from_secs(10),
+            metrics_token: None,
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -114,6 +128,8 @@ pub struct AppState {
     pub instance: String,
     /// The demo case screen at `/`, set only by `matcher serve --demo`.
     pub demo: OnceLock<widget::DemoPage>,
+    /// The `Host` names of this server, set by [`serve`] from the bound address.
+    pub hosts: OnceLock<host::AllowedHosts>,
     /// Batch runs compute one at a time (each uses every core); the others wait their turn.
     pub batch_slot: tokio::sync::Semaphore,
     prices: RwLock<HashMap<u16, Arc<Prices>>>,
@@ -162,6 +178,7 @@ impl AppState {
             in_flight: AtomicUsize::new(0),
             instance,
             demo: OnceLock::new(),
+            hosts: OnceLock::new(),
             batch_slot: tokio::sync::Semaphore::new(1),
             prices: RwLock::new(prices),
         }))
@@ -202,8 +219,14 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
     // Static assets first: whatever they do not serve falls through to the API (and its 404).
+    if let Ok(bound) = listener.local_addr() {
+        let _ = state.hosts.set(host::AllowedHosts::new(bound, &state.config.allowed_hosts));
+    }
     let app = widget::filter(state.clone()).or(api::filter(state.clone())).unify().boxed();
-    let app = api::with_cors(app, &state.config.cors_origins);
+    let app = api::with_cors(app, state.clone());
+    // The widget script is public and carries no data: served to any origin, outside CORS, as
+    // `docs/service.md` promises (subresource integrity needs `crossorigin`).
+    let app = widget::script().or(app).unify().boxed();
     if state.config.today.is_none() {
         // Benefit clocks are read against the scorer's day: move it on at midnight (UTC).
         let s = state.clone();
@@ -229,7 +252,7 @@ pub async fn serve(
         flag.shutting_down.store(true, std::sync::atomic::Ordering::Relaxed);
         tracing::info!("shutting down: draining in-flight requests");
     };
-    warp::serve(app).incoming(listener).graceful(shutdown).run().await;
+    listen::run(app, listener, state.config.read_timeout, shutdown).await;
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -58,7 +58,7 @@ pub(crate) fn call(
     token: Option<&str>,
     body: Option<&str>,
 ) -> Answer {
-    let mut req = format!("{method} {path} HTTP/1.1\r\nhost: test\r\nconnection: close\r\n");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n");
     if let Some(t) = token {
         req.push_str(&format!("authorization: Bearer {t}\r\n"));
     }

@@ -148,11 +148,11 @@ pub const ROUTES: &[Route] = &[
         op: Op::OffersUpsert,
         method: "POST",
         path: "/v1/offers",
-        summary: "Create or update offers in bulk (shared by all municipalities)",
+        summary: "Create or update offers in bulk (shared by all to read; each changed only by the municipality that contracts it)",
         roles: OFFER_WRITERS,
         request: Some("OfferRecords"),
         success: (200, "UpsertResult"),
-        errors: &[400, 401, 403, 413, 415, 422],
+        errors: &[400, 401, 403, 409, 413, 415, 422],
     },
     Route {
         op: Op::OffersList,
@@ -178,11 +178,11 @@ pub const ROUTES: &[Route] = &[
         op: Op::OfferRetire,
         method: "POST",
         path: "/v1/offers/{id}/retire",
-        summary: "Retire an offer: it takes no one new; decisions keep pointing at it",
+        summary: "Retire an offer of your municipality: it takes no one new; decisions keep pointing at it",
         roles: OFFER_WRITERS,
         request: None,
         success: (200, "OfferView"),
-        errors: &[401, 403, 404, 422],
+        errors: &[400, 401, 403, 404, 415, 422],
     },
     Route {
         op: Op::OfferQuality,
@@ -351,6 +351,8 @@ pub struct Request {
     /// The `Idempotency-Key` header, when sent (`None` also when it is not valid UTF-8, which
     /// the handler reports).
     pub idempotency_key: Option<Result<String, ()>>,
+    /// The caller presented the metrics scraper's token (only looked at by `/metrics`).
+    pub scraper: bool,
 }
 
 impl Request {
@@ -435,8 +437,9 @@ pub fn filter(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
 /// browser's same-origin rule applies).
 pub fn with_cors(
     app: warp::filters::BoxedFilter<(Response,)>,
-    origins: &[String],
+    state: Arc<AppState>,
 ) -> warp::filters::BoxedFilter<(Response,)> {
+    let origins = &state.config.cors_origins;
     if origins.is_empty() {
         return app;
     }
@@ -447,13 +450,22 @@ pub fn with_cors(
         .max_age(600)
         .build();
     // Browsers send Origin on a same-origin POST too (the demo page, a widget served beside the
-    // API): warp's CORS would refuse it for not being listed, so same-origin skips CORS.
+    // API): warp's CORS would refuse it for not being listed, so same-origin skips CORS. Only
+    // when the Host names this server: `Origin: http://evil.example` with `Host: evil.example`
+    // is a page of another origin, not ours (issue 15, item 9).
     let same_origin = warp::header::optional::<String>("origin")
         .and(warp::header::optional::<String>("host"))
-        .and_then(|origin: Option<String>, host: Option<String>| async move {
-            match (origin, host) {
-                (Some(o), Some(h)) if o == format!("http://{h}") || o == format!("https://{h}") => Ok(()),
-                _ => Err(warp::reject::not_found()),
+        .and_then(move |origin: Option<String>, host: Option<String>| {
+            let ours = state.hosts.get().is_some_and(|h| h.allows(host.as_deref()));
+            async move {
+                match (origin, host) {
+                    (Some(o), Some(h))
+                        if ours && (o == format!("http://{h}") || o == format!("https://{h}")) =>
+                    {
+                        Ok(())
+                    }
+                    _ => Err(warp::reject::not_found()),
+                }
             }
         })
         .untuple_one()
@@ -468,7 +480,9 @@ pub fn with_cors(
             let body = serde_json::json!({
                 "type": "/problems/forbidden", "title": "Forbidden", "status": status, "detail": detail
             });
-            Ok::<_, std::convert::Infallible>(json_response(status, &body, "application/problem+json", "-"))
+            let mut r = json_response(status, &body, "application/problem+json", "-");
+            secure_headers(&mut r);
+            Ok::<_, std::convert::Infallible>(r)
         })
         .unify();
     same_origin.or(app).unify().boxed()
@@ -487,6 +501,23 @@ pub async fn respond(
 ) -> Response {
     let body = futures_util::stream::once(async move { Ok::<Bytes, warp::Error>(body) });
     handle(state, method, path.to_string(), query.to_string(), headers, body).await
+}
+
+/// [`read_body`] within [`crate::Config::read_timeout`]; a client that has not sent its whole
+/// body by then is answered 408 and its connection closed.
+async fn read_body_in_time<S, B>(state: &AppState, headers: &HeaderMap, body: S) -> Result<Bytes, ApiError>
+where
+    S: futures_util::Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    let deadline = state.config.read_timeout;
+    match tokio::time::timeout(deadline, read_body(state, headers, body)).await {
+        Ok(read) => read,
+        Err(_) => {
+            state.metrics.event("requests_body_too_slow");
+            Err(ApiError::BodyTimeout(deadline.as_secs()))
+        }
+    }
 }
 
 async fn read_body<S, B>(state: &AppState, headers: &HeaderMap, body: S) -> Result<Bytes, ApiError>
@@ -543,11 +574,20 @@ where
             ("unmatched", Err(ApiError::MethodNotAllowed))
         }
         Matched::Route(r, params) => {
-            let result = match InFlight::enter(&state, r) {
+            // A slot is held only while the request is worked on, never while its body is
+            // read: 260 clients that announce a body and never send it held every slot and made
+            // the service answer 503 to everyone (issue 15, item 1). Reading has its own
+            // deadline instead; when the service is full the refusal still comes before reading.
+            let result = match InFlight::full(&state, r) {
                 Err(e) => Err(e),
-                Ok(slot) => match read_body(&state, &headers, body).await {
+                Ok(()) => match read_body_in_time(&state, &headers, body).await {
                     Err(e) => Err(e),
-                    Ok(body) => run(state.clone(), r, params, query, headers, body, slot, &request_id).await,
+                    Ok(body) => match InFlight::enter(&state, r) {
+                        Err(e) => Err(e),
+                        Ok(slot) => {
+                            run(state.clone(), r, params, query, headers, body, slot, &request_id).await
+                        }
+                    },
                 },
             };
             (r.path, result)
@@ -570,6 +610,7 @@ where
         }
         Err(e) => {
             if let ApiError::Internal(detail) = &e {
+                let path = crate::server::error::mask_path(&path);
                 tracing::error!(request_id, path, detail, "internal error");
             }
             let status = e.status();
@@ -586,8 +627,21 @@ where
             r
         }
     };
+    let mut response = response;
+    secure_headers(&mut response);
+    if response.status() == StatusCode::REQUEST_TIMEOUT {
+        // The rest of a late body may still arrive: this connection cannot carry another request.
+        response.headers_mut().insert("connection", HeaderValue::from_static("close"));
+    }
     state.metrics.observe(route_label, response.status().as_u16(), started.elapsed().as_secs_f64());
     response
+}
+
+/// Headers on every API answer: no content sniffing (a JSON answer is never run as a script or
+/// page), and no caching of answers that hold a tenant's data or depend on the token.
+fn secure_headers(r: &mut Response) {
+    r.headers_mut().insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    r.headers_mut().entry("cache-control").or_insert(HeaderValue::from_static("no-store"));
 }
 
 /// One admitted request. The slot travels into the handler's task, so a request that timed
@@ -595,6 +649,20 @@ where
 struct InFlight(Arc<AppState>);
 
 impl InFlight {
+    /// Refuses at once, before the body is read, when every slot is taken now (the same
+    /// refusal as [`InFlight::enter`], which still decides after reading).
+    fn full(state: &Arc<AppState>, route: &Route) -> Result<(), ApiError> {
+        if matches!(route.op, Op::Healthz | Op::Readyz | Op::Metrics) {
+            return Ok(());
+        }
+        let limit = state.config.max_in_flight;
+        if state.in_flight.load(Ordering::Acquire) >= limit {
+            state.metrics.event("requests_refused_overload");
+            return Err(ApiError::Overloaded(limit));
+        }
+        Ok(())
+    }
+
     /// Admits a request, or refuses it at once when `max_in_flight` are being handled. The
     /// probes are always admitted: an overloaded instance is alive, and says so.
     fn enter(state: &Arc<AppState>, route: &Route) -> Result<Option<InFlight>, ApiError> {
@@ -634,16 +702,14 @@ async fn run(
     request_id: &str,
 ) -> Result<Reply, ApiError> {
     // Authentication comes first: a caller without a valid token learns nothing else.
-    let not_json = !body.is_empty()
-        && headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| !ct.trim_start().to_ascii_lowercase().starts_with("application/json"));
+    let not_json = !body.is_empty() && headers.get("content-type").is_some_and(|v| !is_json_media_type(v));
     let timeout = state.config.request_timeout;
     let task_state = state.clone();
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
     let idempotency_key =
         headers.get("idempotency-key").map(|v| v.to_str().map(str::to_string).map_err(|_| ()));
+    let scraper = route.op == Op::Metrics
+        && crate::server::metrics::is_scraper(state.config.metrics_token.as_deref(), auth.as_deref());
     let task = tokio::spawn(async move {
         let _slot = slot;
         let principal = if route.roles.is_empty() {
@@ -662,7 +728,7 @@ async fn run(
         if not_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let request = Request { route, params, query, body, principal, idempotency_key };
+        let request = Request { route, params, query, body, principal, idempotency_key, scraper };
         handlers::dispatch(task_state, request).await
     });
     match tokio::time::timeout(timeout, task).await {
@@ -673,6 +739,14 @@ async fn run(
             Err(ApiError::Internal(format!("handler task failed: {join}")))
         }
     }
+}
+
+/// `application/json`, with parameters (`; charset=utf-8`) or not, in any case; not
+/// `application/jsonx` nor `application/json-seq` (issue 15, item 11).
+fn is_json_media_type(value: &HeaderValue) -> bool {
+    let Ok(text) = value.to_str() else { return false };
+    let essence = text.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/json")
 }
 
 /// Runs blocking work (SQLite, scoring) off the async workers; a panic becomes an error.
@@ -721,6 +795,16 @@ mod tests {
         assert!(matches!(route(&Method::PUT, "/v1/offers"), Matched::WrongMethod(m) if m == ["POST", "GET"]));
         assert!(matches!(route(&get, "/v1/offers//quality"), Matched::WrongMethod(_) | Matched::None));
         assert!(matches!(route(&get, "/v2/offers"), Matched::None));
+    }
+
+    #[test]
+    fn issue_15_only_application_json_is_json() {
+        for ok in ["application/json", "Application/JSON; charset=utf-8", " application/json ;x=1"] {
+            assert!(is_json_media_type(&HeaderValue::from_static(ok)), "{ok}");
+        }
+        for bad in ["application/jsonx", "application/json-seq", "text/json", "application/jsonp; a=b"] {
+            assert!(!is_json_media_type(&HeaderValue::from_static(bad)), "{bad}");
+        }
     }
 
     #[test]

@@ -138,7 +138,8 @@ fn status_text(status: u16) -> &'static str {
         401 => {
             "No, unknown, expired or revoked bearer token (type /problems/unauthorized, /problems/token-expired or /problems/token-revoked)"
         }
-        403 => "The token's role may not use this route",
+        403 => "The token's role may not use this route, or the offer belongs to another municipality",
+        408 => "The body did not arrive within the read timeout (the connection is closed)",
         404 => "Not found (also for another municipality's data)",
         409 => "Conflict with the current state",
         413 => "Body larger than the limit",
@@ -219,7 +220,8 @@ pub fn document() -> Value {
                 json!({"description": "The decision recorded earlier with this Idempotency-Key", "content": {media: {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}}),
             );
         }
-        for e in r.errors.iter().chain([500u16, 503].iter()) {
+        let read = if r.method == "POST" { &[408u16][..] } else { &[] };
+        for e in r.errors.iter().chain(read).chain([500u16, 503].iter()) {
             let mut response = json!({"description": status_text(*e), "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}});
             if *e == 503 {
                 response["headers"] = json!({"Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}}});

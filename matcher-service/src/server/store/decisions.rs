@@ -168,14 +168,16 @@ impl Store {
                 )
                 .optional()?
                 .ok_or(StoreError::NotFound("candidate"))?;
-            let (capacity, reserved, retired, offer_model): (u32, u32, bool, String) = tx
+            let (capacity, reserved, retired, offer_model, serves): (u32, u32, bool, String, Option<String>) = tx
                 .query_row(
-                    "SELECT capacity, reserved, retired, model FROM offers WHERE id = ?1",
+                    "SELECT capacity, reserved, retired, model, json_extract(model, '$.serves_municipalities')
+                     FROM offers WHERE id = ?1",
                     [&d.offer_id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
                 )
                 .optional()?
                 .ok_or(StoreError::NotFound("offer"))?;
+            check_serves(&d.offer_id, d.municipality, serves.as_deref())?;
             // A correction withdraws the earlier decision first, so that its place is free for
             // this one (an accept corrected to another offer moves the place).
             let corrects = match d.corrects {
@@ -628,4 +630,19 @@ fn decision_page(
         None
     };
     Ok(DecisionPage { decisions: rows, next })
+}
+
+/// An offer restricted to some municipalities (`serves_municipalities` not empty) takes
+/// decisions only from them, as the scorer only suggests it to them (issue 15, item 4).
+fn check_serves(offer: &str, municipality: u16, serves: Option<&str>) -> Result<()> {
+    let list: Vec<u16> = match serves {
+        None => Vec::new(),
+        Some(json) => {
+            serde_json::from_str(json).map_err(|source| StoreError::Json { table: "offers", source })?
+        }
+    };
+    if list.is_empty() || list.contains(&municipality) {
+        return Ok(());
+    }
+    Err(StoreError::NotServed(format!("offer {offer} does not serve municipality {municipality:04}")))
 }

@@ -43,6 +43,12 @@ pub enum StoreError {
         .0.decision_id, .0.offer_id, .0.ends_on
     )]
     Running(crate::server::ledger::RunningPlace),
+    /// The offer belongs to another municipality (offers are shared to read, owned to change).
+    #[error("{0}")]
+    NotOwner(String),
+    /// The offer does not serve the deciding municipality (`serves_municipalities`).
+    #[error("{0}")]
+    NotServed(String),
     /// A database file of a newer schema than this program knows.
     #[error("database schema version {found}; this matcher knows up to {known}: use a newer matcher")]
     NewerSchema {

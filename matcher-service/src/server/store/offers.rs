@@ -24,19 +24,27 @@ impl Store {
     pub fn upsert_offers(&self, offers: &[(String, String, String, String, u32)]) -> Result<()> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            {
-                let mut stmt = tx.prepare(
-                    "INSERT INTO offers (id, provider_id, record, model, capacity, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT (id) DO UPDATE SET provider_id = excluded.provider_id,
-                        record = excluded.record, model = excluded.model,
-                        capacity = excluded.capacity, updated_at = excluded.updated_at",
-                )?;
-                let now = now_rfc3339();
-                for (id, provider, record, model, capacity) in offers {
-                    stmt.execute(params![id, provider, record, model, capacity, now])?;
-                }
-            }
+            upsert_offers_in(&tx, None, offers)?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    /// [`Store::upsert_offers`] on behalf of `municipality`: an offer already stored must be
+    /// owned by it (its model's `municipality`, the one that contracts it); the caller checks
+    /// that new ones name it. All or nothing.
+    ///
+    /// # Errors
+    /// [`StoreError::NotOwner`] for another municipality's offer, [`StoreError::Conflict`] for
+    /// a capacity below the places taken; nothing is written then.
+    pub fn upsert_offers_as(
+        &self,
+        municipality: u16,
+        offers: &[(String, String, String, String, u32)],
+    ) -> Result<()> {
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            upsert_offers_in(&tx, Some(municipality), offers)?;
             tx.commit()?;
             Ok(())
         })
@@ -60,7 +68,29 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown offer.
     pub fn retire_offer(&self, id: &str) -> Result<()> {
+        self.retire_offer_as(None, id)
+    }
+
+    /// Retires an offer on behalf of `municipality` (`None`: the operator), which must own it.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown offer, [`StoreError::NotOwner`] for another
+    /// municipality's.
+    pub fn retire_offer_as(&self, municipality: Option<u16>, id: &str) -> Result<()> {
         self.write(|c| {
+            if let Some(m) = municipality {
+                let owner: Option<Option<i64>> = c
+                    .query_row(
+                        "SELECT json_extract(model, '$.municipality') FROM offers WHERE id = ?1",
+                        [id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                match owner {
+                    None => return Err(StoreError::NotFound("offer")),
+                    Some(owner) => check_owner(id, m, owner)?,
+                }
+            }
             let n = c.execute(
                 "UPDATE offers SET retired = 1, updated_at = ?2 WHERE id = ?1",
                 params![id, now_rfc3339()],
@@ -165,4 +195,50 @@ pub(super) fn add_evidence_in(
         stmt.execute(params![offer, group, trials, successes])?;
     }
     Ok(())
+}
+
+/// Writes offers in `tx`; with `owner`, refuses another municipality's stored offer. A capacity
+/// below the places already taken is refused either way (issue 15, item 3: it left
+/// `capacity 1, reserved 2, utilisation 2.0`).
+fn upsert_offers_in(
+    tx: &rusqlite::Transaction<'_>,
+    owner: Option<u16>,
+    offers: &[(String, String, String, String, u32)],
+) -> Result<()> {
+    let mut existing =
+        tx.prepare("SELECT json_extract(model, '$.municipality'), reserved FROM offers WHERE id = ?1")?;
+    let mut stmt = tx.prepare(
+        "INSERT INTO offers (id, provider_id, record, model, capacity, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (id) DO UPDATE SET provider_id = excluded.provider_id,
+            record = excluded.record, model = excluded.model,
+            capacity = excluded.capacity, updated_at = excluded.updated_at",
+    )?;
+    let now = now_rfc3339();
+    for (id, provider, record, model, capacity) in offers {
+        let stored: Option<(Option<i64>, u32)> =
+            existing.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+        if let Some((stored_owner, reserved)) = stored {
+            if let Some(m) = owner {
+                check_owner(id, m, stored_owner)?;
+            }
+            if *capacity < reserved {
+                return Err(StoreError::Conflict(format!(
+                    "offer {id} has {reserved} places taken; its capacity cannot go below that (retire it instead)"
+                )));
+            }
+        }
+        stmt.execute(params![id, provider, record, model, capacity, now])?;
+    }
+    Ok(())
+}
+
+fn check_owner(id: &str, municipality: u16, owner: Option<i64>) -> Result<()> {
+    if owner == Some(i64::from(municipality)) {
+        return Ok(());
+    }
+    let owner = owner.map_or_else(|| "no municipality".to_string(), |o| format!("municipality {o:04}"));
+    Err(StoreError::NotOwner(format!(
+        "offer {id} belongs to {owner}, which contracts it; only its admin or system may change it"
+    )))
 }

@@ -39,11 +39,11 @@ pub struct DemoPage {
     pub candidates: Vec<(String, String)>,
 }
 
-/// Serves the widget script, and with a demo page set, `/` and its assets. Other requests are
-/// rejected (not found) so that they fall through to the API.
-pub fn filter(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
+/// Serves the widget script to anyone (no token, any origin). Other requests are rejected (not
+/// found) so that they fall through.
+pub fn script() -> warp::filters::BoxedFilter<(Response,)> {
     static WIDGET_ETAG: OnceLock<String> = OnceLock::new();
-    let widget = get_or_head()
+    get_or_head()
         .and(warp::path!("widget" / "v1" / "brobygger.js"))
         .and(warp::header::optional::<String>("if-none-match"))
         .map(|head: bool, if_none_match: Option<String>| {
@@ -59,25 +59,38 @@ pub fn filter(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
             // A classic script needs no CORS; this lets a host load it with `crossorigin` (for
             // subresource integrity) too. The script is public and carries no data.
             set(&mut r, "access-control-allow-origin", "*");
+            set(&mut r, "x-content-type-options", "nosniff");
             r
-        });
+        })
+        .boxed()
+}
+
+/// With a demo page set, serves `/` and its assets. Other requests are rejected (not found) so
+/// that they fall through to the API.
+pub fn filter(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
     let demo_state = state.clone();
-    let page = get_or_head().and(warp::path::end()).and_then(move |head: bool| {
-        let state = demo_state.clone();
-        async move {
-            match state.demo.get() {
-                Some(demo) => {
-                    let mut r = asset(render_demo(demo), "text/html; charset=utf-8", head);
-                    set(&mut r, "content-security-policy", DEMO_CSP);
-                    set(&mut r, "referrer-policy", "no-referrer");
-                    // The page holds a token: never keep it in a shared cache.
-                    set(&mut r, "cache-control", "no-store");
-                    Ok(r)
+    let page = get_or_head().and(warp::path::end()).and(warp::header::optional::<String>("host")).and_then(
+        move |head: bool, host: Option<String>| {
+            let state = demo_state.clone();
+            async move {
+                // The page carries a token: only for a Host that names this server, so a page of
+                // another name resolving here (DNS rebinding) cannot read it.
+                let ours = state.hosts.get().is_some_and(|h| h.allows(host.as_deref()));
+                match state.demo.get() {
+                    Some(_) if !ours => Ok(misdirected()),
+                    Some(demo) => {
+                        let mut r = asset(render_demo(demo), "text/html; charset=utf-8", head);
+                        set(&mut r, "content-security-policy", DEMO_CSP);
+                        set(&mut r, "referrer-policy", "no-referrer");
+                        // The page holds a token: never keep it in a shared cache.
+                        set(&mut r, "cache-control", "no-store");
+                        Ok(r)
+                    }
+                    None => Err(warp::reject::not_found()),
                 }
-                None => Err(warp::reject::not_found()),
             }
-        }
-    });
+        },
+    );
     let demo_asset = move |name: &'static str, body: &'static str, content_type: &'static str| {
         let state = state.clone();
         get_or_head().and(warp::path("demo")).and(warp::path(name)).and(warp::path::end()).and_then(
@@ -89,10 +102,7 @@ pub fn filter(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
             },
         )
     };
-    widget
-        .or(page)
-        .unify()
-        .or(demo_asset("demo.js", DEMO_JS, "text/javascript; charset=utf-8"))
+    page.or(demo_asset("demo.js", DEMO_JS, "text/javascript; charset=utf-8"))
         .unify()
         .or(demo_asset("demo.css", DEMO_CSS, "text/css; charset=utf-8"))
         .unify()
@@ -120,6 +130,19 @@ fn asset(body: impl Into<warp::hyper::body::Bytes>, content_type: &'static str, 
     set(&mut r, "content-type", content_type);
     set(&mut r, "x-content-type-options", "nosniff");
     set(&mut r, "cache-control", "public, max-age=300");
+    r
+}
+
+/// 421 Misdirected Request: this server is not the host the request names.
+fn misdirected() -> Response {
+    let body = serde_json::json!({
+        "type": "/problems/misdirected", "title": "Misdirected request", "status": 421,
+        "detail": "the Host header does not name this server; use its address or an --allowed-host"
+    });
+    let mut r = Response::new(serde_json::to_vec(&body).unwrap_or_default().into());
+    *r.status_mut() = StatusCode::MISDIRECTED_REQUEST;
+    set(&mut r, "content-type", "application/problem+json");
+    set(&mut r, "cache-control", "no-store");
     r
 }
 

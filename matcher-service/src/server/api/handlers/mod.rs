@@ -34,7 +34,7 @@ pub(super) async fn dispatch(state: Arc<AppState>, req: Request) -> Result<Reply
     match req.route.op {
         Op::Healthz => Ok(Reply::Json(200, json!({"status": "ok"}))),
         Op::Readyz => readyz(state).await,
-        Op::Metrics => Ok(Reply::Text(state.metrics.render())),
+        Op::Metrics => Ok(Reply::Text(state.metrics.render(req.scraper))),
         Op::OpenApi => Ok(Reply::Json(200, super::openapi::document())),
         Op::OffersUpsert => offers_upsert(state, req).await,
         Op::OffersList => offers_list(state, req).await,
@@ -136,7 +136,8 @@ fn typed_body<T: serde::de::DeserializeOwned>(req: &Request) -> Result<T, ApiErr
                 serde_path_to_error::Segment::Unknown => {}
             }
         }
-        ApiError::Validation(vec![FieldError::new(path, "", e.into_inner().to_string())])
+        let reason = matcher_core::error::plain_words(&e.into_inner().to_string());
+        ApiError::Validation(vec![FieldError::new(path, "", reason)])
     })
 }
 

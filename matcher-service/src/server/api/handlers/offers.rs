@@ -5,6 +5,7 @@ use super::*;
 // ----- offers -----
 
 pub(super) async fn offers_upsert(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let municipality = req.principal()?.municipality;
     let objects = record_array(&req)?;
     let s = state.clone();
     let n = blocking(move || {
@@ -12,6 +13,7 @@ pub(super) async fn offers_upsert(state: Arc<AppState>, req: Request) -> Result<
         let text = one_per_line(&refs);
         let offers = dataset::offers_from_json("body", &text, s.catalogues.reference())
             .map_err(|p| problems_to_fields(p, |i| format!("/{i}")))?;
+        owned_by(municipality, offers.iter().map(|(_, o)| o))?;
         let mut rows = Vec::with_capacity(offers.len());
         for ((_, offer), object) in offers.iter().zip(&objects) {
             rows.push((
@@ -22,12 +24,34 @@ pub(super) async fn offers_upsert(state: Arc<AppState>, req: Request) -> Result<
                 offer.capacity,
             ));
         }
-        s.store.upsert_offers(&rows)?;
+        s.store.upsert_offers_as(municipality, &rows)?;
         s.catalogues.rebuild(&s.store).map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(rows.len())
     })
     .await?;
     Ok(Reply::Json(200, json!({"upserted": n, "offers_version": state.catalogues.current().version})))
+}
+
+/// Offers are shared to read but owned to change: a municipality writes only offers it
+/// contracts (the record's `municipality`); the store checks the same of stored ones.
+fn owned_by<'a>(
+    municipality: u16,
+    offers: impl Iterator<Item = &'a matcher_core::model::Offer>,
+) -> Result<(), ApiError> {
+    let errors: Vec<FieldError> = offers
+        .enumerate()
+        .filter(|(_, o)| o.municipality.0 != municipality)
+        .map(|(i, o)| {
+            FieldError::new(
+                format!("/{i}/municipality"),
+                format!("{:04}", o.municipality.0),
+                format!(
+                    "an offer is owned by the municipality that contracts it; yours is {municipality:04}"
+                ),
+            )
+        })
+        .collect();
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }
 }
 
 pub(super) fn offer_view(record: &str, capacity: u32, reserved: u32, retired: bool) -> Value {
@@ -80,8 +104,14 @@ pub(super) async fn offer_get(state: Arc<AppState>, req: Request) -> Result<Repl
 
 pub(super) async fn offer_retire(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let id = path_id(&req, 0)?;
+    let municipality = req.principal()?.municipality;
+    // The route takes no body; one that is sent must at least be JSON (a malformed one was
+    // ignored, issue 15, item 11), so a client's mistake is not silently taken as consent.
+    if !req.body.is_empty() {
+        json_value(&req)?;
+    }
     let (r, c, res, ret) = blocking(move || {
-        state.store.retire_offer(&id)?;
+        state.store.retire_offer_as(Some(municipality), &id)?;
         state.catalogues.rebuild(&state.store).map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(state.store.offer(&id)?)
     })
