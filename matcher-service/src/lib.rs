@@ -7,9 +7,6 @@
 //!
 //! [`clock`] holds the one 'today in UTC' both use. `server` never imports `cli`; `cli` calls `server` only to start it and to manage tokens.
 
-// The OpenAPI schemas are one large `json!` literal.
-#![recursion_limit = "512"]
-
 pub mod cli;
 pub mod clock;
 pub mod server;

@@ -3,6 +3,7 @@
 mod baddata;
 mod batch;
 mod cli;
+mod client;
 mod common;
 mod gen_validate;
 mod ids;

@@ -845,3 +845,44 @@ fn static_assets_answer_head_with_the_headers_of_get() {
     );
     assert!(status == 404 || status == 405, "{status}");
 }
+
+/// Issue 12: records loaded from CSV answered `"max_travel_km":"16"` while posted ones answered
+/// `20`. A record is answered in its documented types whichever way its fields were sent.
+#[test]
+fn records_are_answered_in_their_documented_types_however_they_were_sent() {
+    let s = start("record-types");
+    let mut as_text = offer("course-text", 7);
+    as_text["capacity"] = json!("7");
+    as_text["price_dkk"] = json!("100");
+    as_text["duration_weeks"] = json!("12");
+    as_text["target_groups"] = json!("sickness;cash_longterm");
+    let offers = json!([as_text, offer("course-json", 7)]).to_string();
+    let r = call(s.addr, "POST", "/v1/offers", Some(&s.tokens.a_system), Some(&offers));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut text = candidate("cand-text", "0851");
+    text["max_travel_km"] = json!("16");
+    text["hours_available"] = json!("20");
+    text["driving_licence"] = json!("yes");
+    let mut number = candidate("cand-number", "0851");
+    number["max_travel_km"] = json!(20);
+    number["driving_licence"] = json!(false);
+    let body = json!([text, number]).to_string();
+    let r = call(s.addr, "POST", "/v1/candidates", Some(&s.tokens.a_system), Some(&body));
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    let text = call(s.addr, "GET", "/v1/candidates/cand-text", Some(&s.tokens.a_caseworker), None).body;
+    let number = call(s.addr, "GET", "/v1/candidates/cand-number", Some(&s.tokens.a_caseworker), None).body;
+    assert_eq!(text["max_travel_km"].as_f64(), Some(16.0), "{text}");
+    assert_eq!(number["max_travel_km"].as_f64(), Some(20.0), "{number}");
+    assert_eq!((text["hours_available"].as_u64(), number["hours_available"].as_u64()), (Some(20), Some(37)));
+    assert_eq!((&text["driving_licence"], &number["driving_licence"]), (&json!(true), &json!(false)));
+    assert_eq!(text["target_groups"], json!(["sickness"]), "{text}");
+    assert_eq!(text["municipality"], "0851");
+
+    let view = call(s.addr, "GET", "/v1/offers/course-text", Some(&s.tokens.a_caseworker), None).body;
+    let record = &view["record"];
+    assert_eq!((record["capacity"].as_u64(), record["price_dkk"].as_u64()), (Some(7), Some(100)), "{view}");
+    assert_eq!(record["target_groups"], json!(["sickness", "cash_longterm"]), "{view}");
+    assert_eq!(record["languages"], json!(["da"]), "a one-item list sent as text: {view}");
+    assert_eq!(record["kind"], "provider");
+}

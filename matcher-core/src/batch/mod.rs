@@ -54,6 +54,7 @@ pub struct BatchOptions {
 
 /// What changed for a candidate compared with the current assignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
     /// A course under way, kept as it is.
@@ -70,6 +71,7 @@ pub enum Change {
 
 /// Why a candidate got no suggestion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UnmatchedReason {
     /// No offer within the candidate's travel limit.

@@ -5,6 +5,10 @@
 //!
 //! Fields are declared in alphabetical order, so that the JSON lines keep the byte order they
 //! had when they were built as `serde_json` maps.
+//!
+//! With the `utoipa` feature (the service's OpenAPI document) the types derive `ToSchema`;
+//! their `Option` fields are serialised as `null`, never left out, so the schema marks them
+//! `required`.
 
 use super::{Change, Proposal, UnmatchedReason};
 use crate::model::Dataset;
@@ -14,6 +18,7 @@ use std::collections::BTreeMap;
 
 /// What a proposal record is: always a suggestion for a caseworker, never a decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProposalStatus {
     /// A suggestion.
@@ -22,8 +27,10 @@ pub enum ProposalStatus {
 
 /// The best other offer of a candidate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct RunnerUp {
     /// How many points the suggestion is ahead of it (absent without a suggestion).
+    #[cfg_attr(feature = "utoipa", schema(required = true))]
     pub difference: Option<i64>,
     /// Its offer id.
     pub offer_id: String,
@@ -33,36 +40,47 @@ pub struct RunnerUp {
 
 /// One candidate's proposal, by id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ProposalRecord {
     /// Candidate id.
     pub candidate_id: String,
     /// What changed against the current assignment.
     pub change: Change,
     /// Current offer id, if any.
+    #[cfg_attr(feature = "utoipa", schema(required = true))]
     pub current_offer_id: Option<String>,
     /// Travel distance to the suggested offer, km, two decimals.
+    #[cfg_attr(feature = "utoipa", schema(required = true))]
     pub distance_km: Option<f64>,
     /// Expected effect of the suggested pair, whole DKK.
+    #[cfg_attr(feature = "utoipa", schema(required = true))]
     pub effect_dkk: Option<f64>,
     /// Points per factor (by policy key) of the suggested pair.
+    #[cfg_attr(feature = "utoipa", schema(required = true))]
     pub factors: Option<BTreeMap<String, i64>>,
     /// The candidate's municipality code, four digits.
     pub municipality: String,
     /// Suggested offer id.
+    #[cfg_attr(feature = "utoipa", schema(required = true))]
     pub offer_id: Option<String>,
     /// Kind of the suggested offer.
+    #[cfg_attr(feature = "utoipa", schema(required = true))]
     pub offer_kind: Option<String>,
     /// The best other offer.
+    #[cfg_attr(feature = "utoipa", schema(required = true))]
     pub runner_up: Option<RunnerUp>,
     /// Score of the suggested pair, points.
+    #[cfg_attr(feature = "utoipa", schema(required = true))]
     pub score: Option<i64>,
     /// Against the previous run (`--previous`): kept, changed, new, dropped or unmatched, why,
     /// and yesterday's offer; absent without a previous run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(nullable = false))]
     pub since_previous: Option<super::stability::SincePrevious>,
     /// Always a suggestion.
     pub status: ProposalStatus,
     /// Why there is no suggestion.
+    #[cfg_attr(feature = "utoipa", schema(required = true))]
     pub unmatched_reason: Option<UnmatchedReason>,
 }
 

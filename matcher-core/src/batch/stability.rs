@@ -220,6 +220,7 @@ pub fn add_bonus(
 
 /// A candidate's suggestion tonight against the previous run's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Since {
     /// The same offer as yesterday.
@@ -252,6 +253,7 @@ impl Since {
 
 /// Why a suggestion is not what it was yesterday.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeReason {
     /// The candidate was not in the previous run.
@@ -296,12 +298,15 @@ impl ChangeReason {
 
 /// One candidate against yesterday.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct SincePrevious {
     /// Kept, changed, new, dropped or unmatched.
     pub status: Since,
     /// Why, for `changed`, `new` and `dropped`.
+    #[cfg_attr(feature = "utoipa", schema(required = true))]
     pub reason: Option<ChangeReason>,
     /// The offer suggested yesterday, by id.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, required = true))]
     pub previous_offer: Option<OfferId>,
 }
 

@@ -342,6 +342,7 @@ pub struct CurrentAssignment {
 
 /// Gender, recorded for fairness audits only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Gender {
     /// Female.
@@ -354,6 +355,7 @@ pub enum Gender {
 
 /// Origin in Statistics Denmark's categories, recorded for fairness audits only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     /// Danish origin.
@@ -411,6 +413,7 @@ pub struct Candidate {
 
 /// The four kinds of offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OfferKind {
     /// A specialist course or mentor from a provider.
@@ -446,6 +449,7 @@ impl OfferKind {
 
 /// How a provider's offer is contracted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ContractKind {
     /// Used for peaks, no volume promised.

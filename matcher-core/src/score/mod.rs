@@ -29,6 +29,7 @@ use std::sync::Arc;
 
 /// The score factors, in the order they appear in explanations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Factor {
     /// The offer specialises in the candidate's target group.
@@ -139,6 +140,7 @@ pub enum Removal {
 
 /// One factor's part of a score.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct Contribution {
     /// The factor.
     pub factor: Factor,

@@ -24,7 +24,8 @@ pub const RECHECK: Duration = Duration::from_secs(5);
 pub const MAX_EXPIRES_IN_DAYS: u32 = 3650;
 
 /// What a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     /// An integration (the municipality's case system): reads and writes data, never decides.
     System,

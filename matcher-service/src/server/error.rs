@@ -10,7 +10,7 @@ use serde::Serialize;
 pub const MAX_LISTED_ERRORS: usize = 1000;
 
 /// One field that failed validation, as a JSON Pointer into the request body.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// JSON Pointer (RFC 6901) to the field, e.g. `/0/lat`; empty for the whole body.
     pub path: String,
@@ -133,7 +133,7 @@ impl From<crate::server::store::StoreError> for ApiError {
 }
 
 /// The problem-details body (RFC 9457), with the service's extension members.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// A relative URI naming the kind of problem.
     #[serde(rename = "type")]
@@ -151,11 +151,14 @@ pub struct Problem {
     /// Each invalid field; empty unless the body failed validation.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
-    /// A refused second accept: the decision that holds the candidate's running course.
+    /// A refused second accept (type `/problems/running-course`): the decision that holds the
+    /// candidate's running course; absent on other problems.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1)]
     pub running_decision_id: Option<i64>,
     /// ... and its offer.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub running_offer_id: Option<String>,
 }
 

@@ -6,6 +6,7 @@
 //! 500, never a dropped connection) under the request timeout, and answers errors as RFC 9457
 //! problem details.
 
+pub mod answers;
 mod handlers;
 pub mod openapi;
 
@@ -201,7 +202,7 @@ pub const ROUTES: &[Route] = &[
         summary: "A provider's success rate per target group over its offers",
         roles: ALL,
         request: None,
-        success: (200, "Quality"),
+        success: (200, "ProviderQuality"),
         errors: &[401, 404, 422],
     },
     Route {
@@ -261,7 +262,7 @@ pub const ROUTES: &[Route] = &[
         summary: "A caseworker accepts (reserving a place atomically) or declines an offer",
         roles: DECIDERS,
         request: Some("DecisionRequest"),
-        success: (201, "Decision"),
+        success: (201, "DecisionRecorded"),
         errors: &[400, 401, 403, 404, 409, 413, 415, 422],
     },
     Route {
@@ -311,7 +312,7 @@ pub const ROUTES: &[Route] = &[
         summary: "Start re-matching the tenant's candidates",
         roles: TENANT_DATA,
         request: None,
-        success: (202, "BatchRun"),
+        success: (202, "BatchStarted"),
         errors: &[401, 403, 409],
     },
     Route {

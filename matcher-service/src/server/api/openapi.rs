@@ -1,132 +1,182 @@
-//! `/openapi.json`, generated from [`super::ROUTES`] (paths, methods, roles, statuses) and the
-//! schemas below. A golden-file test keeps the published document and the routes equal.
+//! `/openapi.json`: the schemas are derived (`utoipa::ToSchema`) from the very types in
+//! [`super::answers`] (and the core's proposal record) that serialise the answers and read the
+//! bodies; the paths, methods, roles and statuses come from [`super::ROUTES`], the table that
+//! dispatches requests. Nothing here repeats a field list, so the document cannot drift from
+//! the answers; a golden-file test (`tests/e2e/service.rs`) makes every change to it visible.
+//! Owns the document's assembly; must not define wire types of its own.
 
+use super::answers::*;
 use super::{Op, ROUTES};
-use matcher_core::dataset::{CANDIDATE_COLUMNS, OFFER_COLUMNS};
+use crate::server::auth::Role;
+use crate::server::error::{FieldError, Problem};
 use serde_json::{Map, Value, json};
+use utoipa::OpenApi;
 
-/// An external id as `matcher_core::model::check_id` accepts it (the CPR-like refusal is in
-/// the description only: generators of test data cannot all read look-ahead patterns).
+/// Every schema the routes name; the types they contain are collected by utoipa.
+#[derive(OpenApi)]
+#[openapi(components(schemas(
+    Problem,
+    FieldError,
+    Role,
+    OfferRecord,
+    CandidateRecord,
+    UpsertResult,
+    OfferView,
+    OfferList,
+    CandidateList,
+    Deleted,
+    Quality,
+    ProviderQuality,
+    SuggestionRequest,
+    SuggestionsOut,
+    DecisionRequest,
+    WithdrawalRequest,
+    Decision,
+    DecisionRecorded,
+    DecisionList,
+    OutcomeRequest,
+    Outcome,
+    BatchStarted,
+    BatchRun,
+    Proposals,
+    Health,
+)))]
+struct Schemas;
+
+/// An external id as `matcher_core::model::check_id` accepts it.
 fn id_schema() -> Value {
-    json!({"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$",
+    json!({"type": "string", "pattern": ID_PATTERN,
            "description": "1–64 characters from A–Z a–z 0–9 - _ . : and never CPR-like (10 digits, or 6-dash-4)"})
 }
 
-/// Columns whose values are ids.
-const ID_COLUMNS: &[&str] = &["id", "provider_id", "current_offer"];
-
-fn record_schema(columns: &[&str], required: &[&str], doc: &str) -> Value {
-    let properties: Map<String, Value> = columns
-        .iter()
-        .map(|c| {
-            let description = format!("column `{c}` of {doc}");
-            let schema = if ID_COLUMNS.contains(c) {
-                let mut id = id_schema();
-                id["description"] = json!(description);
-                id
-            } else if required.contains(c) {
-                json!({"description": description, "type": ["string", "number", "boolean", "array"]})
-            } else {
-                json!({"description": description, "type": ["string", "number", "boolean", "array", "null"]})
-            };
-            (c.to_string(), schema)
-        })
-        .collect();
-    json!({"type": "object", "additionalProperties": false, "properties": properties, "required": required,
-           "description": format!("One record with the columns of {doc} (data/README.md)")})
+/// The derived schemas, plus the few that are not Rust types: bulk bodies (arrays of
+/// records), the id, and the two non-JSON-object answers.
+fn schemas() -> Value {
+    let mut components = serde_json::to_value(Schemas::openapi().components).unwrap_or(Value::Null);
+    let mut schemas = components.get_mut("schemas").map(Value::take).unwrap_or_else(|| json!({}));
+    if let Value::Object(map) = &mut schemas {
+        for (name, item) in [("OfferRecords", "OfferRecord"), ("CandidateRecords", "CandidateRecord")] {
+            let example = map.get(item).and_then(|record| record.get("example")).cloned();
+            let mut array = json!({"type": "array", "items": {"$ref": format!("#/components/schemas/{item}")},
+                "minItems": 1, "maxItems": 50000});
+            if let Some(example) = example {
+                array["example"] = json!([example]);
+            }
+            map.insert(name.into(), array);
+        }
+        map.insert("Id".into(), id_schema());
+        // What a derive cannot say: list items that are ids, and "exactly one of" two fields.
+        if let Some(items) = map
+            .get_mut("DecisionRequest")
+            .and_then(|d| d.pointer_mut("/properties/suggested_offer_ids/items"))
+        {
+            *items = json!({"$ref": "#/components/schemas/Id"});
+        }
+        if let Some(Value::Object(request)) = map.get_mut("SuggestionRequest") {
+            // not (both or neither), rather than `oneOf`: openapi-python-client turns an object
+            // with `oneOf` into an untyped body, and ignores `not`.
+            let (both, either) = (
+                json!({"required": ["candidate_id", "candidate"]}),
+                json!({"anyOf": [{"required": ["candidate_id"]}, {"required": ["candidate"]}]}),
+            );
+            request.insert("not".into(), json!({"anyOf": [both, {"not": either}]}));
+        }
+        map.insert("PrometheusText".into(), json!({"type": "string"}));
+        map.insert("OpenApi".into(), json!({"type": "object", "description": "This document (OpenAPI 3.1)"}));
+    }
+    schemas
 }
 
-fn schemas() -> Value {
-    let offer = record_schema(OFFER_COLUMNS, matcher_core::dataset::OFFER_REQUIRED, "`offers`");
-    let candidate =
-        record_schema(CANDIDATE_COLUMNS, matcher_core::dataset::CANDIDATE_REQUIRED, "`candidates`");
-    json!({
-        "Problem": {"type": "object", "description": "RFC 9457 problem details", "required": ["type", "title", "status", "detail", "instance", "request_id"],
-            "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-                "detail": {"type": "string"}, "instance": {"type": "string"}, "request_id": {"type": "string"},
-                "errors": {"type": "array", "items": {"type": "object", "required": ["path", "reason"],
-                    "properties": {"path": {"type": "string", "description": "JSON Pointer"}, "value": {"type": "string"}, "reason": {"type": "string"}}}},
-                "running_decision_id": {"type": "integer", "description": "A refused second accept (type /problems/running-course): the decision holding the candidate's running course"},
-                "running_offer_id": {"type": "string"}}},
-        "OfferRecord": offer,
-        "OfferRecords": {"type": "array", "items": {"$ref": "#/components/schemas/OfferRecord"}, "minItems": 1, "maxItems": 50000},
-        "CandidateRecord": candidate,
-        "CandidateRecords": {"type": "array", "items": {"$ref": "#/components/schemas/CandidateRecord"}, "minItems": 1, "maxItems": 50000},
-        "UpsertResult": {"type": "object", "properties": {"upserted": {"type": "integer"}, "offers_version": {"type": "integer"}}},
-        "OfferView": {"type": "object", "properties": {"record": {"$ref": "#/components/schemas/OfferRecord"}, "capacity": {"type": "integer"},
-            "reserved": {"type": "integer"}, "remaining_places": {"type": "integer"}, "retired": {"type": "boolean"},
-            "places": {"type": "object", "description": "One offer: its places today across every municipality; reserved + running + free = capacity (overbooked counts places taken beyond a lowered capacity)",
-                "properties": {"capacity": {"type": "integer"}, "reserved": {"type": "integer"}, "running": {"type": "integer"}, "free": {"type": "integer"}, "overbooked": {"type": "integer"}}}}},
-        "OfferList": {"type": "object", "properties": {"offers": {"type": "array", "items": {"$ref": "#/components/schemas/OfferView"}},
-            "limit": {"type": "integer"}, "offset": {"type": "integer"}}},
-        "CandidateList": {"type": "object", "properties": {"candidates": {"type": "array", "items": {"$ref": "#/components/schemas/CandidateRecord"}},
-            "limit": {"type": "integer"}, "offset": {"type": "integer"}}},
-        "Deleted": {"type": "object", "properties": {"deleted": {"type": "string"}}},
-        "Quality": {"type": "object", "properties": {"utilisation": {"type": "number"}, "capacity": {"type": "integer"}, "reserved": {"type": "integer"},
-            "scarcity_price": {"type": ["integer", "null"]}, "price_dkk": {"type": "integer"},
-            "groups": {"type": "array", "items": {"type": "object", "properties": {"target_group": {"type": "string"}, "trials": {"type": "integer"},
-                "successes": {"type": "integer"}, "raw_rate": {"type": "number"}, "group_average": {"type": "number"}, "posterior_mean": {"type": "number"},
-                "interval_90": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}}}}}},
-        "Id": id_schema(),
-        "SuggestionRequest": {"type": "object", "additionalProperties": false, "description": "Exactly one of candidate_id and candidate",
-            "oneOf": [{"required": ["candidate_id"]}, {"required": ["candidate"]}],
-            "properties": {"candidate_id": {"$ref": "#/components/schemas/Id"}, "candidate": {"$ref": "#/components/schemas/CandidateRecord"},
-                "k": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5}}},
-        "Suggestions": {"type": "object", "properties": {"candidate_id": {"type": "string"}, "offers_version": {"type": "integer"},
-            "running": {"type": ["object", "null"], "description": "The course the candidate holds a place on: another accept is refused until it is withdrawn or corrected",
-                "properties": {"decision_id": {"type": "integer"}, "offer_id": {"type": "string"}, "offer_name": {"type": ["string", "null"]}, "starts_on": {"type": "string", "format": "date"}, "ends_on": {"type": "string", "format": "date"}}},
-            "batch_run_id": {"type": ["integer", "null"], "description": "The batch run the scarcity prices come from: the municipality's own number for it"}, "offers_in_reach": {"type": "integer"}, "offers_feasible": {"type": "integer"},
-            "suggestions": {"type": "array", "items": {"type": "object", "properties": {
-                "rank": {"type": "integer"}, "offer_id": {"type": "string"}, "name": {"type": "string"}, "kind": {"type": "string"},
-                "provider_id": {"type": "string"}, "score": {"type": "integer"},
-                "scarcity_price": {"type": ["integer", "null"], "description": "dual price of the offer in the tenant's last batch run"},
-                "adjusted_score": {"type": ["integer", "null"], "description": "score − scarcity_price"},
-                "factors": {"type": "array", "items": {"type": "object", "properties": {"factor": {"type": "string"}, "value": {"type": "number"},
-                    "weight": {"type": "number"}, "points": {"type": "integer"}}}},
-                "effect_dkk": {"type": "number"}, "weeks_avoidable": {"type": "number"}, "distance_km": {"type": "number"},
-                "evidence": {"type": "array", "items": {"type": "object", "properties": {"target_group": {"type": "string"},
-                    "target_group_name_da": {"type": "string"}, "target_group_name_en": {"type": "string"},
-                    "group_average": {"type": "number"}, "trials": {"type": "integer"}, "successes": {"type": "integer"},
-                    "posterior_mean": {"type": "number"},
-                    "interval_90": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}}}},
-                "remaining_places": {"type": "integer"},
-                "capacity": {"type": "integer"}, "price_dkk": {"type": "integer"}, "policy": {"type": "string"},
-                "runner_up": {"type": ["object", "null"], "description": "the next offer in the ranking and how far this one is ahead of it",
-                    "properties": {"offer_id": {"type": "string"}, "name": {"type": "string"},
-                        "difference": {"type": "integer", "description": "ranking key (adjusted score, else score) minus the runner-up's"},
-                        "factor_differences": {"type": "array", "items": {"type": "object", "properties": {
-                            "factor": {"type": "string"}, "points": {"type": "integer"}}}}}}}}}}},
-        "DecisionRequest": {"type": "object", "additionalProperties": false, "required": ["candidate_id", "offer_id", "action", "reason"],
-            "properties": {"candidate_id": {"$ref": "#/components/schemas/Id"}, "offer_id": {"$ref": "#/components/schemas/Id"}, "action": {"type": "string", "enum": ["accept", "decline"]},
-                "reason": {"type": "string", "minLength": 1, "maxLength": 2000}, "suggested_offer_ids": {"type": "array", "items": {"$ref": "#/components/schemas/Id"}, "maxItems": 100},
-                "starts_on": {"type": "string", "format": "date", "description": "An accept: the course's first day (default today, within a year of today); the place is held for the offer's duration_weeks from it"},
-                "corrects": {"type": "integer", "minimum": 1, "maximum": i64::MAX, "description": "The id of an earlier decision about the same candidate that this one corrects: it is withdrawn in the same transaction (its place released or moved)"}}},
-        "WithdrawalRequest": {"type": "object", "additionalProperties": false, "required": ["reason"],
-            "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 2000}}},
-        "Decision": {"type": "object", "properties": {"id": {"type": "integer", "description": "Numbered per municipality (1, 2, 3, …): the numbers say nothing about other municipalities"}, "municipality": {"type": "string"}, "employer": {"type": "string"},
-            "candidate_id": {"type": "string"}, "offer_id": {"type": "string"}, "action": {"type": "string"}, "reason": {"type": "string"},
-            "decided_by": {"type": "string"}, "role": {"type": "string"}, "suggested_offer_ids": {"type": "array", "items": {"type": "string"}},
-            "decided_at": {"type": "string", "format": "date-time"}, "remaining_places": {"type": "integer"},
-            "corrects": {"type": ["integer", "null"], "description": "The decision this one withdraws or corrects"},
-            "corrected_by": {"type": ["integer", "null"], "description": "The later decision that withdrew or corrected this one"},
-            "starts_on": {"type": ["string", "null"], "format": "date"}, "ends_on": {"type": ["string", "null"], "format": "date"},
-            "excluded_until": {"type": ["string", "null"], "format": "date", "description": "A decline: the offer stays out of the candidate's suggestions until this day"},
-            "status": {"type": "string", "enum": ["reserved", "running", "ended", "withdrawn", "in_force", "expired", "recorded", "withdrawal"]},
-            "released_why": {"type": ["string", "null"], "enum": ["course_ended", "outcome", "withdrawn", "candidate_deleted", null]}}},
-        "DecisionList": {"type": "object", "required": ["decisions", "limit"], "properties": {
-            "decisions": {"type": "array", "items": {"$ref": "#/components/schemas/Decision"}, "description": "In id order, at most `limit`"},
-            "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
-            "next": {"type": "integer", "minimum": 1, "description": "Pass as `after` for the next page; absent on the last page"}}},
-        "OutcomeRequest": {"type": "object", "additionalProperties": false, "required": ["decision_id", "result"],
-            "properties": {"decision_id": {"type": "integer", "minimum": 1, "maximum": i64::MAX, "description": "The decision's `id`, the municipality's own number for it"}, "result": {"type": "string", "enum": ["in_work", "in_education", "back_at_work", "dropped_out"]}}},
-        "Outcome": {"type": "object", "properties": {"decision_id": {"type": "integer"}, "offer_id": {"type": "string"}, "result": {"type": "string"}, "success": {"type": "boolean"}}},
-        "BatchRun": {"type": "object", "properties": {"id": {"type": "integer", "description": "Numbered per municipality (1, 2, 3, …)"}, "status": {"type": "string", "enum": ["running", "finished", "failed"]},
-            "started_at": {"type": "string"}, "finished_at": {"type": ["string", "null"]}, "error": {"type": ["string", "null"]}, "summary": {"type": ["object", "null"]}}},
-        "Proposals": {"type": "object", "properties": {"id": {"type": "integer"}, "proposals": {"type": "array", "items": {"type": "object"}}}},
-        "Health": {"type": "object", "properties": {"status": {"type": "string"}}},
-        "PrometheusText": {"type": "string"},
-        "OpenApi": {"type": "object"},
-    })
+/// An example answer for a route whose answer type has no example of its own (those with one,
+/// `#[schema(example = …)]`, show it on the schema), built from the answer types so that it
+/// is type-checked.
+fn example(op: Op) -> Option<Value> {
+    let value = match op {
+        Op::OpenApi => {
+            json!({"openapi": "3.1.0", "info": {"title": "Brobygger matcher service"}, "paths": {}})
+        }
+        Op::Metrics => json!("# TYPE matcher_requests_total counter\nmatcher_requests_total 1\n"),
+        Op::Healthz => {
+            serde_json::to_value(Health { status: HealthStatus::Ok, offers_version: None }).ok()?
+        }
+        Op::OffersList => serde_json::to_value(OfferList { offers: vec![], limit: 100, offset: 0 }).ok()?,
+        Op::CandidatesList => {
+            serde_json::to_value(CandidateList { candidates: vec![], limit: 100, offset: 0 }).ok()?
+        }
+        Op::OfferQuality => serde_json::to_value(Quality {
+            offer_id: "course-00001".into(),
+            provider_id: "lev-0003".into(),
+            price_dkk: 21000,
+            capacity: 12,
+            reserved: 3,
+            retired: false,
+            utilisation: 0.25,
+            scarcity_price: Some(0),
+            groups: vec![GroupQuality {
+                target_group: "sickness".into(),
+                trials: 72,
+                successes: 32,
+                raw_rate: 32.0 / 72.0,
+                group_average: 0.4,
+                posterior_mean: 0.44,
+                interval_90: [0.35, 0.53],
+            }],
+        })
+        .ok()?,
+        Op::ProviderQuality => serde_json::to_value(ProviderQuality {
+            provider_id: "lev-0003".into(),
+            offers: vec!["course-00001".into()],
+            capacity: 12,
+            reserved: 3,
+            utilisation: 0.25,
+            groups: vec![],
+        })
+        .ok()?,
+        Op::DecisionCreate => serde_json::to_value(DecisionRecorded {
+            decision: example_decision(),
+            employer: "municipality 0851".into(),
+            remaining_places: 11,
+        })
+        .ok()?,
+        Op::DecisionsList => {
+            serde_json::to_value(DecisionList { decisions: vec![example_decision()], next: None, limit: 100 })
+                .ok()?
+        }
+        Op::BatchGet => serde_json::to_value(BatchRun {
+            id: 1,
+            status: BatchStatus::Finished,
+            started_at: "2026-12-05T02:00:00Z".into(),
+            finished_at: Some("2026-12-05T02:00:04Z".into()),
+            error: None,
+            summary: Some(json!({"candidates": 120, "matched": 97})),
+        })
+        .ok()?,
+        Op::BatchProposals => serde_json::to_value(Proposals { id: 1, proposals: vec![] }).ok()?,
+        _ => return None,
+    };
+    Some(value)
+}
+
+fn example_decision() -> Decision {
+    Decision {
+        id: 1,
+        municipality: "0851".into(),
+        candidate_id: "cand-000001".into(),
+        offer_id: "course-00001".into(),
+        action: RecordedAction::Accept,
+        reason: "Near home and fits the sickness group".into(),
+        decided_by: "anna".into(),
+        role: Role::Caseworker,
+        suggested_offer_ids: vec!["course-00001".into()],
+        decided_at: "2026-12-05T10:00:00Z".into(),
+        corrects: None,
+        corrected_by: None,
+        starts_on: Some("2026-12-07".into()),
+        ends_on: Some("2027-03-07".into()),
+        excluded_until: None,
+        status: DecisionStatus::Reserved,
+        released_why: None,
+    }
 }
 
 fn status_text(status: u16) -> &'static str {
@@ -164,13 +214,14 @@ pub fn document() -> Value {
             .filter(|s| s.starts_with('{'))
             .map(|s| {
                 // Batch runs and decisions are numbered per municipality; everything else has an external id.
-                let schema = if matches!(r.op, Op::BatchGet | Op::BatchProposals | Op::DecisionGet) {
+                let numbered = matches!(r.op, Op::BatchGet | Op::BatchProposals | Op::DecisionGet | Op::DecisionWithdraw);
+                let schema = if numbered {
                     json!({"type": "integer", "minimum": 1, "maximum": i64::MAX})
                 } else {
                     json!({"$ref": "#/components/schemas/Id"})
                 };
                 let mut param = json!({"name": s.trim_matches(['{', '}']), "in": "path", "required": true, "schema": schema});
-                if matches!(r.op, Op::BatchGet | Op::BatchProposals | Op::DecisionGet) {
+                if numbered {
                     param["description"] = json!("The `id` this municipality was given: its own number, so the same number in another municipality is another row, never reachable from here");
                 }
                 param
@@ -186,10 +237,15 @@ pub fn document() -> Value {
                 "description": "The `next` of the previous page: only decisions with a larger id. Ids are the municipality's own numbers, and this one is never looked up, so any number is accepted",
                 "schema": {"type": "integer", "minimum": 1, "maximum": i64::MAX}}));
         }
-        if r.op == Op::DecisionCreate {
+        if matches!(r.op, Op::DecisionCreate | Op::DecisionWithdraw) {
+            let description = if r.op == Op::DecisionCreate {
+                "Retry safely: a second request with the same key (same candidate, offer and action) gets the decision recorded the first time, with 200; the same key with another decision gets 409."
+            } else {
+                "Retry safely: a second withdrawal of the same decision with the same key gets the withdrawal recorded the first time, with 200; the same key used for anything else gets 409."
+            };
             params.push(json!({
                 "name": "Idempotency-Key", "in": "header", "required": false,
-                "description": "Retry safely: a second request with the same key (same candidate, offer and action) gets the decision recorded the first time, with 200; the same key with another decision gets 409.",
+                "description": description,
                 "schema": {"$ref": "#/components/schemas/Id"}
             }));
         }
@@ -199,7 +255,7 @@ pub fn document() -> Value {
         if r.roles.is_empty() {
             op.insert("security".into(), json!([]));
         } else {
-            op.insert("x-roles".into(), json!(r.roles.iter().map(|r| r.name()).collect::<Vec<_>>()));
+            op.insert("x-roles".into(), json!(r.roles));
         }
         if let Some(schema) = r.request {
             op.insert(
@@ -210,11 +266,15 @@ pub fn document() -> Value {
         let mut responses = Map::new();
         let (status, schema) = r.success;
         let media = if schema == "PrometheusText" { "text/plain" } else { "application/json" };
+        let mut content = json!({"schema": {"$ref": format!("#/components/schemas/{schema}")}});
+        if let Some(example) = example(r.op) {
+            content["example"] = example;
+        }
         responses.insert(
             status.to_string(),
-            json!({"description": status_text(status), "content": {media: {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}}),
+            json!({"description": status_text(status), "content": {media: content}}),
         );
-        if r.op == Op::DecisionCreate {
+        if matches!(r.op, Op::DecisionCreate | Op::DecisionWithdraw) {
             responses.insert(
                 "200".into(),
                 json!({"description": "The decision recorded earlier with this Idempotency-Key", "content": {media: {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}}),

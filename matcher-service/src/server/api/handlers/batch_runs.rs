@@ -13,24 +13,24 @@ pub(super) async fn batch_start(state: Arc<AppState>, req: Request) -> Result<Re
     let (id, number) = blocking(move || Ok(s.store.start_batch(m)?)).await?;
     state.metrics.event("batch_runs");
     tokio::spawn(crate::server::batch::run(state.clone(), m, id, number));
-    Ok(Reply::Json(202, json!({"id": number, "status": "running"})))
+    answers::json(202, &BatchStarted { id: number, status: BatchStatus::Running })
 }
 
 pub(super) async fn batch_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let m = req.principal()?.municipality;
     let id = path_number(&req, 0)?;
     let row = blocking(move || Ok(state.store.batch(m, id)?)).await?;
-    Ok(Reply::Json(
+    answers::json(
         200,
-        json!({
-            "id": row.id,
-            "status": row.status,
-            "started_at": row.started_at,
-            "finished_at": row.finished_at,
-            "error": row.error,
-            "summary": row.summary.as_deref().map(parse_record),
-        }),
-    ))
+        &BatchRun {
+            id: row.id,
+            status: BatchStatus::parse(&row.status),
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+            error: row.error,
+            summary: row.summary.as_deref().map(parse_record),
+        },
+    )
 }
 
 pub(super) async fn batch_proposals(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
@@ -38,7 +38,11 @@ pub(super) async fn batch_proposals(state: Arc<AppState>, req: Request) -> Resul
     let id = path_number(&req, 0)?;
     let row = blocking(move || Ok(state.store.batch(m, id)?)).await?;
     match row.proposals {
-        Some(p) => Ok(Reply::Json(200, json!({"id": row.id, "proposals": parse_record(&p)}))),
+        Some(p) => {
+            let proposals = serde_json::from_str(&p)
+                .map_err(|e| ApiError::Internal(format!("stored proposals of run {}: {e}", row.id)))?;
+            answers::json(200, &Proposals { id: row.id, proposals })
+        }
         None => Err(ApiError::Conflict(format!("batch run {} is {}", row.id, row.status))),
     }
 }

@@ -35,22 +35,22 @@ pub(super) async fn candidates_upsert(state: Arc<AppState>, req: Request) -> Res
         Ok(rows.len())
     })
     .await?;
-    Ok(Reply::Json(200, json!({"upserted": n})))
+    answers::json(200, &UpsertResult { upserted: n, offers_version: None })
 }
 
 pub(super) async fn candidates_list(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let m = req.principal()?.municipality;
     let (limit, offset) = paging(&req)?;
     let rows = blocking(move || Ok(state.store.list_candidates(m, limit, offset)?)).await?;
-    let items: Vec<Value> = rows.iter().map(|r| parse_record(r)).collect();
-    Ok(Reply::Json(200, json!({"candidates": items, "limit": limit, "offset": offset})))
+    let candidates = rows.iter().map(|r| CandidateRecord::from_stored(r)).collect::<Result<_, _>>()?;
+    answers::json(200, &CandidateList { candidates, limit, offset })
 }
 
 pub(super) async fn candidate_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let m = req.principal()?.municipality;
     let id = path_id(&req, 0)?;
     let (record, _) = blocking(move || Ok(state.store.candidate(m, &id)?)).await?;
-    Ok(Reply::Json(200, parse_record(&record)))
+    answers::json(200, &CandidateRecord::from_stored(&record)?)
 }
 
 pub(super) async fn candidate_delete(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
@@ -60,5 +60,5 @@ pub(super) async fn candidate_delete(state: Arc<AppState>, req: Request) -> Resu
     let s = state.clone();
     let released = blocking(move || Ok(s.store.delete_candidate(m, &id)?)).await?;
     give_back(&state, &released);
-    Ok(Reply::Json(200, json!({"deleted": echo, "places_released": released.offers.len()})))
+    answers::json(200, &Deleted { deleted: echo, places_released: released.offers.len() })
 }

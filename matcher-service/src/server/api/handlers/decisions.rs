@@ -1,41 +1,14 @@
-//! Decisions: record (an accept takes a place), list by key, read.
+//! Decisions: record (an accept takes a place), list by key, read, withdraw (the place comes back).
 
 use super::*;
 
 // ----- decisions -----
 
-#[derive(Deserialize, Clone, Copy, PartialEq)]
-#[serde(rename_all = "snake_case")]
-enum Action {
-    Accept,
-    Decline,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DecisionRequest {
-    candidate_id: String,
-    offer_id: String,
-    action: Action,
-    reason: String,
-    #[serde(default)]
-    suggested_offer_ids: Vec<String>,
-    /// An accept: the course's first day (default: today).
-    #[serde(default)]
-    starts_on: Option<String>,
-    /// This decision corrects an earlier one of the same candidate (its id).
-    #[serde(default, deserialize_with = "optional_integer_id")]
-    corrects: Option<i64>,
-}
-
-fn optional_integer_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+/// `corrects` as decisions take it: absent, or an integer as [`integer_id`] reads it.
+pub(in crate::server::api) fn optional_integer_id<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<i64>, D::Error> {
     integer_id(d).map(Some)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WithdrawalRequest {
-    reason: String,
 }
 
 /// A reason as decisions take it: 1 to 2000 characters, never CPR-like (decisions are
@@ -117,7 +90,7 @@ pub(super) async fn decision_create(state: Arc<AppState>, req: Request) -> Resul
     let today = state.catalogues.today();
     if let Some(start) = &body.starts_on {
         match matcher_core::model::Date::parse(start) {
-            _ if body.action != Action::Accept => errors.push(FieldError::new(
+            _ if body.action != DecisionAction::Accept => errors.push(FieldError::new(
                 "/starts_on",
                 truncate(start),
                 "only an accept has a course start",
@@ -138,7 +111,7 @@ pub(super) async fn decision_create(state: Arc<AppState>, req: Request) -> Resul
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    if body.action == Action::Accept
+    if body.action == DecisionAction::Accept
         && let Some(start) = body.starts_on.as_deref().and_then(matcher_core::model::Date::parse)
     {
         let cat = state.catalogues.current();
@@ -164,7 +137,7 @@ pub(super) async fn decision_create(state: Arc<AppState>, req: Request) -> Resul
         municipality: p.municipality,
         candidate_id: body.candidate_id,
         offer_id: body.offer_id,
-        accept: body.action == Action::Accept,
+        accept: body.action == DecisionAction::Accept,
         reason: reason.to_string(),
         decided_by: p.user.clone(),
         role: p.role.name().to_string(),
@@ -191,13 +164,10 @@ pub(super) async fn decision_create(state: Arc<AppState>, req: Request) -> Resul
     } else {
         state.metrics.event("decisions_declined");
     }
-    let mut value = serde_json::to_value(&row).map_err(|e| ApiError::Internal(e.to_string()))?;
-    if let Value::Object(o) = &mut value {
-        o.insert("employer".into(), json!(format!("municipality {}", row.municipality)));
-        o.insert("remaining_places".into(), json!(remaining));
-    }
+    let employer = format!("municipality {}", row.municipality);
+    let answer = DecisionRecorded { decision: Decision::new(row), employer, remaining_places: remaining };
     // A replay answers 200 with the decision recorded the first time.
-    Ok(Reply::Json(if replayed { 200 } else { 201 }, value))
+    answers::json(if replayed { 200 } else { 201 }, &answer)
 }
 
 /// Keyset paging, not offsets: an offset page shifts when decisions are added between two
@@ -232,11 +202,8 @@ pub(super) async fn decisions_list(state: Arc<AppState>, req: Request) -> Result
     let today = state.catalogues.today().to_string();
     let page =
         blocking(move || Ok(state.store.decisions(m, candidate.as_deref(), after, limit, &today)?)).await?;
-    let mut value = serde_json::to_value(&page).map_err(|e| ApiError::Internal(e.to_string()))?;
-    if let Value::Object(o) = &mut value {
-        o.insert("limit".into(), json!(limit));
-    }
-    Ok(Reply::Json(200, value))
+    let decisions = page.decisions.into_iter().map(Decision::new).collect();
+    answers::json(200, &DecisionList { decisions, next: page.next, limit })
 }
 
 pub(super) async fn decision_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
@@ -245,7 +212,7 @@ pub(super) async fn decision_get(state: Arc<AppState>, req: Request) -> Result<R
     let row = blocking(move || Ok(state.store.decision(m, id, &state.catalogues.today().to_string())?))
         .await?
         .ok_or(ApiError::NotFound("decision"))?;
-    Ok(Reply::Json(200, serde_json::to_value(&row).map_err(|e| ApiError::Internal(e.to_string()))?))
+    answers::json(200, &Decision::new(row))
 }
 
 /// A caseworker withdraws an earlier decision with a reason; an accept's place comes back in
@@ -277,6 +244,6 @@ pub(super) async fn decision_withdraw(state: Arc<AppState>, req: Request) -> Res
     if !replayed {
         state.metrics.event("decisions_withdrawn");
     }
-    let value = serde_json::to_value(&row).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(Reply::Json(if replayed { 200 } else { 201 }, value))
+    // A replay answers 200 with the withdrawal recorded the first time.
+    answers::json(if replayed { 200 } else { 201 }, &Decision::new(row))
 }

@@ -6,9 +6,10 @@ mod batch_runs;
 mod candidates;
 mod decisions;
 mod offers;
-mod outcomes;
+pub(super) mod outcomes;
 mod suggestions;
 
+use super::answers::{self, *};
 use super::{Op, Reply, Request, blocking};
 use crate::server::AppState;
 use crate::server::catalogue::{Catalogue, StoredCandidate};
@@ -16,14 +17,16 @@ use crate::server::error::{ApiError, FieldError};
 use crate::server::store::NewDecision;
 use batch_runs::*;
 use candidates::*;
+pub(super) use decisions::optional_integer_id;
 use decisions::*;
 use matcher_core::dataset;
 use matcher_core::model::{Candidate, Offer, check_id};
 use matcher_core::score::evidence::posterior;
 use offers::*;
+pub(super) use outcomes::integer_id;
 use outcomes::*;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde::Deserialize;
+use serde_json::{Map, Value};
 use std::sync::Arc;
 use suggestions::*;
 
@@ -32,7 +35,7 @@ const MAX_RECORDS: usize = 50_000;
 
 pub(super) async fn dispatch(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     match req.route.op {
-        Op::Healthz => Ok(Reply::Json(200, json!({"status": "ok"}))),
+        Op::Healthz => answers::json(200, &Health { status: HealthStatus::Ok, offers_version: None }),
         Op::Readyz => readyz(state).await,
         Op::Metrics => Ok(Reply::Text(state.metrics.render(req.scraper))),
         Op::OpenApi => Ok(Reply::Json(200, super::openapi::document())),
@@ -230,15 +233,6 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, ApiError> {
     serde_json::to_string(value).map_err(|e| ApiError::Internal(format!("serialising: {e}")))
 }
 
-/// A record's whole-number field, whether it was sent as a number or as text; 0 if absent.
-fn whole_number(value: Option<&Value>) -> i64 {
-    match value {
-        Some(Value::Number(n)) => n.as_i64().unwrap_or(0),
-        Some(Value::String(s)) => s.trim().parse().unwrap_or(0),
-        _ => 0,
-    }
-}
-
 fn parse_record(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or(Value::Null)
 }
@@ -249,7 +243,8 @@ async fn readyz(state: Arc<AppState>) -> Result<Reply, ApiError> {
     let s = state.clone();
     let ok = blocking(move || Ok(s.store.ping())).await?;
     if ok && !state.shutting_down.load(std::sync::atomic::Ordering::Relaxed) {
-        Ok(Reply::Json(200, json!({"status": "ready", "offers_version": state.catalogues.current().version})))
+        let version = state.catalogues.current().version;
+        answers::json(200, &Health { status: HealthStatus::Ready, offers_version: Some(version) })
     } else {
         Err(ApiError::Unavailable)
     }

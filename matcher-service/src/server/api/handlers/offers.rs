@@ -29,7 +29,10 @@ pub(super) async fn offers_upsert(state: Arc<AppState>, req: Request) -> Result<
         Ok(rows.len())
     })
     .await?;
-    Ok(Reply::Json(200, json!({"upserted": n, "offers_version": state.catalogues.current().version})))
+    answers::json(
+        200,
+        &UpsertResult { upserted: n, offers_version: Some(state.catalogues.current().version) },
+    )
 }
 
 /// Offers are shared to read but owned to change: a municipality writes only offers it
@@ -54,52 +57,26 @@ fn owned_by<'a>(
     if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }
 }
 
-pub(super) fn offer_view(record: &str, capacity: u32, reserved: u32, retired: bool) -> Value {
-    json!({
-        "record": parse_record(record),
-        "capacity": capacity,
-        "reserved": reserved,
-        "remaining_places": if retired { 0 } else { capacity.saturating_sub(reserved) },
-        "retired": retired,
-    })
-}
-
-/// [`offer_view`] with the places as they add up today: reserved (course not started),
-/// running and free, from the ledger shared by every municipality.
-pub(super) fn offer_view_with_places(
-    state: &AppState,
-    id: &str,
-    record: &str,
-    capacity: u32,
-    reserved: u32,
-    retired: bool,
-) -> Result<Value, ApiError> {
-    let mut view = offer_view(record, capacity, reserved, retired);
-    let places = state.store.offer_places(id, &state.catalogues.today().to_string())?;
-    if let Value::Object(o) = &mut view {
-        o.insert(
-            "places".into(),
-            serde_json::to_value(places).map_err(|e| ApiError::Internal(e.to_string()))?,
-        );
-    }
-    Ok(view)
-}
-
 pub(super) async fn offers_list(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let (limit, offset) = paging(&req)?;
     let rows = blocking(move || Ok(state.store.list_offers(limit, offset)?)).await?;
-    let items: Vec<Value> = rows.iter().map(|(r, c, res, ret)| offer_view(r, *c, *res, *ret)).collect();
-    Ok(Reply::Json(200, json!({"offers": items, "limit": limit, "offset": offset})))
+    let offers =
+        rows.iter().map(|(r, c, res, ret)| OfferView::new(r, *c, *res, *ret)).collect::<Result<_, _>>()?;
+    answers::json(200, &OfferList { offers, limit, offset })
 }
 
 pub(super) async fn offer_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let id = path_id(&req, 0)?;
     let view = blocking(move || {
         let (r, c, res, ret) = state.store.offer(&id)?;
-        offer_view_with_places(&state, &id, &r, c, res, ret)
+        let mut view = OfferView::new(&r, c, res, ret)?;
+        // Places as they add up today: reserved (course not started), running and free, from
+        // the ledger shared by every municipality.
+        view.places = Some(state.store.offer_places(&id, &state.catalogues.today().to_string())?.into());
+        Ok(view)
     })
     .await?;
-    Ok(Reply::Json(200, view))
+    answers::json(200, &view)
 }
 
 pub(super) async fn offer_retire(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
@@ -116,10 +93,10 @@ pub(super) async fn offer_retire(state: Arc<AppState>, req: Request) -> Result<R
         Ok(state.store.offer(&id)?)
     })
     .await?;
-    Ok(Reply::Json(200, offer_view(&r, c, res, ret)))
+    answers::json(200, &OfferView::new(&r, c, res, ret)?)
 }
 
-pub(super) fn group_quality(state: &AppState, rows: &[(String, u32, u32)]) -> Vec<Value> {
+pub(super) fn group_quality(state: &AppState, rows: &[(String, u32, u32)]) -> Vec<GroupQuality> {
     let reference = state.catalogues.reference();
     rows.iter()
         .map(|(code, trials, successes)| {
@@ -128,21 +105,21 @@ pub(super) fn group_quality(state: &AppState, rows: &[(String, u32, u32)]) -> Ve
                 .and_then(|g| reference.target_groups.get(usize::from(g.0)))
                 .map_or((0.5, 0.0), |g| (g.prior_success_rate, g.prior_strength));
             let p = posterior(*successes, *trials, prior, strength);
-            json!({
-                "target_group": code,
-                "trials": trials,
-                "successes": successes,
-                "raw_rate": if *trials > 0 { f64::from(*successes) / f64::from(*trials) } else { 0.0 },
-                "group_average": prior,
-                "posterior_mean": p.mean,
-                "interval_90": [p.low, p.high],
-            })
+            GroupQuality {
+                target_group: code.clone(),
+                trials: *trials,
+                successes: *successes,
+                raw_rate: if *trials > 0 { f64::from(*successes) / f64::from(*trials) } else { 0.0 },
+                group_average: prior,
+                posterior_mean: p.mean,
+                interval_90: [p.low, p.high],
+            }
         })
         .collect()
 }
 
-pub(super) fn scarcity_price(state: &AppState, municipality: u16, offer: &str) -> Value {
-    state.prices_for(municipality).map_or(Value::Null, |p| json!(p.by_offer.get(offer).copied().unwrap_or(0)))
+pub(super) fn scarcity_price(state: &AppState, municipality: u16, offer: &str) -> Option<i64> {
+    state.prices_for(municipality).map(|p| p.by_offer.get(offer).copied().unwrap_or(0))
 }
 
 pub(super) async fn offer_quality(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
@@ -152,22 +129,21 @@ pub(super) async fn offer_quality(state: Arc<AppState>, req: Request) -> Result<
     let oid = id.clone();
     let ((record, capacity, reserved, retired), evidence) =
         blocking(move || Ok((s.store.offer(&oid)?, s.store.offer_evidence(&oid)?))).await?;
-    let record = parse_record(&record);
-    Ok(Reply::Json(
+    let record = OfferRecord::from_stored(&record)?;
+    answers::json(
         200,
-        json!({
-            "offer_id": id,
-            "provider_id": record.get("provider_id"),
-            // A record loaded from CSV holds numbers as text: answer the documented integer.
-            "price_dkk": whole_number(record.get("price_dkk")),
-            "capacity": capacity,
-            "reserved": reserved,
-            "retired": retired,
-            "utilisation": if capacity > 0 { f64::from(reserved) / f64::from(capacity) } else { 0.0 },
-            "scarcity_price": scarcity_price(&state, m, &id),
-            "groups": group_quality(&state, &evidence),
-        }),
-    ))
+        &Quality {
+            scarcity_price: scarcity_price(&state, m, &id),
+            groups: group_quality(&state, &evidence),
+            offer_id: id,
+            provider_id: record.provider_id,
+            price_dkk: record.price_dkk,
+            capacity,
+            reserved,
+            retired,
+            utilisation: if capacity > 0 { f64::from(reserved) / f64::from(capacity) } else { 0.0 },
+        },
+    )
 }
 
 pub(super) async fn provider_quality(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
@@ -193,15 +169,15 @@ pub(super) async fn provider_quality(state: Arc<AppState>, req: Request) -> Resu
     let capacity: u32 = offers.iter().map(|o| o.1).sum();
     let reserved: u32 = offers.iter().map(|o| o.2).sum();
     let rows: Vec<(String, u32, u32)> = evidence.into_iter().map(|(g, (t, k))| (g, t, k)).collect();
-    Ok(Reply::Json(
+    answers::json(
         200,
-        json!({
-            "provider_id": id,
-            "offers": offers.iter().map(|o| &o.0).collect::<Vec<_>>(),
-            "capacity": capacity,
-            "reserved": reserved,
-            "utilisation": if capacity > 0 { f64::from(reserved) / f64::from(capacity) } else { 0.0 },
-            "groups": group_quality(&state, &rows),
-        }),
-    ))
+        &ProviderQuality {
+            provider_id: id,
+            offers: offers.iter().map(|o| o.0.clone()).collect(),
+            capacity,
+            reserved,
+            utilisation: if capacity > 0 { f64::from(reserved) / f64::from(capacity) } else { 0.0 },
+            groups: group_quality(&state, &rows),
+        },
+    )
 }

@@ -4,26 +4,9 @@ use super::*;
 
 // ----- outcomes -----
 
-#[derive(Deserialize, Clone, Copy)]
-#[serde(rename_all = "snake_case")]
-enum OutcomeKind {
-    InWork,
-    InEducation,
-    BackAtWork,
-    DroppedOut,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OutcomeRequest {
-    #[serde(deserialize_with = "integer_id")]
-    decision_id: i64,
-    result: OutcomeKind,
-}
-
 /// An integer as JSON Schema counts them: `73584` or `73584.0` (found by schemathesis: the
 /// document says `integer`, and a client may well send the float form), never `73584.5`.
-pub(super) fn integer_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+pub(in crate::server::api) fn integer_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     let n = serde_json::Number::deserialize(d)?;
     if let Some(i) = n.as_i64() {
         return Ok(i);
@@ -38,12 +21,7 @@ pub(super) fn integer_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, 
 pub(super) async fn outcome_create(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let p = req.principal()?.clone();
     let body: OutcomeRequest = typed_body(&req)?;
-    let (label, success) = match body.result {
-        OutcomeKind::InWork => ("in_work", true),
-        OutcomeKind::InEducation => ("in_education", true),
-        OutcomeKind::BackAtWork => ("back_at_work", true),
-        OutcomeKind::DroppedOut => ("dropped_out", false),
-    };
+    let (label, success) = body.result.label();
     let s = state.clone();
     let (offer, released) = blocking(move || {
         let out = s.store.record_outcome(p.municipality, body.decision_id, label, success, &p.user)?;
@@ -53,9 +31,14 @@ pub(super) async fn outcome_create(state: Arc<AppState>, req: Request) -> Result
     })
     .await?;
     state.metrics.event("outcomes");
-    Ok(Reply::Json(
+    answers::json(
         201,
-        json!({"decision_id": body.decision_id, "offer_id": offer, "result": label, "success": success,
-            "place_released": released}),
-    ))
+        &Outcome {
+            decision_id: body.decision_id,
+            offer_id: offer,
+            result: body.result,
+            success,
+            place_released: released,
+        },
+    )
 }

@@ -4,14 +4,6 @@ use super::*;
 
 // ----- suggestions -----
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SuggestionRequest {
-    candidate_id: Option<String>,
-    candidate: Option<Map<String, Value>>,
-    k: Option<u32>,
-}
-
 pub(super) async fn suggestions(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let m = req.principal()?.municipality;
     let body: SuggestionRequest = typed_body(&req)?;
@@ -84,81 +76,6 @@ pub(super) async fn suggestions(state: Arc<AppState>, req: Request) -> Result<Re
     Ok(Reply::Raw(200, answer))
 }
 
-#[derive(Serialize)]
-struct EvidenceOut {
-    target_group: String,
-    /// The group's names from the reference data, so a client need not keep its own list.
-    target_group_name_da: String,
-    target_group_name_en: String,
-    group_average: f64,
-    trials: u32,
-    successes: u32,
-    posterior_mean: f64,
-    interval_90: [f64; 2],
-}
-
-#[derive(Serialize)]
-struct SuggestionOut<'a> {
-    rank: usize,
-    offer_id: &'a str,
-    name: &'a str,
-    kind: &'static str,
-    provider_id: &'a str,
-    score: i64,
-    scarcity_price: Option<i64>,
-    adjusted_score: Option<i64>,
-    factors: Vec<matcher_core::score::Contribution>,
-    effect_dkk: f64,
-    weeks_avoidable: f64,
-    distance_km: f64,
-    evidence: Vec<EvidenceOut>,
-    remaining_places: u32,
-    capacity: u32,
-    price_dkk: u32,
-    policy: String,
-    runner_up: Option<RunnerUpOut<'a>>,
-}
-
-/// The next offer in the ranking, and why this one is ahead of it.
-#[derive(Serialize)]
-struct RunnerUpOut<'a> {
-    offer_id: &'a str,
-    name: &'a str,
-    /// Ranking key of this suggestion minus the runner-up's (the adjusted score when prices
-    /// from a batch run apply, the score otherwise); never negative.
-    difference: i64,
-    /// This suggestion's points minus the runner-up's, per factor in the core's order.
-    factor_differences: Vec<FactorDifference>,
-}
-
-#[derive(Serialize)]
-struct FactorDifference {
-    factor: matcher_core::score::Factor,
-    points: i64,
-}
-
-#[derive(Serialize)]
-struct SuggestionsOut<'a> {
-    candidate_id: &'a str,
-    /// The course the candidate holds a place on (accepted, not ended, not withdrawn): a
-    /// second accept is refused until it is withdrawn or corrected.
-    running: Option<RunningOut<'a>>,
-    offers_version: u64,
-    batch_run_id: Option<i64>,
-    offers_in_reach: u32,
-    offers_feasible: u32,
-    suggestions: Vec<SuggestionOut<'a>>,
-}
-
-#[derive(Serialize)]
-struct RunningOut<'a> {
-    decision_id: i64,
-    offer_id: &'a str,
-    offer_name: Option<&'a str>,
-    starts_on: &'a str,
-    ends_on: &'a str,
-}
-
 /// The top-k answer, serialised straight from typed rows: this is the hot path, and building
 /// a `serde_json::Value` tree first cost a third of its time in allocations.
 pub(super) fn suggest(
@@ -221,7 +138,7 @@ pub(super) fn suggest(
             rank: i + 1,
             offer_id: offer.id.as_str(),
             name: &offer.name,
-            kind: offer.kind.label(),
+            kind: offer.kind,
             provider_id: offer.provider.as_str(),
             score: *score,
             scarcity_price: prices.as_ref().map(|_| *price),
