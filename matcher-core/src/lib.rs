@@ -6,6 +6,7 @@
 pub mod assign;
 pub mod batch;
 pub mod dataset;
+pub mod effect;
 pub mod error;
 // `gen` is a reserved word since edition 2024, hence the raw identifier; the two items most
 // callers need are re-exported below.

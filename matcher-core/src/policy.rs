@@ -35,6 +35,8 @@ pub struct Limits {
     pub job_min_shared_level: u8,
     /// Pairs scoring fewer points are dropped.
     pub min_score: i64,
+    /// Pairs whose expected net effect (DKK) is below this are dropped; `None`: no limit.
+    pub min_effect_dkk: Option<f64>,
 }
 
 /// How the expected effect in DKK is computed and scaled.
@@ -51,7 +53,8 @@ pub struct EffectSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct UrgencySettings {
-    /// Weeks before the end or re-assessment date at which urgency starts to rise from 0.
+    /// Weeks before a legal deadline (the 8-week assessment of sickness benefit, a
+    /// re-assessment date) at which urgency starts to rise from 0.
     pub horizon_weeks: f64,
 }
 
@@ -110,18 +113,18 @@ fn national() -> Policy {
         municipality: None,
         top_k: 64,
         weights: Weights {
-            group_fit: 2.0,
+            group_fit: 1.0,
             evidence: 3.0,
-            distance: 1.5,
+            distance: 1.0,
             occupation: 1.5,
             urgency: 1.0,
-            effect: 3.0,
+            effect: 6.0,
             continuity: 1.0,
             preference: 0.5,
         },
-        limits: Limits { max_distance_km: 60.0, job_min_shared_level: 1, min_score: 0 },
-        effect: EffectSettings { horizon_weeks: 52.0, scale_dkk: 100_000.0 },
-        urgency: UrgencySettings { horizon_weeks: 52.0 },
+        limits: Limits { max_distance_km: 60.0, job_min_shared_level: 1, min_score: 0, min_effect_dkk: None },
+        effect: EffectSettings { horizon_weeks: 52.0, scale_dkk: 50_000.0 },
+        urgency: UrgencySettings { horizon_weeks: 8.0 },
         stability: StabilitySettings { least_gain_points: 100 },
         decisions: DecisionSettings { decline_days: 90 },
     }
@@ -227,6 +230,14 @@ impl Policy {
             return bad(
                 "limits.max_distance_km",
                 format!("{} is not from 0 to 1000 km", self.limits.max_distance_km),
+            );
+        }
+        if let Some(minimum) = self.limits.min_effect_dkk
+            && !(minimum.is_finite() && minimum.abs() <= 1e9)
+        {
+            return bad(
+                "limits.min_effect_dkk",
+                format!("{minimum} is not a finite amount from -1e9 to 1e9"),
             );
         }
         if self.limits.job_min_shared_level > 4 {

@@ -5,6 +5,7 @@ mod batch;
 mod cli;
 mod client;
 mod common;
+mod effects;
 mod gen_validate;
 mod ids;
 mod live_state;

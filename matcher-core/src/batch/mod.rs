@@ -115,8 +115,13 @@ pub struct Proposal {
     pub score: i64,
     /// Points per factor of the suggested pair, in [`Factor::ALL`] order.
     pub points: [i64; 8],
-    /// Expected effect of the suggested pair, DKK.
+    /// Expected net effect of the suggested pair, DKK; 0 for a locked, running course (its
+    /// price and effect were counted the night it was suggested: sunk cost).
     pub effect_dkk: f64,
+    /// Uplift over no offer behind the effect (share).
+    pub uplift: f64,
+    /// Why the expected net effect is negative, if it is.
+    pub effect_flag: Option<EffectFlag>,
     /// Travel distance to the suggested offer, km.
     pub distance_km: f64,
     /// The best other offer in the candidate's graph row.
@@ -131,6 +136,40 @@ pub struct Proposal {
     pub unmatched_reason: Option<UnmatchedReason>,
     /// Against the previous run, when there was one.
     pub since_previous: Option<SincePrevious>,
+}
+
+/// Why a suggestion is expected to cost more than it saves.
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EffectFlag {
+    /// Even the upper end of the uplift's 90 % interval does not pay for the price.
+    #[serde(rename = "small_effect_for_price")]
+    SmallForPrice,
+    /// The expected effect does not pay, but the interval reaches effects that would: the
+    /// record is too thin to say.
+    TooUncertain,
+}
+
+impl EffectFlag {
+    /// The flag as written in run files.
+    pub fn key(self) -> &'static str {
+        match self {
+            EffectFlag::SmallForPrice => "small_effect_for_price",
+            EffectFlag::TooUncertain => "too_uncertain",
+        }
+    }
+
+    /// The flag of a pair, from its expected effect and its effect at the optimistic end.
+    pub fn of(effect_dkk: f64, effect_high_dkk: f64) -> Option<EffectFlag> {
+        if effect_dkk >= 0.0 {
+            None
+        } else if effect_high_dkk < 0.0 {
+            Some(EffectFlag::SmallForPrice)
+        } else {
+            Some(EffectFlag::TooUncertain)
+        }
+    }
 }
 
 /// The value of one more place at an offer.
@@ -343,11 +382,19 @@ fn run_in_pool(
     let clock = Instant::now();
     // Effects are computed in parallel but summed in candidate order: a floating-point sum
     // in rayon's split order would differ in the last digits from run to run.
+    // A locked, running course is sunk cost: its price and effect were counted the night it
+    // was suggested, so a night's effect leaves it out.
     let effect_of = |assignment: &[Option<u32>]| -> f64 {
         let effects: Vec<f64> = views
             .par_iter()
             .zip(assignment.par_iter())
-            .map(|(v, a)| a.and_then(|o| scorer.breakdown(v, o as usize).ok()).map_or(0.0, |b| b.effect_dkk))
+            .enumerate()
+            .map(|(i, (v, a))| {
+                if problem.locked.get(i).copied().unwrap_or(false) {
+                    return 0.0;
+                }
+                a.and_then(|o| scorer.breakdown(v, o as usize).ok()).map_or(0.0, |b| b.effect_dkk)
+            })
             .collect();
         effects.iter().sum()
     };
@@ -408,12 +455,18 @@ fn run_in_pool(
                 UnmatchedReason::NoEligibleOffer
             };
             let unmatched_reason = offer.is_none().then_some(reason);
+            let sunk = change == Change::Locked;
+            let effect_dkk = if sunk { 0.0 } else { breakdown.map_or(0.0, |b| b.effect_dkk) };
             Proposal {
                 candidate: i as u32,
                 offer,
                 score,
                 points: breakdown.map_or([0; 8], |b| b.points),
-                effect_dkk: breakdown.map_or(0.0, |b| b.effect_dkk),
+                effect_dkk,
+                uplift: breakdown.map_or(0.0, |b| b.uplift),
+                effect_flag: breakdown
+                    .filter(|_| !sunk)
+                    .and_then(|b| EffectFlag::of(b.effect_dkk, b.effect_high_dkk)),
                 distance_km: breakdown.map_or(0.0, |b| b.distance_km),
                 runner_up: runner_up.map(|(j, _)| j),
                 runner_up_score: runner_up.map_or(0, |(_, w)| w),

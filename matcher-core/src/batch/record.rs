@@ -10,7 +10,7 @@
 //! their `Option` fields are serialised as `null`, never left out, so the schema marks them
 //! `required`.
 
-use super::{Change, Proposal, UnmatchedReason};
+use super::{Change, EffectFlag, Proposal, UnmatchedReason};
 use crate::model::Dataset;
 use crate::score::Factor;
 use serde::{Deserialize, Serialize};
@@ -55,6 +55,8 @@ pub struct ProposalRecord {
     /// Expected effect of the suggested pair, whole DKK.
     #[cfg_attr(feature = "utoipa", schema(required = true))]
     pub effect_dkk: Option<f64>,
+    /// Why the expected net effect is negative, if it is.
+    pub effect_flag: Option<EffectFlag>,
     /// Points per factor (by policy key) of the suggested pair.
     #[cfg_attr(feature = "utoipa", schema(required = true))]
     pub factors: Option<BTreeMap<String, i64>>,
@@ -82,6 +84,8 @@ pub struct ProposalRecord {
     /// Why there is no suggestion.
     #[cfg_attr(feature = "utoipa", schema(required = true))]
     pub unmatched_reason: Option<UnmatchedReason>,
+    /// Uplift over no offer behind the effect (share, four decimals).
+    pub uplift: Option<f64>,
 }
 
 impl ProposalRecord {
@@ -96,6 +100,7 @@ impl ProposalRecord {
             current_offer_id: offer(p.current).map(|o| o.id.to_string()),
             distance_km: suggested.map(|_| (p.distance_km * 100.0).round() / 100.0),
             effect_dkk: suggested.map(|_| p.effect_dkk.round()),
+            effect_flag: p.effect_flag,
             factors: suggested
                 .map(|_| Factor::ALL.iter().zip(p.points).map(|(f, v)| (f.key().to_string(), v)).collect()),
             municipality: candidate.map(|c| c.municipality.to_string()).unwrap_or_default(),
@@ -110,6 +115,7 @@ impl ProposalRecord {
             since_previous: p.since_previous.clone(),
             status: ProposalStatus::Suggestion,
             unmatched_reason: p.unmatched_reason,
+            uplift: suggested.map(|_| (p.uplift * 10_000.0).round() / 10_000.0),
         }
     }
 }

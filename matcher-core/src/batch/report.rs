@@ -26,6 +26,15 @@ pub struct Slice {
     pub mean_effect_dkk: f64,
 }
 
+/// Suggestions whose expected net effect is negative, by why (see `batch::EffectFlag`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct NegativeEffect {
+    /// Even the optimistic end of the uplift does not pay for the price.
+    pub small_for_price: usize,
+    /// The expected effect does not pay; the record is too thin to say.
+    pub too_uncertain: usize,
+}
+
 /// The certificate in the report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CertificateSummary {
@@ -138,10 +147,17 @@ pub struct Report {
     pub matched: usize,
     /// Total expected effect of the suggestions, DKK.
     pub effect_dkk: f64,
-    /// Total price of the suggested courses, DKK.
+    /// Total price of the suggested courses, DKK: tonight's new spend (locked, running
+    /// courses were paid for the night they were suggested and are not counted again).
     pub spend_dkk: u64,
-    /// Per target group (a candidate in two groups counts in both).
+    /// Per target group (a candidate in two groups counts in both: see
+    /// [`Report::candidates_in_several_groups`]).
     pub by_group: Vec<Slice>,
+    /// Candidates counted in more than one group row: the group rows overlap by this many and
+    /// add up to more than the total.
+    pub candidates_in_several_groups: usize,
+    /// Suggestions expected to cost more than they save, by why.
+    pub negative_effect: NegativeEffect,
     /// Per municipality.
     pub by_municipality: Vec<Slice>,
     /// The certificate.
@@ -218,7 +234,15 @@ pub fn build(data: &Dataset, reference: &ReferenceData, result: &BatchResult) ->
     let mut effect_total = 0.0;
     let mut spend_by_provider: BTreeMap<&str, (u32, u64)> = BTreeMap::new();
     let mut spend_total = 0u64;
+    let mut several_groups = 0usize;
+    let mut negative = NegativeEffect::default();
     for (p, c) in result.proposals.iter().zip(&data.candidates) {
+        several_groups += usize::from(c.target_groups.len() > 1);
+        match p.effect_flag {
+            Some(super::EffectFlag::SmallForPrice) => negative.small_for_price += 1,
+            Some(super::EffectFlag::TooUncertain) => negative.too_uncertain += 1,
+            None => {}
+        }
         let matched = p.offer.is_some();
         let effect = p.effect_dkk;
         effect_total += effect;
@@ -275,7 +299,7 @@ pub fn build(data: &Dataset, reference: &ReferenceData, result: &BatchResult) ->
         if let Some(reason) = p.unmatched_reason {
             *reasons.entry(reason).or_default() += 1;
         }
-        if let Some(o) = p.offer {
+        if let Some(o) = p.offer.filter(|_| p.change != Change::Locked) {
             let offer = &data.offers[o as usize];
             let entry = spend_by_provider.entry(offer.provider.as_str()).or_default();
             entry.0 += 1;
@@ -354,6 +378,8 @@ pub fn build(data: &Dataset, reference: &ReferenceData, result: &BatchResult) ->
         effect_dkk: effect_total,
         spend_dkk: spend_total,
         by_group: slices(by_group),
+        candidates_in_several_groups: several_groups,
+        negative_effect: negative,
         by_municipality: slices(by_municipality),
         certificate: CertificateSummary {
             objective: result.certificate.objective,

@@ -6,15 +6,17 @@
 //! invent data (the generator lives in [`crate::generate`]).
 //!
 //! A data set directory holds up to five tables, each as `NAME.csv` or `NAME.json` (not both):
-//! `providers`, `offers`, `evidence` (optional), `candidates` and `declines` (optional: live
-//! state, offers a caseworker declined for a candidate until a date). `data/README.md`
-//! documents every column. [`previous`] reads a previous run's files the same way.
+//! `providers`, `offers`, `evidence` (optional), `candidates`, `outcomes` (optional, the
+//! episode history) and `declines` (optional: live state, offers a caseworker declined for a
+//! candidate until a date). `data/README.md` documents every column. [`previous`] reads a
+//! previous run's files the same way.
 
 pub mod caseworkers;
 pub mod encoding;
 pub mod excel;
 pub mod explain;
 mod json;
+pub mod outcomes;
 pub mod previous;
 mod read;
 mod reference_dir;
@@ -29,10 +31,11 @@ pub use caseworkers::{
     load_caseworkers_with,
 };
 pub use encoding::Encoding;
+pub use outcomes::{OUTCOME_COLUMNS, OUTCOME_REQUIRED};
 pub use read::{candidates_from_json, load_dir, load_dir_with, offers_from_json};
 pub use reference_dir::{REFERENCE_FILES, load_reference};
 pub use snapshot::{read_snapshot, write_snapshot};
-pub use write::{csv_tables, declines_csv, write_dir};
+pub use write::{csv_tables, declines_csv, outcomes_csv, write_dir};
 
 use crate::error::Result;
 use crate::model::{Dataset, ReferenceData};

@@ -110,6 +110,14 @@ pub fn load_dir_with(dir: &Path, reference: &ReferenceData, options: &ReadOption
         None => Vec::new(),
     };
 
+    let mut episode_ids = Seen::new();
+    let (known, required) = (super::OUTCOME_COLUMNS, super::OUTCOME_REQUIRED);
+    let outcomes = match open(dir, "outcomes", known, required, false, enc, &mut problems)? {
+        Some(table) => rows(table, &mut problems, |r| {
+            super::outcomes::episode(r, reference, offer_ids.as_ref(), &mut episode_ids)
+        }),
+        None => Vec::new(),
+    };
     let candidate_ids = Some(candidate_ids);
     let declines = match open(dir, "declines", DECLINE_COLUMNS, DECLINE_REQUIRED, false, enc, &mut problems)?
     {
@@ -132,7 +140,7 @@ pub fn load_dir_with(dir: &Path, reference: &ReferenceData, options: &ReadOption
     for (offer, items) in offers.iter_mut().zip(attached) {
         offer.evidence = items;
     }
-    Ok(Dataset { candidates, offers, providers: providers.unwrap_or_default(), declines })
+    Ok(Dataset { candidates, offers, providers: providers.unwrap_or_default(), outcomes, declines })
 }
 
 /// Longest decline reason accepted, in characters.
@@ -692,6 +700,13 @@ pub(crate) fn check_against_reference(
     }
     if let Some(p) = dataset.providers.iter().find(|p| !municipality_ok(p.municipality)) {
         return Err(bad(format!("the municipality of provider {}", p.id)));
+    }
+    if let Some(e) = dataset.outcomes.iter().find(|e| {
+        !group_ok(e.target_groups)
+            || usize::from(e.benefit_kind) >= reference.benefit_kinds.len()
+            || !municipality_ok(e.municipality)
+    }) {
+        return Err(bad(format!("a group, benefit kind or municipality of episode {}", e.id)));
     }
     Ok(())
 }

@@ -16,18 +16,24 @@
 //! `untagged` (bincode cannot decode them), and any change to a snapshot type needs a new
 //! format version. This module must not validate rows; that is [`super::load_dir`]'s job.
 //!
-//! Versions: 1 had no `declines`; 2 adds them after the providers. Version 1 files still
-//! read (with no declines); new files are always written as the current version.
+//! Versions: 1 had the candidates, offers and providers; 2 adds the episode history
+//! (`outcomes`) after the providers; 3 adds the `declines` after the history. Version 1 and 2
+//! files still read (with an empty history and/or no declines); new files are always written
+//! as the current version.
 
 use crate::error::{Error, Result};
-use crate::model::{Candidate, Dataset, Offer, Provider};
+use crate::model::{Candidate, Dataset, Episode, Offer, Provider};
 use serde::Deserialize;
 use std::path::Path;
 
 /// First eight bytes of every snapshot.
 pub const MAGIC: [u8; 8] = *b"BROBYGGR";
 /// Version of the layout and of the encoded types; bumped on any change to either.
-pub const FORMAT_VERSION: u32 = 2;
+///
+/// Version 2 added the episode history ([`Dataset::outcomes`]); version 3 adds the declines
+/// after it. Versions 1 and 2 are still read (with no history and/or no declines); the
+/// committed fixtures `tests/fixtures/snapshot-v{1,2,3}.bin` keep that true.
+pub const FORMAT_VERSION: u32 = 3;
 const HEADER_LEN: usize = 8 + 4 + 8 + 8;
 /// Most memory a payload may claim while it decodes. A length prefix is trusted by bincode
 /// before the bytes behind it are read, so without a limit a crafted (or checksum-colliding)
@@ -48,11 +54,31 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
 /// # Errors
 /// [`Error::Snapshot`] if bincode refuses a value (not expected for the model types).
 pub fn encode(dataset: &Dataset) -> Result<Vec<u8>> {
-    let payload = bincode::serde::encode_to_vec(dataset, bincode::config::standard())
+    framed(dataset, FORMAT_VERSION)
+}
+
+/// The data set as version 2 wrote it (no declines), for the test that keeps version 2 readable.
+#[cfg(test)]
+pub(crate) fn encode_version_2(dataset: &Dataset) -> Result<Vec<u8>> {
+    let d = dataset.clone();
+    framed(
+        &DatasetV2 {
+            candidates: d.candidates,
+            offers: d.offers,
+            providers: d.providers,
+            outcomes: d.outcomes,
+        },
+        2,
+    )
+}
+
+/// `payload` encoded behind the header of format `version`.
+fn framed<T: serde::Serialize>(payload: &T, version: u32) -> Result<Vec<u8>> {
+    let payload = bincode::serde::encode_to_vec(payload, bincode::config::standard())
         .map_err(|e| snapshot_error(Path::new("<memory>"), format!("cannot encode: {e}")))?;
     let mut bytes = Vec::with_capacity(HEADER_LEN + payload.len());
     bytes.extend_from_slice(&MAGIC);
-    bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    bytes.extend_from_slice(&version.to_le_bytes());
     bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
     bytes.extend_from_slice(&fnv1a64(&payload).to_le_bytes());
     bytes.extend_from_slice(&payload);
@@ -85,7 +111,7 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Dataset> {
         out
     };
     let version = u64::from_le_bytes(word(8..12));
-    if version != 1 && version != u64::from(FORMAT_VERSION) {
+    if !(1..=u64::from(FORMAT_VERSION)).contains(&version) {
         return Err(fail(format!(
             "format version {version}, but this build reads versions 1 to {FORMAT_VERSION}; regenerate the snapshot from the data directory"
         )));
@@ -104,15 +130,13 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Dataset> {
     let config = bincode::config::standard().with_limit::<DECODE_LIMIT>();
     let (dataset, used) = if version == 1 {
         bincode::serde::decode_from_slice::<DatasetV1, _>(payload, config).map(|(v1, used)| {
-            (
-                Dataset {
-                    candidates: v1.candidates,
-                    offers: v1.offers,
-                    providers: v1.providers,
-                    declines: Vec::new(),
-                },
-                used,
-            )
+            let DatasetV1 { candidates, offers, providers } = v1;
+            (Dataset { candidates, offers, providers, outcomes: Vec::new(), declines: Vec::new() }, used)
+        })
+    } else if version == 2 {
+        bincode::serde::decode_from_slice::<DatasetV2, _>(payload, config).map(|(v2, used)| {
+            let DatasetV2 { candidates, offers, providers, outcomes } = v2;
+            (Dataset { candidates, offers, providers, outcomes, declines: Vec::new() }, used)
         })
     } else {
         bincode::serde::decode_from_slice::<Dataset, _>(payload, config)
@@ -124,12 +148,21 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Dataset> {
     Ok(dataset)
 }
 
-/// The payload of format version 1: a data set before declines existed.
+/// The payload of format version 1: a data set before the history and the declines.
 #[derive(Deserialize)]
 struct DatasetV1 {
     candidates: Vec<Candidate>,
     offers: Vec<Offer>,
     providers: Vec<Provider>,
+}
+
+/// The payload of format version 2: the history but no declines.
+#[derive(serde::Serialize, Deserialize)]
+struct DatasetV2 {
+    candidates: Vec<Candidate>,
+    offers: Vec<Offer>,
+    providers: Vec<Provider>,
+    outcomes: Vec<Episode>,
 }
 
 /// Writes a snapshot to `path`, through a temporary file renamed into place.

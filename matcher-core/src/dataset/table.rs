@@ -263,8 +263,8 @@ impl Table<std::io::Cursor<Vec<u8>>> {
         let dialect = Dialect { delimiter, encoding: decoded.encoding, bom: decoded.bom };
         // Excel ends lines with CRLF, and the csv crate (1.3) then counts record lines one
         // short; with LF the line of every message is that of the file.
-        let text =
-            if decoded.text.contains('\r') { decoded.text.replace("\r\n", "\n") } else { decoded.text };
+        // Only line ends are changed: a CRLF inside a quoted value is data and stays.
+        let text = if decoded.text.contains('\r') { line_ends_to_lf(&decoded.text) } else { decoded.text };
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .trim(csv::Trim::All)
@@ -525,9 +525,33 @@ fn why_not(year: i32, month: u32) -> String {
     }
 }
 
+/// Turns CRLF line ends into LF outside quoted values (a `""` inside quotes toggles twice, so
+/// the quote state stays right).
+fn line_ends_to_lf(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        if c == '\r' && !quoted && chars.peek() == Some(&'\n') {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crlf_inside_a_quoted_value_is_kept_and_line_ends_become_lf() {
+        assert_eq!(line_ends_to_lf("a,b\r\n\"x\r\ny\",2\r\n"), "a,b\n\"x\r\ny\",2\n");
+        assert_eq!(line_ends_to_lf("a\r\n\"q\"\"\r\n\"\r\n"), "a\n\"q\"\"\r\n\"\n");
+    }
 
     fn read(
         bytes: &[u8],

@@ -422,8 +422,8 @@ fn snapshot_round_trips_and_refuses_damage() {
     wrong[0] = b'X';
     assert!(reason(&wrong).contains("magic"));
     let mut wrong = bytes.clone();
-    wrong[8..12].copy_from_slice(&3u32.to_le_bytes());
-    assert!(reason(&wrong).contains("format version 3"));
+    wrong[8..12].copy_from_slice(&4u32.to_le_bytes());
+    assert!(reason(&wrong).contains("format version 4"));
     let mut wrong = bytes.clone();
     let middle = wrong.len() / 2;
     wrong[middle] ^= 0x40;
@@ -514,28 +514,60 @@ fn snapshot_fixture_of_version_1_still_reads() {
     assert_eq!(bytes[8..12], 1u32.to_le_bytes());
     let d = load(&path, &r).unwrap();
     assert_eq!(d.candidates.len(), 40);
+    assert!(d.outcomes.is_empty(), "version 1 had no history");
     assert!(d.declines.is_empty(), "version 1 had no declines");
-    let again = snapshot::decode(&snapshot::encode(&d).unwrap(), &path).unwrap();
-    assert!(again == d, "a version 1 data set survives being written as the current version");
+    let again = snapshot::encode(&d).unwrap();
+    assert_eq!(again[8..12], snapshot::FORMAT_VERSION.to_le_bytes());
+    assert!(
+        snapshot::decode(&again, &path).unwrap() == d,
+        "a version 1 data set survives being written as the current version"
+    );
     let dir = temp_dir("fixture-v1");
     write_dir(&d, &r, &dir).unwrap();
     assert!(load_dir(&dir, &r).unwrap() == d, "the fixture is a valid data set");
 }
 
+/// Version 2 (the `effects` branch: the history, no declines). Its fixture is [`with_history`]
+/// written in the version 2 layout.
 #[test]
-fn snapshot_fixture_of_version_2_still_reads_and_encodes_identically() {
+fn snapshot_fixture_of_version_2_still_reads() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snapshot-v2.bin");
     let r = reference();
     if std::env::var_os("BROBYGGER_WRITE_FIXTURES").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        write_snapshot(&small_with_declines(&r), &path).unwrap();
+        std::fs::write(&path, snapshot::encode_version_2(&with_history(&r)).unwrap()).unwrap();
     }
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(bytes[8..12], 2u32.to_le_bytes());
     let d = load(&path, &r).unwrap();
     assert_eq!(d.candidates.len(), 40);
+    assert_eq!(d.outcomes.len(), 3, "version 2 kept the history");
+    assert!(d.declines.is_empty(), "version 2 had no declines");
+    assert_eq!(snapshot::encode_version_2(&d).unwrap(), bytes, "the encoding of version 2 changed");
+    let again = snapshot::encode(&d).unwrap();
+    assert!(
+        snapshot::decode(&again, &path).unwrap() == d,
+        "a version 2 data set survives being written as the current version"
+    );
+}
+
+#[test]
+fn snapshot_fixture_of_version_3_still_reads_and_encodes_identically() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snapshot-v3.bin");
+    let r = reference();
+    if std::env::var_os("BROBYGGER_WRITE_FIXTURES").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut d = with_history(&r);
+        d.declines = small_with_declines(&r).declines;
+        write_snapshot(&d, &path).unwrap();
+    }
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes[8..12], 3u32.to_le_bytes());
+    let d = load(&path, &r).unwrap();
+    assert_eq!(d.candidates.len(), 40);
+    assert_eq!(d.outcomes.len(), 3);
     assert_eq!(d.declines.len(), 2);
-    assert_eq!(snapshot::encode(&d).unwrap(), bytes, "the encoding of version 2 changed");
+    assert_eq!(snapshot::encode(&d).unwrap(), bytes, "the encoding of version 3 changed");
     let dir = temp_dir("fixture");
     write_dir(&d, &r, &dir).unwrap();
     assert_eq!(load_dir(&dir, &r).unwrap(), d, "the fixture is a valid data set");
@@ -634,4 +666,79 @@ fn declines_round_trip_and_bad_rows_name_their_place() {
     write_dir(&none, &r, &dir).unwrap();
     assert!(!dir.join("declines.csv").exists());
     assert_eq!(load_dir(&dir, &r).unwrap(), none);
+}
+
+/// A small data set with an episode history: two episodes without an offer, one with.
+fn with_history(r: &ReferenceData) -> Dataset {
+    let mut d = small(r);
+    let text = format!(
+        "id,municipality,target_groups,age_band,benefit_kind,weeks_on_benefit,offer_id,started,success,weeks_to_exit\n\
+         e-1,0101,sickness,40-49,sickness_benefit,3,,2025-01-06,yes,12\n\
+         e-2,0101,sickness;psychiatric,30-39,sickness_benefit,20.5,,2025-02-03,no,\n\
+         e-3,0101,cash_longterm,50-59,cash_benefit,120,{},2025-03-03,no,30\n",
+        d.offers[0].id
+    );
+    let dir = temp_dir("history-src");
+    write_dir(&d, r, &dir).unwrap();
+    std::fs::write(dir.join("outcomes.csv"), text).unwrap();
+    d = load_dir(&dir, r).unwrap();
+    d
+}
+
+#[test]
+fn outcomes_round_trip_through_csv_and_the_snapshot() {
+    let r = reference();
+    let d = with_history(&r);
+    assert_eq!(d.outcomes.len(), 3);
+    assert_eq!(d.outcomes[1].target_groups.len(), 2);
+    assert_eq!(d.outcomes[0].offer, None);
+    assert_eq!(d.outcomes[2].offer.as_ref(), Some(&d.offers[0].id));
+    assert_eq!(d.outcomes[1].weeks_on_benefit, 20.5);
+    let dir = temp_dir("history");
+    write_dir(&d, &r, &dir).unwrap();
+    assert_eq!(load_dir(&dir, &r).unwrap(), d);
+    let bytes = snapshot::encode(&d).unwrap();
+    assert_eq!(snapshot::decode(&bytes, Path::new("x.bin")).unwrap(), d);
+    // A data set without a history writes no outcomes table.
+    let dir = temp_dir("no-history");
+    write_dir(&small(&r), &r, &dir).unwrap();
+    assert!(!dir.join("outcomes.csv").exists());
+}
+
+#[test]
+fn bad_outcome_rows_are_reported_with_their_place_and_refuse_the_data_set() {
+    let r = reference();
+    let d = with_history(&r);
+    let cases: [(usize, &str, &str, &str); 6] = [
+        (0, "offer_id", "no-such-offer", "not an id in offers"),
+        (0, "weeks_to_exit", "60", "within the follow-up"),
+        (0, "weeks_on_benefit", "-2", "must not be negative"),
+        (2, "weeks_to_exit", "-1", "must not be negative"),
+        (0, "success", "", "required"),
+        (1, "target_groups", "", "at least one"),
+    ];
+    for (row, column, value, reason) in cases {
+        let dir = temp_dir("bad-outcome");
+        write_dir(&d, &r, &dir).unwrap();
+        let line = set_cell(&dir, "outcomes.csv", row, column, value);
+        let problems = problems_of(&dir, &r);
+        assert_eq!(problems.len(), 1, "{column}={value}: {problems:?}");
+        let p = &problems[0];
+        assert_eq!((p.file.as_str(), p.line, p.column.as_str()), ("outcomes.csv", line, column));
+        assert_eq!(p.value, value);
+        assert!(p.reason.contains(reason), "{column}={value}: {}", p.reason);
+    }
+    // A success without its exit week is refused too.
+    let dir = temp_dir("bad-outcome");
+    write_dir(&d, &r, &dir).unwrap();
+    set_cell(&dir, "outcomes.csv", 0, "weeks_to_exit", "");
+    assert!(problems_of(&dir, &r)[0].reason.contains("weeks_to_exit is required"));
+    // A CPR-like id is refused and its digits are not echoed.
+    let dir = temp_dir("bad-outcome");
+    write_dir(&d, &r, &dir).unwrap();
+    set_cell(&dir, "outcomes.csv", 1, "id", "0101901234");
+    let p = &problems_of(&dir, &r)[0];
+    assert_eq!(p.column, "id");
+    assert!(p.reason.contains("CPR"));
+    assert!(!p.value.contains("0101901234") && !p.to_string().contains("0101901234"), "{p}");
 }

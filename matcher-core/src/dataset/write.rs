@@ -12,7 +12,8 @@ use crate::model::{ContractKind, Dataset, GroupSet, ReferenceData};
 use std::fmt::Display;
 use std::path::Path;
 
-/// Writes `providers.csv`, `offers.csv`, `evidence.csv` and `candidates.csv` into `dir`
+/// Writes `providers.csv`, `offers.csv`, `evidence.csv`, `candidates.csv` and (with a history)
+/// `outcomes.csv` into `dir`
 /// (created if needed), replacing tables of those names, and `declines.csv` when the data set
 /// has declines (an old `declines.csv` is removed when it has none).
 ///
@@ -22,7 +23,7 @@ use std::path::Path;
 /// the data set names a target group or benefit kind that `reference` does not have.
 pub fn write_dir(dataset: &Dataset, reference: &ReferenceData, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    for stem in ["providers", "offers", "evidence", "candidates", "declines"] {
+    for stem in ["providers", "offers", "evidence", "candidates", "outcomes", "declines"] {
         let json = dir.join(format!("{stem}.json"));
         if json.exists() {
             return Err(Error::io(
@@ -36,6 +37,10 @@ pub fn write_dir(dataset: &Dataset, reference: &ReferenceData, dir: &Path) -> Re
     }
     for (name, bytes) in csv_tables(dataset, reference)? {
         replace(&dir.join(name), &bytes)?;
+    }
+    // The history is optional: a data set without one keeps its four files.
+    if !dataset.outcomes.is_empty() {
+        replace(&dir.join("outcomes.csv"), &outcomes_csv(dataset, reference)?)?;
     }
     let path = dir.join("declines.csv");
     if dataset.declines.is_empty() {
@@ -57,6 +62,21 @@ pub fn declines_csv(dataset: &Dataset) -> Result<Vec<u8>> {
     let mut csv = Csv::new(DECLINE_COLUMNS)?;
     for d in &dataset.declines {
         csv.push(&d.candidate).push(&d.offer).push(d.until).push(&d.reason).end_row()?;
+    }
+    csv.finish()
+}
+
+/// The `outcomes` table (the episode history) as CSV text, header included.
+///
+/// # Errors
+/// [`Error::Io`] only if the CSV writer fails (not expected in memory).
+pub fn outcomes_csv(dataset: &Dataset, reference: &ReferenceData) -> Result<Vec<u8>> {
+    let mut csv = Csv::new(super::outcomes::OUTCOME_COLUMNS)?;
+    for row in super::outcomes::rows(&dataset.outcomes, reference) {
+        for value in row {
+            csv.push(value);
+        }
+        csv.end_row()?;
     }
     csv.finish()
 }

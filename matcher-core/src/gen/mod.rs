@@ -122,7 +122,7 @@ pub fn generate(scale: Scale, seed: u64, reference: &ReferenceData) -> Dataset {
     workplaces(world, &mut providers, &mut offers);
     reciprocal_help(world, &mut providers, &mut offers);
     let candidates = candidates(world, &offers);
-    Dataset { candidates, offers, providers, declines: Vec::new() }
+    Dataset { candidates, offers, providers, outcomes: Vec::new(), declines: Vec::new() }
 }
 
 /// The next night of a generated data set: the same offers and providers, and the same

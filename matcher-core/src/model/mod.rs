@@ -577,9 +577,47 @@ pub struct Dataset {
     pub offers: Vec<Offer>,
     /// Providers, in input order.
     pub providers: Vec<Provider>,
+    /// Finished episodes with their case mix (the optional `outcomes` table): what the effect
+    /// estimates of [`crate::effect`] learn from. Empty when the data set has no history.
+    pub outcomes: Vec<Episode>,
     /// Declines that exclude an offer for a candidate until a date, in input order.
     pub declines: Vec<Decline>,
 }
+
+/// Weeks after an episode's start within which its outcome is observed. An exit later than
+/// this is not a success of the episode.
+pub const FOLLOW_UP_WEEKS: f32 = 52.0;
+
+/// One finished episode of the history: a candidate's case mix when it started, the offer
+/// taken (or none: the comparison group) and what happened within the follow-up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Episode {
+    /// Episode id, unique in the table.
+    pub id: EpisodeId,
+    /// The municipality responsible.
+    pub municipality: MunicipalityCode,
+    /// The candidate's target groups when the episode started (at least one).
+    pub target_groups: GroupSet,
+    /// Age band at the start.
+    pub age_band: AgeBand,
+    /// Benefit kind at the start, index into [`ReferenceData::benefit_kinds`].
+    pub benefit_kind: u8,
+    /// Weeks on benefit when the episode started.
+    pub weeks_on_benefit: f32,
+    /// The offer taken; `None` for an episode without an offer.
+    pub offer: Option<OfferId>,
+    /// Day the episode started.
+    pub started: Date,
+    /// Left benefit for work or education within [`FOLLOW_UP_WEEKS`].
+    pub success: bool,
+    /// Weeks from the start until off benefit; `None` when not within the follow-up.
+    pub weeks_to_exit: Option<f32>,
+}
+
+id_type!(
+    /// Id of an episode in the `outcomes` table.
+    EpisodeId
+);
 
 /// A caseworker (sagsbehandler) of a municipality's job centre, with the cases they hold.
 ///

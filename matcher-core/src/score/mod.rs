@@ -129,6 +129,16 @@ pub enum Removal {
         /// Digits the policy requires.
         required: u8,
     },
+    /// A reciprocal-help need the candidate posted: one citizen cannot meet their own need,
+    /// and their benefit weeks would be counted twice.
+    OwnNeed,
+    /// The expected net effect is below the policy's minimum (`limits.min_effect_dkk`).
+    BelowMinimumEffect {
+        /// Expected net effect, DKK.
+        effect_dkk: f64,
+        /// The minimum, DKK.
+        minimum_dkk: f64,
+    },
     /// The score is below the policy's minimum.
     BelowMinimumScore {
         /// The score, points.
@@ -164,8 +174,10 @@ pub struct Explanation {
     /// Expected effect: benefit weeks avoided × weekly rate − price (+ the poster's saving for
     /// reciprocal help), DKK.
     pub effect_dkk: f64,
-    /// Benefit weeks a success would avoid for this candidate.
+    /// Benefit weeks a success would avoid for this candidate with this offer.
     pub weeks_avoidable: f64,
+    /// Uplift over no offer behind the effect (share, averaged over the shared groups).
+    pub uplift: f64,
     /// Success rate for each of the candidate's target groups the offer serves.
     pub evidence: Vec<GroupEvidence>,
     /// Name of the policy applied.
@@ -181,6 +193,14 @@ pub struct Breakdown {
     pub distance_km: f64,
     /// Expected effect, DKK.
     pub effect_dkk: f64,
+    /// Uplift over no offer (share) behind the effect.
+    pub uplift: f64,
+    /// Benefit weeks a success would avoid.
+    pub weeks_avoided: f64,
+    /// The effect at the upper end of the uplift's 90 % interval, DKK: when even this is
+    /// negative, the effect is too small for the price; otherwise a negative expected effect
+    /// is a matter of uncertainty.
+    pub effect_high_dkk: f64,
 }
 
 /// The evidence for one target group.
@@ -197,13 +217,21 @@ pub struct GroupEvidence {
 /// Distance in km on the hot path (see [`crate::geo::equirectangular_km`]).
 pub use crate::geo::equirectangular_km as distance_km;
 
-/// Evidence factor of a success rate against the group average: 0.5 at the average, 1 at
-/// certain success, 0 at certain failure, linear in between on each side.
+/// Uplift (share) at which the evidence factor reaches 1: a documented uplift whose 90 %
+/// interval starts 20 percentage points above no offer is as good as evidence gets.
+pub const EVIDENCE_SPAN: f64 = 0.20;
+
+/// Evidence factor of an uplift's 90 % interval: its lower end mapped from −span..span onto
+/// 0..1, so 0.5 means "documented to do no harm" and an offer without any record (the prior,
+/// whose interval is wide) earns less than one with a record of the same mean.
 #[inline]
-fn lift(p: f64, prior: f64) -> f64 {
-    let span = if p >= prior { 1.0 - prior } else { prior };
-    if span > 0.0 { 0.5 + 0.5 * (p - prior) / span } else { 0.5 }
+fn documented(low: f64) -> f64 {
+    (0.5 + low / (2.0 * EVIDENCE_SPAN)).clamp(0.0, 1.0)
 }
+
+/// Probability that a reciprocal-help poster's own need is met once a helper is matched (the
+/// poster's side of the pair, independent of the helper's uplift): a helper may drop out.
+pub const POSTER_MET_PROBABILITY: f64 = 0.7;
 
 /// Why [`Scorer::values`] stopped early.
 enum Stop {
@@ -249,6 +277,10 @@ pub struct CandidateView {
     urgency: f64,
     weeks_avoidable: f64,
     weekly_rate: f64,
+    /// Weeks-on-benefit band ([`crate::effect::weeks_band`]).
+    band: u8,
+    /// The candidate's own posted needs (internal indices, sorted).
+    own_needs: Vec<u32>,
     /// Current offer, internal index.
     current: Option<u32>,
     /// Current offer, data-set index.
@@ -279,9 +311,10 @@ struct HotOffer {
     /// candidate.
     effect_base: f64,
     group_fit: f32,
-    /// Highest evidence factor over the groups the offer can serve: a bound for pruning.
+    /// Highest evidence factor over the groups and bands the offer can serve: a bound for
+    /// pruning.
     max_lift: f32,
-    /// Highest posterior success rate over those groups: a bound for pruning.
+    /// Highest uplift over those groups and bands: a bound for pruning.
     max_success: f32,
     serves_start: u32,
     occupations_start: u32,
@@ -291,6 +324,9 @@ struct HotOffer {
     kind: OfferKind,
     licence: bool,
     min_hours: u8,
+    /// Typical duration, weeks: half of it passes, on average, before a success ends the
+    /// benefit, so those weeks are not avoidable.
+    duration_weeks: u16,
 }
 
 const _: () = assert!(std::mem::size_of::<HotOffer>() == 64, "one offer, one cache line");
@@ -300,8 +336,11 @@ struct OfferTable {
     hot: Vec<HotOffer>,
     serves_flat: Vec<u16>,
     occupations_flat: Vec<PackedOccupation>,
-    /// Posterior mean success rate, `[k * n_groups + group]`.
-    success: Vec<f64>,
+    /// Uplift over no offer: its mean, the evidence factor of its interval's low end, and
+    /// the interval's high end, `[(band * n_offers + k) * n_groups + group]`. Band-major, so
+    /// that one candidate (one band) reads one slab of it, no larger than the success-rate
+    /// table of before.
+    uplift: Vec<[f32; 3]>,
     /// Internal index → data-set index.
     original: Vec<u32>,
     /// Data-set index → internal index.
@@ -319,8 +358,13 @@ pub struct Scorer {
     today: Date,
     offers: OfferTable,
     n_groups: usize,
-    group_prior: Vec<f64>,
     group_active: GroupSet,
+    /// The effect estimates behind the uplift table (history, evidence, priors).
+    effects: crate::effect::EffectModel,
+    /// Reciprocal-help offers by the id of their poster (internal indices): a candidate who
+    /// posted a need cannot be matched to meet it.
+    posted: HashMap<String, Vec<u32>>,
+    sickness_kind: Option<u8>,
     offer_index: HashMap<String, u32>,
     language_bits: HashMap<[u8; 2], u32>,
     /// 90% intervals already computed, by (offer, group): a Beta quantile costs a few
@@ -338,6 +382,9 @@ struct Values {
     values: [f64; 8],
     distance_km: f64,
     effect_dkk: f64,
+    uplift: f64,
+    weeks_avoided: f64,
+    effect_high_dkk: f64,
 }
 
 impl Scorer {
@@ -353,7 +400,8 @@ impl Scorer {
         today: Date,
     ) -> Result<Scorer> {
         let n_groups = reference.target_groups.len().max(1);
-        let group_prior: Vec<f64> = reference.target_groups.iter().map(|g| g.prior_success_rate).collect();
+        let effects =
+            crate::effect::EffectModel::estimate(&data, &reference, crate::effect::Spread::default());
         let mut group_active = GroupSet::EMPTY;
         for (i, g) in reference.target_groups.iter().enumerate() {
             if g.valid_from <= today && g.valid_to.is_none_or(|end| today <= end) {
@@ -390,18 +438,18 @@ impl Scorer {
             hot: Vec::with_capacity(n),
             serves_flat: Vec::new(),
             occupations_flat: Vec::new(),
-            success: Vec::with_capacity(n * n_groups),
+            uplift: vec![[0.0; 3]; n * n_groups * crate::effect::N_BANDS],
             original,
             internal,
         };
-        for &i in &t.original {
+        for (k, &i) in t.original.iter().enumerate() {
             let offer = &data.offers[i as usize];
             let serves_start = t.serves_flat.len() as u32;
             t.serves_flat.extend(offer.serves_municipalities.iter().map(|m| m.0));
             let occupations_start = t.occupations_flat.len() as u32;
             t.occupations_flat.extend(offer.occupations.iter().map(|&o| PackedOccupation::from(o)));
             let poster_saving = if offer.kind == OfferKind::ReciprocalHelp {
-                f64::from(offer.poster_weeks_saved.max(0.0)) * sickness_rate
+                f64::from(offer.poster_weeks_saved.max(0.0)) * sickness_rate * POSTER_MET_PROBABILITY
             } else {
                 0.0
             };
@@ -414,35 +462,23 @@ impl Scorer {
                     u16::MAX
                 )));
             }
-            let first = t.success.len();
-            for (g, group) in reference.target_groups.iter().enumerate() {
-                let (s, n) = offer
-                    .evidence
-                    .iter()
-                    .filter(|e| usize::from(e.group.0) == g)
-                    .fold((0u32, 0u32), |(s, n), e| {
-                        (s.saturating_add(e.successes), n.saturating_add(e.trials))
-                    });
-                t.success.push(evidence::posterior_mean(
-                    s,
-                    n,
-                    group.prior_success_rate,
-                    group.prior_strength,
-                ));
-            }
-            if reference.target_groups.is_empty() {
-                t.success.push(0.0);
-            }
-            // Bounds over the groups through which a candidate can be eligible.
-            let (mut max_lift, mut max_success) = (0.5f64, 0.0f64);
-            for (g, &p) in t.success[first..].iter().enumerate() {
-                if offer.target_groups.is_empty()
-                    || offer.target_groups.contains(crate::model::GroupId(g as u8))
-                {
-                    max_lift = max_lift.max(lift(p, group_prior.get(g).copied().unwrap_or(0.0)));
-                    max_success = max_success.max(p);
+            // Bounds over the groups and bands through which a candidate can be eligible.
+            let (mut max_lift, mut max_success) = (0.0f64, f64::NEG_INFINITY);
+            for g in 0..n_groups {
+                for band in 0..crate::effect::N_BANDS {
+                    let u = effects.uplift(i as usize, g, band);
+                    t.uplift[(band * n + k) * n_groups + g] =
+                        [u.mean as f32, documented(u.low()) as f32, u.high() as f32];
+                    if offer.target_groups.is_empty()
+                        || offer.target_groups.contains(crate::model::GroupId(g as u8))
+                    {
+                        max_lift = max_lift.max(documented(u.low()));
+                        max_success = max_success.max(u.mean);
+                    }
                 }
             }
+            // f32 rounding must not lower a bound.
+            let max_success = if max_success.is_finite() { max_success + 1e-6 } else { 0.0 };
             t.hot.push(HotOffer {
                 lat: offer.location.lat as f32,
                 lon: offer.location.lon as f32,
@@ -457,7 +493,7 @@ impl Scorer {
                 },
                 serves_start,
                 occupations_start,
-                max_lift: max_lift as f32,
+                max_lift: (max_lift + 1e-6) as f32,
                 max_success: max_success as f32,
                 serves_len: offer.serves_municipalities.len() as u16,
                 occupations_len: offer.occupations.len() as u16,
@@ -465,6 +501,7 @@ impl Scorer {
                 kind: offer.kind,
                 licence: offer.requires_driving_licence,
                 min_hours: offer.min_hours,
+                duration_weeks: offer.duration_weeks,
             });
         }
         let offer_index: HashMap<String, u32> =
@@ -475,6 +512,14 @@ impl Scorer {
                 declined.entry(d.candidate.as_str().to_string()).or_default().push(o);
             }
         }
+        let mut posted: HashMap<String, Vec<u32>> = HashMap::new();
+        for (i, o) in data.offers.iter().enumerate() {
+            if o.kind == OfferKind::ReciprocalHelp {
+                posted.entry(o.provider.as_str().to_string()).or_default().push(t.internal[i]);
+            }
+        }
+        posted.values_mut().for_each(|v| v.sort_unstable());
+        let sickness_kind = reference.benefit_kind("sickness_benefit");
         Ok(Scorer {
             declined,
             data,
@@ -483,12 +528,19 @@ impl Scorer {
             today,
             offers: t,
             n_groups,
-            group_prior,
             group_active,
+            effects,
+            posted,
+            sickness_kind,
             offer_index,
             language_bits,
             posteriors: std::sync::RwLock::new(HashMap::new()),
         })
+    }
+
+    /// The effect estimates (uplift per offer, group and band; quality rows).
+    pub fn effects(&self) -> &crate::effect::EffectModel {
+        &self.effects
     }
 
     /// Number of offers.
@@ -634,24 +686,17 @@ impl Scorer {
                 groups.insert(g);
             }
         }
-        let clock = match (c.benefit.end, c.benefit.reassessment) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        let urgency = match clock {
-            // A benefit without a legal clock is neither urgent nor relaxed.
-            None => 0.5,
-            Some(date) => {
-                let weeks_left = f64::from(self.today.days_until(date)) / 7.0;
-                (1.0 - weeks_left / policy.urgency.horizon_weeks).clamp(0.0, 1.0)
-            }
-        };
+        let urgency = urgency(c, self.today, self.sickness_kind, policy.urgency.horizon_weeks);
+        // Early help is worth most: the weeks a success can still avoid are the weeks left
+        // until the benefit's end (the horizon for benefits without one).
         let weeks_avoidable = match c.benefit.end {
             Some(end) => {
                 (f64::from(self.today.days_until(end)) / 7.0).clamp(0.0, policy.effect.horizon_weeks)
             }
             None => policy.effect.horizon_weeks,
         };
+        let weeks_on_benefit = f64::from(c.benefit.start.days_until(self.today).max(0)) / 7.0;
+        let own_needs = self.posted.get(c.id.as_str()).cloned().unwrap_or_default();
         let mut excluded: Vec<u32> = c
             .excluded_offers
             .iter()
@@ -684,6 +729,8 @@ impl Scorer {
             urgency,
             weeks_avoidable,
             weekly_rate: f64::from(self.reference.weekly_rate_on(c.benefit.kind, self.today)),
+            band: crate::effect::weeks_band(weeks_on_benefit) as u8,
+            own_needs,
             current: current_original.map(|i| self.offers.internal[i as usize]),
             current_original,
             locked: c.current.as_ref().is_some_and(|a| a.locked),
@@ -698,7 +745,8 @@ impl Scorer {
         (view.lat, view.lon)
     }
 
-    /// The candidate's urgency factor (0 to 1): how close the benefit clock is to its date.
+    /// The candidate's urgency factor (0 to 1): how close the next legal deadline is (the
+    /// 8-week assessment of sickness benefit, a re-assessment date); see [`urgency`].
     pub fn urgency(view: &CandidateView) -> f64 {
         view.urgency
     }
@@ -737,6 +785,9 @@ impl Scorer {
         }
         if !c.excluded.is_empty() && c.excluded.binary_search(&(k as u32)).is_ok() {
             return Err(Removal::Excluded.into());
+        }
+        if !c.own_needs.is_empty() && c.own_needs.binary_search(&(k as u32)).is_ok() {
+            return Err(Removal::OwnNeed.into());
         }
         if !h.open {
             return Err(Removal::NoCapacity.into());
@@ -788,7 +839,8 @@ impl Scorer {
         let nearness = if c.reach_km > 0.0 { (1.0 - distance / c.reach_km).clamp(0.0, 1.0) } else { 1.0 };
         if let Some(threshold) = prune_below {
             let w = &policy.weights;
-            let best_effect = f64::from(h.max_success) * c.weeks_avoidable * c.weekly_rate + h.effect_base;
+            let weeks = Self::weeks_avoided(c, h);
+            let best_effect = f64::from(h.max_success) * weeks * c.weekly_rate + h.effect_base;
             let bound = 1000.0
                 * (w.group_fit * f64::from(h.group_fit)
                     + w.evidence * f64::from(h.max_lift)
@@ -804,20 +856,30 @@ impl Scorer {
                 return Err(Stop::Pruned);
             }
         }
-        // Success rate and lift over the group average, averaged over the shared groups.
-        let (mut success, mut lift, mut n) = (0.0, 0.0, 0.0);
-        let row = &t.success[k * self.n_groups..(k + 1) * self.n_groups];
+        // Uplift over no offer for the candidate's weeks band, and how well it is documented,
+        // averaged over the shared groups.
+        let (mut uplift, mut evidence, mut high, mut n) = (0.0, 0.0, 0.0, 0.0);
+        let first = (usize::from(c.band) * t.hot.len() + k) * self.n_groups;
+        let row = &t.uplift[first..first + self.n_groups];
         let mut bits = shared.0;
         while bits != 0 {
             let g = bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            let p = row[g];
-            lift += self::lift(p, self.group_prior[g]);
-            success += p;
+            let [mean, documented, top] = row[g];
+            evidence += f64::from(documented);
+            uplift += f64::from(mean);
+            high += f64::from(top);
             n += 1.0;
         }
-        let (success, evidence) = if n > 0.0 { (success / n, lift / n) } else { (0.0, 0.5) };
-        let effect_dkk = success * c.weeks_avoidable * c.weekly_rate + h.effect_base;
+        let (uplift, evidence, uplift_high) =
+            if n > 0.0 { (uplift / n, evidence / n, high / n) } else { (0.0, 0.0, 0.0) };
+        let weeks_avoided = Self::weeks_avoided(c, h);
+        let effect_dkk = uplift * weeks_avoided * c.weekly_rate + h.effect_base;
+        if let Some(minimum) = policy.limits.min_effect_dkk
+            && effect_dkk < minimum
+        {
+            return Err(Removal::BelowMinimumEffect { effect_dkk, minimum_dkk: minimum }.into());
+        }
         let effect = (0.5 + effect_dkk / (2.0 * policy.effect.scale_dkk)).clamp(0.0, 1.0);
         Ok(Values {
             values: [
@@ -832,7 +894,17 @@ impl Scorer {
             ],
             distance_km: distance,
             effect_dkk,
+            uplift,
+            weeks_avoided,
+            effect_high_dkk: uplift_high * weeks_avoided * c.weekly_rate + h.effect_base,
         })
+    }
+
+    /// Benefit weeks a success of this pair avoids: the weeks left, less half the offer's
+    /// duration (a success comes, on average, half-way through), never below 0.
+    #[inline]
+    fn weeks_avoided(c: &CandidateView, h: &HotOffer) -> f64 {
+        (c.weeks_avoidable - 0.5 * f64::from(h.duration_weeks)).max(0.0)
     }
 
     #[inline]
@@ -927,6 +999,9 @@ impl Scorer {
             points: Self::points(&v.values, policy),
             distance_km: v.distance_km,
             effect_dkk: v.effect_dkk,
+            uplift: v.uplift,
+            weeks_avoided: v.weeks_avoided,
+            effect_high_dkk: v.effect_high_dkk,
         })
     }
 
@@ -1012,10 +1087,31 @@ impl Scorer {
             contributions,
             distance_km: v.distance_km,
             effect_dkk: v.effect_dkk,
-            weeks_avoidable: c.weeks_avoidable,
+            weeks_avoidable: v.weeks_avoided,
+            uplift: v.uplift,
             evidence,
             policy: policy.name.clone(),
         }))
+    }
+}
+
+/// Urgency of a candidate: a legal deadline to meet, never a reward for waiting.
+///
+/// The deadlines are the 8-week assessment of sickness benefit (8 weeks after the benefit
+/// starts) and the benefit's re-assessment date. Urgency rises from 0 to 1 over the
+/// `horizon_weeks` before the next deadline still ahead, and is 0 when none is within the
+/// horizon. The benefit's end date is *not* a deadline: a case near its end is worth little
+/// (few weeks left to avoid), and rewarding it would reward waiting.
+pub fn urgency(c: &Candidate, today: Date, sickness_kind: Option<u8>, horizon_weeks: f64) -> f64 {
+    let assessment = (Some(c.benefit.kind) == sickness_kind).then(|| c.benefit.start.plus_days(56));
+    let next = [assessment, c.benefit.reassessment].into_iter().flatten().filter(|d| *d >= today).min();
+    match next {
+        None => 0.0,
+        Some(date) if horizon_weeks > 0.0 => {
+            let weeks_left = f64::from(today.days_until(date)) / 7.0;
+            (1.0 - weeks_left / horizon_weeks).clamp(0.0, 1.0)
+        }
+        Some(_) => 0.0,
     }
 }
 

@@ -86,6 +86,7 @@ fn explanation_sums_to_the_score_and_names_every_factor() {
         candidates: vec![candidate(&r, "c1", 55.68, 12.57)],
         offers: vec![offer(&r, "o1", OfferKind::Provider, 55.70, 12.50)],
         providers: vec![],
+        outcomes: vec![],
         declines: vec![],
     };
     let policies = PolicySet::default();
@@ -145,7 +146,13 @@ fn each_hard_limit_removes_the_pair_and_says_which() {
     for (i, (change, expected)) in cases.iter().enumerate() {
         let (mut c, mut o) = (base_c.clone(), base_o.clone());
         change(&mut c, &mut o);
-        let data = Dataset { candidates: vec![c], offers: vec![o], providers: vec![], declines: vec![] };
+        let data = Dataset {
+            candidates: vec![c],
+            offers: vec![o],
+            providers: vec![],
+            outcomes: vec![],
+            declines: vec![],
+        };
         let s = scorer_for(&data, &r, &policies);
         let got = s.explain(0, 0).expect("indices");
         match (got, expected) {
@@ -169,11 +176,22 @@ fn youth_group_eligibility_follows_age_not_score() {
     o.target_groups.insert(youth);
     let policies = PolicySet::default();
     c.age_band = AgeBand::From18To24;
-    let data =
-        Dataset { candidates: vec![c.clone()], offers: vec![o.clone()], providers: vec![], declines: vec![] };
+    let data = Dataset {
+        candidates: vec![c.clone()],
+        offers: vec![o.clone()],
+        providers: vec![],
+        outcomes: vec![],
+        declines: vec![],
+    };
     assert!(scorer_for(&data, &r, &policies).explain(0, 0).expect("idx").is_ok());
     c.age_band = AgeBand::From40To49;
-    let data = Dataset { candidates: vec![c], offers: vec![o], providers: vec![], declines: vec![] };
+    let data = Dataset {
+        candidates: vec![c],
+        offers: vec![o],
+        providers: vec![],
+        outcomes: vec![],
+        declines: vec![],
+    };
     assert_eq!(scorer_for(&data, &r, &policies).explain(0, 0).expect("idx"), Err(Removal::GroupNotServed));
 }
 
@@ -189,6 +207,7 @@ fn strong_evidence_outscores_a_lucky_single_success() {
         candidates: vec![candidate(&r, "c1", 55.68, 12.57)],
         offers: vec![lucky, proven],
         providers: vec![],
+        outcomes: vec![],
         declines: vec![],
     };
     let policies = PolicySet::default();
@@ -215,7 +234,8 @@ fn protected_attributes_do_not_change_any_score() {
         offer(&r, "o1", OfferKind::Provider, 55.70, 12.50),
         offer(&r, "o2", OfferKind::Job, 55.60, 12.40),
     ];
-    let data = Dataset { candidates: vec![a, b], offers, providers: vec![], declines: vec![] };
+    let data =
+        Dataset { candidates: vec![a, b], offers, providers: vec![], outcomes: vec![], declines: vec![] };
     let policies = PolicySet::default();
     let s = scorer_for(&data, &r, &policies);
     for o in 0..2 {
@@ -276,7 +296,7 @@ proptest! {
     #[test]
     fn every_factor_is_in_unit_range_and_explanations_sum_exactly((c, o) in arb_pair()) {
         let r = reference();
-        let data = Dataset { candidates: vec![c], offers: vec![o], providers: vec![], declines: vec![] };
+        let data = Dataset { candidates: vec![c], offers: vec![o], providers: vec![], outcomes: vec![], declines: vec![] };
         let policies = PolicySet::default();
         let s = scorer_for(&data, &r, &policies);
         let view = s.candidate(0).expect("c");
@@ -305,7 +325,13 @@ fn a_decline_excludes_the_offer_until_its_last_day_only() {
         until,
         reason: "for langt".into(),
     };
-    let data = Dataset { candidates: vec![c], offers: vec![o], providers: vec![], declines: vec![decline] };
+    let data = Dataset {
+        candidates: vec![c],
+        offers: vec![o],
+        providers: vec![],
+        outcomes: vec![],
+        declines: vec![decline],
+    };
     let policies = PolicySet::default();
     for (day, excluded) in [(0, true), (10, true), (11, false)] {
         let scorer = Scorer::new(

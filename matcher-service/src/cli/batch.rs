@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use matcher_core::batch::{self, BatchOptions, BatchResult, Proposal, ProposalRecord, caseload, report};
 use matcher_core::dataset;
 use matcher_core::dataset::previous::fingerprint_text;
+use matcher_core::effect::{EffectModel, Spread, quality_csv};
 use matcher_core::model::{Caseworker, Dataset, ReferenceData};
 use matcher_core::progress::{Phase, Progress};
 use matcher_core::score::Factor;
@@ -242,7 +243,8 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
         None => None,
     };
 
-    progress.start(Phase::Writing, 7 + u64::from(caseloads.is_some()));
+    let with_history = !data.outcomes.is_empty();
+    progress.start(Phase::Writing, 7 + u64::from(caseloads.is_some()) + u64::from(with_history));
     let started = Instant::now();
     let mut report = report::build(&data, &reference, &result);
     report.caseloads = caseloads.as_ref().map(|(_, _, summary, _)| summary.clone());
@@ -273,6 +275,10 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
         for (name, bytes) in super::validate_explain::excel_files(&csv_files, &report)? {
             dir.write(&name, &bytes)?;
         }
+    }
+    if with_history {
+        let model = EffectModel::estimate(&data, &reference, Spread::default());
+        write("quality.csv", &quality_csv(&model.quality)?)?;
     }
     let mut report_json = serde_json::to_vec_pretty(&report)?;
     report_json.push(b'\n');
@@ -344,6 +350,8 @@ fn proposals_csv(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>
         "since_previous",
         "change_reason",
         "candidate_fingerprint",
+        "uplift",
+        "effect_flag",
     ]);
     let rows = result.proposals.iter().map(|p| {
         let c = &data.candidates[p.candidate as usize];
@@ -372,6 +380,8 @@ fn proposals_csv(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>
             since.map(|s| s.status.key().to_string()).unwrap_or_default(),
             since.and_then(|s| s.reason).map(|r| r.key().to_string()).unwrap_or_default(),
             fingerprint_text(result.fingerprints.candidates[p.candidate as usize]),
+            p.offer.map(|_| format!("{:.4}", p.uplift)).unwrap_or_default(),
+            p.effect_flag.map(|f| f.key().to_string()).unwrap_or_default(),
         ]);
         row
     });

@@ -4,6 +4,7 @@
 
 pub mod batch;
 mod data;
+mod effects;
 pub mod flags;
 pub(crate) mod out;
 pub mod report_html;
@@ -96,6 +97,16 @@ enum Command {
     /// The nightly re-matching run: suggestions, offer prices and the morning report, written
     /// atomically to a run directory.
     Batch(batch::BatchArgs),
+    /// Measure the effect estimates on generated worlds with a known truth: the share of the
+    /// oracle's avoided benefit weeks the engine reaches, against random and nearest offers.
+    Evaluate(effects::EvaluateArgs),
+    /// Print a data set's episode history (the `outcomes` table) as CSV.
+    History {
+        /// A directory of CSV/JSON tables, or a snapshot file.
+        path: PathBuf,
+        #[command(flatten)]
+        input: validate_explain::DataFlags,
+    },
     /// Run the HTTP service (see docs/service.md).
     Serve(serve::ServeArgs),
     /// Manage bearer tokens of the service.
@@ -147,6 +158,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let r = args.input.reference()?;
             batch::run(&args, r)?
         }
+        Command::Evaluate(args) => effects::evaluate(&args, reference()?)?,
+        Command::History { path, input } => effects::history(&path, &input.reference()?, &input)?,
         Command::Serve(args) => serve::run(args)?,
         Command::ExportState { db, municipality, out, today } => {
             export_state(&db, municipality, &out, today.as_deref())?

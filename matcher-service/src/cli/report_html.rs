@@ -596,6 +596,26 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
         t(lang, Key::MeanEffect),
     ];
     h.push_str(&table(&head, &slice_rows(&report.by_group, lang, group_name)));
+    let _ = write!(
+        h,
+        "<p class=\"note\">{}</p>",
+        match lang {
+            Lang::Da => format!(
+                "Rækkerne overlapper: {} kandidater er i flere målgrupper og tælles i hver. {} forslag ventes at koste mere, end de sparer ({} fordi effekten er lille i forhold til prisen, {} fordi den er for usikker).",
+                report.candidates_in_several_groups,
+                report.negative_effect.small_for_price + report.negative_effect.too_uncertain,
+                report.negative_effect.small_for_price,
+                report.negative_effect.too_uncertain
+            ),
+            Lang::En => format!(
+                "The rows overlap: {} candidates are in several target groups and counted in each. {} suggestions are expected to cost more than they save ({} because the effect is small for the price, {} because it is too uncertain).",
+                report.candidates_in_several_groups,
+                report.negative_effect.small_for_price + report.negative_effect.too_uncertain,
+                report.negative_effect.small_for_price,
+                report.negative_effect.too_uncertain
+            ),
+        }
+    );
     h.push_str("</section>");
 
     // Effect per municipality: the 15 largest as a chart, all in a table.

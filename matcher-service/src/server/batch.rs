@@ -177,7 +177,14 @@ pub fn live_dataset(store: &Store, catalogues: &Catalogues, m: u16) -> Result<Da
         o.capacity = share + locked.get(o.id.as_str()).copied().unwrap_or(0);
         o.guaranteed_volume = o.guaranteed_volume.min(o.capacity);
     }
-    Ok(Dataset { candidates, offers, providers: cat.scorer.data().providers.clone(), declines })
+    // The service keeps no episode history: its runs score with the catalogue's effect estimates.
+    Ok(Dataset {
+        candidates,
+        offers,
+        providers: cat.scorer.data().providers.clone(),
+        outcomes: Vec::new(),
+        declines,
+    })
 }
 
 fn compute(state: &AppState, m: u16, run: i64) -> Result<Computed, String> {

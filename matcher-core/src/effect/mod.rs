@@ -1,0 +1,527 @@
+//! Effects as uplift over doing nothing, learned from the episode history with its case mix.
+//!
+//! Owns the estimation: from [`Dataset::outcomes`] (finished episodes, with or without an
+//! offer) and the old `evidence` counts it estimates, for every offer, target group and band
+//! of time on benefit, the **uplift**: the extra chance of leaving benefit for work or
+//! education *because of* the offer, compared with candidates of the same case mix who got no
+//! offer. It must not read files, score pairs or choose offers; [`crate::score`] reads the
+//! estimates through [`EffectModel::uplift`].
+//!
+//! # How
+//! 1. **No-offer rate** per target group × case-mix cell (weeks-on-benefit band × age band ×
+//!    benefit kind), from the episodes without an offer, each level shrunk toward the one
+//!    above (cell → group × band → group → the group's prior from the reference data) with a
+//!    Beta prior ([`crate::score::evidence::posterior_mean`]).
+//! 2. **Direct comparison on the offer's own case mix**: for an offer and group, its successes
+//!    `S` over `n` episodes are compared with `E`, the sum of the no-offer rates of those same
+//!    episodes' cells. `(S − E) / n` is the offer's raw uplift, with the binomial variance of
+//!    its observed rate.
+//! 3. **Hierarchical shrinkage** (normal–normal, precision weighted): group level → 0 uplift,
+//!    provider → group, offer → provider, offer × weeks band → offer. Each level's posterior
+//!    is the prior of the level below, widened by that level's spread ([`Spread`]). The old
+//!    `evidence` counts enter at the offer level as one more, deliberately noisy, observation
+//!    (success rate minus the group's prior rate, with an extra bias variance because those
+//!    counts carry no case mix). With no history and no evidence an offer gets the prior:
+//!    uplift 0 with the prior's width.
+//! 4. The 90 % interval is the normal one, mean ± 1.645 sd.
+//!
+//! # The assumption and its limits
+//! The estimate is an effect only if candidates who got an offer and those who did not are
+//! **comparable on what we observe**: target group, time on benefit, age band and benefit
+//! kind. Whatever else steered who got which offer (motivation, health, a caseworker's
+//! judgement) is not adjusted for and biases the uplift, most likely upward for offers that
+//! pick promising candidates. Cells with few episodes borrow from the level above, so a small
+//! provider's figure says more about its group than about itself; the interval says how much.
+//! Effects on candidates unlike any in the history (a band an offer never saw) are the
+//! offer's average uplift, not a measurement. `docs/effects.md` states the same for readers.
+
+pub mod world;
+
+use crate::model::{AgeBand, Dataset, GroupSet, ReferenceData};
+use crate::score::evidence::posterior_mean;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// z of the central 90 % interval of a normal distribution (scipy.stats.norm.ppf(0.95)).
+pub const Z90: f64 = 1.644_853_626_951_472_2;
+
+/// Upper ends of the weeks-on-benefit bands: under 13, 13–25, 26–51, 52–103, 104 and more.
+pub const WEEKS_BANDS: [f64; 4] = [13.0, 26.0, 52.0, 104.0];
+/// Number of weeks-on-benefit bands.
+pub const N_BANDS: usize = WEEKS_BANDS.len() + 1;
+
+/// The band of a number of weeks on benefit.
+pub fn weeks_band(weeks: f64) -> usize {
+    WEEKS_BANDS.iter().take_while(|&&upper| weeks >= upper).count()
+}
+
+/// A label of a weeks band, e.g. `26-51`.
+pub fn band_label(band: usize) -> &'static str {
+    ["0-12", "13-25", "26-51", "52-103", "104+"].get(band).copied().unwrap_or("?")
+}
+
+/// Beta prior strength (pseudo-episodes) of a no-offer cell toward the level above.
+const BASELINE_STRENGTH: f64 = 4.0;
+
+/// How far each level of the hierarchy may lie from the one above: the prior standard
+/// deviations of the normal–normal shrinkage, as shares (0.05 = 5 percentage points).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    /// A group's average uplift around 0.
+    pub group: f64,
+    /// A provider around its group.
+    pub provider: f64,
+    /// An offer around its provider.
+    pub offer: f64,
+    /// A weeks band around its offer.
+    pub band: f64,
+    /// Extra standard deviation of an `evidence` success rate used as an uplift (no case mix).
+    pub evidence_bias: f64,
+}
+
+impl Default for Spread {
+    fn default() -> Self {
+        Spread { group: 0.10, provider: 0.06, offer: 0.05, band: 0.05, evidence_bias: 0.08 }
+    }
+}
+
+/// A normal estimate of an uplift: mean and standard deviation, as shares.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    /// Posterior mean uplift (−1 to 1).
+    pub mean: f64,
+    /// Posterior standard deviation.
+    pub sd: f64,
+}
+
+impl Estimate {
+    /// The prior: no uplift, with standard deviation `sd`.
+    pub fn prior(sd: f64) -> Estimate {
+        Estimate { mean: 0.0, sd }
+    }
+
+    /// Lower end of the 90 % interval.
+    pub fn low(self) -> f64 {
+        self.mean - Z90 * self.sd
+    }
+
+    /// Upper end of the 90 % interval.
+    pub fn high(self) -> f64 {
+        self.mean + Z90 * self.sd
+    }
+
+    /// The posterior after observing `observed` with variance `variance`, this being the
+    /// prior (precision weighting). A non-positive or non-finite variance adds nothing.
+    pub fn update(self, observed: f64, variance: f64) -> Estimate {
+        if !(variance.is_finite() && variance > 0.0) {
+            return self;
+        }
+        let prior_precision = 1.0 / (self.sd * self.sd);
+        let precision = prior_precision + 1.0 / variance;
+        Estimate {
+            mean: (self.mean * prior_precision + observed / variance) / precision,
+            sd: (1.0 / precision).sqrt(),
+        }
+    }
+
+    /// This estimate as the prior of a level below that may lie `spread` away from it.
+    pub fn widen(self, spread: f64) -> Estimate {
+        Estimate { mean: self.mean, sd: (self.sd * self.sd + spread * spread).sqrt() }
+    }
+}
+
+/// Counts of one comparison: episodes with the offer, their successes, and the successes the
+/// no-offer rates of their cells predict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Episodes.
+    pub episodes: u32,
+    /// Successes observed.
+    pub observed: f64,
+    /// Successes expected without the offer, from each episode's case-mix cell.
+    pub expected: f64,
+}
+
+impl Comparison {
+    fn add(&mut self, success: bool, expected: f64) {
+        self.episodes += 1;
+        self.observed += f64::from(u8::from(success));
+        self.expected += expected;
+    }
+
+    fn merge(&mut self, other: &Comparison) {
+        self.episodes += other.episodes;
+        self.observed += other.observed;
+        self.expected += other.expected;
+    }
+
+    /// These counts without `part` (a subset of them).
+    fn without(&self, part: &Comparison) -> Comparison {
+        Comparison {
+            episodes: self.episodes.saturating_sub(part.episodes),
+            observed: (self.observed - part.observed).max(0.0),
+            expected: (self.expected - part.expected).max(0.0),
+        }
+    }
+
+    /// The raw uplift `(S − E) / n` and its variance (binomial, on the observed rate smoothed
+    /// by half a success), or `None` without episodes.
+    pub fn raw_uplift(&self) -> Option<(f64, f64)> {
+        if self.episodes == 0 {
+            return None;
+        }
+        let n = f64::from(self.episodes);
+        let p = (self.observed + 0.5) / (n + 1.0);
+        Some(((self.observed - self.expected) / n, p * (1.0 - p) / n))
+    }
+}
+
+/// The case-mix cell of a candidate or episode, without its group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CaseMix {
+    /// Weeks-on-benefit band ([`weeks_band`]).
+    pub band: usize,
+    /// Age band.
+    pub age: AgeBand,
+    /// Benefit kind index.
+    pub kind: u8,
+}
+
+/// No-offer success rates per group and case-mix cell, shrunk level by level.
+#[derive(Debug, Clone, Default)]
+pub struct NoOfferRates {
+    group: Vec<f64>,
+    group_band: Vec<[f64; N_BANDS]>,
+    cell: HashMap<(u8, CaseMix), f64>,
+}
+
+impl NoOfferRates {
+    /// Estimates the rates from the episodes without an offer. `prior` is each group's prior
+    /// success rate and its strength (the reference data's target groups).
+    pub fn estimate(data: &Dataset, prior: &[(f64, f64)]) -> NoOfferRates {
+        let n_groups = prior.len();
+        let mut group = vec![(0u32, 0u32); n_groups];
+        let mut group_band = vec![[(0u32, 0u32); N_BANDS]; n_groups];
+        let mut cell: HashMap<(u8, CaseMix), (u32, u32)> = HashMap::new();
+        for e in data.outcomes.iter().filter(|e| e.offer.is_none()) {
+            let mix = episode_mix(e);
+            for g in e.target_groups.iter().filter(|g| usize::from(g.0) < n_groups) {
+                let s = u32::from(e.success);
+                let gi = usize::from(g.0);
+                group[gi].0 += s;
+                group[gi].1 += 1;
+                group_band[gi][mix.band].0 += s;
+                group_band[gi][mix.band].1 += 1;
+                let c = cell.entry((g.0, mix)).or_default();
+                c.0 += s;
+                c.1 += 1;
+            }
+        }
+        let group: Vec<f64> = group
+            .iter()
+            .zip(prior)
+            .map(|(&(s, n), &(rate, strength))| posterior_mean(s, n, rate, strength))
+            .collect();
+        let group_band: Vec<[f64; N_BANDS]> = group_band
+            .iter()
+            .zip(&group)
+            .map(|(bands, &rate)| {
+                std::array::from_fn(|b| posterior_mean(bands[b].0, bands[b].1, rate, BASELINE_STRENGTH))
+            })
+            .collect();
+        let cell = cell
+            .into_iter()
+            .map(|((g, mix), (s, n))| {
+                let above = group_band[usize::from(g)][mix.band];
+                ((g, mix), posterior_mean(s, n, above, BASELINE_STRENGTH))
+            })
+            .collect();
+        NoOfferRates { group, group_band, cell }
+    }
+
+    /// The no-offer success rate of group `g` in the cell `mix` (the level above where the
+    /// cell has no episodes).
+    pub fn rate(&self, g: usize, mix: CaseMix) -> f64 {
+        if let Some(&rate) = self.cell.get(&(g as u8, mix)) {
+            return rate;
+        }
+        self.group_band.get(g).map_or(0.0, |bands| bands[mix.band.min(N_BANDS - 1)])
+    }
+
+    /// The group's no-offer rate over all cells.
+    pub fn group_rate(&self, g: usize) -> f64 {
+        self.group.get(g).copied().unwrap_or(0.0)
+    }
+}
+
+fn episode_mix(e: &crate::model::Episode) -> CaseMix {
+    CaseMix { band: weeks_band(f64::from(e.weeks_on_benefit)), age: e.age_band, kind: e.benefit_kind }
+}
+
+/// One row of `quality.csv`: an offer's or provider's measured results for a target group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QualityRow {
+    /// `offer` or `provider`.
+    pub level: String,
+    /// The offer or provider id.
+    pub id: String,
+    /// The offer's or provider's name.
+    pub name: String,
+    /// Target group code.
+    pub group: String,
+    /// Episodes with an offer of it in the history, for the group.
+    pub episodes: u32,
+    /// Observed success rate.
+    pub observed_rate: f64,
+    /// Success rate its candidates would have had without an offer (from their case mix).
+    pub expected_rate: f64,
+    /// Observed minus expected plus the group's no-offer rate: the rate on an average case mix.
+    pub adjusted_rate: f64,
+    /// Shrunk uplift over no offer.
+    pub uplift: f64,
+    /// Lower end of the uplift's 90 % interval.
+    pub uplift_low: f64,
+    /// Upper end of the uplift's 90 % interval.
+    pub uplift_high: f64,
+}
+
+/// The estimates of one data set: what [`crate::score::Scorer`] reads.
+#[derive(Debug, Clone)]
+pub struct EffectModel {
+    n_groups: usize,
+    /// `[(offer × n_groups + group) × N_BANDS + band]`, offers in data-set order.
+    uplift: Vec<Estimate>,
+    /// Offer level, `[offer × n_groups + group]`.
+    offer_level: Vec<Estimate>,
+    /// No-offer rates.
+    pub no_offer: NoOfferRates,
+    /// Episodes in the history (with and without an offer).
+    pub episodes: usize,
+    /// Per offer and provider × group with at least one episode.
+    pub quality: Vec<QualityRow>,
+}
+
+impl EffectModel {
+    /// Estimates every offer's uplift from the data set's history and evidence.
+    ///
+    /// # Complexity
+    /// O(episodes × groups per episode + offers × groups × bands).
+    pub fn estimate(data: &Dataset, reference: &ReferenceData, spread: Spread) -> EffectModel {
+        let n_groups = reference.target_groups.len().max(1);
+        let prior: Vec<(f64, f64)> =
+            reference.target_groups.iter().map(|g| (g.prior_success_rate, g.prior_strength)).collect();
+        let no_offer = NoOfferRates::estimate(data, &prior);
+        let offer_index: HashMap<&str, usize> =
+            data.offers.iter().enumerate().map(|(i, o)| (o.id.as_str(), i)).collect();
+        let mut provider_of: HashMap<&str, usize> = HashMap::new();
+        for o in &data.offers {
+            let next = provider_of.len();
+            provider_of.entry(o.provider.as_str()).or_insert(next);
+        }
+        let n_providers = provider_of.len();
+        let n_offers = data.offers.len();
+        let mut by_band = vec![Comparison::default(); n_offers * n_groups * N_BANDS];
+        for e in &data.outcomes {
+            let Some(&o) = e.offer.as_ref().and_then(|id| offer_index.get(id.as_str())) else { continue };
+            let mix = episode_mix(e);
+            for g in e.target_groups.iter().map(|g| usize::from(g.0)).filter(|&g| g < n_groups) {
+                by_band[(o * n_groups + g) * N_BANDS + mix.band].add(e.success, no_offer.rate(g, mix));
+            }
+        }
+        let mut by_offer = vec![Comparison::default(); n_offers * n_groups];
+        let mut by_provider = vec![Comparison::default(); n_providers * n_groups];
+        let mut by_group = vec![Comparison::default(); n_groups];
+        for o in 0..n_offers {
+            let p = provider_of[data.offers[o].provider.as_str()];
+            for g in 0..n_groups {
+                for b in 0..N_BANDS {
+                    let c = by_band[(o * n_groups + g) * N_BANDS + b];
+                    by_offer[o * n_groups + g].merge(&c);
+                    by_provider[p * n_groups + g].merge(&c);
+                    by_group[g].merge(&c);
+                }
+            }
+        }
+        let observe = |prior: Estimate, c: &Comparison| match c.raw_uplift() {
+            Some((d, v)) => prior.update(d, v),
+            None => prior,
+        };
+        let group_level: Vec<Estimate> =
+            by_group.iter().map(|c| observe(Estimate::prior(spread.group), c)).collect();
+        let provider_level: Vec<Estimate> = (0..n_providers * n_groups)
+            .map(|i| observe(group_level[i % n_groups].widen(spread.provider), &by_provider[i]))
+            .collect();
+        let mut offer_level = Vec::with_capacity(n_offers * n_groups);
+        let mut uplift = Vec::with_capacity(n_offers * n_groups * N_BANDS);
+        for (o, offer) in data.offers.iter().enumerate() {
+            let p = provider_of[offer.provider.as_str()];
+            for g in 0..n_groups {
+                let mut offer_prior = provider_level[p * n_groups + g].widen(spread.offer);
+                // The old evidence counts: a success rate without case mix, read as an uplift
+                // over the group's prior rate with an extra bias variance. Prior information:
+                // the history below refines it.
+                let (s, n) = offer
+                    .evidence
+                    .iter()
+                    .filter(|e| usize::from(e.group.0) == g)
+                    .fold((0u32, 0u32), |(s, n), e| {
+                        (s.saturating_add(e.successes), n.saturating_add(e.trials))
+                    });
+                if n > 0 {
+                    let rate = prior.get(g).map_or(0.0, |p| p.0);
+                    let p_hat = (f64::from(s) + 0.5) / (f64::from(n) + 1.0);
+                    let variance = p_hat * (1.0 - p_hat) / f64::from(n) + spread.evidence_bias.powi(2);
+                    offer_prior = offer_prior.update(f64::from(s) / f64::from(n) - rate, variance);
+                }
+                let estimate = observe(offer_prior, &by_offer[o * n_groups + g]);
+                offer_level.push(estimate);
+                for b in 0..N_BANDS {
+                    // The band's prior is the offer estimated from its *other* bands, so that
+                    // the band's own episodes are not counted twice.
+                    let band = &by_band[(o * n_groups + g) * N_BANDS + b];
+                    let others = observe(offer_prior, &by_offer[o * n_groups + g].without(band));
+                    uplift.push(observe(others.widen(spread.band), band));
+                }
+            }
+        }
+        let mut model = EffectModel {
+            n_groups,
+            uplift,
+            offer_level,
+            no_offer,
+            episodes: data.outcomes.len(),
+            quality: Vec::new(),
+        };
+        model.quality =
+            quality_rows(data, reference, &model, &by_offer, &by_provider, &provider_level, &provider_of);
+        model
+    }
+
+    /// The uplift of offer `offer` (data-set index) for group `group` in weeks band `band`.
+    pub fn uplift(&self, offer: usize, group: usize, band: usize) -> Estimate {
+        self.uplift
+            .get((offer * self.n_groups + group) * N_BANDS + band.min(N_BANDS - 1))
+            .copied()
+            .unwrap_or(Estimate::prior(Spread::default().group))
+    }
+
+    /// The offer's uplift for a group over all bands (its own case mix).
+    pub fn offer_uplift(&self, offer: usize, group: usize) -> Estimate {
+        self.offer_level
+            .get(offer * self.n_groups + group)
+            .copied()
+            .unwrap_or(Estimate::prior(Spread::default().group))
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn quality_rows(
+    data: &Dataset,
+    reference: &ReferenceData,
+    model: &EffectModel,
+    by_offer: &[Comparison],
+    by_provider: &[Comparison],
+    provider_level: &[Estimate],
+    provider_of: &HashMap<&str, usize>,
+) -> Vec<QualityRow> {
+    let n_groups = model.n_groups;
+    let code = |g: usize| reference.target_groups.get(g).map_or(String::new(), |t| t.code.clone());
+    let row = |level: &str, id: String, name: String, g: usize, c: &Comparison, u: Estimate| {
+        let n = f64::from(c.episodes.max(1));
+        let (observed, expected) = (c.observed / n, c.expected / n);
+        QualityRow {
+            level: level.into(),
+            id,
+            name,
+            group: code(g),
+            episodes: c.episodes,
+            observed_rate: observed,
+            expected_rate: expected,
+            adjusted_rate: (observed - expected + model.no_offer.group_rate(g)).clamp(0.0, 1.0),
+            uplift: u.mean,
+            uplift_low: u.low(),
+            uplift_high: u.high(),
+        }
+    };
+    let mut rows = Vec::new();
+    let names: HashMap<&str, &str> =
+        data.providers.iter().map(|p| (p.id.as_str(), p.name.as_str())).collect();
+    let mut providers: Vec<(&str, usize)> = provider_of.iter().map(|(&id, &i)| (id, i)).collect();
+    providers.sort();
+    for (id, p) in providers {
+        for g in 0..n_groups {
+            let c = &by_provider[p * n_groups + g];
+            if c.episodes > 0 {
+                let name = names.get(id).copied().unwrap_or(id).to_string();
+                rows.push(row("provider", id.to_string(), name, g, c, provider_level[p * n_groups + g]));
+            }
+        }
+    }
+    for (o, offer) in data.offers.iter().enumerate() {
+        for g in 0..n_groups {
+            let c = &by_offer[o * n_groups + g];
+            if c.episodes > 0 {
+                rows.push(row(
+                    "offer",
+                    offer.id.to_string(),
+                    offer.name.clone(),
+                    g,
+                    c,
+                    model.offer_uplift(o, g),
+                ));
+            }
+        }
+    }
+    rows
+}
+
+/// Columns of `quality.csv`, in the order [`quality_csv`] writes them.
+pub const QUALITY_COLUMNS: &[&str] = &[
+    "level",
+    "id",
+    "name",
+    "target_group",
+    "episodes",
+    "observed_rate",
+    "expected_rate",
+    "adjusted_rate",
+    "uplift",
+    "uplift_low",
+    "uplift_high",
+];
+
+/// The quality rows as `quality.csv` (rates and uplifts as shares with 4 decimals).
+///
+/// # Errors
+/// [`crate::Error::Io`] only if the in-memory CSV writer fails.
+pub fn quality_csv(rows: &[QualityRow]) -> crate::Result<Vec<u8>> {
+    let fail = |e: csv::Error| crate::Error::io("quality.csv", std::io::Error::other(e.to_string()));
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    w.write_record(QUALITY_COLUMNS).map_err(fail)?;
+    for q in rows {
+        let share = |x: f64| format!("{x:.4}");
+        w.write_record([
+            q.level.clone(),
+            q.id.clone(),
+            q.name.clone(),
+            q.group.clone(),
+            q.episodes.to_string(),
+            share(q.observed_rate),
+            share(q.expected_rate),
+            share(q.adjusted_rate),
+            share(q.uplift),
+            share(q.uplift_low),
+            share(q.uplift_high),
+        ])
+        .map_err(fail)?;
+    }
+    w.into_inner().map_err(|e| crate::Error::io("quality.csv", std::io::Error::other(e.to_string())))
+}
+
+/// The group set's member indices below `n`.
+pub fn group_indices(groups: GroupSet, n: usize) -> impl Iterator<Item = usize> {
+    groups.iter().map(|g| usize::from(g.0)).filter(move |&g| g < n)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,330 @@
+use super::world::{Variant, evaluate, generate};
+use super::*;
+use crate::model::*;
+use crate::policy::PolicySet;
+use crate::score::tests::{candidate, offer, reference, scorer_for};
+use crate::score::{Factor, Removal};
+use std::sync::Arc;
+
+fn episode(r: &ReferenceData, id: usize, weeks: f32, offer: Option<&str>, success: bool) -> Episode {
+    let mut groups = GroupSet::EMPTY;
+    groups.insert(r.group("sickness").expect("group"));
+    Episode {
+        id: EpisodeId::new(&format!("e-{id}")).expect("id"),
+        municipality: MunicipalityCode(101),
+        target_groups: groups,
+        age_band: AgeBand::From40To49,
+        benefit_kind: r.benefit_kind("sickness_benefit").expect("kind"),
+        weeks_on_benefit: weeks,
+        offer: offer.map(|o| OfferId::new(o).expect("id")),
+        started: Date::parse("2025-01-06").expect("date"),
+        success,
+        weeks_to_exit: success.then_some(10.0),
+    }
+}
+
+/// `n` episodes of which `successes` succeed, all in one cell.
+fn episodes(
+    r: &ReferenceData,
+    out: &mut Vec<Episode>,
+    weeks: f32,
+    offer: Option<&str>,
+    n: usize,
+    successes: usize,
+) {
+    for k in 0..n {
+        let id = out.len();
+        out.push(episode(r, id, weeks, offer, k < successes));
+    }
+}
+
+/// A cream-skimmer (`cream`: took short-duration candidates, 62 % success where no offer
+/// gives 60 %) and a specialist (`long`: took long-term candidates, 30 % where no offer gives
+/// 10 %), both of provider `p1`'s kind but of different providers.
+fn cream_and_specialist(r: &ReferenceData) -> Dataset {
+    let mut cream = offer(r, "cream", OfferKind::Provider, 55.70, 12.50);
+    cream.provider = ProviderId::new("p-cream").expect("id");
+    let mut long = offer(r, "long", OfferKind::Provider, 55.70, 12.50);
+    long.provider = ProviderId::new("p-long").expect("id");
+    let mut outcomes = Vec::new();
+    episodes(r, &mut outcomes, 2.0, None, 400, 240);
+    episodes(r, &mut outcomes, 30.0, None, 400, 40);
+    episodes(r, &mut outcomes, 2.0, Some("cream"), 200, 124);
+    episodes(r, &mut outcomes, 30.0, Some("long"), 200, 60);
+    // What the old evidence table says of them: raw rates, no case mix.
+    let g = r.group("sickness").expect("group");
+    cream.evidence = vec![Evidence { group: g, trials: 200, successes: 124 }];
+    long.evidence = vec![Evidence { group: g, trials: 200, successes: 60 }];
+    Dataset {
+        candidates: Vec::new(),
+        offers: vec![cream, long],
+        providers: vec![],
+        outcomes,
+        declines: vec![],
+    }
+}
+
+#[test]
+fn no_offer_comparison_adjusts_for_the_case_mix() {
+    let r = reference();
+    let data = cream_and_specialist(&r);
+    let m = EffectModel::estimate(&data, &r, Spread::default());
+    let g = usize::from(r.group("sickness").expect("group").0);
+    // No-offer rates by band: 60 % early, 10 % at 26-51 weeks (shrunk a little).
+    let early = CaseMix { band: 0, age: AgeBand::From40To49, kind: data.outcomes[0].benefit_kind };
+    let late = CaseMix { band: 2, ..early };
+    assert!((m.no_offer.rate(g, early) - 0.6).abs() < 0.02, "{}", m.no_offer.rate(g, early));
+    assert!((m.no_offer.rate(g, late) - 0.1).abs() < 0.02, "{}", m.no_offer.rate(g, late));
+    // Raw rates say cream 62 % > long 30 %; against their own candidates' no-offer rates the
+    // cream-skimmer adds about 2 points and the specialist about 20.
+    let (cream, long) = (m.offer_uplift(0, g), m.offer_uplift(1, g));
+    assert!(cream.mean < 0.05 && cream.mean > -0.02, "{cream:?}");
+    assert!(long.mean > 0.15 && long.mean < 0.21, "{long:?}");
+    let q = m.quality.iter().find(|q| q.level == "offer" && q.id == "long").expect("row");
+    assert_eq!(q.episodes, 200);
+    assert!((q.observed_rate - 0.30).abs() < 1e-12);
+    assert!((q.expected_rate - 0.10).abs() < 0.02, "{q:?}");
+    assert!(q.uplift_low < q.uplift && q.uplift < q.uplift_high);
+}
+
+#[test]
+fn shrinkage_pulls_small_samples_to_the_level_above_and_lets_large_ones_speak() {
+    let r = reference();
+    let g = usize::from(r.group("sickness").expect("group").0);
+    let build = |n: usize, successes: usize| {
+        let mut o = offer(&r, "o", OfferKind::Provider, 55.70, 12.50);
+        o.provider = ProviderId::new("p-o").expect("id");
+        let mut outcomes = Vec::new();
+        episodes(&r, &mut outcomes, 30.0, None, 1000, 100);
+        episodes(&r, &mut outcomes, 30.0, Some("o"), n, successes);
+        let data =
+            Dataset { candidates: vec![], offers: vec![o], providers: vec![], outcomes, declines: vec![] };
+        EffectModel::estimate(&data, &r, Spread::default()).offer_uplift(0, g)
+    };
+    // Raw uplift 40 % − 10 % = 30 points in both; 5 episodes are shrunk far toward 0 (this
+    // offer is its provider's and its group's only one), 2,000 hardly.
+    let small = build(5, 2);
+    let large = build(2000, 800);
+    assert!(small.mean < 0.15, "{small:?}");
+    assert!((large.mean - 0.30).abs() < 0.02, "{large:?}");
+    assert!(small.sd > 2.0 * large.sd);
+    // Nothing at all: the prior, no uplift.
+    let none = build(0, 0);
+    assert_eq!(none.mean, 0.0);
+}
+
+#[test]
+fn normal_update_and_interval_match_scipy() {
+    // Prior N(0, 0.10²), one observation 0.15 with variance 0.05²: mean 0.12, sd √(1/500).
+    // Reference values from scipy 1.17:
+    //   python3 -c "from scipy.stats import norm; m=0.15*400/500; s=(1/500)**0.5;
+    //               print(m, s, norm.interval(0.9, loc=m, scale=s))"
+    //   0.12 0.044721359549995794 (0.046439909541988525, 0.19356009045801142)
+    let e = Estimate::prior(0.10).update(0.15, 0.05 * 0.05);
+    assert!((e.mean - 0.12).abs() < 1e-12);
+    assert!((e.sd - 0.044_721_359_549_995_794).abs() < 1e-12);
+    assert!((e.low() - 0.046_439_909_541_988_525).abs() < 1e-12, "{}", e.low());
+    assert!((e.high() - 0.193_560_090_458_011_42).abs() < 1e-12, "{}", e.high());
+    // scipy.stats.norm.ppf(0.95) = 1.6448536269514722
+    assert_eq!(Z90, 1.644_853_626_951_472_2);
+    // A useless observation changes nothing; widening adds variances.
+    assert_eq!(e.update(1.0, f64::INFINITY), e);
+    assert!((e.widen(0.03).sd - (e.sd * e.sd + 0.0009).sqrt()).abs() < 1e-15);
+}
+
+#[test]
+fn the_cream_skimming_case_is_ranked_right() {
+    let r = reference();
+    let mut data = cream_and_specialist(&r);
+    // A long-term candidate: 30 weeks on sickness benefit by 2026-11-22.
+    let mut c = candidate(&r, "c1", 55.68, 12.57);
+    c.benefit.start = Date::parse("2026-04-26").expect("date");
+    c.benefit.end = Date::parse("2027-10-01");
+    c.benefit.reassessment = None;
+    data.candidates = vec![c];
+    let policies = PolicySet::default();
+    let s = scorer_for(&data, &r, &policies);
+    let v = s.candidate(0).expect("view");
+    let (cream, long) = (s.breakdown(&v, 0).expect("cream"), s.breakdown(&v, 1).expect("long"));
+    assert!(long.uplift > cream.uplift + 0.1, "{} vs {}", long.uplift, cream.uplift);
+    assert!(long.effect_dkk > cream.effect_dkk);
+    assert!(s.score(&v, 1).expect("long") > s.score(&v, 0).expect("cream"));
+    // Without the history, the raw rates mislead exactly as the issue describes.
+    data.outcomes.clear();
+    let s = scorer_for(&data, &r, &policies);
+    let v = s.candidate(0).expect("view");
+    assert!(s.breakdown(&v, 0).expect("cream").uplift > s.breakdown(&v, 1).expect("long").uplift);
+}
+
+#[test]
+fn zero_trials_earn_the_prior_and_no_more_evidence_points_than_a_record() {
+    let r = reference();
+    let mut data = cream_and_specialist(&r);
+    let mut unknown = offer(&r, "unknown", OfferKind::Provider, 55.70, 12.50);
+    unknown.provider = ProviderId::new("p-unknown").expect("id");
+    data.offers.push(unknown);
+    let mut c = candidate(&r, "c1", 55.68, 12.57);
+    c.benefit.start = Date::parse("2026-04-26").expect("date");
+    data.candidates = vec![c];
+    let s = scorer_for(&data, &r, &PolicySet::default());
+    let v = s.candidate(0).expect("view");
+    let evidence = |o: usize| s.breakdown(&v, o).expect("pair").points[1];
+    let unknown = s.breakdown(&v, 2).expect("pair");
+    // The unknown offer's uplift is its group's (the only evidence about offers like it), and
+    // with its wide interval it earns fewer "documented effect" points than the specialist.
+    let g = usize::from(r.group("sickness").expect("group").0);
+    assert!((unknown.uplift - s.effects().uplift(2, g, 2).mean).abs() < 1e-6);
+    assert!(evidence(2) < evidence(1), "{} vs {}", evidence(2), evidence(1));
+    assert_eq!(Factor::ALL[1], Factor::Evidence);
+}
+
+#[test]
+fn a_poster_is_never_matched_to_their_own_need_and_their_side_counts_once() {
+    let r = reference();
+    let mut need = offer(&r, "need", OfferKind::ReciprocalHelp, 55.70, 12.50);
+    need.provider = ProviderId::new("c-poster").expect("id");
+    need.poster_weeks_saved = 10.0;
+    need.capacity = 1;
+    let poster = candidate(&r, "c-poster", 55.68, 12.57);
+    let helper = candidate(&r, "c-helper", 55.68, 12.57);
+    let data = Dataset {
+        candidates: vec![poster, helper],
+        offers: vec![need],
+        providers: vec![],
+        outcomes: vec![],
+        declines: vec![],
+    };
+    let s = scorer_for(&data, &r, &PolicySet::default());
+    assert_eq!(s.score(&s.candidate(0).expect("poster"), 0), Err(Removal::OwnNeed));
+    let b = s.breakdown(&s.candidate(1).expect("helper"), 0).expect("helper pair");
+    // The poster's side: 10 weeks of sickness benefit with the poster's own probability.
+    let rate = f64::from(
+        r.benefit_kinds[usize::from(r.benefit_kind("sickness_benefit").expect("k"))].weekly_rate_dkk,
+    );
+    let poster_side = 10.0 * rate * crate::score::POSTER_MET_PROBABILITY;
+    assert!((b.effect_dkk - (b.uplift * b.weeks_avoided * rate + poster_side)).abs() < 1e-6, "{b:?}");
+}
+
+#[test]
+fn an_early_sickness_case_outranks_a_late_one_for_its_weeks_not_its_deadline() {
+    let r = reference();
+    let o = offer(&r, "o1", OfferKind::Provider, 55.70, 12.50);
+    // Early: 3 weeks on sickness benefit, the 8-week assessment in 5 weeks, 49 weeks left.
+    let mut early = candidate(&r, "early", 55.68, 12.57);
+    early.benefit.start = Date::parse("2026-11-01").expect("date");
+    early.benefit.end = Date::parse("2027-10-31");
+    early.benefit.reassessment = None;
+    // Late: 45 weeks on it, the benefit ends in 4 weeks, no deadline ahead.
+    let mut late = candidate(&r, "late", 55.68, 12.57);
+    late.benefit.start = Date::parse("2026-01-11").expect("date");
+    late.benefit.end = Date::parse("2026-12-20");
+    late.benefit.reassessment = None;
+    let data = Dataset {
+        candidates: vec![early, late],
+        offers: vec![o],
+        providers: vec![],
+        outcomes: vec![],
+        declines: vec![],
+    };
+    let s = scorer_for(&data, &r, &PolicySet::default());
+    let (e, l) = (s.explain(0, 0).expect("i").expect("early"), s.explain(1, 0).expect("i").expect("late"));
+    assert!(e.total > l.total, "{} vs {}", e.total, l.total);
+    // The reason: weeks still avoidable (the late case's end comes before a 12-week course
+    // half-way point, so a success avoids nothing) ...
+    assert!(
+        e.weeks_avoidable > 40.0 && l.weeks_avoidable == 0.0,
+        "{} {}",
+        e.weeks_avoidable,
+        l.weeks_avoidable
+    );
+    // ... and a legal deadline to meet (the 8-week assessment); the near end is no urgency.
+    let urgency = |x: &crate::score::Explanation| x.contributions[4].value;
+    assert!(urgency(&e) > 0.3 && urgency(&l) == 0.0, "{} {}", urgency(&e), urgency(&l));
+}
+
+#[test]
+fn a_policy_can_refuse_pairs_below_an_expected_net_effect() {
+    let r = reference();
+    let data = Dataset {
+        candidates: vec![candidate(&r, "c1", 55.68, 12.57)],
+        offers: vec![offer(&r, "o1", OfferKind::Provider, 55.70, 12.50)],
+        providers: vec![],
+        outcomes: vec![],
+        declines: vec![],
+    };
+    let mut policies = PolicySet::default();
+    let s = scorer_for(&data, &r, &policies);
+    let effect = s.breakdown(&s.candidate(0).expect("c"), 0).expect("pair").effect_dkk;
+    policies.national.limits.min_effect_dkk = Some(effect + 1.0);
+    let s = scorer_for(&data, &r, &policies);
+    assert!(matches!(s.score(&s.candidate(0).expect("c"), 0), Err(Removal::BelowMinimumEffect { .. })));
+}
+
+#[test]
+fn the_world_is_deterministic_and_confounded() {
+    let r = reference();
+    let a = generate(Variant::Base, 7, &r).expect("world");
+    let b = generate(Variant::Base, 7, &r).expect("world");
+    assert_eq!(a.data, b.data);
+    let places: u32 = a.data.offers.iter().map(|o| o.capacity).sum();
+    assert!((places as usize) < a.data.candidates.len() / 2, "places are scarce");
+    // Cream-skimmers (every fifth provider, from 0) took mostly short-duration candidates.
+    let short = |o: &str| {
+        let with: Vec<_> = a
+            .data
+            .outcomes
+            .iter()
+            .filter(|e| e.offer.as_ref().is_some_and(|x| x.as_str().starts_with(o)))
+            .collect();
+        with.iter().filter(|e| e.weeks_on_benefit < 26.0).count() as f64 / with.len().max(1) as f64
+    };
+    assert!(short("o-000") > 0.6 && short("o-001") < 0.5, "{} {}", short("o-000"), short("o-001"));
+}
+
+#[test]
+#[ignore = "measurement; run with --ignored --nocapture"]
+fn measure_worlds() {
+    let r = Arc::new(ReferenceData::embedded().unwrap());
+    let seeds: Vec<u64> = std::env::var("SEEDS")
+        .map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_else(|_| vec![1, 2, 3]);
+    let variants: Vec<Variant> = std::env::var("VARIANTS")
+        .map(|s| s.split(',').filter_map(Variant::parse).collect())
+        .unwrap_or_else(|_| vec![Variant::Base]);
+    for v in variants {
+        for &seed in &seeds {
+            let w = generate(v, seed, &r).unwrap();
+            let mut policy = crate::policy::Policy::national_default();
+            if let Ok(text) = std::env::var("WEIGHTS") {
+                let w: Vec<f64> = text.split(',').filter_map(|x| x.parse().ok()).collect();
+                let p = &mut policy.weights;
+                [
+                    p.group_fit,
+                    p.evidence,
+                    p.distance,
+                    p.occupation,
+                    p.urgency,
+                    p.effect,
+                    p.continuity,
+                    p.preference,
+                ] = [w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]];
+            }
+            if let Ok(text) = std::env::var("SCALE") {
+                policy.effect.scale_dkk = text.parse().unwrap();
+            }
+            let policies = Arc::new(crate::policy::PolicySet { national: policy, municipal: Vec::new() });
+            let e = evaluate(&w, r.clone(), policies, seed).unwrap();
+            let s = e.shares();
+            println!(
+                "{:7} seed {seed:3}: oracle {:8.1}  with {:5.1}%  without {:5.1}%  estimated {:5.1}%  random {:5.1}%  nearest {:5.1}%",
+                v.label(),
+                e.oracle,
+                100.0 * s[0],
+                100.0 * s[1],
+                100.0 * s[2],
+                100.0 * s[3],
+                100.0 * s[4]
+            );
+        }
+    }
+}

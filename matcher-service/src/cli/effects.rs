@@ -1,0 +1,98 @@
+//! `matcher evaluate` and `matcher history`: glue around `matcher_core::effect`.
+//!
+//! `evaluate` generates test worlds with a known truth and prints how much of the oracle's
+//! avoided benefit weeks the engine reaches (`docs/effects.md`); `history` prints a data
+//! set's episode history in the `outcomes` table format. No logic of their own.
+
+use anyhow::Context;
+use matcher_core::dataset;
+use matcher_core::effect::world::{self, Variant};
+use matcher_core::model::ReferenceData;
+use matcher_core::policy::{Policy, PolicySet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Flags of `matcher evaluate`.
+#[derive(clap::Args)]
+pub struct EvaluateArgs {
+    /// World families: base, scarce, noisy, large (comma-separated).
+    #[arg(long, default_value = "base", value_delimiter = ',', value_parser = parse_variant)]
+    pub world: Vec<Variant>,
+    /// Seeds (comma-separated); each gives another world of the family.
+    #[arg(long, default_value = "1", value_delimiter = ',')]
+    pub seed: Vec<u64>,
+    /// A policy file for the engine instead of the national default.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// Also write the (first) world's data set, `outcomes.csv` included, to this directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+fn parse_variant(text: &str) -> Result<Variant, String> {
+    Variant::parse(text).ok_or_else(|| "expected base, scarce, noisy or large".to_string())
+}
+
+/// Runs `matcher evaluate`: one Markdown table row per world, then the means.
+pub fn evaluate(args: &EvaluateArgs, reference: ReferenceData) -> anyhow::Result<()> {
+    let reference = Arc::new(reference);
+    let policy = match &args.policy {
+        None => Policy::national_default(),
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            Policy::from_toml(&text, &path.display().to_string())?
+        }
+    };
+    let policies = Arc::new(PolicySet { national: policy, municipal: Vec::new() });
+    println!("| world | seed | oracle weeks | with outcomes | without | estimated | random | nearest |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    let mut written = false;
+    for &variant in &args.world {
+        let mut sums = [0.0; 5];
+        for &seed in &args.seed {
+            let w = world::generate(variant, seed, &reference)?;
+            if let (Some(dir), false) = (&args.out, written) {
+                dataset::write_dir(&w.data, &reference, dir)
+                    .with_context(|| format!("writing the world to {}", dir.display()))?;
+                written = true;
+            }
+            let e = world::evaluate(&w, reference.clone(), policies.clone(), seed)?;
+            let s = e.shares();
+            sums.iter_mut().zip(s).for_each(|(a, b)| *a += b);
+            println!(
+                "| {} | {seed} | {:.0} | {:.1} % | {:.1} % | {:.1} % | {:.1} % | {:.1} % |",
+                variant.label(),
+                e.oracle,
+                100.0 * s[0],
+                100.0 * s[1],
+                100.0 * s[2],
+                100.0 * s[3],
+                100.0 * s[4]
+            );
+        }
+        let n = args.seed.len().max(1) as f64;
+        println!(
+            "| **{} mean** | | | **{:.1} %** | {:.1} % | {:.1} % | {:.1} % | {:.1} % |",
+            variant.label(),
+            100.0 * sums[0] / n,
+            100.0 * sums[1] / n,
+            100.0 * sums[2] / n,
+            100.0 * sums[3] / n,
+            100.0 * sums[4] / n
+        );
+    }
+    Ok(())
+}
+
+/// Runs `matcher history PATH`: the data set's `outcomes` table as CSV on stdout.
+pub fn history(
+    path: &std::path::Path,
+    reference: &ReferenceData,
+    input: &super::validate_explain::DataFlags,
+) -> anyhow::Result<()> {
+    let data = super::flags::load(path, reference, input)?;
+    let bytes = dataset::outcomes_csv(&data, reference)?;
+    use std::io::Write;
+    std::io::stdout().write_all(&bytes).context("writing to stdout")
+}
