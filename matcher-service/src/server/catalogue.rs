@@ -154,6 +154,8 @@ impl Catalogues {
             Ok(mut d) => *d = day,
             Err(poisoned) => *poisoned.into_inner() = day,
         }
+        // Courses that ended yesterday give their places back before the new day's counts.
+        store.sweep_ended(&day.to_string())?;
         self.rebuild(store)?;
         Ok(true)
     }
@@ -202,7 +204,8 @@ fn build(
     }
     let mut providers: Vec<Provider> = providers.into_values().collect();
     providers.sort_by(|a, b| a.id.cmp(&b.id));
-    let data = Dataset { candidates: Vec::new(), offers, providers, outcomes: Vec::new() };
+    let data =
+        Dataset { candidates: Vec::new(), offers, providers, outcomes: Vec::new(), declines: Vec::new() };
     let scorer = Scorer::new(Arc::new(data), reference.clone(), policies.clone(), today)?;
     let index = graph::Index::new(&scorer);
     Ok(Catalogue { version, scorer, index, reserved, retired })

@@ -17,6 +17,7 @@ pub mod batch;
 pub mod catalogue;
 pub mod error;
 pub mod host;
+pub mod ledger;
 pub mod listen;
 pub mod metrics;
 pub mod store;
@@ -147,6 +148,8 @@ impl AppState {
             None => Arc::new(ReferenceData::embedded()?),
         };
         let today = config.today.unwrap_or_else(today_utc);
+        // Courses that ended while the service was down give their places back first.
+        store.sweep_ended(&today.to_string())?;
         let catalogues =
             Arc::new(Catalogues::load(&store, reference, Arc::new(config.policies.clone()), today)?);
         let mut prices = HashMap::new();

@@ -73,13 +73,27 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::NotFound`] when the tenant has no such candidate.
-    pub fn delete_candidate(&self, municipality: u16, id: &str) -> Result<()> {
+    pub fn delete_candidate(&self, municipality: u16, id: &str) -> Result<Released> {
         self.write(|c| {
-            let n = c.execute(
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let n = tx.execute(
                 "DELETE FROM candidates WHERE municipality = ?1 AND id = ?2",
                 params![municipality, id],
             )?;
-            if n == 0 { Err(StoreError::NotFound("candidate")) } else { Ok(()) }
+            if n == 0 {
+                return Err(StoreError::NotFound("candidate"));
+            }
+            // The places the candidate held come back with the deletion, not later.
+            let offers = held_offers(&tx, municipality, id)?;
+            crate::server::ledger::release_candidate(
+                &tx,
+                municipality,
+                id,
+                crate::server::ledger::Release::CandidateDeleted,
+                &now_rfc3339(),
+            )?;
+            tx.commit()?;
+            Ok(Released { offers })
         })
     }
 }

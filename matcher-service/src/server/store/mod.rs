@@ -37,6 +37,12 @@ pub enum StoreError {
     /// The write conflicts with the state (e.g. no places left).
     #[error("{0}")]
     Conflict(String),
+    /// An accept for a candidate who already holds a place: the running one is named.
+    #[error(
+        "the candidate already has a running accepted offer: decision {} on offer {} until {}; withdraw or correct it first",
+        .0.decision_id, .0.offer_id, .0.ends_on
+    )]
+    Running(crate::server::ledger::RunningPlace),
     /// The offer belongs to another municipality (offers are shared to read, owned to change).
     #[error("{0}")]
     NotOwner(String),
@@ -68,7 +74,8 @@ mod schema;
 mod tokens;
 
 pub use batch_runs::BatchRow;
-pub use decisions::{DecisionPage, DecisionRow, NewDecision};
+pub use decisions::{DecisionPage, DecisionRow, NewDecision, NewWithdrawal, Released};
+use decisions::{ended_offers, held_offers};
 pub use offers::OfferRow;
 pub use schema::SCHEMA_VERSION;
 use schema::migrate;
@@ -122,6 +129,27 @@ impl Store {
         let mut writer = open(path, true)?;
         migrate(&mut writer)?;
         Ok(Store { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Gives back the places of courses that ended before `today` (`YYYY-MM-DD`); returns the
+    /// offers they were on. Run at start and when the day changes; every write that takes or
+    /// releases a place runs it too.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn sweep_ended(&self, today: &str) -> Result<Vec<String>> {
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let offers = ended_offers(&tx, today)?;
+            crate::server::ledger::sweep_ended(&tx, today, &now_rfc3339())?;
+            tx.commit()?;
+            Ok(offers)
+        })
     }
 
     /// Runs `f` on the writer connection.

@@ -10,7 +10,9 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for another tenant's or an unknown decision;
-    /// [`StoreError::Conflict`] for a declined decision or a second outcome.
+    /// [`StoreError::Conflict`] for a declined decision or a second outcome. Returns the offer
+    /// and whether the outcome released the accept's place (it does unless the place came back
+    /// already: course ended, withdrawn, candidate deleted).
     pub fn record_outcome(
         &self,
         municipality: u16,
@@ -18,7 +20,7 @@ impl Store {
         result: &str,
         success: bool,
         user: &str,
-    ) -> Result<String> {
+    ) -> Result<(String, bool)> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let (rowid, offer, action, groups): (i64, String, String, String) = tx
@@ -46,8 +48,10 @@ impl Store {
                 .map(|g| (offer.clone(), g.to_string(), 1, u32::from(success)))
                 .collect();
             add_evidence_in(&tx, &rows)?;
+            // The place comes back with the outcome, in the same transaction.
+            let released = crate::server::ledger::release(&tx, rowid, crate::server::ledger::Release::Outcome, &now_rfc3339())?;
             tx.commit()?;
-            Ok(offer)
+            Ok((offer, released))
         })
     }
 }

@@ -166,7 +166,7 @@ pub(super) fn migrate_numbers(conn: &mut Connection) -> Result<()> {
 /// historical shapes it has is told by its columns); `to_v1` creates what is missing and
 /// brings any of those shapes to the schema of version 1. Every migration is idempotent, so a
 /// crash between a migration and the version update only repeats it.
-pub(super) const MIGRATIONS: &[fn(&mut Connection) -> Result<()>] = &[to_v1];
+pub(super) const MIGRATIONS: &[fn(&mut Connection) -> Result<()>] = &[to_v1, to_v2];
 
 /// The schema version this program writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -176,6 +176,13 @@ pub(super) fn to_v1(conn: &mut Connection) -> Result<()> {
     conn.execute_batch(SCHEMA)?;
     migrate_tokens(conn)?;
     migrate_numbers(conn)
+}
+
+/// Version 1 → 2 (issue 14): decisions may be withdrawals and carry the chain, the course's
+/// days and a decline's end; the `places` ledger and the runs' fingerprints
+/// (`server::ledger::migrate`, idempotent like the others).
+pub(super) fn to_v2(conn: &mut Connection) -> Result<()> {
+    crate::server::ledger::migrate(conn, DECISIONS_NO_UPDATE)
 }
 
 /// Runs the migrations a file needs, each followed by its version number.

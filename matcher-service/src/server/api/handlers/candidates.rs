@@ -57,6 +57,8 @@ pub(super) async fn candidate_delete(state: Arc<AppState>, req: Request) -> Resu
     let m = req.principal()?.municipality;
     let id = path_id(&req, 0)?;
     let echo = id.clone();
-    blocking(move || Ok(state.store.delete_candidate(m, &id)?)).await?;
-    answers::json(200, &Deleted { deleted: echo })
+    let s = state.clone();
+    let released = blocking(move || Ok(s.store.delete_candidate(m, &id)?)).await?;
+    give_back(&state, &released);
+    answers::json(200, &Deleted { deleted: echo, places_released: released.offers.len() })
 }

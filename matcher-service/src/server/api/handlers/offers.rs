@@ -71,9 +71,16 @@ pub(super) async fn offers_list(state: Arc<AppState>, req: Request) -> Result<Re
 
 pub(super) async fn offer_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let id = path_id(&req, 0)?;
-    let s = state.clone();
-    let (r, c, res, ret) = blocking(move || Ok(s.store.offer(&id)?)).await?;
-    answers::json(200, &OfferView::new(state.catalogues.reference(), &r, c, res, ret)?)
+    let view = blocking(move || {
+        let (r, c, res, ret) = state.store.offer(&id)?;
+        let mut view = OfferView::new(state.catalogues.reference(), &r, c, res, ret)?;
+        // Places as they add up today: reserved (course not started), running and free, from
+        // the ledger shared by every municipality.
+        view.places = Some(state.store.offer_places(&id, &state.catalogues.today().to_string())?.into());
+        Ok(view)
+    })
+    .await?;
+    answers::json(200, &view)
 }
 
 pub(super) async fn offer_retire(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {

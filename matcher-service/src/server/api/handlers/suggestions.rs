@@ -48,7 +48,29 @@ pub(super) async fn suggestions(state: Arc<AppState>, req: Request) -> Result<Re
             }
             _ => return Err(ApiError::field("", "", "give exactly one of candidate_id and candidate")),
         };
-        suggest(&s, &cat, m, &candidate, k as usize)
+        // Live state: the course the candidate holds a place on, and the offers declined
+        // for it that are still kept out.
+        let today = s.catalogues.today().to_string();
+        let mut candidate = candidate;
+        let running = s.store.running_place(m, candidate.id.as_str(), &today)?;
+        for (_, decline) in s.store.active_declines(m, Some(candidate.id.as_str()), &today)? {
+            if let Ok(offer) = matcher_core::model::OfferId::new(&decline.offer_id)
+                && running.as_ref().is_none_or(|r| r.offer_id != decline.offer_id)
+                && !candidate.excluded_offers.contains(&offer)
+            {
+                candidate.excluded_offers.push(offer);
+            }
+        }
+        if let Some(r) = &running
+            && let Ok(offer) = matcher_core::model::OfferId::new(&r.offer_id)
+        {
+            // The current offer, not locked here: a locked candidate's row holds only its course,
+            // and the caseworker should still see the alternatives (the widget says that a
+            // course runs, and a second accept is refused). Batch runs lock it.
+            candidate.current = Some(matcher_core::model::CurrentAssignment { offer, locked: false });
+            candidate.excluded_offers.retain(|o| o.as_str() != r.offer_id);
+        }
+        suggest(&s, &cat, m, &candidate, k as usize, running.as_ref())
     })
     .await?;
     Ok(Reply::Raw(200, answer))
@@ -62,6 +84,7 @@ pub(super) fn suggest(
     m: u16,
     candidate: &Candidate,
     k: usize,
+    running: Option<&crate::server::ledger::RunningPlace>,
 ) -> Result<Vec<u8>, ApiError> {
     let prices = state.prices_for(m);
     let price = prices.as_ref().map(|p| {
@@ -142,6 +165,13 @@ pub(super) fn suggest(
     }
     let answer = SuggestionsOut {
         candidate_id: candidate.id.as_str(),
+        running: running.map(|r| RunningOut {
+            decision_id: r.decision_id,
+            offer_id: &r.offer_id,
+            offer_name: cat.scorer.offer_index(&r.offer_id).map(|i| cat.offers()[i as usize].name.as_str()),
+            starts_on: &r.starts_on,
+            ends_on: &r.ends_on,
+        }),
         benefit_end: candidate.benefit.end.map(|d| d.to_string()),
         reassessment_date: candidate.benefit.reassessment.map(|d| d.to_string()),
         offers_version: cat.version,
