@@ -666,7 +666,7 @@ fn decline(s: &Server, municipality: u16, candidate: &str) -> i64 {
         suggested: vec!["course-1".into()],
         key: None,
     };
-    s.state.store.decide(&d).expect("decide").0.id
+    s.state.store.decide(&d).expect("decide").decision.id
 }
 
 /// Follows `next` from the first page; the ids read and the number of pages.

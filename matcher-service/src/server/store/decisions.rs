@@ -1,6 +1,7 @@
 //! Decisions (append-only) with their idempotency keys and the places they take.
 
-use super::*;
+use super::{Result, Store, StoreError, now_rfc3339};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 /// One decision as recorded.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -37,6 +38,18 @@ pub struct DecisionPage {
     pub next: Option<i64>,
 }
 
+/// The outcome of [`Store::decide`].
+#[derive(Debug, Clone)]
+pub struct Decided {
+    /// The decision as recorded.
+    pub decision: DecisionRow,
+    /// The offer's places left after it.
+    pub remaining: u32,
+    /// True when the `Idempotency-Key` was seen before: `decision` is the earlier one and
+    /// nothing was written now.
+    pub replayed: bool,
+}
+
 /// A new decision.
 #[derive(Debug, Clone)]
 pub struct NewDecision {
@@ -64,12 +77,12 @@ pub struct NewDecision {
 impl Store {
     /// Records a decision. An accept takes one place in the same transaction: the place is
     /// taken only if one is left (`reserved < capacity`), so concurrent accepts never
-    /// overbook. Returns the decision and the offer's remaining places.
+    /// overbook.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown candidate (of this tenant) or offer;
     /// [`StoreError::Conflict`] when no place is left or the offer is retired.
-    pub fn decide(&self, d: &NewDecision) -> Result<(DecisionRow, u32, bool)> {
+    pub fn decide(&self, d: &NewDecision) -> Result<Decided> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if let Some(key) = &d.key {
@@ -98,7 +111,7 @@ impl Store {
                         [&d.offer_id],
                         |r| Ok((r.get(0)?, r.get(1)?)),
                     )?;
-                    return Ok((row, capacity.saturating_sub(reserved), true));
+                    return Ok(Decided { decision: row, remaining: capacity.saturating_sub(reserved), replayed: true });
                 }
             }
             let model: String = tx
@@ -179,7 +192,7 @@ impl Store {
                 suggested_offer_ids: d.suggested.clone(),
                 decided_at: now,
             };
-            Ok((row, remaining, false))
+            Ok(Decided { decision: row, remaining, replayed: false })
         })
     }
 

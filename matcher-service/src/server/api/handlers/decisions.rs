@@ -1,6 +1,7 @@
 //! Decisions: record (an accept takes a place), list by key, read.
 
 use super::*;
+use crate::server::store::Decided;
 
 // ----- decisions -----
 
@@ -66,7 +67,8 @@ pub(super) async fn decision_create(state: Arc<AppState>, req: Request) -> Resul
         key,
     };
     let s = state.clone();
-    let (row, remaining, replayed) = blocking(move || Ok(s.store.decide(&decision)?)).await?;
+    let Decided { decision: row, remaining, replayed } =
+        blocking(move || Ok(s.store.decide(&decision)?)).await?;
     if replayed {
         // Nothing new was written: no place taken, no event counted.
     } else if row.action == "accept" {

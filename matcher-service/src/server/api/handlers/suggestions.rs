@@ -19,8 +19,8 @@ pub(super) async fn suggestions(state: Arc<AppState>, req: Request) -> Result<Re
         let cat = s.catalogues.current();
         let candidate = match (body.candidate_id, body.candidate) {
             (Some(id), None) => {
-                let (_, model) = s.store.candidate(m, &id)?;
-                let stored: StoredCandidate = serde_json::from_str(&model)
+                let row = s.store.candidate(m, &id)?;
+                let stored: StoredCandidate = serde_json::from_str(&row.model)
                     .map_err(|e| ApiError::Internal(format!("stored candidate: {e}")))?;
                 stored.candidate
             }
