@@ -22,7 +22,7 @@ fn world(n_candidates: usize, n_offers: usize) -> (Dataset, ReferenceData) {
     };
     let groups: Vec<GroupId> = (0..r.target_groups.len() as u8).map(GroupId).collect();
     let occupations: Vec<Occupation> =
-        r.occupations.iter().map(|(o, _)| *o).filter(|o| o.level == 4).collect();
+        r.occupations.iter().map(|o| o.code).filter(|o| o.level == 4).collect();
     let mut data = Dataset::default();
     for i in 0..n_candidates {
         let mut g = GroupSet::EMPTY;
@@ -80,6 +80,7 @@ fn world(n_candidates: usize, n_offers: usize) -> (Dataset, ReferenceData) {
             duration_weeks: 12,
             poster_weeks_saved: 0.0,
             evidence: vec![Evidence { group: groups[j % groups.len()], trials: 40, successes: 12 }],
+            time_and_place: Default::default(),
         });
     }
     (data, r)

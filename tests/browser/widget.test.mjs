@@ -184,7 +184,7 @@ await step('the demo page loads with a strict CSP and shows suggestions in Danis
   assert.match(notice, /du som sagsbehandler/);
   const first = cards.first();
   const facts = await first.locator('dl').innerText();
-  for (const label of ['Afstand', 'Ledige pladser', 'Pris', 'Forventet effekt', 'Succesrate', '90 %-interval', 'Score']) {
+  for (const label of ['Start', 'Varighed', 'Hvor', 'Kontakt', 'Afstand', 'Ledige pladser', 'Pris', 'Forventet effekt', 'Succesrate', 'sandsynligvis mellem', 'Score']) {
     assert.ok(facts.includes(label), `the first card shows ${label}: ${facts}`);
   }
   assert.match(facts, /\d+,\d km/, 'distance in Danish number format');
@@ -218,7 +218,20 @@ await step('no serious accessibility violations (axe-core, WCAG 2.1 A/AA), Danis
 });
 
 await step('accepting a suggestion records it, and the API has it', async () => {
-  const first = widget(page).locator('li.card').first();
+  // A suggestion with a place to spare, so that it is still suggested after the reload below
+  // (a full offer is not suggested; the demo's first suggestion may have one place).
+  const shown = await widget(page).locator('li.card').count();
+  const shownNow = (await api('POST', '/v1/suggestions', { candidate_id: firstCandidate, k: shown })).body.suggestions;
+  let pick = shownNow.findIndex((s, i) => i !== 1 && s.remaining_places > 1);
+  if (pick < 0) {
+    // None has a place to spare (the ranking weighs uplift, not places): the admin adds one
+    // to the first suggestion's offer, as a municipality does when it buys a place more.
+    pick = 0;
+    const view = (await api('GET', `/v1/offers/${shownNow[0].offer_id}`)).body;
+    const more = await api('POST', '/v1/offers', [{ ...view.record, capacity: view.record.capacity + 1 }]);
+    assert.equal(more.status, 200, `a place more: ${JSON.stringify(more.body)}`);
+  }
+  const first = widget(page).locator('li.card').nth(pick);
   acceptedOffer = await first.getAttribute('data-offer');
   const before = await api('GET', `/v1/offers/${acceptedOffer}`);
   await first.getByRole('button', { name: 'Accepter', exact: true }).click();
@@ -232,7 +245,7 @@ await step('accepting a suggestion records it, and the API has it', async () => 
   assert.match(headers['idempotency-key'] ?? '', /^w-[0-9a-f]{4}(-[0-9a-f]{4}){7}$/, 'the widget sends an idempotency key');
   const recorded = first.locator('[data-role="recorded"]');
   await recorded.waitFor({ state: 'visible' });
-  assert.match(await recorded.innerText(), /Afgørelse nr\. \d+ registreret: accepteret af demo-caseworker/);
+  assert.match(await recorded.innerText(), /Registrering nr\. \d+: accepteret af demo-caseworker/);
   const list = await api('GET', `/v1/decisions?candidate_id=${firstCandidate}`);
   const mine = list.body.decisions.filter((d) => d.offer_id === acceptedOffer);
   assert.equal(mine.length, 1, 'exactly one decision stored');
@@ -335,7 +348,7 @@ await step('English with lang="en"', async () => {
   await widget(page).getByRole('heading', { name: 'Suggested offers' }).waitFor();
   assert.match(await widget(page).locator('.notice').innerText(), /suggestions, not decisions/);
   const facts = await widget(page).locator('li.card').last().locator('dl').innerText();
-  for (const label of ['Distance', 'Places left', 'Price', 'Expected effect', 'Success rate', '90% interval']) {
+  for (const label of ['Start', 'Duration', 'Where', 'Distance', 'Places left', 'Price', 'Expected effect', 'Success rate', 'likely between']) {
     assert.ok(facts.includes(label), `English card shows ${label}: ${facts}`);
   }
   await axe(page, 'English desktop');

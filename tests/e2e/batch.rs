@@ -121,6 +121,11 @@ fn outputs_exist_parse_and_agree_with_each_other() {
     let prices = csv_rows(&out.join("prices.csv"));
     let assigned: usize = prices.iter().map(|p| p["assigned"].parse::<usize>().expect("assigned")).sum();
     assert_eq!(assigned, matched);
+    // The dual price is named for what it is (issue 20: `price` read as kroner).
+    assert!(
+        prices.iter().all(|p| p.contains_key("value_of_one_more_place_points") && !p.contains_key("price"))
+    );
+    assert!(prices.iter().any(|p| p["value_of_one_more_place_points"].parse::<i64>().expect("points") > 0));
     for p in &prices {
         assert!(
             p["assigned"].parse::<u32>().unwrap() <= p["capacity"].parse::<u32>().unwrap(),
@@ -158,9 +163,31 @@ fn outputs_exist_parse_and_agree_with_each_other() {
         "providers",
         "unmatched",
         "fairness",
+        "appendix",
     ] {
         assert!(html.contains(&format!("id=\"{id}\"")), "section {id} missing");
     }
+    // Issue 20: a manager's report. The first section speaks of people and kroner; the
+    // engineering (certificate, dual bound, blocking pairs, points) is in the appendix at the
+    // end; every chart is followed by a table of its figures.
+    let (body, appendix) = html.split_at(html.find("id=\"appendix\"").expect("appendix"));
+    let summary = &body
+        [body.find("id=\"summary\"").expect("summary")..body.find("id=\"effect-by-group\"").expect("next")];
+    assert!(summary.contains("borgere") && summary.contains(" kr."), "{summary}");
+    for engineering in ["dual", "Dual", "blokerende", "primal", "(point)"] {
+        assert!(!body.contains(engineering), "`{engineering}` before the appendix");
+    }
+    assert!(
+        appendix.contains("id=\"certificate\"")
+            && appendix.contains("blokerende par")
+            && appendix.contains("dual grænse")
+    );
+    let charts = html.matches("</svg>").count();
+    // (The 15 largest municipalities' chart is followed by all of them, in a folded table.)
+    let tabled = html.matches("</svg><div class=\"table\"><table>").count()
+        + html.matches("</svg><details><summary>").count();
+    assert_eq!(charts, tabled, "a chart without its table");
+    assert!(html.contains("I nat fik 1.") || html.contains("I nat fik "), "the lead sentence");
     assert!(!html.contains("src=") && !html.contains("http"), "report.html must not load anything");
     assert!(html.contains("lang=\"da\"") && html.contains("forslag, ikke afgørelser"));
 }

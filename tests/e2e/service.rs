@@ -831,6 +831,100 @@ fn static_assets_answer_head_with_the_headers_of_get() {
     assert!(status == 404 || status == 405, "{status}");
 }
 
+/// Issue 20: a suggestion says when the offer starts (and whether that is after the citizen's
+/// benefit ends), how long it lasts, where it is, whom to call and its occupations in Danish
+/// and English; two offers with the same name are told apart by start and town.
+#[test]
+fn suggestions_carry_time_place_contact_and_danish_occupation_titles() {
+    let s = start("time-place");
+    seed(&s);
+    // Server day 2026-09-01; cand-a1's benefit ends 2027-03-01.
+    let mut now = offer("same-now", 5);
+    now["name"] = json!("Rengøringsforløb (opdigtet)");
+    now["occupations"] = json!("9112;6310");
+    now["address_postcode"] = json!("9000");
+    now["contact"] = json!("Forløbskoordinator, tlf. 70 00 00 00");
+    let mut late = offer("same-late", 5);
+    late["name"] = json!("Rengøringsforløb (opdigtet)");
+    late["next_start"] = json!("2027-04-05");
+    late["address_postcode"] = json!("9800");
+    let body = json!([now, late]).to_string();
+    let r = call(s.addr, "POST", "/v1/offers", Some(&s.tokens.a_system), Some(&body));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let a = s.tokens.a_caseworker.clone();
+    let r =
+        call(s.addr, "POST", "/v1/suggestions", Some(&a), Some(r#"{"candidate_id": "cand-a1", "k": 10}"#));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["benefit_end"], "2027-03-01");
+    let list = r.body["suggestions"].as_array().expect("suggestions");
+    let find = |id: &str| {
+        list.iter().find(|x| x["offer_id"] == id).cloned().unwrap_or_else(|| panic!("{id}: {}", r.body))
+    };
+    let (now, late) = (find("same-now"), find("same-late"));
+    assert_eq!(
+        now["start"],
+        json!({"next_start": null, "continuous_intake": true, "wait_weeks": 0, "starts_after_benefit_end": false})
+    );
+    assert_eq!(late["start"]["next_start"], "2027-04-05");
+    assert_eq!(late["start"]["wait_weeks"], 31, "2026-09-01 to 2027-04-05 is 216 days: 31 weeks rounded up");
+    assert_eq!(late["start"]["starts_after_benefit_end"], true);
+    assert_eq!(late["weeks_avoidable"], 0.0, "{late}");
+    // 26 weeks of benefit left, less half the 12-week duration (a success comes half-way).
+    assert!(now["weeks_avoidable"].as_f64() > Some(19.0), "{now}");
+    // Without documented results the uplift is 0 and both are worth minus their price; that a
+    // late start then ranks lower is the core's test (`an_offer_starting_after_the_benefit_ends_
+    // avoids_no_weeks`, with evidence).
+    assert!(late["effect_dkk"].as_f64() <= now["effect_dkk"].as_f64(), "{now} {late}");
+    assert_eq!(now["duration_weeks"], 12);
+    assert_eq!(now["address"], json!({"postcode": "9000", "town": "Aalborg"}));
+    assert_eq!(late["address"]["postcode"], "9800");
+    assert_ne!(now["address"], late["address"], "same name, told apart by the town");
+    assert_eq!(now["contact"], "Forløbskoordinator, tlf. 70 00 00 00");
+    assert!(late["contact"].is_null());
+    let occupations = now["occupations"].as_array().expect("occupations");
+    assert_eq!(occupations[0]["code"], "9112");
+    assert_eq!(occupations[0]["title_da"], "Rengøringsarbejde undtagen i private hjem");
+    assert_eq!(occupations[1]["code"], "6310");
+    assert!(occupations[1]["title_da"].is_null(), "6310 is not in DISCO-08: {occupations:?}");
+    assert_eq!(occupations[1]["title_en"], "Subsistence crop farmers");
+    // The offer itself shows the same titles and town.
+    let o = call(s.addr, "GET", "/v1/offers/same-now", Some(&a), None);
+    assert_eq!(o.status, 200, "{}", o.body);
+    assert_eq!(o.body["occupations"][0]["title_da"], "Rengøringsarbejde undtagen i private hjem");
+    assert_eq!(o.body["address"]["town"], "Aalborg");
+    assert_eq!(o.body["record"]["address_postcode"], "9000", "{}", o.body);
+    assert_eq!(o.body["record"]["contact"], "Forløbskoordinator, tlf. 70 00 00 00");
+    let l = call(s.addr, "GET", "/v1/offers/same-late", Some(&a), None);
+    assert_eq!(l.body["record"]["next_start"], "2027-04-05", "{}", l.body);
+    assert!(o.body["record"].get("next_start").is_none(), "continuous intake has no start: {}", o.body);
+    // A contact holding a personal number is refused and not echoed.
+    let mut bad = offer("bad-contact", 1);
+    bad["contact"] = json!("Ring 010190-1234");
+    let r = call(s.addr, "POST", "/v1/offers", Some(&s.tokens.a_system), Some(&json!([bad]).to_string()));
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(!r.body.to_string().contains("010190-1234"), "{}", r.body);
+}
+
+/// Issue 20: `serve --demo` shows the municipality and citizens of the README's demo batch
+/// (`data/demo`), so a newcomer can follow one citizen from the report into the widget.
+#[test]
+fn the_demo_service_shows_the_citizens_of_the_demo_batch() {
+    let s = start("demo-world");
+    matcher_service::server::load_demo(&s.state).expect("demo loads");
+    let page = s.state.demo.get().expect("demo page set");
+    assert_eq!((page.municipality, page.municipality_name.as_str()), (851, "Aalborg"));
+    let csv =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/demo/candidates.csv"))
+            .expect("data/demo/candidates.csv");
+    let batch_ids: std::collections::HashSet<&str> =
+        csv.lines().skip(1).filter_map(|l| l.split(',').next()).collect();
+    assert_eq!(batch_ids.len(), 2000);
+    assert!(!page.candidates.is_empty());
+    for (id, _) in &page.candidates {
+        assert!(batch_ids.contains(id.as_str()), "{id} is not a citizen of data/demo");
+    }
+}
+
 /// Issue 12: records loaded from CSV answered `"max_travel_km":"16"` while posted ones answered
 /// `20`. A record is answered in its documented types whichever way its fields were sent.
 #[test]

@@ -64,6 +64,9 @@ pub const OFFER_COLUMNS: &[&str] = &[
     "min_hours",
     "duration_weeks",
     "poster_weeks_saved",
+    "next_start",
+    "address_postcode",
+    "contact",
 ];
 
 /// Columns every offer must have (in a file header, and in each JSON object).

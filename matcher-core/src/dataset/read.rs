@@ -14,7 +14,7 @@ use crate::model::limits;
 use crate::model::{
     AgeBand, AuditAttributes, Benefit, Candidate, CandidateId, ContractKind, CurrentAssignment, Dataset,
     Evidence, Gender, GroupId, GroupSet, Language, LatLon, MunicipalityCode, Occupation, Offer, OfferId,
-    OfferKind, Origin, Provider, ProviderId, ReferenceData,
+    OfferKind, Origin, Provider, ProviderId, ReferenceData, TimeAndPlace,
 };
 use std::collections::HashMap;
 use std::path::Path;
@@ -456,7 +456,50 @@ fn offer(
         )?,
         poster_weeks_saved,
         evidence: Vec::new(),
+        time_and_place: time_and_place(r, reference)?,
     })
+}
+
+/// Longest contact text: a role and a phone number fit; a letter does not.
+const CONTACT_MAX_CHARS: usize = 70;
+
+/// The optional `next_start`, `address_postcode` and `contact` columns of an offer.
+fn time_and_place(r: &Row<'_>, reference: &ReferenceData) -> Result<TimeAndPlace, InputProblem> {
+    let next_start = r.opt_date("next_start")?;
+    let address_postcode = match r.opt_text("address_postcode") {
+        None => None,
+        Some(text) => {
+            let code: u16 = r.parse("address_postcode", "a four-digit postcode")?;
+            match reference.postcode(code) {
+                Some(p) if !p.special => Some(code),
+                Some(_) => {
+                    return Err(r.problem(
+                        "address_postcode",
+                        format!("postcode {text} is a special (non-geographic) code, not an address"),
+                    ));
+                }
+                None => return Err(r.problem("address_postcode", "unknown postcode")),
+            }
+        }
+    };
+    let contact = match r.opt_text("contact") {
+        None => None,
+        Some(text) => {
+            if crate::model::looks_like_cpr(text) {
+                return Err(
+                    r.problem("contact", "looks like it holds a CPR number; give a role or a phone number")
+                );
+            }
+            if text.chars().count() > CONTACT_MAX_CHARS {
+                return Err(r.problem(
+                    "contact",
+                    format!("longer than {CONTACT_MAX_CHARS} characters; give a role or a phone number"),
+                ));
+            }
+            Some(text.to_string())
+        }
+    };
+    Ok(TimeAndPlace { next_start, address_postcode, contact })
 }
 
 fn evidence(

@@ -22,20 +22,14 @@ use std::path::Path;
 
 /// First eight bytes of every snapshot.
 pub const MAGIC: [u8; 8] = *b"BROBYGGR";
-/// Version of the layout and of the encoded types; bumped on any change to either.
+/// Version of the layout and of the encoded types; bumped on any change to either. Older
+/// versions stay readable (see [`v1`] and [`v2`]); a committed fixture per version
+/// (`tests/fixtures/snapshot-vN.bin`) keeps that true.
 ///
-/// Version 2 added the episode history ([`Dataset::outcomes`]). Version 1 snapshots are still
-/// read (with an empty history); the committed fixture `tests/fixtures/snapshot-v1.bin` keeps
-/// that true.
-pub const FORMAT_VERSION: u32 = 2;
-
-/// A data set as version 1 encoded it: the same tables without the history.
-#[derive(serde::Deserialize)]
-struct DatasetV1 {
-    candidates: Vec<crate::model::Candidate>,
-    offers: Vec<crate::model::Offer>,
-    providers: Vec<crate::model::Provider>,
-}
+/// - 2: the episode history ([`Dataset::outcomes`]); version 1 reads with an empty history.
+/// - 3: `Offer::time_and_place` (next start, address postcode, contact) appended to each
+///   offer; versions 1 and 2 read as continuous intake without address or contact.
+pub const FORMAT_VERSION: u32 = 3;
 const HEADER_LEN: usize = 8 + 4 + 8 + 8;
 /// Most memory a payload may claim while it decodes. A length prefix is trusted by bincode
 /// before the bytes behind it are read, so without a limit a crafted (or checksum-colliding)
@@ -93,9 +87,9 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Dataset> {
         out
     };
     let version = u64::from_le_bytes(word(8..12));
-    if version != u64::from(FORMAT_VERSION) && version != 1 {
+    if !(1..=u64::from(FORMAT_VERSION)).contains(&version) {
         return Err(fail(format!(
-            "format version {version}, but this build reads version {FORMAT_VERSION}; regenerate the snapshot from the data directory"
+            "format version {version}, but this build reads versions 1 to {FORMAT_VERSION}; regenerate the snapshot from the data directory"
         )));
     }
     let length = u64::from_le_bytes(word(12..20));
@@ -110,15 +104,14 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Dataset> {
         return Err(fail("damaged: the payload checksum does not match".into()));
     }
     let config = bincode::config::standard().with_limit::<DECODE_LIMIT>();
-    let (dataset, used) = if version == 1 {
-        let (v1, used) = bincode::serde::decode_from_slice::<DatasetV1, _>(payload, config)
-            .map_err(|e| fail(format!("cannot decode the payload: {e}")))?;
-        let DatasetV1 { candidates, offers, providers } = v1;
-        (Dataset { candidates, offers, providers, outcomes: Vec::new() }, used)
-    } else {
-        bincode::serde::decode_from_slice::<Dataset, _>(payload, config)
-            .map_err(|e| fail(format!("cannot decode the payload: {e}")))?
+    let decoded = match version {
+        1 => bincode::serde::decode_from_slice::<v1::Dataset, _>(payload, config)
+            .map(|(d, used)| (d.into(), used)),
+        2 => bincode::serde::decode_from_slice::<v2::Dataset, _>(payload, config)
+            .map(|(d, used)| (d.into(), used)),
+        _ => bincode::serde::decode_from_slice::<Dataset, _>(payload, config),
     };
+    let (dataset, used) = decoded.map_err(|e| fail(format!("cannot decode the payload: {e}")))?;
     if used != payload.len() {
         return Err(fail(format!("{} unexpected bytes after the data set", payload.len() - used)));
     }
@@ -144,4 +137,112 @@ pub fn read_snapshot(path: &Path) -> Result<Dataset> {
 
 fn snapshot_error(path: &Path, reason: String) -> Error {
     Error::Snapshot { path: path.to_path_buf(), reason }
+}
+
+/// The types of format version 1, as they were encoded, and their conversion to today's.
+/// Version 1 had no episode history and offers without a time and place; they read as an
+/// empty history and continuous intake with no address or contact.
+pub mod v1 {
+    use crate::model::{
+        Candidate, ContractKind, Evidence, GroupSet, Language, LatLon, MunicipalityCode, Occupation, OfferId,
+        OfferKind, Provider, ProviderId, TimeAndPlace,
+    };
+    use serde::Deserialize;
+
+    /// A version-1 data set.
+    #[derive(Deserialize)]
+    pub struct Dataset {
+        candidates: Vec<Candidate>,
+        offers: Vec<Offer>,
+        providers: Vec<Provider>,
+    }
+
+    /// An offer of versions 1 and 2: today's fields up to `evidence`, in the same order.
+    #[derive(Deserialize)]
+    pub struct Offer {
+        id: OfferId,
+        kind: OfferKind,
+        name: String,
+        provider: ProviderId,
+        municipality: MunicipalityCode,
+        location: LatLon,
+        serves_municipalities: Vec<MunicipalityCode>,
+        capacity: u32,
+        price_dkk: u32,
+        contract: Option<ContractKind>,
+        guaranteed_volume: u32,
+        target_groups: GroupSet,
+        occupations: Vec<Occupation>,
+        languages: Vec<Language>,
+        requires_driving_licence: bool,
+        min_hours: u8,
+        duration_weeks: u16,
+        poster_weeks_saved: f32,
+        evidence: Vec<Evidence>,
+    }
+
+    impl From<Offer> for crate::model::Offer {
+        fn from(o: Offer) -> Self {
+            crate::model::Offer {
+                id: o.id,
+                kind: o.kind,
+                name: o.name,
+                provider: o.provider,
+                municipality: o.municipality,
+                location: o.location,
+                serves_municipalities: o.serves_municipalities,
+                capacity: o.capacity,
+                price_dkk: o.price_dkk,
+                contract: o.contract,
+                guaranteed_volume: o.guaranteed_volume,
+                target_groups: o.target_groups,
+                occupations: o.occupations,
+                languages: o.languages,
+                requires_driving_licence: o.requires_driving_licence,
+                min_hours: o.min_hours,
+                duration_weeks: o.duration_weeks,
+                poster_weeks_saved: o.poster_weeks_saved,
+                evidence: o.evidence,
+                time_and_place: TimeAndPlace::default(),
+            }
+        }
+    }
+
+    impl From<Dataset> for crate::model::Dataset {
+        fn from(d: Dataset) -> Self {
+            crate::model::Dataset {
+                candidates: d.candidates,
+                offers: d.offers.into_iter().map(Into::into).collect(),
+                providers: d.providers,
+                outcomes: Vec::new(),
+            }
+        }
+    }
+}
+
+/// The types of format version 2 (the episode history, offers still without a time and
+/// place), and their conversion to today's.
+pub mod v2 {
+    use crate::model::{Candidate, Episode, Provider};
+    use serde::Deserialize;
+
+    /// A version-2 data set.
+    #[derive(Deserialize)]
+    pub struct Dataset {
+        candidates: Vec<Candidate>,
+        offers: Vec<super::v1::Offer>,
+        providers: Vec<Provider>,
+        outcomes: Vec<Episode>,
+    }
+
+    impl From<Dataset> for crate::model::Dataset {
+        fn from(d: Dataset) -> Self {
+            crate::model::Dataset {
+                candidates: d.candidates,
+                offers: d.offers.into_iter().map(Into::into).collect(),
+                providers: d.providers,
+                outcomes: d.outcomes,
+            }
+        }
+    }
 }

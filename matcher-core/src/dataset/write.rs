@@ -177,6 +177,9 @@ fn offers(dataset: &Dataset, reference: &ReferenceData) -> Result<Vec<u8>> {
             .push(o.min_hours)
             .push(o.duration_weeks)
             .push(o.poster_weeks_saved)
+            .push(o.time_and_place.next_start.map(|d| d.to_string()).unwrap_or_default())
+            .push(o.time_and_place.address_postcode.map(|p| format!("{p:04}")).unwrap_or_default())
+            .push(o.time_and_place.contact.as_deref().unwrap_or(""))
             .end_row()?;
     }
     csv.finish()

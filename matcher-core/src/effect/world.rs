@@ -294,6 +294,8 @@ pub fn generate(variant: Variant, seed: u64, reference: &ReferenceData) -> Resul
                 duration_weeks: rng.between(8, 16) as u16,
                 poster_weeks_saved: 0.0,
                 evidence: Vec::new(),
+                // Continuous intake: the world measures uplift, not waiting.
+                time_and_place: Default::default(),
             });
             types.push(t);
             factor.push(quality * (0.8 + 0.4 * rng.unit()));

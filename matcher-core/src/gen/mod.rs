@@ -7,15 +7,18 @@
 //! [`crate::dataset`]) and must not hard-code what belongs to reference data: groups, benefit
 //! kinds and occupations are looked up by code and skipped when absent.
 //!
-//! Everything generated is invented: people, providers, employers, prices, results. Names of
-//! organisations end in `(invented)` so that nobody mistakes a demo for real data.
+//! Everything generated is invented: people, providers, employers, prices, results. Names are
+//! Danish, as a caseworker would see them, and names of organisations end in `(opdigtet)`
+//! ("invented") so that nobody mistakes a demo for real data. Occupation titles come from the
+//! reference data (DISCO-08 in Danish, English where Denmark has no title).
 
 pub mod rng;
 
 use crate::model::{
     AgeBand, AuditAttributes, Benefit, Candidate, CandidateId, Caseworker, CaseworkerId, ContractKind,
     CurrentAssignment, Dataset, Date, Evidence, Gender, GroupId, GroupSet, Language, LatLon, Municipality,
-    MunicipalityCode, Occupation, Offer, OfferId, OfferKind, Origin, Provider, ProviderId, ReferenceData,
+    MunicipalityCode, Occupation, OccupationTitle, Offer, OfferId, OfferKind, Origin, Provider, ProviderId,
+    ReferenceData, TimeAndPlace,
 };
 use rng::{Cumulative, Rng};
 
@@ -121,6 +124,7 @@ pub fn generate(scale: Scale, seed: u64, reference: &ReferenceData) -> Dataset {
     courses(world, &mut providers, &mut offers);
     workplaces(world, &mut providers, &mut offers);
     reciprocal_help(world, &mut providers, &mut offers);
+    time_and_place(world, &mut offers);
     let candidates = candidates(world, &offers);
     Dataset { candidates, offers, providers, outcomes: Vec::new() }
 }
@@ -379,13 +383,13 @@ fn segments(reference: &ReferenceData) -> Vec<Segment> {
 
 fn course_title(code: &str) -> &'static str {
     match code {
-        "youth_psychosocial" => "Mentor course for young people",
-        "cash_longterm" => "Step-by-step work course",
-        "psychiatric" => "IPS employment support",
-        "sickness" => "Early return-to-work course",
-        "resource_course" => "Coordinated resource-course support",
-        "job_clarification" => "Job-clarification workshop",
-        _ => "Job-readiness course",
+        "youth_psychosocial" => "Mentorforløb for unge",
+        "cash_longterm" => "Trin-for-trin-forløb mod job",
+        "psychiatric" => "IPS-beskæftigelsesstøtte",
+        "sickness" => "Tidlig tilbage-til-arbejde-forløb",
+        "resource_course" => "Koordineret støtte i ressourceforløb",
+        "job_clarification" => "Afklaringsværksted",
+        _ => "Jobparathedsforløb",
     }
 }
 
@@ -403,6 +407,49 @@ fn course_terms(code: &str) -> ((u32, u32), (u32, u32)) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Time and place
+
+/// Start dates, address postcodes and contacts of the offers, from a random stream of their
+/// own (5), so that adding them changed no other value of a data set.
+///
+/// Courses have continuous intake or a fixed start up to 20 weeks ahead (some start after a
+/// candidate's benefit ends: the ranking must see that); jobs start within six weeks; work
+/// trials and reciprocal help mostly start at once. The address is the postcode nearest the
+/// offer in its municipality. Contacts are roles, never invented phone numbers (an invented
+/// number may be a real person's).
+fn time_and_place(world: World<'_>, offers: &mut [Offer]) {
+    let World { seed, reference, .. } = world;
+    let mut rng = Rng::new(seed, 5);
+    for offer in offers.iter_mut() {
+        let (continuous, weeks, contact) = match offer.kind {
+            OfferKind::Provider => (0.5, (1, 20), "Forløbskoordinator hos leverandøren"),
+            OfferKind::Job => (0.0, (1, 6), "Virksomhedskonsulent i jobcentret"),
+            OfferKind::WorkTrial => (0.7, (1, 4), "Virksomhedskonsulent i jobcentret"),
+            OfferKind::ReciprocalHelp => (0.8, (1, 3), "Jobcentrets koordinator for gensidig hjælp"),
+        };
+        let next_start = if rng.chance(continuous) {
+            None
+        } else {
+            Some(AS_OF.plus_days(7 * rng.between(weeks.0, weeks.1) as i32))
+        };
+        let address_postcode = reference
+            .postcodes
+            .iter()
+            .filter(|p| p.municipality == offer.municipality && !p.special)
+            .min_by(|a, b| {
+                let d = |p: &crate::model::Postcode| {
+                    (p.location.lat - offer.location.lat).powi(2)
+                        + (p.location.lon - offer.location.lon).powi(2)
+                };
+                d(a).total_cmp(&d(b)).then(a.code.cmp(&b.code))
+            })
+            .map(|p| p.code);
+        offer.time_and_place =
+            TimeAndPlace { next_start, address_postcode, contact: Some(contact.to_string()) };
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Occupations
 
 /// ISCO-08 unit groups, with the common jobs of this population drawn far more often.
@@ -412,7 +459,7 @@ struct OccupationPool {
     /// Common unit groups present in the reference data, most common first.
     common: Vec<Occupation>,
     common_weights: Cumulative,
-    titles: Vec<(Occupation, String)>,
+    titles: Vec<OccupationTitle>,
 }
 
 /// Unit groups that candidates on benefits often wish for or are offered, most common first.
@@ -425,7 +472,7 @@ const COMMON_OCCUPATIONS: [&str; 30] = [
 impl OccupationPool {
     fn new(reference: &ReferenceData) -> OccupationPool {
         let units: Vec<Occupation> =
-            reference.occupations.iter().map(|(o, _)| *o).filter(|o| o.level == 4).collect();
+            reference.occupations.iter().map(|o| o.code).filter(|o| o.level == 4).collect();
         let common: Vec<Occupation> = COMMON_OCCUPATIONS
             .iter()
             .filter_map(|c| Occupation::parse(c))
@@ -447,13 +494,14 @@ impl OccupationPool {
 
     /// The code if the reference data has it.
     fn known(&self, code: &str) -> Option<Occupation> {
-        Occupation::parse(code).filter(|o| self.titles.binary_search_by_key(o, |(x, _)| *x).is_ok())
+        Occupation::parse(code).filter(|o| self.titles.binary_search_by_key(o, |x| x.code).is_ok())
     }
 
+    /// The Danish title (DISCO-08), the English one where Denmark has none.
     fn title(&self, occupation: Occupation) -> &str {
         self.titles
-            .binary_search_by_key(&occupation, |(o, _)| *o)
-            .map_or("Unspecified occupation", |i| self.titles[i].1.as_str())
+            .binary_search_by_key(&occupation, |o| o.code)
+            .map_or("Arbejde uden nærmere angivelse", |i| self.titles[i].title_da_or_en())
     }
 }
 
@@ -471,6 +519,9 @@ fn id<T>(make: fn(&str) -> Result<T, String>, text: String) -> T {
 fn languages(codes: &[&str]) -> Vec<Language> {
     codes.iter().filter_map(|c| Language::parse(c)).collect()
 }
+
+/// Ends every invented organisation's name: Danish for "invented".
+pub const INVENTED: &str = "(opdigtet)";
 
 const PROVIDER_WORDS: [&str; 16] = [
     "Broen",
@@ -495,7 +546,7 @@ const PROVIDER_SUFFIXES: [&str; 8] = [
     "Job & Trivsel",
     "Uddannelse I/S",
     "Kompetencecenter",
-    "Partners A/S",
+    "Partnere A/S",
     "Netværk",
     "Akademi",
     "Rådgivning",
@@ -533,7 +584,7 @@ fn courses(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<Off
             _ => ContractKind::StrategicPartner,
         };
         let name = format!(
-            "{} {} (invented)",
+            "{} {} {INVENTED}",
             PROVIDER_WORDS[rng.below(PROVIDER_WORDS.len())],
             PROVIDER_SUFFIXES[rng.below(PROVIDER_SUFFIXES.len())]
         );
@@ -635,6 +686,7 @@ fn courses(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<Off
                 duration_weeks: rng.between(weeks_lo, weeks_hi) as u16,
                 poster_weeks_saved: 0.0,
                 evidence,
+                time_and_place: TimeAndPlace::default(),
             });
         }
     }
@@ -689,7 +741,7 @@ fn workplaces(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<
                 providers.push(Provider {
                     id: id(ProviderId::new, format!("firm-{employers:06}")),
                     name: format!(
-                        "{}{} {} (invented)",
+                        "{}{} {} {INVENTED}",
                         TOWN_WORDS[rng.below(TOWN_WORDS.len())],
                         if rng.chance(0.5) { "-" } else { "" },
                         SECTORS[sector].0
@@ -709,7 +761,7 @@ fn workplaces(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<
             } else {
                 rng.below(plan.jobs + plan.trials) < plan.jobs
             };
-            let title = occupation.map_or("General work", |o| occupations.title(o)).to_string();
+            let title = occupation.map_or("Almindeligt arbejde", |o| occupations.title(o)).to_string();
             let needs_licence = occupation.is_some_and(|o| o.prefix(2) == 83) || rng.chance(0.1);
             let mut target_groups = GroupSet::EMPTY;
             // Wage-subsidy jobs, work trials and half of the ordinary jobs come through the
@@ -736,7 +788,7 @@ fn workplaces(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<
                 };
                 (
                     OfferKind::Job,
-                    format!("{title}{}", if subsidy { " (wage-subsidy job)" } else { " (job)" }),
+                    format!("{title}{}", if subsidy { " (job med løntilskud)" } else { " (job)" }),
                     if rng.chance(0.8) { 1 } else { rng.between(2, 3) },
                     langs,
                     rng.between(15, 37) as u8,
@@ -764,7 +816,7 @@ fn workplaces(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<
                 };
                 (
                     OfferKind::WorkTrial,
-                    format!("{title} (work trial)"),
+                    format!("{title} (virksomhedspraktik)"),
                     rng.between(1, 2),
                     if rng.chance(0.5) { languages(&["da"]) } else { Vec::new() },
                     rng.between(8, 20) as u8,
@@ -793,6 +845,7 @@ fn workplaces(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<
                 duration_weeks: weeks,
                 poster_weeks_saved: 0.0,
                 evidence,
+                time_and_place: TimeAndPlace::default(),
             });
         }
     }
@@ -802,14 +855,22 @@ fn workplaces(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<
 /// driving licence, weeks, range of benefit weeks the poster saves, posted by a firm).
 type Need = (&'static str, &'static str, &'static [&'static str], bool, u16, (u32, u32), bool);
 const NEEDS: [Need; 8] = [
-    ("Driver for 3 months while the poster's broken arm heals", "8322", &["da"], true, 13, (8, 13), true),
-    ("Shop cover during the owner's rehabilitation", "5223", &["da"], false, 8, (4, 8), true),
-    ("Garden and snow clearing for an elderly neighbour", "9214", &[], false, 12, (0, 0), false),
-    ("Childminding so that a parent can attend treatment", "5311", &["da"], false, 10, (2, 6), false),
-    ("Bookkeeping help for a local sports association", "4311", &["da"], false, 8, (0, 0), false),
-    ("Language buddy (Arabic and Danish) for a newly arrived family", "", &["ar"], false, 12, (0, 0), false),
-    ("Warehouse help while an employee is on part-time sick leave", "9333", &["da"], false, 6, (3, 6), true),
-    ("Kitchen help in a community café", "9412", &[], false, 12, (0, 2), false),
+    (
+        "Chauffør i 3 måneder, mens opslagsstillerens brækkede arm heler",
+        "8322",
+        &["da"],
+        true,
+        13,
+        (8, 13),
+        true,
+    ),
+    ("Afløser i butikken under ejerens genoptræning", "5223", &["da"], false, 8, (4, 8), true),
+    ("Havearbejde og snerydning for en ældre nabo", "9214", &[], false, 12, (0, 0), false),
+    ("Børnepasning, så en forælder kan gå til behandling", "5311", &["da"], false, 10, (2, 6), false),
+    ("Hjælp med bogføring i en lokal idrætsforening", "4311", &["da"], false, 8, (0, 0), false),
+    ("Sprogven (arabisk og dansk) for en nyankommen familie", "", &["ar"], false, 12, (0, 0), false),
+    ("Lagerhjælp, mens en medarbejder er delvist sygemeldt", "9333", &["da"], false, 6, (3, 6), true),
+    ("Køkkenhjælp i en fælles café", "9412", &[], false, 12, (0, 2), false),
 ];
 
 fn reciprocal_help(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<Offer>) {
@@ -825,7 +886,7 @@ fn reciprocal_help(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut
             let poster = id(ProviderId::new, format!("poster-{number:05}"));
             providers.push(Provider {
                 id: poster.clone(),
-                name: format!("{} {number} (invented)", if firm { "Local firm" } else { "Citizen" }),
+                name: format!("{} {number} {INVENTED}", if firm { "Lokal virksomhed" } else { "Borger" }),
                 municipality: area.municipality.code,
             });
             offers.push(Offer {
@@ -853,6 +914,7 @@ fn reciprocal_help(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut
                 duration_weeks: weeks,
                 poster_weeks_saved: rng.between(saved.0, saved.1) as f32,
                 evidence: Vec::new(),
+                time_and_place: TimeAndPlace::default(),
             });
         }
     }

@@ -12,7 +12,7 @@ pub mod reference;
 
 pub use cpr::looks_like_cpr;
 pub use date::Date;
-pub use reference::{BenefitKind, Municipality, Postcode, ReferenceData, TargetGroup};
+pub use reference::{BenefitKind, Municipality, OccupationTitle, Postcode, ReferenceData, TargetGroup};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -530,6 +530,31 @@ pub struct Offer {
     pub poster_weeks_saved: f32,
     /// Measured results per target group.
     pub evidence: Vec<Evidence>,
+    /// When it starts, where it is and whom to call: what a caseworker needs to choose.
+    /// Every part is optional; the last field, so that it stays easy to extend. (`default`
+    /// lets offers stored as JSON before it existed read as continuous intake.)
+    #[serde(default)]
+    pub time_and_place: TimeAndPlace,
+}
+
+/// When an offer can start, where it is and whom to contact (all optional columns of
+/// `offers.csv`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TimeAndPlace {
+    /// The next start date; `None` is continuous intake (a candidate can start any day).
+    pub next_start: Option<Date>,
+    /// Postcode of the address (no street: the town comes from the reference postcodes).
+    pub address_postcode: Option<u16>,
+    /// Whom to contact: a role or a phone number, never a person's private data.
+    pub contact: Option<String>,
+}
+
+impl TimeAndPlace {
+    /// Days from `today` to the first day the offer can start: 0 for continuous intake or a
+    /// start date already passed.
+    pub fn days_until_start(&self, today: Date) -> u32 {
+        self.next_start.map_or(0, |start| today.days_until(start).max(0) as u32)
+    }
 }
 
 /// An organisation that delivers offers.

@@ -86,6 +86,25 @@ pub struct BenefitKind {
     pub valid_to: Option<Date>,
 }
 
+/// One ISCO-08 group with its titles: English from ESCO (every group), Danish from DISCO-08
+/// where Danmarks Statistik has the code (14 ISCO-08 codes have no Danish title).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct OccupationTitle {
+    /// The group.
+    pub code: Occupation,
+    /// English title (ESCO v1.1.1).
+    pub title_en: String,
+    /// Danish title (DISCO-08, Danmarks Statistik), if the code is in DISCO-08.
+    pub title_da: Option<String>,
+}
+
+impl OccupationTitle {
+    /// The Danish title, falling back to the English one.
+    pub fn title_da_or_en(&self) -> &str {
+        self.title_da.as_deref().unwrap_or(&self.title_en)
+    }
+}
+
 /// All reference tables.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReferenceData {
@@ -93,8 +112,8 @@ pub struct ReferenceData {
     pub municipalities: Vec<Municipality>,
     /// Postcodes, sorted by code.
     pub postcodes: Vec<Postcode>,
-    /// ISCO-08 groups at every level with their English titles, sorted.
-    pub occupations: Vec<(Occupation, String)>,
+    /// ISCO-08 groups at every level with their English and Danish titles, sorted by code.
+    pub occupations: Vec<OccupationTitle>,
     /// Target groups; a [`GroupId`] is an index into this list.
     pub target_groups: Vec<TargetGroup>,
     /// Benefit kinds; [`crate::model::Benefit::kind`] is an index into this list.
@@ -110,6 +129,8 @@ pub struct ReferenceTexts<'a> {
     pub postcodes: &'a str,
     /// `isco08_groups.csv`.
     pub occupations: &'a str,
+    /// `isco08_titles_da.csv` (Danish DISCO-08 titles by ISCO-08 code).
+    pub occupation_titles_da: &'a str,
     /// `target_groups.csv`.
     pub target_groups: &'a str,
     /// `benefit_kinds.csv`.
@@ -122,6 +143,7 @@ impl ReferenceTexts<'static> {
         municipalities: include_str!("../../../data/reference/municipalities.csv"),
         postcodes: include_str!("../../../data/reference/postcodes.csv"),
         occupations: include_str!("../../../data/reference/isco08_groups.csv"),
+        occupation_titles_da: include_str!("../../../data/reference/isco08_titles_da.csv"),
         target_groups: include_str!("../../../data/reference/target_groups.csv"),
         benefit_kinds: include_str!("../../../data/reference/benefit_kinds.csv"),
     };
@@ -301,10 +323,33 @@ impl ReferenceData {
                             r.problem("level", "level does not match the number of digits in the code")
                         );
                     }
-                    Ok((code, r.text("title_en")?.to_string()))
+                    Ok(OccupationTitle { code, title_en: r.text("title_en")?.to_string(), title_da: None })
                 }),
                 &mut problems,
             );
+        }
+        occupations.sort();
+        if let Some(t) = open(
+            "isco08_titles_da.csv",
+            texts.occupation_titles_da,
+            &["isco08_code", "title_da"],
+            &mut problems,
+        ) {
+            let danish = collect(
+                t.for_each_row(|r| {
+                    let code = Occupation::parse(r.text("isco08_code")?).ok_or_else(|| {
+                        r.problem("isco08_code", "expected an ISCO-08 code of 1 to 4 digits")
+                    })?;
+                    let Ok(i) = occupations.binary_search_by_key(&code, |o| o.code) else {
+                        return Err(r.problem("isco08_code", "not an ISCO-08 group in isco08_groups.csv"));
+                    };
+                    Ok((i, r.text("title_da")?.to_string()))
+                }),
+                &mut problems,
+            );
+            for (i, title) in danish {
+                occupations[i].title_da = Some(title);
+            }
         }
         let mut target_groups = Vec::new();
         if let Some(t) = open("target_groups.csv", texts.target_groups, TARGET_GROUP_REQUIRED, &mut problems)
@@ -335,7 +380,6 @@ impl ReferenceData {
         }
         data.municipalities.sort_by_key(|m| m.code);
         data.postcodes.sort_by_key(|p| p.code);
-        data.occupations.sort();
         Ok(data)
     }
 
@@ -494,7 +538,12 @@ impl ReferenceData {
 
     /// True if the ISCO-08 group exists.
     pub fn occupation_exists(&self, occupation: Occupation) -> bool {
-        self.occupations.binary_search_by_key(&occupation, |(o, _)| *o).is_ok()
+        self.occupation(occupation).is_some()
+    }
+
+    /// The ISCO-08 group with its titles, if it exists.
+    pub fn occupation(&self, occupation: Occupation) -> Option<&OccupationTitle> {
+        self.occupations.binary_search_by_key(&occupation, |o| o.code).ok().map(|i| &self.occupations[i])
     }
 
     /// The target group with this code.
@@ -526,6 +575,29 @@ mod tests {
             r.benefit_kind("sickness_benefit").map(|k| r.benefit_kinds[k as usize].weekly_rate_dkk),
             Some(4695)
         );
+    }
+
+    #[test]
+    fn occupations_have_danish_titles_with_english_fallback() {
+        let r = ReferenceData::embedded().expect("embedded reference data parses");
+        let titled = r.occupations.iter().filter(|o| o.title_da.is_some()).count();
+        assert_eq!(titled, 605, "every DISCO-08 row is attached to its ISCO-08 group");
+        let cleaners = r.occupation(Occupation::parse("9112").expect("code")).expect("9112 exists");
+        assert_eq!(cleaners.title_en, "Cleaners and helpers in offices, hotels and other establishments");
+        assert!(cleaners.title_da.as_deref().is_some_and(|t| t.contains("Rengøring")), "{cleaners:?}");
+        // 6310 (subsistence crop farmers) is left out of DISCO-08: English is the fallback.
+        let farmers = r.occupation(Occupation::parse("6310").expect("code")).expect("6310 exists");
+        assert_eq!(farmers.title_da, None);
+        assert_eq!(farmers.title_da_or_en(), farmers.title_en);
+    }
+
+    #[test]
+    fn a_danish_title_for_an_unknown_code_is_refused_with_its_line() {
+        let mut texts = ReferenceTexts::EMBEDDED;
+        let broken = format!("{}9999,Opdigtet arbejde\n", texts.occupation_titles_da);
+        texts.occupation_titles_da = &broken;
+        let err = ReferenceData::from_texts(&texts).unwrap_err().to_string();
+        assert!(err.contains("isco08_titles_da.csv:607: column `isco08_code` = `9999`"), "{err}");
     }
 
     #[test]

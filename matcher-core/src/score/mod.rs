@@ -275,7 +275,10 @@ pub struct CandidateView {
     municipality: u16,
     wishes: Vec<PackedOccupation>,
     urgency: f64,
+    /// Weeks a success can avoid if the offer starts today: the most any offer can avoid.
     weeks_avoidable: f64,
+    /// Weeks from today to the benefit's legal end, if it has one (may be negative).
+    benefit_weeks_left: Option<f64>,
     weekly_rate: f64,
     /// Weeks-on-benefit band ([`crate::effect::weeks_band`]).
     band: u8,
@@ -327,6 +330,10 @@ struct HotOffer {
     /// Typical duration, weeks: half of it passes, on average, before a success ends the
     /// benefit, so those weeks are not avoidable.
     duration_weeks: u16,
+    /// Days from the scorer's day to the offer's next start (0: continuous intake), at most
+    /// `u16::MAX` (179 years; any wait past the benefit's end avoids nothing anyway). `u16`
+    /// keeps the offer in one cache line.
+    start_delay_days: u16,
 }
 
 const _: () = assert!(std::mem::size_of::<HotOffer>() == 64, "one offer, one cache line");
@@ -498,6 +505,8 @@ impl Scorer {
                 licence: offer.requires_driving_licence,
                 min_hours: offer.min_hours,
                 duration_weeks: offer.duration_weeks,
+                start_delay_days: u16::try_from(offer.time_and_place.days_until_start(today))
+                    .unwrap_or(u16::MAX),
             });
         }
         let offer_index =
@@ -684,6 +693,7 @@ impl Scorer {
             }
             None => policy.effect.horizon_weeks,
         };
+        let benefit_weeks_left = c.benefit.end.map(|end| f64::from(self.today.days_until(end)) / 7.0);
         let weeks_on_benefit = f64::from(c.benefit.start.days_until(self.today).max(0)) / 7.0;
         let own_needs = self.posted.get(c.id.as_str()).cloned().unwrap_or_default();
         let mut excluded: Vec<u32> = c
@@ -712,6 +722,7 @@ impl Scorer {
             wishes: c.wished_occupations.iter().map(|&o| PackedOccupation::from(o)).collect(),
             urgency,
             weeks_avoidable,
+            benefit_weeks_left,
             weekly_rate: f64::from(self.reference.weekly_rate_on(c.benefit.kind, self.today)),
             band: crate::effect::weeks_band(weeks_on_benefit) as u8,
             own_needs,
@@ -884,11 +895,20 @@ impl Scorer {
         })
     }
 
-    /// Benefit weeks a success of this pair avoids: the weeks left, less half the offer's
-    /// duration (a success comes, on average, half-way through), never below 0.
+    /// Benefit weeks a success of this pair avoids: the weeks left when the offer can start
+    /// (from its next start to the benefit's legal end, so an offer that cannot start before
+    /// the benefit ends avoids nothing), less half the offer's duration (a success comes, on
+    /// average, half-way through), never below 0. Never more than
+    /// [`CandidateView::weeks_avoidable`] (starting today), which keeps that the pruning bound.
     #[inline]
     fn weeks_avoided(c: &CandidateView, h: &HotOffer) -> f64 {
-        (c.weeks_avoidable - 0.5 * f64::from(h.duration_weeks)).max(0.0)
+        let after_start = match c.benefit_weeks_left {
+            Some(left) if h.start_delay_days > 0 => {
+                (left - f64::from(h.start_delay_days) / 7.0).clamp(0.0, c.weeks_avoidable)
+            }
+            _ => c.weeks_avoidable,
+        };
+        (after_start - 0.5 * f64::from(h.duration_weeks)).max(0.0)
     }
 
     #[inline]

@@ -67,6 +67,7 @@ pub(crate) fn offer(r: &ReferenceData, id: &str, kind: OfferKind, lat: f64, lon:
         duration_weeks: 12,
         poster_weeks_saved: 0.0,
         evidence: vec![],
+        time_and_place: Default::default(),
     }
 }
 
@@ -291,4 +292,58 @@ proptest! {
             Err(removal) => prop_assert_eq!(s.score(&view, 0), Err(removal)),
         }
     }
+}
+
+/// Issue 20: an offer that cannot start before the candidate's benefit ends avoids nothing;
+/// one that starts a while before the end avoids the weeks left after its start, less half its
+/// duration (a success comes, on average, half-way through).
+#[test]
+fn an_offer_starting_after_the_benefit_ends_avoids_no_weeks() {
+    let r = reference();
+    let mut c = candidate(&r, "c1", 55.68, 12.57);
+    // Ten weeks of benefit left on the scorer's day (2026-11-22).
+    c.benefit.end = Date::parse("2027-01-31");
+    c.benefit.reassessment = None;
+    let now = offer(&r, "now", OfferKind::Provider, 55.70, 12.50);
+    let mut soon = offer(&r, "soon", OfferKind::Provider, 55.70, 12.50);
+    soon.time_and_place.next_start = Date::parse("2026-12-20"); // 4 weeks on: 6 weeks left
+    let mut late = offer(&r, "late", OfferKind::Provider, 55.70, 12.50);
+    late.time_and_place.next_start = Date::parse("2027-02-07"); // after the end
+    // Half the duration (1 week) passes before a success ends the benefit.
+    let (mut now, mut soon, mut late) = (now, soon, late);
+    // Documented results, so that a success is worth something (an uplift over no offer).
+    let g = r.group("sickness").expect("group");
+    for o in [&mut now, &mut soon, &mut late] {
+        o.duration_weeks = 2;
+        o.evidence = vec![Evidence { group: g, trials: 100, successes: 80 }];
+    }
+    let data =
+        Dataset { candidates: vec![c], offers: vec![now, soon, late], providers: vec![], outcomes: vec![] };
+    let policies = PolicySet::default();
+    let s = scorer_for(&data, &r, &policies);
+    let explain = |o| s.explain(0, o).expect("indices").expect("feasible");
+    let (now, soon, late) = (explain(0), explain(1), explain(2));
+    assert!((now.weeks_avoidable - 9.0).abs() < 1e-9, "{}", now.weeks_avoidable);
+    assert!((soon.weeks_avoidable - 5.0).abs() < 1e-9, "{}", soon.weeks_avoidable);
+    assert_eq!(late.weeks_avoidable, 0.0);
+    // With no weeks to avoid, the expected effect is minus the price, and the ranking sees it.
+    assert_eq!(late.effect_dkk, -20_000.0);
+    assert!(
+        now.effect_dkk > soon.effect_dkk && soon.effect_dkk > late.effect_dkk,
+        "{} {} {} uplift {}",
+        now.effect_dkk,
+        soon.effect_dkk,
+        late.effect_dkk,
+        now.uplift
+    );
+    assert!(
+        now.total >= soon.total && soon.total > late.total,
+        "{} {} {}",
+        now.total,
+        soon.total,
+        late.total
+    );
+    // Scores and explanations agree, and pruning with the candidate-wide bound stays exact.
+    let view = s.candidate(0).expect("candidate");
+    assert_eq!(s.score(&view, 2), Ok(late.total));
 }

@@ -324,15 +324,27 @@ fn previous_csv(path: &Path, names: [&str; 2]) -> anyhow::Result<(csv::Reader<st
     Ok((reader, columns))
 }
 
-/// Reads `offer_id,price` from a previous run's `prices.csv`.
+/// The column of `prices.csv` holding an offer's dual price: what one more place there would
+/// add to the night's optimum, in score points (not kroner). Called `price` before issue 20;
+/// `--previous` still reads that name from older run directories.
+pub const PRICE_COLUMN: &str = "value_of_one_more_place_points";
+
+/// Reads `offer_id` and [`PRICE_COLUMN`] (or the older `price`) from a previous run's
+/// `prices.csv`.
 fn read_prices(path: &Path) -> anyhow::Result<Vec<(String, i64)>> {
-    let (mut reader, [id, price]) = previous_csv(path, ["offer_id", "price"])?;
+    let old_name = csv::Reader::from_path(path)
+        .and_then(|mut r| {
+            r.headers().map(|h| !h.iter().any(|c| c == PRICE_COLUMN) && h.iter().any(|c| c == "price"))
+        })
+        .unwrap_or(false);
+    let column = if old_name { "price" } else { PRICE_COLUMN };
+    let (mut reader, [id, price]) = previous_csv(path, ["offer_id", column])?;
     let mut prices = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let record = record.with_context(|| format!("{}:{}: malformed row", path.display(), i + 2))?;
         let value = record.get(price).unwrap_or("");
         let parsed: i64 = value.parse().with_context(|| {
-            format!("{}:{}: column `price` = `{value}`: expected a whole number", path.display(), i + 2)
+            format!("{}:{}: column `{column}` = `{value}`: expected a whole number", path.display(), i + 2)
         })?;
         prices.push((record.get(id).unwrap_or("").to_string(), parsed));
     }
@@ -445,7 +457,7 @@ fn prices_csv(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>> {
             p.price.to_string(),
         ]
     });
-    csv_bytes(&["offer_id", "offer_kind", "provider_id", "capacity", "assigned", "price"], rows)
+    csv_bytes(&["offer_id", "offer_kind", "provider_id", "capacity", "assigned", PRICE_COLUMN], rows)
 }
 
 fn prices_json(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>> {
@@ -457,7 +469,7 @@ fn prices_json(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>> 
                 "offer_id": data.offers[p.offer as usize].id.as_str(),
                 "capacity": p.capacity,
                 "assigned": p.assigned,
-                "price": p.price,
+                PRICE_COLUMN: p.price,
             })
         })
         .collect();

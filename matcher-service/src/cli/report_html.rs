@@ -109,6 +109,25 @@ enum Key {
     MaxAfter,
     OverCapBefore,
     OverCapAfter,
+    PlanHeading,
+    WithoutSuggestion,
+    FirstOffer,
+    NetEffect,
+    Savings,
+    Appendix,
+    AppendixNote,
+    Meaning,
+    ObjectiveMeans,
+    ModifiedMeans,
+    DualMeans,
+    GapMeans,
+    BlockingMeans,
+    PriceMeans,
+    WhyDiffer,
+    Count,
+    Reason,
+    Change,
+    Share,
 }
 
 impl Key {
@@ -232,30 +251,34 @@ fn t(lang: Lang, key: Key) -> &'static str {
         Key::ByMunicipality => ("Effekt pr. kommune", "Effect per municipality"),
         Key::AllMunicipalities => ("Alle kommuner", "All municipalities"),
         Key::Certificate => ("Optimalitetsbevis", "Certificate of optimality"),
-        Key::Objective => ("Samlet score (primal)", "Total score (primal)"),
+        Key::Objective => ("Planens samlede point", "The plan's total points"),
         Key::Modified => (
             "Samlet score inkl. bonus for garanterede pladser",
             "Total score including the bonus for guaranteed places",
         ),
-        Key::Dual => ("Dual grænse", "Dual bound"),
+        Key::Dual => ("Loft for enhver plan (dual grænse)", "Ceiling for any plan (dual bound)"),
         Key::GContracted => ("Garanterede pladser i kontrakterne", "Guaranteed places in the contracts"),
         Key::GFillable => ("Heraf mulige at fylde (bevist maksimum)", "Of those, fillable at most (proven)"),
         Key::GFilled => ("Fyldt i nat", "Filled tonight"),
-        Key::Gap => ("Forskel (0 = bevist optimal)", "Gap (0 = proven optimal)"),
+        Key::Gap => ("Forskel til loftet", "Gap to the ceiling"),
         Key::CertificateNote => (
             "Løsningen er kontrolleret uafhængigt af løseren: ingen fordeling kan score mere end den duale grænse, og forskellen er 0. Garanterede pladser hos strategiske partnere fyldes så langt det overhovedet kan lade sig gøre (bevist maksimum), og blandt de fordelinger vælges den med den højeste score; den duale grænse gælder scoren med en bonus pr. fyldt garanteret plads. Tid og faser står i run.json.",
             "The solution was checked independently of the solver: no assignment can score more than the dual bound, and the gap is 0. Guaranteed places at strategic partners are filled as far as at all possible (a proven maximum), and among those assignments the one with the highest score is chosen; the dual bound is for the score plus a bonus per filled guaranteed place. Times and phases are in run.json.",
         ),
-        Key::Comparison => {
-            ("Optimal, stabil og grådig fordeling samme nat", "Optimal, stable and greedy on the same night")
-        }
+        Key::Comparison => (
+            "Planen sammenlignet med enklere måder at fordele på",
+            "The plan compared with simpler ways to assign",
+        ),
         Key::Method => ("Metode", "Method"),
-        Key::TotalWeight => ("Samlet score", "Total score"),
-        Key::Blocking => ("Blokerende par", "Blocking pairs"),
-        Key::Optimal => ("Optimal", "Optimal"),
+        Key::TotalWeight => ("Samlede point", "Total points"),
+        Key::Blocking => (
+            "Par, der hellere ville hinanden (blokerende par)",
+            "Pairs who would rather have each other (blocking pairs)",
+        ),
+        Key::Optimal => ("Nattens plan (optimal)", "Tonight's plan (optimal)"),
         Key::Stable => ("Stabil (udskudt accept)", "Stable (deferred acceptance)"),
         Key::Greedy => ("Grådig", "Greedy"),
-        Key::Churn => ("Stabilitet over for i går", "Churn against the current assignment"),
+        Key::Churn => ("Hvad ændrer sig for borgerne", "What changes for the citizens"),
         Key::LockedKept => ("Igangværende forløb bevaret", "Courses under way kept"),
         Key::Kept => ("Beholder sit tilbud", "Keep their offer"),
         Key::Changed => ("Foreslås et andet tilbud", "Suggested another offer"),
@@ -267,12 +290,12 @@ fn t(lang: Lang, key: Key) -> &'static str {
         Key::Assigned => ("Besat", "Filled"),
         Key::UtilisationByKind => ("Udnyttelse pr. type tilbud", "Utilisation per kind of offer"),
         Key::Waiting => (
-            "Tilbud med venteliste (værdi af én plads mere)",
-            "Offers with a waiting line (value of one more place)",
+            "Tilbud med venteliste: hvor der mangler pladser",
+            "Offers with a waiting line: where places are short",
         ),
         Key::WaitingCount => ("Tilbud med venteliste", "Offers with a waiting line"),
         Key::Empty => ("Tomme tilbud", "Empty offers"),
-        Key::Price => ("Værdi af én plads mere (point)", "Value of one more place (points)"),
+        Key::Price => ("Gevinst ved én plads mere (point)", "Gain from one more place (points)"),
         Key::Guarantees => {
             ("Garanteret volumen (strategiske partnere)", "Guaranteed volumes (strategic partners)")
         }
@@ -335,6 +358,51 @@ fn t(lang: Lang, key: Key) -> &'static str {
         Key::MaxAfter => ("Største efter", "Largest after"),
         Key::OverCapBefore => ("Over loftet før", "Over the cap before"),
         Key::OverCapAfter => ("Over loftet efter", "Over the cap after"),
+        Key::PlanHeading => {
+            ("Hvad nattens plan gør for borgerne", "What tonight's plan does for our citizens")
+        }
+        Key::WithoutSuggestion => ("Uden forslag", "Without a suggestion"),
+        Key::FirstOffer => ("Får et tilbud for første gang", "Get an offer for the first time"),
+        Key::NetEffect => ("Forventet gevinst (netto)", "Expected gain (net)"),
+        Key::Savings => ("Forventet sparet forsørgelse", "Expected benefit payments avoided"),
+        Key::Appendix => ("Bilag: den tekniske kontrol", "Appendix: the technical checks"),
+        Key::AppendixNote => (
+            "Til den, der vil efterprøve planen. Hver linje siger med én sætning, hvad tallet betyder.",
+            "For whoever wants to check the plan. Each line says in one sentence what the figure means.",
+        ),
+        Key::Meaning => ("Hvad det betyder", "What it means"),
+        Key::ObjectiveMeans => (
+            "Summen af point for alle forslag; pointene vejer effekt i kroner sammen med målgruppe, dokumentation, afstand, hast og borgerens ønsker.",
+            "The sum of the points of all suggestions; the points weigh effect in kroner together with target group, evidence, distance, urgency and the citizen's wishes.",
+        ),
+        Key::ModifiedMeans => (
+            "Samme sum plus en bonus for hver garanteret plads hos en strategisk partner, der bliver fyldt.",
+            "The same sum plus a bonus for each guaranteed place at a strategic partner that is filled.",
+        ),
+        Key::DualMeans => (
+            "Et loft, regnet ud uafhængigt af løseren: ingen fordeling af pladserne kan give flere point.",
+            "A ceiling, computed independently of the solver: no assignment of the places can score more.",
+        ),
+        Key::GapMeans => (
+            "Loftet minus planens point; 0 betyder, at planen er bevist den bedste.",
+            "The ceiling minus the plan's points; 0 means the plan is proven the best.",
+        ),
+        Key::BlockingMeans => (
+            "Par af en borger og et tilbud, som begge ville stå bedre med hinanden end med det, fordelingen giver dem.",
+            "Pairs of a citizen and an offer who would both be better off with each other than with what the assignment gives them.",
+        ),
+        Key::PriceMeans => (
+            "Hvor mange point planen ville vinde, hvis tilbuddet havde én plads mere: et mål for, hvor hårdt der mangler pladser. Ikke kroner.",
+            "How many points the plan would gain if the offer had one more place: a measure of how badly places are short. Not kroner.",
+        ),
+        Key::WhyDiffer => (
+            "Planen vælger den fordeling, der giver flest point i alt, ikke flest kroner: pointene tæller også målgruppe, dokumentation, afstand, hast og borgerens ønsker. En grådig fordeling (hver plads til det højeste enkeltpar først) kan derfor nogle nætter vise flere kroner, men den matcher dårligere på de andre hensyn.",
+            "The plan picks the assignment with the most points in all, not the most kroner: the points also count target group, evidence, distance, urgency and the citizen's wishes. A greedy assignment (each place to the highest single pair first) can therefore show more kroner on some nights, but it matches worse on the other considerations.",
+        ),
+        Key::Count => ("Antal", "Number"),
+        Key::Reason => ("Årsag", "Reason"),
+        Key::Change => ("Ændring", "Change"),
+        Key::Share => ("Andel", "Share"),
     };
     match lang {
         Lang::Da => da,
@@ -392,27 +460,35 @@ fn short(label: &str, max: usize) -> String {
 }
 
 /// A horizontal bar chart as inline SVG. `rows` are (label, value, shown value).
+///
+/// Each label stands on its own line above its bar, and the bars leave room for the longest
+/// shown value, so nothing is clipped; the chart is drawn 360 units wide, so on a 390 px phone
+/// it shows at about its natural size. Every chart is followed by a table of the same figures
+/// (for screen readers and for copying).
 fn bars(title: &str, rows: &[(String, f64, String)]) -> String {
+    const WIDTH: f64 = 360.0;
+    const CHAR_W: f64 = 7.2; // a generous average advance of 12 px system-ui text
     let max = rows.iter().map(|r| r.1).fold(0.0f64, f64::max);
-    let (label_w, bar_w, row_h) = (250.0, 310.0, 22.0);
-    let height = row_h * rows.len() as f64 + 8.0;
+    let longest = rows.iter().map(|r| r.2.chars().count()).max().unwrap_or(0) as f64;
+    let bar_w = (WIDTH - 8.0 - longest * CHAR_W).max(60.0);
+    let row_h = 34.0;
+    let height = row_h * rows.len() as f64 + 4.0;
     let mut svg = format!(
-        r#"<svg class="chart" role="img" aria-label="{}" viewBox="0 0 680 {height}" width="100%" preserveAspectRatio="xMinYMin meet">"#,
+        r#"<svg class="chart" role="img" aria-label="{}" viewBox="0 0 {WIDTH} {height}" width="100%" preserveAspectRatio="xMinYMin meet">"#,
         esc(title)
     );
     for (i, (label, value, shown)) in rows.iter().enumerate() {
-        let y = 4.0 + row_h * i as f64;
+        let y = row_h * i as f64;
         let w = if max > 0.0 { (value.max(0.0) / max) * bar_w } else { 0.0 };
         let _ = write!(
             svg,
-            r#"<text x="{lx}" y="{ty}" text-anchor="end"><title>{full}</title>{label}</text><rect x="{bx}" y="{y}" width="{w:.1}" height="{bh}" rx="2"/><text x="{vx:.1}" y="{ty}">{shown}</text>"#,
-            lx = label_w - 8.0,
-            ty = y + 15.0,
+            r#"<text x="0" y="{ly}"><title>{full}</title>{label}</text><rect x="0" y="{by}" width="{w:.1}" height="12" rx="2"/><text x="{vx:.1}" y="{vy}">{shown}</text>"#,
+            ly = y + 13.0,
             full = esc(label),
-            label = esc(&short(label, 34)),
-            bx = label_w,
-            bh = row_h - 6.0,
-            vx = label_w + w + 6.0,
+            label = esc(&short(label, 48)),
+            by = y + 18.0,
+            vx = w + 6.0,
+            vy = y + 29.0,
             shown = esc(shown),
         );
     }
@@ -420,8 +496,10 @@ fn bars(title: &str, rows: &[(String, f64, String)]) -> String {
     svg
 }
 
+/// A table in a box of its own that scrolls sideways when it is wider than the screen (a
+/// wide table never makes the page scroll sideways).
 fn table(head: &[&str], rows: &[Vec<String>]) -> String {
-    let mut html = String::from("<table><thead><tr>");
+    let mut html = String::from("<div class=\"table\"><table><thead><tr>");
     for h in head {
         let _ = write!(html, "<th scope=\"col\">{}</th>", esc(h));
     }
@@ -437,7 +515,7 @@ fn table(head: &[&str], rows: &[Vec<String>]) -> String {
         }
         html.push_str("</tr>");
     }
-    html.push_str("</tbody></table>");
+    html.push_str("</tbody></table></div>");
     html
 }
 
@@ -460,12 +538,12 @@ fn slice_rows(slices: &[Slice], lang: Lang, name: impl Fn(&Slice) -> String) -> 
 const STYLE: &str = r#"
 :root{--ink:#1b1f24;--muted:#4a5560;--line:#d0d7de;--bar:#1f5f8b;--bg:#ffffff;--panel:#f6f8fa}
 *{box-sizing:border-box}body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--ink);background:var(--bg);margin:0}
-main{max-width:980px;margin:0 auto;padding:24px}h1{font-size:1.6rem;margin:0 0 4px}h2{font-size:1.2rem;margin:32px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}
-.notice{background:#fff8c5;border:1px solid #d4a72c;padding:8px 12px;border-radius:6px}.muted{color:var(--muted)}
-.kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:12px;margin:16px 0}.kpi{background:var(--panel);border:1px solid var(--line);border-radius:8px;padding:10px 12px}
-.kpi b{display:block;font-size:1.3rem}table{border-collapse:collapse;width:100%;margin:8px 0;font-size:.92rem}th,td{border-bottom:1px solid var(--line);padding:4px 8px;text-align:right}
-th:first-child,td:first-child{text-align:left}thead th{background:var(--panel)}.chart{max-width:680px;display:block;margin:8px 0}.chart rect{fill:var(--bar)}.chart text{font-size:12px;fill:var(--ink)}
-details summary{cursor:pointer;color:var(--bar)}@media print{.notice{border-color:#000}}
+main{max-width:980px;margin:0 auto;padding:24px;overflow-wrap:anywhere}h1{font-size:1.6rem;margin:0 0 4px}h2{font-size:1.2rem;margin:32px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}
+.notice{background:#fff8c5;border:1px solid #d4a72c;padding:8px 12px;border-radius:6px}.muted{color:var(--muted)}.lead{font-size:1.1rem}
+.kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px;margin:16px 0}.kpi{background:var(--panel);border:1px solid var(--line);border-radius:8px;padding:10px 12px}
+.kpi b{display:block;font-size:1.3rem}.table{overflow-x:auto;max-width:100%;margin:8px 0}table{border-collapse:collapse;width:100%;font-size:.92rem}th,td{border-bottom:1px solid var(--line);padding:4px 8px;text-align:right;overflow-wrap:normal}
+th:first-child,td:first-child{text-align:left;overflow-wrap:anywhere}thead th{background:var(--panel)}.chart{max-width:540px;display:block;margin:8px 0}.chart rect{fill:var(--bar)}.chart text{font-size:12px;fill:var(--ink)}
+details summary{cursor:pointer;color:var(--bar)}@media (max-width:600px){main{padding:12px}h1{font-size:1.35rem}th,td{padding:4px 4px}}@media print{.notice{border-color:#000}}
 "#;
 
 /// Renders the report.
@@ -487,10 +565,13 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
     );
     let _ = write!(h, "<p class=\"notice\" role=\"note\">{}</p>", t(lang, Key::Notice));
 
-    // Headline figures.
-    let _ = write!(h, "<section id=\"summary\"><div class=\"kpis\">");
+    // The first screen: what the plan does for the citizens and what it costs, in people and
+    // kroner. The engineering is in the appendix at the end.
+    let _ = write!(h, "<section id=\"summary\"><h2>{}</h2>", t(lang, Key::PlanHeading));
+    let _ = write!(h, "<p class=\"lead\">{}</p>", esc(&lead(report, lang)));
+    let _ = write!(h, "<div class=\"kpis\">");
+    let savings = report.effect_dkk + report.spend_dkk as f64;
     for (label, value) in [
-        (t(lang, Key::Candidates), int(report.candidates as i128, lang)),
         (
             t(lang, Key::Matched),
             format!(
@@ -499,9 +580,14 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
                 pct(report.matched as f64 / report.candidates.max(1) as f64, lang)
             ),
         ),
-        (t(lang, Key::Effect), dkk(report.effect_dkk, lang)),
+        (
+            t(lang, Key::WithoutSuggestion),
+            int(report.candidates.saturating_sub(report.matched) as i128, lang),
+        ),
+        (t(lang, Key::FirstOffer), int(report.churn.new as i128, lang)),
+        (t(lang, Key::Savings), dkk(savings, lang)),
         (t(lang, Key::Spend), dkk(report.spend_dkk as f64, lang)),
-        (t(lang, Key::Offers), int(report.offers as i128, lang)),
+        (t(lang, Key::NetEffect), dkk(report.effect_dkk, lang)),
     ] {
         let _ = write!(h, "<div class=\"kpi\"><span>{}</span><b>{}</b></div>", esc(label), esc(&value));
     }
@@ -572,31 +658,6 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
     ));
     h.push_str("</details></section>");
 
-    // Certificate.
-    let c = &report.certificate;
-    let _ = write!(h, "<section id=\"certificate\"><h2>{}</h2>", t(lang, Key::Certificate));
-    let show = |v: Option<i128>| v.map_or_else(|| "—".to_string(), |v| int(v, lang));
-    h.push_str(&table(
-        &[t(lang, Key::Certificate), ""],
-        &[
-            vec![t(lang, Key::Objective).into(), int(i128::from(c.objective), lang)],
-            vec![t(lang, Key::Modified).into(), int(c.modified_primal, lang)],
-            vec![t(lang, Key::Dual).into(), show(c.dual_bound)],
-            vec![t(lang, Key::Gap).into(), show(c.gap)],
-        ],
-    ));
-    if let Some(g) = &c.guarantees {
-        h.push_str(&table(
-            &[t(lang, Key::Guarantees), ""],
-            &[
-                vec![t(lang, Key::GContracted).into(), int(i128::from(g.guaranteed), lang)],
-                vec![t(lang, Key::GFillable).into(), int(i128::from(g.fillable), lang)],
-                vec![t(lang, Key::GFilled).into(), int(i128::from(g.filled), lang)],
-            ],
-        ));
-    }
-    let _ = write!(h, "<p class=\"muted\">{}</p></section>", t(lang, Key::CertificateNote));
-
     // Methods compared.
     let _ = write!(h, "<section id=\"comparison\"><h2>{}</h2>", t(lang, Key::Comparison));
     let method_name = |m: &str| t_data(lang, m);
@@ -609,26 +670,10 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
     let rows: Vec<Vec<String>> = report
         .methods
         .iter()
-        .map(|m| {
-            vec![
-                method_name(&m.method),
-                int(i128::from(m.total_weight), lang),
-                dkk(m.effect_dkk, lang),
-                int(m.matched as i128, lang),
-                int(m.blocking_pairs as i128, lang),
-            ]
-        })
+        .map(|m| vec![method_name(&m.method), dkk(m.effect_dkk, lang), int(m.matched as i128, lang)])
         .collect();
-    h.push_str(&table(
-        &[
-            t(lang, Key::Method),
-            t(lang, Key::TotalWeight),
-            t(lang, Key::Effect),
-            t(lang, Key::Matched),
-            t(lang, Key::Blocking),
-        ],
-        &rows,
-    ));
+    h.push_str(&table(&[t(lang, Key::Method), t(lang, Key::Effect), t(lang, Key::Matched)], &rows));
+    let _ = write!(h, "<p>{}</p>", esc(&why_differ(report, lang)));
     h.push_str("</section>");
 
     // Churn.
@@ -646,6 +691,8 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
     .map(|(k, v)| (t_data(lang, k), *v as f64, int(*v as i128, lang)))
     .collect();
     h.push_str(&bars(t(lang, Key::Churn), &rows));
+    let rows: Vec<Vec<String>> = rows.into_iter().map(|(label, _, shown)| vec![label, shown]).collect();
+    h.push_str(&table(&[t(lang, Key::Change), t(lang, Key::Count)], &rows));
     h.push_str("</section>");
 
     // Capacity.
@@ -671,6 +718,18 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
         .collect();
     let _ = write!(h, "<h3>{}</h3>", t(lang, Key::UtilisationByKind));
     h.push_str(&bars(t(lang, Key::UtilisationByKind), &rows));
+    let rows: Vec<Vec<String>> = cap
+        .by_kind
+        .iter()
+        .map(|(k, places, assigned)| {
+            let share = if *places > 0 { *assigned as f64 / *places as f64 } else { 0.0 };
+            vec![kind_name(k), int(*places as i128, lang), int(*assigned as i128, lang), pct(share, lang)]
+        })
+        .collect();
+    h.push_str(&table(
+        &[t(lang, Key::Offers), t(lang, Key::Places), t(lang, Key::Assigned), t(lang, Key::Share)],
+        &rows,
+    ));
     h.push_str(&table(
         &[t(lang, Key::Capacity), ""],
         &[
@@ -692,14 +751,10 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
                 format!("{} ({})", w.name, w.offer),
                 int(i128::from(w.capacity), lang),
                 int(i128::from(w.assigned), lang),
-                int(i128::from(w.price), lang),
             ]
         })
         .collect();
-    h.push_str(&table(
-        &[t(lang, Key::Offers), t(lang, Key::Places), t(lang, Key::Assigned), t(lang, Key::Price)],
-        &rows,
-    ));
+    h.push_str(&table(&[t(lang, Key::Offers), t(lang, Key::Places), t(lang, Key::Assigned)], &rows));
     let _ = write!(h, "<h3>{}</h3>", t(lang, Key::Guarantees));
     if cap.guarantees.is_empty() {
         let _ = write!(h, "<p>{}</p>", t(lang, Key::None));
@@ -766,6 +821,8 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
         .map(|(k, v)| (t_data(lang, k), *v as f64, int(*v as i128, lang)))
         .collect();
     h.push_str(&bars(t(lang, Key::UnmatchedReasons), &rows));
+    let rows: Vec<Vec<String>> = rows.into_iter().map(|(label, _, shown)| vec![label, shown]).collect();
+    h.push_str(&table(&[t(lang, Key::Reason), t(lang, Key::Count)], &rows));
     h.push_str("</section>");
 
     if let Some(caseloads) = &report.caseloads {
@@ -806,7 +863,117 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
         head[0] = title;
         h.push_str(&table(&head, &slice_rows(slices, lang, name)));
     }
-    h.push_str("</section></main></body></html>\n");
+    h.push_str("</section>");
+    h.push_str(&appendix(report, lang));
+    h.push_str("</main></body></html>\n");
+    h
+}
+
+/// The first sentence of the report: people and kroner, nothing a manager must look up.
+fn lead(report: &Report, lang: Lang) -> String {
+    let (n, of) = (int(report.matched as i128, lang), int(report.candidates as i128, lang));
+    let share = pct(report.matched as f64 / report.candidates.max(1) as f64, lang);
+    let (net, spend) = (dkk(report.effect_dkk, lang), dkk(report.spend_dkk as f64, lang));
+    let gain = report.effect_dkk >= 0.0;
+    match (lang, gain) {
+        (Lang::Da, true) => format!(
+            "I nat fik {n} af {of} borgere ({share}) et forslag til et tilbud. Forløbene i planen koster {spend}; følges forslagene, forventes de at spare {net} mere i forsørgelse, end de koster."
+        ),
+        (Lang::Da, false) => format!(
+            "I nat fik {n} af {of} borgere ({share}) et forslag til et tilbud. Forløbene i planen koster {spend}; følges forslagene, forventes de at koste {} mere, end de sparer i forsørgelse.",
+            dkk(-report.effect_dkk, lang)
+        ),
+        (Lang::En, true) => format!(
+            "Tonight {n} of {of} citizens ({share}) got a suggested offer. The courses in the plan cost {spend}; if the suggestions are followed, they are expected to save {net} more in benefit payments than they cost."
+        ),
+        (Lang::En, false) => format!(
+            "Tonight {n} of {of} citizens ({share}) got a suggested offer. The courses in the plan cost {spend}; if the suggestions are followed, they are expected to cost {} more than they save in benefit payments.",
+            dkk(-report.effect_dkk, lang)
+        ),
+    }
+}
+
+/// Why the optimum may earn fewer kroner than the greedy plan, with tonight's figure when it
+/// does.
+fn why_differ(report: &Report, lang: Lang) -> String {
+    let effect = |name: &str| report.methods.iter().find(|m| m.method == name).map(|m| m.effect_dkk);
+    let mut text = t(lang, Key::WhyDiffer).to_string();
+    if let (Some(optimal), Some(greedy)) = (effect("optimal"), effect("greedy"))
+        && greedy > optimal
+    {
+        let diff = dkk(greedy - optimal, lang);
+        let _ = match lang {
+            Lang::Da => write!(text, " I nat viser den grådige fordeling {diff} mere."),
+            Lang::En => write!(text, " Tonight the greedy assignment shows {diff} more."),
+        };
+    }
+    text
+}
+
+/// The engineering: certificate, dual bound, blocking pairs and the value of one more place,
+/// each with one sentence on what it means.
+fn appendix(report: &Report, lang: Lang) -> String {
+    let mut h = String::new();
+    let c = &report.certificate;
+    let _ = write!(
+        h,
+        "<section id=\"appendix\"><h2>{}</h2><p class=\"muted\">{}</p><h3 id=\"certificate\">{}</h3>",
+        t(lang, Key::Appendix),
+        t(lang, Key::AppendixNote),
+        t(lang, Key::Certificate)
+    );
+    let show = |v: Option<i128>| v.map_or_else(|| "—".to_string(), |v| int(v, lang));
+    let head = [t(lang, Key::Certificate), "", t(lang, Key::Meaning)];
+    h.push_str(&table(
+        &head,
+        &[
+            vec![
+                t(lang, Key::Objective).into(),
+                int(i128::from(c.objective), lang),
+                t(lang, Key::ObjectiveMeans).into(),
+            ],
+            vec![
+                t(lang, Key::Modified).into(),
+                int(c.modified_primal, lang),
+                t(lang, Key::ModifiedMeans).into(),
+            ],
+            vec![t(lang, Key::Dual).into(), show(c.dual_bound), t(lang, Key::DualMeans).into()],
+            vec![t(lang, Key::Gap).into(), show(c.gap), t(lang, Key::GapMeans).into()],
+        ],
+    ));
+    if let Some(g) = &c.guarantees {
+        h.push_str(&table(
+            &[t(lang, Key::Guarantees), ""],
+            &[
+                vec![t(lang, Key::GContracted).into(), int(i128::from(g.guaranteed), lang)],
+                vec![t(lang, Key::GFillable).into(), int(i128::from(g.fillable), lang)],
+                vec![t(lang, Key::GFilled).into(), int(i128::from(g.filled), lang)],
+            ],
+        ));
+    }
+    let _ = write!(h, "<p class=\"muted\">{}</p>", t(lang, Key::CertificateNote));
+    let _ = write!(h, "<h3>{}</h3><p>{}</p>", t(lang, Key::Blocking), t(lang, Key::BlockingMeans));
+    let rows: Vec<Vec<String>> = report
+        .methods
+        .iter()
+        .map(|m| {
+            vec![
+                t_data(lang, &m.method),
+                int(i128::from(m.total_weight), lang),
+                int(m.blocking_pairs as i128, lang),
+            ]
+        })
+        .collect();
+    h.push_str(&table(&[t(lang, Key::Method), t(lang, Key::TotalWeight), t(lang, Key::Blocking)], &rows));
+    let _ = write!(h, "<h3>{}</h3><p>{}</p>", t(lang, Key::Price), t(lang, Key::PriceMeans));
+    let rows: Vec<Vec<String>> = report
+        .capacity
+        .waiting_lines
+        .iter()
+        .map(|w| vec![format!("{} ({})", w.name, w.offer), int(i128::from(w.price), lang)])
+        .collect();
+    h.push_str(&table(&[t(lang, Key::Offers), t(lang, Key::Price)], &rows));
+    h.push_str("</section>");
     h
 }
 
@@ -875,6 +1042,28 @@ fn caseload_section(caseloads: &CaseloadReport, reference: &ReferenceData, lang:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bars_leave_room_for_the_longest_value() {
+        let rows = vec![
+            (
+                "Et meget langt navn på en målgruppe, der ikke kan stå helt".to_string(),
+                10.0,
+                "1.234 / 2.345 (52,6 %)".into(),
+            ),
+            ("Kort".to_string(), 5.0, "1 kr.".into()),
+        ];
+        let svg = bars("t", &rows);
+        // The widest bar ends where the longest shown value still fits in the 360-unit box.
+        let width: f64 = svg
+            .split("width=\"")
+            .nth(2)
+            .and_then(|w| w.split('"').next())
+            .and_then(|w| w.parse().ok())
+            .expect("bar width");
+        assert!(width + 6.0 + 22.0 * 7.2 <= 360.0 + 1e-9, "{width}");
+        assert!(svg.contains("<title>Et meget langt navn på en målgruppe, der ikke kan stå helt</title>"));
+    }
 
     #[test]
     fn numbers_are_written_the_local_way() {

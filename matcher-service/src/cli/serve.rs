@@ -16,7 +16,7 @@ pub struct ServeArgs {
     /// SQLite database file (WAL), created on first start.
     #[arg(long, env = "MATCHER_DB", default_value = "matcher.db")]
     db: PathBuf,
-    /// Load a generated municipality-scale data set (invented) and print demo tokens.
+    /// Load the demo data set (invented; the same as `data/demo`) and print demo tokens.
     #[arg(long, env = "MATCHER_DEMO")]
     demo: bool,
     /// Load the offers (with their evidence) of a data set directory or snapshot at start,

@@ -287,7 +287,9 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<(tokio::net::TcpListener,
 /// Demo tokens: (municipality, role, user, token).
 pub type DemoTokens = Vec<(u16, Role, String, String)>;
 
-/// Loads the generated municipality-scale data set (offers shared, candidates under their
+/// Loads the demo data set — the very one in `data/demo` that the README's demo batch reads
+/// (`generate(Scale::Demo, 1)`, an e2e test keeps them equal), so the morning report and the
+/// widget show the same municipality and citizens — (offers shared, candidates under their
 /// municipality) and creates one token per role for its main municipality, plus a caseworker
 /// of another municipality to try tenant isolation with. Sets the demo case screen at `/`,
 /// which hands the demo caseworker's token to the widget. Blocking.
@@ -296,7 +298,7 @@ pub type DemoTokens = Vec<(u16, Role, String, String)>;
 /// On storage failure.
 pub fn load_demo(state: &AppState) -> Result<DemoTokens, ServiceError> {
     let reference = state.catalogues.reference().clone();
-    let data = matcher_core::generate(matcher_core::Scale::Municipality, 1, &reference);
+    let data = matcher_core::generate(matcher_core::Scale::Demo, 1, &reference);
     load_dataset(state, &data)?;
     let mut counts: HashMap<u16, usize> = HashMap::new();
     for c in &data.candidates {

@@ -7,7 +7,9 @@ use crate::server::auth::Role;
 use crate::server::error::ApiError;
 use crate::server::store::DecisionRow;
 use matcher_core::batch::ProposalRecord;
-use matcher_core::model::{ContractKind, Gender, OfferKind, Origin};
+use matcher_core::model::{
+    ContractKind, Date, Gender, Occupation, OfferKind, Origin, ReferenceData, TimeAndPlace,
+};
 use matcher_core::score::{Contribution, Factor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -61,7 +63,8 @@ pub enum AgeBandLabel {
     "provider_id": "lev-0003", "municipality": "0851", "lat": 57.01027, "lon": 9.94486, "serves_municipalities": [],
     "capacity": 12, "price_dkk": 21000, "contract": "specialist", "guaranteed_volume": 0, "target_groups": ["sickness"],
     "occupations": [], "languages": ["da"], "requires_driving_licence": false, "min_hours": 0, "duration_weeks": 13,
-    "poster_weeks_saved": 0.0}))]
+    "poster_weeks_saved": 0.0, "next_start": "2027-01-04", "address_postcode": "9000",
+    "contact": "Forløbskoordinator, tlf. 70 00 00 00"}))]
 pub struct OfferRecord {
     /// Unique id.
     #[schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$")]
@@ -122,6 +125,19 @@ pub struct OfferRecord {
     #[serde(default)]
     #[schema(minimum = 0.0, maximum = 520.0)]
     pub poster_weeks_saved: f64,
+    /// The next day a candidate can start; absent: continuous intake.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Date)]
+    pub next_start: Option<String>,
+    /// Where it takes place, without street: a geographic postcode (the town is in the view).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[0-9]{4}$")]
+    pub address_postcode: Option<String>,
+    /// Whom to contact: a role or a work phone number, never private data (CPR-like text is
+    /// refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 70)]
+    pub contact: Option<String>,
 }
 
 /// One candidate with the columns of `candidates` (data/README.md). Posted records may write
@@ -275,6 +291,9 @@ impl OfferRecord {
             min_hours: c.number("min_hours").unwrap_or(0),
             duration_weeks: c.number("duration_weeks").unwrap_or(0),
             poster_weeks_saved: c.number("poster_weeks_saved").unwrap_or(0.0),
+            next_start: c.text("next_start"),
+            address_postcode: c.text("address_postcode"),
+            contact: c.text("contact"),
         })
     }
 }
@@ -329,8 +348,12 @@ pub struct UpsertResult {
 #[schema(example = json!({"record": {"id": "course-00001", "kind": "provider", "name": "Early return-to-work course",
     "provider_id": "lev-0003", "municipality": "0851", "lat": 57.01027, "lon": 9.94486, "serves_municipalities": [],
     "capacity": 12, "price_dkk": 21000, "contract": "specialist", "guaranteed_volume": 0, "target_groups": ["sickness"],
-    "occupations": [], "languages": ["da"], "requires_driving_licence": false, "min_hours": 0, "duration_weeks": 13,
-    "poster_weeks_saved": 0.0}, "capacity": 12, "reserved": 3, "remaining_places": 9, "retired": false}))]
+    "occupations": ["9112"], "languages": ["da"], "requires_driving_licence": false, "min_hours": 0,
+    "duration_weeks": 13, "poster_weeks_saved": 0.0, "next_start": "2027-01-04", "address_postcode": "9000",
+    "contact": "Forløbskoordinator, tlf. 70 00 00 00"}, "capacity": 12, "reserved": 3, "remaining_places": 9,
+    "retired": false, "occupations": [{"code": "9112", "title_da": "Rengøringsarbejde undtagen i private hjem",
+    "title_en": "Cleaners and helpers in offices, hotels and other establishments"}],
+    "address": {"postcode": "9000", "town": "Aalborg"}}))]
 pub struct OfferView {
     /// The offer.
     pub record: OfferRecord,
@@ -342,19 +365,85 @@ pub struct OfferView {
     pub remaining_places: u32,
     /// Retired offers take no one new.
     pub retired: bool,
+    /// The record's occupations with their titles from the reference data.
+    pub occupations: Vec<OccupationOut>,
+    /// The town of `address_postcode` (null without one).
+    #[schema(required = true)]
+    pub address: Option<AddressOut>,
 }
 
 impl OfferView {
-    /// The view of a stored offer.
-    pub fn new(record: &str, capacity: u32, reserved: u32, retired: bool) -> Result<OfferView, ApiError> {
+    /// The view of a stored offer, with the titles of its occupations and the town of its
+    /// address from `reference`.
+    pub fn new(
+        reference: &ReferenceData,
+        record: &str,
+        capacity: u32,
+        reserved: u32,
+        retired: bool,
+    ) -> Result<OfferView, ApiError> {
+        let record = OfferRecord::from_stored(record)?;
+        let occupations =
+            occupation_titles(reference, record.occupations.iter().filter_map(|c| Occupation::parse(c)));
+        let address = address(reference, record.address_postcode.as_deref().and_then(|p| p.parse().ok()));
         Ok(OfferView {
-            record: OfferRecord::from_stored(record)?,
+            record,
             capacity,
             reserved,
             remaining_places: if retired { 0 } else { capacity.saturating_sub(reserved) },
             retired,
+            occupations,
+            address,
         })
     }
+}
+
+/// An offer's address without street: postcode and town.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Address, example = json!({"postcode": "9000", "town": "Aalborg"}))]
+pub struct AddressOut {
+    /// Four digits.
+    #[schema(pattern = "^[0-9]{4}$")]
+    pub postcode: String,
+    /// The postcode's town.
+    pub town: String,
+}
+
+/// An ISCO-08 group with its titles.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Occupation, example = json!({"code": "9112",
+    "title_da": "Rengøringsarbejde undtagen i private hjem",
+    "title_en": "Cleaners and helpers in offices, hotels and other establishments"}))]
+pub struct OccupationOut {
+    /// ISCO-08 code, 1 to 4 digits.
+    pub code: String,
+    /// Danish title from DISCO-08 (Danmarks Statistik); null for the 14 codes Denmark leaves out.
+    #[schema(required = true)]
+    pub title_da: Option<String>,
+    /// English title (ISCO-08 as published in ESCO), always.
+    pub title_en: String,
+}
+
+/// The titles of each occupation the reference data knows (unknown codes are left out).
+pub fn occupation_titles(
+    reference: &ReferenceData,
+    codes: impl IntoIterator<Item = Occupation>,
+) -> Vec<OccupationOut> {
+    codes
+        .into_iter()
+        .filter_map(|o| reference.occupation(o))
+        .map(|t| OccupationOut {
+            code: t.code.to_string(),
+            title_da: t.title_da.clone(),
+            title_en: t.title_en.clone(),
+        })
+        .collect()
+}
+
+/// The town of a postcode the reference data knows.
+pub fn address(reference: &ReferenceData, postcode: Option<u16>) -> Option<AddressOut> {
+    let p = reference.postcode(postcode?)?;
+    Some(AddressOut { postcode: format!("{:04}", p.code), town: p.town.clone() })
 }
 
 /// A page of offers.
@@ -530,6 +619,49 @@ pub struct SuggestionOut<'a> {
     /// The next offer in the ranking and how far this one is ahead of it.
     #[schema(required = true)]
     pub runner_up: Option<RunnerUpOut<'a>>,
+    /// Typical duration, weeks.
+    pub duration_weeks: u16,
+    /// When the offer can start, set against the candidate's benefit end.
+    pub start: StartOut,
+    /// Where it takes place (null without an address).
+    #[schema(required = true)]
+    pub address: Option<AddressOut>,
+    /// Whom to contact: a role or a phone number (null without one).
+    #[schema(required = true)]
+    pub contact: Option<&'a str>,
+    /// The offer's occupations with their Danish and English titles.
+    pub occupations: Vec<OccupationOut>,
+}
+
+/// When an offer can start, as of the scorer's day.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"next_start": "2027-01-04", "continuous_intake": false, "wait_weeks": 5,
+    "starts_after_benefit_end": false}))]
+pub struct StartOut {
+    /// The next start date; null with continuous intake.
+    #[schema(format = Date, required = true)]
+    pub next_start: Option<String>,
+    /// A candidate can start any day.
+    pub continuous_intake: bool,
+    /// Whole weeks from today to the start, rounded up (0 for continuous intake).
+    pub wait_weeks: u32,
+    /// The offer cannot start before the candidate's benefit ends: a success then avoids no
+    /// benefit weeks (`weeks_avoidable` is 0).
+    pub starts_after_benefit_end: bool,
+}
+
+impl StartOut {
+    /// The start of `t` seen from `today`, for a candidate whose benefit ends at `benefit_end`.
+    pub fn new(t: &TimeAndPlace, today: Date, benefit_end: Option<Date>) -> StartOut {
+        let days = t.days_until_start(today);
+        let starts = today.plus_days(i32::try_from(days).unwrap_or(i32::MAX));
+        StartOut {
+            next_start: t.next_start.map(|d| d.to_string()),
+            continuous_intake: t.next_start.is_none(),
+            wait_weeks: days.div_ceil(7),
+            starts_after_benefit_end: benefit_end.is_some_and(|end| starts > end),
+        }
+    }
 }
 
 /// The next offer in the ranking, and why this one is ahead of it.
@@ -559,7 +691,8 @@ pub struct FactorDifference {
 /// The top-k answer.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = Suggestions)]
-#[schema(example = json!({"candidate_id": "cand-000001", "offers_version": 3, "batch_run_id": null,
+#[schema(example = json!({"candidate_id": "cand-000001", "benefit_end": "2026-12-31", "reassessment_date": null,
+    "offers_version": 3, "batch_run_id": null,
     "offers_in_reach": 14, "offers_feasible": 9, "suggestions": [{"rank": 1, "offer_id": "course-00001",
     "name": "Early return-to-work course", "kind": "provider", "provider_id": "lev-0003", "score": 612,
     "scarcity_price": null, "adjusted_score": null,
@@ -569,10 +702,21 @@ pub struct FactorDifference {
     "evidence": [{"target_group": "sickness", "target_group_name_da": "Sygedagpenge",
         "target_group_name_en": "Sickness benefit", "group_average": 0.4, "trials": 72, "successes": 32,
         "posterior_mean": 0.44, "interval_90": [0.35, 0.53]}],
-    "remaining_places": 9, "capacity": 12, "price_dkk": 21000, "policy": "national default", "runner_up": null}]}))]
+    "remaining_places": 9, "capacity": 12, "price_dkk": 21000, "policy": "national default", "runner_up": null,
+    "duration_weeks": 13, "start": {"next_start": null, "continuous_intake": true, "wait_weeks": 0,
+        "starts_after_benefit_end": false},
+    "address": {"postcode": "9000", "town": "Aalborg"}, "contact": "Forløbskoordinator, tlf. 70 00 00 00",
+    "occupations": [{"code": "9112", "title_da": "Rengøringsarbejde undtagen i private hjem",
+        "title_en": "Cleaners and helpers in offices, hotels and other establishments"}]}]}))]
 pub struct SuggestionsOut<'a> {
     /// The candidate.
     pub candidate_id: &'a str,
+    /// The candidate's legal benefit end, so a screen can set each start against it.
+    #[schema(format = Date, required = true)]
+    pub benefit_end: Option<String>,
+    /// The candidate's next re-assessment.
+    #[schema(format = Date, required = true)]
+    pub reassessment_date: Option<String>,
     /// The offers' version ranked.
     pub offers_version: u64,
     /// The batch run the scarcity prices come from: the municipality's own number for it.

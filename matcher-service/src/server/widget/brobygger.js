@@ -46,6 +46,16 @@
       kinds: { provider: 'Leverandørforløb', job: 'Job', work_trial: 'Arbejdsprøvning', reciprocal_help: 'Gensidig hjælp (samskabelse)' },
       distance: 'Afstand',
       km: (v) => `${v} km`,
+      start: 'Start',
+      continuous: 'Løbende optag: kan starte nu',
+      startsOn: (d, w) => w > 0 ? `${d} (om ${w} ${w === 1 ? 'uge' : 'uger'})` : d,
+      duration: 'Varighed',
+      weeks: (w) => `${w} ${w === 1 ? 'uge' : 'uger'}`,
+      where: 'Hvor',
+      contact: 'Kontakt',
+      deadline: 'Ydelsen slutter',
+      deadlineWeeks: (d, w) => `${d}; lykkes forløbet, spares op til ${w} ${w === 1 ? 'uge' : 'uger'} med ydelse`,
+      tooLate: 'Starter først, når ydelsen er slut: sparer ingen uger med ydelse',
       places: 'Ledige pladser',
       placesOf: (a, b) => `${a} af ${b}`,
       price: 'Pris',
@@ -54,13 +64,13 @@
       points: (v) => `${v} point`,
       effect: 'Forventet effekt',
       success: (g) => `Succesrate, ${g}`,
-      successDetail: (lo, hi, k, n) => `90 %-interval ${lo}–${hi}; ${k} af ${n} forløb`,
+      successDetail: (lo, hi, k, n) => `${String(n) !== '0' ? `har hjulpet ${k} af ${n} i samme målgruppe` : 'ingen egne resultater endnu'}; sandsynligvis mellem ${lo} og ${hi}`,
       noEvidence: 'Ingen data for borgerens målgruppe',
       score: 'Score',
-      factorsCaption: 'Det, der giver scoren (point pr. faktor)',
+      factorsCaption: 'Sådan er forslaget regnet ud (point pr. hensyn)',
       factors: {
         group_fit: 'Målgruppe', evidence: 'Dokumenteret effekt', distance: 'Afstand', occupation: 'Fagligt match',
-        urgency: 'Tidsfrist i ydelsen', effect: 'Forventet gevinst', continuity: 'Kontinuitet', preference: 'Borgerens ønske',
+        urgency: 'Ydelsen slutter snart', effect: 'Forventet gevinst', continuity: 'Kontinuitet', preference: 'Borgerens ønske',
       },
       showDiff: (r) => `Hvorfor før nr. ${r}?`,
       diffLead: (d, name) => `${d} point foran næste forslag, ${name}.`,
@@ -82,7 +92,7 @@
       needReason: 'Vælg en begrundelse.',
       needDetails: 'Skriv en uddybning, når du vælger "Andet".',
       sending: 'Sender …',
-      recorded: (a, who, when, id) => `Afgørelse nr. ${id} registreret: ${a} af ${who}, ${when}.`,
+      recorded: (a, who, when, id) => `Registrering nr. ${id}: ${a} af ${who}, ${when}.`,
       accepted: 'accepteret',
       declined: 'afvist',
       reasonWas: 'Begrundelse: ',
@@ -111,6 +121,16 @@
       kinds: { provider: 'Provider course', job: 'Job', work_trial: 'Work trial', reciprocal_help: 'Reciprocal help (co-creation)' },
       distance: 'Distance',
       km: (v) => `${v} km`,
+      start: 'Start',
+      continuous: 'Continuous intake: can start now',
+      startsOn: (d, w) => w > 0 ? `${d} (in ${w} ${w === 1 ? 'week' : 'weeks'})` : d,
+      duration: 'Duration',
+      weeks: (w) => `${w} ${w === 1 ? 'week' : 'weeks'}`,
+      where: 'Where',
+      contact: 'Contact',
+      deadline: 'Benefit ends',
+      deadlineWeeks: (d, w) => `${d}; if it succeeds, up to ${w} ${w === 1 ? 'week' : 'weeks'} of benefit are saved`,
+      tooLate: 'Starts only after the benefit has ended: saves no weeks of benefit',
       places: 'Places left',
       placesOf: (a, b) => `${a} of ${b}`,
       price: 'Price',
@@ -119,10 +139,10 @@
       points: (v) => `${v} points`,
       effect: 'Expected effect',
       success: (g) => `Success rate, ${g}`,
-      successDetail: (lo, hi, k, n) => `90% interval ${lo}–${hi}; ${k} of ${n} courses`,
+      successDetail: (lo, hi, k, n) => `${String(n) !== '0' ? `helped ${k} of ${n} in the same target group` : 'no results of its own yet'}; likely between ${lo} and ${hi}`,
       noEvidence: 'No data for the citizen\'s target group',
       score: 'Score',
-      factorsCaption: 'What makes up the score (points per factor)',
+      factorsCaption: 'How the suggestion was worked out (points per consideration)',
       factors: {
         group_fit: 'Target group fit', evidence: 'Evidence of effect', distance: 'Distance', occupation: 'Occupation match',
         urgency: 'Benefit clock', effect: 'Expected effect', continuity: 'Continuity', preference: 'Citizen\'s preference',
@@ -147,7 +167,7 @@
       needReason: 'Choose a reason.',
       needDetails: 'Write details when you choose "Other".',
       sending: 'Sending …',
-      recorded: (a, who, when, id) => `Decision no. ${id} recorded: ${a} by ${who}, ${when}.`,
+      recorded: (a, who, when, id) => `Record no. ${id}: ${a} by ${who}, ${when}.`,
       accepted: 'accepted',
       declined: 'declined',
       reasonWas: 'Reason: ',
@@ -221,6 +241,8 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
 .hint { font-size: .85em; color: var(--brobygger-muted, #4a525c); }
 .form-error, .decision-error { color: var(--brobygger-danger, #b3261e); font-weight: 600; }
 .sub { display: block; font-weight: 400; font-size: .85em; color: var(--brobygger-muted, #4a525c); }
+.late { grid-column: 1 / -1; border-left: 4px solid var(--brobygger-warn, #9a3412); padding-left: .5rem; }
+.late strong { display: block; color: var(--brobygger-warn, #9a3412); }
 .recorded { color: var(--brobygger-success, #1e6b34); font-weight: 600; }
 .recorded:focus { outline: none; }
 .recorded:focus-visible { outline: 3px solid var(--brobygger-focus, #6a1b9a); }
@@ -496,18 +518,30 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
       for (const s of list) for (const f of s.factors) scale = Math.max(scale, Math.round(f.weight * 1000), f.points);
       const shown = list.map((s) => s.offer_id);
       const ol = h('ol', { class: 'list', 'aria-label': t.title });
-      for (const s of list) ol.append(this._card(s, scale, shown, latest.get(s.offer_id), answer.candidate_id, answer.batch_run_id));
+      for (const s of list) ol.append(this._card(s, scale, shown, latest.get(s.offer_id), answer.candidate_id, answer.batch_run_id, answer.benefit_end));
       this._body.replaceChildren(...header, ol);
       this._root.dataset.state = 'ready';
       this._announce(t.loaded(list.length));
     }
 
-    _card(s, scale, shown, decision, candidateId, batchRun) {
+    _card(s, scale, shown, decision, candidateId, batchRun, benefitEnd) {
       const t = this._t;
       const id = `${this._id}-s${s.rank}`;
       const nameId = `${id}-name`;
       const facts = h('dl', {});
       const fact = (label, value) => facts.append(h('div', {}, h('dt', {}, label), h('dd', {}, value)));
+      // When, how long, where and whom to call (issue 20), then the citizen's deadline.
+      const st = s.start || {};
+      if (st.starts_after_benefit_end) {
+        facts.append(h('div', { class: 'late', 'data-late': '' }, h('dt', {}, t.start),
+          h('dd', {}, t.startsOn(st.next_start || '', this._num(st.wait_weeks)), ' ', h('strong', {}, t.tooLate))));
+      } else if (st.continuous_intake !== undefined) {
+        fact(t.start, st.continuous_intake ? t.continuous : t.startsOn(st.next_start || '', this._num(st.wait_weeks)));
+      }
+      if (s.duration_weeks !== undefined) fact(t.duration, t.weeks(this._num(s.duration_weeks)));
+      if (s.address) fact(t.where, `${s.address.postcode} ${s.address.town}`);
+      if (s.contact) fact(t.contact, s.contact);
+      if (benefitEnd) fact(t.deadline, t.deadlineWeeks(benefitEnd, this._num(Math.round(s.weeks_avoidable || 0))));
       fact(t.distance, t.km(this._num(s.distance_km, 1)));
       fact(t.places, t.placesOf(this._num(s.remaining_places), this._num(s.capacity)));
       fact(t.price, t.dkk(this._num(s.price_dkk)));

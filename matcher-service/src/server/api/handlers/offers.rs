@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::server::store::{GroupEvidence, NewOffer, OfferState};
+use matcher_core::model::ReferenceData;
 
 // ----- offers -----
 
@@ -60,15 +61,18 @@ fn owned_by<'a>(
 
 pub(super) async fn offers_list(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let (limit, offset) = paging(&req)?;
-    let rows = blocking(move || Ok(state.store.list_offers(limit, offset)?)).await?;
-    let offers = rows.iter().map(offer_view).collect::<Result<_, _>>()?;
+    let s = state.clone();
+    let rows = blocking(move || Ok(s.store.list_offers(limit, offset)?)).await?;
+    let reference = state.catalogues.reference();
+    let offers = rows.iter().map(|o| offer_view(reference, o)).collect::<Result<_, _>>()?;
     answers::json(200, &OfferList { offers, limit, offset })
 }
 
 pub(super) async fn offer_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let id = path_id(&req, 0)?;
-    let state = blocking(move || Ok(state.store.offer(&id)?)).await?;
-    answers::json(200, &offer_view(&state)?)
+    let s = state.clone();
+    let offer = blocking(move || Ok(s.store.offer(&id)?)).await?;
+    answers::json(200, &offer_view(state.catalogues.reference(), &offer)?)
 }
 
 pub(super) async fn offer_retire(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
@@ -79,17 +83,18 @@ pub(super) async fn offer_retire(state: Arc<AppState>, req: Request) -> Result<R
     if !req.body.is_empty() {
         json_value(&req)?;
     }
+    let s = state.clone();
     let offer = blocking(move || {
-        state.store.retire_offer_as(Some(municipality), &id)?;
-        state.catalogues.rebuild(&state.store).map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(state.store.offer(&id)?)
+        s.store.retire_offer_as(Some(municipality), &id)?;
+        s.catalogues.rebuild(&s.store).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(s.store.offer(&id)?)
     })
     .await?;
-    answers::json(200, &offer_view(&offer)?)
+    answers::json(200, &offer_view(state.catalogues.reference(), &offer)?)
 }
 
-fn offer_view(offer: &OfferState) -> Result<OfferView, ApiError> {
-    OfferView::new(&offer.record, offer.capacity, offer.reserved, offer.retired)
+fn offer_view(reference: &ReferenceData, offer: &OfferState) -> Result<OfferView, ApiError> {
+    OfferView::new(reference, &offer.record, offer.capacity, offer.reserved, offer.retired)
 }
 
 pub(super) fn group_quality(state: &AppState, rows: &[GroupEvidence]) -> Vec<GroupQuality> {

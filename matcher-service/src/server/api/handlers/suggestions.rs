@@ -73,6 +73,7 @@ pub(super) fn suggest(
         matcher_core::graph::rank(&cat.index, &cat.scorer, candidate, k, |o| cat.remaining(o), price)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
     let counts = ranking.counts;
+    let today = cat.scorer.today();
     let reference = state.catalogues.reference();
     let mut out = Vec::with_capacity(ranking.ranked.len());
     for (i, ranked) in ranking.ranked.iter().enumerate() {
@@ -132,10 +133,17 @@ pub(super) fn suggest(
             price_dkk: offer.price_dkk,
             policy: explanation.policy.clone(),
             runner_up,
+            duration_weeks: offer.duration_weeks,
+            start: StartOut::new(&offer.time_and_place, today, candidate.benefit.end),
+            address: address(reference, offer.time_and_place.address_postcode),
+            contact: offer.time_and_place.contact.as_deref(),
+            occupations: occupation_titles(reference, offer.occupations.iter().copied()),
         });
     }
     let answer = SuggestionsOut {
         candidate_id: candidate.id.as_str(),
+        benefit_end: candidate.benefit.end.map(|d| d.to_string()),
+        reassessment_date: candidate.benefit.reassessment.map(|d| d.to_string()),
         offers_version: cat.version,
         batch_run_id: prices.as_ref().map(|p| p.run_id),
         offers_in_reach: counts.in_reach,
