@@ -681,7 +681,7 @@ fn decline(s: &Server, municipality: u16, candidate: &str) -> i64 {
         decline_days: 90,
         corrects: None,
     };
-    s.state.store.decide(&d).expect("decide").0.id
+    s.state.store.decide(&d).expect("decide").decision.id
 }
 
 /// Follows `next` from the first page; the ids read and the number of pages.

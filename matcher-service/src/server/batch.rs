@@ -129,8 +129,12 @@ pub fn live_dataset(store: &Store, catalogues: &Catalogues, m: u16) -> Result<Da
     }
     // Live state: a candidate holding a place is locked to that course; declines in force
     // keep their offers out (with their reasons, as the data set's `declines`).
-    let held: HashMap<String, String> =
-        store.held_places(m, &day).map_err(|e| e.to_string())?.into_iter().collect();
+    let held: HashMap<String, String> = store
+        .held_places(m, &day)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|p| (p.candidate_id, p.offer_id))
+        .collect();
     for c in &mut candidates {
         if let Some(offer) = held.get(c.id.as_str()).and_then(|o| OfferId::new(o).ok()) {
             c.current = Some(CurrentAssignment { offer, locked: true });
@@ -141,14 +145,14 @@ pub fn live_dataset(store: &Store, catalogues: &Catalogues, m: u16) -> Result<Da
         .active_declines(m, None, &day)
         .map_err(|e| e.to_string())?
         .into_iter()
-        .filter(|(c, d)| {
-            known.contains(c.as_str())
-                && held.get(c) != Some(&d.offer_id)
+        .filter(|d| {
+            known.contains(d.candidate_id.as_str())
+                && held.get(&d.candidate_id) != Some(&d.offer_id)
                 && cat.scorer.offer_index(&d.offer_id).is_some()
         })
-        .filter_map(|(c, d)| {
+        .filter_map(|d| {
             Some(Decline {
-                candidate: CandidateId::new(&c).ok()?,
+                candidate: CandidateId::new(&d.candidate_id).ok()?,
                 offer: OfferId::new(&d.offer_id).ok()?,
                 until: Date::parse(&d.until)?,
                 reason: d.reason,

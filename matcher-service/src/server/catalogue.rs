@@ -3,7 +3,7 @@
 //! after each write to offers or evidence. Places taken by decisions change far more often
 //! than offers, so they live in atomic counters beside the scorer rather than in it.
 
-use crate::server::store::{Store, StoreError};
+use crate::server::store::{EvidenceRow, Store, StoreError};
 use matcher_core::graph;
 use matcher_core::model::{Candidate, Dataset, Date, Evidence, Offer, Provider, ProviderId, ReferenceData};
 use matcher_core::policy::PolicySet;
@@ -170,7 +170,7 @@ fn build(
 ) -> Result<Catalogue, CatalogueError> {
     let rows = store.all_offers()?;
     let mut evidence: HashMap<String, Vec<Evidence>> = HashMap::new();
-    for (offer, group, trials, successes) in store.all_evidence()? {
+    for EvidenceRow { offer_id: offer, target_group: group, trials, successes } in store.all_evidence()? {
         // Evidence for a group the reference data no longer has cannot be scored: skip it.
         if let Some(group) = reference.group(&group) {
             evidence.entry(offer).or_default().push(Evidence {

@@ -243,17 +243,28 @@ pub fn taken_by_offer(c: &Connection, today: &str) -> Result<std::collections::H
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// A place a candidate holds (accepted, not released, course not ended).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldPlace {
+    /// The candidate.
+    pub candidate_id: String,
+    /// The offer the place is on.
+    pub offer_id: String,
+}
+
 /// The candidates of a tenant holding a place today, as (candidate id, offer id): the
 /// courses a night must keep (locked).
 ///
 /// # Errors
 /// On storage failure.
-pub fn held_places(c: &Connection, municipality: u16, today: &str) -> Result<Vec<(String, String)>> {
+pub fn held_places(c: &Connection, municipality: u16, today: &str) -> Result<Vec<HeldPlace>> {
     let mut stmt = c.prepare(
         "SELECT candidate_id, offer_id FROM places WHERE municipality = ?1 AND released_at IS NULL AND ends_on >= ?2
          ORDER BY candidate_id",
     )?;
-    let rows = stmt.query_map(params![municipality, today], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let rows = stmt.query_map(params![municipality, today], |r| {
+        Ok(HeldPlace { candidate_id: r.get(0)?, offer_id: r.get(1)? })
+    })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -280,6 +291,8 @@ pub fn night_share(free: u32, tenants: &[u16], serves: &[u16], offer_id: &str, m
 /// A decline that still keeps its offer out of the candidate's suggestions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActiveDecline {
+    /// The candidate it was declined for.
+    pub candidate_id: String,
     /// The declined offer.
     pub offer_id: String,
     /// Last day it stays out.
@@ -289,7 +302,7 @@ pub struct ActiveDecline {
 }
 
 /// The declines of a candidate (or of every candidate of the tenant when `candidate` is
-/// `None`) still in force on `today` and not withdrawn, as (candidate id, decline).
+/// `None`) still in force on `today` and not withdrawn.
 ///
 /// # Errors
 /// On storage failure.
@@ -298,7 +311,7 @@ pub fn active_declines(
     municipality: u16,
     candidate: Option<&str>,
     today: &str,
-) -> Result<Vec<(String, ActiveDecline)>> {
+) -> Result<Vec<ActiveDecline>> {
     let mut stmt = c.prepare_cached(
         "SELECT d.candidate_id, d.offer_id, d.excluded_until, d.reason FROM decisions d
          WHERE d.municipality = ?1 AND (?2 IS NULL OR d.candidate_id = ?2) AND d.action = 'decline'
@@ -307,7 +320,12 @@ pub fn active_declines(
          ORDER BY d.id",
     )?;
     let rows = stmt.query_map(params![municipality, candidate, today], |r| {
-        Ok((r.get(0)?, ActiveDecline { offer_id: r.get(1)?, until: r.get(2)?, reason: r.get(3)? }))
+        Ok(ActiveDecline {
+            candidate_id: r.get(0)?,
+            offer_id: r.get(1)?,
+            until: r.get(2)?,
+            reason: r.get(3)?,
+        })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

@@ -1,7 +1,8 @@
 //! Decisions (append-only) with their idempotency keys, the places they take and the live
 //! state they make (`super::super::ledger`): withdrawals and corrections, places released.
 
-use super::*;
+use super::{Result, Store, StoreError, now_rfc3339};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 /// One decision as recorded.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -54,6 +55,31 @@ pub struct DecisionPage {
     /// The id to pass as `after` for the next page; `None` on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<i64>,
+}
+
+/// The outcome of [`Store::decide`].
+#[derive(Debug, Clone)]
+pub struct Decided {
+    /// The decision as recorded.
+    pub decision: DecisionRow,
+    /// The offer's places left after it.
+    pub remaining: u32,
+    /// True when the `Idempotency-Key` was seen before: `decision` is the earlier one and
+    /// nothing was written now.
+    pub replayed: bool,
+    /// Places that came back with it (a correction moves the earlier decision's place).
+    pub released: Released,
+}
+
+/// The outcome of [`Store::withdraw`].
+#[derive(Debug, Clone)]
+pub struct Withdrawn {
+    /// The withdrawal as recorded.
+    pub decision: DecisionRow,
+    /// True when the `Idempotency-Key` was seen before: nothing was written now.
+    pub replayed: bool,
+    /// Places that came back with it.
+    pub released: Released,
 }
 
 /// A new decision.
@@ -134,7 +160,7 @@ impl Store {
     /// [`StoreError::NotFound`] for an unknown candidate (of this tenant), offer or corrected
     /// decision; [`StoreError::Conflict`] when no place is left, the offer is retired, or the
     /// corrected decision no longer stands; [`StoreError::Running`] as above.
-    pub fn decide(&self, d: &NewDecision) -> Result<(DecisionRow, u32, bool, Released)> {
+    pub fn decide(&self, d: &NewDecision) -> Result<Decided> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if let Some(key) = &d.key
@@ -155,7 +181,12 @@ impl Store {
                     [&d.offer_id],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )?;
-                return Ok((row, capacity.saturating_sub(reserved), true, Released::default()));
+                return Ok(Decided {
+                    decision: row,
+                    remaining: capacity.saturating_sub(reserved),
+                    replayed: true,
+                    released: Released::default(),
+                });
             }
             let now = now_rfc3339();
             let mut released = Released { offers: ended_offers(&tx, &d.today)? };
@@ -267,7 +298,7 @@ impl Store {
             }
             let row = decision_row(&tx, d.municipality, number, &d.today)?.ok_or(StoreError::NotFound("decision"))?;
             tx.commit()?;
-            Ok((row, remaining, false, released))
+            Ok(Decided { decision: row, remaining, replayed: false, released })
         })
     }
 
@@ -278,7 +309,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown decision or another tenant's;
     /// [`StoreError::Conflict`] for a withdrawal, or a decision already withdrawn or corrected.
-    pub fn withdraw(&self, w: &NewWithdrawal) -> Result<(DecisionRow, bool, Released)> {
+    pub fn withdraw(&self, w: &NewWithdrawal) -> Result<Withdrawn> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if let Some(key) = &w.key
@@ -294,7 +325,7 @@ impl Store {
                         row.id
                     )));
                 }
-                return Ok((row, true, Released::default()));
+                return Ok(Withdrawn { decision: row, replayed: true, released: Released::default() });
             }
             let now = now_rfc3339();
             let mut released = Released { offers: ended_offers(&tx, &w.today)? };
@@ -320,7 +351,7 @@ impl Store {
             }
             let row = decision_row(&tx, w.municipality, number, &w.today)?.ok_or(StoreError::NotFound("decision"))?;
             tx.commit()?;
-            Ok((row, false, released))
+            Ok(Withdrawn { decision: row, replayed: false, released })
         })
     }
 
@@ -357,7 +388,7 @@ impl Store {
         municipality: u16,
         candidate: Option<&str>,
         today: &str,
-    ) -> Result<Vec<(String, crate::server::ledger::ActiveDecline)>> {
+    ) -> Result<Vec<crate::server::ledger::ActiveDecline>> {
         self.read(|c| crate::server::ledger::active_declines(c, municipality, candidate, today))
     }
 
@@ -377,7 +408,11 @@ impl Store {
     ///
     /// # Errors
     /// On storage failure.
-    pub fn held_places(&self, municipality: u16, today: &str) -> Result<Vec<(String, String)>> {
+    pub fn held_places(
+        &self,
+        municipality: u16,
+        today: &str,
+    ) -> Result<Vec<crate::server::ledger::HeldPlace>> {
         self.read(|c| crate::server::ledger::held_places(c, municipality, today))
     }
 

@@ -13,7 +13,8 @@
 //! whose sequence is shared by all tenants. Decisions are append-only, enforced by triggers as
 //! well as by the absence of routes.
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use decisions::ended_offers;
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -73,13 +74,13 @@ mod outcomes;
 mod schema;
 mod tokens;
 
-pub use batch_runs::BatchRow;
-pub use decisions::{DecisionPage, DecisionRow, NewDecision, NewWithdrawal, Released};
-use decisions::{ended_offers, held_offers};
-pub use offers::OfferRow;
+pub use batch_runs::{BatchRow, PricesRow, StartedBatch};
+pub use candidates::CandidateRow;
+pub use decisions::{Decided, DecisionPage, DecisionRow, NewDecision, NewWithdrawal, Released, Withdrawn};
+pub use offers::{EvidenceRow, GroupEvidence, NewOffer, OfferRow, OfferState, ProviderOfferRow};
 pub use schema::SCHEMA_VERSION;
 use schema::migrate;
-pub use tokens::{TokenInfo, TokenRow};
+pub use tokens::{RevokedToken, TokenInfo, TokenRow};
 
 /// The database: a writer behind a mutex and reusable readers.
 pub struct Store {
@@ -186,14 +187,14 @@ mod tests {
         let db = dir.join("batch.db");
         let _ = std::fs::remove_file(&db);
         let store = Store::open(&db).expect("open");
-        let (first, number) = store.start_batch(101).expect("first run starts");
+        let first = store.start_batch(101).expect("first run starts");
         match store.start_batch(101) {
-            Err(StoreError::Conflict(text)) => assert!(text.contains(&number.to_string()), "{text}"),
+            Err(StoreError::Conflict(text)) => assert!(text.contains(&first.number.to_string()), "{text}"),
             other => panic!("a second run of 101 while the first runs: {other:?}"),
         }
         // Another municipality is not held up; once the first run ends, 101 may start again.
         store.start_batch(147).expect("another municipality starts");
-        store.finish_batch(first, Err("stopped by the test".into())).expect("finish");
+        store.finish_batch(first.row_id, Err("stopped by the test".into())).expect("finish");
         store.start_batch(101).expect("101 starts again");
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -1,7 +1,8 @@
 //! Outcomes of accepted decisions, added to the offers' evidence.
 
-use super::offers::add_evidence_in;
-use super::*;
+use super::offers::{EvidenceRow, add_evidence_in};
+use super::{Result, Store, StoreError, now_rfc3339};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 impl Store {
     /// Records the outcome of an accepted decision and adds it to the evidence of the offer
@@ -42,10 +43,15 @@ impl Store {
             if n == 0 {
                 return Err(StoreError::Conflict("this decision already has an outcome".into()));
             }
-            let rows: Vec<(String, String, u32, u32)> = groups
+            let rows: Vec<EvidenceRow> = groups
                 .split(';')
                 .filter(|g| !g.is_empty())
-                .map(|g| (offer.clone(), g.to_string(), 1, u32::from(success)))
+                .map(|g| EvidenceRow {
+                    offer_id: offer.clone(),
+                    target_group: g.to_string(),
+                    trials: 1,
+                    successes: u32::from(success),
+                })
                 .collect();
             add_evidence_in(&tx, &rows)?;
             // The place comes back with the outcome, in the same transaction.

@@ -1,7 +1,8 @@
 //! The schema and its migrations, numbered by `PRAGMA user_version`. Owns every `CREATE`
 //! and `ALTER`; no queries of rows.
 
-use super::*;
+use super::{Result, StoreError};
+use rusqlite::{Connection, TransactionBehavior};
 
 pub(super) const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS tokens (

@@ -1,6 +1,7 @@
 //! A municipality's candidates: bulk upsert, list, read, delete.
 
 use super::*;
+use crate::server::store::CandidateRow;
 
 // ----- candidates -----
 
@@ -26,7 +27,11 @@ pub(super) async fn candidates_upsert(state: Arc<AppState>, req: Request) -> Res
                 continue;
             }
             check_offer_refs(&cat, c, &format!("/{i}"), &mut errors);
-            rows.push((c.id.to_string(), to_json(object)?, to_json(&stored(c, &s))?));
+            rows.push(CandidateRow {
+                id: c.id.to_string(),
+                record: to_json(object)?,
+                model: to_json(&stored(c, &s))?,
+            });
         }
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
@@ -49,8 +54,8 @@ pub(super) async fn candidates_list(state: Arc<AppState>, req: Request) -> Resul
 pub(super) async fn candidate_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let m = req.principal()?.municipality;
     let id = path_id(&req, 0)?;
-    let (record, _) = blocking(move || Ok(state.store.candidate(m, &id)?)).await?;
-    answers::json(200, &CandidateRecord::from_stored(&record)?)
+    let row = blocking(move || Ok(state.store.candidate(m, &id)?)).await?;
+    answers::json(200, &CandidateRecord::from_stored(&row.record)?)
 }
 
 pub(super) async fn candidate_delete(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {

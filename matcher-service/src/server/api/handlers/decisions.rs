@@ -1,6 +1,7 @@
 //! Decisions: record (an accept takes a place), list by key, read, withdraw (the place comes back).
 
 use super::*;
+use crate::server::store::{Decided, Withdrawn};
 
 // ----- decisions -----
 
@@ -149,7 +150,8 @@ pub(super) async fn decision_create(state: Arc<AppState>, req: Request) -> Resul
         corrects: body.corrects,
     };
     let s = state.clone();
-    let (row, remaining, replayed, released) = blocking(move || Ok(s.store.decide(&decision)?)).await?;
+    let Decided { decision: row, remaining, replayed, released } =
+        blocking(move || Ok(s.store.decide(&decision)?)).await?;
     give_back(&state, &released);
     if replayed {
         // Nothing new was written: no place taken, no event counted.
@@ -239,7 +241,7 @@ pub(super) async fn decision_withdraw(state: Arc<AppState>, req: Request) -> Res
         today: state.catalogues.today().to_string(),
     };
     let s = state.clone();
-    let (row, replayed, released) = blocking(move || Ok(s.store.withdraw(&w)?)).await?;
+    let Withdrawn { decision: row, replayed, released } = blocking(move || Ok(s.store.withdraw(&w)?)).await?;
     give_back(&state, &released);
     if !replayed {
         state.metrics.event("decisions_withdrawn");

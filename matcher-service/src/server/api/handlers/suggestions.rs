@@ -19,8 +19,8 @@ pub(super) async fn suggestions(state: Arc<AppState>, req: Request) -> Result<Re
         let cat = s.catalogues.current();
         let candidate = match (body.candidate_id, body.candidate) {
             (Some(id), None) => {
-                let (_, model) = s.store.candidate(m, &id)?;
-                let stored: StoredCandidate = serde_json::from_str(&model)
+                let row = s.store.candidate(m, &id)?;
+                let stored: StoredCandidate = serde_json::from_str(&row.model)
                     .map_err(|e| ApiError::Internal(format!("stored candidate: {e}")))?;
                 stored.candidate
             }
@@ -53,7 +53,7 @@ pub(super) async fn suggestions(state: Arc<AppState>, req: Request) -> Result<Re
         let today = s.catalogues.today().to_string();
         let mut candidate = candidate;
         let running = s.store.running_place(m, candidate.id.as_str(), &today)?;
-        for (_, decline) in s.store.active_declines(m, Some(candidate.id.as_str()), &today)? {
+        for decline in s.store.active_declines(m, Some(candidate.id.as_str()), &today)? {
             if let Ok(offer) = matcher_core::model::OfferId::new(&decline.offer_id)
                 && running.as_ref().is_none_or(|r| r.offer_id != decline.offer_id)
                 && !candidate.excluded_offers.contains(&offer)
