@@ -58,6 +58,26 @@ pub struct UrgencySettings {
     pub horizon_weeks: f64,
 }
 
+/// How much a night may change yesterday's suggestions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StabilitySettings {
+    /// The least gain, in score points, that justifies changing a candidate's suggestion from
+    /// the previous run (`matcher batch --previous`). Applied as a bonus of this many points on
+    /// the pair suggested yesterday, so the solver stays exact: tonight's optimum changes a
+    /// set of suggestions only if that raises the night's total score by more than this many
+    /// points per changed suggestion. 0 lets any gain, however small, move a suggestion.
+    pub least_gain_points: i64,
+}
+
+/// What a recorded decision does to later suggestions (used by the service).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DecisionSettings {
+    /// Days a declined offer stays out of the candidate's suggestions and proposals.
+    pub decline_days: u32,
+}
+
 /// A scoring policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -78,6 +98,10 @@ pub struct Policy {
     pub effect: EffectSettings,
     /// Urgency settings.
     pub urgency: UrgencySettings,
+    /// Stability against the previous run.
+    pub stability: StabilitySettings,
+    /// Effects of recorded decisions.
+    pub decisions: DecisionSettings,
 }
 
 /// The national default in code. `data/policy/national.toml` documents the same values for
@@ -101,6 +125,8 @@ fn national() -> Policy {
         limits: Limits { max_distance_km: 60.0, job_min_shared_level: 1, min_score: 0, min_effect_dkk: None },
         effect: EffectSettings { horizon_weeks: 52.0, scale_dkk: 50_000.0 },
         urgency: UrgencySettings { horizon_weeks: 8.0 },
+        stability: StabilitySettings { least_gain_points: 100 },
+        decisions: DecisionSettings { decline_days: 90 },
     }
 }
 
@@ -113,13 +139,24 @@ macro_rules! default_from_national {
         }
     )*};
 }
-default_from_national!(Weights => weights, Limits => limits, EffectSettings => effect, UrgencySettings => urgency);
+default_from_national!(
+    Weights => weights,
+    Limits => limits,
+    EffectSettings => effect,
+    UrgencySettings => urgency,
+    StabilitySettings => stability,
+    DecisionSettings => decisions
+);
 
 impl Default for Policy {
     fn default() -> Self {
         national()
     }
 }
+
+/// Largest `stability.least_gain_points` accepted: above any pair's score (8 factors at the
+/// largest weight), so it can hold every suggestion, and far inside the solver's arithmetic.
+pub const MAX_LEAST_GAIN: i64 = 8 * 1000 * 1000;
 
 /// Largest weight accepted; keeps every score comfortably inside `i64` and the solver's
 /// scaled arithmetic.
@@ -219,6 +256,18 @@ impl Policy {
             return bad(
                 "urgency.horizon_weeks",
                 format!("{} is not from 0 to 520", self.urgency.horizon_weeks),
+            );
+        }
+        if !(0..=MAX_LEAST_GAIN).contains(&self.stability.least_gain_points) {
+            return bad(
+                "stability.least_gain_points",
+                format!("{} is not from 0 to {MAX_LEAST_GAIN}", self.stability.least_gain_points),
+            );
+        }
+        if !(1..=3650).contains(&self.decisions.decline_days) {
+            return bad(
+                "decisions.decline_days",
+                format!("{} is not from 1 to 3650", self.decisions.decline_days),
             );
         }
         if let Some(code) = self.municipality
@@ -442,6 +491,8 @@ mod tests {
             ),
             ("[limits]\nmax_distance_km = nan\n", "limits.max_distance_km", "not from 0"),
             ("municipality = 42\n", "municipality", "not a municipality"),
+            ("[stability]\nleast_gain_points = -5\n", "stability.least_gain_points", "not from 0"),
+            ("[decisions]\ndecline_days = 0\n", "decisions.decline_days", "not from 1"),
             ("[weights\n", "", "line 1"),
         ];
         for (text, key, reason) in cases {

@@ -301,6 +301,67 @@ await step('declining asks for a reason before anything is sent', async () => {
   assert.equal(mine[0].reason, 'Borgeren starter på uddannelse i januar');
 });
 
+await step('a decline looks different from an accept: colour, icon and words (before a reload: a declined offer is then no longer suggested)', async () => {
+  const accepted = widget(page).locator(`li.card[data-offer="${acceptedOffer}"]`);
+  const declined = widget(page).locator('li.card.decided.declined').first();
+  assert.match(await accepted.locator('.badge').innerText(), /✓\s*Accepteret/);
+  assert.match(await declined.locator('.badge').innerText(), /✕\s*Afvist/);
+  assert.match(await declined.locator('[data-role="recorded"]').innerText(), /vises ikke for borgeren igen før efter/);
+  assert.match(await accepted.locator('[data-role="recorded"]').innerText(), /Forløbet løber til/);
+  const border = (loc) => loc.evaluate((el) => `${getComputedStyle(el).borderLeftColor} ${getComputedStyle(el).borderLeftStyle}`);
+  assert.notEqual(await border(accepted), await border(declined), 'the card borders differ');
+  const badge = (loc) => loc.locator('.badge').evaluate((el) => getComputedStyle(el).backgroundColor);
+  assert.notEqual(await badge(accepted), await badge(declined), 'the badges differ in colour');
+  await axe(page, 'accepted and declined cards');
+});
+
+await step('after an accept the other suggestions say a course runs, and offer no second accept', async () => {
+  await page.reload();
+  await waitState(page, 'ready');
+  const others = widget(page).locator(`li.card:not([data-offer="${acceptedOffer}"]):not(.decided)`);
+  assert.equal(await widget(page).locator('li.card.declined').count(), 0, 'the declined offer is kept out of the suggestions');
+  const n = await others.count();
+  assert.ok(n >= 1, 'other open suggestions are shown');
+  for (let i = 0; i < n; i++) {
+    const card = others.nth(i);
+    assert.match(await card.locator('[data-role="running"]').innerText(), /allerede i gang med et forløb/);
+    assert.equal(await card.getByRole('button', { name: 'Accepter', exact: true }).count(), 0, 'no second accept offered');
+    assert.equal(await card.getByRole('button', { name: 'Afvis', exact: true }).count(), 1, 'declining is still possible');
+  }
+  // The service refuses a second accept anyway, naming the running course.
+  const offer = await others.first().getAttribute('data-offer');
+  const second = await api('POST', '/v1/decisions', { candidate_id: firstCandidate, offer_id: offer, action: 'accept', reason: 'a second course' });
+  assert.equal(second.status, 409);
+  assert.equal(second.body.type, '/problems/running-course');
+});
+
+await step('a decision is corrected from the widget with a reason: withdrawn, its place back, the card open again', async () => {
+  const card = widget(page).locator(`li.card[data-offer="${acceptedOffer}"]`);
+  const before = await api('GET', `/v1/offers/${acceptedOffer}`);
+  await card.getByRole('button', { name: 'Ret afgørelsen' }).click();
+  const form = card.locator('form[data-form="correct"]');
+  await form.getByRole('button', { name: 'Træk afgørelsen tilbage' }).click();
+  assert.equal(await form.locator('.form-error').innerText(), 'Skriv en begrundelse.');
+  await form.locator('textarea').fill('Registreret på den forkerte borger');
+  await form.getByRole('button', { name: 'Træk afgørelsen tilbage' }).click();
+  const reopened = widget(page).locator(`li.card[data-offer="${acceptedOffer}"]`);
+  await reopened.getByRole('button', { name: 'Accepter', exact: true }).waitFor();
+  assert.match(await reopened.locator('[data-role="withdrawn"]').innerText(), /trukket tilbage/);
+  const list = await api('GET', `/v1/decisions?candidate_id=${firstCandidate}`);
+  const withdrawal = list.body.decisions.find((d) => d.action === 'withdrawal');
+  assert.ok(withdrawal, 'a withdrawal is recorded');
+  assert.equal(withdrawal.reason, 'Registreret på den forkerte borger');
+  const original = list.body.decisions.find((d) => d.id === withdrawal.corrects);
+  assert.equal(original.offer_id, acceptedOffer);
+  assert.equal(original.status, 'withdrawn');
+  assert.equal(original.corrected_by, withdrawal.id);
+  const after = await api('GET', `/v1/offers/${acceptedOffer}`);
+  assert.equal(after.body.reserved, before.body.reserved - 1, 'the place came back');
+  // With no running course, the other cards offer an accept again.
+  const open = widget(page).locator('li.card:not(.decided)');
+  assert.equal(await open.first().locator('[data-role="running"]').count(), 0);
+});
+
 await step('keyboard only: choose a case, open the difference, accept with a reason, focus always visible', async () => {
   await page.goto(`${BASE}/`);
   await waitState(page, 'ready');

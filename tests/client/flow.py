@@ -35,9 +35,11 @@ from matcher_client.models import (
     DecisionAction,
     DecisionRecorded,
     DecisionRequest,
+    DecisionStatus,
     Factor,
     OfferKind,
     OfferRecord,
+    RecordedAction,
     OfferView,
     Outcome,
     OutcomeKind,
@@ -111,8 +113,15 @@ def main():
                       "decision")
     # StrEnum members equal their text: check the types too, so a document that types an enum
     # as a plain string (or anything else) fails here.
-    check(isinstance(recorded.action, DecisionAction) and recorded.action == DecisionAction.ACCEPT,
+    check(isinstance(recorded.action, RecordedAction) and recorded.action == RecordedAction.ACCEPT,
           f"action {recorded.action!r}")
+    # Starting today (the default), the course is under way and holds its place until it ends.
+    check(isinstance(recorded.status, DecisionStatus) and recorded.status == DecisionStatus.RUNNING,
+          f"status {recorded.status!r}")
+    check(isinstance(recorded.starts_on, datetime.date) and isinstance(recorded.ends_on, datetime.date),
+          f"course {recorded.starts_on!r} to {recorded.ends_on!r}")
+    check(recorded.corrects is None and recorded.corrected_by is None and recorded.released_why is None,
+          "a new accept corrects nothing and holds its place")
     check(isinstance(recorded.role, Role) and recorded.role == Role.CASEWORKER, f"role {recorded.role!r}")
     check(isinstance(recorded.decided_at, datetime.datetime), f"decided_at {recorded.decided_at!r}")
     check(recorded.offer_id == best.offer_id, f"decided offer {recorded.offer_id}")
@@ -120,6 +129,11 @@ def main():
           f"remaining places {recorded.remaining_places} after an accept, {places_before} before")
     again = answer(decision_get.sync_detailed(id=recorded.id, client=caseworker), 200, Decision, "decision read")
     check(again.id == recorded.id and again.decided_at == recorded.decided_at, "the decision reads back")
+    ranked = answer(suggestions.sync_detailed(client=caseworker, body=SuggestionRequest(candidate_id="cand-client-1", k=2)),
+                    200, Suggestions, "suggestions with a running course")
+    check(ranked.running is not None and ranked.running.decision_id == recorded.id
+          and ranked.running.offer_id == best.offer_id and isinstance(ranked.running.ends_on, datetime.date),
+          f"running course {ranked.running!r}")
 
     outcome = answer(outcome_create.sync_detailed(client=caseworker,
                                                   body=OutcomeRequest(decision_id=recorded.id, result=OutcomeKind.IN_WORK)),
@@ -127,10 +141,18 @@ def main():
     check(outcome.decision_id == recorded.id, f"outcome of decision {outcome.decision_id}")
     check(isinstance(outcome.result, OutcomeKind) and outcome.result == OutcomeKind.IN_WORK and outcome.success is True, f"outcome {outcome.result!r} {outcome.success!r}")
     check(outcome.offer_id == best.offer_id, f"outcome offer {outcome.offer_id}")
+    check(outcome.place_released is True, f"place released {outcome.place_released!r}")
 
+    # The outcome gave the place back: the offer is free again, in the ledger too.
     view = answer(offer_get.sync_detailed(id=best.offer_id, client=caseworker), 200, OfferView, "offer read")
-    check(view.reserved == 1 and view.remaining_places == view.capacity - 1,
+    check(view.reserved == 0 and view.remaining_places == view.capacity,
           f"offer reserved {view.reserved}, remaining {view.remaining_places} of {view.capacity}")
+    places = view.places
+    check(places.reserved == 0 and places.running == 0 and places.free == places.capacity == view.capacity,
+          f"places {places!r}")
+    ended = answer(decision_get.sync_detailed(id=recorded.id, client=caseworker), 200, Decision, "decision read")
+    check(ended.status == DecisionStatus.ENDED and ended.released_why is not None and ended.released_why.value == "outcome",
+          f"after the outcome: {ended.status!r}, {ended.released_why!r}")
 
     # The night's re-matching, read back as the core's proposal records.
     started = answer(batch_start.sync_detailed(client=system), 202, BatchStarted, "batch start")

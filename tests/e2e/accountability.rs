@@ -237,6 +237,50 @@ mod jwt {
     }
 
     #[test]
+    fn a_withdrawal_names_its_person_and_employer_and_an_erasure_releases_the_place() {
+        let (s, _keys) = server("jwt-withdraws");
+        let jwt = token(Algorithm::RS256, Some("idp-rsa"), &rsa(), &claims());
+        let d = decide(&s, &jwt, "cand-a1", "course-1", "accept");
+        assert_eq!(d.status, 201, "{}", d.body);
+        let id = d.body["id"].as_i64().expect("id");
+        let body = json!({"reason": "the citizen moved"}).to_string();
+        let w = call(s.addr, "POST", &format!("/v1/decisions/{id}/withdrawal"), Some(&jwt), Some(&body));
+        assert_eq!(w.status, 201, "{}", w.body);
+        assert_eq!(
+            (w.body["action"].as_str(), w.body["decided_by"].as_str(), w.body["employer"].as_str()),
+            (Some("withdrawal"), Some("cw-7f3a91"), Some("Jobcenter Aalborg"))
+        );
+        // A second accept holds a place; erasing the candidate gives it back and says so.
+        let again = decide(&s, &jwt, "cand-a1", "course-2", "accept");
+        assert_eq!(again.status, 201, "{}", again.body);
+        let erased = call(s.addr, "DELETE", "/v1/candidates/cand-a1", Some(&s.tokens.a_admin), None);
+        assert_eq!(erased.status, 200, "{}", erased.body);
+        assert_eq!(erased.body["places_released"], 1, "{}", erased.body);
+        assert!(erased.body["kept"].as_array().is_some_and(|k| !k.is_empty()), "{}", erased.body);
+        let log =
+            call(s.addr, "GET", "/v1/audit/access?candidate_id=cand-a1", Some(&s.tokens.a_auditor), None);
+        assert_eq!(log.status, 200, "{}", log.body);
+        let actions: Vec<(&str, &str)> = log.body["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .filter_map(|e| Some((e["user"].as_str()?, e["action"].as_str()?)))
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                ("cw-a", "write"),
+                ("cw-7f3a91", "decide"),
+                ("cw-7f3a91", "withdraw"),
+                ("cw-7f3a91", "decide"),
+                ("admin-a", "erase")
+            ],
+            "{}",
+            log.body
+        );
+    }
+
+    #[test]
     fn a_person_from_the_identity_provider_decides_and_is_named_on_the_decision() {
         let (s, _keys) = server("jwt-decides");
         let jwt = token(Algorithm::RS256, Some("idp-rsa"), &rsa(), &claims());

@@ -224,10 +224,149 @@ fn warm_start_from_the_previous_run_reaches_the_same_optimum() {
     batch_ok(&demo(), &cold, &["--no-baselines"]);
     batch_ok(&demo(), &warm, &["--no-baselines", "--previous", cold.to_str().expect("utf-8")]);
     let (a, b) = (read_json(&cold.join("report.json")), read_json(&warm.join("report.json")));
-    assert_eq!(a["certificate"]["objective"], b["certificate"]["objective"]);
+    // The same suggestions; the objective is yesterday's plus the stability bonus (the national
+    // default's least gain, 100 points) on every pair it held.
+    let held = b["stability"]["held_by_bonus"].as_i64().expect("held_by_bonus");
+    assert!(held > 0);
+    assert_eq!(
+        b["certificate"]["objective"].as_i64().unwrap(),
+        a["certificate"]["objective"].as_i64().unwrap() + 100 * held
+    );
     assert_eq!(b["certificate"]["gap"], 0);
     let run = read_json(&warm.join("run.json"));
     assert!(run["warm_start"].is_string());
+}
+
+/// Issue 14: `--previous` compares with yesterday's run. Unchanged data: no suggestion
+/// changes and every row says `kept` or `unmatched`; the report's stability section counts
+/// against the previous run and says so. Then one candidate's data and one offer change: their
+/// rows say why, and only the competition is named for the others.
+#[test]
+fn previous_run_is_compared_with_and_the_reasons_are_named() {
+    let dir = temp_dir("batch-previous");
+    let (first, second, third) = (dir.join("first"), dir.join("second"), dir.join("third"));
+    batch_ok(&demo(), &first, &["--no-baselines"]);
+    let before = csv_rows(&first.join("proposals.csv"));
+    assert!(before.iter().all(|r| r["since_previous"].is_empty() && r["candidate_fingerprint"].len() == 16));
+    let report = read_json(&first.join("report.json"));
+    assert!(report.get("stability").is_none());
+    let html = std::fs::read_to_string(first.join("report.html")).expect("read");
+    assert!(html.contains("id=\"stability\"") && html.contains("Ingen forrige kørsel"));
+
+    batch_ok(&demo(), &second, &["--no-baselines", "--previous", first.to_str().expect("utf-8")]);
+    let after = csv_rows(&second.join("proposals.csv"));
+    for (a, b) in before.iter().zip(&after) {
+        assert_eq!(a["offer_id"], b["offer_id"], "candidate {}", a["candidate_id"]);
+        assert_eq!(a["score"], b["score"], "reported scores never carry the bonus");
+        let expected = if a["offer_id"].is_empty() { "unmatched" } else { "kept" };
+        assert_eq!(b["since_previous"], expected);
+        assert_eq!(b["previous_offer_id"], a["offer_id"]);
+        assert!(b["change_reason"].is_empty());
+    }
+    let report = read_json(&second.join("report.json"));
+    assert_eq!(report["stability"]["against"], "previous_run");
+    assert_eq!(report["stability"]["by_status"]["changed"], 0);
+    let html = std::fs::read_to_string(second.join("report.html")).expect("read");
+    assert!(html.contains("Stabilitet over for i går (forrige kørsel)"));
+
+    // Tomorrow's data: one candidate excludes its suggestion, one suggested offer changes.
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).expect("mkdir");
+    for entry in std::fs::read_dir(demo()).expect("demo") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "csv") {
+            std::fs::copy(&path, data.join(path.file_name().expect("name"))).expect("copy");
+        }
+    }
+    let moved =
+        after.iter().find(|r| r["since_previous"] == "kept" && r["change"] != "locked").expect("a kept row");
+    let closing = after
+        .iter()
+        .find(|r| {
+            r["since_previous"] == "kept" && r["change"] != "locked" && r["offer_id"] != moved["offer_id"]
+        })
+        .expect("another kept row");
+    rewrite(
+        &data.join("candidates.csv"),
+        "id",
+        &moved["candidate_id"],
+        "excluded_offers",
+        &moved["offer_id"],
+    );
+    // Nobody can give 168 hours a week: the offer stays valid but fits no one new.
+    rewrite(&data.join("offers.csv"), "id", &closing["offer_id"], "min_hours", "168");
+    batch_ok(&data, &third, &["--no-baselines", "--previous", second.to_str().expect("utf-8")]);
+    let rows = csv_rows(&third.join("proposals.csv"));
+    let row = |id: &str| rows.iter().find(|r| r["candidate_id"] == id).expect("row");
+    assert_ne!(row(&moved["candidate_id"])["since_previous"], "kept");
+    assert_eq!(row(&moved["candidate_id"])["change_reason"], "candidate_data");
+    assert_eq!(row(&closing["candidate_id"])["change_reason"], "offer");
+    let report = read_json(&third.join("report.json"));
+    let changed: u64 = ["changed", "new", "dropped"]
+        .iter()
+        .map(|k| report["stability"]["by_status"][k].as_u64().expect("count"))
+        .sum();
+    let reasons: u64 = report["stability"]["by_reason"]
+        .as_object()
+        .expect("reasons")
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(changed, reasons, "every change has a reason");
+    for r in &rows {
+        if !r["change_reason"].is_empty()
+            && r["candidate_id"] != moved["candidate_id"]
+            && r["offer_id"] != closing["offer_id"]
+            && r["previous_offer_id"] != closing["offer_id"]
+        {
+            assert_eq!(r["change_reason"], "competition", "{r:?}");
+        }
+    }
+}
+
+#[test]
+fn a_damaged_previous_run_is_named_by_file_line_and_column() {
+    let dir = temp_dir("batch-previous-bad");
+    let (first, second) = (dir.join("first"), dir.join("second"));
+    batch_ok(&demo(), &first, &["--no-baselines"]);
+    let prices = first.join("prices.csv");
+    let text = std::fs::read_to_string(&prices).expect("read");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let at = header.iter().position(|h| *h == "value_of_one_more_place_points").expect("price column");
+    let mut cells: Vec<String> = lines[3].split(',').map(str::to_string).collect();
+    cells[at] = "lots".into();
+    lines[3] = cells.join(",");
+    std::fs::write(&prices, lines.join("\n") + "\n").expect("write");
+    let (output, stdout, stderr) =
+        batch(&demo(), &second, &["--no-baselines", "--previous", first.to_str().expect("utf-8")]);
+    assert!(!output.status.success(), "{stdout}");
+    assert!(
+        stderr.contains("prices.csv:4") && stderr.contains("price") && stderr.contains("lots"),
+        "{stderr}"
+    );
+    assert!(!second.exists(), "nothing is written");
+}
+
+/// Sets `column` to `value` in the row of a CSV table whose `key` column is `id`.
+fn rewrite(path: &Path, key: &str, id: &str, column: &str, value: &str) {
+    let mut reader = csv::Reader::from_path(path).expect("open");
+    let headers = reader.headers().expect("header").clone();
+    let (k, c) = (
+        headers.iter().position(|h| h == key).expect("key column"),
+        headers.iter().position(|h| h == column).expect("column"),
+    );
+    let mut writer = csv::Writer::from_path(format!("{}.new", path.display())).expect("create");
+    writer.write_record(&headers).expect("write");
+    for record in reader.records() {
+        let mut fields: Vec<String> = record.expect("row").iter().map(str::to_string).collect();
+        if fields[k] == id {
+            fields[c] = value.to_string();
+        }
+        writer.write_record(&fields).expect("write");
+    }
+    writer.flush().expect("flush");
+    std::fs::rename(format!("{}.new", path.display()), path).expect("rename");
 }
 
 fn snapshot_of(dir: &Path) -> Vec<(String, Vec<u8>)> {

@@ -9,6 +9,7 @@ mod common;
 mod effects;
 mod gen_validate;
 mod ids;
+mod live_state;
 mod policy;
 mod reliability;
 mod security;

@@ -3,6 +3,7 @@
 
 use crate::common::server::{Server, assert_problem, call, candidate, offer, raw, seed_offers, start_config};
 use matcher_service::server::auth::{Role, create_token};
+use matcher_service::server::store::NewOffer;
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -98,7 +99,13 @@ fn issue_15_a_capacity_of_4294967295_is_refused_and_a_stored_one_cannot_abort_a_
     let record = r#"{"id":"course-1"}"#.to_string();
     s.state
         .store
-        .upsert_offers(&[(rows[0].id.clone(), "lev-0001".into(), record, model.to_string(), u32::MAX)])
+        .upsert_offers(&[NewOffer {
+            id: rows[0].id.clone(),
+            provider_id: "lev-0001".into(),
+            record,
+            model: model.to_string(),
+            capacity: u32::MAX,
+        }])
         .expect("store");
     s.state.catalogues.rebuild(&s.state.store).expect("rebuild");
     let r = call(s.addr, "POST", "/v1/batch-runs", Some(&s.tokens.a_system), None);

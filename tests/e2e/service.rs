@@ -105,13 +105,23 @@ fn another_municipality_sees_nothing_of_a_tenant() {
 fn two_hundred_concurrent_accepts_on_ten_places_give_exactly_ten() {
     let s = start("overbook");
     seed(&s);
+    // 200 distinct candidates: one candidate holds at most one place (issue 14).
+    let many: Vec<Value> = (0..200).map(|i| candidate(&format!("cand-r{i}"), "0851")).collect();
+    let r = call(
+        s.addr,
+        "POST",
+        "/v1/candidates",
+        Some(&s.tokens.a_system),
+        Some(&Value::Array(many).to_string()),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
     let addr = s.addr;
     let token = s.tokens.a_caseworker.clone();
     let threads: Vec<_> = (0..200)
         .map(|i| {
             let token = token.clone();
             std::thread::spawn(move || {
-                let candidate = if i % 2 == 0 { "cand-a1" } else { "cand-a2" };
+                let candidate = format!("cand-r{i}");
                 let body = json!({"candidate_id": candidate, "offer_id": "course-1", "action": "accept", "reason": "race"});
                 call(addr, "POST", "/v1/decisions", Some(&token), Some(&body.to_string())).status
             })
@@ -242,7 +252,8 @@ fn suggestions_decisions_outcomes_quality_and_batch_runs_work_together() {
         interval[0].as_f64() < sickness["posterior_mean"].as_f64()
             && sickness["posterior_mean"].as_f64() < interval[1].as_f64()
     );
-    assert_eq!(after.body["reserved"], 1);
+    // The outcome gave the accept's place back (issue 14).
+    assert_eq!(after.body["reserved"], 0);
     let provider = call(s.addr, "GET", "/v1/providers/lev-0001/quality", Some(&a), None);
     assert_eq!(provider.status, 200, "{}", provider.body);
     assert_eq!(provider.body["capacity"], 13);
@@ -666,8 +677,12 @@ fn decline(s: &Server, municipality: u16, candidate: &str) -> i64 {
         role: "caseworker".into(),
         suggested: vec!["course-1".into()],
         key: None,
+        today: "2026-09-01".into(),
+        starts_on: None,
+        decline_days: 90,
+        corrects: None,
     };
-    s.state.store.decide(&d).expect("decide").0.id
+    s.state.store.decide(&d).expect("decide").decision.id
 }
 
 /// Follows `next` from the first page; the ids read and the number of pages.

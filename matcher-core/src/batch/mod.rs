@@ -9,10 +9,12 @@
 pub mod caseload;
 mod record;
 pub mod report;
+pub mod stability;
 
 pub use record::{ProposalRecord, ProposalStatus, RunnerUp};
 
 use crate::assign::{self, Certificate, Mode, Problem, Solution, SolveOptions};
+use crate::dataset::previous::PreviousRun;
 use crate::error::{Error, Result};
 use crate::graph::{self, CandidateGraph};
 use crate::model::{ContractKind, Dataset, Date, ReferenceData};
@@ -21,6 +23,7 @@ use crate::progress::{self, Phase, Progress};
 use crate::score::{Factor, Scorer};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use stability::{Fingerprints, SincePrevious, Stability, Yesterday};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -39,6 +42,10 @@ pub struct BatchOptions {
     /// The previous run's suggested offer of every candidate, by index (see
     /// [`warm_start_assignment`]); used with `warm_start`.
     pub warm_assignment: Option<Vec<Option<u32>>>,
+    /// The previous run (see [`crate::dataset::previous`]): tonight is compared with it, its
+    /// suggestions carry the policy's stability bonus, and, unless `warm_start` and
+    /// `warm_assignment` are given, its prices and suggestions warm-start the solver.
+    pub previous: Option<Arc<PreviousRun>>,
     /// Also solve the stable and greedy baselines for the report's comparison.
     pub compare_baselines: bool,
     /// Where to count the run's progress (see [`crate::progress`]).
@@ -127,6 +134,8 @@ pub struct Proposal {
     pub change: Change,
     /// Why there is no suggestion.
     pub unmatched_reason: Option<UnmatchedReason>,
+    /// Against the previous run, when there was one.
+    pub since_previous: Option<SincePrevious>,
 }
 
 /// Why a suggestion is expected to cost more than it saves.
@@ -228,6 +237,11 @@ pub struct BatchResult {
     pub timings: Timings,
     /// The day of the run.
     pub today: Date,
+    /// Fingerprints of tonight's candidates and offers (written to the run files, so that
+    /// tomorrow can tell which rows changed).
+    pub fingerprints: Fingerprints,
+    /// Tonight against the previous run, when there was one.
+    pub stability: Option<Stability>,
 }
 
 /// Maps the previous run's prices (by offer id) onto this run's offer indices; offers that
@@ -307,15 +321,28 @@ fn run_in_pool(
     progress::start(counter, Phase::Graph, data.candidates.len() as u64);
     let scorer = Scorer::new(data.clone(), reference, policies, today)?;
     let graph = graph::build_counted(&scorer, counter)?;
-    let problem = problem_of(&data, &scorer, &graph);
+    let yesterday = options.previous.as_deref().map(|p| Yesterday::map(&data, p));
+    let graph = match &yesterday {
+        Some(y) => stability::keep_yesterdays_pairs(graph, &scorer, y),
+        None => graph,
+    };
+    let mut problem = problem_of(&data, &scorer, &graph);
+    let bonus = match &yesterday {
+        Some(y) => stability::add_bonus(&mut problem, &data, scorer.policies(), y),
+        None => Vec::new(),
+    };
+    let fingerprints = Fingerprints::of(&data);
     timings.graph_seconds = clock.elapsed().as_secs_f64();
 
     let exact = SolveOptions {
         mode: Mode::Exact,
         threads: options.threads,
         continuity_bonus: options.continuity_bonus,
-        warm_start: options.warm_start.clone(),
-        warm_assignment: options.warm_assignment.clone(),
+        warm_start: options.warm_start.clone().or_else(|| yesterday.as_ref().map(|y| y.prices.clone())),
+        warm_assignment: options
+            .warm_assignment
+            .clone()
+            .or_else(|| yesterday.as_ref().map(Yesterday::assignment)),
         offer_priority: None,
         guarantee_bonus: None,
     };
@@ -446,9 +473,16 @@ fn run_in_pool(
                 current,
                 change,
                 unmatched_reason,
+                since_previous: yesterday
+                    .as_ref()
+                    .map(|y| stability::compare(i, offer, &graph, y, &fingerprints)),
             }
         })
         .collect();
+    let stability = yesterday.as_ref().map(|y| {
+        let since: Vec<SincePrevious> = proposals.iter().filter_map(|p| p.since_previous.clone()).collect();
+        stability::summarise(&since, &bonus, y, scorer.policies())
+    });
     let mut assigned = vec![0u32; data.offers.len()];
     for o in solution.assignment.iter().flatten() {
         assigned[*o as usize] += 1;
@@ -466,7 +500,19 @@ fn run_in_pool(
         .collect();
     timings.proposals_seconds += clock.elapsed().as_secs_f64();
     debug_assert_eq!(Factor::ALL.len(), 8);
-    Ok(BatchResult { graph, solution, certificate, guarantees, proposals, prices, methods, timings, today })
+    Ok(BatchResult {
+        graph,
+        solution,
+        certificate,
+        guarantees,
+        proposals,
+        prices,
+        methods,
+        timings,
+        today,
+        fingerprints,
+        stability,
+    })
 }
 
 /// How the strategic partners' guaranteed volumes were met, and the proof that no assignment
@@ -776,6 +822,7 @@ mod tests {
             continuity_bonus: 0,
             warm_start: None,
             warm_assignment: None,
+            previous: None,
             compare_baselines: false,
             progress: None,
         };

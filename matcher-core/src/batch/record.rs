@@ -74,6 +74,11 @@ pub struct ProposalRecord {
     /// Score of the suggested pair, points.
     #[cfg_attr(feature = "utoipa", schema(required = true))]
     pub score: Option<i64>,
+    /// Against the previous run (`--previous`): kept, changed, new, dropped or unmatched, why,
+    /// and yesterday's offer; absent without a previous run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(nullable = false))]
+    pub since_previous: Option<super::stability::SincePrevious>,
     /// Always a suggestion.
     pub status: ProposalStatus,
     /// Why there is no suggestion.
@@ -107,6 +112,7 @@ impl ProposalRecord {
                 score: p.runner_up_score,
             }),
             score: suggested.map(|_| p.score),
+            since_previous: p.since_previous.clone(),
             status: ProposalStatus::Suggestion,
             unmatched_reason: p.unmatched_reason,
             uplift: suggested.map(|_| (p.uplift * 10_000.0).round() / 10_000.0),

@@ -164,8 +164,11 @@ pub struct Report {
     pub certificate: CertificateSummary,
     /// Optimal against the baselines.
     pub methods: Vec<MethodSummary>,
-    /// Churn.
+    /// Churn against the candidates' current offers.
     pub churn: Churn,
+    /// Tonight against the previous run's suggestions (`--previous`); absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stability: Option<super::stability::Stability>,
     /// Capacity.
     pub capacity: Capacity,
     /// Spend per provider, largest first (top 25).
@@ -387,6 +390,7 @@ pub fn build(data: &Dataset, reference: &ReferenceData, result: &BatchResult) ->
         },
         methods: result.methods.clone(),
         churn,
+        stability: result.stability.clone(),
         capacity: Capacity {
             places,
             assigned: assigned_total,

@@ -6,9 +6,10 @@
 //! invent data (the generator lives in [`crate::generate`]).
 //!
 //! A data set directory holds up to five tables, each as `NAME.csv` or `NAME.json` (not both):
-//! `providers`, `offers`, `evidence` (optional), `candidates` and `outcomes` (optional, the
-//! episode history). `data/README.md` documents
-//! every column.
+//! `providers`, `offers`, `evidence` (optional), `candidates`, `outcomes` (optional, the
+//! episode history) and `declines` (optional: live state, offers a caseworker declined for a
+//! candidate until a date). `data/README.md` documents every column. [`previous`] reads a
+//! previous run's files the same way.
 
 pub mod caseworkers;
 pub mod encoding;
@@ -16,6 +17,7 @@ pub mod excel;
 pub mod explain;
 mod json;
 pub mod outcomes;
+pub mod previous;
 mod read;
 mod reference_dir;
 pub mod snapshot;
@@ -33,7 +35,7 @@ pub use outcomes::{OUTCOME_COLUMNS, OUTCOME_REQUIRED};
 pub use read::{candidates_from_json, load_dir, load_dir_with, offers_from_json};
 pub use reference_dir::{REFERENCE_FILES, load_reference};
 pub use snapshot::{read_snapshot, write_snapshot};
-pub use write::{csv_tables, outcomes_csv, write_dir};
+pub use write::{csv_tables, declines_csv, outcomes_csv, write_dir};
 
 use crate::error::Result;
 use crate::model::{Dataset, ReferenceData};
@@ -101,6 +103,12 @@ pub const CANDIDATE_COLUMNS: &[&str] = &[
     "gender",
     "origin",
 ];
+
+/// Columns of `declines.csv` (optional table), in the order [`write_dir`] writes them.
+pub const DECLINE_COLUMNS: &[&str] = &["candidate_id", "offer_id", "until", "reason"];
+
+/// Columns every decline must have.
+pub const DECLINE_REQUIRED: &[&str] = &["candidate_id", "offer_id", "until"];
 
 /// Columns every candidate must have (in a file header, and in each JSON object).
 pub const CANDIDATE_REQUIRED: &[&str] =

@@ -8,13 +8,15 @@
 use super::ReadOptions;
 use super::encoding::Encoding;
 use super::table::{Row, Table};
-use super::{CANDIDATE_COLUMNS, EVIDENCE_COLUMNS, OFFER_COLUMNS, PROVIDER_COLUMNS};
+use super::{
+    CANDIDATE_COLUMNS, DECLINE_COLUMNS, DECLINE_REQUIRED, EVIDENCE_COLUMNS, OFFER_COLUMNS, PROVIDER_COLUMNS,
+};
 use crate::error::{Error, InputProblem, InputProblems, Result};
 use crate::model::limits;
 use crate::model::{
     AgeBand, AuditAttributes, Benefit, Candidate, CandidateId, ContractKind, CurrentAssignment, Dataset,
-    Evidence, Gender, GroupId, GroupSet, Language, LatLon, MunicipalityCode, Occupation, Offer, OfferId,
-    OfferKind, Origin, Provider, ProviderId, ReferenceData, TimeAndPlace,
+    Decline, Evidence, Gender, GroupId, GroupSet, Language, LatLon, MunicipalityCode, Occupation, Offer,
+    OfferId, OfferKind, Origin, Provider, ProviderId, ReferenceData, TimeAndPlace,
 };
 use std::collections::HashMap;
 use std::path::Path;
@@ -116,6 +118,12 @@ pub fn load_dir_with(dir: &Path, reference: &ReferenceData, options: &ReadOption
         }),
         None => Vec::new(),
     };
+    let candidate_ids = Some(candidate_ids);
+    let declines = match open(dir, "declines", DECLINE_COLUMNS, DECLINE_REQUIRED, false, enc, &mut problems)?
+    {
+        Some(table) => rows(table, &mut problems, |r| decline(r, candidate_ids.as_ref(), offer_ids.as_ref())),
+        None => Vec::new(),
+    };
 
     if !problems.is_empty() {
         return Err(Error::InvalidData(InputProblems(problems)));
@@ -132,7 +140,39 @@ pub fn load_dir_with(dir: &Path, reference: &ReferenceData, options: &ReadOption
     for (offer, items) in offers.iter_mut().zip(attached) {
         offer.evidence = items;
     }
-    Ok(Dataset { candidates, offers, providers: providers.unwrap_or_default(), outcomes })
+    Ok(Dataset { candidates, offers, providers: providers.unwrap_or_default(), outcomes, declines })
+}
+
+/// Longest decline reason accepted, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
+/// One row of `declines`: a candidate, an offer, the last day it stays excluded, the reason.
+fn decline(r: &Row<'_>, candidates: Option<&Seen>, offers: Option<&Seen>) -> Result<Decline, InputProblem> {
+    let candidate =
+        reference_id(r, "candidate_id", r.text("candidate_id")?, candidates, "candidates", CandidateId::new)?;
+    let offer = reference_id(r, "offer_id", r.text("offer_id")?, offers, "offers", OfferId::new)?;
+    let until = r.date("until")?;
+    let reason = r.opt_text("reason").unwrap_or("");
+    // The value is left out of these two problems: it may hold a personal number.
+    if crate::model::looks_like_cpr(reason) {
+        return Err(InputProblem::new(
+            r.file(),
+            r.line(),
+            "reason",
+            "",
+            "looks like it holds a CPR number; remove the personal number",
+        ));
+    }
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(InputProblem::new(
+            r.file(),
+            r.line(),
+            "reason",
+            "",
+            format!("longer than {MAX_REASON_CHARS} characters"),
+        ));
+    }
+    Ok(Decline { candidate, offer, until, reason: reason.to_string() })
 }
 
 /// Reads `NAME.csv` or `NAME.json`. `None` when the table is absent or its header is unusable

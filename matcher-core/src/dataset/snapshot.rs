@@ -15,6 +15,11 @@
 //! not self-describing: snapshot types must not use `skip_serializing_if`, `flatten`, `tag` or
 //! `untagged` (bincode cannot decode them), and any change to a snapshot type needs a new
 //! format version. This module must not validate rows; that is [`super::load_dir`]'s job.
+//!
+//! Versions: 1 had the candidates, offers and providers; 2 adds the episode history
+//! (`outcomes`) after the providers; 3 appends each offer's time and place; 4 adds the
+//! `declines` after the history. Files of versions 1 to 3 still read (without what they
+//! lacked); new files are always written as the current version.
 
 use crate::error::{Error, Result};
 use crate::model::Dataset;
@@ -23,13 +28,14 @@ use std::path::Path;
 /// First eight bytes of every snapshot.
 pub const MAGIC: [u8; 8] = *b"BROBYGGR";
 /// Version of the layout and of the encoded types; bumped on any change to either. Older
-/// versions stay readable (see [`v1`] and [`v2`]); a committed fixture per version
+/// versions stay readable (see [`v1`], [`v2`] and [`v3`]); a committed fixture per version
 /// (`tests/fixtures/snapshot-vN.bin`) keeps that true.
 ///
 /// - 2: the episode history ([`Dataset::outcomes`]); version 1 reads with an empty history.
 /// - 3: `Offer::time_and_place` (next start, address postcode, contact) appended to each
 ///   offer; versions 1 and 2 read as continuous intake without address or contact.
-pub const FORMAT_VERSION: u32 = 3;
+/// - 4: the declines ([`Dataset::declines`]) after the history; versions 1 to 3 read with none.
+pub const FORMAT_VERSION: u32 = 4;
 const HEADER_LEN: usize = 8 + 4 + 8 + 8;
 /// Most memory a payload may claim while it decodes. A length prefix is trusted by bincode
 /// before the bytes behind it are read, so without a limit a crafted (or checksum-colliding)
@@ -50,11 +56,16 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
 /// # Errors
 /// [`Error::Snapshot`] if bincode refuses a value (not expected for the model types).
 pub fn encode(dataset: &Dataset) -> Result<Vec<u8>> {
-    let payload = bincode::serde::encode_to_vec(dataset, bincode::config::standard())
+    framed(dataset, FORMAT_VERSION)
+}
+
+/// `payload` encoded behind the header of format `version`.
+fn framed<T: serde::Serialize>(payload: &T, version: u32) -> Result<Vec<u8>> {
+    let payload = bincode::serde::encode_to_vec(payload, bincode::config::standard())
         .map_err(|e| snapshot_error(Path::new("<memory>"), format!("cannot encode: {e}")))?;
     let mut bytes = Vec::with_capacity(HEADER_LEN + payload.len());
     bytes.extend_from_slice(&MAGIC);
-    bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    bytes.extend_from_slice(&version.to_le_bytes());
     bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
     bytes.extend_from_slice(&fnv1a64(&payload).to_le_bytes());
     bytes.extend_from_slice(&payload);
@@ -108,6 +119,8 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Dataset> {
         1 => bincode::serde::decode_from_slice::<v1::Dataset, _>(payload, config)
             .map(|(d, used)| (d.into(), used)),
         2 => bincode::serde::decode_from_slice::<v2::Dataset, _>(payload, config)
+            .map(|(d, used)| (d.into(), used)),
+        3 => bincode::serde::decode_from_slice::<v3::Dataset, _>(payload, config)
             .map(|(d, used)| (d.into(), used)),
         _ => bincode::serde::decode_from_slice::<Dataset, _>(payload, config),
     };
@@ -215,6 +228,7 @@ pub mod v1 {
                 offers: d.offers.into_iter().map(Into::into).collect(),
                 providers: d.providers,
                 outcomes: Vec::new(),
+                declines: Vec::new(),
             }
         }
     }
@@ -242,6 +256,35 @@ pub mod v2 {
                 offers: d.offers.into_iter().map(Into::into).collect(),
                 providers: d.providers,
                 outcomes: d.outcomes,
+                declines: Vec::new(),
+            }
+        }
+    }
+}
+
+/// The types of format version 3 (history and offers with a time and place, no declines), and
+/// their conversion to today's.
+pub mod v3 {
+    use crate::model::{Candidate, Episode, Offer, Provider};
+    use serde::Deserialize;
+
+    /// A version-3 data set.
+    #[derive(Deserialize)]
+    pub struct Dataset {
+        candidates: Vec<Candidate>,
+        offers: Vec<Offer>,
+        providers: Vec<Provider>,
+        outcomes: Vec<Episode>,
+    }
+
+    impl From<Dataset> for crate::model::Dataset {
+        fn from(d: Dataset) -> Self {
+            crate::model::Dataset {
+                candidates: d.candidates,
+                offers: d.offers,
+                providers: d.providers,
+                outcomes: d.outcomes,
+                declines: Vec::new(),
             }
         }
     }

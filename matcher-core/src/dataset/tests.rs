@@ -549,32 +549,54 @@ fn snapshot_fixture_of_version_2_still_reads() {
     assert!(d.offers.iter().all(|o| o.time_and_place == crate::model::TimeAndPlace::default()));
 }
 
-/// Format version 3 must stay readable and encode byte for byte as it did. The fixture is the
-/// version-2 one with a time and place on its offers; if this test fails after a change to a
-/// model type, the snapshot layout changed: bump [`snapshot::FORMAT_VERSION`], keep a reader for
-/// version 3, and add a new fixture (write this one again with
-/// `BROBYGGER_WRITE_FIXTURES=1 cargo test -p matcher-core snapshot_fixture`).
+/// Format version 3 (history, offers with a time and place, no declines) must stay readable.
+/// Its fixture is the version-2 one with a time and place on its offers, written by the
+/// version-3 encoder.
 #[test]
-fn snapshot_fixture_of_version_3_still_reads_and_encodes_identically() {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    if std::env::var_os("BROBYGGER_WRITE_FIXTURES").is_some() {
-        let mut d = load(&fixtures.join("snapshot-v2.bin"), &reference()).unwrap();
-        for (i, o) in d.offers.iter_mut().enumerate() {
-            o.time_and_place = crate::model::TimeAndPlace {
-                next_start: (i % 2 == 1)
-                    .then(|| crate::model::Date::parse("2027-01-04").unwrap().plus_days(7 * i as i32)),
-                address_postcode: Some(8000),
-                contact: (i % 3 == 0).then(|| "Forløbskoordinator".to_string()),
-            };
-        }
-        write_snapshot(&d, &fixtures.join("snapshot-v3.bin")).unwrap();
-    }
-    let (bytes, d) = read_fixture("snapshot-v3.bin", 3);
+fn snapshot_fixture_of_version_3_still_reads() {
+    let (_, d) = read_fixture("snapshot-v3.bin", 3);
     assert_eq!((d.candidates.len(), d.outcomes.len()), (40, 30));
+    assert!(d.declines.is_empty(), "version 3 had no declines");
     assert!(d.offers.iter().any(|o| o.time_and_place.next_start.is_some()));
     assert!(d.offers.iter().any(|o| o.time_and_place.contact.is_some()));
     assert!(d.offers.iter().all(|o| o.time_and_place.address_postcode == Some(8000)));
-    assert_eq!(snapshot::encode(&d).unwrap(), bytes, "the encoding of version 3 changed");
+}
+
+/// Format version 4 must stay readable and encode byte for byte as it did. The fixture is the
+/// version-3 one with two declines; if this test fails after a change to a model type, the
+/// snapshot layout changed: bump [`snapshot::FORMAT_VERSION`], keep a reader for version 4, and
+/// add a new fixture (write this one again with
+/// `BROBYGGER_WRITE_FIXTURES=1 cargo test -p matcher-core snapshot_fixture`).
+#[test]
+fn snapshot_fixture_of_version_4_still_reads_and_encodes_identically() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    if std::env::var_os("BROBYGGER_WRITE_FIXTURES").is_some() {
+        let mut d = load(&fixtures.join("snapshot-v3.bin"), &reference()).unwrap();
+        let until = crate::model::Date::parse("2026-12-31").unwrap();
+        for (i, reason) in [(0usize, "Borgeren har prøvet forløbet, uden effekt"), (3, "")] {
+            let candidate = d.candidates[i].id.clone();
+            let offer = d.offers[i].id.clone();
+            d.declines.push(crate::model::Decline { candidate, offer, until, reason: reason.into() });
+        }
+        write_snapshot(&d, &fixtures.join("snapshot-v4.bin")).unwrap();
+    }
+    let (bytes, d) = read_fixture("snapshot-v4.bin", 4);
+    assert_eq!((d.candidates.len(), d.outcomes.len(), d.declines.len()), (40, 30, 2));
+    assert!(d.offers.iter().any(|o| o.time_and_place.next_start.is_some()));
+    assert_eq!(snapshot::encode(&d).unwrap(), bytes, "the encoding of version 4 changed");
+}
+
+/// [`small`] with two declines, one with a reason that needs CSV quoting.
+fn small_with_declines(r: &ReferenceData) -> Dataset {
+    let mut d = small(r);
+    let until = crate::model::Date::parse("2026-12-31").unwrap();
+    for (i, reason) in [(0usize, "Borgeren har prøvet forløbet, uden effekt"), (3, "")] {
+        let candidate = d.candidates[i].id.clone();
+        let current = d.candidates[i].current.as_ref().map(|a| a.offer.clone());
+        let offer = d.offers.iter().map(|o| o.id.clone()).find(|o| Some(o) != current.as_ref()).unwrap();
+        d.declines.push(crate::model::Decline { candidate, offer, until, reason: reason.into() });
+    }
+    d
 }
 
 mod fuzz {
@@ -624,6 +646,39 @@ fn json_bodies_parse_like_json_tables_and_refuse_unknown_fields() {
     assert_eq!(err.0[0].column, "lat");
     let ok = candidates.replace("\"NaN\"", "57.0");
     assert_eq!(candidates_from_json("body", &ok, &r).unwrap().len(), 1);
+}
+
+#[test]
+fn declines_round_trip_and_bad_rows_name_their_place() {
+    let r = reference();
+    let d = small_with_declines(&r);
+    let dir = temp_dir("declines");
+    write_dir(&d, &r, &dir).unwrap();
+    assert_eq!(load_dir(&dir, &r).unwrap(), d);
+    let cases: [(&str, &str, &str); 5] = [
+        ("candidate_id", "ghost-1", "not an id in candidates"),
+        ("offer_id", "ghost-2", "not an id in offers"),
+        ("until", "2026-13-01", "month 13"),
+        ("until", "", "value is required"),
+        ("reason", "ring på 010190-1234", "CPR"),
+    ];
+    for (column, value, reason) in cases {
+        let dir = temp_dir("declines-bad");
+        write_dir(&d, &r, &dir).unwrap();
+        let line = set_cell(&dir, "declines.csv", 1, column, value);
+        let problems = problems_of(&dir, &r);
+        assert_eq!(problems.len(), 1, "{column} = {value}: {problems:?}");
+        let p = &problems[0];
+        assert_eq!((p.file.as_str(), p.line, p.column.as_str()), ("declines.csv", line, column));
+        assert!(p.reason.contains(reason), "{column} = {value}: {}", p.reason);
+        assert!(!p.to_string().contains("010190-1234"), "a CPR-like reason is never echoed: {p}");
+    }
+    // Writing a data set without declines removes an old declines.csv.
+    let mut none = d.clone();
+    none.declines.clear();
+    write_dir(&none, &r, &dir).unwrap();
+    assert!(!dir.join("declines.csv").exists());
+    assert_eq!(load_dir(&dir, &r).unwrap(), none);
 }
 
 /// A small data set with an episode history: two episodes without an offer, one with.

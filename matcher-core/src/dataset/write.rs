@@ -6,14 +6,16 @@
 //! is renamed into place, so a reader never sees half a table.
 
 use super::read::{gender_label, origin_label};
-use super::{CANDIDATE_COLUMNS, EVIDENCE_COLUMNS, OFFER_COLUMNS, PROVIDER_COLUMNS};
+use super::{CANDIDATE_COLUMNS, DECLINE_COLUMNS, EVIDENCE_COLUMNS, OFFER_COLUMNS, PROVIDER_COLUMNS};
 use crate::error::{Error, InputProblem, InputProblems, Result};
 use crate::model::{ContractKind, Dataset, GroupSet, ReferenceData};
 use std::fmt::Display;
 use std::path::Path;
 
-/// Writes `providers.csv`, `offers.csv`, `evidence.csv` and `candidates.csv` into `dir`
-/// (created if needed), replacing tables of those names.
+/// Writes `providers.csv`, `offers.csv`, `evidence.csv`, `candidates.csv` and (with a history)
+/// `outcomes.csv` into `dir`
+/// (created if needed), replacing tables of those names, and `declines.csv` when the data set
+/// has declines (an old `declines.csv` is removed when it has none).
 ///
 /// # Errors
 /// [`Error::Io`] when a file cannot be written, or when `dir` holds a JSON table of the same
@@ -21,7 +23,7 @@ use std::path::Path;
 /// the data set names a target group or benefit kind that `reference` does not have.
 pub fn write_dir(dataset: &Dataset, reference: &ReferenceData, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    for stem in ["providers", "offers", "evidence", "candidates", "outcomes"] {
+    for stem in ["providers", "offers", "evidence", "candidates", "outcomes", "declines"] {
         let json = dir.join(format!("{stem}.json"));
         if json.exists() {
             return Err(Error::io(
@@ -40,7 +42,28 @@ pub fn write_dir(dataset: &Dataset, reference: &ReferenceData, dir: &Path) -> Re
     if !dataset.outcomes.is_empty() {
         replace(&dir.join("outcomes.csv"), &outcomes_csv(dataset, reference)?)?;
     }
+    let path = dir.join("declines.csv");
+    if dataset.declines.is_empty() {
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(&path, e)),
+            _ => {}
+        }
+    } else {
+        replace(&path, &declines_csv(dataset)?)?;
+    }
     Ok(())
+}
+
+/// The `declines` table as CSV text (see `data/README.md`).
+///
+/// # Errors
+/// Only if the CSV writer fails (not expected in memory).
+pub fn declines_csv(dataset: &Dataset) -> Result<Vec<u8>> {
+    let mut csv = Csv::new(DECLINE_COLUMNS)?;
+    for d in &dataset.declines {
+        csv.push(&d.candidate).push(&d.offer).push(d.until).push(&d.reason).end_row()?;
+    }
+    csv.finish()
 }
 
 /// The `outcomes` table (the episode history) as CSV text, header included.

@@ -55,7 +55,13 @@ fn cream_and_specialist(r: &ReferenceData) -> Dataset {
     let g = r.group("sickness").expect("group");
     cream.evidence = vec![Evidence { group: g, trials: 200, successes: 124 }];
     long.evidence = vec![Evidence { group: g, trials: 200, successes: 60 }];
-    Dataset { candidates: Vec::new(), offers: vec![cream, long], providers: vec![], outcomes }
+    Dataset {
+        candidates: Vec::new(),
+        offers: vec![cream, long],
+        providers: vec![],
+        outcomes,
+        declines: vec![],
+    }
 }
 
 #[test]
@@ -91,7 +97,8 @@ fn shrinkage_pulls_small_samples_to_the_level_above_and_lets_large_ones_speak() 
         let mut outcomes = Vec::new();
         episodes(&r, &mut outcomes, 30.0, None, 1000, 100);
         episodes(&r, &mut outcomes, 30.0, Some("o"), n, successes);
-        let data = Dataset { candidates: vec![], offers: vec![o], providers: vec![], outcomes };
+        let data =
+            Dataset { candidates: vec![], offers: vec![o], providers: vec![], outcomes, declines: vec![] };
         EffectModel::estimate(&data, &r, Spread::default()).offer_uplift(0, g)
     };
     // Raw uplift 40 % − 10 % = 30 points in both; 5 episodes are shrunk far toward 0 (this
@@ -180,8 +187,13 @@ fn a_poster_is_never_matched_to_their_own_need_and_their_side_counts_once() {
     need.capacity = 1;
     let poster = candidate(&r, "c-poster", 55.68, 12.57);
     let helper = candidate(&r, "c-helper", 55.68, 12.57);
-    let data =
-        Dataset { candidates: vec![poster, helper], offers: vec![need], providers: vec![], outcomes: vec![] };
+    let data = Dataset {
+        candidates: vec![poster, helper],
+        offers: vec![need],
+        providers: vec![],
+        outcomes: vec![],
+        declines: vec![],
+    };
     let s = scorer_for(&data, &r, &PolicySet::default());
     assert_eq!(s.score(&s.candidate(0).expect("poster"), 0), Err(Removal::OwnNeed));
     let b = s.breakdown(&s.candidate(1).expect("helper"), 0).expect("helper pair");
@@ -207,8 +219,13 @@ fn an_early_sickness_case_outranks_a_late_one_for_its_weeks_not_its_deadline() {
     late.benefit.start = Date::parse("2026-01-11").expect("date");
     late.benefit.end = Date::parse("2026-12-20");
     late.benefit.reassessment = None;
-    let data =
-        Dataset { candidates: vec![early, late], offers: vec![o], providers: vec![], outcomes: vec![] };
+    let data = Dataset {
+        candidates: vec![early, late],
+        offers: vec![o],
+        providers: vec![],
+        outcomes: vec![],
+        declines: vec![],
+    };
     let s = scorer_for(&data, &r, &PolicySet::default());
     let (e, l) = (s.explain(0, 0).expect("i").expect("early"), s.explain(1, 0).expect("i").expect("late"));
     assert!(e.total > l.total, "{} vs {}", e.total, l.total);
@@ -233,6 +250,7 @@ fn a_policy_can_refuse_pairs_below_an_expected_net_effect() {
         offers: vec![offer(&r, "o1", OfferKind::Provider, 55.70, 12.50)],
         providers: vec![],
         outcomes: vec![],
+        declines: vec![],
     };
     let mut policies = PolicySet::default();
     let s = scorer_for(&data, &r, &policies);

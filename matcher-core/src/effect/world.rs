@@ -412,7 +412,7 @@ pub fn generate(variant: Variant, seed: u64, reference: &ReferenceData) -> Resul
             }
         })
         .collect();
-    Ok(World { data: Dataset { candidates, offers, providers, outcomes }, truth })
+    Ok(World { data: Dataset { candidates, offers, providers, outcomes, declines: Vec::new() }, truth })
 }
 
 /// Benefit weeks avoided, in truth, by each method's assignment, and the oracle's.

@@ -126,7 +126,7 @@ pub fn generate(scale: Scale, seed: u64, reference: &ReferenceData) -> Dataset {
     reciprocal_help(world, &mut providers, &mut offers);
     time_and_place(world, &mut offers);
     let candidates = candidates(world, &offers);
-    Dataset { candidates, offers, providers, outcomes: Vec::new() }
+    Dataset { candidates, offers, providers, outcomes: Vec::new(), declines: Vec::new() }
 }
 
 /// The next night of a generated data set: the same offers and providers, and the same

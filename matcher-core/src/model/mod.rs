@@ -568,6 +568,31 @@ pub struct Provider {
     pub municipality: MunicipalityCode,
 }
 
+/// A caseworker's decline of an offer for a candidate: the offer is kept out of that
+/// candidate's suggestions and proposals up to and including `until`, and the reason is kept
+/// with it. After `until` the offer may be suggested again.
+///
+/// This is live state from the service (a recorded decline) or from a job centre's own case
+/// system; unlike `Candidate::excluded_offers` (a standing exclusion) it ends by itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decline {
+    /// The candidate.
+    pub candidate: CandidateId,
+    /// The declined offer.
+    pub offer: OfferId,
+    /// Last day the offer stays excluded.
+    pub until: Date,
+    /// Why it was declined, as the caseworker wrote it (may be empty).
+    pub reason: String,
+}
+
+impl Decline {
+    /// True while the decline keeps the offer out (on `today`, `until` included).
+    pub fn active_on(&self, today: Date) -> bool {
+        today <= self.until
+    }
+}
+
 /// A whole data set: what one nightly run or one service instance works on.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Dataset {
@@ -580,6 +605,8 @@ pub struct Dataset {
     /// Finished episodes with their case mix (the optional `outcomes` table): what the effect
     /// estimates of [`crate::effect`] learn from. Empty when the data set has no history.
     pub outcomes: Vec<Episode>,
+    /// Declines that exclude an offer for a candidate until a date, in input order.
+    pub declines: Vec<Decline>,
 }
 
 /// Weeks after an episode's start within which its outcome is observed. An exit later than

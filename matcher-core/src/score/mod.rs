@@ -378,6 +378,10 @@ pub struct Scorer {
     /// microseconds of bisection, and a service explaining suggestions asks for the same
     /// few hundred pairs again and again. The counts behind them never change in a scorer.
     posteriors: std::sync::RwLock<HashMap<(u32, u8), evidence::Posterior>>,
+    /// Offers declined for a candidate and still excluded today: candidate id → offer
+    /// indices (data-set order). Keyed by id, so a candidate sent inline to the service meets
+    /// the declines recorded for it too.
+    declined: HashMap<String, Vec<u32>>,
 }
 
 /// A pair's factor values before weighting.
@@ -509,8 +513,14 @@ impl Scorer {
                     .unwrap_or(u16::MAX),
             });
         }
-        let offer_index =
+        let offer_index: HashMap<String, u32> =
             data.offers.iter().enumerate().map(|(i, o)| (o.id.as_str().to_string(), i as u32)).collect();
+        let mut declined: HashMap<String, Vec<u32>> = HashMap::new();
+        for d in data.declines.iter().filter(|d| d.active_on(today)) {
+            if let Some(&o) = offer_index.get(d.offer.as_str()) {
+                declined.entry(d.candidate.as_str().to_string()).or_default().push(o);
+            }
+        }
         let mut posted: HashMap<String, Vec<u32>> = HashMap::new();
         for (i, o) in data.offers.iter().enumerate() {
             if o.kind == OfferKind::ReciprocalHelp {
@@ -520,6 +530,7 @@ impl Scorer {
         posted.values_mut().for_each(|v| v.sort_unstable());
         let sickness_kind = reference.benefit_kind("sickness_benefit");
         Ok(Scorer {
+            declined,
             data,
             reference,
             policies,
@@ -701,7 +712,12 @@ impl Scorer {
             .iter()
             .filter_map(|id| self.offer_index.get(id.as_str()).map(|&i| self.offers.internal[i as usize]))
             .collect();
+        if let Some(declined) = self.declined.get(c.id.as_str()) {
+            excluded.extend(declined.iter().map(|&i| self.offers.internal[i as usize]));
+            excluded.dedup();
+        }
         excluded.sort_unstable();
+        excluded.dedup();
         let current_original =
             c.current.as_ref().and_then(|a| self.offer_index.get(a.offer.as_str()).copied());
         Ok(CandidateView {

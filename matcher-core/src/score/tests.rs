@@ -88,6 +88,7 @@ fn explanation_sums_to_the_score_and_names_every_factor() {
         offers: vec![offer(&r, "o1", OfferKind::Provider, 55.70, 12.50)],
         providers: vec![],
         outcomes: vec![],
+        declines: vec![],
     };
     let policies = PolicySet::default();
     let s = scorer_for(&data, &r, &policies);
@@ -146,7 +147,13 @@ fn each_hard_limit_removes_the_pair_and_says_which() {
     for (i, (change, expected)) in cases.iter().enumerate() {
         let (mut c, mut o) = (base_c.clone(), base_o.clone());
         change(&mut c, &mut o);
-        let data = Dataset { candidates: vec![c], offers: vec![o], providers: vec![], outcomes: vec![] };
+        let data = Dataset {
+            candidates: vec![c],
+            offers: vec![o],
+            providers: vec![],
+            outcomes: vec![],
+            declines: vec![],
+        };
         let s = scorer_for(&data, &r, &policies);
         let got = s.explain(0, 0).expect("indices");
         match (got, expected) {
@@ -170,11 +177,22 @@ fn youth_group_eligibility_follows_age_not_score() {
     o.target_groups.insert(youth);
     let policies = PolicySet::default();
     c.age_band = AgeBand::From18To24;
-    let data =
-        Dataset { candidates: vec![c.clone()], offers: vec![o.clone()], providers: vec![], outcomes: vec![] };
+    let data = Dataset {
+        candidates: vec![c.clone()],
+        offers: vec![o.clone()],
+        providers: vec![],
+        outcomes: vec![],
+        declines: vec![],
+    };
     assert!(scorer_for(&data, &r, &policies).explain(0, 0).expect("idx").is_ok());
     c.age_band = AgeBand::From40To49;
-    let data = Dataset { candidates: vec![c], offers: vec![o], providers: vec![], outcomes: vec![] };
+    let data = Dataset {
+        candidates: vec![c],
+        offers: vec![o],
+        providers: vec![],
+        outcomes: vec![],
+        declines: vec![],
+    };
     assert_eq!(scorer_for(&data, &r, &policies).explain(0, 0).expect("idx"), Err(Removal::GroupNotServed));
 }
 
@@ -191,6 +209,7 @@ fn strong_evidence_outscores_a_lucky_single_success() {
         offers: vec![lucky, proven],
         providers: vec![],
         outcomes: vec![],
+        declines: vec![],
     };
     let policies = PolicySet::default();
     let s = scorer_for(&data, &r, &policies);
@@ -216,7 +235,8 @@ fn protected_attributes_do_not_change_any_score() {
         offer(&r, "o1", OfferKind::Provider, 55.70, 12.50),
         offer(&r, "o2", OfferKind::Job, 55.60, 12.40),
     ];
-    let data = Dataset { candidates: vec![a, b], offers, providers: vec![], outcomes: vec![] };
+    let data =
+        Dataset { candidates: vec![a, b], offers, providers: vec![], outcomes: vec![], declines: vec![] };
     let policies = PolicySet::default();
     let s = scorer_for(&data, &r, &policies);
     for o in 0..2 {
@@ -277,7 +297,7 @@ proptest! {
     #[test]
     fn every_factor_is_in_unit_range_and_explanations_sum_exactly((c, o) in arb_pair()) {
         let r = reference();
-        let data = Dataset { candidates: vec![c], offers: vec![o], providers: vec![], outcomes: vec![] };
+        let data = Dataset { candidates: vec![c], offers: vec![o], providers: vec![], outcomes: vec![], declines: vec![] };
         let policies = PolicySet::default();
         let s = scorer_for(&data, &r, &policies);
         let view = s.candidate(0).expect("c");
@@ -317,8 +337,13 @@ fn an_offer_starting_after_the_benefit_ends_avoids_no_weeks() {
         o.duration_weeks = 2;
         o.evidence = vec![Evidence { group: g, trials: 100, successes: 80 }];
     }
-    let data =
-        Dataset { candidates: vec![c], offers: vec![now, soon, late], providers: vec![], outcomes: vec![] };
+    let data = Dataset {
+        candidates: vec![c],
+        offers: vec![now, soon, late],
+        providers: vec![],
+        outcomes: vec![],
+        declines: vec![],
+    };
     let policies = PolicySet::default();
     let s = scorer_for(&data, &r, &policies);
     let explain = |o| s.explain(0, o).expect("indices").expect("feasible");
@@ -346,4 +371,40 @@ fn an_offer_starting_after_the_benefit_ends_avoids_no_weeks() {
     // Scores and explanations agree, and pruning with the candidate-wide bound stays exact.
     let view = s.candidate(0).expect("candidate");
     assert_eq!(s.score(&view, 2), Ok(late.total));
+}
+
+#[test]
+fn a_decline_excludes_the_offer_until_its_last_day_only() {
+    let r = Arc::new(ReferenceData::embedded().expect("reference"));
+    let c = candidate(&r, "c1", 55.68, 12.57);
+    let o = offer(&r, "o1", OfferKind::Provider, 55.70, 12.50);
+    let until = crate::r#gen::AS_OF.plus_days(10);
+    let decline = crate::model::Decline {
+        candidate: c.id.clone(),
+        offer: o.id.clone(),
+        until,
+        reason: "for langt".into(),
+    };
+    let data = Dataset {
+        candidates: vec![c],
+        offers: vec![o],
+        providers: vec![],
+        outcomes: vec![],
+        declines: vec![decline],
+    };
+    let policies = PolicySet::default();
+    for (day, excluded) in [(0, true), (10, true), (11, false)] {
+        let scorer = Scorer::new(
+            Arc::new(data.clone()),
+            r.clone(),
+            Arc::new(policies.clone()),
+            crate::r#gen::AS_OF.plus_days(day),
+        )
+        .expect("scorer");
+        let got = scorer.explain(0, 0).expect("indices");
+        assert_eq!(got.is_err(), excluded, "day +{day}: {got:?}");
+        if excluded {
+            assert_eq!(got, Err(Removal::Excluded));
+        }
+    }
 }

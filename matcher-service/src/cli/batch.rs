@@ -12,11 +12,12 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use matcher_core::batch::{self, BatchOptions, BatchResult, Proposal, ProposalRecord, caseload, report};
 use matcher_core::dataset;
+use matcher_core::dataset::previous::fingerprint_text;
 use matcher_core::effect::{EffectModel, Spread, quality_csv};
 use matcher_core::model::{Caseworker, Dataset, ReferenceData};
 use matcher_core::progress::{Phase, Progress};
 use matcher_core::score::Factor;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -30,7 +31,9 @@ pub struct BatchArgs {
     /// Run directory to publish (a symbolic link to the newest complete run).
     #[arg(long)]
     out: PathBuf,
-    /// The previous run directory: its offer prices warm-start the solver.
+    /// The previous run directory: each suggestion is compared with it (kept, changed and
+    /// why, new, dropped), yesterday's pairs carry the policy's `stability.least_gain_points`,
+    /// and its prices and suggestions warm-start the solver.
     #[arg(long)]
     previous: Option<PathBuf>,
     /// Language of report.html: da (default) or en.
@@ -182,16 +185,12 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let (warm_start, warm_assignment) = match &args.previous {
-        Some(previous) => {
-            let prices = read_prices(&previous.join("prices.csv"))?;
-            let suggestions = read_suggestions(&previous.join("proposals.csv"))?;
-            (
-                Some(batch::warm_start_prices(&data, &prices)),
-                Some(batch::warm_start_assignment(&data, &suggestions)),
-            )
-        }
-        None => (None, None),
+    let previous = match &args.previous {
+        Some(dir) => Some(Arc::new(
+            dataset::previous::load_previous_run(dir)
+                .with_context(|| format!("reading the previous run {}", dir.display()))?,
+        )),
+        None => None,
     };
     let data = Arc::new(data);
     let reference = Arc::new(reference);
@@ -199,8 +198,9 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
         today: Some(today),
         threads: args.run.threads,
         continuity_bonus: args.continuity_bonus,
-        warm_start,
-        warm_assignment,
+        warm_start: None,
+        warm_assignment: None,
+        previous,
         compare_baselines: !args.no_baselines,
         progress: Some(progress.clone()),
     };
@@ -310,61 +310,9 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens a previous run's CSV file and finds the positions of two named columns.
-fn previous_csv(path: &Path, names: [&str; 2]) -> anyhow::Result<(csv::Reader<std::fs::File>, [usize; 2])> {
-    let mut reader = csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
-    let headers = reader.headers().with_context(|| format!("reading {}", path.display()))?.clone();
-    let column = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h == name)
-            .with_context(|| format!("{}: no column `{name}`", path.display()))
-    };
-    let columns = [column(names[0])?, column(names[1])?];
-    Ok((reader, columns))
-}
-
-/// The column of `prices.csv` holding an offer's dual price: what one more place there would
-/// add to the night's optimum, in score points (not kroner). Called `price` before issue 20;
-/// `--previous` still reads that name from older run directories.
-pub const PRICE_COLUMN: &str = "value_of_one_more_place_points";
-
-/// Reads `offer_id` and [`PRICE_COLUMN`] (or the older `price`) from a previous run's
-/// `prices.csv`.
-fn read_prices(path: &Path) -> anyhow::Result<Vec<(String, i64)>> {
-    let old_name = csv::Reader::from_path(path)
-        .and_then(|mut r| {
-            r.headers().map(|h| !h.iter().any(|c| c == PRICE_COLUMN) && h.iter().any(|c| c == "price"))
-        })
-        .unwrap_or(false);
-    let column = if old_name { "price" } else { PRICE_COLUMN };
-    let (mut reader, [id, price]) = previous_csv(path, ["offer_id", column])?;
-    let mut prices = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let record = record.with_context(|| format!("{}:{}: malformed row", path.display(), i + 2))?;
-        let value = record.get(price).unwrap_or("");
-        let parsed: i64 = value.parse().with_context(|| {
-            format!("{}:{}: column `{column}` = `{value}`: expected a whole number", path.display(), i + 2)
-        })?;
-        prices.push((record.get(id).unwrap_or("").to_string(), parsed));
-    }
-    Ok(prices)
-}
-
-/// `(candidate id, offer id)` of every candidate with a suggestion in a previous run's
-/// `proposals.csv`.
-fn read_suggestions(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
-    let (mut reader, [candidate, offer]) = previous_csv(path, ["candidate_id", "offer_id"])?;
-    let mut suggestions = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let record = record.with_context(|| format!("{}:{}: malformed row", path.display(), i + 2))?;
-        match (record.get(candidate), record.get(offer)) {
-            (Some(c), Some(o)) if !o.is_empty() => suggestions.push((c.to_string(), o.to_string())),
-            _ => {}
-        }
-    }
-    Ok(suggestions)
-}
+/// The column of `prices.csv` holding an offer's dual price (one home: the reader of previous
+/// runs, which also reads the name `price` of runs before issue 20).
+pub use matcher_core::dataset::previous::PRICE_COLUMN;
 
 fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> anyhow::Result<Vec<u8>> {
     let mut writer =
@@ -402,11 +350,16 @@ fn proposals_csv(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>
         "current_offer_id",
         "change",
         "unmatched_reason",
+        "previous_offer_id",
+        "since_previous",
+        "change_reason",
+        "candidate_fingerprint",
         "uplift",
         "effect_flag",
     ]);
     let rows = result.proposals.iter().map(|p| {
         let c = &data.candidates[p.candidate as usize];
+        let since = p.since_previous.as_ref();
         let mut row = vec![
             c.id.to_string(),
             c.municipality.to_string(),
@@ -427,6 +380,10 @@ fn proposals_csv(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>
             offer_id(data, p.current),
             change_label(p).to_string(),
             p.unmatched_reason.map(|r| r.key().to_string()).unwrap_or_default(),
+            since.and_then(|s| s.previous_offer.as_ref()).map(|o| o.to_string()).unwrap_or_default(),
+            since.map(|s| s.status.key().to_string()).unwrap_or_default(),
+            since.and_then(|s| s.reason).map(|r| r.key().to_string()).unwrap_or_default(),
+            fingerprint_text(result.fingerprints.candidates[p.candidate as usize]),
             p.offer.map(|_| format!("{:.4}", p.uplift)).unwrap_or_default(),
             p.effect_flag.map(|f| f.key().to_string()).unwrap_or_default(),
         ]);
@@ -455,9 +412,13 @@ fn prices_csv(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>> {
             p.capacity.to_string(),
             p.assigned.to_string(),
             p.price.to_string(),
+            fingerprint_text(result.fingerprints.offers[p.offer as usize]),
         ]
     });
-    csv_bytes(&["offer_id", "offer_kind", "provider_id", "capacity", "assigned", PRICE_COLUMN], rows)
+    csv_bytes(
+        &["offer_id", "offer_kind", "provider_id", "capacity", "assigned", PRICE_COLUMN, "offer_fingerprint"],
+        rows,
+    )
 }
 
 fn prices_json(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>> {

@@ -110,6 +110,23 @@ enum Command {
     /// Run the HTTP service (see docs/service.md).
     Serve(Box<serve::ServeArgs>),
     /// Manage bearer tokens of the service.
+    /// Write a municipality's live state from the service's database as a data set directory
+    /// (candidates with their running courses locked, declines in force, offers with the
+    /// municipality's share of the free places), so that `matcher batch` can run on it.
+    ExportState {
+        /// The service's SQLite file.
+        #[arg(long)]
+        db: PathBuf,
+        /// The municipality (kommunekode), e.g. 0851.
+        #[arg(long)]
+        municipality: u16,
+        /// Directory to write the tables to.
+        #[arg(long)]
+        out: PathBuf,
+        /// The day the state is read for (default: today, UTC).
+        #[arg(long)]
+        today: Option<String>,
+    },
     Token {
         #[command(subcommand)]
         command: token::TokenCommand,
@@ -144,7 +161,50 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Evaluate(args) => effects::evaluate(&args, reference()?)?,
         Command::History { path, input } => effects::history(&path, &input.reference()?, &input)?,
         Command::Serve(args) => serve::run(*args)?,
+        Command::ExportState { db, municipality, out, today } => {
+            export_state(&db, municipality, &out, today.as_deref())?
+        }
         Command::Token { command } => token::run(command)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `matcher export-state`: the service's live state of one municipality as a data set.
+fn export_state(
+    db: &std::path::Path,
+    municipality: u16,
+    out: &std::path::Path,
+    today: Option<&str>,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let today = match today {
+        Some(text) => Some(
+            matcher_core::model::Date::parse(text)
+                .with_context(|| format!("--today {text}: expected YYYY-MM-DD"))?,
+        ),
+        None => None,
+    };
+    // The store and the offers only: no start-up work of a server (a running server may share
+    // the file; its batch runs must not be marked interrupted).
+    let store = crate::server::store::Store::open(db).with_context(|| format!("opening {}", db.display()))?;
+    let reference = std::sync::Arc::new(ReferenceData::embedded()?);
+    let today = today.unwrap_or_else(crate::server::today_utc);
+    let catalogues = crate::server::catalogue::Catalogues::load(
+        &store,
+        reference.clone(),
+        std::sync::Arc::new(matcher_core::policy::PolicySet::default()),
+        today,
+    )?;
+    let data =
+        crate::server::batch::live_dataset(&store, &catalogues, municipality).map_err(anyhow::Error::msg)?;
+    matcher_core::dataset::write_dir(&data, &reference, out)
+        .with_context(|| format!("writing {}", out.display()))?;
+    println!(
+        "{} candidates, {} offers, {} declines written to {}",
+        data.candidates.len(),
+        data.offers.len(),
+        data.declines.len(),
+        out.display()
+    );
+    Ok(())
 }

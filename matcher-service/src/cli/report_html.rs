@@ -48,6 +48,22 @@ enum Key {
     Stable,
     Greedy,
     Churn,
+    Stability,
+    StabilityNone,
+    StabilityNote,
+    SinceKept,
+    SinceChanged,
+    SinceNew,
+    SinceDropped,
+    SinceUnmatched,
+    Why,
+    NotInPreviousRun,
+    CandidateData,
+    OfferChanged,
+    Scoring,
+    Competition,
+    ReasonUnknown,
+    Gone,
     LockedKept,
     Kept,
     Changed,
@@ -163,6 +179,17 @@ impl Key {
             "stable" => Key::Stable,
             "greedy" => Key::Greedy,
             "churn" => Key::Churn,
+            "since_kept" => Key::SinceKept,
+            "since_changed" => Key::SinceChanged,
+            "since_new" => Key::SinceNew,
+            "since_dropped" => Key::SinceDropped,
+            "since_unmatched" => Key::SinceUnmatched,
+            "not_in_previous_run" => Key::NotInPreviousRun,
+            "candidate_data" => Key::CandidateData,
+            "offer" => Key::OfferChanged,
+            "scoring" => Key::Scoring,
+            "competition" => Key::Competition,
+            "unknown" => Key::ReasonUnknown,
             "locked_kept" => Key::LockedKept,
             "kept" => Key::Kept,
             "changed" => Key::Changed,
@@ -278,7 +305,51 @@ fn t(lang: Lang, key: Key) -> &'static str {
         Key::Optimal => ("Nattens plan (optimal)", "Tonight's plan (optimal)"),
         Key::Stable => ("Stabil (udskudt accept)", "Stable (deferred acceptance)"),
         Key::Greedy => ("Grådig", "Greedy"),
-        Key::Churn => ("Hvad ændrer sig for borgerne", "What changes for the citizens"),
+        Key::Churn => (
+            "Hvad ændrer sig for borgerne over for deres nuværende tilbud",
+            "What changes for the citizens against their current offers",
+        ),
+        Key::Stability => {
+            ("Stabilitet over for i går (forrige kørsel)", "Stability against yesterday (the previous run)")
+        }
+        Key::StabilityNone => (
+            "Ingen forrige kørsel (--previous) var givet: der er intet at sammenligne med. Tallene ovenfor sammenligner med kandidaternes nuværende tilbud.",
+            "No previous run (--previous) was given: there is nothing to compare with. The counts above compare with the candidates' current offers.",
+        ),
+        Key::StabilityNote => (
+            "Hver kandidats forslag i nat over for forslaget i forrige kørsel. Et forslag ændres kun, når nattens samlede score stiger med mindst den mindste gevinst pr. ændret forslag (politikkens stability.least_gain_points):",
+            "Each candidate's suggestion tonight against the previous run's. A suggestion changes only when the night's total score rises by at least the least gain per changed suggestion (the policy's stability.least_gain_points):",
+        ),
+        Key::SinceKept => ("Samme forslag som i går", "Same suggestion as yesterday"),
+        Key::SinceChanged => ("Andet forslag end i går", "Another suggestion than yesterday"),
+        Key::SinceNew => {
+            ("Forslag, hvor der i går ikke var et", "A suggestion where yesterday there was none")
+        }
+        Key::SinceDropped => {
+            ("Intet forslag, hvor der i går var et", "No suggestion where yesterday there was one")
+        }
+        Key::SinceUnmatched => ("Intet forslag i går eller i nat", "No suggestion yesterday or tonight"),
+        Key::Why => ("Hvorfor forslaget ændrede sig", "Why the suggestion changed"),
+        Key::NotInPreviousRun => {
+            ("Kandidaten var ikke med i går", "The candidate was not in yesterday's run")
+        }
+        Key::CandidateData => ("Kandidatens egne data ændrede sig", "The candidate's own data changed"),
+        Key::OfferChanged => {
+            ("Tilbuddet ændrede sig (eller er nyt/væk)", "The offer changed (or is new or gone)")
+        }
+        Key::Scoring => (
+            "Samme data, anden score (ydelsesuret eller politikken)",
+            "Same data, another score (the benefit clock or the policy)",
+        ),
+        Key::Competition => {
+            ("Kun konkurrencen om pladserne ændrede sig", "Only the competition for places changed")
+        }
+        Key::ReasonUnknown => {
+            ("Ukendt (forrige kørsel uden fingeraftryk)", "Unknown (previous run without fingerprints)")
+        }
+        Key::Gone => {
+            ("Kandidater fra i går, der ikke er med i nat", "Candidates of yesterday not in tonight's data")
+        }
         Key::LockedKept => ("Igangværende forløb bevaret", "Courses under way kept"),
         Key::Kept => ("Beholder sit tilbud", "Keep their offer"),
         Key::Changed => ("Foreslås et andet tilbud", "Suggested another offer"),
@@ -693,6 +764,41 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
     h.push_str(&bars(t(lang, Key::Churn), &rows));
     let rows: Vec<Vec<String>> = rows.into_iter().map(|(label, _, shown)| vec![label, shown]).collect();
     h.push_str(&table(&[t(lang, Key::Change), t(lang, Key::Count)], &rows));
+    h.push_str("</section>");
+
+    // Stability against the previous run.
+    let _ = write!(h, "<section id=\"stability\"><h2>{}</h2>", t(lang, Key::Stability));
+    match &report.stability {
+        None => {
+            let _ = write!(h, "<p>{}</p>", t(lang, Key::StabilityNone));
+        }
+        Some(st) => {
+            let gains: Vec<String> = st
+                .least_gain_points
+                .iter()
+                .map(|(name, points)| format!("{} {}", esc(name), int(i128::from(*points), lang)))
+                .collect();
+            let _ = write!(h, "<p>{} {}.</p>", t(lang, Key::StabilityNote), gains.join(", "));
+            let rows: Vec<_> = ["kept", "changed", "new", "dropped", "unmatched"]
+                .iter()
+                .map(|k| {
+                    let v = st.by_status.get(*k).copied().unwrap_or(0);
+                    (t_data(lang, &format!("since_{k}")), v as f64, int(v as i128, lang))
+                })
+                .collect();
+            h.push_str(&bars(t(lang, Key::Stability), &rows));
+            let rows: Vec<_> = matcher_core::batch::stability::ChangeReason::ALL
+                .iter()
+                .map(|r| {
+                    let v = st.by_reason.get(r.key()).copied().unwrap_or(0);
+                    (t_data(lang, r.key()), v as f64, int(v as i128, lang))
+                })
+                .collect();
+            let _ = write!(h, "<h3>{}</h3>", t(lang, Key::Why));
+            h.push_str(&bars(t(lang, Key::Why), &rows));
+            let _ = write!(h, "<p>{}: {}</p>", t(lang, Key::Gone), int(st.gone as i128, lang));
+        }
+    }
     h.push_str("</section>");
 
     // Capacity.

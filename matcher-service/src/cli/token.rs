@@ -2,6 +2,7 @@
 
 use crate::cli::out::say;
 use crate::server;
+use crate::server::store::{RevokedToken, StoreError};
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use matcher_core::model::ReferenceData;
@@ -123,9 +124,13 @@ pub(super) fn run(command: TokenCommand) -> anyhow::Result<()> {
             })?;
             let store = existing_store(&db)?;
             match store.revoke_token(number) {
-                Ok((at, true)) => eprintln!("token {number} revoked at {at}"),
-                Ok((at, false)) => eprintln!("token {number} was already revoked at {at}"),
-                Err(server::store::StoreError::NotFound(_)) => {
+                Ok(RevokedToken { revoked_at, by_this_call: true }) => {
+                    eprintln!("token {number} revoked at {revoked_at}")
+                }
+                Ok(RevokedToken { revoked_at, by_this_call: false }) => {
+                    eprintln!("token {number} was already revoked at {revoked_at}")
+                }
+                Err(StoreError::NotFound(_)) => {
                     bail!("token id {number}: no such token in {}", db.display())
                 }
                 Err(e) => return Err(e).with_context(|| format!("revoking token {number}")),

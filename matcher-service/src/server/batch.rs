@@ -2,10 +2,13 @@
 //! and run on a blocking thread (the solver uses its own rayon pool inside).
 
 use crate::server::AppState;
+use crate::server::catalogue::Catalogues;
 use crate::server::catalogue::StoredCandidate;
 use crate::server::store::NewSuggestionLogEntry;
+use crate::server::store::Store;
 use matcher_core::batch::{self, BatchOptions, ProposalRecord};
-use matcher_core::model::Dataset;
+use matcher_core::dataset::previous::{PreviousOffer, PreviousProposal, PreviousRun};
+use matcher_core::model::{CandidateId, CurrentAssignment, Dataset, Date, Decline, OfferId};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,19 +30,26 @@ pub async fn run(state: Arc<AppState>, m: u16, id: i64, number: i64, by: (String
     // The semaphore is never closed, so `acquire` fails only if it were; then run anyway.
     let _slot = state.batch_slot.acquire().await.ok();
     let s = state.clone();
-    let outcome = tokio::task::spawn_blocking(move || compute(&s, m)).await;
+    let outcome = tokio::task::spawn_blocking(move || compute(&s, m, id)).await;
     let outcome = match outcome {
         Ok(r) => r,
         Err(e) => Err(format!("batch task failed: {e}")),
     };
     let prices = outcome.as_ref().ok().map(|c| c.by_offer.clone());
     let logged = outcome.as_ref().ok().map(|c| (c.offers_version, c.log.clone()));
+    let fingerprints = outcome.as_ref().ok().map(|c| c.fingerprints.clone());
     let stored = outcome.map(|c| (c.summary, c.proposals, c.prices));
     if let Err(e) = &stored {
         tracing::warn!(run = id, municipality = m, number, error = %e, "batch run failed");
     }
     let s = state.clone();
-    let written = tokio::task::spawn_blocking(move || s.store.finish_batch(id, stored)).await;
+    let written = tokio::task::spawn_blocking(move || {
+        if let Some(f) = &fingerprints {
+            s.store.save_fingerprints(id, f)?;
+        }
+        s.store.finish_batch(id, stored)
+    })
+    .await;
     match written {
         Ok(Ok(())) => {
             if let Some(by_offer) = prices {
@@ -63,6 +73,8 @@ struct Computed {
     /// Per proposal: candidate id and the proposal's JSON, for the suggestion log.
     log: Arc<Vec<(String, String)>>,
     offers_version: u64,
+    /// The run's fingerprints (JSON), kept for the next run.
+    fingerprints: String,
 }
 
 /// Appends one suggestion-log row per proposal of run `number`, in one transaction.
@@ -110,33 +122,143 @@ async fn log_proposals(
     }
 }
 
-fn compute(state: &AppState, m: u16) -> Result<Computed, String> {
-    let cat = state.catalogues.current();
-    let models = state.store.candidate_models(m).map_err(|e| e.to_string())?;
+/// The fingerprints a run keeps for the next one: by candidate id and by offer id.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct RunFingerprints {
+    candidates: HashMap<String, u64>,
+    offers: HashMap<String, u64>,
+}
+
+/// The tenant's previous finished run as the core compares with it.
+fn previous_run(state: &AppState, m: u16, run: i64) -> Result<Option<PreviousRun>, String> {
+    let Some((proposals, prices, fingerprints)) =
+        state.store.previous_run(m, run).map_err(|e| e.to_string())?
+    else {
+        return Ok(None);
+    };
+    let records: Vec<ProposalRecord> =
+        serde_json::from_str(&proposals).map_err(|e| format!("stored proposals: {e}"))?;
+    let prices: HashMap<String, i64> =
+        serde_json::from_str(&prices).map_err(|e| format!("stored prices: {e}"))?;
+    let f: RunFingerprints = match fingerprints {
+        Some(text) => serde_json::from_str(&text).map_err(|e| format!("stored fingerprints: {e}"))?,
+        None => RunFingerprints::default(),
+    };
+    let proposals = records
+        .iter()
+        .filter_map(|r| {
+            Some(PreviousProposal {
+                candidate: CandidateId::new(&r.candidate_id).ok()?,
+                offer: r.offer_id.as_deref().and_then(|o| OfferId::new(o).ok()),
+                score: r.score,
+                fingerprint: f.candidates.get(&r.candidate_id).copied(),
+            })
+        })
+        .collect();
+    let mut offer_ids: Vec<&String> = f.offers.keys().chain(prices.keys()).collect();
+    offer_ids.sort();
+    offer_ids.dedup();
+    let offers = offer_ids
+        .into_iter()
+        .filter_map(|o| {
+            Some(PreviousOffer {
+                offer: OfferId::new(o).ok()?,
+                price: prices.get(o).copied().unwrap_or(0),
+                fingerprint: f.offers.get(o).copied(),
+            })
+        })
+        .collect();
+    Ok(Some(PreviousRun { proposals, offers }))
+}
+
+/// The tenant's live state as a data set, exactly as its night run sees it: its candidates,
+/// each holding a place locked to that course, the declines in force, and every offer with
+/// the tenant's share of its free places (plus its own running courses). `matcher
+/// export-state` writes it out, so that the CLI batch can run on it.
+///
+/// # Errors
+/// A storage failure or a stored record that does not read back, as text.
+pub fn live_dataset(store: &Store, catalogues: &Catalogues, m: u16) -> Result<Dataset, String> {
+    let cat = catalogues.current();
+    let day = catalogues.today().to_string();
+    let models = store.candidate_models(m).map_err(|e| e.to_string())?;
     let mut candidates = Vec::with_capacity(models.len());
     for model in models {
         let stored: StoredCandidate =
             serde_json::from_str(&model).map_err(|e| format!("stored candidate: {e}"))?;
         candidates.push(stored.candidate);
     }
+    // Live state: a candidate holding a place is locked to that course; declines in force
+    // keep their offers out (with their reasons, as the data set's `declines`).
+    let held: HashMap<String, String> = store
+        .held_places(m, &day)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|p| (p.candidate_id, p.offer_id))
+        .collect();
+    for c in &mut candidates {
+        if let Some(offer) = held.get(c.id.as_str()).and_then(|o| OfferId::new(o).ok()) {
+            c.current = Some(CurrentAssignment { offer, locked: true });
+        }
+    }
+    let known: std::collections::HashSet<&str> = candidates.iter().map(|c| c.id.as_str()).collect();
+    let declines: Vec<Decline> = store
+        .active_declines(m, None, &day)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|d| {
+            known.contains(d.candidate_id.as_str())
+                && held.get(&d.candidate_id) != Some(&d.offer_id)
+                && cat.scorer.offer_index(&d.offer_id).is_some()
+        })
+        .filter_map(|d| {
+            Some(Decline {
+                candidate: CandidateId::new(&d.candidate_id).ok()?,
+                offer: OfferId::new(&d.offer_id).ok()?,
+                until: Date::parse(&d.until)?,
+                reason: d.reason,
+            })
+        })
+        .collect();
     let mut locked: HashMap<&str, u32> = HashMap::new();
     for c in &candidates {
         if let Some(cur) = c.current.as_ref().filter(|c| c.locked) {
             *locked.entry(cur.offer.as_str()).or_default() += 1;
         }
     }
-    // Places already taken by accepted decisions are not for re-matching; courses under way
-    // (locked) are kept, so an offer has at least as many places as it has locked candidates.
+    // One ledger of shared places: an offer's free places (capacity minus every tenant's
+    // places taken) are shared out between the municipalities it serves by
+    // `ledger::night_share`, so that all tenants' runs together never propose more than is
+    // free. This tenant's own courses under way are kept on top of its share.
+    let taken = store.taken_by_offer(&day).map_err(|e| e.to_string())?;
+    let tenants = store.tenants().map_err(|e| e.to_string())?;
     let mut offers = cat.offers().to_vec();
     for (i, o) in offers.iter_mut().enumerate() {
-        let left = o.capacity.saturating_sub(cat.reserved[i].load(Ordering::Relaxed));
-        o.capacity = left.max(locked.get(o.id.as_str()).copied().unwrap_or(0));
+        let counted =
+            taken.get(o.id.as_str()).copied().unwrap_or(0).max(cat.reserved[i].load(Ordering::Relaxed));
+        let free = o.capacity.saturating_sub(counted);
+        let serves: Vec<u16> = o.serves_municipalities.iter().map(|c| c.0).collect();
+        let share = crate::server::ledger::night_share(free, &tenants, &serves, o.id.as_str(), m);
+        o.capacity = share + locked.get(o.id.as_str()).copied().unwrap_or(0);
         o.guaranteed_volume = o.guaranteed_volume.min(o.capacity);
     }
-    let data =
-        Dataset { candidates, offers, providers: cat.scorer.data().providers.clone(), outcomes: Vec::new() };
-    let options =
-        BatchOptions { today: Some(state.catalogues.today()), threads: 0, ..BatchOptions::default() };
+    // The service keeps no episode history: its runs score with the catalogue's effect estimates.
+    Ok(Dataset {
+        candidates,
+        offers,
+        providers: cat.scorer.data().providers.clone(),
+        outcomes: Vec::new(),
+        declines,
+    })
+}
+
+fn compute(state: &AppState, m: u16, run: i64) -> Result<Computed, String> {
+    let today = state.catalogues.today();
+    // The offers' version the run reads (the catalogue is swapped whole on a change).
+    let offers_version = state.catalogues.current().version;
+    let data = live_dataset(&state.store, &state.catalogues, m)?;
+    let previous = previous_run(state, m, run)?.map(Arc::new);
+    let options = BatchOptions { today: Some(today), threads: 0, previous, ..BatchOptions::default() };
     let data = Arc::new(data);
     let result = batch::run(
         data.clone(),
@@ -153,7 +275,22 @@ fn compute(state: &AppState, m: u16) -> Result<Computed, String> {
         .filter(|p| p.price != 0)
         .filter_map(|p| data.offers.get(p.offer as usize).map(|o| (o.id.to_string(), p.price)))
         .collect();
+    let fingerprints = RunFingerprints {
+        candidates: data
+            .candidates
+            .iter()
+            .zip(&result.fingerprints.candidates)
+            .map(|(c, f)| (c.id.to_string(), *f))
+            .collect(),
+        offers: data
+            .offers
+            .iter()
+            .zip(&result.fingerprints.offers)
+            .map(|(o, f)| (o.id.to_string(), *f))
+            .collect(),
+    };
     let summary = json!({
+        "stability": result.stability,
         "candidates": data.candidates.len(),
         "matched": result.solution.matched(),
         "effect_dkk": result.methods.first().map(|m| m.effect_dkk),
@@ -166,6 +303,7 @@ fn compute(state: &AppState, m: u16) -> Result<Computed, String> {
     let to = |v: &serde_json::Value| serde_json::to_string(v).map_err(|e| e.to_string());
     let prices_json = serde_json::to_string(&by_offer).map_err(|e| e.to_string())?;
     let proposals_json = serde_json::to_string(&proposals).map_err(|e| e.to_string())?;
+    let fingerprints_json = serde_json::to_string(&fingerprints).map_err(|e| e.to_string())?;
     let log = proposals
         .iter()
         .map(|p| Ok((p.candidate_id.clone(), serde_json::to_string(p).map_err(|e| e.to_string())?)))
@@ -176,6 +314,7 @@ fn compute(state: &AppState, m: u16) -> Result<Computed, String> {
         by_offer,
         prices: prices_json,
         log: Arc::new(log),
-        offers_version: cat.version,
+        offers_version,
+        fingerprints: fingerprints_json,
     })
 }

@@ -3,7 +3,7 @@
 //! after each write to offers or evidence. Places taken by decisions change far more often
 //! than offers, so they live in atomic counters beside the scorer rather than in it.
 
-use crate::server::store::{Store, StoreError};
+use crate::server::store::{EvidenceRow, Store, StoreError};
 use matcher_core::graph;
 use matcher_core::model::{Candidate, Dataset, Date, Evidence, Offer, Provider, ProviderId, ReferenceData};
 use matcher_core::policy::PolicySet;
@@ -154,6 +154,8 @@ impl Catalogues {
             Ok(mut d) => *d = day,
             Err(poisoned) => *poisoned.into_inner() = day,
         }
+        // Courses that ended yesterday give their places back before the new day's counts.
+        store.sweep_ended(&day.to_string())?;
         self.rebuild(store)?;
         Ok(true)
     }
@@ -168,7 +170,7 @@ fn build(
 ) -> Result<Catalogue, CatalogueError> {
     let rows = store.all_offers()?;
     let mut evidence: HashMap<String, Vec<Evidence>> = HashMap::new();
-    for (offer, group, trials, successes) in store.all_evidence()? {
+    for EvidenceRow { offer_id: offer, target_group: group, trials, successes } in store.all_evidence()? {
         // Evidence for a group the reference data no longer has cannot be scored: skip it.
         if let Some(group) = reference.group(&group) {
             evidence.entry(offer).or_default().push(Evidence {
@@ -202,7 +204,8 @@ fn build(
     }
     let mut providers: Vec<Provider> = providers.into_values().collect();
     providers.sort_by(|a, b| a.id.cmp(&b.id));
-    let data = Dataset { candidates: Vec::new(), offers, providers, outcomes: Vec::new() };
+    let data =
+        Dataset { candidates: Vec::new(), offers, providers, outcomes: Vec::new(), declines: Vec::new() };
     let scorer = Scorer::new(Arc::new(data), reference.clone(), policies.clone(), today)?;
     let index = graph::Index::new(&scorer);
     Ok(Catalogue { version, scorer, index, reserved, retired })

@@ -100,6 +100,12 @@ pub enum ApiError {
     /// The request conflicts with the current state (e.g. no places left).
     #[error("{0}")]
     Conflict(String),
+    /// An accept while the candidate holds a place on another course.
+    #[error(
+        "the candidate already has a running accepted offer: decision {} on offer {} until {}; withdraw or correct it first",
+        .0.decision_id, .0.offer_id, .0.ends_on
+    )]
+    Running(crate::server::ledger::RunningPlace),
     /// The request took longer than the configured timeout.
     #[error(
         "the request took longer than {0} seconds; a write may still complete, so read it back before retrying"
@@ -121,6 +127,7 @@ impl From<crate::server::store::StoreError> for ApiError {
         match e {
             crate::server::store::StoreError::NotFound(what) => ApiError::NotFound(what),
             crate::server::store::StoreError::Conflict(why) => ApiError::Conflict(why),
+            crate::server::store::StoreError::Running(place) => ApiError::Running(place),
             crate::server::store::StoreError::NotOwner(why) => ApiError::NotOwner(why),
             crate::server::store::StoreError::NotServed(why) => ApiError::field("/offer_id", "", why),
             other => ApiError::Internal(other.to_string()),
@@ -147,6 +154,15 @@ pub struct Problem {
     /// Each invalid field; empty unless the body failed validation.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// A refused second accept (type `/problems/running-course`): the decision that holds the
+    /// candidate's running course; absent on other problems.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1)]
+    pub running_decision_id: Option<i64>,
+    /// ... and its offer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub running_offer_id: Option<String>,
 }
 
 impl ApiError {
@@ -165,7 +181,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => 413,
             ApiError::BodyTimeout(_) => 408,
             ApiError::UnsupportedMediaType => 415,
-            ApiError::Conflict(_) => 409,
+            ApiError::Conflict(_) | ApiError::Running(_) => 409,
             ApiError::Timeout(_) => 503,
             ApiError::Unavailable => 503,
             ApiError::Overloaded(_) => 503,
@@ -188,6 +204,7 @@ impl ApiError {
             ApiError::BodyTimeout(_) => ("body-timeout", "Request body too slow"),
             ApiError::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
             ApiError::Conflict(_) => ("conflict", "Conflict"),
+            ApiError::Running(_) => ("running-course", "The candidate has a running course"),
             ApiError::Timeout(_) => ("timeout", "Request timed out"),
             ApiError::Unavailable => ("unavailable", "Service unavailable"),
             ApiError::Overloaded(_) => ("overloaded", "Service overloaded"),
@@ -202,6 +219,10 @@ impl ApiError {
         let detail = match &self {
             ApiError::Internal(_) => format!("internal error; quote request id {request_id}"),
             other => mask_cpr(&other.to_string()),
+        };
+        let running = match &self {
+            ApiError::Running(place) => Some((place.decision_id, place.offer_id.clone())),
+            _ => None,
         };
         let errors = match self {
             // `detail` keeps the full count; the list is capped so that the answer to a huge
@@ -220,6 +241,8 @@ impl ApiError {
             instance: mask_path(instance),
             request_id: request_id.to_string(),
             errors,
+            running_decision_id: running.as_ref().map(|r| r.0),
+            running_offer_id: running.map(|r| r.1),
         }
     }
 

@@ -18,6 +18,7 @@ pub mod batch;
 pub mod catalogue;
 pub mod error;
 pub mod host;
+pub mod ledger;
 pub mod listen;
 pub mod metrics;
 pub mod oidc;
@@ -27,7 +28,7 @@ pub mod widget;
 use crate::server::auth::{Role, TokenCache};
 use crate::server::batch::Prices;
 use crate::server::catalogue::{Catalogues, StoredCandidate};
-use crate::server::store::Store;
+use crate::server::store::{CandidateRow, EvidenceRow, NewOffer, Store};
 use matcher_core::model::{Dataset, Date, ReferenceData};
 use matcher_core::policy::PolicySet;
 use std::collections::HashMap;
@@ -164,15 +165,17 @@ impl AppState {
             None => Arc::new(ReferenceData::embedded()?),
         };
         let today = config.today.unwrap_or_else(today_utc);
+        // Courses that ended while the service was down give their places back first.
+        store.sweep_ended(&today.to_string())?;
         let versions = audit_log::LogVersions::new(&reference, &config.policies);
         let audit_log =
             audit_log::AuditLog::start(store.clone(), versions).map_err(ServiceError::LogWriter)?;
         let catalogues =
             Arc::new(Catalogues::load(&store, reference, Arc::new(config.policies.clone()), today)?);
         let mut prices = HashMap::new();
-        for (m, run_id, json) in store.latest_prices()? {
-            let by_offer: HashMap<String, i64> = serde_json::from_str(&json).unwrap_or_default();
-            prices.insert(m, Arc::new(Prices { run_id, by_offer }));
+        for row in store.latest_prices()? {
+            let by_offer: HashMap<String, i64> = serde_json::from_str(&row.prices).unwrap_or_default();
+            prices.insert(row.municipality, Arc::new(Prices { run_id: row.number, by_offer }));
         }
         let mut nonce = [0u8; 11];
         let (instance, request_key) = match getrandom::fill(&mut nonce) {
@@ -399,10 +402,21 @@ pub fn load_dataset(state: &AppState, data: &Dataset) -> Result<(), ServiceError
     let mut offers = Vec::with_capacity(data.offers.len());
     let mut evidence = Vec::new();
     for (o, r) in data.offers.iter().zip(&offer_records) {
-        offers.push((o.id.to_string(), o.provider.to_string(), json(r)?, json(o)?, o.capacity));
+        offers.push(NewOffer {
+            id: o.id.to_string(),
+            provider_id: o.provider.to_string(),
+            record: json(r)?,
+            model: json(o)?,
+            capacity: o.capacity,
+        });
         for e in &o.evidence {
             if let Some(g) = reference.target_groups.get(usize::from(e.group.0)) {
-                evidence.push((o.id.to_string(), g.code.clone(), e.trials, e.successes));
+                evidence.push(EvidenceRow {
+                    offer_id: o.id.to_string(),
+                    target_group: g.code.clone(),
+                    trials: e.trials,
+                    successes: e.successes,
+                });
             }
         }
     }
@@ -413,7 +427,7 @@ pub fn load_dataset(state: &AppState, data: &Dataset) -> Result<(), ServiceError
         state.store.add_evidence(&evidence)?;
     }
     let candidate_records = records("candidates.csv")?;
-    let mut by_tenant: HashMap<u16, Vec<(String, String, String)>> = HashMap::new();
+    let mut by_tenant: HashMap<u16, Vec<CandidateRow>> = HashMap::new();
     for (c, r) in data.candidates.iter().zip(&candidate_records) {
         let group_codes = c
             .target_groups
@@ -421,7 +435,11 @@ pub fn load_dataset(state: &AppState, data: &Dataset) -> Result<(), ServiceError
             .filter_map(|g| reference.target_groups.get(usize::from(g.0)).map(|t| t.code.clone()))
             .collect();
         let stored = StoredCandidate { candidate: c.clone(), group_codes };
-        by_tenant.entry(c.municipality.0).or_default().push((c.id.to_string(), json(r)?, json(&stored)?));
+        by_tenant.entry(c.municipality.0).or_default().push(CandidateRow {
+            id: c.id.to_string(),
+            record: json(r)?,
+            model: json(&stored)?,
+        });
     }
     for (m, rows) in by_tenant {
         state.store.upsert_candidates(m, &rows)?;

@@ -5,6 +5,7 @@
 
 use crate::server::auth::Role;
 use crate::server::error::ApiError;
+use crate::server::ledger::OfferPlaces;
 use crate::server::store::DecisionRow;
 use matcher_core::batch::ProposalRecord;
 use matcher_core::model::{
@@ -360,7 +361,8 @@ pub struct UpsertResult {
     "contact": "Forløbskoordinator, tlf. 70 00 00 00"}, "capacity": 12, "reserved": 3, "remaining_places": 9,
     "retired": false, "occupations": [{"code": "9112", "title_da": "Rengøringsarbejde undtagen i private hjem",
     "title_en": "Cleaners and helpers in offices, hotels and other establishments"}],
-    "address": {"postcode": "9000", "town": "Aalborg"}}))]
+    "address": {"postcode": "9000", "town": "Aalborg"},
+    "places": {"capacity": 12, "reserved": 2, "running": 1, "free": 9, "overbooked": 0}}))]
 pub struct OfferView {
     /// The offer.
     pub record: OfferRecord,
@@ -377,10 +379,14 @@ pub struct OfferView {
     /// The town of `address_postcode` (null without one).
     #[schema(required = true)]
     pub address: Option<AddressOut>,
+    /// One offer only (absent in a list): its places today across every municipality.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub places: Option<Places>,
 }
 
 impl OfferView {
-    /// The view of a stored offer, with the titles of its occupations and the town of its
+    /// The view of a stored offer (without its places today), with the titles of its occupations and the town of its
     /// address from `reference`.
     pub fn new(
         reference: &ReferenceData,
@@ -401,6 +407,7 @@ impl OfferView {
             retired,
             occupations,
             address,
+            places: None,
         })
     }
 }
@@ -451,6 +458,36 @@ pub fn occupation_titles(
 pub fn address(reference: &ReferenceData, postcode: Option<u16>) -> Option<AddressOut> {
     let p = reference.postcode(postcode?)?;
     Some(AddressOut { postcode: format!("{:04}", p.code), town: p.town.clone() })
+}
+
+/// An offer's places today, from the ledger shared by every municipality:
+/// `reserved + running + free = capacity` (`overbooked` counts places taken beyond a lowered
+/// capacity, which the service refuses to create but an old file may hold).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"capacity": 12, "reserved": 2, "running": 1, "free": 9, "overbooked": 0}))]
+pub struct Places {
+    /// Places.
+    pub capacity: u32,
+    /// Accepted, course not started yet.
+    pub reserved: u32,
+    /// Course under way.
+    pub running: u32,
+    /// Neither: free for a new accept.
+    pub free: u32,
+    /// Taken beyond the capacity.
+    pub overbooked: u32,
+}
+
+impl From<OfferPlaces> for Places {
+    fn from(p: OfferPlaces) -> Places {
+        Places {
+            capacity: p.capacity,
+            reserved: p.reserved,
+            running: p.running,
+            free: p.free,
+            overbooked: p.overbooked,
+        }
+    }
 }
 
 /// A page of offers.
@@ -687,11 +724,32 @@ pub struct FactorDifference {
     pub points: i64,
 }
 
+/// The course a candidate holds a place on.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"decision_id": 4, "offer_id": "course-00001", "offer_name": "Early return-to-work course",
+    "starts_on": "2026-12-01", "ends_on": "2027-02-28"}))]
+pub struct RunningOut<'a> {
+    /// The accept holding the place.
+    #[schema(minimum = 1)]
+    pub decision_id: i64,
+    /// Its offer.
+    pub offer_id: &'a str,
+    /// The offer's name (null when the offer is no longer in the catalogue).
+    #[schema(required = true)]
+    pub offer_name: Option<&'a str>,
+    /// The course's first day.
+    #[schema(format = Date)]
+    pub starts_on: &'a str,
+    /// Its last day (the place comes back after it).
+    #[schema(format = Date)]
+    pub ends_on: &'a str,
+}
+
 /// The top-k answer.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = Suggestions)]
-#[schema(example = json!({"candidate_id": "cand-000001", "benefit_end": "2026-12-31", "reassessment_date": null,
-    "offers_version": 3, "batch_run_id": null,
+#[schema(example = json!({"candidate_id": "cand-000001", "running": null, "benefit_end": "2026-12-31",
+    "reassessment_date": null, "offers_version": 3, "batch_run_id": null,
     "offers_in_reach": 14, "offers_feasible": 9, "suggestions": [{"rank": 1, "offer_id": "course-00001",
     "name": "Early return-to-work course", "kind": "provider", "provider_id": "lev-0003", "score": 612,
     "scarcity_price": null, "adjusted_score": null,
@@ -710,6 +768,10 @@ pub struct FactorDifference {
 pub struct SuggestionsOut<'a> {
     /// The candidate.
     pub candidate_id: &'a str,
+    /// The course the candidate holds a place on (accepted, not ended, not withdrawn): a
+    /// second accept is refused until it is withdrawn or corrected.
+    #[schema(required = true)]
+    pub running: Option<RunningOut<'a>>,
     /// The candidate's legal benefit end, so a screen can set each start against it.
     #[schema(format = Date, required = true)]
     pub benefit_end: Option<String>,
@@ -772,13 +834,84 @@ pub struct DecisionRequest {
     #[serde(default)]
     #[schema(max_items = 100)]
     pub suggested_offer_ids: Vec<String>,
+    /// An accept: the course's first day (default today, within a year of today); the place
+    /// is held for the offer's `duration_weeks` from it.
+    #[serde(default)]
+    #[schema(format = Date)]
+    pub starts_on: Option<String>,
+    /// The id of an earlier decision about the same candidate that this one corrects: it is
+    /// withdrawn in the same transaction (its place released or moved).
+    #[serde(default, deserialize_with = "super::handlers::optional_integer_id")]
+    #[schema(minimum = 1, nullable = false)]
+    pub corrects: Option<i64>,
+}
+
+/// Withdraw a decision.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "Recorded for the wrong candidate"}))]
+pub struct WithdrawalRequest {
+    /// Why, in plain words (never a CPR number).
+    #[schema(min_length = 1, max_length = 2000)]
+    pub reason: String,
+}
+
+/// What a recorded decision is: an accept, a decline, or the withdrawal of an earlier one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordedAction {
+    /// The candidate takes the offer.
+    Accept,
+    /// Not this offer.
+    Decline,
+    /// Withdraws the decision named in `corrects`.
+    Withdrawal,
+}
+
+/// Where a decision stands today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionStatus {
+    /// An accept whose course has not started: it holds a place.
+    Reserved,
+    /// An accept whose course is under way: it holds a place.
+    Running,
+    /// An accept whose course is over (ended, outcome recorded or candidate deleted).
+    Ended,
+    /// Withdrawn or corrected by a later decision (`corrected_by`).
+    Withdrawn,
+    /// A decline that keeps the offer out of the candidate's suggestions.
+    InForce,
+    /// A decline past its `excluded_until`.
+    Expired,
+    /// A decline from before declines excluded anything.
+    Recorded,
+    /// A withdrawal.
+    Withdrawal,
+}
+
+/// Why an accept's place came back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleasedWhy {
+    /// The course's last day passed.
+    CourseEnded,
+    /// An outcome was recorded.
+    Outcome,
+    /// The decision was withdrawn or corrected.
+    Withdrawn,
+    /// The candidate was deleted.
+    CandidateDeleted,
 }
 
 /// One decision as recorded.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"id": 1, "municipality": "0851", "candidate_id": "cand-000001", "offer_id": "course-00001",
     "action": "accept", "reason": "Near home", "decided_by": "anna", "employer": "Aarhus Kommune, Jobcenter",
-    "role": "caseworker", "suggested_offer_ids": ["course-00001"], "decided_at": "2026-12-05T10:00:00Z"}))]
+    "role": "caseworker",
+    "suggested_offer_ids": ["course-00001"], "decided_at": "2026-12-05T10:00:00Z", "corrects": null,
+    "corrected_by": null, "starts_on": "2026-12-07", "ends_on": "2027-03-07", "excluded_until": null,
+    "status": "reserved", "released_why": null}))]
 pub struct Decision {
     /// Numbered per municipality (1, 2, 3, …): the numbers say nothing about other municipalities.
     #[schema(minimum = 1)]
@@ -789,8 +922,8 @@ pub struct Decision {
     pub candidate_id: String,
     /// The offer.
     pub offer_id: String,
-    /// Accept or decline.
-    pub action: DecisionAction,
+    /// Accept, decline or withdrawal.
+    pub action: RecordedAction,
     /// Why.
     pub reason: String,
     /// Who decided (the token's user, or the person a verified identity-provider token names).
@@ -805,6 +938,26 @@ pub struct Decision {
     /// When (UTC, RFC 3339).
     #[schema(format = DateTime)]
     pub decided_at: String,
+    /// The decision this one withdraws (a withdrawal) or corrects; null otherwise.
+    #[schema(required = true, minimum = 1)]
+    pub corrects: Option<i64>,
+    /// The later decision that withdrew or corrected this one; null while it stands.
+    #[schema(required = true, minimum = 1)]
+    pub corrected_by: Option<i64>,
+    /// An accept: the course's first day.
+    #[schema(required = true, format = Date)]
+    pub starts_on: Option<String>,
+    /// An accept: the course's last day (the place comes back after it).
+    #[schema(required = true, format = Date)]
+    pub ends_on: Option<String>,
+    /// A decline: the last day the offer stays out of the candidate's suggestions.
+    #[schema(required = true, format = Date)]
+    pub excluded_until: Option<String>,
+    /// Where it stands today.
+    pub status: DecisionStatus,
+    /// Why an accept's place came back; null while it holds its place (and for others).
+    #[schema(required = true)]
+    pub released_why: Option<ReleasedWhy>,
 }
 
 impl Decision {
@@ -815,13 +968,39 @@ impl Decision {
             municipality: row.municipality,
             candidate_id: row.candidate_id,
             offer_id: row.offer_id,
-            action: if row.action == "accept" { DecisionAction::Accept } else { DecisionAction::Decline },
+            action: match row.action.as_str() {
+                "accept" => RecordedAction::Accept,
+                "withdrawal" => RecordedAction::Withdrawal,
+                _ => RecordedAction::Decline,
+            },
             reason: row.reason,
             decided_by: row.decided_by,
             employer: row.employer,
             role: Role::parse(&row.role).unwrap_or(Role::Caseworker),
             suggested_offer_ids: row.suggested_offer_ids,
             decided_at: row.decided_at,
+            corrects: row.corrects,
+            corrected_by: row.corrected_by,
+            starts_on: row.starts_on,
+            ends_on: row.ends_on,
+            excluded_until: row.excluded_until,
+            status: match row.status.as_str() {
+                "reserved" => DecisionStatus::Reserved,
+                "running" => DecisionStatus::Running,
+                "ended" => DecisionStatus::Ended,
+                "withdrawn" => DecisionStatus::Withdrawn,
+                "in_force" => DecisionStatus::InForce,
+                "expired" => DecisionStatus::Expired,
+                "withdrawal" => DecisionStatus::Withdrawal,
+                _ => DecisionStatus::Recorded,
+            },
+            released_why: row.released_why.as_deref().and_then(|why| match why {
+                "course_ended" => Some(ReleasedWhy::CourseEnded),
+                "outcome" => Some(ReleasedWhy::Outcome),
+                "withdrawn" => Some(ReleasedWhy::Withdrawn),
+                "candidate_deleted" => Some(ReleasedWhy::CandidateDeleted),
+                _ => None,
+            }),
         }
     }
 }
@@ -891,7 +1070,8 @@ pub struct OutcomeRequest {
 
 /// An outcome as recorded.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"decision_id": 1, "offer_id": "course-00001", "result": "in_work", "success": true}))]
+#[schema(example = json!({"decision_id": 1, "offer_id": "course-00001", "result": "in_work", "success": true,
+    "place_released": true}))]
 pub struct Outcome {
     /// The decision.
     pub decision_id: i64,
@@ -901,6 +1081,8 @@ pub struct Outcome {
     pub result: OutcomeKind,
     /// Counts as a success in the offer's evidence.
     pub success: bool,
+    /// The accept's place came back with this outcome (false when it had already come back).
+    pub place_released: bool,
 }
 
 // ----- batch runs -----
@@ -1096,6 +1278,8 @@ pub enum AccessAction {
     Suggest,
     /// Decided on an offer for them.
     Decide,
+    /// Withdrew a decision about them.
+    Withdraw,
 }
 
 impl AccessAction {
@@ -1109,6 +1293,7 @@ impl AccessAction {
             "export" => AccessAction::Export,
             "suggest" => AccessAction::Suggest,
             "decide" => AccessAction::Decide,
+            "withdraw" => AccessAction::Withdraw,
             _ => return None,
         })
     }
@@ -1283,12 +1468,14 @@ pub enum KeptKind {
 
 /// An erased candidate: what was removed and what was kept, and why.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"deleted": "cand-000001",
+#[schema(example = json!({"deleted": "cand-000001", "places_released": 1,
     "erased": ["the candidate record: every field received about the person, protected attributes included"],
     "kept": [{"record": "decisions", "count": 1, "why": "the authority's record of its decisions (who decided what, when and why); kept under the municipality's duty to keep records, with the pseudonymous id only"}]}))]
 pub struct Erasure {
     /// Its id.
     pub deleted: String,
+    /// Places the candidate held (accepted, course not ended) that came back.
+    pub places_released: usize,
     /// What was removed.
     pub erased: Vec<&'static str>,
     /// What was kept, and why.

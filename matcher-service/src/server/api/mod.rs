@@ -65,6 +65,8 @@ pub enum Op {
     DecisionsList,
     /// Read a decision.
     DecisionGet,
+    /// Withdraw a decision.
+    DecisionWithdraw,
     /// Record an outcome.
     OutcomeCreate,
     /// Start a batch run.
@@ -290,6 +292,16 @@ pub const ROUTES: &[Route] = &[
         request: None,
         success: (200, "Decision"),
         errors: &[401, 403, 404, 422],
+    },
+    Route {
+        op: Op::DecisionWithdraw,
+        method: "POST",
+        path: "/v1/decisions/{id}/withdrawal",
+        summary: "A caseworker withdraws an earlier decision with a reason; an accept's place comes back at once",
+        roles: DECIDERS,
+        request: Some("WithdrawalRequest"),
+        success: (201, "Decision"),
+        errors: &[400, 401, 403, 404, 409, 413, 415, 422],
     },
     Route {
         op: Op::OutcomeCreate,

@@ -30,6 +30,7 @@ use utoipa::OpenApi;
     SuggestionRequest,
     SuggestionsOut,
     DecisionRequest,
+    WithdrawalRequest,
     Decision,
     DecisionRecorded,
     DecisionList,
@@ -181,13 +182,20 @@ fn example_decision() -> Decision {
         municipality: "0851".into(),
         candidate_id: "cand-000001".into(),
         offer_id: "course-00001".into(),
-        action: DecisionAction::Accept,
+        action: RecordedAction::Accept,
         reason: "Near home and fits the sickness group".into(),
         decided_by: "anna".into(),
         employer: "Aarhus Kommune, Jobcenter".into(),
         role: Role::Caseworker,
         suggested_offer_ids: vec!["course-00001".into()],
         decided_at: "2026-12-05T10:00:00Z".into(),
+        corrects: None,
+        corrected_by: None,
+        starts_on: Some("2026-12-07".into()),
+        ends_on: Some("2027-03-07".into()),
+        excluded_until: None,
+        status: DecisionStatus::Reserved,
+        released_why: None,
     }
 }
 
@@ -226,13 +234,14 @@ pub fn document() -> Value {
             .filter(|s| s.starts_with('{'))
             .map(|s| {
                 // Batch runs and decisions are numbered per municipality; everything else has an external id.
-                let schema = if matches!(r.op, Op::BatchGet | Op::BatchProposals | Op::DecisionGet) {
+                let numbered = matches!(r.op, Op::BatchGet | Op::BatchProposals | Op::DecisionGet | Op::DecisionWithdraw);
+                let schema = if numbered {
                     json!({"type": "integer", "minimum": 1, "maximum": i64::MAX})
                 } else {
                     json!({"$ref": "#/components/schemas/Id"})
                 };
                 let mut param = json!({"name": s.trim_matches(['{', '}']), "in": "path", "required": true, "schema": schema});
-                if matches!(r.op, Op::BatchGet | Op::BatchProposals | Op::DecisionGet) {
+                if numbered {
                     param["description"] = json!("The `id` this municipality was given: its own number, so the same number in another municipality is another row, never reachable from here");
                 }
                 param
@@ -268,10 +277,15 @@ pub fn document() -> Value {
             params.push(json!({"name": "after", "in": "query", "required": false, "description": "The `next` of the previous page",
                 "schema": {"type": "integer", "minimum": 1, "maximum": i64::MAX}}));
         }
-        if r.op == Op::DecisionCreate {
+        if matches!(r.op, Op::DecisionCreate | Op::DecisionWithdraw) {
+            let description = if r.op == Op::DecisionCreate {
+                "Retry safely: a second request with the same key (same candidate, offer and action) gets the decision recorded the first time, with 200; the same key with another decision gets 409."
+            } else {
+                "Retry safely: a second withdrawal of the same decision with the same key gets the withdrawal recorded the first time, with 200; the same key used for anything else gets 409."
+            };
             params.push(json!({
                 "name": "Idempotency-Key", "in": "header", "required": false,
-                "description": "Retry safely: a second request with the same key (same candidate, offer and action) gets the decision recorded the first time, with 200; the same key with another decision gets 409.",
+                "description": description,
                 "schema": {"$ref": "#/components/schemas/Id"}
             }));
         }
@@ -300,7 +314,7 @@ pub fn document() -> Value {
             status.to_string(),
             json!({"description": status_text(status), "content": {media: content}}),
         );
-        if r.op == Op::DecisionCreate {
+        if matches!(r.op, Op::DecisionCreate | Op::DecisionWithdraw) {
             responses.insert(
                 "200".into(),
                 json!({"description": "The decision recorded earlier with this Idempotency-Key", "content": {media: {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}}),

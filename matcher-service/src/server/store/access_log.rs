@@ -3,7 +3,9 @@
 //! numbered per tenant, never holding more than the candidate's pseudonymous id. Owns the
 //! `access_log` table's rows; written by `server::audit_log`'s background writer.
 
-use super::*;
+use super::suggestion_log::{self, NewSuggestionLogEntry};
+use super::{Result, Store};
+use rusqlite::{TransactionBehavior, params};
 use serde::Serialize;
 
 /// One access to append.

@@ -1,6 +1,7 @@
 //! Batch runs: their rows, results and the prices of the latest run per municipality.
 
-use super::*;
+use super::{Result, Store, StoreError, now_rfc3339};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 /// A batch run's row.
 #[derive(Debug, Clone)]
@@ -21,14 +22,33 @@ pub struct BatchRow {
     pub proposals: Option<String>,
 }
 
+/// A batch run just started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StartedBatch {
+    /// The row id, for [`Store::finish_batch`] (never shown: its sequence is shared by tenants).
+    pub row_id: i64,
+    /// The tenant's number for it: the id the API shows.
+    pub number: i64,
+}
+
+/// The offer prices of a tenant's latest finished batch run.
+#[derive(Debug, Clone)]
+pub struct PricesRow {
+    /// Tenant.
+    pub municipality: u16,
+    /// The run's number (the tenant's).
+    pub number: i64,
+    /// The prices (JSON).
+    pub prices: String,
+}
+
 impl Store {
-    /// Starts a batch run row; returns its row id (for [`Store::finish_batch`]) and the
-    /// tenant's number for it (the id the API shows).
+    /// Starts a batch run row.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when a run of this municipality is still running; on storage
     /// failure.
-    pub fn start_batch(&self, municipality: u16) -> Result<(i64, i64)> {
+    pub fn start_batch(&self, municipality: u16) -> Result<StartedBatch> {
         self.write(|c| {
             // Immediate: the check and the number are taken under one write lock, also against
             // another process on the same file.
@@ -45,15 +65,15 @@ impl Store {
             if let Some(id) = running {
                 return Err(StoreError::Conflict(format!("batch run {id} is still running")));
             }
-            let ids = tx.query_row(
+            let started = tx.query_row(
                 "INSERT INTO batch_runs (municipality, number, status, started_at)
                  VALUES (?1, (SELECT COALESCE(MAX(number), 0) + 1 FROM batch_runs WHERE municipality = ?1),
                     'running', ?2) RETURNING id, number",
                 params![municipality, now_rfc3339()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok(StartedBatch { row_id: r.get(0)?, number: r.get(1)? }),
             )?;
             tx.commit()?;
-            Ok(ids)
+            Ok(started)
         })
     }
 
@@ -110,18 +130,19 @@ impl Store {
         })
     }
 
-    /// The offer prices of each tenant's latest finished run: (municipality, run number, prices
-    /// JSON).
+    /// The offer prices of each tenant's latest finished run.
     ///
     /// # Errors
     /// On storage failure.
-    pub fn latest_prices(&self) -> Result<Vec<(u16, i64, String)>> {
+    pub fn latest_prices(&self) -> Result<Vec<PricesRow>> {
         self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT municipality, number, prices FROM batch_runs b WHERE status = 'finished'
                  AND number = (SELECT max(number) FROM batch_runs WHERE municipality = b.municipality AND status = 'finished')",
             )?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            let rows = stmt.query_map([], |r| {
+                Ok(PricesRow { municipality: r.get(0)?, number: r.get(1)?, prices: r.get(2)? })
+            })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }

@@ -1,13 +1,26 @@
 //! A municipality's candidates.
 
-use super::*;
+use super::decisions::held_offers;
+use super::{Released, Result, Store, StoreError, now_rfc3339};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+
+/// A tenant's candidate as stored.
+#[derive(Debug, Clone)]
+pub struct CandidateRow {
+    /// Candidate id (unique within the municipality).
+    pub id: String,
+    /// The candidate record as the API shows it (JSON).
+    pub record: String,
+    /// The core model (serde JSON of `matcher_core::model::Candidate`).
+    pub model: String,
+}
 
 impl Store {
-    /// Inserts or replaces a tenant's candidates: (id, record JSON, model JSON).
+    /// Inserts or replaces a tenant's candidates.
     ///
     /// # Errors
     /// On storage failure; nothing is written then.
-    pub fn upsert_candidates(&self, municipality: u16, rows: &[(String, String, String)]) -> Result<()> {
+    pub fn upsert_candidates(&self, municipality: u16, rows: &[CandidateRow]) -> Result<()> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             {
@@ -17,7 +30,7 @@ impl Store {
                         model = excluded.model, updated_at = excluded.updated_at",
                 )?;
                 let now = now_rfc3339();
-                for (id, record, model) in rows {
+                for CandidateRow { id, record, model } in rows {
                     stmt.execute(params![municipality, id, record, model, now])?;
                 }
             }
@@ -26,16 +39,16 @@ impl Store {
         })
     }
 
-    /// A tenant's candidate: (record JSON, model JSON).
+    /// A tenant's candidate.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] when the tenant has no such candidate.
-    pub fn candidate(&self, municipality: u16, id: &str) -> Result<(String, String)> {
+    pub fn candidate(&self, municipality: u16, id: &str) -> Result<CandidateRow> {
         self.read(|c| {
             c.query_row(
                 "SELECT record, model FROM candidates WHERE municipality = ?1 AND id = ?2",
                 params![municipality, id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok(CandidateRow { id: id.to_string(), record: r.get(0)?, model: r.get(1)? }),
             )
             .optional()?
             .ok_or(StoreError::NotFound("candidate"))
@@ -73,13 +86,27 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::NotFound`] when the tenant has no such candidate.
-    pub fn delete_candidate(&self, municipality: u16, id: &str) -> Result<()> {
+    pub fn delete_candidate(&self, municipality: u16, id: &str) -> Result<Released> {
         self.write(|c| {
-            let n = c.execute(
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let n = tx.execute(
                 "DELETE FROM candidates WHERE municipality = ?1 AND id = ?2",
                 params![municipality, id],
             )?;
-            if n == 0 { Err(StoreError::NotFound("candidate")) } else { Ok(()) }
+            if n == 0 {
+                return Err(StoreError::NotFound("candidate"));
+            }
+            // The places the candidate held come back with the deletion, not later.
+            let offers = held_offers(&tx, municipality, id)?;
+            crate::server::ledger::release_candidate(
+                &tx,
+                municipality,
+                id,
+                crate::server::ledger::Release::CandidateDeleted,
+                &now_rfc3339(),
+            )?;
+            tx.commit()?;
+            Ok(Released { offers })
         })
     }
 }

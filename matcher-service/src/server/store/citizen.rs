@@ -2,7 +2,8 @@
 //! rows of other modules' tables that name the candidate and that no query there returns by
 //! candidate. Reads only; the tenant filter is in every query.
 
-use super::*;
+use super::{Result, Store};
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 /// An outcome recorded for one of the candidate's decisions.

@@ -13,7 +13,8 @@
 //! whose sequence is shared by all tenants. Decisions are append-only, enforced by triggers as
 //! well as by the absence of routes.
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use decisions::ended_offers;
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -37,6 +38,12 @@ pub enum StoreError {
     /// The write conflicts with the state (e.g. no places left).
     #[error("{0}")]
     Conflict(String),
+    /// An accept for a candidate who already holds a place: the running one is named.
+    #[error(
+        "the candidate already has a running accepted offer: decision {} on offer {} until {}; withdraw or correct it first",
+        .0.decision_id, .0.offer_id, .0.ends_on
+    )]
+    Running(crate::server::ledger::RunningPlace),
     /// The offer belongs to another municipality (offers are shared to read, owned to change).
     #[error("{0}")]
     NotOwner(String),
@@ -71,14 +78,15 @@ mod suggestion_log;
 mod tokens;
 
 pub use access_log::{AccessRow, NewAccess};
-pub use batch_runs::BatchRow;
+pub use batch_runs::{BatchRow, PricesRow, StartedBatch};
+pub use candidates::CandidateRow;
 pub use citizen::CandidateOutcome;
-pub use decisions::{DecisionPage, DecisionRow, NewDecision};
-pub use offers::OfferRow;
+pub use decisions::{Decided, DecisionPage, DecisionRow, NewDecision, NewWithdrawal, Released, Withdrawn};
+pub use offers::{EvidenceRow, GroupEvidence, NewOffer, OfferRow, OfferState, ProviderOfferRow};
 pub use schema::SCHEMA_VERSION;
 use schema::migrate;
 pub use suggestion_log::{NewSuggestionLogEntry, SuggestionLogRow};
-pub use tokens::{TokenInfo, TokenRow};
+pub use tokens::{RevokedToken, TokenInfo, TokenRow};
 
 /// The database: a writer behind a mutex and reusable readers.
 pub struct Store {
@@ -130,6 +138,27 @@ impl Store {
         Ok(Store { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
     }
 
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Gives back the places of courses that ended before `today` (`YYYY-MM-DD`); returns the
+    /// offers they were on. Run at start and when the day changes; every write that takes or
+    /// releases a place runs it too.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn sweep_ended(&self, today: &str) -> Result<Vec<String>> {
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let offers = ended_offers(&tx, today)?;
+            crate::server::ledger::sweep_ended(&tx, today, &now_rfc3339())?;
+            tx.commit()?;
+            Ok(offers)
+        })
+    }
+
     /// Runs `f` on the writer connection.
     fn write<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         let mut conn = self.writer.lock().map_err(|_| StoreError::Poisoned)?;
@@ -164,14 +193,14 @@ mod tests {
         let db = dir.join("batch.db");
         let _ = std::fs::remove_file(&db);
         let store = Store::open(&db).expect("open");
-        let (first, number) = store.start_batch(101).expect("first run starts");
+        let first = store.start_batch(101).expect("first run starts");
         match store.start_batch(101) {
-            Err(StoreError::Conflict(text)) => assert!(text.contains(&number.to_string()), "{text}"),
+            Err(StoreError::Conflict(text)) => assert!(text.contains(&first.number.to_string()), "{text}"),
             other => panic!("a second run of 101 while the first runs: {other:?}"),
         }
         // Another municipality is not held up; once the first run ends, 101 may start again.
         store.start_batch(147).expect("another municipality starts");
-        store.finish_batch(first, Err("stopped by the test".into())).expect("finish");
+        store.finish_batch(first.row_id, Err("stopped by the test".into())).expect("finish");
         store.start_batch(101).expect("101 starts again");
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -1,6 +1,7 @@
 //! Offers and their evidence (shared by every municipality).
 
-use super::*;
+use super::{Result, Store, StoreError, now_rfc3339};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 /// A stored offer as the catalogue needs it.
 #[derive(Debug, Clone)]
@@ -15,13 +16,76 @@ pub struct OfferRow {
     pub retired: bool,
 }
 
+/// An offer to insert or replace.
+#[derive(Debug, Clone)]
+pub struct NewOffer {
+    /// Offer id.
+    pub id: String,
+    /// The provider's id.
+    pub provider_id: String,
+    /// The offer record as the API shows it (JSON).
+    pub record: String,
+    /// The core model (serde JSON of `matcher_core::model::Offer`).
+    pub model: String,
+    /// Places in total.
+    pub capacity: u32,
+}
+
+/// Evidence counts of one offer for one target group; added to what is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceRow {
+    /// Offer id.
+    pub offer_id: String,
+    /// Target group code.
+    pub target_group: String,
+    /// Placements seen.
+    pub trials: u32,
+    /// Of those, the successful ones.
+    pub successes: u32,
+}
+
+/// Evidence of one offer (whose id the caller knows) for one target group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupEvidence {
+    /// Target group code.
+    pub target_group: String,
+    /// Placements seen.
+    pub trials: u32,
+    /// Of those, the successful ones.
+    pub successes: u32,
+}
+
+/// An offer's record and the state of its places.
+#[derive(Debug, Clone)]
+pub struct OfferState {
+    /// The offer record as the API shows it (JSON).
+    pub record: String,
+    /// Places in total.
+    pub capacity: u32,
+    /// Places taken by accepted decisions.
+    pub reserved: u32,
+    /// Retired offers stay (decisions point at them) but take no one new.
+    pub retired: bool,
+}
+
+/// One offer of a provider and its places.
+#[derive(Debug, Clone)]
+pub struct ProviderOfferRow {
+    /// Offer id.
+    pub id: String,
+    /// Places in total.
+    pub capacity: u32,
+    /// Places taken by accepted decisions.
+    pub reserved: u32,
+}
+
 impl Store {
-    /// Inserts or replaces offers: (id, provider id, record JSON, model JSON, capacity).
+    /// Inserts or replaces offers.
     /// Places already reserved are kept; an update un-retires nothing.
     ///
     /// # Errors
     /// On storage failure; nothing is written then.
-    pub fn upsert_offers(&self, offers: &[(String, String, String, String, u32)]) -> Result<()> {
+    pub fn upsert_offers(&self, offers: &[NewOffer]) -> Result<()> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             upsert_offers_in(&tx, None, offers)?;
@@ -37,11 +101,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotOwner`] for another municipality's offer, [`StoreError::Conflict`] for
     /// a capacity below the places taken; nothing is written then.
-    pub fn upsert_offers_as(
-        &self,
-        municipality: u16,
-        offers: &[(String, String, String, String, u32)],
-    ) -> Result<()> {
+    pub fn upsert_offers_as(&self, municipality: u16, offers: &[NewOffer]) -> Result<()> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             upsert_offers_in(&tx, Some(municipality), offers)?;
@@ -54,7 +114,7 @@ impl Store {
     ///
     /// # Errors
     /// On storage failure.
-    pub fn add_evidence(&self, rows: &[(String, String, u32, u32)]) -> Result<()> {
+    pub fn add_evidence(&self, rows: &[EvidenceRow]) -> Result<()> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             add_evidence_in(&tx, rows)?;
@@ -113,27 +173,36 @@ impl Store {
         })
     }
 
-    /// Every evidence row: (offer id, group code, trials, successes).
+    /// Every evidence row.
     ///
     /// # Errors
     /// On storage failure.
-    pub fn all_evidence(&self) -> Result<Vec<(String, String, u32, u32)>> {
+    pub fn all_evidence(&self) -> Result<Vec<EvidenceRow>> {
         self.read(|c| {
             let mut stmt = c.prepare("SELECT offer_id, target_group, trials, successes FROM evidence")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            let rows = stmt.query_map([], |r| {
+                Ok(EvidenceRow {
+                    offer_id: r.get(0)?,
+                    target_group: r.get(1)?,
+                    trials: r.get(2)?,
+                    successes: r.get(3)?,
+                })
+            })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 
-    /// An offer's record and state: (record JSON, capacity, reserved, retired).
+    /// An offer's record and state.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown offer.
-    pub fn offer(&self, id: &str) -> Result<(String, u32, u32, bool)> {
+    pub fn offer(&self, id: &str) -> Result<OfferState> {
         self.read(|c| {
-            c.query_row("SELECT record, capacity, reserved, retired FROM offers WHERE id = ?1", [id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
+            c.query_row(
+                "SELECT record, capacity, reserved, retired FROM offers WHERE id = ?1",
+                [id],
+                offer_state,
+            )
             .optional()?
             .ok_or(StoreError::NotFound("offer"))
         })
@@ -143,56 +212,61 @@ impl Store {
     ///
     /// # Errors
     /// On storage failure.
-    pub fn list_offers(&self, limit: u32, offset: u32) -> Result<Vec<(String, u32, u32, bool)>> {
+    pub fn list_offers(&self, limit: u32, offset: u32) -> Result<Vec<OfferState>> {
         self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT record, capacity, reserved, retired FROM offers ORDER BY id LIMIT ?1 OFFSET ?2",
             )?;
-            let rows =
-                stmt.query_map(params![limit, offset], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            let rows = stmt.query_map(params![limit, offset], offer_state)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 
-    /// Offers of a provider: (offer id, capacity, reserved).
+    /// Offers of a provider, in id order.
     ///
     /// # Errors
     /// On storage failure.
-    pub fn provider_offers(&self, provider: &str) -> Result<Vec<(String, u32, u32)>> {
+    pub fn provider_offers(&self, provider: &str) -> Result<Vec<ProviderOfferRow>> {
         self.read(|c| {
             let mut stmt =
                 c.prepare("SELECT id, capacity, reserved FROM offers WHERE provider_id = ?1 ORDER BY id")?;
-            let rows = stmt.query_map([provider], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            let rows = stmt.query_map([provider], |r| {
+                Ok(ProviderOfferRow { id: r.get(0)?, capacity: r.get(1)?, reserved: r.get(2)? })
+            })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 
-    /// Evidence of one offer: (group code, trials, successes).
+    /// Evidence of one offer, in target group order.
     ///
     /// # Errors
     /// On storage failure.
-    pub fn offer_evidence(&self, offer: &str) -> Result<Vec<(String, u32, u32)>> {
+    pub fn offer_evidence(&self, offer: &str) -> Result<Vec<GroupEvidence>> {
         self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT target_group, trials, successes FROM evidence WHERE offer_id = ?1 ORDER BY target_group",
             )?;
-            let rows = stmt.query_map([offer], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            let rows = stmt.query_map([offer], |r| {
+                Ok(GroupEvidence { target_group: r.get(0)?, trials: r.get(1)?, successes: r.get(2)? })
+            })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 }
 
-pub(super) fn add_evidence_in(
-    tx: &rusqlite::Transaction<'_>,
-    rows: &[(String, String, u32, u32)],
-) -> Result<()> {
+/// Reads `record, capacity, reserved, retired` (in that order).
+fn offer_state(r: &rusqlite::Row<'_>) -> rusqlite::Result<OfferState> {
+    Ok(OfferState { record: r.get(0)?, capacity: r.get(1)?, reserved: r.get(2)?, retired: r.get(3)? })
+}
+
+pub(super) fn add_evidence_in(tx: &rusqlite::Transaction<'_>, rows: &[EvidenceRow]) -> Result<()> {
     let mut stmt = tx.prepare(
         "INSERT INTO evidence (offer_id, target_group, trials, successes) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (offer_id, target_group) DO UPDATE SET trials = trials + excluded.trials,
             successes = successes + excluded.successes",
     )?;
-    for (offer, group, trials, successes) in rows {
-        stmt.execute(params![offer, group, trials, successes])?;
+    for row in rows {
+        stmt.execute(params![row.offer_id, row.target_group, row.trials, row.successes])?;
     }
     Ok(())
 }
@@ -200,11 +274,7 @@ pub(super) fn add_evidence_in(
 /// Writes offers in `tx`; with `owner`, refuses another municipality's stored offer. A capacity
 /// below the places already taken is refused either way (issue 15, item 3: it left
 /// `capacity 1, reserved 2, utilisation 2.0`).
-fn upsert_offers_in(
-    tx: &rusqlite::Transaction<'_>,
-    owner: Option<u16>,
-    offers: &[(String, String, String, String, u32)],
-) -> Result<()> {
+fn upsert_offers_in(tx: &rusqlite::Transaction<'_>, owner: Option<u16>, offers: &[NewOffer]) -> Result<()> {
     let mut existing =
         tx.prepare("SELECT json_extract(model, '$.municipality'), reserved FROM offers WHERE id = ?1")?;
     let mut stmt = tx.prepare(
@@ -215,7 +285,7 @@ fn upsert_offers_in(
             capacity = excluded.capacity, updated_at = excluded.updated_at",
     )?;
     let now = now_rfc3339();
-    for (id, provider, record, model, capacity) in offers {
+    for NewOffer { id, provider_id, record, model, capacity } in offers {
         let stored: Option<(Option<i64>, u32)> =
             existing.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
         if let Some((stored_owner, reserved)) = stored {
@@ -228,7 +298,7 @@ fn upsert_offers_in(
                 )));
             }
         }
-        stmt.execute(params![id, provider, record, model, capacity, now])?;
+        stmt.execute(params![id, provider_id, record, model, capacity, now])?;
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! Outcomes of accepted decisions, added to the offers' evidence.
 
-use super::offers::add_evidence_in;
-use super::*;
+use super::offers::{EvidenceRow, add_evidence_in};
+use super::{Result, Store, StoreError, now_rfc3339};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 impl Store {
     /// Records the outcome of an accepted decision and adds it to the evidence of the offer
@@ -10,7 +11,9 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for another tenant's or an unknown decision;
-    /// [`StoreError::Conflict`] for a declined decision or a second outcome.
+    /// [`StoreError::Conflict`] for a declined decision or a second outcome. Returns the offer
+    /// and whether the outcome released the accept's place (it does unless the place came back
+    /// already: course ended, withdrawn, candidate deleted).
     pub fn record_outcome(
         &self,
         municipality: u16,
@@ -18,7 +21,7 @@ impl Store {
         result: &str,
         success: bool,
         user: &str,
-    ) -> Result<String> {
+    ) -> Result<(String, bool)> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let (rowid, offer, action, groups): (i64, String, String, String) = tx
@@ -40,14 +43,21 @@ impl Store {
             if n == 0 {
                 return Err(StoreError::Conflict("this decision already has an outcome".into()));
             }
-            let rows: Vec<(String, String, u32, u32)> = groups
+            let rows: Vec<EvidenceRow> = groups
                 .split(';')
                 .filter(|g| !g.is_empty())
-                .map(|g| (offer.clone(), g.to_string(), 1, u32::from(success)))
+                .map(|g| EvidenceRow {
+                    offer_id: offer.clone(),
+                    target_group: g.to_string(),
+                    trials: 1,
+                    successes: u32::from(success),
+                })
                 .collect();
             add_evidence_in(&tx, &rows)?;
+            // The place comes back with the outcome, in the same transaction.
+            let released = crate::server::ledger::release(&tx, rowid, crate::server::ledger::Release::Outcome, &now_rfc3339())?;
             tx.commit()?;
-            Ok(offer)
+            Ok((offer, released))
         })
     }
 }

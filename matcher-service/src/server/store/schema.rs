@@ -1,7 +1,8 @@
 //! The schema and its migrations, numbered by `PRAGMA user_version`. Owns every `CREATE`
 //! and `ALTER`; no queries of rows.
 
-use super::*;
+use super::{Result, StoreError};
+use rusqlite::{Connection, TransactionBehavior};
 
 pub(super) const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS tokens (
@@ -166,7 +167,7 @@ pub(super) fn migrate_numbers(conn: &mut Connection) -> Result<()> {
 /// historical shapes it has is told by its columns); `to_v1` creates what is missing and
 /// brings any of those shapes to the schema of version 1. Every migration is idempotent, so a
 /// crash between a migration and the version update only repeats it.
-pub(super) const MIGRATIONS: &[fn(&mut Connection) -> Result<()>] = &[to_v1, to_v2];
+pub(super) const MIGRATIONS: &[fn(&mut Connection) -> Result<()>] = &[to_v1, to_v2, to_v3];
 
 /// The schema version this program writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -178,13 +179,20 @@ pub(super) fn to_v1(conn: &mut Connection) -> Result<()> {
     migrate_numbers(conn)
 }
 
-/// Version 1 → 2: the suggestion log (`store::suggestion_log`) and the access log
+/// Version 1 → 2 (issue 14): decisions may be withdrawals and carry the chain, the course's
+/// days and a decline's end; the `places` ledger and the runs' fingerprints
+/// (`server::ledger::migrate`, idempotent like the others).
+pub(super) fn to_v2(conn: &mut Connection) -> Result<()> {
+    crate::server::ledger::migrate(conn, DECISIONS_NO_UPDATE)
+}
+
+/// Version 2 → 3 (issue 17): the suggestion log (`store::suggestion_log`) and the access log
 /// (`store::access_log`), append-only by triggers, their
 /// rows numbered per tenant as decisions are; and the decider's `employer` stored on each
 /// decision (from the verified identity; before, it was made up from the token's
 /// municipality when answering). One immediate transaction; the column is probed first, so
 /// the step is idempotent.
-pub(super) fn to_v2(conn: &mut Connection) -> Result<()> {
+pub(super) fn to_v3(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let has_employer: bool = tx.query_row(
         "SELECT count(*) > 0 FROM pragma_table_info('decisions') WHERE name = 'employer'",

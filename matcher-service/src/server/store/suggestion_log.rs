@@ -5,7 +5,8 @@
 //! versions it was made with. Owns the `suggestion_log` table's rows; must not log anything a
 //! tenant did not itself ask for, and never updates or deletes a row (triggers refuse it).
 
-use super::*;
+use super::{Result, Store};
+use rusqlite::params;
 use serde::Serialize;
 
 /// One suggestion list or batch proposal to append.

@@ -1,6 +1,7 @@
 //! Bearer tokens: their rows, issue, lookup, list and revocation.
 
-use super::*;
+use super::{Result, Store, StoreError, now_rfc3339};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 /// A bearer token's row.
 #[derive(Debug, Clone)]
@@ -26,6 +27,15 @@ pub struct TokenInfo {
     pub created_at: String,
     /// Whose it is, until when, and whether it was revoked.
     pub row: TokenRow,
+}
+
+/// What [`Store::revoke_token`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokedToken {
+    /// When the token was revoked (the first revoke's time).
+    pub revoked_at: String,
+    /// True when this call revoked it; false when it already was.
+    pub by_this_call: bool,
 }
 
 impl TokenRow {
@@ -101,23 +111,22 @@ impl Store {
         })
     }
 
-    /// Revokes the token `id` now; returns when it was revoked and whether this call did it
-    /// (a second revoke keeps the first time).
+    /// Revokes the token `id` now (a second revoke keeps the first time).
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown id.
-    pub fn revoke_token(&self, id: i64) -> Result<(String, bool)> {
+    pub fn revoke_token(&self, id: i64) -> Result<RevokedToken> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let before: Option<Option<String>> =
                 tx.query_row("SELECT revoked_at FROM tokens WHERE id = ?1", [id], |r| r.get(0)).optional()?;
             let out = match before {
                 None => return Err(StoreError::NotFound("token")),
-                Some(Some(at)) => (at, false),
+                Some(Some(at)) => RevokedToken { revoked_at: at, by_this_call: false },
                 Some(None) => {
                     let at = now_rfc3339();
                     tx.execute("UPDATE tokens SET revoked_at = ?1 WHERE id = ?2", params![at, id])?;
-                    (at, true)
+                    RevokedToken { revoked_at: at, by_this_call: true }
                 }
             };
             tx.commit()?;

@@ -95,6 +95,19 @@
       recorded: (a, who, when, id) => `Registrering nr. ${id}: ${a} af ${who}, ${when}.`,
       accepted: 'accepteret',
       declined: 'afvist',
+      acceptedBadge: 'Accepteret',
+      declinedBadge: 'Afvist',
+      declinedUntil: (d) => `Tilbuddet vises ikke for borgeren igen før efter ${d}.`,
+      runningUntil: (d) => `Forløbet løber til ${d}.`,
+      running: (name, id, d) => `Borgeren er allerede i gang med et forløb: ${name} (afgørelse nr. ${id}, til ${d}). Ret eller afslut det, før et andet accepteres.`,
+      runningConflict: (id) => `Borgeren er allerede i gang med et forløb (afgørelse nr. ${id}). Afgørelsen er ikke registreret.`,
+      correct: 'Ret afgørelsen',
+      needWords: 'Skriv en begrundelse.',
+      correctTitle: (id) => `Ret afgørelse nr. ${id}`,
+      correctHint: 'Afgørelsen trækkes tilbage (den står stadig i loggen), og pladsen gives fri. Derefter kan du træffe en ny afgørelse.',
+      submitCorrect: 'Træk afgørelsen tilbage',
+      corrected: (id, w) => `Afgørelse nr. ${id} er trukket tilbage (nr. ${w}).`,
+      withdrawnNote: (id) => `En tidligere afgørelse (nr. ${id}) om tilbuddet er trukket tilbage.`,
       reasonWas: 'Begrundelse: ',
       conflict: 'Der er ingen ledige pladser tilbage på tilbuddet. Afgørelsen er ikke registreret.',
       decisionForbidden: 'Din rolle må ikke træffe afgørelser.',
@@ -170,6 +183,19 @@
       recorded: (a, who, when, id) => `Record no. ${id}: ${a} by ${who}, ${when}.`,
       accepted: 'accepted',
       declined: 'declined',
+      acceptedBadge: 'Accepted',
+      declinedBadge: 'Declined',
+      declinedUntil: (d) => `The offer is not suggested to the citizen again until after ${d}.`,
+      runningUntil: (d) => `The course runs until ${d}.`,
+      running: (name, id, d) => `The citizen already has a running course: ${name} (decision no. ${id}, until ${d}). Correct or end it before accepting another.`,
+      runningConflict: (id) => `The citizen already has a running course (decision no. ${id}). The decision was not recorded.`,
+      correct: 'Correct the decision',
+      needWords: 'Write a reason.',
+      correctTitle: (id) => `Correct decision no. ${id}`,
+      correctHint: 'The decision is withdrawn (it stays in the log) and its place is released. You can then make a new decision.',
+      submitCorrect: 'Withdraw the decision',
+      corrected: (id, w) => `Decision no. ${id} was withdrawn (no. ${w}).`,
+      withdrawnNote: (id) => `An earlier decision (no. ${id}) on this offer was withdrawn.`,
       reasonWas: 'Reason: ',
       conflict: 'The offer has no places left. The decision was not recorded.',
       decisionForbidden: 'Your role may not make decisions.',
@@ -203,6 +229,11 @@ p { margin: .25rem 0; }
 ol.list { list-style: none; margin: 0; padding: 0; display: grid; gap: var(--brobygger-gap, 1rem); }
 .card { border: 1px solid var(--brobygger-border, #8a939e); border-radius: var(--brobygger-radius, 6px); padding: .75rem; min-width: 0; }
 .card.decided { border-left: 4px solid var(--brobygger-success, #1e6b34); }
+.card.decided.declined { border-left: 4px dashed var(--brobygger-danger, #b3261e); background: var(--brobygger-declined-bg, #fdf3f2); }
+.badge { display: inline-block; border-radius: 999px; padding: 0 .6rem; font-weight: 700; margin-right: .35rem; }
+.badge.accept { background: var(--brobygger-success, #1e6b34); color: #ffffff; }
+.badge.decline { background: var(--brobygger-danger, #b3261e); color: #ffffff; }
+.running-note { background: var(--brobygger-state-bg, #f2f4f7); border-left: 4px solid var(--brobygger-success, #1e6b34); padding: .35rem .6rem; font-size: .9em; }
 .tags { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; font-size: .85em; }
 .rank { font-weight: 700; }
 .kind { background: var(--brobygger-tag-bg, #e6eefc); color: var(--brobygger-tag-text, #0a3a8c); border-radius: 999px; padding: 0 .6rem; }
@@ -226,6 +257,7 @@ button, select, textarea { font: inherit; }
 button { min-height: 2.5rem; padding: .35rem .9rem; border-radius: var(--brobygger-radius, 6px); cursor: pointer;
   border: 1px solid var(--brobygger-accent, #0b57d0); background: var(--brobygger-bg, #ffffff); color: var(--brobygger-accent, #0b57d0); }
 button.primary { background: var(--brobygger-accent, #0b57d0); color: var(--brobygger-accent-text, #ffffff); }
+button.decline { border-color: var(--brobygger-danger, #b3261e); color: var(--brobygger-danger, #b3261e); }
 button.link { border: 0; padding: .2rem 0; min-height: 2rem; text-decoration: underline; background: none; }
 button[disabled] { opacity: .6; cursor: progress; }
 :focus-visible { outline: 3px solid var(--brobygger-focus, #6a1b9a); outline-offset: 2px; }
@@ -244,6 +276,7 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
 .late { grid-column: 1 / -1; border-left: 4px solid var(--brobygger-warn, #9a3412); padding-left: .5rem; }
 .late strong { display: block; color: var(--brobygger-warn, #9a3412); }
 .recorded { color: var(--brobygger-success, #1e6b34); font-weight: 600; }
+.recorded[data-action="decline"] { color: var(--brobygger-danger, #b3261e); }
 .recorded:focus { outline: none; }
 .recorded:focus-visible { outline: 3px solid var(--brobygger-focus, #6a1b9a); }
 .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
@@ -507,12 +540,20 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
         this._announce(t.empty);
         return;
       }
-      // Latest decision per offer (the list is newest first or oldest first: take the highest id).
+      // Latest standing decision per offer (take the highest id). Withdrawals and the decisions
+      // they withdrew no longer stand: the card is open again, with a note.
       const latest = new Map();
+      const withdrawn = new Map();
       for (const d of decisions) {
+        if (d.action === 'withdrawal' || d.status === 'withdrawn') {
+          if (d.action !== 'withdrawal') withdrawn.set(d.offer_id, d.id);
+          continue;
+        }
         const prev = latest.get(d.offer_id);
         if (!prev || d.id > prev.id) latest.set(d.offer_id, d);
       }
+      this._running = answer.running || null;
+      this._withdrawn = withdrawn;
       // Bars share one scale: the largest weight × 1000 any factor can reach.
       let scale = 1;
       for (const s of list) for (const f of s.factors) scale = Math.max(scale, Math.round(f.weight * 1000), f.points);
@@ -607,37 +648,136 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
             formSlot.replaceChildren();
             actions.remove();
             this._showRecorded(card, recorded, row);
+            card.append(this._correction(row, nameId));
+            if (row.action === 'accept') {
+              // The other suggestions must now say the citizen has a running course.
+              this._running = { decision_id: row.id, offer_id: row.offer_id, offer_name: s.name, ends_on: row.ends_on };
+              this._markRunning(card);
+            }
             recorded.focus();
           },
         }));
         const first = formSlot.querySelector('select');
         if (first) first.focus();
       };
-      const acceptBtn = h('button', { type: 'button', class: 'primary', 'aria-describedby': nameId, 'data-action': 'accept' }, t.accept);
-      const declineBtn = h('button', { type: 'button', 'aria-describedby': nameId, 'data-action': 'decline' }, t.decline);
-      acceptBtn.addEventListener('click', () => open('accept', acceptBtn));
+      const running = this._running && this._running.offer_id !== s.offer_id ? this._running : null;
+      const declineBtn = h('button', { type: 'button', class: 'decline', 'aria-describedby': nameId, 'data-action': 'decline' }, h('span', { 'aria-hidden': 'true' }, '✕ '), t.decline);
       declineBtn.addEventListener('click', () => open('decline', declineBtn));
-      actions.append(acceptBtn, declineBtn);
+      if (running) {
+        // One running course at a time: the service refuses a second accept (409).
+        actions.append(declineBtn);
+      } else {
+        const acceptBtn = h('button', { type: 'button', class: 'primary', 'aria-describedby': nameId, 'data-action': 'accept' }, h('span', { 'aria-hidden': 'true' }, '✓ '), t.accept);
+        acceptBtn.addEventListener('click', () => open('accept', acceptBtn));
+        actions.append(acceptBtn, declineBtn);
+      }
+      const notes = [];
+      if (running) {
+        notes.push(h('p', { class: 'running-note', 'data-role': 'running' }, t.running(running.offer_name || running.offer_id, running.decision_id, this._date(running.ends_on))));
+      }
+      if (this._withdrawn && this._withdrawn.has(s.offer_id) && !decision) {
+        notes.push(h('p', { class: 'meta', 'data-role': 'withdrawn' }, t.withdrawnNote(this._withdrawn.get(s.offer_id))));
+      }
 
       card.append(
         h('div', { class: 'tags' }, h('span', { class: 'rank' }, t.rank(s.rank)), h('span', { class: 'kind' }, t.kinds[s.kind] || s.kind)),
         h('h3', { id: nameId }, s.name),
-        facts, chart, diffButton, diff, recorded);
-      if (decision) this._showRecorded(card, recorded, decision);
-      else card.append(actions, formSlot);
+        facts, chart, diffButton, diff, ...notes, recorded);
+      if (decision) {
+        this._showRecorded(card, recorded, decision);
+        card.append(this._correction(decision, nameId));
+      } else card.append(actions, formSlot);
       return card;
+    }
+
+    // After an accept in this view: every other open card loses its accept button and says why.
+    _markRunning(acceptedCard) {
+      const t = this._t;
+      const r = this._running;
+      for (const card of this._body.querySelectorAll('li.card')) {
+        if (card === acceptedCard || card.classList.contains('decided')) continue;
+        const button = card.querySelector('button[data-action="accept"]');
+        if (button) button.remove();
+        if (!card.querySelector('[data-role="running"]')) {
+          const note = h('p', { class: 'running-note', 'data-role': 'running' }, t.running(r.offer_name || r.offer_id, r.decision_id, this._date(r.ends_on)));
+          card.insertBefore(note, card.querySelector('[data-role="recorded"]'));
+        }
+      }
+    }
+
+    _date(iso) {
+      if (!iso) return '';
+      const d = new Date(`${iso}T12:00:00Z`);
+      return Number.isNaN(d.getTime()) ? iso : new Intl.DateTimeFormat(this._locale, { dateStyle: 'medium' }).format(d);
+    }
+
+    // "Correct the decision": a caseworker withdraws it with a reason (append-only: the service
+    // records a withdrawal that names it), the place comes back, and the card opens again.
+    _correction(decision, nameId) {
+      const t = this._t;
+      const slot = h('div', { class: 'actions', 'data-role': 'correction' });
+      const button = h('button', { type: 'button', class: 'link', 'aria-describedby': nameId, 'data-action': 'correct' }, t.correct);
+      button.addEventListener('click', () => {
+        const fid = `${this._id}-d${decision.id}-correct`;
+        const reason = h('textarea', { id: `${fid}-reason`, rows: '2', maxlength: '1500', required: true, 'aria-describedby': `${fid}-hint ${fid}-error` });
+        const error = h('p', { class: 'form-error', id: `${fid}-error`, role: 'alert' });
+        const submit = h('button', { type: 'submit', class: 'primary' }, t.submitCorrect);
+        const cancel = h('button', { type: 'button', onclick: () => { slot.replaceChildren(button); button.focus(); } }, t.cancel);
+        const form = h('form', { novalidate: true, 'aria-labelledby': `${fid}-title`, 'data-form': 'correct' },
+          h('p', { class: 'form-title', id: `${fid}-title` }, t.correctTitle(decision.id)),
+          h('p', { class: 'hint', id: `${fid}-hint` }, t.correctHint),
+          h('label', { for: reason.id }, t.reason), reason, error,
+          h('div', { class: 'actions' }, submit, cancel));
+        const key = decisionKey();
+        form.addEventListener('submit', async (e) => {
+          e.preventDefault();
+          error.textContent = '';
+          reason.removeAttribute('aria-invalid');
+          if (!reason.value.trim()) {
+            reason.setAttribute('aria-invalid', 'true');
+            error.textContent = t.needWords;
+            reason.focus();
+            return;
+          }
+          submit.disabled = true;
+          cancel.disabled = true;
+          submit.textContent = t.sending;
+          try {
+            const row = await this._api('POST', `/v1/decisions/${decision.id}/withdrawal`, { reason: reason.value.trim() }, undefined, false, key);
+            this.dispatchEvent(new CustomEvent('brobygger-decision', { bubbles: true, composed: true, detail: row }));
+            this._announce(t.corrected(decision.id, row.id));
+            this._load(true);
+          } catch (err) {
+            const kind = err instanceof ApiFailure ? err.kind : 'server';
+            error.textContent = { forbidden: t.decisionForbidden, network: t.decisionNetwork, token: t.token }[kind] || t.decisionFailed;
+            submit.disabled = false;
+            cancel.disabled = false;
+            submit.textContent = t.submitCorrect;
+            submit.focus();
+          }
+        });
+        slot.replaceChildren(form);
+        reason.focus();
+      });
+      slot.append(button);
+      return slot;
     }
 
     _showRecorded(card, recorded, row) {
       const t = this._t;
       const when = new Intl.DateTimeFormat(this._locale, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(row.decided_at));
+      const accept = row.action === 'accept';
       recorded.replaceChildren(
-        t.recorded(row.action === 'accept' ? t.accepted : t.declined, row.decided_by, when, row.id), ' ',
-        h('span', {}, t.reasonWas + row.reason));
+        h('span', { class: `badge ${accept ? 'accept' : 'decline'}` }, h('span', { 'aria-hidden': 'true' }, accept ? '✓ ' : '✕ '), accept ? t.acceptedBadge : t.declinedBadge), ' ',
+        t.recorded(accept ? t.accepted : t.declined, row.decided_by, when, row.id), ' ',
+        h('span', {}, t.reasonWas + row.reason),
+        accept && row.ends_on ? h('span', { class: 'sub' }, t.runningUntil(this._date(row.ends_on))) : null,
+        !accept && row.excluded_until ? h('span', { class: 'sub' }, t.declinedUntil(this._date(row.excluded_until))) : null);
       recorded.dataset.action = row.action;
       recorded.dataset.decision = String(row.id);
       recorded.hidden = false;
       card.classList.add('decided');
+      card.classList.toggle('declined', !accept);
     }
 
     _form(action, s, shown, candidateId, nameId, on) {
@@ -698,7 +838,9 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
           on.done(row);
         } catch (err) {
           const kind = err instanceof ApiFailure ? err.kind : 'server';
-          error.textContent = { conflict: t.conflict, forbidden: t.decisionForbidden, network: t.decisionNetwork, token: t.token }[kind] || t.decisionFailed;
+          const running = err && err.body && err.body.running_decision_id;
+          error.textContent = running ? t.runningConflict(running)
+            : ({ conflict: t.conflict, forbidden: t.decisionForbidden, network: t.decisionNetwork, token: t.token }[kind] || t.decisionFailed);
           submit.disabled = false;
           cancel.disabled = false;
           submit.textContent = action === 'accept' ? t.submitAccept : t.submitDecline;

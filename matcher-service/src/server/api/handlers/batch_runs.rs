@@ -11,10 +11,10 @@ pub(super) async fn batch_start(state: Arc<AppState>, req: Request) -> Result<Re
         let _: Map<String, Value> = typed_body(&req)?;
     }
     let s = state.clone();
-    let (id, number) = blocking(move || Ok(s.store.start_batch(m)?)).await?;
+    let started = blocking(move || Ok(s.store.start_batch(m)?)).await?;
     state.metrics.event("batch_runs");
-    tokio::spawn(crate::server::batch::run(state.clone(), m, id, number, by));
-    answers::json(202, &BatchStarted { id: number, status: BatchStatus::Running })
+    tokio::spawn(crate::server::batch::run(state.clone(), m, started.row_id, started.number, by));
+    answers::json(202, &BatchStarted { id: started.number, status: BatchStatus::Running })
 }
 
 pub(super) async fn batch_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {

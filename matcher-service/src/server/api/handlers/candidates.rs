@@ -16,6 +16,7 @@ fn visible(record: &str, role: Role) -> Result<CandidateRecord, ApiError> {
     }
     Ok(record)
 }
+use crate::server::store::CandidateRow;
 
 // ----- candidates -----
 
@@ -42,13 +43,17 @@ pub(super) async fn candidates_upsert(state: Arc<AppState>, req: Request) -> Res
                 continue;
             }
             check_offer_refs(&cat, c, &format!("/{i}"), &mut errors);
-            rows.push((c.id.to_string(), to_json(object)?, to_json(&stored(c, &s))?));
+            rows.push(CandidateRow {
+                id: c.id.to_string(),
+                record: to_json(object)?,
+                model: to_json(&stored(c, &s))?,
+            });
         }
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
         s.store.upsert_candidates(m, &rows)?;
-        who.accessed(&s, "write", rows.iter().map(|r| r.0.as_str()));
+        who.accessed(&s, "write", rows.iter().map(|r| r.id.as_str()));
         Ok(rows.len())
     })
     .await?;
@@ -75,9 +80,9 @@ pub(super) async fn candidate_get(state: Arc<AppState>, req: Request) -> Result<
     let who = Who::of(&req)?;
     let id = path_id(&req, 0)?;
     let record = blocking(move || {
-        let (record, _) = state.store.candidate(m, &id)?;
+        let row = state.store.candidate(m, &id)?;
         who.accessed(&state, "read", [id.as_str()]);
-        Ok(record)
+        Ok(row.record)
     })
     .await?;
     answers::json(200, &visible(&record, role)?)
@@ -88,14 +93,16 @@ pub(super) async fn candidate_delete(state: Arc<AppState>, req: Request) -> Resu
     let who = Who::of(&req)?;
     let id = path_id(&req, 0)?;
     let echo = id.clone();
-    let kept = blocking(move || {
-        state.store.delete_candidate(m, &id)?;
-        who.accessed(&state, "erase", [id.as_str()]);
-        state.audit_log.flush();
-        let decisions = state.store.decisions(m, Some(&id), 0, 1000)?.decisions.len();
-        let shown = state.store.suggestion_log(m, &id, None, 0, 100_000)?.len();
-        let accesses = state.store.access_log(m, Some(&id), 0, 100_000)?.len();
-        Ok(vec![
+    let s = state.clone();
+    let (released, kept) = blocking(move || {
+        let released = s.store.delete_candidate(m, &id)?;
+        who.accessed(&s, "erase", [id.as_str()]);
+        s.audit_log.flush();
+        let today = s.catalogues.today().to_string();
+        let decisions = s.store.decisions(m, Some(&id), 0, 1000, &today)?.decisions.len();
+        let shown = s.store.suggestion_log(m, &id, None, 0, 100_000)?.len();
+        let accesses = s.store.access_log(m, Some(&id), 0, 100_000)?.len();
+        let kept = vec![
             KeptRecord {
                 record: KeptKind::Decisions,
                 count: decisions,
@@ -111,10 +118,12 @@ pub(super) async fn candidate_delete(state: Arc<AppState>, req: Request) -> Resu
                 count: accesses,
                 why: "who read or changed the candidate's data, for the municipality's auditor; pseudonymous id only",
             },
-        ])
+        ];
+        Ok((released, kept))
     })
     .await?;
+    give_back(&state, &released);
     let erased =
         vec!["the candidate record: every field received about the person, protected attributes included"];
-    answers::json(200, &Erasure { deleted: echo, erased, kept })
+    answers::json(200, &Erasure { deleted: echo, places_released: released.offers.len(), erased, kept })
 }

@@ -14,10 +14,11 @@ pub(super) async fn candidate_export(state: Arc<AppState>, req: Request) -> Resu
     let id = path_id(&req, 0)?;
     let document = blocking(move || {
         state.audit_log.flush();
+        let today = state.catalogues.today().to_string();
         let store = &state.store;
         let record = store.candidate_record(m, &id)?;
         let shown = store.suggestion_log(m, &id, None, 0, EXPORT_ROWS)?;
-        let decisions = store.decisions(m, Some(&id), 0, 1000)?.decisions;
+        let decisions = store.decisions(m, Some(&id), 0, 1000, &today)?.decisions;
         let outcomes = store.candidate_outcomes(m, &id)?;
         let accesses = store.access_log(m, Some(&id), 0, EXPORT_ROWS)?;
         if record.is_none() && shown.is_empty() && decisions.is_empty() && accesses.is_empty() {

@@ -21,6 +21,7 @@ use audit::*;
 use batch_runs::*;
 use candidates::*;
 use citizen::*;
+pub(super) use decisions::optional_integer_id;
 use decisions::*;
 use matcher_core::dataset;
 use matcher_core::model::{Candidate, Offer, check_id};
@@ -56,6 +57,7 @@ pub(super) async fn dispatch(state: Arc<AppState>, req: Request) -> Result<Reply
         Op::DecisionCreate => decision_create(state, req).await,
         Op::DecisionsList => decisions_list(state, req).await,
         Op::DecisionGet => decision_get(state, req).await,
+        Op::DecisionWithdraw => decision_withdraw(state, req).await,
         Op::OutcomeCreate => outcome_create(state, req).await,
         Op::BatchStart => batch_start(state, req).await,
         Op::BatchGet => batch_get(state, req).await,

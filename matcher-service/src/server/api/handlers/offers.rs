@@ -1,6 +1,8 @@
 //! Offers: bulk upsert, list, read, retire, and the quality of offers and providers.
 
 use super::*;
+use crate::server::store::{GroupEvidence, NewOffer, OfferState};
+use matcher_core::model::ReferenceData;
 
 // ----- offers -----
 
@@ -16,13 +18,13 @@ pub(super) async fn offers_upsert(state: Arc<AppState>, req: Request) -> Result<
         owned_by(municipality, offers.iter().map(|(_, o)| o))?;
         let mut rows = Vec::with_capacity(offers.len());
         for ((_, offer), object) in offers.iter().zip(&objects) {
-            rows.push((
-                offer.id.to_string(),
-                offer.provider.to_string(),
-                to_json(object)?,
-                to_json(offer)?,
-                offer.capacity,
-            ));
+            rows.push(NewOffer {
+                id: offer.id.to_string(),
+                provider_id: offer.provider.to_string(),
+                record: to_json(object)?,
+                model: to_json(offer)?,
+                capacity: offer.capacity,
+            });
         }
         s.store.upsert_offers_as(municipality, &rows)?;
         s.catalogues.rebuild(&s.store).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -62,18 +64,22 @@ pub(super) async fn offers_list(state: Arc<AppState>, req: Request) -> Result<Re
     let s = state.clone();
     let rows = blocking(move || Ok(s.store.list_offers(limit, offset)?)).await?;
     let reference = state.catalogues.reference();
-    let offers = rows
-        .iter()
-        .map(|(r, c, res, ret)| OfferView::new(reference, r, *c, *res, *ret))
-        .collect::<Result<_, _>>()?;
+    let offers = rows.iter().map(|o| offer_view(reference, o)).collect::<Result<_, _>>()?;
     answers::json(200, &OfferList { offers, limit, offset })
 }
 
 pub(super) async fn offer_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let id = path_id(&req, 0)?;
-    let s = state.clone();
-    let (r, c, res, ret) = blocking(move || Ok(s.store.offer(&id)?)).await?;
-    answers::json(200, &OfferView::new(state.catalogues.reference(), &r, c, res, ret)?)
+    let view = blocking(move || {
+        let offer = state.store.offer(&id)?;
+        let mut view = offer_view(state.catalogues.reference(), &offer)?;
+        // Places as they add up today: reserved (course not started), running and free, from
+        // the ledger shared by every municipality.
+        view.places = Some(state.store.offer_places(&id, &state.catalogues.today().to_string())?.into());
+        Ok(view)
+    })
+    .await?;
+    answers::json(200, &view)
 }
 
 pub(super) async fn offer_retire(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
@@ -85,19 +91,23 @@ pub(super) async fn offer_retire(state: Arc<AppState>, req: Request) -> Result<R
         json_value(&req)?;
     }
     let s = state.clone();
-    let (r, c, res, ret) = blocking(move || {
+    let offer = blocking(move || {
         s.store.retire_offer_as(Some(municipality), &id)?;
         s.catalogues.rebuild(&s.store).map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(s.store.offer(&id)?)
     })
     .await?;
-    answers::json(200, &OfferView::new(state.catalogues.reference(), &r, c, res, ret)?)
+    answers::json(200, &offer_view(state.catalogues.reference(), &offer)?)
 }
 
-pub(super) fn group_quality(state: &AppState, rows: &[(String, u32, u32)]) -> Vec<GroupQuality> {
+fn offer_view(reference: &ReferenceData, offer: &OfferState) -> Result<OfferView, ApiError> {
+    OfferView::new(reference, &offer.record, offer.capacity, offer.reserved, offer.retired)
+}
+
+pub(super) fn group_quality(state: &AppState, rows: &[GroupEvidence]) -> Vec<GroupQuality> {
     let reference = state.catalogues.reference();
     rows.iter()
-        .map(|(code, trials, successes)| {
+        .map(|GroupEvidence { target_group: code, trials, successes }| {
             let (prior, strength) = reference
                 .group(code)
                 .and_then(|g| reference.target_groups.get(usize::from(g.0)))
@@ -125,7 +135,7 @@ pub(super) async fn offer_quality(state: Arc<AppState>, req: Request) -> Result<
     let m = req.principal()?.municipality;
     let s = state.clone();
     let oid = id.clone();
-    let ((record, capacity, reserved, retired), evidence) =
+    let (OfferState { record, capacity, reserved, retired }, evidence) =
         blocking(move || Ok((s.store.offer(&oid)?, s.store.offer_evidence(&oid)?))).await?;
     let record = OfferRecord::from_stored(&record)?;
     answers::json(
@@ -151,11 +161,11 @@ pub(super) async fn provider_quality(state: Arc<AppState>, req: Request) -> Resu
     let (offers, evidence) = blocking(move || {
         let offers = s.store.provider_offers(&pid)?;
         let mut evidence: std::collections::BTreeMap<String, (u32, u32)> = Default::default();
-        for (offer, _, _) in &offers {
-            for (g, t, k) in s.store.offer_evidence(offer)? {
-                let e = evidence.entry(g).or_default();
-                e.0 = e.0.saturating_add(t);
-                e.1 = e.1.saturating_add(k);
+        for offer in &offers {
+            for g in s.store.offer_evidence(&offer.id)? {
+                let e = evidence.entry(g.target_group).or_default();
+                e.0 = e.0.saturating_add(g.trials);
+                e.1 = e.1.saturating_add(g.successes);
             }
         }
         Ok((offers, evidence))
@@ -164,14 +174,17 @@ pub(super) async fn provider_quality(state: Arc<AppState>, req: Request) -> Resu
     if offers.is_empty() {
         return Err(ApiError::NotFound("provider"));
     }
-    let capacity: u32 = offers.iter().map(|o| o.1).sum();
-    let reserved: u32 = offers.iter().map(|o| o.2).sum();
-    let rows: Vec<(String, u32, u32)> = evidence.into_iter().map(|(g, (t, k))| (g, t, k)).collect();
+    let capacity: u32 = offers.iter().map(|o| o.capacity).sum();
+    let reserved: u32 = offers.iter().map(|o| o.reserved).sum();
+    let rows: Vec<GroupEvidence> = evidence
+        .into_iter()
+        .map(|(target_group, (trials, successes))| GroupEvidence { target_group, trials, successes })
+        .collect();
     answers::json(
         200,
         &ProviderQuality {
             provider_id: id,
-            offers: offers.iter().map(|o| o.0.clone()).collect(),
+            offers: offers.iter().map(|o| o.id.clone()).collect(),
             capacity,
             reserved,
             utilisation: if capacity > 0 { f64::from(reserved) / f64::from(capacity) } else { 0.0 },

@@ -23,15 +23,22 @@ pub(super) async fn outcome_create(state: Arc<AppState>, req: Request) -> Result
     let body: OutcomeRequest = typed_body(&req)?;
     let (label, success) = body.result.label();
     let s = state.clone();
-    let offer = blocking(move || {
-        let offer = s.store.record_outcome(p.municipality, body.decision_id, label, success, &p.user)?;
+    let (offer, released) = blocking(move || {
+        let out = s.store.record_outcome(p.municipality, body.decision_id, label, success, &p.user)?;
+        // The rebuild reads the places held from the store: the released one included.
         s.catalogues.rebuild(&s.store).map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(offer)
+        Ok(out)
     })
     .await?;
     state.metrics.event("outcomes");
     answers::json(
         201,
-        &Outcome { decision_id: body.decision_id, offer_id: offer, result: body.result, success },
+        &Outcome {
+            decision_id: body.decision_id,
+            offer_id: offer,
+            result: body.result,
+            success,
+            place_released: released,
+        },
     )
 }

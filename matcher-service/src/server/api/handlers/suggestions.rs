@@ -23,8 +23,8 @@ pub(super) async fn suggestions(state: Arc<AppState>, req: Request) -> Result<Re
         let cat = s.catalogues.current();
         let candidate = match (body.candidate_id, body.candidate) {
             (Some(id), None) => {
-                let (_, model) = s.store.candidate(m, &id)?;
-                let stored: StoredCandidate = serde_json::from_str(&model)
+                let row = s.store.candidate(m, &id)?;
+                let stored: StoredCandidate = serde_json::from_str(&row.model)
                     .map_err(|e| ApiError::Internal(format!("stored candidate: {e}")))?;
                 stored.candidate
             }
@@ -52,8 +52,30 @@ pub(super) async fn suggestions(state: Arc<AppState>, req: Request) -> Result<Re
             }
             _ => return Err(ApiError::field("", "", "give exactly one of candidate_id and candidate")),
         };
+        // Live state: the course the candidate holds a place on, and the offers declined
+        // for it that are still kept out.
+        let today = s.catalogues.today().to_string();
+        let mut candidate = candidate;
+        let running = s.store.running_place(m, candidate.id.as_str(), &today)?;
+        for decline in s.store.active_declines(m, Some(candidate.id.as_str()), &today)? {
+            if let Ok(offer) = matcher_core::model::OfferId::new(&decline.offer_id)
+                && running.as_ref().is_none_or(|r| r.offer_id != decline.offer_id)
+                && !candidate.excluded_offers.contains(&offer)
+            {
+                candidate.excluded_offers.push(offer);
+            }
+        }
+        if let Some(r) = &running
+            && let Ok(offer) = matcher_core::model::OfferId::new(&r.offer_id)
+        {
+            // The current offer, not locked here: a locked candidate's row holds only its course,
+            // and the caseworker should still see the alternatives (the widget says that a
+            // course runs, and a second accept is refused). Batch runs lock it.
+            candidate.current = Some(matcher_core::model::CurrentAssignment { offer, locked: false });
+            candidate.excluded_offers.retain(|o| o.as_str() != r.offer_id);
+        }
         let prices = s.prices_for(m);
-        let answer = suggest(&s, &cat, prices.as_deref(), &candidate, k as usize)?;
+        let answer = suggest(&s, &cat, prices.as_deref(), &candidate, k as usize, running.as_ref())?;
         who.accessed(&s, "suggest", [candidate.id.as_str()]);
         let run_id = prices.map(|p| p.run_id);
         log_answer(&s, &cat, m, &candidate, (asker, role), run_id, &answer);
@@ -102,6 +124,7 @@ pub(super) fn suggest(
     prices: Option<&crate::server::batch::Prices>,
     candidate: &Candidate,
     k: usize,
+    running: Option<&crate::server::ledger::RunningPlace>,
 ) -> Result<Vec<u8>, ApiError> {
     let price = prices.as_ref().map(|p| {
         move |o: usize| {
@@ -181,6 +204,13 @@ pub(super) fn suggest(
     }
     let answer = SuggestionsOut {
         candidate_id: candidate.id.as_str(),
+        running: running.map(|r| RunningOut {
+            decision_id: r.decision_id,
+            offer_id: &r.offer_id,
+            offer_name: cat.scorer.offer_index(&r.offer_id).map(|i| cat.offers()[i as usize].name.as_str()),
+            starts_on: &r.starts_on,
+            ends_on: &r.ends_on,
+        }),
         benefit_end: candidate.benefit.end.map(|d| d.to_string()),
         reassessment_date: candidate.benefit.reassessment.map(|d| d.to_string()),
         offers_version: cat.version,

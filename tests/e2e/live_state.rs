@@ -1,0 +1,434 @@
+//! Issue 14, live state over real HTTP and a real SQLite file: a decision is state (an accept
+//! holds a place for its course and locks the candidate to it; a second accept is refused
+//! naming the running one), decisions are corrected or withdrawn append-only by caseworkers,
+//! and places come back (outcome, withdrawal, candidate deletion, the course's end) in the
+//! transaction of the event. After each step the offer's places add up, and the SQLite file
+//! agrees with what the API says.
+
+use crate::common::server::{
+    Answer, Server, assert_problem, call, candidate, seed_offers, start_config, temp_dir,
+};
+use serde_json::{Value, json};
+
+fn start(label: &str) -> Server {
+    start_config(label, |_| {})
+}
+
+fn decide(s: &Server, token: &str, candidate: &str, offer: &str, action: &str, extra: Value) -> Answer {
+    let mut body =
+        json!({"candidate_id": candidate, "offer_id": offer, "action": action, "reason": "fits the plan"});
+    if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+        b.extend(e);
+    }
+    call(s.addr, "POST", "/v1/decisions", Some(token), Some(&body.to_string()))
+}
+
+fn withdraw(s: &Server, token: &str, id: i64, reason: &str) -> Answer {
+    let body = json!({"reason": reason}).to_string();
+    call(s.addr, "POST", &format!("/v1/decisions/{id}/withdrawal"), Some(token), Some(&body))
+}
+
+/// The offer's places as the API reports them; they must add up to the capacity.
+fn places(s: &Server, offer: &str) -> (u64, u64, u64) {
+    let r = call(s.addr, "GET", &format!("/v1/offers/{offer}"), Some(&s.tokens.a_system), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let p = &r.body["places"];
+    let n = |k: &str| p[k].as_u64().unwrap_or_else(|| panic!("{k} in {p}"));
+    assert_eq!(n("reserved") + n("running") + n("free"), n("capacity"), "places add up: {p}");
+    assert_eq!(n("overbooked"), 0, "{p}");
+    // The counter the accept's guard reads agrees with the ledger.
+    assert_eq!(r.body["reserved"].as_u64(), Some(n("reserved") + n("running")), "{}", r.body);
+    (n("reserved"), n("running"), n("free"))
+}
+
+/// Places held in the SQLite file, read directly (not through the service).
+fn held_in_file(s: &Server, offer: &str) -> (i64, i64) {
+    let db = rusqlite::Connection::open(s.state.store.path()).expect("open the file");
+    let ledger: i64 = db
+        .query_row("SELECT count(*) FROM places WHERE offer_id = ?1 AND released_at IS NULL", [offer], |r| {
+            r.get(0)
+        })
+        .expect("places");
+    let counter: i64 =
+        db.query_row("SELECT reserved FROM offers WHERE id = ?1", [offer], |r| r.get(0)).expect("offer");
+    (ledger, counter)
+}
+
+#[test]
+fn accept_second_accept_withdraw_accept_elsewhere_and_places_add_up() {
+    let s = start("live-accept");
+    seed_offers(&s, &[("course-1", 10), ("course-2", 3)]);
+    let cw = s.tokens.a_caseworker.clone();
+    assert_eq!(places(&s, "course-1"), (0, 0, 10));
+
+    // Accept: the course runs from today (the server's day is 2026-09-01) for 12 weeks.
+    let first = decide(&s, &cw, "cand-a1", "course-1", "accept", json!({}));
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.body["status"], "running");
+    assert_eq!(first.body["starts_on"], "2026-09-01");
+    assert_eq!(first.body["ends_on"], "2026-11-23");
+    let first_id = first.body["id"].as_i64().expect("id");
+    assert_eq!(places(&s, "course-1"), (0, 1, 9));
+    assert_eq!(held_in_file(&s, "course-1"), (1, 1));
+
+    // The suggestions say the candidate has a running course.
+    let r = call(
+        s.addr,
+        "POST",
+        "/v1/suggestions",
+        Some(&cw),
+        Some(&json!({"candidate_id": "cand-a1", "k": 3}).to_string()),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["running"]["decision_id"], first_id, "{}", r.body);
+    assert_eq!(r.body["running"]["offer_id"], "course-1");
+
+    // A second accept for the same candidate is refused, naming the running one; nothing changes.
+    let second = decide(&s, &cw, "cand-a1", "course-2", "accept", json!({}));
+    assert_problem(&second, 409);
+    assert_eq!(second.body["type"], "/problems/running-course");
+    assert_eq!(second.body["running_decision_id"], first_id);
+    assert_eq!(second.body["running_offer_id"], "course-1");
+    assert!(
+        second.body["detail"].as_str().unwrap_or("").contains(&format!("decision {first_id}")),
+        "{}",
+        second.body
+    );
+    assert_eq!(places(&s, "course-2"), (0, 0, 3));
+
+    // A provider never withdraws; another municipality's caseworker cannot even see it.
+    assert_problem(&withdraw(&s, &s.tokens.a_provider, first_id, "not mine"), 403);
+    assert_problem(&withdraw(&s, &s.tokens.b_caseworker, first_id, "not mine"), 404);
+    assert_eq!(places(&s, "course-1"), (0, 1, 9));
+
+    // Withdraw: the place comes back with it; the chain is shown both ways.
+    let w = withdraw(&s, &cw, first_id, "registered on the wrong citizen");
+    assert_eq!(w.status, 201, "{}", w.body);
+    assert_eq!(w.body["action"], "withdrawal");
+    assert_eq!(w.body["corrects"], first_id);
+    let w_id = w.body["id"].as_i64().expect("id");
+    assert_eq!(places(&s, "course-1"), (0, 0, 10));
+    assert_eq!(held_in_file(&s, "course-1"), (0, 0));
+    let r = call(s.addr, "GET", &format!("/v1/decisions/{first_id}"), Some(&cw), None);
+    assert_eq!(r.body["status"], "withdrawn", "{}", r.body);
+    assert_eq!(r.body["corrected_by"], w_id);
+    assert_eq!(r.body["released_why"], "withdrawn");
+
+    // A withdrawn decision cannot be withdrawn again, nor a withdrawal: problem, nothing changed.
+    let again = withdraw(&s, &cw, first_id, "twice");
+    assert_problem(&again, 409);
+    assert!(
+        again.body["detail"].as_str().unwrap_or("").contains(&format!("decision {w_id}")),
+        "{}",
+        again.body
+    );
+    assert_problem(&withdraw(&s, &cw, w_id, "a withdrawal of a withdrawal"), 409);
+    assert_eq!(places(&s, "course-1"), (0, 0, 10));
+
+    // Accept elsewhere, starting next month: reserved until then.
+    let other = decide(&s, &cw, "cand-a1", "course-2", "accept", json!({"starts_on": "2026-10-05"}));
+    assert_eq!(other.status, 201, "{}", other.body);
+    assert_eq!(other.body["status"], "reserved");
+    let other_id = other.body["id"].as_i64().expect("id");
+    assert_eq!(places(&s, "course-2"), (1, 0, 2));
+
+    // A correction moves the place in one step: course-2 → course-1.
+    let moved = decide(&s, &cw, "cand-a1", "course-1", "accept", json!({"corrects": other_id}));
+    assert_eq!(moved.status, 201, "{}", moved.body);
+    assert_eq!(moved.body["corrects"], other_id);
+    assert_eq!(places(&s, "course-2"), (0, 0, 3));
+    assert_eq!(places(&s, "course-1"), (0, 1, 9));
+    let moved_id = moved.body["id"].as_i64().expect("id");
+
+    // The outcome releases the place, in its own transaction.
+    let body = json!({"decision_id": moved_id, "result": "dropped_out"}).to_string();
+    let r = call(s.addr, "POST", "/v1/outcomes", Some(&cw), Some(&body));
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["place_released"], true);
+    assert_eq!(places(&s, "course-1"), (0, 0, 10));
+    let r = call(s.addr, "GET", &format!("/v1/decisions/{moved_id}"), Some(&cw), None);
+    assert_eq!(r.body["status"], "ended");
+    assert_eq!(r.body["released_why"], "outcome");
+
+    // The decisions stay append-only: the file holds every row, none changed.
+    let db = rusqlite::Connection::open(s.state.store.path()).expect("open");
+    let rows: i64 = db
+        .query_row("SELECT count(*) FROM decisions WHERE municipality = 851", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(rows, 4, "accept, withdrawal, accept, correcting accept");
+    assert!(db.execute("UPDATE decisions SET reason = 'x'", []).is_err());
+}
+
+#[test]
+fn deleting_a_candidate_gives_the_place_back_and_a_decline_keeps_the_offer_out() {
+    let s = start("live-delete");
+    seed_offers(&s, &[("course-1", 2), ("course-2", 2)]);
+    let cw = s.tokens.a_caseworker.clone();
+    assert_eq!(decide(&s, &cw, "cand-a2", "course-1", "accept", json!({})).status, 201);
+    assert_eq!(places(&s, "course-1"), (0, 1, 1));
+    let r = call(s.addr, "DELETE", "/v1/candidates/cand-a2", Some(&cw), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["places_released"], 1);
+    assert_eq!(places(&s, "course-1"), (0, 0, 2));
+    assert_eq!(held_in_file(&s, "course-1"), (0, 0));
+
+    // A decline keeps the offer out of the suggestions for the policy's period, with the reason.
+    let suggested = |s: &Server| -> Vec<String> {
+        let r = call(
+            s.addr,
+            "POST",
+            "/v1/suggestions",
+            Some(&cw),
+            Some(&json!({"candidate_id": "cand-a1", "k": 5}).to_string()),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["suggestions"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|x| x["offer_id"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert!(suggested(&s).contains(&"course-2".to_string()));
+    let d = decide(&s, &cw, "cand-a1", "course-2", "decline", json!({}));
+    assert_eq!(d.status, 201, "{}", d.body);
+    assert_eq!(d.body["status"], "in_force");
+    assert_eq!(d.body["excluded_until"], "2026-11-29", "90 days from 2026-09-01, the national default");
+    assert!(!suggested(&s).contains(&"course-2".to_string()), "a declined offer is not suggested again");
+    // Withdrawing the decline lets the offer back.
+    let id = d.body["id"].as_i64().expect("id");
+    assert_eq!(withdraw(&s, &cw, id, "declined by mistake").status, 201);
+    assert!(suggested(&s).contains(&"course-2".to_string()));
+}
+
+#[test]
+fn a_course_that_ended_gives_its_place_back() {
+    let db = {
+        let s = start("live-ended");
+        seed_offers(&s, &[("course-1", 1)]);
+        let cw = s.tokens.a_caseworker.clone();
+        // A course that would have ended already is refused; one running until 2026-11-23 is fine.
+        let r = decide(&s, &cw, "cand-a1", "course-1", "accept", json!({"starts_on": "2026-06-01"}));
+        assert_problem(&r, 422);
+        let r = decide(&s, &cw, "cand-a1", "course-1", "accept", json!({}));
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(places(&s, "course-1"), (0, 1, 0));
+        let keep = temp_dir("live-ended-db");
+        let db = keep.0.join("kept.db");
+        std::fs::copy(s.state.store.path(), &db).expect("copy the file");
+        // WAL: the committed rows may still be in the -wal file.
+        let wal = s.state.store.path().with_extension("db-wal");
+        if wal.exists() {
+            std::fs::copy(&wal, db.with_extension("db-wal")).expect("copy the WAL");
+        }
+        (keep, db)
+    };
+    // The server starts again on 2026-12-01: the course ended on 2026-11-23.
+    let s = start_config("live-ended-later", |c| {
+        c.db = db.1.clone();
+        c.today = matcher_core::model::Date::parse("2026-12-01");
+    });
+    assert_eq!(places(&s, "course-1"), (0, 0, 1));
+    assert_eq!(held_in_file(&s, "course-1"), (0, 0));
+    let cw = s.tokens.a_caseworker.clone();
+    let r = call(s.addr, "GET", "/v1/decisions/1", Some(&cw), None);
+    assert_eq!(r.body["status"], "ended", "{}", r.body);
+    assert_eq!(r.body["released_why"], "course_ended");
+    // The place is free for another candidate.
+    let next = decide(&s, &cw, "cand-a2", "course-1", "accept", json!({}));
+    assert_eq!(next.status, 201, "{}", next.body);
+    assert_eq!(places(&s, "course-1"), (0, 1, 0));
+}
+
+#[test]
+fn bad_decisions_are_refused_with_a_problem_and_change_nothing() {
+    let s = start("live-bad");
+    seed_offers(&s, &[("course-1", 2)]);
+    let cw = s.tokens.a_caseworker.clone();
+    for (extra, path) in [
+        (json!({"starts_on": "someday"}), "/starts_on"),
+        (json!({"starts_on": "2031-01-01"}), "/starts_on"),
+        (json!({"corrects": 0}), "/corrects"),
+    ] {
+        let r = decide(&s, &cw, "cand-a1", "course-1", "accept", extra);
+        assert_problem(&r, 422);
+        assert_eq!(r.body["errors"][0]["path"], path, "{}", r.body);
+    }
+    let r = decide(&s, &cw, "cand-a1", "course-1", "decline", json!({"starts_on": "2026-09-02"}));
+    assert_problem(&r, 422);
+    // Correcting another tenant's decision: not found, as if it did not exist.
+    let b = decide(&s, &s.tokens.b_caseworker, "cand-b1", "course-1", "accept", json!({}));
+    assert_eq!(b.status, 201, "{}", b.body);
+    let r = decide(&s, &cw, "cand-a1", "course-1", "accept", json!({"corrects": b.body["id"]}));
+    // Tenant A has no decision of that number yet: 404.
+    assert_problem(&r, 404);
+    let r = withdraw(&s, &cw, 1, "");
+    assert_problem(&r, 422);
+    assert_eq!(places(&s, "course-1"), (0, 1, 1), "only B's accept holds a place");
+}
+
+/// Starts a batch run and waits for it to finish; returns its number.
+fn batch_run(s: &Server, token: &str) -> i64 {
+    let r = call(s.addr, "POST", "/v1/batch-runs", Some(token), None);
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.body["id"].as_i64().expect("id");
+    for _ in 0..600 {
+        let r = call(s.addr, "GET", &format!("/v1/batch-runs/{id}"), Some(token), None);
+        if r.body["status"] != "running" {
+            assert_eq!(r.body["status"], "finished", "{}", r.body);
+            return id;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("batch run {id} did not finish");
+}
+
+/// Issue 14, item 4: one ledger of shared places. Two municipalities' runs over the same
+/// offers, with more demand than places, never propose beyond capacity together; the sums are
+/// read from the SQLite file (the runs' stored proposals and the places held), and each
+/// municipality gets its share.
+#[test]
+fn two_municipalities_runs_together_never_propose_beyond_capacity() {
+    let s = start("live-ledger");
+    seed_offers(&s, &[("course-1", 3), ("course-2", 2)]);
+    let more = |m: &str, prefix: &str| {
+        Value::Array((0..6).map(|i| candidate(&format!("cand-{prefix}{i}"), m)).collect()).to_string()
+    };
+    let r = call(s.addr, "POST", "/v1/candidates", Some(&s.tokens.a_system), Some(&more("0851", "ax")));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let b_system = matcher_service::server::auth::create_token(
+        &s.state.store,
+        101,
+        matcher_service::server::auth::Role::System,
+        "sys-b2",
+    )
+    .expect("token");
+    let r = call(s.addr, "POST", "/v1/candidates", Some(&b_system), Some(&more("0101", "bx")));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (a, b) = (s.tokens.a_caseworker.clone(), s.tokens.b_caseworker.clone());
+    // A holds one place of course-1 already.
+    assert_eq!(decide(&s, &a, "cand-a1", "course-1", "accept", json!({})).status, 201);
+    // Runs in any order, and again: each time, the latest runs of both together fit.
+    for token in [&a, &b, &a, &b] {
+        batch_run(&s, token);
+        let db = rusqlite::Connection::open(s.state.store.path()).expect("open the file");
+        for (offer, capacity) in [("course-1", 3i64), ("course-2", 2)] {
+            let held: i64 = db
+                .query_row(
+                    "SELECT count(*) FROM places WHERE offer_id = ?1 AND released_at IS NULL",
+                    [offer],
+                    |r| r.get(0),
+                )
+                .expect("held");
+            let proposed = |m: u16| -> i64 {
+                db.query_row(
+                    "SELECT count(*) FROM batch_runs b, json_each(b.proposals) j
+                     WHERE b.municipality = ?1 AND b.status = 'finished'
+                       AND b.id = (SELECT max(id) FROM batch_runs WHERE municipality = ?1 AND status = 'finished')
+                       AND json_extract(j.value, '$.offer_id') = ?2 AND json_extract(j.value, '$.change') != 'locked'",
+                    rusqlite::params![m, offer],
+                    |r| r.get(0),
+                )
+                .expect("proposed")
+            };
+            let (pa, pb) = (proposed(851), proposed(101));
+            assert!(
+                held + pa + pb <= capacity,
+                "{offer}: {held} held + {pa} (0851) + {pb} (0101) > {capacity}"
+            );
+        }
+    }
+    // With demand above the places, the free ones are all proposed and both municipalities
+    // get some: course-1 has 2 free, one each; course-2 has 2, one each.
+    let db = rusqlite::Connection::open(s.state.store.path()).expect("open the file");
+    let count = |m: u16, offer: &str| -> i64 {
+        db.query_row(
+            "SELECT count(*) FROM batch_runs b, json_each(b.proposals) j
+             WHERE b.municipality = ?1 AND b.id = (SELECT max(id) FROM batch_runs WHERE municipality = ?1)
+               AND json_extract(j.value, '$.offer_id') = ?2 AND json_extract(j.value, '$.change') != 'locked'",
+            rusqlite::params![m, offer],
+            |r| r.get(0),
+        )
+        .expect("count")
+    };
+    for offer in ["course-1", "course-2"] {
+        assert_eq!((count(851, offer), count(101, offer)), (1, 1), "{offer}");
+    }
+    // The locked course is proposed as kept, and the runs say how they compare with the
+    // municipality's previous run.
+    let r = call(s.addr, "GET", "/v1/batch-runs/2", Some(&a), None);
+    assert_eq!(r.body["summary"]["stability"]["against"], "previous_run", "{}", r.body);
+}
+
+/// The nightly CLI batch runs on the service's live state: `matcher export-state` writes a
+/// municipality's candidates (running courses locked), declines in force (with their reasons)
+/// and offers (with its share of the free places) as a data set that `matcher validate` and
+/// `matcher batch` take, and the night keeps the course and leaves the declined offer out.
+#[test]
+fn the_cli_batch_runs_on_an_export_of_the_live_state() {
+    let s = start("live-export");
+    seed_offers(&s, &[("course-1", 3), ("course-2", 3)]);
+    let cw = s.tokens.a_caseworker.clone();
+    assert_eq!(decide(&s, &cw, "cand-a1", "course-1", "accept", json!({})).status, 201);
+    let d = decide(&s, &cw, "cand-a2", "course-2", "decline", json!({"reason": "too far, says the citizen"}));
+    assert_eq!(d.status, 201, "{}", d.body);
+    let dir = temp_dir("live-export-out");
+    let out = dir.0.join("state");
+    let run = |args: &[&str]| {
+        let mut cmd = crate::common::matcher();
+        cmd.args(args);
+        crate::common::run(&mut cmd)
+    };
+    let db = s.state.store.path().to_str().expect("utf-8").to_string();
+    let (o, stdout, stderr) = run(&[
+        "export-state",
+        "--db",
+        &db,
+        "--municipality",
+        "851",
+        "--today",
+        "2026-09-01",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("1 declines"), "{stdout}");
+    let declines = std::fs::read_to_string(out.join("declines.csv")).expect("declines.csv");
+    assert!(declines.contains("cand-a2,course-2,2026-11-29,\"too far, says the citizen\""), "{declines}");
+    let candidates = std::fs::read_to_string(out.join("candidates.csv")).expect("candidates.csv");
+    let a1 = candidates.lines().find(|l| l.starts_with("cand-a1,")).expect("cand-a1");
+    assert!(a1.contains(",course-1,true,"), "the running course is exported locked: {a1}");
+    let (o, stdout, stderr) = run(&["validate", out.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "{stdout}{stderr}");
+    let night = dir.0.join("night");
+    let (o, stdout, stderr) = run(&[
+        "batch",
+        "--data",
+        out.to_str().expect("utf-8"),
+        "--out",
+        night.to_str().expect("utf-8"),
+        "--today",
+        "2026-09-01",
+        "--quiet",
+        "--no-baselines",
+    ]);
+    assert!(o.status.success(), "{stdout}{stderr}");
+    let proposals = std::fs::read_to_string(night.join("proposals.csv")).expect("proposals");
+    let row = |id: &str| {
+        proposals
+            .lines()
+            .find(|l| l.starts_with(&format!("{id},")))
+            .unwrap_or_else(|| panic!("{id}"))
+            .to_string()
+    };
+    assert!(
+        row("cand-a1").contains(",course-1,") && row("cand-a1").contains(",locked,"),
+        "{}",
+        row("cand-a1")
+    );
+    let a2 = row("cand-a2");
+    assert!(
+        a2.split(',').nth(2).is_none_or(|offer| offer != "course-2"),
+        "the declined offer is not proposed: {a2}"
+    );
+}
