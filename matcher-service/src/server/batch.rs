@@ -5,7 +5,7 @@ use crate::server::AppState;
 use crate::server::catalogue::Catalogues;
 use crate::server::catalogue::StoredCandidate;
 use crate::server::store::NewSuggestionLogEntry;
-use crate::server::store::Store;
+use crate::server::store::{Store, StoredRun};
 use matcher_core::batch::{self, BatchOptions, ProposalRecord};
 use matcher_core::dataset::previous::{PreviousOffer, PreviousProposal, PreviousRun};
 use matcher_core::model::{CandidateId, CurrentAssignment, Dataset, Date, Decline, OfferId};
@@ -131,7 +131,7 @@ struct RunFingerprints {
 
 /// The tenant's previous finished run as the core compares with it.
 fn previous_run(state: &AppState, m: u16, run: i64) -> Result<Option<PreviousRun>, String> {
-    let Some((proposals, prices, fingerprints)) =
+    let Some(StoredRun { proposals, prices, fingerprints }) =
         state.store.previous_run(m, run).map_err(|e| e.to_string())?
     else {
         return Ok(None);

@@ -60,6 +60,17 @@ pub struct DecisionPage {
     pub next: Option<i64>,
 }
 
+/// A finished batch run as stored, for comparing the next run with it.
+#[derive(Debug, Clone)]
+pub struct StoredRun {
+    /// The run's proposals (JSON array of `ProposalRecord`).
+    pub proposals: String,
+    /// The run's offer prices (JSON object by offer id).
+    pub prices: String,
+    /// The fingerprints the run saw (JSON; none for runs before live state).
+    pub fingerprints: Option<String>,
+}
+
 /// The outcome of [`Store::decide`].
 #[derive(Debug, Clone)]
 pub struct Decided {
@@ -429,11 +440,7 @@ impl Store {
     ///
     /// # Errors
     /// On storage failure.
-    pub fn previous_run(
-        &self,
-        municipality: u16,
-        before: i64,
-    ) -> Result<Option<(String, String, Option<String>)>> {
+    pub fn previous_run(&self, municipality: u16, before: i64) -> Result<Option<StoredRun>> {
         self.read(|c| {
             Ok(c.query_row(
                 "SELECT b.proposals, b.prices, f.fingerprints FROM batch_runs b
@@ -443,7 +450,9 @@ impl Store {
                 |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?, r.get(2)?)),
             )
             .optional()?
-            .and_then(|(p, q, f)| Some((p?, q?, f))))
+            .and_then(|(proposals, prices, fingerprints)| {
+                Some(StoredRun { proposals: proposals?, prices: prices?, fingerprints })
+            }))
         })
     }
 

@@ -81,7 +81,9 @@ pub use access_log::{AccessRow, NewAccess};
 pub use batch_runs::{BatchRow, PricesRow, StartedBatch};
 pub use candidates::CandidateRow;
 pub use citizen::CandidateOutcome;
-pub use decisions::{Decided, DecisionPage, DecisionRow, NewDecision, NewWithdrawal, Released, Withdrawn};
+pub use decisions::{
+    Decided, DecisionPage, DecisionRow, NewDecision, NewWithdrawal, Released, StoredRun, Withdrawn,
+};
 pub use offers::{EvidenceRow, GroupEvidence, NewOffer, OfferRow, OfferState, ProviderOfferRow};
 pub use schema::SCHEMA_VERSION;
 use schema::migrate;
