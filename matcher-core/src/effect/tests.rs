@@ -279,4 +279,3 @@ fn the_world_is_deterministic_and_confounded() {
     };
     assert!(short("o-000") > 0.6 && short("o-001") < 0.5, "{} {}", short("o-000"), short("o-001"));
 }
-

@@ -10,33 +10,7 @@ use super::*;
 /// is byte for byte the body that was sent.
 pub(super) async fn audit_suggestions(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let m = req.principal()?.municipality;
-    let (mut candidate, mut date, mut after, mut limit) = (None, None, 0i64, 100u32);
-    for (k, v) in query_params(&req) {
-        match k.as_str() {
-            "candidate_id" => {
-                check_id(&v)
-                    .map_err(|reason| ApiError::field("/query/candidate_id", truncate(&v), reason))?;
-                candidate = Some(v);
-            }
-            "date" => {
-                let day = matcher_core::model::Date::parse(&v).ok_or_else(|| {
-                    ApiError::field("/query/date", truncate(&v), "expected a date YYYY-MM-DD")
-                })?;
-                date = Some(day.to_string());
-            }
-            "limit" => {
-                limit = v.parse().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
-                    ApiError::field("/query/limit", truncate(&v), "expected a whole number from 1 to 1000")
-                })?
-            }
-            "after" => {
-                after = v.parse().ok().filter(|n: &i64| *n > 0).ok_or_else(|| {
-                    ApiError::field("/query/after", truncate(&v), "expected an entry number, as in `next`")
-                })?
-            }
-            _ => {}
-        }
-    }
+    let PageQuery { candidate, date, after, limit } = page_query(&req, 100, 1000, "an entry number", true)?;
     let candidate = candidate.ok_or_else(|| ApiError::field("/query/candidate_id", "", "required"))?;
     let asked = candidate.clone();
     let rows = blocking(move || {
@@ -55,27 +29,7 @@ pub(super) async fn audit_suggestions(state: Arc<AppState>, req: Request) -> Res
 /// (who read or changed which candidate), oldest first, for the municipality's auditor.
 pub(super) async fn audit_access(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let m = req.principal()?.municipality;
-    let (mut candidate, mut after, mut limit) = (None, 0i64, 1000u32);
-    for (k, v) in query_params(&req) {
-        match k.as_str() {
-            "candidate_id" => {
-                check_id(&v)
-                    .map_err(|reason| ApiError::field("/query/candidate_id", truncate(&v), reason))?;
-                candidate = Some(v);
-            }
-            "limit" => {
-                limit = v.parse().ok().filter(|n| (1..=10_000).contains(n)).ok_or_else(|| {
-                    ApiError::field("/query/limit", truncate(&v), "expected a whole number from 1 to 10000")
-                })?
-            }
-            "after" => {
-                after = v.parse().ok().filter(|n: &i64| *n > 0).ok_or_else(|| {
-                    ApiError::field("/query/after", truncate(&v), "expected an entry number, as in `next`")
-                })?
-            }
-            _ => {}
-        }
-    }
+    let PageQuery { candidate, after, limit, .. } = page_query(&req, 1000, 10_000, "an entry number", false)?;
     let rows = blocking(move || {
         state.audit_log.flush();
         Ok(state.store.access_log(m, candidate.as_deref(), after, limit)?)

@@ -181,31 +181,8 @@ pub(super) async fn decision_create(state: Arc<AppState>, req: Request) -> Resul
 /// reads, while `after` (the last id of the previous page) gives every decision exactly once.
 pub(super) async fn decisions_list(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let m = req.principal()?.municipality;
-    let (mut candidate, mut after, mut limit) = (None, 0i64, 100u32);
-    for (k, v) in query_params(&req) {
-        match k.as_str() {
-            "candidate_id" => {
-                check_id(&v)
-                    .map_err(|reason| ApiError::field("/query/candidate_id", truncate(&v), reason))?;
-                candidate = Some(v);
-            }
-            "limit" => {
-                limit = v.parse().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
-                    ApiError::field("/query/limit", truncate(&v), "expected a whole number from 1 to 1000")
-                })?
-            }
-            "after" => {
-                after = v.parse().ok().filter(|n: &i64| *n > 0).ok_or_else(|| {
-                    ApiError::field(
-                        "/query/after",
-                        truncate(&v),
-                        "expected a decision id (a positive whole number), as in `next`",
-                    )
-                })?
-            }
-            _ => {}
-        }
-    }
+    let PageQuery { candidate, after, limit, .. } =
+        page_query(&req, 100, 1000, "a decision id (a positive whole number)", false)?;
     let today = state.catalogues.today().to_string();
     let page =
         blocking(move || Ok(state.store.decisions(m, candidate.as_deref(), after, limit, &today)?)).await?;

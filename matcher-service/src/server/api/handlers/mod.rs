@@ -161,6 +161,63 @@ fn query_params(req: &Request) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The query of a keyset-paged list: `candidate_id`, `date` (only where the route takes one),
+/// `after` (the last entry of the previous page) and `limit`. One parser for every such list,
+/// so they refuse the same bad values with the same words.
+struct PageQuery {
+    candidate: Option<String>,
+    date: Option<String>,
+    after: i64,
+    limit: u32,
+}
+
+/// Reads a [`PageQuery`]; `after_what` names what `after` counts (in the error), `with_date`
+/// says whether `date` is read (other routes ignore it like any unknown key).
+fn page_query(
+    req: &Request,
+    default_limit: u32,
+    max_limit: u32,
+    after_what: &str,
+    with_date: bool,
+) -> Result<PageQuery, ApiError> {
+    let mut q = PageQuery { candidate: None, date: None, after: 0, limit: default_limit };
+    for (k, v) in query_params(req) {
+        match k.as_str() {
+            "candidate_id" => {
+                check_id(&v)
+                    .map_err(|reason| ApiError::field("/query/candidate_id", truncate(&v), reason))?;
+                q.candidate = Some(v);
+            }
+            "date" if with_date => {
+                let day = matcher_core::model::Date::parse(&v).ok_or_else(|| {
+                    ApiError::field("/query/date", truncate(&v), "expected a date YYYY-MM-DD")
+                })?;
+                q.date = Some(day.to_string());
+            }
+            "limit" => {
+                q.limit = v.parse().ok().filter(|n| (1..=max_limit).contains(n)).ok_or_else(|| {
+                    ApiError::field(
+                        "/query/limit",
+                        truncate(&v),
+                        format!("expected a whole number from 1 to {max_limit}"),
+                    )
+                })?
+            }
+            "after" => {
+                q.after = v.parse().ok().filter(|n: &i64| *n > 0).ok_or_else(|| {
+                    ApiError::field(
+                        "/query/after",
+                        truncate(&v),
+                        format!("expected {after_what}, as in `next`"),
+                    )
+                })?
+            }
+            _ => {}
+        }
+    }
+    Ok(q)
+}
+
 fn paging(req: &Request) -> Result<(u32, u32), ApiError> {
     let (mut limit, mut offset) = (100u32, 0u32);
     for (k, v) in query_params(req) {
