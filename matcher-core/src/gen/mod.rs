@@ -660,8 +660,11 @@ fn courses(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<Off
                     if !rng.chance(0.85) {
                         return None;
                     }
+                    // Results of a world with a true uplift: the group's no-offer rate plus
+                    // what this provider's method adds, varied per course.
                     let prior = reference.target_groups[usize::from(segment.group.0)].prior_success_rate;
-                    let rate = (prior * provider.quality * (0.8 + 0.4 * rng.unit())).clamp(0.0, 0.95);
+                    let uplift = course_uplift(provider.quality) * (0.8 + 0.4 * rng.unit());
+                    let rate = (prior + uplift).clamp(0.01, 0.95);
                     Some(evidence_for(&mut rng, segment.group, rate))
                 })
                 .collect();
@@ -690,6 +693,22 @@ fn courses(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<Off
             });
         }
     }
+}
+
+/// True uplift over no offer of a course provider of quality `quality` (0.6–1.5): from
+/// slightly harmful (−8 points: time on a course that does not help is time not spent looking
+/// for work) through useless to strong (+28 points, like the best-documented programmes, e.g.
+/// IPS for people with a psychiatric diagnosis).
+/// Whether a course pays also depends on its price and the benefit weeks it can avoid, so
+/// the demo shows good, useless and loss-making offers side by side.
+fn course_uplift(quality: f64) -> f64 {
+    0.40 * (quality - 0.80)
+}
+
+/// True uplift of a work trial: a modest positive effect (2–12 points), drawn from a stream
+/// of its own (6) so that no other value of the data set changes.
+fn trial_uplift(rng: &mut Rng) -> f64 {
+    0.02 + 0.10 * rng.unit()
 }
 
 /// Results for one group: mostly tens of trials, but one in ten a tiny sample (1 to 3 trials,
@@ -725,6 +744,7 @@ const TOWN_WORDS: [&str; 12] =
 fn workplaces(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<Offer>) {
     let World { plan, seed, reference, areas, segments, occupations } = world;
     let mut rng = Rng::new(seed, 2);
+    let mut effect_rng = Rng::new(seed, 6);
     let sector_weights: Vec<f64> = SECTORS.iter().map(|s| s.2).collect();
     let group = |code: &str| reference.group(code);
     let mut jobs = 0;
@@ -807,7 +827,8 @@ fn workplaces(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<
                     let g = target_groups.iter().next().or_else(|| segments.first().map(|s| s.group));
                     g.map(|g| {
                         let prior = reference.target_groups[usize::from(g.0)].prior_success_rate;
-                        evidence_for(&mut rng, g, prior)
+                        let rate = (prior + trial_uplift(&mut effect_rng)).clamp(0.01, 0.95);
+                        evidence_for(&mut rng, g, rate)
                     })
                     .into_iter()
                     .collect()
