@@ -322,10 +322,8 @@ fn the_explanation_speaks_of_the_uplift_and_the_adjusted_rate_with_the_counts() 
     data.candidates = vec![c];
     let policies = PolicySet::default();
     let s = scorer_for(&data, &r, &policies);
-    let (cream, long) = (
-        s.explain(0, 0).expect("index").expect("cream"),
-        s.explain(0, 1).expect("index").expect("long"),
-    );
+    let (cream, long) =
+        (s.explain(0, 0).expect("index").expect("cream"), s.explain(0, 1).expect("index").expect("long"));
     let (cream, long) = (&cream.evidence[0], &long.evidence[0]);
     // The counts stay: 200 episodes and the old 200 evidence trials of each.
     assert_eq!((long.episodes, long.episode_successes), (200, 60));
