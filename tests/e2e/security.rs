@@ -282,6 +282,7 @@ fn issue_15_the_demo_page_and_same_origin_need_a_host_that_names_this_server() {
         municipality: 851,
         municipality_name: "Aalborg".into(),
         candidates: vec![("cand-a1".into(), "40-49".into())],
+        teams: vec![],
     };
     assert!(s.state.demo.set(demo).is_ok());
     let page = |host: &str| {
