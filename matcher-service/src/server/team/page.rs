@@ -11,11 +11,12 @@ main{max-width:60rem;margin:0 auto}h1{font-size:1.5rem;margin:.2rem 0}h2{font-si
 .frame{border-left:4px solid #1d5fa8;background:#eef4fb;padding:.6rem .9rem;margin:1rem 0}\
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(12rem,1fr));gap:.6rem;margin:0;padding:0}\
 .cards div{border:1px solid #c8ccd2;border-radius:6px;padding:.5rem .7rem}.cards dt{font-size:.9rem;color:#3d434b}\
-.cards dd{margin:0;font-size:1.35rem;font-weight:600}.table{overflow-x:auto}\
+.cards dd{margin:0;font-size:1.35rem;font-weight:600}.table{overflow-x:auto;position:relative}\
 table{border-collapse:collapse;width:100%;font-size:.95rem}caption{text-align:left;font-weight:600;padding:.3rem 0}\
 th,td{border-bottom:1px solid #d5d8dc;padding:.35rem .5rem;text-align:right;vertical-align:middle}\
 th:first-child,td:first-child{text-align:left}thead th{background:#f2f4f6}.over{color:#9b1c1c;font-weight:600}\
-svg{vertical-align:middle}.lang a{color:#1d5fa8}footer{margin-top:1.5rem;font-size:.9rem;color:#3d434b}";
+svg{vertical-align:middle}.table:focus{outline:3px solid #1d5fa8;outline-offset:2px}\
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}.lang a{color:#1d5fa8}footer{margin-top:1.5rem;font-size:.9rem;color:#3d434b}";
 
 /// The page's Content-Security-Policy: its one inline stylesheet, by hash; nothing else.
 pub fn csp() -> String {
@@ -195,7 +196,7 @@ pub fn render(o: &TeamOverview, lang: Lang, other_lang_href: Option<&str>) -> St
     h.push_str("</dl>");
     let _ = write!(
         h,
-        "<h2>{}</h2><div class=\"table\"><table><caption>{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
+        "<h2>{}</h2><div class=\"table\" role=\"region\" tabindex=\"0\" aria-labelledby=\"per-caseworker\"><table><caption id=\"per-caseworker\">{}</caption><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
 <th scope=\"col\">{}</th><th scope=\"col\"><span class=\"visually-hidden\">{}</span></th><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
 <th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
         t("Sagsbehandlerne", "The caseworkers"),
@@ -233,7 +234,7 @@ pub fn render(o: &TeamOverview, lang: Lang, other_lang_href: Option<&str>) -> St
     h.push_str("</tbody></table></div>");
     let _ = write!(
         h,
-        "<footer><p>{}</p><p>{}</p></footer></main></body></html>",
+        "<footer><p>{}</p></footer></main></body></html>",
         t(
             "Sager nu tæller både sager i Brobygger og sager uden for den (andre ordninger). En sag lukkes, når borgeren kommer i job, uddannelse eller tilbage i arbejde, eller når borgerens data slettes. 8-ugers-vurderingen ligger 8 uger efter første sygedag; en sag tæller som handlet på i tide, når der er registreret et valg (ja eller nej til et tilbud) senest den dag.",
             "Cases now counts cases in Brobygger and cases outside it (other programmes). A case closes when the citizen is in work, in education or back at work, or when the citizen's data is erased. The 8-week assessment falls 8 weeks after the first day of sickness; a case counts as acted on in time when a choice (yes or no to an offer) was recorded on or before that day."

@@ -56,6 +56,8 @@
       deadline: 'Ydelsen slutter',
       deadlineWeeks: (d, w) => `${d}; lykkes forløbet, spares op til ${w} ${w === 1 ? 'uge' : 'uger'} med ydelse`,
       tooLate: 'Starter først, når ydelsen er slut: sparer ingen uger med ydelse',
+      twin: (where, start, id) => `Der er flere tilbud med dette navn. Dette: ${where}, start ${start}, tilbud ${id}.`,
+      anyDay: 'når som helst',
       places: 'Ledige pladser',
       placesOf: (a, b) => `${a} af ${b}`,
       price: 'Pris',
@@ -144,6 +146,8 @@
       deadline: 'Benefit ends',
       deadlineWeeks: (d, w) => `${d}; if it succeeds, up to ${w} ${w === 1 ? 'week' : 'weeks'} of benefit are saved`,
       tooLate: 'Starts only after the benefit has ended: saves no weeks of benefit',
+      twin: (where, start, id) => `Several offers have this name. This one: ${where}, starts ${start}, offer ${id}.`,
+      anyDay: 'any day',
       places: 'Places left',
       placesOf: (a, b) => `${a} of ${b}`,
       price: 'Price',
@@ -273,6 +277,7 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
 .hint { font-size: .85em; color: var(--brobygger-muted, #4a525c); }
 .form-error, .decision-error { color: var(--brobygger-danger, #b3261e); font-weight: 600; }
 .sub { display: block; font-weight: 400; font-size: .85em; color: var(--brobygger-muted, #4a525c); }
+.twin { margin: -.25rem 0 .5rem; font-size: .9em; color: var(--brobygger-muted, #4a525c); overflow-wrap: anywhere; }
 .late { grid-column: 1 / -1; border-left: 4px solid var(--brobygger-warn, #9a3412); padding-left: .5rem; }
 .late strong { display: block; color: var(--brobygger-warn, #9a3412); }
 .recorded { color: var(--brobygger-success, #1e6b34); font-weight: 600; }
@@ -558,6 +563,10 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
       let scale = 1;
       for (const s of list) for (const f of s.factors) scale = Math.max(scale, Math.round(f.weight * 1000), f.points);
       const shown = list.map((s) => s.offer_id);
+      // Offers shown under the same name are told apart by place, start and id (issue 20).
+      const names = new Map();
+      for (const s of list) names.set(s.name, (names.get(s.name) || 0) + 1);
+      this._twins = names;
       const ol = h('ol', { class: 'list', 'aria-label': t.title });
       for (const s of list) ol.append(this._card(s, scale, shown, latest.get(s.offer_id), answer.candidate_id, answer.batch_run_id, answer.benefit_end));
       this._body.replaceChildren(...header, ol);
@@ -575,14 +584,15 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
       const st = s.start || {};
       if (st.starts_after_benefit_end) {
         facts.append(h('div', { class: 'late', 'data-late': '' }, h('dt', {}, t.start),
-          h('dd', {}, t.startsOn(st.next_start || '', this._num(st.wait_weeks)), ' ', h('strong', {}, t.tooLate))));
+          h('dd', {}, t.startsOn(this._date(st.next_start), this._num(st.wait_weeks)), ' ', h('strong', {}, t.tooLate))));
       } else if (st.continuous_intake !== undefined) {
-        fact(t.start, st.continuous_intake ? t.continuous : t.startsOn(st.next_start || '', this._num(st.wait_weeks)));
+        fact(t.start, st.continuous_intake ? t.continuous : t.startsOn(this._date(st.next_start), this._num(st.wait_weeks)));
       }
       if (s.duration_weeks !== undefined) fact(t.duration, t.weeks(this._num(s.duration_weeks)));
       if (s.address) fact(t.where, `${s.address.postcode} ${s.address.town}`);
       if (s.contact) fact(t.contact, s.contact);
-      if (benefitEnd) fact(t.deadline, t.deadlineWeeks(benefitEnd, this._num(Math.round(s.weeks_avoidable || 0))));
+      // A late offer already says it saves nothing; the deadline is then only the date.
+      if (benefitEnd) fact(t.deadline, st.starts_after_benefit_end ? this._date(benefitEnd) : t.deadlineWeeks(this._date(benefitEnd), this._num(Math.round(s.weeks_avoidable || 0))));
       fact(t.distance, t.km(this._num(s.distance_km, 1)));
       fact(t.places, t.placesOf(this._num(s.remaining_places), this._num(s.capacity)));
       fact(t.price, t.dkk(this._num(s.price_dkk)));
@@ -682,6 +692,9 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
       card.append(
         h('div', { class: 'tags' }, h('span', { class: 'rank' }, t.rank(s.rank)), h('span', { class: 'kind' }, t.kinds[s.kind] || s.kind)),
         h('h3', { id: nameId }, s.name),
+        ...((this._twins && this._twins.get(s.name) > 1) ? [h('p', { class: 'twin', 'data-twin': '' }, t.twin(
+          s.address ? `${s.address.postcode} ${s.address.town}` : t.km(this._num(s.distance_km, 1)),
+          st.continuous_intake ? t.anyDay : this._date(st.next_start), s.offer_id))] : []),
         facts, chart, diffButton, diff, ...notes, recorded);
       if (decision) {
         this._showRecorded(card, recorded, decision);
