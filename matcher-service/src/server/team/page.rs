@@ -239,10 +239,6 @@ pub fn render(o: &TeamOverview, lang: Lang, other_lang_href: Option<&str>) -> St
             "Sager nu tæller både sager i Brobygger og sager uden for den (andre ordninger). En sag lukkes, når borgeren kommer i job, uddannelse eller tilbage i arbejde, eller når borgerens data slettes. 8-ugers-vurderingen ligger 8 uger efter første sygedag; en sag tæller som handlet på i tide, når der er registreret et valg (ja eller nej til et tilbud) senest den dag.",
             "Cases now counts cases in Brobygger and cases outside it (other programmes). A case closes when the citizen is in work, in education or back at work, or when the citizen's data is erased. The 8-week assessment falls 8 weeks after the first day of sickness; a case counts as acted on in time when a choice (yes or no to an offer) was recorded on or before that day."
         ),
-        t(
-            "Tallene kommer fra Brobygger: GET /v1/teams/{team}/overview.",
-            "The figures come from Brobygger: GET /v1/teams/{team}/overview."
-        ),
     );
     h
 }
