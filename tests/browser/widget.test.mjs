@@ -266,7 +266,7 @@ await step('accepting a suggestion records it, and the API has it', async () => 
   const again = await api('GET', `/v1/offers/${acceptedOffer}`);
   assert.equal(again.body.reserved, after.body.reserved, 'a replay takes no second place');
   assert.equal(await first.getByRole('button', { name: 'Accepter', exact: true }).count(), 0, 'no second decision offered');
-  assert.match(await page.locator('#event-log').innerText(), /afgørelse nr\. \d+/i, 'the host page got the event');
+  assert.match(await page.locator('#event-log').innerText(), /registrering nr\. \d+/i, 'the host page got the event');
 });
 
 await step('a reload shows the recorded decision (it is persisted, not kept in the page)', async () => {
@@ -338,12 +338,12 @@ await step('after an accept the other suggestions say a course runs, and offer n
 await step('a decision is corrected from the widget with a reason: withdrawn, its place back, the card open again', async () => {
   const card = widget(page).locator(`li.card[data-offer="${acceptedOffer}"]`);
   const before = await api('GET', `/v1/offers/${acceptedOffer}`);
-  await card.getByRole('button', { name: 'Ret afgørelsen' }).click();
+  await card.getByRole('button', { name: 'Ret registreringen' }).click();
   const form = card.locator('form[data-form="correct"]');
-  await form.getByRole('button', { name: 'Træk afgørelsen tilbage' }).click();
+  await form.getByRole('button', { name: 'Træk registreringen tilbage' }).click();
   assert.equal(await form.locator('.form-error').innerText(), 'Skriv en begrundelse.');
   await form.locator('textarea').fill('Registreret på den forkerte borger');
-  await form.getByRole('button', { name: 'Træk afgørelsen tilbage' }).click();
+  await form.getByRole('button', { name: 'Træk registreringen tilbage' }).click();
   const reopened = widget(page).locator(`li.card[data-offer="${acceptedOffer}"]`);
   await reopened.getByRole('button', { name: 'Accepter', exact: true }).waitFor();
   assert.match(await reopened.locator('[data-role="withdrawn"]').innerText(), /trukket tilbage/);
