@@ -248,6 +248,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_page_escapes_names_and_keeps_the_order_it_is_given() {
+        use crate::server::api::answers::{CaseworkerWorkload, OverviewPeriod};
+        let worker = |id: &str, caseload| CaseworkerWorkload {
+            caseworker_id: id.into(),
+            workload: Workload { caseload, cap: 45, ..Workload::default() },
+        };
+        let o = TeamOverview {
+            team: "<nord>".into(),
+            municipality: "0851".into(),
+            today: "2026-03-31".into(),
+            period: OverviewPeriod { from: "2026-03-04".into(), to: "2026-03-31".into() },
+            team_workload: Workload { caseload: 110, cap: 90, ..Workload::default() },
+            caseworkers: vec![worker("a", 60), worker("b", 50)],
+        };
+        let da = render(&o, Lang::Da, Some("/team?lang=en"));
+        assert!(da.contains("&lt;nord&gt;") && !da.contains("<nord>"));
+        assert!(da.contains("<html lang=\"da\"") && da.contains("ikke en rangliste"));
+        assert!(da.contains("04.03.2026 – 31.03.2026"));
+        assert!(da.contains("60 (over loftet)"));
+        assert!(da.find(">a<").unwrap() < da.find(">b<").unwrap());
+        let en = render(&o, Lang::En, None);
+        assert!(
+            en.contains("not a ranking") && en.contains("2026-03-04") && !en.contains("lang=\"en\">English")
+        );
+    }
+
+    #[test]
     fn base64_matches_known_values() {
         assert_eq!(base64(b"Man"), "TWFu");
         assert_eq!(base64(b"Ma"), "TWE=");
