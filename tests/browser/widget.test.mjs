@@ -190,6 +190,7 @@ await step('the demo page loads with a strict CSP and shows suggestions in Danis
   assert.match(facts, /\d+,\d km/, 'distance in Danish number format');
   assert.match(facts, /kr\./);
   assert.equal(await first.locator('ul.factors li').count(), 8, 'eight factor bars');
+  assert.match(await first.locator('ul.factors').innerText(), /Afstand: (tæt på|et stykke væk|langt væk) \(\d+,\d km\)/, 'distance in words');
   const widths = await first.locator('.bar').evaluateAll((bars) => bars.map((b) => b.getBoundingClientRect().width));
   assert.ok(widths.some((w) => w > 10), `bars are drawn: ${widths}`);
   // The API gives the same first offer the widget shows.

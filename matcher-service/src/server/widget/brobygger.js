@@ -46,6 +46,7 @@
       kinds: { provider: 'Leverandørforløb', job: 'Job', work_trial: 'Arbejdsprøvning', reciprocal_help: 'Gensidig hjælp (samskabelse)' },
       distance: 'Afstand',
       km: (v) => `${v} km`,
+      near: (km, v) => `${km <= 10 ? 'tæt på' : km <= 25 ? 'et stykke væk' : 'langt væk'} (${v} km)`,
       start: 'Start',
       continuous: 'Løbende optag: kan starte nu',
       startsOn: (d, w) => w > 0 ? `${d} (om ${w} ${w === 1 ? 'uge' : 'uger'})` : d,
@@ -136,6 +137,7 @@
       kinds: { provider: 'Provider course', job: 'Job', work_trial: 'Work trial', reciprocal_help: 'Reciprocal help (co-creation)' },
       distance: 'Distance',
       km: (v) => `${v} km`,
+      near: (km, v) => `${km <= 10 ? 'close by' : km <= 25 ? 'some way off' : 'far away'} (${v} km)`,
       start: 'Start',
       continuous: 'Continuous intake: can start now',
       startsOn: (d, w) => w > 0 ? `${d} (in ${w} ${w === 1 ? 'week' : 'weeks'})` : d,
@@ -616,7 +618,10 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
         // CSSOM, not a style attribute: allowed under a strict style-src.
         bar.style.width = `${Math.max(0, Math.min(100, (100 * f.points) / scale))}%`;
         bars.append(h('li', {},
-          h('span', {}, t.factors[f.factor] || f.factor),
+          // In words where the data says it plainly (issue 20): "Afstand: tæt på (4,4 km)".
+          h('span', {}, f.factor === 'distance'
+            ? `${t.factors.distance}: ${t.near(s.distance_km, this._num(s.distance_km, 1))}`
+            : (t.factors[f.factor] || f.factor)),
           h('span', { class: 'track', 'aria-hidden': 'true' }, bar),
           h('span', { class: 'num' }, this._num(f.points))));
       }
