@@ -103,7 +103,7 @@ pub(crate) fn run_caseload_plan(
             candidates.push(stored.candidate);
         }
     }
-    let data = Dataset { candidates, offers: vec![], providers: vec![], outcomes: vec![], declines: vec![] };
+    let data = Dataset { candidates, ..Dataset::default() };
     let known: HashSet<&str> = data.candidates.iter().map(|c| c.id.as_str()).collect();
     let mut caseworkers = Vec::with_capacity(rows.len());
     for r in rows {
