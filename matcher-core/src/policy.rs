@@ -87,7 +87,8 @@ pub struct ContractSettings {
     /// partner course in the candidate's reach is full. In the solver's problem only, each of
     /// the candidate's buffer pairs is lowered to one point below its weakest specialist or
     /// partner pair, so an optimum that puts the candidate at a buffer while such a course has
-    /// a free place could move the candidate there and gain: it cannot be an optimum.
+    /// a free place could move the candidate there and gain: it cannot be an optimum. With a
+    /// previous run, yesterday's pair keeps its stability bonus on top of this.
     pub buffer_last: bool,
     /// A specialist contract's courses take only the contract's target groups (a hard limit).
     pub specialist_groups_only: bool,

@@ -379,10 +379,8 @@ fn run_in_pool(
         None => graph,
     };
     let mut problem = problem_of(&data, &scorer, &graph);
-    let bonus = match &yesterday {
-        Some(y) => stability::add_bonus(&mut problem, &data, scorer.policies(), y),
-        None => Vec::new(),
-    };
+    // The buffer rule first, then yesterday's stability bonus on top: a candidate suggested a
+    // buffer yesterday moves to a freed specialist or partner place only for the least gain.
     let before_buffer_rule = options.rule_costs.then(|| problem.clone());
     let buffer_rule = rules::buffer_last(
         &mut problem,
@@ -390,6 +388,10 @@ fn run_in_pool(
         |i| rules_for(data.candidates[i].municipality).buffer_last,
         options.continuity_bonus,
     );
+    let bonus = match &yesterday {
+        Some(y) => stability::add_bonus(&mut problem, &data, scorer.policies(), y),
+        None => Vec::new(),
+    };
     let fingerprints = Fingerprints::of(&data);
     timings.graph_seconds = clock.elapsed().as_secs_f64();
 
@@ -597,6 +599,10 @@ fn run_in_pool(
         let mut scratch = Timings::default();
         // Buffer rule: tonight's problem before the buffer pairs were lowered.
         if buffer_rule.lowered_pairs > 0 {
+            let mut before_buffer_rule = before_buffer_rule;
+            if let Some(y) = &yesterday {
+                stability::add_bonus(&mut before_buffer_rule, &data, scorer.policies(), y);
+            }
             let (s, _, _) = solve_with_guarantees(&before_buffer_rule, &again, &mut scratch)?;
             let breaches = rules::buffer_breaches(&before_buffer_rule, &data, &s.assignment).len();
             rule_costs.push(cost(rules::Rule::BufferLast, Some(&s.assignment), breaches));
@@ -986,6 +992,38 @@ mod tests {
             night.solution.stats.iterations < 100 * n,
             "{} auction iterations for {n} candidates",
             night.solution.stats.iterations
+        );
+    }
+
+    /// The generated demo with its contracts: on the real night, no candidate is at a buffer
+    /// while a specialist or partner course in reach has a free place, the certificate gives
+    /// gap 0, every rule is priced, and the guarantees priced by a re-solve without them.
+    #[test]
+    fn the_demo_nights_contracts_hold_and_each_rule_is_priced() {
+        let reference = Arc::new(ReferenceData::embedded().unwrap());
+        let data = Arc::new(crate::r#gen::generate(crate::r#gen::Scale::Demo, 1, &reference));
+        assert!(data.contracts.iter().any(|c| c.kind == ContractKind::Buffer));
+        let options = BatchOptions {
+            today: Some(crate::r#gen::AS_OF),
+            threads: 1,
+            rule_costs: true,
+            ..BatchOptions::default()
+        };
+        let night = run(data, reference.clone(), Arc::new(PolicySet::default()), &options).unwrap();
+        assert_eq!(night.certificate.gap, Some(0));
+        assert!(night.buffer_rule.lowered_pairs > 0, "the demo has buffers that give way");
+        let problem = problem_of_night(&night.night, &night);
+        assert!(rules::buffer_breaches(&problem, &night.night, &night.solution.assignment).is_empty());
+        let rules: Vec<rules::Rule> = night.rule_costs.iter().map(|c| c.rule).collect();
+        assert_eq!(rules, rules::Rule::ALL.to_vec());
+        let guarantees = &night.rule_costs[2];
+        assert!(guarantees.solved && guarantees.changed > 0);
+        let report = report::build(&night.night, &reference, &night);
+        assert_eq!(report.contracts.buffer_breaches, 0);
+        assert!(!report.contracts.contracts.is_empty());
+        assert_eq!(
+            report.contracts.spend_by_municipality.iter().map(|m| m.spend_dkk).sum::<u64>(),
+            report.spend_dkk
         );
     }
 

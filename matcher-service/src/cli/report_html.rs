@@ -1316,4 +1316,3 @@ mod tests {
         assert_eq!(esc("<a&\"b\">"), "&lt;a&amp;&quot;b&quot;&gt;");
     }
 }
-
