@@ -126,14 +126,72 @@ pub fn generate(scale: Scale, seed: u64, reference: &ReferenceData) -> Dataset {
     reciprocal_help(world, &mut providers, &mut offers);
     time_and_place(world, &mut offers);
     let candidates = candidates(world, &offers);
-    Dataset {
-        candidates,
-        offers,
-        providers,
-        outcomes: Vec::new(),
-        declines: Vec::new(),
-        contracts: Vec::new(),
+    let contracts = contracts(&mut providers, &mut offers);
+    Dataset { candidates, offers, providers, outcomes: Vec::new(), declines: Vec::new(), contracts }
+}
+
+/// One contract per course provider and municipality where its courses take place, of the
+/// provider's kind, for the calendar year of [`AS_OF`]: places = the courses' places, a
+/// strategic partner's guarantee = the courses' guaranteed places together (each course then
+/// holds its share, as the contract's terms give it), a specialist's groups = the provider's
+/// groups, with every third of its courses itself open to all groups (the contract narrows
+/// it). Course providers get a contact role. No random draws: the rest of the data set does
+/// not move.
+fn contracts(providers: &mut [Provider], offers: &mut [Offer]) -> Vec<crate::model::Contract> {
+    use crate::model::{Contract, ContractId};
+    use std::collections::BTreeMap;
+    let (year, _, _) = AS_OF.ymd();
+    let (Some(start), Some(end)) = (Date::from_ymd(year, 1, 1), Date::from_ymd(year, 12, 31)) else {
+        return Vec::new();
+    };
+    let mut groups: BTreeMap<(usize, MunicipalityCode), Vec<usize>> = BTreeMap::new();
+    let provider_index: std::collections::HashMap<ProviderId, usize> =
+        providers.iter().enumerate().map(|(i, p)| (p.id.clone(), i)).collect();
+    for (j, o) in offers.iter().enumerate() {
+        if o.kind != OfferKind::Provider || o.contract.is_none() {
+            continue;
+        }
+        if let Some(&p) = provider_index.get(&o.provider) {
+            groups.entry((p, o.municipality)).or_default().push(j);
+        }
     }
+    let mut out = Vec::with_capacity(groups.len());
+    for ((p, municipality), covered) in groups {
+        let Some(kind) = offers[covered[0]].contract else { continue };
+        let provider = &mut providers[p];
+        provider.contact.get_or_insert_with(|| format!("Kontraktansvarlig {INVENTED}"));
+        let mut target_groups = GroupSet::EMPTY;
+        if kind == ContractKind::Specialist {
+            for &j in &covered {
+                target_groups.0 |= offers[j].target_groups.0;
+            }
+            if target_groups.is_empty() {
+                continue;
+            }
+        }
+        let contract = Contract {
+            id: id(ContractId::new, format!("k-{municipality}-{}", provider.id)),
+            municipality,
+            provider: provider.id.clone(),
+            kind,
+            price_dkk: 0,
+            places: covered.iter().map(|&j| offers[j].capacity).sum(),
+            guaranteed_volume: covered.iter().map(|&j| offers[j].guaranteed_volume).sum(),
+            start,
+            end,
+            target_groups,
+            offers: covered.iter().map(|&j| offers[j].id.clone()).collect(),
+        };
+        let capacities: Vec<u32> = covered.iter().map(|&j| offers[j].capacity).collect();
+        for (n, (&j, share)) in covered.iter().zip(contract.guarantee_shares(&capacities)).enumerate() {
+            offers[j].guaranteed_volume = share;
+            if kind == ContractKind::Specialist && n % 3 == 2 {
+                offers[j].target_groups = GroupSet::EMPTY;
+            }
+        }
+        out.push(contract);
+    }
+    out
 }
 
 /// The next night of a generated data set: the same offers and providers, and the same
