@@ -289,6 +289,42 @@ pub fn problem_of(data: &Dataset, scorer: &Scorer, graph: &CandidateGraph) -> Pr
     }
 }
 
+/// [`problem_of`], taking the graph's offsets, offers and (unless `copy_weights`) weights
+/// instead of copying them: the graph keeps only its counts (and weights) until
+/// [`give_back_edges`].
+fn problem_of_moving(
+    data: &Dataset,
+    scorer: &Scorer,
+    graph: &mut CandidateGraph,
+    copy_weights: bool,
+) -> Problem {
+    let offsets = std::mem::take(&mut graph.offsets);
+    let offers = std::mem::take(&mut graph.offers);
+    let weights = if copy_weights { graph.weights.clone() } else { std::mem::take(&mut graph.weights) };
+    let empty = CandidateGraph {
+        n_offers: graph.n_offers,
+        offsets: Vec::new(),
+        offers: Vec::new(),
+        weights: Vec::new(),
+        counts: Vec::new(),
+    };
+    let mut problem = problem_of(data, scorer, &empty);
+    problem.offsets = offsets;
+    problem.offers = offers;
+    problem.weights = weights;
+    problem
+}
+
+/// Moves the edge arrays that [`problem_of_moving`] took back into the graph.
+fn give_back_edges(problem: &mut Problem, graph: &mut CandidateGraph) {
+    graph.offsets = std::mem::take(&mut problem.offsets);
+    graph.offers = std::mem::take(&mut problem.offers);
+    let weights = std::mem::take(&mut problem.weights);
+    if graph.weights.is_empty() {
+        graph.weights = weights;
+    }
+}
+
 /// Runs the night.
 ///
 /// # Errors
@@ -322,11 +358,15 @@ fn run_in_pool(
     let scorer = Scorer::new(data.clone(), reference, policies, today)?;
     let graph = graph::build_counted(&scorer, counter)?;
     let yesterday = options.previous.as_deref().map(|p| Yesterday::map(&data, p));
-    let graph = match &yesterday {
+    let mut graph = match &yesterday {
         Some(y) => stability::keep_yesterdays_pairs(graph, &scorer, y),
         None => graph,
     };
-    let mut problem = problem_of(&data, &scorer, &graph);
+    // The solver's problem takes the graph's edge arrays instead of copying them (14 M edges,
+    // ~170 MB on the national night, held twice through the solve before issue 18); they go
+    // back into the graph once the solves and blocking pairs are done. The weights are copied
+    // only when yesterday's bonus changes the problem's (never the reported) scores.
+    let mut problem = problem_of_moving(&data, &scorer, &mut graph, yesterday.is_some());
     let bonus = match &yesterday {
         Some(y) => stability::add_bonus(&mut problem, &data, scorer.policies(), y),
         None => Vec::new(),
@@ -398,11 +438,15 @@ fn run_in_pool(
             .collect();
         effects.iter().sum()
     };
+    // The graph's own weights when the problem's carry yesterday's bonus (see
+    // `problem_of_moving`): a reported total never includes it.
+    let reported: &[i64] = if graph.weights.is_empty() { &problem.weights } else { &graph.weights };
     let weight_of = |assignment: &[Option<u32>]| -> i64 {
         (0..assignment.len())
             .map(|i| {
                 let Some(o) = assignment[i] else { return 0 };
-                graph.row(i).find(|&(j, _)| j == o).map_or(0, |(_, w)| w)
+                let row = problem.offsets[i]..problem.offsets[i + 1];
+                row.into_iter().find(|&e| problem.offers[e] == o).map_or(0, |e| reported[e])
             })
             .sum()
     };
@@ -426,6 +470,8 @@ fn run_in_pool(
     }
     // Wall time of the baselines' solves (beside the exact solve) plus their summaries.
     timings.baselines_seconds = baselines_seconds + clock.elapsed().as_secs_f64();
+    drop(baselines);
+    give_back_edges(&mut problem, &mut graph);
 
     let clock = Instant::now();
     let proposals: Vec<Proposal> = views
