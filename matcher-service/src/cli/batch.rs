@@ -360,7 +360,7 @@ fn csv_bytes_par<T: Sync>(
                 .terminator(csv::Terminator::Any(b'\n'))
                 .from_writer(Vec::with_capacity(chunk.len() * 128));
             for item in chunk {
-                writer.write_record(&row(item))?;
+                writer.write_record(row(item))?;
             }
             writer.into_inner().context("finishing a CSV file")
         })
