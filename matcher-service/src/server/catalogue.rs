@@ -158,13 +158,8 @@ impl Catalogues {
         for offer in &mut offers {
             offer.evidence = evidence.remove(offer.id.as_str()).unwrap_or_default();
         }
-        let data = Dataset {
-            candidates: Vec::new(),
-            offers,
-            providers: current.scorer.data().providers.clone(),
-            outcomes: Vec::new(),
-            declines: Vec::new(),
-        };
+        let data =
+            Dataset { offers, providers: current.scorer.data().providers.clone(), ..Dataset::default() };
         let scorer =
             Scorer::new(Arc::new(data), self.reference.clone(), self.policies.clone(), self.today())?;
         *version += 1;
@@ -299,6 +294,7 @@ fn build(
             id: offer.provider.clone(),
             name: offer.provider.to_string(),
             municipality: offer.municipality,
+            contact: None,
         });
         reserved.push(AtomicU32::new(row.reserved));
         retired.push(row.retired);
@@ -306,8 +302,7 @@ fn build(
     }
     let mut providers: Vec<Provider> = providers.into_values().collect();
     providers.sort_by(|a, b| a.id.cmp(&b.id));
-    let data =
-        Dataset { candidates: Vec::new(), offers, providers, outcomes: Vec::new(), declines: Vec::new() };
+    let data = Dataset { offers, providers, ..Dataset::default() };
     let scorer = Scorer::new(Arc::new(data), reference.clone(), policies.clone(), today)?;
     let index = Arc::new(graph::Index::new(&scorer));
     Ok(Catalogue { version, scorer, index, reserved: Arc::new(reserved), retired, parsed: Arc::new(parsed) })
