@@ -325,6 +325,42 @@ pub fn problem_of_night(data: &Dataset, result: &BatchResult) -> Problem {
     }
 }
 
+/// [`problem_of`], taking the graph's offsets, offers and (unless `copy_weights`) weights
+/// instead of copying them: the graph keeps only its counts (and weights) until
+/// [`give_back_edges`].
+fn problem_of_moving(
+    data: &Dataset,
+    scorer: &Scorer,
+    graph: &mut CandidateGraph,
+    copy_weights: bool,
+) -> Problem {
+    let offsets = std::mem::take(&mut graph.offsets);
+    let offers = std::mem::take(&mut graph.offers);
+    let weights = if copy_weights { graph.weights.clone() } else { std::mem::take(&mut graph.weights) };
+    let empty = CandidateGraph {
+        n_offers: graph.n_offers,
+        offsets: Vec::new(),
+        offers: Vec::new(),
+        weights: Vec::new(),
+        counts: Vec::new(),
+    };
+    let mut problem = problem_of(data, scorer, &empty);
+    problem.offsets = offsets;
+    problem.offers = offers;
+    problem.weights = weights;
+    problem
+}
+
+/// Moves the edge arrays that [`problem_of_moving`] took back into the graph.
+fn give_back_edges(problem: &mut Problem, graph: &mut CandidateGraph) {
+    graph.offsets = std::mem::take(&mut problem.offsets);
+    graph.offers = std::mem::take(&mut problem.offers);
+    let weights = std::mem::take(&mut problem.weights);
+    if graph.weights.is_empty() {
+        graph.weights = weights;
+    }
+}
+
 /// Runs the night.
 ///
 /// # Errors
@@ -374,11 +410,17 @@ fn run_in_pool(
     let scorer = Scorer::new(data.clone(), reference, policies, today)?;
     let graph = graph::build_counted(&scorer, counter)?;
     let yesterday = options.previous.as_deref().map(|p| Yesterday::map(&data, p));
-    let graph = match &yesterday {
+    let mut graph = match &yesterday {
         Some(y) => stability::keep_yesterdays_pairs(graph, &scorer, y),
         None => graph,
     };
-    let mut problem = problem_of(&data, &scorer, &graph);
+    // The solver's problem takes the graph's edge arrays instead of copying them (14 M edges,
+    // ~170 MB on the national night, held twice through the solve before issue 18); they go
+    // back into the graph once the solves and blocking pairs are done. The weights are copied
+    // when the problem's differ from the reported scores: yesterday's bonus, or the buffer rule
+    // lowering buffer pairs (a reported score never includes either).
+    let any_buffer = data.offers.iter().any(|o| o.contract == Some(crate::model::ContractKind::Buffer));
+    let mut problem = problem_of_moving(&data, &scorer, &mut graph, yesterday.is_some() || any_buffer);
     // The buffer rule first, then yesterday's stability bonus on top: a candidate suggested a
     // buffer yesterday moves to a freed specialist or partner place only for the least gain.
     let before_buffer_rule = options.rule_costs.then(|| problem.clone());
@@ -445,13 +487,16 @@ fn run_in_pool(
     // in rayon's split order would differ in the last digits from run to run.
     // A locked, running course is sunk cost: its price and effect were counted the night it
     // was suggested, so a night's effect leaves it out.
+    // Its own copy of the locks (one byte a candidate): the closure outlives the problem's
+    // edges, which go back to the graph before the rule costs use it.
+    let locked_rows = problem.locked.clone();
     let effect_of = |assignment: &[Option<u32>]| -> f64 {
         let effects: Vec<f64> = views
             .par_iter()
             .zip(assignment.par_iter())
             .enumerate()
             .map(|(i, (v, a))| {
-                if problem.locked.get(i).copied().unwrap_or(false) {
+                if locked_rows.get(i).copied().unwrap_or(false) {
                     return 0.0;
                 }
                 a.and_then(|o| scorer.breakdown(v, o as usize).ok()).map_or(0.0, |b| b.effect_dkk)
@@ -459,11 +504,15 @@ fn run_in_pool(
             .collect();
         effects.iter().sum()
     };
+    // The graph's own weights when the problem's carry yesterday's bonus (see
+    // `problem_of_moving`): a reported total never includes it.
+    let reported: &[i64] = if graph.weights.is_empty() { &problem.weights } else { &graph.weights };
     let weight_of = |assignment: &[Option<u32>]| -> i64 {
         (0..assignment.len())
             .map(|i| {
                 let Some(o) = assignment[i] else { return 0 };
-                graph.row(i).find(|&(j, _)| j == o).map_or(0, |(_, w)| w)
+                let row = problem.offsets[i]..problem.offsets[i + 1];
+                row.into_iter().find(|&e| problem.offers[e] == o).map_or(0, |e| reported[e])
             })
             .sum()
     };
@@ -487,6 +536,23 @@ fn run_in_pool(
     }
     // Wall time of the baselines' solves (beside the exact solve) plus their summaries.
     timings.baselines_seconds = baselines_seconds + clock.elapsed().as_secs_f64();
+    drop(baselines);
+    // The guarantees' rule cost re-solves tonight's problem, whose edges go back to the graph
+    // next: solve it while the problem still holds them.
+    let without_guarantees = match &before_buffer_rule {
+        Some(_) if problem.min_volume.iter().any(|&v| v > 0) => {
+            let mut free = problem.clone();
+            free.min_volume = vec![0; free.n_offers()];
+            let again = SolveOptions {
+                warm_start: Some(solution.offer_prices.clone()),
+                warm_assignment: Some(solution.assignment.clone()),
+                ..exact.clone()
+            };
+            Some(solve_with_guarantees(&free, &again, &mut Timings::default())?.0)
+        }
+        _ => None,
+    };
+    give_back_edges(&mut problem, &mut graph);
 
     let clock = Instant::now();
     let proposals: Vec<Proposal> = views
@@ -643,10 +709,7 @@ fn run_in_pool(
             rule_costs.push(cost(rules::Rule::SpecialistGroupsOnly, None, 0));
         }
         // Guarantees: the same problem without minimum volumes.
-        if problem.min_volume.iter().any(|&v| v > 0) {
-            let mut free = problem.clone();
-            free.min_volume = vec![0; free.n_offers()];
-            let (s, _, _) = solve_with_guarantees(&free, &again, &mut scratch)?;
+        if let Some(s) = &without_guarantees {
             rule_costs.push(cost(rules::Rule::FillGuarantees, Some(&s.assignment), 0));
         } else {
             rule_costs.push(cost(rules::Rule::FillGuarantees, None, 0));

@@ -57,9 +57,17 @@ impl RunDir {
 
     /// Writes one file of the run and syncs it to disk.
     pub fn write(&self, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
+        self.write_parts(name, &[bytes])
+    }
+
+    /// Writes one file of the run from parts, in order, and syncs it to disk: a file
+    /// formatted in parallel chunks is never joined in memory.
+    pub fn write_parts(&self, name: &str, parts: &[&[u8]]) -> anyhow::Result<()> {
         let path = self.dir.join(name);
         let mut file = fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-        file.write_all(bytes).with_context(|| format!("writing {}", path.display()))?;
+        for bytes in parts {
+            file.write_all(bytes).with_context(|| format!("writing {}", path.display()))?;
+        }
         file.sync_all().with_context(|| format!("syncing {}", path.display()))?;
         Ok(())
     }

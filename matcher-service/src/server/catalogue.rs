@@ -2,6 +2,14 @@
 //! per version of the offers, shared through an `Arc` by every suggestion request and rebuilt
 //! after each write to offers or evidence. Places taken by decisions change far more often
 //! than offers, so they live in atomic counters beside the scorer rather than in it.
+//!
+//! Two kinds of rebuild (issue 18): a write to the offers themselves reads every offer back
+//! from the store ([`Catalogues::rebuild`]); an outcome changes only evidence, so
+//! [`Catalogues::refresh_evidence`] keeps the parsed offers, the spatial index and the place
+//! counters of the current catalogue (shared, not copied) and builds only a new scorer. That
+//! refresh runs beside the request, coalesced: however many outcomes arrive while one runs,
+//! one more follows and covers them all ([`Catalogues::evidence_changed`]). The place an
+//! outcome releases goes back into the shared counter at once, in the request.
 
 use crate::server::store::{EvidenceRow, Store, StoreError};
 use matcher_core::graph;
@@ -9,7 +17,7 @@ use matcher_core::model::{Candidate, Dataset, Date, Evidence, Offer, Provider, P
 use matcher_core::policy::PolicySet;
 use matcher_core::score::Scorer;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 /// A candidate as stored: the core model plus its target-group codes (which outlive a change
@@ -28,12 +36,16 @@ pub struct Catalogue {
     pub version: u64,
     /// The scorer (owns the offers as a data set without candidates).
     pub scorer: Scorer,
-    /// Spatial index for one-candidate look-ups.
-    pub index: graph::Index,
-    /// Places taken, by offer index (kept current by decisions between rebuilds).
-    pub reserved: Vec<AtomicU32>,
+    /// Spatial index for one-candidate look-ups (shared by the versions that differ only in
+    /// evidence: it depends on places, keys and service areas, never on evidence).
+    pub index: Arc<graph::Index>,
+    /// Places taken, by offer index (kept current by decisions between rebuilds; shared by
+    /// the versions that differ only in evidence, so no decision's count is lost in a swap).
+    pub reserved: Arc<Vec<AtomicU32>>,
     /// Retired offers, by offer index.
     pub retired: Vec<bool>,
+    /// The offers as read from the store, without evidence (for an evidence refresh).
+    parsed: Arc<Vec<Offer>>,
 }
 
 impl Catalogue {
@@ -68,10 +80,17 @@ pub enum CatalogueError {
     Core(#[from] matcher_core::Error),
 }
 
+/// The least time between two evidence refreshes while outcomes keep coming.
+const EVIDENCE_REFRESH_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// The current catalogue and what is needed to rebuild it.
 pub struct Catalogues {
     current: RwLock<Arc<Catalogue>>,
     rebuild: Mutex<u64>,
+    /// An evidence refresh is wanted (set by a write, cleared by the refresh that covers it).
+    evidence_dirty: AtomicBool,
+    /// An evidence refresh is running.
+    refreshing: AtomicBool,
     reference: Arc<ReferenceData>,
     policies: Arc<PolicySet>,
     today: RwLock<Date>,
@@ -92,6 +111,8 @@ impl Catalogues {
         Ok(Catalogues {
             current: RwLock::new(Arc::new(first)),
             rebuild: Mutex::new(1),
+            evidence_dirty: AtomicBool::new(false),
+            refreshing: AtomicBool::new(false),
             reference,
             policies,
             today: RwLock::new(today),
@@ -119,6 +140,90 @@ impl Catalogues {
         match self.current.write() {
             Ok(mut c) => *c = next,
             Err(poisoned) => *poisoned.into_inner() = next,
+        }
+        Ok(())
+    }
+
+    /// Builds a new scorer from the current catalogue's offers and the store's evidence, and
+    /// swaps it in; the offers, the spatial index and the place counters are shared with the
+    /// current catalogue. Blocking. Serialised with [`Catalogues::rebuild`].
+    ///
+    /// # Errors
+    /// When the store cannot be read or the core refuses the offers.
+    pub fn refresh_evidence(&self, store: &Store) -> Result<(), CatalogueError> {
+        let mut version = self.rebuild.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let current = self.current();
+        let mut offers: Vec<Offer> = current.parsed.as_ref().clone();
+        let mut evidence = evidence_by_offer(store, &self.reference)?;
+        for offer in &mut offers {
+            offer.evidence = evidence.remove(offer.id.as_str()).unwrap_or_default();
+        }
+        let data =
+            Dataset { offers, providers: current.scorer.data().providers.clone(), ..Dataset::default() };
+        let scorer =
+            Scorer::new(Arc::new(data), self.reference.clone(), self.policies.clone(), self.today())?;
+        *version += 1;
+        let next = Arc::new(Catalogue {
+            version: *version,
+            scorer,
+            index: current.index.clone(),
+            reserved: current.reserved.clone(),
+            retired: current.retired.clone(),
+            parsed: current.parsed.clone(),
+        });
+        match self.current.write() {
+            Ok(mut c) => *c = next,
+            Err(poisoned) => *poisoned.into_inner() = next,
+        }
+        Ok(())
+    }
+
+    /// Says that evidence changed in the store: returns at once, and the calling thread
+    /// becomes the refresher if none is running ([`Catalogues::refresh_evidence`] until no
+    /// write is left uncovered). Call it from a blocking thread after the write committed.
+    ///
+    /// # Errors
+    /// When a refresh this call ran failed; the old catalogue keeps serving, and the next
+    /// write tries again.
+    pub fn evidence_changed(&self, store: &Store) -> Result<(), CatalogueError> {
+        self.evidence_dirty.store(true, Ordering::SeqCst);
+        loop {
+            if self.refreshing.swap(true, Ordering::SeqCst) {
+                // The running refresher sees `evidence_dirty` after its refresh and goes again.
+                return Ok(());
+            }
+            let mut result = Ok(());
+            let mut first = true;
+            while self.evidence_dirty.load(Ordering::SeqCst) {
+                // Back-to-back refreshes under a steady stream of outcomes would keep a core
+                // busy for estimates that one more episode hardly moves: wait a little, and
+                // the next refresh covers every write of the pause.
+                if !first {
+                    std::thread::sleep(EVIDENCE_REFRESH_PAUSE);
+                }
+                first = false;
+                self.evidence_dirty.store(false, Ordering::SeqCst);
+                result = self.refresh_evidence(store);
+                if result.is_err() {
+                    break;
+                }
+            }
+            self.refreshing.store(false, Ordering::SeqCst);
+            // A write that set the flag between the last swap and the release found the
+            // refresher still running: take its turn.
+            if result.is_err() || !self.evidence_dirty.load(Ordering::SeqCst) {
+                return result;
+            }
+        }
+    }
+
+    /// Waits until no evidence refresh is running or wanted (tests and orderly shutdown).
+    pub fn settle(&self, store: &Store) -> Result<(), CatalogueError> {
+        while self.refreshing.load(Ordering::SeqCst) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        if self.evidence_dirty.load(Ordering::SeqCst) {
+            return self.evidence_changed(store);
         }
         Ok(())
     }
@@ -169,17 +274,8 @@ fn build(
     version: u64,
 ) -> Result<Catalogue, CatalogueError> {
     let rows = store.all_offers()?;
-    let mut evidence: HashMap<String, Vec<Evidence>> = HashMap::new();
-    for EvidenceRow { offer_id: offer, target_group: group, trials, successes } in store.all_evidence()? {
-        // Evidence for a group the reference data no longer has cannot be scored: skip it.
-        if let Some(group) = reference.group(&group) {
-            evidence.entry(offer).or_default().push(Evidence {
-                group,
-                trials,
-                successes: successes.min(trials),
-            });
-        }
-    }
+    let mut evidence = evidence_by_offer(store, reference)?;
+    let mut parsed = Vec::with_capacity(rows.len());
     let mut offers = Vec::with_capacity(rows.len());
     let mut reserved = Vec::with_capacity(rows.len());
     let mut retired = Vec::with_capacity(rows.len());
@@ -187,12 +283,13 @@ fn build(
     for row in rows {
         let mut offer: Offer = serde_json::from_str(&row.model)
             .map_err(|source| CatalogueError::Model { id: row.id.clone(), source })?;
-        offer.evidence = evidence.remove(&row.id).unwrap_or_default();
         if row.retired {
             // Capacity 0 removes the offer from every suggestion (Removal::NoCapacity).
             offer.capacity = 0;
             offer.guaranteed_volume = 0;
         }
+        parsed.push(offer.clone());
+        offer.evidence = evidence.remove(&row.id).unwrap_or_default();
         providers.entry(offer.provider.clone()).or_insert_with(|| Provider {
             id: offer.provider.clone(),
             name: offer.provider.to_string(),
@@ -207,8 +304,27 @@ fn build(
     providers.sort_by(|a, b| a.id.cmp(&b.id));
     let data = Dataset { offers, providers, ..Dataset::default() };
     let scorer = Scorer::new(Arc::new(data), reference.clone(), policies.clone(), today)?;
-    let index = graph::Index::new(&scorer);
-    Ok(Catalogue { version, scorer, index, reserved, retired })
+    let index = Arc::new(graph::Index::new(&scorer));
+    Ok(Catalogue { version, scorer, index, reserved: Arc::new(reserved), retired, parsed: Arc::new(parsed) })
+}
+
+/// The store's evidence by offer id; evidence for a group the reference data no longer has
+/// cannot be scored and is skipped.
+fn evidence_by_offer(
+    store: &Store,
+    reference: &ReferenceData,
+) -> Result<HashMap<String, Vec<Evidence>>, CatalogueError> {
+    let mut evidence: HashMap<String, Vec<Evidence>> = HashMap::new();
+    for EvidenceRow { offer_id: offer, target_group: group, trials, successes } in store.all_evidence()? {
+        if let Some(group) = reference.group(&group) {
+            evidence.entry(offer).or_default().push(Evidence {
+                group,
+                trials,
+                successes: successes.min(trials),
+            });
+        }
+    }
+    Ok(evidence)
 }
 
 #[cfg(test)]
@@ -228,6 +344,53 @@ mod tests {
         assert!(c.set_today(&store, day.plus_days(1)).unwrap());
         assert_eq!((c.current().version, c.today()), (2, day.plus_days(1)));
         assert_eq!(c.current().scorer.today(), day.plus_days(1));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_evidence_refresh_builds_a_new_scorer_and_shares_the_rest() {
+        let dir = std::env::temp_dir().join(format!("brobygger-catalogue-ev-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(&dir.join("m.db")).unwrap();
+        let reference = Arc::new(ReferenceData::embedded().unwrap());
+        let data = matcher_core::r#gen::generate(matcher_core::r#gen::Scale::Demo, 1, &reference);
+        let rows: Vec<crate::server::store::NewOffer> = data
+            .offers
+            .iter()
+            .map(|o| crate::server::store::NewOffer {
+                id: o.id.to_string(),
+                provider_id: o.provider.to_string(),
+                record: "{}".into(),
+                model: serde_json::to_string(o).unwrap(),
+                capacity: o.capacity,
+            })
+            .collect();
+        store.upsert_offers(&rows).unwrap();
+        let day = matcher_core::r#gen::AS_OF;
+        let c = Catalogues::load(&store, reference.clone(), Arc::new(PolicySet::default()), day).unwrap();
+        let before = c.current();
+        before.reserved[3].store(2, Ordering::Relaxed);
+        let group = reference.target_groups[0].code.clone();
+        let uplift = |cat: &Catalogue| cat.scorer.effects().uplift(3, 0, 0).mean;
+        store
+            .add_evidence(&[EvidenceRow {
+                offer_id: data.offers[3].id.to_string(),
+                target_group: group,
+                trials: 400,
+                successes: 390,
+            }])
+            .unwrap();
+        c.evidence_changed(&store).unwrap();
+        c.settle(&store).unwrap();
+        let after = c.current();
+        assert_eq!(after.version, before.version + 1);
+        assert!(uplift(&after) > uplift(&before), "{} → {}", uplift(&before), uplift(&after));
+        assert!(Arc::ptr_eq(&after.index, &before.index));
+        assert!(Arc::ptr_eq(&after.reserved, &before.reserved));
+        assert_eq!(after.remaining(3), data.offers[3].capacity.saturating_sub(2));
+        // The same evidence through a full rebuild gives the same scorer.
+        c.rebuild(&store).unwrap();
+        assert_eq!(uplift(&c.current()), uplift(&after));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

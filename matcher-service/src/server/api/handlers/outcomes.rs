@@ -24,12 +24,30 @@ pub(super) async fn outcome_create(state: Arc<AppState>, req: Request) -> Result
     let (label, success) = body.result.label();
     let s = state.clone();
     let (offer, released) = blocking(move || {
-        let out = s.store.record_outcome(p.municipality, body.decision_id, label, success, &p.user)?;
-        // The rebuild reads the places held from the store: the released one included.
-        s.catalogues.rebuild(&s.store).map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(out)
+        Ok(s.store.record_outcome(p.municipality, body.decision_id, label, success, &p.user)?)
     })
     .await?;
+    // The released place counts at once; the evidence reaches the scorer through a refresh
+    // beside this request (coalesced with the other writes' refreshes), so the answer waits
+    // for the store's commit only (issue 18).
+    if released {
+        let cat = state.catalogues.current();
+        if let Some(i) = cat.scorer.offer_index(&offer)
+            && let Some(r) = cat.reserved.get(i as usize)
+        {
+            let _ = r.fetch_update(
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+                |v| Some(v.saturating_sub(1)),
+            );
+        }
+    }
+    let s = state.clone();
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = s.catalogues.evidence_changed(&s.store) {
+            tracing::error!(error = %e, "evidence refresh failed; the previous catalogue keeps serving");
+        }
+    });
     state.metrics.event("outcomes");
     answers::json(
         201,
