@@ -7,6 +7,7 @@
 //! Proposals are *suggestions* for a caseworker, never decisions.
 
 pub mod caseload;
+pub mod fairness;
 mod record;
 pub mod report;
 pub mod stability;
@@ -134,6 +135,10 @@ pub struct Proposal {
     pub change: Change,
     /// Why there is no suggestion.
     pub unmatched_reason: Option<UnmatchedReason>,
+    /// Why there is no suggestion, in the fairness report's terms: the engine's choice or
+    /// the supply (see [`fairness::cause_of`]).
+    #[serde(default)]
+    pub unmatched_cause: Option<fairness::UnmatchedCause>,
     /// Against the previous run, when there was one.
     pub since_previous: Option<SincePrevious>,
 }
@@ -428,6 +433,8 @@ fn run_in_pool(
     timings.baselines_seconds = baselines_seconds + clock.elapsed().as_secs_f64();
 
     let clock = Instant::now();
+    // The offers near each unmatched candidate, of any group, for the fairness report's causes.
+    let near = solution.assignment.iter().any(Option::is_none).then(|| graph::Index::new(&scorer));
     let proposals: Vec<Proposal> = views
         .par_iter()
         .enumerate()
@@ -473,6 +480,11 @@ fn run_in_pool(
                 current,
                 change,
                 unmatched_reason,
+                unmatched_cause: offer
+                    .is_none()
+                    .then_some(near.as_ref())
+                    .flatten()
+                    .map(|index| fairness::cause_of(&scorer, index, view)),
                 since_previous: yesterday
                     .as_ref()
                     .map(|y| stability::compare(i, offer, &graph, y, &fingerprints)),

@@ -7,6 +7,8 @@ use matcher_core::batch::report::{Report, Slice};
 use matcher_core::model::{MunicipalityCode, ReferenceData};
 use std::fmt::Write;
 
+mod fairness;
+
 /// Language of the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Lang {
@@ -950,13 +952,7 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
         t(lang, Key::Effect),
         t(lang, Key::MeanEffect),
     ];
-    for (title, slices, named) in [
-        (t(lang, Key::Group), &report.by_group, 0),
-        (t(lang, Key::AgeBand), &report.by_age_band, 1),
-        (t(lang, Key::Region), &report.by_region, 1),
-        (t(lang, Key::Gender), &report.by_gender, 2),
-        (t(lang, Key::Origin), &report.by_origin, 2),
-    ] {
+    for (title, slices, named) in [(t(lang, Key::Group), &report.by_group, 0)] {
         let name = |s: &Slice| match named {
             0 => group_name(s),
             1 => s.name.clone(),
@@ -970,6 +966,9 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
         h.push_str(&table(&head, &slice_rows(slices, lang, name)));
     }
     h.push_str("</section>");
+    if let Some(f) = &report.fairness {
+        h.push_str(&fairness::section(f, lang));
+    }
     h.push_str(&appendix(report, lang));
     h.push_str("</main></body></html>\n");
     h
