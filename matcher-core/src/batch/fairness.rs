@@ -429,7 +429,7 @@ fn group(rows: &[Row], labels: &[&(String, String)], key: &str, name: &str) -> G
         mean_effect_dkk: mean(m_in),
         mean_effect_interval: m_in.mean_interval(),
         rest_mean_effect_dkk: mean(m_rest),
-        effect_gap_dkk: (m_in.n > 0 && m_rest.n > 0).then(|| m_in.mean - m_rest.mean),
+        effect_gap_dkk: (m_in.n > 0 && m_rest.n > 0).then_some(m_in.mean - m_rest.mean),
         effect_gap_interval: m_in.difference_interval(m_rest),
         warnings,
         unmatched_gap: rate(&inside).zip(rate(&rest)).map(|(a, b)| (1.0 - a) - (1.0 - b)),
