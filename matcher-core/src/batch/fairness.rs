@@ -172,8 +172,13 @@ impl UnmatchedCause {
 /// any target group), checks each hard limit on its own ([`Scorer::limits_broken`]) and
 /// takes the first cause of the ladder of [`UnmatchedCause::ALL`] that some offer shows.
 ///
+/// An unmatched candidate with an edge in the candidate graph is
+/// [`UnmatchedCause::EngineChoice`] without a walk (an edge passes every limit and has
+/// places); the batch calls this only for those without one.
+///
 /// # Complexity
-/// One pass over the offers in reach, `O(in reach)`; called for unmatched candidates only.
+/// One pass over the offers in reach, `O(in reach)`, stopping the checks once a feasible
+/// offer is seen.
 pub(crate) fn cause_of(scorer: &Scorer, index: &Index, view: &CandidateView) -> UnmatchedCause {
     const L: u8 = LimitsBroken::LANGUAGE;
     const FULL: u8 = LimitsBroken::NO_CAPACITY;
@@ -181,6 +186,9 @@ pub(crate) fn cause_of(scorer: &Scorer, index: &Index, view: &CandidateView) -> 
     let mut seen = [false; 7];
     let mut in_reach = false;
     index.for_each_near_any_key(view, |k| {
+        if seen[1] {
+            return;
+        }
         let b = scorer.limits_broken(view, k);
         if b.0 & LimitsBroken::OUT_OF_REACH != 0 {
             return;

@@ -433,8 +433,11 @@ fn run_in_pool(
     timings.baselines_seconds = baselines_seconds + clock.elapsed().as_secs_f64();
 
     let clock = Instant::now();
-    // The offers near each unmatched candidate, of any group, for the fairness report's causes.
-    let near = solution.assignment.iter().any(Option::is_none).then(|| graph::Index::new(&scorer));
+    // The offers near each unmatched candidate, of any group, for the fairness report's causes:
+    // needed only for candidates with no edge at all (one with an edge is the engine's choice).
+    let walk =
+        (0..data.candidates.len()).any(|i| solution.assignment[i].is_none() && graph.row(i).next().is_none());
+    let near = walk.then(|| graph::Index::new(&scorer));
     let proposals: Vec<Proposal> = views
         .par_iter()
         .enumerate()
@@ -480,11 +483,10 @@ fn run_in_pool(
                 current,
                 change,
                 unmatched_reason,
-                unmatched_cause: offer
-                    .is_none()
-                    .then_some(near.as_ref())
-                    .flatten()
-                    .map(|index| fairness::cause_of(&scorer, index, view)),
+                unmatched_cause: offer.is_none().then(|| match (graph.row(i).next(), near.as_ref()) {
+                    (None, Some(index)) => fairness::cause_of(&scorer, index, view),
+                    _ => fairness::UnmatchedCause::EngineChoice,
+                }),
                 since_previous: yesterday
                     .as_ref()
                     .map(|y| stability::compare(i, offer, &graph, y, &fingerprints)),

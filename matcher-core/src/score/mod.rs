@@ -1023,7 +1023,7 @@ impl Scorer {
     }
 
     /// Every hard limit a pair at internal index `k` breaks, each checked on its own (the
-    /// scoring path stops at the first one). For the fairness report's account of why a
+    /// scoring path stops at the first one); a pair out of reach answers only that. For the fairness report's account of why a
     /// candidate got nothing, never for scoring. The policy's minimums are checked only when
     /// no other limit is broken (they need the pair's values).
     pub(crate) fn limits_broken(&self, c: &CandidateView, k: usize) -> LimitsBroken {
@@ -1031,7 +1031,8 @@ impl Scorer {
         let h = &t.hot[k];
         let mut broken = LimitsBroken::default();
         if Self::squared_distance(c, h) > c.reach_km * c.reach_km {
-            broken.0 |= LimitsBroken::OUT_OF_REACH;
+            // Out of reach settles it: the caller skips such offers whatever else they break.
+            return LimitsBroken(LimitsBroken::OUT_OF_REACH);
         }
         if c.excluded.binary_search(&(k as u32)).is_ok() {
             broken.0 |= LimitsBroken::EXCLUDED;

@@ -195,6 +195,15 @@ fn the_demo_nights_gaps_add_up_by_cause_and_its_bytes_are_stable() {
             }
         }
     }
+    // The batch settles a candidate with an edge as the engine's choice without a walk; the
+    // walk over every offer in reach agrees for every unmatched candidate.
+    let scorer = Scorer::new(data.clone(), r.clone(), Arc::new(PolicySet::default()), crate::r#gen::AS_OF)
+        .expect("scorer");
+    let index = Index::new(&scorer);
+    for p in result.proposals.iter().filter(|p| p.offer.is_none()) {
+        let view = scorer.candidate(p.candidate as usize).expect("view");
+        assert_eq!(Some(cause_of(&scorer, &index, &view)), p.unmatched_cause, "candidate {}", p.candidate);
+    }
     let unmatched = result.proposals.iter().filter(|p| p.offer.is_none()).count();
     let with_cause = result.proposals.iter().filter(|p| p.unmatched_cause.is_some()).count();
     assert_eq!(unmatched, with_cause);
