@@ -216,3 +216,37 @@ fn the_demo_nights_gaps_add_up_by_cause_and_its_bytes_are_stable() {
     .expect("night");
     assert_eq!(table(&build(&data, &r, &again)), table(&fairness));
 }
+
+/// The invariant the section relies on: protected attributes never reach a score, so the
+/// whole night (suggestions, scores, causes) is the same when every candidate's gender and
+/// origin are changed; only the fairness figures move.
+#[test]
+fn changing_every_protected_attribute_changes_no_suggestion_and_no_cause() {
+    let r = Arc::new(reference());
+    let data = crate::r#gen::generate(crate::r#gen::Scale::Demo, 1, &r);
+    let mut flipped = data.clone();
+    for c in &mut flipped.candidates {
+        c.audit = AuditAttributes {
+            gender: match c.audit.gender {
+                Some(Gender::Female) => Some(Gender::Male),
+                Some(Gender::Male) => None,
+                _ => Some(Gender::Female),
+            },
+            origin: match c.audit.origin {
+                Some(Origin::Danish) => Some(Origin::NonWestern),
+                _ => Some(Origin::Danish),
+            },
+        };
+    }
+    let options = BatchOptions { today: Some(crate::r#gen::AS_OF), threads: 1, ..BatchOptions::default() };
+    let run = |d: Dataset| {
+        let d = Arc::new(d);
+        let night =
+            batch::run(d.clone(), r.clone(), Arc::new(PolicySet::default()), &options).expect("night");
+        (build(&d, &r, &night), night.proposals)
+    };
+    let (before, a) = run(data);
+    let (after, b) = run(flipped);
+    assert_eq!(a, b);
+    assert_ne!(before.dimensions[0], after.dimensions[0], "the gender figures follow the data");
+}

@@ -71,8 +71,8 @@ fn points(value: f64, lang: Lang) -> String {
 fn gap_with(value: Option<f64>, interval: Option<Interval>, lang: Lang) -> String {
     match (value, interval) {
         (Some(v), Some(i)) => {
-            format!("{} ({} til {})", points(v, lang), points(i.low, lang), points(i.high, lang))
-                .replace(" til ", if lang == Lang::Da { " til " } else { " to " })
+            let to = w(lang, "til", "to");
+            format!("{} ({} {to} {})", points(v, lang), points(i.low, lang), points(i.high, lang))
         }
         (Some(v), None) => points(v, lang),
         _ => "–".into(),
@@ -150,8 +150,8 @@ pub(super) fn section(fairness: &Fairness, lang: Lang) -> String {
             "<p class=\"muted\">{}</p>",
             esc(w(
                 lang,
-                "Hvorfor uden forslag: forskellen i andelen uden forslag (gruppen minus resten, procentpoint) fordelt på årsager; årsagerne summer til forskellen. Motorens valg = der var et egnet tilbud med ledig plads, men pladsen gik til en anden; de øvrige årsager ligger i udbuddet eller i reglerne.",
-                "Why without a suggestion: the gap in the share unmatched (the group minus the rest, percentage points) split by cause; the causes add up to the gap. Engine's choice = an eligible offer with a free place was in reach, but the place went to someone else; the other causes lie in the supply or the rules.",
+                "Hvorfor uden forslag: forskellen i andelen uden forslag (gruppen minus resten, procentpoint) fordelt på årsager; årsagerne summer til forskellen (afrundet til 0,1, så de viste tal kan afvige med 0,1). Motorens valg = der var et egnet tilbud med ledig plads, men pladsen gik til en anden; de øvrige årsager ligger i udbuddet eller i reglerne.",
+                "Why without a suggestion: the gap in the share unmatched (the group minus the rest, percentage points) split by cause; the causes add up to the gap (rounded to 0.1, so the figures shown may differ by 0.1). Engine's choice = an eligible offer with a free place was in reach, but the place went to someone else; the other causes lie in the supply or the rules.",
             ))
         );
         let mut head: Vec<&str> = vec![title, w(lang, "I alt", "Total")];
