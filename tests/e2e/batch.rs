@@ -557,3 +557,49 @@ fn a_bad_caseworkers_file_stops_the_run_before_anything_is_written() {
         assert!(!dir.join(".tonight.runs").exists());
     }
 }
+
+/// Issue 17, item 5: `fairness.csv` gives every group its 95 % intervals, flags the small
+/// ones, and splits each gap by cause so that the parts add up; the report shows the section.
+#[test]
+fn fairness_has_intervals_small_sample_warnings_and_causes_that_add_up() {
+    let dir = temp_dir("batch-fairness");
+    let out = dir.join("tonight");
+    batch_ok(&demo(), &out, &["--no-baselines"]);
+    let rows = csv_rows(&out.join("fairness.csv"));
+    let dimensions: std::collections::BTreeSet<&str> = rows.iter().map(|r| r["dimension"].as_str()).collect();
+    assert_eq!(dimensions, ["age_band", "gender", "origin", "region"].into_iter().collect());
+    let number =
+        |r: &HashMap<String, String>, k: &str| r[k].parse::<f64>().unwrap_or_else(|_| panic!("{k}: {r:?}"));
+    for r in &rows {
+        let (rate, low, high) =
+            (number(r, "match_rate"), number(r, "match_rate_low"), number(r, "match_rate_high"));
+        assert!(low <= rate && rate <= high, "{r:?}");
+        let n: usize = r["candidates"].parse().expect("count");
+        if n < 30 {
+            assert!(r["warnings"].contains("fewer_than_30_candidates"), "{r:?}");
+        }
+        if r["unmatched_gap"].is_empty() {
+            continue; // a group with every candidate (one region) has no rest to compare with
+        }
+        let parts: f64 = rows[0].keys().filter(|k| k.starts_with("gap_")).map(|k| number(r, k)).sum();
+        assert!((parts - number(r, "unmatched_gap")).abs() < 1e-5, "{r:?}");
+        assert!((number(r, "unmatched_gap") + number(r, "match_gap")).abs() < 1e-5, "{r:?}");
+        assert!(
+            number(r, "match_gap_low") <= number(r, "match_gap")
+                && number(r, "match_gap") <= number(r, "match_gap_high")
+        );
+    }
+    let other =
+        rows.iter().find(|r| r["dimension"] == "gender" && r["group"] == "other").expect("gender other");
+    assert!(other["warnings"].contains("fewer_than_30_candidates"), "{other:?}");
+    let report = read_json(&out.join("report.json"));
+    assert_eq!(report["fairness"]["dimensions"].as_array().map(Vec::len), Some(4));
+    let html = std::fs::read_to_string(out.join("report.html")).expect("read");
+    well_formed(&html);
+    let section = &html[html.find("id=\"fairness-uncertainty\"").expect("section")..];
+    assert!(
+        section.contains("⚠ under 30 borgere")
+            && section.contains("Motorens valg")
+            && section.contains("Wilson")
+    );
+}

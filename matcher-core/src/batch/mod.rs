@@ -7,6 +7,7 @@
 //! Proposals are *suggestions* for a caseworker, never decisions.
 
 pub mod caseload;
+pub mod fairness;
 mod record;
 pub mod report;
 pub mod rules;
@@ -140,6 +141,10 @@ pub struct Proposal {
     pub change: Change,
     /// Why there is no suggestion.
     pub unmatched_reason: Option<UnmatchedReason>,
+    /// Why there is no suggestion, in the fairness report's terms: the engine's choice or
+    /// the supply (see [`fairness::cause_of`]).
+    #[serde(default)]
+    pub unmatched_cause: Option<fairness::UnmatchedCause>,
     /// Against the previous run, when there was one.
     pub since_previous: Option<SincePrevious>,
 }
@@ -555,6 +560,11 @@ fn run_in_pool(
     give_back_edges(&mut problem, &mut graph);
 
     let clock = Instant::now();
+    // The offers near each unmatched candidate, of any group, for the fairness report's causes:
+    // needed only for candidates with no edge at all (one with an edge is the engine's choice).
+    let walk =
+        (0..data.candidates.len()).any(|i| solution.assignment[i].is_none() && graph.row(i).next().is_none());
+    let near = walk.then(|| graph::Index::new(&scorer));
     let proposals: Vec<Proposal> = views
         .par_iter()
         .enumerate()
@@ -600,6 +610,10 @@ fn run_in_pool(
                 current,
                 change,
                 unmatched_reason,
+                unmatched_cause: offer.is_none().then(|| match (graph.row(i).next(), near.as_ref()) {
+                    (None, Some(index)) => fairness::cause_of(&scorer, index, view),
+                    _ => fairness::UnmatchedCause::EngineChoice,
+                }),
                 since_previous: yesterday
                     .as_ref()
                     .map(|y| stability::compare(i, offer, &graph, y, &fingerprints)),

@@ -437,6 +437,11 @@ pub struct Report {
     pub by_gender: Vec<Slice>,
     /// Fairness (audit only): by origin, as recorded.
     pub by_origin: Vec<Slice>,
+    /// Fairness with uncertainty: intervals, small-sample warnings and the causes of each
+    /// gap, by gender, origin, age band and region (`batch::fairness`); absent in reports
+    /// written before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fairness: Option<super::fairness::Fairness>,
     /// Caseloads before and after, when caseworkers were given (see `batch::caseload`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caseloads: Option<super::caseload::CaseloadReport>,
@@ -668,6 +673,7 @@ pub fn build(data: &Dataset, reference: &ReferenceData, result: &BatchResult) ->
         by_region: slices(by_region),
         by_gender: slices(by_gender),
         by_origin: slices(by_origin),
+        fairness: Some(super::fairness::build(data, reference, result)),
         caseloads: None,
         contracts: contracts_report(data, reference, result),
     }

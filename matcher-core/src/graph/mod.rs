@@ -326,6 +326,19 @@ impl Index {
     }
 }
 
+impl Index {
+    /// Calls `f` with the internal index of every offer a candidate's travel circle touches,
+    /// whatever its eligibility key (offers restricted to other municipalities excepted):
+    /// the fairness report's walk over what was in reach of an unmatched candidate. Offers
+    /// may be visited twice (an offer in several keys); the caller checks distance itself.
+    pub(crate) fn for_each_near_any_key(&self, view: &CandidateView, f: impl FnMut(usize)) {
+        let (lat, lon) = Scorer::candidate_location(view);
+        let all = (1u128 << Scorer::N_KEYS) - 1;
+        let municipality = Scorer::candidate_municipality(view);
+        self.grid.for_each_near(lat, lon, view.reach_km, municipality, all, f);
+    }
+}
+
 fn build_chunk(scorer: &Scorer, grid: &Grid, start: usize, end: usize) -> Result<Chunk> {
     let mut out = Chunk {
         lengths: Vec::with_capacity(end - start),

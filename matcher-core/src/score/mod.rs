@@ -295,6 +295,31 @@ impl From<Removal> for Stop {
     }
 }
 
+/// The hard limits one pair breaks, as a set (see [`Scorer::limits_broken`]). Eligibility
+/// gathers target group (at the candidate's age), service area, driving licence, hours,
+/// occupation and the candidate's own posted need.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct LimitsBroken(pub(crate) u8);
+
+impl LimitsBroken {
+    pub(crate) const OUT_OF_REACH: u8 = 1;
+    pub(crate) const EXCLUDED: u8 = 2;
+    pub(crate) const NO_CAPACITY: u8 = 4;
+    pub(crate) const ELIGIBILITY: u8 = 8;
+    pub(crate) const LANGUAGE: u8 = 16;
+    pub(crate) const BELOW_MINIMUM: u8 = 32;
+
+    /// No limit broken: the pair is feasible and has places.
+    pub(crate) fn none(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Breaks nothing outside `allowed` (and at least one limit in it).
+    pub(crate) fn only(self, allowed: u8) -> bool {
+        self.0 != 0 && self.0 & !allowed == 0
+    }
+}
+
 /// What the graph learns about one visited pair.
 pub(crate) enum Scan {
     /// Farther than the candidate's travel limit (distance not computed: no square root).
@@ -1044,6 +1069,59 @@ impl Scorer {
             });
         }
         Scan::Scored(total)
+    }
+
+    /// Every hard limit a pair at internal index `k` breaks, each checked on its own (the
+    /// scoring path stops at the first one); a pair out of reach answers only that. For the fairness report's account of why a
+    /// candidate got nothing, never for scoring. The policy's minimums are checked only when
+    /// no other limit is broken (they need the pair's values).
+    pub(crate) fn limits_broken(&self, c: &CandidateView, k: usize) -> LimitsBroken {
+        let t = &self.offers;
+        let h = &t.hot[k];
+        let mut broken = LimitsBroken::default();
+        if Self::squared_distance(c, h) > c.reach_km * c.reach_km {
+            // Out of reach settles it: the caller skips such offers whatever else they break.
+            return LimitsBroken(LimitsBroken::OUT_OF_REACH);
+        }
+        if c.excluded.binary_search(&(k as u32)).is_ok() {
+            broken.0 |= LimitsBroken::EXCLUDED;
+        }
+        if !h.open {
+            broken.0 |= LimitsBroken::NO_CAPACITY;
+        }
+        let own_need = c.own_needs.binary_search(&(k as u32)).is_ok();
+        let group = !h.groups.is_empty() && c.groups.0 & h.groups.0 == 0;
+        let area = h.serves_len > 0 && {
+            let start = h.serves_start as usize;
+            !t.serves_flat[start..start + h.serves_len as usize].contains(&c.municipality)
+        };
+        let licence = h.licence && !c.driving_licence;
+        let hours = c.hours < h.min_hours;
+        let occupation = h.occupations_len > 0
+            && !c.wishes.is_empty()
+            && matches!(h.kind, OfferKind::Job | OfferKind::WorkTrial)
+            && {
+                let start = h.occupations_start as usize;
+                let best = t.occupations_flat[start..start + h.occupations_len as usize]
+                    .iter()
+                    .flat_map(|a| c.wishes.iter().map(move |b| a.shared_level(*b)))
+                    .max()
+                    .unwrap_or(0);
+                best < self.policies.get(c.policy).limits.job_min_shared_level
+            };
+        if own_need || group || area || licence || hours || occupation {
+            broken.0 |= LimitsBroken::ELIGIBILITY;
+        }
+        if h.languages != 0 && h.languages & c.languages == 0 {
+            broken.0 |= LimitsBroken::LANGUAGE;
+        }
+        if broken.0 == 0
+            && let Scan::Removed(Removal::BelowMinimumScore { .. } | Removal::BelowMinimumEffect { .. }) =
+                self.scan(c, k, None)
+        {
+            broken.0 |= LimitsBroken::BELOW_MINIMUM;
+        }
+        broken
     }
 
     /// Squared distance in km², as [`distance_km`] computes it.

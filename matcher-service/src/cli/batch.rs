@@ -251,7 +251,7 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
     };
 
     let with_history = !data.outcomes.is_empty();
-    progress.start(Phase::Writing, 7 + u64::from(caseloads.is_some()) + u64::from(with_history));
+    progress.start(Phase::Writing, 8 + u64::from(caseloads.is_some()) + u64::from(with_history));
     let started = Instant::now();
     let mut report = report::build(&data, &reference, &result);
     report.caseloads = caseloads.as_ref().map(|(_, _, summary, _)| summary.clone());
@@ -305,6 +305,11 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
     if with_history {
         let model = EffectModel::estimate(&data, &reference, Spread::default());
         write("quality.csv", &quality_csv(&model.quality)?)?;
+    }
+    if let Some(fairness) = &report.fairness {
+        let (header, rows) = batch::fairness::table(fairness);
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        write("fairness.csv", &csv_bytes(&header, rows.into_iter())?)?;
     }
     let mut report_json = serde_json::to_vec_pretty(&report)?;
     report_json.push(b'\n');

@@ -4,6 +4,7 @@
 
 pub mod batch;
 mod data;
+pub mod describe;
 mod effects;
 pub mod flags;
 pub(crate) mod out;
@@ -100,6 +101,9 @@ enum Command {
     /// Measure the effect estimates on generated worlds with a known truth: the share of the
     /// oracle's avoided benefit weeks the engine reaches, against random and nearest offers.
     Evaluate(effects::EvaluateArgs),
+    /// Write the model card for an algorithm register and a DPIA (Markdown or HTML, Danish or
+    /// English), generated from the code and the policy in force.
+    Describe(describe::DescribeArgs),
     /// Print a data set's episode history (the `outcomes` table) as CSV.
     History {
         /// A directory of CSV/JSON tables, or a snapshot file.
@@ -159,6 +163,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             batch::run(&args, r)?
         }
         Command::Evaluate(args) => effects::evaluate(&args, reference()?)?,
+        Command::Describe(args) => describe::run(&args, reference()?)?,
         Command::History { path, input } => effects::history(&path, &input.reference()?, &input)?,
         Command::Serve(args) => serve::run(*args)?,
         Command::ExportState { db, municipality, out, today } => {

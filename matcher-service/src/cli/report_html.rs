@@ -7,6 +7,8 @@ use matcher_core::batch::report::{Report, Slice};
 use matcher_core::model::{MunicipalityCode, ReferenceData};
 use std::fmt::Write;
 
+mod fairness;
+
 /// Language of the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Lang {
@@ -944,34 +946,27 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
         t(lang, Key::Fairness),
         t(lang, Key::FairnessNote)
     );
+    // By target group here; gender, origin, age band and region, with intervals and causes,
+    // in the next section.
+    let title = t(lang, Key::Group);
+    let slices = &report.by_group;
+    let _ = write!(h, "<h3>{}</h3>", esc(title));
+    let rows: Vec<_> =
+        slices.iter().map(|s| (group_name(s), s.match_rate, pct(s.match_rate, lang))).collect();
+    h.push_str(&bars(&format!("{title}: {}", t(lang, Key::MatchRate)), &rows));
     let head = [
-        t(lang, Key::Group),
+        title,
         t(lang, Key::Candidates),
         t(lang, Key::Matched),
         t(lang, Key::MatchRate),
         t(lang, Key::Effect),
         t(lang, Key::MeanEffect),
     ];
-    for (title, slices, named) in [
-        (t(lang, Key::Group), &report.by_group, 0),
-        (t(lang, Key::AgeBand), &report.by_age_band, 1),
-        (t(lang, Key::Region), &report.by_region, 1),
-        (t(lang, Key::Gender), &report.by_gender, 2),
-        (t(lang, Key::Origin), &report.by_origin, 2),
-    ] {
-        let name = |s: &Slice| match named {
-            0 => group_name(s),
-            1 => s.name.clone(),
-            _ => t_data(lang, &s.key),
-        };
-        let _ = write!(h, "<h3>{}</h3>", esc(title));
-        let rows: Vec<_> = slices.iter().map(|s| (name(s), s.match_rate, pct(s.match_rate, lang))).collect();
-        h.push_str(&bars(&format!("{title}: {}", t(lang, Key::MatchRate)), &rows));
-        let mut head = head;
-        head[0] = title;
-        h.push_str(&table(&head, &slice_rows(slices, lang, name)));
-    }
+    h.push_str(&table(&head, &slice_rows(slices, lang, group_name)));
     h.push_str("</section>");
+    if let Some(f) = &report.fairness {
+        h.push_str(&fairness::section(f, lang));
+    }
     h.push_str(&appendix(report, lang));
     h.push_str("</main></body></html>\n");
     h

@@ -1,0 +1,517 @@
+//! Fairness with uncertainty: match rates and mean expected effects by gender, origin, age
+//! band and region, each with a 95 % interval, the gap of each group to the rest with its
+//! interval, a small-sample warning, and the gap in the share left without a suggestion split
+//! by its cause (the engine's choice, or the supply: nothing in reach, full places, language,
+//! eligibility).
+//!
+//! Owns the interval formulas (Wilson, Newcombe, normal) and the per-candidate cause of an
+//! empty suggestion ([`cause_of`]). Protected attributes (`AuditAttributes`) are read here,
+//! after the night is solved, and nowhere in scoring: [`cause_of`] looks only at the
+//! scorer's view of a candidate, which does not hold them.
+//!
+//! Must not: feed anything back into scores or the assignment; read files.
+
+use super::{BatchResult, Change};
+use crate::graph::Index;
+use crate::model::{AgeBand, Dataset, Gender, Origin, ReferenceData};
+use crate::score::{CandidateView, LimitsBroken, Scorer};
+use serde::{Deserialize, Serialize};
+
+/// The standard normal quantile of a two-sided 95 % interval, Φ⁻¹(0.975).
+pub const Z95: f64 = 1.959_963_984_540_054;
+
+/// A group smaller than this gets [`SampleWarning::FewCandidates`] (and a mean effect over fewer
+/// suggestions [`SampleWarning::FewSuggestions`]).
+pub const SMALL_SAMPLE: usize = 30;
+
+/// A match-rate interval wider than this (a share, 0.20 = 20 percentage points) gets
+/// [`SampleWarning::WideInterval`].
+pub const WIDE_INTERVAL: f64 = 0.20;
+
+/// A two-sided 95 % interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    /// Lower end.
+    pub low: f64,
+    /// Upper end.
+    pub high: f64,
+}
+
+impl Interval {
+    /// `high - low`.
+    pub fn width(self) -> f64 {
+        self.high - self.low
+    }
+}
+
+/// Wilson's score interval for a proportion `successes / n` (Wilson 1927; Newcombe 1998,
+/// method 3). `None` for `n = 0`.
+pub fn wilson(successes: usize, n: usize) -> Option<Interval> {
+    if n == 0 || successes > n {
+        return None;
+    }
+    let (x, n) = (successes as f64, n as f64);
+    let p = x / n;
+    let z2 = Z95 * Z95;
+    let denominator = 1.0 + z2 / n;
+    let centre = (p + z2 / (2.0 * n)) / denominator;
+    let half = Z95 * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denominator;
+    Some(Interval { low: (centre - half).max(0.0), high: (centre + half).min(1.0) })
+}
+
+/// Newcombe's hybrid score interval for the difference of two independent proportions
+/// `x1/n1 − x2/n2` (Newcombe 1998, "Interval estimation for the difference between
+/// independent proportions", Statistics in Medicine 17:873–890, method 10), built from the
+/// two Wilson intervals. `None` when either sample is empty.
+pub fn newcombe(x1: usize, n1: usize, x2: usize, n2: usize) -> Option<Interval> {
+    let (a, b) = (wilson(x1, n1)?, wilson(x2, n2)?);
+    let (p1, p2) = (x1 as f64 / n1 as f64, x2 as f64 / n2 as f64);
+    let d = p1 - p2;
+    let low = d - ((p1 - a.low).powi(2) + (b.high - p2).powi(2)).sqrt();
+    let high = d + ((a.high - p1).powi(2) + (p2 - b.low).powi(2)).sqrt();
+    Some(Interval { low, high })
+}
+
+/// Count, mean and sample variance of a list of values (summed in the given order, so the
+/// bytes do not depend on threads).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Moments {
+    /// Values.
+    pub n: usize,
+    /// Their mean (0 when empty).
+    pub mean: f64,
+    /// Sample variance (divisor n − 1; 0 when n < 2).
+    pub variance: f64,
+}
+
+impl Moments {
+    /// The moments of `values`, by the two-pass formula (no cancellation of large sums).
+    pub fn of(values: &[f64]) -> Moments {
+        let n = values.len();
+        if n == 0 {
+            return Moments { n, mean: 0.0, variance: 0.0 };
+        }
+        let mean = values.iter().sum::<f64>() / n as f64;
+        let variance =
+            if n < 2 { 0.0 } else { values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64 };
+        Moments { n, mean, variance }
+    }
+
+    /// The normal 95 % interval of the mean, `mean ± z·s/√n`; `None` below two values.
+    pub fn mean_interval(self) -> Option<Interval> {
+        if self.n < 2 {
+            return None;
+        }
+        let half = Z95 * (self.variance / self.n as f64).sqrt();
+        Some(Interval { low: self.mean - half, high: self.mean + half })
+    }
+
+    /// The normal 95 % interval of `self.mean − other.mean` with unequal variances,
+    /// `d ± z·√(s₁²/n₁ + s₂²/n₂)`; `None` when either side has fewer than two values.
+    pub fn difference_interval(self, other: Moments) -> Option<Interval> {
+        if self.n < 2 || other.n < 2 {
+            return None;
+        }
+        let d = self.mean - other.mean;
+        let half = Z95 * (self.variance / self.n as f64 + other.variance / other.n as f64).sqrt();
+        Some(Interval { low: d - half, high: d + half })
+    }
+}
+
+/// Why a candidate got no suggestion, in the terms of whether the engine or the supply made
+/// it so. The first that applies, in this order (see [`cause_of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnmatchedCause {
+    /// No offer of any kind within the candidate's travel limit (distance).
+    NothingInReach,
+    /// An offer in reach passes every hard limit and has places: they went to others (the
+    /// engine's choice).
+    EngineChoice,
+    /// Offers in reach pass every limit but the policy's minimum score or effect.
+    PolicyMinimum,
+    /// An offer in reach would pass every limit, but has no free place (capacity).
+    FullPlaces,
+    /// An offer in reach fails only on its language requirement (or language and full places).
+    Language,
+    /// An offer in reach is out only because a caseworker excluded or declined it (possibly
+    /// also full or in another language).
+    Excluded,
+    /// Every offer in reach is for other target groups or ages, another municipality, or
+    /// needs a licence, more hours or another occupation (eligibility).
+    Eligibility,
+}
+
+impl UnmatchedCause {
+    /// Every cause, in the order of the ladder.
+    pub const ALL: [UnmatchedCause; 7] = [
+        UnmatchedCause::NothingInReach,
+        UnmatchedCause::EngineChoice,
+        UnmatchedCause::PolicyMinimum,
+        UnmatchedCause::FullPlaces,
+        UnmatchedCause::Language,
+        UnmatchedCause::Excluded,
+        UnmatchedCause::Eligibility,
+    ];
+
+    /// The cause's key, as in `fairness.csv` and `report.json`.
+    pub fn key(self) -> &'static str {
+        match self {
+            UnmatchedCause::NothingInReach => "nothing_in_reach",
+            UnmatchedCause::EngineChoice => "engine_choice",
+            UnmatchedCause::PolicyMinimum => "policy_minimum",
+            UnmatchedCause::FullPlaces => "full_places",
+            UnmatchedCause::Language => "language",
+            UnmatchedCause::Excluded => "excluded",
+            UnmatchedCause::Eligibility => "eligibility",
+        }
+    }
+}
+
+/// Why an unmatched candidate got nothing: walks every offer within the travel circle (of
+/// any target group), checks each hard limit on its own ([`Scorer::limits_broken`]) and
+/// takes the first cause of the ladder of [`UnmatchedCause::ALL`] that some offer shows.
+///
+/// An unmatched candidate with an edge in the candidate graph is
+/// [`UnmatchedCause::EngineChoice`] without a walk (an edge passes every limit and has
+/// places); the batch calls this only for those without one.
+///
+/// # Complexity
+/// One pass over the offers in reach, `O(in reach)`, stopping the checks once a feasible
+/// offer is seen.
+pub(crate) fn cause_of(scorer: &Scorer, index: &Index, view: &CandidateView) -> UnmatchedCause {
+    const L: u8 = LimitsBroken::LANGUAGE;
+    const FULL: u8 = LimitsBroken::NO_CAPACITY;
+    const EX: u8 = LimitsBroken::EXCLUDED;
+    let mut seen = [false; 7];
+    let mut in_reach = false;
+    index.for_each_near_any_key(view, |k| {
+        if seen[1] {
+            return;
+        }
+        let b = scorer.limits_broken(view, k);
+        if b.0 & LimitsBroken::OUT_OF_REACH != 0 {
+            return;
+        }
+        in_reach = true;
+        seen[1] |= b.none();
+        seen[2] |= b.only(LimitsBroken::BELOW_MINIMUM);
+        seen[3] |= b.only(FULL);
+        seen[4] |= b.only(L | FULL) && b.0 & L != 0;
+        seen[5] |= b.only(EX | L | FULL) && b.0 & EX != 0;
+    });
+    if !in_reach {
+        return UnmatchedCause::NothingInReach;
+    }
+    (1..6).find(|&i| seen[i]).map_or(UnmatchedCause::Eligibility, |i| UnmatchedCause::ALL[i])
+}
+
+/// Why a group's figures need care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SampleWarning {
+    /// Fewer than [`SMALL_SAMPLE`] candidates.
+    FewCandidates,
+    /// The match rate's interval is wider than [`WIDE_INTERVAL`].
+    WideInterval,
+    /// The mean effect rests on fewer than [`SMALL_SAMPLE`] suggestions.
+    FewSuggestions,
+}
+
+impl SampleWarning {
+    /// The warning's key, as in `fairness.csv`.
+    pub fn key(self) -> &'static str {
+        match self {
+            SampleWarning::FewCandidates => "fewer_than_30_candidates",
+            SampleWarning::WideInterval => "interval_wider_than_20_points",
+            SampleWarning::FewSuggestions => "effect_on_fewer_than_30_suggestions",
+        }
+    }
+}
+
+/// One cause's part of a group's gap in the share left without a suggestion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CauseGap {
+    /// The cause.
+    pub cause: UnmatchedCause,
+    /// Share of the group's candidates left unmatched for this cause.
+    pub group_share: f64,
+    /// Share of the rest's candidates left unmatched for this cause (none without a rest).
+    pub rest_share: Option<f64>,
+    /// `group_share − rest_share`: this cause's part of the gap. The parts add up to
+    /// [`GroupFairness::unmatched_gap`].
+    pub gap: Option<f64>,
+}
+
+/// One group of one dimension against the rest of the candidates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupFairness {
+    /// Key of the group (`female`, `non_western`, an age-band index, a region code).
+    pub key: String,
+    /// Readable name (English; the report translates the keys it knows).
+    pub name: String,
+    /// Candidates in the group.
+    pub candidates: usize,
+    /// Of those, with a suggestion (running courses included).
+    pub matched: usize,
+    /// `matched / candidates`.
+    pub match_rate: f64,
+    /// Wilson 95 % interval of the match rate.
+    pub match_rate_interval: Option<Interval>,
+    /// Candidates not in the group (same dimension).
+    pub rest_candidates: usize,
+    /// Their match rate (none when every candidate is in the group).
+    pub rest_match_rate: Option<f64>,
+    /// `match_rate − rest_match_rate`.
+    pub match_gap: Option<f64>,
+    /// Newcombe 95 % interval of the gap.
+    pub match_gap_interval: Option<Interval>,
+    /// Tonight's new suggestions in the group (running courses left out: their effect is
+    /// sunk), the sample of the mean effect.
+    pub suggestions: usize,
+    /// Mean expected net effect per new suggestion, DKK.
+    pub mean_effect_dkk: Option<f64>,
+    /// Its normal 95 % interval.
+    pub mean_effect_interval: Option<Interval>,
+    /// The rest's mean expected effect per new suggestion, DKK.
+    pub rest_mean_effect_dkk: Option<f64>,
+    /// `mean_effect_dkk − rest_mean_effect_dkk`.
+    pub effect_gap_dkk: Option<f64>,
+    /// Its normal (unequal variances) 95 % interval.
+    pub effect_gap_interval: Option<Interval>,
+    /// Why the figures need care; empty when they need none.
+    pub warnings: Vec<SampleWarning>,
+    /// Share unmatched in the group minus share unmatched in the rest (= `−match_gap`).
+    pub unmatched_gap: Option<f64>,
+    /// That gap by cause, in [`UnmatchedCause::ALL`] order; the parts add up to it.
+    pub causes: Vec<CauseGap>,
+}
+
+/// One dimension (gender, origin, age band, region) with its groups.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FairnessDimension {
+    /// `gender`, `origin`, `age_band` or `region`.
+    pub key: String,
+    /// Its groups, in key order.
+    pub groups: Vec<GroupFairness>,
+}
+
+/// The fairness section of the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fairness {
+    /// Confidence of every interval (0.95).
+    pub confidence: f64,
+    /// Candidates below which a group is flagged ([`SMALL_SAMPLE`]).
+    pub small_sample: usize,
+    /// Interval width above which a match rate is flagged ([`WIDE_INTERVAL`]).
+    pub wide_interval: f64,
+    /// Gender, origin, age band, region.
+    pub dimensions: Vec<FairnessDimension>,
+}
+
+/// The dimensions, in report order.
+pub const DIMENSIONS: [&str; 4] = ["gender", "origin", "age_band", "region"];
+
+/// A candidate's group (key, name) in each of [`DIMENSIONS`].
+fn groups_of(data: &Dataset, reference: &ReferenceData, i: usize) -> [(String, String); 4] {
+    let c = &data.candidates[i];
+    let gender = match c.audit.gender {
+        Some(Gender::Female) => "female",
+        Some(Gender::Male) => "male",
+        Some(Gender::Other) => "other",
+        None => "not_recorded",
+    };
+    let origin = match c.audit.origin {
+        Some(Origin::Danish) => "danish",
+        Some(Origin::Western) => "western",
+        Some(Origin::NonWestern) => "non_western",
+        None => "not_recorded",
+    };
+    let band = AgeBand::ALL.iter().position(|b| *b == c.age_band).unwrap_or(0);
+    let m = reference.municipality(c.municipality);
+    [
+        (gender.into(), gender.into()),
+        (origin.into(), origin.into()),
+        (band.to_string(), c.age_band.label().into()),
+        (
+            m.map_or(String::new(), |m| m.region_code.to_string()),
+            m.map_or(String::new(), |m| m.region.clone()),
+        ),
+    ]
+}
+
+/// What the section needs of one candidate.
+struct Row {
+    matched: bool,
+    /// Expected effect of a new suggestion (none for running courses and the unmatched).
+    effect: Option<f64>,
+    cause: Option<UnmatchedCause>,
+}
+
+/// The fairness section of a run.
+pub fn build(data: &Dataset, reference: &ReferenceData, result: &BatchResult) -> Fairness {
+    let rows: Vec<Row> = result
+        .proposals
+        .iter()
+        .map(|p| Row {
+            matched: p.offer.is_some(),
+            effect: p.offer.filter(|_| p.change != Change::Locked).map(|_| p.effect_dkk),
+            cause: p.unmatched_cause,
+        })
+        .collect();
+    let keys: Vec<[(String, String); 4]> = (0..rows.len()).map(|i| groups_of(data, reference, i)).collect();
+    let dimensions = DIMENSIONS
+        .iter()
+        .enumerate()
+        .map(|(d, key)| {
+            let labels: Vec<&(String, String)> = keys.iter().map(|k| &k[d]).collect();
+            FairnessDimension { key: (*key).into(), groups: dimension(&rows, &labels) }
+        })
+        .collect();
+    Fairness { confidence: 0.95, small_sample: SMALL_SAMPLE, wide_interval: WIDE_INTERVAL, dimensions }
+}
+
+fn dimension(rows: &[Row], labels: &[&(String, String)]) -> Vec<GroupFairness> {
+    let mut groups: Vec<&(String, String)> = labels.to_vec();
+    groups.sort();
+    groups.dedup();
+    groups.into_iter().map(|(key, name)| group(rows, labels, key, name)).collect()
+}
+
+/// Counts of one side (the group or the rest).
+#[derive(Default)]
+struct Side {
+    candidates: usize,
+    matched: usize,
+    effects: Vec<f64>,
+    causes: [usize; 7],
+}
+
+fn group(rows: &[Row], labels: &[&(String, String)], key: &str, name: &str) -> GroupFairness {
+    let (mut inside, mut rest) = (Side::default(), Side::default());
+    for (row, label) in rows.iter().zip(labels) {
+        let side = if label.0 == key { &mut inside } else { &mut rest };
+        side.candidates += 1;
+        side.matched += usize::from(row.matched);
+        side.effects.extend(row.effect);
+        if let Some(cause) = row.cause {
+            side.causes[UnmatchedCause::ALL.iter().position(|c| *c == cause).unwrap_or(6)] += 1;
+        }
+    }
+    // Shares of a side; none for an empty side (a group holding every candidate has no rest).
+    let rate = |s: &Side| (s.candidates > 0).then(|| s.matched as f64 / s.candidates as f64);
+    let share = |s: &Side, k: usize| (s.candidates > 0).then(|| s.causes[k] as f64 / s.candidates as f64);
+    let (m_in, m_rest) = (Moments::of(&inside.effects), Moments::of(&rest.effects));
+    let match_rate_interval = wilson(inside.matched, inside.candidates);
+    let mut warnings = Vec::new();
+    if inside.candidates < SMALL_SAMPLE {
+        warnings.push(SampleWarning::FewCandidates);
+    }
+    if match_rate_interval.is_some_and(|i| i.width() > WIDE_INTERVAL) {
+        warnings.push(SampleWarning::WideInterval);
+    }
+    if m_in.n < SMALL_SAMPLE {
+        warnings.push(SampleWarning::FewSuggestions);
+    }
+    let causes: Vec<CauseGap> = UnmatchedCause::ALL
+        .iter()
+        .enumerate()
+        .map(|(k, &cause)| {
+            let (group_share, rest_share) = (share(&inside, k).unwrap_or(0.0), share(&rest, k));
+            CauseGap { cause, group_share, rest_share, gap: rest_share.map(|r| group_share - r) }
+        })
+        .collect();
+    let mean = |m: Moments| (m.n > 0).then_some(m.mean);
+    GroupFairness {
+        key: key.into(),
+        name: name.into(),
+        candidates: inside.candidates,
+        matched: inside.matched,
+        match_rate: rate(&inside).unwrap_or(0.0),
+        match_rate_interval,
+        rest_candidates: rest.candidates,
+        rest_match_rate: rate(&rest),
+        match_gap: rate(&inside).zip(rate(&rest)).map(|(a, b)| a - b),
+        match_gap_interval: newcombe(inside.matched, inside.candidates, rest.matched, rest.candidates),
+        suggestions: m_in.n,
+        mean_effect_dkk: mean(m_in),
+        mean_effect_interval: m_in.mean_interval(),
+        rest_mean_effect_dkk: mean(m_rest),
+        effect_gap_dkk: (m_in.n > 0 && m_rest.n > 0).then_some(m_in.mean - m_rest.mean),
+        effect_gap_interval: m_in.difference_interval(m_rest),
+        warnings,
+        unmatched_gap: rate(&inside).zip(rate(&rest)).map(|(a, b)| (1.0 - a) - (1.0 - b)),
+        causes,
+    }
+}
+
+/// The table of `fairness.csv` (header, rows): one row per dimension and group, with the
+/// intervals, the warnings and the gap in the share unmatched by cause (`gap_<cause>`, adding
+/// up to `unmatched_gap`). Shares and gaps are fractions (0.1 = 10 %), effects DKK. The binary
+/// writes it.
+pub fn table(fairness: &Fairness) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut header: Vec<String> = [
+        "dimension",
+        "group",
+        "name",
+        "candidates",
+        "matched",
+        "match_rate",
+        "match_rate_low",
+        "match_rate_high",
+        "rest_candidates",
+        "rest_match_rate",
+        "match_gap",
+        "match_gap_low",
+        "match_gap_high",
+        "suggestions",
+        "mean_effect_dkk",
+        "mean_effect_low",
+        "mean_effect_high",
+        "rest_mean_effect_dkk",
+        "effect_gap_dkk",
+        "effect_gap_low",
+        "effect_gap_high",
+        "warnings",
+        "unmatched_gap",
+    ]
+    .iter()
+    .map(|h| (*h).to_string())
+    .collect();
+    header.extend(UnmatchedCause::ALL.iter().map(|c| format!("gap_{}", c.key())));
+    let share = |v: f64| format!("{v:.6}");
+    let maybe = |v: Option<f64>| v.map_or(String::new(), share);
+    let money = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.2}"));
+    let ends = |i: Option<Interval>, f: &dyn Fn(f64) -> String| {
+        i.map_or([String::new(), String::new()], |i| [f(i.low), f(i.high)])
+    };
+    let kr = |v: f64| format!("{v:.2}");
+    let mut rows = Vec::new();
+    for d in &fairness.dimensions {
+        for g in &d.groups {
+            let mut row = vec![
+                d.key.clone(),
+                g.key.clone(),
+                g.name.clone(),
+                g.candidates.to_string(),
+                g.matched.to_string(),
+                share(g.match_rate),
+            ];
+            row.extend(ends(g.match_rate_interval, &share));
+            row.extend([g.rest_candidates.to_string(), maybe(g.rest_match_rate), maybe(g.match_gap)]);
+            row.extend(ends(g.match_gap_interval, &share));
+            row.extend([g.suggestions.to_string(), money(g.mean_effect_dkk)]);
+            row.extend(ends(g.mean_effect_interval, &kr));
+            row.extend([money(g.rest_mean_effect_dkk), money(g.effect_gap_dkk)]);
+            row.extend(ends(g.effect_gap_interval, &kr));
+            let warnings: Vec<&str> = g.warnings.iter().map(|w| w.key()).collect();
+            row.extend([warnings.join(";"), maybe(g.unmatched_gap)]);
+            row.extend(g.causes.iter().map(|c| maybe(c.gap)));
+            rows.push(row);
+        }
+    }
+    (header, rows)
+}
+
+#[cfg(test)]
+mod tests;
