@@ -1,6 +1,6 @@
 //! The offers as the scorer sees them: one immutable [`Catalogue`] (scorer and spatial index)
 //! per version of the offers, shared through an `Arc` by every suggestion request and rebuilt
-//! after each write to offers or evidence. Places taken by decisions change far more often
+//! after each write to offers, evidence or the episode history. Places taken by decisions change far more often
 //! than offers, so they live in atomic counters beside the scorer rather than in it.
 
 use crate::server::store::{EvidenceRow, Store, StoreError};
@@ -204,8 +204,15 @@ fn build(
     }
     let mut providers: Vec<Provider> = providers.into_values().collect();
     providers.sort_by(|a, b| a.id.cmp(&b.id));
-    let data =
-        Dataset { candidates: Vec::new(), offers, providers, outcomes: Vec::new(), declines: Vec::new() };
+    // Every tenant's finished episodes: offers and their quality are shared by design, like
+    // the evidence; an outcome the history carries is taken out of the evidence counts.
+    let history = store.history(None, 0, u32::MAX)?;
+    crate::server::history::without_counted(&mut offers, &history, reference);
+    let (outcomes, skipped) = crate::server::history::episodes(&history, reference, &offers);
+    if skipped > 0 {
+        tracing::warn!(skipped, "episodes the reference data or the offers no longer read were left out");
+    }
+    let data = Dataset { candidates: Vec::new(), offers, providers, outcomes, declines: Vec::new() };
     let scorer = Scorer::new(Arc::new(data), reference.clone(), policies.clone(), today)?;
     let index = graph::Index::new(&scorer);
     Ok(Catalogue { version, scorer, index, reserved, retired })

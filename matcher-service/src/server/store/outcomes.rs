@@ -7,7 +7,8 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 impl Store {
     /// Records the outcome of an accepted decision and adds it to the evidence of the offer
     /// for each of the candidate's target groups (as they were when the decision was made).
-    /// Returns the offer id.
+    /// Returns the offer id. `exited_on` is the day the candidate left benefit (for a success;
+    /// the day the outcome was known otherwise): the episode's `weeks_to_exit` counts to it.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for another tenant's or an unknown decision;
@@ -20,25 +21,34 @@ impl Store {
         decision: i64,
         result: &str,
         success: bool,
+        exited_on: matcher_core::model::Date,
         user: &str,
     ) -> Result<(String, bool)> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let (rowid, offer, action, groups): (i64, String, String, String) = tx
+            let (rowid, offer, action, groups, decided_at): (i64, String, String, String, String) = tx
                 .query_row(
-                    "SELECT id, offer_id, action, target_groups FROM decisions WHERE municipality = ?1 AND number = ?2",
+                    "SELECT id, offer_id, action, target_groups, decided_at FROM decisions WHERE municipality = ?1 AND number = ?2",
                     params![municipality, decision],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
                 )
                 .optional()?
                 .ok_or(StoreError::NotFound("decision"))?;
             if action != "accept" {
                 return Err(StoreError::Conflict("only an accepted decision has an outcome".into()));
             }
+            let decided_on = decided_at.get(..10).unwrap_or_default();
+            if exited_on.to_string().as_str() < decided_on {
+                return Err(StoreError::Invalid {
+                    path: "/exited_on",
+                    value: exited_on.to_string(),
+                    reason: format!("before the decision ({decided_on}); the episode starts on the day of the decision"),
+                });
+            }
             let n = tx.execute(
-                "INSERT INTO outcomes (municipality, decision_id, result, recorded_by, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (decision_id) DO NOTHING",
-                params![municipality, rowid, result, user, now_rfc3339()],
+                "INSERT INTO outcomes (municipality, decision_id, result, recorded_by, recorded_at, exited_on)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (decision_id) DO NOTHING",
+                params![municipality, rowid, result, user, now_rfc3339(), exited_on.to_string()],
             )?;
             if n == 0 {
                 return Err(StoreError::Conflict("this decision already has an outcome".into()));
@@ -60,4 +70,9 @@ impl Store {
             Ok((offer, released))
         })
     }
+}
+
+/// Whether an outcome's result is a success (left benefit for work or education).
+pub(super) fn outcome_success(result: &str) -> bool {
+    matches!(result, "in_work" | "in_education" | "back_at_work")
 }

@@ -138,6 +138,9 @@ pub(super) fn suggest(
     let today = cat.scorer.today();
     let reference = state.catalogues.reference();
     let mut out = Vec::with_capacity(ranking.ranked.len());
+    // The candidate's time on benefit, for the uplift of candidates like them.
+    let band = matcher_core::effect::weeks_band(f64::from(candidate.benefit.start.days_until(today).max(0)) / 7.0);
+    let view = cat.scorer.view(candidate).ok();
     for (i, ranked) in ranking.ranked.iter().enumerate() {
         let (o, score, price, adjusted, explanation) =
             (&ranked.offer, &ranked.score, &ranked.price, &ranked.adjusted, &ranked.explanation);
@@ -166,12 +169,22 @@ pub(super) fn suggest(
             adjusted_score: prices.as_ref().map(|_| *adjusted),
             factors: explanation.contributions.clone(),
             effect_dkk: explanation.effect_dkk,
+            // The flag needs the effect at the optimistic end of the uplift's interval, which
+            // only the breakdown carries; a removed pair is never ranked, so it has one.
+            effect_flag: view
+                .as_ref()
+                .and_then(|v| cat.scorer.breakdown(v, *o as usize).ok())
+                .and_then(|b| matcher_core::batch::EffectFlag::of(b.effect_dkk, b.effect_high_dkk)),
+            uplift: explanation.uplift,
             weeks_avoidable: explanation.weeks_avoidable,
             distance_km: explanation.distance_km,
             evidence: explanation
                 .evidence
                 .iter()
                 .map(|e| {
+                    let uplift = reference
+                        .group(&e.group)
+                        .map(|g| cat.scorer.effects().uplift(*o as usize, usize::from(g.0), band));
                     let names = reference
                         .group(&e.group)
                         .and_then(|g| reference.target_groups.get(usize::from(g.0)))
@@ -187,6 +200,8 @@ pub(super) fn suggest(
                         successes: e.posterior.successes,
                         posterior_mean: e.posterior.mean,
                         interval_90: [e.posterior.low, e.posterior.high],
+                        uplift: uplift.map_or(0.0, |u| u.mean),
+                        uplift_interval_90: uplift.map_or([0.0, 0.0], |u| [u.low(), u.high()]),
                     }
                 })
                 .collect(),
