@@ -180,9 +180,9 @@ mod tests {
         assert_eq!(offers[0].evidence, vec![Evidence { group, trials: 3, successes: 2 }]);
         with_counted(&mut offers, &rows, &reference);
         assert_eq!(offers[0].evidence, vec![Evidence { group, trials: 5, successes: 3 }], "the inverse");
-        let (episodes, skipped) = episodes(&rows, &reference, &offers);
-        assert_eq!((episodes.len(), skipped), (3, 0));
-        assert_eq!(episodes[2].offer, None, "a no-offer record is the comparison group");
+        let (read, skipped) = episodes(&rows, &reference, &offers);
+        assert_eq!((read.len(), skipped), (3, 0));
+        assert_eq!(read[2].offer, None, "a no-offer record is the comparison group");
         // An offer the catalogue does not hold is left out (the core would refuse the row).
         let (_, skipped) = episodes(&[row(Some("gone-offer"), true, Some(true))], &reference, &offers);
         assert_eq!(skipped, 1);

@@ -26,9 +26,11 @@ impl Store {
     ) -> Result<(String, bool)> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let (rowid, offer, action, groups, decided_at): (i64, String, String, String, String) = tx
+            let (rowid, offer, action, groups, started): (i64, String, String, String, Option<String>) = tx
                 .query_row(
-                    "SELECT id, offer_id, action, target_groups, decided_at FROM decisions WHERE municipality = ?1 AND number = ?2",
+                    "SELECT id, offer_id, action, target_groups,
+                        (SELECT e.started FROM episodes e WHERE e.decision_id = decisions.id)
+                     FROM decisions WHERE municipality = ?1 AND number = ?2",
                     params![municipality, decision],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
                 )
@@ -37,12 +39,13 @@ impl Store {
             if action != "accept" {
                 return Err(StoreError::Conflict("only an accepted decision has an outcome".into()));
             }
-            let decided_on = decided_at.get(..10).unwrap_or_default();
-            if exited_on.to_string().as_str() < decided_on {
+            // The episode starts on the day of the decision (accepts from before the history
+            // have no episode, and no day to check against).
+            if let Some(started) = started.filter(|s| exited_on.to_string().as_str() < s.as_str()) {
                 return Err(StoreError::Invalid {
                     path: "/exited_on",
                     value: exited_on.to_string(),
-                    reason: format!("before the decision ({decided_on}); the episode starts on the day of the decision"),
+                    reason: format!("before the decision ({started}); the episode starts on the day of the decision"),
                 });
             }
             let n = tx.execute(
