@@ -189,7 +189,7 @@ await step('the demo page loads with a strict CSP and shows suggestions in Danis
   }
   // Issue 13: the success rate says it is adjusted, and the uplift over no offer is in words.
   assert.match(facts, /justeret mod gennemsnittet|ingen egne resultater endnu/);
-  assert.match(facts, /Forskel fra intet tilbud\n?\s*(Ca\. \d+ procentpoint (flere|færre)|Lige så mange) kommer i job eller uddannelse (end|som) uden tilbud \((usikkert: )?mellem \d+/);
+  assert.match(facts, /Forskel fra intet tilbud\n?\s*((Ca\. \d+ procentpoint (flere|færre)|Lige så mange) kommer i job eller uddannelse (end|som) uden tilbud \((usikkert: )?mellem \d+|Ikke målt endnu)/);
   assert.match(facts, /\d+,\d km/, 'distance in Danish number format');
   assert.match(facts, /kr\./);
   assert.equal(await first.locator('ul.factors li').count(), 8, 'eight factor bars');
@@ -208,6 +208,14 @@ await step('the demo page loads with a strict CSP and shows suggestions in Danis
     if (flag) {
       assert.equal(await shown.getAttribute('data-loss'), flag);
       assert.match(await shown.innerText(), /Taber penge[\s\S]*(for lille til prisen|for usikker)/);
+    }
+    // The uplift is in words exactly when the API has a measured one.
+    const text = await cards.nth(i).locator('dl').innerText();
+    for (const e of answer.body.suggestions[i].evidence) {
+      const measured = e.uplift !== 0 || e.trials > 0;
+      const pp = Math.round(Math.abs(e.uplift) * 100);
+      assert.ok(measured ? (pp === 0 ? text.includes('Lige så mange') : text.includes(`Ca. ${pp} procentpoint`)) : text.includes('Ikke målt endnu'),
+        `card ${i + 1}, ${e.target_group}: uplift ${e.uplift}: ${text}`);
     }
   }
 });
@@ -426,7 +434,7 @@ await step('English with lang="en"', async () => {
     assert.ok(facts.includes(label), `English card shows ${label}: ${facts}`);
   }
   assert.match(facts, /adjusted toward the target group's average|no results of its own yet/);
-  assert.match(facts, /(About \d+ percentage points (more|fewer)|As many) get a job or education (than|as) without an offer/);
+  assert.match(facts, /(About \d+ percentage points (more|fewer)|As many) get a job or education (than|as) without an offer|Not measured yet/);
   await axe(page, 'English desktop');
   await page.screenshot({ path: join(OUT, 'widget-en-desktop.png'), fullPage: true });
 });

@@ -171,6 +171,16 @@ fn decisions_outcomes_and_no_offer_exits_become_a_history_the_nightly_run_learns
     let (_, headers, _) = get_with(s.addr, "/v1/history?limit=2", &cw, "text/csv");
     assert!(headers.contains("link: </v1/history?after=2&limit=2>; rel=\"next\""), "{headers}");
 
+    // Suggestions carry the uplift for candidates like this one, and the loss flag (null: pays).
+    let r = call(s.addr, "POST", "/v1/suggestions", Some(&cw), Some(r#"{"candidate_id": "cand-a3", "k": 2}"#));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let first = &r.body["suggestions"][0];
+    assert!(first.get("effect_flag").is_some() && first["uplift"].is_number(), "{first}");
+    let ev = &first["evidence"][0];
+    let num = |v: &Value| v.as_f64().unwrap_or_else(|| panic!("a number: {ev}"));
+    let (u, lo, hi) = (num(&ev["uplift"]), num(&ev["uplift_interval_90"][0]), num(&ev["uplift_interval_90"][1]));
+    assert!(lo <= u && u <= hi && lo < hi, "{ev}");
+
     // Quality on the API: the adjusted rate, the uplift with its interval, the provider's name.
     let q = call(s.addr, "GET", "/v1/offers/course-1/quality", Some(&cw), None);
     assert_eq!(q.status, 200, "{}", q.body);

@@ -72,6 +72,7 @@
       upliftRange: (lo, hi) => (lo >= 0 ? `(mellem ${lo} og ${hi})` : hi <= 0 ? `(mellem ${-hi} og ${-lo} færre)`
         : `(usikkert: mellem ${-lo} færre og ${hi} flere)`),
       upliftNote: 'Sammenlignet med borgere i samme målgruppe og med samme tid på ydelse, der ikke fik et tilbud.',
+      upliftUnknown: 'Ikke målt endnu: vi kan ikke sige, om flere kommer i job eller uddannelse end uden tilbud',
       loss: 'Taber penge',
       lossWhy: { small_effect_for_price: 'Effekten er for lille til prisen: selv i bedste fald sparer forløbet ikke sin pris ind.',
         too_uncertain: 'Effekten er for usikker: vi ved for lidt om forløbets resultater til at sige, at det betaler sig.' },
@@ -170,6 +171,7 @@
       upliftRange: (lo, hi) => (lo >= 0 ? `(between ${lo} and ${hi})` : hi <= 0 ? `(between ${-hi} and ${-lo} fewer)`
         : `(uncertain: between ${-lo} fewer and ${hi} more)`),
       upliftNote: 'Compared with citizens of the same target group and time on benefit who got no offer.',
+      upliftUnknown: 'Not measured yet: we cannot say whether more get a job or education than without an offer',
       loss: 'Loses money',
       lossWhy: { small_effect_for_price: 'The effect is too small for the price: even at best the course does not earn back its price.',
         too_uncertain: 'The effect is too uncertain: too little is known about the course\'s results to say that it pays.' },
@@ -620,9 +622,14 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
             t.successDetail(this._pct(e.interval_90[0]), this._pct(e.interval_90[1]), this._num(e.successes), this._num(e.trials)))]);
           if (e.uplift_interval_90) {
             // Percentage points, whole: what a caseworker can repeat to a citizen.
+            // Nothing measured (no results, the estimate is the prior of exactly 0): say so
+            // rather than show a range around nothing.
             const pp = (v) => Math.round(v * 100) || 0;
-            fact(t.uplift, [t.upliftMain(pp(e.uplift)), ' ', t.upliftRange(pp(e.uplift_interval_90[0]), pp(e.uplift_interval_90[1])),
-              h('span', { class: 'sub' }, t.upliftNote)]);
+            const measured = e.uplift !== 0 || e.trials > 0;
+            fact(t.uplift, measured
+              ? [t.upliftMain(pp(e.uplift)), ' ', t.upliftRange(pp(e.uplift_interval_90[0]), pp(e.uplift_interval_90[1])),
+                h('span', { class: 'sub' }, t.upliftNote)]
+              : t.upliftUnknown);
           }
         }
       } else {
