@@ -15,7 +15,8 @@ fn exit(s: &Server, token: &str, candidate: &str, body: Value) -> Answer {
 }
 
 fn accept(s: &Server, token: &str, candidate: &str, offer: &str) -> i64 {
-    let body = json!({"candidate_id": candidate, "offer_id": offer, "action": "accept", "reason": "fits the plan"});
+    let body =
+        json!({"candidate_id": candidate, "offer_id": offer, "action": "accept", "reason": "fits the plan"});
     let r = call(s.addr, "POST", "/v1/decisions", Some(token), Some(&body.to_string()));
     assert_eq!(r.status, 201, "{}", r.body);
     r.body["id"].as_i64().expect("decision id")
@@ -78,7 +79,8 @@ fn decisions_outcomes_and_no_offer_exits_become_a_history_the_nightly_run_learns
     assert_eq!(outcome(d2, "dropped_out", None).status, 201);
 
     // No-offer records.
-    let r = exit(&s, &cw, "cand-a3", json!({"result": "in_work", "started": "2026-08-01", "weeks_to_exit": 8}));
+    let r =
+        exit(&s, &cw, "cand-a3", json!({"result": "in_work", "started": "2026-08-01", "weeks_to_exit": 8}));
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["offer_id"], Value::Null, "{}", r.body);
     assert_eq!((r.body["success"].clone(), r.body["weeks_on_benefit"].clone()), (json!(true), json!(4.4)));
@@ -117,7 +119,10 @@ fn decisions_outcomes_and_no_offer_exits_become_a_history_the_nightly_run_learns
         (json!({"result": "in_work", "started": "2026-10-20", "weeks_to_exit": 5}), "/weeks_to_exit"),
         (json!({"result": "in_work", "started": "2026-08-01"}), "/weeks_to_exit"),
         (json!({"result": "still_on_benefit", "started": "2026-03-02"}), "/started"),
-        (json!({"result": "still_on_benefit", "started": "2025-01-06", "weeks_to_exit": 4}), "/weeks_to_exit"),
+        (
+            json!({"result": "still_on_benefit", "started": "2025-01-06", "weeks_to_exit": 4}),
+            "/weeks_to_exit",
+        ),
         (json!({"result": "in_work", "started": "2026-06-01", "weeks_to_exit": 2}), "/started"),
         (json!({"result": "in_work", "started": "01-08-2026", "weeks_to_exit": 2}), "/started"),
         (json!({"result": "hired", "started": "2026-08-01", "weeks_to_exit": 2}), "/result"),
@@ -164,7 +169,9 @@ fn decisions_outcomes_and_no_offer_exits_become_a_history_the_nightly_run_learns
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("id,municipality,target_groups,age_band,benefit_kind,weeks_on_benefit,offer_id,started,success,weeks_to_exit")
+        Some(
+            "id,municipality,target_groups,age_band,benefit_kind,weeks_on_benefit,offer_id,started,success,weeks_to_exit"
+        )
     );
     assert_eq!(lines.count(), 4, "{csv}");
     assert!(csv.contains(",course-1,2026-09-01,yes,6\n"), "{csv}");
@@ -172,20 +179,23 @@ fn decisions_outcomes_and_no_offer_exits_become_a_history_the_nightly_run_learns
     assert!(headers.contains("link: </v1/history?after=2&limit=2>; rel=\"next\""), "{headers}");
 
     // Suggestions carry the uplift for candidates like this one, and the loss flag (null: pays).
-    let r = call(s.addr, "POST", "/v1/suggestions", Some(&cw), Some(r#"{"candidate_id": "cand-a3", "k": 2}"#));
+    let r =
+        call(s.addr, "POST", "/v1/suggestions", Some(&cw), Some(r#"{"candidate_id": "cand-a3", "k": 2}"#));
     assert_eq!(r.status, 200, "{}", r.body);
     let first = &r.body["suggestions"][0];
     assert!(first.get("effect_flag").is_some() && first["uplift"].is_number(), "{first}");
     let ev = &first["evidence"][0];
     let num = |v: &Value| v.as_f64().unwrap_or_else(|| panic!("a number: {ev}"));
-    let (u, lo, hi) = (num(&ev["uplift"]), num(&ev["uplift_interval_90"][0]), num(&ev["uplift_interval_90"][1]));
+    let (u, lo, hi) =
+        (num(&ev["uplift"]), num(&ev["uplift_interval_90"][0]), num(&ev["uplift_interval_90"][1]));
     assert!(lo <= u && u <= hi && lo < hi, "{ev}");
 
     // Quality on the API: the adjusted rate, the uplift with its interval, the provider's name.
     let q = call(s.addr, "GET", "/v1/offers/course-1/quality", Some(&cw), None);
     assert_eq!(q.status, 200, "{}", q.body);
     assert_eq!(q.body["provider_name"], "lev-0001", "no name in the service's data: the id");
-    let g = q.body["groups"].as_array().and_then(|g| g.iter().find(|g| g["target_group"] == "sickness")).cloned();
+    let g =
+        q.body["groups"].as_array().and_then(|g| g.iter().find(|g| g["target_group"] == "sickness")).cloned();
     let effect = g.expect("sickness")["effect"].clone();
     assert_eq!(effect["episodes"], 1, "{effect}");
     assert_eq!(effect["observed_rate"], json!(1.0), "{effect}");
@@ -229,17 +239,14 @@ fn decisions_outcomes_and_no_offer_exits_become_a_history_the_nightly_run_learns
     let course1 = data.offers.iter().find(|o| o.id.as_str() == "course-1").expect("course-1");
     assert!(course1.evidence.iter().all(|e| e.trials == 0), "{:?}", course1.evidence);
     let file = dir.0.join("history.csv");
-    let (o, stdout, stderr) = run(&[
-        "history",
-        "--db",
-        &db,
-        "--municipality",
-        "851",
-        "--out",
-        file.to_str().expect("utf-8"),
-    ]);
+    let (o, stdout, stderr) =
+        run(&["history", "--db", &db, "--municipality", "851", "--out", file.to_str().expect("utf-8")]);
     assert!(o.status.success(), "{stdout}{stderr}");
-    assert_eq!(std::fs::read_to_string(&file).expect("history.csv"), csv, "the CLI writes what the API answers");
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("history.csv"),
+        csv,
+        "the CLI writes what the API answers"
+    );
     let night = dir.0.join("night");
     let (o, stdout, stderr) = run(&[
         "batch",

@@ -7,7 +7,9 @@
 //! (the core's `effect`).
 
 use crate::server::store::HistoryRow;
-use matcher_core::model::{AgeBand, Episode, EpisodeId, Evidence, GroupSet, MunicipalityCode, Offer, OfferId, ReferenceData};
+use matcher_core::model::{
+    AgeBand, Episode, EpisodeId, Evidence, GroupSet, MunicipalityCode, Offer, OfferId, ReferenceData,
+};
 use std::collections::HashMap;
 
 /// The rows as episodes of the core. A row the reference data can no longer read (a target
@@ -26,7 +28,11 @@ pub fn episodes(rows: &[HistoryRow], reference: &ReferenceData, offers: &[Offer]
     (out, skipped)
 }
 
-fn episode(row: &HistoryRow, reference: &ReferenceData, offers: &std::collections::HashSet<&str>) -> Option<Episode> {
+fn episode(
+    row: &HistoryRow,
+    reference: &ReferenceData,
+    offers: &std::collections::HashSet<&str>,
+) -> Option<Episode> {
     let mut target_groups = GroupSet::EMPTY;
     for code in &row.target_groups {
         target_groups.insert(reference.group(code)?);
@@ -84,7 +90,11 @@ pub fn with_counted(offers: &mut [Offer], rows: &[HistoryRow], reference: &Refer
                 e.trials = e.trials.saturating_add(n);
                 e.successes = e.successes.saturating_add(s).min(e.trials);
             }
-            None => o.evidence.push(Evidence { group: matcher_core::model::GroupId(group), trials: n, successes: s }),
+            None => o.evidence.push(Evidence {
+                group: matcher_core::model::GroupId(group),
+                trials: n,
+                successes: s,
+            }),
         }
     }
 }
@@ -175,7 +185,8 @@ mod tests {
         let mut offers = vec![data.offers[0].clone()];
         let id = offers[0].id.to_string();
         offers[0].evidence = vec![Evidence { group, trials: 5, successes: 3 }];
-        let rows = vec![row(Some(&id), true, Some(true)), row(Some(&id), false, Some(false)), row(None, true, None)];
+        let rows =
+            vec![row(Some(&id), true, Some(true)), row(Some(&id), false, Some(false)), row(None, true, None)];
         without_counted(&mut offers, &rows, &reference);
         assert_eq!(offers[0].evidence, vec![Evidence { group, trials: 3, successes: 2 }]);
         with_counted(&mut offers, &rows, &reference);

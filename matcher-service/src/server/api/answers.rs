@@ -1232,7 +1232,8 @@ impl HistoryEpisode {
             id: r.episode_id(),
             municipality: format!("{:04}", r.municipality),
             target_groups: r.target_groups.clone(),
-            age_band: serde_json::from_value(Value::String(r.age_band.clone())).unwrap_or(AgeBandLabel::From30To39),
+            age_band: serde_json::from_value(Value::String(r.age_band.clone()))
+                .unwrap_or(AgeBandLabel::From30To39),
             benefit_kind: r.benefit_kind.clone(),
             weeks_on_benefit: r.weeks_on_benefit,
             offer_id: r.offer_id.clone(),
@@ -1257,7 +1258,6 @@ pub struct HistoryPage {
     #[schema(minimum = 1, maximum = 10000)]
     pub limit: u32,
 }
-
 
 // ----- batch runs -----
 

@@ -292,7 +292,8 @@ pub fn document() -> Value {
                 "schema": {"type": "integer", "minimum": 1, "maximum": i64::MAX}}));
         }
         if r.op == Op::HistoryList {
-            params.push(json!({"name": "limit", "in": "query", "required": false, "description": "Page size",
+            params
+                .push(json!({"name": "limit", "in": "query", "required": false, "description": "Page size",
                 "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000}}));
             params.push(json!({"name": "after", "in": "query", "required": false,
                 "description": "The `next` of the previous page (CSV: the `Link` header's `rel=\"next\"`)",

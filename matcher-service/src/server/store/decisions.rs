@@ -315,16 +315,7 @@ impl Store {
                     StoreError::Conflict(format!("today {} is not a date as YYYY-MM-DD", d.today))
                 })?;
                 let mix = super::history::case_mix(&model, day, &d.kind_codes)?;
-                super::history::start_offer_episode(
-                    &tx,
-                    rowid,
-                    d.municipality,
-                    &d.candidate_id,
-                    &d.offer_id,
-                    &mix,
-                    &d.today,
-                    &d.decided_by,
-                )?;
+                super::history::start_offer_episode(&tx, rowid, d, &mix)?;
             }
             if let Some(key) = &d.key {
                 tx.execute(

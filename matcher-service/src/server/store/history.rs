@@ -46,17 +46,13 @@ pub fn weeks_between(from: Date, to: Date) -> f64 {
     (f64::from(from.days_until(to)) / 7.0 * 10.0).round() / 10.0
 }
 
-/// Starts the episode of an accept inside the decision's transaction: the case mix as it is
-/// now, from the candidate's stored model.
+/// Starts the episode of an accept inside the decision's transaction: on the day of the
+/// decision, with the case mix of that day (from the candidate's stored model).
 pub(super) fn start_offer_episode(
     tx: &Connection,
     decision_rowid: i64,
-    municipality: u16,
-    candidate_id: &str,
-    offer_id: &str,
+    d: &super::NewDecision,
     mix: &CaseMixAtStart,
-    started: &str,
-    by: &str,
 ) -> Result<()> {
     tx.execute(
         "INSERT INTO episodes (municipality, number, candidate_id, decision_id, offer_id, target_groups, age_band,
@@ -64,16 +60,16 @@ pub(super) fn start_offer_episode(
          VALUES (?1, (SELECT COALESCE(MAX(number), 0) + 1 FROM episodes WHERE municipality = ?1),
             ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
-            municipality,
-            candidate_id,
+            d.municipality,
+            d.candidate_id,
             decision_rowid,
-            offer_id,
+            d.offer_id,
             mix.target_groups.join(";"),
             mix.age_band,
             mix.benefit_kind,
             mix.weeks_on_benefit,
-            started,
-            by,
+            d.today,
+            d.decided_by,
             now_rfc3339()
         ],
     )?;

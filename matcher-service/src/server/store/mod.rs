@@ -96,8 +96,8 @@ pub use citizen::CandidateOutcome;
 pub use decisions::{
     Decided, DecisionPage, DecisionRow, NewDecision, NewWithdrawal, Released, StoredRun, Withdrawn,
 };
-pub use offers::{EvidenceRow, GroupEvidence, NewOffer, OfferRow, OfferState, ProviderOfferRow};
 pub use history::{CaseMixAtStart, ExitResult, HistoryRow, NewExit, RecordedExit, weeks_between};
+pub use offers::{EvidenceRow, GroupEvidence, NewOffer, OfferRow, OfferState, ProviderOfferRow};
 pub use schema::SCHEMA_VERSION;
 use schema::migrate;
 pub use suggestion_log::{NewSuggestionLogEntry, SuggestionLogRow};

@@ -45,7 +45,9 @@ impl Store {
                 return Err(StoreError::Invalid {
                     path: "/exited_on",
                     value: exited_on.to_string(),
-                    reason: format!("before the decision ({started}); the episode starts on the day of the decision"),
+                    reason: format!(
+                        "before the decision ({started}); the episode starts on the day of the decision"
+                    ),
                 });
             }
             let n = tx.execute(
@@ -68,7 +70,12 @@ impl Store {
                 .collect();
             add_evidence_in(&tx, &rows)?;
             // The place comes back with the outcome, in the same transaction.
-            let released = crate::server::ledger::release(&tx, rowid, crate::server::ledger::Release::Outcome, &now_rfc3339())?;
+            let released = crate::server::ledger::release(
+                &tx,
+                rowid,
+                crate::server::ledger::Release::Outcome,
+                &now_rfc3339(),
+            )?;
             tx.commit()?;
             Ok((offer, released))
         })

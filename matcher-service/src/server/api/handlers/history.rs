@@ -12,7 +12,11 @@ fn check_exit(body: &ExitRequest, today: Date) -> Result<(Date, Option<f64>), Ap
     let started = Date::parse(&body.started)
         .ok_or_else(|| ApiError::field("/started", truncate(&body.started), "expected a date YYYY-MM-DD"))?;
     if started > today {
-        return Err(ApiError::field("/started", started.to_string(), format!("in the future (today is {today})")));
+        return Err(ApiError::field(
+            "/started",
+            started.to_string(),
+            format!("in the future (today is {today})"),
+        ));
     }
     let follow_up_days = (FOLLOW_UP_WEEKS * 7.0) as i32;
     match (body.result, body.weeks_to_exit) {
@@ -55,7 +59,9 @@ fn check_exit(body: &ExitRequest, today: Date) -> Result<(Date, Option<f64>), Ap
                 return Err(ApiError::field(
                     "/weeks_to_exit",
                     w.to_string(),
-                    format!("the exit day {exit} ({w} weeks after {started}) is in the future (today is {today})"),
+                    format!(
+                        "the exit day {exit} ({w} weeks after {started}) is in the future (today is {today})"
+                    ),
                 ));
             }
             Ok((started, Some(w)))

@@ -135,9 +135,13 @@ fn group_effect(cat: &Catalogue, level: Level<'_>, code: &str, reference: &Refer
     }
     let offers: Vec<usize> = match level {
         Level::Offer(id) => cat.scorer.offer_index(id).map(|i| i as usize).into_iter().collect(),
-        Level::Provider(id) => {
-            cat.offers().iter().enumerate().filter(|(_, o)| o.provider.as_str() == id).map(|(i, _)| i).collect()
-        }
+        Level::Provider(id) => cat
+            .offers()
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.provider.as_str() == id)
+            .map(|(i, _)| i)
+            .collect(),
     };
     let (mut mean, mut low, mut high) = (0.0, 0.0, 0.0);
     if let Some(g) = g
@@ -165,7 +169,12 @@ fn group_effect(cat: &Catalogue, level: Level<'_>, code: &str, reference: &Refer
 
 /// The provider's name in the catalogue's data set (its id when the data set has none).
 fn provider_name(cat: &Catalogue, id: &str) -> String {
-    cat.scorer.data().providers.iter().find(|p| p.id.as_str() == id).map_or_else(|| id.to_string(), |p| p.name.clone())
+    cat.scorer
+        .data()
+        .providers
+        .iter()
+        .find(|p| p.id.as_str() == id)
+        .map_or_else(|| id.to_string(), |p| p.name.clone())
 }
 
 /// The groups to show: those with evidence, then those with episodes in the history.

@@ -30,14 +30,19 @@ pub(super) async fn outcome_create(state: Arc<AppState>, req: Request) -> Result
             let day = matcher_core::model::Date::parse(text)
                 .ok_or_else(|| ApiError::field("/exited_on", truncate(text), "expected a date YYYY-MM-DD"))?;
             if day > today {
-                return Err(ApiError::field("/exited_on", day.to_string(), format!("in the future (today is {today})")));
+                return Err(ApiError::field(
+                    "/exited_on",
+                    day.to_string(),
+                    format!("in the future (today is {today})"),
+                ));
             }
             day
         }
     };
     let s = state.clone();
     let (offer, released) = blocking(move || {
-        let out = s.store.record_outcome(p.municipality, body.decision_id, label, success, exited_on, &p.user)?;
+        let out =
+            s.store.record_outcome(p.municipality, body.decision_id, label, success, exited_on, &p.user)?;
         // The rebuild reads the places held from the store: the released one included.
         s.catalogues.rebuild(&s.store).map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(out)

@@ -139,7 +139,8 @@ pub(super) fn suggest(
     let reference = state.catalogues.reference();
     let mut out = Vec::with_capacity(ranking.ranked.len());
     // The candidate's time on benefit, for the uplift of candidates like them.
-    let band = matcher_core::effect::weeks_band(f64::from(candidate.benefit.start.days_until(today).max(0)) / 7.0);
+    let band =
+        matcher_core::effect::weeks_band(f64::from(candidate.benefit.start.days_until(today).max(0)) / 7.0);
     let view = cat.scorer.view(candidate).ok();
     for (i, ranked) in ranking.ranked.iter().enumerate() {
         let (o, score, price, adjusted, explanation) =
