@@ -260,4 +260,10 @@ fn decisions_outcomes_and_no_offer_exits_become_a_history_the_nightly_run_learns
     assert!(o.status.success(), "{stdout}{stderr}");
     let quality = std::fs::read_to_string(night.join("quality.csv")).expect("quality.csv with outcomes");
     assert!(quality.lines().any(|l| l.contains("course-1") && l.contains("sickness")), "{quality}");
+
+    // Episodes are append-only in the file too: history is not rewritten.
+    let file = rusqlite::Connection::open(s.state.store.path()).expect("open the file");
+    let update = file.execute("UPDATE episodes SET age_band = '60+' WHERE number = 1", []);
+    assert!(update.is_err_and(|e| e.to_string().contains("append-only")));
+    assert!(file.execute("DELETE FROM episodes", []).is_err());
 }

@@ -1560,6 +1560,8 @@ pub struct ExportParts {
     pub decisions: &'static str,
     /// About `outcomes`.
     pub outcomes: &'static str,
+    /// About `episodes`.
+    pub episodes: &'static str,
     /// About `accesses`.
     pub accesses: &'static str,
 }
@@ -1582,6 +1584,7 @@ impl ExportExplanation {
                 suggestions_shown: "Hvert forslag, systemet har vist din sagsbehandler, præcis som det blev vist: tilbud, point pr. faktor, forventet effekt og hvilke versioner af regler og data der blev brugt.",
                 decisions: "Beslutninger om tilbud, truffet af en sagsbehandler (navngivet) med begrundelse. Systemet foreslår; det beslutter ikke.",
                 outcomes: "Resultatet af et tilbud, du har fået.",
+                episodes: "Forløb, der bruges til at måle, hvad tilbud virker: din målgruppe, aldersgruppe, ydelse og tid på ydelse, da forløbet begyndte, og om du kom i job eller uddannelse. Udleveres til statistik uden dit id.",
                 accesses: "Hvem der har læst eller ændret dine oplysninger, og hvornår.",
             },
             en: ExportParts {
@@ -1589,6 +1592,7 @@ impl ExportExplanation {
                 suggestions_shown: "Every suggestion the system showed your caseworker, exactly as shown: offers, points per factor, expected effect, and the versions of policy and data used.",
                 decisions: "Decisions on offers, made by a named caseworker with a reason. The system suggests; it does not decide.",
                 outcomes: "The result of an offer you took.",
+                episodes: "Episodes used to measure which offers work: your target group, age band, benefit and time on benefit when the episode began, and whether you got a job or education. Exported for statistics without your id.",
                 accesses: "Who read or changed your data, and when.",
             },
         }
@@ -1614,6 +1618,9 @@ pub struct CandidateExport {
     pub decisions: Vec<Decision>,
     /// Outcomes of those decisions.
     pub outcomes: Vec<ExportedOutcome>,
+    /// Episodes of the history that name the candidate (their case mix on the first day);
+    /// `result` `open` for an accept without an outcome yet.
+    pub episodes: Vec<HistoryEpisode>,
     /// Who read or changed the candidate's data.
     pub accesses: Vec<AccessEntry>,
     /// What each part is.
@@ -1641,6 +1648,8 @@ pub enum KeptKind {
     SuggestionLog,
     /// The access log.
     AccessLog,
+    /// The episode history.
+    Episodes,
 }
 
 /// An erased candidate: what was removed and what was kept, and why.

@@ -181,6 +181,7 @@ fn example(op: Op) -> Option<Value> {
                 recorded_by: "anna".into(),
                 recorded_at: "2027-03-01T09:00:00Z".into(),
             }],
+            episodes: vec![],
             accesses: vec![],
             explanation: ExportExplanation::texts(),
         })

@@ -210,7 +210,8 @@ fn history_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HistoryRow> {
             let success = left && within.is_some();
             (outcome, success, if left { within } else { None }, Some(left))
         }
-        _ => {
+        (Some(_), None) => ("open".to_string(), false, None, None),
+        (None, _) => {
             let result = own_result.unwrap_or_default();
             let success = matches!(result.as_str(), "in_work" | "in_education" | "back_at_work");
             (result, success, own_weeks, None)
@@ -337,6 +338,27 @@ impl Store {
             let episode = number_row(&tx, x.municipality, number)?.ok_or(StoreError::NotFound("episode"))?;
             tx.commit()?;
             Ok(RecordedExit { episode, replayed: false })
+        })
+    }
+
+    /// Every episode that names a tenant's candidate, finished or not (an accept without an
+    /// outcome has `result` `open`), for the citizen's access export and the erasure's account.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn candidate_episodes(&self, municipality: u16, candidate_id: &str) -> Result<Vec<HistoryRow>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT e.number, e.municipality, e.target_groups, e.age_band, e.benefit_kind,
+                    e.weeks_on_benefit, e.offer_id, e.started, e.result, e.weeks_to_exit,
+                    o.result, COALESCE(o.exited_on, substr(o.recorded_at, 1, 10))
+                 FROM episodes e LEFT JOIN outcomes o ON o.decision_id = e.decision_id
+                 WHERE e.municipality = ?1 AND e.candidate_id = ?2 ORDER BY e.number",
+            )?;
+            let rows = stmt
+                .query_map(params![municipality, candidate_id], history_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
         })
     }
 
