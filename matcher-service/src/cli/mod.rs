@@ -111,7 +111,7 @@ enum Command {
         #[arg(long, requires = "municipality")]
         db: Option<PathBuf>,
         /// With `--db`: the municipality (kommunekode), e.g. 0851.
-        #[arg(long)]
+        #[arg(long, requires = "db")]
         municipality: Option<u16>,
         /// Write to this file instead of stdout (atomically: a reader never sees half of it).
         #[arg(long)]
