@@ -251,6 +251,7 @@ pub fn live_dataset(store: &Store, catalogues: &Catalogues, m: u16) -> Result<Da
         providers: cat.scorer.data().providers.clone(),
         outcomes: cat.scorer.data().outcomes.clone(),
         declines,
+        contracts: Vec::new(),
     })
 }
 

@@ -197,6 +197,7 @@ fn build(
             id: offer.provider.clone(),
             name: offer.provider.to_string(),
             municipality: offer.municipality,
+            contact: None,
         });
         reserved.push(AtomicU32::new(row.reserved));
         retired.push(row.retired);
@@ -212,7 +213,7 @@ fn build(
     if skipped > 0 {
         tracing::warn!(skipped, "episodes the reference data or the offers no longer read were left out");
     }
-    let data = Dataset { candidates: Vec::new(), offers, providers, outcomes, declines: Vec::new() };
+    let data = Dataset { offers, providers, outcomes, ..Dataset::default() };
     let scorer = Scorer::new(Arc::new(data), reference.clone(), policies.clone(), today)?;
     let index = graph::Index::new(&scorer);
     Ok(Catalogue { version, scorer, index, reserved, retired })

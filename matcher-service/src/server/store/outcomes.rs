@@ -26,13 +26,21 @@ impl Store {
     ) -> Result<(String, bool)> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let (rowid, offer, action, groups, started): (i64, String, String, String, Option<String>) = tx
+            #[allow(clippy::type_complexity)]
+            let (rowid, offer, action, groups, candidate, started): (
+                i64,
+                String,
+                String,
+                String,
+                String,
+                Option<String>,
+            ) = tx
                 .query_row(
-                    "SELECT id, offer_id, action, target_groups,
+                    "SELECT id, offer_id, action, target_groups, candidate_id,
                         (SELECT e.started FROM episodes e WHERE e.decision_id = decisions.id)
                      FROM decisions WHERE municipality = ?1 AND number = ?2",
                     params![municipality, decision],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
                 )
                 .optional()?
                 .ok_or(StoreError::NotFound("decision"))?;
@@ -76,6 +84,16 @@ impl Store {
                 crate::server::ledger::Release::Outcome,
                 &now_rfc3339(),
             )?;
+            // A success means the citizen left the benefit: the case closes with it.
+            if success {
+                super::cases::close_case(
+                    &tx,
+                    municipality,
+                    &candidate,
+                    super::cases::CaseClosed::LeftBenefit,
+                    &now_rfc3339(),
+                )?;
+            }
             tx.commit()?;
             Ok((offer, released))
         })
