@@ -213,7 +213,7 @@ await step('the demo page loads with a strict CSP and shows suggestions in Danis
     // The uplift is in words exactly when the API has a measured one.
     const text = await cards.nth(i).locator('dl').innerText();
     for (const e of answer.body.suggestions[i].evidence) {
-      const measured = e.uplift !== 0 || e.trials > 0;
+      const measured = e.uplift !== 0 || e.trials > 0 || e.episodes > 0;
       const pp = Math.round(Math.abs(e.uplift) * 100);
       assert.ok(measured ? (pp === 0 ? text.includes('Lige så mange') : text.includes(`Ca. ${pp} procentpoint`)) : text.includes('Ikke målt endnu'),
         `card ${i + 1}, ${e.target_group}: uplift ${e.uplift}: ${text}`);

@@ -638,7 +638,7 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
             // Nothing measured (no results, the estimate is the prior of exactly 0): say so
             // rather than show a range around nothing.
             const pp = (v) => Math.round(v * 100) || 0;
-            const measured = e.uplift !== 0 || e.trials > 0;
+            const measured = e.uplift !== 0 || e.trials > 0 || e.episodes > 0;
             fact(t.uplift, measured
               ? [t.upliftMain(pp(e.uplift)), ' ', t.upliftRange(pp(e.uplift_interval_90[0]), pp(e.uplift_interval_90[1])),
                 h('span', { class: 'sub' }, t.upliftNote)]

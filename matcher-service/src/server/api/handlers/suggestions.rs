@@ -139,8 +139,6 @@ pub(super) fn suggest(
     let reference = state.catalogues.reference();
     let mut out = Vec::with_capacity(ranking.ranked.len());
     // The candidate's time on benefit, for the uplift of candidates like them.
-    let band =
-        matcher_core::effect::weeks_band(f64::from(candidate.benefit.start.days_until(today).max(0)) / 7.0);
     let view = cat.scorer.view(candidate).ok();
     for (i, ranked) in ranking.ranked.iter().enumerate() {
         let (o, score, price, adjusted, explanation) =
@@ -183,9 +181,6 @@ pub(super) fn suggest(
                 .evidence
                 .iter()
                 .map(|e| {
-                    let uplift = reference
-                        .group(&e.group)
-                        .map(|g| cat.scorer.effects().uplift(*o as usize, usize::from(g.0), band));
                     let names = reference
                         .group(&e.group)
                         .and_then(|g| reference.target_groups.get(usize::from(g.0)))
@@ -201,8 +196,12 @@ pub(super) fn suggest(
                         successes: e.posterior.successes,
                         posterior_mean: e.posterior.mean,
                         interval_90: [e.posterior.low, e.posterior.high],
-                        uplift: uplift.map_or(0.0, |u| u.mean),
-                        uplift_interval_90: uplift.map_or([0.0, 0.0], |u| [u.low(), u.high()]),
+                        episodes: e.episodes,
+                        no_offer_rate: e.no_offer_rate,
+                        adjusted_rate: e.adjusted_rate,
+                        uplift: e.uplift,
+                        uplift_interval_90: [e.uplift_low, e.uplift_high],
+                        reading_da: e.reading_da.clone(),
                     }
                 })
                 .collect(),
