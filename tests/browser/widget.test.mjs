@@ -187,6 +187,9 @@ await step('the demo page loads with a strict CSP and shows suggestions in Danis
   for (const label of ['Start', 'Varighed', 'Hvor', 'Kontakt', 'Afstand', 'Ledige pladser', 'Pris', 'Forventet effekt', 'Succesrate', 'sandsynligvis mellem', 'Score']) {
     assert.ok(facts.includes(label), `the first card shows ${label}: ${facts}`);
   }
+  // Issue 13: the success rate says it is adjusted, and the uplift over no offer is in words.
+  assert.match(facts, /justeret mod gennemsnittet|ingen egne resultater endnu/);
+  assert.match(facts, /Forskel fra intet tilbud\n?\s*((Ca\. \d+ procentpoint (flere|færre)|Lige så mange) kommer i job eller uddannelse (end|som) uden tilbud \((usikkert: )?mellem \d+|Ikke målt endnu)/);
   assert.match(facts, /\d+,\d km/, 'distance in Danish number format');
   assert.match(facts, /kr\./);
   assert.equal(await first.locator('ul.factors li').count(), 8, 'eight factor bars');
@@ -198,6 +201,24 @@ await step('the demo page loads with a strict CSP and shows suggestions in Danis
   assert.equal(answer.status, 200);
   assert.equal(await first.getAttribute('data-offer'), answer.body.suggestions[0].offer_id);
   assert.equal(await first.locator('h3').innerText(), answer.body.suggestions[0].name);
+  // A suggestion expected to lose money carries its flag and why, exactly where the API says so.
+  for (let i = 0; i < Math.min(await cards.count(), answer.body.suggestions.length); i += 1) {
+    const flag = answer.body.suggestions[i].effect_flag;
+    const shown = cards.nth(i).locator('[data-loss]');
+    assert.equal(await shown.count(), flag ? 1 : 0, `card ${i + 1}: flag ${flag}`);
+    if (flag) {
+      assert.equal(await shown.getAttribute('data-loss'), flag);
+      assert.match(await shown.innerText(), /Taber penge[\s\S]*(for lille til prisen|for usikker)/);
+    }
+    // The uplift is in words exactly when the API has a measured one.
+    const text = await cards.nth(i).locator('dl').innerText();
+    for (const e of answer.body.suggestions[i].evidence) {
+      const measured = e.uplift !== 0 || e.trials > 0 || e.episodes > 0;
+      const pp = Math.round(Math.abs(e.uplift) * 100);
+      assert.ok(measured ? (pp === 0 ? text.includes('Lige så mange') : text.includes(`Ca. ${pp} procentpoint`)) : text.includes('Ikke målt endnu'),
+        `card ${i + 1}, ${e.target_group}: uplift ${e.uplift}: ${text}`);
+    }
+  }
 });
 
 await step('the runner-up difference opens on demand', async () => {
@@ -515,9 +536,11 @@ await step('English with lang="en"', async () => {
   await widget(page).getByRole('heading', { name: 'Suggested offers' }).waitFor();
   assert.match(await widget(page).locator('.notice').innerText(), /suggestions, not decisions/);
   const facts = await widget(page).locator('li.card').last().locator('dl').innerText();
-  for (const label of ['Start', 'Duration', 'Where', 'Distance', 'Places left', 'Price', 'Expected effect', 'Success rate', 'likely between']) {
+  for (const label of ['Start', 'Duration', 'Where', 'Distance', 'Places left', 'Price', 'Expected effect', 'Success rate', 'likely between', 'Difference from no offer']) {
     assert.ok(facts.includes(label), `English card shows ${label}: ${facts}`);
   }
+  assert.match(facts, /adjusted toward the target group's average|no results of its own yet/);
+  assert.match(facts, /(About \d+ percentage points (more|fewer)|As many) get a job or education (than|as) without an offer|Not measured yet/);
   await axe(page, 'English desktop');
   await page.screenshot({ path: join(OUT, 'widget-en-desktop.png'), fullPage: true });
 });

@@ -544,6 +544,13 @@ fn the_access_export_holds_everything_and_the_erasure_removes_the_record_from_th
     );
     assert!(e["accesses"].as_array().is_some_and(|a| a.iter().any(|x| x["action"] == "decide")), "{e}");
     assert!(e["explanation"]["da"]["decisions"].is_string());
+    // The episode the accept started, with the case mix of its day (issue 13).
+    assert_eq!(
+        (e["episodes"][0]["offer_id"].as_str(), e["episodes"][0]["result"].as_str()),
+        (Some("course-1"), Some("in_work")),
+        "{e}"
+    );
+    assert!(e["explanation"]["en"]["episodes"].is_string());
     // Caseworkers do not export; another tenant's export of the id is an unknown id.
     assert_problem(
         &call(s.addr, "GET", "/v1/candidates/cand-a3/export", Some(&s.tokens.a_caseworker), None),
@@ -566,7 +573,7 @@ fn the_access_export_holds_everything_and_the_erasure_removes_the_record_from_th
     assert_eq!(erased.status, 200, "{}", erased.body);
     let kept: Vec<&str> =
         erased.body["kept"].as_array().expect("kept").iter().filter_map(|k| k["record"].as_str()).collect();
-    assert_eq!(kept, ["decisions", "suggestion_log", "access_log"], "{}", erased.body);
+    assert_eq!(kept, ["decisions", "suggestion_log", "access_log", "episodes"], "{}", erased.body);
     assert!(
         erased.body["kept"]
             .as_array()
@@ -582,7 +589,7 @@ fn the_access_export_holds_everything_and_the_erasure_removes_the_record_from_th
         .query_row("SELECT count(*) FROM candidates WHERE id = 'cand-a3'", [], |r| r.get(0))
         .expect("count");
     assert_eq!(left, 0);
-    for table in ["decisions", "suggestion_log", "access_log", "outcomes", "batch_runs"] {
+    for table in ["decisions", "suggestion_log", "access_log", "outcomes", "batch_runs", "episodes"] {
         let mut stmt = db.prepare(&format!("SELECT * FROM {table}")).expect("select");
         let columns = stmt.column_count();
         let rows: Vec<String> = stmt

@@ -8,6 +8,7 @@ mod client;
 mod common;
 mod effects;
 mod gen_validate;
+mod history;
 mod ids;
 mod live_state;
 mod policy;

@@ -682,6 +682,7 @@ fn decline(s: &Server, municipality: u16, candidate: &str) -> i64 {
         starts_on: None,
         decline_days: 90,
         corrects: None,
+        kind_codes: Vec::new(),
     };
     s.state.store.decide(&d).expect("decide").decision.id
 }

@@ -89,14 +89,24 @@ pub fn evaluate(args: &EvaluateArgs, reference: ReferenceData) -> anyhow::Result
     Ok(())
 }
 
-/// Runs `matcher history PATH`: the data set's `outcomes` table as CSV on stdout.
+/// `matcher history PATH`: the data set's `outcomes` table as CSV.
 pub fn history(
     path: &std::path::Path,
     reference: &ReferenceData,
     input: &super::validate_explain::DataFlags,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<u8>> {
     let data = super::flags::load(path, reference, input)?;
-    let bytes = dataset::outcomes_csv(&data, reference)?;
+    Ok(dataset::outcomes_csv(&data, reference)?)
+}
+
+/// Writes `bytes` to `out` (a temporary file renamed over it) or to stdout.
+pub fn write_out(bytes: &[u8], out: Option<&std::path::Path>) -> anyhow::Result<()> {
     use std::io::Write;
-    std::io::stdout().write_all(&bytes).context("writing to stdout")
+    let Some(out) = out else {
+        return std::io::stdout().write_all(bytes).context("writing to stdout");
+    };
+    let tmp = out.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    f.write_all(bytes).and_then(|()| f.sync_all()).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, out).with_context(|| format!("renaming {} to {}", tmp.display(), out.display()))
 }

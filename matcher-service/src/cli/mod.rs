@@ -104,10 +104,22 @@ enum Command {
     /// Write the model card for an algorithm register and a DPIA (Markdown or HTML, Danish or
     /// English), generated from the code and the policy in force.
     Describe(describe::DescribeArgs),
-    /// Print a data set's episode history (the `outcomes` table) as CSV.
+    /// Print a data set's episode history (the `outcomes` table) as CSV, or with `--db` the
+    /// history a municipality recorded in the service.
     History {
-        /// A directory of CSV/JSON tables, or a snapshot file.
-        path: PathBuf,
+        /// A directory of CSV/JSON tables, or a snapshot file (not with `--db`).
+        #[arg(required_unless_present = "db", conflicts_with = "db")]
+        path: Option<PathBuf>,
+        /// The service's SQLite file: its recorded episodes (accepted decisions with their
+        /// outcomes, and no-offer records) instead of a data set's.
+        #[arg(long, requires = "municipality")]
+        db: Option<PathBuf>,
+        /// With `--db`: the municipality (kommunekode), e.g. 0851.
+        #[arg(long, requires = "db")]
+        municipality: Option<u16>,
+        /// Write to this file instead of stdout (atomically: a reader never sees half of it).
+        #[arg(long)]
+        out: Option<PathBuf>,
         #[command(flatten)]
         input: validate_explain::DataFlags,
     },
@@ -116,7 +128,8 @@ enum Command {
     /// Manage bearer tokens of the service.
     /// Write a municipality's live state from the service's database as a data set directory
     /// (candidates with their running courses locked, declines in force, offers with the
-    /// municipality's share of the free places), so that `matcher batch` can run on it.
+    /// municipality's share of the free places, and its episode history as `outcomes.csv`),
+    /// so that `matcher batch` can run on it and learn from the day's records.
     ExportState {
         /// The service's SQLite file.
         #[arg(long)]
@@ -164,7 +177,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Evaluate(args) => effects::evaluate(&args, reference()?)?,
         Command::Describe(args) => describe::run(&args, reference()?)?,
-        Command::History { path, input } => effects::history(&path, &input.reference()?, &input)?,
+        Command::History { path, db, municipality, out, input } => {
+            let reference = input.reference()?;
+            let bytes = match (path, db, municipality) {
+                (_, Some(db), Some(m)) => history_from_db(&db, m)?,
+                (Some(path), _, _) => effects::history(&path, &reference, &input)?,
+                _ => anyhow::bail!("give a data set, or --db FILE --municipality CODE"),
+            };
+            effects::write_out(&bytes, out.as_deref())?;
+        }
         Command::Serve(args) => serve::run(*args)?,
         Command::ExportState { db, municipality, out, today } => {
             export_state(&db, municipality, &out, today.as_deref())?
@@ -202,14 +223,32 @@ fn export_state(
     )?;
     let data =
         crate::server::batch::live_dataset(&store, &catalogues, municipality).map_err(anyhow::Error::msg)?;
+    let mut data = data;
+    // The tenant's own episodes only; the counts other tenants' outcomes added to the shared
+    // evidence go back into it, so the night learns from every outcome exactly once.
+    let rows = store.history(None, 0, u32::MAX).with_context(|| format!("reading {}", db.display()))?;
+    let others: Vec<_> = rows.into_iter().filter(|r| r.municipality != municipality).collect();
+    crate::server::history::with_counted(&mut data.offers, &others, &reference);
+    data.outcomes.retain(|e| e.municipality.0 == municipality);
     matcher_core::dataset::write_dir(&data, &reference, out)
         .with_context(|| format!("writing {}", out.display()))?;
     println!(
-        "{} candidates, {} offers, {} declines written to {}",
+        "{} candidates, {} offers, {} declines, {} episodes written to {}",
         data.candidates.len(),
         data.offers.len(),
         data.declines.len(),
+        data.outcomes.len(),
         out.display()
     );
     Ok(())
+}
+
+/// `matcher history --db FILE --municipality CODE`: the municipality's recorded episodes in
+/// the `outcomes` table's format, as `GET /v1/history` answers them in CSV.
+fn history_from_db(db: &std::path::Path, municipality: u16) -> anyhow::Result<Vec<u8>> {
+    let store = crate::server::store::Store::open(db).with_context(|| format!("opening {}", db.display()))?;
+    let rows = store
+        .history(Some(municipality), 0, u32::MAX)
+        .with_context(|| format!("reading the history of {municipality:04} from {}", db.display()))?;
+    Ok(crate::server::history::csv(&rows))
 }

@@ -242,12 +242,14 @@ pub fn live_dataset(store: &Store, catalogues: &Catalogues, m: u16) -> Result<Da
         o.capacity = share + locked.get(o.id.as_str()).copied().unwrap_or(0);
         o.guaranteed_volume = o.guaranteed_volume.min(o.capacity);
     }
-    // The service keeps no episode history: its runs score with the catalogue's effect estimates.
+    // The episode history the catalogue learns from (every tenant's: offers are shared, and
+    // the evidence it holds has those outcomes taken out), so the run's estimates are the
+    // suggestions' estimates. `matcher export-state` keeps only the tenant's own episodes.
     Ok(Dataset {
         candidates,
         offers,
         providers: cat.scorer.data().providers.clone(),
-        outcomes: Vec::new(),
+        outcomes: cat.scorer.data().outcomes.clone(),
         declines,
         contracts: Vec::new(),
     })

@@ -1,6 +1,6 @@
 //! The offers as the scorer sees them: one immutable [`Catalogue`] (scorer and spatial index)
 //! per version of the offers, shared through an `Arc` by every suggestion request and rebuilt
-//! after each write to offers or evidence. Places taken by decisions change far more often
+//! after each write to offers, evidence or the episode history. Places taken by decisions change far more often
 //! than offers, so they live in atomic counters beside the scorer rather than in it.
 //!
 //! Two kinds of rebuild (issue 18): a write to the offers themselves reads every offer back
@@ -158,8 +158,13 @@ impl Catalogues {
         for offer in &mut offers {
             offer.evidence = evidence.remove(offer.id.as_str()).unwrap_or_default();
         }
-        let data =
-            Dataset { offers, providers: current.scorer.data().providers.clone(), ..Dataset::default() };
+        let outcomes = episodes_of(store, &self.reference, &mut offers)?;
+        let data = Dataset {
+            offers,
+            providers: current.scorer.data().providers.clone(),
+            outcomes,
+            ..Dataset::default()
+        };
         let scorer =
             Scorer::new(Arc::new(data), self.reference.clone(), self.policies.clone(), self.today())?;
         *version += 1;
@@ -302,10 +307,28 @@ fn build(
     }
     let mut providers: Vec<Provider> = providers.into_values().collect();
     providers.sort_by(|a, b| a.id.cmp(&b.id));
-    let data = Dataset { offers, providers, ..Dataset::default() };
+    let outcomes = episodes_of(store, reference, &mut offers)?;
+    let data = Dataset { offers, providers, outcomes, ..Dataset::default() };
     let scorer = Scorer::new(Arc::new(data), reference.clone(), policies.clone(), today)?;
     let index = Arc::new(graph::Index::new(&scorer));
     Ok(Catalogue { version, scorer, index, reserved: Arc::new(reserved), retired, parsed: Arc::new(parsed) })
+}
+
+/// Every tenant's finished episodes as the core's history: offers and their quality are shared
+/// by design, like the evidence; an outcome the history carries is taken out of `offers`'
+/// evidence counts, so that it counts once.
+fn episodes_of(
+    store: &Store,
+    reference: &ReferenceData,
+    offers: &mut [Offer],
+) -> Result<Vec<matcher_core::model::Episode>, CatalogueError> {
+    let history = store.history(None, 0, u32::MAX)?;
+    crate::server::history::without_counted(offers, &history, reference);
+    let (outcomes, skipped) = crate::server::history::episodes(&history, reference, offers);
+    if skipped > 0 {
+        tracing::warn!(skipped, "episodes the reference data or the offers no longer read were left out");
+    }
+    Ok(outcomes)
 }
 
 /// The store's evidence by offer id; evidence for a group the reference data no longer has

@@ -130,6 +130,9 @@ impl From<crate::server::store::StoreError> for ApiError {
             crate::server::store::StoreError::Running(place) => ApiError::Running(place),
             crate::server::store::StoreError::NotOwner(why) => ApiError::NotOwner(why),
             crate::server::store::StoreError::NotServed(why) => ApiError::field("/offer_id", "", why),
+            crate::server::store::StoreError::Invalid { path, value, reason } => {
+                ApiError::field(path, value, reason)
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }

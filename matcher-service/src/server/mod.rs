@@ -17,6 +17,7 @@ pub mod auth;
 pub mod batch;
 pub mod catalogue;
 pub mod error;
+pub mod history;
 pub mod host;
 pub mod ledger;
 pub mod listen;

@@ -530,6 +530,39 @@ pub struct GroupQuality {
     /// 90% interval of the rate.
     #[schema(min_items = 2, max_items = 2)]
     pub interval_90: [f64; 2],
+    /// The measured effect from the episode history, case-mix adjusted (`docs/effects.md`).
+    pub effect: GroupEffect,
+}
+
+/// An offer's (or provider's) effect for one target group: its uplift over no offer for
+/// comparable candidates, learned from the episode history with its case mix, and the success
+/// rates behind it. Assumes candidates with and without the offer are comparable on what is
+/// recorded (time on benefit, age band, benefit kind, group).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"episodes": 48, "observed_rate": 0.94, "expected_rate": 0.61, "adjusted_rate": 0.72,
+    "uplift": 0.12, "uplift_interval_90": [0.04, 0.20], "no_offer_rate": 0.39}))]
+pub struct GroupEffect {
+    /// Episodes with the offer (the provider's offers) for the group in the history.
+    pub episodes: u32,
+    /// Observed success rate of those episodes (null without any).
+    #[schema(required = true)]
+    pub observed_rate: Option<f64>,
+    /// The rate those candidates would have had without an offer, from their case mix
+    /// (null without episodes).
+    #[schema(required = true)]
+    pub expected_rate: Option<f64>,
+    /// The rate on the group's average case mix: observed − expected + the group's no-offer
+    /// rate ("justeret mod gennemsnittet"; null without episodes).
+    #[schema(required = true)]
+    pub adjusted_rate: Option<f64>,
+    /// Uplift over no offer (share; 0.12 = 12 percentage points), shrunk toward the provider
+    /// and the group; without history or evidence the prior, 0.
+    pub uplift: f64,
+    /// 90% interval of the uplift.
+    #[schema(min_items = 2, max_items = 2)]
+    pub uplift_interval_90: [f64; 2],
+    /// The group's success rate without an offer, on its average case mix.
+    pub no_offer_rate: f64,
 }
 
 /// An offer's quality.
@@ -539,6 +572,8 @@ pub struct Quality {
     pub offer_id: String,
     /// Its provider.
     pub provider_id: String,
+    /// The provider's name as the data set gives it (its id where none is known).
+    pub provider_name: String,
     /// Price per course, DKK.
     pub price_dkk: u32,
     /// Places.
@@ -561,6 +596,8 @@ pub struct Quality {
 pub struct ProviderQuality {
     /// The provider.
     pub provider_id: String,
+    /// Its name as the data set gives it (its id where none is known).
+    pub provider_name: String,
     /// Its offers' ids.
     pub offers: Vec<String>,
     /// Places over its offers.
@@ -652,6 +689,12 @@ pub struct SuggestionOut<'a> {
     pub factors: Vec<Contribution>,
     /// Expected effect, DKK.
     pub effect_dkk: f64,
+    /// Why the expected net effect is negative: `small_effect_for_price` (even the upper end of
+    /// the uplift's interval does not pay for the price) or `too_uncertain`; null when it pays.
+    #[schema(required = true)]
+    pub effect_flag: Option<matcher_core::batch::EffectFlag>,
+    /// Uplift over no offer behind `effect_dkk` (share, averaged over the shared groups).
+    pub uplift: f64,
     /// Benefit weeks avoidable.
     pub weeks_avoidable: f64,
     /// Travel distance, km.
@@ -1082,6 +1125,12 @@ pub struct OutcomeRequest {
     pub decision_id: i64,
     /// What became of it.
     pub result: OutcomeKind,
+    /// The day the candidate left benefit (a success), or the outcome was known (a drop-out);
+    /// default today. Not in the future and not before the decision: the episode's
+    /// `weeks_to_exit` counts from the decision to it.
+    #[serde(default)]
+    #[schema(format = Date, nullable = false)]
+    pub exited_on: Option<String>,
 }
 
 /// An outcome as recorded.
@@ -1099,6 +1148,124 @@ pub struct Outcome {
     pub success: bool,
     /// The accept's place came back with this outcome (false when it had already come back).
     pub place_released: bool,
+}
+
+// ----- episode history -----
+
+/// What happened to a candidate without an accepted offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExitKind {
+    /// Left benefit for work (success).
+    InWork,
+    /// Left benefit for education (success).
+    InEducation,
+    /// Back at their own job (success).
+    BackAtWork,
+    /// Left benefit for another reason (moved, another benefit, died, …).
+    LeftOther,
+    /// Still on benefit when the follow-up (52 weeks from `started`) ended.
+    StillOnBenefit,
+}
+
+impl ExitKind {
+    /// The store's kind.
+    pub fn stored(self) -> crate::server::store::ExitResult {
+        use crate::server::store::ExitResult as X;
+        match self {
+            ExitKind::InWork => X::InWork,
+            ExitKind::InEducation => X::InEducation,
+            ExitKind::BackAtWork => X::BackAtWork,
+            ExitKind::LeftOther => X::LeftOther,
+            ExitKind::StillOnBenefit => X::StillOnBenefit,
+        }
+    }
+}
+
+/// Record an episode without an offer (the comparison group).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"result": "in_work", "started": "2026-01-05", "weeks_to_exit": 14}))]
+pub struct ExitRequest {
+    /// What happened.
+    pub result: ExitKind,
+    /// First day of the episode observed (e.g. the day the candidate was assessed and no offer
+    /// was chosen); not in the future, not before the benefit began.
+    #[schema(format = Date)]
+    pub started: String,
+    /// Weeks from `started` until the candidate left benefit, 0–52 (the follow-up); required
+    /// when the candidate left, absent for `still_on_benefit`. The exit day must not be in the
+    /// future.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 52, nullable = false)]
+    pub weeks_to_exit: Option<f64>,
+}
+
+/// One episode of the history, with the `outcomes` table's columns (`data/README.md`).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "e0851-7", "municipality": "0851", "target_groups": ["youth_psychosocial"],
+    "age_band": "18-24", "benefit_kind": "education_benefit", "weeks_on_benefit": 30.1,
+    "offer_id": null, "started": "2026-01-05", "success": true, "weeks_to_exit": 14, "result": "in_work"}))]
+pub struct HistoryEpisode {
+    /// Episode id (`e` + municipality + `-` + the municipality's number for it).
+    pub id: String,
+    /// Municipality.
+    pub municipality: String,
+    /// The candidate's target groups when the episode started.
+    pub target_groups: Vec<String>,
+    /// Age band at the start.
+    pub age_band: AgeBandLabel,
+    /// Benefit kind at the start.
+    pub benefit_kind: String,
+    /// Weeks on benefit at the start.
+    pub weeks_on_benefit: f64,
+    /// The offer taken; null: no offer (the comparison group).
+    #[schema(required = true)]
+    pub offer_id: Option<String>,
+    /// First day: the day of the accepting decision, or the no-offer record's `started`.
+    #[schema(format = Date)]
+    pub started: String,
+    /// Left benefit for work or education within the follow-up (52 weeks).
+    pub success: bool,
+    /// Weeks from the start until off benefit; null when not within the follow-up.
+    #[schema(required = true)]
+    pub weeks_to_exit: Option<f64>,
+    /// What was recorded: the outcome's result, or the no-offer record's.
+    pub result: String,
+}
+
+impl HistoryEpisode {
+    /// From a stored row.
+    pub fn new(r: &crate::server::store::HistoryRow) -> HistoryEpisode {
+        HistoryEpisode {
+            id: r.episode_id(),
+            municipality: format!("{:04}", r.municipality),
+            target_groups: r.target_groups.clone(),
+            age_band: serde_json::from_value(Value::String(r.age_band.clone()))
+                .unwrap_or(AgeBandLabel::From30To39),
+            benefit_kind: r.benefit_kind.clone(),
+            weeks_on_benefit: r.weeks_on_benefit,
+            offer_id: r.offer_id.clone(),
+            started: r.started.clone(),
+            success: r.success,
+            weeks_to_exit: r.weeks_to_exit,
+            result: r.result.clone(),
+        }
+    }
+}
+
+/// A page of the episode history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryPage {
+    /// In order of recording, at most `limit`.
+    pub episodes: Vec<HistoryEpisode>,
+    /// Pass as `after` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub next: Option<i64>,
+    /// Page size.
+    #[schema(minimum = 1, maximum = 10000)]
+    pub limit: u32,
 }
 
 // ----- batch runs -----
@@ -1296,6 +1463,8 @@ pub enum AccessAction {
     Decide,
     /// Withdrew a decision about them.
     Withdraw,
+    /// Recorded that they left benefit (or are still on it) without an offer.
+    RecordExit,
 }
 
 impl AccessAction {
@@ -1310,6 +1479,7 @@ impl AccessAction {
             "suggest" => AccessAction::Suggest,
             "decide" => AccessAction::Decide,
             "withdraw" => AccessAction::Withdraw,
+            "record_exit" => AccessAction::RecordExit,
             _ => return None,
         })
     }
@@ -1399,6 +1569,8 @@ pub struct ExportParts {
     pub decisions: &'static str,
     /// About `outcomes`.
     pub outcomes: &'static str,
+    /// About `episodes`.
+    pub episodes: &'static str,
     /// About `accesses`.
     pub accesses: &'static str,
 }
@@ -1421,6 +1593,7 @@ impl ExportExplanation {
                 suggestions_shown: "Hvert forslag, systemet har vist din sagsbehandler, præcis som det blev vist: tilbud, point pr. faktor, forventet effekt og hvilke versioner af regler og data der blev brugt.",
                 decisions: "Beslutninger om tilbud, truffet af en sagsbehandler (navngivet) med begrundelse. Systemet foreslår; det beslutter ikke.",
                 outcomes: "Resultatet af et tilbud, du har fået.",
+                episodes: "Forløb, der bruges til at måle, hvad tilbud virker: din målgruppe, aldersgruppe, ydelse og tid på ydelse, da forløbet begyndte, og om du kom i job eller uddannelse. Udleveres til statistik uden dit id.",
                 accesses: "Hvem der har læst eller ændret dine oplysninger, og hvornår.",
             },
             en: ExportParts {
@@ -1428,6 +1601,7 @@ impl ExportExplanation {
                 suggestions_shown: "Every suggestion the system showed your caseworker, exactly as shown: offers, points per factor, expected effect, and the versions of policy and data used.",
                 decisions: "Decisions on offers, made by a named caseworker with a reason. The system suggests; it does not decide.",
                 outcomes: "The result of an offer you took.",
+                episodes: "Episodes used to measure which offers work: your target group, age band, benefit and time on benefit when the episode began, and whether you got a job or education. Exported for statistics without your id.",
                 accesses: "Who read or changed your data, and when.",
             },
         }
@@ -1453,6 +1627,9 @@ pub struct CandidateExport {
     pub decisions: Vec<Decision>,
     /// Outcomes of those decisions.
     pub outcomes: Vec<ExportedOutcome>,
+    /// Episodes of the history that name the candidate (their case mix on the first day);
+    /// `result` `open` for an accept without an outcome yet.
+    pub episodes: Vec<HistoryEpisode>,
     /// Who read or changed the candidate's data.
     pub accesses: Vec<AccessEntry>,
     /// What each part is.
@@ -1480,6 +1657,8 @@ pub enum KeptKind {
     SuggestionLog,
     /// The access log.
     AccessLog,
+    /// The episode history.
+    Episodes,
 }
 
 /// An erased candidate: what was removed and what was kept, and why.

@@ -70,6 +70,10 @@ pub enum Op {
     DecisionWithdraw,
     /// Record an outcome.
     OutcomeCreate,
+    /// Record an episode without an offer (left benefit, or still on it at follow-up).
+    ExitCreate,
+    /// The tenant's episode history in the `outcomes` table's format.
+    HistoryList,
     /// Start a batch run.
     BatchStart,
     /// Status of a batch run.
@@ -321,6 +325,26 @@ pub const ROUTES: &[Route] = &[
         errors: &[400, 401, 403, 404, 409, 413, 415, 422],
     },
     Route {
+        op: Op::ExitCreate,
+        method: "POST",
+        path: "/v1/candidates/{id}/exits",
+        summary: "Record that a candidate left benefit, or is still on it at the follow-up, without an accepted offer: an episode of the comparison group",
+        roles: TENANT_DATA,
+        request: Some("ExitRequest"),
+        success: (201, "HistoryEpisode"),
+        errors: &[400, 401, 403, 404, 409, 413, 415, 422],
+    },
+    Route {
+        op: Op::HistoryList,
+        method: "GET",
+        path: "/v1/history",
+        summary: "The municipality's finished episodes in the `outcomes` table's format (JSON, or CSV with Accept: text/csv), keyset-paged",
+        roles: TENANT_DATA,
+        request: None,
+        success: (200, "HistoryPage"),
+        errors: &[401, 403, 422],
+    },
+    Route {
         op: Op::BatchStart,
         method: "POST",
         path: "/v1/batch-runs",
@@ -421,6 +445,8 @@ pub struct Request {
     pub request_id: String,
     /// The caller presented the metrics scraper's token (only looked at by `/metrics`).
     pub scraper: bool,
+    /// The `Accept` header asks for `text/csv` (only looked at by routes that answer CSV).
+    pub accepts_csv: bool,
 }
 
 impl Request {
@@ -441,6 +467,8 @@ pub enum Reply {
     Raw(u16, Vec<u8>),
     /// Plain text (metrics).
     Text(String),
+    /// CSV (`text/csv`), with the `Link` of the next page when there is one.
+    Csv(Vec<u8>, Option<String>),
     /// An HTML page (the team overview), with its own Content-Security-Policy.
     Html(String),
 }
@@ -687,6 +715,15 @@ where
             set_request_id(&mut r, &request_id);
             r
         }
+        Ok(Reply::Csv(bytes, link)) => {
+            let mut r = Response::new(bytes.into());
+            r.headers_mut().insert("content-type", HeaderValue::from_static("text/csv; charset=utf-8"));
+            if let Some(v) = link.and_then(|l| HeaderValue::from_str(&l).ok()) {
+                r.headers_mut().insert("link", v);
+            }
+            set_request_id(&mut r, &request_id);
+            r
+        }
         Err(e) => {
             if let ApiError::Internal(detail) = &e {
                 let path = crate::server::error::mask_path(&path);
@@ -787,6 +824,11 @@ async fn run(
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
     let idempotency_key =
         headers.get("idempotency-key").map(|v| v.to_str().map(str::to_string).map_err(|_| ()));
+    let accepts_csv = headers
+        .get_all("accept")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|m| m.trim().starts_with("text/csv")));
     let task_request_id = request_id.to_string();
     let scraper = route.op == Op::Metrics
         && crate::server::metrics::is_scraper(state.config.metrics_token.as_deref(), auth.as_deref());
@@ -830,6 +872,7 @@ async fn run(
             principal,
             idempotency_key,
             scraper,
+            accepts_csv,
             request_id: task_request_id,
         };
         handlers::dispatch(task_state, request).await

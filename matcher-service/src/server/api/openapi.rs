@@ -36,6 +36,9 @@ use utoipa::OpenApi;
     DecisionList,
     OutcomeRequest,
     Outcome,
+    ExitRequest,
+    HistoryEpisode,
+    HistoryPage,
     BatchStarted,
     BatchRun,
     Proposals,
@@ -112,6 +115,7 @@ fn example(op: Op) -> Option<Value> {
         Op::OfferQuality => serde_json::to_value(Quality {
             offer_id: "course-00001".into(),
             provider_id: "lev-0003".into(),
+            provider_name: "Eksempel Beskæftigelse ApS".into(),
             price_dkk: 21000,
             capacity: 12,
             reserved: 3,
@@ -126,11 +130,21 @@ fn example(op: Op) -> Option<Value> {
                 group_average: 0.4,
                 posterior_mean: 0.44,
                 interval_90: [0.35, 0.53],
+                effect: GroupEffect {
+                    episodes: 72,
+                    observed_rate: Some(32.0 / 72.0),
+                    expected_rate: Some(0.31),
+                    adjusted_rate: Some(0.52),
+                    uplift: 0.12,
+                    uplift_interval_90: [0.04, 0.2],
+                    no_offer_rate: 0.38,
+                },
             }],
         })
         .ok()?,
         Op::ProviderQuality => serde_json::to_value(ProviderQuality {
             provider_id: "lev-0003".into(),
+            provider_name: "Eksempel Beskæftigelse ApS".into(),
             offers: vec!["course-00001".into()],
             capacity: 12,
             reserved: 3,
@@ -170,6 +184,7 @@ fn example(op: Op) -> Option<Value> {
                 recorded_by: "anna".into(),
                 recorded_at: "2027-03-01T09:00:00Z".into(),
             }],
+            episodes: vec![],
             accesses: vec![],
             explanation: ExportExplanation::texts(),
         })
@@ -293,8 +308,18 @@ pub fn document() -> Value {
             params.push(json!({"name": "lang", "in": "query", "required": false,
                 "description": "The page's language", "schema": {"type": "string", "enum": ["da", "en"], "default": "da"}}));
         }
-        if matches!(r.op, Op::DecisionCreate | Op::DecisionWithdraw) {
-            let description = if r.op == Op::DecisionCreate {
+        if r.op == Op::HistoryList {
+            params
+                .push(json!({"name": "limit", "in": "query", "required": false, "description": "Page size",
+                "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000}}));
+            params.push(json!({"name": "after", "in": "query", "required": false,
+                "description": "The `next` of the previous page (CSV: the `Link` header's `rel=\"next\"`)",
+                "schema": {"type": "integer", "minimum": 1, "maximum": i64::MAX}}));
+        }
+        if matches!(r.op, Op::DecisionCreate | Op::DecisionWithdraw | Op::ExitCreate) {
+            let description = if r.op == Op::ExitCreate {
+                "Retry safely: a second request with the same key (same candidate and result) gets the episode recorded the first time, with 200; the same key with another record gets 409."
+            } else if r.op == Op::DecisionCreate {
                 "Retry safely: a second request with the same key (same candidate, offer and action) gets the decision recorded the first time, with 200; the same key with another decision gets 409."
             } else {
                 "Retry safely: a second withdrawal of the same decision with the same key gets the withdrawal recorded the first time, with 200; the same key used for anything else gets 409."
@@ -326,10 +351,12 @@ pub fn document() -> Value {
         if let Some(example) = example(r.op) {
             content["example"] = example;
         }
-        responses.insert(
-            status.to_string(),
-            json!({"description": status_text(status), "content": {media: content}}),
-        );
+        let mut body = json!({"description": status_text(status), "content": {media: content}});
+        if r.op == Op::HistoryList {
+            body["content"]["text/csv"] = json!({"schema": {"type": "string",
+                "description": "With Accept: text/csv: the `outcomes` table as `matcher batch` reads it (header, one episode a line); the next page is in the `Link` header"}});
+        }
+        responses.insert(status.to_string(), body);
         if r.op == Op::CaseloadPlan {
             responses.insert(
                 "201".into(),
@@ -341,10 +368,11 @@ pub fn document() -> Value {
         {
             ok.insert("text/html".into(), json!({"schema": {"type": "string"}}));
         }
-        if matches!(r.op, Op::DecisionCreate | Op::DecisionWithdraw) {
+        if matches!(r.op, Op::DecisionCreate | Op::DecisionWithdraw | Op::ExitCreate) {
+            let what = if r.op == Op::ExitCreate { "episode" } else { "decision" };
             responses.insert(
                 "200".into(),
-                json!({"description": "The decision recorded earlier with this Idempotency-Key", "content": {media: {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}}),
+                json!({"description": format!("The {what} recorded earlier with this Idempotency-Key"), "content": {media: {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}}),
             );
         }
         let read = if r.method == "POST" { &[408u16][..] } else { &[] };

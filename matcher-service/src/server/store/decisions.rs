@@ -129,6 +129,8 @@ pub struct NewDecision {
     /// This decision corrects an earlier one (by id): that one is withdrawn in the same
     /// transaction, and its place released (or moved, for an accept).
     pub corrects: Option<i64>,
+    /// The reference's benefit-kind codes by index: an accept's episode keeps the code.
+    pub kind_codes: Vec<String>,
 }
 
 /// A withdrawal of an earlier decision.
@@ -308,6 +310,12 @@ impl Store {
                 && let (Some(start), Some(end)) = (&starts_on, &ends_on)
             {
                 crate::server::ledger::hold(&tx, rowid, d.municipality, &d.candidate_id, &d.offer_id, start, end)?;
+                // The episode starts on the day of the decision, with the case mix of that day.
+                let day = matcher_core::model::Date::parse(&d.today).ok_or_else(|| {
+                    StoreError::Conflict(format!("today {} is not a date as YYYY-MM-DD", d.today))
+                })?;
+                let mix = super::history::case_mix(&model, day, &d.kind_codes)?;
+                super::history::start_offer_episode(&tx, rowid, d, &mix)?;
             }
             if let Some(key) = &d.key {
                 tx.execute(

@@ -47,6 +47,17 @@ pub enum StoreError {
     /// The offer belongs to another municipality (offers are shared to read, owned to change).
     #[error("{0}")]
     NotOwner(String),
+    /// A field of the request contradicts what is stored (e.g. a date before the benefit's
+    /// start): answered as a 422 naming the field.
+    #[error("{path}: {reason}")]
+    Invalid {
+        /// JSON Pointer of the field.
+        path: &'static str,
+        /// The value.
+        value: String,
+        /// Why.
+        reason: String,
+    },
     /// The offer does not serve the deciding municipality (`serves_municipalities`).
     #[error("{0}")]
     NotServed(String),
@@ -72,6 +83,7 @@ mod candidates;
 mod cases;
 mod citizen;
 mod decisions;
+mod history;
 mod offers;
 mod outcomes;
 mod schema;
@@ -86,6 +98,7 @@ pub use citizen::CandidateOutcome;
 pub use decisions::{
     Decided, DecisionPage, DecisionRow, NewDecision, NewWithdrawal, Released, StoredRun, Withdrawn,
 };
+pub use history::{CaseMixAtStart, ExitResult, HistoryRow, NewExit, RecordedExit, weeks_between};
 pub use offers::{EvidenceRow, GroupEvidence, NewOffer, OfferRow, OfferState, ProviderOfferRow};
 pub use schema::SCHEMA_VERSION;
 use schema::migrate;

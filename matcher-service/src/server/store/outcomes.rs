@@ -7,7 +7,8 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 impl Store {
     /// Records the outcome of an accepted decision and adds it to the evidence of the offer
     /// for each of the candidate's target groups (as they were when the decision was made).
-    /// Returns the offer id.
+    /// Returns the offer id. `exited_on` is the day the candidate left benefit (for a success;
+    /// the day the outcome was known otherwise): the episode's `weeks_to_exit` counts to it.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for another tenant's or an unknown decision;
@@ -20,25 +21,47 @@ impl Store {
         decision: i64,
         result: &str,
         success: bool,
+        exited_on: matcher_core::model::Date,
         user: &str,
     ) -> Result<(String, bool)> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let (rowid, offer, action, groups, candidate): (i64, String, String, String, String) = tx
+            #[allow(clippy::type_complexity)]
+            let (rowid, offer, action, groups, candidate, started): (
+                i64,
+                String,
+                String,
+                String,
+                String,
+                Option<String>,
+            ) = tx
                 .query_row(
-                    "SELECT id, offer_id, action, target_groups, candidate_id FROM decisions WHERE municipality = ?1 AND number = ?2",
+                    "SELECT id, offer_id, action, target_groups, candidate_id,
+                        (SELECT e.started FROM episodes e WHERE e.decision_id = decisions.id)
+                     FROM decisions WHERE municipality = ?1 AND number = ?2",
                     params![municipality, decision],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
                 )
                 .optional()?
                 .ok_or(StoreError::NotFound("decision"))?;
             if action != "accept" {
                 return Err(StoreError::Conflict("only an accepted decision has an outcome".into()));
             }
+            // The episode starts on the day of the decision (accepts from before the history
+            // have no episode, and no day to check against).
+            if let Some(started) = started.filter(|s| exited_on.to_string().as_str() < s.as_str()) {
+                return Err(StoreError::Invalid {
+                    path: "/exited_on",
+                    value: exited_on.to_string(),
+                    reason: format!(
+                        "before the decision ({started}); the episode starts on the day of the decision"
+                    ),
+                });
+            }
             let n = tx.execute(
-                "INSERT INTO outcomes (municipality, decision_id, result, recorded_by, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (decision_id) DO NOTHING",
-                params![municipality, rowid, result, user, now_rfc3339()],
+                "INSERT INTO outcomes (municipality, decision_id, result, recorded_by, recorded_at, exited_on)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (decision_id) DO NOTHING",
+                params![municipality, rowid, result, user, now_rfc3339(), exited_on.to_string()],
             )?;
             if n == 0 {
                 return Err(StoreError::Conflict("this decision already has an outcome".into()));
@@ -55,13 +78,29 @@ impl Store {
                 .collect();
             add_evidence_in(&tx, &rows)?;
             // The place comes back with the outcome, in the same transaction.
-            let released = crate::server::ledger::release(&tx, rowid, crate::server::ledger::Release::Outcome, &now_rfc3339())?;
+            let released = crate::server::ledger::release(
+                &tx,
+                rowid,
+                crate::server::ledger::Release::Outcome,
+                &now_rfc3339(),
+            )?;
             // A success means the citizen left the benefit: the case closes with it.
             if success {
-                super::cases::close_case(&tx, municipality, &candidate, super::cases::CaseClosed::LeftBenefit, &now_rfc3339())?;
+                super::cases::close_case(
+                    &tx,
+                    municipality,
+                    &candidate,
+                    super::cases::CaseClosed::LeftBenefit,
+                    &now_rfc3339(),
+                )?;
             }
             tx.commit()?;
             Ok((offer, released))
         })
     }
+}
+
+/// Whether an outcome's result is a success (left benefit for work or education).
+pub(super) fn outcome_success(result: &str) -> bool {
+    matches!(result, "in_work" | "in_education" | "back_at_work")
 }

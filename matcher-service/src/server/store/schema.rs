@@ -167,7 +167,8 @@ pub(super) fn migrate_numbers(conn: &mut Connection) -> Result<()> {
 /// historical shapes it has is told by its columns); `to_v1` creates what is missing and
 /// brings any of those shapes to the schema of version 1. Every migration is idempotent, so a
 /// crash between a migration and the version update only repeats it.
-pub(super) const MIGRATIONS: &[fn(&mut Connection) -> Result<()>] = &[to_v1, to_v2, to_v3, to_v4_caseloads];
+pub(super) const MIGRATIONS: &[fn(&mut Connection) -> Result<()>] =
+    &[to_v1, to_v2, to_v3, to_v4_caseloads, to_v5_history];
 
 /// The schema version this program writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -278,6 +279,56 @@ pub(super) fn to_v4_caseloads(conn: &mut Connection) -> Result<()> {
         );
         CREATE UNIQUE INDEX IF NOT EXISTS cases_open ON cases (municipality, candidate_id) WHERE closed_at IS NULL;
         CREATE INDEX IF NOT EXISTS cases_caseworker ON cases (municipality, caseworker_id);",
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Version 4 → 5 (issue 13): the episode history (`store::history`). `episodes` holds one row
+/// per accepted decision (its case mix as it was on the day of the decision, so that a later
+/// edit of the candidate does not rewrite history) and one per no-offer record (the comparison
+/// group: left benefit, or still on it at the follow-up, without an accepted offer). Append-only
+/// by triggers, numbered per tenant. An outcome gets the day the candidate left benefit
+/// (`exited_on`; rows from before have none and count from the day they were recorded).
+/// One immediate transaction; the column is probed first, so the step is idempotent.
+pub(super) fn to_v5_history(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let has_exited_on: bool = tx.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info('outcomes') WHERE name = 'exited_on'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_exited_on {
+        tx.execute_batch("ALTER TABLE outcomes ADD COLUMN exited_on TEXT;")?;
+    }
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS episodes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            municipality INTEGER NOT NULL,
+            number INTEGER NOT NULL,
+            candidate_id TEXT NOT NULL,
+            decision_id INTEGER UNIQUE,
+            offer_id TEXT,
+            target_groups TEXT NOT NULL,
+            age_band TEXT NOT NULL,
+            benefit_kind TEXT NOT NULL,
+            weeks_on_benefit REAL NOT NULL,
+            started TEXT NOT NULL,
+            result TEXT,
+            weeks_to_exit REAL,
+            recorded_by TEXT NOT NULL,
+            recorded_at TEXT NOT NULL,
+            key TEXT,
+            CHECK ((decision_id IS NULL) = (offer_id IS NULL)),
+            CHECK (decision_id IS NOT NULL OR result IS NOT NULL)
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS episodes_number ON episodes (municipality, number);
+        CREATE UNIQUE INDEX IF NOT EXISTS episodes_key ON episodes (municipality, key) WHERE key IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS episodes_candidate ON episodes (municipality, candidate_id);
+        CREATE TRIGGER IF NOT EXISTS episodes_no_update BEFORE UPDATE ON episodes
+        BEGIN SELECT RAISE(ABORT, 'episodes are append-only'); END;
+        CREATE TRIGGER IF NOT EXISTS episodes_no_delete BEFORE DELETE ON episodes
+        BEGIN SELECT RAISE(ABORT, 'episodes are append-only'); END;",
     )?;
     tx.commit()?;
     Ok(())

@@ -67,7 +67,18 @@
       points: (v) => `${v} point`,
       effect: 'Forventet effekt',
       success: (g) => `Succesrate, ${g}`,
-      successDetail: (lo, hi, k, n) => `${String(n) !== '0' ? `har hjulpet ${k} af ${n} i samme målgruppe` : 'ingen egne resultater endnu'}; sandsynligvis mellem ${lo} og ${hi}`,
+      successDetail: (lo, hi, k, n) => `${String(n) !== '0' ? `${k} af ${n}, justeret mod gennemsnittet for målgruppen` : 'ingen egne resultater endnu: målgruppens gennemsnit'}; sandsynligvis mellem ${lo} og ${hi}`,
+      uplift: 'Forskel fra intet tilbud',
+      upliftMain: (pp) => (pp > 0 ? `Ca. ${pp} procentpoint flere kommer i job eller uddannelse end uden tilbud`
+        : pp < 0 ? `Ca. ${-pp} procentpoint færre kommer i job eller uddannelse end uden tilbud`
+          : 'Lige så mange kommer i job eller uddannelse som uden tilbud'),
+      upliftRange: (lo, hi) => (lo >= 0 ? `(mellem ${lo} og ${hi})` : hi <= 0 ? `(mellem ${-hi} og ${-lo} færre)`
+        : `(usikkert: mellem ${-lo} færre og ${hi} flere)`),
+      upliftNote: 'Sammenlignet med borgere i samme målgruppe og med samme tid på ydelse, der ikke fik et tilbud.',
+      upliftUnknown: 'Ikke målt endnu: vi kan ikke sige, om flere kommer i job eller uddannelse end uden tilbud',
+      loss: 'Taber penge',
+      lossWhy: { small_effect_for_price: 'Effekten er for lille til prisen: selv i bedste fald sparer forløbet ikke sin pris ind.',
+        too_uncertain: 'Effekten er for usikker: vi ved for lidt om forløbets resultater til at sige, at det betaler sig.' },
       noEvidence: 'Ingen data for borgerens målgruppe',
       score: 'Score',
       factorsCaption: 'Sådan er forslaget regnet ud (point pr. hensyn)',
@@ -158,7 +169,18 @@
       points: (v) => `${v} points`,
       effect: 'Expected effect',
       success: (g) => `Success rate, ${g}`,
-      successDetail: (lo, hi, k, n) => `${String(n) !== '0' ? `helped ${k} of ${n} in the same target group` : 'no results of its own yet'}; likely between ${lo} and ${hi}`,
+      successDetail: (lo, hi, k, n) => `${String(n) !== '0' ? `${k} of ${n}, adjusted toward the target group's average` : 'no results of its own yet: the target group\'s average'}; likely between ${lo} and ${hi}`,
+      uplift: 'Difference from no offer',
+      upliftMain: (pp) => (pp > 0 ? `About ${pp} percentage points more get a job or education than without an offer`
+        : pp < 0 ? `About ${-pp} percentage points fewer get a job or education than without an offer`
+          : 'As many get a job or education as without an offer'),
+      upliftRange: (lo, hi) => (lo >= 0 ? `(between ${lo} and ${hi})` : hi <= 0 ? `(between ${-hi} and ${-lo} fewer)`
+        : `(uncertain: between ${-lo} fewer and ${hi} more)`),
+      upliftNote: 'Compared with citizens of the same target group and time on benefit who got no offer.',
+      upliftUnknown: 'Not measured yet: we cannot say whether more get a job or education than without an offer',
+      loss: 'Loses money',
+      lossWhy: { small_effect_for_price: 'The effect is too small for the price: even at best the course does not earn back its price.',
+        too_uncertain: 'The effect is too uncertain: too little is known about the course\'s results to say that it pays.' },
       noEvidence: 'No data for the citizen\'s target group',
       score: 'Score',
       factorsCaption: 'How the suggestion was worked out (points per consideration)',
@@ -601,11 +623,27 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
       fact(t.price, t.dkk(this._num(s.price_dkk)));
       if (batchRun !== null && batchRun !== undefined && s.scarcity_price !== null) fact(t.scarcity, t.points(this._num(s.scarcity_price)));
       fact(t.effect, t.dkk(this._num(Math.round(s.effect_dkk))));
+      // A suggestion expected to cost more than it saves says so, and why (issue 13).
+      if (s.effect_flag && t.lossWhy[s.effect_flag]) {
+        facts.append(h('div', { class: 'late', 'data-loss': s.effect_flag }, h('dt', {}, t.loss),
+          h('dd', {}, h('strong', {}, t.lossWhy[s.effect_flag]))));
+      }
       if (s.evidence && s.evidence.length) {
         for (const e of s.evidence) {
           const group = t === TEXT.en ? e.target_group_name_en : e.target_group_name_da;
           fact(t.success(group || e.target_group), [this._pct(e.posterior_mean), ' ', h('span', { class: 'sub' },
             t.successDetail(this._pct(e.interval_90[0]), this._pct(e.interval_90[1]), this._num(e.successes), this._num(e.trials)))]);
+          if (e.uplift_interval_90) {
+            // Percentage points, whole: what a caseworker can repeat to a citizen.
+            // Nothing measured (no results, the estimate is the prior of exactly 0): say so
+            // rather than show a range around nothing.
+            const pp = (v) => Math.round(v * 100) || 0;
+            const measured = e.uplift !== 0 || e.trials > 0 || e.episodes > 0;
+            fact(t.uplift, measured
+              ? [t.upliftMain(pp(e.uplift)), ' ', t.upliftRange(pp(e.uplift_interval_90[0]), pp(e.uplift_interval_90[1])),
+                h('span', { class: 'sub' }, t.upliftNote)]
+              : t.upliftUnknown);
+          }
         }
       } else {
         fact(t.success(''), t.noEvidence);

@@ -102,6 +102,7 @@ pub(super) async fn candidate_delete(state: Arc<AppState>, req: Request) -> Resu
         let decisions = s.store.decisions(m, Some(&id), 0, 1000, &today)?.decisions.len();
         let shown = s.store.suggestion_log(m, &id, None, 0, 100_000)?.len();
         let accesses = s.store.access_log(m, Some(&id), 0, 100_000)?.len();
+        let episodes = s.store.candidate_episodes(m, &id)?.len();
         let kept = vec![
             KeptRecord {
                 record: KeptKind::Decisions,
@@ -117,6 +118,11 @@ pub(super) async fn candidate_delete(state: Arc<AppState>, req: Request) -> Resu
                 record: KeptKind::AccessLog,
                 count: accesses,
                 why: "who read or changed the candidate's data, for the municipality's auditor; pseudonymous id only",
+            },
+            KeptRecord {
+                record: KeptKind::Episodes,
+                count: episodes,
+                why: "the episode history that effects are measured from (case mix on the first day, dates, result); pseudonymous id only, left out of every export",
             },
         ];
         Ok((released, kept))

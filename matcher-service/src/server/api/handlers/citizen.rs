@@ -21,6 +21,7 @@ pub(super) async fn candidate_export(state: Arc<AppState>, req: Request) -> Resu
         let decisions = store.decisions(m, Some(&id), 0, 1000, &today)?.decisions;
         let outcomes = store.candidate_outcomes(m, &id)?;
         let accesses = store.access_log(m, Some(&id), 0, EXPORT_ROWS)?;
+        let episodes = store.candidate_episodes(m, &id)?;
         if record.is_none() && shown.is_empty() && decisions.is_empty() && accesses.is_empty() {
             return Err(ApiError::NotFound("candidate"));
         }
@@ -41,6 +42,7 @@ pub(super) async fn candidate_export(state: Arc<AppState>, req: Request) -> Resu
                     recorded_at: o.recorded_at,
                 })
                 .collect(),
+            episodes: episodes.iter().map(HistoryEpisode::new).collect(),
             accesses: accesses.into_iter().map(AccessEntry::new).collect::<Result<_, _>>()?,
             explanation: ExportExplanation::texts(),
         };

@@ -31,7 +31,7 @@ fn check_reason(reason: &str, errors: &mut Vec<FieldError>) {
 }
 
 /// The request's `Idempotency-Key`, checked like an id.
-fn idempotency_key(req: &Request, errors: &mut Vec<FieldError>) -> Option<String> {
+pub(super) fn idempotency_key(req: &Request, errors: &mut Vec<FieldError>) -> Option<String> {
     // Same alphabet and length as ids (a UUID fits), so that a key can never carry a CPR number.
     match req.idempotency_key.clone() {
         None => None,
@@ -149,6 +149,7 @@ pub(super) async fn decision_create(state: Arc<AppState>, req: Request) -> Resul
         starts_on: body.starts_on,
         decline_days,
         corrects: body.corrects,
+        kind_codes: state.catalogues.reference().benefit_kinds.iter().map(|k| k.code.clone()).collect(),
     };
     let s = state.clone();
     let who = Who::of(&req)?;

@@ -7,6 +7,7 @@ mod batch_runs;
 mod candidates;
 mod citizen;
 mod decisions;
+mod history;
 mod offers;
 pub(super) mod outcomes;
 mod suggestions;
@@ -24,6 +25,7 @@ use candidates::*;
 use citizen::*;
 pub(super) use decisions::optional_integer_id;
 use decisions::*;
+use history::*;
 use matcher_core::dataset;
 use matcher_core::model::{Candidate, Offer, check_id};
 use matcher_core::score::evidence::posterior;
@@ -63,6 +65,8 @@ pub(super) async fn dispatch(state: Arc<AppState>, req: Request) -> Result<Reply
         Op::DecisionGet => decision_get(state, req).await,
         Op::DecisionWithdraw => decision_withdraw(state, req).await,
         Op::OutcomeCreate => outcome_create(state, req).await,
+        Op::ExitCreate => exit_create(state, req).await,
+        Op::HistoryList => history_list(state, req).await,
         Op::BatchStart => batch_start(state, req).await,
         Op::BatchGet => batch_get(state, req).await,
         Op::BatchProposals => batch_proposals(state, req).await,

@@ -104,9 +104,99 @@ fn offer_view(reference: &ReferenceData, offer: &OfferState) -> Result<OfferView
     OfferView::new(reference, &offer.record, offer.capacity, offer.reserved, offer.retired)
 }
 
-pub(super) fn group_quality(state: &AppState, rows: &[GroupEvidence]) -> Vec<GroupQuality> {
+/// Whose quality: an offer or a provider, by id.
+#[derive(Clone, Copy)]
+pub(super) enum Level<'a> {
+    Offer(&'a str),
+    Provider(&'a str),
+}
+
+/// The measured effect of an offer or provider for one group, from the catalogue's estimates
+/// (`effect::EffectModel`): the quality row where the history has episodes of it, otherwise
+/// the shrunk estimate alone (an offer's own; a provider's, the mean over its offers).
+fn group_effect(cat: &Catalogue, level: Level<'_>, code: &str, reference: &ReferenceData) -> GroupEffect {
+    let effects = cat.scorer.effects();
+    let g = reference.group(code).map(|g| usize::from(g.0));
+    let no_offer_rate = g.map_or(0.0, |g| effects.no_offer.group_rate(g));
+    let (kind, id) = match level {
+        Level::Offer(id) => ("offer", id),
+        Level::Provider(id) => ("provider", id),
+    };
+    if let Some(q) = effects.quality.iter().find(|q| q.level == kind && q.id == id && q.group == code) {
+        return GroupEffect {
+            episodes: q.episodes,
+            observed_rate: Some(q.observed_rate),
+            expected_rate: Some(q.expected_rate),
+            adjusted_rate: Some(q.adjusted_rate),
+            uplift: q.uplift,
+            uplift_interval_90: [q.uplift_low, q.uplift_high],
+            no_offer_rate,
+        };
+    }
+    let offers: Vec<usize> = match level {
+        Level::Offer(id) => cat.scorer.offer_index(id).map(|i| i as usize).into_iter().collect(),
+        Level::Provider(id) => cat
+            .offers()
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.provider.as_str() == id)
+            .map(|(i, _)| i)
+            .collect(),
+    };
+    let (mut mean, mut low, mut high) = (0.0, 0.0, 0.0);
+    if let Some(g) = g
+        && !offers.is_empty()
+    {
+        for &o in &offers {
+            let e = effects.offer_uplift(o, g);
+            mean += e.mean;
+            low += e.low();
+            high += e.high();
+        }
+        let n = offers.len() as f64;
+        (mean, low, high) = (mean / n, low / n, high / n);
+    }
+    GroupEffect {
+        episodes: 0,
+        observed_rate: None,
+        expected_rate: None,
+        adjusted_rate: None,
+        uplift: mean,
+        uplift_interval_90: [low, high],
+        no_offer_rate,
+    }
+}
+
+/// The provider's name in the catalogue's data set (its id when the data set has none).
+fn provider_name(cat: &Catalogue, id: &str) -> String {
+    cat.scorer
+        .data()
+        .providers
+        .iter()
+        .find(|p| p.id.as_str() == id)
+        .map_or_else(|| id.to_string(), |p| p.name.clone())
+}
+
+/// The groups to show: those with evidence, then those with episodes in the history.
+fn with_history_groups(cat: &Catalogue, level: Level<'_>, rows: &[GroupEvidence]) -> Vec<GroupEvidence> {
+    let mut out = rows.to_vec();
+    let (kind, id) = match level {
+        Level::Offer(id) => ("offer", id),
+        Level::Provider(id) => ("provider", id),
+    };
+    for q in cat.scorer.effects().quality.iter().filter(|q| q.level == kind && q.id == id) {
+        if !out.iter().any(|g| g.target_group == q.group) {
+            out.push(GroupEvidence { target_group: q.group.clone(), trials: 0, successes: 0 });
+        }
+    }
+    out
+}
+
+pub(super) fn group_quality(state: &AppState, level: Level<'_>, rows: &[GroupEvidence]) -> Vec<GroupQuality> {
     let reference = state.catalogues.reference();
-    rows.iter()
+    let cat = state.catalogues.current();
+    with_history_groups(&cat, level, rows)
+        .iter()
         .map(|GroupEvidence { target_group: code, trials, successes }| {
             let (prior, strength) = reference
                 .group(code)
@@ -121,6 +211,7 @@ pub(super) fn group_quality(state: &AppState, rows: &[GroupEvidence]) -> Vec<Gro
                 group_average: prior,
                 posterior_mean: p.mean,
                 interval_90: [p.low, p.high],
+                effect: group_effect(&cat, level, code, reference),
             }
         })
         .collect()
@@ -142,7 +233,8 @@ pub(super) async fn offer_quality(state: Arc<AppState>, req: Request) -> Result<
         200,
         &Quality {
             scarcity_price: scarcity_price(&state, m, &id),
-            groups: group_quality(&state, &evidence),
+            groups: group_quality(&state, Level::Offer(&id), &evidence),
+            provider_name: provider_name(&state.catalogues.current(), &record.provider_id),
             offer_id: id,
             provider_id: record.provider_id,
             price_dkk: record.price_dkk,
@@ -183,12 +275,13 @@ pub(super) async fn provider_quality(state: Arc<AppState>, req: Request) -> Resu
     answers::json(
         200,
         &ProviderQuality {
+            provider_name: provider_name(&state.catalogues.current(), &id),
+            groups: group_quality(&state, Level::Provider(&id), &rows),
             provider_id: id,
             offers: offers.iter().map(|o| o.id.clone()).collect(),
             capacity,
             reserved,
             utilisation: if capacity > 0 { f64::from(reserved) / f64::from(capacity) } else { 0.0 },
-            groups: group_quality(&state, &rows),
         },
     )
 }

@@ -1,4 +1,5 @@
-//! Outcomes of accepted decisions.
+//! Outcomes of accepted decisions: each finishes the decision's episode in the history
+//! (`store::history`) and adds to the offer's evidence.
 
 use super::*;
 
@@ -22,9 +23,25 @@ pub(super) async fn outcome_create(state: Arc<AppState>, req: Request) -> Result
     let p = req.principal()?.clone();
     let body: OutcomeRequest = typed_body(&req)?;
     let (label, success) = body.result.label();
+    let today = state.catalogues.today();
+    let exited_on = match body.exited_on.as_deref() {
+        None => today,
+        Some(text) => {
+            let day = matcher_core::model::Date::parse(text)
+                .ok_or_else(|| ApiError::field("/exited_on", truncate(text), "expected a date YYYY-MM-DD"))?;
+            if day > today {
+                return Err(ApiError::field(
+                    "/exited_on",
+                    day.to_string(),
+                    format!("in the future (today is {today})"),
+                ));
+            }
+            day
+        }
+    };
     let s = state.clone();
     let (offer, released) = blocking(move || {
-        Ok(s.store.record_outcome(p.municipality, body.decision_id, label, success, &p.user)?)
+        Ok(s.store.record_outcome(p.municipality, body.decision_id, label, success, exited_on, &p.user)?)
     })
     .await?;
     // The released place counts at once; the evidence reaches the scorer through a refresh

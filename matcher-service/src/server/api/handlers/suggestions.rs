@@ -138,6 +138,8 @@ pub(super) fn suggest(
     let today = cat.scorer.today();
     let reference = state.catalogues.reference();
     let mut out = Vec::with_capacity(ranking.ranked.len());
+    // The candidate's time on benefit, for the uplift of candidates like them.
+    let view = cat.scorer.view(candidate).ok();
     for (i, ranked) in ranking.ranked.iter().enumerate() {
         let (o, score, price, adjusted, explanation) =
             (&ranked.offer, &ranked.score, &ranked.price, &ranked.adjusted, &ranked.explanation);
@@ -166,6 +168,13 @@ pub(super) fn suggest(
             adjusted_score: prices.as_ref().map(|_| *adjusted),
             factors: explanation.contributions.clone(),
             effect_dkk: explanation.effect_dkk,
+            // The flag needs the effect at the optimistic end of the uplift's interval, which
+            // only the breakdown carries; a removed pair is never ranked, so it has one.
+            effect_flag: view
+                .as_ref()
+                .and_then(|v| cat.scorer.breakdown(v, *o as usize).ok())
+                .and_then(|b| matcher_core::batch::EffectFlag::of(b.effect_dkk, b.effect_high_dkk)),
+            uplift: explanation.uplift,
             weeks_avoidable: explanation.weeks_avoidable,
             distance_km: explanation.distance_km,
             evidence: explanation
