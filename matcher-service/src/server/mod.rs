@@ -22,6 +22,7 @@ pub mod ledger;
 pub mod listen;
 pub mod metrics;
 pub mod oidc;
+pub mod oversight;
 pub mod store;
 pub mod widget;
 

@@ -81,6 +81,8 @@ pub enum Op {
     AuditAccess,
     /// Everything held about a candidate (right of access).
     CandidateExport,
+    /// Oversight of the system's influence on decisions.
+    Oversight,
 }
 
 /// One route: what dispatch and the OpenAPI document need to know.
@@ -372,6 +374,16 @@ pub const ROUTES: &[Route] = &[
         request: None,
         success: (200, "CandidateExport"),
         errors: &[401, 403, 404, 422],
+    },
+    Route {
+        op: Op::Oversight,
+        method: "GET",
+        path: "/v1/oversight",
+        summary: "Oversight of the system's influence: per caseworker (paged by name), team and municipality, top-suggestion accepts, offers not suggested, time to decision, decline reasons, rubber-stamp flag (from, to, after, limit)",
+        roles: AUDITORS,
+        request: None,
+        success: (200, "Oversight"),
+        errors: &[401, 403, 422],
     },
 ];
 

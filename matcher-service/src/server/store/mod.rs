@@ -73,6 +73,8 @@ mod citizen;
 mod decisions;
 mod offers;
 mod outcomes;
+mod oversight;
+mod retention;
 mod schema;
 mod suggestion_log;
 mod tokens;
@@ -85,6 +87,8 @@ pub use decisions::{
     Decided, DecisionPage, DecisionRow, NewDecision, NewWithdrawal, Released, StoredRun, Withdrawn,
 };
 pub use offers::{EvidenceRow, GroupEvidence, NewOffer, OfferRow, OfferState, ProviderOfferRow};
+pub use oversight::DecisionShown;
+pub use retention::{RetentionCutoffs, RetentionDeleted};
 pub use schema::SCHEMA_VERSION;
 use schema::migrate;
 pub use suggestion_log::{NewSuggestionLogEntry, SuggestionLogRow};

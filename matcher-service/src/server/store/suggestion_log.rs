@@ -38,6 +38,8 @@ pub struct NewSuggestionLogEntry {
     pub reference_hash: String,
     /// The answer exactly as served (JSON text): offers with score, factors, expected effect.
     pub answer: String,
+    /// The offers the answer shows, in order, space-separated (ids never hold spaces).
+    pub offer_ids: String,
 }
 
 /// One row of the log, as the audit route shows it.
@@ -118,11 +120,22 @@ impl Store {
                     policy_name: r.get(9)?,
                     policy_hash: r.get(10)?,
                     reference_hash: r.get(11)?,
-                    answer: r.get(12)?,
+                    answer: stored_answer(r.get_ref(12)?).map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(12, rusqlite::types::Type::Blob, Box::new(e))
+                    })?,
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
+    }
+}
+
+/// A stored answer as text: rows hold the JSON text.
+pub(super) fn stored_answer(value: rusqlite::types::ValueRef<'_>) -> Result<String> {
+    use rusqlite::types::ValueRef;
+    match value {
+        ValueRef::Text(t) => Ok(String::from_utf8_lossy(t).into_owned()),
+        _ => Err(super::StoreError::Conflict("a suggestion log answer that is not text".into())),
     }
 }
 
@@ -131,9 +144,9 @@ pub(super) fn insert(tx: &rusqlite::Transaction<'_>, entries: &[NewSuggestionLog
     let mut stmt = tx.prepare_cached(
         "INSERT INTO suggestion_log (municipality, number, shown_at, source, requested_by, role,
             candidate_id, offers_version, batch_run_id, engine_version, policy_name, policy_hash,
-            reference_hash, answer)
+            reference_hash, answer, offer_ids)
          VALUES (?1, (SELECT COALESCE(MAX(number), 0) + 1 FROM suggestion_log WHERE municipality = ?1),
-            ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?;
     for e in entries {
         stmt.execute(params![
@@ -150,6 +163,7 @@ pub(super) fn insert(tx: &rusqlite::Transaction<'_>, entries: &[NewSuggestionLog
             e.policy_hash,
             e.reference_hash,
             e.answer,
+            e.offer_ids,
         ])?;
     }
     Ok(())

@@ -9,6 +9,7 @@ mod citizen;
 mod decisions;
 mod offers;
 pub(super) mod outcomes;
+mod oversight;
 mod suggestions;
 
 use super::answers::{self, *};
@@ -65,6 +66,7 @@ pub(super) async fn dispatch(state: Arc<AppState>, req: Request) -> Result<Reply
         Op::AuditSuggestions => audit_suggestions(state, req).await,
         Op::AuditAccess => audit_access(state, req).await,
         Op::CandidateExport => candidate_export(state, req).await,
+        Op::Oversight => oversight::oversight(state, req).await,
     }
 }
 
