@@ -13,6 +13,7 @@ mod live_state;
 mod oversight;
 mod policy;
 mod reliability;
+mod retention;
 mod security;
 mod service;
 mod solve;

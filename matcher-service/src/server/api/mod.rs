@@ -406,6 +406,8 @@ pub struct Request {
     pub request_id: String,
     /// The caller presented the metrics scraper's token (only looked at by `/metrics`).
     pub scraper: bool,
+    /// The `Accept` header names `text/html` (only looked at by the routes with a page).
+    pub wants_html: bool,
 }
 
 impl Request {
@@ -426,6 +428,8 @@ pub enum Reply {
     Raw(u16, Vec<u8>),
     /// Plain text (metrics).
     Text(String),
+    /// A page (the citizen's access page).
+    Html(u16, String),
 }
 
 enum Matched {
@@ -655,6 +659,18 @@ where
             set_request_id(&mut r, &request_id);
             r
         }
+        Ok(Reply::Html(status, page)) => {
+            let mut r = Response::new(page.into());
+            *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            r.headers_mut().insert("content-type", HeaderValue::from_static("text/html; charset=utf-8"));
+            // A page with everything held about a person: no script runs, nothing loads.
+            r.headers_mut().insert(
+                "content-security-policy",
+                HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
+            );
+            set_request_id(&mut r, &request_id);
+            r
+        }
         Ok(Reply::Text(text)) => {
             let mut r = Response::new(text.into());
             r.headers_mut().insert("content-type", HeaderValue::from_static("text/plain; version=0.0.4"));
@@ -762,6 +778,10 @@ async fn run(
     let idempotency_key =
         headers.get("idempotency-key").map(|v| v.to_str().map(str::to_string).map_err(|_| ()));
     let task_request_id = request_id.to_string();
+    let wants_html = headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.to_ascii_lowercase().contains("text/html"));
     let scraper = route.op == Op::Metrics
         && crate::server::metrics::is_scraper(state.config.metrics_token.as_deref(), auth.as_deref());
     let task = tokio::spawn(async move {
@@ -804,6 +824,7 @@ async fn run(
             principal,
             idempotency_key,
             scraper,
+            wants_html,
             request_id: task_request_id,
         };
         handlers::dispatch(task_state, request).await
