@@ -222,3 +222,36 @@ fn the_access_export_is_a_page_in_danish() {
     assert_problem(&other, 404);
     assert!(!other.body.to_string().contains("female"));
 }
+
+/// The access page through axe-core in chromium (the widget test's tools, `tests/browser`).
+#[test]
+fn the_access_page_passes_axe() {
+    let s = start("access-axe");
+    seed(&s);
+    let cw = s.tokens.a_caseworker.clone();
+    assert_eq!(
+        call(s.addr, "POST", "/v1/suggestions", Some(&cw), Some(r#"{"candidate_id": "cand-a1"}"#)).status,
+        200
+    );
+    assert_eq!(decide(&s, &cw, "cand-a1", "course-1", "accept").status, 201);
+    let page =
+        call(s.addr, "GET", "/v1/candidates/cand-a1/export?format=html", Some(&s.tokens.a_auditor), None);
+    assert_eq!(page.status, 200);
+    let html = page.body.as_str().expect("a page, not JSON").to_string();
+    let file = s._dir.0.join("access-page.html");
+    std::fs::write(&file, html).expect("write the page");
+    let browser_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser");
+    assert!(
+        browser_dir.join("node_modules/axe-core").is_dir(),
+        "tests/browser/node_modules is missing: `npm ci --prefix tests/browser` (`.ci/run` does it)"
+    );
+    let run = Command::new("node")
+        .arg("page_axe.mjs")
+        .arg(&file)
+        .current_dir(&browser_dir)
+        .output()
+        .expect("run node (the browser test's tools)");
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{out}\n{}", String::from_utf8_lossy(&run.stderr));
+    assert!(out.contains("no serious accessibility violations"), "{out}");
+}
