@@ -130,7 +130,7 @@ for table in ("suggestion_log", "access_log"):
     print(f"{table}: {rows} rows, {size / max(rows, 1):.0f} bytes per row on disk")
     if table == "suggestion_log":
         stored = c.execute("SELECT avg(length(CAST(answer AS BLOB))) FROM suggestion_log").fetchone()[0] or 0
-        print(f"suggestion_log: {stored:.0f} bytes per stored answer (deflated from schema 4 on)")
+        print(f"suggestion_log: {stored:.0f} bytes per stored answer (deflated since the oversight-and-retention migration)")
 page = c.execute("PRAGMA page_size").fetchone()[0]
 print(f"page size {page} bytes")
 total = sum(os.path.getsize(f) for f in (db, db + "-wal") if os.path.exists(f))

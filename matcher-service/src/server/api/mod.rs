@@ -8,6 +8,7 @@
 
 pub mod answers;
 mod handlers;
+pub(crate) use handlers::{run_caseload_plan, team_overview_of};
 pub mod openapi;
 
 /// The HTTP types of [`respond`], for callers that do not depend on warp themselves.
@@ -83,6 +84,10 @@ pub enum Op {
     CandidateExport,
     /// Oversight of the system's influence on decisions.
     Oversight,
+    /// Run (and apply) the caseload plan.
+    CaseloadPlan,
+    /// A team's workload.
+    TeamOverview,
 }
 
 /// One route: what dispatch and the OpenAPI document need to know.
@@ -112,6 +117,8 @@ const TENANT_DATA: &[Role] = &[Role::System, Role::Caseworker, Role::Admin];
 const DECIDERS: &[Role] = &[Role::Caseworker, Role::Admin];
 const AUDITORS: &[Role] = &[Role::Admin, Role::Auditor];
 const TENANT_READERS: &[Role] = &[Role::System, Role::Caseworker, Role::Admin, Role::Auditor];
+const CASELOAD_PLANNERS: &[Role] = &[Role::System, Role::Admin];
+const TEAM_READERS: &[Role] = &[Role::Caseworker, Role::Admin];
 
 /// Every route of the service.
 pub const ROUTES: &[Route] = &[
@@ -385,6 +392,26 @@ pub const ROUTES: &[Route] = &[
         success: (200, "Oversight"),
         errors: &[401, 403, 422],
     },
+    Route {
+        op: Op::CaseloadPlan,
+        method: "POST",
+        path: "/v1/caseload-plans",
+        summary: "Who takes each of the tenant's candidates without a case, balancing caseloads under the caps (`apply`: store the caseworkers and open the cases; 201)",
+        roles: CASELOAD_PLANNERS,
+        request: Some("CaseloadPlanRequest"),
+        success: (200, "CaseloadPlan"),
+        errors: &[400, 401, 403, 413, 415, 422],
+    },
+    Route {
+        op: Op::TeamOverview,
+        method: "GET",
+        path: "/v1/teams/{team}/overview",
+        summary: "A team's workload for the team meeting (from, to; format=html with lang=da|en for the page): caseloads against caps, new and closed cases, median case length, early action on sickness benefit; a picture of the load, not a ranking",
+        roles: TEAM_READERS,
+        request: None,
+        success: (200, "TeamOverview"),
+        errors: &[401, 403, 404, 422],
+    },
 ];
 
 /// A routed request, as a handler sees it.
@@ -428,8 +455,11 @@ pub enum Reply {
     Raw(u16, Vec<u8>),
     /// Plain text (metrics).
     Text(String),
-    /// A page (the citizen's access page).
-    Html(u16, String),
+    /// An HTML page (the team overview), with its own Content-Security-Policy.
+    Html(String),
+    /// A page of everything held about a person (the citizen's access page): no script, nothing
+    /// loaded.
+    Page(String),
 }
 
 enum Matched {
@@ -659,9 +689,17 @@ where
             set_request_id(&mut r, &request_id);
             r
         }
-        Ok(Reply::Html(status, page)) => {
+        Ok(Reply::Html(page)) => {
             let mut r = Response::new(page.into());
-            *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            r.headers_mut().insert("content-type", HeaderValue::from_static("text/html; charset=utf-8"));
+            if let Ok(v) = HeaderValue::from_str(&crate::server::team::page::csp()) {
+                r.headers_mut().insert("content-security-policy", v);
+            }
+            set_request_id(&mut r, &request_id);
+            r
+        }
+        Ok(Reply::Page(page)) => {
+            let mut r = Response::new(page.into());
             r.headers_mut().insert("content-type", HeaderValue::from_static("text/html; charset=utf-8"));
             // A page with everything held about a person: no script runs, nothing loads.
             r.headers_mut().insert(

@@ -73,6 +73,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 mod access_log;
 mod batch_runs;
 mod candidates;
+mod cases;
 mod citizen;
 mod decisions;
 mod offers;
@@ -86,6 +87,7 @@ mod tokens;
 pub use access_log::{AccessRow, NewAccess};
 pub use batch_runs::{BatchRow, PricesRow, StartedBatch};
 pub use candidates::CandidateRow;
+pub use cases::{CaseworkerRow, NewCase, OpenCase, TeamCaseRow};
 pub use citizen::CandidateOutcome;
 pub use decisions::{
     Decided, DecisionPage, DecisionRow, NewDecision, NewWithdrawal, Released, StoredRun, Withdrawn,

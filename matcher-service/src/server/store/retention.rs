@@ -5,7 +5,7 @@
 //! takes one cut-off day per kind and municipality and never decides a period itself.
 //!
 //! The append-only triggers allow a delete only of a row older than the cut-off written into
-//! `retention_gate` inside the same transaction (`schema::to_v4_oversight_retention`); the
+//! `retention_gate` inside the same transaction (`schema::to_v5_oversight_retention`); the
 //! gate rows are removed before the commit, so they are never seen outside it.
 //!
 //! Guards beyond the dates: a decision whose place is still held (reserved or running) is

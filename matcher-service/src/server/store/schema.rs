@@ -168,7 +168,7 @@ pub(super) fn migrate_numbers(conn: &mut Connection) -> Result<()> {
 /// brings any of those shapes to the schema of version 1. Every migration is idempotent, so a
 /// crash between a migration and the version update only repeats it.
 pub(super) const MIGRATIONS: &[fn(&mut Connection) -> Result<()>] =
-    &[to_v1, to_v2, to_v3, to_v4_oversight_retention];
+    &[to_v1, to_v2, to_v3, to_v4_caseloads, to_v5_oversight_retention];
 
 /// The schema version this program writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -259,7 +259,7 @@ pub(super) fn to_v3(conn: &mut Connection) -> Result<()> {
 /// (`store::retention`). The triggers check the gate, so no other code path can delete a
 /// row, and the sweep cannot delete a row younger than its period. Idempotent: the column is
 /// probed, triggers are dropped and recreated.
-pub(super) fn to_v4_oversight_retention(conn: &mut Connection) -> Result<()> {
+pub(super) fn to_v5_oversight_retention(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let has_offer_ids: bool = tx.query_row(
         "SELECT count(*) > 0 FROM pragma_table_info('suggestion_log') WHERE name = 'offer_ids'",
@@ -298,6 +298,40 @@ pub(super) fn to_v4_oversight_retention(conn: &mut Connection) -> Result<()> {
         WHEN NOT EXISTS (SELECT 1 FROM retention_gate g JOIN decisions d ON d.id = OLD.decision_id
             WHERE g.kind = 'decisions' AND g.municipality = OLD.municipality AND d.decided_at < g.before)
         BEGIN SELECT RAISE(ABORT, 'decision keys are append-only'); END;",
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The caseworkers (team, cap, cases held outside Brobygger) and the cases: which caseworker
+/// holds which candidate, from when, until when (issue 20, the team overview). At most one
+/// open case per candidate (a partial unique index). New tables only, so the step is
+/// idempotent by `IF NOT EXISTS`.
+pub(super) fn to_v4_caseloads(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS caseworkers (
+            municipality INTEGER NOT NULL,
+            id TEXT NOT NULL,
+            team TEXT NOT NULL,
+            cap INTEGER NOT NULL,
+            other_cases INTEGER NOT NULL DEFAULT 0,
+            specialities TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (municipality, id)
+        );
+        CREATE INDEX IF NOT EXISTS caseworkers_team ON caseworkers (municipality, team);
+        CREATE TABLE IF NOT EXISTS cases (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            municipality INTEGER NOT NULL,
+            candidate_id TEXT NOT NULL,
+            caseworker_id TEXT NOT NULL,
+            opened_at TEXT NOT NULL,
+            closed_at TEXT,
+            closed_why TEXT
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS cases_open ON cases (municipality, candidate_id) WHERE closed_at IS NULL;
+        CREATE INDEX IF NOT EXISTS cases_caseworker ON cases (municipality, caseworker_id);",
     )?;
     tx.commit()?;
     Ok(())

@@ -54,7 +54,7 @@ pub(super) async fn candidate_export(state: Arc<AppState>, req: Request) -> Resu
     if html {
         let value =
             serde_json::to_value(&document).map_err(|e| ApiError::Internal(format!("serialising: {e}")))?;
-        return Ok(Reply::Html(200, crate::server::pages::access_page(&value)));
+        return Ok(Reply::Page(crate::server::pages::access_page(&value)));
     }
     answers::json_bytes(200, &document)
 }

@@ -11,6 +11,7 @@ mod offers;
 pub(super) mod outcomes;
 mod oversight;
 mod suggestions;
+mod teams;
 
 use super::answers::{self, *};
 use super::{Op, Reply, Request, blocking};
@@ -34,6 +35,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use suggestions::*;
+pub(crate) use teams::run_caseload_plan;
+pub(crate) use teams::team_overview_of;
+use teams::*;
 
 /// Largest number of records in one bulk body.
 const MAX_RECORDS: usize = 50_000;
@@ -67,6 +71,8 @@ pub(super) async fn dispatch(state: Arc<AppState>, req: Request) -> Result<Reply
         Op::AuditAccess => audit_access(state, req).await,
         Op::CandidateExport => candidate_export(state, req).await,
         Op::Oversight => oversight::oversight(state, req).await,
+        Op::CaseloadPlan => caseload_plan(state, req).await,
+        Op::TeamOverview => team_overview(state, req).await,
     }
 }
 
