@@ -128,6 +128,11 @@ for table in ("suggestion_log", "access_log"):
     if size is None:
         size = c.execute(f"SELECT sum(length(CAST(answer AS BLOB))) FROM {table}").fetchone()[0] if table == "suggestion_log" else 0
     print(f"{table}: {rows} rows, {size / max(rows, 1):.0f} bytes per row on disk")
+    if table == "suggestion_log":
+        stored = c.execute("SELECT avg(length(CAST(answer AS BLOB))) FROM suggestion_log").fetchone()[0] or 0
+        print(f"suggestion_log: {stored:.0f} bytes per stored answer (deflated since the oversight-and-retention migration)")
+page = c.execute("PRAGMA page_size").fetchone()[0]
+print(f"page size {page} bytes")
 total = sum(os.path.getsize(f) for f in (db, db + "-wal") if os.path.exists(f))
 print(f"database file with its WAL after the runs: {total / 1e6:.1f} MB")
 PY

@@ -78,6 +78,41 @@ pub struct DecisionSettings {
     pub decline_days: u32,
 }
 
+/// When the service's oversight figures flag a group of decisions (a caseworker, a team, a
+/// municipality) as possibly rubber-stamped: the suggestions may be deciding rather than the
+/// caseworker (the Austrian AMS ruling's "largely determined"). All three must hold. Used by
+/// the service (`GET /v1/oversight`, `matcher oversight`); the engine never reads them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OversightSettings {
+    /// Flag when more than this share of the decisions accepts the top suggestion (0 to 1).
+    pub rubber_stamp_top_share: f64,
+    /// ... and the median time from the suggestions shown to the decision is below this
+    /// many seconds ...
+    pub rubber_stamp_median_seconds: f64,
+    /// ... and there are at least this many decisions (fewer say too little to flag).
+    pub min_decisions: u32,
+}
+
+/// How long the service keeps each kind of record, in days from the record's own date
+/// (enforced by `matcher serve` daily and by `matcher retention`). Each municipality, as data
+/// controller, sets its own; `docs/accountability.md` gives the reasoning of the defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionSettings {
+    /// The suggestion log (what the system showed), from the day it was shown.
+    pub suggestion_log_days: u32,
+    /// The access log (who read or changed a candidate), from the day of the access.
+    pub access_log_days: u32,
+    /// Decisions (the authority's case record), from the day decided.
+    pub decisions_days: u32,
+    /// Outcomes, from the day recorded (an outcome never outlives its decision).
+    pub outcomes_days: u32,
+    /// Batch runs (working data; their proposals are also in the suggestion log), from the
+    /// day started. A municipality's latest finished run is always kept.
+    pub batch_runs_days: u32,
+}
+
 /// What the contracts of the municipality mean in matching (see [`crate::model::contract`]).
 /// Each rule keeps the solver exact: it changes the problem solved, never the proof.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,6 +156,10 @@ pub struct Policy {
     pub stability: StabilitySettings,
     /// Effects of recorded decisions.
     pub decisions: DecisionSettings,
+    /// Oversight figures: when decisions look rubber-stamped.
+    pub oversight: OversightSettings,
+    /// How long records are kept.
+    pub retention: RetentionSettings,
     /// What contracts mean in matching (the municipality's that holds a contract, and for the
     /// buffer rule the candidate's).
     pub contracts: ContractSettings,
@@ -149,6 +188,18 @@ fn national() -> Policy {
         urgency: UrgencySettings { horizon_weeks: 8.0 },
         stability: StabilitySettings { least_gain_points: 100 },
         decisions: DecisionSettings { decline_days: 90 },
+        oversight: OversightSettings {
+            rubber_stamp_top_share: 0.95,
+            rubber_stamp_median_seconds: 10.0,
+            min_decisions: 20,
+        },
+        retention: RetentionSettings {
+            suggestion_log_days: 730,
+            access_log_days: 730,
+            decisions_days: 1830,
+            outcomes_days: 1830,
+            batch_runs_days: 90,
+        },
         contracts: ContractSettings {
             buffer_last: true,
             specialist_groups_only: true,
@@ -173,6 +224,8 @@ default_from_national!(
     UrgencySettings => urgency,
     StabilitySettings => stability,
     DecisionSettings => decisions,
+    OversightSettings => oversight,
+    RetentionSettings => retention,
     ContractSettings => contracts
 );
 
@@ -297,6 +350,34 @@ impl Policy {
                 "decisions.decline_days",
                 format!("{} is not from 1 to 3650", self.decisions.decline_days),
             );
+        }
+        let o = &self.oversight;
+        if !(o.rubber_stamp_top_share > 0.0 && o.rubber_stamp_top_share <= 1.0) {
+            return bad(
+                "oversight.rubber_stamp_top_share",
+                format!("{} is not a share above 0 and at most 1", o.rubber_stamp_top_share),
+            );
+        }
+        if !(o.rubber_stamp_median_seconds > 0.0 && o.rubber_stamp_median_seconds <= 86_400.0) {
+            return bad(
+                "oversight.rubber_stamp_median_seconds",
+                format!("{} is not from 0 to 86400", o.rubber_stamp_median_seconds),
+            );
+        }
+        if o.min_decisions == 0 {
+            return bad("oversight.min_decisions", "0 is not at least 1".to_string());
+        }
+        let r = &self.retention;
+        for (key, days) in [
+            ("retention.suggestion_log_days", r.suggestion_log_days),
+            ("retention.access_log_days", r.access_log_days),
+            ("retention.decisions_days", r.decisions_days),
+            ("retention.outcomes_days", r.outcomes_days),
+            ("retention.batch_runs_days", r.batch_runs_days),
+        ] {
+            if !(1..=36_500).contains(&days) {
+                return bad(key, format!("{days} is not from 1 to 36500"));
+            }
         }
         if let Some(code) = self.municipality
             && !(101..=999).contains(&code)
@@ -521,6 +602,13 @@ mod tests {
             ("municipality = 42\n", "municipality", "not a municipality"),
             ("[stability]\nleast_gain_points = -5\n", "stability.least_gain_points", "not from 0"),
             ("[decisions]\ndecline_days = 0\n", "decisions.decline_days", "not from 1"),
+            (
+                "[oversight]\nrubber_stamp_top_share = 1.5\n",
+                "oversight.rubber_stamp_top_share",
+                "not a share",
+            ),
+            ("[oversight]\nmin_decisions = 0\n", "oversight.min_decisions", "at least 1"),
+            ("[retention]\naccess_log_days = 0\n", "retention.access_log_days", "not from 1"),
             ("[weights\n", "", "line 1"),
         ];
         for (text, key, reason) in cases {

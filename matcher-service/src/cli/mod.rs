@@ -2,6 +2,7 @@
 //! `matcher-core` (or starting [`crate::server`]). Turns typed errors into `anyhow` messages
 //! with file context; owns no matching logic and no HTTP.
 
+mod accountability;
 pub mod batch;
 mod data;
 pub mod describe;
@@ -148,6 +149,13 @@ enum Command {
         #[command(subcommand)]
         command: token::TokenCommand,
     },
+    /// Oversight of the system's influence on one municipality's decisions, as a page in
+    /// Danish (`--out FILE.html`) or JSON: top-suggestion accepts, offers not suggested, time
+    /// to decision, decline reasons, rubber-stamp flags (docs/accountability.md).
+    Oversight(accountability::OversightArgs),
+    /// Delete the records past their retention period (`[retention]` in the policy), or
+    /// count them with `--dry-run` (docs/accountability.md).
+    Retention(accountability::RetentionArgs),
 }
 
 /// Runs one command; the exit code is 1 when `validate` finds problems.
@@ -191,6 +199,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             export_state(&db, municipality, &out, today.as_deref())?
         }
         Command::Token { command } => token::run(command)?,
+        Command::Oversight(args) => accountability::oversight(&args)?,
+        Command::Retention(args) => accountability::retention(&args)?,
     }
     Ok(ExitCode::SUCCESS)
 }

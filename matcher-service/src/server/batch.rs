@@ -64,14 +64,23 @@ pub async fn run(state: Arc<AppState>, m: u16, id: i64, number: i64, by: (String
     }
 }
 
+/// One proposal as the suggestion log takes it.
+struct LoggedProposal {
+    candidate_id: String,
+    /// The proposed offer (the one offer a proposal shows).
+    offer_id: String,
+    /// The proposal's JSON.
+    answer: String,
+}
+
 /// What a finished computation hands back to be stored.
 struct Computed {
     summary: String,
     proposals: String,
     by_offer: HashMap<String, i64>,
     prices: String,
-    /// Per proposal: candidate id and the proposal's JSON, for the suggestion log.
-    log: Arc<Vec<(String, String)>>,
+    /// Per proposal, for the suggestion log.
+    log: Arc<Vec<LoggedProposal>>,
     offers_version: u64,
     /// The run's fingerprints (JSON), kept for the next run.
     fingerprints: String,
@@ -83,7 +92,7 @@ async fn log_proposals(
     m: u16,
     number: i64,
     (user, role): (String, &'static str),
-    (offers_version, proposals): (u64, Arc<Vec<(String, String)>>),
+    (offers_version, proposals): (u64, Arc<Vec<LoggedProposal>>),
 ) {
     let s = state.clone();
     let written = tokio::task::spawn_blocking(move || {
@@ -92,20 +101,21 @@ async fn log_proposals(
         let shown_at = crate::server::audit_log::now_millis();
         let entries: Vec<NewSuggestionLogEntry> = proposals
             .iter()
-            .map(|(candidate_id, answer)| NewSuggestionLogEntry {
+            .map(|p| NewSuggestionLogEntry {
                 municipality: m,
                 shown_at: shown_at.clone(),
                 source: "batch",
                 requested_by: user.clone(),
                 role: role.to_string(),
-                candidate_id: candidate_id.clone(),
+                candidate_id: p.candidate_id.clone(),
                 offers_version: i64::try_from(offers_version).unwrap_or(i64::MAX),
                 batch_run_id: Some(number),
                 engine_version: crate::server::audit_log::ENGINE_VERSION.to_string(),
                 policy_name: policy_name.clone(),
                 policy_hash: policy_hash.clone(),
                 reference_hash: log.versions.reference_hash.clone(),
-                answer: answer.clone(),
+                answer: p.answer.clone(),
+                offer_ids: p.offer_id.clone(),
             })
             .collect();
         s.store.append_suggestions(&entries)
@@ -309,7 +319,13 @@ fn compute(state: &AppState, m: u16, run: i64) -> Result<Computed, String> {
     let fingerprints_json = serde_json::to_string(&fingerprints).map_err(|e| e.to_string())?;
     let log = proposals
         .iter()
-        .map(|p| Ok((p.candidate_id.clone(), serde_json::to_string(p).map_err(|e| e.to_string())?)))
+        .map(|p| {
+            Ok(LoggedProposal {
+                candidate_id: p.candidate_id.clone(),
+                offer_id: p.offer_id.clone().unwrap_or_default(),
+                answer: serde_json::to_string(p).map_err(|e| e.to_string())?,
+            })
+        })
         .collect::<Result<Vec<_>, String>>()?;
     Ok(Computed {
         summary: to(&summary)?,

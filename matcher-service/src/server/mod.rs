@@ -23,6 +23,9 @@ pub mod ledger;
 pub mod listen;
 pub mod metrics;
 pub mod oidc;
+pub mod oversight;
+pub mod pages;
+pub mod retention;
 pub mod store;
 pub mod team;
 pub mod widget;
@@ -266,6 +269,52 @@ pub async fn serve(
                     Ok(Ok(false)) => {}
                     Ok(Err(e)) => tracing::error!(error = %e, "rebuilding for a new day failed"),
                     Err(e) => tracing::error!(error = %e, "rebuilding for a new day panicked"),
+                }
+            }
+        });
+    }
+    {
+        // Retention periods (`server::retention`): at start, then once per day (UTC). Records
+        // are stamped by the wall clock, so the wall clock's day counts, not `--today`.
+        let s = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(3600));
+            let mut last: Option<Date> = None;
+            loop {
+                tick.tick().await;
+                let today = today_utc();
+                if last == Some(today) {
+                    continue;
+                }
+                let s = s.clone();
+                let done = tokio::task::spawn_blocking(move || {
+                    retention::enforce(&s.store, s.catalogues.policies(), today, false)
+                })
+                .await;
+                match done {
+                    Ok(Ok(deleted)) => {
+                        last = Some(today);
+                        for d in deleted.iter().filter(|d| {
+                            *d != &store::RetentionDeleted {
+                                municipality: d.municipality,
+                                ..Default::default()
+                            }
+                        }) {
+                            tracing::info!(
+                                municipality = d.municipality,
+                                suggestion_log = d.suggestion_log,
+                                access_log = d.access_log,
+                                decisions = d.decisions,
+                                outcomes = d.outcomes,
+                                batch_runs = d.batch_runs,
+                                "retention: records past their period deleted"
+                            );
+                        }
+                    }
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "retention sweep failed; retried within the hour")
+                    }
+                    Err(e) => tracing::error!(error = %e, "retention sweep panicked"),
                 }
             }
         });

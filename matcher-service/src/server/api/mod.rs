@@ -86,6 +86,8 @@ pub enum Op {
     AuditAccess,
     /// Everything held about a candidate (right of access).
     CandidateExport,
+    /// Oversight of the system's influence on decisions.
+    Oversight,
     /// Run (and apply) the caseload plan.
     CaseloadPlan,
     /// A team's workload.
@@ -405,6 +407,16 @@ pub const ROUTES: &[Route] = &[
         errors: &[401, 403, 404, 422],
     },
     Route {
+        op: Op::Oversight,
+        method: "GET",
+        path: "/v1/oversight",
+        summary: "Oversight of the system's influence: per caseworker (paged by name), team and municipality, top-suggestion accepts, offers not suggested, time to decision, decline reasons, rubber-stamp flag (from, to, after, limit)",
+        roles: AUDITORS,
+        request: None,
+        success: (200, "Oversight"),
+        errors: &[401, 403, 422],
+    },
+    Route {
         op: Op::CaseloadPlan,
         method: "POST",
         path: "/v1/caseload-plans",
@@ -447,6 +459,8 @@ pub struct Request {
     pub scraper: bool,
     /// The `Accept` header asks for `text/csv` (only looked at by routes that answer CSV).
     pub accepts_csv: bool,
+    /// The `Accept` header names `text/html` (only looked at by the routes with a page).
+    pub wants_html: bool,
 }
 
 impl Request {
@@ -469,8 +483,9 @@ pub enum Reply {
     Text(String),
     /// CSV (`text/csv`), with the `Link` of the next page when there is one.
     Csv(Vec<u8>, Option<String>),
-    /// An HTML page (the team overview), with its own Content-Security-Policy.
-    Html(String),
+    /// An HTML page (the team overview, the citizen's access page) with its own
+    /// Content-Security-Policy: no page runs a script.
+    Html { page: String, csp: String },
 }
 
 enum Matched {
@@ -700,10 +715,10 @@ where
             set_request_id(&mut r, &request_id);
             r
         }
-        Ok(Reply::Html(page)) => {
+        Ok(Reply::Html { page, csp }) => {
             let mut r = Response::new(page.into());
             r.headers_mut().insert("content-type", HeaderValue::from_static("text/html; charset=utf-8"));
-            if let Ok(v) = HeaderValue::from_str(&crate::server::team::page::csp()) {
+            if let Ok(v) = HeaderValue::from_str(&csp) {
                 r.headers_mut().insert("content-security-policy", v);
             }
             set_request_id(&mut r, &request_id);
@@ -830,6 +845,10 @@ async fn run(
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.split(',').any(|m| m.trim().starts_with("text/csv")));
     let task_request_id = request_id.to_string();
+    let wants_html = headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.to_ascii_lowercase().contains("text/html"));
     let scraper = route.op == Op::Metrics
         && crate::server::metrics::is_scraper(state.config.metrics_token.as_deref(), auth.as_deref());
     let task = tokio::spawn(async move {
@@ -873,6 +892,7 @@ async fn run(
             idempotency_key,
             scraper,
             accepts_csv,
+            wants_html,
             request_id: task_request_id,
         };
         handlers::dispatch(task_state, request).await

@@ -46,6 +46,7 @@ use utoipa::OpenApi;
     SuggestionLog,
     AccessLog,
     CandidateExport,
+    crate::server::oversight::Oversight,
     CaseloadPlanRequest,
     CaseloadPlan,
     TeamOverview,
@@ -285,6 +286,21 @@ pub fn document() -> Value {
                 "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}));
             params.push(json!({"name": "after", "in": "query", "required": false, "description": "The `next` of the previous page",
                 "schema": {"type": "integer", "minimum": 1, "maximum": i64::MAX}}));
+        }
+        if r.op == Op::Oversight {
+            for (name, description) in [
+                ("from", "First day of decisions counted (UTC); default 29 days before `to`"),
+                ("to", "Last day of decisions counted (UTC); default today"),
+            ] {
+                params
+                    .push(json!({"name": name, "in": "query", "required": false, "description": description,
+                    "schema": {"type": "string", "format": "date"}}));
+            }
+            params.push(json!({"name": "after", "in": "query", "required": false,
+                "description": "The `next` of the previous page: caseworkers after this name", "schema": {"type": "string"}}));
+            params
+                .push(json!({"name": "limit", "in": "query", "required": false, "description": "Caseworkers per page",
+                "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}));
         }
         if r.op == Op::AuditAccess {
             params.push(json!({"name": "candidate_id", "in": "query", "required": false,

@@ -59,9 +59,10 @@ impl Store {
         if suggestions.is_empty() && accesses.is_empty() {
             return Ok(());
         }
-        self.write(|c| {
+        let packed: Vec<Vec<u8>> = suggestions.iter().map(|e| suggestion_log::pack(&e.answer)).collect();
+        self.write_log(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            suggestion_log::insert(&tx, suggestions)?;
+            suggestion_log::insert(&tx, suggestions, &packed)?;
             {
                 let mut stmt = tx.prepare_cached(
                     "INSERT INTO access_log (municipality, number, at, user, role, employer, action, candidate_id, request_id)

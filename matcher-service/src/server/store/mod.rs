@@ -6,6 +6,10 @@
 //! fsynced) before the call returns and therefore before a client sees a 2xx. WAL with
 //! `NORMAL` would only lose the last commits on power loss, not on `kill -9`, but decisions
 //! are legal records and the measured cost of FULL is acceptable (`docs/service.md`).
+//! The audit logs are written on a second connection with `synchronous = NORMAL`: a log
+//! commit is in the WAL (safe from `kill -9`) but fsynced only with the next `FULL` commit or
+//! checkpoint, so a power loss may lose the last log batches, as it already could lose the
+//! answers still queued in `server::audit_log` (`docs/accountability.md`).
 //!
 //! Tenancy: candidate, decision, outcome and batch-run rows carry the municipality, and every
 //! query of them filters on it, so another tenant's row is indistinguishable from a missing
@@ -86,6 +90,8 @@ mod decisions;
 mod history;
 mod offers;
 mod outcomes;
+mod oversight;
+mod retention;
 mod schema;
 mod suggestion_log;
 mod tokens;
@@ -100,6 +106,8 @@ pub use decisions::{
 };
 pub use history::{CaseMixAtStart, ExitResult, HistoryRow, NewExit, RecordedExit, weeks_between};
 pub use offers::{EvidenceRow, GroupEvidence, NewOffer, OfferRow, OfferState, ProviderOfferRow};
+pub use oversight::DecisionShown;
+pub use retention::{RetentionCutoffs, RetentionDeleted};
 pub use schema::SCHEMA_VERSION;
 use schema::migrate;
 pub use suggestion_log::{NewSuggestionLogEntry, SuggestionLogRow};
@@ -109,6 +117,10 @@ pub use tokens::{RevokedToken, TokenInfo, TokenRow};
 pub struct Store {
     path: PathBuf,
     writer: Mutex<Connection>,
+    /// The audit logs' writer (`append_audit`): a second connection to the same file with
+    /// `synchronous = NORMAL`, so a log commit does not wait for an fsync (see the module
+    /// header); the authority's records keep `FULL` on `writer`.
+    log_writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
 }
 
@@ -121,6 +133,10 @@ fn open(path: &Path, write: bool) -> Result<Connection> {
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     if write {
+        // 16 KB pages: a packed suggestion-log row (~2–3 KB) left most of a 4 KB page empty,
+        // one row per page. Takes effect only when the file is created; an existing file
+        // keeps its page size (a no-op here).
+        conn.pragma_update(None, "page_size", 16_384)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
     }
@@ -152,7 +168,14 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store> {
         let mut writer = open(path, true)?;
         migrate(&mut writer)?;
-        Ok(Store { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+        let log_writer = open(path, true)?;
+        log_writer.pragma_update(None, "synchronous", "NORMAL")?;
+        Ok(Store {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            log_writer: Mutex::new(log_writer),
+            readers: Mutex::new(Vec::new()),
+        })
     }
 
     /// The database file.
@@ -179,6 +202,12 @@ impl Store {
     /// Runs `f` on the writer connection.
     fn write<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         let mut conn = self.writer.lock().map_err(|_| StoreError::Poisoned)?;
+        f(&mut conn)
+    }
+
+    /// Runs `f` on the audit logs' writer connection (`synchronous = NORMAL`).
+    fn write_log<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut conn = self.log_writer.lock().map_err(|_| StoreError::Poisoned)?;
         f(&mut conn)
     }
 

@@ -168,7 +168,7 @@ pub(super) fn migrate_numbers(conn: &mut Connection) -> Result<()> {
 /// brings any of those shapes to the schema of version 1. Every migration is idempotent, so a
 /// crash between a migration and the version update only repeats it.
 pub(super) const MIGRATIONS: &[fn(&mut Connection) -> Result<()>] =
-    &[to_v1, to_v2, to_v3, to_v4_caseloads, to_v5_history];
+    &[to_v1, to_v2, to_v3, to_v4_caseloads, to_v5_history, to_v6_oversight_retention];
 
 /// The schema version this program writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -245,6 +245,59 @@ pub(super) fn to_v3(conn: &mut Connection) -> Result<()> {
         BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
         CREATE TRIGGER IF NOT EXISTS access_log_no_delete BEFORE DELETE ON access_log
         BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;",
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Issue 17, oversight and retention: the offers each suggestion list showed, in order
+/// (`suggestion_log.offer_ids`, so the oversight figures need not parse answers; older rows
+/// are read from their answer), indexes by day for the retention sweep, and the retention
+/// gate. The logs and decisions stay append-only for everyone, with one exception: a row
+/// whose retention period has passed may be deleted inside the retention sweep's transaction,
+/// which writes the cut-off into `retention_gate` first and removes it before committing
+/// (`store::retention`). The triggers check the gate, so no other code path can delete a
+/// row, and the sweep cannot delete a row younger than its period. Idempotent: the column is
+/// probed, triggers are dropped and recreated.
+pub(super) fn to_v6_oversight_retention(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let has_offer_ids: bool = tx.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info('suggestion_log') WHERE name = 'offer_ids'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_offer_ids {
+        tx.execute_batch("ALTER TABLE suggestion_log ADD COLUMN offer_ids TEXT;")?;
+    }
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS retention_gate (
+            kind TEXT NOT NULL,
+            municipality INTEGER NOT NULL,
+            before TEXT NOT NULL,
+            PRIMARY KEY (kind, municipality)
+        );
+        CREATE INDEX IF NOT EXISTS suggestion_log_day ON suggestion_log (municipality, shown_at);
+        CREATE INDEX IF NOT EXISTS access_log_day ON access_log (municipality, at);
+        DROP TRIGGER IF EXISTS suggestion_log_no_delete;
+        CREATE TRIGGER suggestion_log_no_delete BEFORE DELETE ON suggestion_log
+        WHEN NOT EXISTS (SELECT 1 FROM retention_gate g WHERE g.kind = 'suggestion_log'
+            AND g.municipality = OLD.municipality AND OLD.shown_at < g.before)
+        BEGIN SELECT RAISE(ABORT, 'the suggestion log is append-only (only its retention period ends a row)'); END;
+        DROP TRIGGER IF EXISTS access_log_no_delete;
+        CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log
+        WHEN NOT EXISTS (SELECT 1 FROM retention_gate g WHERE g.kind = 'access_log'
+            AND g.municipality = OLD.municipality AND OLD.at < g.before)
+        BEGIN SELECT RAISE(ABORT, 'the access log is append-only (only its retention period ends a row)'); END;
+        DROP TRIGGER IF EXISTS decisions_no_delete;
+        CREATE TRIGGER decisions_no_delete BEFORE DELETE ON decisions
+        WHEN NOT EXISTS (SELECT 1 FROM retention_gate g WHERE g.kind = 'decisions'
+            AND g.municipality = OLD.municipality AND OLD.decided_at < g.before)
+        BEGIN SELECT RAISE(ABORT, 'decisions are append-only (only their retention period ends a row)'); END;
+        DROP TRIGGER IF EXISTS decision_keys_no_delete;
+        CREATE TRIGGER decision_keys_no_delete BEFORE DELETE ON decision_keys
+        WHEN NOT EXISTS (SELECT 1 FROM retention_gate g JOIN decisions d ON d.id = OLD.decision_id
+            WHERE g.kind = 'decisions' AND g.municipality = OLD.municipality AND d.decided_at < g.before)
+        BEGIN SELECT RAISE(ABORT, 'decision keys are append-only'); END;",
     )?;
     tx.commit()?;
     Ok(())

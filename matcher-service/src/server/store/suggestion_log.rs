@@ -38,6 +38,8 @@ pub struct NewSuggestionLogEntry {
     pub reference_hash: String,
     /// The answer exactly as served (JSON text): offers with score, factors, expected effect.
     pub answer: String,
+    /// The offers the answer shows, in order, space-separated (ids never hold spaces).
+    pub offer_ids: String,
 }
 
 /// One row of the log, as the audit route shows it.
@@ -118,7 +120,9 @@ impl Store {
                     policy_name: r.get(9)?,
                     policy_hash: r.get(10)?,
                     reference_hash: r.get(11)?,
-                    answer: r.get(12)?,
+                    answer: stored_answer(r.get_ref(12)?).map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(12, rusqlite::types::Type::Blob, Box::new(e))
+                    })?,
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
@@ -126,16 +130,50 @@ impl Store {
     }
 }
 
-/// Inserts entries inside the caller's transaction.
-pub(super) fn insert(tx: &rusqlite::Transaction<'_>, entries: &[NewSuggestionLogEntry]) -> Result<()> {
+/// Deflate level of stored answers: 1 (fastest) packs an answer to about a fifth; higher
+/// levels gain a few percent for several times the CPU, which the 2-core service needs.
+const DEFLATE_LEVEL: u8 = 1;
+/// Largest answer a stored row may unpack to (an answer is at most 50 offers, ~60 KB).
+const UNPACKED_LIMIT: usize = 16 * 1024 * 1024;
+
+/// An answer as stored: its JSON text deflated (raw deflate, RFC 1951), kept as a BLOB.
+pub(super) fn pack(answer: &str) -> Vec<u8> {
+    miniz_oxide::deflate::compress_to_vec(answer.as_bytes(), DEFLATE_LEVEL)
+}
+
+/// A stored answer as text: rows from schema version 3 hold the JSON text, later rows the
+/// deflated text ([`pack`]), byte for byte the same once unpacked.
+pub(super) fn stored_answer(value: rusqlite::types::ValueRef<'_>) -> Result<String> {
+    use rusqlite::types::ValueRef;
+    match value {
+        ValueRef::Text(t) => Ok(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => {
+            let bytes =
+                miniz_oxide::inflate::decompress_to_vec_with_limit(b, UNPACKED_LIMIT).map_err(|e| {
+                    super::StoreError::Conflict(format!("a suggestion log answer does not unpack: {e}"))
+                })?;
+            String::from_utf8(bytes)
+                .map_err(|_| super::StoreError::Conflict("a suggestion log answer is not UTF-8".into()))
+        }
+        _ => Err(super::StoreError::Conflict("a suggestion log answer that is not text".into())),
+    }
+}
+
+/// Inserts entries inside the caller's transaction, each with its answer packed by [`pack`]
+/// (`packed[i]` for `entries[i]`, done before the transaction so the lock is held briefly).
+pub(super) fn insert(
+    tx: &rusqlite::Transaction<'_>,
+    entries: &[NewSuggestionLogEntry],
+    packed: &[Vec<u8>],
+) -> Result<()> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO suggestion_log (municipality, number, shown_at, source, requested_by, role,
             candidate_id, offers_version, batch_run_id, engine_version, policy_name, policy_hash,
-            reference_hash, answer)
+            reference_hash, answer, offer_ids)
          VALUES (?1, (SELECT COALESCE(MAX(number), 0) + 1 FROM suggestion_log WHERE municipality = ?1),
-            ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?;
-    for e in entries {
+    for (e, answer) in entries.iter().zip(packed) {
         stmt.execute(params![
             e.municipality,
             e.shown_at,
@@ -149,7 +187,8 @@ pub(super) fn insert(tx: &rusqlite::Transaction<'_>, entries: &[NewSuggestionLog
             e.policy_name,
             e.policy_hash,
             e.reference_hash,
-            e.answer,
+            answer,
+            e.offer_ids,
         ])?;
     }
     Ok(())

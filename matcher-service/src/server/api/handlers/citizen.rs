@@ -7,11 +7,14 @@ use super::*;
 const EXPORT_ROWS: u32 = 100_000;
 
 /// `GET /v1/candidates/{id}/export`: everything held about the candidate in this tenant, as
-/// one JSON document. 404 when nothing is held (as for another tenant's candidate).
+/// one JSON document, or as a page in Danish the citizen can read (`Accept: text/html` or
+/// `?format=html`, `server::pages`). 404 when nothing is held (as for another tenant's
+/// candidate).
 pub(super) async fn candidate_export(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let m = req.principal()?.municipality;
     let who = Who::of(&req)?;
     let id = path_id(&req, 0)?;
+    let html = req.wants_html || query_params(&req).iter().any(|(k, v)| k == "format" && v == "html");
     let document = blocking(move || {
         state.audit_log.flush();
         let today = state.catalogues.today().to_string();
@@ -50,5 +53,14 @@ pub(super) async fn candidate_export(state: Arc<AppState>, req: Request) -> Resu
         Ok(document)
     })
     .await?;
+    if html {
+        let value =
+            serde_json::to_value(&document).map_err(|e| ApiError::Internal(format!("serialising: {e}")))?;
+        // Everything held about a person: no script runs, nothing loads.
+        return Ok(Reply::Html {
+            page: crate::server::pages::access_page(&value),
+            csp: "default-src 'none'; style-src 'unsafe-inline'".into(),
+        });
+    }
     answers::json_bytes(200, &document)
 }

@@ -10,6 +10,7 @@ mod decisions;
 mod history;
 mod offers;
 pub(super) mod outcomes;
+mod oversight;
 mod suggestions;
 mod teams;
 
@@ -73,6 +74,7 @@ pub(super) async fn dispatch(state: Arc<AppState>, req: Request) -> Result<Reply
         Op::AuditSuggestions => audit_suggestions(state, req).await,
         Op::AuditAccess => audit_access(state, req).await,
         Op::CandidateExport => candidate_export(state, req).await,
+        Op::Oversight => oversight::oversight(state, req).await,
         Op::CaseloadPlan => caseload_plan(state, req).await,
         Op::TeamOverview => team_overview(state, req).await,
     }

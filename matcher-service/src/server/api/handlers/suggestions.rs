@@ -75,10 +75,11 @@ pub(super) async fn suggestions(state: Arc<AppState>, req: Request) -> Result<Re
             candidate.excluded_offers.retain(|o| o.as_str() != r.offer_id);
         }
         let prices = s.prices_for(m);
-        let answer = suggest(&s, &cat, prices.as_deref(), &candidate, k as usize, running.as_ref())?;
+        let (answer, offer_ids) =
+            suggest(&s, &cat, prices.as_deref(), &candidate, k as usize, running.as_ref())?;
         who.accessed(&s, "suggest", [candidate.id.as_str()]);
         let run_id = prices.map(|p| p.run_id);
-        log_answer(&s, &cat, m, &candidate, (asker, role), run_id, &answer);
+        log_answer(&s, &cat, m, &candidate, (asker, role), run_id, (&answer, offer_ids));
         Ok(answer)
     })
     .await?;
@@ -93,7 +94,7 @@ fn log_answer(
     candidate: &Candidate,
     (requested_by, role): (String, &str),
     batch_run_id: Option<i64>,
-    answer: &[u8],
+    (answer, offer_ids): (&[u8], String),
 ) {
     let log = &state.audit_log;
     let (policy_name, policy_hash) = log.versions.policy(state.catalogues.policies(), m);
@@ -112,12 +113,15 @@ fn log_answer(
         reference_hash: log.versions.reference_hash.clone(),
         // The answer is serde_json's output, so UTF-8.
         answer: String::from_utf8_lossy(answer).into_owned(),
+        offer_ids,
     });
 }
 
 /// The top-k answer, serialised straight from typed rows: this is the hot path, and building
 /// a `serde_json::Value` tree first cost a third of its time in allocations. `prices` are the
 /// tenant's batch prices read once by the caller, so the log records the run that applied.
+/// Returns the answer and the offers it shows, in order, space-separated (for the log's
+/// `offer_ids`, which the oversight figures read).
 pub(super) fn suggest(
     state: &AppState,
     cat: &Catalogue,
@@ -125,7 +129,7 @@ pub(super) fn suggest(
     candidate: &Candidate,
     k: usize,
     running: Option<&crate::server::ledger::RunningPlace>,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<(Vec<u8>, String), ApiError> {
     let price = prices.as_ref().map(|p| {
         move |o: usize| {
             cat.offers().get(o).and_then(|offer| p.by_offer.get(offer.id.as_str()).copied()).unwrap_or(0)
@@ -234,5 +238,7 @@ pub(super) fn suggest(
         offers_feasible: counts.feasible + counts.pruned,
         suggestions: out,
     };
-    serde_json::to_vec(&answer).map_err(|e| ApiError::Internal(format!("serialising: {e}")))
+    let offer_ids = answer.suggestions.iter().map(|s| s.offer_id).collect::<Vec<_>>().join(" ");
+    let bytes = serde_json::to_vec(&answer).map_err(|e| ApiError::Internal(format!("serialising: {e}")))?;
+    Ok((bytes, offer_ids))
 }

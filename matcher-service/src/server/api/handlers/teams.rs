@@ -284,7 +284,7 @@ pub(super) async fn team_overview(state: Arc<AppState>, req: Request) -> Result<
     let (from, to, html) = overview_query(&req, state.catalogues.today())?;
     let overview = blocking(move || team_overview_of(&state, m, &team, from, to)).await?;
     match html {
-        Some(lang) => Ok(Reply::Html(page::render(&overview, lang, None))),
+        Some(lang) => Ok(Reply::Html { page: page::render(&overview, lang, None), csp: page::csp() }),
         None => answers::json(200, &overview),
     }
 }
