@@ -10,6 +10,7 @@ mod effects;
 mod gen_validate;
 mod ids;
 mod live_state;
+mod orderer;
 mod policy;
 mod reliability;
 mod security;

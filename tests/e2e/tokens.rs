@@ -27,7 +27,11 @@ fn list(db: &Path, extra: &[&str]) -> Vec<Vec<String>> {
     let (ok, out, err) = run(&args, db);
     assert!(ok, "{err}");
     let mut lines = out.lines();
-    assert_eq!(lines.next(), Some("id\tmunicipality\trole\tuser\tcreated\texpires\trevoked"), "{out}");
+    assert_eq!(
+        lines.next(),
+        Some("id\tmunicipality\trole\tuser\tcreated\texpires\trevoked\tprovider"),
+        "{out}"
+    );
     lines.map(|l| l.split('\t').map(str::to_string).collect()).collect()
 }
 

@@ -335,6 +335,13 @@ pub fn load_demo(state: &AppState) -> Result<DemoTokens, ServiceError> {
     let main = counts.iter().max_by_key(|(m, n)| (**n, std::cmp::Reverse(**m))).map_or(101, |(m, _)| *m);
     let other = reference.municipalities.iter().map(|m| m.code.0).find(|&m| m != main).unwrap_or(101);
     let mut tokens = Vec::new();
+    // The demo provider's token is bound to a provider of the main municipality's offers.
+    let demo_provider = data
+        .offers
+        .iter()
+        .filter(|o| o.kind == matcher_core::model::OfferKind::Provider && o.municipality.0 == main)
+        .map(|o| o.provider.to_string())
+        .next();
     for (m, role, user) in [
         (main, Role::Caseworker, "demo-caseworker"),
         (main, Role::Admin, "demo-admin"),
@@ -342,7 +349,10 @@ pub fn load_demo(state: &AppState) -> Result<DemoTokens, ServiceError> {
         (main, Role::Provider, "demo-provider"),
         (other, Role::Caseworker, "demo-other-caseworker"),
     ] {
-        let token = auth::create_token(&state.store, m, role, user)?;
+        let token = match (role, &demo_provider) {
+            (Role::Provider, Some(provider)) => auth::create_provider_token(&state.store, m, provider, user)?,
+            _ => auth::create_token(&state.store, m, role, user)?,
+        };
         tokens.push((m, role, user.to_string(), token));
     }
     let caseworker = tokens.iter().find(|t| t.0 == main && t.1 == Role::Caseworker).map(|t| t.3.clone());
@@ -421,6 +431,19 @@ pub fn load_dataset(state: &AppState, data: &Dataset) -> Result<(), ServiceError
         }
     }
     state.store.upsert_offers(&offers)?;
+    // The data set's providers fill the registry (their home municipality writes them later;
+    // a contact already stored is kept).
+    let providers: Vec<store::ProviderRow> = data
+        .providers
+        .iter()
+        .map(|p| store::ProviderRow {
+            id: p.id.to_string(),
+            name: p.name.clone(),
+            municipality: p.municipality.0,
+            contact: None,
+        })
+        .collect();
+    state.store.upsert_providers(None, &providers)?;
     // Evidence adds up, so load it only into an empty table (a restart with --demo again
     // must not double the counts).
     if state.store.all_evidence()?.is_empty() {

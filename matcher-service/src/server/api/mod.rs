@@ -9,6 +9,7 @@
 pub mod answers;
 mod handlers;
 pub mod openapi;
+pub mod orderer;
 
 /// The HTTP types of [`respond`], for callers that do not depend on warp themselves.
 pub use warp::http;
@@ -81,6 +82,26 @@ pub enum Op {
     AuditAccess,
     /// Everything held about a candidate (right of access).
     CandidateExport,
+    /// Create or update providers in the registry.
+    ProvidersUpsert,
+    /// List the provider registry.
+    ProvidersList,
+    /// Read one provider.
+    ProviderGet,
+    /// Decisions about a provider's offers (the provider's view).
+    ProviderDecisions,
+    /// Write one of the municipality's contracts.
+    ContractPut,
+    /// List the municipality's contracts.
+    ContractsList,
+    /// The overview of providers × target groups.
+    OverviewProviders,
+    /// Spend per period from decisions made.
+    OverviewSpend,
+    /// Comments on a decision.
+    CommentsList,
+    /// Comment on a decision.
+    CommentCreate,
 }
 
 /// One route: what dispatch and the OpenAPI document need to know.
@@ -110,6 +131,11 @@ const TENANT_DATA: &[Role] = &[Role::System, Role::Caseworker, Role::Admin];
 const DECIDERS: &[Role] = &[Role::Caseworker, Role::Admin];
 const AUDITORS: &[Role] = &[Role::Admin, Role::Auditor];
 const TENANT_READERS: &[Role] = &[Role::System, Role::Caseworker, Role::Admin, Role::Auditor];
+/// The tenant's readers and a provider's user, who reads only what concerns its own offers.
+const READERS_AND_PROVIDER: &[Role] =
+    &[Role::System, Role::Caseworker, Role::Admin, Role::Auditor, Role::Provider];
+/// Who may comment on a decision: its provider's user and the municipality's deciders.
+const COMMENTERS: &[Role] = &[Role::Provider, Role::Caseworker, Role::Admin];
 
 /// Every route of the service.
 pub const ROUTES: &[Route] = &[
@@ -373,6 +399,106 @@ pub const ROUTES: &[Route] = &[
         success: (200, "CandidateExport"),
         errors: &[401, 403, 404, 422],
     },
+    Route {
+        op: Op::ProvidersUpsert,
+        method: "POST",
+        path: "/v1/providers",
+        summary: "Create or update providers in the registry (each written only by its home municipality)",
+        roles: OFFER_WRITERS,
+        request: Some("ProviderRecords"),
+        success: (200, "UpsertResult"),
+        errors: &[400, 401, 403, 413, 415, 422],
+    },
+    Route {
+        op: Op::ProvidersList,
+        method: "GET",
+        path: "/v1/providers",
+        summary: "The provider registry (municipality, kind; limit, offset)",
+        roles: ALL,
+        request: None,
+        success: (200, "ProviderList"),
+        errors: &[401, 422],
+    },
+    Route {
+        op: Op::ProviderGet,
+        method: "GET",
+        path: "/v1/providers/{id}",
+        summary: "One provider: name, home municipality, contact, its offers",
+        roles: ALL,
+        request: None,
+        success: (200, "ProviderView"),
+        errors: &[401, 404, 422],
+    },
+    Route {
+        op: Op::ProviderDecisions,
+        method: "GET",
+        path: "/v1/providers/{id}/decisions",
+        summary: "The municipality's decisions about a provider's offers, pseudonymous (a provider: only its own; limit, after)",
+        roles: READERS_AND_PROVIDER,
+        request: None,
+        success: (200, "ProviderDecisionList"),
+        errors: &[401, 403, 404, 422],
+    },
+    Route {
+        op: Op::ContractPut,
+        method: "POST",
+        path: "/v1/contracts",
+        summary: "Write one of the municipality's contracts (201 new, 200 replaced by id)",
+        roles: OFFER_WRITERS,
+        request: Some("ContractRequest"),
+        success: (201, "Contract"),
+        errors: &[400, 401, 403, 413, 415, 422],
+    },
+    Route {
+        op: Op::ContractsList,
+        method: "GET",
+        path: "/v1/contracts",
+        summary: "The municipality's contracts (provider_id, kind; limit, offset); a provider sees its own",
+        roles: READERS_AND_PROVIDER,
+        request: None,
+        success: (200, "ContractList"),
+        errors: &[401, 403, 422],
+    },
+    Route {
+        op: Op::OverviewProviders,
+        method: "GET",
+        path: "/v1/overview/providers",
+        summary: "Providers × target groups: places, use, price, spend, contract, quality (JSON, or CSV with Accept: text/csv)",
+        roles: READERS_AND_PROVIDER,
+        request: None,
+        success: (200, "ProviderOverview"),
+        errors: &[401, 403, 422],
+    },
+    Route {
+        op: Op::OverviewSpend,
+        method: "GET",
+        path: "/v1/overview/spend",
+        summary: "Spend from decisions made, per month, quarter or year, with the supplier tail",
+        roles: TENANT_READERS,
+        request: None,
+        success: (200, "SpendOverview"),
+        errors: &[401, 403, 422],
+    },
+    Route {
+        op: Op::CommentsList,
+        method: "GET",
+        path: "/v1/decisions/{id}/comments",
+        summary: "Comments on a decision (a provider: on decisions about its offers)",
+        roles: READERS_AND_PROVIDER,
+        request: None,
+        success: (200, "CommentList"),
+        errors: &[401, 403, 404, 422],
+    },
+    Route {
+        op: Op::CommentCreate,
+        method: "POST",
+        path: "/v1/decisions/{id}/comments",
+        summary: "Attach an append-only comment to a decision (a provider: on decisions about its offers)",
+        roles: COMMENTERS,
+        request: Some("CommentRequest"),
+        success: (201, "Comment"),
+        errors: &[400, 401, 403, 404, 413, 415, 422],
+    },
 ];
 
 /// A routed request, as a handler sees it.
@@ -394,6 +520,8 @@ pub struct Request {
     pub request_id: String,
     /// The caller presented the metrics scraper's token (only looked at by `/metrics`).
     pub scraper: bool,
+    /// The `Accept` header asks for `text/csv` (routes that have a CSV form answer it).
+    pub accept_csv: bool,
 }
 
 impl Request {
@@ -414,6 +542,8 @@ pub enum Reply {
     Raw(u16, Vec<u8>),
     /// Plain text (metrics).
     Text(String),
+    /// CSV text (`text/csv`, UTF-8, header row).
+    Csv(String),
 }
 
 enum Matched {
@@ -649,6 +779,12 @@ where
             set_request_id(&mut r, &request_id);
             r
         }
+        Ok(Reply::Csv(text)) => {
+            let mut r = Response::new(text.into());
+            r.headers_mut().insert("content-type", HeaderValue::from_static("text/csv; charset=utf-8"));
+            set_request_id(&mut r, &request_id);
+            r
+        }
         Err(e) => {
             if let ApiError::Internal(detail) = &e {
                 let path = crate::server::error::mask_path(&path);
@@ -750,6 +886,9 @@ async fn run(
     let idempotency_key =
         headers.get("idempotency-key").map(|v| v.to_str().map(str::to_string).map_err(|_| ()));
     let task_request_id = request_id.to_string();
+    let accept_csv = headers.get_all("accept").iter().filter_map(|v| v.to_str().ok()).any(|v| {
+        v.split(',').any(|part| part.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("text/csv"))
+    });
     let scraper = route.op == Op::Metrics
         && crate::server::metrics::is_scraper(state.config.metrics_token.as_deref(), auth.as_deref());
     let task = tokio::spawn(async move {
@@ -793,6 +932,7 @@ async fn run(
             idempotency_key,
             scraper,
             request_id: task_request_id,
+            accept_csv,
         };
         handlers::dispatch(task_state, request).await
     });

@@ -70,9 +70,12 @@ mod access_log;
 mod batch_runs;
 mod candidates;
 mod citizen;
+mod comments;
 mod decisions;
 mod offers;
 mod outcomes;
+mod overview;
+mod providers;
 mod schema;
 mod suggestion_log;
 mod tokens;
@@ -81,10 +84,13 @@ pub use access_log::{AccessRow, NewAccess};
 pub use batch_runs::{BatchRow, PricesRow, StartedBatch};
 pub use candidates::CandidateRow;
 pub use citizen::CandidateOutcome;
+pub use comments::{CommentRow, NewComment};
 pub use decisions::{
     Decided, DecisionPage, DecisionRow, NewDecision, NewWithdrawal, Released, StoredRun, Withdrawn,
 };
 pub use offers::{EvidenceRow, GroupEvidence, NewOffer, OfferRow, OfferState, ProviderOfferRow};
+pub use overview::AcceptCount;
+pub use providers::{ContractFilter, ContractRow, ContractTerms, ProviderRow};
 pub use schema::SCHEMA_VERSION;
 use schema::migrate;
 pub use suggestion_log::{NewSuggestionLogEntry, SuggestionLogRow};

@@ -8,6 +8,7 @@ mod candidates;
 mod citizen;
 mod decisions;
 mod offers;
+mod orderer;
 pub(super) mod outcomes;
 mod suggestions;
 
@@ -27,6 +28,7 @@ use matcher_core::dataset;
 use matcher_core::model::{Candidate, Offer, check_id};
 use matcher_core::score::evidence::posterior;
 use offers::*;
+use orderer::*;
 pub(super) use outcomes::integer_id;
 use outcomes::*;
 use serde::Deserialize;
@@ -65,6 +67,16 @@ pub(super) async fn dispatch(state: Arc<AppState>, req: Request) -> Result<Reply
         Op::AuditSuggestions => audit_suggestions(state, req).await,
         Op::AuditAccess => audit_access(state, req).await,
         Op::CandidateExport => candidate_export(state, req).await,
+        Op::ProvidersUpsert => providers_upsert(state, req).await,
+        Op::ProvidersList => providers_list(state, req).await,
+        Op::ProviderGet => provider_get(state, req).await,
+        Op::ProviderDecisions => provider_decisions(state, req).await,
+        Op::ContractPut => contract_put(state, req).await,
+        Op::ContractsList => contracts_list(state, req).await,
+        Op::OverviewProviders => overview_providers(state, req).await,
+        Op::OverviewSpend => overview_spend(state, req).await,
+        Op::CommentsList => comments_list(state, req).await,
+        Op::CommentCreate => comment_create(state, req).await,
     }
 }
 
