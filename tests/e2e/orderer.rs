@@ -289,6 +289,19 @@ fn the_overview_counts_decisions_actually_made_with_contract_prices_and_the_supp
     let o = get(&s, "/v1/overview/providers", &cw).body;
     assert_eq!(row(&o, "lev-0002", "sickness")["accepted"], 0, "a withdrawn accept is not spend: {o}");
     assert_eq!(o["spend_dkk"], 21000);
+    // An outcome gives the place back (held falls), the course stays bought (spend stays):
+    // the overview follows every change of the ledger, even between two identical asks.
+    let first =
+        get(&s, "/v1/decisions?candidate_id=cand-a1", &cw).body["decisions"][0]["id"].as_i64().expect("id");
+    let r = post(&s, "/v1/outcomes", &cw, &json!({"decision_id": first, "result": "in_work"}));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let o = get(&s, "/v1/overview/providers", &cw).body;
+    let r1 = row(&o, "lev-0001", "sickness");
+    assert_eq!(
+        (r1["accepted"].clone(), r1["held"].clone(), r1["spend_dkk"].clone()),
+        (json!(2), json!(1), json!(21000)),
+        "{o}"
+    );
     // Filters and paging.
     let f = get(&s, "/v1/overview/providers?provider_id=lev-0002&target_group=sickness", &cw).body;
     assert_eq!((f["total"].clone(), f["rows"].as_array().map(Vec::len)), (json!(1), Some(1)), "{f}");

@@ -101,6 +101,8 @@ pub struct Store {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// The orderer's overview: the last count of standing accepts (`overview.rs`).
+    accepts: overview::AcceptsCache,
 }
 
 fn open(path: &Path, write: bool) -> Result<Connection> {
@@ -143,7 +145,12 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store> {
         let mut writer = open(path, true)?;
         migrate(&mut writer)?;
-        Ok(Store { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+        Ok(Store {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            accepts: overview::AcceptsCache::default(),
+        })
     }
 
     /// The database file.

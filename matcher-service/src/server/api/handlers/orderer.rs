@@ -545,15 +545,17 @@ pub(super) async fn overview_providers(state: Arc<AppState>, req: Request) -> Re
     let csv = req.accept_csv;
     let m = p.municipality;
     let s = state.clone();
-    let (counts, terms, names) = blocking(move || {
+    let (all_counts, terms, names) = blocking(move || {
         let tenant = (scope == OverviewScope::Municipality).then_some(m);
-        let counts = s.store.accept_counts(tenant)?;
+        let counts = s.store.accept_counts()?;
         let terms = if tenant.is_some() { s.store.contract_terms(tenant)? } else { Vec::new() };
         let names: HashMap<String, String> =
             s.store.all_providers()?.into_iter().map(|r| (r.id, r.name)).collect();
         Ok((counts, terms, names))
     })
     .await?;
+    let counts: Vec<&AcceptCount> =
+        all_counts.iter().filter(|c| scope == OverviewScope::National || c.municipality == m).collect();
     let today = state.catalogues.today().to_string();
     let tenant_contracts = contracts_today(&terms, &today);
     let cat = state.catalogues.current();
@@ -600,7 +602,8 @@ pub(super) async fn overview_providers(state: Arc<AppState>, req: Request) -> Re
         }
         offer_groups.insert(o.id.as_str(), groups);
     }
-    for AcceptCount { offer_id, target_groups, contract_price, accepted, held, .. } in &counts {
+    for AcceptCount { offer_id, target_groups, contract_price, accepted, held, .. } in counts.iter().copied()
+    {
         let Some(groups) = offer_groups.get(offer_id.as_str()) else { continue };
         let Some(o) = cat.scorer.offer_index(offer_id).and_then(|i| offers.get(i as usize)) else { continue };
         let g = accept_group(target_groups, groups);
@@ -772,9 +775,7 @@ pub(super) async fn overview_spend(state: Arc<AppState>, req: Request) -> Result
     }
     let m = p.municipality;
     let s = state.clone();
-    let counts =
-        blocking(move || Ok(s.store.accept_counts((scope == OverviewScope::Municipality).then_some(m))?))
-            .await?;
+    let counts = blocking(move || Ok(s.store.accept_counts()?)).await?;
     let cat = state.catalogues.current();
     #[derive(Default)]
     struct Sum {
@@ -784,7 +785,7 @@ pub(super) async fn overview_spend(state: Arc<AppState>, req: Request) -> Result
         by_provider: HashMap<String, u64>,
     }
     let mut periods: BTreeMap<String, Sum> = BTreeMap::new();
-    for c in &counts {
+    for c in counts.iter().filter(|c| scope == OverviewScope::National || c.municipality == m) {
         let Some(o) = cat.scorer.offer_index(&c.offer_id).and_then(|i| cat.offers().get(i as usize)) else {
             continue;
         };
