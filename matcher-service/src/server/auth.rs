@@ -31,7 +31,10 @@ pub enum Role {
     System,
     /// A caseworker of the municipality: the only kind of person who decides, with `admin`.
     Caseworker,
-    /// A provider's user: reads offers and quality; never sees candidates, never decides.
+    /// A provider's user, bound to one provider: reads offers, quality and the registry, and of
+    /// its municipality only what concerns its own offers (decisions, pseudonymous; comments;
+    /// its overview rows and contracts); comments on those decisions; never sees candidates,
+    /// never decides.
     Provider,
     /// The municipality's administrator.
     Admin,

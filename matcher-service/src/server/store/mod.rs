@@ -7,7 +7,7 @@
 //! `NORMAL` would only lose the last commits on power loss, not on `kill -9`, but decisions
 //! are legal records and the measured cost of FULL is acceptable (`docs/service.md`).
 //!
-//! Tenancy: candidate, decision, outcome and batch-run rows carry the municipality, and every
+//! Tenancy: candidate, decision, outcome, batch-run, contract and comment rows carry the municipality, and every
 //! query of them filters on it, so another tenant's row is indistinguishable from a missing
 //! one. Decisions and batch runs are shown by a per-tenant `number`, never by the row id,
 //! whose sequence is shared by all tenants. Decisions are append-only, enforced by triggers as
