@@ -547,7 +547,7 @@ pub(super) async fn overview_providers(state: Arc<AppState>, req: Request) -> Re
     let s = state.clone();
     let (all_counts, terms, names) = blocking(move || {
         let tenant = (scope == OverviewScope::Municipality).then_some(m);
-        let counts = s.store.accept_counts()?;
+        let counts = s.store.accept_counts(tenant)?;
         let terms = if tenant.is_some() { s.store.contract_terms(tenant)? } else { Vec::new() };
         let names: HashMap<String, String> =
             s.store.all_providers()?.into_iter().map(|r| (r.id, r.name)).collect();
@@ -775,7 +775,8 @@ pub(super) async fn overview_spend(state: Arc<AppState>, req: Request) -> Result
     }
     let m = p.municipality;
     let s = state.clone();
-    let counts = blocking(move || Ok(s.store.accept_counts()?)).await?;
+    let tenant = (scope == OverviewScope::Municipality).then_some(m);
+    let counts = blocking(move || Ok(s.store.accept_counts(tenant)?)).await?;
     let cat = state.catalogues.current();
     #[derive(Default)]
     struct Sum {
