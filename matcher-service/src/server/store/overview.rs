@@ -73,10 +73,15 @@ pub struct AcceptCount {
     pub held: u32,
 }
 
-/// The last count of standing accepts per scope (`None`: every municipality) and the mark it
-/// was taken at.
+/// A count of standing accepts and the mark it was taken at.
+struct KeptCount {
+    at: LedgerMark,
+    rows: Arc<Vec<AcceptCount>>,
+}
+
+/// The last count of standing accepts per scope (`None`: every municipality).
 #[derive(Default)]
-pub(super) struct AcceptsCache(Mutex<HashMap<Option<u16>, (LedgerMark, Arc<Vec<AcceptCount>>)>>);
+pub(super) struct AcceptsCache(Mutex<HashMap<Option<u16>, KeptCount>>);
 
 impl Store {
     /// Standing accepts of one municipality (or, for `None`, of every municipality), counted
@@ -94,14 +99,14 @@ impl Store {
             // than its mark, which only costs a recount next time, never a stale answer.
             let now = mark(c, municipality)?;
             if let Ok(kept) = self.accepts.0.lock()
-                && let Some((at, rows)) = kept.get(&municipality)
+                && let Some(KeptCount { at, rows }) = kept.get(&municipality)
                 && *at == now
             {
                 return Ok(rows.clone());
             }
             let rows = Arc::new(count_accepts(c, municipality)?);
             if let Ok(mut kept) = self.accepts.0.lock() {
-                kept.insert(municipality, (now, rows.clone()));
+                kept.insert(municipality, KeptCount { at: now, rows: rows.clone() });
             }
             Ok(rows)
         })
