@@ -335,6 +335,15 @@ fn the_overview_counts_decisions_actually_made_with_contract_prices_and_the_supp
     assert_eq!(n["scope"], "national");
     assert!(n["municipality"].is_null());
     assert_eq!(row(&n, "lev-0001", "sickness")["accepted"], 3, "{n}");
+    // Another municipality's withdrawal changes the national figures (never A's own).
+    let b_decision = get(&s, "/v1/decisions", &b_cw).body["decisions"][0]["id"].as_i64().expect("id");
+    let w =
+        post(&s, &format!("/v1/decisions/{b_decision}/withdrawal"), &b_cw, &json!({"reason": "moved away"}));
+    assert_eq!(w.status, 201, "{}", w.body);
+    let n = get(&s, "/v1/overview/providers?scope=national", &s.tokens.a_admin).body;
+    assert_eq!(row(&n, "lev-0001", "sickness")["accepted"], 2, "{n}");
+    assert_eq!(row(&get(&s, "/v1/overview/providers", &cw).body, "lev-0001", "sickness")["accepted"], 2);
+    accept(&s, &b_cw, "cand-b1", "course-1");
 
     // Spend per period from decisions made: this month, two providers, one carries 80 %? No:
     // 12,000 + 9,000 to lev-0001 only (lev-0002's accept was withdrawn), so one provider.
