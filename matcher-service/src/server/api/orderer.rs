@@ -67,13 +67,14 @@ pub struct ProviderList {
 
 // ----- contracts -----
 
-/// A contract of the municipality with a provider (`POST /v1/contracts`). The municipality is
-/// the token's; a body naming another is refused.
+/// A contract of the municipality with a provider (`POST /v1/contracts`): the columns of the
+/// data set's `contracts` table (`data/README.md`), checked by the core's contract rules. The
+/// municipality is the token's; a body naming another is refused.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"id": "k-2027-001", "provider_id": "lev-0003", "kind": "strategic_partner",
-    "offer_ids": ["course-00001"], "price_dkk": 18000, "places": 40, "guaranteed_volume": 30,
-    "starts_on": "2027-01-01", "ends_on": "2027-12-31"}))]
+    "offers": ["course-00001"], "price_dkk": 18000, "places": 40, "guaranteed_volume": 30,
+    "start": "2027-01-01", "end": "2027-12-31"}))]
 pub struct ContractRequest {
     /// The municipality's id for the contract; a second POST with the same id replaces it.
     #[schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$")]
@@ -85,24 +86,29 @@ pub struct ContractRequest {
     /// The provider, which must be in the registry.
     #[schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$")]
     pub provider_id: String,
-    /// `buffer` (peaks, no volume), `specialist` (its groups), `strategic_partner` (a
-    /// guaranteed volume).
+    /// `buffer` (used when specialists and partners in reach are full), `specialist` (takes
+    /// only its target groups), `strategic_partner` (a guaranteed volume).
     pub kind: ContractKind,
-    /// Offers it covers: the provider's, serving the municipality (1–1000).
-    pub offer_ids: Vec<String>,
-    /// Price per course, DKK.
+    /// Price per course, DKK; 0 (or left out) keeps the offers' own prices.
+    #[serde(default)]
     pub price_dkk: u32,
     /// Places bought (at least 1).
     pub places: u32,
-    /// Places the municipality promises to fill; at most `places`.
+    /// Places the municipality promises to fill; strategic partners only, at most `places`.
     #[serde(default)]
     pub guaranteed_volume: u32,
-    /// First day (`YYYY-MM-DD`).
+    /// First day in force (`YYYY-MM-DD`).
     #[schema(format = Date)]
-    pub starts_on: String,
-    /// Last day (`YYYY-MM-DD`), not before `starts_on`.
+    pub start: String,
+    /// Last day in force (`YYYY-MM-DD`), not before `start`.
     #[schema(format = Date)]
-    pub ends_on: String,
+    pub end: String,
+    /// Specialists: the target-group codes its offers take (required for them, refused for
+    /// the others).
+    #[serde(default)]
+    pub target_groups: Vec<String>,
+    /// Offers it covers: the provider's courses serving the municipality (1–1000).
+    pub offers: Vec<String>,
 }
 
 /// Where a contract stands today.
@@ -128,18 +134,20 @@ pub struct Contract {
     pub provider_id: String,
     /// Its kind.
     pub kind: ContractKind,
-    /// Offers covered.
-    pub offer_ids: Vec<String>,
-    /// Price per course, DKK.
+    /// Price per course, DKK; 0: the offers' own prices.
     pub price_dkk: u32,
     /// Places bought.
     pub places: u32,
     /// Places promised.
     pub guaranteed_volume: u32,
-    /// First day.
-    pub starts_on: String,
-    /// Last day.
-    pub ends_on: String,
+    /// First day in force.
+    pub start: String,
+    /// Last day in force.
+    pub end: String,
+    /// Specialists: the target groups its offers take; empty for the others.
+    pub target_groups: Vec<String>,
+    /// Offers covered.
+    pub offers: Vec<String>,
     /// Where it stands today.
     pub status: ContractStatus,
     /// Who wrote it last.

@@ -37,7 +37,9 @@ pub struct ContractRow {
     pub kind: String,
     /// Offers it covers.
     pub offer_ids: Vec<String>,
-    /// Price per course, DKK.
+    /// Specialists: the target-group codes its offers take; empty for the others.
+    pub target_groups: Vec<String>,
+    /// Price per course, DKK; 0: the offers keep their own prices.
     pub price_dkk: u32,
     /// Places bought.
     pub places: u32,
@@ -64,8 +66,8 @@ pub struct ContractTerms {
     pub starts_on: String,
     /// Last day.
     pub ends_on: String,
-    /// Price per course, DKK.
-    pub price_dkk: u32,
+    /// Price per course, DKK; `None` when the contract keeps the offer's own price.
+    pub price_dkk: Option<u32>,
     /// The contract's kind.
     pub kind: String,
 }
@@ -175,8 +177,8 @@ impl Store {
                 .map_err(|source| StoreError::Json { table: "contracts", source })?;
             tx.execute(
                 "INSERT OR REPLACE INTO contracts (municipality, id, provider_id, kind, offer_ids, price_dkk, places,
-                    guaranteed_volume, starts_on, ends_on, written_by, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    guaranteed_volume, starts_on, ends_on, written_by, updated_at, target_groups)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 params![
                     contract.municipality,
                     contract.id,
@@ -189,7 +191,8 @@ impl Store {
                     contract.starts_on,
                     contract.ends_on,
                     contract.written_by,
-                    contract.updated_at
+                    contract.updated_at,
+                    contract.target_groups.join(";")
                 ],
             )?;
             tx.execute(
@@ -208,7 +211,7 @@ impl Store {
                         offer,
                         contract.starts_on,
                         contract.ends_on,
-                        contract.price_dkk,
+                        (contract.price_dkk > 0).then_some(contract.price_dkk),
                         contract.kind
                     ])?;
                 }
@@ -232,7 +235,7 @@ impl Store {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT municipality, id, provider_id, kind, offer_ids, price_dkk, places, guaranteed_volume,
-                    starts_on, ends_on, written_by, updated_at
+                    starts_on, ends_on, written_by, updated_at, target_groups
                  FROM contracts WHERE municipality = ?1 AND (?2 IS NULL OR provider_id = ?2) AND (?3 IS NULL OR kind = ?3)
                  ORDER BY id LIMIT ?4 OFFSET ?5",
             )?;
@@ -253,6 +256,12 @@ impl Store {
                         ends_on: r.get(9)?,
                         written_by: r.get(10)?,
                         updated_at: r.get(11)?,
+                        target_groups: r
+                            .get::<_, String>(12)?
+                            .split(';')
+                            .filter(|g| !g.is_empty())
+                            .map(str::to_string)
+                            .collect(),
                     })
                 },
             )?;

@@ -288,6 +288,7 @@ pub(super) fn to_v4_providers(conn: &mut Connection) -> Result<()> {
             ends_on TEXT NOT NULL,
             written_by TEXT NOT NULL,
             updated_at TEXT NOT NULL,
+            target_groups TEXT NOT NULL DEFAULT '',
             PRIMARY KEY (municipality, id)
         );
         CREATE INDEX IF NOT EXISTS contracts_provider ON contracts (municipality, provider_id);
@@ -297,7 +298,7 @@ pub(super) fn to_v4_providers(conn: &mut Connection) -> Result<()> {
             offer_id TEXT NOT NULL,
             starts_on TEXT NOT NULL,
             ends_on TEXT NOT NULL,
-            price_dkk INTEGER NOT NULL,
+            price_dkk INTEGER,
             kind TEXT NOT NULL,
             PRIMARY KEY (municipality, contract_id, offer_id)
         );

@@ -212,12 +212,13 @@ fn contract_answer(row: ContractRow, today: &str) -> Contract {
         id: row.id,
         municipality: format!("{:04}", row.municipality),
         provider_id: row.provider_id,
-        offer_ids: row.offer_ids,
         price_dkk: row.price_dkk,
         places: row.places,
         guaranteed_volume: row.guaranteed_volume,
-        starts_on: row.starts_on,
-        ends_on: row.ends_on,
+        start: row.starts_on,
+        end: row.ends_on,
+        target_groups: row.target_groups,
+        offers: row.offer_ids,
         status,
         written_by: row.written_by,
         updated_at: row.updated_at,
@@ -228,39 +229,34 @@ fn contract_answer(row: ContractRow, today: &str) -> Contract {
 /// real course).
 const MAX_CONTRACT_PRICE: u32 = 10_000_000;
 
-pub(super) async fn contract_put(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
-    let p = req.principal()?.clone();
-    let m = p.municipality;
-    let body: ContractRequest = typed_body(&req)?;
+/// The contract's own rules: each problem as a field error (the whole list at once).
+fn check_contract(
+    state: &AppState,
+    body: &ContractRequest,
+    municipality: u16,
+    provider_known: bool,
+) -> Vec<FieldError> {
     let mut errors = Vec::new();
+    let m = municipality;
     if let Err(reason) = check_id(&body.id) {
         errors.push(FieldError::new("/id", truncate(&body.id), reason));
     }
-    if let Some(text) = &body.municipality {
-        match municipality_code(&state, text, "/municipality") {
-            Err(e) => errors.push(e),
-            Ok(code) if code != m => errors.push(FieldError::new(
-                "/municipality",
-                format!("{code:04}"),
-                format!("a contract is written by the municipality that holds it; yours is {m:04}"),
-            )),
-            Ok(_) => {}
-        }
+    if let Err(reason) = check_id(&body.provider_id) {
+        errors.push(FieldError::new("/provider_id", truncate(&body.provider_id), reason));
+    } else if !provider_known {
+        errors.push(FieldError::new(
+            "/provider_id",
+            truncate(&body.provider_id),
+            "not a provider in the registry (POST /v1/providers first)",
+        ));
     }
-    let provider_ok = match check_id(&body.provider_id) {
-        Err(reason) => {
-            errors.push(FieldError::new("/provider_id", truncate(&body.provider_id), reason));
-            false
-        }
-        Ok(()) => true,
-    };
-    if body.offer_ids.is_empty() || body.offer_ids.len() > 1000 {
-        errors.push(FieldError::new("/offer_ids", "", "a contract covers 1 to 1000 offers"));
+    if body.offers.is_empty() || body.offers.len() > 1000 {
+        errors.push(FieldError::new("/offers", "", "a contract covers 1 to 1000 offers"));
     }
     let cat = state.catalogues.current();
     let mut seen = BTreeSet::new();
-    for (i, id) in body.offer_ids.iter().enumerate() {
-        let path = format!("/offer_ids/{i}");
+    for (i, id) in body.offers.iter().enumerate() {
+        let path = format!("/offers/{i}");
         let Some(offer) = cat.scorer.offer_index(id).and_then(|x| cat.offers().get(x as usize)) else {
             errors.push(FieldError::new(path, truncate(id), "not an offer id"));
             continue;
@@ -275,6 +271,7 @@ pub(super) async fn contract_put(state: Arc<AppState>, req: Request) -> Result<R
             ));
         } else if !offer.serves_municipalities.is_empty()
             && !offer.serves_municipalities.iter().any(|s| s.0 == m)
+            && offer.municipality.0 != m
         {
             errors.push(FieldError::new(
                 path,
@@ -282,6 +279,29 @@ pub(super) async fn contract_put(state: Arc<AppState>, req: Request) -> Result<R
                 format!("the offer does not serve municipality {m:04}"),
             ));
         }
+    }
+    let reference = state.catalogues.reference();
+    for (i, g) in body.target_groups.iter().enumerate() {
+        if reference.group(g).is_none() {
+            errors.push(FieldError::new(
+                format!("/target_groups/{i}"),
+                truncate(g),
+                "not a target-group code",
+            ));
+        }
+    }
+    match (body.kind, body.target_groups.is_empty()) {
+        (ContractKind::Specialist, true) => errors.push(FieldError::new(
+            "/target_groups",
+            "",
+            "a specialist contract names the target groups it takes",
+        )),
+        (ContractKind::Buffer | ContractKind::StrategicPartner, false) => errors.push(FieldError::new(
+            "/target_groups",
+            body.target_groups.join(";"),
+            "only a specialist contract restricts target groups",
+        )),
+        _ => {}
     }
     if body.price_dkk > MAX_CONTRACT_PRICE {
         errors.push(FieldError::new(
@@ -306,38 +326,52 @@ pub(super) async fn contract_put(state: Arc<AppState>, req: Request) -> Result<R
             format!("only a strategic partner has a guaranteed volume, not a {}", body.kind.label()),
         ));
     }
-    let starts = Date::parse(&body.starts_on);
-    let ends = Date::parse(&body.ends_on);
+    let starts = Date::parse(&body.start);
+    let ends = Date::parse(&body.end);
     if starts.is_none() {
-        errors.push(FieldError::new("/starts_on", truncate(&body.starts_on), "expected a date YYYY-MM-DD"));
+        errors.push(FieldError::new("/start", truncate(&body.start), "expected a date YYYY-MM-DD"));
     }
     if ends.is_none() {
-        errors.push(FieldError::new("/ends_on", truncate(&body.ends_on), "expected a date YYYY-MM-DD"));
+        errors.push(FieldError::new("/end", truncate(&body.end), "expected a date YYYY-MM-DD"));
     }
     if let (Some(s), Some(e)) = (starts, ends)
         && e < s
     {
         errors.push(FieldError::new(
-            "/ends_on",
+            "/end",
             e.to_string(),
             format!("the period ends before it starts ({s})"),
         ));
     }
+    errors
+}
+
+pub(super) async fn contract_put(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
+    let p = req.principal()?.clone();
+    let m = p.municipality;
+    let body: ContractRequest = typed_body(&req)?;
+    let mut errors = Vec::new();
+    // Who may write: the municipality that holds the contract, and no other.
+    if let Some(text) = &body.municipality {
+        match municipality_code(&state, text, "/municipality") {
+            Err(e) => errors.push(e),
+            Ok(code) if code != m => errors.push(FieldError::new(
+                "/municipality",
+                format!("{code:04}"),
+                format!("a contract is written by the municipality that holds it; yours is {m:04}"),
+            )),
+            Ok(_) => {}
+        }
+    }
     let s = state.clone();
     let provider = body.provider_id.clone();
     let known =
-        if provider_ok { blocking(move || Ok(s.store.provider(&provider).is_ok())).await? } else { true };
-    if !known {
-        errors.push(FieldError::new(
-            "/provider_id",
-            truncate(&body.provider_id),
-            "not a provider in the registry (POST /v1/providers first)",
-        ));
-    }
+        blocking(move || Ok(check_id(&provider).is_ok() && s.store.provider(&provider).is_ok())).await?;
+    errors.extend(check_contract(&state, &body, m, known));
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let (Some(starts), Some(ends)) = (starts, ends) else {
+    let (Some(starts), Some(ends)) = (Date::parse(&body.start), Date::parse(&body.end)) else {
         return Err(ApiError::Internal("dates checked above".into()));
     };
     let row = ContractRow {
@@ -345,7 +379,8 @@ pub(super) async fn contract_put(state: Arc<AppState>, req: Request) -> Result<R
         id: body.id,
         provider_id: body.provider_id,
         kind: body.kind.label().to_string(),
-        offer_ids: body.offer_ids,
+        offer_ids: body.offers,
+        target_groups: body.target_groups,
         price_dkk: body.price_dkk,
         places: body.places,
         guaranteed_volume: body.guaranteed_volume,
