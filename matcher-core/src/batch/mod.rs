@@ -17,7 +17,7 @@ use crate::assign::{self, Certificate, Mode, Problem, Solution, SolveOptions};
 use crate::dataset::previous::PreviousRun;
 use crate::error::{Error, Result};
 use crate::graph::{self, CandidateGraph};
-use crate::model::{ContractKind, Dataset, Date, ReferenceData};
+use crate::model::{ContractKind, ContractRules, Dataset, Date, ReferenceData};
 use crate::policy::PolicySet;
 use crate::progress::{self, Phase, Progress};
 use crate::score::{Factor, Scorer};
@@ -50,6 +50,8 @@ pub struct BatchOptions {
     pub compare_baselines: bool,
     /// Where to count the run's progress (see [`crate::progress`]).
     pub progress: Option<Arc<Progress>>,
+    /// Which contract rules apply (all by default; see [`crate::model::contract`]).
+    pub rules: ContractRules,
 }
 
 /// What changed for a candidate compared with the current assignment.
@@ -317,6 +319,12 @@ fn run_in_pool(
 ) -> Result<BatchResult> {
     let mut timings = Timings::default();
     let clock = Instant::now();
+    // The contracts in force tonight set their offers' terms (kind, guaranteed share, price,
+    // a specialist's groups); without contracts the data set is used as it is.
+    let data = match crate::model::contract::apply(&data, today, options.rules) {
+        Some(night) => Arc::new(night),
+        None => data,
+    };
     let counter = options.progress.as_deref();
     progress::start(counter, Phase::Graph, data.candidates.len() as u64);
     let scorer = Scorer::new(data.clone(), reference, policies, today)?;
@@ -825,6 +833,7 @@ mod tests {
             previous: None,
             compare_baselines: false,
             progress: None,
+            rules: ContractRules::default(),
         };
         let night = run(data, reference, Arc::new(PolicySet::default()), &options).expect("the night runs");
         assert_eq!(night.certificate.gap, Some(0));

@@ -8,7 +8,8 @@
 //! A data set directory holds up to five tables, each as `NAME.csv` or `NAME.json` (not both):
 //! `providers`, `offers`, `evidence` (optional), `candidates`, `outcomes` (optional, the
 //! episode history) and `declines` (optional: live state, offers a caseworker declined for a
-//! candidate until a date). `data/README.md` documents every column. [`previous`] reads a
+//! candidate until a date) and `contracts` (optional: the municipalities' contracts with
+//! providers). `data/README.md` documents every column. [`previous`] reads a
 //! previous run's files the same way.
 
 pub mod caseworkers;
@@ -35,14 +36,36 @@ pub use outcomes::{OUTCOME_COLUMNS, OUTCOME_REQUIRED};
 pub use read::{candidates_from_json, load_dir, load_dir_with, offers_from_json};
 pub use reference_dir::{REFERENCE_FILES, load_reference};
 pub use snapshot::{read_snapshot, write_snapshot};
-pub use write::{csv_tables, declines_csv, outcomes_csv, write_dir};
+pub use write::{contracts_csv, csv_tables, declines_csv, outcomes_csv, write_dir};
 
 use crate::error::Result;
 use crate::model::{Dataset, ReferenceData};
 use std::path::Path;
 
 /// Columns of `providers.csv`, in the order [`write_dir`] writes them.
-pub const PROVIDER_COLUMNS: &[&str] = &["id", "name", "municipality"];
+pub const PROVIDER_COLUMNS: &[&str] = &["id", "name", "municipality", "contact"];
+
+/// Columns every provider must have.
+pub const PROVIDER_REQUIRED: &[&str] = &["id", "name", "municipality"];
+
+/// Columns of `contracts.csv` (optional table), in the order [`write_dir`] writes them.
+pub const CONTRACT_COLUMNS: &[&str] = &[
+    "id",
+    "municipality",
+    "provider_id",
+    "kind",
+    "price_dkk",
+    "places",
+    "guaranteed_volume",
+    "start",
+    "end",
+    "target_groups",
+    "offers",
+];
+
+/// Columns every contract must have.
+pub const CONTRACT_REQUIRED: &[&str] =
+    &["id", "municipality", "provider_id", "kind", "places", "start", "end", "offers"];
 
 /// Columns of `offers.csv`, in the order [`write_dir`] writes them.
 pub const OFFER_COLUMNS: &[&str] = &[

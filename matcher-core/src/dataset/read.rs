@@ -9,14 +9,16 @@ use super::ReadOptions;
 use super::encoding::Encoding;
 use super::table::{Row, Table};
 use super::{
-    CANDIDATE_COLUMNS, DECLINE_COLUMNS, DECLINE_REQUIRED, EVIDENCE_COLUMNS, OFFER_COLUMNS, PROVIDER_COLUMNS,
+    CANDIDATE_COLUMNS, CONTRACT_COLUMNS, CONTRACT_REQUIRED, DECLINE_COLUMNS, DECLINE_REQUIRED,
+    EVIDENCE_COLUMNS, OFFER_COLUMNS, PROVIDER_COLUMNS, PROVIDER_REQUIRED,
 };
 use crate::error::{Error, InputProblem, InputProblems, Result};
 use crate::model::limits;
 use crate::model::{
-    AgeBand, AuditAttributes, Benefit, Candidate, CandidateId, ContractKind, CurrentAssignment, Dataset,
-    Decline, Evidence, Gender, GroupId, GroupSet, Language, LatLon, MunicipalityCode, Occupation, Offer,
-    OfferId, OfferKind, Origin, Provider, ProviderId, ReferenceData, TimeAndPlace,
+    AgeBand, AuditAttributes, Benefit, Candidate, CandidateId, Contract, ContractId, ContractKind,
+    ContractWorld, CurrentAssignment, Dataset, Decline, Evidence, Gender, GroupId, GroupSet, Language,
+    LatLon, MunicipalityCode, Occupation, Offer, OfferId, OfferKind, Origin, Provider, ProviderId,
+    ReferenceData, TimeAndPlace,
 };
 use std::collections::HashMap;
 use std::path::Path;
@@ -50,9 +52,8 @@ pub fn load_dir_with(dir: &Path, reference: &ReferenceData, options: &ReadOption
     let enc = options.encoding;
 
     let mut provider_ids = Seen::new();
-    let providers =
-        open(dir, "providers", PROVIDER_COLUMNS, &["id", "name", "municipality"], true, enc, &mut problems)?
-            .map(|table| rows(table, &mut problems, |r| provider(r, reference, &mut provider_ids)));
+    let providers = open(dir, "providers", PROVIDER_COLUMNS, PROVIDER_REQUIRED, true, enc, &mut problems)?
+        .map(|table| rows(table, &mut problems, |r| provider(r, reference, &mut provider_ids)));
     let provider_ids = providers.as_ref().map(|_| provider_ids);
 
     let mut offer_ids = Seen::new();
@@ -125,6 +126,46 @@ pub fn load_dir_with(dir: &Path, reference: &ReferenceData, options: &ReadOption
         None => Vec::new(),
     };
 
+    let contracts =
+        match open(dir, "contracts", CONTRACT_COLUMNS, CONTRACT_REQUIRED, false, enc, &mut problems)? {
+            Some(table) => {
+                let world = match (&providers, &offers) {
+                    (Some(_), Some(offers)) => Some(World {
+                        reference,
+                        providers: provider_ids.as_ref(),
+                        offers: offers.iter().map(|o| (o.id.as_str(), o)).collect(),
+                    }),
+                    _ => {
+                        problems.push(not_checked(
+                            table.file(),
+                            "provider_id and offers",
+                            "providers and offers",
+                        ));
+                        None
+                    }
+                };
+                let mut seen = Seen::new();
+                let (accepted, bad) =
+                    table.for_each_row(|r| contract(r, reference, world.as_ref(), &mut seen));
+                problems.extend(bad);
+                let file =
+                    format!("contracts.{}", if dir.join("contracts.csv").is_file() { "csv" } else { "json" });
+                let contracts: Vec<Contract> = accepted.iter().map(|(_, c)| c.clone()).collect();
+                for (i, problem) in crate::model::contract::check_overlaps(&contracts) {
+                    let (line, c) = &accepted[i];
+                    problems.push(InputProblem::new(
+                        &file,
+                        *line,
+                        problem.field(),
+                        c.id.to_string(),
+                        problem.to_string(),
+                    ));
+                }
+                contracts
+            }
+            None => Vec::new(),
+        };
+
     if !problems.is_empty() {
         return Err(Error::InvalidData(InputProblems(problems)));
     }
@@ -140,7 +181,68 @@ pub fn load_dir_with(dir: &Path, reference: &ReferenceData, options: &ReadOption
     for (offer, items) in offers.iter_mut().zip(attached) {
         offer.evidence = items;
     }
-    Ok(Dataset { candidates, offers, providers: providers.unwrap_or_default(), outcomes, declines })
+    Ok(Dataset {
+        candidates,
+        offers,
+        providers: providers.unwrap_or_default(),
+        outcomes,
+        declines,
+        contracts,
+    })
+}
+
+/// The data set's providers and offers, as a contract is checked against them.
+struct World<'a> {
+    reference: &'a ReferenceData,
+    providers: Option<&'a Seen>,
+    offers: HashMap<&'a str, &'a Offer>,
+}
+
+impl ContractWorld for World<'_> {
+    fn municipality_exists(&self, code: MunicipalityCode) -> bool {
+        self.reference.municipality(code).is_some()
+    }
+    fn provider_exists(&self, id: &ProviderId) -> bool {
+        self.providers.is_some_and(|p| p.contains_key(id.as_str()))
+    }
+    fn offer(&self, id: &OfferId) -> Option<&Offer> {
+        self.offers.get(id.as_str()).copied()
+    }
+}
+
+/// One row of `contracts`; checked against the providers and offers when both could be read.
+fn contract(
+    r: &Row<'_>,
+    reference: &ReferenceData,
+    world: Option<&World<'_>>,
+    seen: &mut Seen,
+) -> Result<Contract, InputProblem> {
+    let id = unique_id(r, "id", seen, ContractId::new)?;
+    let municipality = municipality(r, "municipality", reference)?;
+    let provider_text = r.text("provider_id")?;
+    let provider = ProviderId::new(provider_text).map_err(|reason| r.problem("provider_id", reason))?;
+    let kind = ContractKind::parse(r.text("kind")?)
+        .ok_or_else(|| r.problem("kind", "expected buffer, specialist or strategic_partner"))?;
+    let offers = r.list("offers", "an offer id", |s| OfferId::new(s).ok())?;
+    let contract = Contract {
+        id,
+        municipality,
+        provider,
+        kind,
+        price_dkk: opt_count(r, "price_dkk", 0, limits::MAX_PRICE_DKK)?,
+        places: r.count_at_most("places", limits::MAX_CONTRACT_PLACES)?,
+        guaranteed_volume: opt_count(r, "guaranteed_volume", 0, limits::MAX_CONTRACT_PLACES)?,
+        start: r.date("start")?,
+        end: r.date("end")?,
+        target_groups: groups(r, "target_groups", reference)?,
+        offers,
+    };
+    let checked = match world {
+        Some(world) => contract.validate(world),
+        None => contract.check_terms(),
+    };
+    checked.map_err(|problem| r.problem(problem.field(), problem.to_string()))?;
+    Ok(contract)
 }
 
 /// Longest decline reason accepted, in characters.
@@ -418,6 +520,7 @@ fn provider(r: &Row<'_>, reference: &ReferenceData, seen: &mut Seen) -> Result<P
         id,
         name: free_text(r, "name")?,
         municipality: municipality(r, "municipality", reference)?,
+        contact: contact(r)?,
     })
 }
 
@@ -522,24 +625,29 @@ fn time_and_place(r: &Row<'_>, reference: &ReferenceData) -> Result<TimeAndPlace
             }
         }
     };
-    let contact = match r.opt_text("contact") {
-        None => None,
-        Some(text) => {
-            if crate::model::looks_like_cpr(text) {
-                return Err(
-                    r.problem("contact", "looks like it holds a CPR number; give a role or a phone number")
-                );
-            }
-            if text.chars().count() > CONTACT_MAX_CHARS {
-                return Err(r.problem(
-                    "contact",
-                    format!("longer than {CONTACT_MAX_CHARS} characters; give a role or a phone number"),
-                ));
-            }
-            Some(text.to_string())
-        }
-    };
-    Ok(TimeAndPlace { next_start, address_postcode, contact })
+    Ok(TimeAndPlace { next_start, address_postcode, contact: contact(r)? })
+}
+
+/// The optional `contact` column (offers and providers): a role or a work phone number.
+fn contact(r: &Row<'_>) -> Result<Option<String>, InputProblem> {
+    let Some(text) = r.opt_text("contact") else { return Ok(None) };
+    // The value is left out: it may hold a personal number.
+    if crate::model::looks_like_cpr(text) {
+        return Err(InputProblem::new(
+            r.file(),
+            r.line(),
+            "contact",
+            "",
+            "looks like it holds a CPR number; give a role or a phone number",
+        ));
+    }
+    if text.chars().count() > CONTACT_MAX_CHARS {
+        return Err(r.problem(
+            "contact",
+            format!("longer than {CONTACT_MAX_CHARS} characters; give a role or a phone number"),
+        ));
+    }
+    Ok(Some(text.to_string()))
 }
 
 fn evidence(
@@ -743,6 +851,11 @@ pub(crate) fn check_against_reference(
     }
     if let Some(p) = dataset.providers.iter().find(|p| !municipality_ok(p.municipality)) {
         return Err(bad(format!("the municipality of provider {}", p.id)));
+    }
+    if let Some(c) =
+        dataset.contracts.iter().find(|c| !municipality_ok(c.municipality) || !group_ok(c.target_groups))
+    {
+        return Err(bad(format!("the municipality or a target group of contract {}", c.id)));
     }
     if let Some(e) = dataset.outcomes.iter().find(|e| {
         !group_ok(e.target_groups)

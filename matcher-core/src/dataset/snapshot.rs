@@ -18,8 +18,9 @@
 //!
 //! Versions: 1 had the candidates, offers and providers; 2 adds the episode history
 //! (`outcomes`) after the providers; 3 appends each offer's time and place; 4 adds the
-//! `declines` after the history. Files of versions 1 to 3 still read (without what they
-//! lacked); new files are always written as the current version.
+//! `declines` after the history; 5 appends each provider's contact and the `contracts` after
+//! the declines. Files of versions 1 to 4 still read (without what they lacked); new files are
+//! always written as the current version.
 
 use crate::error::{Error, Result};
 use crate::model::Dataset;
@@ -28,14 +29,17 @@ use std::path::Path;
 /// First eight bytes of every snapshot.
 pub const MAGIC: [u8; 8] = *b"BROBYGGR";
 /// Version of the layout and of the encoded types; bumped on any change to either. Older
-/// versions stay readable (see [`v1`], [`v2`] and [`v3`]); a committed fixture per version
+/// versions stay readable (see [`v1`], [`v2`], [`v3`] and [`v4`]); a committed fixture per version
 /// (`tests/fixtures/snapshot-vN.bin`) keeps that true.
 ///
 /// - 2: the episode history ([`Dataset::outcomes`]); version 1 reads with an empty history.
 /// - 3: `Offer::time_and_place` (next start, address postcode, contact) appended to each
 ///   offer; versions 1 and 2 read as continuous intake without address or contact.
 /// - 4: the declines ([`Dataset::declines`]) after the history; versions 1 to 3 read with none.
-pub const FORMAT_VERSION: u32 = 4;
+/// - 5: `Provider::contact` appended to each provider, and the contracts
+///   ([`Dataset::contracts`]) after the declines; versions 1 to 4 read without contacts and
+///   with no contracts.
+pub const FORMAT_VERSION: u32 = 5;
 const HEADER_LEN: usize = 8 + 4 + 8 + 8;
 /// Most memory a payload may claim while it decodes. A length prefix is trusted by bincode
 /// before the bytes behind it are read, so without a limit a crafted (or checksum-colliding)
@@ -122,6 +126,8 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Dataset> {
             .map(|(d, used)| (d.into(), used)),
         3 => bincode::serde::decode_from_slice::<v3::Dataset, _>(payload, config)
             .map(|(d, used)| (d.into(), used)),
+        4 => bincode::serde::decode_from_slice::<v4::Dataset, _>(payload, config)
+            .map(|(d, used)| (d.into(), used)),
         _ => bincode::serde::decode_from_slice::<Dataset, _>(payload, config),
     };
     let (dataset, used) = decoded.map_err(|e| fail(format!("cannot decode the payload: {e}")))?;
@@ -156,9 +162,10 @@ fn snapshot_error(path: &Path, reason: String) -> Error {
 /// Version 1 had no episode history and offers without a time and place; they read as an
 /// empty history and continuous intake with no address or contact.
 pub mod v1 {
+    use super::v4::Provider;
     use crate::model::{
         Candidate, ContractKind, Evidence, GroupSet, Language, LatLon, MunicipalityCode, Occupation, OfferId,
-        OfferKind, Provider, ProviderId, TimeAndPlace,
+        OfferKind, ProviderId, TimeAndPlace,
     };
     use serde::Deserialize;
 
@@ -226,9 +233,10 @@ pub mod v1 {
             crate::model::Dataset {
                 candidates: d.candidates,
                 offers: d.offers.into_iter().map(Into::into).collect(),
-                providers: d.providers,
+                providers: d.providers.into_iter().map(Into::into).collect(),
                 outcomes: Vec::new(),
                 declines: Vec::new(),
+                contracts: Vec::new(),
             }
         }
     }
@@ -237,7 +245,8 @@ pub mod v1 {
 /// The types of format version 2 (the episode history, offers still without a time and
 /// place), and their conversion to today's.
 pub mod v2 {
-    use crate::model::{Candidate, Episode, Provider};
+    use super::v4::Provider;
+    use crate::model::{Candidate, Episode};
     use serde::Deserialize;
 
     /// A version-2 data set.
@@ -254,9 +263,10 @@ pub mod v2 {
             crate::model::Dataset {
                 candidates: d.candidates,
                 offers: d.offers.into_iter().map(Into::into).collect(),
-                providers: d.providers,
+                providers: d.providers.into_iter().map(Into::into).collect(),
                 outcomes: d.outcomes,
                 declines: Vec::new(),
+                contracts: Vec::new(),
             }
         }
     }
@@ -265,7 +275,8 @@ pub mod v2 {
 /// The types of format version 3 (history and offers with a time and place, no declines), and
 /// their conversion to today's.
 pub mod v3 {
-    use crate::model::{Candidate, Episode, Offer, Provider};
+    use super::v4::Provider;
+    use crate::model::{Candidate, Episode, Offer};
     use serde::Deserialize;
 
     /// A version-3 data set.
@@ -282,9 +293,54 @@ pub mod v3 {
             crate::model::Dataset {
                 candidates: d.candidates,
                 offers: d.offers,
-                providers: d.providers,
+                providers: d.providers.into_iter().map(Into::into).collect(),
                 outcomes: d.outcomes,
                 declines: Vec::new(),
+                contracts: Vec::new(),
+            }
+        }
+    }
+}
+
+/// The types of format version 4 (providers without a contact, no contracts), and their
+/// conversion to today's.
+pub mod v4 {
+    use crate::model::{Candidate, Decline, Episode, MunicipalityCode, Offer, ProviderId};
+    use serde::Deserialize;
+
+    /// A provider of versions 1 to 4: id, name, home municipality.
+    #[derive(Deserialize)]
+    pub struct Provider {
+        id: ProviderId,
+        name: String,
+        municipality: MunicipalityCode,
+    }
+
+    impl From<Provider> for crate::model::Provider {
+        fn from(p: Provider) -> Self {
+            crate::model::Provider { id: p.id, name: p.name, municipality: p.municipality, contact: None }
+        }
+    }
+
+    /// A version-4 data set.
+    #[derive(Deserialize)]
+    pub struct Dataset {
+        candidates: Vec<Candidate>,
+        offers: Vec<Offer>,
+        providers: Vec<Provider>,
+        outcomes: Vec<Episode>,
+        declines: Vec<Decline>,
+    }
+
+    impl From<Dataset> for crate::model::Dataset {
+        fn from(d: Dataset) -> Self {
+            crate::model::Dataset {
+                candidates: d.candidates,
+                offers: d.offers,
+                providers: d.providers.into_iter().map(Into::into).collect(),
+                outcomes: d.outcomes,
+                declines: d.declines,
+                contracts: Vec::new(),
             }
         }
     }

@@ -286,7 +286,9 @@ fn every_kind_of_bad_value_is_reported_with_its_place() {
             "{file}:{line} `{column}`: reason {:?} lacks {reason:?}",
             p.reason
         );
-        if !value.is_empty() && column != "lat" {
+        if column == "contact" && reason.contains("CPR") {
+            assert!(!p.to_string().contains(&value), "a CPR-like value is never echoed: {p}");
+        } else if !value.is_empty() && column != "lat" {
             assert_eq!(p.value, value, "{p}");
         }
     }
@@ -562,28 +564,165 @@ fn snapshot_fixture_of_version_3_still_reads() {
     assert!(d.offers.iter().all(|o| o.time_and_place.address_postcode == Some(8000)));
 }
 
-/// Format version 4 must stay readable and encode byte for byte as it did. The fixture is the
-/// version-3 one with two declines; if this test fails after a change to a model type, the
-/// snapshot layout changed: bump [`snapshot::FORMAT_VERSION`], keep a reader for version 4, and
-/// add a new fixture (write this one again with
-/// `BROBYGGER_WRITE_FIXTURES=1 cargo test -p matcher-core snapshot_fixture`).
+/// Format version 4 (declines, providers without a contact, no contracts) must stay readable.
+/// Its fixture is the version-3 one with two declines, written by the encoder of version 4.
 #[test]
-fn snapshot_fixture_of_version_4_still_reads_and_encodes_identically() {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    if std::env::var_os("BROBYGGER_WRITE_FIXTURES").is_some() {
-        let mut d = load(&fixtures.join("snapshot-v3.bin"), &reference()).unwrap();
-        let until = crate::model::Date::parse("2026-12-31").unwrap();
-        for (i, reason) in [(0usize, "Borgeren har prøvet forløbet, uden effekt"), (3, "")] {
-            let candidate = d.candidates[i].id.clone();
-            let offer = d.offers[i].id.clone();
-            d.declines.push(crate::model::Decline { candidate, offer, until, reason: reason.into() });
-        }
-        write_snapshot(&d, &fixtures.join("snapshot-v4.bin")).unwrap();
-    }
-    let (bytes, d) = read_fixture("snapshot-v4.bin", 4);
+fn snapshot_fixture_of_version_4_still_reads() {
+    let (_, d) = read_fixture("snapshot-v4.bin", 4);
     assert_eq!((d.candidates.len(), d.outcomes.len(), d.declines.len()), (40, 30, 2));
     assert!(d.offers.iter().any(|o| o.time_and_place.next_start.is_some()));
-    assert_eq!(snapshot::encode(&d).unwrap(), bytes, "the encoding of version 4 changed");
+    assert!(d.providers.iter().all(|p| p.contact.is_none()));
+    assert!(d.contracts.is_empty());
+}
+
+/// Format version 5 must stay readable and encode byte for byte as it did. The fixture is the
+/// version-4 one with a contact on its first provider and the contracts of
+/// [`with_contracts`]; if this test fails after a change to a model type, the snapshot layout
+/// changed: bump [`snapshot::FORMAT_VERSION`], keep a reader for version 5, and add a new
+/// fixture (write this one again with
+/// `BROBYGGER_WRITE_FIXTURES=1 cargo test -p matcher-core snapshot_fixture`).
+#[test]
+fn snapshot_fixture_of_version_5_still_reads_and_encodes_identically() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    if std::env::var_os("BROBYGGER_WRITE_FIXTURES").is_some() {
+        let mut d = with_contracts(load(&fixtures.join("snapshot-v4.bin"), &reference()).unwrap());
+        d.providers[0].contact = Some("Kontraktansvarlig, tlf. 70 00 00 00".into());
+        write_snapshot(&d, &fixtures.join("snapshot-v5.bin")).unwrap();
+    }
+    let (bytes, d) = read_fixture("snapshot-v5.bin", 5);
+    assert_eq!((d.candidates.len(), d.outcomes.len(), d.declines.len()), (40, 30, 2));
+    assert!(d.providers[0].contact.is_some());
+    assert_eq!(d.contracts.len(), 2);
+    assert_eq!(snapshot::encode(&d).unwrap(), bytes, "the encoding of version 5 changed");
+}
+
+/// `d` with two contracts on the first provider that has provider offers: a strategic partner
+/// with a guaranteed volume over the offers that serve the provider's first offer's
+/// municipality, and a specialist for the first of them in the following year. The covered
+/// offers' own contract columns are cleared (the contracts give them).
+fn with_contracts(mut d: Dataset) -> Dataset {
+    use crate::model::{Contract, ContractId, Date};
+    let first = d.offers.iter().position(|o| o.kind == OfferKind::Provider).unwrap();
+    let (provider, home) = (d.offers[first].provider.clone(), d.offers[first].municipality);
+    let covered: Vec<usize> = (0..d.offers.len())
+        .filter(|&j| {
+            let o = &d.offers[j];
+            o.kind == OfferKind::Provider
+                && o.provider == provider
+                && (o.municipality == home
+                    || o.serves_municipalities.is_empty()
+                    || o.serves_municipalities.contains(&home))
+        })
+        .collect();
+    for &j in &covered {
+        d.offers[j].contract = None;
+        d.offers[j].guaranteed_volume = 0;
+    }
+    let places: u32 = covered.iter().map(|&j| d.offers[j].capacity).sum();
+    let mut groups = d.offers[first].target_groups;
+    if groups.is_empty() {
+        groups.insert(crate::model::GroupId(0));
+    }
+    let partner = Contract {
+        id: ContractId::new("kontrakt-1").unwrap(),
+        municipality: home,
+        provider: provider.clone(),
+        kind: ContractKind::StrategicPartner,
+        price_dkk: 18_500,
+        places,
+        guaranteed_volume: places / 2,
+        start: Date::parse("2026-01-01").unwrap(),
+        end: Date::parse("2026-12-31").unwrap(),
+        target_groups: crate::model::GroupSet::EMPTY,
+        offers: covered.iter().map(|&j| d.offers[j].id.clone()).collect(),
+    };
+    let specialist = Contract {
+        id: ContractId::new("kontrakt-2").unwrap(),
+        kind: ContractKind::Specialist,
+        price_dkk: 0,
+        places: d.offers[first].capacity,
+        guaranteed_volume: 0,
+        start: Date::parse("2027-01-01").unwrap(),
+        end: Date::parse("2027-12-31").unwrap(),
+        target_groups: groups,
+        offers: vec![d.offers[first].id.clone()],
+        ..partner.clone()
+    };
+    d.contracts = vec![partner, specialist];
+    d
+}
+
+#[test]
+fn contracts_round_trip_and_every_bad_row_names_its_place() {
+    let r = reference();
+    let d = with_contracts(small(&r));
+    let dir = temp_dir("contracts");
+    write_dir(&d, &r, &dir).unwrap();
+    assert_eq!(load_dir(&dir, &r).unwrap(), d);
+    csv_to_json(&dir, "contracts");
+    assert_eq!(load_dir(&dir, &r).unwrap(), d, "contracts.json reads like contracts.csv");
+    let other_provider = d.providers.iter().find(|p| p.id != d.contracts[0].provider).unwrap().id.to_string();
+    let job = d.offers.iter().find(|o| o.kind == OfferKind::Job).unwrap().id.to_string();
+    let places = d.contracts[0].places;
+    // (row, column, value, words in the reason)
+    let cases: Vec<(usize, &str, String, &str)> = vec![
+        (0, "provider_id", "ghost".into(), "not a known provider"),
+        (0, "provider_id", other_provider, "belongs to provider"),
+        (0, "offers", "ghost-offer".into(), "not a known offer"),
+        (0, "offers", job, "not a provider course"),
+        (0, "guaranteed_volume", (places + 1).to_string(), "above the"),
+        (1, "guaranteed_volume", "1".into(), "only a strategic_partner"),
+        (0, "end", "2025-12-31".into(), "ends"),
+        (0, "municipality", "9999".into(), "unknown municipality"),
+        (0, "kind", "partner".into(), "expected buffer"),
+        (1, "target_groups", "".into(), "names the target groups"),
+        (1, "start", "2026-06-01".into(), "overlapping period"),
+        (1, "id", "kontrakt-1".into(), "duplicate id"),
+        (0, "places", "-1".into(), ""),
+    ];
+    for (row, column, value, reason) in cases {
+        let dir = temp_dir("contracts-bad");
+        write_dir(&d, &r, &dir).unwrap();
+        let line = set_cell(&dir, "contracts.csv", row, column, &value);
+        let problems = problems_of(&dir, &r);
+        assert_eq!(problems.len(), 1, "{column} = {value}: {problems:?}");
+        let p = &problems[0];
+        let expected_column = match reason {
+            "overlapping period" | "belongs to provider" => "offers",
+            _ => column,
+        };
+        assert_eq!(
+            (p.file.as_str(), p.line, p.column.as_str()),
+            ("contracts.csv", line, expected_column),
+            "{p}"
+        );
+        assert!(p.reason.contains(reason), "{column} = {value}: {}", p.reason);
+    }
+    // An offer that says another kind than the contract covering it.
+    let dir = temp_dir("contracts-kind");
+    let mut bad = d.clone();
+    let covered = bad.offers.iter().position(|o| o.id == bad.contracts[0].offers[0]).unwrap();
+    bad.offers[covered].contract = Some(ContractKind::Buffer);
+    write_dir(&bad, &r, &dir).unwrap();
+    let problems = problems_of(&dir, &r);
+    assert!(
+        problems.iter().any(|p| p.file == "contracts.csv" && p.reason.contains("says contract buffer")),
+        "{problems:?}"
+    );
+    // A provider's contact: kept, and a CPR number in it is refused without being echoed.
+    let dir = temp_dir("providers-contact");
+    let mut with_contact = d.clone();
+    with_contact.providers[0].contact = Some("Kontraktansvarlig, tlf. 70 00 00 00".into());
+    write_dir(&with_contact, &r, &dir).unwrap();
+    assert_eq!(load_dir(&dir, &r).unwrap(), with_contact);
+    set_cell(&dir, "providers.csv", 0, "contact", "ring 010190-1234");
+    let problems = problems_of(&dir, &r);
+    assert!(problems[0].reason.contains("CPR") && !problems[0].to_string().contains("010190-1234"));
+    // Without contracts, writing removes an old contracts.csv.
+    let mut none = d.clone();
+    none.contracts.clear();
+    write_dir(&none, &r, &dir).unwrap();
+    assert!(!dir.join("contracts.csv").exists());
 }
 
 /// [`small`] with two declines, one with a reason that needs CSV quoting.

@@ -6,7 +6,9 @@
 //! is renamed into place, so a reader never sees half a table.
 
 use super::read::{gender_label, origin_label};
-use super::{CANDIDATE_COLUMNS, DECLINE_COLUMNS, EVIDENCE_COLUMNS, OFFER_COLUMNS, PROVIDER_COLUMNS};
+use super::{
+    CANDIDATE_COLUMNS, CONTRACT_COLUMNS, DECLINE_COLUMNS, EVIDENCE_COLUMNS, OFFER_COLUMNS, PROVIDER_COLUMNS,
+};
 use crate::error::{Error, InputProblem, InputProblems, Result};
 use crate::model::{ContractKind, Dataset, GroupSet, ReferenceData};
 use std::fmt::Display;
@@ -14,8 +16,9 @@ use std::path::Path;
 
 /// Writes `providers.csv`, `offers.csv`, `evidence.csv`, `candidates.csv` and (with a history)
 /// `outcomes.csv` into `dir`
-/// (created if needed), replacing tables of those names, and `declines.csv` when the data set
-/// has declines (an old `declines.csv` is removed when it has none).
+/// (created if needed), replacing tables of those names, and `declines.csv` and
+/// `contracts.csv` when the data set has declines or contracts (an old file is removed when it
+/// has none).
 ///
 /// # Errors
 /// [`Error::Io`] when a file cannot be written, or when `dir` holds a JSON table of the same
@@ -23,7 +26,7 @@ use std::path::Path;
 /// the data set names a target group or benefit kind that `reference` does not have.
 pub fn write_dir(dataset: &Dataset, reference: &ReferenceData, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    for stem in ["providers", "offers", "evidence", "candidates", "outcomes", "declines"] {
+    for stem in ["providers", "offers", "evidence", "candidates", "outcomes", "declines", "contracts"] {
         let json = dir.join(format!("{stem}.json"));
         if json.exists() {
             return Err(Error::io(
@@ -51,7 +54,40 @@ pub fn write_dir(dataset: &Dataset, reference: &ReferenceData, dir: &Path) -> Re
     } else {
         replace(&path, &declines_csv(dataset)?)?;
     }
+    let path = dir.join("contracts.csv");
+    if dataset.contracts.is_empty() {
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io(&path, e)),
+            _ => {}
+        }
+    } else {
+        replace(&path, &contracts_csv(dataset, reference)?)?;
+    }
     Ok(())
+}
+
+/// The `contracts` table as CSV text (see `data/README.md`).
+///
+/// # Errors
+/// [`Error::InvalidData`] when a contract names a target group `reference` does not have.
+pub fn contracts_csv(dataset: &Dataset, reference: &ReferenceData) -> Result<Vec<u8>> {
+    let mut csv = Csv::new(CONTRACT_COLUMNS)?;
+    for (i, c) in dataset.contracts.iter().enumerate() {
+        let groups = group_codes(c.target_groups, reference, "contracts.csv", i, "target_groups")?;
+        csv.push(&c.id)
+            .push(c.municipality)
+            .push(&c.provider)
+            .push(c.kind.label())
+            .push(c.price_dkk)
+            .push(c.places)
+            .push(c.guaranteed_volume)
+            .push(c.start)
+            .push(c.end)
+            .push(groups)
+            .push(join(&c.offers))
+            .end_row()?;
+    }
+    csv.finish()
 }
 
 /// The `declines` table as CSV text (see `data/README.md`).
@@ -171,7 +207,11 @@ fn group_codes(
 fn providers(dataset: &Dataset) -> Result<Vec<u8>> {
     let mut csv = Csv::new(PROVIDER_COLUMNS)?;
     for p in &dataset.providers {
-        csv.push(&p.id).push(&p.name).push(p.municipality).end_row()?;
+        csv.push(&p.id)
+            .push(&p.name)
+            .push(p.municipality)
+            .push(p.contact.as_deref().unwrap_or(""))
+            .end_row()?;
     }
     csv.finish()
 }

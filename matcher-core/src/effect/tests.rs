@@ -60,6 +60,7 @@ fn cream_and_specialist(r: &ReferenceData) -> Dataset {
         providers: vec![],
         outcomes,
         declines: vec![],
+        contracts: vec![],
     }
 }
 
@@ -96,8 +97,14 @@ fn shrinkage_pulls_small_samples_to_the_level_above_and_lets_large_ones_speak() 
         let mut outcomes = Vec::new();
         episodes(&r, &mut outcomes, 30.0, None, 1000, 100);
         episodes(&r, &mut outcomes, 30.0, Some("o"), n, successes);
-        let data =
-            Dataset { candidates: vec![], offers: vec![o], providers: vec![], outcomes, declines: vec![] };
+        let data = Dataset {
+            candidates: vec![],
+            offers: vec![o],
+            providers: vec![],
+            outcomes,
+            declines: vec![],
+            contracts: vec![],
+        };
         EffectModel::estimate(&data, &r, Spread::default()).offer_uplift(0, g)
     };
     // Raw uplift 40 % − 10 % = 30 points in both; 5 episodes are shrunk far toward 0 (this
@@ -192,6 +199,7 @@ fn a_poster_is_never_matched_to_their_own_need_and_their_side_counts_once() {
         providers: vec![],
         outcomes: vec![],
         declines: vec![],
+        contracts: vec![],
     };
     let s = scorer_for(&data, &r, &PolicySet::default());
     assert_eq!(s.score(&s.candidate(0).expect("poster"), 0), Err(Removal::OwnNeed));
@@ -224,6 +232,7 @@ fn an_early_sickness_case_outranks_a_late_one_for_its_weeks_not_its_deadline() {
         providers: vec![],
         outcomes: vec![],
         declines: vec![],
+        contracts: vec![],
     };
     let s = scorer_for(&data, &r, &PolicySet::default());
     let (e, l) = (s.explain(0, 0).expect("i").expect("early"), s.explain(1, 0).expect("i").expect("late"));
@@ -250,6 +259,7 @@ fn a_policy_can_refuse_pairs_below_an_expected_net_effect() {
         providers: vec![],
         outcomes: vec![],
         declines: vec![],
+        contracts: vec![],
     };
     let mut policies = PolicySet::default();
     let s = scorer_for(&data, &r, &policies);

@@ -258,7 +258,12 @@ pub fn generate(variant: Variant, seed: u64, reference: &ReferenceData) -> Resul
         };
         let quality = 0.6 + 0.8 * rng.unit();
         let provider_id: ProviderId = id(ProviderId::new, format!("p-{p:03}"));
-        providers.push(Provider { id: provider_id.clone(), name: format!("Leverandør {p}"), municipality });
+        providers.push(Provider {
+            id: provider_id.clone(),
+            name: format!("Leverandør {p}"),
+            municipality,
+            contact: None,
+        });
         for k in 0..2 {
             let target_groups = match t {
                 Type::Specialist(g) if rng.chance(0.5) => {
@@ -412,7 +417,17 @@ pub fn generate(variant: Variant, seed: u64, reference: &ReferenceData) -> Resul
             }
         })
         .collect();
-    Ok(World { data: Dataset { candidates, offers, providers, outcomes, declines: Vec::new() }, truth })
+    Ok(World {
+        data: Dataset {
+            candidates,
+            offers,
+            providers,
+            outcomes,
+            declines: Vec::new(),
+            contracts: Vec::new(),
+        },
+        truth,
+    })
 }
 
 /// Benefit weeks avoided, in truth, by each method's assignment, and the oracle's.

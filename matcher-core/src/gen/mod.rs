@@ -126,7 +126,14 @@ pub fn generate(scale: Scale, seed: u64, reference: &ReferenceData) -> Dataset {
     reciprocal_help(world, &mut providers, &mut offers);
     time_and_place(world, &mut offers);
     let candidates = candidates(world, &offers);
-    Dataset { candidates, offers, providers, outcomes: Vec::new(), declines: Vec::new() }
+    Dataset {
+        candidates,
+        offers,
+        providers,
+        outcomes: Vec::new(),
+        declines: Vec::new(),
+        contracts: Vec::new(),
+    }
 }
 
 /// The next night of a generated data set: the same offers and providers, and the same
@@ -599,6 +606,7 @@ fn courses(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<Off
             id: id(ProviderId::new, format!("lev-{:04}", n + 1)),
             name,
             municipality: areas[area].municipality.code,
+            contact: None,
         });
     }
     let mut number = 0;
@@ -747,6 +755,7 @@ fn workplaces(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<
                         SECTORS[sector].0
                     ),
                     municipality: area.municipality.code,
+                    contact: None,
                 });
                 employer = Some((providers.len() - 1, sector));
             }
@@ -888,6 +897,7 @@ fn reciprocal_help(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut
                 id: poster.clone(),
                 name: format!("{} {number} {INVENTED}", if firm { "Lokal virksomhed" } else { "Borger" }),
                 municipality: area.municipality.code,
+                contact: None,
             });
             offers.push(Offer {
                 id: id(OfferId::new, format!("help-{number:05}")),

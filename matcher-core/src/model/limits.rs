@@ -9,6 +9,8 @@
 
 /// Places of one offer (a national framework contract has a few thousand; the kill -9 test uses a million).
 pub const MAX_CAPACITY: u32 = 1_000_000;
+/// Places of one contract (several offers' places over its period).
+pub const MAX_CONTRACT_PLACES: u32 = 10_000_000;
 /// Price of one course, DKK.
 pub const MAX_PRICE_DKK: u32 = 10_000_000;
 /// Trials (and successes) in one evidence row.

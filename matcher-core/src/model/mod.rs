@@ -5,11 +5,13 @@
 //! scoring in [`crate::score`]. Protected attributes live in [`AuditAttributes`], which the
 //! scoring code never receives.
 
+pub mod contract;
 pub mod cpr;
 mod date;
 pub mod limits;
 pub mod reference;
 
+pub use contract::{Contract, ContractProblem, ContractRules, ContractWorld};
 pub use cpr::looks_like_cpr;
 pub use date::Date;
 pub use reference::{BenefitKind, Municipality, OccupationTitle, Postcode, ReferenceData, TargetGroup};
@@ -70,6 +72,10 @@ id_type!(
 id_type!(
     /// Id of a provider (a course provider, an employer, or the poster of a reciprocal need).
     ProviderId
+);
+id_type!(
+    /// Id of a contract, unique within the data set.
+    ContractId
 );
 
 /// Official municipality code (kommunekode), e.g. 101 for København.
@@ -566,6 +572,8 @@ pub struct Provider {
     pub name: String,
     /// Home municipality.
     pub municipality: MunicipalityCode,
+    /// Whom to contact: a role or a work phone number, never a person's private data.
+    pub contact: Option<String>,
 }
 
 /// A caseworker's decline of an offer for a candidate: the offer is kept out of that
@@ -607,6 +615,10 @@ pub struct Dataset {
     pub outcomes: Vec<Episode>,
     /// Declines that exclude an offer for a candidate until a date, in input order.
     pub declines: Vec<Decline>,
+    /// Contracts of the municipalities with providers (the optional `contracts` table), in
+    /// input order. Empty when the data set has none: offers then keep their own contract
+    /// columns (see [`contract`]).
+    pub contracts: Vec<Contract>,
 }
 
 /// Weeks after an episode's start within which its outcome is observed. An exit later than

@@ -89,6 +89,7 @@ fn explanation_sums_to_the_score_and_names_every_factor() {
         providers: vec![],
         outcomes: vec![],
         declines: vec![],
+        contracts: vec![],
     };
     let policies = PolicySet::default();
     let s = scorer_for(&data, &r, &policies);
@@ -153,6 +154,7 @@ fn each_hard_limit_removes_the_pair_and_says_which() {
             providers: vec![],
             outcomes: vec![],
             declines: vec![],
+            contracts: vec![],
         };
         let s = scorer_for(&data, &r, &policies);
         let got = s.explain(0, 0).expect("indices");
@@ -183,6 +185,7 @@ fn youth_group_eligibility_follows_age_not_score() {
         providers: vec![],
         outcomes: vec![],
         declines: vec![],
+        contracts: vec![],
     };
     assert!(scorer_for(&data, &r, &policies).explain(0, 0).expect("idx").is_ok());
     c.age_band = AgeBand::From40To49;
@@ -192,6 +195,7 @@ fn youth_group_eligibility_follows_age_not_score() {
         providers: vec![],
         outcomes: vec![],
         declines: vec![],
+        contracts: vec![],
     };
     assert_eq!(scorer_for(&data, &r, &policies).explain(0, 0).expect("idx"), Err(Removal::GroupNotServed));
 }
@@ -210,6 +214,7 @@ fn strong_evidence_outscores_a_lucky_single_success() {
         providers: vec![],
         outcomes: vec![],
         declines: vec![],
+        contracts: vec![],
     };
     let policies = PolicySet::default();
     let s = scorer_for(&data, &r, &policies);
@@ -235,8 +240,14 @@ fn protected_attributes_do_not_change_any_score() {
         offer(&r, "o1", OfferKind::Provider, 55.70, 12.50),
         offer(&r, "o2", OfferKind::Job, 55.60, 12.40),
     ];
-    let data =
-        Dataset { candidates: vec![a, b], offers, providers: vec![], outcomes: vec![], declines: vec![] };
+    let data = Dataset {
+        candidates: vec![a, b],
+        offers,
+        providers: vec![],
+        outcomes: vec![],
+        declines: vec![],
+        contracts: vec![],
+    };
     let policies = PolicySet::default();
     let s = scorer_for(&data, &r, &policies);
     for o in 0..2 {
@@ -297,7 +308,7 @@ proptest! {
     #[test]
     fn every_factor_is_in_unit_range_and_explanations_sum_exactly((c, o) in arb_pair()) {
         let r = reference();
-        let data = Dataset { candidates: vec![c], offers: vec![o], providers: vec![], outcomes: vec![], declines: vec![] };
+        let data = Dataset { candidates: vec![c], offers: vec![o], providers: vec![], outcomes: vec![], declines: vec![], contracts: vec![] };
         let policies = PolicySet::default();
         let s = scorer_for(&data, &r, &policies);
         let view = s.candidate(0).expect("c");
@@ -343,6 +354,7 @@ fn an_offer_starting_after_the_benefit_ends_avoids_no_weeks() {
         providers: vec![],
         outcomes: vec![],
         declines: vec![],
+        contracts: vec![],
     };
     let policies = PolicySet::default();
     let s = scorer_for(&data, &r, &policies);
@@ -391,6 +403,7 @@ fn a_decline_excludes_the_offer_until_its_last_day_only() {
         providers: vec![],
         outcomes: vec![],
         declines: vec![decline],
+        contracts: vec![],
     };
     let policies = PolicySet::default();
     for (day, excluded) in [(0, true), (10, true), (11, false)] {

@@ -203,6 +203,7 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
         previous,
         compare_baselines: !args.no_baselines,
         progress: Some(progress.clone()),
+        rules: Default::default(),
     };
     let started = Instant::now();
     let result = batch::run(data.clone(), reference.clone(), Arc::new(policies), &options)?;

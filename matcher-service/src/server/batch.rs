@@ -249,6 +249,7 @@ pub fn live_dataset(store: &Store, catalogues: &Catalogues, m: u16) -> Result<Da
         providers: cat.scorer.data().providers.clone(),
         outcomes: Vec::new(),
         declines,
+        contracts: Vec::new(),
     })
 }
 

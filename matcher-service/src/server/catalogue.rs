@@ -197,6 +197,7 @@ fn build(
             id: offer.provider.clone(),
             name: offer.provider.to_string(),
             municipality: offer.municipality,
+            contact: None,
         });
         reserved.push(AtomicU32::new(row.reserved));
         retired.push(row.retired);
@@ -204,8 +205,7 @@ fn build(
     }
     let mut providers: Vec<Provider> = providers.into_values().collect();
     providers.sort_by(|a, b| a.id.cmp(&b.id));
-    let data =
-        Dataset { candidates: Vec::new(), offers, providers, outcomes: Vec::new(), declines: Vec::new() };
+    let data = Dataset { offers, providers, ..Dataset::default() };
     let scorer = Scorer::new(Arc::new(data), reference.clone(), policies.clone(), today)?;
     let index = graph::Index::new(&scorer);
     Ok(Catalogue { version, scorer, index, reserved, retired })
