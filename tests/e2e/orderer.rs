@@ -101,7 +101,7 @@ fn the_registry_is_loaded_from_a_data_set_and_written_only_by_a_providers_home_m
     assert_eq!(one.status, 200, "{}", one.body);
     assert_eq!(one.body["name"], first.name.as_str());
     assert_eq!(one.body["municipality"], format!("{:04}", first.municipality.0));
-    assert!(one.body["contact"].is_null());
+    assert_eq!(one.body["contact"], json!(first.contact));
     assert!(!one.body["offer_ids"].as_array().expect("offers").is_empty(), "{}", one.body);
     // Filters: home municipality and kind of offer, each checked against every answer row.
     let home = first.municipality.0;
@@ -190,7 +190,8 @@ fn contracts_are_written_only_by_the_municipality_that_holds_them_and_bad_ones_w
         (bad("offers", json!(["course-3"])), "/offers/0"),
         (bad("offers", json!(["course-404"])), "/offers/0"),
         (bad("start", json!("2026-02-30")), "/start"),
-        (bad("places", json!(0)), "/places"),
+        (bad("guaranteed_volume", json!(8)), "/guaranteed_volume"),
+        (bad("offers", json!([])), "/offers"),
     ] {
         let r = post(&s, "/v1/contracts", &admin, &body);
         assert_problem(&r, 422);
@@ -203,6 +204,11 @@ fn contracts_are_written_only_by_the_municipality_that_holds_them_and_bad_ones_w
     let r = post(&s, "/v1/contracts", &admin, &specialist);
     assert_problem(&r, 422);
     assert_eq!(r.body["errors"][0]["path"], "/target_groups", "a specialist names its groups: {}", r.body);
+    // The same offer under a second contract in an overlapping period (the core's rule).
+    let r = post(&s, "/v1/contracts", &admin, &contract("k-overlap"));
+    assert_problem(&r, 422);
+    assert_eq!(r.body["errors"][0]["path"], "/offers/0", "{}", r.body);
+    assert!(r.body["errors"][0]["reason"].as_str().is_some_and(|t| t.contains("k-1")), "{}", r.body);
     let r = post(&s, "/v1/contracts", &admin, &bad("kind", json!("preferred")));
     assert_problem(&r, 422);
     let mut buffer = bad("kind", json!("buffer"));

@@ -432,7 +432,8 @@ pub fn load_dataset(state: &AppState, data: &Dataset) -> Result<(), ServiceError
     }
     state.store.upsert_offers(&offers)?;
     // The data set's providers fill the registry (their home municipality writes them later;
-    // a contact already stored is kept).
+    // a contact already stored is kept when the data set has none), and its contracts are
+    // stored as their municipalities' (the data set's reader checked them with the core's rules).
     let providers: Vec<store::ProviderRow> = data
         .providers
         .iter()
@@ -440,10 +441,32 @@ pub fn load_dataset(state: &AppState, data: &Dataset) -> Result<(), ServiceError
             id: p.id.to_string(),
             name: p.name.clone(),
             municipality: p.municipality.0,
-            contact: None,
+            contact: p.contact.clone(),
         })
         .collect();
     state.store.upsert_providers(None, &providers)?;
+    let now = store::now_rfc3339();
+    for c in &data.contracts {
+        state.store.put_contract(&store::ContractRow {
+            municipality: c.municipality.0,
+            id: c.id.to_string(),
+            provider_id: c.provider.to_string(),
+            kind: c.kind.label().to_string(),
+            offer_ids: c.offers.iter().map(ToString::to_string).collect(),
+            target_groups: c
+                .target_groups
+                .iter()
+                .filter_map(|g| reference.target_groups.get(usize::from(g.0)).map(|t| t.code.clone()))
+                .collect(),
+            price_dkk: c.price_dkk,
+            places: c.places,
+            guaranteed_volume: c.guaranteed_volume,
+            starts_on: c.start.to_string(),
+            ends_on: c.end.to_string(),
+            written_by: "data set".into(),
+            updated_at: now.clone(),
+        })?;
+    }
     // Evidence adds up, so load it only into an empty table (a restart with --demo again
     // must not double the counts).
     if state.store.all_evidence()?.is_empty() {

@@ -294,6 +294,37 @@ impl Store {
     }
 }
 
+impl ContractRow {
+    /// The contract as the core's [`matcher_core::model::Contract`]; `None` for a row the
+    /// reference data can no longer read (a target group since removed), which then takes no
+    /// part in a night or an overlap check.
+    pub fn to_core(
+        &self,
+        reference: &matcher_core::model::ReferenceData,
+    ) -> Option<matcher_core::model::Contract> {
+        use matcher_core::model::{
+            ContractId, ContractKind, Date, GroupSet, MunicipalityCode, OfferId, ProviderId,
+        };
+        let mut groups = GroupSet::EMPTY;
+        for code in &self.target_groups {
+            groups.insert(reference.group(code)?);
+        }
+        Some(matcher_core::model::Contract {
+            id: ContractId::new(&self.id).ok()?,
+            municipality: MunicipalityCode(self.municipality),
+            provider: ProviderId::new(&self.provider_id).ok()?,
+            kind: ContractKind::parse(&self.kind)?,
+            price_dkk: self.price_dkk,
+            places: self.places,
+            guaranteed_volume: self.guaranteed_volume,
+            start: Date::parse(&self.starts_on)?,
+            end: Date::parse(&self.ends_on)?,
+            target_groups: groups,
+            offers: self.offer_ids.iter().map(|o| OfferId::new(o).ok()).collect::<Option<_>>()?,
+        })
+    }
+}
+
 fn provider_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProviderRow> {
     Ok(ProviderRow { id: r.get(0)?, name: r.get(1)?, municipality: r.get(2)?, contact: r.get(3)? })
 }

@@ -11,7 +11,11 @@
 use super::*;
 use crate::server::auth::{Principal, Role};
 use crate::server::store::{AcceptCount, CommentRow, ContractFilter, ContractRow, NewComment, ProviderRow};
-use matcher_core::model::{ContractKind, Date, MunicipalityCode, Offer, OfferKind};
+use matcher_core::model::contract::check_overlaps;
+use matcher_core::model::{
+    Contract as CoreContract, ContractId, ContractKind, ContractProblem, ContractWorld, Date, GroupSet,
+    MunicipalityCode, Offer, OfferId, OfferKind, ProviderId, limits,
+};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 // ----- shared helpers -----
@@ -225,125 +229,152 @@ fn contract_answer(row: ContractRow, today: &str) -> Contract {
     }
 }
 
-/// Largest price per course a contract may name, DKK (a typing error guard, far above any
-/// real course).
-const MAX_CONTRACT_PRICE: u32 = 10_000_000;
+/// The service's providers and offers, as the core checks a contract against them: the
+/// reference data's municipalities, the registry (whether the contract's provider is in it,
+/// read before) and the current catalogue's offers.
+struct ServiceWorld<'a> {
+    reference: &'a matcher_core::model::ReferenceData,
+    provider: Option<&'a str>,
+    catalogue: &'a crate::server::catalogue::Catalogue,
+}
 
-/// The contract's own rules: each problem as a field error (the whole list at once).
-fn check_contract(
-    state: &AppState,
-    body: &ContractRequest,
-    municipality: u16,
-    provider_known: bool,
-) -> Vec<FieldError> {
-    let mut errors = Vec::new();
-    let m = municipality;
-    if let Err(reason) = check_id(&body.id) {
-        errors.push(FieldError::new("/id", truncate(&body.id), reason));
+impl ContractWorld for ServiceWorld<'_> {
+    fn municipality_exists(&self, code: MunicipalityCode) -> bool {
+        self.reference.municipality(code).is_some()
     }
-    if let Err(reason) = check_id(&body.provider_id) {
-        errors.push(FieldError::new("/provider_id", truncate(&body.provider_id), reason));
-    } else if !provider_known {
+    fn provider_exists(&self, id: &ProviderId) -> bool {
+        self.provider == Some(id.as_str())
+    }
+    fn offer(&self, id: &OfferId) -> Option<&Offer> {
+        self.catalogue.scorer.offer_index(id.as_str()).and_then(|i| self.catalogue.offers().get(i as usize))
+    }
+}
+
+/// The body as the core's contract of municipality `m`: each field that cannot be read is an
+/// error naming it (the rules a contract must meet are the core's, [`CoreContract::validate`]).
+fn read_contract(
+    reference: &matcher_core::model::ReferenceData,
+    body: &ContractRequest,
+    m: u16,
+) -> Result<CoreContract, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let id = ContractId::new(&body.id)
+        .map_err(|reason| errors.push(FieldError::new("/id", truncate(&body.id), reason)))
+        .ok();
+    let provider = ProviderId::new(&body.provider_id)
+        .map_err(|reason| errors.push(FieldError::new("/provider_id", truncate(&body.provider_id), reason)))
+        .ok();
+    if body.offers.len() > limits::MAX_LIST_ITEMS {
         errors.push(FieldError::new(
-            "/provider_id",
-            truncate(&body.provider_id),
-            "not a provider in the registry (POST /v1/providers first)",
+            "/offers",
+            body.offers.len().to_string(),
+            format!("at most {} offers", limits::MAX_LIST_ITEMS),
         ));
     }
-    if body.offers.is_empty() || body.offers.len() > 1000 {
-        errors.push(FieldError::new("/offers", "", "a contract covers 1 to 1000 offers"));
-    }
-    let cat = state.catalogues.current();
-    let mut seen = BTreeSet::new();
-    for (i, id) in body.offers.iter().enumerate() {
-        let path = format!("/offers/{i}");
-        let Some(offer) = cat.scorer.offer_index(id).and_then(|x| cat.offers().get(x as usize)) else {
-            errors.push(FieldError::new(path, truncate(id), "not an offer id"));
-            continue;
-        };
-        if !seen.insert(id.as_str()) {
-            errors.push(FieldError::new(path, truncate(id), "named twice"));
-        } else if offer.provider.as_str() != body.provider_id {
-            errors.push(FieldError::new(
-                path,
-                truncate(id),
-                format!("the offer is provider {}'s, not the contract's provider", offer.provider),
-            ));
-        } else if !offer.serves_municipalities.is_empty()
-            && !offer.serves_municipalities.iter().any(|s| s.0 == m)
-            && offer.municipality.0 != m
-        {
-            errors.push(FieldError::new(
-                path,
-                truncate(id),
-                format!("the offer does not serve municipality {m:04}"),
-            ));
+    let mut offers = Vec::with_capacity(body.offers.len());
+    for (i, o) in body.offers.iter().enumerate() {
+        match OfferId::new(o) {
+            Ok(id) => offers.push(id),
+            Err(reason) => errors.push(FieldError::new(format!("/offers/{i}"), truncate(o), reason)),
         }
     }
-    let reference = state.catalogues.reference();
-    for (i, g) in body.target_groups.iter().enumerate() {
-        if reference.group(g).is_none() {
-            errors.push(FieldError::new(
+    let mut groups = GroupSet::EMPTY;
+    for (i, code) in body.target_groups.iter().enumerate() {
+        match reference.group(code) {
+            Some(g) => groups.insert(g),
+            None => errors.push(FieldError::new(
                 format!("/target_groups/{i}"),
-                truncate(g),
+                truncate(code),
                 "not a target-group code",
-            ));
+            )),
         }
     }
-    match (body.kind, body.target_groups.is_empty()) {
-        (ContractKind::Specialist, true) => errors.push(FieldError::new(
-            "/target_groups",
-            "",
-            "a specialist contract names the target groups it takes",
-        )),
-        (ContractKind::Buffer | ContractKind::StrategicPartner, false) => errors.push(FieldError::new(
-            "/target_groups",
-            body.target_groups.join(";"),
-            "only a specialist contract restricts target groups",
-        )),
-        _ => {}
-    }
-    if body.price_dkk > MAX_CONTRACT_PRICE {
+    if body.price_dkk > limits::MAX_PRICE_DKK {
         errors.push(FieldError::new(
             "/price_dkk",
             body.price_dkk.to_string(),
-            format!("at most {MAX_CONTRACT_PRICE} DKK per course"),
+            format!("at most {} DKK per course", limits::MAX_PRICE_DKK),
         ));
     }
-    if body.places == 0 || body.places > 100_000 {
-        errors.push(FieldError::new("/places", body.places.to_string(), "1 to 100000 places"));
+    for (path, value) in [("/places", body.places), ("/guaranteed_volume", body.guaranteed_volume)] {
+        if value > limits::MAX_CONTRACT_PLACES {
+            errors.push(FieldError::new(
+                path,
+                value.to_string(),
+                format!("at most {} places", limits::MAX_CONTRACT_PLACES),
+            ));
+        }
     }
-    if body.guaranteed_volume > body.places {
-        errors.push(FieldError::new(
-            "/guaranteed_volume",
-            body.guaranteed_volume.to_string(),
-            format!("the guaranteed volume is above the {} places bought", body.places),
-        ));
-    } else if body.guaranteed_volume > 0 && body.kind != ContractKind::StrategicPartner {
-        errors.push(FieldError::new(
-            "/guaranteed_volume",
-            body.guaranteed_volume.to_string(),
-            format!("only a strategic partner has a guaranteed volume, not a {}", body.kind.label()),
-        ));
+    let mut date = |path: &str, text: &str| {
+        Date::parse(text)
+            .ok_or_else(|| errors.push(FieldError::new(path, truncate(text), "expected a date YYYY-MM-DD")))
+            .ok()
+    };
+    let start = date("/start", &body.start);
+    let end = date("/end", &body.end);
+    match (id, provider, start, end) {
+        (Some(id), Some(provider), Some(start), Some(end)) if errors.is_empty() => Ok(CoreContract {
+            id,
+            municipality: MunicipalityCode(m),
+            provider,
+            kind: body.kind,
+            price_dkk: body.price_dkk,
+            places: body.places,
+            guaranteed_volume: body.guaranteed_volume,
+            start,
+            end,
+            target_groups: groups,
+            offers,
+        }),
+        _ => Err(errors),
     }
-    let starts = Date::parse(&body.start);
-    let ends = Date::parse(&body.end);
-    if starts.is_none() {
-        errors.push(FieldError::new("/start", truncate(&body.start), "expected a date YYYY-MM-DD"));
-    }
-    if ends.is_none() {
-        errors.push(FieldError::new("/end", truncate(&body.end), "expected a date YYYY-MM-DD"));
-    }
-    if let (Some(s), Some(e)) = (starts, ends)
-        && e < s
-    {
-        errors.push(FieldError::new(
-            "/end",
-            e.to_string(),
-            format!("the period ends before it starts ({s})"),
-        ));
-    }
-    errors
+}
+
+/// A contract problem as the field error of the body's field it names.
+fn problem_field(problem: &ContractProblem, body: &ContractRequest) -> FieldError {
+    let field = match problem.field() {
+        // The core's column names are the body's keys.
+        "end" => "end",
+        other => other,
+    };
+    let value = match problem {
+        ContractProblem::OfferListedTwice(o)
+        | ContractProblem::UnknownOffer(o)
+        | ContractProblem::OfferNotACourse(o)
+        | ContractProblem::GroupsDisjoint(o)
+        | ContractProblem::OfferOfAnotherProvider { offer: o, .. }
+        | ContractProblem::OfferNotServing { offer: o, .. }
+        | ContractProblem::Overlaps { offer: o, .. }
+        | ContractProblem::OfferSaysOtherKind { offer: o, .. }
+        | ContractProblem::OfferSaysOtherGuarantee { offer: o, .. } => o.to_string(),
+        ContractProblem::GuaranteeAbovePlaces { guaranteed, .. }
+        | ContractProblem::GuaranteeAboveOfferPlaces { guaranteed, .. } => guaranteed.to_string(),
+        ContractProblem::GuaranteeWithoutPartner => body.guaranteed_volume.to_string(),
+        ContractProblem::EndsBeforeStart { end, .. } => end.to_string(),
+        ContractProblem::UnknownProvider(p) => p.to_string(),
+        ContractProblem::UnknownMunicipality(m) => format!("{:04}", m.0),
+        ContractProblem::SpecialistWithoutGroups | ContractProblem::GroupsWithoutSpecialist => {
+            body.target_groups.join(";")
+        }
+        ContractProblem::NoOffers => String::new(),
+    };
+    // An offer's problem points at the offer in the list when it is there.
+    let path = match problem {
+        ContractProblem::UnknownOffer(o)
+        | ContractProblem::OfferNotACourse(o)
+        | ContractProblem::GroupsDisjoint(o)
+        | ContractProblem::OfferOfAnotherProvider { offer: o, .. }
+        | ContractProblem::OfferNotServing { offer: o, .. }
+        | ContractProblem::Overlaps { offer: o, .. }
+        | ContractProblem::OfferSaysOtherKind { offer: o, .. }
+        | ContractProblem::OfferSaysOtherGuarantee { offer: o, .. } => body
+            .offers
+            .iter()
+            .position(|x| x == o.as_str())
+            .map_or_else(|| format!("/{field}"), |i| format!("/{field}/{i}")),
+        _ => format!("/{field}"),
+    };
+    FieldError::new(path, truncate(&value), problem.to_string())
 }
 
 pub(super) async fn contract_put(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
@@ -363,29 +394,52 @@ pub(super) async fn contract_put(state: Arc<AppState>, req: Request) -> Result<R
             Ok(_) => {}
         }
     }
+    let reference = state.catalogues.reference().clone();
+    let contract = match read_contract(&reference, &body, m) {
+        Ok(c) if errors.is_empty() => c,
+        Ok(_) => return Err(ApiError::Validation(errors)),
+        Err(more) => {
+            errors.extend(more);
+            return Err(ApiError::Validation(errors));
+        }
+    };
     let s = state.clone();
     let provider = body.provider_id.clone();
-    let known =
-        blocking(move || Ok(check_id(&provider).is_ok() && s.store.provider(&provider).is_ok())).await?;
-    errors.extend(check_contract(&state, &body, m, known));
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    let (Some(starts), Some(ends)) = (Date::parse(&body.start), Date::parse(&body.end)) else {
-        return Err(ApiError::Internal("dates checked above".into()));
+    let (known, others) = blocking(move || {
+        let known = s.store.provider(&provider).is_ok();
+        Ok((known, s.store.contracts(m, &ContractFilter::default(), u32::MAX, 0)?))
+    })
+    .await?;
+    // The core's rules: terms, provider, offers, guarantee; then overlaps with the
+    // municipality's other contracts (this one replaces its own id).
+    let cat = state.catalogues.current();
+    let world = ServiceWorld {
+        reference: &reference,
+        provider: known.then_some(body.provider_id.as_str()),
+        catalogue: &cat,
     };
+    if let Err(problem) = contract.validate(&world) {
+        return Err(ApiError::Validation(vec![problem_field(&problem, &body)]));
+    }
+    let mut all: Vec<CoreContract> =
+        others.iter().filter(|r| r.id != body.id).filter_map(|r| r.to_core(&reference)).collect();
+    all.push(contract.clone());
+    let last = all.len() - 1;
+    if let Some((_, problem)) = check_overlaps(&all).into_iter().find(|(i, _)| *i == last) {
+        return Err(ApiError::Validation(vec![problem_field(&problem, &body)]));
+    }
     let row = ContractRow {
         municipality: m,
-        id: body.id,
-        provider_id: body.provider_id,
-        kind: body.kind.label().to_string(),
+        id: contract.id.to_string(),
+        provider_id: contract.provider.to_string(),
+        kind: contract.kind.label().to_string(),
         offer_ids: body.offers,
         target_groups: body.target_groups,
-        price_dkk: body.price_dkk,
-        places: body.places,
-        guaranteed_volume: body.guaranteed_volume,
-        starts_on: starts.to_string(),
-        ends_on: ends.to_string(),
+        price_dkk: contract.price_dkk,
+        places: contract.places,
+        guaranteed_volume: contract.guaranteed_volume,
+        starts_on: contract.start.to_string(),
+        ends_on: contract.end.to_string(),
         written_by: p.user.clone(),
         updated_at: crate::server::store::now_rfc3339(),
     };
