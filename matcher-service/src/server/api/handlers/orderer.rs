@@ -332,11 +332,8 @@ fn read_contract(
 
 /// A contract problem as the field error of the body's field it names.
 fn problem_field(problem: &ContractProblem, body: &ContractRequest) -> FieldError {
-    let field = match problem.field() {
-        // The core's column names are the body's keys.
-        "end" => "end",
-        other => other,
-    };
+    // The core's column names are the body's keys.
+    let field = problem.field();
     let value = match problem {
         ContractProblem::OfferListedTwice(o)
         | ContractProblem::UnknownOffer(o)
