@@ -17,5 +17,6 @@ mod security;
 mod service;
 mod solve;
 mod store_compat;
+mod team;
 mod tokens;
 mod widget;

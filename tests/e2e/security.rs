@@ -282,8 +282,16 @@ fn issue_15_the_demo_page_and_same_origin_need_a_host_that_names_this_server() {
         municipality: 851,
         municipality_name: "Aalborg".into(),
         candidates: vec![("cand-a1".into(), "40-49".into())],
+        teams: vec!["nord".into()],
     };
     assert!(s.state.demo.set(demo).is_ok());
+    // The demo's team page (issue 20) holds the tenant's figures: the same Host rule.
+    let team = |host: &str, path: &str| {
+        raw(s.addr, format!("GET {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n").as_bytes()).0
+    };
+    assert_eq!(team("evil.example", "/team"), 421);
+    assert_eq!(team(&s.addr.to_string(), "/team?team=nord"), 404, "no caseworkers stored: no team");
+    assert_eq!(team(&s.addr.to_string(), "/team?team=other"), 404);
     let page = |host: &str| {
         raw(s.addr, format!("GET / HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n").as_bytes())
     };

@@ -509,6 +509,7 @@ fn the_widget_script_is_served_and_the_demo_page_only_with_demo() {
         municipality: A,
         municipality_name: "Aalborg".into(),
         candidates: vec![("cand-a1".into(), "40-49".into())],
+        teams: vec![],
     };
     assert!(s.state.demo.set(demo).is_ok());
     let page = call(s.addr, "GET", "/", None, None);
@@ -813,6 +814,7 @@ fn static_assets_answer_head_with_the_headers_of_get() {
         municipality: A,
         municipality_name: "Aalborg".into(),
         candidates: vec![("cand-a1".into(), "40-49".into())],
+        teams: vec![],
     };
     assert!(s.state.demo.set(demo).is_ok());
     for path in ["/widget/v1/brobygger.js", "/", "/demo/demo.js", "/demo/demo.css"] {

@@ -277,7 +277,7 @@ fn t(lang: Lang, key: Key) -> &'static str {
         Key::ByGroup => ("Effekt pr. målgruppe", "Effect per target group"),
         Key::ByMunicipality => ("Effekt pr. kommune", "Effect per municipality"),
         Key::AllMunicipalities => ("Alle kommuner", "All municipalities"),
-        Key::Certificate => ("Optimalitetsbevis", "Certificate of optimality"),
+        Key::Certificate => ("Bevis for, at planen er den bedste", "Proof that the plan is the best"),
         Key::Objective => ("Planens samlede point", "The plan's total points"),
         Key::Modified => (
             "Samlet score inkl. bonus for garanterede pladser",
@@ -359,7 +359,7 @@ fn t(lang: Lang, key: Key) -> &'static str {
         Key::Capacity => ("Kapacitet", "Capacity"),
         Key::Places => ("Pladser", "Places"),
         Key::Assigned => ("Besat", "Filled"),
-        Key::UtilisationByKind => ("Udnyttelse pr. type tilbud", "Utilisation per kind of offer"),
+        Key::UtilisationByKind => ("Belægning pr. type tilbud", "Places taken per kind of offer"),
         Key::Waiting => (
             "Tilbud med venteliste: hvor der mangler pladser",
             "Offers with a waiting line: where places are short",
@@ -412,9 +412,7 @@ fn t(lang: Lang, key: Key) -> &'static str {
         Key::Job => ("Job", "Job"),
         Key::WorkTrial => ("Praktik / arbejdsprøvning", "Work trial"),
         Key::ReciprocalHelp => ("Gensidig hjælp", "Reciprocal help"),
-        Key::Caseloads => {
-            ("Sagsstammer: fordeling af nye borgere", "Caseloads: who takes the new candidates")
-        }
+        Key::Caseloads => ("Sagsstammer: hvem tager de nye borgere", "Caseloads: who takes the new citizens"),
         Key::CaseloadsNote => (
             "Forslag til, hvilken sagsbehandler der tager hver ny borger (en borger, der ikke står på nogen sagsstamme): de mindst belastede først, aldrig over loftet, og ved lige belastning den med speciale i borgerens målgruppe. Samme eksakte løser som tilbuddene (forskel 0 = bevist optimal). Hver ny borger står i caseloads.csv.",
             "Proposals for which caseworker takes each new candidate (one on no caseload): the least loaded first, never above the cap, and between equal loads the one who specialises in the candidate's target group. The same exact solver as the offers (gap 0 = proven optimal). Every new candidate is in caseloads.csv.",
@@ -422,7 +420,9 @@ fn t(lang: Lang, key: Key) -> &'static str {
         Key::Caseworkers => ("Sagsbehandlere", "Caseworkers"),
         Key::NewCandidates => ("Nye borgere", "New candidates"),
         Key::WithCaseworker => ("Med sagsbehandler", "With a caseworker"),
-        Key::SpecialityMatches => ("Med speciale i målgruppen", "With a specialist"),
+        Key::SpecialityMatches => {
+            ("Hos en med speciale i målgruppen", "With a caseworker who specialises in the group")
+        }
         Key::MeanBefore => ("Gns. sagsstamme før", "Mean caseload before"),
         Key::MeanAfter => ("Gns. sagsstamme efter", "Mean caseload after"),
         Key::MaxBefore => ("Største før", "Largest before"),

@@ -23,6 +23,7 @@ pub mod listen;
 pub mod metrics;
 pub mod oidc;
 pub mod store;
+pub mod team;
 pub mod widget;
 
 use crate::server::auth::{Role, TokenCache};
@@ -376,10 +377,65 @@ pub fn load_demo(state: &AppState) -> Result<DemoTokens, ServiceError> {
     let municipality_name = reference
         .municipality(matcher_core::model::MunicipalityCode(main))
         .map_or_else(String::new, |m| m.name.clone());
+    let teams = demo_caseloads(state, &data, main)?;
     if let Some(token) = caseworker {
-        let _ = state.demo.set(widget::DemoPage { token, municipality: main, municipality_name, candidates });
+        let _ = state.demo.set(widget::DemoPage {
+            token,
+            municipality: main,
+            municipality_name,
+            candidates,
+            teams,
+        });
     }
     Ok(tokens)
+}
+
+/// The demo tenant's teams: the caseworkers of `data/demo/caseworkers.csv` (the generator's,
+/// seed 1) in four teams of about six by id, their listed cases opened on the day the
+/// citizen's benefit began, then the caseload plan applied for the citizens on no caseload,
+/// opened today. Idempotent: a restart finds the cases open and opens nothing twice.
+fn demo_caseloads(state: &AppState, data: &Dataset, main: u16) -> Result<Vec<String>, ServiceError> {
+    const TEAMS: [&str; 4] = ["nord", "syd", "vest", "midt"];
+    let workers: Vec<matcher_core::model::Caseworker> =
+        matcher_core::r#gen::caseworkers(data, 1).into_iter().filter(|w| w.municipality.0 == main).collect();
+    let reference = state.catalogues.reference();
+    let per_team = workers.len().div_ceil(TEAMS.len()).max(1);
+    let rows: Vec<store::CaseworkerRow> = workers
+        .iter()
+        .enumerate()
+        .map(|(i, w)| store::CaseworkerRow {
+            id: w.id.to_string(),
+            team: TEAMS[(i / per_team).min(TEAMS.len() - 1)].to_string(),
+            cap: w.cap,
+            other_cases: w.caseload.saturating_sub(w.cases.len() as u32),
+            specialities: w
+                .specialities
+                .iter()
+                .filter_map(|g| reference.target_groups.get(usize::from(g.0)).map(|t| t.code.clone()))
+                .collect(),
+        })
+        .collect();
+    let start: HashMap<&str, matcher_core::model::Date> =
+        data.candidates.iter().map(|c| (c.id.as_str(), c.benefit.start)).collect();
+    let listed: Vec<store::NewCase> = workers
+        .iter()
+        .flat_map(|w| {
+            w.cases.iter().filter_map(|c| {
+                Some(store::NewCase {
+                    candidate_id: c.to_string(),
+                    caseworker_id: w.id.to_string(),
+                    opened_at: format!("{}T08:00:00Z", start.get(c.as_str())?),
+                })
+            })
+        })
+        .collect();
+    state.store.apply_caseload_plan(main, &rows, &listed)?;
+    let today = format!("{}T08:00:00Z", state.catalogues.today());
+    api::run_caseload_plan(state, main, &rows, true, &|_| today.clone())
+        .map_err(|e| ServiceError::Demo(format!("the demo's caseload plan: {e:?}")))?;
+    let mut teams: Vec<String> = rows.iter().map(|r| r.team.clone()).collect();
+    teams.dedup();
+    Ok(teams)
 }
 
 /// Writes a whole data set into the store (offers with their evidence, candidates) and

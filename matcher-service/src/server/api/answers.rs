@@ -1482,3 +1482,170 @@ pub struct Erasure {
     /// What was kept, and why.
     pub kept: Vec<KeptRecord>,
 }
+
+// ----- caseloads and the team overview -----
+
+/// A caseworker as the caseload plan takes them.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseworkerInput {
+    /// Pseudonymous id, unique within the municipality.
+    #[schema(example = "sb-0851-001")]
+    pub id: String,
+    /// The team the caseworker belongs to (same rules as an id).
+    #[schema(example = "sygedagpenge-1")]
+    pub team: String,
+    /// The most cases the caseworker should hold (at most 1000).
+    #[schema(example = 45)]
+    pub cap: u32,
+    /// Cases held outside Brobygger (other programmes); counted in the caseload.
+    #[serde(default)]
+    pub other_cases: u32,
+    /// Target-group codes the caseworker specialises in.
+    #[serde(default)]
+    pub specialities: Vec<String>,
+}
+
+/// Run the caseload plan: who takes each of the tenant's candidates that has no open case.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"caseworkers": [{"id": "sb-0851-001", "team": "sygedagpenge-1", "cap": 45,
+    "other_cases": 12, "specialities": ["sickness"]}], "apply": false}))]
+pub struct CaseloadPlanRequest {
+    /// The municipality's caseworkers (1–2000). Their stored cases are their caseload.
+    pub caseworkers: Vec<CaseworkerInput>,
+    /// Store the caseworkers and open the proposed cases; `false` (the default) only answers
+    /// the plan.
+    #[serde(default)]
+    pub apply: bool,
+}
+
+/// The plan's proposal for one candidate without a case.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseProposal {
+    /// The candidate.
+    pub candidate_id: String,
+    /// The proposed caseworker; null when every caseworker is at the cap.
+    #[schema(required = true)]
+    pub caseworker_id: Option<String>,
+    /// The caseworker's team.
+    #[schema(required = true)]
+    pub team: Option<String>,
+    /// The caseworker's caseload with this candidate.
+    pub caseload_after: u32,
+    /// The caseworker specialises in one of the candidate's target groups.
+    pub speciality: bool,
+    /// Why nobody takes the candidate (`all_at_cap`).
+    #[schema(required = true)]
+    pub reason: Option<&'static str>,
+}
+
+/// One caseworker's caseload before and after the plan.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseworkerPlanLoad {
+    /// The caseworker.
+    pub caseworker_id: String,
+    /// The team.
+    pub team: String,
+    /// The cap.
+    pub cap: u32,
+    /// Caseload now (open cases and other cases).
+    pub before: u32,
+    /// Caseload with the proposed candidates.
+    pub after: u32,
+}
+
+/// A caseload plan, and whether it was applied.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseloadPlan {
+    /// The caseworkers were stored and the cases opened.
+    pub applied: bool,
+    /// Cases opened (0 when not applied).
+    pub cases_opened: usize,
+    /// One per candidate without an open case, by candidate id.
+    pub proposals: Vec<CaseProposal>,
+    /// One per caseworker of the request, in its order.
+    pub caseworkers: Vec<CaseworkerPlanLoad>,
+    /// The solver's duality gap (0: proven optimal balance; null when nothing was solved).
+    #[schema(required = true)]
+    pub gap: Option<i64>,
+}
+
+/// The dates a team overview counts new and closed cases in (both included).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OverviewPeriod {
+    /// First day.
+    #[schema(format = Date)]
+    pub from: String,
+    /// Last day.
+    #[schema(format = Date)]
+    pub to: String,
+}
+
+/// Sickness-benefit cases and the 8-week assessment (8 weeks after the benefit's first day).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct EarlyAction {
+    /// Sickness-benefit cases counted (open, or closed in the period).
+    pub cases: u32,
+    /// Of those, cases whose assessment date has passed or that were acted on before it: the
+    /// cases where the answer is known.
+    pub known: u32,
+    /// Cases with a decision (accept or decline) recorded on or before the assessment date.
+    pub acted_before_assessment: u32,
+    /// `acted_before_assessment / known`; null when nothing is known yet.
+    #[schema(required = true)]
+    pub share_acted_before_assessment: Option<f64>,
+    /// Open cases not yet acted on whose assessment date is within the next 14 days.
+    pub due_within_14_days: u32,
+}
+
+/// The workload figures of a caseworker or a whole team.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct Workload {
+    /// Cases held now: open cases plus cases held outside Brobygger.
+    pub caseload: u32,
+    /// The cap (for a team: the sum of its caseworkers' caps).
+    pub cap: u32,
+    /// Of the caseload, cases held outside Brobygger.
+    pub other_cases: u32,
+    /// Cases opened in the period.
+    pub new_cases: u32,
+    /// Cases closed in the period (the citizen left the benefit, or was erased).
+    pub closed_cases: u32,
+    /// Median days from opening to closing of the cases closed in the period.
+    #[schema(required = true)]
+    pub median_days_closed_cases: Option<f64>,
+    /// Median days the open cases have been open.
+    #[schema(required = true)]
+    pub median_days_open_cases: Option<f64>,
+    /// Early action on sickness-benefit cases.
+    pub early_action: EarlyAction,
+}
+
+/// One caseworker's part of the team's workload.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CaseworkerWorkload {
+    /// The caseworker.
+    pub caseworker_id: String,
+    /// The figures.
+    pub workload: Workload,
+}
+
+/// A team's workload for the team meeting: the whole team and each caseworker, in id order.
+/// A picture of the load to share out, not a ranking of people.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TeamOverview {
+    /// The team.
+    pub team: String,
+    /// The municipality (tenant), four digits.
+    pub municipality: String,
+    /// The day the figures are read against.
+    #[schema(format = Date)]
+    pub today: String,
+    /// The period of new and closed cases.
+    pub period: OverviewPeriod,
+    /// The whole team.
+    pub team_workload: Workload,
+    /// Each caseworker, by id (never by a figure).
+    pub caseworkers: Vec<CaseworkerWorkload>,
+}

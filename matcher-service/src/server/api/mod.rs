@@ -8,6 +8,7 @@
 
 pub mod answers;
 mod handlers;
+pub(crate) use handlers::{run_caseload_plan, team_overview_of};
 pub mod openapi;
 pub mod orderer;
 
@@ -102,6 +103,10 @@ pub enum Op {
     CommentsList,
     /// Comment on a decision.
     CommentCreate,
+    /// Run (and apply) the caseload plan.
+    CaseloadPlan,
+    /// A team's workload.
+    TeamOverview,
 }
 
 /// One route: what dispatch and the OpenAPI document need to know.
@@ -136,6 +141,8 @@ const READERS_AND_PROVIDER: &[Role] =
     &[Role::System, Role::Caseworker, Role::Admin, Role::Auditor, Role::Provider];
 /// Who may comment on a decision: its provider's user and the municipality's deciders.
 const COMMENTERS: &[Role] = &[Role::Provider, Role::Caseworker, Role::Admin];
+const CASELOAD_PLANNERS: &[Role] = &[Role::System, Role::Admin];
+const TEAM_READERS: &[Role] = &[Role::Caseworker, Role::Admin];
 
 /// Every route of the service.
 pub const ROUTES: &[Route] = &[
@@ -499,6 +506,26 @@ pub const ROUTES: &[Route] = &[
         success: (201, "Comment"),
         errors: &[400, 401, 403, 404, 413, 415, 422],
     },
+    Route {
+        op: Op::CaseloadPlan,
+        method: "POST",
+        path: "/v1/caseload-plans",
+        summary: "Who takes each of the tenant's candidates without a case, balancing caseloads under the caps (`apply`: store the caseworkers and open the cases; 201)",
+        roles: CASELOAD_PLANNERS,
+        request: Some("CaseloadPlanRequest"),
+        success: (200, "CaseloadPlan"),
+        errors: &[400, 401, 403, 413, 415, 422],
+    },
+    Route {
+        op: Op::TeamOverview,
+        method: "GET",
+        path: "/v1/teams/{team}/overview",
+        summary: "A team's workload for the team meeting (from, to; format=html with lang=da|en for the page): caseloads against caps, new and closed cases, median case length, early action on sickness benefit; a picture of the load, not a ranking",
+        roles: TEAM_READERS,
+        request: None,
+        success: (200, "TeamOverview"),
+        errors: &[401, 403, 404, 422],
+    },
 ];
 
 /// A routed request, as a handler sees it.
@@ -544,6 +571,8 @@ pub enum Reply {
     Text(String),
     /// CSV text (`text/csv`, UTF-8, header row).
     Csv(String),
+    /// An HTML page (the team overview), with its own Content-Security-Policy.
+    Html(String),
 }
 
 enum Matched {
@@ -770,6 +799,15 @@ where
             let mut r = Response::new(bytes.into());
             *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             r.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+            set_request_id(&mut r, &request_id);
+            r
+        }
+        Ok(Reply::Html(page)) => {
+            let mut r = Response::new(page.into());
+            r.headers_mut().insert("content-type", HeaderValue::from_static("text/html; charset=utf-8"));
+            if let Ok(v) = HeaderValue::from_str(&crate::server::team::page::csp()) {
+                r.headers_mut().insert("content-security-policy", v);
+            }
             set_request_id(&mut r, &request_id);
             r
         }

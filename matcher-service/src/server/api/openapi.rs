@@ -55,6 +55,9 @@ use utoipa::OpenApi;
     CommentRequest,
     Comment,
     CommentList,
+    CaseloadPlanRequest,
+    CaseloadPlan,
+    TeamOverview,
 )))]
 struct Schemas;
 
@@ -399,6 +402,19 @@ pub fn document() -> Value {
                 "schema": {"type": "integer", "minimum": 1, "maximum": i64::MAX}}));
         }
         params.extend(orderer_params(r.op));
+        if r.op == Op::TeamOverview {
+            params.push(json!({"name": "from", "in": "query", "required": false,
+                "description": "First day of the period of new and closed cases (default: 27 days before `to`)",
+                "schema": {"type": "string", "format": "date"}}));
+            params.push(json!({"name": "to", "in": "query", "required": false,
+                "description": "Last day of the period (default: today); at most 366 days after `from`",
+                "schema": {"type": "string", "format": "date"}}));
+            params.push(json!({"name": "format", "in": "query", "required": false,
+                "description": "`html`: the page for the team meeting instead of JSON",
+                "schema": {"type": "string", "enum": ["json", "html"], "default": "json"}}));
+            params.push(json!({"name": "lang", "in": "query", "required": false,
+                "description": "The page's language", "schema": {"type": "string", "enum": ["da", "en"], "default": "da"}}));
+        }
         if matches!(r.op, Op::DecisionCreate | Op::DecisionWithdraw) {
             let description = if r.op == Op::DecisionCreate {
                 "Retry safely: a second request with the same key (same candidate, offer and action) gets the decision recorded the first time, with 200; the same key with another decision gets 409."
@@ -445,6 +461,17 @@ pub fn document() -> Value {
                 "200".into(),
                 json!({"description": "A contract of the same id replaced", "content": {media: {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}}),
             );
+        }
+        if r.op == Op::CaseloadPlan {
+            responses.insert(
+                "201".into(),
+                json!({"description": "Applied: the caseworkers were stored and the cases opened", "content": {media: {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}}),
+            );
+        }
+        if r.op == Op::TeamOverview
+            && let Some(Value::Object(ok)) = responses.get_mut("200").and_then(|r| r.get_mut("content"))
+        {
+            ok.insert("text/html".into(), json!({"schema": {"type": "string"}}));
         }
         if matches!(r.op, Op::DecisionCreate | Op::DecisionWithdraw) {
             responses.insert(

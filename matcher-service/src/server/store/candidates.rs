@@ -105,6 +105,13 @@ impl Store {
                 crate::server::ledger::Release::CandidateDeleted,
                 &now_rfc3339(),
             )?;
+            super::cases::close_case(
+                &tx,
+                municipality,
+                id,
+                super::cases::CaseClosed::Erased,
+                &now_rfc3339(),
+            )?;
             tx.commit()?;
             Ok(Released { offers })
         })

@@ -69,6 +69,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 mod access_log;
 mod batch_runs;
 mod candidates;
+mod cases;
 mod citizen;
 mod comments;
 mod decisions;
@@ -83,6 +84,7 @@ mod tokens;
 pub use access_log::{AccessRow, NewAccess};
 pub use batch_runs::{BatchRow, PricesRow, StartedBatch};
 pub use candidates::CandidateRow;
+pub use cases::{CaseworkerRow, NewCase, OpenCase, TeamCaseRow};
 pub use citizen::CandidateOutcome;
 pub use comments::{CommentRow, NewComment};
 pub use decisions::{

@@ -24,11 +24,11 @@ impl Store {
     ) -> Result<(String, bool)> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let (rowid, offer, action, groups): (i64, String, String, String) = tx
+            let (rowid, offer, action, groups, candidate): (i64, String, String, String, String) = tx
                 .query_row(
-                    "SELECT id, offer_id, action, target_groups FROM decisions WHERE municipality = ?1 AND number = ?2",
+                    "SELECT id, offer_id, action, target_groups, candidate_id FROM decisions WHERE municipality = ?1 AND number = ?2",
                     params![municipality, decision],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
                 )
                 .optional()?
                 .ok_or(StoreError::NotFound("decision"))?;
@@ -56,6 +56,10 @@ impl Store {
             add_evidence_in(&tx, &rows)?;
             // The place comes back with the outcome, in the same transaction.
             let released = crate::server::ledger::release(&tx, rowid, crate::server::ledger::Release::Outcome, &now_rfc3339())?;
+            // A success means the citizen left the benefit: the case closes with it.
+            if success {
+                super::cases::close_case(&tx, municipality, &candidate, super::cases::CaseClosed::LeftBenefit, &now_rfc3339())?;
+            }
             tx.commit()?;
             Ok((offer, released))
         })

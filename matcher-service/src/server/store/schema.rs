@@ -167,7 +167,8 @@ pub(super) fn migrate_numbers(conn: &mut Connection) -> Result<()> {
 /// historical shapes it has is told by its columns); `to_v1` creates what is missing and
 /// brings any of those shapes to the schema of version 1. Every migration is idempotent, so a
 /// crash between a migration and the version update only repeats it.
-pub(super) const MIGRATIONS: &[fn(&mut Connection) -> Result<()>] = &[to_v1, to_v2, to_v3, to_v4_providers];
+pub(super) const MIGRATIONS: &[fn(&mut Connection) -> Result<()>] =
+    &[to_v1, to_v2, to_v3, to_v4_caseloads, to_v5_providers];
 
 /// The schema version this program writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -256,7 +257,7 @@ pub(super) fn to_v3(conn: &mut Connection) -> Result<()> {
 /// provider a `provider` token is bound to (`tokens.provider_id`), and the indices the
 /// provider's view and the overview read decisions by. One immediate transaction; the
 /// column is probed first, so the step is idempotent.
-pub(super) fn to_v4_providers(conn: &mut Connection) -> Result<()> {
+pub(super) fn to_v5_providers(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let has_provider: bool = tx.query_row(
         "SELECT count(*) > 0 FROM pragma_table_info('tokens') WHERE name = 'provider_id'",
@@ -324,6 +325,40 @@ pub(super) fn to_v4_providers(conn: &mut Connection) -> Result<()> {
         CREATE INDEX IF NOT EXISTS decisions_offer_number ON decisions (municipality, offer_id, number);
         CREATE INDEX IF NOT EXISTS decisions_accepts
             ON decisions (action, municipality, offer_id, decided_at, target_groups);",
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The caseworkers (team, cap, cases held outside Brobygger) and the cases: which caseworker
+/// holds which candidate, from when, until when (issue 20, the team overview). At most one
+/// open case per candidate (a partial unique index). New tables only, so the step is
+/// idempotent by `IF NOT EXISTS`.
+pub(super) fn to_v4_caseloads(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS caseworkers (
+            municipality INTEGER NOT NULL,
+            id TEXT NOT NULL,
+            team TEXT NOT NULL,
+            cap INTEGER NOT NULL,
+            other_cases INTEGER NOT NULL DEFAULT 0,
+            specialities TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (municipality, id)
+        );
+        CREATE INDEX IF NOT EXISTS caseworkers_team ON caseworkers (municipality, team);
+        CREATE TABLE IF NOT EXISTS cases (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            municipality INTEGER NOT NULL,
+            candidate_id TEXT NOT NULL,
+            caseworker_id TEXT NOT NULL,
+            opened_at TEXT NOT NULL,
+            closed_at TEXT,
+            closed_why TEXT
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS cases_open ON cases (municipality, candidate_id) WHERE closed_at IS NULL;
+        CREATE INDEX IF NOT EXISTS cases_caseworker ON cases (municipality, caseworker_id);",
     )?;
     tx.commit()?;
     Ok(())

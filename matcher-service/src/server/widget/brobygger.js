@@ -34,7 +34,7 @@
       notice: 'Brobygger foreslår ud fra data; du som sagsbehandler vurderer borgerens situation og træffer afgørelsen.',
       loading: 'Henter forslag …',
       loaded: (n) => `${n} forslag vist`,
-      empty: 'Ingen forslag: der er ingen ledige tilbud, som borgeren kan komme i betragtning til inden for sin rækkevidde.',
+      empty: 'Ingen forslag: inden for den afstand, borgeren kan rejse, er der intet tilbud med ledige pladser, som borgeren kan få.',
       noCandidate: 'Ingen borger valgt.',
       notFound: 'Borgeren findes ikke i Brobygger for din kommune.',
       forbidden: 'Din rolle har ikke adgang til forslag.',
@@ -46,6 +46,7 @@
       kinds: { provider: 'Leverandørforløb', job: 'Job', work_trial: 'Arbejdsprøvning', reciprocal_help: 'Gensidig hjælp (samskabelse)' },
       distance: 'Afstand',
       km: (v) => `${v} km`,
+      near: (km, v) => `${km <= 10 ? 'tæt på' : km <= 25 ? 'et stykke væk' : 'langt væk'} (${v} km)`,
       start: 'Start',
       continuous: 'Løbende optag: kan starte nu',
       startsOn: (d, w) => w > 0 ? `${d} (om ${w} ${w === 1 ? 'uge' : 'uger'})` : d,
@@ -56,11 +57,13 @@
       deadline: 'Ydelsen slutter',
       deadlineWeeks: (d, w) => `${d}; lykkes forløbet, spares op til ${w} ${w === 1 ? 'uge' : 'uger'} med ydelse`,
       tooLate: 'Starter først, når ydelsen er slut: sparer ingen uger med ydelse',
+      twin: (where, start, id) => `Der er flere tilbud med dette navn. Dette: ${where}, start ${start}, tilbud ${id}.`,
+      anyDay: 'når som helst',
       places: 'Ledige pladser',
       placesOf: (a, b) => `${a} af ${b}`,
       price: 'Pris',
       dkk: (v) => `${v} kr.`,
-      scarcity: 'Knaphed (sidste natkørsel)',
+      scarcity: 'Efterspørgsel efter pladsen (nattens kørsel)',
       points: (v) => `${v} point`,
       effect: 'Forventet effekt',
       success: (g) => `Succesrate, ${g}`,
@@ -69,13 +72,13 @@
       score: 'Score',
       factorsCaption: 'Sådan er forslaget regnet ud (point pr. hensyn)',
       factors: {
-        group_fit: 'Målgruppe', evidence: 'Dokumenteret effekt', distance: 'Afstand', occupation: 'Fagligt match',
-        urgency: 'Ydelsen slutter snart', effect: 'Forventet gevinst', continuity: 'Kontinuitet', preference: 'Borgerens ønske',
+        group_fit: 'Målgruppe', evidence: 'Dokumenteret effekt', distance: 'Afstand', occupation: 'Passer til det ønskede arbejde',
+        urgency: 'Ydelsen slutter snart', effect: 'Forventet gevinst', continuity: 'Fortsætter det nuværende forløb', preference: 'Borgerens ønske',
       },
       showDiff: (r) => `Hvorfor før nr. ${r}?`,
       diffLead: (d, name) => `${d} point foran næste forslag, ${name}.`,
       diffNone: 'Der er intet næste forslag at sammenligne med.',
-      diffEqual: 'Ingen forskel i de enkelte faktorer.',
+      diffEqual: 'Ingen forskel på de enkelte hensyn.',
       accept: 'Accepter',
       decline: 'Afvis',
       acceptTitle: (n) => `Accepter ${n}`,
@@ -85,7 +88,7 @@
       acceptReasons: ['Passer til borgerens mål og situation', 'Borgeren ønsker tilbuddet', 'Andet (skriv nedenfor)'],
       declineReasons: ['Borgeren ønsker det ikke', 'For lang transport', 'Passer ikke til borgerens helbred eller situation', 'Borgeren er allerede i gang med andet', 'Andet (skriv nedenfor)'],
       details: 'Uddybning',
-      detailsHint: 'Påkrævet ved "Andet".',
+      detailsHint: 'Skal udfyldes, når du vælger "Andet".',
       submitAccept: 'Registrér accept',
       submitDecline: 'Registrér afvisning',
       cancel: 'Fortryd',
@@ -99,20 +102,20 @@
       declinedBadge: 'Afvist',
       declinedUntil: (d) => `Tilbuddet vises ikke for borgeren igen før efter ${d}.`,
       runningUntil: (d) => `Forløbet løber til ${d}.`,
-      running: (name, id, d) => `Borgeren er allerede i gang med et forløb: ${name} (afgørelse nr. ${id}, til ${d}). Ret eller afslut det, før et andet accepteres.`,
-      runningConflict: (id) => `Borgeren er allerede i gang med et forløb (afgørelse nr. ${id}). Afgørelsen er ikke registreret.`,
-      correct: 'Ret afgørelsen',
+      running: (name, id, d) => `Borgeren er allerede i gang med et forløb: ${name} (registrering nr. ${id}, til ${d}). Ret eller afslut det, før du accepterer et andet.`,
+      runningConflict: (id) => `Borgeren er allerede i gang med et forløb (registrering nr. ${id}). Dit valg er ikke registreret.`,
+      correct: 'Ret registreringen',
       needWords: 'Skriv en begrundelse.',
-      correctTitle: (id) => `Ret afgørelse nr. ${id}`,
-      correctHint: 'Afgørelsen trækkes tilbage (den står stadig i loggen), og pladsen gives fri. Derefter kan du træffe en ny afgørelse.',
-      submitCorrect: 'Træk afgørelsen tilbage',
-      corrected: (id, w) => `Afgørelse nr. ${id} er trukket tilbage (nr. ${w}).`,
-      withdrawnNote: (id) => `En tidligere afgørelse (nr. ${id}) om tilbuddet er trukket tilbage.`,
+      correctTitle: (id) => `Ret registrering nr. ${id}`,
+      correctHint: 'Registreringen trækkes tilbage (den står stadig i loggen), og pladsen bliver ledig igen. Derefter kan du registrere et nyt valg.',
+      submitCorrect: 'Træk registreringen tilbage',
+      corrected: (id, w) => `Registrering nr. ${id} er trukket tilbage (nr. ${w}).`,
+      withdrawnNote: (id) => `En tidligere registrering (nr. ${id}) om tilbuddet er trukket tilbage.`,
       reasonWas: 'Begrundelse: ',
-      conflict: 'Der er ingen ledige pladser tilbage på tilbuddet. Afgørelsen er ikke registreret.',
-      decisionForbidden: 'Din rolle må ikke træffe afgørelser.',
-      decisionFailed: 'Afgørelsen blev ikke registreret. Prøv igen.',
-      decisionNetwork: 'Afgørelsen blev ikke sendt: Brobygger svarer ikke. Prøv igen.',
+      conflict: 'Der er ingen ledige pladser tilbage på tilbuddet. Dit valg er ikke registreret.',
+      decisionForbidden: 'Din rolle må ikke registrere valg.',
+      decisionFailed: 'Dit valg blev ikke registreret. Prøv igen.',
+      decisionNetwork: 'Dit valg blev ikke sendt, fordi Brobygger ikke svarer. Prøv igen.',
     },
     en: {
       title: 'Suggested offers',
@@ -122,7 +125,7 @@
       notice: 'Brobygger suggests from data; you, the caseworker, assess the citizen\'s situation and decide.',
       loading: 'Loading suggestions …',
       loaded: (n) => `${n} suggestions shown`,
-      empty: 'No suggestions: no offer with places left is within the citizen\'s reach and eligibility.',
+      empty: 'No suggestions: within the distance the citizen can travel, no offer the citizen can take has places left.',
       noCandidate: 'No citizen selected.',
       notFound: 'This citizen is not in Brobygger for your municipality.',
       forbidden: 'Your role has no access to suggestions.',
@@ -134,6 +137,7 @@
       kinds: { provider: 'Provider course', job: 'Job', work_trial: 'Work trial', reciprocal_help: 'Reciprocal help (co-creation)' },
       distance: 'Distance',
       km: (v) => `${v} km`,
+      near: (km, v) => `${km <= 10 ? 'close by' : km <= 25 ? 'some way off' : 'far away'} (${v} km)`,
       start: 'Start',
       continuous: 'Continuous intake: can start now',
       startsOn: (d, w) => w > 0 ? `${d} (in ${w} ${w === 1 ? 'week' : 'weeks'})` : d,
@@ -144,11 +148,13 @@
       deadline: 'Benefit ends',
       deadlineWeeks: (d, w) => `${d}; if it succeeds, up to ${w} ${w === 1 ? 'week' : 'weeks'} of benefit are saved`,
       tooLate: 'Starts only after the benefit has ended: saves no weeks of benefit',
+      twin: (where, start, id) => `Several offers have this name. This one: ${where}, starts ${start}, offer ${id}.`,
+      anyDay: 'any day',
       places: 'Places left',
       placesOf: (a, b) => `${a} of ${b}`,
       price: 'Price',
       dkk: (v) => `DKK ${v}`,
-      scarcity: 'Scarcity (last nightly run)',
+      scarcity: 'Demand for the place (last night\'s run)',
       points: (v) => `${v} points`,
       effect: 'Expected effect',
       success: (g) => `Success rate, ${g}`,
@@ -157,13 +163,13 @@
       score: 'Score',
       factorsCaption: 'How the suggestion was worked out (points per consideration)',
       factors: {
-        group_fit: 'Target group fit', evidence: 'Evidence of effect', distance: 'Distance', occupation: 'Occupation match',
-        urgency: 'Benefit clock', effect: 'Expected effect', continuity: 'Continuity', preference: 'Citizen\'s preference',
+        group_fit: 'Target group fit', evidence: 'Evidence of effect', distance: 'Distance', occupation: 'Fits the wished work',
+        urgency: 'Benefit ends soon', effect: 'Expected effect', continuity: 'Continues the current course', preference: 'Citizen\'s preference',
       },
       showDiff: (r) => `Why ahead of no. ${r}?`,
       diffLead: (d, name) => `${d} points ahead of the next suggestion, ${name}.`,
       diffNone: 'There is no next suggestion to compare with.',
-      diffEqual: 'No difference in the single factors.',
+      diffEqual: 'No difference in any single consideration.',
       accept: 'Accept',
       decline: 'Decline',
       acceptTitle: (n) => `Accept ${n}`,
@@ -173,7 +179,7 @@
       acceptReasons: ['Fits the citizen\'s goals and situation', 'The citizen wants this offer', 'Other (write below)'],
       declineReasons: ['The citizen does not want it', 'Too far to travel', 'Does not fit the citizen\'s health or situation', 'The citizen is already doing something else', 'Other (write below)'],
       details: 'Details',
-      detailsHint: 'Required with "Other".',
+      detailsHint: 'Required when you choose "Other".',
       submitAccept: 'Record acceptance',
       submitDecline: 'Record decline',
       cancel: 'Cancel',
@@ -187,20 +193,20 @@
       declinedBadge: 'Declined',
       declinedUntil: (d) => `The offer is not suggested to the citizen again until after ${d}.`,
       runningUntil: (d) => `The course runs until ${d}.`,
-      running: (name, id, d) => `The citizen already has a running course: ${name} (decision no. ${id}, until ${d}). Correct or end it before accepting another.`,
-      runningConflict: (id) => `The citizen already has a running course (decision no. ${id}). The decision was not recorded.`,
-      correct: 'Correct the decision',
+      running: (name, id, d) => `The citizen already has a running course: ${name} (record no. ${id}, until ${d}). Correct or end it before you accept another.`,
+      runningConflict: (id) => `The citizen already has a running course (record no. ${id}). Your choice was not recorded.`,
+      correct: 'Correct the record',
       needWords: 'Write a reason.',
-      correctTitle: (id) => `Correct decision no. ${id}`,
-      correctHint: 'The decision is withdrawn (it stays in the log) and its place is released. You can then make a new decision.',
-      submitCorrect: 'Withdraw the decision',
-      corrected: (id, w) => `Decision no. ${id} was withdrawn (no. ${w}).`,
-      withdrawnNote: (id) => `An earlier decision (no. ${id}) on this offer was withdrawn.`,
+      correctTitle: (id) => `Correct record no. ${id}`,
+      correctHint: 'The record is withdrawn (it stays in the log) and its place becomes free again. You can then record a new choice.',
+      submitCorrect: 'Withdraw the record',
+      corrected: (id, w) => `Record no. ${id} was withdrawn (no. ${w}).`,
+      withdrawnNote: (id) => `An earlier record (no. ${id}) on this offer was withdrawn.`,
       reasonWas: 'Reason: ',
-      conflict: 'The offer has no places left. The decision was not recorded.',
-      decisionForbidden: 'Your role may not make decisions.',
-      decisionFailed: 'The decision was not recorded. Try again.',
-      decisionNetwork: 'The decision was not sent: Brobygger is not answering. Try again.',
+      conflict: 'The offer has no places left. Your choice was not recorded.',
+      decisionForbidden: 'Your role may not record choices.',
+      decisionFailed: 'Your choice was not recorded. Try again.',
+      decisionNetwork: 'Your choice was not sent because Brobygger is not answering. Try again.',
     },
   };
 
@@ -273,6 +279,7 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
 .hint { font-size: .85em; color: var(--brobygger-muted, #4a525c); }
 .form-error, .decision-error { color: var(--brobygger-danger, #b3261e); font-weight: 600; }
 .sub { display: block; font-weight: 400; font-size: .85em; color: var(--brobygger-muted, #4a525c); }
+.twin { margin: -.25rem 0 .5rem; font-size: .9em; color: var(--brobygger-muted, #4a525c); overflow-wrap: anywhere; }
 .late { grid-column: 1 / -1; border-left: 4px solid var(--brobygger-warn, #9a3412); padding-left: .5rem; }
 .late strong { display: block; color: var(--brobygger-warn, #9a3412); }
 .recorded { color: var(--brobygger-success, #1e6b34); font-weight: 600; }
@@ -558,6 +565,10 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
       let scale = 1;
       for (const s of list) for (const f of s.factors) scale = Math.max(scale, Math.round(f.weight * 1000), f.points);
       const shown = list.map((s) => s.offer_id);
+      // Offers shown under the same name are told apart by place, start and id (issue 20).
+      const names = new Map();
+      for (const s of list) names.set(s.name, (names.get(s.name) || 0) + 1);
+      this._twins = names;
       const ol = h('ol', { class: 'list', 'aria-label': t.title });
       for (const s of list) ol.append(this._card(s, scale, shown, latest.get(s.offer_id), answer.candidate_id, answer.batch_run_id, answer.benefit_end));
       this._body.replaceChildren(...header, ol);
@@ -575,14 +586,16 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
       const st = s.start || {};
       if (st.starts_after_benefit_end) {
         facts.append(h('div', { class: 'late', 'data-late': '' }, h('dt', {}, t.start),
-          h('dd', {}, t.startsOn(st.next_start || '', this._num(st.wait_weeks)), ' ', h('strong', {}, t.tooLate))));
+          h('dd', {}, t.startsOn(this._date(st.next_start), this._num(st.wait_weeks)), ' ', h('strong', {}, t.tooLate))));
       } else if (st.continuous_intake !== undefined) {
-        fact(t.start, st.continuous_intake ? t.continuous : t.startsOn(st.next_start || '', this._num(st.wait_weeks)));
+        fact(t.start, st.continuous_intake ? t.continuous : t.startsOn(this._date(st.next_start), this._num(st.wait_weeks)));
       }
       if (s.duration_weeks !== undefined) fact(t.duration, t.weeks(this._num(s.duration_weeks)));
       if (s.address) fact(t.where, `${s.address.postcode} ${s.address.town}`);
       if (s.contact) fact(t.contact, s.contact);
-      if (benefitEnd) fact(t.deadline, t.deadlineWeeks(benefitEnd, this._num(Math.round(s.weeks_avoidable || 0))));
+      // A late offer already says it saves nothing, and "up to 0 weeks" says nothing: then only the date.
+      const weeks = Math.round(s.weeks_avoidable || 0);
+      if (benefitEnd) fact(t.deadline, st.starts_after_benefit_end || weeks < 1 ? this._date(benefitEnd) : t.deadlineWeeks(this._date(benefitEnd), this._num(weeks)));
       fact(t.distance, t.km(this._num(s.distance_km, 1)));
       fact(t.places, t.placesOf(this._num(s.remaining_places), this._num(s.capacity)));
       fact(t.price, t.dkk(this._num(s.price_dkk)));
@@ -605,7 +618,10 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
         // CSSOM, not a style attribute: allowed under a strict style-src.
         bar.style.width = `${Math.max(0, Math.min(100, (100 * f.points) / scale))}%`;
         bars.append(h('li', {},
-          h('span', {}, t.factors[f.factor] || f.factor),
+          // In words where the data says it plainly (issue 20): "Afstand: tæt på (4,4 km)".
+          h('span', {}, f.factor === 'distance'
+            ? `${t.factors.distance}: ${t.near(s.distance_km, this._num(s.distance_km, 1))}`
+            : (t.factors[f.factor] || f.factor)),
           h('span', { class: 'track', 'aria-hidden': 'true' }, bar),
           h('span', { class: 'num' }, this._num(f.points))));
       }
@@ -682,6 +698,9 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
       card.append(
         h('div', { class: 'tags' }, h('span', { class: 'rank' }, t.rank(s.rank)), h('span', { class: 'kind' }, t.kinds[s.kind] || s.kind)),
         h('h3', { id: nameId }, s.name),
+        ...((this._twins && this._twins.get(s.name) > 1) ? [h('p', { class: 'twin', 'data-twin': '' }, t.twin(
+          s.address ? `${s.address.postcode} ${s.address.town}` : t.km(this._num(s.distance_km, 1)),
+          st.continuous_intake ? t.anyDay : this._date(st.next_start), s.offer_id))] : []),
         facts, chart, diffButton, diff, ...notes, recorded);
       if (decision) {
         this._showRecorded(card, recorded, decision);

@@ -31,8 +31,8 @@
     const d = e.detail;
     const en = document.documentElement.lang === 'en';
     log.textContent = en
-      ? `Case system: decision no. ${d.id} (${d.action}) saved to the case file.`
-      : `Sagssystem: afgørelse nr. ${d.id} (${d.action === 'accept' ? 'accept' : 'afvisning'}) gemt på sagen.`;
+      ? `Case system: record no. ${d.id} (${d.action === 'accept' ? 'accepted' : 'declined'}) saved to the case file.`
+      : `Sagssystem: registrering nr. ${d.id} (${d.action === 'accept' ? 'accepteret' : 'afvist'}) gemt på sagen.`;
   });
   widget.addEventListener('brobygger-token-expired', () => {
     log.textContent = document.documentElement.lang === 'en'

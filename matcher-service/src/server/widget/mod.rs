@@ -37,6 +37,8 @@ pub struct DemoPage {
     pub municipality_name: String,
     /// Candidates listed on the case screen: (id, short description).
     pub candidates: Vec<(String, String)>,
+    /// The demo tenant's teams (for the team overview page at `/team`).
+    pub teams: Vec<String>,
 }
 
 /// Serves the widget script to anyone (no token, any origin). Other requests are rejected (not
@@ -91,6 +93,7 @@ pub fn filter(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
             }
         },
     );
+    let team_state = state.clone();
     let demo_asset = move |name: &'static str, body: &'static str, content_type: &'static str| {
         let state = state.clone();
         get_or_head().and(warp::path("demo")).and(warp::path(name)).and(warp::path::end()).and_then(
@@ -102,11 +105,73 @@ pub fn filter(state: Arc<AppState>) -> warp::filters::BoxedFilter<(Response,)> {
             },
         )
     };
-    page.or(demo_asset("demo.js", DEMO_JS, "text/javascript; charset=utf-8"))
+    let team = get_or_head()
+        .and(warp::path("team"))
+        .and(warp::path::end())
+        .and(warp::header::optional::<String>("host"))
+        .and(warp::query::<std::collections::HashMap<String, String>>())
+        .and_then(
+            move |head: bool, host: Option<String>, query: std::collections::HashMap<String, String>| {
+                let state = team_state.clone();
+                async move {
+                    let ours = state.hosts.get().is_some_and(|h| h.allows(host.as_deref()));
+                    let Some(demo) = state.demo.get().cloned() else { return Err(warp::reject::not_found()) };
+                    if !ours {
+                        return Ok(misdirected());
+                    }
+                    Ok(team_page(state, &demo, &query, head).await)
+                }
+            },
+        );
+    page.or(team)
+        .unify()
+        .or(demo_asset("demo.js", DEMO_JS, "text/javascript; charset=utf-8"))
         .unify()
         .or(demo_asset("demo.css", DEMO_CSS, "text/css; charset=utf-8"))
         .unify()
         .boxed()
+}
+
+/// The demo's team overview page (`/team?team=…&lang=da|en`): the page the API answers to
+/// `GET /v1/teams/{team}/overview?format=html`, for the demo tenant, with a link to the other
+/// language. The demo's data is invented; a real deployment shows the page through its case
+/// system with a caseworker's token.
+async fn team_page(
+    state: Arc<AppState>,
+    demo: &DemoPage,
+    query: &std::collections::HashMap<String, String>,
+    head: bool,
+) -> Response {
+    let lang = crate::server::team::page::Lang::from_code(query.get("lang").map(String::as_str));
+    let team = query.get("team").cloned().or_else(|| demo.teams.first().cloned()).unwrap_or_default();
+    let known = demo.teams.contains(&team);
+    let m = demo.municipality;
+    let today = state.catalogues.today();
+    let team_for_link = team.clone();
+    let overview = tokio::task::spawn_blocking(move || {
+        if !known {
+            return None;
+        }
+        crate::server::api::team_overview_of(&state, m, &team, today.plus_days(-27), today).ok()
+    })
+    .await
+    .ok()
+    .flatten();
+    let Some(overview) = overview else {
+        let mut r = Response::new("no such team in the demo".into());
+        *r.status_mut() = StatusCode::NOT_FOUND;
+        set(&mut r, "content-type", "text/plain; charset=utf-8");
+        return r;
+    };
+    let other = match lang {
+        crate::server::team::page::Lang::Da => format!("/team?team={team_for_link}&lang=en"),
+        crate::server::team::page::Lang::En => format!("/team?team={team_for_link}&lang=da"),
+    };
+    let html = crate::server::team::page::render(&overview, lang, Some(&other));
+    let mut r = asset(html, "text/html; charset=utf-8", head);
+    set(&mut r, "content-security-policy", &crate::server::team::page::csp());
+    set(&mut r, "cache-control", "no-store");
+    r
 }
 
 /// GET and HEAD (true for HEAD). Any other method is left to the API, which answers 405 or 404.
@@ -210,6 +275,7 @@ mod tests {
             municipality: 751,
             municipality_name: "Aarhus".into(),
             candidates: vec![("cand-1".into(), "<b>25-29</b>".into()), ("cand-2".into(), "x".into())],
+            teams: vec![],
         };
         let html = render_demo(&demo);
         assert!(!html.contains("{{"), "a placeholder is left: {html}");

@@ -11,6 +11,7 @@ mod offers;
 mod orderer;
 pub(super) mod outcomes;
 mod suggestions;
+mod teams;
 
 use super::answers::{self, *};
 use super::{Op, Reply, Request, blocking};
@@ -35,6 +36,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use suggestions::*;
+pub(crate) use teams::run_caseload_plan;
+pub(crate) use teams::team_overview_of;
+use teams::*;
 
 /// Largest number of records in one bulk body.
 const MAX_RECORDS: usize = 50_000;
@@ -77,6 +81,8 @@ pub(super) async fn dispatch(state: Arc<AppState>, req: Request) -> Result<Reply
         Op::OverviewSpend => overview_spend(state, req).await,
         Op::CommentsList => comments_list(state, req).await,
         Op::CommentCreate => comment_create(state, req).await,
+        Op::CaseloadPlan => caseload_plan(state, req).await,
+        Op::TeamOverview => team_overview(state, req).await,
     }
 }
 
