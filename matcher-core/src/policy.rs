@@ -78,6 +78,25 @@ pub struct DecisionSettings {
     pub decline_days: u32,
 }
 
+/// What the contracts of the municipality mean in matching (see [`crate::model::contract`]).
+/// Each rule keeps the solver exact: it changes the problem solved, never the proof.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ContractSettings {
+    /// A buffer course is suggested to a candidate only when every specialist and strategic
+    /// partner course in the candidate's reach is full. In the solver's problem only, each of
+    /// the candidate's buffer pairs is lowered to one point below its weakest specialist or
+    /// partner pair, so an optimum that puts the candidate at a buffer while such a course has
+    /// a free place could move the candidate there and gain: it cannot be an optimum. With a
+    /// previous run, yesterday's pair keeps its stability bonus on top of this.
+    pub buffer_last: bool,
+    /// A specialist contract's courses take only the contract's target groups (a hard limit).
+    pub specialist_groups_only: bool,
+    /// A strategic partner's guaranteed volume is filled when feasible: the guaranteed places
+    /// are filled first (as many as any assignment can), then the score decides.
+    pub fill_guarantees: bool,
+}
+
 /// A scoring policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -102,6 +121,9 @@ pub struct Policy {
     pub stability: StabilitySettings,
     /// Effects of recorded decisions.
     pub decisions: DecisionSettings,
+    /// What contracts mean in matching (the municipality's that holds a contract, and for the
+    /// buffer rule the candidate's).
+    pub contracts: ContractSettings,
 }
 
 /// The national default in code. `data/policy/national.toml` documents the same values for
@@ -127,6 +149,11 @@ fn national() -> Policy {
         urgency: UrgencySettings { horizon_weeks: 8.0 },
         stability: StabilitySettings { least_gain_points: 100 },
         decisions: DecisionSettings { decline_days: 90 },
+        contracts: ContractSettings {
+            buffer_last: true,
+            specialist_groups_only: true,
+            fill_guarantees: true,
+        },
     }
 }
 
@@ -145,7 +172,8 @@ default_from_national!(
     EffectSettings => effect,
     UrgencySettings => urgency,
     StabilitySettings => stability,
-    DecisionSettings => decisions
+    DecisionSettings => decisions,
+    ContractSettings => contracts
 );
 
 impl Default for Policy {

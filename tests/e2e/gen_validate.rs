@@ -14,8 +14,8 @@ fn gen_demo(seed: u64, out: &Path, snapshot: Option<&Path>) {
     assert!(out.status.success(), "{stdout}{stderr}");
 }
 
-const TABLES: [&str; 5] =
-    ["providers.csv", "offers.csv", "evidence.csv", "candidates.csv", "caseworkers.csv"];
+const TABLES: [&str; 6] =
+    ["providers.csv", "offers.csv", "evidence.csv", "candidates.csv", "caseworkers.csv", "contracts.csv"];
 
 #[test]
 fn same_seed_gives_identical_files_and_another_seed_other_files() {

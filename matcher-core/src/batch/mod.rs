@@ -9,6 +9,7 @@
 pub mod caseload;
 mod record;
 pub mod report;
+pub mod rules;
 pub mod stability;
 
 pub use record::{ProposalRecord, ProposalStatus, RunnerUp};
@@ -50,8 +51,11 @@ pub struct BatchOptions {
     pub compare_baselines: bool,
     /// Where to count the run's progress (see [`crate::progress`]).
     pub progress: Option<Arc<Progress>>,
-    /// Which contract rules apply (all by default; see [`crate::model::contract`]).
+    /// Which contract rules apply (all by default; each municipality's policy may turn one
+    /// off for its contracts, see [`crate::model::contract`]).
     pub rules: ContractRules,
+    /// Price each contract rule: solve the same night without it (see [`rules::RuleCost`]).
+    pub rule_costs: bool,
 }
 
 /// What changed for a candidate compared with the current assignment.
@@ -244,6 +248,12 @@ pub struct BatchResult {
     pub fingerprints: Fingerprints,
     /// Tonight against the previous run, when there was one.
     pub stability: Option<Stability>,
+    /// The data set as the night saw it: offers with the terms of the contracts in force.
+    pub night: Arc<Dataset>,
+    /// What the buffer rule did to the problem.
+    pub buffer_rule: rules::BufferRule,
+    /// What each contract rule costs, when asked for ([`BatchOptions::rule_costs`]).
+    pub rule_costs: Vec<rules::RuleCost>,
 }
 
 /// Maps the previous run's prices (by offer id) onto this run's offer indices; offers that
@@ -291,6 +301,30 @@ pub fn problem_of(data: &Dataset, scorer: &Scorer, graph: &CandidateGraph) -> Pr
     }
 }
 
+/// The night's candidate graph as a problem of the night's terms (capacities, locks, current
+/// offers; no bonuses), for checks of the report such as [`rules::buffer_breaches`].
+pub fn problem_of_night(data: &Dataset, result: &BatchResult) -> Problem {
+    let index: std::collections::HashMap<&str, u32> =
+        data.offers.iter().enumerate().map(|(j, o)| (o.id.as_str(), j as u32)).collect();
+    let mut current = Vec::with_capacity(data.candidates.len());
+    let mut locked = Vec::with_capacity(data.candidates.len());
+    for c in &data.candidates {
+        let offer = c.current.as_ref().and_then(|a| index.get(a.offer.as_str()).copied());
+        current.push(offer);
+        locked.push(offer.is_some() && c.current.as_ref().is_some_and(|a| a.locked));
+    }
+    Problem {
+        n_candidates: data.candidates.len(),
+        capacity: data.offers.iter().map(|o| o.capacity).collect(),
+        offsets: result.graph.offsets.clone(),
+        offers: result.graph.offers.clone(),
+        weights: result.graph.weights.clone(),
+        current,
+        locked,
+        min_volume: Vec::new(),
+    }
+}
+
 /// Runs the night.
 ///
 /// # Errors
@@ -321,7 +355,17 @@ fn run_in_pool(
     let clock = Instant::now();
     // The contracts in force tonight set their offers' terms (kind, guaranteed share, price,
     // a specialist's groups); without contracts the data set is used as it is.
-    let data = match crate::model::contract::apply(&data, today, options.rules) {
+    let raw = data.clone();
+    let (reference_again, policies_again) = (reference.clone(), policies.clone());
+    let rules_for = |m: crate::model::MunicipalityCode| {
+        let c = &policies_again.get(policies_again.index_for(m)).contracts;
+        options.rules.and(ContractRules {
+            buffer_last: c.buffer_last,
+            specialist_groups: c.specialist_groups_only,
+            guarantees: c.fill_guarantees,
+        })
+    };
+    let data = match crate::model::contract::apply(&data, today, rules_for) {
         Some(night) => Arc::new(night),
         None => data,
     };
@@ -335,6 +379,15 @@ fn run_in_pool(
         None => graph,
     };
     let mut problem = problem_of(&data, &scorer, &graph);
+    // The buffer rule first, then yesterday's stability bonus on top: a candidate suggested a
+    // buffer yesterday moves to a freed specialist or partner place only for the least gain.
+    let before_buffer_rule = options.rule_costs.then(|| problem.clone());
+    let buffer_rule = rules::buffer_last(
+        &mut problem,
+        &data,
+        |i| rules_for(data.candidates[i].municipality).buffer_last,
+        options.continuity_bonus,
+    );
     let bonus = match &yesterday {
         Some(y) => stability::add_bonus(&mut problem, &data, scorer.policies(), y),
         None => Vec::new(),
@@ -508,6 +561,97 @@ fn run_in_pool(
         .collect();
     timings.proposals_seconds += clock.elapsed().as_secs_f64();
     debug_assert_eq!(Factor::ALL.len(), 8);
+    let spend_of = |assignment: &[Option<u32>]| -> f64 {
+        assignment
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !problem.locked.get(*i).copied().unwrap_or(false))
+            .filter_map(|(_, a)| a.map(|j| f64::from(data.offers[j as usize].price_dkk)))
+            .sum()
+    };
+    let mut rule_costs = Vec::new();
+    if let Some(before_buffer_rule) = before_buffer_rule {
+        let effect = methods[0].effect_dkk;
+        let tonight = &solution.assignment;
+        let cost = |rule: rules::Rule, assignment: Option<&[Option<u32>]>, breaches: usize| {
+            let without = assignment.unwrap_or(tonight);
+            let effect_without = if assignment.is_some() { effect_of(without) } else { effect };
+            rules::RuleCost {
+                rule,
+                effect_dkk: effect,
+                effect_without_dkk: effect_without,
+                cost_dkk: effect_without - effect,
+                matched: solution.matched(),
+                matched_without: without.iter().flatten().count(),
+                spend_dkk: spend_of(tonight),
+                spend_without_dkk: spend_of(without),
+                changed: tonight.iter().zip(without).filter(|(a, b)| a != b).count(),
+                buffer_breaches_without: breaches,
+                solved: assignment.is_some(),
+            }
+        };
+        // Re-solves of the same graph, warm-started from tonight's prices.
+        let again = SolveOptions {
+            warm_start: Some(solution.offer_prices.clone()),
+            warm_assignment: Some(tonight.clone()),
+            ..exact.clone()
+        };
+        let mut scratch = Timings::default();
+        // Buffer rule: tonight's problem before the buffer pairs were lowered.
+        if buffer_rule.lowered_pairs > 0 {
+            let mut before_buffer_rule = before_buffer_rule;
+            if let Some(y) = &yesterday {
+                stability::add_bonus(&mut before_buffer_rule, &data, scorer.policies(), y);
+            }
+            let (s, _, _) = solve_with_guarantees(&before_buffer_rule, &again, &mut scratch)?;
+            let breaches = rules::buffer_breaches(&before_buffer_rule, &data, &s.assignment).len();
+            rule_costs.push(cost(rules::Rule::BufferLast, Some(&s.assignment), breaches));
+        } else {
+            rule_costs.push(cost(rules::Rule::BufferLast, None, 0));
+        }
+        // Specialist groups: a night whose specialists take every group needs its own graph.
+        let open = ContractRules { specialist_groups: false, ..options.rules };
+        let open_data = crate::model::contract::apply(&raw, today, |m| rules_for(m).and(open));
+        let narrowed = open_data.as_ref().is_some_and(|d| {
+            d.offers.iter().zip(&data.offers).any(|(a, b)| a.target_groups != b.target_groups)
+        });
+        if narrowed {
+            let options = BatchOptions {
+                rules: open,
+                rule_costs: false,
+                compare_baselines: false,
+                progress: None,
+                ..options.clone()
+            };
+            let other = run_in_pool(raw.clone(), reference_again, policies_again.clone(), &options, today)?;
+            let assignment = &other.solution.assignment;
+            let spend: f64 = other
+                .proposals
+                .iter()
+                .filter(|p| p.change != Change::Locked)
+                .filter_map(|p| p.offer.map(|j| f64::from(other.night.offers[j as usize].price_dkk)))
+                .sum();
+            let mut c = cost(rules::Rule::SpecialistGroupsOnly, None, 0);
+            c.effect_without_dkk = other.methods[0].effect_dkk;
+            c.cost_dkk = c.effect_without_dkk - effect;
+            c.matched_without = other.solution.matched();
+            c.spend_without_dkk = spend;
+            c.changed = tonight.iter().zip(assignment).filter(|(a, b)| a != b).count();
+            c.solved = true;
+            rule_costs.push(c);
+        } else {
+            rule_costs.push(cost(rules::Rule::SpecialistGroupsOnly, None, 0));
+        }
+        // Guarantees: the same problem without minimum volumes.
+        if problem.min_volume.iter().any(|&v| v > 0) {
+            let mut free = problem.clone();
+            free.min_volume = vec![0; free.n_offers()];
+            let (s, _, _) = solve_with_guarantees(&free, &again, &mut scratch)?;
+            rule_costs.push(cost(rules::Rule::FillGuarantees, Some(&s.assignment), 0));
+        } else {
+            rule_costs.push(cost(rules::Rule::FillGuarantees, None, 0));
+        }
+    }
     Ok(BatchResult {
         graph,
         solution,
@@ -520,6 +664,9 @@ fn run_in_pool(
         today,
         fingerprints,
         stability,
+        night: data,
+        buffer_rule,
+        rule_costs,
     })
 }
 
@@ -834,6 +981,7 @@ mod tests {
             compare_baselines: false,
             progress: None,
             rules: ContractRules::default(),
+            rule_costs: false,
         };
         let night = run(data, reference, Arc::new(PolicySet::default()), &options).expect("the night runs");
         assert_eq!(night.certificate.gap, Some(0));
@@ -844,6 +992,38 @@ mod tests {
             night.solution.stats.iterations < 100 * n,
             "{} auction iterations for {n} candidates",
             night.solution.stats.iterations
+        );
+    }
+
+    /// The generated demo with its contracts: on the real night, no candidate is at a buffer
+    /// while a specialist or partner course in reach has a free place, the certificate gives
+    /// gap 0, every rule is priced, and the guarantees priced by a re-solve without them.
+    #[test]
+    fn the_demo_nights_contracts_hold_and_each_rule_is_priced() {
+        let reference = Arc::new(ReferenceData::embedded().unwrap());
+        let data = Arc::new(crate::r#gen::generate(crate::r#gen::Scale::Demo, 1, &reference));
+        assert!(data.contracts.iter().any(|c| c.kind == ContractKind::Buffer));
+        let options = BatchOptions {
+            today: Some(crate::r#gen::AS_OF),
+            threads: 1,
+            rule_costs: true,
+            ..BatchOptions::default()
+        };
+        let night = run(data, reference.clone(), Arc::new(PolicySet::default()), &options).unwrap();
+        assert_eq!(night.certificate.gap, Some(0));
+        assert!(night.buffer_rule.lowered_pairs > 0, "the demo has buffers that give way");
+        let problem = problem_of_night(&night.night, &night);
+        assert!(rules::buffer_breaches(&problem, &night.night, &night.solution.assignment).is_empty());
+        let rules: Vec<rules::Rule> = night.rule_costs.iter().map(|c| c.rule).collect();
+        assert_eq!(rules, rules::Rule::ALL.to_vec());
+        let guarantees = &night.rule_costs[2];
+        assert!(guarantees.solved && guarantees.changed > 0);
+        let report = report::build(&night.night, &reference, &night);
+        assert_eq!(report.contracts.buffer_breaches, 0);
+        assert!(!report.contracts.contracts.is_empty());
+        assert_eq!(
+            report.contracts.spend_by_municipality.iter().map(|m| m.spend_dkk).sum::<u64>(),
+            report.spend_dkk
         );
     }
 

@@ -132,6 +132,256 @@ pub struct ProviderSpend {
     pub spend_dkk: u64,
 }
 
+/// One contract's night: places, use, guarantee and shortfall, spend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContractLine {
+    /// Contract id.
+    pub contract: String,
+    /// The municipality holding it.
+    pub municipality: String,
+    /// Provider id.
+    pub provider: String,
+    /// Provider name.
+    pub provider_name: String,
+    /// `buffer`, `specialist` or `strategic_partner`.
+    pub kind: String,
+    /// Places of its offers tonight.
+    pub places: u64,
+    /// Places given tonight (running courses included).
+    pub used: u64,
+    /// Guaranteed places tonight.
+    pub guaranteed: u64,
+    /// Guaranteed places not filled (0 when met).
+    pub short: u64,
+    /// Price of tonight's new suggestions at its offers, DKK.
+    pub spend_dkk: u64,
+}
+
+/// Spend of one municipality's candidates, by contract kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MunicipalitySpend {
+    /// Municipality code.
+    pub municipality: String,
+    /// Name.
+    pub name: String,
+    /// Price of tonight's new suggestions, DKK.
+    pub spend_dkk: u64,
+    /// Of which under a strategic-partner contract, DKK.
+    pub strategic_partner_dkk: u64,
+    /// Of which under a specialist contract, DKK.
+    pub specialist_dkk: u64,
+    /// Of which under a buffer contract, DKK.
+    pub buffer_dkk: u64,
+    /// Of which without a contract, DKK.
+    pub no_contract_dkk: u64,
+    /// Providers with spend.
+    pub providers: usize,
+    /// The fewest providers that carry 80 % of the spend.
+    pub providers_for_80_percent: usize,
+}
+
+/// Contracts in the night: what each rule costs, each contract's use and guarantee, and spend
+/// per municipality.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ContractsReport {
+    /// What the buffer rule did to the problem.
+    pub buffer_rule: super::rules::BufferRule,
+    /// What each rule costs against the same night without it (empty when not asked for).
+    pub rule_costs: Vec<super::rules::RuleCost>,
+    /// Tonight: candidates at a buffer while a specialist or partner in reach had a free place.
+    pub buffer_breaches: usize,
+    /// One line per contract in force.
+    pub contracts: Vec<ContractLine>,
+    /// Guaranteed places short, all contracts together.
+    pub guaranteed_short: u64,
+    /// Spend per municipality (of the candidates), largest first.
+    pub spend_by_municipality: Vec<MunicipalitySpend>,
+}
+
+/// One provider × target group line of the orderer's overview (`provider_groups.csv`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderGroupLine {
+    /// Provider id.
+    pub provider: String,
+    /// Provider name.
+    pub provider_name: String,
+    /// Target group code.
+    pub target_group: String,
+    /// Places of the provider's courses that take the group (open courses included).
+    pub places: u64,
+    /// Candidates of the group suggested one of those courses tonight (running included).
+    pub used: u64,
+    /// Mean price per course of those courses, DKK.
+    pub mean_price_dkk: u64,
+    /// Price of tonight's new suggestions of the group there, DKK.
+    pub spend_dkk: u64,
+    /// Contract kinds of those courses (`;`-separated; `none` without one).
+    pub contract: String,
+}
+
+/// The provider × target group overview of a run: provider courses only, one line per provider
+/// and group its courses take, in provider and group order.
+pub fn provider_groups(result: &BatchResult, reference: &ReferenceData) -> Vec<ProviderGroupLine> {
+    let data = &*result.night;
+    let names: BTreeMap<&str, &str> =
+        data.providers.iter().map(|p| (p.id.as_str(), p.name.as_str())).collect();
+    #[derive(Default)]
+    struct Acc {
+        places: u64,
+        price_sum: u64,
+        courses: u64,
+        used: u64,
+        spend: u64,
+        kinds: std::collections::BTreeSet<&'static str>,
+    }
+    let mut lines: BTreeMap<(&str, u8), Acc> = BTreeMap::new();
+    let all = crate::model::GroupSet((1u64 << reference.target_groups.len().min(63)) - 1);
+    for o in data.offers.iter().filter(|o| o.kind == crate::model::OfferKind::Provider) {
+        let groups = if o.target_groups.is_empty() { all } else { o.target_groups };
+        for g in groups.iter() {
+            let a = lines.entry((o.provider.as_str(), g.0)).or_default();
+            a.places += u64::from(o.capacity);
+            a.price_sum += u64::from(o.price_dkk);
+            a.courses += 1;
+            a.kinds.insert(o.contract.map_or("none", |k| k.label()));
+        }
+    }
+    for (p, c) in result.proposals.iter().zip(&data.candidates) {
+        let Some(j) = p.offer else { continue };
+        let o = &data.offers[j as usize];
+        if o.kind != crate::model::OfferKind::Provider {
+            continue;
+        }
+        for g in c.target_groups.iter() {
+            if let Some(a) = lines.get_mut(&(o.provider.as_str(), g.0)) {
+                a.used += 1;
+                if p.change != Change::Locked {
+                    a.spend += u64::from(o.price_dkk);
+                }
+            }
+        }
+    }
+    lines
+        .into_iter()
+        .map(|((provider, g), a)| ProviderGroupLine {
+            provider: provider.to_string(),
+            provider_name: names.get(provider).copied().unwrap_or_default().to_string(),
+            target_group: reference
+                .target_groups
+                .get(usize::from(g))
+                .map_or(String::new(), |t| t.code.clone()),
+            places: a.places,
+            used: a.used,
+            mean_price_dkk: a.price_sum / a.courses.max(1),
+            spend_dkk: a.spend,
+            contract: a.kinds.into_iter().collect::<Vec<_>>().join(";"),
+        })
+        .collect()
+}
+
+/// The fewest of `spends` (any order) that carry 80 % of their sum.
+fn tail_80(mut spends: Vec<u64>) -> usize {
+    spends.sort_unstable_by(|a, b| b.cmp(a));
+    let total: u64 = spends.iter().sum();
+    let mut running = 0u64;
+    spends
+        .iter()
+        .position(|s| {
+            running += s;
+            running * 10 >= total * 8
+        })
+        .map_or(0, |i| i + 1)
+}
+
+/// The contracts part of the report.
+fn contracts_report(data: &Dataset, reference: &ReferenceData, result: &BatchResult) -> ContractsReport {
+    let terms = crate::model::contract::offer_terms(data, result.today);
+    let names: BTreeMap<&str, &str> =
+        data.providers.iter().map(|p| (p.id.as_str(), p.name.as_str())).collect();
+    let mut spend_at = vec![0u64; data.offers.len()];
+    let mut by_municipality: BTreeMap<
+        crate::model::MunicipalityCode,
+        (MunicipalitySpend, BTreeMap<&str, u64>),
+    > = BTreeMap::new();
+    for (p, c) in result.proposals.iter().zip(&data.candidates) {
+        let Some(j) = p.offer.filter(|_| p.change != Change::Locked) else { continue };
+        let o = &data.offers[j as usize];
+        let price = u64::from(o.price_dkk);
+        spend_at[j as usize] += price;
+        let (line, providers) = by_municipality.entry(c.municipality).or_insert_with(|| {
+            (
+                MunicipalitySpend {
+                    municipality: c.municipality.to_string(),
+                    name: reference.municipality(c.municipality).map_or(String::new(), |m| m.name.clone()),
+                    spend_dkk: 0,
+                    strategic_partner_dkk: 0,
+                    specialist_dkk: 0,
+                    buffer_dkk: 0,
+                    no_contract_dkk: 0,
+                    providers: 0,
+                    providers_for_80_percent: 0,
+                },
+                BTreeMap::new(),
+            )
+        });
+        line.spend_dkk += price;
+        match o.contract {
+            Some(crate::model::ContractKind::StrategicPartner) => line.strategic_partner_dkk += price,
+            Some(crate::model::ContractKind::Specialist) => line.specialist_dkk += price,
+            Some(crate::model::ContractKind::Buffer) => line.buffer_dkk += price,
+            None => line.no_contract_dkk += price,
+        }
+        if price > 0 {
+            *providers.entry(o.provider.as_str()).or_default() += price;
+        }
+    }
+    let mut spend_by_municipality: Vec<MunicipalitySpend> = by_municipality
+        .into_values()
+        .map(|(mut line, providers)| {
+            line.providers = providers.len();
+            line.providers_for_80_percent = tail_80(providers.into_values().collect());
+            line
+        })
+        .collect();
+    spend_by_municipality
+        .sort_by(|a, b| b.spend_dkk.cmp(&a.spend_dkk).then_with(|| a.municipality.cmp(&b.municipality)));
+    let mut contracts = Vec::new();
+    for (k, c) in data.contracts.iter().enumerate().filter(|(_, c)| c.in_force(result.today)) {
+        let mut line = ContractLine {
+            contract: c.id.to_string(),
+            municipality: c.municipality.to_string(),
+            provider: c.provider.to_string(),
+            provider_name: names.get(c.provider.as_str()).copied().unwrap_or_default().to_string(),
+            kind: c.kind.label().to_string(),
+            places: 0,
+            used: 0,
+            guaranteed: 0,
+            short: 0,
+            spend_dkk: 0,
+        };
+        for (j, t) in terms.iter().enumerate().filter(|(_, t)| t.contract == Some(k)) {
+            let assigned = u64::from(result.prices.get(j).map_or(0, |p| p.assigned));
+            let guaranteed = u64::from(data.offers[j].guaranteed_volume);
+            line.places += u64::from(data.offers[j].capacity);
+            line.used += assigned;
+            line.guaranteed += guaranteed;
+            line.short += guaranteed.saturating_sub(assigned);
+            line.spend_dkk += spend_at[j];
+            debug_assert_eq!(t.kind, Some(c.kind));
+        }
+        contracts.push(line);
+    }
+    let problem = super::problem_of_night(data, result);
+    ContractsReport {
+        buffer_rule: result.buffer_rule,
+        rule_costs: result.rule_costs.clone(),
+        buffer_breaches: super::rules::buffer_breaches(&problem, data, &result.solution.assignment).len(),
+        guaranteed_short: contracts.iter().map(|c| c.short).sum(),
+        contracts,
+        spend_by_municipality,
+    }
+}
+
 /// The morning report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -190,6 +440,10 @@ pub struct Report {
     /// Caseloads before and after, when caseworkers were given (see `batch::caseload`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caseloads: Option<super::caseload::CaseloadReport>,
+    /// Contracts: what each rule costs, each contract's use and guarantee, spend per
+    /// municipality by contract kind.
+    #[serde(default)]
+    pub contracts: ContractsReport,
 }
 
 #[derive(Default)]
@@ -223,6 +477,8 @@ fn add(map: &mut BTreeMap<String, Acc>, key: String, name: &str, matched: bool, 
 
 /// Computes the report of a run.
 pub fn build(data: &Dataset, reference: &ReferenceData, result: &BatchResult) -> Report {
+    // The offers as the night saw them: the terms of the contracts in force (prices included).
+    let data = if result.night.candidates.len() == data.candidates.len() { &*result.night } else { data };
     let mut by_group = BTreeMap::new();
     let mut by_municipality = BTreeMap::new();
     let mut by_age = BTreeMap::new();
@@ -413,5 +669,6 @@ pub fn build(data: &Dataset, reference: &ReferenceData, result: &BatchResult) ->
         by_gender: slices(by_gender),
         by_origin: slices(by_origin),
         caseloads: None,
+        contracts: contracts_report(data, reference, result),
     }
 }

@@ -501,7 +501,11 @@ mod tests {
         previous_data: Option<&Dataset>,
     ) -> BatchResult {
         let previous = previous.map(|r| Arc::new(as_previous_run(previous_data.unwrap_or(data), r)));
-        let options = BatchOptions { today: Some(today), threads: 1, previous, ..BatchOptions::default() };
+        // The least-gain property is about scores; the buffer rule is a priority above them
+        // (tested in `batch::rules`), so it is off here.
+        let rules = crate::model::ContractRules { buffer_last: false, ..Default::default() };
+        let options =
+            BatchOptions { today: Some(today), threads: 1, previous, rules, ..BatchOptions::default() };
         let result =
             run(Arc::new(data.clone()), reference.clone(), policies(least_gain), &options).expect("night");
         assert_eq!(result.certificate.gap, Some(0));

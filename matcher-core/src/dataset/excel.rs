@@ -61,15 +61,16 @@ pub fn to_excel_csv(file: &str, csv_text: &[u8], decimal: &[&str]) -> Result<Vec
 /// The decimal columns of the data set tables.
 pub const DECIMAL_COLUMNS: &[&str] = &["lat", "lon", "max_travel_km", "poster_weeks_saved"];
 
-/// The four data set tables as Danish Excel CSV, named as [`super::write_dir`] names them.
+/// The four data set tables (and the contracts, when there are any) as Danish Excel CSV, named as [`super::write_dir`] names them.
 ///
 /// # Errors
 /// As [`csv_tables`].
 pub fn excel_tables(dataset: &Dataset, reference: &ReferenceData) -> Result<Vec<(&'static str, Vec<u8>)>> {
-    csv_tables(dataset, reference)?
-        .into_iter()
-        .map(|(name, bytes)| Ok((name, to_excel_csv(name, &bytes, DECIMAL_COLUMNS)?)))
-        .collect()
+    let mut tables: Vec<(&'static str, Vec<u8>)> = csv_tables(dataset, reference)?.into_iter().collect();
+    if !dataset.contracts.is_empty() {
+        tables.push(("contracts.csv", super::contracts_csv(dataset, reference)?));
+    }
+    tables.into_iter().map(|(name, bytes)| Ok((name, to_excel_csv(name, &bytes, DECIMAL_COLUMNS)?))).collect()
 }
 
 /// Writes the data set into `dir` as Danish Excel CSV (replacing tables of those names) and

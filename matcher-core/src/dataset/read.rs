@@ -134,6 +134,7 @@ pub fn load_dir_with(dir: &Path, reference: &ReferenceData, options: &ReadOption
                         reference,
                         providers: provider_ids.as_ref(),
                         offers: offers.iter().map(|o| (o.id.as_str(), o)).collect(),
+                        offer_ids: offer_ids.as_ref(),
                     }),
                     _ => {
                         problems.push(not_checked(
@@ -195,7 +196,10 @@ pub fn load_dir_with(dir: &Path, reference: &ReferenceData, options: &ReadOption
 struct World<'a> {
     reference: &'a ReferenceData,
     providers: Option<&'a Seen>,
+    /// The offers read whole.
     offers: HashMap<&'a str, &'a Offer>,
+    /// Every offer id seen, bad rows included.
+    offer_ids: Option<&'a Seen>,
 }
 
 impl ContractWorld for World<'_> {
@@ -237,9 +241,16 @@ fn contract(
         target_groups: groups(r, "target_groups", reference)?,
         offers,
     };
+    // An offer whose own row is bad was reported there; the contract is then checked on its
+    // own terms only, instead of blaming it for an offer that exists.
+    let whole = |w: &World<'_>| {
+        contract.offers.iter().all(|o| {
+            w.offers.contains_key(o.as_str()) || !w.offer_ids.is_some_and(|ids| ids.contains_key(o.as_str()))
+        })
+    };
     let checked = match world {
-        Some(world) => contract.validate(world),
-        None => contract.check_terms(),
+        Some(world) if whole(world) => contract.validate(world),
+        _ => contract.check_terms(),
     };
     checked.map_err(|problem| r.problem(problem.field(), problem.to_string()))?;
     Ok(contract)

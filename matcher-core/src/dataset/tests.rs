@@ -66,6 +66,8 @@ fn small(reference: &ReferenceData) -> Dataset {
     });
     let providers: std::collections::BTreeSet<_> = d.offers.iter().map(|o| o.provider.clone()).collect();
     d.providers.retain(|p| providers.contains(&p.id));
+    let offers: std::collections::BTreeSet<_> = d.offers.iter().map(|o| o.id.clone()).collect();
+    d.contracts.retain(|c| c.offers.iter().all(|o| offers.contains(o)));
     d
 }
 
@@ -362,10 +364,11 @@ fn missing_and_unknown_columns_and_tables_are_reported() {
     std::fs::remove_file(dir.join("providers.csv")).unwrap();
     let problems = problems_of(&dir, &r);
     assert!(problems[0].reason.contains("table is missing"), "{problems:?}");
-    // Without the providers table no offer is blamed for naming an unknown provider: one line
-    // says those checks were suppressed.
-    assert_eq!(problems.len(), 2, "{problems:?}");
+    // Without the providers table no offer or contract is blamed for naming an unknown
+    // provider: one line each says those checks were suppressed.
+    assert_eq!(problems.len(), 3, "{problems:?}");
     assert!(problems[1].reason.starts_with("provider_id not checked against providers"), "{problems:?}");
+    assert!(problems[2].reason.starts_with("provider_id and offers not checked"), "{problems:?}");
     std::fs::write(dir.join("providers.csv"), &text).unwrap();
     std::fs::write(dir.join("providers.json"), "[]").unwrap();
     assert!(problems_of(&dir, &r)[0].reason.contains("keep one"));

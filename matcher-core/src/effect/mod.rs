@@ -19,6 +19,10 @@
 //! 3. **Hierarchical shrinkage** (normal–normal, precision weighted): group level → 0 uplift,
 //!    provider → group, offer → provider, offer × weeks band → offer. Each level's posterior
 //!    is the prior of the level below, widened by that level's spread ([`Spread`]). The old
+//!    The band's prior is the offer estimated from its other bands, moved by the shape the
+//!    provider's *other* offers show over the bands ([`band_shape`]): offers of a provider
+//!    share its method, and confounding leaves an offer few episodes in the bands it rarely
+//!    served. The old
 //!    `evidence` counts enter at the offer level as one more, deliberately noisy, observation
 //!    (success rate minus the group's prior rate, with an extra bias variance because those
 //!    counts carry no case mix). With no history and no evidence an offer gets the prior:
@@ -124,10 +128,43 @@ impl Estimate {
         }
     }
 
+    /// This estimate as the prior of a weeks band that may lie `spread` away from it, moved by
+    /// what the provider's other offers show of the band ([`BandShape`]): the mean moves by
+    /// the shape's shift and the spread narrows by the share of it the shape explains.
+    pub fn shifted(self, shape: BandShape, spread: f64) -> Estimate {
+        let left = spread * spread * (1.0 - shape.explained);
+        Estimate { mean: self.mean + shape.shift, sd: (self.sd * self.sd + left).sqrt() }
+    }
+
     /// This estimate as the prior of a level below that may lie `spread` away from it.
     pub fn widen(self, spread: f64) -> Estimate {
         Estimate { mean: self.mean, sd: (self.sd * self.sd + spread * spread).sqrt() }
     }
+}
+
+/// How a provider's *other* offers fare in one weeks band against their other bands: the
+/// shift that band's uplift shows, shrunk toward none, and the share of the band's spread it
+/// explains. Offers of a provider share its method, so where an offer has few episodes in a
+/// band its siblings' shape over the bands is the best guess of its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BandShape {
+    /// Shift of the band's uplift from the offer's other bands, shares.
+    pub shift: f64,
+    /// Share (0–1) of the band's prior variance the shift explains.
+    pub explained: f64,
+}
+
+/// The [`BandShape`] from the siblings' comparison in the band (`in_band`) and over all their
+/// bands (`all`), with the band's prior spread `spread`. None (no shift) where either side has
+/// no episodes.
+pub fn band_shape(in_band: &Comparison, all: &Comparison, spread: f64) -> BandShape {
+    let rest = all.without(in_band);
+    let (Some((d_band, v_band)), Some((d_rest, v_rest))) = (in_band.raw_uplift(), rest.raw_uplift()) else {
+        return BandShape::default();
+    };
+    let tau2 = spread * spread;
+    let explained = tau2 / (tau2 + v_band + v_rest);
+    BandShape { shift: explained * (d_band - d_rest), explained }
 }
 
 /// Counts of one comparison: episodes with the offer, their successes, and the successes the
@@ -293,6 +330,8 @@ pub struct EffectModel {
     uplift: Vec<Estimate>,
     /// Offer level, `[offer × n_groups + group]`.
     offer_level: Vec<Estimate>,
+    /// The history's counts per offer and group, `[offer × n_groups + group]`.
+    offer_counts: Vec<Comparison>,
     /// No-offer rates.
     pub no_offer: NoOfferRates,
     /// Episodes in the history (with and without an offer).
@@ -342,6 +381,16 @@ impl EffectModel {
                 }
             }
         }
+        let mut by_provider_band = vec![Comparison::default(); n_providers * n_groups * N_BANDS];
+        for o in 0..n_offers {
+            let p = provider_of[data.offers[o].provider.as_str()];
+            for g in 0..n_groups {
+                for b in 0..N_BANDS {
+                    by_provider_band[(p * n_groups + g) * N_BANDS + b]
+                        .merge(&by_band[(o * n_groups + g) * N_BANDS + b]);
+                }
+            }
+        }
         let observe = |prior: Estimate, c: &Comparison| match c.raw_uplift() {
             Some((d, v)) => prior.update(d, v),
             None => prior,
@@ -373,14 +422,21 @@ impl EffectModel {
                     let variance = p_hat * (1.0 - p_hat) / f64::from(n) + spread.evidence_bias.powi(2);
                     offer_prior = offer_prior.update(f64::from(s) / f64::from(n) - rate, variance);
                 }
-                let estimate = observe(offer_prior, &by_offer[o * n_groups + g]);
+                let own = &by_offer[o * n_groups + g];
+                let estimate = observe(offer_prior, own);
                 offer_level.push(estimate);
+                let siblings = by_provider[p * n_groups + g].without(own);
                 for b in 0..N_BANDS {
                     // The band's prior is the offer estimated from its *other* bands, so that
                     // the band's own episodes are not counted twice.
                     let band = &by_band[(o * n_groups + g) * N_BANDS + b];
-                    let others = observe(offer_prior, &by_offer[o * n_groups + g].without(band));
-                    uplift.push(observe(others.widen(spread.band), band));
+                    let others = observe(offer_prior, &own.without(band));
+                    let shape = band_shape(
+                        &by_provider_band[(p * n_groups + g) * N_BANDS + b].without(band),
+                        &siblings,
+                        spread.band,
+                    );
+                    uplift.push(observe(others.shifted(shape, spread.band), band));
                 }
             }
         }
@@ -388,6 +444,7 @@ impl EffectModel {
             n_groups,
             uplift,
             offer_level,
+            offer_counts: by_offer.clone(),
             no_offer,
             episodes: data.outcomes.len(),
             quality: Vec::new(),
@@ -403,6 +460,12 @@ impl EffectModel {
             .get((offer * self.n_groups + group) * N_BANDS + band.min(N_BANDS - 1))
             .copied()
             .unwrap_or(Estimate::prior(Spread::default().group))
+    }
+
+    /// The history's counts of offer `offer` (data-set index) for group `group`: episodes,
+    /// successes and the successes its candidates' no-offer rates predict.
+    pub fn offer_counts(&self, offer: usize, group: usize) -> Comparison {
+        self.offer_counts.get(offer * self.n_groups + group).copied().unwrap_or_default()
     }
 
     /// The offer's uplift for a group over all bands (its own case mix).

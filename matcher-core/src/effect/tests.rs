@@ -3,7 +3,7 @@ use super::*;
 use crate::model::*;
 use crate::policy::PolicySet;
 use crate::score::tests::{candidate, offer, reference, scorer_for};
-use crate::score::{Factor, Removal};
+use crate::score::{Factor, Removal, evidence_reading_da};
 
 fn episode(r: &ReferenceData, id: usize, weeks: f32, offer: Option<&str>, success: bool) -> Episode {
     let mut groups = GroupSet::EMPTY;
@@ -288,4 +288,67 @@ fn the_world_is_deterministic_and_confounded() {
         with.iter().filter(|e| e.weeks_on_benefit < 26.0).count() as f64 / with.len().max(1) as f64
     };
     assert!(short("o-000") > 0.6 && short("o-001") < 0.5, "{} {}", short("o-000"), short("o-001"));
+}
+
+#[test]
+fn a_band_borrows_the_shape_of_the_providers_other_offers() {
+    let c = |episodes: u32, observed: f64, expected: f64| Comparison { episodes, observed, expected };
+    // The siblings: 40 points above no offer in band 3 (100 episodes), none elsewhere (100).
+    let in_band = c(100, 50.0, 10.0);
+    let all = c(200, 80.0, 40.0);
+    let shape = band_shape(&in_band, &all, 0.05);
+    let raw = 0.40 - 0.0;
+    assert!(shape.shift > 0.0 && shape.shift < raw, "{shape:?}");
+    assert!(shape.explained > 0.0 && shape.explained < 1.0, "{shape:?}");
+    // The offer's own estimate from its other bands moves by the shift and narrows.
+    let others = Estimate { mean: 0.02, sd: 0.03 };
+    let prior = others.shifted(shape, 0.05);
+    assert!((prior.mean - (0.02 + shape.shift)).abs() < 1e-12);
+    assert!(prior.sd < others.widen(0.05).sd && prior.sd >= others.sd);
+    // Without siblings in the band there is no shape: the plain widened prior.
+    let none = band_shape(&Comparison::default(), &all, 0.05);
+    assert_eq!(none, BandShape::default());
+    assert_eq!(others.shifted(none, 0.05), others.widen(0.05));
+}
+
+#[test]
+fn the_explanation_speaks_of_the_uplift_and_the_adjusted_rate_with_the_counts() {
+    let r = reference();
+    let mut data = cream_and_specialist(&r);
+    let mut c = candidate(&r, "c1", 55.68, 12.57);
+    c.benefit.start = Date::parse("2026-04-26").expect("date");
+    c.benefit.end = Date::parse("2027-10-01");
+    c.benefit.reassessment = None;
+    data.candidates = vec![c];
+    let policies = PolicySet::default();
+    let s = scorer_for(&data, &r, &policies);
+    let (cream, long) =
+        (s.explain(0, 0).expect("index").expect("cream"), s.explain(0, 1).expect("index").expect("long"));
+    let (cream, long) = (&cream.evidence[0], &long.evidence[0]);
+    // The counts stay: 200 episodes and the old 200 evidence trials of each.
+    assert_eq!((long.episodes, long.episode_successes), (200, 60));
+    assert_eq!((long.posterior.trials, long.posterior.successes), (200, 60));
+    // The raw rate says cream 62 % > long 30 %; the uplift and the adjusted rate say otherwise.
+    assert!(long.uplift > cream.uplift + 0.1, "{long:?} {cream:?}");
+    assert!(long.uplift_low < long.uplift && long.uplift < long.uplift_high);
+    assert!(long.adjusted_rate > cream.adjusted_rate, "{long:?} {cream:?}");
+    let g = usize::from(r.group("sickness").expect("group").0);
+    let expected = (long.no_offer_rate + s.effects().offer_uplift(1, g).mean).clamp(0.0, 1.0);
+    assert!((long.adjusted_rate - expected).abs() < 1e-9, "{long:?}");
+    assert!(long.reading_da.contains("120 af 400 forløb lykkedes"), "{}", long.reading_da);
+    assert!(long.reading_da.contains("justeret mod gennemsnittet"), "{}", long.reading_da);
+    assert!(long.reading_da.contains("procentpoint over intet tilbud"), "{}", long.reading_da);
+}
+
+#[test]
+fn the_danish_reading_rounds_points_and_names_a_missing_record() {
+    let text = evidence_reading_da(45, 48, 0.41, 0.12, 0.031, 0.214);
+    assert_eq!(
+        text,
+        "45 af 48 forløb lykkedes (justeret mod gennemsnittet 41 %). Effekt: +12 procentpoint over \
+         intet tilbud (90 %-interval +3 til +21)."
+    );
+    let none = evidence_reading_da(0, 0, 0.3, 0.0, -0.16, 0.16);
+    assert!(none.starts_with("Ingen afsluttede forløb endnu"), "{none}");
+    assert!(none.contains("0 procentpoint") && none.contains("-16 til +16"), "{none}");
 }

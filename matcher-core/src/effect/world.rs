@@ -224,7 +224,23 @@ fn id<T>(make: fn(&str) -> std::result::Result<T, String>, text: String) -> T {
 /// [`crate::Error::Problem`] when the reference data lack a group or benefit kind the world
 /// uses.
 pub fn generate(variant: Variant, seed: u64, reference: &ReferenceData) -> Result<World> {
-    let plan = plan(variant);
+    generate_with_history(variant, seed, reference, 1)
+}
+
+/// [`generate`] with `times` the family's history (the same world otherwise, apart from the
+/// episodes drawn): how far more history would take the estimates (`matcher evaluate
+/// --history-times`).
+///
+/// # Errors
+/// As [`generate`].
+pub fn generate_with_history(
+    variant: Variant,
+    seed: u64,
+    reference: &ReferenceData,
+    times: usize,
+) -> Result<World> {
+    let mut plan = plan(variant);
+    plan.episodes *= times.max(1);
     let missing = |what: &str| crate::Error::Problem(format!("the reference data lack {what}"));
     let mut group_ids = Vec::new();
     let mut kinds = Vec::new();

@@ -126,14 +126,72 @@ pub fn generate(scale: Scale, seed: u64, reference: &ReferenceData) -> Dataset {
     reciprocal_help(world, &mut providers, &mut offers);
     time_and_place(world, &mut offers);
     let candidates = candidates(world, &offers);
-    Dataset {
-        candidates,
-        offers,
-        providers,
-        outcomes: Vec::new(),
-        declines: Vec::new(),
-        contracts: Vec::new(),
+    let contracts = contracts(&mut providers, &mut offers);
+    Dataset { candidates, offers, providers, outcomes: Vec::new(), declines: Vec::new(), contracts }
+}
+
+/// One contract per course provider and municipality where its courses take place, of the
+/// provider's kind, for the calendar year of [`AS_OF`]: places = the courses' places, a
+/// strategic partner's guarantee = the courses' guaranteed places together (each course then
+/// holds its share, as the contract's terms give it), a specialist's groups = the provider's
+/// groups, with every third of its courses itself open to all groups (the contract narrows
+/// it). Course providers get a contact role. No random draws: the rest of the data set does
+/// not move.
+fn contracts(providers: &mut [Provider], offers: &mut [Offer]) -> Vec<crate::model::Contract> {
+    use crate::model::{Contract, ContractId};
+    use std::collections::BTreeMap;
+    let (year, _, _) = AS_OF.ymd();
+    let (Some(start), Some(end)) = (Date::from_ymd(year, 1, 1), Date::from_ymd(year, 12, 31)) else {
+        return Vec::new();
+    };
+    let mut groups: BTreeMap<(usize, MunicipalityCode), Vec<usize>> = BTreeMap::new();
+    let provider_index: std::collections::HashMap<ProviderId, usize> =
+        providers.iter().enumerate().map(|(i, p)| (p.id.clone(), i)).collect();
+    for (j, o) in offers.iter().enumerate() {
+        if o.kind != OfferKind::Provider || o.contract.is_none() {
+            continue;
+        }
+        if let Some(&p) = provider_index.get(&o.provider) {
+            groups.entry((p, o.municipality)).or_default().push(j);
+        }
     }
+    let mut out = Vec::with_capacity(groups.len());
+    for ((p, municipality), covered) in groups {
+        let Some(kind) = offers[covered[0]].contract else { continue };
+        let provider = &mut providers[p];
+        provider.contact.get_or_insert_with(|| format!("Kontraktansvarlig {INVENTED}"));
+        let mut target_groups = GroupSet::EMPTY;
+        if kind == ContractKind::Specialist {
+            for &j in &covered {
+                target_groups.0 |= offers[j].target_groups.0;
+            }
+            if target_groups.is_empty() {
+                continue;
+            }
+        }
+        let contract = Contract {
+            id: id(ContractId::new, format!("k-{municipality}-{}", provider.id)),
+            municipality,
+            provider: provider.id.clone(),
+            kind,
+            price_dkk: 0,
+            places: covered.iter().map(|&j| offers[j].capacity).sum(),
+            guaranteed_volume: covered.iter().map(|&j| offers[j].guaranteed_volume).sum(),
+            start,
+            end,
+            target_groups,
+            offers: covered.iter().map(|&j| offers[j].id.clone()).collect(),
+        };
+        let capacities: Vec<u32> = covered.iter().map(|&j| offers[j].capacity).collect();
+        for (n, (&j, share)) in covered.iter().zip(contract.guarantee_shares(&capacities)).enumerate() {
+            offers[j].guaranteed_volume = share;
+            if kind == ContractKind::Specialist && n % 3 == 2 {
+                offers[j].target_groups = GroupSet::EMPTY;
+            }
+        }
+        out.push(contract);
+    }
+    out
 }
 
 /// The next night of a generated data set: the same offers and providers, and the same
@@ -668,8 +726,11 @@ fn courses(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<Off
                     if !rng.chance(0.85) {
                         return None;
                     }
+                    // Results of a world with a true uplift: the group's no-offer rate plus
+                    // what this provider's method adds, varied per course.
                     let prior = reference.target_groups[usize::from(segment.group.0)].prior_success_rate;
-                    let rate = (prior * provider.quality * (0.8 + 0.4 * rng.unit())).clamp(0.0, 0.95);
+                    let uplift = course_uplift(provider.quality) * (0.8 + 0.4 * rng.unit());
+                    let rate = (prior + uplift).clamp(0.01, 0.95);
                     Some(evidence_for(&mut rng, segment.group, rate))
                 })
                 .collect();
@@ -698,6 +759,22 @@ fn courses(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<Off
             });
         }
     }
+}
+
+/// True uplift over no offer of a course provider of quality `quality` (0.6–1.5): from
+/// slightly harmful (−8 points: time on a course that does not help is time not spent looking
+/// for work) through useless to strong (+28 points, like the best-documented programmes, e.g.
+/// IPS for people with a psychiatric diagnosis).
+/// Whether a course pays also depends on its price and the benefit weeks it can avoid, so
+/// the demo shows good, useless and loss-making offers side by side.
+fn course_uplift(quality: f64) -> f64 {
+    0.40 * (quality - 0.80)
+}
+
+/// True uplift of a work trial: a modest positive effect (2–12 points), drawn from a stream
+/// of its own (6) so that no other value of the data set changes.
+fn trial_uplift(rng: &mut Rng) -> f64 {
+    0.02 + 0.10 * rng.unit()
 }
 
 /// Results for one group: mostly tens of trials, but one in ten a tiny sample (1 to 3 trials,
@@ -733,6 +810,7 @@ const TOWN_WORDS: [&str; 12] =
 fn workplaces(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<Offer>) {
     let World { plan, seed, reference, areas, segments, occupations } = world;
     let mut rng = Rng::new(seed, 2);
+    let mut effect_rng = Rng::new(seed, 6);
     let sector_weights: Vec<f64> = SECTORS.iter().map(|s| s.2).collect();
     let group = |code: &str| reference.group(code);
     let mut jobs = 0;
@@ -816,7 +894,8 @@ fn workplaces(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<
                     let g = target_groups.iter().next().or_else(|| segments.first().map(|s| s.group));
                     g.map(|g| {
                         let prior = reference.target_groups[usize::from(g.0)].prior_success_rate;
-                        evidence_for(&mut rng, g, prior)
+                        let rate = (prior + trial_uplift(&mut effect_rng)).clamp(0.01, 0.95);
+                        evidence_for(&mut rng, g, rate)
                     })
                     .into_iter()
                     .collect()

@@ -394,6 +394,17 @@ impl Default for ContractRules {
     }
 }
 
+impl ContractRules {
+    /// The rules both `self` and `other` apply.
+    pub fn and(self, other: ContractRules) -> ContractRules {
+        ContractRules {
+            buffer_last: self.buffer_last && other.buffer_last,
+            specialist_groups: self.specialist_groups && other.specialist_groups,
+            guarantees: self.guarantees && other.guarantees,
+        }
+    }
+}
+
 /// The contract terms of one offer on one day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct OfferTerms {
@@ -436,20 +447,29 @@ pub fn offer_terms(data: &Dataset, day: Date) -> Vec<OfferTerms> {
     terms
 }
 
-/// The data set as the night on `day` sees it under `rules`: each offer's `contract` and
+/// The data set as the night on `day` sees it: each offer's `contract` and
 /// `guaranteed_volume` from [`offer_terms`], its price from a contract that gives one, and a
-/// specialist's offers narrowed to the contract's target groups. `None` when nothing changes
-/// (no contracts and every rule on), so the caller can keep its data set.
-pub fn apply(data: &Dataset, day: Date, rules: ContractRules) -> Option<Dataset> {
-    if data.contracts.is_empty() && rules.guarantees {
+/// specialist's offers narrowed to the contract's target groups. `rules` says which rules the
+/// municipality holding a contract applies (for an offer without a contract, the offer's
+/// municipality). `None` when nothing changes, so the caller can keep its data set.
+pub fn apply(
+    data: &Dataset,
+    day: Date,
+    rules: impl Fn(MunicipalityCode) -> ContractRules,
+) -> Option<Dataset> {
+    if data.contracts.is_empty()
+        && data.offers.iter().all(|o| o.guaranteed_volume == 0 || rules(o.municipality).guarantees)
+    {
         return None;
     }
     let terms = offer_terms(data, day);
     let mut out = data.clone();
     for (offer, t) in out.offers.iter_mut().zip(&terms) {
+        let contract = t.contract.map(|k| &data.contracts[k]);
+        let rules = rules(contract.map_or(offer.municipality, |c| c.municipality));
         offer.contract = t.kind;
         offer.guaranteed_volume = if rules.guarantees { t.guaranteed } else { 0 };
-        let Some(contract) = t.contract.map(|k| &data.contracts[k]) else { continue };
+        let Some(contract) = contract else { continue };
         if contract.price_dkk > 0 {
             offer.price_dkk = contract.price_dkk;
         }
@@ -605,11 +625,13 @@ mod tests {
         assert_eq!(terms[0].kind, Some(ContractKind::Specialist));
         assert_eq!(terms[1], OfferTerms::default(), "a contract not yet in force does nothing");
         assert_eq!((terms[2].kind, terms[2].guaranteed), (Some(ContractKind::StrategicPartner), 4));
-        let night = apply(&data, day, ContractRules::default()).unwrap();
+        let all = |_| ContractRules::default();
+        let night = apply(&data, day, all).unwrap();
         assert_eq!((night.offers[0].price_dkk, night.offers[0].target_groups), (9_000, groups));
-        let open = apply(&data, day, ContractRules { specialist_groups: false, ..ContractRules::default() });
+        let open =
+            apply(&data, day, |_| ContractRules { specialist_groups: false, ..ContractRules::default() });
         assert!(open.unwrap().offers[0].target_groups.is_empty());
-        let none = apply(&data, day, ContractRules { guarantees: false, ..ContractRules::default() });
+        let none = apply(&data, day, |_| ContractRules { guarantees: false, ..ContractRules::default() });
         assert_eq!(none.unwrap().offers[2].guaranteed_volume, 0);
     }
 

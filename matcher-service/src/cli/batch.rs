@@ -46,6 +46,10 @@ pub struct BatchArgs {
     /// Skip the stable and greedy baselines (the report's comparison shows the optimum only).
     #[arg(long)]
     no_baselines: bool,
+    /// Skip pricing the contract rules (the report's "what the contract rules cost" re-solves
+    /// the night once without each rule that changes something tonight).
+    #[arg(long)]
+    no_rule_costs: bool,
     /// Caseworkers (CSV, or JSON when the name ends in .json): also propose which caseworker
     /// takes each new candidate, balancing caseloads under the caps (`caseloads.csv`).
     #[arg(long)]
@@ -204,6 +208,7 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
         compare_baselines: !args.no_baselines,
         progress: Some(progress.clone()),
         rules: Default::default(),
+        rule_costs: !args.no_rule_costs,
     };
     let started = Instant::now();
     let result = batch::run(data.clone(), reference.clone(), Arc::new(policies), &options)?;
@@ -261,6 +266,7 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
     write("proposals.jsonl", &proposals_jsonl(&data, &result)?)?;
     write("prices.csv", &prices)?;
     write("prices.json", &prices_json(&data, &result)?)?;
+    write("provider_groups.csv", &provider_groups_csv(&result, &reference)?)?;
     let caseloads_file = match &caseloads {
         Some((caseworkers, plan, _, _)) => Some(caseloads_csv(&data, caseworkers, plan)?),
         None => None,
@@ -478,4 +484,33 @@ fn caseloads_csv(
         ],
         rows,
     )
+}
+
+/// `provider_groups.csv`: the orderer's provider × target group overview (see
+/// `report::provider_groups`).
+fn provider_groups_csv(result: &BatchResult, reference: &ReferenceData) -> anyhow::Result<Vec<u8>> {
+    let mut csv = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    csv.write_record([
+        "provider_id",
+        "provider_name",
+        "target_group",
+        "places",
+        "used",
+        "mean_price_dkk",
+        "spend_dkk",
+        "contract",
+    ])?;
+    for l in report::provider_groups(result, reference) {
+        csv.write_record([
+            l.provider,
+            l.provider_name,
+            l.target_group,
+            l.places.to_string(),
+            l.used.to_string(),
+            l.mean_price_dkk.to_string(),
+            l.spend_dkk.to_string(),
+            l.contract,
+        ])?;
+    }
+    csv.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }

@@ -24,6 +24,10 @@ pub struct EvaluateArgs {
     /// A policy file for the engine instead of the national default.
     #[arg(long)]
     pub policy: Option<PathBuf>,
+    /// Generate this many times the family's history (how far more data would take the
+    /// estimates; the figures in `docs/effects.md` use 1).
+    #[arg(long, default_value_t = 1)]
+    pub history_times: usize,
     /// Also write the (first) world's data set, `outcomes.csv` included, to this directory.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -51,7 +55,7 @@ pub fn evaluate(args: &EvaluateArgs, reference: ReferenceData) -> anyhow::Result
     for &variant in &args.world {
         let mut sums = [0.0; 5];
         for &seed in &args.seed {
-            let w = world::generate(variant, seed, &reference)?;
+            let w = world::generate_with_history(variant, seed, &reference, args.history_times)?;
             if let (Some(dir), false) = (&args.out, written) {
                 dataset::write_dir(&w.data, &reference, dir)
                     .with_context(|| format!("writing the world to {}", dir.display()))?;

@@ -919,6 +919,8 @@ pub fn render(report: &Report, reference: &ReferenceData, lang: Lang) -> String 
     ));
     h.push_str("</section>");
 
+    contracts_section(&mut h, &report.contracts, lang);
+
     // Unmatched by reason.
     let _ = write!(h, "<section id=\"unmatched\"><h2>{}</h2>", t(lang, Key::UnmatchedReasons));
     let rows: Vec<_> = report
@@ -1143,6 +1145,138 @@ fn caseload_section(caseloads: &CaseloadReport, reference: &ReferenceData, lang:
     ));
     h.push_str("</section>");
     h
+}
+
+/// The contracts section: what each contract rule costs in kroner of expected effect, each
+/// contract's use and guarantee, and spend per municipality by contract kind.
+fn contracts_section(h: &mut String, c: &matcher_core::batch::report::ContractsReport, lang: Lang) {
+    use matcher_core::batch::rules::Rule;
+    let da = lang == Lang::Da;
+    let w = |d: &'static str, e: &'static str| if da { d } else { e };
+    let _ = write!(h, "<section id=\"contracts\"><h2>{}</h2>", w("Kontrakter", "Contracts"));
+    if !c.rule_costs.is_empty() {
+        let _ = write!(
+            h,
+            "<p class=\"muted\">{}</p>",
+            w(
+                "Hvad hver kontraktregel koster (eller giver) i forventet effekt, målt mod samme nat løst uden reglen. Positiv: reglen koster effekt.",
+                "What each contract rule costs (or gains) in expected effect, measured against the same night solved without the rule. Positive: the rule costs effect."
+            )
+        );
+        let rows: Vec<Vec<String>> = c
+            .rule_costs
+            .iter()
+            .map(|r| {
+                let name = match r.rule {
+                    Rule::BufferLast => w(
+                        "Buffer kun når specialister og partnere er fulde",
+                        "Buffer only when specialists and partners are full",
+                    ),
+                    Rule::SpecialistGroupsOnly => {
+                        w("Specialist kun for sine målgrupper", "Specialist only for its target groups")
+                    }
+                    Rule::FillGuarantees => {
+                        w("Garanteret volumen fyldes først", "Guaranteed volume filled first")
+                    }
+                };
+                vec![
+                    name.to_string(),
+                    dkk(r.cost_dkk, lang),
+                    int(r.changed as i128, lang),
+                    format!("{} → {}", int(r.matched as i128, lang), int(r.matched_without as i128, lang)),
+                    dkk(r.spend_dkk - r.spend_without_dkk, lang),
+                    if r.rule == Rule::BufferLast {
+                        int(r.buffer_breaches_without as i128, lang)
+                    } else {
+                        String::new()
+                    },
+                ]
+            })
+            .collect();
+        h.push_str(&table(
+            &[
+                w("Regel", "Rule"),
+                w("Koster i effekt", "Costs in effect"),
+                w("Borgere med andet forslag", "Citizens suggested otherwise"),
+                w("Matchet (med → uden)", "Matched (with → without)"),
+                w("Merudgift", "Extra spend"),
+                w("Buffer trods ledig plads, uden reglen", "Buffer despite a free place, without the rule"),
+            ],
+            &rows,
+        ));
+    }
+    let _ = write!(
+        h,
+        "<p>{}: <b>{}</b>. {}: <b>{}</b>.</p>",
+        w(
+            "Borgere på buffer trods ledig specialist- eller partnerplads i nærheden",
+            "Citizens at a buffer despite a free specialist or partner place in reach"
+        ),
+        int(c.buffer_breaches as i128, lang),
+        w("Garanterede pladser ikke fyldt", "Guaranteed places not filled"),
+        int(c.guaranteed_short as i128, lang)
+    );
+    let rows: Vec<Vec<String>> = c
+        .contracts
+        .iter()
+        .map(|l| {
+            vec![
+                format!("{} ({})", l.provider_name, l.contract),
+                l.municipality.clone(),
+                l.kind.clone(),
+                int(l.places as i128, lang),
+                int(l.used as i128, lang),
+                int(l.guaranteed as i128, lang),
+                int(l.short as i128, lang),
+                dkk(l.spend_dkk as f64, lang),
+            ]
+        })
+        .collect();
+    h.push_str(&table(
+        &[
+            w("Kontrakt", "Contract"),
+            w("Kommune", "Municipality"),
+            w("Type", "Kind"),
+            w("Pladser", "Places"),
+            w("Brugt", "Used"),
+            w("Garanteret", "Guaranteed"),
+            w("Mangler", "Short"),
+            w("Udgift", "Spend"),
+        ],
+        &rows,
+    ));
+    let rows: Vec<Vec<String>> = c
+        .spend_by_municipality
+        .iter()
+        .map(|m| {
+            vec![
+                format!("{} ({})", m.name, m.municipality),
+                dkk(m.spend_dkk as f64, lang),
+                dkk(m.strategic_partner_dkk as f64, lang),
+                dkk(m.specialist_dkk as f64, lang),
+                dkk(m.buffer_dkk as f64, lang),
+                dkk(m.no_contract_dkk as f64, lang),
+                format!(
+                    "{} / {}",
+                    int(m.providers_for_80_percent as i128, lang),
+                    int(m.providers as i128, lang)
+                ),
+            ]
+        })
+        .collect();
+    h.push_str(&table(
+        &[
+            w("Kommune", "Municipality"),
+            w("Udgift i nat", "Spend tonight"),
+            w("Strategisk partner", "Strategic partner"),
+            w("Specialist", "Specialist"),
+            w("Buffer", "Buffer"),
+            w("Uden kontrakt", "No contract"),
+            w("Leverandører for 80 %", "Providers for 80 %"),
+        ],
+        &rows,
+    ));
+    h.push_str("</section>");
 }
 
 #[cfg(test)]

@@ -607,11 +607,25 @@ pub struct EvidenceOut {
     pub trials: u32,
     /// Successes.
     pub successes: u32,
-    /// Shrunk estimate.
+    /// Shrunk success rate of the old evidence counts (not the effect; see `uplift`).
     pub posterior_mean: f64,
-    /// 90% interval.
+    /// 90% interval of that rate.
     #[schema(min_items = 2, max_items = 2)]
     pub interval_90: [f64; 2],
+    /// Episodes of the offer for this group in the outcomes history.
+    pub episodes: u32,
+    /// The group's success rate without an offer (average case mix).
+    pub no_offer_rate: f64,
+    /// The offer's success rate adjusted for case mix and shrunk toward the average
+    /// ("justeret mod gennemsnittet").
+    pub adjusted_rate: f64,
+    /// Uplift over no offer for this candidate (share): the effect behind `effect_dkk`.
+    pub uplift: f64,
+    /// 90% interval of the uplift.
+    #[schema(min_items = 2, max_items = 2)]
+    pub uplift_interval_90: [f64; 2],
+    /// The same in Danish words.
+    pub reading_da: String,
 }
 
 /// One suggested offer, with its explanation.
@@ -759,7 +773,9 @@ pub struct RunningOut<'a> {
     "effect_dkk": 18400.0, "weeks_avoidable": 6.5, "distance_km": 4.4,
     "evidence": [{"target_group": "sickness", "target_group_name_da": "Sygedagpenge",
         "target_group_name_en": "Sickness benefit", "group_average": 0.4, "trials": 72, "successes": 32,
-        "posterior_mean": 0.44, "interval_90": [0.35, 0.53]}],
+        "posterior_mean": 0.44, "interval_90": [0.35, 0.53], "episodes": 0, "no_offer_rate": 0.4,
+        "adjusted_rate": 0.47, "uplift": 0.07, "uplift_interval_90": [-0.05, 0.19],
+        "reading_da": "32 af 72 forløb lykkedes (justeret mod gennemsnittet 47 %). Effekt: +7 procentpoint over intet tilbud (90 %-interval -5 til +19)."}],
     "remaining_places": 9, "capacity": 12, "price_dkk": 21000, "policy": "national default", "runner_up": null,
     "duration_weeks": 13, "start": {"next_start": null, "continuous_intake": true, "wait_weeks": 0,
         "starts_after_benefit_end": false},

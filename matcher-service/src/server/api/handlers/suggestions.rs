@@ -187,6 +187,12 @@ pub(super) fn suggest(
                         successes: e.posterior.successes,
                         posterior_mean: e.posterior.mean,
                         interval_90: [e.posterior.low, e.posterior.high],
+                        episodes: e.episodes,
+                        no_offer_rate: e.no_offer_rate,
+                        adjusted_rate: e.adjusted_rate,
+                        uplift: e.uplift,
+                        uplift_interval_90: [e.uplift_low, e.uplift_high],
+                        reading_da: e.reading_da.clone(),
                     }
                 })
                 .collect(),
