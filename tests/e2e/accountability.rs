@@ -327,11 +327,20 @@ mod jwt {
         b["municipality"] = json!(101);
         let jwt_b = token(Algorithm::RS256, Some("idp-rsa"), &rsa(), &b);
         assert_problem(&call(s.addr, "GET", "/v1/candidates/cand-a1", Some(&jwt_b), None), 404);
-        // A provider role from the token may not decide.
+        // A provider role from the token may not decide; its provider claim binds it to a
+        // provider (issue 16), and a provider's token without one is refused outright.
         let mut p = claims();
         p["roles"] = json!("provider");
+        let unbound = token(Algorithm::RS256, Some("idp-rsa"), &rsa(), &p);
+        let r = call(s.addr, "GET", "/v1/offers", Some(&unbound), None);
+        assert_problem(&r, 401);
+        assert!(r.body["detail"].as_str().is_some_and(|d| d.contains("`provider`")), "{}", r.body);
+        p["provider"] = json!("lev-0001");
         let jwt_p = token(Algorithm::RS256, Some("idp-rsa"), &rsa(), &p);
         assert_problem(&decide(&s, &jwt_p, "cand-a1", "course-1", "accept"), 403);
+        let own = call(s.addr, "GET", "/v1/providers/lev-0001/decisions", Some(&jwt_p), None);
+        assert_eq!(own.status, 200, "{}", own.body);
+        assert_problem(&call(s.addr, "GET", "/v1/providers/lev-0002/decisions", Some(&jwt_p), None), 404);
     }
 
     #[test]

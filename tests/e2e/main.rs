@@ -11,6 +11,7 @@ mod gen_validate;
 mod history;
 mod ids;
 mod live_state;
+mod orderer;
 mod oversight;
 mod policy;
 mod reliability;

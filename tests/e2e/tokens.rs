@@ -27,7 +27,11 @@ fn list(db: &Path, extra: &[&str]) -> Vec<Vec<String>> {
     let (ok, out, err) = run(&args, db);
     assert!(ok, "{err}");
     let mut lines = out.lines();
-    assert_eq!(lines.next(), Some("id\tmunicipality\trole\tuser\tcreated\texpires\trevoked"), "{out}");
+    assert_eq!(
+        lines.next(),
+        Some("id\tmunicipality\trole\tuser\tcreated\texpires\trevoked\tprovider"),
+        "{out}"
+    );
     lines.map(|l| l.split('\t').map(str::to_string).collect()).collect()
 }
 
@@ -152,7 +156,7 @@ fn token_list_shows_every_column_but_never_the_secret_or_its_hash() {
     assert_eq!(rows[0][5][..10], in_90[..10], "{rows:?}");
     assert_eq!(rows[0][4][..10], today[..10], "{rows:?}");
     assert_eq!(rows[1][..4], ["2", "0101", "admin", "it-b"]);
-    assert_eq!(rows[1][5..], ["never", "-"]);
+    assert_eq!(rows[1][5..], ["never", "-", "-"]);
 
     let only = list(&db, &["--municipality", "101"]);
     assert_eq!(only.len(), 1, "{only:?}");
@@ -224,7 +228,7 @@ fn a_database_made_with_the_old_token_table_is_migrated_and_its_tokens_keep_work
 
     // Old tokens get the first ids and no expiry; tokens made since come after them.
     let rows = list(&db, &[]);
-    assert_eq!(rows[0], ["1", "0851", "caseworker", "old-cw", "2025-01-02T03:04:05Z", "never", "-"]);
+    assert_eq!(rows[0], ["1", "0851", "caseworker", "old-cw", "2025-01-02T03:04:05Z", "never", "-", "-"]);
     // The harness makes one token per role of municipality A (five) and one of B.
     assert_eq!(rows.len(), 7, "{rows:?}");
     assert_eq!(rows.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(), ["1", "2", "3", "4", "5", "6", "7"]);

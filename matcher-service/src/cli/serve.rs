@@ -67,6 +67,9 @@ pub struct ServeArgs {
     /// JWT claim with the person's employer, recorded on decisions.
     #[arg(long, env = "MATCHER_JWT_EMPLOYER_CLAIM", default_value = "employer")]
     jwt_employer_claim: String,
+    /// JWT claim naming the provider a `provider` user works for (required in such tokens).
+    #[arg(long, env = "MATCHER_JWT_PROVIDER_CLAIM", default_value = "provider")]
+    jwt_provider_claim: String,
     /// Seconds a client may take to send a request's headers, and again its body.
     #[arg(long, env = "MATCHER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     read_timeout_secs: u64,
@@ -106,6 +109,7 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
             role_claim: args.jwt_role_claim.clone(),
             municipality_claim: args.jwt_municipality_claim.clone(),
             employer_claim: args.jwt_employer_claim.clone(),
+            provider_claim: args.jwt_provider_claim.clone(),
         }),
         reference: match &args.input.reference {
             Some(_) => Some(std::sync::Arc::new(args.input.reference()?)),

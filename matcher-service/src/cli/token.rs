@@ -15,9 +15,13 @@ pub enum TokenCommand {
         /// Municipality code (kommunekode), e.g. 0101.
         #[arg(long)]
         municipality: String,
-        /// system, caseworker, provider or admin.
+        /// system, caseworker, provider, admin or auditor.
         #[arg(long)]
         role: String,
+        /// For `--role provider` (and only then): the provider id the token is bound to; it
+        /// reads only what concerns that provider's offers.
+        #[arg(long)]
+        provider: Option<String>,
         /// Who holds the token (recorded on decisions).
         #[arg(long, default_value = "unnamed")]
         user: String,
@@ -84,10 +88,25 @@ fn existing_store(db: &std::path::Path) -> anyhow::Result<server::store::Store> 
 /// Runs one `token` subcommand.
 pub(super) fn run(command: TokenCommand) -> anyhow::Result<()> {
     match command {
-        TokenCommand::Create { municipality, role, user, expires_in, db } => {
+        TokenCommand::Create { municipality, role, provider, user, expires_in, db } => {
             let code = municipality_code(&municipality)?;
-            let role = server::auth::Role::parse(&role)
-                .with_context(|| format!("role {role}: expected system, caseworker, provider or admin"))?;
+            let role = server::auth::Role::parse(&role).with_context(|| {
+                format!("role {role}: expected system, caseworker, provider, admin or auditor")
+            })?;
+            match (role, provider.as_deref()) {
+                (server::auth::Role::Provider, None) => {
+                    bail!("--role provider: give --provider ID, the provider the token is bound to")
+                }
+                (server::auth::Role::Provider, Some(id)) => {
+                    if let Err(reason) = matcher_core::model::check_id(id) {
+                        bail!("--provider {id}: {reason}");
+                    }
+                }
+                (other, Some(_)) => {
+                    bail!("--provider is only for --role provider, not {}", other.name())
+                }
+                (_, None) => {}
+            }
             if user.trim().is_empty() || user.len() > 100 || matcher_core::model::looks_like_cpr(&user) {
                 bail!("user: 1 to 100 characters, never a CPR number");
             }
@@ -95,19 +114,35 @@ pub(super) fn run(command: TokenCommand) -> anyhow::Result<()> {
                 .map_err(|d| anyhow::anyhow!("--expires-in {d}: more than the allowed days"))?;
             let store =
                 server::store::Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
-            let (token, id) = server::auth::issue_token(&store, code, role, user.trim(), expires_at)?;
+            if let Some(id) = provider.as_deref()
+                && !store.provider_known(id)?
+            {
+                bail!(
+                    "--provider {id}: no such provider in {} (neither in the registry nor on an offer)",
+                    db.display()
+                );
+            }
+            let (token, id) = server::auth::issue_token_for(
+                &store,
+                code,
+                role,
+                user.trim(),
+                expires_at,
+                provider.as_deref(),
+            )?;
             // stdout is the token alone (scripts read it); what it is goes to stderr.
             let expires = expires_at.map_or_else(|| "never".to_string(), server::store::rfc3339);
-            eprintln!("token {id}: municipality {code:04}, role {}, expires {expires}", role.name());
+            let bound = provider.as_deref().map_or_else(String::new, |p| format!(", provider {p}"));
+            eprintln!("token {id}: municipality {code:04}, role {}{bound}, expires {expires}", role.name());
             say!("{token}");
         }
         TokenCommand::List { municipality, db } => {
             let code = municipality.as_deref().map(municipality_code).transpose()?;
             let store = existing_store(&db)?;
-            say!("id\tmunicipality\trole\tuser\tcreated\texpires\trevoked");
+            say!("id\tmunicipality\trole\tuser\tcreated\texpires\trevoked\tprovider");
             for t in store.list_tokens(code)? {
                 say!(
-                    "{}\t{:04}\t{}\t{}\t{}\t{}\t{}",
+                    "{}\t{:04}\t{}\t{}\t{}\t{}\t{}\t{}",
                     t.id,
                     t.row.municipality,
                     t.row.role,
@@ -115,6 +150,7 @@ pub(super) fn run(command: TokenCommand) -> anyhow::Result<()> {
                     t.created_at,
                     t.row.expires_at.as_deref().unwrap_or("never"),
                     t.row.revoked_at.as_deref().unwrap_or("-"),
+                    t.row.provider_id.as_deref().unwrap_or("-"),
                 );
             }
         }

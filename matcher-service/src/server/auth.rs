@@ -31,7 +31,10 @@ pub enum Role {
     System,
     /// A caseworker of the municipality: the only kind of person who decides, with `admin`.
     Caseworker,
-    /// A provider's user: reads offers and quality; never sees candidates, never decides.
+    /// A provider's user, bound to one provider: reads offers, quality and the registry, and of
+    /// its municipality only what concerns its own offers (decisions, pseudonymous; comments;
+    /// its overview rows and contracts); comments on those decisions; never sees candidates,
+    /// never decides.
     Provider,
     /// The municipality's administrator.
     Admin,
@@ -74,6 +77,11 @@ pub struct Principal {
     /// The caller's employer, recorded on decisions: the identity provider's claim, or
     /// "municipality NNNN" for a local token.
     pub employer: String,
+    /// A `provider` caller: the provider it works for (its token is bound to it, or the
+    /// identity provider's provider claim names it). A provider reads only what concerns its
+    /// own offers; `None` for every other role (and for a provider token bound to no provider,
+    /// which then reads nothing of its own).
+    pub provider: Option<String>,
 }
 
 impl Principal {
@@ -127,6 +135,20 @@ pub fn create_token(store: &Store, municipality: u16, role: Role, user: &str) ->
     issue_token(store, municipality, role, user, None).map(|(token, _)| token)
 }
 
+/// Creates and stores a `provider` token bound to `provider`, never expiring (demo data and
+/// tests; `matcher token create --role provider --provider ID` gives it a lifetime).
+///
+/// # Errors
+/// On storage failure or lack of randomness.
+pub fn create_provider_token(
+    store: &Store,
+    municipality: u16,
+    provider: &str,
+    user: &str,
+) -> Result<String, StoreError> {
+    issue_token_for(store, municipality, Role::Provider, user, None, Some(provider)).map(|(token, _)| token)
+}
+
 /// Creates and stores a token that stops working at `expires_at` (`None`: never); returns
 /// it (the only time it is seen) and its id.
 ///
@@ -139,10 +161,32 @@ pub fn issue_token(
     user: &str,
     expires_at: Option<SystemTime>,
 ) -> Result<(String, i64), StoreError> {
+    issue_token_for(store, municipality, role, user, expires_at, None)
+}
+
+/// [`issue_token`], bound to `provider` (a `provider` token: it reads only what concerns that
+/// provider's offers).
+///
+/// # Errors
+/// On storage failure or lack of randomness.
+pub fn issue_token_for(
+    store: &Store,
+    municipality: u16,
+    role: Role,
+    user: &str,
+    expires_at: Option<SystemTime>,
+    provider: Option<&str>,
+) -> Result<(String, i64), StoreError> {
     let token = new_token().map_err(|e| StoreError::Conflict(format!("no randomness: {e}")))?;
     let expires_at = expires_at.map(crate::server::store::rfc3339);
-    let id =
-        store.insert_token(&hash_token(&token), municipality, role.name(), user, expires_at.as_deref())?;
+    let id = store.insert_token(
+        &hash_token(&token),
+        municipality,
+        role.name(),
+        user,
+        expires_at.as_deref(),
+        provider,
+    )?;
     Ok((token, id))
 }
 
@@ -214,7 +258,9 @@ impl TokenCache {
         let role =
             Role::parse(&row.role).ok_or_else(|| ApiError::Internal(format!("stored role {}", row.role)))?;
         let employer = format!("municipality {:04}", row.municipality);
-        let principal = Principal { municipality: row.municipality, role, user: row.user, employer };
+        let provider = if role == Role::Provider { row.provider_id } else { None };
+        let principal =
+            Principal { municipality: row.municipality, role, user: row.user, employer, provider };
         if let Ok(mut known) = self.known.write() {
             known.insert(
                 hash,

@@ -261,7 +261,14 @@ pub fn live_dataset(store: &Store, catalogues: &Catalogues, m: u16) -> Result<Da
         providers: cat.scorer.data().providers.clone(),
         outcomes: cat.scorer.data().outcomes.clone(),
         declines,
-        contracts: Vec::new(),
+        // The tenant's contracts: those in force tonight set their offers' terms (the core's
+        // `contract::apply`), as in `matcher batch` on a data set with a contracts table.
+        contracts: store
+            .contracts(m, &crate::server::store::ContractFilter::default(), u32::MAX, 0)
+            .map_err(|e| e.to_string())?
+            .iter()
+            .filter_map(|c| c.to_core(catalogues.reference()))
+            .collect(),
     })
 }
 

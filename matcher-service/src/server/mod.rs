@@ -386,6 +386,13 @@ pub fn load_demo(state: &AppState) -> Result<DemoTokens, ServiceError> {
     let main = counts.iter().max_by_key(|(m, n)| (**n, std::cmp::Reverse(**m))).map_or(101, |(m, _)| *m);
     let other = reference.municipalities.iter().map(|m| m.code.0).find(|&m| m != main).unwrap_or(101);
     let mut tokens = Vec::new();
+    // The demo provider's token is bound to a provider of the main municipality's offers.
+    let demo_provider = data
+        .offers
+        .iter()
+        .filter(|o| o.kind == matcher_core::model::OfferKind::Provider && o.municipality.0 == main)
+        .map(|o| o.provider.to_string())
+        .next();
     for (m, role, user) in [
         (main, Role::Caseworker, "demo-caseworker"),
         (main, Role::Admin, "demo-admin"),
@@ -393,7 +400,10 @@ pub fn load_demo(state: &AppState) -> Result<DemoTokens, ServiceError> {
         (main, Role::Provider, "demo-provider"),
         (other, Role::Caseworker, "demo-other-caseworker"),
     ] {
-        let token = auth::create_token(&state.store, m, role, user)?;
+        let token = match (role, &demo_provider) {
+            (Role::Provider, Some(provider)) => auth::create_provider_token(&state.store, m, provider, user)?,
+            _ => auth::create_token(&state.store, m, role, user)?,
+        };
         tokens.push((m, role, user.to_string(), token));
     }
     let caseworker = tokens.iter().find(|t| t.0 == main && t.1 == Role::Caseworker).map(|t| t.3.clone());
@@ -527,6 +537,42 @@ pub fn load_dataset(state: &AppState, data: &Dataset) -> Result<(), ServiceError
         }
     }
     state.store.upsert_offers(&offers)?;
+    // The data set's providers fill the registry (their home municipality writes them later;
+    // a contact already stored is kept when the data set has none), and its contracts are
+    // stored as their municipalities' (the data set's reader checked them with the core's rules).
+    let providers: Vec<store::ProviderRow> = data
+        .providers
+        .iter()
+        .map(|p| store::ProviderRow {
+            id: p.id.to_string(),
+            name: p.name.clone(),
+            municipality: p.municipality.0,
+            contact: p.contact.clone(),
+        })
+        .collect();
+    state.store.upsert_providers(None, &providers)?;
+    let now = store::now_rfc3339();
+    for c in &data.contracts {
+        state.store.put_contract(&store::ContractRow {
+            municipality: c.municipality.0,
+            id: c.id.to_string(),
+            provider_id: c.provider.to_string(),
+            kind: c.kind.label().to_string(),
+            offer_ids: c.offers.iter().map(ToString::to_string).collect(),
+            target_groups: c
+                .target_groups
+                .iter()
+                .filter_map(|g| reference.target_groups.get(usize::from(g.0)).map(|t| t.code.clone()))
+                .collect(),
+            price_dkk: c.price_dkk,
+            places: c.places,
+            guaranteed_volume: c.guaranteed_volume,
+            starts_on: c.start.to_string(),
+            ends_on: c.end.to_string(),
+            written_by: "data set".into(),
+            updated_at: now.clone(),
+        })?;
+    }
     // Evidence adds up, so load it only into an empty table (a restart with --demo again
     // must not double the counts).
     if state.store.all_evidence()?.is_empty() {

@@ -39,6 +39,9 @@ pub struct OidcConfig {
     pub municipality_claim: String,
     /// Claim with the person's employer (optional in the token; default "municipality NNNN").
     pub employer_claim: String,
+    /// Claim naming the provider a `provider` user works for (its provider id); required in
+    /// a token whose role is `provider`, ignored for other roles.
+    pub provider_claim: String,
 }
 
 impl OidcConfig {
@@ -52,6 +55,7 @@ impl OidcConfig {
             role_claim: "roles".into(),
             municipality_claim: "municipality".into(),
             employer_claim: "employer".into(),
+            provider_claim: "provider".into(),
         }
     }
 }
@@ -236,6 +240,18 @@ impl Verifier {
             .and_then(Value::as_str)
             .filter(|e| !e.is_empty() && e.len() <= 200)
             .map_or_else(|| format!("municipality {municipality:04}"), str::to_string);
-        Ok(Principal { municipality, role, user: user.to_string(), employer })
+        // A provider's user is bound to its provider, as a local provider token is: without the
+        // claim it could read nothing of its own, so the token is refused outright.
+        let provider = if role == Role::Provider {
+            let id = claims
+                .get(&c.provider_claim)
+                .and_then(Value::as_str)
+                .filter(|p| matcher_core::model::check_id(p).is_ok())
+                .ok_or_else(|| missing(&c.provider_claim, "the provider id of a provider's user"))?;
+            Some(id.to_string())
+        } else {
+            None
+        };
+        Ok(Principal { municipality, role, user: user.to_string(), employer, provider })
     }
 }

@@ -2,7 +2,7 @@
 //! on an ephemeral port with one token per role, the real binary as a child process, and the
 //! records the tests post.
 
-use matcher_service::server::auth::{Role, create_token};
+use matcher_service::server::auth::{Role, create_provider_token, create_token};
 use matcher_service::server::{AppState, Config};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -143,7 +143,7 @@ pub(crate) fn start_config(label: &str, tweak: impl FnOnce(&mut Config)) -> Serv
         a_caseworker: t(A, Role::Caseworker, "cw-a"),
         a_admin: t(A, Role::Admin, "admin-a"),
         a_system: t(A, Role::System, "sys-a"),
-        a_provider: t(A, Role::Provider, "prov-a"),
+        a_provider: create_provider_token(&state.store, A, "lev-0001", "prov-a").expect("token"),
         a_auditor: t(A, Role::Auditor, "auditor-a"),
         b_caseworker: t(B, Role::Caseworker, "cw-b"),
     };

@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::Reply;
+pub use super::orderer::*;
 
 /// The id rule of `matcher_core::model::check_id` (the CPR-like refusal is in the description
 /// only: generators of test data cannot all read look-ahead patterns).

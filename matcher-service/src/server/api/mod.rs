@@ -10,6 +10,7 @@ pub mod answers;
 mod handlers;
 pub(crate) use handlers::{run_caseload_plan, team_overview_of};
 pub mod openapi;
+pub mod orderer;
 
 /// The HTTP types of [`respond`], for callers that do not depend on warp themselves.
 pub use warp::http;
@@ -88,6 +89,26 @@ pub enum Op {
     CandidateExport,
     /// Oversight of the system's influence on decisions.
     Oversight,
+    /// Create or update providers in the registry.
+    ProvidersUpsert,
+    /// List the provider registry.
+    ProvidersList,
+    /// Read one provider.
+    ProviderGet,
+    /// Decisions about a provider's offers (the provider's view).
+    ProviderDecisions,
+    /// Write one of the municipality's contracts.
+    ContractPut,
+    /// List the municipality's contracts.
+    ContractsList,
+    /// The overview of providers × target groups.
+    OverviewProviders,
+    /// Spend per period from decisions made.
+    OverviewSpend,
+    /// Comments on a decision.
+    CommentsList,
+    /// Comment on a decision.
+    CommentCreate,
     /// Run (and apply) the caseload plan.
     CaseloadPlan,
     /// A team's workload.
@@ -121,6 +142,11 @@ const TENANT_DATA: &[Role] = &[Role::System, Role::Caseworker, Role::Admin];
 const DECIDERS: &[Role] = &[Role::Caseworker, Role::Admin];
 const AUDITORS: &[Role] = &[Role::Admin, Role::Auditor];
 const TENANT_READERS: &[Role] = &[Role::System, Role::Caseworker, Role::Admin, Role::Auditor];
+/// The tenant's readers and a provider's user, who reads only what concerns its own offers.
+const READERS_AND_PROVIDER: &[Role] =
+    &[Role::System, Role::Caseworker, Role::Admin, Role::Auditor, Role::Provider];
+/// Who may comment on a decision: its provider's user and the municipality's deciders.
+const COMMENTERS: &[Role] = &[Role::Provider, Role::Caseworker, Role::Admin];
 const CASELOAD_PLANNERS: &[Role] = &[Role::System, Role::Admin];
 const TEAM_READERS: &[Role] = &[Role::Caseworker, Role::Admin];
 
@@ -417,6 +443,106 @@ pub const ROUTES: &[Route] = &[
         errors: &[401, 403, 422],
     },
     Route {
+        op: Op::ProvidersUpsert,
+        method: "POST",
+        path: "/v1/providers",
+        summary: "Create or update providers in the registry (each written only by its home municipality)",
+        roles: OFFER_WRITERS,
+        request: Some("ProviderRecords"),
+        success: (200, "UpsertResult"),
+        errors: &[400, 401, 403, 413, 415, 422],
+    },
+    Route {
+        op: Op::ProvidersList,
+        method: "GET",
+        path: "/v1/providers",
+        summary: "The provider registry (municipality, kind; limit, offset)",
+        roles: ALL,
+        request: None,
+        success: (200, "ProviderList"),
+        errors: &[401, 422],
+    },
+    Route {
+        op: Op::ProviderGet,
+        method: "GET",
+        path: "/v1/providers/{id}",
+        summary: "One provider: name, home municipality, contact, its offers",
+        roles: ALL,
+        request: None,
+        success: (200, "ProviderView"),
+        errors: &[401, 404, 422],
+    },
+    Route {
+        op: Op::ProviderDecisions,
+        method: "GET",
+        path: "/v1/providers/{id}/decisions",
+        summary: "The municipality's decisions about a provider's offers, pseudonymous (a provider: only its own; limit, after)",
+        roles: READERS_AND_PROVIDER,
+        request: None,
+        success: (200, "ProviderDecisionList"),
+        errors: &[401, 403, 404, 422],
+    },
+    Route {
+        op: Op::ContractPut,
+        method: "POST",
+        path: "/v1/contracts",
+        summary: "Write one of the municipality's contracts (201 new, 200 replaced by id)",
+        roles: OFFER_WRITERS,
+        request: Some("ContractRequest"),
+        success: (201, "Contract"),
+        errors: &[400, 401, 403, 413, 415, 422],
+    },
+    Route {
+        op: Op::ContractsList,
+        method: "GET",
+        path: "/v1/contracts",
+        summary: "The municipality's contracts (provider_id, kind; limit, offset); a provider sees its own",
+        roles: READERS_AND_PROVIDER,
+        request: None,
+        success: (200, "ContractList"),
+        errors: &[401, 403, 422],
+    },
+    Route {
+        op: Op::OverviewProviders,
+        method: "GET",
+        path: "/v1/overview/providers",
+        summary: "Providers × target groups: places, use, price, spend, contract, quality (JSON, or CSV with Accept: text/csv)",
+        roles: READERS_AND_PROVIDER,
+        request: None,
+        success: (200, "ProviderOverview"),
+        errors: &[401, 403, 422],
+    },
+    Route {
+        op: Op::OverviewSpend,
+        method: "GET",
+        path: "/v1/overview/spend",
+        summary: "Spend from decisions made, per month, quarter or year, with the supplier tail",
+        roles: TENANT_READERS,
+        request: None,
+        success: (200, "SpendOverview"),
+        errors: &[401, 403, 422],
+    },
+    Route {
+        op: Op::CommentsList,
+        method: "GET",
+        path: "/v1/decisions/{id}/comments",
+        summary: "Comments on a decision (a provider: on decisions about its offers)",
+        roles: READERS_AND_PROVIDER,
+        request: None,
+        success: (200, "CommentList"),
+        errors: &[401, 403, 404, 422],
+    },
+    Route {
+        op: Op::CommentCreate,
+        method: "POST",
+        path: "/v1/decisions/{id}/comments",
+        summary: "Attach an append-only comment to a decision (a provider: on decisions about its offers)",
+        roles: COMMENTERS,
+        request: Some("CommentRequest"),
+        success: (201, "Comment"),
+        errors: &[400, 401, 403, 404, 413, 415, 422],
+    },
+    Route {
         op: Op::CaseloadPlan,
         method: "POST",
         path: "/v1/caseload-plans",
@@ -461,6 +587,8 @@ pub struct Request {
     pub accepts_csv: bool,
     /// The `Accept` header names `text/html` (only looked at by the routes with a page).
     pub wants_html: bool,
+    /// The `Accept` header asks for `text/csv` (routes that have a CSV form answer it).
+    pub accept_csv: bool,
 }
 
 impl Request {
@@ -849,6 +977,9 @@ async fn run(
         .get("accept")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.to_ascii_lowercase().contains("text/html"));
+    let accept_csv = headers.get_all("accept").iter().filter_map(|v| v.to_str().ok()).any(|v| {
+        v.split(',').any(|part| part.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("text/csv"))
+    });
     let scraper = route.op == Op::Metrics
         && crate::server::metrics::is_scraper(state.config.metrics_token.as_deref(), auth.as_deref());
     let task = tokio::spawn(async move {
@@ -894,6 +1025,7 @@ async fn run(
             accepts_csv,
             wants_html,
             request_id: task_request_id,
+            accept_csv,
         };
         handlers::dispatch(task_state, request).await
     });

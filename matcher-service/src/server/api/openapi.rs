@@ -47,6 +47,18 @@ use utoipa::OpenApi;
     AccessLog,
     CandidateExport,
     crate::server::oversight::Oversight,
+    ProviderRecord,
+    ProviderView,
+    ProviderList,
+    ContractRequest,
+    Contract,
+    ContractList,
+    ProviderOverview,
+    SpendOverview,
+    ProviderDecisionList,
+    CommentRequest,
+    Comment,
+    CommentList,
     CaseloadPlanRequest,
     CaseloadPlan,
     TeamOverview,
@@ -65,7 +77,11 @@ fn schemas() -> Value {
     let mut components = serde_json::to_value(Schemas::openapi().components).unwrap_or(Value::Null);
     let mut schemas = components.get_mut("schemas").map(Value::take).unwrap_or_else(|| json!({}));
     if let Value::Object(map) = &mut schemas {
-        for (name, item) in [("OfferRecords", "OfferRecord"), ("CandidateRecords", "CandidateRecord")] {
+        for (name, item) in [
+            ("OfferRecords", "OfferRecord"),
+            ("CandidateRecords", "CandidateRecord"),
+            ("ProviderRecords", "ProviderRecord"),
+        ] {
             let example = map.get(item).and_then(|record| record.get("example")).cloned();
             let mut array = json!({"type": "array", "items": {"$ref": format!("#/components/schemas/{item}")},
                 "minItems": 1, "maxItems": 50000});
@@ -218,6 +234,103 @@ fn example_decision() -> Decision {
     }
 }
 
+/// The query parameters of the orderer's routes (issue 16).
+fn orderer_params(op: Op) -> Vec<Value> {
+    let query = |name: &str, description: &str, schema: Value| json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema});
+    let id = json!({"$ref": "#/components/schemas/Id"});
+    let offset_paging = || {
+        vec![
+            query(
+                "limit",
+                "Page size",
+                json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
+            ),
+            query("offset", "Rows skipped", json!({"type": "integer", "minimum": 0, "default": 0})),
+        ]
+    };
+    let scope = query(
+        "scope",
+        "`municipality` (the token's, default) or `national` (every municipality summed; admin only)",
+        json!({"type": "string", "enum": ["municipality", "national"], "default": "municipality"}),
+    );
+    match op {
+        Op::ProvidersList => {
+            let mut p = vec![
+                query(
+                    "municipality",
+                    "Only providers with this home municipality",
+                    json!({"type": "string", "pattern": "^[0-9]{1,4}$"}),
+                ),
+                query(
+                    "kind",
+                    "Only providers with an offer of this kind",
+                    json!({"type": "string", "enum": ["provider", "job", "work_trial", "reciprocal_help"]}),
+                ),
+            ];
+            p.extend(offset_paging());
+            p
+        }
+        Op::ContractsList => {
+            let mut p = vec![
+                query("provider_id", "Only this provider's contracts", id),
+                query(
+                    "kind",
+                    "Only this kind",
+                    json!({"type": "string", "enum": ["buffer", "specialist", "strategic_partner"]}),
+                ),
+            ];
+            p.extend(offset_paging());
+            p
+        }
+        Op::OverviewProviders => vec![
+            scope,
+            query("provider_id", "Only this provider (a provider's token: always its own)", id),
+            query(
+                "target_group",
+                "Only this target group (`all`: offers open to every group)",
+                json!({"type": "string"}),
+            ),
+            query(
+                "contract",
+                "Only rows under this contract kind (`none`: without one)",
+                json!({"type": "string", "enum": ["buffer", "specialist", "strategic_partner", "none"]}),
+            ),
+            query(
+                "kind",
+                "Offer kind counted (default `provider`; `any`: all)",
+                json!({"type": "string", "enum": ["provider", "job", "work_trial", "reciprocal_help", "any"], "default": "provider"}),
+            ),
+            query(
+                "limit",
+                "Page size (JSON default 100; CSV default: every row)",
+                json!({"type": "integer", "minimum": 1, "maximum": 10000}),
+            ),
+            query("offset", "Rows skipped", json!({"type": "integer", "minimum": 0, "default": 0})),
+        ],
+        Op::OverviewSpend => vec![
+            scope,
+            query(
+                "period",
+                "Period of the rows",
+                json!({"type": "string", "enum": ["month", "quarter", "year"], "default": "month"}),
+            ),
+        ],
+        Op::ProviderDecisions => vec![
+            query(
+                "limit",
+                "Page size",
+                json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
+            ),
+            query(
+                "after",
+                "The `next` of the previous page",
+                json!({"type": "integer", "minimum": 1, "maximum": i64::MAX}),
+            ),
+        ],
+        _ => Vec::new(),
+    }
+}
+
 fn status_text(status: u16) -> &'static str {
     match status {
         200 => "OK",
@@ -253,7 +366,15 @@ pub fn document() -> Value {
             .filter(|s| s.starts_with('{'))
             .map(|s| {
                 // Batch runs and decisions are numbered per municipality; everything else has an external id.
-                let numbered = matches!(r.op, Op::BatchGet | Op::BatchProposals | Op::DecisionGet | Op::DecisionWithdraw);
+                let numbered = matches!(
+                    r.op,
+                    Op::BatchGet
+                        | Op::BatchProposals
+                        | Op::DecisionGet
+                        | Op::DecisionWithdraw
+                        | Op::CommentsList
+                        | Op::CommentCreate
+                );
                 let schema = if numbered {
                     json!({"type": "integer", "minimum": 1, "maximum": i64::MAX})
                 } else {
@@ -311,6 +432,7 @@ pub fn document() -> Value {
             params.push(json!({"name": "after", "in": "query", "required": false, "description": "The `next` of the previous page",
                 "schema": {"type": "integer", "minimum": 1, "maximum": i64::MAX}}));
         }
+        params.extend(orderer_params(r.op));
         if r.op == Op::TeamOverview {
             params.push(json!({"name": "from", "in": "query", "required": false,
                 "description": "First day of the period of new and closed cases (default: 27 days before `to`)",
@@ -367,12 +489,24 @@ pub fn document() -> Value {
         if let Some(example) = example(r.op) {
             content["example"] = example;
         }
-        let mut body = json!({"description": status_text(status), "content": {media: content}});
+        let mut contents = json!({media: content});
         if r.op == Op::HistoryList {
-            body["content"]["text/csv"] = json!({"schema": {"type": "string",
+            contents["text/csv"] = json!({"schema": {"type": "string",
                 "description": "With Accept: text/csv: the `outcomes` table as `matcher batch` reads it (header, one episode a line); the next page is in the `Link` header"}});
         }
-        responses.insert(status.to_string(), body);
+        if r.op == Op::OverviewProviders {
+            // The same rows as CSV for a spreadsheet, when the request's Accept asks for it.
+            contents["text/csv"] = json!({"schema": {"type": "string",
+                "description": "Header row, then one row per provider × target group (the JSON rows' fields; quality as quality_trials, quality_successes, quality_posterior_mean, quality_low_90, quality_high_90)"}});
+        }
+        responses
+            .insert(status.to_string(), json!({"description": status_text(status), "content": contents}));
+        if r.op == Op::ContractPut {
+            responses.insert(
+                "200".into(),
+                json!({"description": "A contract of the same id replaced", "content": {media: {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}}),
+            );
+        }
         if r.op == Op::CaseloadPlan {
             responses.insert(
                 "201".into(),

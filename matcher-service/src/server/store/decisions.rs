@@ -529,7 +529,7 @@ fn target_group_codes(model: &str) -> Result<String> {
 
 /// `number` first: it is the id a tenant sees. The chain (`corrects`, `corrected_by`) is shown
 /// by number too; the place's release comes from the ledger.
-const DECISION_COLUMNS: &str =
+pub(super) const DECISION_COLUMNS: &str =
     "number, municipality, candidate_id, offer_id, action, reason, decided_by, role, suggested, decided_at,
     (SELECT x.number FROM decisions x WHERE x.id = decisions.corrects),
     (SELECT x.number FROM decisions x WHERE x.corrects = decisions.id ORDER BY x.id LIMIT 1),
@@ -537,7 +537,7 @@ const DECISION_COLUMNS: &str =
     (SELECT p.released_why FROM places p WHERE p.decision_id = decisions.id),
     employer";
 
-fn decision_from(r: &rusqlite::Row<'_>, today: &str) -> rusqlite::Result<DecisionRow> {
+pub(super) fn decision_from(r: &rusqlite::Row<'_>, today: &str) -> rusqlite::Result<DecisionRow> {
     let m: u16 = r.get(1)?;
     let suggested: String = r.get(8)?;
     let action: String = r.get(4)?;

@@ -11,7 +11,7 @@
 //! checkpoint, so a power loss may lose the last log batches, as it already could lose the
 //! answers still queued in `server::audit_log` (`docs/accountability.md`).
 //!
-//! Tenancy: candidate, decision, outcome and batch-run rows carry the municipality, and every
+//! Tenancy: candidate, decision, outcome, batch-run, contract and comment rows carry the municipality, and every
 //! query of them filters on it, so another tenant's row is indistinguishable from a missing
 //! one. Decisions and batch runs are shown by a per-tenant `number`, never by the row id,
 //! whose sequence is shared by all tenants. Decisions are append-only, enforced by triggers as
@@ -86,11 +86,14 @@ mod batch_runs;
 mod candidates;
 mod cases;
 mod citizen;
+mod comments;
 mod decisions;
 mod history;
 mod offers;
 mod outcomes;
 mod oversight;
+mod overview;
+mod providers;
 mod retention;
 mod schema;
 mod suggestion_log;
@@ -101,12 +104,15 @@ pub use batch_runs::{BatchRow, PricesRow, StartedBatch};
 pub use candidates::CandidateRow;
 pub use cases::{CaseworkerRow, NewCase, OpenCase, TeamCaseRow};
 pub use citizen::CandidateOutcome;
+pub use comments::{CommentRow, NewComment};
 pub use decisions::{
     Decided, DecisionPage, DecisionRow, NewDecision, NewWithdrawal, Released, StoredRun, Withdrawn,
 };
 pub use history::{CaseMixAtStart, ExitResult, HistoryRow, NewExit, RecordedExit, weeks_between};
 pub use offers::{EvidenceRow, GroupEvidence, NewOffer, OfferRow, OfferState, ProviderOfferRow};
 pub use oversight::DecisionShown;
+pub use overview::AcceptCount;
+pub use providers::{ContractFilter, ContractRow, ContractTerms, ProviderRow};
 pub use retention::{RetentionCutoffs, RetentionDeleted};
 pub use schema::SCHEMA_VERSION;
 use schema::migrate;
@@ -122,6 +128,8 @@ pub struct Store {
     /// header); the authority's records keep `FULL` on `writer`.
     log_writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// The orderer's overview: the last count of standing accepts (`overview.rs`).
+    accepts: overview::AcceptsCache,
 }
 
 fn open(path: &Path, write: bool) -> Result<Connection> {
@@ -175,6 +183,7 @@ impl Store {
             writer: Mutex::new(writer),
             log_writer: Mutex::new(log_writer),
             readers: Mutex::new(Vec::new()),
+            accepts: overview::AcceptsCache::default(),
         })
     }
 

@@ -168,7 +168,7 @@ pub(super) fn migrate_numbers(conn: &mut Connection) -> Result<()> {
 /// brings any of those shapes to the schema of version 1. Every migration is idempotent, so a
 /// crash between a migration and the version update only repeats it.
 pub(super) const MIGRATIONS: &[fn(&mut Connection) -> Result<()>] =
-    &[to_v1, to_v2, to_v3, to_v4_caseloads, to_v5_history, to_v6_oversight_retention];
+    &[to_v1, to_v2, to_v3, to_v4_caseloads, to_v5_history, to_v6_oversight_retention, to_v7_providers];
 
 /// The schema version this program writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -298,6 +298,86 @@ pub(super) fn to_v6_oversight_retention(conn: &mut Connection) -> Result<()> {
         WHEN NOT EXISTS (SELECT 1 FROM retention_gate g JOIN decisions d ON d.id = OLD.decision_id
             WHERE g.kind = 'decisions' AND g.municipality = OLD.municipality AND d.decided_at < g.before)
         BEGIN SELECT RAISE(ABORT, 'decision keys are append-only'); END;",
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Issue 16, the orderer's tables: the provider registry (`store::providers`), the
+/// municipalities' contracts with their covered offers (one row per offer in
+/// `contract_offers`, so spend is priced by an indexed look-up), comments on decisions
+/// (`store::comments`, append-only by triggers like decisions, numbered per tenant), the
+/// provider a `provider` token is bound to (`tokens.provider_id`), and the indices the
+/// provider's view and the overview read decisions by. One immediate transaction; the
+/// column is probed first, so the step is idempotent.
+pub(super) fn to_v7_providers(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let has_provider: bool = tx.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info('tokens') WHERE name = 'provider_id'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_provider {
+        tx.execute_batch("ALTER TABLE tokens ADD COLUMN provider_id TEXT;")?;
+    }
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS providers (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            municipality INTEGER NOT NULL,
+            contact TEXT,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS providers_municipality ON providers (municipality, id);
+        CREATE TABLE IF NOT EXISTS contracts (
+            municipality INTEGER NOT NULL,
+            id TEXT NOT NULL,
+            provider_id TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('buffer', 'specialist', 'strategic_partner')),
+            offer_ids TEXT NOT NULL,
+            price_dkk INTEGER NOT NULL,
+            places INTEGER NOT NULL,
+            guaranteed_volume INTEGER NOT NULL,
+            starts_on TEXT NOT NULL,
+            ends_on TEXT NOT NULL,
+            written_by TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            target_groups TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (municipality, id)
+        );
+        CREATE INDEX IF NOT EXISTS contracts_provider ON contracts (municipality, provider_id);
+        CREATE TABLE IF NOT EXISTS contract_offers (
+            municipality INTEGER NOT NULL,
+            contract_id TEXT NOT NULL,
+            offer_id TEXT NOT NULL,
+            starts_on TEXT NOT NULL,
+            ends_on TEXT NOT NULL,
+            price_dkk INTEGER,
+            kind TEXT NOT NULL,
+            PRIMARY KEY (municipality, contract_id, offer_id)
+        );
+        CREATE INDEX IF NOT EXISTS contract_offers_offer ON contract_offers (municipality, offer_id);
+        CREATE TABLE IF NOT EXISTS decision_comments (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            municipality INTEGER NOT NULL,
+            number INTEGER NOT NULL,
+            decision_id INTEGER NOT NULL REFERENCES decisions (id),
+            provider_id TEXT,
+            author TEXT NOT NULL,
+            role TEXT NOT NULL,
+            employer TEXT NOT NULL,
+            text TEXT NOT NULL,
+            written_at TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS decision_comments_number ON decision_comments (municipality, number);
+        CREATE INDEX IF NOT EXISTS decision_comments_decision ON decision_comments (decision_id, id);
+        CREATE TRIGGER IF NOT EXISTS decision_comments_no_update BEFORE UPDATE ON decision_comments
+        BEGIN SELECT RAISE(ABORT, 'comments are append-only'); END;
+        CREATE TRIGGER IF NOT EXISTS decision_comments_no_delete BEFORE DELETE ON decision_comments
+        BEGIN SELECT RAISE(ABORT, 'comments are append-only'); END;
+        CREATE INDEX IF NOT EXISTS decisions_offer_number ON decisions (municipality, offer_id, number);
+        CREATE INDEX IF NOT EXISTS decisions_accepts
+            ON decisions (action, municipality, offer_id, decided_at, target_groups);",
     )?;
     tx.commit()?;
     Ok(())

@@ -16,6 +16,8 @@ pub struct TokenRow {
     pub expires_at: Option<String>,
     /// When it was revoked; `None`: it was not.
     pub revoked_at: Option<String>,
+    /// A `provider` token: the provider it is bound to (issue 16); `None` for other roles.
+    pub provider_id: Option<String>,
 }
 
 /// A token as `matcher token list` shows it: everything but the secret and its hash.
@@ -39,8 +41,8 @@ pub struct RevokedToken {
 }
 
 impl TokenRow {
-    /// The row from the columns `municipality, role, user, expires_at, revoked_at`, starting
-    /// at column `at`.
+    /// The row from the columns `municipality, role, user, expires_at, revoked_at,
+    /// provider_id`, starting at column `at`.
     fn from_columns(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self> {
         Ok(TokenRow {
             municipality: r.get(at)?,
@@ -48,13 +50,14 @@ impl TokenRow {
             user: r.get(at + 2)?,
             expires_at: r.get(at + 3)?,
             revoked_at: r.get(at + 4)?,
+            provider_id: r.get(at + 5)?,
         })
     }
 }
 
 impl Store {
-    /// Stores a token hash that stops working at `expires_at` (`None`: never); returns the
-    /// token's id.
+    /// Stores a token hash that stops working at `expires_at` (`None`: never), bound to
+    /// `provider` for a provider's token; returns the token's id.
     ///
     /// # Errors
     /// On storage failure.
@@ -65,15 +68,16 @@ impl Store {
         role: &str,
         user: &str,
         expires_at: Option<&str>,
+        provider: Option<&str>,
     ) -> Result<i64> {
         self.write(|c| {
             // Ids are handed out here, not by rowid: a VACUUM may renumber rowids, and an id
             // written down for a later `token revoke` must keep naming the same token. The
             // statement runs under SQLite's write lock, so two processes cannot take one id.
             Ok(c.query_row(
-                "INSERT INTO tokens (id, hash, municipality, role, user, created_at, expires_at) \
-                 VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM tokens), ?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
-                params![hash, municipality, role, user, now_rfc3339(), expires_at],
+                "INSERT INTO tokens (id, hash, municipality, role, user, created_at, expires_at, provider_id) \
+                 VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM tokens), ?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+                params![hash, municipality, role, user, now_rfc3339(), expires_at, provider],
                 |r| r.get(0),
             )?)
         })
@@ -86,7 +90,7 @@ impl Store {
     pub fn token(&self, hash: &str) -> Result<Option<TokenRow>> {
         self.read(|c| {
             Ok(c.query_row(
-                "SELECT municipality, role, user, expires_at, revoked_at FROM tokens WHERE hash = ?1",
+                "SELECT municipality, role, user, expires_at, revoked_at, provider_id FROM tokens WHERE hash = ?1",
                 [hash],
                 |r| TokenRow::from_columns(r, 0),
             )
@@ -101,7 +105,7 @@ impl Store {
     pub fn list_tokens(&self, municipality: Option<u16>) -> Result<Vec<TokenInfo>> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT id, created_at, municipality, role, user, expires_at, revoked_at FROM tokens \
+                "SELECT id, created_at, municipality, role, user, expires_at, revoked_at, provider_id FROM tokens \
                  WHERE ?1 IS NULL OR municipality = ?1 ORDER BY id",
             )?;
             let rows = stmt.query_map([municipality], |r| {

@@ -9,6 +9,7 @@ mod citizen;
 mod decisions;
 mod history;
 mod offers;
+mod orderer;
 pub(super) mod outcomes;
 mod oversight;
 mod suggestions;
@@ -31,6 +32,7 @@ use matcher_core::dataset;
 use matcher_core::model::{Candidate, Offer, check_id};
 use matcher_core::score::evidence::posterior;
 use offers::*;
+use orderer::*;
 pub(super) use outcomes::integer_id;
 use outcomes::*;
 use serde::Deserialize;
@@ -75,6 +77,16 @@ pub(super) async fn dispatch(state: Arc<AppState>, req: Request) -> Result<Reply
         Op::AuditAccess => audit_access(state, req).await,
         Op::CandidateExport => candidate_export(state, req).await,
         Op::Oversight => oversight::oversight(state, req).await,
+        Op::ProvidersUpsert => providers_upsert(state, req).await,
+        Op::ProvidersList => providers_list(state, req).await,
+        Op::ProviderGet => provider_get(state, req).await,
+        Op::ProviderDecisions => provider_decisions(state, req).await,
+        Op::ContractPut => contract_put(state, req).await,
+        Op::ContractsList => contracts_list(state, req).await,
+        Op::OverviewProviders => overview_providers(state, req).await,
+        Op::OverviewSpend => overview_spend(state, req).await,
+        Op::CommentsList => comments_list(state, req).await,
+        Op::CommentCreate => comment_create(state, req).await,
         Op::CaseloadPlan => caseload_plan(state, req).await,
         Op::TeamOverview => team_overview(state, req).await,
     }
