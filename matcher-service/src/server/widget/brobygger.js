@@ -80,8 +80,9 @@
       lossWhy: { small_effect_for_price: 'Effekten er for lille til prisen: selv i bedste fald sparer forløbet ikke sin pris ind.',
         too_uncertain: 'Effekten er for usikker: vi ved for lidt om forløbets resultater til at sige, at det betaler sig.' },
       noEvidence: 'Ingen data for borgerens målgruppe',
-      score: 'Score',
-      factorsCaption: 'Sådan er forslaget regnet ud (point pr. hensyn)',
+      // The score is for ranking, not for a caseworker's choice (issue 20): it stays with its
+      // breakdown, under the chances and kroner.
+      factorsCaption: (total) => `Sådan er forslaget regnet ud: ${total} point i alt, fordelt på hensyn`,
       factors: {
         group_fit: 'Målgruppe', evidence: 'Dokumenteret effekt', distance: 'Afstand', occupation: 'Passer til det ønskede arbejde',
         urgency: 'Ydelsen slutter snart', effect: 'Forventet gevinst', continuity: 'Fortsætter det nuværende forløb', preference: 'Borgerens ønske',
@@ -182,8 +183,7 @@
       lossWhy: { small_effect_for_price: 'The effect is too small for the price: even at best the course does not earn back its price.',
         too_uncertain: 'The effect is too uncertain: too little is known about the course\'s results to say that it pays.' },
       noEvidence: 'No data for the citizen\'s target group',
-      score: 'Score',
-      factorsCaption: 'How the suggestion was worked out (points per consideration)',
+      factorsCaption: (total) => `How the suggestion was worked out: ${total} points in all, by consideration`,
       factors: {
         group_fit: 'Target group fit', evidence: 'Evidence of effect', distance: 'Distance', occupation: 'Fits the wished work',
         urgency: 'Benefit ends soon', effect: 'Expected effect', continuity: 'Continues the current course', preference: 'Citizen\'s preference',
@@ -648,7 +648,7 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
       } else {
         fact(t.success(''), t.noEvidence);
       }
-      fact(t.score, t.points(this._num(s.adjusted_score !== null && s.adjusted_score !== undefined ? s.adjusted_score : s.score)));
+      const total = this._num(s.adjusted_score !== null && s.adjusted_score !== undefined ? s.adjusted_score : s.score);
 
       const bars = h('ul', { class: 'factors' });
       for (const f of s.factors) {
@@ -663,7 +663,7 @@ select, textarea { width: 100%; max-width: 100%; padding: .4rem; border: 1px sol
           h('span', { class: 'track', 'aria-hidden': 'true' }, bar),
           h('span', { class: 'num' }, this._num(f.points))));
       }
-      const chart = h('figure', {}, h('figcaption', {}, t.factorsCaption), bars);
+      const chart = h('figure', {}, h('figcaption', {}, t.factorsCaption(total)), bars);
 
       const diffId = `${id}-diff`;
       const diff = h('div', { class: 'diff', id: diffId, hidden: true });
