@@ -103,6 +103,11 @@ fn the_registry_is_loaded_from_a_data_set_and_written_only_by_a_providers_home_m
     assert_eq!(one.body["municipality"], format!("{:04}", first.municipality.0));
     assert_eq!(one.body["contact"], json!(first.contact));
     assert!(!one.body["offer_ids"].as_array().expect("offers").is_empty(), "{}", one.body);
+    // The quality routes name the provider from the registry (issue 13 meets issue 16).
+    let q = get(&s, &format!("/v1/providers/{}/quality", first.id), &s.tokens.a_caseworker);
+    assert_eq!(q.status, 200, "{}", q.body);
+    assert_eq!(q.body["provider_name"], first.name.as_str(), "{}", q.body);
+    assert_ne!(first.name, first.id.to_string(), "the test needs a name other than the id");
     // Filters: home municipality and kind of offer, each checked against every answer row.
     let home = first.municipality.0;
     let r = get(

@@ -279,6 +279,9 @@ fn build(
     version: u64,
 ) -> Result<Catalogue, CatalogueError> {
     let rows = store.all_offers()?;
+    // The registry's names, homes and contacts (issue 16) for the providers the offers name.
+    let registry: HashMap<String, crate::server::store::ProviderRow> =
+        store.all_providers()?.into_iter().map(|p| (p.id.clone(), p)).collect();
     let mut evidence = evidence_by_offer(store, reference)?;
     let mut parsed = Vec::with_capacity(rows.len());
     let mut offers = Vec::with_capacity(rows.len());
@@ -295,11 +298,22 @@ fn build(
         }
         parsed.push(offer.clone());
         offer.evidence = evidence.remove(&row.id).unwrap_or_default();
-        providers.entry(offer.provider.clone()).or_insert_with(|| Provider {
-            id: offer.provider.clone(),
-            name: offer.provider.to_string(),
-            municipality: offer.municipality,
-            contact: None,
+        providers.entry(offer.provider.clone()).or_insert_with(|| {
+            match registry.get(offer.provider.as_str()) {
+                Some(entry) => Provider {
+                    id: offer.provider.clone(),
+                    name: entry.name.clone(),
+                    municipality: matcher_core::model::MunicipalityCode(entry.municipality),
+                    contact: entry.contact.clone(),
+                },
+                // Not in the registry: the id stands for the name (what the quality routes show).
+                None => Provider {
+                    id: offer.provider.clone(),
+                    name: offer.provider.to_string(),
+                    municipality: offer.municipality,
+                    contact: None,
+                },
+            }
         });
         reserved.push(AtomicU32::new(row.reserved));
         retired.push(row.retired);

@@ -116,6 +116,8 @@ pub(super) async fn providers_upsert(state: Arc<AppState>, req: Request) -> Resu
     let s = state.clone();
     let n = blocking(move || {
         s.store.upsert_providers(Some(m), &rows)?;
+        // The quality routes and suggestions name providers from the catalogue.
+        s.catalogues.rebuild(&s.store).map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(rows.len())
     })
     .await?;
