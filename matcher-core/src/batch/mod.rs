@@ -422,19 +422,22 @@ fn run_in_pool(
     // The solver's problem takes the graph's edge arrays instead of copying them (14 M edges,
     // ~170 MB on the national night, held twice through the solve before issue 18); they go
     // back into the graph once the solves and blocking pairs are done. The weights are copied
-    // when the problem's differ from the reported scores: yesterday's bonus, or the buffer rule
-    // lowering buffer pairs (a reported score never includes either).
-    let any_buffer = data.offers.iter().any(|o| o.contract == Some(crate::model::ContractKind::Buffer));
-    let mut problem = problem_of_moving(&data, &scorer, &mut graph, yesterday.is_some() || any_buffer);
+    // only when yesterday's bonus changes the problem's (a reported score never includes it);
+    // the buffer rule's few lowered pairs are recorded and restored instead.
+    let mut problem = problem_of_moving(&data, &scorer, &mut graph, yesterday.is_some());
     // The buffer rule first, then yesterday's stability bonus on top: a candidate suggested a
     // buffer yesterday moves to a freed specialist or partner place only for the least gain.
     let before_buffer_rule = options.rule_costs.then(|| problem.clone());
-    let buffer_rule = rules::buffer_last(
+    let lowering = rules::buffer_last_recorded(
         &mut problem,
         &data,
         |i| rules_for(data.candidates[i].municipality).buffer_last,
         options.continuity_bonus,
     );
+    let buffer_rule = lowering.rule;
+    // A lowered pair's reported score, by edge (the rest read the problem's or graph's weight).
+    let lowered_weight: std::collections::HashMap<usize, i64> =
+        lowering.lowered.iter().map(|p| (p.edge, p.weight)).collect();
     let bonus = match &yesterday {
         Some(y) => stability::add_bonus(&mut problem, &data, scorer.policies(), y),
         None => Vec::new(),
@@ -512,12 +515,16 @@ fn run_in_pool(
     // The graph's own weights when the problem's carry yesterday's bonus (see
     // `problem_of_moving`): a reported total never includes it.
     let reported: &[i64] = if graph.weights.is_empty() { &problem.weights } else { &graph.weights };
+    let copied = !graph.weights.is_empty();
+    let reported_at = |e: usize| -> i64 {
+        if copied { reported[e] } else { lowered_weight.get(&e).copied().unwrap_or(reported[e]) }
+    };
     let weight_of = |assignment: &[Option<u32>]| -> i64 {
         (0..assignment.len())
             .map(|i| {
                 let Some(o) = assignment[i] else { return 0 };
                 let row = problem.offsets[i]..problem.offsets[i + 1];
-                row.into_iter().find(|&e| problem.offers[e] == o).map_or(0, |e| reported[e])
+                row.into_iter().find(|&e| problem.offers[e] == o).map_or(0, reported_at)
             })
             .sum()
     };
@@ -557,6 +564,10 @@ fn run_in_pool(
         }
         _ => None,
     };
+    if graph.weights.is_empty() {
+        // The graph gets its reported scores back, not the rule's lowered weights.
+        lowering.restore(&mut problem.weights);
+    }
     give_back_edges(&mut problem, &mut graph);
 
     let clock = Instant::now();

@@ -44,6 +44,45 @@ pub fn buffer_last(
     applies: impl Fn(usize) -> bool,
     continuity_bonus: i64,
 ) -> BufferRule {
+    buffer_last_recorded(problem, data, applies, continuity_bonus).rule
+}
+
+/// A buffer pair [`buffer_last`] lowered, with its weight before: so that the night can give
+/// the graph back its reported scores without holding a second copy of every weight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoweredPair {
+    /// Edge index in the problem's CSR arrays.
+    pub edge: usize,
+    /// The pair's weight before the rule (its reported score).
+    pub weight: i64,
+}
+
+/// What [`buffer_last_recorded`] did: the counts and every pair it lowered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BufferLowering {
+    /// The counts the report shows.
+    pub rule: BufferRule,
+    /// The lowered pairs, in edge order.
+    pub lowered: Vec<LoweredPair>,
+}
+
+impl BufferLowering {
+    /// Puts the lowered pairs' weights back (the problem's weights become the graph's scores).
+    pub fn restore(&self, weights: &mut [i64]) {
+        for p in &self.lowered {
+            weights[p.edge] = p.weight;
+        }
+    }
+}
+
+/// [`buffer_last`], recording each lowered pair and its weight before.
+pub fn buffer_last_recorded(
+    problem: &mut Problem,
+    data: &Dataset,
+    applies: impl Fn(usize) -> bool,
+    continuity_bonus: i64,
+) -> BufferLowering {
+    let mut lowered = Vec::new();
     let kind: Vec<Option<ContractKind>> = data.offers.iter().map(|o| o.contract).collect();
     let mut rule = BufferRule::default();
     for i in 0..problem.n_candidates {
@@ -68,13 +107,14 @@ pub fn buffer_last(
                 if problem.current.get(i).copied().flatten() == Some(j) { continuity_bonus } else { 0 };
             let cap = weakest_core - 1 - bonus;
             if problem.weights[e] > cap {
+                lowered.push(LoweredPair { edge: e, weight: problem.weights[e] });
                 problem.weights[e] = cap;
                 rule.lowered_pairs += 1;
             }
         }
         rule.candidates += usize::from(any);
     }
-    rule
+    BufferLowering { rule, lowered }
 }
 
 /// A candidate put at a buffer course while a specialist or partner course in its row had a
@@ -283,5 +323,26 @@ mod tests {
         let mut full = ruled.clone();
         full.capacity[1] = 0;
         assert_eq!(solve(&full, &options).unwrap().assignment, vec![Some(0)]);
+    }
+
+    #[test]
+    fn the_recorded_lowering_restores_exactly_the_weights_it_changed() {
+        let data = Dataset {
+            offers: vec![
+                course("buffer", ContractKind::Buffer, 1),
+                course("partner", ContractKind::StrategicPartner, 1),
+            ],
+            ..Dataset::default()
+        };
+        // Two candidates: the first's buffer scores above its partner (lowered), the second's
+        // below (kept).
+        let problem =
+            Problem::new(2, vec![1, 1], vec![0, 2, 4], vec![0, 1, 0, 1], vec![900, 400, 100, 700]).unwrap();
+        let mut ruled = problem.clone();
+        let lowering = buffer_last_recorded(&mut ruled, &data, |_| true, 0);
+        assert_eq!(lowering.lowered, vec![LoweredPair { edge: 0, weight: 900 }]);
+        assert_eq!(ruled.weights, vec![399, 400, 100, 700]);
+        lowering.restore(&mut ruled.weights);
+        assert_eq!(ruled.weights, problem.weights);
     }
 }
