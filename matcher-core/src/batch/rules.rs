@@ -214,32 +214,27 @@ pub struct RuleCost {
 mod tests {
     use super::*;
     use crate::assign::{Mode, SolveOptions, solve, verify};
-    use crate::model::{
-        GroupSet, LatLon, MunicipalityCode, Offer, OfferId, OfferKind, ProviderId, TimeAndPlace,
-    };
+    use crate::model::{GroupSet, MunicipalityCode, Offer, OfferKind, ProviderId};
 
+    /// The shared test offer, as a course under `contract` (the rules read only kind,
+    /// contract and places).
     fn course(id: &str, contract: ContractKind, capacity: u32) -> Offer {
         Offer {
-            id: OfferId::new(id).unwrap(),
-            kind: OfferKind::Provider,
             name: id.into(),
             provider: ProviderId::new("lev-1").unwrap(),
             municipality: MunicipalityCode(851),
-            location: LatLon::new(57.0, 9.9).unwrap(),
-            serves_municipalities: vec![],
             capacity,
             price_dkk: 10_000,
             contract: Some(contract),
-            guaranteed_volume: 0,
             target_groups: GroupSet::EMPTY,
-            occupations: vec![],
-            languages: vec![],
-            requires_driving_licence: false,
-            min_hours: 0,
             duration_weeks: 10,
-            poster_weeks_saved: 0.0,
-            evidence: vec![],
-            time_and_place: TimeAndPlace::default(),
+            ..crate::score::tests::offer(
+                &crate::score::tests::reference(),
+                id,
+                OfferKind::Provider,
+                57.0,
+                9.9,
+            )
         }
     }
 

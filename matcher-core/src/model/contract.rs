@@ -487,30 +487,27 @@ pub fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{GroupId, LatLon, TimeAndPlace};
+    use crate::model::GroupId;
 
+    /// The shared test offer, as an uncontracted course of `provider` serving Aalborg.
     fn offer(id: &str, provider: &str, capacity: u32) -> Offer {
         Offer {
-            id: OfferId::new(id).unwrap(),
-            kind: OfferKind::Provider,
             name: id.into(),
             provider: ProviderId::new(provider).unwrap(),
             municipality: MunicipalityCode(851),
-            location: LatLon::new(57.0, 9.9).unwrap(),
             serves_municipalities: vec![MunicipalityCode(851)],
             capacity,
             price_dkk: 20_000,
             contract: None,
-            guaranteed_volume: 0,
             target_groups: GroupSet::EMPTY,
-            occupations: vec![],
-            languages: vec![],
-            requires_driving_licence: false,
-            min_hours: 0,
             duration_weeks: 10,
-            poster_weeks_saved: 0.0,
-            evidence: vec![],
-            time_and_place: TimeAndPlace::default(),
+            ..crate::score::tests::offer(
+                &crate::score::tests::reference(),
+                id,
+                OfferKind::Provider,
+                57.0,
+                9.9,
+            )
         }
     }
 
