@@ -77,7 +77,8 @@ impl Factor {
         }
     }
 
-    fn weight(self, policy: &Policy) -> f64 {
+    /// The factor's weight in `policy` (what the model card shows and the score multiplies).
+    pub fn weight(self, policy: &Policy) -> f64 {
         let w = &policy.weights;
         match self {
             Factor::GroupFit => w.group_fit,

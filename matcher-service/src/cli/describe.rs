@@ -425,7 +425,7 @@ pub fn card(inputs: &Inputs, lang: Lang) -> Card {
         "Hver faktor er et tal fra 0 til 1; et pars score er den vægtede sum i point (vægt × faktor × 1000, afrundet), og hver forklaring summer til scoren.",
         "Every factor is a number from 0 to 1; a pair's score is the weighted sum in points (weight × factor × 1000, rounded), and every explanation adds up to the score.",
     )));
-    let total: f64 = Factor::ALL.iter().map(|f| weight(policy, *f)).sum();
+    let total: f64 = Factor::ALL.iter().map(|f| f.weight(policy)).sum();
     b.push(Block::Table(
         vec![
             tr(lang, "faktor", "factor"),
@@ -436,7 +436,7 @@ pub fn card(inputs: &Inputs, lang: Lang) -> Card {
         Factor::ALL
             .iter()
             .map(|f| {
-                let w = weight(policy, *f);
+                let w = f.weight(policy);
                 vec![
                     format!("`{}`", f.key()),
                     format!("{w}"),
@@ -551,20 +551,6 @@ pub fn card(inputs: &Inputs, lang: Lang) -> Card {
         ),
     )));
     Card { title, blocks: b }
-}
-
-fn weight(policy: &Policy, factor: Factor) -> f64 {
-    let w = &policy.weights;
-    match factor {
-        Factor::GroupFit => w.group_fit,
-        Factor::Evidence => w.evidence,
-        Factor::Distance => w.distance,
-        Factor::Occupation => w.occupation,
-        Factor::Urgency => w.urgency,
-        Factor::Effect => w.effect,
-        Factor::Continuity => w.continuity,
-        Factor::Preference => w.preference,
-    }
 }
 
 fn role_text(lang: Lang, role: Role) -> String {
