@@ -587,8 +587,14 @@ pub struct Request {
     pub accepts_csv: bool,
     /// The `Accept` header names `text/html` (only looked at by the routes with a page).
     pub wants_html: bool,
-    /// The `Accept` header asks for `text/csv` (routes that have a CSV form answer it).
-    pub accept_csv: bool,
+}
+
+/// True when the request's `Accept` headers name `media` (any parameters and case ignored):
+/// the one reading of `Accept` for the routes with a CSV or HTML form.
+fn accepts(headers: &warp::http::HeaderMap, media: &str) -> bool {
+    headers.get_all("accept").iter().filter_map(|v| v.to_str().ok()).any(|v| {
+        v.split(',').any(|part| part.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case(media))
+    })
 }
 
 impl Request {
@@ -967,19 +973,9 @@ async fn run(
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
     let idempotency_key =
         headers.get("idempotency-key").map(|v| v.to_str().map(str::to_string).map_err(|_| ()));
-    let accepts_csv = headers
-        .get_all("accept")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.split(',').any(|m| m.trim().starts_with("text/csv")));
+    let accepts_csv = accepts(&headers, "text/csv");
     let task_request_id = request_id.to_string();
-    let wants_html = headers
-        .get("accept")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.to_ascii_lowercase().contains("text/html"));
-    let accept_csv = headers.get_all("accept").iter().filter_map(|v| v.to_str().ok()).any(|v| {
-        v.split(',').any(|part| part.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("text/csv"))
-    });
+    let wants_html = accepts(&headers, "text/html");
     let scraper = route.op == Op::Metrics
         && crate::server::metrics::is_scraper(state.config.metrics_token.as_deref(), auth.as_deref());
     let task = tokio::spawn(async move {
@@ -1025,7 +1021,6 @@ async fn run(
             accepts_csv,
             wants_html,
             request_id: task_request_id,
-            accept_csv,
         };
         handlers::dispatch(task_state, request).await
     });

@@ -625,7 +625,7 @@ pub(super) async fn overview_providers(state: Arc<AppState>, req: Request) -> Re
             f.provider = Some(own);
         }
     }
-    let csv = req.accept_csv;
+    let csv = req.accepts_csv;
     let m = p.municipality;
     let s = state.clone();
     let (all_counts, terms, names) = blocking(move || {
