@@ -43,8 +43,8 @@ pub struct Limits {
     pub min_course_effect_dkk: Option<f64>,
     /// Pairs with an offer bought at a price whose net effect at the *upper end* of the
     /// uplift's 90 % interval (DKK) is below this are dropped: the course loses money even if
-    /// it works as well as its record allows. National default 0; courses whose record is
-    /// merely too thin to say are kept and flagged (`docs/effects.md`). `None`: no limit.
+    /// it works as well as its record allows. `None` (national default): no limit; a
+    /// municipality's policy turns it on (`docs/effects.md`).
     pub min_course_effect_high_dkk: Option<f64>,
 }
 
@@ -198,7 +198,7 @@ fn national() -> Policy {
             min_score: 0,
             min_effect_dkk: None,
             min_course_effect_dkk: None,
-            min_course_effect_high_dkk: Some(0.0),
+            min_course_effect_high_dkk: None,
         },
         effect: EffectSettings { horizon_weeks: 52.0, scale_dkk: 50_000.0 },
         urgency: UrgencySettings { horizon_weeks: 8.0 },

@@ -237,15 +237,17 @@ fn an_early_sickness_case_outranks_a_late_one_for_its_weeks_not_its_deadline() {
         declines: vec![],
         contracts: vec![],
     };
-    // The national default refuses the late pair outright: the course cannot pay back.
-    let national = scorer_for(&data, &r, &PolicySet::default());
+    // A policy with the course limit refuses the late pair outright: the course cannot pay back.
+    let mut limited = PolicySet::default();
+    limited.national.limits.min_course_effect_high_dkk = Some(0.0);
+    let refusing = scorer_for(&data, &r, &limited);
     assert!(
-        matches!(national.explain(1, 0).expect("i"), Err(Removal::BelowMinimumEffect { .. })),
+        matches!(refusing.explain(1, 0).expect("i"), Err(Removal::BelowMinimumEffect { .. })),
         "a course that avoids no weeks is not bought"
     );
-    // The ranking and its reason, with the course limit off.
-    let mut policies = PolicySet::default();
-    policies.national.limits.min_course_effect_high_dkk = None;
+    // The ranking and its reason, with the course limit off (the national default).
+    let policies = PolicySet::default();
+    assert_eq!(policies.national.limits.min_course_effect_high_dkk, None);
     let s = scorer_for(&data, &r, &policies);
     let (e, l) = (s.explain(0, 0).expect("i").expect("early"), s.explain(1, 0).expect("i").expect("late"));
     assert!(e.total > l.total, "{} vs {}", e.total, l.total);
