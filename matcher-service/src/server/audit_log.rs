@@ -1,6 +1,6 @@
 //! Writing the suggestion log and the access log off the hot path. `POST /v1/suggestions` hands each answer to a
-//! bounded channel; one background thread drains it and appends what has gathered in one
-//! transaction (one fsync for many answers), so logging costs the request a copy of its answer
+//! bounded channel; one background thread lets entries gather for a few milliseconds, then
+//! drains it and appends them in one transaction (one commit for many answers), so logging costs the request a copy of its answer
 //! and a channel send. A full channel makes the sender wait (backpressure) rather than drop an
 //! entry: an answer that was served is logged. What is not guaranteed: an answer served in the
 //! last moment before a crash (`kill -9`, power loss) may be missing, since the answer is sent
@@ -25,6 +25,12 @@ use std::sync::{Arc, Mutex};
 const QUEUE: usize = 16_384;
 /// Entries written in one transaction at most.
 const BATCH: usize = 2_048;
+/// How long the writer lets entries gather after the first one arrives before it writes them.
+/// Without it the writer woke for nearly every answer under load (a futex wake and two
+/// context switches per request, taken from the 2 cores that answer) and committed a
+/// transaction of one or two rows; 5 ms gathers ~25 answers at 5,000/s. A flush is not kept
+/// waiting: it ends the gathering.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// The engine that made a suggestion.
 pub const ENGINE_VERSION: &str = concat!("matcher ", env!("CARGO_PKG_VERSION"));
@@ -148,6 +154,10 @@ fn write_loop(store: &Store, receiver: &Receiver<Message>, failed: &AtomicU64) {
     let mut accesses = Vec::new();
     let mut flushes = Vec::new();
     while let Ok(first) = receiver.recv() {
+        // Sleeping (not blocking in `recv`) means the senders meanwhile only enqueue: no wake.
+        if !matches!(first, Message::Flush(_)) {
+            std::thread::sleep(GATHER);
+        }
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {

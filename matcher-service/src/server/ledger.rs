@@ -126,13 +126,15 @@ fn mark_released(c: &Connection, decision: i64, offer: &str, why: Release, now: 
 /// # Errors
 /// On storage failure.
 pub fn running_place(c: &Connection, municipality: u16, candidate: &str) -> Result<Option<RunningPlace>> {
-    Ok(c.query_row(
+    // Cached: read on every suggestion.
+    Ok(c.prepare_cached(
         "SELECT d.number, p.offer_id, p.starts_on, p.ends_on FROM places p JOIN decisions d ON d.id = p.decision_id
          WHERE p.municipality = ?1 AND p.candidate_id = ?2 AND p.released_at IS NULL
          ORDER BY p.decision_id DESC LIMIT 1",
-        params![municipality, candidate],
-        |r| Ok(RunningPlace { decision_id: r.get(0)?, offer_id: r.get(1)?, starts_on: r.get(2)?, ends_on: r.get(3)? }),
-    )
+    )?
+    .query_row(params![municipality, candidate], |r| {
+        Ok(RunningPlace { decision_id: r.get(0)?, offer_id: r.get(1)?, starts_on: r.get(2)?, ends_on: r.get(3)? })
+    })
     .optional()?)
 }
 
@@ -312,22 +314,38 @@ pub fn active_declines(
     candidate: Option<&str>,
     today: &str,
 ) -> Result<Vec<ActiveDecline>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT d.candidate_id, d.offer_id, d.excluded_until, d.reason FROM decisions d
-         WHERE d.municipality = ?1 AND (?2 IS NULL OR d.candidate_id = ?2) AND d.action = 'decline'
-           AND d.excluded_until >= ?3
-           AND NOT EXISTS (SELECT 1 FROM decisions w WHERE w.corrects = d.id)
-         ORDER BY d.id",
-    )?;
-    let rows = stmt.query_map(params![municipality, candidate, today], |r| {
+    // Two statements, not one with `(?2 IS NULL OR d.candidate_id = ?2)`: SQLite plans such a
+    // statement for the value bound and prepares it again on every new binding, which on every
+    // suggestion (one candidate after another) cost a tenth of the service's CPU.
+    macro_rules! select {
+        ($candidate:literal) => {
+            concat!(
+                "SELECT d.candidate_id, d.offer_id, d.excluded_until, d.reason FROM decisions d
+                 WHERE d.municipality = ?1 AND d.action = 'decline' AND d.excluded_until >= ?2",
+                $candidate,
+                " AND NOT EXISTS (SELECT 1 FROM decisions w WHERE w.corrects = d.id) ORDER BY d.id"
+            )
+        };
+    }
+    let row = |r: &rusqlite::Row<'_>| {
         Ok(ActiveDecline {
             candidate_id: r.get(0)?,
             offer_id: r.get(1)?,
             until: r.get(2)?,
             reason: r.get(3)?,
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    };
+    let rows = match candidate {
+        Some(candidate) => c
+            .prepare_cached(select!(" AND d.candidate_id = ?3"))?
+            .query_map(params![municipality, today, candidate], row)?
+            .collect::<rusqlite::Result<_>>()?,
+        None => c
+            .prepare_cached(select!(""))?
+            .query_map(params![municipality, today], row)?
+            .collect::<rusqlite::Result<_>>()?,
+    };
+    Ok(rows)
 }
 
 /// Brings a `decisions` table from before issue 14 up to date: the action may be a

@@ -45,13 +45,14 @@ impl Store {
     /// [`StoreError::NotFound`] when the tenant has no such candidate.
     pub fn candidate(&self, municipality: u16, id: &str) -> Result<CandidateRow> {
         self.read(|c| {
-            c.query_row(
-                "SELECT record, model FROM candidates WHERE municipality = ?1 AND id = ?2",
-                params![municipality, id],
-                |r| Ok(CandidateRow { id: id.to_string(), record: r.get(0)?, model: r.get(1)? }),
-            )
-            .optional()?
-            .ok_or(StoreError::NotFound("candidate"))
+            // Cached: this read is on every suggestion (`Connection::query_row` would parse
+            // the statement again each time).
+            c.prepare_cached("SELECT record, model FROM candidates WHERE municipality = ?1 AND id = ?2")?
+                .query_row(params![municipality, id], |r| {
+                    Ok(CandidateRow { id: id.to_string(), record: r.get(0)?, model: r.get(1)? })
+                })
+                .optional()?
+                .ok_or(StoreError::NotFound("candidate"))
         })
     }
 
