@@ -15,7 +15,7 @@ use std::sync::Arc;
 /// Flags of `matcher evaluate`.
 #[derive(clap::Args)]
 pub struct EvaluateArgs {
-    /// World families: base, scarce, noisy, large, issue (comma-separated).
+    /// World families: base, scarce, noisy, large, issue, mild (comma-separated).
     #[arg(long, default_value = "base", value_delimiter = ',', value_parser = parse_variant)]
     pub world: Vec<Variant>,
     /// Seeds (comma-separated); each gives another world of the family.
@@ -34,7 +34,7 @@ pub struct EvaluateArgs {
 }
 
 fn parse_variant(text: &str) -> Result<Variant, String> {
-    Variant::parse(text).ok_or_else(|| "expected base, scarce, noisy, large or issue".to_string())
+    Variant::parse(text).ok_or_else(|| "expected base, scarce, noisy, large, issue or mild".to_string())
 }
 
 /// Runs `matcher evaluate`: one Markdown table row per world, then the means.
