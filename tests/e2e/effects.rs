@@ -10,12 +10,13 @@ fn a_world_with_a_history_evaluates_runs_and_exports_its_history() {
     let (out, stdout, stderr) =
         run(matcher().args(["evaluate", "--world", "base", "--seed", "1", "--out"]).arg(&world));
     assert!(out.status.success(), "{stdout}{stderr}");
-    // One row and the mean; the engine with the history beats random and nearest.
+    // One row and the mean; the engine with the history beats random and nearest. Columns:
+    // with outcomes, without, estimated, plain estimator, random, nearest.
     let row = stdout.lines().find(|l| l.starts_with("| base | 1 |")).expect("a row for seed 1");
     let shares: Vec<f64> =
         row.split('|').filter_map(|c| c.trim().strip_suffix(" %")).filter_map(|c| c.parse().ok()).collect();
-    assert_eq!(shares.len(), 5, "{row}");
-    assert!(shares[0] > shares[3] + 10.0 && shares[0] > shares[4] + 10.0, "{row}");
+    assert_eq!(shares.len(), 6, "{row}");
+    assert!(shares[0] > shares[4] + 10.0 && shares[0] > shares[5] + 10.0, "{row}");
 
     let (out, history, stderr) = run(matcher().arg("history").arg(&world));
     assert!(out.status.success(), "{stderr}");

@@ -18,15 +18,20 @@
 //!    its observed rate.
 //! 3. **Hierarchical shrinkage** (normal–normal, precision weighted): group level → 0 uplift,
 //!    provider → group, offer → provider, offer × weeks band → offer. Each level's posterior
-//!    is the prior of the level below, widened by that level's spread ([`Spread`]). The old
-//!    The band's prior is the offer estimated from its other bands, moved by the shape the
-//!    provider's *other* offers show over the bands ([`band_shape`]): offers of a provider
-//!    share its method, and confounding leaves an offer few episodes in the bands it rarely
-//!    served. The old
-//!    `evidence` counts enter at the offer level as one more, deliberately noisy, observation
-//!    (success rate minus the group's prior rate, with an extra bias variance because those
-//!    counts carry no case mix). With no history and no evidence an offer gets the prior:
-//!    uplift 0 with the prior's width.
+//!    is the prior of the level below, widened by that level's spread ([`Spread`]). The
+//!    group level is held close to 0 (`Spread::group`): the history's offers for a group are
+//!    the ones caseworkers chose for it, so their average says little about an offer rarely
+//!    chosen for it, and an unmeasured offer starts from no uplift. The band's prior is the
+//!    offer estimated from its other bands, moved by the shape the provider's *other* offers
+//!    show over the bands ([`band_shape`]): offers of a provider share its method, and
+//!    confounding leaves an offer few episodes in the bands it rarely served. The old
+//!    `evidence` counts enter as one more, deliberately noisy, observation (success rate minus
+//!    the group's prior rate, with an extra bias variance because those counts carry no case
+//!    mix): a provider's other offers' counts at the provider level (a new course of a known
+//!    provider starts from its record), the offer's own at the offer level, and only the
+//!    trials beyond the history's episodes of the same offers ([`beyond_history`]: the rows
+//!    count the same courses). No trials, no information: with no history and no evidence an
+//!    offer gets the prior, uplift 0 with the prior's width.
 //! 4. The 90 % interval is the normal one, mean ± 1.645 sd.
 //!
 //! # The assumption and its limits
@@ -71,7 +76,10 @@ const BASELINE_STRENGTH: f64 = 4.0;
 /// deviations of the normal–normal shrinkage, as shares (0.05 = 5 percentage points).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Spread {
-    /// A group's average uplift around 0.
+    /// A group's average uplift around 0. Small on purpose: the history's offers for a group
+    /// are those caseworkers chose for it, so their average says little about an offer rarely
+    /// chosen for it. An offer (and provider) without a record for a group starts from no
+    /// uplift, with the provider's and offer's spreads as its width (`docs/effects.md`).
     pub group: f64,
     /// A provider around its group.
     pub provider: f64,
@@ -83,9 +91,17 @@ pub struct Spread {
     pub evidence_bias: f64,
 }
 
+impl Spread {
+    /// The prior standard deviation of an offer nobody has measured: group, provider and offer
+    /// spreads together.
+    pub fn unmeasured(self) -> f64 {
+        (self.group.powi(2) + self.provider.powi(2) + self.offer.powi(2)).sqrt()
+    }
+}
+
 impl Default for Spread {
     fn default() -> Self {
-        Spread { group: 0.10, provider: 0.06, offer: 0.05, band: 0.05, evidence_bias: 0.08 }
+        Spread { group: 0.01, provider: 0.06, offer: 0.05, band: 0.08, evidence_bias: 0.08 }
     }
 }
 
@@ -400,28 +416,55 @@ impl EffectModel {
         let provider_level: Vec<Estimate> = (0..n_providers * n_groups)
             .map(|i| observe(group_level[i % n_groups].widen(spread.provider), &by_provider[i]))
             .collect();
+        // The old evidence counts per offer and group, and summed per provider and group.
+        let evidence_of = |offer: &crate::model::Offer, g: usize| {
+            offer
+                .evidence
+                .iter()
+                .filter(|e| usize::from(e.group.0) == g)
+                .fold((0u32, 0u32), |(s, n), e| (s.saturating_add(e.successes), n.saturating_add(e.trials)))
+        };
+        let mut provider_evidence = vec![(0u32, 0u32); n_providers * n_groups];
+        for offer in &data.offers {
+            let p = provider_of[offer.provider.as_str()];
+            for g in 0..n_groups {
+                let (s, n) = evidence_of(offer, g);
+                let sum = &mut provider_evidence[p * n_groups + g];
+                *sum = (sum.0.saturating_add(s), sum.1.saturating_add(n));
+            }
+        }
+        // A success rate without case mix, read as an uplift over the group's prior rate with
+        // an extra bias variance: prior information that the history refines. No trials, no
+        // information: the prior stays as it is.
+        let with_evidence = |estimate: Estimate, g: usize, (s, n): (u32, u32)| {
+            if n == 0 {
+                return estimate;
+            }
+            let rate = prior.get(g).map_or(0.0, |p| p.0);
+            let p_hat = (f64::from(s) + 0.5) / (f64::from(n) + 1.0);
+            let variance = p_hat * (1.0 - p_hat) / f64::from(n) + spread.evidence_bias.powi(2);
+            estimate.update(f64::from(s) / f64::from(n) - rate, variance)
+        };
         let mut offer_level = Vec::with_capacity(n_offers * n_groups);
         let mut uplift = Vec::with_capacity(n_offers * n_groups * N_BANDS);
         for (o, offer) in data.offers.iter().enumerate() {
             let p = provider_of[offer.provider.as_str()];
             for g in 0..n_groups {
-                let mut offer_prior = provider_level[p * n_groups + g].widen(spread.offer);
-                // The old evidence counts: a success rate without case mix, read as an uplift
-                // over the group's prior rate with an extra bias variance. Prior information:
-                // the history below refines it.
-                let (s, n) = offer
-                    .evidence
-                    .iter()
-                    .filter(|e| usize::from(e.group.0) == g)
-                    .fold((0u32, 0u32), |(s, n), e| {
-                        (s.saturating_add(e.successes), n.saturating_add(e.trials))
-                    });
-                if n > 0 {
-                    let rate = prior.get(g).map_or(0.0, |p| p.0);
-                    let p_hat = (f64::from(s) + 0.5) / (f64::from(n) + 1.0);
-                    let variance = p_hat * (1.0 - p_hat) / f64::from(n) + spread.evidence_bias.powi(2);
-                    offer_prior = offer_prior.update(f64::from(s) / f64::from(n) - rate, variance);
-                }
+                // The provider's level informed by the evidence of its *other* offers (so a
+                // new course of a known provider starts from the provider's record, and no
+                // count enters twice), then the offer's own evidence.
+                // The evidence rows count episodes the history may hold too (the same courses'
+                // results without case mix): only trials beyond the history's episodes of the
+                // same offer (or of the provider's other offers) are new information.
+                let own_history = by_offer[o * n_groups + g].episodes;
+                let siblings_history = by_provider[p * n_groups + g].episodes.saturating_sub(own_history);
+                let raw_own = evidence_of(offer, g);
+                let total = provider_evidence[p * n_groups + g];
+                let raw_siblings = (total.0.saturating_sub(raw_own.0), total.1.saturating_sub(raw_own.1));
+                let own_evidence = beyond_history(raw_own, own_history);
+                let siblings_evidence = beyond_history(raw_siblings, siblings_history);
+                let provider_prior = with_evidence(provider_level[p * n_groups + g], g, siblings_evidence);
+                let offer_prior = with_evidence(provider_prior.widen(spread.offer), g, own_evidence);
                 let own = &by_offer[o * n_groups + g];
                 let estimate = observe(offer_prior, own);
                 offer_level.push(estimate);
@@ -459,7 +502,7 @@ impl EffectModel {
         self.uplift
             .get((offer * self.n_groups + group) * N_BANDS + band.min(N_BANDS - 1))
             .copied()
-            .unwrap_or(Estimate::prior(Spread::default().group))
+            .unwrap_or(Estimate::prior(Spread::default().unmeasured()))
     }
 
     /// The history's counts of offer `offer` (data-set index) for group `group`: episodes,
@@ -473,7 +516,7 @@ impl EffectModel {
         self.offer_level
             .get(offer * self.n_groups + group)
             .copied()
-            .unwrap_or(Estimate::prior(Spread::default().group))
+            .unwrap_or(Estimate::prior(Spread::default().unmeasured()))
     }
 }
 
@@ -579,6 +622,17 @@ pub fn quality_csv(rows: &[QualityRow]) -> crate::Result<Vec<u8>> {
         .map_err(fail)?;
     }
     w.into_inner().map_err(|e| crate::Error::io("quality.csv", std::io::Error::other(e.to_string())))
+}
+
+/// The evidence counts `(successes, trials)` left after taking out `history` episodes that the
+/// history already holds, successes in proportion: `(0, 0)` when the history covers them all.
+pub fn beyond_history((successes, trials): (u32, u32), history: u32) -> (u32, u32) {
+    let left = trials.saturating_sub(history);
+    if left == 0 {
+        return (0, 0);
+    }
+    let share = f64::from(left) / f64::from(trials);
+    ((f64::from(successes) * share).round() as u32, left)
 }
 
 /// The group set's member indices below `n`.

@@ -366,3 +366,195 @@ fn the_danish_reading_rounds_points_and_names_a_missing_record() {
     assert!(none.starts_with("Ingen afsluttede forløb endnu"), "{none}");
     assert!(none.contains("0 procentpoint") && none.contains("-16 til +16"), "{none}");
 }
+
+/// A data set of `offers` (no candidates) with the history `outcomes`.
+fn data_with(offers: Vec<Offer>, outcomes: Vec<Episode>) -> Dataset {
+    Dataset { candidates: vec![], offers, providers: vec![], outcomes, declines: vec![], contracts: vec![] }
+}
+
+fn provider_offer(r: &ReferenceData, id: &str, provider: &str) -> Offer {
+    let mut o = offer(r, id, OfferKind::Provider, 55.70, 12.50);
+    o.provider = ProviderId::new(provider).expect("id");
+    o
+}
+
+#[test]
+fn an_offer_nobody_measured_for_a_group_starts_from_no_uplift_not_the_groups_average() {
+    let r = reference();
+    let g = usize::from(r.group("sickness").expect("group").0);
+    // The group's history: one specialist chosen for it, 30 points over no offer.
+    let mut outcomes = Vec::new();
+    episodes(&r, &mut outcomes, 30.0, None, 1000, 100);
+    episodes(&r, &mut outcomes, 30.0, Some("chosen"), 400, 160);
+    let data = data_with(
+        vec![provider_offer(&r, "chosen", "p-chosen"), provider_offer(&r, "never", "p-never")],
+        outcomes,
+    );
+    let m = EffectModel::estimate(&data, &r, Spread::default());
+    let (chosen, never) = (m.offer_uplift(0, g), m.offer_uplift(1, g));
+    assert!(chosen.mean > 0.25, "{chosen:?}");
+    // The course caseworkers never chose for the group has no record of its own: it starts
+    // from the group's level, which is held near no uplift (a few points here, from 400
+    // episodes at 30), with the width of an unmeasured offer; not the chosen course's 30.
+    assert!(never.mean > 0.0 && never.mean < 0.06, "{never:?}");
+    assert!((never.sd - Spread::default().unmeasured()).abs() < 0.01, "{never:?}");
+    assert!(never.low() < 0.0 && never.high() > 0.0);
+}
+
+#[test]
+fn a_new_course_of_a_known_provider_gets_the_providers_record_shrunk() {
+    let r = reference();
+    let group = r.group("sickness").expect("group");
+    let g = usize::from(group.0);
+    let mut known = provider_offer(&r, "known", "p-good");
+    // 150 of 200 against the group's prior rate of 55 %: 20 points, without case mix.
+    known.evidence = vec![Evidence { group, trials: 200, successes: 150 }];
+    let new = provider_offer(&r, "new", "p-good");
+    let stranger = provider_offer(&r, "stranger", "p-other");
+    let mut zero = provider_offer(&r, "zero", "p-zero");
+    zero.evidence = vec![Evidence { group, trials: 0, successes: 0 }];
+    let data = data_with(vec![known, new, stranger, zero], Vec::new());
+    let m = EffectModel::estimate(&data, &r, Spread::default());
+    let u = |o: usize| m.offer_uplift(o, g);
+    assert!(u(0).mean > 0.05, "{:?}", u(0));
+    // The new course starts from its provider's record, shrunk further and wider.
+    assert!(u(1).mean > 0.02 && u(1).mean < u(0).mean, "{:?} {:?}", u(1), u(0));
+    assert!(u(1).sd > u(0).sd);
+    // A course of a provider without a record gets the prior; "0 af 0" is no record at all.
+    assert!(u(2).mean.abs() < 1e-12);
+    assert_eq!(u(3), u(2));
+    for band in 0..N_BANDS {
+        assert_eq!(m.uplift(3, g, band), m.uplift(2, g, band));
+    }
+}
+
+#[test]
+fn zero_trials_earn_no_more_points_than_no_record() {
+    let r = reference();
+    let group = r.group("sickness").expect("group");
+    let none = provider_offer(&r, "none", "p-none");
+    let mut zero = provider_offer(&r, "zero", "p-zero");
+    zero.evidence = vec![Evidence { group, trials: 0, successes: 0 }];
+    let mut data = data_with(vec![none, zero], Vec::new());
+    data.candidates = vec![candidate(&r, "c1", 55.70, 12.50)];
+    let s = scorer_for(&data, &r, &PolicySet::default());
+    let v = s.candidate(0).expect("view");
+    let (a, b) = (s.breakdown(&v, 0).expect("none"), s.breakdown(&v, 1).expect("zero"));
+    assert_eq!(a.points, b.points);
+}
+
+#[test]
+fn evidence_the_history_already_holds_is_not_counted_twice() {
+    assert_eq!(beyond_history((60, 200), 200), (0, 0));
+    assert_eq!(beyond_history((60, 200), 250), (0, 0));
+    assert_eq!(beyond_history((60, 200), 150), (15, 50));
+    assert_eq!(beyond_history((60, 200), 0), (60, 200));
+    let r = reference();
+    let g = usize::from(r.group("sickness").expect("group").0);
+    let mut outcomes = Vec::new();
+    episodes(&r, &mut outcomes, 2.0, None, 400, 240);
+    episodes(&r, &mut outcomes, 2.0, Some("cream"), 200, 124);
+    let plain = data_with(vec![provider_offer(&r, "cream", "p-cream")], outcomes);
+    let mut with_rows = plain.clone();
+    // The same 200 episodes as an evidence row: 62 %, far above the group's prior of 55 %,
+    // because its candidates were short-term. It must not move the estimate.
+    with_rows.offers[0].evidence = vec![Evidence { group: GroupId(g as u8), trials: 200, successes: 124 }];
+    let a = EffectModel::estimate(&plain, &r, Spread::default()).offer_uplift(0, g);
+    let b = EffectModel::estimate(&with_rows, &r, Spread::default()).offer_uplift(0, g);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn a_candidate_in_two_groups_gets_the_uplift_measured_for_both_groups() {
+    let r = reference();
+    let (psych, cash) = (r.group("psychiatric").expect("group"), r.group("cash_longterm").expect("group"));
+    let kind = r.benefit_kind("cash_benefit").expect("kind");
+    let episode = |id: usize, groups: &[GroupId], offer: Option<&str>, success: bool| {
+        let mut set = GroupSet::EMPTY;
+        groups.iter().for_each(|&g| set.insert(g));
+        Episode {
+            id: EpisodeId::new(&format!("e-{id}")).expect("id"),
+            municipality: MunicipalityCode(101),
+            target_groups: set,
+            age_band: AgeBand::From40To49,
+            benefit_kind: kind,
+            weeks_on_benefit: 60.0,
+            offer: offer.map(|o| OfferId::new(o).expect("id")),
+            started: Date::parse("2025-01-06").expect("date"),
+            success,
+            weeks_to_exit: success.then_some(10.0),
+        }
+    };
+    let mut outcomes = Vec::new();
+    let mut add = |groups: &[GroupId], offer: Option<&str>, n: usize, successes: usize| {
+        for k in 0..n {
+            let id = outcomes.len();
+            outcomes.push(episode(id, groups, offer, k < successes));
+        }
+    };
+    // No offer: 10 % for psychiatric and for cash-benefit candidates alike.
+    add(&[psych], None, 500, 50);
+    add(&[cash], None, 500, 50);
+    add(&[cash, psych], None, 200, 20);
+    // The psychiatric specialist (psychiatric only): 40 % for its own group, 15 % for those
+    // also on long-term cash benefit.
+    add(&[psych], Some("spec"), 300, 120);
+    add(&[cash, psych], Some("spec"), 300, 45);
+    // A second psychiatric-only course, never taken by anyone also on cash benefit.
+    add(&[psych], Some("other"), 300, 120);
+    let restricted = |id: &str| {
+        let mut o = provider_offer(&r, id, &format!("p-{id}"));
+        o.target_groups = GroupSet::EMPTY;
+        o.target_groups.insert(psych);
+        o
+    };
+    let mut data = data_with(vec![restricted("spec"), restricted("other")], outcomes);
+    let person = |id: &str, groups: &[GroupId]| {
+        let mut c = candidate(&r, id, 55.70, 12.50);
+        c.target_groups = GroupSet::EMPTY;
+        groups.iter().for_each(|&g| c.target_groups.insert(g));
+        c.benefit =
+            Benefit { kind, start: Date::parse("2025-09-01").expect("date"), end: None, reassessment: None };
+        c
+    };
+    data.candidates = vec![person("both", &[cash, psych]), person("psych", &[psych])];
+    let s = scorer_for(&data, &r, &PolicySet::default());
+    let (both, only) = (s.candidate(0).expect("view"), s.candidate(1).expect("view"));
+    let (gp, gc) = (usize::from(psych.0), usize::from(cash.0));
+    let band = weeks_band(60.0);
+    let e = s.effects();
+    // The psychiatric-only candidate: the psychiatric estimate.
+    let spec_only = s.breakdown(&only, 0).expect("pair").uplift;
+    assert!((spec_only - e.uplift(0, gp, band).mean).abs() < 1e-6);
+    // The candidate in both groups: the mean of the two groups' estimates at this course, the
+    // cash-benefit one measured on those who came in through the psychiatric group; lower
+    // than what a psychiatric-only candidate gets, as the history shows.
+    let spec_both = s.breakdown(&both, 0).expect("pair").uplift;
+    let mean = 0.5 * (e.uplift(0, gp, band).mean + e.uplift(0, gc, band).mean);
+    assert!((spec_both - mean).abs() < 1e-6, "{spec_both} vs {mean}");
+    assert!(spec_both < spec_only - 0.03, "{spec_both} vs {spec_only}");
+    // Where nobody of the other group was measured, the served group's estimate alone.
+    let other_both = s.breakdown(&both, 1).expect("pair").uplift;
+    assert!((other_both - e.uplift(1, gp, band).mean).abs() < 1e-6);
+    // The engine then gives the candidate in both groups the course that helps them.
+    assert!(other_both > spec_both);
+}
+
+#[test]
+fn the_plain_estimator_shrinks_each_cell_toward_its_bands_no_offer_rate() {
+    let r = reference();
+    let data = cream_and_specialist(&r);
+    let n_groups = r.target_groups.len();
+    let g = usize::from(r.group("sickness").expect("group").0);
+    let plain = world::plain_uplift(&data, n_groups, 10.0);
+    let at = |o: usize, b: usize| plain[(o * n_groups + g) * N_BANDS + b];
+    // Cream in band 0: (124 + 10 × r0) / 210 − r0 with r0 = (240 + 2 × 0.35) / 402.
+    let group_rate = 280.0 / 800.0;
+    let r0 = (240.0 + 2.0 * group_rate) / 402.0;
+    assert!((at(0, 0) - ((124.0 + 10.0 * r0) / 210.0 - r0)).abs() < 1e-12);
+    let r2 = (40.0 + 2.0 * group_rate) / 402.0;
+    assert!((at(1, 2) - ((60.0 + 10.0 * r2) / 210.0 - r2)).abs() < 1e-12);
+    assert!(at(1, 2) > at(0, 0) + 0.1);
+    // A cell without episodes: no uplift.
+    assert!(at(0, 2).abs() < 1e-12);
+}

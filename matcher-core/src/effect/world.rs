@@ -52,11 +52,21 @@ pub enum Variant {
     Noisy,
     /// Twice the candidates and offers, 12,000 episodes, cream-skimmers that are expensive.
     Large,
+    /// The world the issue describes, built after the fact and never tuned to: every course
+    /// open to every group, a true uplift per offer and group that does not change with time
+    /// on benefit, a third of the providers cream-skimmers, places for a quarter, 3,000
+    /// episodes.
+    Issue,
+    /// The issue's world with milder differences, added after every setting was chosen and
+    /// run once: specialists help other groups too (8 points), a tenth of the cash-benefit
+    /// candidates also psychiatric, places for 30 %, 2,500 episodes.
+    Mild,
 }
 
 impl Variant {
     /// Every variant.
-    pub const ALL: [Variant; 4] = [Variant::Base, Variant::Scarce, Variant::Noisy, Variant::Large];
+    pub const ALL: [Variant; 6] =
+        [Variant::Base, Variant::Scarce, Variant::Noisy, Variant::Large, Variant::Issue, Variant::Mild];
 
     /// The variant's name.
     pub fn label(self) -> &'static str {
@@ -65,6 +75,8 @@ impl Variant {
             Variant::Scarce => "scarce",
             Variant::Noisy => "noisy",
             Variant::Large => "large",
+            Variant::Issue => "issue",
+            Variant::Mild => "mild",
         }
     }
 
@@ -126,6 +138,10 @@ struct Plan {
     confounding: f64,
     middle_peak: bool,
     cream_price: (u32, u32),
+    /// The issue's world: offers open to all, flat uplift per group, a third cream-skimmers.
+    issue: bool,
+    /// In the issue's world, a specialist's true uplift for groups other than its own.
+    off_group: f64,
 }
 
 fn plan(variant: Variant) -> Plan {
@@ -138,6 +154,8 @@ fn plan(variant: Variant) -> Plan {
         confounding: 0.8,
         middle_peak: false,
         cream_price: (8_000, 14_000),
+        issue: false,
+        off_group: 0.01,
     };
     match variant {
         Variant::Base => base,
@@ -148,6 +166,28 @@ fn plan(variant: Variant) -> Plan {
         Variant::Large => {
             Plan { candidates: 2_400, providers: 30, episodes: 12_000, cream_price: (18_000, 26_000), ..base }
         }
+        Variant::Issue => Plan {
+            candidates: 1_000,
+            providers: 18,
+            places_share: 0.25,
+            episodes: 3_000,
+            confounding: 0.85,
+            cream_price: (10_000, 20_000),
+            issue: true,
+            ..base
+        },
+        Variant::Mild => Plan {
+            candidates: 1_000,
+            providers: 18,
+            places_share: 0.30,
+            episodes: 2_500,
+            two_groups: 0.10,
+            confounding: 0.85,
+            cream_price: (10_000, 20_000),
+            issue: true,
+            off_group: 0.08,
+            ..base
+        },
     }
 }
 
@@ -164,7 +204,17 @@ fn no_offer_rate(group: usize, band: usize, age: AgeBand) -> f64 {
 }
 
 /// True uplift of a provider type for a world group and band, before quality factors.
-fn type_uplift(t: Type, group: usize, band: usize, middle_peak: bool) -> f64 {
+fn type_uplift(t: Type, group: usize, band: usize, plan: &Plan) -> f64 {
+    if plan.issue {
+        // Per offer and group, the same in every band.
+        return match t {
+            Type::Cream => 0.02,
+            Type::Generalist => 0.06,
+            Type::Specialist(g) if g == group => 0.15,
+            Type::Specialist(_) => plan.off_group,
+        };
+    }
+    let middle_peak = plan.middle_peak;
     match t {
         Type::Cream => [0.03, 0.03, 0.01, 0.01, 0.01][band],
         Type::Generalist => 0.07,
@@ -268,6 +318,13 @@ pub fn generate_with_history(
     let n_offers = plan.providers * 2;
     for p in 0..plan.providers {
         let t = match p % 5 {
+            _ if plan.issue => {
+                if p % 3 == 0 {
+                    Type::Cream
+                } else {
+                    Type::Specialist(p % 4)
+                }
+            }
             0 => Type::Cream,
             4 if p % 3 == 0 => Type::Generalist,
             _ => Type::Specialist((p / 5 + p) % 4),
@@ -282,7 +339,7 @@ pub fn generate_with_history(
         });
         for k in 0..2 {
             let target_groups = match t {
-                Type::Specialist(g) if rng.chance(0.5) => {
+                Type::Specialist(g) if rng.chance(0.5) && !plan.issue => {
                     let mut set = GroupSet::EMPTY;
                     set.insert(group_ids[g]);
                     set
@@ -327,7 +384,7 @@ pub fn generate_with_history(
         for (wg, g) in group_ids.iter().enumerate() {
             for b in 0..N_BANDS {
                 truth.uplift[(o * n_groups + usize::from(g.0)) * N_BANDS + b] =
-                    type_uplift(types[o], wg, b, plan.middle_peak) * factor[o];
+                    type_uplift(types[o], wg, b, &plan) * factor[o];
             }
         }
     }
@@ -462,11 +519,14 @@ pub struct Evaluation {
     pub random: f64,
     /// The nearest eligible offer with a free place, candidates in random order.
     pub nearest: f64,
+    /// The assignment that maximises the weeks avoided by [`plain_uplift`], the issue's
+    /// "plain estimator a careful analyst would write": a baseline for ours.
+    pub plain: f64,
 }
 
 impl Evaluation {
-    /// Each method's share of the oracle: with, without, estimated, random, nearest.
-    pub fn shares(&self) -> [f64; 5] {
+    /// Each method's share of the oracle: with, without, estimated, random, nearest, plain.
+    pub fn shares(&self) -> [f64; 6] {
         let share = |x: f64| if self.oracle > 0.0 { x / self.oracle } else { 0.0 };
         [
             share(self.with_outcomes),
@@ -474,6 +534,7 @@ impl Evaluation {
             share(self.estimated),
             share(self.random),
             share(self.nearest),
+            share(self.plain),
         ]
     }
 }
@@ -498,19 +559,27 @@ pub fn evaluate(
     let n_groups = reference.target_groups.len().max(1);
     // Every eligible pair with its true value (weeks avoided) and distance.
     let mut pairs: Vec<Vec<(u32, f64, f64)>> = Vec::with_capacity(n);
+    // The same pairs valued by the plain estimator.
+    let plain_table = plain_uplift(&world.data, n_groups, PLAIN_STRENGTH);
+    let mut plain_values: Vec<Vec<(u32, f64)>> = Vec::with_capacity(n);
     for i in 0..n {
         let view = scorer.candidate(i)?;
         let c = &without.candidates[i];
         let band = weeks_band(f64::from(c.benefit.start.days_until(today).max(0)) / 7.0);
         let groups: Vec<usize> = super::group_indices(c.target_groups, n_groups).collect();
         let mut row = Vec::new();
+        let mut plain_row = Vec::new();
+        let mean =
+            |f: &dyn Fn(usize) -> f64| groups.iter().map(|&g| f(g)).sum::<f64>() / groups.len().max(1) as f64;
         for o in 0..without.offers.len() {
             let Ok(b) = scorer.breakdown(&view, o) else { continue };
-            let uplift = groups.iter().map(|&g| world.truth.uplift(o, g, band)).sum::<f64>()
-                / groups.len().max(1) as f64;
+            let uplift = mean(&|g| world.truth.uplift(o, g, band));
             row.push((o as u32, uplift * b.weeks_avoided, b.distance_km));
+            let plain = mean(&|g| plain_table[(o * n_groups + g) * N_BANDS + band]);
+            plain_row.push((o as u32, plain * b.weeks_avoided));
         }
         pairs.push(row);
+        plain_values.push(plain_row);
     }
     let value = |assignment: &[Option<u32>]| -> f64 {
         assignment
@@ -555,6 +624,7 @@ pub fn evaluate(
         );
     }
     let estimated = best(&estimates)?;
+    let plain = best(&plain_values)?;
 
     let engine = |data: Arc<Dataset>| -> Result<f64> {
         let options = BatchOptions { today: Some(today), threads: 1, ..BatchOptions::default() };
@@ -588,5 +658,49 @@ pub fn evaluate(
     };
     let random = baseline(&mut rng, false);
     let nearest = baseline(&mut rng, true);
-    Ok(Evaluation { oracle, with_outcomes, without_outcomes, estimated, random, nearest })
+    Ok(Evaluation { oracle, with_outcomes, without_outcomes, estimated, random, nearest, plain })
+}
+
+/// Pseudo-episodes of the no-offer rate in [`plain_uplift`]'s shrinkage.
+pub const PLAIN_STRENGTH: f64 = 10.0;
+
+/// The issue's "plain estimator a careful analyst would write", a baseline for
+/// [`super::EffectModel`]: each offer's success rate per target group and weeks band, shrunk
+/// toward the no-offer rate of the same group and band with `strength` pseudo-episodes, minus
+/// that rate. No provider level, no case mix beyond the band, no intervals. Indexed
+/// `[(offer × n_groups + group) × N_BANDS + band]`, offers in data-set order.
+pub fn plain_uplift(data: &Dataset, n_groups: usize, strength: f64) -> Vec<f64> {
+    let offer_index: std::collections::HashMap<&str, usize> =
+        data.offers.iter().enumerate().map(|(i, o)| (o.id.as_str(), i)).collect();
+    // (successes, episodes) without an offer per group and band, and per group.
+    let mut none = vec![(0.0f64, 0.0f64); n_groups * N_BANDS];
+    let mut none_group = vec![(0.0f64, 0.0f64); n_groups];
+    let mut with = vec![(0.0f64, 0.0f64); data.offers.len() * n_groups * N_BANDS];
+    for e in &data.outcomes {
+        let band = weeks_band(f64::from(e.weeks_on_benefit));
+        let s = f64::from(u8::from(e.success));
+        let offer = e.offer.as_ref().and_then(|id| offer_index.get(id.as_str()).copied());
+        for g in super::group_indices(e.target_groups, n_groups) {
+            let cell = match offer {
+                None => {
+                    none_group[g].0 += s;
+                    none_group[g].1 += 1.0;
+                    &mut none[g * N_BANDS + band]
+                }
+                Some(o) => &mut with[(o * n_groups + g) * N_BANDS + band],
+            };
+            cell.0 += s;
+            cell.1 += 1.0;
+        }
+    }
+    let mut uplift = vec![0.0; with.len()];
+    for (i, &(s, n)) in with.iter().enumerate() {
+        let g = (i / N_BANDS) % n_groups;
+        let (gs, gn) = none_group[g];
+        let group_rate = if gn > 0.0 { gs / gn } else { 0.0 };
+        let (bs, bn) = none[g * N_BANDS + i % N_BANDS];
+        let rate = (bs + 2.0 * group_rate) / (bn + 2.0);
+        uplift[i] = (s + strength * rate) / (n + strength) - rate;
+    }
+    uplift
 }

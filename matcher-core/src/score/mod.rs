@@ -547,16 +547,22 @@ impl Scorer {
                     u16::MAX
                 )));
             }
-            // Bounds over the groups and bands through which a candidate can be eligible.
+            // Bounds over the groups and bands that can enter a pair's uplift: those the offer
+            // serves, and those it does not serve that the history measured at it. The others
+            // are NaN, skipped by `values`.
             let (mut max_lift, mut max_success) = (0.0f64, f64::NEG_INFINITY);
             for g in 0..n_groups {
+                let served = offer.target_groups.is_empty()
+                    || offer.target_groups.contains(crate::model::GroupId(g as u8));
+                let enters = served || effects.offer_counts(i as usize, g).episodes > 0;
                 for band in 0..crate::effect::N_BANDS {
                     let u = effects.uplift(i as usize, g, band);
-                    t.uplift[(band * n + k) * n_groups + g] =
-                        [u.mean as f32, documented(u.low()) as f32, u.high() as f32];
-                    if offer.target_groups.is_empty()
-                        || offer.target_groups.contains(crate::model::GroupId(g as u8))
-                    {
+                    t.uplift[(band * n + k) * n_groups + g] = if enters {
+                        [u.mean as f32, documented(u.low()) as f32, u.high() as f32]
+                    } else {
+                        [f32::NAN; 3]
+                    };
+                    if enters {
                         max_lift = max_lift.max(documented(u.low()));
                         max_success = max_success.max(u.mean);
                     }
@@ -946,15 +952,20 @@ impl Scorer {
             }
         }
         // Uplift over no offer for the candidate's weeks band, and how well it is documented,
-        // averaged over the shared groups.
+        // averaged over the candidate's groups that the offer serves and those it does not
+        // serve but the history measured at it (candidates of that group who came in through
+        // another: the best guess of a candidate in both); unmeasured ones are NaN.
         let (mut uplift, mut evidence, mut high, mut n) = (0.0, 0.0, 0.0, 0.0);
         let first = (usize::from(c.band) * t.hot.len() + k) * self.n_groups;
         let row = &t.uplift[first..first + self.n_groups];
-        let mut bits = shared.0;
+        let mut bits = c.groups.0;
         while bits != 0 {
             let g = bits.trailing_zeros() as usize;
             bits &= bits - 1;
             let [mean, documented, top] = row[g];
+            if mean.is_nan() {
+                continue;
+            }
             evidence += f64::from(documented);
             uplift += f64::from(mean);
             high += f64::from(top);

@@ -15,7 +15,7 @@ use std::sync::Arc;
 /// Flags of `matcher evaluate`.
 #[derive(clap::Args)]
 pub struct EvaluateArgs {
-    /// World families: base, scarce, noisy, large (comma-separated).
+    /// World families: base, scarce, noisy, large, issue, mild (comma-separated).
     #[arg(long, default_value = "base", value_delimiter = ',', value_parser = parse_variant)]
     pub world: Vec<Variant>,
     /// Seeds (comma-separated); each gives another world of the family.
@@ -34,7 +34,7 @@ pub struct EvaluateArgs {
 }
 
 fn parse_variant(text: &str) -> Result<Variant, String> {
-    Variant::parse(text).ok_or_else(|| "expected base, scarce, noisy or large".to_string())
+    Variant::parse(text).ok_or_else(|| "expected base, scarce, noisy, large, issue or mild".to_string())
 }
 
 /// Runs `matcher evaluate`: one Markdown table row per world, then the means.
@@ -49,11 +49,13 @@ pub fn evaluate(args: &EvaluateArgs, reference: ReferenceData) -> anyhow::Result
         }
     };
     let policies = Arc::new(PolicySet { national: policy, municipal: Vec::new() });
-    println!("| world | seed | oracle weeks | with outcomes | without | estimated | random | nearest |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!(
+        "| world | seed | oracle weeks | with outcomes | without | estimated | plain | random | nearest |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     let mut written = false;
     for &variant in &args.world {
-        let mut sums = [0.0; 5];
+        let mut sums = [0.0; 6];
         for &seed in &args.seed {
             let w = world::generate_with_history(variant, seed, &reference, args.history_times)?;
             if let (Some(dir), false) = (&args.out, written) {
@@ -65,23 +67,25 @@ pub fn evaluate(args: &EvaluateArgs, reference: ReferenceData) -> anyhow::Result
             let s = e.shares();
             sums.iter_mut().zip(s).for_each(|(a, b)| *a += b);
             println!(
-                "| {} | {seed} | {:.0} | {:.1} % | {:.1} % | {:.1} % | {:.1} % | {:.1} % |",
+                "| {} | {seed} | {:.0} | {:.1} % | {:.1} % | {:.1} % | {:.1} % | {:.1} % | {:.1} % |",
                 variant.label(),
                 e.oracle,
                 100.0 * s[0],
                 100.0 * s[1],
                 100.0 * s[2],
+                100.0 * s[5],
                 100.0 * s[3],
                 100.0 * s[4]
             );
         }
         let n = args.seed.len().max(1) as f64;
         println!(
-            "| **{} mean** | | | **{:.1} %** | {:.1} % | {:.1} % | {:.1} % | {:.1} % |",
+            "| **{} mean** | | | **{:.1} %** | {:.1} % | {:.1} % | {:.1} % | {:.1} % | {:.1} % |",
             variant.label(),
             100.0 * sums[0] / n,
             100.0 * sums[1] / n,
             100.0 * sums[2] / n,
+            100.0 * sums[5] / n,
             100.0 * sums[3] / n,
             100.0 * sums[4] / n
         );
