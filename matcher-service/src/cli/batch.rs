@@ -6,8 +6,9 @@
 //! same inputs: phase timings, threads, the program version.
 
 use crate::cli::flags::{RunFlags, load};
-use crate::cli::report_html::{self, Lang};
+use crate::cli::report_html;
 use crate::cli::run_dir::RunDir;
+use crate::html::Lang;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use matcher_core::batch::{self, BatchOptions, BatchResult, Proposal, ProposalRecord, caseload, report};
