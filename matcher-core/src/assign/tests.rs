@@ -160,6 +160,16 @@ proptest! {
         }
     }
 
+    /// Issue 18: deferred acceptance holds its lists as edge indices; its matching is still
+    /// the candidate-optimal stable one, the same as proposing one at a time from plain lists.
+    #[test]
+    fn deferred_acceptance_is_the_plain_candidate_proposing_one((p, bonus) in tiny(true), prio in proptest::collection::vec(-5i64..5, 5)) {
+        for priority in [None, Some(prio[..p.n_candidates].to_vec())] {
+            let o = SolveOptions { offer_priority: priority, ..opts(Mode::Stable, 1, bonus) };
+            prop_assert_eq!(solve(&p, &o).unwrap().assignment, plain_deferred_acceptance(&p, &o));
+        }
+    }
+
     #[test]
     fn warm_start_gives_the_cold_objective((p, bonus) in tiny(true), delta in proptest::collection::vec(-6i64..=6, 20)) {
         let first = solve(&p, &opts(Mode::Exact, 1, bonus)).unwrap();
@@ -610,4 +620,44 @@ fn issue_15_a_capacity_of_u32_max_allocates_by_the_candidates() {
     }
     let s = solve(&huge, &opts(Mode::Exact, 1, 0)).unwrap();
     assert_eq!(verify(&huge, &s).unwrap().gap, Some(0));
+}
+
+/// Candidate-proposing deferred acceptance written plainly: the lowest free candidate with
+/// offers left proposes to its next one (by weight with bonus, then the lower offer); an offer
+/// over its places rejects the holder it ranks lowest (priority or weight, then the higher
+/// candidate index).
+fn plain_deferred_acceptance(p: &Problem, o: &SolveOptions) -> Vec<Option<u32>> {
+    let n = p.n_candidates;
+    let with_bonus =
+        |i: usize, j: u32, w: i64| if p.current_of(i) == Some(j) { w + o.continuity_bonus } else { w };
+    let lists: Vec<Vec<(u32, i64)>> = (0..n)
+        .map(|i| {
+            if p.is_locked(i) {
+                return Vec::new();
+            }
+            let (offs, ws) = p.edges(i);
+            let mut list: Vec<(u32, i64)> =
+                offs.iter().zip(ws).map(|(&j, &w)| (j, with_bonus(i, j, w))).filter(|e| e.1 > 0).collect();
+            list.sort_by_key(|&(j, w)| (std::cmp::Reverse(w), j));
+            list
+        })
+        .collect();
+    let mut room: Vec<i64> = p.capacity.iter().map(|&c| i64::from(c)).collect();
+    for i in (0..n).filter(|&i| p.is_locked(i)) {
+        room[p.current_of(i).unwrap() as usize] -= 1;
+    }
+    let rank = |i: usize, w: i64| (o.offer_priority.as_ref().map_or(w, |q| q[i]), std::cmp::Reverse(i));
+    let mut next = vec![0usize; n];
+    let mut assignment: Vec<Option<(u32, i64)>> = vec![None; n];
+    while let Some(i) = (0..n).find(|&i| assignment[i].is_none() && next[i] < lists[i].len()) {
+        let (j, w) = lists[i][next[i]];
+        next[i] += 1;
+        assignment[i] = Some((j, w));
+        let holders: Vec<usize> = (0..n).filter(|&k| assignment[k].is_some_and(|(h, _)| h == j)).collect();
+        if holders.len() as i64 > room[j as usize] {
+            let worst = holders.into_iter().min_by_key(|&k| rank(k, assignment[k].unwrap().1)).unwrap();
+            assignment[worst] = None;
+        }
+    }
+    (0..n).map(|i| if p.is_locked(i) { p.current_of(i) } else { assignment[i].map(|(j, _)| j) }).collect()
 }
