@@ -212,6 +212,7 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
         progress: Some(progress.clone()),
         rules: Default::default(),
         rule_costs: args.rule_costs,
+        place_values: 0,
     };
     let started = Instant::now();
     let mut result = batch::run(data.clone(), reference.clone(), Arc::new(policies), &options)?;

@@ -7,6 +7,7 @@ use matcher_core::batch::report::{Report, Slice};
 use matcher_core::model::{MunicipalityCode, ReferenceData};
 use std::fmt::Write;
 
+pub mod compare;
 mod fairness;
 
 /// Language of the report.
