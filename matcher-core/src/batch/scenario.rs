@@ -546,3 +546,196 @@ pub fn compare(
         place_values_scenario: place_value_lines(scenario.data, scenario.result),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assign::{Mode, SolveOptions, solve};
+    use crate::batch::{BatchOptions, report, run};
+    use crate::model::OfferKind;
+    use crate::policy::PolicySet;
+    use proptest::prelude::*;
+    use std::sync::Arc;
+
+    fn exact() -> SolveOptions {
+        SolveOptions { mode: Mode::Exact, threads: 1, ..SolveOptions::default() }
+    }
+
+    /// Two candidates, one offer with one place: 100 and 60 points, 1,000 and 500 kr. One more
+    /// place adds the second candidate: 60 points and 500 kr., and the dual price bounds it.
+    #[test]
+    fn one_more_place_is_priced_by_the_candidate_who_takes_it() {
+        let mut problem = Problem::new(2, vec![1], vec![0, 1, 2], vec![0, 0], vec![100, 60]).unwrap();
+        let solution = solve(&problem, &exact()).unwrap();
+        assert_eq!(solution.assignment, vec![Some(0), None]);
+        let effect = |i: usize, o: Option<u32>| if o.is_some() { [1000.0, 500.0][i] } else { 0.0 };
+        let values = place_values(&mut problem, &solution, 5, &effect, |p| solve(p, &exact())).unwrap();
+        assert_eq!(values.len(), 1);
+        let v = values[0];
+        assert_eq!((v.offer, v.gain_points, v.moved, v.newly_matched), (0, 60, 1, 1));
+        assert_eq!(v.gain_dkk, 500.0);
+        assert!((60..=100).contains(&v.dual_points), "dual {}", v.dual_points);
+        assert_eq!(problem.capacity, vec![1], "the capacity is put back");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// On random small nights: the warm re-solve with one more place gives the optimum a
+        /// cold solve of the larger problem gives, never more than the offer's dual price and
+        /// never less than nothing; offers with a zero price (places left over) are not priced.
+        #[test]
+        fn one_more_place_never_gains_more_than_its_dual_price(
+            n in 1usize..9,
+            caps in proptest::collection::vec(0u32..3, 1..5),
+            rows in proptest::collection::vec(proptest::collection::vec((0usize..5, -20i64..400), 0..4), 9),
+        ) {
+            let m = caps.len();
+            let (mut offsets, mut targets, mut weights) = (vec![0], Vec::new(), Vec::new());
+            for row in rows.iter().take(n) {
+                let mut seen = std::collections::BTreeMap::new();
+                for &(j, w) in row { if j < m { seen.insert(j as u32, w); } }
+                for (j, w) in seen { targets.push(j); weights.push(w); }
+                offsets.push(targets.len());
+            }
+            let mut problem = Problem::new(n, caps.clone(), offsets, targets, weights).unwrap();
+            let solution = solve(&problem, &exact()).unwrap();
+            let warm = SolveOptions {
+                warm_start: Some(solution.offer_prices.clone()),
+                warm_assignment: Some(solution.assignment.clone()),
+                ..exact()
+            };
+            let values = place_values(&mut problem, &solution, m, &|_, _| 0.0, |p| solve(p, &warm)).unwrap();
+            prop_assert_eq!(&problem.capacity, &caps);
+            for v in &values {
+                prop_assert!(v.dual_points > 0);
+                prop_assert!(v.gain_points >= 0, "{:?}", v);
+                prop_assert!(v.gain_points <= v.dual_points, "{:?}", v);
+                let mut bigger = problem.clone();
+                bigger.capacity[v.offer as usize] += 1;
+                let cold = solve(&bigger, &exact()).unwrap();
+                prop_assert_eq!(cold.objective - solution.objective, v.gain_points);
+            }
+            let priced = solution.offer_prices.iter().filter(|&&p| p > 0).count();
+            prop_assert_eq!(values.len(), priced);
+        }
+    }
+
+    fn demo() -> (Arc<ReferenceData>, Arc<Dataset>) {
+        let reference = Arc::new(ReferenceData::embedded().unwrap());
+        let data = Arc::new(crate::r#gen::generate(crate::r#gen::Scale::Demo, 1, &reference));
+        (reference, data)
+    }
+
+    fn options(place_values: usize) -> BatchOptions {
+        BatchOptions { today: Some(crate::r#gen::AS_OF), threads: 1, place_values, ..BatchOptions::default() }
+    }
+
+    /// The demo night: the place value of its top offer is what a whole night re-run with one
+    /// more place there gains (points; kroner can differ between optima that tie in points),
+    /// and the comparison of the two nights adds up.
+    #[test]
+    fn the_demo_nights_place_value_is_the_night_re_run_with_one_more_place() {
+        let (reference, data) = demo();
+        let policies = Arc::new(PolicySet::default());
+        let today = run(data.clone(), reference.clone(), policies.clone(), &options(2)).unwrap();
+        assert_eq!(today.place_values.len(), 2);
+        let top = today.place_values[0];
+        assert!(top.dual_points >= today.place_values[1].dual_points);
+        let offer = data.offers[top.offer as usize].id.clone();
+        let scenario = Scenario {
+            name: "one more place".into(),
+            add_places: vec![AddPlaces { offer: offer.clone(), places: 1, source: "test".into() }],
+            ..Scenario::default()
+        };
+        let (bigger, changes) = apply(&data, &scenario).unwrap();
+        assert_eq!(changes.places_added, 1);
+        assert_eq!(changes.places_after, changes.places_before + 1);
+        let bigger = Arc::new(bigger);
+        let other = run(bigger.clone(), reference.clone(), policies, &options(0)).unwrap();
+        assert_eq!(other.certificate.gap, Some(0));
+        assert_eq!(other.solution.objective - today.solution.objective, top.gain_points);
+        assert!(top.gain_points <= top.dual_points);
+
+        let (r1, r2) = (report::build(&data, &reference, &today), report::build(&bigger, &reference, &other));
+        let c = compare(
+            &scenario.name,
+            &reference,
+            &Night { data: &data, result: &today, report: &r1 },
+            &Night { data: &bigger, result: &other, report: &r2 },
+            changes,
+        )
+        .unwrap();
+        assert_eq!(c.today.effect_dkk, r1.effect_dkk);
+        assert_eq!(c.scenario_figures.matched, other.solution.matched());
+        let by_municipality: f64 = c.by_municipality.iter().map(SliceDelta::effect_delta_dkk).sum();
+        assert!((by_municipality - (c.scenario_figures.effect_dkk - c.today.effect_dkk)).abs() < 1e-3);
+        assert_eq!(c.by_municipality.iter().map(|m| m.changed).sum::<usize>(), c.churn.changed());
+        assert_eq!(c.churn.changed() + c.churn.same, data.candidates.len());
+        assert_eq!(c.place_values.len(), 2);
+        assert_eq!(c.place_values[0].offer, offer.as_str());
+    }
+
+    #[test]
+    fn a_scenario_replaces_adds_and_closes_offers_and_names_what_it_cannot_find() {
+        let (_, data) = demo();
+        let mut replaced = data.offers[0].clone();
+        replaced.capacity += 5;
+        let mut added = data.offers[0].clone();
+        added.id = OfferId::new("course-new").unwrap();
+        added.evidence.clear();
+        // An offer with locked courses, closed: its places shrink to them.
+        let running = data
+            .candidates
+            .iter()
+            .find_map(|c| c.current.as_ref().filter(|a| a.locked).map(|a| a.offer.clone()))
+            .expect("the demo has running courses");
+        let held = data
+            .candidates
+            .iter()
+            .filter(|c| c.current.as_ref().is_some_and(|a| a.locked && a.offer == running))
+            .count() as u32;
+        let scenario = Scenario {
+            offers: vec![replaced.clone(), added],
+            close_offers: vec![running.clone()],
+            remove_contracts: data.contracts.first().map(|c| c.id.clone()).into_iter().collect(),
+            ..Scenario::default()
+        };
+        let (out, changes) = apply(&data, &scenario).unwrap();
+        assert_eq!((changes.offers_replaced, changes.offers_added, changes.offers_closed), (1, 1, 1));
+        assert_eq!(changes.contracts_removed, usize::from(!data.contracts.is_empty()));
+        assert_eq!(out.offers.len(), data.offers.len() + 1);
+        assert_eq!(out.offers[0].capacity, replaced.capacity);
+        assert_eq!(out.offers[0].evidence, data.offers[0].evidence, "a replaced offer keeps its record");
+        assert_eq!(out.offers.last().map(|o| o.id.as_str()), Some("course-new"));
+        let closed = out.offers.iter().find(|o| o.id == running).unwrap();
+        assert_eq!((closed.capacity, closed.guaranteed_volume), (held, 0));
+        assert_eq!(
+            out.offers.iter().filter(|o| o.kind == OfferKind::Provider).count(),
+            data.offers.iter().filter(|o| o.kind == OfferKind::Provider).count() + 1
+        );
+
+        let unknown = Scenario {
+            add_places: vec![AddPlaces {
+                offer: OfferId::new("no-such-offer").unwrap(),
+                places: 1,
+                source: "--add-places no-such-offer=1".into(),
+            }],
+            ..Scenario::default()
+        };
+        let message = apply(&data, &unknown).unwrap_err().to_string();
+        assert!(
+            message.contains("--add-places no-such-offer=1") && message.contains("no offer with this id"),
+            "{message}"
+        );
+        let too_many = Scenario {
+            add_places: vec![AddPlaces {
+                offer: data.offers[0].id.clone(),
+                places: limits::MAX_CAPACITY,
+                source: "flag".into(),
+            }],
+            ..Scenario::default()
+        };
+        assert!(apply(&data, &too_many).unwrap_err().to_string().contains("places"));
+    }
+}
