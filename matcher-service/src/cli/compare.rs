@@ -85,8 +85,20 @@ pub fn run(args: &CompareArgs, reference: ReferenceData) -> anyhow::Result<()> {
     let data = load(&args.data, &reference, &args.input)?;
     // Read and checked before any work: a bad scenario stops the run before anything is written.
     let mut chosen = match &args.scenario {
-        Some(dir) => dataset::load_scenario(dir, &data, &reference, &args.input.options())
-            .with_context(|| format!("reading the scenario {}", dir.display()))?,
+        Some(dir) => match dataset::load_scenario(dir, &data, &reference, &args.input.options()) {
+            Ok(scenario) => scenario,
+            // Every bad row, one a line: a procurement officer fixes them in one go.
+            Err(matcher_core::Error::InvalidData(problems)) => {
+                let lines: Vec<String> = problems.0.iter().take(100).map(|p| format!("  {p}")).collect();
+                anyhow::bail!(
+                    "reading the scenario {}: {} problems\n{}",
+                    dir.display(),
+                    problems.0.len(),
+                    lines.join("\n")
+                );
+            }
+            Err(e) => return Err(e).with_context(|| format!("reading the scenario {}", dir.display())),
+        },
         None => Scenario::default(),
     };
     if !args.add_places.is_empty() {

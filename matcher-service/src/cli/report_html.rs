@@ -618,7 +618,13 @@ fn stacked_bars(title: &str, series: &[(&str, &str)], rows: &[(String, Vec<f64>,
             }
             x += w;
         }
-        let _ = write!(svg, r#"<text x="{vx:.1}" y="{vy}">{shown}</text>"#, vx = x + 6.0, vy = y + 29.0, shown = esc(shown));
+        let _ = write!(
+            svg,
+            r#"<text x="{vx:.1}" y="{vy}">{shown}</text>"#,
+            vx = x + 6.0,
+            vy = y + 29.0,
+            shown = esc(shown)
+        );
     }
     svg.push_str("</svg>");
     svg
@@ -1339,7 +1345,10 @@ fn contracts_section(h: &mut String, c: &matcher_core::batch::report::ContractsR
         .collect();
     if !chart.is_empty() {
         h.push_str(&stacked_bars(
-            w("Udgift i nat pr. kommune efter kontrakttype", "Spend tonight per municipality by contract kind"),
+            w(
+                "Udgift i nat pr. kommune efter kontrakttype",
+                "Spend tonight per municipality by contract kind",
+            ),
             &series,
             &chart,
         ));
