@@ -7,7 +7,8 @@
 
 use crate::cli::flags::{RunFlags, load};
 use crate::cli::out::say;
-use crate::cli::report_html::{self, Lang};
+use crate::cli::report_html;
+use crate::html::Lang;
 use crate::cli::run_dir::RunDir;
 use anyhow::Context;
 use matcher_core::batch::scenario::{
