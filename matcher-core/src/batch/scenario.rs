@@ -386,8 +386,7 @@ pub struct PlaceValueLine {
     pub capacity: u32,
     /// See `capacity`.
     pub assigned: u32,
-    /// The value.
-    #[serde(flatten)]
+    /// The value (`value.offer` is the offer's index in its night's data set).
     pub value: PlaceValue,
 }
 

@@ -8,8 +8,8 @@
 use crate::cli::flags::{RunFlags, load};
 use crate::cli::out::say;
 use crate::cli::report_html;
-use crate::html::Lang;
 use crate::cli::run_dir::RunDir;
+use crate::html::Lang;
 use anyhow::Context;
 use matcher_core::batch::scenario::{
     self, AddPlaces, Comparison, Night, PlaceValueLine, Scenario, SliceDelta,
