@@ -415,6 +415,9 @@ pub struct Comparison {
     pub place_values_scenario: Vec<PlaceValueLine>,
 }
 
+/// Spend per municipality code, DKK.
+type SpendByKey = HashMap<String, u64>;
+
 /// One night as [`compare`] reads it.
 pub struct Night<'a> {
     /// The night's data set (with the scenario applied, for the scenario's night).
@@ -501,7 +504,7 @@ pub fn compare(
     };
     let slices = |x: &[super::report::Slice],
                   y: &[super::report::Slice],
-                  spends: Option<(&HashMap<String, u64>, &HashMap<String, u64>)>,
+                  spends: Option<(&SpendByKey, &SpendByKey)>,
                   changed: &dyn Fn(&str) -> usize| {
         let mut rows: BTreeMap<String, SliceDelta> = BTreeMap::new();
         for s in x {
