@@ -703,13 +703,11 @@ pub(super) async fn overview_providers(state: Arc<AppState>, req: Request) -> Re
         row.held += held;
         row.spend += spend;
     }
-    let effects = super::offers::ProviderEffects::new(&cat);
     let mut out: Vec<OverviewRow> = rows
         .into_iter()
         .filter(|((_, g), _)| f.group.as_deref().is_none_or(|want| want == g))
         .filter(|(_, r)| f.contract.is_none_or(|want| want == r.contract))
         .map(|((provider, group), r)| {
-            let effect = effects.get(&provider, &group, &reference);
             let (trials, successes) =
                 evidence.get(&(provider.clone(), group.clone())).copied().unwrap_or((0, 0));
             let (prior, strength) = reference
@@ -740,7 +738,8 @@ pub(super) async fn overview_providers(state: Arc<AppState>, req: Request) -> Re
                     successes,
                     posterior_mean: q.mean,
                     interval_90: [q.low, q.high],
-                    effect,
+                    // Filled in for the page only (below): it neither filters nor sorts.
+                    effect: GroupEffect::default(),
                 },
             }
         })
@@ -755,7 +754,13 @@ pub(super) async fn overview_providers(state: Arc<AppState>, req: Request) -> Re
     let spend_dkk = out.iter().map(|r| r.spend_dkk).sum();
     // CSV without `limit` is the whole table (a spreadsheet wants every row); JSON pages by 100.
     let limit = f.limit.unwrap_or(if csv { u32::MAX } else { 100 });
-    let page: Vec<OverviewRow> = out.into_iter().skip(f.offset as usize).take(limit as usize).collect();
+    let mut page: Vec<OverviewRow> = out.into_iter().skip(f.offset as usize).take(limit as usize).collect();
+    if !page.is_empty() {
+        let effects = super::offers::ProviderEffects::new(&cat);
+        for r in &mut page {
+            r.quality.effect = effects.get(&r.provider_id, &r.target_group, &reference);
+        }
+    }
     if csv {
         return Ok(Reply::Csv(overview_csv(&page).into_bytes(), None));
     }
