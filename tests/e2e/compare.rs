@@ -34,7 +34,7 @@ fn the_example_scenario_is_compared_side_by_side_and_today_is_the_batch_night() 
     let out = dir.join("cmp");
     let scenario = root().join("data/scenarios/aalborg-one-partner");
     let (status, stdout, stderr) =
-        compare(&out, &["--scenario", scenario.to_str().expect("utf-8"), "--add-places", "course-00006=5"]);
+        compare(&out, &["--scenario", scenario.to_str().expect("utf-8"), "--add-places", "course-00002=5"]);
     assert!(status.status.success(), "compare failed: {stdout}{stderr}");
     assert!(stdout.contains("suggestions change"), "{stdout}");
     for file in [
@@ -49,8 +49,8 @@ fn the_example_scenario_is_compared_side_by_side_and_today_is_the_batch_night() 
     }
     let c = read_json(&out.join("compare.json"));
     assert_eq!(c["changes"]["offers_added"], 2);
-    assert_eq!(c["changes"]["offers_closed"], 19);
-    assert_eq!(c["changes"]["contracts_removed"], 8);
+    assert_eq!(c["changes"]["offers_closed"], 23);
+    assert_eq!(c["changes"]["contracts_removed"], 10);
     assert_eq!(c["changes"]["contracts_replaced"], 1);
     assert_eq!(c["changes"]["places_added"], 5);
 
