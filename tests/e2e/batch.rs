@@ -45,7 +45,7 @@ fn csv_rows(path: &Path) -> Vec<HashMap<String, String>> {
 
 /// Checks that every element opened is closed in order (HTML void elements aside), and
 /// returns the number of `<svg>` elements.
-fn well_formed(html: &str) -> usize {
+pub(crate) fn well_formed(html: &str) -> usize {
     const VOID: [&str; 6] = ["meta", "br", "img", "input", "link", "hr"];
     let mut stack: Vec<String> = Vec::new();
     let mut svgs = 0;

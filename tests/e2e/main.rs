@@ -6,6 +6,7 @@ mod batch;
 mod cli;
 mod client;
 mod common;
+mod compare;
 mod effects;
 mod gen_validate;
 mod history;

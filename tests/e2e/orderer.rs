@@ -276,6 +276,23 @@ fn the_overview_counts_decisions_actually_made_with_contract_prices_and_the_supp
     assert_eq!(row(&o.body, "lev-0001", "sickness")["contract"], "strategic_partner");
     assert_eq!(row(&o.body, "lev-0001", "sickness")["provider_name"], "Vejen Videre ApS (invented)");
     assert!(row(&o.body, "lev-0002", "sickness")["contract"].is_null());
+    // Quality is the effect over no offer with its interval, as the provider's quality route
+    // reads it (one reading), and the answer says so.
+    assert!(
+        o.body["quality_basis"].as_str().is_some_and(|b| b.contains("uplift over no offer")),
+        "{}",
+        o.body
+    );
+    let effect = &row(&o.body, "lev-0001", "sickness")["quality"]["effect"];
+    // No history in this world: the estimate alone, no observed rate, the interval around it.
+    assert_eq!(
+        (effect["episodes"].clone(), effect["observed_rate"].clone()),
+        (json!(0), json!(null)),
+        "{effect}"
+    );
+    let [low, high] = [0, 1].map(|i| effect["uplift_interval_90"][i].as_f64().expect("interval"));
+    let uplift = effect["uplift"].as_f64().expect("uplift");
+    assert!(low <= uplift && uplift <= high, "{effect}");
 
     // Three accepts in A: course-1 at its list price, course-2 at the contract's 9,000,
     // course-3 at 20,000; one in B (not A's spend); then one of A's withdrawn.

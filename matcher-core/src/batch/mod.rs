@@ -11,6 +11,7 @@ pub mod fairness;
 mod record;
 pub mod report;
 pub mod rules;
+pub mod scenario;
 pub mod stability;
 
 pub use record::{ProposalRecord, ProposalStatus, RunnerUp};
@@ -57,6 +58,9 @@ pub struct BatchOptions {
     pub rules: ContractRules,
     /// Price each contract rule: solve the same night without it (see [`rules::RuleCost`]).
     pub rule_costs: bool,
+    /// Price one more place in kroner at this many offers, those with the highest dual price:
+    /// each is the night re-solved with one more place there (see [`scenario::PlaceValue`]).
+    pub place_values: usize,
 }
 
 /// What changed for a candidate compared with the current assignment.
@@ -259,6 +263,9 @@ pub struct BatchResult {
     pub buffer_rule: rules::BufferRule,
     /// What each contract rule costs, when asked for ([`BatchOptions::rule_costs`]).
     pub rule_costs: Vec<rules::RuleCost>,
+    /// What one more place is worth at the offers with the highest dual price, when asked for
+    /// ([`BatchOptions::place_values`]), highest dual first.
+    pub place_values: Vec<scenario::PlaceValue>,
 }
 
 /// Maps the previous run's prices (by offer id) onto this run's offer indices; offers that
@@ -570,6 +577,26 @@ fn run_in_pool(
         }
         _ => None,
     };
+    // One more place at the offers with the highest dual price, each a warm re-solve of
+    // tonight's problem (its edges still here); kroner from the candidates who move.
+    let place_values = if options.place_values > 0 {
+        let effect_at = |i: usize, offer: Option<u32>| -> f64 {
+            if locked_rows.get(i).copied().unwrap_or(false) {
+                return 0.0;
+            }
+            offer.and_then(|o| scorer.breakdown(&views[i], o as usize).ok()).map_or(0.0, |b| b.effect_dkk)
+        };
+        let again = SolveOptions {
+            warm_start: Some(solution.offer_prices.clone()),
+            warm_assignment: Some(solution.assignment.clone()),
+            ..exact.clone()
+        };
+        scenario::place_values(&mut problem, &solution, options.place_values, &effect_at, |p| {
+            Ok(solve_with_guarantees(p, &again, &mut Timings::default())?.0)
+        })?
+    } else {
+        Vec::new()
+    };
     if graph.weights.is_empty() {
         // The graph gets its reported scores back, not the rule's lowered weights.
         lowering.restore(&mut problem.weights);
@@ -718,6 +745,7 @@ fn run_in_pool(
             let options = BatchOptions {
                 rules: open,
                 rule_costs: false,
+                place_values: 0,
                 compare_baselines: false,
                 progress: None,
                 ..options.clone()
@@ -763,6 +791,7 @@ fn run_in_pool(
         night: data,
         buffer_rule,
         rule_costs,
+        place_values,
     })
 }
 
@@ -1078,6 +1107,7 @@ mod tests {
             progress: None,
             rules: ContractRules::default(),
             rule_costs: false,
+            place_values: 0,
         };
         let night = run(data, reference, Arc::new(PolicySet::default()), &options).expect("the night runs");
         assert_eq!(night.certificate.gap, Some(0));

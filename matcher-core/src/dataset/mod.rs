@@ -21,6 +21,7 @@ pub mod outcomes;
 pub mod previous;
 mod read;
 mod reference_dir;
+pub mod scenario;
 pub mod snapshot;
 pub mod table;
 #[cfg(test)]
@@ -35,6 +36,7 @@ pub use encoding::Encoding;
 pub use outcomes::{OUTCOME_COLUMNS, OUTCOME_REQUIRED};
 pub use read::{candidates_from_json, load_dir, load_dir_with, offers_from_json};
 pub use reference_dir::{REFERENCE_FILES, load_reference};
+pub use scenario::load_scenario;
 pub use snapshot::{read_snapshot, write_snapshot};
 pub use write::{contracts_csv, csv_tables, declines_csv, outcomes_csv, write_dir};
 

@@ -193,13 +193,13 @@ pub fn load_dir_with(dir: &Path, reference: &ReferenceData, options: &ReadOption
 }
 
 /// The data set's providers and offers, as a contract is checked against them.
-struct World<'a> {
-    reference: &'a ReferenceData,
-    providers: Option<&'a Seen>,
+pub(super) struct World<'a> {
+    pub(super) reference: &'a ReferenceData,
+    pub(super) providers: Option<&'a Seen>,
     /// The offers read whole.
-    offers: HashMap<&'a str, &'a Offer>,
+    pub(super) offers: HashMap<&'a str, &'a Offer>,
     /// Every offer id seen, bad rows included.
-    offer_ids: Option<&'a Seen>,
+    pub(super) offer_ids: Option<&'a Seen>,
 }
 
 impl ContractWorld for World<'_> {
@@ -215,7 +215,7 @@ impl ContractWorld for World<'_> {
 }
 
 /// One row of `contracts`; checked against the providers and offers when both could be read.
-fn contract(
+pub(super) fn contract(
     r: &Row<'_>,
     reference: &ReferenceData,
     world: Option<&World<'_>>,
@@ -290,7 +290,7 @@ fn decline(r: &Row<'_>, candidates: Option<&Seen>, offers: Option<&Seen>) -> Res
 
 /// Reads `NAME.csv` or `NAME.json`. `None` when the table is absent or its header is unusable
 /// (the reason is added to `problems`, unless the table is optional and simply absent).
-fn open(
+pub(super) fn open(
     dir: &Path,
     stem: &str,
     known: &[&str],
@@ -382,7 +382,7 @@ fn not_checked(file: &str, column: &str, table: &str) -> InputProblem {
     )
 }
 
-fn rows<R: std::io::Read, T>(
+pub(super) fn rows<R: std::io::Read, T>(
     table: Table<R>,
     problems: &mut Vec<InputProblem>,
     f: impl FnMut(&Row<'_>) -> Result<T, InputProblem>,
@@ -525,7 +525,11 @@ fn free_text(r: &Row<'_>, column: &str) -> Result<String, InputProblem> {
     Ok(text.to_string())
 }
 
-fn provider(r: &Row<'_>, reference: &ReferenceData, seen: &mut Seen) -> Result<Provider, InputProblem> {
+pub(super) fn provider(
+    r: &Row<'_>,
+    reference: &ReferenceData,
+    seen: &mut Seen,
+) -> Result<Provider, InputProblem> {
     let id = unique_id(r, "id", seen, ProviderId::new)?;
     Ok(Provider {
         id,
@@ -535,7 +539,7 @@ fn provider(r: &Row<'_>, reference: &ReferenceData, seen: &mut Seen) -> Result<P
     })
 }
 
-fn offer(
+pub(super) fn offer(
     r: &Row<'_>,
     reference: &ReferenceData,
     providers: Option<&Seen>,

@@ -213,6 +213,7 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
         progress: Some(progress.clone()),
         rules: Default::default(),
         rule_costs: args.rule_costs,
+        place_values: 0,
     };
     let started = Instant::now();
     // The run gets the only reference, so the contracts' terms go onto its offers in place

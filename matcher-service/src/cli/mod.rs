@@ -4,6 +4,7 @@
 
 mod accountability;
 pub mod batch;
+pub mod compare;
 mod data;
 pub mod describe;
 mod effects;
@@ -99,6 +100,11 @@ enum Command {
     /// The nightly re-matching run: suggestions, offer prices and the morning report, written
     /// atomically to a run directory.
     Batch(batch::BatchArgs),
+    /// A procurement analysis: the same night on today's offer set and on a scenario (a
+    /// directory of replaced or added offers, contracts and providers, closed offers, or
+    /// `--add-places OFFER=N`), side by side, with what one more place is worth in kroner
+    /// (docs/procurement.md).
+    Compare(Box<compare::CompareArgs>),
     /// Measure the effect estimates on generated worlds with a known truth: the share of the
     /// oracle's avoided benefit weeks the engine reaches, against random and nearest offers.
     Evaluate(effects::EvaluateArgs),
@@ -182,6 +188,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Batch(args) => {
             let r = args.input.reference()?;
             batch::run(&args, r)?
+        }
+        Command::Compare(args) => {
+            let r = args.input.reference()?;
+            compare::run(&args, r)?
         }
         Command::Evaluate(args) => effects::evaluate(&args, reference()?)?,
         Command::Describe(args) => describe::run(&args, reference()?)?,

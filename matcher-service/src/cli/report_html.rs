@@ -8,6 +8,7 @@ use matcher_core::batch::report::{Report, Slice};
 use matcher_core::model::{MunicipalityCode, ReferenceData};
 use std::fmt::Write;
 
+pub mod compare;
 mod fairness;
 
 use crate::html::Lang;
@@ -553,6 +554,66 @@ fn bars(title: &str, rows: &[(String, f64, String)]) -> String {
             vx = w + 6.0,
             vy = y + 29.0,
             shown = esc(shown),
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// A stacked horizontal bar chart as inline SVG: one bar per row, one coloured part per
+/// series (`series`: name and colour), a legend on top, the total right of the bar. `rows` are
+/// (label, parts in series order, shown total). No script: the figures are in the table below.
+fn stacked_bars(title: &str, series: &[(&str, &str)], rows: &[(String, Vec<f64>, String)]) -> String {
+    const WIDTH: f64 = 360.0;
+    const CHAR_W: f64 = 7.2;
+    let max = rows.iter().map(|r| r.1.iter().map(|v| v.max(0.0)).sum::<f64>()).fold(0.0f64, f64::max);
+    let longest = rows.iter().map(|r| r.2.chars().count()).max().unwrap_or(0) as f64;
+    let bar_w = (WIDTH - 8.0 - longest * CHAR_W).max(60.0);
+    let legend_h = 18.0 * series.len().div_ceil(2) as f64 + 4.0;
+    let row_h = 34.0;
+    let height = legend_h + row_h * rows.len() as f64 + 4.0;
+    let mut svg = format!(
+        r#"<svg class="chart" role="img" aria-label="{}" viewBox="0 0 {WIDTH} {height}" width="100%" preserveAspectRatio="xMinYMin meet">"#,
+        esc(title)
+    );
+    for (k, (name, colour)) in series.iter().enumerate() {
+        let (x, y) = (180.0 * (k % 2) as f64, 18.0 * (k / 2) as f64);
+        let _ = write!(
+            svg,
+            r#"<rect x="{x}" y="{y}" width="12" height="12" style="fill:{colour}"/><text x="{tx}" y="{ty}">{name}</text>"#,
+            tx = x + 16.0,
+            ty = y + 11.0,
+            name = esc(name),
+        );
+    }
+    for (i, (label, parts, shown)) in rows.iter().enumerate() {
+        let y = legend_h + row_h * i as f64;
+        let _ = write!(
+            svg,
+            r#"<text x="0" y="{ly}"><title>{full}</title>{label}</text>"#,
+            ly = y + 13.0,
+            full = esc(label),
+            label = esc(&short(label, 48)),
+        );
+        let mut x = 0.0;
+        for (value, (name, colour)) in parts.iter().zip(series) {
+            let w = if max > 0.0 { value.max(0.0) / max * bar_w } else { 0.0 };
+            if w > 0.0 {
+                let _ = write!(
+                    svg,
+                    r#"<rect x="{x:.1}" y="{by}" width="{w:.1}" height="12" style="fill:{colour}"><title>{name}</title></rect>"#,
+                    by = y + 18.0,
+                    name = esc(name),
+                );
+            }
+            x += w;
+        }
+        let _ = write!(
+            svg,
+            r#"<text x="{vx:.1}" y="{vy}">{shown}</text>"#,
+            vx = x + 6.0,
+            vy = y + 29.0,
+            shown = esc(shown)
         );
     }
     svg.push_str("</svg>");
@@ -1249,6 +1310,39 @@ fn contracts_section(h: &mut String, c: &matcher_core::batch::report::ContractsR
             ]
         })
         .collect();
+    let series = [
+        (w("Strategisk partner", "Strategic partner"), "#1f5f8b"),
+        (w("Specialist", "Specialist"), "#5a9bd5"),
+        (w("Buffer", "Buffer"), "#b35900"),
+        (w("Uden kontrakt", "No contract"), "#8c959f"),
+    ];
+    let chart: Vec<(String, Vec<f64>, String)> = c
+        .spend_by_municipality
+        .iter()
+        .filter(|m| m.spend_dkk > 0)
+        .map(|m| {
+            (
+                m.name.clone(),
+                vec![
+                    m.strategic_partner_dkk as f64,
+                    m.specialist_dkk as f64,
+                    m.buffer_dkk as f64,
+                    m.no_contract_dkk as f64,
+                ],
+                dkk(m.spend_dkk as f64, lang),
+            )
+        })
+        .collect();
+    if !chart.is_empty() {
+        h.push_str(&stacked_bars(
+            w(
+                "Udgift i nat pr. kommune efter kontrakttype",
+                "Spend tonight per municipality by contract kind",
+            ),
+            &series,
+            &chart,
+        ));
+    }
     h.push_str(&table(
         &[
             w("Kommune", "Municipality"),
@@ -1288,6 +1382,28 @@ mod tests {
             .expect("bar width");
         assert!(width + 6.0 + 22.0 * 7.2 <= 360.0 + 1e-9, "{width}");
         assert!(svg.contains("<title>Et meget langt navn på en målgruppe, der ikke kan stå helt</title>"));
+    }
+
+    #[test]
+    fn stacked_bars_draw_each_kind_in_proportion_and_skip_empty_parts() {
+        let series = [("Partner", "#111111"), ("Buffer", "#222222")];
+        let rows = vec![
+            ("Aalborg".to_string(), vec![300.0, 100.0], "400 kr.".to_string()),
+            ("Hjørring".to_string(), vec![0.0, 200.0], "200 kr.".to_string()),
+        ];
+        let svg = stacked_bars("spend", &series, &rows);
+        let widths: Vec<f64> = svg
+            .split("height=\"12\" style=\"fill:")
+            .filter_map(|part| part.rsplit("width=\"").next())
+            .filter_map(|w| w.split('"').next()?.parse().ok())
+            .collect();
+        // Legend squares (12 wide) are not bars; the three bar parts are 3 : 1 and 2 : 4 of the largest.
+        let bars: Vec<f64> = widths.into_iter().filter(|&w| w != 12.0).collect();
+        assert_eq!(bars.len(), 3, "{svg}");
+        assert!((bars[0] / bars[1] - 3.0).abs() < 0.01, "{bars:?}");
+        assert!((bars[2] / (bars[0] + bars[1]) - 0.5).abs() < 0.01, "{bars:?}");
+        assert!(!svg.contains("<script"));
+        assert!(svg.contains("<title>Buffer</title>"));
     }
 
     #[test]

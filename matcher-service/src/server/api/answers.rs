@@ -539,7 +539,7 @@ pub struct GroupQuality {
 /// comparable candidates, learned from the episode history with its case mix, and the success
 /// rates behind it. Assumes candidates with and without the offer are comparable on what is
 /// recorded (time on benefit, age band, benefit kind, group).
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
 #[schema(example = json!({"episodes": 48, "observed_rate": 0.94, "expected_rate": 0.61, "adjusted_rate": 0.72,
     "uplift": 0.12, "uplift_interval_90": [0.04, 0.20], "no_offer_rate": 0.39}))]
 pub struct GroupEffect {

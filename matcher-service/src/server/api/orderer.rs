@@ -9,7 +9,7 @@ use matcher_core::model::{ContractKind, OfferKind};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::answers::{DecisionStatus, RecordedAction};
+use super::answers::{DecisionStatus, GroupEffect, RecordedAction};
 
 // ----- the registry -----
 
@@ -191,6 +191,9 @@ pub struct OverviewQuality {
     /// 90 % interval of the rate.
     #[schema(min_items = 2, max_items = 2)]
     pub interval_90: [f64; 2],
+    /// The effect: uplift over no offer, adjusted for the case mix and shrunk offer → provider
+    /// → group, with its 90 % interval (the same reading as the provider's quality route).
+    pub effect: GroupEffect,
 }
 
 /// One provider × target group of the overview.
@@ -234,8 +237,8 @@ pub struct ProviderOverview {
     /// The municipality (scope `municipality`); null for `national`.
     #[schema(required = true)]
     pub municipality: Option<String>,
-    /// What `quality` is: shrunk success rates, not effects (an uplift over no offer needs the
-    /// case mix of the episode history).
+    /// What `quality` is: `quality.effect` is the case-mix adjusted uplift over no offer with
+    /// its 90 % interval; `posterior_mean` is a shrunk success rate, not an effect.
     pub quality_basis: String,
     /// Rows by spend, largest first (then provider, group).
     pub rows: Vec<OverviewRow>,

@@ -3,6 +3,7 @@
 use super::*;
 use crate::server::store::{GroupEvidence, NewOffer, OfferState};
 use matcher_core::model::ReferenceData;
+use std::collections::HashMap;
 
 // ----- offers -----
 
@@ -115,24 +116,11 @@ pub(super) enum Level<'a> {
 /// (`effect::EffectModel`): the quality row where the history has episodes of it, otherwise
 /// the shrunk estimate alone (an offer's own; a provider's, the mean over its offers).
 fn group_effect(cat: &Catalogue, level: Level<'_>, code: &str, reference: &ReferenceData) -> GroupEffect {
-    let effects = cat.scorer.effects();
-    let g = reference.group(code).map(|g| usize::from(g.0));
-    let no_offer_rate = g.map_or(0.0, |g| effects.no_offer.group_rate(g));
     let (kind, id) = match level {
         Level::Offer(id) => ("offer", id),
         Level::Provider(id) => ("provider", id),
     };
-    if let Some(q) = effects.quality.iter().find(|q| q.level == kind && q.id == id && q.group == code) {
-        return GroupEffect {
-            episodes: q.episodes,
-            observed_rate: Some(q.observed_rate),
-            expected_rate: Some(q.expected_rate),
-            adjusted_rate: Some(q.adjusted_rate),
-            uplift: q.uplift,
-            uplift_interval_90: [q.uplift_low, q.uplift_high],
-            no_offer_rate,
-        };
-    }
+    let row = cat.scorer.effects().quality.iter().find(|q| q.level == kind && q.id == id && q.group == code);
     let offers: Vec<usize> = match level {
         Level::Offer(id) => cat.scorer.offer_index(id).map(|i| i as usize).into_iter().collect(),
         Level::Provider(id) => cat
@@ -143,11 +131,71 @@ fn group_effect(cat: &Catalogue, level: Level<'_>, code: &str, reference: &Refer
             .map(|(i, _)| i)
             .collect(),
     };
+    effect_of(cat, row, &offers, code, reference)
+}
+
+/// The effects of every provider × group, looked up by index instead of by scan: the orderer's
+/// overview asks for thousands of rows at once.
+pub(super) struct ProviderEffects<'a> {
+    cat: &'a Catalogue,
+    rows: HashMap<(&'a str, &'a str), &'a matcher_core::effect::QualityRow>,
+    offers: HashMap<&'a str, Vec<usize>>,
+}
+
+impl<'a> ProviderEffects<'a> {
+    /// Indexes the catalogue's provider quality rows and offers by provider.
+    pub(super) fn new(cat: &'a Catalogue) -> Self {
+        let rows = cat
+            .scorer
+            .effects()
+            .quality
+            .iter()
+            .filter(|q| q.level == "provider")
+            .map(|q| ((q.id.as_str(), q.group.as_str()), q))
+            .collect();
+        let mut offers: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, o) in cat.offers().iter().enumerate() {
+            offers.entry(o.provider.as_str()).or_default().push(i);
+        }
+        ProviderEffects { cat, rows, offers }
+    }
+
+    /// What [`group_effect`] answers for `Level::Provider(provider)`.
+    pub(super) fn get(&self, provider: &str, code: &str, reference: &ReferenceData) -> GroupEffect {
+        let row = self.rows.get(&(provider, code)).copied();
+        let offers = self.offers.get(provider).map_or(&[][..], Vec::as_slice);
+        effect_of(self.cat, row, offers, code, reference)
+    }
+}
+
+/// The one reading of an effect for a group: the history's quality row when there is one,
+/// otherwise the mean of the offers' shrunk uplifts.
+fn effect_of(
+    cat: &Catalogue,
+    row: Option<&matcher_core::effect::QualityRow>,
+    offers: &[usize],
+    code: &str,
+    reference: &ReferenceData,
+) -> GroupEffect {
+    let effects = cat.scorer.effects();
+    let g = reference.group(code).map(|g| usize::from(g.0));
+    let no_offer_rate = g.map_or(0.0, |g| effects.no_offer.group_rate(g));
+    if let Some(q) = row {
+        return GroupEffect {
+            episodes: q.episodes,
+            observed_rate: Some(q.observed_rate),
+            expected_rate: Some(q.expected_rate),
+            adjusted_rate: Some(q.adjusted_rate),
+            uplift: q.uplift,
+            uplift_interval_90: [q.uplift_low, q.uplift_high],
+            no_offer_rate,
+        };
+    }
     let (mut mean, mut low, mut high) = (0.0, 0.0, 0.0);
     if let Some(g) = g
         && !offers.is_empty()
     {
-        for &o in &offers {
+        for &o in offers {
             let e = effects.offer_uplift(o, g);
             mean += e.mean;
             low += e.low();

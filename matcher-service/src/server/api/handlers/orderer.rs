@@ -738,6 +738,8 @@ pub(super) async fn overview_providers(state: Arc<AppState>, req: Request) -> Re
                     successes,
                     posterior_mean: q.mean,
                     interval_90: [q.low, q.high],
+                    // Filled in for the page only (below): it neither filters nor sorts.
+                    effect: GroupEffect::default(),
                 },
             }
         })
@@ -752,7 +754,13 @@ pub(super) async fn overview_providers(state: Arc<AppState>, req: Request) -> Re
     let spend_dkk = out.iter().map(|r| r.spend_dkk).sum();
     // CSV without `limit` is the whole table (a spreadsheet wants every row); JSON pages by 100.
     let limit = f.limit.unwrap_or(if csv { u32::MAX } else { 100 });
-    let page: Vec<OverviewRow> = out.into_iter().skip(f.offset as usize).take(limit as usize).collect();
+    let mut page: Vec<OverviewRow> = out.into_iter().skip(f.offset as usize).take(limit as usize).collect();
+    if !page.is_empty() {
+        let effects = super::offers::ProviderEffects::new(&cat);
+        for r in &mut page {
+            r.quality.effect = effects.get(&r.provider_id, &r.target_group, &reference);
+        }
+    }
     if csv {
         return Ok(Reply::Csv(overview_csv(&page).into_bytes(), None));
     }
@@ -761,7 +769,7 @@ pub(super) async fn overview_providers(state: Arc<AppState>, req: Request) -> Re
         &ProviderOverview {
             scope,
             municipality: (scope == OverviewScope::Municipality).then(|| format!("{m:04}")),
-            quality_basis: "success rate per target group shrunk toward the group average (Beta posterior, 90 % interval); not an effect over no offer".into(),
+            quality_basis: QUALITY_BASIS.into(),
             rows: page,
             total,
             spend_dkk,
@@ -770,6 +778,9 @@ pub(super) async fn overview_providers(state: Arc<AppState>, req: Request) -> Re
         },
     )
 }
+
+/// What the overview's quality is, said in every answer.
+const QUALITY_BASIS: &str = "quality.effect: uplift over no offer per target group (the extra chance of leaving benefit because of the provider's offers), adjusted for the case mix of the episode history and shrunk offer -> provider -> group, with its 90 % interval; it assumes comparable candidates are recorded alike. quality.posterior_mean is the success rate shrunk toward the group average: not an effect";
 
 /// The overview as CSV (comma, UTF-8, header row; text quoted where needed).
 fn overview_csv(rows: &[OverviewRow]) -> String {
@@ -790,6 +801,10 @@ fn overview_csv(rows: &[OverviewRow]) -> String {
         "quality_posterior_mean",
         "quality_low_90",
         "quality_high_90",
+        "uplift",
+        "uplift_low_90",
+        "uplift_high_90",
+        "uplift_episodes",
     ]);
     for r in rows {
         let _ = w.write_record([
@@ -808,6 +823,10 @@ fn overview_csv(rows: &[OverviewRow]) -> String {
             format!("{:.4}", r.quality.posterior_mean),
             format!("{:.4}", r.quality.interval_90[0]),
             format!("{:.4}", r.quality.interval_90[1]),
+            format!("{:.4}", r.quality.effect.uplift),
+            format!("{:.4}", r.quality.effect.uplift_interval_90[0]),
+            format!("{:.4}", r.quality.effect.uplift_interval_90[1]),
+            r.quality.effect.episodes.to_string(),
         ]);
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
