@@ -221,7 +221,7 @@ impl<'n> Builder<'n> {
                 name,
                 0,
                 "n_edges",
-                &n_edges.to_string(),
+                n_edges.to_string(),
                 format!("the header announces {n_edges} edges, the file has {}", left.len()),
             )));
         }
