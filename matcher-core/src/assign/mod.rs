@@ -111,7 +111,7 @@ mod verify;
 
 use crate::error::{Error, Result};
 
-pub use format::{parse_instance, read_instance, write_instance};
+pub use format::{parse_instance, read_instance, read_instance_sized, write_instance};
 pub use stable::blocking_pairs;
 pub use verify::{Certificate, verify};
 

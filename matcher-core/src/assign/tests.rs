@@ -495,6 +495,38 @@ fn a_header_cannot_ask_for_huge_arrays() {
     assert_eq!(p.n_edges(), 2);
 }
 
+/// The streaming readers (`matcher solve` reads line by line so the text is never held whole)
+/// give the same problem, or an error naming the same line, as the whole-text parser.
+#[test]
+fn streaming_readers_agree_with_the_whole_text_parser() {
+    let texts = [
+        "p 2 2 3\nr 1 2\ne 0 0 5\ne 0 1 3\ne 1 1 4\n",
+        "p 2 2 3\r\nr 1 2\r\ne 1 1 4\r\n\r\ne 0 0 5\r\ne 0 1 3",
+        "p 3 1 2\ne 2 0 7\ne 0 0 1\n\n",
+        "p 1 2 2\ne 0 0 1\ne 0 1 1",
+    ];
+    for text in texts {
+        let whole = parse_instance("x.txt", text).unwrap();
+        let streamed = read_instance("x.txt", text.as_bytes()).unwrap();
+        let sized = read_instance_sized("x.txt", text.as_bytes(), text.len() as u64).unwrap();
+        assert_eq!(streamed, whole, "{text:?}");
+        assert_eq!(sized, whole, "{text:?}");
+    }
+    for (text, says) in [
+        ("p 2 2 1\ne 0 5 3\n", "x.txt:2"),
+        ("p 2 2 1\r\n\r\ne 0 1 abc\r\n", "x.txt:3"),
+        ("p 2 2 2\ne 0 1 3\n", "the file has 1"),
+        ("", "empty file"),
+        ("p 100000 100000 9999999999\ne 0 0 1\n", "bytes can hold"),
+    ] {
+        let sized = read_instance_sized("x.txt", text.as_bytes(), text.len() as u64).unwrap_err().to_string();
+        assert!(sized.contains(says), "{sized}");
+        assert!(read_instance("x.txt", text.as_bytes()).is_err(), "{text:?}");
+    }
+    // Not UTF-8: an I/O error, not a panic.
+    assert!(read_instance("x.txt", &b"p 1 1 1\ne 0 0 \xff\n"[..]).is_err());
+}
+
 #[test]
 fn written_instances_read_back_the_same() {
     // Capacities of 1 are left implicit by the format, a capacity of 0 must survive.
