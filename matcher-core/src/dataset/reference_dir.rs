@@ -1,6 +1,7 @@
 //! A municipality's reference directory (`--reference DIR`): `target_groups.csv` and
 //! `benefit_kinds.csv` that replace or extend the embedded tables, so that new target groups
-//! and this year's weekly rates need no new release.
+//! and this year's weekly rates need no new release; and `synthetic_regions.csv`, the invented
+//! regions outside Denmark of generated Nordic-scale data (`data/reference-nordic/`).
 //!
 //! The files go through the same reader as every data table (encoding, separator, file, line,
 //! column and value in every message). This module only reads; how rows replace or extend the
@@ -12,20 +13,20 @@ use super::table::Table;
 use crate::error::{Error, InputProblem, InputProblems, Result};
 use crate::model::ReferenceData;
 use crate::model::reference::{
-    BENEFIT_KIND_COLUMNS, BENEFIT_KIND_REQUIRED, TARGET_GROUP_COLUMNS, TARGET_GROUP_REQUIRED,
-    benefit_kind_rows, target_group_rows,
+    BENEFIT_KIND_COLUMNS, BENEFIT_KIND_REQUIRED, SYNTHETIC_REGION_COLUMNS, TARGET_GROUP_COLUMNS,
+    TARGET_GROUP_REQUIRED, benefit_kind_rows, synthetic_region_rows, target_group_rows,
 };
 use std::path::Path;
 
 /// The files a reference directory may hold.
-pub const REFERENCE_FILES: &[&str] = &["target_groups.csv", "benefit_kinds.csv"];
+pub const REFERENCE_FILES: &[&str] = &["target_groups.csv", "benefit_kinds.csv", "synthetic_regions.csv"];
 
 /// The embedded reference data with the tables of `dir` applied over it.
 ///
 /// # Errors
 /// [`Error::Input`] when `dir` is not a directory; [`Error::InvalidData`] listing every bad
 /// row, a file that cannot be read, an unknown column, a CSV file other than the two, or a
-/// directory that holds neither; [`Error::Io`] when a file cannot be read.
+/// directory that holds none of the three; [`Error::Io`] when a file cannot be read.
 pub fn load_reference(dir: &Path, options: &ReadOptions) -> Result<ReferenceData> {
     let mut reference = ReferenceData::embedded()?;
     if !dir.is_dir() {
@@ -53,7 +54,7 @@ pub fn load_reference(dir: &Path, options: &ReadOptions) -> Result<ReferenceData
                 0,
                 "",
                 "",
-                "not a reference table that can be replaced; a reference directory holds target_groups.csv and benefit_kinds.csv (municipalities, postcodes and ISCO-08 groups are embedded)",
+                "not a reference table that can be replaced; a reference directory holds target_groups.csv, benefit_kinds.csv and synthetic_regions.csv (municipalities, postcodes and ISCO-08 groups are embedded)",
             ));
         }
     }
@@ -94,13 +95,14 @@ pub fn load_reference(dir: &Path, options: &ReadOptions) -> Result<ReferenceData
     };
     let groups = read("target_groups.csv", TARGET_GROUP_REQUIRED, TARGET_GROUP_COLUMNS)?;
     let kinds = read("benefit_kinds.csv", BENEFIT_KIND_REQUIRED, BENEFIT_KIND_COLUMNS)?;
+    let regions = read("synthetic_regions.csv", &SYNTHETIC_REGION_COLUMNS[..5], SYNTHETIC_REGION_COLUMNS)?;
     if !names.iter().any(|n| REFERENCE_FILES.contains(&n.as_str())) {
         problems.push(InputProblem::new(
             dir.display().to_string(),
             0,
             "",
             "",
-            "holds neither target_groups.csv nor benefit_kinds.csv",
+            "holds none of target_groups.csv, benefit_kinds.csv and synthetic_regions.csv",
         ));
     }
     let groups = groups.map(|t| {
@@ -113,6 +115,15 @@ pub fn load_reference(dir: &Path, options: &ReadOptions) -> Result<ReferenceData
         problems.extend(bad);
         rows
     });
+    let regions = regions.map(|t| {
+        let (rows, bad) = synthetic_region_rows(t);
+        problems.extend(bad);
+        rows
+    });
+    if problems.is_empty() {
+        problems
+            .extend(reference.add_synthetic_regions("synthetic_regions.csv", regions.unwrap_or_default()));
+    }
     if problems.is_empty() {
         problems.extend(reference.apply_overrides(
             ("target_groups.csv", groups.unwrap_or_default()),
@@ -245,7 +256,7 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "postcodes.csv: not a reference table that can be replaced; a reference directory holds target_groups.csv and benefit_kinds.csv (municipalities, postcodes and ISCO-08 groups are embedded)",
+                "postcodes.csv: not a reference table that can be replaced; a reference directory holds target_groups.csv, benefit_kinds.csv and synthetic_regions.csv (municipalities, postcodes and ISCO-08 groups are embedded)",
                 "benefit_kinds.csv:4: column `weekly_rate_dkk` = `12.5`: expected a whole number from 0 to 4294967295",
             ]
         );
