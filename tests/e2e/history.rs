@@ -267,3 +267,61 @@ fn decisions_outcomes_and_no_offer_exits_become_a_history_the_nightly_run_learns
     assert!(update.is_err_and(|e| e.to_string().contains("append-only")));
     assert!(file.execute("DELETE FROM episodes", []).is_err());
 }
+
+/// Issue 13/18: a no-offer record reaches later estimates through the same coalesced scorer
+/// refresh beside the request as an outcome (the catalogue is not rebuilt in the request: the
+/// spatial index and the place counters stay the very same objects).
+#[test]
+fn a_no_offer_exit_is_reflected_in_later_estimates_without_a_rebuild() {
+    let s = start("history-exit-refresh");
+    seed_offers(&s, &[("course-1", 10)]);
+    let cw = s.tokens.a_caseworker.clone();
+    let d1 = accept(&s, &cw, "cand-a1", "course-1");
+    let r = call(
+        s.addr,
+        "POST",
+        "/v1/outcomes",
+        Some(&cw),
+        Some(&json!({"decision_id": d1, "result": "in_work"}).to_string()),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    s.state.catalogues.settle(&s.state.store).expect("settle");
+    let sickness_effect = || {
+        let q = call(s.addr, "GET", "/v1/offers/course-1/quality", Some(&cw), None);
+        assert_eq!(q.status, 200, "{}", q.body);
+        let g = q.body["groups"]
+            .as_array()
+            .and_then(|g| g.iter().find(|g| g["target_group"] == "sickness"))
+            .cloned()
+            .expect("sickness");
+        let e = g["effect"].clone();
+        (e["no_offer_rate"].as_f64().expect("no-offer rate"), e["uplift"].as_f64().expect("uplift"))
+    };
+    let (rate_before, uplift_before) = sickness_effect();
+    let before = s.state.catalogues.current();
+
+    // Twelve comparable candidates left sickness benefit for work within four weeks without
+    // any offer: candidates like them do well anyway, so the course's uplift must fall.
+    let ids: Vec<String> = (1..=12).map(|n| format!("cand-x{n}")).collect();
+    let rows: Vec<Value> = ids.iter().map(|id| candidate(id, "0851")).collect();
+    let r = call(s.addr, "POST", "/v1/candidates", Some(&cw), Some(&Value::Array(rows).to_string()));
+    assert_eq!(r.status, 200, "{}", r.body);
+    for id in &ids {
+        let r = exit(&s, &cw, id, json!({"result": "in_work", "started": "2026-07-06", "weeks_to_exit": 4}));
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    s.state.catalogues.settle(&s.state.store).expect("settle");
+    let after = s.state.catalogues.current();
+    assert!(after.version > before.version, "a new scorer: {} -> {}", before.version, after.version);
+    assert!(std::sync::Arc::ptr_eq(&before.index, &after.index), "refreshed, not rebuilt: same index");
+    assert!(std::sync::Arc::ptr_eq(&before.reserved, &after.reserved), "same place counters");
+    let (rate_after, uplift_after) = sickness_effect();
+    assert!(rate_after > rate_before + 0.02, "no-offer rate {rate_before} -> {rate_after}");
+    assert!(uplift_after < uplift_before - 0.02, "uplift {uplift_before} -> {uplift_after}");
+    // And the suggestions a caseworker sees afterwards carry the new estimate.
+    let r =
+        call(s.addr, "POST", "/v1/suggestions", Some(&cw), Some(r#"{"candidate_id": "cand-a2", "k": 1}"#));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let shown = r.body["suggestions"][0]["evidence"][0]["uplift"].as_f64().expect("uplift shown");
+    assert!(shown < uplift_before - 0.02, "suggestion shows {shown}, before {uplift_before}");
+}

@@ -368,6 +368,9 @@ fn give_back_edges(problem: &mut Problem, graph: &mut CandidateGraph) {
 
 /// Runs the night.
 ///
+/// The contracts' terms are put on the offers of `data` in place when this is its only
+/// reference, and on a copy otherwise; [`BatchResult::night`] is the data set with them.
+///
 /// # Errors
 /// [`Error::Problem`] when the data contradict themselves (more locked courses on an offer
 /// than it has places, a guaranteed volume above capacity) or the certificate fails.
@@ -395,8 +398,12 @@ fn run_in_pool(
     let mut timings = Timings::default();
     let clock = Instant::now();
     // The contracts in force tonight set their offers' terms (kind, guaranteed share, price,
-    // a specialist's groups); without contracts the data set is used as it is.
-    let raw = data.clone();
+    // a specialist's groups); without contracts the data set is used as it is. The terms are
+    // put on the offers in place: a caller that hands over its only reference (`matcher
+    // batch`) gets no copy of the data set; the data set as it came is kept only for the rule
+    // costs' re-run (the shared reference then makes `make_mut` copy, as before issue 18).
+    let raw = options.rule_costs.then(|| data.clone());
+    let mut data = data;
     let (reference_again, policies_again) = (reference.clone(), policies.clone());
     let rules_for = |m: crate::model::MunicipalityCode| {
         let c = &policies_again.get(policies_again.index_for(m)).contracts;
@@ -406,10 +413,9 @@ fn run_in_pool(
             guarantees: c.fill_guarantees,
         })
     };
-    let data = match crate::model::contract::apply(&data, today, rules_for) {
-        Some(night) => Arc::new(night),
-        None => data,
-    };
+    if crate::model::contract::changes_offers(&data, rules_for) {
+        crate::model::contract::apply_in_place(Arc::make_mut(&mut data), today, rules_for);
+    }
     let counter = options.progress.as_deref();
     progress::start(counter, Phase::Graph, data.candidates.len() as u64);
     let scorer = Scorer::new(data.clone(), reference, policies, today)?;
@@ -702,6 +708,8 @@ fn run_in_pool(
         }
         // Specialist groups: a night whose specialists take every group needs its own graph.
         let open = ContractRules { specialist_groups: false, ..options.rules };
+        let raw =
+            raw.ok_or_else(|| Error::Problem("the data set before the contracts was not kept".into()))?;
         let open_data = crate::model::contract::apply(&raw, today, |m| rules_for(m).and(open));
         let narrowed = open_data.as_ref().is_some_and(|d| {
             d.offers.iter().zip(&data.offers).any(|(a, b)| a.target_groups != b.target_groups)
@@ -1113,6 +1121,30 @@ mod tests {
             report.contracts.spend_by_municipality.iter().map(|m| m.spend_dkk).sum::<u64>(),
             report.spend_dkk
         );
+    }
+
+    /// Issue 18: a caller that hands over its only reference gets the contracts' terms put on
+    /// that data set's offers (no copy of the candidates), with the same night as on a shared
+    /// reference, where the data set given stays as it was.
+    #[test]
+    fn the_only_reference_takes_the_terms_in_place_and_a_shared_one_is_copied() {
+        let reference = Arc::new(ReferenceData::embedded().unwrap());
+        let data = crate::r#gen::generate(crate::r#gen::Scale::Demo, 1, &reference);
+        assert!(!data.contracts.is_empty());
+        let options =
+            BatchOptions { today: Some(crate::r#gen::AS_OF), threads: 1, ..BatchOptions::default() };
+        let policies = Arc::new(PolicySet::default());
+        let shared = Arc::new(data.clone());
+        let copied = run(shared.clone(), reference.clone(), policies.clone(), &options).unwrap();
+        assert!(!Arc::ptr_eq(&shared, &copied.night), "a shared data set is not changed");
+        assert_eq!(*shared, data);
+        assert_ne!(copied.night.offers, data.offers, "the demo's contracts change some offers");
+        let only = Arc::new(data);
+        let at = Arc::as_ptr(&only);
+        let in_place = run(only, reference, policies, &options).unwrap();
+        assert_eq!(Arc::as_ptr(&in_place.night), at, "the only reference is not copied");
+        assert_eq!(*in_place.night, *copied.night);
+        assert_eq!(in_place.proposals, copied.proposals);
     }
 
     #[test]

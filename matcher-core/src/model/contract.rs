@@ -2,9 +2,9 @@
 //!
 //! Owns [`Contract`], its validation ([`Contract::check_terms`], [`Contract::validate`] against
 //! a [`ContractWorld`]: the data set's or the service's providers and offers) and the terms a
-//! night reads from the contracts in force ([`offer_terms`], [`apply`]). It does no I/O (the
-//! `contracts` table is read by [`crate::dataset`]) and no matching (the batch turns the terms
-//! into its problem).
+//! night reads from the contracts in force ([`offer_terms`], [`apply`], [`apply_in_place`]). It
+//! does no I/O (the `contracts` table is read by [`crate::dataset`]) and no matching (the batch
+//! turns the terms into its problem).
 //!
 //! Which wins: an offer covered by a contract *in force on the day of the run* takes that
 //! contract's kind, its share of the guaranteed volume, its price (when the contract gives one)
@@ -452,20 +452,40 @@ pub fn offer_terms(data: &Dataset, day: Date) -> Vec<OfferTerms> {
 /// specialist's offers narrowed to the contract's target groups. `rules` says which rules the
 /// municipality holding a contract applies (for an offer without a contract, the offer's
 /// municipality). `None` when nothing changes, so the caller can keep its data set.
+///
+/// A copy of the whole data set; the night itself uses [`apply_in_place`], which changes the
+/// offers only.
 pub fn apply(
     data: &Dataset,
     day: Date,
     rules: impl Fn(MunicipalityCode) -> ContractRules,
 ) -> Option<Dataset> {
-    if data.contracts.is_empty()
-        && data.offers.iter().all(|o| o.guaranteed_volume == 0 || rules(o.municipality).guarantees)
-    {
+    if !changes_offers(data, &rules) {
         return None;
     }
-    let terms = offer_terms(data, day);
     let mut out = data.clone();
-    for (offer, t) in out.offers.iter_mut().zip(&terms) {
-        let contract = t.contract.map(|k| &data.contracts[k]);
+    apply_in_place(&mut out, day, rules);
+    Some(out)
+}
+
+/// Whether [`apply_in_place`] can change anything: there are contracts, or an offer's own
+/// guaranteed volume is turned off by its municipality's rules.
+pub fn changes_offers(data: &Dataset, rules: impl Fn(MunicipalityCode) -> ContractRules) -> bool {
+    !data.contracts.is_empty()
+        || data.offers.iter().any(|o| o.guaranteed_volume > 0 && !rules(o.municipality).guarantees)
+}
+
+/// [`apply`] on the data set itself: the offers take the terms of the contracts in force on
+/// `day`; candidates, contracts and the rest are left as they are. The national night holds
+/// one data set instead of two (issue 18: the copy was ~100 MB of the peak).
+pub fn apply_in_place(data: &mut Dataset, day: Date, rules: impl Fn(MunicipalityCode) -> ContractRules) {
+    if !changes_offers(data, &rules) {
+        return;
+    }
+    let terms = offer_terms(data, day);
+    let contracts = &data.contracts;
+    for (offer, t) in data.offers.iter_mut().zip(&terms) {
+        let contract = t.contract.map(|k| &contracts[k]);
         let rules = rules(contract.map_or(offer.municipality, |c| c.municipality));
         offer.contract = t.kind;
         offer.guaranteed_volume = if rules.guarantees { t.guaranteed } else { 0 };
@@ -481,7 +501,6 @@ pub fn apply(
             };
         }
     }
-    Some(out)
 }
 
 #[cfg(test)]
@@ -630,6 +649,28 @@ mod tests {
         assert!(open.unwrap().offers[0].target_groups.is_empty());
         let none = apply(&data, day, |_| ContractRules { guarantees: false, ..ContractRules::default() });
         assert_eq!(none.unwrap().offers[2].guaranteed_volume, 0);
+    }
+
+    #[test]
+    fn terms_in_place_change_the_offers_as_the_copy_does_and_nothing_else() {
+        let mut data = Dataset {
+            offers: vec![offer("a", "lev-1", 10), offer("b", "lev-1", 10)],
+            contracts: vec![Contract { price_dkk: 7_000, ..contract(ContractKind::Buffer, &["a"]) }],
+            ..Dataset::default()
+        };
+        let day = Date::parse("2026-06-01").unwrap();
+        let all = |_| ContractRules::default();
+        let copy = apply(&data, day, all).unwrap();
+        assert!(changes_offers(&data, all));
+        apply_in_place(&mut data, day, all);
+        assert_eq!(data, copy);
+        assert_eq!((data.offers[0].contract, data.offers[0].price_dkk), (Some(ContractKind::Buffer), 7_000));
+        assert_eq!(data.offers[1].price_dkk, 20_000, "an offer no contract covers keeps its price");
+        let mut plain = Dataset { offers: vec![offer("c", "lev-1", 10)], ..Dataset::default() };
+        assert!(!changes_offers(&plain, all) && apply(&plain, day, all).is_none());
+        let before = plain.clone();
+        apply_in_place(&mut plain, day, all);
+        assert_eq!(plain, before);
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //! same inputs: phase timings, threads, the program version.
 
 use crate::cli::flags::{RunFlags, load};
-use crate::cli::report_html::{self, Lang};
+use crate::cli::report_html;
 use crate::cli::run_dir::RunDir;
+use crate::html::Lang;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use matcher_core::batch::{self, BatchOptions, BatchResult, Proposal, ProposalRecord, caseload, report};
@@ -214,7 +215,11 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
         rule_costs: args.rule_costs,
     };
     let started = Instant::now();
-    let mut result = batch::run(data.clone(), reference.clone(), Arc::new(policies), &options)?;
+    // The run gets the only reference, so the contracts' terms go onto its offers in place
+    // (no copy of the data set); what is written below reads the night's data set, whose
+    // candidates and ids are the loaded ones.
+    let mut result = batch::run(data, reference.clone(), Arc::new(policies), &options)?;
+    let data = result.night.clone();
     let t = &result.timings;
     tracing::info!(
         phase = %"match",

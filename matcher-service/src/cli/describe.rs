@@ -9,7 +9,8 @@
 //! municipality can say (legal basis, contact, purpose in its own words) is a marked
 //! placeholder. Owns no logic of its own beyond the wording.
 
-use crate::cli::report_html::Lang;
+use crate::html::Lang;
+use crate::html::escape as esc;
 use crate::server::audit_log::{ENGINE_VERSION, LogVersions};
 use crate::server::auth::Role;
 use anyhow::Context;
@@ -613,10 +614,6 @@ pub fn markdown(card: &Card) -> String {
         }
     }
     out
-}
-
-fn esc(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// Escaped text with `code` spans.

@@ -2,6 +2,7 @@
 //! external assets), in Danish or English. Rendering only: every number comes from
 //! `matcher_core::batch::report::Report`.
 
+use crate::html::escape as esc;
 use matcher_core::batch::caseload::{CaseloadReport, MunicipalityCaseload};
 use matcher_core::batch::report::{Report, Slice};
 use matcher_core::model::{MunicipalityCode, ReferenceData};
@@ -9,14 +10,7 @@ use std::fmt::Write;
 
 mod fairness;
 
-/// Language of the report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Lang {
-    /// Danish.
-    Da,
-    /// English.
-    En,
-}
+use crate::html::Lang;
 
 /// A word of the report: a mistyped key does not compile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -487,10 +481,6 @@ fn t(lang: Lang, key: Key) -> &'static str {
 /// silent "?").
 fn t_data(lang: Lang, key: &str) -> String {
     Key::parse(key).map_or_else(|| key.to_string(), |k| t(lang, k).to_string())
-}
-
-fn esc(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// A whole number with thousands separators: `1.234.567` in Danish, `1,234,567` in English.

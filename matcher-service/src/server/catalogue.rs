@@ -5,7 +5,8 @@
 //!
 //! Two kinds of rebuild (issue 18): a write to the offers themselves reads every offer back
 //! from the store ([`Catalogues::rebuild`]); an outcome changes only evidence, so
-//! [`Catalogues::refresh_evidence`] keeps the parsed offers, the spatial index and the place
+//! [`Catalogues::refresh_evidence`] (also after a no-offer record, which changes only the
+//! history) keeps the parsed offers, the spatial index and the place
 //! counters of the current catalogue (shared, not copied) and builds only a new scorer. That
 //! refresh runs beside the request, coalesced: however many outcomes arrive while one runs,
 //! one more follows and covers them all ([`Catalogues::evidence_changed`]). The place an

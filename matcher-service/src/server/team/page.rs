@@ -2,6 +2,7 @@
 //! self-contained page (inline CSS, SVG bars, no script), so it can be shown on a screen or
 //! printed. Draws a [`TeamOverview`]; computes nothing of its own beyond formatting.
 
+use crate::html::{Lang, escape as esc};
 use crate::server::api::answers::{EarlyAction, TeamOverview, Workload};
 use sha2::Digest;
 use std::fmt::Write;
@@ -44,29 +45,7 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-fn esc(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-/// The page's language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    /// Danish.
-    Da,
-    /// English.
-    En,
-}
-
 impl Lang {
-    /// `en` is English; anything else Danish (the service's users are Danish job centres).
-    pub fn from_code(code: Option<&str>) -> Lang {
-        if code == Some("en") { Lang::En } else { Lang::Da }
-    }
-
-    fn t(self, da: &'static str, en: &'static str) -> &'static str {
-        if self == Lang::Da { da } else { en }
-    }
-
     fn number(self, x: f64) -> String {
         let text = if (x - x.round()).abs() < 1e-9 { format!("{x:.0}") } else { format!("{x:.1}") };
         if self == Lang::Da { text.replace('.', ",") } else { text }

@@ -7,6 +7,7 @@
 //! change gets a new path so embedded pages keep working. With `--demo`, `/` is a mock case
 //! screen embedding the widget, so a new user sees it working at once.
 
+use crate::html::escape;
 use crate::server::AppState;
 use sha2::Digest;
 use std::sync::{Arc, OnceLock};
@@ -142,7 +143,7 @@ async fn team_page(
     query: &std::collections::HashMap<String, String>,
     head: bool,
 ) -> Response {
-    let lang = crate::server::team::page::Lang::from_code(query.get("lang").map(String::as_str));
+    let lang = crate::html::Lang::from_code(query.get("lang").map(String::as_str));
     let team = query.get("team").cloned().or_else(|| demo.teams.first().cloned()).unwrap_or_default();
     let known = demo.teams.contains(&team);
     let m = demo.municipality;
@@ -164,8 +165,8 @@ async fn team_page(
         return r;
     };
     let other = match lang {
-        crate::server::team::page::Lang::Da => format!("/team?team={team_for_link}&lang=en"),
-        crate::server::team::page::Lang::En => format!("/team?team={team_for_link}&lang=da"),
+        crate::html::Lang::Da => format!("/team?team={team_for_link}&lang=en"),
+        crate::html::Lang::En => format!("/team?team={team_for_link}&lang=da"),
     };
     let html = crate::server::team::page::render(&overview, lang, Some(&other));
     let mut r = asset(html, "text/html; charset=utf-8", head);
@@ -223,22 +224,6 @@ fn etag(body: &str) -> String {
     format!("\"{hex}\"")
 }
 
-/// Escapes text for HTML element content and double-quoted attributes.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn render_demo(demo: &DemoPage) -> String {
     let first = demo.candidates.first().map_or("", |(id, _)| id.as_str());
     let mut items = String::new();
@@ -262,11 +247,6 @@ fn render_demo(demo: &DemoPage) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escape_neutralises_markup() {
-        assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
-    }
 
     #[test]
     fn demo_page_fills_every_placeholder_and_escapes_its_data() {

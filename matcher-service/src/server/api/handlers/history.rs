@@ -95,14 +95,20 @@ pub(super) async fn exit_create(state: Arc<AppState>, req: Request) -> Result<Re
     let RecordedExit { episode, replayed } = blocking(move || {
         let recorded = s.store.record_exit(&exit)?;
         who.accessed(&s, "record_exit", [exit.candidate_id.as_str()]);
-        if !recorded.replayed {
-            // The no-offer rates the estimates compare with have changed.
-            s.catalogues.rebuild(&s.store).map_err(|e| ApiError::Internal(e.to_string()))?;
-        }
         Ok(recorded)
     })
     .await?;
     if !replayed {
+        // The no-offer rates the estimates compare with have changed: they reach the scorer
+        // through the same coalesced refresh beside the request as an outcome's evidence
+        // (`Catalogues::evidence_changed`), so the answer waits for the store's commit only.
+        // No place and no offer changed, so nothing else of the catalogue is rebuilt.
+        let s = state.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = s.catalogues.evidence_changed(&s.store) {
+                tracing::error!(error = %e, "history refresh failed; the previous catalogue keeps serving");
+            }
+        });
         state.metrics.event("exits");
     }
     answers::json(if replayed { 200 } else { 201 }, &HistoryEpisode::new(&episode))

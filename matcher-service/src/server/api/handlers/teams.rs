@@ -197,8 +197,8 @@ pub(super) async fn caseload_plan(state: Arc<AppState>, req: Request) -> Result<
 
 /// The overview's query: the period from `from` and `to` (dates, both included; by default
 /// the four weeks that end today), and `format=html` with `lang=da|en` for the page.
-fn overview_query(req: &Request, today: Date) -> Result<(Date, Date, Option<page::Lang>), ApiError> {
-    let (mut from, mut to, mut lang, mut html) = (None, None, page::Lang::Da, false);
+fn overview_query(req: &Request, today: Date) -> Result<(Date, Date, Option<crate::html::Lang>), ApiError> {
+    let (mut from, mut to, mut lang, mut html) = (None, None, crate::html::Lang::Da, false);
     for (k, v) in query_params(req) {
         let date = |name: &str| {
             Date::parse(&v).ok_or_else(|| {
@@ -212,7 +212,7 @@ fn overview_query(req: &Request, today: Date) -> Result<(Date, Date, Option<page
                 if v != "da" && v != "en" {
                     return Err(ApiError::field("/query/lang", truncate(&v), "expected da or en"));
                 }
-                lang = page::Lang::from_code(Some(&v));
+                lang = crate::html::Lang::from_code(Some(&v));
             }
             "format" => {
                 html = match v.as_str() {
