@@ -48,7 +48,7 @@ pub const MAX_CELLS: usize = 1 << 17;
 /// A uniform grid of cells over a box of latitude and longitude, row-major from the south-west
 /// corner. Cells are [`CELL_LAT`] high and [`CELL_WIDTH_KM`] wide at the box's middle
 /// latitude (an equirectangular scale per frame: at 70° N a cell of a frame centred at 62° N
-/// is 3.7 km wide, at 55° N 6.4 km; the look-up converts km to degrees per row, so a circle is
+/// is 3.8 km wide, at 55° N 6.4 km; the look-up converts km to degrees per row, so a circle is
 /// covered at any latitude). Points outside go to the nearest edge cell.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Frame {

@@ -272,4 +272,47 @@ mod tests {
         assert!(missing.ends_with("nope: reference directory does not exist; expected a directory with target_groups.csv and/or benefit_kinds.csv"), "{missing}");
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    #[test]
+    fn the_nordic_directory_adds_synthetic_regions_and_bad_rows_are_named() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/reference-nordic");
+        let r = load_reference(&root, &ReadOptions::default()).unwrap();
+        assert_eq!(r.synthetic_regions.len(), 3);
+        assert_eq!(r.municipalities.len(), 4 * 98);
+        assert_eq!(r.postcodes, ReferenceData::embedded().unwrap().postcodes);
+        let tromso_ish = r.municipality(crate::model::MunicipalityCode(3101)).unwrap();
+        assert!(tromso_ish.centre.lat > 68.0 && r.accepts(tromso_ish.centre.lat, tromso_ish.centre.lon));
+        let dir = temp_dir("nordic-bad");
+        std::fs::write(
+            dir.join("synthetic_regions.csv"),
+            "tile,name,country,lat_shift,lon_centre\n\
+             1,syntetisk A,SE,3.5,15.5\n\
+             1,syntetisk B,FI,6.5,25.5\n\
+             0,syntetisk C,NO,12.5,20\n\
+             4,Rigtig kommune,IS,8,-19\n",
+        )
+        .unwrap();
+        let all = |e: Error| match e {
+            Error::InvalidData(problems) => {
+                problems.0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+            }
+            other => other.to_string(),
+        };
+        let text = all(load_reference(&dir, &ReadOptions::default()).unwrap_err());
+        assert!(text.contains("synthetic_regions.csv:4: column `tile`"), "{text}");
+        assert!(text.contains("synthetic_regions.csv:5: column `name`"), "{text}");
+        let dir2 = temp_dir("nordic-twice");
+        std::fs::write(
+            dir2.join("synthetic_regions.csv"),
+            "tile,name,country,lat_shift,lon_centre\n1,syntetisk A,SE,3.5,15.5\n1,syntetisk B,FI,6.5,25.5\n",
+        )
+        .unwrap();
+        let text = all(load_reference(&dir2, &ReadOptions::default()).unwrap_err());
+        assert!(
+            text.contains("synthetic_regions.csv:3: column `tile`") && text.contains("tile listed twice"),
+            "{text}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(&dir2);
+    }
 }
