@@ -37,6 +37,15 @@ pub struct Limits {
     pub min_score: i64,
     /// Pairs whose expected net effect (DKK) is below this are dropped; `None`: no limit.
     pub min_effect_dkk: Option<f64>,
+    /// Pairs with an offer bought at a price (a course) whose expected net effect (DKK) is
+    /// below this are dropped; `None` (national default): no limit. Offers without a price
+    /// (jobs, work trials, reciprocal help) are not bound by it.
+    pub min_course_effect_dkk: Option<f64>,
+    /// Pairs with an offer bought at a price whose net effect at the *upper end* of the
+    /// uplift's 90 % interval (DKK) is below this are dropped: the course loses money even if
+    /// it works as well as its record allows. National default 0; courses whose record is
+    /// merely too thin to say are kept and flagged (`docs/effects.md`). `None`: no limit.
+    pub min_course_effect_high_dkk: Option<f64>,
 }
 
 /// How the expected effect in DKK is computed and scaled.
@@ -183,7 +192,14 @@ fn national() -> Policy {
             continuity: 1.0,
             preference: 0.5,
         },
-        limits: Limits { max_distance_km: 60.0, job_min_shared_level: 1, min_score: 0, min_effect_dkk: None },
+        limits: Limits {
+            max_distance_km: 60.0,
+            job_min_shared_level: 1,
+            min_score: 0,
+            min_effect_dkk: None,
+            min_course_effect_dkk: None,
+            min_course_effect_high_dkk: Some(0.0),
+        },
         effect: EffectSettings { horizon_weeks: 52.0, scale_dkk: 50_000.0 },
         urgency: UrgencySettings { horizon_weeks: 8.0 },
         stability: StabilitySettings { least_gain_points: 100 },
@@ -313,13 +329,16 @@ impl Policy {
                 format!("{} is not from 0 to 1000 km", self.limits.max_distance_km),
             );
         }
-        if let Some(minimum) = self.limits.min_effect_dkk
-            && !(minimum.is_finite() && minimum.abs() <= 1e9)
-        {
-            return bad(
-                "limits.min_effect_dkk",
-                format!("{minimum} is not a finite amount from -1e9 to 1e9"),
-            );
+        for (key, value) in [
+            ("limits.min_effect_dkk", self.limits.min_effect_dkk),
+            ("limits.min_course_effect_dkk", self.limits.min_course_effect_dkk),
+            ("limits.min_course_effect_high_dkk", self.limits.min_course_effect_high_dkk),
+        ] {
+            if let Some(minimum) = value
+                && !(minimum.is_finite() && minimum.abs() <= 1e9)
+            {
+                return bad(key, format!("{minimum} is not a finite amount from -1e9 to 1e9"));
+            }
         }
         if self.limits.job_min_shared_level > 4 {
             return bad("limits.job_min_shared_level", "ISCO-08 codes have at most 4 levels".into());

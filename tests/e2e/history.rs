@@ -5,7 +5,9 @@
 //! `matcher history --db` write the same rows, and `matcher batch` reads them as the data
 //! set's `outcomes` table and learns from them (`quality.csv`). Plus every refusal.
 
-use crate::common::server::{Answer, Server, assert_problem, call, candidate, seed_offers, start, temp_dir};
+use crate::common::server::{
+    Answer, Server, assert_problem, call, candidate, seed_offers, start_config, temp_dir,
+};
 use matcher_core::model::Date;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -38,7 +40,9 @@ fn field(r: &Answer) -> String {
 
 #[test]
 fn decisions_outcomes_and_no_offer_exits_become_a_history_the_nightly_run_learns_from() {
-    let s = start("history");
+    // The history, not money: the seeded 12,000 kr. courses with a record of one or two
+    // episodes cannot be shown to pay, and the national course limit would refuse them.
+    let s = start_config("history", |c| c.policies.national.limits.min_course_effect_high_dkk = None);
     seed_offers(&s, &[("course-1", 10), ("course-2", 3)]);
     let cw = s.tokens.a_caseworker.clone();
     // More candidates: a3 (no offer, left for work), a4 (long on cash benefit, no offer, still
@@ -273,7 +277,10 @@ fn decisions_outcomes_and_no_offer_exits_become_a_history_the_nightly_run_learns
 /// spatial index and the place counters stay the very same objects).
 #[test]
 fn a_no_offer_exit_is_reflected_in_later_estimates_without_a_rebuild() {
-    let s = start("history-exit-refresh");
+    // Estimates, not money: the course limit is off, so the suggestion is shown at any uplift.
+    let s = start_config("history-exit-refresh", |c| {
+        c.policies.national.limits.min_course_effect_high_dkk = None
+    });
     seed_offers(&s, &[("course-1", 10)]);
     let cw = s.tokens.a_caseworker.clone();
     let d1 = accept(&s, &cw, "cand-a1", "course-1");

@@ -855,7 +855,10 @@ fn static_assets_answer_head_with_the_headers_of_get() {
 /// and English; two offers with the same name are told apart by start and town.
 #[test]
 fn suggestions_carry_time_place_contact_and_danish_occupation_titles() {
-    let s = start("time-place");
+    // How a late start is shown, not money: the national course limit would refuse the late
+    // course outright (it avoids no weeks, so it cannot pay its price; the core's
+    // `an_early_sickness_case_outranks_a_late_one_for_its_weeks_not_its_deadline` checks that).
+    let s = start_config("time-place", |c| c.policies.national.limits.min_course_effect_high_dkk = None);
     seed(&s);
     // Server day 2026-09-01; cand-a1's benefit ends 2027-03-01.
     let mut now = offer("same-now", 5);

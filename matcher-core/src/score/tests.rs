@@ -356,7 +356,10 @@ fn an_offer_starting_after_the_benefit_ends_avoids_no_weeks() {
         declines: vec![],
         contracts: vec![],
     };
-    let policies = PolicySet::default();
+    // Weeks, not money: the course limit is off (the late course avoids nothing, so the
+    // national default refuses it).
+    let mut policies = PolicySet::default();
+    policies.national.limits.min_course_effect_high_dkk = None;
     let s = scorer_for(&data, &r, &policies);
     let explain = |o| s.explain(0, o).expect("indices").expect("feasible");
     let (now, soon, late) = (explain(0), explain(1), explain(2));

@@ -140,8 +140,15 @@ pub(super) fn explain(
 pub(super) fn summary(data: &Dataset) -> String {
     let count = |kind| data.offers.iter().filter(|o| o.kind == kind).count();
     let evidence: usize = data.offers.iter().map(|o| o.evidence.len()).sum();
+    let history = match data.outcomes.len() {
+        0 => String::new(),
+        n => format!(
+            ", {n} episodes ({} without an offer)",
+            data.outcomes.iter().filter(|e| e.offer.is_none()).count()
+        ),
+    };
     format!(
-        "{} candidates, {} offers ({} provider, {} job, {} work trial, {} reciprocal help), {} providers, {} evidence rows",
+        "{} candidates, {} offers ({} provider, {} job, {} work trial, {} reciprocal help), {} providers, {} evidence rows{history}",
         data.candidates.len(),
         data.offers.len(),
         count(OfferKind::Provider),

@@ -466,6 +466,22 @@ pub fn card(inputs: &Inputs, lang: Lang) -> Card {
                 "`limits.min_effect_dkk`".into(),
                 l.min_effect_dkk.map_or_else(|| tr(lang, "slået fra", "off"), |v| format!("{v} DKK")),
             ],
+            vec![
+                tr(
+                    lang,
+                    "`limits.min_course_effect_dkk` (forløb med en pris)",
+                    "`limits.min_course_effect_dkk` (offers with a price)",
+                ),
+                l.min_course_effect_dkk.map_or_else(|| tr(lang, "slået fra", "off"), |v| format!("{v} DKK")),
+            ],
+            vec![
+                tr(
+                    lang,
+                    "`limits.min_course_effect_high_dkk` (forløb med en pris, øvre ende af 90 %-intervallet)",
+                    "`limits.min_course_effect_high_dkk` (offers with a price, upper end of the 90 % interval)",
+                ),
+                l.min_course_effect_high_dkk.map_or_else(|| tr(lang, "slået fra", "off"), |v| format!("{v} DKK")),
+            ],
             vec!["`top_k`".into(), policy.top_k.to_string()],
             vec!["`effect.horizon_weeks`".into(), policy.effect.horizon_weeks.to_string()],
             vec!["`effect.scale_dkk`".into(), policy.effect.scale_dkk.to_string()],
