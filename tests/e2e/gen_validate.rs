@@ -197,5 +197,5 @@ fn damaged_snapshots_and_missing_paths_fail_with_a_reason() {
     assert!(stderr.contains("nothing-here"), "{stderr}");
     let (out, _, stderr) = run(matcher().args(["gen", "--scale", "galaxy", "--out"]).arg(&dir));
     assert!(!out.status.success());
-    assert!(stderr.contains("expected demo, municipality or national"), "{stderr}");
+    assert!(stderr.contains("expected demo, municipality, national or nordic"), "{stderr}");
 }

@@ -439,11 +439,20 @@ fn location(r: &Row<'_>, reference: &ReferenceData) -> Result<LatLon, InputProbl
     match (r.opt_text("lat"), r.opt_text("lon")) {
         (Some(_), Some(_)) => {
             let lat = finite(r, "lat")?;
-            if !LatLon::LAT_RANGE.contains(&lat) {
-                return Err(r.problem("lat", "latitude is outside Denmark (54.4 to 57.9)"));
+            if reference.synthetic_regions.is_empty() {
+                if !LatLon::LAT_RANGE.contains(&lat) {
+                    return Err(r.problem("lat", "latitude is outside Denmark (54.4 to 57.9)"));
+                }
+                let lon = finite(r, "lon")?;
+                return LatLon::new(lat, lon).map_err(|reason| r.problem("lon", reason));
             }
             let lon = finite(r, "lon")?;
-            LatLon::new(lat, lon).map_err(|reason| r.problem("lon", reason))
+            // Generated Nordic-scale data: Denmark or one of the reference data's synthetic
+            // regions (`ReferenceData::accepts`).
+            if !reference.accepts(lat, lon) {
+                return Err(r.problem("lat", "the point is outside Denmark and the synthetic regions"));
+            }
+            Ok(LatLon { lat, lon })
         }
         (Some(_), None) => Err(r.problem("lon", "lat is given, so lon is required too")),
         (None, Some(_)) => Err(r.problem("lat", "lon is given, so lat is required too")),

@@ -1,6 +1,7 @@
 //! A municipality's reference directory (`--reference DIR`): `target_groups.csv` and
 //! `benefit_kinds.csv` that replace or extend the embedded tables, so that new target groups
-//! and this year's weekly rates need no new release.
+//! and this year's weekly rates need no new release; and `synthetic_regions.csv`, the invented
+//! regions outside Denmark of generated Nordic-scale data (`data/reference-nordic/`).
 //!
 //! The files go through the same reader as every data table (encoding, separator, file, line,
 //! column and value in every message). This module only reads; how rows replace or extend the
@@ -12,20 +13,20 @@ use super::table::Table;
 use crate::error::{Error, InputProblem, InputProblems, Result};
 use crate::model::ReferenceData;
 use crate::model::reference::{
-    BENEFIT_KIND_COLUMNS, BENEFIT_KIND_REQUIRED, TARGET_GROUP_COLUMNS, TARGET_GROUP_REQUIRED,
-    benefit_kind_rows, target_group_rows,
+    BENEFIT_KIND_COLUMNS, BENEFIT_KIND_REQUIRED, SYNTHETIC_REGION_COLUMNS, TARGET_GROUP_COLUMNS,
+    TARGET_GROUP_REQUIRED, benefit_kind_rows, synthetic_region_rows, target_group_rows,
 };
 use std::path::Path;
 
 /// The files a reference directory may hold.
-pub const REFERENCE_FILES: &[&str] = &["target_groups.csv", "benefit_kinds.csv"];
+pub const REFERENCE_FILES: &[&str] = &["target_groups.csv", "benefit_kinds.csv", "synthetic_regions.csv"];
 
 /// The embedded reference data with the tables of `dir` applied over it.
 ///
 /// # Errors
 /// [`Error::Input`] when `dir` is not a directory; [`Error::InvalidData`] listing every bad
 /// row, a file that cannot be read, an unknown column, a CSV file other than the two, or a
-/// directory that holds neither; [`Error::Io`] when a file cannot be read.
+/// directory that holds none of the three; [`Error::Io`] when a file cannot be read.
 pub fn load_reference(dir: &Path, options: &ReadOptions) -> Result<ReferenceData> {
     let mut reference = ReferenceData::embedded()?;
     if !dir.is_dir() {
@@ -53,7 +54,7 @@ pub fn load_reference(dir: &Path, options: &ReadOptions) -> Result<ReferenceData
                 0,
                 "",
                 "",
-                "not a reference table that can be replaced; a reference directory holds target_groups.csv and benefit_kinds.csv (municipalities, postcodes and ISCO-08 groups are embedded)",
+                "not a reference table that can be replaced; a reference directory holds target_groups.csv, benefit_kinds.csv and synthetic_regions.csv (municipalities, postcodes and ISCO-08 groups are embedded)",
             ));
         }
     }
@@ -94,13 +95,14 @@ pub fn load_reference(dir: &Path, options: &ReadOptions) -> Result<ReferenceData
     };
     let groups = read("target_groups.csv", TARGET_GROUP_REQUIRED, TARGET_GROUP_COLUMNS)?;
     let kinds = read("benefit_kinds.csv", BENEFIT_KIND_REQUIRED, BENEFIT_KIND_COLUMNS)?;
+    let regions = read("synthetic_regions.csv", &SYNTHETIC_REGION_COLUMNS[..5], SYNTHETIC_REGION_COLUMNS)?;
     if !names.iter().any(|n| REFERENCE_FILES.contains(&n.as_str())) {
         problems.push(InputProblem::new(
             dir.display().to_string(),
             0,
             "",
             "",
-            "holds neither target_groups.csv nor benefit_kinds.csv",
+            "holds none of target_groups.csv, benefit_kinds.csv and synthetic_regions.csv",
         ));
     }
     let groups = groups.map(|t| {
@@ -113,6 +115,15 @@ pub fn load_reference(dir: &Path, options: &ReadOptions) -> Result<ReferenceData
         problems.extend(bad);
         rows
     });
+    let regions = regions.map(|t| {
+        let (rows, bad) = synthetic_region_rows(t);
+        problems.extend(bad);
+        rows
+    });
+    if problems.is_empty() {
+        problems
+            .extend(reference.add_synthetic_regions("synthetic_regions.csv", regions.unwrap_or_default()));
+    }
     if problems.is_empty() {
         problems.extend(reference.apply_overrides(
             ("target_groups.csv", groups.unwrap_or_default()),
@@ -248,7 +259,7 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "postcodes.csv: not a reference table that can be replaced; a reference directory holds target_groups.csv and benefit_kinds.csv (municipalities, postcodes and ISCO-08 groups are embedded)",
+                "postcodes.csv: not a reference table that can be replaced; a reference directory holds target_groups.csv, benefit_kinds.csv and synthetic_regions.csv (municipalities, postcodes and ISCO-08 groups are embedded)",
                 "benefit_kinds.csv:4: column `weekly_rate_dkk` = `12.5`: expected a whole number from 0 to 4294967295",
             ]
         );
@@ -263,5 +274,48 @@ mod tests {
         let missing = load_reference(&dir.join("nope"), &ReadOptions::default()).unwrap_err().to_string();
         assert!(missing.ends_with("nope: reference directory does not exist; expected a directory with target_groups.csv and/or benefit_kinds.csv"), "{missing}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_nordic_directory_adds_synthetic_regions_and_bad_rows_are_named() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/reference-nordic");
+        let r = load_reference(&root, &ReadOptions::default()).unwrap();
+        assert_eq!(r.synthetic_regions.len(), 3);
+        assert_eq!(r.municipalities.len(), 4 * 98);
+        assert_eq!(r.postcodes, ReferenceData::embedded().unwrap().postcodes);
+        let tromso_ish = r.municipality(crate::model::MunicipalityCode(3101)).unwrap();
+        assert!(tromso_ish.centre.lat > 68.0 && r.accepts(tromso_ish.centre.lat, tromso_ish.centre.lon));
+        let dir = temp_dir("nordic-bad");
+        std::fs::write(
+            dir.join("synthetic_regions.csv"),
+            "tile,name,country,lat_shift,lon_centre\n\
+             1,syntetisk A,SE,3.5,15.5\n\
+             1,syntetisk B,FI,6.5,25.5\n\
+             0,syntetisk C,NO,12.5,20\n\
+             4,Rigtig kommune,IS,8,-19\n",
+        )
+        .unwrap();
+        let all = |e: Error| match e {
+            Error::InvalidData(problems) => {
+                problems.0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+            }
+            other => other.to_string(),
+        };
+        let text = all(load_reference(&dir, &ReadOptions::default()).unwrap_err());
+        assert!(text.contains("synthetic_regions.csv:4: column `tile`"), "{text}");
+        assert!(text.contains("synthetic_regions.csv:5: column `name`"), "{text}");
+        let dir2 = temp_dir("nordic-twice");
+        std::fs::write(
+            dir2.join("synthetic_regions.csv"),
+            "tile,name,country,lat_shift,lon_centre\n1,syntetisk A,SE,3.5,15.5\n1,syntetisk B,FI,6.5,25.5\n",
+        )
+        .unwrap();
+        let text = all(load_reference(&dir2, &ReadOptions::default()).unwrap_err());
+        assert!(
+            text.contains("synthetic_regions.csv:3: column `tile`") && text.contains("tile listed twice"),
+            "{text}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(&dir2);
     }
 }

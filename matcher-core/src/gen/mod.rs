@@ -15,6 +15,7 @@
 mod history;
 pub mod rng;
 
+use crate::model::reference::SyntheticRegion;
 use crate::model::{
     AgeBand, AuditAttributes, Benefit, Candidate, CandidateId, Caseworker, CaseworkerId, ContractKind,
     CurrentAssignment, Dataset, Date, Evidence, Gender, GroupId, GroupSet, Language, LatLon, Municipality,
@@ -34,11 +35,17 @@ pub enum Scale {
     /// About 250,000 candidates in all 98 municipalities, 3,000 provider offers, 25,000 jobs
     /// and work trials and 5,000 reciprocal-help needs: a whole country's nightly run.
     National,
+    /// 1,000,000 candidates and 120,000 offers over Denmark and the reference data's synthetic
+    /// regions (`data/reference-nordic/`: three copies of Denmark's geography in Sweden,
+    /// Finland and the north, up to 70° N), the national mix of offers: the Nordic
+    /// countries' nightly run, for load tests. Without synthetic regions in the reference
+    /// data it is Denmark alone at four times the national density.
+    Nordic,
 }
 
 impl Scale {
     /// Every scale.
-    pub const ALL: [Scale; 3] = [Scale::Demo, Scale::Municipality, Scale::National];
+    pub const ALL: [Scale; 4] = [Scale::Demo, Scale::Municipality, Scale::National, Scale::Nordic];
 
     /// The scale's name on the command line.
     pub fn label(self) -> &'static str {
@@ -46,10 +53,11 @@ impl Scale {
             Scale::Demo => "demo",
             Scale::Municipality => "municipality",
             Scale::National => "national",
+            Scale::Nordic => "nordic",
         }
     }
 
-    /// Parses `demo`, `municipality` or `national`.
+    /// Parses `demo`, `municipality`, `national` or `nordic`.
     pub fn parse(text: &str) -> Option<Scale> {
         Scale::ALL.into_iter().find(|s| s.label() == text)
     }
@@ -58,6 +66,7 @@ impl Scale {
         match self {
             Scale::Demo => Plan {
                 municipalities: &[851, 860, 810, 849],
+                synthetic: false,
                 candidates: 2_000,
                 course_providers: 12,
                 courses: 40,
@@ -68,6 +77,7 @@ impl Scale {
             },
             Scale::Municipality => Plan {
                 municipalities: &[751],
+                synthetic: false,
                 candidates: 10_000,
                 course_providers: 45,
                 courses: 250,
@@ -78,6 +88,7 @@ impl Scale {
             },
             Scale::National => Plan {
                 municipalities: &[],
+                synthetic: false,
                 candidates: 250_000,
                 course_providers: 600,
                 courses: 3_000,
@@ -86,13 +97,27 @@ impl Scale {
                 help: 5_000,
                 episodes: 60_000,
             },
+            // The national mix of offers (3 : 15 : 10 : 5) scaled to 120,000.
+            Scale::Nordic => Plan {
+                municipalities: &[],
+                synthetic: true,
+                candidates: 1_000_000,
+                course_providers: 2_400,
+                courses: 10_910,
+                jobs: 54_545,
+                trials: 36_364,
+                help: 18_181,
+                episodes: 240_000,
+            },
         }
     }
 }
 
 struct Plan {
-    /// Municipality codes; empty for all.
+    /// Municipality codes; empty for all Danish ones.
     municipalities: &'static [u16],
+    /// With every synthetic region's municipalities too (when `municipalities` is empty).
+    synthetic: bool,
     candidates: usize,
     course_providers: usize,
     courses: usize,
@@ -116,15 +141,18 @@ pub const AS_OF: Date = Date(20_759); // 2026-11-02
 /// # Complexity
 /// Linear in the number of candidates and offers.
 pub fn generate(scale: Scale, seed: u64, reference: &ReferenceData) -> Dataset {
-    let plan = scale.plan();
-    let areas = areas(reference, plan.municipalities);
+    generate_plan(&scale.plan(), seed, reference)
+}
+
+fn generate_plan(plan: &Plan, seed: u64, reference: &ReferenceData) -> Dataset {
+    let areas = areas(reference, plan.municipalities, plan.synthetic);
     if areas.is_empty() {
         return Dataset::default();
     }
     let segments = segments(reference);
     let occupations = OccupationPool::new(reference);
     let world =
-        World { plan: &plan, seed, reference, areas: &areas, segments: &segments, occupations: &occupations };
+        World { plan, seed, reference, areas: &areas, segments: &segments, occupations: &occupations };
     let mut providers = Vec::new();
     let mut offers = Vec::new();
     let mut truths = Vec::new();
@@ -255,11 +283,13 @@ struct Area<'r> {
     jitter_km: f64,
     /// Range of `max_travel_km` of its candidates: short in dense cities, long in the country.
     travel_km: (u32, u32),
+    /// The synthetic region a municipality outside Denmark lies in.
+    region: Option<&'r SyntheticRegion>,
 }
 
-fn areas<'r>(reference: &'r ReferenceData, codes: &[u16]) -> Vec<Area<'r>> {
+fn areas<'r>(reference: &'r ReferenceData, codes: &[u16], synthetic: bool) -> Vec<Area<'r>> {
     let chosen: Vec<&Municipality> = if codes.is_empty() {
-        reference.municipalities.iter().collect()
+        reference.municipalities.iter().filter(|m| synthetic || m.code.0 < 1000).collect()
     } else {
         let found: Vec<&Municipality> =
             codes.iter().filter_map(|&c| reference.municipality(MunicipalityCode(c))).collect();
@@ -268,11 +298,14 @@ fn areas<'r>(reference: &'r ReferenceData, codes: &[u16]) -> Vec<Area<'r>> {
     chosen
         .into_iter()
         .map(|m| {
+            // A synthetic municipality has the postcode points of its Danish original, placed.
+            let region = reference.synthetic_region(m.code);
+            let danish = MunicipalityCode(m.code.0 % 1000);
             let mut points: Vec<LatLon> = reference
                 .postcodes
                 .iter()
-                .filter(|p| p.municipality == m.code && !p.special)
-                .map(|p| p.location)
+                .filter(|p| p.municipality == danish && !p.special)
+                .map(|p| region.map_or(p.location, |r| r.place(p.location)))
                 .collect();
             if points.is_empty() {
                 points.push(m.centre);
@@ -287,7 +320,7 @@ fn areas<'r>(reference: &'r ReferenceData, codes: &[u16]) -> Vec<Area<'r>> {
             } else {
                 (20, 40)
             };
-            Area { municipality: m, points, jitter_km, travel_km }
+            Area { municipality: m, points, jitter_km, travel_km, region }
         })
         .collect()
 }
@@ -309,7 +342,14 @@ impl Area<'_> {
         let lat = base.lat + r * angle.sin() / 111.32;
         let lon = base.lon + r * angle.cos() / (111.32 * base.lat.to_radians().cos());
         let round = |x: f64| (x * 1e5).round() / 1e5;
-        LatLon::new(round(lat), round(lon)).unwrap_or(base)
+        let (lat, lon) = (round(lat), round(lon));
+        match self.region {
+            None => LatLon::new(lat, lon).unwrap_or(base),
+            Some(region) => {
+                let (la, lo) = region.bounds();
+                if la.contains(&lat) && lo.contains(&lon) { LatLon { lat, lon } } else { base }
+            }
+        }
     }
 }
 
@@ -1386,6 +1426,91 @@ mod tests {
         }
         let locked = d.candidates.iter().filter(|c| c.current.as_ref().is_some_and(|x| x.locked)).count();
         assert!(locked > 100, "{locked}");
+    }
+
+    /// The reference data with the synthetic regions of `data/reference-nordic/`.
+    fn nordic_reference() -> ReferenceData {
+        let mut r = ReferenceData::embedded().unwrap();
+        let text = include_str!("../../../data/reference-nordic/synthetic_regions.csv");
+        let table =
+            crate::dataset::table::Table::new("synthetic_regions.csv", text.as_bytes(), &["tile"]).unwrap();
+        let (rows, bad) = crate::model::reference::synthetic_region_rows(table);
+        assert!(bad.is_empty(), "{bad:?}");
+        assert!(r.add_synthetic_regions("synthetic_regions.csv", rows).is_empty());
+        r
+    }
+
+    /// The Nordic plan at 1/200 of its size: the same areas, mix and streams.
+    fn small_nordic() -> Plan {
+        let p = Scale::Nordic.plan();
+        Plan {
+            candidates: p.candidates / 200,
+            course_providers: p.course_providers / 200,
+            courses: p.courses / 200,
+            jobs: p.jobs / 200,
+            trials: p.trials / 200,
+            help: p.help / 200,
+            episodes: p.episodes / 200,
+            ..p
+        }
+    }
+
+    #[test]
+    fn the_nordic_scale_is_deterministic_and_spread_over_the_regions() {
+        let r = nordic_reference();
+        let plan = small_nordic();
+        let a = generate_plan(&plan, 7, &r);
+        assert_eq!(a, generate_plan(&plan, 7, &r));
+        assert_ne!(a, generate_plan(&plan, 8, &r));
+        assert_eq!(a.candidates.len(), 5_000);
+        assert_eq!(a.offers.len(), 54 + 272 + 181 + 90);
+        // A quarter of the candidates in Denmark and in each region, as their populations are
+        // copies of Denmark's.
+        for tile in 0..4u16 {
+            let n = a.candidates.iter().filter(|c| c.municipality.0 / 1000 == tile).count();
+            assert!((1_200..=1_300).contains(&n), "tile {tile}: {n}");
+        }
+        // Every point lies in its municipality's region, up to 70° N, and is accepted there.
+        let mut north: f64 = 0.0;
+        for (code, at) in a
+            .candidates
+            .iter()
+            .map(|c| (c.municipality, c.home))
+            .chain(a.offers.iter().map(|o| (o.municipality, o.location)))
+        {
+            assert!(r.accepts(at.lat, at.lon), "{code}: {at:?}");
+            match r.synthetic_region(code) {
+                None => assert!(LatLon::new(at.lat, at.lon).is_ok(), "{code}: {at:?}"),
+                Some(region) => {
+                    let (la, lo) = region.bounds();
+                    assert!(la.contains(&at.lat) && lo.contains(&at.lon), "{code}: {at:?}");
+                }
+            }
+            north = north.max(at.lat);
+        }
+        assert!(north > 69.5, "{north}");
+        // The national scale does not see the regions.
+        let national = Plan { synthetic: false, ..small_nordic() };
+        let d = generate_plan(&national, 7, &r);
+        assert!(d.candidates.iter().all(|c| c.municipality.0 < 1000));
+    }
+
+    #[test]
+    fn a_synthetic_region_keeps_distances_in_km() {
+        let r = nordic_reference();
+        let (aarhus, copenhagen) =
+            (LatLon { lat: 56.1629, lon: 10.2039 }, LatLon { lat: 55.6761, lon: 12.5683 });
+        let danish = aarhus.distance_km(copenhagen);
+        for region in &r.synthetic_regions {
+            let moved = region.place(aarhus).distance_km(region.place(copenhagen));
+            assert!((moved - danish).abs() / danish < 0.02, "{}: {moved} vs {danish}", region.name);
+        }
+        // Codes at or above 1000 are synthetic, and only with the regions loaded.
+        let aarhus_1 = MunicipalityCode(1751);
+        assert!(r.municipality(aarhus_1).is_some_and(|m| m.name.contains("syntetisk")));
+        assert!(ReferenceData::embedded().unwrap().municipality(aarhus_1).is_none());
+        assert!(!ReferenceData::embedded().unwrap().accepts(69.0, 20.0));
+        assert!(r.accepts(69.0, 20.0));
     }
 
     #[test]

@@ -12,9 +12,7 @@
 mod rank;
 
 use crate::error::Result;
-use crate::geo::{
-    CELL_LAT, CELL_LON, COLS, KM_PER_DEGREE, LAT_MIN as LAT0, LON_MIN as LON0, ROWS, cell_index,
-};
+use crate::geo::{Frame, KM_PER_DEGREE};
 use crate::score::{CandidateView, Removal, Scan, Scorer};
 pub use rank::{Ranked, Ranking, RunnerUp, rank};
 use rayon::prelude::*;
@@ -82,15 +80,15 @@ impl CandidateGraph {
 struct Grid {
     cell_start: Vec<u32>,
     offers: Vec<u32>,
-    rows: usize,
-    cols: usize,
+    /// The scorer's frame: the cells, and the spatial order of its offers.
+    frame: Frame,
     /// CSR over `municipality code × key` of restricted offers.
     local_start: Vec<u32>,
     local: Vec<u32>,
+    /// Codes up to the highest one an offer is restricted to; a candidate of a higher code
+    /// meets no restricted offer.
+    codes: usize,
 }
-
-/// Municipality codes are below 1000.
-const CODES: usize = 1000;
 
 /// Compressed rows from `(row, offer)` pairs: row `r` lists `offers[start[r]..start[r + 1]]`.
 /// The pairs come in offer order, so each row lists its offers in ascending order.
@@ -114,33 +112,43 @@ fn csr(rows: usize, pairs: &[(usize, u32)]) -> (Vec<u32>, Vec<u32>) {
 impl Grid {
     /// Buckets the scorer's offers, by internal (spatial) index.
     fn new(scorer: &Scorer) -> Grid {
-        let (rows, cols) = (ROWS, COLS);
-        let n_cells = rows * cols;
+        let frame = scorer.frame();
+        let n_cells = frame.n_cells();
+        // Danish codes are below 1000, synthetic Nordic ones below 10,000: sized by the
+        // data, not by a constant.
+        let codes = (0..scorer.n_offers())
+            .flat_map(|k| scorer.internal_serves(k).iter().map(|&c| usize::from(c) + 1))
+            .max()
+            .unwrap_or(0)
+            .max(1000);
         let mut slots: Vec<(usize, u32)> = Vec::with_capacity(scorer.n_offers());
         let mut local_slots: Vec<(usize, u32)> = Vec::new();
         for (k, (lat, lon)) in scorer.internal_locations().enumerate() {
             let serves = scorer.internal_serves(k);
             if serves.is_empty() {
-                let cell = cell_index(lat, lon);
+                let cell = frame.cell(lat, lon);
                 slots.extend(scorer.internal_keys(k).map(|key| (key * n_cells + cell, k as u32)));
             } else {
                 for &code in serves {
-                    let code = usize::from(code).min(CODES - 1);
+                    let code = usize::from(code);
                     local_slots
                         .extend(scorer.internal_keys(k).map(|key| (code * Scorer::N_KEYS + key, k as u32)));
                 }
             }
         }
-        let (local_start, local) = csr(CODES * Scorer::N_KEYS, &local_slots);
+        let (local_start, local) = csr(codes * Scorer::N_KEYS, &local_slots);
         let (cell_start, offers) = csr(Scorer::N_KEYS * n_cells, &slots);
-        Grid { cell_start, offers, rows, cols, local_start, local }
+        Grid { cell_start, offers, frame, local_start, local, codes }
     }
 
     /// Calls `f` for every offer under one of `keys` in the cells that the circle of
     /// `radius_km` around the point touches. For each row of cells only the circle's chord is
     /// visited: its half-width is taken at the row's latitude nearest the centre, and converted
-    /// to degrees at the row's poleward edge, where a degree of longitude is shortest, so the
-    /// cells always cover the circle. An offer under several of the keys is passed once per key.
+    /// to degrees with the smaller of two cosines: the row's poleward edge (where a degree of
+    /// longitude is shortest) and the centre's own latitude (the scale the scorer's
+    /// equirectangular distance uses for every pair of this candidate, also south of it). So
+    /// the cells cover both the great circle and every offer within the scorer's distance, at
+    /// any latitude. An offer under several of the keys is passed once per key.
     fn for_each_near(
         &self,
         lat: f64,
@@ -150,22 +158,24 @@ impl Grid {
         keys: u128,
         mut f: impl FnMut(usize),
     ) {
-        let base = usize::from(municipality).min(CODES - 1) * Scorer::N_KEYS;
-        let mut local_keys = keys;
-        while local_keys != 0 {
-            let key = local_keys.trailing_zeros() as usize;
-            local_keys &= local_keys - 1;
-            let (start, end) =
-                (self.local_start[base + key] as usize, self.local_start[base + key + 1] as usize);
-            for &offer in &self.local[start..end] {
-                f(offer as usize);
+        if usize::from(municipality) < self.codes {
+            let base = usize::from(municipality) * Scorer::N_KEYS;
+            let mut local_keys = keys;
+            while local_keys != 0 {
+                let key = local_keys.trailing_zeros() as usize;
+                local_keys &= local_keys - 1;
+                let (start, end) =
+                    (self.local_start[base + key] as usize, self.local_start[base + key + 1] as usize);
+                for &offer in &self.local[start..end] {
+                    f(offer as usize);
+                }
             }
         }
+        let frame = &self.frame;
         let dlat = radius_km / KM_PER_DEGREE;
-        let row = |v: f64| ((v - LAT0) / CELL_LAT).floor().clamp(0.0, (self.rows - 1) as f64) as usize;
-        let col = |v: f64| ((v - LON0) / CELL_LON).floor().clamp(0.0, (self.cols - 1) as f64) as usize;
-        let n_cells = self.rows * self.cols;
-        let (r0, r1, centre) = (row(lat - dlat), row(lat + dlat), row(lat));
+        let n_cells = frame.n_cells();
+        let (r0, r1, centre) = (frame.row(lat - dlat), frame.row(lat + dlat), frame.row(lat));
+        let cos_centre = lat.to_radians().cos();
         // The candidate's own row first, then outward: near offers tend to score best, so the
         // row's `k`-th best rises early and more of the far ones are pruned unscored.
         let mut order: Vec<usize> = (r0..=r1).collect();
@@ -173,7 +183,7 @@ impl Grid {
         let spans: Vec<(usize, usize, usize)> = order
             .into_iter()
             .map(|r| {
-                let (south, north) = (LAT0 + r as f64 * CELL_LAT, LAT0 + (r + 1) as f64 * CELL_LAT);
+                let (south, north) = frame.row_edges(r);
                 let dy_km = if lat < south {
                     south - lat
                 } else if lat > north {
@@ -183,8 +193,9 @@ impl Grid {
                 } * KM_PER_DEGREE;
                 let half_km = (radius_km * radius_km - dy_km * dy_km).max(0.0).sqrt();
                 let poleward = south.abs().max(north.abs()).min(89.0);
-                let dlon = half_km / (KM_PER_DEGREE * poleward.to_radians().cos());
-                (r * self.cols, col(lon - dlon), col(lon + dlon))
+                let cos = poleward.to_radians().cos().min(cos_centre).max(f64::MIN_POSITIVE);
+                let dlon = half_km / (KM_PER_DEGREE * cos);
+                (r * frame.cols, frame.col(lon - dlon), frame.col(lon + dlon))
             })
             .collect();
         let mut keys = keys;
@@ -463,6 +474,12 @@ mod tests {
     /// eligibility key: candidates in one or two groups, with or without wished occupations;
     /// providers restricted to zero, one or two groups; jobs with and without occupations.
     fn world(n_candidates: usize, n_offers: usize) -> Dataset {
+        world_at(n_candidates, n_offers, [(55.68, 12.57), (56.16, 10.20)], 0.6)
+    }
+
+    /// [`world`] around two other centres, points spread over 0.4° of latitude and
+    /// `lon_spread`° of longitude (the municipality codes stay København's and Aarhus's).
+    fn world_at(n_candidates: usize, n_offers: usize, centres: [(f64, f64); 2], lon_spread: f64) -> Dataset {
         let r = reference();
         let mut rng = crate::r#gen::rng::Rng::new(0x9e37_79b9_7f4a_7c15, 0);
         let mut next = move || rng.unit();
@@ -472,11 +489,13 @@ mod tests {
             .iter()
             .filter_map(|s| Occupation::parse(s))
             .collect();
-        let centres = [(55.68, 12.57, 101u16), (56.16, 10.20, 751u16)];
+        let centres = [(centres[0].0, centres[0].1, 101u16), (centres[1].0, centres[1].1, 751u16)];
         let mut data = Dataset::default();
         for i in 0..n_candidates {
             let (la, lo, code) = centres[i % 2];
-            let mut c = candidate(&r, &format!("c{i}"), la + next() * 0.4 - 0.2, lo + next() * 0.6 - 0.3);
+            let mut c = candidate(&r, &format!("c{i}"), 56.0, 10.0);
+            c.home =
+                LatLon { lat: la + next() * 0.4 - 0.2, lon: lo + next() * lon_spread - lon_spread / 2.0 };
             c.municipality = MunicipalityCode(code);
             c.max_travel_km = 5.0 + next() as f32 * 30.0;
             c.target_groups = GroupSet::EMPTY;
@@ -495,7 +514,9 @@ mod tests {
         for j in 0..n_offers {
             let (la, lo, _) = centres[j % 2];
             let kind = OfferKind::ALL[(next() * 4.0) as usize];
-            let mut o = offer(&r, &format!("o{j}"), kind, la + next() * 0.4 - 0.2, lo + next() * 0.6 - 0.3);
+            let mut o = offer(&r, &format!("o{j}"), kind, 56.0, 10.0);
+            o.location =
+                LatLon { lat: la + next() * 0.4 - 0.2, lon: lo + next() * lon_spread - lon_spread / 2.0 };
             o.capacity = (next() * 4.0) as u32;
             o.target_groups = GroupSet::EMPTY;
             for _ in 0..(next() * 3.0) as u32 {
@@ -553,12 +574,29 @@ mod tests {
 
     #[test]
     fn rows_hold_the_top_k_feasible_offers_in_order() {
+        rows_are_the_brute_force_top_k(&world(600, 500));
+    }
+
+    /// Near 70° N a degree of longitude is 38 km, against 62 km in Denmark: the frame is the
+    /// offers' own (not Denmark's) and a travel circle spans many columns. A cover whose
+    /// chord south of the candidate took the row's cosine instead of the candidate's missed
+    /// offers here (this test failed with it).
+    #[test]
+    fn rows_hold_the_top_k_at_seventy_degrees_north() {
+        // Tromsø and Kiruna.
+        let data = world_at(600, 500, [(69.65, 18.96), (67.85, 20.22)], 1.6);
         let r = reference();
-        let data = world(600, 500);
+        let scorer = scorer_for(&data, &r, &policies());
+        assert_ne!(scorer.frame(), crate::geo::Frame::DENMARK);
+        rows_are_the_brute_force_top_k(&data);
+    }
+
+    fn rows_are_the_brute_force_top_k(data: &Dataset) {
+        let r = reference();
         let mut policies = policies();
         policies.national.top_k = 8;
         policies.municipal[0].top_k = 8;
-        let scorer = scorer_for(&data, &r, &policies);
+        let scorer = scorer_for(data, &r, &policies);
         let graph = build(&scorer).expect("graph");
         // The world must be rich enough for the comparison to mean something.
         let rich = graph.counts.iter().filter(|c| c.feasible > 8).count();
@@ -600,10 +638,60 @@ mod tests {
         }
     }
 
+    /// Offers just inside a candidate's reach at 70° N, by the scorer's own (equirectangular)
+    /// distance, each at the edge of its row of cells nearest the candidate and at the ends
+    /// of the chord: the cells visited must hold every one of them, south of the candidate
+    /// too, where a row's poleward edge is south of the candidate and its cosine alone gives
+    /// a chord 2 % too narrow (this test failed with it: the offer placed just past a column
+    /// edge in that gap was not visited).
     #[test]
-    fn grid_covers_denmark() {
-        assert_eq!(ROWS, ((crate::geo::LAT_MAX - LAT0) / CELL_LAT).ceil() as usize + 1);
-        assert_eq!(COLS, ((crate::geo::LON_MAX - LON0) / CELL_LON).ceil() as usize + 1);
+    fn the_cells_cover_the_scorers_distance_at_seventy_degrees_north() {
+        let r = reference();
+        // Two corner offers fix the frame; every other point lies between them.
+        let corners = [(69.6, 17.0), (70.4, 21.0)];
+        let frame = crate::geo::Frame::covering(corners);
+        let edge = |j: usize| frame.row_edges(j).0;
+        let reach = 30.0;
+        let lat = edge(8) + 0.01;
+        let cos = lat.to_radians().cos();
+        let chord = |at: f64, cos_at: f64| {
+            let dy = (lat - at).abs() * KM_PER_DEGREE;
+            (reach * reach - dy * dy).max(0.0).sqrt() / (KM_PER_DEGREE * cos_at)
+        };
+        // Row 4 (south of it): the candidate's longitude puts a column edge in the middle of the
+        // gap between the poleward-edge chord and the scorer's.
+        let at = edge(5) - 1e-6;
+        let (narrow, wide) = (chord(at, at.to_radians().cos()), 0.999 * chord(at, cos));
+        let column_edge = frame.lon0 + 15.0 * frame.cell_lon;
+        let lon = column_edge - (narrow + wide) / 2.0;
+        let mut points = corners.to_vec();
+        points.push((at, column_edge + 1e-5));
+        for j in 1..16 {
+            let at = if j <= 8 { edge(j) - 1e-6 } else { edge(j) + 1e-6 };
+            let dlon = 0.999 * chord(at, cos);
+            if dlon > 0.0 {
+                points.extend([(at, lon - dlon), (at, lon + dlon)]);
+            }
+        }
+        let mut data = Dataset::default();
+        let mut c = candidate(&r, "c", 56.0, 10.0);
+        c.home = LatLon { lat, lon };
+        c.max_travel_km = reach as f32;
+        data.candidates.push(c);
+        for (i, &(la, lo)) in points.iter().enumerate() {
+            let mut o = offer(&r, &format!("o{i}"), OfferKind::Provider, 56.0, 10.0);
+            o.location = LatLon { lat: la, lon: lo };
+            data.offers.push(o);
+        }
+        let scorer = scorer_for(&data, &r, &PolicySet::default());
+        assert_eq!(scorer.frame(), frame);
+        let view = scorer.candidate(0).expect("view");
+        assert!(view.reach_km >= reach, "{}", view.reach_km);
+        let index = Index::new(&scorer);
+        let mut seen = vec![false; points.len()];
+        index.for_each_near_any_key(&view, |k| seen[scorer.original(k) as usize] = true);
+        let missed: Vec<(f64, f64)> = (2..points.len()).filter(|&i| !seen[i]).map(|i| points[i]).collect();
+        assert!(points.len() > 20 && missed.is_empty(), "not visited: {missed:?}");
     }
 
     #[test]

@@ -118,6 +118,98 @@ pub struct ReferenceData {
     pub target_groups: Vec<TargetGroup>,
     /// Benefit kinds; [`crate::model::Benefit::kind`] is an index into this list.
     pub benefit_kinds: Vec<BenefitKind>,
+    /// Synthetic regions outside Denmark (generated test data at Nordic scale only; empty in
+    /// the embedded tables): each adds a copy of the Danish municipalities, moved, to
+    /// [`ReferenceData::municipalities`]. Left out of the serialised form when empty, so the
+    /// reference data's hash is unchanged without them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub synthetic_regions: Vec<SyntheticRegion>,
+}
+
+/// A synthetic region: the geography of Denmark's 98 municipalities, moved north by
+/// `lat_shift` degrees and centred on `lon_centre`, with every point's east-west offset from
+/// Denmark's middle stretched by `cos(lat) / cos(lat + lat_shift)`, so distances in km (and
+/// therefore densities, travel circles and the graph's shape) stay those of Denmark.
+///
+/// Invented, for load tests of the Nordic countries' scale (`matcher gen --scale nordic`);
+/// never real municipalities. Its municipality codes are `1000 × tile + the Danish code`
+/// (e.g. 1751 is tile 1's copy of Aarhus, 751), its region codes `1000 × tile + the Danish
+/// region code` (2081–2085 for tile 1): both at or above 1000, where no Danish code is, and
+/// names say "syntetisk".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyntheticRegion {
+    /// 1 to 9; the thousands digit of its municipality codes.
+    pub tile: u8,
+    /// Name, e.g. "syntetisk Midtsverige".
+    pub name: String,
+    /// The country it stands in for (ISO 3166 alpha-2, e.g. SE), for the reader only.
+    pub country: String,
+    /// Degrees added to every latitude.
+    pub lat_shift: f64,
+    /// The longitude Denmark's middle ([`SyntheticRegion::DENMARK_MIDDLE_LON`]) moves to.
+    pub lon_centre: f64,
+}
+
+impl SyntheticRegion {
+    /// The middle of the Denmark box's longitudes.
+    pub const DENMARK_MIDDLE_LON: f64 = (crate::geo::LON_MIN + crate::geo::LON_MAX) / 2.0;
+
+    /// Where a Danish point lies in this region.
+    pub fn place(&self, point: LatLon) -> LatLon {
+        let lat = point.lat + self.lat_shift;
+        let stretch = point.lat.to_radians().cos() / lat.to_radians().cos();
+        LatLon { lat, lon: self.lon_centre + (point.lon - Self::DENMARK_MIDDLE_LON) * stretch }
+    }
+
+    /// The region's box: the Denmark box's corners, placed (the stretch is monotone in
+    /// latitude, so the corners bound every placed point).
+    pub fn bounds(&self) -> (std::ops::RangeInclusive<f64>, std::ops::RangeInclusive<f64>) {
+        use crate::geo::{LAT_MAX, LAT_MIN, LON_MAX, LON_MIN};
+        let corners = [(LAT_MIN, LON_MIN), (LAT_MIN, LON_MAX), (LAT_MAX, LON_MIN), (LAT_MAX, LON_MAX)]
+            .map(|(lat, lon)| self.place(LatLon { lat, lon }).lon);
+        let west = corners.iter().copied().fold(f64::INFINITY, f64::min);
+        let east = corners.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        (LAT_MIN + self.lat_shift..=LAT_MAX + self.lat_shift, west..=east)
+    }
+
+    /// The region's copy of a Danish municipality.
+    fn municipality(&self, m: &Municipality) -> Municipality {
+        Municipality {
+            code: MunicipalityCode(1000 * u16::from(self.tile) + m.code.0),
+            name: format!("{} ({})", m.name, self.name),
+            region_code: 1000 * u16::from(self.tile) + m.region_code,
+            region: format!("{} ({})", m.region, self.name),
+            population: m.population,
+            area_km2: m.area_km2,
+            centre: self.place(m.centre),
+        }
+    }
+}
+
+/// Required columns of `synthetic_regions.csv` (`note` is free text, not used).
+pub const SYNTHETIC_REGION_COLUMNS: &[&str] = &["tile", "name", "country", "lat_shift", "lon_centre", "note"];
+
+/// Reads the rows of a `synthetic_regions.csv` table, each with its line.
+pub fn synthetic_region_rows<R: std::io::Read>(
+    table: Table<R>,
+) -> (Vec<(u64, SyntheticRegion)>, Vec<InputProblem>) {
+    table.for_each_row(|r| {
+        let tile: u8 = r.parse("tile", "a tile number from 1 to 9")?;
+        if !(1..=9).contains(&tile) {
+            return Err(r.problem("tile", "expected a tile number from 1 to 9"));
+        }
+        let region = SyntheticRegion {
+            tile,
+            name: r.text("name")?.to_string(),
+            country: r.text("country")?.to_string(),
+            lat_shift: r.number("lat_shift", -20.0..=15.0)?,
+            lon_centre: r.number("lon_centre", -60.0..=60.0)?,
+        };
+        if !region.name.contains("syntetisk") {
+            return Err(r.problem("name", "a synthetic region's name must say \"syntetisk\""));
+        }
+        Ok(region)
+    })
 }
 
 /// The text of each reference file, with the name used in error messages.
@@ -371,6 +463,7 @@ impl ReferenceData {
             occupations,
             target_groups: Vec::new(),
             benefit_kinds: Vec::new(),
+            synthetic_regions: Vec::new(),
         };
         problems.extend(
             data.apply_overrides(("target_groups.csv", target_groups), ("benefit_kinds.csv", benefit_kinds)),
@@ -524,6 +617,61 @@ impl ReferenceData {
         self.target_groups
             .get(usize::from(group.0))
             .is_some_and(|g| g.valid_from <= day && g.valid_to.is_none_or(|end| day <= end))
+    }
+
+    /// Adds synthetic regions (read from `file`, each row with its line): each region's copy
+    /// of the Danish municipalities joins [`ReferenceData::municipalities`] (postcodes stay
+    /// Danish: a synthetic municipality has none). Returns the problems found (a tile listed
+    /// twice); nothing is changed when there are any.
+    pub fn add_synthetic_regions(
+        &mut self,
+        file: &str,
+        rows: Vec<(u64, SyntheticRegion)>,
+    ) -> Vec<InputProblem> {
+        let mut problems = Vec::new();
+        let mut tiles: Vec<u8> = self.synthetic_regions.iter().map(|s| s.tile).collect();
+        for (line, region) in &rows {
+            if tiles.contains(&region.tile) {
+                problems.push(InputProblem::new(
+                    file,
+                    *line,
+                    "tile",
+                    region.tile.to_string(),
+                    "tile listed twice",
+                ));
+            }
+            tiles.push(region.tile);
+        }
+        if !problems.is_empty() {
+            return problems;
+        }
+        let danish: Vec<Municipality> =
+            self.municipalities.iter().filter(|m| m.code.0 < 1000).cloned().collect();
+        for (_, region) in rows {
+            self.municipalities.extend(danish.iter().map(|m| region.municipality(m)));
+            self.synthetic_regions.push(region);
+        }
+        self.municipalities.sort_by_key(|m| m.code);
+        self.synthetic_regions.sort_by_key(|s| s.tile);
+        problems
+    }
+
+    /// The synthetic region of a municipality code at or above 1000, if the reference data
+    /// has it.
+    pub fn synthetic_region(&self, code: MunicipalityCode) -> Option<&SyntheticRegion> {
+        let tile = code.0 / 1000;
+        (tile > 0).then(|| self.synthetic_regions.iter().find(|s| u16::from(s.tile) == tile)).flatten()
+    }
+
+    /// Whether a point may be a candidate's home or an offer's place: inside the Denmark box
+    /// ([`crate::geo::LAT_RANGE`], [`crate::geo::LON_RANGE`]), or inside a synthetic region's
+    /// box. A point outside is almost always swapped columns or a unit error.
+    pub fn accepts(&self, lat: f64, lon: f64) -> bool {
+        let inside = |(la, lo): (std::ops::RangeInclusive<f64>, std::ops::RangeInclusive<f64>)| {
+            la.contains(&lat) && lo.contains(&lon)
+        };
+        inside((crate::geo::LAT_RANGE, crate::geo::LON_RANGE))
+            || self.synthetic_regions.iter().any(|s| inside(s.bounds()))
     }
 
     /// The municipality with this code.

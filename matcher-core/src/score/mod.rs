@@ -430,6 +430,8 @@ struct OfferTable {
     original: Vec<u32>,
     /// Data-set index → internal index.
     internal: Vec<u32>,
+    /// The grid of cells over the offers: internal indices follow its cells.
+    frame: crate::geo::Frame,
 }
 
 /// Scores pairs of one data set under one policy set, as of one day.
@@ -510,10 +512,11 @@ impl Scorer {
             .benefit_kind("sickness_benefit")
             .map_or(0.0, |k| f64::from(reference.weekly_rate_on(k, today)));
         let n = data.offers.len();
+        let frame = crate::geo::Frame::covering(data.offers.iter().map(|o| (o.location.lat, o.location.lon)));
         let mut original: Vec<u32> = (0..n as u32).collect();
         original.sort_by_key(|&i| {
             let o = &data.offers[i as usize];
-            (crate::geo::cell_index(o.location.lat, o.location.lon), i)
+            (frame.cell(o.location.lat, o.location.lon), i)
         });
         let mut internal = vec![0u32; n];
         for (k, &i) in original.iter().enumerate() {
@@ -526,6 +529,7 @@ impl Scorer {
             uplift: vec![[0.0; 3]; n * n_groups * crate::effect::N_BANDS],
             original,
             internal,
+            frame,
         };
         for (k, &i) in t.original.iter().enumerate() {
             let offer = &data.offers[i as usize];
@@ -664,6 +668,11 @@ impl Scorer {
     /// The day benefit clocks are read against.
     pub fn today(&self) -> Date {
         self.today
+    }
+
+    /// The grid of cells the offers are ordered by (see [`crate::geo::Frame::covering`]).
+    pub fn frame(&self) -> crate::geo::Frame {
+        self.offers.frame
     }
 
     /// Offer locations (lat, lon) by internal index, for spatial indexing.

@@ -57,7 +57,7 @@ pub(crate) fn parse_fraction(text: &str) -> Result<f64, String> {
 }
 
 pub(crate) fn parse_scale(text: &str) -> Result<Scale, String> {
-    Scale::parse(text).ok_or_else(|| "expected demo, municipality or national".to_string())
+    Scale::parse(text).ok_or_else(|| "expected demo, municipality, national or nordic".to_string())
 }
 
 /// The policy set of `--policy` files (read here; assembled by [`PolicySet::from_files`]).

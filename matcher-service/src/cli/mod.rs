@@ -39,7 +39,8 @@ enum Command {
     Reference,
     /// Generate a synthetic (invented) data set as CSV tables, and optionally a snapshot.
     Gen {
-        /// demo (~2,000 candidates), municipality (~10,000) or national (~250,000).
+        /// demo (~2,000 candidates), municipality (~10,000), national (~250,000) or nordic
+        /// (1,000,000, with `--reference data/reference-nordic`).
         #[arg(long, value_parser = parse_scale)]
         scale: Scale,
         /// Seed of the generator: the same seed gives the same files, byte for byte.
@@ -55,6 +56,11 @@ enum Command {
         /// candidates changed (e.g. 0.01), for measuring a warm re-run with `batch --previous`.
         #[arg(long, value_parser = parse_fraction)]
         changed: Option<f64>,
+        /// A reference directory (`--reference`): for `--scale nordic`, one with
+        /// synthetic_regions.csv (data/reference-nordic); `batch` and `validate` of the data set
+        /// need the same.
+        #[arg(long, env = "MATCHER_REFERENCE")]
+        reference: Option<PathBuf>,
     },
     /// Check a data set directory or snapshot; list every bad row. Exit code 1 if any.
     Validate {
@@ -172,8 +178,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let reference = || ReferenceData::embedded().context("embedded reference data");
     match cli.command {
         Command::Reference => data::reference(&reference()?),
-        Command::Gen { scale, seed, out, snapshot, changed } => {
-            data::generate(&reference()?, scale, seed, &out, snapshot.as_deref(), changed)?;
+        Command::Gen { scale, seed, out, snapshot, changed, reference } => {
+            let input = validate_explain::DataFlags { reference, ..Default::default() };
+            let r = input.reference()?;
+            if scale == Scale::Nordic && r.synthetic_regions.is_empty() {
+                anyhow::bail!(
+                    "the nordic scale places three quarters of its candidates in synthetic regions: pass --reference data/reference-nordic (and the same to batch and validate)"
+                );
+            }
+            data::generate(&r, scale, seed, &out, snapshot.as_deref(), changed)?;
         }
         Command::Validate { path, max_problems, explain, input } => {
             return validate_explain::validate(&path, max_problems, explain, &input, data::summary);
