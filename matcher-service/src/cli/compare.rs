@@ -169,8 +169,8 @@ pub fn run(args: &CompareArgs, reference: ReferenceData) -> anyhow::Result<()> {
     json.push(b'\n');
     dir.write("compare.json", &json)?;
     dir.write("compare.html", report_html::compare::render(&comparison, args.lang).as_bytes())?;
-    dir.write("compare_groups.csv", &slices_csv(&comparison.by_group, "target_group")?)?;
-    dir.write("compare_municipalities.csv", &slices_csv(&comparison.by_municipality, "municipality")?)?;
+    dir.write("compare_groups.csv", &slices_csv(&comparison.by_group, "target_group", false)?)?;
+    dir.write("compare_municipalities.csv", &slices_csv(&comparison.by_municipality, "municipality", true)?)?;
     dir.write("place_values.csv", &place_values_csv(&comparison)?)?;
     let run_json = serde_json::json!({
         "program": concat!("matcher ", env!("CARGO_PKG_VERSION")),
@@ -217,10 +217,12 @@ fn writer() -> csv::Writer<Vec<u8>> {
     csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new())
 }
 
-/// One row per group or municipality: both nights and the difference.
-fn slices_csv(rows: &[SliceDelta], key: &str) -> anyhow::Result<Vec<u8>> {
+/// One row per group or municipality: both nights and the difference. Spend is counted per
+/// municipality only (a course is bought by a municipality, not by a group), so the groups'
+/// file has no spend columns rather than columns of zeros.
+fn slices_csv(rows: &[SliceDelta], key: &str, with_spend: bool) -> anyhow::Result<Vec<u8>> {
     let mut w = writer();
-    w.write_record([
+    let mut header = vec![
         key,
         "name",
         "candidates",
@@ -231,12 +233,14 @@ fn slices_csv(rows: &[SliceDelta], key: &str) -> anyhow::Result<Vec<u8>> {
         "effect_today_dkk",
         "effect_scenario_dkk",
         "effect_difference_dkk",
-        "spend_today_dkk",
-        "spend_scenario_dkk",
-        "suggestions_changed",
-    ])?;
+    ];
+    if with_spend {
+        header.extend(["spend_today_dkk", "spend_scenario_dkk"]);
+    }
+    header.push("suggestions_changed");
+    w.write_record(&header)?;
     for r in rows {
-        w.write_record([
+        let mut record = vec![
             r.key.clone(),
             r.name.clone(),
             r.candidates.to_string(),
@@ -247,10 +251,12 @@ fn slices_csv(rows: &[SliceDelta], key: &str) -> anyhow::Result<Vec<u8>> {
             format!("{:.0}", r.effect_dkk),
             format!("{:.0}", r.effect_scenario_dkk),
             format!("{:.0}", r.effect_delta_dkk()),
-            r.spend_dkk.to_string(),
-            r.spend_scenario_dkk.to_string(),
-            r.changed.to_string(),
-        ])?;
+        ];
+        if with_spend {
+            record.extend([r.spend_dkk.to_string(), r.spend_scenario_dkk.to_string()]);
+        }
+        record.push(r.changed.to_string());
+        w.write_record(&record)?;
     }
     w.into_inner().context("finishing a CSV file")
 }
