@@ -174,6 +174,23 @@ impl ContractProblem {
             | OfferSaysOtherKind { .. } => "offers",
         }
     }
+
+    /// The offer the problem names, if it names one.
+    pub fn offer(&self) -> Option<&OfferId> {
+        use ContractProblem::*;
+        match self {
+            OfferListedTwice(o)
+            | UnknownOffer(o)
+            | OfferNotACourse(o)
+            | GroupsDisjoint(o)
+            | OfferOfAnotherProvider { offer: o, .. }
+            | OfferNotServing { offer: o, .. }
+            | Overlaps { offer: o, .. }
+            | OfferSaysOtherKind { offer: o, .. }
+            | OfferSaysOtherGuarantee { offer: o, .. } => Some(o),
+            _ => None,
+        }
+    }
 }
 
 /// What a contract is checked against: the providers and offers that exist (the data set's, or

@@ -336,42 +336,25 @@ fn read_contract(
 fn problem_field(problem: &ContractProblem, body: &ContractRequest) -> FieldError {
     // The core's column names are the body's keys.
     let field = problem.field();
-    let value = match problem {
-        ContractProblem::OfferListedTwice(o)
-        | ContractProblem::UnknownOffer(o)
-        | ContractProblem::OfferNotACourse(o)
-        | ContractProblem::GroupsDisjoint(o)
-        | ContractProblem::OfferOfAnotherProvider { offer: o, .. }
-        | ContractProblem::OfferNotServing { offer: o, .. }
-        | ContractProblem::Overlaps { offer: o, .. }
-        | ContractProblem::OfferSaysOtherKind { offer: o, .. }
-        | ContractProblem::OfferSaysOtherGuarantee { offer: o, .. } => o.to_string(),
-        ContractProblem::GuaranteeAbovePlaces { guaranteed, .. }
-        | ContractProblem::GuaranteeAboveOfferPlaces { guaranteed, .. } => guaranteed.to_string(),
-        ContractProblem::GuaranteeWithoutPartner => body.guaranteed_volume.to_string(),
-        ContractProblem::EndsBeforeStart { end, .. } => end.to_string(),
-        ContractProblem::UnknownProvider(p) => p.to_string(),
-        ContractProblem::UnknownMunicipality(m) => format!("{:04}", m.0),
-        ContractProblem::SpecialistWithoutGroups | ContractProblem::GroupsWithoutSpecialist => {
+    let value = match (problem.offer(), problem) {
+        (Some(o), _) => o.to_string(),
+        (_, ContractProblem::GuaranteeAbovePlaces { guaranteed, .. })
+        | (_, ContractProblem::GuaranteeAboveOfferPlaces { guaranteed, .. }) => guaranteed.to_string(),
+        (_, ContractProblem::GuaranteeWithoutPartner) => body.guaranteed_volume.to_string(),
+        (_, ContractProblem::EndsBeforeStart { end, .. }) => end.to_string(),
+        (_, ContractProblem::UnknownProvider(p)) => p.to_string(),
+        (_, ContractProblem::UnknownMunicipality(m)) => format!("{:04}", m.0),
+        (_, ContractProblem::SpecialistWithoutGroups | ContractProblem::GroupsWithoutSpecialist) => {
             body.target_groups.join(";")
         }
-        ContractProblem::NoOffers => String::new(),
+        _ => String::new(),
     };
-    // An offer's problem points at the offer in the list when it is there.
-    let path = match problem {
-        ContractProblem::UnknownOffer(o)
-        | ContractProblem::OfferNotACourse(o)
-        | ContractProblem::GroupsDisjoint(o)
-        | ContractProblem::OfferOfAnotherProvider { offer: o, .. }
-        | ContractProblem::OfferNotServing { offer: o, .. }
-        | ContractProblem::Overlaps { offer: o, .. }
-        | ContractProblem::OfferSaysOtherKind { offer: o, .. }
-        | ContractProblem::OfferSaysOtherGuarantee { offer: o, .. } => body
-            .offers
-            .iter()
-            .position(|x| x == o.as_str())
-            .map_or_else(|| format!("/{field}"), |i| format!("/{field}/{i}")),
-        _ => format!("/{field}"),
+    // An offer's problem points at the offer in the list when it is there (an offer listed
+    // twice points at the list: its first place is not the wrong one).
+    let offer = problem.offer().filter(|_| !matches!(problem, ContractProblem::OfferListedTwice(_)));
+    let path = match offer.and_then(|o| body.offers.iter().position(|x| x == o.as_str())) {
+        Some(i) => format!("/{field}/{i}"),
+        None => format!("/{field}"),
     };
     FieldError::new(path, truncate(&value), problem.to_string())
 }
