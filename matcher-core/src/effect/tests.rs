@@ -149,7 +149,7 @@ fn the_cream_skimming_case_is_ranked_right() {
     c.benefit.reassessment = None;
     data.candidates = vec![c];
     // Ranking, not money: the course limit is off (without the history the specialist's upper
-    // end does not pay its price, and the national default would refuse it).
+    // end does not pay its price, and a policy with the limit would refuse it).
     let mut policies = PolicySet::default();
     policies.national.limits.min_course_effect_high_dkk = None;
     let s = scorer_for(&data, &r, &policies);

@@ -356,8 +356,8 @@ fn an_offer_starting_after_the_benefit_ends_avoids_no_weeks() {
         declines: vec![],
         contracts: vec![],
     };
-    // Weeks, not money: the course limit is off (the late course avoids nothing, so the
-    // national default refuses it).
+    // Weeks, not money: the course limit is off (the late course avoids nothing, so a policy
+    // with the limit would refuse it).
     let mut policies = PolicySet::default();
     policies.national.limits.min_course_effect_high_dkk = None;
     let s = scorer_for(&data, &r, &policies);
