@@ -26,8 +26,6 @@ const WARM_START_UNITS: i64 = 16;
 /// the third phase replaces two (8.5 M iterations instead of 9.2 M). Later deferral is what
 /// turns into a reverse price war on nights with guaranteed places (see `solve_component`).
 const COLD_PHASES_WITHOUT_REPAIR: u64 = 2;
-/// Phases of a cold start that the halves of a split component run apart (`solve_split`).
-const SPLIT_PHASES: u64 = 3;
 /// Persons taken from the bid queue at a time, whose caches are loaded before they bid.
 const TOUCH_AHEAD: usize = 16;
 /// Edges a person remembers between bids.
@@ -44,11 +42,19 @@ const INF: i64 = i64::MAX / 4;
 pub(super) fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<CompResult> {
     let n = c.persons.len();
     let m = c.offers.len();
-    let (s, amax) = scale(c)?;
+    // S > n makes ε = 1 (scaled) exact; S > m + 1 keeps Dijkstra's hop count below one unit.
+    let s = (n.max(m + 1) + 1) as i64;
+    let wmax = c.w.iter().copied().max().unwrap_or(0);
+    let amax = i128::from(wmax) * i128::from(s);
+    if amax > i128::from(i64::MAX / 16) {
+        return Err(Error::Problem(format!(
+            "weights up to {wmax} scaled by {s} (component size) overflow i64; reduce the weight range"
+        )));
+    }
+    let amax = amax as i64;
     // Weights are scaled on the fly (one multiply per scanned edge) rather than copied: a
     // national instance would otherwise hold another 8 bytes per edge.
-    let rows = Rows { off: &c.off, map: c.rows.as_deref() };
-    let mut au = Auction::new(n, m, rows, &c.adj, Scaled { w: &c.w, s }, &c.cap);
+    let mut au = Auction::new(n, m, &c.off, &c.adj, Scaled { w: &c.w, s }, &c.cap);
     let mut eps = match warm {
         Some(w) => {
             for (l, &node) in c.offers.iter().enumerate() {
@@ -79,10 +85,10 @@ pub(super) fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<Com
     // runs both inline on a single thread).
     let run = |au: &mut Auction<'_>, eps: i64, csc: Option<&Csc>| au.phase(eps, csc, keep, &c.current);
     let csc = if keep {
-        Csc::new(m, rows, &c.adj, Scaled { w: &c.w, s }, &c.cap)
+        Csc::new(m, &c.off, &c.adj, Scaled { w: &c.w, s })
     } else {
         let (csc, ()) =
-            rayon::join(|| Csc::new(m, rows, &c.adj, Scaled { w: &c.w, s }, &c.cap), || run(&mut au, eps, None));
+            rayon::join(|| Csc::new(m, &c.off, &c.adj, Scaled { w: &c.w, s }), || run(&mut au, eps, None));
         phases += 1;
         eps = (eps / theta).max(1);
         csc
@@ -95,123 +101,14 @@ pub(super) fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<Com
     }
     au.phase(1, Some(&csc), keep, &c.current);
     phases += 1;
-    au.result(s, &csc, phases, false)
-}
-
-/// The scale `S` of component `c` and its largest scaled weight.
-fn scale(c: &Component) -> Result<(i64, i64)> {
-    // S > n makes ε = 1 (scaled) exact; S > m + 1 keeps Dijkstra's hop count below one unit.
-    let s = (c.persons.len().max(c.offers.len() + 1) + 1) as i64;
-    let wmax = c.w.iter().copied().max().unwrap_or(0);
-    let amax = i128::from(wmax) * i128::from(s);
-    if amax > i128::from(i64::MAX / 16) {
-        return Err(Error::Problem(format!(
-            "weights up to {wmax} scaled by {s} (component size) overflow i64; reduce the weight range"
-        )));
-    }
-    Ok((s, amax as i64))
-}
-
-/// Prices (scaled) of a half's offers after the first phases of a cold start.
-struct Coarse {
-    entry: Vec<i64>,
-    phases: u64,
-    /// ε of the next phase.
-    eps: i64,
-    iterations: u64,
-}
-
-/// The first `k` phases of a cold start on `half` (`split.rs`), at its parent's scale `s` and
-/// with its parent's first ε, so that the prices mean the same in both halves.
-fn coarse_phases(half: &Component, s: i64, amax: i64, k: u64) -> Coarse {
-    let t0 = thread_ticks();
-    let (n, m) = (half.persons.len(), half.offers.len());
-    let rows = Rows { off: &half.off, map: half.rows.as_deref() };
-    let a = Scaled { w: &half.w, s };
-    let mut au = Auction::new(n, m, rows, &half.adj, a, &half.cap);
-    // The other half's offers have no places here and are never worth a bid (`entry` is
-    // INF), so their edges are ignored without a filter in the bid loop.
-    for j in (0..m).filter(|&j| half.cap[j] == 0) {
-        au.entry[j] = INF;
-        au.reserve[j] = INF;
-    }
-    let mut eps = (amax / THETA).max(1);
-    let mut phases = 0;
-    let mut csc = None;
-    let norep = std::env::var_os("MATCHER_SPLIT_NOREP").is_some();
-    while eps > 1 && phases < k {
-        if norep {
-            au.phase(eps, None, false, &half.current);
-        } else if phases == 0 && k > COLD_PHASES_WITHOUT_REPAIR {
-            let (built, ()) = rayon::join(
-                || Csc::new(m, rows, &half.adj, a, &half.cap),
-                || au.phase(eps, None, false, &half.current),
-            );
-            csc = Some(built);
-        } else {
-            let repair = if phases >= COLD_PHASES_WITHOUT_REPAIR { csc.as_ref() } else { None };
-            au.phase(eps, repair, false, &half.current);
-        }
-        phases += 1;
-        eps = (eps / THETA).max(1);
-    }
-    if std::env::var_os("MATCHER_TRACE_SPLIT").is_some() { eprintln!("[split] half {} persons: {} ticks, {} it", n, thread_ticks() - t0, au.iterations); }
-    Coarse { entry: au.entry, phases, eps, iterations: au.iterations }
-}
-
-/// Cold solve of a component split in two halves (`split.rs`): the first [`SPLIT_PHASES`]
-/// phases run on each half alone (at the same time when the pool has two threads), then the
-/// whole component continues from the joined prices. The later phases restart from those
-/// prices as every cold phase restarts from the last one's, so the result is exact by the
-/// same argument; only the work changes. Nothing depends on the thread count.
-pub(super) fn solve_split(c: &Component, halves: &[Component; 2]) -> Result<CompResult> {
-    let (n, m) = (c.persons.len(), c.offers.len());
-    let (s, amax) = scale(c)?;
-    let k = std::env::var("MATCHER_SPLIT_PHASES").ok().and_then(|v| v.parse().ok()).unwrap_or(SPLIT_PHASES);
-    let (first, second) =
-        rayon::join(|| coarse_phases(&halves[0], s, amax, k), || coarse_phases(&halves[1], s, amax, k));
-    let t0 = thread_ticks();
-    let rows = Rows { off: &c.off, map: c.rows.as_deref() };
-    let a = Scaled { w: &c.w, s };
-    let mut au = Auction::new(n, m, rows, &c.adj, a, &c.cap);
-    for l in 0..m {
-        let p = if halves[0].cap[l] > 0 {
-            first.entry[l]
-        } else if halves[1].cap[l] > 0 {
-            second.entry[l]
-        } else {
-            0
-        };
-        au.entry[l] = p;
-        au.reserve[l] = p;
-    }
-    au.iterations = first.iterations + second.iterations;
-    let mut phases = first.phases.max(second.phases);
-    let mut eps = first.eps.min(second.eps);
-    // The first whole phase bids while the offer-major copy is built, then it is repaired
-    // like every later one (the joined prices may leave free places at a positive price).
-    let (csc, ()) = rayon::join(|| Csc::new(m, rows, &c.adj, a, &c.cap), || au.bid_phase(eps, false, &c.current));
-    au.repair_phase(eps, &csc);
-    phases += 1;
-    if eps > 1 {
-        eps = (eps / THETA).max(1);
-        while eps > 1 {
-            au.phase(eps, Some(&csc), false, &c.current);
-            phases += 1;
-            eps = (eps / THETA).max(1);
-        }
-        au.phase(1, Some(&csc), false, &c.current);
-        phases += 1;
-    }
-    let r = au.result(s, &csc, phases, true);
-    if std::env::var_os("MATCHER_TRACE_SPLIT").is_some() { eprintln!("[split] whole continuation: {} ticks (this thread)", thread_ticks() - t0); }
-    r
-}
-
-pub(super) fn thread_ticks() -> u64 {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
-    let f: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    f.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0) + f.get(12).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
+    let price = au.exact_prices(s, &csc)?;
+    let profit = (0..n)
+        .map(|i| match au.assigned[i] {
+            NONE => 0,
+            j => au.paid[i] / s - price[j as usize],
+        })
+        .collect();
+    Ok(CompResult { assigned: au.assigned, price, profit, phases, iterations: au.iterations })
 }
 
 /// Offer-major copy of a component's edges, for the reverse repair and the dual finish.
@@ -231,70 +128,24 @@ struct InEdge {
 }
 
 impl Csc {
-    /// The in-edges of the persons of `rows`; edges to offers without places (the other
-    /// half's, in a half of a split component) are left out.
-    fn new(m: usize, rows: Rows<'_>, adj: &[u32], a: Scaled<'_>, cap: &[u32]) -> Self {
-        let n = rows.len();
+    fn new(m: usize, off: &[usize], adj: &[u32], a: Scaled<'_>) -> Self {
         let mut coff = vec![0usize; m + 1];
-        match rows.map {
-            None => {
-                for &j in &adj[..rows.off[n]] {
-                    coff[j as usize + 1] += 1;
-                }
-            }
-            Some(_) => {
-                for i in 0..n {
-                    for &j in &adj[rows.range(i)] {
-                        if cap[j as usize] > 0 {
-                            coff[j as usize + 1] += 1;
-                        }
-                    }
-                }
-            }
+        for &j in adj {
+            coff[j as usize + 1] += 1;
         }
         for j in 0..m {
             coff[j + 1] += coff[j];
         }
         let mut fill = coff.clone();
-        let mut edge = vec![InEdge { a: 0, person: 0 }; coff[m]];
-        let masked = rows.map.is_some();
-        for i in 0..n {
-            for e in rows.range(i) {
+        let mut edge = vec![InEdge { a: 0, person: 0 }; adj.len()];
+        for i in 0..off.len() - 1 {
+            for e in off[i]..off[i + 1] {
                 let j = adj[e] as usize;
-                if masked && cap[j] == 0 {
-                    continue;
-                }
                 edge[fill[j]] = InEdge { a: a.at(e), person: i as u32 };
                 fill[j] += 1;
             }
         }
         Csc { off: coff, edge }
-    }
-}
-
-/// The persons' rows of a component's CSR arrays: person `i` is row `i`, or row `map[i]` in
-/// a half of a split component (which reads its parent's arrays instead of a copy).
-#[derive(Clone, Copy)]
-struct Rows<'a> {
-    off: &'a [usize],
-    map: Option<&'a [u32]>,
-}
-
-impl Rows<'_> {
-    #[inline]
-    fn range(self, i: usize) -> std::ops::Range<usize> {
-        let r = match self.map {
-            None => i,
-            Some(map) => map[i] as usize,
-        };
-        self.off[r]..self.off[r + 1]
-    }
-
-    fn len(self) -> usize {
-        match self.map {
-            None => self.off.len() - 1,
-            Some(map) => map.len(),
-        }
     }
 }
 
@@ -315,10 +166,10 @@ impl Scaled<'_> {
 /// Scans all edges of person `i` at prices `entry`: its `CACHE` best edges and the best
 /// value of the rest.
 #[inline]
-fn full_scan(rows: Rows<'_>, adj: &[u32], a: Scaled<'_>, entry: &[i64], i: usize) -> BidCache {
+fn full_scan(off: &[usize], adj: &[u32], a: Scaled<'_>, entry: &[i64], i: usize) -> BidCache {
     let mut top = [(i64::MIN, NONE, 0i64); CACHE];
     let mut rest = i64::MIN;
-    for e in rows.range(i) {
+    for e in off[i]..off[i + 1] {
         let j = adj[e];
         let ae = a.at(e);
         let v = ae - entry[j as usize];
@@ -354,7 +205,7 @@ struct BidCache {
 /// State of the auction on one component. Struct of arrays; offers hold their persons in a
 /// min-heap of slot prices stored in one flat array (`slot_start[j]..slot_start[j] + cap[j]`).
 struct Auction<'a> {
-    rows: Rows<'a>,
+    off: &'a [usize],
     adj: &'a [u32],
     a: Scaled<'a>,
     cap: &'a [u32],
@@ -383,14 +234,14 @@ struct Auction<'a> {
 }
 
 impl<'a> Auction<'a> {
-    fn new(n: usize, m: usize, rows: Rows<'a>, adj: &'a [u32], a: Scaled<'a>, cap: &'a [u32]) -> Self {
+    fn new(n: usize, m: usize, off: &'a [usize], adj: &'a [u32], a: Scaled<'a>, cap: &'a [u32]) -> Self {
         let mut slot_start = vec![0usize; m + 1];
         for j in 0..m {
             slot_start[j + 1] = slot_start[j] + cap[j] as usize;
         }
         let slots = slot_start[m];
         Auction {
-            rows,
+            off,
             adj,
             a,
             cap,
@@ -421,7 +272,7 @@ impl<'a> Auction<'a> {
                 if self.held[j] >= self.cap[j] {
                     continue;
                 }
-                let Some(e) = self.rows.range(i).find(|&e| self.adj[e] as usize == j) else {
+                let Some(e) = (self.off[i]..self.off[i + 1]).find(|&e| self.adj[e] as usize == j) else {
                     continue;
                 };
                 let price = self.reserve[j];
@@ -466,15 +317,6 @@ impl<'a> Auction<'a> {
     /// One phase: everybody unassigned, forward auction until every person holds a place or
     /// prefers to stay unmatched, then the reverse repair.
     fn phase(&mut self, eps: i64, repair: Option<&Csc>, keep: bool, current: &[u32]) {
-        self.bid_phase(eps, keep, current);
-        if let Some(csc) = repair {
-            self.repair_phase(eps, csc);
-        }
-    }
-
-    /// The bidding of one phase: everybody unassigned (unless `keep`), forward auction until
-    /// every person holds a place or prefers to stay unmatched.
-    fn bid_phase(&mut self, eps: i64, keep: bool, current: &[u32]) {
         let m = self.cap.len();
         if !keep {
             for j in 0..m {
@@ -510,35 +352,21 @@ impl<'a> Auction<'a> {
                 self.bid(i as usize, eps);
             }
         }
-    }
-
-    /// The reverse repair after a phase's bidding.
-    fn repair_phase(&mut self, eps: i64, csc: &Csc) {
-        // A repair that lowered no price leaves the caches valid: no rescan next phase.
-        // One that lowered a few offers raises the bounds of their bidders instead (a
-        // random access per in-edge, so only while that is well below a rescan). The last
-        // phase (ε = 1) leaves no caches to anybody: the duals are computed next.
-        let fell = self.reverse(eps, csc);
-        let fell_edges: usize = fell.iter().map(|&j| csc.off[j as usize + 1] - csc.off[j as usize]).sum();
-        if eps == 1 {
-            self.prices_fell |= !fell.is_empty();
-        } else if fell_edges * RAISE_FRACTION > csc.edge.len() {
-            self.prices_fell = true;
-        } else {
-            self.raise_bounds(csc, &fell);
+        if let Some(csc) = repair {
+            // A repair that lowered no price leaves the caches valid: no rescan next phase.
+            // One that lowered a few offers raises the bounds of their bidders instead (a
+            // random access per in-edge, so only while that is well below a rescan). The last
+            // phase (ε = 1) leaves no caches to anybody: the duals are computed next.
+            let fell = self.reverse(eps, csc);
+            let fell_edges: usize = fell.iter().map(|&j| csc.off[j as usize + 1] - csc.off[j as usize]).sum();
+            if eps == 1 {
+                self.prices_fell |= !fell.is_empty();
+            } else if fell_edges * RAISE_FRACTION > csc.edge.len() {
+                self.prices_fell = true;
+            } else {
+                self.raise_bounds(csc, &fell);
+            }
         }
-    }
-
-    /// The component's result after the last phase (ε = 1): exact prices and profits.
-    fn result(self, s: i64, csc: &Csc, phases: u64, split: bool) -> Result<CompResult> {
-        let price = self.exact_prices(s, csc)?;
-        let profit = (0..self.assigned.len())
-            .map(|i| match self.assigned[i] {
-                NONE => 0,
-                j => self.paid[i] / s - price[j as usize],
-            })
-            .collect();
-        Ok(CompResult { assigned: self.assigned, price, profit, phases, iterations: self.iterations, split })
     }
 
     /// Forward bid of unassigned person `i`.
@@ -554,7 +382,7 @@ impl<'a> Auction<'a> {
         let (mut v1, mut v2, mut best) = self.cached_values(i);
         let bound = self.cache[i].bound;
         if bound == STALE || v1 < bound {
-            self.cache[i] = full_scan(self.rows, self.adj, self.a, &self.entry, i);
+            self.cache[i] = full_scan(self.off, self.adj, self.a, &self.entry, i);
             (v1, v2, best) = self.cached_values(i);
         }
         if v1 == i64::MIN {
@@ -576,10 +404,10 @@ impl<'a> Auction<'a> {
     /// Full scan of every person at today's prices, in parallel: it only reads prices, so the
     /// result is the same for every thread count.
     fn prescan(&mut self) {
-        let (rows, adj, a, entry) = (self.rows, self.adj, self.a, &self.entry);
+        let (off, adj, a, entry) = (self.off, self.adj, self.a, &self.entry);
         self.cache.par_chunks_mut(4096).enumerate().for_each(|(chunk, caches)| {
             for (k, c) in caches.iter_mut().enumerate() {
-                *c = full_scan(rows, adj, a, entry, chunk * 4096 + k);
+                *c = full_scan(off, adj, a, entry, chunk * 4096 + k);
             }
         });
         self.prices_fell = false;
@@ -611,7 +439,7 @@ impl<'a> Auction<'a> {
         for i in 0..self.assigned.len() {
             let (mut v1, _, mut best) = self.cached_values(i);
             if self.cache[i].bound == STALE || v1 < self.cache[i].bound {
-                self.cache[i] = full_scan(self.rows, self.adj, self.a, &self.entry, i);
+                self.cache[i] = full_scan(self.off, self.adj, self.a, &self.entry, i);
                 (v1, _, best) = self.cached_values(i);
             }
             match self.assigned[i] {
@@ -624,7 +452,7 @@ impl<'a> Auction<'a> {
                     // them (continuity) avoids a cascade of needless evictions.
                     let cur = current.get(i).copied().unwrap_or(NONE);
                     if cur != NONE && cur as usize != j {
-                        let e = self.rows.range(i).find(|&e| self.adj[e] == cur);
+                        let e = (self.off[i]..self.off[i + 1]).find(|&e| self.adj[e] == cur);
                         if let Some(e) = e
                             && self.a.at(e) - self.entry[cur as usize] >= v1
                         {

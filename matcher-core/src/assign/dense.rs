@@ -27,7 +27,7 @@ const ARR_STEPS_PER_ROW: usize = 8;
 /// takes it).
 pub(super) fn solve(c: &Component) -> Option<CompResult> {
     let (n, m) = (c.persons.len(), c.offers.len());
-    if c.rows.is_some() || n == 0 || m == 0 || Some(c.adj.len()) != n.checked_mul(m) || c.cap.iter().any(|&k| k != 1) {
+    if n == 0 || m == 0 || Some(c.adj.len()) != n.checked_mul(m) || c.cap.iter().any(|&k| k != 1) {
         return None;
     }
     if c.w.iter().any(|w| !(0..=MAX_DENSE_WEIGHT).contains(w)) {
@@ -69,9 +69,9 @@ pub(super) fn solve(c: &Component) -> Option<CompResult> {
         .collect();
     let iterations = lap.steps;
     Some(if transpose {
-        CompResult { assigned: lap.row_of_col, price: profit, profit: price, phases: 0, iterations, split: false }
+        CompResult { assigned: lap.row_of_col, price: profit, profit: price, phases: 0, iterations }
     } else {
-        CompResult { assigned: lap.col_of_row, price, profit, phases: 0, iterations, split: false }
+        CompResult { assigned: lap.col_of_row, price, profit, phases: 0, iterations }
     })
 }
 

@@ -54,7 +54,6 @@ pub(crate) fn solve_exact(problem: &Problem, options: &SolveOptions, policy: War
         let r = r?;
         stats.phases += r.phases;
         stats.iterations += r.iterations;
-        stats.split |= r.split;
         stats.largest_component = stats.largest_component.max(c.persons.len());
         for (k, &i) in c.persons.iter().enumerate() {
             profit[i as usize] = r.profit[k];
@@ -105,16 +104,10 @@ fn finish(
     }
 }
 
-/// One component: Jonker–Volgenant when it is complete with unit capacities, else the auction
-/// (a large one cold in two halves first, `split.rs`).
+/// One component: Jonker–Volgenant when it is complete with unit capacities, else the auction.
 fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<CompResult> {
-    if let Some(r) = super::dense::solve(c) {
-        return Ok(r);
+    match super::dense::solve(c) {
+        Some(r) => Ok(r),
+        None => super::auction::solve_component(c, warm),
     }
-    if warm.is_none() && std::env::var_os("MATCHER_NO_SPLIT").is_none() {
-        if let Some(halves) = super::split::halves(c) {
-            return super::auction::solve_split(c, &halves);
-        }
-    }
-    super::auction::solve_component(c, warm)
 }

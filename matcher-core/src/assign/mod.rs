@@ -104,7 +104,6 @@ mod format;
 mod greedy;
 mod reduce;
 mod repair;
-mod split;
 mod stable;
 #[cfg(test)]
 mod tests;
@@ -371,9 +370,6 @@ pub struct SolveStats {
     /// A warm start was repaired by shortest augmenting paths from the previous duals (then
     /// `iterations` counts those searches and `components` is 0: nothing was split).
     pub warm_repair: bool,
-    /// A large component's first phases ran on two halves of it (at the same time when the
-    /// pool has two threads) before the whole continued (`split.rs`).
-    pub split: bool,
 }
 
 /// The answer of [`solve`].

@@ -20,8 +20,6 @@ pub(crate) struct CompResult {
     pub profit: Vec<i64>,
     pub phases: u64,
     pub iterations: u64,
-    /// Solved as two halves first (`split.rs`).
-    pub split: bool,
 }
 
 /// Offer-side view of the modified problem. Offer nodes `0..m` are the regular places of the
@@ -268,7 +266,6 @@ impl Reduced {
                     w: Cow::Owned(w),
                     current,
                     start,
-                    rows: None,
                 }
             })
             .collect()
@@ -316,7 +313,6 @@ impl Reduced {
             w: Cow::Borrowed(&problem.weights),
             current,
             start,
-            rows: None,
         }
     }
 }
@@ -336,10 +332,6 @@ pub(crate) struct Component<'p> {
     /// Warm starts with a previous assignment: per person, the local guaranteed and regular
     /// node of its previous offer (NONE where absent), tried in that order. Empty otherwise.
     pub start: Vec<[u32; 2]>,
-    /// A half of a split component (`split.rs`) shares its parent's `off`, `adj` and `w`:
-    /// person `k` is row `rows[k]` there, and the other half's offers have capacity 0.
-    /// `None`: person `k` is row `k`.
-    pub rows: Option<Vec<u32>>,
 }
 
 impl Reduced {

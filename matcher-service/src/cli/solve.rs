@@ -80,7 +80,6 @@ pub(super) fn run(args: &SolveArgs) -> anyhow::Result<()> {
         "largest_component": sol.stats.largest_component,
         "phases": sol.stats.phases,
         "iterations": sol.stats.iterations,
-        "split": sol.stats.split,
     });
     if let Some(frac) = args.warm_check {
         if !(0.0..=1.0).contains(&frac) || mode != Mode::Exact {
