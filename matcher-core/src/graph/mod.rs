@@ -591,6 +591,49 @@ mod tests {
         rows_are_the_brute_force_top_k(&data);
     }
 
+    /// A history in which every offer did worse than no offer gives every uplift a negative
+    /// mean, so the pruning bound's best uplift over the measured groups is below 0; a
+    /// candidate in none of the reference's groups is scored with no uplift (0) at an open
+    /// offer, above that bound. The bound must still hold for such a candidate.
+    #[test]
+    fn rows_hold_the_top_k_when_every_uplift_is_negative() {
+        let mut data = world(600, 500);
+        let started = crate::model::Date::parse("2025-06-01").expect("date");
+        let n_groups = reference().target_groups.len();
+        let episode = |id: usize, offer: Option<OfferId>, g: usize, success: bool| Episode {
+            id: EpisodeId::new(&format!("e{id}")).expect("id"),
+            municipality: MunicipalityCode(101),
+            target_groups: {
+                let mut set = GroupSet::EMPTY;
+                set.insert(GroupId(g as u8));
+                set
+            },
+            age_band: AgeBand::ALL[2],
+            benefit_kind: 0,
+            weeks_on_benefit: 10.0,
+            offer,
+            started,
+            success,
+            weeks_to_exit: success.then_some(8.0),
+        };
+        let mut outcomes = Vec::new();
+        for (j, o) in data.offers.iter().enumerate() {
+            for e in 0..12 {
+                outcomes.push(episode(outcomes.len(), Some(o.id.clone()), (j + e) % n_groups, false));
+            }
+        }
+        for g in 0..n_groups {
+            for e in 0..200 {
+                outcomes.push(episode(outcomes.len(), None, g, e % 4 != 0));
+            }
+        }
+        data.outcomes = outcomes;
+        for c in data.candidates.iter_mut().step_by(3) {
+            c.target_groups = GroupSet::EMPTY;
+        }
+        rows_are_the_brute_force_top_k(&data);
+    }
+
     fn rows_are_the_brute_force_top_k(data: &Dataset) {
         let r = reference();
         let mut policies = policies();
