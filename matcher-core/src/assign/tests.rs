@@ -128,14 +128,16 @@ proptest! {
         }
     }
 
-    /// Greedy sorts by counting when the weights span few values and by comparison
-    /// otherwise; scaling every weight by 2^23 forces the second without changing the order.
+    /// Issue 18: greedy walks sorted rows with a heap of each free candidate's best edge
+    /// instead of sorting every edge; it takes the same edges as the plain global sort, with
+    /// narrow weights and with weights spread by 2^23 (once two different sorts).
     #[test]
-    fn greedy_counting_and_comparison_sorts_agree((p, bonus) in tiny(true)) {
+    fn greedy_is_the_plain_heaviest_edge_first((p, bonus) in tiny(true)) {
         let mut wide = p.clone();
         wide.weights.iter_mut().for_each(|w| *w <<= 23);
         let narrow = solve(&p, &opts(Mode::Greedy, 1, bonus)).unwrap();
-        let spread = solve(&wide, &opts(Mode::Greedy, 1, bonus << 23)).unwrap();
+        prop_assert_eq!(&narrow.assignment, &plain_greedy(&p, bonus));
+        let spread = solve(&wide, &opts(Mode::Greedy, 2, bonus << 23)).unwrap();
         prop_assert_eq!(narrow.assignment, spread.assignment);
     }
 
@@ -377,6 +379,7 @@ fn medium_random_instances_are_certified_and_deterministic() {
         assert_eq!(s.assignment, s4.assignment);
         let g = solve(&p, &opts(Mode::Greedy, 1, 0)).unwrap();
         assert!(g.objective <= s.objective);
+        assert_eq!(g.assignment, plain_greedy(&p, 0), "seed {seed}");
         let warm =
             solve(&p, &SolveOptions { warm_start: Some(s.offer_prices.clone()), ..opts(Mode::Exact, 1, 0) })
                 .unwrap();
@@ -692,4 +695,36 @@ fn plain_deferred_acceptance(p: &Problem, o: &SolveOptions) -> Vec<Option<u32>> 
         }
     }
     (0..n).map(|i| if p.is_locked(i) { p.current_of(i) } else { assignment[i].map(|(j, _)| j) }).collect()
+}
+
+/// Greedy as written down: locked pairs, then every unlocked positive edge (bonus included)
+/// sorted heaviest first, ties to the lower candidate then the lower offer, taken when both
+/// ends have room.
+fn plain_greedy(p: &Problem, bonus: i64) -> Vec<Option<u32>> {
+    let n = p.n_candidates;
+    let mut room = p.capacity.clone();
+    let mut assignment = vec![None; n];
+    for i in (0..n).filter(|&i| p.is_locked(i)) {
+        let j = p.current_of(i).unwrap();
+        room[j as usize] -= 1;
+        assignment[i] = Some(j);
+    }
+    let mut edges = Vec::new();
+    for i in (0..n).filter(|&i| !p.is_locked(i)) {
+        let (offs, ws) = p.edges(i);
+        for (&j, &w) in offs.iter().zip(ws) {
+            let w = if p.current_of(i) == Some(j) { w + bonus } else { w };
+            if w > 0 {
+                edges.push((-w, i, j));
+            }
+        }
+    }
+    edges.sort_unstable();
+    for (_, i, j) in edges {
+        if assignment[i].is_none() && room[j as usize] > 0 {
+            room[j as usize] -= 1;
+            assignment[i] = Some(j);
+        }
+    }
+    assignment
 }
