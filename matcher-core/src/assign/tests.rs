@@ -141,6 +141,22 @@ proptest! {
         prop_assert_eq!(narrow.assignment, spread.assignment);
     }
 
+    /// Issue 18: the blocking pairs of several assignments counted in one pass are each one's
+    /// own count; the baselines solved together are the ones solved one by one.
+    #[test]
+    fn blocking_pairs_together_are_each_ones_and_baselines_together_the_solves((p, bonus) in tiny(true), prio in proptest::collection::vec(-5i64..5, 5)) {
+        let o = SolveOptions { offer_priority: Some(prio[..p.n_candidates].to_vec()), ..opts(Mode::Stable, 2, bonus) };
+        let (stable, greedy) = solve_baselines(&p, &o).unwrap();
+        prop_assert_eq!(&stable.assignment, &solve(&p, &o).unwrap().assignment);
+        let g = solve(&p, &SolveOptions { mode: Mode::Greedy, ..o.clone() }).unwrap();
+        prop_assert_eq!(&greedy.assignment, &g.assignment);
+        prop_assert_eq!(greedy.objective, g.objective);
+        let exact = solve(&p, &opts(Mode::Exact, 1, bonus)).unwrap();
+        let all = [exact.assignment.as_slice(), &stable.assignment, &greedy.assignment];
+        let each: Vec<usize> = all.iter().map(|a| blocking_pairs(&p, a, &o).unwrap()).collect();
+        prop_assert_eq!(blocking_pairs_each(&p, &all, &o).unwrap(), each);
+    }
+
     #[test]
     fn greedy_and_stable_are_feasible_and_not_better((p, bonus) in tiny(false)) {
         let exact = solve(&p, &opts(Mode::Exact, 1, bonus)).unwrap();
