@@ -430,11 +430,11 @@ fn build_row(
                 }
                 if kept.len() < k {
                     kept.push((Reverse(edge.0), edge.1));
-                } else if let Some(&(Reverse(w), o)) = kept.peek()
-                    && better(&edge, &(w, o)).is_lt()
+                } else if let Some(mut worst) = kept.peek_mut()
+                    && better(&edge, &(worst.0.0, worst.1)).is_lt()
                 {
-                    kept.pop();
-                    kept.push((Reverse(edge.0), edge.1));
+                    // One sift-down instead of a pop and a push.
+                    *worst = (Reverse(edge.0), edge.1);
                 }
             }
             Scan::Pruned => {
