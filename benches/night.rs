@@ -17,7 +17,8 @@ use matcher_core::policy::PolicySet;
 use matcher_core::{Scale, generate};
 
 fn night(c: &mut Criterion) {
-    let smoke = std::env::args().any(|a| a == "--test" || a == "--list");
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not.
+    let smoke = !std::env::args().any(|a| a == "--bench");
     let scale = match std::env::var("NIGHT_BENCH_SCALE").as_deref() {
         _ if smoke => Scale::Demo,
         Ok("national") => Scale::National,
