@@ -352,9 +352,11 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
         drop(send);
         let files_seconds = seconds(clock);
         let written = writer.join().map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
-        // A formatting error is the cause; the writer then stopped for want of files.
+        // A writer's error (a file that could not be written) comes first: formatting then
+        // stopped because nobody took its files. Otherwise the writer ended with the files.
+        let written = written?;
         formatted?;
-        Ok((files_seconds, round3(written?)))
+        Ok((files_seconds, round3(written)))
     })?;
     let run_json = serde_json::json!({
         "program": concat!("matcher ", env!("CARGO_PKG_VERSION")),
