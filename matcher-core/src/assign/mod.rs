@@ -112,7 +112,7 @@ mod verify;
 use crate::error::{Error, Result};
 
 pub use format::{parse_instance, read_instance, read_instance_sized, write_instance};
-pub use stable::blocking_pairs;
+pub use stable::{blocking_pairs, blocking_pairs_each};
 pub use verify::{Certificate, verify};
 
 /// The bonus per filled guaranteed place that makes [`solve`] fill as many guaranteed places
@@ -437,6 +437,51 @@ pub fn solve(problem: &Problem, options: &SolveOptions) -> Result<Solution> {
 /// [`solve`] with a choice of warm-start path (tests force each path).
 fn solve_with(problem: &Problem, options: &SolveOptions, policy: repair::WarmRepair) -> Result<Solution> {
     let start = std::time::Instant::now();
+    check_options(problem, options)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads)
+        .build()
+        .map_err(|e| Error::Problem(format!("cannot build a thread pool: {e}")))?;
+    let threads = pool.current_num_threads();
+    let sol = pool.install(|| match options.mode {
+        Mode::Exact => exact::solve_exact(problem, options, policy),
+        Mode::Stable => stable::deferred_acceptance(problem, options),
+        Mode::Greedy => greedy::greedy(problem, options),
+    })?;
+    finish(problem, options.mode, options.continuity_bonus, sol, threads, start)
+}
+
+/// The stable and greedy baselines of `problem`: what [`solve`] gives with `options` in
+/// [`Mode::Stable`] and in [`Mode::Greedy`] (`options.mode` is not read), with one validation
+/// and one sort of the candidates' lists between the two. The night compares its optimum
+/// with them (issue 18: they ran beside the exact solve and took 1.7 s of the national night).
+///
+/// # Errors
+/// As [`solve`].
+pub fn solve_baselines(problem: &Problem, options: &SolveOptions) -> Result<(Solution, Solution)> {
+    let start = std::time::Instant::now();
+    check_options(problem, options)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads)
+        .build()
+        .map_err(|e| Error::Problem(format!("cannot build a thread pool: {e}")))?;
+    let threads = pool.current_num_threads();
+    let (stable, greedy) = pool.install(|| -> Result<(Solution, Solution)> {
+        let preferences = stable::Preferences::of(problem, options.continuity_bonus)?;
+        Ok((
+            stable::deferred_acceptance_with(problem, options, &preferences),
+            greedy::greedy_with(problem, options, &preferences),
+        ))
+    })?;
+    let bonus = options.continuity_bonus;
+    Ok((
+        finish(problem, Mode::Stable, bonus, stable, threads, start)?,
+        finish(problem, Mode::Greedy, bonus, greedy, threads, start)?,
+    ))
+}
+
+/// The checks of [`solve`] beyond [`Problem::validate`]: the bonuses and the priority's length.
+fn check_options(problem: &Problem, options: &SolveOptions) -> Result<()> {
     problem.validate()?;
     if !(0..=MAX_WEIGHT).contains(&options.continuity_bonus) {
         return Err(Error::Problem(format!(
@@ -461,19 +506,21 @@ fn solve_with(problem: &Problem, options: &SolveOptions, policy: repair::WarmRep
             problem.n_candidates
         )));
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads)
-        .build()
-        .map_err(|e| Error::Problem(format!("cannot build a thread pool: {e}")))?;
-    let threads = pool.current_num_threads();
-    let mut sol = pool.install(|| match options.mode {
-        Mode::Exact => exact::solve_exact(problem, options, policy),
-        Mode::Stable => stable::deferred_acceptance(problem, options),
-        Mode::Greedy => Ok(greedy::greedy(problem, options)),
-    })?;
-    sol.continuity_bonus = options.continuity_bonus;
-    sol.mode = options.mode;
-    sol.objective = objective(problem, options.continuity_bonus, &sol.assignment)?;
+    Ok(())
+}
+
+/// A solution's reported fields: mode, bonus, objective, shortfall, threads and seconds.
+fn finish(
+    problem: &Problem,
+    mode: Mode,
+    bonus: i64,
+    mut sol: Solution,
+    threads: usize,
+    start: std::time::Instant,
+) -> Result<Solution> {
+    sol.continuity_bonus = bonus;
+    sol.mode = mode;
+    sol.objective = objective(problem, bonus, &sol.assignment)?;
     sol.min_volume_shortfall = shortfall(problem, &sol.assignment);
     sol.stats.threads = threads;
     sol.stats.seconds = start.elapsed().as_secs_f64();

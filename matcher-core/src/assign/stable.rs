@@ -4,6 +4,8 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
+use rayon::prelude::*;
+
 use super::reduce::residual;
 use super::{Problem, Solution, SolveOptions, SolveStats};
 use crate::error::{Error, Result};
@@ -21,6 +23,76 @@ fn offer_rank(options: &SolveOptions, i: usize, w: i64) -> (i64, Reverse<u32>) {
 #[inline]
 fn candidate_rank(w: i64, j: u32) -> (i64, Reverse<u32>) {
     (w, Reverse(j))
+}
+
+/// Each unlocked candidate's acceptable edges (positive weight with bonus), best first by
+/// the candidate's ranking ([`candidate_rank`]: weight with bonus, ties to the lower offer),
+/// as edge indices: 4 bytes an edge (the national night: 56 MB, held beside the exact
+/// solve). Deferred acceptance proposes down these lists; greedy walks them too
+/// (`greedy::greedy_with`), so the baselines sort the rows once between them.
+pub(crate) struct Preferences {
+    /// Start of each candidate's list in `edges`, and the end.
+    off: Vec<usize>,
+    /// Edge indices into the problem's arrays.
+    edges: Vec<u32>,
+}
+
+/// Candidates per parallel chunk when the lists are sorted.
+const CANDIDATES_PER_CHUNK: usize = 4096;
+
+impl Preferences {
+    /// The lists of `problem` with the continuity `bonus`, sorted in parallel chunks on the
+    /// current rayon pool (each row on its own, so the lists do not depend on the threads).
+    ///
+    /// # Errors
+    /// [`Error::Problem`] when the problem has 2^32 edges or more.
+    ///
+    /// # Complexity
+    /// `O(E log K)` for rows of at most `K` edges.
+    pub(crate) fn of(problem: &Problem, bonus: i64) -> Result<Preferences> {
+        if u32::try_from(problem.n_edges()).is_err() {
+            return Err(Error::Problem(format!(
+                "{} edges: the baselines take at most 2^32",
+                problem.n_edges()
+            )));
+        }
+        let n = problem.n_candidates;
+        let counts: Vec<usize> =
+            (0..n).into_par_iter().map(|i| acceptable_edges(problem, bonus, i).count()).collect();
+        let mut off = Vec::with_capacity(n + 1);
+        off.push(0usize);
+        for c in counts {
+            off.push(off[off.len() - 1] + c);
+        }
+        let mut edges = vec![0u32; off[n]];
+        let mut chunks = Vec::with_capacity(n.div_ceil(CANDIDATES_PER_CHUNK));
+        let mut rest = edges.as_mut_slice();
+        for start in (0..n).step_by(CANDIDATES_PER_CHUNK) {
+            let end = (start + CANDIDATES_PER_CHUNK).min(n);
+            let (chunk, tail) = rest.split_at_mut(off[end] - off[start]);
+            chunks.push((start..end, chunk));
+            rest = tail;
+        }
+        chunks.into_par_iter().for_each(|(candidates, out)| {
+            let mut row: Vec<(usize, u32, i64)> = Vec::new();
+            let mut at = 0;
+            for i in candidates {
+                row.clear();
+                row.extend(acceptable_edges(problem, bonus, i));
+                row.sort_unstable_by_key(|&(_, j, w)| Reverse(candidate_rank(w, j)));
+                for &(e, _, _) in &row {
+                    out[at] = e as u32;
+                    at += 1;
+                }
+            }
+        });
+        Ok(Preferences { off, edges })
+    }
+
+    /// Candidate `i`'s list, best first.
+    pub(crate) fn row(&self, i: usize) -> &[u32] {
+        &self.edges[self.off[i]..self.off[i + 1]]
+    }
 }
 
 /// The acceptable offers of unlocked candidate `i` with their weights (bonus included).
@@ -50,29 +122,20 @@ type Holders = BinaryHeap<Reverse<((i64, Reverse<u32>), u32)>>;
 /// `O(E log K)` to sort the lists, `O(E log C)` for the proposals; the lists take 4 bytes an
 /// edge.
 pub(crate) fn deferred_acceptance(problem: &Problem, options: &SolveOptions) -> Result<Solution> {
+    let preferences = Preferences::of(problem, options.continuity_bonus)?;
+    Ok(deferred_acceptance_with(problem, options, &preferences))
+}
+
+/// [`deferred_acceptance`] down lists already sorted ([`Preferences::of`] with the same bonus).
+pub(crate) fn deferred_acceptance_with(
+    problem: &Problem,
+    options: &SolveOptions,
+    preferences: &Preferences,
+) -> Solution {
     let n = problem.n_candidates;
     let bonus = options.continuity_bonus;
     let (room, _) = residual(problem);
-    let mut off = Vec::with_capacity(n + 1);
-    off.push(0usize);
-    // Each candidate's list as edge indices, best first: 4 bytes an edge instead of an
-    // (offer, weight) pair's 16 (the national night: 56 MB instead of 226 MB, held beside the
-    // exact solve).
-    if u32::try_from(problem.n_edges()).is_err() {
-        return Err(Error::Problem(format!(
-            "{} edges: deferred acceptance takes at most 2^32",
-            problem.n_edges()
-        )));
-    }
-    let mut pref: Vec<u32> = Vec::with_capacity(problem.n_edges());
-    let mut row: Vec<(usize, u32, i64)> = Vec::new();
-    for i in 0..n {
-        row.clear();
-        row.extend(acceptable_edges(problem, bonus, i));
-        row.sort_unstable_by_key(|&(_, j, w)| Reverse(candidate_rank(w, j)));
-        pref.extend(row.iter().map(|&(e, _, _)| e as u32));
-        off.push(pref.len());
-    }
+    let (off, pref) = (&preferences.off, &preferences.edges);
     let cur_weight = |i: usize, e: usize| -> (u32, i64) {
         let (j, w) = (problem.offers[e], problem.weights[e]);
         (j, if problem.current_of(i) == Some(j) { w + bonus } else { w })
@@ -111,7 +174,7 @@ pub(crate) fn deferred_acceptance(problem: &Problem, options: &SolveOptions) -> 
         assignment[i] = problem.current_of(i);
     }
     let stats = SolveStats { iterations: proposals, ..SolveStats::default() };
-    Ok(Solution { assignment, stats, ..Solution::default() })
+    Solution { assignment, stats, ..Solution::default() }
 }
 
 /// Number of blocking pairs of `assignment`: an unlocked candidate `i` and an acceptable offer
@@ -133,16 +196,75 @@ pub fn blocking_pairs(
     assignment: &[Option<u32>],
     options: &SolveOptions,
 ) -> Result<usize> {
+    Ok(blocking_pairs_each(problem, &[assignment], options)?[0])
+}
+
+/// [`blocking_pairs`] of each of `assignments` of the same problem, with one validation and
+/// one pass over the edges for all of them (the night counts them for the optimum and both
+/// baselines). Candidates are counted in parallel on the current rayon pool: integer sums, the
+/// same for any number of threads.
+///
+/// # Errors
+/// As [`blocking_pairs`], for the first assignment that has one.
+///
+/// # Complexity
+/// `O(n + m + E)` for each assignment, the edges read once.
+pub fn blocking_pairs_each(
+    problem: &Problem,
+    assignments: &[&[Option<u32>]],
+    options: &SolveOptions,
+) -> Result<Vec<usize>> {
     problem.validate()?;
     let n = problem.n_candidates;
-    if assignment.len() != n {
-        return Err(Error::Problem(format!("assignment has {} entries, expected {n}", assignment.len())));
-    }
     if options.offer_priority.as_ref().is_some_and(|p| p.len() != n) {
         return Err(Error::Problem(format!("offer_priority needs {n} entries")));
     }
     let bonus = options.continuity_bonus;
     let (room, _) = residual(problem);
+    let holders = assignments
+        .iter()
+        .map(|assignment| holders_of(problem, assignment, options, &room))
+        .collect::<Result<Vec<Holding>>>()?;
+    let counts = (0..n)
+        .into_par_iter()
+        .fold(
+            || vec![0usize; assignments.len()],
+            |mut blocking, i| {
+                for (j, w) in acceptable(problem, bonus, i) {
+                    let ju = j as usize;
+                    for ((h, assignment), b) in holders.iter().zip(assignments).zip(&mut blocking) {
+                        let prefers = h.own[i].is_none_or(|o| candidate_rank(w, j) > o);
+                        let admits = h.count[ju] < room[ju]
+                            || h.worst[ju].is_some_and(|wr| offer_rank(options, i, w) > wr);
+                        *b += usize::from(prefers && admits && assignment[i] != Some(j));
+                    }
+                }
+                blocking
+            },
+        )
+        .reduce(|| vec![0usize; assignments.len()], |a, b| a.iter().zip(&b).map(|(x, y)| x + y).collect());
+    Ok(counts)
+}
+
+/// What one assignment holds: places taken per offer, each offer's worst unlocked holder and
+/// each candidate's rank of its own offer.
+struct Holding {
+    count: Vec<u32>,
+    worst: Vec<Option<(i64, Reverse<u32>)>>,
+    own: Vec<Option<(i64, Reverse<u32>)>>,
+}
+
+fn holders_of(
+    problem: &Problem,
+    assignment: &[Option<u32>],
+    options: &SolveOptions,
+    room: &[u32],
+) -> Result<Holding> {
+    let n = problem.n_candidates;
+    if assignment.len() != n {
+        return Err(Error::Problem(format!("assignment has {} entries, expected {n}", assignment.len())));
+    }
+    let bonus = options.continuity_bonus;
     let mut count = vec![0u32; problem.n_offers()];
     let mut worst: Vec<Option<(i64, Reverse<u32>)>> = vec![None; problem.n_offers()];
     let mut own: Vec<Option<(i64, Reverse<u32>)>> = vec![None; n];
@@ -167,16 +289,5 @@ pub fn blocking_pairs(
         let slot = &mut worst[j as usize];
         *slot = Some(slot.map_or(r, |s| s.min(r)));
     }
-    let mut blocking = 0;
-    for i in 0..n {
-        for (j, w) in acceptable(problem, bonus, i) {
-            let prefers = own[i].is_none_or(|o| candidate_rank(w, j) > o);
-            let ju = j as usize;
-            let admits = count[ju] < room[ju] || worst[ju].is_some_and(|wr| offer_rank(options, i, w) > wr);
-            if prefers && admits && assignment[i] != Some(j) {
-                blocking += 1;
-            }
-        }
-    }
-    Ok(blocking)
+    Ok(Holding { count, worst, own })
 }

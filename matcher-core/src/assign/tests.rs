@@ -128,15 +128,33 @@ proptest! {
         }
     }
 
-    /// Greedy sorts by counting when the weights span few values and by comparison
-    /// otherwise; scaling every weight by 2^23 forces the second without changing the order.
+    /// Issue 18: greedy walks sorted rows with a heap of each free candidate's best edge
+    /// instead of sorting every edge; it takes the same edges as the plain global sort, with
+    /// narrow weights and with weights spread by 2^23 (once two different sorts).
     #[test]
-    fn greedy_counting_and_comparison_sorts_agree((p, bonus) in tiny(true)) {
+    fn greedy_is_the_plain_heaviest_edge_first((p, bonus) in tiny(true)) {
         let mut wide = p.clone();
         wide.weights.iter_mut().for_each(|w| *w <<= 23);
         let narrow = solve(&p, &opts(Mode::Greedy, 1, bonus)).unwrap();
-        let spread = solve(&wide, &opts(Mode::Greedy, 1, bonus << 23)).unwrap();
+        prop_assert_eq!(&narrow.assignment, &plain_greedy(&p, bonus));
+        let spread = solve(&wide, &opts(Mode::Greedy, 2, bonus << 23)).unwrap();
         prop_assert_eq!(narrow.assignment, spread.assignment);
+    }
+
+    /// Issue 18: the blocking pairs of several assignments counted in one pass are each one's
+    /// own count; the baselines solved together are the ones solved one by one.
+    #[test]
+    fn blocking_pairs_together_are_each_ones_and_baselines_together_the_solves((p, bonus) in tiny(true), prio in proptest::collection::vec(-5i64..5, 5)) {
+        let o = SolveOptions { offer_priority: Some(prio[..p.n_candidates].to_vec()), ..opts(Mode::Stable, 2, bonus) };
+        let (stable, greedy) = solve_baselines(&p, &o).unwrap();
+        prop_assert_eq!(&stable.assignment, &solve(&p, &o).unwrap().assignment);
+        let g = solve(&p, &SolveOptions { mode: Mode::Greedy, ..o.clone() }).unwrap();
+        prop_assert_eq!(&greedy.assignment, &g.assignment);
+        prop_assert_eq!(greedy.objective, g.objective);
+        let exact = solve(&p, &opts(Mode::Exact, 1, bonus)).unwrap();
+        let all = [exact.assignment.as_slice(), &stable.assignment, &greedy.assignment];
+        let each: Vec<usize> = all.iter().map(|a| blocking_pairs(&p, a, &o).unwrap()).collect();
+        prop_assert_eq!(blocking_pairs_each(&p, &all, &o).unwrap(), each);
     }
 
     #[test]
@@ -377,6 +395,7 @@ fn medium_random_instances_are_certified_and_deterministic() {
         assert_eq!(s.assignment, s4.assignment);
         let g = solve(&p, &opts(Mode::Greedy, 1, 0)).unwrap();
         assert!(g.objective <= s.objective);
+        assert_eq!(g.assignment, plain_greedy(&p, 0), "seed {seed}");
         let warm =
             solve(&p, &SolveOptions { warm_start: Some(s.offer_prices.clone()), ..opts(Mode::Exact, 1, 0) })
                 .unwrap();
@@ -692,4 +711,36 @@ fn plain_deferred_acceptance(p: &Problem, o: &SolveOptions) -> Vec<Option<u32>> 
         }
     }
     (0..n).map(|i| if p.is_locked(i) { p.current_of(i) } else { assignment[i].map(|(j, _)| j) }).collect()
+}
+
+/// Greedy as written down: locked pairs, then every unlocked positive edge (bonus included)
+/// sorted heaviest first, ties to the lower candidate then the lower offer, taken when both
+/// ends have room.
+fn plain_greedy(p: &Problem, bonus: i64) -> Vec<Option<u32>> {
+    let n = p.n_candidates;
+    let mut room = p.capacity.clone();
+    let mut assignment = vec![None; n];
+    for i in (0..n).filter(|&i| p.is_locked(i)) {
+        let j = p.current_of(i).unwrap();
+        room[j as usize] -= 1;
+        assignment[i] = Some(j);
+    }
+    let mut edges = Vec::new();
+    for i in (0..n).filter(|&i| !p.is_locked(i)) {
+        let (offs, ws) = p.edges(i);
+        for (&j, &w) in offs.iter().zip(ws) {
+            let w = if p.current_of(i) == Some(j) { w + bonus } else { w };
+            if w > 0 {
+                edges.push((-w, i, j));
+            }
+        }
+    }
+    edges.sort_unstable();
+    for (_, i, j) in edges {
+        if assignment[i].is_none() && room[j as usize] > 0 {
+            room[j as usize] -= 1;
+            assignment[i] = Some(j);
+        }
+    }
+    assignment
 }

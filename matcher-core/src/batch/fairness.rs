@@ -312,32 +312,96 @@ pub struct Fairness {
 /// The dimensions, in report order.
 pub const DIMENSIONS: [&str; 4] = ["gender", "origin", "age_band", "region"];
 
-/// A candidate's group (key, name) in each of [`DIMENSIONS`].
-fn groups_of(data: &Dataset, reference: &ReferenceData, i: usize) -> [(String, String); 4] {
-    let c = &data.candidates[i];
-    let gender = match c.audit.gender {
-        Some(Gender::Female) => "female",
-        Some(Gender::Male) => "male",
-        Some(Gender::Other) => "other",
-        None => "not_recorded",
-    };
-    let origin = match c.audit.origin {
-        Some(Origin::Danish) => "danish",
-        Some(Origin::Western) => "western",
-        Some(Origin::NonWestern) => "non_western",
-        None => "not_recorded",
-    };
-    let band = AgeBand::ALL.iter().position(|b| *b == c.age_band).unwrap_or(0);
-    let m = reference.municipality(c.municipality);
-    [
-        (gender.into(), gender.into()),
-        (origin.into(), origin.into()),
-        (band.to_string(), c.age_band.label().into()),
-        (
-            m.map_or(String::new(), |m| m.region_code.to_string()),
-            m.map_or(String::new(), |m| m.region.clone()),
-        ),
-    ]
+/// The groups of one dimension: each candidate's group as an index into `labels`, the
+/// groups' (key, name), interned so that every distinct pair has one index.
+struct Labels {
+    /// (key, name) of each label index.
+    labels: Vec<(String, String)>,
+    /// Each candidate's label index.
+    of: Vec<u32>,
+}
+
+impl Labels {
+    /// Candidate `i` is of class `class_of(i)`, a small number below `classes` (a gender, an
+    /// age band, a municipality code); `label(class)` names a class's group, once per class
+    /// seen, and equal names share one label index.
+    fn new(
+        n: usize,
+        classes: usize,
+        class_of: impl Fn(usize) -> usize,
+        mut label: impl FnMut(usize) -> (String, String),
+    ) -> Labels {
+        const UNSEEN: u32 = u32::MAX;
+        let mut of_class = vec![UNSEEN; classes];
+        let mut labels: Vec<(String, String)> = Vec::new();
+        let of = (0..n)
+            .map(|i| {
+                let class = class_of(i);
+                if of_class[class] == UNSEEN {
+                    let pair = label(class);
+                    of_class[class] = match labels.iter().position(|l| *l == pair) {
+                        Some(at) => at as u32,
+                        None => {
+                            labels.push(pair);
+                            (labels.len() - 1) as u32
+                        }
+                    };
+                }
+                of_class[class]
+            })
+            .collect();
+        Labels { labels, of }
+    }
+}
+
+/// Each candidate's group in each of [`DIMENSIONS`]: gender, origin, age band, region. A
+/// group's name is made once per gender, origin, band and municipality, not per candidate.
+fn labels_of(data: &Dataset, reference: &ReferenceData) -> [Labels; 4] {
+    const GENDERS: [&str; 4] = ["female", "male", "other", "not_recorded"];
+    const ORIGINS: [&str; 4] = ["danish", "western", "non_western", "not_recorded"];
+    let n = data.candidates.len();
+    let c = |i: usize| &data.candidates[i];
+    let gender = Labels::new(
+        n,
+        GENDERS.len(),
+        |i| match c(i).audit.gender {
+            Some(Gender::Female) => 0,
+            Some(Gender::Male) => 1,
+            Some(Gender::Other) => 2,
+            None => 3,
+        },
+        |k| (GENDERS[k].into(), GENDERS[k].into()),
+    );
+    let origin = Labels::new(
+        n,
+        ORIGINS.len(),
+        |i| match c(i).audit.origin {
+            Some(Origin::Danish) => 0,
+            Some(Origin::Western) => 1,
+            Some(Origin::NonWestern) => 2,
+            None => 3,
+        },
+        |k| (ORIGINS[k].into(), ORIGINS[k].into()),
+    );
+    let band = Labels::new(
+        n,
+        AgeBand::ALL.len(),
+        |i| AgeBand::ALL.iter().position(|b| *b == c(i).age_band).unwrap_or(0),
+        |k| (k.to_string(), AgeBand::ALL[k].label().into()),
+    );
+    let region = Labels::new(
+        n,
+        usize::from(u16::MAX) + 1,
+        |i| usize::from(c(i).municipality.0),
+        |code| {
+            let m = reference.municipality(crate::model::MunicipalityCode(code as u16));
+            (
+                m.map_or(String::new(), |m| m.region_code.to_string()),
+                m.map_or(String::new(), |m| m.region.clone()),
+            )
+        },
+    );
+    [gender, origin, band, region]
 }
 
 /// What the section needs of one candidate.
@@ -349,6 +413,11 @@ struct Row {
 }
 
 /// The fairness section of a run.
+///
+/// # Complexity
+/// `O(candidates × groups)` over small integer labels (each candidate's group is interned
+/// once per dimension); the groups are computed in parallel, each summing its effects in
+/// candidate order, so the figures do not depend on the number of threads.
 pub fn build(data: &Dataset, reference: &ReferenceData, result: &BatchResult) -> Fairness {
     let rows: Vec<Row> = result
         .proposals
@@ -359,41 +428,69 @@ pub fn build(data: &Dataset, reference: &ReferenceData, result: &BatchResult) ->
             cause: p.unmatched_cause,
         })
         .collect();
-    let keys: Vec<[(String, String); 4]> = (0..rows.len()).map(|i| groups_of(data, reference, i)).collect();
+    let labels = labels_of(data, reference);
     let dimensions = DIMENSIONS
         .iter()
-        .enumerate()
-        .map(|(d, key)| {
-            let labels: Vec<&(String, String)> = keys.iter().map(|k| &k[d]).collect();
-            FairnessDimension { key: (*key).into(), groups: dimension(&rows, &labels) }
-        })
+        .zip(&labels)
+        .map(|(key, labels)| FairnessDimension { key: (*key).into(), groups: dimension(&rows, labels) })
         .collect();
     Fairness { confidence: 0.95, small_sample: SMALL_SAMPLE, wide_interval: WIDE_INTERVAL, dimensions }
 }
 
-fn dimension(rows: &[Row], labels: &[&(String, String)]) -> Vec<GroupFairness> {
-    let mut groups: Vec<&(String, String)> = labels.to_vec();
+/// The groups of one dimension, in (key, name) order; a group takes every candidate whose
+/// group has its key.
+fn dimension(rows: &[Row], labels: &Labels) -> Vec<GroupFairness> {
+    use rayon::prelude::*;
+    let mut present = vec![false; labels.labels.len()];
+    for &l in &labels.of {
+        present[l as usize] = true;
+    }
+    let mut groups: Vec<&(String, String)> =
+        labels.labels.iter().zip(&present).filter(|(_, p)| **p).map(|(l, _)| l).collect();
     groups.sort();
-    groups.dedup();
-    groups.into_iter().map(|(key, name)| group(rows, labels, key, name)).collect()
+    // Each candidate's key, as the index of the first label with that key.
+    let key_of: Vec<u32> = labels
+        .labels
+        .iter()
+        .map(|(k, _)| labels.labels.iter().position(|(other, _)| other == k).unwrap_or(0) as u32)
+        .collect();
+    let keys: Vec<u32> = labels.of.iter().map(|&l| key_of[l as usize]).collect();
+    groups
+        .par_iter()
+        .map(|(key, name)| {
+            let k = labels.labels.iter().position(|(other, _)| other == key).unwrap_or(0) as u32;
+            group(rows, &keys, k, key, name)
+        })
+        .collect()
 }
 
 /// Counts of one side (the group or the rest).
-#[derive(Default)]
 struct Side {
     candidates: usize,
     matched: usize,
-    effects: Vec<f64>,
     causes: [usize; 7],
+    /// New suggestions (the effects' count) and their effects summed in candidate order,
+    /// from `-0.0` as `Iterator::sum` starts (`Moments::of` sums them so: same bits).
+    effects: usize,
+    sum: f64,
 }
 
-fn group(rows: &[Row], labels: &[&(String, String)], key: &str, name: &str) -> GroupFairness {
+impl Default for Side {
+    fn default() -> Side {
+        Side { candidates: 0, matched: 0, causes: [0; 7], effects: 0, sum: -0.0 }
+    }
+}
+
+fn group(rows: &[Row], keys: &[u32], k: u32, key: &str, name: &str) -> GroupFairness {
     let (mut inside, mut rest) = (Side::default(), Side::default());
-    for (row, label) in rows.iter().zip(labels) {
-        let side = if label.0 == key { &mut inside } else { &mut rest };
+    for (row, &label) in rows.iter().zip(keys) {
+        let side = if label == k { &mut inside } else { &mut rest };
         side.candidates += 1;
         side.matched += usize::from(row.matched);
-        side.effects.extend(row.effect);
+        if let Some(effect) = row.effect {
+            side.effects += 1;
+            side.sum += effect;
+        }
         if let Some(cause) = row.cause {
             side.causes[UnmatchedCause::ALL.iter().position(|c| *c == cause).unwrap_or(6)] += 1;
         }
@@ -401,7 +498,26 @@ fn group(rows: &[Row], labels: &[&(String, String)], key: &str, name: &str) -> G
     // Shares of a side; none for an empty side (a group holding every candidate has no rest).
     let rate = |s: &Side| (s.candidates > 0).then(|| s.matched as f64 / s.candidates as f64);
     let share = |s: &Side, k: usize| (s.candidates > 0).then(|| s.causes[k] as f64 / s.candidates as f64);
-    let (m_in, m_rest) = (Moments::of(&inside.effects), Moments::of(&rest.effects));
+    // The second pass of `Moments::of` for both sides at once: the squared deviations, each
+    // side's summed in candidate order as `Moments::of` sums its list.
+    let mean = |s: &Side| if s.effects > 0 { s.sum / s.effects as f64 } else { 0.0 };
+    let (mean_in, mean_rest) = (mean(&inside), mean(&rest));
+    let (mut square_in, mut square_rest) = (-0.0f64, -0.0f64);
+    for (row, &label) in rows.iter().zip(keys) {
+        if let Some(effect) = row.effect {
+            if label == k {
+                square_in += (effect - mean_in).powi(2);
+            } else {
+                square_rest += (effect - mean_rest).powi(2);
+            }
+        }
+    }
+    let moments = |s: &Side, mean: f64, square: f64| Moments {
+        n: s.effects,
+        mean,
+        variance: if s.effects < 2 { 0.0 } else { square / (s.effects - 1) as f64 },
+    };
+    let (m_in, m_rest) = (moments(&inside, mean_in, square_in), moments(&rest, mean_rest, square_rest));
     let match_rate_interval = wilson(inside.matched, inside.candidates);
     let mut warnings = Vec::new();
     if inside.candidates < SMALL_SAMPLE {

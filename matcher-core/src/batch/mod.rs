@@ -14,7 +14,7 @@ pub mod rules;
 pub mod scenario;
 pub mod stability;
 
-pub use record::{ProposalRecord, ProposalStatus, RunnerUp};
+pub use record::{ProposalRecord, ProposalStatus, RunnerUp, write_record_json};
 
 use crate::assign::{self, Certificate, Mode, Problem, Solution, SolveOptions};
 use crate::dataset::previous::PreviousRun;
@@ -209,11 +209,22 @@ pub struct Timings {
     pub solve_seconds: f64,
     /// The independent certificate check.
     pub verify_seconds: f64,
-    /// Stable and greedy baselines with their blocking pairs; their solves run beside the
-    /// exact solve, so this overlaps `solve_seconds`.
+    /// The stable and greedy baselines' solves, beside the exact solve, so this overlaps
+    /// `solve_seconds` (their totals and blocking pairs are in `summaries_seconds`).
     pub baselines_seconds: f64,
-    /// Proposals and report numbers.
+    /// Proposals and report numbers: the candidates' views before the solve, the methods'
+    /// summaries and the proposals after it.
     pub proposals_seconds: f64,
+    /// Of `proposals_seconds`: the candidates' views and the stable priority, before the solve.
+    #[serde(default)]
+    pub views_seconds: f64,
+    /// Of `proposals_seconds`: the optimum's and the baselines' totals, effects and blocking
+    /// pairs.
+    #[serde(default)]
+    pub summaries_seconds: f64,
+    /// Waiting for the baselines after the exact solve was done (0 when they finished first).
+    #[serde(default)]
+    pub baselines_wait_seconds: f64,
 }
 
 /// The comparison of one assignment method on the same night.
@@ -266,6 +277,10 @@ pub struct BatchResult {
     /// What one more place is worth at the offers with the highest dual price, when asked for
     /// ([`BatchOptions::place_values`]), highest dual first.
     pub place_values: Vec<scenario::PlaceValue>,
+    /// The measured results per offer and provider × target group of the night's effect
+    /// model (`quality.csv`): the rows of the estimate the night scored with, so that writing
+    /// them needs no second estimate.
+    pub quality: Vec<crate::effect::QualityRow>,
 }
 
 /// Maps the previous run's prices (by offer id) onto this run's offer indices; offers that
@@ -477,27 +492,30 @@ fn run_in_pool(
     // Stable mode: offers rank candidates by urgency (benefit clock), then by score.
     let priority: Vec<i64> = views.iter().map(|v| (Scorer::urgency(v) * 1000.0).round() as i64).collect();
     let stable_options = SolveOptions { mode: Mode::Stable, offer_priority: Some(priority), ..exact.clone() };
-    timings.proposals_seconds = clock.elapsed().as_secs_f64();
+    timings.views_seconds = clock.elapsed().as_secs_f64();
+    timings.proposals_seconds = timings.views_seconds;
     // The baselines do not depend on the exact solution, and the exact solve spends most of a
     // national night in one component on one core: run them side by side.
     let (exact_result, baselines) = rayon::join(
         || {
             let mut t = Timings::default();
-            solve_with_guarantees(&problem, &exact, &mut t).map(|r| (r, t))
+            solve_with_guarantees(&problem, &exact, &mut t).map(|r| (r, t, Instant::now()))
         },
         || -> Result<(Vec<(&'static str, Solution)>, f64)> {
             let clock = Instant::now();
             let mut out = Vec::new();
             if options.compare_baselines {
-                for (name, mode) in [("stable", Mode::Stable), ("greedy", Mode::Greedy)] {
-                    let opts = SolveOptions { mode, warm_start: None, ..stable_options.clone() };
-                    out.push((name, assign::solve(&problem, &opts)?));
-                }
+                // One validation and one sort of the candidates' lists for both.
+                let opts = SolveOptions { warm_start: None, ..stable_options.clone() };
+                let (stable, greedy) = assign::solve_baselines(&problem, &opts)?;
+                out.push(("stable", stable));
+                out.push(("greedy", greedy));
             }
             Ok((out, clock.elapsed().as_secs_f64()))
         },
     );
-    let ((solution, certificate, guarantees), solve_timings) = exact_result?;
+    let ((solution, certificate, guarantees), solve_timings, exact_done) = exact_result?;
+    timings.baselines_wait_seconds = exact_done.elapsed().as_secs_f64();
     progress::start(counter, Phase::Proposals, 0);
     let (baselines, baselines_seconds) = baselines?;
     timings.solve_seconds = solve_timings.solve_seconds;
@@ -532,8 +550,10 @@ fn run_in_pool(
     let reported_at = |e: usize| -> i64 {
         if copied { reported[e] } else { lowered_weight.get(&e).copied().unwrap_or(reported[e]) }
     };
+    // Integer sums: the same in any order, so counted in parallel.
     let weight_of = |assignment: &[Option<u32>]| -> i64 {
         (0..assignment.len())
+            .into_par_iter()
             .map(|i| {
                 let Some(o) = assignment[i] else { return 0 };
                 let row = problem.offsets[i]..problem.offsets[i + 1];
@@ -541,26 +561,30 @@ fn run_in_pool(
             })
             .sum()
     };
+    // The optimum's and the baselines' blocking pairs in one pass over the edges.
+    let mut assignments: Vec<&[Option<u32>]> = vec![&solution.assignment];
+    assignments.extend(baselines.iter().map(|(_, s)| s.assignment.as_slice()));
+    let blocking = assign::blocking_pairs_each(&problem, &assignments, &stable_options)?;
     let mut methods = vec![MethodSummary {
         method: "optimal".into(),
         total_weight: weight_of(&solution.assignment),
         effect_dkk: effect_of(&solution.assignment),
         matched: solution.matched(),
-        blocking_pairs: assign::blocking_pairs(&problem, &solution.assignment, &stable_options)?,
+        blocking_pairs: blocking[0],
     }];
-    timings.proposals_seconds += clock.elapsed().as_secs_f64();
-    let clock = Instant::now();
-    for (name, s) in &baselines {
+    for ((name, s), blocking_pairs) in baselines.iter().zip(&blocking[1..]) {
         methods.push(MethodSummary {
             method: (*name).into(),
             total_weight: weight_of(&s.assignment),
             effect_dkk: effect_of(&s.assignment),
             matched: s.matched(),
-            blocking_pairs: assign::blocking_pairs(&problem, &s.assignment, &stable_options)?,
+            blocking_pairs: *blocking_pairs,
         });
     }
-    // Wall time of the baselines' solves (beside the exact solve) plus their summaries.
-    timings.baselines_seconds = baselines_seconds + clock.elapsed().as_secs_f64();
+    timings.summaries_seconds = clock.elapsed().as_secs_f64();
+    timings.proposals_seconds += timings.summaries_seconds;
+    // Wall time of the baselines' solves, beside the exact solve.
+    timings.baselines_seconds = baselines_seconds;
     drop(baselines);
     // The guarantees' rule cost re-solves tonight's problem, whose edges go back to the graph
     // next: solve it while the problem still holds them.
@@ -792,6 +816,7 @@ fn run_in_pool(
         buffer_rule,
         rule_costs,
         place_values,
+        quality: scorer.effects().quality.clone(),
     })
 }
 

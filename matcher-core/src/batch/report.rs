@@ -371,11 +371,25 @@ fn contracts_report(data: &Dataset, reference: &ReferenceData, result: &BatchRes
         }
         contracts.push(line);
     }
-    let problem = super::problem_of_night(data, result);
+    // The night's locks (as `problem_of_night` reads them) and the graph's rows, borrowed: no
+    // copy of the graph's 14 M edges for one count.
+    let index: std::collections::HashMap<&str, u32> =
+        data.offers.iter().enumerate().map(|(j, o)| (o.id.as_str(), j as u32)).collect();
+    let locked: Vec<bool> = data
+        .candidates
+        .iter()
+        .map(|c| c.current.as_ref().is_some_and(|a| a.locked && index.contains_key(a.offer.as_str())))
+        .collect();
+    let night = super::rules::Rows {
+        offsets: &result.graph.offsets,
+        offers: &result.graph.offers,
+        locked: &locked,
+        capacity: &|j| data.offers[j as usize].capacity,
+    };
     ContractsReport {
         buffer_rule: result.buffer_rule,
         rule_costs: result.rule_costs.clone(),
-        buffer_breaches: super::rules::buffer_breaches(&problem, data, &result.solution.assignment).len(),
+        buffer_breaches: super::rules::buffer_breaches_in(&night, data, &result.solution.assignment).len(),
         guaranteed_short: contracts.iter().map(|c| c.short).sum(),
         contracts,
         spend_by_municipality,
@@ -452,18 +466,59 @@ pub struct Report {
 }
 
 #[derive(Default)]
-struct Acc {
-    name: String,
+struct Acc<'a> {
+    name: &'a str,
     candidates: usize,
     matched: usize,
     effect: f64,
 }
 
-fn slices(map: BTreeMap<String, Acc>) -> Vec<Slice> {
+/// The slices of one breakdown, accumulated in one slot per key: a candidate's slot is found
+/// by index (group, municipality, band), never by a string key, and the key-ordered list is
+/// made once at the end. Each slot sums its effects in candidate order, as a map by key did.
+#[derive(Default)]
+struct Tally<'a> {
+    keys: std::collections::HashMap<String, usize>,
+    slots: Vec<(String, Acc<'a>)>,
+}
+
+impl<'a> Tally<'a> {
+    /// The slot of `key`, made on first use (a slot no candidate is added to is left out).
+    fn slot(&mut self, key: String) -> usize {
+        let next = self.slots.len();
+        let at = *self.keys.entry(key).or_insert(next);
+        if at == next {
+            self.slots.push((String::new(), Acc::default()));
+        }
+        at
+    }
+
+    /// Counts one candidate in `slot`; the slot's name is that of its first candidate.
+    fn add(&mut self, slot: usize, name: &'a str, matched: bool, effect: f64) {
+        let a = &mut self.slots[slot].1;
+        if a.candidates == 0 {
+            a.name = name;
+        }
+        a.candidates += 1;
+        a.matched += usize::from(matched);
+        a.effect += effect;
+    }
+
+    fn into_slices(mut self) -> Vec<Slice> {
+        for (key, at) in self.keys {
+            self.slots[at].0 = key;
+        }
+        let map: BTreeMap<String, Acc<'a>> =
+            self.slots.into_iter().filter(|(_, a)| a.candidates > 0).collect();
+        slices(map)
+    }
+}
+
+fn slices(map: BTreeMap<String, Acc<'_>>) -> Vec<Slice> {
     map.into_iter()
         .map(|(key, a)| Slice {
             key,
-            name: a.name,
+            name: a.name.to_string(),
             candidates: a.candidates,
             matched: a.matched,
             match_rate: if a.candidates > 0 { a.matched as f64 / a.candidates as f64 } else { 0.0 },
@@ -473,27 +528,54 @@ fn slices(map: BTreeMap<String, Acc>) -> Vec<Slice> {
         .collect()
 }
 
-fn add(map: &mut BTreeMap<String, Acc>, key: String, name: &str, matched: bool, effect: f64) {
-    let a = map.entry(key).or_insert_with(|| Acc { name: name.to_string(), ..Acc::default() });
-    a.candidates += 1;
-    a.matched += usize::from(matched);
-    a.effect += effect;
-}
-
 /// Computes the report of a run.
+///
+/// # Complexity
+/// One pass over the candidates with every slice found by index (group, municipality, age
+/// band, gender, origin), one over the offers; the fairness section and the contracts part
+/// run beside it on the current rayon pool.
 pub fn build(data: &Dataset, reference: &ReferenceData, result: &BatchResult) -> Report {
     // The offers as the night saw them: the terms of the contracts in force (prices included).
     let data = if result.night.candidates.len() == data.candidates.len() { &*result.night } else { data };
-    let mut by_group = BTreeMap::new();
-    let mut by_municipality = BTreeMap::new();
-    let mut by_age = BTreeMap::new();
-    let mut by_region = BTreeMap::new();
-    let mut by_gender = BTreeMap::new();
-    let mut by_origin = BTreeMap::new();
+    let ((mut report, fairness), contracts) = rayon::join(
+        || {
+            rayon::join(
+                || summary(data, reference, result),
+                || super::fairness::build(data, reference, result),
+            )
+        },
+        || contracts_report(data, reference, result),
+    );
+    report.fairness = Some(fairness);
+    report.contracts = contracts;
+    report
+}
+
+/// The report without its fairness section and contracts part.
+fn summary(data: &Dataset, reference: &ReferenceData, result: &BatchResult) -> Report {
+    const GENDERS: [&str; 4] = ["female", "male", "other", "not_recorded"];
+    const ORIGINS: [&str; 4] = ["danish", "western", "non_western", "not_recorded"];
+    let mut by_group = Tally::default();
+    let mut by_municipality = Tally::default();
+    let mut by_age = Tally::default();
+    let mut by_region = Tally::default();
+    let mut by_gender = Tally::default();
+    let mut by_origin = Tally::default();
+    // Slots by index: target group id, municipality code, age band, gender, origin.
+    let group_slot: Vec<usize> =
+        reference.target_groups.iter().map(|g| by_group.slot(g.code.clone())).collect();
+    let mut municipality_slots: std::collections::HashMap<
+        crate::model::MunicipalityCode,
+        (usize, usize, &str, &str),
+    > = std::collections::HashMap::new();
+    let age_slot: Vec<usize> = (0..AgeBand::ALL.len()).map(|b| by_age.slot(format!("{b}"))).collect();
+    let gender_slot: Vec<usize> = GENDERS.iter().map(|g| by_gender.slot((*g).into())).collect();
+    let origin_slot: Vec<usize> = ORIGINS.iter().map(|o| by_origin.slot((*o).into())).collect();
     let mut churn = Churn::default();
     let mut reasons: BTreeMap<UnmatchedReason, usize> = BTreeMap::new();
     let mut effect_total = 0.0;
-    let mut spend_by_provider: BTreeMap<&str, (u32, u64)> = BTreeMap::new();
+    // (courses, spend) by offer, summed into providers after the loop.
+    let mut spend_by_offer: Vec<(u32, u64)> = vec![(0, 0); data.offers.len()];
     let mut spend_total = 0u64;
     let mut several_groups = 0usize;
     let mut negative = NegativeEffect::default();
@@ -509,46 +591,42 @@ pub fn build(data: &Dataset, reference: &ReferenceData, result: &BatchResult) ->
         effect_total += effect;
         for g in c.target_groups.iter() {
             if let Some(group) = reference.target_groups.get(usize::from(g.0)) {
-                add(&mut by_group, group.code.clone(), &group.name_en, matched, effect);
+                by_group.add(group_slot[usize::from(g.0)], &group.name_en, matched, effect);
             }
         }
-        let m = reference.municipality(c.municipality);
-        add(
-            &mut by_municipality,
-            c.municipality.to_string(),
-            m.map_or("", |m| m.name.as_str()),
-            matched,
-            effect,
-        );
-        add(
-            &mut by_region,
-            m.map_or(String::new(), |m| m.region_code.to_string()),
-            m.map_or("", |m| m.region.as_str()),
-            matched,
-            effect,
-        );
+        let (m_slot, r_slot, m_name, r_name) =
+            *municipality_slots.entry(c.municipality).or_insert_with(|| {
+                let m = reference.municipality(c.municipality);
+                (
+                    by_municipality.slot(c.municipality.to_string()),
+                    by_region.slot(m.map_or(String::new(), |m| m.region_code.to_string())),
+                    m.map_or("", |m| m.name.as_str()),
+                    m.map_or("", |m| m.region.as_str()),
+                )
+            });
+        by_municipality.add(m_slot, m_name, matched, effect);
+        by_region.add(r_slot, r_name, matched, effect);
         let band = c.age_band;
-        add(
-            &mut by_age,
-            format!("{}", AgeBand::ALL.iter().position(|b| *b == band).unwrap_or(0)),
+        by_age.add(
+            age_slot[AgeBand::ALL.iter().position(|b| *b == band).unwrap_or(0)],
             band.label(),
             matched,
             effect,
         );
         let gender = match c.audit.gender {
-            Some(Gender::Female) => "female",
-            Some(Gender::Male) => "male",
-            Some(Gender::Other) => "other",
-            None => "not_recorded",
+            Some(Gender::Female) => 0,
+            Some(Gender::Male) => 1,
+            Some(Gender::Other) => 2,
+            None => 3,
         };
-        add(&mut by_gender, gender.into(), gender, matched, effect);
+        by_gender.add(gender_slot[gender], GENDERS[gender], matched, effect);
         let origin = match c.audit.origin {
-            Some(Origin::Danish) => "danish",
-            Some(Origin::Western) => "western",
-            Some(Origin::NonWestern) => "non_western",
-            None => "not_recorded",
+            Some(Origin::Danish) => 0,
+            Some(Origin::Western) => 1,
+            Some(Origin::NonWestern) => 2,
+            None => 3,
         };
-        add(&mut by_origin, origin.into(), origin, matched, effect);
+        by_origin.add(origin_slot[origin], ORIGINS[origin], matched, effect);
         match p.change {
             Change::Locked => churn.locked_kept += 1,
             Change::Kept => churn.kept += 1,
@@ -561,11 +639,19 @@ pub fn build(data: &Dataset, reference: &ReferenceData, result: &BatchResult) ->
             *reasons.entry(reason).or_default() += 1;
         }
         if let Some(o) = p.offer.filter(|_| p.change != Change::Locked) {
-            let offer = &data.offers[o as usize];
-            let entry = spend_by_provider.entry(offer.provider.as_str()).or_default();
+            let price = u64::from(data.offers[o as usize].price_dkk);
+            let entry = &mut spend_by_offer[o as usize];
             entry.0 += 1;
-            entry.1 += u64::from(offer.price_dkk);
-            spend_total += u64::from(offer.price_dkk);
+            entry.1 += price;
+            spend_total += price;
+        }
+    }
+    let mut spend_by_provider: BTreeMap<&str, (u32, u64)> = BTreeMap::new();
+    for (offer, &(courses, spend)) in data.offers.iter().zip(&spend_by_offer) {
+        if courses > 0 {
+            let entry = spend_by_provider.entry(offer.provider.as_str()).or_default();
+            entry.0 += courses;
+            entry.1 += spend;
         }
     }
     let mut places_by_provider: BTreeMap<&str, u64> = BTreeMap::new();
@@ -638,10 +724,10 @@ pub fn build(data: &Dataset, reference: &ReferenceData, result: &BatchResult) ->
         matched: result.solution.matched(),
         effect_dkk: effect_total,
         spend_dkk: spend_total,
-        by_group: slices(by_group),
+        by_group: by_group.into_slices(),
         candidates_in_several_groups: several_groups,
         negative_effect: negative,
-        by_municipality: slices(by_municipality),
+        by_municipality: by_municipality.into_slices(),
         certificate: CertificateSummary {
             objective: result.certificate.objective,
             modified_primal: result.certificate.modified_primal,
@@ -669,12 +755,12 @@ pub fn build(data: &Dataset, reference: &ReferenceData, result: &BatchResult) ->
             .iter()
             .map(|r| (r.key().to_string(), reasons.get(r).copied().unwrap_or(0)))
             .collect(),
-        by_age_band: slices(by_age),
-        by_region: slices(by_region),
-        by_gender: slices(by_gender),
-        by_origin: slices(by_origin),
-        fairness: Some(super::fairness::build(data, reference, result)),
+        by_age_band: by_age.into_slices(),
+        by_region: by_region.into_slices(),
+        by_gender: by_gender.into_slices(),
+        by_origin: by_origin.into_slices(),
+        fairness: None,
         caseloads: None,
-        contracts: contracts_report(data, reference, result),
+        contracts: ContractsReport::default(),
     }
 }

@@ -132,6 +132,34 @@ pub struct BufferBreach {
 /// Every unlocked candidate of `assignment` at a buffer while a specialist or partner course
 /// in its row of `problem` had a free place (`data`: the night's terms).
 pub fn buffer_breaches(problem: &Problem, data: &Dataset, assignment: &[Option<u32>]) -> Vec<BufferBreach> {
+    let rows = Rows {
+        offsets: &problem.offsets,
+        offers: &problem.offers,
+        locked: &problem.locked,
+        capacity: &|j| problem.capacity[j as usize],
+    };
+    buffer_breaches_in(&rows, data, assignment)
+}
+
+/// The rows, locks and capacities [`buffer_breaches`] reads, borrowed from a [`Problem`] or
+/// from the night's candidate graph (the report's count copies no edge).
+pub struct Rows<'a> {
+    /// Start of each candidate's row, and the end.
+    pub offsets: &'a [usize],
+    /// Offer of each edge.
+    pub offers: &'a [u32],
+    /// Locked candidates (a missing entry is unlocked).
+    pub locked: &'a [bool],
+    /// Places of an offer.
+    pub capacity: &'a (dyn Fn(u32) -> u32 + Sync),
+}
+
+/// [`buffer_breaches`] over borrowed rows.
+pub fn buffer_breaches_in(
+    problem: &Rows<'_>,
+    data: &Dataset,
+    assignment: &[Option<u32>],
+) -> Vec<BufferBreach> {
     let mut used = vec![0u32; data.offers.len()];
     for j in assignment.iter().flatten() {
         used[*j as usize] += 1;
@@ -145,9 +173,9 @@ pub fn buffer_breaches(problem: &Problem, data: &Dataset, assignment: &[Option<u
             continue;
         }
         let range = problem.offsets[i]..problem.offsets[i + 1];
-        let free = range.map(|e| problem.offers[e]).find(|&j| {
-            is_core(data.offers[j as usize].contract) && used[j as usize] < problem.capacity[j as usize]
-        });
+        let free = range
+            .map(|e| problem.offers[e])
+            .find(|&j| is_core(data.offers[j as usize].contract) && used[j as usize] < (problem.capacity)(j));
         if let Some(free) = free {
             out.push(BufferBreach { candidate: i as u32, buffer: b, free });
         }

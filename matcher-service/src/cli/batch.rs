@@ -11,10 +11,10 @@ use crate::cli::run_dir::RunDir;
 use crate::html::Lang;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use matcher_core::batch::{self, BatchOptions, BatchResult, Proposal, ProposalRecord, caseload, report};
+use matcher_core::batch::{self, BatchOptions, BatchResult, Proposal, caseload, report};
 use matcher_core::dataset;
 use matcher_core::dataset::previous::fingerprint_text;
-use matcher_core::effect::{EffectModel, Spread, quality_csv};
+use matcher_core::effect::quality_csv;
 use matcher_core::model::{Caseworker, Dataset, ReferenceData};
 use matcher_core::progress::{Phase, Progress};
 use matcher_core::score::Factor;
@@ -229,6 +229,10 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
         solve_seconds = round3(t.solve_seconds),
         verify_seconds = round3(t.verify_seconds),
         baselines_seconds = round3(t.baselines_seconds),
+        baselines_wait_seconds = round3(t.baselines_wait_seconds),
+        views_seconds = round3(t.views_seconds),
+        summaries_seconds = round3(t.summaries_seconds),
+        proposals_seconds = round3(t.proposals_seconds),
         edges = result.graph.n_edges(),
         matched = result.solution.matched(),
         gap = ?result.certificate.gap,
@@ -261,68 +265,99 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
     let with_history = !data.outcomes.is_empty();
     progress.start(Phase::Writing, 8 + u64::from(caseloads.is_some()) + u64::from(with_history));
     let started = Instant::now();
-    let mut report = report::build(&data, &reference, &result);
+    // The report's numbers and the two large files are computed side by side on the run's
+    // threads (`--threads`), the files in parallel chunks; the bytes do not depend on the
+    // number of threads.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.run.threads)
+        .build()
+        .context("starting worker threads to write the run")?;
+    let clock = Instant::now();
+    let (mut report, (proposals, proposals_jsonl)) = pool.install(|| {
+        rayon::join(
+            || report::build(&data, &reference, &result),
+            || rayon::join(|| proposals_csv(&data, &result), || proposals_jsonl(&data, &result)),
+        )
+    });
+    let (proposals, proposals_jsonl) = (proposals?, proposals_jsonl?);
+    let formatted_seconds = seconds(clock);
     report.caseloads = caseloads.as_ref().map(|(_, _, summary, _)| summary.clone());
     // Nothing written below reads the candidate graph (14 M edges, about 180 MB on the
-    // national night): give it back before the files are formatted, where the peak was.
+    // national night): give it back before the other files are formatted.
     drop(std::mem::take(&mut result.graph.offers));
     drop(std::mem::take(&mut result.graph.weights));
     drop(std::mem::take(&mut result.graph.offsets));
     drop(std::mem::take(&mut result.graph.counts));
     let dir = RunDir::create(&args.out)?;
-    let write = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
-        dir.write(name, bytes)?;
-        progress.advance(1);
-        Ok(())
-    };
-    // The two large files are formatted side by side, each in parallel chunks, on the run's
-    // threads (`--threads`); the bytes do not depend on the number of threads.
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.run.threads)
-        .build()
-        .context("starting worker threads to write the run")?;
-    let (proposals, proposals_jsonl) =
-        pool.install(|| rayon::join(|| proposals_csv(&data, &result), || proposals_jsonl(&data, &result)));
-    let (proposals, proposals_jsonl) = (proposals?, proposals_jsonl?);
-    let prices = prices_csv(&data, &result)?;
-    write("proposals.csv", &proposals)?;
-    let parts: Vec<&[u8]> = proposals_jsonl.iter().map(Vec::as_slice).collect();
-    dir.write_parts("proposals.jsonl", &parts)?;
-    progress.advance(1);
-    drop(parts);
-    drop(proposals_jsonl);
-    write("prices.csv", &prices)?;
-    write("prices.json", &prices_json(&data, &result)?)?;
-    write("provider_groups.csv", &provider_groups_csv(&result, &reference)?)?;
-    let caseloads_file = match &caseloads {
-        Some((caseworkers, plan, _, _)) => Some(caseloads_csv(&data, caseworkers, plan)?),
-        None => None,
-    };
-    if let Some(bytes) = &caseloads_file {
-        write("caseloads.csv", bytes)?;
-    }
-    if args.excel {
-        let mut csv_files: Vec<(&str, &[u8])> = vec![("proposals.csv", &proposals), ("prices.csv", &prices)];
-        if let Some(bytes) = &caseloads_file {
-            csv_files.push(("caseloads.csv", bytes));
-        }
-        for (name, bytes) in super::validate_explain::excel_files(&csv_files, &report)? {
-            dir.write(&name, &bytes)?;
-        }
-    }
-    if with_history {
-        let model = EffectModel::estimate(&data, &reference, Spread::default());
-        write("quality.csv", &quality_csv(&model.quality)?)?;
-    }
-    if let Some(fairness) = &report.fairness {
-        let (header, rows) = batch::fairness::table(fairness);
-        let header: Vec<&str> = header.iter().map(String::as_str).collect();
-        write("fairness.csv", &csv_bytes(&header, rows.into_iter())?)?;
-    }
-    let mut report_json = serde_json::to_vec_pretty(&report)?;
-    report_json.push(b'\n');
-    write("report.json", &report_json)?;
-    write("report.html", report_html::render(&report, &reference, args.lang).as_bytes())?;
+    // Files are written and synced by a writer thread while the next ones are formatted;
+    // the run is published only once every file is on disk (`RunDir::publish`).
+    let clock = Instant::now();
+    let (files_seconds, written_seconds) = std::thread::scope(|scope| -> anyhow::Result<(f64, f64)> {
+        let (send, receive) = std::sync::mpsc::channel::<(&'static str, Vec<Vec<u8>>)>();
+        let (dir, progress) = (&dir, &progress);
+        let writer = scope.spawn(move || -> anyhow::Result<f64> {
+            let mut busy = 0.0;
+            for (name, parts) in receive {
+                let clock = Instant::now();
+                let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+                dir.write_parts(name, &parts)?;
+                progress.advance(1);
+                busy += clock.elapsed().as_secs_f64();
+            }
+            Ok(busy)
+        });
+        let formatted = (|| -> anyhow::Result<()> {
+            let write = |name: &'static str, bytes: Vec<u8>| -> anyhow::Result<()> {
+                send.send((name, vec![bytes])).map_err(|_| anyhow::anyhow!("the writer of {name} stopped"))
+            };
+            let prices = prices_csv(&data, &result)?;
+            let caseloads_file = match &caseloads {
+                Some((caseworkers, plan, _, _)) => Some(caseloads_csv(&data, caseworkers, plan)?),
+                None => None,
+            };
+            if args.excel {
+                let mut csv_files: Vec<(&str, &[u8])> =
+                    vec![("proposals.csv", &proposals), ("prices.csv", &prices)];
+                if let Some(bytes) = &caseloads_file {
+                    csv_files.push(("caseloads.csv", bytes));
+                }
+                for (name, bytes) in super::validate_explain::excel_files(&csv_files, &report)? {
+                    dir.write(&name, &bytes)?;
+                }
+            }
+            write("proposals.csv", proposals)?;
+            send.send(("proposals.jsonl", proposals_jsonl))
+                .map_err(|_| anyhow::anyhow!("the writer of proposals.jsonl stopped"))?;
+            write("prices.csv", prices)?;
+            write("prices.json", prices_json(&data, &result)?)?;
+            write("provider_groups.csv", provider_groups_csv(&result, &reference)?)?;
+            if let Some(bytes) = caseloads_file {
+                write("caseloads.csv", bytes)?;
+            }
+            if with_history {
+                // The night's own estimate (the model it scored with), not a second one.
+                write("quality.csv", quality_csv(&result.quality)?)?;
+            }
+            if let Some(fairness) = &report.fairness {
+                let (header, rows) = batch::fairness::table(fairness);
+                let header: Vec<&str> = header.iter().map(String::as_str).collect();
+                write("fairness.csv", csv_bytes(&header, rows.into_iter())?)?;
+            }
+            let mut report_json = serde_json::to_vec_pretty(&report)?;
+            report_json.push(b'\n');
+            write("report.json", report_json)?;
+            write("report.html", report_html::render(&report, &reference, args.lang).into_bytes())?;
+            Ok(())
+        })();
+        drop(send);
+        let files_seconds = seconds(clock);
+        let written = writer.join().map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
+        // A writer's error (a file that could not be written) comes first: formatting then
+        // stopped because nobody took its files. Otherwise the writer ended with the files.
+        let written = written?;
+        formatted?;
+        Ok((files_seconds, round3(written)))
+    })?;
     let run_json = serde_json::json!({
         "program": concat!("matcher ", env!("CARGO_PKG_VERSION")),
         "date": result.today.to_string(),
@@ -337,11 +372,15 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
             "iterations": result.solution.stats.iterations,
         },
     });
-    write("run.json", &serde_json::to_vec_pretty(&run_json)?)?;
+    dir.write("run.json", &serde_json::to_vec_pretty(&run_json)?)?;
+    progress.advance(1);
     let written = dir.publish()?;
     tracing::info!(
         phase = %"write",
         seconds = seconds(started),
+        report_and_proposals_seconds = formatted_seconds,
+        other_files_seconds = files_seconds,
+        writer_busy_seconds = written_seconds,
         out = %args.out.display(),
         run = %written.display(),
         "run published"
@@ -366,33 +405,6 @@ fn csv_bytes(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> anyhow
 /// Rows per chunk when a large file is formatted in parallel.
 const ROWS_PER_CHUNK: usize = 4096;
 
-/// [`csv_bytes`] over `items`, formatted in parallel chunks on the current rayon pool and
-/// joined in order: the same bytes for any number of threads.
-fn csv_bytes_par<T: Sync>(
-    header: &[&str],
-    items: &[T],
-    row: impl Fn(&T) -> Vec<String> + Sync,
-) -> anyhow::Result<Vec<u8>> {
-    let chunks: Vec<Vec<u8>> = items
-        .par_chunks(ROWS_PER_CHUNK)
-        .map(|chunk| -> anyhow::Result<Vec<u8>> {
-            let mut writer = csv::WriterBuilder::new()
-                .terminator(csv::Terminator::Any(b'\n'))
-                .from_writer(Vec::with_capacity(chunk.len() * 128));
-            for item in chunk {
-                writer.write_record(row(item))?;
-            }
-            writer.into_inner().context("finishing a CSV file")
-        })
-        .collect::<anyhow::Result<_>>()?;
-    let mut out = csv_bytes(header, std::iter::empty())?;
-    out.reserve(chunks.iter().map(Vec::len).sum());
-    for chunk in chunks {
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
-}
-
 fn change_label(p: &Proposal) -> &'static str {
     match p.change {
         batch::Change::Locked => "locked",
@@ -401,10 +413,6 @@ fn change_label(p: &Proposal) -> &'static str {
         batch::Change::New => "new",
         batch::Change::Unmatched => "unmatched",
     }
-}
-
-fn offer_id(data: &Dataset, offer: Option<u32>) -> String {
-    offer.map(|o| data.offers[o as usize].id.to_string()).unwrap_or_default()
 }
 
 fn proposals_csv(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>> {
@@ -426,39 +434,69 @@ fn proposals_csv(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>
         "uplift",
         "effect_flag",
     ]);
-    let row = |p: &Proposal| {
+    // Each field goes straight into the CSV writer (the same quoting as a record of strings),
+    // numbers formatted into one scratch buffer: no string is allocated per field.
+    let row = |w: &mut csv::Writer<Vec<u8>>, scratch: &mut String, p: &Proposal| -> csv::Result<()> {
+        use std::fmt::Write as _;
+        // A formatted field when `$when`, else an empty one.
+        macro_rules! number {
+            ($when:expr, $($format:tt)*) => {{
+                scratch.clear();
+                if $when {
+                    let _ = write!(scratch, $($format)*);
+                }
+                w.write_field(scratch.as_bytes())?;
+            }};
+        }
         let c = &data.candidates[p.candidate as usize];
         let since = p.since_previous.as_ref();
-        let mut row = vec![
-            c.id.to_string(),
-            c.municipality.to_string(),
-            offer_id(data, p.offer),
-            p.offer.map(|o| data.offers[o as usize].kind.label().to_string()).unwrap_or_default(),
-            p.offer.map(|_| p.score.to_string()).unwrap_or_default(),
-        ];
-        row.extend(p.points.iter().map(|v| if p.offer.is_some() { v.to_string() } else { String::new() }));
-        row.extend([
-            p.offer.map(|_| format!("{:.0}", p.effect_dkk)).unwrap_or_default(),
-            p.offer.map(|_| format!("{:.2}", p.distance_km)).unwrap_or_default(),
-            offer_id(data, p.runner_up),
-            p.runner_up.map(|_| p.runner_up_score.to_string()).unwrap_or_default(),
-            match (p.offer, p.runner_up) {
-                (Some(_), Some(_)) => (p.score - p.runner_up_score).to_string(),
-                _ => String::new(),
-            },
-            offer_id(data, p.current),
-            change_label(p).to_string(),
-            p.unmatched_reason.map(|r| r.key().to_string()).unwrap_or_default(),
-            since.and_then(|s| s.previous_offer.as_ref()).map(|o| o.to_string()).unwrap_or_default(),
-            since.map(|s| s.status.key().to_string()).unwrap_or_default(),
-            since.and_then(|s| s.reason).map(|r| r.key().to_string()).unwrap_or_default(),
-            fingerprint_text(result.fingerprints.candidates[p.candidate as usize]),
-            p.offer.map(|_| format!("{:.4}", p.uplift)).unwrap_or_default(),
-            p.effect_flag.map(|f| f.key().to_string()).unwrap_or_default(),
-        ]);
-        row
+        let offer = p.offer.map(|o| &data.offers[o as usize]);
+        let id = |o: Option<u32>| o.map_or("", |o| data.offers[o as usize].id.as_str());
+        w.write_field(c.id.as_str())?;
+        number!(true, "{}", c.municipality);
+        w.write_field(offer.map_or("", |o| o.id.as_str()))?;
+        w.write_field(offer.map_or("", |o| o.kind.label()))?;
+        let matched = offer.is_some();
+        number!(matched, "{}", p.score);
+        for v in &p.points {
+            number!(matched, "{v}");
+        }
+        number!(matched, "{:.0}", p.effect_dkk);
+        number!(matched, "{:.2}", p.distance_km);
+        w.write_field(id(p.runner_up))?;
+        number!(p.runner_up.is_some(), "{}", p.runner_up_score);
+        number!(matched && p.runner_up.is_some(), "{}", p.score - p.runner_up_score);
+        w.write_field(id(p.current))?;
+        w.write_field(change_label(p))?;
+        w.write_field(p.unmatched_reason.map_or("", |r| r.key()))?;
+        w.write_field(since.and_then(|s| s.previous_offer.as_ref()).map_or("", |o| o.as_str()))?;
+        w.write_field(since.map_or("", |s| s.status.key()))?;
+        w.write_field(since.and_then(|s| s.reason).map_or("", |r| r.key()))?;
+        w.write_field(fingerprint_text(result.fingerprints.candidates[p.candidate as usize]))?;
+        number!(matched, "{:.4}", p.uplift);
+        w.write_field(p.effect_flag.map_or("", |f| f.key()))?;
+        w.write_record(None::<&[u8]>)
     };
-    csv_bytes_par(&header, &result.proposals, row)
+    let chunks: Vec<Vec<u8>> = result
+        .proposals
+        .par_chunks(ROWS_PER_CHUNK)
+        .map(|chunk| -> anyhow::Result<Vec<u8>> {
+            let mut writer = csv::WriterBuilder::new()
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_writer(Vec::with_capacity(chunk.len() * 128));
+            let mut scratch = String::new();
+            for p in chunk {
+                row(&mut writer, &mut scratch, p)?;
+            }
+            writer.into_inner().context("finishing a CSV file")
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let mut out = csv_bytes(&header, std::iter::empty())?;
+    out.reserve(chunks.iter().map(Vec::len).sum());
+    for chunk in chunks {
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
 }
 
 /// `proposals.jsonl` in chunks of lines, to be written in order.
@@ -467,9 +505,10 @@ fn proposals_jsonl(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<V
         .proposals
         .par_chunks(ROWS_PER_CHUNK)
         .map(|chunk| -> anyhow::Result<Vec<u8>> {
-            let mut out = Vec::with_capacity(chunk.len() * 512);
+            let mut out = Vec::with_capacity(chunk.len() * 450);
             for p in chunk {
-                serde_json::to_writer(&mut out, &ProposalRecord::new(p, data))?;
+                // The bytes of `ProposalRecord::new(p, data)` serialised, without building it.
+                batch::write_record_json(p, data, &mut out)?;
                 out.push(b'\n');
             }
             Ok(out)
@@ -496,24 +535,41 @@ fn prices_csv(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>> {
     )
 }
 
+/// One offer of `prices.json`. Fields in the order of their names: the order the file had
+/// when it was built as `serde_json` maps (sorted keys).
+#[derive(serde::Serialize)]
+struct PriceLine<'a> {
+    assigned: u32,
+    capacity: u32,
+    offer_id: &'a str,
+    /// [`PRICE_COLUMN`] (a test keeps the two names equal).
+    value_of_one_more_place_points: i64,
+}
+
+/// `prices.json`, keys in name order as in [`PriceLine`].
+#[derive(serde::Serialize)]
+struct PricesDoc<'a> {
+    date: String,
+    offers: Vec<PriceLine<'a>>,
+    unit: &'static str,
+}
+
 fn prices_json(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>> {
-    let offers: Vec<_> = result
+    let offers = result
         .prices
         .iter()
-        .map(|p| {
-            serde_json::json!({
-                "offer_id": data.offers[p.offer as usize].id.as_str(),
-                "capacity": p.capacity,
-                "assigned": p.assigned,
-                PRICE_COLUMN: p.price,
-            })
+        .map(|p| PriceLine {
+            assigned: p.assigned,
+            capacity: p.capacity,
+            offer_id: data.offers[p.offer as usize].id.as_str(),
+            value_of_one_more_place_points: p.price,
         })
         .collect();
-    let doc = serde_json::json!({
-        "date": result.today.to_string(),
-        "unit": "score points: the rise of the night's optimum if the offer had one more place",
-        "offers": offers,
-    });
+    let doc = PricesDoc {
+        date: result.today.to_string(),
+        offers,
+        unit: "score points: the rise of the night's optimum if the offer had one more place",
+    };
     let mut bytes = serde_json::to_vec_pretty(&doc)?;
     bytes.push(b'\n');
     Ok(bytes)
@@ -581,4 +637,40 @@ fn provider_groups_csv(result: &BatchResult, reference: &ReferenceData) -> anyho
         ])?;
     }
     csv.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `prices.json` is written from structs; its bytes are those of the `serde_json` maps it
+    /// was built from before (sorted keys), and the dual price is named by the column the
+    /// previous-run reader looks for.
+    #[test]
+    fn the_price_lines_write_the_bytes_of_the_maps() {
+        let line = |o: &'static str, n: u32| PriceLine {
+            assigned: n,
+            capacity: n + 1,
+            offer_id: o,
+            value_of_one_more_place_points: -i64::from(n),
+        };
+        let unit = "score points";
+        let doc = PricesDoc { date: "2026-11-02".into(), offers: vec![line("a", 1), line("b\"", 2)], unit };
+        let offers: Vec<serde_json::Value> = [(1u32, "a"), (2, "b\"")]
+            .into_iter()
+            .map(|(n, o)| {
+                serde_json::json!({
+                    "offer_id": o,
+                    "capacity": n + 1,
+                    "assigned": n,
+                    PRICE_COLUMN: -i64::from(n),
+                })
+            })
+            .collect();
+        let maps = serde_json::json!({ "date": "2026-11-02", "unit": unit, "offers": offers });
+        assert_eq!(
+            String::from_utf8(serde_json::to_vec_pretty(&doc).unwrap()).unwrap(),
+            String::from_utf8(serde_json::to_vec_pretty(&maps).unwrap()).unwrap()
+        );
+    }
 }

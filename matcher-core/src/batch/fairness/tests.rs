@@ -250,3 +250,80 @@ fn changing_every_protected_attribute_changes_no_suggestion_and_no_cause() {
     assert_eq!(a, b);
     assert_ne!(before.dimensions[0], after.dimensions[0], "the gender figures follow the data");
 }
+
+/// Issue 18: the section interns each candidate's group once and sums the effects from the
+/// rows without collecting them; the groups, counts and every figure are the ones the plain
+/// computation gives (string keys, each side's effects collected into a list), to the bit.
+#[test]
+fn the_interned_groups_give_the_plain_figures_to_the_bit() {
+    let r = Arc::new(reference());
+    let data = Arc::new(crate::r#gen::generate(crate::r#gen::Scale::Demo, 2, &r));
+    let options = BatchOptions { today: Some(crate::r#gen::AS_OF), threads: 2, ..BatchOptions::default() };
+    let result =
+        batch::run(data.clone(), r.clone(), Arc::new(PolicySet::default()), &options).expect("night");
+    let fairness = build(&result.night, &r, &result);
+    let data = &*result.night;
+    let plain_label = |d: usize, i: usize| -> (String, String) {
+        let c = &data.candidates[i];
+        match d {
+            0 => {
+                let g = match c.audit.gender {
+                    Some(Gender::Female) => "female",
+                    Some(Gender::Male) => "male",
+                    Some(Gender::Other) => "other",
+                    None => "not_recorded",
+                };
+                (g.into(), g.into())
+            }
+            1 => {
+                let o = match c.audit.origin {
+                    Some(Origin::Danish) => "danish",
+                    Some(Origin::Western) => "western",
+                    Some(Origin::NonWestern) => "non_western",
+                    None => "not_recorded",
+                };
+                (o.into(), o.into())
+            }
+            2 => {
+                let b = crate::model::AgeBand::ALL.iter().position(|b| *b == c.age_band).unwrap();
+                (b.to_string(), c.age_band.label().into())
+            }
+            _ => {
+                let m = r.municipality(c.municipality);
+                (
+                    m.map_or(String::new(), |m| m.region_code.to_string()),
+                    m.map_or(String::new(), |m| m.region.clone()),
+                )
+            }
+        }
+    };
+    for (d, dimension) in fairness.dimensions.iter().enumerate() {
+        let labels: Vec<(String, String)> = (0..data.candidates.len()).map(|i| plain_label(d, i)).collect();
+        let mut groups = labels.clone();
+        groups.sort();
+        groups.dedup();
+        let keys: Vec<(String, String)> =
+            dimension.groups.iter().map(|g| (g.key.clone(), g.name.clone())).collect();
+        assert_eq!(keys, groups, "{}", dimension.key);
+        for g in &dimension.groups {
+            let (mut inside, mut rest) = (Vec::new(), Vec::new());
+            let mut candidates = 0;
+            for (p, label) in result.proposals.iter().zip(&labels) {
+                let effect = p.offer.filter(|_| p.change != batch::Change::Locked).map(|_| p.effect_dkk);
+                if label.0 == g.key {
+                    candidates += 1;
+                    inside.extend(effect);
+                } else {
+                    rest.extend(effect);
+                }
+            }
+            let (a, b) = (Moments::of(&inside), Moments::of(&rest));
+            assert_eq!(g.candidates, candidates);
+            assert_eq!(g.suggestions, a.n);
+            assert_eq!(g.mean_effect_dkk.map(f64::to_bits), (a.n > 0).then_some(a.mean.to_bits()));
+            assert_eq!(g.mean_effect_interval, a.mean_interval());
+            assert_eq!(g.effect_gap_interval, a.difference_interval(b));
+            assert_eq!(g.rest_mean_effect_dkk.map(f64::to_bits), (b.n > 0).then_some(b.mean.to_bits()));
+        }
+    }
+}
