@@ -11,6 +11,7 @@
 //! moves work off the async workers, and shapes answers. It does not use `anyhow` (typed
 //! errors only) and knows nothing of the command line in [`crate::cli`].
 
+pub mod answer_pool;
 pub mod api;
 pub mod audit_log;
 pub mod auth;
@@ -168,7 +169,7 @@ pub struct AppState {
     pub oidc: Option<oidc::Verifier>,
     /// The threads that answer suggestions (`Config::answer_threads`); `None`: Tokio's
     /// blocking pool answers.
-    pub answer_pool: Option<rayon::ThreadPool>,
+    pub answer_pool: Option<answer_pool::AnswerPool>,
 }
 
 impl AppState {
@@ -212,10 +213,7 @@ impl AppState {
         let answer_pool = match answer_threads {
             0 => None,
             n => Some(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(n)
-                    .thread_name(|i| format!("answer-{i}"))
-                    .build()
+                answer_pool::AnswerPool::start(n)
                     .map_err(|e| ServiceError::AnswerPool { threads: n, reason: e.to_string() })?,
             ),
         };

@@ -1059,17 +1059,21 @@ pub(crate) async fn blocking<T: Send + 'static>(
 /// Tokio's blocking pool grows a thread per request in flight (8 or more at 8 connections on
 /// 2 cores): their hand-offs, caches and allocator arenas cost ~20 % more CPU per answer, and
 /// the suggestion log's writer thread got a small share of the cores and fell behind
-/// (`docs/service.md`). Work here may block briefly (a reader connection, the log's bounded
-/// queue when full), as any blocking task may, but never on a Tokio worker.
+/// (`docs/service.md`; `server::answer_pool` says why not rayon). Work here may block briefly
+/// (a reader connection, the log's bounded queue when full), as any blocking task may, but
+/// never on a Tokio worker.
 pub(crate) async fn on_answer_pool<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let Some(pool) = &state.answer_pool else { return blocking(f).await };
     let (done, answer) = tokio::sync::oneshot::channel();
-    pool.spawn(move || {
+    let queued = pool.spawn(move || {
         let _ = done.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
     });
+    if !queued {
+        return Err(ApiError::Internal("the answer threads have stopped".into()));
+    }
     match answer.await {
         Ok(Ok(result)) => result,
         Ok(Err(_)) => Err(ApiError::Internal("an answer task panicked".into())),
