@@ -572,6 +572,9 @@ impl Scorer {
                     }
                 }
             }
+            // A candidate in none of the groups an open offer's history measured scores it
+            // with no uplift (`values` averages over no group): the bound must cover 0 too.
+            let max_success = if offer.target_groups.is_empty() { max_success.max(0.0) } else { max_success };
             // f32 rounding must not lower a bound.
             let max_success = if max_success.is_finite() { max_success + 1e-6 } else { 0.0 };
             t.hot.push(HotOffer {
@@ -867,7 +870,6 @@ impl Scorer {
 
     /// The factor values of a pair, or the first hard limit it breaks. The one place where
     /// factors are computed.
-    #[inline]
     ///
     /// With `prune_below`, a pair whose upper bound (every factor computed so far exact, the
     /// rest at their best for this offer) is below it stops with [`Stop::Pruned`] before the
@@ -879,11 +881,25 @@ impl Scorer {
         policy: &Policy,
         prune_below: Option<i64>,
     ) -> Result<Values, Stop> {
+        let squared = Self::squared_distance(c, &self.offers.hot[k]);
+        self.values_at(c, k, policy, squared, prune_below)
+    }
+
+    /// [`Scorer::values`] of a pair whose squared distance the caller has already computed
+    /// (the graph's scan settles most pairs by it alone, and needs it only once).
+    #[inline(always)]
+    fn values_at(
+        &self,
+        c: &CandidateView,
+        k: usize,
+        policy: &Policy,
+        squared: f64,
+        prune_below: Option<i64>,
+    ) -> Result<Values, Stop> {
         let t = &self.offers;
         let h = &t.hot[k];
         // Distance first: it is the limit that removes most pairs the spatial index hands us,
         // and it lets the graph count the offers in reach whatever else removes them.
-        let squared = Self::squared_distance(c, h);
         if squared > c.reach_km * c.reach_km {
             return Err(Removal::OutOfReach { distance_km: squared.sqrt(), limit_km: c.reach_km }.into());
         }
@@ -1093,11 +1109,12 @@ impl Scorer {
     pub(crate) fn scan(&self, c: &CandidateView, k: usize, prune_below: Option<i64>) -> Scan {
         // Most visited pairs are out of reach; settle them by squared distance alone, before
         // anything needs the distance itself.
-        if Self::squared_distance(c, &self.offers.hot[k]) > c.reach_km * c.reach_km {
+        let squared = Self::squared_distance(c, &self.offers.hot[k]);
+        if squared > c.reach_km * c.reach_km {
             return Scan::OutOfReach;
         }
         let policy = self.policies.get(c.policy);
-        let v = match self.values(c, k, policy, prune_below) {
+        let v = match self.values_at(c, k, policy, squared, prune_below) {
             Ok(v) => v,
             Err(Stop::Removed(removal)) => return Scan::Removed(removal),
             Err(Stop::Pruned) => return Scan::Pruned,
