@@ -116,6 +116,29 @@ fn the_suggestion_log_reproduces_exactly_what_was_shown() {
     );
 }
 
+/// Issue 17 (session 7): suggestions are answered on the answer pool by default, and on
+/// Tokio's blocking pool with `answer_threads = 0`; both serve and log the same bytes.
+#[test]
+fn issue_17_the_answer_pool_and_the_blocking_pool_serve_and_log_the_same_answer() {
+    let pooled = start("answer-pool");
+    let blocking = start_config("answer-blocking", |c| c.answer_threads = Some(0));
+    assert!(pooled.state.answer_pool.is_some() && blocking.state.answer_pool.is_none());
+    let body = r#"{"candidate_id": "cand-a1", "k": 3}"#;
+    let mut answers = Vec::new();
+    for s in [&pooled, &blocking] {
+        seed(s);
+        let (status, served) = raw_call(s, "POST", "/v1/suggestions", &s.tokens.a_caseworker, body);
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&served));
+        let (status, log) =
+            raw_call(s, "GET", "/v1/audit/suggestions?candidate_id=cand-a1", &s.tokens.a_admin, "");
+        assert_eq!(status, 200);
+        assert!(log.windows(served.len()).any(|w| w == served.as_slice()), "logged byte for byte");
+        answers.push(served);
+    }
+    assert!(!answers[0].is_empty());
+    assert_eq!(answers[0], answers[1], "the same answer from either pool");
+}
+
 #[test]
 fn the_suggestion_log_is_for_admins_of_the_tenant_and_append_only() {
     let s = start("suggestion-log-access");

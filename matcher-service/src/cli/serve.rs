@@ -45,6 +45,10 @@ pub struct ServeArgs {
     /// Async worker threads (0 = one per core).
     #[arg(long, env = "MATCHER_WORKERS", default_value_t = 0)]
     workers: usize,
+    /// Threads that answer suggestions (default one per core; 0 = Tokio's blocking pool, a
+    /// thread per request in flight).
+    #[arg(long, env = "MATCHER_ANSWER_THREADS")]
+    answer_threads: Option<usize>,
     /// Public keys of the municipality's identity provider (PEM file of RSA/P-256 public keys,
     /// or a JWKS file): accept its JWTs (RS256, ES256) beside local tokens.
     #[arg(long, env = "MATCHER_JWT_KEYS", requires_all = ["jwt_issuer", "jwt_audience"])]
@@ -118,6 +122,7 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
         read_timeout: std::time::Duration::from_secs(args.read_timeout_secs),
         metrics_token: args.metrics_token.clone(),
         allowed_hosts: args.allowed_hosts.clone(),
+        answer_threads: args.answer_threads,
     };
     let state = server::AppState::open(config).with_context(|| format!("opening {}", args.db.display()))?;
     if args.demo {

@@ -114,7 +114,7 @@ async fn log_proposals(
                 policy_name: policy_name.clone(),
                 policy_hash: policy_hash.clone(),
                 reference_hash: log.versions.reference_hash.clone(),
-                answer: p.answer.clone(),
+                answer: bytes::Bytes::from(p.answer.clone()),
                 offer_ids: p.offer_id.clone(),
             })
             .collect();

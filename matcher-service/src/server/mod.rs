@@ -11,6 +11,7 @@
 //! moves work off the async workers, and shapes answers. It does not use `anyhow` (typed
 //! errors only) and knows nothing of the command line in [`crate::cli`].
 
+pub mod answer_pool;
 pub mod api;
 pub mod audit_log;
 pub mod auth;
@@ -76,6 +77,9 @@ pub struct Config {
     /// More `Host` names this server answers to as itself (e.g. its public name behind a
     /// proxy), besides its bound address and loopback names (see `host`).
     pub allowed_hosts: Vec<String>,
+    /// Threads that answer `POST /v1/suggestions` (the answer pool): `None` one per core,
+    /// `Some(0)` none (Tokio's blocking pool answers, a thread per request in flight).
+    pub answer_threads: Option<usize>,
 }
 
 impl Default for Config {
@@ -93,6 +97,7 @@ impl Default for Config {
             read_timeout: Duration::from_secs(10),
             metrics_token: None,
             allowed_hosts: Vec::new(),
+            answer_threads: None,
         }
     }
 }
@@ -118,6 +123,14 @@ pub enum ServiceError {
     /// The suggestion log's writer thread could not start.
     #[error("starting the suggestion log writer: {0}")]
     LogWriter(std::io::Error),
+    /// The answer pool's threads could not start.
+    #[error("starting the {threads} threads that answer suggestions: {reason}")]
+    AnswerPool {
+        /// Threads asked for.
+        threads: usize,
+        /// Why not.
+        reason: String,
+    },
 }
 
 /// Everything a request needs, shared by all of them.
@@ -154,6 +167,9 @@ pub struct AppState {
     pub audit_log: audit_log::AuditLog,
     /// Verifier of identity-provider tokens, when configured.
     pub oidc: Option<oidc::Verifier>,
+    /// The threads that answer suggestions (`Config::answer_threads`); `None`: Tokio's
+    /// blocking pool answers.
+    pub answer_pool: Option<answer_pool::AnswerPool>,
 }
 
 impl AppState {
@@ -191,6 +207,16 @@ impl AppState {
             }
             Err(_) => ("000000".into(), 0x9e37_79b9_7f4a_7c15),
         };
+        let answer_threads = config
+            .answer_threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get));
+        let answer_pool = match answer_threads {
+            0 => None,
+            n => Some(
+                answer_pool::AnswerPool::start(n)
+                    .map_err(|e| ServiceError::AnswerPool { threads: n, reason: e.to_string() })?,
+            ),
+        };
         Ok(Arc::new(AppState {
             store,
             catalogues,
@@ -208,6 +234,7 @@ impl AppState {
             prices: RwLock::new(prices),
             audit_log,
             oidc,
+            answer_pool,
         }))
     }
 

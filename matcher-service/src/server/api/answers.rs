@@ -33,7 +33,7 @@ pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Reply, ApiError> {
 /// body holds stored JSON text (`RawValue`) that must go out byte for byte.
 pub fn json_bytes<T: Serialize>(status: u16, body: &T) -> Result<Reply, ApiError> {
     let bytes = serde_json::to_vec(body).map_err(|e| ApiError::Internal(format!("serialising: {e}")))?;
-    Ok(Reply::Raw(status, bytes))
+    Ok(Reply::Raw(status, bytes.into()))
 }
 
 // ----- records -----

@@ -611,8 +611,9 @@ impl Request {
 pub enum Reply {
     /// JSON with a status.
     Json(u16, serde_json::Value),
-    /// JSON already serialised (hot paths skip building a `Value`).
-    Raw(u16, Vec<u8>),
+    /// JSON already serialised (hot paths skip building a `Value`; the suggestion log shares
+    /// the bytes).
+    Raw(u16, Bytes),
     /// Plain text (metrics).
     Text(String),
     /// CSV (`text/csv`), with the `Link` of the next page when there is one.
@@ -1049,6 +1050,34 @@ pub(crate) async fn blocking<T: Send + 'static>(
     match tokio::task::spawn_blocking(f).await {
         Ok(r) => r,
         Err(e) => Err(ApiError::Internal(format!("blocking task failed: {e}"))),
+    }
+}
+
+/// Runs a short CPU-bound answer (a suggestion list: SQLite reads of one candidate and a
+/// ranking, ~0.3 ms) on the service's answer pool (`AppState::answer_pool`, one thread per
+/// core by default); a panic becomes an error. Without the pool it is [`blocking`]. Under load
+/// Tokio's blocking pool grows a thread per request in flight (8 or more at 8 connections on
+/// 2 cores): their hand-offs, caches and allocator arenas cost ~20 % more CPU per answer, and
+/// the suggestion log's writer thread got a small share of the cores and fell behind
+/// (`docs/service.md`; `server::answer_pool` says why not rayon). Work here may block briefly
+/// (a reader connection, the log's bounded queue when full), as any blocking task may, but
+/// never on a Tokio worker.
+pub(crate) async fn on_answer_pool<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let Some(pool) = &state.answer_pool else { return blocking(f).await };
+    let (done, answer) = tokio::sync::oneshot::channel();
+    let queued = pool.spawn(move || {
+        let _ = done.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
+    });
+    if !queued {
+        return Err(ApiError::Internal("the answer threads have stopped".into()));
+    }
+    match answer.await {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => Err(ApiError::Internal("an answer task panicked".into())),
+        Err(_) => Err(ApiError::Internal("an answer task was dropped".into())),
     }
 }
 

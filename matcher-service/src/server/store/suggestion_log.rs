@@ -37,7 +37,8 @@ pub struct NewSuggestionLogEntry {
     /// SHA-256 of the reference data's canonical JSON.
     pub reference_hash: String,
     /// The answer exactly as served (JSON text): offers with score, factors, expected effect.
-    pub answer: String,
+    /// Shared with the HTTP answer (`Bytes` is counted, not copied); the log writer packs it.
+    pub answer: bytes::Bytes,
     /// The offers the answer shows, in order, space-separated (ids never hold spaces).
     pub offer_ids: String,
 }
@@ -141,14 +142,13 @@ const UNPACKED_LIMIT: usize = 16 * 1024 * 1024;
 /// The compressor is kept per thread (the log writer's) and reset for each answer:
 /// `compress_to_vec` allocates and zeroes ~300 KB of tables per call, which for an answer of
 /// ~12 KB cost about a fifth of the deflate.
-pub(super) fn pack(answer: &str) -> Vec<u8> {
+pub(super) fn pack(input: &[u8]) -> Vec<u8> {
     use miniz_oxide::deflate::core::{
         CompressorOxide, TDEFLFlush, TDEFLStatus, compress, create_comp_flags_from_zip_params,
     };
     thread_local! {
         static COMPRESSOR: std::cell::RefCell<Option<Box<CompressorOxide>>> = const { std::cell::RefCell::new(None) };
     }
-    let input = answer.as_bytes();
     let packed = COMPRESSOR.with(|cell| {
         let mut slot = cell.try_borrow_mut().ok()?;
         // Raw deflate (window bits -15), as `compress_to_vec` writes.
@@ -243,7 +243,7 @@ mod tests {
         let long: String =
             (0..3_000).map(|i| format!("{{\"rank\":{i},\"score\":{}}}", i * 7 % 113)).collect();
         for text in ["", "{}", long.as_str(), "{\"suggestions\":[]}", long.as_str()] {
-            let packed = pack(text);
+            let packed = pack(text.as_bytes());
             assert_eq!(packed, miniz_oxide::deflate::compress_to_vec(text.as_bytes(), DEFLATE_LEVEL));
             let back = stored_answer(rusqlite::types::ValueRef::Blob(&packed)).expect("unpacks");
             assert_eq!(back, text);

@@ -16,7 +16,7 @@ mod suggestions;
 mod teams;
 
 use super::answers::{self, *};
-use super::{Op, Reply, Request, blocking};
+use super::{Op, Reply, Request, blocking, on_answer_pool};
 use crate::server::AppState;
 use crate::server::catalogue::{Catalogue, StoredCandidate};
 use crate::server::error::{ApiError, FieldError};
