@@ -434,14 +434,19 @@ pub fn solve(problem: &Problem, options: &SolveOptions) -> Result<Solution> {
     solve_with(problem, options, repair::WarmRepair::Auto)
 }
 
+/// The pool a solve runs on: `threads` threads (`0`: rayon's default, one per core).
+fn thread_pool(threads: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::Problem(format!("cannot build a thread pool: {e}")))
+}
+
 /// [`solve`] with a choice of warm-start path (tests force each path).
 fn solve_with(problem: &Problem, options: &SolveOptions, policy: repair::WarmRepair) -> Result<Solution> {
     let start = std::time::Instant::now();
     check_options(problem, options)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads)
-        .build()
-        .map_err(|e| Error::Problem(format!("cannot build a thread pool: {e}")))?;
+    let pool = thread_pool(options.threads)?;
     let threads = pool.current_num_threads();
     let sol = pool.install(|| match options.mode {
         Mode::Exact => exact::solve_exact(problem, options, policy),
@@ -461,10 +466,7 @@ fn solve_with(problem: &Problem, options: &SolveOptions, policy: repair::WarmRep
 pub fn solve_baselines(problem: &Problem, options: &SolveOptions) -> Result<(Solution, Solution)> {
     let start = std::time::Instant::now();
     check_options(problem, options)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads)
-        .build()
-        .map_err(|e| Error::Problem(format!("cannot build a thread pool: {e}")))?;
+    let pool = thread_pool(options.threads)?;
     let threads = pool.current_num_threads();
     let (stable, greedy) = pool.install(|| -> Result<(Solution, Solution)> {
         let preferences = stable::Preferences::of(problem, options.continuity_bonus)?;
