@@ -43,3 +43,22 @@ fn solve_names_the_line_and_token_of_a_malformed_instance() {
         "{err}"
     );
 }
+
+#[test]
+fn solve_reads_an_instance_from_a_pipe() {
+    use std::io::Write;
+    let mut child = matcher()
+        .args(["solve", "/dev/stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"p 2 2 3\nr 1 2\ne 0 0 5\ne 0 1 3\ne 1 1 4\n").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["objective"], 9);
+}

@@ -47,9 +47,14 @@ pub(super) fn run(args: &SolveArgs) -> anyhow::Result<()> {
     let cannot =
         |e: std::io::Error| anyhow::anyhow!("cannot read {name}: {}", matcher_core::error::io_words(&e));
     let file = std::fs::File::open(&args.file).map_err(cannot)?;
-    let bytes = file.metadata().map_err(cannot)?.len();
-    let problem =
-        assign::read_instance_sized(&name, std::io::BufReader::with_capacity(1 << 20, file), bytes)?;
+    let meta = file.metadata().map_err(cannot)?;
+    let reader = std::io::BufReader::with_capacity(1 << 20, file);
+    // A pipe or `/dev/stdin` has no size to reserve from: read it with growing arrays.
+    let problem = if meta.is_file() {
+        assign::read_instance_sized(&name, reader, meta.len())?
+    } else {
+        assign::read_instance(&name, reader)?
+    };
     let parse_seconds = t.elapsed().as_secs_f64();
     let mode = match args.mode {
         CliMode::Exact => Mode::Exact,
