@@ -65,7 +65,6 @@ mod tests {
     fn jobs_run_on_the_pool_and_a_panic_does_not_stop_it() {
         let pool = AnswerPool::start(2).expect("threads");
         let (tx, rx) = channel();
-        let tx2 = tx.clone();
         assert!(pool.spawn(|| panic!("a job that panics")));
         for i in 0..10 {
             let tx = tx.clone();
@@ -75,7 +74,6 @@ mod tests {
             }));
         }
         drop(tx);
-        drop(tx2);
         let mut got: Vec<(i32, String)> = rx.iter().collect();
         got.sort();
         assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), (0..10).collect::<Vec<_>>());

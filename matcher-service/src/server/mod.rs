@@ -124,12 +124,13 @@ pub enum ServiceError {
     #[error("starting the suggestion log writer: {0}")]
     LogWriter(std::io::Error),
     /// The answer pool's threads could not start.
-    #[error("starting the {threads} threads that answer suggestions: {reason}")]
+    #[error("starting the {threads} threads that answer suggestions: {source}")]
     AnswerPool {
         /// Threads asked for.
         threads: usize,
         /// Why not.
-        reason: String,
+        #[source]
+        source: std::io::Error,
     },
 }
 
@@ -214,7 +215,7 @@ impl AppState {
             0 => None,
             n => Some(
                 answer_pool::AnswerPool::start(n)
-                    .map_err(|e| ServiceError::AnswerPool { threads: n, reason: e.to_string() })?,
+                    .map_err(|source| ServiceError::AnswerPool { threads: n, source })?,
             ),
         };
         Ok(Arc::new(AppState {

@@ -1076,7 +1076,14 @@ pub(crate) async fn on_answer_pool<T: Send + 'static>(
     }
     match answer.await {
         Ok(Ok(result)) => result,
-        Ok(Err(_)) => Err(ApiError::Internal("an answer task panicked".into())),
+        Ok(Err(payload)) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(ApiError::Internal(format!("an answer task panicked: {what}")))
+        }
         Err(_) => Err(ApiError::Internal("an answer task was dropped".into())),
     }
 }

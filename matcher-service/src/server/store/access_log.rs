@@ -50,13 +50,14 @@ pub struct AccessRow {
     pub request_id: String,
 }
 
-/// Answers deflated between two yields of the log writer's core (~50 µs each). The writer
-/// wakes every few milliseconds to pack and append what gathered, ~1.5 ms of CPU at 6,000
-/// answers a second; Linux's scheduler (EEVDF) lets a running thread finish its slice before a
-/// woken one preempts it, so an answer thread woken meanwhile waited for the whole burst: the
-/// p99 of `POST /v1/suggestions` at 8 connections was 5.1–5.4 ms with it, 3.9–4.4 ms with a
-/// yield every 4 answers (`docs/service.md`, session 8). The writer loses nothing by it:
-/// when the cores are idle the yield returns at once.
+/// Answers deflated between two yields of the core (~50 µs each). The log writer thread
+/// (`server::audit_log`) wakes every few milliseconds to pack and append what gathered, ~1.5
+/// ms of CPU at 6,000 answers a second; Linux's scheduler (EEVDF) lets a running thread finish
+/// its slice before a woken one preempts it, so an answer thread woken meanwhile waited for
+/// the whole burst: the p99 of `POST /v1/suggestions` at 8 connections was 5.1–5.4 ms with it,
+/// 3.9–4.7 ms with a yield every 4 answers (`docs/service.md`, session 8). A batch run's
+/// proposals (`append_suggestions`) yield the same way, beside the answers they share the
+/// cores with. When the cores are idle a yield returns at once.
 const PACKS_PER_YIELD: usize = 4;
 
 impl Store {
@@ -69,9 +70,9 @@ impl Store {
             return Ok(());
         }
         let mut packed = Vec::with_capacity(suggestions.len());
-        for (i, entry) in suggestions.iter().enumerate() {
-            packed.push(suggestion_log::pack(&entry.answer));
-            if i % PACKS_PER_YIELD == PACKS_PER_YIELD - 1 {
+        for chunk in suggestions.chunks(PACKS_PER_YIELD) {
+            packed.extend(chunk.iter().map(|e| suggestion_log::pack(&e.answer)));
+            if chunk.len() == PACKS_PER_YIELD {
                 std::thread::yield_now();
             }
         }
