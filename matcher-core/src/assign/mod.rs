@@ -419,7 +419,8 @@ impl Solution {
 /// # Complexity
 /// Exact: pseudo-polynomial in the worst case (`O(n·E·log(nC))` for the auction), in practice
 /// a few passes over the edges per scaling phase; one Dijkstra `O(E + m log m)` for the duals.
-/// Stable: `O(E log K)`. Greedy: `O(E log E)`.
+/// Stable: `O(E log K)`. Greedy: `O(E log K)` to sort the rows, then `O(E + W + Q log Q)`
+/// (`greedy::greedy_with`).
 ///
 /// # Example
 /// ```

@@ -128,7 +128,8 @@ proptest! {
         }
     }
 
-    /// Issue 18: greedy walks sorted rows with a heap of each free candidate's best edge
+    /// Issue 18: greedy walks sorted rows with a bucket per weight (a heap when the weights span
+    /// 2^20 or more) of each free candidate's best edge
     /// instead of sorting every edge; it takes the same edges as the plain global sort, with
     /// narrow weights and with weights spread by 2^23 (once two different sorts).
     #[test]

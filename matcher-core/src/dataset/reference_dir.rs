@@ -25,8 +25,8 @@ pub const REFERENCE_FILES: &[&str] = &["target_groups.csv", "benefit_kinds.csv",
 ///
 /// # Errors
 /// [`Error::Input`] when `dir` is not a directory; [`Error::InvalidData`] listing every bad
-/// row, a file that cannot be read, an unknown column, a CSV file other than the two, or a
-/// directory that holds none of the three; [`Error::Io`] when a file cannot be read.
+/// row, a file that cannot be read, an unknown column, a CSV file other than the three, or a
+/// directory that holds none of them; [`Error::Io`] when a file cannot be read.
 pub fn load_reference(dir: &Path, options: &ReadOptions) -> Result<ReferenceData> {
     let mut reference = ReferenceData::embedded()?;
     if !dir.is_dir() {

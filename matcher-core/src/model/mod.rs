@@ -1,7 +1,7 @@
 //! The domain model: candidates, offers, providers and the reference data they point into.
 //!
-//! Owns the plain data types and their invariants (valid ids, coordinates inside Denmark,
-//! interned target groups). It does no I/O and no scoring: parsing lives in [`crate::dataset`],
+//! Owns the plain data types and their invariants (valid ids, coordinates inside Denmark or
+//! a synthetic region of the reference data, interned target groups). It does no I/O and no scoring: parsing lives in [`crate::dataset`],
 //! scoring in [`crate::score`]. Protected attributes live in [`AuditAttributes`], which the
 //! scoring code never receives.
 

@@ -186,7 +186,8 @@ impl SyntheticRegion {
     }
 }
 
-/// Required columns of `synthetic_regions.csv` (`note` is free text, not used).
+/// Columns of `synthetic_regions.csv`: the first five required, `note` (free text, not used)
+/// optional.
 pub const SYNTHETIC_REGION_COLUMNS: &[&str] = &["tile", "name", "country", "lat_shift", "lon_centre", "note"];
 
 /// Reads the rows of a `synthetic_regions.csv` table, each with its line.
