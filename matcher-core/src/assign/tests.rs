@@ -128,9 +128,9 @@ proptest! {
         }
     }
 
-    /// Issue 18: greedy walks sorted rows with a bucket per weight (a heap when the weights span
-    /// 2^20 or more) of each free candidate's best edge
-    /// instead of sorting every edge; it takes the same edges as the plain global sort, with
+    /// Issue 18: greedy walks sorted rows, each free candidate waiting with its best edge in a
+    /// bucket per weight (a heap when the weights span 2^20 or more), instead of sorting every
+    /// edge; it takes the same edges as the plain global sort, with
     /// narrow weights and with weights spread by 2^23 (once two different sorts).
     #[test]
     fn greedy_is_the_plain_heaviest_edge_first((p, bonus) in tiny(true)) {
