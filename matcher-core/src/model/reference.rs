@@ -671,8 +671,13 @@ impl ReferenceData {
         let inside = |(la, lo): (std::ops::RangeInclusive<f64>, std::ops::RangeInclusive<f64>)| {
             la.contains(&lat) && lo.contains(&lon)
         };
+        // The latitude band first: `bounds` places four corners (eight cosines), and this runs
+        // for every row read.
         inside((crate::geo::LAT_RANGE, crate::geo::LON_RANGE))
-            || self.synthetic_regions.iter().any(|s| inside(s.bounds()))
+            || self.synthetic_regions.iter().any(|s| {
+                (crate::geo::LAT_MIN + s.lat_shift..=crate::geo::LAT_MAX + s.lat_shift).contains(&lat)
+                    && inside(s.bounds())
+            })
     }
 
     /// The municipality with this code.
