@@ -209,8 +209,8 @@ pub struct Timings {
     pub solve_seconds: f64,
     /// The independent certificate check.
     pub verify_seconds: f64,
-    /// The stable and greedy baselines' solves, beside the exact solve, so this overlaps
-    /// `solve_seconds` (their totals and blocking pairs are in `summaries_seconds`).
+    /// The stable and greedy baselines' solves and their totals, effects and blocking pairs,
+    /// beside the exact solve, so this overlaps `solve_seconds`.
     pub baselines_seconds: f64,
     /// Proposals and report numbers: the candidates' views before the solve, the methods'
     /// summaries and the proposals after it.
@@ -218,8 +218,8 @@ pub struct Timings {
     /// Of `proposals_seconds`: the candidates' views and the stable priority, before the solve.
     #[serde(default)]
     pub views_seconds: f64,
-    /// Of `proposals_seconds`: the optimum's and the baselines' totals, effects and blocking
-    /// pairs.
+    /// Of `proposals_seconds`: the optimum's total, effect and blocking pairs (the baselines'
+    /// are in `baselines_seconds`).
     #[serde(default)]
     pub summaries_seconds: f64,
     /// Waiting for the baselines after the exact solve was done (0 when they finished first).
@@ -494,34 +494,6 @@ fn run_in_pool(
     let stable_options = SolveOptions { mode: Mode::Stable, offer_priority: Some(priority), ..exact.clone() };
     timings.views_seconds = clock.elapsed().as_secs_f64();
     timings.proposals_seconds = timings.views_seconds;
-    // The baselines do not depend on the exact solution, and the exact solve spends most of a
-    // national night in one component on one core: run them side by side.
-    let (exact_result, baselines) = rayon::join(
-        || {
-            let mut t = Timings::default();
-            solve_with_guarantees(&problem, &exact, &mut t).map(|r| (r, t, Instant::now()))
-        },
-        || -> Result<(Vec<(&'static str, Solution)>, f64)> {
-            let clock = Instant::now();
-            let mut out = Vec::new();
-            if options.compare_baselines {
-                // One validation and one sort of the candidates' lists for both.
-                let opts = SolveOptions { warm_start: None, ..stable_options.clone() };
-                let (stable, greedy) = assign::solve_baselines(&problem, &opts)?;
-                out.push(("stable", stable));
-                out.push(("greedy", greedy));
-            }
-            Ok((out, clock.elapsed().as_secs_f64()))
-        },
-    );
-    let ((solution, certificate, guarantees), solve_timings, exact_done) = exact_result?;
-    timings.baselines_wait_seconds = exact_done.elapsed().as_secs_f64();
-    progress::start(counter, Phase::Proposals, 0);
-    let (baselines, baselines_seconds) = baselines?;
-    timings.solve_seconds = solve_timings.solve_seconds;
-    timings.verify_seconds = solve_timings.verify_seconds;
-
-    let clock = Instant::now();
     // Effects are computed in parallel but summed in candidate order: a floating-point sum
     // in rayon's split order would differ in the last digits from run to run.
     // A locked, running course is sunk cost: its price and effect were counted the night it
@@ -561,10 +533,55 @@ fn run_in_pool(
             })
             .sum()
     };
-    // The optimum's and the baselines' blocking pairs in one pass over the edges.
-    let mut assignments: Vec<&[Option<u32>]> = vec![&solution.assignment];
-    assignments.extend(baselines.iter().map(|(_, s)| s.assignment.as_slice()));
-    let blocking = assign::blocking_pairs_each(&problem, &assignments, &stable_options)?;
+    // The baselines do not depend on the exact solution, and the exact solve spends most of a
+    // national night in one component on one core: run them side by side.
+    let (exact_result, baselines) = rayon::join(
+        || {
+            let mut t = Timings::default();
+            solve_with_guarantees(&problem, &exact, &mut t).map(|r| (r, t, Instant::now()))
+        },
+        || -> Result<(Vec<MethodSummary>, f64)> {
+            let clock = Instant::now();
+            let mut out = Vec::new();
+            if options.compare_baselines {
+                // One validation and one sort of the candidates' lists for both.
+                let opts = SolveOptions { warm_start: None, ..stable_options.clone() };
+                let (stable, greedy) = assign::solve_baselines(&problem, &opts)?;
+                out.push(("stable", stable));
+                out.push(("greedy", greedy));
+            }
+            // Their totals, effects and blocking pairs too: the exact solve leaves this core
+            // idle for most of a national night's solve (measured: baselines 0.84-0.91 s beside
+            // an exact solve of 1.5-1.9 s).
+            let assignments: Vec<&[Option<u32>]> = out.iter().map(|(_, s)| s.assignment.as_slice()).collect();
+            let blocking = if assignments.is_empty() {
+                Vec::new()
+            } else {
+                assign::blocking_pairs_each(&problem, &assignments, &stable_options)?
+            };
+            let summaries = out
+                .iter()
+                .zip(blocking)
+                .map(|((name, s), blocking_pairs)| MethodSummary {
+                    method: (*name).into(),
+                    total_weight: weight_of(&s.assignment),
+                    effect_dkk: effect_of(&s.assignment),
+                    matched: s.matched(),
+                    blocking_pairs,
+                })
+                .collect();
+            Ok((summaries, clock.elapsed().as_secs_f64()))
+        },
+    );
+    let ((solution, certificate, guarantees), solve_timings, exact_done) = exact_result?;
+    timings.baselines_wait_seconds = exact_done.elapsed().as_secs_f64();
+    progress::start(counter, Phase::Proposals, 0);
+    let (baseline_summaries, baselines_seconds) = baselines?;
+    timings.solve_seconds = solve_timings.solve_seconds;
+    timings.verify_seconds = solve_timings.verify_seconds;
+
+    let clock = Instant::now();
+    let blocking = assign::blocking_pairs_each(&problem, &[&solution.assignment], &stable_options)?;
     let mut methods = vec![MethodSummary {
         method: "optimal".into(),
         total_weight: weight_of(&solution.assignment),
@@ -572,20 +589,10 @@ fn run_in_pool(
         matched: solution.matched(),
         blocking_pairs: blocking[0],
     }];
-    for ((name, s), blocking_pairs) in baselines.iter().zip(&blocking[1..]) {
-        methods.push(MethodSummary {
-            method: (*name).into(),
-            total_weight: weight_of(&s.assignment),
-            effect_dkk: effect_of(&s.assignment),
-            matched: s.matched(),
-            blocking_pairs: *blocking_pairs,
-        });
-    }
+    methods.extend(baseline_summaries);
     timings.summaries_seconds = clock.elapsed().as_secs_f64();
     timings.proposals_seconds += timings.summaries_seconds;
-    // Wall time of the baselines' solves, beside the exact solve.
     timings.baselines_seconds = baselines_seconds;
-    drop(baselines);
     // The guarantees' rule cost re-solves tonight's problem, whose edges go back to the graph
     // next: solve it while the problem still holds them.
     let without_guarantees = match &before_buffer_rule {
