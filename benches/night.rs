@@ -1,6 +1,6 @@
 //! The night's work around the graph and the exact solve (issue 18): the stable and greedy
 //! baselines, the morning report's numbers and the proposal records of `proposals.jsonl`, on
-//! one generated night, on a 2-thread pool.
+//! one generated night, on a 2-thread pool; and the whole night (`batch::run`) on 2 threads.
 //!
 //! `cargo bench -p matcher-core --bench night` runs the municipality scale (`NIGHT_BENCH_SCALE=
 //! national` for the national one, ~1 min to set up). Under `cargo test --benches` (CI's smoke
@@ -29,7 +29,8 @@ fn night(c: &mut Criterion) {
     let today = Date::parse("2026-11-02").expect("date");
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool");
     let options = BatchOptions { today: Some(today), threads: 2, ..BatchOptions::default() };
-    let result = batch::run(data, r.clone(), Arc::new(PolicySet::default()), &options).expect("night");
+    let policies = Arc::new(PolicySet::default());
+    let result = batch::run(data.clone(), r.clone(), policies.clone(), &options).expect("night");
     let night = result.night.clone();
     let problem = batch::problem_of_night(&night, &result);
     let stable = SolveOptions { mode: Mode::Stable, threads: 2, ..SolveOptions::default() };
@@ -42,6 +43,11 @@ fn night(c: &mut Criterion) {
     );
     let mut group = c.benchmark_group(format!("night_{}", scale.label()));
     group.sample_size(10);
+    group.bench_function("run", |b| {
+        b.iter(|| {
+            pool.install(|| batch::run(data.clone(), r.clone(), policies.clone(), &options).expect("night"))
+        })
+    });
     group.bench_function("baselines_stable_then_greedy", |b| {
         b.iter(|| {
             let s = solve(black_box(&problem), &stable).expect("stable");

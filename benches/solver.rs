@@ -1,6 +1,10 @@
 //! Criterion benches of the assignment solvers on small generated instances (CONVENTIONS.md,
 //! item 9). `cargo test --benches` smoke-runs them; real figures come from `cargo bench` and
 //! from the peers harness on the large instances (see `docs/solver.md`).
+//!
+//! `SOLVER_BENCH_LARGE=1 cargo bench -p matcher-core --bench solver -- large` adds one instance
+//! of the peers' geo 200k size (200,000 candidates, 20,000 offers, 64 edges each), where the
+//! solve no longer fits the caches: a change to the auction's memory access shows there.
 
 use std::hint::black_box;
 
@@ -80,6 +84,13 @@ fn bench(c: &mut Criterion) {
     g.bench_function("geo_5k_1pct_changed/cold", |b| b.iter(|| solve(black_box(&changed), &o).unwrap()));
     g.bench_function("geo_5k_1pct_changed/warm", |b| b.iter(|| solve(black_box(&changed), &warm).unwrap()));
     g.finish();
+    if std::env::var_os("SOLVER_BENCH_LARGE").is_some() {
+        let large = geo(200_000, 20_000, 64, 11);
+        let mut g = c.benchmark_group("solve_large");
+        g.sample_size(10);
+        g.bench_function("geo_200k/exact", |b| b.iter(|| solve(black_box(&large), &o).unwrap()));
+        g.finish();
+    }
 }
 
 criterion_group!(benches, bench);
