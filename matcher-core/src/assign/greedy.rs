@@ -3,7 +3,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use super::stable::Preferences;
+use super::stable::{Preferences, weight_with_bonus};
 use super::{Problem, Solution, SolveOptions};
 use crate::error::Result;
 
@@ -53,11 +53,7 @@ pub(crate) fn greedy_with(problem: &Problem, options: &SolveOptions, preferences
         room[j as usize] -= 1;
         assignment[i] = Some(j);
     }
-    let weight = |i: usize, e: usize| -> i64 {
-        let (j, w) = (problem.offers[e], problem.weights[e]);
-        // Without a bonus the current offer need not be read (one cache miss a call).
-        if bonus != 0 && problem.current_of(i) == Some(j) { w + bonus } else { w }
-    };
+    let weight = |i: usize, e: usize| weight_with_bonus(problem, bonus, i, e).1;
     // Place in each candidate's list of its current head.
     let mut next = vec![0u32; n];
     // The head of `i` from `next[i]` on: the first edge whose offer has room.
