@@ -305,13 +305,7 @@ pub fn warm_start_assignment(data: &Dataset, previous: &[(String, String)]) -> V
 /// strategic partners' guaranteed volumes.
 pub fn problem_of(data: &Dataset, scorer: &Scorer, graph: &CandidateGraph) -> Problem {
     let n = data.candidates.len();
-    let mut current = Vec::with_capacity(n);
-    let mut locked = Vec::with_capacity(n);
-    for c in &data.candidates {
-        let offer = c.current.as_ref().and_then(|a| scorer.offer_index(a.offer.as_str()));
-        current.push(offer);
-        locked.push(offer.is_some() && c.current.as_ref().is_some_and(|a| a.locked));
-    }
+    let (current, locked) = current_and_locked(data, |id| scorer.offer_index(id));
     Problem {
         n_candidates: n,
         capacity: data.offers.iter().map(|o| o.capacity).collect(),
@@ -331,15 +325,7 @@ pub fn problem_of(data: &Dataset, scorer: &Scorer, graph: &CandidateGraph) -> Pr
 /// The night's candidate graph as a problem of the night's terms (capacities, locks, current
 /// offers; no bonuses), for checks of the report such as [`rules::buffer_breaches`].
 pub fn problem_of_night(data: &Dataset, result: &BatchResult) -> Problem {
-    let index: std::collections::HashMap<&str, u32> =
-        data.offers.iter().enumerate().map(|(j, o)| (o.id.as_str(), j as u32)).collect();
-    let mut current = Vec::with_capacity(data.candidates.len());
-    let mut locked = Vec::with_capacity(data.candidates.len());
-    for c in &data.candidates {
-        let offer = c.current.as_ref().and_then(|a| index.get(a.offer.as_str()).copied());
-        current.push(offer);
-        locked.push(offer.is_some() && c.current.as_ref().is_some_and(|a| a.locked));
-    }
+    let (current, locked) = current_and_locked_by_id(data);
     Problem {
         n_candidates: data.candidates.len(),
         capacity: data.offers.iter().map(|o| o.capacity).collect(),
@@ -350,6 +336,30 @@ pub fn problem_of_night(data: &Dataset, result: &BatchResult) -> Problem {
         locked,
         min_volume: Vec::new(),
     }
+}
+
+/// Each candidate's current offer (its index by `offer_index`, when it is in the data set)
+/// and whether it is locked there: a locked current offer that is gone is no lock. The one
+/// reading of locks for the night's problem, its re-reading after the night, and the report.
+pub(crate) fn current_and_locked(
+    data: &Dataset,
+    offer_index: impl Fn(&str) -> Option<u32>,
+) -> (Vec<Option<u32>>, Vec<bool>) {
+    let mut current = Vec::with_capacity(data.candidates.len());
+    let mut locked = Vec::with_capacity(data.candidates.len());
+    for c in &data.candidates {
+        let offer = c.current.as_ref().and_then(|a| offer_index(a.offer.as_str()));
+        current.push(offer);
+        locked.push(offer.is_some() && c.current.as_ref().is_some_and(|a| a.locked));
+    }
+    (current, locked)
+}
+
+/// [`current_and_locked`] without a scorer: the offers looked up by id in the data set.
+pub(crate) fn current_and_locked_by_id(data: &Dataset) -> (Vec<Option<u32>>, Vec<bool>) {
+    let index: std::collections::HashMap<&str, u32> =
+        data.offers.iter().enumerate().map(|(j, o)| (o.id.as_str(), j as u32)).collect();
+    current_and_locked(data, |id| index.get(id).copied())
 }
 
 /// [`problem_of`], taking the graph's offsets, offers and (unless `copy_weights`) weights

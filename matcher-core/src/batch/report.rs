@@ -373,13 +373,7 @@ fn contracts_report(data: &Dataset, reference: &ReferenceData, result: &BatchRes
     }
     // The night's locks (as `problem_of_night` reads them) and the graph's rows, borrowed: no
     // copy of the graph's 14 M edges for one count.
-    let index: std::collections::HashMap<&str, u32> =
-        data.offers.iter().enumerate().map(|(j, o)| (o.id.as_str(), j as u32)).collect();
-    let locked: Vec<bool> = data
-        .candidates
-        .iter()
-        .map(|c| c.current.as_ref().is_some_and(|a| a.locked && index.contains_key(a.offer.as_str())))
-        .collect();
+    let (_, locked) = super::current_and_locked_by_id(data);
     let night = super::rules::Rows {
         offsets: &result.graph.offsets,
         offers: &result.graph.offers,
