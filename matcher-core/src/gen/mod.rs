@@ -15,6 +15,8 @@
 mod history;
 pub mod rng;
 
+use std::ops::RangeInclusive;
+
 use crate::model::reference::SyntheticRegion;
 use crate::model::{
     AgeBand, AuditAttributes, Benefit, Candidate, CandidateId, Caseworker, CaseworkerId, ContractKind,
@@ -283,8 +285,9 @@ struct Area<'r> {
     jitter_km: f64,
     /// Range of `max_travel_km` of its candidates: short in dense cities, long in the country.
     travel_km: (u32, u32),
-    /// The synthetic region a municipality outside Denmark lies in.
-    region: Option<&'r SyntheticRegion>,
+    /// For a municipality outside Denmark, the latitude and longitude bounds of the synthetic
+    /// region it lies in (computed once: eight cosines a call).
+    region: Option<(RangeInclusive<f64>, RangeInclusive<f64>)>,
 }
 
 fn areas<'r>(reference: &'r ReferenceData, codes: &[u16], synthetic: bool) -> Vec<Area<'r>> {
@@ -320,7 +323,13 @@ fn areas<'r>(reference: &'r ReferenceData, codes: &[u16], synthetic: bool) -> Ve
             } else {
                 (20, 40)
             };
-            Area { municipality: m, points, jitter_km, travel_km, region }
+            Area {
+                municipality: m,
+                points,
+                jitter_km,
+                travel_km,
+                region: region.map(SyntheticRegion::bounds),
+            }
         })
         .collect()
 }
@@ -343,11 +352,14 @@ impl Area<'_> {
         let lon = base.lon + r * angle.cos() / (111.32 * base.lat.to_radians().cos());
         let round = |x: f64| (x * 1e5).round() / 1e5;
         let (lat, lon) = (round(lat), round(lon));
-        match self.region {
+        match &self.region {
             None => LatLon::new(lat, lon).unwrap_or(base),
-            Some(region) => {
-                let (la, lo) = region.bounds();
-                if la.contains(&lat) && lo.contains(&lon) { LatLon { lat, lon } } else { base }
+            Some((la, lo)) => {
+                if la.contains(&lat) && lo.contains(&lon) {
+                    LatLon { lat, lon }
+                } else {
+                    base
+                }
             }
         }
     }
