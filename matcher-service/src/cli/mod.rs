@@ -56,11 +56,11 @@ enum Command {
         /// candidates changed (e.g. 0.01), for measuring a warm re-run with `batch --previous`.
         #[arg(long, value_parser = parse_fraction)]
         changed: Option<f64>,
-        /// A reference directory (`--reference`): for `--scale nordic`, one with
-        /// synthetic_regions.csv (data/reference-nordic); `batch` and `validate` of the data set
-        /// need the same.
-        #[arg(long, env = "MATCHER_REFERENCE")]
-        reference: Option<PathBuf>,
+        // The reference tables to generate against (`--reference`, read with `--encoding`):
+        // `--scale nordic` needs one with synthetic_regions.csv (data/reference-nordic), and
+        // `batch` and `validate` of the data set then need the same.
+        #[command(flatten)]
+        input: validate_explain::DataFlags,
     },
     /// Check a data set directory or snapshot; list every bad row. Exit code 1 if any.
     Validate {
@@ -178,8 +178,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let reference = || ReferenceData::embedded().context("embedded reference data");
     match cli.command {
         Command::Reference => data::reference(&reference()?),
-        Command::Gen { scale, seed, out, snapshot, changed, reference } => {
-            let input = validate_explain::DataFlags { reference, ..Default::default() };
+        Command::Gen { scale, seed, out, snapshot, changed, input } => {
             let r = input.reference()?;
             if scale == Scale::Nordic && r.synthetic_regions.is_empty() {
                 anyhow::bail!(
