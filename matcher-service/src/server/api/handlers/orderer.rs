@@ -336,18 +336,27 @@ fn read_contract(
 fn problem_field(problem: &ContractProblem, body: &ContractRequest) -> FieldError {
     // The core's column names are the body's keys.
     let field = problem.field();
-    let value = match (problem.offer(), problem) {
-        (Some(o), _) => o.to_string(),
-        (_, ContractProblem::GuaranteeAbovePlaces { guaranteed, .. })
-        | (_, ContractProblem::GuaranteeAboveOfferPlaces { guaranteed, .. }) => guaranteed.to_string(),
-        (_, ContractProblem::GuaranteeWithoutPartner) => body.guaranteed_volume.to_string(),
-        (_, ContractProblem::EndsBeforeStart { end, .. }) => end.to_string(),
-        (_, ContractProblem::UnknownProvider(p)) => p.to_string(),
-        (_, ContractProblem::UnknownMunicipality(m)) => format!("{:04}", m.0),
-        (_, ContractProblem::SpecialistWithoutGroups | ContractProblem::GroupsWithoutSpecialist) => {
-            body.target_groups.join(";")
+    // Every variant named, so that a new problem must choose the value it shows.
+    use ContractProblem as P;
+    let value = match problem {
+        P::OfferListedTwice(o)
+        | P::UnknownOffer(o)
+        | P::OfferNotACourse(o)
+        | P::GroupsDisjoint(o)
+        | P::OfferOfAnotherProvider { offer: o, .. }
+        | P::OfferNotServing { offer: o, .. }
+        | P::Overlaps { offer: o, .. }
+        | P::OfferSaysOtherKind { offer: o, .. }
+        | P::OfferSaysOtherGuarantee { offer: o, .. } => o.to_string(),
+        P::GuaranteeAbovePlaces { guaranteed, .. } | P::GuaranteeAboveOfferPlaces { guaranteed, .. } => {
+            guaranteed.to_string()
         }
-        _ => String::new(),
+        P::GuaranteeWithoutPartner => body.guaranteed_volume.to_string(),
+        P::EndsBeforeStart { end, .. } => end.to_string(),
+        P::UnknownProvider(p) => p.to_string(),
+        P::UnknownMunicipality(m) => format!("{:04}", m.0),
+        P::SpecialistWithoutGroups | P::GroupsWithoutSpecialist => body.target_groups.join(";"),
+        P::NoOffers => String::new(),
     };
     // An offer's problem points at the offer in the list when it is there (an offer listed
     // twice points at the list: its first place is not the wrong one).
