@@ -88,13 +88,20 @@ impl Moments {
     /// The moments of `values`, by the two-pass formula (no cancellation of large sums).
     pub fn of(values: &[f64]) -> Moments {
         let n = values.len();
-        if n == 0 {
-            return Moments { n, mean: 0.0, variance: 0.0 };
-        }
-        let mean = values.iter().sum::<f64>() / n as f64;
-        let variance =
-            if n < 2 { 0.0 } else { values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64 };
-        Moments { n, mean, variance }
+        let mean = Moments::mean_of(n, values.iter().sum());
+        Moments::from_squares(n, mean, values.iter().map(|v| (v - mean).powi(2)).sum())
+    }
+
+    /// The first pass: the mean of `n` values that sum to `sum` (0 when there are none).
+    fn mean_of(n: usize, sum: f64) -> f64 {
+        if n == 0 { 0.0 } else { sum / n as f64 }
+    }
+
+    /// The second pass: `squares` is the sum of the values' squared deviations from `mean`.
+    /// A caller that streams the values (the fairness groups, both sides in one walk) takes
+    /// the same two steps as [`Moments::of`], so its figures are the same to the bit.
+    fn from_squares(n: usize, mean: f64, squares: f64) -> Moments {
+        Moments { n, mean, variance: if n < 2 { 0.0 } else { squares / (n - 1) as f64 } }
     }
 
     /// The normal 95 % interval of the mean, `mean ± z·s/√n`; `None` below two values.
@@ -500,8 +507,8 @@ fn group(rows: &[Row], keys: &[u32], k: u32, key: &str, name: &str) -> GroupFair
     let share = |s: &Side, k: usize| (s.candidates > 0).then(|| s.causes[k] as f64 / s.candidates as f64);
     // The second pass of `Moments::of` for both sides at once: the squared deviations, each
     // side's summed in candidate order as `Moments::of` sums its list.
-    let mean = |s: &Side| if s.effects > 0 { s.sum / s.effects as f64 } else { 0.0 };
-    let (mean_in, mean_rest) = (mean(&inside), mean(&rest));
+    let (mean_in, mean_rest) =
+        (Moments::mean_of(inside.effects, inside.sum), Moments::mean_of(rest.effects, rest.sum));
     let (mut square_in, mut square_rest) = (-0.0f64, -0.0f64);
     for (row, &label) in rows.iter().zip(keys) {
         if let Some(effect) = row.effect {
@@ -512,12 +519,10 @@ fn group(rows: &[Row], keys: &[u32], k: u32, key: &str, name: &str) -> GroupFair
             }
         }
     }
-    let moments = |s: &Side, mean: f64, square: f64| Moments {
-        n: s.effects,
-        mean,
-        variance: if s.effects < 2 { 0.0 } else { square / (s.effects - 1) as f64 },
-    };
-    let (m_in, m_rest) = (moments(&inside, mean_in, square_in), moments(&rest, mean_rest, square_rest));
+    let (m_in, m_rest) = (
+        Moments::from_squares(inside.effects, mean_in, square_in),
+        Moments::from_squares(rest.effects, mean_rest, square_rest),
+    );
     let match_rate_interval = wilson(inside.matched, inside.candidates);
     let mut warnings = Vec::new();
     if inside.candidates < SMALL_SAMPLE {
