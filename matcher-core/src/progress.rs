@@ -70,6 +70,11 @@ impl Progress {
         self.done.fetch_add(units, Ordering::Relaxed);
     }
 
+    /// Adds units to the current phase's total, for work it learns of only once under way.
+    pub fn add_total(&self, units: u64) {
+        self.total.fetch_add(units, Ordering::Relaxed);
+    }
+
     /// The current state.
     pub fn snapshot(&self) -> Snapshot {
         let phase = self.phase.load(Ordering::Acquire);

@@ -19,6 +19,7 @@ use matcher_core::model::{Caseworker, Dataset, ReferenceData};
 use matcher_core::progress::{Phase, Progress};
 use matcher_core::score::Factor;
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -293,22 +294,23 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
     // the run is published only once every file is on disk (`RunDir::publish`).
     let clock = Instant::now();
     let (files_seconds, written_seconds) = std::thread::scope(|scope| -> anyhow::Result<(f64, f64)> {
-        let (send, receive) = std::sync::mpsc::channel::<(&'static str, Vec<Vec<u8>>)>();
+        let (send, receive) = std::sync::mpsc::channel::<(Cow<'static, str>, Vec<Vec<u8>>)>();
         let (dir, progress) = (&dir, &progress);
         let writer = scope.spawn(move || -> anyhow::Result<f64> {
             let mut busy = 0.0;
             for (name, parts) in receive {
                 let clock = Instant::now();
                 let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-                dir.write_parts(name, &parts)?;
+                dir.write_parts(&name, &parts)?;
                 progress.advance(1);
                 busy += clock.elapsed().as_secs_f64();
             }
             Ok(busy)
         });
         let formatted = (|| -> anyhow::Result<()> {
-            let write = |name: &'static str, bytes: Vec<u8>| -> anyhow::Result<()> {
-                send.send((name, vec![bytes])).map_err(|_| anyhow::anyhow!("the writer of {name} stopped"))
+            let write = |name: Cow<'static, str>, bytes: Vec<u8>| -> anyhow::Result<()> {
+                // A refused file comes back in the error: its name says which writer stopped.
+                send.send((name, vec![bytes])).map_err(|e| anyhow::anyhow!("the writer of {} stopped", e.0.0))
             };
             let prices = prices_csv(&data, &result)?;
             let caseloads_file = match &caseloads {
@@ -321,32 +323,34 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
                 if let Some(bytes) = &caseloads_file {
                     csv_files.push(("caseloads.csv", bytes));
                 }
-                for (name, bytes) in super::validate_explain::excel_files(&csv_files, &report)? {
-                    dir.write(&name, &bytes)?;
+                let excel = super::validate_explain::excel_files(&csv_files, &report)?;
+                progress.add_total(excel.len() as u64);
+                for (name, bytes) in excel {
+                    write(name.into(), bytes)?;
                 }
             }
-            write("proposals.csv", proposals)?;
-            send.send(("proposals.jsonl", proposals_jsonl))
+            write("proposals.csv".into(), proposals)?;
+            send.send(("proposals.jsonl".into(), proposals_jsonl))
                 .map_err(|_| anyhow::anyhow!("the writer of proposals.jsonl stopped"))?;
-            write("prices.csv", prices)?;
-            write("prices.json", prices_json(&data, &result)?)?;
-            write("provider_groups.csv", provider_groups_csv(&result, &reference)?)?;
+            write("prices.csv".into(), prices)?;
+            write("prices.json".into(), prices_json(&data, &result)?)?;
+            write("provider_groups.csv".into(), provider_groups_csv(&result, &reference)?)?;
             if let Some(bytes) = caseloads_file {
-                write("caseloads.csv", bytes)?;
+                write("caseloads.csv".into(), bytes)?;
             }
             if with_history {
                 // The night's own estimate (the model it scored with), not a second one.
-                write("quality.csv", quality_csv(&result.quality)?)?;
+                write("quality.csv".into(), quality_csv(&result.quality)?)?;
             }
             if let Some(fairness) = &report.fairness {
                 let (header, rows) = batch::fairness::table(fairness);
                 let header: Vec<&str> = header.iter().map(String::as_str).collect();
-                write("fairness.csv", csv_bytes(&header, rows.into_iter())?)?;
+                write("fairness.csv".into(), csv_bytes(&header, rows.into_iter())?)?;
             }
             let mut report_json = serde_json::to_vec_pretty(&report)?;
             report_json.push(b'\n');
-            write("report.json", report_json)?;
-            write("report.html", report_html::render(&report, &reference, args.lang).into_bytes())?;
+            write("report.json".into(), report_json)?;
+            write("report.html".into(), report_html::render(&report, &reference, args.lang).into_bytes())?;
             Ok(())
         })();
         drop(send);
