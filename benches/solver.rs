@@ -2,9 +2,11 @@
 //! item 9). `cargo test --benches` smoke-runs them; real figures come from `cargo bench` and
 //! from the peers harness on the large instances (see `docs/solver.md`).
 //!
-//! `SOLVER_BENCH_LARGE=1 cargo bench -p matcher-core --bench solver -- large` adds one instance
-//! of the peers' geo 200k size (200,000 candidates, 20,000 offers, 64 edges each), where the
-//! solve no longer fits the caches: a change to the auction's memory access shows there.
+//! With `SOLVER_BENCH_LARGE` set, `cargo bench -p matcher-core --bench solver -- large` adds one
+//! instance of the peers' geo 200k size (200,000 candidates, 20,000 offers, 64 edges each) that
+//! no longer fits the caches. Its offers lie on a line and each candidate's edges are
+//! consecutive offers, unlike the peers' towns (`gen.py geo`): a change to the auction's memory
+//! access can differ between the two (session 9, `docs/solver.md`).
 
 use std::hint::black_box;
 

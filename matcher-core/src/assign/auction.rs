@@ -345,10 +345,11 @@ impl<'a> Auction<'a> {
         // misses, and then they bid one by one in the same order as before. Measured on geo
         // 200k, 1 thread: a load per bid cost about as much as the rest of the bid.
         // While most bids of the phase rescan their edges (a cold start's first phase, where
-        // every bid moves a price by a coarse ε: 0.86 M rescans in 0.97 M bids on geo 200k),
-        // the first line of each next bidder's edge row is loaded too; later phases rescan
-        // rarely and would only pay for loads they do not use. Measured on geo 200k, 1 thread,
-        // 8 runs each: first phase 0.79 -> 0.63 s (median), the solve 2.75 -> 2.45 s.
+        // every bid moves a price by a coarse ε: 0.86 M rescans in 0.97 M bids on the peers'
+        // `gen.py geo` 200k), the first line of each next bidder's edge row is loaded too;
+        // later phases rescan rarely and would only pay for loads they do not use. Measured
+        // on that instance, 1 thread, 8 runs each: first phase 0.79 -> 0.63 s (median), the
+        // solve 2.75 -> 2.45 s.
         let mut next = [0u32; TOUCH_AHEAD];
         let (scans_before, bids_before) = (self.scans, self.iterations);
         while !self.queue.is_empty() {
@@ -357,9 +358,11 @@ impl<'a> Auction<'a> {
             for (slot, i) in next.iter_mut().zip(self.queue.drain(..n)) {
                 *slot = i;
                 std::hint::black_box(self.cache[i as usize].bound);
-                let (first, end) = (self.off[i as usize], self.off[i as usize + 1]);
-                if rescanning && first < end {
-                    std::hint::black_box((self.adj[first], self.a.w[first]));
+                if rescanning {
+                    let (first, end) = (self.off[i as usize], self.off[i as usize + 1]);
+                    if first < end {
+                        std::hint::black_box((self.adj[first], self.a.w[first]));
+                    }
                 }
             }
             for &i in &next[..n] {
