@@ -207,9 +207,9 @@ pub fn blocking_pairs(
 }
 
 /// [`blocking_pairs`] of each of `assignments` of the same problem, with one validation and
-/// one pass over the edges for all of them (the night counts them for the optimum and both
-/// baselines). Candidates are counted in parallel on the current rayon pool: integer sums, the
-/// same for any number of threads.
+/// one pass over the edges for all of them (the night counts both baselines' so, beside the
+/// exact solve). Candidates are counted in parallel on the current rayon pool: integer sums,
+/// the same for any number of threads.
 ///
 /// # Errors
 /// As [`blocking_pairs`], for the first assignment that has one.

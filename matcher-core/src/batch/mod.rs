@@ -209,11 +209,12 @@ pub struct Timings {
     pub solve_seconds: f64,
     /// The independent certificate check.
     pub verify_seconds: f64,
-    /// The stable and greedy baselines' solves and their totals, effects and blocking pairs,
-    /// beside the exact solve, so this overlaps `solve_seconds`.
+    /// The stable and greedy baselines' solves and (since session 9) their totals, effects
+    /// and blocking pairs, beside the exact solve, so this overlaps `solve_seconds`.
     pub baselines_seconds: f64,
-    /// Proposals and report numbers: the candidates' views before the solve, the methods'
-    /// summaries and the proposals after it.
+    /// Proposals and report numbers: the candidates' views before the solve, the optimum's
+    /// summary and the proposals after it (the baselines' summaries are in
+    /// `baselines_seconds` since session 9).
     pub proposals_seconds: f64,
     /// Of `proposals_seconds`: the candidates' views and the stable priority, before the solve.
     #[serde(default)]
@@ -561,8 +562,8 @@ fn run_in_pool(
                 out.push(("greedy", greedy));
             }
             // Their totals, effects and blocking pairs too: the exact solve leaves this core
-            // idle for most of a national night's solve (measured: baselines 0.84-0.91 s beside
-            // an exact solve of 1.5-1.9 s).
+            // idle for most of a national night's solve (session 9: the baselines' solves took
+            // 0.84-0.91 s beside an exact solve of 1.5-1.9 s; with their summaries 1.0-1.2 s).
             let assignments: Vec<&[Option<u32>]> = out.iter().map(|(_, s)| s.assignment.as_slice()).collect();
             let blocking = if assignments.is_empty() {
                 Vec::new()
@@ -591,13 +592,12 @@ fn run_in_pool(
     timings.verify_seconds = solve_timings.verify_seconds;
 
     let clock = Instant::now();
-    let blocking = assign::blocking_pairs_each(&problem, &[&solution.assignment], &stable_options)?;
     let mut methods = vec![MethodSummary {
         method: "optimal".into(),
         total_weight: weight_of(&solution.assignment),
         effect_dkk: effect_of(&solution.assignment),
         matched: solution.matched(),
-        blocking_pairs: blocking[0],
+        blocking_pairs: assign::blocking_pairs(&problem, &solution.assignment, &stable_options)?,
     }];
     methods.extend(baseline_summaries);
     timings.summaries_seconds = clock.elapsed().as_secs_f64();
