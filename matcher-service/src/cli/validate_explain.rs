@@ -20,8 +20,10 @@ pub struct DataFlags {
     /// (Danish Excel's plain "CSV"). A file with a UTF-8 byte order mark is always UTF-8.
     #[arg(long, env = "MATCHER_ENCODING", default_value = "utf-8", value_parser = parse_encoding)]
     pub encoding: Encoding,
-    /// A directory with target_groups.csv and/or benefit_kinds.csv that replace or extend the
-    /// embedded tables (new groups and weekly rates without a new release; data/README.md).
+    /// A directory with target_groups.csv, benefit_kinds.csv and/or synthetic_regions.csv that
+    /// replace or extend the embedded tables (new groups and weekly rates without a new
+    /// release; synthetic regions for `gen --scale nordic`: data/reference-nordic;
+    /// data/README.md).
     #[arg(long, env = "MATCHER_REFERENCE")]
     pub reference: Option<PathBuf>,
 }
