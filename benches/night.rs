@@ -43,10 +43,9 @@ fn night(c: &mut Criterion) {
     );
     let mut group = c.benchmark_group(format!("night_{}", scale.label()));
     group.sample_size(10);
+    // `batch::run` builds its own pool of `options.threads`.
     group.bench_function("run", |b| {
-        b.iter(|| {
-            pool.install(|| batch::run(data.clone(), r.clone(), policies.clone(), &options).expect("night"))
-        })
+        b.iter(|| batch::run(data.clone(), r.clone(), policies.clone(), &options).expect("night"))
     });
     group.bench_function("baselines_stable_then_greedy", |b| {
         b.iter(|| {

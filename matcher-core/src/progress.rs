@@ -70,7 +70,8 @@ impl Progress {
         self.done.fetch_add(units, Ordering::Relaxed);
     }
 
-    /// Adds units to the current phase's total, for work it learns of only once under way.
+    /// Adds units to the current phase's total, for work it learns of only once under way (a
+    /// phase started uncounted, total 0, becomes counted).
     pub fn add_total(&self, units: u64) {
         self.total.fetch_add(units, Ordering::Relaxed);
     }
@@ -107,5 +108,17 @@ mod tests {
         assert_eq!(p.snapshot(), Snapshot { phase: Some(Phase::Graph), done: 7, total: 10 });
         p.start(Phase::Caseloads, 0);
         assert_eq!(p.snapshot(), Snapshot { phase: Some(Phase::Caseloads), done: 0, total: 0 });
+    }
+
+    #[test]
+    fn work_learnt_of_under_way_raises_the_total() {
+        let p = Progress::default();
+        p.start(Phase::Writing, 8);
+        p.advance(2);
+        p.add_total(4);
+        assert_eq!(p.snapshot(), Snapshot { phase: Some(Phase::Writing), done: 2, total: 12 });
+        // The next phase starts from its own total again.
+        p.start(Phase::Graph, 5);
+        assert_eq!(p.snapshot(), Snapshot { phase: Some(Phase::Graph), done: 0, total: 5 });
     }
 }
