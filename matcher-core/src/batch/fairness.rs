@@ -13,7 +13,7 @@
 
 use super::{BatchResult, Change};
 use crate::graph::Index;
-use crate::model::{AgeBand, Dataset, Gender, Origin, ReferenceData};
+use crate::model::{AgeBand, Candidate, Dataset, Gender, Origin, ReferenceData};
 use crate::score::{CandidateView, LimitsBroken, Scorer};
 use serde::{Deserialize, Serialize};
 
@@ -361,39 +361,49 @@ impl Labels {
     }
 }
 
+/// The recorded genders and origins as the report and this section name them, the
+/// candidates without one last.
+pub(super) const GENDERS: [&str; 4] = ["female", "male", "other", "not_recorded"];
+pub(super) const ORIGINS: [&str; 4] = ["danish", "western", "non_western", "not_recorded"];
+
+/// A candidate's gender as an index into [`GENDERS`].
+pub(super) fn gender_class(c: &Candidate) -> usize {
+    match c.audit.gender {
+        Some(Gender::Female) => 0,
+        Some(Gender::Male) => 1,
+        Some(Gender::Other) => 2,
+        None => 3,
+    }
+}
+
+/// A candidate's origin as an index into [`ORIGINS`].
+pub(super) fn origin_class(c: &Candidate) -> usize {
+    match c.audit.origin {
+        Some(Origin::Danish) => 0,
+        Some(Origin::Western) => 1,
+        Some(Origin::NonWestern) => 2,
+        None => 3,
+    }
+}
+
+/// A candidate's age band as an index into [`AgeBand::ALL`].
+pub(super) fn band_class(c: &Candidate) -> usize {
+    AgeBand::ALL.iter().position(|b| *b == c.age_band).unwrap_or(0)
+}
+
 /// Each candidate's group in each of [`DIMENSIONS`]: gender, origin, age band, region. A
 /// group's name is made once per gender, origin, band and municipality, not per candidate.
 fn labels_of(data: &Dataset, reference: &ReferenceData) -> [Labels; 4] {
-    const GENDERS: [&str; 4] = ["female", "male", "other", "not_recorded"];
-    const ORIGINS: [&str; 4] = ["danish", "western", "non_western", "not_recorded"];
     let n = data.candidates.len();
     let c = |i: usize| &data.candidates[i];
-    let gender = Labels::new(
-        n,
-        GENDERS.len(),
-        |i| match c(i).audit.gender {
-            Some(Gender::Female) => 0,
-            Some(Gender::Male) => 1,
-            Some(Gender::Other) => 2,
-            None => 3,
-        },
-        |k| (GENDERS[k].into(), GENDERS[k].into()),
-    );
-    let origin = Labels::new(
-        n,
-        ORIGINS.len(),
-        |i| match c(i).audit.origin {
-            Some(Origin::Danish) => 0,
-            Some(Origin::Western) => 1,
-            Some(Origin::NonWestern) => 2,
-            None => 3,
-        },
-        |k| (ORIGINS[k].into(), ORIGINS[k].into()),
-    );
+    let gender =
+        Labels::new(n, GENDERS.len(), |i| gender_class(c(i)), |k| (GENDERS[k].into(), GENDERS[k].into()));
+    let origin =
+        Labels::new(n, ORIGINS.len(), |i| origin_class(c(i)), |k| (ORIGINS[k].into(), ORIGINS[k].into()));
     let band = Labels::new(
         n,
         AgeBand::ALL.len(),
-        |i| AgeBand::ALL.iter().position(|b| *b == c(i).age_band).unwrap_or(0),
+        |i| band_class(c(i)),
         |k| (k.to_string(), AgeBand::ALL[k].label().into()),
     );
     let region = Labels::new(

@@ -3,7 +3,7 @@
 //! fairness tables, and nowhere in scoring.
 
 use super::{BatchResult, Change, MethodSummary, UnmatchedReason};
-use crate::model::{AgeBand, Dataset, Gender, Origin, ReferenceData};
+use crate::model::{AgeBand, Dataset, ReferenceData};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -547,8 +547,7 @@ pub fn build(data: &Dataset, reference: &ReferenceData, result: &BatchResult) ->
 
 /// The report without its fairness section and contracts part.
 fn summary(data: &Dataset, reference: &ReferenceData, result: &BatchResult) -> Report {
-    const GENDERS: [&str; 4] = ["female", "male", "other", "not_recorded"];
-    const ORIGINS: [&str; 4] = ["danish", "western", "non_western", "not_recorded"];
+    use super::fairness::{GENDERS, ORIGINS, band_class, gender_class, origin_class};
     let mut by_group = Tally::default();
     let mut by_municipality = Tally::default();
     let mut by_age = Tally::default();
@@ -600,26 +599,10 @@ fn summary(data: &Dataset, reference: &ReferenceData, result: &BatchResult) -> R
             });
         by_municipality.add(m_slot, m_name, matched, effect);
         by_region.add(r_slot, r_name, matched, effect);
-        let band = c.age_band;
-        by_age.add(
-            age_slot[AgeBand::ALL.iter().position(|b| *b == band).unwrap_or(0)],
-            band.label(),
-            matched,
-            effect,
-        );
-        let gender = match c.audit.gender {
-            Some(Gender::Female) => 0,
-            Some(Gender::Male) => 1,
-            Some(Gender::Other) => 2,
-            None => 3,
-        };
+        by_age.add(age_slot[band_class(c)], c.age_band.label(), matched, effect);
+        let gender = gender_class(c);
         by_gender.add(gender_slot[gender], GENDERS[gender], matched, effect);
-        let origin = match c.audit.origin {
-            Some(Origin::Danish) => 0,
-            Some(Origin::Western) => 1,
-            Some(Origin::NonWestern) => 2,
-            None => 3,
-        };
+        let origin = origin_class(c);
         by_origin.add(origin_slot[origin], ORIGINS[origin], matched, effect);
         match p.change {
             Change::Locked => churn.locked_kept += 1,
