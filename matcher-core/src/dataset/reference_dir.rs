@@ -35,7 +35,7 @@ pub fn load_reference(dir: &Path, options: &ReadOptions) -> Result<ReferenceData
             0,
             "",
             "",
-            "reference directory does not exist; expected a directory with target_groups.csv and/or benefit_kinds.csv",
+            "reference directory does not exist; expected a directory with target_groups.csv, benefit_kinds.csv and/or synthetic_regions.csv",
         )));
     }
     let mut problems = Vec::new();
@@ -272,7 +272,7 @@ mod tests {
             "invalid data: benefit_kinds.csv:3: column `valid_from` = `2027-01-01`: the period overlaps the one of `cash_benefit` on line 2"
         );
         let missing = load_reference(&dir.join("nope"), &ReadOptions::default()).unwrap_err().to_string();
-        assert!(missing.ends_with("nope: reference directory does not exist; expected a directory with target_groups.csv and/or benefit_kinds.csv"), "{missing}");
+        assert!(missing.ends_with("nope: reference directory does not exist; expected a directory with target_groups.csv, benefit_kinds.csv and/or synthetic_regions.csv"), "{missing}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
