@@ -100,6 +100,7 @@
 mod auction;
 mod dense;
 mod exact;
+mod face;
 mod format;
 mod greedy;
 mod reduce;
@@ -111,6 +112,7 @@ mod verify;
 
 use crate::error::{Error, Result};
 
+pub use face::{Face, face};
 pub use format::{parse_instance, read_instance, read_instance_sized, write_instance};
 pub use stable::{blocking_pairs, blocking_pairs_each};
 pub use verify::{Certificate, verify};

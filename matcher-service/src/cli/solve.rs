@@ -86,6 +86,18 @@ pub(super) fn run(args: &SolveArgs) -> anyhow::Result<()> {
         "phases": sol.stats.phases,
         "iterations": sol.stats.iterations,
     });
+    // How much optimality leaves open: candidates whose offer differs among the equally good
+    // assignments (exact solutions of problems without guaranteed places only).
+    if mode == Mode::Exact && problem.min_volume.iter().all(|&v| v == 0) {
+        let t = Instant::now();
+        let face = assign::face(&problem, &sol)?;
+        out["ties"] = json!({
+            "open_candidates": face.n_open(),
+            "other_offers": face.others.len(),
+            "may_go_unmatched": face.may_go_unmatched.iter().filter(|&&b| b).count(),
+            "seconds": t.elapsed().as_secs_f64(),
+        });
+    }
     if let Some(frac) = args.warm_check {
         if !(0.0..=1.0).contains(&frac) || mode != Mode::Exact {
             bail!("--warm-check needs a fraction in 0..=1 and --mode exact");
