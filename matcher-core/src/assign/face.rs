@@ -10,8 +10,11 @@
 //! strongly connected component. So the face is one pass over the edges and one search, and
 //! it is the same whichever optimal assignment and duals it starts from.
 //!
-//! Must not: solve or change a solution; it reads one. Problems with guaranteed places
-//! (minimum volumes) are refused: their places split into two prices.
+//! An offer with guaranteed places (a minimum volume) is two groups of places here, the
+//! guaranteed ones worth the bonus `M` more at their own price, as the solver and the
+//! certificate see it.
+//!
+//! Must not: solve or change a solution; it reads one.
 
 use super::reduce::residual;
 use super::{Problem, Solution};
@@ -48,45 +51,61 @@ impl Face {
 /// The optimal face of an exact `solution` of `problem` (see the module's header).
 ///
 /// # Errors
-/// [`Error::Problem`] when the solution carries no duals (not [`super::Mode::Exact`]), the
-/// problem has guaranteed places, or the solution and duals are not complementary (they do not
-/// prove each other optimal: [`super::verify`] says where).
+/// [`Error::Problem`] when the solution carries no duals (not [`super::Mode::Exact`]) or the
+/// solution and duals are not complementary (they do not prove each other optimal:
+/// [`super::verify`] says where).
 ///
 /// # Complexity
 /// `O(n + m + E)`: every edge is read once, the search visits each node and tight arc once.
 pub fn face(problem: &Problem, solution: &Solution) -> Result<Face> {
     let n = problem.n_candidates;
     let m = problem.n_offers();
-    let (pi, p) = (&solution.candidate_profits, &solution.offer_prices);
-    if pi.len() != n || p.len() != m || solution.assignment.len() != n {
+    let (pi, p, q) = (&solution.candidate_profits, &solution.offer_prices, &solution.guarantee_prices);
+    let (cap, lower) = residual(problem);
+    // Guarantee prices come one per offer with guaranteed places left, in offer order.
+    let with_floor: Vec<usize> = (0..m).filter(|&j| lower[j] > 0).collect();
+    if pi.len() != n || p.len() != m || solution.assignment.len() != n || q.len() != with_floor.len() {
         return Err(Error::Problem("the ties are known only for an exact solution with its duals".into()));
     }
-    let (cap, lower) = residual(problem);
-    if lower.iter().any(|&l| l > 0) {
-        return Err(Error::Problem("the ties are not computed for problems with guaranteed places".into()));
+    let mut q_at = vec![0i64; m];
+    for (&j, &price) in with_floor.iter().zip(q) {
+        q_at[j] = price;
     }
-    let bonus = solution.continuity_bonus;
+    let bonus = i128::from(solution.continuity_bonus);
+    let big_m = i128::from(solution.guarantee_bonus);
     let not_complementary =
         |what: String| Error::Problem(format!("{what}: the solution and its duals are not complementary"));
-    // Nodes: the root 0, candidate i at 1 + i, offer j at 1 + n + j.
+    // Nodes: the root 0, candidate i at 1 + i; an offer's regular places at 1 + n + j and its
+    // guaranteed places (worth the bonus `M` more, at their own price) at 1 + n + m + j.
     let root = 0usize;
     let cand = |i: usize| 1 + i;
-    let offer = |j: usize| 1 + n + j;
+    let regular_part = |j: usize| 1 + n + j;
+    let guaranteed_part = |j: usize| 1 + n + m + j;
+    let node = |x: usize| x as u32;
+    // Holders so far per offer: the first `lower` (in candidate order) take the guaranteed
+    // places. When both parts hold someone their prices differ by exactly `M`, so every holder
+    // is tight on both and any split is an optimal one of the two-part problem.
     let mut fill = vec![0u32; m];
     // Residual arcs of the tight circulation, as (from, to).
     let mut arcs: Vec<(u32, u32)> = Vec::new();
-    let node = |x: usize| x as u32;
-    // Tight edges not taken, per candidate, for the answer.
-    let mut tight: Vec<(u32, u32)> = Vec::new();
+    // Tight arcs to other offers, as (candidate, offer, node of the part).
+    let mut tight: Vec<(u32, u32, u32)> = Vec::new();
     for i in 0..n {
         if problem.is_locked(i) {
             continue;
         }
         let assigned = solution.assignment[i];
+        let mut holds = None;
         if let Some(j) = assigned {
-            fill[j as usize] += 1;
-            // Taken: the arc can be given back (offer → candidate).
-            arcs.push((node(offer(j as usize)), node(cand(i))));
+            let ju = j as usize;
+            if ju >= m {
+                return Err(Error::Problem(format!("candidate {i} holds offer {j}, which does not exist")));
+            }
+            let part = if fill[ju] < lower[ju] { guaranteed_part(ju) } else { regular_part(ju) };
+            fill[ju] += 1;
+            holds = Some(part);
+            // Taken: the arc can be given back (part → candidate).
+            arcs.push((node(part), node(cand(i))));
         }
         match (assigned, pi[i]) {
             (_, x) if x < 0 => return Err(not_complementary(format!("candidate {i} has profit {x}"))),
@@ -98,52 +117,78 @@ pub fn face(problem: &Problem, solution: &Solution) -> Result<Face> {
         let current = problem.current_of(i);
         let (offs, ws) = problem.edges(i);
         for (&j, &w) in offs.iter().zip(ws) {
-            let w = i128::from(w) + if current == Some(j) { i128::from(bonus) } else { 0 };
-            let dual = i128::from(pi[i]) + i128::from(p[j as usize]);
-            if dual < w {
-                return Err(not_complementary(format!("edge ({i}, {j}) is worth more than its duals")));
+            let ju = j as usize;
+            let w = i128::from(w) + if current == Some(j) { bonus } else { 0 };
+            let mut parts = [(regular_part(ju), i128::from(p[ju]), w), (guaranteed_part(ju), 0, w + big_m)];
+            let n_parts = if lower[ju] > 0 { 2 } else { 1 };
+            if n_parts == 2 {
+                parts[1].1 = i128::from(q_at[ju]);
             }
-            if Some(j) == assigned {
-                if dual != w {
-                    return Err(not_complementary(format!("candidate {i} holds offer {j} off a tight edge")));
+            for &(part, price, worth) in &parts[..n_parts] {
+                let dual = i128::from(pi[i]) + price;
+                if dual < worth {
+                    return Err(not_complementary(format!("edge ({i}, {j}) is worth more than its duals")));
                 }
-            } else if dual == w {
-                arcs.push((node(cand(i)), node(offer(j as usize))));
-                tight.push((i as u32, j));
+                if holds == Some(part) {
+                    if dual != worth {
+                        return Err(not_complementary(format!(
+                            "candidate {i} holds offer {j} off a tight edge"
+                        )));
+                    }
+                } else if dual == worth {
+                    arcs.push((node(cand(i)), node(part)));
+                    if Some(j) != assigned {
+                        tight.push((i as u32, j, node(part)));
+                    }
+                }
             }
         }
     }
     for j in 0..m {
-        match (p[j], fill[j].cmp(&cap[j])) {
-            (x, _) if x < 0 => return Err(not_complementary(format!("offer {j} has price {x}"))),
-            (_, std::cmp::Ordering::Greater) => {
-                return Err(not_complementary(format!("offer {j} holds more than its places")));
-            }
-            (0, order) => {
-                if order == std::cmp::Ordering::Less {
-                    arcs.push((node(offer(j)), node(root)));
+        let in_guaranteed = fill[j].min(lower[j]);
+        let parts = [
+            (regular_part(j), p[j], fill[j] - in_guaranteed, cap[j].saturating_sub(lower[j])),
+            (guaranteed_part(j), 0, in_guaranteed, lower[j]),
+        ];
+        let n_parts = if lower[j] > 0 { 2 } else { 1 };
+        let mut parts = parts;
+        if n_parts == 2 {
+            parts[1].1 = q_at[j];
+        }
+        for &(part, price, held, places) in &parts[..n_parts] {
+            match (price, held.cmp(&places)) {
+                (x, _) if x < 0 => return Err(not_complementary(format!("offer {j} has price {x}"))),
+                (_, std::cmp::Ordering::Greater) => {
+                    return Err(not_complementary(format!("offer {j} holds more than its places")));
                 }
-                if fill[j] > 0 {
-                    arcs.push((node(root), node(offer(j))));
+                (0, order) => {
+                    if order == std::cmp::Ordering::Less {
+                        arcs.push((node(part), node(root)));
+                    }
+                    if held > 0 {
+                        arcs.push((node(root), node(part)));
+                    }
                 }
+                (x, std::cmp::Ordering::Less) => {
+                    return Err(not_complementary(format!("offer {j} has free places at price {x}")));
+                }
+                _ => {}
             }
-            (x, std::cmp::Ordering::Less) => {
-                return Err(not_complementary(format!("offer {j} has free places at price {x}")));
-            }
-            _ => {}
         }
     }
-    let component = components(1 + n + m, &arcs);
+    let component = components(1 + n + 2 * m, &arcs);
     let mut offsets = Vec::with_capacity(n + 1);
     offsets.push(0);
-    let mut others = Vec::new();
+    let mut others: Vec<u32> = Vec::new();
     let mut next = tight.iter().peekable();
     for i in 0..n {
-        while let Some(&&(c, j)) = next.peek() {
+        let row_start = others.len();
+        while let Some(&&(c, j, part)) = next.peek() {
             if c as usize != i {
                 break;
             }
-            if component[cand(i)] == component[offer(j as usize)] {
+            // The two parts of one offer come one after the other: the offer once.
+            if component[cand(i)] == component[part as usize] && others[row_start..].last() != Some(&j) {
                 others.push(j);
             }
             next.next();
@@ -272,17 +317,20 @@ mod tests {
         out
     }
 
-    /// The solver's objective: weights plus the continuity bonus at current offers.
-    fn value(problem: &Problem, a: &[Option<u32>]) -> i64 {
-        a.iter()
-            .enumerate()
-            .filter_map(|(i, j)| {
-                let j = (*j)?;
-                let (offs, ws) = problem.edges(i);
-                let bonus = if problem.current_of(i) == Some(j) { BONUS } else { 0 };
-                offs.iter().position(|&o| o == j).map(|k| ws[k] + bonus)
-            })
-            .sum()
+    /// The solver's objective: weights plus the continuity bonus at current offers, plus `big_m`
+    /// for every guaranteed place filled.
+    fn value(problem: &Problem, a: &[Option<u32>], big_m: i64) -> i64 {
+        let mut fill = vec![0u32; problem.n_offers()];
+        let mut total = 0;
+        for (i, j) in a.iter().enumerate() {
+            let Some(j) = *j else { continue };
+            fill[j as usize] += 1;
+            let (offs, ws) = problem.edges(i);
+            let bonus = if problem.current_of(i) == Some(j) { BONUS } else { 0 };
+            total += offs.iter().position(|&o| o == j).map_or(0, |k| ws[k] + bonus);
+        }
+        let floors = fill.iter().enumerate().map(|(j, &f)| i64::from(f.min(problem.min_volume_of(j))));
+        total + big_m * floors.sum::<i64>()
     }
 
     const BONUS: i64 = 1;
@@ -322,6 +370,12 @@ mod tests {
                 }
             }
         }
+        // One offer in three guarantees a place or two (some beyond what the locks fill).
+        problem.min_volume = (0..m)
+            .map(|j| {
+                if rng.unit() < 0.33 { 1 + (rng.unit() * 2.0) as u32 } else { 0 }.min(problem.capacity[j])
+            })
+            .collect();
         problem.validate().expect("valid");
         problem
     }
@@ -332,14 +386,17 @@ mod tests {
 
     #[test]
     fn the_face_is_every_optimal_assignment_by_brute_force() {
-        let mut open_seen = 0;
-        for seed in 0..300 {
+        let (mut open_seen, mut guaranteed) = (0, 0);
+        for seed in 0..400 {
             let problem = tied_problem(seed, 2 + (seed % 5) as usize, 1 + (seed % 3) as usize);
             let solution = solve(&problem, &exact()).expect("solve");
             let face = face(&problem, &solution).expect("face");
             let all = all_assignments(&problem);
-            let best = all.iter().map(|a| value(&problem, a)).max().expect("one assignment");
-            let optima: Vec<&Vec<Option<u32>>> = all.iter().filter(|a| value(&problem, a) == best).collect();
+            let big_m = solution.guarantee_bonus;
+            guaranteed += usize::from(big_m > 0);
+            let best = all.iter().map(|a| value(&problem, a, big_m)).max().expect("one assignment");
+            let optima: Vec<&Vec<Option<u32>>> =
+                all.iter().filter(|a| value(&problem, a, big_m) == best).collect();
             for i in 0..problem.n_candidates {
                 let mine = solution.assignment[i];
                 let mut others: Vec<u32> =
@@ -355,7 +412,7 @@ mod tests {
             }
         }
         // The worlds must have ties, or this test would not guard anything.
-        assert!(open_seen > 100, "{open_seen} open candidates");
+        assert!(open_seen > 100 && guaranteed > 100, "{open_seen} open candidates, {guaranteed} guaranteed");
     }
 
     #[test]

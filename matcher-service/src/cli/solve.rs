@@ -87,8 +87,8 @@ pub(super) fn run(args: &SolveArgs) -> anyhow::Result<()> {
         "iterations": sol.stats.iterations,
     });
     // How much optimality leaves open: candidates whose offer differs among the equally good
-    // assignments (exact solutions of problems without guaranteed places only).
-    if mode == Mode::Exact && problem.min_volume.iter().all(|&v| v == 0) {
+    // assignments.
+    if mode == Mode::Exact {
         let t = Instant::now();
         let face = assign::face(&problem, &sol)?;
         out["ties"] = json!({
