@@ -6,12 +6,18 @@
 
 use rayon::prelude::*;
 
+use super::auction::Schedule;
 use super::reduce::{CompResult, Component, Reduced};
 use super::repair::WarmRepair;
 use super::{NONE, Problem, Solution, SolveOptions, SolveStats};
 use crate::error::Result;
 
-pub(crate) fn solve_exact(problem: &Problem, options: &SolveOptions, policy: WarmRepair) -> Result<Solution> {
+pub(crate) fn solve_exact(
+    problem: &Problem,
+    options: &SolveOptions,
+    policy: WarmRepair,
+    schedule: Schedule,
+) -> Result<Solution> {
     let red = Reduced::new(problem, options.continuity_bonus, options.guarantee_bonus)?;
     let m = problem.n_offers();
     let warm: Option<Vec<i64>> = options.warm_start.as_ref().filter(|w| w.len() == m).map(|w| {
@@ -41,7 +47,7 @@ pub(crate) fn solve_exact(problem: &Problem, options: &SolveOptions, policy: War
     }
     let comps = red.components(problem, start);
     let results: Vec<Result<CompResult>> =
-        comps.par_iter().map(|c| solve_component(c, warm.as_deref())).collect();
+        comps.par_iter().map(|c| solve_component(c, warm.as_deref(), schedule)).collect();
 
     let mut assignment: Vec<Option<u32>> = vec![None; n];
     let mut profit = vec![0i64; n];
@@ -105,9 +111,9 @@ fn finish(
 }
 
 /// One component: Jonker–Volgenant when it is complete with unit capacities, else the auction.
-fn solve_component(c: &Component, warm: Option<&[i64]>) -> Result<CompResult> {
+fn solve_component(c: &Component, warm: Option<&[i64]>, schedule: Schedule) -> Result<CompResult> {
     match super::dense::solve(c) {
         Some(r) => Ok(r),
-        None => super::auction::solve_component(c, warm),
+        None => super::auction::solve_component(c, warm, schedule),
     }
 }

@@ -1,5 +1,6 @@
 //! The ties of an exact solution: which of its choices every optimal assignment shares, and
-//! which vary among equally good ones (its *optimal face*).
+//! which vary among equally good ones (its *optimal face*); and the canonical choice among
+//! them, the assignment every exact solve returns whatever path its solver took.
 //!
 //! With optimal duals (the certificate's candidate profits `π` and offer prices `p`), an
 //! assignment is optimal exactly when it uses only tight edges (`w = π + p`), matches every
@@ -58,152 +59,361 @@ impl Face {
 /// # Complexity
 /// `O(n + m + E)`: every edge is read once, the search visits each node and tight arc once.
 pub fn face(problem: &Problem, solution: &Solution) -> Result<Face> {
+    let c = Circulation::of(problem, solution)?;
     let n = problem.n_candidates;
-    let m = problem.n_offers();
-    let (pi, p, q) = (&solution.candidate_profits, &solution.offer_prices, &solution.guarantee_prices);
-    let (cap, lower) = residual(problem);
-    // Guarantee prices come one per offer with guaranteed places left, in offer order.
-    let with_floor: Vec<usize> = (0..m).filter(|&j| lower[j] > 0).collect();
-    if pi.len() != n || p.len() != m || solution.assignment.len() != n || q.len() != with_floor.len() {
-        return Err(Error::Problem("the ties are known only for an exact solution with its duals".into()));
-    }
-    let mut q_at = vec![0i64; m];
-    for (&j, &price) in with_floor.iter().zip(q) {
-        q_at[j] = price;
-    }
-    let bonus = i128::from(solution.continuity_bonus);
-    let big_m = i128::from(solution.guarantee_bonus);
-    let not_complementary =
-        |what: String| Error::Problem(format!("{what}: the solution and its duals are not complementary"));
-    // Nodes: the root 0, candidate i at 1 + i; an offer's regular places at 1 + n + j and its
-    // guaranteed places (worth the bonus `M` more, at their own price) at 1 + n + m + j.
-    let root = 0usize;
-    let cand = |i: usize| 1 + i;
-    let regular_part = |j: usize| 1 + n + j;
-    let guaranteed_part = |j: usize| 1 + n + m + j;
-    let node = |x: usize| x as u32;
-    // Holders so far per offer: the first `lower` (in candidate order) take the guaranteed
-    // places. When both parts hold someone their prices differ by exactly `M`, so every holder
-    // is tight on both and any split is an optimal one of the two-part problem.
-    let mut fill = vec![0u32; m];
-    // Residual arcs of the tight circulation, as (from, to).
-    let mut arcs: Vec<(u32, u32)> = Vec::new();
-    // Tight arcs to other offers, as (candidate, offer, node of the part).
-    let mut tight: Vec<(u32, u32, u32)> = Vec::new();
-    for i in 0..n {
-        if problem.is_locked(i) {
-            continue;
-        }
-        let assigned = solution.assignment[i];
-        let mut holds = None;
-        if let Some(j) = assigned {
-            let ju = j as usize;
-            if ju >= m {
-                return Err(Error::Problem(format!("candidate {i} holds offer {j}, which does not exist")));
-            }
-            let part = if fill[ju] < lower[ju] { guaranteed_part(ju) } else { regular_part(ju) };
-            fill[ju] += 1;
-            holds = Some(part);
-            // Taken: the arc can be given back (part → candidate).
-            arcs.push((node(part), node(cand(i))));
-        }
-        match (assigned, pi[i]) {
-            (_, x) if x < 0 => return Err(not_complementary(format!("candidate {i} has profit {x}"))),
-            (Some(_), 0) => arcs.push((node(cand(i)), node(root))),
-            (None, 0) => arcs.push((node(root), node(cand(i)))),
-            (None, x) => return Err(not_complementary(format!("candidate {i} is unmatched at profit {x}"))),
-            (Some(_), _) => {}
-        }
-        let current = problem.current_of(i);
-        let (offs, ws) = problem.edges(i);
-        for (&j, &w) in offs.iter().zip(ws) {
-            let ju = j as usize;
-            let w = i128::from(w) + if current == Some(j) { bonus } else { 0 };
-            let mut parts = [(regular_part(ju), i128::from(p[ju]), w), (guaranteed_part(ju), 0, w + big_m)];
-            let n_parts = if lower[ju] > 0 { 2 } else { 1 };
-            if n_parts == 2 {
-                parts[1].1 = i128::from(q_at[ju]);
-            }
-            for &(part, price, worth) in &parts[..n_parts] {
-                let dual = i128::from(pi[i]) + price;
-                if dual < worth {
-                    return Err(not_complementary(format!("edge ({i}, {j}) is worth more than its duals")));
-                }
-                if holds == Some(part) {
-                    if dual != worth {
-                        return Err(not_complementary(format!(
-                            "candidate {i} holds offer {j} off a tight edge"
-                        )));
-                    }
-                } else if dual == worth {
-                    arcs.push((node(cand(i)), node(part)));
-                    if Some(j) != assigned {
-                        tight.push((i as u32, j, node(part)));
-                    }
-                }
-            }
-        }
-    }
-    for j in 0..m {
-        let in_guaranteed = fill[j].min(lower[j]);
-        let parts = [
-            (regular_part(j), p[j], fill[j] - in_guaranteed, cap[j].saturating_sub(lower[j])),
-            (guaranteed_part(j), 0, in_guaranteed, lower[j]),
-        ];
-        let n_parts = if lower[j] > 0 { 2 } else { 1 };
-        let mut parts = parts;
-        if n_parts == 2 {
-            parts[1].1 = q_at[j];
-        }
-        for &(part, price, held, places) in &parts[..n_parts] {
-            match (price, held.cmp(&places)) {
-                (x, _) if x < 0 => return Err(not_complementary(format!("offer {j} has price {x}"))),
-                (_, std::cmp::Ordering::Greater) => {
-                    return Err(not_complementary(format!("offer {j} holds more than its places")));
-                }
-                (0, order) => {
-                    if order == std::cmp::Ordering::Less {
-                        arcs.push((node(part), node(root)));
-                    }
-                    if held > 0 {
-                        arcs.push((node(root), node(part)));
-                    }
-                }
-                (x, std::cmp::Ordering::Less) => {
-                    return Err(not_complementary(format!("offer {j} has free places at price {x}")));
-                }
-                _ => {}
-            }
-        }
-    }
-    let component = components(1 + n + 2 * m, &arcs);
     let mut offsets = Vec::with_capacity(n + 1);
     offsets.push(0);
     let mut others: Vec<u32> = Vec::new();
-    let mut next = tight.iter().peekable();
     for i in 0..n {
         let row_start = others.len();
-        while let Some(&&(c, j, part)) = next.peek() {
-            if c as usize != i {
-                break;
-            }
+        for &(j, part) in c.tight(i) {
             // The two parts of one offer come one after the other: the offer once.
-            if component[cand(i)] == component[part as usize] && others[row_start..].last() != Some(&j) {
+            if Some(j) != solution.assignment[i]
+                && c.varies(i, part)
+                && others[row_start..].last() != Some(&j)
+            {
                 others.push(j);
             }
-            next.next();
         }
         offsets.push(others.len());
     }
-    let may_go_unmatched = (0..n)
-        .map(|i| {
-            !problem.is_locked(i)
-                && solution.assignment[i].is_some()
-                && pi[i] == 0
-                && component[cand(i)] == component[root]
+    let may_go_unmatched =
+        (0..n).map(|i| !problem.is_locked(i) && solution.assignment[i].is_some() && c.may_drop(i)).collect();
+    Ok(Face { offsets, others, may_go_unmatched })
+}
+
+/// The canonical optimum: among the optimal assignments of `problem`, the one the problem
+/// alone fixes, whatever optimum and duals `solution` holds (another solver path, a warm start,
+/// another thread count: the same answer). Candidates that optimality settles keep their offer;
+/// the open ones are placed by a second exact solve over the open part of the face only, which
+/// prefers for each candidate the offers earlier in its row (the better scores). That second
+/// problem is built from the face alone, which every optimum shares, so its answer is too.
+///
+/// Returns the assignment and the number of candidates whose offer optimality leaves open.
+///
+/// # Errors
+/// As [`face`]; an internal error if the second solve left a place the face requires.
+pub(crate) fn canonical(problem: &Problem, solution: &Solution) -> Result<(Vec<Option<u32>>, usize)> {
+    let c = Circulation::of(problem, solution)?;
+    let n = problem.n_candidates;
+    let open: Vec<usize> =
+        (0..n).filter(|&i| c.tight(i).iter().any(|&(_, part)| c.varies(i, part))).collect();
+    if open.is_empty() {
+        return Ok((solution.assignment.clone(), 0));
+    }
+    let parts = 2 * c.m;
+    let part_index = |part: u32| part as usize - 1 - n;
+    let mut is_open = vec![false; n];
+    for &i in &open {
+        is_open[i] = true;
+    }
+    // Places held by settled candidates stay theirs.
+    let mut settled = vec![0u32; parts];
+    for i in (0..n).filter(|&i| !is_open[i]) {
+        if let Some(part) = c.holds[i] {
+            settled[part_index(part)] += 1;
+        }
+    }
+    // The parts the open candidates may take, numbered in node order.
+    let mut number = vec![u32::MAX; parts];
+    for &i in &open {
+        for &(_, part) in c.tight(i).iter().filter(|&&(_, part)| c.varies(i, part)) {
+            number[part_index(part)] = 0;
+        }
+    }
+    let mut part_of: Vec<u32> = Vec::new();
+    for (k, slot) in number.iter_mut().enumerate() {
+        if *slot == 0 {
+            *slot = part_of.len() as u32;
+            part_of.push((1 + n + k) as u32);
+        }
+    }
+    // A part whose fill optimality fixes must keep it exactly; one that may vary offers the
+    // places the settled candidates leave.
+    let fixed: Vec<bool> = part_of.iter().map(|&part| !c.part_root_varies[part_index(part)]).collect();
+    let capacity: Vec<u32> = part_of
+        .iter()
+        .zip(&fixed)
+        .map(|(&part, &fixed)| {
+            let k = part_index(part);
+            if fixed { c.held[k] - settled[k] } else { c.places[k] - settled[k] }
         })
         .collect();
-    Ok(Face { offsets, others, may_go_unmatched })
+    let row_len = |i: usize| problem.edges(i).0.len() as i64;
+    // Larger than any difference of the preferences' sums: a place the face requires always wins.
+    let big = 1 + open.iter().map(|&i| row_len(i)).sum::<i64>();
+    let (mut offsets, mut offers, mut weights) = (vec![0usize], Vec::new(), Vec::new());
+    for &i in &open {
+        let must = c.holds[i].is_some() && !c.may_drop(i);
+        let row = problem.edges(i).0;
+        let mut position = 0;
+        for &(j, part) in c.tight(i) {
+            while row[position] != j {
+                position += 1;
+            }
+            if !c.varies(i, part) {
+                continue;
+            }
+            let o = number[part_index(part)];
+            offers.push(o);
+            weights.push(
+                row_len(i) - position as i64
+                    + if must { big } else { 0 }
+                    + if fixed[o as usize] { big } else { 0 },
+            );
+        }
+        offsets.push(offers.len());
+    }
+    let second = Problem::new(open.len(), capacity.clone(), offsets, offers, weights)?;
+    let options = super::SolveOptions { mode: super::Mode::Exact, ..super::SolveOptions::default() };
+    let placed = super::exact::solve_exact(
+        &second,
+        &options,
+        super::repair::WarmRepair::Auto,
+        super::auction::Schedule::Record,
+    )?
+    .assignment;
+    let mut fill = vec![0u32; part_of.len()];
+    let mut out = solution.assignment.clone();
+    for (k, &i) in open.iter().enumerate() {
+        let must = c.holds[i].is_some() && !c.may_drop(i);
+        if must && placed[k].is_none() {
+            return Err(Error::Problem(format!(
+                "internal: the canonical choice left candidate {i} unmatched"
+            )));
+        }
+        out[i] = placed[k].map(|o| {
+            fill[o as usize] += 1;
+            c.offer_of(part_of[o as usize])
+        });
+    }
+    if let Some(o) = (0..part_of.len()).find(|&o| fixed[o] && fill[o] != capacity[o]) {
+        return Err(Error::Problem(format!(
+            "internal: the canonical choice changed the fill of offer {}",
+            c.offer_of(part_of[o])
+        )));
+    }
+    // Counted by offer: a candidate that only trades guaranteed for regular places of the same
+    // offer keeps its offer.
+    let moves = |i: usize| {
+        c.may_drop(i)
+            || c.tight(i).iter().any(|&(j, part)| Some(j) != solution.assignment[i] && c.varies(i, part))
+    };
+    Ok((out, open.iter().filter(|&&i| moves(i)).count()))
+}
+
+/// The tight circulation of an exact solution (root → candidate → part of an offer → root) and
+/// the strongly connected components of its residual graph: what [`face`] and [`canonical`]
+/// read.
+struct Circulation {
+    n: usize,
+    m: usize,
+    component: Vec<u32>,
+    /// Per candidate, its tight arcs as (offer, part node), the one it holds included, in row
+    /// order (regular part before guaranteed).
+    tight_start: Vec<usize>,
+    tight: Vec<(u32, u32)>,
+    /// The part node each candidate holds.
+    holds: Vec<Option<u32>>,
+    /// Per part node (index − 1 − n): places, holders, and whether its root arc can change.
+    places: Vec<u32>,
+    held: Vec<u32>,
+    part_root_varies: Vec<bool>,
+    /// Per candidate: its profit is 0 (it may be unmatched at these duals).
+    free: Vec<bool>,
+}
+
+const ROOT: usize = 0;
+
+impl Circulation {
+    fn cand(&self, i: usize) -> usize {
+        1 + i
+    }
+
+    fn tight(&self, i: usize) -> &[(u32, u32)] {
+        &self.tight[self.tight_start[i]..self.tight_start[i + 1]]
+    }
+
+    /// The arc between candidate `i` and `part` lies on a cycle: it differs in some optimum.
+    fn varies(&self, i: usize, part: u32) -> bool {
+        self.component[self.cand(i)] == self.component[part as usize]
+    }
+
+    /// Candidate `i`'s arc from the root lies on a cycle: matched in some optima, not in others.
+    fn may_drop(&self, i: usize) -> bool {
+        self.free[i] && self.component[self.cand(i)] == self.component[ROOT]
+    }
+
+    /// The offer of a part node.
+    fn offer_of(&self, part: u32) -> u32 {
+        let k = part as usize - 1 - self.n;
+        (if k >= self.m { k - self.m } else { k }) as u32
+    }
+
+    fn of(problem: &Problem, solution: &Solution) -> Result<Circulation> {
+        let n = problem.n_candidates;
+        let m = problem.n_offers();
+        let (pi, p, q) = (&solution.candidate_profits, &solution.offer_prices, &solution.guarantee_prices);
+        let (cap, lower) = residual(problem);
+        // Guarantee prices come one per offer with guaranteed places left, in offer order.
+        let with_floor: Vec<usize> = (0..m).filter(|&j| lower[j] > 0).collect();
+        if pi.len() != n || p.len() != m || solution.assignment.len() != n || q.len() != with_floor.len() {
+            return Err(Error::Problem(
+                "the ties are known only for an exact solution with its duals".into(),
+            ));
+        }
+        let mut q_at = vec![0i64; m];
+        for (&j, &price) in with_floor.iter().zip(q) {
+            q_at[j] = price;
+        }
+        let bonus = i128::from(solution.continuity_bonus);
+        let big_m = i128::from(solution.guarantee_bonus);
+        let not_complementary = |what: String| {
+            Error::Problem(format!("{what}: the solution and its duals are not complementary"))
+        };
+        // Nodes: the root 0, candidate i at 1 + i; an offer's regular places at 1 + n + j and its
+        // guaranteed places (worth the bonus `M` more, at their own price) at 1 + n + m + j.
+        let root = 0usize;
+        let cand = |i: usize| 1 + i;
+        let regular_part = |j: usize| 1 + n + j;
+        let guaranteed_part = |j: usize| 1 + n + m + j;
+        let node = |x: usize| x as u32;
+        // Holders so far per offer: the first `lower` (in candidate order) take the guaranteed
+        // places. When both parts hold someone their prices differ by exactly `M`, so every holder
+        // is tight on both and any split is an optimal one of the two-part problem.
+        let mut fill = vec![0u32; m];
+        // Residual arcs of the tight circulation, as (from, to).
+        let mut arcs: Vec<(u32, u32)> = Vec::new();
+        // Tight arcs per candidate, as (offer, node of the part).
+        let mut tight: Vec<(u32, u32)> = Vec::new();
+        let mut tight_start = Vec::with_capacity(n + 1);
+        tight_start.push(0);
+        let mut holds_of = vec![None; n];
+        for i in 0..n {
+            if problem.is_locked(i) {
+                tight_start.push(tight.len());
+                continue;
+            }
+            let assigned = solution.assignment[i];
+            let mut holds = None;
+            if let Some(j) = assigned {
+                let ju = j as usize;
+                if ju >= m {
+                    return Err(Error::Problem(format!(
+                        "candidate {i} holds offer {j}, which does not exist"
+                    )));
+                }
+                let part = if fill[ju] < lower[ju] { guaranteed_part(ju) } else { regular_part(ju) };
+                fill[ju] += 1;
+                holds = Some(part);
+                holds_of[i] = Some(node(part));
+                // Taken: the arc can be given back (part → candidate).
+                arcs.push((node(part), node(cand(i))));
+            }
+            match (assigned, pi[i]) {
+                (_, x) if x < 0 => return Err(not_complementary(format!("candidate {i} has profit {x}"))),
+                (Some(_), 0) => arcs.push((node(cand(i)), node(root))),
+                (None, 0) => arcs.push((node(root), node(cand(i)))),
+                (None, x) => {
+                    return Err(not_complementary(format!("candidate {i} is unmatched at profit {x}")));
+                }
+                (Some(_), _) => {}
+            }
+            let current = problem.current_of(i);
+            let (offs, ws) = problem.edges(i);
+            for (&j, &w) in offs.iter().zip(ws) {
+                let ju = j as usize;
+                let w = i128::from(w) + if current == Some(j) { bonus } else { 0 };
+                let mut parts =
+                    [(regular_part(ju), i128::from(p[ju]), w), (guaranteed_part(ju), 0, w + big_m)];
+                let n_parts = if lower[ju] > 0 { 2 } else { 1 };
+                if n_parts == 2 {
+                    parts[1].1 = i128::from(q_at[ju]);
+                }
+                for &(part, price, worth) in &parts[..n_parts] {
+                    let dual = i128::from(pi[i]) + price;
+                    if dual < worth {
+                        return Err(not_complementary(format!(
+                            "edge ({i}, {j}) is worth more than its duals"
+                        )));
+                    }
+                    if holds == Some(part) {
+                        if dual != worth {
+                            return Err(not_complementary(format!(
+                                "candidate {i} holds offer {j} off a tight edge"
+                            )));
+                        }
+                        tight.push((j, node(part)));
+                    } else if dual == worth {
+                        arcs.push((node(cand(i)), node(part)));
+                        tight.push((j, node(part)));
+                    }
+                }
+            }
+            tight_start.push(tight.len());
+        }
+        // Per part node (index − 1 − n): its places, holders and price.
+        let (mut places, mut held, mut prices) = (vec![0u32; 2 * m], vec![0u32; 2 * m], vec![0i64; 2 * m]);
+        for j in 0..m {
+            let in_guaranteed = fill[j].min(lower[j]);
+            let parts = [
+                (regular_part(j), p[j], fill[j] - in_guaranteed, cap[j].saturating_sub(lower[j])),
+                (guaranteed_part(j), 0, in_guaranteed, lower[j]),
+            ];
+            let n_parts = if lower[j] > 0 { 2 } else { 1 };
+            let mut parts = parts;
+            if n_parts == 2 {
+                parts[1].1 = q_at[j];
+            }
+            for &(part, price, holders, room) in &parts[..n_parts] {
+                let k = part - 1 - n;
+                (places[k], held[k], prices[k]) = (room, holders, price);
+                match (price, holders.cmp(&room)) {
+                    (x, _) if x < 0 => return Err(not_complementary(format!("offer {j} has price {x}"))),
+                    (_, std::cmp::Ordering::Greater) => {
+                        return Err(not_complementary(format!("offer {j} holds more than its places")));
+                    }
+                    (0, order) => {
+                        if order == std::cmp::Ordering::Less {
+                            arcs.push((node(part), node(root)));
+                        }
+                        if holders > 0 {
+                            arcs.push((node(root), node(part)));
+                        }
+                    }
+                    (x, std::cmp::Ordering::Less) => {
+                        return Err(not_complementary(format!("offer {j} has free places at price {x}")));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let component = components(1 + n + 2 * m, &arcs);
+        Ok(Circulation {
+            n,
+            m,
+            component,
+            tight_start,
+            tight,
+            holds: holds_of,
+            places,
+            held,
+            part_root_varies: Vec::new(),
+            free: (0..n).map(|i| !problem.is_locked(i) && pi[i] == 0).collect(),
+        }
+        .with_root_arcs(&prices))
+    }
+
+    fn with_root_arcs(mut self, prices: &[i64]) -> Circulation {
+        let root = self.component[ROOT];
+        self.part_root_varies = (0..2 * self.m)
+            .map(|k| {
+                let (held, places) = (self.held[k], self.places[k]);
+                prices[k] == 0 && (held < places || held > 0) && self.component[1 + self.n + k] == root
+            })
+            .collect();
+        self
+    }
 }
 
 /// The strongly connected component of every node of a directed graph given as arcs, by
@@ -413,6 +623,86 @@ mod tests {
         }
         // The worlds must have ties, or this test would not guard anything.
         assert!(open_seen > 100 && guaranteed > 100, "{open_seen} open candidates, {guaranteed} guaranteed");
+    }
+
+    #[test]
+    fn the_canonical_optimum_is_the_same_from_every_optimum() {
+        let (mut starts, mut moved) = (0, 0);
+        for seed in 0..400 {
+            let problem = tied_problem(seed, 2 + (seed % 5) as usize, 1 + (seed % 3) as usize);
+            let solution = solve(&problem, &exact()).expect("solve");
+            let big_m = solution.guarantee_bonus;
+            let all = all_assignments(&problem);
+            let best = all.iter().map(|a| value(&problem, a, big_m)).max().expect("one assignment");
+            let mut answers = Vec::new();
+            // Every optimum, with the solver's duals (they fit every optimum), as a start.
+            for start in all.iter().filter(|a| value(&problem, a, big_m) == best) {
+                let from = Solution { assignment: start.clone(), ..solution.clone() };
+                let answer = canonical(&problem, &from).expect("canonical").0;
+                assert_eq!(value(&problem, &answer, big_m), best, "seed {seed}: not optimal");
+                moved += usize::from(&answer != start);
+                starts += 1;
+                answers.push(answer);
+            }
+            assert!(answers.windows(2).all(|w| w[0] == w[1]), "seed {seed}: {answers:?}");
+            // The solver returns it too.
+            assert_eq!(answers[0], solution.assignment, "seed {seed}");
+        }
+        assert!(moved > 100 && starts > 500, "{moved} of {starts} starts moved");
+    }
+
+    /// Larger tied problems (up to 80 candidates, places up to 6, guarantees up to 4) solved
+    /// three ways: cold, cold on the schedule of record, and warm from random prices and a
+    /// random start. The raw optima differ (the assertion on `raw_differ` below); the answers
+    /// must not.
+    #[test]
+    fn every_solver_path_returns_the_same_assignment() {
+        let mut raw_differ = 0;
+        for seed in 0..600u64 {
+            let (n, m) = (20 + (seed % 60) as usize, 3 + (seed % 9) as usize);
+            let mut problem = tied_problem(seed * 13 + 5, n, m);
+            let mut rng = crate::r#gen::rng::Rng::new(seed, 11);
+            problem.capacity = (0..m).map(|_| 1 + (rng.unit() * 6.0) as u32).collect();
+            problem.min_volume =
+                (0..m).map(|j| ((rng.unit() * 5.0) as u32).min(problem.capacity[j])).collect();
+            let mut locked_fill = vec![0u32; m];
+            for i in 0..n {
+                if let (true, Some(j)) = (problem.locked[i], problem.current[i]) {
+                    if locked_fill[j as usize] == problem.capacity[j as usize] {
+                        problem.locked[i] = false;
+                    } else {
+                        locked_fill[j as usize] += 1;
+                    }
+                }
+            }
+            // Half with the night's small guarantee bonus, half with the safe one.
+            let options = SolveOptions { guarantee_bonus: (seed % 2 == 0).then_some(5), ..exact() };
+            let cold = solve(&problem, &options).expect("solve");
+            let mut record = super::super::exact::solve_exact(
+                &problem,
+                &options,
+                super::super::repair::WarmRepair::Auto,
+                super::super::auction::Schedule::Record,
+            )
+            .expect("record");
+            raw_differ += usize::from(record.assignment != cold.assignment);
+            record.continuity_bonus = options.continuity_bonus;
+            assert_eq!(canonical(&problem, &record).expect("canonical").0, cold.assignment, "seed {seed}");
+            let prices: Vec<i64> = (0..m).map(|_| (rng.unit() * 4.0) as i64).collect();
+            let start: Vec<Option<u32>> = (0..n)
+                .map(|i| {
+                    let row = problem.edges(i).0;
+                    (!row.is_empty() && rng.unit() < 0.7)
+                        .then(|| row[(rng.unit() * row.len() as f64) as usize])
+                })
+                .collect();
+            let warm_options =
+                SolveOptions { warm_start: Some(prices), warm_assignment: Some(start), ..options.clone() };
+            let warm = solve(&problem, &warm_options).expect("warm");
+            assert_eq!(warm.objective, cold.objective, "seed {seed}");
+            assert_eq!(warm.assignment, cold.assignment, "seed {seed}");
+        }
+        assert!(raw_differ > 20, "{raw_differ} problems where the two schedules' raw optima differ");
     }
 
     #[test]

@@ -29,6 +29,14 @@
 //!   potentials: ε-CS makes every reduced arc cost non-negative after adding 1 per arc, and
 //!   `S` exceeds the number of hops, so the lexicographic key finds the true shortest paths.
 //!   The result has duality gap exactly 0, which [`verify`] checks independently.
+//! * **Canonical optimum.** Which of several equally good assignments the auction reaches
+//!   depends on its path (first ε, warm start). The solve ends by choosing the one the problem
+//!   alone fixes (`face::canonical`): the face of optimal assignments is found from the exact
+//!   duals (one strongly-connected-component search over the tight arcs), the candidates it
+//!   settles keep their offer, and the open ones (0.3 % on the national night) are placed by
+//!   a second exact solve of the open part, always on the schedule of record
+//!   (`auction::Schedule::Record`), preferring offers earlier in each candidate's row. The
+//!   first solve is then free to take the faster schedule (`Schedule::Fast`).
 //! * **Warm start** ([`SolveOptions::warm_start`] with [`SolveOptions::warm_assignment`]):
 //!   a night where few candidates changed is *repaired* rather than re-solved (`repair`):
 //!   yesterday's assignment is kept wherever it is still tight at yesterday's exact integer
@@ -372,6 +380,9 @@ pub struct SolveStats {
     /// A warm start was repaired by shortest augmenting paths from the previous duals (then
     /// `iterations` counts those searches and `components` is 0: nothing was split).
     pub warm_repair: bool,
+    /// Candidates whose offer optimality alone leaves open (exact mode): the canonical choice
+    /// placed them ([`face`]).
+    pub open: usize,
 }
 
 /// The answer of [`solve`].
@@ -451,11 +462,16 @@ fn solve_with(problem: &Problem, options: &SolveOptions, policy: repair::WarmRep
     check_options(problem, options)?;
     let pool = thread_pool(options.threads)?;
     let threads = pool.current_num_threads();
-    let sol = pool.install(|| match options.mode {
-        Mode::Exact => exact::solve_exact(problem, options, policy),
+    let mut sol = pool.install(|| match options.mode {
+        Mode::Exact => exact::solve_exact(problem, options, policy, auction::Schedule::Fast),
         Mode::Stable => stable::deferred_acceptance(problem, options),
         Mode::Greedy => greedy::greedy(problem, options),
     })?;
+    if options.mode == Mode::Exact {
+        // Which of the equally good assignments: the problem's own choice, not the path's.
+        sol.continuity_bonus = options.continuity_bonus;
+        (sol.assignment, sol.stats.open) = pool.install(|| face::canonical(problem, &sol))?;
+    }
     finish(problem, options.mode, options.continuity_bonus, sol, threads, start)
 }
 

@@ -374,6 +374,7 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
             "largest_component": result.solution.stats.largest_component,
             "phases": result.solution.stats.phases,
             "iterations": result.solution.stats.iterations,
+            "open": result.solution.stats.open,
         },
     });
     dir.write("run.json", &serde_json::to_vec_pretty(&run_json)?)?;

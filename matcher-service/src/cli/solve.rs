@@ -85,6 +85,8 @@ pub(super) fn run(args: &SolveArgs) -> anyhow::Result<()> {
         "largest_component": sol.stats.largest_component,
         "phases": sol.stats.phases,
         "iterations": sol.stats.iterations,
+        // Which optimum: two runs returned the same assignment exactly when these agree.
+        "assignment_digest": format!("{:016x}", digest(&sol.assignment)),
     });
     // How much optimality leaves open: candidates whose offer differs among the equally good
     // assignments.
@@ -180,4 +182,17 @@ fn peak_rss_mb() -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
+}
+
+/// FNV-1a over the assignment (unmatched as `u32::MAX`): a short name for which optimum a run
+/// returned, to compare runs and solver paths without writing the assignment out.
+fn digest(assignment: &[Option<u32>]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for a in assignment {
+        for b in a.unwrap_or(u32::MAX).to_le_bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
 }
