@@ -20,6 +20,18 @@
 use super::reduce::residual;
 use super::{Problem, Solution};
 use crate::error::{Error, Result};
+use rayon::prelude::*;
+
+/// Candidates per parallel task of the scan over the edges.
+const CHUNK: usize = 4096;
+
+/// One chunk of candidates' part of the circulation: residual arcs as (from, to), tight arcs
+/// as (offer, part node), and each candidate's number of tight arcs.
+struct Scanned {
+    arcs: Vec<(u32, u32)>,
+    tight: Vec<(u32, u32)>,
+    lengths: Vec<u32>,
+}
 
 /// What optimality leaves open in one exact solution.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,8 +278,13 @@ impl Circulation {
         for (&j, &price) in with_floor.iter().zip(q) {
             q_at[j] = price;
         }
-        let bonus = i128::from(solution.continuity_bonus);
-        let big_m = i128::from(solution.guarantee_bonus);
+        // Both prices of an offer side by side (one load per edge in the scan below); an offer
+        // without guaranteed places has `NO_FLOOR` for the second.
+        const NO_FLOOR: i64 = i64::MIN;
+        let prices_of: Vec<[i64; 2]> =
+            (0..m).map(|j| [p[j], if lower[j] > 0 { q_at[j] } else { NO_FLOOR }]).collect();
+        let bonus = solution.continuity_bonus;
+        let big_m = solution.guarantee_bonus;
         let not_complementary = |what: String| {
             Error::Problem(format!("{what}: the solution and its duals are not complementary"))
         };
@@ -282,21 +299,9 @@ impl Circulation {
         // places. When both parts hold someone their prices differ by exactly `M`, so every holder
         // is tight on both and any split is an optimal one of the two-part problem.
         let mut fill = vec![0u32; m];
-        // Residual arcs of the tight circulation, as (from, to).
-        let mut arcs: Vec<(u32, u32)> = Vec::new();
-        // Tight arcs per candidate, as (offer, node of the part).
-        let mut tight: Vec<(u32, u32)> = Vec::new();
-        let mut tight_start = Vec::with_capacity(n + 1);
-        tight_start.push(0);
-        let mut holds_of = vec![None; n];
-        for i in 0..n {
-            if problem.is_locked(i) {
-                tight_start.push(tight.len());
-                continue;
-            }
-            let assigned = solution.assignment[i];
-            let mut holds = None;
-            if let Some(j) = assigned {
+        let mut holds_of: Vec<Option<u32>> = vec![None; n];
+        for i in (0..n).filter(|&i| !problem.is_locked(i)) {
+            if let Some(j) = solution.assignment[i] {
                 let ju = j as usize;
                 if ju >= m {
                     return Err(Error::Problem(format!(
@@ -305,39 +310,51 @@ impl Circulation {
                 }
                 let part = if fill[ju] < lower[ju] { guaranteed_part(ju) } else { regular_part(ju) };
                 fill[ju] += 1;
-                holds = Some(part);
                 holds_of[i] = Some(node(part));
-                // Taken: the arc can be given back (part → candidate).
-                arcs.push((node(part), node(cand(i))));
             }
-            match (assigned, pi[i]) {
-                (_, x) if x < 0 => return Err(not_complementary(format!("candidate {i} has profit {x}"))),
-                (Some(_), 0) => arcs.push((node(cand(i)), node(root))),
-                (None, 0) => arcs.push((node(root), node(cand(i)))),
-                (None, x) => {
-                    return Err(not_complementary(format!("candidate {i} is unmatched at profit {x}")));
+        }
+        // Each candidate's arcs on its own (every edge is read here: in parallel, in fixed
+        // chunks joined in order). Residual arcs as (from, to); tight arcs per candidate as
+        // (offer, node of the part), the one it holds included.
+        let scan = |range: std::ops::Range<usize>| -> Result<Scanned> {
+            let (mut arcs, mut tight, mut lengths) =
+                (Vec::new(), Vec::new(), Vec::with_capacity(range.len()));
+            for i in range {
+                let before = tight.len();
+                if problem.is_locked(i) {
+                    lengths.push(0);
+                    continue;
                 }
-                (Some(_), _) => {}
-            }
-            let current = problem.current_of(i);
-            let (offs, ws) = problem.edges(i);
-            for (&j, &w) in offs.iter().zip(ws) {
-                let ju = j as usize;
-                let w = i128::from(w) + if current == Some(j) { bonus } else { 0 };
-                let mut parts =
-                    [(regular_part(ju), i128::from(p[ju]), w), (guaranteed_part(ju), 0, w + big_m)];
-                let n_parts = if lower[ju] > 0 { 2 } else { 1 };
-                if n_parts == 2 {
-                    parts[1].1 = i128::from(q_at[ju]);
+                let assigned = solution.assignment[i];
+                let holds = holds_of[i];
+                if let Some(part) = holds {
+                    // Taken: the arc can be given back (part → candidate).
+                    arcs.push((part, node(cand(i))));
                 }
-                for &(part, price, worth) in &parts[..n_parts] {
-                    let dual = i128::from(pi[i]) + price;
+                match (assigned, pi[i]) {
+                    (_, x) if x < 0 => {
+                        return Err(not_complementary(format!("candidate {i} has profit {x}")));
+                    }
+                    (Some(_), 0) => arcs.push((node(cand(i)), node(root))),
+                    (None, 0) => arcs.push((node(root), node(cand(i)))),
+                    (None, x) => {
+                        return Err(not_complementary(format!("candidate {i} is unmatched at profit {x}")));
+                    }
+                    (Some(_), _) => {}
+                }
+                let current = problem.current_of(i);
+                let (offs, ws) = problem.edges(i);
+                let profit = pi[i];
+                // Every edge is read here: plain `i64` sums, saturating (a saturated sum of two
+                // non-negative duals exceeds every worth, which stays below `i64::MAX`).
+                let mut part_arc = |j: u32, part: usize, price: i64, worth: i64| -> Result<()> {
+                    let dual = profit.saturating_add(price);
                     if dual < worth {
                         return Err(not_complementary(format!(
                             "edge ({i}, {j}) is worth more than its duals"
                         )));
                     }
-                    if holds == Some(part) {
+                    if holds == Some(node(part)) {
                         if dual != worth {
                             return Err(not_complementary(format!(
                                 "candidate {i} holds offer {j} off a tight edge"
@@ -348,9 +365,36 @@ impl Circulation {
                         arcs.push((node(cand(i)), node(part)));
                         tight.push((j, node(part)));
                     }
+                    Ok(())
+                };
+                for (&j, &w) in offs.iter().zip(ws) {
+                    let ju = j as usize;
+                    let w = w.saturating_add(if current == Some(j) { bonus } else { 0 });
+                    let [regular, guaranteed] = prices_of[ju];
+                    part_arc(j, regular_part(ju), regular, w)?;
+                    if guaranteed != NO_FLOOR {
+                        part_arc(j, guaranteed_part(ju), guaranteed, w.saturating_add(big_m))?;
+                    }
                 }
+                lengths.push((tight.len() - before) as u32);
             }
-            tight_start.push(tight.len());
+            Ok(Scanned { arcs, tight, lengths })
+        };
+        let starts: Vec<usize> = (0..n).step_by(CHUNK).collect();
+        let chunks: Vec<Scanned> =
+            starts.par_iter().map(|&start| scan(start..(start + CHUNK).min(n))).collect::<Result<_>>()?;
+        let mut arcs: Vec<(u32, u32)> =
+            Vec::with_capacity(chunks.iter().map(|c| c.arcs.len()).sum::<usize>() + 2 * m);
+        let mut tight: Vec<(u32, u32)> = Vec::with_capacity(chunks.iter().map(|c| c.tight.len()).sum());
+        let mut tight_start = Vec::with_capacity(n + 1);
+        tight_start.push(0);
+        for chunk in chunks {
+            arcs.extend_from_slice(&chunk.arcs);
+            tight.extend_from_slice(&chunk.tight);
+            for len in chunk.lengths {
+                let last = tight_start[tight_start.len() - 1];
+                tight_start.push(last + len as usize);
+            }
         }
         // Per part node (index − 1 − n): its places, holders and price.
         let (mut places, mut held, mut prices) = (vec![0u32; 2 * m], vec![0u32; 2 * m], vec![0i64; 2 * m]);
