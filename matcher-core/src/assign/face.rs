@@ -613,17 +613,7 @@ mod tests {
             })
             .collect();
         problem.locked = problem.current.iter().map(|c| c.is_some() && rng.unit() < 0.25).collect();
-        // A lock takes a place: keep the problem feasible.
-        let mut locked_fill = vec![0u32; m];
-        for i in 0..n {
-            if let (true, Some(j)) = (problem.locked[i], problem.current[i]) {
-                if locked_fill[j as usize] == problem.capacity[j as usize] {
-                    problem.locked[i] = false;
-                } else {
-                    locked_fill[j as usize] += 1;
-                }
-            }
-        }
+        unlock_beyond_places(&mut problem);
         // One offer in three guarantees a place or two (some beyond what the locks fill).
         problem.min_volume = (0..m)
             .map(|j| {
@@ -632,6 +622,21 @@ mod tests {
             .collect();
         problem.validate().expect("valid");
         problem
+    }
+
+    /// A lock takes a place: locks beyond an offer's places are lifted, so the problem stays
+    /// feasible.
+    fn unlock_beyond_places(problem: &mut Problem) {
+        let mut locked_fill = vec![0u32; problem.n_offers()];
+        for i in 0..problem.n_candidates {
+            if let (true, Some(j)) = (problem.locked[i], problem.current[i]) {
+                if locked_fill[j as usize] == problem.capacity[j as usize] {
+                    problem.locked[i] = false;
+                } else {
+                    locked_fill[j as usize] += 1;
+                }
+            }
+        }
     }
 
     fn exact() -> SolveOptions {
@@ -709,16 +714,7 @@ mod tests {
             problem.capacity = (0..m).map(|_| 1 + (rng.unit() * 6.0) as u32).collect();
             problem.min_volume =
                 (0..m).map(|j| ((rng.unit() * 5.0) as u32).min(problem.capacity[j])).collect();
-            let mut locked_fill = vec![0u32; m];
-            for i in 0..n {
-                if let (true, Some(j)) = (problem.locked[i], problem.current[i]) {
-                    if locked_fill[j as usize] == problem.capacity[j as usize] {
-                        problem.locked[i] = false;
-                    } else {
-                        locked_fill[j as usize] += 1;
-                    }
-                }
-            }
+            unlock_beyond_places(&mut problem);
             // Half with the night's small guarantee bonus, half with the safe one.
             let options = SolveOptions { guarantee_bonus: (seed % 2 == 0).then_some(5), ..exact() };
             let cold = solve(&problem, &options).expect("solve");
