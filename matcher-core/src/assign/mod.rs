@@ -424,6 +424,10 @@ impl Solution {
 
 /// Solves `problem` with the algorithm of `options.mode`.
 ///
+/// In [`Mode::Exact`] the assignment is the canonical optimum: among equally good assignments,
+/// the one the problem alone fixes, the same for any thread count, warm start or schedule
+/// (see the module's header and [`face`]).
+///
 /// # Errors
 /// [`Error::Problem`] when the problem is invalid (see [`Problem::validate`]), the continuity
 /// bonus is negative or too large, scaled weights would overflow `i64`, or the thread pool
@@ -431,7 +435,9 @@ impl Solution {
 ///
 /// # Complexity
 /// Exact: pseudo-polynomial in the worst case (`O(n·E·log(nC))` for the auction), in practice
-/// a few passes over the edges per scaling phase; one Dijkstra `O(E + m log m)` for the duals.
+/// a few passes over the edges per scaling phase; one Dijkstra `O(E + m log m)` for the duals;
+/// one pass over the edges and a search for the canonical choice, and an exact solve of its
+/// open part (0.3 % of the candidates on the national night).
 /// Stable: `O(E log K)`. Greedy: `O(E log K)` to sort the rows, then `O(E + W + Q log Q)`
 /// (`greedy::greedy_with`).
 ///
