@@ -15,7 +15,9 @@
 //! guaranteed ones worth the bonus `M` more at their own price, as the solver and the
 //! certificate see it.
 //!
-//! Must not: solve or change a solution; it reads one.
+//! Must not: change the problem, the duals or the objective. The canonical choice's second
+//! solve is the only solve here, always on the schedule of record (`auction::Schedule::Record`):
+//! tuning the first solve must never change which assignment comes out.
 
 use super::reduce::residual;
 use super::{Problem, Solution};
