@@ -156,9 +156,10 @@ pub(crate) fn canonical(problem: &Problem, solution: &Solution) -> Result<(Vec<O
     let row_len = |i: usize| problem.edges(i).0.len() as i64;
     // Larger than any difference of the preferences' sums: a place the face requires always wins.
     let big = 1 + open.iter().map(|&i| row_len(i)).sum::<i64>();
+    // Matched here and in every optimum: the second solve must match them too.
+    let must: Vec<bool> = open.iter().map(|&i| c.holds[i].is_some() && !c.may_drop(i)).collect();
     let (mut offsets, mut offers, mut weights) = (vec![0usize], Vec::new(), Vec::new());
-    for &i in &open {
-        let must = c.holds[i].is_some() && !c.may_drop(i);
+    for (&i, &must) in open.iter().zip(&must) {
         let row = problem.edges(i).0;
         let mut position = 0;
         for &(j, part) in c.tight(i) {
@@ -190,8 +191,7 @@ pub(crate) fn canonical(problem: &Problem, solution: &Solution) -> Result<(Vec<O
     let mut fill = vec![0u32; part_of.len()];
     let mut out = solution.assignment.clone();
     for (k, &i) in open.iter().enumerate() {
-        let must = c.holds[i].is_some() && !c.may_drop(i);
-        if must && placed[k].is_none() {
+        if must[k] && placed[k].is_none() {
             return Err(Error::Problem(format!(
                 "internal: the canonical choice left candidate {i} unmatched"
             )));
@@ -276,15 +276,13 @@ impl Circulation {
                 "the ties are known only for an exact solution with its duals".into(),
             ));
         }
-        let mut q_at = vec![0i64; m];
-        for (&j, &price) in with_floor.iter().zip(q) {
-            q_at[j] = price;
-        }
         // Both prices of an offer side by side (one load per edge in the scan below); an offer
         // without guaranteed places has `NO_FLOOR` for the second.
         const NO_FLOOR: i64 = i64::MIN;
-        let prices_of: Vec<[i64; 2]> =
-            (0..m).map(|j| [p[j], if lower[j] > 0 { q_at[j] } else { NO_FLOOR }]).collect();
+        let mut prices_of: Vec<[i64; 2]> = p.iter().map(|&price| [price, NO_FLOOR]).collect();
+        for (&j, &price) in with_floor.iter().zip(q) {
+            prices_of[j][1] = price;
+        }
         let bonus = solution.continuity_bonus;
         let big_m = solution.guarantee_bonus;
         let not_complementary = |what: String| {
@@ -402,15 +400,12 @@ impl Circulation {
         let (mut places, mut held, mut prices) = (vec![0u32; 2 * m], vec![0u32; 2 * m], vec![0i64; 2 * m]);
         for j in 0..m {
             let in_guaranteed = fill[j].min(lower[j]);
+            let [regular, guaranteed] = prices_of[j];
             let parts = [
-                (regular_part(j), p[j], fill[j] - in_guaranteed, cap[j].saturating_sub(lower[j])),
-                (guaranteed_part(j), 0, in_guaranteed, lower[j]),
+                (regular_part(j), regular, fill[j] - in_guaranteed, cap[j].saturating_sub(lower[j])),
+                (guaranteed_part(j), guaranteed, in_guaranteed, lower[j]),
             ];
             let n_parts = if lower[j] > 0 { 2 } else { 1 };
-            let mut parts = parts;
-            if n_parts == 2 {
-                parts[1].1 = q_at[j];
-            }
             for &(part, price, holders, room) in &parts[..n_parts] {
                 let k = part - 1 - n;
                 (places[k], held[k], prices[k]) = (room, holders, price);

@@ -184,15 +184,9 @@ fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-/// FNV-1a over the assignment (unmatched as `u32::MAX`): a short name for which optimum a run
-/// returned, to compare runs and solver paths without writing the assignment out.
+/// FNV-1a over the assignment (unmatched as `u32::MAX`, little-endian): a short name for which
+/// optimum a run returned, to compare runs and solver paths without writing the assignment out.
 fn digest(assignment: &[Option<u32>]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for a in assignment {
-        for b in a.unwrap_or(u32::MAX).to_le_bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    h
+    let bytes: Vec<u8> = assignment.iter().flat_map(|a| a.unwrap_or(u32::MAX).to_le_bytes()).collect();
+    matcher_core::dataset::snapshot::fnv1a64(&bytes)
 }
