@@ -316,8 +316,17 @@ await step('declining asks for a reason before anything is sent', async () => {
   await form.getByRole('button', { name: 'Registrér afvisning' }).click();
   assert.match(await form.locator('.form-error').innerText(), /uddybning/);
   await form.locator('textarea').fill('Borgeren starter på uddannelse i januar');
+  // The answer is awaited on its own, so that a failure says whether the service answered, and
+  // what (a CI machine's disk can hold a write for seconds; 30 s is the bound, not the expectation).
+  const answered = page.waitForResponse((r) => r.url().endsWith('/v1/decisions') && r.request().method() === 'POST', { timeout: 30_000 });
   await form.getByRole('button', { name: 'Registrér afvisning' }).click();
-  await second.locator('[data-role="recorded"]').waitFor({ state: 'visible' });
+  const response = await answered;
+  assert.equal(response.status(), 201, `the decline was recorded: ${await response.text()}`);
+  const recorded = second.locator('[data-role="recorded"]');
+  await recorded.waitFor({ state: 'visible' }).catch(async (e) => {
+    const error = await form.locator('.form-error').innerText().catch(() => '(no form)');
+    throw new Error(`the card shows no record after a 201 (form error: ${JSON.stringify(error)}): ${e.message}`);
+  });
   const list = await api('GET', `/v1/decisions?candidate_id=${firstCandidate}`);
   const mine = list.body.decisions.filter((d) => d.offer_id === offer);
   assert.equal(mine.length, 1);
