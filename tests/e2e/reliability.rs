@@ -12,8 +12,11 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A small offer that fills up during the cycles, and one that never does.
-const SMALL: (&str, u32) = ("course-small", 40);
+/// A small offer that fills up during the cycles, and one that never does. A candidate holds
+/// one place at a time (a running course refuses a second accept), so the small offer has
+/// fewer places than there are candidates: otherwise it could never fill, and the overbooking
+/// check below could never fail.
+const SMALL: (&str, u32) = ("course-small", 3);
 const LARGE: (&str, u32) = ("course-large", 1_000_000);
 const CANDIDATES: usize = 8;
 
@@ -41,6 +44,8 @@ struct Acked {
     outcomes: HashSet<i64>,
     /// Answers other than 201, 409 (no places, outcome exists) and "no answer" (the kill).
     unexpected: Vec<String>,
+    /// Accepts refused because the offer was full: the guard against overbooking at work.
+    full: usize,
 }
 
 fn decisions_of(addr: SocketAddr, token: &str) -> Vec<Value> {
@@ -139,7 +144,11 @@ fn writer(addr: SocketAddr, token: String, acked: Arc<Mutex<Acked>>, seed: u64, 
                     a.decisions.insert(id, d);
                 }
             }
-            (409, _, _) => {}
+            (409, _, _) => {
+                if r.body["detail"].as_str().is_some_and(|d| d.contains("no places left")) {
+                    a.full += 1;
+                }
+            }
             (status, _, _) => a.unexpected.push(format!("{path} answered {status}: {}", r.body)),
         }
     }
@@ -219,11 +228,12 @@ fn kill_9_at_random_moments_keeps_acknowledged_writes_once_and_never_overbooks()
     let total_trials = trials(addr, &cw, SMALL.0) + trials(addr, &cw, LARGE.0);
     assert_eq!(total_trials, accepted.len() as u64, "one trial per accepted decision's one outcome");
     eprintln!(
-        "{n} kill -9 cycles in {:.1} s: {} decisions and {} outcomes acknowledged, {} accepted, {} of {} small places taken",
+        "{n} kill -9 cycles in {:.1} s: {} decisions and {} outcomes acknowledged, {} accepted, {} accepts refused as full, {} of {} small places taken",
         started.elapsed().as_secs_f64(),
         a.decisions.len(),
         a.outcomes.len(),
         accepted.len(),
+        a.full,
         reserved(addr, &cw, SMALL.0),
         SMALL.1
     );
