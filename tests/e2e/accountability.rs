@@ -5,7 +5,6 @@
 
 use super::common::server::*;
 use serde_json::{Value, json};
-use std::time::Duration;
 
 /// The raw bytes of a JSON answer (the helper `call` parses; here the bytes themselves count).
 fn raw_call(s: &Server, method: &str, path: &str, token: &str, body: &str) -> (u16, Vec<u8>) {
@@ -16,21 +15,6 @@ fn raw_call(s: &Server, method: &str, path: &str, token: &str, body: &str) -> (u
     );
     let (status, _, bytes) = raw(s.addr, req.as_bytes());
     (status, bytes)
-}
-
-fn wait_for_batch(s: &Server, token: &str) -> i64 {
-    let run = call(s.addr, "POST", "/v1/batch-runs", Some(token), None);
-    assert_eq!(run.status, 202, "{}", run.body);
-    let id = run.body["id"].as_i64().expect("id");
-    for _ in 0..300 {
-        let r = call(s.addr, "GET", &format!("/v1/batch-runs/{id}"), Some(token), None);
-        if r.body["status"] != "running" {
-            assert_eq!(r.body["status"], "finished", "{}", r.body);
-            return id;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("batch run {id} did not finish");
 }
 
 #[test]
@@ -97,7 +81,7 @@ fn the_suggestion_log_reproduces_exactly_what_was_shown() {
     assert_eq!(other.body["entries"], json!([]), "{}", other.body);
 
     // A batch run's proposals are logged too, with the run and who started it.
-    let run = wait_for_batch(&s, &s.tokens.a_system);
+    let run = batch_run(&s, &s.tokens.a_system);
     let r = call(s.addr, "GET", &format!("/v1/batch-runs/{run}/proposals"), Some(&admin), None);
     let proposal = r.body["proposals"]
         .as_array()

@@ -3,9 +3,10 @@
 //! the other's row, concurrent decisions never share a number, and a database file from
 //! before the numbers keeps every id its clients stored.
 
-use crate::common::server::{Answer, Server, assert_problem, call, seed_offers, start_config, temp_dir};
+use crate::common::server::{
+    Answer, Server, assert_problem, batch_run, call, seed_offers, start_config, temp_dir,
+};
 use serde_json::{Value, json};
-use std::time::Duration;
 
 const A: u16 = 851;
 const B: u16 = 101;
@@ -24,20 +25,6 @@ fn decide(s: &Server, token: &str, candidate: &str, action: &str) -> Answer {
 fn id_of(r: &Answer) -> i64 {
     assert!(r.status == 201 || r.status == 202, "{} {}", r.status, r.body);
     r.body["id"].as_i64().expect("id")
-}
-
-/// Starts a batch run and waits for it to end (one run per tenant at a time).
-fn batch(s: &Server, token: &str) -> i64 {
-    let id = id_of(&call(s.addr, "POST", "/v1/batch-runs", Some(token), None));
-    for _ in 0..300 {
-        let r = call(s.addr, "GET", &format!("/v1/batch-runs/{id}"), Some(token), None);
-        if r.body["status"] != "running" {
-            assert_eq!(r.body["status"], "finished", "{}", r.body);
-            return id;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("batch run {id} did not finish");
 }
 
 fn listed_ids(s: &Server, token: &str) -> Vec<i64> {
@@ -62,10 +49,10 @@ fn two_tenants_each_number_their_own_decisions_and_batch_runs() {
         b_decisions.push(id_of(&decide(&s, &b, "cand-b1", "decline")));
         b_decisions.push(id_of(&decide(&s, &b, "cand-b1", "decline")));
         if round % 2 == 0 {
-            b_runs.push(batch(&s, &b));
-            a_runs.push(batch(&s, &a));
+            b_runs.push(batch_run(&s, &b));
+            a_runs.push(batch_run(&s, &a));
         } else {
-            a_runs.push(batch(&s, &a));
+            a_runs.push(batch_run(&s, &a));
         }
     }
     assert_eq!(a_decisions, vec![1, 2, 3, 4]);
@@ -292,8 +279,8 @@ fn a_file_from_before_numbers_keeps_every_stored_id() {
     assert_eq!(id_of(&decide(&s, &a, "cand-a1", "decline")), 5);
     assert_eq!(id_of(&decide(&s, &b, "cand-b1", "decline")), 6);
     assert_eq!(id_of(&decide(&s, &a, "cand-a1", "decline")), 6);
-    assert_eq!(batch(&s, &a), 3);
-    assert_eq!(batch(&s, &b), 2);
+    assert_eq!(batch_run(&s, &a), 3);
+    assert_eq!(batch_run(&s, &b), 2);
     drop(s);
 
     // The migrated file: numbers unique per tenant by index, still append-only, and opening it

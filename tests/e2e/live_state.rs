@@ -6,7 +6,7 @@
 //! agrees with what the API says.
 
 use crate::common::server::{
-    Answer, Server, assert_problem, call, candidate, seed_offers, start_config, temp_dir,
+    Answer, Server, assert_problem, batch_run, call, candidate, seed_offers, start_config, temp_dir,
 };
 use serde_json::{Value, json};
 
@@ -265,22 +265,6 @@ fn bad_decisions_are_refused_with_a_problem_and_change_nothing() {
     let r = withdraw(&s, &cw, 1, "");
     assert_problem(&r, 422);
     assert_eq!(places(&s, "course-1"), (0, 1, 1), "only B's accept holds a place");
-}
-
-/// Starts a batch run and waits for it to finish; returns its number.
-fn batch_run(s: &Server, token: &str) -> i64 {
-    let r = call(s.addr, "POST", "/v1/batch-runs", Some(token), None);
-    assert_eq!(r.status, 202, "{}", r.body);
-    let id = r.body["id"].as_i64().expect("id");
-    for _ in 0..600 {
-        let r = call(s.addr, "GET", &format!("/v1/batch-runs/{id}"), Some(token), None);
-        if r.body["status"] != "running" {
-            assert_eq!(r.body["status"], "finished", "{}", r.body);
-            return id;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("batch run {id} did not finish");
 }
 
 /// Issue 14, item 4: one ledger of shared places. Two municipalities' runs over the same

@@ -6,7 +6,9 @@
 //! provider reads the decisions about its own offers and comments on them, and every other
 //! door answers 403 or, for another provider's or tenant's id, exactly like an unknown id (404).
 
-use crate::common::server::{A, Answer, B, Server, assert_problem, call, candidate, offer, start, temp_dir};
+use crate::common::server::{
+    A, Answer, B, Server, assert_problem, batch_run, call, candidate, offer, start, temp_dir,
+};
 use matcher_service::server::auth::{Role, create_provider_token, create_token};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
@@ -261,9 +263,15 @@ fn the_overview_counts_decisions_actually_made_with_contract_prices_and_the_supp
     let b_sys = seed(&s);
     let cw = s.tokens.a_caseworker.clone();
     assert_eq!(post(&s, "/v1/contracts", &s.tokens.a_admin, &contract("k-1")).status, 201);
-    // Proposals are not spend: a batch run proposes, nobody decides yet.
-    let run = call(s.addr, "POST", "/v1/batch-runs", Some(&cw), None);
-    assert_eq!(run.status, 202, "{}", run.body);
+    // Proposals are not spend: a batch run proposes (it has finished, and proposed), nobody
+    // decides yet.
+    let run = batch_run(&s, &cw);
+    let proposals = get(&s, &format!("/v1/batch-runs/{run}/proposals"), &cw);
+    assert!(
+        proposals.body["proposals"].as_array().is_some_and(|p| !p.is_empty()),
+        "the run proposed nothing: {}",
+        proposals.body
+    );
     let o = get(&s, "/v1/overview/providers", &s.tokens.a_admin);
     assert_eq!(o.status, 200, "{}", o.body);
     assert_eq!(

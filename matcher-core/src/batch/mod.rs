@@ -304,6 +304,11 @@ pub fn warm_start_assignment(data: &Dataset, previous: &[(String, String)]) -> V
 
 /// The assignment problem of a candidate graph: capacities, current offers, locks and the
 /// strategic partners' guaranteed volumes.
+///
+/// A guarantee above the places the night has is filled as far as the places go: a contract
+/// checked against an offer's places can meet fewer of them tonight (the service shares an
+/// offer's free places out between the municipalities it serves, and places taken are gone).
+/// The contracts report still counts the rest as short.
 pub fn problem_of(data: &Dataset, scorer: &Scorer, graph: &CandidateGraph) -> Problem {
     let n = data.candidates.len();
     let (current, locked) = current_and_locked(data, |id| scorer.offer_index(id));
@@ -318,7 +323,13 @@ pub fn problem_of(data: &Dataset, scorer: &Scorer, graph: &CandidateGraph) -> Pr
         min_volume: data
             .offers
             .iter()
-            .map(|o| if o.contract == Some(ContractKind::StrategicPartner) { o.guaranteed_volume } else { 0 })
+            .map(|o| {
+                if o.contract == Some(ContractKind::StrategicPartner) {
+                    o.guaranteed_volume.min(o.capacity)
+                } else {
+                    0
+                }
+            })
             .collect(),
     }
 }
@@ -1197,6 +1208,56 @@ mod tests {
             report.contracts.spend_by_municipality.iter().map(|m| m.spend_dkk).sum::<u64>(),
             report.spend_dkk
         );
+    }
+
+    /// A strategic partner whose guarantee is above the places the night has (the service's
+    /// share of an offer that other municipalities use too): the night fills the places there
+    /// are, and the contracts report counts the rest as short. It once refused the whole night
+    /// ("minimum volume 5 exceeds its capacity 3").
+    #[test]
+    fn a_guarantee_above_tonights_places_is_filled_as_far_as_they_go_and_the_rest_reported_short() {
+        let reference = Arc::new(ReferenceData::embedded().unwrap());
+        let mut data = crate::r#gen::generate(crate::r#gen::Scale::Demo, 1, &reference);
+        let partner = data
+            .contracts
+            .iter()
+            .find(|c| {
+                c.kind == ContractKind::StrategicPartner
+                    && c.guaranteed_volume > 0
+                    && c.in_force(crate::r#gen::AS_OF)
+            })
+            .expect("the demo has a strategic partner with a guarantee")
+            .clone();
+        let covered: Vec<usize> =
+            (0..data.offers.len()).filter(|&j| partner.offers.contains(&data.offers[j].id)).collect();
+        // Tonight the partner's courses have only the places of the courses under way there,
+        // and at least one: fewer than the guarantee.
+        let mut places = 0;
+        for &j in &covered {
+            let id = data.offers[j].id.clone();
+            let under_way = data
+                .candidates
+                .iter()
+                .filter(|c| c.current.as_ref().is_some_and(|cur| cur.locked && cur.offer == id))
+                .count() as u32;
+            data.offers[j].capacity = under_way.max(1);
+            places += u64::from(under_way.max(1));
+        }
+        assert!(u64::from(partner.guaranteed_volume) > places, "{} places", places);
+        let options =
+            BatchOptions { today: Some(crate::r#gen::AS_OF), threads: 1, ..BatchOptions::default() };
+        let night = run(Arc::new(data), reference.clone(), Arc::new(PolicySet::default()), &options)
+            .expect("the night runs");
+        assert_eq!(night.certificate.gap, Some(0));
+        let report = report::build(&night.night, &reference, &night);
+        let line = report
+            .contracts
+            .contracts
+            .iter()
+            .find(|l| l.contract == partner.id.as_str())
+            .expect("the partner's line in the contracts report");
+        assert_eq!(line.guaranteed, u64::from(partner.guaranteed_volume), "{line:?}");
+        assert!(line.short >= line.guaranteed - places, "{line:?}");
     }
 
     /// Issue 18: a caller that hands over its only reference gets the contracts' terms put on

@@ -251,3 +251,20 @@ pub(crate) fn cli_token(db: &Path, municipality: &str, role: &str) -> String {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// Starts a batch run for the token's municipality and waits for it to finish (30 s at most);
+/// returns its number.
+pub(crate) fn batch_run(s: &Server, token: &str) -> i64 {
+    let r = call(s.addr, "POST", "/v1/batch-runs", Some(token), None);
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.body["id"].as_i64().expect("id");
+    for _ in 0..600 {
+        let r = call(s.addr, "GET", &format!("/v1/batch-runs/{id}"), Some(token), None);
+        if r.body["status"] != "running" {
+            assert_eq!(r.body["status"], "finished", "{}", r.body);
+            return id;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("batch run {id} did not finish");
+}
