@@ -731,9 +731,10 @@ fn decisions_beyond_ten_thousand_rows_are_read_in_pages() {
     let s = start("paging");
     seed(&s);
     let a = s.tokens.a_caseworker.clone();
-    // 2,500 in A (alternating candidates) with B's decisions interleaved, which A never sees.
+    // 10,500 in A (alternating candidates), beyond the 10,000 rows a list once stopped at
+    // without a word, with B's decisions interleaved, which A never sees.
     let (mut all, mut a1) = (Vec::new(), Vec::new());
-    for i in 0..2500 {
+    for i in 0..10_500 {
         let candidate = if i % 2 == 0 { "cand-a1" } else { "cand-a2" };
         let id = decline(&s, A, candidate);
         all.push(id);
@@ -745,14 +746,14 @@ fn decisions_beyond_ten_thousand_rows_are_read_in_pages() {
         }
     }
     let (ids, pages) = read_all_decisions(&s, &a, "", 1000);
-    assert_eq!(pages, 3);
+    assert_eq!(pages, 11);
     assert_eq!(ids, all, "every id exactly once, in order");
     // The candidate filter pages the same way.
     let (ids, pages) = read_all_decisions(&s, &a, "&candidate_id=cand-a1", 1000);
-    assert_eq!((ids, pages), (a1, 2));
+    assert_eq!((ids, pages), (a1, 6));
     // An exact multiple of the limit ends without an empty page.
     let (ids, pages) = read_all_decisions(&s, &a, "", 500);
-    assert_eq!((ids.len(), pages), (2500, 5));
+    assert_eq!((ids.len(), pages), (10_500, 21));
     // Without parameters: the first 100, and where to go on.
     let r = call(s.addr, "GET", "/v1/decisions", Some(&a), None);
     assert_eq!(r.body["decisions"].as_array().map(Vec::len), Some(100), "{}", r.body);
