@@ -414,6 +414,56 @@ fn bad_input_gets_a_clear_problem_with_a_field_path() {
     assert_eq!(list.body["offers"].as_array().map(Vec::len), Some(2), "{}", list.body);
 }
 
+/// Two-letter codes `aa`, `ab`, … (valid as languages to the reader: any two letters).
+fn language_codes(n: usize) -> Vec<String> {
+    ('a'..='z').flat_map(|a| ('a'..='z').map(move |b| format!("{a}{b}"))).take(n).collect()
+}
+
+/// The scorer keeps the offers' languages as bits of one word: 64 distinct languages over all
+/// offers. A write of offers going over it was stored, and then no catalogue could be built:
+/// that write and every later offer write answered 500 ("scorer: offers use 70 distinct
+/// languages; at most 64 are supported"), batch runs and suggestions went on with the offers
+/// as they were, and the service could not start again on its file. Now the write is refused
+/// whole, naming the offer that goes over.
+#[test]
+fn offers_going_over_the_languages_the_scorer_keeps_are_refused_and_nothing_breaks() {
+    let s = start("languages");
+    seed(&s);
+    let sys = s.tokens.a_system.clone();
+    let cw = s.tokens.a_caseworker.clone();
+    let with_languages = |id: &str, codes: &[String]| {
+        let mut o = offer(id, 3);
+        o["languages"] = json!(codes.join(";"));
+        o
+    };
+    let codes = language_codes(80);
+    // One offer with 70 languages (one list may hold 1,000 items).
+    let body = json!([with_languages("course-7", &codes[..70])]).to_string();
+    let r = call(s.addr, "POST", "/v1/offers", Some(&sys), Some(&body));
+    assert_problem(&r, 422);
+    assert_eq!(r.body["errors"][0]["path"], "/0/languages", "{}", r.body);
+    assert_problem(&call(s.addr, "GET", "/v1/offers/course-7", Some(&sys), None), 404);
+    // 60 on one offer fit beside the seeded `da`; replacing them by 60 others still fits (the
+    // offer's old languages are not counted); another 10 new ones on a second offer do not.
+    for range in [0..60, 20..80] {
+        let body = json!([with_languages("course-7", &codes[range])]).to_string();
+        let r = call(s.addr, "POST", "/v1/offers", Some(&sys), Some(&body));
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let body = json!([offer("course-8", 2), with_languages("course-9", &codes[..10])]).to_string();
+    let r = call(s.addr, "POST", "/v1/offers", Some(&sys), Some(&body));
+    assert_problem(&r, 422);
+    assert_eq!(r.body["errors"][0]["path"], "/1/languages", "{}", r.body);
+    assert!(r.body["errors"][0]["reason"].as_str().is_some_and(|t| t.contains("at most 64")), "{}", r.body);
+    assert_problem(&call(s.addr, "GET", "/v1/offers/course-8", Some(&sys), None), 404);
+    // The offers can still be written, and the night runs on them.
+    let r = call(s.addr, "POST", "/v1/offers", Some(&sys), Some(&json!([offer("course-8", 2)]).to_string()));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let run = batch_run(&s, &cw);
+    let r = call(s.addr, "GET", &format!("/v1/batch-runs/{run}/proposals"), Some(&cw), None);
+    assert!(r.body["proposals"].as_array().is_some_and(|p| !p.is_empty()), "{}", r.body);
+}
+
 #[test]
 fn openapi_document_matches_the_golden_file_and_the_routes() {
     let s = start("openapi");

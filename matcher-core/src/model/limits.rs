@@ -19,6 +19,10 @@ pub const MAX_TRIALS: u32 = 10_000_000;
 pub const MAX_DURATION_WEEKS: u32 = 520;
 /// Hours in a week.
 pub const MAX_WEEKLY_HOURS: u32 = 168;
+/// Distinct languages over all the offers a night or a catalogue holds: the scorer keeps an
+/// offer's languages as the bits of one `u64` (the language test is one `and` on the hot path).
+/// One offer may list up to [`MAX_LIST_ITEMS`], so a store of offers must check this itself.
+pub const MAX_LANGUAGES: usize = 64;
 /// Items in one `;`-separated list column (municipalities served, occupations, languages,
 /// excluded offers, a caseworker's cases).
 pub const MAX_LIST_ITEMS: usize = 1_000;

@@ -502,10 +502,11 @@ impl Scorer {
                 language_bits.entry(language.0).or_insert(next);
             }
         }
-        if language_bits.len() > 64 {
+        if language_bits.len() > crate::model::limits::MAX_LANGUAGES {
             return Err(Error::Problem(format!(
-                "offers use {} distinct languages; at most 64 are supported",
-                language_bits.len()
+                "offers use {} distinct languages; at most {} are supported",
+                language_bits.len(),
+                crate::model::limits::MAX_LANGUAGES
             )));
         }
         let sickness_rate = reference

@@ -133,6 +133,15 @@ impl From<crate::server::store::StoreError> for ApiError {
             crate::server::store::StoreError::Invalid { path, value, reason } => {
                 ApiError::field(path, value, reason)
             }
+            crate::server::store::StoreError::TooManyLanguages { index, languages, count, max, .. } => {
+                ApiError::field(
+                    format!("/{index}/languages"),
+                    languages,
+                    format!(
+                        "would make {count} distinct languages over all offers; at most {max} are supported"
+                    ),
+                )
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }

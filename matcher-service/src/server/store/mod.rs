@@ -62,6 +62,24 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// An offers write would take the offers over the distinct languages the scorer keeps
+    /// (`matcher_core::model::limits::MAX_LANGUAGES`); nothing was written. Answered as a 422
+    /// naming the offer of the write that goes over.
+    #[error(
+        "offer {offer}: its languages would make {count} distinct languages over all offers; at most {max} are supported"
+    )]
+    TooManyLanguages {
+        /// Its place in the write (0-based), for the field's path.
+        index: usize,
+        /// Its id.
+        offer: String,
+        /// Its languages, `;`-separated as the record writes them.
+        languages: String,
+        /// Distinct languages with it.
+        count: usize,
+        /// The most there may be.
+        max: usize,
+    },
     /// The offer does not serve the deciding municipality (`serves_municipalities`).
     #[error("{0}")]
     NotServed(String),

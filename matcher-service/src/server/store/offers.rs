@@ -1,7 +1,9 @@
 //! Offers and their evidence (shared by every municipality).
 
 use super::{Result, Store, StoreError, now_rfc3339};
+use matcher_core::model::{Language, limits};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use std::collections::HashSet;
 
 /// A stored offer as the catalogue needs it.
 #[derive(Debug, Clone)]
@@ -84,7 +86,8 @@ impl Store {
     /// Places already reserved are kept; an update un-retires nothing.
     ///
     /// # Errors
-    /// On storage failure; nothing is written then.
+    /// On storage failure, a capacity below the places taken, or
+    /// [`StoreError::TooManyLanguages`]; nothing is written then.
     pub fn upsert_offers(&self, offers: &[NewOffer]) -> Result<()> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -100,7 +103,8 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::NotOwner`] for another municipality's offer, [`StoreError::Conflict`] for
-    /// a capacity below the places taken; nothing is written then.
+    /// a capacity below the places taken, [`StoreError::TooManyLanguages`] for offers that would
+    /// use more languages than the scorer keeps; nothing is written then.
     pub fn upsert_offers_as(&self, municipality: u16, offers: &[NewOffer]) -> Result<()> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -299,6 +303,51 @@ fn upsert_offers_in(tx: &rusqlite::Transaction<'_>, owner: Option<u16>, offers: 
             }
         }
         stmt.execute(params![id, provider_id, record, model, capacity, now])?;
+    }
+    check_languages(tx, offers)
+}
+
+/// Refuses a write that takes the offers over the distinct languages the scorer keeps
+/// (`limits::MAX_LANGUAGES`, bits of one word), retired offers included (the catalogue holds
+/// them too). Without it such a write was stored, then the catalogue could not be built from
+/// the store any more: that write and every later offer write answered 500, while suggestions
+/// and batch runs went on with the offers as they were before, and the service could not
+/// start again on its file. Read inside the write's transaction, so two writes never pass it
+/// together; the error names the first offer of the write that goes over.
+fn check_languages(tx: &rusqlite::Transaction<'_>, offers: &[NewOffer]) -> Result<()> {
+    /// The one field read of a model (serde ignores the others).
+    #[derive(serde::Deserialize)]
+    struct Languages {
+        #[serde(default)]
+        languages: Vec<Language>,
+    }
+    let json = |source| StoreError::Json { table: "offers", source };
+    let written: HashSet<&str> = offers.iter().map(|o| o.id.as_str()).collect();
+    let mut used: HashSet<Language> = HashSet::new();
+    let mut stmt = tx.prepare("SELECT id, json_extract(model, '$.languages') FROM offers")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: String = row.get(0)?;
+        let languages: Option<String> = row.get(1)?;
+        if written.contains(id.as_str()) {
+            continue;
+        }
+        if let Some(text) = languages {
+            used.extend(serde_json::from_str::<Vec<Language>>(&text).map_err(json)?);
+        }
+    }
+    for (index, offer) in offers.iter().enumerate() {
+        let Languages { languages } = serde_json::from_str(&offer.model).map_err(json)?;
+        used.extend(languages.iter().copied());
+        if used.len() > limits::MAX_LANGUAGES {
+            return Err(StoreError::TooManyLanguages {
+                index,
+                offer: offer.id.clone(),
+                languages: languages.iter().map(ToString::to_string).collect::<Vec<_>>().join(";"),
+                count: used.len(),
+                max: limits::MAX_LANGUAGES,
+            });
+        }
     }
     Ok(())
 }
