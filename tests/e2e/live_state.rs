@@ -267,6 +267,72 @@ fn bad_decisions_are_refused_with_a_problem_and_change_nothing() {
     assert_eq!(places(&s, "course-1"), (0, 1, 1), "only B's accept holds a place");
 }
 
+/// A course under way that only the candidate's own record claims (a case system's
+/// `current_locked`, no accept in the ledger) takes one of the offer's places in every
+/// municipality's night: the runs keep those candidates there and together propose no more
+/// than the places left. Each such record once added a place of its own to the offer.
+#[test]
+fn courses_under_way_from_candidate_records_take_places_and_add_none() {
+    let s = start("live-recorded-locks");
+    seed_offers(&s, &[("course-1", 3), ("course-2", 2)]);
+    let b_system = matcher_service::server::auth::create_token(
+        &s.state.store,
+        101,
+        matcher_service::server::auth::Role::System,
+        "sys-b3",
+    )
+    .expect("token");
+    let locked = |id: &str, m: &str| {
+        let mut c = candidate(id, m);
+        c["current_offer"] = json!("course-1");
+        c["current_locked"] = json!(true);
+        c
+    };
+    // One course under way at course-1 in each municipality, and more demand than places.
+    for (token, m, prefix) in [(&s.tokens.a_system, "0851", "ay"), (&b_system, "0101", "by")] {
+        let mut cands: Vec<Value> = (0..6).map(|i| candidate(&format!("cand-{prefix}{i}"), m)).collect();
+        cands.push(locked(&format!("cand-{prefix}-running"), m));
+        let r = call(s.addr, "POST", "/v1/candidates", Some(token), Some(&Value::Array(cands).to_string()));
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let (a, b) = (s.tokens.a_caseworker.clone(), s.tokens.b_caseworker.clone());
+    for token in [&a, &b, &a, &b] {
+        batch_run(&s, token);
+        let db = rusqlite::Connection::open(s.state.store.path()).expect("open the file");
+        let proposed = |m: u16, offer: &str, locked: bool| -> i64 {
+            db.query_row(
+                "SELECT count(*) FROM batch_runs b, json_each(b.proposals) j
+                 WHERE b.municipality = ?1 AND b.status = 'finished'
+                   AND b.id = (SELECT max(id) FROM batch_runs WHERE municipality = ?1 AND status = 'finished')
+                   AND json_extract(j.value, '$.offer_id') = ?2
+                   AND (json_extract(j.value, '$.change') = 'locked') = ?3",
+                rusqlite::params![m, offer, locked],
+                |r| r.get(0),
+            )
+            .expect("proposed")
+        };
+        let runs: i64 = db
+            .query_row(
+                "SELECT count(DISTINCT municipality) FROM batch_runs WHERE status = 'finished'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("runs");
+        if runs < 2 {
+            continue;
+        }
+        // Each municipality keeps its course under way.
+        assert_eq!((proposed(851, "course-1", true), proposed(101, "course-1", true)), (1, 1));
+        for (offer, capacity, running) in [("course-1", 3i64, 2i64), ("course-2", 2, 0)] {
+            let (pa, pb) = (proposed(851, offer, false), proposed(101, offer, false));
+            assert!(
+                running + pa + pb <= capacity,
+                "{offer}: {running} under way + {pa} (0851) + {pb} (0101) new > {capacity} places"
+            );
+        }
+    }
+}
+
 /// Issue 14, item 4: one ledger of shared places. Two municipalities' runs over the same
 /// offers, with more demand than places, never propose beyond capacity together; the sums are
 /// read from the SQLite file (the runs' stored proposals and the places held), and each

@@ -239,13 +239,21 @@ pub fn live_dataset(store: &Store, catalogues: &Catalogues, m: u16) -> Result<Da
     // One ledger of shared places: an offer's free places (capacity minus every tenant's
     // places taken) are shared out between the municipalities it serves by
     // `ledger::night_share`, so that all tenants' runs together never propose more than is
-    // free. This tenant's own courses under way are kept on top of its share.
+    // free. This tenant's own courses under way are kept on top of its share. A course under
+    // way that only a candidate's record claims (a case system's `current_locked`, no accept
+    // in the ledger) takes a place too: counted as taken, or each such record would add a
+    // place to its course (the demo's first night proposed beyond the places at 35 offers).
     let taken = store.taken_by_offer(&day).map_err(|e| e.to_string())?;
+    let recorded = store.recorded_locks(&day).map_err(|e| e.to_string())?;
     let tenants = store.tenants().map_err(|e| e.to_string())?;
     let mut offers = cat.offers().to_vec();
     for (i, o) in offers.iter_mut().enumerate() {
-        let counted =
-            taken.get(o.id.as_str()).copied().unwrap_or(0).max(cat.reserved[i].load(Ordering::Relaxed));
+        let counted = taken
+            .get(o.id.as_str())
+            .copied()
+            .unwrap_or(0)
+            .max(cat.reserved[i].load(Ordering::Relaxed))
+            .saturating_add(recorded.get(o.id.as_str()).copied().unwrap_or(0));
         let free = o.capacity.saturating_sub(counted);
         let serves: Vec<u16> = o.serves_municipalities.iter().map(|c| c.0).collect();
         let share = crate::server::ledger::night_share(free, &tenants, &serves, o.id.as_str(), m);

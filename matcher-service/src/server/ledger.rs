@@ -245,6 +245,34 @@ pub fn taken_by_offer(c: &Connection, today: &str) -> Result<std::collections::H
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Per offer, the candidates of every tenant whose own record says a course is under way there
+/// (`current_locked`, as a case system sends it) while they hold no place in this ledger:
+/// places taken that no accept recorded. The night counts them as taken, like the ledger's,
+/// so that such a record keeps its place without adding one to the offer.
+///
+/// # Errors
+/// On storage failure.
+pub fn recorded_locks(c: &Connection, today: &str) -> Result<std::collections::HashMap<String, u32>> {
+    let mut stmt = c.prepare(
+        "SELECT json_extract(k.model, '$.candidate.current.offer') AS offer, count(*)
+         FROM candidates k
+         WHERE json_extract(k.model, '$.candidate.current.locked') = 1
+           AND NOT EXISTS (SELECT 1 FROM places p
+                           WHERE p.municipality = k.municipality AND p.candidate_id = k.id
+                             AND p.released_at IS NULL AND p.ends_on >= ?1)
+         GROUP BY offer",
+    )?;
+    let rows = stmt.query_map([today], |r| Ok((r.get::<_, Option<String>>(0)?, r.get(1)?)))?;
+    let mut out = std::collections::HashMap::new();
+    for row in rows {
+        let (offer, n) = row?;
+        if let Some(offer) = offer {
+            out.insert(offer, n);
+        }
+    }
+    Ok(out)
+}
+
 /// A place a candidate holds (accepted, not released, course not ended).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeldPlace {

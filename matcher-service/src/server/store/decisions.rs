@@ -487,6 +487,15 @@ impl Store {
         self.read(|c| crate::server::ledger::taken_by_offer(c, today))
     }
 
+    /// Per offer, the courses under way that candidates' own records claim without a place in
+    /// the ledger (every tenant's; see `ledger::recorded_locks`).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn recorded_locks(&self, today: &str) -> Result<std::collections::HashMap<String, u32>> {
+        self.read(|c| crate::server::ledger::recorded_locks(c, today))
+    }
+
     /// One page of a tenant's decisions in id order (newest last), optionally for one
     /// candidate: at most `limit` rows with an id above `after`.
     ///
