@@ -511,12 +511,23 @@ pub fn apply_in_place(data: &mut Dataset, day: Date, rules: impl Fn(Municipality
             offer.price_dkk = contract.price_dkk;
         }
         if rules.specialist_groups && contract.kind == ContractKind::Specialist {
-            offer.target_groups = if offer.target_groups.is_empty() {
-                contract.target_groups
-            } else {
-                GroupSet(offer.target_groups.0 & contract.target_groups.0)
-            };
+            offer.target_groups = specialist_groups(offer.target_groups, contract.target_groups);
         }
+    }
+}
+
+/// The groups a specialist's offer takes under its contract: those both name. An empty set
+/// means every group, so an offer whose own groups share none with the contract's (changed
+/// after the contract was checked) takes the contract's, which is what the municipality buys;
+/// the plain intersection would have been empty and opened it to every group. A contract that
+/// names no groups leaves the offer's own.
+fn specialist_groups(offer: GroupSet, contract: GroupSet) -> GroupSet {
+    let both = GroupSet(offer.0 & contract.0);
+    match (offer.is_empty(), contract.is_empty()) {
+        (_, true) => offer,
+        (true, false) => contract,
+        (false, false) if both.is_empty() => contract,
+        (false, false) => both,
     }
 }
 
@@ -524,6 +535,23 @@ pub fn apply_in_place(data: &mut Dataset, day: Date, rules: impl Fn(Municipality
 mod tests {
     use super::*;
     use crate::model::GroupId;
+
+    #[test]
+    fn a_specialist_offer_never_opens_to_every_group() {
+        let set = |gs: &[u8]| {
+            let mut s = GroupSet::EMPTY;
+            for &g in gs {
+                s.insert(GroupId(g));
+            }
+            s
+        };
+        // Sharing some: those. Sharing none: the contract's, never the empty "all".
+        assert_eq!(specialist_groups(set(&[1, 2]), set(&[2, 3])), set(&[2]));
+        assert_eq!(specialist_groups(set(&[1]), set(&[3])), set(&[3]));
+        assert_eq!(specialist_groups(GroupSet::EMPTY, set(&[3])), set(&[3]));
+        assert_eq!(specialist_groups(set(&[1]), GroupSet::EMPTY), set(&[1]));
+        assert!(specialist_groups(GroupSet::EMPTY, GroupSet::EMPTY).is_empty());
+    }
 
     /// The shared test offer, as an uncontracted course of `provider` serving Aalborg.
     fn offer(id: &str, provider: &str, capacity: u32) -> Offer {
