@@ -239,9 +239,18 @@ fn decisions_outcomes_and_no_offer_exits_become_a_history_the_nightly_run_learns
     let data = matcher_core::dataset::load(&state, &reference).expect("the core reads the export");
     assert_eq!(data.outcomes.len(), 4);
     assert_eq!(data.outcomes.iter().filter(|e| e.offer.is_none()).count(), 2);
-    // No outcome counts twice: the episodes carry the service's outcomes, the evidence not again.
+    // No outcome counts twice: the evidence counts the course's outcome as a data set's
+    // `evidence` counts the courses of its `outcomes`, and the core takes the episode out of
+    // it once (nothing is left beyond the history).
     let course1 = data.offers.iter().find(|o| o.id.as_str() == "course-1").expect("course-1");
-    assert!(course1.evidence.iter().all(|e| e.trials == 0), "{:?}", course1.evidence);
+    let sickness = reference.group("sickness").expect("sickness");
+    assert_eq!(
+        course1.evidence,
+        vec![matcher_core::model::Evidence { group: sickness, trials: 1, successes: 1 }],
+        "{:?}",
+        course1.evidence
+    );
+    assert_eq!(matcher_core::effect::beyond_history((1, 1), 1), (0, 0));
     let file = dir.0.join("history.csv");
     let (o, stdout, stderr) =
         run(&["history", "--db", &db, "--municipality", "851", "--out", file.to_str().expect("utf-8")]);
@@ -331,4 +340,73 @@ fn a_no_offer_exit_is_reflected_in_later_estimates_without_a_rebuild() {
     assert_eq!(r.status, 200, "{}", r.body);
     let shown = r.body["suggestions"][0]["evidence"][0]["uplift"].as_f64().expect("uplift shown");
     assert!(shown < uplift_before - 0.02, "suggestion shows {shown}, before {uplift_before}");
+}
+
+/// The evidence an offer brought (a data set's `evidence` rows, here 2 of 2 for sickness)
+/// stays information after the service records outcomes of that offer. The store's evidence
+/// counts every outcome too, as a data set's `evidence` table counts the courses its
+/// `outcomes` history holds (`data/README.md`), and the core takes the history's episodes out
+/// of it once (`effect::beyond_history`). Before, the service took them out as well, so each
+/// outcome took one more trial off the offer's own record: after two outcomes the record of
+/// 2 of 2 was gone, and the quality route's uplift was exactly that of an offer without one.
+#[test]
+fn the_outcomes_of_an_offer_take_nothing_off_the_evidence_it_brought() {
+    use matcher_core::effect::{EffectModel, Spread};
+    use matcher_core::model::Evidence;
+    let s = start_config("history-evidence-once", |c| {
+        c.policies.national.limits.min_course_effect_high_dkk = None
+    });
+    seed_offers(&s, &[("course-1", 10)]);
+    let cw = s.tokens.a_caseworker.clone();
+    // The offer's record as a data set brings it (the demo loader and `--offers-from` add it).
+    let record = matcher_service::server::store::EvidenceRow {
+        offer_id: "course-1".into(),
+        target_group: "sickness".into(),
+        trials: 2,
+        successes: 2,
+    };
+    s.state.store.add_evidence(&[record]).expect("the record");
+    for candidate in ["cand-a1", "cand-a2"] {
+        let d = accept(&s, &cw, candidate, "course-1");
+        let body = json!({"decision_id": d, "result": "in_work"}).to_string();
+        let r = call(s.addr, "POST", "/v1/outcomes", Some(&cw), Some(&body));
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    s.state.catalogues.rebuild(&s.state.store).expect("rebuild");
+    let q = call(s.addr, "GET", "/v1/offers/course-1/quality", Some(&cw), None);
+    assert_eq!(q.status, 200, "{}", q.body);
+    let g = q.body["groups"]
+        .as_array()
+        .and_then(|g| g.iter().find(|g| g["target_group"] == "sickness"))
+        .cloned()
+        .expect("sickness");
+    assert_eq!((g["trials"].clone(), g["successes"].clone()), (json!(4), json!(4)), "{g}");
+    assert_eq!(g["effect"]["episodes"], 2, "{g}");
+    let shown = g["effect"]["uplift"].as_f64().expect("uplift");
+
+    // What the core estimates from the same offers and history with a given evidence count,
+    // as `matcher batch` does on a data set.
+    let cat = s.state.catalogues.current();
+    let reference = matcher_core::model::ReferenceData::embedded().expect("reference");
+    let sickness = reference.group("sickness").expect("the sickness group");
+    let o = cat.scorer.offer_index("course-1").expect("course-1") as usize;
+    let estimate = |trials: u32, successes: u32| {
+        let mut data = cat.scorer.data().clone();
+        data.offers[o].evidence = vec![Evidence { group: sickness, trials, successes }];
+        EffectModel::estimate(&data, &reference, Spread::default())
+            .offer_uplift(o, usize::from(sickness.0))
+            .mean
+    };
+    // The store's counts: the record and the two outcomes.
+    let with_record = estimate(4, 4);
+    // The two outcomes alone: no record brought.
+    let without_record = estimate(2, 2);
+    assert!(
+        with_record > without_record + 1e-6,
+        "the record is information: {with_record} vs {without_record}"
+    );
+    assert!(
+        (shown - with_record).abs() < 1e-9,
+        "the quality route's uplift {shown}: with the record {with_record}, without it {without_record}"
+    );
 }

@@ -256,11 +256,10 @@ fn export_state(
     let data =
         crate::server::batch::live_dataset(&store, &catalogues, municipality).map_err(anyhow::Error::msg)?;
     let mut data = data;
-    // The tenant's own episodes only; the counts other tenants' outcomes added to the shared
-    // evidence go back into it, so the night learns from every outcome exactly once.
-    let rows = store.history(None, 0, u32::MAX).with_context(|| format!("reading {}", db.display()))?;
-    let others: Vec<_> = rows.into_iter().filter(|r| r.municipality != municipality).collect();
-    crate::server::history::with_counted(&mut data.offers, &others, &reference);
+    // The tenant's own episodes only. The shared evidence keeps the counts of every tenant's
+    // outcomes, as a data set's `evidence` counts the courses its `outcomes` hold: the core
+    // takes the tenant's episodes out of it once, and other tenants' outcomes stay evidence,
+    // so the night learns from every outcome exactly once.
     data.outcomes.retain(|e| e.municipality.0 == municipality);
     matcher_core::dataset::write_dir(&data, &reference, out)
         .with_context(|| format!("writing {}", out.display()))?;

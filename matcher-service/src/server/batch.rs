@@ -260,9 +260,10 @@ pub fn live_dataset(store: &Store, catalogues: &Catalogues, m: u16) -> Result<Da
         o.capacity = share + locked.get(o.id.as_str()).copied().unwrap_or(0);
         o.guaranteed_volume = o.guaranteed_volume.min(o.capacity);
     }
-    // The episode history the catalogue learns from (every tenant's: offers are shared, and
-    // the evidence it holds has those outcomes taken out), so the run's estimates are the
-    // suggestions' estimates. `matcher export-state` keeps only the tenant's own episodes.
+    // The episode history the catalogue learns from (every tenant's: offers are shared; the
+    // evidence counts those outcomes too, and the core takes them out once), so the run's
+    // estimates are the suggestions' estimates. `matcher export-state` keeps only the
+    // tenant's own episodes.
     Ok(Dataset {
         candidates,
         offers,

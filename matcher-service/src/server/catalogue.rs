@@ -159,7 +159,7 @@ impl Catalogues {
         for offer in &mut offers {
             offer.evidence = evidence.remove(offer.id.as_str()).unwrap_or_default();
         }
-        let outcomes = episodes_of(store, &self.reference, &mut offers)?;
+        let outcomes = episodes_of(store, &self.reference, &offers)?;
         let data = Dataset {
             offers,
             providers: current.scorer.data().providers.clone(),
@@ -322,7 +322,7 @@ fn build(
     }
     let mut providers: Vec<Provider> = providers.into_values().collect();
     providers.sort_by(|a, b| a.id.cmp(&b.id));
-    let outcomes = episodes_of(store, reference, &mut offers)?;
+    let outcomes = episodes_of(store, reference, &offers)?;
     let data = Dataset { offers, providers, outcomes, ..Dataset::default() };
     let scorer = Scorer::new(Arc::new(data), reference.clone(), policies.clone(), today)?;
     let index = Arc::new(graph::Index::new(&scorer));
@@ -330,15 +330,16 @@ fn build(
 }
 
 /// Every tenant's finished episodes as the core's history: offers and their quality are shared
-/// by design, like the evidence; an outcome the history carries is taken out of `offers`'
-/// evidence counts, so that it counts once.
+/// by design, like the evidence. The offers' evidence keeps the counts those outcomes added:
+/// like a data set's `evidence` table it counts every course of the offer, and the core takes
+/// the history's episodes out of it once (`effect::beyond_history`), so an outcome counts once.
+/// Taking them out here too took one trial of the offer's own record off per outcome.
 fn episodes_of(
     store: &Store,
     reference: &ReferenceData,
-    offers: &mut [Offer],
+    offers: &[Offer],
 ) -> Result<Vec<matcher_core::model::Episode>, CatalogueError> {
     let history = store.history(None, 0, u32::MAX)?;
-    crate::server::history::without_counted(offers, &history, reference);
     let (outcomes, skipped) = crate::server::history::episodes(&history, reference, offers);
     if skipped > 0 {
         tracing::warn!(skipped, "episodes the reference data or the offers no longer read were left out");

@@ -131,8 +131,8 @@ pub struct NewExit {
     pub kind_codes: Vec<String>,
 }
 
-/// One episode of the history, as exported (the `outcomes` table's columns, plus what the
-/// service needs to keep evidence and episodes apart).
+/// One episode of the history, as exported (the `outcomes` table's columns, plus the paging
+/// key and the recorded result).
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistoryRow {
     /// The tenant's number for the episode (the paging key).
@@ -157,9 +157,6 @@ pub struct HistoryRow {
     pub weeks_to_exit: Option<f64>,
     /// What was recorded: an outcome's result, or a no-offer record's.
     pub result: String,
-    /// An offer's episode: whether its outcome was added to the evidence as a success (the
-    /// outcome's result, whatever the follow-up says); `None` for a no-offer record.
-    pub evidence_success: Option<bool>,
 }
 
 impl HistoryRow {
@@ -197,7 +194,7 @@ fn history_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HistoryRow> {
     let own_weeks: Option<f64> = r.get(9)?;
     let outcome: Option<String> = r.get(10)?;
     let exited_on: Option<String> = r.get(11)?;
-    let (result, success, weeks_to_exit, evidence_success) = match (&offer_id, outcome) {
+    let (result, success, weeks_to_exit) = match (&offer_id, outcome) {
         (Some(_), Some(outcome)) => {
             let left = crate::server::store::outcomes::outcome_success(&outcome);
             // The outcome's day against the episode's start: an exit after the follow-up is
@@ -208,13 +205,13 @@ fn history_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HistoryRow> {
             };
             let within = weeks.filter(|w| *w <= f64::from(FOLLOW_UP_WEEKS));
             let success = left && within.is_some();
-            (outcome, success, if left { within } else { None }, Some(left))
+            (outcome, success, if left { within } else { None })
         }
-        (Some(_), None) => ("open".to_string(), false, None, None),
+        (Some(_), None) => ("open".to_string(), false, None),
         (None, _) => {
             let result = own_result.unwrap_or_default();
             let success = matches!(result.as_str(), "in_work" | "in_education" | "back_at_work");
-            (result, success, own_weeks, None)
+            (result, success, own_weeks)
         }
     };
     Ok(HistoryRow {
@@ -229,7 +226,6 @@ fn history_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HistoryRow> {
         success,
         weeks_to_exit,
         result,
-        evidence_success,
     })
 }
 
