@@ -482,3 +482,61 @@ fn the_cli_batch_runs_on_an_export_of_the_live_state() {
         "the declined offer is not proposed: {a2}"
     );
 }
+
+/// An outcome belongs to an accept that stands. A withdrawn or corrected accept has no
+/// episode (the correcting accept has its own), so an outcome recorded on it was counted
+/// nowhere but the offer's evidence: a trial of a course the candidate never took, in the
+/// quality figures every municipality reads. Such an outcome is refused (409 naming the
+/// decision that replaced it) and changes nothing; the correcting accept takes it.
+#[test]
+fn an_outcome_on_a_withdrawn_or_corrected_accept_is_refused() {
+    let s = start("live-outcome-withdrawn");
+    seed_offers(&s, &[("course-1", 10), ("course-2", 3)]);
+    let cw = s.tokens.a_caseworker.clone();
+    let trials = |offer: &str| -> u64 {
+        let r = call(s.addr, "GET", &format!("/v1/offers/{offer}/quality"), Some(&cw), None);
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["groups"]
+            .as_array()
+            .and_then(|g| g.iter().find(|g| g["target_group"] == "sickness"))
+            .and_then(|g| g["trials"].as_u64())
+            .unwrap_or(0)
+    };
+    let outcome = |id: &Value| {
+        let body = json!({"decision_id": id, "result": "in_work"}).to_string();
+        call(s.addr, "POST", "/v1/outcomes", Some(&cw), Some(&body))
+    };
+
+    // Withdrawn: the outcome is refused, naming the withdrawal.
+    let first = decide(&s, &cw, "cand-a1", "course-1", "accept", json!({}));
+    assert_eq!(first.status, 201, "{}", first.body);
+    let w = withdraw(&s, &cw, first.body["id"].as_i64().expect("id"), "registered on the wrong citizen");
+    assert_eq!(w.status, 201, "{}", w.body);
+    let r = outcome(&first.body["id"]);
+    assert_problem(&r, 409);
+    let detail = r.body["detail"].as_str().unwrap_or("");
+    assert!(detail.contains(&format!("decision {}", w.body["id"])), "{}", r.body);
+    assert_eq!(trials("course-1"), 0, "a withdrawn accept adds no trial to the evidence");
+
+    // Corrected to another offer: the old accept takes no outcome, the correcting one does.
+    let old = decide(&s, &cw, "cand-a2", "course-1", "accept", json!({}));
+    assert_eq!(old.status, 201, "{}", old.body);
+    let new = decide(&s, &cw, "cand-a2", "course-2", "accept", json!({"corrects": old.body["id"]}));
+    assert_eq!(new.status, 201, "{}", new.body);
+    assert_problem(&outcome(&old.body["id"]), 409);
+    assert_eq!(trials("course-1"), 0);
+    let r = outcome(&new.body["id"]);
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["place_released"], true);
+    assert_eq!(trials("course-2"), 1);
+    assert_eq!(places(&s, "course-1"), (0, 0, 10));
+    assert_eq!(places(&s, "course-2"), (0, 0, 3));
+
+    // The file holds the one outcome only, and the history its one episode.
+    let db = rusqlite::Connection::open(s.state.store.path()).expect("open");
+    let n: i64 = db.query_row("SELECT count(*) FROM outcomes", [], |r| r.get(0)).expect("count");
+    assert_eq!(n, 1);
+    let h = call(s.addr, "GET", "/v1/history", Some(&cw), None);
+    assert_eq!(h.status, 200, "{}", h.body);
+    assert_eq!(h.body["episodes"].as_array().map(Vec::len), Some(1), "{}", h.body);
+}

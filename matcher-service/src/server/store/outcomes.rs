@@ -12,9 +12,9 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for another tenant's or an unknown decision;
-    /// [`StoreError::Conflict`] for a declined decision or a second outcome. Returns the offer
-    /// and whether the outcome released the accept's place (it does unless the place came back
-    /// already: course ended, withdrawn, candidate deleted).
+    /// [`StoreError::Conflict`] for a declined decision, an accept withdrawn or corrected, or a
+    /// second outcome. Returns the offer and whether the outcome released the accept's place
+    /// (it does unless the place came back already: course ended, candidate deleted).
     pub fn record_outcome(
         &self,
         municipality: u16,
@@ -46,6 +46,21 @@ impl Store {
                 .ok_or(StoreError::NotFound("decision"))?;
             if action != "accept" {
                 return Err(StoreError::Conflict("only an accepted decision has an outcome".into()));
+            }
+            // A withdrawn or corrected accept has no episode (the correcting accept has its
+            // own), so its outcome would count only in the offer's evidence: a trial of a
+            // course the candidate never took, in the quality figures every tenant reads.
+            let by: Option<i64> = tx
+                .query_row(
+                    "SELECT number FROM decisions WHERE corrects = ?1 ORDER BY id LIMIT 1",
+                    [rowid],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(by) = by {
+                return Err(StoreError::Conflict(format!(
+                    "decision {decision} was withdrawn or corrected by decision {by}; record the outcome on the decision that stands"
+                )));
             }
             // The episode starts on the day of the decision (accepts from before the history
             // have no episode, and no day to check against).
