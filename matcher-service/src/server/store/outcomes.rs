@@ -115,6 +115,35 @@ impl Store {
     }
 }
 
+/// Takes back out of its offer's evidence what the outcome of the accept with row id
+/// `decision` added (one trial per target group, a success when it was one), when the accept
+/// is withdrawn or corrected in `c`'s transaction: its episode leaves the history with it
+/// (`history::HISTORY_SQL`), and the evidence must not keep a course the candidate never took.
+/// Counts never go below 0. Returns whether the accept had an outcome.
+///
+/// # Errors
+/// On storage failure.
+pub(super) fn take_back_evidence(c: &rusqlite::Connection, decision: i64) -> Result<bool> {
+    let found: Option<(String, String, String)> = c
+        .query_row(
+            "SELECT o.result, d.offer_id, d.target_groups FROM outcomes o JOIN decisions d ON d.id = o.decision_id
+             WHERE o.decision_id = ?1",
+            [decision],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((result, offer, groups)) = found else { return Ok(false) };
+    let success = u32::from(outcome_success(&result));
+    let mut stmt = c.prepare_cached(
+        "UPDATE evidence SET trials = max(trials - 1, 0), successes = max(successes - ?3, 0)
+         WHERE offer_id = ?1 AND target_group = ?2",
+    )?;
+    for group in groups.split(';').filter(|g| !g.is_empty()) {
+        stmt.execute(params![offer, group, success])?;
+    }
+    Ok(true)
+}
+
 /// Whether an outcome's result is a success (left benefit for work or education).
 pub(super) fn outcome_success(result: &str) -> bool {
     matches!(result, "in_work" | "in_education" | "back_at_work")
