@@ -482,3 +482,129 @@ fn the_cli_batch_runs_on_an_export_of_the_live_state() {
         "the declined offer is not proposed: {a2}"
     );
 }
+
+/// An outcome belongs to an accept that stands. A withdrawn or corrected accept has no
+/// episode (the correcting accept has its own), so an outcome recorded on it was counted
+/// nowhere but the offer's evidence: a trial of a course the candidate never took, in the
+/// quality figures every municipality reads. Such an outcome is refused (409 naming the
+/// decision that replaced it) and changes nothing; the correcting accept takes it.
+#[test]
+fn an_outcome_on_a_withdrawn_or_corrected_accept_is_refused() {
+    let s = start("live-outcome-withdrawn");
+    seed_offers(&s, &[("course-1", 10), ("course-2", 3)]);
+    let cw = s.tokens.a_caseworker.clone();
+    let trials = |offer: &str| -> u64 {
+        let r = call(s.addr, "GET", &format!("/v1/offers/{offer}/quality"), Some(&cw), None);
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["groups"]
+            .as_array()
+            .and_then(|g| g.iter().find(|g| g["target_group"] == "sickness"))
+            .and_then(|g| g["trials"].as_u64())
+            .unwrap_or(0)
+    };
+    let outcome = |id: &Value| {
+        let body = json!({"decision_id": id, "result": "in_work"}).to_string();
+        call(s.addr, "POST", "/v1/outcomes", Some(&cw), Some(&body))
+    };
+
+    // Withdrawn: the outcome is refused, naming the withdrawal.
+    let first = decide(&s, &cw, "cand-a1", "course-1", "accept", json!({}));
+    assert_eq!(first.status, 201, "{}", first.body);
+    let w = withdraw(&s, &cw, first.body["id"].as_i64().expect("id"), "registered on the wrong citizen");
+    assert_eq!(w.status, 201, "{}", w.body);
+    let r = outcome(&first.body["id"]);
+    assert_problem(&r, 409);
+    let detail = r.body["detail"].as_str().unwrap_or("");
+    assert!(detail.contains(&format!("decision {}", w.body["id"])), "{}", r.body);
+    assert_eq!(trials("course-1"), 0, "a withdrawn accept adds no trial to the evidence");
+
+    // Corrected to another offer: the old accept takes no outcome, the correcting one does.
+    let old = decide(&s, &cw, "cand-a2", "course-1", "accept", json!({}));
+    assert_eq!(old.status, 201, "{}", old.body);
+    let new = decide(&s, &cw, "cand-a2", "course-2", "accept", json!({"corrects": old.body["id"]}));
+    assert_eq!(new.status, 201, "{}", new.body);
+    assert_problem(&outcome(&old.body["id"]), 409);
+    assert_eq!(trials("course-1"), 0);
+    let r = outcome(&new.body["id"]);
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["place_released"], true);
+    assert_eq!(trials("course-2"), 1);
+    assert_eq!(places(&s, "course-1"), (0, 0, 10));
+    assert_eq!(places(&s, "course-2"), (0, 0, 3));
+
+    // The file holds the one outcome only, and the history its one episode.
+    let db = rusqlite::Connection::open(s.state.store.path()).expect("open");
+    let n: i64 = db.query_row("SELECT count(*) FROM outcomes", [], |r| r.get(0)).expect("count");
+    assert_eq!(n, 1);
+    let h = call(s.addr, "GET", "/v1/history", Some(&cw), None);
+    assert_eq!(h.status, 200, "{}", h.body);
+    assert_eq!(h.body["episodes"].as_array().map(Vec::len), Some(1), "{}", h.body);
+}
+
+/// The other order: an accept's outcome recorded, then the accept withdrawn or corrected (it
+/// was recorded on the wrong citizen, or for the wrong offer). The episode leaves the history
+/// with it, and so must the trial its outcome added to the offer's evidence; else the quality
+/// figures keep a course the candidate never took, as an outcome on a withdrawn accept did.
+#[test]
+fn withdrawing_an_accept_with_an_outcome_takes_its_trial_out_of_the_evidence() {
+    let s = start("live-withdraw-outcome");
+    seed_offers(&s, &[("course-1", 10), ("course-2", 3)]);
+    let cw = s.tokens.a_caseworker.clone();
+    let trials = |offer: &str| -> (u64, u64) {
+        let r = call(s.addr, "GET", &format!("/v1/offers/{offer}/quality"), Some(&cw), None);
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["groups"]
+            .as_array()
+            .and_then(|g| g.iter().find(|g| g["target_group"] == "sickness"))
+            .map_or((0, 0), |g| (g["trials"].as_u64().unwrap_or(0), g["successes"].as_u64().unwrap_or(0)))
+    };
+    let episodes = || {
+        let h = call(s.addr, "GET", "/v1/history", Some(&cw), None);
+        assert_eq!(h.status, 200, "{}", h.body);
+        h.body["episodes"].as_array().map_or(0, Vec::len)
+    };
+    let outcome = |id: &Value, result: &str| {
+        let body = json!({"decision_id": id, "result": result}).to_string();
+        let r = call(s.addr, "POST", "/v1/outcomes", Some(&cw), Some(&body));
+        assert_eq!(r.status, 201, "{}", r.body);
+    };
+
+    // Withdrawn after its outcome.
+    let a1 = decide(&s, &cw, "cand-a1", "course-1", "accept", json!({}));
+    assert_eq!(a1.status, 201, "{}", a1.body);
+    outcome(&a1.body["id"], "in_work");
+    assert_eq!((trials("course-1"), episodes()), ((1, 1), 1));
+    let w = withdraw(&s, &cw, a1.body["id"].as_i64().expect("id"), "registered on the wrong citizen");
+    assert_eq!(w.status, 201, "{}", w.body);
+    assert_eq!((trials("course-1"), episodes()), ((0, 0), 0), "the episode and its trial go together");
+
+    // Corrected to another offer after its outcome: the same, and the correcting accept
+    // holds a place and takes its own outcome.
+    let a2 = decide(&s, &cw, "cand-a2", "course-1", "accept", json!({}));
+    assert_eq!(a2.status, 201, "{}", a2.body);
+    outcome(&a2.body["id"], "dropped_out");
+    assert_eq!((trials("course-1"), episodes()), ((1, 0), 1));
+    let moved = decide(&s, &cw, "cand-a2", "course-2", "accept", json!({"corrects": a2.body["id"]}));
+    assert_eq!(moved.status, 201, "{}", moved.body);
+    assert_eq!((trials("course-1"), episodes()), ((0, 0), 0));
+    assert_eq!(places(&s, "course-2"), (0, 1, 2));
+    outcome(&moved.body["id"], "in_education");
+    assert_eq!((trials("course-2"), episodes()), ((1, 1), 1));
+
+    // What the night and the suggestions estimate from agrees (after the refresh).
+    s.state.catalogues.settle(&s.state.store).expect("settle");
+    let r = call(
+        s.addr,
+        "POST",
+        "/v1/suggestions",
+        Some(&cw),
+        Some(&json!({"candidate_id": "cand-a1", "k": 2}).to_string()),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let course_1 = r.body["suggestions"]
+        .as_array()
+        .and_then(|l| l.iter().find(|x| x["offer_id"] == "course-1"))
+        .cloned()
+        .expect("course-1 suggested");
+    assert_eq!(course_1["evidence"][0]["trials"], 0, "{course_1}");
+}

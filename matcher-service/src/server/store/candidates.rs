@@ -114,7 +114,7 @@ impl Store {
                 &now_rfc3339(),
             )?;
             tx.commit()?;
-            Ok(Released { offers })
+            Ok(Released { offers, evidence: false })
         })
     }
 }

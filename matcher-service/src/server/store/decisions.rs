@@ -159,6 +159,9 @@ pub struct NewWithdrawal {
 pub struct Released {
     /// One entry per place that came back, by offer id.
     pub offers: Vec<String>,
+    /// A withdrawn or corrected accept's outcome was taken back out of its offer's evidence,
+    /// so the scorer's estimates must be refreshed.
+    pub evidence: bool,
 }
 
 impl Store {
@@ -209,7 +212,7 @@ impl Store {
                 });
             }
             let now = now_rfc3339();
-            let mut released = Released { offers: ended_offers(&tx, &d.today)? };
+            let mut released = Released { offers: ended_offers(&tx, &d.today)?, evidence: false };
             crate::server::ledger::sweep_ended(&tx, &d.today, &now)?;
             let model: String = tx
                 .query_row(
@@ -242,6 +245,7 @@ impl Store {
                     if crate::server::ledger::release(&tx, target.rowid, crate::server::ledger::Release::Withdrawn, &now)? {
                         released.offers.push(target.offer_id.clone());
                     }
+                    released.evidence = super::outcomes::take_back_evidence(&tx, target.rowid)?;
                     Some(target.rowid)
                 }
                 None => None,
@@ -355,12 +359,13 @@ impl Store {
                 return Ok(Withdrawn { decision: row, replayed: true, released: Released::default() });
             }
             let now = now_rfc3339();
-            let mut released = Released { offers: ended_offers(&tx, &w.today)? };
+            let mut released = Released { offers: ended_offers(&tx, &w.today)?, evidence: false };
             crate::server::ledger::sweep_ended(&tx, &w.today, &now)?;
             let target = standing_decision(&tx, w.municipality, w.decision)?;
             if crate::server::ledger::release(&tx, target.rowid, crate::server::ledger::Release::Withdrawn, &now)? {
                 released.offers.push(target.offer_id.clone());
             }
+            released.evidence = super::outcomes::take_back_evidence(&tx, target.rowid)?;
             let (rowid, number): (i64, i64) = tx.query_row(
                 "INSERT INTO decisions (municipality, number, candidate_id, offer_id, action, reason, decided_by,
                     role, suggested, target_groups, decided_at, corrects, employer)

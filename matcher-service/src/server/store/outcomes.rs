@@ -12,9 +12,9 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for another tenant's or an unknown decision;
-    /// [`StoreError::Conflict`] for a declined decision or a second outcome. Returns the offer
-    /// and whether the outcome released the accept's place (it does unless the place came back
-    /// already: course ended, withdrawn, candidate deleted).
+    /// [`StoreError::Conflict`] for a declined decision, an accept withdrawn or corrected, or a
+    /// second outcome. Returns the offer and whether the outcome released the accept's place
+    /// (it does unless the place came back already: course ended, candidate deleted).
     pub fn record_outcome(
         &self,
         municipality: u16,
@@ -46,6 +46,21 @@ impl Store {
                 .ok_or(StoreError::NotFound("decision"))?;
             if action != "accept" {
                 return Err(StoreError::Conflict("only an accepted decision has an outcome".into()));
+            }
+            // A withdrawn or corrected accept has no episode (the correcting accept has its
+            // own), so its outcome would count only in the offer's evidence: a trial of a
+            // course the candidate never took, in the quality figures every tenant reads.
+            let by: Option<i64> = tx
+                .query_row(
+                    "SELECT number FROM decisions WHERE corrects = ?1 ORDER BY id LIMIT 1",
+                    [rowid],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(by) = by {
+                return Err(StoreError::Conflict(format!(
+                    "decision {decision} was withdrawn or corrected by decision {by}; record the outcome on the decision that stands"
+                )));
             }
             // The episode starts on the day of the decision (accepts from before the history
             // have no episode, and no day to check against).
@@ -98,6 +113,35 @@ impl Store {
             Ok((offer, released))
         })
     }
+}
+
+/// Takes back out of its offer's evidence what the outcome of the accept with row id
+/// `decision` added (one trial per target group, a success when it was one), when the accept
+/// is withdrawn or corrected in `c`'s transaction: its episode leaves the history with it
+/// (`history::HISTORY_SQL`), and the evidence must not keep a course the candidate never took.
+/// Counts never go below 0. Returns whether the accept had an outcome.
+///
+/// # Errors
+/// On storage failure.
+pub(super) fn take_back_evidence(c: &rusqlite::Connection, decision: i64) -> Result<bool> {
+    let found: Option<(String, String, String)> = c
+        .query_row(
+            "SELECT o.result, d.offer_id, d.target_groups FROM outcomes o JOIN decisions d ON d.id = o.decision_id
+             WHERE o.decision_id = ?1",
+            [decision],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((result, offer, groups)) = found else { return Ok(false) };
+    let success = u32::from(outcome_success(&result));
+    let mut stmt = c.prepare_cached(
+        "UPDATE evidence SET trials = max(trials - 1, 0), successes = max(successes - ?3, 0)
+         WHERE offer_id = ?1 AND target_group = ?2",
+    )?;
+    for group in groups.split(';').filter(|g| !g.is_empty()) {
+        stmt.execute(params![offer, group, success])?;
+    }
+    Ok(true)
 }
 
 /// Whether an outcome's result is a success (left benefit for work or education).

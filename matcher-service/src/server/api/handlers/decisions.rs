@@ -68,6 +68,18 @@ pub(super) fn give_back(state: &AppState, released: &crate::server::store::Relea
     state.metrics.event("places_released");
 }
 
+/// Evidence changed in the store (an outcome recorded, or taken back with its withdrawn
+/// accept): the scorer is refreshed beside the request, coalesced with the other writes'
+/// refreshes, so the answer waits for the store's commit only (issue 18).
+pub(super) fn refresh_evidence(state: &Arc<AppState>) {
+    let s = state.clone();
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = s.catalogues.evidence_changed(&s.store) {
+            tracing::error!(error = %e, "evidence refresh failed; the previous catalogue keeps serving");
+        }
+    });
+}
+
 pub(super) async fn decision_create(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let p = req.principal()?.clone();
     let body: DecisionRequest = typed_body(&req)?;
@@ -160,6 +172,9 @@ pub(super) async fn decision_create(state: Arc<AppState>, req: Request) -> Resul
     })
     .await?;
     give_back(&state, &released);
+    if released.evidence {
+        refresh_evidence(&state);
+    }
     if replayed {
         // Nothing new was written: no place taken, no event counted.
     } else if row.action == "accept" {
@@ -233,6 +248,9 @@ pub(super) async fn decision_withdraw(state: Arc<AppState>, req: Request) -> Res
     })
     .await?;
     give_back(&state, &released);
+    if released.evidence {
+        refresh_evidence(&state);
+    }
     if !replayed {
         state.metrics.event("decisions_withdrawn");
     }

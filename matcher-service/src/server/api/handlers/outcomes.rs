@@ -45,8 +45,7 @@ pub(super) async fn outcome_create(state: Arc<AppState>, req: Request) -> Result
     })
     .await?;
     // The released place counts at once; the evidence reaches the scorer through a refresh
-    // beside this request (coalesced with the other writes' refreshes), so the answer waits
-    // for the store's commit only (issue 18).
+    // beside this request (`refresh_evidence`).
     if released {
         let cat = state.catalogues.current();
         if let Some(i) = cat.scorer.offer_index(&offer)
@@ -59,12 +58,7 @@ pub(super) async fn outcome_create(state: Arc<AppState>, req: Request) -> Result
             );
         }
     }
-    let s = state.clone();
-    tokio::task::spawn_blocking(move || {
-        if let Err(e) = s.catalogues.evidence_changed(&s.store) {
-            tracing::error!(error = %e, "evidence refresh failed; the previous catalogue keeps serving");
-        }
-    });
+    super::decisions::refresh_evidence(&state);
     state.metrics.event("outcomes");
     answers::json(
         201,
