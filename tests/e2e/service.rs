@@ -178,9 +178,25 @@ fn a_retried_decision_with_the_same_key_is_recorded_once() {
     }
     let listed = call(s.addr, "GET", "/v1/decisions?candidate_id=cand-a1", Some(&a), None);
     assert_eq!(listed.body["decisions"].as_array().map(Vec::len), Some(1), "{}", listed.body);
-    // The same key for another decision is a client bug, not a retry.
+    // The same key for another decision is a client bug, not a retry: another candidate, or
+    // the same accept with another course start.
     let (status, other) = send(&a, "retry-7f3a", "cand-a2");
     assert_eq!(status, 409, "{other}");
+    let later = json!({"candidate_id": "cand-a1", "offer_id": "course-2", "action": "accept",
+    "reason": "fits the plan", "suggested_offer_ids": ["course-2"],
+    "starts_on": first["starts_on"].as_str().map(|d| {
+        // Another day of the same ten days (never the first's own).
+        let last = if d.ends_with('9') { '8' } else { '9' };
+        format!("{}{last}", &d[..d.len() - 1])
+    })})
+    .to_string();
+    let request = format!(
+        "POST /v1/decisions HTTP/1.1\r\nhost: test\r\nconnection: close\r\nauthorization: Bearer {a}\r\n\
+         idempotency-key: retry-7f3a\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{later}",
+        later.len()
+    );
+    let (status, _, bytes) = raw(s.addr, request.as_bytes());
+    assert_eq!(status, 409, "{}", String::from_utf8_lossy(&bytes));
     // Keys are ids: a CPR-like key is refused and not echoed.
     let (status, cpr) = send(&a, "0101901234", "cand-a2");
     assert_eq!(status, 422, "{cpr}");

@@ -189,10 +189,15 @@ impl Store {
             if let Some(key) = &d.key
                 && let Some(row) = keyed_decision(&tx, d.municipality, key, &d.today)?
             {
+                // A retry sends the same request; a course start or a correction that differs
+                // is another decision under a reused key. A retry without `starts_on` matches
+                // the day the first one defaulted to.
                 let same = row.candidate_id == d.candidate_id
                     && row.offer_id == d.offer_id
                     && (row.action == "accept") == d.accept
-                    && row.action != "withdrawal";
+                    && row.action != "withdrawal"
+                    && row.corrects == d.corrects
+                    && d.starts_on.as_deref().is_none_or(|s| row.starts_on.as_deref() == Some(s));
                 if !same {
                     return Err(StoreError::Conflict(format!(
                         "idempotency key already used for decision {}, which is not this one",
