@@ -24,7 +24,11 @@ pub struct InputProblem {
 }
 
 impl InputProblem {
-    /// Builds a problem, truncating the echoed value so that a huge field cannot flood a log.
+    /// Builds a problem, truncating the echoed value so that a huge field cannot flood a log,
+    /// and starring out every CPR-like number of the value, in the value and wherever the
+    /// reason quotes it: the message names the file, line and column, which find the row, and
+    /// a nightly run's output ends up in logs kept longer than any citizen's data may be. The
+    /// reason's own words (a bound such as 4294967295) are left as they are.
     pub fn new(
         file: impl Into<String>,
         line: u64,
@@ -32,12 +36,20 @@ impl InputProblem {
         value: impl AsRef<str>,
         reason: impl Into<String>,
     ) -> Self {
-        let value = value.as_ref();
+        let raw = value.as_ref();
+        let mut reason = reason.into();
+        for span in crate::model::cpr::find(raw) {
+            let number = &raw[span];
+            if reason.contains(number) {
+                reason = reason.replace(number, &crate::model::cpr::mask(number));
+            }
+        }
+        let value = crate::model::cpr::mask(raw);
         let value = match value.char_indices().nth(80) {
             Some((cut, _)) => format!("{}…", &value[..cut]),
-            None => value.to_string(),
+            None => value,
         };
-        Self { file: file.into(), line, column: column.into(), value, reason: reason.into() }
+        Self { file: file.into(), line, column: column.into(), value, reason }
     }
 }
 

@@ -97,9 +97,11 @@ fn every_bad_row_is_printed_with_file_line_column_and_value() {
         let first_id = get(h, rows, 0, "id").to_string();
         let current = h.iter().position(|c| c == "current_offer").unwrap();
         let with_current = 12 + rows.iter().skip(12).position(|r| !r[current].is_empty()).unwrap();
+        // A CPR-like value is written to the file but never printed: its digits are starred.
         let mut bad = |row: usize, column: &str, value: &str, reason: &str| {
             let line = set(h, rows, row, column, value);
-            expected.push(format!("candidates.csv:{line}: column `{column}` = `{value}`: {reason}"));
+            let shown = matcher_core::model::cpr::mask(value);
+            expected.push(format!("candidates.csv:{line}: column `{column}` = `{shown}`: {reason}"));
         };
         bad(1, "lat", "400", "latitude is outside Denmark (54.4 to 57.9)");
         bad(2, "lon", "NaN", "expected a finite number");
@@ -111,7 +113,7 @@ fn every_bad_row_is_printed_with_file_line_column_and_value() {
         bad(8, "wished_occupations", "9999", "`9999` is not an ISCO-08 code in the reference data");
         bad(9, "benefit_end", "2001-01-01", "benefit ends before it starts");
         bad(10, "excluded_offers", "ghost-1", "`ghost-1` is not an id in offers");
-        bad(11, "excluded_offers", "010190-1234", "`010190-1234`: id looks like a CPR number");
+        bad(11, "excluded_offers", "010190-1234", "`******-****`: id looks like a CPR number");
         bad(with_current, "current_offer", "nobody-2", "`nobody-2` is not an id in offers");
     });
     edit_table(&dir, "offers.csv", |h, rows| {
@@ -141,6 +143,9 @@ fn every_bad_row_is_printed_with_file_line_column_and_value() {
     }
     let last = stdout.lines().last().unwrap_or("");
     assert!(last.starts_with(&format!("{} problems in", expected.len())), "{last}\n{stdout}");
+    for cpr in ["0101901234", "010190-1234"] {
+        assert!(!stdout.contains(cpr) && !stderr.contains(cpr), "{cpr} printed:\n{stdout}{stderr}");
+    }
 }
 
 #[test]
