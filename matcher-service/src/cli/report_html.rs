@@ -439,13 +439,16 @@ fn t(lang: Lang, key: Key) -> &'static str {
             "For whoever wants to check the plan. Each line says in one sentence what the figure means.",
         ),
         Key::Meaning => ("Hvad det betyder", "What it means"),
+        // The certificate's figures are those of the solver's problem (buffer pairs lowered,
+        // yesterday's bonus, running courses outside the proof), not the reported scores: each
+        // sentence says which, so that it holds for the figure beside it.
         Key::ObjectiveMeans => (
-            "Summen af point for alle forslag; pointene vejer effekt i kroner sammen med målgruppe, dokumentation, afstand, hast og borgerens ønsker.",
-            "The sum of the points of all suggestions; the points weigh effect in kroner together with target group, evidence, distance, urgency and the citizen's wishes.",
+            "Point for alle forslag, som løseren vejer dem: kontraktreglen sænker buffer-par, og med en forrige kørsel bærer gårsdagens par stabilitetsbonussen, så tallet kan afvige fra forslagenes egne point (nattens plan i tabellen over blokerende par, summen i proposals.csv). Pointene vejer effekt i kroner sammen med målgruppe, dokumentation, afstand, hast og borgerens ønsker.",
+            "The points of all suggestions as the solver weighs them: the contract rule lowers buffer pairs, and with a previous run yesterday's pairs carry the stability bonus, so the figure can differ from the suggestions' own points (tonight's plan in the table of blocking pairs, the sum in proposals.csv). The points weigh effect in kroner together with target group, evidence, distance, urgency and the citizen's wishes.",
         ),
         Key::ModifiedMeans => (
-            "Samme sum plus en bonus for hver garanteret plads hos en strategisk partner, der bliver fyldt.",
-            "The same sum plus a bonus for each guaranteed place at a strategic partner that is filled.",
+            "Den sum, beviset gælder: samme point uden de igangværende forløb (de ligger fast og er uden for beviset) plus en bonus for hver garanteret plads hos en strategisk partner, som nattens nye forslag fylder.",
+            "The sum the proof is about: the same points without the running courses (they are fixed and outside the proof) plus a bonus for each guaranteed place at a strategic partner that tonight's new suggestions fill.",
         ),
         Key::DualMeans => (
             "Et loft, regnet ud uafhængigt af løseren: ingen fordeling af pladserne kan give flere point.",
