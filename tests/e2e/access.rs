@@ -408,3 +408,54 @@ fn each_role_reaches_only_the_routes_the_docs_give_it_and_a_refusal_changes_noth
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// The tables that still name `id` anywhere in a row, after the log writer's queue is flushed.
+fn tables_naming(s: &Server, id: &str) -> Vec<String> {
+    snapshot(s, 0)
+        .into_iter()
+        .filter(|(_, rows)| rows.iter().any(|r| r.contains(id)))
+        .map(|(table, _)| table)
+        .collect()
+}
+
+#[test]
+fn an_erasure_leaves_the_candidate_only_in_the_records_its_answer_says_it_keeps() {
+    let s = start("erasure-kept");
+    tenant_a(&s);
+    let erased = call(s.addr, "DELETE", "/v1/candidates/cand-a1", Some(&s.tokens.a_admin), None);
+    assert_eq!(erased.status, 200, "{}", erased.body);
+    let kept: Vec<&str> =
+        erased.body["kept"].as_array().expect("kept").iter().filter_map(|k| k["record"].as_str()).collect();
+    // Each kept record and the tables that hold it; the places and keys of a decision are part of it.
+    let allowed = |table: &str| match table {
+        "decisions" | "places" | "decision_keys" | "outcomes" => kept.contains(&"decisions"),
+        "batch_fingerprints" => kept.contains(&"batch_runs"),
+        t => kept.contains(&t),
+    };
+    let left: Vec<String> = tables_naming(&s, "cand-a1").into_iter().filter(|t| !allowed(t)).collect();
+    assert!(
+        left.is_empty(),
+        "cand-a1 is still in {left:?}, which the erasure's answer does not name: {}",
+        erased.body
+    );
+    // The suggestion log keeps each answer as shown, which carries the record's benefit end
+    // (2027-03-01): the answer's why must say so, not "no personal data of the record".
+    let log =
+        call(s.addr, "GET", "/v1/audit/suggestions?candidate_id=cand-a1", Some(&s.tokens.a_auditor), None);
+    assert!(log.body.to_string().contains("\"2027-03-01\""), "{}", log.body);
+    let why = erased.body["kept"]
+        .as_array()
+        .expect("kept")
+        .iter()
+        .find(|k| k["record"] == "suggestion_log")
+        .and_then(|k| k["why"].as_str())
+        .unwrap_or("");
+    assert!(
+        why.contains("benefit end") && !why.contains("no personal data"),
+        "the suggestion log keeps the record's benefit_end 2027-03-01, and the erasure says: {why}"
+    );
+    // What is kept is reachable only where the answer says: the batch run's proposals no longer name it.
+    let r = call(s.addr, "GET", "/v1/batch-runs/1/proposals", Some(&s.tokens.a_system), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!r.body.to_string().contains("cand-a1") || kept.contains(&"batch_runs"), "{}", r.body);
+}
