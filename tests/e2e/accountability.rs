@@ -621,7 +621,12 @@ fn the_access_export_holds_everything_and_the_erasure_removes_the_record_from_th
     assert_eq!(erased.status, 200, "{}", erased.body);
     let kept: Vec<&str> =
         erased.body["kept"].as_array().expect("kept").iter().filter_map(|k| k["record"].as_str()).collect();
-    assert_eq!(kept, ["decisions", "suggestion_log", "access_log", "episodes"], "{}", erased.body);
+    assert_eq!(
+        kept,
+        ["decisions", "suggestion_log", "access_log", "episodes", "cases", "batch_runs"],
+        "{}",
+        erased.body
+    );
     assert!(
         erased.body["kept"]
             .as_array()

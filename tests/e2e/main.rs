@@ -1,5 +1,6 @@
 //! End-to-end tests: one binary (link time), one module per command.
 
+mod access;
 mod accountability;
 mod baddata;
 mod batch;

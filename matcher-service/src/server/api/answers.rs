@@ -1660,6 +1660,10 @@ pub enum KeptKind {
     AccessLog,
     /// The episode history.
     Episodes,
+    /// The caseworkers' cases (the open one closed by the erasure).
+    Cases,
+    /// The tenant's batch runs that proposed for the candidate, until their retention ends.
+    BatchRuns,
 }
 
 /// An erased candidate: what was removed and what was kept, and why.

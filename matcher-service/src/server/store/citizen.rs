@@ -61,4 +61,43 @@ impl Store {
             .optional()?)
         })
     }
+
+    /// How many of the tenant's cases (open or closed) name the candidate: an erasure closes
+    /// the open one and keeps them all, so its answer counts them.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn candidate_case_count(&self, municipality: u16, candidate_id: &str) -> Result<usize> {
+        self.read(|c| {
+            let n: i64 = c.query_row(
+                "SELECT count(*) FROM cases WHERE municipality = ?1 AND candidate_id = ?2",
+                params![municipality, candidate_id],
+                |r| r.get(0),
+            )?;
+            Ok(usize::try_from(n).unwrap_or(0))
+        })
+    }
+
+    /// How many of the tenant's batch runs name the candidate: in a proposal, or in the
+    /// fingerprints (a hash of the record as the run saw it) the next run compares with.
+    /// They stay until the run's retention period ends, so an erasure's answer counts them.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn candidate_batch_run_count(&self, municipality: u16, candidate_id: &str) -> Result<usize> {
+        self.read(|c| {
+            let n: i64 = c.query_row(
+                "SELECT count(*) FROM batch_runs b
+                 LEFT JOIN batch_fingerprints f ON f.run_id = b.id
+                 WHERE b.municipality = ?1
+                   AND (EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(b.proposals) THEN b.proposals ELSE '[]' END) p
+                                WHERE json_extract(p.value, '$.candidate_id') = ?2)
+                        OR EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(f.fingerprints) THEN f.fingerprints ELSE '{}' END, '$.candidates') k
+                                   WHERE k.key = ?2))",
+                params![municipality, candidate_id],
+                |r| r.get(0),
+            )?;
+            Ok(usize::try_from(n).unwrap_or(0))
+        })
+    }
 }

@@ -103,6 +103,8 @@ pub(super) async fn candidate_delete(state: Arc<AppState>, req: Request) -> Resu
         let shown = s.store.suggestion_log(m, &id, None, 0, 100_000)?.len();
         let accesses = s.store.access_log(m, Some(&id), 0, 100_000)?.len();
         let episodes = s.store.candidate_episodes(m, &id)?.len();
+        let cases = s.store.candidate_case_count(m, &id)?;
+        let batch_runs = s.store.candidate_batch_run_count(m, &id)?;
         let kept = vec![
             KeptRecord {
                 record: KeptKind::Decisions,
@@ -112,7 +114,10 @@ pub(super) async fn candidate_delete(state: Arc<AppState>, req: Request) -> Resu
             KeptRecord {
                 record: KeptKind::SuggestionLog,
                 count: shown,
-                why: "automatic logging of what the system suggested (EU AI Act Art. 12); pseudonymous id and the offers shown, no personal data of the record",
+                // The answer is stored exactly as shown, so that what was suggested can be
+                // reproduced; it carries the record's benefit end and reassessment date and the
+                // distances to the offers. Saying "no personal data" here was untrue.
+                why: "automatic logging of what the system suggested (EU AI Act Art. 12): each answer exactly as shown, with the pseudonymous id, the offers and their distances, and the benefit end and reassessment date it carried; no other field of the record",
             },
             KeptRecord {
                 record: KeptKind::AccessLog,
@@ -123,6 +128,18 @@ pub(super) async fn candidate_delete(state: Arc<AppState>, req: Request) -> Resu
                 record: KeptKind::Episodes,
                 count: episodes,
                 why: "the episode history that effects are measured from (case mix on the first day, dates, result); pseudonymous id only, left out of every export",
+            },
+            // Every table that still names the candidate is listed, so the answer is the whole
+            // of what an erasure leaves (the e2e test reads the file for the id).
+            KeptRecord {
+                record: KeptKind::Cases,
+                count: cases,
+                why: "the caseworker's case (who held it, when it opened and closed; the open one is closed by this erasure): the authority's record of who handled the citizen, pseudonymous id only",
+            },
+            KeptRecord {
+                record: KeptKind::BatchRuns,
+                count: batch_runs,
+                why: "the municipality's nightly runs that proposed for the candidate (offer, score, distance, and a fingerprint of the record as the run saw it): working data, deleted with the run when its retention period ends (90 days by default; the latest finished run is kept for the next night to compare with)",
             },
         ];
         Ok((released, kept))
