@@ -4,7 +4,7 @@
 //! unknown id, or holds none of the tenant's rows) and change nothing of them; and each role
 //! reaches only the routes `docs/service.md` gives it, a refused call changing nothing.
 
-use crate::common::server::{Server, batch_run, call, decide, seed, start};
+use crate::common::server::{Server, batch_run, call, decide, rows_as_text, seed, start};
 use matcher_service::server::auth::{Role, create_provider_token, create_token};
 use serde_json::{Value, json};
 
@@ -12,7 +12,6 @@ use serde_json::{Value, json};
 /// every row), as text, table by table, after the log writer's queue is flushed: what a call
 /// may not change.
 fn snapshot(s: &Server, skip: u16) -> Vec<(String, Vec<String>)> {
-    use rusqlite::types::ValueRef;
     s.state.audit_log.flush();
     let db = rusqlite::Connection::open(s._dir.0.join("matcher.db")).expect("open");
     let mut tables: Vec<String> = db
@@ -41,26 +40,7 @@ fn snapshot(s: &Server, skip: u16) -> Vec<(String, Vec<String>)> {
             } else {
                 format!("SELECT * FROM {table} ORDER BY rowid")
             };
-            let mut stmt = db.prepare(&sql).expect("select");
-            let columns = stmt.column_count();
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((0..columns)
-                        .map(|i| match r.get_ref(i) {
-                            Ok(ValueRef::Text(t) | ValueRef::Blob(t)) => {
-                                String::from_utf8_lossy(t).into_owned()
-                            }
-                            Ok(ValueRef::Integer(x)) => x.to_string(),
-                            Ok(ValueRef::Real(x)) => x.to_string(),
-                            Ok(ValueRef::Null) => String::new(),
-                            Err(e) => e.to_string(),
-                        })
-                        .collect::<Vec<_>>()
-                        .join(" | "))
-                })
-                .expect("rows")
-                .collect::<Result<Vec<String>, _>>()
-                .expect("read");
+            let rows = rows_as_text(&db, &sql);
             (table, rows)
         })
         .collect()

@@ -268,3 +268,26 @@ pub(crate) fn batch_run(s: &Server, token: &str) -> i64 {
     }
     panic!("batch run {id} did not finish");
 }
+
+/// The rows a query reads, each as the text stored, values joined by ` | ` (not Rust's debug
+/// form, which shows text as a list of bytes that no search for a word can match).
+pub(crate) fn rows_as_text(db: &rusqlite::Connection, sql: &str) -> Vec<String> {
+    use rusqlite::types::ValueRef;
+    let mut stmt = db.prepare(sql).expect("select");
+    let columns = stmt.column_count();
+    stmt.query_map([], |r| {
+        Ok((0..columns)
+            .map(|i| match r.get_ref(i) {
+                Ok(ValueRef::Text(t) | ValueRef::Blob(t)) => String::from_utf8_lossy(t).into_owned(),
+                Ok(ValueRef::Integer(x)) => x.to_string(),
+                Ok(ValueRef::Real(x)) => x.to_string(),
+                Ok(ValueRef::Null) => String::new(),
+                Err(e) => e.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(" | "))
+    })
+    .expect("rows")
+    .collect::<Result<_, _>>()
+    .expect("read")
+}
