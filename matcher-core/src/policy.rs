@@ -4,7 +4,7 @@
 //! The policy is plain data; it knows nothing of how factors are computed ([`crate::score`]).
 
 use crate::error::{Error, Result};
-use crate::model::MunicipalityCode;
+use crate::model::{MunicipalityCode, ReferenceData};
 use serde::{Deserialize, Serialize};
 
 /// The national default policy, embedded at build time.
@@ -398,8 +398,11 @@ impl Policy {
                 return bad(key, format!("{days} is not from 1 to 36500"));
             }
         }
+        // Danish codes are 101 to 999, a synthetic region's 1000 × tile + a Danish code
+        // (`data/README.md`, "Synthetic regions"); whether the code is a municipality is a
+        // question for the reference data in force ([`PolicySet::from_files_for`]).
         if let Some(code) = self.municipality
-            && !(101..=999).contains(&code)
+            && !(101..=9999).contains(&code)
         {
             return bad("municipality", format!("{code} is not a municipality code"));
         }
@@ -513,12 +516,45 @@ impl PolicySet {
     /// [`Error::Policy`] for a file that does not parse or validate, or a second policy for
     /// one municipality.
     pub fn from_files<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<PolicySet> {
+        Self::assemble(files, None)
+    }
+
+    /// [`PolicySet::from_files`], with each policy's `municipality` checked against
+    /// `reference`: a code that is no municipality there (a typo, 815 for 851) would apply to
+    /// nobody and leave the municipality it was meant for on the national default without a
+    /// word, so it is refused naming the file.
+    ///
+    /// # Errors
+    /// As [`PolicySet::from_files`], and [`Error::Policy`] for a municipality `reference`
+    /// does not know.
+    pub fn from_files_for<'a>(
+        files: impl IntoIterator<Item = (&'a str, &'a str)>,
+        reference: &ReferenceData,
+    ) -> Result<PolicySet> {
+        Self::assemble(files, Some(reference))
+    }
+
+    fn assemble<'a>(
+        files: impl IntoIterator<Item = (&'a str, &'a str)>,
+        reference: Option<&ReferenceData>,
+    ) -> Result<PolicySet> {
         let mut set = PolicySet::default();
         for (name, text) in files {
             let policy = Policy::from_toml(text, name)?;
             match policy.municipality_code() {
                 None => set.national = policy,
                 Some(code) => {
+                    if let Some(reference) = reference
+                        && reference.municipality(code).is_none()
+                    {
+                        return Err(Error::Policy {
+                            file: name.to_string(),
+                            key: "municipality".into(),
+                            reason: format!(
+                                "{code} is no municipality of the reference data (reference/municipalities.csv, or a synthetic region of --reference)"
+                            ),
+                        });
+                    }
                     if set.municipal.iter().any(|p| p.municipality_code() == Some(code)) {
                         return Err(Error::Policy {
                             file: name.to_string(),
