@@ -286,8 +286,13 @@ impl Policy {
                     Some(line.split_once('=').map_or(line, |(k, _)| k).trim().to_string())
                 })
                 .unwrap_or_default();
-            let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+            // Counted by newlines, not `lines()`: a span at the start of a line (an unknown
+            // key) has that line's newline just before it and is on the next line.
+            let line = e.span().map(|s| 1 + text.get(..s.start).map_or(0, |t| t.matches('\n').count()));
             let message = crate::error::plain_words(e.message().trim());
+            // The key and the message quote the file's text: star out CPR-like numbers as
+            // `InputProblem::new` does, since the message goes to logs kept for long.
+            let (key, message) = (crate::model::cpr::mask(&key), crate::model::cpr::mask(&message));
             let reason = match line {
                 Some(line) => format!("line {line}: {message}"),
                 None => message,
@@ -303,8 +308,14 @@ impl Policy {
     /// # Errors
     /// [`Error::Policy`] naming the first bad key.
     pub fn validate(&self, file: &str) -> Result<()> {
-        let bad =
-            |key: &str, reason: String| Err(Error::Policy { file: file.into(), key: key.into(), reason });
+        // A reason quotes the value (`top_k = 1101901234`): star out a CPR-like number.
+        let bad = |key: &str, reason: String| {
+            Err(Error::Policy {
+                file: file.into(),
+                key: key.into(),
+                reason: crate::model::cpr::mask(&reason),
+            })
+        };
         let w = &self.weights;
         for (key, value) in [
             ("weights.group_fit", w.group_fit),
@@ -674,6 +685,26 @@ mod tests {
                     assert!(r.contains(reason), "{text:?}: reason {r:?}");
                 }
                 other => panic!("{text:?} gave {other:?}"),
+            }
+        }
+    }
+
+    /// A key at the start of its line used to be reported on the line before (the text before
+    /// the span ends with that line's newline), and a CPR-like key or value was echoed in the
+    /// message, which the CLI prints to logs kept longer than any citizen's data may be.
+    #[test]
+    fn policy_errors_name_the_right_line_and_never_echo_a_cpr_number() {
+        for (text, line, secret) in [
+            ("[weights]\n0101901234 = 1\n", "line 2:", "0101901234"),
+            ("name = \"x\"\n\n[limits]\nfar = 3\n", "line 4:", "far"),
+            ("[weights]\neffect = \"010190-1234\"\n", "line 2:", "010190-1234"),
+            ("top_k = 1101901234\n", "top_k", "1101901234"),
+        ] {
+            let Err(error) = Policy::from_toml(text, "p.toml") else { panic!("{text:?} accepted") };
+            let message = error.to_string();
+            assert!(message.contains(line), "{text:?}: {message}");
+            if secret != "far" {
+                assert!(!message.contains(secret), "{text:?} echoes the CPR-like number: {message}");
             }
         }
     }
