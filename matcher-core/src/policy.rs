@@ -4,7 +4,7 @@
 //! The policy is plain data; it knows nothing of how factors are computed ([`crate::score`]).
 
 use crate::error::{Error, Result};
-use crate::model::MunicipalityCode;
+use crate::model::{MunicipalityCode, ReferenceData};
 use serde::{Deserialize, Serialize};
 
 /// The national default policy, embedded at build time.
@@ -286,8 +286,13 @@ impl Policy {
                     Some(line.split_once('=').map_or(line, |(k, _)| k).trim().to_string())
                 })
                 .unwrap_or_default();
-            let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+            // Counted by newlines, not `lines()`: a span at the start of a line (an unknown
+            // key) has that line's newline just before it and is on the next line.
+            let line = e.span().map(|s| 1 + text.get(..s.start).map_or(0, |t| t.matches('\n').count()));
             let message = crate::error::plain_words(e.message().trim());
+            // The key and the message quote the file's text: star out CPR-like numbers as
+            // `InputProblem::new` does, since the message goes to logs kept for long.
+            let (key, message) = (crate::model::cpr::mask(&key), crate::model::cpr::mask(&message));
             let reason = match line {
                 Some(line) => format!("line {line}: {message}"),
                 None => message,
@@ -303,8 +308,14 @@ impl Policy {
     /// # Errors
     /// [`Error::Policy`] naming the first bad key.
     pub fn validate(&self, file: &str) -> Result<()> {
-        let bad =
-            |key: &str, reason: String| Err(Error::Policy { file: file.into(), key: key.into(), reason });
+        // A reason quotes the value (`top_k = 1101901234`): star out a CPR-like number.
+        let bad = |key: &str, reason: String| {
+            Err(Error::Policy {
+                file: file.into(),
+                key: key.into(),
+                reason: crate::model::cpr::mask(&reason),
+            })
+        };
         let w = &self.weights;
         for (key, value) in [
             ("weights.group_fit", w.group_fit),
@@ -398,8 +409,11 @@ impl Policy {
                 return bad(key, format!("{days} is not from 1 to 36500"));
             }
         }
+        // Danish codes are 101 to 999, a synthetic region's 1000 × tile + a Danish code
+        // (`data/README.md`, "Synthetic regions"); whether the code is a municipality is a
+        // question for the reference data in force ([`PolicySet::from_files_for`]).
         if let Some(code) = self.municipality
-            && !(101..=999).contains(&code)
+            && !(101..=9999).contains(&code)
         {
             return bad("municipality", format!("{code} is not a municipality code"));
         }
@@ -513,12 +527,45 @@ impl PolicySet {
     /// [`Error::Policy`] for a file that does not parse or validate, or a second policy for
     /// one municipality.
     pub fn from_files<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<PolicySet> {
+        Self::assemble(files, None)
+    }
+
+    /// [`PolicySet::from_files`], with each policy's `municipality` checked against
+    /// `reference`: a code that is no municipality there (a typo, 815 for 851) would apply to
+    /// nobody and leave the municipality it was meant for on the national default without a
+    /// word, so it is refused naming the file.
+    ///
+    /// # Errors
+    /// As [`PolicySet::from_files`], and [`Error::Policy`] for a municipality `reference`
+    /// does not know.
+    pub fn from_files_for<'a>(
+        files: impl IntoIterator<Item = (&'a str, &'a str)>,
+        reference: &ReferenceData,
+    ) -> Result<PolicySet> {
+        Self::assemble(files, Some(reference))
+    }
+
+    fn assemble<'a>(
+        files: impl IntoIterator<Item = (&'a str, &'a str)>,
+        reference: Option<&ReferenceData>,
+    ) -> Result<PolicySet> {
         let mut set = PolicySet::default();
         for (name, text) in files {
             let policy = Policy::from_toml(text, name)?;
             match policy.municipality_code() {
                 None => set.national = policy,
                 Some(code) => {
+                    if let Some(reference) = reference
+                        && reference.municipality(code).is_none()
+                    {
+                        return Err(Error::Policy {
+                            file: name.to_string(),
+                            key: "municipality".into(),
+                            reason: format!(
+                                "{code} is no municipality of the reference data (reference/municipalities.csv, or a synthetic region of --reference)"
+                            ),
+                        });
+                    }
                     if set.municipal.iter().any(|p| p.municipality_code() == Some(code)) {
                         return Err(Error::Policy {
                             file: name.to_string(),
@@ -638,6 +685,26 @@ mod tests {
                     assert!(r.contains(reason), "{text:?}: reason {r:?}");
                 }
                 other => panic!("{text:?} gave {other:?}"),
+            }
+        }
+    }
+
+    /// A key at the start of its line used to be reported on the line before (the text before
+    /// the span ends with that line's newline), and a CPR-like key or value was echoed in the
+    /// message, which the CLI prints to logs kept longer than any citizen's data may be.
+    #[test]
+    fn policy_errors_name_the_right_line_and_never_echo_a_cpr_number() {
+        for (text, line, secret) in [
+            ("[weights]\n0101901234 = 1\n", "line 2:", "0101901234"),
+            ("name = \"x\"\n\n[limits]\nfar = 3\n", "line 4:", "far"),
+            ("[weights]\neffect = \"010190-1234\"\n", "line 2:", "010190-1234"),
+            ("top_k = 1101901234\n", "top_k", "1101901234"),
+        ] {
+            let Err(error) = Policy::from_toml(text, "p.toml") else { panic!("{text:?} accepted") };
+            let message = error.to_string();
+            assert!(message.contains(line), "{text:?}: {message}");
+            if secret != "far" {
+                assert!(!message.contains(secret), "{text:?} echoes the CPR-like number: {message}");
             }
         }
     }

@@ -100,3 +100,39 @@ fn serve_refuses_two_policies_for_one_municipality_naming_the_file() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("two.toml") && stderr.contains("second policy"), "{stderr}");
 }
+
+/// A policy is for a municipality of the reference data. A code that is none of them (a typo:
+/// 815 for Aalborg's 851) used to be accepted and applied to nobody, so the night ran the
+/// municipality on the national default without a word; and a synthetic region's code (1751
+/// with `--reference data/reference-nordic`, where "policies work as in Denmark") was refused
+/// as "not a municipality code" by a fixed range 101..=999.
+#[test]
+fn a_policy_for_a_municipality_the_reference_data_does_not_know_is_refused_naming_file_and_key() {
+    use crate::common::{matcher, run};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = temp_dir("policy-municipality");
+    let batch = |policy: &str, reference: Option<&str>, out: &str| {
+        let path = dir.0.join(format!("{out}.toml"));
+        std::fs::write(&path, policy).expect("write policy");
+        let mut cmd = matcher();
+        cmd.args(["batch", "--quiet", "--no-baselines", "--today", "2026-11-02", "--data"])
+            .arg(root.join("data/demo"))
+            .arg("--out")
+            .arg(dir.0.join(out))
+            .arg("--policy")
+            .arg(&path);
+        if let Some(reference) = reference {
+            cmd.arg("--reference").arg(root.join(reference));
+        }
+        let (output, _, stderr) = run(&mut cmd);
+        (output.status.code(), stderr, path.display().to_string())
+    };
+    let (code, stderr, path) = batch("municipality = 815\n[weights]\nurgency = 4.0\n", None, "typo");
+    assert_eq!(code, Some(1), "a policy for no municipality must stop the night: {stderr}");
+    assert!(
+        stderr.contains(&path) && stderr.contains("key `municipality`") && stderr.contains("815"),
+        "{stderr}"
+    );
+    let (code, stderr, _) = batch("municipality = 1751\n", Some("data/reference-nordic"), "nordic");
+    assert_eq!(code, Some(0), "a synthetic region's municipality takes a policy: {stderr}");
+}

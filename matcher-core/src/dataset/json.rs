@@ -45,6 +45,16 @@ pub fn table<R: std::io::Read>(file: &str, text: &str, required: &[&str]) -> Res
         let mut values = vec![String::new(); header.len()];
         let mut field_lines = vec![line; header.len()];
         let mut problem = None;
+        // serde_json keeps the last of two equal keys and drops the first without a word; a
+        // CSV header with a column twice is refused, and so is a field twice in an object.
+        let mut seen = std::collections::HashSet::new();
+        if let Some((key, key_line)) =
+            place.and_then(|p| p.keys.iter().find(|(key, _)| !seen.insert(key.as_str())))
+        {
+            let value = object.get(key).map(Value::to_string).unwrap_or_default();
+            problem =
+                Some(InputProblem::new(file, *key_line, key, value, "field appears twice in this object"));
+        }
         for (key, value) in object {
             let Some(&column) = index.get(key) else { continue };
             let key_line =
@@ -171,5 +181,19 @@ mod tests {
         let positions = scan(text);
         assert_eq!(positions.len(), 2);
         assert_eq!(positions[0].keys.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["id", "k"]);
+    }
+
+    /// serde_json keeps the last of two equal keys, so `"municipality": 851, ...,
+    /// "municipality": 101` read as København without a word; a CSV header with a column twice
+    /// is refused, and so is this.
+    #[test]
+    fn a_field_twice_in_one_object_is_refused_naming_its_second_line() {
+        let text = "[\n{\"id\": \"a\",\n \"n\": 1,\n \"n\": 2},\n{\"id\": \"b\", \"n\": 3}]";
+        let t = table::<&[u8]>("t.json", text, &["id"]).unwrap();
+        let (rows, problems) = t.for_each_row(|r| Ok(r.text("id")?.to_string()));
+        assert_eq!(rows.iter().map(|(_, id)| id.as_str()).collect::<Vec<_>>(), ["b"]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!((problems[0].line, problems[0].column.as_str()), (4, "n"), "{}", problems[0]);
+        assert!(problems[0].reason.contains("twice"), "{}", problems[0]);
     }
 }

@@ -173,7 +173,7 @@ fn round3(seconds: f64) -> f64 {
 pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
     let console = Console::start(args.quiet);
     let progress = console.progress.clone();
-    let policies = args.run.policy_set()?;
+    let policies = args.run.policy_set(&reference)?;
     let today = args.run.today();
 
     console.bar.set_message("loading the data set");

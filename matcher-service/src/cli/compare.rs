@@ -80,7 +80,7 @@ pub fn run(args: &CompareArgs, reference: ReferenceData) -> anyhow::Result<()> {
         .with_target(false)
         .with_max_level(level)
         .try_init();
-    let policies = Arc::new(args.run.policy_set()?);
+    let policies = Arc::new(args.run.policy_set(&reference)?);
     let today = args.run.today();
     let started = Instant::now();
     let data = load(&args.data, &reference, &args.input)?;

@@ -68,7 +68,7 @@ pub(super) fn graph(
     run: &RunFlags,
     input: &DataFlags,
 ) -> anyhow::Result<()> {
-    let policies = run.policy_set()?;
+    let policies = run.policy_set(&r)?;
     let started = Instant::now();
     let data = load(path, &r, input)?;
     let load_seconds = started.elapsed().as_secs_f64();
@@ -112,7 +112,7 @@ pub(super) fn explain(
     run: &RunFlags,
     input: &DataFlags,
 ) -> anyhow::Result<()> {
-    let policies = run.policy_set()?;
+    let policies = run.policy_set(&r)?;
     let data = load(path, &r, input)?;
     let ci = data
         .candidates

@@ -691,7 +691,7 @@ pub fn html(card: &Card, lang: Lang) -> String {
 /// An unreadable policy, an unknown municipality, a world that cannot be evaluated, or an
 /// output file that cannot be written.
 pub fn run(args: &DescribeArgs, reference: ReferenceData) -> anyhow::Result<()> {
-    let policies = super::flags::read_policies(&args.policies)?;
+    let policies = super::flags::read_policies_for(&args.policies, &reference)?;
     let municipality = args.municipality.map(MunicipalityCode);
     if let Some(m) = municipality
         && reference.municipality(m).is_none()

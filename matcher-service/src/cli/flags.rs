@@ -24,8 +24,9 @@ pub(crate) struct RunFlags {
 }
 
 impl RunFlags {
-    pub(crate) fn policy_set(&self) -> anyhow::Result<PolicySet> {
-        read_policies(&self.policies)
+    /// The policy set, each municipality's policy checked against `reference`.
+    pub(crate) fn policy_set(&self, reference: &ReferenceData) -> anyhow::Result<PolicySet> {
+        read_policies_for(&self.policies, reference)
     }
 
     pub(crate) fn today(&self) -> Date {
@@ -60,15 +61,28 @@ pub(crate) fn parse_scale(text: &str) -> Result<Scale, String> {
     Scale::parse(text).ok_or_else(|| "expected demo, municipality, national or nordic".to_string())
 }
 
-/// The policy set of `--policy` files (read here; assembled by [`PolicySet::from_files`]).
+/// The policy set of `--policy` files (read here; assembled by [`PolicySet::from_files`]),
+/// for commands without reference data (the store's oversight and retention).
 pub(crate) fn read_policies(paths: &[PathBuf]) -> anyhow::Result<PolicySet> {
-    let files = paths
+    let files = read_policy_files(paths)?;
+    Ok(PolicySet::from_files(files.iter().map(|(n, t)| (n.as_str(), t.as_str())))?)
+}
+
+/// The policy set of `--policy` files, each `municipality` one that `reference` knows
+/// ([`PolicySet::from_files_for`]): a typo must not leave a municipality on the national
+/// default without a word.
+pub(crate) fn read_policies_for(paths: &[PathBuf], reference: &ReferenceData) -> anyhow::Result<PolicySet> {
+    let files = read_policy_files(paths)?;
+    Ok(PolicySet::from_files_for(files.iter().map(|(n, t)| (n.as_str(), t.as_str())), reference)?)
+}
+
+fn read_policy_files(paths: &[PathBuf]) -> anyhow::Result<Vec<(String, String)>> {
+    paths
         .iter()
         .map(|path| {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading the policy {}", path.display()))?;
             Ok((path.display().to_string(), text))
         })
-        .collect::<anyhow::Result<Vec<(String, String)>>>()?;
-    Ok(PolicySet::from_files(files.iter().map(|(n, t)| (n.as_str(), t.as_str())))?)
+        .collect()
 }

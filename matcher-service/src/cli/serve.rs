@@ -1,6 +1,6 @@
 //! `matcher serve`: starts the HTTP service of [`crate::server`] with its flags.
 
-use super::flags::{load, parse_date, read_policies};
+use super::flags::{load, parse_date, read_policies_for};
 use crate::server;
 use anyhow::Context;
 use matcher_core::model::Date;
@@ -97,6 +97,9 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
         runtime.worker_threads(args.workers);
     }
     let runtime = runtime.build().context("starting the async runtime")?;
+    // Read once: the policies' municipalities are checked against it, and a `--reference`
+    // directory is what the service scores with.
+    let reference = args.input.reference()?;
     let config = server::Config {
         db: args.db.clone(),
         max_body_bytes: args.max_body_bytes,
@@ -104,7 +107,7 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
         max_in_flight: usize::try_from(args.max_in_flight).unwrap_or(usize::MAX),
         cors_origins: args.cors_origins.clone(),
         today: args.today,
-        policies: read_policies(&args.policies)?,
+        policies: read_policies_for(&args.policies, &reference)?,
         oidc: args.jwt_keys.clone().map(|keys_file| server::oidc::OidcConfig {
             keys_file,
             issuer: args.jwt_issuer.clone().unwrap_or_default(),
@@ -115,10 +118,7 @@ pub(super) fn run(args: ServeArgs) -> anyhow::Result<()> {
             employer_claim: args.jwt_employer_claim.clone(),
             provider_claim: args.jwt_provider_claim.clone(),
         }),
-        reference: match &args.input.reference {
-            Some(_) => Some(std::sync::Arc::new(args.input.reference()?)),
-            None => None,
-        },
+        reference: args.input.reference.is_some().then(|| std::sync::Arc::new(reference)),
         read_timeout: std::time::Duration::from_secs(args.read_timeout_secs),
         metrics_token: args.metrics_token.clone(),
         allowed_hosts: args.allowed_hosts.clone(),
