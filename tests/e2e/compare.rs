@@ -234,3 +234,22 @@ fn bad_scenario_input_is_named_by_file_line_and_column_and_nothing_is_written() 
         assert!(!out.exists());
     }
 }
+
+/// A CPR-like number given on the command line is refused without being printed: in an
+/// offer id (clap used to echo `invalid value '0101901234=2'`) and as a number of places
+/// (the flag was echoed whole as the problem's source: `--add-places course-00002=0101901234`).
+#[test]
+fn a_cpr_like_number_in_add_places_is_never_printed() {
+    let dir = temp_dir("compare-cpr");
+    for (arg, wanted) in [("0101901234=2", "looks like a CPR number"), ("course-00002=0101901234", "places")]
+    {
+        let out = dir.join("out");
+        let (status, stdout, stderr) = compare(&out, &["--add-places", arg]);
+        assert!(!status.status.success(), "{arg} was accepted");
+        assert!(stderr.contains(wanted), "{arg}: `{wanted}` not in: {stderr}");
+        for text in [&stdout, &stderr] {
+            assert!(!text.contains("0101901234"), "{arg}: the number was printed: {text}");
+        }
+        assert!(!out.exists());
+    }
+}

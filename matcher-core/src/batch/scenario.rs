@@ -94,6 +94,37 @@ fn upsert<T>(rows: &mut Vec<T>, row: T, key: impl Fn(&T) -> &str) -> bool {
     }
 }
 
+/// A closed offer's guarantee lapses: each contract with a guaranteed volume that covers a
+/// closed offer gives up that offer's share and lets it go. The night shares a contract's
+/// volume out over its offers by places ([`Contract::guarantee_shares`]), so a closed offer
+/// left in it would hand its share to the contract's other offers, up to more guaranteed
+/// places than they have (closing course-00008 of the demo guaranteed course-00002 65 of its 49
+/// places). The offer keeps the kind and price the contract gave it, for its running courses.
+/// Call before the closed offers' places shrink: the shares are those of the offer set as the
+/// scenario leaves it.
+fn lapse_guarantees(data: &mut Dataset, position: &HashMap<String, usize>, closing: &[bool]) {
+    let Dataset { contracts, offers, .. } = data;
+    for c in contracts.iter_mut().filter(|c| c.guaranteed_volume > 0) {
+        let covered: Vec<usize> =
+            c.offers.iter().filter_map(|id| position.get(id.as_str()).copied()).collect();
+        if !covered.iter().any(|&j| closing[j]) {
+            continue;
+        }
+        let capacities: Vec<u32> = covered.iter().map(|&j| offers[j].capacity).collect();
+        for (&j, share) in covered.iter().zip(c.guarantee_shares(&capacities)) {
+            if closing[j] {
+                c.guaranteed_volume -= share.min(c.guaranteed_volume);
+                let o = &mut offers[j];
+                o.contract = Some(c.kind);
+                if c.price_dkk > 0 {
+                    o.price_dkk = c.price_dkk;
+                }
+            }
+        }
+        c.offers.retain(|id| position.get(id.as_str()).is_none_or(|&j| !closing[j]));
+    }
+}
+
 /// The data set with `scenario` applied. Offers keep their positions (added ones come last),
 /// so that the two nights' offer indices agree for every offer the base has.
 ///
@@ -151,6 +182,12 @@ pub fn apply(base: &Dataset, scenario: &Scenario) -> Result<(Dataset, ScenarioCh
                 locked[j] += 1;
             }
         }
+        let mut closing = vec![false; data.offers.len()];
+        for id in &scenario.close_offers {
+            let &j = position.get(id.as_str()).ok_or_else(|| unknown_offer("remove", id))?;
+            closing[j] = true;
+        }
+        lapse_guarantees(&mut data, &position, &closing);
         for id in &scenario.close_offers {
             let &j = position.get(id.as_str()).ok_or_else(|| unknown_offer("remove", id))?;
             let o = &mut data.offers[j];
@@ -676,6 +713,43 @@ mod tests {
         assert_eq!(c.churn.changed() + c.churn.same, data.candidates.len());
         assert_eq!(c.place_values.len(), 2);
         assert_eq!(c.place_values[0].offer, offer.as_str());
+    }
+
+    /// Closing an offer under a strategic-partner contract lets its guarantee lapse
+    /// (docs/procurement.md): the contract's other offers keep the guaranteed places they had,
+    /// and no offer is guaranteed more places than it has. The contract's whole volume used to
+    /// be spread again over the places left (demo, closing course-00008: course-00002 was
+    /// guaranteed 65 of its 49 places, and `matcher compare` reported 17 guaranteed places not
+    /// filled).
+    #[test]
+    fn closing_an_offer_under_a_contract_lets_its_guarantee_lapse() {
+        use crate::model::contract::offer_terms;
+        let (_, data) = demo();
+        let day = crate::r#gen::AS_OF;
+        let index: HashMap<&str, usize> =
+            data.offers.iter().enumerate().map(|(j, o)| (o.id.as_str(), j)).collect();
+        let contract = data
+            .contracts
+            .iter()
+            .find(|c| c.in_force(day) && c.guaranteed_volume > 0 && c.offers.len() == 2)
+            .expect("the demo has a strategic partner with two courses");
+        let (closed, open) = (index[contract.offers[1].as_str()], index[contract.offers[0].as_str()]);
+        let before = offer_terms(&data, day);
+        assert!(before[closed].guaranteed > 0 && before[open].guaranteed > 0);
+        let scenario = Scenario { close_offers: vec![contract.offers[1].clone()], ..Scenario::default() };
+        let (out, _) = apply(&data, &scenario).unwrap();
+        let after = offer_terms(&out, day);
+        for (o, t) in out.offers.iter().zip(&after) {
+            assert!(
+                t.guaranteed <= o.capacity,
+                "{}: {} guaranteed of {} places",
+                o.id,
+                t.guaranteed,
+                o.capacity
+            );
+        }
+        assert_eq!(after[open].guaranteed, before[open].guaranteed, "the open course keeps its guarantee");
+        assert_eq!(after[closed].guaranteed, 0, "the closed course's guarantee lapses");
     }
 
     #[test]
