@@ -237,6 +237,48 @@ fn warm_start_from_the_previous_run_reaches_the_same_optimum() {
     assert!(run["warm_start"].is_string());
 }
 
+/// The prices a night reports are its own, not its start's (session 11's input hunt: a
+/// previous run with one price lowered changed that offer's price tonight). Yesterday's prices
+/// edited, one far down and one far up, give the same `prices.csv` and suggestions as the
+/// run itself.
+#[test]
+fn a_warm_start_from_other_prices_reports_the_same_prices() {
+    let dir = temp_dir("batch-warm-prices");
+    let (cold, edited) = (dir.join("cold"), dir.join("edited"));
+    batch_ok(&demo(), &cold, &["--no-baselines"]);
+    std::fs::create_dir_all(&edited).expect("mkdir");
+    for name in ["proposals.csv", "run.json"] {
+        std::fs::copy(cold.join(name), edited.join(name)).expect("copy");
+    }
+    let prices = std::fs::read_to_string(cold.join("prices.csv")).expect("prices");
+    let mut changed = 0;
+    let rows: Vec<String> = prices
+        .lines()
+        .enumerate()
+        .map(|(k, line)| {
+            let mut cells: Vec<String> = line.split(',').map(str::to_string).collect();
+            // Column 6 is the price; rows 1 and 2 are the first offers, both priced tonight.
+            if (k == 1 || k == 2) && cells.len() == 7 && cells[5].parse::<i64>().is_ok_and(|p| p > 0) {
+                cells[5] = if k == 1 { "1".into() } else { "9000".into() };
+                changed += 1;
+            }
+            cells.join(",")
+        })
+        .collect();
+    assert_eq!(changed, 2, "the demo's first two offers are priced:\n{prices}");
+    std::fs::write(edited.join("prices.csv"), rows.join("\n") + "\n").expect("write");
+    let (from_cold, from_edited) = (dir.join("from-cold"), dir.join("from-edited"));
+    batch_ok(&demo(), &from_cold, &["--no-baselines", "--previous", cold.to_str().expect("utf-8")]);
+    batch_ok(&demo(), &from_edited, &["--no-baselines", "--previous", edited.to_str().expect("utf-8")]);
+    for name in ["prices.csv", "proposals.csv"] {
+        assert_eq!(
+            std::fs::read_to_string(from_cold.join(name)).expect("read"),
+            std::fs::read_to_string(from_edited.join(name)).expect("read"),
+            "{name} depends on yesterday's prices"
+        );
+    }
+}
+
 /// Issue 14: `--previous` compares with yesterday's run. Unchanged data: no suggestion
 /// changes and every row says `kept` or `unmatched`; the report's stability section counts
 /// against the previous run and says so. Then one candidate's data and one offer change: their

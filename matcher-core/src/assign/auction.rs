@@ -1,16 +1,16 @@
 //! The auction of the exact solver (driven by `exact.rs`): ε-scaling forward auction, reverse repair of offers with spare capacity,
-//! exact integer duals by one Dijkstra run. See the module header of `assign` for why.
+//! exact integer duals (the least ones, `prices.rs`). See the module header of `assign` for why.
 //!
 //! Terms: a *person* is an unlocked candidate of the component, an *offer* an offer node of the
 //! modified problem (regular or guaranteed places). All weights and prices inside the auction
 //! are *scaled*: `a = w'·S`.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
 use super::NONE;
+use super::prices::{ComponentRows, Proof, least_prices};
 use super::reduce::{CompResult, Component};
 use crate::error::{Error, Result};
 
@@ -120,7 +120,15 @@ pub(super) fn solve_component(c: &Component, warm: Option<&[i64]>, schedule: Sch
     }
     au.phase(1, Some(&csc), keep, &c.current);
     phases += 1;
-    let price = au.exact_prices(s, &csc)?;
+    // Exact integer prices (original units) from the final ε = 1 state: the least ones.
+    let value: Vec<i64> = (0..n)
+        .map(|i| match au.assigned[i] {
+            NONE => 0,
+            j => au.paid[i] - au.entry[j as usize],
+        })
+        .collect();
+    let proof = Proof { assigned: &au.assigned, value: &value, pot: &au.entry, scale: s, slack: 1 };
+    let price = least_prices(&ComponentRows { c, scale: s }, m, &proof)?;
     let profit = (0..n)
         .map(|i| match au.assigned[i] {
             NONE => 0,
@@ -130,7 +138,7 @@ pub(super) fn solve_component(c: &Component, warm: Option<&[i64]>, schedule: Sch
     Ok(CompResult { assigned: au.assigned, price, profit, phases, iterations: au.iterations })
 }
 
-/// Offer-major copy of a component's edges, for the reverse repair and the dual finish.
+/// Offer-major copy of a component's edges, for the reverse repair.
 /// Column `j` is `edge[off[j]..off[j + 1]]`, its persons in increasing order.
 struct Csc {
     off: Vec<usize>,
@@ -816,59 +824,5 @@ impl<'a> Auction<'a> {
             self.entry[j] = price;
         }
         fell
-    }
-
-    /// Exact integer prices (original units) from the final ε = 1 state, by Dijkstra on the
-    /// difference constraints `p_a ≤ p_j + w'_ia − w'_ij` (person in `a`, edge to `j`) and
-    /// `p_a ≤ w'_ia`, from a root with price 0, using the scaled prices as potentials.
-    fn exact_prices(&self, s: i64, csc: &Csc) -> Result<Vec<i64>> {
-        let m = self.cap.len();
-        let pot = &self.entry;
-        let mut dist = vec![INF; m];
-        let mut heap = BinaryHeap::new();
-        // Arcs root → offer: length min over holders of w'_ia (0 if a place is free).
-        let mut root_len = vec![INF; m];
-        for (i, &j) in self.assigned.iter().enumerate() {
-            if j != NONE {
-                let r = &mut root_len[j as usize];
-                *r = (*r).min(self.paid[i]);
-            }
-        }
-        for j in 0..m {
-            if self.held[j] < self.cap[j] {
-                root_len[j] = 0;
-            }
-            let d = root_len[j] + 1 - pot[j];
-            if d < 0 {
-                return Err(Error::Problem(format!("internal: ε-CS violated at offer {j} (root arc {d})")));
-            }
-            dist[j] = d;
-            heap.push(Reverse((d, j as u32)));
-        }
-        while let Some(Reverse((d, x))) = heap.pop() {
-            let x = x as usize;
-            if d > dist[x] {
-                continue;
-            }
-            for e in csc.off[x]..csc.off[x + 1] {
-                let InEdge { a, person } = csc.edge[e];
-                let k = person as usize;
-                let y = self.assigned[k];
-                if y == NONE || y as usize == x {
-                    continue;
-                }
-                let y = y as usize;
-                let c = self.paid[k] - a + 1 + pot[x] - pot[y];
-                if c < 0 {
-                    return Err(Error::Problem(format!("internal: ε-CS violated on arc {x} → {y} ({c})")));
-                }
-                if d + c < dist[y] {
-                    dist[y] = d + c;
-                    heap.push(Reverse((d + c, y as u32)));
-                }
-            }
-        }
-        // dist = S·L + hops − pot, with 1 ≤ hops ≤ m < S: L is the floor.
-        Ok((0..m).map(|j| (dist[j] + pot[j]).div_euclid(s)).collect())
     }
 }

@@ -7,6 +7,7 @@
 use rayon::prelude::*;
 
 use super::auction::Schedule;
+use super::prices::{self, ComponentRows, ModifiedRows};
 use super::reduce::{CompResult, Component, Reduced};
 use super::repair::WarmRepair;
 use super::{NONE, Problem, Solution, SolveOptions, SolveStats};
@@ -31,8 +32,11 @@ pub(crate) fn solve_exact(
     let start = if warm.is_some() { options.warm_assignment.as_deref() } else { None };
     let n = problem.n_candidates;
     if let (Some(price), Some(start)) = (warm.as_deref(), start)
-        && let Some(r) = super::repair::repair(problem, &red, price, start, policy)
+        && let Some(mut r) = super::repair::repair(problem, &red, price, start, policy)
     {
+        // The repair's duals are exact but lean on yesterday's prices; the night reports the
+        // least ones, whatever path it took.
+        prices::make_least(&ModifiedRows { problem, red: &red }, &r.assigned, &mut r.price, &mut r.profit)?;
         let mut assignment: Vec<Option<u32>> = vec![None; n];
         for i in 0..n {
             if problem.is_locked(i) {
@@ -113,7 +117,10 @@ fn finish(
 /// One component: Jonker–Volgenant when it is complete with unit capacities, else the auction.
 fn solve_component(c: &Component, warm: Option<&[i64]>, schedule: Schedule) -> Result<CompResult> {
     match super::dense::solve(c) {
-        Some(r) => Ok(r),
+        Some(mut r) => {
+            prices::make_least(&ComponentRows { c, scale: 1 }, &r.assigned, &mut r.price, &mut r.profit)?;
+            Ok(r)
+        }
         None => super::auction::solve_component(c, warm, schedule),
     }
 }

@@ -738,6 +738,9 @@ mod tests {
             let warm = solve(&problem, &warm_options).expect("warm");
             assert_eq!(warm.objective, cold.objective, "seed {seed}");
             assert_eq!(warm.assignment, cold.assignment, "seed {seed}");
+            assert_eq!(warm.offer_prices, cold.offer_prices, "seed {seed}");
+            assert_eq!(warm.guarantee_prices, cold.guarantee_prices, "seed {seed}");
+            assert_eq!(record.offer_prices, cold.offer_prices, "seed {seed}");
         }
         assert!(raw_differ > 20, "{raw_differ} problems where the two schedules' raw optima differ");
     }

@@ -23,12 +23,15 @@
 //!   start's first two: deferred to small ε it degenerates into a long "reverse price war"
 //!   (measured: 1.9 M steps, 4.7 s instead of 0.015 s on the demo night with guaranteed places).
 //!   Its price cuts are patched into the bidders' cached bounds rather than rescanning all.
-//! * **Exact integer duals.** Auction prices are fractional in original units. After the last
-//!   phase the prices are turned into exact integer duals by one Dijkstra run on the offer graph
-//!   (difference constraints `p_a ≤ p_j + w_ia − w_ij`), with the auction prices as
-//!   potentials: ε-CS makes every reduced arc cost non-negative after adding 1 per arc, and
-//!   `S` exceeds the number of hops, so the lexicographic key finds the true shortest paths.
-//!   The result has duality gap exactly 0, which [`verify`] checks independently.
+//! * **Exact integer duals, the least ones.** Auction prices are fractional in original units.
+//!   After the last phase they are turned into exact integer duals by one Dijkstra run on the
+//!   offer graph (`prices`: difference constraints `p_x ≥ p_y + w_kx − w_ky` for every holder
+//!   `k` of `y`, over the holders' own rows), with the auction prices as potentials: ε-CS makes
+//!   every reduced arc cost non-negative after adding 1 per arc, and `S` exceeds the number of
+//!   hops, so the lexicographic key finds the true shortest paths. The result is the *least*
+//!   optimal duals: unique, so every path (the dense path, the warm repair) ends with the same
+//!   prices after the same pass from its own exact duals, and equal to what one more place adds
+//!   to the optimum. Duality gap exactly 0, which [`verify`] checks independently.
 //! * **Canonical optimum.** Which of several equally good assignments the auction reaches
 //!   depends on its path (first ε, warm start). The solve ends by choosing the one the problem
 //!   alone fixes (`face::canonical`): the face of optimal assignments is found from the exact
@@ -111,6 +114,7 @@ mod exact;
 mod face;
 mod format;
 mod greedy;
+mod prices;
 mod reduce;
 mod repair;
 mod stable;

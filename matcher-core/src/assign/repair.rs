@@ -5,7 +5,8 @@
 //! complementary-slackness condition still holds today; only a few are broken, and each can be
 //! fixed by one Dijkstra search that stays local. This module does exactly that, on the
 //! modified problem of `reduce` (locked candidates out, continuity bonus in, guaranteed places
-//! as their own nodes), without components, scaling or a final dual pass.
+//! as their own nodes), without components or scaling; the driver then turns its exact duals
+//! into the least ones (`prices`), as it does every path's.
 //!
 //! Invariants kept between searches (all in original integer units):
 //! * dual feasibility: `π_i ≥ 0`, `p_x ≥ 0`, `π_i + p_x ≥ w'_ix` on every useful edge;

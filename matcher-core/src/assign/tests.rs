@@ -238,6 +238,7 @@ proptest! {
             *w += delta[k % delta.len()];
         }
         let best = brute_force(&q, bonus);
+        let cold = solve(&q, &opts(Mode::Exact, 1, bonus)).unwrap();
         let random_prices: Vec<i64> = (0..q.n_offers()).map(|j| noise[j % noise.len()]).collect();
         let random_assignment: Vec<Option<u32>> = (0..q.n_candidates)
             .map(|i| q.edges(i).0.get(noise[i % noise.len()] as usize % 3).copied())
@@ -262,6 +263,26 @@ proptest! {
             let auction = solve_with(&q, &o, repair::WarmRepair::Never).unwrap();
             prop_assert!(!auction.stats.warm_repair);
             prop_assert_eq!(verify(&q, &auction).unwrap().modified_primal, best);
+            // The duals, too, are the night's own, not the path's: the least ones.
+            for warm in [&repaired, &auction] {
+                prop_assert_eq!(&warm.offer_prices, &cold.offer_prices);
+                prop_assert_eq!(&warm.guarantee_prices, &cold.guarantee_prices);
+                prop_assert_eq!(&warm.candidate_profits, &cold.candidate_profits);
+            }
+        }
+    }
+
+    /// An offer's price is what one more place there adds to the optimum: the least of its
+    /// optimal duals, exactly (the greatest is what one place fewer takes away).
+    #[test]
+    fn an_offers_price_is_what_one_more_place_adds((p, bonus) in tiny(true)) {
+        let solution = solve(&p, &opts(Mode::Exact, 1, bonus)).unwrap();
+        let optimum = brute_force(&p, bonus);
+        for j in 0..p.n_offers() {
+            let mut more = p.clone();
+            more.capacity[j] += 1;
+            let rise = brute_force(&more, bonus) - optimum;
+            prop_assert_eq!(i128::from(solution.offer_prices[j]), rise, "offer {}", j);
         }
     }
 }

@@ -192,7 +192,8 @@ impl EffectFlag {
 pub struct OfferPrice {
     /// Offer index.
     pub offer: u32,
-    /// Dual price of one more place, points (0 when places are left over).
+    /// Dual price: what one more place adds to the night's optimum, points (0 when it adds
+    /// nothing, as where places are left over).
     pub price: i64,
     /// Places.
     pub capacity: u32,
