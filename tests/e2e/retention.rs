@@ -106,10 +106,37 @@ fn retention_deletes_what_is_due_and_nothing_else() {
     // Day 6: the older batch run goes; the latest finished one stays.
     retention(&db, &policy, &day(6), false);
     assert_eq!(counts(&db, A), Counts { batch_runs: 1, ..start });
+    let last = |table: &str| -> i64 {
+        let c = rusqlite::Connection::open(&db).expect("open");
+        c.query_row(
+            &format!("SELECT COALESCE(MAX(number), 0) FROM {table} WHERE municipality = ?1"),
+            [A],
+            |r| r.get(0),
+        )
+        .expect("highest number")
+    };
+    let (last_shown, last_access) = (last("suggestion_log"), last("access_log"));
+    assert!(last_shown > 0 && last_access > 0);
     // Day 11: the suggestion log.
     retention(&db, &policy, &day(11), false);
     assert_eq!(counts(&db, A), Counts { batch_runs: 1, suggestion_log: 0, ..start });
     // Day 21: the access log.
+    retention(&db, &policy, &day(21), false);
+    assert_eq!(counts(&db, A), Counts { batch_runs: 1, suggestion_log: 0, access_log: 0, ..start });
+    // Both logs are empty for 0851 now; the next rows continue the numbering, so a number a
+    // client kept never names another row (it started at 1 again before).
+    let body = json!({"candidate_id": "cand-a1"}).to_string();
+    assert_eq!(call(s.addr, "POST", "/v1/suggestions", Some(&cw), Some(&body)).status, 200);
+    s.state.audit_log.flush();
+    let c = rusqlite::Connection::open(&db).expect("open");
+    let first_after = |table: &str| -> i64 {
+        c.query_row(&format!("SELECT MIN(number) FROM {table} WHERE municipality = ?1"), [A], |r| r.get(0))
+            .expect("new rows")
+    };
+    assert_eq!(first_after("suggestion_log"), last_shown + 1);
+    assert_eq!(first_after("access_log"), last_access + 1);
+    drop(c);
+    // The new rows are due on day 21 as well; the rest of the test goes on from there.
     retention(&db, &policy, &day(21), false);
     assert_eq!(counts(&db, A), Counts { batch_runs: 1, suggestion_log: 0, access_log: 0, ..start });
     // Day 26: the outcome.

@@ -41,6 +41,17 @@ fn a_file_from_before_schema_versions_is_migrated_and_its_rows_read() {
     assert!(run.proposals.as_deref().is_some_and(|p| p.contains("cand-a1")), "{:?}", run.proposals);
     drop(store);
     assert_eq!(version(&db), SCHEMA_VERSION);
+    // Version 8 seeds each tenant's last numbers from the rows there are, so retention can
+    // never make a number repeat.
+    let seeded: Vec<(i64, String, i64)> = rusqlite::Connection::open(&db)
+        .expect("open")
+        .prepare("SELECT municipality, tbl, last FROM numbers ORDER BY tbl")
+        .expect("numbers")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("rows")
+        .collect::<rusqlite::Result<_>>()
+        .expect("read");
+    assert_eq!(seeded, [(851, "batch_runs".to_string(), 1), (851, "decisions".to_string(), 1)]);
     // Opening again finds nothing to do and reads the same.
     let again = Store::open(&db).expect("reopen");
     assert_eq!(again.list_tokens(Some(851)).expect("tokens").len(), 3);

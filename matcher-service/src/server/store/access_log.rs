@@ -81,9 +81,9 @@ impl Store {
             suggestion_log::insert(&tx, suggestions, &packed)?;
             {
                 let mut stmt = tx.prepare_cached(
-                    "INSERT INTO access_log (municipality, number, at, user, role, employer, action, candidate_id, request_id)
-                     VALUES (?1, (SELECT COALESCE(MAX(number), 0) + 1 FROM access_log WHERE municipality = ?1),
-                        ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    concat!("INSERT INTO access_log (municipality, number, at, user, role, employer, action, candidate_id, request_id)
+                     VALUES (?1, ", next_number!("access_log"), ",
+                        ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
                 )?;
                 for a in accesses {
                     stmt.execute(params![

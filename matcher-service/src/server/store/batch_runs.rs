@@ -66,9 +66,13 @@ impl Store {
                 return Err(StoreError::Conflict(format!("batch run {id} is still running")));
             }
             let started = tx.query_row(
-                "INSERT INTO batch_runs (municipality, number, status, started_at)
-                 VALUES (?1, (SELECT COALESCE(MAX(number), 0) + 1 FROM batch_runs WHERE municipality = ?1),
-                    'running', ?2) RETURNING id, number",
+                concat!(
+                    "INSERT INTO batch_runs (municipality, number, status, started_at)
+                 VALUES (?1, ",
+                    next_number!("batch_runs"),
+                    ",
+                    'running', ?2) RETURNING id, number"
+                ),
                 params![municipality, now_rfc3339()],
                 |r| Ok(StartedBatch { row_id: r.get(0)?, number: r.get(1)? }),
             )?;

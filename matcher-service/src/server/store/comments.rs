@@ -92,9 +92,9 @@ impl Store {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let decision = visible_decision(&tx, new.municipality, new.decision, new.provider.as_deref())?;
             let rowid: i64 = tx.query_row(
-                "INSERT INTO decision_comments (municipality, number, decision_id, provider_id, author, role, employer, text, written_at)
-                 VALUES (?1, (SELECT COALESCE(MAX(number), 0) + 1 FROM decision_comments WHERE municipality = ?1),
-                    ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+                concat!("INSERT INTO decision_comments (municipality, number, decision_id, provider_id, author, role, employer, text, written_at)
+                 VALUES (?1, ", next_number!("decision_comments"), ",
+                    ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id"),
                 params![
                     new.municipality,
                     decision,

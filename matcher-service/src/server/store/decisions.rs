@@ -292,10 +292,10 @@ impl Store {
             // The number is taken under the write lock of this transaction, so two decisions of
             // one tenant cannot get the same one (the unique index would refuse it anyway).
             let (rowid, number): (i64, i64) = tx.query_row(
-                "INSERT INTO decisions (municipality, number, candidate_id, offer_id, action, reason, decided_by,
+                concat!("INSERT INTO decisions (municipality, number, candidate_id, offer_id, action, reason, decided_by,
                     role, suggested, target_groups, decided_at, corrects, starts_on, ends_on, excluded_until, employer)
-                 VALUES (?1, (SELECT COALESCE(MAX(number), 0) + 1 FROM decisions WHERE municipality = ?1),
-                    ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) RETURNING id, number",
+                 VALUES (?1, ", next_number!("decisions"), ",
+                    ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) RETURNING id, number"),
                 params![
                     d.municipality,
                     d.candidate_id,
@@ -372,11 +372,11 @@ impl Store {
             }
             released.evidence = super::outcomes::take_back_evidence(&tx, target.rowid)?;
             let (rowid, number): (i64, i64) = tx.query_row(
-                "INSERT INTO decisions (municipality, number, candidate_id, offer_id, action, reason, decided_by,
+                concat!("INSERT INTO decisions (municipality, number, candidate_id, offer_id, action, reason, decided_by,
                     role, suggested, target_groups, decided_at, corrects, employer)
-                 SELECT municipality, (SELECT COALESCE(MAX(number), 0) + 1 FROM decisions WHERE municipality = ?1),
+                 SELECT municipality, ", next_number!("decisions"), ",
                     candidate_id, offer_id, 'withdrawal', ?2, ?3, ?4, '[]', target_groups, ?5, id, ?7
-                 FROM decisions WHERE id = ?6 RETURNING id, number",
+                 FROM decisions WHERE id = ?6 RETURNING id, number"),
                 params![w.municipality, w.reason, w.decided_by, w.role, now, target.rowid, w.employer],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;

@@ -55,10 +55,10 @@ pub(super) fn start_offer_episode(
     mix: &CaseMixAtStart,
 ) -> Result<()> {
     tx.execute(
-        "INSERT INTO episodes (municipality, number, candidate_id, decision_id, offer_id, target_groups, age_band,
+        concat!("INSERT INTO episodes (municipality, number, candidate_id, decision_id, offer_id, target_groups, age_band,
             benefit_kind, weeks_on_benefit, started, recorded_by, recorded_at)
-         VALUES (?1, (SELECT COALESCE(MAX(number), 0) + 1 FROM episodes WHERE municipality = ?1),
-            ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         VALUES (?1, ", next_number!("episodes"), ",
+            ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
         params![
             d.municipality,
             d.candidate_id,
@@ -311,10 +311,10 @@ impl Store {
                 )));
             }
             let number: i64 = tx.query_row(
-                "INSERT INTO episodes (municipality, number, candidate_id, target_groups, age_band, benefit_kind,
+                concat!("INSERT INTO episodes (municipality, number, candidate_id, target_groups, age_band, benefit_kind,
                     weeks_on_benefit, started, result, weeks_to_exit, recorded_by, recorded_at, key)
-                 VALUES (?1, (SELECT COALESCE(MAX(number), 0) + 1 FROM episodes WHERE municipality = ?1),
-                    ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING number",
+                 VALUES (?1, ", next_number!("episodes"), ",
+                    ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING number"),
                 params![
                     x.municipality,
                     x.candidate_id,

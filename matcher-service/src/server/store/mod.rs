@@ -99,6 +99,22 @@ pub enum StoreError {
 /// Shorthand.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// The SQL of the next number a tenant (`?1`) gives a row of `$table`: one more than the
+/// larger of the table's highest and the last number `numbers` remembers, so a number is never
+/// given twice even after retention deleted every row (`schema::to_v8_numbers`, whose trigger
+/// keeps `numbers` up to date). Runs inside the insert, under the write lock.
+macro_rules! next_number {
+    ($table:literal) => {
+        concat!(
+            "(SELECT max(COALESCE((SELECT MAX(number) FROM ",
+            $table,
+            " WHERE municipality = ?1), 0), COALESCE((SELECT last FROM numbers WHERE municipality = ?1 AND tbl = '",
+            $table,
+            "'), 0)) + 1)"
+        )
+    };
+}
+
 mod access_log;
 mod batch_runs;
 mod candidates;

@@ -167,8 +167,16 @@ pub(super) fn migrate_numbers(conn: &mut Connection) -> Result<()> {
 /// historical shapes it has is told by its columns); `to_v1` creates what is missing and
 /// brings any of those shapes to the schema of version 1. Every migration is idempotent, so a
 /// crash between a migration and the version update only repeats it.
-pub(super) const MIGRATIONS: &[fn(&mut Connection) -> Result<()>] =
-    &[to_v1, to_v2, to_v3, to_v4_caseloads, to_v5_history, to_v6_oversight_retention, to_v7_providers];
+pub(super) const MIGRATIONS: &[fn(&mut Connection) -> Result<()>] = &[
+    to_v1,
+    to_v2,
+    to_v3,
+    to_v4_caseloads,
+    to_v5_history,
+    to_v6_oversight_retention,
+    to_v7_providers,
+    to_v8_numbers,
+];
 
 /// The schema version this program writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -379,6 +387,44 @@ pub(super) fn to_v7_providers(conn: &mut Connection) -> Result<()> {
         CREATE INDEX IF NOT EXISTS decisions_accepts
             ON decisions (action, municipality, offer_id, decided_at, target_groups);",
     )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The tables whose rows a tenant numbers 1, 2, 3, ... (`number`, the id a client sees).
+pub(super) const NUMBERED: [&str; 6] =
+    ["decisions", "suggestion_log", "access_log", "batch_runs", "decision_comments", "episodes"];
+
+/// Version 7 → 8: per-tenant numbers never repeat. A row's number was the tenant's highest
+/// number + 1, so when retention deleted every row of a table for a tenant (a whole period
+/// without one), numbering started at 1 again and an old number a client kept could name a
+/// new row. `numbers` keeps each tenant's last number per table; retention never deletes it.
+/// A trigger per table raises it on every insert, so no insert site can forget it, and
+/// `store::next_number!` reads the larger of it and the table's highest. It is
+/// seeded from the rows there are. One immediate transaction; idempotent.
+pub(super) fn to_v8_numbers(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS numbers (
+            municipality INTEGER NOT NULL,
+            tbl TEXT NOT NULL,
+            last INTEGER NOT NULL,
+            PRIMARY KEY (municipality, tbl)
+        ) WITHOUT ROWID;",
+    )?;
+    for table in NUMBERED {
+        tx.execute_batch(&format!(
+            "INSERT INTO numbers (municipality, tbl, last)
+                SELECT municipality, '{table}', MAX(number) FROM {table} WHERE true GROUP BY municipality
+                ON CONFLICT (municipality, tbl) DO UPDATE SET last = max(last, excluded.last);
+             DROP TRIGGER IF EXISTS {table}_numbers;
+             CREATE TRIGGER {table}_numbers AFTER INSERT ON {table}
+             BEGIN
+                INSERT INTO numbers (municipality, tbl, last) VALUES (NEW.municipality, '{table}', NEW.number)
+                ON CONFLICT (municipality, tbl) DO UPDATE SET last = max(last, excluded.last);
+             END;"
+        ))?;
+    }
     tx.commit()?;
     Ok(())
 }

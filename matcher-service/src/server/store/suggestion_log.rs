@@ -204,13 +204,15 @@ pub(super) fn insert(
     entries: &[NewSuggestionLogEntry],
     packed: &[Vec<u8>],
 ) -> Result<()> {
-    let mut stmt = tx.prepare_cached(
+    let mut stmt = tx.prepare_cached(concat!(
         "INSERT INTO suggestion_log (municipality, number, shown_at, source, requested_by, role,
             candidate_id, offers_version, batch_run_id, engine_version, policy_name, policy_hash,
             reference_hash, answer, offer_ids)
-         VALUES (?1, (SELECT COALESCE(MAX(number), 0) + 1 FROM suggestion_log WHERE municipality = ?1),
-            ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    )?;
+         VALUES (?1, ",
+        next_number!("suggestion_log"),
+        ",
+            ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+    ))?;
     for (e, answer) in entries.iter().zip(packed) {
         stmt.execute(params![
             e.municipality,
