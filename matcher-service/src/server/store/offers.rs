@@ -3,7 +3,7 @@
 use super::{Result, Store, StoreError, now_rfc3339};
 use matcher_core::model::{Language, limits};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// A stored offer as the catalogue needs it.
 #[derive(Debug, Clone)]
@@ -322,18 +322,30 @@ fn check_languages(tx: &rusqlite::Transaction<'_>, offers: &[NewOffer]) -> Resul
         languages: Vec<Language>,
     }
     let json = |source| StoreError::Json { table: "offers", source };
-    let written: HashSet<&str> = offers.iter().map(|o| o.id.as_str()).collect();
-    let mut used: HashSet<Language> = HashSet::new();
-    let mut stmt = tx.prepare("SELECT id, json_extract(model, '$.languages') FROM offers")?;
+    // Every distinct language list with the number of offers that have it, read from the
+    // `offers_languages` index (a covering scan, no model parsed); the written offers' own
+    // rows are taken out again, as they are added one by one below to name the first that
+    // goes over.
+    let mut lists: HashMap<Option<String>, u32> = HashMap::new();
+    let mut stmt = tx.prepare(
+        "SELECT json_extract(model, '$.languages'), count(*) FROM offers GROUP BY json_extract(model, '$.languages')",
+    )?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
-        let id: String = row.get(0)?;
-        let languages: Option<String> = row.get(1)?;
-        if written.contains(id.as_str()) {
-            continue;
+        lists.insert(row.get(0)?, row.get(1)?);
+    }
+    let written: HashSet<&str> = offers.iter().map(|o| o.id.as_str()).collect();
+    let mut own = tx.prepare("SELECT json_extract(model, '$.languages') FROM offers WHERE id = ?1")?;
+    for id in &written {
+        let list: Option<Option<String>> = own.query_row([id], |r| r.get(0)).optional()?;
+        if let Some(count) = list.and_then(|l| lists.get_mut(&l)) {
+            *count = count.saturating_sub(1);
         }
-        if let Some(text) = languages {
-            used.extend(serde_json::from_str::<Vec<Language>>(&text).map_err(json)?);
+    }
+    let mut used: HashSet<Language> = HashSet::new();
+    for (list, _) in lists.iter().filter(|(_, n)| **n > 0) {
+        if let Some(text) = list {
+            used.extend(serde_json::from_str::<Vec<Language>>(text).map_err(json)?);
         }
     }
     for (index, offer) in offers.iter().enumerate() {
