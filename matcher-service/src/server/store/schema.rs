@@ -167,8 +167,16 @@ pub(super) fn migrate_numbers(conn: &mut Connection) -> Result<()> {
 /// historical shapes it has is told by its columns); `to_v1` creates what is missing and
 /// brings any of those shapes to the schema of version 1. Every migration is idempotent, so a
 /// crash between a migration and the version update only repeats it.
-pub(super) const MIGRATIONS: &[fn(&mut Connection) -> Result<()>] =
-    &[to_v1, to_v2, to_v3, to_v4_caseloads, to_v5_history, to_v6_oversight_retention, to_v7_providers];
+pub(super) const MIGRATIONS: &[fn(&mut Connection) -> Result<()>] = &[
+    to_v1,
+    to_v2,
+    to_v3,
+    to_v4_caseloads,
+    to_v5_history,
+    to_v6_oversight_retention,
+    to_v7_providers,
+    to_v8_recorded_locks,
+];
 
 /// The schema version this program writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -464,6 +472,23 @@ pub(super) fn to_v5_history(conn: &mut Connection) -> Result<()> {
         BEGIN SELECT RAISE(ABORT, 'episodes are append-only'); END;",
     )?;
     tx.commit()?;
+    Ok(())
+}
+
+/// The partial expression index of record locks: candidates whose own record says a course is
+/// under way (`current_locked`), by the offer it names. The accept's guard counts an offer's
+/// record locks through it (`ledger::RECORDED_LOCKS_ON_OFFER`, whose terms are written as here so
+/// that SQLite matches them), and the night's count per offer reads only it, not every candidate.
+pub const RECORDED_LOCK_INDEX: &str = "
+CREATE INDEX IF NOT EXISTS candidates_recorded_lock
+    ON candidates (json_extract(model, '$.candidate.current.offer'))
+    WHERE json_extract(model, '$.candidate.current.locked') = 1;";
+
+/// Version 7 → 8: the index of record locks ([`RECORDED_LOCK_INDEX`]), so that the day's accept
+/// can count the courses under way that only candidates' records claim without scanning the
+/// candidates. One statement, idempotent by `IF NOT EXISTS`.
+pub(super) fn to_v8_recorded_locks(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(RECORDED_LOCK_INDEX)?;
     Ok(())
 }
 
