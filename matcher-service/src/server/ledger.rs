@@ -7,7 +7,12 @@
 //! candidate is deleted: always in the transaction of the event that caused it (the end of a
 //! course is swept into the next write that touches places, and never counted after its last
 //! day in the meantime). `offers.reserved` stays the count of places not released, so the
-//! accept's guard (`reserved < capacity`) is one indexed row.
+//! accept's guard (`reserved + record locks < capacity`) is one indexed row and one look-up of
+//! the partial index of record locks.
+//!
+//! Also the one definition of a *record lock*, a course under way that only a candidate's
+//! record claims (a case system's `current_locked`, no open place here): counted by offer for
+//! the night (`recorded_locks`) and per offer for the day (`recorded_locks_on`).
 //!
 //! Every function takes the caller's connection or transaction and does no locking of its
 //! own; the store holds the write lock. Must not: parse HTTP or decide who may call it
