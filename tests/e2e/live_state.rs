@@ -371,8 +371,27 @@ fn the_days_accepts_count_courses_under_way_from_candidate_records() {
     let r = call(s.addr, "POST", "/v1/candidates", Some(&b_system), Some(&theirs));
     assert_eq!(r.status, 200, "{}", r.body);
     let cw = s.tokens.a_caseworker.clone();
-    // Two places are held by the records, none by the ledger.
+    // Two places are held by the records, none by the ledger; the suggestions count them too
+    // (the catalogue's counters), and follow a record that no longer claims the course.
     assert_eq!(places(&s, "course-1"), (0, 0, 3));
+    let suggested_places = |candidate: &str| -> Option<u64> {
+        let body = json!({"candidate_id": candidate, "k": 5}).to_string();
+        let r = call(s.addr, "POST", "/v1/suggestions", Some(&cw), Some(&body));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let list = r.body["suggestions"].as_array().expect("list").clone();
+        list.iter()
+            .find(|x| x["offer_id"] == "course-1")
+            .map(|x| x["remaining_places"].as_u64().expect("places"))
+    };
+    assert_eq!(suggested_places("cand-az0"), Some(3));
+    let unlocked = Value::Array(vec![candidate("cand-b-running", "0101")]).to_string();
+    assert_eq!(call(s.addr, "POST", "/v1/candidates", Some(&b_system), Some(&unlocked)).status, 200);
+    assert_eq!(places(&s, "course-1"), (0, 0, 4));
+    assert_eq!(suggested_places("cand-az0"), Some(4));
+    let r = call(s.addr, "POST", "/v1/candidates", Some(&b_system), Some(&theirs));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(places(&s, "course-1"), (0, 0, 3));
+    assert_eq!(suggested_places("cand-az0"), Some(3));
 
     let mut accepted = 0;
     let mut refusal = None;
@@ -395,6 +414,8 @@ fn the_days_accepts_count_courses_under_way_from_candidate_records() {
     assert!(!detail.contains("cand-"), "no candidate is named: {}", refusal.body);
     assert_eq!(places(&s, "course-1"), (0, 3, 0));
     assert_eq!(held_in_file(&s, "course-1"), (3, 3));
+    // Full: no longer suggested.
+    assert_eq!(suggested_places("cand-az5"), None);
 
     // The candidate whose record claims the course accepts it: its own record does not count
     // against it, and the place moves from the record to the ledger (counted once).

@@ -329,6 +329,28 @@ pub fn recorded_locks_on(
     Ok(c.prepare_cached(RECORDED_LOCKS_ON_OFFER)?.query_row(params![today, offer, m, id], |r| r.get(0))?)
 }
 
+/// The offers that the records of these candidates (of tenant `municipality`) name as a course
+/// under way (`current_locked`), whether or not the ledger holds a place for them: the offers
+/// whose count of record locks a write about these candidates can change.
+///
+/// # Errors
+/// On storage failure.
+pub fn record_lock_offers(c: &Connection, municipality: u16, candidates: &[&str]) -> Result<Vec<String>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT json_extract(model, '$.candidate.current.offer') FROM candidates
+         WHERE municipality = ?1 AND id = ?2 AND json_extract(model, '$.candidate.current.locked') = 1",
+    )?;
+    let mut out = Vec::new();
+    for id in candidates {
+        if let Some(Some(offer)) =
+            stmt.query_row(params![municipality, id], |r| r.get::<_, Option<String>>(0)).optional()?
+        {
+            out.push(offer);
+        }
+    }
+    Ok(out)
+}
+
 /// A place a candidate holds (accepted, not released, course not ended).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeldPlace {

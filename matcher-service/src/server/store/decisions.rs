@@ -527,6 +527,24 @@ impl Store {
         self.read(|c| crate::server::ledger::recorded_locks(c, today))
     }
 
+    /// The courses under way on one offer that only candidates' records claim, on `today`
+    /// (every tenant's; `ledger::recorded_locks_on`).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn recorded_locks_on(&self, offer: &str, today: &str) -> Result<u32> {
+        self.read(|c| crate::server::ledger::recorded_locks_on(c, offer, today, None))
+    }
+
+    /// The offers that these candidates' records name as a course under way
+    /// (`ledger::record_lock_offers`).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn record_lock_offers(&self, municipality: u16, candidates: &[&str]) -> Result<Vec<String>> {
+        self.read(|c| crate::server::ledger::record_lock_offers(c, municipality, candidates))
+    }
+
     /// One page of a tenant's decisions in id order (newest last), optionally for one
     /// candidate: at most `limit` rows with an id above `after`.
     ///
