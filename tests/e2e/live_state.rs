@@ -34,7 +34,8 @@ fn places(s: &Server, offer: &str) -> (u64, u64, u64) {
     assert_eq!(r.status, 200, "{}", r.body);
     let p = &r.body["places"];
     let n = |k: &str| p[k].as_u64().unwrap_or_else(|| panic!("{k} in {p}"));
-    assert_eq!(n("reserved") + n("running") + n("free"), n("capacity"), "places add up: {p}");
+    assert_eq!(n("reserved") + n("running") + n("recorded") + n("free"), n("capacity"), "places add up: {p}");
+    assert_eq!(r.body["remaining_places"].as_u64(), Some(n("free")), "{}", r.body);
     assert_eq!(n("overbooked"), 0, "{p}");
     // The counter the accept's guard reads agrees with the ledger.
     assert_eq!(r.body["reserved"].as_u64(), Some(n("reserved") + n("running")), "{}", r.body);
@@ -331,6 +332,112 @@ fn courses_under_way_from_candidate_records_take_places_and_add_none() {
             );
         }
     }
+}
+
+/// The day's accepts count the courses under way that only candidates' records claim, as the
+/// night does: an offer with 5 places, one such record in each of two municipalities, and
+/// accepts from other candidates until refused: 3 are accepted (5 − 2), the 4th is a 409 that
+/// says why without naming anyone. The candidate whose record claims the course can still
+/// accept it (its own record does not count against it), and its place is then counted once:
+/// in the ledger. Without the guard's count, all 5 accepts went through: 7 people on 5 places.
+#[test]
+fn the_days_accepts_count_courses_under_way_from_candidate_records() {
+    let s = start("live-day-locks");
+    seed_offers(&s, &[("course-1", 5)]);
+    let b_system = matcher_service::server::auth::create_token(
+        &s.state.store,
+        101,
+        matcher_service::server::auth::Role::System,
+        "sys-b4",
+    )
+    .expect("token");
+    let locked = |id: &str, m: &str| {
+        let mut c = candidate(id, m);
+        c["current_offer"] = json!("course-1");
+        c["current_locked"] = json!(true);
+        c
+    };
+    let mut mine: Vec<Value> = (0..6).map(|i| candidate(&format!("cand-az{i}"), "0851")).collect();
+    mine.push(locked("cand-a-running", "0851"));
+    let r = call(
+        s.addr,
+        "POST",
+        "/v1/candidates",
+        Some(&s.tokens.a_system),
+        Some(&Value::Array(mine).to_string()),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let theirs = Value::Array(vec![locked("cand-b-running", "0101")]).to_string();
+    let r = call(s.addr, "POST", "/v1/candidates", Some(&b_system), Some(&theirs));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let cw = s.tokens.a_caseworker.clone();
+    // Two places are held by the records, none by the ledger; the suggestions count them too
+    // (the catalogue's counters), and follow a record that no longer claims the course.
+    assert_eq!(places(&s, "course-1"), (0, 0, 3));
+    let suggested_places = |candidate: &str| -> Option<u64> {
+        let body = json!({"candidate_id": candidate, "k": 5}).to_string();
+        let r = call(s.addr, "POST", "/v1/suggestions", Some(&cw), Some(&body));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let list = r.body["suggestions"].as_array().expect("list").clone();
+        list.iter()
+            .find(|x| x["offer_id"] == "course-1")
+            .map(|x| x["remaining_places"].as_u64().expect("places"))
+    };
+    assert_eq!(suggested_places("cand-az0"), Some(3));
+    let unlocked = Value::Array(vec![candidate("cand-b-running", "0101")]).to_string();
+    assert_eq!(call(s.addr, "POST", "/v1/candidates", Some(&b_system), Some(&unlocked)).status, 200);
+    assert_eq!(places(&s, "course-1"), (0, 0, 4));
+    assert_eq!(suggested_places("cand-az0"), Some(4));
+    let r = call(s.addr, "POST", "/v1/candidates", Some(&b_system), Some(&theirs));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(places(&s, "course-1"), (0, 0, 3));
+    assert_eq!(suggested_places("cand-az0"), Some(3));
+
+    let mut accepted = 0;
+    let mut refusal = None;
+    for i in 0..6 {
+        let r = decide(&s, &cw, &format!("cand-az{i}"), "course-1", "accept", json!({}));
+        if r.status == 201 {
+            accepted += 1;
+            assert_eq!(r.body["remaining_places"].as_u64(), Some(3 - accepted), "{}", r.body);
+        } else {
+            refusal = Some(r);
+            break;
+        }
+    }
+    assert_eq!(accepted, 5 - 2, "accepts on 5 places, 2 held by courses under way in candidates' records");
+    let refusal = refusal.expect("an accept beyond the places is refused");
+    assert_problem(&refusal, 409);
+    let detail = refusal.body["detail"].as_str().unwrap_or("");
+    assert!(detail.contains("no places left"), "{}", refusal.body);
+    assert!(detail.contains("courses under way that only candidates' records claim"), "{}", refusal.body);
+    assert!(!detail.contains("cand-"), "no candidate is named: {}", refusal.body);
+    assert_eq!(places(&s, "course-1"), (0, 3, 0));
+    assert_eq!(held_in_file(&s, "course-1"), (3, 3));
+    // Full: no longer suggested.
+    assert_eq!(suggested_places("cand-az5"), None);
+
+    // The candidate whose record claims the course accepts it: its own record does not count
+    // against it, and the place moves from the record to the ledger (counted once).
+    let own = decide(&s, &cw, "cand-a-running", "course-1", "accept", json!({}));
+    assert_eq!(own.status, 201, "{}", own.body);
+    assert_eq!(own.body["remaining_places"], 0, "{}", own.body);
+    assert_eq!(places(&s, "course-1"), (0, 4, 0));
+    let r = call(s.addr, "GET", "/v1/offers/course-1", Some(&cw), None);
+    assert_eq!(r.body["places"]["recorded"], 1, "only the other municipality's record: {}", r.body);
+    // So does the other municipality's; then the ledger holds all 5, and nothing is counted twice.
+    let theirs = decide(&s, &s.tokens.b_caseworker, "cand-b-running", "course-1", "accept", json!({}));
+    assert_eq!(theirs.status, 201, "{}", theirs.body);
+    assert_eq!(theirs.body["remaining_places"], 0, "{}", theirs.body);
+    assert_eq!(places(&s, "course-1"), (0, 5, 0));
+    assert_eq!(held_in_file(&s, "course-1"), (5, 5));
+    let r = call(s.addr, "GET", "/v1/offers/course-1", Some(&cw), None);
+    assert_eq!(r.body["places"]["recorded"], 0, "{}", r.body);
+    // Full by the ledger alone now: the refusal has the plain message.
+    let r = decide(&s, &cw, "cand-az5", "course-1", "accept", json!({}));
+    assert_problem(&r, 409);
+    let detail = r.body["detail"].as_str().unwrap_or("");
+    assert!(detail.contains("no places left") && !detail.contains("records"), "{}", r.body);
 }
 
 /// Issue 14, item 4: one ledger of shared places. Two municipalities' runs over the same

@@ -1,7 +1,10 @@
 //! The offers as the scorer sees them: one immutable [`Catalogue`] (scorer and spatial index)
 //! per version of the offers, shared through an `Arc` by every suggestion request and rebuilt
 //! after each write to offers, evidence or the episode history. Places taken by decisions change far more often
-//! than offers, so they live in atomic counters beside the scorer rather than in it.
+//! than offers, so they live in atomic counters beside the scorer rather than in it; so do the
+//! courses under way that only candidates' records claim (`ledger::recorded_locks`), read whole
+//! at a rebuild and recounted per offer after a write about such a candidate
+//! ([`Catalogues::recount_recorded`]).
 //!
 //! Two kinds of rebuild (issue 18): a write to the offers themselves reads every offer back
 //! from the store ([`Catalogues::rebuild`]); an outcome changes only evidence, so
@@ -43,6 +46,11 @@ pub struct Catalogue {
     /// Places taken, by offer index (kept current by decisions between rebuilds; shared by
     /// the versions that differ only in evidence, so no decision's count is lost in a swap).
     pub reserved: Arc<Vec<AtomicU32>>,
+    /// Courses under way that only candidates' records claim (`ledger::recorded_locks`), by
+    /// offer index: read whole at a rebuild (and so on a new day), recounted per offer after a
+    /// write about a candidate whose record claims one ([`Catalogues::recount_recorded`]);
+    /// shared like `reserved`.
+    pub recorded: Arc<Vec<AtomicU32>>,
     /// Retired offers, by offer index.
     pub retired: Vec<bool>,
     /// The offers as read from the store, without evidence (for an evidence refresh).
@@ -55,10 +63,12 @@ impl Catalogue {
         &self.scorer.data().offers
     }
 
-    /// Places left on an offer.
+    /// Places left on an offer: its capacity less the places the ledger holds and the courses
+    /// under way that only candidates' records claim (as the accept's guard counts them).
     pub fn remaining(&self, offer: usize) -> u32 {
         let capacity = self.offers().get(offer).map_or(0, |o| o.capacity);
-        capacity.saturating_sub(self.reserved.get(offer).map_or(0, |r| r.load(Ordering::Relaxed)))
+        let count = |v: &[AtomicU32]| v.get(offer).map_or(0, |r| r.load(Ordering::Relaxed));
+        capacity.saturating_sub(count(&self.reserved).saturating_add(count(&self.recorded)))
     }
 }
 
@@ -88,6 +98,9 @@ const EVIDENCE_REFRESH_PAUSE: std::time::Duration = std::time::Duration::from_mi
 pub struct Catalogues {
     current: RwLock<Arc<Catalogue>>,
     rebuild: Mutex<u64>,
+    /// Held while a count of record locks is read and stored, so that an older count is never
+    /// stored over a newer one.
+    recount: Mutex<()>,
     /// An evidence refresh is wanted (set by a write, cleared by the refresh that covers it).
     evidence_dirty: AtomicBool,
     /// An evidence refresh is running.
@@ -112,6 +125,7 @@ impl Catalogues {
         Ok(Catalogues {
             current: RwLock::new(Arc::new(first)),
             rebuild: Mutex::new(1),
+            recount: Mutex::new(()),
             evidence_dirty: AtomicBool::new(false),
             refreshing: AtomicBool::new(false),
             reference,
@@ -174,6 +188,7 @@ impl Catalogues {
             scorer,
             index: current.index.clone(),
             reserved: current.reserved.clone(),
+            recorded: current.recorded.clone(),
             retired: current.retired.clone(),
             parsed: current.parsed.clone(),
         });
@@ -182,6 +197,34 @@ impl Catalogues {
             Err(poisoned) => *poisoned.into_inner() = next,
         }
         Ok(())
+    }
+
+    /// Recounts the courses under way that only candidates' records claim on these offers
+    /// (one look-up of the partial index each), after a write that can change them: a
+    /// candidate's record written or deleted (the offers its old and new record name), or a
+    /// place of a candidate whose record claims a course taken or released (that offer).
+    /// Blocking. A failure is logged, not returned: the write committed, the accept's guard
+    /// counts from the store, and the next rebuild reads every count again.
+    pub fn recount_recorded(&self, store: &Store, offers: &[String]) {
+        if offers.is_empty() {
+            return;
+        }
+        let _one = self.recount.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cat = self.current();
+        let today = self.today().to_string();
+        for offer in offers {
+            let Some(i) = cat.scorer.offer_index(offer) else { continue };
+            match store.recorded_locks_on(offer, &today) {
+                Ok(n) => {
+                    if let Some(r) = cat.recorded.get(i as usize) {
+                        r.store(n, Ordering::Relaxed);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "counting courses under way from candidates' records failed")
+                }
+            }
+        }
     }
 
     /// Says that evidence changed in the store: returns at once, and the calling thread
@@ -280,6 +323,7 @@ fn build(
     version: u64,
 ) -> Result<Catalogue, CatalogueError> {
     let rows = store.all_offers()?;
+    let recorded_by_offer = store.recorded_locks(&today.to_string())?;
     // The registry's names, homes and contacts (issue 16) for the providers the offers name.
     let registry: HashMap<String, crate::server::store::ProviderRow> =
         store.all_providers()?.into_iter().map(|p| (p.id.clone(), p)).collect();
@@ -287,6 +331,7 @@ fn build(
     let mut parsed = Vec::with_capacity(rows.len());
     let mut offers = Vec::with_capacity(rows.len());
     let mut reserved = Vec::with_capacity(rows.len());
+    let mut recorded = Vec::with_capacity(rows.len());
     let mut retired = Vec::with_capacity(rows.len());
     let mut providers: HashMap<ProviderId, Provider> = HashMap::new();
     for row in rows {
@@ -317,6 +362,7 @@ fn build(
             }
         });
         reserved.push(AtomicU32::new(row.reserved));
+        recorded.push(AtomicU32::new(recorded_by_offer.get(&row.id).copied().unwrap_or(0)));
         retired.push(row.retired);
         offers.push(offer);
     }
@@ -326,7 +372,15 @@ fn build(
     let data = Dataset { offers, providers, outcomes, ..Dataset::default() };
     let scorer = Scorer::new(Arc::new(data), reference.clone(), policies.clone(), today)?;
     let index = Arc::new(graph::Index::new(&scorer));
-    Ok(Catalogue { version, scorer, index, reserved: Arc::new(reserved), retired, parsed: Arc::new(parsed) })
+    Ok(Catalogue {
+        version,
+        scorer,
+        index,
+        reserved: Arc::new(reserved),
+        recorded: Arc::new(recorded),
+        retired,
+        parsed: Arc::new(parsed),
+    })
 }
 
 /// Every tenant's finished episodes as the core's history: offers and their quality are shared

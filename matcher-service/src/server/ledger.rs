@@ -7,7 +7,12 @@
 //! candidate is deleted: always in the transaction of the event that caused it (the end of a
 //! course is swept into the next write that touches places, and never counted after its last
 //! day in the meantime). `offers.reserved` stays the count of places not released, so the
-//! accept's guard (`reserved < capacity`) is one indexed row.
+//! accept's guard (`reserved + record locks < capacity`) is one indexed row and one look-up of
+//! the partial index of record locks.
+//!
+//! Also the one definition of a *record lock*, a course under way that only a candidate's
+//! record claims (a case system's `current_locked`, no open place here): counted by offer for
+//! the night (`recorded_locks`) and per offer for the day (`recorded_locks_on`).
 //!
 //! Every function takes the caller's connection or transaction and does no locking of its
 //! own; the store holds the write lock. Must not: parse HTTP or decide who may call it
@@ -75,9 +80,9 @@ pub struct RunningPlace {
     pub ends_on: String,
 }
 
-/// An offer's places, as they add up: `reserved + running + free = capacity` (with `free`
-/// never below 0: `overbooked` counts places taken beyond the capacity, which the service
-/// refuses to create but an old file may hold).
+/// An offer's places, as they add up: `reserved + running + recorded + free = capacity` (with
+/// `free` never below 0: `overbooked` counts places taken beyond the capacity, which the service
+/// refuses to create but an old file, or case systems' records of courses under way, may hold).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct OfferPlaces {
     /// Places.
@@ -86,7 +91,10 @@ pub struct OfferPlaces {
     pub reserved: u32,
     /// Course under way.
     pub running: u32,
-    /// Neither: free for a new accept.
+    /// Course under way that only a candidate's record claims (no accept in the ledger):
+    /// [`recorded_locks_on`].
+    pub recorded: u32,
+    /// None of these: free for a new accept.
     pub free: u32,
     /// Taken beyond the capacity (0 unless the capacity was lowered below what was taken).
     pub overbooked: u32,
@@ -206,8 +214,8 @@ pub fn release_candidate(
     Ok(held.len())
 }
 
-/// An offer's places on `today`, counted from the ledger (not from the counter), so that the
-/// three always add up to the capacity.
+/// An offer's places on `today`, counted from the ledger (not from the counter) and from the
+/// candidates' records of courses under way, so that the four always add up to the capacity.
 ///
 /// # Errors
 /// [`StoreError::NotFound`] for an unknown offer.
@@ -222,11 +230,13 @@ pub fn offer_places(c: &Connection, offer: &str, today: &str) -> Result<OfferPla
         params![offer, today],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let taken = reserved + running;
+    let recorded = recorded_locks_on(c, offer, today, None)?;
+    let taken = reserved + running + recorded;
     Ok(OfferPlaces {
         capacity,
         reserved,
         running,
+        recorded,
         free: capacity.saturating_sub(taken),
         overbooked: taken.saturating_sub(capacity),
     })
@@ -245,29 +255,97 @@ pub fn taken_by_offer(c: &Connection, today: &str) -> Result<std::collections::H
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// The one definition of a *record lock*: a candidate (`k`, of any tenant) whose own record says
+/// a course is under way (`current_locked`, as a case system sends it) while the candidate holds
+/// no place in this ledger today (`?1`). Its first term is the `WHERE` of the partial index
+/// `candidates_recorded_lock` (`store::schema::RECORDED_LOCK_INDEX`), written the same way so
+/// that SQLite uses that index: only locked candidates are read, never the whole table.
+macro_rules! record_lock {
+    () => {
+        "json_extract(k.model, '$.candidate.current.locked') = 1
+           AND NOT EXISTS (SELECT 1 FROM places p
+                           WHERE p.municipality = k.municipality AND p.candidate_id = k.id
+                             AND p.released_at IS NULL AND p.ends_on >= ?1)"
+    };
+}
+
+/// Counts the record locks on one offer (`?2`), leaving out the candidate `?3`/`?4` (the one
+/// accepting: its own record lock becomes its ledger place, and must not count against it).
+/// Reads the partial expression index by offer id (`docs/service.md`, "One ledger of shared
+/// places"); `ledger` tests check the plan.
+pub const RECORDED_LOCKS_ON_OFFER: &str = concat!(
+    "SELECT count(*) FROM candidates k
+     WHERE json_extract(k.model, '$.candidate.current.offer') = ?2 AND ",
+    record_lock!(),
+    " AND NOT (k.municipality = ?3 AND k.id = ?4)"
+);
+
+/// The record locks of every offer, by offer: a scan of the partial index (locked candidates
+/// only), for the night.
+const RECORDED_LOCKS_BY_OFFER: &str = concat!(
+    "SELECT json_extract(k.model, '$.candidate.current.offer') AS offer, count(*)
+     FROM candidates k
+     WHERE ",
+    record_lock!(),
+    " GROUP BY offer"
+);
+
 /// Per offer, the candidates of every tenant whose own record says a course is under way there
 /// (`current_locked`, as a case system sends it) while they hold no place in this ledger:
 /// places taken that no accept recorded. The night counts them as taken, like the ledger's,
-/// so that such a record keeps its place without adding one to the offer.
+/// so that such a record keeps its place without adding one to the offer; the day's accept
+/// guard and its places left count them per offer ([`recorded_locks_on`]).
 ///
 /// # Errors
 /// On storage failure.
 pub fn recorded_locks(c: &Connection, today: &str) -> Result<std::collections::HashMap<String, u32>> {
-    let mut stmt = c.prepare(
-        "SELECT json_extract(k.model, '$.candidate.current.offer') AS offer, count(*)
-         FROM candidates k
-         WHERE json_extract(k.model, '$.candidate.current.locked') = 1
-           AND NOT EXISTS (SELECT 1 FROM places p
-                           WHERE p.municipality = k.municipality AND p.candidate_id = k.id
-                             AND p.released_at IS NULL AND p.ends_on >= ?1)
-         GROUP BY offer",
-    )?;
+    let mut stmt = c.prepare(RECORDED_LOCKS_BY_OFFER)?;
     let rows = stmt.query_map([today], |r| Ok((r.get::<_, Option<String>>(0)?, r.get(1)?)))?;
     let mut out = std::collections::HashMap::new();
     for row in rows {
         let (offer, n) = row?;
         if let Some(offer) = offer {
             out.insert(offer, n);
+        }
+    }
+    Ok(out)
+}
+
+/// The record locks (as [`recorded_locks`]) on one offer on `today`, but for the candidate
+/// `except` (municipality, id) when given: the places on `offer` that courses under way claim
+/// only in candidates' records. One look-up in the partial index by offer id, so an accept
+/// costs the same with 250,000 candidates as with ten.
+///
+/// # Errors
+/// On storage failure.
+pub fn recorded_locks_on(
+    c: &Connection,
+    offer: &str,
+    today: &str,
+    except: Option<(u16, &str)>,
+) -> Result<u32> {
+    // No candidate has municipality 0 (kommunekoder start at 101), so `(0, "")` leaves out none.
+    let (m, id) = except.unwrap_or((0, ""));
+    Ok(c.prepare_cached(RECORDED_LOCKS_ON_OFFER)?.query_row(params![today, offer, m, id], |r| r.get(0))?)
+}
+
+/// The offers that the records of these candidates (of tenant `municipality`) name as a course
+/// under way (`current_locked`), whether or not the ledger holds a place for them: the offers
+/// whose count of record locks a write about these candidates can change.
+///
+/// # Errors
+/// On storage failure.
+pub fn record_lock_offers(c: &Connection, municipality: u16, candidates: &[&str]) -> Result<Vec<String>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT json_extract(model, '$.candidate.current.offer') FROM candidates
+         WHERE municipality = ?1 AND id = ?2 AND json_extract(model, '$.candidate.current.locked') = 1",
+    )?;
+    let mut out = Vec::new();
+    for id in candidates {
+        if let Some(Some(offer)) =
+            stmt.query_row(params![municipality, id], |r| r.get::<_, Option<String>>(0)).optional()?
+        {
+            out.push(offer);
         }
     }
     Ok(out)
@@ -495,6 +573,39 @@ pub fn course_end(starts_on: &str, weeks: u16) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The plan of a statement, one line per step, on a connection set up as the store's are
+    /// (plans that never depend on bound values).
+    fn plan(c: &Connection, sql: &str) -> Vec<String> {
+        let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let n = stmt.parameter_count();
+        let args: Vec<String> = (0..n).map(|_| String::new()).collect();
+        stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn record_locks_are_counted_from_their_partial_index_not_from_every_candidate() {
+        let dir = std::env::temp_dir().join(format!("brobygger-ledger-plan-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("m.db");
+        drop(crate::server::store::Store::open(&path).unwrap());
+        let c = Connection::open(&path).unwrap();
+        c.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).unwrap();
+        // One offer: a search of the index by offer id; the night: a scan of the index (the
+        // locked candidates only). Neither reads the candidates table whole.
+        let one = plan(&c, RECORDED_LOCKS_ON_OFFER);
+        assert!(
+            one.iter().any(|l| l.starts_with("SEARCH k USING INDEX candidates_recorded_lock (<expr>=?)")),
+            "{one:?}"
+        );
+        assert!(one.iter().all(|l| !l.starts_with("SCAN k")), "{one:?}");
+        let all = plan(&c, RECORDED_LOCKS_BY_OFFER);
+        assert!(all.iter().any(|l| l.starts_with("SCAN k USING INDEX candidates_recorded_lock")), "{all:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn night_shares_add_up_to_the_free_places_and_differ_by_at_most_one() {

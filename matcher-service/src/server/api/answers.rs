@@ -371,7 +371,8 @@ pub struct OfferView {
     pub capacity: u32,
     /// Places taken by accepted decisions.
     pub reserved: u32,
-    /// Places left (0 once retired).
+    /// Places left (0 once retired): the capacity less the places taken by accepted decisions
+    /// and by courses under way that only candidates' records claim (`places.recorded`).
     pub remaining_places: u32,
     /// Retired offers take no one new.
     pub retired: bool,
@@ -388,12 +389,14 @@ pub struct OfferView {
 
 impl OfferView {
     /// The view of a stored offer (without its places today), with the titles of its occupations and the town of its
-    /// address from `reference`.
+    /// address from `reference`. `recorded`: the courses under way on it that only candidates'
+    /// records claim (`ledger::recorded_locks`), taken from the places left like `reserved`.
     pub fn new(
         reference: &ReferenceData,
         record: &str,
         capacity: u32,
         reserved: u32,
+        recorded: u32,
         retired: bool,
     ) -> Result<OfferView, ApiError> {
         let record = OfferRecord::from_stored(record)?;
@@ -404,7 +407,11 @@ impl OfferView {
             record,
             capacity,
             reserved,
-            remaining_places: if retired { 0 } else { capacity.saturating_sub(reserved) },
+            remaining_places: if retired {
+                0
+            } else {
+                capacity.saturating_sub(reserved.saturating_add(recorded))
+            },
             retired,
             occupations,
             address,
@@ -461,11 +468,12 @@ pub fn address(reference: &ReferenceData, postcode: Option<u16>) -> Option<Addre
     Some(AddressOut { postcode: format!("{:04}", p.code), town: p.town.clone() })
 }
 
-/// An offer's places today, from the ledger shared by every municipality:
-/// `reserved + running + free = capacity` (`overbooked` counts places taken beyond a lowered
-/// capacity, which the service refuses to create but an old file may hold).
+/// An offer's places today, shared by every municipality, from the ledger and from the
+/// candidates' records of courses under way: `reserved + running + recorded + free = capacity`
+/// (`overbooked` counts places taken beyond a lowered capacity, which the service refuses to
+/// create but an old file may hold, or beyond what case systems' records claim).
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"capacity": 12, "reserved": 2, "running": 1, "free": 9, "overbooked": 0}))]
+#[schema(example = json!({"capacity": 12, "reserved": 2, "running": 1, "recorded": 1, "free": 8, "overbooked": 0}))]
 pub struct Places {
     /// Places.
     pub capacity: u32,
@@ -473,7 +481,10 @@ pub struct Places {
     pub reserved: u32,
     /// Course under way.
     pub running: u32,
-    /// Neither: free for a new accept.
+    /// Course under way that only a candidate's record claims (a case system's current offer,
+    /// locked), with no accept in the ledger.
+    pub recorded: u32,
+    /// None of these: free for a new accept.
     pub free: u32,
     /// Taken beyond the capacity.
     pub overbooked: u32,
@@ -485,6 +496,7 @@ impl From<OfferPlaces> for Places {
             capacity: p.capacity,
             reserved: p.reserved,
             running: p.running,
+            recorded: p.recorded,
             free: p.free,
             overbooked: p.overbooked,
         }

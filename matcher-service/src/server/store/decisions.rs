@@ -2,6 +2,7 @@
 //! state they make (`super::super::ledger`): withdrawals and corrections, places released.
 
 use super::{Result, Store, StoreError, now_rfc3339};
+use crate::server::ledger;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 /// One decision as recorded.
@@ -167,8 +168,10 @@ pub struct Released {
 impl Store {
     /// Records a decision, and what it does, in one transaction:
     ///
-    /// - an accept takes one place (only if one is left: `reserved < capacity`, so concurrent
-    ///   accepts never overbook) for the course from `starts_on` for the offer's
+    /// - an accept takes one place (only if one is left: the ledger's places held plus the
+    ///   courses under way that only other candidates' records claim, `ledger::recorded_locks_on`,
+    ///   below the capacity, checked in the transaction, so concurrent accepts never overbook)
+    ///   for the course from `starts_on` for the offer's
     ///   `duration_weeks`, and is refused while the candidate holds another place
     ///   ([`StoreError::Running`] names it);
     /// - a decline keeps the offer out of the candidate's suggestions for `decline_days`;
@@ -209,9 +212,10 @@ impl Store {
                     [&d.offer_id],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )?;
+                let locks = ledger::recorded_locks_on(&tx, &d.offer_id, &d.today, None)?;
                 return Ok(Decided {
                     decision: row,
-                    remaining: capacity.saturating_sub(reserved),
+                    remaining: capacity.saturating_sub(reserved.saturating_add(locks)),
                     replayed: true,
                     released: Released::default(),
                 });
@@ -256,6 +260,10 @@ impl Store {
                 None => None,
             };
             let mut remaining = capacity.saturating_sub(reserved);
+            if !d.accept {
+                let locks = ledger::recorded_locks_on(&tx, &d.offer_id, &d.today, None)?;
+                remaining = remaining.saturating_sub(locks);
+            }
             let (mut starts_on, mut ends_on, mut excluded_until) = (None, None, None);
             if d.accept {
                 if retired {
@@ -264,18 +272,31 @@ impl Store {
                 if let Some(running) = crate::server::ledger::running_place(&tx, d.municipality, &d.candidate_id)? {
                     return Err(StoreError::Running(running));
                 }
+                // Courses under way that only other candidates' records claim (any tenant's:
+                // places are shared) take places as the ledger's do. The candidate's own record
+                // lock is left out: this accept turns it into its ledger place. Counted in this
+                // immediate transaction, so no write can come between the count and the guard.
+                let locks = ledger::recorded_locks_on(
+                    &tx,
+                    &d.offer_id,
+                    &d.today,
+                    Some((d.municipality, d.candidate_id.as_str())),
+                )?;
                 // The guard in the WHERE clause is what prevents overbooking; the read above
                 // only gives the message. Both happen under the same write lock anyway.
                 let n = tx.execute(
-                    "UPDATE offers SET reserved = reserved + 1 WHERE id = ?1 AND retired = 0 AND reserved < capacity",
-                    [&d.offer_id],
+                    "UPDATE offers SET reserved = reserved + 1
+                     WHERE id = ?1 AND retired = 0 AND reserved + ?2 < capacity",
+                    params![d.offer_id, locks],
                 )?;
                 if n == 0 {
-                    return Err(StoreError::Conflict(format!("offer {} has no places left", d.offer_id)));
+                    return Err(StoreError::Conflict(no_places_left(&d.offer_id, capacity, locks)));
                 }
                 // A place that came back in this transaction (a corrected accept on the same
                 // offer) is counted in `reserved` again here.
-                remaining = tx.query_row("SELECT capacity - reserved FROM offers WHERE id = ?1", [&d.offer_id], |r| r.get(0))?;
+                let reserved: u32 =
+                    tx.query_row("SELECT reserved FROM offers WHERE id = ?1", [&d.offer_id], |r| r.get(0))?;
+                remaining = capacity.saturating_sub(reserved.saturating_add(locks));
                 let start = d.starts_on.clone().unwrap_or_else(|| d.today.clone());
                 let weeks = crate::server::ledger::duration_weeks(&offer_model);
                 ends_on = Some(crate::server::ledger::course_end(&start, weeks).ok_or_else(|| {
@@ -506,6 +527,24 @@ impl Store {
         self.read(|c| crate::server::ledger::recorded_locks(c, today))
     }
 
+    /// The courses under way on one offer that only candidates' records claim, on `today`
+    /// (every tenant's; `ledger::recorded_locks_on`).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn recorded_locks_on(&self, offer: &str, today: &str) -> Result<u32> {
+        self.read(|c| crate::server::ledger::recorded_locks_on(c, offer, today, None))
+    }
+
+    /// The offers that these candidates' records name as a course under way
+    /// (`ledger::record_lock_offers`).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn record_lock_offers(&self, municipality: u16, candidates: &[&str]) -> Result<Vec<String>> {
+        self.read(|c| crate::server::ledger::record_lock_offers(c, municipality, candidates))
+    }
+
     /// One page of a tenant's decisions in id order (newest last), optionally for one
     /// candidate: at most `limit` rows with an id above `after`.
     ///
@@ -531,6 +570,25 @@ impl Store {
     /// On storage failure.
     pub fn decision(&self, municipality: u16, id: i64, today: &str) -> Result<Option<DecisionRow>> {
         self.read(|c| decision_row(c, municipality, id, today))
+    }
+}
+
+/// The refusal of an accept on a full offer, in words a caseworker reads. When courses under way
+/// that only candidates' records claim hold places, it says so, with their number only: which
+/// candidates (of any municipality) they are is not the caller's to know.
+fn no_places_left(offer: &str, capacity: u32, locks: u32) -> String {
+    if locks == 0 {
+        format!("offer {offer} has no places left")
+    } else {
+        let held = if locks == 1 {
+            format!("1 of its {capacity} places is")
+        } else {
+            format!("{locks} of its {capacity} places are")
+        };
+        format!(
+            "offer {offer} has no places left: {held} held by courses under way that only candidates' \
+             records claim (a case system sent them as current and locked; no accept recorded them)"
+        )
     }
 }
 

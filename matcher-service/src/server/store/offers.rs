@@ -60,6 +60,8 @@ pub struct GroupEvidence {
 /// An offer's record and the state of its places.
 #[derive(Debug, Clone)]
 pub struct OfferState {
+    /// The offer's id.
+    pub id: String,
     /// The offer record as the API shows it (JSON).
     pub record: String,
     /// Places in total.
@@ -203,7 +205,7 @@ impl Store {
     pub fn offer(&self, id: &str) -> Result<OfferState> {
         self.read(|c| {
             c.query_row(
-                "SELECT record, capacity, reserved, retired FROM offers WHERE id = ?1",
+                "SELECT record, capacity, reserved, retired, id FROM offers WHERE id = ?1",
                 [id],
                 offer_state,
             )
@@ -219,7 +221,7 @@ impl Store {
     pub fn list_offers(&self, limit: u32, offset: u32) -> Result<Vec<OfferState>> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT record, capacity, reserved, retired FROM offers ORDER BY id LIMIT ?1 OFFSET ?2",
+                "SELECT record, capacity, reserved, retired, id FROM offers ORDER BY id LIMIT ?1 OFFSET ?2",
             )?;
             let rows = stmt.query_map(params![limit, offset], offer_state)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -258,9 +260,15 @@ impl Store {
     }
 }
 
-/// Reads `record, capacity, reserved, retired` (in that order).
+/// Reads `record, capacity, reserved, retired, id` (in that order).
 fn offer_state(r: &rusqlite::Row<'_>) -> rusqlite::Result<OfferState> {
-    Ok(OfferState { record: r.get(0)?, capacity: r.get(1)?, reserved: r.get(2)?, retired: r.get(3)? })
+    Ok(OfferState {
+        record: r.get(0)?,
+        capacity: r.get(1)?,
+        reserved: r.get(2)?,
+        retired: r.get(3)?,
+        id: r.get(4)?,
+    })
 }
 
 pub(super) fn add_evidence_in(tx: &rusqlite::Transaction<'_>, rows: &[EvidenceRow]) -> Result<()> {

@@ -177,6 +177,7 @@ pub(super) const MIGRATIONS: &[fn(&mut Connection) -> Result<()>] = &[
     to_v7_providers,
     to_v8_numbers,
     to_v9_offer_languages,
+    to_v10_recorded_locks,
 ];
 
 /// The schema version this program writes.
@@ -521,6 +522,23 @@ pub(super) fn to_v5_history(conn: &mut Connection) -> Result<()> {
         BEGIN SELECT RAISE(ABORT, 'episodes are append-only'); END;",
     )?;
     tx.commit()?;
+    Ok(())
+}
+
+/// The partial expression index of record locks: candidates whose own record says a course is
+/// under way (`current_locked`), by the offer it names. The accept's guard counts an offer's
+/// record locks through it (`ledger::RECORDED_LOCKS_ON_OFFER`, whose terms are written as here so
+/// that SQLite matches them), and the night's count per offer reads only it, not every candidate.
+pub const RECORDED_LOCK_INDEX: &str = "
+CREATE INDEX IF NOT EXISTS candidates_recorded_lock
+    ON candidates (json_extract(model, '$.candidate.current.offer'))
+    WHERE json_extract(model, '$.candidate.current.locked') = 1;";
+
+/// Version 9 → 10: the index of record locks ([`RECORDED_LOCK_INDEX`]), so that the day's accept
+/// can count the courses under way that only candidates' records claim without scanning the
+/// candidates. One statement, idempotent by `IF NOT EXISTS`.
+pub(super) fn to_v10_recorded_locks(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(RECORDED_LOCK_INDEX)?;
     Ok(())
 }
 

@@ -52,7 +52,11 @@ pub(super) async fn candidates_upsert(state: Arc<AppState>, req: Request) -> Res
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
+        // The courses under way the records claimed before and claim now take places.
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let before = s.store.record_lock_offers(m, &ids)?;
         s.store.upsert_candidates(m, &rows)?;
+        super::decisions::recount_records(&s, m, &ids, before);
         who.accessed(&s, "write", rows.iter().map(|r| r.id.as_str()));
         Ok(rows.len())
     })
@@ -95,7 +99,9 @@ pub(super) async fn candidate_delete(state: Arc<AppState>, req: Request) -> Resu
     let echo = id.clone();
     let s = state.clone();
     let (released, kept) = blocking(move || {
+        let before = s.store.record_lock_offers(m, &[id.as_str()])?;
         let released = s.store.delete_candidate(m, &id)?;
+        super::decisions::recount_records(&s, m, &[], before);
         who.accessed(&s, "erase", [id.as_str()]);
         s.audit_log.flush();
         let today = s.catalogues.today().to_string();

@@ -68,6 +68,21 @@ pub(super) fn give_back(state: &AppState, released: &crate::server::store::Relea
     state.metrics.event("places_released");
 }
 
+/// After a write about these candidates of `municipality` (their records, or their places in
+/// the ledger), the catalogue's counts of courses under way that only records claim follow:
+/// the offers their records name as locked now, and `before` (what the records named before
+/// the write), are recounted. Blocking; after the commit, so a failure is only logged.
+pub(super) fn recount_records(state: &AppState, municipality: u16, candidates: &[&str], before: Vec<String>) {
+    let mut offers = before;
+    match state.store.record_lock_offers(municipality, candidates) {
+        Ok(now) => offers.extend(now),
+        Err(e) => tracing::warn!(error = %e, "reading the courses under way that records claim failed"),
+    }
+    offers.sort();
+    offers.dedup();
+    state.catalogues.recount_recorded(&state.store, &offers);
+}
+
 /// Evidence changed in the store (an outcome recorded, or taken back with its withdrawn
 /// accept): the scorer is refreshed beside the request, coalesced with the other writes'
 /// refreshes, so the answer waits for the store's commit only (issue 18).
@@ -168,6 +183,10 @@ pub(super) async fn decision_create(state: Arc<AppState>, req: Request) -> Resul
     let Decided { decision: row, remaining, replayed, released } = blocking(move || {
         let decided = s.store.decide(&decision)?;
         who.accessed(&s, "decide", [decision.candidate_id.as_str()]);
+        if !decided.replayed {
+            // A place taken or released hides or shows the candidate's own record lock.
+            recount_records(&s, decision.municipality, &[decision.candidate_id.as_str()], Vec::new());
+        }
         Ok(decided)
     })
     .await?;
@@ -244,6 +263,9 @@ pub(super) async fn decision_withdraw(state: Arc<AppState>, req: Request) -> Res
     let Withdrawn { decision: row, replayed, released } = blocking(move || {
         let withdrawn = s.store.withdraw(&w)?;
         who.accessed(&s, "withdraw", [withdrawn.decision.candidate_id.as_str()]);
+        if !withdrawn.replayed {
+            recount_records(&s, w.municipality, &[withdrawn.decision.candidate_id.as_str()], Vec::new());
+        }
         Ok(withdrawn)
     })
     .await?;

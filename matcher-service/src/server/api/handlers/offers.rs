@@ -63,9 +63,14 @@ fn owned_by<'a>(
 pub(super) async fn offers_list(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let (limit, offset) = paging(&req)?;
     let s = state.clone();
-    let rows = blocking(move || Ok(s.store.list_offers(limit, offset)?)).await?;
+    let today = state.catalogues.today().to_string();
+    let (rows, recorded) =
+        blocking(move || Ok((s.store.list_offers(limit, offset)?, s.store.recorded_locks(&today)?))).await?;
     let reference = state.catalogues.reference();
-    let offers = rows.iter().map(|o| offer_view(reference, o)).collect::<Result<_, _>>()?;
+    let offers = rows
+        .iter()
+        .map(|o| offer_view(reference, o, recorded.get(o.id.as_str()).copied().unwrap_or(0)))
+        .collect::<Result<_, _>>()?;
     answers::json(200, &OfferList { offers, limit, offset })
 }
 
@@ -73,10 +78,12 @@ pub(super) async fn offer_get(state: Arc<AppState>, req: Request) -> Result<Repl
     let id = path_id(&req, 0)?;
     let view = blocking(move || {
         let offer = state.store.offer(&id)?;
-        let mut view = offer_view(state.catalogues.reference(), &offer)?;
-        // Places as they add up today: reserved (course not started), running and free, from
-        // the ledger shared by every municipality.
-        view.places = Some(state.store.offer_places(&id, &state.catalogues.today().to_string())?.into());
+        // Places as they add up today: reserved (course not started), running, recorded
+        // (courses under way only candidates' records claim) and free, shared by every
+        // municipality.
+        let places = state.store.offer_places(&id, &state.catalogues.today().to_string())?;
+        let mut view = offer_view(state.catalogues.reference(), &offer, places.recorded)?;
+        view.places = Some(places.into());
         Ok(view)
     })
     .await?;
@@ -98,11 +105,13 @@ pub(super) async fn offer_retire(state: Arc<AppState>, req: Request) -> Result<R
         Ok(s.store.offer(&id)?)
     })
     .await?;
-    answers::json(200, &offer_view(state.catalogues.reference(), &offer)?)
+    // Retired: no places left, whatever records claim.
+    answers::json(200, &offer_view(state.catalogues.reference(), &offer, 0)?)
 }
 
-fn offer_view(reference: &ReferenceData, offer: &OfferState) -> Result<OfferView, ApiError> {
-    OfferView::new(reference, &offer.record, offer.capacity, offer.reserved, offer.retired)
+/// `recorded`: the offer's courses under way that only candidates' records claim.
+fn offer_view(reference: &ReferenceData, offer: &OfferState, recorded: u32) -> Result<OfferView, ApiError> {
+    OfferView::new(reference, &offer.record, offer.capacity, offer.reserved, recorded, offer.retired)
 }
 
 /// Whose quality: an offer or a provider, by id.
@@ -274,7 +283,7 @@ pub(super) async fn offer_quality(state: Arc<AppState>, req: Request) -> Result<
     let m = req.principal()?.municipality;
     let s = state.clone();
     let oid = id.clone();
-    let (OfferState { record, capacity, reserved, retired }, evidence) =
+    let (OfferState { record, capacity, reserved, retired, .. }, evidence) =
         blocking(move || Ok((s.store.offer(&oid)?, s.store.offer_evidence(&oid)?))).await?;
     let record = OfferRecord::from_stored(&record)?;
     answers::json(

@@ -41,7 +41,17 @@ pub(super) async fn outcome_create(state: Arc<AppState>, req: Request) -> Result
     };
     let s = state.clone();
     let (offer, released) = blocking(move || {
-        Ok(s.store.record_outcome(p.municipality, body.decision_id, label, success, exited_on, &p.user)?)
+        let recorded =
+            s.store.record_outcome(p.municipality, body.decision_id, label, success, exited_on, &p.user)?;
+        // A released place lets the candidate's record lock, if its record still claims a
+        // course, count again.
+        if recorded.1
+            && let Ok(Some(row)) =
+                s.store.decision(p.municipality, body.decision_id, &s.catalogues.today().to_string())
+        {
+            super::decisions::recount_records(&s, p.municipality, &[row.candidate_id.as_str()], Vec::new());
+        }
+        Ok(recorded)
     })
     .await?;
     // The released place counts at once; the evidence reaches the scorer through a refresh
