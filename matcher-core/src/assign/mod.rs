@@ -439,7 +439,7 @@ impl Solution {
 ///
 /// # Complexity
 /// Exact: pseudo-polynomial in the worst case (`O(n·E·log(nC))` for the auction), in practice
-/// a few passes over the edges per scaling phase; one Dijkstra `O(E + m log m)` for the duals;
+/// a few passes over the edges per scaling phase; one Dijkstra `O(E log m)` for the least duals;
 /// one pass over the edges and a search for the canonical choice, and an exact solve of its
 /// open part (0.3 % of the candidates on the national night).
 /// Stable: `O(E log K)`. Greedy: `O(E log K)` to sort the rows, then `O(E + W + Q log Q)`

@@ -312,10 +312,7 @@ mod tests {
         let store = Store::open(&db).expect("open");
         let plan: Vec<String> = store
             .read(|c| {
-                let mut stmt = c.prepare(
-                    "EXPLAIN QUERY PLAN SELECT json_extract(model, '$.languages'), count(*) FROM offers
-                     GROUP BY json_extract(model, '$.languages')",
-                )?;
+                let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {}", offers::LANGUAGE_LISTS))?;
                 let rows = stmt.query_map([], |r| r.get::<_, String>(3))?;
                 Ok(rows.collect::<rusqlite::Result<_>>()?)
             })

@@ -398,9 +398,10 @@ pub(super) const NUMBERED: [&str; 6] =
     ["decisions", "suggestion_log", "access_log", "batch_runs", "decision_comments", "episodes"];
 
 /// Version 7 → 8: per-tenant numbers never repeat. A row's number was the tenant's highest
-/// number + 1, so when retention deleted every row of a table for a tenant (a whole period
-/// without one), numbering started at 1 again and an old number a client kept could name a
-/// new row. `numbers` keeps each tenant's last number per table; retention never deletes it.
+/// number + 1, so when retention deleted the rows with the highest numbers (every row of a
+/// table for a tenant after a whole period without one; or a failed batch run newer than the
+/// latest finished one), those numbers were given again and an old number a client kept could
+/// name a new row. `numbers` keeps each tenant's last number per table; retention never deletes it.
 /// A trigger per table raises it on every insert, so no insert site can forget it, and
 /// `store::next_number!` reads the larger of it and the table's highest. It is
 /// seeded from the rows there are. One immediate transaction; idempotent.
@@ -412,7 +413,7 @@ pub(super) fn to_v8_numbers(conn: &mut Connection) -> Result<()> {
             tbl TEXT NOT NULL,
             last INTEGER NOT NULL,
             PRIMARY KEY (municipality, tbl)
-        ) WITHOUT ROWID;",
+        );",
     )?;
     for table in NUMBERED {
         tx.execute_batch(&format!(
@@ -427,6 +428,15 @@ pub(super) fn to_v8_numbers(conn: &mut Connection) -> Result<()> {
              END;"
         ))?;
     }
+    // A batch run's number lives on in the suggestion log's rows of that run, so the runs
+    // retention deleted before this version still count there; no other numbered table has
+    // such a trace, and numbers given twice before this version cannot be told apart.
+    tx.execute_batch(
+        "INSERT INTO numbers (municipality, tbl, last)
+            SELECT municipality, 'batch_runs', MAX(batch_run_id) FROM suggestion_log
+            WHERE batch_run_id IS NOT NULL GROUP BY municipality
+            ON CONFLICT (municipality, tbl) DO UPDATE SET last = max(last, excluded.last);",
+    )?;
     tx.commit()?;
     Ok(())
 }
