@@ -41,8 +41,9 @@ fn a_file_from_before_schema_versions_is_migrated_and_its_rows_read() {
     assert!(run.proposals.as_deref().is_some_and(|p| p.contains("cand-a1")), "{:?}", run.proposals);
     drop(store);
     assert_eq!(version(&db), SCHEMA_VERSION);
-    // Version 8 seeds each tenant's last numbers from the rows there are, so retention can
-    // never make a number repeat.
+    // Version 8's `numbers` holds what retention deleted; this file never ran retention (nor
+    // kept a suggestion log, whose run numbers would seed it), so it is empty, and the next
+    // numbers follow the rows (decision 2, batch run 2).
     let seeded: Vec<(i64, String, i64)> = rusqlite::Connection::open(&db)
         .expect("open")
         .prepare("SELECT municipality, tbl, last FROM numbers ORDER BY tbl")
@@ -51,7 +52,7 @@ fn a_file_from_before_schema_versions_is_migrated_and_its_rows_read() {
         .expect("rows")
         .collect::<rusqlite::Result<_>>()
         .expect("read");
-    assert_eq!(seeded, [(851, "batch_runs".to_string(), 1), (851, "decisions".to_string(), 1)]);
+    assert!(seeded.is_empty(), "{seeded:?}");
     // Opening again finds nothing to do and reads the same.
     let again = Store::open(&db).expect("reopen");
     assert_eq!(again.list_tokens(Some(851)).expect("tokens").len(), 3);

@@ -100,9 +100,9 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The SQL of the next number a tenant (`?1`) gives a row of `$table`: one more than the
-/// larger of the table's highest and the last number `numbers` remembers, so a number is never
-/// given twice even after retention deleted every row (`schema::to_v8_numbers`, whose trigger
-/// keeps `numbers` up to date). Runs inside the insert, under the write lock.
+/// larger of the table's highest and the highest `numbers` says retention deleted, so a number
+/// is never given twice even after retention deleted the rows with the highest numbers
+/// (`schema::to_v8_numbers`, `store::retention`). Runs inside the insert, under the write lock.
 macro_rules! next_number {
     ($table:literal) => {
         concat!(

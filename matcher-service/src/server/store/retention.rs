@@ -94,6 +94,19 @@ impl Store {
                 ] {
                     gate.execute(params![kind, m, before])?;
                 }
+                // The highest numbers go into `numbers` before their rows can go, so that no
+                // number is ever given again (`next_number!`).
+                for table in super::schema::NUMBERED {
+                    tx.execute(
+                        &format!(
+                            "INSERT INTO numbers (municipality, tbl, last)
+                                SELECT ?1, '{table}', MAX(number) FROM {table} WHERE municipality = ?1
+                                HAVING MAX(number) IS NOT NULL
+                                ON CONFLICT (municipality, tbl) DO UPDATE SET last = max(last, excluded.last)"
+                        ),
+                        params![m],
+                    )?;
+                }
                 let mut deleted = RetentionDeleted { municipality: m, ..RetentionDeleted::default() };
                 deleted.suggestion_log = tx.execute(
                     "DELETE FROM suggestion_log WHERE municipality = ?1 AND shown_at < ?2",
