@@ -392,6 +392,14 @@ fn the_days_accepts_count_courses_under_way_from_candidate_records() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(places(&s, "course-1"), (0, 0, 3));
     assert_eq!(suggested_places("cand-az0"), Some(3));
+    // The offers' list says the same as the offer (counted per offer of the page).
+    let listed = call(s.addr, "GET", "/v1/offers?limit=1000", Some(&cw), None);
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let row = listed.body["offers"]
+        .as_array()
+        .and_then(|o| o.iter().find(|x| x["record"]["id"] == "course-1").cloned())
+        .unwrap_or_default();
+    assert_eq!(row["remaining_places"], 3, "{}", listed.body);
 
     let mut accepted = 0;
     let mut refusal = None;

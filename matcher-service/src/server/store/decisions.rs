@@ -536,6 +536,20 @@ impl Store {
         self.read(|c| crate::server::ledger::recorded_locks_on(c, offer, today, None))
     }
 
+    /// [`Store::recorded_locks_on`] for several offers in one read, in their order: a page of
+    /// offers costs one index look-up per offer, not a scan of every locked candidate.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn recorded_locks_each(&self, offers: &[&str], today: &str) -> Result<Vec<u32>> {
+        self.read(|c| {
+            offers
+                .iter()
+                .map(|offer| crate::server::ledger::recorded_locks_on(c, offer, today, None))
+                .collect()
+        })
+    }
+
     /// The offers that these candidates' records name as a course under way
     /// (`ledger::record_lock_offers`).
     ///

@@ -64,12 +64,20 @@ pub(super) async fn offers_list(state: Arc<AppState>, req: Request) -> Result<Re
     let (limit, offset) = paging(&req)?;
     let s = state.clone();
     let today = state.catalogues.today().to_string();
-    let (rows, recorded) =
-        blocking(move || Ok((s.store.list_offers(limit, offset)?, s.store.recorded_locks(&today)?))).await?;
+    let (rows, recorded) = blocking(move || {
+        let rows = s.store.list_offers(limit, offset)?;
+        // Per offer of the page (one index look-up each): a count of every offer would read
+        // every locked candidate for each page.
+        let ids: Vec<&str> = rows.iter().map(|o| o.id.as_str()).collect();
+        let recorded = s.store.recorded_locks_each(&ids, &today)?;
+        Ok((rows, recorded))
+    })
+    .await?;
     let reference = state.catalogues.reference();
     let offers = rows
         .iter()
-        .map(|o| offer_view(reference, o, recorded.get(o.id.as_str()).copied().unwrap_or(0)))
+        .zip(recorded)
+        .map(|(o, recorded)| offer_view(reference, o, recorded))
         .collect::<Result<_, _>>()?;
     answers::json(200, &OfferList { offers, limit, offset })
 }
