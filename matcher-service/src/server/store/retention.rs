@@ -8,6 +8,8 @@
 //! `retention_gate` inside the same transaction (`schema::to_v6_oversight_retention`); the
 //! gate rows are removed before the commit, so they are never seen outside it.
 //!
+//! A decision's comments go with it (`schema::to_v11_comments_retention`).
+//!
 //! Guards beyond the dates: a decision whose place is still held (reserved or running) is
 //! kept whatever its age; an outcome never outlives its decision (it goes with it); a
 //! municipality's latest finished batch run is kept (its prices apply and the next night
@@ -130,6 +132,11 @@ impl Store {
                     params![m, cut.outcomes],
                 )? as u64;
                 tx.execute("DELETE FROM decision_keys WHERE decision_id IN (SELECT id FROM due_decisions)", [])?;
+                // A decision's comments go with it (their numbers are in `numbers` above).
+                tx.execute(
+                    "DELETE FROM decision_comments WHERE decision_id IN (SELECT id FROM due_decisions)",
+                    [],
+                )?;
                 tx.execute(
                     "DELETE FROM places WHERE decision_id IN (SELECT id FROM due_decisions) AND released_at IS NOT NULL",
                     [],
