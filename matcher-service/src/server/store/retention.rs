@@ -126,6 +126,15 @@ impl Store {
                        AND NOT EXISTS (SELECT 1 FROM places p WHERE p.decision_id = d.id AND p.released_at IS NULL)",
                     params![m, cut.decisions],
                 )?;
+                // An outcome that goes before its decision leaves a mark, so the accept is
+                // never taken for one without an outcome (`schema::to_v12_outcomes_past`).
+                tx.execute(
+                    "INSERT OR IGNORE INTO outcomes_past (decision_id, municipality)
+                     SELECT decision_id, municipality FROM outcomes WHERE municipality = ?1
+                       AND recorded_at < ?2 AND decision_id NOT IN (SELECT id FROM due_decisions)",
+                    params![m, cut.outcomes],
+                )?;
+                tx.execute("DELETE FROM outcomes_past WHERE decision_id IN (SELECT id FROM due_decisions)", [])?;
                 deleted.outcomes = tx.execute(
                     "DELETE FROM outcomes WHERE municipality = ?1
                        AND (recorded_at < ?2 OR decision_id IN (SELECT id FROM due_decisions))",

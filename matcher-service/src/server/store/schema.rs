@@ -179,6 +179,7 @@ pub(super) const MIGRATIONS: &[fn(&mut Connection) -> Result<()>] = &[
     to_v9_offer_languages,
     to_v10_recorded_locks,
     to_v11_comments_retention,
+    to_v12_outcomes_past,
 ];
 
 /// The schema version this program writes.
@@ -564,6 +565,21 @@ pub(super) fn to_v11_comments_retention(conn: &mut Connection) -> Result<()> {
         BEGIN SELECT RAISE(ABORT, 'comments are append-only'); END;",
     )?;
     tx.commit()?;
+    Ok(())
+}
+
+/// Version 11 → 12: `outcomes_past`, the accepts whose outcome retention deleted while the
+/// decision is kept (outcomes may have a shorter period than decisions). Without it such an
+/// accept looked as if it had no outcome: a second outcome was recorded (its course counted
+/// twice in the offer's evidence) and the candidate's no-offer records were refused as if the
+/// accept were still open. Only the decision's internal row id; it goes with its decision.
+pub(super) fn to_v12_outcomes_past(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS outcomes_past (
+            decision_id INTEGER PRIMARY KEY,
+            municipality INTEGER NOT NULL
+        );",
+    )?;
     Ok(())
 }
 
