@@ -754,3 +754,31 @@ fn a_record_lock_on_one_offer_is_not_freed_by_an_accept_on_another() {
     let r = call(s.addr, "GET", "/v1/offers/course-2", Some(&cw), None);
     assert_eq!(r.body["places"]["recorded"], 1, "{}", r.body);
 }
+
+/// Lowering an offer's capacity below the places taken is refused, and the courses under way
+/// that candidates' records claim are places taken: a capacity of 1 under 2 such records left
+/// `capacity 1, recorded 2, overbooked 1`.
+#[test]
+fn an_offers_capacity_cannot_go_below_the_places_records_claim() {
+    let s = start("live-lock-capacity");
+    seed_offers(&s, &[("course-1", 10), ("course-2", 3)]);
+    let locked = |id: &str| {
+        let mut c = candidate(id, "0851");
+        c["current_offer"] = json!("course-2");
+        c["current_locked"] = json!(true);
+        c
+    };
+    let body = Value::Array(vec![locked("cand-a-run1"), locked("cand-a-run2")]).to_string();
+    let r = call(s.addr, "POST", "/v1/candidates", Some(&s.tokens.a_system), Some(&body));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(places(&s, "course-2"), (0, 0, 1));
+    let lower = json!([crate::common::server::offer("course-2", 1)]).to_string();
+    let r = call(s.addr, "POST", "/v1/offers", Some(&s.tokens.a_system), Some(&lower));
+    assert_problem(&r, 409);
+    assert_eq!(places(&s, "course-2"), (0, 0, 1));
+    // Down to the places taken is allowed.
+    let lower = json!([crate::common::server::offer("course-2", 2)]).to_string();
+    let r = call(s.addr, "POST", "/v1/offers", Some(&s.tokens.a_system), Some(&lower));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(places(&s, "course-2"), (0, 0, 0));
+}
