@@ -723,3 +723,62 @@ fn withdrawing_an_accept_with_an_outcome_takes_its_trial_out_of_the_evidence() {
         .expect("course-1 suggested");
     assert_eq!(course_1["evidence"][0]["trials"], 0, "{course_1}");
 }
+
+/// A candidate whose record claims a course under way on one offer accepts another. The
+/// record's claim must not lapse while the ledger place elsewhere is held: if it did, the
+/// claimed place looked free, another candidate took it, and when the accept elsewhere was
+/// withdrawn the claim counted again: two people on the offer's one place (`overbooked` 1).
+#[test]
+fn a_record_lock_on_one_offer_is_not_freed_by_an_accept_on_another() {
+    let s = start("live-lock-elsewhere");
+    seed_offers(&s, &[("course-1", 10), ("course-2", 1)]);
+    let mut locked = candidate("cand-a-running", "0851");
+    locked["current_offer"] = json!("course-2");
+    locked["current_locked"] = json!(true);
+    let body = Value::Array(vec![locked, candidate("cand-a-other", "0851")]).to_string();
+    let r = call(s.addr, "POST", "/v1/candidates", Some(&s.tokens.a_system), Some(&body));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let cw = s.tokens.a_caseworker.clone();
+    assert_eq!(places(&s, "course-2"), (0, 0, 0), "the record holds course-2's one place");
+    // The candidate accepts course-1 while its record still claims course-2.
+    let elsewhere = decide(&s, &cw, "cand-a-running", "course-1", "accept", json!({}));
+    assert_eq!(elsewhere.status, 201, "{}", elsewhere.body);
+    let id = elsewhere.body["id"].as_i64().expect("id");
+    // Another candidate asks for course-2: the record's claim still holds its place.
+    let other = decide(&s, &cw, "cand-a-other", "course-2", "accept", json!({}));
+    assert_problem(&other, 409);
+    assert_eq!(places(&s, "course-2"), (0, 0, 0));
+    // The accept elsewhere is withdrawn: course-2 still has one person on its one place.
+    assert_eq!(withdraw(&s, &cw, id, "entered by mistake").status, 201);
+    assert_eq!(places(&s, "course-2"), (0, 0, 0));
+    let r = call(s.addr, "GET", "/v1/offers/course-2", Some(&cw), None);
+    assert_eq!(r.body["places"]["recorded"], 1, "{}", r.body);
+}
+
+/// Lowering an offer's capacity below the places taken is refused, and the courses under way
+/// that candidates' records claim are places taken: a capacity of 1 under 2 such records left
+/// `capacity 1, recorded 2, overbooked 1`.
+#[test]
+fn an_offers_capacity_cannot_go_below_the_places_records_claim() {
+    let s = start("live-lock-capacity");
+    seed_offers(&s, &[("course-1", 10), ("course-2", 3)]);
+    let locked = |id: &str| {
+        let mut c = candidate(id, "0851");
+        c["current_offer"] = json!("course-2");
+        c["current_locked"] = json!(true);
+        c
+    };
+    let body = Value::Array(vec![locked("cand-a-run1"), locked("cand-a-run2")]).to_string();
+    let r = call(s.addr, "POST", "/v1/candidates", Some(&s.tokens.a_system), Some(&body));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(places(&s, "course-2"), (0, 0, 1));
+    let lower = json!([crate::common::server::offer("course-2", 1)]).to_string();
+    let r = call(s.addr, "POST", "/v1/offers", Some(&s.tokens.a_system), Some(&lower));
+    assert_problem(&r, 409);
+    assert_eq!(places(&s, "course-2"), (0, 0, 1));
+    // Down to the places taken is allowed.
+    let lower = json!([crate::common::server::offer("course-2", 2)]).to_string();
+    let r = call(s.addr, "POST", "/v1/offers", Some(&s.tokens.a_system), Some(&lower));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(places(&s, "course-2"), (0, 0, 0));
+}

@@ -282,3 +282,81 @@ fn the_access_page_passes_axe() {
     assert!(run.status.success(), "{out}\n{}", String::from_utf8_lossy(&run.stderr));
     assert!(out.contains("no serious accessibility violations"), "{out}");
 }
+
+/// A decision past its period that a caseworker commented on: the sweep must still run (the
+/// comment goes with its decision, like its keys and its released place), and the other
+/// records due go too.
+#[test]
+fn a_commented_decision_past_its_period_does_not_stop_the_sweep() {
+    let s = start("retention-comment");
+    seed(&s);
+    let cw = s.tokens.a_caseworker.clone();
+    let declined = decide(&s, &cw, "cand-a2", "course-2", "decline");
+    assert_eq!(declined.status, 201, "{}", declined.body);
+    let id = declined.body["id"].as_i64().expect("id");
+    let body = json!({"text": "Citizen prefers a course nearer home."}).to_string();
+    let comment = call(s.addr, "POST", &format!("/v1/decisions/{id}/comments"), Some(&cw), Some(&body));
+    assert_eq!(comment.status, 201, "{}", comment.body);
+    let first_comment = comment.body["id"].as_i64().expect("comment id");
+    s.state.audit_log.flush();
+
+    let db = s._dir.0.join("matcher.db");
+    let policy = s._dir.0.join("test-0851.toml");
+    std::fs::write(&policy, POLICY).expect("policy file");
+    let day31 = matcher_service::clock::today_utc().plus_days(31).to_string();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_matcher"));
+    cmd.args(["retention", "--db"]).arg(&db).arg("--policy").arg(&policy).args(["--today", &day31]);
+    let out = cmd.output().expect("run matcher retention");
+    assert!(out.status.success(), "the sweep failed: {}", String::from_utf8_lossy(&out.stderr));
+    let after = counts(&db, A);
+    assert_eq!((after.decisions, after.suggestion_log, after.access_log), (0, 0, 0), "{after:?}");
+    let c = rusqlite::Connection::open(&db).expect("open");
+    let comments: i64 = c
+        .query_row("SELECT count(*) FROM decision_comments WHERE municipality = ?1", [A], |r| r.get(0))
+        .expect("comments");
+    assert_eq!(comments, 0, "the comment goes with its decision");
+    drop(c);
+    // A new comment on a new decision does not take the deleted comment's number.
+    let again = decide(&s, &cw, "cand-a2", "course-2", "decline");
+    assert_eq!(again.status, 201, "{}", again.body);
+    let id = again.body["id"].as_i64().expect("id");
+    let comment = call(s.addr, "POST", &format!("/v1/decisions/{id}/comments"), Some(&cw), Some(&body));
+    assert_eq!(comment.status, 201, "{}", comment.body);
+    assert!(comment.body["id"].as_i64().expect("comment id") > first_comment, "{}", comment.body);
+}
+
+/// An outcome past its period (shorter than its decision's) goes; the decision stays. A second
+/// outcome on that decision is still a second outcome (409): the offer's evidence kept the first
+/// one, and the episode already ended.
+#[test]
+fn an_outcome_past_its_period_is_not_recorded_again() {
+    let s = start("retention-outcome");
+    seed(&s);
+    let cw = s.tokens.a_caseworker.clone();
+    let accept = decide(&s, &cw, "cand-a1", "course-1", "accept");
+    assert_eq!(accept.status, 201, "{}", accept.body);
+    let outcome = json!({"decision_id": accept.body["id"], "result": "in_work"}).to_string();
+    assert_eq!(call(s.addr, "POST", "/v1/outcomes", Some(&cw), Some(&outcome)).status, 201);
+    let evidence = |db: &std::path::Path| -> i64 {
+        let c = rusqlite::Connection::open(db).expect("open");
+        c.query_row("SELECT COALESCE(SUM(trials), 0) FROM evidence WHERE offer_id = 'course-1'", [], |r| {
+            r.get(0)
+        })
+        .expect("trials")
+    };
+    let db = s._dir.0.join("matcher.db");
+    let trials = evidence(&db);
+    let policy = s._dir.0.join("test-0851.toml");
+    std::fs::write(&policy, POLICY).expect("policy file");
+    // Day 26: the outcome is due (25 days), its decision not yet (30 days).
+    retention(&db, &policy, &matcher_service::clock::today_utc().plus_days(26).to_string(), false);
+    let after = counts(&db, A);
+    assert_eq!((after.decisions, after.outcomes), (1, 0), "{after:?}");
+    let again = call(s.addr, "POST", "/v1/outcomes", Some(&cw), Some(&outcome));
+    assert_problem(&again, 409);
+    assert_eq!(evidence(&db), trials, "the course counted once in its offer's evidence");
+    // The accept is not open either: a later no-offer record of the candidate is taken.
+    let exit = json!({"result": "in_work", "started": "2026-07-06", "weeks_to_exit": 4}).to_string();
+    let r = call(s.addr, "POST", "/v1/candidates/cand-a1/exits", Some(&cw), Some(&exit));
+    assert_eq!(r.status, 201, "{}", r.body);
+}

@@ -11,7 +11,7 @@
 //! the partial index of record locks.
 //!
 //! Also the one definition of a *record lock*, a course under way that only a candidate's
-//! record claims (a case system's `current_locked`, no open place here): counted by offer for
+//! record claims (a case system's `current_locked`, no open place here on that offer): counted by offer for
 //! the night (`recorded_locks`) and per offer for the day (`recorded_locks_on`).
 //!
 //! Every function takes the caller's connection or transaction and does no locking of its
@@ -257,7 +257,11 @@ pub fn taken_by_offer(c: &Connection, today: &str) -> Result<std::collections::H
 
 /// The one definition of a *record lock*: a candidate (`k`, of any tenant) whose own record says
 /// a course is under way (`current_locked`, as a case system sends it) while the candidate holds
-/// no place in this ledger today (`?1`). Its first term is the `WHERE` of the partial index
+/// no place on that offer in this ledger today (`?1`). A place on another offer does not end the
+/// claim: if it did, the claimed place looked free while the candidate held the other one,
+/// another candidate took it, and the claim counted again once that other place came back (two
+/// people on one place; `live_state::a_record_lock_on_one_offer_is_not_freed_by_an_accept_on_another`).
+/// Its first term is the `WHERE` of the partial index
 /// `candidates_recorded_lock` (`store::schema::RECORDED_LOCK_INDEX`), written the same way so
 /// that SQLite uses that index: only locked candidates are read, never the whole table.
 macro_rules! record_lock {
@@ -265,6 +269,7 @@ macro_rules! record_lock {
         "json_extract(k.model, '$.candidate.current.locked') = 1
            AND NOT EXISTS (SELECT 1 FROM places p
                            WHERE p.municipality = k.municipality AND p.candidate_id = k.id
+                             AND p.offer_id = json_extract(k.model, '$.candidate.current.offer')
                              AND p.released_at IS NULL AND p.ends_on >= ?1)"
     };
 }

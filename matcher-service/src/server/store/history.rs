@@ -299,6 +299,7 @@ impl Store {
                     "SELECT d.number FROM decisions d
                      WHERE d.municipality = ?1 AND d.candidate_id = ?2 AND d.action = 'accept'
                        AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE o.decision_id = d.id)
+                       AND NOT EXISTS (SELECT 1 FROM outcomes_past p WHERE p.decision_id = d.id)
                        AND NOT EXISTS (SELECT 1 FROM decisions x WHERE x.corrects = d.id)
                      ORDER BY d.number LIMIT 1",
                     params![x.municipality, x.candidate_id],

@@ -93,7 +93,7 @@ impl Store {
     pub fn upsert_offers(&self, offers: &[NewOffer]) -> Result<()> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            upsert_offers_in(&tx, None, offers)?;
+            upsert_offers_in(&tx, None, None, offers)?;
             tx.commit()?;
             Ok(())
         })
@@ -105,12 +105,13 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::NotOwner`] for another municipality's offer, [`StoreError::Conflict`] for
-    /// a capacity below the places taken, [`StoreError::TooManyLanguages`] for offers that would
+    /// a capacity below the places taken on `today` (the ledger's and the courses under way that
+    /// candidates' records claim), [`StoreError::TooManyLanguages`] for offers that would
     /// use more languages than the scorer keeps; nothing is written then.
-    pub fn upsert_offers_as(&self, municipality: u16, offers: &[NewOffer]) -> Result<()> {
+    pub fn upsert_offers_as(&self, municipality: u16, today: &str, offers: &[NewOffer]) -> Result<()> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            upsert_offers_in(&tx, Some(municipality), offers)?;
+            upsert_offers_in(&tx, Some(municipality), Some(today), offers)?;
             tx.commit()?;
             Ok(())
         })
@@ -285,8 +286,15 @@ pub(super) fn add_evidence_in(tx: &rusqlite::Transaction<'_>, rows: &[EvidenceRo
 
 /// Writes offers in `tx`; with `owner`, refuses another municipality's stored offer. A capacity
 /// below the places already taken is refused either way (issue 15, item 3: it left
-/// `capacity 1, reserved 2, utilisation 2.0`).
-fn upsert_offers_in(tx: &rusqlite::Transaction<'_>, owner: Option<u16>, offers: &[NewOffer]) -> Result<()> {
+/// `capacity 1, reserved 2, utilisation 2.0`); with `today`, the courses under way that
+/// candidates' records claim count as taken (`ledger::recorded_locks_on`, as the accept's guard
+/// counts them: a capacity of 1 under 2 such records left `recorded 2, overbooked 1`).
+fn upsert_offers_in(
+    tx: &rusqlite::Transaction<'_>,
+    owner: Option<u16>,
+    today: Option<&str>,
+    offers: &[NewOffer],
+) -> Result<()> {
     let mut existing =
         tx.prepare("SELECT json_extract(model, '$.municipality'), reserved FROM offers WHERE id = ?1")?;
     let mut stmt = tx.prepare(
@@ -304,9 +312,14 @@ fn upsert_offers_in(tx: &rusqlite::Transaction<'_>, owner: Option<u16>, offers: 
             if let Some(m) = owner {
                 check_owner(id, m, stored_owner)?;
             }
-            if *capacity < reserved {
+            let recorded = match today {
+                Some(day) => crate::server::ledger::recorded_locks_on(tx, id, day, None)?,
+                None => 0,
+            };
+            let taken = reserved.saturating_add(recorded);
+            if *capacity < taken {
                 return Err(StoreError::Conflict(format!(
-                    "offer {id} has {reserved} places taken; its capacity cannot go below that (retire it instead)"
+                    "offer {id} has {taken} places taken ({recorded} of them by courses under way that only candidates' records claim); its capacity cannot go below that (retire it instead)"
                 )));
             }
         }

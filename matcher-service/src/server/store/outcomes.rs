@@ -73,6 +73,16 @@ impl Store {
                     ),
                 });
             }
+            let past: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM outcomes_past WHERE decision_id = ?1)",
+                [rowid],
+                |r| r.get(0),
+            )?;
+            if past {
+                return Err(StoreError::Conflict(
+                    "this decision already has an outcome (deleted at the end of its retention period)".into(),
+                ));
+            }
             let n = tx.execute(
                 "INSERT INTO outcomes (municipality, decision_id, result, recorded_by, recorded_at, exited_on)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (decision_id) DO NOTHING",

@@ -8,6 +8,8 @@
 //! `retention_gate` inside the same transaction (`schema::to_v6_oversight_retention`); the
 //! gate rows are removed before the commit, so they are never seen outside it.
 //!
+//! A decision's comments go with it (`schema::to_v11_comments_retention`).
+//!
 //! Guards beyond the dates: a decision whose place is still held (reserved or running) is
 //! kept whatever its age; an outcome never outlives its decision (it goes with it); a
 //! municipality's latest finished batch run is kept (its prices apply and the next night
@@ -124,12 +126,26 @@ impl Store {
                        AND NOT EXISTS (SELECT 1 FROM places p WHERE p.decision_id = d.id AND p.released_at IS NULL)",
                     params![m, cut.decisions],
                 )?;
+                // An outcome that goes before its decision leaves a mark, so the accept is
+                // never taken for one without an outcome (`schema::to_v12_outcomes_past`).
+                tx.execute(
+                    "INSERT OR IGNORE INTO outcomes_past (decision_id, municipality)
+                     SELECT decision_id, municipality FROM outcomes WHERE municipality = ?1
+                       AND recorded_at < ?2 AND decision_id NOT IN (SELECT id FROM due_decisions)",
+                    params![m, cut.outcomes],
+                )?;
+                tx.execute("DELETE FROM outcomes_past WHERE decision_id IN (SELECT id FROM due_decisions)", [])?;
                 deleted.outcomes = tx.execute(
                     "DELETE FROM outcomes WHERE municipality = ?1
                        AND (recorded_at < ?2 OR decision_id IN (SELECT id FROM due_decisions))",
                     params![m, cut.outcomes],
                 )? as u64;
                 tx.execute("DELETE FROM decision_keys WHERE decision_id IN (SELECT id FROM due_decisions)", [])?;
+                // A decision's comments go with it (their numbers are in `numbers` above).
+                tx.execute(
+                    "DELETE FROM decision_comments WHERE decision_id IN (SELECT id FROM due_decisions)",
+                    [],
+                )?;
                 tx.execute(
                     "DELETE FROM places WHERE decision_id IN (SELECT id FROM due_decisions) AND released_at IS NOT NULL",
                     [],

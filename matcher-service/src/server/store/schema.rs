@@ -178,6 +178,8 @@ pub(super) const MIGRATIONS: &[fn(&mut Connection) -> Result<()>] = &[
     to_v8_numbers,
     to_v9_offer_languages,
     to_v10_recorded_locks,
+    to_v11_comments_retention,
+    to_v12_outcomes_past,
 ];
 
 /// The schema version this program writes.
@@ -544,6 +546,40 @@ CREATE INDEX IF NOT EXISTS candidates_recorded_lock
 /// candidates. One statement, idempotent by `IF NOT EXISTS`.
 pub(super) fn to_v10_recorded_locks(conn: &mut Connection) -> Result<()> {
     conn.execute_batch(RECORDED_LOCK_INDEX)?;
+    Ok(())
+}
+
+/// Version 10 → 11: a decision's comments go with it when retention deletes the decision.
+/// Until this version the comments' trigger refused every delete, and the comment's foreign
+/// key refused deleting a commented decision, so one comment on a decision past its period
+/// failed the whole sweep (every municipality's, one transaction). The trigger now lets
+/// a comment go only when its decision is past the cut-off the sweep writes into
+/// `retention_gate`, like the decision's idempotency keys. Idempotent: dropped and recreated.
+pub(super) fn to_v11_comments_retention(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "DROP TRIGGER IF EXISTS decision_comments_no_delete;
+        CREATE TRIGGER decision_comments_no_delete BEFORE DELETE ON decision_comments
+        WHEN NOT EXISTS (SELECT 1 FROM retention_gate g JOIN decisions d ON d.id = OLD.decision_id
+            WHERE g.kind = 'decisions' AND g.municipality = OLD.municipality AND d.decided_at < g.before)
+        BEGIN SELECT RAISE(ABORT, 'comments are append-only'); END;",
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Version 11 → 12: `outcomes_past`, the accepts whose outcome retention deleted while the
+/// decision is kept (outcomes may have a shorter period than decisions). Without it such an
+/// accept looked as if it had no outcome: a second outcome was recorded (its course counted
+/// twice in the offer's evidence) and the candidate's no-offer records were refused as if the
+/// accept were still open. Only the decision's internal row id; it goes with its decision.
+pub(super) fn to_v12_outcomes_past(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS outcomes_past (
+            decision_id INTEGER PRIMARY KEY,
+            municipality INTEGER NOT NULL
+        );",
+    )?;
     Ok(())
 }
 

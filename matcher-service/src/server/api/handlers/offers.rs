@@ -27,7 +27,7 @@ pub(super) async fn offers_upsert(state: Arc<AppState>, req: Request) -> Result<
                 capacity: offer.capacity,
             });
         }
-        s.store.upsert_offers_as(municipality, &rows)?;
+        s.store.upsert_offers_as(municipality, &s.catalogues.today().to_string(), &rows)?;
         s.catalogues.rebuild(&s.store).map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(rows.len())
     })
