@@ -299,8 +299,8 @@ pub fn render(c: &Comparison, lang: Lang) -> String {
         h,
         "<p class=\"muted\">{}</p>",
         w(
-            "Dualprisen er det mest, nattens optimum kan stige med, hvis tilbuddet havde én plads mere, i point (pointsummen vejer effekt, afstand, ønsker, ventetid og kontinuitet). Den er ikke kroner. Kronerne her er målt: natten løst igen med én plads mere ved tilbuddet; de borgere, der flytter (en tager den nye plads, en anden den plads, den første forlod …), og deres forventede effekt før og efter. Vist for tilbuddene med højeste dualpris.",
-            "The dual price is the most the night's optimum can rise by if the offer had one more place, in points (the score weighs effect, distance, wishes, waiting time and continuity). It is not kroner. The kroner here are measured: the night solved again with one more place at the offer; the citizens who move (one takes the new place, another the place the first left …), and their expected effect before and after. Shown for the offers with the highest dual price."
+            "Dualprisen er det, nattens optimum stiger med, hvis tilbuddet havde én plads mere, i point (pointsummen vejer effekt, afstand, ønsker, ventetid og kontinuitet). Den er ikke kroner. Kronerne her er målt: natten løst igen med én plads mere ved tilbuddet; de borgere, der flytter (en tager den nye plads, en anden den plads, den første forlod …), og deres forventede effekt før og efter. Vist for tilbuddene med højeste dualpris.",
+            "The dual price is what the night's optimum rises by if the offer had one more place, in points (the score weighs effect, distance, wishes, waiting time and continuity). It is not kroner. The kroner here are measured: the night solved again with one more place at the offer; the citizens who move (one takes the new place, another the place the first left …), and their expected effect before and after. Shown for the offers with the highest dual price."
         )
     );
     let _ = write!(h, "<h3>{}</h3>", w("I dag", "Today"));

@@ -597,7 +597,8 @@ pub struct Quality {
     pub retired: bool,
     /// reserved / capacity.
     pub utilisation: f64,
-    /// Dual price from the municipality's last batch run (null without one).
+    /// Dual price from the municipality's last batch run: what one more place there would have
+    /// added to that night's optimum, in points (null without a run).
     #[schema(required = true)]
     pub scarcity_price: Option<i64>,
     /// Per target group.
@@ -692,7 +693,8 @@ pub struct SuggestionOut<'a> {
     pub provider_id: &'a str,
     /// Score, points: the sum of the factors' points.
     pub score: i64,
-    /// Dual price of the offer in the municipality's last batch run.
+    /// Dual price of the offer in the municipality's last batch run: what one more place there
+    /// would have added to that night's optimum, in points.
     #[schema(required = true)]
     pub scarcity_price: Option<i64>,
     /// score − scarcity_price.
