@@ -718,6 +718,76 @@ mod tests {
         assert_eq!(c.place_values[0].offer, offer.as_str());
     }
 
+    /// An offer under a strategic-partner contract with two offers whose guarantee binds: one
+    /// more place there also moves a guaranteed place to it from the other offer (the
+    /// guarantee is shared by places, `Contract::guarantee_shares`), so the night re-run with
+    /// `--add-places` rises by what that frees, while the dual price, which holds tonight's
+    /// shares, says 0 (seen: course-00008 priced 0, the re-run 620 points higher: a candidate
+    /// held at course-00002 for its guarantee moves to course-00008, 4,941 → 5,561 points).
+    #[test]
+    #[ignore = "the dual price holds tonight's guarantee shares; one more place re-shares them \
+                (needs a decision: re-solve such offers, or say in prices.csv what the price holds)"]
+    fn one_more_place_under_a_shared_guarantee_is_priced_as_the_night_re_run() {
+        let (reference, data) = demo();
+        let mut data = (*data).clone();
+        let ids = ["course-00002", "course-00008"];
+        for o in data.offers.iter_mut().filter(|o| ids.contains(&o.id.as_str())) {
+            (o.capacity, o.guaranteed_volume) = (300, 0);
+        }
+        let c = data.contracts.iter_mut().find(|c| c.id.as_str() == "k-0851-lev-0005").unwrap();
+        assert_eq!(c.offers.iter().map(|o| o.as_str()).collect::<Vec<_>>(), ids);
+        (c.places, c.guaranteed_volume) = (600, 501);
+        let data = Arc::new(data);
+        let policies = Arc::new(PolicySet::default());
+        let today = run(data.clone(), reference.clone(), policies.clone(), &options(0)).unwrap();
+        let j = data.offers.iter().position(|o| o.id.as_str() == "course-00008").unwrap();
+        let price = today.prices[j];
+        assert_eq!((price.capacity, price.assigned), (300, 250), "the guarantee binds");
+        let scenario = Scenario {
+            name: "one more place".into(),
+            add_places: vec![AddPlaces {
+                offer: data.offers[j].id.clone(),
+                places: 1,
+                source: "test".into(),
+            }],
+            ..Scenario::default()
+        };
+        let (bigger, _) = apply(&data, &scenario).unwrap();
+        let other = run(Arc::new(bigger), reference, policies, &options(0)).unwrap();
+        assert_eq!(other.solution.objective - today.solution.objective, price.price, "course-00008");
+    }
+
+    /// An offer with no places tonight (full this month, or the tenant's share of an offer's
+    /// free places used up): `prices.csv` says one more place there adds 0, but the night
+    /// re-run with one more place rises by what the candidates who want it gain (seen: 0
+    /// against 8,700 points for help-00004 on the demo night). The scorer removes the pairs
+    /// of an offer without places before the solve, so its dual is never bounded from below.
+    #[test]
+    #[ignore = "an offer without places has no pairs in the graph, so its least dual is 0 \
+                (needs pairs to such offers kept for the duals, or prices.csv to leave them out)"]
+    fn one_more_place_at_an_offer_without_places_is_priced_as_the_night_re_run() {
+        let (reference, data) = demo();
+        let mut data = (*data).clone();
+        let j = data.offers.iter().position(|o| o.id.as_str() == "help-00004").unwrap();
+        data.offers[j].capacity = 0;
+        let data = Arc::new(data);
+        let policies = Arc::new(PolicySet::default());
+        let today = run(data.clone(), reference.clone(), policies.clone(), &options(0)).unwrap();
+        let scenario = Scenario {
+            name: "one more place".into(),
+            add_places: vec![AddPlaces {
+                offer: data.offers[j].id.clone(),
+                places: 1,
+                source: "test".into(),
+            }],
+            ..Scenario::default()
+        };
+        let (bigger, _) = apply(&data, &scenario).unwrap();
+        let other = run(Arc::new(bigger), reference, policies, &options(0)).unwrap();
+        assert!(other.solution.objective > today.solution.objective, "a place at help-00004 is wanted");
+        assert_eq!(other.solution.objective - today.solution.objective, today.prices[j].price, "help-00004");
+    }
+
     /// Closing an offer under a strategic-partner contract lets its guarantee lapse
     /// (docs/procurement.md): the contract's other offers keep the guaranteed places they had,
     /// and no offer is guaranteed more places than it has. The contract's whole volume used to
