@@ -51,8 +51,8 @@ pub struct Ranking {
 /// score, or by `score − price(offer)` when `price` is given (ties: higher score, then lower
 /// offer index). One offer more than `k` is ranked, so that the last one has a runner-up too.
 /// The `k` are the best of every offer the candidate can take, however far down the scores a
-/// full or dear offer pushes them (the index is asked again for more when the first rows are
-/// not enough); a price below 0 counts as 0 (a dual price never is).
+/// full or dear offer pushes them (the index is asked once more, for every offer in reach, when
+/// the first rows are not enough); a price below 0 counts as 0 (a dual price never is).
 ///
 /// # Errors
 /// When the candidate cannot be viewed by the scorer (e.g. an unknown municipality).
@@ -72,7 +72,7 @@ pub fn rank(
     };
     // Ask for more than k: full offers are dropped and the price may reorder the rest. The
     // best `want` by score are not always enough: when they are full, or dear enough that
-    // offers further down overtake them, ask for more, until the `k + 1`-th row is known to
+    // offers further down overtake them, ask for all, unless the `k + 1`-th row is known to
     // be ahead of every offer not asked for (each scores at most the worst one asked for
     // and costs at least 0, so it is ranked after that one's score at no price).
     let mut want = k * 2 + 8;
@@ -97,7 +97,9 @@ pub fn rank(
             rows.truncate(k + 1);
             break (rows, counts);
         }
-        want = want.saturating_mul(4);
+        // The second pass takes every offer in reach at once: a candidate's reach holds a few
+        // hundred offers, so one unpruned pass costs less than a series of growing ones.
+        want = usize::MAX;
     };
     let mut explained = Vec::with_capacity(rows.len());
     for (offer, score, price, adjusted) in rows {
