@@ -1,6 +1,10 @@
 //! Candidate graph build at national scale (`matcher gen --scale national --seed 1`: about
 //! 250,000 candidates and 33,000 offers), on a 2-thread pool, K from the national policy (64).
 //!
+//! Also the service's ranking of one candidate's suggestions (`graph::rank`, k = 5) over the
+//! same offers, without prices and with the night's least dual prices (`rank/…`): every 250th
+//! candidate, all offers open.
+//!
 //! `cargo bench -p matcher-core --bench graph`. Under `cargo test --benches` (CI's smoke run)
 //! the demo scale is used instead, so that the smoke run stays quick.
 
@@ -39,6 +43,33 @@ fn graph_build(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function(format!("build_{}_2_threads", scale.label()), |b| {
         b.iter(|| pool.install(|| graph::build(&scorer)).expect("graph"))
+    });
+    group.finish();
+
+    // The night's prices, as a tenant's last batch run gives them to the service.
+    let options = matcher_core::batch::BatchOptions { today: Some(today), threads: 2, ..Default::default() };
+    let night =
+        matcher_core::batch::run(Arc::new(data.clone()), Arc::new(r.clone()), Arc::new(policies), &options)
+            .expect("night");
+    let prices = night.solution.offer_prices.clone();
+    let index = graph::Index::new(&scorer);
+    let sample: Vec<_> = data.candidates.iter().step_by(250).collect();
+    let mut group = c.benchmark_group("rank");
+    group.sample_size(10);
+    group.bench_function(format!("{}_k5_no_prices", scale.label()), |b| {
+        b.iter(|| {
+            for c in &sample {
+                graph::rank(&index, &scorer, c, 5, |_| 1, None::<fn(usize) -> i64>).expect("rank");
+            }
+        })
+    });
+    group.bench_function(format!("{}_k5_night_prices", scale.label()), |b| {
+        b.iter(|| {
+            for c in &sample {
+                let price = |o: usize| prices.get(o).copied().unwrap_or(0);
+                graph::rank(&index, &scorer, c, 5, |_| 1, Some(price)).expect("rank");
+            }
+        })
     });
     group.finish();
 }

@@ -88,7 +88,10 @@ pub fn rank(
                 (o, score, p, score - p)
             })
             .collect();
-        rows.sort_by(order);
+        // Without prices the index's own order (score, then offer index) is already this one.
+        if price.is_some() {
+            rows.sort_by(order);
+        }
         let settled = match bound {
             None => true,
             Some((o, score)) => rows.get(k).is_some_and(|row| order(row, &(o, score, 0, score)).is_le()),
