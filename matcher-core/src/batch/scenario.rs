@@ -673,6 +673,16 @@ mod tests {
         BatchOptions { today: Some(crate::r#gen::AS_OF), threads: 1, place_values, ..BatchOptions::default() }
     }
 
+    /// The scenario "one more place at `offer`" applied to `data`: the larger data set.
+    fn with_one_more_place(data: &Dataset, offer: &OfferId) -> Dataset {
+        let scenario = Scenario {
+            name: "one more place".into(),
+            add_places: vec![AddPlaces { offer: offer.clone(), places: 1, source: "test".into() }],
+            ..Scenario::default()
+        };
+        apply(data, &scenario).unwrap().0
+    }
+
     /// The demo night: the place value of its top offer is what a whole night re-run with one
     /// more place there gains (points; kroner can differ between optima that tie in points),
     /// and the comparison of the two nights adds up.
@@ -743,16 +753,7 @@ mod tests {
         let j = data.offers.iter().position(|o| o.id.as_str() == "course-00008").unwrap();
         let price = today.prices[j];
         assert_eq!((price.capacity, price.assigned), (300, 250), "the guarantee binds");
-        let scenario = Scenario {
-            name: "one more place".into(),
-            add_places: vec![AddPlaces {
-                offer: data.offers[j].id.clone(),
-                places: 1,
-                source: "test".into(),
-            }],
-            ..Scenario::default()
-        };
-        let (bigger, _) = apply(&data, &scenario).unwrap();
+        let bigger = with_one_more_place(&data, &data.offers[j].id);
         let other = run(Arc::new(bigger), reference, policies, &options(0)).unwrap();
         assert_eq!(other.solution.objective - today.solution.objective, price.price, "course-00008");
     }
@@ -773,16 +774,7 @@ mod tests {
         let data = Arc::new(data);
         let policies = Arc::new(PolicySet::default());
         let today = run(data.clone(), reference.clone(), policies.clone(), &options(0)).unwrap();
-        let scenario = Scenario {
-            name: "one more place".into(),
-            add_places: vec![AddPlaces {
-                offer: data.offers[j].id.clone(),
-                places: 1,
-                source: "test".into(),
-            }],
-            ..Scenario::default()
-        };
-        let (bigger, _) = apply(&data, &scenario).unwrap();
+        let bigger = with_one_more_place(&data, &data.offers[j].id);
         let other = run(Arc::new(bigger), reference, policies, &options(0)).unwrap();
         assert!(other.solution.objective > today.solution.objective, "a place at help-00004 is wanted");
         assert_eq!(other.solution.objective - today.solution.objective, today.prices[j].price, "help-00004");
