@@ -456,7 +456,8 @@ impl OfferTable {
         i: usize,
         rows: &mut [[f32; 3]],
     ) -> Result<HotOffer> {
-        if offer.serves_municipalities.len() > usize::from(u16::MAX) || offer.occupations.len() > usize::from(u16::MAX)
+        if offer.serves_municipalities.len() > usize::from(u16::MAX)
+            || offer.occupations.len() > usize::from(u16::MAX)
         {
             return Err(Error::Problem(format!(
                 "offer {}: more than {} municipalities or occupations",
@@ -479,8 +480,8 @@ impl OfferTable {
         let n_groups = cx.n_groups;
         let (mut max_lift, mut max_success) = (0.0f64, f64::NEG_INFINITY);
         for g in 0..n_groups {
-            let served =
-                offer.target_groups.is_empty() || offer.target_groups.contains(crate::model::GroupId(g as u8));
+            let served = offer.target_groups.is_empty()
+                || offer.target_groups.contains(crate::model::GroupId(g as u8));
             let enters = served || cx.effects.offer_counts(i, g).episodes > 0;
             for band in 0..crate::effect::N_BANDS {
                 let u = cx.effects.uplift(i, g, band);
@@ -523,7 +524,8 @@ impl OfferTable {
             licence: offer.requires_driving_licence,
             min_hours: offer.min_hours,
             duration_weeks: offer.duration_weeks,
-            start_delay_days: u16::try_from(offer.time_and_place.days_until_start(cx.today)).unwrap_or(u16::MAX),
+            start_delay_days: u16::try_from(offer.time_and_place.days_until_start(cx.today))
+                .unwrap_or(u16::MAX),
         })
     }
 }

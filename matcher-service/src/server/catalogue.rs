@@ -448,8 +448,8 @@ fn build(
 
 /// A stored offer's model, as scored: a retired one has no places.
 fn parse_row(row: &crate::server::store::OfferRow) -> Result<Offer, CatalogueError> {
-    let mut offer: Offer =
-        serde_json::from_str(&row.model).map_err(|source| CatalogueError::Model { id: row.id.clone(), source })?;
+    let mut offer: Offer = serde_json::from_str(&row.model)
+        .map_err(|source| CatalogueError::Model { id: row.id.clone(), source })?;
     if row.retired {
         // Capacity 0 removes the offer from every suggestion (Removal::NoCapacity).
         offer.capacity = 0;
@@ -603,7 +603,11 @@ mod tests {
         for i in (0..data.candidates.len()).step_by(5) {
             let view = |cat: &Catalogue| cat.scorer.view(&data.candidates[i]).unwrap();
             let (a, b) = (view(&after), view(&fresh));
-            assert_eq!(after.index.top_k(&after.scorer, &a, 8), fresh.index.top_k(&fresh.scorer, &b, 8), "{i}");
+            assert_eq!(
+                after.index.top_k(&after.scorer, &a, 8),
+                fresh.index.top_k(&fresh.scorer, &b, 8),
+                "{i}"
+            );
         }
         // An offer new to the catalogue is read with every other (the ids' order moves).
         let mut new = data.offers[3].clone();

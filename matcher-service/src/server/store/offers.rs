@@ -187,12 +187,18 @@ impl Store {
     /// On storage failure.
     pub fn offers_by_id(&self, ids: &[&str]) -> Result<Vec<OfferRow>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached("SELECT id, model, reserved, retired FROM offers WHERE id = ?1")?;
+            let mut stmt =
+                c.prepare_cached("SELECT id, model, reserved, retired FROM offers WHERE id = ?1")?;
             let mut rows = Vec::with_capacity(ids.len());
             for id in ids {
                 let row = stmt
                     .query_row([id], |r| {
-                        Ok(OfferRow { id: r.get(0)?, model: r.get(1)?, reserved: r.get(2)?, retired: r.get(3)? })
+                        Ok(OfferRow {
+                            id: r.get(0)?,
+                            model: r.get(1)?,
+                            reserved: r.get(2)?,
+                            retired: r.get(3)?,
+                        })
                     })
                     .optional()?;
                 rows.extend(row);

@@ -110,7 +110,9 @@ pub(super) async fn offer_retire(state: Arc<AppState>, req: Request) -> Result<R
     let s = state.clone();
     let offer = blocking(move || {
         s.store.retire_offer_as(Some(municipality), &id)?;
-        s.catalogues.offers_written(&s.store, &[id.as_str()]).map_err(|e| ApiError::Internal(e.to_string()))?;
+        s.catalogues
+            .offers_written(&s.store, &[id.as_str()])
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(s.store.offer(&id)?)
     })
     .await?;
