@@ -448,7 +448,10 @@ fn edit_offer(data: &mut Dataset, r: &ReferenceData, at: usize, kind: u8, param:
             }
         }
         4 => o.languages = other.languages.clone(),
-        5 => o.languages = vec![Language::parse(if param.is_multiple_of(2) { "fo" } else { "kl" }).expect("lang")],
+        5 => {
+            o.languages =
+                vec![Language::parse(if param.is_multiple_of(2) { "fo" } else { "kl" }).expect("lang")]
+        }
         6 => {
             if o.serves_municipalities.is_empty() {
                 o.serves_municipalities = vec![o.municipality, MunicipalityCode(851)];
