@@ -424,14 +424,138 @@ struct OfferTable {
     /// Uplift over no offer: its mean, the evidence factor of its interval's low end, and
     /// the interval's high end, `[(band * n_offers + k) * n_groups + group]`. Band-major, so
     /// that one candidate (one band) reads one slab of it, no larger than the success-rate
-    /// table of before.
-    uplift: Vec<[f32; 3]>,
+    /// table of before. Shared by the scorers a write to a few offers derives
+    /// ([`Scorer::with_changed_offers`]); copied only when a changed offer's rows differ.
+    uplift: Arc<[[f32; 3]]>,
     /// Internal index → data-set index.
     original: Vec<u32>,
     /// Data-set index → internal index.
     internal: Vec<u32>,
     /// The grid of cells over the offers: internal indices follow its cells.
     frame: crate::geo::Frame,
+}
+
+/// What laying out an offer reads besides the offer: the same for every offer of a scorer.
+struct LayoutContext<'a> {
+    today: Date,
+    sickness_rate: f64,
+    n_groups: usize,
+    effects: &'a crate::effect::EffectModel,
+    language_bits: &'a HashMap<[u8; 2], u32>,
+}
+
+impl OfferTable {
+    /// The hot record of `offer` (data-set index `i`), its municipalities and occupations
+    /// appended to the flat lists, and its uplift rows written into `rows`
+    /// (`[band * n_groups + group]`; the caller places them in the table). Every language of
+    /// the offer must be in `cx.language_bits`.
+    fn lay_out(
+        &mut self,
+        cx: &LayoutContext<'_>,
+        offer: &crate::model::Offer,
+        i: usize,
+        rows: &mut [[f32; 3]],
+    ) -> Result<HotOffer> {
+        if offer.serves_municipalities.len() > usize::from(u16::MAX)
+            || offer.occupations.len() > usize::from(u16::MAX)
+        {
+            return Err(Error::Problem(format!(
+                "offer {}: more than {} municipalities or occupations",
+                offer.id,
+                u16::MAX
+            )));
+        }
+        let serves_start = self.serves_flat.len() as u32;
+        self.serves_flat.extend(offer.serves_municipalities.iter().map(|m| m.0));
+        let occupations_start = self.occupations_flat.len() as u32;
+        self.occupations_flat.extend(offer.occupations.iter().map(|&o| PackedOccupation::from(o)));
+        let poster_saving = if offer.kind == OfferKind::ReciprocalHelp {
+            f64::from(offer.poster_weeks_saved.max(0.0)) * cx.sickness_rate * POSTER_MET_PROBABILITY
+        } else {
+            0.0
+        };
+        // Bounds over the groups and bands that can enter a pair's uplift: those the offer
+        // serves, and those it does not serve that the history measured at it. The others
+        // are NaN, skipped by `values`.
+        let n_groups = cx.n_groups;
+        let (mut max_lift, mut max_success) = (0.0f64, f64::NEG_INFINITY);
+        for g in 0..n_groups {
+            let served = offer.target_groups.is_empty()
+                || offer.target_groups.contains(crate::model::GroupId(g as u8));
+            let enters = served || cx.effects.offer_counts(i, g).episodes > 0;
+            for band in 0..crate::effect::N_BANDS {
+                let u = cx.effects.uplift(i, g, band);
+                rows[band * n_groups + g] = if enters {
+                    [u.mean as f32, documented(u.low()) as f32, u.high() as f32]
+                } else {
+                    [f32::NAN; 3]
+                };
+                if enters {
+                    max_lift = max_lift.max(documented(u.low()));
+                    max_success = max_success.max(u.mean);
+                }
+            }
+        }
+        // A candidate in none of the groups an open offer's history measured scores it
+        // with no uplift (`values` averages over no group): the bound must cover 0 too.
+        let max_success = if offer.target_groups.is_empty() { max_success.max(0.0) } else { max_success };
+        // f32 rounding must not lower a bound.
+        let max_success = if max_success.is_finite() { max_success + 1e-6 } else { 0.0 };
+        Ok(HotOffer {
+            lat: offer.location.lat as f32,
+            lon: offer.location.lon as f32,
+            groups: offer.target_groups,
+            languages: offer.languages.iter().fold(0u64, |m, l| m | 1 << cx.language_bits[&l.0]),
+            effect_base: poster_saving - f64::from(offer.price_dkk),
+            // A specialist in exactly the candidate's group fits best; an offer open to
+            // everyone fits least among eligible ones.
+            group_fit: match offer.target_groups.len() {
+                0 => 0.4,
+                k => 0.6 + 0.4 / k as f32,
+            },
+            serves_start,
+            occupations_start,
+            max_lift: (max_lift + 1e-6) as f32,
+            max_success: max_success as f32,
+            serves_len: offer.serves_municipalities.len() as u16,
+            occupations_len: offer.occupations.len() as u16,
+            open: offer.capacity > 0,
+            kind: offer.kind,
+            licence: offer.requires_driving_licence,
+            min_hours: offer.min_hours,
+            duration_weeks: offer.duration_weeks,
+            start_delay_days: u16::try_from(offer.time_and_place.days_until_start(cx.today))
+                .unwrap_or(u16::MAX),
+        })
+    }
+}
+
+/// The weekly sickness benefit on `today`: what a met reciprocal-help need saves per week.
+fn sickness_rate(reference: &ReferenceData, today: Date) -> f64 {
+    reference.benefit_kind("sickness_benefit").map_or(0.0, |k| f64::from(reference.weekly_rate_on(k, today)))
+}
+
+/// Offers declined and still excluded on `today`: candidate id → offer indices (data-set order).
+fn declined_on(data: &Dataset, offer_index: &HashMap<String, u32>, today: Date) -> HashMap<String, Vec<u32>> {
+    let mut declined: HashMap<String, Vec<u32>> = HashMap::new();
+    for d in data.declines.iter().filter(|d| d.active_on(today)) {
+        if let Some(&o) = offer_index.get(d.offer.as_str()) {
+            declined.entry(d.candidate.as_str().to_string()).or_default().push(o);
+        }
+    }
+    declined
+}
+
+/// Reciprocal-help offers by their poster's id, as sorted internal indices.
+fn posted_needs(data: &Dataset, internal: &[u32]) -> HashMap<String, Vec<u32>> {
+    let mut posted: HashMap<String, Vec<u32>> = HashMap::new();
+    for (i, o) in data.offers.iter().enumerate() {
+        if o.kind == OfferKind::ReciprocalHelp {
+            posted.entry(o.provider.as_str().to_string()).or_default().push(internal[i]);
+        }
+    }
+    posted.values_mut().for_each(|v| v.sort_unstable());
+    posted
 }
 
 /// Scores pairs of one data set under one policy set, as of one day.
@@ -447,12 +571,12 @@ pub struct Scorer {
     n_groups: usize,
     group_active: GroupSet,
     /// The effect estimates behind the uplift table (history, evidence, priors).
-    effects: crate::effect::EffectModel,
+    effects: Arc<crate::effect::EffectModel>,
     /// Reciprocal-help offers by the id of their poster (internal indices): a candidate who
     /// posted a need cannot be matched to meet it.
     posted: HashMap<String, Vec<u32>>,
     sickness_kind: Option<u8>,
-    offer_index: HashMap<String, u32>,
+    offer_index: Arc<HashMap<String, u32>>,
     language_bits: HashMap<[u8; 2], u32>,
     /// 90% intervals already computed, by (offer, group): a Beta quantile costs a few
     /// microseconds of bisection, and a service explaining suggestions asks for the same
@@ -486,9 +610,24 @@ impl Scorer {
         policies: Arc<PolicySet>,
         today: Date,
     ) -> Result<Scorer> {
+        let effects = Arc::new(crate::effect::EffectModel::estimate(
+            &data,
+            &reference,
+            crate::effect::Spread::default(),
+        ));
+        Self::with_effects(data, reference, policies, today, effects)
+    }
+
+    /// [`Scorer::new`] with the effect estimates given (they depend on the offers' ids,
+    /// providers, names and evidence and on the history, never on the rest of an offer).
+    fn with_effects(
+        data: Arc<Dataset>,
+        reference: Arc<ReferenceData>,
+        policies: Arc<PolicySet>,
+        today: Date,
+        effects: Arc<crate::effect::EffectModel>,
+    ) -> Result<Scorer> {
         let n_groups = reference.target_groups.len().max(1);
-        let effects =
-            crate::effect::EffectModel::estimate(&data, &reference, crate::effect::Spread::default());
         let mut group_active = GroupSet::EMPTY;
         for (i, g) in reference.target_groups.iter().enumerate() {
             if g.valid_from <= today && g.valid_to.is_none_or(|end| today <= end) {
@@ -509,9 +648,6 @@ impl Scorer {
                 crate::model::limits::MAX_LANGUAGES
             )));
         }
-        let sickness_rate = reference
-            .benefit_kind("sickness_benefit")
-            .map_or(0.0, |k| f64::from(reference.weekly_rate_on(k, today)));
         let n = data.offers.len();
         let frame = crate::geo::Frame::covering(data.offers.iter().map(|o| (o.location.lat, o.location.lon)));
         let mut original: Vec<u32> = (0..n as u32).collect();
@@ -523,103 +659,38 @@ impl Scorer {
         for (k, &i) in original.iter().enumerate() {
             internal[i as usize] = k as u32;
         }
+        let mut uplift = vec![[0.0; 3]; n * n_groups * crate::effect::N_BANDS];
         let mut t = OfferTable {
             hot: Vec::with_capacity(n),
             serves_flat: Vec::new(),
             occupations_flat: Vec::new(),
-            uplift: vec![[0.0; 3]; n * n_groups * crate::effect::N_BANDS],
+            uplift: Arc::from(Vec::new()),
             original,
             internal,
             frame,
         };
-        for (k, &i) in t.original.iter().enumerate() {
-            let offer = &data.offers[i as usize];
-            let serves_start = t.serves_flat.len() as u32;
-            t.serves_flat.extend(offer.serves_municipalities.iter().map(|m| m.0));
-            let occupations_start = t.occupations_flat.len() as u32;
-            t.occupations_flat.extend(offer.occupations.iter().map(|&o| PackedOccupation::from(o)));
-            let poster_saving = if offer.kind == OfferKind::ReciprocalHelp {
-                f64::from(offer.poster_weeks_saved.max(0.0)) * sickness_rate * POSTER_MET_PROBABILITY
-            } else {
-                0.0
-            };
-            if offer.serves_municipalities.len() > usize::from(u16::MAX)
-                || offer.occupations.len() > usize::from(u16::MAX)
-            {
-                return Err(Error::Problem(format!(
-                    "offer {}: more than {} municipalities or occupations",
-                    offer.id,
-                    u16::MAX
-                )));
+        let cx = LayoutContext {
+            today,
+            sickness_rate: sickness_rate(&reference, today),
+            n_groups,
+            effects: &effects,
+            language_bits: &language_bits,
+        };
+        let mut rows = vec![[0.0f32; 3]; n_groups * crate::effect::N_BANDS];
+        for k in 0..n {
+            let i = t.original[k] as usize;
+            let hot = t.lay_out(&cx, &data.offers[i], i, &mut rows)?;
+            for band in 0..crate::effect::N_BANDS {
+                let at = (band * n + k) * n_groups;
+                uplift[at..at + n_groups].copy_from_slice(&rows[band * n_groups..(band + 1) * n_groups]);
             }
-            // Bounds over the groups and bands that can enter a pair's uplift: those the offer
-            // serves, and those it does not serve that the history measured at it. The others
-            // are NaN, skipped by `values`.
-            let (mut max_lift, mut max_success) = (0.0f64, f64::NEG_INFINITY);
-            for g in 0..n_groups {
-                let served = offer.target_groups.is_empty()
-                    || offer.target_groups.contains(crate::model::GroupId(g as u8));
-                let enters = served || effects.offer_counts(i as usize, g).episodes > 0;
-                for band in 0..crate::effect::N_BANDS {
-                    let u = effects.uplift(i as usize, g, band);
-                    t.uplift[(band * n + k) * n_groups + g] = if enters {
-                        [u.mean as f32, documented(u.low()) as f32, u.high() as f32]
-                    } else {
-                        [f32::NAN; 3]
-                    };
-                    if enters {
-                        max_lift = max_lift.max(documented(u.low()));
-                        max_success = max_success.max(u.mean);
-                    }
-                }
-            }
-            // A candidate in none of the groups an open offer's history measured scores it
-            // with no uplift (`values` averages over no group): the bound must cover 0 too.
-            let max_success = if offer.target_groups.is_empty() { max_success.max(0.0) } else { max_success };
-            // f32 rounding must not lower a bound.
-            let max_success = if max_success.is_finite() { max_success + 1e-6 } else { 0.0 };
-            t.hot.push(HotOffer {
-                lat: offer.location.lat as f32,
-                lon: offer.location.lon as f32,
-                groups: offer.target_groups,
-                languages: offer.languages.iter().fold(0u64, |m, l| m | 1 << language_bits[&l.0]),
-                effect_base: poster_saving - f64::from(offer.price_dkk),
-                // A specialist in exactly the candidate's group fits best; an offer open to
-                // everyone fits least among eligible ones.
-                group_fit: match offer.target_groups.len() {
-                    0 => 0.4,
-                    k => 0.6 + 0.4 / k as f32,
-                },
-                serves_start,
-                occupations_start,
-                max_lift: (max_lift + 1e-6) as f32,
-                max_success: max_success as f32,
-                serves_len: offer.serves_municipalities.len() as u16,
-                occupations_len: offer.occupations.len() as u16,
-                open: offer.capacity > 0,
-                kind: offer.kind,
-                licence: offer.requires_driving_licence,
-                min_hours: offer.min_hours,
-                duration_weeks: offer.duration_weeks,
-                start_delay_days: u16::try_from(offer.time_and_place.days_until_start(today))
-                    .unwrap_or(u16::MAX),
-            });
+            t.hot.push(hot);
         }
+        t.uplift = Arc::from(uplift);
         let offer_index: HashMap<String, u32> =
             data.offers.iter().enumerate().map(|(i, o)| (o.id.as_str().to_string(), i as u32)).collect();
-        let mut declined: HashMap<String, Vec<u32>> = HashMap::new();
-        for d in data.declines.iter().filter(|d| d.active_on(today)) {
-            if let Some(&o) = offer_index.get(d.offer.as_str()) {
-                declined.entry(d.candidate.as_str().to_string()).or_default().push(o);
-            }
-        }
-        let mut posted: HashMap<String, Vec<u32>> = HashMap::new();
-        for (i, o) in data.offers.iter().enumerate() {
-            if o.kind == OfferKind::ReciprocalHelp {
-                posted.entry(o.provider.as_str().to_string()).or_default().push(t.internal[i]);
-            }
-        }
-        posted.values_mut().for_each(|v| v.sort_unstable());
+        let declined = declined_on(&data, &offer_index, today);
+        let posted = posted_needs(&data, &t.internal);
         let sickness_kind = reference.benefit_kind("sickness_benefit");
         Ok(Scorer {
             declined,
@@ -633,8 +704,129 @@ impl Scorer {
             effects,
             posted,
             sickness_kind,
-            offer_index,
+            offer_index: Arc::new(offer_index),
             language_bits,
+            posteriors: std::sync::RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// A scorer for `data`, which must differ from this scorer's data set only in the offers
+    /// at the data-set indices `changed`: the same offers in the same order, with the same
+    /// ids, and the same providers, history and declines (a service's write to a few offers).
+    /// It scores every pair exactly as `Scorer::new(data, …)` would, but lays out only the
+    /// changed offers and keeps the effect estimates, so it costs a copy of the offer table
+    /// rather than an estimate and a layout of every offer (issue 18).
+    ///
+    /// It falls back to the full work where a patch cannot be exact: the estimates are made
+    /// again (and every offer laid out) when a changed offer's provider, name or evidence
+    /// differs, which the estimates read; every offer is laid out again when a changed offer
+    /// moved to another grid cell (the offers' spatial order), the grid itself moved, a
+    /// changed offer speaks a language no offer spoke, or earlier patches left the flat lists
+    /// more than half stale. A `data` that breaks the promise above in a way the scorer can see
+    /// cheaply (another number of offers, another id at a changed index, another number of
+    /// providers or episodes) is laid out anew as by [`Scorer::new`].
+    ///
+    /// # Errors
+    /// As [`Scorer::new`].
+    pub fn with_changed_offers(&self, data: Arc<Dataset>, changed: &[usize]) -> Result<Scorer> {
+        let (reference, policies, today) = (self.reference.clone(), self.policies.clone(), self.today);
+        let old = &self.data;
+        let same_shape = data.offers.len() == old.offers.len()
+            && data.providers.len() == old.providers.len()
+            && data.outcomes.len() == old.outcomes.len()
+            && data.declines.len() == old.declines.len()
+            && changed.iter().all(|&i| data.offers.get(i).is_some_and(|o| o.id == old.offers[i].id));
+        if !same_shape {
+            return Scorer::new(data, reference, policies, today);
+        }
+        let estimates_hold = changed.iter().all(|&i| {
+            let (a, b) = (&old.offers[i], &data.offers[i]);
+            a.provider == b.provider && a.name == b.name && a.evidence == b.evidence
+        });
+        if !estimates_hold {
+            return Scorer::new(data, reference, policies, today);
+        }
+        let effects = self.effects.clone();
+        let frame = crate::geo::Frame::covering(data.offers.iter().map(|o| (o.location.lat, o.location.lon)));
+        let cell = |o: &crate::model::Offer| frame.cell(o.location.lat, o.location.lon);
+        let in_place = frame == self.offers.frame
+            && changed.iter().all(|&i| {
+                let (a, b) = (&old.offers[i], &data.offers[i]);
+                cell(a) == cell(b) && b.languages.iter().all(|l| self.language_bits.contains_key(&l.0))
+            })
+            && {
+                let live_serves: usize = self.offers.hot.iter().map(|h| usize::from(h.serves_len)).sum();
+                let live_occupations: usize =
+                    self.offers.hot.iter().map(|h| usize::from(h.occupations_len)).sum();
+                self.offers.serves_flat.len() <= 2 * live_serves.max(64)
+                    && self.offers.occupations_flat.len() <= 2 * live_occupations.max(64)
+            };
+        if !in_place {
+            return Self::with_effects(data, reference, policies, today, effects);
+        }
+        let n = data.offers.len();
+        let n_groups = self.n_groups;
+        let mut t = OfferTable {
+            hot: self.offers.hot.clone(),
+            serves_flat: self.offers.serves_flat.clone(),
+            occupations_flat: self.offers.occupations_flat.clone(),
+            uplift: self.offers.uplift.clone(),
+            original: self.offers.original.clone(),
+            internal: self.offers.internal.clone(),
+            frame,
+        };
+        let cx = LayoutContext {
+            today,
+            sickness_rate: sickness_rate(&reference, today),
+            n_groups,
+            effects: &effects,
+            language_bits: &self.language_bits,
+        };
+        let mut rows = vec![[0.0f32; 3]; n_groups * crate::effect::N_BANDS];
+        // Copied once, on the first changed offer whose uplift rows differ (its groups changed).
+        let mut uplift: Option<Vec<[f32; 3]>> = None;
+        for &i in changed {
+            let k = t.internal[i] as usize;
+            t.hot[k] = t.lay_out(&cx, &data.offers[i], i, &mut rows)?;
+            for band in 0..crate::effect::N_BANDS {
+                let at = (band * n + k) * n_groups;
+                let new_rows = &rows[band * n_groups..(band + 1) * n_groups];
+                let same = |table: &[[f32; 3]]| {
+                    table[at..at + n_groups]
+                        .iter()
+                        .flatten()
+                        .zip(new_rows.iter().flatten())
+                        .all(|(a, b)| a.to_bits() == b.to_bits())
+                };
+                match &mut uplift {
+                    Some(table) => table[at..at + n_groups].copy_from_slice(new_rows),
+                    None if same(&t.uplift) => {}
+                    None => {
+                        let mut table = t.uplift.to_vec();
+                        table[at..at + n_groups].copy_from_slice(new_rows);
+                        uplift = Some(table);
+                    }
+                }
+            }
+        }
+        if let Some(table) = uplift {
+            t.uplift = Arc::from(table);
+        }
+        let posted = posted_needs(&data, &t.internal);
+        Ok(Scorer {
+            declined: self.declined.clone(),
+            data,
+            reference,
+            policies,
+            today,
+            offers: t,
+            n_groups,
+            group_active: self.group_active,
+            effects,
+            posted,
+            sickness_kind: self.sickness_kind,
+            offer_index: self.offer_index.clone(),
+            language_bits: self.language_bits.clone(),
             posteriors: std::sync::RwLock::new(HashMap::new()),
         })
     }

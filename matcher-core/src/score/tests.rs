@@ -424,3 +424,97 @@ fn a_decline_excludes_the_offer_until_its_last_day_only() {
         }
     }
 }
+
+/// One edit a service's write can make to an offer (see `with_changed_offers_scores_as_new`).
+fn edit_offer(data: &mut Dataset, r: &ReferenceData, at: usize, kind: u8, param: u32) {
+    let n = data.offers.len();
+    let other = data.offers[(at + 1 + param as usize) % n].clone();
+    let o = &mut data.offers[at];
+    match kind % 12 {
+        0 => o.capacity = param % 4,
+        // Metres: stays in its grid cell more often than not.
+        1 => {
+            o.location = LatLon::new(o.location.lat + (f64::from(param % 100) - 50.0) * 1e-5, o.location.lon)
+                .expect("point")
+        }
+        // Kilometres: another cell, and the offers' order with it.
+        2 => o.location = other.location,
+        3 => {
+            let g = GroupId((param as usize % r.target_groups.len()) as u8);
+            if o.target_groups.contains(g) {
+                o.target_groups.0 &= !(1u64 << g.0);
+            } else {
+                o.target_groups.insert(g);
+            }
+        }
+        4 => o.languages = other.languages.clone(),
+        5 => {
+            o.languages =
+                vec![Language::parse(if param.is_multiple_of(2) { "fo" } else { "kl" }).expect("lang")]
+        }
+        6 => {
+            if o.serves_municipalities.is_empty() {
+                o.serves_municipalities = vec![o.municipality, MunicipalityCode(851)];
+            } else {
+                o.serves_municipalities.clear();
+            }
+        }
+        7 => o.occupations = other.occupations.clone(),
+        8 => o.price_dkk = param % 50_000,
+        9 => {
+            o.min_hours = (param % 38) as u8;
+            o.requires_driving_licence = !o.requires_driving_licence;
+        }
+        // The effect estimates read these two.
+        10 => o.provider = other.provider.clone(),
+        _ => o.name = format!("{} (ny)", o.name),
+    }
+}
+
+/// Every pair of every 7th candidate, and each one's top-5 row, as `b` scores them, must be
+/// what `a` gives.
+fn assert_same_scores(a: &Scorer, b: &Scorer) {
+    let (ia, ib) = (crate::graph::Index::new(a), crate::graph::Index::new(b));
+    for i in (0..a.n_candidates()).step_by(7) {
+        let (va, vb) = (a.candidate(i).expect("view"), b.candidate(i).expect("view"));
+        for k in 0..a.n_offers() {
+            assert_eq!(a.breakdown(&va, k), b.breakdown(&vb, k), "candidate {i}, offer {k}");
+            assert_eq!(a.score(&va, k), b.score(&vb, k), "candidate {i}, offer {k}");
+        }
+        assert_eq!(ia.top_k(a, &va, 5), ib.top_k(b, &vb, 5), "candidate {i}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// A scorer patched for a few changed offers scores every pair as one built anew from the
+    /// same data, whichever path the patch takes (in place, laid out again, estimated again),
+    /// and so does a patch of a patch.
+    #[test]
+    fn with_changed_offers_scores_as_new(
+        seed in 1u64..4,
+        first in proptest::collection::vec((0usize..1000, 0u8..12, 0u32..100_000), 1..5),
+        second in proptest::collection::vec((0usize..1000, 0u8..12, 0u32..100_000), 1..4),
+    ) {
+        let r = Arc::new(reference());
+        let mut data = crate::r#gen::generate(crate::r#gen::Scale::Demo, seed, &r);
+        let today = crate::r#gen::AS_OF;
+        let policies = Arc::new(PolicySet::default());
+        let base = Scorer::new(Arc::new(data.clone()), r.clone(), policies.clone(), today).expect("scorer");
+        let mut patched = base;
+        for edits in [&first, &second] {
+            let mut changed: Vec<usize> = Vec::new();
+            for &(at, kind, param) in edits {
+                let at = at % data.offers.len();
+                edit_offer(&mut data, &r, at, kind, param);
+                changed.push(at);
+            }
+            let data = Arc::new(data.clone());
+            patched = patched.with_changed_offers(data.clone(), &changed).expect("patched");
+            let fresh = Scorer::new(data, r.clone(), policies.clone(), today).expect("fresh");
+            assert_same_scores(&fresh, &patched);
+            prop_assert_eq!(fresh.effects().quality.clone(), patched.effects().quality.clone());
+        }
+    }
+}

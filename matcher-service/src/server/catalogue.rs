@@ -6,14 +6,19 @@
 //! at a rebuild and recounted per offer after a write about such a candidate
 //! ([`Catalogues::recount_recorded`]).
 //!
-//! Two kinds of rebuild (issue 18): a write to the offers themselves reads every offer back
-//! from the store ([`Catalogues::rebuild`]); an outcome changes only evidence, so
-//! [`Catalogues::refresh_evidence`] (also after a no-offer record, which changes only the
-//! history) keeps the parsed offers, the spatial index and the place
-//! counters of the current catalogue (shared, not copied) and builds only a new scorer. That
-//! refresh runs beside the request, coalesced: however many outcomes arrive while one runs,
-//! one more follows and covers them all ([`Catalogues::evidence_changed`]). The place an
-//! outcome releases goes back into the shared counter at once, in the request.
+//! Three kinds of new version (issue 18), none of which re-reads more than it must:
+//! - a write to a few stored offers (an upsert of known ids, a retirement) reads only those
+//!   back and patches the current scorer ([`Catalogues::offers_written`],
+//!   `Scorer::with_changed_offers`: the effect estimates and the other offers' layout are
+//!   kept) and lays the spatial index out again (a few milliseconds);
+//! - an outcome changes only evidence, so [`Catalogues::refresh_evidence`] (also after a
+//!   no-offer record, which changes only the history) keeps the offers, the spatial index and
+//!   the place counters of the current catalogue (shared, not copied) and builds only a new
+//!   scorer. That refresh runs beside the request, coalesced: however many outcomes arrive
+//!   while one runs, one more follows and covers them all ([`Catalogues::evidence_changed`]).
+//!   The place an outcome releases goes back into the shared counter at once, in the request;
+//! - everything else (new offers, a provider's registry entry, a new day, the start) reads
+//!   every offer back from the store ([`Catalogues::rebuild`]).
 
 use crate::server::store::{EvidenceRow, Store, StoreError};
 use matcher_core::graph;
@@ -53,8 +58,6 @@ pub struct Catalogue {
     pub recorded: Arc<Vec<AtomicU32>>,
     /// Retired offers, by offer index.
     pub retired: Vec<bool>,
-    /// The offers as read from the store, without evidence (for an evidence refresh).
-    parsed: Arc<Vec<Offer>>,
 }
 
 impl Catalogue {
@@ -150,12 +153,89 @@ impl Catalogues {
     /// When the store cannot be read or the core refuses the offers.
     pub fn rebuild(&self, store: &Store) -> Result<(), CatalogueError> {
         let mut version = self.rebuild.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.rebuild_holding(store, &mut version)
+    }
+
+    /// [`Catalogues::rebuild`] with the rebuild lock held.
+    fn rebuild_holding(&self, store: &Store, version: &mut u64) -> Result<(), CatalogueError> {
+        let next = Arc::new(build(store, &self.reference, &self.policies, self.today(), *version + 1)?);
         *version += 1;
-        let next = Arc::new(build(store, &self.reference, &self.policies, self.today(), *version)?);
+        self.swap(next);
+        Ok(())
+    }
+
+    fn swap(&self, next: Arc<Catalogue>) {
         match self.current.write() {
             Ok(mut c) => *c = next,
             Err(poisoned) => *poisoned.into_inner() = next,
         }
+    }
+
+    /// After a committed write to the stored offers `ids` (upserted or retired): a new
+    /// catalogue in which only they changed, swapped in. Blocking; serialised with the other
+    /// rebuilds. Reads only those offers back; keeps the others, the evidence, the history,
+    /// the providers and the place counters of the current catalogue (a write to offers
+    /// changes none of them), and patches the scorer (`Scorer::with_changed_offers`). Falls
+    /// back to [`Catalogues::rebuild`] when the write names more than an eighth of the offers, an id is not in the catalogue yet (a new offer
+    /// takes a place in the id order every offer index follows), is not stored, or names
+    /// another provider than before (the registry's entry is read at a rebuild).
+    ///
+    /// # Errors
+    /// When the store cannot be read or the core refuses the offers.
+    pub fn offers_written(&self, store: &Store, ids: &[&str]) -> Result<(), CatalogueError> {
+        let mut version = self.rebuild.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let current = self.current();
+        // A bulk load of most offers reads faster as one scan than as a look-up per id.
+        if ids.len() > current.offers().len() / 8 {
+            return self.rebuild_holding(store, &mut version);
+        }
+        let rows = store.offers_by_id(ids)?;
+        let old = current.scorer.data();
+        let mut written = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let Some(i) = current.scorer.offer_index(&row.id) else {
+                return self.rebuild_holding(store, &mut version);
+            };
+            let i = i as usize;
+            let offer = parse_row(row)?;
+            if offer.provider != old.offers[i].provider {
+                return self.rebuild_holding(store, &mut version);
+            }
+            written.push((i, offer, row.retired));
+        }
+        let mut unique: Vec<&str> = ids.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        if written.len() != unique.len() {
+            return self.rebuild_holding(store, &mut version);
+        }
+        let mut offers = old.offers.clone();
+        let mut retired = current.retired.clone();
+        let mut changed = Vec::with_capacity(written.len());
+        for (i, mut offer, is_retired) in written {
+            // A write to an offer carries no evidence: the store's stays the offer's.
+            offer.evidence = std::mem::take(&mut offers[i].evidence);
+            offers[i] = offer;
+            retired[i] = is_retired;
+            changed.push(i);
+        }
+        let data = Dataset {
+            offers,
+            providers: old.providers.clone(),
+            outcomes: old.outcomes.clone(),
+            ..Dataset::default()
+        };
+        let scorer = current.scorer.with_changed_offers(Arc::new(data), &changed)?;
+        let index = Arc::new(graph::Index::new(&scorer));
+        *version += 1;
+        self.swap(Arc::new(Catalogue {
+            version: *version,
+            scorer,
+            index,
+            reserved: current.reserved.clone(),
+            recorded: current.recorded.clone(),
+            retired,
+        }));
         Ok(())
     }
 
@@ -168,7 +248,7 @@ impl Catalogues {
     pub fn refresh_evidence(&self, store: &Store) -> Result<(), CatalogueError> {
         let mut version = self.rebuild.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let current = self.current();
-        let mut offers: Vec<Offer> = current.parsed.as_ref().clone();
+        let mut offers: Vec<Offer> = current.scorer.data().offers.clone();
         let mut evidence = evidence_by_offer(store, &self.reference)?;
         for offer in &mut offers {
             offer.evidence = evidence.remove(offer.id.as_str()).unwrap_or_default();
@@ -190,12 +270,8 @@ impl Catalogues {
             reserved: current.reserved.clone(),
             recorded: current.recorded.clone(),
             retired: current.retired.clone(),
-            parsed: current.parsed.clone(),
         });
-        match self.current.write() {
-            Ok(mut c) => *c = next,
-            Err(poisoned) => *poisoned.into_inner() = next,
-        }
+        self.swap(next);
         Ok(())
     }
 
@@ -328,21 +404,13 @@ fn build(
     let registry: HashMap<String, crate::server::store::ProviderRow> =
         store.all_providers()?.into_iter().map(|p| (p.id.clone(), p)).collect();
     let mut evidence = evidence_by_offer(store, reference)?;
-    let mut parsed = Vec::with_capacity(rows.len());
     let mut offers = Vec::with_capacity(rows.len());
     let mut reserved = Vec::with_capacity(rows.len());
     let mut recorded = Vec::with_capacity(rows.len());
     let mut retired = Vec::with_capacity(rows.len());
     let mut providers: HashMap<ProviderId, Provider> = HashMap::new();
     for row in rows {
-        let mut offer: Offer = serde_json::from_str(&row.model)
-            .map_err(|source| CatalogueError::Model { id: row.id.clone(), source })?;
-        if row.retired {
-            // Capacity 0 removes the offer from every suggestion (Removal::NoCapacity).
-            offer.capacity = 0;
-            offer.guaranteed_volume = 0;
-        }
-        parsed.push(offer.clone());
+        let mut offer = parse_row(&row)?;
         offer.evidence = evidence.remove(&row.id).unwrap_or_default();
         providers.entry(offer.provider.clone()).or_insert_with(|| {
             match registry.get(offer.provider.as_str()) {
@@ -379,8 +447,19 @@ fn build(
         reserved: Arc::new(reserved),
         recorded: Arc::new(recorded),
         retired,
-        parsed: Arc::new(parsed),
     })
+}
+
+/// A stored offer's model, as scored: a retired one has no places.
+fn parse_row(row: &crate::server::store::OfferRow) -> Result<Offer, CatalogueError> {
+    let mut offer: Offer = serde_json::from_str(&row.model)
+        .map_err(|source| CatalogueError::Model { id: row.id.clone(), source })?;
+    if row.retired {
+        // Capacity 0 removes the offer from every suggestion (Removal::NoCapacity).
+        offer.capacity = 0;
+        offer.guaranteed_volume = 0;
+    }
+    Ok(offer)
 }
 
 /// Every tenant's finished episodes as the core's history: offers and their quality are shared
@@ -484,6 +563,63 @@ mod tests {
         // The same evidence through a full rebuild gives the same scorer.
         c.rebuild(&store).unwrap();
         assert_eq!(uplift(&c.current()), uplift(&after));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_write_to_a_few_offers_patches_the_catalogue_as_a_rebuild_would() {
+        let dir = std::env::temp_dir().join(format!("brobygger-catalogue-ow-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(&dir.join("m.db")).unwrap();
+        let reference = Arc::new(ReferenceData::embedded().unwrap());
+        let mut data = matcher_core::r#gen::generate(matcher_core::r#gen::Scale::Demo, 1, &reference);
+        let row = |o: &Offer| crate::server::store::NewOffer {
+            id: o.id.to_string(),
+            provider_id: o.provider.to_string(),
+            record: "{}".into(),
+            model: serde_json::to_string(o).unwrap(),
+            capacity: o.capacity,
+        };
+        store.upsert_offers(&data.offers.iter().map(row).collect::<Vec<_>>()).unwrap();
+        let day = matcher_core::r#gen::AS_OF;
+        let policies = Arc::new(PolicySet::default());
+        let c = Catalogues::load(&store, reference.clone(), policies.clone(), day).unwrap();
+        let before = c.current();
+        before.reserved[3].store(2, Ordering::Relaxed);
+        // New places, a move to another town, another target group; then a retirement.
+        data.offers[3].capacity += 4;
+        data.offers[5].location = data.offers[40].location;
+        data.offers[7].target_groups = data.offers[20].target_groups;
+        let written = [3, 5, 7];
+        store.upsert_offers(&written.iter().map(|&i| row(&data.offers[i])).collect::<Vec<_>>()).unwrap();
+        let ids: Vec<String> = written.iter().map(|&i| data.offers[i].id.to_string()).collect();
+        c.offers_written(&store, &ids.iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
+        store.retire_offer_as(None, data.offers[9].id.as_str()).unwrap();
+        c.offers_written(&store, &[data.offers[9].id.as_str()]).unwrap();
+        let after = c.current();
+        assert_eq!(after.version, before.version + 2);
+        assert!(Arc::ptr_eq(&after.reserved, &before.reserved), "the place counters are kept, not re-read");
+        assert_eq!(after.remaining(3), data.offers[3].capacity - 2);
+        assert_eq!((after.retired[9], after.remaining(9)), (true, 0));
+        // The same store read whole gives the same catalogue: every suggestion row agrees.
+        let fresh = Catalogues::load(&store, reference, policies, day).unwrap().current();
+        assert_eq!(after.offers(), fresh.offers());
+        for i in (0..data.candidates.len()).step_by(5) {
+            let view = |cat: &Catalogue| cat.scorer.view(&data.candidates[i]).unwrap();
+            let (a, b) = (view(&after), view(&fresh));
+            assert_eq!(
+                after.index.top_k(&after.scorer, &a, 8),
+                fresh.index.top_k(&fresh.scorer, &b, 8),
+                "{i}"
+            );
+        }
+        // An offer new to the catalogue is read with every other (the ids' order moves).
+        let mut new = data.offers[3].clone();
+        new.id = matcher_core::model::OfferId::new("aaa-first").unwrap();
+        store.upsert_offers(&[row(&new)]).unwrap();
+        c.offers_written(&store, &["aaa-first"]).unwrap();
+        assert_eq!(c.current().offers().len(), data.offers.len() + 1);
+        assert_eq!(c.current().offers()[0].id.as_str(), "aaa-first");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -180,6 +180,35 @@ impl Store {
         })
     }
 
+    /// These offers, as [`Store::all_offers`] reads them, in id order; ids not stored are
+    /// left out (one primary-key look-up each).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn offers_by_id(&self, ids: &[&str]) -> Result<Vec<OfferRow>> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare_cached("SELECT id, model, reserved, retired FROM offers WHERE id = ?1")?;
+            let mut rows = Vec::with_capacity(ids.len());
+            for id in ids {
+                let row = stmt
+                    .query_row([id], |r| {
+                        Ok(OfferRow {
+                            id: r.get(0)?,
+                            model: r.get(1)?,
+                            reserved: r.get(2)?,
+                            retired: r.get(3)?,
+                        })
+                    })
+                    .optional()?;
+                rows.extend(row);
+            }
+            rows.sort_by(|a, b| a.id.cmp(&b.id));
+            rows.dedup_by(|a, b| a.id == b.id);
+            Ok(rows)
+        })
+    }
+
     /// Every evidence row.
     ///
     /// # Errors

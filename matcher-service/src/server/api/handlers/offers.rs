@@ -28,7 +28,8 @@ pub(super) async fn offers_upsert(state: Arc<AppState>, req: Request) -> Result<
             });
         }
         s.store.upsert_offers_as(municipality, &s.catalogues.today().to_string(), &rows)?;
-        s.catalogues.rebuild(&s.store).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        s.catalogues.offers_written(&s.store, &ids).map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(rows.len())
     })
     .await?;
@@ -109,7 +110,9 @@ pub(super) async fn offer_retire(state: Arc<AppState>, req: Request) -> Result<R
     let s = state.clone();
     let offer = blocking(move || {
         s.store.retire_offer_as(Some(municipality), &id)?;
-        s.catalogues.rebuild(&s.store).map_err(|e| ApiError::Internal(e.to_string()))?;
+        s.catalogues
+            .offers_written(&s.store, &[id.as_str()])
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(s.store.offer(&id)?)
     })
     .await?;
