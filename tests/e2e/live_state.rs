@@ -332,6 +332,16 @@ fn courses_under_way_from_candidate_records_take_places_and_add_none() {
             );
         }
     }
+    // The quality routes count those courses as places in use too (they read the ledger
+    // alone before: utilisation 0 on an offer two of whose three places were taken).
+    let r = call(s.addr, "GET", "/v1/offers/course-1/quality", Some(&a), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!((r.body["reserved"].as_u64(), r.body["recorded"].as_u64()), (Some(0), Some(2)), "{}", r.body);
+    assert!((r.body["utilisation"].as_f64().unwrap_or(0.0) - 2.0 / 3.0).abs() < 1e-9, "{}", r.body);
+    let r = call(s.addr, "GET", "/v1/providers/lev-0001/quality", Some(&b), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!((r.body["capacity"].as_u64(), r.body["recorded"].as_u64()), (Some(5), Some(2)), "{}", r.body);
+    assert!((r.body["utilisation"].as_f64().unwrap_or(0.0) - 2.0 / 5.0).abs() < 1e-9, "{}", r.body);
 }
 
 /// The day's accepts count the courses under way that only candidates' records claim, as the

@@ -591,11 +591,14 @@ pub struct Quality {
     pub price_dkk: u32,
     /// Places.
     pub capacity: u32,
-    /// Places taken.
+    /// Places the ledger holds (accepted courses, reserved or running).
     pub reserved: u32,
+    /// Courses under way that only candidates' records claim (no accept in the ledger), in
+    /// every municipality: they take places as the ledger's do.
+    pub recorded: u32,
     /// Retired.
     pub retired: bool,
-    /// reserved / capacity.
+    /// (reserved + recorded) / capacity: above 1 when the offer is overbooked.
     pub utilisation: f64,
     /// Dual price from the municipality's last batch run: what one more place there would have
     /// added to that night's optimum, in points (null without a run).
@@ -616,9 +619,11 @@ pub struct ProviderQuality {
     pub offers: Vec<String>,
     /// Places over its offers.
     pub capacity: u32,
-    /// Places taken.
+    /// Places the ledger holds over its offers.
     pub reserved: u32,
-    /// reserved / capacity.
+    /// Courses under way over its offers that only candidates' records claim.
+    pub recorded: u32,
+    /// (reserved + recorded) / capacity.
     pub utilisation: f64,
     /// Per target group.
     pub groups: Vec<GroupQuality>,

@@ -289,13 +289,23 @@ pub(super) fn scarcity_price(state: &AppState, municipality: u16, offer: &str) -
     state.prices_for(municipality).map(|p| p.by_offer.get(offer).copied().unwrap_or(0))
 }
 
+/// Places in use over places; 0 without places.
+fn utilisation(in_use: u32, capacity: u32) -> f64 {
+    if capacity > 0 { f64::from(in_use) / f64::from(capacity) } else { 0.0 }
+}
+
 pub(super) async fn offer_quality(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let id = path_id(&req, 0)?;
     let m = req.principal()?.municipality;
     let s = state.clone();
     let oid = id.clone();
-    let (OfferState { record, capacity, reserved, retired, .. }, evidence) =
-        blocking(move || Ok((s.store.offer(&oid)?, s.store.offer_evidence(&oid)?))).await?;
+    let today = state.catalogues.today().to_string();
+    let (OfferState { record, capacity, reserved, retired, .. }, evidence, recorded) = blocking(move || {
+        let recorded =
+            s.store.recorded_locks_each(&[oid.as_str()], &today)?.into_iter().fold(0u32, u32::saturating_add);
+        Ok((s.store.offer(&oid)?, s.store.offer_evidence(&oid)?, recorded))
+    })
+    .await?;
     let record = OfferRecord::from_stored(&record)?;
     answers::json(
         200,
@@ -308,8 +318,9 @@ pub(super) async fn offer_quality(state: Arc<AppState>, req: Request) -> Result<
             price_dkk: record.price_dkk,
             capacity,
             reserved,
+            recorded,
             retired,
-            utilisation: if capacity > 0 { f64::from(reserved) / f64::from(capacity) } else { 0.0 },
+            utilisation: utilisation(reserved.saturating_add(recorded), capacity),
         },
     )
 }
@@ -318,8 +329,11 @@ pub(super) async fn provider_quality(state: Arc<AppState>, req: Request) -> Resu
     let id = path_id(&req, 0)?;
     let s = state.clone();
     let pid = id.clone();
-    let (offers, evidence) = blocking(move || {
+    let today = state.catalogues.today().to_string();
+    let (offers, evidence, recorded) = blocking(move || {
         let offers = s.store.provider_offers(&pid)?;
+        let ids: Vec<&str> = offers.iter().map(|o| o.id.as_str()).collect();
+        let recorded = s.store.recorded_locks_each(&ids, &today)?.into_iter().fold(0u32, u32::saturating_add);
         let mut evidence: std::collections::BTreeMap<String, (u32, u32)> = Default::default();
         for offer in &offers {
             for g in s.store.offer_evidence(&offer.id)? {
@@ -328,7 +342,7 @@ pub(super) async fn provider_quality(state: Arc<AppState>, req: Request) -> Resu
                 e.1 = e.1.saturating_add(g.successes);
             }
         }
-        Ok((offers, evidence))
+        Ok((offers, evidence, recorded))
     })
     .await?;
     if offers.is_empty() {
@@ -349,7 +363,8 @@ pub(super) async fn provider_quality(state: Arc<AppState>, req: Request) -> Resu
             offers: offers.iter().map(|o| o.id.clone()).collect(),
             capacity,
             reserved,
-            utilisation: if capacity > 0 { f64::from(reserved) / f64::from(capacity) } else { 0.0 },
+            recorded,
+            utilisation: utilisation(reserved.saturating_add(recorded), capacity),
         },
     )
 }
