@@ -2,6 +2,13 @@
 //! pair runs the full factor code (nothing is cut early by the distance check).
 //!
 //! `cargo bench -p matcher-core --bench scoring`; the figure to read is "elements/s".
+//!
+//! Also what a service's write to one offer costs the scorer (`offer_write/…`): a scorer
+//! built anew for the national offers (`matcher gen --scale national --seed 1`'s 33,000, no
+//! candidates: what the service's catalogue holds) against one patched for that offer
+//! (`Scorer::with_changed_offers`), with new places, and with another target group (which
+//! copies the uplift table). The data set's copy, which the service makes too, is inside
+//! each figure. Under `cargo test --benches` the demo's offers are used.
 
 use std::sync::Arc;
 
@@ -128,5 +135,34 @@ fn scoring(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, scoring);
+fn offer_write(c: &mut Criterion) {
+    let smoke = std::env::args().any(|a| a == "--test" || a == "--list");
+    let scale = if smoke { matcher_core::Scale::Demo } else { matcher_core::Scale::National };
+    let r = Arc::new(ReferenceData::embedded().expect("reference"));
+    let mut data = matcher_core::generate(scale, 1, &r);
+    data.candidates.clear();
+    let today = Date::parse("2026-11-22").expect("date");
+    let policies = Arc::new(PolicySet::default());
+    let scorer = Scorer::new(Arc::new(data.clone()), r.clone(), policies.clone(), today).expect("scorer");
+    let at = data.offers.len() / 2;
+    let mut places = data.clone();
+    places.offers[at].capacity += 3;
+    let mut groups = data.clone();
+    let other = groups.offers[(at + 1) % groups.offers.len()].target_groups;
+    groups.offers[at].target_groups = GroupSet(other.0 ^ 1);
+    let mut group = c.benchmark_group("offer_write");
+    group.sample_size(10);
+    group.bench_function(format!("{}_scorer_new", scale.label()), |b| {
+        b.iter(|| Scorer::new(Arc::new(places.clone()), r.clone(), policies.clone(), today).expect("scorer"))
+    });
+    group.bench_function(format!("{}_patch_places", scale.label()), |b| {
+        b.iter(|| scorer.with_changed_offers(Arc::new(places.clone()), &[at]).expect("scorer"))
+    });
+    group.bench_function(format!("{}_patch_groups", scale.label()), |b| {
+        b.iter(|| scorer.with_changed_offers(Arc::new(groups.clone()), &[at]).expect("scorer"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, scoring, offer_write);
 criterion_main!(benches);
