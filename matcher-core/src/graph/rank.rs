@@ -1,6 +1,6 @@
-//! One candidate's ranked suggestions, as the service answers them: the best offers from
-//! [`Index::top_k`], full offers dropped, reordered by `score − scarcity price` when a batch
-//! run's offer prices are given, each explained, with the difference to the next offer in the
+//! One candidate's ranked suggestions, as the service answers them: the best offers in the
+//! candidate's reach by `score − scarcity price` when a batch run's offer prices are given (by
+//! score without), full offers dropped, found in one pruned scan of the reach, each explained, with the difference to the next offer in the
 //! ranking (its runner-up). Owns the ranking rule; knows nothing of HTTP or storage (places
 //! left and prices come in as functions).
 
@@ -45,14 +45,14 @@ pub struct RunnerUp {
 pub struct Ranking {
     /// At most `k` offers, best first.
     pub ranked: Vec<Ranked>,
-    /// The counts of the last pass over the candidate's reach. Whichever pass it was,
-    /// `in_reach` is every offer in reach and `feasible + pruned` those of them that pass the
-    /// hard limits checked before scoring (a pruned pair escapes the ones checked on its
-    /// values: the minimum score and a course's minimum effect). `feasible` counts the pairs
-    /// scored, `pruned` those skipped: in the first pass the ones whose best case is below
-    /// the `2k + 8`-th best score, in the second (when the first did not settle the ranking)
-    /// the ones with no places left and the ones whose best case less their price is below
-    /// the `k + 1`-th best adjusted score found among offers with places left.
+    /// The counts of the scan behind the ranking. `in_reach` is every offer in the candidate's
+    /// reach and `feasible + pruned` those of them that pass the hard limits checked before
+    /// scoring (a pruned pair escapes the ones checked on its values: the minimum score and a
+    /// course's minimum effect), the same figures as a row of the graph gives. `feasible`
+    /// counts only the pairs scored, `pruned` those skipped: the offers with no places left
+    /// and those whose best case less their price is below the `k + 1`-th best adjusted score
+    /// already found among offers with places left.
+    /// A candidate on a locked course has its row of the graph: that course alone.
     pub counts: RowCounts,
 }
 
@@ -81,15 +81,11 @@ impl PartialOrd for Kept {
     }
 }
 
-/// The second pass's floor: the best `keep` rows of offers with places left met so far, and
+/// The ranking's floor: the best `keep` rows of offers with places left met so far, and
 /// the adjusted score an offer must reach to enter them.
 struct Best<R, P> {
     keep: usize,
     kept: BinaryHeap<Kept>,
-    /// The `keep`-th best adjusted score of the first pass's rows (offers with places left,
-    /// each scored exactly): the ranking's `keep`-th is at least that good before the second
-    /// pass has met anything.
-    seed: Option<i64>,
     remaining: R,
     price: P,
 }
@@ -99,11 +95,7 @@ impl<R: Fn(usize) -> u32, P: Fn(u32) -> i64> Best<R, P> {
     /// adjusted score is below it has `keep` offers ranked before it. Full offers never count
     /// here, even as they are scored: they are never ranked, so they push nothing out.
     fn floor(&self) -> Option<i64> {
-        let kept = self.kept.peek().filter(|_| self.kept.len() == self.keep).map(|worst| worst.0.3);
-        match (self.seed, kept) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        }
+        self.kept.peek().filter(|_| self.kept.len() == self.keep).map(|worst| worst.0.3)
     }
 }
 
@@ -139,8 +131,10 @@ impl<R: Fn(usize) -> u32, P: Fn(u32) -> i64> RowFloor for Best<R, P> {
 /// score, or by `score − price(offer)` when `price` is given (ties: higher score, then lower
 /// offer index). One offer more than `k` is ranked, so that the last one has a runner-up too.
 /// The `k` are the best of every offer the candidate can take, however far down the scores a
-/// full or dear offer pushes them (the candidate's reach is scanned once more, with a floor,
-/// when the first rows are not enough); a price below 0 counts as 0 (a dual price never is).
+/// full or dear offer pushes them (every offer in reach is looked at; one that cannot enter the
+/// best `k + 1` found so far is pruned unscored); a price below 0 counts as 0 (a dual price
+/// never is). A candidate whose current offer is locked (a course under way) is ranked that
+/// course alone, as the night's graph holds it.
 ///
 /// # Errors
 /// When the candidate cannot be viewed by the scorer (e.g. an unknown municipality).
@@ -154,47 +148,28 @@ pub fn rank(
 ) -> Result<Ranking> {
     let view = scorer.view(candidate)?;
     let price_of = |o: u32| price.as_ref().map_or(0, |f| f(o as usize)).max(0);
-    // Ask for more than k: full offers are dropped and the price may reorder the rest.
-    let want = k * 2 + 8;
-    let (top, counts) = index.top_k(scorer, &view, want);
-    // The worst offer kept (an appended current offer, if any, comes after it).
-    let bound = (top.len() >= want).then(|| top[want - 1]);
-    let mut rows: Vec<Row> = top
-        .into_iter()
-        .filter(|&(o, _)| remaining(o as usize) > 0)
-        .map(|(o, score)| {
-            let p = price_of(o);
-            (o, score, p, score - p)
-        })
-        .collect();
-    // Without prices the index's own order (score, then offer index) is already this one.
-    if price.is_some() {
-        rows.sort_by(order);
-    }
-    // The best `want` by score are not always enough: when they are full, or dear enough that
-    // offers further down overtake them. They are, when the `k + 1`-th row is known to be
-    // ahead of every offer not asked for (each scores at most the worst one asked for and
-    // costs at least 0, so it is ranked after that one's score at no price).
-    let settled = match bound {
-        None => true,
-        Some((o, score)) => rows.get(k).is_some_and(|row| order(row, &(o, score, 0, score)).is_le()),
-    };
-    let (rows, counts) = if settled {
-        rows.truncate(k + 1);
+    let (rows, counts) = if view.locked && Scorer::current_offer(&view).is_some() {
+        // A course under way is the one row of such a candidate, as in the night's graph.
+        let (top, counts) = index.top_k(scorer, &view, k + 1);
+        let rows = top
+            .into_iter()
+            .filter(|&(o, _)| remaining(o as usize) > 0)
+            .map(|(o, score)| (o, score, price_of(o), score - price_of(o)))
+            .collect();
         (rows, counts)
     } else {
-        // Else every offer in reach is looked at once more, but scored only if it could enter
-        // the best `k + 1` found so far: a candidate's reach holds a few hundred offers, and
-        // the floor starts at the first pass's `k + 1`-th row, so most are pruned unscored.
+        // One pass over every offer in reach, each scored only if it could enter the best
+        // `k + 1` with places left found so far. The scan starts at the candidate's own cells,
+        // where the best offers tend to be, so the floor rises early and most pairs are pruned
+        // unscored, with prices or without.
         let mut best = Best {
             keep: k + 1,
             kept: BinaryHeap::with_capacity(k + 2),
-            seed: rows.get(k).map(|row| row.3),
             remaining: &remaining,
             price: price_of,
         };
         let counts = index.scan_row(scorer, &view, &mut best);
-        (best.kept.into_sorted_vec().into_iter().map(|Kept(row)| row).collect(), counts)
+        (best.kept.into_sorted_vec().into_iter().map(|Kept(row)| row).collect::<Vec<Row>>(), counts)
     };
     let mut explained = Vec::with_capacity(rows.len());
     for (offer, score, price, adjusted) in rows {
@@ -317,17 +292,16 @@ mod tests {
         z ^ (z >> 31)
     }
 
-    /// What [`ranks_like_brute_force`] saw: candidates whose ranking took a second pass, and
-    /// the offers that pass pruned.
+    /// What [`ranks_like_brute_force`] saw: the pairs its rankings scored and pruned.
     #[derive(Default)]
     struct Seen {
-        second_passes: usize,
+        scored: u32,
         pruned: u32,
     }
 
     /// Every candidate of `data` is ranked as [`brute_force`] ranks it, with the runner-up of
     /// the last offer, its price and adjusted score, and counts that say the same about the
-    /// reach as the first pass's (every offer in reach; those passing the limits checked
+    /// reach as the graph's row (every offer in reach; those passing the limits checked
     /// before scoring).
     fn ranks_like_brute_force(
         data: &Dataset,
@@ -355,19 +329,17 @@ mod tests {
                 );
             }
             let view = scorer.view(c).expect("view");
-            let (_, first) = index.top_k(scorer, &view, 2 * k + 8);
+            let (_, row) = index.top_k(scorer, &view, 2 * k + 8);
             let counts = ranking.counts;
-            // `feasible + pruned` is the same in both passes because no pair of this world is
+            // `feasible + pruned` is the same in both scans because no pair of this world is
             // removed by a limit checked after the bound (which a pruned pair escapes).
             assert_eq!(
                 (counts.in_reach, counts.feasible + counts.pruned, counts.full, counts.excluded),
-                (first.in_reach, first.feasible + first.pruned, first.full, first.excluded),
+                (row.in_reach, row.feasible + row.pruned, row.full, row.excluded),
                 "candidate {i}"
             );
-            if counts != first {
-                seen.second_passes += 1;
-                seen.pruned += counts.pruned;
-            }
+            seen.scored += counts.feasible;
+            seen.pruned += counts.pruned;
         }
         seen
     }
@@ -402,20 +374,37 @@ mod tests {
         (data, scorer)
     }
 
-    /// The second pass's floor must prune a lot here, and still rank like brute force: a floor
-    /// that ignored the prices (the `k + 1`-th best score instead of adjusted score) or that
-    /// let full offers in failed this test.
+    /// The floor must prune most pairs here, and still rank like brute force: a floor that
+    /// ignored the prices (the `k + 1`-th best score instead of adjusted score) or that let
+    /// full offers in failed this test.
     #[test]
-    fn the_second_pass_prunes_and_ranks_like_brute_force() {
+    fn the_scan_prunes_and_ranks_like_brute_force() {
         let (data, scorer) = big_world();
         let index = Index::new(&scorer);
         let (remaining, price) = case(7, 2, 6, 2000);
         let seen = ranks_like_brute_force(&data, &scorer, &index, 5, &remaining, Some(&price));
-        assert!(seen.second_passes > 100 && seen.pruned > 5_000, "{} {}", seen.second_passes, seen.pruned);
-        // Without prices only full offers call for a second pass: three in four here.
+        assert!(seen.pruned > 2 * seen.scored, "{} scored, {} pruned", seen.scored, seen.pruned);
+        // Three offers in four full.
         let (remaining, _) = case(7, 6, 0, 0);
         let seen = ranks_like_brute_force(&data, &scorer, &index, 5, &remaining, None);
-        assert!(seen.second_passes > 200 && seen.pruned > 10_000, "{} {}", seen.second_passes, seen.pruned);
+        assert!(seen.pruned > 2 * seen.scored, "{} scored, {} pruned", seen.scored, seen.pruned);
+    }
+
+    /// A candidate on a locked course is ranked that course alone, as the night's graph holds
+    /// it, however cheap the offers around it.
+    #[test]
+    fn a_locked_course_is_ranked_alone() {
+        let r = reference();
+        let (mut data, mut c) = world();
+        c.current = Some(crate::model::CurrentAssignment { offer: data.offers[30].id.clone(), locked: true });
+        data.candidates[0] = c.clone();
+        let scorer = scorer_for(&data, &r, &PolicySet::default());
+        let index = Index::new(&scorer);
+        let price = |o: usize| if o == 30 { 9_000 } else { 0 };
+        let ranking = rank(&index, &scorer, &c, 5, |_| 1, Some(price)).expect("rank");
+        let got: Vec<(u32, i64)> = ranking.ranked.iter().map(|x| (x.offer, x.price)).collect();
+        assert_eq!(got, [(30, 9_000)]);
+        assert_eq!(ranking.counts.in_reach, 1);
     }
 
     proptest::proptest! {
