@@ -54,10 +54,15 @@ fn graph_build(c: &mut Criterion) {
     let prices = night.solution.offer_prices.clone();
     let index = graph::Index::new(&scorer);
     let sample: Vec<_> = data.candidates.iter().step_by(250).collect();
-    // What the ranking with prices scores: the pairs its second pass prunes are its saving.
+    // What the ranking with prices scores (the pairs it prunes are its saving), and how often
+    // it asks for a price (the service's price is a look-up by offer id).
     let (mut scored, mut pruned, mut in_reach) = (0u64, 0u64, 0u64);
+    let asked = std::cell::Cell::new(0u64);
     for c in &sample {
-        let price = |o: usize| prices.get(o).copied().unwrap_or(0);
+        let price = |o: usize| {
+            asked.set(asked.get() + 1);
+            prices.get(o).copied().unwrap_or(0)
+        };
         let counts = graph::rank(&index, &scorer, c, 5, |_| 1, Some(price)).expect("rank").counts;
         (scored, pruned, in_reach) = (
             scored + u64::from(counts.feasible),
@@ -67,10 +72,12 @@ fn graph_build(c: &mut Criterion) {
     }
     let per = |n: u64| n as f64 / sample.len().max(1) as f64;
     eprintln!(
-        "ranking with the night's prices, per candidate: {:.0} offers in reach, {:.0} scored, {:.0} pruned",
+        "ranking with the night's prices, per candidate: {:.0} offers in reach, {:.0} scored, {:.0} pruned, \
+         {:.0} prices asked",
         per(in_reach),
         per(scored),
-        per(pruned)
+        per(pruned),
+        per(asked.get())
     );
     let mut group = c.benchmark_group("rank");
     group.sample_size(10);
