@@ -54,6 +54,31 @@ fn graph_build(c: &mut Criterion) {
     let prices = night.solution.offer_prices.clone();
     let index = graph::Index::new(&scorer);
     let sample: Vec<_> = data.candidates.iter().step_by(250).collect();
+    // What the ranking with prices scores (the pairs it prunes are its saving), and how often
+    // it asks for a price (the service's price is a look-up by offer id).
+    let (mut scored, mut pruned, mut in_reach) = (0u64, 0u64, 0u64);
+    let asked = std::cell::Cell::new(0u64);
+    for c in &sample {
+        let price = |o: usize| {
+            asked.set(asked.get() + 1);
+            prices.get(o).copied().unwrap_or(0)
+        };
+        let counts = graph::rank(&index, &scorer, c, 5, |_| 1, Some(price)).expect("rank").counts;
+        (scored, pruned, in_reach) = (
+            scored + u64::from(counts.feasible),
+            pruned + u64::from(counts.pruned),
+            in_reach + u64::from(counts.in_reach),
+        );
+    }
+    let per = |n: u64| n as f64 / sample.len().max(1) as f64;
+    eprintln!(
+        "ranking with the night's prices, per candidate: {:.0} offers in reach, {:.0} scored, {:.0} pruned, \
+         {:.0} prices asked",
+        per(in_reach),
+        per(scored),
+        per(pruned),
+        per(asked.get())
+    );
     let mut group = c.benchmark_group("rank");
     group.sample_size(10);
     group.bench_function(format!("{}_k5_no_prices", scale.label()), |b| {

@@ -29,7 +29,10 @@ pub struct RowCounts {
     /// Of those, offers scored: they pass every hard limit.
     pub feasible: u32,
     /// Of those in reach, offers that pass the hard limits checked before scoring but were not
-    /// scored, because even their best case could not beat the `k`-th best already found.
+    /// scored, because even their best case could not beat the `k`-th best already found (a
+    /// row of the graph), or because they could not enter the service's ranking ([`rank`]:
+    /// the offer has no places left, or its best case less its price is below the `k + 1`-th
+    /// best adjusted score already found).
     pub pruned: u32,
     /// Of those in reach, offers with no places.
     pub full: u32,
@@ -326,14 +329,88 @@ impl Index {
     /// The best `k` feasible offers for one candidate (see [`Scorer::view`]), best first, as
     /// (offer index, score), with the counts behind them. Same rows as [`build`] gives.
     pub fn top_k(&self, scorer: &Scorer, view: &CandidateView, k: usize) -> (Vec<(u32, i64)>, RowCounts) {
-        thread_local! {
-            static SCRATCH: std::cell::RefCell<RowScratch> = std::cell::RefCell::new(RowScratch::new(0));
-        }
         SCRATCH.with(|cell| {
             let mut scratch = cell.borrow_mut();
             let counts = build_row(scorer, &self.grid, view, k, &mut scratch);
             (scratch.edges.iter().map(|&(w, o)| (o, w)).collect(), counts)
         })
+    }
+
+    /// Scans every offer in one candidate's reach once, scoring each unless `floor` prunes it:
+    /// an offer is skipped unscored when even its best case is below `floor.prune_below(offer)`
+    /// (strictly below: a pair that could tie is scored), and every scored pair goes to
+    /// `floor.scored`. For a caller whose order is not the score's (the service's ranking by
+    /// `score − price`), which [`Index::top_k`]'s floor, the `k`-th best score, cannot serve.
+    /// Unlike a row of [`build`], a locked or current offer is scanned like any other. The
+    /// counts are as for a row, `pruned` counting what `floor` pruned.
+    pub(crate) fn scan_row(
+        &self,
+        scorer: &Scorer,
+        view: &CandidateView,
+        floor: &mut impl RowFloor,
+    ) -> RowCounts {
+        SCRATCH.with(|cell| {
+            let mut scratch = cell.borrow_mut();
+            let stamp = scratch.next_row(scorer.n_offers());
+            let seen = &mut scratch.seen;
+            let mut counts = RowCounts::default();
+            let (lat, lon) = Scorer::candidate_location(view);
+            let municipality = Scorer::candidate_municipality(view);
+            let keys = scorer.candidate_keys(view);
+            self.grid.for_each_near(lat, lon, view.reach_km, municipality, keys, |internal| {
+                if seen[internal] == stamp {
+                    return;
+                }
+                seen[internal] = stamp;
+                let offer = scorer.original(internal);
+                let scan = scorer.scan(view, internal, floor.prune_below(offer));
+                if let Scan::Scored(weight) = scan {
+                    floor.scored(offer, weight);
+                }
+                counts.add(&scan);
+            });
+            counts
+        })
+    }
+}
+
+/// What [`Index::scan_row`] asks its caller about each offer in reach.
+pub(crate) trait RowFloor {
+    /// The score the pair with `offer` (data-set index) must reach to matter, if any. It may
+    /// rise as pairs are scored; `Some(i64::MAX)` prunes the offer whatever it scores.
+    fn prune_below(&self, offer: u32) -> Option<i64>;
+    /// A pair scored `score` points.
+    fn scored(&mut self, offer: u32, score: i64);
+}
+
+thread_local! {
+    /// The row buffers of [`Index`]'s look-ups on this thread (one candidate at a time).
+    static SCRATCH: std::cell::RefCell<RowScratch> = std::cell::RefCell::new(RowScratch::new(0));
+}
+
+impl RowCounts {
+    /// Counts one visited pair, as a row's counts do ([`build_row`] counts the same way).
+    fn add(&mut self, scan: &Scan) {
+        match scan {
+            Scan::Scored(_) => {
+                self.in_reach += 1;
+                self.feasible += 1;
+            }
+            Scan::Pruned => {
+                self.in_reach += 1;
+                self.pruned += 1;
+            }
+            Scan::OutOfReach | Scan::Removed(Removal::OutOfReach { .. }) => {}
+            Scan::Removed(Removal::NoCapacity) => {
+                self.in_reach += 1;
+                self.full += 1;
+            }
+            Scan::Removed(Removal::Excluded) => {
+                self.in_reach += 1;
+                self.excluded += 1;
+            }
+            Scan::Removed(_) => self.in_reach += 1,
+        }
     }
 }
 
@@ -473,7 +550,7 @@ mod tests {
     /// A deterministic little world around Copenhagen and Aarhus that exercises every
     /// eligibility key: candidates in one or two groups, with or without wished occupations;
     /// providers restricted to zero, one or two groups; jobs with and without occupations.
-    fn world(n_candidates: usize, n_offers: usize) -> Dataset {
+    pub(super) fn world(n_candidates: usize, n_offers: usize) -> Dataset {
         world_at(n_candidates, n_offers, [(55.68, 12.57), (56.16, 10.20)], 0.6)
     }
 

@@ -1,13 +1,15 @@
-//! One candidate's ranked suggestions, as the service answers them: the best offers from
-//! [`Index::top_k`], full offers dropped, reordered by `score − scarcity price` when a batch
-//! run's offer prices are given, each explained, with the difference to the next offer in the
+//! One candidate's ranked suggestions, as the service answers them: the best offers in the
+//! candidate's reach by `score − scarcity price` when a batch run's offer prices are given (by
+//! score without), full offers dropped, found in one pruned scan of the reach, each explained, with the difference to the next offer in the
 //! ranking (its runner-up). Owns the ranking rule; knows nothing of HTTP or storage (places
 //! left and prices come in as functions).
 
-use super::{Index, RowCounts};
+use super::{Index, RowCounts, RowFloor};
 use crate::error::Result;
 use crate::model::Candidate;
 use crate::score::{Explanation, Factor, Scorer};
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 
 /// One ranked offer.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,16 +45,96 @@ pub struct RunnerUp {
 pub struct Ranking {
     /// At most `k` offers, best first.
     pub ranked: Vec<Ranked>,
-    /// Offers in reach, scored, pruned… for this candidate.
+    /// The counts of the scan behind the ranking. `in_reach` is every offer in the candidate's
+    /// reach and `feasible + pruned` those of them that pass the hard limits checked before
+    /// scoring (a pruned pair escapes the ones checked on its values: the minimum score and a
+    /// course's minimum effect), the same figures as a row of the graph gives. `feasible`
+    /// counts only the pairs scored, `pruned` those skipped: the offers with no places left
+    /// and those whose best case less their price is below the `k + 1`-th best adjusted score
+    /// already found among offers with places left.
+    /// A candidate on a locked course has its row of the graph: that course alone.
     pub counts: RowCounts,
+}
+
+/// A ranked row: offer, score, price (at least 0), adjusted score.
+type Row = (u32, i64, i64, i64);
+
+/// The ranking order: adjusted score, then score, then offer index (without prices the
+/// adjusted score is the score, and this is the index's own row order). `Less` is better.
+fn order(a: &Row, b: &Row) -> Ordering {
+    b.3.cmp(&a.3).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0))
+}
+
+/// A row in [`Best`]'s heap, ordered by [`order`], so that the worst kept is on top.
+#[derive(PartialEq, Eq)]
+struct Kept(Row);
+
+impl Ord for Kept {
+    fn cmp(&self, other: &Kept) -> Ordering {
+        order(&self.0, &other.0)
+    }
+}
+
+impl PartialOrd for Kept {
+    fn partial_cmp(&self, other: &Kept) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The ranking's floor: the best `keep` rows of offers with places left met so far, and
+/// the adjusted score an offer must reach to enter them.
+struct Best<R, P> {
+    keep: usize,
+    kept: BinaryHeap<Kept>,
+    remaining: R,
+    price: P,
+}
+
+impl<R: Fn(usize) -> u32, P: Fn(u32) -> i64> Best<R, P> {
+    /// The `keep`-th best adjusted score known among offers with places left: an offer whose
+    /// adjusted score is below it has `keep` offers ranked before it. Full offers never count
+    /// here, even as they are scored: they are never ranked, so they push nothing out.
+    fn floor(&self) -> Option<i64> {
+        self.kept.peek().filter(|_| self.kept.len() == self.keep).map(|worst| worst.0.3)
+    }
+}
+
+impl<R: Fn(usize) -> u32, P: Fn(u32) -> i64> RowFloor for Best<R, P> {
+    /// Score minus price is the key, so an offer at price `p` is pruned when even its best
+    /// score is below `floor + p`: its adjusted score is then below the floor, strictly (the
+    /// scan prunes only strictly below, so a tie with the floor is scored and the order
+    /// decides it). An offer without places left is not scored at all.
+    fn prune_below(&self, offer: u32) -> Option<i64> {
+        if (self.remaining)(offer as usize) == 0 {
+            return Some(i64::MAX);
+        }
+        self.floor().map(|floor| floor.saturating_add((self.price)(offer)))
+    }
+
+    fn scored(&mut self, offer: u32, score: i64) {
+        if (self.remaining)(offer as usize) == 0 {
+            return;
+        }
+        let price = (self.price)(offer);
+        let row = Kept((offer, score, price, score - price));
+        if self.kept.len() < self.keep {
+            self.kept.push(row);
+        } else if let Some(mut worst) = self.kept.peek_mut()
+            && row < *worst
+        {
+            *worst = row;
+        }
+    }
 }
 
 /// Ranks the offers for `candidate`: at most `k`, none with `remaining(offer) == 0`, ordered by
 /// score, or by `score − price(offer)` when `price` is given (ties: higher score, then lower
 /// offer index). One offer more than `k` is ranked, so that the last one has a runner-up too.
 /// The `k` are the best of every offer the candidate can take, however far down the scores a
-/// full or dear offer pushes them (the index is asked once more, for every offer in reach, when
-/// the first rows are not enough); a price below 0 counts as 0 (a dual price never is).
+/// full or dear offer pushes them (every offer in reach is looked at; one that cannot enter the
+/// best `k + 1` found so far is pruned unscored); a price below 0 counts as 0 (a dual price
+/// never is). A candidate whose current offer is locked (a course under way) is ranked that
+/// course alone, as the night's graph holds it.
 ///
 /// # Errors
 /// When the candidate cannot be viewed by the scorer (e.g. an unknown municipality).
@@ -65,44 +147,29 @@ pub fn rank(
     price: Option<impl Fn(usize) -> i64>,
 ) -> Result<Ranking> {
     let view = scorer.view(candidate)?;
-    // The ranking order: adjusted score, then score, then offer index (without prices the
-    // adjusted score is the score, and this is the rows' own order).
-    let order = |a: &(u32, i64, i64, i64), b: &(u32, i64, i64, i64)| {
-        b.3.cmp(&a.3).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0))
-    };
-    // Ask for more than k: full offers are dropped and the price may reorder the rest. The
-    // best `want` by score are not always enough: when they are full, or dear enough that
-    // offers further down overtake them, ask for all, unless the `k + 1`-th row is known to
-    // be ahead of every offer not asked for (each scores at most the worst one asked for
-    // and costs at least 0, so it is ranked after that one's score at no price).
-    let mut want = k * 2 + 8;
-    let (rows, counts) = loop {
-        let (top, counts) = index.top_k(scorer, &view, want);
-        // The worst offer kept (an appended current offer, if any, comes after it).
-        let bound = (top.len() >= want).then(|| top[want - 1]);
-        let mut rows: Vec<(u32, i64, i64, i64)> = top
+    let price_of = |o: u32| price.as_ref().map_or(0, |f| f(o as usize)).max(0);
+    let (rows, counts) = if view.locked && Scorer::current_offer(&view).is_some() {
+        // A course under way is the one row of such a candidate, as in the night's graph.
+        let (top, counts) = index.top_k(scorer, &view, k + 1);
+        let rows = top
             .into_iter()
             .filter(|&(o, _)| remaining(o as usize) > 0)
-            .map(|(o, score)| {
-                let p = price.as_ref().map_or(0, |f| f(o as usize)).max(0);
-                (o, score, p, score - p)
-            })
+            .map(|(o, score)| (o, score, price_of(o), score - price_of(o)))
             .collect();
-        // Without prices the index's own order (score, then offer index) is already this one.
-        if price.is_some() {
-            rows.sort_by(order);
-        }
-        let settled = match bound {
-            None => true,
-            Some((o, score)) => rows.get(k).is_some_and(|row| order(row, &(o, score, 0, score)).is_le()),
+        (rows, counts)
+    } else {
+        // One pass over every offer in reach, each scored only if it could enter the best
+        // `k + 1` with places left found so far. The scan starts at the candidate's own cells,
+        // where the best offers tend to be, so the floor rises early and most pairs are pruned
+        // unscored, with prices or without.
+        let mut best = Best {
+            keep: k + 1,
+            kept: BinaryHeap::with_capacity(k + 2),
+            remaining: &remaining,
+            price: price_of,
         };
-        if settled {
-            rows.truncate(k + 1);
-            break (rows, counts);
-        }
-        // The second pass takes every offer in reach at once: a candidate's reach holds a few
-        // hundred offers, so one unpruned pass costs less than a series of growing ones.
-        want = usize::MAX;
+        let counts = index.scan_row(scorer, &view, &mut best);
+        (best.kept.into_sorted_vec().into_iter().map(|Kept(row)| row).collect::<Vec<Row>>(), counts)
     };
     let mut explained = Vec::with_capacity(rows.len());
     for (offer, score, price, adjusted) in rows {
@@ -168,7 +235,10 @@ mod tests {
         let view = scorer.view(c).expect("view");
         let mut all: Vec<(u32, i64, i64)> = (0..scorer.n_offers())
             .filter(|&o| remaining(o) > 0)
-            .filter_map(|o| scorer.score(&view, o).ok().map(|w| (o as u32, w, w - price.map_or(0, |p| p(o)))))
+            .filter_map(|o| {
+                let p = price.map_or(0, |p| p(o)).max(0);
+                scorer.score(&view, o).ok().map(|w| (o as u32, w, w - p))
+            })
             .collect();
         all.sort_by(|a, b| b.2.cmp(&a.2).then(b.1.cmp(&a.1)).then(a.0.cmp(&b.0)));
         all.truncate(k + 1);
@@ -210,6 +280,155 @@ mod tests {
             assert_eq!(got, want[..k], "{label}");
             let last = ranking.ranked.last().expect("ranked");
             assert_eq!(last.runner_up.as_ref().map(|u| u.offer), Some(want[k].0), "{label}");
+        }
+    }
+
+    /// A pseudo-random number from a seed and an offer (splitmix64), so that a case's places
+    /// and prices are fixed by its seed.
+    fn mix(seed: u64, offer: usize) -> u64 {
+        let mut z = seed.wrapping_add((offer as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// What [`ranks_like_brute_force`] saw: the pairs its rankings scored and pruned.
+    #[derive(Default)]
+    struct Seen {
+        scored: u32,
+        pruned: u32,
+    }
+
+    /// Every candidate of `data` is ranked as [`brute_force`] ranks it, with the runner-up of
+    /// the last offer, its price and adjusted score, and counts that say the same about the
+    /// reach as the graph's row (every offer in reach; those passing the limits checked
+    /// before scoring).
+    fn ranks_like_brute_force(
+        data: &Dataset,
+        scorer: &Scorer,
+        index: &Index,
+        k: usize,
+        remaining: &dyn Fn(usize) -> u32,
+        price: Option<&dyn Fn(usize) -> i64>,
+    ) -> Seen {
+        let mut seen = Seen::default();
+        for (i, c) in data.candidates.iter().enumerate() {
+            let ranking = rank(index, scorer, c, k, remaining, price).expect("rank");
+            let want = brute_force(scorer, c, k, remaining, price);
+            let got: Vec<(u32, i64)> = ranking.ranked.iter().map(|x| (x.offer, x.score)).collect();
+            assert_eq!(got, want[..want.len().min(k)], "candidate {i}");
+            for x in &ranking.ranked {
+                let p = price.map_or(0, |p| p(x.offer as usize)).max(0);
+                assert_eq!((x.price, x.adjusted), (p, x.score - p), "candidate {i}");
+            }
+            if let Some(last) = ranking.ranked.last() {
+                assert_eq!(
+                    last.runner_up.as_ref().map(|u| u.offer),
+                    want.get(k).map(|w| w.0),
+                    "candidate {i}"
+                );
+            }
+            let view = scorer.view(c).expect("view");
+            let (_, row) = index.top_k(scorer, &view, 2 * k + 8);
+            let counts = ranking.counts;
+            // `feasible + pruned` is the same in both scans because no pair of this world is
+            // removed by a limit checked after the bound (which a pruned pair escapes).
+            assert_eq!(
+                (counts.in_reach, counts.feasible + counts.pruned, counts.full, counts.excluded),
+                (row.in_reach, row.feasible + row.pruned, row.full, row.excluded),
+                "candidate {i}"
+            );
+            seen.scored += counts.feasible;
+            seen.pruned += counts.pruned;
+        }
+        seen
+    }
+
+    /// The places left and prices of a case: each offer full with probability `full`/8, and
+    /// priced with probability `priced`/8 at up to `max_price` points (some prices below 0,
+    /// which count as 0).
+    fn case(
+        seed: u64,
+        full: u64,
+        priced: u64,
+        max_price: i64,
+    ) -> (impl Fn(usize) -> u32, impl Fn(usize) -> i64) {
+        let remaining =
+            move |o: usize| u32::from(mix(seed, o) % 8 >= full) * (1 + (mix(seed, o) >> 60) as u32);
+        let price = move |o: usize| {
+            let r = mix(seed ^ 0x5555, o);
+            if r % 8 < priced { (r >> 16) as i64 % (max_price + 1) - max_price / 20 } else { 0 }
+        };
+        (remaining, price)
+    }
+
+    /// A world of 600 candidates and 500 offers of every kind around two cities (the graph's
+    /// test world), so that reaches hold a few hundred offers.
+    fn big_world() -> (Dataset, Scorer) {
+        let r = reference();
+        let mut data = super::super::tests::world(600, 500);
+        for c in &mut data.candidates {
+            c.max_travel_km = 30.0;
+        }
+        let scorer = scorer_for(&data, &r, &PolicySet::default());
+        (data, scorer)
+    }
+
+    /// The floor must prune most pairs here, and still rank like brute force: a floor that
+    /// ignored the prices (the `k + 1`-th best score instead of adjusted score) or that let
+    /// full offers in failed this test.
+    #[test]
+    fn the_scan_prunes_and_ranks_like_brute_force() {
+        let (data, scorer) = big_world();
+        let index = Index::new(&scorer);
+        let (remaining, price) = case(7, 2, 6, 2000);
+        let seen = ranks_like_brute_force(&data, &scorer, &index, 5, &remaining, Some(&price));
+        assert!(seen.pruned > 2 * seen.scored, "{} scored, {} pruned", seen.scored, seen.pruned);
+        // Three offers in four full.
+        let (remaining, _) = case(7, 6, 0, 0);
+        let seen = ranks_like_brute_force(&data, &scorer, &index, 5, &remaining, None);
+        assert!(seen.pruned > 2 * seen.scored, "{} scored, {} pruned", seen.scored, seen.pruned);
+    }
+
+    /// A candidate on a locked course is ranked that course alone, as the night's graph holds
+    /// it, however cheap the offers around it.
+    #[test]
+    fn a_locked_course_is_ranked_alone() {
+        let r = reference();
+        let (mut data, mut c) = world();
+        c.current = Some(crate::model::CurrentAssignment { offer: data.offers[30].id.clone(), locked: true });
+        data.candidates[0] = c.clone();
+        let scorer = scorer_for(&data, &r, &PolicySet::default());
+        let index = Index::new(&scorer);
+        let price = |o: usize| if o == 30 { 9_000 } else { 0 };
+        let ranking = rank(&index, &scorer, &c, 5, |_| 1, Some(price)).expect("rank");
+        let got: Vec<(u32, i64)> = ranking.ranked.iter().map(|x| (x.offer, x.price)).collect();
+        assert_eq!(got, [(30, 9_000)]);
+        assert_eq!(ranking.counts.in_reach, 1);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+        /// Any places, prices and `k`: the ranking is brute force's.
+        #[test]
+        fn rankings_are_brute_force_for_any_places_and_prices(
+            seed in proptest::prelude::any::<u64>(),
+            k in 1usize..9,
+            full in 0u64..8,
+            priced in 0u64..9,
+            max_price in 0i64..5000,
+            with_prices in proptest::prelude::any::<bool>(),
+        ) {
+            thread_local! {
+                static WORLD: (Dataset, Scorer) = big_world();
+            }
+            WORLD.with(|(data, scorer)| {
+                let index = Index::new(scorer);
+                let (remaining, price) = case(seed, full, priced, max_price);
+                let price: Option<&dyn Fn(usize) -> i64> = if with_prices { Some(&price) } else { None };
+                ranks_like_brute_force(data, scorer, &index, k, &remaining, price);
+            });
         }
     }
 }
