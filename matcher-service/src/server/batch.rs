@@ -15,12 +15,37 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 /// Offer prices of a tenant's last finished batch run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Prices {
     /// The run they come from: the tenant's number for it.
     pub run_id: i64,
     /// Dual price (score points) by offer id; offers not listed have price 0.
     pub by_offer: HashMap<String, i64>,
+    /// The same prices by offer index of one catalogue layout (`Catalogue::layout`), made by
+    /// the first suggestion that needs them: a ranking asks for the price of every offer in
+    /// the candidate's reach (~600), and a look-up by id hashes a string each time.
+    by_index: std::sync::Mutex<Option<(u64, Arc<[i64]>)>>,
+}
+
+impl Prices {
+    /// The prices of run `run_id`.
+    pub fn new(run_id: i64, by_offer: HashMap<String, i64>) -> Prices {
+        Prices { run_id, by_offer, by_index: Default::default() }
+    }
+
+    /// The prices by offer index of `cat` (0 for an offer the run did not price).
+    pub fn by_index(&self, cat: &crate::server::catalogue::Catalogue) -> Arc<[i64]> {
+        let mut cached = self.by_index.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((layout, prices)) = cached.as_ref()
+            && *layout == cat.layout
+        {
+            return prices.clone();
+        }
+        let prices: Arc<[i64]> =
+            cat.offers().iter().map(|o| self.by_offer.get(o.id.as_str()).copied().unwrap_or(0)).collect();
+        *cached = Some((cat.layout, prices.clone()));
+        prices
+    }
 }
 
 /// Runs batch `id` (row id; the tenant knows it as `number`) for municipality `m` and records
@@ -53,7 +78,7 @@ pub async fn run(state: Arc<AppState>, m: u16, id: i64, number: i64, by: (String
     match written {
         Ok(Ok(())) => {
             if let Some(by_offer) = prices {
-                state.set_prices(m, Prices { run_id: number, by_offer });
+                state.set_prices(m, Prices::new(number, by_offer));
             }
             if let Some(entries) = logged {
                 log_proposals(&state, m, number, by, entries).await;

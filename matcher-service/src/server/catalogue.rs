@@ -43,6 +43,9 @@ pub struct StoredCandidate {
 pub struct Catalogue {
     /// Increases with every rebuild.
     pub version: u64,
+    /// The version of the last build from the store, which fixed the offers' indices: a patch
+    /// for written offers and an evidence refresh keep both (caches by offer index key on it).
+    pub layout: u64,
     /// The scorer (owns the offers as a data set without candidates).
     pub scorer: Scorer,
     /// Spatial index for one-candidate look-ups (shared by the versions that differ only in
@@ -230,6 +233,7 @@ impl Catalogues {
         *version += 1;
         self.swap(Arc::new(Catalogue {
             version: *version,
+            layout: current.layout,
             scorer,
             index,
             reserved: current.reserved.clone(),
@@ -265,6 +269,7 @@ impl Catalogues {
         *version += 1;
         let next = Arc::new(Catalogue {
             version: *version,
+            layout: current.layout,
             scorer,
             index: current.index.clone(),
             reserved: current.reserved.clone(),
@@ -442,6 +447,7 @@ fn build(
     let index = Arc::new(graph::Index::new(&scorer));
     Ok(Catalogue {
         version,
+        layout: version,
         scorer,
         index,
         reserved: Arc::new(reserved),
@@ -613,13 +619,25 @@ mod tests {
                 "{i}"
             );
         }
-        // An offer new to the catalogue is read with every other (the ids' order moves).
+        // A run's prices by offer index hold through patches (the indices stay)...
+        let id3 = data.offers[3].id.to_string();
+        let prices = crate::server::batch::Prices::new(1, HashMap::from([(id3.clone(), 500)]));
+        let at = after.scorer.offer_index(&id3).unwrap() as usize;
+        let by_index = prices.by_index(&after);
+        assert_eq!((by_index[at], by_index.iter().sum::<i64>()), (500, 500));
+        c.offers_written(&store, &[id3.as_str()]).unwrap();
+        assert!(Arc::ptr_eq(&prices.by_index(&c.current()), &by_index), "a patch keeps the layout");
+        // ...and an offer new to the catalogue is read with every other (the ids' order moves,
+        // and the prices by index with it).
         let mut new = data.offers[3].clone();
         new.id = matcher_core::model::OfferId::new("aaa-first").unwrap();
         store.upsert_offers(&[row(&new)]).unwrap();
         c.offers_written(&store, &["aaa-first"]).unwrap();
         assert_eq!(c.current().offers().len(), data.offers.len() + 1);
         assert_eq!(c.current().offers()[0].id.as_str(), "aaa-first");
+        let moved = prices.by_index(&c.current());
+        assert_eq!(c.current().scorer.offer_index(&id3), Some(at as u32 + 1));
+        assert_eq!((moved[at + 1], moved[at], moved.iter().sum::<i64>()), (500, 0, 500));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

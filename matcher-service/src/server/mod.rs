@@ -197,7 +197,7 @@ impl AppState {
         let mut prices = HashMap::new();
         for row in store.latest_prices()? {
             let by_offer: HashMap<String, i64> = serde_json::from_str(&row.prices).unwrap_or_default();
-            prices.insert(row.municipality, Arc::new(Prices { run_id: row.number, by_offer }));
+            prices.insert(row.municipality, Arc::new(Prices::new(row.number, by_offer)));
         }
         let mut nonce = [0u8; 11];
         let (instance, request_key) = match getrandom::fill(&mut nonce) {

@@ -132,11 +132,8 @@ pub(super) fn suggest(
     k: usize,
     running: Option<&crate::server::ledger::RunningPlace>,
 ) -> Result<(Vec<u8>, String), ApiError> {
-    let price = prices.as_ref().map(|p| {
-        move |o: usize| {
-            cat.offers().get(o).and_then(|offer| p.by_offer.get(offer.id.as_str()).copied()).unwrap_or(0)
-        }
-    });
+    let by_index = prices.map(|p| p.by_index(cat));
+    let price = by_index.as_ref().map(|p| move |o: usize| p.get(o).copied().unwrap_or(0));
     let ranking =
         matcher_core::graph::rank(&cat.index, &cat.scorer, candidate, k, |o| cat.remaining(o), price)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
