@@ -7,6 +7,7 @@
 //! Proposals are *suggestions* for a caseworker, never decisions.
 
 pub mod caseload;
+mod closed;
 pub mod fairness;
 mod record;
 pub mod report;
@@ -227,6 +228,10 @@ pub struct Timings {
     /// Waiting for the baselines after the exact solve was done (0 when they finished first).
     #[serde(default)]
     pub baselines_wait_seconds: f64,
+    /// Pricing one more place at the offers without places tonight (`closed`), after the
+    /// proposals.
+    #[serde(default)]
+    pub closed_offers_seconds: f64,
 }
 
 /// The comparison of one assignment method on the same night.
@@ -725,18 +730,42 @@ fn run_in_pool(
     for o in solution.assignment.iter().flatten() {
         assigned[*o as usize] += 1;
     }
+    timings.proposals_seconds += clock.elapsed().as_secs_f64();
+    // Offers without places tonight are in no row of the graph, so the solve priced them 0:
+    // priced here from its duals (`closed`), what one more place there would add.
+    let clock = Instant::now();
+    let yesterdays = |i: usize| {
+        let y = yesterday.as_ref()?;
+        let o = y.rows.get(i)?.as_ref()?.offer?;
+        Some((o, stability::bonus_points(&data, scorer.policies(), i)))
+    };
+    let also = |i: usize| yesterdays(i).map(|(o, _)| o);
+    let closed_pairs = graph::closed_pairs(&scorer, &views, &graph, &also);
+    let buffer_last = |i: usize| rules_for(data.candidates[i].municipality).buffer_last;
+    let weighing = closed::Weighing {
+        continuity_bonus: options.continuity_bonus,
+        current: &problem.current,
+        yesterday: &yesterdays,
+        buffer_last: &buffer_last,
+    };
+    let mut price_of: Vec<i64> =
+        (0..data.offers.len()).map(|j| solution.offer_prices.get(j).copied().unwrap_or(0)).collect();
+    for (x, p) in closed::closed_prices(&data, &graph, &solution, &closed_pairs, &weighing) {
+        price_of[x as usize] = p;
+    }
+    drop(closed_pairs);
+    timings.closed_offers_seconds = clock.elapsed().as_secs_f64();
     let prices = data
         .offers
         .iter()
         .enumerate()
         .map(|(j, o)| OfferPrice {
             offer: j as u32,
-            price: solution.offer_prices.get(j).copied().unwrap_or(0),
+            price: price_of[j],
             capacity: o.capacity,
             assigned: assigned[j],
         })
         .collect();
-    timings.proposals_seconds += clock.elapsed().as_secs_f64();
     debug_assert_eq!(Factor::ALL.len(), 8);
     let spend_of = |assignment: &[Option<u32>]| -> f64 {
         assignment

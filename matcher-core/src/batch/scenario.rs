@@ -759,13 +759,11 @@ mod tests {
     }
 
     /// An offer with no places tonight (full this month, or the tenant's share of an offer's
-    /// free places used up): `prices.csv` says one more place there adds 0, but the night
-    /// re-run with one more place rises by what the candidates who want it gain (seen: 0
-    /// against 8,700 points for help-00004 on the demo night). The scorer removes the pairs
-    /// of an offer without places before the solve, so its dual is never bounded from below.
+    /// free places used up): the night re-run with one more place rises by what the
+    /// candidates who want it gain, and `prices.csv` says so. The scorer removes the pairs of
+    /// an offer without places before the solve, so its dual was 0 (0 against 8,700 points for
+    /// help-00004 on the demo night); `batch::closed` prices it from the solve's duals.
     #[test]
-    #[ignore = "an offer without places has no pairs in the graph, so its least dual is 0 \
-                (needs pairs to such offers kept for the duals, or prices.csv to leave them out)"]
     fn one_more_place_at_an_offer_without_places_is_priced_as_the_night_re_run() {
         let (reference, data) = demo();
         let mut data = (*data).clone();
