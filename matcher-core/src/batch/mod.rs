@@ -13,6 +13,7 @@ mod record;
 pub mod report;
 pub mod rules;
 pub mod scenario;
+mod shares;
 pub mod stability;
 
 pub use record::{ProposalRecord, ProposalStatus, RunnerUp, write_record_json};
@@ -200,6 +201,13 @@ pub struct OfferPrice {
     pub capacity: u32,
     /// Places given in this run (locked ones included).
     pub assigned: u32,
+    /// One more place here would also change the guaranteed places of the offers of its
+    /// strategic partner's contract (a guarantee is shared by places) in a way tonight's
+    /// assignment does not show to be free: `price` is then the rise with tonight's
+    /// guaranteed places held, and the night re-run with one more place can differ
+    /// (`shares`, `docs/procurement.md`).
+    #[serde(default)]
+    pub holds_guarantee_shares: bool,
 }
 
 /// Wall-clock seconds of each phase. Not deterministic: kept apart from the other outputs.
@@ -755,6 +763,7 @@ fn run_in_pool(
     }
     drop(closed_pairs);
     timings.closed_offers_seconds = clock.elapsed().as_secs_f64();
+    let holds = shares::holds_shares(&data, today, &problem.min_volume, &assigned);
     let prices = data
         .offers
         .iter()
@@ -764,6 +773,7 @@ fn run_in_pool(
             price: price_of[j],
             capacity: o.capacity,
             assigned: assigned[j],
+            holds_guarantee_shares: holds[j],
         })
         .collect();
     debug_assert_eq!(Factor::ALL.len(), 8);
