@@ -748,7 +748,13 @@ fn run_in_pool(
         Some((o, stability::bonus_points(&data, scorer.policies(), i)))
     };
     let also = |i: usize| yesterdays(i).map(|(o, _)| o);
-    let closed_pairs = graph::closed_pairs(&scorer, &views, &graph, &also);
+    // A pair can raise a price only above the candidate's profit, less the bonuses it may get.
+    let floor = |i: usize| {
+        let profit = solution.candidate_profits.get(i).copied().unwrap_or(0);
+        let bonuses = options.continuity_bonus + yesterdays(i).map_or(0, |(_, b)| b.max(0));
+        profit.saturating_add(1).saturating_sub(bonuses)
+    };
+    let closed_pairs = graph::closed_pairs(&scorer, &views, &graph, &also, &floor);
     let buffer_last = |i: usize| rules_for(data.candidates[i].municipality).buffer_last;
     let weighing = closed::Weighing {
         continuity_bonus: options.continuity_bonus,

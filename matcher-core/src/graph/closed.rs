@@ -31,15 +31,19 @@ pub struct ClosedPair {
 /// Such a pair, put in the row, would push the row's `top_k`-th edge out; that edge stays (it
 /// is what tonight's problem has): see `batch::closed` for what that means for the price.
 ///
+/// Pairs scoring below `floor(i)` may be left out (the caller has no use for them: a price
+/// needs a pair above what the candidate already has); `|_| i64::MIN` keeps every one.
+///
 /// # Complexity
 /// Nothing when every offer has places; otherwise one walk of a grid holding only the offers
 /// without places per candidate, and a score per such offer in reach (pruned below the row's
-/// `top_k`-th edge).
+/// `top_k`-th edge and the floor).
 pub fn closed_pairs(
     scorer: &Scorer,
     views: &[CandidateView],
     graph: &CandidateGraph,
     also: &(dyn Fn(usize) -> Option<u32> + Sync),
+    floor: &(dyn Fn(usize) -> i64 + Sync),
 ) -> Vec<ClosedPair> {
     if (0..scorer.n_offers()).all(|k| scorer.is_open(k)) {
         return Vec::new();
@@ -60,6 +64,7 @@ pub fn closed_pairs(
                     (graph.weights[e], graph.offers[e])
                 });
                 let forced = [Scorer::current_internal(view), also(i).map(|o| scorer.internal(o as usize))];
+                let floor = floor(i);
                 met.clear();
                 let (lat, lon) = Scorer::candidate_location(view);
                 let municipality = Scorer::candidate_municipality(view);
@@ -76,8 +81,15 @@ pub fn closed_pairs(
                         }
                         met.push(internal);
                         let kept_anyway = forced.contains(&Some(internal));
-                        let threshold = if kept_anyway { None } else { kth.map(|(w, _)| w) };
-                        if let Scan::Scored(weight) = scorer.scan_closed(view, internal, threshold) {
+                        let kth_weight = if kept_anyway { None } else { kth.map(|(w, _)| w) };
+                        // Pruning takes one bound below every pair worth scoring: the higher.
+                        let threshold = match kth_weight {
+                            Some(w) => Some(w.max(floor)),
+                            None => (floor > i64::MIN).then_some(floor),
+                        };
+                        if let Scan::Scored(weight) = scorer.scan_closed(view, internal, threshold)
+                            && weight >= floor
+                        {
                             let offer = scorer.original(internal);
                             let enters = kth.is_none_or(|kth| better(&(weight, offer), &kth).is_lt());
                             if kept_anyway || enters {

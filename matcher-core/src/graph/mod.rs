@@ -698,11 +698,18 @@ mod tests {
                 .num_threads(threads)
                 .build()
                 .expect("pool")
-                .install(|| closed_pairs(&scorer, &views, &graph, &|_| None))
+                .install(|| closed_pairs(&scorer, &views, &graph, &|_| None, &|_| i64::MIN))
         };
         let pairs = on(1);
         assert_eq!(pairs, on(2));
         assert!(pairs.len() > 100, "{} pairs", pairs.len());
+        // A floor leaves out exactly the pairs below it (pruned unscored where it can).
+        let floor = |i: usize| [0, 5_000, 6_000][i % 3];
+        let above = closed_pairs(&scorer, &views, &graph, &|_| None, &floor);
+        let want: Vec<ClosedPair> =
+            pairs.iter().copied().filter(|p| p.weight >= floor(p.candidate as usize)).collect();
+        assert_eq!(above, want);
+        assert!(want.len() < pairs.len() && !want.is_empty());
         for &x in closed.iter().take(12) {
             let mut one = data.clone();
             one.offers[x].capacity = 1;
