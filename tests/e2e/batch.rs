@@ -126,6 +126,20 @@ fn outputs_exist_parse_and_agree_with_each_other() {
         prices.iter().all(|p| p.contains_key("value_of_one_more_place_points") && !p.contains_key("price"))
     );
     assert!(prices.iter().any(|p| p["value_of_one_more_place_points"].parse::<i64>().expect("points") > 0));
+    // Whether a price holds tonight's guarantee shares: a column of its own, and in the JSON
+    // a field present (true) on exactly those offers.
+    let json_prices = read_json(&out.join("prices.json"));
+    let price_lines = json_prices["offers"].as_array().expect("offers");
+    assert_eq!(price_lines.len(), prices.len());
+    for (p, line) in prices.iter().zip(price_lines) {
+        let holds = match p["price_holds_guarantee_shares"].as_str() {
+            "true" => true,
+            "false" => false,
+            other => panic!("price_holds_guarantee_shares {other:?}"),
+        };
+        assert_eq!(line.get("price_holds_guarantee_shares").and_then(Value::as_bool).unwrap_or(false), holds);
+        assert_eq!(line.get("price_holds_guarantee_shares").is_some(), holds, "{line}");
+    }
     for p in &prices {
         assert!(
             p["assigned"].parse::<u32>().unwrap() <= p["capacity"].parse::<u32>().unwrap(),
@@ -258,7 +272,7 @@ fn a_warm_start_from_other_prices_reports_the_same_prices() {
         .map(|(k, line)| {
             let mut cells: Vec<String> = line.split(',').map(str::to_string).collect();
             // Column 6 is the price; rows 1 and 2 are the first offers, both priced tonight.
-            if (k == 1 || k == 2) && cells.len() == 7 && cells[5].parse::<i64>().is_ok_and(|p| p > 0) {
+            if (k == 1 || k == 2) && cells.len() == 8 && cells[5].parse::<i64>().is_ok_and(|p| p > 0) {
                 cells[5] = if k == 1 { "1".into() } else { "9000".into() };
                 changed += 1;
             }

@@ -285,6 +285,36 @@ proptest! {
             prop_assert_eq!(i128::from(solution.offer_prices[j]), rise, "offer {}", j);
         }
     }
+
+    /// An offer without places (the batch never puts its pairs in the graph) is priced from
+    /// the solve's duals alone: with the least offer prices, the candidates' profits are the
+    /// greatest candidate duals, and one place at the offer adds exactly
+    /// `max(0, max_c (w_cx − u_c))` over its unlocked candidates (`batch::closed`).
+    #[test]
+    fn one_place_at_an_offer_without_places_adds_the_best_gain_over_the_profits((p, bonus) in tiny(true)) {
+        prop_assume!(p.n_offers() > 0);
+        let x = p.n_offers() - 1;
+        let mut closed = p.clone();
+        closed.capacity[x] = 0;
+        if !closed.min_volume.is_empty() {
+            closed.min_volume[x] = 0;
+        }
+        for i in 0..closed.n_candidates {
+            if closed.current_of(i) == Some(x as u32) && closed.is_locked(i) {
+                closed.locked[i] = false;
+            }
+        }
+        let solution = solve(&closed, &opts(Mode::Exact, 1, bonus)).unwrap();
+        let gain = (0..closed.n_candidates)
+            .filter(|&i| !closed.is_locked(i))
+            .filter_map(|i| edge_weight(&closed, bonus, i, x as u32).map(|w| w - solution.candidate_profits[i]))
+            .fold(0, i64::max);
+        let mut one = closed.clone();
+        one.capacity[x] = 1;
+        let rise = brute_force(&one, bonus) - brute_force(&closed, bonus);
+        prop_assert_eq!(i128::from(gain), rise);
+        prop_assert_eq!(solution.offer_prices[x], gain, "the solver's own price of a node without places");
+    }
 }
 
 /// An unchanged night with guaranteed places is repaired with no search at all: every

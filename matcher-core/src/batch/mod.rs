@@ -7,11 +7,13 @@
 //! Proposals are *suggestions* for a caseworker, never decisions.
 
 pub mod caseload;
+mod closed;
 pub mod fairness;
 mod record;
 pub mod report;
 pub mod rules;
 pub mod scenario;
+mod shares;
 pub mod stability;
 
 pub use record::{ProposalRecord, ProposalStatus, RunnerUp, write_record_json};
@@ -199,6 +201,13 @@ pub struct OfferPrice {
     pub capacity: u32,
     /// Places given in this run (locked ones included).
     pub assigned: u32,
+    /// One more place here would also change the guaranteed places of the offers of its
+    /// strategic partner's contract (a guarantee is shared by places) in a way tonight's
+    /// assignment does not show to be free: `price` is then the rise with tonight's
+    /// guaranteed places held, and the night re-run with one more place can differ
+    /// (`shares`, `docs/procurement.md`).
+    #[serde(default)]
+    pub holds_guarantee_shares: bool,
 }
 
 /// Wall-clock seconds of each phase. Not deterministic: kept apart from the other outputs.
@@ -227,6 +236,10 @@ pub struct Timings {
     /// Waiting for the baselines after the exact solve was done (0 when they finished first).
     #[serde(default)]
     pub baselines_wait_seconds: f64,
+    /// Pricing one more place at the offers without places tonight (`closed`), after the
+    /// proposals.
+    #[serde(default)]
+    pub closed_offers_seconds: f64,
 }
 
 /// The comparison of one assignment method on the same night.
@@ -725,18 +738,50 @@ fn run_in_pool(
     for o in solution.assignment.iter().flatten() {
         assigned[*o as usize] += 1;
     }
+    timings.proposals_seconds += clock.elapsed().as_secs_f64();
+    // Offers without places tonight are in no row of the graph, so the solve priced them 0:
+    // priced here from its duals (`closed`), what one more place there would add.
+    let clock = Instant::now();
+    let yesterdays = |i: usize| {
+        let y = yesterday.as_ref()?;
+        let o = y.rows.get(i)?.as_ref()?.offer?;
+        Some((o, stability::bonus_points(&data, scorer.policies(), i)))
+    };
+    let also = |i: usize| yesterdays(i).map(|(o, _)| o);
+    // A pair can raise a price only above the candidate's profit, less the bonuses it may get.
+    let floor = |i: usize| {
+        let profit = solution.candidate_profits.get(i).copied().unwrap_or(0);
+        let bonuses = options.continuity_bonus + yesterdays(i).map_or(0, |(_, b)| b.max(0));
+        profit.saturating_add(1).saturating_sub(bonuses)
+    };
+    let closed_pairs = graph::closed_pairs(&scorer, &views, &graph, &also, &floor);
+    let buffer_last = |i: usize| rules_for(data.candidates[i].municipality).buffer_last;
+    let weighing = closed::Weighing {
+        continuity_bonus: options.continuity_bonus,
+        current: &problem.current,
+        yesterday: &yesterdays,
+        buffer_last: &buffer_last,
+    };
+    let mut price_of: Vec<i64> =
+        (0..data.offers.len()).map(|j| solution.offer_prices.get(j).copied().unwrap_or(0)).collect();
+    for (x, p) in closed::closed_prices(&data, &graph, &solution, &closed_pairs, &weighing) {
+        price_of[x as usize] = p;
+    }
+    drop(closed_pairs);
+    timings.closed_offers_seconds = clock.elapsed().as_secs_f64();
+    let holds = shares::holds_shares(&data, today, &problem.min_volume, &assigned);
     let prices = data
         .offers
         .iter()
         .enumerate()
         .map(|(j, o)| OfferPrice {
             offer: j as u32,
-            price: solution.offer_prices.get(j).copied().unwrap_or(0),
+            price: price_of[j],
             capacity: o.capacity,
             assigned: assigned[j],
+            holds_guarantee_shares: holds[j],
         })
         .collect();
-    timings.proposals_seconds += clock.elapsed().as_secs_f64();
     debug_assert_eq!(Factor::ALL.len(), 8);
     let spend_of = |assignment: &[Option<u32>]| -> f64 {
         assignment

@@ -21,7 +21,7 @@ pub struct BufferRule {
 }
 
 /// True for the offers a buffer must give way to: specialist and strategic-partner courses.
-fn is_core(kind: Option<ContractKind>) -> bool {
+pub(crate) fn is_core(kind: Option<ContractKind>) -> bool {
     matches!(kind, Some(ContractKind::Specialist | ContractKind::StrategicPartner))
 }
 

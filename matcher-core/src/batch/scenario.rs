@@ -592,7 +592,7 @@ mod tests {
     use super::*;
     use crate::assign::{Mode, SolveOptions, solve};
     use crate::batch::{BatchOptions, report, run};
-    use crate::model::OfferKind;
+    use crate::model::{ContractKind, OfferKind};
     use crate::policy::PolicySet;
     use proptest::prelude::*;
     use std::sync::Arc;
@@ -731,20 +731,21 @@ mod tests {
     /// An offer under a strategic-partner contract with two offers whose guarantee binds: one
     /// more place there also moves a guaranteed place to it from the other offer (the
     /// guarantee is shared by places, `Contract::guarantee_shares`), so the night re-run with
-    /// `--add-places` rises by what that frees, while the dual price, which holds tonight's
-    /// shares, says 0 (seen: course-00008 priced 0, the re-run 620 points higher: a candidate
-    /// held at course-00002 for its guarantee moves to course-00008, 4,941 → 5,561 points).
+    /// `--add-places` rises by what that frees (seen: 620 points, a candidate held at
+    /// course-00002 for its guarantee moves to course-00008, 4,941 → 5,561 points). The dual
+    /// price is the rise with tonight's guaranteed places held (0 here: course-00008 has free
+    /// places), and `prices.csv` says so for both offers (`batch::shares`: the exact rise
+    /// would need a re-solve of the night per such offer).
     #[test]
-    #[ignore = "the dual price holds tonight's guarantee shares; one more place re-shares them \
-                (needs a decision: re-solve such offers, or say in prices.csv what the price holds)"]
-    fn one_more_place_under_a_shared_guarantee_is_priced_as_the_night_re_run() {
+    fn one_more_place_under_a_shared_guarantee_is_priced_with_tonights_shares_and_says_so() {
         let (reference, data) = demo();
         let mut data = (*data).clone();
         let ids = ["course-00002", "course-00008"];
         for o in data.offers.iter_mut().filter(|o| ids.contains(&o.id.as_str())) {
             (o.capacity, o.guaranteed_volume) = (300, 0);
         }
-        let c = data.contracts.iter_mut().find(|c| c.id.as_str() == "k-0851-lev-0005").unwrap();
+        let k = data.contracts.iter().position(|c| c.id.as_str() == "k-0851-lev-0005").unwrap();
+        let c = &mut data.contracts[k];
         assert_eq!(c.offers.iter().map(|o| o.as_str()).collect::<Vec<_>>(), ids);
         (c.places, c.guaranteed_volume) = (600, 501);
         let data = Arc::new(data);
@@ -753,19 +754,53 @@ mod tests {
         let j = data.offers.iter().position(|o| o.id.as_str() == "course-00008").unwrap();
         let price = today.prices[j];
         assert_eq!((price.capacity, price.assigned), (300, 250), "the guarantee binds");
+        // One more place at course-00002 leaves the shares as they are (251 and 250).
+        let holding: Vec<&str> = today
+            .prices
+            .iter()
+            .filter(|p| p.holds_guarantee_shares)
+            .map(|p| data.offers[p.offer as usize].id.as_str())
+            .collect();
+        assert_eq!(holding, ["course-00008"], "prices.csv says which prices hold tonight's shares");
+
+        // The night re-run with one more place, the guarantee shared again: more than the price.
         let bigger = with_one_more_place(&data, &data.offers[j].id);
-        let other = run(Arc::new(bigger), reference, policies, &options(0)).unwrap();
-        assert_eq!(other.solution.objective - today.solution.objective, price.price, "course-00008");
+        let other = run(Arc::new(bigger), reference.clone(), policies.clone(), &options(0)).unwrap();
+        let rise = other.solution.objective - today.solution.objective;
+        assert!(rise > price.price, "re-shared: {rise} against the price {}", price.price);
+
+        // With tonight's shares held (the contract's offers guaranteeing their own columns'
+        // places, as tonight): the same night, and one more place adds exactly the price.
+        let mut held = (*data).clone();
+        held.contracts.remove(k);
+        for (o, night) in
+            held.offers.iter_mut().zip(&today.night.offers).filter(|(o, _)| ids.contains(&o.id.as_str()))
+        {
+            (o.contract, o.guaranteed_volume) =
+                (Some(ContractKind::StrategicPartner), night.guaranteed_volume);
+        }
+        let held = Arc::new(held);
+        let same = run(held.clone(), reference.clone(), policies.clone(), &options(0)).unwrap();
+        assert_eq!(
+            same.solution.objective, today.solution.objective,
+            "tonight's night, without the contract"
+        );
+        let more =
+            run(Arc::new(with_one_more_place(&held, &held.offers[j].id)), reference, policies, &options(0))
+                .unwrap();
+        assert_eq!(
+            more.solution.objective - today.solution.objective,
+            price.price,
+            "course-00008, shares held"
+        );
     }
 
     /// An offer with no places tonight (full this month, or the tenant's share of an offer's
-    /// free places used up): `prices.csv` says one more place there adds 0, but the night
-    /// re-run with one more place rises by what the candidates who want it gain (seen: 0
-    /// against 8,700 points for help-00004 on the demo night). The scorer removes the pairs
-    /// of an offer without places before the solve, so its dual is never bounded from below.
+    /// free places used up): the night re-run with one more place rises by what the
+    /// candidates who want it gain, and `prices.csv` says so. The scorer removes the pairs of
+    /// an offer without places before the solve, so its dual was 0 (0 against 8,700 points for
+    /// help-00004 on the demo night); `batch::closed` prices it from the solve's duals.
     #[test]
-    #[ignore = "an offer without places has no pairs in the graph, so its least dual is 0 \
-                (needs pairs to such offers kept for the duals, or prices.csv to leave them out)"]
     fn one_more_place_at_an_offer_without_places_is_priced_as_the_night_re_run() {
         let (reference, data) = demo();
         let mut data = (*data).clone();

@@ -204,8 +204,7 @@ pub fn add_bonus(
         if problem.locked.get(i).copied().unwrap_or(false) {
             continue;
         }
-        let points =
-            policies.get(policies.index_for(data.candidates[i].municipality)).stability.least_gain_points;
+        let points = bonus_points(data, policies, i);
         if points == 0 {
             continue;
         }
@@ -216,6 +215,12 @@ pub fn add_bonus(
         }
     }
     bonus
+}
+
+/// The stability bonus of candidate `i`'s pair of yesterday: its policy's
+/// `stability.least_gain_points`.
+pub(crate) fn bonus_points(data: &Dataset, policies: &PolicySet, i: usize) -> i64 {
+    policies.get(policies.index_for(data.candidates[i].municipality)).stability.least_gain_points
 }
 
 /// A candidate's suggestion tonight against the previous run's.

@@ -9,11 +9,13 @@
 //!
 //! Must not: read files, or decide anything: the graph only says what is possible and how good.
 
+mod closed;
 mod rank;
 
 use crate::error::Result;
 use crate::geo::{Frame, KM_PER_DEGREE};
 use crate::score::{CandidateView, Removal, Scan, Scorer};
+pub use closed::{ClosedPair, closed_pairs};
 pub use rank::{Ranked, Ranking, RunnerUp, rank};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -115,6 +117,11 @@ fn csr(rows: usize, pairs: &[(usize, u32)]) -> (Vec<u32>, Vec<u32>) {
 impl Grid {
     /// Buckets the scorer's offers, by internal (spatial) index.
     fn new(scorer: &Scorer) -> Grid {
+        Grid::of(scorer, |_| true)
+    }
+
+    /// Buckets the scorer's offers for which `keep` holds (by internal index).
+    fn of(scorer: &Scorer, keep: impl Fn(usize) -> bool) -> Grid {
         let frame = scorer.frame();
         let n_cells = frame.n_cells();
         // Danish codes are below 1000, synthetic Nordic ones below 10,000: sized by the
@@ -126,7 +133,7 @@ impl Grid {
             .max(1000);
         let mut slots: Vec<(usize, u32)> = Vec::with_capacity(scorer.n_offers());
         let mut local_slots: Vec<(usize, u32)> = Vec::new();
-        for (k, (lat, lon)) in scorer.internal_locations().enumerate() {
+        for (k, (lat, lon)) in scorer.internal_locations().enumerate().filter(|&(k, _)| keep(k)) {
             let serves = scorer.internal_serves(k);
             if serves.is_empty() {
                 let cell = frame.cell(lat, lon);
@@ -739,6 +746,61 @@ mod tests {
             all.truncate(8);
             let row: Vec<(i64, u32)> = graph.row(i).map(|(o, w)| (w, o)).collect();
             assert_eq!(row, all, "candidate {i}");
+        }
+    }
+
+    /// The pairs of offers without places are exactly the pairs the graph holds when such an
+    /// offer gets one place (each offer opened on its own, brute force), on 1 and 2 threads.
+    #[test]
+    fn closed_pairs_are_the_rows_with_one_place_there() {
+        let r = reference();
+        let mut policies = policies();
+        policies.national.top_k = 8;
+        policies.municipal[0].top_k = 8;
+        let mut data = world(700, 300);
+        let closed: Vec<usize> = (0..data.offers.len()).step_by(7).collect();
+        for &j in &closed {
+            data.offers[j].capacity = 0;
+        }
+        // Some candidates' current offer is one without places (not locked).
+        for (i, c) in data.candidates.iter_mut().enumerate().filter(|(i, _)| i % 5 == 0) {
+            let offer = data.offers[closed[i % closed.len()]].id.clone();
+            c.current = Some(CurrentAssignment { offer, locked: false });
+        }
+        let scorer = scorer_for(&data, &r, &policies);
+        let graph = build(&scorer).expect("graph");
+        let views: Vec<_> = (0..data.candidates.len()).map(|i| scorer.candidate(i).expect("c")).collect();
+        let on = |threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool")
+                .install(|| closed_pairs(&scorer, &views, &graph, &|_| None, &|_| i64::MIN))
+        };
+        let pairs = on(1);
+        assert_eq!(pairs, on(2));
+        assert!(pairs.len() > 100, "{} pairs", pairs.len());
+        // A floor leaves out exactly the pairs below it (pruned unscored where it can).
+        let floor = |i: usize| [0, 5_000, 6_000][i % 3];
+        let above = closed_pairs(&scorer, &views, &graph, &|_| None, &floor);
+        let want: Vec<ClosedPair> =
+            pairs.iter().copied().filter(|p| p.weight >= floor(p.candidate as usize)).collect();
+        assert_eq!(above, want);
+        assert!(want.len() < pairs.len() && !want.is_empty());
+        for &x in closed.iter().take(12) {
+            let mut one = data.clone();
+            one.offers[x].capacity = 1;
+            let bigger = build(&scorer_for(&one, &r, &policies)).expect("graph");
+            let mut want: Vec<ClosedPair> = (0..bigger.n_candidates())
+                .filter_map(|i| {
+                    let (_, weight) = bigger.row(i).find(|&(o, _)| o == x as u32)?;
+                    Some(ClosedPair { candidate: i as u32, offer: x as u32, weight })
+                })
+                .collect();
+            let mut got: Vec<ClosedPair> = pairs.iter().copied().filter(|p| p.offer == x as u32).collect();
+            want.sort_by_key(|p| p.candidate);
+            got.sort_by_key(|p| p.candidate);
+            assert_eq!(got, want, "offer {x}");
         }
     }
 

@@ -894,6 +894,11 @@ impl Scorer {
         self.offers.original[k]
     }
 
+    /// The internal index of the offer at data-set index `offer`.
+    pub(crate) fn internal(&self, offer: usize) -> usize {
+        self.offers.internal[offer] as usize
+    }
+
     /// Number of eligibility keys (see [`Scorer::internal_keys`]).
     pub const N_KEYS: usize = 64 + 10 + 1;
 
@@ -1075,13 +1080,15 @@ impl Scorer {
         prune_below: Option<i64>,
     ) -> Result<Values, Stop> {
         let squared = Self::squared_distance(c, &self.offers.hot[k]);
-        self.values_at(c, k, policy, squared, prune_below)
+        self.values_at::<false>(c, k, policy, squared, prune_below)
     }
 
     /// [`Scorer::values`] of a pair whose squared distance the caller has already computed
-    /// (the graph's scan settles most pairs by it alone, and needs it only once).
+    /// (the graph's scan settles most pairs by it alone, and needs it only once). With
+    /// `CLOSED_TOO`, an offer without places is scored as if it had one (the price of one more
+    /// place there, [`Scorer::scan_closed`]); a constant, so the graph's path keeps its check.
     #[inline(always)]
-    fn values_at(
+    fn values_at<const CLOSED_TOO: bool>(
         &self,
         c: &CandidateView,
         k: usize,
@@ -1102,7 +1109,7 @@ impl Scorer {
         if !c.own_needs.is_empty() && c.own_needs.binary_search(&(k as u32)).is_ok() {
             return Err(Removal::OwnNeed.into());
         }
-        if !h.open {
+        if !CLOSED_TOO && !h.open {
             return Err(Removal::NoCapacity.into());
         }
         // The groups through which this candidate is eligible for this offer.
@@ -1300,6 +1307,28 @@ impl Scorer {
     /// points. The graph's scan.
     #[inline]
     pub(crate) fn scan(&self, c: &CandidateView, k: usize, prune_below: Option<i64>) -> Scan {
+        self.scan_with::<false>(c, k, prune_below)
+    }
+
+    /// [`Scorer::scan`] of a pair whose offer has no places tonight, as if it had one: every
+    /// other hard limit applies. For the price of one more place at such an offer (its pairs
+    /// are never in the graph).
+    pub(crate) fn scan_closed(&self, c: &CandidateView, k: usize, prune_below: Option<i64>) -> Scan {
+        self.scan_with::<true>(c, k, prune_below)
+    }
+
+    /// Whether the offer at internal index `k` has places tonight.
+    pub(crate) fn is_open(&self, k: usize) -> bool {
+        self.offers.hot[k].open
+    }
+
+    #[inline(always)]
+    fn scan_with<const CLOSED_TOO: bool>(
+        &self,
+        c: &CandidateView,
+        k: usize,
+        prune_below: Option<i64>,
+    ) -> Scan {
         // Most visited pairs are out of reach; settle them by squared distance alone, before
         // anything needs the distance itself.
         let squared = Self::squared_distance(c, &self.offers.hot[k]);
@@ -1307,7 +1336,7 @@ impl Scorer {
             return Scan::OutOfReach;
         }
         let policy = self.policies.get(c.policy);
-        let v = match self.values_at(c, k, policy, squared, prune_below) {
+        let v = match self.values_at::<CLOSED_TOO>(c, k, policy, squared, prune_below) {
             Ok(v) => v,
             Err(Stop::Removed(removal)) => return Scan::Removed(removal),
             Err(Stop::Pruned) => return Scan::Pruned,

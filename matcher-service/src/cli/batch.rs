@@ -532,13 +532,28 @@ fn prices_csv(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>> {
             p.assigned.to_string(),
             p.price.to_string(),
             fingerprint_text(result.fingerprints.offers[p.offer as usize]),
+            p.holds_guarantee_shares.to_string(),
         ]
     });
     csv_bytes(
-        &["offer_id", "offer_kind", "provider_id", "capacity", "assigned", PRICE_COLUMN, "offer_fingerprint"],
+        &[
+            "offer_id",
+            "offer_kind",
+            "provider_id",
+            "capacity",
+            "assigned",
+            PRICE_COLUMN,
+            "offer_fingerprint",
+            HOLDS_SHARES_COLUMN,
+        ],
         rows,
     )
 }
+
+/// The column of `prices.csv` (and field of `prices.json`) that says an offer's price holds
+/// tonight's guaranteed places: one more place there would also move a strategic partner's
+/// guaranteed place between the contract's offers (`batch::OfferPrice::holds_guarantee_shares`).
+pub const HOLDS_SHARES_COLUMN: &str = "price_holds_guarantee_shares";
 
 /// One offer of `prices.json`. Fields in the order of their names: the order the file had
 /// when it was built as `serde_json` maps (sorted keys).
@@ -547,6 +562,9 @@ struct PriceLine<'a> {
     assigned: u32,
     capacity: u32,
     offer_id: &'a str,
+    /// [`HOLDS_SHARES_COLUMN`], only where true (a test keeps the two names equal).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    price_holds_guarantee_shares: bool,
     /// [`PRICE_COLUMN`] (a test keeps the two names equal).
     value_of_one_more_place_points: i64,
 }
@@ -567,6 +585,7 @@ fn prices_json(data: &Dataset, result: &BatchResult) -> anyhow::Result<Vec<u8>> 
             assigned: p.assigned,
             capacity: p.capacity,
             offer_id: data.offers[p.offer as usize].id.as_str(),
+            price_holds_guarantee_shares: p.holds_guarantee_shares,
             value_of_one_more_place_points: p.price,
         })
         .collect();
@@ -649,14 +668,15 @@ mod tests {
     use super::*;
 
     /// `prices.json` is written from structs; its bytes are those of the `serde_json` maps it
-    /// was built from before (sorted keys), and the dual price is named by the column the
-    /// previous-run reader looks for.
+    /// was built from before (sorted keys), the dual price is named by the column the
+    /// previous-run reader looks for, and the shares flag by its `prices.csv` column.
     #[test]
     fn the_price_lines_write_the_bytes_of_the_maps() {
         let line = |o: &'static str, n: u32| PriceLine {
             assigned: n,
             capacity: n + 1,
             offer_id: o,
+            price_holds_guarantee_shares: n == 2,
             value_of_one_more_place_points: -i64::from(n),
         };
         let unit = "score points";
@@ -664,12 +684,17 @@ mod tests {
         let offers: Vec<serde_json::Value> = [(1u32, "a"), (2, "b\"")]
             .into_iter()
             .map(|(n, o)| {
-                serde_json::json!({
+                let mut line = serde_json::json!({
                     "offer_id": o,
                     "capacity": n + 1,
                     "assigned": n,
                     PRICE_COLUMN: -i64::from(n),
-                })
+                });
+                // Only where the price holds tonight's guarantee shares.
+                if n == 2 {
+                    line[HOLDS_SHARES_COLUMN] = serde_json::json!(true);
+                }
+                line
             })
             .collect();
         let maps = serde_json::json!({ "date": "2026-11-02", "unit": unit, "offers": offers });
