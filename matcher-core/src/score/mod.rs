@@ -659,7 +659,11 @@ impl Scorer {
         for (k, &i) in original.iter().enumerate() {
             internal[i as usize] = k as u32;
         }
-        let mut uplift = vec![[0.0; 3]; n * n_groups * crate::effect::N_BANDS];
+        // Made in its shared allocation at once: a `Vec` turned into an `Arc` is copied, and the
+        // national table is ~24 MB.
+        let mut uplift: Arc<[[f32; 3]]> =
+            std::iter::repeat_n([0.0f32; 3], n * n_groups * crate::effect::N_BANDS).collect();
+        let table = Arc::get_mut(&mut uplift).ok_or_else(|| Error::Problem("uplift table shared".into()))?;
         let mut t = OfferTable {
             hot: Vec::with_capacity(n),
             serves_flat: Vec::new(),
@@ -682,11 +686,11 @@ impl Scorer {
             let hot = t.lay_out(&cx, &data.offers[i], i, &mut rows)?;
             for band in 0..crate::effect::N_BANDS {
                 let at = (band * n + k) * n_groups;
-                uplift[at..at + n_groups].copy_from_slice(&rows[band * n_groups..(band + 1) * n_groups]);
+                table[at..at + n_groups].copy_from_slice(&rows[band * n_groups..(band + 1) * n_groups]);
             }
             t.hot.push(hot);
         }
-        t.uplift = Arc::from(uplift);
+        t.uplift = uplift;
         let offer_index: HashMap<String, u32> =
             data.offers.iter().enumerate().map(|(i, o)| (o.id.as_str().to_string(), i as u32)).collect();
         let declined = declined_on(&data, &offer_index, today);
@@ -784,7 +788,7 @@ impl Scorer {
         };
         let mut rows = vec![[0.0f32; 3]; n_groups * crate::effect::N_BANDS];
         // Copied once, on the first changed offer whose uplift rows differ (its groups changed).
-        let mut uplift: Option<Vec<[f32; 3]>> = None;
+        let mut uplift: Option<Arc<[[f32; 3]]>> = None;
         for &i in changed {
             let k = t.internal[i] as usize;
             t.hot[k] = t.lay_out(&cx, &data.offers[i], i, &mut rows)?;
@@ -798,19 +802,16 @@ impl Scorer {
                         .zip(new_rows.iter().flatten())
                         .all(|(a, b)| a.to_bits() == b.to_bits())
                 };
-                match &mut uplift {
-                    Some(table) => table[at..at + n_groups].copy_from_slice(new_rows),
-                    None if same(&t.uplift) => {}
-                    None => {
-                        let mut table = t.uplift.to_vec();
-                        table[at..at + n_groups].copy_from_slice(new_rows);
-                        uplift = Some(table);
-                    }
+                if uplift.is_none() && !same(&t.uplift) {
+                    uplift = Some(t.uplift.iter().copied().collect());
+                }
+                if let Some(table) = uplift.as_mut().and_then(Arc::get_mut) {
+                    table[at..at + n_groups].copy_from_slice(new_rows);
                 }
             }
         }
         if let Some(table) = uplift {
-            t.uplift = Arc::from(table);
+            t.uplift = table;
         }
         let posted = posted_needs(&data, &t.internal);
         Ok(Scorer {
