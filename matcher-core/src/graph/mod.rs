@@ -396,7 +396,9 @@ thread_local! {
 }
 
 impl RowCounts {
-    /// Counts one visited pair, as a row's counts do ([`build_row`] counts the same way).
+    /// Counts one visited pair: a row's counts ([`build_row`] counts its scored pairs itself,
+    /// beside keeping them) and [`Index::scan_row`]'s.
+    #[inline(always)]
     fn add(&mut self, scan: &Scan) {
         match scan {
             Scan::Scored(_) => {
@@ -521,20 +523,7 @@ fn build_row(
                     *worst = (Reverse(edge.0), edge.1);
                 }
             }
-            Scan::Pruned => {
-                counts.in_reach += 1;
-                counts.pruned += 1;
-            }
-            Scan::OutOfReach | Scan::Removed(Removal::OutOfReach { .. }) => {}
-            Scan::Removed(Removal::NoCapacity) => {
-                counts.in_reach += 1;
-                counts.full += 1;
-            }
-            Scan::Removed(Removal::Excluded) => {
-                counts.in_reach += 1;
-                counts.excluded += 1;
-            }
-            Scan::Removed(_) => counts.in_reach += 1,
+            other => counts.add(&other),
         }
     });
     scratch.extend(kept.drain().map(|(Reverse(w), o)| (w, o)));

@@ -444,6 +444,29 @@ struct LayoutContext<'a> {
     language_bits: &'a HashMap<[u8; 2], u32>,
 }
 
+impl<'a> LayoutContext<'a> {
+    fn new(
+        reference: &ReferenceData,
+        today: Date,
+        n_groups: usize,
+        effects: &'a crate::effect::EffectModel,
+        language_bits: &'a HashMap<[u8; 2], u32>,
+    ) -> LayoutContext<'a> {
+        LayoutContext {
+            today,
+            sickness_rate: sickness_rate(reference, today),
+            n_groups,
+            effects,
+            language_bits,
+        }
+    }
+
+    /// A buffer for one offer's uplift rows ([`OfferTable::lay_out`]).
+    fn rows(&self) -> Vec<[f32; 3]> {
+        vec![[0.0f32; 3]; self.n_groups * crate::effect::N_BANDS]
+    }
+}
+
 impl OfferTable {
     /// The hot record of `offer` (data-set index `i`), its municipalities and occupations
     /// appended to the flat lists, and its uplift rows written into `rows`
@@ -673,14 +696,8 @@ impl Scorer {
             internal,
             frame,
         };
-        let cx = LayoutContext {
-            today,
-            sickness_rate: sickness_rate(&reference, today),
-            n_groups,
-            effects: &effects,
-            language_bits: &language_bits,
-        };
-        let mut rows = vec![[0.0f32; 3]; n_groups * crate::effect::N_BANDS];
+        let cx = LayoutContext::new(&reference, today, n_groups, &effects, &language_bits);
+        let mut rows = cx.rows();
         for k in 0..n {
             let i = t.original[k] as usize;
             let hot = t.lay_out(&cx, &data.offers[i], i, &mut rows)?;
@@ -779,14 +796,8 @@ impl Scorer {
             internal: self.offers.internal.clone(),
             frame,
         };
-        let cx = LayoutContext {
-            today,
-            sickness_rate: sickness_rate(&reference, today),
-            n_groups,
-            effects: &effects,
-            language_bits: &self.language_bits,
-        };
-        let mut rows = vec![[0.0f32; 3]; n_groups * crate::effect::N_BANDS];
+        let cx = LayoutContext::new(&reference, today, n_groups, &effects, &self.language_bits);
+        let mut rows = cx.rows();
         // Copied once, on the first changed offer whose uplift rows differ (its groups changed).
         let mut uplift: Option<Arc<[[f32; 3]]>> = None;
         for &i in changed {
