@@ -111,6 +111,9 @@ pub struct Catalogues {
     evidence_dirty: AtomicBool,
     /// An evidence refresh is running.
     refreshing: AtomicBool,
+    /// A write to offers committed but its catalogue update failed: the next write to offers
+    /// rebuilds from the store instead of patching (a patch reads back only its own offers).
+    offers_stale: AtomicBool,
     reference: Arc<ReferenceData>,
     policies: Arc<PolicySet>,
     today: RwLock<Date>,
@@ -134,6 +137,7 @@ impl Catalogues {
             recount: Mutex::new(()),
             evidence_dirty: AtomicBool::new(false),
             refreshing: AtomicBool::new(false),
+            offers_stale: AtomicBool::new(false),
             reference,
             policies,
             today: RwLock::new(today),
@@ -164,6 +168,7 @@ impl Catalogues {
         let next = Arc::new(build(store, &self.reference, &self.policies, self.today(), *version + 1)?);
         *version += 1;
         self.swap(next);
+        self.offers_stale.store(false, Ordering::SeqCst);
         Ok(())
     }
 
@@ -181,28 +186,41 @@ impl Catalogues {
     /// changes none of them), and patches the scorer (`Scorer::with_changed_offers`). Falls
     /// back to [`Catalogues::rebuild`] when the write names more than an eighth of the offers, an id is not in the catalogue yet (a new offer
     /// takes a place in the id order every offer index follows), is not stored, or names
-    /// another provider than before (the registry's entry is read at a rebuild).
+    /// another provider than before (the registry's entry is read at a rebuild), and after a
+    /// write whose own update failed (its offers committed, so only a read of every offer
+    /// brings them in).
     ///
     /// # Errors
     /// When the store cannot be read or the core refuses the offers.
     pub fn offers_written(&self, store: &Store, ids: &[&str]) -> Result<(), CatalogueError> {
         let mut version = self.rebuild.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let result = if self.offers_stale.load(Ordering::SeqCst) {
+            self.rebuild_holding(store, &mut version)
+        } else {
+            self.patch_holding(store, &mut version, ids)
+        };
+        self.offers_stale.store(result.is_err(), Ordering::SeqCst);
+        result
+    }
+
+    /// [`Catalogues::offers_written`]'s patch, with the rebuild lock held.
+    fn patch_holding(&self, store: &Store, version: &mut u64, ids: &[&str]) -> Result<(), CatalogueError> {
         let current = self.current();
         // A bulk load of most offers reads faster as one scan than as a look-up per id.
         if ids.len() > current.offers().len() / 8 {
-            return self.rebuild_holding(store, &mut version);
+            return self.rebuild_holding(store, version);
         }
         let rows = store.offers_by_id(ids)?;
         let old = current.scorer.data();
         let mut written = Vec::with_capacity(rows.len());
         for row in &rows {
             let Some(i) = current.scorer.offer_index(&row.id) else {
-                return self.rebuild_holding(store, &mut version);
+                return self.rebuild_holding(store, version);
             };
             let i = i as usize;
             let offer = parse_row(row)?;
             if offer.provider != old.offers[i].provider {
-                return self.rebuild_holding(store, &mut version);
+                return self.rebuild_holding(store, version);
             }
             written.push((i, offer, row.retired));
         }
@@ -210,7 +228,7 @@ impl Catalogues {
         unique.sort_unstable();
         unique.dedup();
         if written.len() != unique.len() {
-            return self.rebuild_holding(store, &mut version);
+            return self.rebuild_holding(store, version);
         }
         let mut offers = old.offers.clone();
         let mut retired = current.retired.clone();
@@ -638,6 +656,17 @@ mod tests {
         let moved = prices.by_index(&c.current());
         assert_eq!(c.current().scorer.offer_index(&id3), Some(at as u32 + 1));
         assert_eq!((moved[at + 1], moved[at], moved.iter().sum::<i64>()), (500, 0, 500));
+        // A write whose catalogue update failed (here: a model the core cannot read) leaves the
+        // next write to rebuild, so that the first one's offer does not stay stale.
+        let id11 = data.offers[11].id.to_string();
+        let db = rusqlite::Connection::open(store.path()).unwrap();
+        db.execute("UPDATE offers SET model = '{}' WHERE id = ?1", [&id11]).unwrap();
+        assert!(c.offers_written(&store, &[id11.as_str()]).is_err());
+        data.offers[11].capacity += 5;
+        store.upsert_offers(&[row(&data.offers[11])]).unwrap();
+        c.offers_written(&store, &[data.offers[12].id.as_str()]).unwrap();
+        let i11 = c.current().scorer.offer_index(&id11).unwrap() as usize;
+        assert_eq!(c.current().offers()[i11].capacity, data.offers[11].capacity);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
