@@ -303,11 +303,7 @@ fn a_commented_decision_past_its_period_does_not_stop_the_sweep() {
     let db = s._dir.0.join("matcher.db");
     let policy = s._dir.0.join("test-0851.toml");
     std::fs::write(&policy, POLICY).expect("policy file");
-    let day31 = matcher_service::clock::today_utc().plus_days(31).to_string();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_matcher"));
-    cmd.args(["retention", "--db"]).arg(&db).arg("--policy").arg(&policy).args(["--today", &day31]);
-    let out = cmd.output().expect("run matcher retention");
-    assert!(out.status.success(), "the sweep failed: {}", String::from_utf8_lossy(&out.stderr));
+    retention(&db, &policy, &matcher_service::clock::today_utc().plus_days(31).to_string(), false);
     let after = counts(&db, A);
     assert_eq!((after.decisions, after.suggestion_log, after.access_log), (0, 0, 0), "{after:?}");
     let c = rusqlite::Connection::open(&db).expect("open");

@@ -301,8 +301,7 @@ pub(super) async fn offer_quality(state: Arc<AppState>, req: Request) -> Result<
     let oid = id.clone();
     let today = state.catalogues.today().to_string();
     let (OfferState { record, capacity, reserved, retired, .. }, evidence, recorded) = blocking(move || {
-        let recorded =
-            s.store.recorded_locks_each(&[oid.as_str()], &today)?.into_iter().fold(0u32, u32::saturating_add);
+        let recorded = s.store.recorded_locks_on(&oid, &today)?;
         Ok((s.store.offer(&oid)?, s.store.offer_evidence(&oid)?, recorded))
     })
     .await?;
