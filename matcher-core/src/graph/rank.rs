@@ -283,6 +283,93 @@ mod tests {
         }
     }
 
+    /// Two offers tie exactly on `score − price` at the edge of the ranking: the dearer one,
+    /// which scores more, comes first (the documented tie-break). The offers lie in one grid
+    /// cell, so the scan meets them in index order, and the dearer one comes after the cheaper:
+    /// with `k = 2` the cheaper one already holds the floor (the `k + 1`-th kept) when the
+    /// dearer one arrives exactly at it, and only a floor that lets the tie through keeps the
+    /// right runner-up (the scorer's bound prunes 8 points below the floor, so here a floor
+    /// that pruned ties fails this only from 8 points too high; the next test sees one point).
+    /// The dearer one has the higher index too, so an order that broke the tie by index alone
+    /// would rank them the other way round. With `k = 3` the tie is between the last offer
+    /// shown and its runner-up.
+    #[test]
+    fn a_tie_at_the_floor_is_decided_by_score_then_index() {
+        let r = reference();
+        let c = candidate(&r, "c1", 55.68, 12.57);
+        // Steps of 0.001° north: offers 0 and 1 nearest, then `dear` (3) nearer than `cheap`
+        // (2), then six more, each a few points below the one before.
+        let (cheap, dear) = (2, 3);
+        let steps = [0, 1, 5, 2, 6, 7, 8, 9, 10, 11];
+        let offers = steps
+            .iter()
+            .enumerate()
+            .map(|(j, &step)| {
+                offer(&r, &format!("o{j}"), OfferKind::Provider, 55.68 + 0.001 * f64::from(step), 12.57)
+            })
+            .collect::<Vec<_>>();
+        let frame = crate::geo::Frame::covering(offers.iter().map(|o| (o.location.lat, o.location.lon)));
+        let cells: Vec<usize> = offers.iter().map(|o| frame.cell(o.location.lat, o.location.lon)).collect();
+        assert!(cells.iter().all(|&cell| cell == cells[0]), "one cell, scanned in index order: {cells:?}");
+        let data = Dataset { candidates: vec![c.clone()], offers, ..Dataset::default() };
+        let scorer = scorer_for(&data, &r, &PolicySet::default());
+        let index = Index::new(&scorer);
+        let view = scorer.view(&c).expect("view");
+        let score = |o: usize| scorer.score(&view, o).expect("in reach");
+        assert!(score(1) > score(dear) && score(dear) > score(cheap) && score(cheap) > score(4));
+        let price = |o: usize| if o == dear { score(dear) - score(cheap) } else { 0 };
+        for (k, shown, next) in [(2, vec![0, 1], dear), (3, vec![0, 1, dear], cheap)] {
+            let ranking = rank(&index, &scorer, &c, k, |_| 1, Some(price)).expect("rank");
+            let got: Vec<(u32, i64, i64, i64)> =
+                ranking.ranked.iter().map(|x| (x.offer, x.score, x.price, x.adjusted)).collect();
+            let want: Vec<(u32, i64, i64, i64)> =
+                shown.iter().map(|&o| (o as u32, score(o), price(o), score(o) - price(o))).collect();
+            assert_eq!(got, want, "k = {k}");
+            let up = ranking.ranked.last().and_then(|x| x.runner_up.as_ref()).expect("a runner-up");
+            let brute: Vec<u32> =
+                brute_force(&scorer, &c, k, |_| 1, Some(&price)).iter().map(|w| w.0).collect();
+            let ours: Vec<u32> = got.iter().map(|g| g.0).chain([up.offer]).collect();
+            assert_eq!((ours, up.offer), (brute, next as u32), "k = {k}");
+            let adjusted = |o: usize| score(o) - price(o);
+            let last = shown[k - 1];
+            assert_eq!(up.difference, adjusted(last) - adjusted(next), "k = {k}");
+            if k == 3 {
+                assert_eq!(up.difference, 0, "an exact tie");
+            }
+        }
+    }
+
+    /// The floor itself is exact, with no slack: the score an offer must reach not to be
+    /// pruned is the one at which its adjusted score ties the `k + 1`-th kept (the scan prunes
+    /// only strictly below it), and a tie is then decided by the ranking's order, higher score
+    /// first, then lower index, whichever arrives first. The scorer's bound prunes only 8 points
+    /// below this threshold, and its 8 rounded contributions add at most 4 to a score, so a
+    /// threshold up to 4 points too high (up to 7 in the worlds above) changes no ranking: only
+    /// this test, which does not go through the scorer, sees a floor that prunes ties.
+    #[test]
+    fn the_floor_is_the_score_that_ties_and_the_order_decides_the_tie() {
+        let price = |o: u32| if [2, 4, 5].contains(&o) { 40 } else { 0 };
+        let remaining = |o: usize| u32::from(o != 9);
+        let mut best = Best { keep: 2, kept: BinaryHeap::new(), remaining: &remaining, price };
+        best.scored(0, 900);
+        assert_eq!(best.prune_below(3), None, "nothing is pruned before k + 1 are kept");
+        best.scored(1, 700);
+        assert_eq!(best.prune_below(9), Some(i64::MAX), "a full offer is never scored");
+        // The floor is 700 adjusted: 700 points tie it at no price, 740 at a price of 40.
+        assert_eq!((best.prune_below(3), best.prune_below(2)), (Some(700), Some(740)));
+        // At the same adjusted score, 740 points beat 700: offer 5 takes offer 1's place...
+        best.scored(5, 740);
+        // ...and offer 3, tying both on adjusted score with 700 points, loses to it.
+        best.scored(3, 700);
+        // At the same score too, the lower index wins, though it came later.
+        best.scored(4, 740);
+        // A full offer is never kept, whatever it scores.
+        best.scored(9, 2_000);
+        assert_eq!(best.prune_below(3), Some(700), "the floor holds at the tie");
+        let kept: Vec<Row> = best.kept.into_sorted_vec().into_iter().map(|Kept(row)| row).collect();
+        assert_eq!(kept, [(0, 900, 0, 900), (4, 740, 40, 700)]);
+    }
+
     /// A pseudo-random number from a seed and an offer (splitmix64), so that a case's places
     /// and prices are fixed by its seed.
     fn mix(seed: u64, offer: usize) -> u64 {

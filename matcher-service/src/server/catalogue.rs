@@ -20,7 +20,7 @@
 //! - everything else (new offers, a provider's registry entry, a new day, the start) reads
 //!   every offer back from the store ([`Catalogues::rebuild`]).
 
-use crate::server::store::{EvidenceRow, Store, StoreError};
+use crate::server::store::{EvidenceRow, ProviderRow, Store, StoreError};
 use matcher_core::graph;
 use matcher_core::model::{Candidate, Dataset, Date, Evidence, Offer, Provider, ProviderId, ReferenceData};
 use matcher_core::policy::PolicySet;
@@ -181,9 +181,11 @@ impl Catalogues {
 
     /// After a committed write to the stored offers `ids` (upserted or retired): a new
     /// catalogue in which only they changed, swapped in. Blocking; serialised with the other
-    /// rebuilds. Reads only those offers back; keeps the others, the evidence, the history,
-    /// the providers and the place counters of the current catalogue (a write to offers
-    /// changes none of them), and patches the scorer (`Scorer::with_changed_offers`). Falls
+    /// rebuilds. Reads only those offers back (and the registry entries of their providers);
+    /// keeps the others, the evidence, the history and the place counters of the current
+    /// catalogue (a write to offers changes none of them), derives their providers again (one
+    /// outside the registry takes its home from its first offer, `provider_of`), and patches
+    /// the scorer (`Scorer::with_changed_offers`). Falls
     /// back to [`Catalogues::rebuild`] when the write names more than an eighth of the offers, an id is not in the catalogue yet (a new offer
     /// takes a place in the id order every offer index follows), is not stored, or names
     /// another provider than before (the registry's entry is read at a rebuild), and after a
@@ -240,12 +242,28 @@ impl Catalogues {
             retired[i] = is_retired;
             changed.push(i);
         }
-        let data = Dataset {
-            offers,
-            providers: old.providers.clone(),
-            outcomes: old.outcomes.clone(),
-            ..Dataset::default()
-        };
+        // A provider outside the registry takes its home from its first offer, which this
+        // write may have moved: its providers are derived again, as a build derives them.
+        let mut providers = old.providers.clone();
+        let mut touched: Vec<&ProviderId> = changed.iter().map(|&i| &offers[i].provider).collect();
+        touched.sort_unstable();
+        touched.dedup();
+        for id in touched {
+            let (Some(first), Ok(at)) =
+                (offers.iter().find(|o| o.provider == *id), providers.binary_search_by(|p| p.id.cmp(id)))
+            else {
+                // Not reached (a patch keeps each offer's provider, and a build lists every
+                // provider of its offers); a rebuild is the safe answer all the same.
+                return self.rebuild_holding(store, version);
+            };
+            let entry = match store.provider(id.as_str()) {
+                Ok(entry) => Some(entry),
+                Err(StoreError::NotFound(_)) => None,
+                Err(e) => return Err(e.into()),
+            };
+            providers[at] = provider_of(first, entry.as_ref());
+        }
+        let data = Dataset { offers, providers, outcomes: old.outcomes.clone(), ..Dataset::default() };
         let scorer = current.scorer.with_changed_offers(Arc::new(data), &changed)?;
         let index = Arc::new(graph::Index::new(&scorer));
         *version += 1;
@@ -424,7 +442,7 @@ fn build(
     let rows = store.all_offers()?;
     let recorded_by_offer = store.recorded_locks(&today.to_string())?;
     // The registry's names, homes and contacts (issue 16) for the providers the offers name.
-    let registry: HashMap<String, crate::server::store::ProviderRow> =
+    let registry: HashMap<String, ProviderRow> =
         store.all_providers()?.into_iter().map(|p| (p.id.clone(), p)).collect();
     let mut evidence = evidence_by_offer(store, reference)?;
     let mut offers = Vec::with_capacity(rows.len());
@@ -435,23 +453,10 @@ fn build(
     for row in rows {
         let mut offer = parse_row(&row)?;
         offer.evidence = evidence.remove(&row.id).unwrap_or_default();
-        providers.entry(offer.provider.clone()).or_insert_with(|| {
-            match registry.get(offer.provider.as_str()) {
-                Some(entry) => Provider {
-                    id: offer.provider.clone(),
-                    name: entry.name.clone(),
-                    municipality: matcher_core::model::MunicipalityCode(entry.municipality),
-                    contact: entry.contact.clone(),
-                },
-                // Not in the registry: the id stands for the name (what the quality routes show).
-                None => Provider {
-                    id: offer.provider.clone(),
-                    name: offer.provider.to_string(),
-                    municipality: offer.municipality,
-                    contact: None,
-                },
-            }
-        });
+        // The rows come in id order: the first offer of a provider is the one that counts.
+        providers
+            .entry(offer.provider.clone())
+            .or_insert_with(|| provider_of(&offer, registry.get(offer.provider.as_str())));
         reserved.push(AtomicU32::new(row.reserved));
         recorded.push(AtomicU32::new(recorded_by_offer.get(&row.id).copied().unwrap_or(0)));
         retired.push(row.retired);
@@ -472,6 +477,28 @@ fn build(
         recorded: Arc::new(recorded),
         retired,
     })
+}
+
+/// A provider as the catalogue holds it, from its first offer in id order and its registry
+/// entry. The registry's entry names it and gives its home; a provider without one still has
+/// to be named and placed: the id stands for the name (what the quality routes show) and its
+/// first offer gives the municipality. A full build and a patch both derive it here, so a
+/// patch of that first offer moves the provider as a rebuild would.
+fn provider_of(first_offer: &Offer, entry: Option<&ProviderRow>) -> Provider {
+    match entry {
+        Some(entry) => Provider {
+            id: first_offer.provider.clone(),
+            name: entry.name.clone(),
+            municipality: matcher_core::model::MunicipalityCode(entry.municipality),
+            contact: entry.contact.clone(),
+        },
+        None => Provider {
+            id: first_offer.provider.clone(),
+            name: first_offer.provider.to_string(),
+            municipality: first_offer.municipality,
+            contact: None,
+        },
+    }
 }
 
 /// A stored offer's model, as scored: a retired one has no places.
@@ -667,6 +694,86 @@ mod tests {
         c.offers_written(&store, &[data.offers[12].id.as_str()]).unwrap();
         let i11 = c.current().scorer.offer_index(&id11).unwrap() as usize;
         assert_eq!(c.current().offers()[i11].capacity, data.offers[11].capacity);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A provider outside the registry takes its home from its first offer (in id order); a
+    /// patch that moves that offer moves the provider as a rebuild would (it kept the old
+    /// municipality until the next rebuild, and a batch run read it from the catalogue).
+    #[test]
+    fn a_patch_to_a_provider_s_first_offer_moves_it_as_a_rebuild_would() {
+        let dir = std::env::temp_dir().join(format!("brobygger-catalogue-home-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(&dir.join("m.db")).unwrap();
+        let reference = Arc::new(ReferenceData::embedded().unwrap());
+        let mut data = matcher_core::r#gen::generate(matcher_core::r#gen::Scale::Demo, 1, &reference);
+        let row = |o: &Offer| crate::server::store::NewOffer {
+            id: o.id.to_string(),
+            provider_id: o.provider.to_string(),
+            record: "{}".into(),
+            model: serde_json::to_string(o).unwrap(),
+            capacity: o.capacity,
+        };
+        store.upsert_offers(&data.offers.iter().map(row).collect::<Vec<_>>()).unwrap();
+        let day = matcher_core::r#gen::AS_OF;
+        let policies = Arc::new(PolicySet::default());
+        // The first offers (in id order) of two providers that have several.
+        let mut ids: Vec<usize> = (0..data.offers.len()).collect();
+        ids.sort_by(|&a, &b| data.offers[a].id.cmp(&data.offers[b].id));
+        let mut firsts = ids.iter().copied().filter(|&i| {
+            let p = &data.offers[i].provider;
+            let of_p: Vec<usize> = ids.iter().copied().filter(|&j| data.offers[j].provider == *p).collect();
+            of_p.len() > 1 && of_p[0] == i
+        });
+        let (first, registered) = (firsts.next().unwrap(), firsts.next().unwrap());
+        // The second provider is in the registry, with a home none of its offers has.
+        let registered_home = 101;
+        assert!(
+            data.offers
+                .iter()
+                .all(|o| o.provider != data.offers[registered].provider || o.municipality.0 != 101)
+        );
+        store
+            .upsert_providers(
+                None,
+                &[ProviderRow {
+                    id: data.offers[registered].provider.to_string(),
+                    name: "Registreret".into(),
+                    municipality: registered_home,
+                    contact: None,
+                }],
+            )
+            .unwrap();
+        let c = Catalogues::load(&store, reference.clone(), policies.clone(), day).unwrap();
+        let provider_ids: Vec<ProviderId> = data.offers.iter().map(|o| o.provider.clone()).collect();
+        let home = |cat: &Catalogue, i: usize| {
+            cat.scorer.data().providers.iter().find(|p| p.id == provider_ids[i]).map(|p| p.municipality.0)
+        };
+        let before = home(&c.current(), first).expect("the provider is in the catalogue");
+        assert_eq!(before, data.offers[first].municipality.0);
+        assert_eq!(home(&c.current(), registered), Some(registered_home));
+        let elsewhere = data
+            .offers
+            .iter()
+            .map(|o| o.municipality)
+            .find(|&m| m.0 != before && m.0 != registered_home)
+            .expect("offers in another municipality");
+        for i in [first, registered] {
+            data.offers[i].municipality = elsewhere;
+        }
+        store.upsert_offers(&[row(&data.offers[first]), row(&data.offers[registered])]).unwrap();
+        let version = c.current().version;
+        c.offers_written(&store, &[data.offers[first].id.as_str(), data.offers[registered].id.as_str()])
+            .unwrap();
+        let patched = c.current();
+        assert_eq!(patched.layout, 1, "a patch, not a rebuild");
+        assert_eq!(patched.version, version + 1);
+        let fresh = Catalogues::load(&store, reference, policies, day).unwrap().current();
+        assert_eq!(home(&fresh, first), Some(elsewhere.0));
+        assert_eq!(home(&patched, first), home(&fresh, first));
+        // The registry's home stands, whatever the offers say.
+        assert_eq!(home(&patched, registered), Some(registered_home));
+        assert_eq!(patched.scorer.data().providers, fresh.scorer.data().providers);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

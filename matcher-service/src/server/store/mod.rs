@@ -143,7 +143,10 @@ pub use decisions::{
     Decided, DecisionPage, DecisionRow, NewDecision, NewWithdrawal, Released, StoredRun, Withdrawn,
 };
 pub use history::{CaseMixAtStart, ExitResult, HistoryRow, NewExit, RecordedExit, weeks_between};
-pub use offers::{EvidenceRow, GroupEvidence, NewOffer, OfferRow, OfferState, ProviderOfferRow};
+pub use offers::{
+    EvidenceRow, GroupEvidence, NewOffer, OfferQualityRows, OfferRow, OfferState, ProviderOfferRow,
+    ProviderQualityRows,
+};
 pub use oversight::DecisionShown;
 pub use overview::AcceptCount;
 pub use providers::{ContractFilter, ContractRow, ContractTerms, ProviderRow};
@@ -269,12 +272,29 @@ impl Store {
             None => open(&self.path, false)?,
         };
         let out = f(&conn);
+        // A connection left inside a transaction (a rollback that failed) would answer every
+        // later read from its old snapshot: it is dropped, not pooled.
         if let Ok(mut pool) = self.readers.lock()
             && pool.len() < 16
+            && conn.is_autocommit()
         {
             pool.push(conn);
         }
         out
+    }
+
+    /// [`Store::read`] inside one read transaction: every statement of `f` reads the same
+    /// snapshot of the file. Without it each statement is its own transaction, so a write that
+    /// commits between two of them is seen by the second only: an accept that turns a
+    /// candidate's record lock into a ledger place was counted by an answer once as recorded
+    /// and once as reserved. (WAL: the writer does not wait for the snapshot.)
+    fn read_snapshot<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.read(|c| {
+            let tx = c.unchecked_transaction()?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
     }
 }
 
@@ -298,6 +318,93 @@ mod tests {
         store.start_batch(147).expect("another municipality starts");
         store.finish_batch(first.row_id, Err("stopped by the test".into())).expect("finish");
         store.start_batch(101).expect("101 starts again");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// An accept that lands between two reads of one answer turns a candidate's record lock
+    /// into a ledger place. Read from one snapshot, as the quality routes read, the answer
+    /// counts that place once: as recorded, not also as reserved.
+    #[test]
+    fn an_accept_between_two_reads_of_one_snapshot_is_seen_by_neither() {
+        use crate::server::catalogue::StoredCandidate;
+        use matcher_core::model::ReferenceData;
+        let dir = std::env::temp_dir().join(format!("brobygger-store-snapshot-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let db = dir.join("snapshot.db");
+        let _ = std::fs::remove_file(&db);
+        let store = Store::open(&db).expect("open");
+        let reference = ReferenceData::embedded().expect("reference");
+        let data = matcher_core::r#gen::generate(matcher_core::r#gen::Scale::Demo, 1, &reference);
+        let offers: Vec<NewOffer> = data
+            .offers
+            .iter()
+            .map(|o| NewOffer {
+                id: o.id.to_string(),
+                provider_id: o.provider.to_string(),
+                record: "{}".into(),
+                model: serde_json::to_string(o).expect("offer model"),
+                capacity: o.capacity,
+            })
+            .collect();
+        store.upsert_offers(&offers).expect("offers");
+        // A candidate whose record says a course is under way on an offer that serves them.
+        let (candidate, offer) = data
+            .candidates
+            .iter()
+            .find_map(|c| {
+                let current = c.current.as_ref().filter(|a| a.locked)?;
+                let o = data.offers.iter().find(|o| o.id == current.offer)?;
+                let served =
+                    o.serves_municipalities.is_empty() || o.serves_municipalities.contains(&c.municipality);
+                (served && o.capacity > 0).then(|| (c.clone(), o.id.to_string()))
+            })
+            .expect("the demo has a course under way");
+        let municipality = candidate.municipality.0;
+        let group_codes = candidate
+            .target_groups
+            .iter()
+            .filter_map(|g| reference.target_groups.get(usize::from(g.0)).map(|t| t.code.clone()))
+            .collect();
+        let model = serde_json::to_string(&StoredCandidate { candidate: candidate.clone(), group_codes })
+            .expect("candidate model");
+        let row = CandidateRow { id: candidate.id.to_string(), record: "{}".into(), model };
+        store.upsert_candidates(municipality, &[row]).expect("candidate");
+        let today = matcher_core::r#gen::AS_OF.to_string();
+        let accept = NewDecision {
+            municipality,
+            candidate_id: candidate.id.to_string(),
+            offer_id: offer.clone(),
+            accept: true,
+            reason: "the course under way, recorded".into(),
+            decided_by: "test".into(),
+            employer: "test".into(),
+            role: "caseworker".into(),
+            suggested: vec![],
+            key: None,
+            today: today.clone(),
+            starts_on: None,
+            decline_days: 0,
+            corrects: None,
+            kind_codes: reference.benefit_kinds.iter().map(|k| k.code.clone()).collect(),
+        };
+        let (recorded, reserved) = store
+            .read_snapshot(|c| {
+                let recorded = crate::server::ledger::recorded_locks_on(c, &offer, &today, None)?;
+                store.decide(&accept).expect("the accept commits while the snapshot is open");
+                let reserved: u32 =
+                    c.query_row("SELECT reserved FROM offers WHERE id = ?1", [&offer], |r| r.get(0))?;
+                Ok((recorded, reserved))
+            })
+            .expect("snapshot");
+        assert_eq!((recorded, reserved), (1, 0), "one place, counted once, as before the accept");
+        // After it, the quality reads see the place in the ledger, and only there.
+        let after = store.offer_quality(&offer, &today).expect("quality");
+        assert_eq!((after.recorded, after.state.reserved), (0, 1));
+        let provider = data.offers.iter().find(|o| o.id.as_str() == offer).map(|o| o.provider.to_string());
+        let by_provider =
+            store.provider_quality(&provider.expect("provider"), &today).expect("provider quality");
+        let reserved: u32 = by_provider.offers.iter().map(|o| o.reserved).sum();
+        assert_eq!((by_provider.recorded, reserved), (0, 1));
         let _ = std::fs::remove_dir_all(&dir);
     }
 

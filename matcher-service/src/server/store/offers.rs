@@ -2,7 +2,7 @@
 
 use super::{Result, Store, StoreError, now_rfc3339};
 use matcher_core::model::{Language, limits};
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::collections::{HashMap, HashSet};
 
 /// A stored offer as the catalogue needs it.
@@ -81,6 +81,28 @@ pub struct ProviderOfferRow {
     pub capacity: u32,
     /// Places taken by accepted decisions.
     pub reserved: u32,
+}
+
+/// An offer's quality figures as stored, read from one snapshot ([`Store::offer_quality`]).
+#[derive(Debug, Clone)]
+pub struct OfferQualityRows {
+    /// Its record and places.
+    pub state: OfferState,
+    /// Its evidence, in target group order.
+    pub evidence: Vec<GroupEvidence>,
+    /// Its courses under way that only candidates' records claim.
+    pub recorded: u32,
+}
+
+/// A provider's quality figures as stored, read from one snapshot ([`Store::provider_quality`]).
+#[derive(Debug, Clone)]
+pub struct ProviderQualityRows {
+    /// Its offers, in id order.
+    pub offers: Vec<ProviderOfferRow>,
+    /// The evidence of every one of its offers (a group once per offer that has it).
+    pub evidence: Vec<GroupEvidence>,
+    /// The courses under way on its offers that only candidates' records claim.
+    pub recorded: u32,
 }
 
 impl Store {
@@ -233,15 +255,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown offer.
     pub fn offer(&self, id: &str) -> Result<OfferState> {
-        self.read(|c| {
-            c.query_row(
-                "SELECT record, capacity, reserved, retired, id FROM offers WHERE id = ?1",
-                [id],
-                offer_state,
-            )
-            .optional()?
-            .ok_or(StoreError::NotFound("offer"))
-        })
+        self.read(|c| offer_in(c, id))
     }
 
     /// A page of offer records in id order, with remaining places and retired flag.
@@ -258,36 +272,70 @@ impl Store {
         })
     }
 
-    /// Offers of a provider, in id order.
+    /// What an offer's quality answer counts, read from one snapshot (`Store::read_snapshot`):
+    /// its record and places, its evidence and its courses under way that only candidates'
+    /// records claim on `today` (`ledger::recorded_locks_on`). An accept moves a record lock
+    /// into `reserved` (and an outcome releases a place as it adds its trial) in one
+    /// transaction; read apart, one answer could count such a place twice.
     ///
     /// # Errors
-    /// On storage failure.
-    pub fn provider_offers(&self, provider: &str) -> Result<Vec<ProviderOfferRow>> {
-        self.read(|c| {
-            let mut stmt =
-                c.prepare("SELECT id, capacity, reserved FROM offers WHERE provider_id = ?1 ORDER BY id")?;
-            let rows = stmt.query_map([provider], |r| {
-                Ok(ProviderOfferRow { id: r.get(0)?, capacity: r.get(1)?, reserved: r.get(2)? })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    /// [`StoreError::NotFound`] for an unknown offer.
+    pub fn offer_quality(&self, id: &str, today: &str) -> Result<OfferQualityRows> {
+        self.read_snapshot(|c| {
+            Ok(OfferQualityRows {
+                state: offer_in(c, id)?,
+                evidence: offer_evidence_in(c, id)?,
+                recorded: crate::server::ledger::recorded_locks_on(c, id, today, None)?,
+            })
         })
     }
 
-    /// Evidence of one offer, in target group order.
+    /// [`Store::offer_quality`] for every offer of a provider, from one snapshot; no offers
+    /// for an unknown provider.
     ///
     /// # Errors
     /// On storage failure.
-    pub fn offer_evidence(&self, offer: &str) -> Result<Vec<GroupEvidence>> {
-        self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT target_group, trials, successes FROM evidence WHERE offer_id = ?1 ORDER BY target_group",
-            )?;
-            let rows = stmt.query_map([offer], |r| {
-                Ok(GroupEvidence { target_group: r.get(0)?, trials: r.get(1)?, successes: r.get(2)? })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    pub fn provider_quality(&self, provider: &str, today: &str) -> Result<ProviderQualityRows> {
+        self.read_snapshot(|c| {
+            let offers = provider_offers_in(c, provider)?;
+            let mut evidence = Vec::new();
+            let mut recorded = 0u32;
+            for offer in &offers {
+                evidence.extend(offer_evidence_in(c, &offer.id)?);
+                recorded = recorded
+                    .saturating_add(crate::server::ledger::recorded_locks_on(c, &offer.id, today, None)?);
+            }
+            Ok(ProviderQualityRows { offers, evidence, recorded })
         })
     }
+}
+
+/// An offer's record and state.
+fn offer_in(c: &Connection, id: &str) -> Result<OfferState> {
+    c.query_row("SELECT record, capacity, reserved, retired, id FROM offers WHERE id = ?1", [id], offer_state)
+        .optional()?
+        .ok_or(StoreError::NotFound("offer"))
+}
+
+/// Offers of a provider, in id order.
+fn provider_offers_in(c: &Connection, provider: &str) -> Result<Vec<ProviderOfferRow>> {
+    let mut stmt =
+        c.prepare("SELECT id, capacity, reserved FROM offers WHERE provider_id = ?1 ORDER BY id")?;
+    let rows = stmt.query_map([provider], |r| {
+        Ok(ProviderOfferRow { id: r.get(0)?, capacity: r.get(1)?, reserved: r.get(2)? })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Evidence of one offer, in target group order.
+fn offer_evidence_in(c: &Connection, offer: &str) -> Result<Vec<GroupEvidence>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT target_group, trials, successes FROM evidence WHERE offer_id = ?1 ORDER BY target_group",
+    )?;
+    let rows = stmt.query_map([offer], |r| {
+        Ok(GroupEvidence { target_group: r.get(0)?, trials: r.get(1)?, successes: r.get(2)? })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 /// Reads `record, capacity, reserved, retired, id` (in that order).

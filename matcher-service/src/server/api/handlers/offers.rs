@@ -1,7 +1,7 @@
 //! Offers: bulk upsert, list, read, retire, and the quality of offers and providers.
 
 use super::*;
-use crate::server::store::{GroupEvidence, NewOffer, OfferState};
+use crate::server::store::{GroupEvidence, NewOffer, OfferQualityRows, OfferState, ProviderQualityRows};
 use matcher_core::model::ReferenceData;
 use std::collections::HashMap;
 
@@ -300,11 +300,11 @@ pub(super) async fn offer_quality(state: Arc<AppState>, req: Request) -> Result<
     let s = state.clone();
     let oid = id.clone();
     let today = state.catalogues.today().to_string();
-    let (OfferState { record, capacity, reserved, retired, .. }, evidence, recorded) = blocking(move || {
-        let recorded = s.store.recorded_locks_on(&oid, &today)?;
-        Ok((s.store.offer(&oid)?, s.store.offer_evidence(&oid)?, recorded))
-    })
-    .await?;
+    let OfferQualityRows {
+        state: OfferState { record, capacity, reserved, retired, .. },
+        evidence,
+        recorded,
+    } = blocking(move || Ok(s.store.offer_quality(&oid, &today)?)).await?;
     let record = OfferRecord::from_stored(&record)?;
     answers::json(
         200,
@@ -329,26 +329,19 @@ pub(super) async fn provider_quality(state: Arc<AppState>, req: Request) -> Resu
     let s = state.clone();
     let pid = id.clone();
     let today = state.catalogues.today().to_string();
-    let (offers, evidence, recorded) = blocking(move || {
-        let offers = s.store.provider_offers(&pid)?;
-        let ids: Vec<&str> = offers.iter().map(|o| o.id.as_str()).collect();
-        let recorded = s.store.recorded_locks_each(&ids, &today)?.into_iter().fold(0u32, u32::saturating_add);
-        let mut evidence: std::collections::BTreeMap<String, (u32, u32)> = Default::default();
-        for offer in &offers {
-            for g in s.store.offer_evidence(&offer.id)? {
-                let e = evidence.entry(g.target_group).or_default();
-                e.0 = e.0.saturating_add(g.trials);
-                e.1 = e.1.saturating_add(g.successes);
-            }
-        }
-        Ok((offers, evidence, recorded))
-    })
-    .await?;
+    let ProviderQualityRows { offers, evidence: per_offer, recorded } =
+        blocking(move || Ok(s.store.provider_quality(&pid, &today)?)).await?;
     if offers.is_empty() {
         return Err(ApiError::NotFound("provider"));
     }
     let capacity: u32 = offers.iter().map(|o| o.capacity).sum();
     let reserved: u32 = offers.iter().map(|o| o.reserved).sum();
+    let mut evidence: std::collections::BTreeMap<String, (u32, u32)> = Default::default();
+    for g in per_offer {
+        let e = evidence.entry(g.target_group).or_default();
+        e.0 = e.0.saturating_add(g.trials);
+        e.1 = e.1.saturating_add(g.successes);
+    }
     let rows: Vec<GroupEvidence> = evidence
         .into_iter()
         .map(|(target_group, (trials, successes))| GroupEvidence { target_group, trials, successes })
