@@ -8,7 +8,8 @@
 //!
 //! Three kinds of new version (issue 18), none of which re-reads more than it must:
 //! - a write to a few stored offers (an upsert of known ids, a retirement) reads only those
-//!   back and patches the current scorer ([`Catalogues::offers_written`],
+//!   back (and the registry entries of their providers, derived again as a build derives
+//!   them) and patches the current scorer ([`Catalogues::offers_written`],
 //!   `Scorer::with_changed_offers`: the effect estimates and the other offers' layout are
 //!   kept) and lays the spatial index out again (a few milliseconds);
 //! - an outcome changes only evidence, so [`Catalogues::refresh_evidence`] (also after a
