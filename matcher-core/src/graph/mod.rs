@@ -277,20 +277,32 @@ pub fn build_counted(
     let mut graph = CandidateGraph {
         n_offers: scorer.n_offers(),
         offsets: Vec::with_capacity(n + 1),
-        offers: Vec::with_capacity(n_edges),
-        weights: Vec::with_capacity(n_edges),
+        offers: vec![0; n_edges],
+        weights: vec![0; n_edges],
         counts: Vec::with_capacity(n),
     };
     graph.offsets.push(0);
-    for chunk in chunks {
-        for len in chunk.lengths {
+    for chunk in &chunks {
+        for &len in &chunk.lengths {
             let last = graph.offsets[graph.offsets.len() - 1];
             graph.offsets.push(last + len as usize);
         }
-        graph.offers.extend_from_slice(&chunk.offers);
-        graph.weights.extend_from_slice(&chunk.weights);
         graph.counts.extend_from_slice(&chunk.counts);
     }
+    // The edges are copied into place chunk by chunk on every thread: the national graph's
+    // 170 MB are written for the first time here, and a first touch costs as much as the copy.
+    let mut places = Vec::with_capacity(chunks.len());
+    let (mut offers, mut weights) = (graph.offers.as_mut_slice(), graph.weights.as_mut_slice());
+    for chunk in &chunks {
+        let (o, rest_o) = offers.split_at_mut(chunk.offers.len());
+        let (w, rest_w) = weights.split_at_mut(chunk.weights.len());
+        places.push((chunk, o, w));
+        (offers, weights) = (rest_o, rest_w);
+    }
+    places.into_par_iter().for_each(|(chunk, o, w)| {
+        o.copy_from_slice(&chunk.offers);
+        w.copy_from_slice(&chunk.weights);
+    });
     Ok(graph)
 }
 
