@@ -477,13 +477,17 @@ fn run_in_pool(
     }
     let counter = options.progress.as_deref();
     progress::start(counter, Phase::Graph, data.candidates.len() as u64);
-    let scorer = Scorer::new(data.clone(), reference, policies, today)?;
-    let graph = graph::build_counted(&scorer, counter)?;
-    let yesterday = options.previous.as_deref().map(|p| Yesterday::map(&data, p));
-    let mut graph = match &yesterday {
-        Some(y) => stability::keep_yesterdays_pairs(graph, &scorer, y),
-        None => graph,
-    };
+    // Yesterday's run mapped onto tonight's indices beside the scorer's layout: both are one
+    // core's work, and the graph needs both.
+    let (scorer, yesterday) = rayon::join(
+        || Scorer::new(data.clone(), reference, policies, today),
+        || options.previous.as_deref().map(|p| Yesterday::map(&data, p)),
+    );
+    let scorer = scorer?;
+    // Yesterday's pair stays in a row outside the best `k` too, so that the stability bonus
+    // can hold it (kept while the row is built: no second pass over the edges).
+    let yesterdays_offer = |i: usize| yesterday.as_ref()?.rows.get(i)?.as_ref()?.offer;
+    let mut graph = graph::build_keeping(&scorer, &yesterdays_offer, counter)?;
     // The solver's problem takes the graph's edge arrays instead of copying them (14 M edges,
     // ~170 MB on the national night, held twice through the solve before issue 18); they go
     // back into the graph once the solves and blocking pairs are done. The weights are copied
