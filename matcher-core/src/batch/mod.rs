@@ -229,11 +229,12 @@ pub struct Timings {
     /// Of `proposals_seconds`: the candidates' views and the stable priority, before the solve.
     #[serde(default)]
     pub views_seconds: f64,
-    /// Of `proposals_seconds`: the optimum's total, effect and blocking pairs (the baselines'
-    /// are in `baselines_seconds`).
+    /// Of `proposals_seconds`: the optimum's total, effect and blocking pairs, right after the
+    /// solve and beside the baselines (theirs are in `baselines_seconds`).
     #[serde(default)]
     pub summaries_seconds: f64,
-    /// Waiting for the baselines after the exact solve was done (0 when they finished first).
+    /// Waiting for the baselines after the exact solve and its summary were done (0 when they
+    /// finished first).
     #[serde(default)]
     pub baselines_wait_seconds: f64,
     /// Pricing one more place at the offers without places tonight (`closed`), after the
@@ -476,13 +477,17 @@ fn run_in_pool(
     }
     let counter = options.progress.as_deref();
     progress::start(counter, Phase::Graph, data.candidates.len() as u64);
-    let scorer = Scorer::new(data.clone(), reference, policies, today)?;
-    let graph = graph::build_counted(&scorer, counter)?;
-    let yesterday = options.previous.as_deref().map(|p| Yesterday::map(&data, p));
-    let mut graph = match &yesterday {
-        Some(y) => stability::keep_yesterdays_pairs(graph, &scorer, y),
-        None => graph,
-    };
+    // Yesterday's run mapped onto tonight's indices beside the scorer's layout: both are one
+    // core's work, and the graph needs both.
+    let (scorer, yesterday) = rayon::join(
+        || Scorer::new(data.clone(), reference, policies, today),
+        || options.previous.as_deref().map(|p| Yesterday::map(&data, p)),
+    );
+    let scorer = scorer?;
+    // Yesterday's pair stays in a row outside the best `k` too, so that the stability bonus
+    // can hold it (kept while the row is built: no second pass over the edges).
+    let yesterdays_offer = |i: usize| yesterday.as_ref()?.rows.get(i)?.as_ref()?.offer;
+    let mut graph = graph::build_keeping(&scorer, &yesterdays_offer, counter)?;
     // The solver's problem takes the graph's edge arrays instead of copying them (14 M edges,
     // ~170 MB on the national night, held twice through the solve before issue 18); they go
     // back into the graph once the solves and blocking pairs are done. The weights are copied
@@ -574,7 +579,20 @@ fn run_in_pool(
     let (exact_result, baselines) = rayon::join(
         || {
             let mut t = Timings::default();
-            solve_with_guarantees(&problem, &exact, &mut t).map(|r| (r, t, Instant::now()))
+            let solved = solve_with_guarantees(&problem, &exact, &mut t)?;
+            // The solution's own summary too: on a warm night the repair is done long before
+            // the baselines (0.55 s against 1.0-1.2 s), and this is what the core left idle
+            // would otherwise wait with; on a cold night the baselines' core joins in here.
+            let clock = Instant::now();
+            let summary = MethodSummary {
+                method: "optimal".into(),
+                total_weight: weight_of(&solved.0.assignment),
+                effect_dkk: effect_of(&solved.0.assignment),
+                matched: solved.0.matched(),
+                blocking_pairs: assign::blocking_pairs(&problem, &solved.0.assignment, &stable_options)?,
+            };
+            t.summaries_seconds = clock.elapsed().as_secs_f64();
+            Ok((solved, summary, t, Instant::now()))
         },
         || -> Result<(Vec<MethodSummary>, f64)> {
             let clock = Instant::now();
@@ -609,23 +627,16 @@ fn run_in_pool(
             Ok((summaries, clock.elapsed().as_secs_f64()))
         },
     );
-    let ((solution, certificate, guarantees), solve_timings, exact_done) = exact_result?;
+    let ((solution, certificate, guarantees), optimal, solve_timings, exact_done) = exact_result?;
     timings.baselines_wait_seconds = exact_done.elapsed().as_secs_f64();
     progress::start(counter, Phase::Proposals, 0);
     let (baseline_summaries, baselines_seconds) = baselines?;
     timings.solve_seconds = solve_timings.solve_seconds;
     timings.verify_seconds = solve_timings.verify_seconds;
 
-    let clock = Instant::now();
-    let mut methods = vec![MethodSummary {
-        method: "optimal".into(),
-        total_weight: weight_of(&solution.assignment),
-        effect_dkk: effect_of(&solution.assignment),
-        matched: solution.matched(),
-        blocking_pairs: assign::blocking_pairs(&problem, &solution.assignment, &stable_options)?,
-    }];
+    let mut methods = vec![optimal];
     methods.extend(baseline_summaries);
-    timings.summaries_seconds = clock.elapsed().as_secs_f64();
+    timings.summaries_seconds = solve_timings.summaries_seconds;
     timings.proposals_seconds += timings.summaries_seconds;
     timings.baselines_seconds = baselines_seconds;
     // The guarantees' rule cost re-solves tonight's problem, whose edges go back to the graph

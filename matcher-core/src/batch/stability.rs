@@ -21,7 +21,6 @@ use crate::dataset::snapshot::fnv1a64;
 use crate::graph::CandidateGraph;
 use crate::model::{AuditAttributes, Candidate, Dataset, Offer, OfferId};
 use crate::policy::PolicySet;
-use crate::score::Scorer;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -120,67 +119,6 @@ impl Yesterday {
     pub fn assignment(&self) -> Vec<Option<u32>> {
         self.rows.iter().map(|r| r.as_ref().and_then(|r| r.offer)).collect()
     }
-}
-
-/// Adds yesterday's pair to a candidate's row when it is feasible tonight but fell outside
-/// the top `k`, so that the stability bonus can hold it. Rows stay ordered by (score
-/// descending, offer index ascending); locked rows are left alone.
-pub fn keep_yesterdays_pairs(
-    graph: CandidateGraph,
-    scorer: &Scorer,
-    yesterday: &Yesterday,
-) -> CandidateGraph {
-    let n = graph.n_candidates();
-    let missing: Vec<Option<(u32, i64)>> = (0..n)
-        .into_par_iter()
-        .map(|i| {
-            let o = yesterday.rows.get(i)?.as_ref()?.offer?;
-            if graph.row(i).any(|(j, _)| j == o) {
-                return None;
-            }
-            let view = scorer.candidate(i).ok()?;
-            if view.locked {
-                return None;
-            }
-            let weight = scorer.score(&view, o as usize).ok()?;
-            Some((o, weight))
-        })
-        .collect();
-    if missing.iter().all(Option::is_none) {
-        return graph;
-    }
-    let extra = missing.iter().flatten().count();
-    let mut out = CandidateGraph {
-        n_offers: graph.n_offers,
-        offsets: Vec::with_capacity(n + 1),
-        offers: Vec::with_capacity(graph.offers.len() + extra),
-        weights: Vec::with_capacity(graph.weights.len() + extra),
-        counts: graph.counts.clone(),
-    };
-    out.offsets.push(0);
-    for (i, add) in missing.iter().enumerate() {
-        let mut inserted = add.is_none();
-        for (j, w) in graph.row(i) {
-            if let Some((o, wo)) = *add
-                && !inserted
-                && (wo > w || (wo == w && o < j))
-            {
-                out.offers.push(o);
-                out.weights.push(wo);
-                inserted = true;
-            }
-            out.offers.push(j);
-            out.weights.push(w);
-        }
-        if let Some((o, wo)) = *add
-            && !inserted
-        {
-            out.offers.push(o);
-            out.weights.push(wo);
-        }
-        out.offsets.push(out.offers.len());
-    }
-    out
 }
 
 /// Adds each candidate's stability bonus (its policy's `stability.least_gain_points`) to the
@@ -677,39 +615,39 @@ mod tests {
         let data = demo(&reference);
         let today = crate::r#gen::AS_OF;
         let mut narrow = Policy::national_default();
-        narrow.top_k = 1;
+        narrow.top_k = 2;
         let policies = Arc::new(PolicySet { national: narrow, municipal: Vec::new() });
-        let scorer = Scorer::new(Arc::new(data.clone()), reference.clone(), policies, today).expect("scorer");
+        let scorer = crate::score::Scorer::new(Arc::new(data.clone()), reference.clone(), policies, today)
+            .expect("scorer");
         let graph = crate::graph::build(&scorer).expect("graph");
-        // Pretend yesterday suggested each candidate's second-best feasible offer.
-        let i = (0..data.candidates.len())
-            .find(|&i| {
-                let view = scorer.candidate(i).expect("view");
-                !view.locked
-                    && graph.row(i).count() == 1
-                    && (0..data.offers.len()).filter(|&o| scorer.score(&view, o).is_ok()).count() > 1
-            })
-            .expect("a candidate with more than one feasible offer");
-        let view = scorer.candidate(i).expect("view");
-        let top = graph.row(i).next().expect("one edge").0;
-        let other = (0..data.offers.len() as u32)
-            .find(|&o| o != top && scorer.score(&view, o as usize).is_ok())
-            .expect("other");
-        let mut yesterday = Yesterday { rows: vec![None; data.candidates.len()], ..Yesterday::default() };
-        yesterday.rows[i] = Some(YesterdayRow {
-            offer_id: Some(data.offers[other as usize].id.clone()),
-            offer: Some(other),
-            score: None,
-            fingerprint: None,
-        });
-        let kept = keep_yesterdays_pairs(graph.clone(), &scorer, &yesterday);
-        assert_eq!(kept.n_edges(), graph.n_edges() + 1);
-        let row: Vec<_> = kept.row(i).collect();
-        assert_eq!(row.len(), 2);
-        assert!(row.contains(&(other, scorer.score(&view, other as usize).expect("feasible"))));
-        assert!(row[0].1 >= row[1].1, "rows stay best first");
-        for j in (0..data.candidates.len()).filter(|&j| j != i) {
-            assert!(kept.row(j).eq(graph.row(j)), "row {j} untouched");
+        // Yesterday suggested, to every unlocked candidate, its worst feasible offer outside
+        // tonight's row (if any): the row must hold it too, in its place, and nothing else
+        // may change.
+        let mut yesterday = vec![None; data.candidates.len()];
+        for (i, y) in yesterday.iter_mut().enumerate() {
+            let view = scorer.candidate(i).expect("view");
+            if view.locked {
+                continue;
+            }
+            *y = (0..data.offers.len() as u32)
+                .filter(|&o| graph.row(i).all(|(j, _)| j != o))
+                .filter_map(|o| scorer.score(&view, o as usize).ok().map(|w| (w, o)))
+                .min()
+                .map(|(_, o)| o);
         }
+        let kept = crate::graph::build_keeping(&scorer, &|i| yesterday[i], None).expect("graph");
+        let mut added = 0;
+        for (i, y) in yesterday.iter().enumerate() {
+            let mut expected: Vec<(u32, i64)> = graph.row(i).collect();
+            if let Some(o) = *y {
+                let view = scorer.candidate(i).expect("view");
+                expected.push((o, scorer.score(&view, o as usize).expect("feasible")));
+                expected.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                added += 1;
+            }
+            assert_eq!(kept.row(i).collect::<Vec<_>>(), expected, "row {i}");
+        }
+        assert!(added > 100, "only {added} candidates had a pair outside their row");
+        assert_eq!(kept.n_edges(), graph.n_edges() + added);
     }
 }

@@ -51,56 +51,60 @@ pub fn closed_pairs(
     let grid = Grid::of(scorer, |k| !scorer.is_open(k));
     views
         .par_chunks(CHUNK)
-        .map(|chunk| {
-            let mut out = Vec::new();
-            let mut met: Vec<usize> = Vec::new();
-            for view in chunk.iter().filter(|v| !v.locked) {
-                let i = view.index as usize;
-                let k = scorer.policies().get(view.policy).top_k;
-                // The row's best `k` come first (edges kept beyond them, the current offer and
-                // yesterday's pair, rank below every one of them).
-                let kth = (graph.offsets[i] + k <= graph.offsets[i + 1] && k > 0).then(|| {
-                    let e = graph.offsets[i] + k - 1;
-                    (graph.weights[e], graph.offers[e])
-                });
-                let forced = [Scorer::current_internal(view), also(i).map(|o| scorer.internal(o as usize))];
-                let floor = floor(i);
-                met.clear();
-                let (lat, lon) = Scorer::candidate_location(view);
-                let municipality = Scorer::candidate_municipality(view);
-                grid.for_each_near(
-                    lat,
-                    lon,
-                    view.reach_km,
-                    municipality,
-                    scorer.candidate_keys(view),
-                    |internal| {
-                        // An offer under several keys is met once per key.
-                        if met.contains(&internal) {
-                            return;
-                        }
-                        met.push(internal);
-                        let kept_anyway = forced.contains(&Some(internal));
-                        let kth_weight = if kept_anyway { None } else { kth.map(|(w, _)| w) };
-                        // Pruning takes one bound below every pair worth scoring: the higher.
-                        let threshold = match kth_weight {
-                            Some(w) => Some(w.max(floor)),
-                            None => (floor > i64::MIN).then_some(floor),
-                        };
-                        if let Scan::Scored(weight) = scorer.scan_closed(view, internal, threshold)
-                            && weight >= floor
-                        {
-                            let offer = scorer.original(internal);
-                            let enters = kth.is_none_or(|kth| better(&(weight, offer), &kth).is_lt());
-                            if kept_anyway || enters {
-                                out.push(ClosedPair { candidate: view.index, offer, weight });
+        // Which candidate last met each offer, per thread (an offer under several keys is met
+        // once per key; a list searched per offer cost a tenth of the pass).
+        .map_init(
+            || vec![u32::MAX; scorer.n_offers()],
+            |met, chunk| {
+                let mut out = Vec::new();
+                for view in chunk.iter().filter(|v| !v.locked) {
+                    let row = view.index;
+                    let i = view.index as usize;
+                    let k = scorer.policies().get(view.policy).top_k;
+                    // The row's best `k` come first (edges kept beyond them, the current offer and
+                    // yesterday's pair, rank below every one of them).
+                    let kth = (graph.offsets[i] + k <= graph.offsets[i + 1] && k > 0).then(|| {
+                        let e = graph.offsets[i] + k - 1;
+                        (graph.weights[e], graph.offers[e])
+                    });
+                    let forced =
+                        [Scorer::current_internal(view), also(i).map(|o| scorer.internal(o as usize))];
+                    let floor = floor(i);
+                    let (lat, lon) = Scorer::candidate_location(view);
+                    let municipality = Scorer::candidate_municipality(view);
+                    grid.for_each_near(
+                        lat,
+                        lon,
+                        view.reach_km,
+                        municipality,
+                        scorer.candidate_keys(view),
+                        |internal| {
+                            if met[internal] == row {
+                                return;
                             }
-                        }
-                    },
-                );
-            }
-            out
-        })
+                            met[internal] = row;
+                            let kept_anyway = forced.contains(&Some(internal));
+                            let kth_weight = if kept_anyway { None } else { kth.map(|(w, _)| w) };
+                            // Pruning takes one bound below every pair worth scoring: the higher.
+                            let threshold = match kth_weight {
+                                Some(w) => Some(w.max(floor)),
+                                None => (floor > i64::MIN).then_some(floor),
+                            };
+                            if let Scan::Scored(weight) = scorer.scan_closed(view, internal, threshold)
+                                && weight >= floor
+                            {
+                                let offer = scorer.original(internal);
+                                let enters = kth.is_none_or(|kth| better(&(weight, offer), &kth).is_lt());
+                                if kept_anyway || enters {
+                                    out.push(ClosedPair { candidate: view.index, offer, weight });
+                                }
+                            }
+                        },
+                    );
+                }
+                out
+            },
+        )
         .collect::<Vec<_>>()
         .concat()
 }

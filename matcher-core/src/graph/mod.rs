@@ -259,6 +259,21 @@ pub fn build_counted(
     scorer: &Scorer,
     progress: Option<&crate::progress::Progress>,
 ) -> Result<CandidateGraph> {
+    build_keeping(scorer, &|_| None, progress)
+}
+
+/// [`build_counted`], keeping in candidate `i`'s row also the pair with offer `keep(i)`
+/// (data-set index) when it is feasible and outside the best `k`, as the current offer's is:
+/// yesterday's suggestion, which the night's stability bonus can hold. Locked rows keep only
+/// their course.
+///
+/// # Errors
+/// As [`build`].
+pub fn build_keeping(
+    scorer: &Scorer,
+    keep: &(dyn Fn(usize) -> Option<u32> + Sync),
+    progress: Option<&crate::progress::Progress>,
+) -> Result<CandidateGraph> {
     let grid = Grid::new(scorer);
     let n = scorer.n_candidates();
     let starts: Vec<usize> = (0..n).step_by(CHUNK).collect();
@@ -266,7 +281,7 @@ pub fn build_counted(
         .par_iter()
         .map(|&start| {
             let end = (start + CHUNK).min(n);
-            let chunk = build_chunk(scorer, &grid, start, end);
+            let chunk = build_chunk(scorer, &grid, start, end, keep);
             if let Some(p) = progress {
                 p.advance((end - start) as u64);
             }
@@ -277,20 +292,32 @@ pub fn build_counted(
     let mut graph = CandidateGraph {
         n_offers: scorer.n_offers(),
         offsets: Vec::with_capacity(n + 1),
-        offers: Vec::with_capacity(n_edges),
-        weights: Vec::with_capacity(n_edges),
+        offers: vec![0; n_edges],
+        weights: vec![0; n_edges],
         counts: Vec::with_capacity(n),
     };
     graph.offsets.push(0);
-    for chunk in chunks {
-        for len in chunk.lengths {
+    for chunk in &chunks {
+        for &len in &chunk.lengths {
             let last = graph.offsets[graph.offsets.len() - 1];
             graph.offsets.push(last + len as usize);
         }
-        graph.offers.extend_from_slice(&chunk.offers);
-        graph.weights.extend_from_slice(&chunk.weights);
         graph.counts.extend_from_slice(&chunk.counts);
     }
+    // The edges are copied into place chunk by chunk on every thread: the national graph's
+    // 170 MB are written for the first time here, and a first touch costs as much as the copy.
+    let mut places = Vec::with_capacity(chunks.len());
+    let (mut offers, mut weights) = (graph.offers.as_mut_slice(), graph.weights.as_mut_slice());
+    for chunk in &chunks {
+        let (o, rest_o) = offers.split_at_mut(chunk.offers.len());
+        let (w, rest_w) = weights.split_at_mut(chunk.weights.len());
+        places.push((chunk, o, w));
+        (offers, weights) = (rest_o, rest_w);
+    }
+    places.into_par_iter().for_each(|(chunk, o, w)| {
+        o.copy_from_slice(&chunk.offers);
+        w.copy_from_slice(&chunk.weights);
+    });
     Ok(graph)
 }
 
@@ -338,7 +365,7 @@ impl Index {
     pub fn top_k(&self, scorer: &Scorer, view: &CandidateView, k: usize) -> (Vec<(u32, i64)>, RowCounts) {
         SCRATCH.with(|cell| {
             let mut scratch = cell.borrow_mut();
-            let counts = build_row(scorer, &self.grid, view, k, &mut scratch);
+            let counts = build_row(scorer, &self.grid, view, k, None, &mut scratch);
             (scratch.edges.iter().map(|&(w, o)| (o, w)).collect(), counts)
         })
     }
@@ -436,7 +463,13 @@ impl Index {
     }
 }
 
-fn build_chunk(scorer: &Scorer, grid: &Grid, start: usize, end: usize) -> Result<Chunk> {
+fn build_chunk(
+    scorer: &Scorer,
+    grid: &Grid,
+    start: usize,
+    end: usize,
+    keep: &(dyn Fn(usize) -> Option<u32> + Sync),
+) -> Result<Chunk> {
     let mut out = Chunk {
         lengths: Vec::with_capacity(end - start),
         offers: Vec::new(),
@@ -448,7 +481,8 @@ fn build_chunk(scorer: &Scorer, grid: &Grid, start: usize, end: usize) -> Result
         let view = scorer.candidate(i)?;
         let before = out.offers.len();
         let k = scorer.policies().get(view.policy).top_k;
-        let counts = build_row(scorer, grid, &view, k, &mut scratch);
+        let also = keep(i).filter(|&o| (o as usize) < scorer.n_offers()).map(|o| scorer.internal(o as usize));
+        let counts = build_row(scorer, grid, &view, k, also, &mut scratch);
         for &(w, o) in &scratch.edges {
             out.offers.push(o);
             out.weights.push(w);
@@ -472,6 +506,7 @@ fn build_row(
     grid: &Grid,
     c: &CandidateView,
     k: usize,
+    also: Option<usize>,
     buffers: &mut RowScratch,
 ) -> RowCounts {
     let stamp = buffers.next_row(scorer.n_offers());
@@ -490,7 +525,9 @@ fn build_row(
         return counts;
     }
     let current_internal = Scorer::current_internal(c);
-    let mut current_edge = None;
+    // The current offer's pair and `also`'s are kept whatever their rank, so always scored.
+    let kept_anyway = |internal: usize| current_internal == Some(internal) || also == Some(internal);
+    let mut forced = [None, None];
     let (lat, lon) = Scorer::candidate_location(c);
     let municipality = Scorer::candidate_municipality(c);
     grid.for_each_near(lat, lon, c.reach_km, municipality, scorer.candidate_keys(c), |internal| {
@@ -499,11 +536,9 @@ fn build_row(
         }
         seen[internal] = stamp;
         // Once `k` edges are kept, a pair must beat the worst of them; the current offer is
-        // always scored, so that it can be kept for continuity.
+        // always scored, so that it can be kept for continuity (and `also`, for stability).
         let threshold = match kept.peek() {
-            Some(&(Reverse(worst), _)) if kept.len() == k && current_internal != Some(internal) => {
-                Some(worst)
-            }
+            Some(&(Reverse(worst), _)) if kept.len() == k && !kept_anyway(internal) => Some(worst),
             _ => None,
         };
         match scorer.scan(c, internal, threshold) {
@@ -512,7 +547,9 @@ fn build_row(
                 counts.feasible += 1;
                 let edge = (weight, scorer.original(internal));
                 if current_internal == Some(internal) {
-                    current_edge = Some(edge);
+                    forced[0] = Some(edge);
+                } else if also == Some(internal) {
+                    forced[1] = Some(edge);
                 }
                 if kept.len() < k {
                     kept.push((Reverse(edge.0), edge.1));
@@ -527,10 +564,10 @@ fn build_row(
         }
     });
     scratch.extend(kept.drain().map(|(Reverse(w), o)| (w, o)));
-    if let Some(edge) = current_edge
-        && !scratch.iter().any(|e| e.1 == edge.1)
-    {
-        scratch.push(edge);
+    for edge in forced.into_iter().flatten() {
+        if !scratch.iter().any(|e| e.1 == edge.1) {
+            scratch.push(edge);
+        }
     }
     scratch.sort_unstable_by(better);
     counts

@@ -178,7 +178,23 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
 
     console.bar.set_message("loading the data set");
     let started = Instant::now();
-    let data = load(&args.data, &reference, &args.input)?;
+    // Yesterday's run is read beside the data set: both are one core's parsing, and the night
+    // needs neither before both are in (a national run's 250,000 proposals take ~0.35 s).
+    let (data, previous) = std::thread::scope(|s| {
+        let previous = args.previous.as_deref().map(|dir| {
+            s.spawn(move || {
+                let started = Instant::now();
+                let run = dataset::previous::load_previous_run(dir)
+                    .with_context(|| format!("reading the previous run {}", dir.display()));
+                (run, seconds(started))
+            })
+        });
+        let data = load(&args.data, &reference, &args.input);
+        (data, previous.map(|h| h.join()))
+    });
+    // The data set's problems first, then the caseworkers', then yesterday's: as when they
+    // were read one after the other.
+    let data = data?;
     tracing::info!(
         phase = %"load",
         seconds = seconds(started),
@@ -194,11 +210,13 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let previous = match &args.previous {
-        Some(dir) => Some(Arc::new(
-            dataset::previous::load_previous_run(dir)
-                .with_context(|| format!("reading the previous run {}", dir.display()))?,
-        )),
+    let previous = match previous {
+        Some(Ok((run, seconds))) => {
+            let run = run?;
+            tracing::info!(phase = %"previous", seconds, "previous run read");
+            Some(Arc::new(run))
+        }
+        Some(Err(_)) => anyhow::bail!("reading the previous run stopped unexpectedly"),
         None => None,
     };
     let data = Arc::new(data);
