@@ -336,6 +336,34 @@ pub(crate) enum Scan {
     Pruned,
 }
 
+/// A candidate's test of an offer's packed facts ([`Scorer::offer_facts`]).
+///
+/// A pair in reach that [`OfferFacts::breaks`] is removed by a hard limit, and the scan
+/// would count it as one offer in reach, and as one without places if
+/// [`OfferFacts::CLOSED`] is set, provided the candidate is [`OfferFacts::plain`]: the
+/// scan tests exclusions and the candidate's own needs before these limits, and the area and
+/// groups that come between cannot change the count (every other removal counts alike).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OfferFacts {
+    hours: u16,
+    no_licence: u16,
+    /// The candidate has no exclusions and no posted needs of its own.
+    pub(crate) plain: bool,
+}
+
+impl OfferFacts {
+    const HOURS: u16 = 0xff;
+    const LICENCE: u16 = 1 << 8;
+    /// The offer has no places.
+    pub(crate) const CLOSED: u16 = 1 << 9;
+
+    /// Whether a pair with an offer of these `facts` breaks one of their limits.
+    #[inline(always)]
+    pub(crate) fn breaks(self, facts: u16) -> bool {
+        (self.hours < facts & Self::HOURS) | (facts & self.no_licence != 0) | (facts & Self::CLOSED != 0)
+    }
+}
+
 /// A candidate laid out for scoring: what every pair of this candidate shares.
 #[derive(Debug, Clone)]
 pub struct CandidateView {
@@ -1347,6 +1375,32 @@ impl Scorer {
         if squared > c.reach_km * c.reach_km {
             return Scan::OutOfReach;
         }
+        self.scan_at::<CLOSED_TOO>(c, k, squared, prune_below)
+    }
+
+    /// [`Scorer::scan`] of a pair the caller has already found in reach: `squared` is its
+    /// squared distance as [`Scorer::squared_distances`] computes it. The graph's walk, which
+    /// settles the pairs out of reach a span of offers at a time.
+    #[inline]
+    pub(crate) fn scan_in_reach(
+        &self,
+        c: &CandidateView,
+        k: usize,
+        squared: f64,
+        prune_below: Option<i64>,
+    ) -> Scan {
+        debug_assert!(squared.to_bits() == Self::squared_distance(c, &self.offers.hot[k]).to_bits());
+        self.scan_at::<false>(c, k, squared, prune_below)
+    }
+
+    #[inline(always)]
+    fn scan_at<const CLOSED_TOO: bool>(
+        &self,
+        c: &CandidateView,
+        k: usize,
+        squared: f64,
+        prune_below: Option<i64>,
+    ) -> Scan {
         let policy = self.policies.get(c.policy);
         let v = match self.values_at::<CLOSED_TOO>(c, k, policy, squared, prune_below) {
             Ok(v) => v,
@@ -1419,9 +1473,55 @@ impl Scorer {
     /// Squared distance in km², as [`distance_km`] computes it.
     #[inline]
     fn squared_distance(c: &CandidateView, h: &HotOffer) -> f64 {
-        let dy = (f64::from(h.lat) - c.lat) * KM_PER_DEGREE;
-        let dx = (f64::from(h.lon) - c.lon) * KM_PER_DEGREE * c.cos_lat;
+        Self::squared_to(c, h.lat, h.lon)
+    }
+
+    /// The one formula of a pair's squared distance, km²: every caller gets the same bits.
+    #[inline(always)]
+    fn squared_to(c: &CandidateView, lat: f32, lon: f32) -> f64 {
+        let dy = (f64::from(lat) - c.lat) * KM_PER_DEGREE;
+        let dx = (f64::from(lon) - c.lon) * KM_PER_DEGREE * c.cos_lat;
         dx * dx + dy * dy
+    }
+
+    /// The squared distances from the candidate to offers at `lats[i], lons[i]` (an offer's
+    /// own `f32` location, as the scorer holds it) into `out[i]`, bit for bit as the scan
+    /// computes them; a pair is in reach when its value is not above
+    /// [`Scorer::reach_squared`]. One branch-free loop that the compiler vectorises.
+    #[inline]
+    pub(crate) fn squared_distances(c: &CandidateView, lats: &[f32], lons: &[f32], out: &mut [f64]) {
+        for ((o, &lat), &lon) in out.iter_mut().zip(lats).zip(lons) {
+            *o = Self::squared_to(c, lat, lon);
+        }
+    }
+
+    /// The candidate's travel limit squared, km²: a pair whose squared distance is above it is
+    /// out of reach.
+    #[inline]
+    pub(crate) fn reach_squared(c: &CandidateView) -> f64 {
+        c.reach_km * c.reach_km
+    }
+
+    /// The hard limits of the offer at internal index `k` that a pair's walk can test from
+    /// two fields of the candidate ([`OfferFacts`]), packed: the hours it needs, whether it
+    /// needs a driving licence, whether it has no places.
+    pub(crate) fn offer_facts(&self, k: usize) -> u16 {
+        let h = &self.offers.hot[k];
+        u16::from(h.min_hours) | u16::from(h.licence) << 8 | u16::from(!h.open) << 9
+    }
+
+    /// The candidate's side of [`Scorer::offer_facts`].
+    pub(crate) fn offer_facts_test(c: &CandidateView) -> OfferFacts {
+        OfferFacts {
+            hours: u16::from(c.hours),
+            no_licence: if c.driving_licence { 0 } else { OfferFacts::LICENCE },
+            plain: c.excluded.is_empty() && c.own_needs.is_empty(),
+        }
+    }
+
+    /// Offer locations by internal index in the scorer's own `f32` precision.
+    pub(crate) fn internal_locations_f32(&self) -> impl Iterator<Item = (f32, f32)> + '_ {
+        self.offers.hot.iter().map(|h| (h.lat, h.lon))
     }
 
     /// The points of each factor (in [`Factor::ALL`] order), the distance and the expected
