@@ -158,11 +158,15 @@ impl Grid {
             .max(1000);
         let mut slots: Vec<(usize, u32)> = Vec::with_capacity(scorer.n_offers());
         let mut local_slots: Vec<(usize, u32)> = Vec::new();
+        // Each offer's facts once (an offer has a slot per key, and per code it serves).
+        let mut facts_of = vec![0u16; scorer.n_offers()];
         for (k, (lat, lon)) in scorer.internal_locations().enumerate().filter(|&(k, _)| keep(k)) {
             let serves = scorer.internal_serves(k);
+            let keys = scorer.internal_keys(k);
+            let before = slots.len() + local_slots.len();
             if serves.is_empty() {
                 let cell = frame.cell(lat, lon);
-                slots.extend(scorer.internal_keys(k).map(|key| (key * n_cells + cell, k as u32)));
+                slots.extend(keys.map(|key| (key * n_cells + cell, k as u32)));
             } else {
                 for &code in serves {
                     let code = usize::from(code);
@@ -170,18 +174,16 @@ impl Grid {
                         .extend(scorer.internal_keys(k).map(|key| (code * Scorer::N_KEYS + key, k as u32)));
                 }
             }
+            let n_keys = (slots.len() + local_slots.len() - before) / serves.len().max(1);
+            facts_of[k] = scorer.offer_facts(k) | if n_keys > 1 { SHARED } else { 0 };
         }
         let (local_start, local) = csr(codes * Scorer::N_KEYS, &local_slots);
         let (cell_start, offers) = csr(Scorer::N_KEYS * n_cells, &slots);
         let locations: Vec<(f32, f32)> = scorer.internal_locations_f32().collect();
         let (lat, lon) = offers.iter().map(|&k| locations[k as usize]).unzip();
         let (local_lat, local_lon) = local.iter().map(|&k| locations[k as usize]).unzip();
-        let facts_of = |&k: &u32| {
-            let k = k as usize;
-            scorer.offer_facts(k) | if scorer.internal_keys(k).nth(1).is_some() { SHARED } else { 0 }
-        };
-        let facts = offers.iter().map(facts_of).collect();
-        let local_facts = local.iter().map(facts_of).collect();
+        let facts = offers.iter().map(|&k| facts_of[k as usize]).collect();
+        let local_facts = local.iter().map(|&k| facts_of[k as usize]).collect();
         Grid {
             cell_start,
             offers,
