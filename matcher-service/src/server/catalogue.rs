@@ -555,6 +555,29 @@ fn evidence_by_offer(
 mod tests {
     use super::*;
 
+    /// A store in a fresh directory holding the demo data set's offers (seed 1), with that
+    /// data set and the embedded reference.
+    fn demo_store(label: &str) -> (std::path::PathBuf, Store, Arc<ReferenceData>, Dataset) {
+        let dir = std::env::temp_dir().join(format!("brobygger-catalogue-{label}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(&dir.join("m.db")).unwrap();
+        let reference = Arc::new(ReferenceData::embedded().unwrap());
+        let data = matcher_core::r#gen::generate(matcher_core::r#gen::Scale::Demo, 1, &reference);
+        store.upsert_offers(&data.offers.iter().map(stored).collect::<Vec<_>>()).unwrap();
+        (dir, store, reference, data)
+    }
+
+    /// An offer as a write stores it.
+    fn stored(o: &Offer) -> crate::server::store::NewOffer {
+        crate::server::store::NewOffer {
+            id: o.id.to_string(),
+            provider_id: o.provider.to_string(),
+            record: "{}".into(),
+            model: serde_json::to_string(o).unwrap(),
+            capacity: o.capacity,
+        }
+    }
+
     #[test]
     fn a_new_day_rebuilds_the_catalogue_once() {
         let dir = std::env::temp_dir().join(format!("brobygger-catalogue-{}", std::process::id()));
@@ -573,23 +596,7 @@ mod tests {
 
     #[test]
     fn an_evidence_refresh_builds_a_new_scorer_and_shares_the_rest() {
-        let dir = std::env::temp_dir().join(format!("brobygger-catalogue-ev-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = Store::open(&dir.join("m.db")).unwrap();
-        let reference = Arc::new(ReferenceData::embedded().unwrap());
-        let data = matcher_core::r#gen::generate(matcher_core::r#gen::Scale::Demo, 1, &reference);
-        let rows: Vec<crate::server::store::NewOffer> = data
-            .offers
-            .iter()
-            .map(|o| crate::server::store::NewOffer {
-                id: o.id.to_string(),
-                provider_id: o.provider.to_string(),
-                record: "{}".into(),
-                model: serde_json::to_string(o).unwrap(),
-                capacity: o.capacity,
-            })
-            .collect();
-        store.upsert_offers(&rows).unwrap();
+        let (dir, store, reference, data) = demo_store("ev");
         let day = matcher_core::r#gen::AS_OF;
         let c = Catalogues::load(&store, reference.clone(), Arc::new(PolicySet::default()), day).unwrap();
         let before = c.current();
@@ -620,19 +627,7 @@ mod tests {
 
     #[test]
     fn a_write_to_a_few_offers_patches_the_catalogue_as_a_rebuild_would() {
-        let dir = std::env::temp_dir().join(format!("brobygger-catalogue-ow-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = Store::open(&dir.join("m.db")).unwrap();
-        let reference = Arc::new(ReferenceData::embedded().unwrap());
-        let mut data = matcher_core::r#gen::generate(matcher_core::r#gen::Scale::Demo, 1, &reference);
-        let row = |o: &Offer| crate::server::store::NewOffer {
-            id: o.id.to_string(),
-            provider_id: o.provider.to_string(),
-            record: "{}".into(),
-            model: serde_json::to_string(o).unwrap(),
-            capacity: o.capacity,
-        };
-        store.upsert_offers(&data.offers.iter().map(row).collect::<Vec<_>>()).unwrap();
+        let (dir, store, reference, mut data) = demo_store("ow");
         let day = matcher_core::r#gen::AS_OF;
         let policies = Arc::new(PolicySet::default());
         let c = Catalogues::load(&store, reference.clone(), policies.clone(), day).unwrap();
@@ -643,7 +638,7 @@ mod tests {
         data.offers[5].location = data.offers[40].location;
         data.offers[7].target_groups = data.offers[20].target_groups;
         let written = [3, 5, 7];
-        store.upsert_offers(&written.iter().map(|&i| row(&data.offers[i])).collect::<Vec<_>>()).unwrap();
+        store.upsert_offers(&written.iter().map(|&i| stored(&data.offers[i])).collect::<Vec<_>>()).unwrap();
         let ids: Vec<String> = written.iter().map(|&i| data.offers[i].id.to_string()).collect();
         c.offers_written(&store, &ids.iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
         store.retire_offer_as(None, data.offers[9].id.as_str()).unwrap();
@@ -677,7 +672,7 @@ mod tests {
         // and the prices by index with it).
         let mut new = data.offers[3].clone();
         new.id = matcher_core::model::OfferId::new("aaa-first").unwrap();
-        store.upsert_offers(&[row(&new)]).unwrap();
+        store.upsert_offers(&[stored(&new)]).unwrap();
         c.offers_written(&store, &["aaa-first"]).unwrap();
         assert_eq!(c.current().offers().len(), data.offers.len() + 1);
         assert_eq!(c.current().offers()[0].id.as_str(), "aaa-first");
@@ -691,7 +686,7 @@ mod tests {
         db.execute("UPDATE offers SET model = '{}' WHERE id = ?1", [&id11]).unwrap();
         assert!(c.offers_written(&store, &[id11.as_str()]).is_err());
         data.offers[11].capacity += 5;
-        store.upsert_offers(&[row(&data.offers[11])]).unwrap();
+        store.upsert_offers(&[stored(&data.offers[11])]).unwrap();
         c.offers_written(&store, &[data.offers[12].id.as_str()]).unwrap();
         let i11 = c.current().scorer.offer_index(&id11).unwrap() as usize;
         assert_eq!(c.current().offers()[i11].capacity, data.offers[11].capacity);
@@ -703,19 +698,7 @@ mod tests {
     /// municipality until the next rebuild, and a batch run read it from the catalogue).
     #[test]
     fn a_patch_to_a_provider_s_first_offer_moves_it_as_a_rebuild_would() {
-        let dir = std::env::temp_dir().join(format!("brobygger-catalogue-home-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = Store::open(&dir.join("m.db")).unwrap();
-        let reference = Arc::new(ReferenceData::embedded().unwrap());
-        let mut data = matcher_core::r#gen::generate(matcher_core::r#gen::Scale::Demo, 1, &reference);
-        let row = |o: &Offer| crate::server::store::NewOffer {
-            id: o.id.to_string(),
-            provider_id: o.provider.to_string(),
-            record: "{}".into(),
-            model: serde_json::to_string(o).unwrap(),
-            capacity: o.capacity,
-        };
-        store.upsert_offers(&data.offers.iter().map(row).collect::<Vec<_>>()).unwrap();
+        let (dir, store, reference, mut data) = demo_store("home");
         let day = matcher_core::r#gen::AS_OF;
         let policies = Arc::new(PolicySet::default());
         // The first offers (in id order) of two providers that have several.
@@ -762,7 +745,7 @@ mod tests {
         for i in [first, registered] {
             data.offers[i].municipality = elsewhere;
         }
-        store.upsert_offers(&[row(&data.offers[first]), row(&data.offers[registered])]).unwrap();
+        store.upsert_offers(&[stored(&data.offers[first]), stored(&data.offers[registered])]).unwrap();
         let version = c.current().version;
         c.offers_written(&store, &[data.offers[first].id.as_str(), data.offers[registered].id.as_str()])
             .unwrap();
