@@ -162,20 +162,23 @@ impl Grid {
         let mut facts_of = vec![0u16; scorer.n_offers()];
         for (k, (lat, lon)) in scorer.internal_locations().enumerate().filter(|&(k, _)| keep(k)) {
             let serves = scorer.internal_serves(k);
-            let keys = scorer.internal_keys(k);
-            let before = slots.len() + local_slots.len();
             if serves.is_empty() {
                 let cell = frame.cell(lat, lon);
-                slots.extend(keys.map(|key| (key * n_cells + cell, k as u32)));
+                slots.extend(scorer.internal_keys(k).map(|key| (key * n_cells + cell, k as u32)));
             } else {
-                for &code in serves {
+                // A code listed twice would put the offer twice in one list: a row would meet
+                // it twice under one key, which its facts' `SHARED` does not say.
+                let mut codes = serves.to_vec();
+                codes.sort_unstable();
+                codes.dedup();
+                for code in codes {
                     let code = usize::from(code);
                     local_slots
                         .extend(scorer.internal_keys(k).map(|key| (code * Scorer::N_KEYS + key, k as u32)));
                 }
             }
-            let n_keys = (slots.len() + local_slots.len() - before) / serves.len().max(1);
-            facts_of[k] = scorer.offer_facts(k) | if n_keys > 1 { SHARED } else { 0 };
+            let shared = scorer.internal_keys(k).nth(1).is_some();
+            facts_of[k] = scorer.offer_facts(k) | if shared { SHARED } else { 0 };
         }
         let (local_start, local) = csr(codes * Scorer::N_KEYS, &local_slots);
         let (cell_start, offers) = csr(Scorer::N_KEYS * n_cells, &slots);
@@ -339,8 +342,8 @@ pub fn build_counted(
 
 /// [`build_counted`], keeping in candidate `i`'s row also the pair with offer `keep(i)`
 /// (data-set index) when it is feasible and outside the best `k`, as the current offer's is:
-/// yesterday's suggestion, which the night's stability bonus can hold. Locked rows keep only
-/// their course.
+/// yesterday's suggestion, which the night's stability bonus can hold. A locked candidate's
+/// row keeps no such pair (only its course, if the course is still in the data set).
 ///
 /// # Errors
 /// As [`build`].
@@ -424,7 +427,9 @@ impl RowScratch {
 }
 
 /// The spatial index of a scorer's offers, for looking up one candidate at a time (the
-/// service's suggestions). Build it once per [`Scorer`]; it is immutable and `Sync`.
+/// service's suggestions). Build it once per [`Scorer`]; it is immutable and `Sync`. It holds
+/// copies of each offer's location and cheap limits, so it serves only scorers with the same
+/// offers in the same order (an evidence refresh's; not a patch's, which lays it out again).
 pub struct Index {
     grid: Grid,
 }
@@ -556,7 +561,10 @@ fn build_chunk(
         let view = scorer.candidate(i)?;
         let before = out.offers.len();
         let k = scorer.policies().get(view.policy).top_k;
-        let also = keep(i).filter(|&o| (o as usize) < scorer.n_offers()).map(|o| scorer.internal(o as usize));
+        // A locked candidate keeps its course alone, also when the course is gone tonight.
+        let also = keep(i)
+            .filter(|&o| !view.locked && (o as usize) < scorer.n_offers())
+            .map(|o| scorer.internal(o as usize));
         let counts = build_row(scorer, grid, &view, k, also, &mut scratch);
         for &(w, o) in &scratch.edges {
             out.offers.push(o);
@@ -1026,6 +1034,58 @@ mod tests {
         index.for_each_near_any_key(&view, |k| seen[scorer.original(k) as usize] = true);
         let missed: Vec<(f64, f64)> = (2..points.len()).filter(|&i| !seen[i]).map(|i| points[i]).collect();
         assert!(points.len() > 20 && missed.is_empty(), "not visited: {missed:?}");
+    }
+
+    /// An offer that lists a municipality twice is in that municipality's list twice; a row
+    /// must still meet it once. The block walk counts an offer breaking a cheap limit without
+    /// marking it seen, so a repeated code counted it twice (the review found it).
+    #[test]
+    fn a_municipality_listed_twice_is_met_once() {
+        let r = reference();
+        let policies = policies();
+        let once = world(600, 400);
+        let mut twice = once.clone();
+        let mut repeated = 0;
+        for o in &mut twice.offers {
+            if let Some(&code) = o.serves_municipalities.first() {
+                o.serves_municipalities.push(code);
+                repeated += 1;
+            }
+        }
+        assert!(repeated > 50, "{repeated} offers with a service area");
+        let a = build(&scorer_for(&once, &r, &policies)).expect("graph");
+        let b = build(&scorer_for(&twice, &r, &policies)).expect("graph");
+        assert!(a.counts.iter().any(|c| c.full > 0) && a.n_edges() > 1000);
+        assert_eq!(a, b);
+    }
+
+    /// A locked candidate whose course is gone from the data set keeps no pair of yesterday's
+    /// (as the night's second pass before `build_keeping` did: it skipped every locked row).
+    #[test]
+    fn a_locked_row_keeps_no_pair_of_yesterdays() {
+        let r = reference();
+        let mut data = world(40, 60);
+        let mut narrow = crate::policy::Policy::national_default();
+        narrow.top_k = 2;
+        let policies = PolicySet { national: narrow, municipal: Vec::new() };
+        for c in &mut data.candidates {
+            c.current =
+                Some(CurrentAssignment { offer: OfferId::new("gone-00001").expect("id"), locked: true });
+        }
+        let scorer = scorer_for(&data, &r, &policies);
+        let plain = build(&scorer).expect("graph");
+        // Yesterday's pair for every candidate: a feasible offer outside its row.
+        let outside: Vec<Option<u32>> = (0..data.candidates.len())
+            .map(|i| {
+                let view = scorer.candidate(i).expect("view");
+                assert!(view.locked);
+                (0..data.offers.len() as u32)
+                    .find(|&o| plain.row(i).all(|(j, _)| j != o) && scorer.score(&view, o as usize).is_ok())
+            })
+            .collect();
+        assert!(outside.iter().flatten().count() > 5, "{outside:?}");
+        let kept = build_keeping(&scorer, &|i| outside[i], None).expect("graph");
+        assert_eq!(kept, plain);
     }
 
     #[test]
