@@ -190,14 +190,15 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
             })
         });
         let data = load(&args.data, &reference, &args.input);
-        (data, previous.map(|h| h.join()))
+        let loaded = seconds(started);
+        (data.map(|d| (d, loaded)), previous.map(|h| h.join()))
     });
     // The data set's problems first, then the caseworkers', then yesterday's: as when they
     // were read one after the other.
-    let data = data?;
+    let (data, loaded) = data?;
     tracing::info!(
         phase = %"load",
-        seconds = seconds(started),
+        seconds = loaded,
         candidates = data.candidates.len(),
         offers = data.offers.len(),
         "data set loaded"
