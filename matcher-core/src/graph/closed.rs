@@ -5,7 +5,7 @@
 //! offers that have places and change tonight's problem. Pure and deterministic: candidates in
 //! fixed chunks, joined in order.
 
-use super::{CHUNK, CandidateGraph, Grid, better};
+use super::{CHUNK, CandidateGraph, Grid, RowScratch, better};
 use crate::score::{CandidateView, Scan, Scorer};
 use rayon::prelude::*;
 
@@ -51,14 +51,16 @@ pub fn closed_pairs(
     let grid = Grid::of(scorer, |k| !scorer.is_open(k));
     views
         .par_chunks(CHUNK)
-        // Which candidate last met each offer, per thread (an offer under several keys is met
-        // once per key; a list searched per offer cost a tenth of the pass).
+        // The graph's row buffers, per thread: their stamps mark the offers a row has met (an
+        // offer under several keys is met once per key; a list searched per offer cost a tenth
+        // of the pass).
         .map_init(
-            || vec![u32::MAX; scorer.n_offers()],
-            |met, chunk| {
+            || RowScratch::new(scorer.n_offers()),
+            |scratch, chunk| {
                 let mut out = Vec::new();
                 for view in chunk.iter().filter(|v| !v.locked) {
-                    let row = view.index;
+                    let row = scratch.next_row(scorer.n_offers());
+                    let met = &mut scratch.seen;
                     let i = view.index as usize;
                     let k = scorer.policies().get(view.policy).top_k;
                     // The row's best `k` come first (edges kept beyond them, the current offer and

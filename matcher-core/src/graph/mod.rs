@@ -160,10 +160,11 @@ impl Grid {
         let mut local_slots: Vec<(usize, u32)> = Vec::new();
         // Each offer's facts once (an offer has a slot per key, and per code it serves).
         let mut facts_of = vec![0u16; scorer.n_offers()];
-        for (k, (lat, lon)) in scorer.internal_locations().enumerate().filter(|&(k, _)| keep(k)) {
+        let locations: Vec<(f32, f32)> = scorer.internal_locations().collect();
+        for (k, &(lat, lon)) in locations.iter().enumerate().filter(|&(k, _)| keep(k)) {
             let serves = scorer.internal_serves(k);
             if serves.is_empty() {
-                let cell = frame.cell(lat, lon);
+                let cell = frame.cell(f64::from(lat), f64::from(lon));
                 slots.extend(scorer.internal_keys(k).map(|key| (key * n_cells + cell, k as u32)));
             } else {
                 // A code listed twice would put the offer twice in one list: a row would meet
@@ -182,7 +183,6 @@ impl Grid {
         }
         let (local_start, local) = csr(codes * Scorer::N_KEYS, &local_slots);
         let (cell_start, offers) = csr(Scorer::N_KEYS * n_cells, &slots);
-        let locations: Vec<(f32, f32)> = scorer.internal_locations_f32().collect();
         let (lat, lon) = offers.iter().map(|&k| locations[k as usize]).unzip();
         let (local_lat, local_lon) = local.iter().map(|&k| locations[k as usize]).unzip();
         let facts = offers.iter().map(|&k| facts_of[k as usize]).collect();

@@ -911,9 +911,10 @@ impl Scorer {
         self.offers.frame
     }
 
-    /// Offer locations (lat, lon) by internal index, for spatial indexing.
-    pub(crate) fn internal_locations(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
-        self.offers.hot.iter().map(|h| (f64::from(h.lat), f64::from(h.lon)))
+    /// Offer locations (lat, lon) by internal index, for spatial indexing, in the scorer's own
+    /// `f32` precision (a walk that computes distances from them gets the scan's bits).
+    pub(crate) fn internal_locations(&self) -> impl Iterator<Item = (f32, f32)> + '_ {
+        self.offers.hot.iter().map(|h| (h.lat, h.lon))
     }
 
     /// The municipalities the offer at internal index `k` is restricted to (empty: none).
@@ -1517,11 +1518,6 @@ impl Scorer {
             no_licence: if c.driving_licence { 0 } else { OfferFacts::LICENCE },
             plain: c.excluded.is_empty() && c.own_needs.is_empty(),
         }
-    }
-
-    /// Offer locations by internal index in the scorer's own `f32` precision.
-    pub(crate) fn internal_locations_f32(&self) -> impl Iterator<Item = (f32, f32)> + '_ {
-        self.offers.hot.iter().map(|h| (h.lat, h.lon))
     }
 
     /// The points of each factor (in [`Factor::ALL`] order), the distance and the expected
