@@ -93,7 +93,7 @@ fn issue_15_a_capacity_of_4294967295_is_refused_and_a_stored_one_cannot_abort_a_
     assert_eq!(r.body["errors"][0]["path"], "/0/capacity", "{}", r.body);
     assert!(r.body["errors"][0]["reason"].as_str().unwrap_or("").contains("at most"), "{}", r.body);
     // A row written before the bound (or by hand): the run sizes its arrays by the candidates.
-    let rows = s.state.store.all_offers().expect("offers");
+    let rows = s.state.store.catalogue_rows("2026-11-02").expect("offers").offers;
     let mut model: Value = serde_json::from_str(&rows[0].model).expect("model");
     model["capacity"] = json!(u32::MAX);
     let record = r#"{"id":"course-1"}"#.to_string();

@@ -268,9 +268,8 @@ pub fn live_dataset(store: &Store, catalogues: &Catalogues, m: u16) -> Result<Da
     // way that only a candidate's record claims (a case system's `current_locked`, no accept
     // in the ledger) takes a place too: counted as taken, or each such record would add a
     // place to its course (the demo's first night proposed beyond the places at 35 offers).
-    let taken = store.taken_by_offer(&day).map_err(|e| e.to_string())?;
-    let recorded = store.recorded_locks(&day).map_err(|e| e.to_string())?;
-    let tenants = store.tenants().map_err(|e| e.to_string())?;
+    let crate::server::store::NightPlaces { taken, recorded, tenants } =
+        store.night_places(&day).map_err(|e| e.to_string())?;
     let mut offers = cat.offers().to_vec();
     for (i, o) in offers.iter_mut().enumerate() {
         let counted = taken

@@ -21,7 +21,9 @@
 //! - everything else (new offers, a provider's registry entry, a new day, the start) reads
 //!   every offer back from the store ([`Catalogues::rebuild`]).
 
-use crate::server::store::{EvidenceRow, ProviderRow, Store, StoreError};
+use crate::server::store::{
+    CatalogueRows, EvidenceRow, HistoryRow, LearningRows, ProviderRow, Store, StoreError,
+};
 use matcher_core::graph;
 use matcher_core::model::{Candidate, Dataset, Date, Evidence, Offer, Provider, ProviderId, ReferenceData};
 use matcher_core::policy::PolicySet;
@@ -290,11 +292,12 @@ impl Catalogues {
         let mut version = self.rebuild.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let current = self.current();
         let mut offers: Vec<Offer> = current.scorer.data().offers.clone();
-        let mut evidence = evidence_by_offer(store, &self.reference)?;
+        let LearningRows { evidence, history } = store.learning_rows()?;
+        let mut evidence = evidence_by_offer(evidence, &self.reference);
         for offer in &mut offers {
             offer.evidence = evidence.remove(offer.id.as_str()).unwrap_or_default();
         }
-        let outcomes = episodes_of(store, &self.reference, &offers)?;
+        let outcomes = episodes_of(&history, &self.reference, &offers);
         let data = Dataset {
             offers,
             providers: current.scorer.data().providers.clone(),
@@ -440,12 +443,12 @@ fn build(
     today: Date,
     version: u64,
 ) -> Result<Catalogue, CatalogueError> {
-    let rows = store.all_offers()?;
-    let recorded_by_offer = store.recorded_locks(&today.to_string())?;
+    let CatalogueRows { offers: rows, recorded: recorded_by_offer, providers: registry, learning } =
+        store.catalogue_rows(&today.to_string())?;
     // The registry's names, homes and contacts (issue 16) for the providers the offers name.
-    let registry: HashMap<String, ProviderRow> =
-        store.all_providers()?.into_iter().map(|p| (p.id.clone(), p)).collect();
-    let mut evidence = evidence_by_offer(store, reference)?;
+    let registry: HashMap<String, ProviderRow> = registry.into_iter().map(|p| (p.id.clone(), p)).collect();
+    let LearningRows { evidence, history } = learning;
+    let mut evidence = evidence_by_offer(evidence, reference);
     let mut offers = Vec::with_capacity(rows.len());
     let mut reserved = Vec::with_capacity(rows.len());
     let mut recorded = Vec::with_capacity(rows.len());
@@ -465,7 +468,7 @@ fn build(
     }
     let mut providers: Vec<Provider> = providers.into_values().collect();
     providers.sort_by(|a, b| a.id.cmp(&b.id));
-    let outcomes = episodes_of(store, reference, &offers)?;
+    let outcomes = episodes_of(&history, reference, &offers);
     let data = Dataset { offers, providers, outcomes, ..Dataset::default() };
     let scorer = Scorer::new(Arc::new(data), reference.clone(), policies.clone(), today)?;
     let index = Arc::new(graph::Index::new(&scorer));
@@ -520,26 +523,22 @@ fn parse_row(row: &crate::server::store::OfferRow) -> Result<Offer, CatalogueErr
 /// the history's episodes out of it once (`effect::beyond_history`), so an outcome counts once.
 /// Taking them out here too took one trial of the offer's own record off per outcome.
 fn episodes_of(
-    store: &Store,
+    history: &[HistoryRow],
     reference: &ReferenceData,
     offers: &[Offer],
-) -> Result<Vec<matcher_core::model::Episode>, CatalogueError> {
-    let history = store.history(None, 0, u32::MAX)?;
-    let (outcomes, skipped) = crate::server::history::episodes(&history, reference, offers);
+) -> Vec<matcher_core::model::Episode> {
+    let (outcomes, skipped) = crate::server::history::episodes(history, reference, offers);
     if skipped > 0 {
         tracing::warn!(skipped, "episodes the reference data or the offers no longer read were left out");
     }
-    Ok(outcomes)
+    outcomes
 }
 
 /// The store's evidence by offer id; evidence for a group the reference data no longer has
 /// cannot be scored and is skipped.
-fn evidence_by_offer(
-    store: &Store,
-    reference: &ReferenceData,
-) -> Result<HashMap<String, Vec<Evidence>>, CatalogueError> {
+fn evidence_by_offer(rows: Vec<EvidenceRow>, reference: &ReferenceData) -> HashMap<String, Vec<Evidence>> {
     let mut evidence: HashMap<String, Vec<Evidence>> = HashMap::new();
-    for EvidenceRow { offer_id: offer, target_group: group, trials, successes } in store.all_evidence()? {
+    for EvidenceRow { offer_id: offer, target_group: group, trials, successes } in rows {
         if let Some(group) = reference.group(&group) {
             evidence.entry(offer).or_default().push(Evidence {
                 group,
@@ -548,7 +547,7 @@ fn evidence_by_offer(
             });
         }
     }
-    Ok(evidence)
+    evidence
 }
 
 #[cfg(test)]

@@ -156,6 +156,17 @@ pub struct NewWithdrawal {
 }
 
 /// What a write released, so that the catalogue's counters follow the ledger.
+/// What the night shares out ([`Store::night_places`]).
+#[derive(Debug, Clone)]
+pub struct NightPlaces {
+    /// Places taken today (reserved or running), by offer id, over every tenant.
+    pub taken: std::collections::HashMap<String, u32>,
+    /// Courses under way that only candidates' records claim, by offer id.
+    pub recorded: std::collections::HashMap<String, u32>,
+    /// Every municipality with candidates in the service, sorted.
+    pub tenants: Vec<u16>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Released {
     /// One entry per place that came back, by offer id.
@@ -413,14 +424,6 @@ impl Store {
         })
     }
 
-    /// An offer's places today: reserved, running and free, which add up to the capacity.
-    ///
-    /// # Errors
-    /// [`StoreError::NotFound`] for an unknown offer.
-    pub fn offer_places(&self, offer: &str, today: &str) -> Result<crate::server::ledger::OfferPlaces> {
-        self.read(|c| crate::server::ledger::offer_places(c, offer, today))
-    }
-
     /// The candidate's place that has not come back (a running or reserved course), if any.
     ///
     /// # Errors
@@ -448,18 +451,6 @@ impl Store {
         today: &str,
     ) -> Result<Vec<crate::server::ledger::ActiveDecline>> {
         self.read(|c| crate::server::ledger::active_declines(c, municipality, candidate, today))
-    }
-
-    /// Every municipality with candidates in the service (the tenants that share places), sorted.
-    ///
-    /// # Errors
-    /// On storage failure.
-    pub fn tenants(&self) -> Result<Vec<u16>> {
-        self.read(|c| {
-            let mut stmt = c.prepare("SELECT DISTINCT municipality FROM candidates ORDER BY municipality")?;
-            let rows = stmt.query_map([], |r| r.get(0))?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
-        })
     }
 
     /// The tenant's candidates holding a place today: (candidate id, offer id).
@@ -510,21 +501,26 @@ impl Store {
         })
     }
 
-    /// Places taken today per offer, over every tenant (the shared ledger).
+    /// What the night shares out, from one snapshot: places taken today per offer over every
+    /// tenant (the shared ledger), the courses under way that only candidates' records claim
+    /// (`ledger::recorded_locks`), and the tenants. An accept of a candidate whose record
+    /// claims the course turns that claim into a place in one transaction; read apart, the
+    /// place could be counted neither as taken (read before) nor as claimed (read after),
+    /// and the night would share out one place more than is free.
     ///
     /// # Errors
     /// On storage failure.
-    pub fn taken_by_offer(&self, today: &str) -> Result<std::collections::HashMap<String, u32>> {
-        self.read(|c| crate::server::ledger::taken_by_offer(c, today))
-    }
-
-    /// Per offer, the courses under way that candidates' own records claim without a place in
-    /// the ledger (every tenant's; see `ledger::recorded_locks`).
-    ///
-    /// # Errors
-    /// On storage failure.
-    pub fn recorded_locks(&self, today: &str) -> Result<std::collections::HashMap<String, u32>> {
-        self.read(|c| crate::server::ledger::recorded_locks(c, today))
+    pub fn night_places(&self, today: &str) -> Result<NightPlaces> {
+        self.read_snapshot(|c| {
+            // Every municipality with candidates in the service: the tenants that share places.
+            let mut stmt = c.prepare("SELECT DISTINCT municipality FROM candidates ORDER BY municipality")?;
+            let tenants = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            Ok(NightPlaces {
+                taken: crate::server::ledger::taken_by_offer(c, today)?,
+                recorded: crate::server::ledger::recorded_locks(c, today)?,
+                tenants,
+            })
+        })
     }
 
     /// The courses under way on one offer that only candidates' records claim, on `today`
@@ -534,20 +530,6 @@ impl Store {
     /// On storage failure.
     pub fn recorded_locks_on(&self, offer: &str, today: &str) -> Result<u32> {
         self.read(|c| crate::server::ledger::recorded_locks_on(c, offer, today, None))
-    }
-
-    /// [`Store::recorded_locks_on`] for several offers in one read, in their order: a page of
-    /// offers costs one index look-up per offer, not a scan of every locked candidate.
-    ///
-    /// # Errors
-    /// On storage failure.
-    pub fn recorded_locks_each(&self, offers: &[&str], today: &str) -> Result<Vec<u32>> {
-        self.read(|c| {
-            offers
-                .iter()
-                .map(|offer| crate::server::ledger::recorded_locks_on(c, offer, today, None))
-                .collect()
-        })
     }
 
     /// The offers that these candidates' records name as a course under way

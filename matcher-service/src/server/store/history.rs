@@ -365,12 +365,20 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn history(&self, municipality: Option<u16>, after: i64, limit: u32) -> Result<Vec<HistoryRow>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(HISTORY_SQL)?;
-            let rows = stmt
-                .query_map(params![municipality, after, limit], history_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
-        })
+        self.read(|c| history_in(c, municipality, after, limit))
     }
+}
+
+/// [`Store::history`] on a connection the caller holds (inside its snapshot).
+pub(super) fn history_in(
+    c: &Connection,
+    municipality: Option<u16>,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<HistoryRow>> {
+    let mut stmt = c.prepare_cached(HISTORY_SQL)?;
+    let rows = stmt
+        .query_map(params![municipality, after, limit], history_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
 }

@@ -140,12 +140,13 @@ pub use cases::{CaseworkerRow, NewCase, OpenCase, TeamCaseRow};
 pub use citizen::CandidateOutcome;
 pub use comments::{CommentRow, NewComment};
 pub use decisions::{
-    Decided, DecisionPage, DecisionRow, NewDecision, NewWithdrawal, Released, StoredRun, Withdrawn,
+    Decided, DecisionPage, DecisionRow, NewDecision, NewWithdrawal, NightPlaces, Released, StoredRun,
+    Withdrawn,
 };
 pub use history::{CaseMixAtStart, ExitResult, HistoryRow, NewExit, RecordedExit, weeks_between};
 pub use offers::{
-    EvidenceRow, GroupEvidence, NewOffer, OfferQualityRows, OfferRow, OfferState, ProviderOfferRow,
-    ProviderQualityRows,
+    CatalogueRows, EvidenceRow, GroupEvidence, LearningRows, ListedOffer, NewOffer, OfferOnDay,
+    OfferQualityRows, OfferRow, OfferState, ProviderOfferRow, ProviderQualityRows,
 };
 pub use oversight::DecisionShown;
 pub use overview::AcceptCount;
@@ -321,14 +322,15 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    /// An accept that lands between two reads of one answer turns a candidate's record lock
-    /// into a ledger place. Read from one snapshot, as the quality routes read, the answer
-    /// counts that place once: as recorded, not also as reserved.
-    #[test]
-    fn an_accept_between_two_reads_of_one_snapshot_is_seen_by_neither() {
+    /// A store holding the demo's offers and one candidate whose own record says a course is
+    /// under way on one of them (a record lock), with the accept that turns that claim into a
+    /// ledger place: (directory, store, offer id, accept, the demo's offers).
+    fn record_lock_store(
+        label: &str,
+    ) -> (std::path::PathBuf, Store, String, NewDecision, Vec<matcher_core::model::Offer>) {
         use crate::server::catalogue::StoredCandidate;
         use matcher_core::model::ReferenceData;
-        let dir = std::env::temp_dir().join(format!("brobygger-store-snapshot-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("brobygger-store-{label}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let db = dir.join("snapshot.db");
         let _ = std::fs::remove_file(&db);
@@ -387,6 +389,16 @@ mod tests {
             corrects: None,
             kind_codes: reference.benefit_kinds.iter().map(|k| k.code.clone()).collect(),
         };
+        (dir, store, offer, accept, data.offers)
+    }
+
+    /// An accept that lands between two reads of one answer turns a candidate's record lock
+    /// into a ledger place. Read from one snapshot, as the quality routes read, the answer
+    /// counts that place once: as recorded, not also as reserved.
+    #[test]
+    fn an_accept_between_two_reads_of_one_snapshot_is_seen_by_neither() {
+        let (dir, store, offer, accept, offers) = record_lock_store("snapshot");
+        let today = accept.today.clone();
         let (recorded, reserved) = store
             .read_snapshot(|c| {
                 let recorded = crate::server::ledger::recorded_locks_on(c, &offer, &today, None)?;
@@ -400,11 +412,78 @@ mod tests {
         // After it, the quality reads see the place in the ledger, and only there.
         let after = store.offer_quality(&offer, &today).expect("quality");
         assert_eq!((after.recorded, after.state.reserved), (0, 1));
-        let provider = data.offers.iter().find(|o| o.id.as_str() == offer).map(|o| o.provider.to_string());
+        let provider = offers.iter().find(|o| o.id.as_str() == offer).map(|o| o.provider.to_string());
         let by_provider =
             store.provider_quality(&provider.expect("provider"), &today).expect("provider quality");
         let reserved: u32 = by_provider.offers.iter().map(|o| o.reserved).sum();
         assert_eq!((by_provider.recorded, reserved), (0, 1));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// While a caseworker accepts and withdraws the course a candidate's record claims, every
+    /// read that counts that offer's places (an offer page, one offer, the night's shares, the
+    /// catalogue's build) counts the one place exactly once: as a place or as a record lock.
+    /// Each read is one snapshot; read in separate statements, the accept or the withdrawal
+    /// landed between them and the place was counted twice or not at all.
+    #[test]
+    fn every_read_of_an_offers_places_counts_a_claimed_place_once() {
+        let (dir, store, offer, accept, _) = record_lock_store("places-once");
+        let today = accept.today.clone();
+        let store = std::sync::Arc::new(store);
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let (store, done) = (store.clone(), done.clone());
+            std::thread::spawn(move || {
+                for _ in 0..150 {
+                    let decided = store.decide(&accept).expect("accept");
+                    let withdrawal = NewWithdrawal {
+                        municipality: accept.municipality,
+                        decision: decided.decision.id,
+                        reason: "entered by mistake".into(),
+                        decided_by: "test".into(),
+                        employer: "test".into(),
+                        role: "caseworker".into(),
+                        key: None,
+                        today: accept.today.clone(),
+                    };
+                    store.withdraw(&withdrawal).expect("withdraw");
+                }
+                done.store(true, std::sync::atomic::Ordering::SeqCst);
+            })
+        };
+        let (mut reads, mut as_place, mut as_lock) = (0u32, 0u32, 0u32);
+        let mut wrong = Vec::new();
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            let one = store.offer_on(&offer, &today).expect("offer");
+            let places = &one.places;
+            let page = store.list_offers(10_000, 0, &today).expect("page");
+            let listed = page.iter().find(|o| o.state.id == offer).expect("listed");
+            let night = store.night_places(&today).expect("night");
+            let built = store.catalogue_rows(&today).expect("catalogue");
+            let row = built.offers.iter().find(|o| o.id == offer).expect("built");
+            let counts = [
+                ("offer", places.reserved + places.running + places.recorded),
+                ("offer's counter", one.state.reserved + places.recorded),
+                ("page", listed.state.reserved + listed.recorded),
+                (
+                    "night",
+                    night.taken.get(&offer).copied().unwrap_or(0)
+                        + night.recorded.get(&offer).copied().unwrap_or(0),
+                ),
+                ("catalogue", row.reserved + built.recorded.get(&offer).copied().unwrap_or(0)),
+            ];
+            wrong.extend(counts.iter().filter(|(_, n)| *n != 1).map(|(what, n)| format!("{what}: {n}")));
+            reads += 1;
+            if places.recorded == 1 {
+                as_lock += 1;
+            } else {
+                as_place += 1;
+            }
+        }
+        writer.join().expect("writer");
+        assert!(wrong.is_empty(), "counted other than once in {} of {reads} reads: {wrong:?}", wrong.len());
+        // Both states were read, so the reads did overlap the writes.
+        assert!(as_place > 0 && as_lock > 0, "place {as_place}, lock {as_lock} of {reads} reads");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

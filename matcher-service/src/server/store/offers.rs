@@ -18,6 +18,46 @@ pub struct OfferRow {
     pub retired: bool,
 }
 
+/// An offer of a page ([`Store::list_offers`]).
+#[derive(Debug, Clone)]
+pub struct ListedOffer {
+    /// The offer's record and the state of its places.
+    pub state: OfferState,
+    /// Courses under way on it that only candidates' records claim.
+    pub recorded: u32,
+}
+
+/// An offer and its places on a day ([`Store::offer_on`]).
+#[derive(Debug, Clone)]
+pub struct OfferOnDay {
+    /// The offer's record and the state of its places.
+    pub state: OfferState,
+    /// Its places on the day, counted from the ledger.
+    pub places: crate::server::ledger::OfferPlaces,
+}
+
+/// What a full build of the catalogue reads ([`Store::catalogue_rows`]).
+#[derive(Debug, Clone)]
+pub struct CatalogueRows {
+    /// Every offer, in id order.
+    pub offers: Vec<OfferRow>,
+    /// Courses under way that only candidates' records claim, by offer id.
+    pub recorded: HashMap<String, u32>,
+    /// The provider registry, in id order.
+    pub providers: Vec<super::ProviderRow>,
+    /// The evidence and the finished episodes.
+    pub learning: LearningRows,
+}
+
+/// What the catalogue's estimates learn from ([`Store::learning_rows`]).
+#[derive(Debug, Clone)]
+pub struct LearningRows {
+    /// Every evidence row.
+    pub evidence: Vec<EvidenceRow>,
+    /// Every municipality's finished episodes, in number order.
+    pub history: Vec<super::HistoryRow>,
+}
+
 /// An offer to insert or replace.
 #[derive(Debug, Clone)]
 pub struct NewOffer {
@@ -188,21 +228,44 @@ impl Store {
         })
     }
 
-    /// Every offer, in id order, for building the catalogue.
+    /// What a full build of the catalogue reads, from one snapshot (`Store::read_snapshot`):
+    /// every offer in id order with its reserved places, the courses under way that only
+    /// candidates' records claim on `today` (`ledger::recorded_locks`), the provider registry,
+    /// the evidence and every finished episode. An accept turns a record lock into a reserved
+    /// place in one transaction; read apart, a build between the two reads counted that place
+    /// twice or not at all (the catalogue then showed one free place too many until the next
+    /// recount), and an outcome's evidence could be read without its episode.
     ///
     /// # Errors
     /// On storage failure.
-    pub fn all_offers(&self) -> Result<Vec<OfferRow>> {
-        self.read(|c| {
+    pub fn catalogue_rows(&self, today: &str) -> Result<CatalogueRows> {
+        self.read_snapshot(|c| {
             let mut stmt = c.prepare("SELECT id, model, reserved, retired FROM offers ORDER BY id")?;
-            let rows = stmt.query_map([], |r| {
-                Ok(OfferRow { id: r.get(0)?, model: r.get(1)?, reserved: r.get(2)?, retired: r.get(3)? })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            let offers = stmt
+                .query_map([], |r| {
+                    Ok(OfferRow { id: r.get(0)?, model: r.get(1)?, reserved: r.get(2)?, retired: r.get(3)? })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(CatalogueRows {
+                offers,
+                recorded: crate::server::ledger::recorded_locks(c, today)?,
+                providers: super::providers::all_providers_in(c)?,
+                learning: learning_in(c)?,
+            })
         })
     }
 
-    /// These offers, as [`Store::all_offers`] reads them, in id order; ids not stored are
+    /// The evidence and every finished episode, from one snapshot: what the catalogue's
+    /// estimates learn from. An outcome adds to both in one transaction, and the core takes
+    /// the episodes back out of the evidence once, so the two must be read together.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn learning_rows(&self) -> Result<LearningRows> {
+        self.read_snapshot(learning_in)
+    }
+
+    /// These offers, as [`Store::catalogue_rows`] reads them, in id order; ids not stored are
     /// left out (one primary-key look-up each).
     ///
     /// # Errors
@@ -236,18 +299,7 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn all_evidence(&self) -> Result<Vec<EvidenceRow>> {
-        self.read(|c| {
-            let mut stmt = c.prepare("SELECT offer_id, target_group, trials, successes FROM evidence")?;
-            let rows = stmt.query_map([], |r| {
-                Ok(EvidenceRow {
-                    offer_id: r.get(0)?,
-                    target_group: r.get(1)?,
-                    trials: r.get(2)?,
-                    successes: r.get(3)?,
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
+        self.read(all_evidence_in)
     }
 
     /// An offer's record and state.
@@ -258,17 +310,40 @@ impl Store {
         self.read(|c| offer_in(c, id))
     }
 
-    /// A page of offer records in id order, with remaining places and retired flag.
+    /// A page of offer records in id order, each with the courses under way that only
+    /// candidates' records claim on `today` (one look-up of the partial index per offer of
+    /// the page), read from one snapshot: an accept moves a record lock into `reserved` in
+    /// one transaction, so read apart one row could count that place twice or not at all.
     ///
     /// # Errors
     /// On storage failure.
-    pub fn list_offers(&self, limit: u32, offset: u32) -> Result<Vec<OfferState>> {
-        self.read(|c| {
+    pub fn list_offers(&self, limit: u32, offset: u32, today: &str) -> Result<Vec<ListedOffer>> {
+        self.read_snapshot(|c| {
             let mut stmt = c.prepare(
                 "SELECT record, capacity, reserved, retired, id FROM offers ORDER BY id LIMIT ?1 OFFSET ?2",
             )?;
-            let rows = stmt.query_map(params![limit, offset], offer_state)?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            let rows =
+                stmt.query_map(params![limit, offset], offer_state)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|state| {
+                    let recorded = crate::server::ledger::recorded_locks_on(c, &state.id, today, None)?;
+                    Ok(ListedOffer { state, recorded })
+                })
+                .collect()
+        })
+    }
+
+    /// An offer's record and its places on `today` (reserved, running, recorded, free), from
+    /// one snapshot, so that the places add up as they stood at one moment.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown offer.
+    pub fn offer_on(&self, id: &str, today: &str) -> Result<OfferOnDay> {
+        self.read_snapshot(|c| {
+            Ok(OfferOnDay {
+                state: offer_in(c, id)?,
+                places: crate::server::ledger::offer_places(c, id, today)?,
+            })
         })
     }
 
@@ -308,6 +383,28 @@ impl Store {
             Ok(ProviderQualityRows { offers, evidence, recorded })
         })
     }
+}
+
+/// [`Store::all_evidence`] on a connection the caller holds.
+fn all_evidence_in(c: &Connection) -> Result<Vec<EvidenceRow>> {
+    let mut stmt = c.prepare("SELECT offer_id, target_group, trials, successes FROM evidence")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(EvidenceRow {
+            offer_id: r.get(0)?,
+            target_group: r.get(1)?,
+            trials: r.get(2)?,
+            successes: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// The evidence and every municipality's finished episodes (inside the caller's snapshot).
+fn learning_in(c: &Connection) -> Result<LearningRows> {
+    Ok(LearningRows {
+        evidence: all_evidence_in(c)?,
+        history: super::history::history_in(c, None, 0, u32::MAX)?,
+    })
 }
 
 /// An offer's record and state.

@@ -9,7 +9,7 @@
 //! with the core's rules), or decide who may call it.
 
 use super::{Result, Store, StoreError, now_rfc3339};
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 /// A provider in the registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,11 +122,7 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn all_providers(&self) -> Result<Vec<ProviderRow>> {
-        self.read(|c| {
-            let mut stmt = c.prepare("SELECT id, name, municipality, contact FROM providers ORDER BY id")?;
-            let rows = stmt.query_map([], provider_row)?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
+        self.read(all_providers_in)
     }
 
     /// One provider of the registry.
@@ -323,6 +319,13 @@ impl ContractRow {
             offers: self.offer_ids.iter().map(|o| OfferId::new(o).ok()).collect::<Option<_>>()?,
         })
     }
+}
+
+/// [`Store::all_providers`] on a connection the caller holds (inside its snapshot).
+pub(super) fn all_providers_in(c: &Connection) -> Result<Vec<ProviderRow>> {
+    let mut stmt = c.prepare("SELECT id, name, municipality, contact FROM providers ORDER BY id")?;
+    let rows = stmt.query_map([], provider_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 fn provider_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProviderRow> {

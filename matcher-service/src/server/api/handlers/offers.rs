@@ -65,34 +65,24 @@ pub(super) async fn offers_list(state: Arc<AppState>, req: Request) -> Result<Re
     let (limit, offset) = paging(&req)?;
     let s = state.clone();
     let today = state.catalogues.today().to_string();
-    let (rows, recorded) = blocking(move || {
-        let rows = s.store.list_offers(limit, offset)?;
-        // Per offer of the page (one index look-up each): a count of every offer would read
-        // every locked candidate for each page.
-        let ids: Vec<&str> = rows.iter().map(|o| o.id.as_str()).collect();
-        let recorded = s.store.recorded_locks_each(&ids, &today)?;
-        Ok((rows, recorded))
-    })
-    .await?;
+    // One snapshot for the page and its record locks (one index look-up per offer of the
+    // page: a count of every offer would read every locked candidate for each page).
+    let rows = blocking(move || Ok(s.store.list_offers(limit, offset, &today)?)).await?;
     let reference = state.catalogues.reference();
-    let offers = rows
-        .iter()
-        .zip(recorded)
-        .map(|(o, recorded)| offer_view(reference, o, recorded))
-        .collect::<Result<_, _>>()?;
+    let offers =
+        rows.iter().map(|o| offer_view(reference, &o.state, o.recorded)).collect::<Result<_, _>>()?;
     answers::json(200, &OfferList { offers, limit, offset })
 }
 
 pub(super) async fn offer_get(state: Arc<AppState>, req: Request) -> Result<Reply, ApiError> {
     let id = path_id(&req, 0)?;
     let view = blocking(move || {
-        let offer = state.store.offer(&id)?;
         // Places as they add up today: reserved (course not started), running, recorded
         // (courses under way only candidates' records claim) and free, shared by every
-        // municipality.
-        let places = state.store.offer_places(&id, &state.catalogues.today().to_string())?;
-        let mut view = offer_view(state.catalogues.reference(), &offer, places.recorded)?;
-        view.places = Some(places.into());
+        // municipality; read with the record from one snapshot.
+        let offer = state.store.offer_on(&id, &state.catalogues.today().to_string())?;
+        let mut view = offer_view(state.catalogues.reference(), &offer.state, offer.places.recorded)?;
+        view.places = Some(offer.places.into());
         Ok(view)
     })
     .await?;
