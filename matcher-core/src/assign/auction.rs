@@ -875,6 +875,12 @@ impl<'a> Auction<'a> {
                 // Only persons worth more than ε can be pulled or set the price (`next − ε`,
                 // floored at 0); the others are bounded by ε.
                 let mut low = false;
+                let keep = (free + 1).max(CACHE + 1);
+                // Only the best `keep` are used. Once the list is long it is cut to them, and
+                // a later person worth no more than the last kept cannot enter: columns list
+                // persons in increasing order, so it would lose that tie too.
+                let mut floor = i64::MIN;
+                let cut = (4 * keep).max(64);
                 for e in csc.off[j]..csc.off[j + 1] {
                     let (a, person) = csc.at(e);
                     let k = person as usize;
@@ -882,11 +888,15 @@ impl<'a> Auction<'a> {
                     let v = a - pi;
                     if v <= eps {
                         low = true;
-                    } else if at as usize != j {
+                    } else if v > floor && at as usize != j {
                         cand.push((v, k as u32, e as u32));
+                        if cand.len() >= cut {
+                            cand.select_nth_unstable_by(keep - 1, by_value);
+                            cand.truncate(keep);
+                            floor = cand[keep - 1].0;
+                        }
                     }
                 }
-                let keep = (free + 1).max(CACHE + 1);
                 if cand.len() > keep {
                     cand.select_nth_unstable_by(keep - 1, by_value);
                     cand.truncate(keep);
