@@ -60,7 +60,7 @@ pub(super) fn solve_component(c: &Component, warm: Option<&[i64]>, schedule: Sch
     let m = c.offers.len();
     // S > n makes ε = 1 (scaled) exact; S > m + 1 keeps Dijkstra's hop count below one unit.
     let s = (n.max(m + 1) + 1) as i64;
-    let wmax = c.w.iter().copied().max().unwrap_or(0);
+    let (wmin, wmax) = c.w.iter().fold((i64::MAX, 0), |(lo, hi), &w| (lo.min(w), hi.max(w)));
     let amax = i128::from(wmax) * i128::from(s);
     if amax > i128::from(i64::MAX / 16) {
         return Err(Error::Problem(format!(
@@ -71,7 +71,7 @@ pub(super) fn solve_component(c: &Component, warm: Option<&[i64]>, schedule: Sch
     // Weights are scaled on the fly (one multiply per scanned edge) rather than copied: a
     // national instance would otherwise hold another 8 bytes per edge.
     let mut au = Auction::new(n, m, &c.off, &c.adj, Scaled { w: &c.w, s }, &c.cap);
-    let mut eps = match warm {
+    let eps = match warm {
         Some(w) => {
             for (l, &node) in c.offers.iter().enumerate() {
                 let p = i128::from(w[node as usize]) * i128::from(s);
@@ -90,9 +90,7 @@ pub(super) fn solve_component(c: &Component, warm: Option<&[i64]>, schedule: Sch
             Schedule::Record => (amax / THETA).max(1),
         },
     };
-    let mut phases = 0;
     let keep = warm.is_some();
-    let theta = if keep { WARM_THETA } else { THETA };
     // The reverse repair runs after every phase. Reverse steps lower a price by about ε, so an
     // offer left with spare places at a high price (inherited from a coarser phase or a warm
     // start) must be repaired while ε is still coarse: deferred to small ε, the repair becomes
@@ -102,24 +100,16 @@ pub(super) fn solve_component(c: &Component, warm: Option<&[i64]>, schedule: Sch
     // offers) and its second is left to the third's repair (`COLD_PHASES_WITHOUT_REPAIR`),
     // so the offer-major copy the repair reads is built on another worker meanwhile (`join`
     // runs both inline on a single thread).
-    let run = |au: &mut Auction<'_>, eps: i64, csc: Option<&Csc>| au.phase(eps, csc, keep, &c.current);
-    let csc = if keep {
-        Csc::new(m, &c.off, &c.adj, Scaled { w: &c.w, s })
+    // The column copy stores a weight as a 4-byte offset from the smallest when the
+    // component's weights span less than 2^32 (the peers' geo instances; not the national
+    // night, whose guaranteed places add `M`): 8 bytes an edge instead of 12, a third less
+    // to write on the 1-thread path and to read in every repair.
+    let narrow = i128::from(wmax) - i128::from(wmin.min(wmax)) <= i128::from(u32::MAX);
+    let phases = if narrow {
+        run_phases::<Narrow>(&mut au, c, s, wmin.min(wmax), eps, keep)
     } else {
-        let (csc, ()) =
-            rayon::join(|| Csc::new(m, &c.off, &c.adj, Scaled { w: &c.w, s }), || run(&mut au, eps, None));
-        phases += 1;
-        eps = (eps / theta).max(1);
-        csc
+        run_phases::<Wide>(&mut au, c, s, 0, eps, keep)
     };
-    while eps > 1 {
-        let repair = keep || phases >= COLD_PHASES_WITHOUT_REPAIR;
-        run(&mut au, eps, repair.then_some(&csc));
-        phases += 1;
-        eps = (eps / theta).max(1);
-    }
-    au.phase(1, Some(&csc), keep, &c.current);
-    phases += 1;
     // Exact integer prices (original units) from the final ε = 1 state: the least ones.
     let value: Vec<i64> = (0..n)
         .map(|i| match au.assigned[i] {
@@ -138,24 +128,114 @@ pub(super) fn solve_component(c: &Component, warm: Option<&[i64]>, schedule: Sch
     Ok(CompResult { assigned: au.assigned, price, profit, phases, iterations: au.iterations })
 }
 
-/// Offer-major copy of a component's edges, for the reverse repair.
-/// Column `j` is `edge[off[j]..off[j + 1]]`, its persons in increasing order.
-struct Csc {
-    off: Vec<usize>,
-    edge: Vec<InEdge>,
+/// The phases from `eps` down to 1, with the column copy of edge type `E`; returns how many.
+fn run_phases<E: InEdge>(
+    au: &mut Auction<'_>,
+    c: &Component,
+    s: i64,
+    base: i64,
+    mut eps: i64,
+    keep: bool,
+) -> u64 {
+    let m = c.offers.len();
+    let mut phases = 0;
+    let theta = if keep { WARM_THETA } else { THETA };
+    // The reverse repair runs after every phase. Reverse steps lower a price by about ε, so an
+    // offer left with spare places at a high price (inherited from a coarser phase or a warm
+    // start) must be repaired while ε is still coarse: deferred to small ε, the repair becomes
+    // a "reverse price war" of millions of ε-steps (measured: 1.9 M steps and 4.7 s on the
+    // 2,000-candidate demo with guaranteed places; 480 s at national scale).
+    // A cold start's first phase needs no repair (prices start at 0 and rise only on full
+    // offers) and its second is left to the third's repair (`COLD_PHASES_WITHOUT_REPAIR`),
+    // so the offer-major copy the repair reads is built on another worker meanwhile (`join`
+    // runs both inline on a single thread).
+    let a = Scaled { w: &c.w, s };
+    let run = |au: &mut Auction<'_>, eps: i64, csc: Option<&Csc<E>>| au.phase(eps, csc, keep, &c.current);
+    let csc = if keep {
+        Csc::<E>::new(m, &c.off, &c.adj, a, base)
+    } else {
+        let (csc, ()) = rayon::join(|| Csc::<E>::new(m, &c.off, &c.adj, a, base), || run(au, eps, None));
+        phases += 1;
+        eps = (eps / theta).max(1);
+        csc
+    };
+    while eps > 1 {
+        let repair = keep || phases >= COLD_PHASES_WITHOUT_REPAIR;
+        run(au, eps, repair.then_some(&csc));
+        phases += 1;
+        eps = (eps / theta).max(1);
+    }
+    au.phase(1, Some(&csc), keep, &c.current);
+    phases + 1
 }
 
-/// One in-edge of an offer: the bidder and the scaled weight, side by side (12 bytes): the
-/// build writes one stream per offer instead of two, and every scan reads one.
+/// Offer-major copy of a component's edges, for the reverse repair.
+/// Column `j` is `edge[off[j]..off[j + 1]]`, its persons in increasing order.
+struct Csc<E> {
+    off: Vec<usize>,
+    edge: Vec<E>,
+    /// What `E` needs besides itself to give the scaled weight.
+    base: i64,
+    s: i64,
+}
+
+/// One in-edge of an offer as the column copy stores it: the bidder and its weight, side by
+/// side (the build writes one stream per offer instead of two, and every scan reads one).
+trait InEdge: Copy + Send + Sync {
+    /// From the unscaled weight `w`, the base and the bidder.
+    fn new(w: i64, base: i64, s: i64, person: u32) -> Self;
+    /// The scaled weight and the bidder.
+    fn get(self, base: i64, s: i64) -> (i64, u32);
+    fn person(self) -> u32;
+}
+
+/// Any weight: the scaled one (12 bytes).
 #[derive(Clone, Copy)]
 #[repr(C, packed(4))]
-struct InEdge {
+struct Wide {
     a: i64,
     person: u32,
 }
 
-impl Csc {
-    fn new(m: usize, off: &[usize], adj: &[u32], a: Scaled<'_>) -> Self {
+impl InEdge for Wide {
+    #[inline]
+    fn new(w: i64, _: i64, s: i64, person: u32) -> Self {
+        Wide { a: w * s, person }
+    }
+    #[inline]
+    fn get(self, _: i64, _: i64) -> (i64, u32) {
+        (self.a, self.person)
+    }
+    #[inline]
+    fn person(self) -> u32 {
+        self.person
+    }
+}
+
+/// A weight at most `u32::MAX` above the component's smallest, as that offset (8 bytes).
+#[derive(Clone, Copy)]
+struct Narrow {
+    d: u32,
+    person: u32,
+}
+
+impl InEdge for Narrow {
+    #[inline]
+    fn new(w: i64, base: i64, _: i64, person: u32) -> Self {
+        Narrow { d: (w - base) as u32, person }
+    }
+    #[inline]
+    fn get(self, base: i64, s: i64) -> (i64, u32) {
+        ((base + i64::from(self.d)) * s, self.person)
+    }
+    #[inline]
+    fn person(self) -> u32 {
+        self.person
+    }
+}
+
+impl<E: InEdge> Csc<E> {
+    fn new(m: usize, off: &[usize], adj: &[u32], a: Scaled<'_>, base: i64) -> Self {
         let mut coff = vec![0usize; m + 1];
         for &j in adj {
             coff[j as usize + 1] += 1;
@@ -164,15 +244,21 @@ impl Csc {
             coff[j + 1] += coff[j];
         }
         let mut fill = coff.clone();
-        let mut edge = vec![InEdge { a: 0, person: 0 }; adj.len()];
+        let mut edge = vec![E::new(base, base, a.s, 0); adj.len()];
         for i in 0..off.len() - 1 {
             for e in off[i]..off[i + 1] {
                 let j = adj[e] as usize;
-                edge[fill[j]] = InEdge { a: a.at(e), person: i as u32 };
+                edge[fill[j]] = E::new(a.w[e], base, a.s, i as u32);
                 fill[j] += 1;
             }
         }
-        Csc { off: coff, edge }
+        Csc { off: coff, edge, base, s: a.s }
+    }
+
+    /// Scaled weight and bidder of in-edge `e`.
+    #[inline]
+    fn at(&self, e: usize) -> (i64, u32) {
+        self.edge[e].get(self.base, self.s)
     }
 }
 
@@ -346,7 +432,7 @@ impl<'a> Auction<'a> {
 
     /// One phase: everybody unassigned, forward auction until every person holds a place or
     /// prefers to stay unmatched, then the reverse repair.
-    fn phase(&mut self, eps: i64, repair: Option<&Csc>, keep: bool, current: &[u32]) {
+    fn phase<E: InEdge>(&mut self, eps: i64, repair: Option<&Csc<E>>, keep: bool, current: &[u32]) {
         let m = self.cap.len();
         if !keep {
             for j in 0..m {
@@ -396,6 +482,9 @@ impl<'a> Auction<'a> {
                 self.bid(i as usize, eps);
             }
         }
+        // The bids left `assigned` and `pos` as they were (see `bid`); everything after
+        // this point reads them.
+        self.rebuild_holders();
         if let Some(csc) = repair {
             // A repair that lowered no price leaves the caches valid: no rescan next phase.
             // One that lowered a few offers raises the bounds of their bidders instead (a
@@ -443,7 +532,71 @@ impl<'a> Auction<'a> {
             v2 = v2.max(a - sp);
         }
         let bid = self.entry[j] + (v1 - v2) + eps;
-        self.take(j, i, bid, a);
+        self.take_bid(j, i, bid, a);
+    }
+
+    /// `take` for the bid loop: the heap moves its slots but not `pos`, and neither the
+    /// bidder's nor the evicted holder's `assigned` is written. Nothing in the bid loop reads
+    /// them, and `rebuild_holders` sets both for everybody (one pass over the filled places)
+    /// when the loop ends; the moves are otherwise those of `take`, so the heaps and every
+    /// later bid are the same. Measured on the peers' geo 200k, 1 thread: the
+    /// per-swap `pos` writes (two random stores into a 0.8 MB array) and the two `assigned`
+    /// stores were ~0.1 s of ~1 s of bidding.
+    #[inline]
+    fn take_bid(&mut self, j: usize, i: usize, price: i64, a: i64) {
+        let s = self.slot_start[j];
+        if self.cheapest_is_free(j) {
+            // `sift_up` of a new last slot, with a hole instead of swaps.
+            let mut k = self.held[j] as usize;
+            self.held[j] += 1;
+            while k > 0 {
+                let p = (k - 1) / 2;
+                if self.hp[s + p] <= price {
+                    break;
+                }
+                self.hp[s + k] = self.hp[s + p];
+                self.hi[s + k] = self.hi[s + p];
+                k = p;
+            }
+            self.hp[s + k] = price;
+            self.hi[s + k] = i as u32;
+        } else {
+            // The root's holder is evicted; `sift_down` of the new root, with a hole: a child
+            // moves up while it is strictly cheaper (the right one only when strictly cheaper
+            // than the left), as `sift_down` swaps.
+            self.queue.push_back(self.hi[s]);
+            let h = self.held[j] as usize;
+            let mut k = 0;
+            loop {
+                let (l, r) = (2 * k + 1, 2 * k + 2);
+                if l >= h {
+                    break;
+                }
+                let c = if r < h && self.hp[s + r] < self.hp[s + l] { r } else { l };
+                if self.hp[s + c] >= price {
+                    break;
+                }
+                self.hp[s + k] = self.hp[s + c];
+                self.hi[s + k] = self.hi[s + c];
+                k = c;
+            }
+            self.hp[s + k] = price;
+            self.hi[s + k] = i as u32;
+        }
+        self.paid[i] = a;
+        self.entry[j] = self.compute_entry(j);
+    }
+
+    /// `assigned` and `pos` of everybody, from the offers' heaps.
+    fn rebuild_holders(&mut self) {
+        self.assigned.fill(NONE);
+        for j in 0..self.cap.len() {
+            let s = self.slot_start[j];
+            for (k, &p) in self.hi[s..s + self.held[j] as usize].iter().enumerate() {
+                self.assigned[p as usize] = j as u32;
+                self.pos[p as usize] = k as u32;
+            }
+        }
     }
 
     /// Full scan of every person at today's prices, in parallel: it only reads prices, so the
@@ -461,16 +614,21 @@ impl<'a> Auction<'a> {
     /// After the reverse repair lowered the prices of `fell`: every bidder of those offers
     /// whose cache does not list them gets its bound raised to their new value. The bound is
     /// then again an upper bound of the uncached edges, and the cached ones are read live.
-    fn raise_bounds(&mut self, csc: &Csc, fell: &[u32]) {
+    fn raise_bounds<E: InEdge>(&mut self, csc: &Csc<E>, fell: &[u32]) {
         for &j in fell {
             let j = j as usize;
             let p = self.entry[j];
+            let ju = j as u32;
+            // Without branches: each in-edge's person is a random cache line, and a branch
+            // on its contents (mispredicted about as often as taken) stopped the next
+            // lines' loads from overlapping. Measured on the peers' geo 200k, 1 thread:
+            // 0.29–0.33 s -> 0.17–0.23 s over the solve's seven patches.
             for e in csc.off[j]..csc.off[j + 1] {
-                let InEdge { a, person } = csc.edge[e];
+                let (a, person) = csc.at(e);
                 let c = &mut self.cache[person as usize];
-                if c.bound != STALE && !c.j.contains(&(j as u32)) {
-                    c.bound = c.bound.max(a - p);
-                }
+                let listed = c.j.iter().fold(false, |f, &x| f | (x == ju));
+                let raised = c.bound.max(a - p);
+                c.bound = if listed | (c.bound == STALE) { c.bound } else { raised };
             }
         }
     }
@@ -656,7 +814,7 @@ impl<'a> Auction<'a> {
     /// spare capacity has price 0, so ε-CS implies ε-optimality of primal and dual together.
     ///
     /// Returns the offers whose price it lowered.
-    fn reverse(&mut self, eps: i64, csc: &Csc) -> Vec<u32> {
+    fn reverse<E: InEdge>(&mut self, eps: i64, csc: &Csc<E>) -> Vec<u32> {
         let m = self.cap.len();
         let mut fell: Vec<u32> = Vec::new();
         let mut has_fallen = vec![false; m];
@@ -699,7 +857,7 @@ impl<'a> Auction<'a> {
                 for &(k, e) in cached.iter().take_while(|c| c.0 != NONE) {
                     let (pi, at) = st[k as usize];
                     if at as usize != j {
-                        cand.push((csc.edge[e as usize].a - pi, k, e));
+                        cand.push((csc.at(e as usize).0 - pi, k, e));
                     }
                 }
                 cand.sort_unstable_by(by_value);
@@ -717,18 +875,28 @@ impl<'a> Auction<'a> {
                 // Only persons worth more than ε can be pulled or set the price (`next − ε`,
                 // floored at 0); the others are bounded by ε.
                 let mut low = false;
+                let keep = (free + 1).max(CACHE + 1);
+                // Only the best `keep` are used. Once the list is long it is cut to them, and
+                // a later person worth no more than the last kept cannot enter: columns list
+                // persons in increasing order, so it would lose that tie too.
+                let mut floor = i64::MIN;
+                let cut = (4 * keep).max(64);
                 for e in csc.off[j]..csc.off[j + 1] {
-                    let InEdge { a, person } = csc.edge[e];
+                    let (a, person) = csc.at(e);
                     let k = person as usize;
                     let (pi, at) = st[k];
                     let v = a - pi;
                     if v <= eps {
                         low = true;
-                    } else if at as usize != j {
+                    } else if v > floor && at as usize != j {
                         cand.push((v, k as u32, e as u32));
+                        if cand.len() >= cut {
+                            cand.select_nth_unstable_by(keep - 1, by_value);
+                            cand.truncate(keep);
+                            floor = cand[keep - 1].0;
+                        }
                     }
                 }
-                let keep = (free + 1).max(CACHE + 1);
                 if cand.len() > keep {
                     cand.select_nth_unstable_by(keep - 1, by_value);
                     cand.truncate(keep);
@@ -778,7 +946,7 @@ impl<'a> Auction<'a> {
                 self.pos[k] = h as u32;
                 self.held[j] += 1;
                 self.assigned[k] = j as u32;
-                self.paid[k] = csc.edge[e].a;
+                self.paid[k] = csc.at(e).0;
             }
             let s = self.slot_start[j];
             let h = self.held[j] as usize;
@@ -794,11 +962,11 @@ impl<'a> Auction<'a> {
                 let jo = jo as usize;
                 let col = csc.off[jo]..csc.off[jo + 1];
                 // Columns list their persons in increasing order (`Csc::new`).
-                let Ok(at) = csc.edge[col.clone()].binary_search_by_key(&k, |x| x.person) else {
+                let Ok(at) = csc.edge[col.clone()].binary_search_by_key(&k, |x| x.person()) else {
                     rcache[jo].1 = STALE;
                     continue;
                 };
-                let value = |(p, e): (u32, u32)| csc.edge[e as usize].a - st[p as usize].0;
+                let value = |(p, e): (u32, u32)| csc.at(e as usize).0 - st[p as usize].0;
                 let c = &mut rcache[jo];
                 let mut new = (k, (col.start + at) as u32);
                 for slot in &mut c.0 {

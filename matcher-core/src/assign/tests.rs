@@ -106,6 +106,20 @@ proptest! {
         prop_assert_eq!(c.modified_primal, brute_force(&p, bonus));
     }
 
+    /// Weights spanning more than 2^32: the auction's column copy then keeps them whole
+    /// (`auction::Wide`, as on nights with guaranteed places) instead of as 4-byte offsets.
+    #[test]
+    fn exact_with_a_weight_range_beyond_u32_equals_brute_force((mut p, bonus) in tiny(true)) {
+        for w in &mut p.weights {
+            *w <<= 33;
+        }
+        let bonus = bonus << 33;
+        let s = solve(&p, &opts(Mode::Exact, 1, bonus)).unwrap();
+        let c = verify(&p, &s).unwrap();
+        prop_assert_eq!(c.gap, Some(0));
+        prop_assert_eq!(c.modified_primal, brute_force(&p, bonus));
+    }
+
     #[test]
     fn exact_on_positive_single_component_inputs_borrows_and_is_exact((mut p, _) in tiny(false)) {
         // All weights positive and (usually) one component: the no-copy path of `components`.
