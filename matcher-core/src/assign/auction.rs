@@ -60,6 +60,8 @@ pub(super) fn solve_component(c: &Component, warm: Option<&[i64]>, schedule: Sch
     let m = c.offers.len();
     // S > n makes ε = 1 (scaled) exact; S > m + 1 keeps Dijkstra's hop count below one unit.
     let s = (n.max(m + 1) + 1) as i64;
+    // Weights here are never negative (`reduce`), so a fold from 0 gives the true largest,
+    // and `wmin.min(wmax)` below the smallest (0 for a component without edges).
     let (wmin, wmax) = c.w.iter().fold((i64::MAX, 0), |(lo, hi), &w| (lo.min(w), hi.max(w)));
     let amax = i128::from(wmax) * i128::from(s);
     if amax > i128::from(i64::MAX / 16) {
@@ -482,8 +484,9 @@ impl<'a> Auction<'a> {
                 self.bid(i as usize, eps);
             }
         }
-        // The bids left `assigned` and `pos` as they were (see `bid`); everything after
-        // this point reads them.
+        // The bids left `assigned` and `pos` as they were (see `take_bid`): nothing the bid
+        // loop calls may read them (`profit`, `remove`, `take` and the `sift_*` do). Everything
+        // after this point reads them: the repair, the next phase's `keep_or_requeue`, the duals.
         self.rebuild_holders();
         if let Some(csc) = repair {
             // A repair that lowered no price leaves the caches valid: no rescan next phase.
@@ -593,6 +596,8 @@ impl<'a> Auction<'a> {
         for j in 0..self.cap.len() {
             let s = self.slot_start[j];
             for (k, &p) in self.hi[s..s + self.held[j] as usize].iter().enumerate() {
+                // A person in two heaps would mean the bid loop queued a holder (review).
+                debug_assert_eq!(self.assigned[p as usize], NONE, "person {p} holds two places");
                 self.assigned[p as usize] = j as u32;
                 self.pos[p as usize] = k as u32;
             }
