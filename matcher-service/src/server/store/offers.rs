@@ -241,11 +241,7 @@ impl Store {
     pub fn catalogue_rows(&self, today: &str) -> Result<CatalogueRows> {
         self.read_snapshot(|c| {
             let mut stmt = c.prepare("SELECT id, model, reserved, retired FROM offers ORDER BY id")?;
-            let offers = stmt
-                .query_map([], |r| {
-                    Ok(OfferRow { id: r.get(0)?, model: r.get(1)?, reserved: r.get(2)?, retired: r.get(3)? })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let offers = stmt.query_map([], offer_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(CatalogueRows {
                 offers,
                 recorded: crate::server::ledger::recorded_locks(c, today)?,
@@ -276,16 +272,7 @@ impl Store {
                 c.prepare_cached("SELECT id, model, reserved, retired FROM offers WHERE id = ?1")?;
             let mut rows = Vec::with_capacity(ids.len());
             for id in ids {
-                let row = stmt
-                    .query_row([id], |r| {
-                        Ok(OfferRow {
-                            id: r.get(0)?,
-                            model: r.get(1)?,
-                            reserved: r.get(2)?,
-                            retired: r.get(3)?,
-                        })
-                    })
-                    .optional()?;
+                let row = stmt.query_row([id], offer_row).optional()?;
                 rows.extend(row);
             }
             rows.sort_by(|a, b| a.id.cmp(&b.id));
@@ -436,6 +423,11 @@ fn offer_evidence_in(c: &Connection, offer: &str) -> Result<Vec<GroupEvidence>> 
 }
 
 /// Reads `record, capacity, reserved, retired, id` (in that order).
+/// An [`OfferRow`] from `SELECT id, model, reserved, retired`.
+fn offer_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OfferRow> {
+    Ok(OfferRow { id: r.get(0)?, model: r.get(1)?, reserved: r.get(2)?, retired: r.get(3)? })
+}
+
 fn offer_state(r: &rusqlite::Row<'_>) -> rusqlite::Result<OfferState> {
     Ok(OfferState {
         record: r.get(0)?,
