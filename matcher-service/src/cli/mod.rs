@@ -138,7 +138,6 @@ enum Command {
     },
     /// Run the HTTP service (see docs/service.md).
     Serve(Box<serve::ServeArgs>),
-    /// Manage bearer tokens of the service.
     /// Write a municipality's live state from the service's database as a data set directory
     /// (candidates with their running courses locked, declines in force, offers with the
     /// municipality's share of the free places, and its episode history as `outcomes.csv`),
@@ -157,6 +156,7 @@ enum Command {
         #[arg(long)]
         today: Option<String>,
     },
+    /// Manage bearer tokens of the service.
     Token {
         #[command(subcommand)]
         command: token::TokenCommand,
@@ -282,4 +282,27 @@ fn history_from_db(db: &std::path::Path, municipality: u16) -> anyhow::Result<Ve
         .history(Some(municipality), 0, u32::MAX)
         .with_context(|| format!("reading the history of {municipality:04} from {}", db.display()))?;
     Ok(crate::server::history::csv(&rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// `matcher --help` is the first page an operator reads: every command says what it does,
+    /// in its own line (a doc comment placed one variant too early once gave `token` no line
+    /// and `export-state` the token's first sentence).
+    #[test]
+    fn every_command_says_what_it_does_in_its_own_words() {
+        let cli = Cli::command();
+        for sub in cli.get_subcommands() {
+            let about = sub.get_about().map(ToString::to_string).unwrap_or_default();
+            assert!(!about.trim().is_empty(), "`matcher {}` has no line in --help", sub.get_name());
+            if sub.get_name() != "token" {
+                assert!(!about.contains("token"), "`matcher {}` is described as: {about}", sub.get_name());
+            }
+        }
+        let token = cli.find_subcommand("token").map(|t| t.get_about().map(ToString::to_string));
+        assert_eq!(token, Some(Some("Manage bearer tokens of the service".to_string())));
+    }
 }
