@@ -5,7 +5,8 @@
 //! file, line, column and value, and the file is accepted whole or not at all. It is read
 //! against an already loaded [`Dataset`]: the cases it lists must be candidates of it.
 
-use super::read::{Seen, groups, municipality, unique_id};
+use super::Seen;
+use super::read::{groups, municipality, unique_id};
 use super::table::{Row, Table};
 use crate::error::{Error, InputProblem, InputProblems, Result};
 use crate::model::{CandidateId, Caseworker, CaseworkerId, Dataset, MunicipalityCode, ReferenceData};
@@ -87,7 +88,7 @@ pub fn caseworkers_from_bytes(
 
     let candidates: HashMap<&str, MunicipalityCode> =
         data.candidates.iter().map(|c| (c.id.as_str(), c.municipality)).collect();
-    let mut ids = Seen::new();
+    let mut ids = Seen::default();
     // Candidate id → (caseworker id, line) of the caseload that lists it first.
     let mut held: HashMap<String, (String, u64)> = HashMap::new();
     let (rows, problems) = table.for_each_row(|r| caseworker(r, reference, &candidates, &mut ids, &mut held));

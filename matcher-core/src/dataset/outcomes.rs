@@ -6,17 +6,13 @@
 //! Like every table, a bad row is reported with file, line, column and value and refuses the
 //! whole data set. A CPR-like id is refused without echoing its digits.
 
+use super::Seen;
 use super::table::Row;
 use crate::error::InputProblem;
 use crate::model::{
     AgeBand, Episode, EpisodeId, FOLLOW_UP_WEEKS, GroupSet, MunicipalityCode, OfferId, ReferenceData,
     looks_like_cpr,
 };
-use std::collections::HashMap;
-
-/// Ids seen so far in one table, with the line of their first row (as `read::Seen`; this
-/// module does not import `read`, which calls it, so that the module graph has no circle).
-pub(super) type Seen = HashMap<String, u64>;
 
 fn municipality(
     r: &Row<'_>,

@@ -5,26 +5,23 @@
 //! row is checked: a row that is bad for another reason does not make every reference to it
 //! look unknown as well.
 
-use super::ReadOptions;
 use super::encoding::Encoding;
 use super::table::{Row, Table};
 use super::{
     CANDIDATE_COLUMNS, CONTRACT_COLUMNS, CONTRACT_REQUIRED, DECLINE_COLUMNS, DECLINE_REQUIRED,
     EVIDENCE_COLUMNS, OFFER_COLUMNS, PROVIDER_COLUMNS, PROVIDER_REQUIRED,
 };
+use super::{ReadOptions, Seen};
 use crate::error::{Error, InputProblem, InputProblems, Result};
 use crate::model::limits;
 use crate::model::{
     AgeBand, AuditAttributes, Benefit, Candidate, CandidateId, Contract, ContractId, ContractKind,
-    ContractWorld, CurrentAssignment, Dataset, Decline, Evidence, Gender, GroupId, GroupSet, Language,
-    LatLon, MunicipalityCode, Occupation, Offer, OfferId, OfferKind, Origin, Provider, ProviderId,
+    ContractWorld, CurrentAssignment, Dataset, Decline, Episode, Evidence, Gender, GroupId, GroupSet,
+    Language, LatLon, MunicipalityCode, Occupation, Offer, OfferId, OfferKind, Origin, Provider, ProviderId,
     ReferenceData, TimeAndPlace,
 };
 use std::collections::HashMap;
 use std::path::Path;
-
-/// Ids seen so far in one table, with the line of their first row.
-pub(super) type Seen = HashMap<String, u64>;
 
 /// Loads and validates a data set directory (see the module documentation of
 /// [`crate::dataset`] and `data/README.md` for the tables and their columns).
@@ -51,12 +48,12 @@ pub fn load_dir_with(dir: &Path, reference: &ReferenceData, options: &ReadOption
     let mut problems = Vec::new();
     let enc = options.encoding;
 
-    let mut provider_ids = Seen::new();
+    let mut provider_ids = Seen::default();
     let providers = open(dir, "providers", PROVIDER_COLUMNS, PROVIDER_REQUIRED, true, enc, &mut problems)?
         .map(|table| rows(table, &mut problems, |r| provider(r, reference, &mut provider_ids)));
     let provider_ids = providers.as_ref().map(|_| provider_ids);
 
-    let mut offer_ids = Seen::new();
+    let mut offer_ids = Seen::default();
     let required = super::OFFER_REQUIRED;
     let offers = open(dir, "offers", OFFER_COLUMNS, required, true, enc, &mut problems)?.map(|table| {
         if provider_ids.is_none() {
@@ -66,7 +63,7 @@ pub fn load_dir_with(dir: &Path, reference: &ReferenceData, options: &ReadOption
     });
     let offer_ids = offers.as_ref().map(|_| offer_ids);
 
-    let mut evidence_seen = Seen::new();
+    let mut evidence_seen = Seen::default();
     let evidence = match open(dir, "evidence", EVIDENCE_COLUMNS, EVIDENCE_COLUMNS, false, enc, &mut problems)?
     {
         Some(table) => {
@@ -78,47 +75,63 @@ pub fn load_dir_with(dir: &Path, reference: &ReferenceData, options: &ReadOption
         None => Vec::new(),
     };
 
-    // Locked assignments are kept by every run, so more of them than places is a contradiction
-    // no solver can resolve: refuse it here, on the row that overfills the offer.
-    let mut places: HashMap<&str, (u32, u32)> =
-        offers.iter().flatten().map(|o| (o.id.as_str(), (o.capacity, 0))).collect();
-    let mut candidate_ids = Seen::new();
-    let required = super::CANDIDATE_REQUIRED;
-    let candidates = match open(dir, "candidates", CANDIDATE_COLUMNS, required, true, enc, &mut problems)? {
-        Some(table) => {
-            if offer_ids.is_none() {
-                problems.push(not_checked(table.file(), "current_offer and excluded_offers", "offers"));
-            }
-            rows(table, &mut problems, |r| {
-                let candidate = candidate(r, reference, offer_ids.as_ref(), &mut candidate_ids)?;
-                if let Some(current) = candidate.current.as_ref().filter(|c| c.locked)
-                    && let Some((capacity, locked)) = places.get_mut(current.offer.as_str())
-                {
-                    *locked += 1;
-                    if *locked > *capacity {
-                        return Err(r.problem(
-                            "current_locked",
-                            format!(
-                                "offer {} has {capacity} places, all held by other locked candidates",
-                                current.offer
-                            ),
-                        ));
-                    }
+    // Candidates and the episode history are the two long tables and need only the offers'
+    // ids: they are read side by side, each listing its own problems, which are then put in
+    // the order a one-by-one read gives (candidates first).
+    let read_candidates = || -> Result<(Vec<Candidate>, Seen, Vec<InputProblem>)> {
+        let mut problems = Vec::new();
+        // Locked assignments are kept by every run, so more of them than places is a
+        // contradiction no solver can resolve: refuse it here, on the row that overfills the offer.
+        let mut places: HashMap<&str, (u32, u32)> =
+            offers.iter().flatten().map(|o| (o.id.as_str(), (o.capacity, 0))).collect();
+        let mut candidate_ids = Seen::default();
+        let required = super::CANDIDATE_REQUIRED;
+        let candidates = match open(dir, "candidates", CANDIDATE_COLUMNS, required, true, enc, &mut problems)?
+        {
+            Some(table) => {
+                if offer_ids.is_none() {
+                    problems.push(not_checked(table.file(), "current_offer and excluded_offers", "offers"));
                 }
-                Ok(candidate)
-            })
-        }
-        None => Vec::new(),
+                rows(table, &mut problems, |r| {
+                    let candidate = candidate(r, reference, offer_ids.as_ref(), &mut candidate_ids)?;
+                    if let Some(current) = candidate.current.as_ref().filter(|c| c.locked)
+                        && let Some((capacity, locked)) = places.get_mut(current.offer.as_str())
+                    {
+                        *locked += 1;
+                        if *locked > *capacity {
+                            return Err(r.problem(
+                                "current_locked",
+                                format!(
+                                    "offer {} has {capacity} places, all held by other locked candidates",
+                                    current.offer
+                                ),
+                            ));
+                        }
+                    }
+                    Ok(candidate)
+                })
+            }
+            None => Vec::new(),
+        };
+        Ok((candidates, candidate_ids, problems))
     };
-
-    let mut episode_ids = Seen::new();
-    let (known, required) = (super::OUTCOME_COLUMNS, super::OUTCOME_REQUIRED);
-    let outcomes = match open(dir, "outcomes", known, required, false, enc, &mut problems)? {
-        Some(table) => rows(table, &mut problems, |r| {
-            super::outcomes::episode(r, reference, offer_ids.as_ref(), &mut episode_ids)
-        }),
-        None => Vec::new(),
+    let read_outcomes = || -> Result<(Vec<Episode>, Vec<InputProblem>)> {
+        let mut problems = Vec::new();
+        let mut episode_ids = Seen::default();
+        let (known, required) = (super::OUTCOME_COLUMNS, super::OUTCOME_REQUIRED);
+        let outcomes = match open(dir, "outcomes", known, required, false, enc, &mut problems)? {
+            Some(table) => rows(table, &mut problems, |r| {
+                super::outcomes::episode(r, reference, offer_ids.as_ref(), &mut episode_ids)
+            }),
+            None => Vec::new(),
+        };
+        Ok((outcomes, problems))
     };
+    let (candidates_read, outcomes_read) = rayon::join(read_candidates, read_outcomes);
+    let (candidates, candidate_ids, candidate_problems) = candidates_read?;
+    problems.extend(candidate_problems);
+    let (outcomes, outcome_problems) = outcomes_read?;
+    problems.extend(outcome_problems);
     let candidate_ids = Some(candidate_ids);
     let declines = match open(dir, "declines", DECLINE_COLUMNS, DECLINE_REQUIRED, false, enc, &mut problems)?
     {
@@ -145,7 +158,7 @@ pub fn load_dir_with(dir: &Path, reference: &ReferenceData, options: &ReadOption
                         None
                     }
                 };
-                let mut seen = Seen::new();
+                let mut seen = Seen::default();
                 let (accepted, bad) =
                     table.for_each_row(|r| contract(r, reference, world.as_ref(), &mut seen));
                 problems.extend(bad);
@@ -930,7 +943,7 @@ pub fn offers_from_json(
 ) -> std::result::Result<Vec<(u64, Offer)>, InputProblems> {
     let required = super::OFFER_REQUIRED;
     let table = json_text_table(file, text, OFFER_COLUMNS, required)?;
-    let mut seen = Seen::new();
+    let mut seen = Seen::default();
     let (accepted, problems) = table.for_each_row(|r| offer(r, reference, None, &mut seen));
     if problems.is_empty() { Ok(accepted) } else { Err(InputProblems(problems)) }
 }
@@ -949,7 +962,7 @@ pub fn candidates_from_json(
 ) -> std::result::Result<Vec<(u64, Candidate)>, InputProblems> {
     let required = super::CANDIDATE_REQUIRED;
     let table = json_text_table(file, text, CANDIDATE_COLUMNS, required)?;
-    let mut seen = Seen::new();
+    let mut seen = Seen::default();
     let (accepted, problems) = table.for_each_row(|r| candidate(r, reference, None, &mut seen));
     if problems.is_empty() { Ok(accepted) } else { Err(InputProblems(problems)) }
 }

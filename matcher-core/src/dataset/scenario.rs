@@ -14,7 +14,8 @@
 //! applying the scenario is [`crate::batch::scenario::apply`].
 
 use super::ReadOptions;
-use super::read::{Seen, World, contract, offer, open, provider, rows};
+use super::Seen;
+use super::read::{World, contract, offer, open, provider, rows};
 use super::{
     CONTRACT_COLUMNS, CONTRACT_REQUIRED, OFFER_COLUMNS, OFFER_REQUIRED, PROVIDER_COLUMNS, PROVIDER_REQUIRED,
 };
@@ -68,7 +69,7 @@ pub fn load_scenario(
         open(dir, "providers", PROVIDER_COLUMNS, PROVIDER_REQUIRED, false, enc, &mut problems)?
     {
         found += 1;
-        let mut seen = Seen::new();
+        let mut seen = Seen::default();
         scenario.providers = rows(table, &mut problems, |r| provider(r, reference, &mut seen));
         known_providers.extend(seen);
     }
@@ -77,7 +78,7 @@ pub fn load_scenario(
     let mut offer_lines: HashMap<String, u64> = HashMap::new();
     if let Some(table) = open(dir, "offers", OFFER_COLUMNS, OFFER_REQUIRED, false, enc, &mut problems)? {
         found += 1;
-        let mut seen = Seen::new();
+        let mut seen = Seen::default();
         scenario.offers =
             rows(table, &mut problems, |r| offer(r, reference, Some(&known_providers), &mut seen));
         offer_lines = seen.into_iter().collect();
@@ -117,7 +118,7 @@ pub fn load_scenario(
     if let Some(table) = open(dir, "remove", REMOVE_COLUMNS, REMOVE_REQUIRED, false, enc, &mut problems)? {
         found += 1;
         let contract_ids: Vec<&str> = base.contracts.iter().map(|c| c.id.as_str()).collect();
-        let mut seen = Seen::new();
+        let mut seen = Seen::default();
         let removed = rows(table, &mut problems, |r| {
             let id = r.text("id")?;
             let key = format!("{}\u{0}{id}", r.text("table")?);
@@ -158,7 +159,7 @@ pub fn load_scenario(
     {
         found += 1;
         let file = table.file().to_string();
-        let mut seen = Seen::new();
+        let mut seen = Seen::default();
         let (accepted, bad) = table.for_each_row(|r| contract(r, reference, None, &mut seen));
         problems.extend(bad);
         let mut covered: Vec<&OfferId> = accepted.iter().flat_map(|(_, c)| &c.offers).collect();

@@ -10,10 +10,10 @@
 //! whole (empty, not UTF-8, one column that looks like another separator) instead of one per
 //! column or row.
 
+use super::FastMap;
 use super::encoding::{self, Encoding};
 use crate::error::{InputProblem, InputProblems};
 use crate::model::Date;
-use std::collections::HashMap;
 use std::io::Read;
 use std::str::FromStr;
 
@@ -21,7 +21,7 @@ use std::str::FromStr;
 pub struct Table<R: Read> {
     file: String,
     source: Source<R>,
-    columns: HashMap<String, usize>,
+    columns: FastMap<String, usize>,
     /// Column names in header order with the line where each first appears (1 for CSV).
     header: Vec<(String, u64)>,
     dialect: Dialect,
@@ -296,8 +296,8 @@ fn check_header(
     header: &[(String, u64)],
     required: &[&str],
     check_required: bool,
-) -> Result<HashMap<String, usize>, InputProblems> {
-    let mut columns = HashMap::with_capacity(header.len());
+) -> Result<FastMap<String, usize>, InputProblems> {
+    let mut columns = FastMap::with_capacity_and_hasher(header.len(), Default::default());
     let mut problems = Vec::new();
     for (i, (name, line)) in header.iter().enumerate() {
         if columns.insert(name.clone(), i).is_some() {
@@ -320,7 +320,7 @@ pub struct Row<'a> {
     file: &'a str,
     line: u64,
     record: &'a csv::StringRecord,
-    columns: &'a HashMap<String, usize>,
+    columns: &'a FastMap<String, usize>,
     /// Line of each value (JSON, where an object spans lines); empty for CSV.
     field_lines: &'a [u64],
     dialect: Dialect,

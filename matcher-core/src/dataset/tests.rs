@@ -902,3 +902,36 @@ fn bad_outcome_rows_are_reported_with_their_place_and_refuse_the_data_set() {
     assert!(p.reason.contains("CPR"));
     assert!(!p.value.contains("0101901234") && !p.to_string().contains("0101901234"), "{p}");
 }
+
+/// Candidates and the episode history are read side by side; their problems still come in the
+/// order of a one-by-one read (candidates, then outcomes, then declines that name them), each
+/// table's rows in line order, and a repeated id still names the line that first had it.
+#[test]
+fn problems_of_tables_read_side_by_side_come_in_file_and_line_order() {
+    let r = reference();
+    let d = with_history(&r);
+    let dir = temp_dir("side-by-side");
+    write_dir(&d, &r, &dir).unwrap();
+    let second = d.candidates[1].id.to_string();
+    set_cell(&dir, "outcomes.csv", 2, "weeks_to_exit", "-1");
+    set_cell(&dir, "outcomes.csv", 0, "weeks_on_benefit", "-2");
+    let late = set_cell(&dir, "candidates.csv", 3, "id", &second);
+    set_cell(&dir, "candidates.csv", 0, "max_travel_km", "-5");
+    std::fs::write(dir.join("declines.csv"), "candidate_id,offer_id,until,reason\nnobody,x,2026-01-01,\n")
+        .unwrap();
+    let problems = problems_of(&dir, &r);
+    let places: Vec<(&str, u64, &str)> =
+        problems.iter().map(|p| (p.file.as_str(), p.line, p.column.as_str())).collect();
+    assert_eq!(
+        places,
+        [
+            ("candidates.csv", 2, "max_travel_km"),
+            ("candidates.csv", late, "id"),
+            ("outcomes.csv", 2, "weeks_on_benefit"),
+            ("outcomes.csv", 4, "weeks_to_exit"),
+            ("declines.csv", 2, "candidate_id"),
+        ],
+        "{problems:?}"
+    );
+    assert!(problems[1].reason.contains("line 3"), "{}", problems[1].reason);
+}
