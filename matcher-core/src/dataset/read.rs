@@ -92,24 +92,29 @@ pub fn load_dir_with(dir: &Path, reference: &ReferenceData, options: &ReadOption
                 if offer_ids.is_none() {
                     problems.push(not_checked(table.file(), "current_offer and excluded_offers", "offers"));
                 }
-                rows(table, &mut problems, |r| {
-                    let candidate = candidate(r, reference, offer_ids.as_ref(), &mut candidate_ids)?;
-                    if let Some(current) = candidate.current.as_ref().filter(|c| c.locked)
-                        && let Some((capacity, locked)) = places.get_mut(current.offer.as_str())
-                    {
-                        *locked += 1;
-                        if *locked > *capacity {
-                            return Err(r.problem(
-                                "current_locked",
-                                format!(
-                                    "offer {} has {capacity} places, all held by other locked candidates",
-                                    current.offer
-                                ),
-                            ));
+                let (accepted, bad) = table.for_each_row_split(
+                    |r| candidate_row(r, reference, offer_ids.as_ref()),
+                    |r, row| {
+                        let candidate = settle_candidate(r, row, &mut candidate_ids)?;
+                        if let Some(current) = candidate.current.as_ref().filter(|c| c.locked)
+                            && let Some((capacity, locked)) = places.get_mut(current.offer.as_str())
+                        {
+                            *locked += 1;
+                            if *locked > *capacity {
+                                return Err(r.problem(
+                                    "current_locked",
+                                    format!(
+                                        "offer {} has {capacity} places, all held by other locked candidates",
+                                        current.offer
+                                    ),
+                                ));
+                            }
                         }
-                    }
-                    Ok(candidate)
-                })
+                        Ok(candidate)
+                    },
+                );
+                problems.extend(bad);
+                accepted.into_iter().map(|(_, c)| c).collect()
             }
             None => Vec::new(),
         };
@@ -414,11 +419,18 @@ pub(super) fn unique_id<T>(
 ) -> Result<T, InputProblem> {
     let text = r.text(column)?;
     let id = new(text).map_err(|reason| r.problem(column, reason))?;
+    first_use(r, column, seen)?;
+    Ok(id)
+}
+
+/// Records the (valid) id in `column` as seen on this row, refusing a second use.
+fn first_use(r: &Row<'_>, column: &str, seen: &mut Seen) -> Result<(), InputProblem> {
+    let text = r.raw(column);
     if let Some(first) = seen.get(text) {
         return Err(r.problem(column, format!("duplicate id; first used on line {first}")));
     }
     seen.insert(text.to_string(), r.line());
-    Ok(id)
+    Ok(())
 }
 
 /// An id that must name a row of another table (`None` when that table could not be read).
@@ -713,13 +725,47 @@ fn evidence(
     Ok((offer, Evidence { group, trials, successes }))
 }
 
+/// A candidate row read on its own: whether its id is valid (so that it counts as used), and
+/// the candidate or the row's first problem. The checks against earlier rows are
+/// [`settle_candidate`]'s.
+struct CandidateRow {
+    id_valid: bool,
+    candidate: Result<Candidate, InputProblem>,
+}
+
 fn candidate(
     r: &Row<'_>,
     reference: &ReferenceData,
     offers: Option<&Seen>,
     seen: &mut Seen,
 ) -> Result<Candidate, InputProblem> {
-    let id = unique_id(r, "id", seen, CandidateId::new)?;
+    settle_candidate(r, candidate_row(r, reference, offers), seen)
+}
+
+/// A candidate row's id, checked against the rows before it: a repeated id is the row's first
+/// problem (as [`unique_id`] makes it for the other tables); a valid id counts as used even when
+/// the rest of its row is bad, so that later references to it are not reported as well.
+fn settle_candidate(r: &Row<'_>, row: CandidateRow, seen: &mut Seen) -> Result<Candidate, InputProblem> {
+    if row.id_valid {
+        first_use(r, "id", seen)?;
+    }
+    row.candidate
+}
+
+fn candidate_row(r: &Row<'_>, reference: &ReferenceData, offers: Option<&Seen>) -> CandidateRow {
+    let id = r.text("id").and_then(|text| CandidateId::new(text).map_err(|reason| r.problem("id", reason)));
+    match id {
+        Ok(id) => CandidateRow { id_valid: true, candidate: candidate_fields(r, reference, offers, id) },
+        Err(problem) => CandidateRow { id_valid: false, candidate: Err(problem) },
+    }
+}
+
+fn candidate_fields(
+    r: &Row<'_>,
+    reference: &ReferenceData,
+    offers: Option<&Seen>,
+    id: CandidateId,
+) -> Result<Candidate, InputProblem> {
     let municipality = municipality(r, "municipality", reference)?;
     let home = location(r, reference)?;
     let age_band = AgeBand::parse(r.text("age_band")?)

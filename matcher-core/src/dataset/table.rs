@@ -210,24 +210,98 @@ impl<R: Read> Table<R> {
                     }
                 }
                 Err(e) => {
-                    let line = e.position().map_or(0, |p| p.line());
-                    let reason = match e.kind() {
-                        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-                            let hint = if *len > *expected_len && self.dialect.delimiter == b',' {
-                                "; a comma inside a value (a decimal comma such as 57,01027?) splits it: quote the value, use a decimal point, or save the file `;`-separated"
-                            } else {
-                                ""
-                            };
-                            format!("row has {len} values, the header has {expected_len} columns{hint}")
-                        }
-                        _ => format!("malformed CSV row: {e}"),
-                    };
-                    problems.push(InputProblem::new(&self.file, line, "", "", reason));
-                    if !matches!(
-                        e.kind(),
-                        csv::ErrorKind::UnequalLengths { .. } | csv::ErrorKind::Utf8 { .. }
-                    ) {
+                    let (problem, go_on) = csv_problem(&self.file, self.dialect, &e);
+                    problems.push(problem);
+                    if !go_on {
                         break;
+                    }
+                }
+            }
+        }
+        (accepted, problems)
+    }
+
+    /// As [`Table::for_each_row`], with the work per row shared out over rayon's threads: `parse`
+    /// sees each row on its own, in any order and on any thread; `settle` then gets each row
+    /// with its parse in line order and makes the checks that depend on earlier rows (a
+    /// repeated id, places held). Problems come in the order `for_each_row` gives. Rows are
+    /// read a batch at a time, so only one batch's records are held at once.
+    pub fn for_each_row_split<P: Send, T>(
+        self,
+        parse: impl Fn(&Row<'_>) -> P + Sync,
+        mut settle: impl FnMut(&Row<'_>, P) -> Result<T, InputProblem>,
+    ) -> (Vec<(u64, T)>, Vec<InputProblem>) {
+        use rayon::prelude::*;
+        // Large enough that the threads' hand-over is rare, small enough that a batch's
+        // records stay in cache and in little memory.
+        const BATCH: usize = 2048;
+        let Table { file, source, columns, dialect, .. } = self;
+        let mut reader = match source {
+            Source::Csv(reader) => reader,
+            source @ Source::Rows(_) => {
+                let table = Table { file, source, columns, header: Vec::new(), dialect };
+                return table.for_each_row(|r| settle(r, parse(r)));
+            }
+        };
+        // A function, not a closure: each call borrows its record only for that call.
+        fn row<'a>(
+            file: &'a str,
+            columns: &'a FastMap<String, usize>,
+            dialect: Dialect,
+            line: u64,
+            record: &'a csv::StringRecord,
+        ) -> Row<'a> {
+            Row { file, line, record, columns, field_lines: &[], dialect }
+        }
+        let (mut accepted, mut problems) = (Vec::new(), Vec::new());
+        let mut records: Vec<csv::StringRecord> = Vec::new();
+        // Per slot of a batch: the line and record index of a row, or the problem of a row the
+        // CSV reader could not split.
+        let mut slots: Vec<Result<(u64, usize), InputProblem>> = Vec::with_capacity(BATCH);
+        let mut more = true;
+        while more {
+            slots.clear();
+            let mut used = 0;
+            while slots.len() < BATCH {
+                if records.len() == used {
+                    records.push(csv::StringRecord::new());
+                }
+                match reader.read_record(&mut records[used]) {
+                    Ok(false) => {
+                        more = false;
+                        break;
+                    }
+                    Ok(true) => {
+                        let line = records[used].position().map_or(0, |p| p.line());
+                        slots.push(Ok((line, used)));
+                        used += 1;
+                    }
+                    Err(e) => {
+                        let (problem, go_on) = csv_problem(&file, dialect, &e);
+                        slots.push(Err(problem));
+                        if !go_on {
+                            more = false;
+                            break;
+                        }
+                    }
+                }
+            }
+            let parsed: Vec<P> = slots
+                .par_iter()
+                .filter_map(|slot| slot.as_ref().ok())
+                .map(|&(line, k)| parse(&row(&file, &columns, dialect, line, &records[k])))
+                .collect();
+            let mut parsed = parsed.into_iter();
+            for slot in slots.drain(..) {
+                match slot {
+                    Err(problem) => problems.push(problem),
+                    Ok((line, k)) => {
+                        // One parse per row slot, made above in the same order.
+                        let Some(p) = parsed.next() else { break };
+                        match settle(&row(&file, &columns, dialect, line, &records[k]), p) {
+                            Ok(value) => accepted.push((line, value)),
+                            Err(problem) => problems.push(problem),
+                        }
                     }
                 }
             }
@@ -315,6 +389,25 @@ fn check_header(
     if problems.is_empty() { Ok(columns) } else { Err(InputProblems(problems)) }
 }
 
+/// The problem of a row the CSV reader could not split, and whether reading can go on after
+/// it (a row of the wrong length or with bytes that are not text: yes; anything else: no).
+fn csv_problem(file: &str, dialect: Dialect, e: &csv::Error) -> (InputProblem, bool) {
+    let line = e.position().map_or(0, |p| p.line());
+    let reason = match e.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            let hint = if *len > *expected_len && dialect.delimiter == b',' {
+                "; a comma inside a value (a decimal comma such as 57,01027?) splits it: quote the value, use a decimal point, or save the file `;`-separated"
+            } else {
+                ""
+            };
+            format!("row has {len} values, the header has {expected_len} columns{hint}")
+        }
+        _ => format!("malformed CSV row: {e}"),
+    };
+    let go_on = matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. } | csv::ErrorKind::Utf8 { .. });
+    (InputProblem::new(file, line, "", "", reason), go_on)
+}
+
 /// One data row of a [`Table`].
 pub struct Row<'a> {
     file: &'a str,
@@ -344,7 +437,8 @@ impl Row<'_> {
         InputProblem::new(self.file, line, column, self.raw(column), reason)
     }
 
-    fn raw(&self, column: &str) -> &str {
+    /// The value in `column` as written (trimmed), empty when absent.
+    pub(crate) fn raw(&self, column: &str) -> &str {
         self.columns.get(column).and_then(|&i| self.record.get(i)).unwrap_or("")
     }
 
@@ -562,6 +656,47 @@ mod tests {
             Table::from_bytes("t.csv", bytes, &["id"], Encoding::Utf8).map_err(|p| p.to_string()).unwrap();
         let (ok, bad) = table.for_each_row(|r| f(r, column));
         ok.into_iter().map(|(_, v)| v).chain(bad.into_iter().map(|p| p.to_string())).collect()
+    }
+
+    /// The split reader gives what the one-by-one reader gives, over several batches: the same
+    /// rows accepted with their lines, the same problems in the same order, rows the CSV reader
+    /// cannot split (a short row, a quoted value across lines) included, and checks against
+    /// earlier rows (a repeated id) made in line order.
+    #[test]
+    fn the_split_reader_reads_as_the_one_by_one_reader() {
+        let mut text = String::from("id,n\n");
+        for k in 0..7000u32 {
+            match k % 997 {
+                5 => text.push_str("short\n"),
+                6 => text.push_str(&format!("\"q{k}\nacross\",1\n")),
+                7 => text.push_str(&format!("x{k},not a number\n")),
+                8 => text.push_str(&format!("x{},{k}\n", k - 8)),
+                _ => text.push_str(&format!("x{k},{k}\n")),
+            }
+        }
+        let parse = |r: &Row<'_>| (r.raw("id").to_string(), r.parse::<u32>("n", "a whole number"));
+        let settle = |seen: &mut std::collections::HashMap<String, u64>,
+                      r: &Row<'_>,
+                      (id, n): (String, Result<u32, InputProblem>)| {
+            if let Some(first) = seen.get(&id) {
+                return Err(r.problem("id", format!("duplicate of line {first}")));
+            }
+            seen.insert(id, r.line());
+            n
+        };
+        let table = || Table::from_bytes("t.csv", text.as_bytes(), &["id"], Encoding::Utf8).unwrap();
+        let mut seen = std::collections::HashMap::new();
+        let one_by_one = table().for_each_row(|r| settle(&mut seen, r, parse(r)));
+        let mut seen = std::collections::HashMap::new();
+        let split = table().for_each_row_split(parse, |r, p| settle(&mut seen, r, p));
+        assert_eq!(split.0, one_by_one.0);
+        assert_eq!(split.1, one_by_one.1);
+        let reasons: Vec<String> = split.1.iter().map(ToString::to_string).collect();
+        assert_eq!(split.0.len() + split.1.len(), 7000, "{reasons:?}");
+        assert!(reasons.iter().any(|p| p.contains("duplicate of line")), "{reasons:?}");
+        assert!(reasons.iter().any(|p| p.contains("row has 1 values")), "{reasons:?}");
+        assert!(reasons.iter().any(|p| p.contains("a whole number")), "{reasons:?}");
+        assert!(split.0.iter().any(|(line, _)| *line > 6000), "the last batch is read");
     }
 
     #[test]
