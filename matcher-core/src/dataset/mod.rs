@@ -34,14 +34,8 @@ pub use caseworkers::{
 };
 pub use encoding::Encoding;
 
-/// A map for the readers' look-ups: by column name for every value of every row, by id for
-/// every row. std's SipHash took a sixth of a national load's CPU; foldhash is several times
-/// faster on short keys and still seeded per map, so an input cannot choose its collisions
-/// in advance. Nothing iterates these maps, so their order never reaches an output.
-pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-
 /// Ids seen so far in one table, with the line of their first row.
-pub(crate) type Seen = FastMap<String, u64>;
+pub(crate) type Seen = crate::FastMap<String, u64>;
 pub use outcomes::{OUTCOME_COLUMNS, OUTCOME_REQUIRED};
 pub use read::{candidates_from_json, load_dir, load_dir_with, offers_from_json};
 pub use reference_dir::{REFERENCE_FILES, load_reference};

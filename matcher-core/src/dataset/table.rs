@@ -10,8 +10,8 @@
 //! whole (empty, not UTF-8, one column that looks like another separator) instead of one per
 //! column or row.
 
-use super::FastMap;
 use super::encoding::{self, Encoding};
+use crate::FastMap;
 use crate::error::{InputProblem, InputProblems};
 use crate::model::Date;
 use std::io::Read;

@@ -46,10 +46,10 @@
 
 pub mod world;
 
+use crate::FastMap;
 use crate::model::{AgeBand, Dataset, GroupSet, ReferenceData};
 use crate::score::evidence::posterior_mean;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// z of the central 90 % interval of a normal distribution (scipy.stats.norm.ppf(0.95)).
 pub const Z90: f64 = 1.644_853_626_951_472_2;
@@ -245,7 +245,7 @@ pub struct CaseMix {
 pub struct NoOfferRates {
     group: Vec<f64>,
     group_band: Vec<[f64; N_BANDS]>,
-    cell: HashMap<(u8, CaseMix), f64>,
+    cell: FastMap<(u8, CaseMix), f64>,
 }
 
 impl NoOfferRates {
@@ -255,7 +255,7 @@ impl NoOfferRates {
         let n_groups = prior.len();
         let mut group = vec![(0u32, 0u32); n_groups];
         let mut group_band = vec![[(0u32, 0u32); N_BANDS]; n_groups];
-        let mut cell: HashMap<(u8, CaseMix), (u32, u32)> = HashMap::new();
+        let mut cell: FastMap<(u8, CaseMix), (u32, u32)> = FastMap::default();
         for e in data.outcomes.iter().filter(|e| e.offer.is_none()) {
             let mix = episode_mix(e);
             for g in e.target_groups.iter().filter(|g| usize::from(g.0) < n_groups) {
@@ -366,9 +366,9 @@ impl EffectModel {
         let prior: Vec<(f64, f64)> =
             reference.target_groups.iter().map(|g| (g.prior_success_rate, g.prior_strength)).collect();
         let no_offer = NoOfferRates::estimate(data, &prior);
-        let offer_index: HashMap<&str, usize> =
+        let offer_index: FastMap<&str, usize> =
             data.offers.iter().enumerate().map(|(i, o)| (o.id.as_str(), i)).collect();
-        let mut provider_of: HashMap<&str, usize> = HashMap::new();
+        let mut provider_of: FastMap<&str, usize> = FastMap::default();
         for o in &data.offers {
             let next = provider_of.len();
             provider_of.entry(o.provider.as_str()).or_insert(next);
@@ -528,7 +528,7 @@ fn quality_rows(
     by_offer: &[Comparison],
     by_provider: &[Comparison],
     provider_level: &[Estimate],
-    provider_of: &HashMap<&str, usize>,
+    provider_of: &FastMap<&str, usize>,
 ) -> Vec<QualityRow> {
     let n_groups = model.n_groups;
     let code = |g: usize| reference.target_groups.get(g).map_or(String::new(), |t| t.code.clone());
@@ -550,7 +550,7 @@ fn quality_rows(
         }
     };
     let mut rows = Vec::new();
-    let names: HashMap<&str, &str> =
+    let names: FastMap<&str, &str> =
         data.providers.iter().map(|p| (p.id.as_str(), p.name.as_str())).collect();
     let mut providers: Vec<(&str, usize)> = provider_of.iter().map(|(&id, &i)| (id, i)).collect();
     providers.sort();
