@@ -176,10 +176,11 @@ impl Catalogues {
     }
 
     fn swap(&self, next: Arc<Catalogue>) {
-        match self.current.write() {
-            Ok(mut c) => *c = next,
-            Err(poisoned) => *poisoned.into_inner() = next,
-        }
+        let old = match self.current.write() {
+            Ok(mut c) => std::mem::replace(&mut *c, next),
+            Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), next),
+        };
+        drop_beside(old);
     }
 
     /// After a committed write to the stored offers `ids` (upserted or retired): a new
@@ -235,7 +236,7 @@ impl Catalogues {
         if written.len() != unique.len() {
             return self.rebuild_holding(store, version);
         }
-        let mut offers = old.offers.clone();
+        let (mut offers, (mut providers, outcomes)) = copy_data_set(old);
         let mut retired = current.retired.clone();
         let mut changed = Vec::with_capacity(written.len());
         for (i, mut offer, is_retired) in written {
@@ -247,7 +248,6 @@ impl Catalogues {
         }
         // A provider outside the registry takes its home from its first offer, which this
         // write may have moved: its providers are derived again, as a build derives them.
-        let mut providers = old.providers.clone();
         let mut touched: Vec<&ProviderId> = changed.iter().map(|&i| &offers[i].provider).collect();
         touched.sort_unstable();
         touched.dedup();
@@ -266,7 +266,7 @@ impl Catalogues {
             };
             providers[at] = provider_of(first, entry.as_ref());
         }
-        let data = Dataset { offers, providers, outcomes: old.outcomes.clone(), ..Dataset::default() };
+        let data = Dataset { offers, providers, outcomes, ..Dataset::default() };
         let scorer = current.scorer.with_changed_offers(Arc::new(data), &changed)?;
         let index = Arc::new(graph::Index::new(&scorer));
         *version += 1;
@@ -279,6 +279,8 @@ impl Catalogues {
             recorded: current.recorded.clone(),
             retired,
         }));
+        // This write's own hold on the old catalogue goes too, or it would free it here.
+        drop_beside(current);
         Ok(())
     }
 
@@ -434,6 +436,25 @@ impl Catalogues {
         self.rebuild(store)?;
         Ok(true)
     }
+}
+
+/// The catalogue's offers, providers and episode history, copied for a patch: each offer and
+/// episode owns its strings and lists, so the national copy is ~6 ms of allocation on one core
+/// (33,000 offers ~4 ms, 60,000 episodes ~2 ms); the offers are copied over rayon's threads and
+/// beside the rest.
+fn copy_data_set(data: &Dataset) -> (Vec<Offer>, (Vec<Provider>, Vec<matcher_core::model::Episode>)) {
+    use rayon::prelude::*;
+    rayon::join(
+        || data.offers.par_iter().cloned().collect(),
+        || (data.providers.clone(), data.outcomes.clone()),
+    )
+}
+
+/// Lets go of a catalogue that was swapped out on one of rayon's threads rather than in the
+/// write that swapped it: freeing a national catalogue's data set (~5 ms of `free`) is no part
+/// of the answer. Whoever holds it last (a suggestion still reading it) frees it then.
+fn drop_beside(old: Arc<Catalogue>) {
+    rayon::spawn(move || drop(old));
 }
 
 fn build(
