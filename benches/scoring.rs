@@ -63,7 +63,7 @@ fn world(n_candidates: usize, n_offers: usize) -> (Dataset, ReferenceData) {
         if kind == OfferKind::Provider {
             g.insert(groups[j % groups.len()]);
         }
-        data.offers.push(Offer {
+        data.offers.push(std::sync::Arc::new(Offer {
             id: OfferId::new(&format!("o{j}")).expect("id"),
             kind,
             name: format!("offer {j}"),
@@ -88,7 +88,7 @@ fn world(n_candidates: usize, n_offers: usize) -> (Dataset, ReferenceData) {
             poster_weeks_saved: 0.0,
             evidence: vec![Evidence { group: groups[j % groups.len()], trials: 40, successes: 12 }],
             time_and_place: Default::default(),
-        });
+        }));
     }
     (data, r)
 }
@@ -98,6 +98,7 @@ fn scoring(c: &mut Criterion) {
     // The same world with every eligibility limit lifted, so that every pair runs every factor.
     let mut feasible = mixed.clone();
     for offer in &mut feasible.offers {
+        let offer = std::sync::Arc::make_mut(offer);
         offer.target_groups = GroupSet::EMPTY;
     }
     let mut lifted = PolicySet::default();
@@ -146,10 +147,10 @@ fn offer_write(c: &mut Criterion) {
     let scorer = Scorer::new(Arc::new(data.clone()), r.clone(), policies.clone(), today).expect("scorer");
     let at = data.offers.len() / 2;
     let mut places = data.clone();
-    places.offers[at].capacity += 3;
+    std::sync::Arc::make_mut(&mut places.offers[at]).capacity += 3;
     let mut groups = data.clone();
     let other = groups.offers[(at + 1) % groups.offers.len()].target_groups;
-    groups.offers[at].target_groups = GroupSet(other.0 ^ 1);
+    std::sync::Arc::make_mut(&mut groups.offers[at]).target_groups = GroupSet(other.0 ^ 1);
     let mut group = c.benchmark_group("offer_write");
     group.sample_size(10);
     group.bench_function(format!("{}_scorer_new", scale.label()), |b| {

@@ -392,7 +392,8 @@ fn the_outcomes_of_an_offer_take_nothing_off_the_evidence_it_brought() {
     let o = cat.scorer.offer_index("course-1").expect("course-1") as usize;
     let estimate = |trials: u32, successes: u32| {
         let mut data = cat.scorer.data().clone();
-        data.offers[o].evidence = vec![Evidence { group: sickness, trials, successes }];
+        std::sync::Arc::make_mut(&mut data.offers[o]).evidence =
+            vec![Evidence { group: sickness, trials, successes }];
         EffectModel::estimate(&data, &reference, Spread::default())
             .offer_uplift(o, usize::from(sickness.0))
             .mean

@@ -1297,7 +1297,7 @@ mod tests {
                 .iter()
                 .filter(|c| c.current.as_ref().is_some_and(|cur| cur.locked && cur.offer == id))
                 .count() as u32;
-            data.offers[j].capacity = under_way.max(1);
+            std::sync::Arc::make_mut(&mut data.offers[j]).capacity = under_way.max(1);
             places += u64::from(under_way.max(1));
         }
         assert!(u64::from(partner.guaranteed_volume) > places, "{} places", places);

@@ -290,7 +290,7 @@ mod tests {
                 if o.contract == Some(ContractKind::StrategicPartner) { o.guaranteed_volume = guarantee.min(o.capacity); }
                 o
             }).collect();
-            let data = Dataset { offers, ..Dataset::default() };
+            let data = Dataset { offers: offers.into_iter().map(std::sync::Arc::new).collect(), ..Dataset::default() };
             let mut rows = Vec::new();
             for row in edges.iter().take(n) {
                 let mut seen = std::collections::BTreeMap::new();
@@ -326,8 +326,8 @@ mod tests {
     fn without_the_rule_the_better_scoring_buffer_wins_and_with_it_the_free_partner() {
         let data = Dataset {
             offers: vec![
-                course("buffer", ContractKind::Buffer, 1),
-                course("partner", ContractKind::StrategicPartner, 1),
+                std::sync::Arc::new(course("buffer", ContractKind::Buffer, 1)),
+                std::sync::Arc::new(course("partner", ContractKind::StrategicPartner, 1)),
             ],
             ..Dataset::default()
         };
@@ -352,8 +352,8 @@ mod tests {
     fn the_recorded_lowering_restores_exactly_the_weights_it_changed() {
         let data = Dataset {
             offers: vec![
-                course("buffer", ContractKind::Buffer, 1),
-                course("partner", ContractKind::StrategicPartner, 1),
+                std::sync::Arc::new(course("buffer", ContractKind::Buffer, 1)),
+                std::sync::Arc::new(course("partner", ContractKind::StrategicPartner, 1)),
             ],
             ..Dataset::default()
         };

@@ -20,6 +20,7 @@ use crate::model::limits;
 use crate::model::{Contract, ContractId, Dataset, Offer, OfferId, Provider, ReferenceData};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// Places added to one offer (`--add-places OFFER=N`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,7 +115,7 @@ fn lapse_guarantees(data: &mut Dataset, position: &HashMap<String, usize>, closi
         for (&j, share) in covered.iter().zip(c.guarantee_shares(&capacities)) {
             if closing[j] {
                 c.guaranteed_volume -= share.min(c.guaranteed_volume);
-                let o = &mut offers[j];
+                let o = Arc::make_mut(&mut offers[j]);
                 o.contract = Some(c.kind);
                 if c.price_dkk > 0 {
                     o.price_dkk = c.price_dkk;
@@ -155,7 +156,7 @@ pub fn apply(base: &Dataset, scenario: &Scenario) -> Result<(Dataset, ScenarioCh
         {
             o.evidence = before.evidence.clone();
         }
-        let replaced = upsert(&mut data.offers, o, |o| o.id.as_str());
+        let replaced = upsert(&mut data.offers, Arc::new(o), |o| o.id.as_str());
         *if replaced { &mut changes.offers_replaced } else { &mut changes.offers_added } += 1;
     }
     for c in &scenario.contracts {
@@ -190,7 +191,7 @@ pub fn apply(base: &Dataset, scenario: &Scenario) -> Result<(Dataset, ScenarioCh
         lapse_guarantees(&mut data, &position, &closing);
         for id in &scenario.close_offers {
             let &j = position.get(id.as_str()).ok_or_else(|| unknown_offer("remove", id))?;
-            let o = &mut data.offers[j];
+            let o = Arc::make_mut(&mut data.offers[j]);
             o.capacity = locked[j].min(o.capacity);
             o.guaranteed_volume = 0;
             changes.offers_closed += 1;
@@ -212,7 +213,7 @@ pub fn apply(base: &Dataset, scenario: &Scenario) -> Result<(Dataset, ScenarioCh
     }
     for add in &scenario.add_places {
         let &j = position.get(add.offer.as_str()).ok_or_else(|| unknown_offer(&add.source, &add.offer))?;
-        let o = &mut data.offers[j];
+        let o = Arc::make_mut(&mut data.offers[j]);
         let places =
             o.capacity.checked_add(add.places).filter(|&p| p <= limits::MAX_CAPACITY).ok_or_else(|| {
                 Error::Input(InputProblem::new(
@@ -742,6 +743,7 @@ mod tests {
         let mut data = (*data).clone();
         let ids = ["course-00002", "course-00008"];
         for o in data.offers.iter_mut().filter(|o| ids.contains(&o.id.as_str())) {
+            let o = std::sync::Arc::make_mut(o);
             (o.capacity, o.guaranteed_volume) = (300, 0);
         }
         let k = data.contracts.iter().position(|c| c.id.as_str() == "k-0851-lev-0005").unwrap();
@@ -776,6 +778,7 @@ mod tests {
         for (o, night) in
             held.offers.iter_mut().zip(&today.night.offers).filter(|(o, _)| ids.contains(&o.id.as_str()))
         {
+            let o = std::sync::Arc::make_mut(o);
             (o.contract, o.guaranteed_volume) =
                 (Some(ContractKind::StrategicPartner), night.guaranteed_volume);
         }
@@ -805,7 +808,7 @@ mod tests {
         let (reference, data) = demo();
         let mut data = (*data).clone();
         let j = data.offers.iter().position(|o| o.id.as_str() == "help-00004").unwrap();
-        data.offers[j].capacity = 0;
+        std::sync::Arc::make_mut(&mut data.offers[j]).capacity = 0;
         let data = Arc::new(data);
         let policies = Arc::new(PolicySet::default());
         let today = run(data.clone(), reference.clone(), policies.clone(), &options(0)).unwrap();
@@ -855,9 +858,9 @@ mod tests {
     #[test]
     fn a_scenario_replaces_adds_and_closes_offers_and_names_what_it_cannot_find() {
         let (_, data) = demo();
-        let mut replaced = data.offers[0].clone();
+        let mut replaced = Offer::clone(&data.offers[0]);
         replaced.capacity += 5;
-        let mut added = data.offers[0].clone();
+        let mut added = Offer::clone(&data.offers[0]);
         added.id = OfferId::new("course-new").unwrap();
         added.evidence.clear();
         // An offer with locked courses, closed: its places shrink to them.

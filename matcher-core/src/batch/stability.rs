@@ -49,7 +49,7 @@ pub fn candidate_fingerprints(data: &Dataset) -> Vec<u64> {
 
 /// The fingerprint of every offer, in data-set order.
 pub fn offer_fingerprints(data: &Dataset) -> Vec<u64> {
-    data.offers.par_iter().map(offer_fingerprint).collect()
+    data.offers.par_iter().map(|o| offer_fingerprint(o)).collect()
 }
 
 /// One candidate's row of the previous run, mapped onto tonight's indices.
@@ -424,6 +424,7 @@ mod tests {
     fn demo(reference: &ReferenceData) -> Dataset {
         let mut data = crate::r#gen::generate(crate::r#gen::Scale::Demo, 1, reference);
         for o in &mut data.offers {
+            let o = std::sync::Arc::make_mut(o);
             o.guaranteed_volume = 0;
         }
         data
@@ -583,7 +584,7 @@ mod tests {
             })
             .expect("another matched candidate");
         let b_offer = first.proposals[b].offer.expect("matched") as usize;
-        next.offers[b_offer].capacity = 0;
+        std::sync::Arc::make_mut(&mut next.offers[b_offer]).capacity = 0;
         // Candidate c: only a protected attribute changes; that cannot move a suggestion.
         let c = *matched.iter().find(|&&i| i != a && i != b).expect("a third");
         next.candidates[c].audit.gender = Some(crate::model::Gender::Other);

@@ -22,6 +22,7 @@ use crate::model::{
 };
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Loads and validates a data set directory (see the module documentation of
 /// [`crate::dataset`] and `data/README.md` for the tables and their columns).
@@ -202,7 +203,7 @@ pub fn load_dir_with(dir: &Path, reference: &ReferenceData, options: &ReadOption
     }
     Ok(Dataset {
         candidates,
-        offers,
+        offers: offers.into_iter().map(Arc::new).collect(),
         providers: providers.unwrap_or_default(),
         outcomes,
         declines,

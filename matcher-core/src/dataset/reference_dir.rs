@@ -195,7 +195,7 @@ mod tests {
         let home = c.home;
         let mut offers = Vec::new();
         for (id, group) in [("course-old", old), ("course-2027", new)] {
-            let mut o = data.offers[0].clone();
+            let mut o = crate::model::Offer::clone(&data.offers[0]);
             o.id = OfferId::new(id).unwrap();
             o.location = home;
             o.serves_municipalities.clear();
@@ -206,7 +206,7 @@ mod tests {
             o.requires_driving_licence = false;
             o.min_hours = 0;
             offers.push(data.offers.len());
-            data.offers.push(o);
+            data.offers.push(std::sync::Arc::new(o));
         }
         let data = Arc::new(data);
         let reference = Arc::new(reference);

@@ -84,7 +84,7 @@ pub fn load_scenario(
         offer_lines = seen.into_iter().collect();
     }
     // The offer set as the scenario leaves it (before closures and contracts).
-    let mut merged: Vec<Offer> = base.offers.clone();
+    let mut merged: Vec<Offer> = base.offers.iter().map(|o| Offer::clone(o)).collect();
     for o in &scenario.offers {
         match merged.iter_mut().find(|m| m.id == o.id) {
             Some(m) => *m = o.clone(),

@@ -232,7 +232,7 @@ pub mod v1 {
         fn from(d: Dataset) -> Self {
             crate::model::Dataset {
                 candidates: d.candidates,
-                offers: d.offers.into_iter().map(Into::into).collect(),
+                offers: d.offers.into_iter().map(|o| std::sync::Arc::new(o.into())).collect(),
                 providers: d.providers.into_iter().map(Into::into).collect(),
                 outcomes: Vec::new(),
                 declines: Vec::new(),
@@ -262,7 +262,7 @@ pub mod v2 {
         fn from(d: Dataset) -> Self {
             crate::model::Dataset {
                 candidates: d.candidates,
-                offers: d.offers.into_iter().map(Into::into).collect(),
+                offers: d.offers.into_iter().map(|o| std::sync::Arc::new(o.into())).collect(),
                 providers: d.providers.into_iter().map(Into::into).collect(),
                 outcomes: d.outcomes,
                 declines: Vec::new(),
@@ -292,7 +292,7 @@ pub mod v3 {
         fn from(d: Dataset) -> Self {
             crate::model::Dataset {
                 candidates: d.candidates,
-                offers: d.offers,
+                offers: d.offers.into_iter().map(std::sync::Arc::new).collect(),
                 providers: d.providers.into_iter().map(Into::into).collect(),
                 outcomes: d.outcomes,
                 declines: Vec::new(),
@@ -336,7 +336,7 @@ pub mod v4 {
         fn from(d: Dataset) -> Self {
             crate::model::Dataset {
                 candidates: d.candidates,
-                offers: d.offers,
+                offers: d.offers.into_iter().map(std::sync::Arc::new).collect(),
                 providers: d.providers.into_iter().map(Into::into).collect(),
                 outcomes: d.outcomes,
                 declines: d.declines,

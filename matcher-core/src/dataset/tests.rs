@@ -306,7 +306,7 @@ fn locked_assignments_beyond_capacity_are_refused() {
     let r = reference();
     let mut d = small(&r);
     let offer = d.offers[0].id.clone();
-    d.offers[0].capacity = 2;
+    std::sync::Arc::make_mut(&mut d.offers[0]).capacity = 2;
     for c in d.candidates.iter_mut() {
         c.current = None;
         c.excluded_offers.clear();
@@ -380,7 +380,7 @@ fn missing_and_unknown_columns_and_tables_are_reported() {
     std::fs::remove_file(dir.join("providers.json")).unwrap();
     std::fs::remove_file(dir.join("evidence.csv")).unwrap();
     let mut without = d.clone();
-    without.offers.iter_mut().for_each(|o| o.evidence.clear());
+    without.offers.iter_mut().for_each(|o| std::sync::Arc::make_mut(o).evidence.clear());
     assert_eq!(load_dir(&dir, &r).unwrap(), without, "evidence is optional");
 }
 
@@ -503,10 +503,10 @@ mod props {
             let r = reference();
             let mut d = small(&r);
             d.providers[0].name = name.clone();
-            d.offers[0].name = name;
-            d.offers[0].location = LatLon::new(lat, lon).unwrap();
+            std::sync::Arc::make_mut(&mut d.offers[0]).name = name;
+            std::sync::Arc::make_mut(&mut d.offers[0]).location = LatLon::new(lat, lon).unwrap();
             let help = d.offers.iter().position(|o| o.kind == OfferKind::ReciprocalHelp);
-            if let Some(h) = help { d.offers[h].poster_weeks_saved = saved; }
+            if let Some(h) = help { std::sync::Arc::make_mut(&mut d.offers[h]).poster_weeks_saved = saved; }
             d.candidates[0].home = LatLon::new(lat, lon).unwrap();
             d.candidates[0].max_travel_km = travel;
             d.candidates[0].benefit.start = Date(days);
@@ -623,8 +623,8 @@ fn with_contracts(mut d: Dataset) -> Dataset {
         })
         .collect();
     for &j in &covered {
-        d.offers[j].contract = None;
-        d.offers[j].guaranteed_volume = 0;
+        std::sync::Arc::make_mut(&mut d.offers[j]).contract = None;
+        std::sync::Arc::make_mut(&mut d.offers[j]).guaranteed_volume = 0;
     }
     let places: u32 = covered.iter().map(|&j| d.offers[j].capacity).sum();
     let mut groups = d.offers[first].target_groups;
@@ -710,7 +710,7 @@ fn contracts_round_trip_and_every_bad_row_names_its_place() {
     let dir = temp_dir("contracts-kind");
     let mut bad = d.clone();
     let covered = bad.offers.iter().position(|o| o.id == bad.contracts[0].offers[0]).unwrap();
-    bad.offers[covered].contract = Some(ContractKind::Buffer);
+    std::sync::Arc::make_mut(&mut bad.offers[covered]).contract = Some(ContractKind::Buffer);
     write_dir(&bad, &r, &dir).unwrap();
     let problems = problems_of(&dir, &r);
     assert!(

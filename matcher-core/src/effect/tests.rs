@@ -56,7 +56,7 @@ fn cream_and_specialist(r: &ReferenceData) -> Dataset {
     long.evidence = vec![Evidence { group: g, trials: 200, successes: 60 }];
     Dataset {
         candidates: Vec::new(),
-        offers: vec![cream, long],
+        offers: vec![std::sync::Arc::new(cream), std::sync::Arc::new(long)],
         providers: vec![],
         outcomes,
         declines: vec![],
@@ -99,7 +99,7 @@ fn shrinkage_pulls_small_samples_to_the_level_above_and_lets_large_ones_speak() 
         episodes(&r, &mut outcomes, 30.0, Some("o"), n, successes);
         let data = Dataset {
             candidates: vec![],
-            offers: vec![o],
+            offers: vec![std::sync::Arc::new(o)],
             providers: vec![],
             outcomes,
             declines: vec![],
@@ -171,7 +171,7 @@ fn zero_trials_earn_the_prior_and_no_more_evidence_points_than_a_record() {
     let mut data = cream_and_specialist(&r);
     let mut unknown = offer(&r, "unknown", OfferKind::Provider, 55.70, 12.50);
     unknown.provider = ProviderId::new("p-unknown").expect("id");
-    data.offers.push(unknown);
+    data.offers.push(std::sync::Arc::new(unknown));
     let mut c = candidate(&r, "c1", 55.68, 12.57);
     c.benefit.start = Date::parse("2026-04-26").expect("date");
     data.candidates = vec![c];
@@ -198,7 +198,7 @@ fn a_poster_is_never_matched_to_their_own_need_and_their_side_counts_once() {
     let helper = candidate(&r, "c-helper", 55.68, 12.57);
     let data = Dataset {
         candidates: vec![poster, helper],
-        offers: vec![need],
+        offers: vec![std::sync::Arc::new(need)],
         providers: vec![],
         outcomes: vec![],
         declines: vec![],
@@ -231,7 +231,7 @@ fn an_early_sickness_case_outranks_a_late_one_for_its_weeks_not_its_deadline() {
     late.benefit.reassessment = None;
     let data = Dataset {
         candidates: vec![early, late],
-        offers: vec![o],
+        offers: vec![std::sync::Arc::new(o)],
         providers: vec![],
         outcomes: vec![],
         declines: vec![],
@@ -269,7 +269,7 @@ fn a_policy_can_refuse_pairs_below_an_expected_net_effect() {
     let r = reference();
     let data = Dataset {
         candidates: vec![candidate(&r, "c1", 55.68, 12.57)],
-        offers: vec![offer(&r, "o1", OfferKind::Provider, 55.70, 12.50)],
+        offers: vec![std::sync::Arc::new(offer(&r, "o1", OfferKind::Provider, 55.70, 12.50))],
         providers: vec![],
         outcomes: vec![],
         declines: vec![],
@@ -369,7 +369,14 @@ fn the_danish_reading_rounds_points_and_names_a_missing_record() {
 
 /// A data set of `offers` (no candidates) with the history `outcomes`.
 fn data_with(offers: Vec<Offer>, outcomes: Vec<Episode>) -> Dataset {
-    Dataset { candidates: vec![], offers, providers: vec![], outcomes, declines: vec![], contracts: vec![] }
+    Dataset {
+        candidates: vec![],
+        offers: offers.into_iter().map(std::sync::Arc::new).collect(),
+        providers: vec![],
+        outcomes,
+        declines: vec![],
+        contracts: vec![],
+    }
 }
 
 fn provider_offer(r: &ReferenceData, id: &str, provider: &str) -> Offer {
@@ -458,7 +465,8 @@ fn evidence_the_history_already_holds_is_not_counted_twice() {
     let mut with_rows = plain.clone();
     // The same 200 episodes as an evidence row: 62 %, far above the group's prior of 55 %,
     // because its candidates were short-term. It must not move the estimate.
-    with_rows.offers[0].evidence = vec![Evidence { group: GroupId(g as u8), trials: 200, successes: 124 }];
+    std::sync::Arc::make_mut(&mut with_rows.offers[0]).evidence =
+        vec![Evidence { group: GroupId(g as u8), trials: 200, successes: 124 }];
     let a = EffectModel::estimate(&plain, &r, Spread::default()).offer_uplift(0, g);
     let b = EffectModel::estimate(&with_rows, &r, Spread::default()).offer_uplift(0, g);
     assert_eq!(a, b);

@@ -493,7 +493,7 @@ pub fn generate_with_history(
     Ok(World {
         data: Dataset {
             candidates,
-            offers,
+            offers: offers.into_iter().map(std::sync::Arc::new).collect(),
             providers,
             outcomes,
             declines: Vec::new(),

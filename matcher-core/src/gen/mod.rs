@@ -166,6 +166,7 @@ fn generate_plan(plan: &Plan, seed: u64, reference: &ReferenceData) -> Dataset {
     let candidates = candidates(world, &offers);
     let contracts = contracts(&mut providers, &mut offers);
     let outcomes = history::episodes(seed, plan.episodes, reference, &candidates, &offers, &truths);
+    let offers = offers.into_iter().map(std::sync::Arc::new).collect();
     Dataset { candidates, offers, providers, outcomes, declines: Vec::new(), contracts }
 }
 

@@ -779,7 +779,7 @@ mod tests {
                 4 => vec![MunicipalityCode(own), MunicipalityCode(147)],
                 _ => vec![],
             };
-            data.offers.push(o);
+            data.offers.push(std::sync::Arc::new(o));
         }
         data
     }
@@ -920,7 +920,7 @@ mod tests {
         let mut data = world(700, 300);
         let closed: Vec<usize> = (0..data.offers.len()).step_by(7).collect();
         for &j in &closed {
-            data.offers[j].capacity = 0;
+            std::sync::Arc::make_mut(&mut data.offers[j]).capacity = 0;
         }
         // Some candidates' current offer is one without places (not locked).
         for (i, c) in data.candidates.iter_mut().enumerate().filter(|(i, _)| i % 5 == 0) {
@@ -949,7 +949,7 @@ mod tests {
         assert!(want.len() < pairs.len() && !want.is_empty());
         for &x in closed.iter().take(12) {
             let mut one = data.clone();
-            one.offers[x].capacity = 1;
+            std::sync::Arc::make_mut(&mut one.offers[x]).capacity = 1;
             let bigger = build(&scorer_for(&one, &r, &policies)).expect("graph");
             let mut want: Vec<ClosedPair> = (0..bigger.n_candidates())
                 .filter_map(|i| {
@@ -1023,7 +1023,7 @@ mod tests {
         for (i, &(la, lo)) in points.iter().enumerate() {
             let mut o = offer(&r, &format!("o{i}"), OfferKind::Provider, 56.0, 10.0);
             o.location = LatLon { lat: la, lon: lo };
-            data.offers.push(o);
+            data.offers.push(std::sync::Arc::new(o));
         }
         let scorer = scorer_for(&data, &r, &PolicySet::default());
         assert_eq!(scorer.frame(), frame);
@@ -1047,6 +1047,7 @@ mod tests {
         let mut twice = once.clone();
         let mut repeated = 0;
         for o in &mut twice.offers {
+            let o = std::sync::Arc::make_mut(o);
             if let Some(&code) = o.serves_municipalities.first() {
                 o.serves_municipalities.push(code);
                 repeated += 1;
@@ -1092,7 +1093,7 @@ mod tests {
     fn locked_candidates_keep_exactly_their_course() {
         let r = reference();
         let mut data = world(10, 50);
-        data.offers[7].capacity = 0;
+        std::sync::Arc::make_mut(&mut data.offers[7]).capacity = 0;
         data.candidates[3].current =
             Some(CurrentAssignment { offer: data.offers[7].id.clone(), locked: true });
         let policies = PolicySet::default();

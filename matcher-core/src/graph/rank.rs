@@ -219,6 +219,7 @@ mod tests {
         let c = candidate(&r, "c1", 55.68, 12.57);
         let offers = (0..60)
             .map(|j| offer(&r, &format!("o{j}"), OfferKind::Provider, 55.68 + 0.002 * j as f64, 12.57))
+            .map(std::sync::Arc::new)
             .collect();
         (Dataset { candidates: vec![c.clone()], offers, ..Dataset::default() }, c)
     }
@@ -311,7 +312,11 @@ mod tests {
         let frame = crate::geo::Frame::covering(offers.iter().map(|o| (o.location.lat, o.location.lon)));
         let cells: Vec<usize> = offers.iter().map(|o| frame.cell(o.location.lat, o.location.lon)).collect();
         assert!(cells.iter().all(|&cell| cell == cells[0]), "one cell, scanned in index order: {cells:?}");
-        let data = Dataset { candidates: vec![c.clone()], offers, ..Dataset::default() };
+        let data = Dataset {
+            candidates: vec![c.clone()],
+            offers: offers.into_iter().map(std::sync::Arc::new).collect(),
+            ..Dataset::default()
+        };
         let scorer = scorer_for(&data, &r, &PolicySet::default());
         let index = Index::new(&scorer);
         let view = scorer.view(&c).expect("view");

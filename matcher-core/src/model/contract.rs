@@ -502,6 +502,8 @@ pub fn apply_in_place(data: &mut Dataset, day: Date, rules: impl Fn(Municipality
     let terms = offer_terms(data, day);
     let contracts = &data.contracts;
     for (offer, t) in data.offers.iter_mut().zip(&terms) {
+        // The night holds the only reference to its offers: no offer is copied here.
+        let offer = std::sync::Arc::make_mut(offer);
         let contract = t.contract.map(|k| &contracts[k]);
         let rules = rules(contract.map_or(offer.municipality, |c| c.municipality));
         offer.contract = t.kind;
@@ -661,11 +663,15 @@ mod tests {
     #[test]
     fn contracts_in_force_set_the_terms_and_old_columns_stay_without_one() {
         let mut data = Dataset {
-            offers: vec![offer("a", "lev-1", 10), offer("b", "lev-1", 10), offer("c", "lev-1", 10)],
+            offers: vec![
+                std::sync::Arc::new(offer("a", "lev-1", 10)),
+                std::sync::Arc::new(offer("b", "lev-1", 10)),
+                std::sync::Arc::new(offer("c", "lev-1", 10)),
+            ],
             ..Dataset::default()
         };
-        data.offers[2].contract = Some(ContractKind::StrategicPartner);
-        data.offers[2].guaranteed_volume = 4;
+        std::sync::Arc::make_mut(&mut data.offers[2]).contract = Some(ContractKind::StrategicPartner);
+        std::sync::Arc::make_mut(&mut data.offers[2]).guaranteed_volume = 4;
         let mut groups = GroupSet::EMPTY;
         groups.insert(GroupId(2));
         data.contracts = vec![
@@ -699,7 +705,10 @@ mod tests {
     #[test]
     fn terms_in_place_change_the_offers_as_the_copy_does_and_nothing_else() {
         let mut data = Dataset {
-            offers: vec![offer("a", "lev-1", 10), offer("b", "lev-1", 10)],
+            offers: vec![
+                std::sync::Arc::new(offer("a", "lev-1", 10)),
+                std::sync::Arc::new(offer("b", "lev-1", 10)),
+            ],
             contracts: vec![Contract { price_dkk: 7_000, ..contract(ContractKind::Buffer, &["a"]) }],
             ..Dataset::default()
         };
@@ -711,7 +720,8 @@ mod tests {
         assert_eq!(data, copy);
         assert_eq!((data.offers[0].contract, data.offers[0].price_dkk), (Some(ContractKind::Buffer), 7_000));
         assert_eq!(data.offers[1].price_dkk, 20_000, "an offer no contract covers keeps its price");
-        let mut plain = Dataset { offers: vec![offer("c", "lev-1", 10)], ..Dataset::default() };
+        let mut plain =
+            Dataset { offers: vec![std::sync::Arc::new(offer("c", "lev-1", 10))], ..Dataset::default() };
         assert!(!changes_offers(&plain, all) && apply(&plain, day, all).is_none());
         let before = plain.clone();
         apply_in_place(&mut plain, day, all);

@@ -18,6 +18,7 @@ pub use reference::{BenefitKind, Municipality, OccupationTitle, Postcode, Refere
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 /// Checks an external id: 1–64 characters from `A–Z a–z 0–9 - _ . :`, and not CPR-like.
 pub fn check_id(text: &str) -> Result<(), String> {
@@ -606,8 +607,9 @@ impl Decline {
 pub struct Dataset {
     /// Candidates, in input order.
     pub candidates: Vec<Candidate>,
-    /// Offers, in input order.
-    pub offers: Vec<Offer>,
+    /// Offers, in input order. Each shared (`Arc`), so that a copy of the data set with a few
+    /// offers changed (the service's write to an offer) copies pointers, not offers.
+    pub offers: Vec<Arc<Offer>>,
     /// Providers, in input order.
     pub providers: Vec<Provider>,
     /// Finished episodes with their case mix (the optional `outcomes` table): what the effect

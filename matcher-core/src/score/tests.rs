@@ -85,7 +85,7 @@ fn explanation_sums_to_the_score_and_names_every_factor() {
     let r = reference();
     let data = Dataset {
         candidates: vec![candidate(&r, "c1", 55.68, 12.57)],
-        offers: vec![offer(&r, "o1", OfferKind::Provider, 55.70, 12.50)],
+        offers: vec![std::sync::Arc::new(offer(&r, "o1", OfferKind::Provider, 55.70, 12.50))],
         providers: vec![],
         outcomes: vec![],
         declines: vec![],
@@ -150,7 +150,7 @@ fn each_hard_limit_removes_the_pair_and_says_which() {
         change(&mut c, &mut o);
         let data = Dataset {
             candidates: vec![c],
-            offers: vec![o],
+            offers: vec![std::sync::Arc::new(o)],
             providers: vec![],
             outcomes: vec![],
             declines: vec![],
@@ -181,7 +181,7 @@ fn youth_group_eligibility_follows_age_not_score() {
     c.age_band = AgeBand::From18To24;
     let data = Dataset {
         candidates: vec![c.clone()],
-        offers: vec![o.clone()],
+        offers: vec![std::sync::Arc::new(o.clone())],
         providers: vec![],
         outcomes: vec![],
         declines: vec![],
@@ -191,7 +191,7 @@ fn youth_group_eligibility_follows_age_not_score() {
     c.age_band = AgeBand::From40To49;
     let data = Dataset {
         candidates: vec![c],
-        offers: vec![o],
+        offers: vec![std::sync::Arc::new(o)],
         providers: vec![],
         outcomes: vec![],
         declines: vec![],
@@ -210,7 +210,7 @@ fn strong_evidence_outscores_a_lucky_single_success() {
     proven.evidence = vec![Evidence { group: g, trials: 100, successes: 80 }];
     let data = Dataset {
         candidates: vec![candidate(&r, "c1", 55.68, 12.57)],
-        offers: vec![lucky, proven],
+        offers: vec![std::sync::Arc::new(lucky), std::sync::Arc::new(proven)],
         providers: vec![],
         outcomes: vec![],
         declines: vec![],
@@ -242,7 +242,7 @@ fn protected_attributes_do_not_change_any_score() {
     ];
     let data = Dataset {
         candidates: vec![a, b],
-        offers,
+        offers: offers.into_iter().map(std::sync::Arc::new).collect(),
         providers: vec![],
         outcomes: vec![],
         declines: vec![],
@@ -308,7 +308,7 @@ proptest! {
     #[test]
     fn every_factor_is_in_unit_range_and_explanations_sum_exactly((c, o) in arb_pair()) {
         let r = reference();
-        let data = Dataset { candidates: vec![c], offers: vec![o], providers: vec![], outcomes: vec![], declines: vec![], contracts: vec![] };
+        let data = Dataset { candidates: vec![c], offers: vec![std::sync::Arc::new(o)], providers: vec![], outcomes: vec![], declines: vec![], contracts: vec![] };
         let policies = PolicySet::default();
         let s = scorer_for(&data, &r, &policies);
         let view = s.candidate(0).expect("c");
@@ -350,7 +350,7 @@ fn an_offer_starting_after_the_benefit_ends_avoids_no_weeks() {
     }
     let data = Dataset {
         candidates: vec![c],
-        offers: vec![now, soon, late],
+        offers: vec![std::sync::Arc::new(now), std::sync::Arc::new(soon), std::sync::Arc::new(late)],
         providers: vec![],
         outcomes: vec![],
         declines: vec![],
@@ -402,7 +402,7 @@ fn a_decline_excludes_the_offer_until_its_last_day_only() {
     };
     let data = Dataset {
         candidates: vec![c],
-        offers: vec![o],
+        offers: vec![std::sync::Arc::new(o)],
         providers: vec![],
         outcomes: vec![],
         declines: vec![decline],
@@ -429,7 +429,7 @@ fn a_decline_excludes_the_offer_until_its_last_day_only() {
 fn edit_offer(data: &mut Dataset, r: &ReferenceData, at: usize, kind: u8, param: u32) {
     let n = data.offers.len();
     let other = data.offers[(at + 1 + param as usize) % n].clone();
-    let o = &mut data.offers[at];
+    let o = std::sync::Arc::make_mut(&mut data.offers[at]);
     match kind % 12 {
         0 => o.capacity = param % 4,
         // Metres: stays in its grid cell more often than not.

@@ -272,6 +272,8 @@ pub fn live_dataset(store: &Store, catalogues: &Catalogues, m: u16) -> Result<Da
         store.night_places(&day).map_err(|e| e.to_string())?;
     let mut offers = cat.offers().to_vec();
     for (i, o) in offers.iter_mut().enumerate() {
+        // Every offer's places become this tenant's share: each is copied from the catalogue's.
+        let o = std::sync::Arc::make_mut(o);
         let counted = taken
             .get(o.id.as_str())
             .copied()

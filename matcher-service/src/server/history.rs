@@ -16,7 +16,11 @@ use matcher_core::model::{
 /// The rows as episodes of the core. A row the reference data can no longer read (a target
 /// group or benefit kind since removed) or whose offer is not among `offers` is left out, as
 /// the core would refuse it; the number left out is returned.
-pub fn episodes(rows: &[HistoryRow], reference: &ReferenceData, offers: &[Offer]) -> (Vec<Episode>, usize) {
+pub fn episodes(
+    rows: &[HistoryRow],
+    reference: &ReferenceData,
+    offers: &[std::sync::Arc<Offer>],
+) -> (Vec<Episode>, usize) {
     let known: std::collections::HashSet<&str> = offers.iter().map(|o| o.id.as_str()).collect();
     let mut out = Vec::with_capacity(rows.len());
     let mut skipped = 0;

@@ -76,7 +76,14 @@ fn night(data: Dataset) -> (Dataset, batch::BatchResult) {
 }
 
 fn dataset(candidates: Vec<Candidate>, offers: Vec<Offer>) -> Dataset {
-    Dataset { candidates, offers, providers: vec![], outcomes: vec![], declines: vec![], contracts: vec![] }
+    Dataset {
+        candidates,
+        offers: offers.into_iter().map(std::sync::Arc::new).collect(),
+        providers: vec![],
+        outcomes: vec![],
+        declines: vec![],
+        contracts: vec![],
+    }
 }
 
 /// Group A (non-Western origin, speaking only Arabic) gets nothing because the one offer in

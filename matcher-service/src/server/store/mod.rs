@@ -327,7 +327,8 @@ mod tests {
     /// ledger place: (directory, store, offer id, accept, the demo's offers).
     fn record_lock_store(
         label: &str,
-    ) -> (std::path::PathBuf, Store, String, NewDecision, Vec<matcher_core::model::Offer>) {
+    ) -> (std::path::PathBuf, Store, String, NewDecision, Vec<std::sync::Arc<matcher_core::model::Offer>>)
+    {
         use crate::server::catalogue::StoredCandidate;
         use matcher_core::model::ReferenceData;
         let dir = std::env::temp_dir().join(format!("brobygger-store-{label}-{}", std::process::id()));

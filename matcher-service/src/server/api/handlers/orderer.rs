@@ -248,7 +248,11 @@ impl ContractWorld for ServiceWorld<'_> {
         self.provider == Some(id.as_str())
     }
     fn offer(&self, id: &OfferId) -> Option<&Offer> {
-        self.catalogue.scorer.offer_index(id.as_str()).and_then(|i| self.catalogue.offers().get(i as usize))
+        self.catalogue
+            .scorer
+            .offer_index(id.as_str())
+            .and_then(|i| self.catalogue.offers().get(i as usize))
+            .map(|o| &**o)
     }
 }
 
