@@ -107,15 +107,20 @@ pub(super) fn solve_component(c: &Component, warm: Option<&[i64]>, schedule: Sch
     // offers) and its second is left to the third's repair (`COLD_PHASES_WITHOUT_REPAIR`),
     // so the offer-major copy the repair reads is built on another worker meanwhile (`join`
     // runs both inline on a single thread).
-    // The column copy stores a weight as a 4-byte offset from the smallest when the
-    // component's weights span less than 2^32 (the peers' geo instances; not the national
-    // night, whose guaranteed places add `M`): 8 bytes an edge instead of 12, a third less
-    // to write on the 1-thread path and to read in every repair.
-    let narrow = i128::from(wmax) - i128::from(wmin.min(wmax)) <= i128::from(u32::MAX);
-    let phases = if narrow {
-        run_phases::<Narrow>(&mut au, c, s, wmin.min(wmax), eps, keep)
+    // The column copy stores a weight as an offset from the smallest when the component's
+    // weights span less than 2^32 (not the national night, whose guaranteed places add `M`):
+    // 8 bytes an edge instead of 12, a third less to write on the 1-thread path and to read
+    // in every repair. When the offset and the bidder fit in 32 bits together (the peers'
+    // geo instances: weights 438..9966, 200,000 persons in 18 bits), 4 bytes.
+    let base = wmin.min(wmax);
+    let range = i128::from(wmax) - i128::from(base);
+    let shift = u32::BITS - (n.max(1) as u32 - 1).leading_zeros();
+    let phases = if shift < u32::BITS && range < 1i128 << (u32::BITS - shift) {
+        run_phases::<Tiny>(&mut au, c, Enc { base, s, shift }, eps, keep)
+    } else if range <= i128::from(u32::MAX) {
+        run_phases::<Narrow>(&mut au, c, Enc { base, s, shift: 32 }, eps, keep)
     } else {
-        run_phases::<Wide>(&mut au, c, s, 0, eps, keep)
+        run_phases::<Wide>(&mut au, c, Enc { base: 0, s, shift: 32 }, eps, keep)
     };
     // Exact integer prices (original units) from the final ε = 1 state: the least ones.
     let value: Vec<i64> = (0..n)
@@ -136,14 +141,7 @@ pub(super) fn solve_component(c: &Component, warm: Option<&[i64]>, schedule: Sch
 }
 
 /// The phases from `eps` down to 1, with the column copy of edge type `E`; returns how many.
-fn run_phases<E: InEdge>(
-    au: &mut Auction<'_>,
-    c: &Component,
-    s: i64,
-    base: i64,
-    mut eps: i64,
-    keep: bool,
-) -> u64 {
+fn run_phases<E: InEdge>(au: &mut Auction<'_>, c: &Component, enc: Enc, mut eps: i64, keep: bool) -> u64 {
     let m = c.offers.len();
     let mut phases = 0;
     let theta = if keep { WARM_THETA } else { THETA };
@@ -156,12 +154,12 @@ fn run_phases<E: InEdge>(
     // offers) and its second is left to the third's repair (`COLD_PHASES_WITHOUT_REPAIR`),
     // so the offer-major copy the repair reads is built on another worker meanwhile (`join`
     // runs both inline on a single thread).
-    let a = Scaled { w: &c.w, s };
+    let a = Scaled { w: &c.w, s: enc.s };
     let run = |au: &mut Auction<'_>, eps: i64, csc: Option<&Csc<E>>| au.phase(eps, csc, keep, &c.current);
     let csc = if keep {
-        Csc::<E>::new(m, &c.off, &c.adj, a, base)
+        Csc::<E>::new(m, &c.off, &c.adj, a.w, enc)
     } else {
-        let (csc, ()) = rayon::join(|| Csc::<E>::new(m, &c.off, &c.adj, a, base), || run(au, eps, None));
+        let (csc, ()) = rayon::join(|| Csc::<E>::new(m, &c.off, &c.adj, a.w, enc), || run(au, eps, None));
         phases += 1;
         eps = (eps / theta).max(1);
         csc
@@ -181,19 +179,27 @@ fn run_phases<E: InEdge>(
 struct Csc<E> {
     off: Vec<usize>,
     edge: Vec<E>,
-    /// What `E` needs besides itself to give the scaled weight.
+    enc: Enc,
+}
+
+/// What an in-edge record needs besides itself to give the scaled weight and the bidder.
+#[derive(Clone, Copy)]
+struct Enc {
+    /// The offset's zero (the component's smallest weight; 0 for `Wide`).
     base: i64,
     s: i64,
+    /// The bidder's bits in a `Tiny` record.
+    shift: u32,
 }
 
 /// One in-edge of an offer as the column copy stores it: the bidder and its weight, side by
 /// side (the build writes one stream per offer instead of two, and every scan reads one).
 trait InEdge: Copy + Send + Sync {
-    /// From the unscaled weight `w`, the base and the bidder.
-    fn new(w: i64, base: i64, s: i64, person: u32) -> Self;
+    /// From the unscaled weight `w` and the bidder.
+    fn new(w: i64, enc: Enc, person: u32) -> Self;
     /// The scaled weight and the bidder.
-    fn get(self, base: i64, s: i64) -> (i64, u32);
-    fn person(self) -> u32;
+    fn get(self, enc: Enc) -> (i64, u32);
+    fn person(self, enc: Enc) -> u32;
 }
 
 /// Any weight: the scaled one (12 bytes).
@@ -206,15 +212,15 @@ struct Wide {
 
 impl InEdge for Wide {
     #[inline]
-    fn new(w: i64, _: i64, s: i64, person: u32) -> Self {
-        Wide { a: w * s, person }
+    fn new(w: i64, enc: Enc, person: u32) -> Self {
+        Wide { a: w * enc.s, person }
     }
     #[inline]
-    fn get(self, _: i64, _: i64) -> (i64, u32) {
+    fn get(self, _: Enc) -> (i64, u32) {
         (self.a, self.person)
     }
     #[inline]
-    fn person(self) -> u32 {
+    fn person(self, _: Enc) -> u32 {
         self.person
     }
 }
@@ -227,21 +233,40 @@ type Narrow = u64;
 
 impl InEdge for Narrow {
     #[inline]
-    fn new(w: i64, base: i64, _: i64, person: u32) -> Self {
-        (((w - base) as u64) << 32) | u64::from(person)
+    fn new(w: i64, enc: Enc, person: u32) -> Self {
+        (((w - enc.base) as u64) << 32) | u64::from(person)
     }
     #[inline]
-    fn get(self, base: i64, s: i64) -> (i64, u32) {
-        ((base + (self >> 32) as i64) * s, self as u32)
+    fn get(self, enc: Enc) -> (i64, u32) {
+        ((enc.base + (self >> 32) as i64) * enc.s, self as u32)
     }
     #[inline]
-    fn person(self) -> u32 {
+    fn person(self, _: Enc) -> u32 {
         self as u32
     }
 }
 
+/// The offset (high bits) and the bidder (low `shift` bits) in 4 bytes, when they fit: half
+/// of `Narrow`'s pages to fault in and fill, and half the bytes every repair's scan reads.
+type Tiny = u32;
+
+impl InEdge for Tiny {
+    #[inline]
+    fn new(w: i64, enc: Enc, person: u32) -> Self {
+        (((w - enc.base) as u32) << enc.shift) | person
+    }
+    #[inline]
+    fn get(self, enc: Enc) -> (i64, u32) {
+        ((enc.base + i64::from(self >> enc.shift)) * enc.s, self.person(enc))
+    }
+    #[inline]
+    fn person(self, enc: Enc) -> u32 {
+        self & ((1 << enc.shift) - 1)
+    }
+}
+
 impl<E: InEdge> Csc<E> {
-    fn new(m: usize, off: &[usize], adj: &[u32], a: Scaled<'_>, base: i64) -> Self {
+    fn new(m: usize, off: &[usize], adj: &[u32], w: &[i64], enc: Enc) -> Self {
         let mut coff = vec![0usize; m + 1];
         for &j in adj {
             coff[j as usize + 1] += 1;
@@ -250,22 +275,22 @@ impl<E: InEdge> Csc<E> {
             coff[j + 1] += coff[j];
         }
         let mut fill = coff.clone();
-        // Zero bits for `Narrow` (fresh pages, not written twice).
-        let mut edge = vec![E::new(base, base, a.s, 0); adj.len()];
+        // Zero bits for `Narrow` and `Tiny` (fresh pages, not written twice).
+        let mut edge = vec![E::new(enc.base, enc, 0); adj.len()];
         for i in 0..off.len() - 1 {
             for e in off[i]..off[i + 1] {
                 let j = adj[e] as usize;
-                edge[fill[j]] = E::new(a.w[e], base, a.s, i as u32);
+                edge[fill[j]] = E::new(w[e], enc, i as u32);
                 fill[j] += 1;
             }
         }
-        Csc { off: coff, edge, base, s: a.s }
+        Csc { off: coff, edge, enc }
     }
 
     /// Scaled weight and bidder of in-edge `e`.
     #[inline]
     fn at(&self, e: usize) -> (i64, u32) {
-        self.edge[e].get(self.base, self.s)
+        self.edge[e].get(self.enc)
     }
 }
 
@@ -981,7 +1006,7 @@ impl<'a> Auction<'a> {
                 let jo = jo as usize;
                 let col = csc.off[jo]..csc.off[jo + 1];
                 // Columns list their persons in increasing order (`Csc::new`).
-                let Ok(at) = csc.edge[col.clone()].binary_search_by_key(&k, |x| x.person()) else {
+                let Ok(at) = csc.edge[col.clone()].binary_search_by_key(&k, |x| x.person(csc.enc)) else {
                     rcache[jo].1 = STALE;
                     continue;
                 };
