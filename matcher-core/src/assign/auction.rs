@@ -39,6 +39,11 @@ const RAISE_FRACTION: usize = 4;
 const STALE: i64 = i64::MAX;
 /// "No place left" price; far above any reachable price, far below overflow.
 const INF: i64 = i64::MAX / 4;
+/// The reverse repair's stand-in profit for the holders of the offer taking its step: any
+/// weight (at most `i64::MAX / 16`) less it is below `HELD_BELOW`, and no true value is
+/// (profits are at most the largest weight).
+const HOLDS: i64 = i64::MAX / 2;
+const HELD_BELOW: i64 = i64::MIN / 4;
 
 /// Where a cold solve's ε starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,15 +107,20 @@ pub(super) fn solve_component(c: &Component, warm: Option<&[i64]>, schedule: Sch
     // offers) and its second is left to the third's repair (`COLD_PHASES_WITHOUT_REPAIR`),
     // so the offer-major copy the repair reads is built on another worker meanwhile (`join`
     // runs both inline on a single thread).
-    // The column copy stores a weight as a 4-byte offset from the smallest when the
-    // component's weights span less than 2^32 (the peers' geo instances; not the national
-    // night, whose guaranteed places add `M`): 8 bytes an edge instead of 12, a third less
-    // to write on the 1-thread path and to read in every repair.
-    let narrow = i128::from(wmax) - i128::from(wmin.min(wmax)) <= i128::from(u32::MAX);
-    let phases = if narrow {
-        run_phases::<Narrow>(&mut au, c, s, wmin.min(wmax), eps, keep)
+    // The column copy stores a weight as an offset from the smallest when the component's
+    // weights span less than 2^32 (not the national night, whose guaranteed places add `M`):
+    // 8 bytes an edge instead of 12, a third less to write on the 1-thread path and to read
+    // in every repair. When the offset and the bidder fit in 32 bits together (the peers'
+    // geo instances: weights 438..9966, 200,000 persons in 18 bits), 4 bytes.
+    let base = wmin.min(wmax);
+    let range = i128::from(wmax) - i128::from(base);
+    let shift = u32::BITS - (n.max(1) as u32 - 1).leading_zeros();
+    let phases = if shift < u32::BITS && range < 1i128 << (u32::BITS - shift) {
+        run_phases::<Tiny>(&mut au, c, Enc { base, s, shift }, eps, keep)
+    } else if range <= i128::from(u32::MAX) {
+        run_phases::<Narrow>(&mut au, c, Enc { base, s, shift: 32 }, eps, keep)
     } else {
-        run_phases::<Wide>(&mut au, c, s, 0, eps, keep)
+        run_phases::<Wide>(&mut au, c, Enc { base: 0, s, shift: 32 }, eps, keep)
     };
     // Exact integer prices (original units) from the final ε = 1 state: the least ones.
     let value: Vec<i64> = (0..n)
@@ -131,14 +141,7 @@ pub(super) fn solve_component(c: &Component, warm: Option<&[i64]>, schedule: Sch
 }
 
 /// The phases from `eps` down to 1, with the column copy of edge type `E`; returns how many.
-fn run_phases<E: InEdge>(
-    au: &mut Auction<'_>,
-    c: &Component,
-    s: i64,
-    base: i64,
-    mut eps: i64,
-    keep: bool,
-) -> u64 {
+fn run_phases<E: InEdge>(au: &mut Auction<'_>, c: &Component, enc: Enc, mut eps: i64, keep: bool) -> u64 {
     let m = c.offers.len();
     let mut phases = 0;
     let theta = if keep { WARM_THETA } else { THETA };
@@ -151,12 +154,12 @@ fn run_phases<E: InEdge>(
     // offers) and its second is left to the third's repair (`COLD_PHASES_WITHOUT_REPAIR`),
     // so the offer-major copy the repair reads is built on another worker meanwhile (`join`
     // runs both inline on a single thread).
-    let a = Scaled { w: &c.w, s };
+    let a = Scaled { w: &c.w, s: enc.s };
     let run = |au: &mut Auction<'_>, eps: i64, csc: Option<&Csc<E>>| au.phase(eps, csc, keep, &c.current);
     let csc = if keep {
-        Csc::<E>::new(m, &c.off, &c.adj, a, base)
+        Csc::<E>::new(m, &c.off, &c.adj, a.w, enc)
     } else {
-        let (csc, ()) = rayon::join(|| Csc::<E>::new(m, &c.off, &c.adj, a, base), || run(au, eps, None));
+        let (csc, ()) = rayon::join(|| Csc::<E>::new(m, &c.off, &c.adj, a.w, enc), || run(au, eps, None));
         phases += 1;
         eps = (eps / theta).max(1);
         csc
@@ -176,19 +179,27 @@ fn run_phases<E: InEdge>(
 struct Csc<E> {
     off: Vec<usize>,
     edge: Vec<E>,
-    /// What `E` needs besides itself to give the scaled weight.
+    enc: Enc,
+}
+
+/// What an in-edge record needs besides itself to give the scaled weight and the bidder.
+#[derive(Clone, Copy)]
+struct Enc {
+    /// The offset's zero (the component's smallest weight; 0 for `Wide`).
     base: i64,
     s: i64,
+    /// The bidder's bits in a `Tiny` record.
+    shift: u32,
 }
 
 /// One in-edge of an offer as the column copy stores it: the bidder and its weight, side by
 /// side (the build writes one stream per offer instead of two, and every scan reads one).
 trait InEdge: Copy + Send + Sync {
-    /// From the unscaled weight `w`, the base and the bidder.
-    fn new(w: i64, base: i64, s: i64, person: u32) -> Self;
+    /// From the unscaled weight `w` and the bidder.
+    fn new(w: i64, enc: Enc, person: u32) -> Self;
     /// The scaled weight and the bidder.
-    fn get(self, base: i64, s: i64) -> (i64, u32);
-    fn person(self) -> u32;
+    fn get(self, enc: Enc) -> (i64, u32);
+    fn person(self, enc: Enc) -> u32;
 }
 
 /// Any weight: the scaled one (12 bytes).
@@ -201,43 +212,61 @@ struct Wide {
 
 impl InEdge for Wide {
     #[inline]
-    fn new(w: i64, _: i64, s: i64, person: u32) -> Self {
-        Wide { a: w * s, person }
+    fn new(w: i64, enc: Enc, person: u32) -> Self {
+        Wide { a: w * enc.s, person }
     }
     #[inline]
-    fn get(self, _: i64, _: i64) -> (i64, u32) {
+    fn get(self, _: Enc) -> (i64, u32) {
         (self.a, self.person)
     }
     #[inline]
-    fn person(self) -> u32 {
+    fn person(self, _: Enc) -> u32 {
         self.person
     }
 }
 
-/// A weight at most `u32::MAX` above the component's smallest, as that offset (8 bytes).
-#[derive(Clone, Copy)]
-struct Narrow {
-    d: u32,
-    person: u32,
-}
+/// A weight at most `u32::MAX` above the component's smallest, as that offset (high half) and
+/// the bidder (low half): 8 bytes. A plain `u64` rather than a struct so that the column
+/// copy's zero-filled start comes from the allocator's fresh zero pages instead of a 100 MB
+/// fill pass (`vec!` of a zero integer allocates zeroed; of a struct it writes every element).
+type Narrow = u64;
 
 impl InEdge for Narrow {
     #[inline]
-    fn new(w: i64, base: i64, _: i64, person: u32) -> Self {
-        Narrow { d: (w - base) as u32, person }
+    fn new(w: i64, enc: Enc, person: u32) -> Self {
+        (((w - enc.base) as u64) << 32) | u64::from(person)
     }
     #[inline]
-    fn get(self, base: i64, s: i64) -> (i64, u32) {
-        ((base + i64::from(self.d)) * s, self.person)
+    fn get(self, enc: Enc) -> (i64, u32) {
+        ((enc.base + (self >> 32) as i64) * enc.s, self as u32)
     }
     #[inline]
-    fn person(self) -> u32 {
-        self.person
+    fn person(self, _: Enc) -> u32 {
+        self as u32
+    }
+}
+
+/// The offset (high bits) and the bidder (low `shift` bits) in 4 bytes, when they fit: half
+/// of `Narrow`'s pages to fault in and fill, and half the bytes every repair's scan reads.
+type Tiny = u32;
+
+impl InEdge for Tiny {
+    #[inline]
+    fn new(w: i64, enc: Enc, person: u32) -> Self {
+        (((w - enc.base) as u32) << enc.shift) | person
+    }
+    #[inline]
+    fn get(self, enc: Enc) -> (i64, u32) {
+        ((enc.base + i64::from(self >> enc.shift)) * enc.s, self.person(enc))
+    }
+    #[inline]
+    fn person(self, enc: Enc) -> u32 {
+        self & ((1 << enc.shift) - 1)
     }
 }
 
 impl<E: InEdge> Csc<E> {
-    fn new(m: usize, off: &[usize], adj: &[u32], a: Scaled<'_>, base: i64) -> Self {
+    fn new(m: usize, off: &[usize], adj: &[u32], w: &[i64], enc: Enc) -> Self {
         let mut coff = vec![0usize; m + 1];
         for &j in adj {
             coff[j as usize + 1] += 1;
@@ -246,21 +275,22 @@ impl<E: InEdge> Csc<E> {
             coff[j + 1] += coff[j];
         }
         let mut fill = coff.clone();
-        let mut edge = vec![E::new(base, base, a.s, 0); adj.len()];
+        // Zero bits for `Narrow` and `Tiny` (fresh pages, not written twice).
+        let mut edge = vec![E::new(enc.base, enc, 0); adj.len()];
         for i in 0..off.len() - 1 {
             for e in off[i]..off[i + 1] {
                 let j = adj[e] as usize;
-                edge[fill[j]] = E::new(a.w[e], base, a.s, i as u32);
+                edge[fill[j]] = E::new(w[e], enc, i as u32);
                 fill[j] += 1;
             }
         }
-        Csc { off: coff, edge, base, s: a.s }
+        Csc { off: coff, edge, enc }
     }
 
     /// Scaled weight and bidder of in-edge `e`.
     #[inline]
     fn at(&self, e: usize) -> (i64, u32) {
-        self.edge[e].get(self.base, self.s)
+        self.edge[e].get(self.enc)
     }
 }
 
@@ -836,10 +866,12 @@ impl<'a> Auction<'a> {
         }
         let mut cand: Vec<(i64, u32, u32)> = Vec::new();
         let mut moved: Vec<(u32, u32)> = Vec::new();
-        // (profit, offer) of every person, packed: the scan of an offer's bidders below reads
-        // one random entry per edge instead of four arrays.
-        let mut st: Vec<(i64, u32)> =
-            (0..self.assigned.len()).map(|k| (self.profit(k), self.assigned[k])).collect();
+        // The profit of every person: the scan of an offer's bidders below reads one random
+        // entry per edge. While an offer takes its step its own holders read `HOLDS` instead
+        // of their profit, which puts their values below `HELD_BELOW`: that is how the scan
+        // tells them apart, so an entry is 8 bytes (1.6 MB on geo 200k, not 3.2 MB with the
+        // offer beside it) and more of the random reads stay in the core's cache.
+        let mut st: Vec<i64> = (0..self.assigned.len()).map(|k| self.profit(k)).collect();
         // Profits only rise during the reverse phase, so an offer's reverse values
         // `β_k = a_kj − π_k` only fall: the same caching as for forward bids. Per offer: its
         // CACHE best outside persons `(person, edge)` at its last scan and a bound on the rest.
@@ -855,14 +887,22 @@ impl<'a> Auction<'a> {
             }
             self.iterations += 1;
             cand.clear();
+            // The scan below would have found a holder worth no more than ε: `low`.
+            let mut holders_low = false;
+            let s = self.slot_start[j];
+            for &k in &self.hi[s..s + self.held[j] as usize] {
+                let k = k as usize;
+                holders_low |= self.paid[k] - st[k] <= eps;
+                st[k] = HOLDS;
+            }
             let (cached, bound) = rcache[j];
             let mut next = i64::MIN; // upper bound of the best value not pulled
             let mut hit = false;
             if bound != STALE && free < CACHE {
                 for &(k, e) in cached.iter().take_while(|c| c.0 != NONE) {
-                    let (pi, at) = st[k as usize];
-                    if at as usize != j {
-                        cand.push((csc.at(e as usize).0 - pi, k, e));
+                    let v = csc.at(e as usize).0 - st[k as usize];
+                    if v > HELD_BELOW {
+                        cand.push((v, k, e));
                     }
                 }
                 cand.sort_unstable_by(by_value);
@@ -879,7 +919,7 @@ impl<'a> Auction<'a> {
             if !hit {
                 // Only persons worth more than ε can be pulled or set the price (`next − ε`,
                 // floored at 0); the others are bounded by ε.
-                let mut low = false;
+                let mut low = holders_low;
                 let keep = (free + 1).max(CACHE + 1);
                 // Only the best `keep` are used. Once the list is long it is cut to them, and
                 // a later person worth no more than the last kept cannot enter: columns list
@@ -889,11 +929,10 @@ impl<'a> Auction<'a> {
                 for e in csc.off[j]..csc.off[j + 1] {
                     let (a, person) = csc.at(e);
                     let k = person as usize;
-                    let (pi, at) = st[k];
-                    let v = a - pi;
+                    let v = a - st[k];
                     if v <= eps {
-                        low = true;
-                    } else if v > floor && at as usize != j {
+                        low |= v > HELD_BELOW;
+                    } else if v > floor {
                         cand.push((v, k as u32, e as u32));
                         if cand.len() >= cut {
                             cand.select_nth_unstable_by(keep - 1, by_value);
@@ -957,7 +996,7 @@ impl<'a> Auction<'a> {
             let h = self.held[j] as usize;
             self.hp[s..s + h].fill(price);
             for &k in &self.hi[s..s + h] {
-                st[k as usize] = (self.paid[k as usize] - price, j as u32);
+                st[k as usize] = self.paid[k as usize] - price;
             }
             // Forgetting jo's cache would cost a rescan of its whole column when it comes up
             // (measured: 29 k of the 49 k column scans of geo 200k's first repair). Instead k
@@ -967,11 +1006,11 @@ impl<'a> Auction<'a> {
                 let jo = jo as usize;
                 let col = csc.off[jo]..csc.off[jo + 1];
                 // Columns list their persons in increasing order (`Csc::new`).
-                let Ok(at) = csc.edge[col.clone()].binary_search_by_key(&k, |x| x.person()) else {
+                let Ok(at) = csc.edge[col.clone()].binary_search_by_key(&k, |x| x.person(csc.enc)) else {
                     rcache[jo].1 = STALE;
                     continue;
                 };
-                let value = |(p, e): (u32, u32)| csc.at(e as usize).0 - st[p as usize].0;
+                let value = |(p, e): (u32, u32)| csc.at(e as usize).0 - st[p as usize];
                 let c = &mut rcache[jo];
                 let mut new = (k, (col.start + at) as u32);
                 for slot in &mut c.0 {

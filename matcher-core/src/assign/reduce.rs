@@ -177,19 +177,34 @@ impl Reduced {
         // changed): then a single all-covering component borrows the input's arrays.
         let mut kept = 0usize;
         let mut changed = false;
+        // Once everything met so far (candidates with edges, offers they reach) is one
+        // component, an edge to an offer already met adds nothing once the candidate is
+        // linked to it: those finds are skipped. The partition, and so the components and
+        // their order, is the same. Counted as met − successful unions = parts among the met.
+        let mut met = vec![false; self.n_nodes()];
+        let (mut met_count, mut joined) = (0usize, 0usize);
         for i in 0..n {
             // Union every offer with the candidate's first one: one find per edge.
             let mut first = usize::MAX;
             let cur = problem.current_of(i);
+            let merged = met_count == joined + 1;
+            let mut linked = false;
             self.for_each_edge(problem, i, |j, _| {
                 kept += 1;
                 changed |= self.bonus != 0 && cur == Some(j);
-                if first == usize::MAX {
-                    first = uf.find(n + j as usize);
-                    uf.union(i, first);
-                } else {
-                    uf.union(first, n + j as usize);
+                let new = !met[j as usize];
+                if new {
+                    met[j as usize] = true;
+                    met_count += 1;
                 }
+                if first == usize::MAX {
+                    met_count += 1; // the candidate itself
+                    first = uf.find(n + j as usize);
+                    joined += usize::from(uf.union(i, first));
+                } else if !merged || new || !linked {
+                    joined += usize::from(uf.union(first, n + j as usize));
+                }
+                linked |= !new;
             });
             has_edge[i] = first != usize::MAX;
         }
@@ -385,15 +400,17 @@ impl UnionFind {
         x
     }
 
-    fn union(&mut self, a: usize, b: usize) {
+    /// Joins the sets of `a` and `b`; whether they were apart.
+    fn union(&mut self, a: usize, b: usize) -> bool {
         let (mut a, mut b) = (self.find(a), self.find(b));
         if a == b {
-            return;
+            return false;
         }
         if self.size[a] < self.size[b] {
             std::mem::swap(&mut a, &mut b);
         }
         self.parent[b] = a as u32;
         self.size[a] += self.size[b];
+        true
     }
 }

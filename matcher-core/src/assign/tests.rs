@@ -120,6 +120,20 @@ proptest! {
         prop_assert_eq!(c.modified_primal, brute_force(&p, bonus));
     }
 
+    /// Weights spanning 2^29..2^32 (for most draws with a spread of 4 or more): the column
+    /// copy's 8-byte record (`auction::Narrow`); smaller spreads take the 4-byte one.
+    #[test]
+    fn exact_with_a_weight_range_beyond_the_small_record_equals_brute_force((mut p, bonus) in tiny(true)) {
+        for w in &mut p.weights {
+            *w <<= 27;
+        }
+        let bonus = bonus << 27;
+        let s = solve(&p, &opts(Mode::Exact, 1, bonus)).unwrap();
+        let c = verify(&p, &s).unwrap();
+        prop_assert_eq!(c.gap, Some(0));
+        prop_assert_eq!(c.modified_primal, brute_force(&p, bonus));
+    }
+
     #[test]
     fn exact_on_positive_single_component_inputs_borrows_and_is_exact((mut p, _) in tiny(false)) {
         // All weights positive and (usually) one component: the no-copy path of `components`.
