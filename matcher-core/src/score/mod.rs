@@ -624,8 +624,9 @@ pub struct Scorer {
     /// The effect estimates behind the uplift table (history, evidence, priors).
     effects: Arc<crate::effect::EffectModel>,
     /// Reciprocal-help offers by the id of their poster (internal indices): a candidate who
-    /// posted a need cannot be matched to meet it.
-    posted: HashMap<String, Vec<u32>>,
+    /// posted a need cannot be matched to meet it. Shared: a patch that changes no offer's
+    /// kind keeps it.
+    posted: Arc<HashMap<String, Vec<u32>>>,
     sickness_kind: Option<u8>,
     offer_index: Arc<HashMap<String, u32>>,
     language_bits: HashMap<[u8; 2], u32>,
@@ -739,7 +740,7 @@ impl Scorer {
         let offer_index: HashMap<String, u32> =
             data.offers.iter().enumerate().map(|(i, o)| (o.id.as_str().to_string(), i as u32)).collect();
         let declined = declined_on(&data, &offer_index, today);
-        let posted = posted_needs(&data, &t.internal);
+        let posted = Arc::new(posted_needs(&data, &t.internal));
         let sickness_kind = reference.benefit_kind("sickness_benefit");
         Ok(Scorer {
             declined,
@@ -796,7 +797,22 @@ impl Scorer {
             return Scorer::new(data, reference, policies, today);
         }
         let effects = self.effects.clone();
-        let frame = crate::geo::Frame::covering(data.offers.iter().map(|o| (o.location.lat, o.location.lon)));
+        // Offers all within Denmark's ranges have the fixed Danish frame: when the old ones
+        // had it and every changed offer stays inside, the new set has it too, without a pass
+        // over every offer (a tenth of a national offer write).
+        let inside = |o: &crate::model::Offer| {
+            let (lat, lon) = (o.location.lat, o.location.lon);
+            !lat.is_finite()
+                || !lon.is_finite()
+                || (crate::geo::LAT_RANGE.contains(&lat) && crate::geo::LON_RANGE.contains(&lon))
+        };
+        let frame = if self.offers.frame == crate::geo::Frame::DENMARK
+            && changed.iter().all(|&i| inside(&data.offers[i]))
+        {
+            crate::geo::Frame::DENMARK
+        } else {
+            crate::geo::Frame::covering(data.offers.iter().map(|o| (o.location.lat, o.location.lon)))
+        };
         let cell = |o: &crate::model::Offer| frame.cell(o.location.lat, o.location.lon);
         let in_place = frame == self.offers.frame
             && changed.iter().all(|&i| {
@@ -852,7 +868,13 @@ impl Scorer {
         if let Some(table) = uplift {
             t.uplift = table;
         }
-        let posted = posted_needs(&data, &t.internal);
+        // Which offers are reciprocal help, and whose, changes only with a changed offer's kind
+        // (its provider is the same: checked above), and the internal indices are kept.
+        let posted = if changed.iter().all(|&i| old.offers[i].kind == data.offers[i].kind) {
+            self.posted.clone()
+        } else {
+            Arc::new(posted_needs(&data, &t.internal))
+        };
         Ok(Scorer {
             declined: self.declined.clone(),
             data,
