@@ -83,7 +83,8 @@ pub fn run(args: &CompareArgs, reference: ReferenceData) -> anyhow::Result<()> {
     let policies = Arc::new(args.run.policy_set(&reference)?);
     let today = args.run.today();
     let started = Instant::now();
-    let data = load(&args.data, &reference, &args.input)?;
+    // Read on the run's threads (`--threads`), as the nights are run.
+    let data = args.run.pool()?.install(|| load(&args.data, &reference, &args.input))?;
     // Read and checked before any work: a bad scenario stops the run before anything is written.
     let mut chosen = match &args.scenario {
         Some(dir) => match dataset::load_scenario(dir, &data, &reference, &args.input.options()) {

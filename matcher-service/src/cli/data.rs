@@ -69,10 +69,11 @@ pub(super) fn graph(
     input: &DataFlags,
 ) -> anyhow::Result<()> {
     let policies = run.policy_set(&r)?;
-    let started = Instant::now();
-    let data = load(path, &r, input)?;
-    let load_seconds = started.elapsed().as_secs_f64();
     let pool = run.pool()?;
+    let started = Instant::now();
+    // Read on the run's threads (`--threads`), as the graph is built.
+    let data = pool.install(|| load(path, &r, input))?;
+    let load_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
     let scorer = Scorer::new(Arc::new(data), Arc::new(r), Arc::new(policies), run.today())?;
     let g = pool.install(|| graph::build(&scorer))?;
