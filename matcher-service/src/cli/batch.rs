@@ -178,11 +178,12 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
 
     console.bar.set_message("loading the data set");
     let started = Instant::now();
-    // Yesterday's run is read beside the data set: both are one core's parsing, and the night
-    // needs neither before both are in (a national run's 250,000 proposals take ~0.35 s).
-    // The data set is read on the run's threads too (`--threads`): a CSV data set's long
-    // tables are read side by side and in batches over them.
-    let load_pool = args.run.pool()?;
+    // The run's threads (`--threads`) read the data set (a CSV data set's long tables side by
+    // side and in batches) and write the run; the night itself runs on the core's own pool of
+    // the same size.
+    let pool = args.run.pool()?;
+    // Yesterday's run is read beside the data set: the night needs neither before both are
+    // in (a national run's 250,000 proposals take ~0.35 s on one core).
     let (data, previous) = std::thread::scope(|s| {
         let previous = args.previous.as_deref().map(|dir| {
             s.spawn(move || {
@@ -192,7 +193,7 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
                 (run, seconds(started))
             })
         });
-        let data = load_pool.install(|| load(&args.data, &reference, &args.input));
+        let data = pool.install(|| load(&args.data, &reference, &args.input));
         let loaded = seconds(started);
         (data.map(|d| (d, loaded)), previous.map(|h| h.join()))
     });
@@ -291,10 +292,6 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
     // The report's numbers and the two large files are computed side by side on the run's
     // threads (`--threads`), the files in parallel chunks; the bytes do not depend on the
     // number of threads.
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.run.threads)
-        .build()
-        .context("starting worker threads to write the run")?;
     let clock = Instant::now();
     let (mut report, (proposals, proposals_jsonl)) = pool.install(|| {
         rayon::join(
