@@ -226,7 +226,8 @@ pub struct Timings {
     /// summary and the proposals after it (the baselines' summaries are in
     /// `baselines_seconds` since session 9).
     pub proposals_seconds: f64,
-    /// Of `proposals_seconds`: the candidates' views and the stable priority, before the solve.
+    /// Of `proposals_seconds`: the candidates' views and the stable priority, before the solve
+    /// (the views are made beside the problem's rules, so their time is in `graph_seconds` too).
     #[serde(default)]
     pub views_seconds: f64,
     /// Of `proposals_seconds`: the optimum's total, effect and blocking pairs, right after the
@@ -477,11 +478,12 @@ fn run_in_pool(
     }
     let counter = options.progress.as_deref();
     progress::start(counter, Phase::Graph, data.candidates.len() as u64);
-    // Yesterday's run mapped onto tonight's indices beside the scorer's layout: both are one
-    // core's work, and the graph needs both.
-    let (scorer, yesterday) = rayon::join(
+    // Yesterday's run mapped onto tonight's indices, and the fingerprints the run records for
+    // tomorrow, beside the scorer's layout: the effect estimate and the layout are one core's
+    // work, and the graph needs the scorer.
+    let (scorer, (yesterday, fingerprints)) = rayon::join(
         || Scorer::new(data.clone(), reference, policies, today),
-        || options.previous.as_deref().map(|p| Yesterday::map(&data, p)),
+        || (options.previous.as_deref().map(|p| Yesterday::map(&data, p)), Fingerprints::of(&data)),
     );
     let scorer = scorer?;
     // Yesterday's pair stays in a row outside the best `k` too, so that the stability bonus
@@ -493,25 +495,43 @@ fn run_in_pool(
     // back into the graph once the solves and blocking pairs are done. The weights are copied
     // only when yesterday's bonus changes the problem's (a reported score never includes it);
     // the buffer rule's few lowered pairs are recorded and restored instead.
-    let mut problem = problem_of_moving(&data, &scorer, &mut graph, yesterday.is_some());
-    // The buffer rule first, then yesterday's stability bonus on top: a candidate suggested a
-    // buffer yesterday moves to a freed specialist or partner place only for the least gain.
-    let before_buffer_rule = options.rule_costs.then(|| problem.clone());
-    let lowering = rules::buffer_last_recorded(
-        &mut problem,
-        &data,
-        |i| rules_for(data.candidates[i].municipality).buffer_last,
-        options.continuity_bonus,
+    // The problem and its rules on one core, the candidates' views beside them on the others:
+    // the rules are one pass in candidate order, the views are independent.
+    let (prepared, views) = rayon::join(
+        || {
+            let mut problem = problem_of_moving(&data, &scorer, &mut graph, yesterday.is_some());
+            // The buffer rule first, then yesterday's stability bonus on top: a candidate
+            // suggested a buffer yesterday moves to a freed specialist or partner place only for
+            // the least gain.
+            let before_buffer_rule = options.rule_costs.then(|| problem.clone());
+            let lowering = rules::buffer_last_recorded(
+                &mut problem,
+                &data,
+                |i| rules_for(data.candidates[i].municipality).buffer_last,
+                options.continuity_bonus,
+            );
+            let bonus = match &yesterday {
+                Some(y) => stability::add_bonus(&mut problem, &data, scorer.policies(), y),
+                None => Vec::new(),
+            };
+            (problem, before_buffer_rule, lowering, bonus)
+        },
+        || {
+            let clock = Instant::now();
+            let views = (0..data.candidates.len())
+                .into_par_iter()
+                .map(|i| scorer.candidate(i))
+                .collect::<Result<Vec<_>>>();
+            (views, clock.elapsed().as_secs_f64())
+        },
     );
+    let (mut problem, before_buffer_rule, lowering, bonus) = prepared;
+    let (views, views_seconds) = views;
+    let views = views?;
     let buffer_rule = lowering.rule;
     // A lowered pair's reported score, by edge (the rest read the problem's or graph's weight).
     let lowered_weight: std::collections::HashMap<usize, i64> =
         lowering.lowered.iter().map(|p| (p.edge, p.weight)).collect();
-    let bonus = match &yesterday {
-        Some(y) => stability::add_bonus(&mut problem, &data, scorer.policies(), y),
-        None => Vec::new(),
-    };
-    let fingerprints = Fingerprints::of(&data);
     timings.graph_seconds = clock.elapsed().as_secs_f64();
 
     let exact = SolveOptions {
@@ -528,12 +548,10 @@ fn run_in_pool(
     };
     progress::start(counter, Phase::Solve, 0);
     let clock = Instant::now();
-    let views: Vec<_> =
-        (0..data.candidates.len()).into_par_iter().map(|i| scorer.candidate(i)).collect::<Result<_>>()?;
     // Stable mode: offers rank candidates by urgency (benefit clock), then by score.
     let priority: Vec<i64> = views.iter().map(|v| (Scorer::urgency(v) * 1000.0).round() as i64).collect();
     let stable_options = SolveOptions { mode: Mode::Stable, offer_priority: Some(priority), ..exact.clone() };
-    timings.views_seconds = clock.elapsed().as_secs_f64();
+    timings.views_seconds = views_seconds + clock.elapsed().as_secs_f64();
     timings.proposals_seconds = timings.views_seconds;
     // Effects are computed in parallel but summed in candidate order: a floating-point sum
     // in rayon's split order would differ in the last digits from run to run.
