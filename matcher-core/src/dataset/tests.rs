@@ -446,6 +446,11 @@ fn snapshot_round_trips_and_refuses_damage() {
     let middle = wrong.len() / 2;
     wrong[middle] ^= 0x40;
     assert!(reason(&wrong).contains("checksum"));
+    // Damage that also breaks the decode (the first length prefix, right after the 28-byte
+    // header) is named as damage: the checksum, taken beside the decode, decides.
+    let mut wrong = bytes.clone();
+    wrong[28] ^= 0xff;
+    assert!(reason(&wrong).contains("checksum"), "{}", reason(&wrong));
     let mut wrong = bytes.clone();
     wrong.push(0);
     assert!(reason(&wrong).contains("padded"));
