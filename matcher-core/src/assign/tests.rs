@@ -824,3 +824,37 @@ fn plain_greedy(p: &Problem, bonus: i64) -> Vec<Option<u32>> {
     }
     assignment
 }
+
+/// `Problem::validate` checks the edges a block of rows at a time in parallel; among several
+/// bad rows in different blocks it names the first in candidate order, whatever the threads.
+#[test]
+fn validate_names_the_first_bad_row_across_blocks() {
+    let n = 30_000;
+    let offsets: Vec<usize> = (0..=n).map(|i| 2 * i).collect();
+    let offers: Vec<u32> = (0..n).flat_map(|i| [(i % 3) as u32, 3 + (i % 2) as u32]).collect();
+    let weights = vec![7i64; 2 * n];
+    let base = Problem::new(n, vec![1; 5], offsets, offers, weights).unwrap();
+    let with = |bad_rows: &[usize], kind: u8| {
+        let mut p = base.clone();
+        for &i in bad_rows {
+            match kind {
+                0 => p.offers[2 * i + 1] = p.offers[2 * i],
+                1 => p.offers[2 * i] = 99,
+                _ => p.weights[2 * i + 1] = MAX_WEIGHT + 1,
+            }
+        }
+        p
+    };
+    for threads in [1, 2, 3] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let e = with(&[25_000, 9_000, 17_000], 0).validate().unwrap_err().to_string();
+            assert!(e.contains("candidate 9000:") && e.contains("appears twice"), "{e}");
+            let e = with(&[29_999, 16_400], 1).validate().unwrap_err().to_string();
+            assert!(e.contains("candidate 16400:") && e.contains("out of range"), "{e}");
+            let e = with(&[8_192, 8_191], 2).validate().unwrap_err().to_string();
+            assert!(e.contains("candidate 8191,") && e.contains("exceeds"), "{e}");
+        });
+    }
+    base.validate().unwrap();
+}
