@@ -858,3 +858,40 @@ fn validate_names_the_first_bad_row_across_blocks() {
     }
     base.validate().unwrap();
 }
+
+/// The certificate checks the dual constraints a block of rows at a time in parallel; a broken
+/// one is named by its first row in candidate order, whatever the threads.
+#[test]
+fn verify_names_the_first_broken_row_across_blocks() {
+    let n = 30_000;
+    let offsets: Vec<usize> = (0..=n).map(|i| 2 * i).collect();
+    let offers: Vec<u32> = (0..n).flat_map(|i| [(i % 3) as u32, 3 + (i % 2) as u32]).collect();
+    let weights: Vec<i64> = (0..2 * n).map(|e| 5 + (e % 7) as i64).collect();
+    let p = Problem::new(n, vec![2_000; 5], offsets, offers, weights).unwrap();
+    let s = solve(&p, &SolveOptions::default()).unwrap();
+    assert_eq!(verify(&p, &s).unwrap().gap, Some(0));
+    for threads in [1, 2, 3] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let mut broken = s.clone();
+            for i in [25_000, 9_000, 17_000] {
+                broken.candidate_profits[i] = -1;
+            }
+            let e = verify(&p, &broken).unwrap_err().to_string();
+            assert!(e.contains("candidate 9000: negative profit"), "{e}");
+            // Rows whose profit is needed by an edge (price below weight), one in a late
+            // block and one in an earlier one: the earlier is named.
+            let needed = |i: usize| {
+                let (offs, ws) = p.edges(i);
+                offs.iter().zip(ws).any(|(&j, &w)| s.offer_prices[j as usize] < w)
+            };
+            let late = (20_000..n).find(|&i| needed(i)).unwrap();
+            let early = (8_192..16_384).find(|&i| needed(i)).unwrap();
+            let mut broken = s.clone();
+            broken.candidate_profits[late] = 0;
+            broken.candidate_profits[early] = 0;
+            let e = verify(&p, &broken).unwrap_err().to_string();
+            assert!(e.contains(&format!("edge ({early},")) && e.contains("< weight"), "{e}");
+        });
+    }
+}
