@@ -345,6 +345,14 @@ fn contracts_report(data: &Dataset, reference: &ReferenceData, result: &BatchRes
         .collect();
     spend_by_municipality
         .sort_by(|a, b| b.spend_dkk.cmp(&a.spend_dkk).then_with(|| a.municipality.cmp(&b.municipality)));
+    // Each contract's offers, listed once: a scan of every offer per contract was 2,520 × 33,000
+    // steps on the national night (~75 ms of the report's one core).
+    let mut offers_of: Vec<Vec<usize>> = vec![Vec::new(); data.contracts.len()];
+    for (j, t) in terms.iter().enumerate() {
+        if let Some(list) = t.contract.and_then(|k| offers_of.get_mut(k)) {
+            list.push(j);
+        }
+    }
     let mut contracts = Vec::new();
     for (k, c) in data.contracts.iter().enumerate().filter(|(_, c)| c.in_force(result.today)) {
         let mut line = ContractLine {
@@ -359,7 +367,8 @@ fn contracts_report(data: &Dataset, reference: &ReferenceData, result: &BatchRes
             short: 0,
             spend_dkk: 0,
         };
-        for (j, t) in terms.iter().enumerate().filter(|(_, t)| t.contract == Some(k)) {
+        for &j in &offers_of[k] {
+            let t = &terms[j];
             let assigned = u64::from(result.prices.get(j).map_or(0, |p| p.assigned));
             let guaranteed = u64::from(data.offers[j].guaranteed_volume);
             line.places += u64::from(data.offers[j].capacity);
