@@ -289,115 +289,98 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
     let with_history = !data.outcomes.is_empty();
     progress.start(Phase::Writing, 8 + u64::from(caseloads.is_some()) + u64::from(with_history));
     let started = Instant::now();
-    // Files are written and synced by a writer thread while the next ones are formatted; the
-    // run is published only once every file is on disk (`RunDir::publish`). The writer starts
-    // first, so that the two large files go to disk while the report is still being built.
+    // The report's numbers and the two large files are computed side by side on the run's
+    // threads (`--threads`), the files in parallel chunks; the bytes do not depend on the
+    // number of threads.
+    let clock = Instant::now();
+    let (mut report, (proposals, proposals_jsonl)) = pool.install(|| {
+        rayon::join(
+            || report::build(&data, &reference, &result),
+            || rayon::join(|| proposals_csv(&data, &result), || proposals_jsonl(&data, &result)),
+        )
+    });
+    let (proposals, proposals_jsonl) = (proposals?, proposals_jsonl?);
+    let formatted_seconds = seconds(clock);
+    report.caseloads = caseloads.as_ref().map(|(_, _, summary, _)| summary.clone());
+    // Nothing written below reads the candidate graph (14 M edges, about 180 MB on the
+    // national night): give it back before the other files are formatted.
+    drop(std::mem::take(&mut result.graph.offers));
+    drop(std::mem::take(&mut result.graph.weights));
+    drop(std::mem::take(&mut result.graph.offsets));
+    drop(std::mem::take(&mut result.graph.counts));
     let dir = RunDir::create(&args.out)?;
-    let (formatted_seconds, files_seconds, written_seconds) =
-        std::thread::scope(|scope| -> anyhow::Result<(f64, f64, f64)> {
-            let (send, receive) = std::sync::mpsc::channel::<(Cow<'static, str>, Vec<Vec<u8>>)>();
-            let (dir, progress) = (&dir, &progress);
-            let writer = scope.spawn(move || -> anyhow::Result<f64> {
-                let mut busy = 0.0;
-                for (name, parts) in receive {
-                    let clock = Instant::now();
-                    let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-                    dir.write_parts(&name, &parts)?;
-                    progress.advance(1);
-                    busy += clock.elapsed().as_secs_f64();
-                }
-                Ok(busy)
-            });
-            // A refused file comes back in the error: its name says which writer stopped.
-            let send_parts = |name: Cow<'static, str>, parts: Vec<Vec<u8>>| -> anyhow::Result<()> {
-                send.send((name, parts)).map_err(|e| anyhow::anyhow!("the writer of {} stopped", e.0.0))
+    // Files are written and synced by a writer thread while the next ones are formatted;
+    // the run is published only once every file is on disk (`RunDir::publish`).
+    let clock = Instant::now();
+    let (files_seconds, written_seconds) = std::thread::scope(|scope| -> anyhow::Result<(f64, f64)> {
+        let (send, receive) = std::sync::mpsc::channel::<(Cow<'static, str>, Vec<Vec<u8>>)>();
+        let (dir, progress) = (&dir, &progress);
+        let writer = scope.spawn(move || -> anyhow::Result<f64> {
+            let mut busy = 0.0;
+            for (name, parts) in receive {
+                let clock = Instant::now();
+                let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+                dir.write_parts(&name, &parts)?;
+                progress.advance(1);
+                busy += clock.elapsed().as_secs_f64();
+            }
+            Ok(busy)
+        });
+        let formatted = (|| -> anyhow::Result<()> {
+            let write = |name: Cow<'static, str>, bytes: Vec<u8>| -> anyhow::Result<()> {
+                // A refused file comes back in the error: its name says which writer stopped.
+                send.send((name, vec![bytes])).map_err(|e| anyhow::anyhow!("the writer of {} stopped", e.0.0))
             };
-            let write = |name: Cow<'static, str>, bytes: Vec<u8>| send_parts(name, vec![bytes]);
-            let mut formatted_seconds = 0.0;
-            let mut files_seconds = 0.0;
-            let formatted = (|| -> anyhow::Result<()> {
-                // The report's numbers and the two large files side by side on the run's
-                // threads (`--threads`), the files in parallel chunks; the bytes do not depend
-                // on the number of threads.
-                let clock = Instant::now();
-                let (report, proposals) = pool.install(|| {
-                    rayon::join(
-                        || report::build(&data, &reference, &result),
-                        || -> anyhow::Result<Option<Vec<u8>>> {
-                            let (csv, jsonl) = rayon::join(
-                                || proposals_csv(&data, &result),
-                                || proposals_jsonl(&data, &result),
-                            );
-                            let csv = csv?;
-                            // The Excel workbook is made from the CSV's bytes, after the report.
-                            let kept = args.excel.then(|| csv.clone());
-                            write("proposals.csv".into(), csv)?;
-                            send_parts("proposals.jsonl".into(), jsonl?)?;
-                            Ok(kept)
-                        },
-                    )
-                });
-                let mut report = report;
-                let proposals = proposals?;
-                formatted_seconds = seconds(clock);
-                report.caseloads = caseloads.as_ref().map(|(_, _, summary, _)| summary.clone());
-                // Nothing written below reads the candidate graph (14 M edges, about 180 MB on
-                // the national night): give it back before the other files are formatted.
-                drop(std::mem::take(&mut result.graph.offers));
-                drop(std::mem::take(&mut result.graph.weights));
-                drop(std::mem::take(&mut result.graph.offsets));
-                drop(std::mem::take(&mut result.graph.counts));
-                let clock = Instant::now();
-                let prices = prices_csv(&data, &result)?;
-                let caseloads_file = match &caseloads {
-                    Some((caseworkers, plan, _, _)) => Some(caseloads_csv(&data, caseworkers, plan)?),
-                    None => None,
-                };
-                if let Some(proposals) = &proposals {
-                    let mut csv_files: Vec<(&str, &[u8])> =
-                        vec![("proposals.csv", proposals), ("prices.csv", &prices)];
-                    if let Some(bytes) = &caseloads_file {
-                        csv_files.push(("caseloads.csv", bytes));
-                    }
-                    let excel = super::validate_explain::excel_files(&csv_files, &report)?;
-                    progress.add_total(excel.len() as u64);
-                    for (name, bytes) in excel {
-                        write(name.into(), bytes)?;
-                    }
+            let prices = prices_csv(&data, &result)?;
+            let caseloads_file = match &caseloads {
+                Some((caseworkers, plan, _, _)) => Some(caseloads_csv(&data, caseworkers, plan)?),
+                None => None,
+            };
+            if args.excel {
+                let mut csv_files: Vec<(&str, &[u8])> =
+                    vec![("proposals.csv", &proposals), ("prices.csv", &prices)];
+                if let Some(bytes) = &caseloads_file {
+                    csv_files.push(("caseloads.csv", bytes));
                 }
-                write("prices.csv".into(), prices)?;
-                write("prices.json".into(), prices_json(&data, &result)?)?;
-                write("provider_groups.csv".into(), provider_groups_csv(&result, &reference)?)?;
-                if let Some(bytes) = caseloads_file {
-                    write("caseloads.csv".into(), bytes)?;
+                let excel = super::validate_explain::excel_files(&csv_files, &report)?;
+                progress.add_total(excel.len() as u64);
+                for (name, bytes) in excel {
+                    write(name.into(), bytes)?;
                 }
-                if with_history {
-                    // The night's own estimate (the model it scored with), not a second one.
-                    write("quality.csv".into(), quality_csv(&result.quality)?)?;
-                }
-                if let Some(fairness) = &report.fairness {
-                    let (header, rows) = batch::fairness::table(fairness);
-                    let header: Vec<&str> = header.iter().map(String::as_str).collect();
-                    write("fairness.csv".into(), csv_bytes(&header, rows.into_iter())?)?;
-                }
-                let mut report_json = serde_json::to_vec_pretty(&report)?;
-                report_json.push(b'\n');
-                write("report.json".into(), report_json)?;
-                write(
-                    "report.html".into(),
-                    report_html::render(&report, &reference, args.lang).into_bytes(),
-                )?;
-                files_seconds = seconds(clock);
-                Ok(())
-            })();
-            drop(send);
-            let written = writer.join().map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
-            // A writer's error (a file that could not be written) comes first: formatting then
-            // stopped because nobody took its files. Otherwise the writer ended with the files.
-            let written = written?;
-            formatted?;
-            Ok((formatted_seconds, files_seconds, round3(written)))
-        })?;
+            }
+            write("proposals.csv".into(), proposals)?;
+            send.send(("proposals.jsonl".into(), proposals_jsonl))
+                .map_err(|_| anyhow::anyhow!("the writer of proposals.jsonl stopped"))?;
+            write("prices.csv".into(), prices)?;
+            write("prices.json".into(), prices_json(&data, &result)?)?;
+            write("provider_groups.csv".into(), provider_groups_csv(&result, &reference)?)?;
+            if let Some(bytes) = caseloads_file {
+                write("caseloads.csv".into(), bytes)?;
+            }
+            if with_history {
+                // The night's own estimate (the model it scored with), not a second one.
+                write("quality.csv".into(), quality_csv(&result.quality)?)?;
+            }
+            if let Some(fairness) = &report.fairness {
+                let (header, rows) = batch::fairness::table(fairness);
+                let header: Vec<&str> = header.iter().map(String::as_str).collect();
+                write("fairness.csv".into(), csv_bytes(&header, rows.into_iter())?)?;
+            }
+            let mut report_json = serde_json::to_vec_pretty(&report)?;
+            report_json.push(b'\n');
+            write("report.json".into(), report_json)?;
+            write("report.html".into(), report_html::render(&report, &reference, args.lang).into_bytes())?;
+            Ok(())
+        })();
+        drop(send);
+        let files_seconds = seconds(clock);
+        let written = writer.join().map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
+        // A writer's error (a file that could not be written) comes first: formatting then
+        // stopped because nobody took its files. Otherwise the writer ended with the files.
+        let written = written?;
+        formatted?;
+        Ok((files_seconds, round3(written)))
+    })?;
     let run_json = serde_json::json!({
         "program": concat!("matcher ", env!("CARGO_PKG_VERSION")),
         "date": result.today.to_string(),
