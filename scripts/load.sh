@@ -4,7 +4,7 @@
 #   scripts/load.sh [DURATION_SECONDS]
 #
 # Needs `wrk` (Debian: apt-get install -y wrk), python3 and a release build
-# (cargo build --release -p matcher-service). Generates the national data set, loads its
+# (cargo build --release -p matcher-service). Generates the national data set (SEED, default 1), loads its
 # offers (with evidence) into a fresh database, stores 2,000 candidates of one municipality,
 # then measures POST /v1/suggestions (stored candidates, k=5) and POST /v1/decisions
 # (durable accepts). Every accept is for a candidate of its own: a candidate holds at most one
@@ -23,7 +23,7 @@ cleanup() { [[ -n "${PID:-}" ]] && kill "$PID" 2>/dev/null; wait "${PID:-}" 2>/d
 trap cleanup EXIT
 
 echo "== generating the national data set (invented) in $WORK"
-"$BIN" gen --scale national --seed 1 --out "$WORK/national" | tail -1
+"$BIN" gen --scale national --seed "${SEED:-1}" --out "$WORK/national" | tail -1
 DB="$WORK/load.db"
 SYS=$("$BIN" token create --municipality 0101 --role system --user load-system --db "$DB")
 CW=$("$BIN" token create --municipality 0101 --role caseworker --user load-caseworker --db "$DB")

@@ -3,15 +3,15 @@
 #
 #   scripts/offer-writes.sh [MATCHER_BIN] [WRITES]     (defaults: target/release/matcher, 40)
 #
-# Generates the national data set (seed 1, invented) once into $NATIONAL (default
+# Generates the national data set (seed $SEED, default 1, invented) once into $NATIONAL (default
 # /tmp/brobygger-national-1), serves it from a fresh database, then writes WRITES offers of
 # 0101 one after another (each with a new capacity) and prints p50, p90 and max. Not a test:
 # the figures depend on the machine.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${1:-$ROOT/target/release/matcher}; N=${2:-40}; PORT=${PORT:-18291}
-NATIONAL=${NATIONAL:-/tmp/brobygger-national-1}
-[[ -f "$NATIONAL/offers.csv" ]] || "$BIN" gen --scale national --seed 1 --out "$NATIONAL" | tail -1
+SEED=${SEED:-1}; NATIONAL=${NATIONAL:-/tmp/brobygger-national-$SEED}
+[[ -f "$NATIONAL/offers.csv" ]] || "$BIN" gen --scale national --seed "$SEED" --out "$NATIONAL" | tail -1
 WORK=$(mktemp -d /tmp/bb-offers.XXXXXX); DB="$WORK/o.db"
 SYS=$("$BIN" token create --municipality 0101 --role system --user load-system --db "$DB")
 "$BIN" serve --bind "127.0.0.1:$PORT" --db "$DB" --offers-from "$NATIONAL" --today 2026-09-01 >"$WORK/out" 2>"$WORK/err" &

@@ -4,7 +4,7 @@
 #   scripts/outcomes-load.sh [RATE_PER_SECOND] [SECONDS]      (defaults: 100 writes/s for 20 s)
 #
 # Needs python3 and a release build (MATCHER_BIN, default target/release/matcher). Generates
-# the national data set (invented), loads its 33,000 offers into a fresh database, stores
+# the national data set (SEED, default 1; invented), loads its 33,000 offers into a fresh database, stores
 # RATE×SECONDS candidates and accepts one decision for each (the setup, not measured), then
 # records one outcome per decision at RATE per second from 4 connections. The schedule is
 # open-loop: each request's latency is counted from the moment it was due, so a slow answer
@@ -19,7 +19,7 @@ PORT=${PORT:-18191}
 cleanup() { [[ -n "${PID:-}" ]] && kill "$PID" 2>/dev/null; wait "${PID:-}" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-"$BIN" gen --scale national --seed 1 --out "$WORK/national" | tail -1
+"$BIN" gen --scale national --seed "${SEED:-1}" --out "$WORK/national" | tail -1
 DB="$WORK/load.db"
 CW=$("$BIN" token create --municipality 0101 --role caseworker --user load-caseworker --db "$DB")
 "$BIN" serve --bind "127.0.0.1:$PORT" --db "$DB" --offers-from "$WORK/national" --today 2026-09-01 \
