@@ -6,6 +6,9 @@
 #
 #   scripts/build-release.sh            -> target/pgo/release/matcher
 #
+# (under $CARGO_TARGET_DIR instead of target/ when that is set: pgo-gen/ and pgo/ beside the
+# plain build, so a rerun is warm)
+#
 # Needs rustup's llvm-tools (llvm-profdata of the toolchain's own LLVM; Debian's is older and
 # cannot read the profiles): rustup component add llvm-tools. Also what the training needs:
 # python3, curl and wrk (Debian: apt-get install -y wrk). Takes ~15 minutes on 2 cores.
@@ -31,16 +34,17 @@ fi
 for tool in python3 curl wrk; do
   command -v "$tool" >/dev/null || { echo "the training needs $tool" >&2; exit 1; }
 done
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 WORK=$(mktemp -d /tmp/brobygger-pgo.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 PROFILES="$WORK/profiles"
 
-echo "== 1. instrumented build (target/pgo-gen)"
-RUSTFLAGS="-Cprofile-generate=$PROFILES" CARGO_TARGET_DIR="$ROOT/target/pgo-gen" \
+echo "== 1. instrumented build ($TARGET/pgo-gen)"
+RUSTFLAGS="-Cprofile-generate=$PROFILES" CARGO_TARGET_DIR="$TARGET/pgo-gen" \
   cargo build --release --locked -p matcher-service
 # The build scripts ran instrumented too: only the training's profiles are kept.
 rm -rf "$PROFILES"
-TRAIN="$ROOT/target/pgo-gen/release/matcher"
+TRAIN="$TARGET/pgo-gen/release/matcher"
 
 echo "== 2. training (invented national data, seed 3)"
 "$TRAIN" gen --scale national --seed 3 --out "$WORK/nat3" --snapshot "$WORK/nat3.snap" | tail -1
@@ -53,8 +57,8 @@ SEED=3 DECIDE_CANDIDATES=5000 MATCHER_BIN="$TRAIN" scripts/load.sh 3 | tail -1
 SEED=3 MATCHER_BIN="$TRAIN" scripts/outcomes-load.sh 50 4 | tail -1
 SEED=3 NATIONAL="$WORK/nat3" scripts/offer-writes.sh "$TRAIN" 20 | tail -1
 
-echo "== 3. merged profile and the optimised build (target/pgo)"
+echo "== 3. merged profile and the optimised build ($TARGET/pgo)"
 "$PROFDATA" merge -o "$WORK/merged.profdata" "$PROFILES"
-RUSTFLAGS="-Cprofile-use=$WORK/merged.profdata" CARGO_TARGET_DIR="$ROOT/target/pgo" \
+RUSTFLAGS="-Cprofile-use=$WORK/merged.profdata" CARGO_TARGET_DIR="$TARGET/pgo" \
   cargo build --release --locked -p matcher-service
-echo "built $ROOT/target/pgo/release/matcher"
+echo "built $TARGET/pgo/release/matcher"
