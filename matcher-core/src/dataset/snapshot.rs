@@ -10,8 +10,9 @@
 //! | 8 | FNV-1a 64-bit hash of the payload |
 //! | n | payload: the data set, bincode 2 (serde, standard configuration) |
 //!
-//! The header is checked before bincode sees a byte, so a truncated, damaged or foreign file
-//! is refused with a reason instead of decoding into garbage or a huge allocation. bincode is
+//! The header is checked before bincode sees a byte, so a truncated or foreign file is refused
+//! with a reason; the checksum is taken beside the decode, and a damaged payload is refused as
+//! damaged whatever it decoded to (the decode limit bounds what it may allocate meanwhile). bincode is
 //! not self-describing: snapshot types must not use `skip_serializing_if`, `flatten`, `tag` or
 //! `untagged` (bincode cannot decode them), and any change to a snapshot type needs a new
 //! format version. This module must not validate rows; that is [`super::load_dir`]'s job.
