@@ -11,7 +11,7 @@
 #
 # Needs rustup's llvm-tools (llvm-profdata of the toolchain's own LLVM; Debian's is older and
 # cannot read the profiles): rustup component add llvm-tools. Also what the training needs:
-# python3, curl and wrk (Debian: apt-get install -y wrk). Takes ~15 minutes on 2 cores.
+# python3, curl and wrk (Debian: apt-get install -y wrk). Takes ~10 minutes on 2 cores.
 #
 # Steps:
 # 1. an instrumented build (target/pgo-gen);

@@ -276,11 +276,10 @@ impl Problem {
         // its 14 M edges in each solve, each certificate and each count of blocking pairs, one
         // of them on the critical path after the solve. `find_map_first` names the first bad
         // row in candidate order, as one loop would.
-        const ROWS: usize = 8192;
-        let first_bad = (0..n.div_ceil(ROWS)).into_par_iter().map_init(
+        let first_bad = row_blocks(n).map_init(
             || vec![NONE; m],
-            |seen, block| {
-                for i in block * ROWS..((block + 1) * ROWS).min(n) {
+            |seen, rows| {
+                for i in rows {
                     let (offs, ws) = self.edges(i);
                     for (&j, &w) in offs.iter().zip(ws) {
                         if j as usize >= m {
@@ -343,6 +342,14 @@ impl Problem {
         }
         Ok(())
     }
+}
+
+/// The rows `0..n` in blocks of 8,192, in row order, on the caller's rayon pool: how
+/// [`Problem::validate`] and [`verify`] check a national night's edges on every core while
+/// naming the first bad row as one loop would (`find_map_first`, or the blocks' results in order).
+fn row_blocks(n: usize) -> impl IndexedParallelIterator<Item = std::ops::Range<usize>> {
+    const ROWS: usize = 8192;
+    (0..n.div_ceil(ROWS)).into_par_iter().map(move |block| block * ROWS..((block + 1) * ROWS).min(n))
 }
 
 /// Which algorithm [`solve`] runs.

@@ -13,7 +13,7 @@
 //! maximum weight. Locked pairs are fixed data, not decisions, so they are outside both sides.
 
 use super::reduce::{guarantee_bonus, residual};
-use super::{Problem, Solution, edge_weight};
+use super::{Problem, Solution, edge_weight, row_blocks};
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 
@@ -130,7 +130,6 @@ pub fn verify(problem: &Problem, solution: &Solution) -> Result<Certificate> {
     // certificate is on a national night's critical path, with the other core idle); the
     // first broken row in candidate order is named, and the sum is of integers, so neither
     // depends on the threads.
-    const ROWS: usize = 8192;
     let row = |i: usize| -> Result<i128> {
         if problem.is_locked(i) {
             if pi[i] != 0 {
@@ -157,10 +156,7 @@ pub fn verify(problem: &Problem, solution: &Solution) -> Result<Certificate> {
         }
         Ok(i128::from(pi[i]))
     };
-    let blocks: Vec<Result<i128>> = (0..n.div_ceil(ROWS))
-        .into_par_iter()
-        .map(|block| (block * ROWS..((block + 1) * ROWS).min(n)).map(row).sum())
-        .collect();
+    let blocks: Vec<Result<i128>> = row_blocks(n).map(|rows| rows.map(row).sum()).collect();
     let mut dual: i128 = 0;
     for block in blocks {
         dual += block?;

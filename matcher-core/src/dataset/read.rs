@@ -912,7 +912,7 @@ pub(crate) fn check_against_reference(
             "{what} does not exist in the reference data; was the snapshot written with other reference tables?"
         ),
     };
-    // On the caller's threads (a national snapshot: 250,000 candidates and 1,000,000 episodes
+    // On the caller's threads (a national snapshot: 250,000 candidates and 60,000 episodes
     // checked before the night can start); `find_first` names the same record as a loop would.
     if let Some(c) = dataset.candidates.par_iter().find_first(|c| {
         !group_ok(c.target_groups)
