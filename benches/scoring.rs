@@ -151,6 +151,17 @@ fn offer_write(c: &mut Criterion) {
     let mut groups = data.clone();
     let other = groups.offers[(at + 1) % groups.offers.len()].target_groups;
     std::sync::Arc::make_mut(&mut groups.offers[at]).target_groups = GroupSet(other.0 ^ 1);
+    // A new offer: the data set before it (one offer no episode names, without its evidence,
+    // taken out) and after it.
+    let named: std::collections::HashSet<&str> =
+        data.outcomes.iter().filter_map(|e| e.offer.as_ref().map(|o| o.as_str())).collect();
+    let fresh =
+        (at..data.offers.len()).find(|&i| !named.contains(data.offers[i].id.as_str())).expect("an offer");
+    let mut added = data.clone();
+    std::sync::Arc::make_mut(&mut added.offers[fresh]).evidence.clear();
+    let mut before_new = added.clone();
+    before_new.offers.remove(fresh);
+    let before_new = Scorer::new(Arc::new(before_new), r.clone(), policies.clone(), today).expect("scorer");
     let mut group = c.benchmark_group("offer_write");
     group.sample_size(10);
     group.bench_function(format!("{}_scorer_new", scale.label()), |b| {
@@ -158,6 +169,9 @@ fn offer_write(c: &mut Criterion) {
     });
     group.bench_function(format!("{}_patch_places", scale.label()), |b| {
         b.iter(|| scorer.with_changed_offers(Arc::new(places.clone()), &[at]).expect("scorer"))
+    });
+    group.bench_function(format!("{}_new_offer", scale.label()), |b| {
+        b.iter(|| before_new.with_new_offers(Arc::new(added.clone()), &[fresh]).expect("scorer"))
     });
     group.bench_function(format!("{}_patch_groups", scale.label()), |b| {
         b.iter(|| scorer.with_changed_offers(Arc::new(groups.clone()), &[at]).expect("scorer"))

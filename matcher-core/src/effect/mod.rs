@@ -354,6 +354,127 @@ pub struct EffectModel {
     pub episodes: usize,
     /// Per offer and provider × group with at least one episode.
     pub quality: Vec<QualityRow>,
+    /// The level above the providers, kept for a new offer's estimates
+    /// ([`EffectModel::with_new_offers`]).
+    groups: GroupLevels,
+}
+
+/// What every provider's estimates start from: the spreads, each group's prior success rate
+/// and strength (the reference data's), and the group level.
+#[derive(Debug, Clone)]
+struct GroupLevels {
+    spread: Spread,
+    prior: Vec<(f64, f64)>,
+    level: Vec<Estimate>,
+}
+
+/// One provider's totals for one group, which each of its offers' estimates reads.
+#[derive(Debug, Clone, Copy)]
+struct ProviderGroup<'a> {
+    /// The history's counts of the provider's offers.
+    history: &'a Comparison,
+    /// The same per band, `[band]`.
+    bands: &'a [Comparison],
+    /// The provider level.
+    level: Estimate,
+    /// The old evidence counts `(successes, trials)` of its offers, summed.
+    evidence: (u32, u32),
+}
+
+/// The estimate `prior` after the comparison `c` (itself, without episodes).
+fn observe(prior: Estimate, c: &Comparison) -> Estimate {
+    match c.raw_uplift() {
+        Some((d, v)) => prior.update(d, v),
+        None => prior,
+    }
+}
+
+/// An offer's old evidence counts `(successes, trials)` for group `g`.
+fn evidence_of(offer: &crate::model::Offer, g: usize) -> (u32, u32) {
+    offer
+        .evidence
+        .iter()
+        .filter(|e| usize::from(e.group.0) == g)
+        .fold((0u32, 0u32), |(s, n), e| (s.saturating_add(e.successes), n.saturating_add(e.trials)))
+}
+
+/// The history's counts of `offers` (data-set indices) per group and band,
+/// `[(offer's place in offers × n_groups + group) × N_BANDS + band]`, episodes added in the
+/// history's order.
+fn counts_by_band(
+    data: &Dataset,
+    offers: &[usize],
+    no_offer: &NoOfferRates,
+    n_groups: usize,
+) -> Vec<Comparison> {
+    let place: FastMap<&str, usize> =
+        offers.iter().enumerate().map(|(l, &i)| (data.offers[i].id.as_str(), l)).collect();
+    let mut by_band = vec![Comparison::default(); offers.len() * n_groups * N_BANDS];
+    for e in &data.outcomes {
+        let Some(&o) = e.offer.as_ref().and_then(|id| place.get(id.as_str())) else { continue };
+        let mix = episode_mix(e);
+        for g in e.target_groups.iter().map(|g| usize::from(g.0)).filter(|&g| g < n_groups) {
+            by_band[(o * n_groups + g) * N_BANDS + mix.band].add(e.success, no_offer.rate(g, mix));
+        }
+    }
+    by_band
+}
+
+impl GroupLevels {
+    /// A provider's level for group `g`, from its offers' history counts `c`.
+    fn provider_level(&self, g: usize, c: &Comparison) -> Estimate {
+        observe(self.level[g].widen(self.spread.provider), c)
+    }
+
+    /// A success rate without case mix, read as an uplift over the group's prior rate with an
+    /// extra bias variance: prior information that the history refines. No trials, no
+    /// information: the prior stays as it is.
+    fn with_evidence(&self, estimate: Estimate, g: usize, (s, n): (u32, u32)) -> Estimate {
+        if n == 0 {
+            return estimate;
+        }
+        let rate = self.prior.get(g).map_or(0.0, |p| p.0);
+        let p_hat = (f64::from(s) + 0.5) / (f64::from(n) + 1.0);
+        let variance = p_hat * (1.0 - p_hat) / f64::from(n) + self.spread.evidence_bias.powi(2);
+        estimate.update(f64::from(s) / f64::from(n) - rate, variance)
+    }
+
+    /// One offer's estimates for group `g`: its offer level, and its uplift per band pushed
+    /// onto `uplift`. `own` is its history's counts for the group, `bands` the same per band.
+    fn offer_group(
+        &self,
+        offer: &crate::model::Offer,
+        g: usize,
+        provider: ProviderGroup<'_>,
+        own: &Comparison,
+        bands: &[Comparison],
+        uplift: &mut Vec<Estimate>,
+    ) -> Estimate {
+        // The provider's level informed by the evidence of its *other* offers (so a new
+        // course of a known provider starts from the provider's record, and no count enters
+        // twice), then the offer's own evidence.
+        // The evidence rows count episodes the history may hold too (the same courses'
+        // results without case mix): only trials beyond the history's episodes of the same
+        // offer (or of the provider's other offers) are new information.
+        let own_history = own.episodes;
+        let siblings_history = provider.history.episodes.saturating_sub(own_history);
+        let raw_own = evidence_of(offer, g);
+        let total = provider.evidence;
+        let raw_siblings = (total.0.saturating_sub(raw_own.0), total.1.saturating_sub(raw_own.1));
+        let own_evidence = beyond_history(raw_own, own_history);
+        let siblings_evidence = beyond_history(raw_siblings, siblings_history);
+        let provider_prior = self.with_evidence(provider.level, g, siblings_evidence);
+        let offer_prior = self.with_evidence(provider_prior.widen(self.spread.offer), g, own_evidence);
+        let siblings = provider.history.without(own);
+        for (b, band) in bands.iter().enumerate() {
+            // The band's prior is the offer estimated from its *other* bands, so that the
+            // band's own episodes are not counted twice.
+            let others = observe(offer_prior, &own.without(band));
+            let shape = band_shape(&provider.bands[b].without(band), &siblings, self.spread.band);
+            uplift.push(observe(others.shifted(shape, self.spread.band), band));
+        }
+        observe(offer_prior, own)
+    }
 }
 
 impl EffectModel {
@@ -366,8 +487,6 @@ impl EffectModel {
         let prior: Vec<(f64, f64)> =
             reference.target_groups.iter().map(|g| (g.prior_success_rate, g.prior_strength)).collect();
         let no_offer = NoOfferRates::estimate(data, &prior);
-        let offer_index: FastMap<&str, usize> =
-            data.offers.iter().enumerate().map(|(i, o)| (o.id.as_str(), i)).collect();
         let mut provider_of: FastMap<&str, usize> = FastMap::default();
         for o in &data.offers {
             let next = provider_of.len();
@@ -375,14 +494,8 @@ impl EffectModel {
         }
         let n_providers = provider_of.len();
         let n_offers = data.offers.len();
-        let mut by_band = vec![Comparison::default(); n_offers * n_groups * N_BANDS];
-        for e in &data.outcomes {
-            let Some(&o) = e.offer.as_ref().and_then(|id| offer_index.get(id.as_str())) else { continue };
-            let mix = episode_mix(e);
-            for g in e.target_groups.iter().map(|g| usize::from(g.0)).filter(|&g| g < n_groups) {
-                by_band[(o * n_groups + g) * N_BANDS + mix.band].add(e.success, no_offer.rate(g, mix));
-            }
-        }
+        let all: Vec<usize> = (0..n_offers).collect();
+        let by_band = counts_by_band(data, &all, &no_offer, n_groups);
         let mut by_offer = vec![Comparison::default(); n_offers * n_groups];
         let mut by_provider = vec![Comparison::default(); n_providers * n_groups];
         let mut by_group = vec![Comparison::default(); n_groups];
@@ -407,23 +520,14 @@ impl EffectModel {
                 }
             }
         }
-        let observe = |prior: Estimate, c: &Comparison| match c.raw_uplift() {
-            Some((d, v)) => prior.update(d, v),
-            None => prior,
+        let groups = GroupLevels {
+            spread,
+            prior,
+            level: by_group.iter().map(|c| observe(Estimate::prior(spread.group), c)).collect(),
         };
-        let group_level: Vec<Estimate> =
-            by_group.iter().map(|c| observe(Estimate::prior(spread.group), c)).collect();
         let provider_level: Vec<Estimate> = (0..n_providers * n_groups)
-            .map(|i| observe(group_level[i % n_groups].widen(spread.provider), &by_provider[i]))
+            .map(|i| groups.provider_level(i % n_groups, &by_provider[i]))
             .collect();
-        // The old evidence counts per offer and group, and summed per provider and group.
-        let evidence_of = |offer: &crate::model::Offer, g: usize| {
-            offer
-                .evidence
-                .iter()
-                .filter(|e| usize::from(e.group.0) == g)
-                .fold((0u32, 0u32), |(s, n), e| (s.saturating_add(e.successes), n.saturating_add(e.trials)))
-        };
         let mut provider_evidence = vec![(0u32, 0u32); n_providers * n_groups];
         for offer in &data.offers {
             let p = provider_of[offer.provider.as_str()];
@@ -433,54 +537,20 @@ impl EffectModel {
                 *sum = (sum.0.saturating_add(s), sum.1.saturating_add(n));
             }
         }
-        // A success rate without case mix, read as an uplift over the group's prior rate with
-        // an extra bias variance: prior information that the history refines. No trials, no
-        // information: the prior stays as it is.
-        let with_evidence = |estimate: Estimate, g: usize, (s, n): (u32, u32)| {
-            if n == 0 {
-                return estimate;
-            }
-            let rate = prior.get(g).map_or(0.0, |p| p.0);
-            let p_hat = (f64::from(s) + 0.5) / (f64::from(n) + 1.0);
-            let variance = p_hat * (1.0 - p_hat) / f64::from(n) + spread.evidence_bias.powi(2);
-            estimate.update(f64::from(s) / f64::from(n) - rate, variance)
-        };
         let mut offer_level = Vec::with_capacity(n_offers * n_groups);
         let mut uplift = Vec::with_capacity(n_offers * n_groups * N_BANDS);
         for (o, offer) in data.offers.iter().enumerate() {
             let p = provider_of[offer.provider.as_str()];
             for g in 0..n_groups {
-                // The provider's level informed by the evidence of its *other* offers (so a
-                // new course of a known provider starts from the provider's record, and no
-                // count enters twice), then the offer's own evidence.
-                // The evidence rows count episodes the history may hold too (the same courses'
-                // results without case mix): only trials beyond the history's episodes of the
-                // same offer (or of the provider's other offers) are new information.
-                let own_history = by_offer[o * n_groups + g].episodes;
-                let siblings_history = by_provider[p * n_groups + g].episodes.saturating_sub(own_history);
-                let raw_own = evidence_of(offer, g);
-                let total = provider_evidence[p * n_groups + g];
-                let raw_siblings = (total.0.saturating_sub(raw_own.0), total.1.saturating_sub(raw_own.1));
-                let own_evidence = beyond_history(raw_own, own_history);
-                let siblings_evidence = beyond_history(raw_siblings, siblings_history);
-                let provider_prior = with_evidence(provider_level[p * n_groups + g], g, siblings_evidence);
-                let offer_prior = with_evidence(provider_prior.widen(spread.offer), g, own_evidence);
-                let own = &by_offer[o * n_groups + g];
-                let estimate = observe(offer_prior, own);
-                offer_level.push(estimate);
-                let siblings = by_provider[p * n_groups + g].without(own);
-                for b in 0..N_BANDS {
-                    // The band's prior is the offer estimated from its *other* bands, so that
-                    // the band's own episodes are not counted twice.
-                    let band = &by_band[(o * n_groups + g) * N_BANDS + b];
-                    let others = observe(offer_prior, &own.without(band));
-                    let shape = band_shape(
-                        &by_provider_band[(p * n_groups + g) * N_BANDS + b].without(band),
-                        &siblings,
-                        spread.band,
-                    );
-                    uplift.push(observe(others.shifted(shape, spread.band), band));
-                }
+                let (pg, og) = (p * n_groups + g, o * n_groups + g);
+                let provider = ProviderGroup {
+                    history: &by_provider[pg],
+                    bands: &by_provider_band[pg * N_BANDS..(pg + 1) * N_BANDS],
+                    level: provider_level[pg],
+                    evidence: provider_evidence[pg],
+                };
+                let bands = &by_band[og * N_BANDS..(og + 1) * N_BANDS];
+                offer_level.push(groups.offer_group(offer, g, provider, &by_offer[og], bands, &mut uplift));
             }
         }
         let mut model = EffectModel {
@@ -491,10 +561,123 @@ impl EffectModel {
             no_offer,
             episodes: data.outcomes.len(),
             quality: Vec::new(),
+            groups,
         };
         model.quality =
             quality_rows(data, reference, &model, &by_offer, &by_provider, &provider_level, &provider_of);
         model
+    }
+
+    /// The estimates of `data`, which must be the data set these were made from with the
+    /// offers at the data-set indices `new` (ascending) added and nothing else changed: the
+    /// same estimates [`EffectModel::estimate`] makes of `data`, without estimating every offer
+    /// again (a service's new offer, issue 18). A new offer with neither history nor evidence
+    /// moves no other estimate (its provider's totals gain nothing), and its own come from its
+    /// provider's totals, added up here as `estimate` adds them.
+    ///
+    /// `None` where that does not hold and only a new estimate is exact: a new offer has
+    /// evidence, an episode of the history names one, or `new` does not fit `data` (not
+    /// ascending, out of range, or not as many other offers as these estimates cover).
+    ///
+    /// # Complexity
+    /// O(offers + episodes) per provider of the new offers.
+    pub fn with_new_offers(&self, data: &Dataset, new: &[usize]) -> Option<EffectModel> {
+        let n_groups = self.n_groups;
+        let n_offers = data.offers.len();
+        let fits = new.windows(2).all(|w| w[0] < w[1])
+            && new.last().is_none_or(|&i| i < n_offers)
+            && n_offers - new.len() == self.offer_level.len() / n_groups;
+        if !fits || new.iter().any(|&i| !data.offers[i].evidence.is_empty()) {
+            return None;
+        }
+        let ids: std::collections::HashSet<&str> = new.iter().map(|&i| data.offers[i].id.as_str()).collect();
+        if data.outcomes.iter().any(|e| e.offer.as_ref().is_some_and(|id| ids.contains(id.as_str()))) {
+            return None;
+        }
+        let mut uplift = Vec::with_capacity(n_offers * n_groups * N_BANDS);
+        let mut offer_level = Vec::with_capacity(n_offers * n_groups);
+        let mut offer_counts = Vec::with_capacity(n_offers * n_groups);
+        let (none, none_bands) = (Comparison::default(), [Comparison::default(); N_BANDS]);
+        let (mut old, mut next_new) = (0usize, new.iter().peekable());
+        for (i, offer) in data.offers.iter().enumerate() {
+            if next_new.next_if_eq(&&i).is_none() {
+                uplift.extend_from_slice(
+                    &self.uplift[old * n_groups * N_BANDS..(old + 1) * n_groups * N_BANDS],
+                );
+                offer_level.extend_from_slice(&self.offer_level[old * n_groups..(old + 1) * n_groups]);
+                offer_counts.extend_from_slice(&self.offer_counts[old * n_groups..(old + 1) * n_groups]);
+                old += 1;
+                continue;
+            }
+            let (history, bands, evidence) = self.provider_totals(data, offer.provider.as_str());
+            for g in 0..n_groups {
+                let provider = ProviderGroup {
+                    history: &history[g],
+                    bands: &bands[g * N_BANDS..(g + 1) * N_BANDS],
+                    level: self.groups.provider_level(g, &history[g]),
+                    evidence: evidence[g],
+                };
+                offer_level.push(self.groups.offer_group(
+                    offer,
+                    g,
+                    provider,
+                    &none,
+                    &none_bands,
+                    &mut uplift,
+                ));
+                offer_counts.push(none);
+            }
+        }
+        Some(EffectModel {
+            n_groups,
+            uplift,
+            offer_level,
+            offer_counts,
+            no_offer: self.no_offer.clone(),
+            episodes: self.episodes,
+            // A new offer has no episode, and a provider's rows count only episodes.
+            quality: self.quality.clone(),
+            groups: self.groups.clone(),
+        })
+    }
+
+    /// A provider's totals per group as [`EffectModel::estimate`] adds them up, in the same
+    /// order: its offers' history counts `[group]`, the same per band `[group × N_BANDS +
+    /// band]`, and their old evidence counts `[group]`.
+    #[allow(clippy::type_complexity)]
+    fn provider_totals(
+        &self,
+        data: &Dataset,
+        provider: &str,
+    ) -> (Vec<Comparison>, Vec<Comparison>, Vec<(u32, u32)>) {
+        let n_groups = self.n_groups;
+        let offers: Vec<usize> =
+            (0..data.offers.len()).filter(|&i| data.offers[i].provider.as_str() == provider).collect();
+        let by_band = counts_by_band(data, &offers, &self.no_offer, n_groups);
+        let mut history = vec![Comparison::default(); n_groups];
+        let mut bands = vec![Comparison::default(); n_groups * N_BANDS];
+        for o in 0..offers.len() {
+            for g in 0..n_groups {
+                for b in 0..N_BANDS {
+                    history[g].merge(&by_band[(o * n_groups + g) * N_BANDS + b]);
+                }
+            }
+        }
+        for o in 0..offers.len() {
+            for g in 0..n_groups {
+                for b in 0..N_BANDS {
+                    bands[g * N_BANDS + b].merge(&by_band[(o * n_groups + g) * N_BANDS + b]);
+                }
+            }
+        }
+        let mut evidence = vec![(0u32, 0u32); n_groups];
+        for &i in &offers {
+            for (g, sum) in evidence.iter_mut().enumerate() {
+                let (s, n) = evidence_of(&data.offers[i], g);
+                *sum = (sum.0.saturating_add(s), sum.1.saturating_add(n));
+            }
+        }
+        (history, bands, evidence)
     }
 
     /// The uplift of offer `offer` (data-set index) for group `group` in weeks band `band`.

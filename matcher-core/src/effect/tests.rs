@@ -435,6 +435,51 @@ fn a_new_course_of_a_known_provider_gets_the_providers_record_shrunk() {
     }
 }
 
+/// A new course of a provider with a record, added to the estimates without estimating again,
+/// gets what a new estimate gives it (the provider's record, from its history and its other
+/// courses' evidence), and the others keep theirs. Where the new course has a record of its own
+/// (evidence, or an episode of the history naming it) only a new estimate is exact.
+#[test]
+fn a_new_course_added_gets_what_a_new_estimate_gives_it_or_none() {
+    let r = reference();
+    let group = r.group("sickness").expect("group");
+    let g = usize::from(group.0);
+    let mut known = provider_offer(&r, "known", "p-good");
+    known.evidence = vec![Evidence { group, trials: 200, successes: 150 }];
+    let mut outcomes = Vec::new();
+    episodes(&r, &mut outcomes, 2.0, None, 400, 200);
+    episodes(&r, &mut outcomes, 30.0, Some("known"), 60, 40);
+    let before = data_with(vec![known.clone(), provider_offer(&r, "stranger", "p-other")], outcomes.clone());
+    let m = EffectModel::estimate(&before, &r, Spread::default());
+    let after = data_with(
+        vec![known.clone(), provider_offer(&r, "new", "p-good"), provider_offer(&r, "stranger", "p-other")],
+        outcomes.clone(),
+    );
+    let added = m.with_new_offers(&after, &[1]).expect("kept");
+    let fresh = EffectModel::estimate(&after, &r, Spread::default());
+    for o in 0..3 {
+        assert_eq!(added.offer_uplift(o, g), fresh.offer_uplift(o, g), "offer {o}");
+        for band in 0..N_BANDS {
+            assert_eq!(added.uplift(o, g, band), fresh.uplift(o, g, band), "offer {o}, band {band}");
+        }
+    }
+    assert!(added.offer_uplift(1, g).mean > 0.02, "the provider's record: {:?}", added.offer_uplift(1, g));
+    assert_eq!(added.quality, fresh.quality);
+    // The new course has evidence of its own, or the history names it: no.
+    let mut with_evidence = after.clone();
+    std::sync::Arc::make_mut(&mut with_evidence.offers[1]).evidence =
+        vec![Evidence { group, trials: 10, successes: 9 }];
+    assert!(m.with_new_offers(&with_evidence, &[1]).is_none());
+    let mut named = outcomes;
+    episodes(&r, &mut named, 30.0, Some("new"), 5, 5);
+    let named = data_with(after.offers.iter().map(|o| (**o).clone()).collect(), named);
+    assert!(m.with_new_offers(&named, &[1]).is_none());
+    // `new` that does not fit the data set: not ascending, out of range, or not one per added offer.
+    assert!(m.with_new_offers(&after, &[1, 1]).is_none());
+    assert!(m.with_new_offers(&after, &[3]).is_none());
+    assert!(m.with_new_offers(&after, &[]).is_none());
+}
+
 #[test]
 fn zero_trials_earn_no_more_points_than_no_record() {
     let r = reference();

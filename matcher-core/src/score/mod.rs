@@ -760,6 +760,48 @@ impl Scorer {
         })
     }
 
+    /// A scorer for `data`, which must be this scorer's data set with the offers at the
+    /// data-set indices `new` (ascending) added, offers it does not hold, and nothing else
+    /// changed but the providers they bring (a service's new offer, issue 18). It scores every
+    /// pair exactly as `Scorer::new(data, …)` would, but keeps the other offers' effect
+    /// estimates ([`crate::effect::EffectModel::with_new_offers`]): the estimate of every
+    /// offer is most of a national scorer's build. Every offer is laid out again, as the new
+    /// ones take places in both the data set's order and the spatial one.
+    ///
+    /// It falls back to the full work where keeping the estimates cannot be exact: a new
+    /// offer has evidence or an episode of the history names it, or `data` is seen not to be
+    /// this data set with `new` added (another offer, provider, name or evidence among the
+    /// others, another name of a provider, another number of episodes or declines).
+    ///
+    /// # Errors
+    /// As [`Scorer::new`].
+    pub fn with_new_offers(&self, data: Arc<Dataset>, new: &[usize]) -> Result<Scorer> {
+        let (reference, policies, today) = (self.reference.clone(), self.policies.clone(), self.today);
+        let old = &self.data;
+        let mut others = (0..data.offers.len()).filter(|i| new.binary_search(i).is_err());
+        let same_offers = data.offers.len() == old.offers.len() + new.len()
+            && old.offers.iter().all(|a| {
+                others.next().is_some_and(|i| {
+                    let b = &data.offers[i];
+                    Arc::ptr_eq(a, b)
+                        || (a.id == b.id
+                            && a.provider == b.provider
+                            && a.name == b.name
+                            && a.evidence == b.evidence)
+                })
+            });
+        let names: HashMap<&str, &str> =
+            data.providers.iter().map(|p| (p.id.as_str(), p.name.as_str())).collect();
+        let same_rest = old.providers.iter().all(|p| names.get(p.id.as_str()) == Some(&p.name.as_str()))
+            && data.outcomes.len() == old.outcomes.len()
+            && data.declines.len() == old.declines.len();
+        let effects = if same_offers && same_rest { self.effects.with_new_offers(&data, new) } else { None };
+        match effects {
+            Some(effects) => Self::with_effects(data, reference, policies, today, Arc::new(effects)),
+            None => Scorer::new(data, reference, policies, today),
+        }
+    }
+
     /// A scorer for `data`, which must differ from this scorer's data set only in the offers
     /// at the data-set indices `changed`: the same offers in the same order, with the same
     /// ids, and the same providers, history and declines (a service's write to a few offers).

@@ -564,3 +564,94 @@ proptest! {
         }
     }
 }
+
+/// The offers of `data` that no episode names: those a service's new offer can stand for.
+fn unmeasured(data: &Dataset) -> Vec<usize> {
+    let named: std::collections::HashSet<&str> =
+        data.outcomes.iter().filter_map(|e| e.offer.as_ref().map(|o| o.as_str())).collect();
+    (0..data.offers.len()).filter(|&i| !named.contains(data.offers[i].id.as_str())).collect()
+}
+
+/// `full` with the offers at `new` and the providers no other offer has taken out: the data
+/// set before those offers were added.
+fn without_offers(full: &Dataset, new: &[usize]) -> Dataset {
+    let mut old = full.clone();
+    old.offers = (0..full.offers.len())
+        .filter(|i| new.binary_search(i).is_err())
+        .map(|i| full.offers[i].clone())
+        .collect();
+    old.providers.retain(|p| old.offers.iter().any(|o| o.provider == p.id));
+    old
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// A scorer given new offers scores every pair as one built anew from the same data,
+    /// keeping the other offers' effect estimates (the same estimates, bit for bit), also
+    /// for a new offer of a provider the data set did not have, and again on top.
+    #[test]
+    fn with_new_offers_scores_as_new(
+        seed in 1u64..4,
+        picks in proptest::collection::vec(0usize..10_000, 1..5),
+        more in 0usize..10_000,
+        new_provider in proptest::bool::ANY,
+    ) {
+        let r = Arc::new(reference());
+        let mut full = crate::r#gen::generate(crate::r#gen::Scale::Demo, seed, &r);
+        let today = crate::r#gen::AS_OF;
+        let policies = Arc::new(PolicySet::default());
+        let free = unmeasured(&full);
+        // `first` are added to a scorer that had none of them, then `last` on top.
+        let last = free[more % free.len()];
+        let mut first: Vec<usize> = picks.iter().map(|p| free[p % free.len()]).filter(|&i| i != last).collect();
+        first.sort_unstable();
+        first.dedup();
+        prop_assume!(!first.is_empty());
+        // A service's new offer carries no evidence.
+        for &i in first.iter().chain([&last]) {
+            std::sync::Arc::make_mut(&mut full.offers[i]).evidence.clear();
+        }
+        if new_provider {
+            let id = ProviderId::new("ny-udbyder").expect("id");
+            let at = full.offers[first[0]].municipality;
+            std::sync::Arc::make_mut(&mut full.offers[first[0]]).provider = id.clone();
+            full.providers.push(Provider { id, name: "Ny udbyder".into(), municipality: at, contact: None });
+            full.providers.sort_by(|a, b| a.id.cmp(&b.id));
+        }
+        let mut all = first.clone();
+        all.push(last);
+        all.sort_unstable();
+        let base = Scorer::new(Arc::new(without_offers(&full, &all)), r.clone(), policies.clone(), today).expect("scorer");
+        let with_first = without_offers(&full, &[last]);
+        // `first` as indices of `with_first`, which lacks `last`.
+        let first_there: Vec<usize> = first.iter().map(|&i| if i > last { i - 1 } else { i }).collect();
+        let with_first = Arc::new(with_first);
+        prop_assert!(base.effects().with_new_offers(&with_first, &first_there).is_some(), "the estimates are kept");
+        let patched = base.with_new_offers(with_first.clone(), &first_there).expect("patched");
+        let fresh = Scorer::new(with_first, r.clone(), policies.clone(), today).expect("fresh");
+        assert_same_scores(&fresh, &patched);
+        assert_same_estimates(&fresh, &patched);
+        let full = Arc::new(full);
+        let again = patched.with_new_offers(full.clone(), &[last]).expect("again");
+        let fresh = Scorer::new(full, r.clone(), policies.clone(), today).expect("fresh");
+        assert_same_scores(&fresh, &again);
+        assert_same_estimates(&fresh, &again);
+    }
+}
+
+/// Every offer's estimates in `b`, and its quality rows, are `a`'s, bit for bit.
+fn assert_same_estimates(a: &Scorer, b: &Scorer) {
+    let (ea, eb) = (a.effects(), b.effects());
+    let n_groups = a.reference.target_groups.len().max(1);
+    for o in 0..a.n_offers() {
+        for g in 0..n_groups {
+            assert_eq!(ea.offer_uplift(o, g), eb.offer_uplift(o, g), "offer {o}, group {g}");
+            assert_eq!(ea.offer_counts(o, g), eb.offer_counts(o, g), "offer {o}, group {g}");
+            for band in 0..crate::effect::N_BANDS {
+                assert_eq!(ea.uplift(o, g, band), eb.uplift(o, g, band), "offer {o}, group {g}, band {band}");
+            }
+        }
+    }
+    assert_eq!(ea.quality, eb.quality);
+}
