@@ -6,20 +6,25 @@
 //! at a rebuild and recounted per offer after a write about such a candidate
 //! ([`Catalogues::recount_recorded`]).
 //!
-//! Three kinds of new version (issue 18), none of which re-reads more than it must:
+//! Four kinds of new version (issue 18), none of which re-reads more than it must:
 //! - a write to a few stored offers (an upsert of known ids, a retirement) reads only those
 //!   back (and the registry entries of their providers, derived again as a build derives
 //!   them) and patches the current scorer ([`Catalogues::offers_written`],
 //!   `Scorer::with_changed_offers`: the effect estimates and the other offers' layout are
 //!   kept) and lays the spatial index out again (a few milliseconds);
+//! - a write of new offers reads only those back, asks the store whether its evidence or
+//!   history already names them (then it rebuilds: a record of their own moves the
+//!   estimates), puts them in their places in the id order with their providers, keeps the
+//!   other offers' estimates (`Scorer::with_new_offers`) and copies the place counters into
+//!   the new order: a new layout, without reading every offer back or estimating again;
 //! - an outcome changes only evidence, so [`Catalogues::refresh_evidence`] (also after a
 //!   no-offer record, which changes only the history) keeps the offers, the spatial index and
 //!   the place counters of the current catalogue (shared, not copied) and builds only a new
 //!   scorer. That refresh runs beside the request, coalesced: however many outcomes arrive
 //!   while one runs, one more follows and covers them all ([`Catalogues::evidence_changed`]).
 //!   The place an outcome releases goes back into the shared counter at once, in the request;
-//! - everything else (new offers, a provider's registry entry, a new day, the start) reads
-//!   every offer back from the store ([`Catalogues::rebuild`]).
+//! - everything else (a write of new and stored offers at once, a provider's registry entry,
+//!   a new day, the start) reads every offer back from the store ([`Catalogues::rebuild`]).
 
 use crate::server::store::{
     CatalogueRows, EvidenceRow, HistoryRow, LearningRows, ProviderRow, Store, StoreError,
@@ -46,8 +51,9 @@ pub struct StoredCandidate {
 pub struct Catalogue {
     /// Increases with every rebuild.
     pub version: u64,
-    /// The version of the last build from the store, which fixed the offers' indices: a patch
-    /// for written offers and an evidence refresh keep both (caches by offer index key on it).
+    /// The version that fixed the offers' indices, a build from the store or the addition of
+    /// new offers: a patch for written offers and an evidence refresh keep it (caches by offer
+    /// index key on it).
     pub layout: u64,
     /// The scorer (owns the offers as a data set without candidates).
     pub scorer: Scorer,
@@ -189,10 +195,11 @@ impl Catalogues {
     /// keeps the others, the evidence, the history and the place counters of the current
     /// catalogue (a write to offers changes none of them), derives their providers again (one
     /// outside the registry takes its home from its first offer, `provider_of`), and patches
-    /// the scorer (`Scorer::with_changed_offers`). Falls
-    /// back to [`Catalogues::rebuild`] when the write names more than an eighth of the offers, an id is not in the catalogue yet (a new offer
-    /// takes a place in the id order every offer index follows), is not stored, or names
-    /// another provider than before (the registry's entry is read at a rebuild), and after a
+    /// the scorer (`Scorer::with_changed_offers`). A write of offers the catalogue does not
+    /// have yet adds them instead (`Catalogues::add_holding`). Falls back to
+    /// [`Catalogues::rebuild`] when the write names more than an eighth of the offers, names
+    /// both new and stored offers, names an id that is not stored, or names another provider
+    /// than before for a stored offer (the registry's entry is read at a rebuild), and after a
     /// write whose own update failed (its offers committed, so only a read of every offer
     /// brings them in).
     ///
@@ -218,6 +225,15 @@ impl Catalogues {
         }
         let rows = store.offers_by_id(ids)?;
         let old = current.scorer.data();
+        let mut unique: Vec<&str> = ids.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        // A write of new offers only takes them in as new; one that also changes stored offers
+        // is rare (a bulk load) and rebuilds.
+        let known = rows.iter().filter(|row| current.scorer.offer_index(&row.id).is_some()).count();
+        if known == 0 && rows.len() == unique.len() {
+            return self.add_holding(store, version, current, rows);
+        }
         let mut written = Vec::with_capacity(rows.len());
         for row in &rows {
             let Some(i) = current.scorer.offer_index(&row.id) else {
@@ -230,9 +246,6 @@ impl Catalogues {
             }
             written.push((i, offer, row.retired));
         }
-        let mut unique: Vec<&str> = ids.to_vec();
-        unique.sort_unstable();
-        unique.dedup();
         if written.len() != unique.len() {
             return self.rebuild_holding(store, version);
         }
@@ -282,6 +295,99 @@ impl Catalogues {
             retired,
         }));
         // This write's own hold on the old catalogue goes too, or it would free it here.
+        drop_beside(current);
+        Ok(())
+    }
+
+    /// [`Catalogues::offers_written`] for offers the catalogue does not have yet (`rows`, in
+    /// id order), with the rebuild lock held: they take their places in the id order, the
+    /// other offers and their estimates are kept (`Scorer::with_new_offers`), and the place
+    /// counters are copied into the new order. Rebuilds instead where the evidence or the
+    /// history already names a new id: that record of its own enters only by estimating
+    /// every offer.
+    fn add_holding(
+        &self,
+        store: &Store,
+        version: &mut u64,
+        current: Arc<Catalogue>,
+        rows: Vec<crate::server::store::OfferRow>,
+    ) -> Result<(), CatalogueError> {
+        let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
+        if store.learning_names_any(&ids)? {
+            return self.rebuild_holding(store, version);
+        }
+        let today = self.today().to_string();
+        let old = current.scorer.data();
+        let n = old.offers.len() + rows.len();
+        let (mut offers, mut retired, mut new) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::new());
+        // (place, reserved, courses under way that records claim) of each new offer.
+        let mut counts = Vec::with_capacity(rows.len());
+        let mut rest = old.offers.iter().zip(&current.retired).peekable();
+        for row in &rows {
+            while let Some((offer, &is_retired)) = rest.next_if(|(o, _)| o.id.as_str() < row.id.as_str()) {
+                offers.push(offer.clone());
+                retired.push(is_retired);
+            }
+            let mut offer = parse_row(row)?;
+            offer.evidence = Vec::new();
+            new.push(offers.len());
+            counts.push((offers.len(), row.reserved, store.recorded_locks_on(&row.id, &today)?));
+            offers.push(Arc::new(offer));
+            retired.push(row.retired);
+        }
+        for (offer, &is_retired) in rest {
+            offers.push(offer.clone());
+            retired.push(is_retired);
+        }
+        // A new offer's provider may be new too, or take its home from it (its first offer).
+        let mut providers = old.providers.clone();
+        let mut touched: Vec<&ProviderId> = new.iter().map(|&i| &offers[i].provider).collect();
+        touched.sort_unstable();
+        touched.dedup();
+        for id in touched {
+            let Some(first) = offers.iter().find(|o| o.provider == *id) else { continue };
+            let entry = match store.provider(id.as_str()) {
+                Ok(entry) => Some(entry),
+                Err(StoreError::NotFound(_)) => None,
+                Err(e) => return Err(e.into()),
+            };
+            let derived = provider_of(first, entry.as_ref());
+            match providers.binary_search_by(|p| p.id.cmp(id)) {
+                Ok(at) => providers[at] = derived,
+                Err(at) => providers.insert(at, derived),
+            }
+        }
+        let data = Dataset { offers, providers, outcomes: old.outcomes.clone(), ..Dataset::default() };
+        let scorer = current.scorer.with_new_offers(Arc::new(data), &new)?;
+        let index = Arc::new(graph::Index::new(&scorer));
+        // The counters are copied last, with recounts held off, so that a decision's count
+        // lands in the old ones only in the moment between the copy and the swap (a rebuild
+        // reads them from the store a whole build before its swap).
+        let _one = self.recount.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (mut reserved, mut recorded) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        let load =
+            |v: &[AtomicU32], j: usize| AtomicU32::new(v.get(j).map_or(0, |c| c.load(Ordering::Relaxed)));
+        let (mut j, mut counts) = (0, counts.into_iter().peekable());
+        for i in 0..n {
+            if let Some((_, taken, claimed)) = counts.next_if(|c| c.0 == i) {
+                reserved.push(AtomicU32::new(taken));
+                recorded.push(AtomicU32::new(claimed));
+            } else {
+                reserved.push(load(&current.reserved, j));
+                recorded.push(load(&current.recorded, j));
+                j += 1;
+            }
+        }
+        *version += 1;
+        self.swap(Arc::new(Catalogue {
+            version: *version,
+            layout: *version,
+            scorer,
+            index,
+            reserved: Arc::new(reserved),
+            recorded: Arc::new(recorded),
+            retired,
+        }));
         drop_beside(current);
         Ok(())
     }
@@ -640,6 +746,98 @@ mod tests {
     }
 
     #[test]
+    fn new_offers_are_added_as_a_rebuild_would_read_them() {
+        let (dir, store, reference, data) = demo_store("new");
+        let day = matcher_core::r#gen::AS_OF;
+        let policies = Arc::new(PolicySet::default());
+        // A record for offer 3's provider, which its new course starts from.
+        let group = reference.target_groups[0].code.clone();
+        let evidence = |offer: &str, trials| EvidenceRow {
+            offer_id: offer.to_string(),
+            target_group: group.clone(),
+            trials,
+            successes: trials - 2,
+        };
+        store.add_evidence(&[evidence(data.offers[3].id.as_str(), 40)]).unwrap();
+        let c = Catalogues::load(&store, reference.clone(), policies.clone(), day).unwrap();
+        let before = c.current();
+        // Held in the counters only (a decision's count between a rebuild's read and now): a
+        // rebuild would read 0 from the store, an addition carries it over.
+        before.reserved[3].store(2, Ordering::Relaxed);
+        before.recorded[5].store(1, Ordering::Relaxed);
+        // First, last and between two ids; a course of offer 3's provider, and one of a
+        // provider nobody has heard of.
+        let like = |i: usize, id: &str| {
+            let mut o = Offer::clone(&data.offers[i]);
+            o.id = matcher_core::model::OfferId::new(id).unwrap();
+            o.evidence.clear();
+            o
+        };
+        let between = format!("{}-b", data.offers[10].id);
+        let mut stranger = like(20, "zzz-last");
+        stranger.provider = matcher_core::model::ProviderId::new("ny-udbyder").unwrap();
+        let new = [like(3, "aaa-first"), like(12, &between), stranger];
+        store.upsert_offers(&new.iter().map(stored).collect::<Vec<_>>()).unwrap();
+        let ids: Vec<&str> = new.iter().map(|o| o.id.as_str()).collect();
+        c.offers_written(&store, &ids).unwrap();
+        let after = c.current();
+        assert_eq!((after.version, after.layout), (2, 2), "a new layout");
+        assert_eq!(after.offers().len(), data.offers.len() + 3);
+        let at = |id: &str| after.scorer.offer_index(id).unwrap() as usize;
+        assert_eq!((at("aaa-first"), at(&between), at("zzz-last")), (0, 12, data.offers.len() + 2));
+        // The counters moved with their offers: carried over, not read again.
+        assert_eq!(
+            after.remaining(at(data.offers[3].id.as_str())),
+            data.offers[3].capacity.saturating_sub(2)
+        );
+        assert_eq!(after.recorded[at(data.offers[5].id.as_str())].load(Ordering::Relaxed), 1);
+        assert_eq!(after.reserved[at("aaa-first")].load(Ordering::Relaxed), 0);
+        assert!(!after.retired[at("zzz-last")]);
+        assert!(after.scorer.data().providers.iter().any(|p| p.id.as_str() == "ny-udbyder"));
+        // The same store read whole gives the same catalogue: offers, providers, estimates and
+        // every suggestion row.
+        let fresh = Catalogues::load(&store, reference.clone(), policies.clone(), day).unwrap().current();
+        assert_eq!(after.offers(), fresh.offers());
+        assert_eq!(after.scorer.data().providers, fresh.scorer.data().providers);
+        let n_groups = reference.target_groups.len();
+        for o in 0..after.offers().len() {
+            for g in 0..n_groups {
+                assert_eq!(
+                    after.scorer.effects().uplift(o, g, 1),
+                    fresh.scorer.effects().uplift(o, g, 1),
+                    "{o} {g}"
+                );
+            }
+        }
+        let (known, first) = (at(data.offers[3].id.as_str()), at("aaa-first"));
+        let g = reference.group(&group).unwrap().0 as usize;
+        assert!(after.scorer.effects().offer_uplift(first, g).mean > 0.0, "the provider's record");
+        assert!(
+            after.scorer.effects().offer_uplift(first, g).mean
+                < after.scorer.effects().offer_uplift(known, g).mean
+        );
+        for i in (0..data.candidates.len()).step_by(5) {
+            let view = |cat: &Catalogue| cat.scorer.view(&data.candidates[i]).unwrap();
+            let (a, b) = (view(&after), view(&fresh));
+            assert_eq!(
+                after.index.top_k(&after.scorer, &a, 8),
+                fresh.index.top_k(&fresh.scorer, &b, 8),
+                "{i}"
+            );
+        }
+        // A new offer the evidence already names brings a record of its own: the catalogue is
+        // read whole (the counter held only in memory goes back to the store's).
+        store.add_evidence(&[evidence("aab-recorded", 20)]).unwrap();
+        store.upsert_offers(&[stored(&like(4, "aab-recorded"))]).unwrap();
+        c.offers_written(&store, &["aab-recorded"]).unwrap();
+        let read = c.current();
+        assert_eq!(read.remaining(at(data.offers[3].id.as_str()) + 1), data.offers[3].capacity);
+        let recorded = read.scorer.offer_index("aab-recorded").unwrap() as usize;
+        assert_eq!(read.offers()[recorded].evidence.len(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn a_write_to_a_few_offers_patches_the_catalogue_as_a_rebuild_would() {
         let (dir, store, reference, mut data) = demo_store("ow");
         let day = matcher_core::r#gen::AS_OF;
@@ -682,8 +880,8 @@ mod tests {
         assert_eq!((by_index[at], by_index.iter().sum::<i64>()), (500, 500));
         c.offers_written(&store, &[id3.as_str()]).unwrap();
         assert!(Arc::ptr_eq(&prices.by_index(&c.current()), &by_index), "a patch keeps the layout");
-        // ...and an offer new to the catalogue is read with every other (the ids' order moves,
-        // and the prices by index with it).
+        // ...and an offer new to the catalogue takes a place in the ids' order: the layout
+        // moves, and the prices by index with it.
         let mut new = Offer::clone(&data.offers[3]);
         new.id = matcher_core::model::OfferId::new("aaa-first").unwrap();
         store.upsert_offers(&[stored(&new)]).unwrap();

@@ -281,6 +281,27 @@ impl Store {
         })
     }
 
+    /// Whether the evidence or the episode history names any of these offer ids: a record of
+    /// a new offer's own, which only an estimate of every offer takes in
+    /// (`Catalogues::offers_written`). One look-up of an index each.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn learning_names_any(&self, ids: &[&str]) -> Result<bool> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM evidence WHERE offer_id = ?1)
+                     OR EXISTS (SELECT 1 FROM episodes WHERE offer_id = ?1)",
+            )?;
+            for id in ids {
+                if stmt.query_row([id], |r| r.get::<_, bool>(0))? {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        })
+    }
+
     /// Every evidence row.
     ///
     /// # Errors

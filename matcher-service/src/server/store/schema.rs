@@ -180,6 +180,7 @@ pub(super) const MIGRATIONS: &[fn(&mut Connection) -> Result<()>] = &[
     to_v10_recorded_locks,
     to_v11_comments_retention,
     to_v12_outcomes_past,
+    to_v13_episodes_offer,
 ];
 
 /// The schema version this program writes.
@@ -444,6 +445,16 @@ pub(super) fn to_v8_numbers(conn: &mut Connection) -> Result<()> {
 pub(super) fn to_v9_offer_languages(conn: &mut Connection) -> Result<()> {
     conn.execute_batch(
         "CREATE INDEX IF NOT EXISTS offers_languages ON offers (json_extract(model, '$.languages'));",
+    )?;
+    Ok(())
+}
+
+/// Version 12 → 13: the episodes by offer, so that a new offer's write can ask whether the
+/// history already names its id (`Store::learning_names_any`) with a look-up, not a scan of
+/// every episode (60,000 at national scale).
+pub(super) fn to_v13_episodes_offer(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS episodes_offer ON episodes (offer_id) WHERE offer_id IS NOT NULL;",
     )?;
     Ok(())
 }
