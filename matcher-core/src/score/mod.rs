@@ -796,10 +796,136 @@ impl Scorer {
             && data.outcomes.len() == old.outcomes.len()
             && data.declines.len() == old.declines.len();
         let effects = if same_offers && same_rest { self.effects.with_new_offers(&data, new) } else { None };
-        match effects {
-            Some(effects) => Self::with_effects(data, reference, policies, today, Arc::new(effects)),
-            None => Scorer::new(data, reference, policies, today),
+        let Some(effects) = effects else {
+            return Scorer::new(data, reference, policies, today);
+        };
+        let effects = Arc::new(effects);
+        let frame = self.frame_after(&data, new);
+        let in_place = frame == self.offers.frame
+            && new
+                .iter()
+                .all(|&i| data.offers[i].languages.iter().all(|l| self.language_bits.contains_key(&l.0)))
+            && self.flat_lists_fresh();
+        if !in_place {
+            return Self::with_effects(data, reference, policies, today, effects);
         }
+        // The other offers keep their records and uplift rows: they read only their own
+        // estimates, which stay. Their spatial order stays too (by cell, then data-set index,
+        // which an addition shifts without reordering); each new offer goes in at its key.
+        let n = data.offers.len();
+        let n_old = self.data.offers.len();
+        let n_groups = self.n_groups;
+        let shifted: Vec<usize> = (0..n).filter(|i| new.binary_search(i).is_err()).collect();
+        let key = |i: usize| {
+            let o = &data.offers[i];
+            (frame.cell(o.location.lat, o.location.lon), i)
+        };
+        let mut added: Vec<(usize, usize)> = new.iter().map(|&i| key(i)).collect();
+        added.sort_unstable();
+        // Where each new internal index comes from: an old internal index, or a new offer.
+        let mut from: Vec<Result<usize, usize>> = Vec::with_capacity(n);
+        let mut original = Vec::with_capacity(n);
+        let mut next = added.iter().peekable();
+        for (k_old, &j) in self.offers.original.iter().enumerate() {
+            let i = shifted[j as usize];
+            while let Some(&(_, q)) = next.next_if(|&&a| a < key(i)) {
+                original.push(q as u32);
+                from.push(Err(q));
+            }
+            original.push(i as u32);
+            from.push(Ok(k_old));
+        }
+        for &(_, q) in next {
+            original.push(q as u32);
+            from.push(Err(q));
+        }
+        let mut internal = vec![0u32; n];
+        for (k, &i) in original.iter().enumerate() {
+            internal[i as usize] = k as u32;
+        }
+        let mut t = OfferTable {
+            hot: Vec::with_capacity(n),
+            serves_flat: self.offers.serves_flat.clone(),
+            occupations_flat: self.offers.occupations_flat.clone(),
+            uplift: Arc::from(Vec::new()),
+            original,
+            internal,
+            frame,
+        };
+        let cx = LayoutContext::new(&reference, today, n_groups, &effects, &self.language_bits);
+        let mut rows = cx.rows();
+        let mut uplift: Arc<[[f32; 3]]> =
+            std::iter::repeat_n([0.0f32; 3], n * n_groups * crate::effect::N_BANDS).collect();
+        let table = Arc::get_mut(&mut uplift).ok_or_else(|| Error::Problem("uplift table shared".into()))?;
+        for (k, &source) in from.iter().enumerate() {
+            match source {
+                Ok(k_old) => {
+                    t.hot.push(self.offers.hot[k_old]);
+                    for band in 0..crate::effect::N_BANDS {
+                        let (at, was) = ((band * n + k) * n_groups, (band * n_old + k_old) * n_groups);
+                        table[at..at + n_groups].copy_from_slice(&self.offers.uplift[was..was + n_groups]);
+                    }
+                }
+                Err(i) => {
+                    let hot = t.lay_out(&cx, &data.offers[i], i, &mut rows)?;
+                    t.hot.push(hot);
+                    for band in 0..crate::effect::N_BANDS {
+                        let at = (band * n + k) * n_groups;
+                        table[at..at + n_groups]
+                            .copy_from_slice(&rows[band * n_groups..(band + 1) * n_groups]);
+                    }
+                }
+            }
+        }
+        t.uplift = uplift;
+        let offer_index: HashMap<String, u32> =
+            data.offers.iter().enumerate().map(|(i, o)| (o.id.as_str().to_string(), i as u32)).collect();
+        let declined = declined_on(&data, &offer_index, today);
+        let posted = Arc::new(posted_needs(&data, &t.internal));
+        Ok(Scorer {
+            declined,
+            data,
+            reference,
+            policies,
+            today,
+            offers: t,
+            n_groups,
+            group_active: self.group_active,
+            effects,
+            posted,
+            sickness_kind: self.sickness_kind,
+            offer_index: Arc::new(offer_index),
+            language_bits: self.language_bits.clone(),
+            posteriors: std::sync::RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// The grid of `data`, which differs from this scorer's data set only in the offers at
+    /// `changed`: offers all within Denmark's ranges have the fixed Danish frame, so when the
+    /// old ones had it and every changed offer is inside, the new set has it too, without a
+    /// pass over every offer (a tenth of a national offer write).
+    fn frame_after(&self, data: &Dataset, changed: &[usize]) -> crate::geo::Frame {
+        let inside = |o: &crate::model::Offer| {
+            let (lat, lon) = (o.location.lat, o.location.lon);
+            !lat.is_finite()
+                || !lon.is_finite()
+                || (crate::geo::LAT_RANGE.contains(&lat) && crate::geo::LON_RANGE.contains(&lon))
+        };
+        if self.offers.frame == crate::geo::Frame::DENMARK && changed.iter().all(|&i| inside(&data.offers[i]))
+        {
+            crate::geo::Frame::DENMARK
+        } else {
+            crate::geo::Frame::covering(data.offers.iter().map(|o| (o.location.lat, o.location.lon)))
+        }
+    }
+
+    /// Whether earlier patches left the flat lists of municipalities and occupations at most
+    /// half stale: a patch appends a changed offer's lists and leaves its old ones behind.
+    fn flat_lists_fresh(&self) -> bool {
+        let live_serves: usize = self.offers.hot.iter().map(|h| usize::from(h.serves_len)).sum();
+        let live_occupations: usize = self.offers.hot.iter().map(|h| usize::from(h.occupations_len)).sum();
+        self.offers.serves_flat.len() <= 2 * live_serves.max(64)
+            && self.offers.occupations_flat.len() <= 2 * live_occupations.max(64)
     }
 
     /// A scorer for `data`, which must differ from this scorer's data set only in the offers
@@ -839,35 +965,14 @@ impl Scorer {
             return Scorer::new(data, reference, policies, today);
         }
         let effects = self.effects.clone();
-        // Offers all within Denmark's ranges have the fixed Danish frame: when the old ones
-        // had it and every changed offer stays inside, the new set has it too, without a pass
-        // over every offer (a tenth of a national offer write).
-        let inside = |o: &crate::model::Offer| {
-            let (lat, lon) = (o.location.lat, o.location.lon);
-            !lat.is_finite()
-                || !lon.is_finite()
-                || (crate::geo::LAT_RANGE.contains(&lat) && crate::geo::LON_RANGE.contains(&lon))
-        };
-        let frame = if self.offers.frame == crate::geo::Frame::DENMARK
-            && changed.iter().all(|&i| inside(&data.offers[i]))
-        {
-            crate::geo::Frame::DENMARK
-        } else {
-            crate::geo::Frame::covering(data.offers.iter().map(|o| (o.location.lat, o.location.lon)))
-        };
+        let frame = self.frame_after(&data, changed);
         let cell = |o: &crate::model::Offer| frame.cell(o.location.lat, o.location.lon);
         let in_place = frame == self.offers.frame
             && changed.iter().all(|&i| {
                 let (a, b) = (&old.offers[i], &data.offers[i]);
                 cell(a) == cell(b) && b.languages.iter().all(|l| self.language_bits.contains_key(&l.0))
             })
-            && {
-                let live_serves: usize = self.offers.hot.iter().map(|h| usize::from(h.serves_len)).sum();
-                let live_occupations: usize =
-                    self.offers.hot.iter().map(|h| usize::from(h.occupations_len)).sum();
-                self.offers.serves_flat.len() <= 2 * live_serves.max(64)
-                    && self.offers.occupations_flat.len() <= 2 * live_occupations.max(64)
-            };
+            && self.flat_lists_fresh();
         if !in_place {
             return Self::with_effects(data, reference, policies, today, effects);
         }

@@ -588,14 +588,16 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(12))]
 
     /// A scorer given new offers scores every pair as one built anew from the same data,
-    /// keeping the other offers' effect estimates (the same estimates, bit for bit), also
-    /// for a new offer of a provider the data set did not have, and again on top.
+    /// keeping the other offers' effect estimates (the same estimates, bit for bit) and,
+    /// unless a new offer speaks a new language, their layout; also for a new offer of a
+    /// provider the data set did not have, and again on top.
     #[test]
     fn with_new_offers_scores_as_new(
         seed in 1u64..4,
         picks in proptest::collection::vec(0usize..10_000, 1..5),
         more in 0usize..10_000,
         new_provider in proptest::bool::ANY,
+        new_language in proptest::bool::ANY,
     ) {
         let r = Arc::new(reference());
         let mut full = crate::r#gen::generate(crate::r#gen::Scale::Demo, seed, &r);
@@ -618,6 +620,10 @@ proptest! {
             std::sync::Arc::make_mut(&mut full.offers[first[0]]).provider = id.clone();
             full.providers.push(Provider { id, name: "Ny udbyder".into(), municipality: at, contact: None });
             full.providers.sort_by(|a, b| a.id.cmp(&b.id));
+        }
+        // A language no offer spoke lays every offer out again; otherwise the others keep theirs.
+        if new_language {
+            std::sync::Arc::make_mut(&mut full.offers[last]).languages = vec![Language::parse("kl").expect("lang")];
         }
         let mut all = first.clone();
         all.push(last);
