@@ -167,6 +167,11 @@ fn offer_write(c: &mut Criterion) {
     group.bench_function(format!("{}_scorer_new", scale.label()), |b| {
         b.iter(|| Scorer::new(Arc::new(places.clone()), r.clone(), policies.clone(), today).expect("scorer"))
     });
+    group.bench_function(format!("{}_estimate", scale.label()), |b| {
+        b.iter(|| {
+            matcher_core::effect::EffectModel::estimate(&places, &r, matcher_core::effect::Spread::default())
+        })
+    });
     group.bench_function(format!("{}_patch_places", scale.label()), |b| {
         b.iter(|| scorer.with_changed_offers(Arc::new(places.clone()), &[at]).expect("scorer"))
     });

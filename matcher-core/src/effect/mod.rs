@@ -398,26 +398,48 @@ fn evidence_of(offer: &crate::model::Offer, g: usize) -> (u32, u32) {
         .fold((0u32, 0u32), |(s, n), e| (s.saturating_add(e.successes), n.saturating_add(e.trials)))
 }
 
-/// The history's counts of `offers` (data-set indices) per group and band,
-/// `[(offer's place in offers × n_groups + group) × N_BANDS + band]`, episodes added in the
-/// history's order.
-fn counts_by_band(
-    data: &Dataset,
-    offers: &[usize],
-    no_offer: &NoOfferRates,
-    n_groups: usize,
-) -> Vec<Comparison> {
+/// The history's counts of some offers per group and band, kept only for the offers the
+/// history names (most offers of a national data set have no episode: a zeroed table for all
+/// of them was 47 MB to fault in, for every estimate).
+struct BandCounts {
+    /// Per offer (its place in the list counted): where its block starts in `counts`, or
+    /// `NONE` without an episode.
+    start: Vec<u32>,
+    /// Blocks of `n_groups × N_BANDS`, `[group × N_BANDS + band]`.
+    counts: Vec<Comparison>,
+    block: usize,
+}
+
+impl BandCounts {
+    const NONE: u32 = u32::MAX;
+
+    /// The offer's counts `[group × N_BANDS + band]`, if the history names it.
+    fn of(&self, l: usize) -> Option<&[Comparison]> {
+        let start = *self.start.get(l)?;
+        (start != Self::NONE).then(|| &self.counts[start as usize..start as usize + self.block])
+    }
+}
+
+/// The history's counts of `offers` (data-set indices) per group and band, episodes added in
+/// the history's order; an offer's place in `offers` is its index in the result.
+fn counts_by_band(data: &Dataset, offers: &[usize], no_offer: &NoOfferRates, n_groups: usize) -> BandCounts {
     let place: FastMap<&str, usize> =
         offers.iter().enumerate().map(|(l, &i)| (data.offers[i].id.as_str(), l)).collect();
-    let mut by_band = vec![Comparison::default(); offers.len() * n_groups * N_BANDS];
+    let block = n_groups * N_BANDS;
+    let mut counts = BandCounts { start: vec![BandCounts::NONE; offers.len()], counts: Vec::new(), block };
     for e in &data.outcomes {
         let Some(&o) = e.offer.as_ref().and_then(|id| place.get(id.as_str())) else { continue };
+        if counts.start[o] == BandCounts::NONE {
+            counts.start[o] = u32::try_from(counts.counts.len()).unwrap_or(BandCounts::NONE);
+            counts.counts.resize(counts.counts.len() + block, Comparison::default());
+        }
+        let start = counts.start[o] as usize;
         let mix = episode_mix(e);
         for g in e.target_groups.iter().map(|g| usize::from(g.0)).filter(|&g| g < n_groups) {
-            by_band[(o * n_groups + g) * N_BANDS + mix.band].add(e.success, no_offer.rate(g, mix));
+            counts.counts[start + g * N_BANDS + mix.band].add(e.success, no_offer.rate(g, mix));
         }
     }
-    by_band
+    counts
 }
 
 impl GroupLevels {
@@ -483,15 +505,31 @@ impl EffectModel {
     /// # Complexity
     /// O(episodes × groups per episode + offers × groups × bands).
     pub fn estimate(data: &Dataset, reference: &ReferenceData, spread: Spread) -> EffectModel {
+        Self::estimate_sharing(data, reference, spread, true)
+    }
+
+    /// [`EffectModel::estimate`], with the estimates of offers without a record of their own
+    /// for a group made once per provider (`share`) or once per offer (the tests' reference).
+    fn estimate_sharing(
+        data: &Dataset,
+        reference: &ReferenceData,
+        spread: Spread,
+        share: bool,
+    ) -> EffectModel {
         let n_groups = reference.target_groups.len().max(1);
         let prior: Vec<(f64, f64)> =
             reference.target_groups.iter().map(|g| (g.prior_success_rate, g.prior_strength)).collect();
         let no_offer = NoOfferRates::estimate(data, &prior);
         let mut provider_of: FastMap<&str, usize> = FastMap::default();
-        for o in &data.offers {
-            let next = provider_of.len();
-            provider_of.entry(o.provider.as_str()).or_insert(next);
-        }
+        // Each offer's provider index, looked up once.
+        let provider_at: Vec<usize> = data
+            .offers
+            .iter()
+            .map(|o| {
+                let next = provider_of.len();
+                *provider_of.entry(o.provider.as_str()).or_insert(next)
+            })
+            .collect();
         let n_providers = provider_of.len();
         let n_offers = data.offers.len();
         let all: Vec<usize> = (0..n_offers).collect();
@@ -499,11 +537,13 @@ impl EffectModel {
         let mut by_offer = vec![Comparison::default(); n_offers * n_groups];
         let mut by_provider = vec![Comparison::default(); n_providers * n_groups];
         let mut by_group = vec![Comparison::default(); n_groups];
-        for o in 0..n_offers {
-            let p = provider_of[data.offers[o].provider.as_str()];
+        // An offer without an episode adds nothing to any sum (its counts are zeros, and
+        // `x + 0.0` is `x` for the non-negative sums here): it is skipped, bit for bit alike.
+        for (o, &p) in provider_at.iter().enumerate() {
+            let Some(bands) = by_band.of(o) else { continue };
             for g in 0..n_groups {
                 for b in 0..N_BANDS {
-                    let c = by_band[(o * n_groups + g) * N_BANDS + b];
+                    let c = bands[g * N_BANDS + b];
                     by_offer[o * n_groups + g].merge(&c);
                     by_provider[p * n_groups + g].merge(&c);
                     by_group[g].merge(&c);
@@ -511,13 +551,11 @@ impl EffectModel {
             }
         }
         let mut by_provider_band = vec![Comparison::default(); n_providers * n_groups * N_BANDS];
-        for o in 0..n_offers {
-            let p = provider_of[data.offers[o].provider.as_str()];
-            for g in 0..n_groups {
-                for b in 0..N_BANDS {
-                    by_provider_band[(p * n_groups + g) * N_BANDS + b]
-                        .merge(&by_band[(o * n_groups + g) * N_BANDS + b]);
-                }
+        for (o, &p) in provider_at.iter().enumerate() {
+            let Some(bands) = by_band.of(o) else { continue };
+            let block = &mut by_provider_band[p * n_groups * N_BANDS..(p + 1) * n_groups * N_BANDS];
+            for (sum, c) in block.iter_mut().zip(bands) {
+                sum.merge(c);
             }
         }
         let groups = GroupLevels {
@@ -529,8 +567,7 @@ impl EffectModel {
             .map(|i| groups.provider_level(i % n_groups, &by_provider[i]))
             .collect();
         let mut provider_evidence = vec![(0u32, 0u32); n_providers * n_groups];
-        for offer in &data.offers {
-            let p = provider_of[offer.provider.as_str()];
+        for (offer, &p) in data.offers.iter().zip(&provider_at) {
             for g in 0..n_groups {
                 let (s, n) = evidence_of(offer, g);
                 let sum = &mut provider_evidence[p * n_groups + g];
@@ -539,17 +576,33 @@ impl EffectModel {
         }
         let mut offer_level = Vec::with_capacity(n_offers * n_groups);
         let mut uplift = Vec::with_capacity(n_offers * n_groups * N_BANDS);
+        // Most offers have neither history nor evidence for most groups: their estimates for
+        // the group are their provider's, the same for every such offer of it (the same inputs
+        // to the same arithmetic). Made once per provider and group, then copied: `unmeasured[pg]`
+        // is where the first such offer's rows start in `offer_level`.
+        let mut unmeasured = vec![usize::MAX; n_providers * n_groups];
+        let none = [Comparison::default(); N_BANDS];
         for (o, offer) in data.offers.iter().enumerate() {
-            let p = provider_of[offer.provider.as_str()];
+            let p = provider_at[o];
             for g in 0..n_groups {
                 let (pg, og) = (p * n_groups + g, o * n_groups + g);
+                let empty = share && by_offer[og].episodes == 0 && evidence_of(offer, g) == (0, 0);
+                if empty && unmeasured[pg] != usize::MAX {
+                    let at = unmeasured[pg];
+                    offer_level.push(offer_level[at]);
+                    uplift.extend_from_within(at * N_BANDS..(at + 1) * N_BANDS);
+                    continue;
+                }
+                if empty {
+                    unmeasured[pg] = offer_level.len();
+                }
                 let provider = ProviderGroup {
                     history: &by_provider[pg],
                     bands: &by_provider_band[pg * N_BANDS..(pg + 1) * N_BANDS],
                     level: provider_level[pg],
                     evidence: provider_evidence[pg],
                 };
-                let bands = &by_band[og * N_BANDS..(og + 1) * N_BANDS];
+                let bands = by_band.of(o).map_or(&none[..], |b| &b[g * N_BANDS..(g + 1) * N_BANDS]);
                 offer_level.push(groups.offer_group(offer, g, provider, &by_offer[og], bands, &mut uplift));
             }
         }
@@ -657,17 +710,17 @@ impl EffectModel {
         let mut history = vec![Comparison::default(); n_groups];
         let mut bands = vec![Comparison::default(); n_groups * N_BANDS];
         for o in 0..offers.len() {
+            let Some(counts) = by_band.of(o) else { continue };
             for g in 0..n_groups {
                 for b in 0..N_BANDS {
-                    history[g].merge(&by_band[(o * n_groups + g) * N_BANDS + b]);
+                    history[g].merge(&counts[g * N_BANDS + b]);
                 }
             }
         }
         for o in 0..offers.len() {
-            for g in 0..n_groups {
-                for b in 0..N_BANDS {
-                    bands[g * N_BANDS + b].merge(&by_band[(o * n_groups + g) * N_BANDS + b]);
-                }
+            let Some(counts) = by_band.of(o) else { continue };
+            for (sum, c) in bands.iter_mut().zip(counts) {
+                sum.merge(c);
             }
         }
         let mut evidence = vec![(0u32, 0u32); n_groups];
