@@ -172,6 +172,17 @@ fn offer_write(c: &mut Criterion) {
             matcher_core::effect::EffectModel::estimate(&places, &r, matcher_core::effect::Spread::default())
         })
     });
+    // An outcome's refresh: one offer's evidence grown.
+    let mut evidence = data.clone();
+    let grown = &mut std::sync::Arc::make_mut(&mut evidence.offers[at]).evidence;
+    grown.push(matcher_core::model::Evidence {
+        group: matcher_core::model::GroupId(0),
+        trials: 10,
+        successes: 7,
+    });
+    group.bench_function(format!("{}_new_evidence", scale.label()), |b| {
+        b.iter(|| scorer.with_new_evidence(Arc::new(evidence.clone())).expect("scorer"))
+    });
     group.bench_function(format!("{}_patch_places", scale.label()), |b| {
         b.iter(|| scorer.with_changed_offers(Arc::new(places.clone()), &[at]).expect("scorer"))
     });

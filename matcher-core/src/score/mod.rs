@@ -495,6 +495,42 @@ impl<'a> LayoutContext<'a> {
     }
 }
 
+impl LayoutContext<'_> {
+    /// The uplift rows of `offer` (data-set index `i`) written into `rows`
+    /// (`[band * n_groups + group]`), and the bounds a pair's pruning reads over them, as its
+    /// hot record keeps them: the highest evidence factor and the highest uplift.
+    fn effect_rows(&self, offer: &crate::model::Offer, i: usize, rows: &mut [[f32; 3]]) -> (f32, f32) {
+        // Bounds over the groups and bands that can enter a pair's uplift: those the offer
+        // serves, and those it does not serve that the history measured at it. The others
+        // are NaN, skipped by `values`.
+        let n_groups = self.n_groups;
+        let (mut max_lift, mut max_success) = (0.0f64, f64::NEG_INFINITY);
+        for g in 0..n_groups {
+            let served = offer.target_groups.is_empty()
+                || offer.target_groups.contains(crate::model::GroupId(g as u8));
+            let enters = served || self.effects.offer_counts(i, g).episodes > 0;
+            for band in 0..crate::effect::N_BANDS {
+                let u = self.effects.uplift(i, g, band);
+                rows[band * n_groups + g] = if enters {
+                    [u.mean as f32, documented(u.low()) as f32, u.high() as f32]
+                } else {
+                    [f32::NAN; 3]
+                };
+                if enters {
+                    max_lift = max_lift.max(documented(u.low()));
+                    max_success = max_success.max(u.mean);
+                }
+            }
+        }
+        // A candidate in none of the groups an open offer's history measured scores it
+        // with no uplift (`values` averages over no group): the bound must cover 0 too.
+        let max_success = if offer.target_groups.is_empty() { max_success.max(0.0) } else { max_success };
+        // f32 rounding must not lower a bound.
+        let max_success = if max_success.is_finite() { max_success + 1e-6 } else { 0.0 };
+        ((max_lift + 1e-6) as f32, max_success as f32)
+    }
+}
+
 impl OfferTable {
     /// The hot record of `offer` (data-set index `i`), its municipalities and occupations
     /// appended to the flat lists, and its uplift rows written into `rows`
@@ -525,33 +561,7 @@ impl OfferTable {
         } else {
             0.0
         };
-        // Bounds over the groups and bands that can enter a pair's uplift: those the offer
-        // serves, and those it does not serve that the history measured at it. The others
-        // are NaN, skipped by `values`.
-        let n_groups = cx.n_groups;
-        let (mut max_lift, mut max_success) = (0.0f64, f64::NEG_INFINITY);
-        for g in 0..n_groups {
-            let served = offer.target_groups.is_empty()
-                || offer.target_groups.contains(crate::model::GroupId(g as u8));
-            let enters = served || cx.effects.offer_counts(i, g).episodes > 0;
-            for band in 0..crate::effect::N_BANDS {
-                let u = cx.effects.uplift(i, g, band);
-                rows[band * n_groups + g] = if enters {
-                    [u.mean as f32, documented(u.low()) as f32, u.high() as f32]
-                } else {
-                    [f32::NAN; 3]
-                };
-                if enters {
-                    max_lift = max_lift.max(documented(u.low()));
-                    max_success = max_success.max(u.mean);
-                }
-            }
-        }
-        // A candidate in none of the groups an open offer's history measured scores it
-        // with no uplift (`values` averages over no group): the bound must cover 0 too.
-        let max_success = if offer.target_groups.is_empty() { max_success.max(0.0) } else { max_success };
-        // f32 rounding must not lower a bound.
-        let max_success = if max_success.is_finite() { max_success + 1e-6 } else { 0.0 };
+        let (max_lift, max_success) = cx.effect_rows(offer, i, rows);
         Ok(HotOffer {
             lat: offer.location.lat as f32,
             lon: offer.location.lon as f32,
@@ -566,8 +576,8 @@ impl OfferTable {
             },
             serves_start,
             occupations_start,
-            max_lift: (max_lift + 1e-6) as f32,
-            max_success: max_success as f32,
+            max_lift,
+            max_success,
             serves_len: offer.serves_municipalities.len() as u16,
             occupations_len: offer.occupations.len() as u16,
             open: offer.capacity > 0,
@@ -895,6 +905,71 @@ impl Scorer {
             posted,
             sickness_kind: self.sickness_kind,
             offer_index: Arc::new(offer_index),
+            language_bits: self.language_bits.clone(),
+            posteriors: std::sync::RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// A scorer for `data`, which must differ from this scorer's data set only in the
+    /// offers' evidence, the history and the declines (a service's evidence refresh after an
+    /// outcome). It scores every pair exactly as `Scorer::new(data, …)` would: the effects are
+    /// estimated anew (one episode moves its group's level, and so every offer's uplift in
+    /// the group), but only the uplift rows and the bounds over them are laid out again; the
+    /// offers' places, records, lists and indices are kept. A `data` seen to break the promise
+    /// (another number of offers, another id at an index) is laid out anew, as by
+    /// [`Scorer::new`].
+    ///
+    /// # Errors
+    /// As [`Scorer::new`].
+    pub fn with_new_evidence(&self, data: Arc<Dataset>) -> Result<Scorer> {
+        let (reference, policies, today) = (self.reference.clone(), self.policies.clone(), self.today);
+        let same_offers = data.offers.len() == self.data.offers.len()
+            && data.offers.iter().zip(&self.data.offers).all(|(a, b)| Arc::ptr_eq(a, b) || a.id == b.id);
+        if !same_offers {
+            return Scorer::new(data, reference, policies, today);
+        }
+        let effects = Arc::new(crate::effect::EffectModel::estimate(
+            &data,
+            &reference,
+            crate::effect::Spread::default(),
+        ));
+        let (n, n_groups) = (data.offers.len(), self.n_groups);
+        let cx = LayoutContext::new(&reference, today, n_groups, &effects, &self.language_bits);
+        let mut rows = cx.rows();
+        let mut hot = self.offers.hot.clone();
+        let mut uplift: Arc<[[f32; 3]]> =
+            std::iter::repeat_n([0.0f32; 3], n * n_groups * crate::effect::N_BANDS).collect();
+        let table = Arc::get_mut(&mut uplift).ok_or_else(|| Error::Problem("uplift table shared".into()))?;
+        for (k, record) in hot.iter_mut().enumerate() {
+            let i = self.offers.original[k] as usize;
+            (record.max_lift, record.max_success) = cx.effect_rows(&data.offers[i], i, &mut rows);
+            for band in 0..crate::effect::N_BANDS {
+                let at = (band * n + k) * n_groups;
+                table[at..at + n_groups].copy_from_slice(&rows[band * n_groups..(band + 1) * n_groups]);
+            }
+        }
+        let offers = OfferTable {
+            hot,
+            serves_flat: self.offers.serves_flat.clone(),
+            occupations_flat: self.offers.occupations_flat.clone(),
+            uplift,
+            original: self.offers.original.clone(),
+            internal: self.offers.internal.clone(),
+            frame: self.offers.frame,
+        };
+        Ok(Scorer {
+            declined: declined_on(&data, &self.offer_index, today),
+            data,
+            reference,
+            policies,
+            today,
+            offers,
+            n_groups,
+            group_active: self.group_active,
+            effects,
+            posted: self.posted.clone(),
+            sickness_kind: self.sickness_kind,
+            offer_index: self.offer_index.clone(),
             language_bits: self.language_bits.clone(),
             posteriors: std::sync::RwLock::new(HashMap::new()),
         })

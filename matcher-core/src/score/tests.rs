@@ -661,3 +661,43 @@ fn assert_same_estimates(a: &Scorer, b: &Scorer) {
     }
     assert_eq!(ea.quality, eb.quality);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// A scorer refreshed for new evidence and history (an outcome recorded, an exit without
+    /// an offer) scores every pair and estimates every offer as one built anew from the same
+    /// data, though it lays out only the uplift rows and their bounds again.
+    #[test]
+    fn with_new_evidence_scores_as_new(
+        seed in 1u64..4,
+        evidence in proptest::collection::vec((0usize..10_000, 0usize..16, 0u32..60, 0u32..60), 0..6),
+        dropped in 0usize..40,
+        added in proptest::collection::vec((0usize..10_000, proptest::bool::ANY), 0..30),
+    ) {
+        let r = Arc::new(reference());
+        let mut data = crate::r#gen::generate(crate::r#gen::Scale::Demo, seed, &r);
+        let today = crate::r#gen::AS_OF;
+        let policies = Arc::new(PolicySet::default());
+        let base = Scorer::new(Arc::new(data.clone()), r.clone(), policies.clone(), today).expect("scorer");
+        let n = data.offers.len();
+        for &(at, group, a, b) in &evidence {
+            let group = GroupId((group % r.target_groups.len()) as u8);
+            std::sync::Arc::make_mut(&mut data.offers[at % n]).evidence =
+                vec![Evidence { group, trials: a.max(b), successes: a.min(b) }];
+        }
+        let keep = data.outcomes.len().saturating_sub(dropped);
+        data.outcomes.truncate(keep);
+        for (k, &(at, success)) in added.iter().enumerate() {
+            let Some(mut e) = data.outcomes.get(at % data.outcomes.len().max(1)).cloned() else { break };
+            e.id = EpisodeId::new(&format!("ny-{k}")).expect("id");
+            e.success = success;
+            data.outcomes.push(e);
+        }
+        let data = Arc::new(data);
+        let refreshed = base.with_new_evidence(data.clone()).expect("refreshed");
+        let fresh = Scorer::new(data, r.clone(), policies.clone(), today).expect("fresh");
+        assert_same_scores(&fresh, &refreshed);
+        assert_same_estimates(&fresh, &refreshed);
+    }
+}
