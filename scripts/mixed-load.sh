@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Suggestions and outcome writes at once, with the national offers loaded (issue 18: outcome
+# writes answer in p99 < 10 ms at 100 writes/s *while* suggestions keep p99 < 5 ms at
+# 5,000/s). Not a test: the figures depend on the machine.
+#
+#   scripts/mixed-load.sh [SECONDS] [OUTCOMES_PER_SECOND] [SUGGESTIONS_PER_SECOND]
+#                                                   (defaults: 20 s, 100/s, 5,000/s)
+#
+# Needs `wrk`, python3 and a release build (MATCHER_BIN, default target/release/matcher).
+# Generates the national data set (SEED, default 1; invented) once into $NATIONAL (default
+# /tmp/brobygger-national-$SEED), serves it from a fresh database, stores 2,000 candidates of
+# 0101 for the suggestions and as many more as outcomes will be written, each of the latter
+# with an accepted decision (the setup, not measured). Then, for SECONDS each:
+#   1. suggestions alone, as fast as they go: wrk, 2 threads, 8 connections (scripts/load.sh's
+#      figure), which saturates both cores;
+#   2. suggestions alone, paced to SUGGESTIONS_PER_SECOND: 32 connections, each waiting
+#      between an answer and its next request, the wait adjusted every second to hold the rate
+#      (wrk has no fixed-rate mode);
+#   3. the same paced suggestions while outcomes are recorded at OUTCOMES_PER_SECOND from 4
+#      connections, open-loop (a write's latency counts from when it was due). Every outcome
+#      asks for an evidence refresh, which runs beside the requests (coalesced): what the
+#      writes and the refreshes cost the suggestions is what 2 and 3 show.
+set -euo pipefail
+DURATION=${1:-20}
+RATE=${2:-100}
+SUGGEST_RATE=${3:-5000}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${MATCHER_BIN:-$ROOT/target/release/matcher}
+SEED=${SEED:-1}; NATIONAL=${NATIONAL:-/tmp/brobygger-national-$SEED}
+PORT=${PORT:-18391}
+WORK=$(mktemp -d /tmp/brobygger-mixed.XXXXXX)
+cleanup() { [[ -n "${PID:-}" ]] && kill "$PID" 2>/dev/null; wait "${PID:-}" 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+[[ -f "$NATIONAL/offers.csv" ]] || "$BIN" gen --scale national --seed "$SEED" --out "$NATIONAL" | tail -1
+DB="$WORK/mixed.db"
+CW=$("$BIN" token create --municipality 0101 --role caseworker --user load-caseworker --db "$DB")
+"$BIN" serve --bind "127.0.0.1:$PORT" --db "$DB" --offers-from "$NATIONAL" --today 2026-09-01 \
+  >"$WORK/serve.out" 2>"$WORK/serve.err" &
+PID=$!
+for _ in $(seq 1 600); do
+  curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+python3 - "$WORK" "$PORT" "$CW" "$RATE" "$DURATION" "$NATIONAL" "$SUGGEST_RATE" <<'PY'
+import csv, http.client, json, sys
+work, port, token, rate, duration, national = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), float(sys.argv[5]), sys.argv[6]
+n = int(rate * duration)
+headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
+rows = []
+with open(f"{national}/candidates.csv") as f:
+    for r in csv.DictReader(f):
+        if r["municipality"] in ("0101", "101") and not r["current_offer"] and not r["excluded_offers"]:
+            rows.append({k: v for k, v in r.items() if v != ""})
+if len(rows) < 2000 + n:
+    raise SystemExit(f"only {len(rows)} candidates of 0101; lower the rate or the duration")
+suggest, decide = rows[:2000], rows[2000:]
+conn = http.client.HTTPConnection("127.0.0.1", port)
+def call(method, path, body, ok=(200, 201)):
+    conn.request(method, path, json.dumps(body), headers)
+    r = conn.getresponse()
+    data = r.read()
+    if r.status not in ok:
+        raise SystemExit(f"{method} {path}: {r.status} {data[:300]!r}")
+    return r.status, (json.loads(data) if data else None)
+for i in range(0, len(rows), 5000):
+    call("POST", "/v1/candidates", rows[i:i + 5000])
+# Each candidate of the second part accepts its best suggestion that still has a place.
+decisions = []
+for c in decide:
+    if len(decisions) == n:
+        break
+    _, answer = call("POST", "/v1/suggestions", {"candidate_id": c["id"], "k": 5})
+    for s in answer["suggestions"]:
+        status, d = call("POST", "/v1/decisions",
+                         {"candidate_id": c["id"], "offer_id": s["offer_id"], "action": "accept", "reason": "load test"},
+                         ok=(201, 409))
+        if status == 201:
+            decisions.append(d["id"])
+            break
+if len(decisions) < n:
+    raise SystemExit(f"only {len(decisions)} decisions for {n} outcomes")
+json.dump(decisions, open(f"{work}/decisions.json", "w"))
+with open(f"{work}/suggest.lua", "w") as f:
+    f.write("ids = {" + ",".join(f'"{r["id"]}"' for r in suggest) + "}\n")
+    f.write("n = 0\nrequest = function()\n  n = n + 1\n  local id = ids[(n % #ids) + 1]\n")
+    f.write("  return wrk.format('POST', '/v1/suggestions', nil, '{\"candidate_id\":\"' .. id .. '\",\"k\":5}')\nend\n")
+    f.write('''done = function(summary, latency, requests)
+  io.write(string.format("SUGGESTIONS %.0f req/s p50 %.2f ms p99 %.2f ms max %.2f ms errors %d\\n",
+    summary.requests / (summary.duration / 1e6), latency:percentile(50)/1000, latency:percentile(99)/1000, latency.max/1000,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+''')
+# Paced: each of wrk's 2 threads holds half the rate over its 16 connections; the wait
+# between an answer and the next request is adjusted once a second (wrk's Lua has a clock
+# of seconds) toward the rate.
+with open(f"{work}/suggest.lua") as f:
+    plain = f.read()
+with open(f"{work}/paced.lua", "w") as f:
+    f.write(plain)
+    f.write(f"local per_thread = {float(sys.argv[7]) / 2}\n")
+    f.write('''local wait = 16 / per_thread * 1000
+local count, second = 0, os.time()
+response = function(status, headers, body)
+  count = count + 1
+  local now = os.time()
+  if now ~= second then
+    wait = math.max(0, wait * (count / (now - second)) / per_thread)
+    count, second = 0, now
+  end
+end
+delay = function() return wait end
+''')
+print(f"setup: {len(suggest)} candidates for suggestions, {len(decisions)} accepted decisions for outcomes")
+PY
+cat >"$WORK/outcomes.py" <<'PY'
+import http.client, json, sys, threading, time
+work, port, token, rate = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+decisions = json.load(open(f"{work}/decisions.json"))
+headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
+lat, lock = [], threading.Lock()
+t0 = time.monotonic() + 0.2
+def worker(w, workers=4):
+    c = http.client.HTTPConnection("127.0.0.1", port)
+    for k in range(w, len(decisions), workers):
+        due = t0 + k / rate
+        now = time.monotonic()
+        if due > now:
+            time.sleep(due - now)
+        c.request("POST", "/v1/outcomes", json.dumps({"decision_id": decisions[k], "result": "in_work"}), headers)
+        r = c.getresponse(); r.read()
+        if r.status != 201:
+            print("outcome status", r.status)
+        with lock:
+            lat.append((time.monotonic() - due) * 1000)
+threads = [threading.Thread(target=worker, args=(w,)) for w in range(4)]
+[t.start() for t in threads]; [t.join() for t in threads]
+lat.sort()
+q = lambda p: lat[min(len(lat) - 1, int(p / 100 * len(lat)))]
+print(f"OUTCOMES {len(lat)} writes at {rate:.0f}/s: p50 {q(50):.2f} ms p99 {q(99):.2f} ms max {lat[-1]:.2f} ms")
+PY
+AUTH=(-H "authorization: Bearer $CW" -H "content-type: application/json")
+URL="http://127.0.0.1:$PORT"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+echo "== load average before (the machine may be shared): $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== 1. suggestions alone, as fast as they go (8 connections), ${DURATION} s"
+wrk -t2 -c8 -d"${DURATION}s" -s "$WORK/suggest.lua" "${AUTH[@]}" "$URL" | grep '^SUGGESTIONS'
+sleep 2
+echo "== 2. suggestions alone, paced to ${SUGGEST_RATE}/s, ${DURATION} s"
+wrk -t2 -c32 -d"${DURATION}s" -s "$WORK/paced.lua" "${AUTH[@]}" "$URL" | grep '^SUGGESTIONS'
+sleep 2
+echo "== 3. the same while outcomes are recorded at ${RATE}/s, ${DURATION} s"
+C0=$(cpu_ticks)
+python3 "$WORK/outcomes.py" "$WORK" "$PORT" "$CW" "$RATE" &
+OUT=$!
+wrk -t2 -c32 -d"${DURATION}s" -s "$WORK/paced.lua" "${AUTH[@]}" "$URL" | grep '^SUGGESTIONS'
+wait $OUT
+C1=$(cpu_ticks)
+echo "service CPU over run 3: $(( (C1 - C0) / $(getconf CLK_TCK) )) s; load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
