@@ -695,6 +695,19 @@ mod tests {
         (dir, store, reference, data)
     }
 
+    /// Every fifth candidate's best 8 offers (with their counts) from `after` are `fresh`'s.
+    fn assert_same_rows(after: &Catalogue, fresh: &Catalogue, data: &Dataset) {
+        for i in (0..data.candidates.len()).step_by(5) {
+            let view = |cat: &Catalogue| cat.scorer.view(&data.candidates[i]).unwrap();
+            let (a, b) = (view(after), view(fresh));
+            assert_eq!(
+                after.index.top_k(&after.scorer, &a, 8),
+                fresh.index.top_k(&fresh.scorer, &b, 8),
+                "{i}"
+            );
+        }
+    }
+
     /// An offer as a write stores it.
     fn stored(o: &Offer) -> crate::server::store::NewOffer {
         crate::server::store::NewOffer {
@@ -824,15 +837,7 @@ mod tests {
             after.scorer.effects().offer_uplift(first, g).mean
                 < after.scorer.effects().offer_uplift(known, g).mean
         );
-        for i in (0..data.candidates.len()).step_by(5) {
-            let view = |cat: &Catalogue| cat.scorer.view(&data.candidates[i]).unwrap();
-            let (a, b) = (view(&after), view(&fresh));
-            assert_eq!(
-                after.index.top_k(&after.scorer, &a, 8),
-                fresh.index.top_k(&fresh.scorer, &b, 8),
-                "{i}"
-            );
-        }
+        assert_same_rows(&after, &fresh, &data);
         // A new offer the evidence already names brings a record of its own: the catalogue is
         // read whole (the counter held only in memory goes back to the store's).
         store.add_evidence(&[evidence("aab-recorded", 20)]).unwrap();
@@ -871,15 +876,7 @@ mod tests {
         // The same store read whole gives the same catalogue: every suggestion row agrees.
         let fresh = Catalogues::load(&store, reference, policies, day).unwrap().current();
         assert_eq!(after.offers(), fresh.offers());
-        for i in (0..data.candidates.len()).step_by(5) {
-            let view = |cat: &Catalogue| cat.scorer.view(&data.candidates[i]).unwrap();
-            let (a, b) = (view(&after), view(&fresh));
-            assert_eq!(
-                after.index.top_k(&after.scorer, &a, 8),
-                fresh.index.top_k(&fresh.scorer, &b, 8),
-                "{i}"
-            );
-        }
+        assert_same_rows(&after, &fresh, &data);
         // A run's prices by offer index hold through patches (the indices stay)...
         let id3 = data.offers[3].id.to_string();
         let prices = crate::server::batch::Prices::new(1, HashMap::from([(id3.clone(), 500)]));
