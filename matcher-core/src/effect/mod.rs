@@ -404,19 +404,19 @@ fn evidence_of(offer: &crate::model::Offer, g: usize) -> (u32, u32) {
 struct BandCounts {
     /// Per offer (its place in the list counted): where its block starts in `counts`, or
     /// `NONE` without an episode.
-    start: Vec<u32>,
+    start: Vec<usize>,
     /// Blocks of `n_groups × N_BANDS`, `[group × N_BANDS + band]`.
     counts: Vec<Comparison>,
     block: usize,
 }
 
 impl BandCounts {
-    const NONE: u32 = u32::MAX;
+    const NONE: usize = usize::MAX;
 
     /// The offer's counts `[group × N_BANDS + band]`, if the history names it.
     fn of(&self, l: usize) -> Option<&[Comparison]> {
         let start = *self.start.get(l)?;
-        (start != Self::NONE).then(|| &self.counts[start as usize..start as usize + self.block])
+        (start != Self::NONE).then(|| &self.counts[start..start + self.block])
     }
 }
 
@@ -430,10 +430,10 @@ fn counts_by_band(data: &Dataset, offers: &[usize], no_offer: &NoOfferRates, n_g
     for e in &data.outcomes {
         let Some(&o) = e.offer.as_ref().and_then(|id| place.get(id.as_str())) else { continue };
         if counts.start[o] == BandCounts::NONE {
-            counts.start[o] = u32::try_from(counts.counts.len()).unwrap_or(BandCounts::NONE);
+            counts.start[o] = counts.counts.len();
             counts.counts.resize(counts.counts.len() + block, Comparison::default());
         }
-        let start = counts.start[o] as usize;
+        let start = counts.start[o];
         let mix = episode_mix(e);
         for g in e.target_groups.iter().map(|g| usize::from(g.0)).filter(|&g| g < n_groups) {
             counts.counts[start + g * N_BANDS + mix.band].add(e.success, no_offer.rate(g, mix));

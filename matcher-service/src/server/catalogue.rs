@@ -111,8 +111,8 @@ const EVIDENCE_REFRESH_PAUSE: std::time::Duration = std::time::Duration::from_mi
 
 /// While outcomes keep coming, the pause after a refresh is at least this many times the
 /// refresh's own time: refreshes take at most a fifth of one core, whatever the data set's
-/// size (a national refresh is ~0.2 s of CPU; back to back, or 250 ms apart, they took a
-/// third of the service's CPU from the suggestions beside them, `scripts/mixed-load.sh`).
+/// size. At national scale, 250 ms apart, they took a third of a core at 100 outcomes/s from
+/// the suggestions beside them (`scripts/outcomes-load.sh` prints the writes' CPU).
 const EVIDENCE_REFRESH_DUTY: u32 = 4;
 
 /// The current catalogue and what is needed to rebuild it.
