@@ -381,6 +381,16 @@ struct ProviderGroup<'a> {
     evidence: (u32, u32),
 }
 
+/// One provider's totals per group, as its offers' estimates read them.
+struct ProviderTotals {
+    /// The history's counts of its offers, `[group]`.
+    history: Vec<Comparison>,
+    /// The same per band, `[group × N_BANDS + band]`.
+    bands: Vec<Comparison>,
+    /// The old evidence counts `(successes, trials)` of its offers, `[group]`.
+    evidence: Vec<(u32, u32)>,
+}
+
 /// The estimate `prior` after the comparison `c` (itself, without episodes).
 fn observe(prior: Estimate, c: &Comparison) -> Estimate {
     match c.raw_uplift() {
@@ -633,7 +643,7 @@ impl EffectModel {
     /// ascending, out of range, or not as many other offers as these estimates cover).
     ///
     /// # Complexity
-    /// O(offers + episodes) per provider of the new offers.
+    /// O(offers + episodes), once for all the new offers' providers.
     pub fn with_new_offers(&self, data: &Dataset, new: &[usize]) -> Option<EffectModel> {
         let n_groups = self.n_groups;
         let n_offers = data.offers.len();
@@ -647,6 +657,8 @@ impl EffectModel {
         if data.outcomes.iter().any(|e| e.offer.as_ref().is_some_and(|id| ids.contains(id.as_str()))) {
             return None;
         }
+        let providers = new.iter().map(|&i| data.offers[i].provider.as_str()).collect();
+        let totals = self.provider_totals(data, &providers);
         let mut uplift = Vec::with_capacity(n_offers * n_groups * N_BANDS);
         let mut offer_level = Vec::with_capacity(n_offers * n_groups);
         let mut offer_counts = Vec::with_capacity(n_offers * n_groups);
@@ -662,13 +674,14 @@ impl EffectModel {
                 old += 1;
                 continue;
             }
-            let (history, bands, evidence) = self.provider_totals(data, offer.provider.as_str());
+            // The new offer itself is among its provider's offers: it has an entry.
+            let t = totals.get(offer.provider.as_str())?;
             for g in 0..n_groups {
                 let provider = ProviderGroup {
-                    history: &history[g],
-                    bands: &bands[g * N_BANDS..(g + 1) * N_BANDS],
-                    level: self.groups.provider_level(g, &history[g]),
-                    evidence: evidence[g],
+                    history: &t.history[g],
+                    bands: &t.bands[g * N_BANDS..(g + 1) * N_BANDS],
+                    level: self.groups.provider_level(g, &t.history[g]),
+                    evidence: t.evidence[g],
                 };
                 offer_level.push(self.groups.offer_group(
                     offer,
@@ -694,43 +707,41 @@ impl EffectModel {
         })
     }
 
-    /// A provider's totals per group as [`EffectModel::estimate`] adds them up, in the same
-    /// order: its offers' history counts `[group]`, the same per band `[group × N_BANDS +
-    /// band]`, and their old evidence counts `[group]`.
-    #[allow(clippy::type_complexity)]
-    fn provider_totals(
+    /// The totals of the providers `providers` as [`EffectModel::estimate`] adds them up, in
+    /// the same order (each provider's offers in data-set order), from one pass over the
+    /// offers and one over the history for all of them.
+    fn provider_totals<'a>(
         &self,
-        data: &Dataset,
-        provider: &str,
-    ) -> (Vec<Comparison>, Vec<Comparison>, Vec<(u32, u32)>) {
+        data: &'a Dataset,
+        providers: &std::collections::HashSet<&str>,
+    ) -> FastMap<&'a str, ProviderTotals> {
         let n_groups = self.n_groups;
-        let offers: Vec<usize> =
-            (0..data.offers.len()).filter(|&i| data.offers[i].provider.as_str() == provider).collect();
+        let offers: Vec<usize> = (0..data.offers.len())
+            .filter(|&i| providers.contains(data.offers[i].provider.as_str()))
+            .collect();
         let by_band = counts_by_band(data, &offers, &self.no_offer, n_groups);
-        let mut history = vec![Comparison::default(); n_groups];
-        let mut bands = vec![Comparison::default(); n_groups * N_BANDS];
-        for o in 0..offers.len() {
-            let Some(counts) = by_band.of(o) else { continue };
+        let mut totals: FastMap<&str, ProviderTotals> = FastMap::default();
+        for (l, &i) in offers.iter().enumerate() {
+            let offer = &data.offers[i];
+            let t = totals.entry(offer.provider.as_str()).or_insert_with(|| ProviderTotals {
+                history: vec![Comparison::default(); n_groups],
+                bands: vec![Comparison::default(); n_groups * N_BANDS],
+                evidence: vec![(0, 0); n_groups],
+            });
+            for (g, sum) in t.evidence.iter_mut().enumerate() {
+                let (s, n) = evidence_of(offer, g);
+                *sum = (sum.0.saturating_add(s), sum.1.saturating_add(n));
+            }
+            let Some(counts) = by_band.of(l) else { continue };
             for g in 0..n_groups {
                 for b in 0..N_BANDS {
-                    history[g].merge(&counts[g * N_BANDS + b]);
+                    let c = &counts[g * N_BANDS + b];
+                    t.history[g].merge(c);
+                    t.bands[g * N_BANDS + b].merge(c);
                 }
             }
         }
-        for o in 0..offers.len() {
-            let Some(counts) = by_band.of(o) else { continue };
-            for (sum, c) in bands.iter_mut().zip(counts) {
-                sum.merge(c);
-            }
-        }
-        let mut evidence = vec![(0u32, 0u32); n_groups];
-        for &i in &offers {
-            for (g, sum) in evidence.iter_mut().enumerate() {
-                let (s, n) = evidence_of(&data.offers[i], g);
-                *sum = (sum.0.saturating_add(s), sum.1.saturating_add(n));
-            }
-        }
-        (history, bands, evidence)
+        totals
     }
 
     /// The uplift of offer `offer` (data-set index) for group `group` in weeks band `band`.
