@@ -112,32 +112,6 @@ delay = function() return wait end
 ''')
 print(f"setup: {len(suggest)} candidates for suggestions, {len(decisions)} accepted decisions for outcomes")
 PY
-cat >"$WORK/outcomes.py" <<'PY'
-import http.client, json, sys, threading, time
-work, port, token, rate = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
-decisions = json.load(open(f"{work}/decisions.json"))
-headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
-lat, lock = [], threading.Lock()
-t0 = time.monotonic() + 0.2
-def worker(w, workers=4):
-    c = http.client.HTTPConnection("127.0.0.1", port)
-    for k in range(w, len(decisions), workers):
-        due = t0 + k / rate
-        now = time.monotonic()
-        if due > now:
-            time.sleep(due - now)
-        c.request("POST", "/v1/outcomes", json.dumps({"decision_id": decisions[k], "result": "in_work"}), headers)
-        r = c.getresponse(); r.read()
-        if r.status != 201:
-            print("outcome status", r.status)
-        with lock:
-            lat.append((time.monotonic() - due) * 1000)
-threads = [threading.Thread(target=worker, args=(w,)) for w in range(4)]
-[t.start() for t in threads]; [t.join() for t in threads]
-lat.sort()
-q = lambda p: lat[min(len(lat) - 1, int(p / 100 * len(lat)))]
-print(f"OUTCOMES {len(lat)} writes at {rate:.0f}/s: p50 {q(50):.2f} ms p99 {q(99):.2f} ms max {lat[-1]:.2f} ms")
-PY
 AUTH=(-H "authorization: Bearer $CW" -H "content-type: application/json")
 URL="http://127.0.0.1:$PORT"
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
@@ -150,7 +124,7 @@ wrk -t2 -c32 -d"${DURATION}s" -s "$WORK/paced.lua" "${AUTH[@]}" "$URL" | grep '^
 sleep 2
 echo "== 3. the same while outcomes are recorded at ${RATE}/s, ${DURATION} s"
 C0=$(cpu_ticks)
-python3 "$WORK/outcomes.py" "$WORK" "$PORT" "$CW" "$RATE" &
+python3 "$ROOT/scripts/outcome-writes.py" "$WORK" "$PORT" "$CW" "$RATE" &
 OUT=$!
 wrk -t2 -c32 -d"${DURATION}s" -s "$WORK/paced.lua" "${AUTH[@]}" "$URL" | grep '^SUGGESTIONS'
 wait $OUT

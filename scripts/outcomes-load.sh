@@ -32,13 +32,9 @@ for _ in $(seq 1 600); do
   sleep 0.5
 done
 echo "== load average (the machine may be shared): $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 - "$WORK" "$PORT" "$CW" "$RATE" "$DURATION" "$PID" "$(getconf CLK_TCK)" <<'PY'
-import csv, http.client, json, os, sys, threading, time
+python3 - "$WORK" "$PORT" "$CW" "$RATE" "$DURATION" <<'PY'
+import csv, http.client, json, sys, time
 work, port, token, rate, duration = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), float(sys.argv[5])
-pid, tick = int(sys.argv[6]), float(sys.argv[7])
-def cpu():
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / tick
 n = int(rate * duration)
 headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
 rows = []
@@ -70,34 +66,7 @@ for c in rows:
             decisions.append(d["id"])
             break
 print(f"setup: {len(decisions)} accepted decisions in {time.time() - started:.1f} s")
-lat, lock = [], threading.Lock()
-cpu0 = cpu()
-t0 = time.monotonic() + 0.5
-def worker(w, workers=4):
-    c = http.client.HTTPConnection("127.0.0.1", port)
-    for k in range(w, len(decisions), workers):
-        due = t0 + k / rate
-        now = time.monotonic()
-        if due > now:
-            time.sleep(due - now)
-        c.request("POST", "/v1/outcomes", json.dumps({"decision_id": decisions[k], "result": "in_work"}), headers)
-        r = c.getresponse(); r.read()
-        done = time.monotonic()
-        if r.status != 201:
-            print("outcome status", r.status)
-        with lock:
-            lat.append((done - due) * 1000)
-threads = [threading.Thread(target=worker, args=(w,)) for w in range(4)]
-[t.start() for t in threads]; [t.join() for t in threads]
-# The evidence refreshes the writes asked for run on after the last answer: the service's
-# CPU is read once it has stopped moving (the refreshes and the writes, for the writes).
-before, after = -1.0, cpu()
-while after != before:
-    time.sleep(0.6)
-    before, after = after, cpu()
-lat.sort()
-q = lambda p: lat[min(len(lat) - 1, int(p / 100 * len(lat)))]
-print(f"POST /v1/outcomes at {rate:.0f}/s for {duration:.0f} s: {len(lat)} writes, p50 {q(50):.2f} ms, p99 {q(99):.2f} ms, max {lat[-1]:.2f} ms")
-print(f"service CPU for them, evidence refreshes included: {after - cpu0:.1f} s ({(after - cpu0) / max(len(lat), 1) * 1000:.1f} ms per write)")
+json.dump(decisions, open(f"{work}/decisions.json", "w"))
 PY
+python3 "$ROOT/scripts/outcome-writes.py" "$WORK" "$PORT" "$CW" "$RATE" "$PID"
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
