@@ -43,6 +43,52 @@ pub fn posterior(successes: u32, trials: u32, prior_mean: f64, strength: f64) ->
     }
 }
 
+/// Posteriors already computed, by the four numbers they are computed from, so a hit is the
+/// same bits as [`posterior`]. A Beta quantile costs a few microseconds of bisection, and a
+/// service explaining suggestions asks for the same few hundred intervals again and again;
+/// keyed by its inputs (not by offer), one cache serves every scorer derived from another,
+/// across evidence refreshes (keyed by offer, each refresh's new scorer started empty, and
+/// the bisection held ~4 % of the service's CPU at 100 outcomes a second). Shared by `Arc`.
+#[derive(Debug, Default)]
+pub struct PosteriorCache {
+    map: std::sync::RwLock<std::collections::HashMap<PosteriorKey, Posterior>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct PosteriorKey {
+    successes: u32,
+    trials: u32,
+    prior_mean: u64,
+    strength: u64,
+}
+
+impl PosteriorCache {
+    /// Entries kept at most; past it the cache starts again (counts that outcomes have moved
+    /// on from would otherwise stay for the life of the service).
+    const LIMIT: usize = 1 << 16;
+
+    /// [`posterior`] of these numbers, computed once.
+    pub fn posterior(&self, successes: u32, trials: u32, prior_mean: f64, strength: f64) -> Posterior {
+        let key = PosteriorKey {
+            successes,
+            trials,
+            prior_mean: prior_mean.to_bits(),
+            strength: strength.to_bits(),
+        };
+        if let Some(p) = self.map.read().ok().and_then(|m| m.get(&key).copied()) {
+            return p;
+        }
+        let p = posterior(successes, trials, prior_mean, strength);
+        if let Ok(mut m) = self.map.write() {
+            if m.len() >= Self::LIMIT {
+                m.clear();
+            }
+            m.insert(key, p);
+        }
+        p
+    }
+}
+
 /// Quantile of the Beta(a, b) distribution by bisection on the regularised incomplete beta.
 fn beta_quantile(p: f64, a: f64, b: f64) -> f64 {
     let (mut lo, mut hi) = (0.0f64, 1.0f64);
@@ -132,6 +178,36 @@ fn continued_fraction(x: f64, a: f64, b: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A cached posterior is the computed one, bit for bit, for counts and priors that differ
+    /// only a little (a prior differing in its last bit is its own entry), and the cache
+    /// starts again past its limit instead of growing.
+    #[test]
+    fn the_posterior_cache_gives_what_is_computed() {
+        let cache = PosteriorCache::default();
+        let near = f64::from_bits(0.3f64.to_bits() + 1);
+        for round in 0..2 {
+            for (s, n, m, k) in [
+                (3, 7, 0.3, 20.0),
+                (3, 7, near, 20.0),
+                (7, 3, 0.3, 20.0),
+                (0, 0, 0.5, 0.0),
+                (80, 100, 0.3, 2.0),
+            ] {
+                let cached = cache.posterior(s, n, m, k);
+                let computed = posterior(s, n, m, k);
+                assert_eq!(cached, computed, "round {round}: {s} of {n}, prior {m} x {k}");
+                assert_eq!(cached.low.to_bits(), computed.low.to_bits());
+                assert_eq!(cached.high.to_bits(), computed.high.to_bits());
+            }
+        }
+        assert_eq!(cache.map.read().map(|m| m.len()).unwrap_or(0), 5);
+        for n in 0..PosteriorCache::LIMIT as u32 {
+            let _ = cache.posterior(0, n, 0.5, 2.0);
+        }
+        let len = cache.map.read().map(|m| m.len()).unwrap_or(0);
+        assert!(len < 10, "{len} entries after the limit: the cache did not start again");
+    }
 
     #[test]
     fn small_samples_do_not_beat_large_ones() {

@@ -640,10 +640,8 @@ pub struct Scorer {
     sickness_kind: Option<u8>,
     offer_index: Arc<HashMap<String, u32>>,
     language_bits: HashMap<[u8; 2], u32>,
-    /// 90% intervals already computed, by (offer, group): a Beta quantile costs a few
-    /// microseconds of bisection, and a service explaining suggestions asks for the same
-    /// few hundred pairs again and again. The counts behind them never change in a scorer.
-    posteriors: std::sync::RwLock<HashMap<(u32, u8), evidence::Posterior>>,
+    /// 90% intervals already computed; shared with the scorers derived from this one.
+    posteriors: Arc<evidence::PosteriorCache>,
     /// Offers declined for a candidate and still excluded today: candidate id → offer
     /// indices (data-set order). Keyed by id, so a candidate sent inline to the service meets
     /// the declines recorded for it too.
@@ -766,7 +764,7 @@ impl Scorer {
             sickness_kind,
             offer_index: Arc::new(offer_index),
             language_bits,
-            posteriors: std::sync::RwLock::new(HashMap::new()),
+            posteriors: Arc::default(),
         })
     }
 
@@ -906,7 +904,7 @@ impl Scorer {
             sickness_kind: self.sickness_kind,
             offer_index: Arc::new(offer_index),
             language_bits: self.language_bits.clone(),
-            posteriors: std::sync::RwLock::new(HashMap::new()),
+            posteriors: self.posteriors.clone(),
         })
     }
 
@@ -971,7 +969,7 @@ impl Scorer {
             sickness_kind: self.sickness_kind,
             offer_index: self.offer_index.clone(),
             language_bits: self.language_bits.clone(),
-            posteriors: std::sync::RwLock::new(HashMap::new()),
+            posteriors: self.posteriors.clone(),
         })
     }
 
@@ -1111,7 +1109,7 @@ impl Scorer {
             sickness_kind: self.sickness_kind,
             offer_index: self.offer_index.clone(),
             language_bits: self.language_bits.clone(),
-            posteriors: std::sync::RwLock::new(HashMap::new()),
+            posteriors: self.posteriors.clone(),
         })
     }
 
@@ -1845,15 +1843,8 @@ impl Scorer {
                     .fold((0u32, 0u32), |(s, n), e| {
                         (s.saturating_add(e.successes), n.saturating_add(e.trials))
                     });
-                let key = (offer as u32, g.0);
-                let cached = self.posteriors.read().ok().and_then(|m| m.get(&key).copied());
-                let posterior = cached.unwrap_or_else(|| {
-                    let p = evidence::posterior(s, n, group.prior_success_rate, group.prior_strength);
-                    if let Ok(mut m) = self.posteriors.write() {
-                        m.insert(key, p);
-                    }
-                    p
-                });
+                let posterior =
+                    self.posteriors.posterior(s, n, group.prior_success_rate, group.prior_strength);
                 let gi = usize::from(g.0);
                 let counts = self.effects.offer_counts(offer, gi);
                 let uplift = self.effects.uplift(offer, gi, usize::from(c.band));
