@@ -71,7 +71,9 @@ impl Store {
         }
         let mut packed = Vec::with_capacity(suggestions.len());
         for chunk in suggestions.chunks(PACKS_PER_YIELD) {
-            packed.extend(chunk.iter().map(|e| suggestion_log::pack(&e.answer)));
+            for e in chunk {
+                packed.push(suggestion_log::pack(&e.answer)?);
+            }
             if chunk.len() == PACKS_PER_YIELD {
                 std::thread::yield_now();
             }

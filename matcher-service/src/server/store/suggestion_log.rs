@@ -131,65 +131,72 @@ impl Store {
     }
 }
 
-/// Deflate level of stored answers: 1 (fastest) packs an answer to about a fifth; higher
-/// levels gain a few percent for several times the CPU, which the 2-core service needs.
-const DEFLATE_LEVEL: u8 = 1;
+/// Deflate level of stored answers: zlib-rs's level 1 (its "quick" deflate, fixed Huffman
+/// codes) packs an answer of ~12 KB to about 23 % in ~19 µs; miniz_oxide's level 1, used up
+/// to session 19, packed it to 21 % in ~35 µs, and the writer's deflate was ~11 % of the
+/// service's CPU at 4,000 answers a second (`docs/service.md`). Either is plain raw deflate
+/// (RFC 1951): rows packed by the one read with the other.
+const DEFLATE_LEVEL: u32 = 1;
 /// Largest answer a stored row may unpack to (an answer is at most 50 offers, ~60 KB).
 const UNPACKED_LIMIT: usize = 16 * 1024 * 1024;
 
 /// An answer as stored: its JSON text deflated (raw deflate, RFC 1951), kept as a BLOB.
 ///
-/// The compressor is kept per thread (the log writer's) and reset for each answer:
-/// `compress_to_vec` allocates and zeroes ~300 KB of tables per call, which for an answer of
-/// ~12 KB cost about a fifth of the deflate.
-pub(super) fn pack(input: &[u8]) -> Vec<u8> {
-    use miniz_oxide::deflate::core::{
-        CompressorOxide, TDEFLFlush, TDEFLStatus, compress, create_comp_flags_from_zip_params,
-    };
+/// The compressor is kept per thread (the log writer's) and reset for each answer: a new one
+/// allocates its window and tables (~300 KB) on every answer.
+pub(super) fn pack(input: &[u8]) -> Result<Vec<u8>> {
+    use flate2::{Compress, Compression};
     thread_local! {
-        static COMPRESSOR: std::cell::RefCell<Option<Box<CompressorOxide>>> = const { std::cell::RefCell::new(None) };
+        static COMPRESSOR: std::cell::RefCell<Option<Compress>> = const { std::cell::RefCell::new(None) };
     }
-    let packed = COMPRESSOR.with(|cell| {
+    let kept = COMPRESSOR.with(|cell| {
+        // Busy only if this same thread is inside `pack` already; then a fresh one does.
         let mut slot = cell.try_borrow_mut().ok()?;
-        // Raw deflate (window bits -15), as `compress_to_vec` writes.
-        let c = slot.get_or_insert_with(|| {
-            Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(
-                i32::from(DEFLATE_LEVEL),
-                -15,
-                0,
-            )))
-        });
+        let c = slot.get_or_insert_with(|| Compress::new(Compression::new(DEFLATE_LEVEL), false));
         c.reset();
-        let mut out = vec![0u8; input.len() / 2 + 64];
-        let (mut read, mut written) = (0, 0);
-        loop {
-            let (status, r, w) = compress(c, &input[read..], &mut out[written..], TDEFLFlush::Finish);
-            read += r;
-            written += w;
-            match status {
-                TDEFLStatus::Done => break,
-                TDEFLStatus::Okay => out.resize(out.len() * 2, 0),
-                _ => return None,
-            }
-        }
-        out.truncate(written);
-        Some(out)
+        deflate(c, input).ok()
     });
-    // A compressor that failed (or is in use by this same thread) falls back to a fresh one.
-    packed.unwrap_or_else(|| miniz_oxide::deflate::compress_to_vec(input, DEFLATE_LEVEL))
+    match kept {
+        Some(packed) => Ok(packed),
+        None => deflate(&mut Compress::new(Compression::new(DEFLATE_LEVEL), false), input),
+    }
+}
+
+fn deflate(c: &mut flate2::Compress, input: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(input.len() / 3 + 64);
+    loop {
+        let read = usize::try_from(c.total_in()).unwrap_or(usize::MAX).min(input.len());
+        let status =
+            c.compress_vec(&input[read..], &mut out, flate2::FlushCompress::Finish).map_err(|e| {
+                super::StoreError::Conflict(format!("a suggestion log answer does not pack: {e}"))
+            })?;
+        match status {
+            flate2::Status::StreamEnd => return Ok(out),
+            flate2::Status::Ok | flate2::Status::BufError => out.reserve(out.capacity().max(1_024)),
+        }
+    }
 }
 
 /// A stored answer as text: rows from schema version 3 hold the JSON text, later rows the
 /// deflated text ([`pack`]), byte for byte the same once unpacked.
 pub(super) fn stored_answer(value: rusqlite::types::ValueRef<'_>) -> Result<String> {
     use rusqlite::types::ValueRef;
+    use std::io::Read;
     match value {
         ValueRef::Text(t) => Ok(String::from_utf8_lossy(t).into_owned()),
         ValueRef::Blob(b) => {
-            let bytes =
-                miniz_oxide::inflate::decompress_to_vec_with_limit(b, UNPACKED_LIMIT).map_err(|e| {
+            let mut bytes = Vec::with_capacity(b.len() * 5);
+            flate2::read::DeflateDecoder::new(b)
+                .take(UNPACKED_LIMIT as u64 + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| {
                     super::StoreError::Conflict(format!("a suggestion log answer does not unpack: {e}"))
                 })?;
+            if bytes.len() > UNPACKED_LIMIT {
+                return Err(super::StoreError::Conflict(format!(
+                    "a suggestion log answer unpacks to more than {UNPACKED_LIMIT} bytes"
+                )));
+            }
             String::from_utf8(bytes)
                 .map_err(|_| super::StoreError::Conflict("a suggestion log answer is not UTF-8".into()))
         }
@@ -245,10 +252,36 @@ mod tests {
         let long: String =
             (0..3_000).map(|i| format!("{{\"rank\":{i},\"score\":{}}}", i * 7 % 113)).collect();
         for text in ["", "{}", long.as_str(), "{\"suggestions\":[]}", long.as_str()] {
-            let packed = pack(text.as_bytes());
-            assert_eq!(packed, miniz_oxide::deflate::compress_to_vec(text.as_bytes(), DEFLATE_LEVEL));
+            let packed = pack(text.as_bytes()).expect("packs");
+            let fresh = deflate(
+                &mut flate2::Compress::new(flate2::Compression::new(DEFLATE_LEVEL), false),
+                text.as_bytes(),
+            )
+            .expect("packs");
+            assert_eq!(packed, fresh);
             let back = stored_answer(rusqlite::types::ValueRef::Blob(&packed)).expect("unpacks");
             assert_eq!(back, text);
         }
+        assert!(pack(long.as_bytes()).expect("packs").len() < long.len() / 3);
+    }
+
+    /// Rows packed before session 19 (miniz_oxide's deflate, level 1; these bytes are one)
+    /// read back as they were written.
+    #[test]
+    fn rows_packed_by_earlier_releases_unpack() {
+        const OLD: [u8; 126] = [
+            149, 140, 65, 10, 194, 48, 16, 69, 175, 18, 102, 29, 161, 137, 11, 53, 87, 240, 8, 34, 18, 154,
+            105, 8, 173, 25, 152, 105, 86, 37, 119, 119, 42, 186, 116, 225, 223, 253, 207, 127, 111, 131, 49,
+            214, 84, 82, 92, 241, 81, 18, 132, 119, 61, 12, 123, 28, 88, 144, 150, 51, 202, 90, 168, 10, 132,
+            219, 6, 28, 235, 12, 193, 89, 160, 105, 66, 254, 16, 212, 88, 112, 103, 156, 87, 164, 198, 39,
+            170, 231, 170, 99, 19, 83, 204, 18, 51, 178, 161, 108, 22, 202, 69, 85, 179, 126, 100, 36, 214,
+            211, 217, 249, 110, 191, 82, 255, 75, 122, 84, 224, 15, 233, 233, 50, 244, 123, 127, 1,
+        ];
+        let text = r#"{"candidate_id":"cand-000001","suggestions":[{"rank":1,"offer_id":"course-00012","name":"Kursus i lager og logistik","score":812},{"rank":2,"offer_id":"course-00013","name":"Kursus i lager og logistik","score":790}]}"#;
+        assert_eq!(stored_answer(rusqlite::types::ValueRef::Blob(&OLD)).expect("unpacks"), text);
+        // Garbage is an error naming what failed, not a panic.
+        let bad =
+            stored_answer(rusqlite::types::ValueRef::Blob(&[0xff, 0xff, 0xff])).expect_err("not deflate");
+        assert!(bad.to_string().contains("does not unpack"), "{bad}");
     }
 }
