@@ -115,18 +115,28 @@ PY
 AUTH=(-H "authorization: Bearer $CW" -H "content-type: application/json")
 URL="http://127.0.0.1:$PORT"
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+# One wrk run, then its SUGGESTIONS line with the service's CPU per suggestion (user + system
+# over the run and one second after it, for the log writer to drain; in run 3 the outcome
+# writes and their refreshes count too).
+suggest_run() {
+  local c0 c1 line
+  c0=$(cpu_ticks)
+  line=$(wrk "$@" "${AUTH[@]}" "$URL" | grep '^SUGGESTIONS')
+  sleep 1
+  c1=$(cpu_ticks)
+  echo "$line" | awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v d="$DURATION" \
+    '{printf "%s; service CPU %.2f s, %.0f us per suggestion\n", $0, t / hz, t / hz / ($2 * d) * 1e6}'
+}
 echo "== load average before (the machine may be shared): $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== 1. suggestions alone, as fast as they go (8 connections), ${DURATION} s"
-wrk -t2 -c8 -d"${DURATION}s" -s "$WORK/suggest.lua" "${AUTH[@]}" "$URL" | grep '^SUGGESTIONS'
-sleep 2
+suggest_run -t2 -c8 -d"${DURATION}s" -s "$WORK/suggest.lua"
+sleep 1
 echo "== 2. suggestions alone, paced to ${SUGGEST_RATE}/s, ${DURATION} s"
-wrk -t2 -c32 -d"${DURATION}s" -s "$WORK/paced.lua" "${AUTH[@]}" "$URL" | grep '^SUGGESTIONS'
-sleep 2
+suggest_run -t2 -c32 -d"${DURATION}s" -s "$WORK/paced.lua"
+sleep 1
 echo "== 3. the same while outcomes are recorded at ${RATE}/s, ${DURATION} s"
-C0=$(cpu_ticks)
 python3 "$ROOT/scripts/outcome-writes.py" "$WORK" "$PORT" "$CW" "$RATE" &
 OUT=$!
-wrk -t2 -c32 -d"${DURATION}s" -s "$WORK/paced.lua" "${AUTH[@]}" "$URL" | grep '^SUGGESTIONS'
+suggest_run -t2 -c32 -d"${DURATION}s" -s "$WORK/paced.lua"
 wait $OUT
-C1=$(cpu_ticks)
-echo "service CPU over run 3: $(( (C1 - C0) / $(getconf CLK_TCK) )) s; load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
