@@ -531,6 +531,16 @@ impl LayoutContext<'_> {
     }
 }
 
+/// Writes offer `k`'s uplift rows, as laid out (`[band * n_groups + group]`), into the
+/// scorer's band-major table of `n` offers (`[(band * n + k) * n_groups + group]`): the one
+/// place the derivations write that layout.
+fn put_uplift_rows(table: &mut [[f32; 3]], rows: &[[f32; 3]], n: usize, k: usize, n_groups: usize) {
+    for band in 0..crate::effect::N_BANDS {
+        let at = (band * n + k) * n_groups;
+        table[at..at + n_groups].copy_from_slice(&rows[band * n_groups..(band + 1) * n_groups]);
+    }
+}
+
 impl OfferTable {
     /// The hot record of `offer` (data-set index `i`), its municipalities and occupations
     /// appended to the flat lists, and its uplift rows written into `rows`
@@ -738,10 +748,7 @@ impl Scorer {
         for k in 0..n {
             let i = t.original[k] as usize;
             let hot = t.lay_out(&cx, &data.offers[i], i, &mut rows)?;
-            for band in 0..crate::effect::N_BANDS {
-                let at = (band * n + k) * n_groups;
-                table[at..at + n_groups].copy_from_slice(&rows[band * n_groups..(band + 1) * n_groups]);
-            }
+            put_uplift_rows(table, &rows, n, k, n_groups);
             t.hot.push(hot);
         }
         t.uplift = uplift;
@@ -877,11 +884,7 @@ impl Scorer {
                 Err(i) => {
                     let hot = t.lay_out(&cx, &data.offers[i], i, &mut rows)?;
                     t.hot.push(hot);
-                    for band in 0..crate::effect::N_BANDS {
-                        let at = (band * n + k) * n_groups;
-                        table[at..at + n_groups]
-                            .copy_from_slice(&rows[band * n_groups..(band + 1) * n_groups]);
-                    }
+                    put_uplift_rows(table, &rows, n, k, n_groups);
                 }
             }
         }
@@ -941,10 +944,7 @@ impl Scorer {
         for (k, record) in hot.iter_mut().enumerate() {
             let i = self.offers.original[k] as usize;
             (record.max_lift, record.max_success) = cx.effect_rows(&data.offers[i], i, &mut rows);
-            for band in 0..crate::effect::N_BANDS {
-                let at = (band * n + k) * n_groups;
-                table[at..at + n_groups].copy_from_slice(&rows[band * n_groups..(band + 1) * n_groups]);
-            }
+            put_uplift_rows(table, &rows, n, k, n_groups);
         }
         let offers = OfferTable {
             hot,
