@@ -629,6 +629,18 @@ fn posted_needs(data: &Dataset, internal: &[u32]) -> HashMap<String, Vec<u32>> {
     posted
 }
 
+/// What a scorer derived from another (`with_new_offers`, `with_new_evidence`,
+/// `with_changed_offers`) makes anew; the rest it keeps from the one it is derived from
+/// ([`Scorer::derived`]).
+struct Derived {
+    data: Arc<Dataset>,
+    offers: OfferTable,
+    effects: Arc<crate::effect::EffectModel>,
+    posted: Arc<HashMap<String, Vec<u32>>>,
+    offer_index: Arc<HashMap<String, u32>>,
+    declined: HashMap<String, Vec<u32>>,
+}
+
 /// Scores pairs of one data set under one policy set, as of one day.
 ///
 /// It owns (shares) its inputs, so that a long-lived service can keep one and score single
@@ -893,22 +905,35 @@ impl Scorer {
             data.offers.iter().enumerate().map(|(i, o)| (o.id.as_str().to_string(), i as u32)).collect();
         let declined = declined_on(&data, &offer_index, today);
         let posted = Arc::new(posted_needs(&data, &t.internal));
-        Ok(Scorer {
-            declined,
+        Ok(self.derived(Derived {
             data,
-            reference,
-            policies,
-            today,
             offers: t,
-            n_groups,
-            group_active: self.group_active,
             effects,
             posted,
-            sickness_kind: self.sickness_kind,
             offer_index: Arc::new(offer_index),
+            declined,
+        }))
+    }
+
+    /// A scorer of `parts` with this scorer's reference data, policies, day, groups,
+    /// languages and posterior cache.
+    fn derived(&self, parts: Derived) -> Scorer {
+        Scorer {
+            data: parts.data,
+            reference: self.reference.clone(),
+            policies: self.policies.clone(),
+            today: self.today,
+            offers: parts.offers,
+            n_groups: self.n_groups,
+            group_active: self.group_active,
+            effects: parts.effects,
+            posted: parts.posted,
+            sickness_kind: self.sickness_kind,
+            offer_index: parts.offer_index,
             language_bits: self.language_bits.clone(),
             posteriors: self.posteriors.clone(),
-        })
+            declined: parts.declined,
+        }
     }
 
     /// A scorer for `data`, which must differ from this scorer's data set only in the
@@ -955,22 +980,14 @@ impl Scorer {
             internal: self.offers.internal.clone(),
             frame: self.offers.frame,
         };
-        Ok(Scorer {
+        Ok(self.derived(Derived {
             declined: declined_on(&data, &self.offer_index, today),
             data,
-            reference,
-            policies,
-            today,
             offers,
-            n_groups,
-            group_active: self.group_active,
             effects,
             posted: self.posted.clone(),
-            sickness_kind: self.sickness_kind,
             offer_index: self.offer_index.clone(),
-            language_bits: self.language_bits.clone(),
-            posteriors: self.posteriors.clone(),
-        })
+        }))
     }
 
     /// The grid of `data`, which differs from this scorer's data set only in the offers at
@@ -1095,22 +1112,14 @@ impl Scorer {
         } else {
             Arc::new(posted_needs(&data, &t.internal))
         };
-        Ok(Scorer {
-            declined: self.declined.clone(),
+        Ok(self.derived(Derived {
             data,
-            reference,
-            policies,
-            today,
             offers: t,
-            n_groups,
-            group_active: self.group_active,
             effects,
             posted,
-            sickness_kind: self.sickness_kind,
             offer_index: self.offer_index.clone(),
-            language_bits: self.language_bits.clone(),
-            posteriors: self.posteriors.clone(),
-        })
+            declined: self.declined.clone(),
+        }))
     }
 
     /// The effect estimates (uplift per offer, group and band; quality rows).
