@@ -16,6 +16,8 @@ set -euo pipefail
 DURATION=${1:-15}
 DECIDE_CANDIDATES=${DECIDE_CANDIDATES:-90000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/serve-national.sh
+source "$ROOT/scripts/serve-national.sh"
 BIN=${MATCHER_BIN:-$ROOT/target/release/matcher}
 WORK=$(mktemp -d /tmp/brobygger-load.XXXXXX)
 PORT=${PORT:-18181}
@@ -29,13 +31,7 @@ SYS=$("$BIN" token create --municipality 0101 --role system --user load-system -
 CW=$("$BIN" token create --municipality 0101 --role caseworker --user load-caseworker --db "$DB")
 
 echo "== starting matcher serve with the national offers"
-"$BIN" serve --bind "127.0.0.1:$PORT" --db "$DB" --offers-from "$WORK/national" --today 2026-09-01 \
-  >"$WORK/serve.out" 2>"$WORK/serve.err" &
-PID=$!
-for _ in $(seq 1 600); do
-  curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
-  sleep 0.5
-done
+serve_national "$WORK/national" "$DB"
 curl -s "http://127.0.0.1:$PORT/readyz"; echo
 
 echo "== storing 2,000 candidates of municipality 0101 and one large offer for decisions"

@@ -25,6 +25,8 @@ DURATION=${1:-20}
 RATE=${2:-100}
 SUGGEST_RATE=${3:-5000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/serve-national.sh
+source "$ROOT/scripts/serve-national.sh"
 BIN=${MATCHER_BIN:-$ROOT/target/release/matcher}
 SEED=${SEED:-1}; NATIONAL=${NATIONAL:-/tmp/brobygger-national-$SEED}
 PORT=${PORT:-18391}
@@ -34,13 +36,7 @@ trap cleanup EXIT
 [[ -f "$NATIONAL/offers.csv" ]] || "$BIN" gen --scale national --seed "$SEED" --out "$NATIONAL" | tail -1
 DB="$WORK/mixed.db"
 CW=$("$BIN" token create --municipality 0101 --role caseworker --user load-caseworker --db "$DB")
-"$BIN" serve --bind "127.0.0.1:$PORT" --db "$DB" --offers-from "$NATIONAL" --today 2026-09-01 \
-  >"$WORK/serve.out" 2>"$WORK/serve.err" &
-PID=$!
-for _ in $(seq 1 600); do
-  curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
-  sleep 0.5
-done
+serve_national "$NATIONAL" "$DB"
 python3 - "$WORK" "$PORT" "$CW" "$RATE" "$DURATION" "$NATIONAL" "$SUGGEST_RATE" <<'PY'
 import csv, http.client, json, sys
 work, port, token, rate, duration, national = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), float(sys.argv[5]), sys.argv[6]

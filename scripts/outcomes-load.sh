@@ -15,6 +15,8 @@ set -euo pipefail
 RATE=${1:-100}
 DURATION=${2:-20}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/serve-national.sh
+source "$ROOT/scripts/serve-national.sh"
 BIN=${MATCHER_BIN:-$ROOT/target/release/matcher}
 WORK=$(mktemp -d /tmp/brobygger-outcomes.XXXXXX)
 PORT=${PORT:-18191}
@@ -24,13 +26,7 @@ trap cleanup EXIT
 "$BIN" gen --scale national --seed "${SEED:-1}" --out "$WORK/national" | tail -1
 DB="$WORK/load.db"
 CW=$("$BIN" token create --municipality 0101 --role caseworker --user load-caseworker --db "$DB")
-"$BIN" serve --bind "127.0.0.1:$PORT" --db "$DB" --offers-from "$WORK/national" --today 2026-09-01 \
-  >"$WORK/serve.out" 2>"$WORK/serve.err" &
-PID=$!
-for _ in $(seq 1 600); do
-  curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
-  sleep 0.5
-done
+serve_national "$WORK/national" "$DB"
 echo "== load average (the machine may be shared): $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$WORK" "$PORT" "$CW" "$RATE" "$DURATION" <<'PY'
 import csv, http.client, json, sys, time
