@@ -151,11 +151,13 @@ curl -s "http://127.0.0.1:$PORT/v1/offers/load-offer-1" -H "authorization: Beare
 curl -s "http://127.0.0.1:$PORT/v1/offers/load-offer-1" -H "authorization: Bearer $CW" | python3 -c "import json,sys; d=json.load(sys.stdin); n=d['places']['running']; print('WARNING: all $DECIDE_CANDIDATES candidates used; raise DECIDE_CANDIDATES' if n >= $DECIDE_CANDIDATES else f'{n} distinct candidates accepted (of $DECIDE_CANDIDATES stored)')"
 # The audit logs the runs above wrote (issue 17): rows and bytes per row on disk (table and
 # indexes, from SQLite's dbstat), for the size of a national year. An older binary without
-# the logs prints only the file size.
+# the logs prints only the file size; one from before schema 14 keeps them in the database
+# file itself instead of the logs' file beside it (`matcher.db-logs`).
 python3 - "$DB" <<'PY' || true
 import os, sqlite3, sys
 db = sys.argv[1]
-c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+logs = db + "-logs"
+c = sqlite3.connect(f"file:{logs if os.path.exists(logs) else db}?mode=ro", uri=True)
 tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 for table in ("suggestion_log", "access_log"):
     if table not in tables:
@@ -173,8 +175,8 @@ for table in ("suggestion_log", "access_log"):
         print(f"suggestion_log: {stored:.0f} bytes per stored answer (deflated since the oversight-and-retention migration)")
 page = c.execute("PRAGMA page_size").fetchone()[0]
 print(f"page size {page} bytes")
-total = sum(os.path.getsize(f) for f in (db, db + "-wal") if os.path.exists(f))
-print(f"database file with its WAL after the runs: {total / 1e6:.1f} MB")
+total = sum(os.path.getsize(f) for f in (db, db + "-wal", logs, logs + "-wal") if os.path.exists(f))
+print(f"database and logs' files with their WALs after the runs: {total / 1e6:.1f} MB")
 PY
 # The one line to compare between runs (repeated last, so `tail -1` finds it).
 echo "$SUGGEST8"

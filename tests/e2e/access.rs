@@ -4,7 +4,7 @@
 //! unknown id, or holds none of the tenant's rows) and change nothing of them; and each role
 //! reaches only the routes `docs/service.md` gives it, a refused call changing nothing.
 
-use crate::common::server::{Server, batch_run, call, decide, rows_as_text, seed, start};
+use crate::common::server::{Server, batch_run, call, decide, open_db, rows_as_text, seed, start};
 use matcher_service::server::auth::{Role, create_provider_token, create_token};
 use serde_json::{Value, json};
 
@@ -13,32 +13,36 @@ use serde_json::{Value, json};
 /// may not change.
 fn snapshot(s: &Server, skip: u16) -> Vec<(String, Vec<String>)> {
     s.state.audit_log.flush();
-    let db = rusqlite::Connection::open(s._dir.0.join("matcher.db")).expect("open");
-    let mut tables: Vec<String> = db
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    let db = open_db(&s._dir.0.join("matcher.db"));
+    // Both files: the records' and the logs' (attached as `logs`).
+    let mut tables: Vec<(String, String)> = db
+        .prepare(
+            "SELECT 'main', name FROM main.sqlite_master WHERE type = 'table'
+             UNION ALL SELECT 'logs', name FROM logs.sqlite_master WHERE type = 'table' ORDER BY 1, 2",
+        )
         .expect("tables")
-        .query_map([], |r| r.get(0))
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .expect("rows")
         .collect::<Result<_, _>>()
         .expect("names");
     // Tokens are the harness's; a retention gate is empty outside a sweep.
-    tables.retain(|t| t != "tokens" && t != "sqlite_sequence");
+    tables.retain(|(_, t)| t != "tokens" && t != "sqlite_sequence");
     tables
         .into_iter()
-        .map(|table| {
+        .map(|(schema, table)| {
             let has_m: bool = db
                 .query_row(
                     &format!(
-                        "SELECT count(*) > 0 FROM pragma_table_info('{table}') WHERE name = 'municipality'"
+                        "SELECT count(*) > 0 FROM pragma_table_info('{table}', '{schema}') WHERE name = 'municipality'"
                     ),
                     [],
                     |r| r.get(0),
                 )
                 .expect("columns");
             let sql = if has_m {
-                format!("SELECT * FROM {table} WHERE municipality != {skip} ORDER BY rowid")
+                format!("SELECT * FROM {schema}.{table} WHERE municipality != {skip} ORDER BY rowid")
             } else {
-                format!("SELECT * FROM {table} ORDER BY rowid")
+                format!("SELECT * FROM {schema}.{table} ORDER BY rowid")
             };
             let rows = rows_as_text(&db, &sql);
             (table, rows)

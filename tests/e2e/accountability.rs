@@ -156,7 +156,7 @@ fn the_suggestion_log_is_for_admins_of_the_tenant_and_append_only() {
     }
     // Append-only in the file, whatever a process with the file does.
     s.state.audit_log.flush();
-    let db = rusqlite::Connection::open(s._dir.0.join("matcher.db")).expect("open");
+    let db = crate::common::server::open_db(&s._dir.0.join("matcher.db"));
     let rows: i64 = db.query_row("SELECT count(*) FROM suggestion_log", [], |r| r.get(0)).expect("count");
     assert_eq!(rows, 1);
     let update = db.execute("UPDATE suggestion_log SET answer = '{}'", []);
@@ -515,7 +515,7 @@ fn protected_attributes_reach_the_auditor_only_and_every_access_is_logged() {
     .expect("token");
     let other = call(s.addr, "GET", "/v1/audit/access?candidate_id=cand-a3", Some(&b_auditor), None);
     assert_eq!(other.body["entries"], json!([]), "{}", other.body);
-    let db = rusqlite::Connection::open(s._dir.0.join("matcher.db")).expect("open");
+    let db = crate::common::server::open_db(&s._dir.0.join("matcher.db"));
     let delete = db.execute("DELETE FROM access_log", []);
     assert!(delete.is_err_and(|e| e.to_string().contains("append-only")));
 }
@@ -586,7 +586,7 @@ fn the_access_export_holds_everything_and_the_erasure_removes_the_record_from_th
 
     // The file as text, table by table, the way the check after the erasure reads it: before
     // it, the record's personal fields are there to be found.
-    let db = rusqlite::Connection::open(s._dir.0.join("matcher.db")).expect("open");
+    let db = crate::common::server::open_db(&s._dir.0.join("matcher.db"));
     let holds_personal = |row: &str| row.contains("\"western\"") || row.contains("\"male\"");
     assert!(
         rows_as_text(&db, "SELECT * FROM candidates").iter().any(|row| holds_personal(row)),

@@ -271,6 +271,16 @@ pub(crate) fn batch_run(s: &Server, token: &str) -> i64 {
 
 /// The rows a query reads, each as the text stored, values joined by ` | ` (not Rust's debug
 /// form, which shows text as a list of bytes that no search for a word can match).
+/// The database file with its logs' file attached as `logs`, as the service's readers see it:
+/// the log tables are named unqualified (the records' file has none since schema 14).
+pub(crate) fn open_db(db: &std::path::Path) -> rusqlite::Connection {
+    let c = rusqlite::Connection::open(db).expect("open the database file");
+    let logs = matcher_service::server::store::logs_path(db);
+    c.execute("ATTACH DATABASE ?1 AS logs", [logs.to_str().expect("a text path")])
+        .expect("attach the logs' file");
+    c
+}
+
 pub(crate) fn rows_as_text(db: &rusqlite::Connection, sql: &str) -> Vec<String> {
     use rusqlite::types::ValueRef;
     let mut stmt = db.prepare(sql).expect("select");

@@ -6,10 +6,16 @@
 //! fsynced) before the call returns and therefore before a client sees a 2xx. WAL with
 //! `NORMAL` would only lose the last commits on power loss, not on `kill -9`, but decisions
 //! are legal records and the measured cost of FULL is acceptable (`docs/service.md`).
-//! The audit logs are written on a second connection with `synchronous = NORMAL`: a log
-//! commit is in the WAL (safe from `kill -9`) but fsynced only with the next `FULL` commit or
-//! checkpoint, so a power loss may lose the last log batches, as it already could lose the
-//! answers still queued in `server::audit_log` (`docs/accountability.md`).
+//! The audit logs (suggestion log, access log) live in a file of their own beside it,
+//! [`logs_path`] (`matcher.db-logs` beside `matcher.db`), written by their own connection
+//! with `synchronous = NORMAL`: a log commit is in that file's WAL (safe from `kill -9`) but
+//! fsynced only at its checkpoints, so a power loss may lose the last log batches, as it
+//! already could lose the answers still queued in `server::audit_log`
+//! (`docs/accountability.md`). Apart, the log's ~100 commits a second neither empty the
+//! records' connections' page caches nor grow the WAL the records are written through (issue
+//! 18, `schema::to_v14_logs_apart`). Readers attach the logs' file as `logs`; the records'
+//! file has no log tables, so a query names them unqualified. Whoever copies the database
+//! copies both files (each with its `-wal`).
 //!
 //! Tenancy: candidate, decision, outcome, batch-run, contract and comment rows carry the municipality, and every
 //! query of them filters on it, so another tenant's row is indistinguishable from a missing
@@ -91,6 +97,16 @@ pub enum StoreError {
         /// The newest version this program migrates to.
         known: i64,
     },
+    /// A logs' file ([`logs_path`]) of a newer schema than this program knows.
+    #[error(
+        "the logs' database file has schema version {found}; this matcher knows up to {known}: use a newer matcher"
+    )]
+    NewerLogsSchema {
+        /// `PRAGMA user_version` of the logs' file.
+        found: i64,
+        /// The newest version this program migrates it to.
+        known: i64,
+    },
     /// A mutex was poisoned by a panic in another request.
     #[error("storage lock poisoned")]
     Poisoned,
@@ -152,8 +168,8 @@ pub use oversight::DecisionShown;
 pub use overview::AcceptCount;
 pub use providers::{ContractFilter, ContractRow, ContractTerms, ProviderRow};
 pub use retention::{RetentionCutoffs, RetentionDeleted};
-pub use schema::SCHEMA_VERSION;
 use schema::migrate;
+pub use schema::{LOGS_SCHEMA_VERSION, SCHEMA_VERSION};
 pub use suggestion_log::{NewSuggestionLogEntry, SuggestionLogRow};
 pub use tokens::{RevokedToken, TokenInfo, TokenRow};
 
@@ -161,13 +177,34 @@ pub use tokens::{RevokedToken, TokenInfo, TokenRow};
 pub struct Store {
     path: PathBuf,
     writer: Mutex<Connection>,
-    /// The audit logs' writer (`append_audit`): a second connection to the same file with
-    /// `synchronous = NORMAL`, so a log commit does not wait for an fsync (see the module
-    /// header); the authority's records keep `FULL` on `writer`.
+    /// The audit logs' writer (`append_audit`): the connection to the logs' own file
+    /// ([`logs_path`]) with `synchronous = NORMAL`, so a log commit does not wait for an fsync
+    /// (see the module header); the authority's records keep `FULL` on `writer`.
     log_writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     /// The orderer's overview: the last count of standing accepts (`overview.rs`).
     accepts: overview::AcceptsCache,
+}
+
+/// The audit logs' file beside the database file `db`: its name with `-logs` added, so that
+/// `matcher.db*` names every file of one database (`matcher.db`, `matcher.db-logs` and their
+/// `-wal` and `-shm`).
+pub fn logs_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-logs");
+    PathBuf::from(name)
+}
+
+/// Attaches the logs' file as schema `logs` (read-only on a read-only connection).
+fn attach_logs(conn: &Connection, logs: &Path) -> Result<()> {
+    let Some(text) = logs.to_str() else {
+        return Err(StoreError::Conflict(format!(
+            "the logs' database file {} has a name that is not text",
+            logs.display()
+        )));
+    };
+    conn.execute("ATTACH DATABASE ?1 AS logs", [text])?;
+    Ok(())
 }
 
 fn open(path: &Path, write: bool) -> Result<Connection> {
@@ -212,17 +249,21 @@ pub fn rfc3339(at: std::time::SystemTime) -> String {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database file and brings its schema to
-    /// [`SCHEMA_VERSION`].
+    /// Opens (creating if needed) the database file and its logs' file ([`logs_path`]) and
+    /// brings their schemas to [`SCHEMA_VERSION`] and [`LOGS_SCHEMA_VERSION`]; a file from
+    /// before version 14 has its logs moved out on the way (`schema::to_v14_logs_apart`).
     ///
     /// # Errors
-    /// When the file cannot be opened, its schema cannot be migrated, or it is newer than
+    /// When a file cannot be opened, its schema cannot be migrated, or it is newer than
     /// this program.
     pub fn open(path: &Path) -> Result<Store> {
         let mut writer = open(path, true)?;
-        migrate(&mut writer)?;
-        let log_writer = open(path, true)?;
+        schema::check_version(&writer)?;
+        // The logs' file first: the records' file's last migration moves its logs there.
+        let mut log_writer = open(&logs_path(path), true)?;
+        schema::migrate_logs(&mut log_writer)?;
         log_writer.pragma_update(None, "synchronous", "NORMAL")?;
+        migrate(&mut writer)?;
         Ok(Store {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
@@ -270,7 +311,11 @@ impl Store {
         let conn = self.readers.lock().map_err(|_| StoreError::Poisoned)?.pop();
         let conn = match conn {
             Some(c) => c,
-            None => open(&self.path, false)?,
+            None => {
+                let c = open(&self.path, false)?;
+                attach_logs(&c, &logs_path(&self.path))?;
+                c
+            }
         };
         let out = f(&conn);
         // A connection left inside a transaction (a rollback that failed) would answer every
@@ -485,6 +530,109 @@ mod tests {
         assert!(wrong.is_empty(), "counted other than once in {} of {reads} reads: {wrong:?}", wrong.len());
         // Both states were read, so the reads did overlap the writes.
         assert!(as_place > 0 && as_lock > 0, "place {as_place}, lock {as_lock} of {reads} reads");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A file of version 13 keeps its logs in its own tables; opening it moves them to the
+    /// logs' file, all of them once, even when an earlier open stopped half way, and the
+    /// numbers go on from where they were (retention's kept highest included).
+    #[test]
+    fn logs_of_an_older_file_move_to_their_own_file_once() {
+        let dir = std::env::temp_dir().join(format!("brobygger-store-logs-apart-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let db = dir.join("old.db");
+        {
+            let mut c = open(&db, true).expect("open");
+            for (version, step) in schema::MIGRATIONS.iter().enumerate().take(13) {
+                step(&mut c).expect("migration");
+                c.pragma_update(None, "user_version", version as i64 + 1).expect("version");
+            }
+            // 45,000 suggestion-log rows of 0101 (more than two of the move's batches), one
+            // of 0851 numbered after rows retention deleted, and two access-log rows.
+            c.execute_batch(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 45000)
+                 INSERT INTO suggestion_log (municipality, number, shown_at, source, requested_by, role,
+                    candidate_id, offers_version, batch_run_id, engine_version, policy_name, policy_hash,
+                    reference_hash, answer, offer_ids)
+                 SELECT 101, i, '2026-09-01T10:00:00.000Z', 'api', 'cw', 'caseworker', 'cand-' || i, 1, NULL,
+                    'matcher 0.1.0', 'national', 'p', 'r', '{\"n\":' || i || '}', 'course-1' FROM n;
+                 INSERT INTO suggestion_log (municipality, number, shown_at, source, requested_by, role,
+                    candidate_id, offers_version, batch_run_id, engine_version, policy_name, policy_hash,
+                    reference_hash, answer, offer_ids)
+                 VALUES (851, 51, '2026-09-01T10:00:00.000Z', 'batch', 'system', 'system', 'cand-a1', 1, 3,
+                    'matcher 0.1.0', 'national', 'p', 'r', '{}', NULL);
+                 INSERT INTO numbers (municipality, tbl, last) VALUES (851, 'suggestion_log', 50),
+                    (851, 'access_log', 7), (851, 'decisions', 4);
+                 INSERT INTO access_log (municipality, number, at, user, role, employer, action, candidate_id, request_id)
+                 VALUES (101, 1, '2026-09-01T10:00:00Z', 'cw', 'caseworker', '0101', 'read', 'cand-1', 'r1'),
+                        (851, 8, '2026-09-01T10:00:00Z', 'cw', 'caseworker', '0851', 'read', 'cand-a1', 'r2');",
+            )
+            .expect("old rows");
+        }
+        // An earlier open stopped after its first batch: the logs' file holds 20,000 rows.
+        {
+            let mut logs = open(&logs_path(&db), true).expect("logs file");
+            schema::migrate_logs(&mut logs).expect("logs schema");
+            logs.execute("ATTACH DATABASE ?1 AS old", [db.to_str().expect("path")]).expect("attach");
+            logs.execute_batch(
+                "INSERT INTO suggestion_log SELECT * FROM old.suggestion_log WHERE id <= 20000;",
+            )
+            .expect("first batch");
+        }
+        let store = Store::open(&db).expect("the old file opens");
+        let count = |c: &Connection, sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).expect(sql) };
+        let main = Connection::open(&db).expect("records' file");
+        assert_eq!(
+            count(&main, "SELECT count(*) FROM sqlite_master WHERE name IN ('suggestion_log', 'access_log')"),
+            0,
+            "the records' file has no logs left"
+        );
+        assert_eq!(count(&main, "SELECT count(*) FROM numbers WHERE tbl LIKE '%_log'"), 0);
+        assert_eq!(count(&main, "SELECT last FROM numbers WHERE tbl = 'decisions'"), 4);
+        assert_eq!(count(&main, "PRAGMA user_version"), SCHEMA_VERSION);
+        let logs = Connection::open(logs_path(&db)).expect("logs' file");
+        assert_eq!(count(&logs, "SELECT count(*) FROM suggestion_log"), 45_001);
+        assert_eq!(count(&logs, "SELECT count(DISTINCT id) FROM suggestion_log"), 45_001);
+        assert_eq!(count(&logs, "SELECT count(*) FROM access_log"), 2);
+        assert_eq!(
+            count(&logs, "SELECT last FROM numbers WHERE municipality = 851 AND tbl = 'suggestion_log'"),
+            50
+        );
+        // Read through the store as before, answers as written.
+        let rows = store.suggestion_log(101, "cand-44999", None, 0, 10).expect("read");
+        assert_eq!((rows.len(), rows[0].answer.as_str()), (1, "{\"n\":44999}"));
+        assert_eq!(store.access_log(851, None, 0, 10).expect("access").len(), 1);
+        // New rows continue each tenant's numbers.
+        let entry = |m: u16| NewSuggestionLogEntry {
+            municipality: m,
+            shown_at: "2026-09-02T10:00:00.000Z".into(),
+            source: "api",
+            requested_by: "cw".into(),
+            role: "caseworker".into(),
+            candidate_id: "cand-new".into(),
+            offers_version: 2,
+            batch_run_id: None,
+            engine_version: "matcher 0.1.0".into(),
+            policy_name: "national".into(),
+            policy_hash: "p".into(),
+            reference_hash: "r".into(),
+            answer: bytes::Bytes::from_static(b"{}"),
+            offer_ids: String::new(),
+        };
+        store.append_suggestions(&[entry(101), entry(851)]).expect("append");
+        let numbers: Vec<i64> = [101u16, 851]
+            .iter()
+            .map(|&m| store.suggestion_log(m, "cand-new", None, 0, 10).expect("read")[0].number)
+            .collect();
+        assert_eq!(numbers, [45_001, 52]);
+        // Append-only in the logs' file too.
+        let refused = logs.execute("DELETE FROM suggestion_log WHERE municipality = 851", []);
+        assert!(refused.is_err_and(|e| e.to_string().contains("append-only")));
+        drop(store);
+        // Opening again moves nothing more.
+        drop(Store::open(&db).expect("reopen"));
+        assert_eq!(count(&logs, "SELECT count(*) FROM suggestion_log"), 45_003);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -6,7 +6,9 @@
 //!
 //! The append-only triggers allow a delete only of a row older than the cut-off written into
 //! `retention_gate` inside the same transaction (`schema::to_v6_oversight_retention`); the
-//! gate rows are removed before the commit, so they are never seen outside it.
+//! gate rows are removed before the commit, so they are never seen outside it. The logs'
+//! file has a gate of its own, which its triggers read (`schema::to_v14_logs_apart`): the
+//! logs go in its transaction, the rest in the records' file's.
 //!
 //! A decision's comments go with it (`schema::to_v11_comments_retention`).
 //!
@@ -71,16 +73,49 @@ impl Store {
         })
     }
 
-    /// Deletes every record past its municipality's cut-off, in one transaction; with
-    /// `dry_run`, counts the same and rolls back.
+    /// Deletes every record past its municipality's cut-off, in one transaction per file
+    /// (the logs' first, then the records'); with `dry_run`, counts the same and rolls back.
     ///
     /// # Errors
-    /// On storage failure; then nothing is deleted.
+    /// On storage failure; then nothing of that file is deleted (a failure in the records'
+    /// file leaves the logs' deletions, which a second run would make anyway).
     pub fn apply_retention(
         &self,
         cutoffs: &[RetentionCutoffs],
         dry_run: bool,
     ) -> Result<Vec<RetentionDeleted>> {
+        let logs = self.write_log(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut done = Vec::with_capacity(cutoffs.len());
+            for cut in cutoffs {
+                let m = cut.municipality;
+                let mut gate = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO retention_gate (kind, municipality, before) VALUES (?1, ?2, ?3)",
+                )?;
+                for (kind, before) in
+                    [("suggestion_log", &cut.suggestion_log), ("access_log", &cut.access_log)]
+                {
+                    gate.execute(params![kind, m, before])?;
+                }
+                keep_highest_numbers(&tx, m, &super::schema::LOGS_NUMBERED)?;
+                let shown = tx.execute(
+                    "DELETE FROM suggestion_log WHERE municipality = ?1 AND shown_at < ?2",
+                    params![m, cut.suggestion_log],
+                )? as u64;
+                let accessed = tx.execute(
+                    "DELETE FROM access_log WHERE municipality = ?1 AND at < ?2",
+                    params![m, cut.access_log],
+                )? as u64;
+                tx.execute("DELETE FROM retention_gate WHERE municipality = ?1", params![m])?;
+                done.push((shown, accessed));
+            }
+            if dry_run {
+                tx.rollback()?;
+            } else {
+                tx.commit()?;
+            }
+            Ok(done)
+        })?;
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut done = Vec::with_capacity(cutoffs.len());
@@ -89,35 +124,11 @@ impl Store {
                 let mut gate = tx.prepare_cached(
                     "INSERT OR REPLACE INTO retention_gate (kind, municipality, before) VALUES (?1, ?2, ?3)",
                 )?;
-                for (kind, before) in [
-                    ("suggestion_log", &cut.suggestion_log),
-                    ("access_log", &cut.access_log),
-                    ("decisions", &cut.decisions),
-                ] {
-                    gate.execute(params![kind, m, before])?;
-                }
-                // The highest numbers go into `numbers` before their rows can go, so that no
-                // number is ever given again (`next_number!`).
-                for table in super::schema::NUMBERED {
-                    tx.execute(
-                        &format!(
-                            "INSERT INTO numbers (municipality, tbl, last)
-                                SELECT ?1, '{table}', MAX(number) FROM {table} WHERE municipality = ?1
-                                HAVING MAX(number) IS NOT NULL
-                                ON CONFLICT (municipality, tbl) DO UPDATE SET last = max(last, excluded.last)"
-                        ),
-                        params![m],
-                    )?;
-                }
-                let mut deleted = RetentionDeleted { municipality: m, ..RetentionDeleted::default() };
-                deleted.suggestion_log = tx.execute(
-                    "DELETE FROM suggestion_log WHERE municipality = ?1 AND shown_at < ?2",
-                    params![m, cut.suggestion_log],
-                )? as u64;
-                deleted.access_log = tx.execute(
-                    "DELETE FROM access_log WHERE municipality = ?1 AND at < ?2",
-                    params![m, cut.access_log],
-                )? as u64;
+                gate.execute(params!["decisions", m, cut.decisions])?;
+                keep_highest_numbers(&tx, m, &super::schema::RECORDS_NUMBERED)?;
+                let (suggestion_log, access_log) = logs.get(done.len()).copied().unwrap_or_default();
+                let mut deleted =
+                    RetentionDeleted { municipality: m, suggestion_log, access_log, ..RetentionDeleted::default() };
                 // The decisions due: old enough and holding no place.
                 tx.execute_batch("CREATE TEMP TABLE IF NOT EXISTS due_decisions (id INTEGER PRIMARY KEY); DELETE FROM due_decisions;")?;
                 tx.execute(
@@ -178,4 +189,21 @@ impl Store {
             Ok(done)
         })
     }
+}
+
+/// The highest numbers of a municipality's rows go into `numbers` before their rows can go,
+/// so that no number is ever given again (`next_number!`).
+fn keep_highest_numbers(tx: &rusqlite::Transaction<'_>, m: u16, tables: &[&str]) -> Result<()> {
+    for table in tables {
+        tx.execute(
+            &format!(
+                "INSERT INTO numbers (municipality, tbl, last)
+                    SELECT ?1, '{table}', MAX(number) FROM {table} WHERE municipality = ?1
+                    HAVING MAX(number) IS NOT NULL
+                    ON CONFLICT (municipality, tbl) DO UPDATE SET last = max(last, excluded.last)"
+            ),
+            params![m],
+        )?;
+    }
+    Ok(())
 }
