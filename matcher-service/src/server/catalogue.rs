@@ -34,7 +34,7 @@ use matcher_core::model::{Candidate, Dataset, Date, Evidence, Offer, Provider, P
 use matcher_core::policy::PolicySet;
 use matcher_core::score::Scorer;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 /// A candidate as stored: the core model plus its target-group codes (which outlive a change
@@ -106,6 +106,15 @@ pub enum CatalogueError {
     Core(#[from] matcher_core::Error),
 }
 
+/// Evidence refreshes since start ([`Catalogues::refresh_totals`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RefreshTotals {
+    /// Refreshes made.
+    pub count: u64,
+    /// Their time in all.
+    pub time: std::time::Duration,
+}
+
 /// The least time between two evidence refreshes while outcomes keep coming.
 const EVIDENCE_REFRESH_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
 
@@ -126,6 +135,9 @@ pub struct Catalogues {
     evidence_dirty: AtomicBool,
     /// An evidence refresh is running.
     refreshing: AtomicBool,
+    /// Evidence refreshes made, and their time in all (nanoseconds), for `/metrics`.
+    refreshes: AtomicU64,
+    refresh_nanos: AtomicU64,
     /// A write to offers committed but its catalogue update failed: the next write to offers
     /// rebuilds from the store instead of patching (a patch reads back only its own offers).
     offers_stale: AtomicBool,
@@ -152,6 +164,8 @@ impl Catalogues {
             recount: Mutex::new(()),
             evidence_dirty: AtomicBool::new(false),
             refreshing: AtomicBool::new(false),
+            refreshes: AtomicU64::new(0),
+            refresh_nanos: AtomicU64::new(0),
             offers_stale: AtomicBool::new(false),
             reference,
             policies,
@@ -495,7 +509,11 @@ impl Catalogues {
                 self.evidence_dirty.store(false, Ordering::SeqCst);
                 let started = std::time::Instant::now();
                 result = self.refresh_evidence(store);
-                last = Some(started.elapsed());
+                let took = started.elapsed();
+                self.refreshes.fetch_add(1, Ordering::Relaxed);
+                self.refresh_nanos
+                    .fetch_add(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+                last = Some(took);
                 if result.is_err() {
                     break;
                 }
@@ -506,6 +524,15 @@ impl Catalogues {
             if result.is_err() || !self.evidence_dirty.load(Ordering::SeqCst) {
                 return result;
             }
+        }
+    }
+
+    /// Evidence refreshes made since start, and their time in all: how stale the evidence a
+    /// suggestion sees can be, and what the refreshes cost (`/metrics`).
+    pub fn refresh_totals(&self) -> RefreshTotals {
+        RefreshTotals {
+            count: self.refreshes.load(Ordering::Relaxed),
+            time: std::time::Duration::from_nanos(self.refresh_nanos.load(Ordering::Relaxed)),
         }
     }
 
@@ -756,6 +783,9 @@ mod tests {
         c.settle(&store).unwrap();
         let after = c.current();
         assert_eq!(after.version, before.version + 1);
+        // One refresh, counted for `/metrics` with its time.
+        let totals = c.refresh_totals();
+        assert!(totals.count == 1 && totals.time > std::time::Duration::ZERO, "{totals:?}");
         assert!(uplift(&after) > uplift(&before), "{} → {}", uplift(&before), uplift(&after));
         assert!(Arc::ptr_eq(&after.index, &before.index));
         assert!(Arc::ptr_eq(&after.reserved, &before.reserved));

@@ -56,8 +56,9 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition: everything for the scraper (`full`), otherwise only
-    /// what tells nothing of any tenant's activity.
-    pub fn render(&self, full: bool) -> String {
+    /// what tells nothing of any tenant's activity. `refreshes` is the catalogue's count of
+    /// evidence refreshes and their time in all (`Catalogues::refresh_totals`).
+    pub fn render(&self, full: bool, refreshes: crate::server::catalogue::RefreshTotals) -> String {
         let mut out = String::new();
         out.push_str("# HELP brobygger_up The service answers.\n# TYPE brobygger_up gauge\nbrobygger_up 1\n");
         if !full {
@@ -108,6 +109,14 @@ impl Metrics {
                 let _ = writeln!(out, "brobygger_events_total{{event=\"{name}\"}} {n}");
             }
         }
+        out.push_str(
+            "# HELP brobygger_evidence_refreshes_total Scorers made again after outcomes (coalesced, beside the requests).\n",
+        );
+        out.push_str("# TYPE brobygger_evidence_refreshes_total counter\n");
+        let _ = writeln!(out, "brobygger_evidence_refreshes_total {}", refreshes.count);
+        out.push_str("# HELP brobygger_evidence_refresh_seconds_total Time those refreshes took in all.\n");
+        out.push_str("# TYPE brobygger_evidence_refresh_seconds_total counter\n");
+        let _ = writeln!(out, "brobygger_evidence_refresh_seconds_total {}", refreshes.time.as_secs_f64());
         out
     }
 }
@@ -133,12 +142,18 @@ mod tests {
         let m = Metrics::default();
         m.observe("/v1/decisions", 201, 0.01);
         m.event("decisions_accepted");
-        let public = m.render(false);
+        let public = m.render(false, Default::default());
         assert!(public.contains("brobygger_up 1"));
         assert!(!public.contains("decisions"), "{public}");
         assert!(!public.contains("brobygger_http_requests_total{"), "{public}");
-        let full = m.render(true);
+        let full = m.render(
+            true,
+            crate::server::catalogue::RefreshTotals { count: 3, time: std::time::Duration::from_millis(250) },
+        );
         assert!(full.contains("decisions_accepted") && full.contains("route=\"/v1/decisions\""));
+        assert!(full.contains("brobygger_evidence_refreshes_total 3\n"), "{full}");
+        assert!(full.contains("brobygger_evidence_refresh_seconds_total 0.25\n"), "{full}");
+        assert!(!public.contains("refresh"), "{public}");
         assert!(is_scraper(Some("s3cret"), Some("Bearer s3cret")));
         assert!(!is_scraper(Some("s3cret"), Some("Bearer other")));
         assert!(!is_scraper(None, Some("Bearer ")));

@@ -50,7 +50,7 @@ pub(super) async fn dispatch(state: Arc<AppState>, req: Request) -> Result<Reply
     match req.route.op {
         Op::Healthz => answers::json(200, &Health { status: HealthStatus::Ok, offers_version: None }),
         Op::Readyz => readyz(state).await,
-        Op::Metrics => Ok(Reply::Text(state.metrics.render(req.scraper))),
+        Op::Metrics => Ok(Reply::Text(state.metrics.render(req.scraper, state.catalogues.refresh_totals()))),
         Op::OpenApi => Ok(Reply::Json(200, super::openapi::document())),
         Op::OffersUpsert => offers_upsert(state, req).await,
         Op::OffersList => offers_list(state, req).await,
