@@ -119,10 +119,14 @@ pub struct RefreshTotals {
 const EVIDENCE_REFRESH_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// While outcomes keep coming, the pause after a refresh is at least this many times the
-/// refresh's own time: refreshes take at most a fifth of one core, whatever the data set's
-/// size. At national scale, 250 ms apart, they took a third of a core at 100 outcomes/s from
-/// the suggestions beside them (`scripts/outcomes-load.sh` prints the writes' CPU).
-const EVIDENCE_REFRESH_DUTY: u32 = 4;
+/// refresh's own time: refreshes take at most an eleventh of one core, whatever the data set's
+/// size, and the evidence a suggestion sees is at most ~11 refreshes' time old (under a
+/// second at national scale). At national scale, 250 ms apart, they took a third of a core at
+/// 100 outcomes/s from the suggestions beside them; at 4 times their time, a fifth (4 s of
+/// refreshes in 20 s, `/metrics`); at 10 times, 1.9 s, and the outcome writes beside 5,000
+/// suggestions/s answered in p99 10.7–14.8 ms against 16.9–23.7 ms (`docs/performance.md`,
+/// session 20).
+const EVIDENCE_REFRESH_DUTY: u32 = 10;
 
 /// The current catalogue and what is needed to rebuild it.
 pub struct Catalogues {
