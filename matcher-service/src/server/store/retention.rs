@@ -84,30 +84,28 @@ impl Store {
         cutoffs: &[RetentionCutoffs],
         dry_run: bool,
     ) -> Result<Vec<RetentionDeleted>> {
-        let logs = self.write_log(|c| {
+        let mut done = self.write_log(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut done = Vec::with_capacity(cutoffs.len());
             for cut in cutoffs {
                 let m = cut.municipality;
-                let mut gate = tx.prepare_cached(
-                    "INSERT OR REPLACE INTO retention_gate (kind, municipality, before) VALUES (?1, ?2, ?3)",
+                open_gate(
+                    &tx,
+                    m,
+                    &[("suggestion_log", &cut.suggestion_log), ("access_log", &cut.access_log)],
+                    &super::schema::LOGS_NUMBERED,
                 )?;
-                for (kind, before) in
-                    [("suggestion_log", &cut.suggestion_log), ("access_log", &cut.access_log)]
-                {
-                    gate.execute(params![kind, m, before])?;
-                }
-                keep_highest_numbers(&tx, m, &super::schema::LOGS_NUMBERED)?;
-                let shown = tx.execute(
+                let mut deleted = RetentionDeleted { municipality: m, ..RetentionDeleted::default() };
+                deleted.suggestion_log = tx.execute(
                     "DELETE FROM suggestion_log WHERE municipality = ?1 AND shown_at < ?2",
                     params![m, cut.suggestion_log],
                 )? as u64;
-                let accessed = tx.execute(
+                deleted.access_log = tx.execute(
                     "DELETE FROM access_log WHERE municipality = ?1 AND at < ?2",
                     params![m, cut.access_log],
                 )? as u64;
                 tx.execute("DELETE FROM retention_gate WHERE municipality = ?1", params![m])?;
-                done.push((shown, accessed));
+                done.push(deleted);
             }
             if dry_run {
                 tx.rollback()?;
@@ -118,17 +116,9 @@ impl Store {
         })?;
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut done = Vec::with_capacity(cutoffs.len());
-            for cut in cutoffs {
+            for (cut, deleted) in cutoffs.iter().zip(done.iter_mut()) {
                 let m = cut.municipality;
-                let mut gate = tx.prepare_cached(
-                    "INSERT OR REPLACE INTO retention_gate (kind, municipality, before) VALUES (?1, ?2, ?3)",
-                )?;
-                gate.execute(params!["decisions", m, cut.decisions])?;
-                keep_highest_numbers(&tx, m, &super::schema::RECORDS_NUMBERED)?;
-                let (suggestion_log, access_log) = logs.get(done.len()).copied().unwrap_or_default();
-                let mut deleted =
-                    RetentionDeleted { municipality: m, suggestion_log, access_log, ..RetentionDeleted::default() };
+                open_gate(&tx, m, &[("decisions", &cut.decisions)], &super::schema::RECORDS_NUMBERED)?;
                 // The decisions due: old enough and holding no place.
                 tx.execute_batch("CREATE TEMP TABLE IF NOT EXISTS due_decisions (id INTEGER PRIMARY KEY); DELETE FROM due_decisions;")?;
                 tx.execute(
@@ -178,7 +168,6 @@ impl Store {
                     params![m, cut.batch_runs],
                 )? as u64;
                 tx.execute("DELETE FROM retention_gate WHERE municipality = ?1", params![m])?;
-                done.push(deleted);
             }
             tx.execute_batch("DROP TABLE IF EXISTS temp.due_decisions;")?;
             if dry_run {
@@ -186,9 +175,27 @@ impl Store {
             } else {
                 tx.commit()?;
             }
-            Ok(done)
-        })
+            Ok(())
+        })?;
+        Ok(done)
     }
+}
+
+/// Opens the gate for a municipality's rows of `kinds` (kind, first day kept) inside `tx`, the
+/// highest numbers of its `numbered` tables kept first ([`keep_highest_numbers`]).
+fn open_gate(
+    tx: &rusqlite::Transaction<'_>,
+    m: u16,
+    kinds: &[(&str, &str)],
+    numbered: &[&str],
+) -> Result<()> {
+    let mut gate = tx.prepare_cached(
+        "INSERT OR REPLACE INTO retention_gate (kind, municipality, before) VALUES (?1, ?2, ?3)",
+    )?;
+    for (kind, before) in kinds {
+        gate.execute(params![kind, m, before])?;
+    }
+    keep_highest_numbers(tx, m, numbered)
 }
 
 /// The highest numbers of a municipality's rows go into `numbers` before their rows can go,
