@@ -201,24 +201,9 @@ pub(super) fn to_v2(conn: &mut Connection) -> Result<()> {
     crate::server::ledger::migrate(conn, DECISIONS_NO_UPDATE)
 }
 
-/// Version 2 → 3 (issue 17): the suggestion log (`store::suggestion_log`) and the access log
-/// (`store::access_log`), append-only by triggers, their
-/// rows numbered per tenant as decisions are; and the decider's `employer` stored on each
-/// decision (from the verified identity; before, it was made up from the token's
-/// municipality when answering). One immediate transaction; the column is probed first, so
-/// the step is idempotent.
-pub(super) fn to_v3(conn: &mut Connection) -> Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let has_employer: bool = tx.query_row(
-        "SELECT count(*) > 0 FROM pragma_table_info('decisions') WHERE name = 'employer'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_employer {
-        tx.execute_batch("ALTER TABLE decisions ADD COLUMN employer TEXT;")?;
-    }
-    tx.execute_batch(
-        "CREATE TABLE IF NOT EXISTS suggestion_log (
+/// The two logs as version 3 made them (the records' file's `to_v3`, and the logs' own file's
+/// first step, [`logs_v1`]).
+const LOG_TABLES_V3: &str = "CREATE TABLE IF NOT EXISTS suggestion_log (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             municipality INTEGER NOT NULL,
             number INTEGER NOT NULL,
@@ -258,33 +243,33 @@ pub(super) fn to_v3(conn: &mut Connection) -> Result<()> {
         CREATE TRIGGER IF NOT EXISTS access_log_no_update BEFORE UPDATE ON access_log
         BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
         CREATE TRIGGER IF NOT EXISTS access_log_no_delete BEFORE DELETE ON access_log
-        BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;",
+        BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;";
+
+/// Version 2 → 3 (issue 17): the suggestion log (`store::suggestion_log`) and the access log
+/// (`store::access_log`), append-only by triggers, their
+/// rows numbered per tenant as decisions are; and the decider's `employer` stored on each
+/// decision (from the verified identity; before, it was made up from the token's
+/// municipality when answering). One immediate transaction; the column is probed first, so
+/// the step is idempotent.
+pub(super) fn to_v3(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let has_employer: bool = tx.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info('decisions') WHERE name = 'employer'",
+        [],
+        |r| r.get(0),
     )?;
+    if !has_employer {
+        tx.execute_batch("ALTER TABLE decisions ADD COLUMN employer TEXT;")?;
+    }
+    tx.execute_batch(LOG_TABLES_V3)?;
     tx.commit()?;
     Ok(())
 }
 
-/// Issue 17, oversight and retention: the offers each suggestion list showed, in order
-/// (`suggestion_log.offer_ids`, so the oversight figures need not parse answers; older rows
-/// are read from their answer), indexes by day for the retention sweep, and the retention
-/// gate. The logs and decisions stay append-only for everyone, with one exception: a row
-/// whose retention period has passed may be deleted inside the retention sweep's transaction,
-/// which writes the cut-off into `retention_gate` first and removes it before committing
-/// (`store::retention`). The triggers check the gate, so no other code path can delete a
-/// row, and the sweep cannot delete a row younger than its period. Idempotent: the column is
-/// probed, triggers are dropped and recreated.
-pub(super) fn to_v6_oversight_retention(conn: &mut Connection) -> Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let has_offer_ids: bool = tx.query_row(
-        "SELECT count(*) > 0 FROM pragma_table_info('suggestion_log') WHERE name = 'offer_ids'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_offer_ids {
-        tx.execute_batch("ALTER TABLE suggestion_log ADD COLUMN offer_ids TEXT;")?;
-    }
-    tx.execute_batch(
-        "CREATE TABLE IF NOT EXISTS retention_gate (
+/// The retention gate and the logs' part of version 6: their indexes by day and the triggers
+/// that let the sweep delete a row past its period (the records' file's
+/// `to_v6_oversight_retention`, and the logs' own file's [`logs_v1`]).
+const LOG_RETENTION_V6: &str = "CREATE TABLE IF NOT EXISTS retention_gate (
             kind TEXT NOT NULL,
             municipality INTEGER NOT NULL,
             before TEXT NOT NULL,
@@ -301,8 +286,36 @@ pub(super) fn to_v6_oversight_retention(conn: &mut Connection) -> Result<()> {
         CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log
         WHEN NOT EXISTS (SELECT 1 FROM retention_gate g WHERE g.kind = 'access_log'
             AND g.municipality = OLD.municipality AND OLD.at < g.before)
-        BEGIN SELECT RAISE(ABORT, 'the access log is append-only (only its retention period ends a row)'); END;
-        DROP TRIGGER IF EXISTS decisions_no_delete;
+        BEGIN SELECT RAISE(ABORT, 'the access log is append-only (only its retention period ends a row)'); END;";
+
+/// The suggestion log's `offer_ids` (version 6), added once: the column is probed first.
+fn add_offer_ids(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    let has_offer_ids: bool = tx.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info('suggestion_log') WHERE name = 'offer_ids'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_offer_ids {
+        tx.execute_batch("ALTER TABLE suggestion_log ADD COLUMN offer_ids TEXT;")?;
+    }
+    Ok(())
+}
+
+/// Issue 17, oversight and retention: the offers each suggestion list showed, in order
+/// (`suggestion_log.offer_ids`, so the oversight figures need not parse answers; older rows
+/// are read from their answer), indexes by day for the retention sweep, and the retention
+/// gate. The logs and decisions stay append-only for everyone, with one exception: a row
+/// whose retention period has passed may be deleted inside the retention sweep's transaction,
+/// which writes the cut-off into `retention_gate` first and removes it before committing
+/// (`store::retention`). The triggers check the gate, so no other code path can delete a
+/// row, and the sweep cannot delete a row younger than its period. Idempotent: the column is
+/// probed, triggers are dropped and recreated.
+pub(super) fn to_v6_oversight_retention(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    add_offer_ids(&tx)?;
+    tx.execute_batch(LOG_RETENTION_V6)?;
+    tx.execute_batch(
+        "DROP TRIGGER IF EXISTS decisions_no_delete;
         CREATE TRIGGER decisions_no_delete BEFORE DELETE ON decisions
         WHEN NOT EXISTS (SELECT 1 FROM retention_gate g WHERE g.kind = 'decisions'
             AND g.municipality = OLD.municipality AND OLD.decided_at < g.before)
@@ -401,6 +414,15 @@ pub(super) fn to_v7_providers(conn: &mut Connection) -> Result<()> {
 pub(super) const NUMBERED: [&str; 6] =
     ["decisions", "suggestion_log", "access_log", "batch_runs", "decision_comments", "episodes"];
 
+/// The highest number retention deleted, per tenant and table (version 8; the logs' file has
+/// its own).
+const NUMBERS_TABLE: &str = "CREATE TABLE IF NOT EXISTS numbers (
+            municipality INTEGER NOT NULL,
+            tbl TEXT NOT NULL,
+            last INTEGER NOT NULL,
+            PRIMARY KEY (municipality, tbl)
+        );";
+
 /// Version 7 → 8: per-tenant numbers never repeat. A row's number was the tenant's highest
 /// number + 1, so when retention deleted the rows with the highest numbers (every row of a
 /// table for a tenant after a whole period without one; or a failed batch run newer than the
@@ -415,14 +437,7 @@ pub(super) const NUMBERED: [&str; 6] =
 /// trace of rows already deleted. One immediate transaction; idempotent.
 pub(super) fn to_v8_numbers(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    tx.execute_batch(
-        "CREATE TABLE IF NOT EXISTS numbers (
-            municipality INTEGER NOT NULL,
-            tbl TEXT NOT NULL,
-            last INTEGER NOT NULL,
-            PRIMARY KEY (municipality, tbl)
-        );",
-    )?;
+    tx.execute_batch(NUMBERS_TABLE)?;
     for table in NUMBERED {
         // A first version of this step kept the counter by triggers.
         tx.execute_batch(&format!("DROP TRIGGER IF EXISTS {table}_numbers;"))?;
@@ -616,82 +631,24 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
-/// The tables of the logs' own file (`store::logs_path`, issue 18): the suggestion log and
-/// the access log as version 13 of the records' file had them, with their per-tenant numbers
-/// and the retention gate their triggers read (a trigger reads only its own file). The
-/// columns are listed in the order the records' file has them, so that rows move by name.
-const LOGS_SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS suggestion_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    municipality INTEGER NOT NULL,
-    number INTEGER NOT NULL,
-    shown_at TEXT NOT NULL,
-    source TEXT NOT NULL CHECK (source IN ('api', 'batch')),
-    requested_by TEXT NOT NULL,
-    role TEXT NOT NULL,
-    candidate_id TEXT NOT NULL,
-    offers_version INTEGER NOT NULL,
-    batch_run_id INTEGER,
-    engine_version TEXT NOT NULL,
-    policy_name TEXT NOT NULL,
-    policy_hash TEXT NOT NULL,
-    reference_hash TEXT NOT NULL,
-    answer TEXT NOT NULL,
-    offer_ids TEXT
-);
-CREATE UNIQUE INDEX IF NOT EXISTS suggestion_log_number ON suggestion_log (municipality, number);
-CREATE INDEX IF NOT EXISTS suggestion_log_candidate ON suggestion_log (municipality, candidate_id, number);
-CREATE INDEX IF NOT EXISTS suggestion_log_day ON suggestion_log (municipality, shown_at);
-CREATE TABLE IF NOT EXISTS access_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    municipality INTEGER NOT NULL,
-    number INTEGER NOT NULL,
-    at TEXT NOT NULL,
-    user TEXT NOT NULL,
-    role TEXT NOT NULL,
-    employer TEXT NOT NULL,
-    action TEXT NOT NULL,
-    candidate_id TEXT NOT NULL,
-    request_id TEXT NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS access_log_number ON access_log (municipality, number);
-CREATE INDEX IF NOT EXISTS access_log_candidate ON access_log (municipality, candidate_id, number);
-CREATE INDEX IF NOT EXISTS access_log_day ON access_log (municipality, at);
-CREATE TABLE IF NOT EXISTS retention_gate (
-    kind TEXT NOT NULL,
-    municipality INTEGER NOT NULL,
-    before TEXT NOT NULL,
-    PRIMARY KEY (kind, municipality)
-);
-CREATE TABLE IF NOT EXISTS numbers (
-    municipality INTEGER NOT NULL,
-    tbl TEXT NOT NULL,
-    last INTEGER NOT NULL,
-    PRIMARY KEY (municipality, tbl)
-);
-CREATE TRIGGER IF NOT EXISTS suggestion_log_no_update BEFORE UPDATE ON suggestion_log
-BEGIN SELECT RAISE(ABORT, 'the suggestion log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS suggestion_log_no_delete BEFORE DELETE ON suggestion_log
-WHEN NOT EXISTS (SELECT 1 FROM retention_gate g WHERE g.kind = 'suggestion_log'
-    AND g.municipality = OLD.municipality AND OLD.shown_at < g.before)
-BEGIN SELECT RAISE(ABORT, 'the suggestion log is append-only (only its retention period ends a row)'); END;
-CREATE TRIGGER IF NOT EXISTS access_log_no_update BEFORE UPDATE ON access_log
-BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS access_log_no_delete BEFORE DELETE ON access_log
-WHEN NOT EXISTS (SELECT 1 FROM retention_gate g WHERE g.kind = 'access_log'
-    AND g.municipality = OLD.municipality AND OLD.at < g.before)
-BEGIN SELECT RAISE(ABORT, 'the access log is append-only (only its retention period ends a row)'); END;
-";
-
 /// The logs' file's migrations, numbered by its own `PRAGMA user_version` (append only).
 const LOGS_MIGRATIONS: &[fn(&mut Connection) -> Result<()>] = &[logs_v1];
 
 /// The logs' file's schema version this program writes.
 pub const LOGS_SCHEMA_VERSION: i64 = LOGS_MIGRATIONS.len() as i64;
 
-/// Logs' file version 0 → 1: its tables (new ones only, so idempotent).
+/// Logs' file version 0 → 1 (issue 18, `store::logs_path`): the suggestion log and the access
+/// log as the records' file had them at version 13, made by the same steps (versions 3 and 6:
+/// the same columns in the same order, so that rows move by name), with the retention gate
+/// their triggers read (a trigger reads only its own file) and their per-tenant numbers.
+/// One immediate transaction; idempotent like those steps.
 fn logs_v1(conn: &mut Connection) -> Result<()> {
-    conn.execute_batch(LOGS_SCHEMA)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(LOG_TABLES_V3)?;
+    add_offer_ids(&tx)?;
+    tx.execute_batch(LOG_RETENTION_V6)?;
+    tx.execute_batch(NUMBERS_TABLE)?;
+    tx.commit()?;
     Ok(())
 }
 
