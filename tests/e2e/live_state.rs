@@ -216,11 +216,19 @@ fn a_course_that_ended_gives_its_place_back() {
         assert_eq!(places(&s, "course-1"), (0, 1, 0));
         let keep = temp_dir("live-ended-db");
         let db = keep.0.join("kept.db");
-        std::fs::copy(s.state.store.path(), &db).expect("copy the file");
-        // WAL: the committed rows may still be in the -wal file.
-        let wal = s.state.store.path().with_extension("db-wal");
-        if wal.exists() {
-            std::fs::copy(&wal, db.with_extension("db-wal")).expect("copy the WAL");
+        // A copy of a database is both its files (the records' and the logs'), each with its
+        // WAL, where the committed rows may still be.
+        let logs = matcher_service::server::store::logs_path;
+        for (from, to) in
+            [(s.state.store.path().to_path_buf(), db.clone()), (logs(s.state.store.path()), logs(&db))]
+        {
+            std::fs::copy(&from, &to).expect("copy the file");
+            let (mut from_wal, mut to_wal) = (from.into_os_string(), to.into_os_string());
+            from_wal.push("-wal");
+            to_wal.push("-wal");
+            if std::path::Path::new(&from_wal).exists() {
+                std::fs::copy(&from_wal, &to_wal).expect("copy the WAL");
+            }
         }
         (keep, db)
     };

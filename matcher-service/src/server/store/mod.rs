@@ -107,6 +107,24 @@ pub enum StoreError {
         /// The newest version this program migrates it to.
         known: i64,
     },
+    /// The database has kept its logs in a file of its own ([`logs_path`]), which is gone.
+    #[error(
+        "the logs' database file {} is missing: this database keeps its suggestion and access logs there. Restore it from the copy made with the database (copy both files), or, to start new logs knowingly, create it empty (touch {})",
+        .logs.display(), .logs.display()
+    )]
+    LogsMissing {
+        /// Where it should be.
+        logs: PathBuf,
+    },
+    /// The logs' file beside the database belongs to another database.
+    #[error(
+        "the logs' database file {} belongs to another database: move it away, or put back the database it came with",
+        .logs.display()
+    )]
+    LogsOfAnotherDatabase {
+        /// The file.
+        logs: PathBuf,
+    },
     /// A mutex was poisoned by a panic in another request.
     #[error("storage lock poisoned")]
     Poisoned,
@@ -259,11 +277,29 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store> {
         let mut writer = open(path, true)?;
         schema::check_version(&writer)?;
+        // A database and its logs' file are a pair: a missing logs' file is not silently
+        // started anew, and another database's is not taken over (their rows would be served
+        // as this one's).
+        let logs = logs_path(path);
+        let id = schema::database_id(&writer)?;
+        if id.is_some() && !logs.exists() {
+            return Err(StoreError::LogsMissing { logs });
+        }
         // The logs' file first: the records' file's last migration moves its logs there.
-        let mut log_writer = open(&logs_path(path), true)?;
+        let mut log_writer = open(&logs, true)?;
         schema::migrate_logs(&mut log_writer)?;
         log_writer.pragma_update(None, "synchronous", "NORMAL")?;
+        match (id, schema::logs_of(&log_writer)?) {
+            (Some(id), Some(of)) if id != of => return Err(StoreError::LogsOfAnotherDatabase { logs }),
+            // A file from before the logs moved has no logs' file of its own yet.
+            (None, Some(_)) => return Err(StoreError::LogsOfAnotherDatabase { logs }),
+            _ => {}
+        }
         migrate(&mut writer)?;
+        match schema::database_id(&writer)? {
+            Some(id) => schema::pair_logs(&log_writer, &id)?,
+            None => return Err(StoreError::Conflict("the database has no id after its migrations".into())),
+        }
         Ok(Store {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
@@ -354,6 +390,7 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let db = dir.join("batch.db");
         let _ = std::fs::remove_file(&db);
+        let _ = std::fs::remove_file(logs_path(&db));
         let store = Store::open(&db).expect("open");
         let first = store.start_batch(101).expect("first run starts");
         match store.start_batch(101) {
@@ -380,6 +417,7 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let db = dir.join("snapshot.db");
         let _ = std::fs::remove_file(&db);
+        let _ = std::fs::remove_file(logs_path(&db));
         let store = Store::open(&db).expect("open");
         let reference = ReferenceData::embedded().expect("reference");
         let data = matcher_core::r#gen::generate(matcher_core::r#gen::Scale::Demo, 1, &reference);
@@ -636,6 +674,57 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// A database and its logs' file are a pair: without its logs' file a database does not
+    /// open (unless an empty one is put there knowingly), and another database's logs' file
+    /// is refused, whichever of the two is older.
+    #[test]
+    fn a_database_opens_only_with_its_own_logs_file() {
+        let dir = std::env::temp_dir().join(format!("brobygger-store-pairs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let (a, b) = (dir.join("a.db"), dir.join("b.db"));
+        drop(Store::open(&a).expect("a"));
+        drop(Store::open(&b).expect("b"));
+        let gone = |db: &Path| {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut name = logs_path(db).into_os_string();
+                name.push(suffix);
+                let _ = std::fs::remove_file(name);
+            }
+        };
+        gone(&a);
+        match Store::open(&a) {
+            Err(e @ StoreError::LogsMissing { .. }) => {
+                let text = e.to_string();
+                assert!(
+                    text.contains(&logs_path(&a).display().to_string()) && text.contains("touch"),
+                    "{text}"
+                )
+            }
+            Err(e) => panic!("wrong error: {e}"),
+            Ok(_) => panic!("a database without its logs' file opened"),
+        }
+        assert!(!logs_path(&a).exists(), "the refusal made no file");
+        std::fs::write(logs_path(&a), b"").expect("an empty logs' file, put there knowingly");
+        drop(Store::open(&a).expect("new logs, knowingly"));
+        // b's logs' file beside a.
+        gone(&a);
+        std::fs::copy(logs_path(&b), logs_path(&a)).expect("copy");
+        assert!(matches!(Store::open(&a), Err(StoreError::LogsOfAnotherDatabase { .. })));
+        // And beside a file from before the logs moved (no id yet): refused too.
+        let old = dir.join("old.db");
+        {
+            let mut c = open(&old, true).expect("open");
+            for (version, step) in schema::MIGRATIONS.iter().enumerate().take(13) {
+                step(&mut c).expect("migration");
+                c.pragma_update(None, "user_version", version as i64 + 1).expect("version");
+            }
+        }
+        std::fs::copy(logs_path(&b), logs_path(&old)).expect("copy");
+        assert!(matches!(Store::open(&old), Err(StoreError::LogsOfAnotherDatabase { .. })));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// The languages check of an offer write reads the lists from their index: at national
     /// scale a scan that parsed every offer's model cost ~25 ms of each write.
     #[test]
@@ -644,6 +733,7 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let db = dir.join("languages.db");
         let _ = std::fs::remove_file(&db);
+        let _ = std::fs::remove_file(logs_path(&db));
         let store = Store::open(&db).expect("open");
         let plan: Vec<String> = store
             .read(|c| {

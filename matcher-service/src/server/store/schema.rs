@@ -2,7 +2,7 @@
 //! and `ALTER`; no queries of rows.
 
 use super::{Result, StoreError};
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 pub(super) const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS tokens (
@@ -648,7 +648,36 @@ fn logs_v1(conn: &mut Connection) -> Result<()> {
     add_offer_ids(&tx)?;
     tx.execute_batch(LOG_RETENTION_V6)?;
     tx.execute_batch(NUMBERS_TABLE)?;
+    // The records' file these logs belong to (`Store::open` pairs them).
+    tx.execute_batch("CREATE TABLE IF NOT EXISTS logs_of (database_id TEXT NOT NULL);")?;
     tx.commit()?;
+    Ok(())
+}
+
+/// The records' file's id (version 14 on), if it has one yet.
+pub(super) fn database_id(conn: &Connection) -> Result<Option<String>> {
+    let has: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM main.sqlite_master WHERE type = 'table' AND name = 'database_id'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has {
+        return Ok(None);
+    }
+    Ok(conn.query_row("SELECT id FROM database_id LIMIT 1", [], |r| r.get(0)).optional()?)
+}
+
+/// The id of the records' file the logs' file belongs to, if it was paired yet.
+pub(super) fn logs_of(logs: &Connection) -> Result<Option<String>> {
+    Ok(logs.query_row("SELECT database_id FROM logs_of LIMIT 1", [], |r| r.get(0)).optional()?)
+}
+
+/// Pairs an unpaired logs' file with the records' file `id`.
+pub(super) fn pair_logs(logs: &Connection, id: &str) -> Result<()> {
+    logs.execute(
+        "INSERT INTO logs_of (database_id) SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM logs_of)",
+        [id],
+    )?;
     Ok(())
 }
 
@@ -699,6 +728,12 @@ const MOVE_BATCH: usize = 20_000;
 /// `suggestion_log` and is left as it is. The records' file keeps its size (SQLite reuses
 /// the freed pages; `VACUUM` gives them back to the disk).
 pub(super) fn to_v14_logs_apart(conn: &mut Connection) -> Result<()> {
+    // The id the logs' file is paired with (`Store::open`), made once.
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS database_id (id TEXT NOT NULL);
+         INSERT INTO database_id (id) SELECT lower(hex(randomblob(16)))
+            WHERE NOT EXISTS (SELECT 1 FROM database_id);",
+    )?;
     let has_logs: bool = conn.query_row(
         "SELECT count(*) > 0 FROM main.sqlite_master WHERE type = 'table' AND name = 'suggestion_log'",
         [],
