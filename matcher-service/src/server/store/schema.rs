@@ -758,6 +758,24 @@ pub(super) fn to_v14_logs_apart(conn: &mut Connection) -> Result<()> {
 
 fn move_logs(conn: &mut Connection) -> Result<()> {
     for (table, columns) in MOVED_LOGS {
+        // A one-time step that can take minutes (~150 MB of log a second on a 2-core machine,
+        // ~10 GB a national year), so the operator is told what the start is doing.
+        let left: i64 = conn.query_row(
+            &format!(
+                "SELECT count(*) FROM main.{table} WHERE id > (SELECT COALESCE(MAX(id), 0) FROM logs.{table})"
+            ),
+            [],
+            |r| r.get(0),
+        )?;
+        if left > 0 {
+            tracing::info!(
+                table,
+                rows = left,
+                "schema 14: moving the log's rows to the logs' file beside the database"
+            );
+        }
+        let started = std::time::Instant::now();
+        let mut done = 0usize;
         loop {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let moved = tx.execute(
@@ -771,6 +789,18 @@ fn move_logs(conn: &mut Connection) -> Result<()> {
             if moved == 0 {
                 break;
             }
+            done += moved;
+            if done % (MOVE_BATCH * 25) < MOVE_BATCH {
+                tracing::info!(table, moved = done, of = left, "schema 14: moving the log");
+            }
+        }
+        if done > 0 {
+            tracing::info!(
+                table,
+                moved = done,
+                seconds = started.elapsed().as_secs_f64(),
+                "schema 14: log moved"
+            );
         }
     }
     // The numbers first, in their own transaction: each file commits on its own, and the
