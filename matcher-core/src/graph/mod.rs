@@ -468,21 +468,20 @@ impl Index {
             let stamp = scratch.next_row(scorer.n_offers());
             let seen = &mut scratch.seen;
             let mut counts = RowCounts::default();
-            let (lat, lon) = Scorer::candidate_location(view);
-            let municipality = Scorer::candidate_municipality(view);
-            let keys = scorer.candidate_keys(view);
-            self.grid.for_each_near(lat, lon, view.reach_km, municipality, keys, |internal| {
+            let settled = walk_in_reach(&self.grid, scorer, view, |internal, squared| {
                 if seen[internal] == stamp {
                     return;
                 }
                 seen[internal] = stamp;
                 let offer = scorer.original(internal);
-                let scan = scorer.scan(view, internal, floor.prune_below(offer));
+                let scan = scorer.scan_in_reach(view, internal, squared, floor.prune_below(offer));
                 if let Scan::Scored(weight) = scan {
                     floor.scored(offer, weight);
                 }
                 counts.add(&scan);
             });
+            counts.in_reach += settled.in_reach;
+            counts.full += settled.full;
             counts
         })
     }
@@ -614,12 +613,7 @@ fn build_row(
     // The current offer's pair and `also`'s are kept whatever their rank, so always scored.
     let kept_anyway = |internal: usize| current_internal == Some(internal) || also == Some(internal);
     let mut forced = [None, None];
-    let (lat, lon) = Scorer::candidate_location(c);
-    let municipality = Scorer::candidate_municipality(c);
-    let reach_squared = Scorer::reach_squared(c);
-    let mut squared = [0.0f64; BLOCK];
-    let mut near = [0u8; BLOCK];
-    let mut visit = |internal: usize, squared: f64| {
+    let visit = |internal: usize, squared: f64| {
         if seen[internal] == stamp {
             return;
         }
@@ -652,13 +646,48 @@ fn build_row(
             other => counts.add(&other),
         }
     };
-    // Pairs out of reach are settled a block of slots at a time, from the grid's own copy of
-    // the locations: they are neither counted nor marked seen (an offer out of reach under one
-    // key is out of reach under every other), and their records are never read.
-    // Pairs in reach that break one of the offer's packed limits are only counted, here too,
-    // when the scan would count them so ([`OfferFacts`]) and the offer cannot come again
-    // under another key; the others go to the scan in their order.
+    let settled = walk_in_reach(grid, scorer, c, visit);
+    counts.in_reach += settled.in_reach;
+    counts.full += settled.full;
+    scratch.extend(kept.drain().map(|(Reverse(w), o)| (w, o)));
+    for edge in forced.into_iter().flatten() {
+        if !scratch.iter().any(|e| e.1 == edge.1) {
+            scratch.push(edge);
+        }
+    }
+    scratch.sort_unstable_by(better);
+    counts
+}
+
+/// Pairs a row's walk settled itself ([`walk_in_reach`]): in reach, and of them without places.
+struct Settled {
+    in_reach: u32,
+    full: u32,
+}
+
+/// Walks the offers in the candidate's reach, under its keys, a block of slots at a time, and
+/// calls `visit(internal, squared distance)` for each slot that the scan must see, in the
+/// walk's order (an offer under several keys comes once per key).
+///
+/// Pairs out of reach are settled from the grid's own copy of the locations: they are neither
+/// counted nor visited (an offer out of reach under one key is out of reach under every other),
+/// and their records are never read. Pairs in reach that break one of the offer's packed
+/// limits are only counted, here too, when the scan would count them so ([`OfferFacts`]) and
+/// the offer cannot come again under another key. Shared by the night's rows ([`build_row`])
+/// and the service's ranking ([`Index::scan_row`]).
+#[inline(always)]
+fn walk_in_reach(
+    grid: &Grid,
+    scorer: &Scorer,
+    c: &CandidateView,
+    mut visit: impl FnMut(usize, f64),
+) -> Settled {
+    let (lat, lon) = Scorer::candidate_location(c);
+    let municipality = Scorer::candidate_municipality(c);
+    let reach_squared = Scorer::reach_squared(c);
     let test = Scorer::offer_facts_test(c);
+    let mut squared = [0.0f64; BLOCK];
+    let mut near = [0u8; BLOCK];
     let (mut removed, mut closed) = (0u32, 0u32);
     grid.for_each_span(
         lat,
@@ -695,16 +724,7 @@ fn build_row(
             }
         },
     );
-    counts.in_reach += removed;
-    counts.full += closed;
-    scratch.extend(kept.drain().map(|(Reverse(w), o)| (w, o)));
-    for edge in forced.into_iter().flatten() {
-        if !scratch.iter().any(|e| e.1 == edge.1) {
-            scratch.push(edge);
-        }
-    }
-    scratch.sort_unstable_by(better);
-    counts
+    Settled { in_reach: removed, full: closed }
 }
 
 #[cfg(test)]
