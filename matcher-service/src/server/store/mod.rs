@@ -571,6 +571,16 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// A database file as version 13 (the last before the logs moved) made it.
+    fn file_at_v13(db: &Path) -> Connection {
+        let mut c = open(db, true).expect("open");
+        for (version, step) in schema::MIGRATIONS.iter().enumerate().take(13) {
+            step(&mut c).expect("migration");
+            c.pragma_update(None, "user_version", version as i64 + 1).expect("version");
+        }
+        c
+    }
+
     /// A file of version 13 keeps its logs in its own tables; opening it moves them to the
     /// logs' file, all of them once, even when an earlier open stopped half way, and the
     /// numbers go on from where they were (retention's kept highest included).
@@ -581,11 +591,7 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let db = dir.join("old.db");
         {
-            let mut c = open(&db, true).expect("open");
-            for (version, step) in schema::MIGRATIONS.iter().enumerate().take(13) {
-                step(&mut c).expect("migration");
-                c.pragma_update(None, "user_version", version as i64 + 1).expect("version");
-            }
+            let c = file_at_v13(&db);
             // 45,000 suggestion-log rows of 0101 (more than two of the move's batches), one
             // of 0851 numbered after rows retention deleted, and two access-log rows.
             c.execute_batch(
@@ -713,13 +719,7 @@ mod tests {
         assert!(matches!(Store::open(&a), Err(StoreError::LogsOfAnotherDatabase { .. })));
         // And beside a file from before the logs moved (no id yet): refused too.
         let old = dir.join("old.db");
-        {
-            let mut c = open(&old, true).expect("open");
-            for (version, step) in schema::MIGRATIONS.iter().enumerate().take(13) {
-                step(&mut c).expect("migration");
-                c.pragma_update(None, "user_version", version as i64 + 1).expect("version");
-            }
-        }
+        drop(file_at_v13(&old));
         std::fs::copy(logs_path(&b), logs_path(&old)).expect("copy");
         assert!(matches!(Store::open(&old), Err(StoreError::LogsOfAnotherDatabase { .. })));
         let _ = std::fs::remove_dir_all(&dir);
