@@ -99,9 +99,11 @@ pub enum StoreError {
     },
     /// A logs' file ([`logs_path`]) of a newer schema than this program knows.
     #[error(
-        "the logs' database file has schema version {found}; this matcher knows up to {known}: use a newer matcher"
+        "the logs' database file {logs} has schema version {found}; this matcher knows up to {known}: use a newer matcher"
     )]
     NewerLogsSchema {
+        /// The file.
+        logs: String,
         /// `PRAGMA user_version` of the logs' file.
         found: i64,
         /// The newest version this program migrates it to.
@@ -722,6 +724,20 @@ mod tests {
         drop(file_at_v13(&old));
         std::fs::copy(logs_path(&b), logs_path(&old)).expect("copy");
         assert!(matches!(Store::open(&old), Err(StoreError::LogsOfAnotherDatabase { .. })));
+        // A logs' file of a newer schema is refused with its name.
+        let newer = dir.join("newer.db");
+        drop(Store::open(&newer).expect("newer"));
+        Connection::open(logs_path(&newer))
+            .expect("logs' file")
+            .pragma_update(None, "user_version", LOGS_SCHEMA_VERSION + 1)
+            .expect("version");
+        match Store::open(&newer) {
+            Err(e @ StoreError::NewerLogsSchema { .. }) => {
+                assert!(e.to_string().contains("newer.db-logs"), "{e}")
+            }
+            Err(e) => panic!("wrong error: {e}"),
+            Ok(_) => panic!("a logs' file of a newer schema was opened"),
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 

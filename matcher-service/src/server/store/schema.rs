@@ -685,7 +685,8 @@ pub(super) fn pair_logs(logs: &Connection, id: &str) -> Result<()> {
 pub(super) fn migrate_logs(conn: &mut Connection) -> Result<()> {
     let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if found > LOGS_SCHEMA_VERSION {
-        return Err(StoreError::NewerLogsSchema { found, known: LOGS_SCHEMA_VERSION });
+        let logs = conn.path().unwrap_or_default().to_string();
+        return Err(StoreError::NewerLogsSchema { logs, found, known: LOGS_SCHEMA_VERSION });
     }
     for (version, step) in LOGS_MIGRATIONS.iter().enumerate().skip(usize::try_from(found).unwrap_or(0)) {
         step(conn)?;
