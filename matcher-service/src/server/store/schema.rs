@@ -253,14 +253,7 @@ const LOG_TABLES_V3: &str = "CREATE TABLE IF NOT EXISTS suggestion_log (
 /// the step is idempotent.
 pub(super) fn to_v3(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let has_employer: bool = tx.query_row(
-        "SELECT count(*) > 0 FROM pragma_table_info('decisions') WHERE name = 'employer'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_employer {
-        tx.execute_batch("ALTER TABLE decisions ADD COLUMN employer TEXT;")?;
-    }
+    add_column(&tx, "decisions", "employer", "TEXT")?;
     tx.execute_batch(LOG_TABLES_V3)?;
     tx.commit()?;
     Ok(())
@@ -288,17 +281,23 @@ const LOG_RETENTION_V6: &str = "CREATE TABLE IF NOT EXISTS retention_gate (
             AND g.municipality = OLD.municipality AND OLD.at < g.before)
         BEGIN SELECT RAISE(ABORT, 'the access log is append-only (only its retention period ends a row)'); END;";
 
-/// The suggestion log's `offer_ids` (version 6), added once: the column is probed first.
-fn add_offer_ids(tx: &rusqlite::Transaction<'_>) -> Result<()> {
-    let has_offer_ids: bool = tx.query_row(
-        "SELECT count(*) > 0 FROM pragma_table_info('suggestion_log') WHERE name = 'offer_ids'",
-        [],
+/// Adds `column` (of type `decl`) to `table` unless the table has it already: the probe that
+/// makes a migration with an `ALTER TABLE` idempotent.
+fn add_column(tx: &rusqlite::Transaction<'_>, table: &str, column: &str, decl: &str) -> Result<()> {
+    let has: bool = tx.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2",
+        [table, column],
         |r| r.get(0),
     )?;
-    if !has_offer_ids {
-        tx.execute_batch("ALTER TABLE suggestion_log ADD COLUMN offer_ids TEXT;")?;
+    if !has {
+        tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl};"))?;
     }
     Ok(())
+}
+
+/// The suggestion log's `offer_ids` (version 6), added once: the column is probed first.
+fn add_offer_ids(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    add_column(tx, "suggestion_log", "offer_ids", "TEXT")
 }
 
 /// Issue 17, oversight and retention: the offers each suggestion list showed, in order
@@ -339,14 +338,7 @@ pub(super) fn to_v6_oversight_retention(conn: &mut Connection) -> Result<()> {
 /// column is probed first, so the step is idempotent.
 pub(super) fn to_v7_providers(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let has_provider: bool = tx.query_row(
-        "SELECT count(*) > 0 FROM pragma_table_info('tokens') WHERE name = 'provider_id'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_provider {
-        tx.execute_batch("ALTER TABLE tokens ADD COLUMN provider_id TEXT;")?;
-    }
+    add_column(&tx, "tokens", "provider_id", "TEXT")?;
     tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS providers (
             id TEXT PRIMARY KEY,
@@ -518,14 +510,7 @@ pub(super) fn to_v4_caseloads(conn: &mut Connection) -> Result<()> {
 /// One immediate transaction; the column is probed first, so the step is idempotent.
 pub(super) fn to_v5_history(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let has_exited_on: bool = tx.query_row(
-        "SELECT count(*) > 0 FROM pragma_table_info('outcomes') WHERE name = 'exited_on'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_exited_on {
-        tx.execute_batch("ALTER TABLE outcomes ADD COLUMN exited_on TEXT;")?;
-    }
+    add_column(&tx, "outcomes", "exited_on", "TEXT")?;
     tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS episodes (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
