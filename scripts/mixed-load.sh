@@ -19,7 +19,9 @@
 #   3. the same paced suggestions while outcomes are recorded at OUTCOMES_PER_SECOND from 4
 #      connections, open-loop (a write's latency counts from when it was due). Every outcome
 #      asks for an evidence refresh, which runs beside the requests (coalesced): what the
-#      writes and the refreshes cost the suggestions is what 2 and 3 show.
+#      writes and the refreshes cost the suggestions is what 2 and 3 show. Run 3 also prints
+#      the service's own histogram over it (/metrics): what the requests took inside the
+#      service, without the load generators' own waits for the two cores they share with it.
 set -euo pipefail
 DURATION=${1:-20}
 RATE=${2:-100}
@@ -36,6 +38,8 @@ trap cleanup EXIT
 [[ -f "$NATIONAL/offers.csv" ]] || "$BIN" gen --scale national --seed "$SEED" --out "$NATIONAL" | tail -1
 DB="$WORK/mixed.db"
 CW=$("$BIN" token create --municipality 0101 --role caseworker --user load-caseworker --db "$DB")
+# /metrics answers with this token: run 3's server-side figures are read from it.
+export MATCHER_METRICS_TOKEN=${MATCHER_METRICS_TOKEN:-mixed-load-$$}
 serve_national "$NATIONAL" "$DB"
 python3 - "$WORK" "$PORT" "$CW" "$RATE" "$DURATION" "$NATIONAL" "$SUGGEST_RATE" <<'PY'
 import csv, http.client, json, sys
@@ -95,14 +99,25 @@ with open(f"{work}/paced.lua", "w") as f:
     f.write(plain)
     f.write(f"local per_thread = {float(sys.argv[7]) / 2}\n")
     f.write('''local wait = 16 / per_thread * 1000
-local count, second = 0, os.time()
+local count, second, whole, first, total = 0, os.time(), false, 0, 0
 response = function(status, headers, body)
-  count = count + 1
   local now = os.time()
   if now ~= second then
-    wait = math.max(0, wait * (count / (now - second)) / per_thread)
-    count, second = 0, now
+    -- The first second is partial (the run began inside it): it only starts the count. Read
+    -- as a whole second it looked slow, the wait fell, and runs overshot the rate by 10-20 %.
+    if whole then
+      -- The next second aims to make up what the run is behind (or ahead) in all, by at most
+      -- a tenth of the rate, so that the run's mean is the rate asked for.
+      local want = per_thread + (per_thread * (now - first) - total)
+      want = math.max(per_thread * 0.9, math.min(per_thread * 1.1, want))
+      wait = math.max(0.1, wait * (count / (now - second)) / want)
+    else
+      first = now
+    end
+    count, second, whole = 0, now, true
   end
+  count = count + 1
+  if whole then total = total + 1 end
 end
 delay = function() return wait end
 ''')
@@ -130,9 +145,35 @@ sleep 1
 echo "== 2. suggestions alone, paced to ${SUGGEST_RATE}/s, ${DURATION} s"
 suggest_run -t2 -c32 -d"${DURATION}s" -s "$WORK/paced.lua"
 sleep 1
+metrics() { curl -sf -H "authorization: Bearer $MATCHER_METRICS_TOKEN" "$URL/metrics" >"$WORK/$1"; }
 echo "== 3. the same while outcomes are recorded at ${RATE}/s, ${DURATION} s"
+metrics metrics-before.txt
 python3 "$ROOT/scripts/outcome-writes.py" "$WORK" "$PORT" "$CW" "$RATE" &
 OUT=$!
 suggest_run -t2 -c32 -d"${DURATION}s" -s "$WORK/paced.lua"
 wait $OUT
+metrics metrics-after.txt
+# The service's own histogram over run 3 (its buckets end at 5, 10 and 25 ms): what the
+# requests took inside the service, without the load generators' waits for the cores.
+python3 - "$WORK/metrics-before.txt" "$WORK/metrics-after.txt" <<'PY'
+import re, sys
+def read(path):
+    values = {}
+    for line in open(path):
+        m = re.match(r'(\S+?)(\{[^}]*\})? (\S+)$', line.strip())
+        if m and not line.startswith('#'):
+            values[m.group(1) + (m.group(2) or '')] = float(m.group(3))
+    return values
+before, after = read(sys.argv[1]), read(sys.argv[2])
+diff = lambda key: after.get(key, 0) - before.get(key, 0)
+n, t = diff('brobygger_evidence_refreshes_total'), diff('brobygger_evidence_refresh_seconds_total')
+print(f"server-side: {n:.0f} evidence refreshes, {t:.2f} s in all")
+for route in ('/v1/outcomes', '/v1/suggestions'):
+    count = diff(f'brobygger_http_request_duration_seconds_count{{route="{route}"}}')
+    shares = []
+    for le in ('0.005', '0.01', '0.025'):
+        within = diff('brobygger_http_request_duration_seconds_bucket{route="%s",le="%s"}' % (route, le))
+        shares.append(f"<= {float(le) * 1000:g} ms {within / max(count, 1) * 100:.2f} %")
+    print(f"server-side {route}: {count:.0f} requests, " + ", ".join(shares))
+PY
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

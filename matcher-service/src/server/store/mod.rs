@@ -9,7 +9,9 @@
 //! The audit logs (suggestion log, access log) live in a file of their own beside it,
 //! [`logs_path`] (`matcher.db-logs` beside `matcher.db`), written by their own connection
 //! with `synchronous = NORMAL`: a log commit is in that file's WAL (safe from `kill -9`) but
-//! fsynced only at its checkpoints, so a power loss may lose the last log batches, as it
+//! fsynced only at its checkpoints (every ~1.6 MB, [`LOG_CHECKPOINT_PAGES`], so that the
+//! records' fsyncs never queue behind a large flush of logs), so a power loss may lose the
+//! last log batches, as it
 //! already could lose the answers still queued in `server::audit_log`
 //! (`docs/accountability.md`). Apart, the log's ~100 commits a second neither empty the
 //! records' connections' page caches nor grow the WAL the records are written through (issue
@@ -253,6 +255,15 @@ fn open(path: &Path, write: bool) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Pages (16 KB) of the logs' WAL after which the log writer checkpoints: ~1.6 MB, about a
+/// tenth of a second of suggestion logs at 5,000 answers a second. SQLite's default (1,000
+/// pages, 16 MB) let the log's data pile up in the page cache and reach the disk in bursts of
+/// 16 MB (the WAL's sync before a checkpoint, then the file's after it), and the records'
+/// commits, fsynced on the same disk, waited behind them: outcome writes beside 5,000
+/// suggestions a second had p99 13–15 ms, with this 7–10 ms (`docs/performance.md`, session
+/// 21). It also bounds what a power loss can take from the logs to about that much.
+const LOG_CHECKPOINT_PAGES: i64 = 100;
+
 /// Current UTC time as RFC 3339 with seconds.
 pub fn now_rfc3339() -> String {
     rfc3339(std::time::SystemTime::now())
@@ -291,6 +302,7 @@ impl Store {
         let mut log_writer = open(&logs, true)?;
         schema::migrate_logs(&mut log_writer)?;
         log_writer.pragma_update(None, "synchronous", "NORMAL")?;
+        log_writer.pragma_update(None, "wal_autocheckpoint", LOG_CHECKPOINT_PAGES)?;
         match (id, schema::logs_of(&log_writer)?) {
             (Some(id), Some(of)) if id != of => return Err(StoreError::LogsOfAnotherDatabase { logs }),
             // A file from before the logs moved has no logs' file of its own yet.
@@ -679,6 +691,62 @@ mod tests {
         // Opening again moves nothing more.
         drop(Store::open(&db).expect("reopen"));
         assert_eq!(count(&logs, "SELECT count(*) FROM suggestion_log"), 45_003);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The log writer checkpoints its file every [`LOG_CHECKPOINT_PAGES`], so the logs' data
+    /// reaches the disk in small flushes and the records' fsyncs never wait behind a large
+    /// one: its WAL stays near 1.6 MB while much more is written (SQLite's default would let
+    /// it grow to 16 MB).
+    #[test]
+    fn the_logs_wal_is_checkpointed_every_hundred_pages() {
+        let dir = std::env::temp_dir().join(format!("brobygger-store-log-ckpt-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let db = dir.join("m.db");
+        let store = Store::open(&db).expect("open");
+        // Answers that deflate hardly packs (letters from a xorshift), ~16 KB each on disk.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut answer = || {
+            let text: String = (0..20_000)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    char::from(b'a' + (x % 26) as u8)
+                })
+                .collect();
+            bytes::Bytes::from(format!("{{\"x\":\"{text}\"}}"))
+        };
+        let wal = PathBuf::from(format!("{}-wal", logs_path(&db).display()));
+        let mut largest = 0;
+        for batch in 0..25 {
+            let entries: Vec<NewSuggestionLogEntry> = (0..20)
+                .map(|i| NewSuggestionLogEntry {
+                    municipality: 101,
+                    shown_at: "2026-09-02T10:00:00.000Z".into(),
+                    source: "api",
+                    requested_by: "cw".into(),
+                    role: "caseworker".into(),
+                    candidate_id: format!("cand-{batch}-{i}"),
+                    offers_version: 1,
+                    batch_run_id: None,
+                    engine_version: "matcher 0.1.0".into(),
+                    policy_name: "national".into(),
+                    policy_hash: "p".into(),
+                    reference_hash: "r".into(),
+                    answer: answer(),
+                    offer_ids: String::new(),
+                })
+                .collect();
+            store.append_suggestions(&entries).expect("append");
+            largest = largest.max(std::fs::metadata(&wal).expect("the logs' WAL").len());
+        }
+        let file = std::fs::metadata(logs_path(&db)).expect("the logs' file").len();
+        assert!(file > 6_000_000, "{file} bytes checkpointed into the logs' file");
+        // 100 pages and one batch's (~20 pages) before the checkpoint that follows it.
+        assert!(largest < 2_500_000, "the logs' WAL reached {largest} bytes");
+        drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
