@@ -260,8 +260,9 @@ fn open(path: &Path, write: bool) -> Result<Connection> {
 /// pages, 16 MB) let the log's data pile up in the page cache and reach the disk in bursts of
 /// 16 MB (the WAL's sync before a checkpoint, then the file's after it), and the records'
 /// commits, fsynced on the same disk, waited behind them: outcome writes beside 5,000
-/// suggestions a second had p99 13–15 ms, with this 7–10 ms (`docs/performance.md`, session
-/// 21). It also bounds what a power loss can take from the logs to about that much.
+/// suggestions a second had p99 11.5–19.2 ms in 9 runs, with this 6.1–9.7 ms in 9 of 11
+/// (`docs/performance.md`, session 21). It also bounds what a power loss can take from the
+/// logs to about that much.
 const LOG_CHECKPOINT_PAGES: i64 = 100;
 
 /// Current UTC time as RFC 3339 with seconds.
