@@ -399,6 +399,15 @@ impl Store {
 mod tests {
     use super::*;
 
+    /// A fresh, empty directory for one test's files (this process's, under the system's
+    /// temporary directory).
+    fn fresh_dir(label: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("brobygger-store-{label}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        dir
+    }
+
     #[test]
     fn one_batch_run_per_municipality_at_a_time() {
         let dir = std::env::temp_dir().join(format!("brobygger-store-batch-{}", std::process::id()));
@@ -601,9 +610,7 @@ mod tests {
     /// numbers go on from where they were (retention's kept highest included).
     #[test]
     fn logs_of_an_older_file_move_to_their_own_file_once() {
-        let dir = std::env::temp_dir().join(format!("brobygger-store-logs-apart-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        let dir = fresh_dir("logs-apart");
         let db = dir.join("old.db");
         {
             let c = file_at_v13(&db);
@@ -701,9 +708,7 @@ mod tests {
     /// it grow to 16 MB).
     #[test]
     fn the_logs_wal_is_checkpointed_every_hundred_pages() {
-        let dir = std::env::temp_dir().join(format!("brobygger-store-log-ckpt-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        let dir = fresh_dir("log-ckpt");
         let db = dir.join("m.db");
         let store = Store::open(&db).expect("open");
         // Answers that deflate hardly packs (letters from a xorshift), ~16 KB each on disk.
@@ -756,9 +761,7 @@ mod tests {
     /// is refused, whichever of the two is older.
     #[test]
     fn a_database_opens_only_with_its_own_logs_file() {
-        let dir = std::env::temp_dir().join(format!("brobygger-store-pairs-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        let dir = fresh_dir("pairs");
         let (a, b) = (dir.join("a.db"), dir.join("b.db"));
         drop(Store::open(&a).expect("a"));
         drop(Store::open(&b).expect("b"));
