@@ -104,7 +104,7 @@ response = function(status, headers, body)
   local now = os.time()
   if now ~= second then
     -- The first second is partial (the run began inside it): it only starts the count. Read
-    -- as a whole second it looked slow, the wait fell, and runs overshot the rate by 10-20 %.
+    -- as a whole second it looked slow, the wait fell, and runs overshot by up to a quarter.
     if whole then
       -- The next second aims to make up what the run is behind (or ahead) in all, by at most
       -- a tenth of the rate, so that the run's mean is the rate asked for.

@@ -11,8 +11,7 @@
 //! with `synchronous = NORMAL`: a log commit is in that file's WAL (safe from `kill -9`) but
 //! fsynced only at its checkpoints (every ~1.6 MB, [`LOG_CHECKPOINT_PAGES`], so that the
 //! records' fsyncs never queue behind a large flush of logs), so a power loss may lose the
-//! last log batches, as it
-//! already could lose the answers still queued in `server::audit_log`
+//! last log batches, as it already could lose the answers still queued in `server::audit_log`
 //! (`docs/accountability.md`). Apart, the log's ~100 commits a second neither empty the
 //! records' connections' page caches nor grow the WAL the records are written through (issue
 //! 18, `schema::to_v14_logs_apart`). Readers attach the logs' file as `logs`; the records'
@@ -711,7 +710,7 @@ mod tests {
         let dir = fresh_dir("log-ckpt");
         let db = dir.join("m.db");
         let store = Store::open(&db).expect("open");
-        // Answers that deflate hardly packs (letters from a xorshift), ~16 KB each on disk.
+        // Answers that deflate hardly packs (letters from a xorshift), ~20 KB each on disk.
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         let mut answer = || {
             let text: String = (0..20_000)
