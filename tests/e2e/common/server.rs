@@ -269,8 +269,6 @@ pub(crate) fn batch_run(s: &Server, token: &str) -> i64 {
     panic!("batch run {id} did not finish");
 }
 
-/// The rows a query reads, each as the text stored, values joined by ` | ` (not Rust's debug
-/// form, which shows text as a list of bytes that no search for a word can match).
 /// The database file with its logs' file attached as `logs`, as the service's readers see it:
 /// the log tables are named unqualified (the records' file has none since schema 14).
 pub(crate) fn open_db(db: &std::path::Path) -> rusqlite::Connection {
@@ -281,6 +279,8 @@ pub(crate) fn open_db(db: &std::path::Path) -> rusqlite::Connection {
     c
 }
 
+/// The rows a query reads, each as the text stored, values joined by ` | ` (not Rust's debug
+/// form, which shows text as a list of bytes that no search for a word can match).
 pub(crate) fn rows_as_text(db: &rusqlite::Connection, sql: &str) -> Vec<String> {
     use rusqlite::types::ValueRef;
     let mut stmt = db.prepare(sql).expect("select");

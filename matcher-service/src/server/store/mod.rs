@@ -594,13 +594,30 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// A suggestion-log entry of `municipality` for `candidate_id` with `answer`.
+    fn log_entry(municipality: u16, candidate_id: &str, answer: bytes::Bytes) -> NewSuggestionLogEntry {
+        NewSuggestionLogEntry {
+            municipality,
+            shown_at: "2026-09-02T10:00:00.000Z".into(),
+            source: "api",
+            requested_by: "cw".into(),
+            role: "caseworker".into(),
+            candidate_id: candidate_id.into(),
+            offers_version: 2,
+            batch_run_id: None,
+            engine_version: "matcher 0.1.0".into(),
+            policy_name: "national".into(),
+            policy_hash: "p".into(),
+            reference_hash: "r".into(),
+            answer,
+            offer_ids: String::new(),
+        }
+    }
+
     /// A database file as version 13 (the last before the logs moved) made it.
     fn file_at_v13(db: &Path) -> Connection {
         let mut c = open(db, true).expect("open");
-        for (version, step) in schema::MIGRATIONS.iter().enumerate().take(13) {
-            step(&mut c).expect("migration");
-            c.pragma_update(None, "user_version", version as i64 + 1).expect("version");
-        }
+        schema::run_steps(&mut c, &schema::MIGRATIONS[..13], 0).expect("migrations");
         c
     }
 
@@ -669,22 +686,7 @@ mod tests {
         assert_eq!((rows.len(), rows[0].answer.as_str()), (1, "{\"n\":44999}"));
         assert_eq!(store.access_log(851, None, 0, 10).expect("access").len(), 1);
         // New rows continue each tenant's numbers.
-        let entry = |m: u16| NewSuggestionLogEntry {
-            municipality: m,
-            shown_at: "2026-09-02T10:00:00.000Z".into(),
-            source: "api",
-            requested_by: "cw".into(),
-            role: "caseworker".into(),
-            candidate_id: "cand-new".into(),
-            offers_version: 2,
-            batch_run_id: None,
-            engine_version: "matcher 0.1.0".into(),
-            policy_name: "national".into(),
-            policy_hash: "p".into(),
-            reference_hash: "r".into(),
-            answer: bytes::Bytes::from_static(b"{}"),
-            offer_ids: String::new(),
-        };
+        let entry = |m: u16| log_entry(m, "cand-new", bytes::Bytes::from_static(b"{}"));
         store.append_suggestions(&[entry(101), entry(851)]).expect("append");
         let numbers: Vec<i64> = [101u16, 851]
             .iter()
@@ -726,24 +728,8 @@ mod tests {
         let wal = PathBuf::from(format!("{}-wal", logs_path(&db).display()));
         let mut largest = 0;
         for batch in 0..25 {
-            let entries: Vec<NewSuggestionLogEntry> = (0..20)
-                .map(|i| NewSuggestionLogEntry {
-                    municipality: 101,
-                    shown_at: "2026-09-02T10:00:00.000Z".into(),
-                    source: "api",
-                    requested_by: "cw".into(),
-                    role: "caseworker".into(),
-                    candidate_id: format!("cand-{batch}-{i}"),
-                    offers_version: 1,
-                    batch_run_id: None,
-                    engine_version: "matcher 0.1.0".into(),
-                    policy_name: "national".into(),
-                    policy_hash: "p".into(),
-                    reference_hash: "r".into(),
-                    answer: answer(),
-                    offer_ids: String::new(),
-                })
-                .collect();
+            let entries: Vec<NewSuggestionLogEntry> =
+                (0..20).map(|i| log_entry(101, &format!("cand-{batch}-{i}"), answer())).collect();
             store.append_suggestions(&entries).expect("append");
             largest = largest.max(std::fs::metadata(&wal).expect("the logs' WAL").len());
         }

@@ -596,20 +596,29 @@ pub(super) fn to_v12_outcomes_past(conn: &mut Connection) -> Result<()> {
 }
 
 /// Refuses a file of a newer schema than this program knows, before anything is created
-/// beside it.
-pub(super) fn check_version(conn: &Connection) -> Result<()> {
+/// beside it; returns the file's version.
+pub(super) fn check_version(conn: &Connection) -> Result<i64> {
     let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if found > SCHEMA_VERSION {
         return Err(StoreError::NewerSchema { found, known: SCHEMA_VERSION });
     }
-    Ok(())
+    Ok(found)
 }
 
 /// Runs the migrations a file needs, each followed by its version number.
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
-    check_version(conn)?;
-    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    for (version, step) in MIGRATIONS.iter().enumerate().skip(usize::try_from(found).unwrap_or(0)) {
+    let found = check_version(conn)?;
+    run_steps(conn, MIGRATIONS, found)
+}
+
+/// Runs `steps` from the file's version `found` on, each followed by its version number in
+/// `PRAGMA user_version` (the records' file's and the logs' file's alike).
+pub(super) fn run_steps(
+    conn: &mut Connection,
+    steps: &[fn(&mut Connection) -> Result<()>],
+    found: i64,
+) -> Result<()> {
+    for (version, step) in steps.iter().enumerate().skip(usize::try_from(found).unwrap_or(0)) {
         step(conn)?;
         conn.pragma_update(None, "user_version", version as i64 + 1)?;
     }
@@ -639,14 +648,18 @@ fn logs_v1(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
+/// Whether the connection's main file has the table `name`.
+fn has_table(conn: &Connection, name: &str) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT count(*) > 0 FROM main.sqlite_master WHERE type = 'table' AND name = ?1",
+        [name],
+        |r| r.get(0),
+    )?)
+}
+
 /// The records' file's id (version 14 on), if it has one yet.
 pub(super) fn database_id(conn: &Connection) -> Result<Option<String>> {
-    let has: bool = conn.query_row(
-        "SELECT count(*) > 0 FROM main.sqlite_master WHERE type = 'table' AND name = 'database_id'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has {
+    if !has_table(conn, "database_id")? {
         return Ok(None);
     }
     Ok(conn.query_row("SELECT id FROM database_id LIMIT 1", [], |r| r.get(0)).optional()?)
@@ -673,11 +686,7 @@ pub(super) fn migrate_logs(conn: &mut Connection) -> Result<()> {
         let logs = conn.path().unwrap_or_default().to_string();
         return Err(StoreError::NewerLogsSchema { logs, found, known: LOGS_SCHEMA_VERSION });
     }
-    for (version, step) in LOGS_MIGRATIONS.iter().enumerate().skip(usize::try_from(found).unwrap_or(0)) {
-        step(conn)?;
-        conn.pragma_update(None, "user_version", version as i64 + 1)?;
-    }
-    Ok(())
+    run_steps(conn, LOGS_MIGRATIONS, found)
 }
 
 /// The numbered tables of each file, for retention (`store::retention`).
@@ -720,12 +729,7 @@ pub(super) fn to_v14_logs_apart(conn: &mut Connection) -> Result<()> {
          INSERT INTO database_id (id) SELECT lower(hex(randomblob(16)))
             WHERE NOT EXISTS (SELECT 1 FROM database_id);",
     )?;
-    let has_logs: bool = conn.query_row(
-        "SELECT count(*) > 0 FROM main.sqlite_master WHERE type = 'table' AND name = 'suggestion_log'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has_logs {
+    if !has_table(conn, "suggestion_log")? {
         return Ok(());
     }
     let logs = match conn.path().filter(|p| !p.is_empty()) {
