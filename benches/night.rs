@@ -12,7 +12,7 @@ use std::sync::Arc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use matcher_core::assign::{Mode, SolveOptions, solve};
 use matcher_core::batch::{self, BatchOptions, ProposalRecord, report};
-use matcher_core::model::{Date, ReferenceData};
+use matcher_core::model::{ContractKind, Date, ReferenceData};
 use matcher_core::policy::PolicySet;
 use matcher_core::{Scale, generate};
 
@@ -47,6 +47,19 @@ fn night(c: &mut Criterion) {
     group.bench_function("run", |b| {
         b.iter(|| batch::run(data.clone(), r.clone(), policies.clone(), &options).expect("night"))
     });
+    // The exact solve of the night's problem alone, with the strategic partners' guaranteed
+    // places as the night has them (`batch::problem_of`), on 2 threads.
+    let mut guaranteed = problem.clone();
+    guaranteed.min_volume = night
+        .offers
+        .iter()
+        .map(|o| match o.contract {
+            Some(ContractKind::StrategicPartner) => o.guaranteed_volume.min(o.capacity),
+            _ => 0,
+        })
+        .collect();
+    let exact = SolveOptions { mode: Mode::Exact, threads: 2, ..SolveOptions::default() };
+    group.bench_function("exact_solve", |b| b.iter(|| solve(black_box(&guaranteed), &exact).expect("exact")));
     group.bench_function("baselines_stable_then_greedy", |b| {
         b.iter(|| {
             let s = solve(black_box(&problem), &stable).expect("stable");

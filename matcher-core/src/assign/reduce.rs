@@ -158,7 +158,9 @@ impl Reduced {
     /// numbered by their smallest candidate.
     ///
     /// # Complexity
-    /// `O(E α(n))` for the union-find, then `O(E)` to copy the edges.
+    /// `O(E α(n))` for the union-find, then `O(E)` to copy the edges, both in blocks of
+    /// candidates on the current rayon pool, plus `O(n + m)` per extra thread to join the
+    /// blocks' sets.
     pub fn components<'p>(&self, problem: &'p Problem, warm: Option<&[Option<u32>]>) -> Vec<Component<'p>> {
         let n = problem.n_candidates;
         if self.is_complete_input(problem) {
@@ -171,48 +173,36 @@ impl Reduced {
                 warm,
             )];
         }
-        let mut uf = UnionFind::new(n + self.n_nodes());
-        let mut has_edge = vec![false; n];
-        // Whether the modified problem is the input itself (every edge kept, no weight
-        // changed): then a single all-covering component borrows the input's arrays.
-        let mut kept = 0usize;
-        let mut changed = false;
-        // Once everything met so far (candidates with edges, offers they reach) is one
-        // component, an edge to an offer already met adds nothing once the candidate is
-        // linked to it: those finds are skipped. The partition, and so the components and
-        // their order, is the same. Counted as met − successful unions = parts among the met.
-        let mut met = vec![false; self.n_nodes()];
-        let (mut met_count, mut joined) = (0usize, 0usize);
-        for i in 0..n {
-            // Union every offer with the candidate's first one: one find per edge.
-            let mut first = usize::MAX;
-            let cur = problem.current_of(i);
-            let merged = met_count == joined + 1;
-            let mut linked = false;
-            self.for_each_edge(problem, i, |j, _| {
-                kept += 1;
-                changed |= self.bonus != 0 && cur == Some(j);
-                let new = !met[j as usize];
-                if new {
-                    met[j as usize] = true;
-                    met_count += 1;
+        // The sweep over the edges, in one block of candidates per thread (each its own
+        // union-find), then the blocks' sets joined: the partition, and so the components
+        // and their order, is the same for any number of blocks.
+        let mut degree = vec![0u32; n];
+        let per = n.div_ceil(rayon::current_num_threads().max(1)).max(1);
+        let sweeps: Vec<Sweep> = degree
+            .par_chunks_mut(per)
+            .enumerate()
+            .map(|(b, degree)| self.sweep(problem, b * per, degree))
+            .collect();
+        let mut sweeps = sweeps.into_iter();
+        let Sweep { mut uf, mut kept, mut changed, .. } =
+            sweeps.next().unwrap_or_else(|| Sweep::empty(n + self.n_nodes(), 0));
+        for mut sweep in sweeps {
+            kept += sweep.kept;
+            changed |= sweep.changed;
+            let block = sweep.first..sweep.first + per.min(n - sweep.first);
+            for x in block.chain(n..n + self.n_nodes()) {
+                let root = sweep.uf.find(x);
+                if root != x {
+                    uf.union(x, root);
                 }
-                if first == usize::MAX {
-                    met_count += 1; // the candidate itself
-                    first = uf.find(n + j as usize);
-                    joined += usize::from(uf.union(i, first));
-                } else if !merged || new || !linked {
-                    joined += usize::from(uf.union(first, n + j as usize));
-                }
-                linked |= !new;
-            });
-            has_edge[i] = first != usize::MAX;
+            }
         }
+        let has_edge = |i: usize| degree[i] > 0;
         // Component id per root, in order of first candidate; candidates without edges get none.
         let mut comp_of_root = vec![NONE; n + self.n_nodes()];
         let mut persons: Vec<Vec<u32>> = Vec::new();
         for i in 0..n {
-            if !has_edge[i] {
+            if !has_edge(i) {
                 continue;
             }
             let r = uf.find(i);
@@ -245,17 +235,7 @@ impl Reduced {
             .into_par_iter()
             .zip(offers)
             .map(|(persons, offers)| {
-                let mut off = Vec::with_capacity(persons.len() + 1);
-                off.push(0);
-                let mut adj = Vec::new();
-                let mut w = Vec::new();
-                for &i in &persons {
-                    self.for_each_edge(problem, i as usize, |j, wt| {
-                        adj.push(local[j as usize]);
-                        w.push(wt);
-                    });
-                    off.push(adj.len());
-                }
+                let (off, adj, w) = self.copy_edges(problem, &persons, &degree, &local);
                 let cap = offers.iter().map(|&j| self.cap[j as usize]).collect();
                 let current = persons
                     .iter()
@@ -284,6 +264,110 @@ impl Reduced {
                 }
             })
             .collect()
+    }
+}
+
+/// One block's part of [`Reduced::components`]' sweep: its candidates' unions (in a
+/// union-find over every candidate and node), the edges it kept and whether the bonus changed
+/// one of them.
+struct Sweep {
+    uf: UnionFind,
+    first: usize,
+    kept: usize,
+    changed: bool,
+}
+
+impl Sweep {
+    fn empty(size: usize, first: usize) -> Sweep {
+        Sweep { uf: UnionFind::new(size), first, kept: 0, changed: false }
+    }
+}
+
+/// Candidates whose edges one task copies into a component's arrays.
+const COPY_BLOCK: usize = 4096;
+
+impl Reduced {
+    /// Unions every useful edge of the candidates `start..start + degree.len()` (each offer
+    /// with the candidate's first one: one find per edge) and counts them into `degree`.
+    fn sweep(&self, problem: &Problem, start: usize, degree: &mut [u32]) -> Sweep {
+        let n = problem.n_candidates;
+        let mut out = Sweep::empty(n + self.n_nodes(), start);
+        let uf = &mut out.uf;
+        // Once everything met so far (candidates with edges, offers they reach) is one
+        // component, an edge to an offer already met adds nothing once the candidate is
+        // linked to it: those finds are skipped. The partition is the same. Counted as
+        // met − successful unions = parts among the met.
+        let mut met = vec![false; self.n_nodes()];
+        let (mut met_count, mut joined) = (0usize, 0usize);
+        for (i, d) in (start..).zip(degree.iter_mut()) {
+            let mut first = usize::MAX;
+            let cur = problem.current_of(i);
+            let merged = met_count == joined + 1;
+            let mut linked = false;
+            let mut edges = 0u32;
+            self.for_each_edge(problem, i, |j, _| {
+                edges += 1;
+                out.changed |= self.bonus != 0 && cur == Some(j);
+                let new = !met[j as usize];
+                if new {
+                    met[j as usize] = true;
+                    met_count += 1;
+                }
+                if first == usize::MAX {
+                    met_count += 1; // the candidate itself
+                    first = uf.find(n + j as usize);
+                    joined += usize::from(uf.union(i, first));
+                } else if !merged || new || !linked {
+                    joined += usize::from(uf.union(first, n + j as usize));
+                }
+                linked |= !new;
+            });
+            *d = edges;
+            out.kept += edges as usize;
+        }
+        out
+    }
+
+    /// A component's own copy of its persons' useful edges (`off`, `adj` in local offer
+    /// indices, `w`), written a block of persons per task into arrays sized beforehand from
+    /// the sweep's `degree`.
+    fn copy_edges(
+        &self,
+        problem: &Problem,
+        persons: &[u32],
+        degree: &[u32],
+        local: &[u32],
+    ) -> (Vec<usize>, Vec<u32>, Vec<i64>) {
+        let mut off = Vec::with_capacity(persons.len() + 1);
+        off.push(0);
+        let mut total = 0usize;
+        for &i in persons {
+            total += degree[i as usize] as usize;
+            off.push(total);
+        }
+        let mut adj = vec![0u32; total];
+        let mut w = vec![0i64; total];
+        let mut blocks = Vec::with_capacity(persons.len().div_ceil(COPY_BLOCK));
+        let (mut adj_rest, mut w_rest) = (adj.as_mut_slice(), w.as_mut_slice());
+        for (b, block) in persons.chunks(COPY_BLOCK).enumerate() {
+            let len = off[b * COPY_BLOCK + block.len()] - off[b * COPY_BLOCK];
+            let (a, a_rest) = std::mem::take(&mut adj_rest).split_at_mut(len);
+            let (ws, ws_rest) = std::mem::take(&mut w_rest).split_at_mut(len);
+            (adj_rest, w_rest) = (a_rest, ws_rest);
+            blocks.push((block, a, ws));
+        }
+        blocks.into_par_iter().for_each(|(block, a, ws)| {
+            let mut e = 0;
+            for &i in block {
+                self.for_each_edge(problem, i as usize, |j, wt| {
+                    a[e] = local[j as usize];
+                    ws[e] = wt;
+                    e += 1;
+                });
+            }
+            debug_assert_eq!(e, a.len(), "the sweep counted these edges");
+        });
+        (off, adj, w)
     }
 }
 

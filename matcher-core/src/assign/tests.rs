@@ -7,11 +7,17 @@ use super::*;
 
 /// A tiny random instance with every side constraint.
 fn tiny(side: bool) -> impl Strategy<Value = (Problem, i64)> {
-    (0usize..=5, 0usize..=4).prop_flat_map(move |(n, m)| {
+    instance(side, 5, 4, 0.6)
+}
+
+/// A random instance of up to `max_n` candidates and `max_m` offers, each pair an edge with
+/// probability `density`, with every side constraint when `side` holds.
+fn instance(side: bool, max_n: usize, max_m: usize, density: f64) -> impl Strategy<Value = (Problem, i64)> {
+    (0usize..=max_n, 0usize..=max_m).prop_flat_map(move |(n, m)| {
         (
             proptest::collection::vec(0u32..=3, m),
             proptest::collection::vec(
-                proptest::collection::vec(proptest::option::weighted(0.6, -3i64..=12), m),
+                proptest::collection::vec(proptest::option::weighted(density, -3i64..=12), m),
                 n,
             ),
             proptest::collection::vec(any::<u8>(), n),
@@ -93,6 +99,52 @@ fn brute_force(p: &Problem, bonus: i64) -> i128 {
 
 fn opts(mode: Mode, threads: usize, bonus: i64) -> SolveOptions {
     SolveOptions { mode, threads, continuity_bonus: bonus, ..SolveOptions::default() }
+}
+
+/// A component's arrays, owned, for comparing components made on different pools.
+type ComponentRecord = (Vec<u32>, Vec<u32>, Vec<u32>, Vec<usize>, Vec<u32>, Vec<i64>, Vec<u32>);
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// The components' sweep runs a block of candidates per thread and their copies a block of
+    /// persons per task: the components, their order and every array are the same on any
+    /// number of threads, and each person's row is its useful edges in local offer indices.
+    #[test]
+    fn components_are_the_same_on_any_number_of_threads((p, bonus) in instance(true, 40, 12, 0.12)) {
+        let red = reduce::Reduced::new(&p, bonus, None).unwrap();
+        let made_on = |threads: usize| -> Vec<ComponentRecord> {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| red.components(&p, None))
+                .into_iter()
+                .map(|c| {
+                    (c.persons, c.offers, c.cap, c.off.to_vec(), c.adj.to_vec(), c.w.to_vec(), c.current)
+                })
+                .collect()
+        };
+        let one = made_on(1);
+        for threads in [2, 3, 4] {
+            prop_assert_eq!(&made_on(threads), &one);
+        }
+        let mut seen = vec![false; p.n_candidates];
+        for (persons, offers, _, off, adj, w, _) in &one {
+            for (k, &i) in persons.iter().enumerate() {
+                prop_assert!(!std::mem::replace(&mut seen[i as usize], true), "candidate {} twice", i);
+                let mut row = Vec::new();
+                red.for_each_edge(&p, i as usize, |j, weight| {
+                    row.push((offers.iter().position(|&x| x == j).map(|l| l as u32), weight));
+                });
+                let copied: Vec<(Option<u32>, i64)> =
+                    (off[k]..off[k + 1]).map(|e| (Some(adj[e]), w[e])).collect();
+                prop_assert_eq!(row, copied);
+            }
+        }
+        for i in 0..p.n_candidates {
+            let mut any = false;
+            red.for_each_edge(&p, i, |_, _| any = true);
+            prop_assert_eq!(seen[i], any, "candidate {} in a component iff it has a useful edge", i);
+        }
+    }
 }
 
 proptest! {
