@@ -80,6 +80,9 @@ pub(crate) fn solve_exact(
     Ok(finish(problem, &red, assignment, profit, node_price, stats))
 }
 
+/// Candidates whose edges one task reads for the prices of nodes without places.
+const CLOSED_BLOCK: usize = 4096;
+
 /// The solution from global results: prices of nodes without places, split of the prices.
 fn finish(
     problem: &Problem,
@@ -91,15 +94,37 @@ fn finish(
 ) -> Solution {
     let (n, m) = (problem.n_candidates, problem.n_offers());
     // Nodes without places (all taken by locks, or all guaranteed) take no part in the
-    // auction; any price that covers their edges is a valid dual and costs nothing.
-    let any_closed = red.cap.contains(&0);
-    for i in (0..n).filter(|_| any_closed) {
-        red.for_each_edge_all(problem, i, |node, w| {
-            if red.cap[node as usize] == 0 {
-                let p = &mut node_price[node as usize];
-                *p = (*p).max(w - profit[i]);
-            }
-        });
+    // auction; any price that covers their edges is a valid dual and costs nothing. Every
+    // edge is read, in blocks of candidates on the pool's threads (a maximum: the same in
+    // any order).
+    let closed: Vec<usize> = (0..red.n_nodes()).filter(|&x| red.cap[x] == 0).collect();
+    if !closed.is_empty() {
+        let mut slot = vec![NONE; red.n_nodes()];
+        for (k, &x) in closed.iter().enumerate() {
+            slot[x] = k as u32;
+        }
+        let most = |mut a: Vec<i64>, b: Vec<i64>| {
+            a.iter_mut().zip(b).for_each(|(x, y)| *x = (*x).max(y));
+            a
+        };
+        let covers = (0..n)
+            .into_par_iter()
+            .with_min_len(CLOSED_BLOCK)
+            .fold(
+                || vec![i64::MIN; closed.len()],
+                |mut covers, i| {
+                    red.for_each_edge_all(problem, i, |node, w| {
+                        if let Some(c) = covers.get_mut(slot[node as usize] as usize) {
+                            *c = (*c).max(w - profit[i]);
+                        }
+                    });
+                    covers
+                },
+            )
+            .reduce(|| vec![i64::MIN; closed.len()], most);
+        for (&x, cover) in closed.iter().zip(covers) {
+            node_price[x] = node_price[x].max(cover);
+        }
     }
     let guarantee_prices = node_price.split_off(m);
     Solution {
