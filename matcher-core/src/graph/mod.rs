@@ -22,7 +22,7 @@ mod rank;
 
 use crate::error::Result;
 use crate::geo::{Frame, KM_PER_DEGREE};
-use crate::score::{CandidateView, OfferFacts, Removal, Scan, Scorer};
+use crate::score::{CandidateView, OfferFacts, Prepared, Removal, Scan, Scorer};
 pub use closed::{ClosedPair, closed_pairs};
 pub use rank::{Ranked, Ranking, RunnerUp, rank};
 use rayon::prelude::*;
@@ -407,11 +407,27 @@ struct RowScratch {
     stamp: u32,
     kept: Kept,
     edges: Vec<(i64, u32)>,
+    /// The row's pairs that passed the limits checked before scoring, with their bounds.
+    pending: Vec<Pending>,
+}
+
+/// A pair of a row waiting to be scored: its offer (internal index), its upper bound and
+/// what the limits' check already computed.
+struct Pending {
+    internal: u32,
+    bound: f64,
+    prepared: Prepared,
 }
 
 impl RowScratch {
     fn new(n_offers: usize) -> RowScratch {
-        RowScratch { seen: vec![0; n_offers], stamp: 0, kept: BinaryHeap::new(), edges: Vec::new() }
+        RowScratch {
+            seen: vec![0; n_offers],
+            stamp: 0,
+            kept: BinaryHeap::new(),
+            edges: Vec::new(),
+            pending: Vec::new(),
+        }
     }
 
     /// Starts a new row: a fresh stamp, so nothing counts as seen.
@@ -595,9 +611,10 @@ fn build_row(
     buffers: &mut RowScratch,
 ) -> RowCounts {
     let stamp = buffers.next_row(scorer.n_offers());
-    let RowScratch { seen, kept, edges: scratch, .. } = buffers;
+    let RowScratch { seen, kept, edges: scratch, pending, .. } = buffers;
     scratch.clear();
     kept.clear();
+    pending.clear();
     let mut counts = RowCounts::default();
     let current = Scorer::current_offer(c);
     if c.locked
@@ -613,18 +630,35 @@ fn build_row(
     // The current offer's pair and `also`'s are kept whatever their rank, so always scored.
     let kept_anyway = |internal: usize| current_internal == Some(internal) || also == Some(internal);
     let mut forced = [None, None];
+    // First every pair in reach is checked against the limits known before scoring, and
+    // bounded; then the `k` best bounds are scored first. The row's `k`-th best is then close
+    // to its final value before the rest are met, and most of them are pruned on their bound
+    // unscored (national night: 35.0 M pairs scored in the walk's order, 16.9 M would be with
+    // the final `k`-th best known from the start). Which pairs are kept does not depend on the
+    // order: a pruned pair scores below the `k`-th best, ties included.
     let visit = |internal: usize, squared: f64| {
         if seen[internal] == stamp {
             return;
         }
         seen[internal] = stamp;
+        match scorer.prepare_in_reach(c, internal, squared) {
+            Ok((prepared, bound)) => pending.push(Pending { internal: internal as u32, bound, prepared }),
+            Err(removal) => counts.add(&Scan::Removed(removal)),
+        }
+    };
+    let settled = walk_in_reach(grid, scorer, c, visit);
+    if pending.len() > k {
+        pending.select_nth_unstable_by(k, |a, b| b.bound.total_cmp(&a.bound));
+    }
+    for p in pending.iter() {
+        let internal = p.internal as usize;
         // Once `k` edges are kept, a pair must beat the worst of them; the current offer is
         // always scored, so that it can be kept for continuity (and `also`, for stability).
         let threshold = match kept.peek() {
             Some(&(Reverse(worst), _)) if kept.len() == k && !kept_anyway(internal) => Some(worst),
             _ => None,
         };
-        match scorer.scan_in_reach(c, internal, squared, threshold) {
+        match scorer.scan_prepared(c, &p.prepared, p.bound, threshold) {
             Scan::Scored(weight) => {
                 counts.in_reach += 1;
                 counts.feasible += 1;
@@ -645,8 +679,7 @@ fn build_row(
             }
             other => counts.add(&other),
         }
-    };
-    let settled = walk_in_reach(grid, scorer, c, visit);
+    }
     counts.in_reach += settled.in_reach;
     counts.full += settled.full;
     scratch.extend(kept.drain().map(|(Reverse(w), o)| (w, o)));

@@ -286,6 +286,18 @@ fn documented(low: f64) -> f64 {
 /// poster's side of the pair, independent of the helper's uplift): a helper may drop out.
 pub const POSTER_MET_PROBABILITY: f64 = 0.7;
 
+/// A pair that passed the hard limits checked before its uplift is read, with the factors
+/// known by then ([`Scorer::prepare_in_reach`]); [`Scorer::scan_prepared`] scores it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Prepared {
+    k: u32,
+    occupation: f64,
+    distance: f64,
+    continuity: f64,
+    preference: f64,
+    nearness: f64,
+}
+
 /// Why [`Scorer::values`] stopped early.
 enum Stop {
     Removed(Removal),
@@ -1388,41 +1400,68 @@ impl Scorer {
         squared: f64,
         prune_below: Option<i64>,
     ) -> Result<Values, Stop> {
+        let p = self.prepare::<CLOSED_TOO>(c, k, policy, squared)?;
+        if let Some(threshold) = prune_below
+            && Self::below(self.bound(c, &p, policy), threshold)
+        {
+            return Err(Stop::Pruned);
+        }
+        self.values_prepared(c, &p, policy)
+    }
+
+    /// Whether a pair whose upper bound is `bound` cannot reach `threshold` points. Each of the 8
+    /// rounded contributions exceeds its exact value by at most 0.5; the f32 bounds (relative
+    /// error 6e-8) add far less than the remaining margin.
+    #[inline(always)]
+    fn below(bound: f64, threshold: i64) -> bool {
+        bound + 8.0 < threshold as f64
+    }
+
+    /// The hard limits of a pair checked before its uplift is read, and the factors known by
+    /// then: the first part of [`Scorer::values_at`].
+    #[inline(always)]
+    fn prepare<const CLOSED_TOO: bool>(
+        &self,
+        c: &CandidateView,
+        k: usize,
+        policy: &Policy,
+        squared: f64,
+    ) -> Result<Prepared, Removal> {
         let t = &self.offers;
         let h = &t.hot[k];
         // Distance first: it is the limit that removes most pairs the spatial index hands us,
         // and it lets the graph count the offers in reach whatever else removes them.
         if squared > c.reach_km * c.reach_km {
-            return Err(Removal::OutOfReach { distance_km: squared.sqrt(), limit_km: c.reach_km }.into());
+            return Err(Removal::OutOfReach { distance_km: squared.sqrt(), limit_km: c.reach_km });
         }
         if !c.excluded.is_empty() && c.excluded.binary_search(&(k as u32)).is_ok() {
-            return Err(Removal::Excluded.into());
+            return Err(Removal::Excluded);
         }
         if !c.own_needs.is_empty() && c.own_needs.binary_search(&(k as u32)).is_ok() {
-            return Err(Removal::OwnNeed.into());
+            return Err(Removal::OwnNeed);
         }
         if !CLOSED_TOO && !h.open {
-            return Err(Removal::NoCapacity.into());
+            return Err(Removal::NoCapacity);
         }
         // The groups through which this candidate is eligible for this offer.
         let shared = if h.groups.is_empty() { c.groups } else { GroupSet(c.groups.0 & h.groups.0) };
         if !h.groups.is_empty() && shared.is_empty() {
-            return Err(Removal::GroupNotServed.into());
+            return Err(Removal::GroupNotServed);
         }
         if h.serves_len > 0 {
             let start = h.serves_start as usize;
             if !t.serves_flat[start..start + h.serves_len as usize].contains(&c.municipality) {
-                return Err(Removal::OutsideServiceArea.into());
+                return Err(Removal::OutsideServiceArea);
             }
         }
         if h.licence && !c.driving_licence {
-            return Err(Removal::DrivingLicence.into());
+            return Err(Removal::DrivingLicence);
         }
         if h.languages != 0 && h.languages & c.languages == 0 {
-            return Err(Removal::Language.into());
+            return Err(Removal::Language);
         }
         if c.hours < h.min_hours {
-            return Err(Removal::Hours { needed: h.min_hours, available: c.hours }.into());
+            return Err(Removal::Hours { needed: h.min_hours, available: c.hours });
         }
         let occupation = if h.occupations_len == 0 || c.wishes.is_empty() {
             0.5
@@ -1436,7 +1475,7 @@ impl Scorer {
             }
             let required = policy.limits.job_min_shared_level;
             if matches!(h.kind, OfferKind::Job | OfferKind::WorkTrial) && best < required {
-                return Err(Removal::Occupation { shared_level: best, required }.into());
+                return Err(Removal::Occupation { shared_level: best, required });
             }
             f64::from(best) / 4.0
         };
@@ -1449,25 +1488,36 @@ impl Scorer {
             _ => 0.0,
         };
         let nearness = if c.reach_km > 0.0 { (1.0 - distance / c.reach_km).clamp(0.0, 1.0) } else { 1.0 };
-        if let Some(threshold) = prune_below {
-            let w = &policy.weights;
-            let weeks = Self::weeks_avoided(c, h);
-            let best_effect = f64::from(h.max_success) * weeks * c.weekly_rate + h.effect_base;
-            let bound = 1000.0
-                * (w.group_fit * f64::from(h.group_fit)
-                    + w.evidence * f64::from(h.max_lift)
-                    + w.distance * nearness
-                    + w.occupation * occupation
-                    + w.urgency * c.urgency
-                    + w.effect * (0.5 + best_effect / (2.0 * policy.effect.scale_dkk)).clamp(0.0, 1.0)
-                    + w.continuity * continuity
-                    + w.preference * preference);
-            // Each of the 8 rounded contributions exceeds its exact value by at most 0.5; the
-            // f32 bounds (relative error 6e-8) add far less than the remaining margin.
-            if bound + 8.0 < threshold as f64 {
-                return Err(Stop::Pruned);
-            }
-        }
+        Ok(Prepared { k: k as u32, occupation, distance, continuity, preference, nearness })
+    }
+
+    /// A prepared pair's upper bound, points before rounding: every factor computed so far
+    /// exact, the rest at their best for this offer.
+    #[inline(always)]
+    fn bound(&self, c: &CandidateView, p: &Prepared, policy: &Policy) -> f64 {
+        let h = &self.offers.hot[p.k as usize];
+        let w = &policy.weights;
+        let weeks = Self::weeks_avoided(c, h);
+        let best_effect = f64::from(h.max_success) * weeks * c.weekly_rate + h.effect_base;
+        1000.0
+            * (w.group_fit * f64::from(h.group_fit)
+                + w.evidence * f64::from(h.max_lift)
+                + w.distance * p.nearness
+                + w.occupation * p.occupation
+                + w.urgency * c.urgency
+                + w.effect * (0.5 + best_effect / (2.0 * policy.effect.scale_dkk)).clamp(0.0, 1.0)
+                + w.continuity * p.continuity
+                + w.preference * p.preference)
+    }
+
+    /// The rest of [`Scorer::values_at`] for a prepared pair: its uplift, effect and the
+    /// minimums on them.
+    #[inline(always)]
+    fn values_prepared(&self, c: &CandidateView, p: &Prepared, policy: &Policy) -> Result<Values, Stop> {
+        let t = &self.offers;
+        let k = p.k as usize;
+        let h = &t.hot[k];
+        let Prepared { occupation, distance, continuity, preference, nearness, .. } = *p;
         // Uplift over no offer for the candidate's weeks band, and how well it is documented,
         // averaged over the candidate's groups that the offer serves and those it does not
         // serve but the history measured at it (candidates of that group who came in through
@@ -1645,6 +1695,60 @@ impl Scorer {
         self.scan_at::<false>(c, k, squared, prune_below)
     }
 
+    /// The first part of [`Scorer::scan_in_reach`]: the pair's hard limits checked before its
+    /// uplift is read, and its upper bound (points before rounding; see
+    /// [`Scorer::scan_prepared`]). The graph's rows check every pair in reach so first, then
+    /// score the best bounds first, so that the row's `k`-th best is found early and most of
+    /// the rest are pruned unscored.
+    #[inline]
+    pub(crate) fn prepare_in_reach(
+        &self,
+        c: &CandidateView,
+        k: usize,
+        squared: f64,
+    ) -> Result<(Prepared, f64), Removal> {
+        debug_assert!(squared.to_bits() == Self::squared_distance(c, &self.offers.hot[k]).to_bits());
+        let policy = self.policies.get(c.policy);
+        let p = self.prepare::<false>(c, k, policy, squared)?;
+        Ok((p, self.bound(c, &p, policy)))
+    }
+
+    /// [`Scorer::scan_in_reach`] of a prepared pair whose bound is `bound`: the same answer,
+    /// pruned when the bound is below `prune_below` as the scan would prune it.
+    #[inline]
+    pub(crate) fn scan_prepared(
+        &self,
+        c: &CandidateView,
+        p: &Prepared,
+        bound: f64,
+        prune_below: Option<i64>,
+    ) -> Scan {
+        let policy = self.policies.get(c.policy);
+        if let Some(threshold) = prune_below
+            && Self::below(bound, threshold)
+        {
+            return Scan::Pruned;
+        }
+        match self.values_prepared(c, p, policy) {
+            Ok(v) => Self::scored(&v, policy),
+            Err(Stop::Removed(removal)) => Scan::Removed(removal),
+            Err(Stop::Pruned) => Scan::Pruned,
+        }
+    }
+
+    /// A pair's points, or its removal when they are below the policy's minimum score.
+    #[inline(always)]
+    fn scored(v: &Values, policy: &Policy) -> Scan {
+        let total: i64 = Self::points(&v.values, policy).iter().sum();
+        if total < policy.limits.min_score {
+            return Scan::Removed(Removal::BelowMinimumScore {
+                score: total,
+                minimum: policy.limits.min_score,
+            });
+        }
+        Scan::Scored(total)
+    }
+
     #[inline(always)]
     fn scan_at<const CLOSED_TOO: bool>(
         &self,
@@ -1654,19 +1758,11 @@ impl Scorer {
         prune_below: Option<i64>,
     ) -> Scan {
         let policy = self.policies.get(c.policy);
-        let v = match self.values_at::<CLOSED_TOO>(c, k, policy, squared, prune_below) {
-            Ok(v) => v,
-            Err(Stop::Removed(removal)) => return Scan::Removed(removal),
-            Err(Stop::Pruned) => return Scan::Pruned,
-        };
-        let total: i64 = Self::points(&v.values, policy).iter().sum();
-        if total < policy.limits.min_score {
-            return Scan::Removed(Removal::BelowMinimumScore {
-                score: total,
-                minimum: policy.limits.min_score,
-            });
+        match self.values_at::<CLOSED_TOO>(c, k, policy, squared, prune_below) {
+            Ok(v) => Self::scored(&v, policy),
+            Err(Stop::Removed(removal)) => Scan::Removed(removal),
+            Err(Stop::Pruned) => Scan::Pruned,
         }
-        Scan::Scored(total)
     }
 
     /// Every hard limit a pair at internal index `k` breaks, each checked on its own (the
