@@ -12,8 +12,11 @@
 //! places, listed under several keys). A row's walk takes a span of slots 64 at a time: one
 //! branch-free, vectorised loop computes their squared distances bit for bit as the scorer
 //! does; slots out of reach are dropped, and slots in reach that break a packed limit are only
-//! counted, where the scan would count them alike. Only the rest reach the offer's record
-//! (`Scorer::scan_in_reach`): 88 M of the national night's 148 M visits.
+//! counted, where the scan would count them alike. Only the rest reach the offer's record:
+//! a night's row checks each against the limits known before scoring and bounds it
+//! (`Scorer::prepare_in_reach`), then scores the `k` best bounds first and the rest only
+//! while their bound can beat the row's `k`-th best (`Scorer::scan_prepared`); the service's
+//! ranking scans in the walk's order (`Scorer::scan_in_reach`).
 //!
 //! Must not: read files, or decide anything: the graph only says what is possible and how good.
 

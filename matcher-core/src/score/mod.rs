@@ -1729,16 +1729,18 @@ impl Scorer {
         {
             return Scan::Pruned;
         }
-        match self.values_prepared(c, p, policy) {
-            Ok(v) => Self::scored(&v, policy),
-            Err(Stop::Removed(removal)) => Scan::Removed(removal),
-            Err(Stop::Pruned) => Scan::Pruned,
-        }
+        Self::scan_of(self.values_prepared(c, p, policy), policy)
     }
 
-    /// A pair's points, or its removal when they are below the policy's minimum score.
+    /// A pair's scan from its values: its points, or its removal (also when the points are
+    /// below the policy's minimum score), or its pruning.
     #[inline(always)]
-    fn scored(v: &Values, policy: &Policy) -> Scan {
+    fn scan_of(values: Result<Values, Stop>, policy: &Policy) -> Scan {
+        let v = match values {
+            Ok(v) => v,
+            Err(Stop::Removed(removal)) => return Scan::Removed(removal),
+            Err(Stop::Pruned) => return Scan::Pruned,
+        };
         let total: i64 = Self::points(&v.values, policy).iter().sum();
         if total < policy.limits.min_score {
             return Scan::Removed(Removal::BelowMinimumScore {
@@ -1758,11 +1760,7 @@ impl Scorer {
         prune_below: Option<i64>,
     ) -> Scan {
         let policy = self.policies.get(c.policy);
-        match self.values_at::<CLOSED_TOO>(c, k, policy, squared, prune_below) {
-            Ok(v) => Self::scored(&v, policy),
-            Err(Stop::Removed(removal)) => Scan::Removed(removal),
-            Err(Stop::Pruned) => Scan::Pruned,
-        }
+        Self::scan_of(self.values_at::<CLOSED_TOO>(c, k, policy, squared, prune_below), policy)
     }
 
     /// Every hard limit a pair at internal index `k` breaks, each checked on its own (the
