@@ -414,10 +414,9 @@ struct RowScratch {
     pending: Vec<Pending>,
 }
 
-/// A pair of a row waiting to be scored: its offer (internal index), its upper bound and
-/// what the limits' check already computed.
+/// A pair of a row waiting to be scored: its upper bound and what the limits' check already
+/// computed (its offer among it). 32 bytes: the selection of the best bounds moves them.
 struct Pending {
-    internal: u32,
     bound: f64,
     prepared: Prepared,
 }
@@ -645,7 +644,7 @@ fn build_row(
         }
         seen[internal] = stamp;
         match scorer.prepare_in_reach(c, internal, squared) {
-            Ok((prepared, bound)) => pending.push(Pending { internal: internal as u32, bound, prepared }),
+            Ok((prepared, bound)) => pending.push(Pending { bound, prepared }),
             Err(removal) => counts.add(&Scan::Removed(removal)),
         }
     };
@@ -654,7 +653,7 @@ fn build_row(
         pending.select_nth_unstable_by(k, |a, b| b.bound.total_cmp(&a.bound));
     }
     for p in pending.iter() {
-        let internal = p.internal as usize;
+        let internal = p.prepared.offer();
         // Once `k` edges are kept, a pair must beat the worst of them; the current offer is
         // always scored, so that it can be kept for continuity (and `also`, for stability).
         let threshold = match kept.peek() {

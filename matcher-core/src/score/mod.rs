@@ -290,12 +290,40 @@ pub const POSTER_MET_PROBABILITY: f64 = 0.7;
 /// known by then ([`Scorer::prepare_in_reach`]); [`Scorer::scan_prepared`] scores it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Prepared {
-    k: u32,
-    occupation: f64,
     distance: f64,
-    continuity: f64,
-    preference: f64,
     nearness: f64,
+    k: u32,
+    /// The best shared occupation level, or [`Prepared::NO_LEVEL`] when the pair has none to
+    /// compare (the factor is then 0.5). Small codes rather than the factors' `f64`s keep a
+    /// row's prepared pairs at 24 bytes each.
+    level: u8,
+    continuity: bool,
+    /// 0: not a kind the candidate prefers, 1: no preference, 2: a preferred kind.
+    preference: u8,
+}
+
+impl Prepared {
+    const NO_LEVEL: u8 = u8::MAX;
+
+    /// The offer's internal index.
+    pub(crate) fn offer(&self) -> usize {
+        self.k as usize
+    }
+
+    #[inline(always)]
+    fn occupation(&self) -> f64 {
+        if self.level == Self::NO_LEVEL { 0.5 } else { f64::from(self.level) / 4.0 }
+    }
+
+    #[inline(always)]
+    fn continuity(&self) -> f64 {
+        if self.continuity { 1.0 } else { 0.0 }
+    }
+
+    #[inline(always)]
+    fn preference(&self) -> f64 {
+        f64::from(self.preference) * 0.5
+    }
 }
 
 /// Why [`Scorer::values`] stopped early.
@@ -1463,8 +1491,8 @@ impl Scorer {
         if c.hours < h.min_hours {
             return Err(Removal::Hours { needed: h.min_hours, available: c.hours });
         }
-        let occupation = if h.occupations_len == 0 || c.wishes.is_empty() {
-            0.5
+        let level = if h.occupations_len == 0 || c.wishes.is_empty() {
+            Prepared::NO_LEVEL
         } else {
             let start = h.occupations_start as usize;
             let mut best = 0u8;
@@ -1477,18 +1505,18 @@ impl Scorer {
             if matches!(h.kind, OfferKind::Job | OfferKind::WorkTrial) && best < required {
                 return Err(Removal::Occupation { shared_level: best, required });
             }
-            f64::from(best) / 4.0
+            best
         };
         // The square root waits until every hard limit has passed: most pairs in reach fail one.
         let distance = squared.sqrt();
-        let continuity = if c.current == Some(k as u32) { 1.0 } else { 0.0 };
+        let continuity = c.current == Some(k as u32);
         let preference = match c.preferred {
-            0 => 0.5,
-            mask if mask & (1 << (h.kind as u8)) != 0 => 1.0,
-            _ => 0.0,
+            0 => 1,
+            mask if mask & (1 << (h.kind as u8)) != 0 => 2,
+            _ => 0,
         };
         let nearness = if c.reach_km > 0.0 { (1.0 - distance / c.reach_km).clamp(0.0, 1.0) } else { 1.0 };
-        Ok(Prepared { k: k as u32, occupation, distance, continuity, preference, nearness })
+        Ok(Prepared { distance, nearness, k: k as u32, level, continuity, preference })
     }
 
     /// A prepared pair's upper bound, points before rounding: every factor computed so far
@@ -1503,11 +1531,11 @@ impl Scorer {
             * (w.group_fit * f64::from(h.group_fit)
                 + w.evidence * f64::from(h.max_lift)
                 + w.distance * p.nearness
-                + w.occupation * p.occupation
+                + w.occupation * p.occupation()
                 + w.urgency * c.urgency
                 + w.effect * (0.5 + best_effect / (2.0 * policy.effect.scale_dkk)).clamp(0.0, 1.0)
-                + w.continuity * p.continuity
-                + w.preference * p.preference)
+                + w.continuity * p.continuity()
+                + w.preference * p.preference())
     }
 
     /// The rest of [`Scorer::values_at`] for a prepared pair: its uplift, effect and the
@@ -1517,7 +1545,8 @@ impl Scorer {
         let t = &self.offers;
         let k = p.k as usize;
         let h = &t.hot[k];
-        let Prepared { occupation, distance, continuity, preference, nearness, .. } = *p;
+        let Prepared { distance, nearness, .. } = *p;
+        let (occupation, continuity, preference) = (p.occupation(), p.continuity(), p.preference());
         // Uplift over no offer for the candidate's weeks band, and how well it is documented,
         // averaged over the candidate's groups that the offer serves and those it does not
         // serve but the history measured at it (candidates of that group who came in through
