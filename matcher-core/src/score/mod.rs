@@ -365,6 +365,7 @@ impl LimitsBroken {
 }
 
 /// What the graph learns about one visited pair.
+#[derive(Debug, PartialEq)]
 pub(crate) enum Scan {
     /// Farther than the candidate's travel limit (distance not computed: no square root).
     OutOfReach,
