@@ -184,6 +184,9 @@ impl Reduced {
             .map(|(b, degree)| self.sweep(problem, b * per, degree))
             .collect();
         let mut sweeps = sweeps.into_iter();
+        // `kept` and `changed` say whether the modified problem is the input itself (every
+        // edge kept, no weight changed): then a single all-covering component borrows the
+        // input's arrays.
         let Sweep { mut uf, mut kept, mut changed, .. } =
             sweeps.next().unwrap_or_else(|| Sweep::empty(n + self.n_nodes(), 0));
         for mut sweep in sweeps {
