@@ -1707,7 +1707,8 @@ impl Scorer {
         if squared > c.reach_km * c.reach_km {
             return Scan::OutOfReach;
         }
-        self.scan_at::<CLOSED_TOO>(c, k, squared, prune_below)
+        let policy = self.policies.get(c.policy);
+        Self::scan_of(self.values_at::<CLOSED_TOO>(c, k, policy, squared, prune_below), policy)
     }
 
     /// [`Scorer::scan`] of a pair the caller has already found in reach: `squared` is its
@@ -1722,7 +1723,8 @@ impl Scorer {
         prune_below: Option<i64>,
     ) -> Scan {
         debug_assert!(squared.to_bits() == Self::squared_distance(c, &self.offers.hot[k]).to_bits());
-        self.scan_at::<false>(c, k, squared, prune_below)
+        let policy = self.policies.get(c.policy);
+        Self::scan_of(self.values_at::<false>(c, k, policy, squared, prune_below), policy)
     }
 
     /// The first part of [`Scorer::scan_in_reach`]: the pair's hard limits checked before its
@@ -1779,18 +1781,6 @@ impl Scorer {
             });
         }
         Scan::Scored(total)
-    }
-
-    #[inline(always)]
-    fn scan_at<const CLOSED_TOO: bool>(
-        &self,
-        c: &CandidateView,
-        k: usize,
-        squared: f64,
-        prune_below: Option<i64>,
-    ) -> Scan {
-        let policy = self.policies.get(c.policy);
-        Self::scan_of(self.values_at::<CLOSED_TOO>(c, k, policy, squared, prune_below), policy)
     }
 
     /// Every hard limit a pair at internal index `k` breaks, each checked on its own (the
