@@ -10,6 +10,9 @@ use std::collections::VecDeque;
 use rayon::prelude::*;
 
 use super::NONE;
+use super::bids::{
+    self, BidCache, Book, CACHE, CacheCell, Heap, PARALLEL_QUEUE, Rows, STALE, Scaled, Slots, full_scan,
+};
 use super::prices::{ComponentRows, Proof, least_prices};
 use super::reduce::{CompResult, Component};
 use crate::error::{Error, Result};
@@ -28,17 +31,9 @@ const WARM_START_UNITS: i64 = 16;
 /// the third phase replaces two (8.5 M iterations instead of 9.2 M). Later deferral is what
 /// turns into a reverse price war on nights with guaranteed places (see `solve_component`).
 const COLD_PHASES_WITHOUT_REPAIR: u64 = 2;
-/// Persons taken from the bid queue at a time, whose caches are loaded before they bid.
-const TOUCH_AHEAD: usize = 16;
-/// Edges a person remembers between bids.
-const CACHE: usize = 4;
 /// The reverse repair's price cuts are patched into the bid caches (instead of rescanning
 /// everybody) while the lowered offers hold at most 1/RAISE_FRACTION of the edges.
 const RAISE_FRACTION: usize = 4;
-/// Marks a person's cache as unusable.
-const STALE: i64 = i64::MAX;
-/// "No place left" price; far above any reachable price, far below overflow.
-const INF: i64 = i64::MAX / 4;
 /// The reverse repair's stand-in profit for the holders of the offer taking its step: any
 /// weight (at most `i64::MAX / 16`) less it is below `HELD_BELOW`, and no true value is
 /// (profits are at most the largest weight).
@@ -78,6 +73,11 @@ pub(super) fn solve_component(c: &Component, warm: Option<&[i64]>, schedule: Sch
     // Weights are scaled on the fly (one multiply per scanned edge) rather than copied: a
     // national instance would otherwise hold another 8 bytes per edge.
     let mut au = Auction::new(n, m, &c.off, &c.adj, Scaled { w: &c.w, s }, &c.cap);
+    // The schedule of record (the canonical choice's own solve) bids in queue order: which
+    // of its ties it returns is the answer.
+    if schedule == Schedule::Fast {
+        au.workers = rayon::current_num_threads();
+    }
     let eps = match warm {
         Some(w) => {
             for (l, &node) in c.offers.iter().enumerate() {
@@ -294,59 +294,6 @@ impl<E: InEdge> Csc<E> {
     }
 }
 
-/// A component's modified weights seen scaled by `S`.
-#[derive(Clone, Copy)]
-struct Scaled<'a> {
-    w: &'a [i64],
-    s: i64,
-}
-
-impl Scaled<'_> {
-    #[inline]
-    fn at(self, e: usize) -> i64 {
-        self.w[e] * self.s
-    }
-}
-
-/// Scans all edges of person `i` at prices `entry`: its `CACHE` best edges and the best
-/// value of the rest.
-#[inline]
-fn full_scan(off: &[usize], adj: &[u32], a: Scaled<'_>, entry: &[i64], i: usize) -> BidCache {
-    let mut top = [(i64::MIN, NONE, 0i64); CACHE];
-    let mut rest = i64::MIN;
-    for e in off[i]..off[i + 1] {
-        let j = adj[e];
-        let ae = a.at(e);
-        let v = ae - entry[j as usize];
-        if v > top[CACHE - 1].0 {
-            rest = rest.max(top[CACHE - 1].0);
-            let mut k = CACHE - 1;
-            while k > 0 && top[k - 1].0 < v {
-                top[k] = top[k - 1];
-                k -= 1;
-            }
-            top[k] = (v, j, ae);
-        } else {
-            rest = rest.max(v);
-        }
-    }
-    let mut c = BidCache { a: [0; CACHE], j: [NONE; CACHE], bound: rest };
-    for k in 0..CACHE {
-        (c.j[k], c.a[k]) = (top[k].1, top[k].2);
-    }
-    c
-}
-
-/// A person's `CACHE` best edges at its last full scan (scaled weight, offer; NONE-padded)
-/// and an upper bound of the value of all its other edges (STALE = rescan). One cache line.
-#[derive(Clone, Copy)]
-#[repr(align(64))]
-struct BidCache {
-    a: [i64; CACHE],
-    j: [u32; CACHE],
-    bound: i64,
-}
-
 /// State of the auction on one component. Struct of arrays; offers hold their persons in a
 /// min-heap of slot prices stored in one flat array (`slot_start[j]..slot_start[j] + cap[j]`).
 struct Auction<'a> {
@@ -373,8 +320,10 @@ struct Auction<'a> {
     queue: VecDeque<u32>,
     /// Whether prices fell since the caches were filled (then they are no bounds).
     prices_fell: bool,
+    /// Threads a long phase's bids are shared between (1: in queue order).
+    workers: usize,
     /// Per person: its best edges at its last full scan.
-    cache: Vec<BidCache>,
+    cache: Vec<CacheCell>,
     iterations: u64,
     /// Bids that rescanned every edge of their bidder.
     scans: u64,
@@ -403,7 +352,8 @@ impl<'a> Auction<'a> {
             paid: vec![0; n],
             queue: VecDeque::with_capacity(n),
             prices_fell: true,
-            cache: vec![BidCache { a: [0; CACHE], j: [NONE; CACHE], bound: STALE }; n],
+            workers: 1,
+            cache: (0..n).map(|_| CacheCell::new(BidCache::STALE)).collect(),
             iterations: 0,
             scans: 0,
         }
@@ -430,35 +380,21 @@ impl<'a> Auction<'a> {
         }
     }
 
-    /// Whether the cheapest place of `j` is a free one (else it is the heap root).
+    /// The component's rows, as the bids read them.
     #[inline]
-    fn cheapest_is_free(&self, j: usize) -> bool {
-        let h = self.held[j];
-        h < self.cap[j] && (h == 0 || self.reserve[j] <= self.hp[self.slot_start[j]])
+    fn rows(&self) -> Rows<'a> {
+        Rows { off: self.off, adj: self.adj, a: self.a }
     }
 
+    /// Offer `j`'s places.
     #[inline]
-    fn compute_entry(&self, j: usize) -> i64 {
-        let (h, c) = (self.held[j], self.cap[j]);
-        let root = if h > 0 { self.hp[self.slot_start[j]] } else { INF };
-        if h < c { self.reserve[j].min(root) } else { root }
-    }
-
-    /// Price of the second-cheapest place of `j` (what the bidder's second best within the
-    /// same offer costs), or INF.
-    #[inline]
-    fn second_price(&self, j: usize) -> i64 {
-        let (h, c, s) = (self.held[j], self.cap[j], self.slot_start[j]);
-        let free = c - h;
-        if self.cheapest_is_free(j) {
-            let r = if free >= 2 { self.reserve[j] } else { INF };
-            let root = if h >= 1 { self.hp[s] } else { INF };
-            r.min(root)
-        } else {
-            let r = if free >= 1 { self.reserve[j] } else { INF };
-            let c1 = if h > 1 { self.hp[s + 1] } else { INF };
-            let c2 = if h > 2 { self.hp[s + 2] } else { INF };
-            r.min(c1).min(c2)
+    fn slots(&self, j: usize) -> Slots<'_> {
+        let s = self.slot_start[j];
+        Slots {
+            hp: &self.hp[s..s + self.held[j] as usize],
+            held: self.held[j],
+            cap: self.cap[j],
+            reserve: self.reserve[j],
         }
     }
 
@@ -485,36 +421,17 @@ impl<'a> Auction<'a> {
         } else {
             self.queue.extend(0..self.assigned.len() as u32);
         }
-        // The queue is FIFO, so the next persons to bid are known: their cache lines (random
-        // in a 64-byte-per-person array, mostly a miss) are loaded together, overlapping the
-        // misses, and then they bid one by one in the same order as before. Measured on geo
-        // 200k, 1 thread: a load per bid cost about as much as the rest of the bid.
-        // While most bids of the phase rescan their edges (a cold start's first phase, where
-        // every bid moves a price by a coarse ε: 0.86 M rescans in 0.97 M bids on the peers'
-        // `gen.py geo` 200k), the first line of each next bidder's edge row is loaded too;
-        // later phases rescan rarely and would only pay for loads they do not use. Measured
-        // on that instance, 1 thread, 8 runs each: first phase 0.79 -> 0.63 s (median), the
-        // solve 2.75 -> 2.45 s.
-        let mut next = [0u32; TOUCH_AHEAD];
-        let (scans_before, bids_before) = (self.scans, self.iterations);
-        while !self.queue.is_empty() {
-            let n = TOUCH_AHEAD.min(self.queue.len());
-            let rescanning = (self.scans - scans_before) * 2 > self.iterations - bids_before;
-            for (slot, i) in next.iter_mut().zip(self.queue.drain(..n)) {
-                *slot = i;
-                std::hint::black_box(self.cache[i as usize].bound);
-                if rescanning {
-                    let (first, end) = (self.off[i as usize], self.off[i as usize + 1]);
-                    if first < end {
-                        std::hint::black_box((self.adj[first], self.a.w[first]));
-                    }
-                }
-            }
-            for &i in &next[..n] {
-                self.bid(i as usize, eps);
-            }
-        }
-        // The bids left `assigned` and `pos` as they were (see `take_bid`): nothing the bid
+        // A long queue is bid for by every thread of the pool at once (`bids.rs`): the
+        // component's solve is otherwise one chain (session 11).
+        let workers = if self.queue.len() >= PARALLEL_QUEUE { self.workers } else { 1 };
+        let Auction {
+            off, adj, a, cap, slot_start, hp, hi, held, reserve, entry, paid, queue, cache, ..
+        } = self;
+        let mut book = Book { slot_start, hp, hi, held, cap, reserve, entry, paid };
+        let counts = bids::bid_all(&mut book, Rows { off, adj, a: *a }, cache, queue, eps, workers);
+        self.iterations += counts.bids;
+        self.scans += counts.scans;
+        // The bids left `assigned` and `pos` as they were (`bids::Places::take`): nothing the bid
         // loop calls may read them (`profit`, `remove`, `take` and the `sift_*` do). Everything
         // after this point reads them: the repair, the next phase's `keep_or_requeue`, the duals.
         self.rebuild_holders();
@@ -535,91 +452,6 @@ impl<'a> Auction<'a> {
         }
     }
 
-    /// Forward bid of unassigned person `i`.
-    ///
-    /// Within a phase prices only rise, so values only fall: a person caches its `CACHE` best
-    /// edges and an upper bound of all the others. While the best cached value still reaches
-    /// that bound, it is the true best and the bound is a valid (upper) second best: a bid
-    /// with a smaller increment, which keeps ε-CS. Most bids then touch one cache line and the
-    /// (small, hot) price array instead of `K` edges.
-    #[inline]
-    fn bid(&mut self, i: usize, eps: i64) {
-        self.iterations += 1;
-        let (mut v1, mut v2, mut best) = self.cached_values(i);
-        let bound = self.cache[i].bound;
-        if bound == STALE || v1 < bound {
-            self.scans += 1;
-            self.cache[i] = full_scan(self.off, self.adj, self.a, &self.entry, i);
-            (v1, v2, best) = self.cached_values(i);
-        }
-        if v1 == i64::MIN {
-            return; // no edges
-        }
-        v2 = v2.max(self.cache[i].bound).max(0);
-        if v1 <= 0 {
-            return; // the dummy "unmatched" is at least as good: profit 0
-        }
-        let (j, a) = (self.cache[i].j[best] as usize, self.cache[i].a[best]);
-        let sp = self.second_price(j);
-        if sp < INF {
-            v2 = v2.max(a - sp);
-        }
-        let bid = self.entry[j] + (v1 - v2) + eps;
-        self.take_bid(j, i, bid, a);
-    }
-
-    /// `take` for the bid loop: the heap moves its slots but not `pos`, and neither the
-    /// bidder's nor the evicted holder's `assigned` is written. Nothing in the bid loop reads
-    /// them, and `rebuild_holders` sets both for everybody (one pass over the filled places)
-    /// when the loop ends; the moves are otherwise those of `take`, so the heaps and every
-    /// later bid are the same. Measured on the peers' geo 200k, 1 thread: the
-    /// per-swap `pos` writes (two random stores into a 0.8 MB array) and the two `assigned`
-    /// stores were ~0.1 s of ~1 s of bidding.
-    #[inline]
-    fn take_bid(&mut self, j: usize, i: usize, price: i64, a: i64) {
-        let s = self.slot_start[j];
-        if self.cheapest_is_free(j) {
-            // `sift_up` of a new last slot, with a hole instead of swaps.
-            let mut k = self.held[j] as usize;
-            self.held[j] += 1;
-            while k > 0 {
-                let p = (k - 1) / 2;
-                if self.hp[s + p] <= price {
-                    break;
-                }
-                self.hp[s + k] = self.hp[s + p];
-                self.hi[s + k] = self.hi[s + p];
-                k = p;
-            }
-            self.hp[s + k] = price;
-            self.hi[s + k] = i as u32;
-        } else {
-            // The root's holder is evicted; `sift_down` of the new root, with a hole: a child
-            // moves up while it is strictly cheaper (the right one only when strictly cheaper
-            // than the left), as `sift_down` swaps.
-            self.queue.push_back(self.hi[s]);
-            let h = self.held[j] as usize;
-            let mut k = 0;
-            loop {
-                let (l, r) = (2 * k + 1, 2 * k + 2);
-                if l >= h {
-                    break;
-                }
-                let c = if r < h && self.hp[s + r] < self.hp[s + l] { r } else { l };
-                if self.hp[s + c] >= price {
-                    break;
-                }
-                self.hp[s + k] = self.hp[s + c];
-                self.hi[s + k] = self.hi[s + c];
-                k = c;
-            }
-            self.hp[s + k] = price;
-            self.hi[s + k] = i as u32;
-        }
-        self.paid[i] = a;
-        self.entry[j] = self.compute_entry(j);
-    }
-
     /// `assigned` and `pos` of everybody, from the offers' heaps.
     fn rebuild_holders(&mut self) {
         self.assigned.fill(NONE);
@@ -637,10 +469,10 @@ impl<'a> Auction<'a> {
     /// Full scan of every person at today's prices, in parallel: it only reads prices, so the
     /// result is the same for every thread count.
     fn prescan(&mut self) {
-        let (off, adj, a, entry) = (self.off, self.adj, self.a, &self.entry);
-        self.cache.par_chunks_mut(4096).enumerate().for_each(|(chunk, caches)| {
-            for (k, c) in caches.iter_mut().enumerate() {
-                *c = full_scan(off, adj, a, entry, chunk * 4096 + k);
+        let (rows, entry) = (self.rows(), &self.entry);
+        self.cache.par_chunks(4096).enumerate().for_each(|(chunk, caches)| {
+            for (k, c) in caches.iter().enumerate() {
+                c.set(full_scan(rows, |j| entry[j], chunk * 4096 + k));
             }
         });
         self.prices_fell = false;
@@ -660,10 +492,10 @@ impl<'a> Auction<'a> {
             // 0.29–0.33 s -> 0.17–0.23 s over the solve's seven patches.
             for e in csc.off[j]..csc.off[j + 1] {
                 let (a, person) = csc.at(e);
-                let c = &mut self.cache[person as usize];
-                let listed = c.j.iter().fold(false, |f, &x| f | (x == ju));
-                let raised = c.bound.max(a - p);
-                c.bound = if listed | (c.bound == STALE) { c.bound } else { raised };
+                let c = &self.cache[person as usize];
+                let (listed, bound) = (c.lists(ju), c.bound());
+                let raised = bound.max(a - p);
+                c.set_bound(if listed | (bound == STALE) { bound } else { raised });
             }
         }
     }
@@ -675,17 +507,20 @@ impl<'a> Auction<'a> {
     /// only raises prices, so the persons checked before stay valid.
     fn keep_or_requeue(&mut self, eps: i64, current: &[u32]) {
         for i in 0..self.assigned.len() {
-            let (mut v1, _, mut best) = self.cached_values(i);
-            if self.cache[i].bound == STALE || v1 < self.cache[i].bound {
-                self.cache[i] = full_scan(self.off, self.adj, self.a, &self.entry, i);
-                (v1, _, best) = self.cached_values(i);
+            let entry = &self.entry;
+            let mut c = self.cache[i].get();
+            let (mut v1, _, mut best) = c.values(|j| entry[j]);
+            if c.bound == STALE || v1 < c.bound {
+                c = full_scan(self.rows(), |j| entry[j], i);
+                self.cache[i].set(c);
+                (v1, _, best) = c.values(|j| entry[j]);
             }
             match self.assigned[i] {
                 NONE => {
                     if v1 <= 0 || v1 == i64::MIN {
                         continue; // unmatched is optimal for it
                     }
-                    let (mut j, mut a) = (self.cache[i].j[best] as usize, self.cache[i].a[best]);
+                    let (mut j, mut a) = (c.j[best] as usize, c.a[best]);
                     // Exact prices make many best offers ties; keeping the current one among
                     // them (continuity) avoids a cascade of needless evictions.
                     let cur = current.get(i).copied().unwrap_or(NONE);
@@ -697,7 +532,7 @@ impl<'a> Auction<'a> {
                             (j, a) = (cur as usize, self.a.at(e));
                         }
                     }
-                    if self.cheapest_is_free(j) {
+                    if self.slots(j).cheapest_is_free() {
                         let price = self.reserve[j];
                         self.take(j, i, price, a);
                     } else if v1 > eps {
@@ -723,7 +558,7 @@ impl<'a> Auction<'a> {
                         let free_before = self.held[j] < self.cap[j];
                         self.remove(i);
                         self.reserve[j] = if free_before { self.reserve[j].max(slot) } else { slot };
-                        self.entry[j] = self.compute_entry(j);
+                        self.entry[j] = self.slots(j).entry();
                         self.queue.push_back(i as u32);
                     }
                 }
@@ -731,35 +566,10 @@ impl<'a> Auction<'a> {
         }
     }
 
-    /// Best and second-best current value among person `i`'s cached edges, and the slot of
-    /// the best (`i64::MIN` when none).
-    #[inline]
-    fn cached_values(&self, i: usize) -> (i64, i64, usize) {
-        let c = &self.cache[i];
-        let (mut v1, mut v2, mut best) = (i64::MIN, i64::MIN, 0usize);
-        if c.bound == STALE {
-            return (v1, v2, best);
-        }
-        for k in 0..CACHE {
-            if c.j[k] == NONE {
-                break;
-            }
-            let v = c.a[k] - self.entry[c.j[k] as usize];
-            if v > v1 {
-                v2 = v1;
-                v1 = v;
-                best = k;
-            } else if v > v2 {
-                v2 = v;
-            }
-        }
-        (v1, v2, best)
-    }
-
     /// Person `i` takes the cheapest place of `j` at `price`, evicting its holder if any.
     fn take(&mut self, j: usize, i: usize, price: i64, a: i64) {
         let s = self.slot_start[j];
-        if self.cheapest_is_free(j) {
+        if self.slots(j).cheapest_is_free() {
             let k = self.held[j] as usize;
             self.held[j] += 1;
             self.hp[s + k] = price;
@@ -777,7 +587,7 @@ impl<'a> Auction<'a> {
         }
         self.assigned[i] = j as u32;
         self.paid[i] = a;
-        self.entry[j] = self.compute_entry(j);
+        self.entry[j] = self.slots(j).entry();
     }
 
     fn sift_up(&mut self, j: usize, mut k: usize) {
@@ -977,7 +787,7 @@ impl<'a> Auction<'a> {
                         moved.push((jo as u32, k as u32));
                     }
                     self.reserve[jo] = old_entry;
-                    self.entry[jo] = self.compute_entry(jo);
+                    self.entry[jo] = self.slots(jo).entry();
                     if old_entry > 0 && !in_queue[jo] {
                         in_queue[jo] = true;
                         rq.push_back(jo as u32);

@@ -109,6 +109,7 @@
 #![allow(clippy::needless_range_loop)]
 
 mod auction;
+mod bids;
 mod dense;
 mod exact;
 mod face;

@@ -535,6 +535,23 @@ fn medium_random_instances_are_certified_and_deterministic() {
     }
 }
 
+/// A phase with more than `bids::PARALLEL_QUEUE` persons queued bids on every thread at once,
+/// in an order that depends on the threads' timing; the answer must not.
+#[test]
+fn parallel_bids_give_the_one_thread_answer() {
+    for seed in 0..4 {
+        let p = medium(100 + seed, 6_000, 900, 8, if seed % 2 == 0 { 20 } else { 10_000 });
+        let one = solve(&p, &opts(Mode::Exact, 1, 0)).unwrap();
+        assert_eq!(verify(&p, &one).unwrap().gap, Some(0), "seed {seed}");
+        for threads in [2, 4] {
+            let many = solve(&p, &opts(Mode::Exact, threads, 0)).unwrap();
+            assert_eq!(many.assignment, one.assignment, "seed {seed}, {threads} threads");
+            assert_eq!(many.offer_prices, one.offer_prices, "seed {seed}, {threads} threads");
+            assert_eq!(verify(&p, &many).unwrap().gap, Some(0), "seed {seed}, {threads} threads");
+        }
+    }
+}
+
 #[test]
 fn lock_on_a_full_offer_is_refused() {
     let mut p = Problem::new(2, vec![1], vec![0, 1, 2], vec![0, 0], vec![3, 4]).unwrap();
