@@ -3,10 +3,11 @@
 //! from the peers harness on the large instances (see `docs/solver.md`).
 //!
 //! With `SOLVER_BENCH_LARGE` set, `cargo bench -p matcher-core --bench solver -- large` adds one
-//! instance of the peers' geo 200k size (200,000 candidates, 20,000 offers, 64 edges each) that
-//! no longer fits the caches. Its offers lie on a line and each candidate's edges are
-//! consecutive offers, unlike the peers' towns (`gen.py geo`): a change to the auction's memory
-//! access can differ between the two (session 9, `docs/solver.md`).
+//! instance of the peers' geo 200k size (200,000 candidates, 20,000 offers, 64 edges each),
+//! solved on 1 and on 2 threads, that no longer fits the caches. Its offers lie on a line and
+//! each candidate's edges are consecutive offers, unlike the peers' towns (`gen.py geo`): a
+//! change to the auction's memory access can differ between the two (session 9,
+//! `docs/solver.md`).
 
 use std::hint::black_box;
 
@@ -91,6 +92,9 @@ fn bench(c: &mut Criterion) {
         let mut g = c.benchmark_group("solve_large");
         g.sample_size(10);
         g.bench_function("geo_200k/exact", |b| b.iter(|| solve(black_box(&large), &o).unwrap()));
+        // Issue 18: two threads at least 1.6x one.
+        let two = SolveOptions { threads: 2, ..o.clone() };
+        g.bench_function("geo_200k/exact_2_threads", |b| b.iter(|| solve(black_box(&large), &two).unwrap()));
         g.finish();
     }
 }
