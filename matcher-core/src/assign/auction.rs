@@ -1,5 +1,6 @@
 //! The auction of the exact solver (driven by `exact.rs`): ε-scaling forward auction, reverse repair of offers with spare capacity,
-//! exact integer duals (the least ones, `prices.rs`). See the module header of `assign` for why.
+//! exact integer duals (the least ones, `prices.rs`); the forward bids themselves are in
+//! `bids.rs`. See the module header of `assign` for why.
 //!
 //! Terms: a *person* is an unlocked candidate of the component, an *offer* an offer node of the
 //! modified problem (regular or guaranteed places). All weights and prices inside the auction
@@ -431,7 +432,7 @@ impl<'a> Auction<'a> {
         let counts = bids::bid_all(&mut book, Rows { off, adj, a: *a }, cache, queue, eps, workers);
         self.iterations += counts.bids;
         self.scans += counts.scans;
-        // The bids left `assigned` and `pos` as they were (`bids::Places::take`): nothing the bid
+        // The bids left `assigned` and `pos` as they were (`bids::HeapMut::take`): nothing the bid
         // loop calls may read them (`profit`, `remove`, `take` and the `sift_*` do). Everything
         // after this point reads them: the repair, the next phase's `keep_or_requeue`, the duals.
         self.rebuild_holders();

@@ -366,9 +366,16 @@ trait Market {
         Self: 'm;
     /// The price of offer `j`'s cheapest place, as last stored.
     fn price(&self, j: usize) -> i64;
-    /// Runs `f` on offer `j`'s places with no other bid on them, then stores its price.
-    fn trade<R>(&mut self, j: usize, f: impl FnOnce(&mut Self::Places<'_>) -> R) -> R;
-    fn set_paid(&mut self, i: usize, a: i64);
+    /// Runs `f` on offer `j`'s places with no other bid on them and stores the offer's price.
+    /// When `f` places person `i` (answers `Some`), it records, before any other bid can
+    /// evict `i` again, that `i` pays the edge's scaled weight `a`.
+    fn trade<R>(
+        &mut self,
+        j: usize,
+        i: usize,
+        a: i64,
+        f: impl FnOnce(&mut Self::Places<'_>) -> Option<R>,
+    ) -> Option<R>;
 }
 
 /// One thread: the book itself.
@@ -384,7 +391,13 @@ impl Market for Book<'_> {
     }
 
     #[inline(always)]
-    fn trade<R>(&mut self, j: usize, f: impl FnOnce(&mut Places<'_>) -> R) -> R {
+    fn trade<R>(
+        &mut self,
+        j: usize,
+        i: usize,
+        a: i64,
+        f: impl FnOnce(&mut Places<'_>) -> Option<R>,
+    ) -> Option<R> {
         let (s, e) = (self.slot_start[j], self.slot_start[j + 1]);
         let stored = self.entry[j];
         let mut places = Places {
@@ -399,12 +412,10 @@ impl Market for Book<'_> {
         debug_assert_eq!(stored, places.entry(), "offer {j}'s stored price");
         let r = f(&mut places);
         self.entry[j] = places.entry();
+        if r.is_some() {
+            self.paid[i] = a;
+        }
         r
-    }
-
-    #[inline(always)]
-    fn set_paid(&mut self, i: usize, a: i64) {
-        self.paid[i] = a;
     }
 }
 
@@ -532,7 +543,13 @@ impl Market for Worker<'_, '_> {
     }
 
     #[inline(always)]
-    fn trade<R>(&mut self, j: usize, f: impl FnOnce(&mut SharedPlaces<'_>) -> R) -> R {
+    fn trade<R>(
+        &mut self,
+        j: usize,
+        i: usize,
+        a: i64,
+        f: impl FnOnce(&mut SharedPlaces<'_>) -> Option<R>,
+    ) -> Option<R> {
         let book = self.0;
         let (s, e) = (book.slot_start[j], book.slot_start[j + 1]);
         book.lock(j);
@@ -545,13 +562,13 @@ impl Market for Worker<'_, '_> {
         };
         let r = f(&mut places);
         book.entry[j].store(places.entry(), Relaxed);
+        // Under the lock: once it is released, another worker may evict `i` and bid for it,
+        // and its payment must come after this one.
+        if r.is_some() {
+            book.paid[i].store(a, Relaxed);
+        }
         book.unlock(j);
         r
-    }
-
-    #[inline(always)]
-    fn set_paid(&mut self, i: usize, a: i64) {
-        self.0.paid[i].store(a, Relaxed);
     }
 }
 
@@ -762,13 +779,12 @@ fn bid(
             return None; // the dummy "unmatched" is at least as good: profit 0
         }
         let (j, a) = (c.j[best] as usize, c.a[best]);
-        let evicted = market.trade(j, |places| {
+        let evicted = market.trade(j, i, a, |places| {
             let sp = places.second_price();
             let v2 = if sp < INF { v2.max(a - sp) } else { v2 };
             (a - places.entry() >= v2).then(|| places.take(i as u32, a - v2 + eps))
         });
         if let Some(out) = evicted {
-            market.set_paid(i, a);
             return out;
         }
     }

@@ -39,7 +39,8 @@
 //!   settles keep their offer, and the open ones (0.3 % on the national night) are placed by
 //!   a second exact solve of the open part, always on the schedule of record
 //!   (`auction::Schedule::Record`), preferring offers earlier in each candidate's row. The
-//!   first solve is then free to take the faster schedule (`Schedule::Fast`).
+//!   first solve is then free to take the faster schedule (`Schedule::Fast`), and its long
+//!   phases to bid on every thread at once, in an order that depends on timing (`bids`).
 //! * **Warm start** ([`SolveOptions::warm_start`] with [`SolveOptions::warm_assignment`]):
 //!   a night where few candidates changed is *repaired* rather than re-solved (`repair`):
 //!   yesterday's assignment is kept wherever it is still tight at yesterday's exact integer
