@@ -887,17 +887,7 @@ mod tests {
             let mut rng = crate::r#gen::rng::Rng::new(seed, 11);
             let mut rnd = move |r: u64| rng.next_u64() % r;
             let (n, m) = (200 + rnd(400) as usize, 1 + rnd(40) as usize);
-            let (mut off, mut adj, mut w) = (vec![0usize], Vec::new(), Vec::new());
-            for _ in 0..n {
-                let mut row: Vec<u32> = (0..rnd(9)).map(|_| rnd(m as u64) as u32).collect();
-                row.sort_unstable();
-                row.dedup();
-                for j in row {
-                    adj.push(j);
-                    w.push(rnd(50) as i64);
-                }
-                off.push(adj.len());
-            }
+            let (off, adj, w) = bids::random_rows(&mut rnd, n, m, 8, 49);
             let cap = vec![2u32; m];
             let entry: Vec<i64> = (0..m).map(|_| rnd(30) as i64).collect();
             // Caches scanned at prices up to 4 above today's (the repair has lowered them since),

@@ -790,6 +790,30 @@ fn bid(
     }
 }
 
+/// Random rows for the auction's tests: `n` persons with up to `max_edges` distinct offers of
+/// `m` each, weights 0 to `max_w`, as (`off`, `adj`, `w`).
+#[cfg(test)]
+pub(super) fn random_rows(
+    rnd: &mut impl FnMut(u64) -> u64,
+    n: usize,
+    m: usize,
+    max_edges: u64,
+    max_w: u64,
+) -> (Vec<usize>, Vec<u32>, Vec<i64>) {
+    let (mut off, mut adj, mut w) = (vec![0], Vec::new(), Vec::new());
+    for _ in 0..n {
+        let mut row: Vec<u32> = (0..rnd(max_edges + 1)).map(|_| rnd(m as u64) as u32).collect();
+        row.sort_unstable();
+        row.dedup();
+        for j in row {
+            adj.push(j);
+            w.push(rnd(max_w + 1) as i64);
+        }
+        off.push(adj.len());
+    }
+    (off, adj, w)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -813,17 +837,7 @@ mod tests {
         for &c in &cap {
             slot_start.push(slot_start.last().copied().unwrap_or(0) + c as usize);
         }
-        let (mut off, mut adj, mut w) = (vec![0], Vec::new(), Vec::new());
-        for _ in 0..n {
-            let mut row: Vec<u32> = (0..rnd(7)).map(|_| rnd(m as u64) as u32).collect();
-            row.sort_unstable();
-            row.dedup();
-            for j in row {
-                adj.push(j);
-                w.push(rnd(41) as i64);
-            }
-            off.push(adj.len());
-        }
+        let (off, adj, w) = random_rows(&mut rnd, n, m, 6, 40);
         let reserve = (0..m).map(|_| rnd(11) as i64).collect();
         Phase { off, adj, w, cap, slot_start, reserve }
     }
