@@ -9,7 +9,8 @@
 //! is an upper bound, and a bid that still wins at the price under the lock keeps ε-CS. Which
 //! of the equally good assignments a parallel phase reaches depends on the workers' timing;
 //! the exact solve's answer does not (`face::canonical` and the least prices pick it from the
-//! problem alone), so the canonical choice's own solve never bids in parallel (`exact.rs`).
+//! problem alone), so the canonical choice's own solve never bids in parallel
+//! (`auction::solve_component`).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{
