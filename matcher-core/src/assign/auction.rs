@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use super::NONE;
 use super::bids::{
-    self, BidCache, Book, CACHE, CacheCell, Heap, PARALLEL_QUEUE, Rows, STALE, Scaled, Slots, full_scan,
+    self, BidCache, Book, CACHE, CacheCell, Heap, PARALLEL_QUEUE, Places, Rows, STALE, Scaled, full_scan,
 };
 use super::prices::{ComponentRows, Proof, least_prices};
 use super::reduce::{CompResult, Component};
@@ -389,14 +389,8 @@ impl<'a> Auction<'a> {
 
     /// Offer `j`'s places.
     #[inline]
-    fn slots(&self, j: usize) -> Slots<'_> {
-        let s = self.slot_start[j];
-        Slots {
-            hp: &self.hp[s..s + self.held[j] as usize],
-            held: self.held[j],
-            cap: self.cap[j],
-            reserve: self.reserve[j],
-        }
+    fn places(&mut self, j: usize) -> Places<'_> {
+        Places::of(j, &self.slot_start, &mut self.hp, &mut self.hi, &mut self.held, self.cap, &self.reserve)
     }
 
     /// One phase: everybody unassigned, forward auction until every person holds a place or
@@ -488,7 +482,7 @@ impl<'a> Auction<'a> {
     /// one thread, and is the same maximum whatever the number of blocks.
     fn raise_bounds<E: InEdge>(&mut self, csc: &Csc<E>, fell: &[u32]) {
         let n = self.cache.len();
-        let blocks = if self.workers > 1 { self.workers } else { 1 };
+        let blocks = self.workers.max(1);
         let per = n.div_ceil(blocks).max(1);
         let (cache, entry) = (&self.cache, &self.entry);
         let raise = |block: usize| {
@@ -556,7 +550,7 @@ impl<'a> Auction<'a> {
                             (j, a) = (cur as usize, self.a.at(e));
                         }
                     }
-                    if self.slots(j).cheapest_is_free() {
+                    if self.places(j).cheapest_is_free() {
                         let price = self.reserve[j];
                         self.take(j, i, price, a);
                     } else if v1 > eps {
@@ -582,7 +576,7 @@ impl<'a> Auction<'a> {
                         let free_before = self.held[j] < self.cap[j];
                         self.remove(i);
                         self.reserve[j] = if free_before { self.reserve[j].max(slot) } else { slot };
-                        self.entry[j] = self.slots(j).entry();
+                        self.entry[j] = self.places(j).entry();
                         self.queue.push_back(i as u32);
                     }
                 }
@@ -593,7 +587,7 @@ impl<'a> Auction<'a> {
     /// Person `i` takes the cheapest place of `j` at `price`, evicting its holder if any.
     fn take(&mut self, j: usize, i: usize, price: i64, a: i64) {
         let s = self.slot_start[j];
-        if self.slots(j).cheapest_is_free() {
+        if self.places(j).cheapest_is_free() {
             let k = self.held[j] as usize;
             self.held[j] += 1;
             self.hp[s + k] = price;
@@ -611,7 +605,7 @@ impl<'a> Auction<'a> {
         }
         self.assigned[i] = j as u32;
         self.paid[i] = a;
-        self.entry[j] = self.slots(j).entry();
+        self.entry[j] = self.places(j).entry();
     }
 
     fn sift_up(&mut self, j: usize, mut k: usize) {
@@ -811,7 +805,7 @@ impl<'a> Auction<'a> {
                         moved.push((jo as u32, k as u32));
                     }
                     self.reserve[jo] = old_entry;
-                    self.entry[jo] = self.slots(jo).entry();
+                    self.entry[jo] = self.places(jo).entry();
                     if old_entry > 0 && !in_queue[jo] {
                         in_queue[jo] = true;
                         rq.push_back(jo as u32);

@@ -172,7 +172,7 @@ impl CacheCell {
 
 /// One offer's places: a min-heap of held slot prices (`price(0)` the cheapest held) with
 /// their holders, `cap` places in all, the free ones at `reserve`. The rules of a place are
-/// written once here, over the auction's own arrays ([`Slots`], [`Places`]) and over a
+/// written once here, over the auction's own arrays ([`Places`]) and over a
 /// parallel phase's atomic copies ([`SharedPlaces`]).
 pub(super) trait Heap {
     fn held(&self) -> u32;
@@ -264,42 +264,30 @@ trait HeapMut: Heap {
     }
 }
 
-/// One offer's places in the auction's arrays, read.
-#[derive(Clone, Copy)]
-pub(super) struct Slots<'p> {
-    /// The offer's held slot prices.
-    pub(super) hp: &'p [i64],
-    pub(super) held: u32,
-    pub(super) cap: u32,
-    pub(super) reserve: i64,
-}
-
-impl Heap for Slots<'_> {
-    #[inline(always)]
-    fn held(&self) -> u32 {
-        self.held
-    }
-    #[inline(always)]
-    fn cap(&self) -> u32 {
-        self.cap
-    }
-    #[inline(always)]
-    fn reserve(&self) -> i64 {
-        self.reserve
-    }
-    #[inline(always)]
-    fn price(&self, k: usize) -> i64 {
-        self.hp[k]
-    }
-}
-
-/// One offer's places in the auction's arrays, to bid on (one thread).
-struct Places<'p> {
+/// One offer's places in the auction's arrays (one thread).
+pub(super) struct Places<'p> {
     hp: &'p mut [i64],
     hi: &'p mut [u32],
     held: &'p mut u32,
     cap: u32,
     reserve: i64,
+}
+
+impl<'p> Places<'p> {
+    /// Offer `j`'s places in arrays laid out as [`Book`]'s.
+    #[inline(always)]
+    pub(super) fn of(
+        j: usize,
+        slot_start: &[usize],
+        hp: &'p mut [i64],
+        hi: &'p mut [u32],
+        held: &'p mut [u32],
+        cap: &[u32],
+        reserve: &[i64],
+    ) -> Self {
+        let (s, e) = (slot_start[j], slot_start[j + 1]);
+        Places { hp: &mut hp[s..e], hi: &mut hi[s..e], held: &mut held[j], cap: cap[j], reserve: reserve[j] }
+    }
 }
 
 impl Heap for Places<'_> {
@@ -399,15 +387,8 @@ impl Market for Book<'_> {
         a: i64,
         f: impl FnOnce(&mut Places<'_>) -> Option<R>,
     ) -> Option<R> {
-        let (s, e) = (self.slot_start[j], self.slot_start[j + 1]);
         let stored = self.entry[j];
-        let mut places = Places {
-            hp: &mut self.hp[s..e],
-            hi: &mut self.hi[s..e],
-            held: &mut self.held[j],
-            cap: self.cap[j],
-            reserve: self.reserve[j],
-        };
+        let mut places = Places::of(j, self.slot_start, self.hp, self.hi, self.held, self.cap, self.reserve);
         // A bid compares the price it read with the places' own: they must agree here, or a
         // bid would be retried forever.
         debug_assert_eq!(stored, places.entry(), "offer {j}'s stored price");
@@ -852,9 +833,9 @@ mod tests {
         let (n, m) = (p.off.len() - 1, p.cap.len());
         let slots = p.slot_start[m];
         let (mut hp, mut hi, mut held) = (vec![0i64; slots], vec![NONE; slots], vec![0u32; m]);
-        // An offer without places costs INF, as `Slots::entry` says.
+        // An offer without places costs INF, as `Heap::entry` says.
         let mut entry: Vec<i64> = (0..m)
-            .map(|j| Slots { hp: &[], held: 0, cap: p.cap[j], reserve: p.reserve[j] }.entry())
+            .map(|j| Places::of(j, &p.slot_start, &mut hp, &mut hi, &mut held, &p.cap, &p.reserve).entry())
             .collect();
         let mut paid = vec![0i64; n];
         let cache: Vec<CacheCell> = (0..n).map(|_| CacheCell::new(BidCache::STALE)).collect();
@@ -879,9 +860,9 @@ mod tests {
             if h > p.cap[j] as usize {
                 return Err(format!("offer {j} holds {h} of {} places", p.cap[j]));
             }
-            let places = Slots { hp: &hp[s..s + h], held: held[j], cap: p.cap[j], reserve: p.reserve[j] };
-            if entry[j] != places.entry() {
-                return Err(format!("offer {j}: stored price {} against {}", entry[j], places.entry()));
+            let price = Places::of(j, &p.slot_start, &mut hp, &mut hi, &mut held, &p.cap, &p.reserve).entry();
+            if entry[j] != price {
+                return Err(format!("offer {j}: stored price {} against {price}", entry[j]));
             }
             for k in 0..h {
                 if k > 0 && hp[s + (k - 1) / 2] > hp[s + k] {
