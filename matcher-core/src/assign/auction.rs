@@ -328,6 +328,8 @@ struct Auction<'a> {
     prices_fell: bool,
     /// Threads a long phase's bids are shared between (1: in queue order).
     workers: usize,
+    /// Queued offers from which the reverse repair reads its steps on every thread at once.
+    reverse_batch_from: usize,
     /// Per person: its best edges at its last full scan.
     cache: Vec<CacheCell>,
     iterations: u64,
@@ -359,6 +361,7 @@ impl<'a> Auction<'a> {
             queue: VecDeque::with_capacity(n),
             prices_fell: true,
             workers: 1,
+            reverse_batch_from: PARALLEL_REVERSE,
             cache: (0..n).map(|_| CacheCell::new(BidCache::STALE)).collect(),
             iterations: 0,
             scans: 0,
@@ -716,7 +719,7 @@ impl<'a> Auction<'a> {
         rv.rcache = vec![([(NONE, 0); CACHE], STALE); m];
         let mut cand: Vec<Pull> = Vec::new();
         while !rv.rq.is_empty() {
-            if self.workers > 1 && rv.rq.len() >= PARALLEL_REVERSE {
+            if self.workers > 1 && rv.rq.len() >= self.reverse_batch_from {
                 self.reverse_batch(eps, csc, &mut rv, &mut cand);
                 continue;
             }
@@ -764,7 +767,7 @@ impl<'a> Auction<'a> {
         let reads: Vec<(Vec<Pull>, Vec<Option<Read>>)> = batch
             .par_chunks(REVERSE_CHUNK)
             .map(|chunk| {
-                let mut pulls = Vec::new();
+                let mut lists = Vec::new();
                 let mut reads = Vec::with_capacity(chunk.len());
                 let mut cand = Vec::new();
                 for &j in chunk {
@@ -780,15 +783,15 @@ impl<'a> Auction<'a> {
                         .any(|&k| this.paid[k as usize] - st[k as usize] <= eps);
                     let holds = |k: u32| this.assigned[k as usize] == j as u32;
                     let look = this.look(j, eps, csc, st, &rcache[j], holders_low, holds, &mut cand);
-                    let start = pulls.len();
-                    pulls.extend_from_slice(&cand);
-                    reads.push(Some(Read { look, pulls: start..pulls.len(), held, entry: this.entry[j] }));
+                    let start = lists.len();
+                    lists.extend_from_slice(&cand);
+                    reads.push(Some(Read { look, list: start..lists.len(), held, entry: this.entry[j] }));
                 }
-                (pulls, reads)
+                (lists, reads)
             })
             .collect();
         let mut fresh: Vec<Pull> = Vec::new();
-        for ((pulls, reads), chunk) in reads.iter().zip(batch.chunks(REVERSE_CHUNK)) {
+        for ((lists, reads), chunk) in reads.iter().zip(batch.chunks(REVERSE_CHUNK)) {
             for (read, &j) in reads.iter().zip(chunk) {
                 let j = j as usize;
                 rv.in_queue[j] = false;
@@ -800,7 +803,7 @@ impl<'a> Auction<'a> {
                     // Today's values of the persons it read as the best (others only lost).
                     fresh.clear();
                     fresh.extend(
-                        pulls[r.pulls.clone()].iter().map(|p| Pull {
+                        lists[r.list.clone()].iter().map(|p| Pull {
                             value: csc.at(p.edge as usize).0 - rv.st[p.person as usize],
                             ..*p
                         }),
@@ -816,8 +819,9 @@ impl<'a> Auction<'a> {
         }
     }
 
-    /// What offer `j`'s reverse step reads: the persons it would pull, best first, in `cand`
-    /// (at most its free places), the bound of the rest, and its cache afresh when it scanned.
+    /// What offer `j`'s reverse step reads: the best outside persons, best first, in `cand`
+    /// (at least one more than its free places when there are so many worth more than ε, or
+    /// the cache's), the bound of the rest, and its cache afresh when it scanned.
     /// Reads only; `holds(k)` says whether `k` holds one of `j`'s places when `st` does not.
     #[allow(clippy::too_many_arguments)]
     #[inline]
@@ -846,9 +850,7 @@ impl<'a> Auction<'a> {
             if cand.len() >= free && cand[free - 1].value >= bound {
                 // A stale bound may exceed today's prices; ε-CS caps every outside value
                 // at entry + ε, so the cap is an upper bound too and keeps prices falling.
-                let next = cand.get(free).map_or(bound, |c| c.value.max(bound)).min(self.entry[j] + eps);
-                cand.truncate(free);
-                return Look { next, cache: None };
+                return Look { rest: bound, cap: self.entry[j] + eps, cache: None };
             }
             cand.clear();
         }
@@ -860,6 +862,7 @@ impl<'a> Auction<'a> {
         // a later person worth no more than the last kept cannot enter: columns list
         // persons in increasing order, so it would lose that tie too.
         let mut floor = i64::MIN;
+        let mut cut_off = false;
         let cut = (4 * keep).max(64);
         for e in csc.off[j]..csc.off[j + 1] {
             let (a, person) = csc.at(e);
@@ -872,12 +875,14 @@ impl<'a> Auction<'a> {
                     cand.select_nth_unstable_by(keep - 1, Pull::best_first);
                     cand.truncate(keep);
                     floor = cand[keep - 1].value;
+                    cut_off = true;
                 }
             }
         }
         if cand.len() > keep {
             cand.select_nth_unstable_by(keep - 1, Pull::best_first);
             cand.truncate(keep);
+            cut_off = true;
         }
         cand.sort_unstable_by(Pull::best_first);
         let mut c = ([(NONE, 0); CACHE], i64::MIN);
@@ -889,9 +894,10 @@ impl<'a> Auction<'a> {
         } else if low {
             c.1 = eps;
         }
-        let next = cand.get(free).map_or(i64::MIN, |x| x.value);
-        cand.truncate(free);
-        Look { next, cache: Some(c) }
+        // Everybody cut off was worth no more than the last kept; without a cut, everybody
+        // else no more than ε.
+        let rest = if cut_off { cand[keep - 1].value } else { i64::MIN };
+        Look { rest, cap: i64::MAX, cache: Some(c) }
     }
 
     /// Offer `j` takes its step as `look` read it: pulls the persons of `cand` worth more
@@ -913,8 +919,8 @@ impl<'a> Auction<'a> {
         if let Some(c) = look.cache {
             rv.rcache[j] = c;
         }
-        let next = look.next;
-        let pulled = cand.iter().take_while(|c| c.value - eps > 0).count();
+        let next = look.next(cand, free);
+        let pulled = cand[..cand.len().min(free)].iter().take_while(|c| c.value - eps > 0).count();
         let price = if pulled == free && next != i64::MIN { (next - eps).max(0) } else { 0 };
         debug_assert!(price <= self.entry[j], "reverse step would raise a price");
         for p in &cand[..pulled] {
@@ -1022,36 +1028,41 @@ impl Pull {
     }
 }
 
-/// What a reverse step read besides the persons it pulls: the best value not pulled (an
-/// upper bound; `i64::MIN` when none), and its offer's cache when it scanned the column.
+/// What a reverse step read besides its list of the best outside persons (best first): a
+/// bound on everybody else's value (`i64::MIN` when nobody else is worth more than ε), a cap
+/// on every outside value (entry + ε after a cache hit, whose bound may be stale), and its
+/// offer's cache when it scanned the column.
 #[derive(Clone, Copy)]
 struct Look {
-    next: i64,
+    rest: i64,
+    cap: i64,
     cache: Option<RCache>,
 }
 
 impl Look {
-    /// Whether a step read earlier still holds with today's values of the persons it would
-    /// pull (`fresh`, best first; every other person's value can only have fallen since):
-    /// those worth more than ε fill the offer's `free` places and are still worth at least the
-    /// bound of the rest (so they are still the best, and each one's profit rises by ε or
-    /// more), or too few are worth more than ε and so was every other person when read (the
-    /// price falls to 0).
+    /// The best value not pulled by an offer with `free` places, of its `list` (best first)
+    /// and the rest: an upper bound (`i64::MIN` when nobody else is worth more than ε).
+    fn next(&self, list: &[Pull], free: usize) -> i64 {
+        list.get(free).map_or(self.rest, |c| c.value.max(self.rest)).min(self.cap)
+    }
+
+    /// Whether a step read earlier still holds with today's values of its list (`fresh`,
+    /// best first; the values of everybody else can only have fallen since, so the bounds
+    /// still hold): the persons it pulls fill the offer's `free` places and are still worth at
+    /// least every other (so they are the best, and each one's profit rises by ε or more), or
+    /// too few are worth more than ε and so is everybody else (the price falls to 0).
     fn holds_today(&self, fresh: &[Pull], free: usize, eps: i64) -> bool {
-        let pulled = fresh.iter().take_while(|p| p.value > eps).count();
-        if pulled == free {
-            self.next == i64::MIN || fresh[free - 1].value >= self.next
-        } else {
-            self.next <= eps
-        }
+        let next = self.next(fresh, free);
+        let pulled = fresh[..fresh.len().min(free)].iter().take_while(|p| p.value > eps).count();
+        if pulled == free { next == i64::MIN || fresh[free - 1].value >= next } else { self.rest <= eps }
     }
 }
 
 /// A reverse step read ahead of its turn ([`Auction::reverse_batch`]): what it saw of its offer,
-/// to tell whether the offer changed before its turn, and where its pulls are.
+/// to tell whether the offer changed before its turn, and where its list is.
 struct Read {
     look: Look,
-    pulls: std::ops::Range<usize>,
+    list: std::ops::Range<usize>,
     held: u32,
     entry: i64,
 }
@@ -1070,10 +1081,17 @@ mod tests {
     #[test]
     fn the_reverse_repair_on_any_number_of_threads_ends_in_epsilon_cs() {
         let mut batched = 0;
-        for seed in 0..12u64 {
+        for seed in 0..24u64 {
             let mut rng = crate::r#gen::rng::Rng::new(seed, 13);
             let mut rnd = move |r: u64| rng.next_u64() % r;
-            let (n, m) = (4_000 + rnd(2_000) as usize, 3_500 + rnd(1_500) as usize);
+            // Many offers, so that a real batch forms; or few with long columns, whose reads
+            // keep a short list and a bound on the rest, read in batches from 2 offers on.
+            let long = seed % 2 == 1;
+            let (n, m) = if long {
+                (2_000 + rnd(1_000) as usize, 60 + rnd(60) as usize)
+            } else {
+                (4_000 + rnd(2_000) as usize, 3_500 + rnd(1_500) as usize)
+            };
             let (off, adj, w) = bids::random_rows(&mut rnd, n, m, 8, 60);
             let cap: Vec<u32> = (0..m).map(|_| 1 + rnd(3) as u32).collect();
             // Free places priced up to 12: after the bids most offers keep some at a positive
@@ -1086,11 +1104,14 @@ mod tests {
                     let mut au = Auction::new(n, m, &off, &adj, Scaled { w: &w, s: 1 }, &cap);
                     au.entry.clone_from(&start);
                     au.workers = workers;
+                    if long {
+                        au.reverse_batch_from = 2;
+                    }
                     let pool = rayon::ThreadPoolBuilder::new().num_threads(workers).build().unwrap();
                     pool.install(|| au.phase::<Wide>(eps, None, false, &[]));
                     let before = au.entry.clone();
                     let queued = (0..m).filter(|&j| au.held[j] < cap[j] && au.reserve[j] > 0).count();
-                    batched += usize::from(workers > 1 && queued >= PARALLEL_REVERSE);
+                    batched += usize::from(workers > 1 && queued >= au.reverse_batch_from);
                     pool.install(|| au.reverse(eps, &csc));
                     if let Err(e) = repaired(&mut au, &before, eps) {
                         panic!("seed {seed}, ε {eps}, {workers} threads ({queued} offers queued): {e}");
@@ -1098,7 +1119,37 @@ mod tests {
                 }
             }
         }
-        assert!(batched >= 12, "the batch path taken {batched} times");
+        assert!(batched >= 40, "the batch path taken {batched} times");
+    }
+
+    /// A step read ahead of its turn is taken only while what it pulls is still the best:
+    /// the reverse test above does not meet a read gone wrong (on its instances every read
+    /// that reaches its turn with its offer unchanged still holds), so the rule is checked
+    /// here on its own.
+    #[test]
+    fn a_read_whose_best_fell_below_the_rest_is_not_taken() {
+        let list = |values: &[i64]| -> Vec<Pull> {
+            values
+                .iter()
+                .enumerate()
+                .map(|(k, &value)| Pull { value, person: k as u32, edge: k as u32 })
+                .collect()
+        };
+        let eps = 1;
+        let read = |rest: i64| Look { rest, cap: i64::MAX, cache: None };
+        // One free place; everybody not listed was worth at most 6 when read.
+        assert!(read(6).holds_today(&list(&[9, 5]), 1, eps));
+        assert!(read(6).holds_today(&list(&[6, 5]), 1, eps));
+        // Its best fell to 3 since: somebody not listed may be worth more.
+        assert!(!read(6).holds_today(&list(&[3, 2]), 1, eps));
+        // Too few worth more than ε to fill two places: taken at price 0 only while nobody
+        // else was worth more than ε.
+        assert!(read(i64::MIN).holds_today(&list(&[4, 1]), 2, eps));
+        assert!(!read(3).holds_today(&list(&[4, 1]), 2, eps));
+        // After a cache hit the cap (entry + ε) bounds everybody else too.
+        let hit = Look { rest: 8, cap: 5, cache: None };
+        assert!(hit.holds_today(&list(&[6, 2]), 1, eps));
+        assert!(!hit.holds_today(&list(&[4, 2]), 1, eps));
     }
 
     /// What must hold after a reverse repair (see the test above).
