@@ -1,6 +1,7 @@
 //! The auction of the exact solver (driven by `exact.rs`): ε-scaling forward auction, reverse repair of offers with spare capacity,
 //! exact integer duals (the least ones, `prices.rs`); the forward bids themselves are in
-//! `bids.rs`. See the module header of `assign` for why.
+//! `bids.rs`, the reverse repair's steps in `auction/reverse.rs`. See the module header of
+//! `assign` for why.
 //!
 //! Terms: a *person* is an unlocked candidate of the component, an *offer* an offer node of the
 //! modified problem (regular or guaranteed places). All weights and prices inside the auction
