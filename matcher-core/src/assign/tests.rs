@@ -552,6 +552,23 @@ fn parallel_bids_give_the_one_thread_answer() {
     }
 }
 
+/// A reverse repair with at least `auction::PARALLEL_REVERSE` offers queued reads its steps
+/// on every thread at once and takes another path than one thread's; the answer must not
+/// change. (Each of these instances queues ~2,750 offers in one repair: checked with a count,
+/// not kept.)
+#[test]
+fn parallel_reverse_repairs_give_the_one_thread_answer() {
+    for seed in 0..2 {
+        let p = medium(200 + seed, 9_000, 4_000, 8, if seed % 2 == 0 { 20 } else { 10_000 });
+        let one = solve(&p, &opts(Mode::Exact, 1, 0)).unwrap();
+        assert_eq!(verify(&p, &one).unwrap().gap, Some(0), "seed {seed}");
+        let two = solve(&p, &opts(Mode::Exact, 2, 0)).unwrap();
+        assert_eq!(two.assignment, one.assignment, "seed {seed}");
+        assert_eq!(two.offer_prices, one.offer_prices, "seed {seed}");
+        assert_eq!(verify(&p, &two).unwrap().gap, Some(0), "seed {seed}");
+    }
+}
+
 #[test]
 fn lock_on_a_full_offer_is_refused() {
     let mut p = Problem::new(2, vec![1], vec![0, 1, 2], vec![0, 0], vec![3, 4]).unwrap();
