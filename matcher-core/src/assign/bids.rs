@@ -796,6 +796,71 @@ pub(super) fn random_rows(
     (off, adj, w)
 }
 
+/// What must hold whatever the order of the bids or repair steps that left `book`: every place
+/// held once at most, each heap a heap, each stored price its offer's cheapest, each holder
+/// paying its edge's weight and within `eps` of its best value (ε-CS, the dummy worth 0), each
+/// person left out worth at most `left_out` at the final prices. Returns where each person sits
+/// (offer, slot).
+#[cfg(test)]
+pub(super) fn check_epsilon_cs(
+    rows: Rows<'_>,
+    book: &mut Book<'_>,
+    eps: i64,
+    left_out: i64,
+) -> Result<Vec<Option<(usize, usize)>>, String> {
+    let Book { slot_start, cap, reserve, hp, hi, held, entry, paid } = book;
+    let (slot_start, cap, reserve) = (*slot_start, *cap, *reserve);
+    let (n, m) = (rows.off.len() - 1, cap.len());
+    let mut holds: Vec<Option<(usize, usize)>> = vec![None; n];
+    for j in 0..m {
+        let (s, h) = (slot_start[j], held[j] as usize);
+        if h > cap[j] as usize {
+            return Err(format!("offer {j} holds {h} of {} places", cap[j]));
+        }
+        let price = Places::of(j, slot_start, hp, hi, held, cap, reserve).entry();
+        if entry[j] != price {
+            return Err(format!("offer {j}: stored price {} against {price}", entry[j]));
+        }
+        for k in 0..h {
+            if k > 0 && hp[s + (k - 1) / 2] > hp[s + k] {
+                return Err(format!("offer {j}: slot {k} below its parent"));
+            }
+            let i = hi[s + k] as usize;
+            if holds[i].replace((j, k)).is_some() {
+                return Err(format!("person {i} holds two places"));
+            }
+        }
+    }
+    for (i, place) in holds.iter().enumerate() {
+        let edges = rows.off[i]..rows.off[i + 1];
+        let best_other = |but: Option<usize>| {
+            edges
+                .clone()
+                .filter(|&e| Some(rows.adj[e] as usize) != but)
+                .map(|e| rows.a.at(e) - entry[rows.adj[e] as usize])
+                .fold(0, i64::max)
+        };
+        match *place {
+            None if best_other(None) > left_out => {
+                return Err(format!("person {i} is left out but worth {}", best_other(None)));
+            }
+            None => {}
+            Some((j, k)) => {
+                let Some(e) = edges.clone().find(|&e| rows.adj[e] as usize == j) else {
+                    return Err(format!("person {i} holds offer {j} without an edge"));
+                };
+                if paid[i] != rows.a.at(e) {
+                    return Err(format!("person {i} paid {} for an edge of {}", paid[i], rows.a.at(e)));
+                }
+                if rows.a.at(e) - hp[slot_start[j] + k] < best_other(Some(j)) - eps {
+                    return Err(format!("person {i} breaks ε-CS at offer {j}"));
+                }
+            }
+        }
+    }
+    Ok(holds)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -825,10 +890,8 @@ mod tests {
     }
 
     /// One phase's bids on `workers` threads, from everybody unassigned; then what must hold
-    /// whatever the order of the bids: every place held once at most, each heap a heap, each
-    /// stored price its offer's cheapest, each holder paying its edge's weight and within `eps`
-    /// of its best value (ε-CS, the dummy worth 0), each person left out worth nothing at
-    /// the final prices.
+    /// whatever the order of the bids ([`check_epsilon_cs`]), each person left out worth
+    /// nothing at the final prices.
     fn bid_and_check(p: &Phase, eps: i64, workers: usize) -> Result<(), String> {
         let (n, m) = (p.off.len() - 1, p.cap.len());
         let slots = p.slot_start[m];
@@ -853,55 +916,7 @@ mod tests {
         };
         let pool = rayon::ThreadPoolBuilder::new().num_threads(workers).build().map_err(|e| e.to_string())?;
         pool.install(|| bid_all(&mut book, rows, &cache, &mut queue, eps, workers));
-        let mut holds = vec![None; n];
-        for j in 0..m {
-            let s = p.slot_start[j];
-            let h = held[j] as usize;
-            if h > p.cap[j] as usize {
-                return Err(format!("offer {j} holds {h} of {} places", p.cap[j]));
-            }
-            let price = Places::of(j, &p.slot_start, &mut hp, &mut hi, &mut held, &p.cap, &p.reserve).entry();
-            if entry[j] != price {
-                return Err(format!("offer {j}: stored price {} against {price}", entry[j]));
-            }
-            for k in 0..h {
-                if k > 0 && hp[s + (k - 1) / 2] > hp[s + k] {
-                    return Err(format!("offer {j}: slot {k} below its parent"));
-                }
-                let i = hi[s + k] as usize;
-                if holds[i].replace((j, hp[s + k])).is_some() {
-                    return Err(format!("person {i} holds two places"));
-                }
-            }
-        }
-        for i in 0..n {
-            let edges = p.off[i]..p.off[i + 1];
-            let best_other = |but: Option<usize>| {
-                edges
-                    .clone()
-                    .filter(|&e| Some(p.adj[e] as usize) != but)
-                    .map(|e| p.w[e] - entry[p.adj[e] as usize])
-                    .fold(0, i64::max)
-            };
-            match holds[i] {
-                None if best_other(None) > 0 => {
-                    return Err(format!("person {i} is left out but worth {}", best_other(None)));
-                }
-                None => {}
-                Some((j, price)) => {
-                    let Some(e) = edges.clone().find(|&e| p.adj[e] as usize == j) else {
-                        return Err(format!("person {i} holds offer {j} without an edge"));
-                    };
-                    if paid[i] != p.w[e] {
-                        return Err(format!("person {i} paid {} for an edge of {}", paid[i], p.w[e]));
-                    }
-                    if p.w[e] - price < best_other(Some(j)) - eps {
-                        return Err(format!("person {i} breaks ε-CS at offer {j}"));
-                    }
-                }
-            }
-        }
-        Ok(())
+        check_epsilon_cs(rows, &mut book, eps, 0).map(|_| ())
     }
 
     /// Checked: it fails when a worker trades without the offer's lock (3 runs of 3). A bid

@@ -541,14 +541,7 @@ fn medium_random_instances_are_certified_and_deterministic() {
 fn parallel_bids_give_the_one_thread_answer() {
     for seed in 0..4 {
         let p = medium(100 + seed, 6_000, 900, 8, if seed % 2 == 0 { 20 } else { 10_000 });
-        let one = solve(&p, &opts(Mode::Exact, 1, 0)).unwrap();
-        assert_eq!(verify(&p, &one).unwrap().gap, Some(0), "seed {seed}");
-        for threads in [2, 4] {
-            let many = solve(&p, &opts(Mode::Exact, threads, 0)).unwrap();
-            assert_eq!(many.assignment, one.assignment, "seed {seed}, {threads} threads");
-            assert_eq!(many.offer_prices, one.offer_prices, "seed {seed}, {threads} threads");
-            assert_eq!(verify(&p, &many).unwrap().gap, Some(0), "seed {seed}, {threads} threads");
-        }
+        same_answer_on_threads(&p, &[2, 4], &format!("seed {seed}"));
     }
 }
 
@@ -560,12 +553,20 @@ fn parallel_bids_give_the_one_thread_answer() {
 fn parallel_reverse_repairs_give_the_one_thread_answer() {
     for seed in 0..2 {
         let p = medium(200 + seed, 9_000, 4_000, 8, if seed % 2 == 0 { 20 } else { 10_000 });
-        let one = solve(&p, &opts(Mode::Exact, 1, 0)).unwrap();
-        assert_eq!(verify(&p, &one).unwrap().gap, Some(0), "seed {seed}");
-        let two = solve(&p, &opts(Mode::Exact, 2, 0)).unwrap();
-        assert_eq!(two.assignment, one.assignment, "seed {seed}");
-        assert_eq!(two.offer_prices, one.offer_prices, "seed {seed}");
-        assert_eq!(verify(&p, &two).unwrap().gap, Some(0), "seed {seed}");
+        same_answer_on_threads(&p, &[2], &format!("seed {seed}"));
+    }
+}
+
+/// The exact solve of `p` on each of `threads` gives the one-thread assignment and prices,
+/// every one certified with gap 0.
+fn same_answer_on_threads(p: &Problem, threads: &[usize], what: &str) {
+    let one = solve(p, &opts(Mode::Exact, 1, 0)).unwrap();
+    assert_eq!(verify(p, &one).unwrap().gap, Some(0), "{what}");
+    for &t in threads {
+        let many = solve(p, &opts(Mode::Exact, t, 0)).unwrap();
+        assert_eq!(many.assignment, one.assignment, "{what}, {t} threads");
+        assert_eq!(many.offer_prices, one.offer_prices, "{what}, {t} threads");
+        assert_eq!(verify(p, &many).unwrap().gap, Some(0), "{what}, {t} threads");
     }
 }
 

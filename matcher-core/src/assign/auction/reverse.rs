@@ -498,66 +498,25 @@ mod tests {
         assert!(!hit.holds_today(&list(&[4, 2]), 1, eps));
     }
 
-    /// What must hold after a reverse repair (see the test above).
+    /// What must hold after a reverse repair (see the test above), besides what must hold
+    /// after any bids ([`bids::check_epsilon_cs`], each person left out worth at most ε).
     fn repaired(au: &mut Auction<'_>, before: &[i64], eps: i64) -> std::result::Result<(), String> {
-        let (n, m) = (au.assigned.len(), au.cap.len());
-        let mut holds = vec![None; n];
-        for j in 0..m {
-            let (s, h) = (au.slot_start[j], au.held[j] as usize);
-            if h > au.cap[j] as usize {
-                return Err(format!("offer {j} holds {h} of {} places", au.cap[j]));
+        let rows = au.rows();
+        let Auction { slot_start, hp, hi, held, cap, reserve, entry, paid, .. } = au;
+        let mut book = bids::Book { slot_start, hp, hi, held, cap, reserve, entry, paid };
+        let holds = bids::check_epsilon_cs(rows, &mut book, eps, eps)?;
+        for (j, (&price, &was)) in au.entry.iter().zip(before).enumerate() {
+            if price > was {
+                return Err(format!("offer {j}: price raised from {was} to {price}"));
             }
-            let price = au.places(j).entry();
-            if au.entry[j] != price {
-                return Err(format!("offer {j}: stored price {} against {price}", au.entry[j]));
-            }
-            if price > before[j] {
-                return Err(format!("offer {j}: price raised from {} to {price}", before[j]));
-            }
-            if h < au.cap[j] as usize && au.reserve[j] != 0 {
+            if au.held[j] < au.cap[j] && au.reserve[j] != 0 {
                 return Err(format!("offer {j} has a free place at {}", au.reserve[j]));
             }
-            for k in 0..h {
-                if k > 0 && au.hp[s + (k - 1) / 2] > au.hp[s + k] {
-                    return Err(format!("offer {j}: slot {k} below its parent"));
-                }
-                let i = au.hi[s + k] as usize;
-                if holds[i].replace((j, au.hp[s + k])).is_some() {
-                    return Err(format!("person {i} holds two places"));
-                }
-                if au.assigned[i] as usize != j || au.pos[i] as usize != k {
-                    return Err(format!("person {i}: holder records disagree with offer {j}'s heap"));
-                }
-            }
         }
-        for i in 0..n {
-            let edges = au.off[i]..au.off[i + 1];
-            let best_other = |but: Option<usize>| {
-                edges
-                    .clone()
-                    .filter(|&e| Some(au.adj[e] as usize) != but)
-                    .map(|e| au.a.at(e) - au.entry[au.adj[e] as usize])
-                    .fold(0, i64::max)
-            };
-            match holds[i] {
-                None if au.assigned[i] != NONE => {
-                    return Err(format!("person {i} holds a place nobody lists"));
-                }
-                None if best_other(None) > eps => {
-                    return Err(format!("person {i} is left out but worth {}", best_other(None)));
-                }
-                None => {}
-                Some((j, price)) => {
-                    let Some(e) = edges.clone().find(|&e| au.adj[e] as usize == j) else {
-                        return Err(format!("person {i} holds offer {j} without an edge"));
-                    };
-                    if au.paid[i] != au.a.at(e) {
-                        return Err(format!("person {i} paid {} for an edge of {}", au.paid[i], au.a.at(e)));
-                    }
-                    if au.a.at(e) - price < best_other(Some(j)) - eps {
-                        return Err(format!("person {i} breaks ε-CS at offer {j}"));
-                    }
-                }
+        for (i, place) in holds.iter().enumerate() {
+            let recorded = (au.assigned[i] != NONE).then(|| (au.assigned[i] as usize, au.pos[i] as usize));
+            if recorded != *place {
+                return Err(format!("person {i}: holder records {recorded:?} against the heaps' {place:?}"));
             }
         }
         Ok(())
