@@ -101,9 +101,10 @@ impl Auction<'_> {
     /// The reverse steps of every queued offer, their reads on the pool's threads at once
     /// (each offer's step as it would be taken first, from one state), then taken one after
     /// the other. Profits only rise while the repair runs, so a read taken early gives upper
-    /// bounds of the values: a step whose holders and pulled persons are as they were read
-    /// is a valid step on today's state (its price, set from a bound, may be higher than a
-    /// fresh read's, which keeps ε-CS: see [`Auction::pull`]); any other is taken afresh.
+    /// bounds of the values: a read whose offer is as it was read (its places held and its
+    /// entry price) is taken with today's values of its short list when they still decide the
+    /// step ([`Look::holds_today`]; its price, set from a bound, may be higher than a fresh
+    /// read's, which keeps ε-CS: see [`Auction::pull`]); any other step is read afresh.
     fn reverse_batch<E: InEdge>(&mut self, eps: i64, csc: &Csc<E>, rv: &mut Reverse, cand: &mut Vec<Pull>) {
         let batch: Vec<u32> = rv.rq.drain(..).collect();
         let this = &*self;
