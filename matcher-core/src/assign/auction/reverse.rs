@@ -422,9 +422,11 @@ mod tests {
     /// long queue at once, `reverse_batch`): every place held once, each heap a heap and its
     /// stored price its cheapest, no price raised, every offer with a free place at price 0,
     /// and every person within ε of its best value (ε-CS, the dummy worth 0). Checked: it
-    /// fails when a step read earlier is taken without asking whether it still holds
-    /// (`Look::holds_today`). A read that does not tell its offer's holders apart is not seen
-    /// here: "pulling" a holder gives it back its place at the new price, a wasted step.
+    /// fails when a step that cannot fill its places leaves them priced. Not seen here: a read
+    /// taken without asking whether it still holds (on these instances every read whose offer
+    /// is unchanged still holds; the rule has its own test below), and a read that does not
+    /// tell its offer's holders apart ("pulling" a holder gives it back its place at the new
+    /// price, a wasted step).
     #[test]
     fn the_reverse_repair_on_any_number_of_threads_ends_in_epsilon_cs() {
         let mut batched = 0;
