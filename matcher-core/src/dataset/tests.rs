@@ -459,20 +459,35 @@ fn snapshot_round_trips_and_refuses_damage() {
 }
 
 /// Found by `fuzz/` (target `snapshot`): a payload behind a valid header whose length prefix
-/// claims `u64::MAX` bytes aborted the process with "capacity overflow".
+/// claims `u64::MAX` bytes aborted the process with "capacity overflow". The same prefix in
+/// a version-6 section, and a section that claims more bytes than the payload holds, are
+/// refused too.
 #[test]
 fn a_snapshot_payload_cannot_claim_any_allocation() {
-    let mut payload = vec![0x18, 0xfd];
-    payload.extend([0xff; 19]);
-    let mut bytes = snapshot::MAGIC.to_vec();
-    bytes.extend_from_slice(&snapshot::FORMAT_VERSION.to_le_bytes());
-    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(&snapshot::fnv1a64(&payload).to_le_bytes());
-    bytes.extend_from_slice(&payload);
-    match snapshot::decode(&bytes, std::path::Path::new("crafted.snapshot")) {
-        Err(Error::Snapshot { reason, .. }) => assert!(reason.contains("cannot decode"), "{reason}"),
+    let framed = |version: u32, payload: &[u8]| -> Vec<u8> {
+        let mut bytes = snapshot::MAGIC.to_vec();
+        bytes.extend_from_slice(&version.to_le_bytes());
+        bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&snapshot::fnv1a64(payload).to_le_bytes());
+        bytes.extend_from_slice(payload);
+        bytes
+    };
+    let reason = |bytes: &[u8]| match snapshot::decode(bytes, std::path::Path::new("crafted.snapshot")) {
+        Err(Error::Snapshot { reason, .. }) => reason,
         other => panic!("expected a snapshot error, got {:?}", other.map(|d| d.candidates.len())),
-    }
+    };
+    let mut claim = vec![0x18, 0xfd];
+    claim.extend([0xff; 19]);
+    assert!(reason(&framed(5, &claim)).contains("cannot decode"));
+    let mut sections = 1u64.to_le_bytes().to_vec();
+    sections.extend_from_slice(&(claim.len() as u64).to_le_bytes());
+    sections.extend_from_slice(&claim);
+    assert!(reason(&framed(6, &sections)).contains("cannot decode the payload's offers"));
+    let mut long = 2u64.to_le_bytes().to_vec();
+    long.extend_from_slice(&u64::MAX.to_le_bytes());
+    long.extend_from_slice(&claim);
+    let why = reason(&framed(6, &long));
+    assert!(why.contains("section 1 announces 18446744073709551615 bytes, 21 are left"), "{why}");
 }
 
 #[test]
@@ -588,25 +603,35 @@ fn snapshot_fixture_of_version_4_still_reads() {
     assert!(d.contracts.is_empty());
 }
 
-/// Format version 5 must stay readable and encode byte for byte as it did. The fixture is the
-/// version-4 one with a contact on its first provider and the contracts of
-/// [`with_contracts`]; if this test fails after a change to a model type, the snapshot layout
-/// changed: bump [`snapshot::FORMAT_VERSION`], keep a reader for version 5, and add a new
-/// fixture (write this one again with
-/// `BROBYGGER_WRITE_FIXTURES=1 cargo test -p matcher-core snapshot_fixture`).
+/// Format version 5 (today's types in one piece, before the payload was split into sections)
+/// must stay readable. The fixture is the version-4 one with a contact on its first provider
+/// and the contracts of [`with_contracts`], written by the encoder of version 5.
 #[test]
-fn snapshot_fixture_of_version_5_still_reads_and_encodes_identically() {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    if std::env::var_os("BROBYGGER_WRITE_FIXTURES").is_some() {
-        let mut d = with_contracts(load(&fixtures.join("snapshot-v4.bin"), &reference()).unwrap());
-        d.providers[0].contact = Some("Kontraktansvarlig, tlf. 70 00 00 00".into());
-        write_snapshot(&d, &fixtures.join("snapshot-v5.bin")).unwrap();
-    }
-    let (bytes, d) = read_fixture("snapshot-v5.bin", 5);
+fn snapshot_fixture_of_version_5_still_reads() {
+    let (_, d) = read_fixture("snapshot-v5.bin", 5);
     assert_eq!((d.candidates.len(), d.outcomes.len(), d.declines.len()), (40, 30, 2));
     assert!(d.providers[0].contact.is_some());
     assert_eq!(d.contracts.len(), 2);
-    assert_eq!(snapshot::encode(&d).unwrap(), bytes, "the encoding of version 5 changed");
+}
+
+/// Format version 6 must stay readable and encode byte for byte as it did. The fixture is the
+/// version-5 data set written in sections (8 runs of 5 candidates); if this test fails after a
+/// change to a model type or the layout, the snapshot layout changed: bump
+/// [`snapshot::FORMAT_VERSION`], keep a reader for version 6, and add a new fixture (write
+/// this one again with `BROBYGGER_WRITE_FIXTURES=1 cargo test -p matcher-core snapshot_fixture`).
+#[test]
+fn snapshot_fixture_of_version_6_still_reads_and_encodes_identically() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    if std::env::var_os("BROBYGGER_WRITE_FIXTURES").is_some() {
+        let d = load(&fixtures.join("snapshot-v5.bin"), &reference()).unwrap();
+        write_snapshot(&d, &fixtures.join("snapshot-v6.bin")).unwrap();
+    }
+    let (bytes, d) = read_fixture("snapshot-v6.bin", 6);
+    let (_, v5) = read_fixture("snapshot-v5.bin", 5);
+    assert_eq!(d, v5, "the same data set as version 5's fixture");
+    assert_eq!(snapshot::encode(&d).unwrap(), bytes, "the encoding of version 6 changed");
+    // The header's count of sections: everything but the candidates, then 8 runs.
+    assert_eq!(bytes[28..36], 9u64.to_le_bytes());
 }
 
 /// `d` with two contracts on the first provider that has provider offers: a strategic partner
