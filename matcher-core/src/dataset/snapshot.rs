@@ -33,6 +33,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::Dataset;
+use rayon::prelude::*;
 use std::path::Path;
 
 /// First eight bytes of every snapshot.
@@ -74,14 +75,11 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
 /// # Errors
 /// [`Error::Snapshot`] if bincode refuses a value (not expected for the model types).
 pub fn encode(dataset: &Dataset) -> Result<Vec<u8>> {
-    let encoded = |value: &dyn erased::Encode| -> Result<Vec<u8>> {
-        value.encode().map_err(|e| snapshot_error(Path::new("<memory>"), format!("cannot encode: {e}")))
-    };
     let Dataset { candidates, offers, providers, outcomes, declines, contracts } = dataset;
-    let mut sections = vec![encoded(&RestOf { offers, providers, outcomes, declines, contracts })?];
+    let mut sections = vec![section(&RestOf { offers, providers, outcomes, declines, contracts })?];
     let run = candidates.len().div_ceil(CANDIDATE_SECTIONS).max(1);
     for part in candidates.chunks(run) {
-        sections.push(encoded(&part)?);
+        sections.push(section(part)?);
     }
     let mut payload = Vec::with_capacity(8 + sections.iter().map(|s| 8 + s.len()).sum::<usize>());
     payload.extend_from_slice(&(sections.len() as u64).to_le_bytes());
@@ -92,16 +90,10 @@ pub fn encode(dataset: &Dataset) -> Result<Vec<u8>> {
     Ok(framed(&payload, FORMAT_VERSION))
 }
 
-/// The sections' values, encoded by one function (`encode` takes a `Serialize` of any type).
-mod erased {
-    pub trait Encode {
-        fn encode(&self) -> std::result::Result<Vec<u8>, bincode::error::EncodeError>;
-    }
-    impl<T: serde::Serialize> Encode for T {
-        fn encode(&self) -> std::result::Result<Vec<u8>, bincode::error::EncodeError> {
-            bincode::serde::encode_to_vec(self, bincode::config::standard())
-        }
-    }
+/// One section's bytes.
+fn section<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
+    bincode::serde::encode_to_vec(value, bincode::config::standard())
+        .map_err(|e| snapshot_error(Path::new("<memory>"), format!("cannot encode: {e}")))
 }
 
 /// The first section of a version-6 payload: the data set but its candidates, as written.
@@ -219,9 +211,8 @@ fn decode_payload<C: bincode::config::Config + Sync>(
         }
         Ok(value)
     }
-    use rayon::prelude::*;
     let (rest, runs) = rayon::join(
-        || whole::<Rest, C>(rest, config, "offers"),
+        || whole::<Rest, C>(rest, config, "offers and history"),
         || {
             runs.par_iter()
                 .enumerate()
