@@ -21,7 +21,10 @@ use super::prices::{ComponentRows, Proof, least_prices};
 use super::reduce::{CompResult, Component};
 use crate::error::{Error, Result};
 
-/// ε is divided by this factor between phases.
+/// ε is divided by this factor between phases. Part of the schedule of record too, like
+/// `COLD_PHASES_WITHOUT_REPAIR`: the canonical choice's second solve breaks the ties of its own
+/// order by its path, so changing either changes which optimum the files hold (on geo 200k, 4
+/// candidates; `docs/solver.md`, session 25). Tune the fast schedule apart from them.
 const THETA: i64 = 7;
 /// A cold solve's first ε is `amax / FAST_FIRST` ([`Schedule::Fast`]).
 const FAST_FIRST: i64 = 3;
