@@ -557,6 +557,36 @@ fn parallel_reverse_repairs_give_the_one_thread_answer() {
     }
 }
 
+/// Which of the equally good assignments an exact solve returns is part of what the program
+/// means, like its files' bytes: a new version must not pick another one unnoticed (yesterday's
+/// and tonight's nights are compared candidate by candidate). The canonical choice breaks the
+/// ties of its own preference order by its second solve's path, on the schedule of record, so
+/// this pins the answer on an instance with many ties: it fails when the record schedule's
+/// constants change (checked: `THETA` 8 instead of 7, `COLD_PHASES_WITHOUT_REPAIR` 3 instead
+/// of 2) and not when the first solve's tuning does (checked: `FAST_FIRST` 7 instead of 3),
+/// nor with the thread count. If the change is on purpose, update the digest and say why in
+/// the commit.
+#[test]
+fn the_canonical_optimum_of_an_instance_with_many_ties_is_pinned() {
+    let p = medium(7, 4_000, 600, 8, 12);
+    let s = solve(&p, &opts(Mode::Exact, 1, 0)).unwrap();
+    assert_eq!(verify(&p, &s).unwrap().gap, Some(0));
+    let open = face(&p, &s).unwrap().n_open();
+    assert!(open >= 500, "only {open} candidates with ties: the pin would pin little");
+    assert_eq!(solve(&p, &opts(Mode::Exact, 2, 0)).unwrap().assignment, s.assignment);
+    // FNV-1a over each candidate's offer (u32::MAX for none).
+    let digest = s.assignment.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, a| {
+        a.unwrap_or(u32::MAX)
+            .to_le_bytes()
+            .iter()
+            .fold(h, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    });
+    assert_eq!(
+        digest, 0xb78d_719e_1a04_4d3d,
+        "the canonical optimum changed ({open} candidates with ties): digest {digest:#018x}"
+    );
+}
+
 /// The exact solve of `p` on each of `threads` gives the one-thread assignment and prices,
 /// every one certified with gap 0.
 fn same_answer_on_threads(p: &Problem, threads: &[usize], what: &str) {
