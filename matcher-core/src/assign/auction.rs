@@ -8,10 +8,11 @@
 //! are *scaled*: `a = w'·S`.
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::NONE;
+use super::{NONE, SolveParts};
 
 mod reverse;
 use super::bids::{
@@ -142,14 +143,23 @@ pub(super) fn solve_component(c: &Component, warm: Option<&[i64]>, schedule: Sch
         })
         .collect();
     let proof = Proof { assigned: &au.assigned, value: &value, pot: &au.entry, scale: s, slack: 1 };
+    let clock = Instant::now();
     let price = least_prices(&ComponentRows { c, scale: s }, m, &proof)?;
+    au.parts.least_prices = clock.elapsed().as_secs_f64();
     let profit = (0..n)
         .map(|i| match au.assigned[i] {
             NONE => 0,
             j => au.paid[i] / s - price[j as usize],
         })
         .collect();
-    Ok(CompResult { assigned: au.assigned, price, profit, phases, iterations: au.iterations })
+    Ok(CompResult {
+        assigned: au.assigned,
+        price,
+        profit,
+        phases,
+        iterations: au.iterations,
+        parts: au.parts,
+    })
 }
 
 /// The phases from `eps` down to 1, with the column copy of edge type `E`; returns how many.
@@ -341,6 +351,8 @@ struct Auction<'a> {
     iterations: u64,
     /// Bids that rescanned every edge of their bidder.
     scans: u64,
+    /// Seconds of the bids, repairs, patches and rescans (the least prices' too, at the end).
+    parts: SolveParts,
 }
 
 impl<'a> Auction<'a> {
@@ -371,6 +383,7 @@ impl<'a> Auction<'a> {
             cache: (0..n).map(|_| CacheCell::new(BidCache::STALE)).collect(),
             iterations: 0,
             scans: 0,
+            parts: SolveParts::default(),
         }
     }
 
@@ -422,7 +435,9 @@ impl<'a> Auction<'a> {
         // warm start brings new ones), so the caches of the last phase stay valid bounds:
         // scan everybody up front only when prices fell.
         if self.prices_fell {
+            let clock = Instant::now();
             self.prescan();
+            self.parts.rescans += clock.elapsed().as_secs_f64();
         }
         self.queue.clear();
         if keep {
@@ -437,7 +452,9 @@ impl<'a> Auction<'a> {
             off, adj, a, cap, slot_start, hp, hi, held, reserve, entry, paid, queue, cache, ..
         } = self;
         let mut book = Book { slot_start, hp, hi, held, cap, reserve, entry, paid };
+        let clock = Instant::now();
         let counts = bids::bid_all(&mut book, Rows { off, adj, a: *a }, cache, queue, eps, workers);
+        self.parts.bids += clock.elapsed().as_secs_f64();
         self.iterations += counts.bids;
         self.scans += counts.scans;
         // The bids left `assigned` and `pos` as they were (`bids::HeapMut::take`): nothing the bid
@@ -446,10 +463,14 @@ impl<'a> Auction<'a> {
         self.rebuild_holders();
         if let Some(csc) = repair {
             // A repair that lowered no price leaves the caches valid: no rescan next phase.
-            // One that lowered a few offers raises the bounds of their bidders instead (a
-            // random access per in-edge, so only while that is well below a rescan). The last
+            // One that lowered a few offers raises the bounds of their bidders instead (by
+            // their columns, a random access per in-edge, or by every row once they hold over
+            // 1/8 of the edges; only while that is well below a rescan). The last
             // phase (ε = 1) leaves no caches to anybody: the duals are computed next.
+            let clock = Instant::now();
             let fell = self.reverse(eps, csc);
+            self.parts.repairs += clock.elapsed().as_secs_f64();
+            let clock = Instant::now();
             let fell_edges: usize = fell.iter().map(|&j| csc.off[j as usize + 1] - csc.off[j as usize]).sum();
             if eps == 1 {
                 self.prices_fell |= !fell.is_empty();
@@ -460,6 +481,7 @@ impl<'a> Auction<'a> {
             } else {
                 self.raise_by_columns(csc, &fell);
             }
+            self.parts.patches += clock.elapsed().as_secs_f64();
         }
     }
 

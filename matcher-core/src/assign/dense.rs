@@ -69,9 +69,23 @@ pub(super) fn solve(c: &Component) -> Option<CompResult> {
         .collect();
     let iterations = lap.steps;
     Some(if transpose {
-        CompResult { assigned: lap.row_of_col, price: profit, profit: price, phases: 0, iterations }
+        CompResult {
+            assigned: lap.row_of_col,
+            price: profit,
+            profit: price,
+            phases: 0,
+            iterations,
+            parts: Default::default(),
+        }
     } else {
-        CompResult { assigned: lap.col_of_row, price, profit, phases: 0, iterations }
+        CompResult {
+            assigned: lap.col_of_row,
+            price,
+            profit,
+            phases: 0,
+            iterations,
+            parts: Default::default(),
+        }
     })
 }
 

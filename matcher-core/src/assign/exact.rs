@@ -64,6 +64,7 @@ pub(crate) fn solve_exact(
         let r = r?;
         stats.phases += r.phases;
         stats.iterations += r.iterations;
+        stats.parts.add(&r.parts);
         stats.largest_component = stats.largest_component.max(c.persons.len());
         for (k, &i) in c.persons.iter().enumerate() {
             profit[i as usize] = r.profit[k];

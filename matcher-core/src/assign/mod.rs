@@ -416,6 +416,37 @@ pub struct SolveStats {
     /// Candidates whose offer optimality alone leaves open (exact mode): the canonical choice
     /// placed them ([`face`]).
     pub open: usize,
+    /// Where an exact solve's time went (zeros outside [`Mode::Exact`] and for the warm repair).
+    pub parts: SolveParts,
+}
+
+/// Seconds of an exact solve's parts, summed over its components (which may run at the same
+/// time on several threads): where a slow night lost its time, without a profiler.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+pub struct SolveParts {
+    /// The auction's forward bids, every phase.
+    pub bids: f64,
+    /// The reverse repairs after the phases.
+    pub repairs: f64,
+    /// The bid caches patched after a repair lowered prices.
+    pub patches: f64,
+    /// Every person's bid cache rescanned before a phase, when prices fell too far for a patch.
+    pub rescans: f64,
+    /// The least optimal prices from the auction's final duals (`prices.rs`).
+    pub least_prices: f64,
+    /// The canonical choice among the equally good assignments (`face.rs`).
+    pub canonical: f64,
+}
+
+impl SolveParts {
+    fn add(&mut self, other: &SolveParts) {
+        self.bids += other.bids;
+        self.repairs += other.repairs;
+        self.patches += other.patches;
+        self.rescans += other.rescans;
+        self.least_prices += other.least_prices;
+        self.canonical += other.canonical;
+    }
 }
 
 /// The answer of [`solve`].
@@ -509,7 +540,9 @@ fn solve_with(problem: &Problem, options: &SolveOptions, policy: repair::WarmRep
     if options.mode == Mode::Exact {
         // Which of the equally good assignments: the problem's own choice, not the path's.
         sol.continuity_bonus = options.continuity_bonus;
+        let clock = std::time::Instant::now();
         (sol.assignment, sol.stats.open) = pool.install(|| face::canonical(problem, &sol))?;
+        sol.stats.parts.canonical = clock.elapsed().as_secs_f64();
     }
     finish(problem, options.mode, options.continuity_bonus, sol, threads, start)
 }

@@ -20,6 +20,7 @@ pub(crate) struct CompResult {
     pub profit: Vec<i64>,
     pub phases: u64,
     pub iterations: u64,
+    pub parts: super::SolveParts,
 }
 
 /// Offer-side view of the modified problem. Offer nodes `0..m` are the regular places of the

@@ -587,6 +587,21 @@ fn the_canonical_optimum_of_an_instance_with_many_ties_is_pinned() {
     );
 }
 
+/// An exact solve through the auction says where its time went, and on one thread its parts
+/// fit in its wall clock; the other modes have none.
+#[test]
+fn an_exact_solve_times_its_parts() {
+    let p = medium(3, 6_000, 900, 8, 10_000);
+    let s = solve(&p, &opts(Mode::Exact, 1, 0)).unwrap();
+    let t = s.stats.parts;
+    assert!(s.stats.phases > 1, "the auction ran");
+    assert!(t.bids > 0.0 && t.repairs > 0.0 && t.least_prices > 0.0 && t.canonical > 0.0, "{t:?}");
+    let sum = t.bids + t.repairs + t.patches + t.rescans + t.least_prices + t.canonical;
+    assert!(sum <= s.stats.seconds, "{t:?} sum to {sum} s, the solve took {} s", s.stats.seconds);
+    let stable = solve(&p, &opts(Mode::Stable, 1, 0)).unwrap();
+    assert_eq!(stable.stats.parts, SolveParts::default());
+}
+
 /// The exact solve of `p` on each of `threads` gives the one-thread assignment and prices,
 /// every one certified with gap 0.
 fn same_answer_on_threads(p: &Problem, threads: &[usize], what: &str) {

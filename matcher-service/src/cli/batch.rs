@@ -394,6 +394,8 @@ pub fn run(args: &BatchArgs, reference: ReferenceData) -> anyhow::Result<()> {
             "phases": result.solution.stats.phases,
             "iterations": result.solution.stats.iterations,
             "open": result.solution.stats.open,
+            // The last exact solve's (a night with guaranteed places may solve more than once).
+            "parts": result.solution.stats.parts,
         },
     });
     dir.write("run.json", &serde_json::to_vec_pretty(&run_json)?)?;
