@@ -416,7 +416,8 @@ pub struct SolveStats {
     /// Candidates whose offer optimality alone leaves open (exact mode): the canonical choice
     /// placed them ([`face`]).
     pub open: usize,
-    /// Where an exact solve's time went (zeros outside [`Mode::Exact`] and for the warm repair).
+    /// Where an exact solve's time went: zeros outside [`Mode::Exact`]; after a warm repair
+    /// (which is none of the auction's parts) only the canonical choice's.
     pub parts: SolveParts,
 }
 
