@@ -49,6 +49,8 @@ const RAISE_FRACTION: usize = 4;
 /// at 1.4 M, 50–97 ms at 2.6–2.8 M; rows 37–48 ms whatever the number (2 threads: columns 8–76
 /// ms, rows 17–26 ms).
 const RAISE_BY_ROWS: usize = 8;
+/// Persons one task of a pass over every person's cache takes (the rescan, the patch by rows).
+const PERSONS_PER_TASK: usize = 4096;
 /// Offers queued for the reverse repair at which their steps are read on every thread at
 /// once (`reverse::reverse_batch`); fewer are taken one at a time.
 const PARALLEL_REVERSE: usize = 1024;
@@ -503,9 +505,9 @@ impl<'a> Auction<'a> {
     /// result is the same for every thread count.
     fn prescan(&mut self) {
         let (rows, entry) = (self.rows(), &self.entry);
-        self.cache.par_chunks(4096).enumerate().for_each(|(chunk, caches)| {
+        self.cache.par_chunks(PERSONS_PER_TASK).enumerate().for_each(|(chunk, caches)| {
             for (k, c) in caches.iter().enumerate() {
-                c.set(full_scan(rows, |j| entry[j], chunk * 4096 + k));
+                c.set(full_scan(rows, |j| entry[j], chunk * PERSONS_PER_TASK + k));
             }
         });
         self.prices_fell = false;
@@ -559,20 +561,21 @@ impl<'a> Auction<'a> {
     }
 
     /// [`Auction::raise_by_columns`]' bounds from one pass over every person's row, a chunk of
-    /// persons per task: each bound is its own row's maximum, whatever the number of threads.
+    /// persons per task (`PERSONS_PER_TASK`): each bound is its own row's maximum, whatever
+    /// the number of threads.
     fn raise_by_rows(&mut self, fell: &[u32]) {
         let mut lowered = vec![false; self.cap.len()];
         for &j in fell {
             lowered[j as usize] = true;
         }
         let (rows, entry, lowered) = (self.rows(), &self.entry, &lowered);
-        self.cache.par_chunks(4096).enumerate().for_each(|(chunk, caches)| {
+        self.cache.par_chunks(PERSONS_PER_TASK).enumerate().for_each(|(chunk, caches)| {
             for (k, c) in caches.iter().enumerate() {
                 let bound = c.bound();
                 if bound == STALE {
                     continue;
                 }
-                let i = chunk * 4096 + k;
+                let i = chunk * PERSONS_PER_TASK + k;
                 let mut raised = bound;
                 for e in rows.off[i]..rows.off[i + 1] {
                     let j = rows.adj[e];

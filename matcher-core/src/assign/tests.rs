@@ -574,13 +574,10 @@ fn the_canonical_optimum_of_an_instance_with_many_ties_is_pinned() {
     let open = face(&p, &s).unwrap().n_open();
     assert!(open >= 500, "only {open} candidates with ties: the pin would pin little");
     assert_eq!(solve(&p, &opts(Mode::Exact, 2, 0)).unwrap().assignment, s.assignment);
-    // FNV-1a over each candidate's offer (u32::MAX for none).
-    let digest = s.assignment.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, a| {
-        a.unwrap_or(u32::MAX)
-            .to_le_bytes()
-            .iter()
-            .fold(h, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
-    });
+    // What `matcher solve` prints as `assignment_digest`: FNV-1a over each candidate's offer
+    // (u32::MAX for none).
+    let bytes: Vec<u8> = s.assignment.iter().flat_map(|a| a.unwrap_or(u32::MAX).to_le_bytes()).collect();
+    let digest = crate::dataset::snapshot::fnv1a64(&bytes);
     assert_eq!(
         digest, 0xb78d_719e_1a04_4d3d,
         "the canonical optimum changed ({open} candidates with ties): digest {digest:#018x}"
