@@ -584,7 +584,7 @@ fn caseworkers_get_the_new_candidates_balanced_under_their_caps() {
     let run = read_json(&one.join("run.json"));
     assert!(run["caseload_seconds"].as_f64().is_some());
     // Where the exact solve's time went.
-    for part in ["bids", "repairs", "patches", "rescans", "least_prices", "canonical"] {
+    for part in ["bids", "repairs", "patches", "rescans", "keeps", "least_prices", "canonical"] {
         assert!(run["solver"]["parts"][part].as_f64().is_some_and(|s| s >= 0.0), "{part}: {run}");
     }
 }

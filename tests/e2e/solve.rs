@@ -28,7 +28,7 @@ fn solve_prints_one_json_line_with_the_optimum_and_gap_zero() {
         assert_eq!(v["matched"], 2);
         assert_eq!(v["threads"], 2);
         assert!(v["solve_seconds"].as_f64().is_some() && v["parse_seconds"].as_f64().is_some());
-        for part in ["bids", "repairs", "patches", "rescans", "least_prices", "canonical"] {
+        for part in ["bids", "repairs", "patches", "rescans", "keeps", "least_prices", "canonical"] {
             assert!(v["parts"][part].as_f64().is_some_and(|s| s >= 0.0), "{part}: {text}");
         }
         assert_eq!(v["gap"], if mode == "exact" { serde_json::json!("0") } else { serde_json::Value::Null });

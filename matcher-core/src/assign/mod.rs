@@ -433,6 +433,8 @@ pub struct SolveParts {
     pub patches: f64,
     /// Every person's bid cache rescanned before a phase, when prices fell too far for a patch.
     pub rescans: f64,
+    /// The starts of the phases that keep the assignment: who keeps a place, who bids again.
+    pub keeps: f64,
     /// The least optimal prices from the auction's final duals (`prices.rs`).
     pub least_prices: f64,
     /// The canonical choice among the equally good assignments (`face.rs`).
@@ -445,6 +447,7 @@ impl SolveParts {
         self.repairs += other.repairs;
         self.patches += other.patches;
         self.rescans += other.rescans;
+        self.keeps += other.keeps;
         self.least_prices += other.least_prices;
         self.canonical += other.canonical;
     }

@@ -592,8 +592,11 @@ fn an_exact_solve_times_its_parts() {
     let s = solve(&p, &opts(Mode::Exact, 1, 0)).unwrap();
     let t = s.stats.parts;
     assert!(s.stats.phases > 1, "the auction ran");
-    assert!(t.bids > 0.0 && t.repairs > 0.0 && t.least_prices > 0.0 && t.canonical > 0.0, "{t:?}");
-    let sum = t.bids + t.repairs + t.patches + t.rescans + t.least_prices + t.canonical;
+    assert!(
+        t.bids > 0.0 && t.repairs > 0.0 && t.keeps > 0.0 && t.least_prices > 0.0 && t.canonical > 0.0,
+        "{t:?}"
+    );
+    let sum = t.bids + t.repairs + t.patches + t.rescans + t.keeps + t.least_prices + t.canonical;
     assert!(sum <= s.stats.seconds, "{t:?} sum to {sum} s, the solve took {} s", s.stats.seconds);
     let stable = solve(&p, &opts(Mode::Stable, 1, 0)).unwrap();
     assert_eq!(stable.stats.parts, SolveParts::default());
