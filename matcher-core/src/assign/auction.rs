@@ -382,7 +382,8 @@ struct Auction<'a> {
     iterations: u64,
     /// Bids that rescanned every edge of their bidder.
     scans: u64,
-    /// Seconds of the bids, repairs, patches and rescans (the least prices' too, at the end).
+    /// Seconds of the bids, repairs, patches, rescans and keep passes (the least prices' too,
+    /// at the end).
     parts: SolveParts,
 }
 
@@ -837,6 +838,25 @@ enum Move {
 mod tests {
     use super::*;
 
+    /// A test's instance: 200–599 persons' rows of up to 8 edges of weight up to 49 into 1–40
+    /// offers.
+    struct Instance {
+        n: usize,
+        m: usize,
+        off: Vec<usize>,
+        adj: Vec<u32>,
+        w: Vec<i64>,
+    }
+
+    /// The seeded [`Instance`] of stream `stream`, and its generator to draw more from.
+    fn instance(seed: u64, stream: u64) -> (impl FnMut(u64) -> u64, Instance) {
+        let mut rng = crate::r#gen::rng::Rng::new(seed, stream);
+        let mut rnd = move |r: u64| rng.next_u64() % r;
+        let (n, m) = (200 + rnd(400) as usize, 1 + rnd(40) as usize);
+        let (off, adj, w) = bids::random_rows(&mut rnd, n, m, 8, 49);
+        (rnd, Instance { n, m, off, adj, w })
+    }
+
     /// The bounds the repair's patch writes are the same whether one thread writes them all
     /// or each of several threads its block of persons (it fails when a block's part of a
     /// column misses its last persons; checked), and whether it walks the lowered offers'
@@ -845,10 +865,7 @@ mod tests {
     fn raised_bounds_are_the_same_on_any_number_of_blocks_by_columns_or_rows() {
         let mut raised = 0;
         for seed in 0..30u64 {
-            let mut rng = crate::r#gen::rng::Rng::new(seed, 11);
-            let mut rnd = move |r: u64| rng.next_u64() % r;
-            let (n, m) = (200 + rnd(400) as usize, 1 + rnd(40) as usize);
-            let (off, adj, w) = bids::random_rows(&mut rnd, n, m, 8, 49);
+            let (mut rnd, Instance { n, m, off, adj, w }) = instance(seed, 11);
             let cap = vec![2u32; m];
             let entry: Vec<i64> = (0..m).map(|_| rnd(30) as i64).collect();
             // Caches scanned at prices up to 4 above today's (the repair has lowered them since),
@@ -905,10 +922,7 @@ mod tests {
         let (coarse, fine) = (16, 2);
         let mut moves = 0;
         for seed in 0..30u64 {
-            let mut rng = crate::r#gen::rng::Rng::new(seed, 12);
-            let mut rnd = move |r: u64| rng.next_u64() % r;
-            let (n, m) = (200 + rnd(400) as usize, 1 + rnd(40) as usize);
-            let (off, adj, w) = bids::random_rows(&mut rnd, n, m, 8, 49);
+            let (mut rnd, Instance { n, m, off, adj, w }) = instance(seed, 12);
             let cap: Vec<u32> = (0..m).map(|_| 1 + rnd(3) as u32).collect();
             let current: Vec<u32> =
                 (0..n).map(|_| if rnd(3) == 0 { rnd(m as u64) as u32 } else { NONE }).collect();
