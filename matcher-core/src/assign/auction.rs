@@ -58,8 +58,8 @@ const RAISE_FRACTION: usize = 4;
 const RAISE_BY_ROWS: usize = 8;
 /// Persons one task of a pass over every person's cache takes (the rescan, the patch by rows).
 const PERSONS_PER_TASK: usize = 4096;
-/// Offers queued for the reverse repair at which their steps are read on every thread at
-/// once (`reverse::reverse_batch`); fewer are taken one at a time.
+/// Offers queued for the reverse repair from which every thread of the pool takes steps at
+/// once (`reverse::reverse_shared`); fewer are taken one at a time.
 const PARALLEL_REVERSE: usize = 1024;
 
 /// Where a cold solve's ε starts.
@@ -375,8 +375,8 @@ struct Auction<'a> {
     prices_fell: bool,
     /// Threads a long phase's bids are shared between (1: in queue order).
     workers: usize,
-    /// Queued offers from which the reverse repair reads its steps on every thread at once.
-    reverse_batch_from: usize,
+    /// Queued offers from which the reverse repair runs on every thread at once.
+    reverse_shared_from: usize,
     /// Per person: its best edges at its last full scan.
     cache: Vec<CacheCell>,
     iterations: u64,
@@ -411,7 +411,7 @@ impl<'a> Auction<'a> {
             queue: VecDeque::with_capacity(n),
             prices_fell: true,
             workers: 1,
-            reverse_batch_from: PARALLEL_REVERSE,
+            reverse_shared_from: PARALLEL_REVERSE,
             cache: (0..n).map(|_| CacheCell::new(BidCache::STALE)).collect(),
             iterations: 0,
             scans: 0,
@@ -758,36 +758,14 @@ impl<'a> Auction<'a> {
         self.entry[j] = self.places(j).entry();
     }
 
-    fn sift_up(&mut self, j: usize, mut k: usize) {
+    fn sift_up(&mut self, j: usize, k: usize) {
         let s = self.slot_start[j];
-        while k > 0 {
-            let p = (k - 1) / 2;
-            if self.hp[s + p] <= self.hp[s + k] {
-                break;
-            }
-            self.swap_slots(s, p, k);
-            k = p;
-        }
+        sift_up(self, s, k);
     }
 
-    fn sift_down(&mut self, j: usize, mut k: usize) {
-        let s = self.slot_start[j];
-        let h = self.held[j] as usize;
-        loop {
-            let (l, r) = (2 * k + 1, 2 * k + 2);
-            let mut min = k;
-            if l < h && self.hp[s + l] < self.hp[s + min] {
-                min = l;
-            }
-            if r < h && self.hp[s + r] < self.hp[s + min] {
-                min = r;
-            }
-            if min == k {
-                break;
-            }
-            self.swap_slots(s, k, min);
-            k = min;
-        }
+    fn sift_down(&mut self, j: usize, k: usize) {
+        let (s, h) = (self.slot_start[j], self.held[j] as usize);
+        sift_down(self, s, h, k);
     }
 
     #[inline]
@@ -820,6 +798,57 @@ impl<'a> Auction<'a> {
             NONE => 0,
             j => self.paid[i] - self.hp[self.slot_start[j as usize] + self.pos[i] as usize],
         }
+    }
+}
+
+/// Where an offer's heap of held places lives while it is sifted: the auction's own arrays,
+/// or a shared repair's atomics (`reverse.rs`). `s` is the offer's first slot and positions
+/// are its own (0 the cheapest); a swap also records both holders' new positions.
+pub(super) trait Slots {
+    fn price(&self, s: usize, k: usize) -> i64;
+    fn swap(&mut self, s: usize, x: usize, y: usize);
+}
+
+impl Slots for Auction<'_> {
+    #[inline]
+    fn price(&self, s: usize, k: usize) -> i64 {
+        self.hp[s + k]
+    }
+
+    #[inline]
+    fn swap(&mut self, s: usize, x: usize, y: usize) {
+        self.swap_slots(s, x, y);
+    }
+}
+
+/// Moves heap position `k` of the places from slot `s` up while it is cheaper than its parent.
+pub(super) fn sift_up(slots: &mut impl Slots, s: usize, mut k: usize) {
+    while k > 0 {
+        let p = (k - 1) / 2;
+        if slots.price(s, p) <= slots.price(s, k) {
+            break;
+        }
+        slots.swap(s, p, k);
+        k = p;
+    }
+}
+
+/// Moves heap position `k` of the `h` places held from slot `s` down while a child is cheaper.
+pub(super) fn sift_down(slots: &mut impl Slots, s: usize, h: usize, mut k: usize) {
+    loop {
+        let (l, r) = (2 * k + 1, 2 * k + 2);
+        let mut min = k;
+        if l < h && slots.price(s, l) < slots.price(s, min) {
+            min = l;
+        }
+        if r < h && slots.price(s, r) < slots.price(s, min) {
+            min = r;
+        }
+        if min == k {
+            break;
+        }
+        slots.swap(s, k, min);
+        k = min;
     }
 }
 

@@ -545,8 +545,8 @@ fn parallel_bids_give_the_one_thread_answer() {
     }
 }
 
-/// A reverse repair with at least `auction::PARALLEL_REVERSE` offers queued reads its steps
-/// on every thread at once and takes another path than one thread's; the answer must not
+/// A reverse repair with at least `auction::PARALLEL_REVERSE` offers queued is worked off by
+/// every thread at once and takes another path than one thread's; the answer must not
 /// change. (Each of these instances queues ~2,750 offers in one repair: checked with a count,
 /// not kept.)
 #[test]
