@@ -401,56 +401,64 @@ impl Market for Book<'_> {
     }
 }
 
-/// Several threads: copies of the book's arrays in atomics, and a lock per offer. Every slot
-/// of an offer is read and written only under its lock; prices are also read without it.
-/// Relaxed loads and stores are plain moves; the lock's acquire and release order the rest.
-struct Shared<'b> {
-    slot_start: &'b [usize],
-    cap: &'b [u32],
-    reserve: &'b [i64],
+/// Several threads: copies of the book's arrays in atomics, and a lock per offer; the parallel
+/// bids' book and the shared reverse repair's (`auction/reverse.rs`). Every slot of an offer
+/// is read and written only under its lock; prices are also read without it. Relaxed loads
+/// and stores are plain moves; the lock's acquire and release order the rest.
+pub(super) struct Shared<'b> {
+    pub(super) slot_start: &'b [usize],
+    pub(super) cap: &'b [u32],
     locks: Vec<AtomicBool>,
-    hp: Vec<AtomicI64>,
-    hi: Vec<AtomicU32>,
-    held: Vec<AtomicU32>,
-    entry: Vec<AtomicI64>,
-    paid: Vec<AtomicI64>,
+    pub(super) hp: Vec<AtomicI64>,
+    pub(super) hi: Vec<AtomicU32>,
+    pub(super) held: Vec<AtomicU32>,
+    pub(super) entry: Vec<AtomicI64>,
+    pub(super) paid: Vec<AtomicI64>,
 }
 
 impl<'b> Shared<'b> {
+    /// Copies of `book`'s arrays (its free places' prices stay the caller's).
     fn new(book: &Book<'b>) -> Self {
+        Self::of(book.slot_start, book.cap, book.hp, book.hi, book.held, book.entry, book.paid)
+    }
+
+    /// Copies of the arrays of a book laid out as [`Book`]'s.
+    pub(super) fn of(
+        slot_start: &'b [usize],
+        cap: &'b [u32],
+        hp: &[i64],
+        hi: &[u32],
+        held: &[u32],
+        entry: &[i64],
+        paid: &[i64],
+    ) -> Self {
         Shared {
-            slot_start: book.slot_start,
-            cap: book.cap,
-            reserve: book.reserve,
-            locks: book.cap.iter().map(|_| AtomicBool::new(false)).collect(),
-            hp: book.hp.iter().map(|&x| AtomicI64::new(x)).collect(),
-            hi: book.hi.iter().map(|&x| AtomicU32::new(x)).collect(),
-            held: book.held.iter().map(|&x| AtomicU32::new(x)).collect(),
-            entry: book.entry.iter().map(|&x| AtomicI64::new(x)).collect(),
-            paid: book.paid.iter().map(|&x| AtomicI64::new(x)).collect(),
+            slot_start,
+            cap,
+            locks: cap.iter().map(|_| AtomicBool::new(false)).collect(),
+            hp: hp.iter().map(|&x| AtomicI64::new(x)).collect(),
+            hi: hi.iter().map(|&x| AtomicU32::new(x)).collect(),
+            held: held.iter().map(|&x| AtomicU32::new(x)).collect(),
+            entry: entry.iter().map(|&x| AtomicI64::new(x)).collect(),
+            paid: paid.iter().map(|&x| AtomicI64::new(x)).collect(),
         }
     }
 
     /// Writes the workers' result back.
-    fn into_book(self, book: &mut Book<'_>) {
-        fn copy<T: Copy, A>(to: &mut [T], from: &[A], load: impl Fn(&A) -> T) {
-            for (t, f) in to.iter_mut().zip(from) {
-                *t = load(f);
-            }
-        }
-        copy(book.hp, &self.hp, |x| x.load(Relaxed));
-        copy(book.hi, &self.hi, |x| x.load(Relaxed));
-        copy(book.held, &self.held, |x| x.load(Relaxed));
-        copy(book.entry, &self.entry, |x| x.load(Relaxed));
-        copy(book.paid, &self.paid, |x| x.load(Relaxed));
+    pub(super) fn into_book(self, book: &mut Book<'_>) {
+        copy_back(book.hp, &self.hp, |x| x.load(Relaxed));
+        copy_back(book.hi, &self.hi, |x| x.load(Relaxed));
+        copy_back(book.held, &self.held, |x| x.load(Relaxed));
+        copy_back(book.entry, &self.entry, |x| x.load(Relaxed));
+        copy_back(book.paid, &self.paid, |x| x.load(Relaxed));
     }
 
-    /// Takes offer `j`'s lock. Held for one bid's heap step; spins, and gives the core away
-    /// when the holder seems not to run (more threads than cores).
+    /// Takes offer `j`'s lock. Held for one bid's heap step or one reverse step; spins, and
+    /// gives the core away when the holder seems not to run (more threads than cores).
     #[inline(always)]
-    fn lock(&self, j: usize) {
+    pub(super) fn lock(&self, j: usize) {
         let mut spins = 0u32;
-        while self.locks[j].compare_exchange_weak(false, true, Acquire, Relaxed).is_err() {
+        while !self.try_lock(j) {
             spins += 1;
             if spins.is_multiple_of(64) {
                 std::thread::yield_now();
@@ -460,8 +468,14 @@ impl<'b> Shared<'b> {
         }
     }
 
+    /// Takes offer `j`'s lock if nobody holds it.
     #[inline(always)]
-    fn unlock(&self, j: usize) {
+    pub(super) fn try_lock(&self, j: usize) -> bool {
+        self.locks[j].compare_exchange_weak(false, true, Acquire, Relaxed).is_ok()
+    }
+
+    #[inline(always)]
+    pub(super) fn unlock(&self, j: usize) {
         self.locks[j].store(false, Release);
     }
 }
@@ -510,8 +524,15 @@ impl HeapMut for SharedPlaces<'_> {
     }
 }
 
-/// A worker's handle on the shared book.
-struct Worker<'s, 'b>(&'s Shared<'b>);
+/// Writes `from`'s values, as `load` reads them, into `to`.
+pub(super) fn copy_back<T: Copy, A>(to: &mut [T], from: &[A], load: impl Fn(&A) -> T) {
+    for (t, f) in to.iter_mut().zip(from) {
+        *t = load(f);
+    }
+}
+
+/// A worker's handle on the shared book, and the free places' prices (no bid changes them).
+struct Worker<'s, 'b>(&'s Shared<'b>, &'b [i64]);
 
 impl Market for Worker<'_, '_> {
     type Places<'m>
@@ -540,7 +561,7 @@ impl Market for Worker<'_, '_> {
             hi: &book.hi[s..e],
             held: &book.held[j],
             cap: book.cap[j],
-            reserve: book.reserve[j],
+            reserve: self.1[j],
         };
         let r = f(&mut places);
         book.entry[j].store(places.entry(), Relaxed);
@@ -573,6 +594,7 @@ pub(super) fn bid_all(
         return bid_loop(book, rows, cache, queue, eps);
     }
     let shared = Shared::new(book);
+    let reserve = book.reserve;
     let waiting = AtomicUsize::new(queue.len());
     let per = queue.len().div_ceil(workers).max(1);
     let own: Vec<crossbeam_deque::Worker<u32>> =
@@ -586,7 +608,7 @@ pub(super) fn bid_all(
         .map(|own| {
             // A worker's own stealer is among `others`; its deque is empty when it steals.
             let mut queue = SharedQueue { own, others: &stealers, waiting: &waiting, settled: 0 };
-            bid_loop(&mut Worker(&shared), rows, cache, &mut queue, eps)
+            bid_loop(&mut Worker(&shared, reserve), rows, cache, &mut queue, eps)
         })
         .reduce(Counts::default, |x, y| Counts { bids: x.bids + y.bids, scans: x.scans + y.scans });
     shared.into_book(book);

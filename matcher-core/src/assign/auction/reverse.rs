@@ -18,7 +18,7 @@ use std::sync::atomic::{
 
 use rayon::prelude::*;
 
-use super::bids::{CACHE, Heap, INF, STALE};
+use super::bids::{Book, CACHE, Heap, INF, STALE, Shared, copy_back};
 use super::{Auction, Csc, InEdge, NONE, Slots, sift_down, sift_up};
 
 /// The reverse repair's stand-in profit for the holders of the offer taking its step: any
@@ -155,7 +155,7 @@ impl Auction<'_> {
             self.iterations += steps;
             rv.fell.extend(fell);
         }
-        shared.into_state(self, rv);
+        shared.into_state(self, &slot_start, rv);
         self.slot_start = slot_start;
     }
 
@@ -347,25 +347,20 @@ fn admit<E: InEdge>(c: &mut RCache, csc: &Csc<E>, jo: usize, k: u32, st: impl Fn
 }
 
 /// The repair's state while the pool's threads work off a long queue at once
-/// ([`Auction::reverse_shared`]): the auction's and the repair's arrays as atomics, and a lock
-/// per offer. An offer's slots, holder count, prices and cache are read and written only under
-/// its lock. A person's offer, heap position, payment and profit are written only under the
-/// lock of the offer it leaves or joins; an unmatched person is claimed by setting its offer
-/// from `NONE` to the pulling one. Profits and offers are also read without a lock: profits
-/// only rise, and an offer read so is checked under its lock. Relaxed loads and stores are
-/// plain moves; the locks' acquire and release order the rest.
+/// ([`Auction::reverse_shared`]): the auction's book as the parallel bids share it
+/// ([`Shared`]: atomics and a lock per offer) and the repair's own arrays as atomics. An
+/// offer's slots, holder count, prices and cache are read and written only under its lock. A
+/// person's offer, heap position, payment and profit are written only under the lock of the
+/// offer it leaves or joins; an unmatched person is claimed by setting its offer from `NONE` to
+/// the pulling one. Profits and offers are also read without a lock: profits only rise, and an
+/// offer read so is checked under its lock.
 struct SharedRepair<'a> {
-    slot_start: &'a [usize],
-    cap: &'a [u32],
-    locks: Vec<AtomicBool>,
-    hp: Vec<AtomicI64>,
-    hi: Vec<AtomicU32>,
-    held: Vec<AtomicU32>,
+    book: Shared<'a>,
+    /// The free places' prices (the parallel bids read them from the auction: they never
+    /// change a free place's price; a repair does).
     reserve: Vec<AtomicI64>,
-    entry: Vec<AtomicI64>,
     assigned: Vec<AtomicU32>,
     pos: Vec<AtomicU32>,
-    paid: Vec<AtomicI64>,
     st: Vec<AtomicI64>,
     /// Per offer: its cache's persons and edges (`person << 32 | edge`) and its bound.
     cached: Vec<[AtomicU64; CACHE]>,
@@ -379,9 +374,6 @@ struct SharedRepair<'a> {
 impl<'a> SharedRepair<'a> {
     /// `slot_start` is the auction's, taken out of it while the repair runs.
     fn new(au: &Auction<'a>, slot_start: &'a [usize], rv: &Reverse) -> Self {
-        fn i64s(x: &[i64]) -> Vec<AtomicI64> {
-            x.iter().map(|&v| AtomicI64::new(v)).collect()
-        }
         fn u32s(x: &[u32]) -> Vec<AtomicU32> {
             x.iter().map(|&v| AtomicU32::new(v)).collect()
         }
@@ -389,18 +381,11 @@ impl<'a> SharedRepair<'a> {
             x.iter().map(|&v| AtomicBool::new(v)).collect()
         }
         SharedRepair {
-            slot_start,
-            cap: au.cap,
-            locks: au.cap.iter().map(|_| AtomicBool::new(false)).collect(),
-            hp: i64s(&au.hp),
-            hi: u32s(&au.hi),
-            held: u32s(&au.held),
-            reserve: i64s(&au.reserve),
-            entry: i64s(&au.entry),
+            book: Shared::of(slot_start, au.cap, &au.hp, &au.hi, &au.held, &au.entry, &au.paid),
+            reserve: au.reserve.iter().map(|&v| AtomicI64::new(v)).collect(),
             assigned: u32s(&au.assigned),
             pos: u32s(&au.pos),
-            paid: i64s(&au.paid),
-            st: i64s(&rv.st),
+            st: rv.st.iter().map(|&v| AtomicI64::new(v)).collect(),
             cached: rv
                 .rcache
                 .iter()
@@ -413,27 +398,19 @@ impl<'a> SharedRepair<'a> {
         }
     }
 
-    /// Writes the workers' result back.
-    fn into_state(self, au: &mut Auction<'_>, rv: &mut Reverse) {
-        fn copy<T: Copy, A>(to: &mut [T], from: &[A], load: impl Fn(&A) -> T) {
-            for (t, f) in to.iter_mut().zip(from) {
-                *t = load(f);
-            }
-        }
-        copy(&mut au.hp, &self.hp, |x| x.load(Relaxed));
-        copy(&mut au.hi, &self.hi, |x| x.load(Relaxed));
-        copy(&mut au.held, &self.held, |x| x.load(Relaxed));
-        copy(&mut au.reserve, &self.reserve, |x| x.load(Relaxed));
-        copy(&mut au.entry, &self.entry, |x| x.load(Relaxed));
-        copy(&mut au.assigned, &self.assigned, |x| x.load(Relaxed));
-        copy(&mut au.pos, &self.pos, |x| x.load(Relaxed));
-        copy(&mut au.paid, &self.paid, |x| x.load(Relaxed));
-        copy(&mut rv.st, &self.st, |x| x.load(Relaxed));
-        copy(&mut rv.in_queue, &self.in_queue, |x| x.load(Relaxed));
-        copy(&mut rv.has_fallen, &self.has_fallen, |x| x.load(Relaxed));
+    /// Writes the workers' result back into the auction's arrays and the repair's.
+    fn into_state(self, au: &mut Auction<'_>, slot_start: &[usize], rv: &mut Reverse) {
+        copy_back(&mut au.reserve, &self.reserve, |x| x.load(Relaxed));
+        copy_back(&mut au.assigned, &self.assigned, |x| x.load(Relaxed));
+        copy_back(&mut au.pos, &self.pos, |x| x.load(Relaxed));
+        copy_back(&mut rv.st, &self.st, |x| x.load(Relaxed));
+        copy_back(&mut rv.in_queue, &self.in_queue, |x| x.load(Relaxed));
+        copy_back(&mut rv.has_fallen, &self.has_fallen, |x| x.load(Relaxed));
         for (j, c) in rv.rcache.iter_mut().enumerate() {
             *c = self.rcache(j);
         }
+        let Auction { hp, hi, held, cap, reserve, entry, paid, .. } = au;
+        self.book.into_book(&mut Book { slot_start, hp, hi, held, cap, reserve, entry, paid });
     }
 
     #[inline]
@@ -453,45 +430,22 @@ impl<'a> SharedRepair<'a> {
         self.bound[j].store(c.1, Relaxed);
     }
 
-    #[inline]
-    fn lock(&self, j: usize) {
-        let mut spins = 0u32;
-        while !self.try_lock(j) {
-            spins += 1;
-            if spins.is_multiple_of(SPINS) {
-                std::thread::yield_now();
-            } else {
-                std::hint::spin_loop();
-            }
-        }
-    }
-
-    #[inline]
-    fn try_lock(&self, j: usize) -> bool {
-        self.locks[j].compare_exchange_weak(false, true, Acquire, Relaxed).is_ok()
-    }
-
-    #[inline]
-    fn unlock(&self, j: usize) {
-        self.locks[j].store(false, Release);
-    }
-
     /// The price of offer `j`'s cheapest place (its lock held), as [`super::bids::Heap::entry`].
     fn entry_of(&self, j: usize) -> i64 {
-        let held = self.held[j].load(Relaxed);
-        let root = if held > 0 { self.hp[self.slot_start[j]].load(Relaxed) } else { INF };
-        if held < self.cap[j] { self.reserve[j].load(Relaxed).min(root) } else { root }
+        let held = self.book.held[j].load(Relaxed);
+        let root = if held > 0 { self.book.hp[self.book.slot_start[j]].load(Relaxed) } else { INF };
+        if held < self.book.cap[j] { self.reserve[j].load(Relaxed).min(root) } else { root }
     }
 
     /// Takes person `i` out of offer `j`'s heap (its lock held), as [`Auction::remove`], but
     /// leaves `assigned[i]`: the person goes straight to its new offer, never through `NONE`,
     /// where another worker could claim it.
     fn remove(&self, j: usize, i: usize) {
-        let s = self.slot_start[j];
+        let s = self.book.slot_start[j];
         let k = self.pos[i].load(Relaxed) as usize;
-        let last = self.held[j].load(Relaxed) as usize - 1;
+        let last = self.book.held[j].load(Relaxed) as usize - 1;
         self.swap_slots(s, k, last);
-        self.held[j].store(last as u32, Relaxed);
+        self.book.held[j].store(last as u32, Relaxed);
         if k < last {
             let mut slots = self;
             sift_down(&mut slots, s, last, k);
@@ -501,12 +455,12 @@ impl<'a> SharedRepair<'a> {
 
     #[inline]
     fn swap_slots(&self, s: usize, x: usize, y: usize) {
-        let (px, py) = (self.hp[s + x].load(Relaxed), self.hp[s + y].load(Relaxed));
-        let (ix, iy) = (self.hi[s + x].load(Relaxed), self.hi[s + y].load(Relaxed));
-        self.hp[s + x].store(py, Relaxed);
-        self.hp[s + y].store(px, Relaxed);
-        self.hi[s + x].store(iy, Relaxed);
-        self.hi[s + y].store(ix, Relaxed);
+        let (px, py) = (self.book.hp[s + x].load(Relaxed), self.book.hp[s + y].load(Relaxed));
+        let (ix, iy) = (self.book.hi[s + x].load(Relaxed), self.book.hi[s + y].load(Relaxed));
+        self.book.hp[s + x].store(py, Relaxed);
+        self.book.hp[s + y].store(px, Relaxed);
+        self.book.hi[s + x].store(iy, Relaxed);
+        self.book.hi[s + y].store(ix, Relaxed);
         self.pos[iy as usize].store(x as u32, Relaxed);
         self.pos[ix as usize].store(y as u32, Relaxed);
     }
@@ -515,7 +469,7 @@ impl<'a> SharedRepair<'a> {
 impl Slots for &SharedRepair<'_> {
     #[inline]
     fn price(&self, s: usize, k: usize) -> i64 {
-        self.hp[s + k].load(Relaxed)
+        self.book.hp[s + k].load(Relaxed)
     }
 
     #[inline]
@@ -579,21 +533,21 @@ impl<E: InEdge> RepairWorker<'_, '_, E> {
         let (sh, eps) = (self.sh, self.eps);
         let mut tries = 0u32;
         loop {
-            sh.lock(j);
+            sh.book.lock(j);
             sh.in_queue[j].store(false, Relaxed);
-            let held = sh.held[j].load(Relaxed);
-            if held >= sh.cap[j] || sh.reserve[j].load(Relaxed) <= 0 {
-                sh.unlock(j);
+            let held = sh.book.held[j].load(Relaxed);
+            if held >= sh.book.cap[j] || sh.reserve[j].load(Relaxed) <= 0 {
+                sh.book.unlock(j);
                 return;
             }
-            let s = sh.slot_start[j];
+            let s = sh.book.slot_start[j];
             self.mine.clear();
-            self.mine.extend((s..s + held as usize).map(|x| sh.hi[x].load(Relaxed)));
+            self.mine.extend((s..s + held as usize).map(|x| sh.book.hi[x].load(Relaxed)));
             let holders_low = self
                 .mine
                 .iter()
-                .any(|&k| sh.paid[k as usize].load(Relaxed) - sh.st[k as usize].load(Relaxed) <= eps);
-            let free = (sh.cap[j] - held) as usize;
+                .any(|&k| sh.book.paid[k as usize].load(Relaxed) - sh.st[k as usize].load(Relaxed) <= eps);
+            let free = (sh.book.cap[j] - held) as usize;
             let me = j as u32;
             let rcache = sh.rcache(j);
             let mine = &self.mine;
@@ -601,7 +555,7 @@ impl<E: InEdge> RepairWorker<'_, '_, E> {
                 self.csc,
                 j,
                 free,
-                sh.entry[j].load(Relaxed),
+                sh.book.entry[j].load(Relaxed),
                 eps,
                 |k| sh.st[k].load(Relaxed),
                 &rcache,
@@ -625,9 +579,9 @@ impl<E: InEdge> RepairWorker<'_, '_, E> {
                 sh.assigned[k as usize].store(NONE, Relaxed);
             }
             for jo in self.locked.drain(..) {
-                sh.unlock(jo as usize);
+                sh.book.unlock(jo as usize);
             }
-            sh.unlock(j);
+            sh.book.unlock(j);
             tries += 1;
             if tries.is_multiple_of(SPINS) {
                 std::thread::yield_now();
@@ -651,7 +605,7 @@ impl<E: InEdge> RepairWorker<'_, '_, E> {
                 }
                 self.claimed.push(k as u32);
             } else if !self.locked.contains(&jo) {
-                if jo as usize == j || !sh.try_lock(jo as usize) {
+                if jo as usize == j || !sh.book.try_lock(jo as usize) {
                     return false;
                 }
                 self.locked.push(jo);
@@ -676,38 +630,38 @@ impl<E: InEdge> RepairWorker<'_, '_, E> {
         }
         let next = look.next(&self.cand, free);
         let price = if pulled == free && next != i64::MIN { (next - eps).max(0) } else { 0 };
-        let entry = sh.entry[j].load(Relaxed);
+        let entry = sh.book.entry[j].load(Relaxed);
         debug_assert!(price <= entry, "reverse step would raise a price");
-        let s = sh.slot_start[j];
+        let s = sh.book.slot_start[j];
         for p in &self.cand[..pulled] {
             let (k, e) = (p.person as usize, p.edge as usize);
             if !self.claimed.contains(&(k as u32)) {
                 let jo = sh.assigned[k].load(Relaxed) as usize;
                 // The freed place keeps the offer's cheapest price: nobody's ε-CS changes.
-                let old_entry = sh.entry[jo].load(Relaxed);
+                let old_entry = sh.book.entry[jo].load(Relaxed);
                 sh.remove(jo, k);
                 if sh.bound[jo].load(Relaxed) != STALE {
                     self.moved.push((jo as u32, k as u32));
                 }
                 sh.reserve[jo].store(old_entry, Relaxed);
-                sh.entry[jo].store(sh.entry_of(jo), Relaxed);
+                sh.book.entry[jo].store(sh.entry_of(jo), Relaxed);
                 if old_entry > 0 && !sh.in_queue[jo].swap(true, Relaxed) {
                     sh.pending.fetch_add(1, Relaxed);
                     self.own.push(jo as u32);
                 }
             }
-            let h = sh.held[j].load(Relaxed) as usize;
-            sh.hi[s + h].store(k as u32, Relaxed);
+            let h = sh.book.held[j].load(Relaxed) as usize;
+            sh.book.hi[s + h].store(k as u32, Relaxed);
             sh.pos[k].store(h as u32, Relaxed);
-            sh.held[j].store(h as u32 + 1, Relaxed);
+            sh.book.held[j].store(h as u32 + 1, Relaxed);
             sh.assigned[k].store(j as u32, Relaxed);
-            sh.paid[k].store(csc.at(e).0, Relaxed);
+            sh.book.paid[k].store(csc.at(e).0, Relaxed);
         }
-        let h = sh.held[j].load(Relaxed) as usize;
+        let h = sh.book.held[j].load(Relaxed) as usize;
         for x in s..s + h {
-            sh.hp[x].store(price, Relaxed);
-            let k = sh.hi[x].load(Relaxed) as usize;
-            sh.st[k].store(sh.paid[k].load(Relaxed) - price, Relaxed);
+            sh.book.hp[x].store(price, Relaxed);
+            let k = sh.book.hi[x].load(Relaxed) as usize;
+            sh.st[k].store(sh.book.paid[k].load(Relaxed) - price, Relaxed);
         }
         for (jo, k) in self.moved.drain(..) {
             let mut c = sh.rcache(jo as usize);
@@ -718,12 +672,12 @@ impl<E: InEdge> RepairWorker<'_, '_, E> {
             self.fell.push(j as u32);
         }
         sh.reserve[j].store(price, Relaxed);
-        sh.entry[j].store(price, Relaxed);
+        sh.book.entry[j].store(price, Relaxed);
         self.claimed.clear();
         for jo in self.locked.drain(..) {
-            sh.unlock(jo as usize);
+            sh.book.unlock(jo as usize);
         }
-        sh.unlock(j);
+        sh.book.unlock(j);
     }
 }
 
