@@ -468,6 +468,19 @@ impl<'b> Shared<'b> {
         }
     }
 
+    /// Offer `j`'s places (its lock held), its free ones at `reserve`.
+    #[inline(always)]
+    pub(super) fn places(&self, j: usize, reserve: i64) -> SharedPlaces<'_> {
+        let (s, e) = (self.slot_start[j], self.slot_start[j + 1]);
+        SharedPlaces {
+            hp: &self.hp[s..e],
+            hi: &self.hi[s..e],
+            held: &self.held[j],
+            cap: self.cap[j],
+            reserve,
+        }
+    }
+
     /// Takes offer `j`'s lock if nobody holds it.
     #[inline(always)]
     pub(super) fn try_lock(&self, j: usize) -> bool {
@@ -481,7 +494,7 @@ impl<'b> Shared<'b> {
 }
 
 /// One offer's places in the shared copies, while its lock is held.
-struct SharedPlaces<'s> {
+pub(super) struct SharedPlaces<'s> {
     hp: &'s [AtomicI64],
     hi: &'s [AtomicU32],
     held: &'s AtomicU32,
@@ -554,15 +567,8 @@ impl Market for Worker<'_, '_> {
         f: impl FnOnce(&mut SharedPlaces<'_>) -> Option<R>,
     ) -> Option<R> {
         let book = self.0;
-        let (s, e) = (book.slot_start[j], book.slot_start[j + 1]);
         book.lock(j);
-        let mut places = SharedPlaces {
-            hp: &book.hp[s..e],
-            hi: &book.hi[s..e],
-            held: &book.held[j],
-            cap: book.cap[j],
-            reserve: self.1[j],
-        };
+        let mut places = book.places(j, self.1[j]);
         let r = f(&mut places);
         book.entry[j].store(places.entry(), Relaxed);
         // Under the lock: once it is released, another worker may evict `i` and bid for it,

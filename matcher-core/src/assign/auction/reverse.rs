@@ -18,7 +18,7 @@ use std::sync::atomic::{
 
 use rayon::prelude::*;
 
-use super::bids::{Book, CACHE, Heap, INF, STALE, Shared, copy_back};
+use super::bids::{Book, CACHE, Heap, STALE, Shared, copy_back};
 use super::{Auction, Csc, InEdge, NONE, Slots, sift_down, sift_up};
 
 /// The reverse repair's stand-in profit for the holders of the offer taking its step: any
@@ -430,11 +430,9 @@ impl<'a> SharedRepair<'a> {
         self.bound[j].store(c.1, Relaxed);
     }
 
-    /// The price of offer `j`'s cheapest place (its lock held), as [`super::bids::Heap::entry`].
+    /// The price of offer `j`'s cheapest place (its lock held).
     fn entry_of(&self, j: usize) -> i64 {
-        let held = self.book.held[j].load(Relaxed);
-        let root = if held > 0 { self.book.hp[self.book.slot_start[j]].load(Relaxed) } else { INF };
-        if held < self.book.cap[j] { self.reserve[j].load(Relaxed).min(root) } else { root }
+        self.book.places(j, self.reserve[j].load(Relaxed)).entry()
     }
 
     /// Takes person `i` out of offer `j`'s heap (its lock held), as [`Auction::remove`], but
