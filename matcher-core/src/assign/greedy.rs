@@ -12,7 +12,7 @@ use crate::error::Result;
 /// Minimum volumes are not pursued (their shortfall is reported by `solve`).
 ///
 /// # Errors
-/// [`crate::Error::Problem`] when the problem has 2^32 edges or more.
+/// [`crate::Error::Problem`] when the problem has 2^31 edges or more.
 ///
 /// # Complexity
 /// `O(E log K)` to sort the rows ([`Preferences::of`]), then see [`greedy_with`].
@@ -58,11 +58,11 @@ pub(crate) fn greedy_with(problem: &Problem, options: &SolveOptions, preferences
     let mut next = vec![0u32; n];
     // The head of `i` from `next[i]` on: the first edge whose offer has room.
     let head = |i: usize, next: &mut [u32], room: &[u32]| -> Option<(i64, Reverse<u32>, Reverse<u32>)> {
-        let row = preferences.row(i);
-        while let Some(&e) = row.get(next[i] as usize) {
-            let j = problem.offers[e as usize];
+        while (next[i] as usize) < preferences.len(i) {
+            let e = preferences.edge(i, next[i] as usize);
+            let j = problem.offers[e];
             if room[j as usize] > 0 {
-                return Some((weight(i, e as usize), Reverse(i as u32), Reverse(j)));
+                return Some((weight(i, e), Reverse(i as u32), Reverse(j)));
             }
             next[i] += 1;
         }
@@ -72,13 +72,11 @@ pub(crate) fn greedy_with(problem: &Problem, options: &SolveOptions, preferences
     // do), a heap otherwise.
     let (mut lo, mut hi) = (i64::MAX, i64::MIN);
     for i in 0..n {
-        if let Some(&e) = preferences.row(i).first() {
-            let w = weight(i, e as usize);
-            (lo, hi) = (lo.min(w), hi.max(w));
-        }
-        if let Some(&e) = preferences.row(i).last() {
-            let w = weight(i, e as usize);
-            (lo, hi) = (lo.min(w), hi.max(w));
+        if let Some(last) = preferences.len(i).checked_sub(1) {
+            for e in [preferences.edge(i, 0), preferences.edge(i, last)] {
+                let w = weight(i, e);
+                (lo, hi) = (lo.min(w), hi.max(w));
+            }
         }
     }
     let mut take = |i: usize, j: u32, room: &mut [u32]| -> bool {

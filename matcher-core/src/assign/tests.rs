@@ -238,6 +238,35 @@ proptest! {
         prop_assert_eq!(blocking_pairs_each(&p, &all, &o).unwrap(), each);
     }
 
+    /// Issue 18: a row already best first (the candidate graph's order: weight down, ties to
+    /// the lower offer) is its own preference list, unsorted and uncopied; the baselines over
+    /// such rows, with and without a bonus that lifts a current offer out of its place, are
+    /// the plain ones, and without a bonus every row is taken in place.
+    #[test]
+    fn baselines_over_rows_already_in_order((p, bonus) in instance(true, 6, 5, 0.7)) {
+        let mut q = p.clone();
+        for i in 0..q.n_candidates {
+            let row = q.offsets[i]..q.offsets[i + 1];
+            let mut edges: Vec<(u32, i64)> = q.offers[row.clone()].iter().copied().zip(q.weights[row.clone()].iter().copied()).collect();
+            edges.sort_unstable_by_key(|&(j, w)| (std::cmp::Reverse(w), j));
+            for (e, (j, w)) in row.zip(edges) {
+                (q.offers[e], q.weights[e]) = (j, w);
+            }
+        }
+        q.validate().unwrap();
+        for bonus in [0, bonus] {
+            let (in_place, listed) = stable::Preferences::of(&q, bonus).unwrap().rows_in_place();
+            prop_assert_eq!(in_place + listed, q.n_candidates);
+            if bonus == 0 {
+                prop_assert_eq!(listed, 0);
+            }
+            let o = opts(Mode::Stable, 1, bonus);
+            let (stable, greedy) = solve_baselines(&q, &o).unwrap();
+            prop_assert_eq!(&stable.assignment, &plain_deferred_acceptance(&q, &o));
+            prop_assert_eq!(&greedy.assignment, &plain_greedy(&q, bonus));
+        }
+    }
+
     #[test]
     fn greedy_and_stable_are_feasible_and_not_better((p, bonus) in tiny(false)) {
         let exact = solve(&p, &opts(Mode::Exact, 1, bonus)).unwrap();
