@@ -15,7 +15,8 @@ use crate::error::Result;
 /// [`crate::Error::Problem`] when the problem has 2^31 edges or more.
 ///
 /// # Complexity
-/// `O(E log K)` to sort the rows ([`Preferences::of`]), then see [`greedy_with`].
+/// `O(E)` to read the rows, `O(E log K)` to sort those out of order ([`Preferences::of`]),
+/// then see [`greedy_with`].
 pub(crate) fn greedy(problem: &Problem, options: &SolveOptions) -> Result<Solution> {
     let preferences = Preferences::of(problem, options.continuity_bonus)?;
     Ok(greedy_with(problem, options, &preferences))

@@ -506,8 +506,8 @@ impl Solution {
 /// a few passes over the edges per scaling phase; one Dijkstra `O(E log m)` for the least duals;
 /// one pass over the edges and a search for the canonical choice, and an exact solve of its
 /// open part (0.3 % of the candidates on the national night).
-/// Stable: `O(E log K)`. Greedy: `O(E log K)` to sort the rows, then `O(E + W + Q log Q)`
-/// (`greedy::greedy_with`).
+/// Stable: `O(E log K)` (`O(E)` to read rows already best first, `O(E log K)` to sort the
+/// others). Greedy: the same lists, then `O(E + W + Q log Q)` (`greedy::greedy_with`).
 ///
 /// # Example
 /// ```

@@ -184,8 +184,8 @@ type Holders = BinaryHeap<Reverse<((i64, Reverse<u32>), u32)>>;
 /// `capacity − locked` proposers by its ranking. Locked candidates keep their place.
 ///
 /// # Complexity
-/// `O(E log K)` to sort the lists, `O(E log C)` for the proposals; the lists take 4 bytes an
-/// edge.
+/// `O(E)` to read the lists, `O(E log K)` to sort the rows out of order ([`Preferences::of`]),
+/// `O(E log C)` for the proposals; a sorted list takes 4 bytes an edge.
 pub(crate) fn deferred_acceptance(problem: &Problem, options: &SolveOptions) -> Result<Solution> {
     let preferences = Preferences::of(problem, options.continuity_bonus)?;
     Ok(deferred_acceptance_with(problem, options, &preferences))
