@@ -90,8 +90,13 @@ impl Preferences {
             .collect();
         let mut start = Vec::with_capacity(n);
         let mut len = Vec::with_capacity(n);
+        // Where each chunk's sorted lists begin in `listed`, and the end.
+        let mut bounds = Vec::with_capacity(n.div_ceil(CANDIDATES_PER_CHUNK) + 1);
         let mut at = 0usize;
         for (i, &(count, in_order)) in rows.iter().enumerate() {
+            if i % CANDIDATES_PER_CHUNK == 0 {
+                bounds.push(at);
+            }
             if in_order {
                 start.push(problem.offsets[i]);
                 len.push(count);
@@ -101,14 +106,13 @@ impl Preferences {
                 at += count as usize;
             }
         }
+        bounds.push(at);
         let mut listed = vec![0u32; at];
-        let mut chunks = Vec::with_capacity(n.div_ceil(CANDIDATES_PER_CHUNK));
+        let mut chunks = Vec::with_capacity(bounds.len());
         let mut rest = listed.as_mut_slice();
-        for first in (0..n).step_by(CANDIDATES_PER_CHUNK) {
+        for (c, first) in (0..n).step_by(CANDIDATES_PER_CHUNK).enumerate() {
             let end = (first + CANDIDATES_PER_CHUNK).min(n);
-            let size: usize =
-                (first..end).filter(|&i| len[i] & LISTED != 0).map(|i| (len[i] & !LISTED) as usize).sum();
-            let (chunk, tail) = std::mem::take(&mut rest).split_at_mut(size);
+            let (chunk, tail) = std::mem::take(&mut rest).split_at_mut(bounds[c + 1] - bounds[c]);
             chunks.push((first..end, chunk));
             rest = tail;
         }
